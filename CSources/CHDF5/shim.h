@@ -1,0 +1,2 @@
+// HDF5's C interface, serial build (Debian: libhdf5-dev).
+#include <hdf5.h>

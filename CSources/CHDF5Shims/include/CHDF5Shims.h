@@ -1,0 +1,29 @@
+#ifndef QCLAB_CHDF5_SHIMS_H
+#define QCLAB_CHDF5_SHIMS_H
+#include <hdf5.h>
+
+// HDF5's predefined type handles (H5T_NATIVE_DOUBLE, H5T_STD_I64LE, H5T_C_S1, ...) are
+// macros that expand to a library-open call plus a global id, and H5P_DEFAULT / H5S_ALL
+// are macros too: Swift imports none of them, so each is wrapped in a function here.
+
+/// H5T_NATIVE_DOUBLE: float64 in memory.
+hid_t qclab_h5t_native_double(void);
+/// H5T_NATIVE_INT64: int64 in memory.
+hid_t qclab_h5t_native_int64(void);
+/// H5T_STD_I64LE: int64 as h5py stores numpy's int64 on disk.
+hid_t qclab_h5t_std_i64le(void);
+/// H5T_IEEE_F64LE: float64 as h5py stores numpy's float64 on disk.
+hid_t qclab_h5t_ieee_f64le(void);
+/// H5T_C_S1: the base type for strings.
+hid_t qclab_h5t_c_s1(void);
+/// H5P_DEFAULT: the default property list.
+hid_t qclab_h5p_default(void);
+/// H5S_ALL: the whole dataspace.
+hid_t qclab_h5s_all(void);
+/// H5F_ACC_TRUNC / H5F_ACC_RDONLY: file access flags (macros in HDF5 1.10).
+unsigned qclab_h5f_acc_trunc(void);
+unsigned qclab_h5f_acc_rdonly(void);
+/// H5T_VARIABLE: the size that marks a variable-length string (a macro).
+size_t qclab_h5t_variable(void);
+
+#endif

@@ -1,0 +1,2 @@
+// Open MPI's C interface (Debian: libopenmpi-dev).
+#include <mpi.h>

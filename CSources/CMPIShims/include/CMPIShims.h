@@ -1,0 +1,24 @@
+#ifndef QCLAB_CMPI_SHIMS_H
+#define QCLAB_CMPI_SHIMS_H
+#include <mpi.h>
+
+// Open MPI's handles (MPI_COMM_WORLD, MPI_BYTE, MPI_INT64_T, MPI_STATUS_IGNORE, ...) are
+// macros over the addresses of global structs, which Swift cannot import; each one the
+// drivers need is wrapped in a function here.
+
+/// MPI_COMM_WORLD.
+MPI_Comm qclab_mpi_comm_world(void);
+/// MPI_BYTE.
+MPI_Datatype qclab_mpi_byte(void);
+/// MPI_INT64_T.
+MPI_Datatype qclab_mpi_int64(void);
+/// MPI_STATUS_IGNORE.
+MPI_Status *qclab_mpi_status_ignore(void);
+/// MPI_ANY_SOURCE.
+int qclab_mpi_any_source(void);
+/// MPI_SUCCESS.
+int qclab_mpi_success(void);
+/// MPI_MAX_ERROR_STRING.
+int qclab_mpi_max_error_string(void);
+
+#endif

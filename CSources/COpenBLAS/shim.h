@@ -1,0 +1,2 @@
+// CBLAS and OpenBLAS's thread control (Debian: libopenblas-dev).
+#include <cblas.h>

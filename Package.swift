@@ -1,0 +1,61 @@
+// swift-tools-version:5.10
+import PackageDescription
+
+// QCLab for Swift: mixed quantum-classical dynamics (mean-field and FSSH).
+//
+// C libraries come in as system libraries found through pkg-config; anything Swift
+// cannot import directly (C macros such as MPI_COMM_WORLD or H5T_NATIVE_DOUBLE) goes
+// through a small shim target. There are no unsafeFlags, so other packages can depend
+// on this one.
+let package = Package(
+    name: "QCLab",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "QCLab", targets: ["QCLab"]),
+        .library(name: "QCLabMPI", targets: ["QCLabMPI"]),
+        .executable(name: "qclab", targets: ["qclab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // MARK: System libraries
+        .systemLibrary(
+            name: "CLAPACKE", path: "CSources/CLAPACKE", pkgConfig: "lapacke",
+            providers: [.apt(["liblapacke-dev"]), .brew(["lapack"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "CSources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        .systemLibrary(
+            name: "CHDF5", path: "CSources/CHDF5", pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
+        .systemLibrary(
+            name: "CMPI", path: "CSources/CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"]), .brew(["open-mpi"])]),
+
+        // MARK: Shims for what Swift cannot import
+        .target(name: "CHDF5Shims", dependencies: ["CHDF5"], path: "CSources/CHDF5Shims"),
+        .target(name: "CMPIShims", dependencies: ["CMPI"], path: "CSources/CMPIShims"),
+
+        // MARK: Swift
+        .target(
+            name: "QCLab",
+            dependencies: [
+                "CLAPACKE", "COpenBLAS", "CHDF5", "CHDF5Shims",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(name: "QCLabMPI", dependencies: ["QCLab", "CMPI", "CMPIShims"]),
+        .executableTarget(
+            name: "qclab",
+            dependencies: [
+                "QCLab", "QCLabMPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "QCLabTests",
+            dependencies: ["QCLab", "QCLabMPI"],
+            resources: [.copy("Fixtures")]),
+    ]
+)

@@ -1,0 +1,90 @@
+/// Fourth-order Runge-Kutta for the classical coordinates, `dz/dt = -i (∂H_c/∂z* + F_qc)`,
+/// with QC Lab's stages (`update_z_rk4_k123`, `update_z_rk4_k4`): the quantum state `ψ`
+/// that the force `F_qc = <ψ|∂H_qc/∂z*|ψ>` is taken in stays fixed during the step.
+///
+/// The workspace is sized once per batch; a step allocates nothing.
+struct ClassicalRK4 {
+    private var stage: ComplexBatch
+    private var classicalForce: ComplexBatch
+    private var quantumForce: ComplexBatch
+    private var k1: ComplexBatch
+    private var k2: ComplexBatch
+    private var k3: ComplexBatch
+    /// `F_qc` plus the extra force, when there is one.
+    private var totalForce: ComplexBatch
+
+    init(coordinates: Int, batchSize: Int) {
+        stage = ComplexBatch(components: coordinates, batchSize: batchSize)
+        (classicalForce, quantumForce, k1, k2, k3, totalForce) = (stage, stage, stage, stage, stage, stage)
+    }
+
+    /// Advances `z` by `dt` with the quantum-classical force taken in `psi`; `extraForce`,
+    /// when given, is added to it at every stage (the gauge-field force).
+    mutating func step(model: any Model, z: inout ComplexBatch, psi: ComplexBatch, dt: Double,
+                       extraForce: ((ComplexBatch, inout ComplexBatch) -> Void)? = nil) {
+        let zDependent = model.couplingGradientDependsOnZ
+        /// Forces at `point`; the quantum-classical one is recomputed only when it changes.
+        func forces(at point: ComplexBatch, refreshQuantum: Bool) {
+            model.classicalForce(z: point, into: &classicalForce)
+            if refreshQuantum {
+                model.quantumClassicalForce(z: point, wavefunction: psi, into: &quantumForce)
+            }
+            if let extraForce {
+                totalForce.assign(quantumForce)
+                extraForce(point, &totalForce)
+            }
+        }
+        let withExtra = extraForce != nil
+        forces(at: z, refreshQuantum: true)
+        Self.stage(k: &k1, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: 0.5 * dt)
+        forces(at: stage, refreshQuantum: zDependent)
+        Self.stage(k: &k2, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: 0.5 * dt)
+        forces(at: stage, refreshQuantum: zDependent)
+        Self.stage(k: &k3, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: dt)
+        forces(at: stage, refreshQuantum: zDependent)
+        Self.finish(z: &z, k1, k2, k3, classicalForce, withExtra ? totalForce : quantumForce, dt: dt)
+    }
+
+    /// `k = -i (F_c + F_qc)` and `out = z + h k`.
+    private static func stage(k: inout ComplexBatch, out: inout ComplexBatch, from z: ComplexBatch,
+                              _ fc: ComplexBatch, _ fq: ComplexBatch, h: Double) {
+        let count = z.re.count
+        k.re.withUnsafeMutableBufferPointer { kre in
+        k.im.withUnsafeMutableBufferPointer { kim in
+        out.re.withUnsafeMutableBufferPointer { ore in
+        out.im.withUnsafeMutableBufferPointer { oim in
+        z.re.withUnsafeBufferPointer { zre in
+        z.im.withUnsafeBufferPointer { zim in
+        fc.re.withUnsafeBufferPointer { fcr in
+        fc.im.withUnsafeBufferPointer { fci in
+        fq.re.withUnsafeBufferPointer { fqr in
+        fq.im.withUnsafeBufferPointer { fqi in
+            for i in 0..<count {
+                let re = fci[i] + fqi[i], im = -(fcr[i] + fqr[i])
+                kre[i] = re
+                kim[i] = im
+                ore[i] = zre[i] + h * re
+                oim[i] = zim[i] + h * im
+            }
+        }}}}}}}}}}
+    }
+
+    /// `z += dt/6 (k1 + 2 k2 + 2 k3 + k4)` with `k4 = -i (F_c + F_qc)`.
+    private static func finish(z: inout ComplexBatch, _ k1: ComplexBatch, _ k2: ComplexBatch, _ k3: ComplexBatch,
+                               _ fc: ComplexBatch, _ fq: ComplexBatch, dt: Double) {
+        let count = z.re.count, sixth = dt / 6.0
+        z.re.withUnsafeMutableBufferPointer { zre in
+        z.im.withUnsafeMutableBufferPointer { zim in
+        k1.re.withUnsafeBufferPointer { a in k1.im.withUnsafeBufferPointer { ai in
+        k2.re.withUnsafeBufferPointer { b in k2.im.withUnsafeBufferPointer { bi in
+        k3.re.withUnsafeBufferPointer { c in k3.im.withUnsafeBufferPointer { ci in
+        fc.re.withUnsafeBufferPointer { fcr in fc.im.withUnsafeBufferPointer { fci in
+        fq.re.withUnsafeBufferPointer { fqr in fq.im.withUnsafeBufferPointer { fqi in
+            for i in 0..<count {
+                let k4re = fci[i] + fqi[i], k4im = -(fcr[i] + fqr[i])
+                zre[i] = zre[i] + sixth * (a[i] + 2.0 * b[i] + 2.0 * c[i] + k4re)
+                zim[i] = zim[i] + sixth * (ai[i] + 2.0 * bi[i] + 2.0 * ci[i] + k4im)
+            }
+        }}}}}}}}}}}}
+    }
+}

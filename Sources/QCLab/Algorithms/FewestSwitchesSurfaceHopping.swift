@@ -1,0 +1,346 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Fewest-switches surface hopping: classical coordinates move on one adiabatic surface
+/// at a time and hop between surfaces with the fewest-switches probabilities, rescaling
+/// along the derivative coupling to conserve energy. QC Lab 1.3.0's
+/// `FewestSwitchesSurfaceHopping`, stochastic or deterministic (one branch per state).
+/// Tully, J. Chem. Phys. 93, 1061 (1990); Krotz & Tempelaar, J. Chem. Phys. 156, 024105 (2022).
+public struct FewestSwitchesSurfaceHopping: Algorithm {
+    /// How the arbitrary phase of each new eigenvector is fixed (`gauge_fixing`).
+    public enum GaugeFixing: String, Sendable, CaseIterable {
+        /// Sign of the overlap with the previous eigenvector.
+        case signOverlap = "sign_overlap"
+        /// Phase of the overlap with the previous eigenvector.
+        case phaseOverlap = "phase_overlap"
+        /// Phase making the derivative couplings real, then the overlap sign.
+        case phaseDerCouple = "phase_der_couple"
+    }
+
+    public var algorithmName: String { "FewestSwitchesSurfaceHopping" }
+    /// Run one branch per quantum state, weighted by its initial population (`fssh_deterministic`).
+    public var deterministic: Bool
+    public var gaugeFixing: GaugeFixing
+    /// Add the model's gauge-field force, when it has one (`use_gauge_field_force`).
+    public var useGaugeFieldForce: Bool
+
+    public init(deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false) {
+        self.deterministic = deterministic
+        self.gaugeFixing = gaugeFixing
+        self.useGaugeFieldForce = useGaugeFieldForce
+    }
+
+    public func branchCount(for model: any Model) -> Int { deterministic ? model.numQuantumStates : 1 }
+
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> Data {
+        let branches = branchCount(for: model)
+        guard seeds.count % branches == 0 else {
+            throw QCLabError.invalidSetting(
+                "batch_size", "must be a multiple of the \(branches) quantum states in deterministic surface hopping (a batch of \(seeds.count))")
+        }
+        var batch = try SurfaceHoppingBatch(algorithm: self, model: model, grid: grid, seeds: seeds,
+                                            initialWavefunction: initialWavefunction)
+        var collector = OutputCollector(grid: grid, batchSize: seeds.count, branches: branches, states: model.numQuantumStates)
+        for step in 0...grid.totalSteps {
+            if step % grid.stepsPerCollect == 0 {
+                batch.collect(into: &collector, index: step / grid.stepsPerCollect, time: Double(step) * grid.dtUpdate)
+            }
+            if step < grid.totalSteps { try batch.step(dt: grid.dtUpdate) }
+        }
+        return collector.data(seeds: seeds)
+    }
+}
+
+/// The state of one batch of surface-hopping trajectories. Rows are trajectories; in
+/// deterministic mode row `g * N + b` is branch `b` of initial condition `g`.
+struct SurfaceHoppingBatch {
+    let model: any Model
+    let settings: FewestSwitchesSurfaceHopping
+    let rows: Int
+    let branches: Int
+    let states: Int
+    var z: ComplexBatch
+    var wfDb: ComplexBatch
+    var wfAdb: ComplexBatch
+    var hamiltonian: ComplexBatch
+    var eigenvalues: [Double]
+    var eigenvectors: ComplexBatch
+    var previousEigenvectors: ComplexBatch
+    /// The active surface's eigenvector, in which the force is taken (`act_surf_wf`).
+    var activeWavefunction: ComplexBatch
+    /// Each row's active adiabatic surface (`act_surf_ind`).
+    var activeSurface: [Int]
+    /// Each row's weight in the estimators: `N` times its branch's initial population
+    /// in deterministic mode, one otherwise.
+    var weights: [Double]
+    /// One hop random stream per initial condition (`hop_prob_rand_vals`, drawn as needed).
+    var hopRandom: [LegacyRandomState]
+    private var solver: BatchEigensolver
+    private var classical: ClassicalRK4
+    private var scratch: ComplexBatch
+    private var rho: ComplexBatch
+    private var product: ComplexBatch
+    private var energy: [Double]
+    private var probabilities: [Double]
+
+    init(algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
+         initialWavefunction: [Complex]) throws {
+        let n = model.numQuantumStates, rows = seeds.count
+        let branches = algorithm.branchCount(for: model)
+        self.model = model
+        settings = algorithm
+        self.rows = rows
+        self.branches = branches
+        states = n
+        // Branches of one initial condition share the seed `seed / N` (QC Lab's initialize_branch_seeds).
+        let branchSeeds = seeds.map { $0 / branches }
+        z = model.initialClassicalCoordinates(seeds: branchSeeds)
+        wfDb = ComplexBatch(components: n, batchSize: rows)
+        for t in 0..<rows { wfDb.setTrajectory(t, initialWavefunction) }
+        wfAdb = wfDb
+        hamiltonian = ComplexBatch(components: n * n, batchSize: rows)
+        eigenvalues = [Double](repeating: 0, count: n * rows)
+        eigenvectors = ComplexBatch(components: n * n, batchSize: rows)
+        solver = try BatchEigensolver(states: n, batchSize: rows, isReal: model.hamiltonianIsReal)
+        classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: rows)
+        scratch = wfDb
+        activeWavefunction = wfDb
+        rho = hamiltonian
+        product = hamiltonian
+        energy = [Double](repeating: 0, count: rows)
+        probabilities = [Double](repeating: 0, count: n)
+        activeSurface = [Int](repeating: 0, count: rows)
+        weights = [Double](repeating: 1, count: rows)
+        previousEigenvectors = eigenvectors
+        hopRandom = []
+
+        model.quantumHamiltonian(z: z, into: &hamiltonian)
+        try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+        // At initialization QC Lab fixes the gauge by the derivative couplings, with the
+        // unfixed eigenvectors as the "previous" ones.
+        previousEigenvectors.assign(eigenvectors)
+        fixGauge(.phaseDerCouple)
+        previousEigenvectors.assign(eigenvectors)
+        QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb)
+
+        let groups = rows / branches
+        for g in 0..<groups {
+            var random = LegacyRandomState(seed: branchSeeds[g * branches])
+            hopRandom.append(random)
+            for _ in 0..<grid.updateTimeCount { _ = random.nextDouble() }
+            let draws = random.uniform(count: branches)
+            for b in 0..<branches {
+                let row = g * branches + b
+                if algorithm.deterministic {
+                    activeSurface[row] = b
+                    weights[row] = Double(branches) * wfAdb[b, row].lengthSquared
+                } else {
+                    // The first state whose cumulative population exceeds the draw (else 0).
+                    var cumulative = 0.0
+                    for k in 0..<n {
+                        cumulative += wfAdb[k, row].lengthSquared
+                        if cumulative > draws[b] { activeSurface[row] = k; break }
+                    }
+                }
+            }
+        }
+        updateActiveWavefunction()
+    }
+
+    /// Copies each row's active eigenvector into `activeWavefunction`.
+    private mutating func updateActiveWavefunction() {
+        for t in 0..<rows {
+            let k = activeSurface[t]
+            for a in 0..<states {
+                activeWavefunction.re[a * rows + t] = eigenvectors.re[(a * states + k) * rows + t]
+                activeWavefunction.im[a * rows + t] = eigenvectors.im[(a * states + k) * rows + t]
+            }
+        }
+    }
+
+    /// One update step (QC Lab's FSSH update recipe).
+    mutating func step(dt: Double) throws {
+        previousEigenvectors.assign(eigenvectors)
+        if settings.useGaugeFieldForce, let gauged = model as? any GaugeFieldForceModel {
+            let surfaces = activeSurface
+            classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt) { point, force in
+                gauged.addGaugeFieldForce(z: point, activeSurface: surfaces, to: &force)
+            }
+        } else {
+            classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)
+        }
+        propagateWavefunction(dt: dt)
+        model.quantumHamiltonian(z: z, into: &hamiltonian)
+        try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+        fixGauge(settings.gaugeFixing)
+        QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb)
+        hop()
+        updateActiveWavefunction()
+    }
+
+    /// `ψ_db ← V exp(-i E dt) V† ψ_db` with the eigenpairs of the step's start
+    /// (QC Lab's `update_wf_db_propagator`).
+    private mutating func propagateWavefunction(dt: Double) {
+        QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &scratch)
+        for k in 0..<states {
+            for t in 0..<rows {
+                let i = k * rows + t, angle = -eigenvalues[i] * dt
+                let c = cos(angle), s = sin(angle), re = scratch.re[i], im = scratch.im[i]
+                scratch.re[i] = c * re - s * im
+                scratch.im[i] = c * im + s * re
+            }
+        }
+        QuantumKernels.multiply(eigenvectors, scratch, into: &wfDb)
+    }
+
+    // MARK: Hops
+
+    /// Decides, for every row, whether it hops this step and carries out the successful
+    /// hops (QC Lab's `update_hop_prob_fssh`, `update_hop_inds_fssh`,
+    /// `update_hop_vals_fssh`, `update_z_hop`, `update_act_surf_hop`).
+    private mutating func hop() {
+        for g in 0..<rows / branches {
+            // One draw per initial condition and step, shared by its branches.
+            let draw = hopRandom[g].nextDouble()
+            for b in 0..<branches {
+                let row = g * branches + b
+                if let destination = hopDestination(row: row, draw: draw) {
+                    attemptHop(row: row, to: destination)
+                }
+            }
+        }
+    }
+
+    /// The fewest-switches probabilities `P_a→k = -2 Re(<φ_k(t)|φ_a(t+dt)>* c_k / c_a)` of
+    /// `row` and the state it hops to with `draw`, if any.
+    private mutating func hopDestination(row t: Int, draw: Double) -> Int? {
+        let n = states, a = activeSurface[t]
+        let ca = wfAdb[a, t]
+        var cumulative = 0.0
+        for k in 0..<n {
+            var p = 0.0
+            if k != a {
+                // nac = Σ_i V_prev[i][k] conj(V[i][a])
+                var nac = Complex.zero
+                for i in 0..<n {
+                    nac += previousEigenvectors[i * n + k, t] * eigenvectors[i * n + a, t].conjugate
+                }
+                p = -2.0 * ((nac * wfAdb[k, t]) / ca).re
+            }
+            // Negative probabilities count as zero, NaN as zero, +inf as 1e102 (QC Lab).
+            if p < 0 { p *= 0 }
+            if p.isNaN { p = 0 }
+            if p == .infinity { p = 1e102 }
+            cumulative += p
+            if cumulative > draw { return k }
+        }
+        return nil
+    }
+
+    /// Rescales `z` along the derivative coupling to conserve energy and switches the
+    /// active surface, or leaves everything as it is when the hop is frustrated.
+    private mutating func attemptHop(row t: Int, to destination: Int) {
+        let n = states, a = activeSurface[t]
+        let gap = eigenvalues[destination * rows + t] - eigenvalues[a * rows + t]
+        let initial = (0..<n).map { eigenvectors[$0 * n + a, t] }
+        let final = (0..<n).map { eigenvectors[$0 * n + destination, t] }
+        let zRow = z.trajectory(t)
+        let direction = model.couplingGradient(z: zRow, left: initial, right: final).map { $0 / gap }
+        guard let shift = model.hopShift(z: zRow, direction: direction, energyGap: gap) else { return }
+        z.setTrajectory(t, zip(zRow, shift).map { $0 + $1 })
+        activeSurface[t] = destination
+    }
+
+    // MARK: Gauge
+
+    /// Fixes the gauge of the new eigenvectors against `previousEigenvectors`
+    /// (QC Lab's `update_eigvecs_gauge`).
+    private mutating func fixGauge(_ mode: FewestSwitchesSurfaceHopping.GaugeFixing) {
+        let n = states
+        for t in 0..<rows {
+            if mode == .phaseDerCouple {
+                let phases = derivativeCouplingPhases(row: t)
+                for k in 0..<n {
+                    for a in 0..<n { eigenvectors[a * n + k, t] = eigenvectors[a * n + k, t] * phases[k].conjugate }
+                }
+            }
+            for k in 0..<n {
+                var overlap = Complex.zero
+                for a in 0..<n {
+                    overlap += previousEigenvectors[a * n + k, t].conjugate * eigenvectors[a * n + k, t]
+                }
+                let factor: Complex
+                if mode == .phaseOverlap {
+                    factor = Complex.unit(phase: -overlap.phase)
+                } else {
+                    factor = Complex(overlap.re > 0 ? 1 : (overlap.re < 0 ? -1 : 0))
+                }
+                for a in 0..<n { eigenvectors[a * n + k, t] = eigenvectors[a * n + k, t] * factor }
+            }
+        }
+    }
+
+    /// Phases that make the position parts of the derivative couplings `d_{k,k+1}` real and
+    /// positive along their largest component (QC Lab's `analytic_der_couple_phase`).
+    private func derivativeCouplingPhases(row t: Int) -> [Complex] {
+        let n = states
+        let zRow = z.trajectory(t)
+        let mass = model.classicalCoordinateMass, weight = model.classicalCoordinateWeight
+        var phases = [Complex](repeating: Complex(1), count: n)
+        let vectors = (0..<n).map { k in (0..<n).map { eigenvectors[$0 * n + k, t] } }
+        for i in 0..<max(n - 1, 0) {
+            let j = i + 1
+            let gap = eigenvalues[j * rows + t] - eigenvalues[i * rows + t]
+            let dzc = model.couplingGradient(z: zRow, left: vectors[i], right: vectors[j])
+            let dz = model.couplingGradient(z: zRow, left: vectors[j], right: vectors[i])
+            var largest = -1.0, angle = 0.0
+            for c in dzc.indices {
+                let dq = (0.5 * mass[c] * weight[c]).squareRoot() * ((dz[c].conjugate / gap) + (dzc[c] / gap))
+                if dq.length > largest {
+                    largest = dq.length
+                    angle = dq.phase
+                }
+            }
+            if abs(angle) < 1e-10 { angle = 0 }
+            let rotation = Complex.unit(phase: angle)
+            for k in (i + 1)..<n { phases[k] = rotation * phases[k] }
+        }
+        return phases
+    }
+
+    // MARK: Collect
+
+    /// QC Lab's FSSH collect recipe: `dm_db` from the adiabatic density matrix with the
+    /// active surfaces as populations and the wavefunction's coherences, the active
+    /// surface energy as quantum energy, and `H_c(z)`; all weighted per branch in
+    /// deterministic mode.
+    mutating func collect(into collector: inout OutputCollector, index: Int, time: Double) {
+        let n = states
+        collector.collectTime(index, time: time)
+        QuantumKernels.densityMatrix(wfAdb, into: &rho)
+        for t in 0..<rows {
+            for k in 0..<n {
+                rho.re[(k * n + k) * rows + t] = activeSurface[t] == k ? 1 : 0
+                rho.im[(k * n + k) * rows + t] = 0
+            }
+            if settings.deterministic {
+                for e in 0..<n * n {
+                    rho.re[e * rows + t] *= weights[t]
+                    rho.im[e * rows + t] *= weights[t]
+                }
+            }
+        }
+        QuantumKernels.multiplyMatrices(eigenvectors, rho, into: &product)
+        QuantumKernels.multiplyByAdjoint(product, eigenvectors, into: &rho)
+        collector.collectDensityMatrix(index, rho)
+        QuantumKernels.expectation(activeWavefunction, hamiltonian, into: &energy, scratch: &scratch)
+        for t in 0..<rows { energy[t] *= weights[t] }
+        collector.collectQuantumEnergy(index, energy)
+        model.classicalEnergy(z: z, into: &energy)
+        for t in 0..<rows { energy[t] *= weights[t] }
+        collector.collectClassicalEnergy(index, energy)
+    }
+}

@@ -1,0 +1,83 @@
+/// Mean-field (Ehrenfest) dynamics: every trajectory's classical coordinates feel the
+/// quantum-classical force averaged over its own wavefunction, which evolves under the
+/// Hamiltonian of those coordinates. QC Lab 1.3.0's `MeanField`: RK4 for `z`, then RK4
+/// for `wf_db` with the Hamiltonian of the step's start.
+/// Tully, Faraday Discuss. 110, 407 (1998).
+public struct MeanField: Algorithm {
+    public var algorithmName: String { "MeanField" }
+    public init() {}
+    public func branchCount(for model: any Model) -> Int { 1 }
+
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> Data {
+        var batch = MeanFieldBatch(model: model, seeds: seeds, initialWavefunction: initialWavefunction)
+        var collector = OutputCollector(grid: grid, batchSize: seeds.count, branches: 1, states: model.numQuantumStates)
+        for step in 0...grid.totalSteps {
+            if step % grid.stepsPerCollect == 0 {
+                batch.collect(into: &collector, index: step / grid.stepsPerCollect, time: Double(step) * grid.dtUpdate)
+            }
+            if step < grid.totalSteps { batch.step(dt: grid.dtUpdate) }
+        }
+        return collector.data(seeds: seeds)
+    }
+}
+
+/// The state of one batch of mean-field trajectories, with every workspace a step needs.
+struct MeanFieldBatch {
+    let model: any Model
+    var z: ComplexBatch
+    var wavefunction: ComplexBatch
+    var hamiltonian: ComplexBatch
+    private var classical: ClassicalRK4
+    private var k1, k2, k3, k4, probe: ComplexBatch
+    private var rho: ComplexBatch
+    private var energy: [Double]
+
+    init(model: any Model, seeds: [Int], initialWavefunction: [Complex]) {
+        let batch = seeds.count, n = model.numQuantumStates
+        self.model = model
+        z = model.initialClassicalCoordinates(seeds: seeds)
+        wavefunction = ComplexBatch(components: n, batchSize: batch)
+        for t in 0..<batch { wavefunction.setTrajectory(t, initialWavefunction) }
+        hamiltonian = ComplexBatch(components: n * n, batchSize: batch)
+        model.quantumHamiltonian(z: z, into: &hamiltonian)
+        classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: batch)
+        k1 = ComplexBatch(components: n, batchSize: batch)
+        (k2, k3, k4, probe) = (k1, k1, k1, k1)
+        rho = ComplexBatch(components: n * n, batchSize: batch)
+        energy = [Double](repeating: 0, count: batch)
+    }
+
+    /// One update step: `z` by RK4 in the current wavefunction, then the wavefunction by
+    /// RK4 under the Hamiltonian of the step's start, then the new Hamiltonian.
+    mutating func step(dt: Double) {
+        classical.step(model: model, z: &z, psi: wavefunction, dt: dt)
+        // k = -i H ψ at ψ, ψ + dt/2 k1, ψ + dt/2 k2, ψ + dt k3 (QC Lab's update_wf_db_rk4).
+        QuantumKernels.multiply(hamiltonian, wavefunction, into: &k1)
+        QuantumKernels.timesMinusI(&k1)
+        QuantumKernels.axpy(wavefunction, 0.5 * dt, k1, into: &probe)
+        QuantumKernels.multiply(hamiltonian, probe, into: &k2)
+        QuantumKernels.timesMinusI(&k2)
+        QuantumKernels.axpy(wavefunction, 0.5 * dt, k2, into: &probe)
+        QuantumKernels.multiply(hamiltonian, probe, into: &k3)
+        QuantumKernels.timesMinusI(&k3)
+        QuantumKernels.axpy(wavefunction, dt, k3, into: &probe)
+        QuantumKernels.multiply(hamiltonian, probe, into: &k4)
+        QuantumKernels.timesMinusI(&k4)
+        QuantumKernels.accumulate(&wavefunction, dt * 0.16666666666666666, k1)
+        QuantumKernels.accumulate(&wavefunction, dt * 0.3333333333333333, k2)
+        QuantumKernels.accumulate(&wavefunction, dt * 0.3333333333333333, k3)
+        QuantumKernels.accumulate(&wavefunction, dt * 0.16666666666666666, k4)
+        model.quantumHamiltonian(z: z, into: &hamiltonian)
+    }
+
+    /// QC Lab's mean-field collect recipe: `t`, `dm_db = ψ ψ†`, `<ψ|H|ψ>` and `H_c(z)`.
+    mutating func collect(into collector: inout OutputCollector, index: Int, time: Double) {
+        collector.collectTime(index, time: time)
+        QuantumKernels.densityMatrix(wavefunction, into: &rho)
+        collector.collectDensityMatrix(index, rho)
+        QuantumKernels.expectation(wavefunction, hamiltonian, into: &energy, scratch: &probe)
+        collector.collectQuantumEnergy(index, energy)
+        model.classicalEnergy(z: z, into: &energy)
+        collector.collectClassicalEnergy(index, energy)
+    }
+}

@@ -1,0 +1,144 @@
+/// Batched complex linear algebra on struct-of-arrays batches: every loop runs over the
+/// trajectories of one matrix or vector element, which are contiguous, so it vectorizes.
+///
+/// Matrices are `N*N`-component batches (element `(a, b)` at component `a N + b`), vectors
+/// `N`-component batches. The unsafe pointer work is confined to this file.
+enum QuantumKernels {
+    /// `out = M v` for every trajectory (`out` must not alias `v`).
+    static func multiply(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch) {
+        let n = v.components, batch = v.batchSize
+        m.re.withUnsafeBufferPointer { mr in m.im.withUnsafeBufferPointer { mi in
+        v.re.withUnsafeBufferPointer { vr in v.im.withUnsafeBufferPointer { vi in
+        out.re.withUnsafeMutableBufferPointer { or in out.im.withUnsafeMutableBufferPointer { oi in
+            for a in 0..<n {
+                let row = a * batch
+                for t in 0..<batch { or[row + t] = 0; oi[row + t] = 0 }
+                for b in 0..<n {
+                    let element = (a * n + b) * batch, col = b * batch
+                    for t in 0..<batch {
+                        let xr = mr[element + t], xi = mi[element + t], yr = vr[col + t], yi = vi[col + t]
+                        or[row + t] += xr * yr - xi * yi
+                        oi[row + t] += xr * yi + xi * yr
+                    }
+                }
+            }
+        }}}}}}
+    }
+
+    /// `out = M† v` for every trajectory: with `M` the eigenvectors, the components of `v`
+    /// in the eigenbasis (QC Lab's `transform_vec`, diabatic to adiabatic).
+    static func multiplyAdjoint(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch) {
+        let n = v.components, batch = v.batchSize
+        m.re.withUnsafeBufferPointer { mr in m.im.withUnsafeBufferPointer { mi in
+        v.re.withUnsafeBufferPointer { vr in v.im.withUnsafeBufferPointer { vi in
+        out.re.withUnsafeMutableBufferPointer { or in out.im.withUnsafeMutableBufferPointer { oi in
+            for k in 0..<n {
+                let row = k * batch
+                for t in 0..<batch { or[row + t] = 0; oi[row + t] = 0 }
+                for a in 0..<n {
+                    let element = (a * n + k) * batch, col = a * batch
+                    for t in 0..<batch {
+                        let xr = mr[element + t], xi = -mi[element + t], yr = vr[col + t], yi = vi[col + t]
+                        or[row + t] += xr * yr - xi * yi
+                        oi[row + t] += xr * yi + xi * yr
+                    }
+                }
+            }
+        }}}}}}
+    }
+
+    /// `Re <ψ|M|ψ>` of every trajectory, scaled by `weights` when given.
+    static func expectation(_ psi: ComplexBatch, _ m: ComplexBatch, into energy: inout [Double],
+                            scratch: inout ComplexBatch) {
+        multiply(m, psi, into: &scratch)
+        let n = psi.components, batch = psi.batchSize
+        for t in 0..<batch { energy[t] = 0 }
+        for a in 0..<n {
+            for t in 0..<batch {
+                let i = a * batch + t
+                energy[t] += psi.re[i] * scratch.re[i] + psi.im[i] * scratch.im[i]
+            }
+        }
+    }
+
+    /// `ρ_ab = ψ_a ψ_b*` of every trajectory (QC Lab's `update_dm_db_wf`).
+    static func densityMatrix(_ psi: ComplexBatch, into rho: inout ComplexBatch) {
+        let n = psi.components, batch = psi.batchSize
+        psi.re.withUnsafeBufferPointer { pr in psi.im.withUnsafeBufferPointer { pi in
+        rho.re.withUnsafeMutableBufferPointer { rr in rho.im.withUnsafeMutableBufferPointer { ri in
+            for a in 0..<n {
+                for b in 0..<n {
+                    let element = (a * n + b) * batch
+                    for t in 0..<batch {
+                        let ar = pr[a * batch + t], ai = pi[a * batch + t]
+                        let br = pr[b * batch + t], bi = pi[b * batch + t]
+                        rr[element + t] = ar * br + ai * bi
+                        ri[element + t] = ai * br - ar * bi
+                    }
+                }
+            }
+        }}}}
+    }
+
+    /// `out = x + h k` elementwise.
+    static func axpy(_ x: ComplexBatch, _ h: Double, _ k: ComplexBatch, into out: inout ComplexBatch) {
+        for i in x.re.indices {
+            out.re[i] = x.re[i] + h * k.re[i]
+            out.im[i] = x.im[i] + h * k.im[i]
+        }
+    }
+
+    /// `x += h k` elementwise.
+    static func accumulate(_ x: inout ComplexBatch, _ h: Double, _ k: ComplexBatch) {
+        for i in x.re.indices {
+            x.re[i] += h * k.re[i]
+            x.im[i] += h * k.im[i]
+        }
+    }
+
+    /// `v *= -i` elementwise.
+    static func timesMinusI(_ v: inout ComplexBatch) {
+        for i in v.re.indices {
+            let re = v.re[i]
+            v.re[i] = v.im[i]
+            v.im[i] = -re
+        }
+    }
+}
+
+extension QuantumKernels {
+    /// `C = A B` for every trajectory's `N x N` matrices.
+    static func multiplyMatrices(_ a: ComplexBatch, _ b: ComplexBatch, into c: inout ComplexBatch) {
+        product(a, b, into: &c, adjointRight: false)
+    }
+
+    /// `C = A B†` for every trajectory's `N x N` matrices.
+    static func multiplyByAdjoint(_ a: ComplexBatch, _ b: ComplexBatch, into c: inout ComplexBatch) {
+        product(a, b, into: &c, adjointRight: true)
+    }
+
+    private static func product(_ a: ComplexBatch, _ b: ComplexBatch, into c: inout ComplexBatch, adjointRight: Bool) {
+        let batch = a.batchSize
+        let n = Int(Double(a.components).squareRoot().rounded())
+        let sign = adjointRight ? -1.0 : 1.0
+        a.re.withUnsafeBufferPointer { ar in a.im.withUnsafeBufferPointer { ai in
+        b.re.withUnsafeBufferPointer { br in b.im.withUnsafeBufferPointer { bi in
+        c.re.withUnsafeMutableBufferPointer { cr in c.im.withUnsafeMutableBufferPointer { ci in
+            for i in 0..<n {
+                for j in 0..<n {
+                    let out = (i * n + j) * batch
+                    for t in 0..<batch { cr[out + t] = 0; ci[out + t] = 0 }
+                    for k in 0..<n {
+                        let left = (i * n + k) * batch
+                        let right = (adjointRight ? j * n + k : k * n + j) * batch
+                        for t in 0..<batch {
+                            let xr = ar[left + t], xi = ai[left + t], yr = br[right + t], yi = sign * bi[right + t]
+                            cr[out + t] += xr * yr - xi * yi
+                            ci[out + t] += xr * yi + xi * yr
+                        }
+                    }
+                }
+            }
+        }}}}}}
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+
+/// A job file (`../shared/job-format.md`): QC Lab's settings, model, algorithm and
+/// initial state as JSON, read strictly: an unknown key anywhere is an error that names it.
+public struct Job: Sendable {
+    public var simulation: Simulation
+    /// Explicit seeds, when the job gives them.
+    public var seeds: [Int]?
+
+    public init(simulation: Simulation, seeds: [Int]? = nil) {
+        self.simulation = simulation
+        self.seeds = seeds
+    }
+
+    /// Reads and checks the job file at `path`.
+    public init(contentsOf path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw QCLabError.invalidPath("job file '\(path)' does not exist")
+        }
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw QCLabError.invalidPath("job file '\(path)' cannot be read")
+        }
+        try self.init(json: bytes)
+    }
+
+    /// Parses and checks a job from JSON bytes.
+    public init(json bytes: Foundation.Data) throws {
+        let root: JSONValue
+        do {
+            root = try JSONDecoder().decode(JSONValue.self, from: bytes)
+        } catch let DecodingError.dataCorrupted(context) {
+            let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            throw QCLabError.malformedJob("not valid JSON" + (detail.map { " (\($0))" } ?? ""))
+        } catch {
+            throw QCLabError.malformedJob("not valid JSON")
+        }
+        let top = try Self.object(root, "job")
+        try Self.allowOnly(top, ["settings", "model", "algorithm", "initial_state", "seeds"], in: "job")
+        let settings = try Self.settings(top["settings"] ?? .object([:]))
+        guard let modelValue = top["model"] else { throw QCLabError.malformedJob("missing key 'model'") }
+        let model = try Self.model(modelValue)
+        let algorithm = try Self.algorithm(top["algorithm"] ?? .object(["name": .string("MeanField")]))
+        guard let initial = top["initial_state"] else { throw QCLabError.malformedJob("missing key 'initial_state'") }
+        let wavefunction = try Self.wavefunction(initial)
+        var simulation = Simulation(settings: settings, model: model, algorithm: algorithm, initialWavefunction: wavefunction)
+        if let seedsValue = top["seeds"] {
+            guard case let .array(items) = seedsValue else { throw QCLabError.malformedJob("'seeds' must be an array of integers") }
+            seeds = try items.map { item in
+                guard case let .number(x) = item, x == x.rounded(), x >= 0, x <= Double(UInt32.max) else {
+                    throw QCLabError.invalidSetting("seeds", "must be whole numbers in 0...4294967295")
+                }
+                return Int(x)
+            }
+            simulation.settings.numTrajs = seeds?.count ?? simulation.settings.numTrajs
+        }
+        self.simulation = simulation
+        try simulation.validate()
+    }
+
+    // MARK: Sections
+
+    static func object(_ value: JSONValue, _ name: String) throws -> [String: JSONValue] {
+        guard case let .object(dict) = value else {
+            throw QCLabError.malformedJob("'\(name)' must be an object, got \(value.typeName)")
+        }
+        return dict
+    }
+
+    static func allowOnly(_ dict: [String: JSONValue], _ keys: [String], in section: String) throws {
+        if let unknown = dict.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw QCLabError.unknownName(kind: "key in \(section)", name: unknown, known: keys)
+        }
+    }
+
+    static func settings(_ value: JSONValue) throws -> SimulationSettings {
+        let dict = try object(value, "settings")
+        try allowOnly(dict, ["tmax", "dt_update", "dt_collect", "num_trajs", "batch_size", "progress_bar"], in: "settings")
+        var s = SimulationSettings()
+        func number(_ key: String) throws -> Double? {
+            guard let v = dict[key] else { return nil }
+            guard case let .number(x) = v else { throw QCLabError.invalidSetting(key, "must be a number, got \(v.typeName)") }
+            return x
+        }
+        func whole(_ key: String) throws -> Int? {
+            guard let x = try number(key) else { return nil }
+            guard x == x.rounded(), abs(x) < 1e12 else { throw QCLabError.invalidSetting(key, "must be a whole number, got \(x)") }
+            return Int(x)
+        }
+        if let x = try number("tmax") { s.tmax = x }
+        if let x = try number("dt_update") { s.dtUpdate = x }
+        if let x = try number("dt_collect") { s.dtCollect = x }
+        if let x = try whole("num_trajs") { s.numTrajs = x }
+        if let x = try whole("batch_size") { s.batchSize = x }
+        if let v = dict["progress_bar"] {
+            guard case let .bool(b) = v else { throw QCLabError.invalidSetting("progress_bar", "must be true or false") }
+            s.progressBar = b
+        }
+        try s.validate()
+        return s
+    }
+
+    static func model(_ value: JSONValue) throws -> any Model {
+        let dict = try object(value, "model")
+        try allowOnly(dict, ["name", "constants", "init_classical"], in: "model")
+        guard case let .string(name)? = dict["name"] else { throw QCLabError.malformedJob("'model.name' must be a string") }
+        var constants: [String: ParameterValue] = [:]
+        if let c = dict["constants"] {
+            for (key, v) in try object(c, "model.constants") {
+                guard let p = v.parameter else {
+                    throw QCLabError.invalidConstant(model: name, name: key, reason: "must be a number or boolean, got \(v.typeName)")
+                }
+                constants[key] = p
+            }
+        }
+        var distribution: InitialClassicalDistribution?
+        if let d = dict["init_classical"] {
+            guard case let .string(text) = d, let parsed = InitialClassicalDistribution(rawValue: text) else {
+                throw QCLabError.unknownName(kind: "init_classical", name: "\(d)",
+                                             known: InitialClassicalDistribution.allCases.map(\.rawValue))
+            }
+            distribution = parsed
+        }
+        return try ModelRegistry.make(name: name, constants: constants, initialDistribution: distribution)
+    }
+
+    static func algorithm(_ value: JSONValue) throws -> any Algorithm {
+        let dict = try object(value, "algorithm")
+        try allowOnly(dict, ["name", "settings"], in: "algorithm")
+        guard case let .string(name)? = dict["name"] else { throw QCLabError.malformedJob("'algorithm.name' must be a string") }
+        let settings = try object(dict["settings"] ?? .object([:]), "algorithm.settings")
+        switch name {
+        case "MeanField":
+            try allowOnly(settings, [], in: "algorithm.settings of MeanField")
+            return MeanField()
+        case "FewestSwitchesSurfaceHopping":
+            try allowOnly(settings, ["fssh_deterministic", "gauge_fixing", "use_gauge_field_force"],
+                          in: "algorithm.settings of FewestSwitchesSurfaceHopping")
+            func flag(_ key: String) throws -> Bool {
+                guard let v = settings[key] else { return false }
+                guard case let .bool(b) = v else { throw QCLabError.invalidAlgorithmSetting(name: key, reason: "must be true or false") }
+                return b
+            }
+            var gauge = FewestSwitchesSurfaceHopping.GaugeFixing.signOverlap
+            if let g = settings["gauge_fixing"] {
+                guard case let .string(text) = g, let parsed = FewestSwitchesSurfaceHopping.GaugeFixing(rawValue: text) else {
+                    let shown: String
+                    if case let .string(text) = g { shown = text } else { shown = g.typeName }
+                    throw QCLabError.unknownName(kind: "gauge_fixing", name: shown,
+                                                 known: FewestSwitchesSurfaceHopping.GaugeFixing.allCases.map(\.rawValue))
+                }
+                gauge = parsed
+            }
+            return FewestSwitchesSurfaceHopping(deterministic: try flag("fssh_deterministic"), gaugeFixing: gauge,
+                                                useGaugeFieldForce: try flag("use_gauge_field_force"))
+        default:
+            throw QCLabError.unknownName(kind: "algorithm", name: name, known: ["MeanField", "FewestSwitchesSurfaceHopping"])
+        }
+    }
+
+    static func wavefunction(_ value: JSONValue) throws -> [Complex] {
+        let dict = try object(value, "initial_state")
+        try allowOnly(dict, ["wf_db"], in: "initial_state")
+        guard case let .array(items)? = dict["wf_db"] else {
+            throw QCLabError.invalidInitialState("'wf_db' must be an array of numbers or [re, im] pairs")
+        }
+        return try items.enumerated().map { index, item in
+            switch item {
+            case let .number(x): return Complex(x)
+            case let .array(pair) where pair.count == 2:
+                if case let .number(re) = pair[0], case let .number(im) = pair[1] { return Complex(re, im) }
+            default: break
+            }
+            throw QCLabError.invalidInitialState("wf_db entry \(index) must be a number or an [re, im] pair")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import CLAPACKE
+
+/// Diagonalizes the `N x N` Hamiltonian of every trajectory of a batch (QC Lab's
+/// `diagonalize_matrix`, NumPy's `eigh`): eigenvalues ascending, eigenvector `k` in
+/// column `k`.
+///
+/// Real symmetric Hamiltonians go through `dsyevd`, complex Hermitian ones through
+/// `zheevd`; the LAPACK workspace is sized once, so a call allocates nothing. Each
+/// trajectory's matrix is gathered from the struct-of-arrays batch into one contiguous
+/// column-major matrix, solved in place, and scattered back.
+struct BatchEigensolver {
+    let n: Int
+    let batchSize: Int
+    let isReal: Bool
+    private var matrix: [Double]
+    private var values: [Double]
+    private var work: [Double]
+    private var rwork: [Double]
+    private var iwork: [Int32]
+
+    init(states n: Int, batchSize: Int, isReal: Bool) throws {
+        self.n = n
+        self.batchSize = batchSize
+        self.isReal = isReal
+        values = [Double](repeating: 0, count: n)
+        if isReal {
+            matrix = [Double](repeating: 0, count: n * n)
+            let (lwork, liwork) = try LAPACK.dsyevdWorkspace(n: n)
+            work = [Double](repeating: 0, count: max(lwork, 1))
+            rwork = []
+            iwork = [Int32](repeating: 0, count: max(liwork, 1))
+        } else {
+            matrix = [Double](repeating: 0, count: 2 * n * n)
+            let (lwork, lrwork, liwork) = try LAPACK.zheevdWorkspace(n: n)
+            work = [Double](repeating: 0, count: 2 * max(lwork, 1))
+            rwork = [Double](repeating: 0, count: max(lrwork, 1))
+            iwork = [Int32](repeating: 0, count: max(liwork, 1))
+        }
+    }
+
+    /// Eigenvalues (`N` components) and eigenvectors (`N*N` components, element
+    /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's `hamiltonian`.
+    mutating func diagonalize(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
+                              eigenvectors: inout ComplexBatch) throws {
+        if n == 2 && isReal {
+            Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            return
+        }
+        let n = n, batch = batchSize
+        for t in 0..<batch {
+            if isReal {
+                for a in 0..<n { for b in 0..<n { matrix[a + b * n] = hamiltonian.re[(a * n + b) * batch + t] } }
+                try matrix.withUnsafeMutableBufferPointer { m in
+                    try values.withUnsafeMutableBufferPointer { w in
+                        try work.withUnsafeMutableBufferPointer { work in
+                            try iwork.withUnsafeMutableBufferPointer { iwork in
+                                try LAPACK.dsyevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work, iwork: iwork)
+                            }
+                        }
+                    }
+                }
+                for a in 0..<n {
+                    for k in 0..<n {
+                        eigenvectors.re[(a * n + k) * batch + t] = matrix[a + k * n]
+                        eigenvectors.im[(a * n + k) * batch + t] = 0
+                    }
+                }
+            } else {
+                for a in 0..<n {
+                    for b in 0..<n {
+                        matrix[2 * (a + b * n)] = hamiltonian.re[(a * n + b) * batch + t]
+                        matrix[2 * (a + b * n) + 1] = hamiltonian.im[(a * n + b) * batch + t]
+                    }
+                }
+                try matrix.withUnsafeMutableBufferPointer { m in
+                    try values.withUnsafeMutableBufferPointer { w in
+                        try work.withUnsafeMutableBufferPointer { work in
+                            try rwork.withUnsafeMutableBufferPointer { rwork in
+                                try iwork.withUnsafeMutableBufferPointer { iwork in
+                                    try LAPACK.zheevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work,
+                                                      rwork: rwork, iwork: iwork)
+                                }
+                            }
+                        }
+                    }
+                }
+                for a in 0..<n {
+                    for k in 0..<n {
+                        eigenvectors.re[(a * n + k) * batch + t] = matrix[2 * (a + k * n)]
+                        eigenvectors.im[(a * n + k) * batch + t] = matrix[2 * (a + k * n) + 1]
+                    }
+                }
+            }
+            for k in 0..<n { eigenvalues[k * batch + t] = values[k] }
+        }
+    }
+
+    /// The closed form of a real symmetric 2 x 2 eigenproblem, vectorized over the batch:
+    /// `λ = m ∓ r` with `m = (a + d)/2`, `r = sqrt(((a - d)/2)² + b²)`; each eigenvector
+    /// is normalized, with its sign left free (gauge fixing settles it).
+    static func diagonalizeRealTwoByTwo(_ h: ComplexBatch, eigenvalues: inout [Double], eigenvectors: inout ComplexBatch) {
+        let batch = h.batchSize
+        for t in 0..<batch {
+            let a = h.re[t], b = h.re[batch + t], d = h.re[3 * batch + t]
+            let mean = 0.5 * (a + d), half = 0.5 * (a - d)
+            let radius = (half * half + b * b).squareRoot()
+            eigenvalues[t] = mean - radius
+            eigenvalues[batch + t] = mean + radius
+            // Lower eigenvector: (r - half, -b) or, parallel to it, (b, -(r + half)); take the
+            // one whose leading entry cannot cancel.
+            var c = 1.0, s = 0.0
+            if radius > 0 {
+                let (x, y) = half <= 0 ? (radius - half, -b) : (b, -(radius + half))
+                let norm = (x * x + y * y).squareRoot()
+                c = x / norm
+                s = y / norm
+            }
+            // Columns: lower (c, s), upper (-s, c).
+            eigenvectors.re[t] = c
+            eigenvectors.re[batch + t] = -s
+            eigenvectors.re[2 * batch + t] = s
+            eigenvectors.re[3 * batch + t] = c
+            for e in 0..<4 { eigenvectors.im[e * batch + t] = 0 }
+        }
+    }
+}

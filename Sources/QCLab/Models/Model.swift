@@ -1,0 +1,76 @@
+/// A quantum-classical model: QC Lab's `Model` and its ingredients, evaluated for a whole
+/// batch of trajectories at once.
+///
+/// The classical state is QC Lab's complex coordinate
+/// `z = sqrt(m h / 2) q + i p / sqrt(2 m h)` (mass `m`, weight `h`), which moves as
+/// `dz/dt = -i ∂H/∂z*`. The quantum Hamiltonian of a trajectory is `H_q + H_qc(z)`.
+/// Batches are ``ComplexBatch``es: coordinates, wavefunctions and `N x N` matrices.
+public protocol Model: Sendable {
+    /// QC Lab's class name of the model, such as `SpinBoson`.
+    var modelName: String { get }
+    /// Number of quantum states `N` (`num_quantum_states`).
+    var numQuantumStates: Int { get }
+    /// Number of classical coordinates (`num_classical_coordinates`).
+    var numClassicalCoordinates: Int { get }
+    /// Mass of each classical coordinate (`classical_coordinate_mass`).
+    var classicalCoordinateMass: [Double] { get }
+    /// Weight `h` of each classical coordinate in `z` (`classical_coordinate_weight`).
+    var classicalCoordinateWeight: [Double] { get }
+    /// Whether `H_q + H_qc(z)` is real symmetric for every `z`, so that the real
+    /// symmetric eigensolver applies.
+    var hamiltonianIsReal: Bool { get }
+
+    /// Initial classical coordinates for each seed (`init_classical`).
+    func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch
+    /// Writes `H_q + H_qc(z)` of every trajectory into `hamiltonian` (`N*N` components).
+    func quantumHamiltonian(z: ComplexBatch, into hamiltonian: inout ComplexBatch)
+    /// The classical energy `H_c(z)` of every trajectory (`h_c`).
+    func classicalEnergy(z: ComplexBatch, into energy: inout [Double])
+    /// The classical force `∂H_c/∂z*` (`dh_c_dzc`).
+    func classicalForce(z: ComplexBatch, into force: inout ComplexBatch)
+    /// The quantum-classical force `<ψ|∂H_qc/∂z*|ψ>` of every trajectory.
+    func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, into force: inout ComplexBatch)
+    /// Whether ``quantumClassicalForce(z:wavefunction:into:)`` depends on `z` at fixed `ψ`
+    /// (QC Lab's `update_dh_qc_dzc`); when it does not, RK4 stages reuse the first force.
+    var couplingGradientDependsOnZ: Bool { get }
+    /// `g_ξ = Σ_ab conj(u_a) [∂H_qc/∂z*_ξ]_ab v_b` for one trajectory at `z`: the
+    /// building block of derivative couplings, rescaling directions and gauge fixing.
+    func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex]
+    /// The shift of `z` along `direction` that conserves energy when the quantum energy
+    /// rises by `energyGap` (QC Lab's `hop`), or `nil` when the hop is frustrated.
+    func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]?
+}
+
+/// How the classical coordinates of a harmonic bath are drawn (QC Lab's `init_classical`).
+public enum InitialClassicalDistribution: String, Sendable, CaseIterable {
+    /// Boltzmann distribution of classical oscillators at `kBT` (`init_classical_boltzmann_harmonic`).
+    case boltzmannHarmonic = "boltzmann_harmonic"
+    /// Wigner distribution of thermal quantum oscillators (`init_classical_wigner_harmonic`).
+    case wignerHarmonic = "wigner_harmonic"
+    /// One definite position and momentum (`init_classical_definite_position_momentum`).
+    case definitePositionMomentum = "definite_position_momentum"
+}
+
+extension Model {
+    /// `q = sqrt(2 / (m h)) Re z` for coordinate `index`.
+    @inlinable func position(_ z: Complex, _ index: Int) -> Double {
+        (2.0 / (classicalCoordinateMass[index] * classicalCoordinateWeight[index])).squareRoot() * z.re
+    }
+}
+
+/// Quadratic solve shared by the hop rules: the `γ` of `a γ² - b γ + c = 0` that QC Lab
+/// takes (the root of smaller magnitude), or `nil` when the discriminant is negative.
+@inlinable func smallerHopRoot(a: Double, b: Double, c: Double) -> Double? {
+    let disc = b * b - 4.0 * a * c
+    guard disc >= 0 else { return nil }
+    let root = b < 0 ? b + disc.squareRoot() : b - disc.squareRoot()
+    return a == 0 ? 0 : 0.5 * root / a
+}
+
+/// An optional ingredient: the gauge-field force on the active surfaces (QC Lab's
+/// `gauge_field_force`, used when `use_gauge_field_force` is set). None of QC Lab's
+/// built-in models has one, and then the setting changes nothing, as in QC Lab.
+public protocol GaugeFieldForceModel: Model {
+    /// Adds the gauge-field force of each trajectory's active adiabatic surface to `force`.
+    func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch)
+}

@@ -1,0 +1,64 @@
+/// Every error the library throws: each names its culprit in one line.
+public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// A simulation setting is missing, of the wrong type or out of range.
+    case invalidSetting(String, String)
+    /// A model constant is of the wrong type or out of range.
+    case invalidConstant(model: String, name: String, reason: String)
+    /// An algorithm setting is of the wrong type or out of range.
+    case invalidAlgorithmSetting(name: String, reason: String)
+    /// The initial state does not fit the model.
+    case invalidInitialState(String)
+    /// A name that is not a known model, algorithm, driver or key.
+    case unknownName(kind: String, name: String, known: [String])
+    /// The job file cannot be read or parsed.
+    case malformedJob(String)
+    /// An LAPACK routine reported failure through its `info` code.
+    case lapack(routine: String, info: Int32)
+    /// Reading or writing an HDF5 file failed.
+    case hdf5(path: String, reason: String)
+    /// Two `Data` objects that cannot be merged.
+    case incompatibleData(String)
+    /// A parallel worker died or failed; the seeds it lost are named.
+    case workerFailed(worker: String, reason: String, lostSeeds: [Int])
+    /// MPI reported an error or was used inconsistently.
+    case mpi(String)
+    /// An input or output path is unusable.
+    case invalidPath(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidSetting(name, reason): return "setting '\(name)' \(reason)"
+        case let .invalidConstant(model, name, reason): return "\(model) constant '\(name)' \(reason)"
+        case let .invalidAlgorithmSetting(name, reason): return "algorithm setting '\(name)' \(reason)"
+        case let .invalidInitialState(reason): return "initial_state: \(reason)"
+        case let .unknownName(kind, name, known):
+            return "unknown \(kind) '\(name)'" + (known.isEmpty ? "" : " (known: \(known.joined(separator: ", ")))")
+        case let .malformedJob(reason): return "malformed job: \(reason)"
+        case let .lapack(routine, info): return "LAPACK \(routine) failed with info = \(info)"
+        case let .hdf5(path, reason): return "HDF5 file '\(path)': \(reason)"
+        case let .incompatibleData(reason): return "cannot merge data: \(reason)"
+        case let .workerFailed(worker, reason, lost):
+            return "\(worker) failed (\(reason)); lost seeds \(SeedList.describe(lost))"
+        case let .mpi(reason): return "MPI: \(reason)"
+        case let .invalidPath(reason): return reason
+        }
+    }
+}
+
+/// Compact descriptions of seed lists, such as `0...7, 12`.
+public enum SeedList {
+    /// Describes `seeds` as comma-separated runs of consecutive values.
+    public static func describe(_ seeds: [Int]) -> String {
+        guard !seeds.isEmpty else { return "none" }
+        var parts: [String] = []
+        var start = seeds[0], previous = seeds[0]
+        func flush() { parts.append(start == previous ? "\(start)" : "\(start)...\(previous)") }
+        for seed in seeds.dropFirst() {
+            if seed == previous + 1 { previous = seed; continue }
+            flush()
+            start = seed; previous = seed
+        }
+        flush()
+        return parts.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,89 @@
+/// A simulation: settings, model, algorithm and initial state (QC Lab's `Simulation`).
+public struct Simulation: Sendable {
+    public var settings: SimulationSettings
+    public var model: any Model
+    public var algorithm: any Algorithm
+    /// The initial diabatic wavefunction (`initial_state["wf_db"]`), used as given.
+    public var initialWavefunction: [Complex]
+
+    public init(settings: SimulationSettings = SimulationSettings(), model: any Model, algorithm: any Algorithm,
+                initialWavefunction: [Complex]) {
+        self.settings = settings
+        self.model = model
+        self.algorithm = algorithm
+        self.initialWavefunction = initialWavefunction
+    }
+
+    /// The time grid that is run.
+    public var timeGrid: TimeGrid { TimeGrid(settings) }
+
+    /// Checks that settings, model, algorithm and initial state fit together.
+    public func validate() throws {
+        try settings.validate()
+        let n = model.numQuantumStates
+        guard initialWavefunction.count == n else {
+            throw QCLabError.invalidInitialState(
+                "wf_db has \(initialWavefunction.count) entries, but \(model.modelName) has \(n) quantum states")
+        }
+        guard initialWavefunction.allSatisfy({ $0.re.isFinite && $0.im.isFinite }) else {
+            throw QCLabError.invalidInitialState("wf_db has a non-finite entry")
+        }
+        let branches = algorithm.branchCount(for: model)
+        if branches > 1 && settings.batchSize % branches != 0 {
+            throw QCLabError.invalidSetting(
+                "batch_size", "must be a multiple of the \(branches) quantum states in deterministic surface hopping, got \(settings.batchSize)")
+        }
+    }
+}
+
+/// Which seeds run, cut into batches: the rules all drivers share.
+///
+/// Without explicit seeds, the seeds are `0 ..< num_trajs`, or continue after the largest
+/// seed of the data being added to; explicit seeds set `num_trajs`. Batches hold
+/// `batch_size` seeds in order, the last one fewer. In deterministic surface hopping every
+/// batch holds whole branch groups.
+public struct RunPlan: Sendable, Equatable {
+    /// Every seed of the run, in order.
+    public let seeds: [Int]
+    /// The batches, as index ranges into `seeds`.
+    public let batches: [Range<Int>]
+
+    public init(simulation: Simulation, seeds explicitSeeds: [Int]? = nil, continuing data: Data = Data()) throws {
+        try simulation.validate()
+        let seeds: [Int]
+        if let explicitSeeds {
+            guard !explicitSeeds.isEmpty else { throw QCLabError.invalidSetting("seeds", "must not be empty") }
+            if let bad = explicitSeeds.first(where: { $0 < 0 || $0 > Int(UInt32.max) }) {
+                throw QCLabError.invalidSetting("seeds", "must lie in 0...4294967295, got \(bad)")
+            }
+            guard Set(explicitSeeds).count == explicitSeeds.count else {
+                throw QCLabError.invalidSetting("seeds", "must not repeat a seed")
+            }
+            seeds = explicitSeeds
+        } else {
+            let start = data.nextSeed
+            seeds = Array(start..<start + simulation.settings.numTrajs)
+        }
+        if let overlap = seeds.first(where: Set(data.seeds).contains) {
+            throw QCLabError.invalidSetting("seeds", "seed \(overlap) is already in the data being continued")
+        }
+        let branches = simulation.algorithm.branchCount(for: simulation.model)
+        guard seeds.count % branches == 0 else {
+            throw QCLabError.invalidSetting(
+                "num_trajs", "must be a multiple of the \(branches) quantum states in deterministic surface hopping, got \(seeds.count)")
+        }
+        self.seeds = seeds
+        let size = simulation.settings.batchSize
+        batches = stride(from: 0, to: seeds.count, by: size).map { $0..<min($0 + size, seeds.count) }
+    }
+
+    /// The seeds of batch `index`.
+    public func seeds(ofBatch index: Int) -> [Int] { Array(seeds[batches[index]]) }
+}
+
+extension Simulation {
+    /// Runs one batch of trajectories with the given seeds.
+    public func runBatch(seeds: [Int]) throws -> Data {
+        try algorithm.runBatch(model: model, grid: timeGrid, initialWavefunction: initialWavefunction, seeds: seeds)
+    }
+}

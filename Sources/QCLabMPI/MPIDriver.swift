@@ -1,0 +1,3 @@
+import CMPI
+import CMPIShims
+import QCLab
