@@ -10,3 +10,5 @@ hid_t qclab_h5s_all(void) { return H5S_ALL; }
 unsigned qclab_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 unsigned qclab_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 size_t qclab_h5t_variable(void) { return H5T_VARIABLE; }
+unsigned qclab_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
+hid_t qclab_h5e_default(void) { return H5E_DEFAULT; }

@@ -25,5 +25,9 @@ unsigned qclab_h5f_acc_trunc(void);
 unsigned qclab_h5f_acc_rdonly(void);
 /// H5T_VARIABLE: the size that marks a variable-length string (a macro).
 size_t qclab_h5t_variable(void);
+/// H5F_ACC_EXCL: create-only-if-absent flag (a macro), so a temporary file never clobbers another.
+unsigned qclab_h5f_acc_excl(void);
+/// H5E_DEFAULT: the default error stack (a macro), for silencing HDF5's automatic error printing.
+hid_t qclab_h5e_default(void);
 
 #endif

@@ -54,30 +54,46 @@ public struct FewestSwitchesSurfaceHopping: Algorithm {
     }
 }
 
+/// One hop attempt: row `row` tried to switch from surface `from` to `to`; a frustrated
+/// hop (too little energy) has `succeeded == false` and changed nothing.
+public struct HopEvent: Sendable, Equatable {
+    public let row: Int
+    public let from: Int
+    public let to: Int
+    public let succeeded: Bool
+}
+
 /// The state of one batch of surface-hopping trajectories. Rows are trajectories; in
-/// deterministic mode row `g * N + b` is branch `b` of initial condition `g`.
-struct SurfaceHoppingBatch {
-    let model: any Model
-    let settings: FewestSwitchesSurfaceHopping
-    let rows: Int
-    let branches: Int
-    let states: Int
-    var z: ComplexBatch
-    var wfDb: ComplexBatch
-    var wfAdb: ComplexBatch
-    var hamiltonian: ComplexBatch
-    var eigenvalues: [Double]
-    var eigenvectors: ComplexBatch
+/// deterministic mode row `g * N + b` is branch `b` of initial condition `g`. A step
+/// allocates nothing but the per-hop vectors of the trajectories that hop.
+public struct SurfaceHoppingBatch {
+    public let model: any Model
+    public let settings: FewestSwitchesSurfaceHopping
+    public let rows: Int
+    public let branches: Int
+    public let states: Int
+    /// Classical coordinates `z`.
+    public private(set) var z: ComplexBatch
+    /// Diabatic wavefunctions `wf_db`.
+    public private(set) var wfDb: ComplexBatch
+    /// Adiabatic wavefunctions `wf_adb`.
+    public private(set) var wfAdb: ComplexBatch
+    public private(set) var hamiltonian: ComplexBatch
+    /// Eigenvalues, `N` components of `rows` each.
+    public private(set) var eigenvalues: [Double]
+    public private(set) var eigenvectors: ComplexBatch
     var previousEigenvectors: ComplexBatch
     /// The active surface's eigenvector, in which the force is taken (`act_surf_wf`).
-    var activeWavefunction: ComplexBatch
+    public private(set) var activeWavefunction: ComplexBatch
     /// Each row's active adiabatic surface (`act_surf_ind`).
-    var activeSurface: [Int]
+    public private(set) var activeSurface: [Int]
     /// Each row's weight in the estimators: `N` times its branch's initial population
     /// in deterministic mode, one otherwise.
     var weights: [Double]
     /// One hop random stream per initial condition (`hop_prob_rand_vals`, drawn as needed).
     var hopRandom: [LegacyRandomState]
+    /// The hops attempted in the last step, successful or frustrated.
+    public private(set) var hopEvents: [HopEvent] = []
     private var solver: BatchEigensolver
     private var classical: ClassicalRK4
     private var scratch: ComplexBatch
@@ -86,8 +102,10 @@ struct SurfaceHoppingBatch {
     private var energy: [Double]
     private var probabilities: [Double]
 
-    init(algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
-         initialWavefunction: [Complex]) throws {
+    /// Draws the initial conditions and active surfaces of `seeds` (QC Lab's FSSH
+    /// initialization recipe).
+    public init(algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
+                initialWavefunction: [Complex]) throws {
         let n = model.numQuantumStates, rows = seeds.count
         let branches = algorithm.branchCount(for: model)
         self.model = model
@@ -162,7 +180,7 @@ struct SurfaceHoppingBatch {
     }
 
     /// One update step (QC Lab's FSSH update recipe).
-    mutating func step(dt: Double) throws {
+    public mutating func step(dt: Double) throws {
         previousEigenvectors.assign(eigenvectors)
         if settings.useGaugeFieldForce, let gauged = model as? any GaugeFieldForceModel {
             let surfaces = activeSurface
@@ -202,6 +220,7 @@ struct SurfaceHoppingBatch {
     /// hops (QC Lab's `update_hop_prob_fssh`, `update_hop_inds_fssh`,
     /// `update_hop_vals_fssh`, `update_z_hop`, `update_act_surf_hop`).
     private mutating func hop() {
+        hopEvents.removeAll(keepingCapacity: true)
         for g in 0..<rows / branches {
             // One draw per initial condition and step, shared by its branches.
             let draw = hopRandom[g].nextDouble()
@@ -249,9 +268,13 @@ struct SurfaceHoppingBatch {
         let final = (0..<n).map { eigenvectors[$0 * n + destination, t] }
         let zRow = z.trajectory(t)
         let direction = model.couplingGradient(z: zRow, left: initial, right: final).map { $0 / gap }
-        guard let shift = model.hopShift(z: zRow, direction: direction, energyGap: gap) else { return }
+        guard let shift = model.hopShift(z: zRow, direction: direction, energyGap: gap) else {
+            hopEvents.append(HopEvent(row: t, from: a, to: destination, succeeded: false))
+            return
+        }
         z.setTrajectory(t, zip(zRow, shift).map { $0 + $1 })
         activeSurface[t] = destination
+        hopEvents.append(HopEvent(row: t, from: a, to: destination, succeeded: true))
     }
 
     // MARK: Gauge

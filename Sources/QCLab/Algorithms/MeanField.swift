@@ -21,18 +21,23 @@ public struct MeanField: Algorithm {
     }
 }
 
-/// The state of one batch of mean-field trajectories, with every workspace a step needs.
-struct MeanFieldBatch {
-    let model: any Model
-    var z: ComplexBatch
-    var wavefunction: ComplexBatch
-    var hamiltonian: ComplexBatch
+/// The state of one batch of mean-field trajectories, with every workspace a step needs;
+/// a step allocates nothing.
+public struct MeanFieldBatch {
+    public let model: any Model
+    /// Classical coordinates `z`.
+    public private(set) var z: ComplexBatch
+    /// Diabatic wavefunctions `wf_db`.
+    public private(set) var wavefunction: ComplexBatch
+    /// `H_q + H_qc(z)` of every trajectory.
+    public private(set) var hamiltonian: ComplexBatch
     private var classical: ClassicalRK4
     private var k1, k2, k3, k4, probe: ComplexBatch
     private var rho: ComplexBatch
     private var energy: [Double]
 
-    init(model: any Model, seeds: [Int], initialWavefunction: [Complex]) {
+    /// Draws the initial conditions of `seeds` and starts every wavefunction at `initialWavefunction`.
+    public init(model: any Model, seeds: [Int], initialWavefunction: [Complex]) {
         let batch = seeds.count, n = model.numQuantumStates
         self.model = model
         z = model.initialClassicalCoordinates(seeds: seeds)
@@ -49,7 +54,7 @@ struct MeanFieldBatch {
 
     /// One update step: `z` by RK4 in the current wavefunction, then the wavefunction by
     /// RK4 under the Hamiltonian of the step's start, then the new Hamiltonian.
-    mutating func step(dt: Double) {
+    public mutating func step(dt: Double) {
         classical.step(model: model, z: &z, psi: wavefunction, dt: dt)
         // k = -i H ψ at ψ, ψ + dt/2 k1, ψ + dt/2 k2, ψ + dt k3 (QC Lab's update_wf_db_rk4).
         QuantumKernels.multiply(hamiltonian, wavefunction, into: &k1)

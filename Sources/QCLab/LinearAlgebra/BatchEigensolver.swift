@@ -8,17 +8,18 @@ import CLAPACKE
 /// `zheevd`; the LAPACK workspace is sized once, so a call allocates nothing. Each
 /// trajectory's matrix is gathered from the struct-of-arrays batch into one contiguous
 /// column-major matrix, solved in place, and scattered back.
-struct BatchEigensolver {
-    let n: Int
-    let batchSize: Int
-    let isReal: Bool
+public struct BatchEigensolver {
+    public let n: Int
+    public let batchSize: Int
+    public let isReal: Bool
     private var matrix: [Double]
     private var values: [Double]
     private var work: [Double]
     private var rwork: [Double]
     private var iwork: [Int32]
 
-    init(states n: Int, batchSize: Int, isReal: Bool) throws {
+    /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian.
+    public init(states n: Int, batchSize: Int, isReal: Bool) throws {
         self.n = n
         self.batchSize = batchSize
         self.isReal = isReal
@@ -40,7 +41,7 @@ struct BatchEigensolver {
 
     /// Eigenvalues (`N` components) and eigenvectors (`N*N` components, element
     /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's `hamiltonian`.
-    mutating func diagonalize(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
+    public mutating func diagonalize(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
                               eigenvectors: inout ComplexBatch) throws {
         if n == 2 && isReal {
             Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)

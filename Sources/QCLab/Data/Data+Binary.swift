@@ -1,0 +1,204 @@
+/// A compact, exact binary form of ``Data``, for pipes between forked workers and MPI
+/// messages.
+///
+/// Layout (all integers little-endian, Doubles as their IEEE 754 bit patterns, so a
+/// round trip is exact to the bit, NaN payloads and signed zeros included):
+///
+/// ```
+/// magic "QCLD" | version UInt16 | seeds: count UInt64, Int64 each
+/// | normFactor Int64 | sampleCount Int64
+/// | observables: count UInt64, each: name (UInt64 length, UTF-8), shape (UInt64 rank,
+///   Int64 each), isComplex UInt8, sum (UInt64 count, UInt64 bits each), sumOfSquares (same)
+/// | log (UInt64 length, UTF-8)
+/// ```
+///
+/// Decoding checks every length against the bytes left before allocating, so truncated
+/// or corrupted input fails with a ``DataDecodingError`` instead of crashing.
+extension Data {
+    /// The magic bytes every encoding starts with: `QCLD`.
+    static let binaryMagic: [UInt8] = Array("QCLD".utf8)
+    /// The version of the layout written by ``encodedBytes()``.
+    public static let binaryVersion: UInt16 = 1
+
+    /// Encodes this data in the compact binary form (see the extension's documentation).
+    public func encodedBytes() -> [UInt8] {
+        var writer = BinaryWriter()
+        writer.bytes.reserveCapacity(64 + 8 * seeds.count + log.utf8.count
+                                     + observables.reduce(0) { $0 + 64 + $1.name.utf8.count + 16 * $1.sum.count })
+        writer.bytes += Data.binaryMagic
+        writer.uint16(Data.binaryVersion)
+        writer.count(seeds.count)
+        for seed in seeds { writer.int64(seed) }
+        writer.int64(normFactor)
+        writer.int64(sampleCount)
+        writer.count(observables.count)
+        for observable in observables {
+            writer.string(observable.name)
+            writer.count(observable.shape.count)
+            for extent in observable.shape { writer.int64(extent) }
+            writer.bytes.append(observable.isComplex ? 1 : 0)
+            writer.doubles(observable.sum)
+            writer.doubles(observable.sumOfSquares)
+        }
+        writer.string(log)
+        return writer.bytes
+    }
+
+    /// Decodes data written by ``encodedBytes()``; throws a ``DataDecodingError`` that
+    /// says what was being read when the input is truncated, corrupted or of another version.
+    public init(encodedBytes bytes: [UInt8]) throws {
+        var reader = BinaryReader(bytes: bytes)
+        let magic = try reader.take(4, "magic")
+        guard Array(magic) == Data.binaryMagic else {
+            throw DataDecodingError("not QCLab binary data (bad magic bytes)", offset: 0)
+        }
+        let version = try reader.uint16("version")
+        guard version == Data.binaryVersion else {
+            throw DataDecodingError("unsupported version \(version) (this build reads version \(Data.binaryVersion))", offset: 4)
+        }
+        let seedCount = try reader.count("seed count", elementSize: 8)
+        var seeds: [Int] = []
+        seeds.reserveCapacity(seedCount)
+        for _ in 0..<seedCount { seeds.append(try reader.int64("seed")) }
+        let normFactor = try reader.int64("norm_factor")
+        let sampleCount = try reader.int64("sample count")
+        let observableCount = try reader.count("observable count", elementSize: 1)
+        var observables: [Observable] = []
+        for _ in 0..<observableCount {
+            let name = try reader.string("observable name")
+            let rank = try reader.count("shape of '\(name)'", elementSize: 8)
+            var shape: [Int] = []
+            for _ in 0..<rank {
+                let extent = try reader.int64("shape of '\(name)'")
+                guard extent >= 0, extent <= Int(Int32.max) else {
+                    throw DataDecodingError("'\(name)' has a bad extent \(extent)", offset: reader.offset - 8)
+                }
+                shape.append(extent)
+            }
+            let flag = try reader.take(1, "type of '\(name)'")[0]
+            guard flag <= 1 else { throw DataDecodingError("'\(name)' has a bad type flag \(flag)", offset: reader.offset - 1) }
+            let sum = try reader.doubles("sum of '\(name)'")
+            let sumOfSquares = try reader.doubles("sum of squares of '\(name)'")
+            // The element count the shape needs; -1 (matching nothing) when it overflows.
+            let expected = shape.reduce(flag == 1 ? 2 : 1) { total, extent in
+                let (product, overflow) = total.multipliedReportingOverflow(by: extent)
+                return total < 0 || overflow ? -1 : product
+            }
+            guard sum.count == expected, sumOfSquares.count == expected else {
+                throw DataDecodingError(
+                    "'\(name)' holds \(sum.count) and \(sumOfSquares.count) values, but its shape \(shape) needs \(expected)",
+                    offset: reader.offset)
+            }
+            var observable = Observable(name: name, shape: shape, isComplex: flag == 1)
+            observable.sum = sum
+            observable.sumOfSquares = sumOfSquares
+            observables.append(observable)
+        }
+        let log = try reader.string("log")
+        guard reader.offset == bytes.count else {
+            throw DataDecodingError("\(bytes.count - reader.offset) unexpected bytes after the end", offset: reader.offset)
+        }
+        self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log)
+    }
+}
+
+/// Why ``Data/init(encodedBytes:)`` refused its input.
+public struct DataDecodingError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// What was wrong, such as `truncated while reading sum of 'dm_db' (needs 1600 bytes, 12 left)`.
+    public let reason: String
+    /// The byte offset where decoding stopped.
+    public let offset: Int
+
+    public init(_ reason: String, offset: Int) {
+        self.reason = reason
+        self.offset = offset
+    }
+
+    public var description: String { "binary data: \(reason) at byte \(offset)" }
+}
+
+/// Appends little-endian values to a byte array.
+struct BinaryWriter {
+    var bytes: [UInt8] = []
+
+    mutating func uint16(_ value: UInt16) {
+        bytes.append(UInt8(truncatingIfNeeded: value))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+    }
+
+    mutating func uint64(_ value: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    mutating func int64(_ value: Int) { uint64(UInt64(bitPattern: Int64(value))) }
+
+    mutating func count(_ value: Int) { uint64(UInt64(value)) }
+
+    mutating func string(_ value: String) {
+        let utf8 = Array(value.utf8)
+        count(utf8.count)
+        bytes += utf8
+    }
+
+    mutating func doubles(_ values: [Double]) {
+        count(values.count)
+        for value in values { uint64(value.bitPattern) }
+    }
+}
+
+/// Reads little-endian values from a byte array, checking every length first.
+struct BinaryReader {
+    let bytes: [UInt8]
+    private(set) var offset = 0
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func take(_ n: Int, _ what: String) throws -> ArraySlice<UInt8> {
+        guard n <= bytes.count - offset else {
+            throw DataDecodingError("truncated while reading \(what) (needs \(n) bytes, \(bytes.count - offset) left)", offset: offset)
+        }
+        defer { offset += n }
+        return bytes[offset..<offset + n]
+    }
+
+    mutating func uint16(_ what: String) throws -> UInt16 {
+        let b = try take(2, what)
+        return UInt16(b[b.startIndex]) | UInt16(b[b.startIndex + 1]) << 8
+    }
+
+    mutating func uint64(_ what: String) throws -> UInt64 {
+        let b = try take(8, what)
+        var value: UInt64 = 0
+        for (i, byte) in b.enumerated() { value |= UInt64(byte) << UInt64(8 * i) }
+        return value
+    }
+
+    mutating func int64(_ what: String) throws -> Int { Int(Int64(bitPattern: try uint64(what))) }
+
+    /// A count of elements of `elementSize` bytes each, which must fit in the bytes left.
+    mutating func count(_ what: String, elementSize: Int) throws -> Int {
+        let start = offset
+        let raw = try uint64(what)
+        guard raw <= UInt64(bytes.count - offset) / UInt64(elementSize) else {
+            throw DataDecodingError("truncated or corrupted: \(what) is \(raw), but only \(bytes.count - offset) bytes are left", offset: start)
+        }
+        return Int(raw)
+    }
+
+    mutating func string(_ what: String) throws -> String {
+        let n = try count("length of \(what)", elementSize: 1)
+        let start = offset
+        let utf8 = try take(n, what)
+        guard let text = String(validating: utf8, as: UTF8.self) else {
+            throw DataDecodingError("\(what) is not valid UTF-8", offset: start)
+        }
+        return text
+    }
+
+    mutating func doubles(_ what: String) throws -> [Double] {
+        let n = try count("length of \(what)", elementSize: 8)
+        var values = [Double](repeating: 0, count: n)
+        for i in 0..<n { values[i] = Double(bitPattern: try uint64(what)) }
+        return values
+    }
+}

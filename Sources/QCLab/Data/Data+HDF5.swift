@@ -1,0 +1,447 @@
+import CHDF5
+import CHDF5Shims
+import Foundation
+
+/// Dataset names with a fixed meaning in the file; no output may take them.
+private let seedName = "seed", normFactorName = "norm_factor", sampleCountName = "num_samples"
+/// Suffix of the dataset holding an output's standard error.
+private let standardErrorSuffix = "_sem"
+/// Outputs that come first, in this order, when a file is read; the rest follow by name.
+private let leadingOutputs = ["t", "dm_db", "quantum_energy", "classical_energy"]
+
+extension Data {
+    /// Writes this data to `path` in the HDF5 layout of QC Lab 1.3.0's `Data.save`.
+    ///
+    /// Datasets: `seed` (int64, one per trajectory), `norm_factor` (int64 scalar), each
+    /// output's mean under its own name (complex outputs as h5py's `{r, i}` compound of
+    /// float64), the standard error of every output but `t` under `<name>_sem`, and
+    /// `num_samples` (int64 scalar); the root attribute `log` is a variable-length UTF-8
+    /// string. The file is written under a temporary name in the same folder and renamed
+    /// over `path` once complete, so a failure leaves neither a partial file nor debris.
+    public func save(to path: String) throws {
+        let location = try OutputLocation(path: path)
+        try checkSavable(to: path)
+        try HDF5Library.serialized {
+            let temporaryPath = location.temporaryPath()
+            var created = false
+            do {
+                let file = try HDF5File.create(at: temporaryPath, reportedAs: path)
+                created = true
+                try file.closing { try writeContents(to: $0) }
+                try location.replaceTarget(with: temporaryPath)
+            } catch {
+                if created { unlink(temporaryPath) }
+                throw error
+            }
+        }
+    }
+
+    /// Reads data from an HDF5 file written by `save(to:)` or by QC Lab's `Data.save`.
+    ///
+    /// Every dataset other than `seed`, `norm_factor`, `num_samples` and `<x>_sem` (for an
+    /// output `x`) is an output. Without `num_samples` and `_sem` datasets (files written by
+    /// QC Lab) every trajectory counts as a sample and the standard errors read zero.
+    public init(contentsOf path: String) throws {
+        self = try HDF5Library.serialized {
+            try HDF5File.open(at: path).closing { try Data(reading: $0) }
+        }
+    }
+
+    /// Throws unless every output can be stored under its own name and read back as itself.
+    private func checkSavable(to path: String) throws {
+        func refuse(_ reason: String) -> QCLabError { .hdf5(path: path, reason: reason) }
+        guard normFactor > 0 || (normFactor == 0 && observables.isEmpty) else {
+            throw refuse("cannot save outputs with norm_factor \(normFactor)")
+        }
+        let names = observables.map(\.name)
+        for name in names {
+            guard !name.isEmpty, name != ".", !name.contains("/") else { throw refuse("invalid output name '\(name)'") }
+            guard ![seedName, normFactorName, sampleCountName].contains(name) else {
+                throw refuse("output name '\(name)' is reserved")
+            }
+            guard names.filter({ $0 == name }).count == 1 else { throw refuse("output '\(name)' appears twice") }
+            guard !names.contains(name + standardErrorSuffix) else {
+                throw refuse("output '\(name + standardErrorSuffix)' clashes with the standard error of '\(name)'")
+            }
+        }
+        guard !log.contains("\0") else { throw refuse("the log contains a NUL character") }
+    }
+
+    /// Writes every dataset and the `log` attribute into an open file.
+    private func writeContents(to file: HDF5File) throws {
+        try file.writeIntegers(seedName, shape: [seeds.count], values: seeds.map(Int64.init))
+        try file.writeIntegers(normFactorName, shape: [], values: [Int64(normFactor)])
+        for observable in observables {
+            guard let mean = mean(observable.name), let error = standardError(observable.name) else {
+                throw file.failure("no mean for output '\(observable.name)'")
+            }
+            try file.writeReals(observable.name, shape: observable.shape, isComplex: observable.isComplex, values: mean)
+            if observable.name != "t" {
+                try file.writeReals(observable.name + standardErrorSuffix, shape: observable.shape,
+                                    isComplex: observable.isComplex, values: error)
+            }
+        }
+        try file.writeIntegers(sampleCountName, shape: [], values: [Int64(sampleCount)])
+        try file.writeStringAttribute("log", log)
+    }
+
+    /// Rebuilds sums and sums of squares from the means and standard errors in a file.
+    private init(reading file: HDF5File) throws {
+        let names = try file.datasetNames()
+        let present = Set(names)
+        for required in [seedName, normFactorName] where !present.contains(required) {
+            throw file.failure("missing dataset '\(required)'")
+        }
+        let seeds = try file.readIntegers(seedName).map { Int($0) }
+        let normFactor = try file.readSingleInteger(normFactorName)
+        let sampleCount = present.contains(sampleCountName)
+            ? try file.readSingleInteger(sampleCountName) : normFactor
+        let errorNames = Set(names.filter {
+            $0.hasSuffix(standardErrorSuffix) && present.contains(String($0.dropLast(standardErrorSuffix.count)))
+        })
+        let outputNames = names.filter {
+            ![seedName, normFactorName, sampleCountName].contains($0) && !errorNames.contains($0)
+        }
+        guard normFactor > 0 || (normFactor == 0 && outputNames.isEmpty), sampleCount >= 0 else {
+            throw file.failure("norm_factor \(normFactor) and num_samples \(sampleCount) do not fit the outputs held")
+        }
+        let ordered = leadingOutputs.filter(outputNames.contains)
+            + outputNames.filter { !leadingOutputs.contains($0) }.sorted()
+        let trajectories = Double(normFactor), samples = Double(sampleCount)
+        var observables: [Observable] = []
+        for name in ordered {
+            let mean = try file.readReals(name)
+            var observable = Observable(name: name, shape: mean.shape, isComplex: mean.isComplex)
+            // The nearest double to mean * n divides back to the mean exactly whenever any
+            // sum does, as for every mean save(to:) writes; QC Lab's running averages may
+            // be no such quotient and then read back within one ulp.
+            observable.sum = mean.values.map { $0 * trajectories }
+            if errorNames.contains(name + standardErrorSuffix) {
+                let error = try file.readReals(name + standardErrorSuffix)
+                guard error.shape == mean.shape, error.isComplex == mean.isComplex else {
+                    throw file.failure("'\(name)\(standardErrorSuffix)' does not match the shape or type of '\(name)'")
+                }
+                observable.sumOfSquares = zip(mean.values, error.values).map { m, sem in
+                    (samples - 1) * samples * sem * sem + samples * m * m
+                }
+            } else {
+                observable.sumOfSquares = mean.values.map { samples * $0 * $0 }
+            }
+            observables.append(observable)
+        }
+        let log = try file.readStringAttribute("log") ?? ""
+        self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log)
+    }
+}
+
+/// Where an output file goes: its folder (which must exist) and its name in it.
+private struct OutputLocation {
+    let path: String
+    let folder: String
+    let fileName: String
+
+    init(path: String) throws {
+        self.path = path
+        if let slash = path.lastIndex(of: "/") {
+            folder = slash == path.startIndex ? "/" : String(path[..<slash])
+            fileName = String(path[path.index(after: slash)...])
+        } else {
+            folder = "."
+            fileName = path
+        }
+        guard !fileName.isEmpty else { throw QCLabError.invalidPath("output path '\(path)' has no file name") }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw QCLabError.invalidPath("output folder '\(folder)' does not exist")
+        }
+        guard FileManager.default.isWritableFile(atPath: folder) else {
+            throw QCLabError.invalidPath("output folder '\(folder)' is not writable")
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw QCLabError.invalidPath("output path '\(path)' is a folder")
+        }
+    }
+
+    /// A fresh hidden name beside the target, unique to this process and call.
+    func temporaryPath() -> String {
+        let random = String(UInt64.random(in: 0 ... .max), radix: 36)
+        return (folder.hasSuffix("/") ? folder : folder + "/") + ".\(fileName).tmp-\(getpid())-\(random)"
+    }
+
+    /// Flushes the finished temporary file to disk and renames it over the target.
+    func replaceTarget(with temporaryPath: String) throws {
+        let descriptor = open(temporaryPath, O_RDONLY)
+        if descriptor >= 0 { _ = fsync(descriptor); close(descriptor) }
+        guard rename(temporaryPath, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw QCLabError.hdf5(path: path, reason: "cannot rename the finished file into place: \(reason)")
+        }
+    }
+}
+
+/// Serialises HDF5 calls (the library may be built without thread safety) with its
+/// automatic error printing off, so failures surface only as thrown errors.
+private enum HDF5Library {
+    static let lock = NSLock()
+
+    static func serialized<T>(_ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        _ = H5Eset_auto2(qclab_h5e_default(), nil, nil)
+        return try body()
+    }
+}
+
+/// HDF5's default property list (H5P_DEFAULT) and whole-dataspace selection (H5S_ALL).
+private var defaultProperties: hid_t { qclab_h5p_default() }
+private var wholeSpace: hid_t { qclab_h5s_all() }
+
+/// An open HDF5 file; failures are reported against `reportedPath` (the user's path).
+private struct HDF5File {
+    let id: hid_t
+    let reportedPath: String
+
+    static func create(at path: String, reportedAs reportedPath: String) throws -> HDF5File {
+        let id = H5Fcreate(path, qclab_h5f_acc_excl(), defaultProperties, defaultProperties)
+        guard id >= 0 else { throw QCLabError.hdf5(path: reportedPath, reason: "cannot create a file in its folder") }
+        return HDF5File(id: id, reportedPath: reportedPath)
+    }
+
+    static func open(at path: String) throws -> HDF5File {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw QCLabError.invalidPath("input file '\(path)' does not exist")
+        }
+        guard !isFolder.boolValue else { throw QCLabError.invalidPath("input path '\(path)' is a folder") }
+        let id = H5Fopen(path, qclab_h5f_acc_rdonly(), defaultProperties)
+        guard id >= 0 else {
+            let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
+            let start = FileHandle(forReadingAtPath: path).map { Array($0.readData(ofLength: 8)) }
+            let reason = start == nil ? "cannot be read"
+                : start == signature ? "damaged or unsupported HDF5 file" : "not an HDF5 file"
+            throw QCLabError.hdf5(path: path, reason: reason)
+        }
+        return HDF5File(id: id, reportedPath: path)
+    }
+
+    func failure(_ reason: String) -> QCLabError { .hdf5(path: reportedPath, reason: reason) }
+
+    /// Runs `body` on this file, then closes it; a failed close (data not written) throws.
+    func closing<T>(_ body: (HDF5File) throws -> T) throws -> T {
+        let result: T
+        do { result = try body(self) } catch { _ = H5Fclose(id); throw error }
+        guard H5Fclose(id) >= 0 else { throw failure("cannot finish writing the file") }
+        return result
+    }
+
+    /// Runs `body` with an HDF5 identifier, then releases it; a negative identifier (HDF5's
+    /// failure signal) throws "cannot `action`" instead.
+    private func using<T>(_ handle: hid_t, _ release: (hid_t) -> herr_t, orCannot action: @autoclosure () -> String,
+                          _ body: (hid_t) throws -> T) throws -> T {
+        guard handle >= 0 else { throw failure("cannot \(action())") }
+        defer { _ = release(handle) }
+        return try body(handle)
+    }
+
+    /// Runs `body` with h5py's complex128 type: a compound of `r` and `i`, each of `member` type.
+    private func withComplexType<T>(member: hid_t, _ body: (hid_t) throws -> T) throws -> T {
+        try using(H5Tcreate(H5T_COMPOUND, 16), H5Tclose, orCannot: "make the complex type") { type in
+            guard H5Tinsert(type, "r", 0, member) >= 0, H5Tinsert(type, "i", 8, member) >= 0 else {
+                throw failure("cannot make the complex type")
+            }
+            return try body(type)
+        }
+    }
+
+    /// Runs `body` with a variable-length C string type in `characterSet`.
+    private func withVariableStringType<T>(characterSet: H5T_cset_t, _ body: (hid_t) throws -> T) throws -> T {
+        try using(H5Tcopy(qclab_h5t_c_s1()), H5Tclose, orCannot: "make a string type") { type in
+            guard H5Tset_size(type, qclab_h5t_variable()) >= 0, H5Tset_cset(type, characterSet) >= 0 else {
+                throw failure("cannot make a string type")
+            }
+            return try body(type)
+        }
+    }
+
+    // MARK: Writing
+
+    func writeIntegers(_ name: String, shape: [Int], values: [Int64]) throws {
+        try write(name, shape: shape, fileType: qclab_h5t_std_i64le(), memoryType: qclab_h5t_native_int64(), values: values)
+    }
+
+    /// Writes float64 values, or interleaved `re, im` pairs as h5py's complex compound.
+    func writeReals(_ name: String, shape: [Int], isComplex: Bool, values: [Double]) throws {
+        guard isComplex else {
+            return try write(name, shape: shape, fileType: qclab_h5t_ieee_f64le(),
+                             memoryType: qclab_h5t_native_double(), values: values)
+        }
+        try withComplexType(member: qclab_h5t_ieee_f64le()) { fileType in
+            try withComplexType(member: qclab_h5t_native_double()) { memoryType in
+                try write(name, shape: shape, fileType: fileType, memoryType: memoryType, values: values, perElement: 2)
+            }
+        }
+    }
+
+    private func write<Element>(_ name: String, shape: [Int], fileType: hid_t, memoryType: hid_t,
+                                values: [Element], perElement: Int = 1) throws {
+        guard values.count == shape.reduce(1, *) * perElement else {
+            throw failure("'\(name)' holds \(values.count) numbers but has shape \(shape)")
+        }
+        let dimensions = shape.map { hsize_t($0) }
+        let space = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), dimensions, nil)
+        try using(space, H5Sclose, orCannot: "make the dataspace of '\(name)'") { space in
+            let dataset = H5Dcreate2(id, name, fileType, space, defaultProperties, defaultProperties, defaultProperties)
+            try using(dataset, H5Dclose, orCannot: "create dataset '\(name)'") { dataset in
+                guard !values.isEmpty else { return }
+                let status = values.withUnsafeBytes {
+                    H5Dwrite(dataset, memoryType, wholeSpace, wholeSpace, defaultProperties, $0.baseAddress)
+                }
+                guard status >= 0 else { throw failure("cannot write dataset '\(name)'") }
+            }
+        }
+    }
+
+    /// Writes a root attribute the way h5py stores a Python `str`: variable-length UTF-8, scalar.
+    func writeStringAttribute(_ name: String, _ value: String) throws {
+        try withVariableStringType(characterSet: H5T_CSET_UTF8) { type in
+            try using(H5Screate(H5S_SCALAR), H5Sclose, orCannot: "make a scalar dataspace") { space in
+                let attribute = H5Acreate2(id, name, type, space, defaultProperties, defaultProperties)
+                try using(attribute, H5Aclose, orCannot: "create attribute '\(name)'") { attribute in
+                    let status = value.withCString { characters in
+                        withUnsafePointer(to: characters) { H5Awrite(attribute, type, $0) }
+                    }
+                    guard status >= 0 else { throw failure("cannot write attribute '\(name)'") }
+                }
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Names of the root group's members, which must all be datasets.
+    func datasetNames() throws -> [String] {
+        var info = H5G_info_t()
+        guard H5Gget_info(id, &info) >= 0 else { throw failure("cannot list the root group") }
+        return try (0 ..< info.nlinks).map { index in
+            let name = try memberName(at: index)
+            try using(H5Oopen(id, name, defaultProperties), H5Oclose, orCannot: "open '\(name)'") {
+                guard H5Iget_type($0) == H5I_DATASET else {
+                    throw failure("'\(name)' is not a dataset (groups are not supported)")
+                }
+            }
+            return name
+        }
+    }
+
+    /// The name of the root group's member `index`, in name order.
+    private func memberName(at index: hsize_t) throws -> String {
+        let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, defaultProperties)
+        guard length >= 0 else { throw failure("cannot read the name of member \(index)") }
+        var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+        guard H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, defaultProperties) >= 0
+        else { throw failure("cannot read the name of member \(index)") }
+        return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    func readSingleInteger(_ name: String) throws -> Int {
+        let values = try readIntegers(name)
+        guard values.count == 1 else { throw failure("'\(name)' must hold one integer, not \(values.count)") }
+        return Int(values[0])
+    }
+
+    /// Reads an integer dataset of any width or sign as int64.
+    func readIntegers(_ name: String) throws -> [Int64] {
+        try read(name) { dataset, type, count in
+            guard H5Tget_class(type) == H5T_INTEGER else { throw failure("'\(name)' is not an integer dataset") }
+            return try readValues(dataset, name, memoryType: qclab_h5t_native_int64(), count: count, zero: Int64(0))
+        }.values
+    }
+
+    /// Reads a float (or integer) dataset, or h5py's `{r, i}` compound as interleaved pairs.
+    func readReals(_ name: String) throws -> (shape: [Int], isComplex: Bool, values: [Double]) {
+        let result = try read(name) { dataset, type, count -> (Bool, [Double]) in
+            let typeClass = H5Tget_class(type)
+            if typeClass == H5T_FLOAT || typeClass == H5T_INTEGER {
+                return (false, try readValues(dataset, name, memoryType: qclab_h5t_native_double(), count: count, zero: 0.0))
+            }
+            guard typeClass == H5T_COMPOUND, floatMemberNames(of: type) == ["r", "i"] else {
+                throw failure("'\(name)' is neither float64 nor h5py's complex {r, i} compound")
+            }
+            return (true, try withComplexType(member: qclab_h5t_native_double()) {
+                try readValues(dataset, name, memoryType: $0, count: 2 * count, zero: 0.0)
+            })
+        }
+        return (result.shape, result.values.0, result.values.1)
+    }
+
+    /// Opens dataset `name` and hands its type and element count to `body`, with its shape.
+    private func read<T>(_ name: String, _ body: (hid_t, hid_t, Int) throws -> T) throws -> (shape: [Int], values: T) {
+        try using(H5Dopen2(id, name, defaultProperties), H5Dclose, orCannot: "open dataset '\(name)'") { dataset in
+            let shape = try using(H5Dget_space(dataset), H5Sclose, orCannot: "read the shape of '\(name)'") { space in
+                var dimensions = [hsize_t](repeating: 0, count: max(0, Int(H5Sget_simple_extent_ndims(space))))
+                guard H5Sget_simple_extent_dims(space, &dimensions, nil) >= 0 else {
+                    throw failure("cannot read the shape of '\(name)'")
+                }
+                return dimensions.map { Int($0) }
+            }
+            let values = try using(H5Dget_type(dataset), H5Tclose, orCannot: "read the type of '\(name)'") {
+                try body(dataset, $0, shape.reduce(1, *))
+            }
+            return (shape, values)
+        }
+    }
+
+    private func readValues<Element>(_ dataset: hid_t, _ name: String, memoryType: hid_t, count: Int,
+                                     zero: Element) throws -> [Element] {
+        var values = [Element](repeating: zero, count: count)
+        guard count > 0 else { return values }
+        let status = values.withUnsafeMutableBytes {
+            H5Dread(dataset, memoryType, wholeSpace, wholeSpace, defaultProperties, $0.baseAddress)
+        }
+        guard status >= 0 else { throw failure("cannot read dataset '\(name)'") }
+        return values
+    }
+
+    /// Member names of a compound type whose members are all floating point; else nil.
+    private func floatMemberNames(of type: hid_t) -> [String]? {
+        var names: [String] = []
+        for index in 0 ..< UInt32(max(0, H5Tget_nmembers(type))) {
+            guard H5Tget_member_class(type, index) == H5T_FLOAT, let name = H5Tget_member_name(type, index) else {
+                return nil
+            }
+            defer { H5free_memory(name) }
+            names.append(String(cString: name))
+        }
+        return names
+    }
+
+    /// The root attribute `name` as a string (variable- or fixed-length), or nil if absent.
+    func readStringAttribute(_ name: String) throws -> String? {
+        guard H5Aexists(id, name) > 0 else { return nil }
+        return try using(H5Aopen(id, name, defaultProperties), H5Aclose, orCannot: "open attribute '\(name)'") { attribute in
+            let count = try using(H5Aget_space(attribute), H5Sclose, orCannot: "read attribute '\(name)'") {
+                H5Sget_simple_extent_npoints($0)
+            }
+            return try using(H5Aget_type(attribute), H5Tclose, orCannot: "read attribute '\(name)'") { fileType in
+                guard H5Tget_class(fileType) == H5T_STRING, count == 1 else {
+                    throw failure("attribute '\(name)' is not a single string")
+                }
+                if H5Tis_variable_str(fileType) > 0 {
+                    return try withVariableStringType(characterSet: H5Tget_cset(fileType)) { memoryType in
+                        var characters: UnsafeMutablePointer<CChar>?
+                        guard H5Aread(attribute, memoryType, &characters) >= 0 else {
+                            throw failure("cannot read attribute '\(name)'")
+                        }
+                        defer { H5free_memory(characters) }
+                        return characters.map { String(cString: $0) } ?? ""
+                    }
+                }
+                var bytes = [UInt8](repeating: 0, count: H5Tget_size(fileType))
+                guard H5Aread(attribute, fileType, &bytes) >= 0 else { throw failure("cannot read attribute '\(name)'") }
+                var text = bytes.prefix { $0 != 0 }[...]
+                if H5Tget_strpad(fileType) == H5T_STR_SPACEPAD { while text.last == 0x20 { text.removeLast() } }
+                return String(decoding: text, as: UTF8.self)
+            }
+        }
+    }
+}

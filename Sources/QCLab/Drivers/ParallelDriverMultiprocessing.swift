@@ -1,0 +1,406 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs a simulation's trajectories in forked worker processes on this machine (QC Lab's
+/// `parallel_driver_multiprocessing`), with a result bit-identical to ``serialDriver(_:seeds:data:progress:)``.
+///
+/// The parent forks `numTasks` workers (never more than there are batches), each
+/// connected to it by a Unix socket pair. Batches are handed out as workers free up: the
+/// parent writes a batch index, the worker runs that batch with one BLAS thread and writes
+/// back the batch's ``Data`` in the compact binary form (``Data/encodedBytes()``). The
+/// parent keeps one slot per batch and, once all are in, merges them into `data` in batch
+/// order, as the serial driver does. No launcher is needed: any program that imports the
+/// library can call it, interactive ones included.
+///
+/// Failure is loud and never partial. If a worker dies (killed, crashed, or exited), or
+/// a batch throws inside a worker, the driver kills the other workers, reaps every
+/// process, and throws ``QCLabError/workerFailed(worker:reason:lostSeeds:)`` naming the
+/// worker (`worker 2 (pid 1234)`), what happened (`killed by signal 9 (Killed)`, or the
+/// batch's error), and the lost seeds: every seed whose batch result had not come back,
+/// that is the failed batch, batches other workers were running, and batches never started.
+///
+/// The parent process limits OpenBLAS to one thread while the workers run (restoring the
+/// previous count after), and flushes C stdio buffers before forking; workers only compute
+/// and write their socket, and leave with `_exit`, never returning into the caller's code.
+/// The parent never receives SIGPIPE (writes use `MSG_NOSIGNAL`), and changes no signal handlers.
+///
+/// - Parameters:
+///   - seeds: explicit trajectory seeds; they set `num_trajs`. Without them, seeds are
+///     `0 ..< num_trajs`, or continue after the largest seed already in `data`.
+///   - data: results to add the new trajectories to.
+///   - numTasks: worker processes; defaults to the cores this process may run on
+///     (`sched_getaffinity`). Must be at least 1.
+///   - progress: called in the calling process as batches come back, with the number of
+///     trajectories done so far and the total.
+///   - observer: hooks called in the calling process as workers start and batches are
+///     handed out and come back, for monitoring (and for tests that kill a worker).
+/// - Returns: `data` with the new trajectories merged in, in seed order.
+public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: Data = Data(),
+                                          numTasks: Int? = nil, progress: ((Int, Int) -> Void)? = nil,
+                                          observer: ParallelRunObserver = ParallelRunObserver()) throws -> Data {
+    if let numTasks, numTasks < 1 {
+        throw QCLabError.invalidSetting("num_tasks", "must be at least 1, got \(numTasks)")
+    }
+    let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
+    let requested = numTasks ?? usableCoreCount()
+    let workerCount = min(requested, plan.batches.count)
+    var run = ParallelRun(simulation: simulation, plan: plan, data: data, driver: "multiprocessing", tasks: workerCount)
+    if workerCount < requested {
+        run.note("Using \(workerCount) worker processes, one per batch (\(requested) requested).")
+    }
+    guard workerCount > 0 else { return try run.finish() }
+    return try withLinearAlgebraThreads(1) {
+        var pool = WorkerPool(simulation: simulation, plan: plan, observer: observer)
+        do {
+            try pool.run(workerCount: workerCount, into: &run, progress: progress)
+        } catch {
+            pool.killAll()
+            throw error
+        }
+        return try run.finish()
+    }
+}
+
+/// Hooks into a multiprocessing run, called in the calling process: for monitoring, and
+/// for tests that need a worker's process id (to kill it mid-run, say).
+public struct ParallelRunObserver {
+    /// A worker (numbered from 1) was forked with this process id.
+    public var workerStarted: ((_ worker: Int, _ pid: pid_t) -> Void)?
+    /// Batch `batch` (numbered from 0) was handed to a worker.
+    public var batchDispatched: ((_ batch: Int, _ worker: Int, _ pid: pid_t) -> Void)?
+    /// The result of batch `batch` came back from a worker and was stored.
+    public var batchFinished: ((_ batch: Int, _ worker: Int) -> Void)?
+
+    public init(workerStarted: ((_ worker: Int, _ pid: pid_t) -> Void)? = nil,
+                batchDispatched: ((_ batch: Int, _ worker: Int, _ pid: pid_t) -> Void)? = nil,
+                batchFinished: ((_ batch: Int, _ worker: Int) -> Void)? = nil) {
+        self.workerStarted = workerStarted
+        self.batchDispatched = batchDispatched
+        self.batchFinished = batchFinished
+    }
+}
+
+/// The number of cores this process may run on, at least 1: its CPU affinity mask on
+/// Linux (as `sched_getaffinity` reports it, read from `/proc/self/status` because Swift
+/// cannot import that GNU extension), else the cores online.
+public func usableCoreCount() -> Int {
+    #if os(Linux)
+    if let count = affinityCoreCount(), count > 0 { return count }
+    #endif
+    return max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+}
+
+/// The cores in `Cpus_allowed_list` of `/proc/self/status` (such as `0-3,8`), or nil.
+private func affinityCoreCount() -> Int? {
+    guard let file = fopen("/proc/self/status", "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 4096)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(cString: line)
+        guard text.hasPrefix("Cpus_allowed_list:") else { continue }
+        var count = 0
+        for part in text.dropFirst("Cpus_allowed_list:".count).split(separator: ",") {
+            let bounds: [Int?] = part.split(separator: "-").map { Int(String($0.filter { !$0.isWhitespace })) }
+            guard let first = bounds.first ?? nil, let last = bounds.last ?? nil, last >= first else { return nil }
+            count += last - first + 1
+        }
+        return count
+    }
+    return nil
+}
+
+// MARK: - Wire format
+
+/// Messages on a worker's socket. Parent to worker: a batch index (Int64). Worker to
+/// parent: a frame of UInt64 length, then a kind byte, the batch index (Int64) and either
+/// the batch's encoded ``Data`` or its error message (UTF-8).
+private enum WorkerMessage {
+    static let result: UInt8 = 0
+    static let failure: UInt8 = 1
+
+    static func frame(kind: UInt8, batch: Int, payload: [UInt8]) -> [UInt8] {
+        var writer = BinaryWriter()
+        writer.count(1 + 8 + payload.count)
+        writer.bytes.append(kind)
+        writer.int64(batch)
+        writer.bytes += payload
+        return writer.bytes
+    }
+}
+
+// MARK: - Parent side
+
+/// The forked workers, seen from the parent.
+private struct WorkerPool {
+    /// One worker process and the parent's end of its socket.
+    struct Worker {
+        let number: Int
+        let pid: pid_t
+        var fd: Int32
+        /// The batch it is running, if any.
+        var batch: Int?
+        /// Bytes received that do not yet make a whole frame.
+        var buffer: [UInt8] = []
+        /// Whether it has been reaped.
+        var reaped = false
+        var name: String { "worker \(number) (pid \(pid))" }
+    }
+
+    let simulation: Simulation
+    let plan: RunPlan
+    let observer: ParallelRunObserver
+    var workers: [Worker] = []
+    var nextBatch = 0
+
+    init(simulation: Simulation, plan: RunPlan, observer: ParallelRunObserver) {
+        self.simulation = simulation
+        self.plan = plan
+        self.observer = observer
+    }
+
+    /// Forks the workers, hands out every batch and collects the results into `run`.
+    mutating func run(workerCount: Int, into run: inout ParallelRun, progress: ((Int, Int) -> Void)?) throws {
+        for number in 1...workerCount { try spawn(number: number) }
+        for index in workers.indices { try dispatch(to: index, run: &run) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while workers.contains(where: { $0.batch != nil }) {
+            var fds = workers.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&fds, nfds_t(fds.count), -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw QCLabError.workerFailed(worker: "the parent process", reason: "poll failed: \(errorText())",
+                                              lostSeeds: run.missingSeeds)
+            }
+            for index in workers.indices where fds[index].revents != 0 {
+                let count = chunk.withUnsafeMutableBytes { read(workers[index].fd, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else {
+                    throw failure(of: index, reason: death(of: index, detail: count < 0 ? errorText() : nil), run: run)
+                }
+                workers[index].buffer += chunk[0..<count]
+                while let (kind, batch, payload) = nextFrame(of: index) {
+                    try receive(kind: kind, batch: batch, payload: payload, from: index, run: &run)
+                    progress?(run.trajectoriesDone, plan.seeds.count)
+                    try dispatch(to: index, run: &run)
+                }
+            }
+        }
+        stopAll(run: &run)
+    }
+
+    /// Forks worker `number`; the child runs ``workerMain(fd:simulation:plan:)`` and never returns.
+    mutating func spawn(number: Int) throws {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw QCLabError.workerFailed(worker: "worker \(number)", reason: "socketpair failed: \(errorText())",
+                                          lostSeeds: plan.seeds)
+        }
+        fflush(nil)  // nothing buffered may be written twice, by parent and child
+        let pid = fork()
+        if pid == 0 {
+            // Child: keep only its own end of its own socket.
+            for worker in workers { close(worker.fd) }
+            close(pair[0])
+            workerMain(fd: pair[1], simulation: simulation, plan: plan)
+        }
+        close(pair[1])
+        guard pid > 0 else {
+            close(pair[0])
+            throw QCLabError.workerFailed(worker: "worker \(number)", reason: "fork failed: \(errorText())",
+                                          lostSeeds: plan.seeds)
+        }
+        workers.append(Worker(number: number, pid: pid, fd: pair[0]))
+        observer.workerStarted?(number, pid)
+    }
+
+    /// Hands the next batch, if any, to worker `index`.
+    mutating func dispatch(to index: Int, run: inout ParallelRun) throws {
+        guard nextBatch < plan.batches.count else { return }
+        let batch = nextBatch
+        nextBatch += 1
+        workers[index].batch = batch
+        let worker = workers[index]
+        run.note("Running batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) on \(worker.name).")
+        var writer = BinaryWriter()
+        writer.int64(batch)
+        guard sendAll(worker.fd, writer.bytes) else {
+            throw failure(of: index, reason: death(of: index, detail: "cannot send it batch \(batch + 1): \(errorText())"), run: run)
+        }
+        observer.batchDispatched?(batch, worker.number, worker.pid)
+    }
+
+    /// Takes the next whole frame off worker `index`'s buffer, if one has arrived.
+    mutating func nextFrame(of index: Int) -> (UInt8, Int, [UInt8])? {
+        var reader = BinaryReader(bytes: workers[index].buffer)
+        guard let length = try? reader.uint64("frame length"), length >= 9,
+              UInt64(workers[index].buffer.count - 8) >= length else { return nil }
+        let body = Array(workers[index].buffer[8..<8 + Int(length)])
+        workers[index].buffer.removeFirst(8 + Int(length))
+        var bodyReader = BinaryReader(bytes: body)
+        guard let kind = try? bodyReader.take(1, "kind").first, let batch = try? bodyReader.int64("batch") else { return nil }
+        return (kind, batch, Array(body[9...]))
+    }
+
+    /// Handles one frame from worker `index`: stores a result, or turns an error into a failure.
+    mutating func receive(kind: UInt8, batch: Int, payload: [UInt8], from index: Int, run: inout ParallelRun) throws {
+        let worker = workers[index]
+        guard batch == worker.batch else {
+            throw failure(of: index, reason: "sent a message for batch \(batch + 1) while running batch \((worker.batch ?? -1) + 1)", run: run)
+        }
+        let label = "batch \(batch + 1) (seeds \(SeedList.describe(plan.seeds(ofBatch: batch))))"
+        switch kind {
+        case WorkerMessage.result:
+            do {
+                try run.store(Data(encodedBytes: payload), forBatch: batch)
+            } catch {
+                throw failure(of: index, reason: "sent an unreadable result for \(label): \(error)", run: run)
+            }
+            workers[index].batch = nil
+            observer.batchFinished?(batch, worker.number)
+        case WorkerMessage.failure:
+            throw failure(of: index, reason: "\(label) threw: \(String(decoding: payload, as: UTF8.self))", run: run)
+        default:
+            throw failure(of: index, reason: "sent a message of unknown kind \(kind)", run: run)
+        }
+    }
+
+    /// Why worker `index` stopped talking: reaps it (killing it if it lingers) and
+    /// describes how it ended.
+    mutating func death(of index: Int, detail: String?) -> String {
+        let status = reap(index, graceSeconds: 2)
+        return [detail, status].compactMap { $0 }.joined(separator: "; ")
+    }
+
+    /// The error for a failure of worker `index`: kills and reaps every worker first.
+    mutating func failure(of index: Int, reason: String, run: ParallelRun) -> QCLabError {
+        let name = workers[index].name
+        killAll()
+        return QCLabError.workerFailed(worker: name, reason: reason, lostSeeds: run.missingSeeds)
+    }
+
+    /// Ends every worker that is still running (SIGKILL), closes the sockets and reaps them all.
+    mutating func killAll() {
+        for index in workers.indices where !workers[index].reaped {
+            kill(workers[index].pid, SIGKILL)
+            _ = reap(index, graceSeconds: nil)
+        }
+    }
+
+    /// After the last result: closes every socket (each worker reads end-of-file and
+    /// exits) and reaps the workers, noting any that did not exit cleanly.
+    mutating func stopAll(run: inout ParallelRun) {
+        for index in workers.indices where workers[index].fd >= 0 {
+            close(workers[index].fd)
+            workers[index].fd = -1
+        }
+        for index in workers.indices where !workers[index].reaped {
+            let name = workers[index].name
+            if let status = reap(index, graceSeconds: 10), status != "exited with status 0" {
+                run.note("Note: \(name) \(status) after its last batch; every result had arrived.")
+            }
+        }
+    }
+
+    /// Closes worker `index`'s socket and waits for it to end; after `graceSeconds` (if
+    /// given) it is killed. Returns how it ended, or nil if it was reaped already.
+    mutating func reap(_ index: Int, graceSeconds: Double?) -> String? {
+        guard !workers[index].reaped else { return nil }
+        if workers[index].fd >= 0 {
+            close(workers[index].fd)
+            workers[index].fd = -1
+        }
+        let pid = workers[index].pid
+        var status: Int32 = 0
+        var waited = 0.0
+        while true {
+            let flags = graceSeconds == nil ? 0 : WNOHANG
+            let result = waitpid(pid, &status, flags)
+            if result == pid { break }
+            if result < 0 && errno == EINTR { continue }
+            if result < 0 {
+                workers[index].reaped = true
+                return "could not be reaped: \(errorText())"
+            }
+            // Still running after its socket closed: give it a moment, then kill it.
+            if let grace = graceSeconds, waited >= grace {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                workers[index].reaped = true
+                return "stopped responding and was killed"
+            }
+            usleep(10_000)
+            waited += 0.01
+        }
+        workers[index].reaped = true
+        return describe(waitStatus: status)
+    }
+}
+
+/// How a process ended, from its `waitpid` status (the `WIFEXITED` family are C macros
+/// Swift cannot import).
+private func describe(waitStatus status: Int32) -> String {
+    let signal = status & 0x7f
+    if signal == 0 { return "exited with status \((status >> 8) & 0xff)" }
+    if signal != 0x7f {
+        let name = strsignal(signal).map { String(cString: $0) } ?? "unknown"
+        return "killed by signal \(signal) (\(name))"
+    }
+    return "stopped (status \(status))"
+}
+
+/// The C library's text for the current `errno`.
+private func errorText() -> String { String(cString: strerror(errno)) }
+
+/// Writes all of `bytes` to a socket without raising SIGPIPE; false on error.
+private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let sent = send(fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+            if sent < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += sent
+        }
+        return true
+    }
+}
+
+/// Reads exactly `count` bytes; nil on end-of-file or error.
+private func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
+    var bytes = [UInt8](repeating: 0, count: count)
+    var offset = 0
+    while offset < count {
+        let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, count - offset) }
+        if got < 0 && errno == EINTR { continue }
+        guard got > 0 else { return nil }
+        offset += got
+    }
+    return bytes
+}
+
+// MARK: - Worker side
+
+/// The body of a forked worker: runs the batches the parent sends until its socket
+/// closes, then leaves with `_exit` (no atexit handlers, no stdio flush, no return into
+/// the caller's code).
+private func workerMain(fd: Int32, simulation: Simulation, plan: RunPlan) -> Never {
+    setLinearAlgebraThreads(1)
+    while true {
+        guard let command = readExactly(fd, 8) else { _exit(0) }  // the parent is done
+        var reader = BinaryReader(bytes: command)
+        guard let batch = try? reader.int64("batch"), plan.batches.indices.contains(batch) else { _exit(3) }
+        let frame: [UInt8]
+        do {
+            let result = try simulation.runBatch(seeds: plan.seeds(ofBatch: batch))
+            frame = WorkerMessage.frame(kind: WorkerMessage.result, batch: batch, payload: result.encodedBytes())
+        } catch {
+            frame = WorkerMessage.frame(kind: WorkerMessage.failure, batch: batch, payload: Array("\(error)".utf8))
+        }
+        guard sendAll(fd, frame) else { _exit(4) }
+    }
+}

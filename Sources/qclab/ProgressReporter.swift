@@ -1,0 +1,36 @@
+import Foundation
+
+/// A one-line progress bar on standard error (trajectories done, rate, time left), shown
+/// only when standard error is a terminal.
+final class ProgressReporter: @unchecked Sendable {
+    private let enabled: Bool
+    private let start = Date()
+    private var lastDraw = Date.distantPast
+    private let lock = NSLock()
+
+    init(enabled: Bool) {
+        self.enabled = enabled && isatty(STDERR_FILENO) == 1
+    }
+
+    /// Redraws the bar for `done` of `total` trajectories.
+    func update(done: Int, total: Int) {
+        guard enabled else { return }
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        guard done == total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
+        lastDraw = now
+        let elapsed = now.timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let width = 30, filled = total > 0 ? width * done / total : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        let line = String(format: "\r[%@] %d/%d trajectories, %.1f/s, %.0fs left ", bar, done, total, rate, left)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    /// Ends the bar's line.
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}

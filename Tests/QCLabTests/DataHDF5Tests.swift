@@ -1,0 +1,238 @@
+import Foundation
+import XCTest
+@testable import QCLab
+
+/// QC Lab's `Data`, not Foundation's.
+private typealias Data = QCLab.Data
+
+/// HDF5 save and load of `Data` in QC Lab 1.3.0's layout (see job-format.md, "Output file").
+final class DataHDF5Tests: XCTestCase {
+    private var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("DataHDF5Tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    // MARK: Round trip
+
+    func testRoundTripKeepsMeansBitForBitAndStandardErrors() throws {
+        try checkRoundTrip(of: makeData(trajectories: 7, samples: 7))
+    }
+
+    func testRoundTripWithFewerSamplesThanTrajectories() throws {
+        // Deterministic surface hopping: 12 branches averaged, from 4 independent samples.
+        try checkRoundTrip(of: makeData(trajectories: 12, samples: 4))
+    }
+
+    func testRoundTripOfEmptyData() throws {
+        let path = folder.appendingPathComponent("empty.h5").path
+        try Data().save(to: path)
+        XCTAssertEqual(try Data(contentsOf: path), Data())
+    }
+
+    func testSaveReplacesAnExistingFile() throws {
+        let path = folder.appendingPathComponent("out.h5").path
+        try makeData(trajectories: 3, samples: 3).save(to: path)
+        let second = makeData(trajectories: 5, samples: 5, log: "second")
+        try second.save(to: path)
+        XCTAssertEqual(try Data(contentsOf: path).log, "second")
+        XCTAssertEqual(try folderContents(), ["out.h5"])
+    }
+
+    // MARK: Failures
+
+    func testSaveIntoMissingFolderThrowsAndCreatesNothing() throws {
+        let missing = folder.appendingPathComponent("missing")
+        let path = missing.appendingPathComponent("out.h5").path
+        XCTAssertThrowsError(try makeData(trajectories: 2, samples: 2).save(to: path)) { error in
+            XCTAssertEqual(error as? QCLabError, .invalidPath("output folder '\(missing.path)' does not exist"))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing.path))
+        XCTAssertEqual(try folderContents(), [])
+    }
+
+    func testFailedSaveLeavesNoTemporaryFileAndKeepsTheOldOne() throws {
+        let path = folder.appendingPathComponent("out.h5").path
+        let original = makeData(trajectories: 3, samples: 3)
+        try original.save(to: path)
+        var broken = original
+        broken.observables[1].sum.removeLast()  // fails while writing, after the temporary file exists
+        XCTAssertThrowsError(try broken.save(to: path)) { error in
+            guard case let .hdf5(reportedPath, reason)? = error as? QCLabError else { return XCTFail("\(error)") }
+            XCTAssertEqual(reportedPath, path)
+            XCTAssertTrue(reason.contains("dm_db"), reason)
+        }
+        XCTAssertEqual(try folderContents(), ["out.h5"])
+        XCTAssertEqual(try Data(contentsOf: path), try roundTripped(original))
+    }
+
+    func testSaveRefusesReservedOutputNames() throws {
+        var data = makeData(trajectories: 2, samples: 2)
+        data.observables.append(Observable(name: "seed", shape: [3], isComplex: false))
+        XCTAssertThrowsError(try data.save(to: folder.appendingPathComponent("out.h5").path))
+        XCTAssertEqual(try folderContents(), [])
+    }
+
+    func testLoadingANonHDF5FileThrowsAClearError() throws {
+        let path = folder.appendingPathComponent("notes.h5").path
+        try "just text\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Data(contentsOf: path)) { error in
+            XCTAssertEqual(error as? QCLabError, .hdf5(path: path, reason: "not an HDF5 file"))
+        }
+    }
+
+    func testLoadingAMissingFileThrows() {
+        let path = folder.appendingPathComponent("absent.h5").path
+        XCTAssertThrowsError(try Data(contentsOf: path)) { error in
+            XCTAssertEqual(error as? QCLabError, .invalidPath("input file '\(path)' does not exist"))
+        }
+    }
+
+    // MARK: Files written by QC Lab
+
+    /// A file made by qclab 1.3.0's `Data.save` (make_interchange_fixture.py), with an
+    /// extra complex output `dm_adb`; the pinned values are those h5py reads.
+    func testLoadsTheInterchangeFileWrittenByQCLab() throws {
+        let data = try Data(contentsOf: try fixture("interchange_qclab_written.h5"))
+        XCTAssertEqual(data.seeds, [0, 1, 2, 3])
+        XCTAssertEqual(data.normFactor, 4)
+        XCTAssertEqual(data.sampleCount, 4)
+        XCTAssertEqual(data.observables.map(\.name), ["t", "dm_db", "quantum_energy", "classical_energy", "dm_adb"])
+        XCTAssertEqual(data.observable("dm_db")?.shape, [11, 2, 2])
+        XCTAssertEqual(data.observable("dm_adb")?.isComplex, true)
+        XCTAssertEqual(data.observable("quantum_energy")?.isComplex, false)
+        XCTAssertEqual(data.times[10], 0x1.0000000000000p+0)
+        let offDiagonal = 2 * (5 * 4 + 1)  // [5, 0, 1], interleaved re, im
+        XCTAssertEqual(data.mean("dm_db")?[offDiagonal], -0x1.b528f4acb2d78p-6)
+        XCTAssertEqual(data.mean("dm_db")?[offDiagonal + 1], 0x1.d0ff736f80d16p-3)
+        XCTAssertEqual(data.mean("dm_adb")?[offDiagonal], -0x1.024eff9951ea8p-2)
+        XCTAssertEqual(data.mean("dm_adb")?[offDiagonal + 1], -0x1.d0ff736f80d17p-3)
+        XCTAssertEqual(data.mean("quantum_energy")?[7], 0x1.a85bb60c173b5p-2)
+        XCTAssertEqual(data.mean("classical_energy")?[3], 0x1.8aea84eb9cec4p+2)
+        XCTAssertEqual(data.log.count, 2003)
+        XCTAssertTrue(data.log.hasPrefix("INFO:qclab.dynamics.serial_driver:Running 2 batches"))
+        XCTAssertEqual(data.standardError("dm_db").map { Set($0) }, [0])
+    }
+
+    /// Every golden file written by qclab loads, with QC Lab's outputs first, and its means
+    /// survive a save and reload bit for bit.
+    func testLoadsEveryFixtureWrittenByQCLab() throws {
+        let fixtures = try FileManager.default.contentsOfDirectory(at: try fixtureFolder(), includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "h5" }
+        XCTAssertFalse(fixtures.isEmpty)
+        for url in fixtures {
+            let data = try Data(contentsOf: url.path)
+            let name = url.lastPathComponent
+            XCTAssertEqual(Array(data.observables.map(\.name).prefix(4)), ["t", "dm_db", "quantum_energy", "classical_energy"], name)
+            XCTAssertGreaterThan(data.normFactor, 0, name)
+            XCTAssertEqual(data.sampleCount, data.normFactor, name)
+            XCTAssertFalse(data.seeds.isEmpty, name)
+            XCTAssertFalse(data.log.isEmpty, name)
+            XCTAssertEqual(data.times.first, 0, name)
+            for observable in data.observables {
+                XCTAssertEqual(observable.shape.first, data.times.count, "\(name): \(observable.name)")
+            }
+            let reloaded = try roundTripped(data)
+            XCTAssertEqual(reloaded.seeds, data.seeds, name)
+            for observable in data.observables {
+                XCTAssertEqual(reloaded.mean(observable.name), data.mean(observable.name), "\(name): \(observable.name)")
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Saves `data`, loads it back and checks that everything survived.
+    private func checkRoundTrip(of data: Data, file: StaticString = #filePath, line: UInt = #line) throws {
+        let loaded = try roundTripped(data)
+        XCTAssertEqual(loaded.seeds, data.seeds, file: file, line: line)
+        XCTAssertEqual(loaded.normFactor, data.normFactor, file: file, line: line)
+        XCTAssertEqual(loaded.sampleCount, data.sampleCount, file: file, line: line)
+        XCTAssertEqual(loaded.log, data.log, file: file, line: line)
+        XCTAssertEqual(loaded.observables.map(\.name), data.observables.map(\.name), file: file, line: line)
+        for observable in data.observables {
+            let name = observable.name
+            XCTAssertEqual(loaded.observable(name)?.shape, observable.shape, file: file, line: line)
+            XCTAssertEqual(loaded.observable(name)?.isComplex, observable.isComplex, file: file, line: line)
+            XCTAssertEqual(loaded.mean(name), data.mean(name), "mean of \(name)", file: file, line: line)
+            guard name != "t" else { continue }  // t has no standard error in the file: it is exact
+            let expected = try XCTUnwrap(data.standardError(name)), actual = try XCTUnwrap(loaded.standardError(name))
+            XCTAssertGreaterThan(expected.max() ?? 0, 0, file: file, line: line)
+            for (a, e) in zip(actual, expected) {
+                XCTAssertEqual(a, e, accuracy: 1e-12 * abs(e), "standard error of \(name)", file: file, line: line)
+            }
+        }
+    }
+
+    private func roundTripped(_ data: Data) throws -> Data {
+        let path = folder.appendingPathComponent("roundtrip-\(UUID().uuidString).h5").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try data.save(to: path)
+        return try Data(contentsOf: path)
+    }
+
+    /// Data shaped like a run: `t`, complex `dm_db` (T, 2, 2), two energies and an extra
+    /// output, accumulated from pseudo-random trajectories grouped into `samples` samples.
+    private func makeData(trajectories: Int, samples: Int, log: String = "run 1 ✓ héllo\nline 2\n") -> Data {
+        var generator = SplitMix64(seed: UInt64(trajectories * 31 + samples))
+        let times = 6
+        var observables = [
+            Observable(name: "t", shape: [times], isComplex: false),
+            Observable(name: "dm_db", shape: [times, 2, 2], isComplex: true),
+            Observable(name: "quantum_energy", shape: [times], isComplex: false),
+            Observable(name: "classical_energy", shape: [times], isComplex: false),
+            Observable(name: "populations", shape: [times, 3], isComplex: false),
+        ]
+        for index in observables.indices {
+            let count = observables[index].sum.count
+            var sampleTotals = [[Double]](repeating: [Double](repeating: 0, count: count), count: samples)
+            for trajectory in 0 ..< trajectories {
+                for element in 0 ..< count {
+                    let value = index == 0 ? 0.25 * Double(element) : 1.5 + generator.nextUnit() * 0.8 - Double(element % 3)
+                    sampleTotals[trajectory % samples][element] += value
+                }
+            }
+            for totals in sampleTotals {
+                for element in 0 ..< count {
+                    observables[index].sum[element] += totals[element]
+                    // Each sample's mean over its trajectories, rescaled as Data accumulates it.
+                    let sampleMean = totals[element] / Double(trajectories / samples)
+                    observables[index].sumOfSquares[element] += sampleMean * sampleMean
+                }
+            }
+        }
+        return Data(seeds: (0 ..< trajectories).map { 3 * $0 + 1 }, normFactor: trajectories,
+                    sampleCount: samples, observables: observables, log: log)
+    }
+
+    private func folderContents() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+    }
+
+    private func fixtureFolder() throws -> URL {
+        try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil), "Fixtures folder missing from the test bundle")
+    }
+
+    private func fixture(_ name: String) throws -> String {
+        try fixtureFolder().appendingPathComponent(name).path
+    }
+}
+
+/// A small deterministic generator for test data.
+private struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func nextUnit() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+    }
+}
