@@ -37,12 +37,14 @@ let package = Package(
         // MARK: Shims for what Swift cannot import
         .target(name: "CHDF5Shims", dependencies: ["CHDF5"], path: "CSources/CHDF5Shims"),
         .target(name: "CMPIShims", dependencies: ["CMPI"], path: "CSources/CMPIShims"),
+        // Hot loops that vectorize only with C's `restrict`.
+        .target(name: "CQCLabKernels", path: "CSources/CQCLabKernels"),
 
         // MARK: Swift
         .target(
             name: "QCLab",
             dependencies: [
-                "CLAPACKE", "COpenBLAS", "CHDF5", "CHDF5Shims",
+                "CLAPACKE", "COpenBLAS", "CHDF5", "CHDF5Shims", "CQCLabKernels",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "QCLabMPI", dependencies: ["QCLab", "CMPI", "CMPIShims"]),

@@ -98,9 +98,13 @@ public struct SurfaceHoppingBatch {
     private var classical: ClassicalRK4
     private var scratch: ComplexBatch
     private var rho: ComplexBatch
-    private var product: ComplexBatch
     private var energy: [Double]
     private var probabilities: [Double]
+    /// The model's closed-form RK4 step, when it has one, and its workspace.
+    private let linearModel: (any LinearClassicalDynamics)?
+    private var closedForm: ClosedFormRK4Step?
+    private var populations: [Double]
+    private var nac: ComplexBatch
 
     /// Draws the initial conditions and active surfaces of `seeds` (QC Lab's FSSH
     /// initialization recipe).
@@ -127,9 +131,11 @@ public struct SurfaceHoppingBatch {
         scratch = wfDb
         activeWavefunction = wfDb
         rho = hamiltonian
-        product = hamiltonian
         energy = [Double](repeating: 0, count: rows)
-        probabilities = [Double](repeating: 0, count: n)
+        probabilities = [Double](repeating: 0, count: n * rows)
+        linearModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel ? nil : model as? any LinearClassicalDynamics
+        populations = [Double](repeating: 0, count: 2 * n * rows)
+        nac = ComplexBatch(components: 1, batchSize: rows)
         activeSurface = [Int](repeating: 0, count: rows)
         weights = [Double](repeating: 1, count: rows)
         previousEigenvectors = eigenvectors
@@ -182,7 +188,12 @@ public struct SurfaceHoppingBatch {
     /// One update step (QC Lab's FSSH update recipe).
     public mutating func step(dt: Double) throws {
         previousEigenvectors.assign(eigenvectors)
-        if settings.useGaugeFieldForce, let gauged = model as? any GaugeFieldForceModel {
+        if let linearModel {
+            // z moves and H(z) is rebuilt in one pass; the propagator below needs only the
+            // eigenpairs of the step's start.
+            if closedForm?.dt != dt { closedForm = linearModel.closedFormRK4(dt: dt) }
+            closedForm!.advance(z: &z, psi: activeWavefunction, hamiltonian: &hamiltonian, populations: &populations)
+        } else if settings.useGaugeFieldForce, let gauged = model as? any GaugeFieldForceModel {
             let surfaces = activeSurface
             classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt) { point, force in
                 gauged.addGaugeFieldForce(z: point, activeSurface: surfaces, to: &force)
@@ -191,7 +202,7 @@ public struct SurfaceHoppingBatch {
             classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)
         }
         propagateWavefunction(dt: dt)
-        model.quantumHamiltonian(z: z, into: &hamiltonian)
+        if linearModel == nil { model.quantumHamiltonian(z: z, into: &hamiltonian) }
         try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         fixGauge(settings.gaugeFixing)
         QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb)
@@ -221,42 +232,25 @@ public struct SurfaceHoppingBatch {
     /// `update_hop_vals_fssh`, `update_z_hop`, `update_act_surf_hop`).
     private mutating func hop() {
         hopEvents.removeAll(keepingCapacity: true)
+        SurfaceHoppingKernels.hopProbabilities(previous: previousEigenvectors, current: eigenvectors, wfAdb: wfAdb,
+                                               activeSurface: activeSurface, gathered: &scratch, nac: &nac,
+                                               probabilities: &probabilities)
         for g in 0..<rows / branches {
             // One draw per initial condition and step, shared by its branches.
             let draw = hopRandom[g].nextDouble()
             for b in 0..<branches {
                 let row = g * branches + b
-                if let destination = hopDestination(row: row, draw: draw) {
-                    attemptHop(row: row, to: destination)
+                // The first state whose cumulative probability exceeds the draw.
+                var cumulative = 0.0
+                for k in 0..<states {
+                    cumulative += probabilities[k * rows + row]
+                    if cumulative > draw {
+                        attemptHop(row: row, to: k)
+                        break
+                    }
                 }
             }
         }
-    }
-
-    /// The fewest-switches probabilities `P_a→k = -2 Re(<φ_k(t)|φ_a(t+dt)>* c_k / c_a)` of
-    /// `row` and the state it hops to with `draw`, if any.
-    private mutating func hopDestination(row t: Int, draw: Double) -> Int? {
-        let n = states, a = activeSurface[t]
-        let ca = wfAdb[a, t]
-        var cumulative = 0.0
-        for k in 0..<n {
-            var p = 0.0
-            if k != a {
-                // nac = Σ_i V_prev[i][k] conj(V[i][a])
-                var nac = Complex.zero
-                for i in 0..<n {
-                    nac += previousEigenvectors[i * n + k, t] * eigenvectors[i * n + a, t].conjugate
-                }
-                p = -2.0 * ((nac * wfAdb[k, t]) / ca).re
-            }
-            // Negative probabilities count as zero, NaN as zero, +inf as 1e102 (QC Lab).
-            if p < 0 { p *= 0 }
-            if p.isNaN { p = 0 }
-            if p == .infinity { p = 1e102 }
-            cumulative += p
-            if cumulative > draw { return k }
-        }
-        return nil
     }
 
     /// Rescales `z` along the derivative coupling to conserve energy and switches the
@@ -283,27 +277,16 @@ public struct SurfaceHoppingBatch {
     /// (QC Lab's `update_eigvecs_gauge`).
     private mutating func fixGauge(_ mode: FewestSwitchesSurfaceHopping.GaugeFixing) {
         let n = states
-        for t in 0..<rows {
-            if mode == .phaseDerCouple {
+        if mode == .phaseDerCouple {
+            for t in 0..<rows {
                 let phases = derivativeCouplingPhases(row: t)
                 for k in 0..<n {
                     for a in 0..<n { eigenvectors[a * n + k, t] = eigenvectors[a * n + k, t] * phases[k].conjugate }
                 }
             }
-            for k in 0..<n {
-                var overlap = Complex.zero
-                for a in 0..<n {
-                    overlap += previousEigenvectors[a * n + k, t].conjugate * eigenvectors[a * n + k, t]
-                }
-                let factor: Complex
-                if mode == .phaseOverlap {
-                    factor = Complex.unit(phase: -overlap.phase)
-                } else {
-                    factor = Complex(overlap.re > 0 ? 1 : (overlap.re < 0 ? -1 : 0))
-                }
-                for a in 0..<n { eigenvectors[a * n + k, t] = eigenvectors[a * n + k, t] * factor }
-            }
         }
+        SurfaceHoppingKernels.alignWithPrevious(&eigenvectors, previous: previousEigenvectors,
+                                                byPhase: mode == .phaseOverlap, overlap: &scratch)
     }
 
     /// Phases that make the position parts of the derivative couplings `d_{k,k+1}` real and
@@ -341,23 +324,11 @@ public struct SurfaceHoppingBatch {
     /// surface energy as quantum energy, and `H_c(z)`; all weighted per branch in
     /// deterministic mode.
     mutating func collect(into collector: inout OutputCollector, index: Int, time: Double) {
-        let n = states
         collector.collectTime(index, time: time)
-        QuantumKernels.densityMatrix(wfAdb, into: &rho)
-        for t in 0..<rows {
-            for k in 0..<n {
-                rho.re[(k * n + k) * rows + t] = activeSurface[t] == k ? 1 : 0
-                rho.im[(k * n + k) * rows + t] = 0
-            }
-            if settings.deterministic {
-                for e in 0..<n * n {
-                    rho.re[e * rows + t] *= weights[t]
-                    rho.im[e * rows + t] *= weights[t]
-                }
-            }
-        }
-        QuantumKernels.multiplyMatrices(eigenvectors, rho, into: &product)
-        QuantumKernels.multiplyByAdjoint(product, eigenvectors, into: &rho)
+        SurfaceHoppingKernels.diabaticDensityMatrix(eigenvectors: eigenvectors, wfAdb: wfAdb, wfDb: wfDb,
+                                                    activeSurface: activeSurface,
+                                                    weights: settings.deterministic ? weights : nil, d: &populations,
+                                                    into: &rho)
         collector.collectDensityMatrix(index, rho)
         QuantumKernels.expectation(activeWavefunction, hamiltonian, into: &energy, scratch: &scratch)
         for t in 0..<rows { energy[t] *= weights[t] }

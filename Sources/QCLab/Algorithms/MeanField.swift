@@ -35,6 +35,11 @@ public struct MeanFieldBatch {
     private var k1, k2, k3, k4, probe: ComplexBatch
     private var rho: ComplexBatch
     private var energy: [Double]
+    /// The model's closed-form RK4 step, when it has one, and its workspaces.
+    private let linearModel: (any LinearClassicalDynamics)?
+    private var closedForm: ClosedFormRK4Step?
+    private var nextHamiltonian: ComplexBatch
+    private var populations: [Double]
 
     /// Draws the initial conditions of `seeds` and starts every wavefunction at `initialWavefunction`.
     public init(model: any Model, seeds: [Int], initialWavefunction: [Complex]) {
@@ -50,12 +55,20 @@ public struct MeanFieldBatch {
         (k2, k3, k4, probe) = (k1, k1, k1, k1)
         rho = ComplexBatch(components: n * n, batchSize: batch)
         energy = [Double](repeating: 0, count: batch)
+        linearModel = model as? any LinearClassicalDynamics
+        nextHamiltonian = hamiltonian
+        populations = [Double](repeating: 0, count: 2 * n * batch)
     }
 
     /// One update step: `z` by RK4 in the current wavefunction, then the wavefunction by
     /// RK4 under the Hamiltonian of the step's start, then the new Hamiltonian.
     public mutating func step(dt: Double) {
-        classical.step(model: model, z: &z, psi: wavefunction, dt: dt)
+        if let linearModel {
+            if closedForm?.dt != dt { closedForm = linearModel.closedFormRK4(dt: dt) }
+            closedForm!.advance(z: &z, psi: wavefunction, hamiltonian: &nextHamiltonian, populations: &populations)
+        } else {
+            classical.step(model: model, z: &z, psi: wavefunction, dt: dt)
+        }
         // k = -i H ψ at ψ, ψ + dt/2 k1, ψ + dt/2 k2, ψ + dt k3 (QC Lab's update_wf_db_rk4).
         QuantumKernels.multiply(hamiltonian, wavefunction, into: &k1)
         QuantumKernels.timesMinusI(&k1)
@@ -72,7 +85,11 @@ public struct MeanFieldBatch {
         QuantumKernels.accumulate(&wavefunction, dt * 0.3333333333333333, k2)
         QuantumKernels.accumulate(&wavefunction, dt * 0.3333333333333333, k3)
         QuantumKernels.accumulate(&wavefunction, dt * 0.16666666666666666, k4)
-        model.quantumHamiltonian(z: z, into: &hamiltonian)
+        if linearModel != nil {
+            swap(&hamiltonian, &nextHamiltonian)
+        } else {
+            model.quantumHamiltonian(z: z, into: &hamiltonian)
+        }
     }
 
     /// QC Lab's mean-field collect recipe: `t`, `dm_db = ψ ψ†`, `<ψ|H|ψ>` and `H_c(z)`.

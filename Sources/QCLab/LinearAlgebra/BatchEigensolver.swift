@@ -19,7 +19,11 @@ public struct BatchEigensolver {
     private var iwork: [Int32]
 
     /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian.
+    ///
+    /// Limits OpenBLAS to one thread in this process: the matrices are small and the
+    /// drivers parallelize over trajectories, so BLAS threads would only spin and compete.
     public init(states n: Int, batchSize: Int, isReal: Bool) throws {
+        LAPACK.setBLASThreads(1)
         self.n = n
         self.batchSize = batchSize
         self.isReal = isReal
@@ -48,52 +52,45 @@ public struct BatchEigensolver {
             return
         }
         let n = n, batch = batchSize
-        for t in 0..<batch {
-            if isReal {
-                for a in 0..<n { for b in 0..<n { matrix[a + b * n] = hamiltonian.re[(a * n + b) * batch + t] } }
-                try matrix.withUnsafeMutableBufferPointer { m in
-                    try values.withUnsafeMutableBufferPointer { w in
-                        try work.withUnsafeMutableBufferPointer { work in
-                            try iwork.withUnsafeMutableBufferPointer { iwork in
-                                try LAPACK.dsyevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work, iwork: iwork)
-                            }
+        try hamiltonian.re.withUnsafeBufferPointer { hr in
+        try hamiltonian.im.withUnsafeBufferPointer { hi in
+        try eigenvectors.re.withUnsafeMutableBufferPointer { vr in
+        try eigenvectors.im.withUnsafeMutableBufferPointer { vi in
+        try eigenvalues.withUnsafeMutableBufferPointer { ev in
+        try matrix.withUnsafeMutableBufferPointer { m in
+        try values.withUnsafeMutableBufferPointer { w in
+        try work.withUnsafeMutableBufferPointer { work in
+        try rwork.withUnsafeMutableBufferPointer { rwork in
+        try iwork.withUnsafeMutableBufferPointer { iwork in
+            for t in 0..<batch {
+                if isReal {
+                    // Column-major gather of trajectory t; only the lower triangle is read.
+                    for b in 0..<n { for a in b..<n { m[a + b * n] = hr[(a * n + b) * batch + t] } }
+                    try LAPACK.dsyevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work, iwork: iwork)
+                    for a in 0..<n {
+                        for k in 0..<n {
+                            vr[(a * n + k) * batch + t] = m[a + k * n]
+                            vi[(a * n + k) * batch + t] = 0
                         }
                     }
-                }
-                for a in 0..<n {
-                    for k in 0..<n {
-                        eigenvectors.re[(a * n + k) * batch + t] = matrix[a + k * n]
-                        eigenvectors.im[(a * n + k) * batch + t] = 0
-                    }
-                }
-            } else {
-                for a in 0..<n {
+                } else {
                     for b in 0..<n {
-                        matrix[2 * (a + b * n)] = hamiltonian.re[(a * n + b) * batch + t]
-                        matrix[2 * (a + b * n) + 1] = hamiltonian.im[(a * n + b) * batch + t]
+                        for a in b..<n {
+                            m[2 * (a + b * n)] = hr[(a * n + b) * batch + t]
+                            m[2 * (a + b * n) + 1] = hi[(a * n + b) * batch + t]
+                        }
                     }
-                }
-                try matrix.withUnsafeMutableBufferPointer { m in
-                    try values.withUnsafeMutableBufferPointer { w in
-                        try work.withUnsafeMutableBufferPointer { work in
-                            try rwork.withUnsafeMutableBufferPointer { rwork in
-                                try iwork.withUnsafeMutableBufferPointer { iwork in
-                                    try LAPACK.zheevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work,
-                                                      rwork: rwork, iwork: iwork)
-                                }
-                            }
+                    try LAPACK.zheevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work, rwork: rwork, iwork: iwork)
+                    for a in 0..<n {
+                        for k in 0..<n {
+                            vr[(a * n + k) * batch + t] = m[2 * (a + k * n)]
+                            vi[(a * n + k) * batch + t] = m[2 * (a + k * n) + 1]
                         }
                     }
                 }
-                for a in 0..<n {
-                    for k in 0..<n {
-                        eigenvectors.re[(a * n + k) * batch + t] = matrix[2 * (a + k * n)]
-                        eigenvectors.im[(a * n + k) * batch + t] = matrix[2 * (a + k * n) + 1]
-                    }
-                }
+                for k in 0..<n { ev[k * batch + t] = w[k] }
             }
-            for k in 0..<n { eigenvalues[k * batch + t] = values[k] }
-        }
+        }}}}}}}}}}
     }
 
     /// The closed form of a real symmetric 2 x 2 eigenproblem, vectorized over the batch:

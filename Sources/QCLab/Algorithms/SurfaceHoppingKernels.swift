@@ -1,0 +1,166 @@
+/// The batched kernels of surface hopping, vectorized over the trajectories of a batch
+/// (struct-of-arrays: every inner loop runs over contiguous trajectories).
+///
+/// Eigenvector batches have `N*N` components, element `(a, k)` (component `a` of
+/// eigenvector `k`) at component `a N + k`.
+enum SurfaceHoppingKernels {
+    /// Fixes each new eigenvector's gauge against the previous one: multiplies it by the
+    /// sign of the real part of their overlap (`sign_overlap`), or by the inverse phase of
+    /// the overlap (`phase_overlap`). `overlap` is scratch with `N` components.
+    static func alignWithPrevious(_ v: inout ComplexBatch, previous: ComplexBatch, byPhase: Bool,
+                                  overlap: inout ComplexBatch) {
+        let n = overlap.components, batch = v.batchSize
+        v.re.withUnsafeMutableBufferPointer { vr in v.im.withUnsafeMutableBufferPointer { vi in
+        previous.re.withUnsafeBufferPointer { pr in previous.im.withUnsafeBufferPointer { pi in
+        overlap.re.withUnsafeMutableBufferPointer { or in overlap.im.withUnsafeMutableBufferPointer { oi in
+            for k in 0..<n {
+                let o = k * batch
+                for t in 0..<batch { or[o + t] = 0; oi[o + t] = 0 }
+                // <v_prev,k | v_k> = Σ_a conj(prev_ak) v_ak
+                for a in 0..<n {
+                    let e = (a * n + k) * batch
+                    for t in 0..<batch {
+                        or[o + t] += pr[e + t] * vr[e + t] + pi[e + t] * vi[e + t]
+                        oi[o + t] += pr[e + t] * vi[e + t] - pi[e + t] * vr[e + t]
+                    }
+                }
+                if byPhase {
+                    // exp(-i angle(overlap)) = conj(overlap) / |overlap| (1 for a zero overlap).
+                    for t in 0..<batch {
+                        let re = or[o + t], im = oi[o + t], length = (re * re + im * im).squareRoot()
+                        let angle = atan2(im, re)
+                        or[o + t] = length > 0 ? cos(angle) : 1
+                        oi[o + t] = length > 0 ? -sin(angle) : 0
+                    }
+                    for a in 0..<n {
+                        let e = (a * n + k) * batch
+                        for t in 0..<batch {
+                            let xr = vr[e + t], xi = vi[e + t], fr = or[o + t], fi = oi[o + t]
+                            vr[e + t] = xr * fr - xi * fi
+                            vi[e + t] = xr * fi + xi * fr
+                        }
+                    }
+                } else {
+                    // NumPy's sign: -1, 0 or 1.
+                    for t in 0..<batch {
+                        let re = or[o + t]
+                        or[o + t] = re > 0 ? 1 : (re < 0 ? -1 : 0)
+                    }
+                    for a in 0..<n {
+                        let e = (a * n + k) * batch
+                        for t in 0..<batch {
+                            vr[e + t] *= or[o + t]
+                            vi[e + t] *= or[o + t]
+                        }
+                    }
+                }
+            }
+        }}}}}}
+    }
+
+    /// The fewest-switches hopping probabilities of every row and state,
+    /// `P_k = -2 Re(nac_k c_k / c_a)` with `nac_k = Σ_i V_prev[i][k] conj(V[i][a])` and `a`
+    /// the active surface, as QC Lab computes them; then clipped as QC Lab clips them:
+    /// negative → 0, NaN → 0, +inf → 1e102, and `P_a = 0`. `gathered` is `N`-component
+    /// scratch that receives each row's active eigenvector; `nac` is one-component scratch.
+    static func hopProbabilities(previous: ComplexBatch, current: ComplexBatch, wfAdb: ComplexBatch,
+                                 activeSurface: [Int], gathered: inout ComplexBatch, nac: inout ComplexBatch,
+                                 probabilities: inout [Double]) {
+        let n = wfAdb.components, batch = wfAdb.batchSize
+        previous.re.withUnsafeBufferPointer { pr in previous.im.withUnsafeBufferPointer { pi in
+        current.re.withUnsafeBufferPointer { cr in current.im.withUnsafeBufferPointer { ci in
+        wfAdb.re.withUnsafeBufferPointer { wr in wfAdb.im.withUnsafeBufferPointer { wi in
+        gathered.re.withUnsafeMutableBufferPointer { gr in gathered.im.withUnsafeMutableBufferPointer { gi in
+        nac.re.withUnsafeMutableBufferPointer { nr in nac.im.withUnsafeMutableBufferPointer { ni in
+        activeSurface.withUnsafeBufferPointer { active in
+        probabilities.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n {
+                for t in 0..<batch {
+                    let e = (i * n + active[t]) * batch + t
+                    gr[i * batch + t] = cr[e]
+                    gi[i * batch + t] = ci[e]
+                }
+            }
+            for k in 0..<n {
+                for t in 0..<batch { nr[t] = 0; ni[t] = 0 }
+                for i in 0..<n {
+                    let e = (i * n + k) * batch, g = i * batch
+                    for t in 0..<batch {
+                        // V_prev[i][k] * conj(V[i][a])
+                        nr[t] += pr[e + t] * gr[g + t] + pi[e + t] * gi[g + t]
+                        ni[t] += pi[e + t] * gr[g + t] - pr[e + t] * gi[g + t]
+                    }
+                }
+                let o = k * batch
+                for t in 0..<batch {
+                    let a = active[t]
+                    var value = 0.0
+                    if k != a {
+                        let ck = Complex(wr[o + t], wi[o + t]), ca = Complex(wr[a * batch + t], wi[a * batch + t])
+                        value = -2.0 * ((Complex(nr[t], ni[t]) * ck) / ca).re
+                    }
+                    if value < 0 { value *= 0 }
+                    if value.isNaN { value = 0 }
+                    if value == .infinity { value = 1e102 }
+                    p[o + t] = value
+                }
+            }
+        }}}}}}}}}}}}
+    }
+
+    /// QC Lab's surface-hopping density matrix in the diabatic basis,
+    /// `ρ_db = V ρ_adb V†` where `ρ_adb` has the wavefunction's coherences and the active
+    /// surface as populations, times each row's weight when given. Since
+    /// `ρ_adb = c c† + D` with `D = diag(δ_{k,active} - |c_k|²)` and `V c = ψ_db`, it is
+    /// computed as `ψ_db ψ_db† + V D V†`, a real product when `V` is real.
+    /// `d` is real scratch with `N` components of the batch.
+    static func diabaticDensityMatrix(eigenvectors v: ComplexBatch, wfAdb: ComplexBatch, wfDb: ComplexBatch,
+                                      activeSurface: [Int], weights: [Double]?, d: inout [Double],
+                                      into rho: inout ComplexBatch) {
+        let n = wfAdb.components, batch = wfAdb.batchSize
+        QuantumKernels.densityMatrix(wfDb, into: &rho)
+        let isReal = !v.im.contains { $0 != 0 }
+        for k in 0..<n {
+            for t in 0..<batch {
+                let i = k * batch + t
+                d[i] = (activeSurface[t] == k ? 1.0 : 0.0) - (wfAdb.re[i] * wfAdb.re[i] + wfAdb.im[i] * wfAdb.im[i])
+            }
+        }
+        v.re.withUnsafeBufferPointer { vr in v.im.withUnsafeBufferPointer { vi in
+        d.withUnsafeBufferPointer { d in
+        rho.re.withUnsafeMutableBufferPointer { rr in rho.im.withUnsafeMutableBufferPointer { ri in
+            for a in 0..<n {
+                for b in 0..<n {
+                    let out = (a * n + b) * batch
+                    for k in 0..<n {
+                        let ea = (a * n + k) * batch, eb = (b * n + k) * batch, dk = k * batch
+                        if isReal {
+                            for t in 0..<batch { rr[out + t] += vr[ea + t] * d[dk + t] * vr[eb + t] }
+                        } else {
+                            for t in 0..<batch {
+                                // V_ak d_k conj(V_bk)
+                                let xr = vr[ea + t] * d[dk + t], xi = vi[ea + t] * d[dk + t]
+                                rr[out + t] += xr * vr[eb + t] + xi * vi[eb + t]
+                                ri[out + t] += xi * vr[eb + t] - xr * vi[eb + t]
+                            }
+                        }
+                    }
+                }
+            }
+            if let weights {
+                for e in 0..<n * n {
+                    for t in 0..<batch {
+                        rr[e * batch + t] *= weights[t]
+                        ri[e * batch + t] *= weights[t]
+                    }
+                }
+            }
+        }}}}}
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

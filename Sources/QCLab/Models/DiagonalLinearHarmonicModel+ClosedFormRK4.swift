@@ -1,0 +1,104 @@
+import CQCLabKernels
+
+/// Models whose classical equations of motion at a fixed quantum state are linear in `z`,
+/// so that one RK4 step can be evaluated in closed form. The algorithms use this step in
+/// place of the four-stage one when a model provides it.
+public protocol LinearClassicalDynamics: Model {
+    /// The closed-form RK4 step of size `dt`, prepared once and applied every step.
+    func closedFormRK4(dt: Double) -> ClosedFormRK4Step
+}
+
+/// One RK4 step of a harmonic bath under the force of a diagonal linear coupling, in
+/// closed form, together with the rebuild of `H_q + H_qc(z)` at the new coordinates.
+///
+/// With `x = Re z`, `y = Im z`, `a = ω²/h` and the force `f = Σ_n γ_nξ |ψ_n|²`, the
+/// motion is `u' = M u + b` with `M = [[0, h], [-a, 0]]`, `b = (0, -f)`, and
+/// `M² = -ω²`. RK4 on a linear system is `u ← T(dt M) u + dt S(dt M) b` with
+/// `T(X) = Σ_{k≤4} X^k/k!` and `S(X) = Σ_{k≤3} X^k/(k+1)!`, which gives, per coordinate,
+/// `x ← τ₀ x + τ₁ h y - σ h f`, `y ← τ₀ y - τ₁ a x - τ₁ f`, with
+/// `τ₀ = 1 - ω²dt²/2 + ω⁴dt⁴/24`, `τ₁ = dt - ω²dt³/6`, `σ = dt²/2 - ω²dt⁴/24`:
+/// the same step as the four-stage form, up to rounding, at a fifth of the cost.
+public struct ClosedFormRK4Step: Sendable {
+    /// The step size the coefficients are for.
+    public let dt: Double
+    let states: Int
+    /// Per coordinate: `τ₀, τ₁ h, τ₁ a, σ h, τ₁`.
+    let coefficients: [Double]
+    /// Coupling terms of each coordinate, compressed: coordinate `c` has the terms
+    /// `termStart[c] ..< termStart[c + 1]`.
+    let termStart: [Int64]
+    let termState: [Int64]
+    let termGamma: [Double]
+    let constantHamiltonian: [Complex]
+
+    init(dt: Double, bath: HarmonicBath, coupling: DiagonalLinearCoupling, constantHamiltonian: [Complex], states: Int) {
+        self.dt = dt
+        self.states = states
+        self.constantHamiltonian = constantHamiltonian
+        let dt2 = dt * dt
+        coefficients = (0..<bath.count).flatMap { c -> [Double] in
+            let w2 = bath.frequency[c] * bath.frequency[c]
+            let tau0 = 1 - w2 * dt2 / 2 + w2 * w2 * dt2 * dt2 / 24
+            let tau1 = dt - w2 * dt2 * dt / 6
+            let sigma = dt2 / 2 - w2 * dt2 * dt2 / 24
+            return [tau0, tau1 * bath.weight[c], tau1 * bath.frequencySquaredOverWeight[c], sigma * bath.weight[c], tau1]
+        }
+        let grouped = coupling.termsByCoordinate()
+        var start: [Int64] = [0]
+        for terms in grouped { start.append(start.last! + Int64(terms.count)) }
+        termStart = start
+        termState = grouped.flatMap { $0.map { Int64($0.state) } }
+        termGamma = grouped.flatMap { $0.map(\.gamma) }
+    }
+
+    /// Advances `z` one step with the force taken in `psi`, and writes `H(z_new)` into
+    /// `hamiltonian`. `populations` is scratch with `N` components of the batch.
+    public func advance(z: inout ComplexBatch, psi: ComplexBatch, hamiltonian: inout ComplexBatch,
+                        populations: inout [Double]) {
+        let batch = z.batchSize, n = states
+        for i in 0..<n * batch {
+            populations[i] = psi.re[i] * psi.re[i] + psi.im[i] * psi.im[i]
+        }
+        for (element, value) in constantHamiltonian.enumerated() {
+            for t in 0..<batch {
+                hamiltonian.re[element * batch + t] = value.re
+                hamiltonian.im[element * batch + t] = value.im
+            }
+        }
+        // The kernel accumulates 2 γ x into the diagonal of H, viewed as `N` rows of the
+        // batch `(N + 1) * batch` apart; a scratch copy keeps its arrays from aliasing.
+        for k in 0..<n {
+            for t in 0..<batch { populations[(n + k) * batch + t] = hamiltonian.re[(k * n + k) * batch + t] }
+        }
+        z.re.withUnsafeMutableBufferPointer { x in
+        z.im.withUnsafeMutableBufferPointer { y in
+        populations.withUnsafeMutableBufferPointer { scratch in
+        coefficients.withUnsafeBufferPointer { k in
+        termStart.withUnsafeBufferPointer { start in
+        termState.withUnsafeBufferPointer { state in
+        termGamma.withUnsafeBufferPointer { gamma in
+            qclab_harmonic_rk4_step(Int64(batch), Int64(start.count - 1), x.baseAddress, y.baseAddress, k.baseAddress,
+                                    start.baseAddress, state.baseAddress, gamma.baseAddress,
+                                    scratch.baseAddress, scratch.baseAddress! + n * batch)
+        }}}}}}}
+        for k in 0..<n {
+            for t in 0..<batch { hamiltonian.re[(k * n + k) * batch + t] = populations[(n + k) * batch + t] }
+        }
+    }
+}
+
+extension DiagonalLinearCoupling {
+    /// The coupling terms of each coordinate, for passes over the coordinates.
+    func termsByCoordinate() -> [[Term]] {
+        var grouped = [[Term]](repeating: [], count: numCoordinates)
+        for term in terms { grouped[term.coordinate].append(term) }
+        return grouped
+    }
+}
+
+extension DiagonalLinearHarmonicModel {
+    public func closedFormRK4(dt: Double) -> ClosedFormRK4Step {
+        ClosedFormRK4Step(dt: dt, bath: bath, coupling: coupling, constantHamiltonian: constantHamiltonian,
+                          states: numQuantumStates)
+    }
+}
