@@ -55,3 +55,195 @@ void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *restric
         }
     }
 }
+
+QCLAB_CLONES
+void qclab_complex_matvec(int64_t batch, int64_t n, int adjoint,
+                          const double *restrict m_re, const double *restrict m_im,
+                          const double *restrict v_re, const double *restrict v_im,
+                          double *restrict out_re, double *restrict out_im) {
+    const double sign = adjoint ? -1.0 : 1.0;
+    for (int64_t a = 0; a < n; a++) {
+        double *restrict or_ = out_re + a * batch;
+        double *restrict oi = out_im + a * batch;
+        for (int64_t t = 0; t < batch; t++) { or_[t] = 0.0; oi[t] = 0.0; }
+        for (int64_t b = 0; b < n; b++) {
+            const int64_t element = adjoint ? (b * n + a) : (a * n + b);
+            const double *restrict xr = m_re + element * batch;
+            const double *restrict xi = m_im + element * batch;
+            const double *restrict yr = v_re + b * batch;
+            const double *restrict yi = v_im + b * batch;
+            for (int64_t t = 0; t < batch; t++) {
+                const double mr = xr[t], mi = sign * xi[t];
+                or_[t] += mr * yr[t] - mi * yi[t];
+                oi[t] += mr * yi[t] + mi * yr[t];
+            }
+        }
+    }
+}
+
+#include <math.h>
+
+void qclab_rotate_phases(int64_t count, const double *restrict energies, double dt,
+                         double *restrict re, double *restrict im) {
+    for (int64_t i = 0; i < count; i++) {
+        const double angle = -energies[i] * dt;
+        const double c = cos(angle), s = sin(angle), x = re[i], y = im[i];
+        re[i] = c * x - s * y;
+        im[i] = c * y + s * x;
+    }
+}
+
+QCLAB_CLONES
+int qclab_jacobi_warm_start(int64_t batch, int64_t n, const double *restrict h, double *restrict v,
+                            double *restrict w, double *restrict a, double *restrict scratch,
+                            int max_sweeps, double tolerance) {
+    // Re-orthonormalize the starting vectors (modified Gram-Schmidt), so that rounding does
+    // not accumulate from step to step.
+    for (int64_t k = 0; k < n; k++) {
+        double *restrict dot = scratch;
+        for (int64_t j = 0; j < k; j++) {
+            for (int64_t t = 0; t < batch; t++) dot[t] = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+                const double *restrict vij = v + (i * n + j) * batch;
+                const double *restrict vik = v + (i * n + k) * batch;
+                for (int64_t t = 0; t < batch; t++) dot[t] += vij[t] * vik[t];
+            }
+            for (int64_t i = 0; i < n; i++) {
+                const double *restrict vij = v + (i * n + j) * batch;
+                double *restrict vik = v + (i * n + k) * batch;
+                for (int64_t t = 0; t < batch; t++) vik[t] -= dot[t] * vij[t];
+            }
+        }
+        for (int64_t t = 0; t < batch; t++) dot[t] = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const double *restrict vik = v + (i * n + k) * batch;
+            for (int64_t t = 0; t < batch; t++) dot[t] += vik[t] * vik[t];
+        }
+        for (int64_t t = 0; t < batch; t++) dot[t] = 1.0 / sqrt(dot[t]);
+        for (int64_t i = 0; i < n; i++) {
+            double *restrict vik = v + (i * n + k) * batch;
+            for (int64_t t = 0; t < batch; t++) vik[t] *= dot[t];
+        }
+    }
+    // scratch = H V, then A = Vᵀ (H V), symmetrized.
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t k = 0; k < n; k++) {
+            double *restrict out = scratch + (i * n + k) * batch;
+            for (int64_t t = 0; t < batch; t++) out[t] = 0.0;
+            for (int64_t j = 0; j < n; j++) {
+                const double *restrict hij = h + (i * n + j) * batch;
+                const double *restrict vjk = v + (j * n + k) * batch;
+                for (int64_t t = 0; t < batch; t++) out[t] += hij[t] * vjk[t];
+            }
+        }
+    }
+    for (int64_t j = 0; j < n; j++) {
+        for (int64_t k = 0; k < n; k++) {
+            double *restrict out = a + (j * n + k) * batch;
+            for (int64_t t = 0; t < batch; t++) out[t] = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+                const double *restrict vij = v + (i * n + j) * batch;
+                const double *restrict sik = scratch + (i * n + k) * batch;
+                for (int64_t t = 0; t < batch; t++) out[t] += vij[t] * sik[t];
+            }
+        }
+    }
+    for (int64_t j = 0; j < n; j++) {
+        for (int64_t k = j + 1; k < n; k++) {
+            double *restrict ajk = a + (j * n + k) * batch;
+            double *restrict akj = a + (k * n + j) * batch;
+            for (int64_t t = 0; t < batch; t++) {
+                const double mean = 0.5 * (ajk[t] + akj[t]);
+                ajk[t] = mean;
+                akj[t] = mean;
+            }
+        }
+    }
+    // Rotation parameters of one pair for every trajectory live in scratch.
+    double *restrict tangent = scratch, *restrict cosine = scratch + batch, *restrict sine = scratch + 2 * batch;
+    int sweeps = 0;
+    for (;;) {
+        // Converged when, for every trajectory, off(A)² <= tolerance² ‖A‖².
+        int converged = 1;
+        for (int64_t t = 0; t < batch && converged; t++) {
+            double off = 0.0, total = 0.0;
+            for (int64_t j = 0; j < n; j++) {
+                const double d = a[(j * n + j) * batch + t];
+                total += d * d;
+                for (int64_t k = j + 1; k < n; k++) {
+                    const double x = a[(j * n + k) * batch + t];
+                    off += x * x;
+                }
+            }
+            total += 2.0 * off;
+            if (off > tolerance * tolerance * total) converged = 0;
+        }
+        if (converged) break;
+        if (sweeps == max_sweeps) return -1;
+        sweeps++;
+        for (int64_t p = 0; p < n; p++) {
+            for (int64_t q = p + 1; q < n; q++) {
+                double *restrict app = a + (p * n + p) * batch;
+                double *restrict aqq = a + (q * n + q) * batch;
+                double *restrict apq = a + (p * n + q) * batch;
+                double *restrict aqp = a + (q * n + p) * batch;
+                for (int64_t t = 0; t < batch; t++) {
+                    // The smaller of the two angles that zero a_pq (|angle| <= π/4), so that
+                    // nearly diagonal matrices stay nearly in place.
+                    const double x = apq[t];
+                    const double theta = (aqq[t] - app[t]) / (2.0 * x);
+                    const double tt = x == 0.0 ? 0.0 : (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+                    const double c = 1.0 / sqrt(tt * tt + 1.0);
+                    tangent[t] = tt;
+                    cosine[t] = c;
+                    sine[t] = tt * c;
+                    app[t] -= tt * x;
+                    aqq[t] += tt * x;
+                    apq[t] = 0.0;
+                    aqp[t] = 0.0;
+                }
+                for (int64_t r = 0; r < n; r++) {
+                    if (r == p || r == q) continue;
+                    double *restrict arp = a + (r * n + p) * batch;
+                    double *restrict arq = a + (r * n + q) * batch;
+                    double *restrict apr = a + (p * n + r) * batch;
+                    double *restrict aqr = a + (q * n + r) * batch;
+                    for (int64_t t = 0; t < batch; t++) {
+                        const double xp = arp[t], xq = arq[t], c = cosine[t], s = sine[t];
+                        const double np = c * xp - s * xq, nq = s * xp + c * xq;
+                        arp[t] = np; apr[t] = np;
+                        arq[t] = nq; aqr[t] = nq;
+                    }
+                }
+                for (int64_t r = 0; r < n; r++) {
+                    double *restrict vrp = v + (r * n + p) * batch;
+                    double *restrict vrq = v + (r * n + q) * batch;
+                    for (int64_t t = 0; t < batch; t++) {
+                        const double xp = vrp[t], xq = vrq[t], c = cosine[t], s = sine[t];
+                        vrp[t] = c * xp - s * xq;
+                        vrq[t] = s * xp + c * xq;
+                    }
+                }
+            }
+        }
+    }
+    // Eigenvalues, then ascending order per trajectory (usually already so).
+    for (int64_t k = 0; k < n; k++) {
+        for (int64_t t = 0; t < batch; t++) w[k * batch + t] = a[(k * n + k) * batch + t];
+    }
+    for (int64_t t = 0; t < batch; t++) {
+        for (int64_t k = 1; k < n; k++) {
+            for (int64_t j = k; j > 0 && w[(j - 1) * batch + t] > w[j * batch + t]; j--) {
+                const double e = w[(j - 1) * batch + t];
+                w[(j - 1) * batch + t] = w[j * batch + t];
+                w[j * batch + t] = e;
+                for (int64_t r = 0; r < n; r++) {
+                    const double x = v[(r * n + j - 1) * batch + t];
+                    v[(r * n + j - 1) * batch + t] = v[(r * n + j) * batch + t];
+                    v[(r * n + j) * batch + t] = x;
+                }
+            }
+        }
+    }
+    return sweeps;
+}

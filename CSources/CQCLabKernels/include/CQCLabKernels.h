@@ -22,4 +22,35 @@ void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *x, doub
                              const int64_t *term_state, const double *term_gamma,
                              const double *populations, double *diagonal);
 
+
+#ifndef QCLAB_KERNELS_MATVEC
+#define QCLAB_KERNELS_MATVEC
+/// out = M v (adjoint == 0) or out = M^H v (adjoint != 0) for every trajectory of a batch:
+/// M is `n*n` components (element (a, b) at component a n + b), v and out `n` components,
+/// each component `batch` contiguous trajectories; real and imaginary parts apart.
+/// `out` must not alias `v` or `M`.
+void qclab_complex_matvec(int64_t batch, int64_t n, int adjoint,
+                          const double *m_re, const double *m_im,
+                          const double *v_re, const double *v_im,
+                          double *out_re, double *out_im);
+#endif
+
+/// Eigenvalues and eigenvectors of the real symmetric matrices `h` of a batch by cyclic
+/// Jacobi sweeps started from approximate eigenvectors `v` (the previous step's): `A = Vᵀ H V`
+/// is nearly diagonal, so one or two sweeps reach machine precision (Jacobi converges
+/// quadratically; Golub & Van Loan, Matrix Computations, §8.5).
+///
+/// - h: `n*n` components of `batch` trajectories (element (a, b) at component a n + b).
+/// - v: in, approximate eigenvectors (column k = eigenvector k, same layout); out, the
+///   eigenvectors, columns ordered by ascending eigenvalue.
+/// - w: out, `n` eigenvalues per trajectory, ascending.
+/// - a, scratch: workspaces of `n*n*batch` doubles each.
+/// - Returns the number of sweeps used, or -1 when `max_sweeps` did not bring the
+///   off-diagonal norm below `tolerance` times the norm of A (the caller then uses LAPACK).
+int qclab_jacobi_warm_start(int64_t batch, int64_t n, const double *h, double *v, double *w,
+                            double *a, double *scratch, int max_sweeps, double tolerance);
+
+/// c_i *= exp(-i e_i dt) for `count` complex numbers (the adiabatic propagator).
+void qclab_rotate_phases(int64_t count, const double *energies, double dt, double *re, double *im);
+
 #endif

@@ -1,3 +1,4 @@
+import CQCLabKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -214,12 +215,11 @@ public struct SurfaceHoppingBatch {
     /// (QC Lab's `update_wf_db_propagator`).
     private mutating func propagateWavefunction(dt: Double) {
         QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &scratch)
-        for k in 0..<states {
-            for t in 0..<rows {
-                let i = k * rows + t, angle = -eigenvalues[i] * dt
-                let c = cos(angle), s = sin(angle), re = scratch.re[i], im = scratch.im[i]
-                scratch.re[i] = c * re - s * im
-                scratch.im[i] = c * im + s * re
+        eigenvalues.withUnsafeBufferPointer { e in
+            scratch.re.withUnsafeMutableBufferPointer { re in
+                scratch.im.withUnsafeMutableBufferPointer { im in
+                    qclab_rotate_phases(Int64(e.count), e.baseAddress, dt, re.baseAddress, im.baseAddress)
+                }
             }
         }
         QuantumKernels.multiply(eigenvectors, scratch, into: &wfDb)

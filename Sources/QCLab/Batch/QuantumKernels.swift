@@ -1,3 +1,5 @@
+import CQCLabKernels
+
 /// Batched complex linear algebra on struct-of-arrays batches: every loop runs over the
 /// trajectories of one matrix or vector element, which are contiguous, so it vectorizes.
 ///
@@ -6,44 +8,23 @@
 enum QuantumKernels {
     /// `out = M v` for every trajectory (`out` must not alias `v`).
     static func multiply(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch) {
-        let n = v.components, batch = v.batchSize
-        m.re.withUnsafeBufferPointer { mr in m.im.withUnsafeBufferPointer { mi in
-        v.re.withUnsafeBufferPointer { vr in v.im.withUnsafeBufferPointer { vi in
-        out.re.withUnsafeMutableBufferPointer { or in out.im.withUnsafeMutableBufferPointer { oi in
-            for a in 0..<n {
-                let row = a * batch
-                for t in 0..<batch { or[row + t] = 0; oi[row + t] = 0 }
-                for b in 0..<n {
-                    let element = (a * n + b) * batch, col = b * batch
-                    for t in 0..<batch {
-                        let xr = mr[element + t], xi = mi[element + t], yr = vr[col + t], yi = vi[col + t]
-                        or[row + t] += xr * yr - xi * yi
-                        oi[row + t] += xr * yi + xi * yr
-                    }
-                }
-            }
-        }}}}}}
+        matvec(m, v, into: &out, adjoint: false)
     }
 
     /// `out = M† v` for every trajectory: with `M` the eigenvectors, the components of `v`
     /// in the eigenbasis (QC Lab's `transform_vec`, diabatic to adiabatic).
     static func multiplyAdjoint(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch) {
-        let n = v.components, batch = v.batchSize
+        matvec(m, v, into: &out, adjoint: true)
+    }
+
+    /// Both products, through the vectorized C kernel.
+    private static func matvec(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, adjoint: Bool) {
+        precondition(m.components == v.components * v.components && out.components == v.components)
         m.re.withUnsafeBufferPointer { mr in m.im.withUnsafeBufferPointer { mi in
         v.re.withUnsafeBufferPointer { vr in v.im.withUnsafeBufferPointer { vi in
         out.re.withUnsafeMutableBufferPointer { or in out.im.withUnsafeMutableBufferPointer { oi in
-            for k in 0..<n {
-                let row = k * batch
-                for t in 0..<batch { or[row + t] = 0; oi[row + t] = 0 }
-                for a in 0..<n {
-                    let element = (a * n + k) * batch, col = a * batch
-                    for t in 0..<batch {
-                        let xr = mr[element + t], xi = -mi[element + t], yr = vr[col + t], yi = vi[col + t]
-                        or[row + t] += xr * yr - xi * yi
-                        oi[row + t] += xr * yi + xi * yr
-                    }
-                }
-            }
+            qclab_complex_matvec(Int64(v.batchSize), Int64(v.components), adjoint ? 1 : 0, mr.baseAddress, mi.baseAddress,
+                                 vr.baseAddress, vi.baseAddress, or.baseAddress, oi.baseAddress)
         }}}}}}
     }
 

@@ -1,4 +1,5 @@
 import CLAPACKE
+import CQCLabKernels
 
 /// Diagonalizes the `N x N` Hamiltonian of every trajectory of a batch (QC Lab's
 /// `diagonalize_matrix`, NumPy's `eigh`): eigenvalues ascending, eigenvector `k` in
@@ -17,6 +18,17 @@ public struct BatchEigensolver {
     private var work: [Double]
     private var rwork: [Double]
     private var iwork: [Int32]
+    /// Whether `lastEigenvectors` holds this solver's previous (orthonormal) solution.
+    private var hasPreviousSolution = false
+    /// The previous solution, from which small real problems start Jacobi sweeps, and the
+    /// sweeps' workspaces (all empty when Jacobi is not used).
+    private var lastEigenvectors: [Double] = []
+    private var jacobiMatrix: [Double] = []
+    private var jacobiScratch: [Double] = []
+
+    /// Real problems up to this size go through warm-started Jacobi sweeps once a previous
+    /// solution exists: for them LAPACK's call overhead dominates its arithmetic.
+    static let jacobiLimit = 16
 
     /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian.
     ///
@@ -34,6 +46,11 @@ public struct BatchEigensolver {
             work = [Double](repeating: 0, count: max(lwork, 1))
             rwork = []
             iwork = [Int32](repeating: 0, count: max(liwork, 1))
+            if n > 2 && n <= Self.jacobiLimit {
+                jacobiMatrix = [Double](repeating: 0, count: n * n * batchSize)
+                jacobiScratch = jacobiMatrix
+                lastEigenvectors = jacobiMatrix
+            }
         } else {
             matrix = [Double](repeating: 0, count: 2 * n * n)
             let (lwork, lrwork, liwork) = try LAPACK.zheevdWorkspace(n: n)
@@ -51,6 +68,50 @@ public struct BatchEigensolver {
             Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             return
         }
+        if hasPreviousSolution && !jacobiMatrix.isEmpty,
+           warmStartJacobi(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors) {
+            return
+        }
+        try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+        if !lastEigenvectors.isEmpty {
+            lastEigenvectors.withUnsafeMutableBufferPointer { last in
+                eigenvectors.re.withUnsafeBufferPointer { v in _ = last.update(fromContentsOf: v) }
+            }
+            hasPreviousSolution = true
+        }
+    }
+
+    /// Jacobi sweeps started from the previous solution, which a time step changes little;
+    /// false, with `eigenvectors` spoiled, when they do not converge in a few sweeps.
+    private mutating func warmStartJacobi(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
+                                          eigenvectors: inout ComplexBatch) -> Bool {
+        let n = n, batch = batchSize
+        eigenvectors.re.withUnsafeMutableBufferPointer { v in
+            lastEigenvectors.withUnsafeBufferPointer { last in _ = v.update(fromContentsOf: last) }
+        }
+        eigenvectors.im.withUnsafeMutableBufferPointer { v in v.update(repeating: 0) }
+        let sweeps = hamiltonian.re.withUnsafeBufferPointer { h in
+            eigenvectors.re.withUnsafeMutableBufferPointer { v in
+                eigenvalues.withUnsafeMutableBufferPointer { w in
+                    jacobiMatrix.withUnsafeMutableBufferPointer { a in
+                        jacobiScratch.withUnsafeMutableBufferPointer { scratch in
+                            qclab_jacobi_warm_start(Int64(batch), Int64(n), h.baseAddress, v.baseAddress, w.baseAddress,
+                                                    a.baseAddress, scratch.baseAddress, 6, 1e-15)
+                        }
+                    }
+                }
+            }
+        }
+        guard sweeps >= 0 else { return false }
+        lastEigenvectors.withUnsafeMutableBufferPointer { last in
+            eigenvectors.re.withUnsafeBufferPointer { v in _ = last.update(fromContentsOf: v) }
+        }
+        return true
+    }
+
+    /// One `dsyevd` or `zheevd` call per trajectory.
+    private mutating func diagonalizeWithLAPACK(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
+                                                eigenvectors: inout ComplexBatch) throws {
         let n = n, batch = batchSize
         try hamiltonian.re.withUnsafeBufferPointer { hr in
         try hamiltonian.im.withUnsafeBufferPointer { hi in

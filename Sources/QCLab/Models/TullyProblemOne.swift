@@ -28,10 +28,10 @@ public struct TullyProblemOne: TwoStateScatteringModel {
     }
 
     public func diabatic(at q: Double) -> (potential: (Double, Double, Double), slope: (Double, Double, Double)) {
-        let v11 = q >= 0 ? A * (1.0 - exp(-B * q)) : -A * (1.0 - exp(B * q))
-        let d11 = q >= 0 ? A * B * exp(-B * q) : A * B * exp(B * q)
-        let v12 = C * exp(-D * (q * q))
-        let d12 = -2 * C * D * q * exp(-D * (q * q))
-        return ((v11, v12, -v11), (d11, d12, -d11))
+        // e^{-B|q|} is e^{-Bq} for q >= 0 and e^{Bq} for q < 0; each exponential once.
+        let decay = exp(-B * abs(q)), gaussian = exp(-D * (q * q))
+        let v11 = q >= 0 ? A * (1.0 - decay) : -A * (1.0 - decay)
+        let d11 = A * B * decay
+        return ((v11, C * gaussian, -v11), (d11, -2 * C * D * q * gaussian, -d11))
     }
 }

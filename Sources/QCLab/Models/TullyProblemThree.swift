@@ -27,8 +27,9 @@ public struct TullyProblemThree: TwoStateScatteringModel {
     }
 
     public func diabatic(at q: Double) -> (potential: (Double, Double, Double), slope: (Double, Double, Double)) {
-        let v12 = q >= 0 ? B * (2.0 - exp(-C * q)) : B * exp(C * q)
-        let d12 = q >= 0 ? B * C * exp(-C * q) : B * C * exp(C * q)
-        return ((A, v12, -A), (0, d12, 0))
+        // e^{-C|q|} is e^{-Cq} for q >= 0 and e^{Cq} for q < 0.
+        let decay = exp(-C * abs(q))
+        let v12 = q >= 0 ? B * (2.0 - decay) : B * decay
+        return ((A, v12, -A), (0, B * C * decay, 0))
     }
 }

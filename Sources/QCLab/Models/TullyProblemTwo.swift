@@ -28,8 +28,7 @@ public struct TullyProblemTwo: TwoStateScatteringModel {
     }
 
     public func diabatic(at q: Double) -> (potential: (Double, Double, Double), slope: (Double, Double, Double)) {
-        let v12 = C * exp(-D * (q * q)), v22 = -A * exp(-B * (q * q)) + E0
-        let d12 = -2 * C * D * q * exp(-D * (q * q)), d22 = 2 * A * B * q * exp(-B * (q * q))
-        return ((0, v12, v22), (0, d12, d22))
+        let coupling = exp(-D * (q * q)), well = exp(-B * (q * q))
+        return ((0, C * coupling, -A * well + E0), (0, -2 * C * D * q * coupling, 2 * A * B * q * well))
     }
 }

@@ -1,0 +1,102 @@
+import XCTest
+@testable import QCLab
+
+/// The batched eigensolver: LAPACK, warm-started Jacobi and the 2 x 2 closed form all
+/// return ascending eigenvalues and orthonormal eigenvectors with `H v = λ v`.
+final class BatchEigensolverTests: XCTestCase {
+    /// A batch of random real symmetric matrices, `H(s) = A + s B`.
+    func matrices(n: Int, batch: Int, s: Double, seed: Int = 3) -> ComplexBatch {
+        var random = LegacyRandomState(seed: seed)
+        var a = [Double](repeating: 0, count: n * n * batch), b = a
+        for t in 0..<batch {
+            for i in 0..<n {
+                for j in i..<n {
+                    let x = random.nextGaussian(), y = random.nextGaussian()
+                    a[(i * n + j) * batch + t] = x; a[(j * n + i) * batch + t] = x
+                    b[(i * n + j) * batch + t] = y; b[(j * n + i) * batch + t] = y
+                }
+            }
+        }
+        var h = ComplexBatch(components: n * n, batchSize: batch)
+        for i in h.re.indices { h.re[i] = a[i] + s * b[i] }
+        return h
+    }
+
+    func assertEigenpairs(_ h: ComplexBatch, _ values: [Double], _ vectors: ComplexBatch, n: Int,
+                          file: StaticString = #filePath, line: UInt = #line) {
+        let batch = h.batchSize
+        for t in 0..<batch {
+            for k in 0..<n {
+                if k > 0 { XCTAssertLessThanOrEqual(values[(k - 1) * batch + t], values[k * batch + t], "ascending", file: file, line: line) }
+                for a in 0..<n {
+                    // (H v_k)_a - λ_k v_ak
+                    var residual = Complex.zero
+                    for b in 0..<n { residual += h[a * n + b, t] * vectors[b * n + k, t] }
+                    residual = residual - values[k * batch + t] * vectors[a * n + k, t]
+                    XCTAssertLessThan(residual.length, 1e-12, "residual", file: file, line: line)
+                }
+                for j in 0..<n {
+                    var overlap = Complex.zero
+                    for a in 0..<n { overlap += vectors[a * n + j, t].conjugate * vectors[a * n + k, t] }
+                    XCTAssertEqual(overlap.re, j == k ? 1 : 0, accuracy: 1e-12, "orthonormal", file: file, line: line)
+                }
+            }
+        }
+    }
+
+    func testWarmStartedJacobiAgreesWithLAPACKAlongAPath() throws {
+        let n = 7, batch = 5
+        var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true)
+        var values = [Double](repeating: 0, count: n * batch)
+        var vectors = ComplexBatch(components: n * n, batchSize: batch)
+        // The first call goes through LAPACK; the later ones through Jacobi from it. The
+        // path crosses near-degeneracies, so the ascending re-ordering is exercised too.
+        for step in 0..<200 {
+            let h = matrices(n: n, batch: batch, s: Double(step) * 0.01)
+            try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
+            if step % 20 == 0 { assertEigenpairs(h, values, vectors, n: n) }
+            var fresh = try BatchEigensolver(states: n, batchSize: batch, isReal: true)
+            var lapackValues = values, lapackVectors = vectors
+            try fresh.diagonalize(h, eigenvalues: &lapackValues, eigenvectors: &lapackVectors)
+            for i in values.indices { XCTAssertEqual(values[i], lapackValues[i], accuracy: 1e-12) }
+        }
+    }
+
+    func testJacobiRecoversFromAnUnrelatedPreviousSolution() throws {
+        let n = 5, batch = 3
+        var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true)
+        var values = [Double](repeating: 0, count: n * batch)
+        var vectors = ComplexBatch(components: n * n, batchSize: batch)
+        try solver.diagonalize(matrices(n: n, batch: batch, s: 0, seed: 1), eigenvalues: &values, eigenvectors: &vectors)
+        let unrelated = matrices(n: n, batch: batch, s: 0, seed: 99)
+        try solver.diagonalize(unrelated, eigenvalues: &values, eigenvectors: &vectors)
+        assertEigenpairs(unrelated, values, vectors, n: n)
+    }
+
+    func testComplexHermitianAndTwoByTwoAndLarge() throws {
+        // Complex Hermitian through zheevd.
+        var h = matrices(n: 4, batch: 3, s: 0.5)
+        for t in 0..<3 { h[1, t] = Complex(h[1, t].re, 0.3); h[4, t] = Complex(h[4, t].re, -0.3) }
+        var solver = try BatchEigensolver(states: 4, batchSize: 3, isReal: false)
+        var values = [Double](repeating: 0, count: 12)
+        var vectors = ComplexBatch(components: 16, batchSize: 3)
+        try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
+        assertEigenpairs(h, values, vectors, n: 4)
+        // The 2 x 2 closed form, including a diagonal matrix in either order.
+        var two = matrices(n: 2, batch: 4, s: 0.2)
+        two[1, 3] = .zero; two[2, 3] = .zero; two[0, 3] = Complex(2); two[3, 3] = Complex(-1)
+        var small = try BatchEigensolver(states: 2, batchSize: 4, isReal: true)
+        var values2 = [Double](repeating: 0, count: 8)
+        var vectors2 = ComplexBatch(components: 4, batchSize: 4)
+        try small.diagonalize(two, eigenvalues: &values2, eigenvectors: &vectors2)
+        assertEigenpairs(two, values2, vectors2, n: 2)
+        // Above the Jacobi limit, LAPACK every time.
+        let large = matrices(n: 20, batch: 2, s: 0.1)
+        var big = try BatchEigensolver(states: 20, batchSize: 2, isReal: true)
+        var values3 = [Double](repeating: 0, count: 40)
+        var vectors3 = ComplexBatch(components: 400, batchSize: 2)
+        try big.diagonalize(large, eigenvalues: &values3, eigenvectors: &vectors3)
+        try big.diagonalize(large, eigenvalues: &values3, eigenvectors: &vectors3)
+        assertEigenpairs(large, values3, vectors3, n: 20)
+    }
+}
