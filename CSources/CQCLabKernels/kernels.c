@@ -159,24 +159,26 @@ int qclab_jacobi_warm_start(int64_t batch, int64_t n, const double *restrict h, 
             }
         }
     }
-    // Rotation parameters of one pair for every trajectory live in scratch.
+    // Rotation parameters of one pair for every trajectory, and the norms, live in scratch.
     double *restrict tangent = scratch, *restrict cosine = scratch + batch, *restrict sine = scratch + 2 * batch;
+    double *restrict off = scratch + 3 * batch, *restrict total = scratch + 4 * batch;
+    const double tolerance2 = tolerance * tolerance;
     int sweeps = 0;
     for (;;) {
         // Converged when, for every trajectory, off(A)² <= tolerance² ‖A‖².
-        int converged = 1;
-        for (int64_t t = 0; t < batch && converged; t++) {
-            double off = 0.0, total = 0.0;
-            for (int64_t j = 0; j < n; j++) {
-                const double d = a[(j * n + j) * batch + t];
-                total += d * d;
-                for (int64_t k = j + 1; k < n; k++) {
-                    const double x = a[(j * n + k) * batch + t];
-                    off += x * x;
-                }
+        for (int64_t t = 0; t < batch; t++) { off[t] = 0.0; total[t] = 0.0; }
+        for (int64_t j = 0; j < n; j++) {
+            const double *restrict d = a + (j * n + j) * batch;
+            for (int64_t t = 0; t < batch; t++) total[t] += d[t] * d[t];
+            for (int64_t k = j + 1; k < n; k++) {
+                const double *restrict x = a + (j * n + k) * batch;
+                for (int64_t t = 0; t < batch; t++) off[t] += x[t] * x[t];
             }
-            total += 2.0 * off;
-            if (off > tolerance * tolerance * total) converged = 0;
+        }
+        int converged = 1;
+        for (int64_t t = 0; t < batch; t++) {
+            total[t] += 2.0 * off[t];
+            converged &= off[t] <= tolerance2 * total[t];
         }
         if (converged) break;
         if (sweeps == max_sweeps) return -1;
@@ -187,6 +189,10 @@ int qclab_jacobi_warm_start(int64_t batch, int64_t n, const double *restrict h, 
                 double *restrict aqq = a + (q * n + q) * batch;
                 double *restrict apq = a + (p * n + q) * batch;
                 double *restrict aqp = a + (q * n + p) * batch;
+                // A pair already negligible in every trajectory needs no rotation.
+                int negligible = 1;
+                for (int64_t t = 0; t < batch; t++) negligible &= apq[t] * apq[t] <= 0.01 * tolerance2 * total[t];
+                if (negligible) continue;
                 for (int64_t t = 0; t < batch; t++) {
                     // The smaller of the two angles that zero a_pq (|angle| <= π/4), so that
                     // nearly diagonal matrices stay nearly in place.

@@ -96,7 +96,7 @@ public struct BatchEigensolver {
                     jacobiMatrix.withUnsafeMutableBufferPointer { a in
                         jacobiScratch.withUnsafeMutableBufferPointer { scratch in
                             qclab_jacobi_warm_start(Int64(batch), Int64(n), h.baseAddress, v.baseAddress, w.baseAddress,
-                                                    a.baseAddress, scratch.baseAddress, 6, 1e-15)
+                                                    a.baseAddress, scratch.baseAddress, 6, 1e-14)
                         }
                     }
                 }
