@@ -25,12 +25,18 @@ public struct LegacyRandomState: Sendable {
         }
     }
 
-    /// Refills the 624-word state (the MT19937 "twist").
+    /// Refills the 624-word state (the MT19937 "twist"), in the reference implementation's
+    /// three segments so that no index wraps.
     private mutating func twist() {
         let upper: UInt32 = 0x8000_0000, lower: UInt32 = 0x7fff_ffff, matrix: UInt32 = 0x9908_b0df
-        for i in 0..<624 {
-            let y = (key[i] & upper) | (key[(i + 1) % 624] & lower)
-            key[i] = key[(i + 397) % 624] ^ (y >> 1) ^ ((y & 1) == 0 ? 0 : matrix)
+        key.withUnsafeMutableBufferPointer { mt in
+            @inline(__always) func mix(_ i: Int, _ next: Int, _ far: Int) {
+                let y = (mt[i] & upper) | (mt[next] & lower)
+                mt[i] = mt[far] ^ (y >> 1) ^ ((y & 1) == 0 ? 0 : matrix)
+            }
+            for i in 0..<227 { mix(i, i + 1, i + 397) }
+            for i in 227..<623 { mix(i, i + 1, i - 227) }
+            mix(623, 0, 396)
         }
         position = 0
     }
