@@ -6,6 +6,8 @@ final class ProgressReporter: @unchecked Sendable {
     private let enabled: Bool
     private let start = Date()
     private var lastDraw = Date.distantPast
+    /// Whether a bar is on screen, so that `finish()` ends its line exactly once.
+    private var drawn = false
     private let lock = NSLock()
 
     init(enabled: Bool) {
@@ -26,11 +28,14 @@ final class ProgressReporter: @unchecked Sendable {
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let line = String(format: "\r[%@] %d/%d trajectories, %.1f/s, %.0fs left ", bar, done, total, rate, left)
         FileHandle.standardError.write(Data(line.utf8))
+        drawn = true
     }
 
-    /// Ends the bar's line.
+    /// Ends the bar's line, if a bar was drawn: after a run, or before an error message.
     func finish() {
-        guard enabled else { return }
+        lock.lock(); defer { lock.unlock() }
+        guard drawn else { return }
+        drawn = false
         FileHandle.standardError.write(Data("\n".utf8))
     }
 }

@@ -9,8 +9,33 @@ struct QCLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qclab",
         abstract: "Mixed quantum-classical dynamics (mean-field and surface hopping), QC Lab 1.3.0 compatible.",
-        subcommands: [RunCommand.self],
+        subcommands: [RunCommand.self, InfoCommand.self, PlotCommand.self, MergeCommand.self],
         defaultSubcommand: nil)
+
+    /// Parses the command line and runs the chosen subcommand. Help and version print
+    /// as usual; any mistake on the command line ends in one line on standard error
+    /// (`qclab: error: ...`, pointing at `--help`) and ArgumentParser's exit status.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            guard code != .success else { exit(withError: error) }
+            let message = self.message(for: error)
+                .split(whereSeparator: \.isNewline)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+                .joined(separator: " ")
+            let arguments = CommandLine.arguments.dropFirst()
+            let subcommand = configuration.subcommands
+                .map { $0.configuration.commandName ?? "" }
+                .first { arguments.first == $0 }
+            let help = "see 'qclab " + (subcommand.map { $0 + " " } ?? "") + "--help'"
+            FileHandle.standardError.write(Foundation.Data(("qclab: error: \(message) (\(help))\n").utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
 }
 
 /// Exits with status 1 and a one-line reason on standard error.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QCLab
+import QCLabMPI
 
 /// `qclab run`: runs a job file (or the built-in default job) and writes the HDF5 output.
 struct RunCommand: ParsableCommand {
@@ -9,7 +10,7 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a job file and write its results as an HDF5 file in QC Lab's layout.",
         discussion: """
             Without a job file, runs the built-in default: surface hopping on the spin-boson \
-            model, 200 trajectories. See ../shared/job-format.md for the job format.
+            model, 200 trajectories. Examples/ holds a job file for each model; README.md describes the format.
             """)
 
     enum Driver: String, ExpressibleByArgument, CaseIterable {
@@ -50,6 +51,8 @@ struct RunCommand: ParsableCommand {
             try OutputPath.checkWritable(output)
             let previous = try append.map { try QCLab.Data(contentsOf: $0) } ?? QCLab.Data()
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar)
+            // Ends the bar's line on success and before an error message alike.
+            defer { progress.finish() }
             guard let data = try runDriver(job: job, previous: previous, progress: progress.update) else { return }
             progress.finish()
             try data.save(to: output)
@@ -62,8 +65,15 @@ struct RunCommand: ParsableCommand {
         switch driver {
         case .serial:
             return try serialDriver(job.simulation, seeds: job.seeds, data: previous, progress: progress)
-        case .multiprocessing, .mpi:
-            throw QCLabError.unknownName(kind: "driver", name: driver.rawValue, known: ["serial"])
+        case .multiprocessing:
+            return try parallelDriverMultiprocessing(job.simulation, seeds: job.seeds, data: previous,
+                                                     numTasks: numTasks, progress: progress)
+        case .mpi:
+            // Every rank finalizes MPI here, once the driver has returned or thrown on all
+            // ranks; only rank 0 gets data back, to write and print.
+            defer { MPIEnvironment.finalize() }
+            return try parallelDriverMPI(job.simulation, seeds: job.seeds, data: previous,
+                                         numTasks: numTasks, progress: progress)
         }
     }
 }

@@ -14,6 +14,9 @@ MPI_Datatype qclab_mpi_byte(void);
 MPI_Datatype qclab_mpi_int64(void);
 /// MPI_STATUS_IGNORE.
 MPI_Status *qclab_mpi_status_ignore(void);
+/// MPI_STATUSES_IGNORE: for MPI_Waitall on the sends the MPI driver posts, whose
+/// statuses it does not need (a cast macro, which Swift cannot import).
+MPI_Status *qclab_mpi_statuses_ignore(void);
 /// MPI_ANY_SOURCE.
 int qclab_mpi_any_source(void);
 /// MPI_SUCCESS.

@@ -75,7 +75,7 @@ extension Data {
                 }
                 shape.append(extent)
             }
-            let flag = try reader.take(1, "type of '\(name)'")[0]
+            let flag = try reader.take(1, "type of '\(name)'").first!
             guard flag <= 1 else { throw DataDecodingError("'\(name)' has a bad type flag \(flag)", offset: reader.offset - 1) }
             let sum = try reader.doubles("sum of '\(name)'")
             let sumOfSquares = try reader.doubles("sum of squares of '\(name)'")

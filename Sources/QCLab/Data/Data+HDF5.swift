@@ -47,6 +47,14 @@ extension Data {
         }
     }
 
+    /// The names of the datasets in an HDF5 file's root group, in name order: to tell, say,
+    /// whether a file holds error bars (`<name>_sem`, `num_samples`) or was written by QC Lab.
+    public static func datasetNames(inFileAt path: String) throws -> [String] {
+        try HDF5Library.serialized {
+            try HDF5File.open(at: path).closing { try $0.datasetNames() }
+        }
+    }
+
     /// Throws unless every output can be stored under its own name and read back as itself.
     private func checkSavable(to path: String) throws {
         func refuse(_ reason: String) -> QCLabError { .hdf5(path: path, reason: reason) }

@@ -84,7 +84,11 @@ public struct Data: Sendable, Equatable {
         let samples = Double(sampleCount)
         guard sampleCount > 1 else { return [Double](repeating: 0, count: mean.count) }
         return zip(o.sumOfSquares, mean).map { squares, m in
-            let variance = max(0, (squares - samples * m * m) / (samples - 1))
+            // The spread is the small difference of two large sums; below their rounding
+            // error (outputs that do not vary, such as `t`, or files without error bars)
+            // it is indistinguishable from zero, and zero is what is reported.
+            let excess = squares - samples * m * m
+            let variance = excess > 1e-12 * squares ? excess / (samples - 1) : 0
             return (variance / samples).squareRoot()
         }
     }

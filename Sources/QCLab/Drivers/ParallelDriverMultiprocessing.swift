@@ -26,6 +26,9 @@ import Darwin
 /// previous count after), and flushes C stdio buffers before forking; workers only compute
 /// and write their socket, and leave with `_exit`, never returning into the caller's code.
 /// The parent never receives SIGPIPE (writes use `MSG_NOSIGNAL`), and changes no signal handlers.
+/// As with any `fork()`, a worker holds only the calling thread: call the driver while no
+/// other thread of the program holds a lock the batch code needs (a command-line program
+/// or a test runner is fine).
 ///
 /// - Parameters:
 ///   - seeds: explicit trajectory seeds; they set `num_trajs`. Without them, seeds are
@@ -69,7 +72,8 @@ public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]
 public struct ParallelRunObserver {
     /// A worker (numbered from 1) was forked with this process id.
     public var workerStarted: ((_ worker: Int, _ pid: pid_t) -> Void)?
-    /// Batch `batch` (numbered from 0) was handed to a worker.
+    /// Batch `batch` (numbered from 0) is being handed to a worker: called just before
+    /// the worker is sent the batch, so the worker cannot have started it yet.
     public var batchDispatched: ((_ batch: Int, _ worker: Int, _ pid: pid_t) -> Void)?
     /// The result of batch `batch` came back from a worker and was stored.
     public var batchFinished: ((_ batch: Int, _ worker: Int) -> Void)?
@@ -166,15 +170,19 @@ private struct WorkerPool {
         for number in 1...workerCount { try spawn(number: number) }
         for index in workers.indices { try dispatch(to: index, run: &run) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while workers.contains(where: { $0.batch != nil }) {
-            var fds = workers.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+        while true {
+            // Only busy workers are watched: once the batches run out, an idle worker has
+            // nothing left to lose, and how it ends is noted by stopAll.
+            let busy = workers.indices.filter { workers[$0].batch != nil }
+            guard !busy.isEmpty else { break }
+            var fds = busy.map { pollfd(fd: workers[$0].fd, events: Int16(POLLIN), revents: 0) }
             let ready = poll(&fds, nfds_t(fds.count), -1)
             if ready < 0 {
                 if errno == EINTR { continue }
                 throw QCLabError.workerFailed(worker: "the parent process", reason: "poll failed: \(errorText())",
                                               lostSeeds: run.missingSeeds)
             }
-            for index in workers.indices where fds[index].revents != 0 {
+            for (slot, index) in busy.enumerated() where fds[slot].revents != 0 {
                 let count = chunk.withUnsafeMutableBytes { read(workers[index].fd, $0.baseAddress, $0.count) }
                 if count < 0 && errno == EINTR { continue }
                 guard count > 0 else {
@@ -224,12 +232,12 @@ private struct WorkerPool {
         workers[index].batch = batch
         let worker = workers[index]
         run.note("Running batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) on \(worker.name).")
+        observer.batchDispatched?(batch, worker.number, worker.pid)
         var writer = BinaryWriter()
         writer.int64(batch)
         guard sendAll(worker.fd, writer.bytes) else {
             throw failure(of: index, reason: death(of: index, detail: "cannot send it batch \(batch + 1): \(errorText())"), run: run)
         }
-        observer.batchDispatched?(batch, worker.number, worker.pid)
     }
 
     /// Takes the next whole frame off worker `index`'s buffer, if one has arrived.
@@ -268,10 +276,12 @@ private struct WorkerPool {
     }
 
     /// Why worker `index` stopped talking: reaps it (killing it if it lingers) and
-    /// describes how it ended.
+    /// describes how it ended. The socket error in `detail` (a reset connection, say)
+    /// is only mentioned when the process itself ended cleanly.
     mutating func death(of index: Int, detail: String?) -> String {
-        let status = reap(index, graceSeconds: 2)
-        return [detail, status].compactMap { $0 }.joined(separator: "; ")
+        let status = reap(index, graceSeconds: 2) ?? "ended"
+        guard status == "exited with status 0" else { return status }
+        return status + " without sending its result" + (detail.map { " (\($0))" } ?? "")
     }
 
     /// The error for a failure of worker `index`: kills and reaps every worker first.

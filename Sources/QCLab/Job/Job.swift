@@ -17,23 +17,21 @@ public struct Job: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw QCLabError.invalidPath("job file '\(path)' does not exist")
         }
-        guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw QCLabError.invalidPath("job file '\(path)' cannot be read")
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
+              let bytes = FileManager.default.contents(atPath: path) else {
+            throw QCLabError.invalidPath("job file '\(path)' cannot be read" + (isFolder.boolValue ? " (it is a folder)" : ""))
         }
-        try self.init(json: bytes)
+        try self.init(json: bytes, source: path)
     }
 
     /// Parses and checks a job from JSON bytes.
-    public init(json bytes: Foundation.Data) throws {
-        let root: JSONValue
-        do {
-            root = try JSONDecoder().decode(JSONValue.self, from: bytes)
-        } catch let DecodingError.dataCorrupted(context) {
-            let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw QCLabError.malformedJob("not valid JSON" + (detail.map { " (\($0))" } ?? ""))
-        } catch {
-            throw QCLabError.malformedJob("not valid JSON")
-        }
+    ///
+    /// The JSON itself is read strictly (``QCLabError/malformedJob(_:)`` gives the line and
+    /// column of a syntax error, and a key repeated within an object is an error); `source`,
+    /// when given, names the file in that message.
+    public init(json bytes: Foundation.Data, source: String? = nil) throws {
+        let root = try StrictJSON.parse([UInt8](bytes), source: source)
         let top = try Self.object(root, "job")
         try Self.allowOnly(top, ["settings", "model", "algorithm", "initial_state", "seeds"], in: "job")
         let settings = try Self.settings(top["settings"] ?? .object([:]))
@@ -45,13 +43,19 @@ public struct Job: Sendable {
         var simulation = Simulation(settings: settings, model: model, algorithm: algorithm, initialWavefunction: wavefunction)
         if let seedsValue = top["seeds"] {
             guard case let .array(items) = seedsValue else { throw QCLabError.malformedJob("'seeds' must be an array of integers") }
-            seeds = try items.map { item in
+            let list = try items.map { item in
                 guard case let .number(x) = item, x == x.rounded(), x >= 0, x <= Double(UInt32.max) else {
                     throw QCLabError.invalidSetting("seeds", "must be whole numbers in 0...4294967295")
                 }
                 return Int(x)
             }
-            simulation.settings.numTrajs = seeds?.count ?? simulation.settings.numTrajs
+            guard !list.isEmpty else { throw QCLabError.invalidSetting("seeds", "must not be empty") }
+            var seen = Set<Int>()
+            if let repeated = list.first(where: { !seen.insert($0).inserted }) {
+                throw QCLabError.invalidSetting("seeds", "must not repeat a seed (\(repeated) appears twice)")
+            }
+            seeds = list
+            simulation.settings.numTrajs = list.count
         }
         self.simulation = simulation
         try simulation.validate()
@@ -114,8 +118,11 @@ public struct Job: Sendable {
         }
         var distribution: InitialClassicalDistribution?
         if let d = dict["init_classical"] {
-            guard case let .string(text) = d, let parsed = InitialClassicalDistribution(rawValue: text) else {
-                throw QCLabError.unknownName(kind: "init_classical", name: "\(d)",
+            guard case let .string(text) = d else {
+                throw QCLabError.invalidConstant(model: name, name: "init_classical", reason: "must be a string, got \(d.typeName)")
+            }
+            guard let parsed = InitialClassicalDistribution(rawValue: text) else {
+                throw QCLabError.unknownName(kind: "init_classical", name: text,
                                              known: InitialClassicalDistribution.allCases.map(\.rawValue))
             }
             distribution = parsed

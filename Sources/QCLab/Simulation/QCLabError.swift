@@ -24,6 +24,8 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
     case mpi(String)
     /// An input or output path is unusable.
     case invalidPath(String)
+    /// Data that lacks what an operation needs (a plot without `dm_db`, say).
+    case unusableData(String)
 
     public var description: String {
         switch self {
@@ -41,6 +43,7 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(worker) failed (\(reason)); lost seeds \(SeedList.describe(lost))"
         case let .mpi(reason): return "MPI: \(reason)"
         case let .invalidPath(reason): return reason
+        case let .unusableData(reason): return reason
         }
     }
 }

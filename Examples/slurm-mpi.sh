@@ -1,0 +1,42 @@
+#!/bin/bash
+# SLURM job script for the MPI driver: one job of 4 nodes x 32 ranks running one qclab job.
+# Submit from the repository root (after `swift build -c release`):
+#
+#     sbatch Examples/slurm-mpi.sh Examples/spin-boson.json
+#
+# Every rank runs the same command; rank 0 hands out batches, gathers the results and
+# writes the output (through a temporary file, renamed when complete). The result is the
+# same, to the bit, as `qclab run JOB --driver serial` on one core.
+#
+#SBATCH --job-name=qclab
+#SBATCH --nodes=4
+#SBATCH --ntasks-per-node=32
+#SBATCH --cpus-per-task=1
+#SBATCH --time=02:00:00
+#SBATCH --output=qclab-%j.log
+# Site-specific: uncomment and adjust.
+##SBATCH --partition=standard
+##SBATCH --account=my-group
+
+set -euo pipefail
+
+JOB=${1:-Examples/spin-boson.json}
+OUT=${2:-results/$(basename "$JOB" .json)-${SLURM_JOB_ID:-local}.h5}
+mkdir -p "$(dirname "$OUT")"
+
+# The MPI library qclab was built against (module names differ between sites).
+module purge
+module load openmpi hdf5 openblas
+
+# One BLAS thread per rank: ranks already fill the cores.
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+
+# srun starts one qclab per rank; --num-tasks is optional and, if given, must equal
+# the number of ranks ($SLURM_NTASKS).
+srun .build/release/qclab run "$JOB" --driver mpi --output "$OUT"
+
+.build/release/qclab info "$OUT"
+
+# Many independent jobs instead (a job array, each with its own seeds), merged after:
+#   sbatch --array=0-99 ...   with a job file per task holding "seeds": [...]
+#   .build/release/qclab merge results/part-*.h5 --output results/all.h5

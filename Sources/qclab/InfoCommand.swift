@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import QCLab
+
+/// `qclab info`: what an output file holds.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show what an output file holds: trajectories, seeds, time grid, outputs, error bars.")
+
+    @Argument(help: "An HDF5 output of qclab (or of QC Lab's Data.save).")
+    var file: String
+
+    @Flag(help: "Also print the run's log.")
+    var log = false
+
+    func run() throws {
+        reportingErrors {
+            let data = try QCLab.Data(contentsOf: file)
+            let names = try QCLab.Data.datasetNames(inFileAt: file)
+            print("file:" + String(repeating: " ", count: 9) + file)
+            print(data.summary(datasetNames: names))
+            if log {
+                print("")
+                print(data.log, terminator: data.log.hasSuffix("\n") ? "" : "\n")
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import QCLab
+
+/// `qclab merge`: combines the outputs of separate runs of one job into one file.
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Combine the outputs of separate runs of one job (a SLURM array, say) into one file.",
+        discussion: """
+            Averages are weighted by trajectory count and the error bars are combined \
+            correctly. Refuses files that share a seed (the same trajectory would count \
+            twice) or that differ in time grid or outputs.
+            """)
+
+    @Argument(help: "The HDF5 outputs to merge (at least one).")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "Where to write the merged result (HDF5).")
+    var output: String
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give the HDF5 files to merge") }
+    }
+
+    func run() throws {
+        reportingErrors {
+            try OutputPath.checkWritable(output)
+            let merged = try QCLab.Data.merging(files: inputs)
+            try merged.save(to: output)
+            print("wrote \(output): \(merged.normFactor) trajectories (seeds \(SeedList.describe(merged.seeds))) from \(inputs.count) file\(inputs.count == 1 ? "" : "s")")
+        }
+    }
+}

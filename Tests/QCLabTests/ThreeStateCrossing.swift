@@ -1,0 +1,1 @@
+../../Examples/ThreeStateModel/Sources/ThreeStateModel/ThreeStateCrossing.swift
