@@ -1,0 +1,304 @@
+// Micro-benchmarks of QCLab's kernels and whole-run benchmarks of the six workloads of
+// ../shared/workloads.json. See Benchmarks/README.md for what each one measures.
+//
+//     cd Benchmarks && swift package benchmark                       # all
+//     cd Benchmarks && swift package benchmark --filter 'FSSH step.*'  # a subset
+//
+// Names:
+//   "Baseline (empty measurement)"  the measurement overhead (its mallocs are bookkeeping)
+//   "Eigen <n>x<n> <real|complex> (<source>, batch <b>)"  one BatchEigensolver.diagonalize of a batch
+//   "Force <model> (batch <b>)"       quantumClassicalForce + classicalForce of a batch
+//   "MF step <workload> (batch <b>)"   one MeanFieldBatch.step
+//   "FSSH step <workload> (batch <b>)" one SurfaceHoppingBatch.step
+//   "Run <workload>"                  serialDriver on the whole workload (no file output)
+
+import Benchmark
+import Foundation
+import QCLab
+
+// MARK: Workloads
+
+/// The workloads file: `QCLAB_WORKLOADS` if set, else `../shared/workloads.json` next to
+/// the repository (found from this source file's path: Benchmarks/QCLabBenchmarks/ -> ../../../shared).
+let workloadsPath: String = {
+    if let path = ProcessInfo.processInfo.environment["QCLAB_WORKLOADS"], !path.isEmpty { return path }
+    return URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // QCLabBenchmarks/
+        .deletingLastPathComponent()  // Benchmarks/
+        .deletingLastPathComponent()  // repository
+        .deletingLastPathComponent()  // the repository's parent, which holds shared/
+        .appendingPathComponent("shared/workloads.json").standardizedFileURL.path
+}()
+
+/// The workload names in the file's order, and each one as a parsed ``Job``.
+let workloads: [(name: String, job: Job)] = {
+    guard let bytes = FileManager.default.contents(atPath: workloadsPath) else {
+        fatalError("cannot read the workloads file \(workloadsPath) (set QCLAB_WORKLOADS to its path)")
+    }
+    do {
+        guard let all = try JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+            fatalError("\(workloadsPath) is not a JSON object of jobs")
+        }
+        // JSONSerialization loses the key order; take it from the text.
+        let text = String(decoding: bytes, as: UTF8.self)
+        let names = all.keys.sorted { (text.range(of: "\"\($0)\"")?.lowerBound ?? text.endIndex)
+                                      < (text.range(of: "\"\($1)\"")?.lowerBound ?? text.endIndex) }
+        return try names.map { name in
+            let json = try JSONSerialization.data(withJSONObject: all[name]!)
+            return (name, try Job(json: json))
+        }
+    } catch {
+        fatalError("cannot parse the workloads file \(workloadsPath): \(error)")
+    }
+}()
+
+func workload(_ name: String) -> Job {
+    guard let job = workloads.first(where: { $0.name == name })?.job else {
+        fatalError("workload '\(name)' is not in \(workloadsPath)")
+    }
+    return job
+}
+
+/// The first `batch_size` seeds of a workload: its first batch.
+func firstBatchSeeds(_ job: Job) -> [Int] {
+    Array(0..<min(job.simulation.settings.batchSize, job.simulation.settings.numTrajs))
+}
+
+// MARK: State for the kernels
+
+/// Mutable state a benchmark keeps across its iterations (set up once, outside the measurement).
+final class Box<State>: @unchecked Sendable {
+    var state: State?
+}
+
+/// The Hamiltonians of `steps` consecutive surface-hopping steps of a batch (seeds
+/// `0..<batch`, time step `dt`), and a solver. The benchmark walks through them back and
+/// forth, so every call sees the Hamiltonian of the step before or after the previous
+/// one, as in a run: a solver that starts from its previous solution (warm-started
+/// Jacobi) gets the head start it gets in a run, no more.
+struct EigenState {
+    var solver: BatchEigensolver
+    let hamiltonians: [ComplexBatch]
+    var eigenvalues: [Double]
+    var eigenvectors: ComplexBatch
+    let n: Int, batch: Int, isReal: Bool
+    private var index = 0, direction = 1
+
+    init(model: any Model, batch: Int, dt: Double, steps: Int = 32) throws {
+        let n = model.numQuantumStates
+        let psi = (0..<n).map { $0 == 0 ? Complex(1) : Complex.zero }
+        let grid = TimeGrid(SimulationSettings(tmax: Double(steps) * dt, dtUpdate: dt, dtCollect: dt,
+                                               numTrajs: batch, batchSize: batch))
+        var run = try SurfaceHoppingBatch(algorithm: FewestSwitchesSurfaceHopping(), model: model, grid: grid,
+                                          seeds: Array(0..<batch), initialWavefunction: psi)
+        var sequence = [run.hamiltonian]
+        for _ in 1..<steps {
+            try run.step(dt: dt)
+            sequence.append(run.hamiltonian)
+        }
+        hamiltonians = sequence
+        (self.n, self.batch, isReal) = (n, batch, model.hamiltonianIsReal)
+        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal)
+        eigenvalues = [Double](repeating: 0, count: n * batch)
+        eigenvectors = ComplexBatch(components: n * n, batchSize: batch)
+        try solver.diagonalize(hamiltonians[0], eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+    }
+
+    /// Diagonalizes the next Hamiltonian of the walk.
+    mutating func run() throws {
+        if index + direction < 0 || index + direction >= hamiltonians.count { direction = -direction }
+        index += direction
+        try solver.diagonalize(hamiltonians[index], eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+    }
+
+    /// A fresh solver (no previous solution: the first step's path, LAPACK for n > 2).
+    mutating func resetSolver() throws {
+        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal)
+    }
+}
+
+/// Coordinates, a normalized superposition of all states, and force buffers.
+struct ForceState {
+    let model: any Model
+    let z: ComplexBatch
+    let wavefunction: ComplexBatch
+    var quantumForce: ComplexBatch
+    var classicalForce: ComplexBatch
+
+    init(model: any Model, batch: Int) {
+        self.model = model
+        let n = model.numQuantumStates
+        z = model.initialClassicalCoordinates(seeds: Array(0..<batch))
+        var psi = ComplexBatch(components: n, batchSize: batch)
+        let amplitude = 1.0 / Double(n).squareRoot()
+        for t in 0..<batch {
+            psi.setTrajectory(t, (0..<n).map { k in k % 2 == 0 ? Complex(amplitude) : Complex(0, amplitude) })
+        }
+        wavefunction = psi
+        quantumForce = ComplexBatch(components: model.numClassicalCoordinates, batchSize: batch)
+        classicalForce = quantumForce
+    }
+
+    mutating func run() {
+        model.quantumClassicalForce(z: z, wavefunction: wavefunction, into: &quantumForce)
+        model.classicalForce(z: z, into: &classicalForce)
+    }
+}
+
+/// A mean-field or surface-hopping batch of a workload's first batch of seeds; it is
+/// started afresh after the workload's number of steps, so the steps measured are
+/// those of the workload's own time window.
+struct StepState<Batch> {
+    let make: () throws -> Batch
+    var batch: Batch
+    let dt: Double
+    let totalSteps: Int
+    var done = 0
+
+    init(job: Job, make: @escaping () throws -> Batch) throws {
+        self.make = make
+        batch = try make()
+        dt = job.simulation.timeGrid.dtUpdate
+        totalSteps = max(job.simulation.timeGrid.totalSteps, 1)
+    }
+
+    mutating func restartIfDone(upcoming: Int) throws {
+        if done + upcoming > totalSteps {
+            batch = try make()
+            done = 0
+        }
+    }
+}
+
+// MARK: Configurations
+
+// (CPU time is left out of the kernel metrics: its resolution here is 10 ms.)
+let kernelMetrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .mallocBytesCount]
+let runMetrics: [BenchmarkMetric] = [.wallClock, .cpuTotal, .mallocCountTotal, .peakMemoryResident]
+
+func kernelConfiguration(_ scaling: BenchmarkScalingFactor = .one) -> Benchmark.Configuration {
+    .init(metrics: kernelMetrics, timeUnits: .microseconds, warmupIterations: 3, scalingFactor: scaling,
+          maxDuration: .seconds(2), maxIterations: 10_000)
+}
+
+func runConfiguration() -> Benchmark.Configuration {
+    .init(metrics: runMetrics, timeUnits: .milliseconds, warmupIterations: 1, scalingFactor: .one,
+          maxDuration: .seconds(20), maxIterations: 5)
+}
+
+// MARK: Benchmarks
+
+let benchmarks: @Sendable () -> Void = {
+    // The measurement's own allocations (package-benchmark's bookkeeping between
+    // startMeasurement and stopMeasurement): subtract these from the kernels' counts.
+    Benchmark("Baseline (empty measurement)", configuration: kernelConfiguration()) { benchmark in
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(0) }
+        benchmark.stopMeasurement()
+    }
+
+    // Batched diagonalization, one solver call per batch (divide by the batch size for
+    // the time per matrix), on the Hamiltonians of consecutive steps.
+    let eigenCases: [(String, @Sendable () -> any Model, Int, BenchmarkScalingFactor)] = [
+        ("50x50 real (HolsteinLattice N=50, batch 25)", { HolsteinLattice(N: 50) }, 25, .one),
+        ("7x7 real (FMOComplex N=200, batch 50)", { FMOComplex(N: 200) }, 50, .one),
+        ("2x2 real (SpinBoson A=100, batch 250)", { SpinBoson(A: 100) }, 250, .kilo),
+        ("10x10 complex (HolsteinLatticeReciprocalSpace N=10, batch 25)",
+         { HolsteinLatticeReciprocalSpace(N: 10) }, 25, .one),
+    ]
+    for (name, makeModel, batch, scaling) in eigenCases {
+        let box = Box<EigenState>()
+        let setup: @Sendable () async throws -> Void = {
+            if box.state == nil { box.state = try EigenState(model: makeModel(), batch: batch, dt: 0.01) }
+        }
+        Benchmark("Eigen \(name)", configuration: kernelConfiguration(scaling)) { benchmark in
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { try box.state!.run() }
+            benchmark.stopMeasurement()
+            blackHole(box.state!.eigenvalues[0])
+        } setup: { try await setup() }
+        guard !name.hasPrefix("2x2") else { continue }
+        // The first step's call: a fresh solver, so no previous solution to start from.
+        Benchmark("Eigen \(name), cold", configuration: kernelConfiguration(scaling)) { benchmark in
+            try box.state!.resetSolver()
+            benchmark.startMeasurement()
+            try box.state!.run()
+            benchmark.stopMeasurement()
+            blackHole(box.state!.eigenvalues[0])
+        } setup: { try await setup() }
+    }
+
+    // Force evaluation: quantum-classical plus classical force, as one RK4 stage needs.
+    let forceCases: [(String, @Sendable () -> any Model, Int)] = [
+        ("Force SpinBoson A=100 (batch 250)", { SpinBoson(A: 100) }, 250),
+        ("Force FMOComplex N=200 (batch 50)", { FMOComplex(N: 200) }, 50),
+    ]
+    for (name, makeModel, batch) in forceCases {
+        let box = Box<ForceState>()
+        Benchmark(name, configuration: kernelConfiguration()) { benchmark in
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                box.state!.run()
+            }
+            benchmark.stopMeasurement()
+            blackHole(box.state!.quantumForce.re[0] + box.state!.classicalForce.re[0])
+        } setup: {
+            box.state = ForceState(model: makeModel(), batch: batch)
+        }
+    }
+
+    // One mean-field RK4 step of a workload's first batch.
+    for name in ["spin_boson_mf", "fmo_mf"] {
+        let box = Box<StepState<MeanFieldBatch>>()
+        let batch = workload(name).simulation.settings.batchSize
+        Benchmark("MF step \(name) (batch \(batch))", configuration: kernelConfiguration()) { benchmark in
+            try box.state!.restartIfDone(upcoming: benchmark.scaledIterations.count)
+            let dt = box.state!.dt
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { box.state!.batch.step(dt: dt) }
+            benchmark.stopMeasurement()
+            box.state!.done += benchmark.scaledIterations.count
+        } setup: {
+            let job = workload(name)
+            box.state = try StepState(job: job) {
+                MeanFieldBatch(model: job.simulation.model, seeds: firstBatchSeeds(job),
+                               initialWavefunction: job.simulation.initialWavefunction)
+            }
+        }
+    }
+
+    // One surface-hopping step of a workload's first batch (hops included as they come).
+    for name in ["spin_boson_fssh", "fmo_fssh", "holstein50_fssh", "tully1_fssh"] {
+        let box = Box<StepState<SurfaceHoppingBatch>>()
+        let batch = workload(name).simulation.settings.batchSize
+        Benchmark("FSSH step \(name) (batch \(batch))", configuration: kernelConfiguration()) { benchmark in
+            try box.state!.restartIfDone(upcoming: benchmark.scaledIterations.count)
+            let dt = box.state!.dt
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { try box.state!.batch.step(dt: dt) }
+            benchmark.stopMeasurement()
+            box.state!.done += benchmark.scaledIterations.count
+        } setup: {
+            let job = workload(name)
+            guard let algorithm = job.simulation.algorithm as? FewestSwitchesSurfaceHopping else {
+                fatalError("workload \(name) is not surface hopping")
+            }
+            box.state = try StepState(job: job) {
+                try SurfaceHoppingBatch(algorithm: algorithm, model: job.simulation.model,
+                                        grid: job.simulation.timeGrid, seeds: firstBatchSeeds(job),
+                                        initialWavefunction: job.simulation.initialWavefunction)
+            }
+        }
+    }
+
+    // Whole runs: serialDriver on each workload, as `qclab run` does minus writing the file.
+    for (name, job) in workloads {
+        var simulation = job.simulation
+        simulation.settings.progressBar = false
+        let seeds = job.seeds
+        Benchmark("Run \(name)", configuration: runConfiguration()) { benchmark in
+            let data = try serialDriver(simulation, seeds: seeds)
+            blackHole(data.normFactor)
+        }
+    }
+}
