@@ -4,8 +4,8 @@
 #
 #     sbatch Examples/slurm-mpi.sh Examples/spin-boson.json
 #
-# Every rank runs the same command; rank 0 hands out batches, gathers the results and
-# writes the output (through a temporary file, renamed when complete). The result is the
+# Every rank runs the same command; batch b runs on rank b mod (number of ranks), and
+# rank 0 also gathers the results and writes the output (through a temporary file, renamed when complete). The result is the
 # same, to the bit, as `qclab run JOB --driver serial` on one core.
 #
 #SBATCH --job-name=qclab

@@ -59,7 +59,7 @@ func reportingErrors<T>(_ body: () throws -> T) -> T {
 func bootstrapLogging(verbose: Bool) {
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = verbose ? .info : .warning
+        handler.logLevel = verbose ? .debug : .warning
         return handler
     }
 }

@@ -444,24 +444,6 @@ final class ParallelDriverTests: XCTestCase {
                        "multiprocessing")
     }
 
-    /// The `qclab` executable; a missing one fails the test (build it first), never skips it.
-    static func locateExecutable() throws -> URL {
-        var candidates: [URL] = []
-        if let here = Bundle.main.executableURL?.deletingLastPathComponent() {
-            candidates.append(here.appendingPathComponent("qclab"))
-        }
-        for bundle in Bundle.allBundles {
-            candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("qclab"))
-        }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/qclab"))
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            struct MissingExecutable: Error, CustomStringConvertible {
-                let searched: [String]
-                var description: String { "the qclab executable is not built (run `swift build` first); looked in \(searched)" }
-            }
-            throw MissingExecutable(searched: candidates.map(\.path))
-        }
-        return found
-    }
+    /// The `qclab` executable (``QCLabCLI/executable()``); a missing one fails the test.
+    static func locateExecutable() throws -> URL { try QCLabCLI.executable() }
 }

@@ -47,10 +47,10 @@ public struct ComplexBatch: Sendable, Equatable {
     @inlinable public mutating func assign(_ other: ComplexBatch) {
         precondition(other.re.count == re.count)
         re.withUnsafeMutableBufferPointer { dst in
-            other.re.withUnsafeBufferPointer { src in dst.update(fromContentsOf: src) }
+            other.re.withUnsafeBufferPointer { src in _ = dst.update(fromContentsOf: src) }
         }
         im.withUnsafeMutableBufferPointer { dst in
-            other.im.withUnsafeBufferPointer { src in dst.update(fromContentsOf: src) }
+            other.im.withUnsafeBufferPointer { src in _ = dst.update(fromContentsOf: src) }
         }
     }
 }

@@ -1,3 +1,5 @@
+import Logging
+
 /// Runs a simulation's trajectories batch by batch in this process and merges them into
 /// `data` (QC Lab's `serial_driver`).
 ///
@@ -36,13 +38,15 @@ struct RunLog {
         line("Running \(plan.batches.count) batches of up to \(simulation.settings.batchSize) seeds (\(SeedList.describe(plan.seeds))).")
     }
 
-    mutating func line(_ message: String) {
+    /// Adds a line to the log; it goes to swift-log at `level` (per-batch lines at
+    /// `.debug`, so that a program that leaves swift-log at its default sees only the run).
+    mutating func line(_ message: String, level: Logger.Level = .info) {
         text += message + "\n"
-        qclabLogger.info("\(message)")
+        qclabLogger.log(level: level, "\(message)")
     }
 
     mutating func batchStarted(_ index: Int, seeds: [Int]) {
-        line("Running batch \(index + 1) with seeds \(SeedList.describe(seeds)).")
+        line("Running batch \(index + 1) with seeds \(SeedList.describe(seeds)).", level: .debug)
     }
 
     mutating func finished() -> String {

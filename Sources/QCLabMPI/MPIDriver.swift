@@ -1,3 +1,0 @@
-import CMPI
-import CMPIShims
-import QCLab
