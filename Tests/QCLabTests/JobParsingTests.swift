@@ -97,7 +97,9 @@ struct BadJob {
                expected: .unknownName("wigner"), culprit: "wigner"),
         // Constants of the wrong type or out of range.
         BadJob(name: "string for A", json: job(model: #"{"name": "SpinBoson", "constants": {"A": "100"}}"#),
-               expected: .constant("A"), culprit: "'A'"),
+               expected: .constant("A"), culprit: "got the string \"100\""),
+        BadJob(name: "absurd lattice size", json: job(model: #"{"name": "HolsteinLattice", "constants": {"N": 1e8}}"#),
+               expected: .constant("N"), culprit: "at most 4096"),
         BadJob(name: "1.5 for N", json: job(model: #"{"name": "HolsteinLattice", "constants": {"N": 1.5}}"#),
                expected: .constant("N"), culprit: "'N'"),
         BadJob(name: "negative A", json: job(model: #"{"name": "SpinBoson", "constants": {"A": -4}}"#),
@@ -125,6 +127,8 @@ struct BadJob {
                          algorithm: fssh(#"{"fssh_deterministic": true}"#)),
                expected: .setting("batch_size"), culprit: "batch_size"),
         BadJob(name: "empty seeds", json: job(extra: #", "seeds": []"#), expected: .setting("seeds"), culprit: "seeds"),
+        BadJob(name: "batch too large for memory",
+               json: job(settings: #"{"batch_size": 100000000}"#), expected: .setting("batch_size"), culprit: "GiB per batch"),
         BadJob(name: "repeated seed", json: job(extra: #", "seeds": [3, 5, 3]"#), expected: .setting("seeds"), culprit: "3 appears twice"),
         // The initial state.
         BadJob(name: "wf_db too long", json: job(initialState: #"{"wf_db": [1, 0, 0]}"#), expected: .initialState, culprit: "wf_db has 3 entries"),

@@ -40,7 +40,7 @@ public struct HolsteinLattice: DiagonalLinearHarmonicModel {
     public init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) throws {
         var c = constants
         self.init(kBT: try c.double("kBT", default: 1.0, .nonNegative), g: try c.double("g", default: 0.5),
-                  w: try c.double("w", default: 0.5, .positive), N: try c.int("N", default: 10, minimum: 1),
+                  w: try c.double("w", default: 0.5, .positive), N: try c.int("N", default: 10, minimum: 1, maximum: 4096),
                   J: try c.double("J", default: 1.0),
                   phononMass: try c.double("phonon_mass", default: 1.0, .positive),
                   periodic: try c.bool("periodic", default: true), initialDistribution: initialDistribution)

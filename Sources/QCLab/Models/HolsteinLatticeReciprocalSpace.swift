@@ -38,7 +38,7 @@ public struct HolsteinLatticeReciprocalSpace: HarmonicBathModel {
     /// Reads QC Lab's constants (`kBT`, `g`, `w`, `N`, `J`, `phonon_mass`, `periodic`).
     public init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) throws {
         var c = constants
-        let n = try c.int("N", default: 10, minimum: 2)
+        let n = try c.int("N", default: 10, minimum: 2, maximum: 4096)
         guard n % 2 == 0 else {
             throw QCLabError.invalidConstant(model: "HolsteinLatticeReciprocalSpace", name: "N", reason: "must be even, got \(n)")
         }

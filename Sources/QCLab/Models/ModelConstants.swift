@@ -3,6 +3,15 @@ public enum ParameterValue: Sendable, Equatable {
     case number(Double)
     case bool(Bool)
     case string(String)
+
+    /// What kind of value it is, for error messages.
+    var kind: String {
+        switch self {
+        case let .number(x): return "\(x)"
+        case let .bool(b): return "\(b)"
+        case let .string(text): return "the string \"\(text)\""
+        }
+    }
 }
 
 /// The constants given to a model, read with type and range checks; reading all of them
@@ -27,7 +36,7 @@ public struct ModelConstants: Sendable {
         used.insert(name)
         guard let given = values[name] else { return value }
         guard case let .number(number) = given, number.isFinite else {
-            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be a finite number")
+            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be a finite number, got \(given.kind)")
         }
         switch range {
         case .positive where !(number > 0):
@@ -38,15 +47,19 @@ public struct ModelConstants: Sendable {
         }
     }
 
-    /// A whole-number constant of at least `minimum`, `default` when absent.
-    public mutating func int(_ name: String, default value: Int, minimum: Int) throws -> Int {
+    /// A whole-number constant in `minimum...maximum`, `default` when absent. The maximum
+    /// keeps a typo such as `1e8` lattice sites from trying to allocate terabytes.
+    public mutating func int(_ name: String, default value: Int, minimum: Int, maximum: Int = 10_000_000) throws -> Int {
         used.insert(name)
         guard let given = values[name] else { return value }
-        guard case let .number(number) = given, number.isFinite, number == number.rounded(), abs(number) < 1e9 else {
-            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be a whole number")
+        guard case let .number(number) = given, number.isFinite, number == number.rounded() else {
+            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be a whole number, got \(given.kind)")
         }
-        guard Int(number) >= minimum else {
-            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be at least \(minimum), got \(Int(number))")
+        guard number >= Double(minimum) else {
+            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be at least \(minimum), got \(given.kind)")
+        }
+        guard number <= Double(maximum) else {
+            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be at most \(maximum), got \(given.kind)")
         }
         return Int(number)
     }
@@ -56,7 +69,7 @@ public struct ModelConstants: Sendable {
         used.insert(name)
         guard let given = values[name] else { return value }
         guard case let .bool(flag) = given else {
-            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be true or false")
+            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be true or false, got \(given.kind)")
         }
         return flag
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A simulation: settings, model, algorithm and initial state (QC Lab's `Simulation`).
 public struct Simulation: Sendable {
     public var settings: SimulationSettings
@@ -17,6 +19,16 @@ public struct Simulation: Sendable {
     /// The time grid that is run.
     public var timeGrid: TimeGrid { TimeGrid(settings) }
 
+    /// A batch may need at most this much memory (16 GiB).
+    public static let batchMemoryLimit = 16.0 * 1_073_741_824
+
+    /// Memory one batch needs, roughly: about ten complex `N x N` matrices and ten complex
+    /// coordinate vectors per trajectory.
+    public var estimatedBatchBytes: Double {
+        let n = Double(model.numQuantumStates), coordinates = Double(model.numClassicalCoordinates)
+        return Double(settings.batchSize) * 16 * 10 * (n * n + coordinates)
+    }
+
     /// Checks that settings, model, algorithm and initial state fit together.
     public func validate() throws {
         try settings.validate()
@@ -27,6 +39,12 @@ public struct Simulation: Sendable {
         }
         guard initialWavefunction.allSatisfy({ $0.re.isFinite && $0.im.isFinite }) else {
             throw QCLabError.invalidInitialState("wf_db has a non-finite entry")
+        }
+        let bytes = estimatedBatchBytes
+        guard bytes < Self.batchMemoryLimit else {
+            throw QCLabError.invalidSetting(
+                "batch_size", String(format: "of %d with %@ (%d states, %d coordinates) needs about %.0f GiB per batch; use a smaller batch_size",
+                                     settings.batchSize, model.modelName, n, model.numClassicalCoordinates, bytes / 1_073_741_824))
         }
         let branches = algorithm.branchCount(for: model)
         if branches > 1 && settings.batchSize % branches != 0 {
