@@ -52,6 +52,10 @@ TARGETS = {
     "spin_boson_mf": 10, "spin_boson_fssh": 10, "fmo_mf": 10, "fmo_fssh": 10,
     "holstein50_fssh": 10, "tully1_fssh": 50,
 }
+# The alternative target for the LAPACK-bound workload: the run within 1.5x of the
+# time its LAPACK calls alone take. This script does not time LAPACK on its own; the
+# Benchmarks package does ("FSSH step holstein50" against "Eigen 50x50 real").
+ALTERNATIVE_TARGETS = {"holstein50_fssh": "or <= 1.5x its LAPACK time (see Benchmarks)"}
 ABS_TOL, REL_TOL = 1e-6, 1e-5
 
 
@@ -506,12 +510,14 @@ def main():
             speedup = (qclab_seconds / serial["seconds"]) if qclab_seconds and "seconds" in serial else None
             target = TARGETS.get(name)
             met = "" if speedup is None or target is None else ("yes" if speedup >= target else "no")
+            if met == "no" and name in ALTERNATIVE_TARGETS:
+                met = "see alternative"
             def parallel(v):
                 r = per_variant[v]
                 return seconds_cell(r["seconds"]) if "seconds" in r else ("n/a" if "na" in r else "error")
             summary.append([name, seconds_cell(qclab_seconds) if qclab_seconds else "n/a",
                             seconds_cell(serial.get("seconds")) if "seconds" in serial else ("error"),
-                            f"{speedup:.1f}x" if speedup else "", f">= {target}x" if target else "", met,
+                            f"{speedup:.1f}x" if speedup else "", (f">= {target}x" if target else "") + (f" {ALTERNATIVE_TARGETS[name]}" if name in ALTERNATIVE_TARGETS else ""), met,
                             parallel("multiprocessing"), parallel("mpi")])
     finally:
         shutil.rmtree(args.workdir, ignore_errors=True)
