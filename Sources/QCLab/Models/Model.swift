@@ -51,13 +51,6 @@ public enum InitialClassicalDistribution: String, Sendable, CaseIterable {
     case definitePositionMomentum = "definite_position_momentum"
 }
 
-extension Model {
-    /// `q = sqrt(2 / (m h)) Re z` for coordinate `index`.
-    @inlinable func position(_ z: Complex, _ index: Int) -> Double {
-        (2.0 / (classicalCoordinateMass[index] * classicalCoordinateWeight[index])).squareRoot() * z.re
-    }
-}
-
 /// Quadratic solve shared by the hop rules: the `γ` of `a γ² - b γ + c = 0` that QC Lab
 /// takes (the root of smaller magnitude), or `nil` when the discriminant is negative.
 @inlinable func smallerHopRoot(a: Double, b: Double, c: Double) -> Double? {
