@@ -197,13 +197,13 @@ final class DataHDF5Tests: XCTestCase {
                     sampleTotals[trajectory % samples][element] += value
                 }
             }
-            for totals in sampleTotals {
-                for element in 0 ..< count {
-                    observables[index].sum[element] += totals[element]
-                    // Each sample's mean over its trajectories, rescaled as Data accumulates it.
-                    let sampleMean = totals[element] / Double(trajectories / samples)
-                    observables[index].sumOfSquares[element] += sampleMean * sampleMean
-                }
+            for element in 0 ..< count {
+                // Each sample's mean over its trajectories; Data keeps their squared deviations
+                // from the mean of the samples.
+                let sampleMeans = sampleTotals.map { $0[element] / Double(trajectories / samples) }
+                let mean = sampleMeans.reduce(0, +) / Double(samples)
+                observables[index].sum[element] = sampleTotals.reduce(0) { $0 + $1[element] }
+                observables[index].squaredDeviations[element] = sampleMeans.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
             }
         }
         return Data(seeds: (0 ..< trajectories).map { 3 * $0 + 1 }, normFactor: trajectories,

@@ -92,6 +92,22 @@ final class DataMergeTests: XCTestCase {
         }
     }
 
+    /// Identical trajectories (Tully's problems start every trajectory at one point) have no
+    /// spread: their standard errors vanish to machine precision (the batch means differ
+    /// in their last bit at most), also across batches of different sizes. A difference of
+    /// large sums of squares would leave noise near 1e-8 of the mean.
+    func testIdenticalTrajectoriesHaveExactlyZeroStandardError() throws {
+        let simulation = Simulation(settings: SimulationSettings(tmax: 200, dtUpdate: 0.5, dtCollect: 10, numTrajs: 12, batchSize: 5),
+                                    model: TullyProblemOne(initMomentum: 15, initPosition: -5), algorithm: MeanField(),
+                                    initialWavefunction: [Complex(1), Complex(0)])
+        let data = try serialDriver(simulation)
+        for name in ["dm_db", "quantum_energy", "classical_energy", "t"] {
+            for (sem, mean) in zip(data.standardError(name)!, data.mean(name)!) {
+                XCTAssertLessThanOrEqual(sem, 1e-15 * abs(mean), name)
+            }
+        }
+    }
+
     func testTimeGridRoundsLikeQCLab() {
         // dt_collect 0.333 -> 33 steps of 0.01; tmax 10 -> 30 collect intervals (np.round(10/0.333) = 30).
         let grid = TimeGrid(SimulationSettings(tmax: 10, dtUpdate: 0.01, dtCollect: 0.333))

@@ -45,10 +45,10 @@ final class ParallelDriverTests: XCTestCase {
         var observable = Observable(name: "dm_db", shape: [2, 2, 2], isComplex: true)
         observable.sum = [0.1, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
                           Double(bitPattern: 0x7ff8_0000_dead_beef), 1e-300, 3, 4, 5, 6, 7, 8, 9, 10]
-        observable.sumOfSquares = observable.sum.reversed()
+        observable.squaredDeviations = observable.sum.reversed()
         var energy = Observable(name: "quantum_energy", shape: [2], isComplex: false)
         energy.sum = [1.5, 2.5]
-        energy.sumOfSquares = [2.25, 6.25]
+        energy.squaredDeviations = [2.25, 6.25]
         let data = QData(seeds: [0, 7, 4_294_967_295], normFactor: 3, sampleCount: 3,
                          observables: [observable, energy], log: "run log ✓\nline two\n")
         let bytes = data.encodedBytes()
@@ -62,7 +62,7 @@ final class ParallelDriverTests: XCTestCase {
         // Compare bit patterns: NaN never equals itself, and -0.0 equals 0.0.
         for (mine, theirs) in zip(decoded.observables, data.observables) {
             XCTAssertEqual(mine.sum.map(\.bitPattern), theirs.sum.map(\.bitPattern))
-            XCTAssertEqual(mine.sumOfSquares.map(\.bitPattern), theirs.sumOfSquares.map(\.bitPattern))
+            XCTAssertEqual(mine.squaredDeviations.map(\.bitPattern), theirs.squaredDeviations.map(\.bitPattern))
         }
         XCTAssertEqual(try QData(encodedBytes: QData().encodedBytes()), QData())
     }

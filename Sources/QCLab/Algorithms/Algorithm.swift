@@ -38,60 +38,65 @@ struct OutputCollector {
         sampleIm = sampleRe
     }
 
-    /// Records the time of collect point `index`.
+    /// Records the time of collect point `index` (the same in every trajectory).
     mutating func collectTime(_ index: Int, time: Double) {
         t.sum[index] = time * Double(batchSize)
-        t.sumOfSquares[index] = time * time * Double(batchSize / branches)
+        t.squaredDeviations[index] = 0
     }
 
-    /// Adds a real per-row quantity to `observable` at element `element` (time index).
-    private static func accumulate(_ observable: inout Observable, element: Int, rows: UnsafeBufferPointer<Double>, branches: Int) {
-        var sum = 0.0, squares = 0.0
-        for group in 0..<rows.count / branches {
+    /// Writes the sum over `count` strided rows (`rows[first + stride * r]`) and the squared
+    /// deviations of their samples (means of `branches` consecutive rows) from the samples'
+    /// mean, in two passes. `samples` is scratch for the sample values.
+    private static func moments(_ rows: UnsafeBufferPointer<Double>, first: Int, count: Int, branches: Int,
+                                samples: inout [Double]) -> (sum: Double, squaredDeviations: Double) {
+        let groups = count / branches
+        var sum = 0.0
+        for group in 0..<groups {
             var sample = 0.0
-            for b in 0..<branches { sample += rows[group * branches + b] }
+            for b in 0..<branches { sample += rows[first + group * branches + b] }
             sum += sample
-            sample /= Double(branches)
-            squares += sample * sample
+            samples[group] = sample / Double(branches)
         }
-        observable.sum[element] += sum
-        observable.sumOfSquares[element] += squares
+        let mean = sum / Double(count)
+        var squares = 0.0
+        for group in 0..<groups { squares += (samples[group] - mean) * (samples[group] - mean) }
+        return (sum, squares)
+    }
+
+    /// Records a real per-row quantity of `observable` at collect point `index`.
+    private mutating func collect(_ rows: [Double], into observable: WritableKeyPath<OutputCollector, Observable>, index: Int) {
+        let (sum, squares) = rows.withUnsafeBufferPointer {
+            Self.moments($0, first: 0, count: batchSize, branches: branches, samples: &sampleRe)
+        }
+        self[keyPath: observable].sum[index] = sum
+        self[keyPath: observable].squaredDeviations[index] = squares
     }
 
     /// Records the per-row quantum energies at collect point `index`.
     mutating func collectQuantumEnergy(_ index: Int, _ rows: [Double]) {
-        rows.withUnsafeBufferPointer { Self.accumulate(&quantumEnergy, element: index, rows: $0, branches: branches) }
+        collect(rows, into: \.quantumEnergy, index: index)
     }
 
     /// Records the per-row classical energies at collect point `index`.
     mutating func collectClassicalEnergy(_ index: Int, _ rows: [Double]) {
-        rows.withUnsafeBufferPointer { Self.accumulate(&classicalEnergy, element: index, rows: $0, branches: branches) }
+        collect(rows, into: \.classicalEnergy, index: index)
     }
 
     /// Records the per-row density matrices (an `N*N`-component batch) at collect point `index`.
     mutating func collectDensityMatrix(_ index: Int, _ rho: ComplexBatch) {
         let perTime = states * states
         for element in 0..<perTime {
-            let base = element * batchSize
-            var sumRe = 0.0, sumIm = 0.0, squaresRe = 0.0, squaresIm = 0.0
-            for group in 0..<batchSize / branches {
-                var re = 0.0, im = 0.0
-                for b in 0..<branches {
-                    re += rho.re[base + group * branches + b]
-                    im += rho.im[base + group * branches + b]
-                }
-                sumRe += re
-                sumIm += im
-                re /= Double(branches)
-                im /= Double(branches)
-                squaresRe += re * re
-                squaresIm += im * im
-            }
             let slot = 2 * (index * perTime + element)
-            dmDb.sum[slot] += sumRe
-            dmDb.sum[slot + 1] += sumIm
-            dmDb.sumOfSquares[slot] += squaresRe
-            dmDb.sumOfSquares[slot + 1] += squaresIm
+            let re = rho.re.withUnsafeBufferPointer {
+                Self.moments($0, first: element * batchSize, count: batchSize, branches: branches, samples: &sampleRe)
+            }
+            let im = rho.im.withUnsafeBufferPointer {
+                Self.moments($0, first: element * batchSize, count: batchSize, branches: branches, samples: &sampleIm)
+            }
+            dmDb.sum[slot] = re.sum
+            dmDb.sum[slot + 1] = im.sum
+            dmDb.squaredDeviations[slot] = re.squaredDeviations
+            dmDb.squaredDeviations[slot + 1] = im.squaredDeviations
         }
     }
 

@@ -8,7 +8,7 @@
 /// magic "QCLD" | version UInt16 | seeds: count UInt64, Int64 each
 /// | normFactor Int64 | sampleCount Int64
 /// | observables: count UInt64, each: name (UInt64 length, UTF-8), shape (UInt64 rank,
-///   Int64 each), isComplex UInt8, sum (UInt64 count, UInt64 bits each), sumOfSquares (same)
+///   Int64 each), isComplex UInt8, sum (UInt64 count, UInt64 bits each), squaredDeviations (same)
 /// | log (UInt64 length, UTF-8)
 /// ```
 ///
@@ -38,7 +38,7 @@ extension Data {
             for extent in observable.shape { writer.int64(extent) }
             writer.bytes.append(observable.isComplex ? 1 : 0)
             writer.doubles(observable.sum)
-            writer.doubles(observable.sumOfSquares)
+            writer.doubles(observable.squaredDeviations)
         }
         writer.string(log)
         return writer.bytes
@@ -78,20 +78,20 @@ extension Data {
             let flag = try reader.take(1, "type of '\(name)'").first!
             guard flag <= 1 else { throw DataDecodingError("'\(name)' has a bad type flag \(flag)", offset: reader.offset - 1) }
             let sum = try reader.doubles("sum of '\(name)'")
-            let sumOfSquares = try reader.doubles("sum of squares of '\(name)'")
+            let squaredDeviations = try reader.doubles("squared deviations of '\(name)'")
             // The element count the shape needs; -1 (matching nothing) when it overflows.
             let expected = shape.reduce(flag == 1 ? 2 : 1) { total, extent in
                 let (product, overflow) = total.multipliedReportingOverflow(by: extent)
                 return total < 0 || overflow ? -1 : product
             }
-            guard sum.count == expected, sumOfSquares.count == expected else {
+            guard sum.count == expected, squaredDeviations.count == expected else {
                 throw DataDecodingError(
-                    "'\(name)' holds \(sum.count) and \(sumOfSquares.count) values, but its shape \(shape) needs \(expected)",
+                    "'\(name)' holds \(sum.count) and \(squaredDeviations.count) values, but its shape \(shape) needs \(expected)",
                     offset: reader.offset)
             }
             var observable = Observable(name: name, shape: shape, isComplex: flag == 1)
             observable.sum = sum
-            observable.sumOfSquares = sumOfSquares
+            observable.squaredDeviations = squaredDeviations
             observables.append(observable)
         }
         let log = try reader.string("log")

@@ -129,11 +129,10 @@ extension Data {
                 guard error.shape == mean.shape, error.isComplex == mean.isComplex else {
                     throw file.failure("'\(name)\(standardErrorSuffix)' does not match the shape or type of '\(name)'")
                 }
-                observable.sumOfSquares = zip(mean.values, error.values).map { m, sem in
-                    (samples - 1) * samples * sem * sem + samples * m * m
-                }
+                // sem² = M₂ / ((n - 1) n)
+                observable.squaredDeviations = error.values.map { (samples - 1) * samples * $0 * $0 }
             } else {
-                observable.sumOfSquares = mean.values.map { samples * $0 * $0 }
+                observable.squaredDeviations = [Double](repeating: 0, count: mean.values.count)
             }
             observables.append(observable)
         }

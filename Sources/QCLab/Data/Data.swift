@@ -1,5 +1,6 @@
-/// One collected output of a run: its per-time sums over trajectories and the sums of
-/// squares of its independent samples, from which means and standard errors follow.
+/// One collected output of a run: its per-time sums over trajectories and the summed
+/// squared deviations of its independent samples from their mean, from which means and
+/// standard errors follow.
 public struct Observable: Sendable, Equatable {
     /// The output's name, as in QC Lab and the HDF5 file (`dm_db`, `quantum_energy`, ...).
     public let name: String
@@ -9,9 +10,11 @@ public struct Observable: Sendable, Equatable {
     public let isComplex: Bool
     /// Sum over trajectories of each element (real and imaginary parts apart).
     public var sum: [Double]
-    /// Sum over independent samples of each element's square (real and imaginary parts
-    /// squared apart), for standard errors.
-    public var sumOfSquares: [Double]
+    /// `M₂ = Σ_g (x_g - x̄)²` over the independent samples `x_g`, per element (real and
+    /// imaginary parts apart): computed in two passes within a batch and combined across
+    /// batches with the pairwise update of Chan, Golub & LeVeque (Am. Stat. 37, 242 (1983)),
+    /// so that no large sums cancel.
+    public var squaredDeviations: [Double]
 
     public init(name: String, shape: [Int], isComplex: Bool) {
         self.name = name
@@ -19,7 +22,7 @@ public struct Observable: Sendable, Equatable {
         self.isComplex = isComplex
         let count = shape.reduce(1, *) * (isComplex ? 2 : 1)
         sum = [Double](repeating: 0, count: count)
-        sumOfSquares = sum
+        squaredDeviations = sum
     }
 
     /// Real numbers per time point.
@@ -83,14 +86,7 @@ public struct Data: Sendable, Equatable {
         guard let o = observable(name), let mean = mean(name) else { return nil }
         let samples = Double(sampleCount)
         guard sampleCount > 1 else { return [Double](repeating: 0, count: mean.count) }
-        return zip(o.sumOfSquares, mean).map { squares, m in
-            // The spread is the small difference of two large sums; below their rounding
-            // error (outputs that do not vary, such as `t`, or files without error bars)
-            // it is indistinguishable from zero, and zero is what is reported.
-            let excess = squares - samples * m * m
-            let variance = excess > 1e-12 * squares ? excess / (samples - 1) : 0
-            return (variance / samples).squareRoot()
-        }
+        return o.squaredDeviations.map { ((max($0, 0) / (samples - 1)) / samples).squareRoot() }
     }
 
     /// The collect times (mean of `t`).
@@ -111,16 +107,25 @@ public struct Data: Sendable, Equatable {
                 throw QCLabError.incompatibleData(
                     "outputs differ: \(observables.map(\.name)) vs \(other.observables.map(\.name))")
             }
+            // Chan's update: M₂ = M₂a + M₂b + δ² na nb / (na + nb), δ the difference of the
+            // means (each part's sample mean equals its sum over its norm factor).
+            let na = Double(sampleCount), nb = Double(other.sampleCount)
+            let weight = na > 0 && nb > 0 ? na * nb / (na + nb) : 0
+            let ma = Double(max(normFactor, 1)), mb = Double(max(other.normFactor, 1))
             for (index, theirs) in other.observables.enumerated() {
                 guard observables[index].shape == theirs.shape, observables[index].isComplex == theirs.isComplex else {
                     throw QCLabError.incompatibleData(
                         "'\(theirs.name)' has shape \(theirs.shape), expected \(observables[index].shape) (different time grid or model size)")
                 }
+                let sumA = observables[index].sum
+                observables[index].squaredDeviations.withUnsafeMutableBufferPointer { mine in
+                    for i in mine.indices {
+                        let delta = theirs.sum[i] / mb - sumA[i] / ma
+                        mine[i] += theirs.squaredDeviations[i] + delta * delta * weight
+                    }
+                }
                 observables[index].sum.withUnsafeMutableBufferPointer { mine in
                     for i in mine.indices { mine[i] += theirs.sum[i] }
-                }
-                observables[index].sumOfSquares.withUnsafeMutableBufferPointer { mine in
-                    for i in mine.indices { mine[i] += theirs.sumOfSquares[i] }
                 }
             }
         }
