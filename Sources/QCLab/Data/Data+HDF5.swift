@@ -93,7 +93,7 @@ extension Data {
         try file.writeStringAttribute("log", log)
     }
 
-    /// Rebuilds sums and sums of squares from the means and standard errors in a file.
+    /// Rebuilds sums and squared deviations from the means and standard errors in a file.
     private init(reading file: HDF5File) throws {
         let names = try file.datasetNames()
         let present = Set(names)

@@ -3,7 +3,7 @@ import Foundation
 extension Data {
     /// Merges the results of separate runs of one job (a SLURM array, say) into one, as
     /// `qclab merge` does: outputs are weighted by trajectory count (their sums are added),
-    /// error bars stay correct (sums of squares add too), seeds are concatenated in the
+    /// error bars stay correct (squared deviations merge too), seeds are concatenated in the
     /// order given, and the logs are concatenated under a heading naming each part.
     ///
     /// Refused, with ``QCLabError/incompatibleData(_:)`` naming the parts involved: no
