@@ -40,38 +40,52 @@ extension TwoStateScatteringModel {
     }
 
     public func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) {
-        let batch = z.batchSize
-        for t in 0..<batch {
-            let (v11, v12, v22) = diabatic(at: positionScale * z.re[t]).potential
-            h.re[t] = v11; h.re[batch + t] = v12; h.re[2 * batch + t] = v12; h.re[3 * batch + t] = v22
-            h.im[t] = 0; h.im[batch + t] = 0; h.im[2 * batch + t] = 0; h.im[3 * batch + t] = 0
-        }
+        let batch = z.batchSize, scale = positionScale
+        z.re.withUnsafeBufferPointer { x in
+        h.re.withUnsafeMutableBufferPointer { hr in
+        h.im.withUnsafeMutableBufferPointer { hi in
+            for t in 0..<batch {
+                let (v11, v12, v22) = diabatic(at: scale * x[t]).potential
+                hr[t] = v11; hr[batch + t] = v12; hr[2 * batch + t] = v12; hr[3 * batch + t] = v22
+            }
+            hi.update(repeating: 0)
+        }}}
     }
 
     public func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) {
-        for t in 0..<z.batchSize {
-            let p = (2.0 * mass).squareRoot() * z.im[t]
-            energy[t] = 0.5 / mass * (p * p)
+        let momentumScale = (2.0 * mass).squareRoot(), half = 0.5 / mass
+        z.im.withUnsafeBufferPointer { y in
+            energy.withUnsafeMutableBufferPointer { e in
+                for t in 0..<z.batchSize {
+                    let p = momentumScale * y[t]
+                    e[t] = half * (p * p)
+                }
+            }
         }
     }
 
     public func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) {
-        for t in 0..<z.batchSize {
-            force.re[t] = 0
-            force.im[t] = z.im[t]
+        force.re.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        force.im.withUnsafeMutableBufferPointer { f in
+            z.im.withUnsafeBufferPointer { y in _ = f.update(fromContentsOf: y) }
         }
     }
 
     public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
-        let batch = z.batchSize
-        for t in 0..<batch {
-            let (d11, d12, d22) = diabatic(at: positionScale * z.re[t]).slope
-            let p0 = psi.re[t] * psi.re[t] + psi.im[t] * psi.im[t]
-            let p1 = psi.re[batch + t] * psi.re[batch + t] + psi.im[batch + t] * psi.im[batch + t]
-            let coherence = psi.re[t] * psi.re[batch + t] + psi.im[t] * psi.im[batch + t]
-            force.re[t] = gradientScale * (d11 * p0 + d22 * p1 + 2.0 * d12 * coherence)
-            force.im[t] = 0
-        }
+        let batch = z.batchSize, scale = positionScale, s = gradientScale
+        z.re.withUnsafeBufferPointer { x in
+        psi.re.withUnsafeBufferPointer { pr in
+        psi.im.withUnsafeBufferPointer { pi in
+        force.re.withUnsafeMutableBufferPointer { fr in
+            for t in 0..<batch {
+                let (d11, d12, d22) = diabatic(at: scale * x[t]).slope
+                let a0r = pr[t], a0i = pi[t], a1r = pr[batch + t], a1i = pi[batch + t]
+                let p0 = a0r * a0r + a0i * a0i, p1 = a1r * a1r + a1i * a1i
+                let coherence = a0r * a1r + a0i * a1i
+                fr[t] = s * (d11 * p0 + d22 * p1 + 2.0 * d12 * coherence)
+            }
+        }}}}
+        force.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
     public func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
