@@ -5,7 +5,7 @@ import PackageDescription
 //
 // C libraries come in as system libraries found through pkg-config; anything Swift
 // cannot import directly (C macros such as MPI_COMM_WORLD or H5T_NATIVE_DOUBLE) goes
-// through a small shim target. There are no unsafeFlags, so other packages can depend
+// through a small shim target. No unsafe compiler flags are set, so other packages can depend
 // on this one.
 let package = Package(
     name: "QCLab",
