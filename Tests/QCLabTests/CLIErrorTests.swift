@@ -41,11 +41,13 @@ enum QCLabCLI {
     /// Runs `qclab arguments...` in `folder` with a time limit; standard output and error
     /// go to files in a separate folder, so that `folder` holds only what qclab writes.
     static func run(_ arguments: [String], in folder: URL, program: URL? = nil, timeout: Double = 120,
+                    environment: [String: String] = [:],
                     file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
         let process = Process()
         process.executableURL = try program ?? executable()
         process.arguments = arguments
         process.currentDirectoryURL = folder
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-cli-logs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: logs) }

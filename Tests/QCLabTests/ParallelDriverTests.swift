@@ -304,44 +304,13 @@ final class ParallelDriverTests: XCTestCase {
         throw XCTSkip("mpirun is not installed (apt-get install openmpi-bin)")
     }
 
-    struct Outcome {
-        let status: Int32
-        let output: String
-        let errors: String
-    }
-
-    /// Runs a program with a time limit; a run that outlives it is killed and fails the test.
+    /// Runs a program (`qclab` or `mpirun`) with a time limit through ``QCLabCLI/run``; Open
+    /// MPI is told that root and more ranks than cores are fine.
     static func run(_ program: URL, _ arguments: [String], in folder: URL, timeout: Double = 120,
-                    file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
-        let process = Process()
-        process.executableURL = program
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        process.environment = environment
-        let outURL = folder.appendingPathComponent("stdout-\(UUID().uuidString)")
-        let errURL = folder.appendingPathComponent("stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            process.terminate()
-            usleep(500_000)
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            XCTFail("\(program.lastPathComponent) \(arguments.joined(separator: " ")) did not finish within \(timeout) s",
-                    file: file, line: line)
-        }
-        process.waitUntilExit()
-        let output = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
-        let errors = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        return Outcome(status: process.terminationStatus, output: output, errors: errors)
+                    file: StaticString = #filePath, line: UInt = #line) throws -> QCLabCLI.Outcome {
+        try QCLabCLI.run(arguments, in: folder, program: program, timeout: timeout,
+                         environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"],
+                         file: file, line: line)
     }
 
     /// A fresh folder holding the small job of `trajectories` as `job.json`.
