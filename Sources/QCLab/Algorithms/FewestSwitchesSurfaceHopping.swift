@@ -135,6 +135,7 @@ public struct SurfaceHoppingBatch {
         energy = [Double](repeating: 0, count: rows)
         probabilities = [Double](repeating: 0, count: n * rows)
         linearModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel ? nil : model as? any LinearClassicalDynamics
+        closedForm = linearModel?.closedFormRK4(dt: grid.dtUpdate)
         populations = [Double](repeating: 0, count: 2 * n * rows)
         nac = ComplexBatch(components: 1, batchSize: rows)
         activeSurface = [Int](repeating: 0, count: rows)

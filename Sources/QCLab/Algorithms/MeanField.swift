@@ -9,7 +9,7 @@ public struct MeanField: Algorithm {
     public func branchCount(for model: any Model) -> Int { 1 }
 
     public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> Data {
-        var batch = MeanFieldBatch(model: model, seeds: seeds, initialWavefunction: initialWavefunction)
+        var batch = MeanFieldBatch(model: model, seeds: seeds, initialWavefunction: initialWavefunction, dt: grid.dtUpdate)
         var collector = OutputCollector(grid: grid, batchSize: seeds.count, branches: 1, states: model.numQuantumStates)
         for step in 0...grid.totalSteps {
             if step % grid.stepsPerCollect == 0 {
@@ -41,8 +41,10 @@ public struct MeanFieldBatch {
     private var nextHamiltonian: ComplexBatch
     private var populations: [Double]
 
-    /// Draws the initial conditions of `seeds` and starts every wavefunction at `initialWavefunction`.
-    public init(model: any Model, seeds: [Int], initialWavefunction: [Complex]) {
+    /// Draws the initial conditions of `seeds` and starts every wavefunction at
+    /// `initialWavefunction`; with `dt`, whatever a step of that size needs is prepared
+    /// here, so that no step allocates.
+    public init(model: any Model, seeds: [Int], initialWavefunction: [Complex], dt: Double? = nil) {
         let batch = seeds.count, n = model.numQuantumStates
         self.model = model
         z = model.initialClassicalCoordinates(seeds: seeds)
@@ -55,7 +57,9 @@ public struct MeanFieldBatch {
         (k2, k3, k4, probe) = (k1, k1, k1, k1)
         rho = ComplexBatch(components: n * n, batchSize: batch)
         energy = [Double](repeating: 0, count: batch)
-        linearModel = model as? any LinearClassicalDynamics
+        let linear = model as? any LinearClassicalDynamics
+        linearModel = linear
+        closedForm = dt.flatMap { linear?.closedFormRK4(dt: $0) }
         nextHamiltonian = hamiltonian
         populations = [Double](repeating: 0, count: 2 * n * batch)
     }
