@@ -24,9 +24,6 @@ public struct Observable: Sendable, Equatable {
         sum = [Double](repeating: 0, count: count)
         squaredDeviations = sum
     }
-
-    /// Real numbers per time point.
-    public var valuesPerTime: Int { shape.dropFirst().reduce(1, *) * (isComplex ? 2 : 1) }
 }
 
 /// The results of a run, QC Lab's `Data`: every seed that contributed, the number of
