@@ -262,7 +262,8 @@ let benchmarks: @Sendable () -> Void = {
             let job = workload(name)
             box.state = try StepState(job: job) {
                 MeanFieldBatch(model: job.simulation.model, seeds: firstBatchSeeds(job),
-                               initialWavefunction: job.simulation.initialWavefunction)
+                               initialWavefunction: job.simulation.initialWavefunction,
+                               dt: job.simulation.settings.dtUpdate)
             }
         }
     }

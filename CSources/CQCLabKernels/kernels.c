@@ -10,7 +10,8 @@ QCLAB_CLONES
 void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *restrict x, double *restrict y,
                              const double *restrict coefficients, const int64_t *restrict term_start,
                              const int64_t *restrict term_state, const double *restrict term_gamma,
-                             const double *restrict populations, double *restrict diagonal) {
+                             const double *restrict populations, double *restrict diagonal,
+                             int64_t diagonal_stride) {
     for (int64_t c = 0; c < coordinates; c++) {
         const double *k = coefficients + 5 * c;
         const double tau0 = k[0], xy = k[1], yx = k[2], xf = k[3], tau1 = k[4];
@@ -20,7 +21,7 @@ void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *restric
         if (count == 1) {
             const double g = term_gamma[first], g2 = 2.0 * g;
             const double *restrict p = populations + term_state[first] * batch;
-            double *restrict d = diagonal + term_state[first] * batch;
+            double *restrict d = diagonal + term_state[first] * diagonal_stride;
             for (int64_t t = 0; t < batch; t++) {
                 const double xo = xc[t], yo = yc[t], f = g * p[t];
                 const double xn = tau0 * xo + xy * yo - xf * f;
@@ -32,8 +33,8 @@ void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *restric
             const double g0 = term_gamma[first], g1 = term_gamma[first + 1];
             const double *restrict p0 = populations + term_state[first] * batch;
             const double *restrict p1 = populations + term_state[first + 1] * batch;
-            double *restrict d0 = diagonal + term_state[first] * batch;
-            double *restrict d1 = diagonal + term_state[first + 1] * batch;
+            double *restrict d0 = diagonal + term_state[first] * diagonal_stride;
+            double *restrict d1 = diagonal + term_state[first + 1] * diagonal_stride;
             for (int64_t t = 0; t < batch; t++) {
                 const double xo = xc[t], yo = yc[t], f = g0 * p0[t] + g1 * p1[t];
                 const double xn = tau0 * xo + xy * yo - xf * f;
@@ -50,7 +51,7 @@ void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *restric
                 const double xn = tau0 * xo + xy * yo - xf * f;
                 xc[t] = xn;
                 yc[t] = tau0 * yo - yx * xo - tau1 * f;
-                for (int64_t j = first; j < first + count; j++) diagonal[term_state[j] * batch + t] += 2.0 * term_gamma[j] * xn;
+                for (int64_t j = first; j < first + count; j++) diagonal[term_state[j] * diagonal_stride + t] += 2.0 * term_gamma[j] * xn;
             }
         }
     }

@@ -16,11 +16,13 @@
 /// - term_start: `coordinates + 1` offsets into term_state / term_gamma (coupling terms of
 ///   each coordinate).
 /// - populations: |psi_n|^2, `states * batch`.
-/// - diagonal: `states * batch`, accumulates 2 gamma x_new (the diagonal of H_qc).
+/// - diagonal: accumulates 2 gamma x_new (the diagonal of H_qc); state n's `batch`
+///   trajectories start at `diagonal + n * diagonal_stride` (`(N + 1) * batch` for the
+///   real parts of a struct-of-arrays `N x N` matrix batch). Must not overlap the inputs.
 void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *x, double *y,
                              const double *coefficients, const int64_t *term_start,
                              const int64_t *term_state, const double *term_gamma,
-                             const double *populations, double *diagonal);
+                             const double *populations, double *diagonal, int64_t diagonal_stride);
 
 
 #ifndef QCLAB_KERNELS_MATVEC

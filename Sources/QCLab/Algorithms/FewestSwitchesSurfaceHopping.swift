@@ -121,8 +121,7 @@ public struct SurfaceHoppingBatch {
         // Branches of one initial condition share the seed `seed / N` (QC Lab's initialize_branch_seeds).
         let branchSeeds = seeds.map { $0 / branches }
         z = model.initialClassicalCoordinates(seeds: branchSeeds)
-        wfDb = ComplexBatch(components: n, batchSize: rows)
-        for t in 0..<rows { wfDb.setTrajectory(t, initialWavefunction) }
+        wfDb = ComplexBatch(repeating: initialWavefunction, batchSize: rows)
         wfAdb = wfDb
         hamiltonian = ComplexBatch(components: n * n, batchSize: rows)
         eigenvalues = [Double](repeating: 0, count: n * rows)
@@ -136,7 +135,7 @@ public struct SurfaceHoppingBatch {
         probabilities = [Double](repeating: 0, count: n * rows)
         linearModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel ? nil : model as? any LinearClassicalDynamics
         closedForm = linearModel?.closedFormRK4(dt: grid.dtUpdate)
-        populations = [Double](repeating: 0, count: 2 * n * rows)
+        populations = [Double](repeating: 0, count: n * rows)
         nac = ComplexBatch(components: 1, batchSize: rows)
         activeSurface = [Int](repeating: 0, count: rows)
         weights = [Double](repeating: 1, count: rows)

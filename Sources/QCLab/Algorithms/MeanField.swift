@@ -48,8 +48,7 @@ public struct MeanFieldBatch {
         let batch = seeds.count, n = model.numQuantumStates
         self.model = model
         z = model.initialClassicalCoordinates(seeds: seeds)
-        wavefunction = ComplexBatch(components: n, batchSize: batch)
-        for t in 0..<batch { wavefunction.setTrajectory(t, initialWavefunction) }
+        wavefunction = ComplexBatch(repeating: initialWavefunction, batchSize: batch)
         hamiltonian = ComplexBatch(components: n * n, batchSize: batch)
         model.quantumHamiltonian(z: z, into: &hamiltonian)
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: batch)
@@ -61,7 +60,7 @@ public struct MeanFieldBatch {
         linearModel = linear
         closedForm = dt.flatMap { linear?.closedFormRK4(dt: $0) }
         nextHamiltonian = hamiltonian
-        populations = [Double](repeating: 0, count: 2 * n * batch)
+        populations = [Double](repeating: 0, count: n * batch)
     }
 
     /// One update step: `z` by RK4 in the current wavefunction, then the wavefunction by

@@ -23,6 +23,24 @@ public struct ComplexBatch: Sendable, Equatable {
         im = re
     }
 
+    /// A batch whose every trajectory holds `values` (`components = values.count`).
+    public init(repeating values: [Complex], batchSize: Int) {
+        self.init(components: values.count, batchSize: batchSize)
+        fill(repeating: values)
+    }
+
+    /// Sets every trajectory to `values`, component by component.
+    public mutating func fill(repeating values: [Complex]) {
+        precondition(values.count == components)
+        let batch = batchSize
+        for (c, value) in values.enumerated() {
+            for t in c * batch..<(c + 1) * batch {
+                re[t] = value.re
+                im[t] = value.im
+            }
+        }
+    }
+
     /// Component `c` of trajectory `t`.
     @inlinable public subscript(c: Int, t: Int) -> Complex {
         get { Complex(re[c * batchSize + t], im[c * batchSize + t]) }

@@ -103,13 +103,7 @@ extension DiagonalLinearHarmonicModel {
     public var hamiltonianIsReal: Bool { constantHamiltonian.allSatisfy { $0.im == 0 } }
 
     public func quantumHamiltonian(z: ComplexBatch, into hamiltonian: inout ComplexBatch) {
-        let batch = z.batchSize
-        for (element, value) in constantHamiltonian.enumerated() {
-            for t in 0..<batch {
-                hamiltonian.re[element * batch + t] = value.re
-                hamiltonian.im[element * batch + t] = value.im
-            }
-        }
+        hamiltonian.fill(repeating: constantHamiltonian)
         coupling.addDiagonal(z: z, to: &hamiltonian)
     }
 

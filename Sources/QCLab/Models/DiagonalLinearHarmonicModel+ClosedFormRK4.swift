@@ -59,31 +59,20 @@ public struct ClosedFormRK4Step: Sendable {
         for i in 0..<n * batch {
             populations[i] = psi.re[i] * psi.re[i] + psi.im[i] * psi.im[i]
         }
-        for (element, value) in constantHamiltonian.enumerated() {
-            for t in 0..<batch {
-                hamiltonian.re[element * batch + t] = value.re
-                hamiltonian.im[element * batch + t] = value.im
-            }
-        }
-        // The kernel accumulates 2 γ x into the diagonal of H, viewed as `N` rows of the
-        // batch `(N + 1) * batch` apart; a scratch copy keeps its arrays from aliasing.
-        for k in 0..<n {
-            for t in 0..<batch { populations[(n + k) * batch + t] = hamiltonian.re[(k * n + k) * batch + t] }
-        }
+        // H ← H_q; the kernel adds 2 γ x to the diagonal as each coordinate moves.
+        hamiltonian.fill(repeating: constantHamiltonian)
         z.re.withUnsafeMutableBufferPointer { x in
         z.im.withUnsafeMutableBufferPointer { y in
-        populations.withUnsafeMutableBufferPointer { scratch in
+        populations.withUnsafeBufferPointer { pop in
+        hamiltonian.re.withUnsafeMutableBufferPointer { h in
         coefficients.withUnsafeBufferPointer { k in
         termStart.withUnsafeBufferPointer { start in
         termState.withUnsafeBufferPointer { state in
         termGamma.withUnsafeBufferPointer { gamma in
             qclab_harmonic_rk4_step(Int64(batch), Int64(start.count - 1), x.baseAddress, y.baseAddress, k.baseAddress,
                                     start.baseAddress, state.baseAddress, gamma.baseAddress,
-                                    scratch.baseAddress, scratch.baseAddress! + n * batch)
-        }}}}}}}
-        for k in 0..<n {
-            for t in 0..<batch { hamiltonian.re[(k * n + k) * batch + t] = populations[(n + k) * batch + t] }
-        }
+                                    pop.baseAddress, h.baseAddress, Int64((n + 1) * batch))
+        }}}}}}}}
     }
 }
 
