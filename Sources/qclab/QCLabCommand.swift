@@ -46,9 +46,7 @@ func fail(_ message: String) -> Never {
 
 /// Runs `body`, turning a thrown error into a one-line message and exit status 1.
 func reportingErrors<T>(_ body: () throws -> T) -> T {
-    do { return try body() } catch let error as QCLabError {
-        fail(error.description)
-    } catch let error as CleanExit {
+    do { return try body() } catch let error as CleanExit {
         QCLabCommand.exit(withError: error)
     } catch {
         fail("\(error)")

@@ -71,10 +71,29 @@ struct RunCommand: ParsableCommand {
         case .mpi:
             // Every rank finalizes MPI here, once the driver has returned or thrown on all
             // ranks; only rank 0 gets data back, to write and print.
-            defer { MPIEnvironment.finalize() }
-            return try parallelDriverMPI(job.simulation, seeds: job.seeds, data: previous,
-                                         numTasks: numTasks, progress: progress)
+            do {
+                let data = try parallelDriverMPI(job.simulation, seeds: job.seeds, data: previous,
+                                                 numTasks: numTasks, progress: progress)
+                MPIEnvironment.finalize()
+                return data
+            } catch {
+                failUnderMPI(error)
+            }
         }
+    }
+
+    /// Ends an MPI run that failed: rank 0 reports the error, every rank exits with status 1.
+    ///
+    /// What the driver throws on a rank other than 0 is what it throws on every rank (a
+    /// task-count mismatch, unusable settings), so rank 0 alone reports it, once, not once
+    /// per rank. Rank 0 writes before `MPI_Finalize`, which waits for every rank: written
+    /// after it, the message could be lost when a rank that exits first with status 1 makes
+    /// mpirun end the job.
+    private func failUnderMPI(_ error: Error) -> Never {
+        let reports = !MPIEnvironment.isInitialized || MPIEnvironment.isFinalized || MPIEnvironment.rank == 0
+        if reports { FileHandle.standardError.write(Foundation.Data("qclab: error: \(error)\n".utf8)) }
+        MPIEnvironment.finalize()
+        Foundation.exit(1)
     }
 }
 
