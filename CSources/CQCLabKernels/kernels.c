@@ -1,10 +1,5 @@
 #include "CQCLabKernels.h"
-
-#if defined(__x86_64__) && defined(__linux__)
-#define QCLAB_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define QCLAB_CLONES
-#endif
+#include "lanes.h"
 
 QCLAB_CLONES
 void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *restrict x, double *restrict y,
@@ -70,9 +65,16 @@ void qclab_complex_matvec(int64_t batch, int64_t n, int adjoint,
         for (int64_t b = 0; b < n; b++) {
             const int64_t element = adjoint ? (b * n + a) : (a * n + b);
             const double *restrict xr = m_re + element * batch;
-            const double *restrict xi = m_im + element * batch;
             const double *restrict yr = v_re + b * batch;
             const double *restrict yi = v_im + b * batch;
+            if (!m_im) {
+                for (int64_t t = 0; t < batch; t++) {
+                    or_[t] += xr[t] * yr[t];
+                    oi[t] += xr[t] * yi[t];
+                }
+                continue;
+            }
+            const double *restrict xi = m_im + element * batch;
             for (int64_t t = 0; t < batch; t++) {
                 const double mr = xr[t], mi = sign * xi[t];
                 or_[t] += mr * yr[t] - mi * yi[t];
@@ -82,15 +84,21 @@ void qclab_complex_matvec(int64_t batch, int64_t n, int adjoint,
     }
 }
 
-#include <math.h>
-
+QCLAB_CLONES
 void qclab_rotate_phases(int64_t count, const double *restrict energies, double dt,
                          double *restrict re, double *restrict im) {
-    for (int64_t i = 0; i < count; i++) {
-        const double angle = -energies[i] * dt;
-        const double c = cos(angle), s = sin(angle), x = re[i], y = im[i];
-        re[i] = c * x - s * y;
-        im[i] = c * y + s * x;
+    enum { chunk = 256 };
+    double angle[chunk], s[chunk], c[chunk];
+    for (int64_t start = 0; start < count; start += chunk) {
+        const int64_t length = count - start < chunk ? count - start : chunk;
+        for (int64_t i = 0; i < length; i++) angle[i] = -energies[start + i] * dt;
+        qclab_sincos(length, angle, s, c);
+        double *restrict x = re + start, *restrict y = im + start;
+        for (int64_t i = 0; i < length; i++) {
+            const double xr = x[i], yi = y[i];
+            x[i] = c[i] * xr - s[i] * yi;
+            y[i] = c[i] * yi + s[i] * xr;
+        }
     }
 }
 

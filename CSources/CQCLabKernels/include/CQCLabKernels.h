@@ -30,7 +30,7 @@ void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *x, doub
 /// out = M v (adjoint == 0) or out = M^H v (adjoint != 0) for every trajectory of a batch:
 /// M is `n*n` components (element (a, b) at component a n + b), v and out `n` components,
 /// each component `batch` contiguous trajectories; real and imaginary parts apart.
-/// `out` must not alias `v` or `M`.
+/// `m_im == NULL` means a real M. `out` must not alias `v` or `M`.
 void qclab_complex_matvec(int64_t batch, int64_t n, int adjoint,
                           const double *m_re, const double *m_im,
                           const double *v_re, const double *v_im,
@@ -52,7 +52,96 @@ void qclab_complex_matvec(int64_t batch, int64_t n, int adjoint,
 int qclab_jacobi_warm_start(int64_t batch, int64_t n, const double *h, double *v, double *w,
                             double *a, double *scratch, int max_sweeps, double tolerance);
 
+/// x_i = exp(x_i) for `count` doubles, vectorized, within about one ulp of libm's exp
+/// (0 below -746, infinity above 710, NaN for NaN).
+void qclab_exp_in_place(int64_t count, double *x);
+
+/// s_i = sin(x_i), c_i = cos(x_i) for `count` doubles, vectorized for |x| <= 1e5 (within
+/// about one ulp of libm), through libm beyond. `s` and `c` may not overlap `x` or each other.
+void qclab_sincos(int64_t count, const double *x, double *s, double *c);
+
 /// c_i *= exp(-i e_i dt) for `count` complex numbers (the adiabatic propagator).
 void qclab_rotate_phases(int64_t count, const double *energies, double dt, double *re, double *im);
+
+// MARK: Surface hopping (surface_hopping.c)
+
+/// Eigenvalues (ascending) and eigenvectors of the real symmetric 2 x 2 matrices `h` of a
+/// batch in closed form: λ = m ∓ r with m = (a + d)/2, r = sqrt(((a - d)/2)² + b²);
+/// columns normalized, signs left to the gauge fixing. `v_im` is zeroed.
+void qclab_eigen_real_symmetric_2x2(int64_t batch, const double *h, double *w, double *v_re, double *v_im);
+
+/// Multiplies each eigenvector k by the sign (-1, 0 or 1, as NumPy's sign) of the real part
+/// of its overlap with the previous eigenvector k (QC Lab's `sign_overlap` gauge).
+/// `sign` is scratch of `batch` doubles.
+void qclab_align_signs(int64_t batch, int64_t n, double *v_re, double *v_im,
+                       const double *previous_re, const double *previous_im, double *sign);
+
+/// out[a] = V[a][active] for every trajectory: the active surface's eigenvector.
+void qclab_gather_active(int64_t batch, int64_t n, const double *v_re, const double *v_im,
+                         const int64_t *active, double *out_re, double *out_im);
+
+/// The fewest-switches probabilities P_k = -2 Re(nac_k c_k / c_a), nac_k = Σ_i V_prev[i][k]
+/// conj(V[i][a]), `active_re/im` = V[·][a] (from qclab_gather_active), `wf` = c, clipped as
+/// QC Lab clips them: negative → 0, NaN → 0, +inf → 1e102, and P_a = 0. `scratch` holds
+/// `4 * batch` doubles.
+void qclab_hop_probabilities(int64_t batch, int64_t n, const double *previous_re, const double *previous_im,
+                             const double *active_re, const double *active_im, const double *wf_re,
+                             const double *wf_im, const int64_t *active, double *probability, double *scratch);
+
+/// The state each trajectory tries to hop to: the first k whose cumulative probability
+/// exceeds the draw of its initial condition (`draws[t / branches]`), or -1 for none.
+void qclab_hop_targets(int64_t batch, int64_t n, int64_t branches, const double *probability,
+                       const double *draws, int64_t *target);
+
+/// One fused surface-hopping step of two-state trajectories with a real Hamiltonian and
+/// sign_overlap gauge fixing, everything after the classical step in one pass: the
+/// propagation ψ ← P exp(-i E dt) Pᵀ ψ with the step's starting eigenpairs (`previous_v`,
+/// `w` on entry), the new eigenpairs of `h` (into `w`, `v_re`, `v_im`) signed against `P`,
+/// c = Vᵀ ψ, the active eigenvector, the hopping probabilities and each trajectory's hop
+/// target (as qclab_hop_targets). Exactly the separate kernels' arithmetic. Returns -1,
+/// having changed nothing, when some |E dt| is beyond the vectorized sincos (> 1e5).
+int qclab_fssh_two_state_real_step(int64_t batch, int64_t branches, double dt, const double *h,
+                                   const double *previous_v, double *w, double *v_re, double *v_im,
+                                   double *wf_db_re, double *wf_db_im, double *wf_adb_re, double *wf_adb_im,
+                                   const int64_t *active, const double *draws, double *probability,
+                                   double *active_re, double *active_im, int64_t *target);
+
+// MARK: Scattering models (scattering.c)
+
+/// One stage of the RK4 step of a free particle on two diabatic surfaces (x' = y,
+/// y' = -F), F = force_scale <ψ|∂V/∂q|ψ> from the slopes `d11, d12, d22` at the stage's
+/// point. Stages 0-2 store F in f0, f1, f2 and write the next stage's positions
+/// q = position_scale x_stage; stage 3 completes the step in `x`, `y` and writes the new q.
+/// `stage_y` is workspace.
+void qclab_scattering_rk4_stage(int stage, int64_t batch, double dt, double position_scale, double force_scale,
+                                const double *psi_re, const double *psi_im, const double *d11,
+                                const double *d12, const double *d22, double *x, double *y, double *f0,
+                                double *f1, double *f2, double *stage_y, double *q);
+
+/// H = [[V11, V12], [V12, V22]] (real) for every trajectory.
+void qclab_scattering_hamiltonian(int64_t batch, const double *v11, const double *v12, const double *v22,
+                                  double *h_re, double *h_im);
+
+/// The diabatic potentials and slopes of Tully's three problems at positions q.
+void qclab_tully_one(int64_t batch, const double *q, double A, double B, double C, double D,
+                     double *v11, double *v12, double *v22, double *d11, double *d12, double *d22);
+void qclab_tully_two(int64_t batch, const double *q, double A, double B, double C, double D, double E0,
+                     double *v11, double *v12, double *v22, double *d11, double *d12, double *d22);
+void qclab_tully_three(int64_t batch, const double *q, double A, double B, double C,
+                       double *v11, double *v12, double *v22, double *d11, double *d12, double *d22);
+
+// MARK: Random numbers (random.c)
+
+/// MT19937 generators in lockstep, word w of stream s at keys[w * streams + s] (624 words
+/// per stream), all at the same `position` (the index of the next unused word).
+
+/// Seeds every stream as `init_genrand(seed)` (what `np.random.seed(int)` does).
+void qclab_mt19937_seed(int64_t streams, uint32_t *keys, const uint32_t *seeds);
+
+/// The next tempered 32-bit output of every stream.
+void qclab_mt19937_next(int64_t streams, uint32_t *keys, int64_t *position, uint32_t *out);
+
+/// The next 53-bit uniform double of every stream (NumPy's `random_sample`).
+void qclab_mt19937_uniform(int64_t streams, uint32_t *keys, int64_t *position, double *out);
 
 #endif

@@ -91,8 +91,10 @@ public struct SurfaceHoppingBatch {
     /// Each row's weight in the estimators: `N` times its branch's initial population
     /// in deterministic mode, one otherwise.
     var weights: [Double]
-    /// One hop random stream per initial condition (`hop_prob_rand_vals`, drawn as needed).
-    var hopRandom: [LegacyRandomState]
+    /// One hop random stream per initial condition (`hop_prob_rand_vals`, drawn as needed),
+    /// and the step's draws.
+    var hopRandom: LegacyRandomStreams
+    private var draws: [Double]
     /// The hops attempted in the last step, successful or frustrated.
     public private(set) var hopEvents: [HopEvent] = []
     private var solver: BatchEigensolver
@@ -101,11 +103,15 @@ public struct SurfaceHoppingBatch {
     private var rho: ComplexBatch
     private var energy: [Double]
     private var probabilities: [Double]
-    /// The model's closed-form RK4 step, when it has one, and its workspace.
-    private let linearModel: (any LinearClassicalDynamics)?
-    private var closedForm: ClosedFormRK4Step?
+    private var hopWorkspace: [Double]
+    private var hopTargets: [Int]
+    /// Whether the fused two-state kernel takes the quantum part of a step (internal so that
+    /// tests can compare it with the separate kernels).
+    var usesTwoStateKernel: Bool
+    /// The model's fused classical step, when it has one and no extra force is asked for.
+    private let fusedModel: (any FusedClassicalDynamics)?
+    private var fusedStep: (any FusedClassicalStep)?
     private var populations: [Double]
-    private var nac: ComplexBatch
 
     /// Draws the initial conditions and active surfaces of `seeds` (QC Lab's FSSH
     /// initialization recipe).
@@ -133,14 +139,20 @@ public struct SurfaceHoppingBatch {
         rho = hamiltonian
         energy = [Double](repeating: 0, count: rows)
         probabilities = [Double](repeating: 0, count: n * rows)
-        linearModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel ? nil : model as? any LinearClassicalDynamics
-        closedForm = linearModel?.closedFormRK4(dt: grid.dtUpdate)
+        hopWorkspace = [Double](repeating: 0, count: 4 * rows)
+        hopTargets = [Int](repeating: -1, count: rows)
+        usesTwoStateKernel = n == 2 && model.hamiltonianIsReal && algorithm.gaugeFixing == .signOverlap
+        fusedModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel ? nil : model as? any FusedClassicalDynamics
+        fusedStep = fusedModel?.fusedClassicalStep(dt: grid.dtUpdate, batchSize: rows)
         populations = [Double](repeating: 0, count: n * rows)
-        nac = ComplexBatch(components: 1, batchSize: rows)
         activeSurface = [Int](repeating: 0, count: rows)
         weights = [Double](repeating: 1, count: rows)
         previousEigenvectors = eigenvectors
-        hopRandom = []
+        // One hop stream per initial condition, from the start of its seed's sequence (QC
+        // Lab's hop_prob_rand_vals).
+        let groups = rows / branches
+        hopRandom = LegacyRandomStreams(seeds: (0..<groups).map { branchSeeds[$0 * branches] })
+        draws = [Double](repeating: 0, count: groups)
 
         model.quantumHamiltonian(z: z, into: &hamiltonian)
         try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
@@ -151,12 +163,16 @@ public struct SurfaceHoppingBatch {
         previousEigenvectors.assign(eigenvectors)
         QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb)
 
-        let groups = rows / branches
+        // The initial surfaces are drawn after as many draws as the run has update steps.
+        var surfaceRandom = hopRandom
+        surfaceRandom.skipDoubles(grid.updateTimeCount)
+        var initialDraws = [[Double]](repeating: [], count: groups)
+        var round = [Double](repeating: 0, count: groups)
+        for _ in 0..<branches {
+            round.withUnsafeMutableBufferPointer { surfaceRandom.nextDoubles(into: $0) }
+            for g in 0..<groups { initialDraws[g].append(round[g]) }
+        }
         for g in 0..<groups {
-            var random = LegacyRandomState(seed: branchSeeds[g * branches])
-            hopRandom.append(random)
-            for _ in 0..<grid.updateTimeCount { _ = random.nextDouble() }
-            let draws = random.uniform(count: branches)
             for b in 0..<branches {
                 let row = g * branches + b
                 if algorithm.deterministic {
@@ -167,7 +183,7 @@ public struct SurfaceHoppingBatch {
                     var cumulative = 0.0
                     for k in 0..<n {
                         cumulative += wfAdb[k, row].lengthSquared
-                        if cumulative > draws[b] { activeSurface[row] = k; break }
+                        if cumulative > initialDraws[g][b] { activeSurface[row] = k; break }
                     }
                 }
             }
@@ -177,23 +193,19 @@ public struct SurfaceHoppingBatch {
 
     /// Copies each row's active eigenvector into `activeWavefunction`.
     private mutating func updateActiveWavefunction() {
-        for t in 0..<rows {
-            let k = activeSurface[t]
-            for a in 0..<states {
-                activeWavefunction.re[a * rows + t] = eigenvectors.re[(a * states + k) * rows + t]
-                activeWavefunction.im[a * rows + t] = eigenvectors.im[(a * states + k) * rows + t]
-            }
-        }
+        SurfaceHoppingKernels.gatherActive(eigenvectors, activeSurface: activeSurface, into: &activeWavefunction)
     }
 
     /// One update step (QC Lab's FSSH update recipe).
     public mutating func step(dt: Double) throws {
-        previousEigenvectors.assign(eigenvectors)
-        if let linearModel {
+        // The step's starting eigenvectors become the previous ones; the solver below
+        // overwrites every element of the new ones.
+        swap(&previousEigenvectors, &eigenvectors)
+        if let fusedModel {
             // z moves and H(z) is rebuilt in one pass; the propagator below needs only the
             // eigenpairs of the step's start.
-            if closedForm?.dt != dt { closedForm = linearModel.closedFormRK4(dt: dt) }
-            closedForm!.advance(z: &z, psi: activeWavefunction, hamiltonian: &hamiltonian, populations: &populations)
+            if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: rows) }
+            fusedStep!.advance(z: &z, psi: activeWavefunction, hamiltonian: &hamiltonian)
         } else if settings.useGaugeFieldForce, let gauged = model as? any GaugeFieldForceModel {
             let surfaces = activeSurface
             classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt) { point, force in
@@ -202,19 +214,34 @@ public struct SurfaceHoppingBatch {
         } else {
             classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)
         }
-        propagateWavefunction(dt: dt)
-        if linearModel == nil { model.quantumHamiltonian(z: z, into: &hamiltonian) }
-        try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-        fixGauge(settings.gaugeFixing)
-        QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb)
+        if fusedModel == nil { model.quantumHamiltonian(z: z, into: &hamiltonian) }
+        // One hop draw per initial condition and step, shared by its branches.
+        draws.withUnsafeMutableBufferPointer { hopRandom.nextDoubles(into: $0) }
+        if !(usesTwoStateKernel && twoStateQuantumStep(dt: dt)) {
+            propagateWavefunction(dt: dt)
+            try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            fixGauge(settings.gaugeFixing)
+            QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb, real: realEigenvectors)
+            chooseHopTargets()
+        }
         hop()
-        updateActiveWavefunction()
+        if hopEvents.contains(where: \.succeeded) {
+            updateActiveWavefunction()
+        } else {
+            // Every active surface is as it was: its new eigenvector is the one gathered
+            // for the hop probabilities.
+            activeWavefunction.assign(scratch)
+        }
     }
 
+    /// Whether the eigenvectors are real (a real Hamiltonian's, up to the ±1 of gauge
+    /// fixing), so that products with them can skip their imaginary part.
+    private var realEigenvectors: Bool { model.hamiltonianIsReal && settings.gaugeFixing != .phaseOverlap }
+
     /// `ψ_db ← V exp(-i E dt) V† ψ_db` with the eigenpairs of the step's start
-    /// (QC Lab's `update_wf_db_propagator`).
+    /// (`previousEigenvectors` by now; QC Lab's `update_wf_db_propagator`).
     private mutating func propagateWavefunction(dt: Double) {
-        QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &scratch)
+        QuantumKernels.multiplyAdjoint(previousEigenvectors, wfDb, into: &scratch, real: realEigenvectors)
         eigenvalues.withUnsafeBufferPointer { e in
             scratch.re.withUnsafeMutableBufferPointer { re in
                 scratch.im.withUnsafeMutableBufferPointer { im in
@@ -222,34 +249,52 @@ public struct SurfaceHoppingBatch {
                 }
             }
         }
-        QuantumKernels.multiply(eigenvectors, scratch, into: &wfDb)
+        QuantumKernels.multiply(previousEigenvectors, scratch, into: &wfDb, real: realEigenvectors)
+    }
+
+    /// The propagation, diagonalization, gauge fixing, hop probabilities and hop targets of
+    /// two-state real trajectories with sign_overlap gauge fixing, in one fused pass over
+    /// the batch (the C kernel `qclab_fssh_two_state_real_step`, the same arithmetic as
+    /// the separate steps); false, having changed nothing, if the kernel declines.
+    private mutating func twoStateQuantumStep(dt: Double) -> Bool {
+        let rows = Int64(rows), branches = Int64(branches)
+        let done = hamiltonian.re.withUnsafeBufferPointer { h in
+        previousEigenvectors.re.withUnsafeBufferPointer { p in
+        eigenvalues.withUnsafeMutableBufferPointer { w in
+        eigenvectors.re.withUnsafeMutableBufferPointer { vr in eigenvectors.im.withUnsafeMutableBufferPointer { vi in
+        wfDb.re.withUnsafeMutableBufferPointer { dr in wfDb.im.withUnsafeMutableBufferPointer { di in
+        wfAdb.re.withUnsafeMutableBufferPointer { ar in wfAdb.im.withUnsafeMutableBufferPointer { ai in
+        activeSurface.withUnsafeBufferPointer { active in active.withMemoryRebound(to: Int64.self) { active in
+        draws.withUnsafeBufferPointer { draws in
+        probabilities.withUnsafeMutableBufferPointer { probability in
+        scratch.re.withUnsafeMutableBufferPointer { gr in scratch.im.withUnsafeMutableBufferPointer { gi in
+        hopTargets.withUnsafeMutableBufferPointer { targets in targets.withMemoryRebound(to: Int64.self) { targets in
+            qclab_fssh_two_state_real_step(rows, branches, dt, h.baseAddress, p.baseAddress, w.baseAddress,
+                                           vr.baseAddress, vi.baseAddress, dr.baseAddress, di.baseAddress,
+                                           ar.baseAddress, ai.baseAddress, active.baseAddress, draws.baseAddress,
+                                           probability.baseAddress, gr.baseAddress, gi.baseAddress, targets.baseAddress)
+        }}}}}}}}}}}}}}}}}
+        return done == 0
     }
 
     // MARK: Hops
 
-    /// Decides, for every row, whether it hops this step and carries out the successful
-    /// hops (QC Lab's `update_hop_prob_fssh`, `update_hop_inds_fssh`,
-    /// `update_hop_vals_fssh`, `update_z_hop`, `update_act_surf_hop`).
+    /// Each row's hop destination, or -1 (QC Lab's `update_hop_prob_fssh` and
+    /// `update_hop_inds_fssh`); leaves each row's active eigenvector in `scratch`.
+    private mutating func chooseHopTargets() {
+        SurfaceHoppingKernels.hopProbabilities(previous: previousEigenvectors, current: eigenvectors, wfAdb: wfAdb,
+                                               activeSurface: activeSurface, gathered: &scratch,
+                                               probabilities: &probabilities, workspace: &hopWorkspace)
+        SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches, states: states,
+                                         into: &hopTargets)
+    }
+
+    /// Attempts the chosen hops (QC Lab's `update_hop_vals_fssh`, `update_z_hop`,
+    /// `update_act_surf_hop`).
     private mutating func hop() {
         hopEvents.removeAll(keepingCapacity: true)
-        SurfaceHoppingKernels.hopProbabilities(previous: previousEigenvectors, current: eigenvectors, wfAdb: wfAdb,
-                                               activeSurface: activeSurface, gathered: &scratch, nac: &nac,
-                                               probabilities: &probabilities)
-        for g in 0..<rows / branches {
-            // One draw per initial condition and step, shared by its branches.
-            let draw = hopRandom[g].nextDouble()
-            for b in 0..<branches {
-                let row = g * branches + b
-                // The first state whose cumulative probability exceeds the draw.
-                var cumulative = 0.0
-                for k in 0..<states {
-                    cumulative += probabilities[k * rows + row]
-                    if cumulative > draw {
-                        attemptHop(row: row, to: k)
-                        break
-                    }
-                }
-            }
+        for row in 0..<rows where hopTargets[row] >= 0 {
+            attemptHop(row: row, to: hopTargets[row])
         }
     }
 

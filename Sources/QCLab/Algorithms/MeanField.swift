@@ -35,11 +35,10 @@ public struct MeanFieldBatch {
     private var k1, k2, k3, k4, probe: ComplexBatch
     private var rho: ComplexBatch
     private var energy: [Double]
-    /// The model's closed-form RK4 step, when it has one, and its workspaces.
-    private let linearModel: (any LinearClassicalDynamics)?
-    private var closedForm: ClosedFormRK4Step?
+    /// The model's fused classical step, when it has one, and the Hamiltonian it writes.
+    private let fusedModel: (any FusedClassicalDynamics)?
+    private var fusedStep: (any FusedClassicalStep)?
     private var nextHamiltonian: ComplexBatch
-    private var populations: [Double]
 
     /// Draws the initial conditions of `seeds` and starts every wavefunction at
     /// `initialWavefunction`; with `dt`, whatever a step of that size needs is prepared
@@ -56,39 +55,40 @@ public struct MeanFieldBatch {
         (k2, k3, k4, probe) = (k1, k1, k1, k1)
         rho = ComplexBatch(components: n * n, batchSize: batch)
         energy = [Double](repeating: 0, count: batch)
-        let linear = model as? any LinearClassicalDynamics
-        linearModel = linear
-        closedForm = dt.flatMap { linear?.closedFormRK4(dt: $0) }
+        let fused = model as? any FusedClassicalDynamics
+        fusedModel = fused
+        fusedStep = dt.flatMap { fused?.fusedClassicalStep(dt: $0, batchSize: batch) }
         nextHamiltonian = hamiltonian
-        populations = [Double](repeating: 0, count: n * batch)
     }
 
     /// One update step: `z` by RK4 in the current wavefunction, then the wavefunction by
     /// RK4 under the Hamiltonian of the step's start, then the new Hamiltonian.
     public mutating func step(dt: Double) {
-        if let linearModel {
-            if closedForm?.dt != dt { closedForm = linearModel.closedFormRK4(dt: dt) }
-            closedForm!.advance(z: &z, psi: wavefunction, hamiltonian: &nextHamiltonian, populations: &populations)
+        // A real model's H has an imaginary part of exact zeros, which the products skip.
+        let realHamiltonian = model.hamiltonianIsReal
+        if let fusedModel {
+            if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: z.batchSize) }
+            fusedStep!.advance(z: &z, psi: wavefunction, hamiltonian: &nextHamiltonian)
         } else {
             classical.step(model: model, z: &z, psi: wavefunction, dt: dt)
         }
         // k = -i H ψ at ψ, ψ + dt/2 k1, ψ + dt/2 k2, ψ + dt k3 (QC Lab's update_wf_db_rk4).
-        QuantumKernels.multiply(hamiltonian, wavefunction, into: &k1)
+        QuantumKernels.multiply(hamiltonian, wavefunction, into: &k1, real: realHamiltonian)
         QuantumKernels.timesMinusI(&k1)
         QuantumKernels.axpy(wavefunction, 0.5 * dt, k1, into: &probe)
-        QuantumKernels.multiply(hamiltonian, probe, into: &k2)
+        QuantumKernels.multiply(hamiltonian, probe, into: &k2, real: realHamiltonian)
         QuantumKernels.timesMinusI(&k2)
         QuantumKernels.axpy(wavefunction, 0.5 * dt, k2, into: &probe)
-        QuantumKernels.multiply(hamiltonian, probe, into: &k3)
+        QuantumKernels.multiply(hamiltonian, probe, into: &k3, real: realHamiltonian)
         QuantumKernels.timesMinusI(&k3)
         QuantumKernels.axpy(wavefunction, dt, k3, into: &probe)
-        QuantumKernels.multiply(hamiltonian, probe, into: &k4)
+        QuantumKernels.multiply(hamiltonian, probe, into: &k4, real: realHamiltonian)
         QuantumKernels.timesMinusI(&k4)
         QuantumKernels.accumulate(&wavefunction, dt * 0.16666666666666666, k1)
         QuantumKernels.accumulate(&wavefunction, dt * 0.3333333333333333, k2)
         QuantumKernels.accumulate(&wavefunction, dt * 0.3333333333333333, k3)
         QuantumKernels.accumulate(&wavefunction, dt * 0.16666666666666666, k4)
-        if linearModel != nil {
+        if fusedModel != nil {
             swap(&hamiltonian, &nextHamiltonian)
         } else {
             model.quantumHamiltonian(z: z, into: &hamiltonian)

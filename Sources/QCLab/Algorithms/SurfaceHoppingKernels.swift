@@ -1,3 +1,10 @@
+import CQCLabKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The batched kernels of surface hopping, vectorized over the trajectories of a batch
 /// (struct-of-arrays: every inner loop runs over contiguous trajectories).
 ///
@@ -13,6 +20,11 @@ enum SurfaceHoppingKernels {
         v.re.withUnsafeMutableBufferPointer { vr in v.im.withUnsafeMutableBufferPointer { vi in
         previous.re.withUnsafeBufferPointer { pr in previous.im.withUnsafeBufferPointer { pi in
         overlap.re.withUnsafeMutableBufferPointer { or in overlap.im.withUnsafeMutableBufferPointer { oi in
+            guard byPhase else {
+                qclab_align_signs(Int64(batch), Int64(n), vr.baseAddress, vi.baseAddress, pr.baseAddress, pi.baseAddress,
+                                  or.baseAddress)
+                return
+            }
             for k in 0..<n {
                 let o = k * batch
                 for t in 0..<batch { or[o + t] = 0; oi[o + t] = 0 }
@@ -24,37 +36,32 @@ enum SurfaceHoppingKernels {
                         oi[o + t] += pr[e + t] * vi[e + t] - pi[e + t] * vr[e + t]
                     }
                 }
-                if byPhase {
-                    // exp(-i angle(overlap)) = conj(overlap) / |overlap| (1 for a zero overlap).
+                // exp(-i angle(overlap)) = conj(overlap) / |overlap| (1 for a zero overlap).
+                for t in 0..<batch {
+                    let re = or[o + t], im = oi[o + t], length = (re * re + im * im).squareRoot()
+                    let angle = atan2(im, re)
+                    or[o + t] = length > 0 ? cos(angle) : 1
+                    oi[o + t] = length > 0 ? -sin(angle) : 0
+                }
+                for a in 0..<n {
+                    let e = (a * n + k) * batch
                     for t in 0..<batch {
-                        let re = or[o + t], im = oi[o + t], length = (re * re + im * im).squareRoot()
-                        let angle = atan2(im, re)
-                        or[o + t] = length > 0 ? cos(angle) : 1
-                        oi[o + t] = length > 0 ? -sin(angle) : 0
-                    }
-                    for a in 0..<n {
-                        let e = (a * n + k) * batch
-                        for t in 0..<batch {
-                            let xr = vr[e + t], xi = vi[e + t], fr = or[o + t], fi = oi[o + t]
-                            vr[e + t] = xr * fr - xi * fi
-                            vi[e + t] = xr * fi + xi * fr
-                        }
-                    }
-                } else {
-                    // NumPy's sign: -1, 0 or 1.
-                    for t in 0..<batch {
-                        let re = or[o + t]
-                        or[o + t] = re > 0 ? 1 : (re < 0 ? -1 : 0)
-                    }
-                    for a in 0..<n {
-                        let e = (a * n + k) * batch
-                        for t in 0..<batch {
-                            vr[e + t] *= or[o + t]
-                            vi[e + t] *= or[o + t]
-                        }
+                        let xr = vr[e + t], xi = vi[e + t], fr = or[o + t], fi = oi[o + t]
+                        vr[e + t] = xr * fr - xi * fi
+                        vi[e + t] = xr * fi + xi * fr
                     }
                 }
             }
+        }}}}}}
+    }
+
+    /// `out[a] = V[a][active]`: each row's active eigenvector.
+    static func gatherActive(_ v: ComplexBatch, activeSurface: [Int], into out: inout ComplexBatch) {
+        v.re.withUnsafeBufferPointer { vr in v.im.withUnsafeBufferPointer { vi in
+        out.re.withUnsafeMutableBufferPointer { or in out.im.withUnsafeMutableBufferPointer { oi in
+        activeSurface.withUnsafeBufferPointer { active in active.withMemoryRebound(to: Int64.self) { active in
+            qclab_gather_active(Int64(out.batchSize), Int64(out.components), vr.baseAddress, vi.baseAddress,
+                                active.baseAddress, or.baseAddress, oi.baseAddress)
         }}}}}}
     }
 
@@ -62,50 +69,33 @@ enum SurfaceHoppingKernels {
     /// `P_k = -2 Re(nac_k c_k / c_a)` with `nac_k = Σ_i V_prev[i][k] conj(V[i][a])` and `a`
     /// the active surface, as QC Lab computes them; then clipped as QC Lab clips them:
     /// negative → 0, NaN → 0, +inf → 1e102, and `P_a = 0`. `gathered` is `N`-component
-    /// scratch that receives each row's active eigenvector; `nac` is one-component scratch.
+    /// scratch that receives each row's active eigenvector; `workspace` holds `4 × batch` doubles.
     static func hopProbabilities(previous: ComplexBatch, current: ComplexBatch, wfAdb: ComplexBatch,
-                                 activeSurface: [Int], gathered: inout ComplexBatch, nac: inout ComplexBatch,
-                                 probabilities: inout [Double]) {
-        let n = wfAdb.components, batch = wfAdb.batchSize
+                                 activeSurface: [Int], gathered: inout ComplexBatch,
+                                 probabilities: inout [Double], workspace: inout [Double]) {
+        gatherActive(current, activeSurface: activeSurface, into: &gathered)
         previous.re.withUnsafeBufferPointer { pr in previous.im.withUnsafeBufferPointer { pi in
-        current.re.withUnsafeBufferPointer { cr in current.im.withUnsafeBufferPointer { ci in
+        gathered.re.withUnsafeBufferPointer { gr in gathered.im.withUnsafeBufferPointer { gi in
         wfAdb.re.withUnsafeBufferPointer { wr in wfAdb.im.withUnsafeBufferPointer { wi in
-        gathered.re.withUnsafeMutableBufferPointer { gr in gathered.im.withUnsafeMutableBufferPointer { gi in
-        nac.re.withUnsafeMutableBufferPointer { nr in nac.im.withUnsafeMutableBufferPointer { ni in
-        activeSurface.withUnsafeBufferPointer { active in
-        probabilities.withUnsafeMutableBufferPointer { p in
-            for i in 0..<n {
-                for t in 0..<batch {
-                    let e = (i * n + active[t]) * batch + t
-                    gr[i * batch + t] = cr[e]
-                    gi[i * batch + t] = ci[e]
-                }
-            }
-            for k in 0..<n {
-                for t in 0..<batch { nr[t] = 0; ni[t] = 0 }
-                for i in 0..<n {
-                    let e = (i * n + k) * batch, g = i * batch
-                    for t in 0..<batch {
-                        // V_prev[i][k] * conj(V[i][a])
-                        nr[t] += pr[e + t] * gr[g + t] + pi[e + t] * gi[g + t]
-                        ni[t] += pi[e + t] * gr[g + t] - pr[e + t] * gi[g + t]
-                    }
-                }
-                let o = k * batch
-                for t in 0..<batch {
-                    let a = active[t]
-                    var value = 0.0
-                    if k != a {
-                        let ck = Complex(wr[o + t], wi[o + t]), ca = Complex(wr[a * batch + t], wi[a * batch + t])
-                        value = -2.0 * ((Complex(nr[t], ni[t]) * ck) / ca).re
-                    }
-                    if value < 0 { value *= 0 }
-                    if value.isNaN { value = 0 }
-                    if value == .infinity { value = 1e102 }
-                    p[o + t] = value
-                }
-            }
-        }}}}}}}}}}}}
+        activeSurface.withUnsafeBufferPointer { active in active.withMemoryRebound(to: Int64.self) { active in
+        probabilities.withUnsafeMutableBufferPointer { p in workspace.withUnsafeMutableBufferPointer { w in
+            precondition(w.count == 4 * wfAdb.batchSize)
+            qclab_hop_probabilities(Int64(wfAdb.batchSize), Int64(wfAdb.components), pr.baseAddress, pi.baseAddress,
+                                    gr.baseAddress, gi.baseAddress, wr.baseAddress, wi.baseAddress, active.baseAddress,
+                                    p.baseAddress, w.baseAddress)
+        }}}}}}}}}}
+    }
+
+    /// Each row's hop destination: the first state whose cumulative probability exceeds
+    /// the draw of the row's initial condition (`draws[row / branches]`), or -1.
+    static func hopTargets(probabilities: [Double], draws: [Double], branches: Int, states: Int,
+                           into targets: inout [Int]) {
+        probabilities.withUnsafeBufferPointer { p in draws.withUnsafeBufferPointer { d in
+        targets.withUnsafeMutableBufferPointer { targets in targets.withMemoryRebound(to: Int64.self) { out in
+            precondition(p.count == states * out.count && d.count * branches == out.count)
+            qclab_hop_targets(Int64(out.count), Int64(states), Int64(branches), p.baseAddress, d.baseAddress,
+                              out.baseAddress)
+        }}}}
     }
 
     /// QC Lab's surface-hopping density matrix in the diabatic basis,

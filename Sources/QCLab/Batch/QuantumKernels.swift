@@ -6,25 +6,27 @@ import CQCLabKernels
 /// Matrices are `N*N`-component batches (element `(a, b)` at component `a N + b`), vectors
 /// `N`-component batches. The unsafe pointer work is confined to this file.
 enum QuantumKernels {
-    /// `out = M v` for every trajectory (`out` must not alias `v`).
-    static func multiply(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch) {
-        matvec(m, v, into: &out, adjoint: false)
+    /// `out = M v` for every trajectory (`out` must not alias `v`); with `real`, the
+    /// imaginary part of `M` is taken to be zero and not read.
+    static func multiply(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, real: Bool = false) {
+        matvec(m, v, into: &out, adjoint: false, real: real)
     }
 
     /// `out = M† v` for every trajectory: with `M` the eigenvectors, the components of `v`
     /// in the eigenbasis (QC Lab's `transform_vec`, diabatic to adiabatic).
-    static func multiplyAdjoint(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch) {
-        matvec(m, v, into: &out, adjoint: true)
+    static func multiplyAdjoint(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, real: Bool = false) {
+        matvec(m, v, into: &out, adjoint: true, real: real)
     }
 
     /// Both products, through the vectorized C kernel.
-    private static func matvec(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, adjoint: Bool) {
+    private static func matvec(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, adjoint: Bool,
+                               real: Bool) {
         precondition(m.components == v.components * v.components && out.components == v.components)
         m.re.withUnsafeBufferPointer { mr in m.im.withUnsafeBufferPointer { mi in
         v.re.withUnsafeBufferPointer { vr in v.im.withUnsafeBufferPointer { vi in
         out.re.withUnsafeMutableBufferPointer { or in out.im.withUnsafeMutableBufferPointer { oi in
-            qclab_complex_matvec(Int64(v.batchSize), Int64(v.components), adjoint ? 1 : 0, mr.baseAddress, mi.baseAddress,
-                                 vr.baseAddress, vi.baseAddress, or.baseAddress, oi.baseAddress)
+            qclab_complex_matvec(Int64(v.batchSize), Int64(v.components), adjoint ? 1 : 0, mr.baseAddress,
+                                 real ? nil : mi.baseAddress, vr.baseAddress, vi.baseAddress, or.baseAddress, oi.baseAddress)
         }}}}}}
     }
 

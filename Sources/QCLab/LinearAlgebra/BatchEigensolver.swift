@@ -154,37 +154,16 @@ public struct BatchEigensolver {
         }}}}}}}}}}
     }
 
-    /// The closed form of a real symmetric 2 x 2 eigenproblem, vectorized over the batch:
-    /// `λ = m ∓ r` with `m = (a + d)/2`, `r = sqrt(((a - d)/2)² + b²)`; each eigenvector
-    /// is normalized, with its sign left free (gauge fixing settles it).
+    /// The closed form of a real symmetric 2 x 2 eigenproblem, vectorized over the batch
+    /// (the C kernel `qclab_eigen_real_symmetric_2x2`): `λ = m ∓ r` with `m = (a + d)/2`,
+    /// `r = sqrt(((a - d)/2)² + b²)`; each eigenvector normalized, its sign left free
+    /// (gauge fixing settles it).
     static func diagonalizeRealTwoByTwo(_ h: ComplexBatch, eigenvalues: inout [Double], eigenvectors: inout ComplexBatch) {
-        let batch = h.batchSize
         h.re.withUnsafeBufferPointer { hr in
         eigenvalues.withUnsafeMutableBufferPointer { e in
         eigenvectors.re.withUnsafeMutableBufferPointer { vr in
         eigenvectors.im.withUnsafeMutableBufferPointer { vi in
-            for t in 0..<batch {
-                let a = hr[t], b = hr[batch + t], d = hr[3 * batch + t]
-                let mean = 0.5 * (a + d), half = 0.5 * (a - d)
-                let radius = (half * half + b * b).squareRoot()
-                e[t] = mean - radius
-                e[batch + t] = mean + radius
-                // Lower eigenvector: (r - half, -b) or, parallel to it, (b, -(r + half)); take the
-                // one whose leading entry cannot cancel.
-                var c = 1.0, s = 0.0
-                if radius > 0 {
-                    let (x, y) = half <= 0 ? (radius - half, -b) : (b, -(radius + half))
-                    let norm = (x * x + y * y).squareRoot()
-                    c = x / norm
-                    s = y / norm
-                }
-                // Columns: lower (c, s), upper (-s, c).
-                vr[t] = c
-                vr[batch + t] = -s
-                vr[2 * batch + t] = s
-                vr[3 * batch + t] = c
-                vi[t] = 0; vi[batch + t] = 0; vi[2 * batch + t] = 0; vi[3 * batch + t] = 0
-            }
+            qclab_eigen_real_symmetric_2x2(Int64(h.batchSize), hr.baseAddress, e.baseAddress, vr.baseAddress, vi.baseAddress)
         }}}}
     }
 }

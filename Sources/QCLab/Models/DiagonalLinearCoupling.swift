@@ -91,7 +91,7 @@ extension HarmonicBathModel {
 
 /// A harmonic bath coupled diagonally and linearly to a constant quantum Hamiltonian:
 /// the spin-boson, FMO and Holstein lattice models.
-public protocol DiagonalLinearHarmonicModel: HarmonicBathModel, LinearClassicalDynamics {
+public protocol DiagonalLinearHarmonicModel: HarmonicBathModel, FusedClassicalDynamics {
     /// The constant `H_q`, row-major `N x N`.
     var constantHamiltonian: [Complex] { get }
     /// The coupling `γ`.

@@ -1,13 +1,5 @@
 import CQCLabKernels
 
-/// Models whose classical equations of motion at a fixed quantum state are linear in `z`,
-/// so that one RK4 step can be evaluated in closed form. The algorithms use this step in
-/// place of the four-stage one when a model provides it.
-public protocol LinearClassicalDynamics: Model {
-    /// The closed-form RK4 step of size `dt`, prepared once and applied every step.
-    func closedFormRK4(dt: Double) -> ClosedFormRK4Step
-}
-
 /// One RK4 step of a harmonic bath under the force of a diagonal linear coupling, in
 /// closed form, together with the rebuild of `H_q + H_qc(z)` at the new coordinates.
 ///
@@ -18,7 +10,7 @@ public protocol LinearClassicalDynamics: Model {
 /// `x ← τ₀ x + τ₁ h y - σ h f`, `y ← τ₀ y - τ₁ a x - τ₁ f`, with
 /// `τ₀ = 1 - ω²dt²/2 + ω⁴dt⁴/24`, `τ₁ = dt - ω²dt³/6`, `σ = dt²/2 - ω²dt⁴/24`:
 /// the same step as the four-stage form, up to rounding, at a fifth of the cost.
-public struct ClosedFormRK4Step: Sendable {
+public struct ClosedFormRK4Step: FusedClassicalStep {
     /// The step size the coefficients are for.
     public let dt: Double
     let states: Int
@@ -30,9 +22,13 @@ public struct ClosedFormRK4Step: Sendable {
     let termState: [Int64]
     let termGamma: [Double]
     let constantHamiltonian: [Complex]
+    /// `|ψ_n|²` of the batch.
+    private var populations: [Double]
 
-    init(dt: Double, bath: HarmonicBath, coupling: DiagonalLinearCoupling, constantHamiltonian: [Complex], states: Int) {
+    init(dt: Double, bath: HarmonicBath, coupling: DiagonalLinearCoupling, constantHamiltonian: [Complex], states: Int,
+         batchSize: Int) {
         self.dt = dt
+        populations = [Double](repeating: 0, count: states * batchSize)
         self.states = states
         self.constantHamiltonian = constantHamiltonian
         let dt2 = dt * dt
@@ -51,11 +47,9 @@ public struct ClosedFormRK4Step: Sendable {
         termGamma = grouped.flatMap { $0.map(\.gamma) }
     }
 
-    /// Advances `z` one step with the force taken in `psi`, and writes `H(z_new)` into
-    /// `hamiltonian`. `populations` is scratch with `N` components of the batch.
-    public func advance(z: inout ComplexBatch, psi: ComplexBatch, hamiltonian: inout ComplexBatch,
-                        populations: inout [Double]) {
+    public mutating func advance(z: inout ComplexBatch, psi: ComplexBatch, hamiltonian: inout ComplexBatch) {
         let batch = z.batchSize, n = states
+        precondition(populations.count == n * batch, "a step prepared for another batch size")
         for i in 0..<n * batch {
             populations[i] = psi.re[i] * psi.re[i] + psi.im[i] * psi.im[i]
         }
@@ -86,8 +80,8 @@ extension DiagonalLinearCoupling {
 }
 
 extension DiagonalLinearHarmonicModel {
-    public func closedFormRK4(dt: Double) -> ClosedFormRK4Step {
+    public func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep {
         ClosedFormRK4Step(dt: dt, bath: bath, coupling: coupling, constantHamiltonian: constantHamiltonian,
-                          states: numQuantumStates)
+                          states: numQuantumStates, batchSize: batchSize)
     }
 }

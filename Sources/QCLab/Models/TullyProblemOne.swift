@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CQCLabKernels
 
 /// Tully's first problem, a simple avoided crossing:
 /// `V11 = A (1 - e^{-Bq})` for `q >= 0`, `-A (1 - e^{Bq})` for `q < 0`, `V22 = -V11`,
@@ -27,11 +23,10 @@ public struct TullyProblemOne: TwoStateScatteringModel {
         try c.finish()
     }
 
-    public func diabatic(at q: Double) -> (potential: (Double, Double, Double), slope: (Double, Double, Double)) {
-        // e^{-B|q|} is e^{-Bq} for q >= 0 and e^{Bq} for q < 0; each exponential once.
-        let decay = exp(-B * abs(q)), gaussian = exp(-D * (q * q))
-        let v11 = q >= 0 ? A * (1.0 - decay) : -A * (1.0 - decay)
-        let d11 = A * B * decay
-        return ((v11, C * gaussian, -v11), (d11, -2 * C * D * q * gaussian, -d11))
+    /// The formulas above, in the vectorized C kernel `qclab_tully_one`.
+    public func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
+        qclab_tully_one(Int64(q.count), q.baseAddress, A, B, C, D,
+                        s.v11.baseAddress, s.v12.baseAddress, s.v22.baseAddress,
+                        s.d11.baseAddress, s.d12.baseAddress, s.d22.baseAddress)
     }
 }

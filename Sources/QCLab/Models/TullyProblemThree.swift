@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CQCLabKernels
 
 /// Tully's third problem, an extended coupling with reflection:
 /// `V11 = A`, `V22 = -A`, `V12 = B e^{Cq}` for `q < 0`, `B (2 - e^{-Cq})` for `q >= 0`.
@@ -26,10 +22,10 @@ public struct TullyProblemThree: TwoStateScatteringModel {
         try c.finish()
     }
 
-    public func diabatic(at q: Double) -> (potential: (Double, Double, Double), slope: (Double, Double, Double)) {
-        // e^{-C|q|} is e^{-Cq} for q >= 0 and e^{Cq} for q < 0.
-        let decay = exp(-C * abs(q))
-        let v12 = q >= 0 ? B * (2.0 - decay) : B * decay
-        return ((A, v12, -A), (0, B * C * decay, 0))
+    /// The formulas above, in the vectorized C kernel `qclab_tully_three`.
+    public func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
+        qclab_tully_three(Int64(q.count), q.baseAddress, A, B, C,
+                          s.v11.baseAddress, s.v12.baseAddress, s.v22.baseAddress,
+                          s.d11.baseAddress, s.d12.baseAddress, s.d22.baseAddress)
     }
 }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CQCLabKernels
 
 /// Tully's second problem, a dual avoided crossing:
 /// `V11 = 0`, `V22 = -A e^{-B q²} + E_0`, `V12 = C e^{-D q²}`.
@@ -27,8 +23,10 @@ public struct TullyProblemTwo: TwoStateScatteringModel {
         try c.finish()
     }
 
-    public func diabatic(at q: Double) -> (potential: (Double, Double, Double), slope: (Double, Double, Double)) {
-        let coupling = exp(-D * (q * q)), well = exp(-B * (q * q))
-        return ((0, C * coupling, -A * well + E0), (0, -2 * C * D * q * coupling, 2 * A * B * q * well))
+    /// The formulas above, in the vectorized C kernel `qclab_tully_two`.
+    public func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
+        qclab_tully_two(Int64(q.count), q.baseAddress, A, B, C, D, E0,
+                        s.v11.baseAddress, s.v12.baseAddress, s.v22.baseAddress,
+                        s.d11.baseAddress, s.d12.baseAddress, s.d22.baseAddress)
     }
 }

@@ -9,12 +9,44 @@ import Darwin
 /// `dh_c_dzc_free`, `hop_free`) started at a definite position and momentum, `h = 1`,
 /// and `H_q = 0`, so the whole quantum Hamiltonian is the diabatic potential `V(q)`.
 /// Tully, J. Chem. Phys. 93, 1061 (1990).
-public protocol TwoStateScatteringModel: Model {
+public protocol TwoStateScatteringModel: FusedClassicalDynamics {
     var mass: Double { get }
     var initPosition: Double { get }
     var initMomentum: Double { get }
-    /// The diabatic potential `(V11, V12, V22)` and its derivative in `q` at `q`.
-    func diabatic(at q: Double) -> (potential: (Double, Double, Double), slope: (Double, Double, Double))
+    /// The diabatic potential `(V11, V12, V22)` and its slope in `q` at every position of
+    /// `q`, written into `surfaces`: one pass over the whole batch, so that the formulas
+    /// vectorize (use ``VectorMath/exp(inPlace:)`` on `surfaces.scratch` for exponentials).
+    func diabatic(positions q: UnsafeBufferPointer<Double>, into surfaces: ScatteringSurfaceBuffers)
+}
+
+/// The diabatic surfaces of a two-state scattering model at every position of a batch,
+/// as struct-of-arrays buffers that ``TwoStateScatteringModel/diabatic(positions:into:)``
+/// fills: the potential `V11, V12, V22`, its slope in `q`, and scratch for the model's own
+/// use (`2 × batch` doubles, e.g. exponent arguments for ``VectorMath/exp(inPlace:)``).
+public struct ScatteringSurfaceBuffers {
+    public let v11, v12, v22: UnsafeMutableBufferPointer<Double>
+    public let d11, d12, d22: UnsafeMutableBufferPointer<Double>
+    public let scratch: UnsafeMutableBufferPointer<Double>
+
+    /// Carves the buffers of a batch of `n` out of `storage`, which holds
+    /// ``doublesPerTrajectory`` doubles per trajectory.
+    init(_ storage: UnsafeMutableBufferPointer<Double>, batchSize n: Int) {
+        assert(storage.count == Self.doublesPerTrajectory * n)
+        func part(_ i: Int, _ length: Int = 1) -> UnsafeMutableBufferPointer<Double> {
+            UnsafeMutableBufferPointer(rebasing: storage[(i * n)..<((i + length) * n)])
+        }
+        (v11, v12, v22, d11, d12, d22, scratch) = (part(0), part(1), part(2), part(3), part(4), part(5), part(6, 2))
+    }
+
+    static let doublesPerTrajectory = 8
+
+    /// Runs `body` with the surfaces of a batch of `n` in temporary storage.
+    static func withTemporary<R>(batchSize n: Int, _ body: (ScatteringSurfaceBuffers) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: doublesPerTrajectory * n) { storage in
+            storage.initialize(repeating: 0)
+            return body(ScatteringSurfaceBuffers(storage, batchSize: n))
+        }
+    }
 }
 
 extension TwoStateScatteringModel {
@@ -26,9 +58,29 @@ extension TwoStateScatteringModel {
     public var couplingGradientDependsOnZ: Bool { true }
 
     /// `sqrt(2 / (m h))`, turning `Re z` into `q`.
-    private var positionScale: Double { (2.0 / mass).squareRoot() }
+    var positionScale: Double { (2.0 / mass).squareRoot() }
     /// `sqrt(1 / (2 m h))`, turning `∂/∂q` into `∂/∂z*`.
-    private var gradientScale: Double { (0.5 / mass).squareRoot() }
+    var gradientScale: Double { (0.5 / mass).squareRoot() }
+
+    /// The diabatic potential `(V11, V12, V22)` and its slope at one position.
+    public func diabatic(at q: Double) -> (potential: (Double, Double, Double), slope: (Double, Double, Double)) {
+        ScatteringSurfaceBuffers.withTemporary(batchSize: 1) { s in
+            withUnsafePointer(to: q) { diabatic(positions: UnsafeBufferPointer(start: $0, count: 1), into: s) }
+            return ((s.v11[0], s.v12[0], s.v22[0]), (s.d11[0], s.d12[0], s.d22[0]))
+        }
+    }
+
+    /// The surfaces at the positions of `z`, for `body`.
+    private func withSurfaces(at z: ComplexBatch, _ body: (ScatteringSurfaceBuffers) -> Void) {
+        let scale = positionScale
+        let q = z.re.map { scale * $0 }
+        q.withUnsafeBufferPointer { q in
+            ScatteringSurfaceBuffers.withTemporary(batchSize: q.count) { s in
+                diabatic(positions: q, into: s)
+                body(s)
+            }
+        }
+    }
 
     public func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch {
         var z = ComplexBatch(components: 1, batchSize: seeds.count)
@@ -40,16 +92,13 @@ extension TwoStateScatteringModel {
     }
 
     public func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) {
-        let batch = z.batchSize, scale = positionScale
-        z.re.withUnsafeBufferPointer { x in
-        h.re.withUnsafeMutableBufferPointer { hr in
-        h.im.withUnsafeMutableBufferPointer { hi in
+        let batch = z.batchSize
+        withSurfaces(at: z) { s in
             for t in 0..<batch {
-                let (v11, v12, v22) = diabatic(at: scale * x[t]).potential
-                hr[t] = v11; hr[batch + t] = v12; hr[2 * batch + t] = v12; hr[3 * batch + t] = v22
+                h.re[t] = s.v11[t]; h.re[batch + t] = s.v12[t]; h.re[2 * batch + t] = s.v12[t]; h.re[3 * batch + t] = s.v22[t]
             }
-            hi.update(repeating: 0)
-        }}}
+        }
+        h.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
     public func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) {
@@ -72,19 +121,15 @@ extension TwoStateScatteringModel {
     }
 
     public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
-        let batch = z.batchSize, scale = positionScale, s = gradientScale
-        z.re.withUnsafeBufferPointer { x in
-        psi.re.withUnsafeBufferPointer { pr in
-        psi.im.withUnsafeBufferPointer { pi in
-        force.re.withUnsafeMutableBufferPointer { fr in
+        let batch = z.batchSize, scale = gradientScale
+        withSurfaces(at: z) { s in
             for t in 0..<batch {
-                let (d11, d12, d22) = diabatic(at: scale * x[t]).slope
-                let a0r = pr[t], a0i = pi[t], a1r = pr[batch + t], a1i = pi[batch + t]
+                let a0r = psi.re[t], a0i = psi.im[t], a1r = psi.re[batch + t], a1i = psi.im[batch + t]
                 let p0 = a0r * a0r + a0i * a0i, p1 = a1r * a1r + a1i * a1i
                 let coherence = a0r * a1r + a0i * a1i
-                fr[t] = s * (d11 * p0 + d22 * p1 + 2.0 * d12 * coherence)
+                force.re[t] = scale * (s.d11[t] * p0 + s.d22[t] * p1 + 2.0 * s.d12[t] * coherence)
             }
-        }}}}
+        }
         force.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 

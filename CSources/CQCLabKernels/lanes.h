@@ -1,0 +1,92 @@
+// One-lane exp and sincos, inlined into the loops of the kernel files that need them so
+// that those loops vectorize (see vector_math.c), and the clone attribute the kernels share.
+#ifndef QCLAB_LANES_H
+#define QCLAB_LANES_H
+#include <stdint.h>
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__linux__)
+#define QCLAB_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define QCLAB_CLONES
+#endif
+
+static inline int64_t bits_of(double x) { int64_t b; memcpy(&b, &x, sizeof b); return b; }
+static inline double double_of(int64_t b) { double x; memcpy(&x, &b, sizeof x); return x; }
+
+/// Adding then subtracting 1.5 * 2^52 rounds a double of magnitude below 2^51 to the
+/// nearest integer, which then sits in the low bits of the sum's mantissa.
+static const double round_shifter = 0x1.8p52;
+
+/// exp(x) for one lane: x = k ln2 + r with |r| <= ln2 / 2, exp(r) by its Taylor series to
+/// r^13 (truncation below 1e-17), times 2^k applied in two halves so that results near
+/// the overflow and underflow limits need no special case. Below -746 the result is 0,
+/// above 710 infinity; NaN stays NaN.
+static inline double qclab_exp_lane(double x) {
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    const double clamped = x < -746.0 ? -746.0 : (x > 710.0 ? 710.0 : x);
+    const double shifted = clamped * 1.4426950408889634074 + round_shifter;
+    const double k = shifted - round_shifter;
+    const int64_t ki = bits_of(shifted) - bits_of(round_shifter);
+    const double r = (clamped - k * ln2_hi) - k * ln2_lo;
+    double p = 1.0 / 6227020800.0;                     // 1/13!
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    const int64_t k1 = ki >> 1, k2 = ki - k1;
+    return p * double_of((k1 + 1023) << 52) * double_of((k2 + 1023) << 52);
+}
+
+/// Above this magnitude the three-part reduction below loses accuracy; such arguments
+/// (never met in practice: they are phases of a single time step) go to libm.
+static const double sincos_vector_limit = 1.0e5;
+
+/// sin(x) and cos(x) for one lane, |x| <= sincos_vector_limit: x = k π/2 + r with
+/// |r| <= π/4 (π/2 in three parts whose products with k are exact, as in fdlibm's
+/// medium-size reduction), Taylor series of sin r to r^17 and cos r to r^18 (truncation
+/// below 1e-17), then the quadrant k mod 4 picks and signs them.
+static inline void qclab_sincos_lane(double x, double *s, double *c) {
+    const double pio2_1 = 1.57079632673412561417e+00, pio2_2 = 6.07710050630396597660e-11;
+    const double pio2_3 = 2.02226624871116645580e-21, pio2_3t = 8.47842766036889956997e-32;
+    const double shifted = x * 6.36619772367581382433e-01 + round_shifter;
+    const double k = shifted - round_shifter;
+    const int64_t quadrant = (bits_of(shifted) - bits_of(round_shifter)) & 3;
+    const double r = (((x - k * pio2_1) - k * pio2_2) - k * pio2_3) - k * pio2_3t;
+    const double z = r * r;
+    double ps = -1.0 / 355687428096000.0;              // -1/17!
+    ps = ps * z + 1.0 / 1307674368000.0;
+    ps = ps * z - 1.0 / 6227020800.0;
+    ps = ps * z + 1.0 / 39916800.0;
+    ps = ps * z - 1.0 / 362880.0;
+    ps = ps * z + 1.0 / 5040.0;
+    ps = ps * z - 1.0 / 120.0;
+    ps = ps * z + 1.0 / 6.0;
+    const double sin_r = r - (r * z) * ps;
+    double pc = 1.0 / 6402373705728000.0;              // 1/18!
+    pc = pc * z - 1.0 / 20922789888000.0;
+    pc = pc * z + 1.0 / 87178291200.0;
+    pc = pc * z - 1.0 / 479001600.0;
+    pc = pc * z + 1.0 / 3628800.0;
+    pc = pc * z - 1.0 / 40320.0;
+    pc = pc * z + 1.0 / 720.0;
+    pc = pc * z - 1.0 / 24.0;
+    const double cos_r = 1.0 - 0.5 * z + (z * z) * -pc;
+    // Quadrant 0: (sin r, cos r); 1: (cos r, -sin r); 2: (-sin r, -cos r); 3: (-cos r, sin r).
+    const double a = (quadrant & 1) ? cos_r : sin_r;
+    const double b = (quadrant & 1) ? sin_r : cos_r;
+    *s = (quadrant & 2) ? -a : a;
+    *c = ((quadrant + 1) & 2) ? -b : b;
+}
+
+#endif
