@@ -16,9 +16,9 @@ static inline void eigen_2x2(double a, double b, double d, double *w0, double *w
     // the one whose leading entry cannot cancel.
     const double x = half <= 0 ? radius - half : b;
     const double y = half <= 0 ? -b : -(radius + half);
-    const double norm = sqrt(x * x + y * y);
-    *c = radius > 0 ? x / norm : 1.0;
-    *s = radius > 0 ? y / norm : 0.0;
+    const double inverse_norm = 1.0 / sqrt(x * x + y * y);
+    *c = radius > 0 ? x * inverse_norm : 1.0;
+    *s = radius > 0 ? y * inverse_norm : 0.0;
 }
 
 /// NumPy's sign: -1, 0 or 1.
@@ -195,4 +195,48 @@ int qclab_fssh_two_state_real_step(int64_t batch, int64_t branches, double dt, c
         target[t] = prob0 > draw ? 0 : (prob0 + prob1 > draw ? 1 : -1);
     }
     return 0;
+}
+
+QCLAB_CLONES
+void qclab_fssh_density_matrix(int64_t batch, int64_t n, const double *restrict v_re, const double *restrict v_im,
+                               const double *restrict wf_adb_re, const double *restrict wf_adb_im,
+                               const double *restrict wf_db_re, const double *restrict wf_db_im,
+                               const int64_t *restrict active, const double *restrict weights,
+                               double *restrict d, double *restrict rho_re, double *restrict rho_im) {
+    for (int64_t k = 0; k < n; k++) {
+        for (int64_t t = 0; t < batch; t++) {
+            const double cr = wf_adb_re[k * batch + t], ci = wf_adb_im[k * batch + t];
+            d[k * batch + t] = (active[t] == k ? 1.0 : 0.0) - (cr * cr + ci * ci);
+        }
+    }
+    for (int64_t a = 0; a < n; a++) {
+        for (int64_t b = 0; b < n; b++) {
+            double *restrict rr = rho_re + (a * n + b) * batch, *restrict ri = rho_im + (a * n + b) * batch;
+            const double *restrict par = wf_db_re + a * batch, *restrict pai = wf_db_im + a * batch;
+            const double *restrict pbr = wf_db_re + b * batch, *restrict pbi = wf_db_im + b * batch;
+            // ψ_a ψ_b*
+            for (int64_t t = 0; t < batch; t++) {
+                rr[t] = par[t] * pbr[t] + pai[t] * pbi[t];
+                ri[t] = pai[t] * pbr[t] - par[t] * pbi[t];
+            }
+            // + Σ_k V_ak d_k conj(V_bk)
+            for (int64_t k = 0; k < n; k++) {
+                const double *restrict var = v_re + (a * n + k) * batch, *restrict vbr = v_re + (b * n + k) * batch;
+                const double *restrict dk = d + k * batch;
+                if (!v_im) {
+                    for (int64_t t = 0; t < batch; t++) rr[t] += var[t] * dk[t] * vbr[t];
+                    continue;
+                }
+                const double *restrict vai = v_im + (a * n + k) * batch, *restrict vbi = v_im + (b * n + k) * batch;
+                for (int64_t t = 0; t < batch; t++) {
+                    const double xr = var[t] * dk[t], xi = vai[t] * dk[t];
+                    rr[t] += xr * vbr[t] + xi * vbi[t];
+                    ri[t] += xi * vbr[t] - xr * vbi[t];
+                }
+            }
+            if (weights) {
+                for (int64_t t = 0; t < batch; t++) { rr[t] *= weights[t]; ri[t] *= weights[t]; }
+            }
+        }
+    }
 }

@@ -106,6 +106,15 @@ int qclab_fssh_two_state_real_step(int64_t batch, int64_t branches, double dt, c
                                    const int64_t *active, const double *draws, double *probability,
                                    double *active_re, double *active_im, int64_t *target);
 
+/// QC Lab's surface-hopping density matrix in the diabatic basis, ρ = ψ_db ψ_db† + V D V†
+/// with D = diag(δ_{k,active} - |c_k|²) (which is V ρ_adb V† for ρ_adb with the
+/// wavefunction's coherences and the active surface as populations), times `weights[t]`
+/// when given. `v_im == NULL` means real eigenvectors; `d` is scratch of `n * batch`.
+void qclab_fssh_density_matrix(int64_t batch, int64_t n, const double *v_re, const double *v_im,
+                               const double *wf_adb_re, const double *wf_adb_im, const double *wf_db_re,
+                               const double *wf_db_im, const int64_t *active, const double *weights, double *d,
+                               double *rho_re, double *rho_im);
+
 // MARK: Scattering models (scattering.c)
 
 /// One stage of the RK4 step of a free particle on two diabatic surfaces (x' = y,

@@ -370,8 +370,8 @@ public struct SurfaceHoppingBatch {
     /// deterministic mode.
     mutating func collect(into collector: inout OutputCollector, index: Int, time: Double) {
         collector.collectTime(index, time: time)
-        SurfaceHoppingKernels.diabaticDensityMatrix(eigenvectors: eigenvectors, wfAdb: wfAdb, wfDb: wfDb,
-                                                    activeSurface: activeSurface,
+        SurfaceHoppingKernels.diabaticDensityMatrix(eigenvectors: eigenvectors, realEigenvectors: realEigenvectors,
+                                                    wfAdb: wfAdb, wfDb: wfDb, activeSurface: activeSurface,
                                                     weights: settings.deterministic ? weights : nil, d: &populations,
                                                     into: &rho)
         collector.collectDensityMatrix(index, rho)

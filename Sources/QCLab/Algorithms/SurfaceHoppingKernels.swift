@@ -102,50 +102,26 @@ enum SurfaceHoppingKernels {
     /// `ρ_db = V ρ_adb V†` where `ρ_adb` has the wavefunction's coherences and the active
     /// surface as populations, times each row's weight when given. Since
     /// `ρ_adb = c c† + D` with `D = diag(δ_{k,active} - |c_k|²)` and `V c = ψ_db`, it is
-    /// computed as `ψ_db ψ_db† + V D V†`, a real product when `V` is real.
+    /// computed as `ψ_db ψ_db† + V D V†` (a real product when `realEigenvectors`).
     /// `d` is real scratch with `N` components of the batch.
-    static func diabaticDensityMatrix(eigenvectors v: ComplexBatch, wfAdb: ComplexBatch, wfDb: ComplexBatch,
-                                      activeSurface: [Int], weights: [Double]?, d: inout [Double],
+    static func diabaticDensityMatrix(eigenvectors v: ComplexBatch, realEigenvectors: Bool, wfAdb: ComplexBatch,
+                                      wfDb: ComplexBatch, activeSurface: [Int], weights: [Double]?, d: inout [Double],
                                       into rho: inout ComplexBatch) {
         let n = wfAdb.components, batch = wfAdb.batchSize
-        QuantumKernels.densityMatrix(wfDb, into: &rho)
-        let isReal = !v.im.contains { $0 != 0 }
-        for k in 0..<n {
-            for t in 0..<batch {
-                let i = k * batch + t
-                d[i] = (activeSurface[t] == k ? 1.0 : 0.0) - (wfAdb.re[i] * wfAdb.re[i] + wfAdb.im[i] * wfAdb.im[i])
-            }
-        }
+        precondition(v.components == n * n && rho.components == n * n && d.count == n * batch)
         v.re.withUnsafeBufferPointer { vr in v.im.withUnsafeBufferPointer { vi in
-        d.withUnsafeBufferPointer { d in
+        wfAdb.re.withUnsafeBufferPointer { ar in wfAdb.im.withUnsafeBufferPointer { ai in
+        wfDb.re.withUnsafeBufferPointer { dr in wfDb.im.withUnsafeBufferPointer { di in
+        activeSurface.withUnsafeBufferPointer { active in active.withMemoryRebound(to: Int64.self) { active in
+        d.withUnsafeMutableBufferPointer { d in
         rho.re.withUnsafeMutableBufferPointer { rr in rho.im.withUnsafeMutableBufferPointer { ri in
-            for a in 0..<n {
-                for b in 0..<n {
-                    let out = (a * n + b) * batch
-                    for k in 0..<n {
-                        let ea = (a * n + k) * batch, eb = (b * n + k) * batch, dk = k * batch
-                        if isReal {
-                            for t in 0..<batch { rr[out + t] += vr[ea + t] * d[dk + t] * vr[eb + t] }
-                        } else {
-                            for t in 0..<batch {
-                                // V_ak d_k conj(V_bk)
-                                let xr = vr[ea + t] * d[dk + t], xi = vi[ea + t] * d[dk + t]
-                                rr[out + t] += xr * vr[eb + t] + xi * vi[eb + t]
-                                ri[out + t] += xi * vr[eb + t] - xr * vi[eb + t]
-                            }
-                        }
-                    }
-                }
+            func run(_ w: UnsafePointer<Double>?) {
+                qclab_fssh_density_matrix(Int64(batch), Int64(n), vr.baseAddress, realEigenvectors ? nil : vi.baseAddress,
+                                          ar.baseAddress, ai.baseAddress, dr.baseAddress, di.baseAddress, active.baseAddress,
+                                          w, d.baseAddress, rr.baseAddress, ri.baseAddress)
             }
-            if let weights {
-                for e in 0..<n * n {
-                    for t in 0..<batch {
-                        rr[e * batch + t] *= weights[t]
-                        ri[e * batch + t] *= weights[t]
-                    }
-                }
-            }
-        }}}}}
+            if let weights { weights.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+        }}}}}}}}}}}
     }
 }
 

@@ -1,4 +1,9 @@
 import CQCLabKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension TwoStateScatteringModel {
     public func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep {
@@ -40,8 +45,10 @@ struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep {
         let n = batch, dt = dt, model = model
         let positionScale = model.positionScale, forceScale = model.gradientScale
         // The last step's closing evaluation serves as this step's first, unless something
-        // (a hop's rescaling, say) has moved a position since.
-        let reuse = hasEvaluation && evaluatedAt == z.re
+        // (a hop's rescaling, say) has moved a position since (bitwise: same input, same surfaces).
+        let reuse = hasEvaluation && evaluatedAt.withUnsafeBytes { old in
+            z.re.withUnsafeBytes { new in memcmp(old.baseAddress!, new.baseAddress!, old.count) == 0 }
+        }
         surfaces.withUnsafeMutableBufferPointer { storage in
         q.withUnsafeMutableBufferPointer { q in
         f0.withUnsafeMutableBufferPointer { f0 in f1.withUnsafeMutableBufferPointer { f1 in
