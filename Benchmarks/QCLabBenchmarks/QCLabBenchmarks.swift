@@ -145,6 +145,28 @@ struct ForceState {
     }
 }
 
+/// A batch and its model's fused classical step (one RK4 step of `z` and the rebuild of
+/// `H(z)`), as the algorithms take it every update.
+struct ClassicalStepState {
+    var step: any FusedClassicalStep
+    var z: ComplexBatch
+    let wavefunction: ComplexBatch
+    var hamiltonian: ComplexBatch
+
+    init(model: any FusedClassicalDynamics, batch: Int, dt: Double) {
+        let forces = ForceState(model: model, batch: batch)
+        step = model.fusedClassicalStep(dt: dt, batchSize: batch)
+        z = forces.z
+        wavefunction = forces.wavefunction
+        let n = model.numQuantumStates
+        hamiltonian = ComplexBatch(components: n * n, batchSize: batch)
+    }
+
+    mutating func run() {
+        step.advance(z: &z, psi: wavefunction, hamiltonian: &hamiltonian)
+    }
+}
+
 /// A mean-field or surface-hopping batch of a workload's first batch of seeds; it is
 /// started afresh after the workload's number of steps, so the steps measured are
 /// those of the workload's own time window.
@@ -232,6 +254,7 @@ let benchmarks: @Sendable () -> Void = {
     let forceCases: [(String, @Sendable () -> any Model, Int)] = [
         ("Force SpinBoson A=100 (batch 250)", { SpinBoson(A: 100) }, 250),
         ("Force FMOComplex N=200 (batch 50)", { FMOComplex(N: 200) }, 50),
+        ("Force TullyProblemOne (batch 500)", { TullyProblemOne(initPosition: -5) }, 500),
     ]
     for (name, makeModel, batch) in forceCases {
         let box = Box<ForceState>()
@@ -244,6 +267,24 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(box.state!.quantumForce.re[0] + box.state!.classicalForce.re[0])
         } setup: {
             box.state = ForceState(model: makeModel(), batch: batch)
+        }
+    }
+
+    // One classical RK4 step with the rebuild of H(z): closed form for a harmonic bath,
+    // the batched four-stage step (vectorized exponentials) for a scattering model.
+    let classicalCases: [(String, @Sendable () -> any FusedClassicalDynamics, Int, Double)] = [
+        ("Classical step SpinBoson A=100 (batch 250)", { SpinBoson(A: 100) }, 250, 0.01),
+        ("Classical step TullyProblemOne (batch 500)", { TullyProblemOne(initPosition: -5) }, 500, 0.5),
+    ]
+    for (name, makeModel, batch, dt) in classicalCases {
+        let box = Box<ClassicalStepState>()
+        Benchmark(name, configuration: kernelConfiguration()) { benchmark in
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { box.state!.run() }
+            benchmark.stopMeasurement()
+            blackHole(box.state!.z.re[0])
+        } setup: {
+            box.state = ClassicalStepState(model: makeModel(), batch: batch, dt: dt)
         }
     }
 

@@ -4,6 +4,16 @@
 #include "CQCLabKernels.h"
 #include "lanes.h"
 
+/// F = force_scale <ψ|∂V/∂q|ψ> at trajectory t, from the slopes at its current point.
+static inline double scattering_force(int64_t batch, int64_t t, double force_scale, const double *restrict psi_re,
+                                      const double *restrict psi_im, const double *restrict d11,
+                                      const double *restrict d12, const double *restrict d22) {
+    const double a0r = psi_re[t], a0i = psi_im[t], a1r = psi_re[batch + t], a1i = psi_im[batch + t];
+    const double p0 = a0r * a0r + a0i * a0i, p1 = a1r * a1r + a1i * a1i;
+    const double coherence = 2.0 * (a0r * a1r + a0i * a1i);
+    return force_scale * (d11[t] * p0 + d22[t] * p1 + d12[t] * coherence);
+}
+
 QCLAB_CLONES
 void qclab_scattering_rk4_stage(int stage, int64_t batch, double dt, double position_scale, double force_scale,
                                 const double *restrict psi_re, const double *restrict psi_im,
@@ -12,34 +22,39 @@ void qclab_scattering_rk4_stage(int stage, int64_t batch, double dt, double posi
                                 double *restrict f0, double *restrict f1, double *restrict f2,
                                 double *restrict stage_y, double *restrict q) {
     const double half = 0.5 * dt, sixth = dt / 6.0;
-    for (int64_t t = 0; t < batch; t++) {
-        const double a0r = psi_re[t], a0i = psi_im[t], a1r = psi_re[batch + t], a1i = psi_im[batch + t];
-        const double p0 = a0r * a0r + a0i * a0i, p1 = a1r * a1r + a1i * a1i;
-        const double coherence = 2.0 * (a0r * a1r + a0i * a1i);
-        const double force = force_scale * (d11[t] * p0 + d22[t] * p1 + d12[t] * coherence);
-        switch (stage) {
-        case 0:
-            f0[t] = force;
+    // One loop per stage (a stage test inside the loop would make the vectorizer compute
+    // every stage's arithmetic for every element).
+#define FORCE(t) scattering_force(batch, t, force_scale, psi_re, psi_im, d11, d12, d22)
+    switch (stage) {
+    case 0:
+        for (int64_t t = 0; t < batch; t++) {
+            f0[t] = FORCE(t);
             q[t] = position_scale * (x[t] + half * y[t]);
-            break;
-        case 1:
-            f1[t] = force;
+        }
+        break;
+    case 1:
+        for (int64_t t = 0; t < batch; t++) {
+            f1[t] = FORCE(t);
             q[t] = position_scale * (x[t] + half * (y[t] - half * f0[t]));
-            break;
-        case 2:
-            f2[t] = force;
+        }
+        break;
+    case 2:
+        for (int64_t t = 0; t < batch; t++) {
+            f2[t] = FORCE(t);
             stage_y[t] = y[t] - half * f1[t];
             q[t] = position_scale * (x[t] + dt * stage_y[t]);
-            break;
-        default: {
+        }
+        break;
+    default:
+        for (int64_t t = 0; t < batch; t++) {
             const double y0 = y[t], y1 = y0 - half * f0[t], y2 = stage_y[t], y3 = y0 - dt * f2[t];
             const double xn = x[t] + sixth * (y0 + 2.0 * y1 + 2.0 * y2 + y3);
             x[t] = xn;
-            y[t] = y0 + sixth * (-f0[t] + 2.0 * -f1[t] + 2.0 * -f2[t] + -force);
+            y[t] = y0 + sixth * (-f0[t] + 2.0 * -f1[t] + 2.0 * -f2[t] + -FORCE(t));
             q[t] = position_scale * xn;
         }
-        }
     }
+#undef FORCE
 }
 
 QCLAB_CLONES
