@@ -7,8 +7,8 @@ final class QuickstartTests: XCTestCase {
     func testTheQuickstartRuns() throws {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-quickstart")
         let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(folder.path)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        _ = FileManager.default.changeCurrentDirectoryPath(folder.path)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
 
         // BEGIN QUICKSTART
         var settings = SimulationSettings()      // QC Lab's defaults

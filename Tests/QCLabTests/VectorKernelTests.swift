@@ -171,6 +171,29 @@ final class VectorKernelTests: XCTestCase {
             for (a, b) in zip(fused.eigenvalues, separate.eigenvalues) { XCTAssertEqual(a, b, accuracy: 1e-12) }
         }
     }
+
+    func testFusedTwoStateKernelLeavesHugePhasesToTheCLibrary() throws {
+        // |E dt| ≈ 1.5e5 is beyond the vectorized sincos: the fused kernel declines and the
+        // separate kernels (with libm for such phases) take the step, so both batches agree
+        // exactly, and the propagation keeps every wavefunction normalized.
+        let model = TullyProblemTwo(initPosition: -3, E0: 3e5)
+        let dt = 0.5, steps = 50
+        let grid = TimeGrid(SimulationSettings(tmax: dt * Double(steps), dtUpdate: dt, dtCollect: dt * Double(steps)))
+        var fused = try SurfaceHoppingBatch(algorithm: FewestSwitchesSurfaceHopping(), model: model, grid: grid,
+                                            seeds: Array(0..<8), initialWavefunction: [Complex(0.6), Complex(0, 0.8)])
+        var separate = fused
+        separate.usesTwoStateKernel = false
+        for _ in 0..<steps {
+            try fused.step(dt: dt)
+            try separate.step(dt: dt)
+        }
+        XCTAssertEqual(fused.wfDb.re, separate.wfDb.re)
+        XCTAssertEqual(fused.wfDb.im, separate.wfDb.im)
+        for t in 0..<8 {
+            let norm = (0..<2).map { fused.wfDb[$0, t].lengthSquared }.reduce(0, +)
+            XCTAssertEqual(norm, 1, accuracy: 1e-12)
+        }
+    }
 }
 
 private extension ComplexBatch {

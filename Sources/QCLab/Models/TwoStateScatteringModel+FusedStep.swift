@@ -73,7 +73,7 @@ struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep {
             qclab_scattering_hamiltonian(Int64(n), s.v11.baseAddress, s.v12.baseAddress, s.v22.baseAddress,
                                          hr.baseAddress, hi.baseAddress)
         }}}}}}}}}}}}
-        evaluatedAt.withUnsafeMutableBufferPointer { $0.update(from: z.re) }
+        _ = evaluatedAt.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: z.re) }
         hasEvaluation = true
     }
 }
