@@ -19,6 +19,32 @@ static inline double double_of(int64_t b) { double x; memcpy(&x, &b, sizeof x); 
 /// nearest integer, which then sits in the low bits of the sum's mantissa.
 static const double round_shifter = 0x1.8p52;
 
+/// c[0] + x (c[1] + x (c[2] + ...)) by Horner's rule; with constant coefficients and
+/// count the loop unrolls, and the lanes calling it still vectorize.
+static inline double polynomial(double x, const double *c, int count) {
+    double p = c[count - 1];
+    for (int i = count - 2; i >= 0; i--) p = p * x + c[i];
+    return p;
+}
+
+/// 1/k! for k = 0...13: exp(r) to r^13.
+static const double exp_taylor[14] = {
+    1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0, 1.0 / 40320.0,
+    1.0 / 362880.0, 1.0 / 3628800.0, 1.0 / 39916800.0, 1.0 / 479001600.0, 1.0 / 6227020800.0,
+};
+
+/// (sin r - r) = -r z P(z): P's coefficients (-1)^k / (2k + 3)!, to r^17.
+static const double sin_taylor[8] = {
+    1.0 / 6.0, -1.0 / 120.0, 1.0 / 5040.0, -1.0 / 362880.0, 1.0 / 39916800.0, -1.0 / 6227020800.0,
+    1.0 / 1307674368000.0, -1.0 / 355687428096000.0,
+};
+
+/// (cos r - 1 + z/2) = -z² Q(z): Q's coefficients (-1)^(k+1) / (2k + 4)!, to r^18.
+static const double cos_taylor[8] = {
+    -1.0 / 24.0, 1.0 / 720.0, -1.0 / 40320.0, 1.0 / 3628800.0, -1.0 / 479001600.0,
+    1.0 / 87178291200.0, -1.0 / 20922789888000.0, 1.0 / 6402373705728000.0,
+};
+
 /// exp(x) for one lane: x = k ln2 + r with |r| <= ln2 / 2, exp(r) by its Taylor series to
 /// r^13 (truncation below 1e-17), times 2^k applied in two halves so that results near
 /// the overflow and underflow limits need no special case. Below -746 the result is 0,
@@ -30,20 +56,7 @@ static inline double qclab_exp_lane(double x) {
     const double k = shifted - round_shifter;
     const int64_t ki = bits_of(shifted) - bits_of(round_shifter);
     const double r = (clamped - k * ln2_hi) - k * ln2_lo;
-    double p = 1.0 / 6227020800.0;                     // 1/13!
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    const double p = polynomial(r, exp_taylor, 14);
     const int64_t k1 = ki >> 1, k2 = ki - k1;
     return p * double_of((k1 + 1023) << 52) * double_of((k2 + 1023) << 52);
 }
@@ -64,24 +77,9 @@ static inline void qclab_sincos_lane(double x, double *s, double *c) {
     const int64_t quadrant = (bits_of(shifted) - bits_of(round_shifter)) & 3;
     const double r = (((x - k * pio2_1) - k * pio2_2) - k * pio2_3) - k * pio2_3t;
     const double z = r * r;
-    double ps = -1.0 / 355687428096000.0;              // -1/17!
-    ps = ps * z + 1.0 / 1307674368000.0;
-    ps = ps * z - 1.0 / 6227020800.0;
-    ps = ps * z + 1.0 / 39916800.0;
-    ps = ps * z - 1.0 / 362880.0;
-    ps = ps * z + 1.0 / 5040.0;
-    ps = ps * z - 1.0 / 120.0;
-    ps = ps * z + 1.0 / 6.0;
-    const double sin_r = r - (r * z) * ps;
-    double pc = 1.0 / 6402373705728000.0;              // 1/18!
-    pc = pc * z - 1.0 / 20922789888000.0;
-    pc = pc * z + 1.0 / 87178291200.0;
-    pc = pc * z - 1.0 / 479001600.0;
-    pc = pc * z + 1.0 / 3628800.0;
-    pc = pc * z - 1.0 / 40320.0;
-    pc = pc * z + 1.0 / 720.0;
-    pc = pc * z - 1.0 / 24.0;
-    const double cos_r = 1.0 - 0.5 * z + (z * z) * -pc;
+    // sin r = r - r z P(z), cos r = 1 - z/2 - z² Q(z).
+    const double sin_r = r - (r * z) * polynomial(z, sin_taylor, 8);
+    const double cos_r = 1.0 - 0.5 * z + (z * z) * -polynomial(z, cos_taylor, 8);
     // Quadrant 0: (sin r, cos r); 1: (cos r, -sin r); 2: (-sin r, -cos r); 3: (-cos r, sin r).
     const double a = (quadrant & 1) ? cos_r : sin_r;
     const double b = (quadrant & 1) ? sin_r : cos_r;
