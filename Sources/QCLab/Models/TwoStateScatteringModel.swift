@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A particle of one coordinate scattering on two coupled diabatic surfaces: Tully's
 /// model problems. The classical part is a free particle (QC Lab's `h_c_free`,
 /// `dh_c_dzc_free`, `hop_free`) started at a definite position and momentum, `h = 1`,
