@@ -102,6 +102,23 @@ void qclab_rotate_phases(int64_t count, const double *restrict energies, double 
     }
 }
 
+/// out = L R (or Lᵀ R with `left_transposed`) for the n x n matrices of every trajectory;
+/// `out` must not overlap `left` or `right`.
+static inline void batched_product(int64_t batch, int64_t n, const double *restrict left, int left_transposed,
+                                   const double *restrict right, double *restrict out) {
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t k = 0; k < n; k++) {
+            double *restrict o = out + (i * n + k) * batch;
+            for (int64_t t = 0; t < batch; t++) o[t] = 0.0;
+            for (int64_t j = 0; j < n; j++) {
+                const double *restrict l = left + (left_transposed ? j * n + i : i * n + j) * batch;
+                const double *restrict r = right + (j * n + k) * batch;
+                for (int64_t t = 0; t < batch; t++) o[t] += l[t] * r[t];
+            }
+        }
+    }
+}
+
 QCLAB_CLONES
 int qclab_jacobi_warm_start(int64_t batch, int64_t n, const double *restrict h, double *restrict v,
                             double *restrict w, double *restrict a, double *restrict scratch,
@@ -135,28 +152,8 @@ int qclab_jacobi_warm_start(int64_t batch, int64_t n, const double *restrict h, 
         }
     }
     // scratch = H V, then A = Vᵀ (H V), symmetrized.
-    for (int64_t i = 0; i < n; i++) {
-        for (int64_t k = 0; k < n; k++) {
-            double *restrict out = scratch + (i * n + k) * batch;
-            for (int64_t t = 0; t < batch; t++) out[t] = 0.0;
-            for (int64_t j = 0; j < n; j++) {
-                const double *restrict hij = h + (i * n + j) * batch;
-                const double *restrict vjk = v + (j * n + k) * batch;
-                for (int64_t t = 0; t < batch; t++) out[t] += hij[t] * vjk[t];
-            }
-        }
-    }
-    for (int64_t j = 0; j < n; j++) {
-        for (int64_t k = 0; k < n; k++) {
-            double *restrict out = a + (j * n + k) * batch;
-            for (int64_t t = 0; t < batch; t++) out[t] = 0.0;
-            for (int64_t i = 0; i < n; i++) {
-                const double *restrict vij = v + (i * n + j) * batch;
-                const double *restrict sik = scratch + (i * n + k) * batch;
-                for (int64_t t = 0; t < batch; t++) out[t] += vij[t] * sik[t];
-            }
-        }
-    }
+    batched_product(batch, n, h, 0, v, scratch);
+    batched_product(batch, n, v, 1, scratch, a);
     for (int64_t j = 0; j < n; j++) {
         for (int64_t k = j + 1; k < n; k++) {
             double *restrict ajk = a + (j * n + k) * batch;
