@@ -55,6 +55,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Run by the tests under mpirun (no product: packages that depend on ours never build it).
+        .executableTarget(name: "MPIFailureProbe", dependencies: ["QCLab", "QCLabMPI"], path: "Tests/MPIFailureProbe"),
         .testTarget(
             name: "QCLabTests",
             dependencies: ["QCLab", "QCLabMPI"],

@@ -13,27 +13,29 @@ enum QCLabCLI {
     }
 
     struct MissingExecutable: Error, CustomStringConvertible {
+        let name: String
         let searched: [String]
         var description: String {
-            "the qclab executable is not built (run `swift build` before `swift test`); looked for \(searched.joined(separator: ", "))"
+            "the \(name) executable is not built (run `swift build` before `swift test`); looked for \(searched.joined(separator: ", "))"
         }
     }
 
-    /// The built `qclab`: in the build-products folder that holds this test bundle (so any
-    /// `--scratch-path` works), else `.build/debug` of the package. A missing executable
-    /// throws, which fails the test: it is never skipped.
-    static func executable() throws -> URL {
-        var candidates = [Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("qclab")]
+    /// The built executable `name` (`qclab`, or a test helper): in the build-products
+    /// folder that holds this test bundle (so any `--scratch-path` works), else
+    /// `.build/debug` of the package. A missing executable throws, which fails the test:
+    /// it is never skipped.
+    static func executable(named name: String = "qclab") throws -> URL {
+        var candidates = [Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent(name)]
         var folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while folder.path != "/" {
             if FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path) {
-                candidates.append(folder.appendingPathComponent(".build/debug/qclab"))
+                candidates.append(folder.appendingPathComponent(".build/debug/\(name)"))
                 break
             }
             folder.deleteLastPathComponent()
         }
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw MissingExecutable(searched: candidates.map(\.path))
+            throw MissingExecutable(name: name, searched: candidates.map(\.path))
         }
         return found
     }

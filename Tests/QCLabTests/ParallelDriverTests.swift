@@ -371,6 +371,48 @@ final class ParallelDriverTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(start), 60)
     }
 
+    /// Seeds named by `SeedList.describe` ("4...7, 12...19, 22").
+    static func seeds(in list: Substring) -> [Int] {
+        list.split(separator: ",").flatMap { part -> [Int] in
+            let bounds = part.trimmingCharacters(in: .whitespaces).components(separatedBy: "...").compactMap { Int($0) }
+            return bounds.count == 2 ? Array(bounds[0]...bounds[1]) : bounds
+        }
+    }
+
+    func testAFailedBatchOnAnyRankEndsTheMPIJobNamingTheLostSeeds() throws {
+        // Tests/MPIFailureProbe: 23 seeds in batches of 4 through parallelDriverMPI, the batch
+        // holding the given seed throws. Batch b runs on rank b mod K.
+        let mpirun = try Self.mpirun()
+        let probe = try QCLabCLI.executable(named: "MPIFailureProbe")
+        let folder = try jobFolder(trajectories: 23)
+        let fine = try Self.run(mpirun, ["--oversubscribe", "-n", "2", probe.path, "-1"], in: folder, timeout: 60)
+        XCTAssertEqual(fine.status, 0, fine.errors)
+        XCTAssertTrue(fine.output.contains("complete: 23 trajectories, seeds 0...22"), fine.output)
+        for (ranks, failing) in [(2, 5), (2, 9), (3, 0), (3, 22)] {
+            let start = Date()
+            let outcome = try Self.run(mpirun, ["--oversubscribe", "-n", "\(ranks)", probe.path, "\(failing)"], in: folder,
+                                       timeout: 60)
+            let label = "\(ranks) ranks, failing seed \(failing)"
+            XCTAssertLessThan(Date().timeIntervalSince(start), 60, "\(label): nobody waits forever")
+            XCTAssertNotEqual(outcome.status, 0, label)
+            let batch = failing / 4, batchSeeds = Array(4 * batch..<min(4 * batch + 4, 23))
+            let expected = "probe: error: MPI rank \(batch % ranks) failed (batch \(batch + 1) (seeds \(batchSeeds.first!)...\(batchSeeds.last!)) threw: injected failure at seed \(failing)); lost seeds "
+            let lines = outcome.errors.split(separator: "\n").filter { $0.hasPrefix("probe: error:") }
+            XCTAssertEqual(lines.count, 1, "\(label): one report: \(outcome.errors)")
+            guard let line = lines.first, line.hasPrefix(expected) else {
+                XCTFail("\(label): expected \(expected)…, got \(outcome.errors)")
+                continue
+            }
+            // The lost seeds hold the failed batch and are whole batches of the run.
+            let lost = Self.seeds(in: line.dropFirst(expected.count))
+            XCTAssertTrue(Set(batchSeeds).isSubset(of: lost), "\(label): \(line)")
+            for b in Set(lost.map { $0 / 4 }) {
+                XCTAssertTrue(Set(4 * b..<min(4 * b + 4, 23)).isSubset(of: lost), "\(label): batch \(b + 1) lost whole: \(line)")
+            }
+            XCTAssertTrue(lost.allSatisfy { (0..<23).contains($0) }, "\(label): \(line)")
+        }
+    }
+
     func testCommandLineAppendContinuesARunWithEveryDriver() throws {
         let qclab = try Self.locateExecutable()
         let folder = try jobFolder(trajectories: 23)

@@ -1,0 +1,46 @@
+// A helper of ParallelDriverTests, run under mpirun: a small mean-field job (23 seeds in
+// batches of 4) through `parallelDriverMPI`, with an algorithm whose batch holding the
+// seed given on the command line throws, on whichever rank runs it. Nothing on the
+// `qclab` command line makes one batch fail, so this is how the tests see that a failure
+// on one rank ends the whole job with a message naming the lost seeds, and leaves no rank
+// waiting.
+//
+//   mpirun -n K MPIFailureProbe SEED     (SEED -1: nothing fails)
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import QCLab
+import QCLabMPI
+
+/// Mean field, except that the batch holding `failingSeed` throws.
+struct FailingMeanField: Algorithm {
+    struct InjectedFailure: Error, CustomStringConvertible {
+        let seed: Int
+        var description: String { "injected failure at seed \(seed)" }
+    }
+
+    let failingSeed: Int
+    var algorithmName: String { "FailingMeanField" }
+    func branchCount(for model: any Model) -> Int { 1 }
+
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> Data {
+        if seeds.contains(failingSeed) { throw InjectedFailure(seed: failingSeed) }
+        return try MeanField().runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds)
+    }
+}
+
+let failingSeed = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? -1
+let settings = SimulationSettings(tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 23, batchSize: 4, progressBar: false)
+let simulation = Simulation(settings: settings, model: SpinBoson(), algorithm: FailingMeanField(failingSeed: failingSeed),
+                            initialWavefunction: [Complex(1), Complex(0)])
+do {
+    let data = try parallelDriverMPI(simulation)
+    MPIEnvironment.finalize()
+    if let data { print("complete: \(data.normFactor) trajectories, seeds \(data.seeds.first!)...\(data.seeds.last!)") }
+} catch {
+    fputs("probe: error: \(error)\n", stderr)
+    MPIEnvironment.finalize()
+    exit(1)
+}
