@@ -105,6 +105,9 @@ public struct SurfaceHoppingBatch {
     private var probabilities: [Double]
     private var hopWorkspace: [Double]
     private var hopTargets: [Int]
+    /// Whether the eigenvectors are real (a real Hamiltonian's, up to the ±1 of gauge
+    /// fixing), so that products with them can skip their imaginary part.
+    private let realEigenvectors: Bool
     /// Whether the fused two-state kernel takes the quantum part of a step (internal so that
     /// tests can compare it with the separate kernels).
     var usesTwoStateKernel: Bool
@@ -141,7 +144,8 @@ public struct SurfaceHoppingBatch {
         probabilities = [Double](repeating: 0, count: n * rows)
         hopWorkspace = [Double](repeating: 0, count: 4 * rows)
         hopTargets = [Int](repeating: -1, count: rows)
-        usesTwoStateKernel = n == 2 && model.hamiltonianIsReal && algorithm.gaugeFixing == .signOverlap
+        realEigenvectors = model.hamiltonianIsReal && algorithm.gaugeFixing != .phaseOverlap
+        usesTwoStateKernel = n == 2 && realEigenvectors && algorithm.gaugeFixing == .signOverlap
         fusedModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel ? nil : model as? any FusedClassicalDynamics
         fusedStep = fusedModel?.fusedClassicalStep(dt: grid.dtUpdate, batchSize: rows)
         populations = [Double](repeating: 0, count: n * rows)
@@ -234,9 +238,6 @@ public struct SurfaceHoppingBatch {
         }
     }
 
-    /// Whether the eigenvectors are real (a real Hamiltonian's, up to the ±1 of gauge
-    /// fixing), so that products with them can skip their imaginary part.
-    private var realEigenvectors: Bool { model.hamiltonianIsReal && settings.gaugeFixing != .phaseOverlap }
 
     /// `ψ_db ← V exp(-i E dt) V† ψ_db` with the eigenpairs of the step's start
     /// (`previousEigenvectors` by now; QC Lab's `update_wf_db_propagator`).

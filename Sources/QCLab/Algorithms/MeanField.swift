@@ -39,6 +39,8 @@ public struct MeanFieldBatch {
     private let fusedModel: (any FusedClassicalDynamics)?
     private var fusedStep: (any FusedClassicalStep)?
     private var nextHamiltonian: ComplexBatch
+    /// A real model's H has an imaginary part of exact zeros, which the products skip.
+    private let realHamiltonian: Bool
 
     /// Draws the initial conditions of `seeds` and starts every wavefunction at
     /// `initialWavefunction`; with `dt`, whatever a step of that size needs is prepared
@@ -59,13 +61,12 @@ public struct MeanFieldBatch {
         fusedModel = fused
         fusedStep = dt.flatMap { fused?.fusedClassicalStep(dt: $0, batchSize: batch) }
         nextHamiltonian = hamiltonian
+        realHamiltonian = model.hamiltonianIsReal
     }
 
     /// One update step: `z` by RK4 in the current wavefunction, then the wavefunction by
     /// RK4 under the Hamiltonian of the step's start, then the new Hamiltonian.
     public mutating func step(dt: Double) {
-        // A real model's H has an imaginary part of exact zeros, which the products skip.
-        let realHamiltonian = model.hamiltonianIsReal
         if let fusedModel {
             if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: z.batchSize) }
             fusedStep!.advance(z: &z, psi: wavefunction, hamiltonian: &nextHamiltonian)
