@@ -12,7 +12,7 @@ import QCLab
 ///
 /// Launch the program with `mpirun -n K`, `mpiexec` or `srun` and call this on every
 /// rank with the same arguments. Batch `b` runs on rank `b % K` (round robin), with one
-/// BLAS thread per rank. Every other rank sends each batch's ``QCLab/Data`` to rank 0 in
+/// BLAS thread per rank. Every other rank sends each batch's ``QCLab/SimulationData`` to rank 0 in
 /// the compact binary form as soon as it is done (non-blocking sends, so no rank waits on
 /// rank 0 while it computes); rank 0 merges all batches into `data` in batch order, as
 /// the serial driver does.
@@ -44,8 +44,8 @@ import QCLab
 ///     trajectories done so far and the total.
 /// - Returns: on rank 0, `data` with the new trajectories merged in, in seed order; `nil`
 ///   on every other rank.
-public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, data: Data = Data(),
-                              numTasks: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> Data? {
+public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
+                              numTasks: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData? {
     try MPIEnvironment.initializeIfNeeded()
     let rank = MPIEnvironment.rank, size = MPIEnvironment.worldSize
     if let numTasks, numTasks != size {
@@ -141,7 +141,7 @@ public enum MPIEnvironment {
 // MARK: - Messages
 
 /// What ranks send each other. Other ranks to rank 0, tag `record`: one record per batch
-/// they were given: a kind byte, the batch index (Int64) and the encoded ``QCLab/Data``
+/// they were given: a kind byte, the batch index (Int64) and the encoded ``QCLab/SimulationData``
 /// (result), the error text (failure), or nothing (skipped after a stop). Rank 0 to the
 /// others, tag `stop`: one empty message after the first failure. Then a broadcast of the
 /// outcome (0 or 1), after which every rank has received any stop sent to it.
@@ -211,7 +211,7 @@ private struct MPIRun {
     func label(_ batch: Int) -> String { "batch \(batch + 1) (seeds \(SeedList.describe(plan.seeds(ofBatch: batch))))" }
 
     /// Rank 0: runs its batches, collects everyone's, merges or throws.
-    mutating func runRoot(data: Data, progress: ((Int, Int) -> Void)?) throws -> Data {
+    mutating func runRoot(data: SimulationData, progress: ((Int, Int) -> Void)?) throws -> SimulationData {
         var run = ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size)
         for batch in plan.batches.indices {
             run.note("Batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) runs on rank \(batch % size).")
@@ -342,7 +342,7 @@ private struct RootCollector {
             switch kind {
             case Message.result:
                 do {
-                    try run.store(Data(encodedBytes: Array(payload)), forBatch: batch)
+                    try run.store(SimulationData(encodedBytes: Array(payload)), forBatch: batch)
                     progress?(run.trajectoriesDone, run.plan.seeds.count)
                 } catch {
                     fail(rank: source, batch: batch, reason: "its result could not be read: \(error)")

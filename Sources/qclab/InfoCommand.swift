@@ -16,8 +16,8 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         reportingErrors {
-            let data = try QCLab.Data(contentsOf: file)
-            let names = try QCLab.Data.datasetNames(inFileAt: file)
+            let data = try SimulationData(contentsOf: file)
+            let names = try SimulationData.datasetNames(inFileAt: file)
             print("file:" + String(repeating: " ", count: 9) + file)
             print(data.summary(datasetNames: names))
             if log {

@@ -26,7 +26,7 @@ struct MergeCommand: ParsableCommand {
     func run() throws {
         reportingErrors {
             try OutputPath.checkWritable(output)
-            let merged = try QCLab.Data.merging(files: inputs)
+            let merged = try SimulationData.merging(files: inputs)
             try merged.save(to: output)
             print("wrote \(output): \(merged.normFactor) trajectories (seeds \(SeedList.describe(merged.seeds))) from \(inputs.count) file\(inputs.count == 1 ? "" : "s")")
         }

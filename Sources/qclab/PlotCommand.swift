@@ -21,7 +21,7 @@ struct PlotCommand: ParsableCommand {
         reportingErrors {
             let destination = output ?? Self.defaultOutput(for: file)
             try OutputPath.checkWritable(destination)
-            let data = try QCLab.Data(contentsOf: file)
+            let data = try SimulationData(contentsOf: file)
             let plot: PopulationPlot
             do {
                 plot = try PopulationPlot(data: data, title: title)

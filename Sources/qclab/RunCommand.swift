@@ -49,7 +49,7 @@ struct RunCommand: ParsableCommand {
         reportingErrors {
             let job = try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job
             try OutputPath.checkWritable(output)
-            let previous = try append.map { try QCLab.Data(contentsOf: $0) } ?? QCLab.Data()
+            let previous = try append.map { try SimulationData(contentsOf: $0) } ?? SimulationData()
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar)
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }
@@ -61,7 +61,7 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Runs the chosen driver; `nil` on MPI ranks other than 0, which write nothing.
-    func runDriver(job: Job, previous: QCLab.Data, progress: @escaping (Int, Int) -> Void) throws -> QCLab.Data? {
+    func runDriver(job: Job, previous: SimulationData, progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
         switch driver {
         case .serial:
             return try serialDriver(job.simulation, seeds: job.seeds, data: previous, progress: progress)
@@ -123,7 +123,7 @@ enum OutputPath {
 
 /// The few lines `qclab run` prints when it is done.
 enum Summary {
-    static func describe(_ data: QCLab.Data, path: String) -> String {
+    static func describe(_ data: SimulationData, path: String) -> String {
         let times = data.times
         guard let dm = data.mean("dm_db"), let shape = data.observable("dm_db")?.shape, shape.count == 3 else {
             return "wrote \(path)"

@@ -25,7 +25,7 @@ struct FailingMeanField: Algorithm {
     var algorithmName: String { "FailingMeanField" }
     func branchCount(for model: any Model) -> Int { 1 }
 
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> Data {
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
         if seeds.contains(failingSeed) { throw InjectedFailure(seed: failingSeed) }
         return try MeanField().runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds)
     }

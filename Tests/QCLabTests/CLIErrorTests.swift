@@ -213,7 +213,7 @@ final class CLIErrorTests: XCTestCase {
         // A valid HDF5 file in our layout that holds nothing.
         let source = try QCLabCLI.temporaryFolder(self)
         let empty = source.appendingPathComponent("empty.h5")
-        try QCLab.Data().save(to: empty.path)
+        try SimulationData().save(to: empty.path)
         let bytes = try [UInt8](Foundation.Data(contentsOf: empty))
         try assertRefused(["plot", "empty.h5", "--output", "out/p.svg"], binaryFiles: ["empty.h5": bytes],
                           naming: ["'empty.h5'", "nothing to plot"], "plot of a file without trajectories")

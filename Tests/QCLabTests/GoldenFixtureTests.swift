@@ -10,7 +10,7 @@ final class GoldenFixtureTests: XCTestCase {
         for (name, purpose) in cases {
             let job = try Fixtures.job(name)
             let ours = try serialDriver(job.simulation, seeds: job.seeds)
-            let theirs = try QCLab.Data(contentsOf: Fixtures.url("\(name).h5").path)
+            let theirs = try SimulationData(contentsOf: Fixtures.url("\(name).h5").path)
             XCTAssertEqual(ours.seeds, theirs.seeds, "\(name): seeds")
             XCTAssertEqual(ours.normFactor, theirs.normFactor, "\(name): norm_factor")
             for output in ["t", "dm_db", "quantum_energy", "classical_energy"] {

@@ -5,7 +5,7 @@ import FoundationXML
 import XCTest
 @testable import QCLab
 
-/// `Data.merging` (`qclab merge`), `Data.summary` (`qclab info`) and `PopulationPlot`
+/// `SimulationData.merging` (`qclab merge`), `SimulationData.summary` (`qclab info`) and `PopulationPlot`
 /// (`qclab plot`), in the library and end to end through the executable.
 final class MergeInfoPlotTests: XCTestCase {
     func spinBoson(trajectories: Int = 12, batchSize: Int = 4, tmax: Double = 1, dtCollect: Double = 0.1,
@@ -16,13 +16,13 @@ final class MergeInfoPlotTests: XCTestCase {
 
     func folder() throws -> URL { try QCLabCLI.temporaryFolder(self, "qclab-merge") }
 
-    func save(_ data: QCLab.Data, _ name: String, in folder: URL) throws -> String {
+    func save(_ data: SimulationData, _ name: String, in folder: URL) throws -> String {
         let path = folder.appendingPathComponent(name).path
         try data.save(to: path)
         return path
     }
 
-    func assertSame(_ merged: QCLab.Data, _ whole: QCLab.Data, file: StaticString = #filePath, line: UInt = #line) {
+    func assertSame(_ merged: SimulationData, _ whole: SimulationData, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(merged.seeds, whole.seeds, file: file, line: line)
         XCTAssertEqual(merged.normFactor, whole.normFactor, file: file, line: line)
         XCTAssertEqual(merged.sampleCount, whole.sampleCount, file: file, line: line)
@@ -50,7 +50,7 @@ final class MergeInfoPlotTests: XCTestCase {
             let whole = try serialDriver(simulation)
             let first = try save(serialDriver(simulation, seeds: Array(0..<6)), "\(label)-a.h5", in: folder)
             let second = try save(serialDriver(simulation, seeds: Array(6..<12)), "\(label)-b.h5", in: folder)
-            let merged = try QCLab.Data.merging(files: [first, second])
+            let merged = try SimulationData.merging(files: [first, second])
             assertSame(merged, whole)
             XCTAssertEqual(whole.standardError("t")!.max(), 0, "t does not vary: no error bar")
             XCTAssertGreaterThan(whole.standardError("dm_db")!.max()!, 1e-3)
@@ -59,11 +59,11 @@ final class MergeInfoPlotTests: XCTestCase {
             XCTAssertTrue(merged.log.contains("Merged 2 parts: 12 trajectories, seeds 0...11"), merged.log)
             // Saved and read back, the merged file keeps its error bars.
             let path = try save(merged, "\(label)-merged.h5", in: folder)
-            let names = try QCLab.Data.datasetNames(inFileAt: path)
+            let names = try SimulationData.datasetNames(inFileAt: path)
             for name in ["dm_db_sem", "quantum_energy_sem", "classical_energy_sem", "num_samples"] {
                 XCTAssertTrue(names.contains(name), "\(label): \(name) missing from \(names)")
             }
-            assertSame(try QCLab.Data(contentsOf: path), whole)
+            assertSame(try SimulationData(contentsOf: path), whole)
         }
     }
 
@@ -71,7 +71,7 @@ final class MergeInfoPlotTests: XCTestCase {
         let simulation = spinBoson(trajectories: 10)
         let small = try serialDriver(simulation, seeds: [0, 1])
         let large = try serialDriver(simulation, seeds: Array(2..<10))
-        let merged = try QCLab.Data.merging([("small", small), ("large", large)])
+        let merged = try SimulationData.merging([("small", small), ("large", large)])
         assertSame(merged, try serialDriver(simulation))
     }
 
@@ -80,27 +80,27 @@ final class MergeInfoPlotTests: XCTestCase {
         let a = try serialDriver(simulation, seeds: [0, 1, 2, 3])
         let b = try serialDriver(simulation, seeds: [3, 4])
         let c = try serialDriver(simulation, seeds: [1, 2, 7])
-        XCTAssertThrowsError(try QCLab.Data.merging([("a.h5", a), ("b.h5", b)])) { error in
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("b.h5", b)])) { error in
             XCTAssertEqual(error as? QCLabError, .incompatibleData(
                 "overlapping seeds: seed 3 is in both 'a.h5' and 'b.h5'; merging would count those trajectories twice"))
         }
-        XCTAssertThrowsError(try QCLab.Data.merging([("a.h5", a), ("c.h5", c)])) { error in
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("c.h5", c)])) { error in
             XCTAssertTrue("\(error)".contains("2 seeds (1...2) are in both 'a.h5' and 'c.h5'"), "\(error)")
         }
-        XCTAssertThrowsError(try QCLab.Data.merging([("a.h5", a), ("a.h5", a)]), "the same file twice")
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("a.h5", a)]), "the same file twice")
     }
 
     func testMismatchedTimeGridsAndOutputsAreRefused() throws {
         let a = try serialDriver(spinBoson(), seeds: [0, 1])
         // Same number of points, different times.
         let stretched = try serialDriver(spinBoson(tmax: 2, dtCollect: 0.2), seeds: [2, 3])
-        XCTAssertThrowsError(try QCLab.Data.merging([("a.h5", a), ("b.h5", stretched)])) { error in
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("b.h5", stretched)])) { error in
             XCTAssertEqual("\(error)", "cannot merge data: time grids differ: 'a.h5' has 11 points, dt_collect 0.1, tmax 1, "
                            + "'b.h5' has 11 points, dt_collect 0.2, tmax 2")
         }
         // A different number of points.
         let longer = try serialDriver(spinBoson(tmax: 2), seeds: [2, 3])
-        XCTAssertThrowsError(try QCLab.Data.merging([("a.h5", a), ("b.h5", longer)])) { error in
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("b.h5", longer)])) { error in
             XCTAssertTrue("\(error)".contains("time grids differ"), "\(error)")
             XCTAssertTrue("\(error)".contains("21 points"), "\(error)")
         }
@@ -109,27 +109,27 @@ final class MergeInfoPlotTests: XCTestCase {
         wavefunction[0] = Complex(1)
         let fmo = try serialDriver(Simulation(settings: spinBoson().settings, model: FMOComplex(N: 2), algorithm: MeanField(),
                                               initialWavefunction: wavefunction), seeds: [2, 3])
-        XCTAssertThrowsError(try QCLab.Data.merging([("a.h5", a), ("fmo.h5", fmo)])) { error in
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("fmo.h5", fmo)])) { error in
             XCTAssertTrue("\(error)".contains("'dm_db' has shape [11, 7, 7] in 'fmo.h5' but [11, 2, 2] in 'a.h5'"), "\(error)")
         }
         // Different outputs.
         var extra = try serialDriver(spinBoson(), seeds: [4])
         extra.observables.append(Observable(name: "populations_adb", shape: [11, 2], isComplex: false))
-        XCTAssertThrowsError(try QCLab.Data.merging([("a.h5", a), ("x.h5", extra)])) { error in
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("x.h5", extra)])) { error in
             XCTAssertTrue("\(error)".contains("'x.h5' has an output 'populations_adb', which 'a.h5' has not"), "\(error)")
         }
-        XCTAssertThrowsError(try QCLab.Data.merging([])) { XCTAssertEqual("\($0)", "cannot merge data: nothing to merge") }
-        XCTAssertThrowsError(try QCLab.Data.merging([("a.h5", a), ("empty.h5", QCLab.Data())])) {
+        XCTAssertThrowsError(try SimulationData.merging([])) { XCTAssertEqual("\($0)", "cannot merge data: nothing to merge") }
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("empty.h5", SimulationData())])) {
             XCTAssertEqual("\($0)", "cannot merge data: 'empty.h5' holds no trajectories")
         }
     }
 
     func testMergingAFileWrittenByQCLab() throws {
         // QC Lab's files hold no error bars; merged with ours they still merge, weighted.
-        let theirs = try QCLab.Data(contentsOf: Fixtures.url("mf_spin_boson.h5").path)
+        let theirs = try SimulationData(contentsOf: Fixtures.url("mf_spin_boson.h5").path)
         let job = try Fixtures.job("mf_spin_boson")
         let ours = try serialDriver(job.simulation, seeds: Array(1000..<1010))
-        let merged = try QCLab.Data.merging([("qclab.h5", theirs), ("ours.h5", ours)])
+        let merged = try SimulationData.merging([("qclab.h5", theirs), ("ours.h5", ours)])
         XCTAssertEqual(merged.normFactor, theirs.normFactor + 10)
         let expected = zip(theirs.mean("dm_db")!, ours.mean("dm_db")!).map {
             ($0 * Double(theirs.normFactor) + $1 * 10) / Double(theirs.normFactor + 10)
@@ -144,7 +144,7 @@ final class MergeInfoPlotTests: XCTestCase {
         let data = try serialDriver(spinBoson(trajectories: 6, algorithm: FewestSwitchesSurfaceHopping(deterministic: true)),
                                     seeds: [0, 1, 2, 3, 10, 11])
         let path = try save(data, "out.h5", in: folder)
-        let summary = try QCLab.Data(contentsOf: path).summary(datasetNames: QCLab.Data.datasetNames(inFileAt: path))
+        let summary = try SimulationData(contentsOf: path).summary(datasetNames: SimulationData.datasetNames(inFileAt: path))
         XCTAssertEqual(summary, """
             trajectories: 6, 3 independent samples
             seeds:        0...3, 10...11
@@ -157,7 +157,7 @@ final class MergeInfoPlotTests: XCTestCase {
             log:          6 lines
             """)
         let fixture = Fixtures.url("mf_spin_boson.h5").path
-        let theirs = try QCLab.Data(contentsOf: fixture).summary(datasetNames: QCLab.Data.datasetNames(inFileAt: fixture))
+        let theirs = try SimulationData(contentsOf: fixture).summary(datasetNames: SimulationData.datasetNames(inFileAt: fixture))
         XCTAssertTrue(theirs.contains("error bars:   no"), theirs)
         XCTAssertTrue(theirs.contains("trajectories: 50\n"), theirs)
     }
@@ -244,7 +244,7 @@ final class MergeInfoPlotTests: XCTestCase {
         XCTAssertEqual(svg.withClass("line ").count, 2)
         XCTAssertEqual(svg.withClass("line ")[0]["d"]!.filter { $0 == "M" }.count, 2, "a gap where the value is NaN")
         // QC Lab's own files hold no error bars: no bands, and the subtitle says so.
-        let theirs = try PopulationPlot(data: QCLab.Data(contentsOf: Fixtures.url("mf_spin_boson.h5").path))
+        let theirs = try PopulationPlot(data: SimulationData(contentsOf: Fixtures.url("mf_spin_boson.h5").path))
         XCTAssertNil(theirs.standardErrors)
         XCTAssertEqual(theirs.subtitle, "50 trajectories; no error bars in this data")
         XCTAssertEqual(SVGElements.parse(theirs.svg()).withClass("band ").count, 0)
@@ -276,8 +276,8 @@ final class MergeInfoPlotTests: XCTestCase {
         XCTAssertEqual(merge.status, 0, merge.errors)
         XCTAssertEqual(merge.output, "wrote merged.h5: 6 trajectories (seeds 0...5) from 2 files\n")
         let path = { folder.appendingPathComponent($0).path }
-        let whole = try QCLab.Data(contentsOf: path("all.h5"))
-        assertSame(try QCLab.Data(contentsOf: path("merged.h5")), whole)
+        let whole = try SimulationData(contentsOf: path("all.h5"))
+        assertSame(try SimulationData(contentsOf: path("merged.h5")), whole)
 
         let overlap = try QCLabCLI.run(["merge", "a.h5", "all.h5", "--output", "bad.h5"], in: folder)
         XCTAssertNotEqual(overlap.status, 0)
@@ -315,6 +315,6 @@ final class MergeInfoPlotTests: XCTestCase {
         XCTAssertTrue(second.output.contains("wrote both.h5: 8 trajectories (seeds 0...7)"), second.output)
         var job = try Job(json: Foundation.Data(BadJob.valid.utf8))
         job.simulation.settings.numTrajs = 8
-        assertSame(try QCLab.Data(contentsOf: folder.appendingPathComponent("both.h5").path), try serialDriver(job.simulation))
+        assertSame(try SimulationData(contentsOf: folder.appendingPathComponent("both.h5").path), try serialDriver(job.simulation))
     }
 }

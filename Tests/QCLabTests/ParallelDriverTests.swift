@@ -9,8 +9,7 @@ import Glibc
 /// The parallel drivers: forked workers and MPI ranks give the serial driver's result to
 /// the bit, continue runs, and fail loudly, naming the seeds they lost.
 final class ParallelDriverTests: XCTestCase {
-    /// The library's `Data` (Foundation has one too).
-    typealias QData = QCLab.Data
+    typealias QData = SimulationData
 
     // MARK: Jobs
 

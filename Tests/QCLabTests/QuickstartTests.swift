@@ -40,7 +40,7 @@ final class QuickstartTests: XCTestCase {
         XCTAssertEqual(errorBar0.count, t.count)
         XCTAssertGreaterThan(errorBar0.last!, 0)
         XCTAssertLessThan(errorBar0.last!, 0.05)
-        let loaded = try QCLab.Data(contentsOf: folder.appendingPathComponent("spin-boson.h5").path)
+        let loaded = try SimulationData(contentsOf: folder.appendingPathComponent("spin-boson.h5").path)
         XCTAssertEqual(loaded.normFactor, 100)
     }
 

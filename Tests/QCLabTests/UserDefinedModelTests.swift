@@ -61,17 +61,17 @@ final class UserDefinedModelTests: XCTestCase {
     let start = [Complex(1), Complex(0), Complex(0)]
 
     /// `Σ_n dm_db[t, n, n]` (real part) at every collect time.
-    func traces(_ data: QCLab.Data) -> [Double] {
+    func traces(_ data: SimulationData) -> [Double] {
         let dm = data.mean("dm_db")!, n = data.observable("dm_db")!.shape[1]
         return (0..<data.times.count).map { k in (0..<n).reduce(0) { $0 + dm[2 * ((k * n + $1) * n + $1)] } }
     }
 
-    func populations(_ data: QCLab.Data, at k: Int) -> [Double] {
+    func populations(_ data: SimulationData, at k: Int) -> [Double] {
         let dm = data.mean("dm_db")!, n = data.observable("dm_db")!.shape[1]
         return (0..<n).map { dm[2 * ((k * n + $0) * n + $0)] }
     }
 
-    func totalEnergy(_ data: QCLab.Data) -> [Double] {
+    func totalEnergy(_ data: SimulationData) -> [Double] {
         zip(data.mean("quantum_energy")!, data.mean("classical_energy")!).map(+)
     }
 
@@ -79,7 +79,7 @@ final class UserDefinedModelTests: XCTestCase {
         // Every trajectory starts alike (a definite position and momentum), so the means
         // are one trajectory's values. Mean-field energy <ψ|H|ψ> + p²/2m is conserved up
         // to the integrator's error, which shrinks with the step.
-        func drift(dt: Double) throws -> (Double, QCLab.Data) {
+        func drift(dt: Double) throws -> (Double, SimulationData) {
             let settings = SimulationSettings(tmax: 1000, dtUpdate: dt, dtCollect: 10, numTrajs: 2, batchSize: 2)
             let data = try serialDriver(Simulation(settings: settings, model: ThreeStateCrossing(), algorithm: MeanField(),
                                                    initialWavefunction: start))

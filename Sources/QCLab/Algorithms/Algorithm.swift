@@ -7,7 +7,7 @@ public protocol Algorithm: Sendable {
     /// the number of states in deterministic surface hopping.
     func branchCount(for model: any Model) -> Int
     /// Runs the trajectories of `seeds` as one batch and returns their summed outputs.
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> Data
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData
 }
 
 /// Accumulates the outputs QC Lab's collect recipes produce (`t`, `dm_db`,
@@ -100,9 +100,9 @@ struct OutputCollector {
         }
     }
 
-    /// The batch's results as ``Data``.
-    func data(seeds: [Int]) -> Data {
-        Data(seeds: seeds, normFactor: batchSize, sampleCount: batchSize / branches,
+    /// The batch's results as ``SimulationData``.
+    func data(seeds: [Int]) -> SimulationData {
+        SimulationData(seeds: seeds, normFactor: batchSize, sampleCount: batchSize / branches,
              observables: [t, dmDb, quantumEnergy, classicalEnergy])
     }
 }

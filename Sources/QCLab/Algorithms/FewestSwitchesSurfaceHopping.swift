@@ -36,7 +36,7 @@ public struct FewestSwitchesSurfaceHopping: Algorithm {
 
     public func branchCount(for model: any Model) -> Int { deterministic ? model.numQuantumStates : 1 }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> Data {
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
         let branches = branchCount(for: model)
         guard seeds.count % branches == 0 else {
             throw QCLabError.invalidSetting(

@@ -8,7 +8,7 @@ public struct MeanField: Algorithm {
     public init() {}
     public func branchCount(for model: any Model) -> Int { 1 }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> Data {
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
         var batch = MeanFieldBatch(model: model, seeds: seeds, initialWavefunction: initialWavefunction, dt: grid.dtUpdate)
         var collector = OutputCollector(grid: grid, batchSize: seeds.count, branches: 1, states: model.numQuantumStates)
         for step in 0...grid.totalSteps {

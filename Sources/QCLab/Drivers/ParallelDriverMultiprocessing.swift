@@ -10,7 +10,7 @@ import Darwin
 /// The parent forks `numTasks` workers (never more than there are batches), each
 /// connected to it by a Unix socket pair. Batches are handed out as workers free up: the
 /// parent writes a batch index, the worker runs that batch with one BLAS thread and writes
-/// back the batch's ``Data`` in the compact binary form (``Data/encodedBytes()``). The
+/// back the batch's ``SimulationData`` in the compact binary form (``SimulationData/encodedBytes()``). The
 /// parent keeps one slot per batch and, once all are in, merges them into `data` in batch
 /// order, as the serial driver does. No launcher is needed: any program that imports the
 /// library can call it, interactive ones included.
@@ -41,9 +41,9 @@ import Darwin
 ///   - observer: hooks called in the calling process as workers start and batches are
 ///     handed out and come back, for monitoring (and for tests that kill a worker).
 /// - Returns: `data` with the new trajectories merged in, in seed order.
-public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: Data = Data(),
+public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
                                           numTasks: Int? = nil, progress: ((Int, Int) -> Void)? = nil,
-                                          observer: ParallelRunObserver = ParallelRunObserver()) throws -> Data {
+                                          observer: ParallelRunObserver = ParallelRunObserver()) throws -> SimulationData {
     if let numTasks, numTasks < 1 {
         throw QCLabError.invalidSetting("num_tasks", "must be at least 1, got \(numTasks)")
     }
@@ -120,7 +120,7 @@ private func affinityCoreCount() -> Int? {
 
 /// Messages on a worker's socket. Parent to worker: a batch index (Int64). Worker to
 /// parent: a frame of UInt64 length, then a kind byte, the batch index (Int64) and either
-/// the batch's encoded ``Data`` or its error message (UTF-8).
+/// the batch's encoded ``SimulationData`` or its error message (UTF-8).
 private enum WorkerMessage {
     static let result: UInt8 = 0
     static let failure: UInt8 = 1
@@ -262,7 +262,7 @@ private struct WorkerPool {
         switch kind {
         case WorkerMessage.result:
             do {
-                try run.store(Data(encodedBytes: payload), forBatch: batch)
+                try run.store(SimulationData(encodedBytes: payload), forBatch: batch)
             } catch {
                 throw failure(of: index, reason: "sent an unreadable result for \(label): \(error)", run: run)
             }

@@ -12,13 +12,13 @@ public struct ParallelRun {
     public let plan: RunPlan
     /// How many trajectories have come back so far.
     public private(set) var trajectoriesDone = 0
-    private let start: Data
-    private var slots: [Data?]
+    private let start: SimulationData
+    private var slots: [SimulationData?]
     private var log: RunLog
 
     /// Starts a run of `plan` (made with the same `data`) that adds to `data`, and starts
     /// its log with the driver's name and task count.
-    public init(simulation: Simulation, plan: RunPlan, data: Data, driver: String, tasks: Int) {
+    public init(simulation: Simulation, plan: RunPlan, data: SimulationData, driver: String, tasks: Int) {
         self.plan = plan
         start = data
         slots = Array(repeating: nil, count: plan.batches.count)
@@ -38,7 +38,7 @@ public struct ParallelRun {
     public var missingSeeds: [Int] { missingBatches.flatMap { plan.seeds(ofBatch: $0) } }
 
     /// Stores the result of batch `index`, checking that it holds exactly that batch's seeds.
-    public mutating func store(_ result: Data, forBatch index: Int) throws {
+    public mutating func store(_ result: SimulationData, forBatch index: Int) throws {
         guard plan.batches.indices.contains(index), slots[index] == nil else {
             throw QCLabError.incompatibleData("unexpected result for batch \(index + 1)")
         }
@@ -52,7 +52,7 @@ public struct ParallelRun {
 
     /// Merges every batch into the starting data in batch order and closes the log.
     /// Throws if a batch is missing: a partial result is never returned as whole.
-    public mutating func finish() throws -> Data {
+    public mutating func finish() throws -> SimulationData {
         if let missing = missingBatches.first {
             throw QCLabError.incompatibleData("batch \(missing + 1) has no result")
         }

@@ -9,8 +9,8 @@ import Logging
 ///   - data: results to add the new trajectories to.
 ///   - progress: called after each batch with the number of trajectories done so far.
 /// - Returns: `data` with the new trajectories merged in, batch by batch in seed order.
-public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: Data = Data(),
-                         progress: ((Int, Int) -> Void)? = nil) throws -> Data {
+public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
+                         progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData {
     let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
     var log = RunLog(simulation: simulation, plan: plan, driver: "serial", tasks: 1)
     var result = data
@@ -26,7 +26,7 @@ public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: Da
     return result
 }
 
-/// The log a run leaves in its ``Data`` (the HDF5 file's `log` attribute), mirrored to
+/// The log a run leaves in its ``SimulationData`` (the HDF5 file's `log` attribute), mirrored to
 /// swift-log.
 struct RunLog {
     private var text = ""

@@ -38,7 +38,7 @@ public struct PopulationPlot: Sendable {
     ///
     /// The default title names the algorithm and model when the data's log does (as the
     /// logs of our drivers do); the subtitle gives the trajectory count and the bands' meaning.
-    public init(data: Data, title: String? = nil) throws {
+    public init(data: SimulationData, title: String? = nil) throws {
         guard let dm = data.observable("dm_db"), dm.shape.count == 3, dm.shape[1] == dm.shape[2], dm.isComplex,
               let mean = data.mean("dm_db"), let error = data.standardError("dm_db") else {
             throw QCLabError.unusableData("nothing to plot: no trajectories with a diabatic density matrix 'dm_db' of shape (T, N, N)")

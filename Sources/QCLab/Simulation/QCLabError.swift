@@ -16,7 +16,7 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
     case lapack(routine: String, info: Int32)
     /// Reading or writing an HDF5 file failed.
     case hdf5(path: String, reason: String)
-    /// Two `Data` objects that cannot be merged.
+    /// Two `SimulationData` objects that cannot be merged.
     case incompatibleData(String)
     /// A parallel worker died or failed; the seeds it lost are named.
     case workerFailed(worker: String, reason: String, lostSeeds: [Int])
@@ -24,7 +24,7 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
     case mpi(String)
     /// An input or output path is unusable.
     case invalidPath(String)
-    /// Data that lacks what an operation needs (a plot without `dm_db`, say).
+    /// SimulationData that lacks what an operation needs (a plot without `dm_db`, say).
     case unusableData(String)
 
     public var description: String {

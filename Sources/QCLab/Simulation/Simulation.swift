@@ -66,7 +66,7 @@ public struct RunPlan: Sendable, Equatable {
     /// The batches, as index ranges into `seeds`.
     public let batches: [Range<Int>]
 
-    public init(simulation: Simulation, seeds explicitSeeds: [Int]? = nil, continuing data: Data = Data()) throws {
+    public init(simulation: Simulation, seeds explicitSeeds: [Int]? = nil, continuing data: SimulationData = SimulationData()) throws {
         try simulation.validate()
         let seeds: [Int]
         if let explicitSeeds {
@@ -101,7 +101,7 @@ public struct RunPlan: Sendable, Equatable {
 
 extension Simulation {
     /// Runs one batch of trajectories with the given seeds.
-    public func runBatch(seeds: [Int]) throws -> Data {
+    public func runBatch(seeds: [Int]) throws -> SimulationData {
         try algorithm.runBatch(model: model, grid: timeGrid, initialWavefunction: initialWavefunction, seeds: seeds)
     }
 }

@@ -9,8 +9,8 @@ private let standardErrorSuffix = "_sem"
 /// Outputs that come first, in this order, when a file is read; the rest follow by name.
 private let leadingOutputs = ["t", "dm_db", "quantum_energy", "classical_energy"]
 
-extension Data {
-    /// Writes this data to `path` in the HDF5 layout of QC Lab 1.3.0's `Data.save`.
+extension SimulationData {
+    /// Writes this data to `path` in the HDF5 layout of QC Lab 1.3.0's `SimulationData.save`.
     ///
     /// Datasets: `seed` (int64, one per trajectory), `norm_factor` (int64 scalar), each
     /// output's mean under its own name (complex outputs as h5py's `{r, i}` compound of
@@ -43,7 +43,7 @@ extension Data {
     /// QC Lab) every trajectory counts as a sample and the standard errors read zero.
     public init(contentsOf path: String) throws {
         self = try HDF5Library.serialized {
-            try HDF5File.open(at: path).closing { try Data(reading: $0) }
+            try HDF5File.open(at: path).closing { try SimulationData(reading: $0) }
         }
     }
 

@@ -32,7 +32,7 @@ public struct Observable: Sendable, Equatable {
 /// Outputs are kept as sums, so merging is adding and batch results combined in the same
 /// order give bit-identical results whichever driver ran them. `mean(_:)` gives what QC
 /// Lab's `data_dict` holds; `standardError(_:)` gives the error bars QC Lab lacks.
-public struct Data: Sendable, Equatable {
+public struct SimulationData: Sendable, Equatable {
     /// Seeds of all trajectories, in the order they were added.
     public var seeds: [Int]
     /// Trajectories averaged over (`norm_factor`); in deterministic surface hopping every
@@ -91,7 +91,7 @@ public struct Data: Sendable, Equatable {
 
     /// Adds `other` to this data, QC Lab's `add_data`: seeds are appended, sums added.
     /// Throws when both hold outputs that do not match in name, shape or type.
-    public mutating func add(_ other: Data) throws {
+    public mutating func add(_ other: SimulationData) throws {
         if other.isEmpty && other.observables.isEmpty {
             seeds += other.seeds
             log += other.log

@@ -1,4 +1,4 @@
-extension Data {
+extension SimulationData {
     /// What an output file holds, as `qclab info` prints it: trajectories and samples, the
     /// seeds (compactly, ``SeedList/describe(_:)``), the time grid, every output with its
     /// shape and type, whether error bars are present, and the size of the log.
@@ -10,7 +10,7 @@ extension Data {
         let samples = sampleCount == normFactor ? "" : ", \(sampleCount) independent samples"
         rows.append(("trajectories", "\(normFactor)\(samples)"))
         rows.append(("seeds", seeds.isEmpty ? "none" : "\(SeedList.describe(seeds))"))
-        rows.append(("time grid", Data.describeTimeGrid(times)))
+        rows.append(("time grid", SimulationData.describeTimeGrid(times)))
         for (index, observable) in observables.enumerated() {
             let shape = "(" + observable.shape.map(String.init).joined(separator: ", ") + (observable.shape.count == 1 ? ",)" : ")")
             rows.append((index == 0 ? "outputs" : "", "\(observable.name) \(shape) \(observable.isComplex ? "complex" : "real")"))

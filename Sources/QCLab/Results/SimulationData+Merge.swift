@@ -1,6 +1,6 @@
 import Foundation
 
-extension Data {
+extension SimulationData {
     /// Merges the results of separate runs of one job (a SLURM array, say) into one, as
     /// `qclab merge` does: outputs are weighted by trajectory count (their sums are added),
     /// error bars stay correct (squared deviations merge too), seeds are concatenated in the
@@ -13,7 +13,7 @@ extension Data {
     ///
     /// - Parameter parts: each part's name (used in messages and the log; a file name,
     ///   say) and its data.
-    public static func merging(_ parts: [(source: String, data: Data)]) throws -> Data {
+    public static func merging(_ parts: [(source: String, data: SimulationData)]) throws -> SimulationData {
         guard let first = parts.first else { throw QCLabError.incompatibleData("nothing to merge") }
         var owner: [Int: String] = [:]
         for (source, data) in parts {
@@ -37,7 +37,7 @@ extension Data {
                     "overlapping seeds: \(what) \(places); merging would count those trajectories twice")
             }
         }
-        var merged = Data()
+        var merged = SimulationData()
         for (source, data) in parts {
             var part = data
             part.log = "=== \(source): \(data.normFactor) trajectories, seeds \(SeedList.describe(data.seeds)) ===\n"
@@ -50,8 +50,8 @@ extension Data {
 
     /// Loads each HDF5 file (as ``init(contentsOf:)``) and merges them with
     /// ``merging(_:)``, naming each part by its path.
-    public static func merging(files: [String]) throws -> Data {
-        try merging(files.map { ($0, try Data(contentsOf: $0)) })
+    public static func merging(files: [String]) throws -> SimulationData {
+        try merging(files.map { ($0, try SimulationData(contentsOf: $0)) })
     }
 
     /// A one-line description of a time grid for messages: points, spacing, last time.
@@ -66,7 +66,7 @@ extension Data {
         String(format: "%.10g", x)
     }
 
-    private static func checkSameTimeGrid(_ data: Data, _ source: String, as reference: Data, _ referenceSource: String) throws {
+    private static func checkSameTimeGrid(_ data: SimulationData, _ source: String, as reference: SimulationData, _ referenceSource: String) throws {
         let times = data.times, expected = reference.times
         let same = times.count == expected.count
             && zip(times, expected).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) }
@@ -76,7 +76,7 @@ extension Data {
         }
     }
 
-    private static func checkSameOutputs(_ data: Data, _ source: String, as reference: Data, _ referenceSource: String) throws {
+    private static func checkSameOutputs(_ data: SimulationData, _ source: String, as reference: SimulationData, _ referenceSource: String) throws {
         let names = Set(data.observables.map(\.name)), expected = Set(reference.observables.map(\.name))
         if let missing = expected.subtracting(names).sorted().first {
             throw QCLabError.incompatibleData("'\(source)' has no output '\(missing)', which '\(referenceSource)' has")

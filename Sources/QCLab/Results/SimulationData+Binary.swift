@@ -1,4 +1,4 @@
-/// A compact, exact binary form of ``Data``, for pipes between forked workers and MPI
+/// A compact, exact binary form of ``SimulationData``, for pipes between forked workers and MPI
 /// messages.
 ///
 /// Layout (all integers little-endian, Doubles as their IEEE 754 bit patterns, so a
@@ -14,7 +14,7 @@
 ///
 /// Decoding checks every length against the bytes left before allocating, so truncated
 /// or corrupted input fails with a ``DataDecodingError`` instead of crashing.
-extension Data {
+extension SimulationData {
     /// The magic bytes every encoding starts with: `QCLD`.
     static let binaryMagic: [UInt8] = Array("QCLD".utf8)
     /// The version of the layout written by ``encodedBytes()``.
@@ -25,8 +25,8 @@ extension Data {
         var writer = BinaryWriter()
         writer.bytes.reserveCapacity(64 + 8 * seeds.count + log.utf8.count
                                      + observables.reduce(0) { $0 + 64 + $1.name.utf8.count + 16 * $1.sum.count })
-        writer.bytes += Data.binaryMagic
-        writer.uint16(Data.binaryVersion)
+        writer.bytes += SimulationData.binaryMagic
+        writer.uint16(SimulationData.binaryVersion)
         writer.count(seeds.count)
         for seed in seeds { writer.int64(seed) }
         writer.int64(normFactor)
@@ -49,12 +49,12 @@ extension Data {
     public init(encodedBytes bytes: [UInt8]) throws {
         var reader = BinaryReader(bytes: bytes)
         let magic = try reader.take(4, "magic")
-        guard Array(magic) == Data.binaryMagic else {
+        guard Array(magic) == SimulationData.binaryMagic else {
             throw DataDecodingError("not QCLab binary data (bad magic bytes)", offset: 0)
         }
         let version = try reader.uint16("version")
-        guard version == Data.binaryVersion else {
-            throw DataDecodingError("unsupported version \(version) (this build reads version \(Data.binaryVersion))", offset: 4)
+        guard version == SimulationData.binaryVersion else {
+            throw DataDecodingError("unsupported version \(version) (this build reads version \(SimulationData.binaryVersion))", offset: 4)
         }
         let seedCount = try reader.count("seed count", elementSize: 8)
         var seeds: [Int] = []
@@ -102,7 +102,7 @@ extension Data {
     }
 }
 
-/// Why ``Data/init(encodedBytes:)`` refused its input.
+/// Why ``SimulationData/init(encodedBytes:)`` refused its input.
 public struct DataDecodingError: Error, Equatable, CustomStringConvertible, Sendable {
     /// What was wrong, such as `truncated while reading sum of 'dm_db' (needs 1600 bytes, 12 left)`.
     public let reason: String

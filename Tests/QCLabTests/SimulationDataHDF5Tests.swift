@@ -2,10 +2,8 @@ import Foundation
 import XCTest
 @testable import QCLab
 
-/// QC Lab's `Data`, not Foundation's.
-private typealias Data = QCLab.Data
 
-/// HDF5 save and load of `Data` in QC Lab 1.3.0's layout (see job-format.md, "Output file").
+/// HDF5 save and load of `SimulationData` in QC Lab 1.3.0's layout (see job-format.md, "Output file").
 final class DataHDF5Tests: XCTestCase {
     private var folder: URL!
 
@@ -31,8 +29,8 @@ final class DataHDF5Tests: XCTestCase {
 
     func testRoundTripOfEmptyData() throws {
         let path = folder.appendingPathComponent("empty.h5").path
-        try Data().save(to: path)
-        XCTAssertEqual(try Data(contentsOf: path), Data())
+        try SimulationData().save(to: path)
+        XCTAssertEqual(try SimulationData(contentsOf: path), SimulationData())
     }
 
     func testSaveReplacesAnExistingFile() throws {
@@ -40,7 +38,7 @@ final class DataHDF5Tests: XCTestCase {
         try makeData(trajectories: 3, samples: 3).save(to: path)
         let second = makeData(trajectories: 5, samples: 5, log: "second")
         try second.save(to: path)
-        XCTAssertEqual(try Data(contentsOf: path).log, "second")
+        XCTAssertEqual(try SimulationData(contentsOf: path).log, "second")
         XCTAssertEqual(try folderContents(), ["out.h5"])
     }
 
@@ -68,7 +66,7 @@ final class DataHDF5Tests: XCTestCase {
             XCTAssertTrue(reason.contains("dm_db"), reason)
         }
         XCTAssertEqual(try folderContents(), ["out.h5"])
-        XCTAssertEqual(try Data(contentsOf: path), try roundTripped(original))
+        XCTAssertEqual(try SimulationData(contentsOf: path), try roundTripped(original))
     }
 
     func testSaveRefusesReservedOutputNames() throws {
@@ -81,24 +79,24 @@ final class DataHDF5Tests: XCTestCase {
     func testLoadingANonHDF5FileThrowsAClearError() throws {
         let path = folder.appendingPathComponent("notes.h5").path
         try "just text\n".write(toFile: path, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try Data(contentsOf: path)) { error in
+        XCTAssertThrowsError(try SimulationData(contentsOf: path)) { error in
             XCTAssertEqual(error as? QCLabError, .hdf5(path: path, reason: "not an HDF5 file"))
         }
     }
 
     func testLoadingAMissingFileThrows() {
         let path = folder.appendingPathComponent("absent.h5").path
-        XCTAssertThrowsError(try Data(contentsOf: path)) { error in
+        XCTAssertThrowsError(try SimulationData(contentsOf: path)) { error in
             XCTAssertEqual(error as? QCLabError, .invalidPath("input file '\(path)' does not exist"))
         }
     }
 
     // MARK: Files written by QC Lab
 
-    /// A file made by qclab 1.3.0's `Data.save` (make_interchange_fixture.py), with an
+    /// A file made by qclab 1.3.0's `SimulationData.save` (make_interchange_fixture.py), with an
     /// extra complex output `dm_adb`; the pinned values are those h5py reads.
     func testLoadsTheInterchangeFileWrittenByQCLab() throws {
-        let data = try Data(contentsOf: try fixture("interchange_qclab_written.h5"))
+        let data = try SimulationData(contentsOf: try fixture("interchange_qclab_written.h5"))
         XCTAssertEqual(data.seeds, [0, 1, 2, 3])
         XCTAssertEqual(data.normFactor, 4)
         XCTAssertEqual(data.sampleCount, 4)
@@ -126,7 +124,7 @@ final class DataHDF5Tests: XCTestCase {
             .filter { $0.pathExtension == "h5" }
         XCTAssertFalse(fixtures.isEmpty)
         for url in fixtures {
-            let data = try Data(contentsOf: url.path)
+            let data = try SimulationData(contentsOf: url.path)
             let name = url.lastPathComponent
             XCTAssertEqual(Array(data.observables.map(\.name).prefix(4)), ["t", "dm_db", "quantum_energy", "classical_energy"], name)
             XCTAssertGreaterThan(data.normFactor, 0, name)
@@ -148,7 +146,7 @@ final class DataHDF5Tests: XCTestCase {
     // MARK: Helpers
 
     /// Saves `data`, loads it back and checks that everything survived.
-    private func checkRoundTrip(of data: Data, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func checkRoundTrip(of data: SimulationData, file: StaticString = #filePath, line: UInt = #line) throws {
         let loaded = try roundTripped(data)
         XCTAssertEqual(loaded.seeds, data.seeds, file: file, line: line)
         XCTAssertEqual(loaded.normFactor, data.normFactor, file: file, line: line)
@@ -169,16 +167,16 @@ final class DataHDF5Tests: XCTestCase {
         }
     }
 
-    private func roundTripped(_ data: Data) throws -> Data {
+    private func roundTripped(_ data: SimulationData) throws -> SimulationData {
         let path = folder.appendingPathComponent("roundtrip-\(UUID().uuidString).h5").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try data.save(to: path)
-        return try Data(contentsOf: path)
+        return try SimulationData(contentsOf: path)
     }
 
-    /// Data shaped like a run: `t`, complex `dm_db` (T, 2, 2), two energies and an extra
+    /// SimulationData shaped like a run: `t`, complex `dm_db` (T, 2, 2), two energies and an extra
     /// output, accumulated from pseudo-random trajectories grouped into `samples` samples.
-    private func makeData(trajectories: Int, samples: Int, log: String = "run 1 ✓ héllo\nline 2\n") -> Data {
+    private func makeData(trajectories: Int, samples: Int, log: String = "run 1 ✓ héllo\nline 2\n") -> SimulationData {
         var generator = SplitMix64(seed: UInt64(trajectories * 31 + samples))
         let times = 6
         var observables = [
@@ -198,7 +196,7 @@ final class DataHDF5Tests: XCTestCase {
                 }
             }
             for element in 0 ..< count {
-                // Each sample's mean over its trajectories; Data keeps their squared deviations
+                // Each sample's mean over its trajectories; SimulationData keeps their squared deviations
                 // from the mean of the samples.
                 let sampleMeans = sampleTotals.map { $0[element] / Double(trajectories / samples) }
                 let mean = sampleMeans.reduce(0, +) / Double(samples)
@@ -206,7 +204,7 @@ final class DataHDF5Tests: XCTestCase {
                 observables[index].squaredDeviations[element] = sampleMeans.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
             }
         }
-        return Data(seeds: (0 ..< trajectories).map { 3 * $0 + 1 }, normFactor: trajectories,
+        return SimulationData(seeds: (0 ..< trajectories).map { 3 * $0 + 1 }, normFactor: trajectories,
                     sampleCount: samples, observables: observables, log: log)
     }
 

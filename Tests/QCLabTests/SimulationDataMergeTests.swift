@@ -1,14 +1,14 @@
 import XCTest
 @testable import QCLab
 
-/// `Data` reduction: merging in any grouping, QC Lab's seed rules, error bars.
+/// `SimulationData` reduction: merging in any grouping, QC Lab's seed rules, error bars.
 final class DataMergeTests: XCTestCase {
     func spinBoson(trajectories: Int, batchSize: Int, algorithm: any Algorithm = MeanField()) -> Simulation {
         Simulation(settings: SimulationSettings(tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: trajectories, batchSize: batchSize),
                    model: SpinBoson(A: 6), algorithm: algorithm, initialWavefunction: [Complex(1), Complex(0)])
     }
 
-    func assertClose(_ a: QCLab.Data, _ b: QCLab.Data, file: StaticString = #filePath, line: UInt = #line) {
+    func assertClose(_ a: SimulationData, _ b: SimulationData, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(a.seeds, b.seeds, file: file, line: line)
         XCTAssertEqual(a.normFactor, b.normFactor, file: file, line: line)
         for o in a.observables {
@@ -29,7 +29,7 @@ final class DataMergeTests: XCTestCase {
     func testMergingInAnyGroupingGivesTheSameAverages() throws {
         let simulation = spinBoson(trajectories: 9, batchSize: 3)
         let parts = try (0..<3).map { try simulation.runBatch(seeds: Array($0 * 3..<$0 * 3 + 3)) }
-        var leftFirst = QCLab.Data()
+        var leftFirst = SimulationData()
         for part in parts { try leftFirst.add(part) }
         var rightFirst = parts[1]
         try rightFirst.add(parts[2])
