@@ -40,8 +40,69 @@ struct OutputCollector {
 
     /// Records the time of collect point `index` (the same in every trajectory).
     mutating func collectTime(_ index: Int, time: Double) {
-        t.sum[index] = time * Double(batchSize)
-        t.squaredDeviations[index] = 0
+        t.recordConstant(slot: index, value: time, rows: batchSize)
+    }
+
+    /// Records a real per-row quantity of `observable` at collect point `index`.
+    private mutating func collect(_ rows: [Double], into observable: WritableKeyPath<OutputCollector, Observable>, index: Int) {
+        var output = self[keyPath: observable]
+        rows.withUnsafeBufferPointer {
+            output.record(slot: index, rows: $0, first: 0, count: batchSize, branches: branches, scratch: &sampleRe)
+        }
+        self[keyPath: observable] = output
+    }
+
+    /// Records the per-row quantum energies at collect point `index`.
+    mutating func collectQuantumEnergy(_ index: Int, _ rows: [Double]) {
+        collect(rows, into: \.quantumEnergy, index: index)
+    }
+
+    /// Records the per-row classical energies at collect point `index`.
+    mutating func collectClassicalEnergy(_ index: Int, _ rows: [Double]) {
+        collect(rows, into: \.classicalEnergy, index: index)
+    }
+
+    /// Records the per-row density matrices (an `N*N`-component batch) at collect point `index`.
+    mutating func collectDensityMatrix(_ index: Int, _ rho: ComplexBatch) {
+        let perTime = states * states
+        for element in 0..<perTime {
+            let slot = 2 * (index * perTime + element)
+            rho.re.withUnsafeBufferPointer {
+                dmDb.record(slot: slot, rows: $0, first: element * batchSize, count: batchSize, branches: branches,
+                            scratch: &sampleRe)
+            }
+            rho.im.withUnsafeBufferPointer {
+                dmDb.record(slot: slot + 1, rows: $0, first: element * batchSize, count: batchSize, branches: branches,
+                            scratch: &sampleIm)
+            }
+        }
+    }
+
+    /// The batch's results as ``SimulationData``.
+    func data(seeds: [Int]) -> SimulationData {
+        SimulationData(seeds: seeds, normFactor: batchSize, sampleCount: batchSize / branches,
+             observables: [t, dmDb, quantumEnergy, classicalEnergy])
+    }
+}
+
+extension Observable {
+    /// Records one collect point of one element: the per-row values of `count` rows,
+    /// `rows[first + r]`, reduced into flat slot `slot` of this output (for complex outputs,
+    /// `2 * element` for the real part and `2 * element + 1` for the imaginary part).
+    /// Rows are grouped into independent samples of `branches` consecutive rows; `scratch`
+    /// holds at least `count / branches` values. This is the one place where per-row
+    /// values become the output's sums.
+    mutating func record(slot: Int, rows: UnsafeBufferPointer<Double>, first: Int, count: Int, branches: Int,
+                         scratch: inout [Double]) {
+        let (sum, squares) = Self.moments(rows, first: first, count: count, branches: branches, samples: &scratch)
+        self.sum[slot] = sum
+        self.squaredDeviations[slot] = squares
+    }
+
+    /// Records a value that is the same in all `rows` rows (the collect time, say).
+    mutating func recordConstant(slot: Int, value: Double, rows: Int) {
+        sum[slot] = value * Double(rows)
+        squaredDeviations[slot] = 0
     }
 
     /// Writes the sum over `count` strided rows (`rows[first + stride * r]`) and the squared
@@ -63,46 +124,4 @@ struct OutputCollector {
         return (sum, squares)
     }
 
-    /// Records a real per-row quantity of `observable` at collect point `index`.
-    private mutating func collect(_ rows: [Double], into observable: WritableKeyPath<OutputCollector, Observable>, index: Int) {
-        let (sum, squares) = rows.withUnsafeBufferPointer {
-            Self.moments($0, first: 0, count: batchSize, branches: branches, samples: &sampleRe)
-        }
-        self[keyPath: observable].sum[index] = sum
-        self[keyPath: observable].squaredDeviations[index] = squares
-    }
-
-    /// Records the per-row quantum energies at collect point `index`.
-    mutating func collectQuantumEnergy(_ index: Int, _ rows: [Double]) {
-        collect(rows, into: \.quantumEnergy, index: index)
-    }
-
-    /// Records the per-row classical energies at collect point `index`.
-    mutating func collectClassicalEnergy(_ index: Int, _ rows: [Double]) {
-        collect(rows, into: \.classicalEnergy, index: index)
-    }
-
-    /// Records the per-row density matrices (an `N*N`-component batch) at collect point `index`.
-    mutating func collectDensityMatrix(_ index: Int, _ rho: ComplexBatch) {
-        let perTime = states * states
-        for element in 0..<perTime {
-            let slot = 2 * (index * perTime + element)
-            let re = rho.re.withUnsafeBufferPointer {
-                Self.moments($0, first: element * batchSize, count: batchSize, branches: branches, samples: &sampleRe)
-            }
-            let im = rho.im.withUnsafeBufferPointer {
-                Self.moments($0, first: element * batchSize, count: batchSize, branches: branches, samples: &sampleIm)
-            }
-            dmDb.sum[slot] = re.sum
-            dmDb.sum[slot + 1] = im.sum
-            dmDb.squaredDeviations[slot] = re.squaredDeviations
-            dmDb.squaredDeviations[slot + 1] = im.squaredDeviations
-        }
-    }
-
-    /// The batch's results as ``SimulationData``.
-    func data(seeds: [Int]) -> SimulationData {
-        SimulationData(seeds: seeds, normFactor: batchSize, sampleCount: batchSize / branches,
-             observables: [t, dmDb, quantumEnergy, classicalEnergy])
-    }
 }
