@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds (the end-to-end tests run the built
-# `qclab` executable, also under mpirun), and runs every test.
+# `qclab` executable, also under mpirun), runs every Swift test, then the Python bridge's
+# tests (python/) against QC Lab 1.3.0 from PyPI, in a virtual environment of their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -9,3 +10,17 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 swift build
 # The suites are XCTest; without Swift Testing the run closes on XCTest's summary line.
 swift test --disable-swift-testing
+
+# The Python bridge: qclab_swift's results against QC Lab's own drivers.
+venv=.build/pyvenv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check qclab==1.3.0 h5py pytest
+# Reinstalled every time, so that the tests see this checkout's python/ and not an older copy.
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall ./python
+status=0
+QCLAB_SWIFT_BIN="$PWD/.build/debug/qclab" "$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests || status=$?
+if [ "$status" -eq 5 ]; then
+    echo "test.sh: pytest collected no tests in python/tests" >&2
+    exit 1
+fi
+exit "$status"

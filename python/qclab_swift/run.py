@@ -1,0 +1,109 @@
+"""QC Lab's drivers, with the trajectories run by the ``qclab`` executable."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+from qclab import Data
+
+from qclab_swift.translate import job_from_simulation
+
+
+class QCLabSwiftError(RuntimeError):
+    """The ``qclab`` executable is missing or failed; the message is its one-line reason."""
+
+
+def find_executable():
+    """The ``qclab`` executable: ``$QCLAB_SWIFT_BIN`` if set, else ``qclab`` on ``PATH``."""
+    given = os.environ.get("QCLAB_SWIFT_BIN")
+    if given:
+        if not (os.path.isfile(given) and os.access(given, os.X_OK)):
+            raise QCLabSwiftError(f"QCLAB_SWIFT_BIN is '{given}', which is not an executable file")
+        return given
+    found = shutil.which("qclab")
+    if found is None:
+        raise QCLabSwiftError(
+            "the qclab executable is not on PATH; build it (swift build -c release) and set "
+            "QCLAB_SWIFT_BIN=/path/to/.build/release/qclab"
+        )
+    return found
+
+
+def _seeds_for(sim, seeds, data):
+    """The seeds to run, chosen as QC Lab's drivers choose them."""
+    if seeds is None:
+        previous = np.asarray(data.data_dict["seed"]) if data is not None else np.array([], dtype=int)
+        offset = int(np.max(previous)) + 1 if len(previous) > 0 else 0
+        return offset + np.arange(sim.settings.num_trajs, dtype=int)
+    seeds = np.asarray(seeds, dtype=int).reshape(-1)
+    sim.settings.num_trajs = len(seeds)
+    return seeds
+
+
+def _read_output(path):
+    """Our HDF5 output as a ``qclab.Data`` holding QC Lab's datasets (error bars left out)."""
+    new_data = Data()
+    with h5py.File(path, "r") as f:
+        for key in f.keys():
+            if key.endswith("_sem") or key == "num_samples":
+                continue
+            value = f[key][()]
+            new_data.data_dict[key] = int(value) if key == "norm_factor" else value
+        log = f.attrs.get("log", "")
+        new_data.log = log.decode() if isinstance(log, bytes) else str(log)
+    return new_data
+
+
+def _run(sim, seeds, data, extra_arguments):
+    executable = find_executable()
+    seeds = _seeds_for(sim, seeds, data)
+    job = job_from_simulation(sim, seeds)
+    job["settings"]["num_trajs"] = len(seeds)
+    with tempfile.TemporaryDirectory(prefix="qclab_swift-") as folder:
+        job_path = os.path.join(folder, "job.json")
+        out_path = os.path.join(folder, "out.h5")
+        with open(job_path, "w") as f:
+            json.dump(job, f)
+        completed = subprocess.run(
+            [executable, "run", job_path, "--output", out_path, *extra_arguments],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        if completed.returncode != 0:
+            lines = [line for line in completed.stderr.splitlines() if line.strip()]
+            reason = lines[-1] if lines else f"exit status {completed.returncode}"
+            raise QCLabSwiftError(reason)
+        for line in completed.stderr.splitlines():
+            if line.strip():
+                print(line, file=sys.stderr)
+        new_data = _read_output(out_path)
+    if data is None:
+        data = Data()
+    data.add_data(new_data)
+    return data
+
+
+def serial_driver(sim, seeds=None, data=None):
+    """QC Lab's ``serial_driver``, run by the ``qclab`` executable (``--driver serial``).
+
+    Returns ``data`` (a new ``qclab.Data`` if ``None``) with the new trajectories added.
+    """
+    return _run(sim, seeds, data, ["--driver", "serial"])
+
+
+def parallel_driver_multiprocessing(sim, seeds=None, data=None, num_tasks=None):
+    """QC Lab's ``parallel_driver_multiprocessing``, run by forked workers of the ``qclab`` executable.
+
+    ``num_tasks`` workers (default: the cores this process may use). The result is the
+    same, to the bit, as ``serial_driver``'s.
+    """
+    arguments = ["--driver", "multiprocessing"]
+    if num_tasks is not None:
+        arguments += ["--num-tasks", str(int(num_tasks))]
+    return _run(sim, seeds, data, arguments)

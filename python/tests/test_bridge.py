@@ -1,0 +1,175 @@
+"""qclab_swift against QC Lab 1.3.0's own drivers, on small jobs."""
+
+import functools
+import os
+import warnings
+
+import numpy as np
+import pytest
+from qclab import Simulation, ingredients
+from qclab.algorithms import FewestSwitchesSurfaceHopping, MeanField
+from qclab.dynamics import serial_driver as qclab_serial_driver
+from qclab.models import FMOComplex, HolsteinLattice, SpinBoson, TullyProblemOne
+
+import qclab_swift
+from qclab_swift import QCLabSwiftError, UntranslatableSimulation
+
+
+def spin_boson_mf():
+    sim = Simulation({"tmax": 2.0, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 12, "batch_size": 5,
+                      "progress_bar": False})
+    sim.model = SpinBoson({"V": 0.5, "E": 0.5, "A": 20, "l_reorg": 0.02})
+    sim.algorithm = MeanField()
+    sim.initial_state["wf_db"] = np.array([1, 0], dtype=complex)
+    return sim
+
+
+def tully_fssh():
+    sim = Simulation({"tmax": 300.0, "dt_update": 0.5, "dt_collect": 10.0, "num_trajs": 8, "batch_size": 4,
+                      "progress_bar": False})
+    sim.model = TullyProblemOne({"init_momentum": 15.0})
+    sim.algorithm = FewestSwitchesSurfaceHopping({"gauge_fixing": "phase_overlap"})
+    sim.initial_state["wf_db"] = np.array([1, 0], dtype=complex)
+    return sim
+
+
+def holstein_fssh_deterministic():
+    sim = Simulation({"tmax": 1.0, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 8, "batch_size": 8,
+                      "progress_bar": False})
+    sim.model = HolsteinLattice({"N": 4, "g": 0.8, "periodic": False})
+    sim.algorithm = FewestSwitchesSurfaceHopping({"fssh_deterministic": True})
+    wf = np.zeros(4, dtype=complex)
+    wf[1] = 1
+    sim.initial_state["wf_db"] = wf
+    return sim
+
+
+def fmo_wigner():
+    sim = Simulation({"tmax": 1.0, "dt_update": 0.01, "num_trajs": 6, "batch_size": 3, "progress_bar": False})
+    sim.model = FMOComplex({"N": 10})
+    sim.model.ingredients.append(("init_classical", ingredients.init_classical_wigner_harmonic))
+    sim.algorithm = MeanField()
+    wf = np.zeros(7, dtype=complex)
+    wf[0] = 1
+    sim.initial_state["wf_db"] = wf
+    return sim
+
+
+def assert_agree(ours, theirs):
+    """Same keys, seeds and counts; every array within the contract's 1e-6 + 1e-5 |QC Lab's|."""
+    assert sorted(ours.data_dict) == sorted(theirs.data_dict)
+    np.testing.assert_array_equal(ours.data_dict["seed"], theirs.data_dict["seed"])
+    assert ours.data_dict["norm_factor"] == theirs.data_dict["norm_factor"]
+    for key, value in theirs.data_dict.items():
+        if key in ("seed", "norm_factor"):
+            continue
+        mine = ours.data_dict[key]
+        assert np.shape(mine) == np.shape(value), key
+        np.testing.assert_allclose(mine, value, rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def quietly(driver, sim, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return driver(sim, **kwargs)
+
+
+@pytest.mark.parametrize("make", [spin_boson_mf, tully_fssh, holstein_fssh_deterministic, fmo_wigner])
+def test_serial_driver_agrees_with_qclab(make):
+    assert_agree(qclab_swift.serial_driver(make()), quietly(qclab_serial_driver, make()))
+
+
+def test_seeds_set_num_trajs_as_in_qclab():
+    seeds = np.array([7, 3, 11, 20, 5])
+    sim = spin_boson_mf()
+    ours = qclab_swift.serial_driver(sim, seeds=seeds)
+    assert sim.settings.num_trajs == 5
+    assert_agree(ours, quietly(qclab_serial_driver, spin_boson_mf(), seeds=seeds))
+
+
+def test_appending_continues_the_seeds_as_in_qclab():
+    ours = qclab_swift.serial_driver(spin_boson_mf())
+    returned = qclab_swift.serial_driver(spin_boson_mf(), data=ours)
+    assert returned is ours
+    theirs = quietly(qclab_serial_driver, spin_boson_mf())
+    theirs = quietly(qclab_serial_driver, spin_boson_mf(), data=theirs)
+    np.testing.assert_array_equal(ours.data_dict["seed"], np.arange(24))
+    assert_agree(ours, theirs)
+
+
+def test_multiprocessing_driver_is_bit_identical_to_serial():
+    serial = qclab_swift.serial_driver(tully_fssh())
+    forked = qclab_swift.parallel_driver_multiprocessing(tully_fssh(), num_tasks=2)
+    assert sorted(serial.data_dict) == sorted(forked.data_dict)
+    for key in serial.data_dict:
+        np.testing.assert_array_equal(serial.data_dict[key], forked.data_dict[key], err_msg=key)
+
+
+def test_job_carries_every_constant_and_setting():
+    sim = tully_fssh()
+    job = qclab_swift.job_from_simulation(sim, [0, 1])
+    assert job["model"]["name"] == "TullyProblemOne"
+    assert job["model"]["constants"]["init_momentum"] == 15.0
+    assert set(job["model"]["constants"]) == set(sim.model.default_constants)
+    assert job["algorithm"] == {"name": "FewestSwitchesSurfaceHopping",
+                                "settings": {"fssh_deterministic": False, "gauge_fixing": "phase_overlap",
+                                             "use_gauge_field_force": False}}
+    assert job["initial_state"]["wf_db"] == [[1.0, 0.0], [0.0, 0.0]]
+    assert "init_classical" not in job["model"]
+    assert qclab_swift.job_from_simulation(fmo_wigner(), [0])["model"]["init_classical"] == "wigner_harmonic"
+
+
+def test_a_python_ingredient_is_refused_by_name():
+    sim = spin_boson_mf()
+
+    def my_h_q(model, parameters, **kwargs):
+        return None
+
+    sim.model.ingredients.append(("h_q", my_h_q))
+    with pytest.raises(UntranslatableSimulation, match=r"ingredient 'h_q' \(my_h_q\)"):
+        qclab_swift.serial_driver(sim)
+
+
+def test_a_python_task_is_refused_by_name():
+    sim = spin_boson_mf()
+
+    def collect_my_output(sim, state, parameters):
+        return state, parameters
+
+    sim.algorithm.collect_recipe.append(collect_my_output)
+    with pytest.raises(UntranslatableSimulation, match=r"collect_recipe\[8\] is task 'collect_my_output'"):
+        qclab_swift.serial_driver(sim)
+
+
+def test_a_subclassed_model_is_refused_by_name():
+    class MySpinBoson(SpinBoson):
+        pass
+
+    sim = spin_boson_mf()
+    sim.model = MySpinBoson()
+    with pytest.raises(UntranslatableSimulation, match="MySpinBoson is not one of QC Lab's built-in models"):
+        qclab_swift.serial_driver(sim)
+
+
+def test_an_array_constant_is_refused_by_name():
+    sim = spin_boson_mf()
+    sim.model.constants.E = np.array([0.5, 0.6])
+    with pytest.raises(UntranslatableSimulation, match="constant 'E' is ndarray"):
+        qclab_swift.serial_driver(sim)
+
+
+def test_the_executables_error_comes_back_as_its_one_line():
+    sim = spin_boson_mf()
+    sim.settings.dt_update = -0.01
+    with pytest.raises(QCLabSwiftError, match="^qclab: error: .*dt_update"):
+        qclab_swift.serial_driver(sim)
+
+
+def test_a_missing_executable_is_one_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("QCLAB_SWIFT_BIN", str(tmp_path / "nowhere" / "qclab"))
+    with pytest.raises(QCLabSwiftError, match="QCLAB_SWIFT_BIN is .* not an executable file"):
+        qclab_swift.serial_driver(spin_boson_mf())
+    monkeypatch.delenv("QCLAB_SWIFT_BIN")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(QCLabSwiftError, match="not on PATH"):
+        qclab_swift.serial_driver(spin_boson_mf())
