@@ -2,43 +2,127 @@ import ArgumentParser
 import Foundation
 import QCLab
 
-/// `qclab plot`: an SVG of the diabatic populations with error bands.
+/// `qclab plot`: any output against time, as lines with error bands or as a heat map, in
+/// SVG or PNG.
 struct PlotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot",
-        abstract: "Draw the diabatic populations against time, with ±1 standard-error bands, as an SVG.")
+        abstract: "Plot an output against time (populations, energies, q, p, any output), as SVG or PNG.",
+        discussion: """
+            Lines with ±1 standard-error bands, or for more than ten series a heat map (one \
+            row per state or site, colour for the value). Axis labels carry the model's units \
+            where it has them (FMOComplex, the Tully problems). PNG is rendered from the SVG \
+            by rsvg-convert (librsvg; Debian/Ubuntu package librsvg2-bin).
+            """)
+
+    enum Style: String, ExpressibleByArgument, CaseIterable {
+        case auto, lines, heatmap
+    }
 
     @Argument(help: "An HDF5 output of qclab (or of QC Lab's Data.save).")
     var file: String
 
-    @Option(name: .shortAndLong, help: "Where to write the picture (SVG). Default: the input's name with .svg.")
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "What to plot: populations, energies, or an output's name (q, p, quantum_energy, ...).",
+        valueName: "quantity"))
+    var quantity: String = "populations"
+
+    @Option(help: "lines, heatmap, or auto (a heat map for more than ten series).")
+    var style: Style = .auto
+
+    @Option(name: .shortAndLong, help: "Where to write the picture: a .svg or .png file. Default: the input's name with .svg.")
     var output: String?
 
-    @Option(help: "The title above the plot. Default: the algorithm and model, from the file's log.")
+    @Option(help: "The title above the plot. Default: the quantity, model and algorithm.")
     var title: String?
 
     func run() throws {
         reportingErrors {
-            let destination = output ?? Self.defaultOutput(for: file)
+            let what = PlotQuantity(name: quantity)
+            let destination = output ?? Self.defaultOutput(for: file, quantity: what)
+            let format = try ImageFormat(path: destination)
             try OutputPath.checkWritable(destination)
+            if format == .png { _ = try Rasterizer.executable() }
             let data = try SimulationData(contentsOf: file)
-            let plot: PopulationPlot
+            let series: PlotSeries
             do {
-                plot = try PopulationPlot(data: data, title: title)
+                series = try PlotSeries(data: data, quantity: what)
             } catch let QCLabError.unusableData(reason) {
                 throw QCLabError.unusableData("'\(file)': \(reason)")
             }
-            try AtomicFile.write(plot.svg(), to: destination)
-            print("wrote \(destination): populations of \(plot.populations.count) states at \(plot.times.count) times"
-                  + (plot.standardErrors == nil ? ", no error bars in the data" : " with standard-error bands"))
+            let heatMap = style == .heatmap || (style == .auto && series.values.count > 10)
+            let svg = heatMap ? try HeatMapPlot(data: data, quantity: what, title: title).svg()
+                : try TimeSeriesPlot(data: data, quantity: what, title: title).svg()
+            switch format {
+            case .svg: try AtomicFile.write(svg, to: destination)
+            case .png: try Rasterizer.writePNG(svg: svg, to: destination)
+            }
+            let shape = heatMap ? "heat map" : (series.standardErrors == nil ? "lines, no error bars in the data" : "lines with standard-error bands")
+            print("wrote \(destination): \(what.name), \(series.values.count) series at \(series.times.count) times (\(shape))")
         }
     }
 
-    static func defaultOutput(for input: String) -> String {
+    static func defaultOutput(for input: String, quantity: PlotQuantity) -> String {
         let url = URL(fileURLWithPath: input)
-        let stem = url.deletingPathExtension().lastPathComponent
+        let stem = url.deletingPathExtension().lastPathComponent + (quantity == .populations ? "" : "-" + quantity.name)
         let folder = (input as NSString).deletingLastPathComponent
         return folder.isEmpty ? stem + ".svg" : folder + "/" + stem + ".svg"
+    }
+}
+
+/// The picture formats `qclab plot` writes, chosen by the output's extension.
+enum ImageFormat {
+    case svg, png
+
+    init(path: String) throws {
+        switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+        case "svg": self = .svg
+        case "png": self = .png
+        default: throw QCLabError.invalidPath("cannot tell the picture format of '\(path)': name it .svg or .png")
+        }
+    }
+}
+
+/// PNG from SVG through rsvg-convert (librsvg, GNOME's SVG renderer), run as a child
+/// process: a maintained renderer with real font shaping, packaged everywhere, and no
+/// cairo/glib dependency for the library or for programs that never draw a PNG.
+enum Rasterizer {
+    /// The rsvg-convert on PATH, or a one-line error saying how to install it.
+    static func executable() throws -> String {
+        let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        for folder in folders {
+            let candidate = String(folder) + "/rsvg-convert"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw QCLabError.invalidPath("PNG output needs rsvg-convert, which is not on PATH "
+            + "(install librsvg2-bin on Debian/Ubuntu, librsvg on macOS/Homebrew), or name the output .svg")
+    }
+
+    /// Renders `svg` at twice its size (sharp on high-density screens and in print) into
+    /// `path`, through a temporary file renamed into place.
+    static func writePNG(svg: String, to path: String) throws {
+        let tool = try executable()
+        let url = URL(fileURLWithPath: path)
+        let base = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        let source = base + ".svg", target = base + ".png"
+        defer { unlink(source); unlink(target) }
+        try AtomicFile.write(svg, to: source)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = ["--zoom", "2", "--background-color", "white", "--format", "png", "--output", target, source]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "exit status \(process.terminationStatus)"
+            throw QCLabError.invalidPath("rsvg-convert could not write '\(path)': \(line)")
+        }
+        guard rename(target, path) == 0 else {
+            throw QCLabError.invalidPath("cannot write '\(path)': \(String(cString: strerror(errno)))")
+        }
     }
 }
 

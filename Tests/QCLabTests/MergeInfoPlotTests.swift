@@ -5,7 +5,7 @@ import FoundationXML
 import XCTest
 @testable import QCLab
 
-/// `SimulationData.merging` (`qclab merge`), `SimulationData.summary` (`qclab info`) and `PopulationPlot`
+/// `SimulationData.merging` (`qclab merge`), `SimulationData.summary` (`qclab info`) and `TimeSeriesPlot`
 /// (`qclab plot`), in the library and end to end through the executable.
 final class MergeInfoPlotTests: XCTestCase {
     func spinBoson(trajectories: Int = 12, batchSize: Int = 4, tmax: Double = 1, dtCollect: Double = 0.1,
@@ -195,7 +195,7 @@ final class MergeInfoPlotTests: XCTestCase {
 
     func testPlotOfARunIsValidSVGWithOneLinePerStateAxesAndLegend() throws {
         let data = try serialDriver(spinBoson(algorithm: FewestSwitchesSurfaceHopping()))
-        let plot = try PopulationPlot(data: data)
+        let plot = try TimeSeriesPlot(data: data)
         XCTAssertEqual(plot.title, "Diabatic populations: SpinBoson, FSSH")
         let svg = SVGElements.parse(plot.svg())
         XCTAssertEqual(svg.elements.first?.name, "svg")
@@ -221,20 +221,20 @@ final class MergeInfoPlotTests: XCTestCase {
     func testPlotOfManyStatesKeepsTheLegendShort() throws {
         let states = 50, times = (0...20).map { Double($0) * 0.5 }
         let populations = (0..<states).map { n in times.map { t in exp(-t) * (n == 0 ? 1 : 0) + (1 - exp(-t)) / Double(states) } }
-        let plot = PopulationPlot(times: times, populations: populations,
+        let plot = TimeSeriesPlot(times: times, values: populations,
                                   standardErrors: populations.map { $0.map { 0.01 * $0 } }, title: "Holstein <50> & co")
         let svg = SVGElements.parse(plot.svg())
         XCTAssertEqual(svg.withClass("line ").count, states)
         let entries = svg.withClass("legend-entry")
         XCTAssertLessThanOrEqual(entries.count, 10)
         XCTAssertTrue(svg.texts.contains("state 0") && svg.texts.contains("state 49"), "\(svg.texts)")
-        XCTAssertTrue(svg.texts.contains { $0.contains("50 states") }, "a note on the states left out: \(svg.texts)")
+        XCTAssertTrue(svg.texts.contains { $0.contains("50 series") }, "a note on the states left out: \(svg.texts)")
         XCTAssertTrue(svg.texts.contains("Holstein <50> & co"), "the title is escaped and read back")
     }
 
     func testPlotBreaksLinesAtNonFiniteValuesAndOmitsMissingErrorBars() throws {
         let times = [0.0, 1, 2, 3, 4]
-        let plot = PopulationPlot(times: times, populations: [[1, 0.8, .nan, 0.6, 0.5], [0, 0.2, .infinity, 0.4, 0.5]])
+        let plot = TimeSeriesPlot(times: times, values: [[1, 0.8, .nan, 0.6, 0.5], [0, 0.2, .infinity, 0.4, 0.5]])
         let svg = SVGElements.parse(plot.svg())
         for path in svg.elements where path.name == "path" {
             let d = path.attributes["d"] ?? ""
@@ -244,18 +244,18 @@ final class MergeInfoPlotTests: XCTestCase {
         XCTAssertEqual(svg.withClass("line ").count, 2)
         XCTAssertEqual(svg.withClass("line ")[0]["d"]!.filter { $0 == "M" }.count, 2, "a gap where the value is NaN")
         // QC Lab's own files hold no error bars: no bands, and the subtitle says so.
-        let theirs = try PopulationPlot(data: SimulationData(contentsOf: Fixtures.url("mf_spin_boson.h5").path))
+        let theirs = try TimeSeriesPlot(data: SimulationData(contentsOf: Fixtures.url("mf_spin_boson.h5").path))
         XCTAssertNil(theirs.standardErrors)
         XCTAssertEqual(theirs.subtitle, "50 trajectories; no error bars in this data")
         XCTAssertEqual(SVGElements.parse(theirs.svg()).withClass("band ").count, 0)
     }
 
     func testTicksAreRound() {
-        XCTAssertEqual(PopulationPlot.ticks(0, 1, target: 5).values, [0, 0.2, 0.4, 0.6000000000000001, 0.8, 1])
-        XCTAssertEqual(PopulationPlot.ticks(0, 1500, target: 7).step, 250)
-        XCTAssertEqual(PopulationPlot.label(0.25, step: 0.25), "0.25")
-        XCTAssertEqual(PopulationPlot.label(-0.0, step: 0.2), "0.0")
-        XCTAssertEqual(PopulationPlot.label(1500, step: 250), "1500")
+        XCTAssertEqual(TimeSeriesPlot.ticks(0, 1, target: 5).values, [0, 0.2, 0.4, 0.6000000000000001, 0.8, 1])
+        XCTAssertEqual(TimeSeriesPlot.ticks(0, 1500, target: 7).step, 250)
+        XCTAssertEqual(TimeSeriesPlot.label(0.25, step: 0.25), "0.25")
+        XCTAssertEqual(TimeSeriesPlot.label(-0.0, step: 0.2), "0.0")
+        XCTAssertEqual(TimeSeriesPlot.label(1500, step: 250), "1500")
     }
 
     // MARK: End to end

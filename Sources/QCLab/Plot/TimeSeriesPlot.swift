@@ -1,91 +1,75 @@
 import Foundation
 
-/// An SVG line plot of the diabatic populations against time, with shaded bands of
-/// plus or minus one standard error: what `qclab plot` draws.
+/// An SVG line plot of one quantity against time, one line per series (populations of
+/// each state, the energies, each coordinate of `q`...), with shaded bands of plus or minus
+/// one standard error: what `qclab plot --style lines` draws.
 ///
-/// Pure string building, no I/O: ``svg()`` returns the document, and the caller writes
-/// it. Each state gets a line (`<path class="line state-k">`) and, when error bars are
-/// known, a band (`<path class="band state-k">`); the axes are labelled "time" and
-/// "population", with tick labels; the legend names the states (at most ten; with more
-/// states it names ten spread over them, and a note says how the colours run).
-public struct PopulationPlot: Sendable {
+/// Pure string building, no I/O: ``svg()`` returns the document, and the caller writes it
+/// (or rasterizes it). Each series gets a line (`<path class="line state-k">`) and, when
+/// error bars are known, a band (`<path class="band state-k">`); the axes carry their
+/// labels (with units where the model has them) and tick labels; the legend names the
+/// series (at most ten; with more it names ten spread over them, and a note says how the
+/// colours run; ``HeatMapPlot`` suits many series better).
+public struct TimeSeriesPlot: Sendable {
     /// Collect times.
     public var times: [Double]
-    /// `populations[state][time]`.
-    public var populations: [[Double]]
-    /// Standard errors of the populations, `[state][time]`, or nil for no bands.
+    /// `values[series][time]`.
+    public var values: [[Double]]
+    /// Standard errors of the values, `[series][time]`, or nil for no bands.
     public var standardErrors: [[Double]]?
+    /// The legend's name of each series.
+    public var names: [String]
     /// The title above the plot.
     public var title: String
-    /// A smaller line under the title (trajectory count, what the bands mean).
+    /// A smaller line under the title (sample count, what the bands mean).
     public var subtitle: String?
+    /// The axis labels.
+    public var xLabel = "time"
+    public var yLabel = "population"
+    /// Whether the value axis always shows 0 (and, for values up to 1, all of [0, 1]), as
+    /// populations want.
+    public var includesZero = true
     /// Size of the picture in SVG user units (pixels).
     public var width: Double = 880
     public var height: Double = 520
 
-    public init(times: [Double], populations: [[Double]], standardErrors: [[Double]]? = nil,
+    public init(times: [Double], values: [[Double]], standardErrors: [[Double]]? = nil, names: [String]? = nil,
                 title: String = "Diabatic populations", subtitle: String? = nil) {
         self.times = times
-        self.populations = populations
+        self.values = values
         self.standardErrors = standardErrors
+        self.names = names ?? values.indices.map { "state \($0)" }
         self.title = title
         self.subtitle = subtitle
     }
 
-    /// The populations of `data`: the real diagonal of the mean of `dm_db`, with bands
-    /// from its standard error when that is not zero throughout (QC Lab's files hold no
-    /// error bars, and then there are no bands).
-    ///
-    /// The default title names the algorithm and model when the data's log does (as the
-    /// logs of our drivers do); the subtitle gives the trajectory count and the bands' meaning.
-    public init(data: SimulationData, title: String? = nil) throws {
-        guard let dm = data.observable("dm_db"), dm.shape.count == 3, dm.shape[1] == dm.shape[2], dm.isComplex,
-              let mean = data.mean("dm_db"), let error = data.standardError("dm_db") else {
-            throw QCLabError.unusableData("nothing to plot: no trajectories with a diabatic density matrix 'dm_db' of shape (T, N, N)")
-        }
-        let count = dm.shape[0], n = dm.shape[1]
-        let times = data.times.count == count ? data.times : (0..<count).map(Double.init)
-        func diagonal(_ values: [Double]) -> [[Double]] {
-            (0..<n).map { state in (0..<count).map { k in values[2 * ((k * n + state) * n + state)] } }
-        }
-        let errors = diagonal(error)
-        let hasErrors = errors.contains { $0.contains { $0 > 0 } }
-        var subtitle = "\(data.normFactor) trajectories"
-        subtitle += hasErrors ? "; shaded bands: ±1 standard error of the mean" : "; no error bars in this data"
-        self.init(times: times, populations: diagonal(mean), standardErrors: hasErrors ? errors : nil,
-                  title: title ?? Self.defaultTitle(log: data.log), subtitle: subtitle)
-    }
-
-    /// "Diabatic populations: <model>, <algorithm>" from a log line of our drivers
-    /// ("QCLab for Swift: MeanField on SpinBoson, ..."), else "Diabatic populations".
-    static func defaultTitle(log: String) -> String {
-        let marker = "QCLab for Swift: "
-        guard let line = log.split(separator: "\n").first(where: { $0.hasPrefix(marker) }),
-              let what = line.dropFirst(marker.count).split(separator: ",").first else {
-            return "Diabatic populations"
-        }
-        let parts = what.components(separatedBy: " on ")
-        guard parts.count == 2 else { return "Diabatic populations: \(what)" }
-        let algorithm = ["FewestSwitchesSurfaceHopping": "FSSH", "MeanField": "mean field"][parts[0]] ?? parts[0]
-        return "Diabatic populations: \(parts[1]), \(algorithm)"
+    /// The plot of `quantity` in `data`: its mean, with bands from its standard error when
+    /// that is not zero throughout (QC Lab's files hold no error bars, and then there are
+    /// no bands). The default title names the quantity, model and algorithm (from the
+    /// data's log); the subtitle gives the sample count and the bands' meaning.
+    public init(data: SimulationData, quantity: PlotQuantity = .populations, title: String? = nil) throws {
+        let series = try PlotSeries(data: data, quantity: quantity)
+        self.init(times: series.times, values: series.values, standardErrors: series.standardErrors,
+                  names: series.names, title: title ?? series.title, subtitle: series.subtitle)
+        xLabel = series.timeLabel
+        yLabel = series.valueLabel
+        includesZero = quantity == .populations
     }
 
     // MARK: Layout
 
-    /// Colours for up to ten states (Tableau 10, which stays apart on screens and projectors).
-    static let categorical = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                              "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+    /// Colours for up to ten series that all read on white: Paul Tol's "bright" and
+    /// "muted" qualitative schemes (colour-blind safe), darkened where needed so that each has at
+    /// least 3:1 contrast against white.
+    static let categorical = ["#4477aa", "#d9485f", "#228833", "#b8860b", "#1a85b8",
+                              "#aa3377", "#332288", "#882255", "#2e8b7a", "#666666"]
 
-    /// The colour of `state` of `count`: categorical up to ten states, else a
-    /// viridis-like ramp from state 0 (dark blue-violet) to the last (yellow).
-    static func colour(_ state: Int, of count: Int) -> String {
-        if count <= categorical.count { return categorical[state] }
-        let stops: [(Double, Double, Double)] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
-        let x = Double(state) / Double(max(1, count - 1)) * Double(stops.count - 1)
-        let i = min(Int(x), stops.count - 2), f = x - Double(i)
-        let (a, b) = (stops[i], stops[i + 1])
-        func mix(_ u: Double, _ v: Double) -> Int { Int((u + (v - u) * f).rounded()) }
-        return String(format: "#%02x%02x%02x", mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    /// The colour of `series` of `count`: categorical up to ten series, else a ramp from
+    /// series 0 (dark blue-violet) through teal to the last (orange-brown), which stays
+    /// dark enough to read on white (viridis without its pale yellow end).
+    static func colour(_ series: Int, of count: Int) -> String {
+        if count <= categorical.count { return categorical[series] }
+        return ColourScale.lineRamp(Double(series) / Double(max(1, count - 1)))
     }
 
     /// States named in the legend: all up to ten, else ten spread evenly from first to last.
@@ -137,7 +121,7 @@ public struct PopulationPlot: Sendable {
 
     /// The SVG document.
     public func svg() -> String {
-        let states = populations.count
+        let states = values.count
         let count = times.count
         // Plot area: room for the title above, tick labels and axis titles left and below,
         // and the legend on the right, outside the data.
@@ -148,17 +132,18 @@ public struct PopulationPlot: Sendable {
 
         // Ranges from finite values only; populations always show 0.
         let firstTime = times.first(where: \.isFinite) ?? 0, lastTime = times.last(where: \.isFinite) ?? 1
-        var yLow = 0.0, yHigh = 0.0
+        var yLow = includesZero ? 0.0 : Double.infinity, yHigh = includesZero ? 0.0 : -Double.infinity
         for state in 0..<states {
-            for k in 0..<min(count, populations[state].count) where populations[state][k].isFinite {
+            for k in 0..<min(count, values[state].count) where values[state][k].isFinite {
                 let e = standardErrors.map { $0[state][k].isFinite ? $0[state][k] : 0 } ?? 0
-                yLow = min(yLow, populations[state][k] - e)
-                yHigh = max(yHigh, populations[state][k] + e)
+                yLow = min(yLow, values[state][k] - e)
+                yHigh = max(yHigh, values[state][k] + e)
             }
         }
         // Populations usually fill [0, 1]: show all of it, and a little room around the data.
-        if yHigh <= 1 && yHigh > 0.5 { yHigh = 1 }
-        if yHigh <= yLow { yHigh = yLow + 1 }
+        if !yLow.isFinite || !yHigh.isFinite { (yLow, yHigh) = (0, 1) }
+        if includesZero && yHigh <= 1 && yHigh > 0.5 { yHigh = 1 }
+        if yHigh <= yLow { (yLow, yHigh) = (yLow - 0.5 * max(1, abs(yLow)), yHigh + 0.5 * max(1, abs(yHigh))) }
         let padding = 0.03 * (yHigh - yLow)
         let yMin = yLow - padding, yMax = yHigh + padding
         let xTicks = Self.ticks(firstTime, lastTime == firstTime ? firstTime + 1 : lastTime, target: 7)
@@ -206,8 +191,8 @@ public struct PopulationPlot: Sendable {
             svg += "<g class=\"bands\" clip-path=\"url(#plot-area)\" stroke=\"none\" fill-opacity=\"\(states > 10 ? "0.12" : "0.22")\">\n"
             for state in 0..<states {
                 for segment in segments(indices, state) {
-                    let upper = segment.map { "\(Self.number(x(times[$0]))),\(Self.number(y(populations[state][$0] + errors[state][$0])))" }
-                    let lower = segment.reversed().map { "\(Self.number(x(times[$0]))),\(Self.number(y(populations[state][$0] - errors[state][$0])))" }
+                    let upper = segment.map { "\(Self.number(x(times[$0]))),\(Self.number(y(values[state][$0] + errors[state][$0])))" }
+                    let lower = segment.reversed().map { "\(Self.number(x(times[$0]))),\(Self.number(y(values[state][$0] - errors[state][$0])))" }
                     svg += "<path class=\"band state-\(state)\" fill=\"\(Self.colour(state, of: states))\" d=\"M"
                         + (upper + lower).joined(separator: " L") + " Z\"/>\n"
                 }
@@ -218,9 +203,9 @@ public struct PopulationPlot: Sendable {
             + "stroke-linejoin=\"round\" stroke-linecap=\"round\">\n"
         for state in 0..<states {
             let d = segments(indices, state).map { segment in
-                "M" + segment.map { "\(Self.number(x(times[$0]))),\(Self.number(y(populations[state][$0])))" }.joined(separator: " L")
+                "M" + segment.map { "\(Self.number(x(times[$0]))),\(Self.number(y(values[state][$0])))" }.joined(separator: " L")
             }.joined(separator: " ")
-            svg += "<path class=\"line state-\(state)\" stroke=\"\(Self.colour(state, of: states))\" d=\"\(d)\"><title>state \(state)</title></path>\n"
+            svg += "<path class=\"line state-\(state)\" stroke=\"\(Self.colour(state, of: states))\" d=\"\(d)\"><title>\(Self.escape(names[state]))</title></path>\n"
         }
         svg += "</g>\n"
 
@@ -242,10 +227,10 @@ public struct PopulationPlot: Sendable {
         }
         svg += "</g>\n"
         svg += "<text class=\"axis-label x\" x=\"\(Self.number(left + plotWidth / 2))\" y=\"\(Self.number(height - 16))\" "
-            + "text-anchor=\"middle\" font-size=\"15\" fill=\"#222\">time</text>\n"
+            + "text-anchor=\"middle\" font-size=\"15\" fill=\"#222\">\(Self.escape(xLabel))</text>\n"
         let yMid = top + plotHeight / 2
         svg += "<text class=\"axis-label y\" x=\"22\" y=\"\(Self.number(yMid))\" transform=\"rotate(-90 22 \(Self.number(yMid)))\" "
-            + "text-anchor=\"middle\" dominant-baseline=\"middle\" font-size=\"15\" fill=\"#222\">population</text>\n"
+            + "text-anchor=\"middle\" dominant-baseline=\"middle\" font-size=\"15\" fill=\"#222\">\(Self.escape(yLabel))</text>\n"
 
         // Legend, to the right of the plot.
         if states > 0 {
@@ -254,17 +239,17 @@ public struct PopulationPlot: Sendable {
             var rowY = top + 8
             for state in shown {
                 let colour = Self.colour(state, of: states)
-                if standardErrors != nil {
+                if let errors = standardErrors, errors[state].contains(where: { $0 > 0 }) {
                     svg += "<rect x=\"\(Self.number(legendX))\" y=\"\(Self.number(rowY - 7))\" width=\"26\" height=\"14\" fill=\"\(colour)\" fill-opacity=\"0.22\"/>"
                 }
                 svg += "<line x1=\"\(Self.number(legendX))\" x2=\"\(Self.number(legendX + 26))\" y1=\"\(Self.number(rowY))\" y2=\"\(Self.number(rowY))\" "
                     + "stroke=\"\(colour)\" stroke-width=\"2.5\"/>"
-                svg += "<text class=\"legend-entry\" x=\"\(Self.number(legendX + 34))\" y=\"\(Self.number(rowY))\" dominant-baseline=\"middle\" dy=\"0.1em\">state \(state)</text>\n"
+                svg += "<text class=\"legend-entry\" x=\"\(Self.number(legendX + 34))\" y=\"\(Self.number(rowY))\" dominant-baseline=\"middle\" dy=\"0.1em\">\(Self.escape(names[state]))</text>\n"
                 rowY += 22
             }
             if shown.count < states {
                 rowY += 4
-                for line in ["\(states) states; colour runs", "from state 0 (violet)", "to state \(states - 1) (yellow)"] {
+                for line in ["\(states) series; colour runs", "from \(names[0]) (violet)", "to \(names[states - 1]) (orange)"] {
                     svg += "<text class=\"legend-note\" x=\"\(Self.number(legendX))\" y=\"\(Self.number(rowY))\" font-size=\"12\" fill=\"#666\">\(line)</text>\n"
                     rowY += 16
                 }
@@ -279,9 +264,9 @@ public struct PopulationPlot: Sendable {
     /// infinity breaks the line instead of producing an invalid path.
     private func segments(_ indices: [Int], _ state: Int) -> [[Int]] {
         var result: [[Int]] = [], current: [Int] = []
-        for k in indices where k < populations[state].count {
+        for k in indices where k < values[state].count {
             let error = standardErrors.map { $0[state][k] } ?? 0
-            if times[k].isFinite && populations[state][k].isFinite && error.isFinite {
+            if times[k].isFinite && values[state][k].isFinite && error.isFinite {
                 current.append(k)
             } else if !current.isEmpty {
                 result.append(current)
