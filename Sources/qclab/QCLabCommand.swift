@@ -16,6 +16,7 @@ struct QCLabCommand: ParsableCommand {
     /// as usual; any mistake on the command line ends in one line on standard error
     /// (`qclab: error: ...`, pointing at `--help`) and ArgumentParser's exit status.
     static func main() {
+        rejectUnknownSubcommand()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -35,6 +36,19 @@ struct QCLabCommand: ParsableCommand {
             FileHandle.standardError.write(Foundation.Data(("qclab: error: \(message) (\(help))\n").utf8))
             Foundation.exit(code.rawValue)
         }
+    }
+}
+
+extension QCLabCommand {
+    /// Ends with one line when the first argument is a word that names no subcommand
+    /// (`qclab export`), where ArgumentParser would report "unexpected arguments".
+    static func rejectUnknownSubcommand() {
+        guard let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-") else { return }
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        guard !names.contains(first) else { return }
+        FileHandle.standardError.write(Foundation.Data(
+            "qclab: error: unknown subcommand '\(first)' (known: \(names.dropLast().joined(separator: ", ")); see 'qclab --help')\n".utf8))
+        Foundation.exit(ExitCode.validationFailure.rawValue)
     }
 }
 

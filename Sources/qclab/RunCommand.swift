@@ -120,23 +120,3 @@ enum OutputPath {
         }
     }
 }
-
-/// The few lines `qclab run` prints when it is done.
-enum Summary {
-    static func describe(_ data: SimulationData, path: String) -> String {
-        let times = data.times
-        guard let dm = data.mean("dm_db"), let shape = data.observable("dm_db")?.shape, shape.count == 3 else {
-            return "wrote \(path)"
-        }
-        let n = shape[1]
-        var lines = ["wrote \(path): \(data.normFactor) trajectories (seeds \(SeedList.describe(data.seeds))), \(times.count) time points"]
-        let picks = Array(Set([0, times.count / 4, times.count / 2, 3 * times.count / 4, times.count - 1])).sorted()
-        let shown = min(n, 4)
-        lines.append("t" + (0..<shown).map { "  P\($0)" }.joined() + (n > shown ? "  ..." : ""))
-        for k in picks {
-            let populations = (0..<shown).map { dm[2 * ((k * n + $0) * n + $0)] }
-            lines.append(String(format: "%-8.3g", times[k]) + populations.map { String(format: "  %.4f", $0) }.joined())
-        }
-        return lines.joined(separator: "\n")
-    }
-}

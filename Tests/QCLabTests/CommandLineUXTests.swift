@@ -1,0 +1,52 @@
+import Foundation
+import XCTest
+@testable import QCLab
+
+/// What a new user sees from `qclab`: the table after a run, an unknown subcommand,
+/// the warnings for a run that differs from its job, `qclab models` and `qclab init`.
+final class CommandLineUXTests: XCTestCase {
+    func folder() throws -> URL { try QCLabCLI.temporaryFolder(self, "qclab-ux") }
+
+    func write(_ text: String, _ name: String, in folder: URL) throws {
+        try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+
+    /// A Holstein lattice of 12 sites started on site 5: the table shows the eight most
+    /// populated states (site 5 among them), aligned, and never "-0.0000".
+    func testTableAfterARunShowsTheMostPopulatedStatesAligned() throws {
+        let folder = try folder()
+        var wf = Array(repeating: "0.0", count: 12)
+        wf[5] = "1.0"
+        try write(BadJob.job(settings: #"{"tmax": 2, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 4, "batch_size": 4}"#,
+                             model: #"{"name": "HolsteinLattice", "constants": {"N": 12}}"#,
+                             initialState: #"{"wf_db": [\#(wf.joined(separator: ", "))]}"#), "job.json", in: folder)
+        let run = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder)
+        XCTAssertEqual(run.status, 0, run.errors)
+        let lines = run.output.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines[0], "wrote out.h5: 4 trajectories (seeds 0...3), 21 time points")
+        XCTAssertEqual(lines[1], "populations of the 8 most populated of 12 states (`qclab plot` shows all):")
+        let table = Array(lines[2...])
+        XCTAssertEqual(table.count, 6, run.output)
+        let header = table[0].split(separator: " ").map(String.init)
+        XCTAssertEqual(header.count, 9)
+        XCTAssertTrue(header.contains("P5"), "the initially populated site: \(header)")
+        XCTAssertEqual(Set(table.map(\.count)).count, 1, "aligned columns:\n\(table.joined(separator: "\n"))")
+        XCTAssertFalse(run.output.contains("-0.0000"))
+        // Right-aligned columns end at the same character in every row.
+        let ends = table.map { row in row.indices.filter { row[$0] != " " && (row.index(after: $0) == row.endIndex || row[row.index(after: $0)] == " ") }.count }
+        XCTAssertEqual(Set(ends), [9])
+
+        // Two states: both shown, no note.
+        try write(BadJob.valid, "small.json", in: folder)
+        let small = try QCLabCLI.run(["run", "small.json", "--output", "small.h5"], in: folder)
+        let smallLines = small.output.split(separator: "\n")
+        XCTAssertEqual(smallLines[1].split(separator: " "), ["t", "P0", "P1"])
+    }
+
+    func testAnUnknownSubcommandIsOneLine() throws {
+        let outcome = try QCLabCLI.run(["export", "out.h5"], in: try folder())
+        XCTAssertEqual(outcome.status, 64)
+        XCTAssertEqual(outcome.errorLines.count, 1)
+        XCTAssertTrue(outcome.errors.hasPrefix("qclab: error: unknown subcommand 'export' (known: run, info, plot, merge"), outcome.errors)
+    }
+}
