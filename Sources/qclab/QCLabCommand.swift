@@ -67,11 +67,21 @@ func reportingErrors<T>(_ body: () throws -> T) -> T {
     }
 }
 
-/// Sends swift-log output to standard error at `level`.
+/// With `--verbose`, sends the library's log (swift-log) to standard error, every batch
+/// included; otherwise the library stays quiet and the command prints warnings itself.
 func bootstrapLogging(verbose: Bool) {
+    guard verbose else { return }
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = verbose ? .debug : .warning
+        handler.logLevel = .debug
         return handler
+    }
+    QCLabLogging.logger = Logger(label: "qclab")
+}
+
+/// Prints each warning as one line on standard error.
+func warn(_ warnings: [String]) {
+    for warning in warnings {
+        FileHandle.standardError.write(Foundation.Data("qclab: warning: \(warning)\n".utf8))
     }
 }

@@ -48,13 +48,19 @@ struct RunCommand: ParsableCommand {
         bootstrapLogging(verbose: verbose)
         reportingErrors {
             let job = try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job
+            let warnings = job.warnings + job.simulation.warnings
+            // Under MPI every rank reads the job: rank 0 alone warns, once the run is done.
+            if driver != .mpi { warn(warnings) }
             try OutputPath.checkWritable(output)
             let previous = try append.map { try SimulationData(contentsOf: $0) } ?? SimulationData()
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar)
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }
-            guard let data = try runDriver(job: job, previous: previous, progress: progress.update) else { return }
+            guard var data = try runDriver(job: job, previous: previous, progress: progress.update) else { return }
             progress.finish()
+            if driver == .mpi { warn(warnings) }
+            // The simulation's warnings are in the log already (the drivers write them); the job's are added here.
+            data.log += job.warnings.map { "Warning: \($0)\n" }.joined()
             try data.save(to: output)
             print(Summary.describe(data, path: output))
         }

@@ -49,4 +49,33 @@ final class CommandLineUXTests: XCTestCase {
         XCTAssertEqual(outcome.errorLines.count, 1)
         XCTAssertTrue(outcome.errors.hasPrefix("qclab: error: unknown subcommand 'export' (known: run, info, plot, merge"), outcome.errors)
     }
+
+    /// One line each on standard error, and the same sentences in the output's log.
+    func testWarningsOnStandardErrorAndInTheLog() throws {
+        let folder = try folder()
+        try write(BadJob.job(settings: #"{"tmax": 0.2, "dt_update": 0.01, "dt_collect": 0.015, "num_trajs": 100, "batch_size": 2}"#,
+                             initialState: #"{"wf_db": [1.0, 1.0]}"#, extra: #", "seeds": [0, 1]"#), "job.json", in: folder)
+        let run = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder)
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertEqual(run.errorLines, [
+            "qclab: warning: the job's 2 seeds override its num_trajs 100: running 2 trajectories",
+            "qclab: warning: dt_collect 0.015 is not a whole number of dt_update steps (0.01); collecting every 0.02 instead",
+            "qclab: warning: tmax 0.2 becomes 0.26: QC Lab's rounding takes round(tmax / dt_collect) = 13 intervals of the rounded dt_collect 0.02",
+            "qclab: warning: wf_db is not normalized (sum of |c|² is 2, not 1); it is used as given, as QC Lab does, so the populations start summing to 2",
+        ])
+        let log = try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path).log
+        for line in run.errorLines {
+            XCTAssertTrue(log.contains("Warning: " + line.dropFirst("qclab: warning: ".count)), "\(line) not in the log:\n\(log)")
+        }
+        // A job run as written: not a word on standard error.
+        try write(BadJob.valid, "clean.json", in: folder)
+        let clean = try QCLabCLI.run(["run", "clean.json", "--output", "clean.h5"], in: folder)
+        XCTAssertEqual(clean.errors, "")
+        // A zero wf_db: one line, no output.
+        try write(BadJob.job(initialState: #"{"wf_db": [0.0, [0.0, 0.0]]}"#), "zero.json", in: folder)
+        let zero = try QCLabCLI.run(["run", "zero.json", "--output", "zero.h5"], in: folder)
+        XCTAssertEqual(zero.status, 1)
+        XCTAssertEqual(zero.errors, "qclab: error: initial_state: wf_db is zero: there is no initial state to propagate\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("zero.h5").path))
+    }
 }

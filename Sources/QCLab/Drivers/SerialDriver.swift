@@ -35,6 +35,7 @@ struct RunLog {
         let grid = simulation.timeGrid
         line("QCLab for Swift: \(simulation.algorithm.algorithmName) on \(simulation.model.modelName), \(driver) driver, \(tasks) task(s).")
         line("Time grid: tmax=\(grid.tmax), dt_update=\(grid.dtUpdate), dt_collect=\(grid.dtCollect), \(grid.collectCount) collect points.")
+        for warning in simulation.warnings { line("Warning: " + warning, level: .warning) }
         line("Running \(plan.batches.count) batches of up to \(simulation.settings.batchSize) seeds (\(SeedList.describe(plan.seeds))).")
     }
 

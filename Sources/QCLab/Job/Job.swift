@@ -6,6 +6,9 @@ public struct Job: Sendable {
     public var simulation: Simulation
     /// Explicit seeds, when the job gives them.
     public var seeds: [Int]?
+    /// Where the job's own sections disagree (explicit seeds overriding `num_trajs`);
+    /// ``Simulation/warnings`` has the rest.
+    public var warnings: [String] = []
 
     public init(simulation: Simulation, seeds: [Int]? = nil) {
         self.simulation = simulation
@@ -55,6 +58,9 @@ public struct Job: Sendable {
                 throw QCLabError.invalidSetting("seeds", "must not repeat a seed (\(repeated) appears twice)")
             }
             seeds = list
+            if case let .object(given)? = top["settings"], given["num_trajs"] != nil, settings.numTrajs != list.count {
+                warnings.append("the job's \(list.count) seeds override its num_trajs \(settings.numTrajs): running \(list.count) trajectories")
+            }
             simulation.settings.numTrajs = list.count
         }
         self.simulation = simulation

@@ -40,6 +40,9 @@ public struct Simulation: Sendable {
         guard initialWavefunction.allSatisfy({ $0.re.isFinite && $0.im.isFinite }) else {
             throw QCLabError.invalidInitialState("wf_db has a non-finite entry")
         }
+        guard initialWavefunction.contains(where: { $0.re != 0 || $0.im != 0 }) else {
+            throw QCLabError.invalidInitialState("wf_db is zero: there is no initial state to propagate")
+        }
         let bytes = estimatedBatchBytes
         guard bytes < Self.batchMemoryLimit else {
             throw QCLabError.invalidSetting(
