@@ -1,0 +1,167 @@
+// Generated from the ```swift blocks of the README, the DocC articles and docs/ by
+// DocumentationSnippetTests: do not edit. After editing a document, regenerate with
+// QCLAB_UPDATE_SNIPPETS=1 swift test --disable-swift-testing --filter DocumentationSnippetTests
+// The functions are compiled, never called: they prove that the documents' code compiles.
+
+import Foundation
+import Logging
+import QCLab
+
+// MARK: README.md
+
+private enum Snippets_README_md {
+    static func run() throws {
+        // README.md:120
+
+        var settings = SimulationSettings()      // QC Lab's defaults
+        settings.tmax = 10
+        settings.dtUpdate = 0.01
+        settings.numTrajs = 100
+
+        let simulation = Simulation(
+            settings: settings,
+            model: SpinBoson(kBT: 1.0, V: 0.5, E: 0.5, A: 100, W: 0.1, lReorg: 0.005),
+            algorithm: MeanField(),
+            initialWavefunction: [Complex(1), Complex(0)])   // initial_state["wf_db"]
+
+        let data = try serialDriver(simulation)
+
+        // QC Lab's data.data_dict["t"], and the populations Re dm_db[k, n, n]:
+        let t = data.times
+        let populations = data.populations!              // populations[k][n]: state n at time t[k]
+        print("P(t = 0) =", populations[0])
+        let p0 = data.population(ofState: 0)!            // [Estimate]: value ± standard error, per time
+        print("P0(t = \(t.last!)) = \(p0.last!.value) ± \(p0.last!.standardError)")
+        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1]
+        let energy = data.estimates("quantum_energy")!   // any output, with its error bars
+        print("rho01 =", coherence.last!, " E_q =", energy.last!)
+
+        try data.save(to: "spin-boson.h5")       // QC Lab's HDF5 layout, plus <name>_sem
+        _ = settings
+        _ = simulation
+        _ = data
+        _ = t
+        _ = populations
+        _ = p0
+        _ = coherence
+        _ = energy
+        // README.md:166: not compiled: a fragment of your own package's Package.swift
+    }
+}
+
+// MARK: DocC/GettingStarted.md
+
+private enum Snippets_DocC_GettingStarted_md {
+    static func run() throws {
+        // DocC/GettingStarted.md:11: not compiled: a fragment of your own package's Package.swift
+        // DocC/GettingStarted.md:31
+
+        var settings = SimulationSettings()      // QC Lab's defaults
+        settings.tmax = 10
+        settings.dtUpdate = 0.01
+        settings.numTrajs = 100
+
+        let simulation = Simulation(
+            settings: settings,
+            model: SpinBoson(kBT: 1.0, V: 0.5, E: 0.5, A: 100, W: 0.1, lReorg: 0.005),
+            algorithm: MeanField(),
+            initialWavefunction: [Complex(1), Complex(0)])   // initial_state["wf_db"]
+
+        let data = try serialDriver(simulation)
+
+        // QC Lab's data.data_dict["t"], and the populations Re dm_db[k, n, n]:
+        let t = data.times
+        let populations = data.populations!              // populations[k][n]: state n at time t[k]
+        print("P(t = 0) =", populations[0])
+        let p0 = data.population(ofState: 0)!            // [Estimate]: value ± standard error, per time
+        print("P0(t = \(t.last!)) = \(p0.last!.value) ± \(p0.last!.standardError)")
+        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1]
+        let energy = data.estimates("quantum_energy")!   // any output, with its error bars
+        print("rho01 =", coherence.last!, " E_q =", energy.last!)
+
+        try data.save(to: "spin-boson.h5")       // QC Lab's HDF5 layout, plus <name>_sem
+        _ = settings
+        _ = simulation
+        _ = data
+        _ = t
+        _ = populations
+        _ = p0
+        _ = coherence
+        _ = energy
+        // DocC/GettingStarted.md:63
+        let model = try ModelRegistry.make(name: "SpinBoson",
+                                           constants: ["V": .number(0.5), "l_reorg": .number(0.005)])
+        _ = model
+        // DocC/GettingStarted.md:78
+        let more = try serialDriver(simulation, data: data)   // seeds 100...199 added to 0...99
+        _ = more
+        // DocC/GettingStarted.md:101
+
+        QCLabLogging.logger = Logger(label: "qclab")   // its lines go where your LoggingSystem sends them
+    }
+}
+
+// MARK: DocC/UserDefinedModels.md
+
+private enum Snippets_DocC_UserDefinedModels_md {
+    static func run() throws {
+        // DocC/UserDefinedModels.md:31
+
+        struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel {
+            var modelName: String { "DonorBridgeAcceptor" }
+            var numQuantumStates: Int { 3 }
+            let bath: HarmonicBath
+            let coupling: DiagonalLinearCoupling
+            let constantHamiltonian: [Complex]
+
+            init(energies: [Double] = [0.5, 1.0, -0.5], donorBridge: Double = 0.3, bridgeAcceptor: Double = 0.3,
+                 reorganization: Double = 0.1, cutoff: Double = 0.2, modes: Int = 20, kBT: Double = 1.0) {
+                // Debye spectral density discretized as in QC Lab's spin-boson model.
+                let frequency: [Double] = (0..<modes).map { j in
+                    cutoff * tan((Double(j) + 0.5) * Double.pi / (2 * Double(modes)))
+                }
+                let scale = (2 * reorganization / Double(modes)).squareRoot()
+                let gamma: [Double] = frequency.map { w in w * scale / (2 * w).squareRoot() }
+                let all = frequency + frequency + frequency
+                bath = HarmonicBath(frequency: all, mass: Array(repeating: 1, count: all.count), weight: all, kBT: kBT)
+                let zeros = Array(repeating: 0.0, count: modes)
+                coupling = DiagonalLinearCoupling(gamma: [gamma + zeros + zeros, zeros + gamma + zeros, zeros + zeros + gamma])
+                constantHamiltonian = [energies[0], donorBridge, 0,
+                                       donorBridge, energies[1], bridgeAcceptor,
+                                       0, bridgeAcceptor, energies[2]].map { Complex($0) }
+            }
+        }
+        // DocC/UserDefinedModels.md:69
+        struct SwiftTullyOne: TwoStateScatteringModel {
+            var modelName: String { "SwiftTullyOne" }
+            var mass = 2000.0, initPosition = -5.0, initMomentum = 10.0
+            var A = 0.01, B = 1.6, C = 0.005, D = 1.0
+
+            func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
+                let n = q.count
+                for t in 0..<n {
+                    s.scratch[t] = -B * abs(q[t])         // e^{-B|q|}
+                    s.scratch[n + t] = -D * q[t] * q[t]   // e^{-Dq²}
+                }
+                VectorMath.exp(inPlace: s.scratch)
+                for t in 0..<n {
+                    let decay = s.scratch[t], gaussian = s.scratch[n + t]
+                    let v11 = q[t] >= 0 ? A * (1 - decay) : -A * (1 - decay)
+                    (s.v11[t], s.v12[t], s.v22[t]) = (v11, C * gaussian, -v11)
+                    (s.d11[t], s.d12[t], s.d22[t]) = (A * B * decay, -2 * C * D * q[t] * gaussian, -A * B * decay)
+                }
+            }
+        }
+        // DocC/UserDefinedModels.md:102: not compiled: an outline with the bodies left out; the whole model is Examples/ThreeStateModel and Tests/QCLabTests/ThreeStateCrossing.swift
+        // DocC/UserDefinedModels.md:145
+        let simulation = Simulation(
+            settings: SimulationSettings(tmax: 2000, dtUpdate: 0.5, dtCollect: 10, numTrajs: 200, batchSize: 50),
+            model: ThreeStateCrossing(),
+            algorithm: FewestSwitchesSurfaceHopping(),
+            initialWavefunction: [Complex(1), Complex(0), Complex(0)])
+        let data = try parallelDriverMultiprocessing(simulation)
+        try data.save(to: "three-state.h5")
+        _ = simulation
+        _ = data
+    }
+}
