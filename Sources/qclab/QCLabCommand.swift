@@ -9,7 +9,7 @@ struct QCLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qclab",
         abstract: "Mixed quantum-classical dynamics (mean-field and surface hopping), QC Lab 1.3.0 compatible.",
-        subcommands: [RunCommand.self, InfoCommand.self, PlotCommand.self, MergeCommand.self],
+        subcommands: [RunCommand.self, InfoCommand.self, PlotCommand.self, MergeCommand.self, ModelsCommand.self, InitCommand.self],
         defaultSubcommand: nil)
 
     /// Parses the command line and runs the chosen subcommand. Help and version print

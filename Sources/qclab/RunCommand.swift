@@ -10,7 +10,10 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a job file and write its results as an HDF5 file in QC Lab's layout.",
         discussion: """
             Without a job file, runs the built-in default: surface hopping on the spin-boson \
-            model, 200 trajectories. Examples/ holds a job file for each model; README.md describes the format.
+            model, 200 trajectories. docs/Reference.md describes every key of the job file and \
+            every dataset of the output file; `qclab models` lists the models, algorithms and \
+            settings with their defaults, `qclab init MODEL ALGORITHM` prints a complete job, and \
+            Examples/ holds a job file for each model.
             """)
 
     enum Driver: String, ExpressibleByArgument, CaseIterable {

@@ -39,14 +39,15 @@ enum Summary {
         return text
     }
 
-    /// Rows as aligned columns: the first left-aligned, the others right-aligned, two spaces apart.
-    static func table(_ rows: [[String]]) -> [String] {
+    /// Rows as aligned columns, two spaces apart: the first left-aligned, the others
+    /// right-aligned (numbers) or left-aligned too; no trailing spaces.
+    static func table(_ rows: [[String]], rightAligned: Bool = true) -> [String] {
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { column, cell in
                 let padding = String(repeating: " ", count: widths[column] - cell.count)
-                return column == 0 ? cell + padding : padding + cell
-            }.joined(separator: "  ")
+                return column == 0 || !rightAligned ? cell + padding : padding + cell
+            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
         }
     }
 }

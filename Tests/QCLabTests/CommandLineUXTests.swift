@@ -78,4 +78,57 @@ final class CommandLineUXTests: XCTestCase {
         XCTAssertEqual(zero.errors, "qclab: error: initial_state: wf_db is zero: there is no initial state to propagate\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("zero.h5").path))
     }
+
+    func testModelsListsEveryModelConstantAlgorithmAndSetting() throws {
+        let outcome = try QCLabCLI.run(["models"], in: try folder())
+        XCTAssertEqual(outcome.status, 0, outcome.errors)
+        for model in try ModelRegistry.catalog() {
+            XCTAssertTrue(outcome.output.contains("\n\(model.name)  (\(model.defaultStateCount) quantum states"), model.name)
+            for constant in model.constants {
+                XCTAssertTrue(outcome.output.contains("  \(constant.name)  "), "\(model.name).\(constant.name)")
+            }
+        }
+        for algorithm in JobCatalog.algorithms {
+            XCTAssertTrue(outcome.output.contains("\n\(algorithm.name)  ("), algorithm.name)
+            for setting in algorithm.settings { XCTAssertTrue(outcome.output.contains("  \(setting.name)  "), setting.name) }
+        }
+        XCTAssertTrue(outcome.output.contains("  l_reorg     0.005    real ≥ 0"), "defaults and allowed values, aligned:\n\(outcome.output)")
+        let one = try QCLabCLI.run(["models", "TullyProblemTwo"], in: try folder())
+        XCTAssertTrue(one.output.hasPrefix("\nTullyProblemTwo  (2 quantum states"), one.output)
+        XCTAssertFalse(one.output.contains("SpinBoson"))
+        let typo = try QCLabCLI.run(["models", "SpinBosun"], in: try folder())
+        XCTAssertEqual(typo.status, 1)
+        XCTAssertEqual(typo.errorLines.count, 1)
+        XCTAssertTrue(typo.errors.contains("'SpinBosun'"), typo.errors)
+    }
+
+    /// `qclab init` writes a job that `qclab run` runs without a warning.
+    func testInitPrintsACompleteJobThatRuns() throws {
+        let folder = try folder()
+        let outcome = try QCLabCLI.run(["init", "TullyProblemOne", "FewestSwitchesSurfaceHopping"], in: folder)
+        XCTAssertEqual(outcome.status, 0, outcome.errors)
+        XCTAssertEqual(outcome.output, try JobCatalog.defaultJob(model: "TullyProblemOne", algorithm: "FewestSwitchesSurfaceHopping"))
+        for key in ["\"tmax\": 10.0", "\"batch_size\": 25", "\"init_momentum\": 10.0", "\"init_classical\": \"definite_position_momentum\"",
+                    "\"gauge_fixing\": \"sign_overlap\"", "\"wf_db\": [1.0, 0.0]"] {
+            XCTAssertTrue(outcome.output.contains(key), "\(key) in\n\(outcome.output)")
+        }
+        // Shortened so that the test is quick, then run.
+        let job = outcome.output.replacingOccurrences(of: "\"tmax\": 10.0", with: "\"tmax\": 1.0")
+            .replacingOccurrences(of: "\"num_trajs\": 100", with: "\"num_trajs\": 4")
+            .replacingOccurrences(of: "\"batch_size\": 25", with: "\"batch_size\": 4")
+        try write(job, "job.json", in: folder)
+        let run = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder)
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertEqual(run.errors, "", "no warnings for a job as init writes it")
+        let unknown = try QCLabCLI.run(["init", "SpinBoson", "Ehrenfest"], in: folder)
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.errors.hasPrefix("qclab: error: unknown algorithm 'Ehrenfest'"), unknown.errors)
+    }
+
+    func testRunHelpPointsAtTheReference() throws {
+        let help = try QCLabCLI.run(["run", "--help"], in: try folder())
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.output.contains("docs/Reference.md"), help.output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: DocumentationSnippetTests.root.appendingPathComponent("docs/Reference.md").path))
+    }
 }

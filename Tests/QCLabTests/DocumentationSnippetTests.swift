@@ -82,12 +82,13 @@ final class DocumentationSnippetTests: XCTestCase {
             body.append("")
             body.append("private enum Snippets_\(identifier) {")
             body.append("    static func run() throws {")
-            for block in blocks {
+            for (number, block) in blocks.enumerated() {
+                // Numbered rather than placed by line, so that editing the prose leaves this file as it is.
                 if let reason = block.skipReason {
-                    body.append("        // \(name):\(block.line): not compiled: \(reason)")
+                    body.append("        // \(name), Swift block \(number + 1): not compiled: \(reason)")
                     continue
                 }
-                body.append("        // \(name):\(block.line)")
+                body.append("        // \(name), Swift block \(number + 1)")
                 var declared: [String] = []
                 for line in block.lines {
                     if line.hasPrefix("import ") {

@@ -11,7 +11,7 @@ import QCLab
 
 private enum Snippets_README_md {
     static func run() throws {
-        // README.md:120
+        // README.md, Swift block 1
 
         var settings = SimulationSettings()      // QC Lab's defaults
         settings.tmax = 10
@@ -45,7 +45,7 @@ private enum Snippets_README_md {
         _ = p0
         _ = coherence
         _ = energy
-        // README.md:166: not compiled: a fragment of your own package's Package.swift
+        // README.md, Swift block 2: not compiled: a fragment of your own package's Package.swift
     }
 }
 
@@ -53,8 +53,8 @@ private enum Snippets_README_md {
 
 private enum Snippets_DocC_GettingStarted_md {
     static func run() throws {
-        // DocC/GettingStarted.md:11: not compiled: a fragment of your own package's Package.swift
-        // DocC/GettingStarted.md:31
+        // DocC/GettingStarted.md, Swift block 1: not compiled: a fragment of your own package's Package.swift
+        // DocC/GettingStarted.md, Swift block 2
 
         var settings = SimulationSettings()      // QC Lab's defaults
         settings.tmax = 10
@@ -88,14 +88,14 @@ private enum Snippets_DocC_GettingStarted_md {
         _ = p0
         _ = coherence
         _ = energy
-        // DocC/GettingStarted.md:63
+        // DocC/GettingStarted.md, Swift block 3
         let model = try ModelRegistry.make(name: "SpinBoson",
                                            constants: ["V": .number(0.5), "l_reorg": .number(0.005)])
         _ = model
-        // DocC/GettingStarted.md:78
+        // DocC/GettingStarted.md, Swift block 4
         let more = try serialDriver(simulation, data: data)   // seeds 100...199 added to 0...99
         _ = more
-        // DocC/GettingStarted.md:101
+        // DocC/GettingStarted.md, Swift block 5
 
         QCLabLogging.logger = Logger(label: "qclab")   // its lines go where your LoggingSystem sends them
     }
@@ -105,7 +105,7 @@ private enum Snippets_DocC_GettingStarted_md {
 
 private enum Snippets_DocC_UserDefinedModels_md {
     static func run() throws {
-        // DocC/UserDefinedModels.md:31
+        // DocC/UserDefinedModels.md, Swift block 1
 
         struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel {
             var modelName: String { "DonorBridgeAcceptor" }
@@ -131,7 +131,7 @@ private enum Snippets_DocC_UserDefinedModels_md {
                                        0, bridgeAcceptor, energies[2]].map { Complex($0) }
             }
         }
-        // DocC/UserDefinedModels.md:69
+        // DocC/UserDefinedModels.md, Swift block 2
         struct SwiftTullyOne: TwoStateScatteringModel {
             var modelName: String { "SwiftTullyOne" }
             var mass = 2000.0, initPosition = -5.0, initMomentum = 10.0
@@ -152,8 +152,8 @@ private enum Snippets_DocC_UserDefinedModels_md {
                 }
             }
         }
-        // DocC/UserDefinedModels.md:102: not compiled: an outline with the bodies left out; the whole model is Examples/ThreeStateModel and Tests/QCLabTests/ThreeStateCrossing.swift
-        // DocC/UserDefinedModels.md:145
+        // DocC/UserDefinedModels.md, Swift block 3: not compiled: an outline with the bodies left out; the whole model is Examples/ThreeStateModel and Tests/QCLabTests/ThreeStateCrossing.swift
+        // DocC/UserDefinedModels.md, Swift block 4
         let simulation = Simulation(
             settings: SimulationSettings(tmax: 2000, dtUpdate: 0.5, dtCollect: 10, numTrajs: 200, batchSize: 50),
             model: ThreeStateCrossing(),
@@ -163,5 +163,21 @@ private enum Snippets_DocC_UserDefinedModels_md {
         try data.save(to: "three-state.h5")
         _ = simulation
         _ = data
+    }
+}
+
+// MARK: docs/Reference.md
+
+private enum Snippets_docs_Reference_md {
+    static func run() throws {
+        // docs/Reference.md, Swift block 1
+
+        let data = try SimulationData(contentsOf: "out.h5")
+        let populations = data.populations!             // [time][state]
+        let p0 = data.population(ofState: 0)!           // value ± standard error at each time
+        print(populations.count, p0.last!)
+        _ = data
+        _ = populations
+        _ = p0
     }
 }

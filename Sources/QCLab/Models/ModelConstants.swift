@@ -34,6 +34,7 @@ public struct ModelConstants: Sendable {
     /// A real constant, `default` when absent.
     public mutating func double(_ name: String, default value: Double, _ range: Range = .any) throws -> Double {
         used.insert(name)
+        ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .real(range), defaultValue: .number(value)))
         guard let given = values[name] else { return value }
         guard case let .number(number) = given, number.isFinite else {
             throw QCLabError.invalidConstant(model: model, name: name, reason: "must be a finite number, got \(given.kind)")
@@ -51,6 +52,8 @@ public struct ModelConstants: Sendable {
     /// keeps a typo such as `1e8` lattice sites from trying to allocate terabytes.
     public mutating func int(_ name: String, default value: Int, minimum: Int, maximum: Int = 10_000_000) throws -> Int {
         used.insert(name)
+        ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .whole(minimum: minimum, maximum: maximum),
+                                                          defaultValue: .number(Double(value))))
         guard let given = values[name] else { return value }
         guard case let .number(number) = given, number.isFinite, number == number.rounded() else {
             throw QCLabError.invalidConstant(model: model, name: name, reason: "must be a whole number, got \(given.kind)")
@@ -67,6 +70,7 @@ public struct ModelConstants: Sendable {
     /// A true/false constant, `default` when absent.
     public mutating func bool(_ name: String, default value: Bool) throws -> Bool {
         used.insert(name)
+        ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .flag, defaultValue: .bool(value)))
         guard let given = values[name] else { return value }
         guard case let .bool(flag) = given else {
             throw QCLabError.invalidConstant(model: model, name: name, reason: "must be true or false, got \(given.kind)")

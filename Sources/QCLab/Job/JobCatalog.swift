@@ -1,0 +1,113 @@
+/// One setting of a job file (a simulation setting or an algorithm setting): its name, the
+/// values it takes, its default and what it does.
+public struct SettingDescription: Sendable, Equatable {
+    public var name: String
+    public var allowedValues: String
+    public var defaultValue: ParameterValue
+    public var summary: String
+}
+
+/// What a job file may say about an algorithm.
+public struct AlgorithmDescription: Sendable, Equatable {
+    public var name: String
+    public var summary: String
+    public var settings: [SettingDescription]
+}
+
+/// The algorithms and simulation settings a job file takes, with QC Lab's defaults: what
+/// `qclab models` and `qclab init` print and docs/Reference.md documents. The tests check
+/// it against the job parser (names, allowed values, defaults).
+public enum JobCatalog {
+    /// `settings`: QC Lab's `Simulation` settings, defaults from ``SimulationSettings``.
+    public static var simulationSettings: [SettingDescription] {
+        let d = SimulationSettings()
+        return [
+            SettingDescription(name: "tmax", allowedValues: "real ≥ 0", defaultValue: .number(d.tmax),
+                               summary: "total time; rounded to a whole number of dt_collect intervals"),
+            SettingDescription(name: "dt_update", allowedValues: "real > 0", defaultValue: .number(d.dtUpdate),
+                               summary: "integration time step"),
+            SettingDescription(name: "dt_collect", allowedValues: "real > 0", defaultValue: .number(d.dtCollect),
+                               summary: "interval between collected outputs; rounded to a whole number of dt_update steps"),
+            SettingDescription(name: "num_trajs", allowedValues: "whole number ≥ 1", defaultValue: .number(Double(d.numTrajs)),
+                               summary: "trajectories (replaced by the number of seeds when seeds are given)"),
+            SettingDescription(name: "batch_size", allowedValues: "whole number ≥ 1", defaultValue: .number(Double(d.batchSize)),
+                               summary: "trajectories propagated together, the unit of work of every driver"),
+            SettingDescription(name: "progress_bar", allowedValues: "true or false", defaultValue: .bool(d.progressBar),
+                               summary: "show a progress bar when standard error is a terminal"),
+        ]
+    }
+
+    /// `algorithm`: every algorithm a job file can name, with its settings.
+    public static var algorithms: [AlgorithmDescription] {
+        let fssh = FewestSwitchesSurfaceHopping()
+        return [
+            AlgorithmDescription(name: "MeanField", summary: "mean-field (Ehrenfest) dynamics", settings: []),
+            AlgorithmDescription(
+                name: "FewestSwitchesSurfaceHopping", summary: "Tully's fewest-switches surface hopping",
+                settings: [
+                    SettingDescription(name: "fssh_deterministic", allowedValues: "true or false", defaultValue: .bool(fssh.deterministic),
+                                       summary: "run one branch per quantum state, weighted by its initial population "
+                                           + "(num_trajs and batch_size must then be multiples of the number of states)"),
+                    SettingDescription(name: "gauge_fixing",
+                                       allowedValues: FewestSwitchesSurfaceHopping.GaugeFixing.allCases.map(\.rawValue).joined(separator: " | "),
+                                       defaultValue: .string(fssh.gaugeFixing.rawValue),
+                                       summary: "how the phases of the adiabatic eigenvectors are fixed from step to step"),
+                    SettingDescription(name: "use_gauge_field_force", allowedValues: "true or false",
+                                       defaultValue: .bool(fssh.useGaugeFieldForce),
+                                       summary: "add the gauge-field force of complex Hamiltonians"),
+                ]),
+        ]
+    }
+}
+
+extension ParameterValue {
+    /// The value as JSON text; `whole` writes an integral number without a fraction (`100`, not `100.0`).
+    public func json(whole: Bool = false) -> String {
+        switch self {
+        case let .number(x):
+            if whole, x == x.rounded(), abs(x) < 1e15 { return String(Int(x)) }
+            return "\(x)"
+        case let .bool(flag): return flag ? "true" : "false"
+        case let .string(text):
+            return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+    }
+}
+
+extension JobCatalog {
+    /// A complete job file for `model` and `algorithm` with every default written out:
+    /// QC Lab's settings, every constant of the model, its default `init_classical`, every
+    /// setting of the algorithm, and `wf_db` with all of the population on state 0.
+    public static func defaultJob(model name: String, algorithm algorithmName: String) throws -> String {
+        let model = try ModelRegistry.describe(name)
+        guard let algorithm = algorithms.first(where: { $0.name == algorithmName }) else {
+            throw QCLabError.unknownName(kind: "algorithm", name: algorithmName, known: algorithms.map(\.name))
+        }
+        func entries(_ pairs: [(String, String)], indent: String) -> String {
+            pairs.isEmpty ? "{}" : "{\n" + pairs.map { "\(indent)  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n") + "\n\(indent)}"
+        }
+        let settings = simulationSettings.map { ($0.name, $0.defaultValue.json(whole: $0.allowedValues.hasPrefix("whole"))) }
+        let constants = model.constants.map { constant -> (String, String) in
+            if case .whole = constant.kind { return (constant.name, constant.defaultValue.json(whole: true)) }
+            return (constant.name, constant.defaultValue.json())
+        }
+        let algorithmSettings = algorithm.settings.map { ($0.name, $0.defaultValue.json()) }
+        let wavefunction = (0..<model.defaultStateCount).map { $0 == 0 ? "1.0" : "0.0" }.joined(separator: ", ")
+        return """
+            {
+              "settings": \(entries(settings, indent: "  ")),
+              "model": {
+                "name": "\(model.name)",
+                "constants": \(entries(constants, indent: "    ")),
+                "init_classical": "\(model.defaultInitialDistribution.rawValue)"
+              },
+              "algorithm": {
+                "name": "\(algorithm.name)",
+                "settings": \(entries(algorithmSettings, indent: "    "))
+              },
+              "initial_state": {"wf_db": [\(wavefunction)]}
+            }
+
+            """
+    }
+}

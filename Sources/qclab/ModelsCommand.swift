@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import QCLab
+
+/// `qclab models`: every model with its constants and defaults, every algorithm with its
+/// settings, and the simulation settings: what a job file can say.
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "List every model with its constants and defaults, and every algorithm with its settings.",
+        discussion: "docs/Reference.md describes the job file and the output file in full; `qclab init MODEL ALGORITHM` writes a complete job.")
+
+    @Argument(help: "Only these models or algorithms (default: all).")
+    var names: [String] = []
+
+    func run() throws {
+        reportingErrors {
+            let models = try ModelRegistry.catalog()
+            let algorithms = JobCatalog.algorithms
+            let known = models.map(\.name) + algorithms.map(\.name)
+            if let unknown = names.first(where: { !known.contains($0) }) {
+                throw QCLabError.unknownName(kind: "model or algorithm", name: unknown, known: known)
+            }
+            let wanted = { (name: String) in names.isEmpty || names.contains(name) }
+            var lines: [String] = []
+            if names.isEmpty {
+                lines.append("Models (job file: \"model\": {\"name\": ..., \"constants\": {...}, \"init_classical\": ...}):")
+            }
+            for model in models where wanted(model.name) {
+                lines.append("")
+                let distributions = model.initialDistributions.map {
+                    $0 == model.defaultInitialDistribution ? "\($0.rawValue) (default)" : $0.rawValue
+                }
+                lines.append("\(model.name)  (\(model.defaultStateCount) quantum states with the defaults)")
+                lines.append("  init_classical: " + distributions.joined(separator: ", "))
+                lines += Summary.table([["  constant", "default", "values"]]
+                    + model.constants.map { ["  " + $0.name, Self.shown($0), $0.allowedValues] }, rightAligned: false)
+            }
+            if names.isEmpty {
+                lines.append("")
+                lines.append("Algorithms (job file: \"algorithm\": {\"name\": ..., \"settings\": {...}}):")
+            }
+            for algorithm in algorithms where wanted(algorithm.name) {
+                lines.append("")
+                lines.append("\(algorithm.name)  (\(algorithm.summary))")
+                if algorithm.settings.isEmpty {
+                    lines.append("  no settings")
+                } else {
+                    lines += Summary.table([["  setting", "default", "values"]]
+                        + algorithm.settings.map { ["  " + $0.name, $0.defaultValue.json(), $0.allowedValues] }, rightAligned: false)
+                }
+            }
+            if names.isEmpty {
+                lines.append("")
+                lines.append("Simulation settings (job file: \"settings\": {...}):")
+                lines += Summary.table([["  setting", "default", "values"]]
+                    + JobCatalog.simulationSettings.map { ["  " + $0.name, $0.defaultValue.json(whole: $0.allowedValues.hasPrefix("whole")),
+                                                           $0.allowedValues] }, rightAligned: false)
+                lines.append("")
+                lines.append("A complete job with every default: qclab init MODEL ALGORITHM. Everything in full: docs/Reference.md.")
+            }
+            print(lines.joined(separator: "\n"))
+        }
+    }
+
+    static func shown(_ constant: ConstantDescription) -> String {
+        if case .whole = constant.kind { return constant.defaultValue.json(whole: true) }
+        return constant.defaultValue.json()
+    }
+}
+
+/// `qclab init`: a complete job file with every default filled in.
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Print a complete job file for a model and an algorithm, with every default filled in.",
+        discussion: """
+            Every simulation setting, every constant of the model, its init_classical and every \
+            setting of the algorithm, at QC Lab's defaults; wf_db puts all of the population on \
+            state 0. Edit it and run it: qclab init SpinBoson MeanField > job.json; qclab run job.json. \
+            `qclab models` lists the names; docs/Reference.md explains every key.
+            """)
+
+    @Argument(help: "A model name (qclab models lists them).")
+    var model: String
+
+    @Argument(help: "An algorithm name.")
+    var algorithm: String = "MeanField"
+
+    func run() throws {
+        reportingErrors {
+            print(try JobCatalog.defaultJob(model: model, algorithm: algorithm), terminator: "")
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import XCTest
+@testable import QCLab
+
+/// docs/Reference.md against what the program knows: every model with its constants,
+/// defaults, allowed values and initial distributions (from the models' own code), every
+/// algorithm and simulation setting (the catalog, itself checked against the job
+/// parser), and every dataset of the output file. `qclab init`'s jobs parse into the
+/// defaults they claim.
+final class ReferenceDocumentationTests: XCTestCase {
+    static let reference: [String] = {
+        let url = DocumentationSnippetTests.root.appendingPathComponent("docs/Reference.md")
+        return ((try? String(contentsOf: url, encoding: .utf8)) ?? "").components(separatedBy: "\n")
+    }()
+
+    /// The lines of the section under `heading` (a whole line such as "## Models"), up to the
+    /// next heading of the same or a higher level.
+    static func section(_ heading: String) -> [String] {
+        guard let start = reference.firstIndex(of: heading) else { return [] }
+        let level = heading.prefix { $0 == "#" }.count
+        var lines: [String] = []
+        for line in reference[(start + 1)...] {
+            let hashes = line.prefix { $0 == "#" }.count
+            if hashes > 0 && hashes <= level && line.dropFirst(hashes).hasPrefix(" ") { break }
+            lines.append(line)
+        }
+        return lines
+    }
+
+    /// The `### ` headings within lines.
+    static func subheadings(_ lines: [String]) -> [String] {
+        lines.filter { $0.hasPrefix("### ") }.map { String($0.dropFirst(4)) }
+    }
+
+    /// The body rows of the tables within lines, as cells with code quotes removed.
+    static func rows(_ lines: [String]) -> [[String]] {
+        lines.filter { $0.hasPrefix("| `") }.map { line in
+            line.replacingOccurrences(of: "\\|", with: "\u{1}").split(separator: "|").map {
+                $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "")
+                    .replacingOccurrences(of: "\u{1}", with: "|")
+            }
+        }
+    }
+
+    /// The names an error lists as known, when `body` throws ``QCLabError/unknownName(kind:name:known:)``.
+    func knownNames(_ body: () throws -> Void, file: StaticString = #filePath, line: UInt = #line) -> [String] {
+        do {
+            try body()
+            XCTFail("no error", file: file, line: line)
+        } catch let QCLabError.unknownName(_, _, known) {
+            return known
+        } catch {
+            XCTFail("\(error)", file: file, line: line)
+        }
+        return []
+    }
+
+    func testTheReferenceExists() {
+        XCTAssertGreaterThan(Self.reference.count, 100, "docs/Reference.md")
+    }
+
+    func testEveryModelWithItsConstantsDefaultsAndInitialDistributions() throws {
+        let models = Self.section("## Models")
+        XCTAssertEqual(Self.subheadings(models), ModelRegistry.names, "one section per model, in the registry's order")
+        for description in try ModelRegistry.catalog() {
+            let lines = Self.section("### \(description.name)")
+            let documented = Self.rows(lines).map { Array($0.prefix(3)) }
+            let actual = description.constants.map { constant -> [String] in
+                if case .whole = constant.kind { return [constant.name, constant.defaultValue.json(whole: true), constant.allowedValues] }
+                return [constant.name, constant.defaultValue.json(), constant.allowedValues]
+            }
+            XCTAssertEqual(documented, actual, description.name)
+            let distributions = description.initialDistributions.map {
+                "`\($0.rawValue)`" + ($0 == description.defaultInitialDistribution ? " (default)" : "")
+            }
+            let expected = "`init_classical`: " + distributions.joined(separator: ", ")
+            XCTAssertTrue(lines.contains(expected), "\(description.name): no line '\(expected)'")
+            XCTAssertTrue(lines.contains { $0.contains("it has \(description.defaultStateCount) quantum states") }, description.name)
+        }
+        // The init_classical table names every distribution.
+        XCTAssertEqual(Self.rows(Self.section("### `model.init_classical`")).map(\.[0]),
+                       InitialClassicalDistribution.allCases.map(\.rawValue))
+    }
+
+    func testEveryAlgorithmAndSettingAsTheParserTakesThem() throws {
+        let catalog = JobCatalog.algorithms
+        XCTAssertEqual(Self.subheadings(Self.section("## Algorithms")), catalog.map(\.name))
+        func job(_ algorithm: String) -> Data { Data(BadJob.job(algorithm: algorithm).utf8) }
+        XCTAssertEqual(knownNames { _ = try Job(json: job(#"{"name": "Nope"}"#)) }, catalog.map(\.name),
+                       "the catalog names every algorithm the parser knows")
+        for algorithm in catalog {
+            let documented = Self.rows(Self.section("### \(algorithm.name)")).map { Array($0.prefix(3)) }
+            XCTAssertEqual(documented, algorithm.settings.map { [$0.name, $0.defaultValue.json(), $0.allowedValues] }, algorithm.name)
+            XCTAssertEqual(knownNames { _ = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"nope": 1}}"#)) },
+                           algorithm.settings.map(\.name), "\(algorithm.name): the parser's settings")
+            // Every default, written out, gives the algorithm that leaving it out gives.
+            let written = algorithm.settings.map { "\"\($0.name)\": \($0.defaultValue.json())" }.joined(separator: ", ")
+            let explicit = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {\#(written)}}"#)).simulation.algorithm
+            let implicit = try Job(json: job(#"{"name": "\#(algorithm.name)"}"#)).simulation.algorithm
+            XCTAssertEqual(String(reflecting: explicit), String(reflecting: implicit), algorithm.name)
+            // Each listed value of a setting with named values parses; anything else is refused naming them.
+            for setting in algorithm.settings where setting.allowedValues.contains(" | ") {
+                let values = setting.allowedValues.components(separatedBy: " | ")
+                for value in values {
+                    XCTAssertNoThrow(try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": "\#(value)"}}"#)))
+                }
+                XCTAssertEqual(knownNames { _ = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": "x"}}"#)) },
+                               values)
+            }
+        }
+    }
+
+    func testSimulationSettingsAndTheirDefaults() throws {
+        let catalog = JobCatalog.simulationSettings
+        let documented = Self.rows(Self.section("### Simulation settings")).map { Array($0.prefix(3)) }
+        XCTAssertEqual(documented, catalog.map { [$0.name, $0.defaultValue.json(whole: $0.allowedValues.hasPrefix("whole")), $0.allowedValues] })
+        XCTAssertEqual(knownNames { _ = try Job(json: Data(BadJob.job(settings: #"{"nope": 1}"#).utf8)) }, catalog.map(\.name))
+        let parsed = try Job(json: Data(BadJob.job(settings: "{}").utf8)).simulation.settings
+        let defaults: [String: ParameterValue] = [
+            "tmax": .number(parsed.tmax), "dt_update": .number(parsed.dtUpdate), "dt_collect": .number(parsed.dtCollect),
+            "num_trajs": .number(Double(parsed.numTrajs)), "batch_size": .number(Double(parsed.batchSize)), "progress_bar": .bool(parsed.progressBar),
+        ]
+        for setting in catalog { XCTAssertEqual(defaults[setting.name], setting.defaultValue, setting.name) }
+        // QC Lab 1.3.0's defaults.
+        XCTAssertEqual(catalog.map(\.defaultValue), [.number(10), .number(0.001), .number(0.1), .number(100), .number(25), .bool(true)])
+    }
+
+    /// `qclab init`'s job for every model and algorithm parses, into the default model.
+    func testInitJobsParseIntoTheDefaults() throws {
+        for name in ModelRegistry.names {
+            for algorithm in JobCatalog.algorithms.map(\.name) {
+                let text = try JobCatalog.defaultJob(model: name, algorithm: algorithm)
+                let job = try Job(json: Data(text.utf8))
+                XCTAssertEqual(String(reflecting: job.simulation.model), String(reflecting: try ModelRegistry.make(name: name)), name)
+                XCTAssertEqual(job.simulation.initialWavefunction.first, Complex(1))
+                XCTAssertEqual(job.simulation.warnings, [], "\(name): a job run as written")
+            }
+        }
+        XCTAssertThrowsError(try JobCatalog.defaultJob(model: "SpinBosun", algorithm: "MeanField"))
+        XCTAssertThrowsError(try JobCatalog.defaultJob(model: "SpinBoson", algorithm: "Ehrenfest"))
+    }
+
+    func testEveryDatasetOfTheOutputFile() throws {
+        let folder = try QCLabCLI.temporaryFolder(self, "qclab-reference")
+        let settings = SimulationSettings(tmax: 0.2, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 2, batchSize: 2)
+        let data = try serialDriver(Simulation(settings: settings, model: SpinBoson(A: 4), algorithm: FewestSwitchesSurfaceHopping(),
+                                               initialWavefunction: [Complex(1), Complex(0)]))
+        let path = folder.appendingPathComponent("out.h5").path
+        try data.save(to: path)
+        let written = Set(try SimulationData.datasetNames(inFileAt: path))
+        var documented = Set<String>()
+        let rows = Self.rows(Self.section("## The output file (HDF5)"))
+        for row in rows where row[0] != "<name>_sem" { documented.insert(row[0]) }
+        XCTAssertTrue(rows.contains { $0[0] == "<name>_sem" })
+        for output in data.observables.map(\.name) where output != "t" { documented.insert(output + "_sem") }
+        XCTAssertEqual(written, documented)
+        // Types and shapes as documented.
+        let shapes = Dictionary(uniqueKeysWithValues: rows.map { ($0[0], $0[2]) })
+        for observable in data.observables {
+            let documentedShape = shapes[observable.name] ?? ""
+            let axes = documentedShape.trimmingCharacters(in: CharacterSet(charactersIn: "()")).split(separator: ",")
+                .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            XCTAssertEqual(axes.count, observable.shape.count, observable.name)
+        }
+    }
+}
