@@ -57,7 +57,9 @@ struct PlotCommand: ParsableCommand {
             case .svg: try AtomicFile.write(svg, to: destination)
             case .png: try Rasterizer.writePNG(svg: svg, to: destination)
             }
-            let shape = heatMap ? "heat map" : (series.standardErrors == nil ? "lines, no error bars in the data" : "lines with standard-error bands")
+            let shape = heatMap ? "heat map"
+                : what == .energies ? "lines, changes since t = 0"
+                : series.standardErrors == nil ? "lines, no error bars in the data" : "lines with standard-error bands"
             print("wrote \(destination): \(what.name), \(series.values.count) series at \(series.times.count) times (\(shape))")
         }
     }

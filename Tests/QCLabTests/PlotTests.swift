@@ -14,24 +14,30 @@ final class PlotTests: XCTestCase {
     }
 
     func testEnergiesHaveThreeSeriesAndTheModelsUnits() throws {
-        let data = try run(TullyProblemOne(), FewestSwitchesSurfaceHopping(), wavefunction: [Complex(1), Complex(0)],
-                           tmax: 100, dtUpdate: 1)
+        let data = try run(TullyProblemOne(initPosition: -5), FewestSwitchesSurfaceHopping(), wavefunction: [Complex(1), Complex(0)],
+                           tmax: 2000, dtUpdate: 1)
         let plot = try TimeSeriesPlot(data: data, quantity: .energies)
         XCTAssertEqual(plot.names, ["quantum", "classical", "total"])
-        XCTAssertEqual(plot.title, "Energies: TullyProblemOne, FSSH")
-        XCTAssertEqual(plot.yLabel, "energy (hartree)")
+        XCTAssertEqual(plot.title, "Energy exchange: TullyProblemOne, FSSH")
+        XCTAssertEqual(plot.yLabel, "E(t) − E(0) (hartree)")
         XCTAssertTrue(plot.xLabel.hasPrefix("time (a.u."), plot.xLabel)
+        XCTAssertNil(plot.standardErrors, "a change has no error bar in the data")
+        XCTAssertTrue(plot.subtitle!.contains("changes since t = 0"), plot.subtitle!)
+        // Each part as its change since t = 0; the total is their sum.
+        let quantum = data.mean("quantum_energy")!, classical = data.mean("classical_energy")!
         for k in plot.times.indices {
-            XCTAssertEqual(plot.values[2][k], plot.values[0][k] + plot.values[1][k])
+            XCTAssertEqual(plot.values[0][k], quantum[k] - quantum[0])
+            XCTAssertEqual(plot.values[1][k], classical[k] - classical[0])
+            XCTAssertEqual(plot.values[2][k], plot.values[0][k] + plot.values[1][k], accuracy: 1e-15)
         }
-        XCTAssertEqual(plot.values[0], data.mean("quantum_energy"))
+        XCTAssertGreaterThan(plot.values[0].map(abs).max()!, 1e-4, "the particle passes the crossing: energy changes hands")
         let svg = MergeInfoPlotTests.SVGElements.parse(plot.svg())
         XCTAssertEqual(svg.withClass("line ").count, 3)
-        XCTAssertTrue(svg.texts.contains("energy (hartree)") && svg.texts.contains("total"), "\(svg.texts)")
+        XCTAssertTrue(svg.texts.contains("E(t) − E(0) (hartree)") && svg.texts.contains("total"), "\(svg.texts)")
         // Reduced units (spin-boson): plain "time" and "energy".
         let reduced = try TimeSeriesPlot(data: run(SpinBoson(A: 4), MeanField(), wavefunction: [Complex(1), Complex(0)]),
                                          quantity: .energies)
-        XCTAssertEqual([reduced.xLabel, reduced.yLabel], ["time", "energy"])
+        XCTAssertEqual([reduced.xLabel, reduced.yLabel], ["time", "E(t) − E(0)"])
     }
 
     func testAnyOutputByNameAndAnUnknownOneNamesTheKnown() throws {
@@ -115,7 +121,7 @@ final class PlotTests: XCTestCase {
 
         let energies = try QCLabCLI.run(["plot", "out.h5", "--quantity", "energies"], in: folder)
         XCTAssertEqual(energies.status, 0, energies.errors)
-        XCTAssertEqual(energies.output, "wrote out-energies.svg: energies, 3 series at 3 times (lines with standard-error bands)\n")
+        XCTAssertEqual(energies.output, "wrote out-energies.svg: energies, 3 series at 3 times (lines, changes since t = 0)\n")
 
         let noRasterizer = try QCLabCLI.run(["plot", "out.h5", "--output", "again.png"], in: folder, environment: ["PATH": "/nonexistent"])
         XCTAssertEqual(noRasterizer.status, 1)

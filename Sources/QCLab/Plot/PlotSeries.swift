@@ -4,7 +4,8 @@ import Foundation
 public enum PlotQuantity: Sendable, Equatable {
     /// The diabatic populations: the real diagonal of `dm_db`.
     case populations
-    /// `quantum_energy`, `classical_energy` and their sum.
+    /// `quantum_energy`, `classical_energy` and their sum, each as its change since
+    /// t = 0 (the parts differ in scale by orders of magnitude).
     case energies
     /// Any output by its dataset name (`q`, `p`, `quantum_energy`, a user output...):
     /// one series per element after the time axis, the real part of a complex output.
@@ -85,21 +86,26 @@ public struct PlotSeries: Sendable {
             noun = "Diabatic populations"
             valueLabel = "population"
         case .energies:
+            // The parts differ in scale by orders of magnitude (a bath of hundreds of modes
+            // against a few states), so each is drawn as its change since t = 0: the energy
+            // flowing between quantum and classical, and the total's drift. The standard
+            // error of a change is not in the data (the values at two times are correlated),
+            // so there are no bands; each part alone, by its name, has them.
             let parts = ["quantum_energy", "classical_energy"]
             guard parts.allSatisfy({ data.observable($0)?.shape.count == 1 }) else {
                 throw QCLabError.unusableData("nothing to plot: no 'quantum_energy' and 'classical_energy' in the data "
                                               + "(outputs: \(Self.outputNames(data)))")
             }
-            for part in parts {
-                values.append(data.mean(part)!)
-                errors.append(data.standardError(part)!)
+            let quantum = data.mean("quantum_energy")!, classical = data.mean("classical_energy")!
+            let total = zip(quantum, classical).map(+)
+            for series in [quantum, classical, total] {
+                let start = series.first ?? 0
+                values.append(series.map { $0 - start })
+                errors.append(Array(repeating: 0, count: series.count))
             }
-            // The total's error bar is not the sum of its parts' (they are correlated), so it has none.
-            values.append(zip(values[0], values[1]).map(+))
-            errors.append(Array(repeating: 0, count: values[0].count))
             names = ["quantum", "classical", "total"]
-            noun = "Energies"
-            valueLabel = "energy" + (units.energy.map { " (\($0))" } ?? "")
+            noun = "Energy exchange"
+            valueLabel = "E(t) − E(0)" + (units.energy.map { " (\($0))" } ?? "")
         case let .output(name):
             guard let output = data.observable(name), name != "t", !output.shape.isEmpty,
                   let mean = data.mean(name), let error = data.standardError(name) else {
@@ -129,7 +135,9 @@ public struct PlotSeries: Sendable {
                                             "MultiStateMappingApproachToSurfaceHopping": "MSMASH"][$0] ?? $0 }]
             .compactMap { $0 }.joined(separator: ", ")
         title = what.isEmpty ? noun : "\(noun): \(what)"
-        subtitle = Self.sampleCount(data) + (hasErrors ? "; shaded bands: ±1 standard error of the mean" : "; no error bars in this data")
+        subtitle = Self.sampleCount(data) + (hasErrors ? "; shaded bands: ±1 standard error of the mean"
+            : quantity == .energies ? "; changes since t = 0, without error bands (plot quantum_energy alone for those)"
+            : "; no error bars in this data")
     }
 
     /// "200 trajectories", or for deterministic surface hopping, whose branches are not
