@@ -52,10 +52,12 @@ struct RunCommand: ParsableCommand {
         reportingErrors {
             let job = try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job
             let warnings = job.warnings + job.simulation.warnings
-            // Under MPI every rank reads the job: rank 0 alone warns, once the run is done.
-            if driver != .mpi { warn(warnings) }
             try OutputPath.checkWritable(output)
             let previous = try append.map { try SimulationData(contentsOf: $0) } ?? SimulationData()
+            // Warnings once the run is sure to start (the seeds fit the data continued), so
+            // that a refused run says one line; under MPI rank 0 alone warns, when done.
+            _ = try RunPlan(simulation: job.simulation, seeds: job.seeds, continuing: previous)
+            if driver != .mpi { warn(warnings) }
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar)
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }

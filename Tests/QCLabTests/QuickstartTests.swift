@@ -24,22 +24,28 @@ final class QuickstartTests: XCTestCase {
 
         let data = try serialDriver(simulation)
 
-        // QC Lab's data.data_dict["t"] and data.data_dict["dm_db"]:
+        // QC Lab's data.data_dict["t"], and the populations Re dm_db[k, n, n]:
         let t = data.times
-        let dm = data.mean("dm_db")!             // shape (T, 2, 2), complex: re, im interleaved
-        let population0 = t.indices.map { dm[2 * (4 * $0)] }                // Re dm_db[k, 0, 0]
-        let errorBar0 = data.standardError("dm_db")!.enumerated()           // ±1 standard error
-            .filter { $0.offset % 8 == 0 }.map(\.element)
-        print("P0(t = \(t.last!)) = \(population0.last!) ± \(errorBar0.last!)")
+        let populations = data.populations!              // populations[k][n]: state n at time t[k]
+        print("P(t = 0) =", populations[0])
+        let p0 = data.population(ofState: 0)!            // [Estimate]: value ± standard error, per time
+        print("P0(t = \(t.last!)) = \(p0.last!.value) ± \(p0.last!.standardError)")
+        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1]
+        let energy = data.estimates("quantum_energy")!   // any output, with its error bars
+        print("rho01 =", coherence.last!, " E_q =", energy.last!)
 
         try data.save(to: "spin-boson.h5")       // QC Lab's HDF5 layout, plus <name>_sem
         // END QUICKSTART
 
         XCTAssertEqual(t.count, 101)
-        XCTAssertEqual(population0[0], 1, accuracy: 1e-12)
-        XCTAssertEqual(errorBar0.count, t.count)
-        XCTAssertGreaterThan(errorBar0.last!, 0)
-        XCTAssertLessThan(errorBar0.last!, 0.05)
+        XCTAssertEqual(populations.count, t.count)
+        XCTAssertEqual(populations[0][0], 1, accuracy: 1e-12)
+        XCTAssertEqual(p0.count, t.count)
+        XCTAssertEqual(p0.last!.value, populations.last![0])
+        XCTAssertGreaterThan(p0.last!.standardError, 0)
+        XCTAssertLessThan(p0.last!.standardError, 0.05)
+        XCTAssertEqual(coherence.count, t.count)
+        XCTAssertEqual(energy.count, t.count)
         let loaded = try SimulationData(contentsOf: folder.appendingPathComponent("spin-boson.h5").path)
         XCTAssertEqual(loaded.normFactor, 100)
     }
