@@ -1,7 +1,7 @@
 import Logging
 
 /// Runs a simulation's trajectories batch by batch in this process and merges them into
-/// `data` (QC Lab's `serial_driver`).
+/// `data` (QC Lab's `serial_driver`), with one BLAS thread.
 ///
 /// - Parameters:
 ///   - seeds: explicit trajectory seeds; they set `num_trajs`. Without them, seeds are
@@ -12,18 +12,21 @@ import Logging
 public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
                          progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData {
     let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
-    var log = RunLog(simulation: simulation, plan: plan, driver: "serial", tasks: 1)
-    var result = data
-    var done = 0
-    for index in plan.batches.indices {
-        let batchSeeds = plan.seeds(ofBatch: index)
-        log.batchStarted(index, seeds: batchSeeds)
-        try result.add(simulation.runBatch(seeds: batchSeeds))
-        done += batchSeeds.count
-        progress?(done, plan.seeds.count)
+    var run = ParallelRun(simulation: simulation, plan: plan, data: data, driver: "serial", tasks: 1)
+    try withLinearAlgebraThreads(1) {
+        for index in plan.batches.indices {
+            let batchSeeds = plan.seeds(ofBatch: index)
+            run.note(batchLine(index, seeds: batchSeeds), level: .debug)
+            try run.store(simulation.runBatch(seeds: batchSeeds), forBatch: index)
+            progress?(run.trajectoriesDone, plan.seeds.count)
+        }
     }
-    result.log += log.finished()
-    return result
+    return try run.finish()
+}
+
+/// The log line for a batch that starts.
+func batchLine(_ index: Int, seeds: [Int]) -> String {
+    "Running batch \(index + 1) with seeds \(SeedList.describe(seeds))."
 }
 
 /// The log a run leaves in its ``SimulationData`` (the HDF5 file's `log` attribute), mirrored to
@@ -43,10 +46,6 @@ struct RunLog {
     mutating func line(_ message: String, level: Logger.Level = .info) {
         text += message + "\n"
         qclabLogger.log(level: level, "\(message)")
-    }
-
-    mutating func batchStarted(_ index: Int, seeds: [Int]) {
-        line("Running batch \(index + 1) with seeds \(SeedList.describe(seeds)).", level: .debug)
     }
 
     mutating func finished() -> String {
