@@ -3,10 +3,10 @@
 // The method is binned ("indexed") summation in the spirit of Demmel & Nguyen, "Parallel
 // Reproducible Summation", IEEE Trans. Computers 64(7), 2015 (ReproBLAS), done with
 // integers: the bit positions of doubles are cut into fixed bins of 32 bits; a sum keeps
-// the three bins below and including the bin of the largest magnitude it has seen (its
+// the four bins below and including the bin of the largest magnitude it has seen (its
 // window), each as an int64 "limb" that adds up the 32-bit slices of every value in that
 // bin. Slicing is exact and fixed by the value alone; bits below the window are dropped
-// (each value loses less than one unit of the window's lowest bin, at least 2^-64 of the
+// (each value loses less than one unit of the window's lowest bin, at most 2^-96 of the
 // largest value). When a larger value raises the window, the lowest limbs are dropped
 // whole, exactly as if the window had been that high from the start. So a sum is a pure
 // function of the multiset of values: the same bits in any order and any grouping, and
@@ -19,22 +19,19 @@
 #define BIAS 1088      // bin b holds bit exponents [32 b - BIAS, 32 b - BIAS + 32)
 #define MASK32 0xffffffffull
 
+#define LIMBS 4
+
 static inline void shift_window(int64_t *s, int64_t top) {
     int64_t d = top - s[0];
-    if (d >= 3) {
-        s[1] = s[2] = s[3] = 0;
-    } else if (d == 2) {
-        s[3] = s[1]; s[1] = s[2] = 0;
-    } else if (d == 1) {
-        s[3] = s[2]; s[2] = s[1]; s[1] = 0;
-    }
+    for (int j = LIMBS; j >= 1; j--) s[j] = j - d >= 1 ? s[j - d] : 0;  // limb j holds bin top - (j - 1)
     s[0] = top;
 }
 
 void qclab_exact_clear(int64_t *elements, ptrdiff_t count) {
     for (ptrdiff_t i = 0; i < count * (QCLAB_EXACT_ELEMENT / QCLAB_EXACT_STATE); i++) {
         int64_t *s = elements + i * QCLAB_EXACT_STATE;
-        s[0] = QCLAB_EXACT_EMPTY; s[1] = s[2] = s[3] = 0;
+        s[0] = QCLAB_EXACT_EMPTY;
+        for (int j = 1; j <= LIMBS; j++) s[j] = 0;
     }
 }
 
@@ -44,7 +41,8 @@ void qclab_exact_deposit(int64_t *s, double x, int64_t k) {
     memcpy(&bits, &x, sizeof bits);
     uint64_t field = (bits >> 52) & 0x7ff;
     if (field == 0x7ff) {
-        s[0] = QCLAB_EXACT_NONFINITE; s[1] = s[2] = s[3] = 0;
+        s[0] = QCLAB_EXACT_NONFINITE;
+        for (int j = 1; j <= LIMBS; j++) s[j] = 0;
         return;
     }
     uint64_t m = bits & ((1ull << 52) - 1);
@@ -53,15 +51,13 @@ void qclab_exact_deposit(int64_t *s, double x, int64_t k) {
     int leading = e + 63 - __builtin_clzll(m);
     int64_t bin = (leading + BIAS) >> 5;
     if (s[0] == QCLAB_EXACT_EMPTY) s[0] = bin; else if (bin > s[0]) shift_window(s, bin);
-    int shift = e - (int)(32 * (s[0] - 2) - BIAS);
+    int shift = e - (int)(32 * (s[0] - (LIMBS - 1)) - BIAS);
     unsigned __int128 v;
-    if (shift >= 0) v = (unsigned __int128)m << shift;           // below 2^96 by the choice of window
+    if (shift >= 0) v = (unsigned __int128)m << shift;           // below 2^128 by the choice of window
     else if (shift > -64) v = m >> -shift;
     else return;
-    int64_t low = (int64_t)((uint64_t)v & MASK32), mid = (int64_t)((uint64_t)(v >> 32) & MASK32),
-            high = (int64_t)(uint64_t)(v >> 64);
-    if (bits >> 63) { low = -low; mid = -mid; high = -high; }
-    s[1] += k * high; s[2] += k * mid; s[3] += k * low;
+    int64_t sign = (bits >> 63) ? -k : k;
+    for (int j = LIMBS; j >= 1; j--, v >>= 32) s[j] += sign * (int64_t)((uint64_t)v & MASK32);
 }
 
 void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
@@ -82,7 +78,7 @@ static void add_state(int64_t *a, const int64_t *b) {
     int64_t c[QCLAB_EXACT_STATE];
     memcpy(c, b, sizeof c);
     if (c[0] > a[0]) shift_window(a, c[0]); else if (a[0] > c[0]) shift_window(c, a[0]);
-    a[1] += c[1]; a[2] += c[2]; a[3] += c[3];
+    for (int j = 1; j <= LIMBS; j++) a[j] += c[j];
 }
 
 void qclab_exact_add(int64_t *a, const int64_t *b, ptrdiff_t count) {
@@ -95,7 +91,7 @@ int qclab_exact_valid(const int64_t *elements, ptrdiff_t count) {
     for (ptrdiff_t i = 0; i < count * (QCLAB_EXACT_ELEMENT / QCLAB_EXACT_STATE); i++) {
         const int64_t *s = elements + i * QCLAB_EXACT_STATE;
         int special = s[0] == QCLAB_EXACT_EMPTY || s[0] == QCLAB_EXACT_NONFINITE;
-        if (!special && (s[0] < 0 || s[0] > 67)) return 0;
+        if (!special && (s[0] < 0 || s[0] > 66)) return 0;
         for (int j = 1; j < QCLAB_EXACT_STATE; j++) {
             if (special ? s[j] != 0 : (s[j] >= limit || s[j] <= -limit)) return 0;
         }
@@ -128,13 +124,13 @@ static dd state_value(const int64_t *s, double *unit) {
     if (s[0] == QCLAB_EXACT_EMPTY) return (dd){0, 0};
     if (s[0] == QCLAB_EXACT_NONFINITE) return (dd){NAN, NAN};
     dd total = {0, 0};
-    for (int j = 3; j >= 1; j--) {  // lowest limb first
+    for (int j = LIMBS; j >= 1; j--) {  // lowest limb first
         int exponent = (int)(32 * (s[0] - (j - 1)) - BIAS);
         double hi = (double)s[j];
         double lo = (double)(s[j] - (int64_t)hi);  // exact: |limb| < 2^62
         total = dd_add(total, (dd){ldexp(hi, exponent), ldexp(lo, exponent)});
     }
-    *unit = ldexp(1.0, (int)(32 * (s[0] - 2) - BIAS));
+    *unit = ldexp(1.0, (int)(32 * (s[0] - (LIMBS - 1)) - BIAS));
     return total;
 }
 

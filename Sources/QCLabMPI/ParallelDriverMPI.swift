@@ -11,11 +11,14 @@ import QCLab
 /// `parallel_driver_mpi`), with a result on rank 0 bit-identical to ``QCLab/serialDriver(_:seeds:data:progress:)``.
 ///
 /// Launch the program with `mpirun -n K`, `mpiexec` or `srun` and call this on every
-/// rank with the same arguments. Batch `b` runs on rank `b % K` (round robin), with one
-/// BLAS thread per rank. Every other rank sends each batch's ``QCLab/SimulationData`` to rank 0 in
-/// the compact binary form as soon as it is done (non-blocking sends, so no rank waits on
-/// rank 0 while it computes); rank 0 merges all batches into `data` in batch order, as
-/// the serial driver does.
+/// rank with the same arguments. Batches are handed out as ranks free up, from a shared
+/// counter on rank 0 (MPI one-sided `MPI_Fetch_and_op`), so a slow node does not hold the
+/// job; each rank runs its batches with one BLAS thread and folds them into its own
+/// running sum. At the end the ranks combine their sums along a binomial tree (rank 0
+/// receives ⌈log₂ K⌉ messages, each one folded result): the sums are exact, so the result
+/// is the same bits whichever rank ran which batch, and every rank holds a bounded number
+/// of results whatever the number of batches. Only rank 0 returns data (and only it
+/// writes files); no rank reads anything but its arguments.
 ///
 /// **MPI's life cycle.** The driver initializes MPI if the program has not
 /// (`MPI_Initialized`), and never finalizes it, because MPI cannot be initialized a second
@@ -26,24 +29,24 @@ import QCLab
 ///
 /// **Errors.** `numTasks` other than the world size, and unusable settings or seeds, are
 /// refused on every rank with the same error, before any communication, so nothing
-/// hangs. If a batch throws on some rank, that rank reports it to rank 0 (a failure
-/// record in place of the result) and runs no further batches; rank 0 tells every rank to
-/// stop, collects what is still in flight, and then throws
-/// ``QCLab/QCLabError/workerFailed(worker:reason:lostSeeds:)`` naming the rank, the
+/// hangs. If a batch throws on some rank, that rank raises a shared failure flag and runs
+/// no further batches; the others stop at their next batch. Rank 0 then throws: a
+/// ``QCLab/QCLabError`` raised by the batch as itself (the same case as under the serial
+/// driver; the rank, batch and lost seeds go to the log at error level), any other error
+/// as ``QCLab/QCLabError/workerFailed(worker:reason:lostSeeds:)`` naming the rank, the
 /// batch and its error, and every seed whose batch did not complete; the other ranks
-/// return `nil` and the job ends normally. A rank that crashes or is killed ends the whole
-/// job through the MPI launcher, and a failed MPI call aborts the job (`MPI_Abort`) with
-/// a one-line message on standard error naming the rank.
+/// return `nil`. A rank that crashes or is killed ends the whole job through the MPI
+/// launcher, and a failed MPI call aborts the job (`MPI_Abort`) with a one-line message on
+/// standard error naming the rank.
 ///
 /// - Parameters:
 ///   - seeds: explicit trajectory seeds; they set `num_trajs`. Without them, seeds are
 ///     `0 ..< num_trajs`, or continue after the largest seed already in `data`.
-///   - data: results to add the new trajectories to (the same on every rank).
+///   - data: results to add the new trajectories to (used on rank 0).
 ///   - numTasks: the number of ranks expected; must equal the MPI world size if given.
-///   - progress: called on rank 0 as batch results come in, with the number of
-///     trajectories done so far and the total.
-/// - Returns: on rank 0, `data` with the new trajectories merged in, in seed order; `nil`
-///   on every other rank.
+///   - progress: called on rank 0 between its batches, with the number of trajectories
+///     done by all ranks so far and the total.
+/// - Returns: on rank 0, `data` with the new trajectories merged in; `nil` on every other rank.
 public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
                               numTasks: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData? {
     try MPIEnvironment.initializeIfNeeded()
@@ -54,13 +57,38 @@ public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, dat
     }
     let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
     return try withLinearAlgebraThreads(1) {
-        var driver = MPIRun(simulation: simulation, plan: plan, rank: rank, size: size)
-        if rank == 0 {
-            return try driver.runRoot(data: data, progress: progress)
-        }
-        driver.runOther()
-        return nil
+        var counter = SharedCounter(rank: rank)
+        let report = RankReport.run(simulation: simulation, plan: plan, rank: rank, counter: &counter,
+                                    progress: rank == 0 ? progress : nil)
+        counter.free()
+        guard let total = report.reduced(rank: rank, size: size) else { return nil }
+        return try finish(total, simulation: simulation, plan: plan, data: data, size: size)
     }
+}
+
+/// Rank 0's end of a run: stores the reduced result, or throws the first failure.
+private func finish(_ total: RankReport, simulation: Simulation, plan: RunPlan, data: SimulationData,
+                    size: Int) throws -> SimulationData {
+    var run = ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size)
+    for (rank, batches) in total.batches.sorted(by: { $0.key < $1.key }) where !batches.isEmpty {
+        run.note("MPI rank \(rank) ran \(batches.count) batch(es): \(batches.sorted().map { "\($0 + 1)" }.joined(separator: ", ")).")
+    }
+    let allBatches = total.batches.values.flatMap { $0 }
+    try run.store(total.data, forBatches: allBatches)
+    if let first = total.failures.min(by: { $0.batch < $1.batch }) {
+        let others = total.failures.count - 1
+        let label = "batch \(first.batch + 1) (seeds \(SeedList.describe(plan.seeds(ofBatch: first.batch))))"
+        let report = QCLabError.workerFailed(
+            worker: "MPI rank \(first.rank)",
+            reason: "\(label) threw: \(first.failure.description)" + (others > 0 ? "; \(others) more failure(s)" : ""),
+            lostSeeds: run.missingSeeds)
+        if case let .error(error) = first.failure {
+            run.logFailure("\(report)")
+            throw error
+        }
+        throw report
+    }
+    return try run.finish()
 }
 
 /// The MPI library's state in this process: initialization, rank, size and finalization.
@@ -138,222 +166,177 @@ public enum MPIEnvironment {
     }
 }
 
-// MARK: - Messages
+// MARK: - The shared counter
 
-/// What ranks send each other. Other ranks to rank 0, tag `record`: one record per batch
-/// they were given: a kind byte, the batch index (Int64) and the encoded ``QCLab/SimulationData``
-/// (result), the error text (failure), or nothing (skipped after a stop). Rank 0 to the
-/// others, tag `stop`: one empty message after the first failure. Then a broadcast of the
-/// outcome (0 or 1), after which every rank has received any stop sent to it.
-private enum Message {
-    static let recordTag: Int32 = 4201
-    static let stopTag: Int32 = 4202
-    static let result: UInt8 = 0
-    static let failure: UInt8 = 1
-    static let skipped: UInt8 = 2
+/// Rank 0's shared counters, reached by every rank with one-sided operations: the next
+/// batch to hand out, a failure flag, and the batches done (for rank 0's progress bar).
+private struct SharedCounter {
+    static let next = 0, failed = 1, done = 2
+    var window: MPI_Win?
+    var memory: UnsafeMutableRawPointer?
 
-    static func record(kind: UInt8, batch: Int, payload: [UInt8] = []) -> [UInt8] {
-        var bytes = [kind]
-        withUnsafeBytes(of: Int64(batch).littleEndian) { bytes += $0 }
-        return bytes + payload
+    init(rank: Int) {
+        let bytes = rank == 0 ? 3 * MemoryLayout<Int64>.size : 0
+        MPIEnvironment.check(MPI_Win_allocate(MPI_Aint(bytes), Int32(MemoryLayout<Int64>.size), qclab_mpi_info_null(),
+                                              qclab_mpi_comm_world(), &memory, &window), "MPI_Win_allocate")
+        if rank == 0 { memory!.initializeMemory(as: Int64.self, repeating: 0, count: 3) }
+        MPIEnvironment.check(MPI_Barrier(qclab_mpi_comm_world()), "MPI_Barrier")
+        MPIEnvironment.check(MPI_Win_lock_all(0, window), "MPI_Win_lock_all")
     }
 
-    static func parse(_ bytes: [UInt8]) -> (kind: UInt8, batch: Int, payload: ArraySlice<UInt8>)? {
-        guard bytes.count >= 9 else { return nil }
-        var batch: Int64 = 0
-        withUnsafeMutableBytes(of: &batch) { $0.copyBytes(from: bytes[1..<9]) }
-        return (bytes[0], Int(Int64(littleEndian: batch)), bytes[9...])
-    }
-}
-
-/// Non-blocking sends in flight; their buffers live until ``waitAll()``.
-private struct PendingSends {
-    private var requests: [MPI_Request?] = []
-    private var buffers: [UnsafeMutableRawBufferPointer] = []
-
-    /// Starts sending `bytes` to `destination` with `tag`.
-    mutating func send(_ bytes: [UInt8], to destination: Int, tag: Int32) {
-        guard bytes.count <= Int(Int32.max) else {
-            MPIEnvironment.abort("a message of \(bytes.count) bytes is too large for MPI")
-        }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
-        buffer.copyBytes(from: bytes)
-        buffers.append(buffer)
-        var request: MPI_Request?
-        MPIEnvironment.check(MPI_Isend(buffer.baseAddress, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
-                                       qclab_mpi_comm_world(), &request), "MPI_Isend")
-        requests.append(request)
+    /// Adds `amount` to counter `slot` on rank 0 and returns its previous value.
+    mutating func fetchAndAdd(_ slot: Int, _ amount: Int64) -> Int64 {
+        var operand = amount, result: Int64 = 0
+        MPIEnvironment.check(MPI_Fetch_and_op(&operand, &result, qclab_mpi_int64(), 0, MPI_Aint(slot), qclab_mpi_sum(), window),
+                             "MPI_Fetch_and_op")
+        MPIEnvironment.check(MPI_Win_flush(0, window), "MPI_Win_flush")
+        return result
     }
 
-    /// Waits until every send has completed and frees the buffers.
-    mutating func waitAll() {
-        if !requests.isEmpty {
-            MPIEnvironment.check(MPI_Waitall(Int32(requests.count), &requests, qclab_mpi_statuses_ignore()), "MPI_Waitall")
-        }
-        for buffer in buffers { buffer.deallocate() }
-        requests = []
-        buffers = []
+    /// Reads counter `slot` on rank 0.
+    mutating func read(_ slot: Int) -> Int64 {
+        var operand: Int64 = 0, result: Int64 = 0
+        MPIEnvironment.check(MPI_Fetch_and_op(&operand, &result, qclab_mpi_int64(), 0, MPI_Aint(slot), qclab_mpi_no_op(), window),
+                             "MPI_Fetch_and_op")
+        MPIEnvironment.check(MPI_Win_flush(0, window), "MPI_Win_flush")
+        return result
+    }
+
+    /// Ends the epoch and frees the window (collective: after every rank's last batch).
+    mutating func free() {
+        MPIEnvironment.check(MPI_Win_unlock_all(window), "MPI_Win_unlock_all")
+        MPIEnvironment.check(MPI_Win_free(&window), "MPI_Win_free")
     }
 }
 
-// MARK: - The run
+// MARK: - Reports and the reduction tree
 
-/// One rank's part of an MPI run.
-private struct MPIRun {
-    let simulation: Simulation
-    let plan: RunPlan
-    let rank: Int
-    let size: Int
+/// What a rank (or a subtree of ranks) has to show: the batches each rank ran, their
+/// folded result, and any failures.
+private struct RankReport {
+    struct Failure { let rank: Int; let batch: Int; let failure: BatchFailure }
 
-    /// The batches this rank runs: `rank, rank + size, ...`.
-    var myBatches: [Int] { Array(stride(from: rank, to: plan.batches.count, by: size)) }
-
-    func label(_ batch: Int) -> String { "batch \(batch + 1) (seeds \(SeedList.describe(plan.seeds(ofBatch: batch))))" }
-
-    /// Rank 0: runs its batches, collects everyone's, merges or throws.
-    mutating func runRoot(data: SimulationData, progress: ((Int, Int) -> Void)?) throws -> SimulationData {
-        var run = ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size)
-        for batch in plan.batches.indices {
-            run.note("Batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) runs on rank \(batch % size).")
-        }
-        var collector = RootCollector(expected: plan.batches.count - myBatches.count, size: size)
-        for batch in myBatches {
-            collector.drain(blocking: false, into: &run, progress: progress)
-            guard collector.failures.isEmpty else { break }
-            do {
-                try run.store(simulation.runBatch(seeds: plan.seeds(ofBatch: batch)), forBatch: batch)
-                progress?(run.trajectoriesDone, plan.seeds.count)
-            } catch {
-                collector.fail(rank: 0, batch: batch, reason: "\(error)")
-            }
-        }
-        collector.drain(blocking: true, into: &run, progress: progress)
-        var outcome: Int64 = collector.failures.isEmpty ? 0 : 1
-        MPIEnvironment.check(MPI_Bcast(&outcome, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
-        collector.stops.waitAll()
-        if let first = collector.failures.min(by: { ($0.batch ?? -1) < ($1.batch ?? -1) }) {
-            let others = collector.failures.count - 1
-            let what = first.batch.map { "\(label($0)) threw: " } ?? ""
-            throw QCLabError.workerFailed(
-                worker: "MPI rank \(first.rank)",
-                reason: what + first.reason + (others > 0 ? "; \(others) more failure(s)" : ""),
-                lostSeeds: run.missingSeeds)
-        }
-        return try run.finish()
-    }
-
-    /// Any other rank: runs its batches, sending each record to rank 0, until done or stopped.
-    func runOther() {
-        var sends = PendingSends()
-        var stopReceived = false
-        var stopped = false
-        for batch in myBatches {
-            if !stopped && !stopReceived && Self.stopArrived() {
-                Self.receiveStop()
-                stopReceived = true
-                stopped = true
-            }
-            let record: [UInt8]
-            if stopped {
-                record = Message.record(kind: Message.skipped, batch: batch)
-            } else {
-                do {
-                    let result = try simulation.runBatch(seeds: plan.seeds(ofBatch: batch))
-                    record = Message.record(kind: Message.result, batch: batch, payload: result.encodedBytes())
-                } catch {
-                    record = Message.record(kind: Message.failure, batch: batch, payload: Array("\(error)".utf8))
-                    stopped = true
-                }
-            }
-            sends.send(record, to: 0, tag: Message.recordTag)
-        }
-        sends.waitAll()
-        var outcome: Int64 = 0
-        MPIEnvironment.check(MPI_Bcast(&outcome, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
-        if outcome != 0 && !stopReceived { Self.receiveStop() }
-    }
-
-    /// Whether rank 0's stop message is waiting.
-    static func stopArrived() -> Bool {
-        var flag: Int32 = 0
-        MPIEnvironment.check(MPI_Iprobe(0, Message.stopTag, qclab_mpi_comm_world(), &flag, qclab_mpi_status_ignore()), "MPI_Iprobe")
-        return flag != 0
-    }
-
-    /// Receives rank 0's stop message.
-    static func receiveStop() {
-        var byte: UInt8 = 0
-        MPIEnvironment.check(MPI_Recv(&byte, 1, qclab_mpi_byte(), 0, Message.stopTag, qclab_mpi_comm_world(),
-                                      qclab_mpi_status_ignore()), "MPI_Recv")
-    }
-}
-
-/// Rank 0's side of the records: receives them, stores results, notes failures and, at
-/// the first failure, tells every other rank to stop.
-private struct RootCollector {
-    /// A failure on `rank`: of a batch (its error), or of the rank's messages (`batch` nil).
-    struct Failure { let rank: Int; let batch: Int?; let reason: String }
-
-    /// Records still to come from the other ranks (one per batch they hold).
-    var expected: Int
-    let size: Int
+    var batches: [Int: [Int]] = [:]
+    var data = SimulationData()
     var failures: [Failure] = []
-    var stops = PendingSends()
-    private var stopSent = false
 
-    init(expected: Int, size: Int) {
-        self.expected = expected
-        self.size = size
-    }
-
-    /// Notes a failure; the first one sends every other rank a stop.
-    mutating func fail(rank: Int, batch: Int?, reason: String) {
-        failures.append(Failure(rank: rank, batch: batch, reason: reason))
-        guard !stopSent else { return }
-        stopSent = true
-        for other in 1..<max(size, 1) { stops.send([1], to: other, tag: Message.stopTag) }
-    }
-
-    /// Receives records: those already waiting, or (blocking) all that are still to come.
-    mutating func drain(blocking: Bool, into run: inout ParallelRun, progress: ((Int, Int) -> Void)?) {
-        while expected > 0 {
-            var status = MPI_Status()
-            if blocking {
-                MPIEnvironment.check(MPI_Probe(qclab_mpi_any_source(), Message.recordTag, qclab_mpi_comm_world(), &status), "MPI_Probe")
-            } else {
-                var flag: Int32 = 0
-                MPIEnvironment.check(MPI_Iprobe(qclab_mpi_any_source(), Message.recordTag, qclab_mpi_comm_world(), &flag, &status),
-                                     "MPI_Iprobe")
-                if flag == 0 { return }
-            }
-            var count: Int32 = 0
-            MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
-            let source = Int(status.MPI_SOURCE)
-            var bytes = [UInt8](repeating: 0, count: Int(max(count, 1)))
-            MPIEnvironment.check(MPI_Recv(&bytes, count, qclab_mpi_byte(), Int32(source), Message.recordTag,
-                                          qclab_mpi_comm_world(), qclab_mpi_status_ignore()), "MPI_Recv")
-            expected -= 1
-            bytes.removeLast(bytes.count - Int(count))
-            guard let (kind, batch, payload) = Message.parse(bytes), run.plan.batches.indices.contains(batch),
-                  batch % size == source, !run.hasResult(batch) else {
-                fail(rank: source, batch: nil, reason: "sent an unreadable or unexpected record")
-                continue
-            }
-            switch kind {
-            case Message.result:
-                do {
-                    try run.store(SimulationData(encodedBytes: Array(payload)), forBatch: batch)
-                    progress?(run.trajectoriesDone, run.plan.seeds.count)
-                } catch {
-                    fail(rank: source, batch: batch, reason: "its result could not be read: \(error)")
+    /// Runs batches from the shared counter until they run out or some rank failed.
+    static func run(simulation: Simulation, plan: RunPlan, rank: Int, counter: inout SharedCounter,
+                    progress: ((Int, Int) -> Void)?) -> RankReport {
+        var report = RankReport()
+        report.batches[rank] = []
+        while true {
+            let batch = Int(counter.fetchAndAdd(SharedCounter.next, 1))
+            guard batch < plan.batches.count, counter.read(SharedCounter.failed) == 0 else { break }
+            do {
+                try report.data.add(simulation.runBatch(seeds: plan.seeds(ofBatch: batch)))
+                report.batches[rank]!.append(batch)
+                let done = counter.fetchAndAdd(SharedCounter.done, 1) + 1
+                if let progress {
+                    let trajectories = done == Int64(plan.batches.count) ? plan.seeds.count
+                        : Int(done) * (plan.seeds.count / max(plan.batches.count, 1))
+                    progress(trajectories, plan.seeds.count)
                 }
-            case Message.failure:
-                fail(rank: source, batch: batch, reason: String(decoding: payload, as: UTF8.self))
-            case Message.skipped:
+            } catch {
+                report.failures.append(Failure(rank: rank, batch: batch, failure: BatchFailure(error)))
+                _ = counter.fetchAndAdd(SharedCounter.failed, 1)
                 break
-            default:
-                fail(rank: source, batch: batch, reason: "sent a record of unknown kind \(kind)")
             }
         }
+        return report
+    }
+
+    /// Combines the reports of all ranks along a binomial tree; the whole on rank 0, nil elsewhere.
+    func reduced(rank: Int, size: Int) -> RankReport? {
+        var mine = self
+        var step = 1
+        while step < size {
+            if rank % (2 * step) == step {
+                Self.send(mine.encoded(), to: rank - step)
+                return nil
+            }
+            if rank + step < size {
+                guard let theirs = RankReport(decoding: Self.receive(from: rank + step)) else {
+                    MPIEnvironment.abort("an unreadable report came from MPI rank \(rank + step)")
+                }
+                mine.merge(theirs)
+            }
+            step *= 2
+        }
+        return mine
+    }
+
+    mutating func merge(_ other: RankReport) {
+        for (rank, list) in other.batches { batches[rank, default: []] += list }
+        failures += other.failures
+        do {
+            try data.add(other.data)
+        } catch {
+            MPIEnvironment.abort("cannot combine the ranks' results: \(error)")
+        }
+    }
+
+    static let tag: Int32 = 4203
+
+    static func send(_ bytes: [UInt8], to destination: Int) {
+        guard bytes.count <= Int(Int32.max) else { MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message") }
+        var bytes = bytes
+        MPIEnvironment.check(MPI_Send(&bytes, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
+                                      qclab_mpi_comm_world()), "MPI_Send")
+    }
+
+    static func receive(from source: Int) -> [UInt8] {
+        var status = MPI_Status()
+        MPIEnvironment.check(MPI_Probe(Int32(source), tag, qclab_mpi_comm_world(), &status), "MPI_Probe")
+        var count: Int32 = 0
+        MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
+        var bytes = [UInt8](repeating: 0, count: Int(max(count, 1)))
+        MPIEnvironment.check(MPI_Recv(&bytes, count, qclab_mpi_byte(), Int32(source), tag, qclab_mpi_comm_world(),
+                                      qclab_mpi_status_ignore()), "MPI_Recv")
+        return Array(bytes.prefix(Int(count)))
+    }
+
+    /// Layout: ranks (count, then rank, batch count, batches), failures (count, then rank,
+    /// batch, length-prefixed ``QCLab/BatchFailure``), then the encoded data.
+    func encoded() -> [UInt8] {
+        var w: [UInt8] = []
+        func int(_ v: Int) { withUnsafeBytes(of: Int64(v).littleEndian) { w += $0 } }
+        int(batches.count)
+        for (rank, list) in batches { int(rank); int(list.count); list.forEach(int) }
+        int(failures.count)
+        for failure in failures {
+            int(failure.rank); int(failure.batch)
+            let bytes = failure.failure.encodedBytes()
+            int(bytes.count); w += bytes
+        }
+        return w + data.encodedBytes()
+    }
+
+    init() {}
+
+    init?(decoding bytes: [UInt8]) {
+        var offset = 0
+        func int() -> Int? {
+            guard offset + 8 <= bytes.count else { return nil }
+            var value: Int64 = 0
+            withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes[offset..<offset + 8]) }
+            offset += 8
+            return Int(Int64(littleEndian: value))
+        }
+        guard let rankCount = int(), rankCount >= 0, rankCount <= bytes.count else { return nil }
+        for _ in 0..<rankCount {
+            guard let rank = int(), let count = int(), count >= 0, count <= bytes.count else { return nil }
+            var list: [Int] = []
+            for _ in 0..<count { guard let b = int() else { return nil }; list.append(b) }
+            batches[rank] = list
+        }
+        guard let failureCount = int(), failureCount >= 0, failureCount <= bytes.count else { return nil }
+        for _ in 0..<failureCount {
+            guard let rank = int(), let batch = int(), let length = int(), length >= 0, offset + length <= bytes.count else { return nil }
+            failures.append(Failure(rank: rank, batch: batch, failure: BatchFailure(encodedBytes: Array(bytes[offset..<offset + length]))))
+            offset += length
+        }
+        guard let data = try? SimulationData(encodedBytes: Array(bytes[offset...])) else { return nil }
+        self.data = data
     }
 }

@@ -32,6 +32,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Continue this earlier output: add new trajectories with fresh seeds and write the merged result to --output.")
     var append: String?
 
+    @Option(help: ArgumentHelp("Run seeds A, A+1, ..., B-1 (half-open, like a Python range) in place of the job's seeds and num_trajs: one job file for every task of a SLURM array.", valueName: "A:B"))
+    var seeds: SeedRange?
+
     @Flag(name: .shortAndLong, help: "Log progress details to standard error.")
     var verbose = false
 
@@ -47,7 +50,14 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         bootstrapLogging(verbose: verbose)
         reportingErrors {
-            let job = try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job
+            if driver != .mpi, let launcher = MPILauncher.detected() {
+                throw QCLabError.mpi("started by \(launcher) without `--driver mpi`: every rank would run the whole job; add `--driver mpi`")
+            }
+            var job = try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job
+            if let seeds {
+                job.seeds = Array(seeds.range)
+                job.simulation.settings.numTrajs = seeds.range.count
+            }
             try OutputPath.checkWritable(output)
             let previous = try append.map { try SimulationData(contentsOf: $0) } ?? SimulationData()
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar)
@@ -67,7 +77,7 @@ struct RunCommand: ParsableCommand {
             return try serialDriver(job.simulation, seeds: job.seeds, data: previous, progress: progress)
         case .multiprocessing:
             return try parallelDriverMultiprocessing(job.simulation, seeds: job.seeds, data: previous,
-                                                     numTasks: numTasks, progress: progress)
+                                                     numTasks: numTasks, stallTimeout: WorkerStall.timeout(), progress: progress)
         case .mpi:
             // Every rank finalizes MPI here, once the driver has returned or thrown on all
             // ranks; only rank 0 gets data back, to write and print.
@@ -138,5 +148,46 @@ enum Summary {
             lines.append(String(format: "%-8.3g", times[k]) + populations.map { String(format: "  %.4f", $0) }.joined())
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// `--seeds A:B`: a half-open range of seeds.
+struct SeedRange: ExpressibleByArgument {
+    let range: Range<Int>
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a >= 0, b > a, b - 1 <= Int(UInt32.max) else {
+            return nil
+        }
+        range = a..<b
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// How long a forked worker may show no sign of life: `QCLAB_WORKER_STALL_SECONDS`, or 600 s.
+enum WorkerStall {
+    static func timeout() -> Double {
+        guard let text = ProcessInfo.processInfo.environment["QCLAB_WORKER_STALL_SECONDS"],
+              let seconds = Double(text), seconds > 0 else { return 600 }
+        return seconds
+    }
+}
+
+/// MPI launchers, told apart by the environment they give each rank.
+enum MPILauncher {
+    /// The launcher that started this process, if any: Open MPI's `mpirun`, MPICH's or
+    /// Intel MPI's Hydra (`mpiexec`), or SLURM's `srun` with more than one task.
+    static func detected(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if environment["OMPI_COMM_WORLD_SIZE"] != nil { return "Open MPI's mpirun" }
+        if environment["PMI_RANK"] != nil || environment["PMIX_RANK"] != nil || environment["HYDRA_CONTROL_FD"] != nil {
+            return "an MPI launcher (mpiexec)"
+        }
+        if let tasks = environment["SLURM_NTASKS"], let count = Int(tasks), count > 1, environment["SLURM_STEP_ID"] != nil,
+           environment["SLURM_PROCID"] != nil {
+            return "srun (SLURM_NTASKS=\(count))"
+        }
+        return nil
     }
 }

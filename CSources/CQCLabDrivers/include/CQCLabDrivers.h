@@ -12,9 +12,9 @@
 // (QCLAB_EXACT_ELEMENT values): the sum of its samples and the sum of their squares.
 
 /// int64 values in one exact sum.
-#define QCLAB_EXACT_STATE 4
+#define QCLAB_EXACT_STATE 5
 /// int64 values per output element: the sum of the samples, then the sum of their squares.
-#define QCLAB_EXACT_ELEMENT 8
+#define QCLAB_EXACT_ELEMENT 10
 /// The top-bin index of a sum that holds nothing yet.
 #define QCLAB_EXACT_EMPTY INT64_MIN
 /// The top-bin index of a sum that received an infinity or NaN.

@@ -34,6 +34,9 @@ public struct ParallelRun {
     /// Adds a line to the run's log (and to swift-log).
     public mutating func note(_ message: String) { log.line(message) }
 
+    /// Logs a failure at error level (to swift-log; a failed run writes no log).
+    public func logFailure(_ message: String) { qclabLogger.error("\(message)") }
+
     /// Adds a line to the run's log at `level`.
     mutating func note(_ message: String, level: Logger.Level) { log.line(message, level: level) }
 

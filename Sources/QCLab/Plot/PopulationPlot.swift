@@ -40,9 +40,11 @@ public struct PopulationPlot: Sendable {
     /// logs of our drivers do); the subtitle gives the trajectory count and the bands' meaning.
     public init(data: SimulationData, title: String? = nil) throws {
         guard let dm = data.observable("dm_db"), dm.shape.count == 3, dm.shape[1] == dm.shape[2], dm.isComplex,
-              let mean = data.mean("dm_db"), let error = data.standardError("dm_db") else {
+              let mean = data.mean("dm_db") else {
             throw QCLabError.unusableData("nothing to plot: no trajectories with a diabatic density matrix 'dm_db' of shape (T, N, N)")
         }
+        // Data without error bars (QC Lab's files) has no bands.
+        let error = data.standardError("dm_db") ?? [Double](repeating: 0, count: mean.count)
         let count = dm.shape[0], n = dm.shape[1]
         let times = data.times.count == count ? data.times : (0..<count).map(Double.init)
         func diagonal(_ values: [Double]) -> [[Double]] {

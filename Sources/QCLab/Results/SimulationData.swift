@@ -18,7 +18,7 @@ public struct Observable: Sendable, Equatable {
     public let isComplex: Bool
     /// The exact sums, ``Observable/exactValuesPerElement`` integers per element (real and
     /// imaginary parts apart): the sum of the samples, then the sum of their squares.
-    public private(set) var exactSums: [Int64]
+    public internal(set) var exactSums: [Int64]
 
     /// Integers per element in ``exactSums``.
     public static let exactValuesPerElement = Int(QCLAB_EXACT_ELEMENT)
@@ -203,6 +203,11 @@ public struct SimulationData: Sendable, Equatable {
         guard !overflow, samples <= 1 << 30 else {
             throw QCLabError.incompatibleData("more than 2^30 samples (\(sampleCount) + \(other.sampleCount)) exceed what the exact sums hold")
         }
+        if isEmpty && observables.isEmpty {
+            job = other.job
+        } else if !(other.isEmpty && other.observables.isEmpty) && other.job == nil {
+            job = nil  // part of it comes from an unknown job
+        }
         if observables.isEmpty {
             observables = other.observables
         } else {
@@ -212,11 +217,6 @@ public struct SimulationData: Sendable, Equatable {
             if errorBarsUnavailable == nil, let reason = other.errorBarsUnavailable {
                 errorBarsUnavailable = isEmpty ? reason : "\(source): \(reason)"
             }
-        }
-        if isEmpty && observables.isEmpty {
-            job = other.job
-        } else if !(other.isEmpty && other.observables.isEmpty) && other.job == nil {
-            job = nil  // part of it comes from an unknown job
         }
         seeds += other.seeds
         normFactor += other.normFactor
