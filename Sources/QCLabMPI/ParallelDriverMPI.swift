@@ -69,7 +69,7 @@ public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, dat
 /// Rank 0's end of a run: stores the reduced result, or throws the first failure.
 private func finish(_ total: RankReport, simulation: Simulation, plan: RunPlan, data: SimulationData,
                     size: Int) throws -> SimulationData {
-    var run = ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size)
+    var run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size)
     for (rank, batches) in total.batches.sorted(by: { $0.key < $1.key }) where !batches.isEmpty {
         run.note("MPI rank \(rank) ran \(batches.count) batch(es): \(batches.sorted().map { "\($0 + 1)" }.joined(separator: ", ")).")
     }

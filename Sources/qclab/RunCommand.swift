@@ -35,12 +35,18 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run seeds A, A+1, ..., B-1 (half-open, like a Python range) in place of the job's seeds and num_trajs: one job file for every task of a SLURM array.", valueName: "A:B"))
     var seeds: SeedRange?
 
+    @Option(help: ArgumentHelp("Keep the run's progress in CK (written atomically, at most every 2 s); the same command after an interruption resumes from it, with the same result to the bit. CK is removed once the output is written.", valueName: "CK"))
+    var checkpoint: String?
+
     @Flag(name: .shortAndLong, help: "Log progress details to standard error.")
     var verbose = false
 
     func validate() throws {
         if let numTasks, numTasks < 1 {
             throw ValidationError("--num-tasks must be at least 1, got \(numTasks)")
+        }
+        if driver == .mpi && checkpoint != nil {
+            throw ValidationError("--checkpoint works with the serial and multiprocessing drivers; the mpi driver does not checkpoint yet")
         }
         if driver == .serial, let numTasks, numTasks != 1 {
             throw ValidationError("--num-tasks applies to the multiprocessing and mpi drivers, not serial")
@@ -66,18 +72,26 @@ struct RunCommand: ParsableCommand {
             guard let data = try runDriver(job: job, previous: previous, progress: progress.update) else { return }
             progress.finish()
             try data.save(to: output)
+            checkpointing?.remove()
             print(Summary.describe(data, path: output))
         }
     }
 
     /// Runs the chosen driver; `nil` on MPI ranks other than 0, which write nothing.
+    /// The checkpoint; `QCLAB_CHECKPOINT_INTERVAL` (seconds, default 2) sets how often it is written.
+    var checkpointing: Checkpointing? {
+        let interval = ProcessInfo.processInfo.environment["QCLAB_CHECKPOINT_INTERVAL"].flatMap(Double.init) ?? 2
+        return checkpoint.map { Checkpointing(path: $0, interval: max(0, interval)) }
+    }
+
     func runDriver(job: Job, previous: SimulationData, progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
         switch driver {
         case .serial:
-            return try serialDriver(job.simulation, seeds: job.seeds, data: previous, progress: progress)
+            return try serialDriver(job.simulation, seeds: job.seeds, data: previous, checkpoint: checkpointing, progress: progress)
         case .multiprocessing:
             return try parallelDriverMultiprocessing(job.simulation, seeds: job.seeds, data: previous,
-                                                     numTasks: numTasks, stallTimeout: WorkerStall.timeout(), progress: progress)
+                                                     numTasks: numTasks, checkpoint: checkpointing,
+                                                     stallTimeout: WorkerStall.timeout(), progress: progress)
         case .mpi:
             // Every rank finalizes MPI here, once the driver has returned or thrown on all
             // ranks; only rank 0 gets data back, to write and print.

@@ -45,6 +45,9 @@ import Foundation
 ///   - data: results to add the new trajectories to.
 ///   - numTasks: worker processes; defaults to the cores this process may run on
 ///     (`sched_getaffinity`). Must be at least 1.
+///   - checkpoint: where to keep the run's progress; a checkpoint that exists is resumed
+///     (only its missing batches run; the result is the same bits). With a checkpoint,
+///     workers send each batch's result as it is done, for the parent to keep.
 ///   - stallTimeout: seconds a busy worker may go without using CPU time (or stay
 ///     stopped, say by SIGSTOP) before it counts as failed; default 600.
 ///   - progress: called in the calling process as batches come back, with the number of
@@ -53,7 +56,7 @@ import Foundation
 ///     handed out and come back, for monitoring (and for tests that kill a worker).
 /// - Returns: `data` with the new trajectories merged in, in seed order.
 public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
-                                          numTasks: Int? = nil, stallTimeout: Double = 600,
+                                          numTasks: Int? = nil, checkpoint: Checkpointing? = nil, stallTimeout: Double = 600,
                                           progress: ((Int, Int) -> Void)? = nil,
                                           observer: ParallelRunObserver = ParallelRunObserver()) throws -> SimulationData {
     if let numTasks, numTasks < 1 {
@@ -61,14 +64,16 @@ public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]
     }
     let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
     let requested = numTasks ?? usableCoreCount()
-    let workerCount = min(requested, plan.batches.count)
-    var run = ParallelRun(simulation: simulation, plan: plan, data: data, driver: "multiprocessing", tasks: workerCount)
+    var run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "multiprocessing", tasks: min(requested, plan.batches.count),
+                              checkpoint: checkpoint)
+    let workerCount = min(requested, run.missingBatches.count)
     if workerCount < requested {
         run.note("Using \(workerCount) worker processes, one per batch (\(requested) requested).")
     }
     guard workerCount > 0 else { return try run.finish() }
     return try withLinearAlgebraThreads(1) {
-        var pool = WorkerPool(simulation: simulation, plan: plan, observer: observer, stallTimeout: stallTimeout)
+        var pool = WorkerPool(simulation: simulation, plan: plan, observer: observer, stallTimeout: stallTimeout,
+                              batches: run.missingBatches, sendEachBatch: checkpoint != nil)
         do {
             try pool.run(workerCount: workerCount, into: &run, progress: progress)
         } catch {
@@ -179,14 +184,21 @@ private struct WorkerPool {
     let plan: RunPlan
     let observer: ParallelRunObserver
     let stallTimeout: Double
+    /// The batches to run, in order, and whether workers send each one's result (for
+    /// checkpoints) instead of folding them.
+    let batches: [Int]
+    let sendEachBatch: Bool
     var workers: [Worker] = []
     var nextBatch = 0
 
-    init(simulation: Simulation, plan: RunPlan, observer: ParallelRunObserver, stallTimeout: Double) {
+    init(simulation: Simulation, plan: RunPlan, observer: ParallelRunObserver, stallTimeout: Double, batches: [Int],
+         sendEachBatch: Bool) {
         self.simulation = simulation
         self.plan = plan
         self.observer = observer
         self.stallTimeout = stallTimeout
+        self.batches = batches
+        self.sendEachBatch = sendEachBatch
     }
 
     /// Forks the workers, hands out every batch and collects the results into `run`.
@@ -240,7 +252,7 @@ private struct WorkerPool {
             for worker in workers { close(worker.fd) }
             close(pair[0])
             if qclab_die_with_parent(parent) != 0 { _exit(5) }
-            workerMain(fd: pair[1], simulation: simulation, plan: plan)
+            workerMain(fd: pair[1], simulation: simulation, plan: plan, sendEachBatch: sendEachBatch)
         }
         close(pair[1])
         guard pid > 0 else {
@@ -257,8 +269,8 @@ private struct WorkerPool {
     mutating func dispatch(to index: Int, run: inout ParallelRun) throws {
         let worker = workers[index]
         var writer = BinaryWriter()
-        if nextBatch < plan.batches.count {
-            let batch = nextBatch
+        if nextBatch < batches.count {
+            let batch = batches[nextBatch]
             nextBatch += 1
             workers[index].batch = batch
             run.note("Running batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) on \(worker.name).")
@@ -312,8 +324,17 @@ private struct WorkerPool {
                 throw failure(of: index, reason: "reported batch \(batch + 1) done while running batch \((worker.batch ?? -1) + 1)", run: run)
             }
             workers[index].batch = nil
-            workers[index].folded.append(batch)
-            run.countProgress(ofBatch: batch)
+            if payload.isEmpty {
+                workers[index].folded.append(batch)
+                run.countProgress(ofBatch: batch)
+            } else {
+                do {
+                    try run.store(SimulationData(encodedBytes: payload), forBatch: batch)
+                } catch {
+                    throw failure(of: index, reason: "sent an unreadable result for batch \(batch + 1): \(error)", run: run)
+                }
+                try run.checkpointIfDue()
+            }
             observer.batchFinished?(batch, worker.number)
         case WorkerMessage.result:
             guard worker.finishing, batch == WorkerMessage.finish else {
@@ -465,7 +486,7 @@ private func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
 /// The body of a forked worker: runs the batches the parent sends until its socket
 /// closes, then leaves with `_exit` (no atexit handlers, no stdio flush, no return into
 /// the caller's code).
-private func workerMain(fd: Int32, simulation: Simulation, plan: RunPlan) -> Never {
+private func workerMain(fd: Int32, simulation: Simulation, plan: RunPlan, sendEachBatch: Bool) -> Never {
     setLinearAlgebraThreads(1)
     var folded = SimulationData()
     while true {
@@ -480,8 +501,13 @@ private func workerMain(fd: Int32, simulation: Simulation, plan: RunPlan) -> Nev
         }
         guard plan.batches.indices.contains(batch) else { _exit(3) }
         do {
-            try folded.add(simulation.runBatch(seeds: plan.seeds(ofBatch: batch)))
-            frame = WorkerMessage.frame(kind: WorkerMessage.done, batch: batch)
+            let result = try simulation.runBatch(seeds: plan.seeds(ofBatch: batch))
+            if sendEachBatch {
+                frame = WorkerMessage.frame(kind: WorkerMessage.done, batch: batch, payload: result.encodedBytes())
+            } else {
+                try folded.add(result)
+                frame = WorkerMessage.frame(kind: WorkerMessage.done, batch: batch)
+            }
         } catch {
             frame = WorkerMessage.frame(kind: WorkerMessage.failure, batch: batch, payload: BatchFailure(error).encodedBytes())
         }

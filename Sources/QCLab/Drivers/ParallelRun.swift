@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 import Logging
 
 /// The bookkeeping every driver shares: the run plan, the log, which batches are done,
@@ -19,16 +20,46 @@ public struct ParallelRun {
     private var done: [Bool]
     private var total: SimulationData
     private var log: RunLog
+    private let checkpoint: Checkpointing?
+    private let batchSize: Int
+    private var lastCheckpoint: Date?
 
     /// Starts a run of `plan` (made with the same `data`) that adds to `data`, and starts
     /// its log with the driver's name and task count.
-    public init(simulation: Simulation, plan: RunPlan, data: SimulationData, driver: String, tasks: Int) {
+    ///
+    /// With `checkpoint`, a checkpoint that exists is resumed (its batches count as done,
+    /// its sums and log carry on; one of another run throws), and ``checkpointIfDue()``
+    /// keeps it up to date.
+    public init(simulation: Simulation, plan: RunPlan, data: SimulationData, driver: String, tasks: Int,
+                checkpoint: Checkpointing? = nil) throws {
         self.plan = plan
         start = data
         job = simulation.jobRecord
+        batchSize = simulation.settings.batchSize
+        self.checkpoint = checkpoint
         done = Array(repeating: false, count: plan.batches.count)
         total = SimulationData()
-        log = RunLog(simulation: simulation, plan: plan, driver: driver, tasks: tasks)
+        if let saved = try checkpoint?.load(plan: plan, job: job, batchSize: batchSize) {
+            log = RunLog(resuming: saved.log)
+            for batch in saved.done { done[batch] = true }
+            total = saved.sums
+            trajectoriesDone = saved.done.reduce(0) { $0 + plan.batches[$1].count }
+            lastCheckpoint = Date()
+            qclabLogger.info("Resuming from checkpoint '\(checkpoint!.path)': \(saved.done.count) of \(plan.batches.count) batches done.")
+        } else {
+            log = RunLog(simulation: simulation, plan: plan, driver: driver, tasks: tasks)
+        }
+    }
+
+    /// Writes the checkpoint, if the run has one and one is due: at the first batch done,
+    /// then at most every `interval` seconds.
+    public mutating func checkpointIfDue() throws {
+        guard let checkpoint, !missingBatches.isEmpty else { return }
+        if let last = lastCheckpoint, Date().timeIntervalSince(last) < checkpoint.interval { return }
+        let batches = done.indices.filter { done[$0] }
+        guard !batches.isEmpty else { return }
+        try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total, log: log.text)
+        lastCheckpoint = Date()
     }
 
     /// Adds a line to the run's log (and to swift-log).
