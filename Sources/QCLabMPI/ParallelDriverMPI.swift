@@ -8,7 +8,7 @@ import CMPIShims
 import QCLab
 
 /// Runs a simulation's trajectories over the ranks of an MPI job (QC Lab's
-/// `parallel_driver_mpi`), with a result on rank 0 bit-identical to ``QCLab/serialDriver(_:seeds:data:progress:)``.
+/// `parallel_driver_mpi`), with a result on rank 0 bit-identical to ``QCLab/serialDriver(_:seeds:data:checkpoint:progress:)``.
 ///
 /// Launch the program with `mpirun -n K`, `mpiexec` or `srun` and call this on every
 /// rank with the same arguments. Batches are handed out as ranks free up, from a shared

@@ -66,7 +66,7 @@ struct RunCommand: ParsableCommand {
             }
             try OutputPath.checkWritable(output)
             let previous = try append.map { try SimulationData(contentsOf: $0) } ?? SimulationData()
-            let progress = ProgressReporter(enabled: job.simulation.settings.progressBar)
+            let progress = ProgressReporter(enabled: job.simulation.settings.progressBar, linesWhenNoTerminal: driver == .mpi)
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }
             guard let data = try runDriver(job: job, previous: previous, progress: progress.update) else { return }

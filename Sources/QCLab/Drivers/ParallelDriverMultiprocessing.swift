@@ -7,7 +7,7 @@ import CQCLabDrivers
 import Foundation
 
 /// Runs a simulation's trajectories in forked worker processes on this machine (QC Lab's
-/// `parallel_driver_multiprocessing`), with a result bit-identical to ``serialDriver(_:seeds:data:progress:)``.
+/// `parallel_driver_multiprocessing`), with a result bit-identical to ``serialDriver(_:seeds:data:checkpoint:progress:)``.
 ///
 /// The parent forks `numTasks` workers (never more than there are batches), each
 /// connected to it by a Unix socket pair. Batches are handed out as workers free up: the
