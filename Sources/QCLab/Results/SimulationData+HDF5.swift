@@ -137,7 +137,9 @@ extension SimulationData {
         var sampleCount = normFactor
         let check = present.contains(exactCheckName) ? try? file.readIntegers(exactCheckName) : nil
         let samples = present.contains(sampleCountName) ? try? file.readIntegers(sampleCountName) : nil
-        if !present.contains(exactCheckName) {
+        if ordered.isEmpty {
+            exactProblem = nil
+        } else if !present.contains(exactCheckName) {
             exactProblem = present.contains(sampleCountName) || names.contains(where: { $0.hasSuffix(standardErrorSuffix) })
                 ? "'\(path)' was written without exact sums (by an older version), so its error bars cannot be carried"
                 : "'\(path)' holds no error bars (no num_samples or <output>_sem: a file written by QC Lab, say)"

@@ -21,12 +21,12 @@ extension SimulationData {
         var owner: [Int: String] = [:]
         for (source, data) in parts {
             guard data.normFactor > 0 else { throw QCLabError.incompatibleData("'\(source)' holds no trajectories") }
+            try checkSameTimeGrid(data, source, as: first.data, first.source)
+            try checkSameOutputs(data, source, as: first.data, first.source)
             if let d = JobRecord.difference(first.data.job, data.job) {
                 throw QCLabError.incompatibleData(
                     "different jobs: \(d.path) is \(d.mine) in '\(first.source)' but \(d.theirs) in '\(source)'")
             }
-            try checkSameTimeGrid(data, source, as: first.data, first.source)
-            try checkSameOutputs(data, source, as: first.data, first.source)
             var shared: [Int] = [], owners: [String] = []
             for seed in data.seeds {
                 if let other = owner[seed] {

@@ -183,10 +183,6 @@ public struct SimulationData: Sendable, Equatable {
 
     /// ``add(_:)``, naming `other` as `source` in messages.
     mutating func add(_ other: SimulationData, describedAs source: String, mineAs mine: String = "the data added to") throws {
-        if let difference = JobRecord.difference(job, other.job) {
-            throw QCLabError.incompatibleData(
-                "different jobs: \(difference.path) is \(difference.mine) in \(mine) but \(difference.theirs) in \(source)")
-        }
         if !observables.isEmpty && !other.observables.isEmpty {
             guard observables.map(\.name) == other.observables.map(\.name) else {
                 throw QCLabError.incompatibleData(
@@ -198,6 +194,10 @@ public struct SimulationData: Sendable, Equatable {
                         "'\(theirs.name)' has shape \(theirs.shape), expected \(observables[index].shape) (different time grid or model size)")
                 }
             }
+        }
+        if let difference = JobRecord.difference(job, other.job) {
+            throw QCLabError.incompatibleData(
+                "different jobs: \(difference.path) is \(difference.mine) in \(mine) but \(difference.theirs) in \(source)")
         }
         let (samples, overflow) = sampleCount.addingReportingOverflow(other.sampleCount)
         guard !overflow, samples <= 1 << 30 else {
