@@ -44,11 +44,16 @@ import QCLab
 ///     `0 ..< num_trajs`, or continue after the largest seed already in `data`.
 ///   - data: results to add the new trajectories to (used on rank 0).
 ///   - numTasks: the number of ranks expected; must equal the MPI world size if given.
-///   - progress: called on rank 0 between its batches, with the number of trajectories
-///     done by all ranks so far and the total.
+///   - checkpoint: where rank 0 keeps the run's progress (only rank 0 reads or writes it);
+///     a checkpoint that exists is resumed, and only the missing batches run. With a
+///     checkpoint, rank 0 runs no batches itself: it receives each batch's result as it is
+///     done and keeps the checkpoint.
+///   - progress: called on rank 0 between its batches (as results arrive, with a
+///     checkpoint), with the number of trajectories done by all ranks so far and the total.
 /// - Returns: on rank 0, `data` with the new trajectories merged in; `nil` on every other rank.
 public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
-                              numTasks: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData? {
+                              numTasks: Int? = nil, checkpoint: Checkpointing? = nil,
+                              progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData? {
     try MPIEnvironment.initializeIfNeeded()
     let rank = MPIEnvironment.rank, size = MPIEnvironment.worldSize
     if let numTasks, numTasks != size {
@@ -56,6 +61,13 @@ public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, dat
             "num_tasks is \(numTasks), but the MPI job has \(size) rank(s); launch it with `mpirun -n \(numTasks)` or leave num_tasks out")
     }
     let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
+    if let checkpoint {
+        guard size > 1 else { return try serialDriver(simulation, seeds: seeds, data: data, checkpoint: checkpoint, progress: progress) }
+        return try withLinearAlgebraThreads(1) {
+            try runCheckpointed(simulation, plan: plan, data: data, rank: rank, size: size, checkpoint: checkpoint,
+                                progress: progress)
+        }
+    }
     return try withLinearAlgebraThreads(1) {
         var counter = SharedCounter(rank: rank)
         let report = RankReport.run(simulation: simulation, plan: plan, rank: rank, counter: &counter,
@@ -66,15 +78,113 @@ public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, dat
     }
 }
 
+/// A checkpointed MPI run: rank 0 loads the checkpoint and tells the others which batches
+/// are missing; they take those from the shared counter and send each result to rank 0,
+/// which adds it to the run and keeps the checkpoint.
+private func runCheckpointed(_ simulation: Simulation, plan: RunPlan, data: SimulationData, rank: Int, size: Int,
+                             checkpoint: Checkpointing, progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
+    var run: ParallelRun?
+    var refusal: Error?
+    var missing: [Int64] = []
+    if rank == 0 {
+        do {
+            run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size, checkpoint: checkpoint)
+            missing = run!.missingBatches.map(Int64.init)
+        } catch {
+            refusal = error
+        }
+    }
+    var count: Int64 = refusal == nil ? Int64(missing.count) : -1
+    MPIEnvironment.check(MPI_Bcast(&count, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
+    if count < 0 {
+        throw refusal ?? QCLabError.mpi("rank 0 could not resume the checkpoint")
+    }
+    if rank != 0 { missing = [Int64](repeating: 0, count: Int(count)) }
+    if count > 0 {
+        MPIEnvironment.check(MPI_Bcast(&missing, Int32(count), qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
+    }
+    var counter = SharedCounter(rank: rank)
+    defer { counter.free() }
+    guard rank == 0, var run else {
+        // A worker rank: run missing batches, send each result (or the failure), then an end.
+        while true {
+            let index = Int(counter.fetchAndAdd(SharedCounter.next, 1))
+            guard index < missing.count, counter.read(SharedCounter.failed) == 0 else { break }
+            let batch = Int(missing[index])
+            do {
+                let result = try simulation.runBatch(seeds: plan.seeds(ofBatch: batch))
+                RankReport.send(CheckpointMessage.result(batch, result.encodedBytes()), to: 0, tag: CheckpointMessage.tag)
+            } catch {
+                _ = counter.fetchAndAdd(SharedCounter.failed, 1)
+                RankReport.send(CheckpointMessage.failure(batch, BatchFailure(error).encodedBytes()), to: 0, tag: CheckpointMessage.tag)
+                break
+            }
+        }
+        RankReport.send(CheckpointMessage.end, to: 0, tag: CheckpointMessage.tag)
+        return nil
+    }
+    var total = RankReport()
+    var ends = 0
+    while ends < size - 1 {
+        let (source, bytes) = RankReport.receiveAny(tag: CheckpointMessage.tag)
+        guard let (kind, batch, payload) = CheckpointMessage.parse(bytes) else {
+            MPIEnvironment.abort("an unreadable message came from MPI rank \(source)")
+        }
+        switch kind {
+        case 0:
+            do {
+                try run.store(SimulationData(encodedBytes: payload), forBatch: batch)
+                try run.checkpointIfDue()
+                total.batches[source, default: []].append(batch)
+            } catch {
+                total.failures.append(.init(rank: source, batch: batch, failure: .other("its result could not be kept: \(error)")))
+                _ = counter.fetchAndAdd(SharedCounter.failed, 1)
+            }
+            progress?(run.trajectoriesDone, plan.seeds.count)
+        case 1:
+            total.failures.append(.init(rank: source, batch: batch, failure: BatchFailure(encodedBytes: payload)))
+        default:
+            ends += 1
+        }
+    }
+    return try finish(total, run: &run, plan: plan, storing: false)
+}
+
+/// Messages of a checkpointed MPI run, rank to rank 0: kind (0 result, 1 failure, 2 end),
+/// batch (Int64), payload.
+private enum CheckpointMessage {
+    static let tag: Int32 = 4204
+    static func result(_ batch: Int, _ payload: [UInt8]) -> [UInt8] { frame(0, batch, payload) }
+    static func failure(_ batch: Int, _ payload: [UInt8]) -> [UInt8] { frame(1, batch, payload) }
+    static var end: [UInt8] { frame(2, -1, []) }
+
+    static func frame(_ kind: UInt8, _ batch: Int, _ payload: [UInt8]) -> [UInt8] {
+        var bytes = [kind]
+        withUnsafeBytes(of: Int64(batch).littleEndian) { bytes += $0 }
+        return bytes + payload
+    }
+
+    static func parse(_ bytes: [UInt8]) -> (kind: UInt8, batch: Int, payload: [UInt8])? {
+        guard bytes.count >= 9 else { return nil }
+        var batch: Int64 = 0
+        withUnsafeMutableBytes(of: &batch) { $0.copyBytes(from: bytes[1..<9]) }
+        return (bytes[0], Int(Int64(littleEndian: batch)), Array(bytes[9...]))
+    }
+}
+
 /// Rank 0's end of a run: stores the reduced result, or throws the first failure.
 private func finish(_ total: RankReport, simulation: Simulation, plan: RunPlan, data: SimulationData,
                     size: Int) throws -> SimulationData {
     var run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size)
+    return try finish(total, run: &run, plan: plan, storing: true)
+}
+
+/// Notes which rank ran which batches, stores the reduced result (if `storing`), or throws the first failure.
+private func finish(_ total: RankReport, run: inout ParallelRun, plan: RunPlan, storing: Bool) throws -> SimulationData {
     for (rank, batches) in total.batches.sorted(by: { $0.key < $1.key }) where !batches.isEmpty {
         run.note("MPI rank \(rank) ran \(batches.count) batch(es): \(batches.sorted().map { "\($0 + 1)" }.joined(separator: ", ")).")
     }
-    let allBatches = total.batches.values.flatMap { $0 }
-    try run.store(total.data, forBatches: allBatches)
+    if storing { try run.store(total.data, forBatches: total.batches.values.flatMap { $0 }) }
     if let first = total.failures.min(by: { $0.batch < $1.batch }) {
         let others = total.failures.count - 1
         let label = "batch \(first.batch + 1) (seeds \(SeedList.describe(plan.seeds(ofBatch: first.batch))))"
@@ -278,11 +388,24 @@ private struct RankReport {
 
     static let tag: Int32 = 4203
 
-    static func send(_ bytes: [UInt8], to destination: Int) {
+    static func send(_ bytes: [UInt8], to destination: Int, tag: Int32 = tag) {
         guard bytes.count <= Int(Int32.max) else { MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message") }
         var bytes = bytes
         MPIEnvironment.check(MPI_Send(&bytes, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
                                       qclab_mpi_comm_world()), "MPI_Send")
+    }
+
+    /// Receives the next message with `tag` from any rank.
+    static func receiveAny(tag: Int32) -> (source: Int, bytes: [UInt8]) {
+        var status = MPI_Status()
+        MPIEnvironment.check(MPI_Probe(qclab_mpi_any_source(), tag, qclab_mpi_comm_world(), &status), "MPI_Probe")
+        let source = Int(status.MPI_SOURCE)
+        var count: Int32 = 0
+        MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
+        var bytes = [UInt8](repeating: 0, count: Int(max(count, 1)))
+        MPIEnvironment.check(MPI_Recv(&bytes, count, qclab_mpi_byte(), Int32(source), tag, qclab_mpi_comm_world(),
+                                      qclab_mpi_status_ignore()), "MPI_Recv")
+        return (source, Array(bytes.prefix(Int(count))))
     }
 
     static func receive(from source: Int) -> [UInt8] {

@@ -45,9 +45,6 @@ struct RunCommand: ParsableCommand {
         if let numTasks, numTasks < 1 {
             throw ValidationError("--num-tasks must be at least 1, got \(numTasks)")
         }
-        if driver == .mpi && checkpoint != nil {
-            throw ValidationError("--checkpoint works with the serial and multiprocessing drivers; the mpi driver does not checkpoint yet")
-        }
         if driver == .serial, let numTasks, numTasks != 1 {
             throw ValidationError("--num-tasks applies to the multiprocessing and mpi drivers, not serial")
         }
@@ -97,7 +94,7 @@ struct RunCommand: ParsableCommand {
             // ranks; only rank 0 gets data back, to write and print.
             do {
                 let data = try parallelDriverMPI(job.simulation, seeds: job.seeds, data: previous,
-                                                 numTasks: numTasks, progress: progress)
+                                                 numTasks: numTasks, checkpoint: checkpointing, progress: progress)
                 MPIEnvironment.finalize()
                 return data
             } catch {
