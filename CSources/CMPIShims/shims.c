@@ -12,3 +12,5 @@ MPI_Op qclab_mpi_sum(void) { return MPI_SUM; }
 MPI_Op qclab_mpi_no_op(void) { return MPI_NO_OP; }
 MPI_Info qclab_mpi_info_null(void) { return MPI_INFO_NULL; }
 int qclab_mpi_any_tag(void) { return MPI_ANY_TAG; }
+MPI_Errhandler qclab_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
+MPI_Errhandler qclab_mpi_errors_are_fatal(void) { return MPI_ERRORS_ARE_FATAL; }

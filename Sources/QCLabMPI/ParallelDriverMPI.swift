@@ -287,8 +287,16 @@ private struct SharedCounter {
 
     init(rank: Int) {
         let bytes = rank == 0 ? 3 * MemoryLayout<Int64>.size : 0
-        MPIEnvironment.check(MPI_Win_allocate(MPI_Aint(bytes), Int32(MemoryLayout<Int64>.size), qclab_mpi_info_null(),
-                                              qclab_mpi_comm_world(), &memory, &window), "MPI_Win_allocate")
+        // Some one-sided components cannot run over every network (Open MPI 4's default,
+        // osc/rdma, needs RDMA, so TCP between nodes fails): say what to do, on every rank.
+        MPI_Comm_set_errhandler(qclab_mpi_comm_world(), qclab_mpi_errors_return())
+        let code = MPI_Win_allocate(MPI_Aint(bytes), Int32(MemoryLayout<Int64>.size), qclab_mpi_info_null(),
+                                    qclab_mpi_comm_world(), &memory, &window)
+        MPI_Comm_set_errhandler(qclab_mpi_comm_world(), qclab_mpi_errors_are_fatal())
+        if code != qclab_mpi_success() {
+            MPIEnvironment.abort("MPI_Win_allocate failed (\(MPIEnvironment.errorString(code))): this MPI's one-sided "
+                                 + "component cannot run over this network; with Open MPI, add `--mca osc pt2pt` to mpirun")
+        }
         if rank == 0 { memory!.initializeMemory(as: Int64.self, repeating: 0, count: 3) }
         MPIEnvironment.check(MPI_Barrier(qclab_mpi_comm_world()), "MPI_Barrier")
         MPIEnvironment.check(MPI_Win_lock_all(0, window), "MPI_Win_lock_all")

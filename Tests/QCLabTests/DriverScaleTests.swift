@@ -80,4 +80,62 @@ final class DriverScaleTests: XCTestCase {
             XCTAssertEqual(P.withoutLog(data), P.withoutLog(serial), "\(ranks) ranks over TCP")
         }
     }
+
+    /// Two network namespaces joined by a veth pair act as two hosts: Open MPI starts its
+    /// daemon for the second "host" through `--mca plm_rsh_agent`, a script around
+    /// `ip netns exec`, and the ranks talk over TCP between them (one-sided through
+    /// `--mca osc pt2pt`, which Open MPI 4 needs without RDMA). Skipped where namespaces
+    /// cannot be made (no CAP_NET_ADMIN).
+    func testMPIAcrossTwoNetworkNamespacesMatchesSerialBitForBit() throws {
+        let mpirun = try P.mpirun()
+        let ip = "/usr/sbin/ip"
+        guard FileManager.default.isExecutableFile(atPath: ip) else { throw XCTSkip("iproute2's ip is not installed") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-netns-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let tag = getpid() % 200 + 20
+        let (a, b) = ("qclab\(tag)a", "qclab\(tag)b")
+        let (hostA, hostB) = ("10.78.\(tag).1", "10.78.\(tag).2")
+        func sh(_ command: String) throws -> QCLabCLI.Outcome {
+            try QCLabCLI.run(["-c", command], in: folder, program: URL(fileURLWithPath: "/bin/sh"), timeout: 30)
+        }
+        let setup = try sh("""
+            set -e
+            \(ip) netns add \(a); \(ip) netns add \(b)
+            \(ip) link add \(a)v type veth peer name \(b)v
+            \(ip) link set \(a)v netns \(a); \(ip) link set \(b)v netns \(b)
+            \(ip) netns exec \(a) \(ip) addr add \(hostA)/24 dev \(a)v
+            \(ip) netns exec \(b) \(ip) addr add \(hostB)/24 dev \(b)v
+            for n in \(a) \(b); do \(ip) netns exec $n \(ip) link set lo up; done
+            \(ip) netns exec \(a) \(ip) link set \(a)v up; \(ip) netns exec \(b) \(ip) link set \(b)v up
+            """)
+        addTeardownBlock { _ = try? sh("\(ip) netns del \(a); \(ip) netns del \(b)") }
+        guard setup.status == 0 else {
+            throw XCTSkip("cannot make network namespaces here (needs root with CAP_NET_ADMIN): \(setup.errors)")
+        }
+        let agent = folder.appendingPathComponent("agent.sh")
+        try """
+            #!/bin/sh
+            # rsh agent for Open MPI: runs the daemon command in the namespace of the "host".
+            while [ "${1#-}" != "$1" ]; do shift; done
+            host=$1; shift
+            case "$host" in \(hostA)) ns=\(a) ;; \(hostB)) ns=\(b) ;; *) echo "unknown host $host" >&2; exit 1 ;; esac
+            exec \(ip) netns exec "$ns" /bin/sh -c "$*"
+            """.write(to: agent, atomically: true, encoding: .utf8)
+        chmod(agent.path, 0o755)
+        try P.jobJSON(trajectories: 23).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let serial = try serialDriver(P.simulation(trajectories: 23))
+        let qclab = try QCLabCLI.executable().path
+        let outcome = try P.run(URL(fileURLWithPath: ip), [
+            "netns", "exec", a, mpirun.path, "--host", "\(hostA):1,\(hostB):1", "-n", "2",
+            "--mca", "plm_rsh_agent", agent.path, "--mca", "btl", "tcp,self", "--mca", "osc", "pt2pt",
+            "--mca", "btl_tcp_if_include", "10.78.\(tag).0/24", "--mca", "oob_tcp_if_include", "10.78.\(tag).0/24",
+            "-x", "OMPI_ALLOW_RUN_AS_ROOT", "-x", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM",
+            qclab, "run", "job.json", "--driver", "mpi", "--output", "two-hosts.h5"], in: folder, timeout: 120)
+        XCTAssertEqual(outcome.status, 0, outcome.errors)
+        XCTAssertEqual(outcome.output.components(separatedBy: "wrote two-hosts.h5").count - 1, 1, "only rank 0 writes")
+        let data = try SimulationData(contentsOf: folder.appendingPathComponent("two-hosts.h5").path)
+        XCTAssertEqual(P.withoutLog(data), P.withoutLog(serial))
+        XCTAssertTrue(data.log.contains("mpi driver, 2 task(s)"), data.log)
+    }
 }

@@ -30,6 +30,10 @@ MPI_Op qclab_mpi_sum(void);
 MPI_Op qclab_mpi_no_op(void);
 /// MPI_INFO_NULL, for MPI_Win_allocate.
 MPI_Info qclab_mpi_info_null(void);
+/// MPI_ERRORS_RETURN and MPI_ERRORS_ARE_FATAL: the MPI driver lets the creation of its
+/// one-sided window fail softly, to say what to do about it.
+MPI_Errhandler qclab_mpi_errors_return(void);
+MPI_Errhandler qclab_mpi_errors_are_fatal(void);
 /// MPI_ANY_TAG.
 int qclab_mpi_any_tag(void);
 
