@@ -242,6 +242,34 @@ public enum MPIEnvironment {
         return Int(value)
     }
 
+    /// Rank 0's `bytes` on every rank (MPI must be initialized; collective): what rank 0
+    /// read from a file, so that no other rank reads a path only rank 0 may have. Rank 0
+    /// passes what it read, or the error it met (which every rank then throws).
+    public static func broadcastFromRoot(_ bytes: Result<[UInt8], Error>) throws -> [UInt8] {
+        var payload: [UInt8]
+        var count: Int64
+        switch bytes {
+        case let .success(value): payload = value; count = Int64(value.count)
+        case let .failure(error): payload = Array("\(error)".utf8); count = -1 - Int64(payload.count)
+        }
+        check(MPI_Bcast(&count, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
+        let length = count >= 0 ? Int(count) : Int(-1 - count)
+        if rank != 0 { payload = [UInt8](repeating: 0, count: length) }
+        var offset = 0
+        while offset < length {  // in pieces MPI's Int32 counts can hold
+            let piece = min(length - offset, 1 << 30)
+            payload.withUnsafeMutableBytes {
+                check(MPI_Bcast($0.baseAddress! + offset, Int32(piece), qclab_mpi_byte(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
+            }
+            offset += piece
+        }
+        if count < 0 {
+            if case let .failure(error) = bytes { throw error }
+            throw QCLabError.mpi(String(decoding: payload, as: UTF8.self))
+        }
+        return payload
+    }
+
     /// Finalizes MPI if it was initialized and is not finalized yet; does nothing otherwise.
     ///
     /// Call it once on every rank when the program is done with MPI, after the driver

@@ -56,13 +56,13 @@ struct RunCommand: ParsableCommand {
             if driver != .mpi, let launcher = MPILauncher.detected() {
                 throw QCLabError.mpi("started by \(launcher) without `--driver mpi`: every rank would run the whole job; add `--driver mpi`")
             }
-            var job = try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job
+            var job = try readJob()
             if let seeds {
                 job.seeds = Array(seeds.range)
                 job.simulation.settings.numTrajs = seeds.range.count
             }
-            try OutputPath.checkWritable(output)
-            let previous = try append.map { try SimulationData(contentsOf: $0) } ?? SimulationData()
+            if driver != .mpi { try OutputPath.checkWritable(output) }  // under MPI, rank 0 checks in readJob
+            let previous = try readPrevious()
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar, linesWhenNoTerminal: driver == .mpi)
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }
@@ -75,6 +75,36 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Runs the chosen driver; `nil` on MPI ranks other than 0, which write nothing.
+    /// The job; under MPI rank 0 reads the file and hands it to every rank.
+    /// Under MPI, rank 0 also checks the output path, which only it writes.
+    func readJob() throws -> Job {
+        guard driver == .mpi else { return try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job }
+        let bytes = try rootReads {
+            _ = try job.map { try Job(contentsOf: $0) }
+            try OutputPath.checkWritable(output)
+            return try job.map { Array(try Foundation.Data(contentsOf: URL(fileURLWithPath: $0))) } ?? []
+        }
+        return try job.map { try Job(json: Foundation.Data(bytes), source: $0) } ?? DefaultJob.job
+    }
+
+    /// The data of `--append`; under MPI rank 0 reads the file and hands it to every rank.
+    func readPrevious() throws -> SimulationData {
+        guard let append else { return SimulationData() }
+        guard driver == .mpi else { return try SimulationData(contentsOf: append) }
+        return try SimulationData(encodedBytes: rootReads { try SimulationData(contentsOf: append).encodedBytes() })
+    }
+
+    /// What rank 0 reads, on every rank (MPI initialized here if needed); errors fail every rank.
+    private func rootReads(_ read: () throws -> [UInt8]) throws -> [UInt8] {
+        do {
+            try MPIEnvironment.initializeIfNeeded()
+            let bytes: Result<[UInt8], Error> = MPIEnvironment.rank == 0 ? Result { try read() } : .success([])
+            return try MPIEnvironment.broadcastFromRoot(bytes)
+        } catch {
+            failUnderMPI(error)
+        }
+    }
+
     /// The checkpoint; `QCLAB_CHECKPOINT_INTERVAL` (seconds, default 2) sets how often it is written.
     var checkpointing: Checkpointing? {
         let interval = ProcessInfo.processInfo.environment["QCLAB_CHECKPOINT_INTERVAL"].flatMap(Double.init) ?? 2

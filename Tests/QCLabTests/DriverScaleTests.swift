@@ -138,4 +138,29 @@ final class DriverScaleTests: XCTestCase {
         XCTAssertEqual(P.withoutLog(data), P.withoutLog(serial))
         XCTAssertTrue(data.log.contains("mpi driver, 2 task(s)"), data.log)
     }
+
+    /// Under MPI rank 0 alone reads the job and `--append` files and hands them to the
+    /// other ranks; what it cannot read stops every rank, reported once.
+    func testUnderMPIOnlyRankZeroReadsFiles() throws {
+        let mpirun = try P.mpirun()
+        let qclab = try QCLabCLI.executable().path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-root-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        try P.jobJSON(trajectories: 8).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let missing = try P.run(mpirun, ["--oversubscribe", "-n", "2", qclab, "run", "nowhere.json", "--driver", "mpi",
+                                         "--output", "out.h5"], in: folder, timeout: 60)
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertEqual(missing.errors.components(separatedBy: "job file 'nowhere.json' does not exist").count - 1, 1, missing.errors)
+        // A run and its continuation: other ranks get the earlier data from rank 0.
+        for arguments in [["run", "job.json", "--driver", "mpi", "--output", "a.h5"],
+                          ["run", "job.json", "--driver", "mpi", "--append", "a.h5", "--output", "b.h5"]] {
+            let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "3", qclab] + arguments, in: folder, timeout: 60)
+            XCTAssertEqual(outcome.status, 0, outcome.errors)
+        }
+        let b = try SimulationData(contentsOf: folder.appendingPathComponent("b.h5").path)
+        XCTAssertEqual(b.seeds, Array(0..<16))
+        let serial = try serialDriver(P.simulation(trajectories: 16))
+        XCTAssertEqual(b.observables, serial.observables, "a continued run is the same bits as one run")
+    }
 }
