@@ -35,7 +35,7 @@ void qclab_exact_clear(int64_t *elements, ptrdiff_t count) {
     }
 }
 
-void qclab_exact_deposit(int64_t *s, double x, int64_t k) {
+static inline void deposit(int64_t *s, double x, int64_t k) {
     if (s[0] == QCLAB_EXACT_NONFINITE || k == 0) return;
     uint64_t bits;
     memcpy(&bits, &x, sizeof bits);
@@ -60,15 +60,17 @@ void qclab_exact_deposit(int64_t *s, double x, int64_t k) {
     for (int j = LIMBS; j >= 1; j--, v >>= 32) s[j] += sign * (int64_t)((uint64_t)v & MASK32);
 }
 
+void qclab_exact_deposit(int64_t *s, double x, int64_t k) { deposit(s, x, k); }
+
 void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
     int64_t *sums = element, *squares = element + QCLAB_EXACT_STATE;
     for (ptrdiff_t g = 0; g + branches <= count; g += branches) {
         double y = rows[g];
         for (ptrdiff_t b = 1; b < branches; b++) y += rows[g + b];
         double hi = y * y, lo = fma(y, y, -hi);
-        qclab_exact_deposit(sums, y, 1);
-        qclab_exact_deposit(squares, hi, 1);
-        qclab_exact_deposit(squares, lo, 1);
+        deposit(sums, y, 1);
+        deposit(squares, hi, 1);
+        deposit(squares, lo, 1);
     }
 }
 
