@@ -157,4 +157,34 @@ final class CheckpointTests: XCTestCase {
         checkpoint.remove()
         XCTAssertFalse(FileManager.default.fileExists(atPath: checkpoint.path))
     }
+
+    /// A write killed half-way leaves at most a temporary file beside CK (CK itself is only
+    /// ever replaced whole, by rename): the resumed run ignores and removes it; a CK damaged
+    /// some other way is refused, never half-read.
+    func testAKilledCheckpointWriteLeavesNothingThatMatters() throws {
+        var simulation = try ParallelDriverTests.simulation(trajectories: 23)
+        simulation.settings.batchSize = 4
+        let folder = try folder(trajectories: 1)
+        let checkpoint = Checkpointing(path: folder.appendingPathComponent("ck").path, interval: 0)
+        let plan = try RunPlan(simulation: simulation)
+        var run = try ParallelRun(simulation: simulation, plan: plan, data: SimulationData(), driver: "serial", tasks: 1,
+                                  checkpoint: checkpoint)
+        try run.store(simulation.runBatch(seeds: plan.seeds(ofBatch: 0)), forBatch: 0)
+        try run.checkpointIfDue()
+        let good = try Data(contentsOf: URL(fileURLWithPath: checkpoint.path))
+        // What a write killed mid-way leaves: a partial temporary file of a dead process.
+        let stale = folder.appendingPathComponent(".ck.tmp-999999")
+        try good.prefix(good.count / 2).write(to: stale)
+        let resumed = try serialDriver(simulation, checkpoint: checkpoint)
+        XCTAssertEqual(ParallelDriverTests.withoutLog(resumed), ParallelDriverTests.withoutLog(try serialDriver(simulation)))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale.path), "the stale temporary file is removed")
+        // A truncated checkpoint is refused with a message, whatever the cut.
+        for length in [0, 3, 10, good.count / 2, good.count - 1] {
+            try good.prefix(length).write(to: URL(fileURLWithPath: checkpoint.path))
+            XCTAssertThrowsError(try serialDriver(simulation, checkpoint: checkpoint)) { error in
+                XCTAssertTrue("\(error)".hasPrefix("checkpoint '\(checkpoint.path)'"), "\(error)")
+            }
+        }
+        checkpoint.remove()
+    }
 }

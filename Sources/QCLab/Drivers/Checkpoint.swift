@@ -45,7 +45,7 @@ public struct Checkpointing: Sendable {
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw QCLabError.invalidPath("checkpoint '\(path)' cannot be read")
         }
-        func refuse(_ reason: String) -> QCLabError { .incompatibleData("checkpoint '\(path)' \(reason)") }
+        func refuse(_ reason: String) -> QCLabError { .invalidPath("checkpoint '\(path)' \(reason)") }
         var reader = BinaryReader(bytes: Array(bytes))
         do {
             guard Array(try reader.take(4, "magic")) == Self.magic else { throw refuse("is not a QCLab checkpoint") }
