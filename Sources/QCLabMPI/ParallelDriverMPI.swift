@@ -74,7 +74,9 @@ public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, dat
                                     progress: rank == 0 ? progress : nil)
         counter.free()
         guard let total = report.reduced(rank: rank, size: size) else { return nil }
-        return try finish(total, simulation: simulation, plan: plan, data: data, size: size)
+        let result = try finish(total, simulation: simulation, plan: plan, data: data, size: size)
+        progress?(plan.seeds.count, plan.seeds.count)
+        return result
     }
 }
 

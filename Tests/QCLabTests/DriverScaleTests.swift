@@ -163,4 +163,18 @@ final class DriverScaleTests: XCTestCase {
         let serial = try serialDriver(P.simulation(trajectories: 16))
         XCTAssertEqual(b.observables, serial.observables, "a continued run is the same bits as one run")
     }
+
+    /// Under MPI, rank 0 reports the progress of the whole job (as lines, since the
+    /// launcher forwards its standard error), once for the job, not once per rank.
+    func testRankZeroReportsTheWholeJobsProgress() throws {
+        let mpirun = try P.mpirun()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-progress-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        try P.jobJSON(trajectories: 23).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "3", try QCLabCLI.executable().path, "run", "job.json",
+                                         "--driver", "mpi", "--output", "out.h5"], in: folder, timeout: 60)
+        XCTAssertEqual(outcome.status, 0, outcome.errors)
+        XCTAssertEqual(outcome.errors.components(separatedBy: "qclab: 23/23 trajectories").count - 1, 1, outcome.errors)
+    }
 }
