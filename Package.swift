@@ -39,12 +39,14 @@ let package = Package(
         .target(name: "CMPIShims", dependencies: ["CMPI"], path: "CSources/CMPIShims"),
         // Hot loops that vectorize only with C's `restrict`.
         .target(name: "CQCLabKernels", path: "CSources/CQCLabKernels"),
+        // The exact, order-free reduction of outputs (128-bit integers, fma) and process shims for the drivers.
+        .target(name: "CQCLabDrivers", path: "CSources/CQCLabDrivers"),
 
         // MARK: Swift
         .target(
             name: "QCLab",
             dependencies: [
-                "CLAPACKE", "COpenBLAS", "CHDF5", "CHDF5Shims", "CQCLabKernels",
+                "CLAPACKE", "COpenBLAS", "CHDF5", "CHDF5Shims", "CQCLabKernels", "CQCLabDrivers",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "QCLabMPI", dependencies: ["QCLab", "CMPI", "CMPIShims"]),

@@ -4,9 +4,10 @@
 #
 #     sbatch Examples/slurm-mpi.sh Examples/spin-boson.json
 #
-# Every rank runs the same command; batch b runs on rank b mod (number of ranks), and
-# rank 0 also gathers the results and writes the output (through a temporary file, renamed when complete). The result is the
-# same, to the bit, as `qclab run JOB --driver serial` on one core.
+# Every rank runs the same command; batches go to ranks as they free up, each rank folds
+# its own, the ranks combine their sums along a tree, and rank 0 writes the output
+# (through a temporary file, renamed when complete). The result is the same, to the bit,
+# as `qclab run JOB --driver serial` on one core.
 #
 #SBATCH --job-name=qclab
 #SBATCH --nodes=4
@@ -37,6 +38,5 @@ srun .build/release/qclab run "$JOB" --driver mpi --output "$OUT"
 
 .build/release/qclab info "$OUT"
 
-# Many independent jobs instead (a job array, each with its own seeds), merged after:
-#   sbatch --array=0-99 ...   with a job file per task holding "seeds": [...]
-#   .build/release/qclab merge results/part-*.h5 --output results/all.h5
+# Many independent jobs instead (a job array, each task with its own --seeds A:B), merged
+# after: see Examples/slurm-array.sh.

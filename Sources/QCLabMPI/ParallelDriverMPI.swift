@@ -8,14 +8,17 @@ import CMPIShims
 import QCLab
 
 /// Runs a simulation's trajectories over the ranks of an MPI job (QC Lab's
-/// `parallel_driver_mpi`), with a result on rank 0 bit-identical to ``QCLab/serialDriver(_:seeds:data:progress:)``.
+/// `parallel_driver_mpi`), with a result on rank 0 bit-identical to ``QCLab/serialDriver(_:seeds:data:checkpoint:progress:)``.
 ///
 /// Launch the program with `mpirun -n K`, `mpiexec` or `srun` and call this on every
-/// rank with the same arguments. Batch `b` runs on rank `b % K` (round robin), with one
-/// BLAS thread per rank. Every other rank sends each batch's ``QCLab/SimulationData`` to rank 0 in
-/// the compact binary form as soon as it is done (non-blocking sends, so no rank waits on
-/// rank 0 while it computes); rank 0 merges all batches into `data` in batch order, as
-/// the serial driver does.
+/// rank with the same arguments. Batches are handed out as ranks free up, from a shared
+/// counter on rank 0 (MPI one-sided `MPI_Fetch_and_op`), so a slow node does not hold the
+/// job; each rank runs its batches with one BLAS thread and folds them into its own
+/// running sum. At the end the ranks combine their sums along a binomial tree (rank 0
+/// receives ⌈log₂ K⌉ messages, each one folded result): the sums are exact, so the result
+/// is the same bits whichever rank ran which batch, and every rank holds a bounded number
+/// of results whatever the number of batches. Only rank 0 returns data (and only it
+/// writes files); no rank reads anything but its arguments.
 ///
 /// **MPI's life cycle.** The driver initializes MPI if the program has not
 /// (`MPI_Initialized`), and never finalizes it, because MPI cannot be initialized a second
@@ -26,26 +29,31 @@ import QCLab
 ///
 /// **Errors.** `numTasks` other than the world size, and unusable settings or seeds, are
 /// refused on every rank with the same error, before any communication, so nothing
-/// hangs. If a batch throws on some rank, that rank reports it to rank 0 (a failure
-/// record in place of the result) and runs no further batches; rank 0 tells every rank to
-/// stop, collects what is still in flight, and then throws
-/// ``QCLab/QCLabError/workerFailed(worker:reason:lostSeeds:)`` naming the rank, the
+/// hangs. If a batch throws on some rank, that rank raises a shared failure flag and runs
+/// no further batches; the others stop at their next batch. Rank 0 then throws: a
+/// ``QCLab/QCLabError`` raised by the batch as itself (the same case as under the serial
+/// driver; the rank, batch and lost seeds go to the log at error level), any other error
+/// as ``QCLab/QCLabError/workerFailed(worker:reason:lostSeeds:)`` naming the rank, the
 /// batch and its error, and every seed whose batch did not complete; the other ranks
-/// return `nil` and the job ends normally. A rank that crashes or is killed ends the whole
-/// job through the MPI launcher, and a failed MPI call aborts the job (`MPI_Abort`) with
-/// a one-line message on standard error naming the rank.
+/// return `nil`. A rank that crashes or is killed ends the whole job through the MPI
+/// launcher, and a failed MPI call aborts the job (`MPI_Abort`) with a one-line message on
+/// standard error naming the rank.
 ///
 /// - Parameters:
 ///   - seeds: explicit trajectory seeds; they set `num_trajs`. Without them, seeds are
 ///     `0 ..< num_trajs`, or continue after the largest seed already in `data`.
-///   - data: results to add the new trajectories to (the same on every rank).
+///   - data: results to add the new trajectories to (used on rank 0).
 ///   - numTasks: the number of ranks expected; must equal the MPI world size if given.
-///   - progress: called on rank 0 as batch results come in, with the number of
-///     trajectories done so far and the total.
-/// - Returns: on rank 0, `data` with the new trajectories merged in, in seed order; `nil`
-///   on every other rank.
+///   - checkpoint: where rank 0 keeps the run's progress (only rank 0 reads or writes it);
+///     a checkpoint that exists is resumed, and only the missing batches run. With a
+///     checkpoint, rank 0 runs no batches itself: it receives each batch's result as it is
+///     done and keeps the checkpoint.
+///   - progress: called on rank 0 between its batches (as results arrive, with a
+///     checkpoint), with the number of trajectories done by all ranks so far and the total.
+/// - Returns: on rank 0, `data` with the new trajectories merged in; `nil` on every other rank.
 public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
-                              numTasks: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData? {
+                              numTasks: Int? = nil, checkpoint: Checkpointing? = nil,
+                              progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData? {
     try MPIEnvironment.initializeIfNeeded()
     let rank = MPIEnvironment.rank, size = MPIEnvironment.worldSize
     if let numTasks, numTasks != size {
@@ -53,14 +61,146 @@ public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, dat
             "num_tasks is \(numTasks), but the MPI job has \(size) rank(s); launch it with `mpirun -n \(numTasks)` or leave num_tasks out")
     }
     let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
-    return try withLinearAlgebraThreads(1) {
-        var driver = MPIRun(simulation: simulation, plan: plan, rank: rank, size: size)
-        if rank == 0 {
-            return try driver.runRoot(data: data, progress: progress)
+    if let checkpoint {
+        guard size > 1 else { return try serialDriver(simulation, seeds: seeds, data: data, checkpoint: checkpoint, progress: progress) }
+        return try withLinearAlgebraThreads(1) {
+            try runCheckpointed(simulation, plan: plan, data: data, rank: rank, size: size, checkpoint: checkpoint,
+                                progress: progress)
         }
-        driver.runOther()
+    }
+    return try withLinearAlgebraThreads(1) {
+        var counter = SharedCounter(rank: rank)
+        let report = RankReport.run(simulation: simulation, plan: plan, rank: rank, counter: &counter,
+                                    progress: rank == 0 ? progress : nil)
+        counter.free()
+        guard let total = report.reduced(rank: rank, size: size) else { return nil }
+        let result = try finish(total, simulation: simulation, plan: plan, data: data, size: size)
+        progress?(plan.seeds.count, plan.seeds.count)
+        return result
+    }
+}
+
+/// A checkpointed MPI run: rank 0 loads the checkpoint and tells the others which batches
+/// are missing; they take those from the shared counter and send each result to rank 0,
+/// which adds it to the run and keeps the checkpoint.
+private func runCheckpointed(_ simulation: Simulation, plan: RunPlan, data: SimulationData, rank: Int, size: Int,
+                             checkpoint: Checkpointing, progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
+    var run: ParallelRun?
+    var refusal: Error?
+    var missing: [Int64] = []
+    if rank == 0 {
+        do {
+            run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size, checkpoint: checkpoint)
+            missing = run!.missingBatches.map(Int64.init)
+        } catch {
+            refusal = error
+        }
+    }
+    var count: Int64 = refusal == nil ? Int64(missing.count) : -1
+    MPIEnvironment.check(MPI_Bcast(&count, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
+    if count < 0 {
+        throw refusal ?? QCLabError.mpi("rank 0 could not resume the checkpoint")
+    }
+    if rank != 0 { missing = [Int64](repeating: 0, count: Int(count)) }
+    if count > 0 {
+        MPIEnvironment.check(MPI_Bcast(&missing, Int32(count), qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
+    }
+    var counter = SharedCounter(rank: rank)
+    defer { counter.free() }
+    guard rank == 0, var run else {
+        // A worker rank: run missing batches, send each result (or the failure), then an end.
+        while true {
+            let index = Int(counter.fetchAndAdd(SharedCounter.next, 1))
+            guard index < missing.count, counter.read(SharedCounter.failed) == 0 else { break }
+            let batch = Int(missing[index])
+            do {
+                let result = try simulation.runBatch(seeds: plan.seeds(ofBatch: batch))
+                RankReport.send(CheckpointMessage.result(batch, result.encodedBytes()), to: 0, tag: CheckpointMessage.tag)
+            } catch {
+                _ = counter.fetchAndAdd(SharedCounter.failed, 1)
+                RankReport.send(CheckpointMessage.failure(batch, BatchFailure(error).encodedBytes()), to: 0, tag: CheckpointMessage.tag)
+                break
+            }
+        }
+        RankReport.send(CheckpointMessage.end, to: 0, tag: CheckpointMessage.tag)
         return nil
     }
+    var total = RankReport()
+    var ends = 0
+    while ends < size - 1 {
+        let (source, bytes) = RankReport.receiveAny(tag: CheckpointMessage.tag)
+        guard let (kind, batch, payload) = CheckpointMessage.parse(bytes) else {
+            MPIEnvironment.abort("an unreadable message came from MPI rank \(source)")
+        }
+        switch kind {
+        case 0:
+            do {
+                try run.store(SimulationData(encodedBytes: payload), forBatch: batch)
+                try run.checkpointIfDue()
+                total.batches[source, default: []].append(batch)
+            } catch {
+                total.failures.append(.init(rank: source, batch: batch, failure: .other("its result could not be kept: \(error)")))
+                _ = counter.fetchAndAdd(SharedCounter.failed, 1)
+            }
+            progress?(run.trajectoriesDone, plan.seeds.count)
+        case 1:
+            total.failures.append(.init(rank: source, batch: batch, failure: BatchFailure(encodedBytes: payload)))
+        default:
+            ends += 1
+        }
+    }
+    return try finish(total, run: &run, plan: plan, storing: false)
+}
+
+/// Messages of a checkpointed MPI run, rank to rank 0: kind (0 result, 1 failure, 2 end),
+/// batch (Int64), payload.
+private enum CheckpointMessage {
+    static let tag: Int32 = 4204
+    static func result(_ batch: Int, _ payload: [UInt8]) -> [UInt8] { frame(0, batch, payload) }
+    static func failure(_ batch: Int, _ payload: [UInt8]) -> [UInt8] { frame(1, batch, payload) }
+    static var end: [UInt8] { frame(2, -1, []) }
+
+    static func frame(_ kind: UInt8, _ batch: Int, _ payload: [UInt8]) -> [UInt8] {
+        var bytes = [kind]
+        withUnsafeBytes(of: Int64(batch).littleEndian) { bytes += $0 }
+        return bytes + payload
+    }
+
+    static func parse(_ bytes: [UInt8]) -> (kind: UInt8, batch: Int, payload: [UInt8])? {
+        guard bytes.count >= 9 else { return nil }
+        var batch: Int64 = 0
+        withUnsafeMutableBytes(of: &batch) { $0.copyBytes(from: bytes[1..<9]) }
+        return (bytes[0], Int(Int64(littleEndian: batch)), Array(bytes[9...]))
+    }
+}
+
+/// Rank 0's end of a run: stores the reduced result, or throws the first failure.
+private func finish(_ total: RankReport, simulation: Simulation, plan: RunPlan, data: SimulationData,
+                    size: Int) throws -> SimulationData {
+    var run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size)
+    return try finish(total, run: &run, plan: plan, storing: true)
+}
+
+/// Notes which rank ran which batches, stores the reduced result (if `storing`), or throws the first failure.
+private func finish(_ total: RankReport, run: inout ParallelRun, plan: RunPlan, storing: Bool) throws -> SimulationData {
+    for (rank, batches) in total.batches.sorted(by: { $0.key < $1.key }) where !batches.isEmpty {
+        run.note("MPI rank \(rank) ran \(batches.count) batch(es): \(batches.sorted().map { "\($0 + 1)" }.joined(separator: ", ")).")
+    }
+    if storing { try run.store(total.data, forBatches: total.batches.values.flatMap { $0 }) }
+    if let first = total.failures.min(by: { $0.batch < $1.batch }) {
+        let others = total.failures.count - 1
+        let label = "batch \(first.batch + 1) (seeds \(SeedList.describe(plan.seeds(ofBatch: first.batch))))"
+        let report = QCLabError.workerFailed(
+            worker: "MPI rank \(first.rank)",
+            reason: "\(label) threw: \(first.failure.description)" + (others > 0 ? "; \(others) more failure(s)" : ""),
+            lostSeeds: run.missingSeeds)
+        if case let .error(error) = first.failure {
+            run.logFailure("\(report)")
+            throw error
+        }
+        throw report
+    }
+    return try run.finish()
 }
 
 /// The MPI library's state in this process: initialization, rank, size and finalization.
@@ -104,6 +244,34 @@ public enum MPIEnvironment {
         return Int(value)
     }
 
+    /// Rank 0's `bytes` on every rank (MPI must be initialized; collective): what rank 0
+    /// read from a file, so that no other rank reads a path only rank 0 may have. Rank 0
+    /// passes what it read, or the error it met (which every rank then throws).
+    public static func broadcastFromRoot(_ bytes: Result<[UInt8], Error>) throws -> [UInt8] {
+        var payload: [UInt8]
+        var count: Int64
+        switch bytes {
+        case let .success(value): payload = value; count = Int64(value.count)
+        case let .failure(error): payload = Array("\(error)".utf8); count = -1 - Int64(payload.count)
+        }
+        check(MPI_Bcast(&count, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
+        let length = count >= 0 ? Int(count) : Int(-1 - count)
+        if rank != 0 { payload = [UInt8](repeating: 0, count: length) }
+        var offset = 0
+        while offset < length {  // in pieces MPI's Int32 counts can hold
+            let piece = min(length - offset, 1 << 30)
+            payload.withUnsafeMutableBytes {
+                check(MPI_Bcast($0.baseAddress! + offset, Int32(piece), qclab_mpi_byte(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
+            }
+            offset += piece
+        }
+        if count < 0 {
+            if case let .failure(error) = bytes { throw error }
+            throw QCLabError.mpi(String(decoding: payload, as: UTF8.self))
+        }
+        return payload
+    }
+
     /// Finalizes MPI if it was initialized and is not finalized yet; does nothing otherwise.
     ///
     /// Call it once on every rank when the program is done with MPI, after the driver
@@ -138,222 +306,198 @@ public enum MPIEnvironment {
     }
 }
 
-// MARK: - Messages
+// MARK: - The shared counter
 
-/// What ranks send each other. Other ranks to rank 0, tag `record`: one record per batch
-/// they were given: a kind byte, the batch index (Int64) and the encoded ``QCLab/SimulationData``
-/// (result), the error text (failure), or nothing (skipped after a stop). Rank 0 to the
-/// others, tag `stop`: one empty message after the first failure. Then a broadcast of the
-/// outcome (0 or 1), after which every rank has received any stop sent to it.
-private enum Message {
-    static let recordTag: Int32 = 4201
-    static let stopTag: Int32 = 4202
-    static let result: UInt8 = 0
-    static let failure: UInt8 = 1
-    static let skipped: UInt8 = 2
+/// Rank 0's shared counters, reached by every rank with one-sided operations: the next
+/// batch to hand out, a failure flag, and the batches done (for rank 0's progress bar).
+private struct SharedCounter {
+    static let next = 0, failed = 1, done = 2
+    var window: MPI_Win?
+    var memory: UnsafeMutableRawPointer?
 
-    static func record(kind: UInt8, batch: Int, payload: [UInt8] = []) -> [UInt8] {
-        var bytes = [kind]
-        withUnsafeBytes(of: Int64(batch).littleEndian) { bytes += $0 }
-        return bytes + payload
+    init(rank: Int) {
+        let bytes = rank == 0 ? 3 * MemoryLayout<Int64>.size : 0
+        // Some one-sided components cannot run over every network (Open MPI 4's default,
+        // osc/rdma, needs RDMA, so TCP between nodes fails): say what to do, on every rank.
+        MPI_Comm_set_errhandler(qclab_mpi_comm_world(), qclab_mpi_errors_return())
+        let code = MPI_Win_allocate(MPI_Aint(bytes), Int32(MemoryLayout<Int64>.size), qclab_mpi_info_null(),
+                                    qclab_mpi_comm_world(), &memory, &window)
+        MPI_Comm_set_errhandler(qclab_mpi_comm_world(), qclab_mpi_errors_are_fatal())
+        if code != qclab_mpi_success() {
+            MPIEnvironment.abort("MPI_Win_allocate failed (\(MPIEnvironment.errorString(code))): this MPI's one-sided "
+                                 + "component cannot run over this network; with Open MPI, add `--mca osc pt2pt` to mpirun")
+        }
+        if rank == 0 { memory!.initializeMemory(as: Int64.self, repeating: 0, count: 3) }
+        MPIEnvironment.check(MPI_Barrier(qclab_mpi_comm_world()), "MPI_Barrier")
+        MPIEnvironment.check(MPI_Win_lock_all(0, window), "MPI_Win_lock_all")
     }
 
-    static func parse(_ bytes: [UInt8]) -> (kind: UInt8, batch: Int, payload: ArraySlice<UInt8>)? {
-        guard bytes.count >= 9 else { return nil }
-        var batch: Int64 = 0
-        withUnsafeMutableBytes(of: &batch) { $0.copyBytes(from: bytes[1..<9]) }
-        return (bytes[0], Int(Int64(littleEndian: batch)), bytes[9...])
+    /// Adds `amount` to counter `slot` on rank 0 and returns its previous value.
+    mutating func fetchAndAdd(_ slot: Int, _ amount: Int64) -> Int64 {
+        var operand = amount, result: Int64 = 0
+        MPIEnvironment.check(MPI_Fetch_and_op(&operand, &result, qclab_mpi_int64(), 0, MPI_Aint(slot), qclab_mpi_sum(), window),
+                             "MPI_Fetch_and_op")
+        MPIEnvironment.check(MPI_Win_flush(0, window), "MPI_Win_flush")
+        return result
+    }
+
+    /// Reads counter `slot` on rank 0.
+    mutating func read(_ slot: Int) -> Int64 {
+        var operand: Int64 = 0, result: Int64 = 0
+        MPIEnvironment.check(MPI_Fetch_and_op(&operand, &result, qclab_mpi_int64(), 0, MPI_Aint(slot), qclab_mpi_no_op(), window),
+                             "MPI_Fetch_and_op")
+        MPIEnvironment.check(MPI_Win_flush(0, window), "MPI_Win_flush")
+        return result
+    }
+
+    /// Ends the epoch and frees the window (collective: after every rank's last batch).
+    mutating func free() {
+        MPIEnvironment.check(MPI_Win_unlock_all(window), "MPI_Win_unlock_all")
+        MPIEnvironment.check(MPI_Win_free(&window), "MPI_Win_free")
     }
 }
 
-/// Non-blocking sends in flight; their buffers live until ``waitAll()``.
-private struct PendingSends {
-    private var requests: [MPI_Request?] = []
-    private var buffers: [UnsafeMutableRawBufferPointer] = []
+// MARK: - Reports and the reduction tree
 
-    /// Starts sending `bytes` to `destination` with `tag`.
-    mutating func send(_ bytes: [UInt8], to destination: Int, tag: Int32) {
-        guard bytes.count <= Int(Int32.max) else {
-            MPIEnvironment.abort("a message of \(bytes.count) bytes is too large for MPI")
-        }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
-        buffer.copyBytes(from: bytes)
-        buffers.append(buffer)
-        var request: MPI_Request?
-        MPIEnvironment.check(MPI_Isend(buffer.baseAddress, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
-                                       qclab_mpi_comm_world(), &request), "MPI_Isend")
-        requests.append(request)
-    }
+/// What a rank (or a subtree of ranks) has to show: the batches each rank ran, their
+/// folded result, and any failures.
+private struct RankReport {
+    struct Failure { let rank: Int; let batch: Int; let failure: BatchFailure }
 
-    /// Waits until every send has completed and frees the buffers.
-    mutating func waitAll() {
-        if !requests.isEmpty {
-            MPIEnvironment.check(MPI_Waitall(Int32(requests.count), &requests, qclab_mpi_statuses_ignore()), "MPI_Waitall")
-        }
-        for buffer in buffers { buffer.deallocate() }
-        requests = []
-        buffers = []
-    }
-}
-
-// MARK: - The run
-
-/// One rank's part of an MPI run.
-private struct MPIRun {
-    let simulation: Simulation
-    let plan: RunPlan
-    let rank: Int
-    let size: Int
-
-    /// The batches this rank runs: `rank, rank + size, ...`.
-    var myBatches: [Int] { Array(stride(from: rank, to: plan.batches.count, by: size)) }
-
-    func label(_ batch: Int) -> String { "batch \(batch + 1) (seeds \(SeedList.describe(plan.seeds(ofBatch: batch))))" }
-
-    /// Rank 0: runs its batches, collects everyone's, merges or throws.
-    mutating func runRoot(data: SimulationData, progress: ((Int, Int) -> Void)?) throws -> SimulationData {
-        var run = ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size)
-        for batch in plan.batches.indices {
-            run.note("Batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) runs on rank \(batch % size).")
-        }
-        var collector = RootCollector(expected: plan.batches.count - myBatches.count, size: size)
-        for batch in myBatches {
-            collector.drain(blocking: false, into: &run, progress: progress)
-            guard collector.failures.isEmpty else { break }
-            do {
-                try run.store(simulation.runBatch(seeds: plan.seeds(ofBatch: batch)), forBatch: batch)
-                progress?(run.trajectoriesDone, plan.seeds.count)
-            } catch {
-                collector.fail(rank: 0, batch: batch, reason: "\(error)")
-            }
-        }
-        collector.drain(blocking: true, into: &run, progress: progress)
-        var outcome: Int64 = collector.failures.isEmpty ? 0 : 1
-        MPIEnvironment.check(MPI_Bcast(&outcome, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
-        collector.stops.waitAll()
-        if let first = collector.failures.min(by: { ($0.batch ?? -1) < ($1.batch ?? -1) }) {
-            let others = collector.failures.count - 1
-            let what = first.batch.map { "\(label($0)) threw: " } ?? ""
-            throw QCLabError.workerFailed(
-                worker: "MPI rank \(first.rank)",
-                reason: what + first.reason + (others > 0 ? "; \(others) more failure(s)" : ""),
-                lostSeeds: run.missingSeeds)
-        }
-        return try run.finish()
-    }
-
-    /// Any other rank: runs its batches, sending each record to rank 0, until done or stopped.
-    func runOther() {
-        var sends = PendingSends()
-        var stopReceived = false
-        var stopped = false
-        for batch in myBatches {
-            if !stopped && !stopReceived && Self.stopArrived() {
-                Self.receiveStop()
-                stopReceived = true
-                stopped = true
-            }
-            let record: [UInt8]
-            if stopped {
-                record = Message.record(kind: Message.skipped, batch: batch)
-            } else {
-                do {
-                    let result = try simulation.runBatch(seeds: plan.seeds(ofBatch: batch))
-                    record = Message.record(kind: Message.result, batch: batch, payload: result.encodedBytes())
-                } catch {
-                    record = Message.record(kind: Message.failure, batch: batch, payload: Array("\(error)".utf8))
-                    stopped = true
-                }
-            }
-            sends.send(record, to: 0, tag: Message.recordTag)
-        }
-        sends.waitAll()
-        var outcome: Int64 = 0
-        MPIEnvironment.check(MPI_Bcast(&outcome, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
-        if outcome != 0 && !stopReceived { Self.receiveStop() }
-    }
-
-    /// Whether rank 0's stop message is waiting.
-    static func stopArrived() -> Bool {
-        var flag: Int32 = 0
-        MPIEnvironment.check(MPI_Iprobe(0, Message.stopTag, qclab_mpi_comm_world(), &flag, qclab_mpi_status_ignore()), "MPI_Iprobe")
-        return flag != 0
-    }
-
-    /// Receives rank 0's stop message.
-    static func receiveStop() {
-        var byte: UInt8 = 0
-        MPIEnvironment.check(MPI_Recv(&byte, 1, qclab_mpi_byte(), 0, Message.stopTag, qclab_mpi_comm_world(),
-                                      qclab_mpi_status_ignore()), "MPI_Recv")
-    }
-}
-
-/// Rank 0's side of the records: receives them, stores results, notes failures and, at
-/// the first failure, tells every other rank to stop.
-private struct RootCollector {
-    /// A failure on `rank`: of a batch (its error), or of the rank's messages (`batch` nil).
-    struct Failure { let rank: Int; let batch: Int?; let reason: String }
-
-    /// Records still to come from the other ranks (one per batch they hold).
-    var expected: Int
-    let size: Int
+    var batches: [Int: [Int]] = [:]
+    var data = SimulationData()
     var failures: [Failure] = []
-    var stops = PendingSends()
-    private var stopSent = false
 
-    init(expected: Int, size: Int) {
-        self.expected = expected
-        self.size = size
-    }
-
-    /// Notes a failure; the first one sends every other rank a stop.
-    mutating func fail(rank: Int, batch: Int?, reason: String) {
-        failures.append(Failure(rank: rank, batch: batch, reason: reason))
-        guard !stopSent else { return }
-        stopSent = true
-        for other in 1..<max(size, 1) { stops.send([1], to: other, tag: Message.stopTag) }
-    }
-
-    /// Receives records: those already waiting, or (blocking) all that are still to come.
-    mutating func drain(blocking: Bool, into run: inout ParallelRun, progress: ((Int, Int) -> Void)?) {
-        while expected > 0 {
-            var status = MPI_Status()
-            if blocking {
-                MPIEnvironment.check(MPI_Probe(qclab_mpi_any_source(), Message.recordTag, qclab_mpi_comm_world(), &status), "MPI_Probe")
-            } else {
-                var flag: Int32 = 0
-                MPIEnvironment.check(MPI_Iprobe(qclab_mpi_any_source(), Message.recordTag, qclab_mpi_comm_world(), &flag, &status),
-                                     "MPI_Iprobe")
-                if flag == 0 { return }
-            }
-            var count: Int32 = 0
-            MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
-            let source = Int(status.MPI_SOURCE)
-            var bytes = [UInt8](repeating: 0, count: Int(max(count, 1)))
-            MPIEnvironment.check(MPI_Recv(&bytes, count, qclab_mpi_byte(), Int32(source), Message.recordTag,
-                                          qclab_mpi_comm_world(), qclab_mpi_status_ignore()), "MPI_Recv")
-            expected -= 1
-            bytes.removeLast(bytes.count - Int(count))
-            guard let (kind, batch, payload) = Message.parse(bytes), run.plan.batches.indices.contains(batch),
-                  batch % size == source, !run.hasResult(batch) else {
-                fail(rank: source, batch: nil, reason: "sent an unreadable or unexpected record")
-                continue
-            }
-            switch kind {
-            case Message.result:
-                do {
-                    try run.store(SimulationData(encodedBytes: Array(payload)), forBatch: batch)
-                    progress?(run.trajectoriesDone, run.plan.seeds.count)
-                } catch {
-                    fail(rank: source, batch: batch, reason: "its result could not be read: \(error)")
+    /// Runs batches from the shared counter until they run out or some rank failed.
+    static func run(simulation: Simulation, plan: RunPlan, rank: Int, counter: inout SharedCounter,
+                    progress: ((Int, Int) -> Void)?) -> RankReport {
+        var report = RankReport()
+        report.batches[rank] = []
+        while true {
+            let batch = Int(counter.fetchAndAdd(SharedCounter.next, 1))
+            guard batch < plan.batches.count, counter.read(SharedCounter.failed) == 0 else { break }
+            do {
+                try report.data.add(simulation.runBatch(seeds: plan.seeds(ofBatch: batch)))
+                report.batches[rank]!.append(batch)
+                let done = counter.fetchAndAdd(SharedCounter.done, 1) + 1
+                if let progress {
+                    let trajectories = done == Int64(plan.batches.count) ? plan.seeds.count
+                        : Int(done) * (plan.seeds.count / max(plan.batches.count, 1))
+                    progress(trajectories, plan.seeds.count)
                 }
-            case Message.failure:
-                fail(rank: source, batch: batch, reason: String(decoding: payload, as: UTF8.self))
-            case Message.skipped:
+            } catch {
+                report.failures.append(Failure(rank: rank, batch: batch, failure: BatchFailure(error)))
+                _ = counter.fetchAndAdd(SharedCounter.failed, 1)
                 break
-            default:
-                fail(rank: source, batch: batch, reason: "sent a record of unknown kind \(kind)")
             }
         }
+        return report
+    }
+
+    /// Combines the reports of all ranks along a binomial tree; the whole on rank 0, nil elsewhere.
+    func reduced(rank: Int, size: Int) -> RankReport? {
+        var mine = self
+        var step = 1
+        while step < size {
+            if rank % (2 * step) == step {
+                Self.send(mine.encoded(), to: rank - step)
+                return nil
+            }
+            if rank + step < size {
+                guard let theirs = RankReport(decoding: Self.receive(from: rank + step)) else {
+                    MPIEnvironment.abort("an unreadable report came from MPI rank \(rank + step)")
+                }
+                mine.merge(theirs)
+            }
+            step *= 2
+        }
+        return mine
+    }
+
+    mutating func merge(_ other: RankReport) {
+        for (rank, list) in other.batches { batches[rank, default: []] += list }
+        failures += other.failures
+        do {
+            try data.add(other.data)
+        } catch {
+            MPIEnvironment.abort("cannot combine the ranks' results: \(error)")
+        }
+    }
+
+    static let tag: Int32 = 4203
+
+    static func send(_ bytes: [UInt8], to destination: Int, tag: Int32 = tag) {
+        guard bytes.count <= Int(Int32.max) else { MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message") }
+        var bytes = bytes
+        MPIEnvironment.check(MPI_Send(&bytes, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
+                                      qclab_mpi_comm_world()), "MPI_Send")
+    }
+
+    /// Receives the next message with `tag` from any rank.
+    static func receiveAny(tag: Int32) -> (source: Int, bytes: [UInt8]) {
+        var status = MPI_Status()
+        MPIEnvironment.check(MPI_Probe(qclab_mpi_any_source(), tag, qclab_mpi_comm_world(), &status), "MPI_Probe")
+        let source = Int(status.MPI_SOURCE)
+        var count: Int32 = 0
+        MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
+        var bytes = [UInt8](repeating: 0, count: Int(max(count, 1)))
+        MPIEnvironment.check(MPI_Recv(&bytes, count, qclab_mpi_byte(), Int32(source), tag, qclab_mpi_comm_world(),
+                                      qclab_mpi_status_ignore()), "MPI_Recv")
+        return (source, Array(bytes.prefix(Int(count))))
+    }
+
+    static func receive(from source: Int) -> [UInt8] {
+        var status = MPI_Status()
+        MPIEnvironment.check(MPI_Probe(Int32(source), tag, qclab_mpi_comm_world(), &status), "MPI_Probe")
+        var count: Int32 = 0
+        MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
+        var bytes = [UInt8](repeating: 0, count: Int(max(count, 1)))
+        MPIEnvironment.check(MPI_Recv(&bytes, count, qclab_mpi_byte(), Int32(source), tag, qclab_mpi_comm_world(),
+                                      qclab_mpi_status_ignore()), "MPI_Recv")
+        return Array(bytes.prefix(Int(count)))
+    }
+
+    /// Layout: ranks (count, then rank, batch count, batches), failures (count, then rank,
+    /// batch, length-prefixed ``QCLab/BatchFailure``), then the encoded data.
+    func encoded() -> [UInt8] {
+        var w: [UInt8] = []
+        func int(_ v: Int) { withUnsafeBytes(of: Int64(v).littleEndian) { w += $0 } }
+        int(batches.count)
+        for (rank, list) in batches { int(rank); int(list.count); list.forEach(int) }
+        int(failures.count)
+        for failure in failures {
+            int(failure.rank); int(failure.batch)
+            let bytes = failure.failure.encodedBytes()
+            int(bytes.count); w += bytes
+        }
+        return w + data.encodedBytes()
+    }
+
+    init() {}
+
+    init?(decoding bytes: [UInt8]) {
+        var offset = 0
+        func int() -> Int? {
+            guard offset + 8 <= bytes.count else { return nil }
+            var value: Int64 = 0
+            withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes[offset..<offset + 8]) }
+            offset += 8
+            return Int(Int64(littleEndian: value))
+        }
+        guard let rankCount = int(), rankCount >= 0, rankCount <= bytes.count else { return nil }
+        for _ in 0..<rankCount {
+            guard let rank = int(), let count = int(), count >= 0, count <= bytes.count else { return nil }
+            var list: [Int] = []
+            for _ in 0..<count { guard let b = int() else { return nil }; list.append(b) }
+            batches[rank] = list
+        }
+        guard let failureCount = int(), failureCount >= 0, failureCount <= bytes.count else { return nil }
+        for _ in 0..<failureCount {
+            guard let rank = int(), let batch = int(), let length = int(), length >= 0, offset + length <= bytes.count else { return nil }
+            failures.append(Failure(rank: rank, batch: batch, failure: BatchFailure(encodedBytes: Array(bytes[offset..<offset + length]))))
+            offset += length
+        }
+        guard let data = try? SimulationData(encodedBytes: Array(bytes[offset...])) else { return nil }
+        self.data = data
     }
 }

@@ -1,17 +1,24 @@
 import Foundation
 
 /// A one-line progress bar on standard error (trajectories done, rate, time left), shown
-/// only when standard error is a terminal.
+/// only when standard error is a terminal; or, for MPI rank 0 (whose standard error the
+/// launcher forwards, and is no terminal), a plain line at most every `lineInterval`
+/// seconds and one at the end.
 final class ProgressReporter: @unchecked Sendable {
     private let enabled: Bool
+    private let lines: Bool
+    private let lineInterval: Double
     private let start = Date()
     private var lastDraw = Date.distantPast
     /// Whether a bar is on screen, so that `finish()` ends its line exactly once.
     private var drawn = false
     private let lock = NSLock()
 
-    init(enabled: Bool) {
-        self.enabled = enabled && isatty(STDERR_FILENO) == 1
+    init(enabled: Bool, linesWhenNoTerminal: Bool = false, lineInterval: Double = 10) {
+        let terminal = isatty(STDERR_FILENO) == 1
+        self.enabled = enabled && (terminal || linesWhenNoTerminal)
+        lines = !terminal
+        self.lineInterval = lineInterval
     }
 
     /// Redraws the bar for `done` of `total` trajectories.
@@ -19,11 +26,16 @@ final class ProgressReporter: @unchecked Sendable {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
         let now = Date()
-        guard done == total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
+        guard done == total || now.timeIntervalSince(lastDraw) > (lines ? lineInterval : 0.1) else { return }
         lastDraw = now
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let left = rate > 0 ? Double(total - done) / rate : 0
+        if lines {
+            let line = String(format: "qclab: %d/%d trajectories, %.1f/s, %.0fs left\n", done, total, rate, left)
+            FileHandle.standardError.write(Data(line.utf8))
+            return
+        }
         let width = 30, filled = total > 0 ? width * done / total : 0
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let line = String(format: "\r[%@] %d/%d trajectories, %.1f/s, %.0fs left ", bar, done, total, rate, left)

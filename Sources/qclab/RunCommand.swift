@@ -35,6 +35,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Continue this earlier output: add new trajectories with fresh seeds and write the merged result to --output.")
     var append: String?
 
+    @Option(help: ArgumentHelp("Run seeds A, A+1, ..., B-1 (half-open, like a Python range) in place of the job's seeds and num_trajs: one job file for every task of a SLURM array.", valueName: "A:B"))
+    var seeds: SeedRange?
+
+    @Option(help: ArgumentHelp("Keep the run's progress in CK (written atomically, at most every 2 s); the same command after an interruption resumes from it, with the same result to the bit. CK is removed once the output is written.", valueName: "CK"))
+    var checkpoint: String?
+
     @Flag(name: .shortAndLong, help: "Log progress details to standard error.")
     var verbose = false
 
@@ -50,15 +56,19 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         bootstrapLogging(verbose: verbose)
         reportingErrors {
-            let job = try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job
+            if driver != .mpi, let launcher = MPILauncher.detected() {
+                throw QCLabError.mpi("started by \(launcher) without `--driver mpi`: every rank would run the whole job; add `--driver mpi`")
+            }
+            var job = try readJob()
+            if let seeds { job.replaceSeeds(with: seeds.range) }
             let warnings = job.warnings + job.simulation.warnings
-            try OutputPath.checkWritable(output)
-            let previous = try append.map { try SimulationData(contentsOf: $0) } ?? SimulationData()
+            if driver != .mpi { try OutputPath.checkWritable(output) }  // under MPI, rank 0 checks in readJob
+            let previous = try readPrevious()
             // Warnings once the run is sure to start (the seeds fit the data continued), so
             // that a refused run says one line; under MPI rank 0 alone warns, when done.
             _ = try RunPlan(simulation: job.simulation, seeds: job.seeds, continuing: previous)
             if driver != .mpi { warn(warnings) }
-            let progress = ProgressReporter(enabled: job.simulation.settings.progressBar)
+            let progress = ProgressReporter(enabled: job.simulation.settings.progressBar, linesWhenNoTerminal: driver == .mpi)
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }
             guard var data = try runDriver(job: job, previous: previous, progress: progress.update) else { return }
@@ -67,24 +77,62 @@ struct RunCommand: ParsableCommand {
             // The simulation's warnings are in the log already (the drivers write them); the job's are added here.
             data.log += job.warnings.map { "Warning: \($0)\n" }.joined()
             try data.save(to: output)
+            checkpointing?.remove()
             print(Summary.describe(data, path: output))
         }
     }
 
     /// Runs the chosen driver; `nil` on MPI ranks other than 0, which write nothing.
+    /// The job; under MPI rank 0 reads the file and hands it to every rank.
+    /// Under MPI, rank 0 also checks the output path, which only it writes.
+    func readJob() throws -> Job {
+        guard driver == .mpi else { return try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job }
+        let bytes = try rootReads {
+            _ = try job.map { try Job(contentsOf: $0) }
+            try OutputPath.checkWritable(output)
+            return try job.map { Array(try Foundation.Data(contentsOf: URL(fileURLWithPath: $0))) } ?? []
+        }
+        return try job.map { try Job(json: Foundation.Data(bytes), source: $0) } ?? DefaultJob.job
+    }
+
+    /// The data of `--append`; under MPI rank 0 reads the file and hands it to every rank.
+    func readPrevious() throws -> SimulationData {
+        guard let append else { return SimulationData() }
+        guard driver == .mpi else { return try SimulationData(contentsOf: append) }
+        return try SimulationData(encodedBytes: rootReads { try SimulationData(contentsOf: append).encodedBytes() })
+    }
+
+    /// What rank 0 reads, on every rank (MPI initialized here if needed); errors fail every rank.
+    private func rootReads(_ read: () throws -> [UInt8]) throws -> [UInt8] {
+        do {
+            try MPIEnvironment.initializeIfNeeded()
+            let bytes: Result<[UInt8], Error> = MPIEnvironment.rank == 0 ? Result { try read() } : .success([])
+            return try MPIEnvironment.broadcastFromRoot(bytes)
+        } catch {
+            failUnderMPI(error)
+        }
+    }
+
+    /// The checkpoint; `QCLAB_CHECKPOINT_INTERVAL` (seconds, default 2) sets how often it is written.
+    var checkpointing: Checkpointing? {
+        let interval = ProcessInfo.processInfo.environment["QCLAB_CHECKPOINT_INTERVAL"].flatMap(Double.init) ?? 2
+        return checkpoint.map { Checkpointing(path: $0, interval: max(0, interval)) }
+    }
+
     func runDriver(job: Job, previous: SimulationData, progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
         switch driver {
         case .serial:
-            return try serialDriver(job.simulation, seeds: job.seeds, data: previous, progress: progress)
+            return try serialDriver(job.simulation, seeds: job.seeds, data: previous, checkpoint: checkpointing, progress: progress)
         case .multiprocessing:
             return try parallelDriverMultiprocessing(job.simulation, seeds: job.seeds, data: previous,
-                                                     numTasks: numTasks, progress: progress)
+                                                     numTasks: numTasks, checkpoint: checkpointing,
+                                                     stallTimeout: WorkerStall.timeout(), progress: progress)
         case .mpi:
             // Every rank finalizes MPI here, once the driver has returned or thrown on all
             // ranks; only rank 0 gets data back, to write and print.
             do {
                 let data = try parallelDriverMPI(job.simulation, seeds: job.seeds, data: previous,
-                                                 numTasks: numTasks, progress: progress)
+                                                 numTasks: numTasks, checkpoint: checkpointing, progress: progress)
                 MPIEnvironment.finalize()
                 return data
             } catch {
@@ -129,5 +177,46 @@ enum OutputPath {
         guard FileManager.default.isWritableFile(atPath: folder) else {
             throw QCLabError.invalidPath("output folder '\(folder)' is not writable")
         }
+    }
+}
+
+/// `--seeds A:B`: a half-open range of seeds.
+struct SeedRange: ExpressibleByArgument {
+    let range: Range<Int>
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a >= 0, b > a, b - 1 <= Int(UInt32.max) else {
+            return nil
+        }
+        range = a..<b
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// How long a forked worker may show no sign of life: `QCLAB_WORKER_STALL_SECONDS`, or 600 s.
+enum WorkerStall {
+    static func timeout() -> Double {
+        guard let text = ProcessInfo.processInfo.environment["QCLAB_WORKER_STALL_SECONDS"],
+              let seconds = Double(text), seconds > 0 else { return 600 }
+        return seconds
+    }
+}
+
+/// MPI launchers, told apart by the environment they give each rank.
+enum MPILauncher {
+    /// The launcher that started this process, if any: Open MPI's `mpirun`, MPICH's or
+    /// Intel MPI's Hydra (`mpiexec`), or SLURM's `srun` with more than one task.
+    static func detected(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if environment["OMPI_COMM_WORLD_SIZE"] != nil { return "Open MPI's mpirun" }
+        if environment["PMI_RANK"] != nil || environment["PMIX_RANK"] != nil || environment["HYDRA_CONTROL_FD"] != nil {
+            return "an MPI launcher (mpiexec)"
+        }
+        if let tasks = environment["SLURM_NTASKS"], let count = Int(tasks), count > 1, environment["SLURM_STEP_ID"] != nil,
+           environment["SLURM_PROCID"] != nil {
+            return "srun (SLURM_NTASKS=\(count))"
+        }
+        return nil
     }
 }

@@ -89,39 +89,19 @@ extension Observable {
     /// Records one collect point of one element: the per-row values of `count` rows,
     /// `rows[first + r]`, reduced into flat slot `slot` of this output (for complex outputs,
     /// `2 * element` for the real part and `2 * element + 1` for the imaginary part).
-    /// Rows are grouped into independent samples of `branches` consecutive rows; `scratch`
-    /// holds at least `count / branches` values. This is the one place where per-row
-    /// values become the output's sums.
+    /// Rows are grouped into independent samples of `branches` consecutive rows. This is
+    /// the one place where per-row values become the output's sums: each sample's value
+    /// (its rows added in order) and its square are deposited into exact sums, so the
+    /// result does not depend on how samples are grouped into batches. `scratch` is unused
+    /// (kept for the engine's call sites).
     mutating func record(slot: Int, rows: UnsafeBufferPointer<Double>, first: Int, count: Int, branches: Int,
                          scratch: inout [Double]) {
-        let (sum, squares) = Self.moments(rows, first: first, count: count, branches: branches, samples: &scratch)
-        self.sum[slot] = sum
-        self.squaredDeviations[slot] = squares
+        recordSamples(slot: slot, rows: rows.baseAddress! + first, count: count, branches: branches)
     }
 
-    /// Records a value that is the same in all `rows` rows (the collect time, say).
+    /// Records a value that is the same in all `rows` rows (the collect time, say): its
+    /// sum only, so its standard error is zero.
     mutating func recordConstant(slot: Int, value: Double, rows: Int) {
-        sum[slot] = value * Double(rows)
-        squaredDeviations[slot] = 0
+        depositConstant(slot: slot, value: value, rows: rows)
     }
-
-    /// Writes the sum over `count` strided rows (`rows[first + stride * r]`) and the squared
-    /// deviations of their samples (means of `branches` consecutive rows) from the samples'
-    /// mean, in two passes. `samples` is scratch for the sample values.
-    private static func moments(_ rows: UnsafeBufferPointer<Double>, first: Int, count: Int, branches: Int,
-                                samples: inout [Double]) -> (sum: Double, squaredDeviations: Double) {
-        let groups = count / branches
-        var sum = 0.0
-        for group in 0..<groups {
-            var sample = 0.0
-            for b in 0..<branches { sample += rows[first + group * branches + b] }
-            sum += sample
-            samples[group] = sample / Double(branches)
-        }
-        let mean = sum / Double(count)
-        var squares = 0.0
-        for group in 0..<groups { squares += (samples[group] - mean) * (samples[group] - mean) }
-        return (sum, squares)
-    }
-
 }

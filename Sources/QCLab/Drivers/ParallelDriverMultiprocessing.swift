@@ -3,24 +3,33 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CQCLabDrivers
+import Foundation
 
 /// Runs a simulation's trajectories in forked worker processes on this machine (QC Lab's
-/// `parallel_driver_multiprocessing`), with a result bit-identical to ``serialDriver(_:seeds:data:progress:)``.
+/// `parallel_driver_multiprocessing`), with a result bit-identical to ``serialDriver(_:seeds:data:checkpoint:progress:)``.
 ///
 /// The parent forks `numTasks` workers (never more than there are batches), each
 /// connected to it by a Unix socket pair. Batches are handed out as workers free up: the
-/// parent writes a batch index, the worker runs that batch with one BLAS thread and writes
-/// back the batch's ``SimulationData`` in the compact binary form (``SimulationData/encodedBytes()``). The
-/// parent keeps one slot per batch and, once all are in, merges them into `data` in batch
-/// order, as the serial driver does. No launcher is needed: any program that imports the
-/// library can call it, interactive ones included.
+/// parent writes a batch index, the worker runs that batch with one BLAS thread, folds it
+/// into its own running sum and reports the batch done (a few bytes). When the batches run
+/// out, each worker sends its one folded result in the compact binary form
+/// (``SimulationData/encodedBytes()``) and the parent adds it to its own sum: the sums are
+/// exact, so the result is the serial driver's to the bit, and parent and workers hold one
+/// result each, whatever the number of batches. No launcher is needed: any program that
+/// imports the library can call it, interactive ones included.
 ///
-/// Failure is loud and never partial. If a worker dies (killed, crashed, or exited), or
-/// a batch throws inside a worker, the driver kills the other workers, reaps every
-/// process, and throws ``QCLabError/workerFailed(worker:reason:lostSeeds:)`` naming the
-/// worker (`worker 2 (pid 1234)`), what happened (`killed by signal 9 (Killed)`, or the
-/// batch's error), and the lost seeds: every seed whose batch result had not come back,
-/// that is the failed batch, batches other workers were running, and batches never started.
+/// Failure is loud and never partial. If a worker dies (killed, crashed, or exited), shows
+/// no sign of life (no CPU time used, or stopped) for `stallTimeout` seconds, or a batch
+/// throws inside a worker, the driver kills the other workers, reaps every process, and
+/// throws ``QCLabError/workerFailed(worker:reason:lostSeeds:)`` naming the worker
+/// (`worker 2 (pid 1234)`), what happened (`killed by signal 9 (Killed)`, or the batch's
+/// error), and the lost seeds: every seed whose result had not reached the parent, that is
+/// the batches folded in failed workers, batches other workers were running, and batches
+/// never started. A ``QCLabError`` thrown by a batch is rethrown as itself, the same case
+/// as under the serial driver (the worker, batch and lost seeds go to the log at error
+/// level). Workers die with the parent (Linux's parent-death signal): a parent ended by
+/// SIGTERM or SIGINT leaves no worker running.
 ///
 /// The parent process limits OpenBLAS to one thread while the workers run (restoring the
 /// previous count after), and flushes C stdio buffers before forking; workers only compute
@@ -36,27 +45,35 @@ import Darwin
 ///   - data: results to add the new trajectories to.
 ///   - numTasks: worker processes; defaults to the cores this process may run on
 ///     (`sched_getaffinity`). Must be at least 1.
+///   - checkpoint: where to keep the run's progress; a checkpoint that exists is resumed
+///     (only its missing batches run; the result is the same bits). With a checkpoint,
+///     workers send each batch's result as it is done, for the parent to keep.
+///   - stallTimeout: seconds a busy worker may go without using CPU time (or stay
+///     stopped, say by SIGSTOP) before it counts as failed; default 600.
 ///   - progress: called in the calling process as batches come back, with the number of
 ///     trajectories done so far and the total.
 ///   - observer: hooks called in the calling process as workers start and batches are
 ///     handed out and come back, for monitoring (and for tests that kill a worker).
 /// - Returns: `data` with the new trajectories merged in, in seed order.
 public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
-                                          numTasks: Int? = nil, progress: ((Int, Int) -> Void)? = nil,
+                                          numTasks: Int? = nil, checkpoint: Checkpointing? = nil, stallTimeout: Double = 600,
+                                          progress: ((Int, Int) -> Void)? = nil,
                                           observer: ParallelRunObserver = ParallelRunObserver()) throws -> SimulationData {
     if let numTasks, numTasks < 1 {
         throw QCLabError.invalidSetting("num_tasks", "must be at least 1, got \(numTasks)")
     }
     let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
     let requested = numTasks ?? usableCoreCount()
-    let workerCount = min(requested, plan.batches.count)
-    var run = ParallelRun(simulation: simulation, plan: plan, data: data, driver: "multiprocessing", tasks: workerCount)
+    var run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "multiprocessing", tasks: min(requested, plan.batches.count),
+                              checkpoint: checkpoint)
+    let workerCount = min(requested, run.missingBatches.count)
     if workerCount < requested {
         run.note("Using \(workerCount) worker processes, one per batch (\(requested) requested).")
     }
     guard workerCount > 0 else { return try run.finish() }
     return try withLinearAlgebraThreads(1) {
-        var pool = WorkerPool(simulation: simulation, plan: plan, observer: observer)
+        var pool = WorkerPool(simulation: simulation, plan: plan, observer: observer, stallTimeout: stallTimeout,
+                              batches: run.missingBatches, sendEachBatch: checkpoint != nil)
         do {
             try pool.run(workerCount: workerCount, into: &run, progress: progress)
         } catch {
@@ -75,7 +92,7 @@ public struct ParallelRunObserver {
     /// Batch `batch` (numbered from 0) is being handed to a worker: called just before
     /// the worker is sent the batch, so the worker cannot have started it yet.
     public var batchDispatched: ((_ batch: Int, _ worker: Int, _ pid: pid_t) -> Void)?
-    /// The result of batch `batch` came back from a worker and was stored.
+    /// Batch `batch` was done by a worker (its result arrives later, folded with the worker's others).
     public var batchFinished: ((_ batch: Int, _ worker: Int) -> Void)?
 
     public init(workerStarted: ((_ worker: Int, _ pid: pid_t) -> Void)? = nil,
@@ -118,14 +135,17 @@ private func affinityCoreCount() -> Int? {
 
 // MARK: - Wire format
 
-/// Messages on a worker's socket. Parent to worker: a batch index (Int64). Worker to
-/// parent: a frame of UInt64 length, then a kind byte, the batch index (Int64) and either
-/// the batch's encoded ``SimulationData`` or its error message (UTF-8).
+/// Messages on a worker's socket. Parent to worker: a batch index (Int64), or -1 for
+/// "send your folded result and exit". Worker to parent: a frame of UInt64 length, then a
+/// kind byte, the batch index (Int64) and a payload: nothing (`done`), the batch's
+/// ``BatchFailure`` (`failure`), or the worker's folded ``SimulationData`` (`result`, batch -1).
 private enum WorkerMessage {
-    static let result: UInt8 = 0
+    static let done: UInt8 = 0
     static let failure: UInt8 = 1
+    static let result: UInt8 = 2
+    static let finish = -1
 
-    static func frame(kind: UInt8, batch: Int, payload: [UInt8]) -> [UInt8] {
+    static func frame(kind: UInt8, batch: Int, payload: [UInt8] = []) -> [UInt8] {
         var writer = BinaryWriter()
         writer.count(1 + 8 + payload.count)
         writer.bytes.append(kind)
@@ -146,6 +166,13 @@ private struct WorkerPool {
         var fd: Int32
         /// The batch it is running, if any.
         var batch: Int?
+        /// Batches it has done and folded into the result it has not sent yet.
+        var folded: [Int] = []
+        /// Whether it was told to send its result.
+        var finishing = false
+        /// Its CPU time when last seen to change, and when that was (its sign of life).
+        var cpuTicks: Int64 = -1
+        var lastLife = Date()
         /// Bytes received that do not yet make a whole frame.
         var buffer: [UInt8] = []
         /// Whether it has been reaped.
@@ -156,13 +183,22 @@ private struct WorkerPool {
     let simulation: Simulation
     let plan: RunPlan
     let observer: ParallelRunObserver
+    let stallTimeout: Double
+    /// The batches to run, in order, and whether workers send each one's result (for
+    /// checkpoints) instead of folding them.
+    let batches: [Int]
+    let sendEachBatch: Bool
     var workers: [Worker] = []
     var nextBatch = 0
 
-    init(simulation: Simulation, plan: RunPlan, observer: ParallelRunObserver) {
+    init(simulation: Simulation, plan: RunPlan, observer: ParallelRunObserver, stallTimeout: Double, batches: [Int],
+         sendEachBatch: Bool) {
         self.simulation = simulation
         self.plan = plan
         self.observer = observer
+        self.stallTimeout = stallTimeout
+        self.batches = batches
+        self.sendEachBatch = sendEachBatch
     }
 
     /// Forks the workers, hands out every batch and collects the results into `run`.
@@ -173,10 +209,11 @@ private struct WorkerPool {
         while true {
             // Only busy workers are watched: once the batches run out, an idle worker has
             // nothing left to lose, and how it ends is noted by stopAll.
-            let busy = workers.indices.filter { workers[$0].batch != nil }
+            let busy = workers.indices.filter { workers[$0].batch != nil || workers[$0].finishing }
             guard !busy.isEmpty else { break }
             var fds = busy.map { pollfd(fd: workers[$0].fd, events: Int16(POLLIN), revents: 0) }
-            let ready = poll(&fds, nfds_t(fds.count), -1)
+            let ready = poll(&fds, nfds_t(fds.count), 1000)
+            try checkLife(of: busy, run: run)
             if ready < 0 {
                 if errno == EINTR { continue }
                 throw QCLabError.workerFailed(worker: "the parent process", reason: "poll failed: \(errorText())",
@@ -189,10 +226,11 @@ private struct WorkerPool {
                     throw failure(of: index, reason: death(of: index, detail: count < 0 ? errorText() : nil), run: run)
                 }
                 workers[index].buffer += chunk[0..<count]
+                workers[index].lastLife = Date()
                 while let (kind, batch, payload) = nextFrame(of: index) {
                     try receive(kind: kind, batch: batch, payload: payload, from: index, run: &run)
                     progress?(run.trajectoriesDone, plan.seeds.count)
-                    try dispatch(to: index, run: &run)
+                    if kind == WorkerMessage.done { try dispatch(to: index, run: &run) }
                 }
             }
         }
@@ -207,12 +245,14 @@ private struct WorkerPool {
                                           lostSeeds: plan.seeds)
         }
         fflush(nil)  // nothing buffered may be written twice, by parent and child
+        let parent = getpid()
         let pid = fork()
         if pid == 0 {
             // Child: keep only its own end of its own socket.
             for worker in workers { close(worker.fd) }
             close(pair[0])
-            workerMain(fd: pair[1], simulation: simulation, plan: plan)
+            if qclab_die_with_parent(parent) != 0 { _exit(5) }
+            workerMain(fd: pair[1], simulation: simulation, plan: plan, sendEachBatch: sendEachBatch)
         }
         close(pair[1])
         guard pid > 0 else {
@@ -224,19 +264,42 @@ private struct WorkerPool {
         observer.workerStarted?(number, pid)
     }
 
-    /// Hands the next batch, if any, to worker `index`.
+    /// Hands the next batch to worker `index`, or, when there is none, asks it for its
+    /// folded result.
     mutating func dispatch(to index: Int, run: inout ParallelRun) throws {
-        guard nextBatch < plan.batches.count else { return }
-        let batch = nextBatch
-        nextBatch += 1
-        workers[index].batch = batch
         let worker = workers[index]
-        run.note("Running batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) on \(worker.name).")
-        observer.batchDispatched?(batch, worker.number, worker.pid)
         var writer = BinaryWriter()
-        writer.int64(batch)
+        if nextBatch < batches.count {
+            let batch = batches[nextBatch]
+            nextBatch += 1
+            workers[index].batch = batch
+            run.note("Running batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) on \(worker.name).")
+            observer.batchDispatched?(batch, worker.number, worker.pid)
+            writer.int64(batch)
+        } else {
+            workers[index].finishing = true
+            writer.int64(WorkerMessage.finish)
+        }
         guard sendAll(worker.fd, writer.bytes) else {
-            throw failure(of: index, reason: death(of: index, detail: "cannot send it batch \(batch + 1): \(errorText())"), run: run)
+            throw failure(of: index, reason: death(of: index, detail: "cannot send it work: \(errorText())"), run: run)
+        }
+    }
+
+    /// Fails a busy worker that has shown no sign of life (CPU time used, a message) for
+    /// `stallTimeout` seconds: stopped, or stuck.
+    mutating func checkLife(of busy: [Int], run: ParallelRun) throws {
+        let now = Date()
+        for index in busy {
+            let ticks = Int64(qclab_process_cpu_ticks(workers[index].pid))
+            // -1: unknown (no /proc, as on macOS): no stall detection there.
+            if ticks == -1 || (ticks >= 0 && ticks != workers[index].cpuTicks) {
+                workers[index].cpuTicks = ticks
+                workers[index].lastLife = now
+            } else if now.timeIntervalSince(workers[index].lastLife) > stallTimeout {
+                let state = ticks == -2 ? "was stopped" : "used no CPU time"
+                throw failure(of: index, reason: "\(state) for \(SimulationData.shortNumber(stallTimeout)) s (no sign of life) and was killed",
+                              run: run)
+            }
         }
     }
 
@@ -252,24 +315,50 @@ private struct WorkerPool {
         return (kind, batch, Array(body[9...]))
     }
 
-    /// Handles one frame from worker `index`: stores a result, or turns an error into a failure.
+    /// Handles one frame from worker `index`: notes a batch done, stores its folded result,
+    /// or turns an error into a failure.
     mutating func receive(kind: UInt8, batch: Int, payload: [UInt8], from index: Int, run: inout ParallelRun) throws {
         let worker = workers[index]
-        guard batch == worker.batch else {
-            throw failure(of: index, reason: "sent a message for batch \(batch + 1) while running batch \((worker.batch ?? -1) + 1)", run: run)
-        }
-        let label = "batch \(batch + 1) (seeds \(SeedList.describe(plan.seeds(ofBatch: batch))))"
         switch kind {
-        case WorkerMessage.result:
-            do {
-                try run.store(SimulationData(encodedBytes: payload), forBatch: batch)
-            } catch {
-                throw failure(of: index, reason: "sent an unreadable result for \(label): \(error)", run: run)
+        case WorkerMessage.done:
+            guard batch == worker.batch else {
+                throw failure(of: index, reason: "reported batch \(batch + 1) done while running batch \((worker.batch ?? -1) + 1)", run: run)
             }
             workers[index].batch = nil
+            if payload.isEmpty {
+                workers[index].folded.append(batch)
+                run.countProgress(ofBatch: batch)
+            } else {
+                do {
+                    try run.store(SimulationData(encodedBytes: payload), forBatch: batch)
+                } catch {
+                    throw failure(of: index, reason: "sent an unreadable result for batch \(batch + 1): \(error)", run: run)
+                }
+                try run.checkpointIfDue()
+            }
             observer.batchFinished?(batch, worker.number)
+        case WorkerMessage.result:
+            guard worker.finishing, batch == WorkerMessage.finish else {
+                throw failure(of: index, reason: "sent a result it was not asked for", run: run)
+            }
+            do {
+                var result = try SimulationData(encodedBytes: payload)
+                if worker.folded.isEmpty && result.seeds.isEmpty { result = SimulationData() }
+                try run.store(result, forBatches: worker.folded, countingProgress: false)
+            } catch {
+                throw failure(of: index, reason: "sent an unreadable result for batches \(worker.folded.map { "\($0 + 1)" }.joined(separator: ", ")): \(error)", run: run)
+            }
+            workers[index].finishing = false
+            workers[index].folded = []
         case WorkerMessage.failure:
-            throw failure(of: index, reason: "\(label) threw: \(String(decoding: payload, as: UTF8.self))", run: run)
+            let label = "batch \(batch + 1) (seeds \(SeedList.describe(plan.seeds(ofBatch: max(0, min(batch, plan.batches.count - 1))))))"
+            let failed = BatchFailure(encodedBytes: payload)
+            let report = failure(of: index, reason: "\(label) threw: \(failed.description)", run: run)
+            if case let .error(error) = failed {
+                qclabLogger.error("\(report)")
+                throw error
+            }
+            throw report
         default:
             throw failure(of: index, reason: "sent a message of unknown kind \(kind)", run: run)
         }
@@ -398,18 +487,30 @@ private func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
 /// The body of a forked worker: runs the batches the parent sends until its socket
 /// closes, then leaves with `_exit` (no atexit handlers, no stdio flush, no return into
 /// the caller's code).
-private func workerMain(fd: Int32, simulation: Simulation, plan: RunPlan) -> Never {
+private func workerMain(fd: Int32, simulation: Simulation, plan: RunPlan, sendEachBatch: Bool) -> Never {
     setLinearAlgebraThreads(1)
+    var folded = SimulationData()
     while true {
-        guard let command = readExactly(fd, 8) else { _exit(0) }  // the parent is done
+        guard let command = readExactly(fd, 8) else { _exit(0) }  // the parent is gone
         var reader = BinaryReader(bytes: command)
-        guard let batch = try? reader.int64("batch"), plan.batches.indices.contains(batch) else { _exit(3) }
+        guard let batch = try? reader.int64("batch") else { _exit(3) }
         let frame: [UInt8]
+        if batch == WorkerMessage.finish {
+            frame = WorkerMessage.frame(kind: WorkerMessage.result, batch: batch, payload: folded.encodedBytes())
+            guard sendAll(fd, frame) else { _exit(4) }
+            _exit(0)
+        }
+        guard plan.batches.indices.contains(batch) else { _exit(3) }
         do {
             let result = try simulation.runBatch(seeds: plan.seeds(ofBatch: batch))
-            frame = WorkerMessage.frame(kind: WorkerMessage.result, batch: batch, payload: result.encodedBytes())
+            if sendEachBatch {
+                frame = WorkerMessage.frame(kind: WorkerMessage.done, batch: batch, payload: result.encodedBytes())
+            } else {
+                try folded.add(result)
+                frame = WorkerMessage.frame(kind: WorkerMessage.done, batch: batch)
+            }
         } catch {
-            frame = WorkerMessage.frame(kind: WorkerMessage.failure, batch: batch, payload: Array("\(error)".utf8))
+            frame = WorkerMessage.frame(kind: WorkerMessage.failure, batch: batch, payload: BatchFailure(error).encodedBytes())
         }
         guard sendAll(fd, frame) else { _exit(4) }
     }

@@ -1,35 +1,44 @@
 import Logging
 
 /// Runs a simulation's trajectories batch by batch in this process and merges them into
-/// `data` (QC Lab's `serial_driver`).
+/// `data` (QC Lab's `serial_driver`), with one BLAS thread.
 ///
 /// - Parameters:
 ///   - seeds: explicit trajectory seeds; they set `num_trajs`. Without them, seeds are
 ///     `0 ..< num_trajs`, or continue after the largest seed already in `data`.
 ///   - data: results to add the new trajectories to.
+///   - checkpoint: where to keep the run's progress; a checkpoint that exists is resumed
+///     (only its missing batches run; the result is the same bits).
 ///   - progress: called after each batch with the number of trajectories done so far.
 /// - Returns: `data` with the new trajectories merged in, batch by batch in seed order.
 public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
-                         progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData {
+                         checkpoint: Checkpointing? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData {
     let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
-    var log = RunLog(simulation: simulation, plan: plan, driver: "serial", tasks: 1)
-    var result = data
-    var done = 0
-    for index in plan.batches.indices {
-        let batchSeeds = plan.seeds(ofBatch: index)
-        log.batchStarted(index, seeds: batchSeeds)
-        try result.add(simulation.runBatch(seeds: batchSeeds))
-        done += batchSeeds.count
-        progress?(done, plan.seeds.count)
+    var run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "serial", tasks: 1, checkpoint: checkpoint)
+    try withLinearAlgebraThreads(1) {
+        for index in run.missingBatches {
+            let batchSeeds = plan.seeds(ofBatch: index)
+            run.note(batchLine(index, seeds: batchSeeds), level: .debug)
+            try run.store(simulation.runBatch(seeds: batchSeeds), forBatch: index)
+            try run.checkpointIfDue()
+            progress?(run.trajectoriesDone, plan.seeds.count)
+        }
     }
-    result.log += log.finished()
-    return result
+    return try run.finish()
+}
+
+/// The log line for a batch that starts.
+func batchLine(_ index: Int, seeds: [Int]) -> String {
+    "Running batch \(index + 1) with seeds \(SeedList.describe(seeds))."
 }
 
 /// The log a run leaves in its ``SimulationData`` (the HDF5 file's `log` attribute), mirrored to
 /// swift-log.
 struct RunLog {
-    private var text = ""
+    private(set) var text = ""
+
+    /// A log that carries on from `text` (a resumed run's).
+    init(resuming text: String) { self.text = text }
 
     init(simulation: Simulation, plan: RunPlan, driver: String, tasks: Int) {
         let grid = simulation.timeGrid
@@ -44,10 +53,6 @@ struct RunLog {
     mutating func line(_ message: String, level: Logger.Level = .info) {
         text += message + "\n"
         qclabLogger.log(level: level, "\(message)")
-    }
-
-    mutating func batchStarted(_ index: Int, seeds: [Int]) {
-        line("Running batch \(index + 1) with seeds \(SeedList.describe(seeds)).", level: .debug)
     }
 
     mutating func finished() -> String {

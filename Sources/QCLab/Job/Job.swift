@@ -67,6 +67,14 @@ public struct Job: Sendable {
         try simulation.validate()
     }
 
+    /// Runs the seeds of `range` in place of the job's seeds and `num_trajs` (`--seeds A:B`),
+    /// dropping the warning that the job's own seeds override its `num_trajs`.
+    public mutating func replaceSeeds(with range: Range<Int>) {
+        seeds = Array(range)
+        simulation.settings.numTrajs = range.count
+        warnings.removeAll { $0.hasPrefix("the job's ") && $0.contains("seeds override") }
+    }
+
     // MARK: Sections
 
     static func object(_ value: JSONValue, _ name: String) throws -> [String: JSONValue] {

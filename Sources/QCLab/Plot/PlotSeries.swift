@@ -74,9 +74,11 @@ public struct PlotSeries: Sendable {
         switch quantity {
         case .populations:
             guard let dm = data.observable("dm_db"), dm.shape.count == 3, dm.shape[1] == dm.shape[2], dm.isComplex,
-                  let mean = data.mean("dm_db"), let error = data.standardError("dm_db") else {
+                  let mean = data.mean("dm_db") else {
                 throw QCLabError.unusableData("nothing to plot: no diabatic density matrix 'dm_db' of shape (T, N, N)")
             }
+            // Data without error bars (QC Lab's files) has no bands.
+            let error = data.standardError("dm_db") ?? [Double](repeating: 0, count: mean.count)
             let count = dm.shape[0], n = dm.shape[1]
             for state in 0..<n {
                 values.append((0..<count).map { mean[2 * (($0 * n + state) * n + state)] })
@@ -108,11 +110,12 @@ public struct PlotSeries: Sendable {
             valueLabel = "E(t) − E(0)" + (units.energy.map { " (\($0))" } ?? "")
         case let .output(name):
             guard let output = data.observable(name), name != "t", !output.shape.isEmpty,
-                  let mean = data.mean(name), let error = data.standardError(name) else {
+                  let mean = data.mean(name) else {
                 throw QCLabError.unknownName(kind: "output to plot", name: name,
                                              known: ["populations", "energies"] + Self.outputNames(data).split(separator: ",")
                                                 .map { $0.trimmingCharacters(in: .whitespaces) })
             }
+            let error = data.standardError(name) ?? [Double](repeating: 0, count: mean.count)
             let count = output.shape[0], width = output.shape.dropFirst().reduce(1, *)
             let stride = output.isComplex ? 2 : 1
             for element in 0..<width {

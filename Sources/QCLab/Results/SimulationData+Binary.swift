@@ -1,14 +1,14 @@
-/// A compact, exact binary form of ``SimulationData``, for pipes between forked workers and MPI
-/// messages.
+/// A compact, exact binary form of ``SimulationData``, for pipes between forked workers,
+/// MPI messages and checkpoints.
 ///
-/// Layout (all integers little-endian, Doubles as their IEEE 754 bit patterns, so a
-/// round trip is exact to the bit, NaN payloads and signed zeros included):
+/// Layout (all integers little-endian, so a round trip is exact to the bit):
 ///
 /// ```
 /// magic "QCLD" | version UInt16 | seeds: count UInt64, Int64 each
 /// | normFactor Int64 | sampleCount Int64
+/// | job: flag UInt8, then (if 1) UInt64 length, UTF-8 | errorBarsUnavailable: the same
 /// | observables: count UInt64, each: name (UInt64 length, UTF-8), shape (UInt64 rank,
-///   Int64 each), isComplex UInt8, sum (UInt64 count, UInt64 bits each), squaredDeviations (same)
+///   Int64 each), isComplex UInt8, exact sums (UInt64 count, Int64 each)
 /// | log (UInt64 length, UTF-8)
 /// ```
 ///
@@ -17,28 +17,31 @@
 extension SimulationData {
     /// The magic bytes every encoding starts with: `QCLD`.
     static let binaryMagic: [UInt8] = Array("QCLD".utf8)
-    /// The version of the layout written by ``encodedBytes()``.
-    public static let binaryVersion: UInt16 = 1
+    /// The version of the layout written by ``encodedBytes()`` (2: exact sums).
+    public static let binaryVersion: UInt16 = 2
 
     /// Encodes this data in the compact binary form (see the extension's documentation).
     public func encodedBytes() -> [UInt8] {
         var writer = BinaryWriter()
-        writer.bytes.reserveCapacity(64 + 8 * seeds.count + log.utf8.count
-                                     + observables.reduce(0) { $0 + 64 + $1.name.utf8.count + 16 * $1.sum.count })
+        var capacity = 64 + 8 * seeds.count + log.utf8.count + (job?.utf8.count ?? 0)
+        for observable in observables { capacity += 64 + observable.name.utf8.count + 8 * observable.exactSums.count }
+        writer.bytes.reserveCapacity(capacity)
         writer.bytes += SimulationData.binaryMagic
         writer.uint16(SimulationData.binaryVersion)
         writer.count(seeds.count)
         for seed in seeds { writer.int64(seed) }
         writer.int64(normFactor)
         writer.int64(sampleCount)
+        writer.optionalString(job)
+        writer.optionalString(errorBarsUnavailable)
         writer.count(observables.count)
         for observable in observables {
             writer.string(observable.name)
             writer.count(observable.shape.count)
             for extent in observable.shape { writer.int64(extent) }
             writer.bytes.append(observable.isComplex ? 1 : 0)
-            writer.doubles(observable.sum)
-            writer.doubles(observable.squaredDeviations)
+            writer.count(observable.exactSums.count)
+            for value in observable.exactSums { writer.uint64(UInt64(bitPattern: value)) }
         }
         writer.string(log)
         return writer.bytes
@@ -62,6 +65,11 @@ extension SimulationData {
         for _ in 0..<seedCount { seeds.append(try reader.int64("seed")) }
         let normFactor = try reader.int64("norm_factor")
         let sampleCount = try reader.int64("sample count")
+        guard normFactor >= 0, sampleCount >= 0, sampleCount <= normFactor else {
+            throw DataDecodingError("bad counts: norm_factor \(normFactor), samples \(sampleCount)", offset: reader.offset)
+        }
+        let job = try reader.optionalString("job")
+        let errorBarsUnavailable = try reader.optionalString("error-bar note")
         let observableCount = try reader.count("observable count", elementSize: 1)
         var observables: [Observable] = []
         for _ in 0..<observableCount {
@@ -77,28 +85,29 @@ extension SimulationData {
             }
             let flag = try reader.take(1, "type of '\(name)'").first!
             guard flag <= 1 else { throw DataDecodingError("'\(name)' has a bad type flag \(flag)", offset: reader.offset - 1) }
-            let sum = try reader.doubles("sum of '\(name)'")
-            let squaredDeviations = try reader.doubles("squared deviations of '\(name)'")
-            // The element count the shape needs; -1 (matching nothing) when it overflows.
-            let expected = shape.reduce(flag == 1 ? 2 : 1) { total, extent in
+            let count = try reader.count("length of the sums of '\(name)'", elementSize: 8)
+            // The count the shape needs; -1 (matching nothing) when it overflows.
+            let expected = shape.reduce(flag == 1 ? 2 * Observable.exactValuesPerElement : Observable.exactValuesPerElement) { total, extent in
                 let (product, overflow) = total.multipliedReportingOverflow(by: extent)
                 return total < 0 || overflow ? -1 : product
             }
-            guard sum.count == expected, squaredDeviations.count == expected else {
-                throw DataDecodingError(
-                    "'\(name)' holds \(sum.count) and \(squaredDeviations.count) values, but its shape \(shape) needs \(expected)",
-                    offset: reader.offset)
+            guard count == expected else {
+                throw DataDecodingError("'\(name)' holds \(count) sums, but its shape \(shape) needs \(expected)", offset: reader.offset)
             }
-            var observable = Observable(name: name, shape: shape, isComplex: flag == 1)
-            observable.sum = sum
-            observable.squaredDeviations = squaredDeviations
-            observables.append(observable)
+            var sums = [Int64](repeating: 0, count: count)
+            for i in 0..<count { sums[i] = Int64(bitPattern: try reader.uint64("sums of '\(name)'")) }
+            do {
+                observables.append(try Observable(name: name, shape: shape, isComplex: flag == 1, exactSums: sums))
+            } catch {
+                throw DataDecodingError("\(error)", offset: reader.offset)
+            }
         }
         let log = try reader.string("log")
         guard reader.offset == bytes.count else {
             throw DataDecodingError("\(bytes.count - reader.offset) unexpected bytes after the end", offset: reader.offset)
         }
-        self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log)
+        self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
+                  job: job, errorBarsUnavailable: errorBarsUnavailable)
     }
 }
 
@@ -138,6 +147,11 @@ struct BinaryWriter {
         let utf8 = Array(value.utf8)
         count(utf8.count)
         bytes += utf8
+    }
+
+    mutating func optionalString(_ value: String?) {
+        bytes.append(value == nil ? 0 : 1)
+        if let value { string(value) }
     }
 
     mutating func doubles(_ values: [Double]) {
@@ -193,6 +207,12 @@ struct BinaryReader {
             throw DataDecodingError("\(what) is not valid UTF-8", offset: start)
         }
         return text
+    }
+
+    mutating func optionalString(_ what: String) throws -> String? {
+        let flag = try take(1, "presence of \(what)").first!
+        guard flag <= 1 else { throw DataDecodingError("bad presence flag \(flag) of \(what)", offset: offset - 1) }
+        return flag == 1 ? try string(what) : nil
     }
 
     mutating func doubles(_ what: String) throws -> [Double] {

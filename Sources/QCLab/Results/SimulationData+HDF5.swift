@@ -6,6 +6,9 @@ import Foundation
 private let seedName = "seed", normFactorName = "norm_factor", sampleCountName = "num_samples"
 /// Suffix of the dataset holding an output's standard error.
 private let standardErrorSuffix = "_sem"
+/// Suffix of the dataset holding an output's exact sums, and the dataset that ties them to
+/// the file's counts: `[format, norm_factor, num_samples]`, int64.
+private let exactSuffix = "_exact", exactCheckName = "exact_sums", exactFormat: Int64 = 1
 /// Outputs that come first, in this order, when a file is read; the rest follow by name.
 private let leadingOutputs = ["t", "dm_db", "quantum_energy", "classical_energy"]
 
@@ -64,7 +67,7 @@ extension SimulationData {
         let names = observables.map(\.name)
         for name in names {
             guard !name.isEmpty, name != ".", !name.contains("/") else { throw refuse("invalid output name '\(name)'") }
-            guard ![seedName, normFactorName, sampleCountName].contains(name) else {
+            guard ![seedName, normFactorName, sampleCountName, exactCheckName].contains(name), !name.hasSuffix(exactSuffix) else {
                 throw refuse("output name '\(name)' is reserved")
             }
             guard names.filter({ $0 == name }).count == 1 else { throw refuse("output '\(name)' appears twice") }
@@ -75,26 +78,36 @@ extension SimulationData {
         guard !log.contains("\0") else { throw refuse("the log contains a NUL character") }
     }
 
-    /// Writes every dataset and the `log` attribute into an open file.
+    /// Writes every dataset and the `log` and `job` attributes into an open file.
     private func writeContents(to file: HDF5File) throws {
         try file.writeIntegers(seedName, shape: [seeds.count], values: seeds.map(Int64.init))
         try file.writeIntegers(normFactorName, shape: [], values: [Int64(normFactor)])
         for observable in observables {
-            guard let mean = mean(observable.name), let error = standardError(observable.name) else {
-                throw file.failure("no mean for output '\(observable.name)'")
-            }
-            try file.writeReals(observable.name, shape: observable.shape, isComplex: observable.isComplex, values: mean)
-            if observable.name != "t" {
+            let moments = observable.moments(normFactor: normFactor, samples: sampleCount, standardErrors: hasErrorBars)
+            try file.writeReals(observable.name, shape: observable.shape, isComplex: observable.isComplex, values: moments.mean)
+            if observable.name != "t", let sem = moments.sem {
                 try file.writeReals(observable.name + standardErrorSuffix, shape: observable.shape,
-                                    isComplex: observable.isComplex, values: error)
+                                    isComplex: observable.isComplex, values: sem)
             }
+            try file.writeIntegers(observable.name + exactSuffix,
+                                   shape: observable.shape + (observable.isComplex ? [2] : []) + [Observable.exactValuesPerElement],
+                                   values: observable.exactSums)
         }
-        try file.writeIntegers(sampleCountName, shape: [], values: [Int64(sampleCount)])
+        if hasErrorBars {
+            try file.writeIntegers(sampleCountName, shape: [], values: [Int64(sampleCount)])
+        }
+        if !observables.isEmpty {
+            try file.writeIntegers(exactCheckName, shape: [3], values: [exactFormat, Int64(normFactor), Int64(sampleCount)])
+        }
         try file.writeStringAttribute("log", log)
+        if let job { try file.writeStringAttribute("job", job) }
+        if let errorBarsUnavailable { try file.writeStringAttribute("no_error_bars", errorBarsUnavailable) }
     }
 
-    /// Rebuilds sums and squared deviations from the means and standard errors in a file.
+    /// Reads the exact sums when the file holds them intact (with its error bars, if it
+    /// has them), else the means alone (then without error bars, saying why).
     private init(reading file: HDF5File) throws {
+        let path = file.reportedPath
         let names = try file.datasetNames()
         let present = Set(names)
         for required in [seedName, normFactorName] where !present.contains(required) {
@@ -102,43 +115,77 @@ extension SimulationData {
         }
         let seeds = try file.readIntegers(seedName).map { Int($0) }
         let normFactor = try file.readSingleInteger(normFactorName)
-        let sampleCount = present.contains(sampleCountName)
-            ? try file.readSingleInteger(sampleCountName) : normFactor
-        let errorNames = Set(names.filter {
-            $0.hasSuffix(standardErrorSuffix) && present.contains(String($0.dropLast(standardErrorSuffix.count)))
-        })
-        let outputNames = names.filter {
-            ![seedName, normFactorName, sampleCountName].contains($0) && !errorNames.contains($0)
+        let isSupplement: (String) -> Bool = { name in
+            for suffix in [standardErrorSuffix, exactSuffix] where name.hasSuffix(suffix) {
+                if present.contains(String(name.dropLast(suffix.count))) { return true }
+            }
+            return false
         }
-        guard normFactor > 0 || (normFactor == 0 && outputNames.isEmpty), sampleCount >= 0 else {
-            throw file.failure("norm_factor \(normFactor) and num_samples \(sampleCount) do not fit the outputs held")
+        let outputNames = names.filter {
+            ![seedName, normFactorName, sampleCountName, exactCheckName].contains($0) && !isSupplement($0)
+        }
+        guard normFactor > 0 || (normFactor == 0 && outputNames.isEmpty) else {
+            throw file.failure("norm_factor \(normFactor) does not fit the outputs held")
         }
         let ordered = leadingOutputs.filter(outputNames.contains)
             + outputNames.filter { !leadingOutputs.contains($0) }.sorted()
-        let trajectories = Double(normFactor), samples = Double(sampleCount)
-        var observables: [Observable] = []
-        for name in ordered {
-            let mean = try file.readReals(name)
-            var observable = Observable(name: name, shape: mean.shape, isComplex: mean.isComplex)
-            // The nearest double to mean * n divides back to the mean exactly whenever any
-            // sum does, as for every mean save(to:) writes; QC Lab's running averages may
-            // be no such quotient and then read back within one ulp.
-            observable.sum = mean.values.map { $0 * trajectories }
-            if errorNames.contains(name + standardErrorSuffix) {
-                let error = try file.readReals(name + standardErrorSuffix)
-                guard error.shape == mean.shape, error.isComplex == mean.isComplex else {
-                    throw file.failure("'\(name)\(standardErrorSuffix)' does not match the shape or type of '\(name)'")
-                }
-                // sem² = M₂ / ((n - 1) n)
-                observable.squaredDeviations = error.values.map { (samples - 1) * samples * $0 * $0 }
-            } else {
-                observable.squaredDeviations = [Double](repeating: 0, count: mean.values.count)
-            }
-            observables.append(observable)
-        }
+        let job = try file.readStringAttribute("job")
         let log = try file.readStringAttribute("log") ?? ""
-        self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log)
+
+        // The exact sums, if they are all there and still belong to this file's counts.
+        var exactProblem: String?
+        var sampleCount = normFactor
+        let check = present.contains(exactCheckName) ? try? file.readIntegers(exactCheckName) : nil
+        let samples = present.contains(sampleCountName) ? try? file.readIntegers(sampleCountName) : nil
+        if ordered.isEmpty {
+            exactProblem = nil
+        } else if !present.contains(exactCheckName) {
+            exactProblem = present.contains(sampleCountName) || names.contains(where: { $0.hasSuffix(standardErrorSuffix) })
+                ? "'\(path)' was written without exact sums (by an older version), so its error bars cannot be carried"
+                : "'\(path)' holds no error bars (no num_samples or <output>_sem: a file written by QC Lab, say)"
+        } else if let check, check.count == 3, check[0] == exactFormat, check[1] == Int64(normFactor), check[2] >= 0,
+                  check[2] <= Int64(normFactor) {
+            sampleCount = Int(check[2])
+            if let samples, samples != [check[2]] { exactProblem = averagedNote(path) }
+        } else {
+            exactProblem = averagedNote(path)
+        }
+        var observables: [Observable] = []
+        if exactProblem == nil {
+            for name in ordered {
+                let mean = try file.readReals(name)
+                guard present.contains(name + exactSuffix),
+                      let (shape, values) = try? file.readIntegersWithShape(name + exactSuffix),
+                      shape == mean.shape + (mean.isComplex ? [2] : []) + [Observable.exactValuesPerElement],
+                      let observable = try? Observable(name: name, shape: mean.shape, isComplex: mean.isComplex, exactSums: values)
+                else {
+                    exactProblem = averagedNote(path)
+                    break
+                }
+                observables.append(observable)
+            }
+        }
+        var errorBarsUnavailable: String?
+        if let exactProblem {
+            sampleCount = normFactor
+            errorBarsUnavailable = exactProblem
+            observables = try ordered.map { name in
+                let mean = try file.readReals(name)
+                return Observable.fromMeans(name: name, shape: mean.shape, isComplex: mean.isComplex,
+                                            means: mean.values, normFactor: normFactor)
+            }
+        } else if samples == nil {
+            errorBarsUnavailable = try file.readStringAttribute("no_error_bars") ?? "'\(path)' holds no num_samples"
+        }
+        self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
+                  job: job, errorBarsUnavailable: errorBarsUnavailable)
     }
+}
+
+/// Why a file's error bars cannot be trusted once its datasets no longer fit its counts.
+private func averagedNote(_ path: String) -> String {
+    "'\(path)' holds error bars that no longer fit its norm_factor: its datasets were combined by averaging "
+        + "(QC Lab's Data.add_data, say), which cannot combine standard errors"
 }
 
 /// Where an output file goes: its folder (which must exist) and its name in it.
@@ -362,6 +409,16 @@ private struct HDF5File {
             guard H5Tget_class(type) == H5T_INTEGER else { throw failure("'\(name)' is not an integer dataset") }
             return try readValues(dataset, name, memoryType: qclab_h5t_native_int64(), count: count, zero: Int64(0))
         }.values
+    }
+
+    /// Reads an int64 dataset with its shape.
+    func readIntegersWithShape(_ name: String) throws -> (shape: [Int], values: [Int64]) {
+        try read(name) { dataset, type, count in
+            guard H5Tget_class(type) == H5T_INTEGER, H5Tget_size(type) == 8 else {
+                throw failure("'\(name)' is not an int64 dataset")
+            }
+            return try readValues(dataset, name, memoryType: qclab_h5t_native_int64(), count: count, zero: Int64(0))
+        }
     }
 
     /// Reads a float (or integer) dataset, or h5py's `{r, i}` compound as interleaved pairs.

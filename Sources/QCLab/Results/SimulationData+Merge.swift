@@ -2,14 +2,17 @@ import Foundation
 
 extension SimulationData {
     /// Merges the results of separate runs of one job (a SLURM array, say) into one, as
-    /// `qclab merge` does: outputs are weighted by trajectory count (their sums are added),
-    /// error bars stay correct (squared deviations merge too), seeds are concatenated in the
-    /// order given, and the logs are concatenated under a heading naming each part.
+    /// `qclab merge` does: the exact sums of samples and of their squares are added, so
+    /// parts merge into the same bits as one run of all their seeds (error bars included);
+    /// seeds are concatenated in the order given, and the logs under a heading naming each
+    /// part. A part without error bars (a file written by QC Lab) leaves the result without
+    /// error bars, saying why.
     ///
     /// Refused, with ``QCLabError/incompatibleData(_:)`` naming the parts involved: no
-    /// parts, a part without trajectories, a seed that appears in two parts (or twice in
-    /// one), different outputs, different time grids (number of points or times), and
-    /// outputs of different shape (a different model size).
+    /// parts, a part without trajectories, parts of different jobs (the first difference
+    /// of their job records, such as `model.constants.kBT is 1 in 'a.h5' but 2 in 'b.h5'`),
+    /// a seed that appears in two parts (or twice in one), different outputs, different
+    /// time grids (number of points or times), and outputs of different shape.
     ///
     /// - Parameter parts: each part's name (used in messages and the log; a file name,
     ///   say) and its data.
@@ -20,6 +23,10 @@ extension SimulationData {
             guard data.normFactor > 0 else { throw QCLabError.incompatibleData("'\(source)' holds no trajectories") }
             try checkSameTimeGrid(data, source, as: first.data, first.source)
             try checkSameOutputs(data, source, as: first.data, first.source)
+            if let d = JobRecord.difference(first.data.job, data.job) {
+                throw QCLabError.incompatibleData(
+                    "different jobs: \(d.path) is \(d.mine) in '\(first.source)' but \(d.theirs) in '\(source)'")
+            }
             var shared: [Int] = [], owners: [String] = []
             for seed in data.seeds {
                 if let other = owner[seed] {

@@ -4,7 +4,7 @@ extension SimulationData {
     /// shape and type, whether error bars are present, and the size of the log.
     ///
     /// - Parameter datasetNames: the file's dataset names (``datasetNames(inFileAt:)``),
-    ///   to tell whether it holds standard errors; `nil` for data that is not from a file.
+    ///   to list the standard errors it stores; `nil` for data that is not from a file.
     public func summary(datasetNames: [String]? = nil) -> String {
         var rows: [(String, String)] = []
         let samples = sampleCount == normFactor ? "" : ", \(sampleCount) independent samples"
@@ -17,15 +17,14 @@ extension SimulationData {
         }
         if observables.isEmpty { rows.append(("outputs", "none")) }
         let errorBars: String
-        if let names = datasetNames {
-            let present = observables.filter { names.contains($0.name + "_sem") }.map { $0.name + "_sem" }
-            if present.isEmpty {
-                errorBars = "no (no <output>_sem datasets; a file written by QC Lab, say)"
-            } else {
-                errorBars = "yes, standard errors of the mean (\(present.joined(separator: ", ")))"
-            }
+        if let reason = errorBarsUnavailable {
+            errorBars = "no (\(reason))"
+        } else if sampleCount < 2 {
+            errorBars = "no (fewer than two samples)"
         } else {
-            errorBars = sampleCount > 1 ? "yes, from \(sampleCount) samples" : "no (fewer than two samples)"
+            let names = observables.filter { $0.name != "t" }.map { $0.name + "_sem" }
+            let stored = datasetNames.map { names.filter($0.contains) } ?? names
+            errorBars = "yes, standard errors of the mean (\(stored.joined(separator: ", ")))"
         }
         rows.append(("error bars", errorBars))
         let lines = log.split(separator: "\n", omittingEmptySubsequences: true).count

@@ -1,6 +1,14 @@
-/// One collected output of a run: its per-time sums over trajectories and the summed
-/// squared deviations of its independent samples from their mean, from which means and
-/// standard errors follow.
+import CQCLabDrivers
+
+/// One collected output of a run, kept as exact sums: per element, the sum of its
+/// independent samples and the sum of their squares, from which the mean and the standard
+/// error follow once, at the end.
+///
+/// The sums are exact binned sums (`CSources/CQCLabDrivers`, after Demmel & Nguyen,
+/// "Parallel Reproducible Summation", IEEE Trans. Computers 64(7), 2015): adding samples
+/// or whole observables gives the same bits in any order and any grouping, so every
+/// driver, any number of workers or ranks, any `batch_size`, a resumed run and a merge of
+/// parts all produce identical results.
 public struct Observable: Sendable, Equatable {
     /// The output's name, as in QC Lab and the HDF5 file (`dm_db`, `quantum_energy`, ...).
     public let name: String
@@ -8,30 +16,98 @@ public struct Observable: Sendable, Equatable {
     public let shape: [Int]
     /// Whether it is complex; complex values are stored as interleaved `re, im` pairs.
     public let isComplex: Bool
-    /// Sum over trajectories of each element (real and imaginary parts apart).
-    public var sum: [Double]
-    /// `M₂ = Σ_g (x_g - x̄)²` over the independent samples `x_g`, per element (real and
-    /// imaginary parts apart): computed in two passes within a batch and combined across
-    /// batches with the pairwise update of Chan, Golub & LeVeque (Am. Stat. 37, 242 (1983)),
-    /// so that no large sums cancel.
-    public var squaredDeviations: [Double]
+    /// The exact sums, ``Observable/exactValuesPerElement`` integers per element (real and
+    /// imaginary parts apart): the sum of the samples, then the sum of their squares.
+    public internal(set) var exactSums: [Int64]
+
+    /// Integers per element in ``exactSums``.
+    public static let exactValuesPerElement = Int(QCLAB_EXACT_ELEMENT)
 
     public init(name: String, shape: [Int], isComplex: Bool) {
         self.name = name
         self.shape = shape
         self.isComplex = isComplex
         let count = shape.reduce(1, *) * (isComplex ? 2 : 1)
-        sum = [Double](repeating: 0, count: count)
-        squaredDeviations = sum
+        exactSums = [Int64](repeating: 0, count: count * Self.exactValuesPerElement)
+        exactSums.withUnsafeMutableBufferPointer { qclab_exact_clear($0.baseAddress, count) }
+    }
+
+    /// An observable from stored exact sums (a file, a message); throws if they are not
+    /// well formed for `shape`.
+    public init(name: String, shape: [Int], isComplex: Bool, exactSums: [Int64]) throws {
+        self.init(name: name, shape: shape, isComplex: isComplex)
+        guard exactSums.count == self.exactSums.count,
+              exactSums.withUnsafeBufferPointer({ qclab_exact_valid($0.baseAddress, elementCount) }) != 0 else {
+            throw QCLabError.unusableData("the exact sums of '\(name)' are damaged or do not fit its shape \(shape)")
+        }
+        self.exactSums = exactSums
+    }
+
+    /// Real values per time series: the product of the shape, twice for complex outputs.
+    public var elementCount: Int { exactSums.count / Self.exactValuesPerElement }
+
+    /// Adds one independent sample: `values[i]` is the sample's value of element `i` (real
+    /// and imaginary parts apart), the sum of its `rows` rows (trajectories).
+    public mutating func addSample(_ values: [Double]) {
+        precondition(values.count == elementCount, "one value per element")
+        let count = elementCount
+        exactSums.withUnsafeMutableBufferPointer { sums in
+            values.withUnsafeBufferPointer { values in
+                for i in 0..<count {
+                    qclab_exact_record(sums.baseAddress! + i * Self.exactValuesPerElement, values.baseAddress! + i, 1, 1)
+                }
+            }
+        }
+    }
+
+    /// Adds another observable's sums (same shape) to this one's.
+    mutating func addSums(of other: Observable) {
+        let count = elementCount
+        exactSums.withUnsafeMutableBufferPointer { mine in
+            other.exactSums.withUnsafeBufferPointer { qclab_exact_add(mine.baseAddress, $0.baseAddress, count) }
+        }
+    }
+
+    /// Means (sum over `normFactor`) and, if asked, standard errors of `samples` samples.
+    func moments(normFactor: Int, samples: Int, standardErrors: Bool) -> (mean: [Double], sem: [Double]?) {
+        var mean = [Double](repeating: 0, count: elementCount)
+        var sem = standardErrors ? mean : nil
+        exactSums.withUnsafeBufferPointer { sums in
+            mean.withUnsafeMutableBufferPointer { meanBuffer in
+                if sem == nil {
+                    qclab_exact_moments(sums.baseAddress, elementCount, Int64(normFactor), Int64(samples), meanBuffer.baseAddress, nil)
+                } else {
+                    sem!.withUnsafeMutableBufferPointer {
+                        qclab_exact_moments(sums.baseAddress, elementCount, Int64(normFactor), Int64(samples),
+                                            meanBuffer.baseAddress, $0.baseAddress)
+                    }
+                }
+            }
+        }
+        return (mean, sem)
+    }
+
+    /// An observable whose sums reproduce `means` over `normFactor` trajectories (one
+    /// deposit of `mean × normFactor` each), without the squares: for files that hold
+    /// means alone, which have no error bars.
+    static func fromMeans(name: String, shape: [Int], isComplex: Bool, means: [Double], normFactor: Int) -> Observable {
+        var observable = Observable(name: name, shape: shape, isComplex: isComplex)
+        observable.exactSums.withUnsafeMutableBufferPointer { sums in
+            for (i, mean) in means.enumerated() {
+                qclab_exact_deposit(sums.baseAddress! + i * exactValuesPerElement, mean * Double(normFactor), 1)
+            }
+        }
+        return observable
     }
 }
 
 /// The results of a run, QC Lab's `Data`: every seed that contributed, the number of
 /// trajectories averaged (`norm_factor`) and the collected outputs.
 ///
-/// Outputs are kept as sums, so merging is adding and batch results combined in the same
-/// order give bit-identical results whichever driver ran them. `mean(_:)` gives what QC
-/// Lab's `data_dict` holds; `standardError(_:)` gives the error bars QC Lab lacks.
+/// Outputs are kept as exact sums (``Observable``), so adding results is exact and its
+/// result does not depend on order or grouping: every driver gives the same bits.
+/// `mean(_:)` gives what QC Lab's `data_dict` holds; `standardError(_:)` gives the error
+/// bars QC Lab lacks.
 public struct SimulationData: Sendable, Equatable {
     /// Seeds of all trajectories, in the order they were added.
     public var seeds: [Int]
@@ -45,22 +121,28 @@ public struct SimulationData: Sendable, Equatable {
     public var observables: [Observable]
     /// The log of the run(s), stored as the `log` attribute of the HDF5 file.
     public var log: String
+    /// The job that produced the data (``Simulation/jobRecord``: JSON with every default
+    /// filled in, seeds aside), the HDF5 file's `job` attribute; `nil` when unknown (a
+    /// file written by QC Lab). Data of different jobs are never added together.
+    public var job: String?
+    /// Why the data has no error bars, if it has none (a part came from a file without
+    /// them, say); ``standardError(_:)`` is then `nil`.
+    public var errorBarsUnavailable: String?
 
     /// Empty data, ready to merge results into.
     public init() {
-        seeds = []
-        normFactor = 0
-        sampleCount = 0
-        observables = []
-        log = ""
+        self.init(seeds: [], normFactor: 0, sampleCount: 0, observables: [])
     }
 
-    public init(seeds: [Int], normFactor: Int, sampleCount: Int, observables: [Observable], log: String = "") {
+    public init(seeds: [Int], normFactor: Int, sampleCount: Int, observables: [Observable], log: String = "",
+                job: String? = nil, errorBarsUnavailable: String? = nil) {
         self.seeds = seeds
         self.normFactor = normFactor
         self.sampleCount = sampleCount
         self.observables = observables
         self.log = log
+        self.job = job
+        self.errorBarsUnavailable = errorBarsUnavailable
     }
 
     /// Whether no trajectory has been added yet.
@@ -73,66 +155,92 @@ public struct SimulationData: Sendable, Equatable {
     /// imaginary parts interleaved for complex outputs.
     public func mean(_ name: String) -> [Double]? {
         guard let o = observable(name), normFactor > 0 else { return nil }
-        let n = Double(normFactor)
-        return o.sum.map { $0 / n }
+        return o.moments(normFactor: normFactor, samples: sampleCount, standardErrors: false).mean
     }
 
     /// The standard error of the mean of output `name`, per element (real and imaginary
-    /// parts apart), from the spread of the independent samples; zero with one sample.
+    /// parts apart), from the spread of the independent samples; zero with one sample or
+    /// a spread below what the exact sums resolve. `nil` when the data has no error bars
+    /// (``errorBarsUnavailable``).
     public func standardError(_ name: String) -> [Double]? {
-        guard let o = observable(name), let mean = mean(name) else { return nil }
-        let samples = Double(sampleCount)
-        guard sampleCount > 1 else { return [Double](repeating: 0, count: mean.count) }
-        return o.squaredDeviations.map { ((max($0, 0) / (samples - 1)) / samples).squareRoot() }
+        guard errorBarsUnavailable == nil, let o = observable(name), normFactor > 0 else { return nil }
+        return o.moments(normFactor: normFactor, samples: sampleCount, standardErrors: true).sem
     }
+
+    /// Whether the data has error bars.
+    public var hasErrorBars: Bool { errorBarsUnavailable == nil }
 
     /// The collect times (mean of `t`).
     public var times: [Double] { mean("t") ?? [] }
 
-    /// Adds `other` to this data, QC Lab's `add_data`: seeds are appended, sums added.
-    /// Throws when both hold outputs that do not match in name, shape or type.
+    /// Adds `other` to this data, QC Lab's `add_data`: seeds are appended, sums added
+    /// exactly (so the result does not depend on the order of additions). Throws when
+    /// both hold outputs that do not match in name, shape or type, or come from different
+    /// jobs (naming the difference).
     public mutating func add(_ other: SimulationData) throws {
-        if other.isEmpty && other.observables.isEmpty {
-            seeds += other.seeds
-            log += other.log
-            return
-        }
-        if observables.isEmpty {
-            observables = other.observables
-        } else {
+        try add(other, describedAs: "the data added")
+    }
+
+    /// ``add(_:)``, naming `other` as `source` in messages.
+    mutating func add(_ other: SimulationData, describedAs source: String, mineAs mine: String = "the data added to") throws {
+        if !observables.isEmpty && !other.observables.isEmpty {
             guard observables.map(\.name) == other.observables.map(\.name) else {
                 throw QCLabError.incompatibleData(
                     "outputs differ: \(observables.map(\.name)) vs \(other.observables.map(\.name))")
             }
-            // Chan's update: M₂ = M₂a + M₂b + δ² na nb / (na + nb), δ the difference of the
-            // means (each part's sample mean equals its sum over its norm factor).
-            let na = Double(sampleCount), nb = Double(other.sampleCount)
-            let weight = na > 0 && nb > 0 ? na * nb / (na + nb) : 0
-            let ma = Double(max(normFactor, 1)), mb = Double(max(other.normFactor, 1))
             for (index, theirs) in other.observables.enumerated() {
                 guard observables[index].shape == theirs.shape, observables[index].isComplex == theirs.isComplex else {
                     throw QCLabError.incompatibleData(
                         "'\(theirs.name)' has shape \(theirs.shape), expected \(observables[index].shape) (different time grid or model size)")
                 }
-                let sumA = observables[index].sum
-                observables[index].squaredDeviations.withUnsafeMutableBufferPointer { mine in
-                    for i in mine.indices {
-                        let delta = theirs.sum[i] / mb - sumA[i] / ma
-                        mine[i] += theirs.squaredDeviations[i] + delta * delta * weight
-                    }
-                }
-                observables[index].sum.withUnsafeMutableBufferPointer { mine in
-                    for i in mine.indices { mine[i] += theirs.sum[i] }
-                }
+            }
+        }
+        if let difference = JobRecord.difference(job, other.job) {
+            throw QCLabError.incompatibleData(
+                "different jobs: \(difference.path) is \(difference.mine) in \(mine) but \(difference.theirs) in \(source)")
+        }
+        let (samples, overflow) = sampleCount.addingReportingOverflow(other.sampleCount)
+        guard !overflow, samples <= 1 << 30 else {
+            throw QCLabError.incompatibleData("more than 2^30 samples (\(sampleCount) + \(other.sampleCount)) exceed what the exact sums hold")
+        }
+        if isEmpty && observables.isEmpty {
+            job = other.job
+        } else if !(other.isEmpty && other.observables.isEmpty) && other.job == nil {
+            job = nil  // part of it comes from an unknown job
+        }
+        if observables.isEmpty {
+            observables = other.observables
+        } else {
+            for index in other.observables.indices { observables[index].addSums(of: other.observables[index]) }
+        }
+        if !other.isEmpty || !other.observables.isEmpty {
+            if errorBarsUnavailable == nil, let reason = other.errorBarsUnavailable {
+                errorBarsUnavailable = isEmpty ? reason : "\(source): \(reason)"
             }
         }
         seeds += other.seeds
         normFactor += other.normFactor
-        sampleCount += other.sampleCount
+        sampleCount = samples
         log += other.log
     }
 
     /// The seed that new trajectories start from when this data is continued: one past
     /// the largest seed, or zero (QC Lab's drivers' rule).
     public var nextSeed: Int { (seeds.max() ?? -1) + 1 }
+}
+
+extension Observable {
+    /// Deposits the samples of `count` rows (groups of `branches`) into flat slot `slot`.
+    mutating func recordSamples(slot: Int, rows: UnsafePointer<Double>, count: Int, branches: Int) {
+        exactSums.withUnsafeMutableBufferPointer {
+            qclab_exact_record($0.baseAddress! + slot * Self.exactValuesPerElement, rows, count, branches)
+        }
+    }
+
+    /// Deposits `value` `rows` times into the sum of flat slot `slot` (not the squares).
+    mutating func depositConstant(slot: Int, value: Double, rows: Int) {
+        exactSums.withUnsafeMutableBufferPointer {
+            qclab_exact_deposit($0.baseAddress! + slot * Self.exactValuesPerElement, value, Int64(rows))
+        }
+    }
 }

@@ -71,6 +71,10 @@ public struct RunPlan: Sendable, Equatable {
 
     public init(simulation: Simulation, seeds explicitSeeds: [Int]? = nil, continuing data: SimulationData = SimulationData()) throws {
         try simulation.validate()
+        if !data.isEmpty, let difference = JobRecord.difference(data.job, simulation.jobRecord) {
+            throw QCLabError.incompatibleData(
+                "different jobs: \(difference.path) is \(difference.mine) in the data continued but \(difference.theirs) in this job")
+        }
         let seeds: [Int]
         if let explicitSeeds {
             guard !explicitSeeds.isEmpty else { throw QCLabError.invalidSetting("seeds", "must not be empty") }

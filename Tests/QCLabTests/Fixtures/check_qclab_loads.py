@@ -10,7 +10,9 @@ Loads OUT.h5 with ``qclab.Data().load`` (qclab 1.3.0 with h5py), prints a summar
 and exits non-zero if the contents do not have QC Lab's layout: ``seed`` a 1-D
 integer array, ``norm_factor`` an integer, ``log`` a str, every output an array of
 float64 or complex128 whose first axis is the time axis of ``t``, and every
-``<name>_sem`` shaped and typed like ``<name>``.
+``<name>_sem`` shaped and typed like ``<name>``. The exact sums QCLab for Swift adds
+(``<name>_exact``, int64 of shape ``<name>.shape (+ (2,) if complex) + (10,)``, and
+``exact_sums``, int64 ``[format, norm_factor, num_samples]``) are checked too.
 
 With ``--expect``, EXPECT.json also pins the values:
 ``{"seed": [...], "norm_factor": n, "log": "...", "means": {name: [numbers]}}``,
@@ -28,7 +30,8 @@ import sys
 import numpy as np
 import qclab
 
-RESERVED = {"seed", "norm_factor", "num_samples"}
+RESERVED = {"seed", "norm_factor", "num_samples", "exact_sums"}
+EXACT_VALUES = 10
 
 
 def check_layout(data):
@@ -45,6 +48,12 @@ def check_layout(data):
     times = len(d["t"]) if "t" in d else None
     for name, value in d.items():
         if name in RESERVED:
+            continue
+        if name.endswith("_exact") and name[: -len("_exact")] in d:
+            base = d[name[: -len("_exact")]]
+            expected = base.shape + ((2,) if base.dtype == np.complex128 else ()) + (EXACT_VALUES,)
+            if value.dtype != np.int64 or value.shape != expected:
+                problems.append(f"{name}: {value.dtype} {value.shape}, expected int64 {expected}")
             continue
         if value.dtype not in (np.float64, np.complex128):
             problems.append(f"{name}: expected float64 or complex128, got {value.dtype}")

@@ -1,0 +1,64 @@
+#ifndef QCLAB_DRIVERS_H
+#define QCLAB_DRIVERS_H
+#include <stddef.h>
+#include <stdint.h>
+
+// Exact, order- and grouping-independent sums of doubles: the reduction behind every
+// output of a run (see exact_sum.c for the method).
+//
+// One summed element is a state of QCLAB_EXACT_STATE int64 values: the index of the
+// window's top bin (or QCLAB_EXACT_EMPTY / QCLAB_EXACT_NONFINITE), then the window's
+// three limbs from the top bin down. An output's element keeps two states side by side
+// (QCLAB_EXACT_ELEMENT values): the sum of its samples and the sum of their squares.
+
+/// int64 values in one exact sum.
+#define QCLAB_EXACT_STATE 5
+/// int64 values per output element: the sum of the samples, then the sum of their squares.
+#define QCLAB_EXACT_ELEMENT 10
+/// The top-bin index of a sum that holds nothing yet.
+#define QCLAB_EXACT_EMPTY INT64_MIN
+/// The top-bin index of a sum that received an infinity or NaN.
+#define QCLAB_EXACT_NONFINITE INT64_MAX
+
+/// Sets `elements` output elements to empty.
+void qclab_exact_clear(int64_t *elements, ptrdiff_t count);
+
+/// Adds `x`, `multiplicity` times, to one exact sum (`state`, QCLAB_EXACT_STATE values).
+void qclab_exact_deposit(int64_t *state, double x, int64_t multiplicity);
+
+/// Records one collect point of one output element (QCLAB_EXACT_ELEMENT values at
+/// `element`) from `count` per-row values: rows form samples of `branches` consecutive
+/// rows; each sample's sum y (rows added in order) goes into the first sum, y² (exactly,
+/// as a double-double) into the second.
+void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches);
+
+/// Adds `count` output elements of `b` into those of `a`; the result does not depend on
+/// the order or grouping of additions and deposits, to the bit.
+void qclab_exact_add(int64_t *a, const int64_t *b, ptrdiff_t count);
+
+/// Whether `count` output elements are well formed (top indices in range, limbs within
+/// what `deposits` deposits can reach): for data read from files and messages.
+int qclab_exact_valid(const int64_t *elements, ptrdiff_t count);
+
+/// Means and standard errors of `count` output elements: mean = (sum of samples) /
+/// `norm_factor`; the standard error of the mean of `samples` samples of
+/// `norm_factor / samples` rows each, evaluated once, in double-double, from the exact
+/// sums (zero when the spread is below what the sums resolve, so that identical samples
+/// give exactly zero). `sem` may be NULL.
+void qclab_exact_moments(const int64_t *elements, ptrdiff_t count, int64_t norm_factor, int64_t samples,
+                         double *mean, double *sem);
+
+#endif
+
+#ifndef QCLAB_DRIVERS_PROCESS_H
+#define QCLAB_DRIVERS_PROCESS_H
+#include <sys/types.h>
+/// In a forked worker: asks the kernel to SIGKILL this process when its parent dies
+/// (Linux's prctl(PR_SET_PDEATHSIG), variadic, which Swift cannot call), then checks that
+/// the parent `parent` is still alive (it may have died before the request). Returns 0,
+/// or -1 if the parent is gone already. Elsewhere it only checks.
+int qclab_die_with_parent(pid_t parent);
+/// CPU time (user + system, in clock ticks) that process `pid` has used, from
+/// /proc/PID/stat, or -1 if unknown: the forked driver's sign of life from a busy worker.
+long long qclab_process_cpu_ticks(pid_t pid);
+#endif

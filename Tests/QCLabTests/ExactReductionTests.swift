@@ -1,0 +1,300 @@
+import XCTest
+import Foundation
+@testable import QCLab
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The exact, order-free reduction (issue 9): the same bits for any grouping of samples,
+/// any batch size, any driver and any merge of parts; honest error bars (issue 13); jobs
+/// that must not mix; and the forked driver's faults (a stopped worker, SIGTERM).
+final class ExactReductionTests: XCTestCase {
+    typealias P = ParallelDriverTests
+
+    func simulation(batchSize: Int, trajectories: Int = 23, algorithm: String = "FewestSwitchesSurfaceHopping",
+                    deterministic: Bool = false) throws -> Simulation {
+        var simulation = try P.simulation(trajectories: trajectories, algorithm: algorithm, deterministic: deterministic)
+        simulation.settings.batchSize = batchSize
+        return simulation
+    }
+
+    // MARK: The reduction itself
+
+    func testSumsAreTheSameBitsInAnyOrderAndGrouping() {
+        var generator = SystemRandomNumberGenerator()
+        // Values over many magnitudes, signs, and exact cancellations.
+        var values: [Double] = (0..<500).map { _ in
+            Double.random(in: -1...1, using: &generator) * pow(10, Double(Int.random(in: -30...12, using: &generator)))
+        }
+        values += [1e16, 1, -1e16, 0.1, 0.2, -0.3, .leastNonzeroMagnitude, -0.0]
+        func fold(_ order: [Double], groups: Int) -> Observable {
+            var total = Observable(name: "x", shape: [1], isComplex: false)
+            let size = (order.count + groups - 1) / groups
+            for start in stride(from: 0, to: order.count, by: size) {
+                var part = Observable(name: "x", shape: [1], isComplex: false)
+                for value in order[start..<min(start + size, order.count)] { part.addSample([value]) }
+                total.addSums(of: part)
+            }
+            return total
+        }
+        let reference = fold(values, groups: 1)
+        for groups in [2, 3, 7, 64, values.count] {
+            XCTAssertEqual(fold(values.shuffled(), groups: groups).exactSums, reference.exactSums, "\(groups) groups")
+        }
+        // 1e16 + 1 - 1e16 is 1, not 0, and 0.1 + 0.2 - 0.3 is the exact sum of those doubles.
+        var exact = Observable(name: "x", shape: [1], isComplex: false)
+        for value in [1e16, 1, -1e16] { exact.addSample([value]) }
+        XCTAssertEqual(exact.moments(normFactor: 1, samples: 3, standardErrors: false).mean, [1])
+    }
+
+    func testIdenticalSamplesHaveExactlyZeroErrorAndSpreadIsResolved() {
+        for value in [0.1, 1.0 / 3.0, -7.25e-8, 123456.789, 1e-300] {
+            var o = Observable(name: "x", shape: [1], isComplex: false)
+            for _ in 0..<1000 { o.addSample([value]) }
+            let m = o.moments(normFactor: 1000, samples: 1000, standardErrors: true)
+            XCTAssertEqual(m.sem, [0], "\(value)")
+            XCTAssertEqual(m.mean[0], value, accuracy: abs(value) * 1e-15)
+        }
+        // One sample one ulp away among a thousand: a spread far below double rounding
+        // of a naive Σx² − (Σx)²/n, still resolved.
+        var o = Observable(name: "x", shape: [1], isComplex: false)
+        for _ in 0..<999 { o.addSample([1.0]) }
+        o.addSample([1.0 + 1e-9])
+        let sem = o.moments(normFactor: 1000, samples: 1000, standardErrors: true).sem![0]
+        // Direct: s = 1e-9 sqrt(1/1000 · 999/999)… sem = s / sqrt(1000).
+        let mean = 1.0 + 1e-12, s = ((999 * pow(1.0 - mean, 2) + pow(1e-9 - 1e-12, 2)) / 999).squareRoot()
+        XCTAssertEqual(sem, s / 1000.0.squareRoot(), accuracy: 1e-6 * sem)
+    }
+
+    // MARK: Same bits for any batch size and driver
+
+    func testEveryBatchSizeGivesTheSameBits() throws {
+        for (algorithm, deterministic, sizes) in [("MeanField", false, [1, 4, 7, 23]),
+                                                  ("FewestSwitchesSurfaceHopping", false, [1, 5, 23]),
+                                                  ("FewestSwitchesSurfaceHopping", true, [2, 6, 22])] {
+            let trajectories = deterministic ? 22 : 23
+            let reference = try serialDriver(simulation(batchSize: sizes[0], trajectories: trajectories,
+                                                        algorithm: algorithm, deterministic: deterministic))
+            for size in sizes.dropFirst() {
+                let data = try serialDriver(simulation(batchSize: size, trajectories: trajectories,
+                                                       algorithm: algorithm, deterministic: deterministic))
+                XCTAssertEqual(P.withoutLog(data), P.withoutLog(reference), "\(algorithm) \(deterministic), batch_size \(size)")
+            }
+            let forked = try parallelDriverMultiprocessing(simulation(batchSize: sizes[1], trajectories: trajectories,
+                                                                      algorithm: algorithm, deterministic: deterministic),
+                                                           numTasks: 3)
+            XCTAssertEqual(P.withoutLog(forked), P.withoutLog(reference))
+        }
+    }
+
+    func testPartsSplitAnywhereMergeIntoOneRunBitForBit() throws {
+        let sim = try simulation(batchSize: 4)
+        let whole = try serialDriver(sim)
+        let first = try serialDriver(sim, seeds: Array(0..<9)), second = try serialDriver(sim, seeds: Array(9..<23))
+        let merged = try SimulationData.merging([("a", first), ("b", second)])
+        XCTAssertEqual(merged.seeds, whole.seeds)
+        XCTAssertEqual(merged.job, whole.job)
+        XCTAssertEqual(merged.observables.map(\.name), whole.observables.map(\.name))
+        for (x, y) in zip(merged.observables, whole.observables) { XCTAssertEqual(x.exactSums, y.exactSums, x.name) }
+        XCTAssertEqual(merged.sampleCount, whole.sampleCount)
+        XCTAssertEqual(merged.errorBarsUnavailable, whole.errorBarsUnavailable)
+        XCTAssertEqual(P.withoutLog(merged), P.withoutLog(whole))
+        XCTAssertEqual(merged.standardError("dm_db"), whole.standardError("dm_db"))
+        // Through files, too.
+        let folder = try temporaryFolder()
+        let a = folder.appendingPathComponent("a.h5").path, b = folder.appendingPathComponent("b.h5").path
+        try first.save(to: a)
+        try second.save(to: b)
+        let fromFiles = try SimulationData.merging(files: [a, b])
+        XCTAssertEqual(fromFiles.observables, whole.observables)
+        XCTAssertEqual(fromFiles.seeds, whole.seeds)
+        XCTAssertEqual(fromFiles.job, whole.job)
+        XCTAssertTrue(fromFiles.hasErrorBars)
+    }
+
+    // MARK: Error bars that cannot lie (issue 13, item 2)
+
+    func testDataWithoutErrorBarsNeverReportsThem() throws {
+        let theirs = try SimulationData(contentsOf: Fixtures.url("mf_spin_boson.h5").path)
+        XCTAssertNil(theirs.standardError("dm_db"))
+        XCTAssertTrue(theirs.errorBarsUnavailable?.contains("written by QC Lab") ?? false, "\(theirs.errorBarsUnavailable ?? "")")
+        XCTAssertTrue(theirs.summary().contains("error bars:   no ("), theirs.summary())
+        // Anything added to it has none either, and a file of it says so.
+        var ours = try serialDriver(simulation(batchSize: 4, trajectories: 4))
+        ours.observables = theirs.observables
+        ours.job = nil
+        var combined = theirs
+        ours.seeds = [1000, 1001, 1002, 1003]
+        try combined.add(ours)
+        XCTAssertNil(combined.standardError("dm_db"))
+        let path = try temporaryFolder().appendingPathComponent("c.h5").path
+        try combined.save(to: path)
+        let names = try SimulationData.datasetNames(inFileAt: path)
+        XCTAssertFalse(names.contains("dm_db_sem"), "\(names)")
+        XCTAssertFalse(names.contains("num_samples"), "\(names)")
+        XCTAssertNotNil(try SimulationData(contentsOf: path).errorBarsUnavailable)
+    }
+
+    func testAFileAveragedByQCLabsAddDataIsRecognised() throws {
+        let python = "/tmp/ref/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("QC Lab's environment /tmp/ref is not here") }
+        let folder = try temporaryFolder()
+        let sim = try simulation(batchSize: 4)
+        try serialDriver(sim, seeds: Array(0..<8)).save(to: folder.appendingPathComponent("a.h5").path)
+        try serialDriver(sim, seeds: Array(8..<20)).save(to: folder.appendingPathComponent("b.h5").path)
+        let script = """
+            import qclab
+            d = qclab.Data().load("a.h5")
+            d.load("b.h5")
+            d.save("ab.h5")
+            """
+        let outcome = try QCLabCLI.run(["-c", script], in: folder, program: URL(fileURLWithPath: python))
+        XCTAssertEqual(outcome.status, 0, outcome.errors)
+        let averaged = try SimulationData(contentsOf: folder.appendingPathComponent("ab.h5").path)
+        XCTAssertNil(averaged.standardError("dm_db"))
+        XCTAssertTrue(averaged.errorBarsUnavailable?.contains("averaging") ?? false, "\(averaged.errorBarsUnavailable ?? "")")
+        // Its means are still QC Lab's weighted means of the parts.
+        let ours = try SimulationData.merging(files: [folder.appendingPathComponent("a.h5").path, folder.appendingPathComponent("b.h5").path])
+        for (x, y) in zip(averaged.mean("dm_db")!, ours.mean("dm_db")!) { XCTAssertEqual(x, y, accuracy: 1e-12) }
+    }
+
+    // MARK: Jobs that must not mix (issue 13, item 3)
+
+    func testDifferentJobsAreRefusedNamingTheDifference() throws {
+        let sim = try simulation(batchSize: 4, trajectories: 4)
+        var other = sim
+        other.model = try ModelRegistry.make(name: "SpinBoson", constants: ["A": .number(10), "kBT": .number(2)])
+        let a = try serialDriver(sim), b = try serialDriver(other, seeds: [10, 11, 12, 13])
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("b.h5", b)])) { error in
+            XCTAssertEqual("\(error)", "cannot merge data: different jobs: model.constants.kBT is 1 in 'a.h5' but 2 in 'b.h5'")
+        }
+        XCTAssertThrowsError(try serialDriver(other, data: a)) { error in
+            XCTAssertTrue("\(error)".contains("model.constants.kBT is 1 in the data continued but 2 in this job"), "\(error)")
+        }
+        var fssh = sim
+        fssh.algorithm = FewestSwitchesSurfaceHopping(deterministic: false, gaugeFixing: .phaseOverlap)
+        XCTAssertThrowsError(try serialDriver(fssh, data: a)) { error in
+            XCTAssertTrue("\(error)".contains("algorithm.settings.gaugeFixing"), "\(error)")
+        }
+        // The same job with another batch size and trajectory count does mix.
+        var bigger = sim
+        bigger.settings.batchSize = 3
+        XCTAssertNoThrow(try serialDriver(bigger, data: a))
+        XCTAssertTrue(a.job?.contains(#""kBT": 1"#) ?? false, a.job ?? "")
+    }
+
+    // MARK: Forked driver faults
+
+    func testStoppedWorkerIsReportedWithItsLostSeeds() throws {
+        let sim = try simulation(batchSize: 4)
+        var stopped: pid_t = 0
+        let observer = ParallelRunObserver(batchDispatched: { batch, _, pid in
+            if batch == 2 { stopped = pid; kill(pid, SIGSTOP) }
+        })
+        let start = Date()
+        XCTAssertThrowsError(try parallelDriverMultiprocessing(sim, numTasks: 2, stallTimeout: 1.5, observer: observer)) { error in
+            guard case let .workerFailed(worker, reason, lost)? = error as? QCLabError else { return XCTFail("\(error)") }
+            XCTAssertTrue(worker.contains("pid \(stopped)"), worker)
+            XCTAssertTrue(reason.contains("stopped") && reason.contains("no sign of life"), reason)
+            XCTAssertTrue(Set(8...11).isSubset(of: lost), "\(lost)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+        XCTAssertEqual(kill(stopped, 0), -1, "the stopped worker is gone")
+    }
+
+    func testSIGTERMToTheForkedParentLeavesNoWorkerAndNoFile() throws {
+        let folder = try temporaryFolder()
+        try P.jobJSON(trajectories: 400).replacingOccurrences(of: #""tmax": 2.0"#, with: #""tmax": 50.0"#)
+            .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = try QCLabCLI.executable()
+        process.arguments = ["run", "job.json", "--driver", "multiprocessing", "--num-tasks", "2", "--output", "out.h5"]
+        process.currentDirectoryURL = folder
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let parent = process.processIdentifier
+        var children: [pid_t] = []
+        for _ in 0..<200 where children.count < 2 {
+            usleep(50_000)
+            let text = (try? String(contentsOfFile: "/proc/\(parent)/task/\(parent)/children", encoding: .utf8)) ?? ""
+            children = text.split(separator: " ").compactMap { pid_t($0) }
+        }
+        XCTAssertEqual(children.count, 2, "two workers started")
+        kill(parent, SIGTERM)
+        process.waitUntilExit()
+        usleep(300_000)
+        for child in children {
+            let state = (try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8)) ?? ""
+            XCTAssertTrue(state.isEmpty || state.contains(") Z"), "worker \(child) still running: \(state)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["job.json"])
+    }
+
+    // MARK: The command line: --seeds, launchers
+
+    func testSeedRangesOfAnArrayJobMergeIntoOneRun() throws {
+        let folder = try temporaryFolder()
+        try P.jobJSON(trajectories: 23).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        for arguments in [["run", "job.json", "--output", "all.h5"],
+                          ["run", "job.json", "--seeds", "0:12", "--output", "p1.h5"],
+                          ["run", "job.json", "--seeds", "12:23", "--driver", "multiprocessing", "--output", "p2.h5"],
+                          ["merge", "p1.h5", "p2.h5", "--output", "merged.h5"]] {
+            let outcome = try QCLabCLI.run(arguments, in: folder)
+            XCTAssertEqual(outcome.status, 0, "\(arguments): \(outcome.errors)")
+        }
+        let all = try SimulationData(contentsOf: folder.appendingPathComponent("all.h5").path)
+        let merged = try SimulationData(contentsOf: folder.appendingPathComponent("merged.h5").path)
+        XCTAssertEqual(P.withoutLog(merged), P.withoutLog(all))
+        // Every dataset, error bars included, the same bits (read by h5py).
+        XCTAssertEqual(try datasetDigests(folder.appendingPathComponent("merged.h5").path),
+                       try datasetDigests(folder.appendingPathComponent("all.h5").path))
+        let bad = try QCLabCLI.run(["run", "job.json", "--seeds", "5:5", "--output", "x.h5"], in: folder)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.errors.contains("--seeds"), bad.errors)
+    }
+
+    func testAnMPILauncherWithoutDriverMPIIsRefused() throws {
+        let folder = try temporaryFolder()
+        try P.jobJSON(trajectories: 4).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        for environment in [["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0"], ["PMI_RANK": "1", "PMI_SIZE": "2"],
+                            ["SLURM_NTASKS": "4", "SLURM_PROCID": "0", "SLURM_STEP_ID": "0"]] {
+            let outcome = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder, environment: environment)
+            XCTAssertNotEqual(outcome.status, 0, "\(environment)")
+            XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
+            XCTAssertTrue(outcome.errors.contains("--driver mpi"), outcome.errors)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["job.json"])
+        // And for real, under mpirun.
+        let mpirun = try P.mpirun()
+        let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "2", try QCLabCLI.executable().path, "run", "job.json",
+                                         "--output", "out.h5"], in: folder, timeout: 60)
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.errors.contains("add `--driver mpi`"), outcome.errors)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["job.json"])
+    }
+
+    // MARK: Helpers
+
+    private func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-exact-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        return folder
+    }
+
+    /// Every dataset of a file with a digest of its bytes, as h5py reads them, or a skip.
+    private func datasetDigests(_ path: String) throws -> String {
+        let python = URL(fileURLWithPath: "/tmp/ref/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else { throw XCTSkip("no h5py at /tmp/ref") }
+        let script = """
+            import h5py, hashlib, sys
+            with h5py.File(sys.argv[1], "r") as f:
+                for name in sorted(f):
+                    print(name, f[name].dtype, f[name].shape, hashlib.sha256(f[name][()].tobytes()).hexdigest())
+            """
+        let outcome = try QCLabCLI.run(["-c", script, path], in: URL(fileURLWithPath: "/"), program: python)
+        XCTAssertEqual(outcome.status, 0, outcome.errors)
+        return outcome.output
+    }
+}
