@@ -12,6 +12,8 @@ final class ProgressReporter: @unchecked Sendable {
     private var lastDraw = Date.distantPast
     /// Whether a bar is on screen, so that `finish()` ends its line exactly once.
     private var drawn = false
+    /// The count last shown, so that the same count is never shown twice.
+    private var lastDone = -1
     private let lock = NSLock()
 
     init(enabled: Bool, linesWhenNoTerminal: Bool = false, lineInterval: Double = 10) {
@@ -26,8 +28,9 @@ final class ProgressReporter: @unchecked Sendable {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
         let now = Date()
-        guard done == total || now.timeIntervalSince(lastDraw) > (lines ? lineInterval : 0.1) else { return }
+        guard done != lastDone, done == total || now.timeIntervalSince(lastDraw) > (lines ? lineInterval : 0.1) else { return }
         lastDraw = now
+        lastDone = done
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let left = rate > 0 ? Double(total - done) / rate : 0

@@ -73,15 +73,20 @@ final class CheckpointTests: XCTestCase {
     func testKilledMPIRunsResumeToTheSameBits() throws {
         let mpirun = try ParallelDriverTests.mpirun()
         let qclab = try QCLabCLI.executable().path
-        let folder = try folder(trajectories: 64)
+        let folder = try folder(trajectories: 256)
         let reference = try QCLabCLI.run(["run", "job.json", "--output", "reference.h5"], in: folder)
         XCTAssertEqual(reference.status, 0, reference.errors)
         let arguments = ["--oversubscribe", "-n", "3", "-x", "QCLAB_CHECKPOINT_INTERVAL=0", qclab, "run", "job.json",
                          "--driver", "mpi", "--output", "out.h5", "--checkpoint", "ck"]
         var interrupted = 0, resumed = 0
-        // A time limit: SIGTERM to mpirun ends every rank; the same command resumes.
-        for delay in [1.2, 1.8, 2.4, 120] {
-            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("ck").path) { resumed += 1 }
+        let ck = folder.appendingPathComponent("ck").path
+        func stamp() -> Date? { (try? FileManager.default.attributesOfItem(atPath: ck))?[.modificationDate] as? Date }
+        // A time limit: SIGTERM to mpirun ends every rank; the same command resumes. The
+        // first two runs are ended once they have written (or rewritten) the checkpoint, the
+        // last one runs to the end.
+        for round in 0..<3 {
+            if FileManager.default.fileExists(atPath: ck) { resumed += 1 }
+            let before = stamp()
             let process = Process()
             process.executableURL = mpirun
             process.arguments = arguments
@@ -91,9 +96,13 @@ final class CheckpointTests: XCTestCase {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            let deadline = Date().addingTimeInterval(delay)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if !process.isRunning {
+            if round < 2 {
+                let deadline = Date().addingTimeInterval(120)
+                while process.isRunning && stamp() == before && Date() < deadline { usleep(2_000) }
+                usleep(UInt32(30_000 * round))
+            }
+            if round == 2 || !process.isRunning {
+                process.waitUntilExit()
                 XCTAssertEqual(process.terminationStatus, 0)
                 break
             }

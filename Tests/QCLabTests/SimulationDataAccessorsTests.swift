@@ -55,7 +55,9 @@ final class SimulationDataAccessorsTests: XCTestCase {
         other.seeds[0] = 99
         XCTAssertFalse(serial.hasSameResults(as: other))
         other = forked
-        other.observables[1].sum[0] += 1e-12
+        var tiny = [Double](repeating: 0, count: other.observables[1].elementCount)
+        tiny[0] = 1e-12
+        other.observables[1].addSample(tiny)
         XCTAssertFalse(serial.hasSameResults(as: other))
     }
 }
