@@ -20,7 +20,7 @@ struct PlotCommand: ParsableCommand {
     func run() throws {
         reportingErrors {
             let destination = output ?? Self.defaultOutput(for: file)
-            try OutputPath.checkWritable(destination)
+            let target = try OutputPath.checkWritable(destination, protecting: [("input", file)])
             let data = try SimulationData(contentsOf: file)
             let plot: PopulationPlot
             do {
@@ -28,7 +28,7 @@ struct PlotCommand: ParsableCommand {
             } catch let QCLabError.unusableData(reason) {
                 throw QCLabError.unusableData("'\(file)': \(reason)")
             }
-            try AtomicFile.write(plot.svg(), to: destination)
+            try target.write(bytes: Array(plot.svg().utf8))
             print("wrote \(destination): populations of \(plot.populations.count) states at \(plot.times.count) times"
                   + (plot.standardErrors == nil ? ", no error bars in the data" : " with standard-error bands"))
         }
@@ -39,28 +39,5 @@ struct PlotCommand: ParsableCommand {
         let stem = url.deletingPathExtension().lastPathComponent
         let folder = (input as NSString).deletingLastPathComponent
         return folder.isEmpty ? stem + ".svg" : folder + "/" + stem + ".svg"
-    }
-}
-
-/// Writes a text file under a temporary name beside the target, then renames it into
-/// place, so that a failure never leaves a partial file.
-enum AtomicFile {
-    static func write(_ text: String, to path: String) throws {
-        try OutputPath.checkWritable(path)
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            throw QCLabError.invalidPath("output path '\(path)' is a folder")
-        }
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))").path
-        guard FileManager.default.createFile(atPath: temporary, contents: Foundation.Data(text.utf8)) else {
-            throw QCLabError.invalidPath("cannot write '\(path)'")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw QCLabError.invalidPath("cannot write '\(path)': \(reason)")
-        }
     }
 }

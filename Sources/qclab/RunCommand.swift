@@ -48,14 +48,14 @@ struct RunCommand: ParsableCommand {
         bootstrapLogging(verbose: verbose)
         reportingErrors {
             let job = try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job
-            try OutputPath.checkWritable(output)
+            let target = try checkedOutput()
             let previous = try append.map { try SimulationData(contentsOf: $0) } ?? SimulationData()
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar)
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }
             guard let data = try runDriver(job: job, previous: previous, progress: progress.update) else { return }
             progress.finish()
-            try data.save(to: output)
+            try data.save(to: target)
             print(Summary.describe(data, path: output))
         }
     }
@@ -104,20 +104,6 @@ enum DefaultJob {
         let simulation = Simulation(settings: settings, model: SpinBoson(), algorithm: FewestSwitchesSurfaceHopping(),
                                     initialWavefunction: [Complex(1), Complex(0)])
         return Job(simulation: simulation)
-    }
-}
-
-/// Checks on the output path, made before any work so that a bad path costs nothing.
-enum OutputPath {
-    static func checkWritable(_ path: String) throws {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw QCLabError.invalidPath("output folder '\(folder)' does not exist")
-        }
-        guard FileManager.default.isWritableFile(atPath: folder) else {
-            throw QCLabError.invalidPath("output folder '\(folder)' is not writable")
-        }
     }
 }
 

@@ -30,4 +30,12 @@ unsigned qclab_h5f_acc_excl(void);
 /// H5E_DEFAULT: the default error stack (a macro), for silencing HDF5's automatic error printing.
 hid_t qclab_h5e_default(void);
 
+/// Removes `path` if SIGTERM, SIGINT or SIGHUP arrives before `qclab_cleanup_unregister`,
+/// then ends the process as the signal would have (a handler in C: see cleanup.c). Returns
+/// the slot to unregister, or -1 if none is free or the path is too long. Not thread-safe:
+/// callers serialise (the HDF5 writer holds its lock).
+int qclab_cleanup_register(const char *path);
+/// Stops guarding the file of `slot`; the last one restores the previous signal handlers.
+void qclab_cleanup_unregister(int slot);
+
 #endif

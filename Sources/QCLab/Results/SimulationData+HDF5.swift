@@ -19,19 +19,16 @@ extension SimulationData {
     /// string. The file is written under a temporary name in the same folder and renamed
     /// over `path` once complete, so a failure leaves neither a partial file nor debris.
     public func save(to path: String) throws {
-        let location = try OutputLocation(path: path)
-        try checkSavable(to: path)
+        try save(to: OutputTarget(path: path))
+    }
+
+    /// Writes this data to an output checked beforehand (see ``save(to:)-(String)``).
+    public func save(to target: OutputTarget) throws {
+        try checkSavable(to: target.path)
         try HDF5Library.serialized {
-            let temporaryPath = location.temporaryPath()
-            var created = false
-            do {
-                let file = try HDF5File.create(at: temporaryPath, reportedAs: path)
-                created = true
+            try target.write { temporary in
+                let file = try HDF5File.create(at: temporary, reportedAs: target.path)
                 try file.closing { try writeContents(to: $0) }
-                try location.replaceTarget(with: temporaryPath)
-            } catch {
-                if created { unlink(temporaryPath) }
-                throw error
             }
         }
     }
@@ -141,51 +138,6 @@ extension SimulationData {
     }
 }
 
-/// Where an output file goes: its folder (which must exist) and its name in it.
-private struct OutputLocation {
-    let path: String
-    let folder: String
-    let fileName: String
-
-    init(path: String) throws {
-        self.path = path
-        if let slash = path.lastIndex(of: "/") {
-            folder = slash == path.startIndex ? "/" : String(path[..<slash])
-            fileName = String(path[path.index(after: slash)...])
-        } else {
-            folder = "."
-            fileName = path
-        }
-        guard !fileName.isEmpty else { throw QCLabError.invalidPath("output path '\(path)' has no file name") }
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-            throw QCLabError.invalidPath("output folder '\(folder)' does not exist")
-        }
-        guard FileManager.default.isWritableFile(atPath: folder) else {
-            throw QCLabError.invalidPath("output folder '\(folder)' is not writable")
-        }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            throw QCLabError.invalidPath("output path '\(path)' is a folder")
-        }
-    }
-
-    /// A fresh hidden name beside the target, unique to this process and call.
-    func temporaryPath() -> String {
-        let random = String(UInt64.random(in: 0 ... .max), radix: 36)
-        return (folder.hasSuffix("/") ? folder : folder + "/") + ".\(fileName).tmp-\(getpid())-\(random)"
-    }
-
-    /// Flushes the finished temporary file to disk and renames it over the target.
-    func replaceTarget(with temporaryPath: String) throws {
-        let descriptor = open(temporaryPath, O_RDONLY)
-        if descriptor >= 0 { _ = fsync(descriptor); close(descriptor) }
-        guard rename(temporaryPath, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            throw QCLabError.hdf5(path: path, reason: "cannot rename the finished file into place: \(reason)")
-        }
-    }
-}
-
 /// Serialises HDF5 calls (the library may be built without thread safety) with its
 /// automatic error printing off, so failures surface only as thrown errors.
 private enum HDF5Library {
@@ -194,9 +146,19 @@ private enum HDF5Library {
     static func serialized<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
-        _ = H5Eset_auto2(qclab_h5e_default(), nil, nil)
+        _ = prepared
         return try body()
     }
+
+    /// Done once, before any other HDF5 call. HDF5 closes what is still open at exit
+    /// (an `atexit` handler); a file whose close failed (a full disk) is still open, and
+    /// closing it again at exit dereferences freed state and segfaults after our error
+    /// message (HDF5 1.10). `H5dont_atexit` must precede the library's initialisation;
+    /// the operating system releases the process's files at exit instead.
+    private static let prepared: Void = {
+        _ = H5dont_atexit()
+        _ = H5Eset_auto2(qclab_h5e_default(), nil, nil)
+    }()
 }
 
 /// HDF5's default property list (H5P_DEFAULT) and whole-dataspace selection (H5S_ALL).
@@ -209,8 +171,11 @@ private struct HDF5File {
     let reportedPath: String
 
     static func create(at path: String, reportedAs reportedPath: String) throws -> HDF5File {
+        errno = 0
         let id = H5Fcreate(path, qclab_h5f_acc_excl(), defaultProperties, defaultProperties)
-        guard id >= 0 else { throw QCLabError.hdf5(path: reportedPath, reason: "cannot create a file in its folder") }
+        guard id >= 0 else {
+            throw QCLabError.hdf5(path: reportedPath, reason: "cannot create a file in its folder" + systemReason())
+        }
         return HDF5File(id: id, reportedPath: reportedPath)
     }
 
@@ -237,8 +202,17 @@ private struct HDF5File {
     func closing<T>(_ body: (HDF5File) throws -> T) throws -> T {
         let result: T
         do { result = try body(self) } catch { _ = H5Fclose(id); throw error }
-        guard H5Fclose(id) >= 0 else { throw failure("cannot finish writing the file") }
+        errno = 0
+        guard H5Fclose(id) >= 0 else { throw failure("cannot finish writing the file" + Self.systemReason()) }
         return result
+    }
+
+    /// The reason the system gave for the last failed write (`errno`), for messages:
+    /// `: No space left on device`, or nothing when HDF5 failed for its own reasons.
+    static func systemReason() -> String {
+        let code = errno
+        guard code != 0 else { return "" }
+        return ": " + String(cString: strerror(code))
     }
 
     /// Runs `body` with an HDF5 identifier, then releases it; a negative identifier (HDF5's
@@ -297,13 +271,14 @@ private struct HDF5File {
         let dimensions = shape.map { hsize_t($0) }
         let space = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), dimensions, nil)
         try using(space, H5Sclose, orCannot: "make the dataspace of '\(name)'") { space in
+            errno = 0
             let dataset = H5Dcreate2(id, name, fileType, space, defaultProperties, defaultProperties, defaultProperties)
             try using(dataset, H5Dclose, orCannot: "create dataset '\(name)'") { dataset in
                 guard !values.isEmpty else { return }
                 let status = values.withUnsafeBytes {
                     H5Dwrite(dataset, memoryType, wholeSpace, wholeSpace, defaultProperties, $0.baseAddress)
                 }
-                guard status >= 0 else { throw failure("cannot write dataset '\(name)'") }
+                guard status >= 0 else { throw failure("cannot write dataset '\(name)'" + Self.systemReason()) }
             }
         }
     }
