@@ -97,10 +97,18 @@ extension SimulationData {
         for required in [seedName, normFactorName] where !present.contains(required) {
             throw file.failure("missing dataset '\(required)'")
         }
+        try file.checkDeclaredSizes(of: names)
         let seeds = try file.readIntegers(seedName).map { Int($0) }
+        if let bad = seeds.first(where: { $0 < 0 || $0 > Int(UInt32.max) }) {
+            throw file.failure("seed \(bad) is outside 0...4294967295")
+        }
         let normFactor = try file.readSingleInteger(normFactorName)
         let sampleCount = present.contains(sampleCountName)
             ? try file.readSingleInteger(sampleCountName) : normFactor
+        // Beyond 2^53 counts are no longer exact doubles (and sums of them could overflow).
+        guard normFactor <= 1 << 53, sampleCount <= normFactor else {
+            throw file.failure("norm_factor \(normFactor) and num_samples \(sampleCount) are not believable counts")
+        }
         let errorNames = Set(names.filter {
             $0.hasSuffix(standardErrorSuffix) && present.contains(String($0.dropLast(standardErrorSuffix.count)))
         })
@@ -356,6 +364,52 @@ private struct HDF5File {
         return (result.shape, result.values.0, result.values.1)
     }
 
+    /// Throws unless every dataset's declared size is believable, before anything is read:
+    /// a dataset stored as is (no compression filter) cannot declare more bytes than the
+    /// whole file has, and all of them together must fit in the memory available. A file
+    /// of a few KB that declares 10^11 elements is refused here, instead of ending the
+    /// process in a failed allocation.
+    func checkDeclaredSizes(of names: [String]) throws {
+        let fileBytes = (try? Syscalls.status(reportedPath)).map { Double($0.st_size) } ?? .infinity
+        var memoryBytes = 0.0
+        for name in names {
+            try using(H5Dopen2(id, name, defaultProperties), H5Dclose, orCannot: "open dataset '\(name)'") { dataset in
+                let elements = try declaredElementCount(dataset, name)
+                let elementBytes = try using(H5Dget_type(dataset), H5Tclose, orCannot: "read the type of '\(name)'") {
+                    Double(H5Tget_size($0))
+                }
+                let filters = try using(H5Dget_create_plist(dataset), H5Pclose, orCannot: "read how '\(name)' is stored") {
+                    H5Pget_nfilters($0)
+                }
+                if filters == 0 && elements * elementBytes > fileBytes {
+                    throw failure("dataset '\(name)' declares \(Self.describe(elements)) elements (\(ByteCount.describe(elements * elementBytes))), more than the whole file (\(ByteCount.describe(fileBytes))) holds")
+                }
+                // Read as float64, or as two for a complex element.
+                memoryBytes += elements * 16
+            }
+        }
+        if let available = SystemMemory.available(), memoryBytes > available {
+            throw failure("its datasets need about \(ByteCount.describe(memoryBytes)) of memory to read, but only \(ByteCount.describe(available)) is available")
+        }
+    }
+
+    /// The number of elements dataset `name` declares, as a double (it may exceed `Int`).
+    private func declaredElementCount(_ dataset: hid_t, _ name: String) throws -> Double {
+        try using(H5Dget_space(dataset), H5Sclose, orCannot: "read the shape of '\(name)'") { space in
+            let rank = Int(H5Sget_simple_extent_ndims(space))
+            guard rank >= 0 else { throw failure("cannot read the shape of '\(name)'") }
+            var dimensions = [hsize_t](repeating: 0, count: rank)
+            guard H5Sget_simple_extent_dims(space, &dimensions, nil) >= 0 else {
+                throw failure("cannot read the shape of '\(name)'")
+            }
+            return dimensions.reduce(1.0) { $0 * Double($1) }
+        }
+    }
+
+    private static func describe(_ count: Double) -> String {
+        count < 1e15 ? String(Int(count)) : String(format: "%.3g", count)
+    }
+
     /// Opens dataset `name` and hands its type and element count to `body`, with its shape.
     private func read<T>(_ name: String, _ body: (hid_t, hid_t, Int) throws -> T) throws -> (shape: [Int], values: T) {
         try using(H5Dopen2(id, name, defaultProperties), H5Dclose, orCannot: "open dataset '\(name)'") { dataset in
@@ -364,10 +418,16 @@ private struct HDF5File {
                 guard H5Sget_simple_extent_dims(space, &dimensions, nil) >= 0 else {
                     throw failure("cannot read the shape of '\(name)'")
                 }
-                return dimensions.map { Int($0) }
+                // checkDeclaredSizes has bounded these; clamp rather than trap all the same.
+                return dimensions.map { Int(clamping: $0) }
             }
+            let (count, overflow) = shape.reduce((1, false)) { partial, dimension in
+                let product = partial.0.multipliedReportingOverflow(by: dimension)
+                return (product.partialValue, partial.1 || product.overflow)
+            }
+            guard !overflow, count <= Int.max / 16 else { throw failure("dataset '\(name)' declares too many elements") }
             let values = try using(H5Dget_type(dataset), H5Tclose, orCannot: "read the type of '\(name)'") {
-                try body(dataset, $0, shape.reduce(1, *))
+                try body(dataset, $0, count)
             }
             return (shape, values)
         }
@@ -418,7 +478,12 @@ private struct HDF5File {
                         return characters.map { String(cString: $0) } ?? ""
                     }
                 }
-                var bytes = [UInt8](repeating: 0, count: H5Tget_size(fileType))
+                let size = H5Tget_size(fileType)
+                let fileBytes = (try? Syscalls.status(reportedPath)).map { Int($0.st_size) } ?? Int.max
+                guard size <= fileBytes else {
+                    throw failure("attribute '\(name)' declares \(size) bytes, more than the whole file holds")
+                }
+                var bytes = [UInt8](repeating: 0, count: size)
                 guard H5Aread(attribute, fileType, &bytes) >= 0 else { throw failure("cannot read attribute '\(name)'") }
                 var text = bytes.prefix { $0 != 0 }[...]
                 if H5Tget_strpad(fileType) == H5T_STR_SPACEPAD { while text.last == 0x20 { text.removeLast() } }
