@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the libFuzzer targets in Fuzz/ for a bounded time each.
+#
+#   scripts/fuzz.sh [seconds per target, default 60] [target ...]
+#
+# Targets: FuzzJobParser (job files), FuzzHDF5Reader (HDF5 outputs). Each starts from its
+# committed seed corpus (Fuzz/Corpus/job, Fuzz/Corpus/hdf5) plus the regression inputs in
+# Fuzz/Findings, grows a scratch corpus under Fuzz/.build/corpus, and writes anything that
+# crashes, traps, leaks past -rss_limit_mb or hangs past -timeout to Fuzz/.build/findings.
+# Exit status: 0 if no target found anything. Not part of CI's test command; the findings
+# it made so far are regression tests in Tests/QCLabTests/FuzzFindingTests.swift.
+set -euo pipefail
+cd "$(dirname "$0")/../Fuzz"
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzJobParser FuzzHDF5Reader)
+
+# libFuzzer's main replaces Swift's (-parse-as-library); every Swift module is
+# instrumented for coverage, the C shims with -fsanitize=fuzzer-no-link.
+swift build -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library \
+    -Xcc -fsanitize=fuzzer-no-link $(printf -- '--product %s ' "${targets[@]}")
+bin=$(swift build -c release --show-bin-path)
+
+status=0
+for target in "${targets[@]}"; do
+    case $target in
+        FuzzJobParser) seeds=Corpus/job ;;
+        FuzzHDF5Reader) seeds=Corpus/hdf5 ;;
+        *) echo "unknown target $target" >&2; exit 2 ;;
+    esac
+    corpus=.build/corpus/$target findings=.build/findings/$target
+    mkdir -p "$corpus" "$findings"
+    echo "== $target for ${seconds}s (seeds: $seeds, Findings/$target)"
+    regressions=()
+    [ -d "Findings/$target" ] && regressions=("Findings/$target")
+    if ! "$bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
+            -artifact_prefix="$findings/" -print_final_stats=1 "$corpus" "$seeds" "${regressions[@]}"; then
+        status=1
+        echo "== $target found something: see $findings" >&2
+    fi
+done
+exit $status
