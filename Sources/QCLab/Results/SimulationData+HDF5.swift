@@ -378,11 +378,21 @@ private struct HDF5File {
                 let elementBytes = try using(H5Dget_type(dataset), H5Tclose, orCannot: "read the type of '\(name)'") {
                     Double(H5Tget_size($0))
                 }
-                let filters = try using(H5Dget_create_plist(dataset), H5Pclose, orCannot: "read how '\(name)' is stored") {
-                    H5Pget_nfilters($0)
+                let (filters, layout) = try using(H5Dget_create_plist(dataset), H5Pclose,
+                                                  orCannot: "read how '\(name)' is stored") {
+                    (H5Pget_nfilters($0), H5Pget_layout($0))
                 }
                 if filters == 0 && elements * elementBytes > fileBytes {
                     throw failure("dataset '\(name)' declares \(Self.describe(elements)) elements (\(ByteCount.describe(elements * elementBytes))), more than the whole file (\(ByteCount.describe(fileBytes))) holds")
+                }
+                // Data stored in one piece must be exactly as large as declared. HDF5 1.10
+                // does not check this for compact datasets and copies past the end of its
+                // buffer when reading them (found by FuzzHDF5Reader; later HDF5 versions refuse
+                // such a file when opening the dataset).
+                let stored = Double(H5Dget_storage_size(dataset))
+                if filters == 0, layout == H5D_COMPACT || (layout == H5D_CONTIGUOUS && stored > 0),
+                   stored != elements * elementBytes {
+                    throw failure("dataset '\(name)' is damaged: it declares \(ByteCount.describe(elements * elementBytes)) but stores \(ByteCount.describe(stored))")
                 }
                 // Read as float64, or as two for a complex element.
                 memoryBytes += elements * 16

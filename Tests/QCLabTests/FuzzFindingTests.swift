@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+@testable import QCLab
+
+/// What the fuzzers (Fuzz/, scripts/fuzz.sh) found, kept as regression tests: every
+/// input in `Fuzz/Findings/<target>` and in the seed corpora must be read or refused
+/// cleanly, never crash.
+final class FuzzFindingTests: XCTestCase {
+    /// The repository's `Fuzz/` folder, found from this file's path.
+    private func fuzzFolder() throws -> URL {
+        var folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("Fuzz")
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("Package.swift").path) { return candidate }
+            folder.deleteLastPathComponent()
+        }
+        throw XCTSkip("no Fuzz/ folder above \(#filePath)")
+    }
+
+    private func files(in folders: [URL]) -> [URL] {
+        folders.flatMap { folder in
+            ((try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? [])
+                .filter { !$0.lastPathComponent.hasPrefix(".") }
+        }.sorted { $0.path < $1.path }
+    }
+
+    /// Each HDF5 input goes through `qclab info` (a crash there is a signal, not a
+    /// refusal): status 0, or status 1 with one line naming the file.
+    func testHDF5FindingsAreReadOrRefusedCleanly() throws {
+        let fuzz = try fuzzFolder()
+        let inputs = files(in: [fuzz.appendingPathComponent("Findings/FuzzHDF5Reader"), fuzz.appendingPathComponent("Corpus/hdf5")])
+        XCTAssertTrue(inputs.contains { $0.lastPathComponent == "compact-size-mismatch.h5" })
+        let folder = try QCLabCLI.temporaryFolder(self)
+        for input in inputs {
+            let outcome = try QCLabCLI.run(["info", input.path], in: folder, timeout: 60)
+            XCTAssertFalse(outcome.signaled, "\(input.lastPathComponent): ended by signal \(outcome.status)")
+            XCTAssertTrue(outcome.status == 0 || outcome.status == 1, "\(input.lastPathComponent): status \(outcome.status)")
+            if outcome.status != 0 {
+                XCTAssertEqual(outcome.errorLines.count, 1, "\(input.lastPathComponent): \(outcome.errors)")
+                XCTAssertTrue(outcome.errors.contains(input.lastPathComponent), outcome.errors)
+            }
+        }
+        XCTAssertEqual(QCLabCLI.contents(of: folder), [])
+    }
+
+    /// The damaged compact dataset HDF5 1.10 would copy past the end of its buffer for.
+    func testDamagedCompactDatasetIsRefused() throws {
+        let input = try fuzzFolder().appendingPathComponent("Findings/FuzzHDF5Reader/compact-size-mismatch.h5")
+        XCTAssertThrowsError(try SimulationData(contentsOf: input.path)) { error in
+            XCTAssertTrue("\(error)".contains("damaged"), "\(error)")
+        }
+    }
+
+    /// Each job input is parsed, and planned if it parses, in this process: an error is
+    /// fine, a trap would end the test run.
+    func testJobFindingsAreParsedOrRefusedCleanly() throws {
+        let fuzz = try fuzzFolder()
+        let inputs = files(in: [fuzz.appendingPathComponent("Findings/FuzzJobParser"), fuzz.appendingPathComponent("Corpus/job")])
+        XCTAssertGreaterThan(inputs.count, 5)
+        for input in inputs {
+            let bytes = try Foundation.Data(contentsOf: input)
+            if let job = try? Job(json: bytes, source: input.lastPathComponent) {
+                _ = try? RunPlan(simulation: job.simulation, seeds: job.seeds)
+            }
+        }
+    }
+}
