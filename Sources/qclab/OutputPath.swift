@@ -17,4 +17,13 @@ extension RunCommand {
     func checkedOutput() throws -> OutputTarget {
         try OutputPath.checkWritable(output, protecting: job.map { [("job file", $0)] } ?? [])
     }
+
+    /// Refuses the run before it starts if its output cannot fit on the output's file
+    /// system (a lower bound of the output's size against the free space).
+    func checkFreeSpace(at target: OutputTarget, job: Job, previous: SimulationData) throws {
+        let trajectories = (job.seeds?.count ?? job.simulation.settings.numTrajs) + previous.seeds.count
+        // Memory first: a run that cannot even be held is the more basic problem.
+        try job.simulation.checkMemory(trajectories: trajectories - previous.seeds.count, existingSeeds: previous.seeds.count)
+        try target.checkFreeSpace(atLeast: job.simulation.estimatedOutputBytes(trajectories: trajectories))
+    }
 }

@@ -50,6 +50,7 @@ struct RunCommand: ParsableCommand {
             let job = try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job
             let target = try checkedOutput()
             let previous = try append.map { try SimulationData(contentsOf: $0) } ?? SimulationData()
+            try checkFreeSpace(at: target, job: job, previous: previous)
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar)
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }

@@ -227,7 +227,9 @@ final class ReliabilityTests: XCTestCase {
                 failures += 1
                 XCTAssertEqual(outcome.status, 1)
                 XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
-                XCTAssertTrue(outcome.errors.contains("out.h5") && outcome.errors.contains("No space left on device"),
+                // Found while writing, or before the run when not even the data fits.
+                XCTAssertTrue(outcome.errors.contains("out.h5")
+                              && (outcome.errors.contains("No space left on device") || outcome.errors.contains("B free")),
                               outcome.errors)
                 XCTAssertEqual(try Foundation.Data(contentsOf: disk.appendingPathComponent("out.h5")), kept,
                                "the earlier output must be kept whole")
@@ -235,6 +237,23 @@ final class ReliabilityTests: XCTestCase {
             XCTAssertEqual(QCLabCLI.contents(of: disk), ["filler", "out.h5"], "filler \(filler): debris")
         }
         XCTAssertGreaterThan(failures, 3, "the disk must have been full for several fill levels")
+    }
+
+    /// A run whose output cannot fit in the free space is refused before it starts (the
+    /// job here would take hours), with both numbers.
+    func testRunWhoseOutputCannotFitIsRefusedBeforeComputing() throws {
+        let disk = try smallFileSystem(kilobytes: 64)
+        let inputs = try QCLabCLI.temporaryFolder(self)
+        // 10001 collect points: at least 1.7 MB of means and standard errors.
+        try BadJob.job(settings: #"{"tmax": 1000, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 1000000, "batch_size": 100}"#)
+            .write(to: inputs.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let output = disk.appendingPathComponent("out.h5").path
+        let outcome = try QCLabCLI.run(["run", "job.json", "--output", output], in: inputs, timeout: 60)
+        XCTAssertEqual(outcome.status, 1, outcome.errors)
+        XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
+        XCTAssertTrue(outcome.errors.contains(output) && outcome.errors.contains("MiB")
+                      && outcome.errors.contains("KiB free"), outcome.errors)
+        XCTAssertEqual(QCLabCLI.contents(of: disk), [])
     }
 
     /// SIGTERM, SIGINT or SIGHUP while the output is being written ends qclab as the

@@ -46,6 +46,16 @@ public struct Simulation: Sendable {
         return (parts.reduce(0) { $0 + $1.bytes }, parts)
     }
 
+    /// The least an output file of this run can take on disk: the means and standard
+    /// errors of its outputs (`t`, `dm_db`, two energies) and `trajectories` seeds, without
+    /// HDF5's own overhead. A lower bound, so that a check against it refuses nothing that fits.
+    public func estimatedOutputBytes(trajectories: Int) -> Double {
+        let n = Double(model.numQuantumStates)
+        let counts = TimeGrid.counts(settings)
+        let collectPoints = counts.totalSteps / Swift.max(counts.stepsPerCollect, 1) + 1
+        return collectPoints * 8 * (1 + 2 * (2 * n * n + 2)) + 8 * Double(trajectories)
+    }
+
     /// Throws unless a run of `trajectories` new trajectories fits in the memory this
     /// process may still use (``SystemMemory/available()``); the message gives both
     /// numbers and names the setting behind the largest part.

@@ -54,6 +54,19 @@ public struct OutputTarget: Sendable {
         try probe(existing: existing != nil)
     }
 
+    /// Throws unless the output's file system has at least `bytes` free for this user
+    /// (`statvfs`'s available blocks), so that a run whose output cannot fit is refused
+    /// before it starts; give a lower bound (``Simulation/estimatedOutputBytes(trajectories:)``)
+    /// so that nothing that fits is refused.
+    public func checkFreeSpace(atLeast bytes: Double) throws {
+        var info = statvfs()
+        guard statvfs(folder, &info) == 0 else { return }
+        let free = Double(info.f_bavail) * Double(info.f_frsize)
+        guard bytes > free else { return }
+        throw QCLabError.invalidPath(
+            "output path '\(path)' needs at least \(ByteCount.describe(bytes)), but its file system has only \(ByteCount.describe(free)) free")
+    }
+
     /// Creates and removes the temporary name, and the output's own name if nothing is
     /// there yet, so that a name the file system cannot hold fails now.
     private func probe(existing: Bool) throws {
