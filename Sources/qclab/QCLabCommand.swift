@@ -9,7 +9,7 @@ struct QCLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qclab",
         abstract: "Mixed quantum-classical dynamics (mean-field and surface hopping), QC Lab 1.3.0 compatible.",
-        subcommands: [RunCommand.self, InfoCommand.self, PlotCommand.self, MergeCommand.self],
+        subcommands: [RunCommand.self, InfoCommand.self, PlotCommand.self, MergeCommand.self, CheckInputCommand.self],
         defaultSubcommand: nil)
 
     /// Parses the command line and runs the chosen subcommand. Help and version print
@@ -18,6 +18,7 @@ struct QCLabCommand: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot()
+            reportingErrors { try InputCheck.checkReadable(hdf5Inputs(of: command)) }
             try command.run()
         } catch {
             let code = exitCode(for: error)
@@ -35,6 +36,17 @@ struct QCLabCommand: ParsableCommand {
             FileHandle.standardError.write(Foundation.Data(("qclab: error: \(message) (\(help))\n").utf8))
             Foundation.exit(code.rawValue)
         }
+    }
+}
+
+/// The HDF5 files `command` reads, checked in a child process first (``InputCheck``).
+private func hdf5Inputs(of command: ParsableCommand) -> [String] {
+    switch command {
+    case let info as InfoCommand: return [info.file]
+    case let plot as PlotCommand: return [plot.file]
+    case let merge as MergeCommand: return merge.inputs
+    case let run as RunCommand: return run.append.map { [$0] } ?? []
+    default: return []
     }
 }
 

@@ -256,6 +256,28 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(QCLabCLI.contents(of: disk), [])
     }
 
+    /// A signal during the computation ends qclab by that signal with nothing written.
+    func testSignalsDuringTheComputationLeaveNothing() throws {
+        let folder = try QCLabCLI.temporaryFolder(self)
+        try BadJob.job(settings: #"{"tmax": 1000, "dt_update": 0.01, "dt_collect": 1, "num_trajs": 1000000, "batch_size": 100}"#)
+            .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        for signal in [SIGTERM, SIGINT, SIGHUP] {
+            let process = Process()
+            process.executableURL = try QCLabCLI.executable()
+            process.arguments = ["run", "job.json", "--output", "result.h5"]
+            process.currentDirectoryURL = folder
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(700_000)
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+            XCTAssertEqual(process.terminationStatus, signal)
+            XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"], "signal \(signal): debris")
+        }
+    }
+
     /// SIGTERM, SIGINT or SIGHUP while the output is being written ends qclab as the
     /// signal says and leaves no temporary file (nor a partial output) behind.
     func testSignalsDuringTheWriteLeaveNoTemporaryFile() throws {
