@@ -292,7 +292,7 @@ final class ReliabilityTests: XCTestCase {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         var caught = 0
         for signal in [SIGTERM, SIGINT, SIGHUP] {
-            for _ in 0 ..< 5 where caught < 3 {
+            for _ in 0 ..< 10 where caught < 3 {
                 let process = Process()
                 process.executableURL = try QCLabCLI.executable()
                 process.arguments = ["run", "job.json", "--output", "out/result.h5"]
