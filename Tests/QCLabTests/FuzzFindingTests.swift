@@ -3,8 +3,9 @@ import XCTest
 @testable import QCLab
 
 /// What the fuzzers (Fuzz/, scripts/fuzz.sh) found, kept as regression tests: every
-/// input in `Fuzz/Findings/<target>` and in the seed corpora must be read or refused
-/// cleanly, never crash.
+/// input in `Fuzz/Findings/<target>`, in `Fuzz/Findings/HDF5Library` (crashes and loops
+/// inside HDF5 itself) and in the seed corpora must be read or refused cleanly by
+/// `qclab`, never crash or hang it.
 final class FuzzFindingTests: XCTestCase {
     /// The repository's `Fuzz/` folder, found from this file's path.
     private func fuzzFolder() throws -> URL {
@@ -28,7 +29,8 @@ final class FuzzFindingTests: XCTestCase {
     /// refusal): status 0, or status 1 with one line naming the file.
     func testHDF5FindingsAreReadOrRefusedCleanly() throws {
         let fuzz = try fuzzFolder()
-        let inputs = files(in: [fuzz.appendingPathComponent("Findings/FuzzHDF5Reader"), fuzz.appendingPathComponent("Corpus/hdf5")])
+        let inputs = files(in: [fuzz.appendingPathComponent("Findings/FuzzHDF5Reader"), fuzz.appendingPathComponent("Findings/HDF5Library"),
+                                fuzz.appendingPathComponent("Corpus/hdf5")])
         for finding in ["compact-size-mismatch.h5", "vlen-log-heap-damage.h5", "symbol-table-btree-damage.h5", "vlen-log-heap-loop.h5"] {
             XCTAssertTrue(inputs.contains { $0.lastPathComponent == finding }, finding)
         }
