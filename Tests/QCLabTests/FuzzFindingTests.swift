@@ -31,7 +31,8 @@ final class FuzzFindingTests: XCTestCase {
         let fuzz = try fuzzFolder()
         let inputs = files(in: [fuzz.appendingPathComponent("Findings/FuzzHDF5Reader"), fuzz.appendingPathComponent("Findings/HDF5Library"),
                                 fuzz.appendingPathComponent("Corpus/hdf5")])
-        for finding in ["compact-size-mismatch.h5", "vlen-log-heap-damage.h5", "symbol-table-btree-damage.h5", "vlen-log-heap-loop.h5"] {
+        for finding in ["compact-size-mismatch.h5", "damaged-float-type.h5", "vlen-log-heap-damage.h5", "symbol-table-btree-damage.h5",
+                        "heap-loop.h5", "vlen-heap-read-crash.h5"] {
             XCTAssertTrue(inputs.contains { $0.lastPathComponent == finding }, finding)
         }
         let folder = try QCLabCLI.temporaryFolder(self)
@@ -54,6 +55,14 @@ final class FuzzFindingTests: XCTestCase {
         let input = try fuzzFolder().appendingPathComponent("Findings/FuzzHDF5Reader/compact-size-mismatch.h5")
         XCTAssertThrowsError(try SimulationData(contentsOf: input.path)) { error in
             XCTAssertTrue("\(error)".contains("damaged"), "\(error)")
+        }
+    }
+
+    /// A float type with damaged bit positions, which HDF5 1.10 would convert out of bounds.
+    func testDamagedFloatTypeIsRefused() throws {
+        let input = try fuzzFolder().appendingPathComponent("Findings/FuzzHDF5Reader/damaged-float-type.h5")
+        XCTAssertThrowsError(try SimulationData(contentsOf: input.path)) { error in
+            XCTAssertTrue("\(error)".contains("standard number type"), "\(error)")
         }
     }
 

@@ -14,6 +14,10 @@ hid_t qclab_h5t_native_int64(void);
 hid_t qclab_h5t_std_i64le(void);
 /// H5T_IEEE_F64LE: float64 as h5py stores numpy's float64 on disk.
 hid_t qclab_h5t_ieee_f64le(void);
+/// H5T_IEEE_F64BE, H5T_IEEE_F32LE, H5T_IEEE_F32BE: the other standard floats a file may hold.
+hid_t qclab_h5t_ieee_f64be(void);
+hid_t qclab_h5t_ieee_f32le(void);
+hid_t qclab_h5t_ieee_f32be(void);
 /// H5T_C_S1: the base type for strings.
 hid_t qclab_h5t_c_s1(void);
 /// H5P_DEFAULT: the default property list.

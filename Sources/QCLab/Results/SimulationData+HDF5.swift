@@ -342,7 +342,9 @@ private struct HDF5File {
     /// Reads an integer dataset of any width or sign as int64.
     func readIntegers(_ name: String) throws -> [Int64] {
         try read(name) { dataset, type, count in
-            guard H5Tget_class(type) == H5T_INTEGER else { throw failure("'\(name)' is not an integer dataset") }
+            guard H5Tget_class(type) == H5T_INTEGER, Self.isStandardNumber(type) else {
+                throw failure("'\(name)' is not an integer dataset of a standard type")
+            }
             return try readValues(dataset, name, memoryType: qclab_h5t_native_int64(), count: count, zero: Int64(0))
         }.values
     }
@@ -352,6 +354,7 @@ private struct HDF5File {
         let result = try read(name) { dataset, type, count -> (Bool, [Double]) in
             let typeClass = H5Tget_class(type)
             if typeClass == H5T_FLOAT || typeClass == H5T_INTEGER {
+                guard Self.isStandardNumber(type) else { throw failure("'\(name)' is not of a standard number type") }
                 return (false, try readValues(dataset, name, memoryType: qclab_h5t_native_double(), count: count, zero: 0.0))
             }
             guard typeClass == H5T_COMPOUND, floatMemberNames(of: type) == ["r", "i"] else {
@@ -454,11 +457,33 @@ private struct HDF5File {
         return values
     }
 
-    /// Member names of a compound type whose members are all floating point; else nil.
+    /// Whether `type` is a number type that h5py and NumPy write: an IEEE float32 or
+    /// float64 (either byte order), or an integer of 1, 2, 4 or 8 bytes using all its bits.
+    /// Anything else is refused before HDF5 converts it: HDF5 1.10 trusts a damaged float
+    /// description (its bit positions) and copies out of bounds converting it (found by
+    /// FuzzHDF5Reader).
+    static func isStandardNumber(_ type: hid_t) -> Bool {
+        switch H5Tget_class(type) {
+        case H5T_FLOAT:
+            return [qclab_h5t_ieee_f64le(), qclab_h5t_ieee_f64be(), qclab_h5t_ieee_f32le(), qclab_h5t_ieee_f32be()]
+                .contains { H5Tequal(type, $0) > 0 }
+        case H5T_INTEGER:
+            let size = H5Tget_size(type)
+            return [1, 2, 4, 8].contains(size) && H5Tget_precision(type) == size * 8 && H5Tget_offset(type) == 0
+        default:
+            return false
+        }
+    }
+
+    /// Member names of a compound type whose members are all standard floats; else nil.
     private func floatMemberNames(of type: hid_t) -> [String]? {
         var names: [String] = []
         for index in 0 ..< UInt32(max(0, H5Tget_nmembers(type))) {
-            guard H5Tget_member_class(type, index) == H5T_FLOAT, let name = H5Tget_member_name(type, index) else {
+            let member = H5Tget_member_type(type, index)
+            guard member >= 0 else { return nil }
+            defer { H5Tclose(member) }
+            guard H5Tget_class(member) == H5T_FLOAT, Self.isStandardNumber(member),
+                  let name = H5Tget_member_name(type, index) else {
                 return nil
             }
             defer { H5free_memory(name) }
