@@ -31,7 +31,7 @@ final class FuzzFindingTests: XCTestCase {
         let fuzz = try fuzzFolder()
         let inputs = files(in: [fuzz.appendingPathComponent("Findings/FuzzHDF5Reader"), fuzz.appendingPathComponent("Findings/HDF5Library"),
                                 fuzz.appendingPathComponent("Corpus/hdf5")])
-        for finding in ["compact-size-mismatch.h5", "damaged-float-type.h5", "vlen-log-heap-damage.h5", "symbol-table-btree-damage.h5",
+        for finding in ["compact-size-mismatch.h5", "damaged-float-type.h5", "damaged-complex-compound.h5", "vlen-log-heap-damage.h5", "symbol-table-btree-damage.h5",
                         "heap-loop.h5", "vlen-heap-read-crash.h5"] {
             XCTAssertTrue(inputs.contains { $0.lastPathComponent == finding }, finding)
         }
@@ -63,6 +63,14 @@ final class FuzzFindingTests: XCTestCase {
         let input = try fuzzFolder().appendingPathComponent("Findings/FuzzHDF5Reader/damaged-float-type.h5")
         XCTAssertThrowsError(try SimulationData(contentsOf: input.path)) { error in
             XCTAssertTrue("\(error)".contains("standard number type"), "\(error)")
+        }
+    }
+
+    /// A complex compound whose members lie past its end, which HDF5 1.10 would convert out of bounds.
+    func testDamagedComplexCompoundIsRefused() throws {
+        let input = try fuzzFolder().appendingPathComponent("Findings/FuzzHDF5Reader/damaged-complex-compound.h5")
+        XCTAssertThrowsError(try SimulationData(contentsOf: input.path)) { error in
+            XCTAssertTrue("\(error)".contains("complex {r, i} compound"), "\(error)")
         }
     }
 

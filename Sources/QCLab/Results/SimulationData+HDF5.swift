@@ -357,7 +357,7 @@ private struct HDF5File {
                 guard Self.isStandardNumber(type) else { throw failure("'\(name)' is not of a standard number type") }
                 return (false, try readValues(dataset, name, memoryType: qclab_h5t_native_double(), count: count, zero: 0.0))
             }
-            guard typeClass == H5T_COMPOUND, floatMemberNames(of: type) == ["r", "i"] else {
+            guard typeClass == H5T_COMPOUND, Self.isComplexPair(type) else {
                 throw failure("'\(name)' is neither float64 nor h5py's complex {r, i} compound")
             }
             return (true, try withComplexType(member: qclab_h5t_native_double()) {
@@ -475,21 +475,25 @@ private struct HDF5File {
         }
     }
 
-    /// Member names of a compound type whose members are all standard floats; else nil.
-    private func floatMemberNames(of type: hid_t) -> [String]? {
-        var names: [String] = []
-        for index in 0 ..< UInt32(max(0, H5Tget_nmembers(type))) {
+    /// Whether `type` is h5py's complex compound as NumPy lays it out: members `r` at
+    /// offset 0 and `i` right after it, both the same standard float, nothing else. A
+    /// damaged compound (members past its end) makes HDF5 1.10 convert out of bounds
+    /// (found by FuzzHDF5Reader), so nothing looser is read.
+    static func isComplexPair(_ type: hid_t) -> Bool {
+        guard H5Tget_nmembers(type) == 2 else { return false }
+        var members: [(name: String, offset: Int, size: Int)] = []
+        for index: UInt32 in 0 ..< 2 {
             let member = H5Tget_member_type(type, index)
-            guard member >= 0 else { return nil }
+            guard member >= 0 else { return false }
             defer { H5Tclose(member) }
-            guard H5Tget_class(member) == H5T_FLOAT, Self.isStandardNumber(member),
-                  let name = H5Tget_member_name(type, index) else {
-                return nil
-            }
+            guard H5Tget_class(member) == H5T_FLOAT, isStandardNumber(member),
+                  let name = H5Tget_member_name(type, index) else { return false }
             defer { H5free_memory(name) }
-            names.append(String(cString: name))
+            members.append((String(cString: name), H5Tget_member_offset(type, index), H5Tget_size(member)))
         }
-        return names
+        let size = members[0].size
+        return members.map(\.name) == ["r", "i"] && members[1].size == size
+            && members[0].offset == 0 && members[1].offset == size && H5Tget_size(type) == 2 * size
     }
 
     /// The root attribute `name` as a string (variable- or fixed-length), or nil if absent.
