@@ -12,3 +12,6 @@ unsigned qclab_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 size_t qclab_h5t_variable(void) { return H5T_VARIABLE; }
 unsigned qclab_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 hid_t qclab_h5e_default(void) { return H5E_DEFAULT; }
+hid_t qclab_h5t_ieee_f64be(void) { return H5T_IEEE_F64BE; }
+hid_t qclab_h5t_ieee_f32le(void) { return H5T_IEEE_F32LE; }
+hid_t qclab_h5t_ieee_f32be(void) { return H5T_IEEE_F32BE; }

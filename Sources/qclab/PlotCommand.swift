@@ -41,7 +41,7 @@ struct PlotCommand: ParsableCommand {
             let what = PlotQuantity(name: quantity)
             let destination = output ?? Self.defaultOutput(for: file, quantity: what)
             let format = try ImageFormat(path: destination)
-            try OutputPath.checkWritable(destination)
+            let target = try OutputPath.checkWritable(destination, protecting: [("input", file)])
             if format == .png { _ = try Rasterizer.executable() }
             let data = try SimulationData(contentsOf: file)
             let series: PlotSeries
@@ -54,8 +54,8 @@ struct PlotCommand: ParsableCommand {
             let svg = heatMap ? try HeatMapPlot(data: data, quantity: what, title: title).svg()
                 : try TimeSeriesPlot(data: data, quantity: what, title: title).svg()
             switch format {
-            case .svg: try AtomicFile.write(svg, to: destination)
-            case .png: try Rasterizer.writePNG(svg: svg, to: destination)
+            case .svg: try target.write(bytes: Array(svg.utf8))
+            case .png: try target.write(bytes: Rasterizer.png(svg: svg))
             }
             let shape = heatMap ? "heat map"
                 : what == .energies ? "lines, changes since t = 0"
@@ -100,53 +100,32 @@ enum Rasterizer {
             + "(install librsvg2-bin on Debian/Ubuntu, librsvg on macOS/Homebrew), or name the output .svg")
     }
 
-    /// Renders `svg` at twice its size (sharp on high-density screens and in print) into
-    /// `path`, through a temporary file renamed into place.
-    static func writePNG(svg: String, to path: String) throws {
-        let tool = try executable()
-        let url = URL(fileURLWithPath: path)
-        let base = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        let source = base + ".svg", target = base + ".png"
-        defer { unlink(source); unlink(target) }
-        try AtomicFile.write(svg, to: source)
+    /// `svg` rendered as PNG at twice its size (sharp on high-density screens and in
+    /// print): the SVG goes to rsvg-convert's standard input, the PNG comes from its output,
+    /// so no file is made but the one the caller writes atomically.
+    static func png(svg: String) throws -> [UInt8] {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["--zoom", "2", "--background-color", "white", "--format", "png", "--output", target, source]
-        let errors = Pipe()
+        process.executableURL = URL(fileURLWithPath: try executable())
+        process.arguments = ["--zoom", "2", "--background-color", "white", "--format", "png"]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
         try process.run()
+        // Feed the SVG from another thread while this one drains the PNG, so neither pipe fills up.
+        let source = input.fileHandleForWriting
+        let feeder = Thread {
+            source.write(Foundation.Data(svg.utf8))
+            try? source.close()
+        }
+        feeder.start()
+        let png = output.fileHandleForReading.readDataToEndOfFile()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard process.terminationStatus == 0, !png.isEmpty else {
             let line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "exit status \(process.terminationStatus)"
-            throw QCLabError.invalidPath("rsvg-convert could not write '\(path)': \(line)")
+            throw QCLabError.invalidPath("rsvg-convert could not render the plot: \(line)")
         }
-        guard rename(target, path) == 0 else {
-            throw QCLabError.invalidPath("cannot write '\(path)': \(String(cString: strerror(errno)))")
-        }
-    }
-}
-
-/// Writes a text file under a temporary name beside the target, then renames it into
-/// place, so that a failure never leaves a partial file.
-enum AtomicFile {
-    static func write(_ text: String, to path: String) throws {
-        try OutputPath.checkWritable(path)
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            throw QCLabError.invalidPath("output path '\(path)' is a folder")
-        }
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))").path
-        guard FileManager.default.createFile(atPath: temporary, contents: Foundation.Data(text.utf8)) else {
-            throw QCLabError.invalidPath("cannot write '\(path)'")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw QCLabError.invalidPath("cannot write '\(path)': \(reason)")
-        }
+        return Array(png)
     }
 }

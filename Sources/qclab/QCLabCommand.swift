@@ -9,7 +9,8 @@ struct QCLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qclab",
         abstract: "Mixed quantum-classical dynamics (mean-field and surface hopping), QC Lab 1.3.0 compatible.",
-        subcommands: [RunCommand.self, InfoCommand.self, PlotCommand.self, MergeCommand.self, ModelsCommand.self, InitCommand.self],
+        subcommands: [RunCommand.self, InfoCommand.self, PlotCommand.self, MergeCommand.self, ModelsCommand.self, InitCommand.self,
+                      CheckInputCommand.self],
         defaultSubcommand: nil)
 
     /// Parses the command line and runs the chosen subcommand. Help and version print
@@ -19,6 +20,7 @@ struct QCLabCommand: ParsableCommand {
         rejectUnknownSubcommand()
         do {
             var command = try parseAsRoot()
+            reportingErrors { try InputCheck.checkReadable(hdf5Inputs(of: command)) }
             try command.run()
         } catch {
             let code = exitCode(for: error)
@@ -44,11 +46,25 @@ extension QCLabCommand {
     /// (`qclab export`), where ArgumentParser would report "unexpected arguments".
     static func rejectUnknownSubcommand() {
         guard let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-") else { return }
-        let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        let names = configuration.subcommands.filter { $0.configuration.shouldDisplay }
+            .compactMap { $0.configuration.commandName } + ["help"]
         guard !names.contains(first) else { return }
         FileHandle.standardError.write(Foundation.Data(
             "qclab: error: unknown subcommand '\(first)' (known: \(names.dropLast().joined(separator: ", ")); see 'qclab --help')\n".utf8))
         Foundation.exit(ExitCode.validationFailure.rawValue)
+    }
+}
+
+/// The HDF5 files `command` reads, checked in a child process first (``InputCheck``).
+private func hdf5Inputs(of command: ParsableCommand) -> [String] {
+    switch command {
+    case let info as InfoCommand: return [info.file]
+    case let plot as PlotCommand: return [plot.file]
+    case let merge as MergeCommand: return merge.inputs
+    // Under MPI only rank 0 reads files (the others may not even see the path).
+    case let run as RunCommand where run.driver == .mpi && !MPILauncher.isFirstRank(): return []
+    case let run as RunCommand: return run.append.map { [$0] } ?? []
+    default: return []
     }
 }
 

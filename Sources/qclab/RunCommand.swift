@@ -62,8 +62,10 @@ struct RunCommand: ParsableCommand {
             var job = try readJob()
             if let seeds { job.replaceSeeds(with: seeds.range) }
             let warnings = job.warnings + job.simulation.warnings
-            if driver != .mpi { try OutputPath.checkWritable(output) }  // under MPI, rank 0 checks in readJob
+            // Only the process that writes checks the output (under MPI, rank 0 did so in readJob).
+            let target = try writesOutput ? checkedOutput() : nil
             let previous = try readPrevious()
+            try rootChecks { if let target { try checkFreeSpace(at: target, job: job, previous: previous) } }
             // Warnings once the run is sure to start (the seeds fit the data continued), so
             // that a refused run says one line; under MPI rank 0 alone warns, when done.
             _ = try RunPlan(simulation: job.simulation, seeds: job.seeds, continuing: previous)
@@ -76,7 +78,8 @@ struct RunCommand: ParsableCommand {
             if driver == .mpi { warn(warnings) }
             // The simulation's warnings are in the log already (the drivers write them); the job's are added here.
             data.log += job.warnings.map { "Warning: \($0)\n" }.joined()
-            try data.save(to: output)
+            guard let target else { return }
+            try data.save(to: target)
             checkpointing?.remove()
             print(Summary.describe(data, path: output))
         }
@@ -89,7 +92,7 @@ struct RunCommand: ParsableCommand {
         guard driver == .mpi else { return try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job }
         let bytes = try rootReads {
             _ = try job.map { try Job(contentsOf: $0) }
-            try OutputPath.checkWritable(output)
+            _ = try checkedOutput()
             return try job.map { Array(try Foundation.Data(contentsOf: URL(fileURLWithPath: $0))) } ?? []
         }
         return try job.map { try Job(json: Foundation.Data(bytes), source: $0) } ?? DefaultJob.job
@@ -100,6 +103,15 @@ struct RunCommand: ParsableCommand {
         guard let append else { return SimulationData() }
         guard driver == .mpi else { return try SimulationData(contentsOf: append) }
         return try SimulationData(encodedBytes: rootReads { try SimulationData(contentsOf: append).encodedBytes() })
+    }
+
+    /// Whether this process writes the output: every process but MPI ranks other than 0.
+    var writesOutput: Bool { driver != .mpi || MPIEnvironment.rank == 0 }
+
+    /// Runs `check` where the output is written; under MPI its error fails every rank.
+    func rootChecks(_ check: () throws -> Void) throws {
+        guard driver == .mpi else { return try check() }
+        _ = try rootReads { try check(); return [] }
     }
 
     /// What rank 0 reads, on every rank (MPI initialized here if needed); errors fail every rank.
@@ -166,20 +178,6 @@ enum DefaultJob {
     }
 }
 
-/// Checks on the output path, made before any work so that a bad path costs nothing.
-enum OutputPath {
-    static func checkWritable(_ path: String) throws {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw QCLabError.invalidPath("output folder '\(folder)' does not exist")
-        }
-        guard FileManager.default.isWritableFile(atPath: folder) else {
-            throw QCLabError.invalidPath("output folder '\(folder)' is not writable")
-        }
-    }
-}
-
 /// `--seeds A:B`: a half-open range of seeds.
 struct SeedRange: ExpressibleByArgument {
     let range: Range<Int>
@@ -218,5 +216,13 @@ enum MPILauncher {
             return "srun (SLURM_NTASKS=\(count))"
         }
         return nil
+    }
+
+    /// Whether this process is the first rank of its launcher's job (or not launched by one),
+    /// read from the environment before MPI is initialized.
+    static func isFirstRank(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        let rank = environment["OMPI_COMM_WORLD_RANK"] ?? environment["PMI_RANK"] ?? environment["PMIX_RANK"]
+            ?? environment["SLURM_PROCID"] ?? "0"
+        return rank == "0"
     }
 }

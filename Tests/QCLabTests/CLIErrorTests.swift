@@ -6,6 +6,8 @@ import XCTest
 enum QCLabCLI {
     struct Outcome {
         let status: Int32
+        /// Whether a signal ended the process (then `status` is the signal's number).
+        var signaled = false
         let output: String
         let errors: String
         /// The non-empty lines of standard error.
@@ -71,7 +73,7 @@ enum QCLabCLI {
             XCTFail("qclab \(arguments.joined(separator: " ")) did not finish within \(timeout) s", file: file, line: line)
         }
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus,
+        return Outcome(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
                        output: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
                        errors: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }
@@ -94,33 +96,6 @@ enum QCLabCLI {
 /// exactly one line on standard error that names the culprit, and nothing left in the
 /// output folder (neither the output nor a temporary file).
 final class CLIErrorTests: XCTestCase {
-    /// Runs `arguments` in a fresh folder holding `files`; outputs go to its `out/`.
-    func assertRefused(_ arguments: [String], files: [String: String] = [:], binaryFiles: [String: [UInt8]] = [:],
-                       naming culprits: [String], _ label: String,
-                       file: StaticString = #filePath, line: UInt = #line) throws {
-        let folder = try QCLabCLI.temporaryFolder(self)
-        let out = folder.appendingPathComponent("out")
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        for (name, text) in files {
-            try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
-        }
-        for (name, bytes) in binaryFiles {
-            try Foundation.Data(bytes).write(to: folder.appendingPathComponent(name))
-        }
-        let before = QCLabCLI.contents(of: folder)
-        let outcome = try QCLabCLI.run(arguments, in: folder, file: file, line: line)
-        XCTAssertNotEqual(outcome.status, 0, "\(label): exit status", file: file, line: line)
-        XCTAssertEqual(outcome.errorLines.count, 1, "\(label): one line on standard error, got:\n\(outcome.errors)",
-                       file: file, line: line)
-        XCTAssertTrue(outcome.errors.hasPrefix("qclab: error: "), "\(label): \(outcome.errors)", file: file, line: line)
-        for culprit in culprits {
-            XCTAssertTrue(outcome.errors.contains(culprit), "\(label): '\(outcome.errors)' does not name '\(culprit)'",
-                          file: file, line: line)
-        }
-        XCTAssertEqual(QCLabCLI.contents(of: out), [], "\(label): debris in the output folder", file: file, line: line)
-        XCTAssertEqual(QCLabCLI.contents(of: folder), before, "\(label): debris beside the inputs", file: file, line: line)
-    }
-
     func testEveryBadJobFileIsRefusedWithOneLineNamingTheCulprit() throws {
         for bad in BadJob.all {
             try assertRefused(["run", "job.json", "--output", "out/result.h5"], files: ["job.json": bad.json],
@@ -256,5 +231,37 @@ final class CLIErrorTests: XCTestCase {
             XCTAssertFalse(terminal.contains("/12 trajectories") || terminal.contains("/2 trajectories"),
                            "\(driver): one bar for the whole run, not one per batch or worker: \(terminal)")
         }
+    }
+}
+
+extension XCTestCase {
+    /// Runs `arguments` in a fresh folder holding `files`; outputs go to its `out/`.
+    func assertRefused(_ arguments: [String], files: [String: String] = [:], binaryFiles: [String: [UInt8]] = [:],
+                       naming culprits: [String], _ label: String, timeout: Double = 120,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+        let folder = try QCLabCLI.temporaryFolder(self)
+        let out = folder.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        for (name, text) in files {
+            try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        for (name, bytes) in binaryFiles {
+            try Foundation.Data(bytes).write(to: folder.appendingPathComponent(name))
+        }
+        let before = QCLabCLI.contents(of: folder)
+        let outcome = try QCLabCLI.run(arguments, in: folder, timeout: timeout, file: file, line: line)
+        XCTAssertNotEqual(outcome.status, 0, "\(label): exit status", file: file, line: line)
+        XCTAssertEqual(outcome.errorLines.count, 1, "\(label): one line on standard error, got:\n\(outcome.errors)",
+                       file: file, line: line)
+        XCTAssertTrue(outcome.errors.hasPrefix("qclab: error: "), "\(label): \(outcome.errors)", file: file, line: line)
+        XCTAssertFalse(outcome.errors.contains("Backtrac") || outcome.errors.contains("Fatal error"),
+                       "\(label): a backtrace", file: file, line: line)
+        XCTAssertFalse(outcome.signaled, "\(label): ended by signal \(outcome.status)", file: file, line: line)
+        for culprit in culprits {
+            XCTAssertTrue(outcome.errors.contains(culprit), "\(label): '\(outcome.errors)' does not name '\(culprit)'",
+                          file: file, line: line)
+        }
+        XCTAssertEqual(QCLabCLI.contents(of: out), [], "\(label): debris in the output folder", file: file, line: line)
+        XCTAssertEqual(QCLabCLI.contents(of: folder), before, "\(label): debris beside the inputs", file: file, line: line)
     }
 }

@@ -66,6 +66,8 @@ final class ParallelDriverTests: XCTestCase {
             .unknownName(kind: "k", name: "n", known: ["a", "b"]), .malformedJob("j"), .lapack(routine: "zheevd", info: -3),
             .hdf5(path: "p", reason: "r"), .incompatibleData("d"), .workerFailed(worker: "w", reason: "r", lostSeeds: [1, 5]),
             .mpi("m"), .invalidPath("p"), .unusableData("u"),
+            .nonFinite(output: "dm_db", value: .infinity, time: 0.5, seeds: [3, 4]),
+            .nonFinite(output: "q", value: -1, time: nil, seeds: []),
         ]
         for error in errors {
             XCTAssertEqual(QCLabError(encodedBytes: error.encodedBytes()), error)

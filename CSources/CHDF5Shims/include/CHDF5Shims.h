@@ -14,6 +14,10 @@ hid_t qclab_h5t_native_int64(void);
 hid_t qclab_h5t_std_i64le(void);
 /// H5T_IEEE_F64LE: float64 as h5py stores numpy's float64 on disk.
 hid_t qclab_h5t_ieee_f64le(void);
+/// H5T_IEEE_F64BE, H5T_IEEE_F32LE, H5T_IEEE_F32BE: the other standard floats a file may hold.
+hid_t qclab_h5t_ieee_f64be(void);
+hid_t qclab_h5t_ieee_f32le(void);
+hid_t qclab_h5t_ieee_f32be(void);
 /// H5T_C_S1: the base type for strings.
 hid_t qclab_h5t_c_s1(void);
 /// H5P_DEFAULT: the default property list.
@@ -29,5 +33,13 @@ size_t qclab_h5t_variable(void);
 unsigned qclab_h5f_acc_excl(void);
 /// H5E_DEFAULT: the default error stack (a macro), for silencing HDF5's automatic error printing.
 hid_t qclab_h5e_default(void);
+
+/// Removes `path` if SIGTERM, SIGINT or SIGHUP arrives before `qclab_cleanup_unregister`,
+/// then ends the process as the signal would have (a handler in C: see cleanup.c). Returns
+/// the slot to unregister, or -1 if none is free or the path is too long. Not thread-safe:
+/// callers serialise (the HDF5 writer holds its lock).
+int qclab_cleanup_register(const char *path);
+/// Stops guarding the file of `slot`; the last one restores the previous signal handlers.
+void qclab_cleanup_unregister(int slot);
 
 #endif

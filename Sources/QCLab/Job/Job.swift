@@ -101,7 +101,13 @@ public struct Job: Sendable {
         }
         func whole(_ key: String) throws -> Int? {
             guard let x = try number(key) else { return nil }
-            guard x == x.rounded(), abs(x) < 1e12 else { throw QCLabError.invalidSetting(key, "must be a whole number, got \(x)") }
+            guard x == x.rounded() else { throw QCLabError.invalidSetting(key, "must be a whole number, got \(x)") }
+            // Beyond 2^53 a double no longer holds every whole number; settings.validate()
+            // gives each setting's own, smaller bound with the value as written.
+            let limit = 9_007_199_254_740_992.0
+            guard abs(x) <= limit else {
+                throw QCLabError.invalidSetting(key, "of \(x) is too large (at most \(Int(limit)))")
+            }
             return Int(x)
         }
         if let x = try number("tmax") { s.tmax = x }

@@ -33,6 +33,13 @@ extension QCLabError {
         case let .mpi(a): strings(10, a)
         case let .invalidPath(a): strings(11, a)
         case let .unusableData(a): strings(12, a)
+        case let .nonFinite(output, value, time, seeds):
+            strings(13, output)
+            w.uint64(value.bitPattern)
+            w.bytes.append(time == nil ? 0 : 1)
+            w.uint64((time ?? 0).bitPattern)
+            w.count(seeds.count)
+            for seed in seeds { w.int64(seed) }
         }
         return w.bytes
     }
@@ -67,6 +74,14 @@ extension QCLabError {
             case 10: self = .mpi(try s())
             case 11: self = .invalidPath(try s())
             case 12: self = .unusableData(try s())
+            case 13:
+                let output = try s()
+                let value = Double(bitPattern: try r.uint64("value"))
+                let hasTime = try r.take(1, "time flag").first == 1
+                let time = Double(bitPattern: try r.uint64("time"))
+                let count = try r.count("seeds", elementSize: 8)
+                self = .nonFinite(output: output, value: value, time: hasTime ? time : nil,
+                                  seeds: try (0..<count).map { _ in try r.int64("seed") })
             default: return nil
             }
             guard r.offset == bytes.count else { return nil }

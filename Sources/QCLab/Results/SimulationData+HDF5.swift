@@ -22,19 +22,16 @@ extension SimulationData {
     /// string. The file is written under a temporary name in the same folder and renamed
     /// over `path` once complete, so a failure leaves neither a partial file nor debris.
     public func save(to path: String) throws {
-        let location = try OutputLocation(path: path)
-        try checkSavable(to: path)
+        try save(to: OutputTarget(path: path))
+    }
+
+    /// Writes this data to an output checked beforehand (see ``save(to:)-(String)``).
+    public func save(to target: OutputTarget) throws {
+        try checkSavable(to: target.path)
         try HDF5Library.serialized {
-            let temporaryPath = location.temporaryPath()
-            var created = false
-            do {
-                let file = try HDF5File.create(at: temporaryPath, reportedAs: path)
-                created = true
+            try target.write { temporary in
+                let file = try HDF5File.create(at: temporary, reportedAs: target.path)
                 try file.closing { try writeContents(to: $0) }
-                try location.replaceTarget(with: temporaryPath)
-            } catch {
-                if created { unlink(temporaryPath) }
-                throw error
             }
         }
     }
@@ -113,8 +110,16 @@ extension SimulationData {
         for required in [seedName, normFactorName] where !present.contains(required) {
             throw file.failure("missing dataset '\(required)'")
         }
+        try file.checkDeclaredSizes(of: names)
         let seeds = try file.readIntegers(seedName).map { Int($0) }
+        if let bad = seeds.first(where: { $0 < 0 || $0 > Int(UInt32.max) }) {
+            throw file.failure("seed \(bad) is outside 0...4294967295")
+        }
         let normFactor = try file.readSingleInteger(normFactorName)
+        // Beyond 2^53 counts are no longer exact doubles (and sums of them could overflow).
+        guard normFactor >= 0, normFactor <= 1 << 53 else {
+            throw file.failure("norm_factor \(normFactor) is not a believable count")
+        }
         let isSupplement: (String) -> Bool = { name in
             for suffix in [standardErrorSuffix, exactSuffix] where name.hasSuffix(suffix) {
                 if present.contains(String(name.dropLast(suffix.count))) { return true }
@@ -188,51 +193,6 @@ private func averagedNote(_ path: String) -> String {
         + "(QC Lab's Data.add_data, say), which cannot combine standard errors"
 }
 
-/// Where an output file goes: its folder (which must exist) and its name in it.
-private struct OutputLocation {
-    let path: String
-    let folder: String
-    let fileName: String
-
-    init(path: String) throws {
-        self.path = path
-        if let slash = path.lastIndex(of: "/") {
-            folder = slash == path.startIndex ? "/" : String(path[..<slash])
-            fileName = String(path[path.index(after: slash)...])
-        } else {
-            folder = "."
-            fileName = path
-        }
-        guard !fileName.isEmpty else { throw QCLabError.invalidPath("output path '\(path)' has no file name") }
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-            throw QCLabError.invalidPath("output folder '\(folder)' does not exist")
-        }
-        guard FileManager.default.isWritableFile(atPath: folder) else {
-            throw QCLabError.invalidPath("output folder '\(folder)' is not writable")
-        }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            throw QCLabError.invalidPath("output path '\(path)' is a folder")
-        }
-    }
-
-    /// A fresh hidden name beside the target, unique to this process and call.
-    func temporaryPath() -> String {
-        let random = String(UInt64.random(in: 0 ... .max), radix: 36)
-        return (folder.hasSuffix("/") ? folder : folder + "/") + ".\(fileName).tmp-\(getpid())-\(random)"
-    }
-
-    /// Flushes the finished temporary file to disk and renames it over the target.
-    func replaceTarget(with temporaryPath: String) throws {
-        let descriptor = open(temporaryPath, O_RDONLY)
-        if descriptor >= 0 { _ = fsync(descriptor); close(descriptor) }
-        guard rename(temporaryPath, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            throw QCLabError.hdf5(path: path, reason: "cannot rename the finished file into place: \(reason)")
-        }
-    }
-}
-
 /// Serialises HDF5 calls (the library may be built without thread safety) with its
 /// automatic error printing off, so failures surface only as thrown errors.
 private enum HDF5Library {
@@ -241,9 +201,19 @@ private enum HDF5Library {
     static func serialized<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
-        _ = H5Eset_auto2(qclab_h5e_default(), nil, nil)
+        _ = prepared
         return try body()
     }
+
+    /// Done once, before any other HDF5 call. HDF5 closes what is still open at exit
+    /// (an `atexit` handler); a file whose close failed (a full disk) is still open, and
+    /// closing it again at exit dereferences freed state and segfaults after our error
+    /// message (HDF5 1.10). `H5dont_atexit` must precede the library's initialisation;
+    /// the operating system releases the process's files at exit instead.
+    private static let prepared: Void = {
+        _ = H5dont_atexit()
+        _ = H5Eset_auto2(qclab_h5e_default(), nil, nil)
+    }()
 }
 
 /// HDF5's default property list (H5P_DEFAULT) and whole-dataspace selection (H5S_ALL).
@@ -256,8 +226,11 @@ private struct HDF5File {
     let reportedPath: String
 
     static func create(at path: String, reportedAs reportedPath: String) throws -> HDF5File {
+        errno = 0
         let id = H5Fcreate(path, qclab_h5f_acc_excl(), defaultProperties, defaultProperties)
-        guard id >= 0 else { throw QCLabError.hdf5(path: reportedPath, reason: "cannot create a file in its folder") }
+        guard id >= 0 else {
+            throw QCLabError.hdf5(path: reportedPath, reason: "cannot create a file in its folder" + systemReason())
+        }
         return HDF5File(id: id, reportedPath: reportedPath)
     }
 
@@ -284,8 +257,17 @@ private struct HDF5File {
     func closing<T>(_ body: (HDF5File) throws -> T) throws -> T {
         let result: T
         do { result = try body(self) } catch { _ = H5Fclose(id); throw error }
-        guard H5Fclose(id) >= 0 else { throw failure("cannot finish writing the file") }
+        errno = 0
+        guard H5Fclose(id) >= 0 else { throw failure("cannot finish writing the file" + Self.systemReason()) }
         return result
+    }
+
+    /// The reason the system gave for the last failed write (`errno`), for messages:
+    /// `: No space left on device`, or nothing when HDF5 failed for its own reasons.
+    static func systemReason() -> String {
+        let code = errno
+        guard code != 0 else { return "" }
+        return ": " + String(cString: strerror(code))
     }
 
     /// Runs `body` with an HDF5 identifier, then releases it; a negative identifier (HDF5's
@@ -344,13 +326,14 @@ private struct HDF5File {
         let dimensions = shape.map { hsize_t($0) }
         let space = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), dimensions, nil)
         try using(space, H5Sclose, orCannot: "make the dataspace of '\(name)'") { space in
+            errno = 0
             let dataset = H5Dcreate2(id, name, fileType, space, defaultProperties, defaultProperties, defaultProperties)
             try using(dataset, H5Dclose, orCannot: "create dataset '\(name)'") { dataset in
                 guard !values.isEmpty else { return }
                 let status = values.withUnsafeBytes {
                     H5Dwrite(dataset, memoryType, wholeSpace, wholeSpace, defaultProperties, $0.baseAddress)
                 }
-                guard status >= 0 else { throw failure("cannot write dataset '\(name)'") }
+                guard status >= 0 else { throw failure("cannot write dataset '\(name)'" + Self.systemReason()) }
             }
         }
     }
@@ -406,7 +389,9 @@ private struct HDF5File {
     /// Reads an integer dataset of any width or sign as int64.
     func readIntegers(_ name: String) throws -> [Int64] {
         try read(name) { dataset, type, count in
-            guard H5Tget_class(type) == H5T_INTEGER else { throw failure("'\(name)' is not an integer dataset") }
+            guard H5Tget_class(type) == H5T_INTEGER, Self.isStandardNumber(type) else {
+                throw failure("'\(name)' is not an integer dataset of a standard type")
+            }
             return try readValues(dataset, name, memoryType: qclab_h5t_native_int64(), count: count, zero: Int64(0))
         }.values
     }
@@ -426,9 +411,10 @@ private struct HDF5File {
         let result = try read(name) { dataset, type, count -> (Bool, [Double]) in
             let typeClass = H5Tget_class(type)
             if typeClass == H5T_FLOAT || typeClass == H5T_INTEGER {
+                guard Self.isStandardNumber(type) else { throw failure("'\(name)' is not of a standard number type") }
                 return (false, try readValues(dataset, name, memoryType: qclab_h5t_native_double(), count: count, zero: 0.0))
             }
-            guard typeClass == H5T_COMPOUND, floatMemberNames(of: type) == ["r", "i"] else {
+            guard typeClass == H5T_COMPOUND, Self.isComplexPair(type) else {
                 throw failure("'\(name)' is neither float64 nor h5py's complex {r, i} compound")
             }
             return (true, try withComplexType(member: qclab_h5t_native_double()) {
@@ -436,6 +422,62 @@ private struct HDF5File {
             })
         }
         return (result.shape, result.values.0, result.values.1)
+    }
+
+    /// Throws unless every dataset's declared size is believable, before anything is read:
+    /// a dataset stored as is (no compression filter) cannot declare more bytes than the
+    /// whole file has, and all of them together must fit in the memory available. A file
+    /// of a few KB that declares 10^11 elements is refused here, instead of ending the
+    /// process in a failed allocation.
+    func checkDeclaredSizes(of names: [String]) throws {
+        let fileBytes = (try? Syscalls.status(reportedPath)).map { Double($0.st_size) } ?? .infinity
+        var memoryBytes = 0.0
+        for name in names {
+            try using(H5Dopen2(id, name, defaultProperties), H5Dclose, orCannot: "open dataset '\(name)'") { dataset in
+                let elements = try declaredElementCount(dataset, name)
+                let elementBytes = try using(H5Dget_type(dataset), H5Tclose, orCannot: "read the type of '\(name)'") {
+                    Double(H5Tget_size($0))
+                }
+                let (filters, layout) = try using(H5Dget_create_plist(dataset), H5Pclose,
+                                                  orCannot: "read how '\(name)' is stored") {
+                    (H5Pget_nfilters($0), H5Pget_layout($0))
+                }
+                if filters == 0 && elements * elementBytes > fileBytes {
+                    throw failure("dataset '\(name)' declares \(Self.describe(elements)) elements (\(ByteCount.describe(elements * elementBytes))), more than the whole file (\(ByteCount.describe(fileBytes))) holds")
+                }
+                // Data stored in one piece must be exactly as large as declared. HDF5 1.10
+                // does not check this for compact datasets and copies past the end of its
+                // buffer when reading them (found by FuzzHDF5Reader; later HDF5 versions refuse
+                // such a file when opening the dataset).
+                let stored = Double(H5Dget_storage_size(dataset))
+                if filters == 0, layout == H5D_COMPACT || (layout == H5D_CONTIGUOUS && stored > 0),
+                   stored != elements * elementBytes {
+                    throw failure("dataset '\(name)' is damaged: it declares \(ByteCount.describe(elements * elementBytes)) but stores \(ByteCount.describe(stored))")
+                }
+                // Read as float64, or as two for a complex element.
+                memoryBytes += elements * 16
+            }
+        }
+        if let available = SystemMemory.available(), memoryBytes > available {
+            throw failure("its datasets need about \(ByteCount.describe(memoryBytes)) of memory to read, but only \(ByteCount.describe(available)) is available")
+        }
+    }
+
+    /// The number of elements dataset `name` declares, as a double (it may exceed `Int`).
+    private func declaredElementCount(_ dataset: hid_t, _ name: String) throws -> Double {
+        try using(H5Dget_space(dataset), H5Sclose, orCannot: "read the shape of '\(name)'") { space in
+            let rank = Int(H5Sget_simple_extent_ndims(space))
+            guard rank >= 0 else { throw failure("cannot read the shape of '\(name)'") }
+            var dimensions = [hsize_t](repeating: 0, count: rank)
+            guard H5Sget_simple_extent_dims(space, &dimensions, nil) >= 0 else {
+                throw failure("cannot read the shape of '\(name)'")
+            }
+            return dimensions.reduce(1.0) { $0 * Double($1) }
+        }
+    }
+
+    private static func describe(_ count: Double) -> String {
+        count < 1e15 ? String(Int(count)) : String(format: "%.3g", count)
     }
 
     /// Opens dataset `name` and hands its type and element count to `body`, with its shape.
@@ -446,10 +488,16 @@ private struct HDF5File {
                 guard H5Sget_simple_extent_dims(space, &dimensions, nil) >= 0 else {
                     throw failure("cannot read the shape of '\(name)'")
                 }
-                return dimensions.map { Int($0) }
+                // checkDeclaredSizes has bounded these; clamp rather than trap all the same.
+                return dimensions.map { Int(clamping: $0) }
             }
+            let (count, overflow) = shape.reduce((1, false)) { partial, dimension in
+                let product = partial.0.multipliedReportingOverflow(by: dimension)
+                return (product.partialValue, partial.1 || product.overflow)
+            }
+            guard !overflow, count <= Int.max / 16 else { throw failure("dataset '\(name)' declares too many elements") }
             let values = try using(H5Dget_type(dataset), H5Tclose, orCannot: "read the type of '\(name)'") {
-                try body(dataset, $0, shape.reduce(1, *))
+                try body(dataset, $0, count)
             }
             return (shape, values)
         }
@@ -466,17 +514,43 @@ private struct HDF5File {
         return values
     }
 
-    /// Member names of a compound type whose members are all floating point; else nil.
-    private func floatMemberNames(of type: hid_t) -> [String]? {
-        var names: [String] = []
-        for index in 0 ..< UInt32(max(0, H5Tget_nmembers(type))) {
-            guard H5Tget_member_class(type, index) == H5T_FLOAT, let name = H5Tget_member_name(type, index) else {
-                return nil
-            }
-            defer { H5free_memory(name) }
-            names.append(String(cString: name))
+    /// Whether `type` is a number type that h5py and NumPy write: an IEEE float32 or
+    /// float64 (either byte order), or an integer of 1, 2, 4 or 8 bytes using all its bits.
+    /// Anything else is refused before HDF5 converts it: HDF5 1.10 trusts a damaged float
+    /// description (its bit positions) and copies out of bounds converting it (found by
+    /// FuzzHDF5Reader).
+    static func isStandardNumber(_ type: hid_t) -> Bool {
+        switch H5Tget_class(type) {
+        case H5T_FLOAT:
+            return [qclab_h5t_ieee_f64le(), qclab_h5t_ieee_f64be(), qclab_h5t_ieee_f32le(), qclab_h5t_ieee_f32be()]
+                .contains { H5Tequal(type, $0) > 0 }
+        case H5T_INTEGER:
+            let size = H5Tget_size(type)
+            return [1, 2, 4, 8].contains(size) && H5Tget_precision(type) == size * 8 && H5Tget_offset(type) == 0
+        default:
+            return false
         }
-        return names
+    }
+
+    /// Whether `type` is h5py's complex compound as NumPy lays it out: members `r` at
+    /// offset 0 and `i` right after it, both the same standard float, nothing else. A
+    /// damaged compound (members past its end) makes HDF5 1.10 convert out of bounds
+    /// (found by FuzzHDF5Reader), so nothing looser is read.
+    static func isComplexPair(_ type: hid_t) -> Bool {
+        guard H5Tget_nmembers(type) == 2 else { return false }
+        var members: [(name: String, offset: Int, size: Int)] = []
+        for index: UInt32 in 0 ..< 2 {
+            let member = H5Tget_member_type(type, index)
+            guard member >= 0 else { return false }
+            defer { H5Tclose(member) }
+            guard H5Tget_class(member) == H5T_FLOAT, isStandardNumber(member),
+                  let name = H5Tget_member_name(type, index) else { return false }
+            defer { H5free_memory(name) }
+            members.append((String(cString: name), H5Tget_member_offset(type, index), H5Tget_size(member)))
+        }
+        let size = members[0].size
+        return members.map(\.name) == ["r", "i"] && members[1].size == size
+            && members[0].offset == 0 && members[1].offset == size && H5Tget_size(type) == 2 * size
     }
 
     /// The root attribute `name` as a string (variable- or fixed-length), or nil if absent.
@@ -500,7 +574,12 @@ private struct HDF5File {
                         return characters.map { String(cString: $0) } ?? ""
                     }
                 }
-                var bytes = [UInt8](repeating: 0, count: H5Tget_size(fileType))
+                let size = H5Tget_size(fileType)
+                let fileBytes = (try? Syscalls.status(reportedPath)).map { Int($0.st_size) } ?? Int.max
+                guard size <= fileBytes else {
+                    throw failure("attribute '\(name)' declares \(size) bytes, more than the whole file holds")
+                }
+                var bytes = [UInt8](repeating: 0, count: size)
                 guard H5Aread(attribute, fileType, &bytes) >= 0 else { throw failure("cannot read attribute '\(name)'") }
                 var text = bytes.prefix { $0 != 0 }[...]
                 if H5Tget_strpad(fileType) == H5T_STR_SPACEPAD { while text.last == 0x20 { text.removeLast() } }

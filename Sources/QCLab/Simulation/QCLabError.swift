@@ -26,6 +26,9 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidPath(String)
     /// SimulationData that lacks what an operation needs (a plot without `dm_db`, say).
     case unusableData(String)
+    /// An output of a batch came out NaN or infinite: `time` is the first collect time at
+    /// which it is not finite (nil for an output without a time axis), `seeds` the batch's.
+    case nonFinite(output: String, value: Double, time: Double?, seeds: [Int])
 
     public var description: String {
         switch self {
@@ -44,6 +47,9 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .mpi(reason): return "MPI: \(reason)"
         case let .invalidPath(reason): return reason
         case let .unusableData(reason): return reason
+        case let .nonFinite(output, value, time, seeds):
+            return "output '\(output)' became \(value.isNaN ? "NaN" : "infinite")" + (time.map { " at t = \($0) (its first collect time not finite)" } ?? "")
+                + " in the batch of seeds \(SeedList.describe(seeds))"
         }
     }
 }

@@ -29,6 +29,47 @@ public struct Simulation: Sendable {
         return Double(settings.batchSize) * 16 * 10 * (n * n + coordinates)
     }
 
+    /// Memory a run of `trajectories` new trajectories needs, added to data that already
+    /// holds `existingSeeds`, roughly, part by part: the state of one batch, the outputs
+    /// (`T x N x N` complex sums and squared deviations: the run's result, one batch's result
+    /// and the copy made when they are added), the seed lists and the time grid.
+    public func estimatedRunBytes(trajectories: Int, existingSeeds: Int = 0) -> (total: Double, parts: [(setting: String, what: String, bytes: Double)]) {
+        let n = Double(model.numQuantumStates), coordinates = Double(model.numClassicalCoordinates)
+        let rows = Double(Swift.min(settings.batchSize, Swift.max(trajectories, 1)))
+        let collectPoints = TimeGrid.counts(settings).totalSteps / Swift.max(TimeGrid.counts(settings).stepsPerCollect, 1) + 1
+        let parts: [(setting: String, what: String, bytes: Double)] = [
+            ("batch_size", "batch state", rows * 16 * 10 * (n * n + coordinates)),
+            ("tmax", "outputs", 3 * collectPoints * (2 * n * n + 3) * 2 * 8),
+            ("num_trajs", "seed list", 3 * 8 * Double(trajectories + existingSeeds)),
+            ("tmax", "time grid", 2 * 8 * collectPoints),
+        ]
+        return (parts.reduce(0) { $0 + $1.bytes }, parts)
+    }
+
+    /// The least an output file of this run can take on disk: the means and standard
+    /// errors of its outputs (`t`, `dm_db`, two energies) and `trajectories` seeds, without
+    /// HDF5's own overhead. A lower bound, so that a check against it refuses nothing that fits.
+    public func estimatedOutputBytes(trajectories: Int) -> Double {
+        let n = Double(model.numQuantumStates)
+        let counts = TimeGrid.counts(settings)
+        let collectPoints = counts.totalSteps / Swift.max(counts.stepsPerCollect, 1) + 1
+        return collectPoints * 8 * (1 + 2 * (2 * n * n + 2)) + 8 * Double(trajectories)
+    }
+
+    /// Throws unless a run of `trajectories` new trajectories fits in the memory this
+    /// process may still use (``SystemMemory/available()``); the message gives both
+    /// numbers and names the setting behind the largest part.
+    public func checkMemory(trajectories: Int, existingSeeds: Int = 0) throws {
+        guard let available = SystemMemory.available() else { return }
+        let (needed, parts) = estimatedRunBytes(trajectories: trajectories, existingSeeds: existingSeeds)
+        guard needed > available else { return }
+        let largest = parts.max { $0.bytes < $1.bytes }!
+        let detail = parts.filter { $0.bytes >= 0.01 * needed }
+            .map { "\($0.what) \(ByteCount.describe($0.bytes))" }.joined(separator: ", ")
+        throw QCLabError.invalidSetting(
+            largest.setting, "makes the run need about \(ByteCount.describe(needed)) of memory (\(detail)), but only \(ByteCount.describe(available)) is available")
+    }
+
     /// Checks that settings, model, algorithm and initial state fit together.
     public func validate() throws {
         try settings.validate()
@@ -46,8 +87,7 @@ public struct Simulation: Sendable {
         let bytes = estimatedBatchBytes
         guard bytes < Self.batchMemoryLimit else {
             throw QCLabError.invalidSetting(
-                "batch_size", String(format: "of %d with %@ (%d states, %d coordinates) needs about %.0f GiB per batch; use a smaller batch_size",
-                                     settings.batchSize, model.modelName, n, model.numClassicalCoordinates, bytes / 1_073_741_824))
+                "batch_size", "of \(settings.batchSize) with \(model.modelName) (\(n) states, \(model.numClassicalCoordinates) coordinates) needs about \(ByteCount.describe(bytes)) per batch, more than the \(ByteCount.describe(Self.batchMemoryLimit)) allowed; use a smaller batch_size")
         }
         let branches = algorithm.branchCount(for: model)
         if branches > 1 && settings.batchSize % branches != 0 {
@@ -84,10 +124,17 @@ public struct RunPlan: Sendable, Equatable {
             guard Set(explicitSeeds).count == explicitSeeds.count else {
                 throw QCLabError.invalidSetting("seeds", "must not repeat a seed")
             }
+            try simulation.checkMemory(trajectories: explicitSeeds.count, existingSeeds: data.seeds.count)
             seeds = explicitSeeds
         } else {
-            let start = data.nextSeed
-            seeds = Array(start..<start + simulation.settings.numTrajs)
+            let start = data.nextSeed, count = simulation.settings.numTrajs
+            // Seeds are 32-bit (QC Lab seeds NumPy's legacy generator with them).
+            guard start <= Int(UInt32.max) + 1 - count else {
+                throw QCLabError.invalidSetting(
+                    "num_trajs", "of \(count) continuing after seed \(start - 1) would need seeds up to \(start + count - 1), beyond the largest seed 4294967295; give explicit 'seeds'")
+            }
+            try simulation.checkMemory(trajectories: count, existingSeeds: data.seeds.count)
+            seeds = Array(start..<start + count)
         }
         if let overlap = seeds.first(where: Set(data.seeds).contains) {
             throw QCLabError.invalidSetting("seeds", "seed \(overlap) is already in the data being continued")
@@ -108,7 +155,25 @@ public struct RunPlan: Sendable, Equatable {
 
 extension Simulation {
     /// Runs one batch of trajectories with the given seeds.
+    ///
+    /// Throws ``QCLabError/nonFinite(output:time:seeds:)`` when an output came out NaN or
+    /// infinite (an overflowing temperature, say): such a result is never merged or written.
     public func runBatch(seeds: [Int]) throws -> SimulationData {
-        try algorithm.runBatch(model: model, grid: timeGrid, initialWavefunction: initialWavefunction, seeds: seeds)
+        let result = try algorithm.runBatch(model: model, grid: timeGrid, initialWavefunction: initialWavefunction, seeds: seeds)
+        try Self.checkFinite(result, seeds: seeds)
+        return result
+    }
+
+    /// Throws for the first output (in output order) whose mean is NaN or infinite,
+    /// naming it, the first collect time at which it is not finite, and the seeds.
+    static func checkFinite(_ data: SimulationData, seeds: [Int]) throws {
+        let times = data.times
+        for observable in data.observables {
+            guard let mean = data.mean(observable.name), let index = mean.firstIndex(where: { !$0.isFinite }) else { continue }
+            let perTime = Swift.max(1, mean.count / Swift.max(observable.shape.first ?? 1, 1))
+            let point = index / perTime
+            throw QCLabError.nonFinite(output: observable.name, value: mean[index],
+                                       time: point < times.count ? times[point] : nil, seeds: seeds)
+        }
     }
 }

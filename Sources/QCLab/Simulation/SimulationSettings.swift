@@ -43,14 +43,29 @@ public struct SimulationSettings: Sendable, Equatable {
         guard numTrajs >= 1 else {
             throw QCLabError.invalidSetting("num_trajs", "must be at least 1, got \(numTrajs)")
         }
+        guard numTrajs <= Self.maxTrajectories else {
+            throw QCLabError.invalidSetting(
+                "num_trajs", "must be at most \(Self.maxTrajectories) (one trajectory per seed in 0...4294967295), got \(numTrajs)")
+        }
         guard batchSize >= 1 else {
             throw QCLabError.invalidSetting("batch_size", "must be at least 1, got \(batchSize)")
         }
-        let steps = (tmax / dtUpdate)
-        guard steps < 1e10 else {
-            throw QCLabError.invalidSetting("dt_update", "gives \(steps) steps for tmax \(tmax); too many")
+        // The counts TimeGrid makes, in floating point first, so that no conversion traps.
+        let counts = TimeGrid.counts(self)
+        guard counts.stepsPerCollect <= Double(Self.maxSteps) else {
+            throw QCLabError.invalidSetting(
+                "dt_collect", "of \(dtCollect) is \(counts.stepsPerCollect) update steps of dt_update \(dtUpdate); at most \(Self.maxSteps) steps are allowed")
+        }
+        guard counts.totalSteps <= Double(Self.maxSteps) else {
+            throw QCLabError.invalidSetting(
+                "tmax", "of \(tmax) is \(counts.totalSteps) update steps of dt_update \(dtUpdate); at most \(Self.maxSteps) steps are allowed (use a smaller tmax or a larger dt_update)")
         }
     }
+
+    /// The most trajectories a run can have: one per seed in `0...UInt32.max`.
+    public static let maxTrajectories = Int(UInt32.max) + 1
+    /// The most update steps a trajectory may take (and so the most per collect interval).
+    public static let maxSteps = 10_000_000_000
 }
 
 /// The discrete time grid of a run, rounded exactly as QC Lab 1.3.0's
@@ -67,16 +82,31 @@ public struct TimeGrid: Sendable, Equatable {
     /// Total number of update steps (`tmax_n`).
     public let totalSteps: Int
 
+    /// The grid of `settings`; counts beyond `Int` (settings that `validate()` refuses) saturate.
     public init(_ settings: SimulationSettings) {
         dtUpdate = settings.dtUpdate
-        var perCollect = Int((settings.dtCollect / settings.dtUpdate).rounded(.toNearestOrEven))
+        let counts = Self.counts(settings)
+        stepsPerCollect = Self.saturatingInt(counts.stepsPerCollect)
+        totalSteps = Self.saturatingInt(counts.totalSteps)
+    }
+
+    /// Update steps per collect interval and in total, as QC Lab rounds them, computed in
+    /// floating point so that a huge ratio (dt_collect 1e300) can be checked before it
+    /// becomes an integer.
+    static func counts(_ settings: SimulationSettings) -> (stepsPerCollect: Double, totalSteps: Double) {
+        var perCollect = (settings.dtCollect / settings.dtUpdate).rounded(.toNearestOrEven)
         var dtCollect = settings.dtCollect
-        if perCollect == 0 {
+        if perCollect == 0 || perCollect.isNaN {
             perCollect = 1
             dtCollect = settings.dtUpdate
         }
-        stepsPerCollect = perCollect
-        totalSteps = Int((settings.tmax / dtCollect).rounded(.toNearestOrEven)) * perCollect
+        var intervals = (settings.tmax / dtCollect).rounded(.toNearestOrEven)
+        if intervals.isNaN { intervals = 0 }
+        return (perCollect, intervals == 0 ? 0 : intervals * perCollect)
+    }
+
+    private static func saturatingInt(_ value: Double) -> Int {
+        value.isNaN || value < 0 ? 0 : value >= 9.2e18 ? Int.max : Int(value)
     }
 
     /// The collect interval actually used.

@@ -1,0 +1,37 @@
+import Foundation
+
+/// How much memory this process may still use, for refusing runs that cannot fit before
+/// they start.
+public enum SystemMemory {
+    /// Bytes available: the kernel's `MemAvailable` (`/proc/meminfo`), lowered to what the
+    /// cgroup's `memory.max` leaves; nil where neither can be read (then nothing is refused).
+    public static func available() -> Double? {
+        var result: Double?
+        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+           let kib = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) {
+            result = kib * 1024
+        }
+        if let limit = cgroupValue("memory.max"), let used = cgroupValue("memory.current") {
+            result = Swift.min(result ?? .infinity, Swift.max(limit - used, 0))
+        }
+        return result
+    }
+
+    /// A number from this process's cgroup (v2) file `name`; nil for "max" or if absent.
+    private static func cgroupValue(_ name: String) -> Double? {
+        guard let text = try? String(contentsOfFile: "/sys/fs/cgroup/" + name, encoding: .utf8) else { return nil }
+        return Double(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+/// Byte counts in words, for messages: `512 B`, `3.2 GiB`, `1.0e+06 TiB`.
+enum ByteCount {
+    static func describe(_ bytes: Double) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = bytes, unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        if unit == 0 { return "\(Int(value)) B" }
+        return (value < 1e5 ? String(format: "%.1f", value) : String(format: "%.1e", value)) + " " + units[unit]
+    }
+}

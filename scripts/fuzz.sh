@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs the libFuzzer targets in Fuzz/ for a bounded time each.
+#
+#   scripts/fuzz.sh [seconds per target, default 60] [target ...]
+#
+# Targets: FuzzJobParser (job files), FuzzHDF5Reader (HDF5 outputs). Each starts from its
+# committed seed corpus (Fuzz/Corpus/job, Fuzz/Corpus/hdf5) plus the regression inputs in
+# Fuzz/Findings, grows a scratch corpus under Fuzz/.build/corpus, and writes anything that
+# crashes, traps, leaks past -rss_limit_mb or hangs past -timeout to Fuzz/.build/findings.
+# FuzzHDF5Reader reads in-process, so it also finds crashes and endless loops inside the
+# HDF5 library (1.10) that no check of ours can prevent; `qclab` refuses those files by
+# reading every HDF5 input in a child process first (Sources/qclab/InputCheck.swift).
+# Such findings belong in Fuzz/Findings/HDF5Library (replayed by the tests through qclab,
+# but not fed to the fuzzer, which would crash on them at once); findings fixed in our
+# code belong in Fuzz/Findings/<target>, which seeds the fuzzer.
+# Exit status: 0 if no target found anything. A finding goes into Fuzz/Findings/<target>
+# (committed) once fixed: FuzzFindingTests reads it back through qclab. Not part of CI's test command; the findings
+# it made so far are regression tests in Tests/QCLabTests/FuzzFindingTests.swift.
+set -euo pipefail
+cd "$(dirname "$0")/../Fuzz"
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzJobParser FuzzHDF5Reader)
+
+# libFuzzer's main replaces Swift's (-parse-as-library); every Swift module is
+# instrumented for coverage, the C shims with -fsanitize=fuzzer-no-link.
+swift build -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library \
+    -Xcc -fsanitize=fuzzer-no-link $(printf -- '--product %s ' "${targets[@]}")
+bin=$(swift build -c release --show-bin-path)
+
+status=0
+for target in "${targets[@]}"; do
+    case $target in
+        FuzzJobParser) seeds=Corpus/job ;;
+        FuzzHDF5Reader) seeds=Corpus/hdf5 ;;
+        *) echo "unknown target $target" >&2; exit 2 ;;
+    esac
+    corpus=.build/corpus/$target findings=.build/findings/$target
+    rm -rf "$findings"
+    mkdir -p "$corpus" "$findings"
+    echo "== $target for ${seconds}s (seeds: $seeds, Findings/$target)"
+    regressions=()
+    [ -d "Findings/$target" ] && regressions=("Findings/$target")
+    # Fork mode, carrying on after a finding, unless KEEP_GOING=0: HDF5 1.10 has crashes
+    # and endless loops of its own on damaged files, which would otherwise end the run
+    # within seconds; collect them all.
+    mode=()
+    [ "${KEEP_GOING:-1}" = 1 ] && mode=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
+    "$bin/$target" "${mode[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
+        -artifact_prefix="$findings/" -print_final_stats=1 "$corpus" "$seeds" "${regressions[@]}" || true
+    if [ -n "$(ls -A "$findings")" ]; then
+        status=1
+        echo "== $target found something: see Fuzz/$findings" >&2
+    fi
+done
+exit $status
