@@ -40,8 +40,8 @@ struct PlotCommand: ParsableCommand {
         reportingErrors {
             let what = PlotQuantity(name: quantity)
             let destination = output ?? Self.defaultOutput(for: file, quantity: what)
-            let format = try ImageFormat(path: destination)
             let target = try OutputPath.checkWritable(destination, protecting: [("input", file)])
+            let format = try ImageFormat(path: destination)
             if format == .png { _ = try Rasterizer.executable() }
             let data = try SimulationData(contentsOf: file)
             let series: PlotSeries

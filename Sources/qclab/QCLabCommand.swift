@@ -46,9 +46,10 @@ extension QCLabCommand {
     /// (`qclab export`), where ArgumentParser would report "unexpected arguments".
     static func rejectUnknownSubcommand() {
         guard let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-") else { return }
+        let all = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        guard !all.contains(first) else { return }
         let names = configuration.subcommands.filter { $0.configuration.shouldDisplay }
             .compactMap { $0.configuration.commandName } + ["help"]
-        guard !names.contains(first) else { return }
         FileHandle.standardError.write(Foundation.Data(
             "qclab: error: unknown subcommand '\(first)' (known: \(names.dropLast().joined(separator: ", ")); see 'qclab --help')\n".utf8))
         Foundation.exit(ExitCode.validationFailure.rawValue)
