@@ -49,6 +49,28 @@ def make_pcg64_draws():
     return out
 
 
+def make_hermitian_eigh():
+    """NumPy eigh of random complex Hermitian 2 x 2 matrices (repr strings, exact), for the
+    closed form's bit-for-bit check; includes real, tiny-coupling and diagonal cases."""
+    rng = np.random.default_rng(2024)
+    cases = []
+    for i in range(400):
+        a, d = rng.normal(size=2) * [1e-3, 1.0, 20.0][i % 3]
+        w = complex(*rng.normal(size=2)) * [1.0, 1e-9, 5.0, 0.0][i % 4]
+        if i % 5 == 0:
+            w = complex(w.real, 0.0)
+        if i % 7 == 0:
+            w = complex(0.0, w.imag)
+        h = np.array([[a, w], [np.conj(w), d]])
+        e, v = np.linalg.eigh(h)
+        cases.append({"h": [repr(float(x)) for x in (a, w.real, w.imag, d)],
+                      "eigvals": [repr(float(x)) for x in e],
+                      "eigvecs": [repr(float(x)) for x in np.ravel(np.stack([v.real, v.imag], axis=-1))]})
+    return {"numpy_version": np.__version__,
+            "description": "h = [a, Re h01, Im h01, d]; eigvecs row-major (a, k) as re, im pairs",
+            "cases": cases}
+
+
 CROSSINGS = ["ComplexAvoidedCrossingA", "ComplexAvoidedCrossingB", "ComplexAvoidedCrossingC"]
 CROSSING_GRID = {"tmax": 2.0, "dt_update": 0.002, "dt_collect": 0.1}
 
@@ -121,6 +143,9 @@ def main(argv):
     only = set(argv[1:])
     with open(os.path.join(HERE, "pcg64_draws.json"), "w") as f:
         json.dump(make_pcg64_draws(), f, indent=1)
+        f.write("\n")
+    with open(os.path.join(HERE, "hermitian_2x2_eigh.json"), "w") as f:
+        json.dump(make_hermitian_eigh(), f)
         f.write("\n")
     index = []
     for c in make_cases():
