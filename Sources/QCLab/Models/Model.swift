@@ -49,6 +49,9 @@ public enum InitialClassicalDistribution: String, Sendable, CaseIterable {
     case wignerHarmonic = "wigner_harmonic"
     /// One definite position and momentum (`init_classical_definite_position_momentum`).
     case definitePositionMomentum = "definite_position_momentum"
+    /// The Wigner distribution of a coherent state of harmonic oscillators
+    /// (`init_classical_wigner_coherent_state`): the complex avoided crossings' wavepacket.
+    case wignerCoherentState = "wigner_coherent_state"
 }
 
 /// Quadratic solve shared by the hop rules: the `γ` of `a γ² - b γ + c = 0` that QC Lab
