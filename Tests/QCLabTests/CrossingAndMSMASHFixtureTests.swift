@@ -29,4 +29,12 @@ final class CrossingAndMSMASHFixtureTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(names.count, 39)
         for name in names { try Self.compare(name) }
     }
+
+    /// MSMASH on spin-boson, Holstein (real and reciprocal space), FMO and Tully I-III, some
+    /// with non-default settings: every output within tolerance.
+    func testMSMASHOnTheBuiltInModels() throws {
+        let names = try Self.cases(prefix: "msmash_").filter { !$0.hasPrefix("msmash_cac") }
+        XCTAssertGreaterThanOrEqual(names.count, 8)
+        for name in names { try Self.compare(name) }
+    }
 }
