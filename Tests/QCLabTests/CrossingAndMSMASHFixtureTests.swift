@@ -37,4 +37,9 @@ final class CrossingAndMSMASHFixtureTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(names.count, 8)
         for name in names { try Self.compare(name) }
     }
+
+    /// Exploratory: the MSMASH crossing fixtures compared as a whole (rounding-sensitive).
+    func testMSMASHCrossingFixturesAsAWholeExploratory() throws {
+        for name in try Self.cases(prefix: "msmash_cac") { try Self.compare(name) }
+    }
 }
