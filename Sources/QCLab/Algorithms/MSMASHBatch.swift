@@ -17,6 +17,10 @@ struct MSMASHBatch {
     private(set) var z: ComplexBatch
     private(set) var wfDb: ComplexBatch
     private(set) var activeSurface: [Int]
+    /// Per row, the hop decisions taken along a rescaling direction that cancelled down to
+    /// rounding (see ``MSMASHRows``): there the outcome is decided by the last bits of the
+    /// arithmetic, in QC Lab as here.
+    private(set) var roundingDecidedHops: [Int]
     private var hamiltonian: ComplexBatch
     private var eigenvalues: [Double]
     private var eigenvectors: ComplexBatch
@@ -55,6 +59,7 @@ struct MSMASHBatch {
                             eigenvectors: &eigenvectors, previous: previousEigenvectors)
         previousEigenvectors = eigenvectors
         activeSurface = MSMASHRows.dominantSurfaces(wfDb, eigenvectors)
+        roundingDecidedHops = [Int](repeating: 0, count: rows)
         activeWavefunction = wfDb
         SurfaceHoppingKernels.gatherActive(eigenvectors, activeSurface: activeSurface, into: &activeWavefunction)
     }
@@ -106,7 +111,10 @@ struct MSMASHBatch {
         try hop.resolve()
         z.scatter(hop.z, rows: crossers)
         wfDb.scatter(hop.wfDb, rows: crossers)
-        for (i, row) in crossers.enumerated() { activeSurface[row] = hop.active[i] }
+        for (i, row) in crossers.enumerated() {
+            activeSurface[row] = hop.active[i]
+            roundingDecidedHops[row] += hop.roundingDecided[i]
+        }
         // The crossers' adiabatic basis at their post-hop z, gauge-fixed against the step's start.
         var h = ComplexBatch(components: states * states, batchSize: crossers.count)
         model.quantumHamiltonian(z: hop.z, into: &h)
@@ -131,6 +139,12 @@ struct MSMASHRows {
     var wfDb: ComplexBatch
     var active: [Int]
     var dt: [Double]
+    /// Per row, the hop decisions whose rescaling direction cancelled to rounding. For two
+    /// states and a model's own direction that is the same for both orders of a pair (the
+    /// crossings' `∇θ/|∇θ|`), Runeson's sum `Re(d c_m* c_n) - Re(d c_n* c_m)` vanishes
+    /// identically, and whether the hop rescales depends on whether its rounding residue is
+    /// exactly zero.
+    private(set) var roundingDecided: [Int]
     private var done: [Bool]
 
     init(model: any Model, settings: MultiStateMappingApproachToSurfaceHopping, z: ComplexBatch, wfDb: ComplexBatch,
@@ -138,6 +152,7 @@ struct MSMASHRows {
         (self.model, self.settings, self.z, self.wfDb, self.active) = (model, settings, z, wfDb, active)
         self.dt = [Double](repeating: dt, count: active.count)
         done = [Bool](repeating: false, count: active.count)
+        roundingDecided = [Int](repeating: 0, count: active.count)
     }
 
     private var states: Int { model.numQuantumStates }
@@ -203,8 +218,9 @@ struct MSMASHRows {
                 }
                 let crossed = try rk4Step(sub, dt: tCross)
                 for (i, row) in crossing.enumerated() {
-                    let (zNew, accepted) = hopOrReverse(z: crossed.z.trajectory(i), wfAdb: crossed.wfAdb.trajectory(i),
-                                                        from: active[row], to: destination[i], stepped: crossed, row: i)
+                    let (zNew, accepted, degenerate) = hopOrReverse(z: crossed.z.trajectory(i), wfAdb: crossed.wfAdb.trajectory(i),
+                                                                    from: active[row], to: destination[i], stepped: crossed, row: i)
+                    if degenerate { roundingDecided[row] += 1 }
                     z.setTrajectory(row, zNew)
                     wfDb.setTrajectory(row, crossed.wfDb.trajectory(i))
                     if accepted { active[row] = destination[i] }
@@ -221,8 +237,9 @@ struct MSMASHRows {
                     z.setTrajectory(row, last.z.trajectory(i))
                     wfDb.setTrajectory(row, last.wfDb.trajectory(i))
                     guard dominantLast[i] != active[row] else { continue }
-                    let (zNew, accepted) = hopOrReverse(z: last.z.trajectory(i), wfAdb: last.wfAdb.trajectory(i),
-                                                        from: active[row], to: dominantLast[i], stepped: last, row: i)
+                    let (zNew, accepted, degenerate) = hopOrReverse(z: last.z.trajectory(i), wfAdb: last.wfAdb.trajectory(i),
+                                                                    from: active[row], to: dominantLast[i], stepped: last, row: i)
+                    if degenerate { roundingDecided[row] += 1 }
                     z.setTrajectory(row, zNew)
                     if accepted { active[row] = dominantLast[i] }
                 }
@@ -330,26 +347,37 @@ struct MSMASHRows {
     /// conserve energy, or, when that fails, reverse the momentum along the same direction
     /// built from the derivative couplings (if `reverse_frustrated_hops`).
     private func hopOrReverse(z zRow: [Complex], wfAdb c: [Complex], from n: Int, to m: Int, stepped: Stepped,
-                              row t: Int) -> (z: [Complex], accepted: Bool) {
+                              row t: Int) -> (z: [Complex], accepted: Bool, degenerate: Bool) {
         let count = stepped.z.batchSize
         let e = (0..<states).map { stepped.eigenvalues[$0 * count + t] }
         let v = (0..<states).map { k in (0..<states).map { stepped.eigenvectors[$0 * states + k, t] } }
         let coordinates = model.numClassicalCoordinates
         var direction = [Complex](repeating: Complex(0), count: coordinates)
+        var terms = 0.0
         for k in 0..<states {
             if k != n {
                 let pair = model.hopDirection(z: zRow, initial: v[k], final: v[n], from: k, to: n, energyGap: e[n] - e[k])
-                for x in 0..<coordinates { direction[x] = Complex(direction[x].re + (pair[x] * c[k].conjugate * c[n]).re) }
+                for x in 0..<coordinates {
+                    let term = (pair[x] * c[k].conjugate * c[n]).re
+                    direction[x] = Complex(direction[x].re + term)
+                    terms += abs(term)
+                }
             }
             if k != m {
                 let pair = model.hopDirection(z: zRow, initial: v[k], final: v[m], from: k, to: m, energyGap: e[m] - e[k])
-                for x in 0..<coordinates { direction[x] = Complex(direction[x].re - (pair[x] * c[k].conjugate * c[m]).re) }
+                for x in 0..<coordinates {
+                    let term = (pair[x] * c[k].conjugate * c[m]).re
+                    direction[x] = Complex(direction[x].re - term)
+                    terms += abs(term)
+                }
             }
         }
+        let length = direction.reduce(0.0) { $0 + abs($1.re) }
+        let degenerate = terms > 0 && length <= 1e-12 * terms
         if let shift = model.hopShift(z: zRow, direction: direction, energyGap: e[m] - e[n]) {
-            return (zip(zRow, shift).map { $0 + $1 }, true)
+            return (zip(zRow, shift).map { $0 + $1 }, true, degenerate)
         }
-        guard settings.reverseFrustratedHops else { return (zRow, false) }
+        guard settings.reverseFrustratedHops else { return (zRow, false, degenerate) }
         let mass = model.classicalCoordinateMass, weight = model.classicalCoordinateWeight
         var along = [Double](repeating: 0, count: coordinates)
         for k in 0..<states {
@@ -373,7 +401,7 @@ struct MSMASHRows {
             Complex(zRow[x].re, (0.5 / (mass[x] * weight[x])).squareRoot()
                         * (((momentum[x] - parallel[x]) + -parallel[x]) * mass[x].squareRoot()))
         }
-        return (reversed, false)
+        return (reversed, false, degenerate)
     }
 
     // MARK: Shared row-level pieces
