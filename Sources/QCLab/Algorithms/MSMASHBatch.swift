@@ -28,6 +28,10 @@ struct MSMASHBatch {
     private var activeWavefunction: ComplexBatch
     private var solver: BatchEigensolver
     private var classical: ClassicalRK4
+    /// The model's fused classical step (RK4 and the new `H(z)` in one pass), when it has
+    /// one and no gauge-field force is asked for; chosen once per batch.
+    private let fusedModel: (any FusedClassicalDynamics)?
+    private var fusedStep: (any FusedClassicalStep)?
 
     init(algorithm: MultiStateMappingApproachToSurfaceHopping, model: any Model, seeds: [Int],
          initialWavefunction: [Complex]) throws {
@@ -51,6 +55,9 @@ struct MSMASHBatch {
         eigenvectors = hamiltonian
         solver = try BatchEigensolver(states: n, batchSize: rows, isReal: model.hamiltonianIsReal)
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: rows)
+        fusedModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel
+            ? nil : model as? any FusedClassicalDynamics
+        fusedStep = nil
         model.quantumHamiltonian(z: z, into: &hamiltonian)
         try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         // As QC Lab: the derivative-coupling gauge against the unfixed eigenvectors themselves.
@@ -80,7 +87,10 @@ struct MSMASHBatch {
     /// One update step (QC Lab's MSMASH update recipe).
     mutating func step(dt: Double) throws {
         let zStart = z, wfStart = wfDb, activeStart = activeSurface
-        if settings.useGaugeFieldForce, let gauged = model as? any GaugeFieldForceModel {
+        if let fusedModel {
+            if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: rows) }
+            fusedStep!.advance(z: &z, psi: activeWavefunction, hamiltonian: &hamiltonian)
+        } else if settings.useGaugeFieldForce, let gauged = model as? any GaugeFieldForceModel {
             let surfaces = activeSurface
             classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt) { point, force in
                 gauged.addGaugeFieldForce(z: point, activeSurface: surfaces, to: &force)
@@ -91,7 +101,7 @@ struct MSMASHBatch {
         MSMASHRows.propagate(&wfDb, eigenvalues: eigenvalues, eigenvectors: eigenvectors,
                              dt: [Double](repeating: dt, count: rows))
         previousEigenvectors.assign(eigenvectors)
-        model.quantumHamiltonian(z: z, into: &hamiltonian)
+        if fusedModel == nil { model.quantumHamiltonian(z: z, into: &hamiltonian) }
         try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         MSMASHRows.fixGauge(settings.gaugeFixing, model: model, z: z, eigenvalues: eigenvalues,
                             eigenvectors: &eigenvectors, previous: previousEigenvectors)

@@ -128,13 +128,7 @@ def make_cases():
     add("msmash_tully3", "MSMASH TullyProblemThree, low momentum (frustrated hops)",
         job({**gf.TULLY_LONG_GRID, "num_trajs": 2, "batch_size": 2}, "TullyProblemThree",
             gf.TULLY3_LOW, MSMASH, {}, basis(2, 0)))
-    for model in CROSSINGS:
-        short = "cac" + model[-1].lower()
-        add(f"msmash_{short}", f"MSMASH {model}, defaults (rounding-sensitive, see README)",
-            job({**CROSSING_GRID, "num_trajs": 4, "batch_size": 1}, model, {}, MSMASH, {}, basis(2, 0)))
-        add(f"msmash_{short}_gff", f"MSMASH {model} with the gauge-field force",
-            job({**CROSSING_GRID, "num_trajs": 4, "batch_size": 1}, model, {}, MSMASH,
-                {"use_gauge_field_force": True}, basis(2, 0)))
+    # MSMASH on the crossings is rounding-sensitive: see make_rounding_study.
     return cases
 
 
