@@ -82,27 +82,36 @@ extension ComplexAvoidedCrossing {
         mixingAngles(x: positionScale * z.re[t], y: positionScale * z.re[z.batchSize + t])
     }
 
+    /// `sin θ`, `cos θ` and `e^{iφ}` at one point, computed once for both coordinates.
+    private func trigonometry(_ a: MixingAngles) -> (sinTheta: Double, cosTheta: Double, phase: Complex) {
+        (sin(a.theta), cos(a.theta), Complex(cos(a.phi), sin(a.phi)))
+    }
+
     /// The matrix elements of `∂H/∂z*` for coordinate `c` (0 = x, 1 = y): `∂H00` (real,
     /// `∂H11 = -∂H00`) and `∂H01` (`∂H10 = conj`).
-    private func gradient(_ a: MixingAngles, coordinate c: Int) -> (diagonal: Double, offDiagonal: Complex) {
-        let sinTheta = sin(a.theta), cosTheta = cos(a.theta)
+    private func gradient(_ a: MixingAngles, _ trig: (sinTheta: Double, cosTheta: Double, phase: Complex),
+                          coordinate c: Int) -> (diagonal: Double, offDiagonal: Complex) {
         let dTheta = c == 0 ? a.dThetaX : a.dThetaY, dPhi = c == 0 ? a.dPhiX : a.dPhiY
-        let phase = Complex(cos(a.phi), sin(a.phi))
         let s = gradientScale
-        let diagonal = s * ((A * sinTheta) * dTheta)
-        let offDiagonal = Complex(A * (cosTheta * dTheta), A * (sinTheta * dPhi)) * phase
+        let diagonal = s * ((A * trig.sinTheta) * dTheta)
+        let offDiagonal = Complex(A * (trig.cosTheta * dTheta), A * (trig.sinTheta * dPhi)) * trig.phase
         return (diagonal, Complex(s * offDiagonal.re, s * offDiagonal.im))
     }
 
-    /// `Σ_ab conj(u_a) [∂H/∂z*_c]_ab v_b`, summed in QC Lab's element order (00, 01, 10, 11).
-    private func sandwich(_ a: MixingAngles, _ u: [Complex], _ v: [Complex], coordinate c: Int) -> Complex {
-        let (g0, g1) = gradient(a, coordinate: c)
-        var sum = Complex(0)
-        sum += (u[0].conjugate * Complex(g0)) * v[0]
-        sum += (u[0].conjugate * g1) * v[1]
-        sum += (u[1].conjugate * g1.conjugate) * v[0]
-        sum += (u[1].conjugate * Complex(-g0)) * v[1]
-        return sum
+    /// `Σ_ab conj(u_a) [∂H/∂z*]_ab v_b` for both coordinates, summed in QC Lab's element
+    /// order (00, 01, 10, 11).
+    private func sandwich(_ a: MixingAngles, _ u: [Complex], _ v: [Complex]) -> (Complex, Complex) {
+        let trig = trigonometry(a)
+        func element(_ c: Int) -> Complex {
+            let (g0, g1) = gradient(a, trig, coordinate: c)
+            var sum = Complex(0)
+            sum += (u[0].conjugate * Complex(g0)) * v[0]
+            sum += (u[0].conjugate * g1) * v[1]
+            sum += (u[1].conjugate * g1.conjugate) * v[0]
+            sum += (u[1].conjugate * Complex(-g0)) * v[1]
+            return sum
+        }
+        return (element(0), element(1))
     }
 
     /// QC Lab's `init_classical_wigner_coherent_state` for the wavepacket
@@ -159,14 +168,15 @@ extension ComplexAvoidedCrossing {
     public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
         let batch = z.batchSize
         for t in 0..<batch {
-            let a = angles(z, t), u = [psi[0, t], psi[1, t]]
-            for c in 0..<2 { force[c, t] = sandwich(a, u, u, coordinate: c) }
+            let u = [psi[0, t], psi[1, t]]
+            (force[0, t], force[1, t]) = sandwich(angles(z, t), u, u)
         }
     }
 
     public func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
         let s = positionScale, a = mixingAngles(x: s * z[0].re, y: s * z[1].re)
-        return (0..<2).map { sandwich(a, u, v, coordinate: $0) }
+        let (x, y) = sandwich(a, u, v)
+        return [x, y]
     }
 
     /// QC Lab's `hop_free` in two dimensions: `z + shift` has the kinetic energy lowered by
