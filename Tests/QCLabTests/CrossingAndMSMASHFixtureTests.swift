@@ -50,11 +50,12 @@ final class CrossingAndMSMASHFixtureTests: XCTestCase {
         let grid = study["grid"] as! [String: Double]
         let settings = SimulationSettings(tmax: grid["tmax"]!, dtUpdate: grid["dt_update"]!, dtCollect: grid["dt_collect"]!,
                                           numTrajs: 1, batchSize: 1)
-        let algorithm = try MultiStateMappingApproachToSurfaceHopping()
         var selfConsistent = 0, unstable: [String] = []
         for entry in study["models"] as! [[String: Any]] {
-            let name = entry["model"] as! String
-            let model = try ModelRegistry.make(name: name)
+            let gaugeFieldForce = (entry["settings"] as? [String: Bool])?["use_gauge_field_force"] ?? false
+            let algorithm = try MultiStateMappingApproachToSurfaceHopping(useGaugeFieldForce: gaugeFieldForce)
+            let name = entry["model"] as! String + (gaugeFieldForce ? " (gauge-field force)" : "")
+            let model = try ModelRegistry.make(name: entry["model"] as! String)
             func run(_ seeds: [Int]) throws -> SimulationData {
                 var s = settings
                 (s.numTrajs, s.batchSize) = (seeds.count, seeds.count)

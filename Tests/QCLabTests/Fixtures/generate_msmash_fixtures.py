@@ -137,33 +137,35 @@ ROUNDING_STATS_TRAJS = 32
 
 
 def make_rounding_study():
-    """MSMASH on the crossings is sensitive at the level of rounding. Per model and seed: the
-    trajectory's dm_db (flattened re, im as repr strings) from QC Lab as is and with the mass
-    times (1 + 1e-13); and, per model, the mean and standard error of dm_db over
-    ROUNDING_STATS_TRAJS trajectories (seeds 100...) for the statistical comparison."""
+    """MSMASH on the crossings is sensitive at the level of rounding. Per model, settings
+    (defaults; use_gauge_field_force) and seed: the trajectory's dm_db (flattened re, im as
+    repr strings) from QC Lab as is and with the mass times (1 + 1e-13); and per model and
+    settings the mean and standard error of the populations over further trajectories
+    (seeds 100...) for the statistical comparison."""
     out = {"description": make_rounding_study.__doc__, "grid": CROSSING_GRID, "models": []}
-    for model in CROSSINGS:
-        entry = {"model": model, "trajectories": []}
-        for seed in ROUNDING_SEEDS:
-            runs = []
-            for scale in (1.0, 1.0 + 1e-13):
-                j = gf.job({**CROSSING_GRID, "num_trajs": 1, "batch_size": 1}, model,
-                           {"mass": 1.0 * scale}, MSMASH, {}, gf.basis(2, 0), seeds=[seed])
-                dm = gf.run_job(j).data_dict["dm_db"]
-                runs.append([repr(float(x)) for x in np.ravel(np.stack([dm.real, dm.imag], axis=-1))])
-            entry["trajectories"].append({"seed": seed, "dm_db": runs[0], "dm_db_perturbed": runs[1]})
-        seeds = list(range(100, 100 + ROUNDING_STATS_TRAJS))
-        per_traj = []
-        for seed in seeds:
-            jj = gf.job({**CROSSING_GRID, "num_trajs": 1, "batch_size": 1}, model, {}, MSMASH, {},
-                        gf.basis(2, 0), seeds=[seed])
-            per_traj.append(np.real(gf.run_job(jj).data_dict["dm_db"][:, [0, 1], [0, 1]]))
-        per_traj = np.array(per_traj)
-        entry["stats_seeds"] = seeds
-        entry["population_mean"] = per_traj.mean(axis=0).tolist()
-        entry["population_stderr"] = (per_traj.std(axis=0, ddof=1) / np.sqrt(len(seeds))).tolist()
-        out["models"].append(entry)
-        print(model, "rounding study done", flush=True)
+    for settings, stats_trajs in (({}, ROUNDING_STATS_TRAJS), ({"use_gauge_field_force": True}, 16)):
+        for model in CROSSINGS:
+            entry = {"model": model, "settings": settings, "trajectories": []}
+            for seed in ROUNDING_SEEDS:
+                runs = []
+                for scale in (1.0, 1.0 + 1e-13):
+                    j = gf.job({**CROSSING_GRID, "num_trajs": 1, "batch_size": 1}, model,
+                               {"mass": 1.0 * scale}, MSMASH, settings, gf.basis(2, 0), seeds=[seed])
+                    dm = gf.run_job(j).data_dict["dm_db"]
+                    runs.append([repr(float(x)) for x in np.ravel(np.stack([dm.real, dm.imag], axis=-1))])
+                entry["trajectories"].append({"seed": seed, "dm_db": runs[0], "dm_db_perturbed": runs[1]})
+            seeds = list(range(100, 100 + stats_trajs))
+            per_traj = []
+            for seed in seeds:
+                jj = gf.job({**CROSSING_GRID, "num_trajs": 1, "batch_size": 1}, model, {}, MSMASH, settings,
+                            gf.basis(2, 0), seeds=[seed])
+                per_traj.append(np.real(gf.run_job(jj).data_dict["dm_db"][:, [0, 1], [0, 1]]))
+            per_traj = np.array(per_traj)
+            entry["stats_seeds"] = seeds
+            entry["population_mean"] = per_traj.mean(axis=0).tolist()
+            entry["population_stderr"] = (per_traj.std(axis=0, ddof=1) / np.sqrt(len(seeds))).tolist()
+            out["models"].append(entry)
+            print(model, settings, "rounding study done", flush=True)
     return out
 
 
