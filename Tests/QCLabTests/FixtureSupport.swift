@@ -8,9 +8,10 @@ enum Fixtures {
 
     static func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
 
-    /// The cases listed in `index.json`.
-    static func cases() throws -> [(name: String, purpose: String)] {
-        let entries = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: url("index.json"))) as! [[String: Any]]
+    /// The cases listed in `index.json` (or another index: `index_msmash.json` lists the
+    /// cases of `generate_msmash_fixtures.py`).
+    static func cases(index: String = "index.json") throws -> [(name: String, purpose: String)] {
+        let entries = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: url(index))) as! [[String: Any]]
         return entries.map { ($0["case"] as! String, $0["purpose"] as? String ?? "") }
     }
 

@@ -70,6 +70,12 @@ void qclab_rotate_phases(int64_t count, const double *energies, double dt, doubl
 /// columns normalized, signs left to the gauge fixing. `v_im` is zeroed.
 void qclab_eigen_real_symmetric_2x2(int64_t batch, const double *h, double *w, double *v_re, double *v_im);
 
+/// Eigenvalues (ascending) and eigenvectors of the complex Hermitian 2 x 2 matrices of a
+/// batch (split real and imaginary parts, element (a, b) at (2a + b) * batch), in closed form
+/// with zheevd's arithmetic and phase convention (hermitian_2x2.c).
+void qclab_eigen_hermitian_2x2(int64_t batch, const double *h_re, const double *h_im, double *w,
+                               double *v_re, double *v_im);
+
 /// Multiplies each eigenvector k by the sign (-1, 0 or 1, as NumPy's sign) of the real part
 /// of its overlap with the previous eigenvector k (QC Lab's `sign_overlap` gauge).
 /// `sign` is scratch of `batch` doubles.

@@ -299,7 +299,7 @@ public struct SurfaceHoppingBatch {
         }
     }
 
-    /// Rescales `z` along the derivative coupling to conserve energy and switches the
+    /// Rescales `z` along the derivative coupling (or the model's own direction) to conserve energy and switches the
     /// active surface, or leaves everything as it is when the hop is frustrated.
     private mutating func attemptHop(row t: Int, to destination: Int) {
         let n = states, a = activeSurface[t]
@@ -307,7 +307,7 @@ public struct SurfaceHoppingBatch {
         let initial = (0..<n).map { eigenvectors[$0 * n + a, t] }
         let final = (0..<n).map { eigenvectors[$0 * n + destination, t] }
         let zRow = z.trajectory(t)
-        let direction = model.couplingGradient(z: zRow, left: initial, right: final).map { $0 / gap }
+        let direction = model.hopDirection(z: zRow, initial: initial, final: final, from: a, to: destination, energyGap: gap)
         guard let shift = model.hopShift(z: zRow, direction: direction, energyGap: gap) else {
             hopEvents.append(HopEvent(row: t, from: a, to: destination, succeeded: false))
             return

@@ -179,8 +179,11 @@ public struct Job: Sendable {
             }
             return FewestSwitchesSurfaceHopping(deterministic: try flag("fssh_deterministic"), gaugeFixing: gauge,
                                                 useGaugeFieldForce: try flag("use_gauge_field_force"))
+        case "MultiStateMappingApproachToSurfaceHopping":
+            return try multiStateMapping(settings)
         default:
-            throw QCLabError.unknownName(kind: "algorithm", name: name, known: ["MeanField", "FewestSwitchesSurfaceHopping"])
+            throw QCLabError.unknownName(kind: "algorithm", name: name,
+                                         known: ["MeanField", "FewestSwitchesSurfaceHopping", "MultiStateMappingApproachToSurfaceHopping"])
         }
     }
 

@@ -5,8 +5,9 @@ import CQCLabKernels
 /// `diagonalize_matrix`, NumPy's `eigh`): eigenvalues ascending, eigenvector `k` in
 /// column `k`.
 ///
-/// Real symmetric Hamiltonians go through `dsyevd`, complex Hermitian ones through
-/// `zheevd`; the LAPACK workspace is sized once, so a call allocates nothing. Each
+/// Two-state problems have closed forms (complex ones with `zheevd`'s arithmetic); larger
+/// real symmetric Hamiltonians go through `dsyevd` (or warm-started Jacobi sweeps), complex
+/// Hermitian ones through `zheevd`; the LAPACK workspace is sized once, so a call allocates nothing. Each
 /// trajectory's matrix is gathered from the struct-of-arrays batch into one contiguous
 /// column-major matrix, solved in place, and scattered back.
 public struct BatchEigensolver {
@@ -64,8 +65,12 @@ public struct BatchEigensolver {
     /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's `hamiltonian`.
     public mutating func diagonalize(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
                               eigenvectors: inout ComplexBatch) throws {
-        if n == 2 && isReal {
-            Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+        if n == 2 {
+            if isReal {
+                Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            } else {
+                Self.diagonalizeHermitianTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            }
             return
         }
         if hasPreviousSolution && !jacobiMatrix.isEmpty,
@@ -152,6 +157,21 @@ public struct BatchEigensolver {
                 for k in 0..<n { ev[k * batch + t] = w[k] }
             }
         }}}}}}}}}}
+    }
+
+    /// The closed form of a complex Hermitian 2 x 2 eigenproblem, vectorized over the batch
+    /// (the C kernel `qclab_eigen_hermitian_2x2`), with `zheevd`'s arithmetic: the same
+    /// eigenvalues and eigenvector phases as NumPy's `eigh`, without a LAPACK call per trajectory.
+    static func diagonalizeHermitianTwoByTwo(_ h: ComplexBatch, eigenvalues: inout [Double],
+                                             eigenvectors: inout ComplexBatch) {
+        h.re.withUnsafeBufferPointer { hr in
+        h.im.withUnsafeBufferPointer { hi in
+        eigenvalues.withUnsafeMutableBufferPointer { e in
+        eigenvectors.re.withUnsafeMutableBufferPointer { vr in
+        eigenvectors.im.withUnsafeMutableBufferPointer { vi in
+            qclab_eigen_hermitian_2x2(Int64(h.batchSize), hr.baseAddress, hi.baseAddress, e.baseAddress,
+                                      vr.baseAddress, vi.baseAddress)
+        }}}}}
     }
 
     /// The closed form of a real symmetric 2 x 2 eigenproblem, vectorized over the batch

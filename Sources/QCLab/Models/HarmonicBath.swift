@@ -56,7 +56,7 @@ public struct HarmonicBath: Sendable, Equatable {
     /// Standard deviations of `q` and `p` for the chosen distribution.
     func standardDeviations() -> ([Double], [Double]) {
         switch distribution {
-        case .boltzmannHarmonic, .definitePositionMomentum:
+        case .boltzmannHarmonic, .definitePositionMomentum, .wignerCoherentState:  // the last two are refused by ModelRegistry
             return ((0..<count).map { (kBT / (mass[$0] * (frequency[$0] * frequency[$0]))).squareRoot() },
                     (0..<count).map { (mass[$0] * kBT).squareRoot() })
         case .wignerHarmonic:

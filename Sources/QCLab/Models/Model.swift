@@ -49,6 +49,9 @@ public enum InitialClassicalDistribution: String, Sendable, CaseIterable {
     case wignerHarmonic = "wigner_harmonic"
     /// One definite position and momentum (`init_classical_definite_position_momentum`).
     case definitePositionMomentum = "definite_position_momentum"
+    /// The Wigner distribution of a coherent state of harmonic oscillators
+    /// (`init_classical_wigner_coherent_state`): the complex avoided crossings' wavepacket.
+    case wignerCoherentState = "wigner_coherent_state"
 }
 
 /// Quadratic solve shared by the hop rules: the `γ` of `a γ² - b γ + c = 0` that QC Lab
@@ -61,8 +64,8 @@ public enum InitialClassicalDistribution: String, Sendable, CaseIterable {
 }
 
 /// An optional ingredient: the gauge-field force on the active surfaces (QC Lab's
-/// `gauge_field_force`, used when `use_gauge_field_force` is set). None of QC Lab's
-/// built-in models has one, and then the setting changes nothing, as in QC Lab.
+/// `gauge_field_force`, used when `use_gauge_field_force` is set): the complex avoided
+/// crossings have one; for models without one the setting changes nothing, as in QC Lab.
 public protocol GaugeFieldForceModel: Model {
     /// Adds the gauge-field force of each trajectory's active adiabatic surface to `force`.
     func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch)

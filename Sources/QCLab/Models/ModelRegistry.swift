@@ -4,6 +4,7 @@ public enum ModelRegistry {
     public static let names = [
         "SpinBoson", "HolsteinLattice", "HolsteinLatticeReciprocalSpace", "FMOComplex",
         "TullyProblemOne", "TullyProblemTwo", "TullyProblemThree",
+        "ComplexAvoidedCrossingA", "ComplexAvoidedCrossingB", "ComplexAvoidedCrossingC",
     ]
 
     /// The model called `name` with QC Lab-named `constants`.
@@ -12,7 +13,7 @@ public enum ModelRegistry {
         let c = ModelConstants(model: name, constants)
         let harmonic = initialDistribution ?? .boltzmannHarmonic
         func harmonicOnly() throws {
-            if harmonic == .definitePositionMomentum {
+            if harmonic == .definitePositionMomentum || harmonic == .wignerCoherentState {
                 throw QCLabError.invalidConstant(model: name, name: "init_classical",
                                                  reason: "must be boltzmann_harmonic or wigner_harmonic for a harmonic bath")
             }
@@ -21,6 +22,12 @@ public enum ModelRegistry {
             if let d = initialDistribution, d != .definitePositionMomentum {
                 throw QCLabError.invalidConstant(model: name, name: "init_classical",
                                                  reason: "must be definite_position_momentum for a Tully problem")
+            }
+        }
+        func coherentOnly() throws {
+            if let d = initialDistribution, d != .wignerCoherentState {
+                throw QCLabError.invalidConstant(model: name, name: "init_classical",
+                                                 reason: "must be wigner_coherent_state for a complex avoided crossing")
             }
         }
         switch name {
@@ -32,6 +39,9 @@ public enum ModelRegistry {
         case "TullyProblemOne": try scatteringOnly(); return try TullyProblemOne(constants: c)
         case "TullyProblemTwo": try scatteringOnly(); return try TullyProblemTwo(constants: c)
         case "TullyProblemThree": try scatteringOnly(); return try TullyProblemThree(constants: c)
+        case "ComplexAvoidedCrossingA": try coherentOnly(); return try ComplexAvoidedCrossingA(constants: c)
+        case "ComplexAvoidedCrossingB": try coherentOnly(); return try ComplexAvoidedCrossingB(constants: c)
+        case "ComplexAvoidedCrossingC": try coherentOnly(); return try ComplexAvoidedCrossingC(constants: c)
         default: throw QCLabError.unknownName(kind: "model", name: name, known: names)
         }
     }

@@ -1,0 +1,112 @@
+import Foundation
+import XCTest
+@testable import QCLab
+
+/// The complex avoided crossings' ingredients: a Hermitian `H` with eigenvalues `∓A`, a
+/// gauge-field force that does no work, a unit rescaling direction along `∇θ`, their
+/// constants and `init_classical` checks; and MSMASH's use of a model's own sampler.
+final class ComplexAvoidedCrossingTests: XCTestCase {
+    let models: [any ComplexAvoidedCrossing] = [ComplexAvoidedCrossingA(), ComplexAvoidedCrossingB(), ComplexAvoidedCrossingC()]
+
+    func testHamiltonianIsHermitianWithEigenvaluesMinusAPlusA() throws {
+        for model in models {
+            let z = model.initialClassicalCoordinates(seeds: Array(0..<32))
+            var h = ComplexBatch(components: 4, batchSize: 32)
+            model.quantumHamiltonian(z: z, into: &h)
+            var solver = try BatchEigensolver(states: 2, batchSize: 32, isReal: false)
+            var values = [Double](repeating: 0, count: 64)
+            var vectors = h
+            try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
+            for t in 0..<32 {
+                XCTAssertEqual(h[1, t], h[2, t].conjugate)
+                XCTAssertEqual(values[t], -model.A, accuracy: 1e-12 * model.A)
+                XCTAssertEqual(values[32 + t], model.A, accuracy: 1e-12 * model.A)
+            }
+        }
+    }
+
+    /// `F = Ω (v_y, -v_x)` is perpendicular to the velocity: it bends, never accelerates.
+    func testGaugeFieldForceDoesNoWork() {
+        for model in models {
+            let z = model.initialClassicalCoordinates(seeds: Array(0..<16))
+            var moved = z
+            for t in 0..<16 { moved.re[t] = 0.05 * Double(t) - 0.4 }  // near the crossing, where Ω ≠ 0
+            for surface in 0..<2 {
+                var force = ComplexBatch(components: 2, batchSize: 16)
+                model.addGaugeFieldForce(z: moved, activeSurface: [Int](repeating: surface, count: 16), to: &force)
+                var largest = 0.0
+                for t in 0..<16 {
+                    // dp/dt = -sqrt(2 m) Re(force) and v = sqrt(2/m) Im z (h = 1).
+                    let fx = -(2 * model.mass).squareRoot() * force.re[t], fy = -(2 * model.mass).squareRoot() * force.re[16 + t]
+                    let vx = (2 / model.mass).squareRoot() * moved.im[t], vy = (2 / model.mass).squareRoot() * moved.im[16 + t]
+                    XCTAssertEqual(fx * vx + fy * vy, 0, accuracy: 1e-12 * max(1, abs(fx * vx)))
+                    largest = max(largest, abs(fx) + abs(fy))
+                }
+                XCTAssertGreaterThan(largest, 0, "\(model.modelName): no force at all")
+            }
+        }
+    }
+
+    func testRescalingDirectionIsTheUnitGradientOfTheMixingAngle() {
+        let model = ComplexAvoidedCrossingB()
+        let z = [Complex(-0.3, 10), Complex(0.2, 1)]
+        let d = model.hopRescalingDirection(z: z, from: 0, to: 1)
+        // In q: d * sqrt(2 m h); a unit vector.
+        let q = d.map { $0.re * (2 * model.mass).squareRoot() }
+        XCTAssertEqual((q[0] * q[0] + q[1] * q[1]).squareRoot(), 1, accuracy: 1e-14)
+        XCTAssertEqual(d[0].im, 0); XCTAssertEqual(d[1].im, 0)
+        // Zero where ∇θ vanishes (the origin of model B).
+        XCTAssertEqual(model.hopRescalingDirection(z: [Complex(0, 3), Complex(0, 1)], from: 0, to: 1), [Complex(0), Complex(0)])
+    }
+
+    func testConstantsAndInitialDistributionAreChecked() throws {
+        XCTAssertThrowsError(try ModelRegistry.make(name: "ComplexAvoidedCrossingA", constants: ["Bx": .number(1)])) {
+            XCTAssertTrue("\($0)".contains("Bx"), "\($0)")
+        }
+        XCTAssertThrowsError(try ModelRegistry.make(name: "ComplexAvoidedCrossingB", constants: ["mass": .number(-1)]))
+        XCTAssertThrowsError(try ModelRegistry.make(name: "ComplexAvoidedCrossingC", initialDistribution: .definitePositionMomentum))
+        XCTAssertThrowsError(try ModelRegistry.make(name: "SpinBoson", initialDistribution: .wignerCoherentState))
+        let c = try XCTUnwrap(try ModelRegistry.make(name: "ComplexAvoidedCrossingC", constants: ["W": .number(0.5), "two_level_00": .number(1)],
+                                                     initialDistribution: .wignerCoherentState) as? ComplexAvoidedCrossingC)
+        XCTAssertEqual(c.W, 0.5)
+        XCTAssertEqual(c.twoLevel.e00, 1)
+        XCTAssertEqual(c.By, 0.25)
+    }
+
+    /// A model's own `sample_wf_db_msmash` replaces the focused sampling.
+    func testMSMASHUsesTheModelsOwnSampler() throws {
+        struct Sampled: MSMASHWavefunctionSampling {
+            let base = SpinBoson()
+            var modelName: String { "Sampled" }
+            var numQuantumStates: Int { 2 }
+            var numClassicalCoordinates: Int { base.numClassicalCoordinates }
+            var classicalCoordinateMass: [Double] { base.classicalCoordinateMass }
+            var classicalCoordinateWeight: [Double] { base.classicalCoordinateWeight }
+            var hamiltonianIsReal: Bool { true }
+            var couplingGradientDependsOnZ: Bool { base.couplingGradientDependsOnZ }
+            func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch { base.initialClassicalCoordinates(seeds: seeds) }
+            func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) { base.quantumHamiltonian(z: z, into: &h) }
+            func classicalEnergy(z: ComplexBatch, into e: inout [Double]) { base.classicalEnergy(z: z, into: &e) }
+            func classicalForce(z: ComplexBatch, into f: inout ComplexBatch) { base.classicalForce(z: z, into: &f) }
+            func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, into f: inout ComplexBatch) {
+                base.quantumClassicalForce(z: z, wavefunction: wavefunction, into: &f)
+            }
+            func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
+                base.couplingGradient(z: z, left: u, right: v)
+            }
+            func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
+                base.hopShift(z: z, direction: direction, energyGap: energyGap)
+            }
+            func sampleMSMASHWavefunction(initial: [Complex], seeds: [Int]) -> ComplexBatch {
+                ComplexBatch(repeating: [Complex(0.6), Complex(0, 0.8)], batchSize: seeds.count)
+            }
+        }
+        let batch = try MSMASHBatch(algorithm: try MultiStateMappingApproachToSurfaceHopping(), model: Sampled(),
+                                    seeds: [0, 1], initialWavefunction: [Complex(1), Complex(0)])
+        var rho = ComplexBatch(components: 4, batchSize: 2)
+        batch.densityMatrix(into: &rho)
+        // α = 2 for two states: Φ_0 = 1/2 + 2 (0.36 - 1/2).
+        XCTAssertEqual(rho[0, 0].re, 0.22, accuracy: 1e-14)
+        XCTAssertEqual(rho[3, 1].re, 0.78, accuracy: 1e-14)
+    }
+}
