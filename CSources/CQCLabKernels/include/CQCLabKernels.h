@@ -115,6 +115,28 @@ void qclab_fssh_density_matrix(int64_t batch, int64_t n, const double *v_re, con
                                const double *wf_db_im, const int64_t *active, const double *weights, double *d,
                                double *rho_re, double *rho_im);
 
+// MARK: Batched symmetric eigensolver (eigensolver.c)
+
+/// Doubles of workspace `qclab_symmetric_eigen` needs for `n x n` problems (any batch).
+int64_t qclab_symmetric_eigen_workspace(int64_t n);
+
+/// Eigenvalues (ascending) and eigenvectors of the real symmetric matrices `h` of a batch,
+/// eight trajectories per SIMD lane block: Householder tridiagonalization, bisection,
+/// inverse iteration and back-transformation in lockstep (LAPACK's dsyevx route), each
+/// matrix scaled by a power of two against overflow and underflow.
+///
+/// - h: `n*n` components of `batch` trajectories (element (a, b) at component a n + b);
+///   only the lower triangle (a >= b) is read.
+/// - w: out, `n` eigenvalues per trajectory (component k). v: out, eigenvector k in
+///   column k (component a n + k), unit length, its sign left to the gauge fixing.
+/// - workspace: `qclab_symmetric_eigen_workspace(n)` doubles.
+/// - failed: out, one flag per trajectory: 1 where the input is not finite or inverse
+///   iteration did not converge (w and v are then unusable there and the caller must
+///   redo that trajectory, e.g. with LAPACK); `force_fallback != 0` flags every one
+///   (tests of the caller's fallback). Returns the number of flags set.
+int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *h, double *w, double *v,
+                              double *workspace, uint8_t *failed, int force_fallback);
+
 // MARK: Scattering models (scattering.c)
 
 /// One stage of the RK4 step of a free particle on two diabatic surfaces (x' = y,
