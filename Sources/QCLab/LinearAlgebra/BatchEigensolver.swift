@@ -5,14 +5,53 @@ import CQCLabKernels
 /// `diagonalize_matrix`, NumPy's `eigh`): eigenvalues ascending, eigenvector `k` in
 /// column `k`.
 ///
-/// Real symmetric Hamiltonians go through `dsyevd`, complex Hermitian ones through
-/// `zheevd`; the LAPACK workspace is sized once, so a call allocates nothing. Each
-/// trajectory's matrix is gathered from the struct-of-arrays batch into one contiguous
-/// column-major matrix, solved in place, and scattered back.
+/// The method is chosen once, at creation (``Method/preferred(states:isReal:)``): real
+/// 2 x 2 problems in closed form, larger real ones by the batched SIMD solver
+/// (``BatchedSymmetricEigensolver``), complex Hermitian ones through `zheevd`, one
+/// trajectory at a time (gathered from the struct-of-arrays batch into one contiguous
+/// column-major matrix, solved in place, scattered back). Workspaces are sized once, so a
+/// call allocates nothing.
 public struct BatchEigensolver {
+    /// How a batch is diagonalized.
+    public enum Method: String, Sendable, CaseIterable {
+        /// Real 2 x 2: `λ = m ∓ r` in closed form.
+        case closedFormTwoByTwo = "closed-form 2x2"
+        /// Real: cyclic Jacobi sweeps from the previous step's eigenvectors (`dsyevd` on the
+        /// first call and whenever the sweeps do not converge).
+        case jacobiWarmStart = "warm-started Jacobi"
+        /// Real: the batched SIMD solver, lanes across trajectories (eigensolver.c).
+        case batchedHouseholder = "batched Householder-QL-inverse-iteration"
+        /// `dsyevd` (real) or `zheevd` (complex) per trajectory.
+        case lapack = "LAPACK per trajectory"
+
+        /// The fastest method for `n x n` problems, from the crossovers measured by the
+        /// benchmarks "Eigen method ..." (Benchmarks/README.md): the closed form at n = 2,
+        /// the batched solver for every larger real problem up to `batchedLimit`.
+        public static func preferred(states n: Int, isReal: Bool) -> Method {
+            guard isReal else { return .lapack }
+            if n == 2 { return .closedFormTwoByTwo }
+            return n <= batchedLimit ? .batchedHouseholder : .lapack
+        }
+
+        /// Above this size `dsyevd`'s blocked, BLAS-3 reduction overtakes the batched solver.
+        public static let batchedLimit = 256
+
+        /// Whether this method can solve `n x n` problems of this kind.
+        func supports(states n: Int, isReal: Bool) -> Bool {
+            switch self {
+            case .closedFormTwoByTwo: return n == 2 && isReal
+            case .jacobiWarmStart, .batchedHouseholder: return isReal
+            case .lapack: return true
+            }
+        }
+    }
+
     public let n: Int
     public let batchSize: Int
     public let isReal: Bool
+    /// The method every call uses.
+    public let method: Method
+    private var batched: BatchedSymmetricEigensolver?
     private var matrix: [Double]
     private var values: [Double]
     private var work: [Double]
@@ -26,19 +65,24 @@ public struct BatchEigensolver {
     private var jacobiMatrix: [Double] = []
     private var jacobiScratch: [Double] = []
 
-    /// Real problems up to this size go through warm-started Jacobi sweeps once a previous
-    /// solution exists: for them LAPACK's call overhead dominates its arithmetic.
-    static let jacobiLimit = 16
-
     /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian.
     ///
     /// Limits OpenBLAS to one thread in this process: the matrices are small and the
     /// drivers parallelize over trajectories, so BLAS threads would only spin and compete.
-    public init(states n: Int, batchSize: Int, isReal: Bool) throws {
+    /// `method` defaults to the preferred one for the size; one that cannot solve the
+    /// problem (the closed form for n != 2, a real method for complex H) throws
+    /// ``QCLabError/invalidSetting(_:_:)`` naming it.
+    public init(states n: Int, batchSize: Int, isReal: Bool, method: Method? = nil) throws {
         LAPACK.setBLASThreads(1)
         self.n = n
         self.batchSize = batchSize
         self.isReal = isReal
+        let method = method ?? Method.preferred(states: n, isReal: isReal)
+        guard method.supports(states: n, isReal: isReal) else {
+            throw QCLabError.invalidSetting("eigensolver method", "\(method.rawValue) cannot solve \(isReal ? "real" : "complex") \(n) x \(n) problems")
+        }
+        self.method = method
+        if method == .batchedHouseholder { batched = try BatchedSymmetricEigensolver(states: n, batchSize: batchSize) }
         values = [Double](repeating: 0, count: n)
         if isReal {
             matrix = [Double](repeating: 0, count: n * n)
@@ -46,7 +90,7 @@ public struct BatchEigensolver {
             work = [Double](repeating: 0, count: max(lwork, 1))
             rwork = []
             iwork = [Int32](repeating: 0, count: max(liwork, 1))
-            if n > 2 && n <= Self.jacobiLimit {
+            if method == .jacobiWarmStart {
                 jacobiMatrix = [Double](repeating: 0, count: n * n * batchSize)
                 jacobiScratch = jacobiMatrix
                 lastEigenvectors = jacobiMatrix
@@ -64,9 +108,16 @@ public struct BatchEigensolver {
     /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's `hamiltonian`.
     public mutating func diagonalize(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
                               eigenvectors: inout ComplexBatch) throws {
-        if n == 2 && isReal {
+        switch method {
+        case .closedFormTwoByTwo:
             Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             return
+        case .batchedHouseholder:
+            try batched!.diagonalize(hamiltonian.re, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors.re)
+            eigenvectors.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            return
+        case .jacobiWarmStart, .lapack:
+            break
         }
         if hasPreviousSolution && !jacobiMatrix.isEmpty,
            warmStartJacobi(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors) {
