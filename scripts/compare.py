@@ -329,6 +329,12 @@ def job_digest(job):
     return hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# QC Lab runs on one BLAS thread, as ours does (LAPACK.setBLASThreads(1)): NumPy's OpenBLAS
+# would otherwise start a thread per core for the same work, and the comparison would
+# measure thread contention, not the code.
+ONE_BLAS_THREAD = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
 def run_qclab(name, job, job_path, args, python):
     """Best of `repeat` QC Lab runs: dict(seconds, maxrss, h5) or dict(error)."""
     os.makedirs(CACHE, exist_ok=True)
@@ -339,7 +345,7 @@ def run_qclab(name, job, job_path, args, python):
         if os.path.exists(result_path):
             os.remove(result_path)
         run = run_process([python, os.path.abspath(__file__), "--qclab-worker", job_path, out, result_path],
-                          timeout=args.timeout)
+                          env=ONE_BLAS_THREAD, timeout=args.timeout)
         if not run.ok:
             return {"error": run.message}
         with open(result_path, encoding="utf-8") as handle:

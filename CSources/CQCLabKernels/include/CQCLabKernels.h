@@ -121,7 +121,7 @@ void qclab_fssh_density_matrix(int64_t batch, int64_t n, const double *v_re, con
 int64_t qclab_symmetric_eigen_workspace(int64_t n);
 
 /// Eigenvalues (ascending) and eigenvectors of the real symmetric matrices `h` of a batch,
-/// eight trajectories per SIMD lane block: Householder tridiagonalization, bisection,
+/// sixteen trajectories per SIMD lane block: Householder tridiagonalization, implicit QL,
 /// inverse iteration and back-transformation in lockstep (LAPACK's dsyevx route), each
 /// matrix scaled by a power of two against overflow and underflow.
 ///

@@ -3,7 +3,7 @@ import CQCLabKernels
 /// Diagonalizes every real symmetric `N x N` matrix of a struct-of-arrays batch with SIMD
 /// lanes across trajectories (the C kernel `qclab_symmetric_eigen`): Householder
 /// tridiagonalization, implicit QL for the eigenvalues, inverse iteration for the
-/// eigenvectors and back-transformation, in lockstep over eight trajectories at a time
+/// eigenvectors and back-transformation, in lockstep over sixteen trajectories at a time
 /// (LAPACK's `dsyevx` route; Golub & Van Loan, Matrix Computations, §8.3 and §8.2.2).
 ///
 /// Eigenvalues come out ascending and eigenvectors orthonormal, eigenvector `k` in column
