@@ -72,7 +72,8 @@ void qclab_eigen_real_symmetric_2x2(int64_t batch, const double *h, double *w, d
 
 /// Multiplies each eigenvector k by the sign (-1, 0 or 1, as NumPy's sign) of the real part
 /// of its overlap with the previous eigenvector k (QC Lab's `sign_overlap` gauge).
-/// `sign` is scratch of `batch` doubles.
+/// `sign` is scratch of `batch` doubles. `v_im == NULL` (then `previous_im` is not read
+/// either) means v is real: its imaginary parts are zero and stay untouched.
 void qclab_align_signs(int64_t batch, int64_t n, double *v_re, double *v_im,
                        const double *previous_re, const double *previous_im, double *sign);
 

@@ -13,16 +13,18 @@ import Darwin
 enum SurfaceHoppingKernels {
     /// Fixes each new eigenvector's gauge against the previous one: multiplies it by the
     /// sign of the real part of their overlap (`sign_overlap`), or by the inverse phase of
-    /// the overlap (`phase_overlap`). `overlap` is scratch with `N` components.
+    /// the overlap (`phase_overlap`). `overlap` is scratch with `N` components. `real`
+    /// (sign_overlap only) promises that `v`'s imaginary parts are zero: the kernel then
+    /// reads and writes the real parts alone, which gives the same signs.
     static func alignWithPrevious(_ v: inout ComplexBatch, previous: ComplexBatch, byPhase: Bool,
-                                  overlap: inout ComplexBatch) {
+                                  overlap: inout ComplexBatch, real: Bool = false) {
         let n = overlap.components, batch = v.batchSize
         v.re.withUnsafeMutableBufferPointer { vr in v.im.withUnsafeMutableBufferPointer { vi in
         previous.re.withUnsafeBufferPointer { pr in previous.im.withUnsafeBufferPointer { pi in
         overlap.re.withUnsafeMutableBufferPointer { or in overlap.im.withUnsafeMutableBufferPointer { oi in
             guard byPhase else {
-                qclab_align_signs(Int64(batch), Int64(n), vr.baseAddress, vi.baseAddress, pr.baseAddress, pi.baseAddress,
-                                  or.baseAddress)
+                qclab_align_signs(Int64(batch), Int64(n), vr.baseAddress, real ? nil : vi.baseAddress, pr.baseAddress,
+                                  real ? nil : pi.baseAddress, or.baseAddress)
                 return
             }
             for k in 0..<n {
