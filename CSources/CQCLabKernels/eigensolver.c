@@ -66,6 +66,8 @@ typedef struct {
     lanes *p, *y;                     // n each
     lanes *u1, *u2, *u3, *l, *rp;     // LU of T - λI: n each
     lane_mask *swap;                  // n
+    // Imaginary parts, for Hermitian problems only (NULL otherwise).
+    lanes *a_im, *reflectors_im, *z_im, *tau_im, *p_im, *y_im;
 } block;
 
 int64_t qclab_symmetric_eigen_workspace(int64_t n) {
@@ -73,7 +75,12 @@ int64_t qclab_symmetric_eigen_workspace(int64_t n) {
     return vectors * LANES + LANES;  // + LANES doubles to align to 64 bytes
 }
 
-static block carve(int64_t n, double *workspace) {
+int64_t qclab_hermitian_eigen_workspace(int64_t n) {
+    const int64_t vectors = n * (n + 1) / 2 + 2 * n * n + 4 * n + 4;
+    return qclab_symmetric_eigen_workspace(n) + vectors * LANES;
+}
+
+static block carve(int64_t n, double *workspace, int hermitian) {
     uintptr_t address = (uintptr_t)workspace;
     address = (address + 63) & ~(uintptr_t)63;
     lanes *next = (lanes *)address;
@@ -93,7 +100,16 @@ static block carve(int64_t n, double *workspace) {
     b.u3 = next; next += n + 1;
     b.l = next; next += n + 1;
     b.rp = next; next += n + 1;
-    b.swap = (lane_mask *)next;
+    b.swap = (lane_mask *)next; next += n + 1;
+    b.a_im = b.reflectors_im = b.z_im = b.tau_im = b.p_im = b.y_im = NULL;
+    if (hermitian) {
+        b.a_im = next; next += n * (n + 1) / 2;
+        b.reflectors_im = next; next += n * n;
+        b.z_im = next; next += n * n;
+        b.tau_im = next; next += n + 1;
+        b.p_im = next; next += n + 1;
+        b.y_im = next;
+    }
     return b;
 }
 
@@ -469,7 +485,7 @@ int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *restrict h
                               double *restrict v, double *restrict workspace, uint8_t *restrict failed,
                               int force_fallback) {
     if (batch <= 0 || n <= 0) return 0;
-    block b = carve(n, workspace);
+    block b = carve(n, workspace, 0);
     lanes *values = b.p;  // eigenvalues of the scaled problem (p is free after step 1)
     int64_t failures = 0;
     for (int64_t first = 0; first < batch; first += LANES) {
@@ -501,6 +517,218 @@ int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *restrict h
                 } else {
                     for (int64_t t = 0; t < count; t++) out[t] = component[t];
                 }
+            }
+        }
+    }
+    return failures;
+}
+
+// MARK: Hermitian problems
+
+/// As `gather` for a Hermitian batch: the lower triangle's real and imaginary parts, each
+/// lane scaled by the power of two that brings its largest |Re| or |Im| into [1, 2).
+INLINE void gather_hermitian(int64_t batch, int64_t n, int64_t first, const double *restrict h_re,
+                             const double *restrict h_im, block *b, lane_mask *bad) {
+    const int64_t count = batch - first < LANES ? batch - first : LANES;
+    lanes largest = splat(0.0);
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t j = 0; j <= i; j++) {
+            const double *source_re = h_re + (i * n + j) * batch + first, *source_im = h_im + (i * n + j) * batch + first;
+            lanes x, y;
+            if (count == LANES) {
+                x = load_lanes(source_re);
+                y = load_lanes(source_im);
+            } else {
+                for (int t = 0; t < LANES; t++) {
+                    x[t] = source_re[t < count ? t : count - 1];
+                    y[t] = source_im[t < count ? t : count - 1];
+                }
+            }
+            if (i == j) y = splat(0.0);  // a Hermitian diagonal is real
+            b->a[packed(i, j)] = x;
+            b->a_im[packed(i, j)] = y;
+            largest = max_lanes(largest, max_lanes(abs_lanes(x), abs_lanes(y)));
+        }
+    }
+    const lane_mask finite = (largest == largest) & (largest <= DBL_MAX);
+    lanes first_factor, second_factor;
+    for (int t = 0; t < LANES; t++) {
+        int exponent = 0;
+        if (finite[t] && largest[t] > 0.0) (void)frexp(largest[t], &exponent);
+        exponent -= 1;
+        const int half = -exponent / 2;
+        first_factor[t] = ldexp(1.0, half);
+        second_factor[t] = ldexp(1.0, -exponent - half);
+        b->scale[0][t] = ldexp(1.0, exponent);
+    }
+    const int64_t elements = n * (n + 1) / 2;
+    for (int64_t c = 0; c < elements; c++) {
+        b->a[c] = b->a[c] * first_factor * second_factor;
+        b->a_im[c] = b->a_im[c] * first_factor * second_factor;
+    }
+    *bad = ~finite;
+}
+
+/// A = Q T Qᴴ with T real symmetric tridiagonal (LAPACK's zhetd2, lower): reflector k is
+/// I - τ v vᴴ with v = (1, reflectors[k n ...]) and complex τ (zlarfg, which leaves a real
+/// β on the subdiagonal; a column whose largest part is below 2^-450 is scaled up first).
+INLINE void tridiagonalize_hermitian(int64_t n, block *b) {
+    lanes *restrict ar = b->a, *restrict ai = b->a_im;
+    lanes *restrict vr = b->y, *restrict vi = b->y_im, *restrict pr = b->p, *restrict pi = b->p_im;
+    const double tiny = 0x1p-450, boost = 0x1p600;
+    for (int64_t k = 0; k + 1 < n; k++) {
+        const int64_t o = k + 1, m = n - o;
+        const lanes alpha_r = ar[packed(o, k)], alpha_i = ai[packed(o, k)];
+        lanes sum = splat(0.0), largest = max_lanes(abs_lanes(alpha_r), abs_lanes(alpha_i));
+        for (int64_t i = 1; i < m; i++) {
+            const lanes x = ar[packed(o + i, k)], y = ai[packed(o + i, k)];
+            sum += x * x + y * y;
+            largest = max_lanes(largest, max_lanes(abs_lanes(x), abs_lanes(y)));
+        }
+        lanes factor = splat(1.0);
+        lane_mask small = (largest > 0.0) & (largest < tiny);
+        if (any_lane(small)) {
+            for (int round = 0; round < 3 && any_lane(small); round++) {
+                factor = select_lanes(small, factor * boost, factor);
+                small = (largest * factor > 0.0) & (largest * factor < tiny);
+            }
+            sum = splat(0.0);
+            for (int64_t i = 1; i < m; i++) {
+                const lanes x = ar[packed(o + i, k)] * factor, y = ai[packed(o + i, k)] * factor;
+                sum += x * x + y * y;
+            }
+        }
+        const lanes sr = alpha_r * factor, si = alpha_i * factor;
+        const lane_mask reflect = (sum > 0.0) | (si != 0.0);
+        const lanes beta = -copysign_lanes(sqrt_lanes(sr * sr + si * si + sum), sr);
+        const lanes safe_beta = select_lanes(reflect, beta, splat(1.0));
+        const lanes tr = select_lanes(reflect, (beta - sr) / safe_beta, splat(0.0));
+        const lanes ti = select_lanes(reflect, -si / safe_beta, splat(0.0));
+        // 1 / (α - β) = conj(α - β) / |α - β|², times the column's scale factor.
+        const lanes dr = sr - beta, di = si;
+        const lanes inverse = select_lanes(reflect, factor / (dr * dr + di * di), splat(0.0));
+        const lanes mr = dr * inverse, mi = -di * inverse;
+        b->e[k] = select_lanes(reflect, beta / factor, alpha_r);
+        b->tau[k] = tr;
+        b->tau_im[k] = ti;
+        b->d[k] = ar[packed(k, k)];
+        lanes *restrict tail_r = b->reflectors + k * n, *restrict tail_i = b->reflectors_im + k * n;
+        vr[0] = splat(1.0);
+        vi[0] = splat(0.0);
+        for (int64_t i = 1; i < m; i++) {
+            const lanes x = ar[packed(o + i, k)], y = ai[packed(o + i, k)];
+            vr[i] = x * mr - y * mi;
+            vi[i] = x * mi + y * mr;
+            tail_r[i - 1] = vr[i];
+            tail_i[i - 1] = vi[i];
+        }
+        // p = τ A22 v (A22 Hermitian, lower triangle stored; its diagonal real).
+        for (int64_t i = 0; i < m; i++) { pr[i] = splat(0.0); pi[i] = splat(0.0); }
+        for (int64_t i = 0; i < m; i++) {
+            const lanes *restrict rr = ar + packed(o + i, o), *restrict ri = ai + packed(o + i, o);
+            const lanes xr = vr[i], xi = vi[i];
+            lanes dot_r = rr[i] * xr, dot_i = rr[i] * xi;
+            for (int64_t j = 0; j < i; j++) {
+                // A_ij v_j into row i; conj(A_ij) v_i into row j.
+                dot_r += rr[j] * vr[j] - ri[j] * vi[j];
+                dot_i += rr[j] * vi[j] + ri[j] * vr[j];
+                pr[j] += rr[j] * xr + ri[j] * xi;
+                pi[j] += rr[j] * xi - ri[j] * xr;
+            }
+            pr[i] += dot_r;
+            pi[i] += dot_i;
+        }
+        lanes pv_r = splat(0.0), pv_i = splat(0.0);
+        for (int64_t i = 0; i < m; i++) {
+            const lanes xr = pr[i], xi = pi[i];
+            pr[i] = tr * xr - ti * xi;
+            pi[i] = tr * xi + ti * xr;
+            // pᴴ v
+            pv_r += pr[i] * vr[i] + pi[i] * vi[i];
+            pv_i += pr[i] * vi[i] - pi[i] * vr[i];
+        }
+        // w = p - (τ/2)(pᴴ v) v
+        const lanes hr = -0.5 * (tr * pv_r - ti * pv_i), hi = -0.5 * (tr * pv_i + ti * pv_r);
+        for (int64_t i = 0; i < m; i++) {
+            pr[i] += hr * vr[i] - hi * vi[i];
+            pi[i] += hr * vi[i] + hi * vr[i];
+        }
+        // A22 -= v wᴴ + w vᴴ (lower triangle; the diagonal stays real).
+        for (int64_t i = 0; i < m; i++) {
+            lanes *restrict rr = ar + packed(o + i, o), *restrict ri = ai + packed(o + i, o);
+            const lanes xr = vr[i], xi = vi[i], wr = pr[i], wi = pi[i];
+            for (int64_t j = 0; j <= i; j++) {
+                rr[j] -= xr * pr[j] + xi * pi[j] + wr * vr[j] + wi * vi[j];
+                ri[j] -= xi * pr[j] - xr * pi[j] + wi * vr[j] - wr * vi[j];
+            }
+            ri[i] = splat(0.0);
+        }
+    }
+    b->d[n - 1] = ar[packed(n - 1, n - 1)];
+    b->e[n - 1] = splat(0.0);
+}
+
+/// V = Q Z for the real eigenvectors Z of T: each column gets H_{n-2}, ..., H_0, and with
+/// them its imaginary part.
+INLINE void back_transform_hermitian(int64_t n, block *b) {
+    lanes *restrict zr = b->z, *restrict zi = b->z_im;
+    const lanes *restrict tau_r = b->tau, *restrict tau_i = b->tau_im;
+    for (int64_t c = 0; c < n * n; c++) zi[c] = splat(0.0);
+    for (int64_t column = 0; column < n; column++) {
+        lanes *restrict xr = zr + column * n, *restrict xi = zi + column * n;
+        for (int64_t k = n - 2; k >= 0; k--) {
+            const int64_t o = k + 1, m = n - o;
+            const lanes *restrict vr = b->reflectors + k * n - 1, *restrict vi = b->reflectors_im + k * n - 1;
+            // s = τ vᴴ x
+            lanes sr = xr[o], si = xi[o];
+            for (int64_t i = 1; i < m; i++) {
+                sr += vr[i] * xr[o + i] + vi[i] * xi[o + i];
+                si += vr[i] * xi[o + i] - vi[i] * xr[o + i];
+            }
+            const lanes s_r = tau_r[k] * sr - tau_i[k] * si, s_i = tau_r[k] * si + tau_i[k] * sr;
+            xr[o] -= s_r;
+            xi[o] -= s_i;
+            for (int64_t i = 1; i < m; i++) {
+                xr[o + i] -= s_r * vr[i] - s_i * vi[i];
+                xi[o + i] -= s_r * vi[i] + s_i * vr[i];
+            }
+        }
+    }
+}
+
+QCLAB_CLONES
+int64_t qclab_hermitian_eigen(int64_t batch, int64_t n, const double *restrict h_re, const double *restrict h_im,
+                              double *restrict w, double *restrict v_re, double *restrict v_im,
+                              double *restrict workspace, uint8_t *restrict failed, int force_fallback) {
+    if (batch <= 0 || n <= 0) return 0;
+    block b = carve(n, workspace, 1);
+    lanes *values = b.p;  // eigenvalues of the scaled problem (p is free after the reduction)
+    int64_t failures = 0;
+    for (int64_t first = 0; first < batch; first += LANES) {
+        const int64_t count = batch - first < LANES ? batch - first : LANES;
+        lane_mask bad, unconverged;
+        lanes norm;
+        gather_hermitian(batch, n, first, h_re, h_im, &b, &bad);
+        tridiagonalize_hermitian(n, &b);
+        ql_eigenvalues(n, &b, values, &norm, &bad);
+        inverse_iteration(n, &b, values, &norm, &unconverged);
+        bad |= unconverged;
+        if (force_fallback) bad = (lane_mask){0} - 1;
+        const lanes unscale = b.scale[0];
+        for (int64_t t = 0; t < count; t++) {
+            failed[first + t] = bad[t] != 0;
+            failures += bad[t] != 0;
+        }
+        for (int64_t k = 0; k < n; k++) {
+            const lanes value = values[k] * unscale;
+            for (int64_t t = 0; t < count; t++) w[k * batch + first + t] = value[t];
+        }
+        back_transform_hermitian(n, &b);
+        for (int64_t i = 0; i < n; i++) {
+            for (int64_t k = 0; k < n; k++) {
+                const lanes re = b.z[k * n + i], im = b.z_im[k * n + i];
+                double *out_re = v_re + (i * n + k) * batch + first, *out_im = v_im + (i * n + k) * batch + first;
+                for (int64_t t = 0; t < count; t++) { out_re[t] = re[t]; out_im[t] = im[t]; }
             }
         }
     }

@@ -138,6 +138,17 @@ int64_t qclab_symmetric_eigen_workspace(int64_t n);
 int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *h, double *w, double *v,
                               double *workspace, uint8_t *failed, int force_fallback);
 
+/// Doubles of workspace `qclab_hermitian_eigen` needs for `n x n` problems (any batch).
+int64_t qclab_hermitian_eigen_workspace(int64_t n);
+
+/// As qclab_symmetric_eigen for complex Hermitian matrices (real parts `h_re`, imaginary
+/// parts `h_im`; only the lower triangle is read, the diagonal's imaginary part taken as
+/// zero): Householder reduction to a real tridiagonal matrix as LAPACK's zhetd2 does it,
+/// the same QL and inverse iteration, complex back-transformation. Eigenvector k (column
+/// k of v_re + i v_im) is unit length with an arbitrary phase (the gauge fixing sets it).
+int64_t qclab_hermitian_eigen(int64_t batch, int64_t n, const double *h_re, const double *h_im, double *w,
+                              double *v_re, double *v_im, double *workspace, uint8_t *failed, int force_fallback);
+
 // MARK: Scattering models (scattering.c)
 
 /// One stage of the RK4 step of a free particle on two diabatic surfaces (x' = y,

@@ -6,8 +6,8 @@ import CQCLabKernels
 /// column `k`.
 ///
 /// The method is chosen once, at creation (``Method/preferred(states:isReal:)``): real
-/// 2 x 2 problems in closed form, larger real ones by the batched SIMD solver
-/// (``BatchedSymmetricEigensolver``), complex Hermitian ones through `zheevd`, one
+/// 2 x 2 problems in closed form, every other one up to 256 states by the batched SIMD
+/// solver (``BatchedEigensolver``), larger ones through `dsyevd`/`zheevd`, one
 /// trajectory at a time (gathered from the struct-of-arrays batch into one contiguous
 /// column-major matrix, solved in place, scattered back). Workspaces are sized once, so a
 /// call allocates nothing.
@@ -19,18 +19,18 @@ public struct BatchEigensolver {
         /// Real: cyclic Jacobi sweeps from the previous step's eigenvectors (`dsyevd` on the
         /// first call and whenever the sweeps do not converge).
         case jacobiWarmStart = "warm-started Jacobi"
-        /// Real: the batched SIMD solver, lanes across trajectories (eigensolver.c).
+        /// The batched SIMD solver, lanes across trajectories (eigensolver.c), real or complex.
         case batchedHouseholder = "batched Householder-QL-inverse-iteration"
         /// `dsyevd` (real) or `zheevd` (complex) per trajectory.
         case lapack = "LAPACK per trajectory"
 
         /// The fastest method for `n x n` problems, from the crossovers measured by the
-        /// benchmarks "Eigen method ..." (Benchmarks/README.md): the closed form at n = 2,
-        /// the batched solver for every larger real problem up to `batchedLimit`.
+        /// benchmarks "Eigen method ..." (Benchmarks/README.md): the closed form for real
+        /// 2 x 2, the batched solver for every other problem up to `batchedLimit` states
+        /// (real or complex; 6-7x `zheevd` at n = 2...17), LAPACK above.
         public static func preferred(states n: Int, isReal: Bool) -> Method {
-            guard isReal else { return .lapack }
-            if n == 2 { return .closedFormTwoByTwo }
-            return n <= batchedLimit ? .batchedHouseholder : .lapack
+            if n == 2 && isReal { return .closedFormTwoByTwo }
+            return n >= 2 && n <= batchedLimit ? .batchedHouseholder : .lapack
         }
 
         /// Above this size `dsyevd`'s blocked, BLAS-3 reduction overtakes the batched solver.
@@ -40,8 +40,8 @@ public struct BatchEigensolver {
         func supports(states n: Int, isReal: Bool) -> Bool {
             switch self {
             case .closedFormTwoByTwo: return n == 2 && isReal
-            case .jacobiWarmStart, .batchedHouseholder: return isReal
-            case .lapack: return true
+            case .jacobiWarmStart: return isReal
+            case .batchedHouseholder, .lapack: return true
             }
         }
     }
@@ -51,7 +51,7 @@ public struct BatchEigensolver {
     public let isReal: Bool
     /// The method every call uses.
     public let method: Method
-    private var batched: BatchedSymmetricEigensolver?
+    private var batched: BatchedEigensolver?
     private var matrix: [Double]
     private var values: [Double]
     private var work: [Double]
@@ -82,7 +82,7 @@ public struct BatchEigensolver {
             throw QCLabError.invalidSetting("eigensolver method", "\(method.rawValue) cannot solve \(isReal ? "real" : "complex") \(n) x \(n) problems")
         }
         self.method = method
-        if method == .batchedHouseholder { batched = try BatchedSymmetricEigensolver(states: n, batchSize: batchSize) }
+        if method == .batchedHouseholder { batched = try BatchedEigensolver(states: n, batchSize: batchSize, isReal: isReal) }
         values = [Double](repeating: 0, count: n)
         if isReal {
             matrix = [Double](repeating: 0, count: n * n)
@@ -113,8 +113,8 @@ public struct BatchEigensolver {
             Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             return
         case .batchedHouseholder:
-            try batched!.diagonalize(hamiltonian.re, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors.re)
-            eigenvectors.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            try batched!.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            if isReal { eigenvectors.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
             return
         case .jacobiWarmStart, .lapack:
             break

@@ -6,7 +6,7 @@ import XCTest
 /// odd batch sizes (partial lane blocks): residual, orthogonality, eigenvalues, and
 /// eigenvectors up to sign where the spectrum is well separated; the LAPACK fallback
 /// for flagged trajectories.
-final class BatchedSymmetricEigensolverTests: XCTestCase {
+final class BatchedEigensolverTests: XCTestCase {
     /// A batch in struct-of-arrays layout from one symmetric matrix per trajectory.
     func batch(n: Int, count: Int, _ element: (_ t: Int, _ i: Int, _ j: Int) -> Double) -> [Double] {
         var h = [Double](repeating: 0, count: n * n * count)
@@ -162,7 +162,7 @@ final class BatchedSymmetricEigensolverTests: XCTestCase {
     func testFlaggedTrajectoriesAreRedoneWithLAPACK() throws {
         let n = 6, count = 7
         let h = random(n: n, count: count, seed: 17)
-        var solver = try BatchedSymmetricEigensolver(states: n, batchSize: count)
+        var solver = try BatchedEigensolver(states: n, batchSize: count)
         solver.forcesFallback = true
         var values = [Double](repeating: 0, count: n * count), vectors = [Double](repeating: 0, count: n * n * count)
         try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
@@ -171,7 +171,7 @@ final class BatchedSymmetricEigensolverTests: XCTestCase {
         XCTAssertEqual(values, lapack.values, "the fallback is dsyevd itself")
         XCTAssertEqual(vectors, lapack.vectors)
         // Without forcing, these matrices need no fallback.
-        var plain = try BatchedSymmetricEigensolver(states: n, batchSize: count)
+        var plain = try BatchedEigensolver(states: n, batchSize: count)
         try plain.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
         XCTAssertEqual(plain.fallbackCount, 0)
     }
@@ -180,7 +180,7 @@ final class BatchedSymmetricEigensolverTests: XCTestCase {
         let n = 5, count = 9
         var h = random(n: n, count: count, seed: 2)
         h[(2 * n + 1) * count + 4] = .nan
-        var solver = try BatchedSymmetricEigensolver(states: n, batchSize: count)
+        var solver = try BatchedEigensolver(states: n, batchSize: count)
         var values = [Double](repeating: 0, count: n * count), vectors = [Double](repeating: 0, count: n * n * count)
         XCTAssertThrowsError(try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)) { error in
             guard case QCLabError.lapack(let routine, _) = error else { return XCTFail("\(error)") }
@@ -190,5 +190,108 @@ final class BatchedSymmetricEigensolverTests: XCTestCase {
         // Trajectories before the NaN one were solved by the batched kernel.
         let lapack = try solve(h.enumerated().map { $0.offset % count == 4 ? 0 : $0.element }, n: n, count: count, method: .lapack)
         for k in 0..<n { XCTAssertEqual(values[k * count], lapack.values[k * count], accuracy: 1e-13) }
+    }
+
+    // MARK: Hermitian
+
+    /// Random Hermitian matrices, or `rng`-free ones from `element` (re, im of the lower triangle).
+    func hermitian(n: Int, count: Int, _ element: (_ t: Int, _ i: Int, _ j: Int) -> Complex) -> ComplexBatch {
+        var h = ComplexBatch(components: n * n, batchSize: count)
+        for t in 0..<count {
+            for i in 0..<n {
+                for j in 0...i {
+                    let x = element(t, i, j)
+                    h[i * n + j, t] = i == j ? Complex(x.re) : x
+                    h[j * n + i, t] = i == j ? Complex(x.re) : x.conjugate
+                }
+            }
+        }
+        return h
+    }
+
+    /// As `check`, for Hermitian matrices against zheevd.
+    func checkHermitian(_ h: ComplexBatch, n: Int, label: String, vectorsToo: Bool,
+                        file: StaticString = #filePath, line: UInt = #line) throws {
+        let count = h.batchSize
+        func run(_ method: BatchEigensolver.Method) throws -> ([Double], ComplexBatch) {
+            var solver = try BatchEigensolver(states: n, batchSize: count, isReal: false, method: method)
+            var values = [Double](repeating: .nan, count: n * count)
+            var vectors = ComplexBatch(components: n * n, batchSize: count)
+            try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
+            return (values, vectors)
+        }
+        let (values, v) = try run(.batchedHouseholder)
+        let (lapackValues, lapackVectors) = try run(.lapack)
+        let eps = Double.ulpOfOne, tolerance = 8 * Double(n) * eps
+        for t in 0..<count {
+            var norm = 0.0
+            // |Re| + |Im| bounds the modulus without squaring (which overflows near 1e300).
+            for c in 0..<(n * n) { norm = max(norm, abs(h[c, t].re) + abs(h[c, t].im)) }
+            norm = max(norm * Double(n), .leastNormalMagnitude)
+            for k in 0..<n {
+                XCTAssertEqual(values[k * count + t], lapackValues[k * count + t], accuracy: tolerance * norm, "\(label): eigenvalue \(k)", file: file, line: line)
+                var residual = 0.0
+                for a in 0..<n {
+                    // (H v - λ v) / ||H||, formed on the scaled matrix.
+                    var r = v[a * n + k, t] * Complex(-values[k * count + t] / norm)
+                    for b in 0..<n { r += Complex(h[a * n + b, t].re / norm, h[a * n + b, t].im / norm) * v[b * n + k, t] }
+                    residual = max(residual, r.length)
+                }
+                XCTAssertLessThan(residual, tolerance, "\(label): residual of \(k) in \(t)", file: file, line: line)
+                for j in 0...k {
+                    var overlap = Complex.zero
+                    for a in 0..<n { overlap += v[a * n + j, t].conjugate * v[a * n + k, t] }
+                    XCTAssertEqual(overlap.re, j == k ? 1 : 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
+                    XCTAssertEqual(overlap.im, 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
+                }
+                if vectorsToo {
+                    var overlap = Complex.zero
+                    for a in 0..<n { overlap += lapackVectors[a * n + k, t].conjugate * v[a * n + k, t] }
+                    XCTAssertEqual(overlap.length, 1, accuracy: 1e-9, "\(label): eigenvector \(k) vs LAPACK up to phase", file: file, line: line)
+                }
+            }
+        }
+    }
+
+    func testHermitianAgainstZHEEVD() throws {
+        var rng = LegacyRandomState(seed: 41)
+        for (n, count) in [(2, 3), (3, 5), (4, 1), (7, 9), (10, 17), (17, 3), (50, 5), (128, 1)] {
+            let h = hermitian(n: n, count: count) { _, _, _ in Complex(rng.nextGaussian(), rng.nextGaussian()) }
+            try checkHermitian(h, n: n, label: "random Hermitian n=\(n) B=\(count)", vectorsToo: n <= 17)
+        }
+        // The Holstein ring in reciprocal space has a complex H; a clean ring with complex
+        // (Peierls) hopping e^{iφ} has degenerate pairs only at special φ: here φ = 0.3.
+        for n in [6, 31] {
+            let hop = Complex.unit(phase: 0.3)
+            let ring = hermitian(n: n, count: 5) { _, i, j in
+                i - j == 1 ? -1 * hop : ((i == n - 1 && j == 0) ? -1 * hop.conjugate : .zero)
+            }
+            try checkHermitian(ring, n: n, label: "complex ring n=\(n)", vectorsToo: false)
+        }
+        // Exactly degenerate: the identity, and a real matrix given as complex.
+        try checkHermitian(hermitian(n: 9, count: 3) { _, i, j in i == j ? Complex(1) : .zero }, n: 9,
+                           label: "identity", vectorsToo: false)
+        // Scaled near the overflow and underflow limits.
+        for scale in [1e300, 1e-300] {
+            let h = hermitian(n: 8, count: 5) { _, _, _ in Complex(scale * rng.nextGaussian(), scale * rng.nextGaussian()) }
+            try checkHermitian(h, n: 8, label: "Hermitian scaled by \(scale)", vectorsToo: true)
+        }
+    }
+
+    func testHermitianFallbackIsZHEEVD() throws {
+        var rng = LegacyRandomState(seed: 43)
+        let n = 5, count = 7
+        let h = hermitian(n: n, count: count) { _, _, _ in Complex(rng.nextGaussian(), rng.nextGaussian()) }
+        var solver = try BatchedEigensolver(states: n, batchSize: count, isReal: false)
+        solver.forcesFallback = true
+        var values = [Double](repeating: 0, count: n * count)
+        var vectors = ComplexBatch(components: n * n, batchSize: count)
+        try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
+        XCTAssertEqual(solver.fallbackCount, count)
+        var lapack = try BatchEigensolver(states: n, batchSize: count, isReal: false, method: .lapack)
+        var lapackValues = values, lapackVectors = vectors
+        try lapack.diagonalize(h, eigenvalues: &lapackValues, eigenvectors: &lapackVectors)
+        XCTAssertEqual(values, lapackValues)
+        XCTAssertEqual(vectors, lapackVectors)
     }
 }
