@@ -257,12 +257,12 @@ let benchmarks: @Sendable () -> Void = {
 
     // Every eigensolver method on the same real Hamiltonians (the Holstein lattice's, N
     // states) per (n, B): the batched SIMD solver against dsyevd everywhere, the
-    // warm-started Jacobi where it is an option (n <= 16), the closed form at n = 2.
+    // warm-started Jacobi where it is an option (3 <= n <= 16), the closed form at n = 2.
     for n in [2, 3, 4, 5, 8, 16, 32, 50, 64, 100, 128, 200, 256] {
         for batch in [25, 64, 256] where n <= 128 || batch == 64 {
             var methods: [BatchEigensolver.Method] = [.batchedHouseholder, .lapack]
             if n == 2 { methods.append(.closedFormTwoByTwo) }
-            if n <= 16 { methods.append(.jacobiWarmStart) }
+            if n >= 3 && n <= 16 { methods.append(.jacobiWarmStart) }
             for method in methods {
                 let box = Box<EigenState>()
                 let scaling: BenchmarkScalingFactor = n <= 8 ? .kilo : .one

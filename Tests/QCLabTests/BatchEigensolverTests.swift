@@ -102,11 +102,13 @@ final class BatchEigensolverTests: XCTestCase {
 
     func testPreferredMethodsAndUnsupportedChoices() throws {
         XCTAssertEqual(BatchEigensolver.Method.preferred(states: 2, isReal: true), .closedFormTwoByTwo)
-        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 3, isReal: true), .batchedHouseholder)
+        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 3, isReal: true), .jacobiWarmStart)
+        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 4, isReal: true), .batchedHouseholder)
         XCTAssertEqual(BatchEigensolver.Method.preferred(states: 50, isReal: true), .batchedHouseholder)
         XCTAssertEqual(BatchEigensolver.Method.preferred(states: 7, isReal: false), .batchedHouseholder)
         XCTAssertEqual(BatchEigensolver.Method.preferred(states: 300, isReal: true), .lapack)
         XCTAssertThrowsError(try BatchEigensolver(states: 3, batchSize: 1, isReal: true, method: .closedFormTwoByTwo))
+        XCTAssertThrowsError(try BatchEigensolver(states: 2, batchSize: 1, isReal: true, method: .jacobiWarmStart))
         XCTAssertThrowsError(try BatchEigensolver(states: 3, batchSize: 1, isReal: false, method: .jacobiWarmStart)) { error in
             XCTAssertEqual(error as? QCLabError, .invalidSetting("eigensolver method", "warm-started Jacobi cannot solve complex 3 x 3 problems"))
         }
