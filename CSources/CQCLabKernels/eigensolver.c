@@ -393,6 +393,7 @@ INLINE void inverse_iteration(int64_t n, block *b, const lanes *restrict w, cons
         const lanes target = (double)n * norm * max_lanes(splat(eps), abs_lanes(u1[n - 1]));
         start_vector(n, j, y);
         lanes passes = splat(0.0);
+        lanes *restrict zj = z + j * n;
         for (int iteration = 0; iteration < 5; iteration++) {
             lanes sum = splat(0.0);
             for (int64_t i = 0; i < n; i++) sum += abs_lanes(y[i]);
@@ -416,15 +417,21 @@ INLINE void inverse_iteration(int64_t n, block *b, const lanes *restrict w, cons
             }
             lanes largest = splat(0.0);
             for (int64_t i = 0; i < n; i++) largest = max_lanes(largest, abs_lanes(y[i]));
+            // A lane's vector is the iterate of its third passing solve (dstein's extra two
+            // after the first), kept aside, so that it does not depend on how many more
+            // iterations the other lanes of the block need.
+            const lane_mask was_done = passes >= 3.0;
             passes += select_lanes(largest >= growth, splat(1.0), splat(0.0));
+            const lane_mask keep = (passes >= 3.0) & ~was_done;
+            for (int64_t i = 0; i < n; i++) zj[i] = select_lanes(keep, y[i], zj[i]);
             if (all_lanes(passes >= 3.0)) break;
         }
         failed |= passes < 3.0;
+        for (int64_t i = 0; i < n; i++) zj[i] = select_lanes(passes >= 3.0, zj[i], y[i]);
         lanes norm2 = splat(0.0);
-        for (int64_t i = 0; i < n; i++) norm2 += y[i] * y[i];
+        for (int64_t i = 0; i < n; i++) norm2 += zj[i] * zj[i];
         const lanes inverse = 1.0 / sqrt_lanes(max_lanes(norm2, splat(DBL_MIN)));
-        lanes *restrict zj = z + j * n;
-        for (int64_t i = 0; i < n; i++) zj[i] = y[i] * inverse;
+        for (int64_t i = 0; i < n; i++) zj[i] *= inverse;
         // A safety net, O(n): a residual |T z - w z| above 16 n ε ||T|| sends the lane to LAPACK.
         lanes residual = splat(0.0);
         for (int64_t i = 0; i < n; i++) {
