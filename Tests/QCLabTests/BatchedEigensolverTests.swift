@@ -66,6 +66,12 @@ final class BatchedEigensolverTests: XCTestCase {
         let ours = try solve(h, n: n, count: count, method: .batchedHouseholder)
         let lapack = try solve(h, n: n, count: count, method: .lapack)
         let eps = Double.ulpOfOne, tolerance = 8 * Double(n) * eps
+        // The kernel itself solved every trajectory: none went to the LAPACK fallback.
+        var direct = try BatchedEigensolver(states: n, batchSize: count)
+        var w = [Double](repeating: 0, count: n * count), v = [Double](repeating: 0, count: n * n * count)
+        try direct.diagonalize(h, eigenvalues: &w, eigenvectors: &v)
+        XCTAssertEqual(direct.fallbackCount, 0, "\(label): trajectories redone with LAPACK", file: file, line: line)
+        XCTAssertEqual(v, ours.vectors, "\(label): the same through BatchEigensolver", file: file, line: line)
         for t in 0..<count {
             var norm = 0.0
             for c in 0..<(n * n) { norm = max(norm, abs(h[c * count + t])) }
@@ -244,6 +250,10 @@ final class BatchedEigensolverTests: XCTestCase {
         }
         let (values, v) = try run(.batchedHouseholder)
         let (lapackValues, lapackVectors) = try run(.lapack)
+        var direct = try BatchedEigensolver(states: n, batchSize: count, isReal: false)
+        var w = values, vectors = v
+        try direct.diagonalize(h, eigenvalues: &w, eigenvectors: &vectors)
+        XCTAssertEqual(direct.fallbackCount, 0, "\(label): trajectories redone with LAPACK", file: file, line: line)
         let eps = Double.ulpOfOne, tolerance = 8 * Double(n) * eps
         for t in 0..<count {
             var norm = 0.0
