@@ -1,4 +1,4 @@
-// Batched real symmetric eigensolver, SIMD lanes across trajectories.
+// Batched real symmetric and complex Hermitian eigensolvers, SIMD lanes across trajectories.
 //
 // One lane block holds the same n x n problem of LANES trajectories: every element is a
 // vector `lanes` of LANES doubles, so one vector instruction advances the same step of
@@ -6,25 +6,28 @@
 // cluster boundaries) become per-lane selects. The method is LAPACK's dsyevx route,
 // which, unlike divide and conquer, keeps every lane on the same instruction stream:
 //
-//   1. Householder reduction to tridiagonal form T = Qᵀ A Q (dsytd2, lower triangle),
-//      with dlarfg's rescaling of columns whose norm would underflow;
-//   2. the eigenvalues of T by bisection on Sturm counts (dstebz), which are in ascending
-//      order by construction and need no convergence test;
+//   1. Householder reduction to a real tridiagonal T = Qᴴ A Q (dsytd2, or zhetd2 for
+//      Hermitian A; lower triangle), with dlarfg's rescaling of columns whose norm
+//      would underflow;
+//   2. the eigenvalues of T by the implicit QL method (tql1), all lanes on the same
+//      eigenvalue at a time, then sorted;
 //   3. the eigenvectors of T by inverse iteration (dstein: LU of T - λI with partial
-//      pivoting as dlagtf, solves as dlagts with tiny pivots perturbed, modified
-//      Gram-Schmidt within clusters of close eigenvalues);
-//   4. the back-transformation V = Q Z, four eigenvectors at a time.
+//      pivoting, solves as dlagts with tiny pivots raised, modified Gram-Schmidt within
+//      clusters of close eigenvalues), each checked by its residual;
+//   4. the back-transformation V = Q Z.
 //
-// Each lane's matrix is first scaled by a power of two (exact) so that its largest
-// element lies in [1, 2), as dsyev scales a matrix whose norm is outside a safe range;
-// after that no sum of squares can overflow, and the rotations-free steps above only
-// need the underflow guards noted where they are. Lanes whose input is not finite or
-// whose inverse iteration does not converge are flagged for the caller, which redoes
-// them with LAPACK (BatchedSymmetricEigensolver.swift).
+// A lane's arithmetic never depends on the other lanes of its block (lanes that finish
+// early idle under masks), so a trajectory's eigenpairs are the same whichever
+// trajectories share its block. Each lane's matrix is first scaled by a power of two
+// (exact) so that its largest element lies in [1, 2), as dsyev scales a matrix whose norm
+// is outside a safe range; after that no sum of squares can overflow, and only the
+// underflow guards noted where they are remain. Lanes whose input is not finite or whose
+// QL or inverse iteration does not converge are flagged for the caller, which redoes
+// them with LAPACK (BatchedEigensolver.swift).
 //
-// References: Golub & Van Loan, Matrix Computations (4th ed.), §8.3 (tridiagonalization),
-// §8.4.1 (Sturm sequences and bisection), §8.2.2 (inverse iteration); LAPACK's dsytd2,
-// dlarfg, dstebz, dstein, dlagtf and dlagts.
+// References: Golub & Van Loan, Matrix Computations (4th ed.), §8.3 (tridiagonalization
+// and the symmetric QR/QL algorithm), §8.2.2 (inverse iteration); LAPACK's dsytd2,
+// zhetd2, dlarfg, zlarfg, dlartg, dstein, dlagtf and dlagts; EISPACK's tql1.
 #include "CQCLabKernels.h"
 #include "lanes.h"
 #include <float.h>
