@@ -110,8 +110,12 @@ void qclab_hop_probabilities(int64_t batch, int64_t n, const double *restrict pr
         // nac = Σ_i V_prev[i][k] conj(V[i][a])
         for (int64_t t = 0; t < batch; t++) { nr[t] = 0.0; ni[t] = 0.0; }
         for (int64_t i = 0; i < n; i++) {
-            const double *restrict pr = previous_re + (i * n + k) * batch, *restrict pi = previous_im + (i * n + k) * batch;
-            const double *restrict gr = active_re + i * batch, *restrict gi = active_im + i * batch;
+            const double *restrict pr = previous_re + (i * n + k) * batch, *restrict gr = active_re + i * batch;
+            if (!previous_im) {
+                for (int64_t t = 0; t < batch; t++) nr[t] += pr[t] * gr[t];
+                continue;
+            }
+            const double *restrict pi = previous_im + (i * n + k) * batch, *restrict gi = active_im + i * batch;
             for (int64_t t = 0; t < batch; t++) {
                 nr[t] += pr[t] * gr[t] + pi[t] * gi[t];
                 ni[t] += pi[t] * gr[t] - pr[t] * gi[t];

@@ -77,4 +77,26 @@ final class SurfaceHoppingKernelTests: XCTestCase {
             }
         }
     }
+
+    func testRealHopProbabilitiesMatchTheComplexKernel() {
+        var rng = LegacyRandomState(seed: 14)
+        let n = 7, batch = 13
+        let previous = randomBatch(components: n * n, batch: batch, complex: false, rng: &rng)
+        let current = randomBatch(components: n * n, batch: batch, complex: false, rng: &rng)
+        let wfAdb = randomBatch(components: n, batch: batch, complex: true, rng: &rng)
+        let active = (0..<batch).map { ($0 * 3) % n }
+        var gathered = ComplexBatch(components: n, batchSize: batch)
+        var complexP = [Double](repeating: 0, count: n * batch), realP = complexP
+        var workspace = [Double](repeating: 0, count: 4 * batch)
+        SurfaceHoppingKernels.hopProbabilities(previous: previous, current: current, wfAdb: wfAdb, activeSurface: active,
+                                               gathered: &gathered, probabilities: &complexP, workspace: &workspace)
+        SurfaceHoppingKernels.hopProbabilities(previous: previous, current: current, wfAdb: wfAdb, activeSurface: active,
+                                               gathered: &gathered, probabilities: &realP, workspace: &workspace,
+                                               realEigenvectors: true)
+        // The same sums without the zero imaginary terms (rounded differently where the
+        // compiler fuses a multiply into an add).
+        for i in realP.indices { XCTAssertEqual(realP[i], complexP[i], accuracy: 1e-13 * max(1, abs(complexP[i]))) }
+        XCTAssertTrue(realP.contains { $0 > 0 }, "some hop is possible")
+        for t in 0..<batch { XCTAssertEqual(realP[active[t] * batch + t], 0, "no hop to the active surface") }
+    }
 }

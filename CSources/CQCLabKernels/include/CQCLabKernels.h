@@ -84,7 +84,8 @@ void qclab_gather_active(int64_t batch, int64_t n, const double *v_re, const dou
 /// The fewest-switches probabilities P_k = -2 Re(nac_k c_k / c_a), nac_k = Σ_i V_prev[i][k]
 /// conj(V[i][a]), `active_re/im` = V[·][a] (from qclab_gather_active), `wf` = c, clipped as
 /// QC Lab clips them: negative → 0, NaN → 0, +inf → 1e102, and P_a = 0. `scratch` holds
-/// `4 * batch` doubles.
+/// `4 * batch` doubles. `previous_im == NULL` means real eigenvectors: the imaginary
+/// parts of V_prev and of the active eigenvector are then not read (taken as zero).
 void qclab_hop_probabilities(int64_t batch, int64_t n, const double *previous_re, const double *previous_im,
                              const double *active_re, const double *active_im, const double *wf_re,
                              const double *wf_im, const int64_t *active, double *probability, double *scratch);

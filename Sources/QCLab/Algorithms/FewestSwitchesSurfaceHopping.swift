@@ -297,7 +297,8 @@ public struct SurfaceHoppingBatch {
     private mutating func chooseHopTargets() {
         SurfaceHoppingKernels.hopProbabilities(previous: previousEigenvectors, current: eigenvectors, wfAdb: wfAdb,
                                                activeSurface: activeSurface, gathered: &scratch,
-                                               probabilities: &probabilities, workspace: &hopWorkspace)
+                                               probabilities: &probabilities, workspace: &hopWorkspace,
+                                               realEigenvectors: realEigenvectors)
         SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches, states: states,
                                          into: &hopTargets)
     }

@@ -72,9 +72,11 @@ enum SurfaceHoppingKernels {
     /// the active surface, as QC Lab computes them; then clipped as QC Lab clips them:
     /// negative → 0, NaN → 0, +inf → 1e102, and `P_a = 0`. `gathered` is `N`-component
     /// scratch that receives each row's active eigenvector; `workspace` holds `4 × batch` doubles.
+    /// `realEigenvectors` leaves the eigenvectors' imaginary parts out of the overlaps.
     static func hopProbabilities(previous: ComplexBatch, current: ComplexBatch, wfAdb: ComplexBatch,
                                  activeSurface: [Int], gathered: inout ComplexBatch,
-                                 probabilities: inout [Double], workspace: inout [Double]) {
+                                 probabilities: inout [Double], workspace: inout [Double],
+                                 realEigenvectors: Bool = false) {
         gatherActive(current, activeSurface: activeSurface, into: &gathered)
         previous.re.withUnsafeBufferPointer { pr in previous.im.withUnsafeBufferPointer { pi in
         gathered.re.withUnsafeBufferPointer { gr in gathered.im.withUnsafeBufferPointer { gi in
@@ -82,7 +84,8 @@ enum SurfaceHoppingKernels {
         activeSurface.withUnsafeBufferPointer { active in active.withMemoryRebound(to: Int64.self) { active in
         probabilities.withUnsafeMutableBufferPointer { p in workspace.withUnsafeMutableBufferPointer { w in
             precondition(w.count == 4 * wfAdb.batchSize)
-            qclab_hop_probabilities(Int64(wfAdb.batchSize), Int64(wfAdb.components), pr.baseAddress, pi.baseAddress,
+            qclab_hop_probabilities(Int64(wfAdb.batchSize), Int64(wfAdb.components), pr.baseAddress,
+                                    realEigenvectors ? nil : pi.baseAddress,
                                     gr.baseAddress, gi.baseAddress, wr.baseAddress, wi.baseAddress, active.baseAddress,
                                     p.baseAddress, w.baseAddress)
         }}}}}}}}}}
