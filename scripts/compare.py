@@ -47,17 +47,15 @@ RESULTS = os.path.join(REPO, "Benchmarks", "results")
 CACHE = os.path.join(REPO, "Benchmarks", ".build", "compare")
 QCLAB_TIMES = os.path.join(RESULTS, "qclab-times.json")
 
-# Targets of issue 5: QC Lab serial seconds / ours serial seconds.
+# Targets of issues 5 and 12: QC Lab serial seconds / ours serial seconds (issue 12, the
+# batched eigensolver, set holstein50_fssh's at 6x, aiming at 10x, and aims tully1_fssh at 100x).
 TARGETS = {
     "spin_boson_mf": 10, "spin_boson_fssh": 10, "fmo_mf": 10, "fmo_fssh": 10,
-    "holstein50_fssh": 10, "tully1_fssh": 50,
+    "holstein50_fssh": 6, "tully1_fssh": 50,
     # Issue 11: MSMASH and the complex avoided crossings.
     "spin_boson_msmash": 10, "cacA_fssh": 10,
 }
-# The issue's alternative target for the LAPACK-bound workload: the run within 1.5x of the
-# time its LAPACK calls alone take. This script does not time LAPACK on its own; the
-# Benchmarks package does ("FSSH step holstein50" against "Eigen 50x50 real").
-ALTERNATIVE_TARGETS = {"holstein50_fssh": "or <= 1.5x its LAPACK time (see Benchmarks)"}
+ALTERNATIVE_TARGETS = {}
 ABS_TOL, REL_TOL = 1e-6, 1e-5
 
 
@@ -331,6 +329,12 @@ def job_digest(job):
     return hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# QC Lab runs on one BLAS thread, as ours does (LAPACK.setBLASThreads(1)): NumPy's OpenBLAS
+# would otherwise start a thread per core for the same work, and the comparison would
+# measure thread contention, not the code.
+ONE_BLAS_THREAD = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
 def run_qclab(name, job, job_path, args, python):
     """Best of `repeat` QC Lab runs: dict(seconds, maxrss, h5) or dict(error)."""
     os.makedirs(CACHE, exist_ok=True)
@@ -341,7 +345,7 @@ def run_qclab(name, job, job_path, args, python):
         if os.path.exists(result_path):
             os.remove(result_path)
         run = run_process([python, os.path.abspath(__file__), "--qclab-worker", job_path, out, result_path],
-                          timeout=args.timeout)
+                          env=ONE_BLAS_THREAD, timeout=args.timeout)
         if not run.ok:
             return {"error": run.message}
         with open(result_path, encoding="utf-8") as handle:

@@ -7,6 +7,8 @@
 // Names:
 //   "Baseline (empty measurement)"  the measurement overhead (its mallocs are bookkeeping)
 //   "Eigen <n>x<n> <real|complex> (<source>, batch <b>)"  one BatchEigensolver.diagonalize of a batch
+//   "Eigen method <method> n=<n> B=<b>"  the same with the method forced, on HolsteinLattice(N: n)
+//                                     Hamiltonians: the crossovers behind Method.preferred
 //   "Force <model> (batch <b>)"       quantumClassicalForce + classicalForce of a batch
 //   "MF step <workload> (batch <b>)"   one MeanFieldBatch.step
 //   "FSSH step <workload> (batch <b>)" one SurfaceHoppingBatch.step
@@ -84,7 +86,10 @@ struct EigenState {
     let n: Int, batch: Int, isReal: Bool
     private var index = 0, direction = 1
 
-    init(model: any Model, batch: Int, dt: Double, steps: Int = 32) throws {
+    let method: BatchEigensolver.Method?
+
+    init(model: any Model, batch: Int, dt: Double, steps: Int = 32, method: BatchEigensolver.Method? = nil) throws {
+        self.method = method
         let n = model.numQuantumStates
         let psi = (0..<n).map { $0 == 0 ? Complex(1) : Complex.zero }
         let grid = TimeGrid(SimulationSettings(tmax: Double(steps) * dt, dtUpdate: dt, dtCollect: dt,
@@ -98,7 +103,7 @@ struct EigenState {
         }
         hamiltonians = sequence
         (self.n, self.batch, isReal) = (n, batch, model.hamiltonianIsReal)
-        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal)
+        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal, method: method)
         eigenvalues = [Double](repeating: 0, count: n * batch)
         eigenvectors = ComplexBatch(components: n * n, batchSize: batch)
         try solver.diagonalize(hamiltonians[0], eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
@@ -113,7 +118,7 @@ struct EigenState {
 
     /// A fresh solver (no previous solution: the first step's path, LAPACK for n > 2).
     mutating func resetSolver() throws {
-        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal)
+        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal, method: method)
     }
 }
 
@@ -248,6 +253,32 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.stopMeasurement()
             blackHole(box.state!.eigenvalues[0])
         } setup: { try await setup() }
+    }
+
+    // Every eigensolver method on the same real Hamiltonians (the Holstein lattice's, N
+    // states) per (n, B): the batched SIMD solver against dsyevd everywhere, the
+    // warm-started Jacobi where it is an option (3 <= n <= 16), the closed form at n = 2.
+    for n in [2, 3, 4, 5, 8, 16, 32, 50, 64, 100, 128, 200, 256] {
+        for batch in [25, 64, 256] where n <= 128 || batch == 64 {
+            var methods: [BatchEigensolver.Method] = [.batchedHouseholder, .lapack]
+            if n == 2 { methods.append(.closedFormTwoByTwo) }
+            if n >= 3 && n <= 16 { methods.append(.jacobiWarmStart) }
+            for method in methods {
+                let box = Box<EigenState>()
+                let scaling: BenchmarkScalingFactor = n <= 8 ? .kilo : .one
+                Benchmark("Eigen method \(method) n=\(n) B=\(batch)", configuration: kernelConfiguration(scaling)) { benchmark in
+                    benchmark.startMeasurement()
+                    for _ in benchmark.scaledIterations { try box.state!.run() }
+                    benchmark.stopMeasurement()
+                    blackHole(box.state!.eigenvalues[0])
+                } setup: {
+                    if box.state == nil {
+                        box.state = try EigenState(model: HolsteinLattice(N: n), batch: batch, dt: 0.01, steps: 4,
+                                                   method: method)
+                    }
+                }
+            }
+        }
     }
 
     // Force evaluation: quantum-classical plus classical force, as one RK4 stage needs.

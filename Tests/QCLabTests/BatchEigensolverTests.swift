@@ -1,7 +1,7 @@
 import XCTest
 @testable import QCLab
 
-/// The batched eigensolver: LAPACK, warm-started Jacobi and the 2 x 2 closed form all
+/// The batched eigensolver: LAPACK, warm-started Jacobi, the batched SIMD solver and the 2 x 2 closed form all
 /// return ascending eigenvalues and orthonormal eigenvectors with `H v = λ v`.
 final class BatchEigensolverTests: XCTestCase {
     /// A batch of random real symmetric matrices, `H(s) = A + s B`.
@@ -46,7 +46,7 @@ final class BatchEigensolverTests: XCTestCase {
 
     func testWarmStartedJacobiAgreesWithLAPACKAlongAPath() throws {
         let n = 7, batch = 5
-        var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true)
+        var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true, method: .jacobiWarmStart)
         var values = [Double](repeating: 0, count: n * batch)
         var vectors = ComplexBatch(components: n * n, batchSize: batch)
         // The first call goes through LAPACK; the later ones through Jacobi from it. The
@@ -55,7 +55,7 @@ final class BatchEigensolverTests: XCTestCase {
             let h = matrices(n: n, batch: batch, s: Double(step) * 0.01)
             try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
             if step % 20 == 0 { assertEigenpairs(h, values, vectors, n: n) }
-            var fresh = try BatchEigensolver(states: n, batchSize: batch, isReal: true)
+            var fresh = try BatchEigensolver(states: n, batchSize: batch, isReal: true, method: .lapack)
             var lapackValues = values, lapackVectors = vectors
             try fresh.diagonalize(h, eigenvalues: &lapackValues, eigenvectors: &lapackVectors)
             for i in values.indices { XCTAssertEqual(values[i], lapackValues[i], accuracy: 1e-12) }
@@ -64,7 +64,7 @@ final class BatchEigensolverTests: XCTestCase {
 
     func testJacobiRecoversFromAnUnrelatedPreviousSolution() throws {
         let n = 5, batch = 3
-        var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true)
+        var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true, method: .jacobiWarmStart)
         var values = [Double](repeating: 0, count: n * batch)
         var vectors = ComplexBatch(components: n * n, batchSize: batch)
         try solver.diagonalize(matrices(n: n, batch: batch, s: 0, seed: 1), eigenvalues: &values, eigenvectors: &vectors)
@@ -90,13 +90,27 @@ final class BatchEigensolverTests: XCTestCase {
         var vectors2 = ComplexBatch(components: 4, batchSize: 4)
         try small.diagonalize(two, eigenvalues: &values2, eigenvectors: &vectors2)
         assertEigenpairs(two, values2, vectors2, n: 2)
-        // Above the Jacobi limit, LAPACK every time.
+        // LAPACK per trajectory, chosen explicitly.
         let large = matrices(n: 20, batch: 2, s: 0.1)
-        var big = try BatchEigensolver(states: 20, batchSize: 2, isReal: true)
+        var big = try BatchEigensolver(states: 20, batchSize: 2, isReal: true, method: .lapack)
         var values3 = [Double](repeating: 0, count: 40)
         var vectors3 = ComplexBatch(components: 400, batchSize: 2)
         try big.diagonalize(large, eigenvalues: &values3, eigenvectors: &vectors3)
         try big.diagonalize(large, eigenvalues: &values3, eigenvectors: &vectors3)
         assertEigenpairs(large, values3, vectors3, n: 20)
+    }
+
+    func testPreferredMethodsAndUnsupportedChoices() throws {
+        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 2, isReal: true), .closedFormTwoByTwo)
+        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 3, isReal: true), .jacobiWarmStart)
+        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 4, isReal: true), .batchedHouseholder)
+        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 50, isReal: true), .batchedHouseholder)
+        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 7, isReal: false), .batchedHouseholder)
+        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 300, isReal: true), .lapack)
+        XCTAssertThrowsError(try BatchEigensolver(states: 3, batchSize: 1, isReal: true, method: .closedFormTwoByTwo))
+        XCTAssertThrowsError(try BatchEigensolver(states: 2, batchSize: 1, isReal: true, method: .jacobiWarmStart))
+        XCTAssertThrowsError(try BatchEigensolver(states: 3, batchSize: 1, isReal: false, method: .jacobiWarmStart)) { error in
+            XCTAssertEqual(error as? QCLabError, .invalidSetting("eigensolver method", "warm-started Jacobi cannot solve complex 3 x 3 problems"))
+        }
     }
 }

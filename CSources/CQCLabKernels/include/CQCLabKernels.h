@@ -78,7 +78,8 @@ void qclab_eigen_hermitian_2x2(int64_t batch, const double *h_re, const double *
 
 /// Multiplies each eigenvector k by the sign (-1, 0 or 1, as NumPy's sign) of the real part
 /// of its overlap with the previous eigenvector k (QC Lab's `sign_overlap` gauge).
-/// `sign` is scratch of `batch` doubles.
+/// `sign` is scratch of `batch` doubles. `v_im == NULL` (then `previous_im` is not read
+/// either) means v is real: its imaginary parts are zero and stay untouched.
 void qclab_align_signs(int64_t batch, int64_t n, double *v_re, double *v_im,
                        const double *previous_re, const double *previous_im, double *sign);
 
@@ -89,7 +90,8 @@ void qclab_gather_active(int64_t batch, int64_t n, const double *v_re, const dou
 /// The fewest-switches probabilities P_k = -2 Re(nac_k c_k / c_a), nac_k = Σ_i V_prev[i][k]
 /// conj(V[i][a]), `active_re/im` = V[·][a] (from qclab_gather_active), `wf` = c, clipped as
 /// QC Lab clips them: negative → 0, NaN → 0, +inf → 1e102, and P_a = 0. `scratch` holds
-/// `4 * batch` doubles.
+/// `4 * batch` doubles. `previous_im == NULL` means real eigenvectors: the imaginary
+/// parts of V_prev and of the active eigenvector are then not read (taken as zero).
 void qclab_hop_probabilities(int64_t batch, int64_t n, const double *previous_re, const double *previous_im,
                              const double *active_re, const double *active_im, const double *wf_re,
                              const double *wf_im, const int64_t *active, double *probability, double *scratch);
@@ -120,6 +122,39 @@ void qclab_fssh_density_matrix(int64_t batch, int64_t n, const double *v_re, con
                                const double *wf_adb_re, const double *wf_adb_im, const double *wf_db_re,
                                const double *wf_db_im, const int64_t *active, const double *weights, double *d,
                                double *rho_re, double *rho_im);
+
+// MARK: Batched symmetric eigensolver (eigensolver.c)
+
+/// Doubles of workspace `qclab_symmetric_eigen` needs for `n x n` problems (any batch).
+int64_t qclab_symmetric_eigen_workspace(int64_t n);
+
+/// Eigenvalues (ascending) and eigenvectors of the real symmetric matrices `h` of a batch,
+/// sixteen trajectories per SIMD lane block: Householder tridiagonalization, implicit QL,
+/// inverse iteration and back-transformation in lockstep (LAPACK's dsyevx route), each
+/// matrix scaled by a power of two against overflow and underflow.
+///
+/// - h: `n*n` components of `batch` trajectories (element (a, b) at component a n + b);
+///   only the lower triangle (a >= b) is read.
+/// - w: out, `n` eigenvalues per trajectory (component k). v: out, eigenvector k in
+///   column k (component a n + k), unit length, its sign left to the gauge fixing.
+/// - workspace: `qclab_symmetric_eigen_workspace(n)` doubles.
+/// - failed: out, one flag per trajectory: 1 where the input is not finite or inverse
+///   iteration did not converge (w and v are then unusable there and the caller must
+///   redo that trajectory, e.g. with LAPACK); `force_fallback != 0` flags every one
+///   (tests of the caller's fallback). Returns the number of flags set.
+int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *h, double *w, double *v,
+                              double *workspace, uint8_t *failed, int force_fallback);
+
+/// Doubles of workspace `qclab_hermitian_eigen` needs for `n x n` problems (any batch).
+int64_t qclab_hermitian_eigen_workspace(int64_t n);
+
+/// As qclab_symmetric_eigen for complex Hermitian matrices (real parts `h_re`, imaginary
+/// parts `h_im`; only the lower triangle is read, the diagonal's imaginary part taken as
+/// zero): Householder reduction to a real tridiagonal matrix as LAPACK's zhetd2 does it,
+/// the same QL and inverse iteration, complex back-transformation. Eigenvector k (column
+/// k of v_re + i v_im) is unit length with an arbitrary phase (the gauge fixing sets it).
+int64_t qclab_hermitian_eigen(int64_t batch, int64_t n, const double *h_re, const double *h_im, double *w,
+                              double *v_re, double *v_im, double *workspace, uint8_t *failed, int force_fallback);
 
 // MARK: Scattering models (scattering.c)
 

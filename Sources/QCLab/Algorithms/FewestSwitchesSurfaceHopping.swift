@@ -115,6 +115,10 @@ public struct SurfaceHoppingBatch {
     private let fusedModel: (any FusedClassicalDynamics)?
     private var fusedStep: (any FusedClassicalStep)?
     private var populations: [Double]
+    /// Whether `wfAdb` is `eigenvectors† wfDb` from the product kernel, with both unchanged
+    /// since (true after a step's quantum part, until the next step's propagation, which
+    /// then reuses it instead of forming `previousEigenvectors† wfDb` again).
+    private var wfAdbIsAdjointProduct = false
 
     /// Draws the initial conditions and active surfaces of `seeds` (QC Lab's FSSH
     /// initialization recipe).
@@ -224,9 +228,13 @@ public struct SurfaceHoppingBatch {
         if !(usesTwoStateKernel && twoStateQuantumStep(dt: dt)) {
             propagateWavefunction(dt: dt)
             try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-            fixGauge(settings.gaugeFixing)
+            // The solver leaves real eigenvectors with zero imaginary parts.
+            fixGauge(settings.gaugeFixing, real: realEigenvectors)
             QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb, real: realEigenvectors)
+            wfAdbIsAdjointProduct = true
             chooseHopTargets()
+        } else {
+            wfAdbIsAdjointProduct = false
         }
         hop()
         if hopEvents.contains(where: \.succeeded) {
@@ -242,7 +250,11 @@ public struct SurfaceHoppingBatch {
     /// `ψ_db ← V exp(-i E dt) V† ψ_db` with the eigenpairs of the step's start
     /// (`previousEigenvectors` by now; QC Lab's `update_wf_db_propagator`).
     private mutating func propagateWavefunction(dt: Double) {
-        QuantumKernels.multiplyAdjoint(previousEigenvectors, wfDb, into: &scratch, real: realEigenvectors)
+        if wfAdbIsAdjointProduct {
+            scratch.assign(wfAdb)  // V_prev† ψ_db, computed by the same kernel at the end of the last step
+        } else {
+            QuantumKernels.multiplyAdjoint(previousEigenvectors, wfDb, into: &scratch, real: realEigenvectors)
+        }
         eigenvalues.withUnsafeBufferPointer { e in
             scratch.re.withUnsafeMutableBufferPointer { re in
                 scratch.im.withUnsafeMutableBufferPointer { im in
@@ -285,7 +297,8 @@ public struct SurfaceHoppingBatch {
     private mutating func chooseHopTargets() {
         SurfaceHoppingKernels.hopProbabilities(previous: previousEigenvectors, current: eigenvectors, wfAdb: wfAdb,
                                                activeSurface: activeSurface, gathered: &scratch,
-                                               probabilities: &probabilities, workspace: &hopWorkspace)
+                                               probabilities: &probabilities, workspace: &hopWorkspace,
+                                               realEigenvectors: realEigenvectors)
         SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches, states: states,
                                          into: &hopTargets)
     }
@@ -321,7 +334,7 @@ public struct SurfaceHoppingBatch {
 
     /// Fixes the gauge of the new eigenvectors against `previousEigenvectors`
     /// (QC Lab's `update_eigvecs_gauge`).
-    private mutating func fixGauge(_ mode: FewestSwitchesSurfaceHopping.GaugeFixing) {
+    private mutating func fixGauge(_ mode: FewestSwitchesSurfaceHopping.GaugeFixing, real: Bool = false) {
         let n = states
         if mode == .phaseDerCouple {
             for t in 0..<rows {
@@ -332,7 +345,8 @@ public struct SurfaceHoppingBatch {
             }
         }
         SurfaceHoppingKernels.alignWithPrevious(&eigenvectors, previous: previousEigenvectors,
-                                                byPhase: mode == .phaseOverlap, overlap: &scratch)
+                                                byPhase: mode == .phaseOverlap, overlap: &scratch,
+                                                real: real && mode == .signOverlap)
     }
 
     /// Phases that make the position parts of the derivative couplings `d_{k,k+1}` real and

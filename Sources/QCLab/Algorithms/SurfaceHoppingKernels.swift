@@ -13,16 +13,18 @@ import Darwin
 enum SurfaceHoppingKernels {
     /// Fixes each new eigenvector's gauge against the previous one: multiplies it by the
     /// sign of the real part of their overlap (`sign_overlap`), or by the inverse phase of
-    /// the overlap (`phase_overlap`). `overlap` is scratch with `N` components.
+    /// the overlap (`phase_overlap`). `overlap` is scratch with `N` components. `real`
+    /// (sign_overlap only) promises that `v`'s imaginary parts are zero: the kernel then
+    /// reads and writes the real parts alone, which gives the same signs.
     static func alignWithPrevious(_ v: inout ComplexBatch, previous: ComplexBatch, byPhase: Bool,
-                                  overlap: inout ComplexBatch) {
+                                  overlap: inout ComplexBatch, real: Bool = false) {
         let n = overlap.components, batch = v.batchSize
         v.re.withUnsafeMutableBufferPointer { vr in v.im.withUnsafeMutableBufferPointer { vi in
         previous.re.withUnsafeBufferPointer { pr in previous.im.withUnsafeBufferPointer { pi in
         overlap.re.withUnsafeMutableBufferPointer { or in overlap.im.withUnsafeMutableBufferPointer { oi in
             guard byPhase else {
-                qclab_align_signs(Int64(batch), Int64(n), vr.baseAddress, vi.baseAddress, pr.baseAddress, pi.baseAddress,
-                                  or.baseAddress)
+                qclab_align_signs(Int64(batch), Int64(n), vr.baseAddress, real ? nil : vi.baseAddress, pr.baseAddress,
+                                  real ? nil : pi.baseAddress, or.baseAddress)
                 return
             }
             for k in 0..<n {
@@ -70,9 +72,11 @@ enum SurfaceHoppingKernels {
     /// the active surface, as QC Lab computes them; then clipped as QC Lab clips them:
     /// negative → 0, NaN → 0, +inf → 1e102, and `P_a = 0`. `gathered` is `N`-component
     /// scratch that receives each row's active eigenvector; `workspace` holds `4 × batch` doubles.
+    /// `realEigenvectors` leaves the eigenvectors' imaginary parts out of the overlaps.
     static func hopProbabilities(previous: ComplexBatch, current: ComplexBatch, wfAdb: ComplexBatch,
                                  activeSurface: [Int], gathered: inout ComplexBatch,
-                                 probabilities: inout [Double], workspace: inout [Double]) {
+                                 probabilities: inout [Double], workspace: inout [Double],
+                                 realEigenvectors: Bool = false) {
         gatherActive(current, activeSurface: activeSurface, into: &gathered)
         previous.re.withUnsafeBufferPointer { pr in previous.im.withUnsafeBufferPointer { pi in
         gathered.re.withUnsafeBufferPointer { gr in gathered.im.withUnsafeBufferPointer { gi in
@@ -80,7 +84,8 @@ enum SurfaceHoppingKernels {
         activeSurface.withUnsafeBufferPointer { active in active.withMemoryRebound(to: Int64.self) { active in
         probabilities.withUnsafeMutableBufferPointer { p in workspace.withUnsafeMutableBufferPointer { w in
             precondition(w.count == 4 * wfAdb.batchSize)
-            qclab_hop_probabilities(Int64(wfAdb.batchSize), Int64(wfAdb.components), pr.baseAddress, pi.baseAddress,
+            qclab_hop_probabilities(Int64(wfAdb.batchSize), Int64(wfAdb.components), pr.baseAddress,
+                                    realEigenvectors ? nil : pi.baseAddress,
                                     gr.baseAddress, gi.baseAddress, wr.baseAddress, wi.baseAddress, active.baseAddress,
                                     p.baseAddress, w.baseAddress)
         }}}}}}}}}}

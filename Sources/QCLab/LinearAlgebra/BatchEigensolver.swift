@@ -5,15 +5,55 @@ import CQCLabKernels
 /// `diagonalize_matrix`, NumPy's `eigh`): eigenvalues ascending, eigenvector `k` in
 /// column `k`.
 ///
-/// Two-state problems have closed forms (complex ones with `zheevd`'s arithmetic); larger
-/// real symmetric Hamiltonians go through `dsyevd` (or warm-started Jacobi sweeps), complex
-/// Hermitian ones through `zheevd`; the LAPACK workspace is sized once, so a call allocates nothing. Each
-/// trajectory's matrix is gathered from the struct-of-arrays batch into one contiguous
-/// column-major matrix, solved in place, and scattered back.
+/// The method is chosen once, at creation (``Method/preferred(states:isReal:)``): two-state
+/// problems in closed form (complex ones with `zheevd`'s arithmetic), every other one up to
+/// 256 states by the batched SIMD solver (``BatchedEigensolver``), larger ones through
+/// `dsyevd`/`zheevd`, one trajectory at a time (gathered from the struct-of-arrays batch into
+/// one contiguous column-major matrix, solved in place, scattered back). Workspaces are
+/// sized once, so a call allocates nothing.
 public struct BatchEigensolver {
+    /// How a batch is diagonalized.
+    public enum Method: String, Sendable, CaseIterable {
+        /// 2 x 2 in closed form: real `λ = m ∓ r`, complex Hermitian with `zheevd`'s arithmetic.
+        case closedFormTwoByTwo = "closed-form 2x2"
+        /// Real: cyclic Jacobi sweeps from the previous step's eigenvectors (`dsyevd` on the
+        /// first call and whenever the sweeps do not converge).
+        case jacobiWarmStart = "warm-started Jacobi"
+        /// The batched SIMD solver, lanes across trajectories (eigensolver.c), real or complex.
+        case batchedHouseholder = "batched Householder-QL-inverse-iteration"
+        /// `dsyevd` (real) or `zheevd` (complex) per trajectory.
+        case lapack = "LAPACK per trajectory"
+
+        /// The fastest method for `n x n` problems, from the crossovers measured by the
+        /// benchmarks "Eigen method ..." (Benchmarks/README.md): the closed forms for
+        /// 2 x 2, warm-started Jacobi for real 3 x 3 (where its few rotations beat the
+        /// batched solver's fixed costs), the batched solver for every other problem up
+        /// to `batchedLimit` states (real or complex; 6-7x `zheevd` at n = 2...17), LAPACK above.
+        public static func preferred(states n: Int, isReal: Bool) -> Method {
+            if n == 2 { return .closedFormTwoByTwo }
+            if n == 3 && isReal { return .jacobiWarmStart }  // 0.12-0.27 µs against 0.2-0.34 per matrix
+            return n >= 2 && n <= batchedLimit ? .batchedHouseholder : .lapack
+        }
+
+        /// Above this size `dsyevd`'s blocked, BLAS-3 reduction overtakes the batched solver.
+        public static let batchedLimit = 256
+
+        /// Whether this method can solve `n x n` problems of this kind.
+        func supports(states n: Int, isReal: Bool) -> Bool {
+            switch self {
+            case .closedFormTwoByTwo: return n == 2
+            case .jacobiWarmStart: return isReal && n >= 3  // its kernel's sweeps need three states
+            case .batchedHouseholder, .lapack: return true
+            }
+        }
+    }
+
     public let n: Int
     public let batchSize: Int
     public let isReal: Bool
+    /// The method every call uses.
+    public let method: Method
+    private var batched: BatchedEigensolver?
     private var matrix: [Double]
     private var values: [Double]
     private var work: [Double]
@@ -27,19 +67,24 @@ public struct BatchEigensolver {
     private var jacobiMatrix: [Double] = []
     private var jacobiScratch: [Double] = []
 
-    /// Real problems up to this size go through warm-started Jacobi sweeps once a previous
-    /// solution exists: for them LAPACK's call overhead dominates its arithmetic.
-    static let jacobiLimit = 16
-
     /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian.
     ///
     /// Limits OpenBLAS to one thread in this process: the matrices are small and the
     /// drivers parallelize over trajectories, so BLAS threads would only spin and compete.
-    public init(states n: Int, batchSize: Int, isReal: Bool) throws {
+    /// `method` defaults to the preferred one for the size; one that cannot solve the
+    /// problem (the closed form for n != 2, a real method for complex H) throws
+    /// ``QCLabError/invalidSetting(_:_:)`` naming it.
+    public init(states n: Int, batchSize: Int, isReal: Bool, method: Method? = nil) throws {
         LAPACK.setBLASThreads(1)
         self.n = n
         self.batchSize = batchSize
         self.isReal = isReal
+        let method = method ?? Method.preferred(states: n, isReal: isReal)
+        guard method.supports(states: n, isReal: isReal) else {
+            throw QCLabError.invalidSetting("eigensolver method", "\(method.rawValue) cannot solve \(isReal ? "real" : "complex") \(n) x \(n) problems")
+        }
+        self.method = method
+        if method == .batchedHouseholder { batched = try BatchedEigensolver(states: n, batchSize: batchSize, isReal: isReal) }
         values = [Double](repeating: 0, count: n)
         if isReal {
             matrix = [Double](repeating: 0, count: n * n)
@@ -47,7 +92,7 @@ public struct BatchEigensolver {
             work = [Double](repeating: 0, count: max(lwork, 1))
             rwork = []
             iwork = [Int32](repeating: 0, count: max(liwork, 1))
-            if n > 2 && n <= Self.jacobiLimit {
+            if method == .jacobiWarmStart {
                 jacobiMatrix = [Double](repeating: 0, count: n * n * batchSize)
                 jacobiScratch = jacobiMatrix
                 lastEigenvectors = jacobiMatrix
@@ -65,13 +110,20 @@ public struct BatchEigensolver {
     /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's `hamiltonian`.
     public mutating func diagonalize(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
                               eigenvectors: inout ComplexBatch) throws {
-        if n == 2 {
+        switch method {
+        case .closedFormTwoByTwo:
             if isReal {
                 Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             } else {
                 Self.diagonalizeHermitianTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             }
             return
+        case .batchedHouseholder:
+            try batched!.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            if isReal { eigenvectors.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+            return
+        case .jacobiWarmStart, .lapack:
+            break
         }
         if hasPreviousSolution && !jacobiMatrix.isEmpty,
            warmStartJacobi(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors) {

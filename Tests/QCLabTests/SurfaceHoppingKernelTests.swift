@@ -1,0 +1,102 @@
+import XCTest
+@testable import QCLab
+
+/// The per-step surface-hopping kernels against their definitions: the density matrix
+/// (computed on its lower triangle in tiles of four columns and mirrored) and the real
+/// sign alignment (which skips the imaginary parts).
+final class SurfaceHoppingKernelTests: XCTestCase {
+    func randomBatch(components: Int, batch: Int, complex: Bool, rng: inout LegacyRandomState) -> ComplexBatch {
+        var x = ComplexBatch(components: components, batchSize: batch)
+        for i in x.re.indices {
+            x.re[i] = rng.nextGaussian()
+            x.im[i] = complex ? rng.nextGaussian() : 0
+        }
+        return x
+    }
+
+    func testDensityMatrixIsPsiPsiDaggerPlusVDVDagger() {
+        var rng = LegacyRandomState(seed: 31)
+        for (n, batch) in [(1, 3), (2, 5), (5, 4), (7, 9), (9, 2)] {
+            for complex in [false, true] {
+                for weighted in [false, true] {
+                    let v = randomBatch(components: n * n, batch: batch, complex: complex, rng: &rng)
+                    let wfAdb = randomBatch(components: n, batch: batch, complex: true, rng: &rng)
+                    let wfDb = randomBatch(components: n, batch: batch, complex: true, rng: &rng)
+                    let active = (0..<batch).map { $0 % n }
+                    let weights = weighted ? (0..<batch).map { 0.5 + Double($0) } : nil
+                    var d = [Double](repeating: 0, count: n * batch)
+                    var rho = ComplexBatch(components: n * n, batchSize: batch)
+                    SurfaceHoppingKernels.diabaticDensityMatrix(eigenvectors: v, realEigenvectors: !complex, wfAdb: wfAdb,
+                                                                wfDb: wfDb, activeSurface: active, weights: weights, d: &d,
+                                                                into: &rho)
+                    for t in 0..<batch {
+                        for a in 0..<n {
+                            for b in 0..<n {
+                                var expected = wfDb[a, t] * wfDb[b, t].conjugate
+                                for k in 0..<n {
+                                    let dk = (active[t] == k ? 1 : 0) - wfAdb[k, t].lengthSquared
+                                    expected += v[a * n + k, t] * v[b * n + k, t].conjugate * Complex(dk)
+                                }
+                                expected = expected * Complex(weights?[t] ?? 1)
+                                let got = rho[a * n + b, t]
+                                let label = "n=\(n) complex=\(complex) weighted=\(weighted) (\(a), \(b)) of \(t)"
+                                XCTAssertEqual(got.re, expected.re, accuracy: 1e-12 * Double(n * n + 1), label)
+                                XCTAssertEqual(got.im, expected.im, accuracy: 1e-12 * Double(n * n + 1), label)
+                                // Off the diagonal, exactly Hermitian (one element mirrors the other).
+                                if a != b {
+                                    XCTAssertEqual(got.re, rho[b * n + a, t].re, label)
+                                    XCTAssertEqual(got.im, -rho[b * n + a, t].im, label)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testRealSignAlignmentMatchesTheComplexKernel() {
+        var rng = LegacyRandomState(seed: 12)
+        let n = 6, batch = 11
+        let previous = randomBatch(components: n * n, batch: batch, complex: false, rng: &rng)
+        var v = randomBatch(components: n * n, batch: batch, complex: false, rng: &rng)
+        v.re[3 * batch + 2] = 0  // a zero component changes nothing
+        var overlap = ComplexBatch(components: n, batchSize: batch)
+        var viaComplex = v, viaReal = v
+        SurfaceHoppingKernels.alignWithPrevious(&viaComplex, previous: previous, byPhase: false, overlap: &overlap)
+        SurfaceHoppingKernels.alignWithPrevious(&viaReal, previous: previous, byPhase: false, overlap: &overlap, real: true)
+        XCTAssertEqual(viaReal.re, viaComplex.re)
+        XCTAssertTrue(viaReal.im.allSatisfy { $0 == 0 })
+        // And the signs really changed something: every column now overlaps positively.
+        XCTAssertNotEqual(viaReal.re, v.re)
+        for t in 0..<batch {
+            for k in 0..<n {
+                var dot = 0.0
+                for a in 0..<n { dot += previous[a * n + k, t].re * viaReal[a * n + k, t].re }
+                XCTAssertGreaterThan(dot, 0)
+            }
+        }
+    }
+
+    func testRealHopProbabilitiesMatchTheComplexKernel() {
+        var rng = LegacyRandomState(seed: 14)
+        let n = 7, batch = 13
+        let previous = randomBatch(components: n * n, batch: batch, complex: false, rng: &rng)
+        let current = randomBatch(components: n * n, batch: batch, complex: false, rng: &rng)
+        let wfAdb = randomBatch(components: n, batch: batch, complex: true, rng: &rng)
+        let active = (0..<batch).map { ($0 * 3) % n }
+        var gathered = ComplexBatch(components: n, batchSize: batch)
+        var complexP = [Double](repeating: 0, count: n * batch), realP = complexP
+        var workspace = [Double](repeating: 0, count: 4 * batch)
+        SurfaceHoppingKernels.hopProbabilities(previous: previous, current: current, wfAdb: wfAdb, activeSurface: active,
+                                               gathered: &gathered, probabilities: &complexP, workspace: &workspace)
+        SurfaceHoppingKernels.hopProbabilities(previous: previous, current: current, wfAdb: wfAdb, activeSurface: active,
+                                               gathered: &gathered, probabilities: &realP, workspace: &workspace,
+                                               realEigenvectors: true)
+        // The same sums without the zero imaginary terms (rounded differently where the
+        // compiler fuses a multiply into an add).
+        for i in realP.indices { XCTAssertEqual(realP[i], complexP[i], accuracy: 1e-13 * max(1, abs(complexP[i]))) }
+        XCTAssertTrue(realP.contains { $0 > 0 }, "some hop is possible")
+        for t in 0..<batch { XCTAssertEqual(realP[active[t] * batch + t], 0, "no hop to the active surface") }
+    }
+}
