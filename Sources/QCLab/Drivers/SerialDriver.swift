@@ -15,12 +15,16 @@ public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: Si
     var log = RunLog(simulation: simulation, plan: plan, driver: "serial", tasks: 1)
     var result = data
     var done = 0
-    for index in plan.batches.indices {
-        let batchSeeds = plan.seeds(ofBatch: index)
-        log.batchStarted(index, seeds: batchSeeds)
-        try result.add(simulation.runBatch(seeds: batchSeeds))
-        done += batchSeeds.count
-        progress?(done, plan.seeds.count)
+    // One BLAS thread while the batches run: the matrices are small, and BLAS threads
+    // would only spin and compete.
+    try withLinearAlgebraThreads(1) {
+        for index in plan.batches.indices {
+            let batchSeeds = plan.seeds(ofBatch: index)
+            log.batchStarted(index, seeds: batchSeeds)
+            try result.add(simulation.runBatch(seeds: batchSeeds))
+            done += batchSeeds.count
+            progress?(done, plan.seeds.count)
+        }
     }
     result.log += log.finished()
     return result
@@ -35,6 +39,9 @@ struct RunLog {
         let grid = simulation.timeGrid
         line("QCLab for Swift: \(simulation.algorithm.algorithmName) on \(simulation.model.modelName), \(driver) driver, \(tasks) task(s).")
         line("Time grid: tmax=\(grid.tmax), dt_update=\(grid.dtUpdate), dt_collect=\(grid.dtCollect), \(grid.collectCount) collect points.")
+        if let stepPlan = simulation.stepPlan() {
+            line("Step plan: \(stepPlan).")
+        }
         line("Running \(plan.batches.count) batches of up to \(simulation.settings.batchSize) seeds (\(SeedList.describe(plan.seeds))).")
     }
 

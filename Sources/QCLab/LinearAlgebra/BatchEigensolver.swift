@@ -5,14 +5,52 @@ import CQCLabKernels
 /// `diagonalize_matrix`, NumPy's `eigh`): eigenvalues ascending, eigenvector `k` in
 /// column `k`.
 ///
-/// Real symmetric Hamiltonians go through `dsyevd`, complex Hermitian ones through
-/// `zheevd`; the LAPACK workspace is sized once, so a call allocates nothing. Each
-/// trajectory's matrix is gathered from the struct-of-arrays batch into one contiguous
-/// column-major matrix, solved in place, and scattered back.
+/// How it solves is its ``Strategy``, fixed when it is made (by a batch's ``StepPlan``):
+/// LAPACK (`dsyevd` for real symmetric, `zheevd` for complex Hermitian matrices, with the
+/// workspace sized once, so a call allocates nothing; each trajectory's matrix is gathered
+/// from the struct-of-arrays batch into one contiguous column-major matrix, solved in
+/// place, and scattered back), the closed form of real 2 x 2 problems, or Jacobi sweeps
+/// warm-started from the previous solution.
 public struct BatchEigensolver {
+    /// How a batch's eigenproblems are solved. Adding a strategy is adding a case here,
+    /// its rule in ``applies(states:isReal:)``, and its arm in ``diagonalize(_:eigenvalues:eigenvectors:)``.
+    public enum Strategy: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+        /// `dsyevd` / `zheevd`, one call per trajectory: any size, real or complex (the reference).
+        case lapack
+        /// The closed form of real symmetric 2 x 2 problems, vectorized over the batch.
+        case closedFormTwoByTwo
+        /// Jacobi sweeps started from the previous solution (LAPACK for the first call and
+        /// whenever the sweeps do not converge): real problems of 3 to ``jacobiLimit`` states.
+        case jacobiWarmStart
+
+        /// Whether this strategy solves `states x states` problems, real symmetric or not.
+        public func applies(states: Int, isReal: Bool) -> Bool {
+            switch self {
+            case .lapack: return true
+            case .closedFormTwoByTwo: return isReal && states == 2
+            case .jacobiWarmStart: return isReal && states > 2 && states <= BatchEigensolver.jacobiLimit
+            }
+        }
+
+        /// The fastest applicable strategy.
+        public static func fastest(states: Int, isReal: Bool) -> Strategy {
+            [.closedFormTwoByTwo, .jacobiWarmStart].first { $0.applies(states: states, isReal: isReal) } ?? .lapack
+        }
+
+        public var description: String {
+            switch self {
+            case .lapack: return "LAPACK"
+            case .closedFormTwoByTwo: return "2x2 closed form"
+            case .jacobiWarmStart: return "warm-started Jacobi"
+            }
+        }
+    }
+
     public let n: Int
     public let batchSize: Int
     public let isReal: Bool
+    /// How it solves; chosen when it is made.
+    public let strategy: Strategy
     private var matrix: [Double]
     private var values: [Double]
     private var work: [Double]
@@ -30,15 +68,26 @@ public struct BatchEigensolver {
     /// solution exists: for them LAPACK's call overhead dominates its arithmetic.
     static let jacobiLimit = 16
 
-    /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian.
-    ///
-    /// Limits OpenBLAS to one thread in this process: the matrices are small and the
-    /// drivers parallelize over trajectories, so BLAS threads would only spin and compete.
+    /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian,
+    /// with the fastest strategy that applies.
     public init(states n: Int, batchSize: Int, isReal: Bool) throws {
-        LAPACK.setBLASThreads(1)
+        try self.init(states: n, batchSize: batchSize, isReal: isReal,
+                      strategy: Strategy.fastest(states: n, isReal: isReal))
+    }
+
+    /// A solver that uses `strategy`; throws ``QCLabError/invalidSetting(_:_:)`` when the
+    /// strategy does not apply to such problems.
+    ///
+    /// It leaves the number of BLAS threads alone: that is the drivers' business.
+    public init(states n: Int, batchSize: Int, isReal: Bool, strategy: Strategy) throws {
+        guard strategy.applies(states: n, isReal: isReal) else {
+            throw QCLabError.invalidSetting(
+                "eigensolver", "\(strategy) does not apply to \(isReal ? "real" : "complex") \(n)x\(n) problems")
+        }
         self.n = n
         self.batchSize = batchSize
         self.isReal = isReal
+        self.strategy = strategy
         values = [Double](repeating: 0, count: n)
         if isReal {
             matrix = [Double](repeating: 0, count: n * n)
@@ -46,7 +95,7 @@ public struct BatchEigensolver {
             work = [Double](repeating: 0, count: max(lwork, 1))
             rwork = []
             iwork = [Int32](repeating: 0, count: max(liwork, 1))
-            if n > 2 && n <= Self.jacobiLimit {
+            if strategy == .jacobiWarmStart {
                 jacobiMatrix = [Double](repeating: 0, count: n * n * batchSize)
                 jacobiScratch = jacobiMatrix
                 lastEigenvectors = jacobiMatrix
@@ -64,16 +113,16 @@ public struct BatchEigensolver {
     /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's `hamiltonian`.
     public mutating func diagonalize(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
                               eigenvectors: inout ComplexBatch) throws {
-        if n == 2 && isReal {
+        switch strategy {
+        case .closedFormTwoByTwo:
             Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-            return
-        }
-        if hasPreviousSolution && !jacobiMatrix.isEmpty,
-           warmStartJacobi(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors) {
-            return
-        }
-        try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-        if !lastEigenvectors.isEmpty {
+        case .lapack:
+            try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+        case .jacobiWarmStart:
+            if hasPreviousSolution, warmStartJacobi(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors) {
+                return
+            }
+            try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             lastEigenvectors.withUnsafeMutableBufferPointer { last in
                 eigenvectors.re.withUnsafeBufferPointer { v in _ = last.update(fromContentsOf: v) }
             }
