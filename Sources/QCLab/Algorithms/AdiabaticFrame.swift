@@ -157,6 +157,15 @@ public struct AdiabaticFrame {
                                                probabilities: &probabilities, workspace: &hopWorkspace)
     }
 
+    /// Each row's hop destination, or -1: the first state whose cumulative probability
+    /// exceeds the draw of the row's initial condition, `draws[row / branches]` (QC Lab's
+    /// `update_hop_inds_fssh`).
+    public static func hopTargets(probabilities: [Double], draws: [Double], branches: Int = 1, states: Int,
+                                  into targets: inout [Int]) {
+        SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches, states: states,
+                                         into: &targets)
+    }
+
     /// The derivative coupling `d_{from,to}` of row `t` along `z*`: QC Lab's default
     /// rescaling direction (`<from|∂H/∂z*|to> / (E_to - E_from)`).
     public func derivativeCoupling(row t: Int, from a: Int, to b: Int, z: ComplexBatch, model: any Model) -> [Complex] {
