@@ -266,22 +266,16 @@ public struct SurfaceHoppingBatch {
     /// the separate steps); false, having changed nothing, if the kernel declines.
     private mutating func twoStateQuantumStep(dt: Double) -> Bool {
         let rows = Int64(rows), branches = Int64(branches)
-        let done = hamiltonian.re.withUnsafeBufferPointer { h in
-        frame.previousEigenvectors.re.withUnsafeBufferPointer { p in
-        frame.eigenvalues.withUnsafeMutableBufferPointer { w in
-        frame.eigenvectors.re.withUnsafeMutableBufferPointer { vr in frame.eigenvectors.im.withUnsafeMutableBufferPointer { vi in
-        wfDb.re.withUnsafeMutableBufferPointer { dr in wfDb.im.withUnsafeMutableBufferPointer { di in
-        wfAdb.re.withUnsafeMutableBufferPointer { ar in wfAdb.im.withUnsafeMutableBufferPointer { ai in
-        activeSurface.withUnsafeBufferPointer { active in active.withMemoryRebound(to: Int64.self) { active in
-        draws.withUnsafeBufferPointer { draws in
-        probabilities.withUnsafeMutableBufferPointer { probability in
-        frame.scratch.re.withUnsafeMutableBufferPointer { gr in frame.scratch.im.withUnsafeMutableBufferPointer { gi in
-        hopTargets.withUnsafeMutableBufferPointer { targets in targets.withMemoryRebound(to: Int64.self) { targets in
-            qclab_fssh_two_state_real_step(rows, branches, dt, h.baseAddress, p.baseAddress, w.baseAddress,
-                                           vr.baseAddress, vi.baseAddress, dr.baseAddress, di.baseAddress,
-                                           ar.baseAddress, ai.baseAddress, active.baseAddress, draws.baseAddress,
-                                           probability.baseAddress, gr.baseAddress, gi.baseAddress, targets.baseAddress)
-        }}}}}}}}}}}}}}}}}
+        let done = hamiltonian.withUnsafeHandle { h in frame.previousEigenvectors.withUnsafeHandle { p in
+        frame.eigenvalues.withUnsafeMutableBufferPointer { w in frame.eigenvectors.withUnsafeMutableHandle { v in
+        wfDb.withUnsafeMutableHandle { db in wfAdb.withUnsafeMutableHandle { adb in
+        activeSurface.withUnsafeInt64Pointer { active in draws.withUnsafeBufferPointer { draws in
+        probabilities.withUnsafeMutableBufferPointer { probability in frame.scratch.withUnsafeMutableHandle { g in
+        hopTargets.withUnsafeMutableInt64Pointer { targets in
+            qclab_fssh_two_state_real_step(rows, branches, dt, h.re, p.re, w.baseAddress, v.re, v.im, db.re, db.im,
+                                           adb.re, adb.im, active, draws.baseAddress, probability.baseAddress, g.re, g.im,
+                                           targets)
+        }}}}}}}}}}}
         return done == 0
     }
 

@@ -51,11 +51,13 @@ public struct BatchEigensolver {
     public let isReal: Bool
     /// How it solves; chosen when it is made.
     public let strategy: Strategy
-    private var matrix: [Double]
-    private var values: [Double]
-    private var work: [Double]
-    private var rwork: [Double]
-    private var iwork: [Int32]
+    /// LAPACK's matrix, eigenvalues and workspaces, at fixed addresses (scratch: copies of
+    /// a solver share it, which is harmless as long as they are not used at the same time).
+    private let matrix: UnsafeScratch<Double>
+    private let values: UnsafeScratch<Double>
+    private let work: UnsafeScratch<Double>
+    private let rwork: UnsafeScratch<Double>
+    private let iwork: UnsafeScratch<Int32>
     /// Whether `lastEigenvectors` holds this solver's previous (orthonormal) solution.
     private var hasPreviousSolution = false
     /// The previous solution, from which small real problems start Jacobi sweeps, and the
@@ -88,24 +90,24 @@ public struct BatchEigensolver {
         self.batchSize = batchSize
         self.isReal = isReal
         self.strategy = strategy
-        values = [Double](repeating: 0, count: n)
+        values = UnsafeScratch(repeating: 0, count: n)
         if isReal {
-            matrix = [Double](repeating: 0, count: n * n)
+            matrix = UnsafeScratch(repeating: 0, count: n * n)
             let (lwork, liwork) = try LAPACK.dsyevdWorkspace(n: n)
-            work = [Double](repeating: 0, count: max(lwork, 1))
-            rwork = []
-            iwork = [Int32](repeating: 0, count: max(liwork, 1))
+            work = UnsafeScratch(repeating: 0, count: max(lwork, 1))
+            rwork = UnsafeScratch(repeating: 0, count: 0)
+            iwork = UnsafeScratch(repeating: 0, count: max(liwork, 1))
             if strategy == .jacobiWarmStart {
                 jacobiMatrix = [Double](repeating: 0, count: n * n * batchSize)
                 jacobiScratch = jacobiMatrix
                 lastEigenvectors = jacobiMatrix
             }
         } else {
-            matrix = [Double](repeating: 0, count: 2 * n * n)
+            matrix = UnsafeScratch(repeating: 0, count: 2 * n * n)
             let (lwork, lrwork, liwork) = try LAPACK.zheevdWorkspace(n: n)
-            work = [Double](repeating: 0, count: 2 * max(lwork, 1))
-            rwork = [Double](repeating: 0, count: max(lrwork, 1))
-            iwork = [Int32](repeating: 0, count: max(liwork, 1))
+            work = UnsafeScratch(repeating: 0, count: 2 * max(lwork, 1))
+            rwork = UnsafeScratch(repeating: 0, count: max(lrwork, 1))
+            iwork = UnsafeScratch(repeating: 0, count: max(liwork, 1))
         }
     }
 
@@ -162,21 +164,16 @@ public struct BatchEigensolver {
     private mutating func diagonalizeWithLAPACK(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
                                                 eigenvectors: inout ComplexBatch) throws {
         let n = n, batch = batchSize
-        try hamiltonian.re.withUnsafeBufferPointer { hr in
-        try hamiltonian.im.withUnsafeBufferPointer { hi in
-        try eigenvectors.re.withUnsafeMutableBufferPointer { vr in
-        try eigenvectors.im.withUnsafeMutableBufferPointer { vi in
+        let m = matrix.pointer, w = values.pointer
+        try hamiltonian.withUnsafeHandle { h in
+        try eigenvectors.withUnsafeMutableHandle { v in
         try eigenvalues.withUnsafeMutableBufferPointer { ev in
-        try matrix.withUnsafeMutableBufferPointer { m in
-        try values.withUnsafeMutableBufferPointer { w in
-        try work.withUnsafeMutableBufferPointer { work in
-        try rwork.withUnsafeMutableBufferPointer { rwork in
-        try iwork.withUnsafeMutableBufferPointer { iwork in
+            let (hr, hi, vr, vi) = (h.re!, h.im!, v.re!, v.im!)
             for t in 0..<batch {
                 if isReal {
                     // Column-major gather of trajectory t; only the lower triangle is read.
                     for b in 0..<n { for a in b..<n { m[a + b * n] = hr[(a * n + b) * batch + t] } }
-                    try LAPACK.dsyevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work, iwork: iwork)
+                    try LAPACK.dsyevd(n: n, a: m, w: w, work: work.buffer, iwork: iwork.buffer)
                     for a in 0..<n {
                         for k in 0..<n {
                             vr[(a * n + k) * batch + t] = m[a + k * n]
@@ -190,7 +187,7 @@ public struct BatchEigensolver {
                             m[2 * (a + b * n) + 1] = hi[(a * n + b) * batch + t]
                         }
                     }
-                    try LAPACK.zheevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work, rwork: rwork, iwork: iwork)
+                    try LAPACK.zheevd(n: n, a: m, w: w, work: work.buffer, rwork: rwork.buffer, iwork: iwork.buffer)
                     for a in 0..<n {
                         for k in 0..<n {
                             vr[(a * n + k) * batch + t] = m[2 * (a + k * n)]
@@ -200,7 +197,7 @@ public struct BatchEigensolver {
                 }
                 for k in 0..<n { ev[k * batch + t] = w[k] }
             }
-        }}}}}}}}}}
+        }}}
     }
 
     /// The closed form of a real symmetric 2 x 2 eigenproblem, vectorized over the batch
