@@ -169,9 +169,13 @@ public struct AdiabaticFrame {
     /// The derivative coupling `d_{from,to}` of row `t` along `z*`: QC Lab's default
     /// rescaling direction (`<from|∂H/∂z*|to> / (E_to - E_from)`).
     public func derivativeCoupling(row t: Int, from a: Int, to b: Int, z: ComplexBatch, model: any Model) -> [Complex] {
+        derivativeCoupling(row: t, from: a, to: b, zRow: z.trajectory(t), model: model)
+    }
+
+    /// The derivative coupling of row `t`, whose coordinates are `zRow`.
+    private func derivativeCoupling(row t: Int, from a: Int, to b: Int, zRow: [Complex], model: any Model) -> [Complex] {
         let gap = eigenvalue(b, row: t) - eigenvalue(a, row: t)
-        return model.couplingGradient(z: z.trajectory(t), left: eigenvector(a, row: t), right: eigenvector(b, row: t))
-            .map { $0 / gap }
+        return model.couplingGradient(z: zRow, left: eigenvector(a, row: t), right: eigenvector(b, row: t)).map { $0 / gap }
     }
 
     /// Attempts row `t`'s hop from `activeSurface[t]` to `destination`: rescales `z` along
@@ -182,8 +186,8 @@ public struct AdiabaticFrame {
                            model: any Model, direction: [Complex]? = nil) -> HopEvent {
         let a = activeSurface[t]
         let gap = eigenvalue(destination, row: t) - eigenvalue(a, row: t)
-        let d = direction ?? derivativeCoupling(row: t, from: a, to: destination, z: z, model: model)
         let zRow = z.trajectory(t)
+        let d = direction ?? derivativeCoupling(row: t, from: a, to: destination, zRow: zRow, model: model)
         guard let shift = model.hopShift(z: zRow, direction: d, energyGap: gap) else {
             return HopEvent(row: t, from: a, to: destination, succeeded: false)
         }
