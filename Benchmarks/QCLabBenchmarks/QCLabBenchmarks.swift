@@ -211,6 +211,8 @@ func runConfiguration() -> Benchmark.Configuration {
 // MARK: Benchmarks
 
 let benchmarks: @Sendable () -> Void = {
+    // One BLAS thread, as the drivers run batches (the kernels below bypass the drivers).
+    setLinearAlgebraThreads(1)
     // The measurement's own allocations (package-benchmark's bookkeeping between
     // startMeasurement and stopMeasurement): subtract these from the kernels' counts.
     Benchmark("Baseline (empty measurement)", configuration: kernelConfiguration()) { benchmark in
