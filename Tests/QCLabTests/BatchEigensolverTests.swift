@@ -46,7 +46,7 @@ final class BatchEigensolverTests: XCTestCase {
 
     func testWarmStartedJacobiAgreesWithLAPACKAlongAPath() throws {
         let n = 7, batch = 5
-        var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true, method: .jacobiWarmStart)
+        var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true, strategy: .jacobiWarmStart)
         var values = [Double](repeating: 0, count: n * batch)
         var vectors = ComplexBatch(components: n * n, batchSize: batch)
         // The first call goes through LAPACK; the later ones through Jacobi from it. The
@@ -55,7 +55,7 @@ final class BatchEigensolverTests: XCTestCase {
             let h = matrices(n: n, batch: batch, s: Double(step) * 0.01)
             try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
             if step % 20 == 0 { assertEigenpairs(h, values, vectors, n: n) }
-            var fresh = try BatchEigensolver(states: n, batchSize: batch, isReal: true, method: .lapack)
+            var fresh = try BatchEigensolver(states: n, batchSize: batch, isReal: true, strategy: .lapack)
             var lapackValues = values, lapackVectors = vectors
             try fresh.diagonalize(h, eigenvalues: &lapackValues, eigenvectors: &lapackVectors)
             for i in values.indices { XCTAssertEqual(values[i], lapackValues[i], accuracy: 1e-12) }
@@ -64,7 +64,7 @@ final class BatchEigensolverTests: XCTestCase {
 
     func testJacobiRecoversFromAnUnrelatedPreviousSolution() throws {
         let n = 5, batch = 3
-        var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true, method: .jacobiWarmStart)
+        var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true, strategy: .jacobiWarmStart)
         var values = [Double](repeating: 0, count: n * batch)
         var vectors = ComplexBatch(components: n * n, batchSize: batch)
         try solver.diagonalize(matrices(n: n, batch: batch, s: 0, seed: 1), eigenvalues: &values, eigenvectors: &vectors)
@@ -92,7 +92,7 @@ final class BatchEigensolverTests: XCTestCase {
         assertEigenpairs(two, values2, vectors2, n: 2)
         // LAPACK per trajectory, chosen explicitly.
         let large = matrices(n: 20, batch: 2, s: 0.1)
-        var big = try BatchEigensolver(states: 20, batchSize: 2, isReal: true, method: .lapack)
+        var big = try BatchEigensolver(states: 20, batchSize: 2, isReal: true, strategy: .lapack)
         var values3 = [Double](repeating: 0, count: 40)
         var vectors3 = ComplexBatch(components: 400, batchSize: 2)
         try big.diagonalize(large, eigenvalues: &values3, eigenvectors: &vectors3)
@@ -101,16 +101,16 @@ final class BatchEigensolverTests: XCTestCase {
     }
 
     func testPreferredMethodsAndUnsupportedChoices() throws {
-        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 2, isReal: true), .closedFormTwoByTwo)
-        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 3, isReal: true), .jacobiWarmStart)
-        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 4, isReal: true), .batchedHouseholder)
-        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 50, isReal: true), .batchedHouseholder)
-        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 7, isReal: false), .batchedHouseholder)
-        XCTAssertEqual(BatchEigensolver.Method.preferred(states: 300, isReal: true), .lapack)
-        XCTAssertThrowsError(try BatchEigensolver(states: 3, batchSize: 1, isReal: true, method: .closedFormTwoByTwo))
-        XCTAssertThrowsError(try BatchEigensolver(states: 2, batchSize: 1, isReal: true, method: .jacobiWarmStart))
-        XCTAssertThrowsError(try BatchEigensolver(states: 3, batchSize: 1, isReal: false, method: .jacobiWarmStart)) { error in
-            XCTAssertEqual(error as? QCLabError, .invalidSetting("eigensolver method", "warm-started Jacobi cannot solve complex 3 x 3 problems"))
+        XCTAssertEqual(BatchEigensolver.Strategy.fastest(states: 2, isReal: true), .closedFormTwoByTwo)
+        XCTAssertEqual(BatchEigensolver.Strategy.fastest(states: 3, isReal: true), .jacobiWarmStart)
+        XCTAssertEqual(BatchEigensolver.Strategy.fastest(states: 4, isReal: true), .batchedHouseholder)
+        XCTAssertEqual(BatchEigensolver.Strategy.fastest(states: 50, isReal: true), .batchedHouseholder)
+        XCTAssertEqual(BatchEigensolver.Strategy.fastest(states: 7, isReal: false), .batchedHouseholder)
+        XCTAssertEqual(BatchEigensolver.Strategy.fastest(states: 300, isReal: true), .lapack)
+        XCTAssertThrowsError(try BatchEigensolver(states: 3, batchSize: 1, isReal: true, strategy: .closedFormTwoByTwo))
+        XCTAssertThrowsError(try BatchEigensolver(states: 2, batchSize: 1, isReal: true, strategy: .jacobiWarmStart))
+        XCTAssertThrowsError(try BatchEigensolver(states: 3, batchSize: 1, isReal: false, strategy: .jacobiWarmStart)) { error in
+            XCTAssertEqual(error as? QCLabError, .invalidSetting("eigensolver", "warm-started Jacobi does not apply to complex 3x3 problems"))
         }
     }
 }

@@ -45,8 +45,8 @@ final class BatchedEigensolverTests: XCTestCase {
         var vectors: [Double]
     }
 
-    func solve(_ h: [Double], n: Int, count: Int, method: BatchEigensolver.Method) throws -> Solution {
-        var solver = try BatchEigensolver(states: n, batchSize: count, isReal: true, method: method)
+    func solve(_ h: [Double], n: Int, count: Int, method: BatchEigensolver.Strategy) throws -> Solution {
+        var solver = try BatchEigensolver(states: n, batchSize: count, isReal: true, strategy: method)
         var hamiltonian = ComplexBatch(components: n * n, batchSize: count)
         hamiltonian.re = h
         var values = [Double](repeating: .nan, count: n * count)
@@ -241,8 +241,8 @@ final class BatchedEigensolverTests: XCTestCase {
     func checkHermitian(_ h: ComplexBatch, n: Int, label: String, vectorsToo: Bool,
                         file: StaticString = #filePath, line: UInt = #line) throws {
         let count = h.batchSize
-        func run(_ method: BatchEigensolver.Method) throws -> ([Double], ComplexBatch) {
-            var solver = try BatchEigensolver(states: n, batchSize: count, isReal: false, method: method)
+        func run(_ method: BatchEigensolver.Strategy) throws -> ([Double], ComplexBatch) {
+            var solver = try BatchEigensolver(states: n, batchSize: count, isReal: false, strategy: method)
             var values = [Double](repeating: .nan, count: n * count)
             var vectors = ComplexBatch(components: n * n, batchSize: count)
             try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
@@ -320,7 +320,7 @@ final class BatchedEigensolverTests: XCTestCase {
         var vectors = ComplexBatch(components: n * n, batchSize: count)
         try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
         XCTAssertEqual(solver.fallbackCount, count)
-        var lapack = try BatchEigensolver(states: n, batchSize: count, isReal: false, method: .lapack)
+        var lapack = try BatchEigensolver(states: n, batchSize: count, isReal: false, strategy: .lapack)
         var lapackValues = values, lapackVectors = vectors
         try lapack.diagonalize(h, eigenvalues: &lapackValues, eigenvectors: &lapackVectors)
         XCTAssertEqual(values, lapackValues)

@@ -154,7 +154,7 @@ final class MergeInfoPlotTests: XCTestCase {
                           quantum_energy (11,) real
                           classical_energy (11,) real
             error bars:   yes, standard errors of the mean (dm_db_sem, quantum_energy_sem, classical_energy_sem)
-            log:          6 lines
+            log:          7 lines
             """)
         let fixture = Fixtures.url("mf_spin_boson.h5").path
         let theirs = try SimulationData(contentsOf: fixture).summary(datasetNames: SimulationData.datasetNames(inFileAt: fixture))

@@ -1,87 +1,105 @@
 /// A dynamics algorithm: QC Lab's `Algorithm` with its initialization, update and
 /// collect recipes, run on one batch of trajectories at a time.
+///
+/// An algorithm declares the outputs it collects by default (QC Lab's collect recipe) and
+/// collects whatever outputs the run asks for through an ``OutputCollector``; the pieces
+/// the built-in ones are made of (``AdiabaticFrame``, ``ClassicalRK4``,
+/// ``LegacyRandomStreams``, ``StepPlan``) are public, and ``AlgorithmRegistry`` makes an
+/// algorithm usable from job files.
 public protocol Algorithm: Sendable {
     /// QC Lab's class name, such as `MeanField`.
     var algorithmName: String { get }
     /// Trajectories (rows of a batch) that share one set of initial conditions: 1, or
     /// the number of states in deterministic surface hopping.
     func branchCount(for model: any Model) -> Int
-    /// Runs the trajectories of `seeds` as one batch and returns their summed outputs.
+    /// The outputs QC Lab's collect recipe gives (for mean field and surface hopping: `t`,
+    /// `dm_db`, `quantum_energy`, `classical_energy`). Default: `t` alone.
+    func defaultOutputs(for model: any Model) -> [Output]
+    /// The step plan its batches use for `model`, or `nil` when it has none. Default: `nil`.
+    func stepPlan(for model: any Model) -> StepPlan?
+    /// Runs the trajectories of `seeds` as one batch and returns the sums of `outputs`
+    /// (the default outputs and the simulation's own, in that order), collected with an
+    /// ``OutputCollector``.
+    ///
+    /// An algorithm implements this, or only ``runBatch(model:grid:initialWavefunction:seeds:)``
+    /// if it collects nothing but its defaults.
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+                  outputs: [Output]) throws -> SimulationData
+    /// Runs the trajectories of `seeds` as one batch with the default outputs.
     func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData
 }
 
-/// Accumulates the outputs QC Lab's collect recipes produce (`t`, `dm_db`,
-/// `quantum_energy`, `classical_energy`) as sums over the rows of a batch, and as sums
-/// of squares over its independent samples (groups of `branches` rows).
-struct OutputCollector {
-    let batchSize: Int
-    let branches: Int
-    let states: Int
-    var t: Observable
-    var dmDb: Observable
-    var quantumEnergy: Observable
-    var classicalEnergy: Observable
-    /// Per-sample scratch for the squares.
-    private var sampleRe: [Double]
-    private var sampleIm: [Double]
+extension Algorithm {
+    public func defaultOutputs(for model: any Model) -> [Output] { [.time] }
+    public func stepPlan(for model: any Model) -> StepPlan? { nil }
 
-    init(grid: TimeGrid, batchSize: Int, branches: Int, states: Int) {
-        self.batchSize = batchSize
-        self.branches = branches
-        self.states = states
-        let count = grid.collectCount
-        t = Observable(name: "t", shape: [count], isComplex: false)
-        dmDb = Observable(name: "dm_db", shape: [count, states, states], isComplex: true)
-        quantumEnergy = Observable(name: "quantum_energy", shape: [count], isComplex: false)
-        classicalEnergy = Observable(name: "classical_energy", shape: [count], isComplex: false)
-        sampleRe = [Double](repeating: 0, count: batchSize / branches)
-        sampleIm = sampleRe
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
+        try runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds,
+                     outputs: defaultOutputs(for: model))
     }
 
-    /// Records the time of collect point `index` (the same in every trajectory).
-    mutating func collectTime(_ index: Int, time: Double) {
-        t.recordConstant(slot: index, value: time, rows: batchSize)
-    }
-
-    /// Records a real per-row quantity of `observable` at collect point `index`.
-    private mutating func collect(_ rows: [Double], into observable: WritableKeyPath<OutputCollector, Observable>, index: Int) {
-        var output = self[keyPath: observable]
-        rows.withUnsafeBufferPointer {
-            output.record(slot: index, rows: $0, first: 0, count: batchSize, branches: branches, scratch: &sampleRe)
+    /// For algorithms that implement only the default outputs' `runBatch`: runs it, and
+    /// throws if `outputs` asks for more.
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+                         outputs: [Output]) throws -> SimulationData {
+        let defaults = defaultOutputs(for: model).map(\.name)
+        let extra = outputs.map(\.name).filter { !defaults.contains($0) }
+        guard extra.isEmpty else {
+            throw QCLabError.invalidSetting("outputs", "\(algorithmName) collects only its own outputs, not \(extra.joined(separator: ", "))")
         }
-        self[keyPath: observable] = output
+        return try runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds)
     }
+}
 
-    /// Records the per-row quantum energies at collect point `index`.
-    mutating func collectQuantumEnergy(_ index: Int, _ rows: [Double]) {
-        collect(rows, into: \.quantumEnergy, index: index)
+/// QC Lab's algorithm classes by name, for job files, and the algorithms a program registers.
+public enum AlgorithmRegistry {
+    /// Makes an algorithm from its job-file `settings` (QC Lab's names); throws
+    /// ``QCLabError`` for an unknown or bad setting.
+    public typealias Factory = @Sendable (_ settings: [String: JSONValue]) throws -> any Algorithm
+
+    private static let registry = Registry<Factory>(kind: "algorithm", [
+        ("MeanField", { settings in
+            try Job.allowOnly(settings, [], in: "algorithm.settings of MeanField")
+            return MeanField()
+        }),
+        ("FewestSwitchesSurfaceHopping", { try FewestSwitchesSurfaceHopping(jobSettings: $0) }),
+        ("MultiStateMappingApproachToSurfaceHopping", { try Job.multiStateMapping($0) }),
+    ])
+
+    /// The names a job file may use: QC Lab's algorithms, then the registered ones.
+    public static var names: [String] { registry.names }
+
+    /// Registers an algorithm under `name`, so that job files can use it; replaces an
+    /// earlier registration of that name.
+    public static func register(_ name: String, _ factory: @escaping Factory) { registry.register(name, factory) }
+
+    /// The algorithm called `name` with job-file `settings`.
+    public static func make(name: String, settings: [String: JSONValue] = [:]) throws -> any Algorithm {
+        try registry.lookup(name)(settings)
     }
+}
 
-    /// Records the per-row classical energies at collect point `index`.
-    mutating func collectClassicalEnergy(_ index: Int, _ rows: [Double]) {
-        collect(rows, into: \.classicalEnergy, index: index)
-    }
-
-    /// Records the per-row density matrices (an `N*N`-component batch) at collect point `index`.
-    mutating func collectDensityMatrix(_ index: Int, _ rho: ComplexBatch) {
-        let perTime = states * states
-        for element in 0..<perTime {
-            let slot = 2 * (index * perTime + element)
-            rho.re.withUnsafeBufferPointer {
-                dmDb.record(slot: slot, rows: $0, first: element * batchSize, count: batchSize, branches: branches,
-                            scratch: &sampleRe)
-            }
-            rho.im.withUnsafeBufferPointer {
-                dmDb.record(slot: slot + 1, rows: $0, first: element * batchSize, count: batchSize, branches: branches,
-                            scratch: &sampleIm)
-            }
+extension FewestSwitchesSurfaceHopping {
+    /// Reads QC Lab's settings: `fssh_deterministic`, `gauge_fixing`, `use_gauge_field_force`.
+    init(jobSettings settings: [String: JSONValue]) throws {
+        try Job.allowOnly(settings, ["fssh_deterministic", "gauge_fixing", "use_gauge_field_force"],
+                          in: "algorithm.settings of FewestSwitchesSurfaceHopping")
+        func flag(_ key: String) throws -> Bool {
+            guard let v = settings[key] else { return false }
+            guard case let .bool(b) = v else { throw QCLabError.invalidAlgorithmSetting(name: key, reason: "must be true or false") }
+            return b
         }
-    }
-
-    /// The batch's results as ``SimulationData``.
-    func data(seeds: [Int]) -> SimulationData {
-        SimulationData(seeds: seeds, normFactor: batchSize, sampleCount: batchSize / branches,
-             observables: [t, dmDb, quantumEnergy, classicalEnergy])
+        var gauge = GaugeFixing.signOverlap
+        if let g = settings["gauge_fixing"] {
+            guard case let .string(text) = g, let parsed = GaugeFixing(rawValue: text) else {
+                let shown: String
+                if case let .string(text) = g { shown = text } else { shown = g.typeName }
+                throw QCLabError.unknownName(kind: "gauge_fixing", name: shown, known: GaugeFixing.allCases.map(\.rawValue))
+            }
+            gauge = parsed
+        }
+        self.init(deterministic: try flag("fssh_deterministic"), gaugeFixing: gauge,
+                  useGaugeFieldForce: try flag("use_gauge_field_force"))
     }
 }
 

@@ -3,7 +3,7 @@
 /// that the force `F_qc = <ψ|∂H_qc/∂z*|ψ>` is taken in stays fixed during the step.
 ///
 /// The workspace is sized once per batch; a step allocates nothing.
-struct ClassicalRK4 {
+public struct ClassicalRK4 {
     private var stage: ComplexBatch
     private var classicalForce: ComplexBatch
     private var quantumForce: ComplexBatch
@@ -13,14 +13,15 @@ struct ClassicalRK4 {
     /// `F_qc` plus the extra force, when there is one.
     private var totalForce: ComplexBatch
 
-    init(coordinates: Int, batchSize: Int) {
+    /// The workspace for batches of `batchSize` rows of `coordinates` coordinates.
+    public init(coordinates: Int, batchSize: Int) {
         stage = ComplexBatch(components: coordinates, batchSize: batchSize)
         (classicalForce, quantumForce, k1, k2, k3, totalForce) = (stage, stage, stage, stage, stage, stage)
     }
 
     /// Advances `z` by `dt` with the quantum-classical force taken in `psi`; `extraForce`,
     /// when given, is added to it at every stage (the gauge-field force).
-    mutating func step(model: any Model, z: inout ComplexBatch, psi: ComplexBatch, dt: Double,
+    public mutating func step(model: any Model, z: inout ComplexBatch, psi: ComplexBatch, dt: Double,
                        extraForce: ((ComplexBatch, inout ComplexBatch) -> Void)? = nil) {
         let zDependent = model.couplingGradientDependsOnZ
         /// Forces at `point`; the quantum-classical one is recomputed only when it changes.

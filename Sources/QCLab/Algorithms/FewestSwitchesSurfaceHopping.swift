@@ -27,16 +27,42 @@ public struct FewestSwitchesSurfaceHopping: Algorithm {
     public var gaugeFixing: GaugeFixing
     /// Add the model's gauge-field force, when it has one (`use_gauge_field_force`).
     public var useGaugeFieldForce: Bool
+    /// The step plan every batch uses, or `nil` for the fastest that applies.
+    public var forcedStepPlan: StepPlan?
 
-    public init(deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false) {
+    public init(deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false,
+                stepPlan: StepPlan? = nil) {
         self.deterministic = deterministic
         self.gaugeFixing = gaugeFixing
         self.useGaugeFieldForce = useGaugeFieldForce
+        forcedStepPlan = stepPlan
     }
 
     public func branchCount(for model: any Model) -> Int { deterministic ? model.numQuantumStates : 1 }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
+    /// Whether the classical step adds the model's gauge-field force.
+    func addsGaugeFieldForce(_ model: any Model) -> Bool { useGaugeFieldForce && model is any GaugeFieldForceModel }
+
+    /// Every step plan that applies to `model` with these settings.
+    public func applicablePlans(for model: any Model) -> [StepPlan] {
+        StepPlan.applicablePlans(model: model, diagonalizes: true, gaugeFixing: gaugeFixing,
+                                 gaugeFieldForce: addsGaugeFieldForce(model))
+    }
+
+    public func stepPlan(for model: any Model) -> StepPlan? {
+        forcedStepPlan ?? StepPlan.fastest(model: model, diagonalizes: true, gaugeFixing: gaugeFixing,
+                                           gaugeFieldForce: addsGaugeFieldForce(model))
+    }
+
+    /// QC Lab's FSSH collect recipe: `t`, `dm_db` (the active surfaces as populations with
+    /// the wavefunction's coherences), the active surface's energy, and `H_c(z)`; weighted
+    /// per branch in deterministic mode.
+    public func defaultOutputs(for model: any Model) -> [Output] {
+        [.time, .surfaceHoppingDensityMatrix(states: model.numQuantumStates), .activeSurfaceEnergy, .classicalEnergy]
+    }
+
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+                         outputs: [Output]) throws -> SimulationData {
         let branches = branchCount(for: model)
         guard seeds.count % branches == 0 else {
             throw QCLabError.invalidSetting(
@@ -44,10 +70,11 @@ public struct FewestSwitchesSurfaceHopping: Algorithm {
         }
         var batch = try SurfaceHoppingBatch(algorithm: self, model: model, grid: grid, seeds: seeds,
                                             initialWavefunction: initialWavefunction)
-        var collector = OutputCollector(grid: grid, batchSize: seeds.count, branches: branches, states: model.numQuantumStates)
+        var collector = OutputCollector(outputs: outputs, grid: grid, rows: seeds.count, branches: branches)
         for step in 0...grid.totalSteps {
             if step % grid.stepsPerCollect == 0 {
-                batch.collect(into: &collector, index: step / grid.stepsPerCollect, time: Double(step) * grid.dtUpdate)
+                try collector.collect(batch.collectState(time: Double(step) * grid.dtUpdate),
+                                      index: step / grid.stepsPerCollect)
             }
             if step < grid.totalSteps { try batch.step(dt: grid.dtUpdate) }
         }
@@ -70,6 +97,8 @@ public struct HopEvent: Sendable, Equatable {
 public struct SurfaceHoppingBatch {
     public let model: any Model
     public let settings: FewestSwitchesSurfaceHopping
+    /// The fast paths this batch takes, chosen when it was set up.
+    public let plan: StepPlan
     public let rows: Int
     public let branches: Int
     public let states: Int
@@ -80,54 +109,51 @@ public struct SurfaceHoppingBatch {
     /// Adiabatic wavefunctions `wf_adb`.
     public private(set) var wfAdb: ComplexBatch
     public private(set) var hamiltonian: ComplexBatch
+    /// Eigenpairs, previous eigenvectors and the operations on them.
+    public private(set) var frame: AdiabaticFrame
     /// Eigenvalues, `N` components of `rows` each.
-    public private(set) var eigenvalues: [Double]
-    public private(set) var eigenvectors: ComplexBatch
-    var previousEigenvectors: ComplexBatch
+    public var eigenvalues: [Double] { frame.eigenvalues }
+    public var eigenvectors: ComplexBatch { frame.eigenvectors }
     /// The active surface's eigenvector, in which the force is taken (`act_surf_wf`).
     public private(set) var activeWavefunction: ComplexBatch
     /// Each row's active adiabatic surface (`act_surf_ind`).
     public private(set) var activeSurface: [Int]
     /// Each row's weight in the estimators: `N` times its branch's initial population
     /// in deterministic mode, one otherwise.
-    var weights: [Double]
+    public private(set) var weights: [Double]
     /// One hop random stream per initial condition (`hop_prob_rand_vals`, drawn as needed),
     /// and the step's draws.
     var hopRandom: LegacyRandomStreams
     private var draws: [Double]
     /// The hops attempted in the last step, successful or frustrated.
     public private(set) var hopEvents: [HopEvent] = []
-    private var solver: BatchEigensolver
     private var classical: ClassicalRK4
-    private var scratch: ComplexBatch
-    private var rho: ComplexBatch
-    private var energy: [Double]
     private var probabilities: [Double]
-    private var hopWorkspace: [Double]
     private var hopTargets: [Int]
-    /// Whether the eigenvectors are real (a real Hamiltonian's, up to the ±1 of gauge
-    /// fixing), so that products with them can skip their imaginary part.
-    private let realEigenvectors: Bool
     /// Whether the fused two-state kernel takes the quantum part of a step (internal so that
     /// tests can compare it with the separate kernels).
     var usesTwoStateKernel: Bool
-    /// The model's fused classical step, when it has one and no extra force is asked for.
+    /// The model's fused classical step, when the plan uses it.
     private let fusedModel: (any FusedClassicalDynamics)?
     private var fusedStep: (any FusedClassicalStep)?
-    private var populations: [Double]
+    /// The model's gauge-field force, when the settings ask for it.
+    private let gaugeField: (any GaugeFieldForceModel)?
     /// Whether `wfAdb` is `eigenvectors† wfDb` from the product kernel, with both unchanged
     /// since (true after a step's quantum part, until the next step's propagation, which
     /// then reuses it instead of forming `previousEigenvectors† wfDb` again).
     private var wfAdbIsAdjointProduct = false
 
     /// Draws the initial conditions and active surfaces of `seeds` (QC Lab's FSSH
-    /// initialization recipe).
+    /// initialization recipe), with the algorithm's step plan for `model`.
     public init(algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
                 initialWavefunction: [Complex]) throws {
         let n = model.numQuantumStates, rows = seeds.count
         let branches = algorithm.branchCount(for: model)
+        let plan = algorithm.stepPlan(for: model)!
+        try plan.check(in: algorithm.applicablePlans(for: model), for: model)
         self.model = model
         settings = algorithm
+        self.plan = plan
         self.rows = rows
         self.branches = branches
         states = n
@@ -137,25 +163,18 @@ public struct SurfaceHoppingBatch {
         wfDb = ComplexBatch(repeating: initialWavefunction, batchSize: rows)
         wfAdb = wfDb
         hamiltonian = ComplexBatch(components: n * n, batchSize: rows)
-        eigenvalues = [Double](repeating: 0, count: n * rows)
-        eigenvectors = ComplexBatch(components: n * n, batchSize: rows)
-        solver = try BatchEigensolver(states: n, batchSize: rows, isReal: model.hamiltonianIsReal)
+        frame = try AdiabaticFrame(states: n, rows: rows, isReal: model.hamiltonianIsReal, strategy: plan.eigensolver,
+                                   realEigenvectors: plan.realProducts)
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: rows)
-        scratch = wfDb
         activeWavefunction = wfDb
-        rho = hamiltonian
-        energy = [Double](repeating: 0, count: rows)
         probabilities = [Double](repeating: 0, count: n * rows)
-        hopWorkspace = [Double](repeating: 0, count: 4 * rows)
         hopTargets = [Int](repeating: -1, count: rows)
-        realEigenvectors = model.hamiltonianIsReal && algorithm.gaugeFixing != .phaseOverlap
-        usesTwoStateKernel = n == 2 && realEigenvectors && algorithm.gaugeFixing == .signOverlap
-        fusedModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel ? nil : model as? any FusedClassicalDynamics
+        usesTwoStateKernel = plan.quantum == .fusedTwoState
+        fusedModel = plan.classical == .fused ? model as? any FusedClassicalDynamics : nil
         fusedStep = fusedModel?.fusedClassicalStep(dt: grid.dtUpdate, batchSize: rows)
-        populations = [Double](repeating: 0, count: n * rows)
+        gaugeField = algorithm.useGaugeFieldForce ? model as? any GaugeFieldForceModel : nil
         activeSurface = [Int](repeating: 0, count: rows)
         weights = [Double](repeating: 1, count: rows)
-        previousEigenvectors = eigenvectors
         // One hop stream per initial condition, from the start of its seed's sequence (QC
         // Lab's hop_prob_rand_vals).
         let groups = rows / branches
@@ -163,13 +182,14 @@ public struct SurfaceHoppingBatch {
         draws = [Double](repeating: 0, count: groups)
 
         model.quantumHamiltonian(z: z, into: &hamiltonian)
-        try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+        try ModelChecks.check(model, z: z, hamiltonian: hamiltonian)
+        try frame.diagonalize(hamiltonian)
         // At initialization QC Lab fixes the gauge by the derivative couplings, with the
         // unfixed eigenvectors as the "previous" ones.
-        previousEigenvectors.assign(eigenvectors)
-        fixGauge(.phaseDerCouple)
-        previousEigenvectors.assign(eigenvectors)
-        QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb)
+        frame.rememberCurrent()
+        frame.fixGauge(.phaseDerCouple, z: z, model: model)
+        frame.rememberCurrent()
+        frame.toAdiabatic(wfDb, into: &wfAdb)
 
         // The initial surfaces are drawn after as many draws as the run has update steps.
         var surfaceRandom = hopRandom
@@ -196,73 +216,55 @@ public struct SurfaceHoppingBatch {
                 }
             }
         }
-        updateActiveWavefunction()
-    }
-
-    /// Copies each row's active eigenvector into `activeWavefunction`.
-    private mutating func updateActiveWavefunction() {
-        SurfaceHoppingKernels.gatherActive(eigenvectors, activeSurface: activeSurface, into: &activeWavefunction)
+        frame.activeEigenvectors(activeSurface, into: &activeWavefunction)
     }
 
     /// One update step (QC Lab's FSSH update recipe).
     public mutating func step(dt: Double) throws {
-        // The step's starting eigenvectors become the previous ones; the solver below
-        // overwrites every element of the new ones.
-        swap(&previousEigenvectors, &eigenvectors)
+        frame.beginStep()
         if let fusedModel {
             // z moves and H(z) is rebuilt in one pass; the propagator below needs only the
             // eigenpairs of the step's start.
             if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: rows) }
             fusedStep!.advance(z: &z, psi: activeWavefunction, hamiltonian: &hamiltonian)
-        } else if settings.useGaugeFieldForce, let gauged = model as? any GaugeFieldForceModel {
-            let surfaces = activeSurface
-            classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt) { point, force in
-                gauged.addGaugeFieldForce(z: point, activeSurface: surfaces, to: &force)
-            }
         } else {
-            classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)
+            if let gaugeField {
+                let surfaces = activeSurface
+                classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt) { point, force in
+                    gaugeField.addGaugeFieldForce(z: point, activeSurface: surfaces, to: &force)
+                }
+            } else {
+                classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)
+            }
+            model.quantumHamiltonian(z: z, into: &hamiltonian)
         }
-        if fusedModel == nil { model.quantumHamiltonian(z: z, into: &hamiltonian) }
         // One hop draw per initial condition and step, shared by its branches.
         draws.withUnsafeMutableBufferPointer { hopRandom.nextDoubles(into: $0) }
         if !(usesTwoStateKernel && twoStateQuantumStep(dt: dt)) {
-            propagateWavefunction(dt: dt)
-            try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-            // The solver leaves real eigenvectors with zero imaginary parts.
-            fixGauge(settings.gaugeFixing, real: realEigenvectors)
-            QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb, real: realEigenvectors)
+            frame.propagate(&wfDb, dt: dt, adiabatic: wfAdbIsAdjointProduct ? wfAdb : nil)
+            try frame.diagonalize(hamiltonian)
+            frame.fixGauge(settings.gaugeFixing, z: z, model: model)
+            frame.toAdiabatic(wfDb, into: &wfAdb)
             wfAdbIsAdjointProduct = true
-            chooseHopTargets()
+            // Leaves each row's active eigenvector in the frame's scratch.
+            frame.hopProbabilities(wfAdb: wfAdb, activeSurface: activeSurface, into: &probabilities)
+            SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches,
+                                             states: states, into: &hopTargets)
         } else {
             wfAdbIsAdjointProduct = false
         }
-        hop()
+        hopEvents.removeAll(keepingCapacity: true)
+        for row in 0..<rows where hopTargets[row] >= 0 {
+            hopEvents.append(frame.attemptHop(row: row, to: hopTargets[row], z: &z, activeSurface: &activeSurface,
+                                              model: model))
+        }
         if hopEvents.contains(where: \.succeeded) {
-            updateActiveWavefunction()
+            frame.activeEigenvectors(activeSurface, into: &activeWavefunction)
         } else {
             // Every active surface is as it was: its new eigenvector is the one gathered
             // for the hop probabilities.
-            activeWavefunction.assign(scratch)
+            activeWavefunction.assign(frame.scratch)
         }
-    }
-
-
-    /// `ψ_db ← V exp(-i E dt) V† ψ_db` with the eigenpairs of the step's start
-    /// (`previousEigenvectors` by now; QC Lab's `update_wf_db_propagator`).
-    private mutating func propagateWavefunction(dt: Double) {
-        if wfAdbIsAdjointProduct {
-            scratch.assign(wfAdb)  // V_prev† ψ_db, computed by the same kernel at the end of the last step
-        } else {
-            QuantumKernels.multiplyAdjoint(previousEigenvectors, wfDb, into: &scratch, real: realEigenvectors)
-        }
-        eigenvalues.withUnsafeBufferPointer { e in
-            scratch.re.withUnsafeMutableBufferPointer { re in
-                scratch.im.withUnsafeMutableBufferPointer { im in
-                    qclab_rotate_phases(Int64(e.count), e.baseAddress, dt, re.baseAddress, im.baseAddress)
-                }
-            }
-        }
-        QuantumKernels.multiply(previousEigenvectors, scratch, into: &wfDb, real: realEigenvectors)
     }
 
     /// The propagation, diagonalization, gauge fixing, hop probabilities and hop targets of
@@ -271,130 +273,23 @@ public struct SurfaceHoppingBatch {
     /// the separate steps); false, having changed nothing, if the kernel declines.
     private mutating func twoStateQuantumStep(dt: Double) -> Bool {
         let rows = Int64(rows), branches = Int64(branches)
-        let done = hamiltonian.re.withUnsafeBufferPointer { h in
-        previousEigenvectors.re.withUnsafeBufferPointer { p in
-        eigenvalues.withUnsafeMutableBufferPointer { w in
-        eigenvectors.re.withUnsafeMutableBufferPointer { vr in eigenvectors.im.withUnsafeMutableBufferPointer { vi in
-        wfDb.re.withUnsafeMutableBufferPointer { dr in wfDb.im.withUnsafeMutableBufferPointer { di in
-        wfAdb.re.withUnsafeMutableBufferPointer { ar in wfAdb.im.withUnsafeMutableBufferPointer { ai in
-        activeSurface.withUnsafeBufferPointer { active in active.withMemoryRebound(to: Int64.self) { active in
-        draws.withUnsafeBufferPointer { draws in
-        probabilities.withUnsafeMutableBufferPointer { probability in
-        scratch.re.withUnsafeMutableBufferPointer { gr in scratch.im.withUnsafeMutableBufferPointer { gi in
-        hopTargets.withUnsafeMutableBufferPointer { targets in targets.withMemoryRebound(to: Int64.self) { targets in
-            qclab_fssh_two_state_real_step(rows, branches, dt, h.baseAddress, p.baseAddress, w.baseAddress,
-                                           vr.baseAddress, vi.baseAddress, dr.baseAddress, di.baseAddress,
-                                           ar.baseAddress, ai.baseAddress, active.baseAddress, draws.baseAddress,
-                                           probability.baseAddress, gr.baseAddress, gi.baseAddress, targets.baseAddress)
-        }}}}}}}}}}}}}}}}}
+        let done = hamiltonian.withUnsafeHandle { h in frame.previousEigenvectors.withUnsafeHandle { p in
+        frame.eigenvalues.withUnsafeMutableBufferPointer { w in frame.eigenvectors.withUnsafeMutableHandle { v in
+        wfDb.withUnsafeMutableHandle { db in wfAdb.withUnsafeMutableHandle { adb in
+        activeSurface.withUnsafeInt64Pointer { active in draws.withUnsafeBufferPointer { draws in
+        probabilities.withUnsafeMutableBufferPointer { probability in frame.scratch.withUnsafeMutableHandle { g in
+        hopTargets.withUnsafeMutableInt64Pointer { targets in
+            qclab_fssh_two_state_real_step(rows, branches, dt, h.re, p.re, w.baseAddress, v.re, v.im, db.re, db.im,
+                                           adb.re, adb.im, active, draws.baseAddress, probability.baseAddress, g.re, g.im,
+                                           targets)
+        }}}}}}}}}}}
         return done == 0
     }
 
-    // MARK: Hops
-
-    /// Each row's hop destination, or -1 (QC Lab's `update_hop_prob_fssh` and
-    /// `update_hop_inds_fssh`); leaves each row's active eigenvector in `scratch`.
-    private mutating func chooseHopTargets() {
-        SurfaceHoppingKernels.hopProbabilities(previous: previousEigenvectors, current: eigenvectors, wfAdb: wfAdb,
-                                               activeSurface: activeSurface, gathered: &scratch,
-                                               probabilities: &probabilities, workspace: &hopWorkspace,
-                                               realEigenvectors: realEigenvectors)
-        SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches, states: states,
-                                         into: &hopTargets)
-    }
-
-    /// Attempts the chosen hops (QC Lab's `update_hop_vals_fssh`, `update_z_hop`,
-    /// `update_act_surf_hop`).
-    private mutating func hop() {
-        hopEvents.removeAll(keepingCapacity: true)
-        for row in 0..<rows where hopTargets[row] >= 0 {
-            attemptHop(row: row, to: hopTargets[row])
-        }
-    }
-
-    /// Rescales `z` along the derivative coupling (or the model's own direction) to conserve energy and switches the
-    /// active surface, or leaves everything as it is when the hop is frustrated.
-    private mutating func attemptHop(row t: Int, to destination: Int) {
-        let n = states, a = activeSurface[t]
-        let gap = eigenvalues[destination * rows + t] - eigenvalues[a * rows + t]
-        let initial = (0..<n).map { eigenvectors[$0 * n + a, t] }
-        let final = (0..<n).map { eigenvectors[$0 * n + destination, t] }
-        let zRow = z.trajectory(t)
-        let direction = model.hopDirection(z: zRow, initial: initial, final: final, from: a, to: destination, energyGap: gap)
-        guard let shift = model.hopShift(z: zRow, direction: direction, energyGap: gap) else {
-            hopEvents.append(HopEvent(row: t, from: a, to: destination, succeeded: false))
-            return
-        }
-        z.setTrajectory(t, zip(zRow, shift).map { $0 + $1 })
-        activeSurface[t] = destination
-        hopEvents.append(HopEvent(row: t, from: a, to: destination, succeeded: true))
-    }
-
-    // MARK: Gauge
-
-    /// Fixes the gauge of the new eigenvectors against `previousEigenvectors`
-    /// (QC Lab's `update_eigvecs_gauge`).
-    private mutating func fixGauge(_ mode: FewestSwitchesSurfaceHopping.GaugeFixing, real: Bool = false) {
-        let n = states
-        if mode == .phaseDerCouple {
-            for t in 0..<rows {
-                let phases = derivativeCouplingPhases(row: t)
-                for k in 0..<n {
-                    for a in 0..<n { eigenvectors[a * n + k, t] = eigenvectors[a * n + k, t] * phases[k].conjugate }
-                }
-            }
-        }
-        SurfaceHoppingKernels.alignWithPrevious(&eigenvectors, previous: previousEigenvectors,
-                                                byPhase: mode == .phaseOverlap, overlap: &scratch,
-                                                real: real && mode == .signOverlap)
-    }
-
-    /// Phases that make the position parts of the derivative couplings `d_{k,k+1}` real and
-    /// positive along their largest component (QC Lab's `analytic_der_couple_phase`).
-    private func derivativeCouplingPhases(row t: Int) -> [Complex] {
-        let n = states
-        let zRow = z.trajectory(t)
-        let mass = model.classicalCoordinateMass, weight = model.classicalCoordinateWeight
-        var phases = [Complex](repeating: Complex(1), count: n)
-        let vectors = (0..<n).map { k in (0..<n).map { eigenvectors[$0 * n + k, t] } }
-        for i in 0..<max(n - 1, 0) {
-            let j = i + 1
-            let gap = eigenvalues[j * rows + t] - eigenvalues[i * rows + t]
-            let dzc = model.couplingGradient(z: zRow, left: vectors[i], right: vectors[j])
-            let dz = model.couplingGradient(z: zRow, left: vectors[j], right: vectors[i])
-            var largest = -1.0, angle = 0.0
-            for c in dzc.indices {
-                let dq = (0.5 * mass[c] * weight[c]).squareRoot() * ((dz[c].conjugate / gap) + (dzc[c] / gap))
-                if dq.length > largest {
-                    largest = dq.length
-                    angle = dq.phase
-                }
-            }
-            if abs(angle) < 1e-10 { angle = 0 }
-            let rotation = Complex.unit(phase: angle)
-            for k in (i + 1)..<n { phases[k] = rotation * phases[k] }
-        }
-        return phases
-    }
-
-    // MARK: Collect
-
-    /// QC Lab's FSSH collect recipe: `dm_db` from the adiabatic density matrix with the
-    /// active surfaces as populations and the wavefunction's coherences, the active
-    /// surface energy as quantum energy, and `H_c(z)`; all weighted per branch in
-    /// deterministic mode.
-    mutating func collect(into collector: inout OutputCollector, index: Int, time: Double) {
-        collector.collectTime(index, time: time)
-        SurfaceHoppingKernels.diabaticDensityMatrix(eigenvectors: eigenvectors, realEigenvectors: realEigenvectors,
-                                                    wfAdb: wfAdb, wfDb: wfDb, activeSurface: activeSurface,
-                                                    weights: settings.deterministic ? weights : nil, d: &populations,
-                                                    into: &rho)
-        collector.collectDensityMatrix(index, rho)
-        QuantumKernels.expectation(activeWavefunction, hamiltonian, into: &energy, scratch: &scratch)
-        for t in 0..<rows { energy[t] *= weights[t] }
-        collector.collectQuantumEnergy(index, energy)
-        model.classicalEnergy(z: z, into: &energy)
-        for t in 0..<rows { energy[t] *= weights[t] }
-        collector.collectClassicalEnergy(index, energy)
+    /// The state outputs see at a collect point.
+    public func collectState(time: Double) -> CollectState {
+        CollectState(model: model, time: time, z: z, wfDb: wfDb, hamiltonian: hamiltonian,
+                     weights: settings.deterministic ? weights : nil, frame: frame, activeSurface: activeSurface,
+                     wfAdb: wfAdb, activeWavefunction: activeWavefunction)
     }
 }

@@ -71,17 +71,15 @@ struct MSMASHBatch {
         SurfaceHoppingKernels.gatherActive(eigenvectors, activeSurface: activeSurface, into: &activeWavefunction)
     }
 
-    /// The MASH density matrix `ρ = α c c† + (1 - α)/N` of every row (`update_dm_db_msmash`).
+    /// The MASH density matrix of every row, the `dm_db` output at this point.
     func densityMatrix(into rho: inout ComplexBatch) {
-        let n = states, diagonal = (1.0 - alpha) / Double(n)
-        for a in 0..<n {
-            for b in 0..<n {
-                for t in 0..<rows {
-                    let product = wfDb[a, t] * wfDb[b, t].conjugate
-                    rho[a * n + b, t] = Complex(alpha * product.re + (a == b ? diagonal : 0), alpha * product.im)
-                }
-            }
-        }
+        guard case let .perTrajectory(compute) = Output.mappingDensityMatrix(states: states).kind else { return }
+        try? compute(collectState(time: 0), &rho)
+    }
+
+    /// The state outputs see at a collect point.
+    func collectState(time: Double) -> CollectState {
+        CollectState(model: model, time: time, z: z, wfDb: wfDb, hamiltonian: hamiltonian, activeSurface: activeSurface)
     }
 
     /// One update step (QC Lab's MSMASH update recipe).
@@ -119,8 +117,8 @@ struct MSMASHBatch {
                              z: zStart.gathering(rows: crossers), wfDb: wfStart.gathering(rows: crossers),
                              active: crossers.map { activeStart[$0] }, dt: dt)
         try hop.resolve()
-        z.scatter(hop.z, rows: crossers)
-        wfDb.scatter(hop.wfDb, rows: crossers)
+        z.scatter(rows: crossers, from: hop.z)
+        wfDb.scatter(rows: crossers, from: hop.wfDb)
         for (i, row) in crossers.enumerated() {
             activeSurface[row] = hop.active[i]
             roundingDecidedHops[row] += hop.roundingDecided[i]
@@ -131,8 +129,8 @@ struct MSMASHBatch {
         var (values, vectors) = try MSMASHRows.diagonalize(h, model: model)
         MSMASHRows.fixGauge(settings.gaugeFixing, model: model, z: hop.z, eigenvalues: values, eigenvectors: &vectors,
                             previous: previousEigenvectors.gathering(rows: crossers))
-        hamiltonian.scatter(h, rows: crossers)
-        eigenvectors.scatter(vectors, rows: crossers)
+        hamiltonian.scatter(rows: crossers, from: h)
+        eigenvectors.scatter(rows: crossers, from: vectors)
         for (i, row) in crossers.enumerated() {
             for k in 0..<states { eigenvalues[k * rows + row] = values[k * crossers.count + i] }
         }
@@ -492,30 +490,6 @@ extension MSMASHRows.Start {
                          eigenvalues: eigenvalues.gathering(rows: local, batch: active.count),
                          eigenvectors: eigenvectors.gathering(rows: local), force: force.gathering(rows: local),
                          active: local.map { active[$0] })
-    }
-}
-
-extension ComplexBatch {
-    /// The rows `rows` of this batch, in that order.
-    func gathering(rows: [Int]) -> ComplexBatch {
-        var out = ComplexBatch(components: components, batchSize: rows.count)
-        for c in 0..<components {
-            for (i, t) in rows.enumerated() {
-                out.re[c * rows.count + i] = re[c * batchSize + t]
-                out.im[c * rows.count + i] = im[c * batchSize + t]
-            }
-        }
-        return out
-    }
-
-    /// Writes row `i` of `sub` into row `rows[i]` of this batch.
-    mutating func scatter(_ sub: ComplexBatch, rows: [Int]) {
-        for c in 0..<components {
-            for (i, t) in rows.enumerated() {
-                re[c * batchSize + t] = sub.re[c * rows.count + i]
-                im[c * batchSize + t] = sub.im[c * rows.count + i]
-            }
-        }
     }
 }
 

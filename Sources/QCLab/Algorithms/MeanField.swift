@@ -5,15 +5,37 @@
 /// Tully, Faraday Discuss. 110, 407 (1998).
 public struct MeanField: Algorithm {
     public var algorithmName: String { "MeanField" }
-    public init() {}
+    /// The step plan every batch uses, or `nil` for the fastest that applies.
+    public var forcedStepPlan: StepPlan?
+
+    public init(stepPlan: StepPlan? = nil) { forcedStepPlan = stepPlan }
     public func branchCount(for model: any Model) -> Int { 1 }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
-        var batch = MeanFieldBatch(model: model, seeds: seeds, initialWavefunction: initialWavefunction, dt: grid.dtUpdate)
-        var collector = OutputCollector(grid: grid, batchSize: seeds.count, branches: 1, states: model.numQuantumStates)
+    /// Every step plan that applies to `model`.
+    public func applicablePlans(for model: any Model) -> [StepPlan] {
+        StepPlan.applicablePlans(model: model, diagonalizes: false)
+    }
+
+    public func stepPlan(for model: any Model) -> StepPlan? {
+        forcedStepPlan ?? StepPlan.fastest(model: model, diagonalizes: false)
+    }
+
+    /// QC Lab's mean-field collect recipe: `t`, `dm_db = ψ ψ†`, `<ψ|H|ψ>` and `H_c(z)`.
+    public func defaultOutputs(for model: any Model) -> [Output] {
+        [.time, .meanFieldDensityMatrix(states: model.numQuantumStates), .meanFieldQuantumEnergy, .classicalEnergy]
+    }
+
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+                         outputs: [Output]) throws -> SimulationData {
+        let plan = stepPlan(for: model)!
+        try plan.check(in: applicablePlans(for: model), for: model)
+        var batch = MeanFieldBatch(model: model, seeds: seeds, initialWavefunction: initialWavefunction, dt: grid.dtUpdate,
+                                   plan: plan)
+        try ModelChecks.check(model, z: batch.z, hamiltonian: batch.hamiltonian)
+        var collector = OutputCollector(outputs: outputs, grid: grid, rows: seeds.count)
         for step in 0...grid.totalSteps {
             if step % grid.stepsPerCollect == 0 {
-                batch.collect(into: &collector, index: step / grid.stepsPerCollect, time: Double(step) * grid.dtUpdate)
+                try collector.collect(batch.collectState(time: Double(step) * grid.dtUpdate), index: step / grid.stepsPerCollect)
             }
             if step < grid.totalSteps { batch.step(dt: grid.dtUpdate) }
         }
@@ -33,8 +55,8 @@ public struct MeanFieldBatch {
     public private(set) var hamiltonian: ComplexBatch
     private var classical: ClassicalRK4
     private var k1, k2, k3, k4, probe: ComplexBatch
-    private var rho: ComplexBatch
-    private var energy: [Double]
+    /// The fast paths this batch takes.
+    public let plan: StepPlan
     /// The model's fused classical step, when it has one, and the Hamiltonian it writes.
     private let fusedModel: (any FusedClassicalDynamics)?
     private var fusedStep: (any FusedClassicalStep)?
@@ -44,8 +66,10 @@ public struct MeanFieldBatch {
 
     /// Draws the initial conditions of `seeds` and starts every wavefunction at
     /// `initialWavefunction`; with `dt`, whatever a step of that size needs is prepared
-    /// here, so that no step allocates.
-    public init(model: any Model, seeds: [Int], initialWavefunction: [Complex], dt: Double? = nil) {
+    /// here, so that no step allocates. Without a `plan`, the fastest that applies.
+    public init(model: any Model, seeds: [Int], initialWavefunction: [Complex], dt: Double? = nil, plan: StepPlan? = nil) {
+        let plan = plan ?? StepPlan.fastest(model: model, diagonalizes: false)
+        self.plan = plan
         let batch = seeds.count, n = model.numQuantumStates
         self.model = model
         z = model.initialClassicalCoordinates(seeds: seeds)
@@ -55,13 +79,11 @@ public struct MeanFieldBatch {
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: batch)
         k1 = ComplexBatch(components: n, batchSize: batch)
         (k2, k3, k4, probe) = (k1, k1, k1, k1)
-        rho = ComplexBatch(components: n * n, batchSize: batch)
-        energy = [Double](repeating: 0, count: batch)
-        let fused = model as? any FusedClassicalDynamics
+        let fused = plan.classical == .fused ? model as? any FusedClassicalDynamics : nil
         fusedModel = fused
         fusedStep = dt.flatMap { fused?.fusedClassicalStep(dt: $0, batchSize: batch) }
         nextHamiltonian = hamiltonian
-        realHamiltonian = model.hamiltonianIsReal
+        realHamiltonian = plan.realProducts
     }
 
     /// One update step: `z` by RK4 in the current wavefunction, then the wavefunction by
@@ -96,14 +118,8 @@ public struct MeanFieldBatch {
         }
     }
 
-    /// QC Lab's mean-field collect recipe: `t`, `dm_db = ψ ψ†`, `<ψ|H|ψ>` and `H_c(z)`.
-    mutating func collect(into collector: inout OutputCollector, index: Int, time: Double) {
-        collector.collectTime(index, time: time)
-        QuantumKernels.densityMatrix(wavefunction, into: &rho)
-        collector.collectDensityMatrix(index, rho)
-        QuantumKernels.expectation(wavefunction, hamiltonian, into: &energy, scratch: &probe)
-        collector.collectQuantumEnergy(index, energy)
-        model.classicalEnergy(z: z, into: &energy)
-        collector.collectClassicalEnergy(index, energy)
+    /// The state outputs see at a collect point.
+    public func collectState(time: Double) -> CollectState {
+        CollectState(model: model, time: time, z: z, wfDb: wavefunction, hamiltonian: hamiltonian)
     }
 }

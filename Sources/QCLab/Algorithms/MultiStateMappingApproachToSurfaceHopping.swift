@@ -45,21 +45,22 @@ public struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
 
     public func branchCount(for model: any Model) -> Int { 1 }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
+    /// QC Lab's MSMASH collect recipe: `t` and `dm_db` (the MASH estimator).
+    public func defaultOutputs(for model: any Model) -> [Output] {
+        [.time, .mappingDensityMatrix(states: model.numQuantumStates)]
+    }
+
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+                         outputs: [Output]) throws -> SimulationData {
         var batch = try MSMASHBatch(algorithm: self, model: model, seeds: seeds, initialWavefunction: initialWavefunction)
-        var collector = OutputCollector(grid: grid, batchSize: seeds.count, branches: 1, states: model.numQuantumStates)
-        var rho = ComplexBatch(components: model.numQuantumStates * model.numQuantumStates, batchSize: seeds.count)
+        var collector = OutputCollector(outputs: outputs, grid: grid, rows: seeds.count)
         for step in 0...grid.totalSteps {
             if step % grid.stepsPerCollect == 0 {
-                let index = step / grid.stepsPerCollect
-                collector.collectTime(index, time: Double(step) * grid.dtUpdate)
-                batch.densityMatrix(into: &rho)
-                collector.collectDensityMatrix(index, rho)
+                try collector.collect(batch.collectState(time: Double(step) * grid.dtUpdate), index: step / grid.stepsPerCollect)
             }
             if step < grid.totalSteps { try batch.step(dt: grid.dtUpdate) }
         }
-        return SimulationData(seeds: seeds, normFactor: seeds.count, sampleCount: seeds.count,
-                              observables: [collector.t, collector.dmDb])
+        return collector.data(seeds: seeds)
     }
 
     /// `α_N = (N - 1)/(H_N - 1)` with `H_N` the N-th harmonic number (QC Lab's `calc_alpha_n_mash`).

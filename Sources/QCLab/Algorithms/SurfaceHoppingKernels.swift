@@ -19,14 +19,12 @@ enum SurfaceHoppingKernels {
     static func alignWithPrevious(_ v: inout ComplexBatch, previous: ComplexBatch, byPhase: Bool,
                                   overlap: inout ComplexBatch, real: Bool = false) {
         let n = overlap.components, batch = v.batchSize
-        v.re.withUnsafeMutableBufferPointer { vr in v.im.withUnsafeMutableBufferPointer { vi in
-        previous.re.withUnsafeBufferPointer { pr in previous.im.withUnsafeBufferPointer { pi in
-        overlap.re.withUnsafeMutableBufferPointer { or in overlap.im.withUnsafeMutableBufferPointer { oi in
+        v.withUnsafeMutableHandle { v in previous.withUnsafeHandle { p in overlap.withUnsafeMutableHandle { o in
             guard byPhase else {
-                qclab_align_signs(Int64(batch), Int64(n), vr.baseAddress, real ? nil : vi.baseAddress, pr.baseAddress,
-                                  real ? nil : pi.baseAddress, or.baseAddress)
+                qclab_align_signs(Int64(batch), Int64(n), v.re, real ? nil : v.im, p.re, real ? nil : p.im, o.re)
                 return
             }
+            let (vr, vi, pr, pi, or, oi) = (v.re!, v.im!, p.re!, p.im!, o.re!, o.im!)
             for k in 0..<n {
                 let o = k * batch
                 for t in 0..<batch { or[o + t] = 0; oi[o + t] = 0 }
@@ -54,17 +52,14 @@ enum SurfaceHoppingKernels {
                     }
                 }
             }
-        }}}}}}
+        }}}
     }
 
     /// `out[a] = V[a][active]`: each row's active eigenvector.
     static func gatherActive(_ v: ComplexBatch, activeSurface: [Int], into out: inout ComplexBatch) {
-        v.re.withUnsafeBufferPointer { vr in v.im.withUnsafeBufferPointer { vi in
-        out.re.withUnsafeMutableBufferPointer { or in out.im.withUnsafeMutableBufferPointer { oi in
-        activeSurface.withUnsafeBufferPointer { active in active.withMemoryRebound(to: Int64.self) { active in
-            qclab_gather_active(Int64(out.batchSize), Int64(out.components), vr.baseAddress, vi.baseAddress,
-                                active.baseAddress, or.baseAddress, oi.baseAddress)
-        }}}}}}
+        v.withUnsafeHandle { v in out.withUnsafeMutableHandle { o in activeSurface.withUnsafeInt64Pointer { active in
+            qclab_gather_active(Int64(o.batchSize), Int64(o.components), v.re, v.im, active, o.re, o.im)
+        }}}
     }
 
     /// The fewest-switches hopping probabilities of every row and state,
@@ -78,29 +73,25 @@ enum SurfaceHoppingKernels {
                                  probabilities: inout [Double], workspace: inout [Double],
                                  realEigenvectors: Bool = false) {
         gatherActive(current, activeSurface: activeSurface, into: &gathered)
-        previous.re.withUnsafeBufferPointer { pr in previous.im.withUnsafeBufferPointer { pi in
-        gathered.re.withUnsafeBufferPointer { gr in gathered.im.withUnsafeBufferPointer { gi in
-        wfAdb.re.withUnsafeBufferPointer { wr in wfAdb.im.withUnsafeBufferPointer { wi in
-        activeSurface.withUnsafeBufferPointer { active in active.withMemoryRebound(to: Int64.self) { active in
-        probabilities.withUnsafeMutableBufferPointer { p in workspace.withUnsafeMutableBufferPointer { w in
-            precondition(w.count == 4 * wfAdb.batchSize)
-            qclab_hop_probabilities(Int64(wfAdb.batchSize), Int64(wfAdb.components), pr.baseAddress,
-                                    realEigenvectors ? nil : pi.baseAddress,
-                                    gr.baseAddress, gi.baseAddress, wr.baseAddress, wi.baseAddress, active.baseAddress,
-                                    p.baseAddress, w.baseAddress)
-        }}}}}}}}}}
+        precondition(workspace.count == 4 * wfAdb.batchSize && probabilities.count == wfAdb.components * wfAdb.batchSize)
+        previous.withUnsafeHandle { p in gathered.withUnsafeHandle { g in wfAdb.withUnsafeHandle { c in
+        activeSurface.withUnsafeInt64Pointer { active in
+        probabilities.withUnsafeMutableBufferPointer { probabilities in workspace.withUnsafeMutableBufferPointer { w in
+            qclab_hop_probabilities(Int64(c.batchSize), Int64(c.components), p.re, realEigenvectors ? nil : p.im,
+                                    g.re, g.im, c.re, c.im, active, probabilities.baseAddress, w.baseAddress)
+        }}}}}}
     }
 
     /// Each row's hop destination: the first state whose cumulative probability exceeds
     /// the draw of the row's initial condition (`draws[row / branches]`), or -1.
     static func hopTargets(probabilities: [Double], draws: [Double], branches: Int, states: Int,
                            into targets: inout [Int]) {
+        precondition(probabilities.count == states * targets.count && draws.count * branches == targets.count)
+        let rows = targets.count
         probabilities.withUnsafeBufferPointer { p in draws.withUnsafeBufferPointer { d in
-        targets.withUnsafeMutableBufferPointer { targets in targets.withMemoryRebound(to: Int64.self) { out in
-            precondition(p.count == states * out.count && d.count * branches == out.count)
-            qclab_hop_targets(Int64(out.count), Int64(states), Int64(branches), p.baseAddress, d.baseAddress,
-                              out.baseAddress)
-        }}}}
+        targets.withUnsafeMutableInt64Pointer { out in
+            qclab_hop_targets(Int64(rows), Int64(states), Int64(branches), p.baseAddress, d.baseAddress, out)
+        }}}
     }
 
     /// QC Lab's surface-hopping density matrix in the diabatic basis,
@@ -114,19 +105,15 @@ enum SurfaceHoppingKernels {
                                       into rho: inout ComplexBatch) {
         let n = wfAdb.components, batch = wfAdb.batchSize
         precondition(v.components == n * n && rho.components == n * n && d.count == n * batch)
-        v.re.withUnsafeBufferPointer { vr in v.im.withUnsafeBufferPointer { vi in
-        wfAdb.re.withUnsafeBufferPointer { ar in wfAdb.im.withUnsafeBufferPointer { ai in
-        wfDb.re.withUnsafeBufferPointer { dr in wfDb.im.withUnsafeBufferPointer { di in
-        activeSurface.withUnsafeBufferPointer { active in active.withMemoryRebound(to: Int64.self) { active in
-        d.withUnsafeMutableBufferPointer { d in
-        rho.re.withUnsafeMutableBufferPointer { rr in rho.im.withUnsafeMutableBufferPointer { ri in
+        v.withUnsafeHandle { v in wfAdb.withUnsafeHandle { a in wfDb.withUnsafeHandle { psi in
+        activeSurface.withUnsafeInt64Pointer { active in d.withUnsafeMutableBufferPointer { d in
+        rho.withUnsafeMutableHandle { rho in
             func run(_ w: UnsafePointer<Double>?) {
-                qclab_fssh_density_matrix(Int64(batch), Int64(n), vr.baseAddress, realEigenvectors ? nil : vi.baseAddress,
-                                          ar.baseAddress, ai.baseAddress, dr.baseAddress, di.baseAddress, active.baseAddress,
-                                          w, d.baseAddress, rr.baseAddress, ri.baseAddress)
+                qclab_fssh_density_matrix(Int64(batch), Int64(n), v.re, realEigenvectors ? nil : v.im, a.re, a.im,
+                                          psi.re, psi.im, active, w, d.baseAddress, rho.re, rho.im)
             }
             if let weights { weights.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
-        }}}}}}}}}}}
+        }}}}}}
     }
 }
 

@@ -45,6 +45,9 @@ struct RunLog {
         line("QCLab for Swift: \(simulation.algorithm.algorithmName) on \(simulation.model.modelName), \(driver) driver, \(tasks) task(s).")
         line("Time grid: tmax=\(grid.tmax), dt_update=\(grid.dtUpdate), dt_collect=\(grid.dtCollect), \(grid.collectCount) collect points.")
         for warning in simulation.warnings { line("Warning: " + warning, level: .warning) }
+        if let stepPlan = simulation.stepPlan() {
+            line("Step plan: \(stepPlan).")
+        }
         line("Running \(plan.batches.count) batches of up to \(simulation.settings.batchSize) seeds (\(SeedList.describe(plan.seeds))).")
     }
 

@@ -36,7 +36,7 @@ public struct Job: Sendable {
     public init(json bytes: Foundation.Data, source: String? = nil) throws {
         let root = try StrictJSON.parse([UInt8](bytes), source: source)
         let top = try Self.object(root, "job")
-        try Self.allowOnly(top, ["settings", "model", "algorithm", "initial_state", "seeds"], in: "job")
+        try Self.allowOnly(top, ["settings", "model", "algorithm", "initial_state", "seeds", "outputs"], in: "job")
         let settings = try Self.settings(top["settings"] ?? .object([:]))
         guard let modelValue = top["model"] else { throw QCLabError.malformedJob("missing key 'model'") }
         let model = try Self.model(modelValue)
@@ -44,6 +44,7 @@ public struct Job: Sendable {
         guard let initial = top["initial_state"] else { throw QCLabError.malformedJob("missing key 'initial_state'") }
         let wavefunction = try Self.wavefunction(initial)
         var simulation = Simulation(settings: settings, model: model, algorithm: algorithm, initialWavefunction: wavefunction)
+        if let outputs = top["outputs"] { simulation.outputs = try Self.outputs(outputs, model: model) }
         if let seedsValue = top["seeds"] {
             guard case let .array(items) = seedsValue else { throw QCLabError.malformedJob("'seeds' must be an array of integers") }
             let list = try items.map { item in
@@ -155,35 +156,21 @@ public struct Job: Sendable {
         try allowOnly(dict, ["name", "settings"], in: "algorithm")
         guard case let .string(name)? = dict["name"] else { throw QCLabError.malformedJob("'algorithm.name' must be a string") }
         let settings = try object(dict["settings"] ?? .object([:]), "algorithm.settings")
-        switch name {
-        case "MeanField":
-            try allowOnly(settings, [], in: "algorithm.settings of MeanField")
-            return MeanField()
-        case "FewestSwitchesSurfaceHopping":
-            try allowOnly(settings, ["fssh_deterministic", "gauge_fixing", "use_gauge_field_force"],
-                          in: "algorithm.settings of FewestSwitchesSurfaceHopping")
-            func flag(_ key: String) throws -> Bool {
-                guard let v = settings[key] else { return false }
-                guard case let .bool(b) = v else { throw QCLabError.invalidAlgorithmSetting(name: key, reason: "must be true or false") }
-                return b
+        return try AlgorithmRegistry.make(name: name, settings: settings)
+    }
+
+    /// The extra outputs named in the job's `"outputs"` list (``OutputRegistry``).
+    static func outputs(_ value: JSONValue, model: any Model) throws -> [Output] {
+        guard case let .array(items) = value else { throw QCLabError.malformedJob("'outputs' must be an array of output names") }
+        var seen = Set<String>()
+        return try items.map { item in
+            guard case let .string(name) = item else {
+                throw QCLabError.malformedJob("'outputs' must be an array of output names, got \(item.typeName)")
             }
-            var gauge = FewestSwitchesSurfaceHopping.GaugeFixing.signOverlap
-            if let g = settings["gauge_fixing"] {
-                guard case let .string(text) = g, let parsed = FewestSwitchesSurfaceHopping.GaugeFixing(rawValue: text) else {
-                    let shown: String
-                    if case let .string(text) = g { shown = text } else { shown = g.typeName }
-                    throw QCLabError.unknownName(kind: "gauge_fixing", name: shown,
-                                                 known: FewestSwitchesSurfaceHopping.GaugeFixing.allCases.map(\.rawValue))
-                }
-                gauge = parsed
+            guard seen.insert(name).inserted else {
+                throw QCLabError.invalidSetting("outputs", "names '\(name)' twice")
             }
-            return FewestSwitchesSurfaceHopping(deterministic: try flag("fssh_deterministic"), gaugeFixing: gauge,
-                                                useGaugeFieldForce: try flag("use_gauge_field_force"))
-        case "MultiStateMappingApproachToSurfaceHopping":
-            return try multiStateMapping(settings)
-        default:
-            throw QCLabError.unknownName(kind: "algorithm", name: name,
-                                         known: ["MeanField", "FewestSwitchesSurfaceHopping", "MultiStateMappingApproachToSurfaceHopping"])
+            return try OutputRegistry.make(name, model: model)
         }
     }
 

@@ -5,45 +5,57 @@ import CQCLabKernels
 /// `diagonalize_matrix`, NumPy's `eigh`): eigenvalues ascending, eigenvector `k` in
 /// column `k`.
 ///
-/// The method is chosen once, at creation (``Method/preferred(states:isReal:)``): two-state
-/// problems in closed form (complex ones with `zheevd`'s arithmetic), every other one up to
-/// 256 states by the batched SIMD solver (``BatchedEigensolver``), larger ones through
-/// `dsyevd`/`zheevd`, one trajectory at a time (gathered from the struct-of-arrays batch into
-/// one contiguous column-major matrix, solved in place, scattered back). Workspaces are
-/// sized once, so a call allocates nothing.
+/// How it solves is its ``Strategy``, fixed when it is made (by a batch's ``StepPlan``):
+/// the closed forms of 2 x 2 problems (complex ones with `zheevd`'s arithmetic), Jacobi
+/// sweeps warm-started from the previous solution, the batched SIMD solver with lanes across
+/// trajectories (``BatchedEigensolver``), or LAPACK (`dsyevd` for real symmetric, `zheevd`
+/// for complex Hermitian matrices, with the workspace sized once, so a call allocates
+/// nothing; each trajectory's matrix is gathered from the struct-of-arrays batch into one
+/// contiguous column-major matrix, solved in place, and scattered back).
 public struct BatchEigensolver {
-    /// How a batch is diagonalized.
-    public enum Method: String, Sendable, CaseIterable {
-        /// 2 x 2 in closed form: real `λ = m ∓ r`, complex Hermitian with `zheevd`'s arithmetic.
-        case closedFormTwoByTwo = "closed-form 2x2"
-        /// Real: cyclic Jacobi sweeps from the previous step's eigenvectors (`dsyevd` on the
-        /// first call and whenever the sweeps do not converge).
-        case jacobiWarmStart = "warm-started Jacobi"
-        /// The batched SIMD solver, lanes across trajectories (eigensolver.c), real or complex.
-        case batchedHouseholder = "batched Householder-QL-inverse-iteration"
-        /// `dsyevd` (real) or `zheevd` (complex) per trajectory.
-        case lapack = "LAPACK per trajectory"
+    /// How a batch's eigenproblems are solved. Adding a strategy is adding a case here,
+    /// its rule in ``applies(states:isReal:)``, and its arm in ``diagonalize(_:eigenvalues:eigenvectors:)``.
+    public enum Strategy: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+        /// `dsyevd` / `zheevd`, one call per trajectory: any size, real or complex (the reference).
+        case lapack
+        /// The closed form of 2 x 2 problems, vectorized over the batch: real `λ = m ∓ r`,
+        /// complex Hermitian with `zheevd`'s arithmetic (the same phases as NumPy's `eigh`).
+        case closedFormTwoByTwo
+        /// Jacobi sweeps started from the previous solution (LAPACK for the first call and
+        /// whenever the sweeps do not converge): real problems of 3 to ``jacobiLimit`` states.
+        case jacobiWarmStart
+        /// The batched SIMD solver (eigensolver.c: Householder tridiagonalization, QL and
+        /// inverse iteration in lockstep, lanes across trajectories), real or complex, up to
+        /// ``batchedLimit`` states; trajectories it flags are redone by LAPACK.
+        case batchedHouseholder
 
-        /// The fastest method for `n x n` problems, from the crossovers measured by the
-        /// benchmarks "Eigen method ..." (Benchmarks/README.md): the closed forms for
-        /// 2 x 2, warm-started Jacobi for real 3 x 3 (where its few rotations beat the
-        /// batched solver's fixed costs), the batched solver for every other problem up
-        /// to `batchedLimit` states (real or complex; 6-7x `zheevd` at n = 2...17), LAPACK above.
-        public static func preferred(states n: Int, isReal: Bool) -> Method {
-            if n == 2 { return .closedFormTwoByTwo }
-            if n == 3 && isReal { return .jacobiWarmStart }  // 0.12-0.27 µs against 0.2-0.34 per matrix
-            return n >= 2 && n <= batchedLimit ? .batchedHouseholder : .lapack
+        /// Whether this strategy solves `states x states` problems, real symmetric or not.
+        public func applies(states: Int, isReal: Bool) -> Bool {
+            switch self {
+            case .lapack: return true
+            case .closedFormTwoByTwo: return states == 2
+            case .jacobiWarmStart: return isReal && states > 2 && states <= BatchEigensolver.jacobiLimit
+            case .batchedHouseholder: return states >= 2 && states <= BatchEigensolver.batchedLimit
+            }
         }
 
-        /// Above this size `dsyevd`'s blocked, BLAS-3 reduction overtakes the batched solver.
-        public static let batchedLimit = 256
+        /// The fastest applicable strategy, from the crossovers measured by the benchmarks
+        /// "Eigen method ..." (Benchmarks/README.md): the closed forms for 2 x 2, warm-started
+        /// Jacobi for real 3 x 3 (its few rotations beat the batched solver's fixed costs,
+        /// 0.12-0.27 µs against 0.2-0.34 per matrix), the batched solver up to
+        /// ``batchedLimit`` states (real or complex; 6-7x `zheevd` at n = 2...17), LAPACK above.
+        public static func fastest(states: Int, isReal: Bool) -> Strategy {
+            if states == 2 { return .closedFormTwoByTwo }
+            if isReal && states == 3 { return .jacobiWarmStart }
+            return batchedHouseholder.applies(states: states, isReal: isReal) ? .batchedHouseholder : .lapack
+        }
 
-        /// Whether this method can solve `n x n` problems of this kind.
-        func supports(states n: Int, isReal: Bool) -> Bool {
+        public var description: String {
             switch self {
-            case .closedFormTwoByTwo: return n == 2
-            case .jacobiWarmStart: return isReal && n >= 3  // its kernel's sweeps need three states
-            case .batchedHouseholder, .lapack: return true
+            case .lapack: return "LAPACK"
+            case .closedFormTwoByTwo: return "2x2 closed form"
+            case .jacobiWarmStart: return "warm-started Jacobi"
+            case .batchedHouseholder: return "batched SIMD Householder-QL"
             }
         }
     }
@@ -51,14 +63,15 @@ public struct BatchEigensolver {
     public let n: Int
     public let batchSize: Int
     public let isReal: Bool
-    /// The method every call uses.
-    public let method: Method
-    private var batched: BatchedEigensolver?
-    private var matrix: [Double]
-    private var values: [Double]
-    private var work: [Double]
-    private var rwork: [Double]
-    private var iwork: [Int32]
+    /// How it solves; chosen when it is made.
+    public let strategy: Strategy
+    /// LAPACK's matrix, eigenvalues and workspaces, at fixed addresses (scratch: copies of
+    /// a solver share it, which is harmless as long as they are not used at the same time).
+    private let matrix: UnsafeScratch<Double>
+    private let values: UnsafeScratch<Double>
+    private let work: UnsafeScratch<Double>
+    private let rwork: UnsafeScratch<Double>
+    private let iwork: UnsafeScratch<Int32>
     /// Whether `lastEigenvectors` holds this solver's previous (orthonormal) solution.
     private var hasPreviousSolution = false
     /// The previous solution, from which small real problems start Jacobi sweeps, and the
@@ -66,43 +79,54 @@ public struct BatchEigensolver {
     private var lastEigenvectors: [Double] = []
     private var jacobiMatrix: [Double] = []
     private var jacobiScratch: [Double] = []
+    /// The batched SIMD solver, for ``Strategy/batchedHouseholder``.
+    private var batched: BatchedEigensolver?
 
-    /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian.
+    /// Real problems up to this size go through warm-started Jacobi sweeps once a previous
+    /// solution exists: for them LAPACK's call overhead dominates its arithmetic.
+    static let jacobiLimit = 16
+    /// Above this size `dsyevd`'s blocked, BLAS-3 reduction overtakes the batched solver.
+    public static let batchedLimit = 256
+
+    /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian,
+    /// with the fastest strategy that applies.
+    public init(states n: Int, batchSize: Int, isReal: Bool) throws {
+        try self.init(states: n, batchSize: batchSize, isReal: isReal,
+                      strategy: Strategy.fastest(states: n, isReal: isReal))
+    }
+
+    /// A solver that uses `strategy`; throws ``QCLabError/invalidSetting(_:_:)`` when the
+    /// strategy does not apply to such problems.
     ///
-    /// Limits OpenBLAS to one thread in this process: the matrices are small and the
-    /// drivers parallelize over trajectories, so BLAS threads would only spin and compete.
-    /// `method` defaults to the preferred one for the size; one that cannot solve the
-    /// problem (the closed form for n != 2, a real method for complex H) throws
-    /// ``QCLabError/invalidSetting(_:_:)`` naming it.
-    public init(states n: Int, batchSize: Int, isReal: Bool, method: Method? = nil) throws {
-        LAPACK.setBLASThreads(1)
+    /// It leaves the number of BLAS threads alone: that is the drivers' business.
+    public init(states n: Int, batchSize: Int, isReal: Bool, strategy: Strategy) throws {
+        guard strategy.applies(states: n, isReal: isReal) else {
+            throw QCLabError.invalidSetting(
+                "eigensolver", "\(strategy) does not apply to \(isReal ? "real" : "complex") \(n)x\(n) problems")
+        }
         self.n = n
         self.batchSize = batchSize
         self.isReal = isReal
-        let method = method ?? Method.preferred(states: n, isReal: isReal)
-        guard method.supports(states: n, isReal: isReal) else {
-            throw QCLabError.invalidSetting("eigensolver method", "\(method.rawValue) cannot solve \(isReal ? "real" : "complex") \(n) x \(n) problems")
-        }
-        self.method = method
-        if method == .batchedHouseholder { batched = try BatchedEigensolver(states: n, batchSize: batchSize, isReal: isReal) }
-        values = [Double](repeating: 0, count: n)
+        self.strategy = strategy
+        if strategy == .batchedHouseholder { batched = try BatchedEigensolver(states: n, batchSize: batchSize, isReal: isReal) }
+        values = UnsafeScratch(repeating: 0, count: n)
         if isReal {
-            matrix = [Double](repeating: 0, count: n * n)
+            matrix = UnsafeScratch(repeating: 0, count: n * n)
             let (lwork, liwork) = try LAPACK.dsyevdWorkspace(n: n)
-            work = [Double](repeating: 0, count: max(lwork, 1))
-            rwork = []
-            iwork = [Int32](repeating: 0, count: max(liwork, 1))
-            if method == .jacobiWarmStart {
+            work = UnsafeScratch(repeating: 0, count: max(lwork, 1))
+            rwork = UnsafeScratch(repeating: 0, count: 0)
+            iwork = UnsafeScratch(repeating: 0, count: max(liwork, 1))
+            if strategy == .jacobiWarmStart {
                 jacobiMatrix = [Double](repeating: 0, count: n * n * batchSize)
                 jacobiScratch = jacobiMatrix
                 lastEigenvectors = jacobiMatrix
             }
         } else {
-            matrix = [Double](repeating: 0, count: 2 * n * n)
+            matrix = UnsafeScratch(repeating: 0, count: 2 * n * n)
             let (lwork, lrwork, liwork) = try LAPACK.zheevdWorkspace(n: n)
-            work = [Double](repeating: 0, count: 2 * max(lwork, 1))
-            rwork = [Double](repeating: 0, count: max(lrwork, 1))
-            iwork = [Int32](repeating: 0, count: max(liwork, 1))
+            work = UnsafeScratch(repeating: 0, count: 2 * max(lwork, 1))
+            rwork = UnsafeScratch(repeating: 0, count: max(lrwork, 1))
+            iwork = UnsafeScratch(repeating: 0, count: max(liwork, 1))
         }
     }
 
@@ -110,27 +134,21 @@ public struct BatchEigensolver {
     /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's `hamiltonian`.
     public mutating func diagonalize(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
                               eigenvectors: inout ComplexBatch) throws {
-        switch method {
+        switch strategy {
+        case .closedFormTwoByTwo where isReal:
+            Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         case .closedFormTwoByTwo:
-            if isReal {
-                Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-            } else {
-                Self.diagonalizeHermitianTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-            }
-            return
+            Self.diagonalizeHermitianTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         case .batchedHouseholder:
             try batched!.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             if isReal { eigenvectors.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
-            return
-        case .jacobiWarmStart, .lapack:
-            break
-        }
-        if hasPreviousSolution && !jacobiMatrix.isEmpty,
-           warmStartJacobi(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors) {
-            return
-        }
-        try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-        if !lastEigenvectors.isEmpty {
+        case .lapack:
+            try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+        case .jacobiWarmStart:
+            if hasPreviousSolution, warmStartJacobi(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors) {
+                return
+            }
+            try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             lastEigenvectors.withUnsafeMutableBufferPointer { last in
                 eigenvectors.re.withUnsafeBufferPointer { v in _ = last.update(fromContentsOf: v) }
             }
@@ -170,21 +188,16 @@ public struct BatchEigensolver {
     private mutating func diagonalizeWithLAPACK(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
                                                 eigenvectors: inout ComplexBatch) throws {
         let n = n, batch = batchSize
-        try hamiltonian.re.withUnsafeBufferPointer { hr in
-        try hamiltonian.im.withUnsafeBufferPointer { hi in
-        try eigenvectors.re.withUnsafeMutableBufferPointer { vr in
-        try eigenvectors.im.withUnsafeMutableBufferPointer { vi in
+        let m = matrix.pointer, w = values.pointer
+        try hamiltonian.withUnsafeHandle { h in
+        try eigenvectors.withUnsafeMutableHandle { v in
         try eigenvalues.withUnsafeMutableBufferPointer { ev in
-        try matrix.withUnsafeMutableBufferPointer { m in
-        try values.withUnsafeMutableBufferPointer { w in
-        try work.withUnsafeMutableBufferPointer { work in
-        try rwork.withUnsafeMutableBufferPointer { rwork in
-        try iwork.withUnsafeMutableBufferPointer { iwork in
+            let (hr, hi, vr, vi) = (h.re!, h.im!, v.re!, v.im!)
             for t in 0..<batch {
                 if isReal {
                     // Column-major gather of trajectory t; only the lower triangle is read.
                     for b in 0..<n { for a in b..<n { m[a + b * n] = hr[(a * n + b) * batch + t] } }
-                    try LAPACK.dsyevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work, iwork: iwork)
+                    try LAPACK.dsyevd(n: n, a: m, w: w, work: work.buffer, iwork: iwork.buffer)
                     for a in 0..<n {
                         for k in 0..<n {
                             vr[(a * n + k) * batch + t] = m[a + k * n]
@@ -198,7 +211,7 @@ public struct BatchEigensolver {
                             m[2 * (a + b * n) + 1] = hi[(a * n + b) * batch + t]
                         }
                     }
-                    try LAPACK.zheevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work, rwork: rwork, iwork: iwork)
+                    try LAPACK.zheevd(n: n, a: m, w: w, work: work.buffer, rwork: rwork.buffer, iwork: iwork.buffer)
                     for a in 0..<n {
                         for k in 0..<n {
                             vr[(a * n + k) * batch + t] = m[2 * (a + k * n)]
@@ -208,7 +221,20 @@ public struct BatchEigensolver {
                 }
                 for k in 0..<n { ev[k * batch + t] = w[k] }
             }
-        }}}}}}}}}}
+        }}}
+    }
+
+    /// The closed form of a real symmetric 2 x 2 eigenproblem, vectorized over the batch
+    /// (the C kernel `qclab_eigen_real_symmetric_2x2`): `λ = m ∓ r` with `m = (a + d)/2`,
+    /// `r = sqrt(((a - d)/2)² + b²)`; each eigenvector normalized, its sign left free
+    /// (gauge fixing settles it).
+    static func diagonalizeRealTwoByTwo(_ h: ComplexBatch, eigenvalues: inout [Double], eigenvectors: inout ComplexBatch) {
+        h.re.withUnsafeBufferPointer { hr in
+        eigenvalues.withUnsafeMutableBufferPointer { e in
+        eigenvectors.re.withUnsafeMutableBufferPointer { vr in
+        eigenvectors.im.withUnsafeMutableBufferPointer { vi in
+            qclab_eigen_real_symmetric_2x2(Int64(h.batchSize), hr.baseAddress, e.baseAddress, vr.baseAddress, vi.baseAddress)
+        }}}}
     }
 
     /// The closed form of a complex Hermitian 2 x 2 eigenproblem, vectorized over the batch
@@ -224,18 +250,5 @@ public struct BatchEigensolver {
             qclab_eigen_hermitian_2x2(Int64(h.batchSize), hr.baseAddress, hi.baseAddress, e.baseAddress,
                                       vr.baseAddress, vi.baseAddress)
         }}}}}
-    }
-
-    /// The closed form of a real symmetric 2 x 2 eigenproblem, vectorized over the batch
-    /// (the C kernel `qclab_eigen_real_symmetric_2x2`): `λ = m ∓ r` with `m = (a + d)/2`,
-    /// `r = sqrt(((a - d)/2)² + b²)`; each eigenvector normalized, its sign left free
-    /// (gauge fixing settles it).
-    static func diagonalizeRealTwoByTwo(_ h: ComplexBatch, eigenvalues: inout [Double], eigenvectors: inout ComplexBatch) {
-        h.re.withUnsafeBufferPointer { hr in
-        eigenvalues.withUnsafeMutableBufferPointer { e in
-        eigenvectors.re.withUnsafeMutableBufferPointer { vr in
-        eigenvectors.im.withUnsafeMutableBufferPointer { vi in
-            qclab_eigen_real_symmetric_2x2(Int64(h.batchSize), hr.baseAddress, e.baseAddress, vr.baseAddress, vi.baseAddress)
-        }}}}
     }
 }

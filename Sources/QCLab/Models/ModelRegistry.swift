@@ -1,48 +1,77 @@
-/// QC Lab's model classes by name, for job files.
+/// QC Lab's model classes by name, for job files, and the models a program registers.
+///
+/// A program that imports the library can make its own model usable from job files:
+/// ```swift
+/// ModelRegistry.register("ThreeStateCrossing") { constants, distribution in
+///     try ThreeStateCrossing(constants: constants)
+/// }
+/// let job = try Job(contentsOf: "three-state.json")   // "model": {"name": "ThreeStateCrossing", ...}
+/// ```
 public enum ModelRegistry {
-    /// The names a job file may use.
-    public static let names = [
-        "SpinBoson", "HolsteinLattice", "HolsteinLatticeReciprocalSpace", "FMOComplex",
-        "TullyProblemOne", "TullyProblemTwo", "TullyProblemThree",
-        "ComplexAvoidedCrossingA", "ComplexAvoidedCrossingB", "ComplexAvoidedCrossingC",
-    ]
+    /// Makes a model from QC Lab-named constants and an optional initial distribution
+    /// (`model.init_classical`); throws ``QCLabError`` for a bad constant.
+    public typealias Factory = @Sendable (_ constants: [String: ParameterValue],
+                                          _ initialDistribution: InitialClassicalDistribution?) throws -> any Model
+
+    private static let registry = Registry<Factory>(kind: "model", [
+        ("SpinBoson", { c, d in try SpinBoson(constants: ModelConstants(model: "SpinBoson", c), initialDistribution: harmonic("SpinBoson", d)) }),
+        ("HolsteinLattice", { c, d in
+            try HolsteinLattice(constants: ModelConstants(model: "HolsteinLattice", c), initialDistribution: harmonic("HolsteinLattice", d))
+        }),
+        ("HolsteinLatticeReciprocalSpace", { c, d in
+            try HolsteinLatticeReciprocalSpace(constants: ModelConstants(model: "HolsteinLatticeReciprocalSpace", c),
+                                               initialDistribution: harmonic("HolsteinLatticeReciprocalSpace", d))
+        }),
+        ("FMOComplex", { c, d in try FMOComplex(constants: ModelConstants(model: "FMOComplex", c), initialDistribution: harmonic("FMOComplex", d)) }),
+        ("TullyProblemOne", { c, d in try scattering("TullyProblemOne", d); return try TullyProblemOne(constants: ModelConstants(model: "TullyProblemOne", c)) }),
+        ("TullyProblemTwo", { c, d in try scattering("TullyProblemTwo", d); return try TullyProblemTwo(constants: ModelConstants(model: "TullyProblemTwo", c)) }),
+        ("TullyProblemThree", { c, d in
+            try scattering("TullyProblemThree", d); return try TullyProblemThree(constants: ModelConstants(model: "TullyProblemThree", c))
+        }),
+        ("ComplexAvoidedCrossingA", { c, d in
+            try coherent("ComplexAvoidedCrossingA", d); return try ComplexAvoidedCrossingA(constants: ModelConstants(model: "ComplexAvoidedCrossingA", c))
+        }),
+        ("ComplexAvoidedCrossingB", { c, d in
+            try coherent("ComplexAvoidedCrossingB", d); return try ComplexAvoidedCrossingB(constants: ModelConstants(model: "ComplexAvoidedCrossingB", c))
+        }),
+        ("ComplexAvoidedCrossingC", { c, d in
+            try coherent("ComplexAvoidedCrossingC", d); return try ComplexAvoidedCrossingC(constants: ModelConstants(model: "ComplexAvoidedCrossingC", c))
+        }),
+    ])
+
+    /// The names a job file may use: QC Lab's models, then the registered ones.
+    public static var names: [String] { registry.names }
+
+    /// Registers a model under `name`, so that job files can use it; replaces an earlier
+    /// registration of that name (a built-in one too).
+    public static func register(_ name: String, _ factory: @escaping Factory) { registry.register(name, factory) }
 
     /// The model called `name` with QC Lab-named `constants`.
     public static func make(name: String, constants: [String: ParameterValue] = [:],
                             initialDistribution: InitialClassicalDistribution? = nil) throws -> any Model {
-        let c = ModelConstants(model: name, constants)
-        let harmonic = initialDistribution ?? .boltzmannHarmonic
-        func harmonicOnly() throws {
-            if harmonic == .definitePositionMomentum || harmonic == .wignerCoherentState {
-                throw QCLabError.invalidConstant(model: name, name: "init_classical",
-                                                 reason: "must be boltzmann_harmonic or wigner_harmonic for a harmonic bath")
-            }
+        try registry.lookup(name)(constants, initialDistribution)
+    }
+
+    /// A harmonic bath's distribution: Boltzmann unless another harmonic one is asked for.
+    private static func harmonic(_ name: String, _ d: InitialClassicalDistribution?) throws -> InitialClassicalDistribution {
+        if d == .definitePositionMomentum || d == .wignerCoherentState {
+            throw QCLabError.invalidConstant(model: name, name: "init_classical",
+                                             reason: "must be boltzmann_harmonic or wigner_harmonic for a harmonic bath")
         }
-        func scatteringOnly() throws {
-            if let d = initialDistribution, d != .definitePositionMomentum {
-                throw QCLabError.invalidConstant(model: name, name: "init_classical",
-                                                 reason: "must be definite_position_momentum for a Tully problem")
-            }
+        return d ?? .boltzmannHarmonic
+    }
+
+    private static func scattering(_ name: String, _ d: InitialClassicalDistribution?) throws {
+        if let d, d != .definitePositionMomentum {
+            throw QCLabError.invalidConstant(model: name, name: "init_classical",
+                                             reason: "must be definite_position_momentum for a Tully problem")
         }
-        func coherentOnly() throws {
-            if let d = initialDistribution, d != .wignerCoherentState {
-                throw QCLabError.invalidConstant(model: name, name: "init_classical",
-                                                 reason: "must be wigner_coherent_state for a complex avoided crossing")
-            }
-        }
-        switch name {
-        case "SpinBoson": try harmonicOnly(); return try SpinBoson(constants: c, initialDistribution: harmonic)
-        case "HolsteinLattice": try harmonicOnly(); return try HolsteinLattice(constants: c, initialDistribution: harmonic)
-        case "HolsteinLatticeReciprocalSpace":
-            try harmonicOnly(); return try HolsteinLatticeReciprocalSpace(constants: c, initialDistribution: harmonic)
-        case "FMOComplex": try harmonicOnly(); return try FMOComplex(constants: c, initialDistribution: harmonic)
-        case "TullyProblemOne": try scatteringOnly(); return try TullyProblemOne(constants: c)
-        case "TullyProblemTwo": try scatteringOnly(); return try TullyProblemTwo(constants: c)
-        case "TullyProblemThree": try scatteringOnly(); return try TullyProblemThree(constants: c)
-        case "ComplexAvoidedCrossingA": try coherentOnly(); return try ComplexAvoidedCrossingA(constants: c)
-        case "ComplexAvoidedCrossingB": try coherentOnly(); return try ComplexAvoidedCrossingB(constants: c)
-        case "ComplexAvoidedCrossingC": try coherentOnly(); return try ComplexAvoidedCrossingC(constants: c)
-        default: throw QCLabError.unknownName(kind: "model", name: name, known: names)
+    }
+
+    private static func coherent(_ name: String, _ d: InitialClassicalDistribution?) throws {
+        if let d, d != .wignerCoherentState {
+            throw QCLabError.invalidConstant(model: name, name: "init_classical",
+                                             reason: "must be wigner_coherent_state for a complex avoided crossing")
         }
     }
 }

@@ -5,14 +5,15 @@ import CQCLabKernels
 /// over the streams (the keys are interleaved, word `w` of stream `s` at `w * count + s`).
 /// The hop draws of a surface-hopping batch (one stream per initial condition) and, with
 /// a single stream, ``LegacyRandomState``.
-struct LegacyRandomStreams: Sendable {
+public struct LegacyRandomStreams: Sendable {
     private var keys: [UInt32]
     /// The index of every stream's next unused key word.
     private var position: Int64 = 624
-    let count: Int
+    /// The number of streams.
+    public let count: Int
 
     /// One stream per seed, each in the state `np.random.seed(seed)` leaves (seeds in 0 ..< 2^32).
-    init(seeds: [Int]) {
+    public init(seeds: [Int]) {
         precondition(seeds.allSatisfy { $0 >= 0 && $0 <= Int(UInt32.max) }, "seeds must be in 0...2^32-1")
         count = seeds.count
         keys = [UInt32](repeating: 0, count: 624 * seeds.count)
@@ -23,21 +24,26 @@ struct LegacyRandomStreams: Sendable {
     }
 
     /// `out[s]` = the next tempered 32-bit output of stream `s`, for every stream.
-    mutating func nextUInt32s(into out: UnsafeMutableBufferPointer<UInt32>) {
+    public mutating func nextUInt32s(into out: UnsafeMutableBufferPointer<UInt32>) {
         precondition(out.count == count)
         let count = count
         keys.withUnsafeMutableBufferPointer { qclab_mt19937_next(Int64(count), $0.baseAddress, &position, out.baseAddress) }
     }
 
     /// `out[s]` = the next `np.random.rand()` of stream `s`, for every stream.
-    mutating func nextDoubles(into out: UnsafeMutableBufferPointer<Double>) {
+    public mutating func nextDoubles(into out: UnsafeMutableBufferPointer<Double>) {
         precondition(out.count == count)
         let count = count
         keys.withUnsafeMutableBufferPointer { qclab_mt19937_uniform(Int64(count), $0.baseAddress, &position, out.baseAddress) }
     }
 
+    /// `out[s]` = the next `np.random.rand()` of stream `s`, for every stream (`out` holds ``count`` values).
+    public mutating func nextDoubles(into out: inout [Double]) {
+        out.withUnsafeMutableBufferPointer { nextDoubles(into: $0) }
+    }
+
     /// Skips `draws` doubles of every stream.
-    mutating func skipDoubles(_ draws: Int) {
+    public mutating func skipDoubles(_ draws: Int) {
         var scratch = [Double](repeating: 0, count: count)
         scratch.withUnsafeMutableBufferPointer { scratch in
             for _ in 0..<draws { nextDoubles(into: scratch) }

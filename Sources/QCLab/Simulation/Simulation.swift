@@ -7,14 +7,23 @@ public struct Simulation: Sendable {
     public var algorithm: any Algorithm
     /// The initial diabatic wavefunction (`initial_state["wf_db"]`), used as given.
     public var initialWavefunction: [Complex]
+    /// Outputs collected beside the algorithm's defaults (a job file's `"outputs"`).
+    public var outputs: [Output]
 
     public init(settings: SimulationSettings = SimulationSettings(), model: any Model, algorithm: any Algorithm,
-                initialWavefunction: [Complex]) {
+                initialWavefunction: [Complex], outputs: [Output] = []) {
         self.settings = settings
         self.model = model
         self.algorithm = algorithm
         self.initialWavefunction = initialWavefunction
+        self.outputs = outputs
     }
+
+    /// Every output the run collects: the algorithm's defaults, then ``outputs``.
+    public var allOutputs: [Output] { algorithm.defaultOutputs(for: model) + outputs }
+
+    /// The step plan the algorithm's batches use for this model (logged by the drivers).
+    public func stepPlan() -> StepPlan? { algorithm.stepPlan(for: model) }
 
     /// The time grid that is run.
     public var timeGrid: TimeGrid { TimeGrid(settings) }
@@ -89,6 +98,15 @@ public struct Simulation: Sendable {
             throw QCLabError.invalidSetting(
                 "batch_size", "of \(settings.batchSize) with \(model.modelName) (\(n) states, \(model.numClassicalCoordinates) coordinates) needs about \(ByteCount.describe(bytes)) per batch, more than the \(ByteCount.describe(Self.batchMemoryLimit)) allowed; use a smaller batch_size")
         }
+        let defaults = algorithm.defaultOutputs(for: model)
+        var names = Set<String>()
+        for output in defaults + outputs where !names.insert(output.name).inserted {
+            throw QCLabError.invalidSetting("outputs", "names '\(output.name)' twice (the algorithm collects it already)")
+        }
+        let keepsSurfaces = defaults.contains { $0.requirement == .activeSurfaces }
+        if let output = outputs.first(where: { $0.requirement == .activeSurfaces }), !keepsSurfaces {
+            throw QCLabError.invalidSetting("outputs", "'\(output.name)' needs active surfaces, which \(algorithm.algorithmName) does not keep")
+        }
         let branches = algorithm.branchCount(for: model)
         if branches > 1 && settings.batchSize % branches != 0 {
             throw QCLabError.invalidSetting(
@@ -159,7 +177,8 @@ extension Simulation {
     /// Throws ``QCLabError/nonFinite(output:time:seeds:)`` when an output came out NaN or
     /// infinite (an overflowing temperature, say): such a result is never merged or written.
     public func runBatch(seeds: [Int]) throws -> SimulationData {
-        let result = try algorithm.runBatch(model: model, grid: timeGrid, initialWavefunction: initialWavefunction, seeds: seeds)
+        let result = try algorithm.runBatch(model: model, grid: timeGrid, initialWavefunction: initialWavefunction,
+                                            seeds: seeds, outputs: allOutputs)
         try Self.checkFinite(result, seeds: seeds)
         return result
     }

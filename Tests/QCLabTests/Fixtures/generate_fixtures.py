@@ -24,6 +24,16 @@ Regenerate with:
     /tmp/ref/bin/pip install qclab==1.3.0 h5py
     cd Tests/QCLabTests/Fixtures && /tmp/ref/bin/python generate_fixtures.py
 
+Extra outputs (the job's top-level "outputs" list, ../shared/job-format.md):
+
+    "outputs": ["q", "p"]
+
+For each name a collect task is appended to the algorithm's collect recipe that
+stores qclab.functions.z_to_q(z, m, h) (or z_to_p) of every trajectory, shape
+(num_classical_coordinates,) per trajectory; a second task stores its square
+under "<name>_sq", so that the fixture holds the mean of q**2 beside the mean of
+q, from which the tests check our standard errors (<name>_sem).
+
 Job-format extension used here:
 
     "model": {"name": ..., "constants": {...}, "init_classical": "wigner_harmonic"}
@@ -44,6 +54,7 @@ import qclab.ingredients
 import qclab.models
 import qclab.algorithms
 import qclab.dynamics
+import qclab.functions
 
 assert qclab.__version__ == "1.3.0", f"expected qclab 1.3.0, got {qclab.__version__}"
 
@@ -53,7 +64,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Job file -> qclab Simulation
 # ---------------------------------------------------------------------------
 
-ALLOWED_TOP = {"settings", "model", "algorithm", "initial_state", "seeds"}
+ALLOWED_TOP = {"settings", "model", "algorithm", "initial_state", "seeds", "outputs"}
 ALLOWED_SETTINGS = {"tmax", "dt_update", "dt_collect", "num_trajs", "batch_size"}
 ALLOWED_MODEL = {"name", "constants", "init_classical"}
 ALLOWED_ALGORITHM = {"name", "settings"}
@@ -122,9 +133,26 @@ def build_simulation(job: dict):
     sim.algorithm = alg_cls(alg_settings)
     sim.initial_state["wf_db"] = _parse_wf(init_state["wf_db"])
 
+    for name in job.get("outputs", []):
+        sim.algorithm.collect_recipe = list(sim.algorithm.collect_recipe) + collect_tasks(name)
+
     seeds = job.get("seeds")
     seeds = np.array(seeds, dtype=int) if seeds is not None else None
     return sim, seeds
+
+
+def collect_tasks(name):
+    """Collect tasks for the extra output `name` ("q" or "p") and its square."""
+    convert = {"q": qclab.functions.z_to_q, "p": qclab.functions.z_to_p}[name]
+
+    def collect(sim, state, parameters):
+        value = convert(state["z"], sim.model.constants.classical_coordinate_mass,
+                        sim.model.constants.classical_coordinate_weight)
+        state["output_dict"][name] = value
+        state["output_dict"][name + "_sq"] = value * value
+        return state, parameters
+
+    return [collect]
 
 
 def run_job(job: dict) -> qclab.Data:
@@ -354,6 +382,28 @@ def make_cases():
     # Hops seen in qclab 1.3.0 (checked separately): Tully seed 1: up and back
     # down (2 hops), seed 3: no hop, seed 4: one hop, seed 6: 2 hops.
     # SpinBoson seed 0: no hop, seed 9: one hop, seed 13: one hop + one frustrated.
+    # --------------------- Extra outputs ("outputs": ["q", "p"]) ---------------------
+    def with_outputs(j, names):
+        j = dict(j)
+        j["outputs"] = list(names)
+        return j
+
+    add("mf_spin_boson_qp",
+        "MF SpinBoson with outputs q and p (z_to_q / z_to_p collect tasks appended "
+        "to qclab's recipe; their squares give the expected standard errors)",
+        with_outputs(job({**SB_GRID, "num_trajs": 30, "batch_size": 20},
+                         "SpinBoson", SB_CONSTANTS, MF, {}, basis(2, 0)), ["q", "p"]))
+    add("fssh_tully1_qp",
+        "FSSH TullyProblemOne q0=-5 p0=15 with outputs q and p: hops change p",
+        with_outputs(job({**TULLY_GRID, "num_trajs": 30, "batch_size": 15},
+                         "TullyProblemOne", TULLY1, FSSH, {}, basis(2, 0)), ["q", "p"]))
+    add("fssh_fmo_det_qp",
+        "FSSH FMOComplex deterministic with outputs p then q (70 coordinates; plain "
+        "averages over branches, as qclab's appended tasks give)",
+        with_outputs(job({**SB_GRID, "tmax": 2.0, "num_trajs": 14, "batch_size": 7},
+                         "FMOComplex", FMO_CONSTANTS, FSSH, {"fssh_deterministic": True},
+                         basis(7, 0)), ["p", "q"]))
+
     tully_notes = {1: "hops up and back down", 3: "no hop", 4: "one hop", 6: "two hops"}
     for s in [1, 3, 4, 6]:
         add(f"fssh_tully1_seed{s}",
@@ -450,10 +500,9 @@ def main(argv):
         data.save(h5_path)
         print(f"{name:40s} {time.time() - t0:7.1f} s  {os.path.getsize(h5_path):8d} B")
 
-    if not only:
-        with open(os.path.join(HERE, "index.json"), "w") as f:
-            json.dump(index, f, indent=1)
-            f.write("\n")
+    with open(os.path.join(HERE, "index.json"), "w") as f:
+        json.dump(index, f, indent=1)
+        f.write("\n")
     print(f"total generator runtime: {time.time() - t_start:.1f} s")
 
 

@@ -1,0 +1,1 @@
+../../Examples/ReversingFSSH/Sources/ReversingFSSH/ReversingFSSH.swift
