@@ -125,8 +125,10 @@ final class StepPlanTests: XCTestCase {
         XCTAssertEqual(fastest, StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedTwoState,
                                          realProducts: true))
         XCTAssertEqual(FewestSwitchesSurfaceHopping(gaugeFixing: .phaseOverlap).stepPlan(for: model)!.realProducts, false)
-        XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 30))!.eigensolver, .lapack)
-        XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: FMOComplex())!.eigensolver, .jacobiWarmStart)
+        XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 30))!.eigensolver, .batchedHouseholder)
+        XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: FMOComplex())!.eigensolver, .batchedHouseholder)
+        XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 3))!.eigensolver, .jacobiWarmStart)
+        XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 300))!.eigensolver, .lapack)
         XCTAssertEqual(MeanField().stepPlan(for: TullyProblemOne())!, StepPlan(classical: .fused, eigensolver: nil,
                                                                                quantum: .separate, realProducts: true))
 

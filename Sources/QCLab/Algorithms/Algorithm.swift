@@ -69,6 +69,9 @@ public enum AlgorithmRegistry {
     /// The names a job file may use: QC Lab's algorithms, then the registered ones.
     public static var names: [String] { registry.names }
 
+    /// QC Lab's algorithms, the ones the library provides (whatever a program registers).
+    public static var builtInNames: [String] { registry.builtInNames }
+
     /// Registers an algorithm under `name`, so that job files can use it; replaces an
     /// earlier registration of that name.
     public static func register(_ name: String, _ factory: @escaping Factory) { registry.register(name, factory) }

@@ -42,6 +42,9 @@ public enum ModelRegistry {
     /// The names a job file may use: QC Lab's models, then the registered ones.
     public static var names: [String] { registry.names }
 
+    /// QC Lab's models, the ones the library provides (whatever a program registers).
+    public static var builtInNames: [String] { registry.builtInNames }
+
     /// Registers a model under `name`, so that job files can use it; replaces an earlier
     /// registration of that name (a built-in one too).
     public static func register(_ name: String, _ factory: @escaping Factory) { registry.register(name, factory) }

@@ -6,10 +6,13 @@ final class Registry<Factory>: @unchecked Sendable {
     private let kind: String
     private let lock = NSLock()
     private var entries: [(name: String, factory: Factory)]
+    /// The names the library itself provides, in order (registered ones come after).
+    let builtInNames: [String]
 
     init(kind: String, _ entries: [(String, Factory)]) {
         self.kind = kind
         self.entries = entries.map { (name: $0.0, factory: $0.1) }
+        builtInNames = entries.map(\.0)
     }
 
     var names: [String] { lock.withLock { entries.map(\.name) } }
