@@ -5,7 +5,11 @@
 // on one rank ends the whole job with a message naming the lost seeds, and leaves no rank
 // waiting.
 //
-//   mpirun -n K MPIFailureProbe SEED     (SEED -1: nothing fails)
+//   mpirun -n K MPIFailureProbe SEED          (SEED -1: nothing fails)
+//   mpirun -n K MPIFailureProbe slow RANK     (nothing fails; every batch on RANK takes 1 s
+//                                             longer, and rank 0 prints the run's log: how
+//                                             many batches each rank ran, for the test of
+//                                             dynamic hand-out)
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -22,23 +26,32 @@ struct FailingMeanField: Algorithm {
     }
 
     let failingSeed: Int
+    /// The rank (as the launcher numbers it) whose batches are slow, if any.
+    var slowRank: String? = nil
     var algorithmName: String { "FailingMeanField" }
     func branchCount(for model: any Model) -> Int { 1 }
 
     func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
         if seeds.contains(failingSeed) { throw InjectedFailure(seed: failingSeed) }
+        if let slowRank, getenv("OMPI_COMM_WORLD_RANK").map({ String(cString: $0) }) == slowRank { sleep(1) }
         return try MeanField().runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds)
     }
 }
 
-let failingSeed = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? -1
+let arguments = Array(CommandLine.arguments.dropFirst())
+let slowRank = arguments.first == "slow" ? arguments.dropFirst().first : nil
+let failingSeed = slowRank == nil ? arguments.first.flatMap { Int($0) } ?? -1 : -1
 let settings = SimulationSettings(tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 23, batchSize: 4, progressBar: false)
-let simulation = Simulation(settings: settings, model: SpinBoson(), algorithm: FailingMeanField(failingSeed: failingSeed),
+let simulation = Simulation(settings: settings, model: SpinBoson(),
+                            algorithm: FailingMeanField(failingSeed: failingSeed, slowRank: slowRank),
                             initialWavefunction: [Complex(1), Complex(0)])
 do {
     let data = try parallelDriverMPI(simulation)
     MPIEnvironment.finalize()
-    if let data { print("complete: \(data.normFactor) trajectories, seeds \(data.seeds.first!)...\(data.seeds.last!)") }
+    if let data {
+        print("complete: \(data.normFactor) trajectories, seeds \(data.seeds.first!)...\(data.seeds.last!)")
+        if slowRank != nil { print(data.log) }
+    }
 } catch {
     fputs("probe: error: \(error)\n", stderr)
     MPIEnvironment.finalize()

@@ -422,6 +422,27 @@ final class ParallelDriverTests: XCTestCase {
         }
     }
 
+    /// Batches go to ranks as they free up (a shared counter on rank 0), so a slow rank
+    /// holds the job back by at most its current batch: with rank 1 a second slower per
+    /// batch, rank 0 runs most of the six batches (handed out in turn, each would run three).
+    func testASlowRankGetsFewerBatchesUnderMPI() throws {
+        let mpirun = try Self.mpirun()
+        let probe = try QCLabCLI.executable(named: "MPIFailureProbe")
+        let folder = try jobFolder(trajectories: 23)
+        let outcome = try Self.run(mpirun, ["--oversubscribe", "-n", "2", probe.path, "slow", "1"], in: folder, timeout: 60)
+        XCTAssertEqual(outcome.status, 0, outcome.errors)
+        XCTAssertTrue(outcome.output.contains("complete: 23 trajectories, seeds 0...22"), outcome.output)
+        func batches(ofRank rank: Int) -> Int? {
+            guard let line = outcome.output.split(separator: "\n").first(where: { $0.hasPrefix("MPI rank \(rank) ran ") }) else {
+                return nil
+            }
+            return Int(line.dropFirst("MPI rank \(rank) ran ".count).prefix { $0.isNumber })
+        }
+        let slow = batches(ofRank: 1), fast = batches(ofRank: 0)
+        XCTAssertEqual((slow ?? 0) + (fast ?? 0), 6, outcome.output)
+        XCTAssertLessThanOrEqual(slow ?? 6, 2, "the slow rank ran few batches: \(outcome.output)")
+    }
+
     func testCommandLineAppendContinuesARunWithEveryDriver() throws {
         let qclab = try Self.locateExecutable()
         let folder = try jobFolder(trajectories: 23)

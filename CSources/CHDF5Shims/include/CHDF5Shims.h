@@ -22,6 +22,9 @@ hid_t qclab_h5t_ieee_f32be(void);
 hid_t qclab_h5t_c_s1(void);
 /// H5P_DEFAULT: the default property list.
 hid_t qclab_h5p_default(void);
+/// H5P_DATASET_CREATE: the class of dataset-creation property lists (a macro), for
+/// chunked, compressed datasets.
+hid_t qclab_h5p_dataset_create(void);
 /// H5S_ALL: the whole dataspace.
 hid_t qclab_h5s_all(void);
 /// H5F_ACC_TRUNC / H5F_ACC_RDONLY: file access flags (macros in HDF5 1.10).

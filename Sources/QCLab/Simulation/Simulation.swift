@@ -40,29 +40,38 @@ public struct Simulation: Sendable {
 
     /// Memory a run of `trajectories` new trajectories needs, added to data that already
     /// holds `existingSeeds`, roughly, part by part: the state of one batch, the outputs
-    /// (`T x N x N` complex sums and squared deviations: the run's result, one batch's result
-    /// and the copy made when they are added), the seed lists and the time grid.
+    /// (every output's exact sums, `T x N x N` complex for `dm_db`: the run's running total,
+    /// one batch's result and the result being written), the seed lists and the time grid.
     public func estimatedRunBytes(trajectories: Int, existingSeeds: Int = 0) -> (total: Double, parts: [(setting: String, what: String, bytes: Double)]) {
         let n = Double(model.numQuantumStates), coordinates = Double(model.numClassicalCoordinates)
         let rows = Double(Swift.min(settings.batchSize, Swift.max(trajectories, 1)))
-        let collectPoints = TimeGrid.counts(settings).totalSteps / Swift.max(TimeGrid.counts(settings).stepsPerCollect, 1) + 1
+        let collectPoints = Double(TimeGrid.counts(settings).totalSteps / Swift.max(TimeGrid.counts(settings).stepsPerCollect, 1) + 1)
+        let elements = outputElementsPerCollectPoint
         let parts: [(setting: String, what: String, bytes: Double)] = [
-            ("batch_size", "batch state", rows * 16 * 10 * (n * n + coordinates)),
-            ("tmax", "outputs", 3 * collectPoints * (2 * n * n + 3) * 2 * 8),
+            // Ten complex N x N matrices and coordinate vectors per row, and the collector's
+            // per-row values of every output.
+            ("batch_size", "batch state", rows * 16 * (10 * (n * n + coordinates) + elements)),
+            // Three copies of every output's exact sums (a batch's, the running total, the
+            // result being written), and its means and errors when it is written.
+            ("tmax", "outputs", collectPoints * elements * 8 * (3 * Double(Observable.exactValuesPerElement) + 2)),
             ("num_trajs", "seed list", 3 * 8 * Double(trajectories + existingSeeds)),
             ("tmax", "time grid", 2 * 8 * collectPoints),
         ]
         return (parts.reduce(0) { $0 + $1.bytes }, parts)
     }
 
+    /// Real numbers per collect point over all the run's outputs (complex ones count twice).
+    var outputElementsPerCollectPoint: Double {
+        Double(allOutputs.reduce(0) { $0 + $1.elementCount * ($1.isComplex ? 2 : 1) })
+    }
+
     /// The least an output file of this run can take on disk: the means and standard
-    /// errors of its outputs (`t`, `dm_db`, two energies) and `trajectories` seeds, without
-    /// HDF5's own overhead. A lower bound, so that a check against it refuses nothing that fits.
+    /// errors of its outputs and `trajectories` seeds, without HDF5's own overhead or the
+    /// (compressed) exact sums. A lower bound, so that a check against it refuses nothing that fits.
     public func estimatedOutputBytes(trajectories: Int) -> Double {
-        let n = Double(model.numQuantumStates)
         let counts = TimeGrid.counts(settings)
-        let collectPoints = counts.totalSteps / Swift.max(counts.stepsPerCollect, 1) + 1
-        return collectPoints * 8 * (1 + 2 * (2 * n * n + 2)) + 8 * Double(trajectories)
+        let collectPoints = Double(counts.totalSteps / Swift.max(counts.stepsPerCollect, 1) + 1)
+        return collectPoints * 8 * 2 * outputElementsPerCollectPoint + 8 * Double(trajectories)
     }
 
     /// Throws unless a run of `trajectories` new trajectories fits in the memory this
