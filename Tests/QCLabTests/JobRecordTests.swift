@@ -224,6 +224,63 @@ final class JobRecordTests: XCTestCase {
         }
         XCTAssertNoThrow(try serialDriver(a, seeds: [2, 3], data: dataA))
     }
+
+    func testSwiftModelAndAlgorithmThatStateTheirNamesAreRecordedAsTheirJobFilesSayThem() throws {
+        ModelRegistry.register("TwoSiteJobModel") { constants, _ in
+            var c = ModelConstants(model: "TwoSiteJobModel", constants)
+            let model = TwoSiteJobModel(reorganization: try c.double("l_reorg", default: 0.1, .nonNegative))
+            try c.finish()
+            return model
+        }
+        AlgorithmRegistry.register("NamedDampedMeanField") { settings in
+            try Job.allowOnly(settings, ["damping"], in: "algorithm.settings of NamedDampedMeanField")
+            guard case let .number(damping) = settings["damping"] ?? .number(0) else {
+                throw QCLabError.invalidAlgorithmSetting(name: "damping", reason: "must be a number")
+            }
+            return NamedDampedMeanField(inner: DampedMeanField(damping: damping))
+        }
+        let a = Simulation(settings: settings(), model: TwoSiteJobModel(reorganization: 0.1),
+                           algorithm: NamedDampedMeanField(inner: DampedMeanField(damping: 0.25)),
+                           initialWavefunction: [Complex(1), Complex(0)])
+        XCTAssertTrue(a.jobRecord.contains(#""constants": {"l_reorg": 0.1}, "init_classical": "boltzmann_harmonic""#), a.jobRecord)
+        XCTAssertTrue(a.jobRecord.contains(#""settings": {"damping": 0.25}"#), a.jobRecord)
+        try assertRecordRunsTheSameSimulation(a, "TwoSiteJobModel")
+
+        var b = a
+        b.model = TwoSiteJobModel(reorganization: 0.2)
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", try serialDriver(a, seeds: [0, 1])),
+                                                         ("b.h5", try serialDriver(b, seeds: [2, 3]))])) { error in
+            XCTAssertEqual("\(error)", "cannot merge data: different jobs: model.constants.l_reorg is 0.1 in 'a.h5' but 0.2 in 'b.h5'")
+        }
+    }
+}
+
+/// A model written in Swift that states its job-file constants.
+private struct TwoSiteJobModel: DiagonalLinearHarmonicModel, JobDescribableModel {
+    var modelName: String { "TwoSiteJobModel" }
+    var numQuantumStates: Int { 2 }
+    let base: TwoSiteSwiftModel
+    var bath: HarmonicBath { base.bath }
+    var coupling: DiagonalLinearCoupling { base.coupling }
+    var constantHamiltonian: [Complex] { base.constantHamiltonian }
+
+    init(reorganization: Double) { base = TwoSiteSwiftModel(reorganization: reorganization) }
+
+    var jobConstants: [String: ParameterValue] { ["l_reorg": .number(base.reorganization)] }
+}
+
+/// An algorithm written in Swift that states its job-file settings.
+private struct NamedDampedMeanField: JobDescribableAlgorithm {
+    var algorithmName: String { "NamedDampedMeanField" }
+    let inner: DampedMeanField
+
+    var jobSettings: [String: JSONValue] { ["damping": .number(inner.damping)] }
+    func branchCount(for model: any Model) -> Int { 1 }
+    func defaultOutputs(for model: any Model) -> [Output] { inner.defaultOutputs(for: model) }
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+                  outputs: [Output]) throws -> SimulationData {
+        try inner.runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds, outputs: outputs)
+    }
 }
 
 /// A model written in Swift, with no QC Lab names: two sites, each coupled to one mode.
