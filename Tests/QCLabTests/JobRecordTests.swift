@@ -189,6 +189,18 @@ final class JobRecordTests: XCTestCase {
         XCTAssertEqual([d.path, d.mine, d.theirs], ["outputs", "[]", #"["q"]"#])
     }
 
+    func testARecordOfTheOlderFormatIsNamedAsSuch() throws {
+        let current = try spinBosonJob().jobRecord
+        // As records were written before they spoke the job file's language.
+        let older = #"{"algorithm": {"name": "MeanField", "settings": {}}, "initial_state": {"wf_db": [[1, 0], [0, 0]]}, "#
+            + #""model": {"constants": {"A": 4, "E": 0.5, "V": 0.5, "W": 0.1, "bosonMass": 1, "kBT": 1, "lReorg": 0.005}, "#
+            + #""name": "SpinBoson"}, "settings": {"dt_collect": 0.1, "dt_update": 0.01, "tmax": 0.2}}"#
+        let d = try XCTUnwrap(JobRecord.difference(older, current))
+        XCTAssertEqual([d.path, d.mine, d.theirs],
+                       ["the job record", "in an older format (Swift property names)", "in the job file's names"])
+        XCTAssertNil(JobRecord.difference(current, current))
+    }
+
     private func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-jobrecord-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

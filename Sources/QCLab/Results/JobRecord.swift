@@ -124,7 +124,18 @@ enum JobRecord {
         guard let x = try? StrictJSON.parse(Array(a.utf8)), let y = try? StrictJSON.parse(Array(b.utf8)) else {
             return ("the job record", "unreadable or different", "another")
         }
-        return difference(x, y, path: "")
+        // Records written before they spoke the job file's language have no `outputs`:
+        // comparing them key by key would name Swift property names as differences.
+        switch (isCurrentFormat(x), isCurrentFormat(y)) {
+        case (true, false): return ("the job record", "in the job file's names", "in an older format (Swift property names)")
+        case (false, true): return ("the job record", "in an older format (Swift property names)", "in the job file's names")
+        default: return difference(x, y, path: "")
+        }
+    }
+
+    private static func isCurrentFormat(_ record: JSONValue) -> Bool {
+        if case let .object(top) = record { return top["outputs"] != nil }
+        return false
     }
 
     private static func difference(_ x: JSONValue, _ y: JSONValue, path: String) -> (path: String, mine: String, theirs: String)? {
