@@ -13,8 +13,9 @@ extension Simulation {
     ///  "outputs": [...]}                                            (the job's extra outputs)
     /// ```
     /// Constants and settings carry QC Lab's names, defaults included
-    /// (``JobDescribableModel``, ``JobDescribableAlgorithm``): with seeds added, the record
-    /// is a job file that runs the same simulation. Left out are what may differ between
+    /// (``JobDescribableModel``, ``JobDescribableAlgorithm``): with seeds added (and for
+    /// deterministic surface hopping a `batch_size` that the number of states divides), the
+    /// record is a job file that runs the same simulation. Left out are what may differ between
     /// parts of one job: the seeds and their number (`num_trajs`), `batch_size` (results do
     /// not depend on it, to the bit) and `progress_bar`.
     ///
