@@ -174,7 +174,7 @@ final class ExactReductionTests: XCTestCase {
         var fssh = sim
         fssh.algorithm = FewestSwitchesSurfaceHopping(deterministic: false, gaugeFixing: .phaseOverlap)
         XCTAssertThrowsError(try serialDriver(fssh, data: a)) { error in
-            XCTAssertTrue("\(error)".contains("algorithm.settings.gaugeFixing"), "\(error)")
+            XCTAssertTrue("\(error)".contains("algorithm.settings.gauge_fixing is \"sign_overlap\" in the data continued but \"phase_overlap\" in this job"), "\(error)")
         }
         // The same job with another batch size and trajectory count does mix.
         var bigger = sim

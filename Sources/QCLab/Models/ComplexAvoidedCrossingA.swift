@@ -36,3 +36,7 @@ public struct ComplexAvoidedCrossingA: ComplexAvoidedCrossing {
                      phi: W * y, dPhiX: 0, dPhiY: W)
     }
 }
+
+extension ComplexAvoidedCrossingA: JobDescribableModel {
+    public var jobConstants: [String: ParameterValue] { crossingJobConstants(["A": A, "B": B, "W": W]) }
+}

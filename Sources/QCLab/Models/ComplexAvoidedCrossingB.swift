@@ -43,3 +43,7 @@ func gaussianMixingAngles(x: Double, y: Double, Bx: Double, By: Double, phi: Dou
     return MixingAngles(theta: -Double.pi * gaussian, dThetaX: slope * Bx * x * gaussian,
                         dThetaY: slope * By * y * gaussian, phi: phi, dPhiX: dPhiX, dPhiY: dPhiY)
 }
+
+extension ComplexAvoidedCrossingB: JobDescribableModel {
+    public var jobConstants: [String: ParameterValue] { crossingJobConstants(["A": A, "Bx": Bx, "By": By, "W": W]) }
+}

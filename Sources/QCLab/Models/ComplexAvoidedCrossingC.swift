@@ -29,3 +29,7 @@ public struct ComplexAvoidedCrossingC: ComplexAvoidedCrossing {
                              dPhiY: W * (1.0 + x / 5.0))
     }
 }
+
+extension ComplexAvoidedCrossingC: JobDescribableModel {
+    public var jobConstants: [String: ParameterValue] { crossingJobConstants(["A": A, "Bx": Bx, "By": By, "W": W]) }
+}

@@ -69,3 +69,9 @@ public struct FMOComplex: DiagonalLinearHarmonicModel {
         try c.finish()
     }
 }
+
+extension FMOComplex: JobDescribableModel {
+    public var jobConstants: [String: ParameterValue] {
+        ["kBT": .number(kBT), "mass": .number(mass), "l_reorg": .number(lReorg), "w_c": .number(wC), "N": .number(Double(N))]
+    }
+}

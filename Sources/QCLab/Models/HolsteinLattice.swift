@@ -47,3 +47,10 @@ public struct HolsteinLattice: DiagonalLinearHarmonicModel {
         try c.finish()
     }
 }
+
+extension HolsteinLattice: JobDescribableModel {
+    public var jobConstants: [String: ParameterValue] {
+        ["kBT": .number(kBT), "g": .number(g), "w": .number(w), "N": .number(Double(N)), "J": .number(J),
+         "phonon_mass": .number(phononMass), "periodic": .bool(periodic)]
+    }
+}

@@ -90,3 +90,10 @@ public struct HolsteinLatticeReciprocalSpace: HarmonicBathModel {
         return out
     }
 }
+
+extension HolsteinLatticeReciprocalSpace: JobDescribableModel {
+    public var jobConstants: [String: ParameterValue] {
+        ["kBT": .number(kBT), "g": .number(g), "w": .number(w), "N": .number(Double(N)), "J": .number(J),
+         "phonon_mass": .number(phononMass), "periodic": .bool(periodic)]
+    }
+}

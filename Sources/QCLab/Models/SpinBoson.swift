@@ -43,3 +43,10 @@ public struct SpinBoson: DiagonalLinearHarmonicModel {
         try c.finish()
     }
 }
+
+extension SpinBoson: JobDescribableModel {
+    public var jobConstants: [String: ParameterValue] {
+        ["kBT": .number(kBT), "V": .number(V), "E": .number(E), "A": .number(Double(A)), "W": .number(W),
+         "l_reorg": .number(lReorg), "boson_mass": .number(bosonMass)]
+    }
+}

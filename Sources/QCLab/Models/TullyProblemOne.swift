@@ -30,3 +30,9 @@ public struct TullyProblemOne: TwoStateScatteringModel {
                         s.d11.baseAddress, s.d12.baseAddress, s.d22.baseAddress)
     }
 }
+
+extension TullyProblemOne: JobDescribableModel {
+    public var jobConstants: [String: ParameterValue] {
+        scatteringJobConstants.merging(["A": .number(A), "B": .number(B), "C": .number(C), "D": .number(D)]) { $1 }
+    }
+}

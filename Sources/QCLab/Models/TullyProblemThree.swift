@@ -29,3 +29,9 @@ public struct TullyProblemThree: TwoStateScatteringModel {
                           s.d11.baseAddress, s.d12.baseAddress, s.d22.baseAddress)
     }
 }
+
+extension TullyProblemThree: JobDescribableModel {
+    public var jobConstants: [String: ParameterValue] {
+        scatteringJobConstants.merging(["A": .number(A), "B": .number(B), "C": .number(C)]) { $1 }
+    }
+}

@@ -30,3 +30,10 @@ public struct TullyProblemTwo: TwoStateScatteringModel {
                         s.d11.baseAddress, s.d12.baseAddress, s.d22.baseAddress)
     }
 }
+
+extension TullyProblemTwo: JobDescribableModel {
+    public var jobConstants: [String: ParameterValue] {
+        scatteringJobConstants.merging(["A": .number(A), "B": .number(B), "C": .number(C), "D": .number(D),
+                                        "E_0": .number(E0)]) { $1 }
+    }
+}

@@ -1,16 +1,28 @@
 import Foundation
 
 extension Simulation {
-    /// The job as recorded in results (the HDF5 file's root attribute `job`): JSON with
-    /// every setting that shapes the results and every default filled in, so that runs of
-    /// different jobs are never merged.
+    /// The job as recorded in results (the HDF5 file's root attribute `job`): JSON in the
+    /// job file's own language, with every setting that shapes the results and every
+    /// default filled in, so that runs of different jobs are never merged.
     ///
-    /// It holds the time grid (`tmax`, `dt_update`, `dt_collect`, as QC Lab rounds them),
-    /// the model's name and every scalar constant it holds (defaults included, by the
-    /// model's own property names), the algorithm's name and settings, and the initial
-    /// wavefunction. Left out are what may differ between parts of one job: the seeds and
-    /// their number (`num_trajs`), `batch_size` (results do not depend on it, to the bit)
-    /// and `progress_bar`.
+    /// ```
+    /// {"settings": {"tmax", "dt_update", "dt_collect"},            (as QC Lab rounds them)
+    ///  "model": {"name", "constants": {...}, "init_classical"},
+    ///  "algorithm": {"name", "settings": {...}},
+    ///  "initial_state": {"wf_db": [[re, im], ...]},
+    ///  "outputs": [...]}                                            (the job's extra outputs)
+    /// ```
+    /// Constants and settings carry QC Lab's names, defaults included
+    /// (``JobDescribableModel``, ``JobDescribableAlgorithm``): with seeds added (and for
+    /// deterministic surface hopping a `batch_size` that the number of states divides), the
+    /// record is a job file that runs the same simulation. Left out are what may differ between
+    /// parts of one job: the seeds and their number (`num_trajs`), `batch_size` (results do
+    /// not depend on it, to the bit) and `progress_bar`.
+    ///
+    /// A model or algorithm written in Swift that does not state its QC Lab names is
+    /// recorded by its Swift property names instead, under `swift_properties` in place of
+    /// `constants` or `settings` (scalar stored properties only), so that the record never
+    /// passes such names off as job-file names.
     public var jobRecord: String {
         let grid = timeGrid
         let settings: [String: JSONValue] = [
@@ -18,9 +30,10 @@ extension Simulation {
         ]
         let record: [String: JSONValue] = [
             "settings": .object(settings),
-            "model": .object(["name": .string(model.modelName), "constants": .object(JobRecord.scalars(of: model))]),
-            "algorithm": .object(["name": .string(algorithm.algorithmName), "settings": .object(JobRecord.scalars(of: algorithm))]),
+            "model": .object(JobRecord.model(model)),
+            "algorithm": .object(JobRecord.algorithm(algorithm)),
             "initial_state": .object(["wf_db": .array(initialWavefunction.map { .array([.number($0.re), .number($0.im)]) })]),
+            "outputs": .array(outputs.map { .string($0.name) }),
         ]
         return JobRecord.text(.object(record))
     }
@@ -28,8 +41,31 @@ extension Simulation {
 
 /// Writing and comparing job records (``Simulation/jobRecord``).
 enum JobRecord {
+    /// The record's `model` section: QC Lab's names when the model states them.
+    static func model(_ model: any Model) -> [String: JSONValue] {
+        var section: [String: JSONValue] = ["name": .string(model.modelName)]
+        if let described = model as? any JobDescribableModel {
+            section["constants"] = .object(described.jobConstants.mapValues(JSONValue.init))
+            section["init_classical"] = .string(described.initialDistribution.rawValue)
+        } else {
+            section["swift_properties"] = .object(scalars(of: model))
+        }
+        return section
+    }
+
+    /// The record's `algorithm` section: QC Lab's names when the algorithm states them.
+    static func algorithm(_ algorithm: any Algorithm) -> [String: JSONValue] {
+        var section: [String: JSONValue] = ["name": .string(algorithm.algorithmName)]
+        if let described = algorithm as? any JobDescribableAlgorithm {
+            section["settings"] = .object(described.jobSettings)
+        } else {
+            section["swift_properties"] = .object(scalars(of: algorithm))
+        }
+        return section
+    }
+
     /// The scalar stored properties of a value (numbers, flags, strings, enumerations),
-    /// by name: a model's constants, an algorithm's settings.
+    /// by Swift name: the record of a model or algorithm without QC Lab names.
     static func scalars(of value: Any) -> [String: JSONValue] {
         var result: [String: JSONValue] = [:]
         for child in Mirror(reflecting: value).children {
@@ -89,7 +125,18 @@ enum JobRecord {
         guard let x = try? StrictJSON.parse(Array(a.utf8)), let y = try? StrictJSON.parse(Array(b.utf8)) else {
             return ("the job record", "unreadable or different", "another")
         }
-        return difference(x, y, path: "")
+        // Records written before they spoke the job file's language have no `outputs`:
+        // comparing them key by key would name Swift property names as differences.
+        switch (isCurrentFormat(x), isCurrentFormat(y)) {
+        case (true, false): return ("the job record", "in the job file's names", "in an older format (Swift property names)")
+        case (false, true): return ("the job record", "in an older format (Swift property names)", "in the job file's names")
+        default: return difference(x, y, path: "")
+        }
+    }
+
+    private static func isCurrentFormat(_ record: JSONValue) -> Bool {
+        if case let .object(top) = record { return top["outputs"] != nil }
+        return false
     }
 
     private static func difference(_ x: JSONValue, _ y: JSONValue, path: String) -> (path: String, mine: String, theirs: String)? {
@@ -108,6 +155,17 @@ enum JobRecord {
             return nil
         default:
             return (path.isEmpty ? "the job" : path, text(x), text(y))
+        }
+    }
+}
+
+extension JSONValue {
+    /// A model constant as JSON.
+    init(_ parameter: ParameterValue) {
+        switch parameter {
+        case let .number(x): self = .number(x)
+        case let .bool(b): self = .bool(b)
+        case let .string(s): self = .string(s)
         }
     }
 }
