@@ -53,7 +53,7 @@ private enum Snippets_README_md {
 
 private enum Snippets_DocC_AddingAlgorithms_md {
     static func run() throws {
-        // DocC/AddingAlgorithms.md, Swift block 1: not compiled: the loop body of ReversingFSSH.runBatch in Examples/ReversingFSSH, compiled and tested there (Tests/QCLabTests/ReversingFSSH.swift links to it)
+        // DocC/AddingAlgorithms.md, Swift block 1: not compiled: an excerpt of Examples/ReversingFSSH/Sources/ReversingFSSH/ReversingFSSH.swift (the loop of runBatch), which the tests compile and run
         // DocC/AddingAlgorithms.md, Swift block 2
         AlgorithmRegistry.register("ReversingFSSH") { settings in
             // As strict as the built-in algorithms: an unknown key or a wrong type is an error.

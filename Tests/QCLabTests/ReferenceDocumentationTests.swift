@@ -62,7 +62,8 @@ final class ReferenceDocumentationTests: XCTestCase {
     func testEveryModelWithItsConstantsDefaultsAndInitialDistributions() throws {
         let models = Self.section("## Models")
         XCTAssertEqual(Self.subheadings(models), ModelRegistry.builtInNames, "one section per model, in the registry's order")
-        for description in try ModelRegistry.catalog() {
+        // The built-in models only: other tests register models of their own in this process.
+        for description in try ModelRegistry.builtInNames.map(ModelRegistry.describe) {
             let lines = Self.section("### \(description.name)")
             let documented = Self.rows(lines).map { Array($0.prefix(3)) }
             let actual = description.constants.map { constant -> [String] in
