@@ -8,9 +8,10 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Combine the outputs of separate runs of one job (a SLURM array, say) into one file.",
         discussion: """
-            Averages are weighted by trajectory count and the error bars are combined \
-            correctly. Refuses files that share a seed (the same trajectory would count \
-            twice) or that differ in time grid or outputs.
+            Exact: the merged file holds the same bits as one run of all their seeds, \
+            error bars included. Refuses files of different jobs (naming the first \
+            difference), files that share a seed (the same trajectory would count twice), \
+            and files that differ in time grid or outputs. docs/Reference.md has the details.
             """)
 
     @Argument(help: "The HDF5 outputs to merge (at least one).")

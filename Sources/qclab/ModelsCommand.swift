@@ -47,15 +47,14 @@ struct ModelsCommand: ParsableCommand {
                     lines.append("  no settings")
                 } else {
                     lines += Summary.table([["  setting", "default", "values"]]
-                        + algorithm.settings.map { ["  " + $0.name, $0.defaultValue.json(), $0.allowedValues] }, rightAligned: false)
+                        + algorithm.settings.map { ["  " + $0.name, $0.defaultJSON, $0.allowedValues] }, rightAligned: false)
                 }
             }
             if names.isEmpty {
                 lines.append("")
                 lines.append("Simulation settings (job file: \"settings\": {...}):")
                 lines += Summary.table([["  setting", "default", "values"]]
-                    + JobCatalog.simulationSettings.map { ["  " + $0.name, $0.defaultValue.json(whole: $0.allowedValues.hasPrefix("whole")),
-                                                           $0.allowedValues] }, rightAligned: false)
+                    + JobCatalog.simulationSettings.map { ["  " + $0.name, $0.defaultJSON, $0.allowedValues] }, rightAligned: false)
                 lines.append("")
                 lines.append("A complete job with every default: qclab init MODEL ALGORITHM. Everything in full: docs/Reference.md.")
             }

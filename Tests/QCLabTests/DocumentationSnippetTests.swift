@@ -13,7 +13,8 @@ import XCTest
 /// The blocks of one document form one function, in order, so a block may use what an
 /// earlier one declared. A block that cannot compile as Swift source of this package (a
 /// `Package.swift` fragment, an outline with `...` bodies) is preceded in its document by
-/// a line `<!-- not compiled: REASON -->`, and the generated file lists it with its reason.
+/// a line `<!-- not compiled: REASON -->`, and the generated file lists it with its reason;
+/// a reason `an excerpt of PATH ...` is checked: the block must be lines of PATH.
 final class DocumentationSnippetTests: XCTestCase {
     static let root: URL = {
         var folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -129,6 +130,28 @@ final class DocumentationSnippetTests: XCTestCase {
         XCTAssertEqual(committed, expected, "\(Self.generatedPath) is out of date with the documents; regenerate it with "
                        + "QCLAB_UPDATE_SNIPPETS=1 swift test --disable-swift-testing --filter DocumentationSnippetTests")
         XCTAssertGreaterThanOrEqual(expected.components(separatedBy: "\n        // ").count - 1, 8, "the documents' blocks were found")
+    }
+
+    /// A block left out as `an excerpt of PATH ...` is, line for line, a run of lines of
+    /// PATH (indentation aside), so that it cannot drift from the code that is compiled.
+    func testExcerptsAreVerbatim() throws {
+        var excerpts = 0
+        for path in try Self.documents() {
+            let text = try String(contentsOf: Self.root.appendingPathComponent(path), encoding: .utf8)
+            for block in Self.blocks(in: text) {
+                guard let reason = block.skipReason, reason.hasPrefix("an excerpt of ") else { continue }
+                excerpts += 1
+                let source = String(reason.dropFirst("an excerpt of ".count).prefix { $0 != " " })
+                let lines = try String(contentsOf: Self.root.appendingPathComponent(source), encoding: .utf8)
+                    .components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                let excerpt = block.lines.map { $0.trimmingCharacters(in: .whitespaces) }
+                let found = lines.indices.contains { start in
+                    start + excerpt.count <= lines.count && Array(lines[start..<start + excerpt.count]) == excerpt
+                }
+                XCTAssertTrue(found, "\(path), line \(block.line): not a verbatim excerpt of \(source)")
+            }
+        }
+        XCTAssertGreaterThan(excerpts, 0, "the excerpts were found")
     }
 
     /// The extraction itself: blocks in order, skip markers honoured, nothing else taken.

@@ -49,6 +49,55 @@ private enum Snippets_README_md {
     }
 }
 
+// MARK: DocC/AddingAlgorithms.md
+
+private enum Snippets_DocC_AddingAlgorithms_md {
+    static func run() throws {
+        // DocC/AddingAlgorithms.md, Swift block 1: not compiled: an excerpt of Examples/ReversingFSSH/Sources/ReversingFSSH/ReversingFSSH.swift (the loop of runBatch), which the tests compile and run
+        // DocC/AddingAlgorithms.md, Swift block 2
+        AlgorithmRegistry.register("ReversingFSSH") { settings in
+            // As strict as the built-in algorithms: an unknown key or a wrong type is an error.
+            for key in settings.keys where key != "reverse_frustrated_hops" {
+                throw QCLabError.invalidAlgorithmSetting(name: key, reason: "not a setting of ReversingFSSH")
+            }
+            guard case let .bool(reverse) = settings["reverse_frustrated_hops"] ?? .bool(true) else {
+                throw QCLabError.invalidAlgorithmSetting(name: "reverse_frustrated_hops", reason: "must be true or false")
+            }
+            return ReversingFSSH(reverseFrustratedHops: reverse)
+        }
+        let job = try Job(contentsOf: "job.json")   // "algorithm": {"name": "ReversingFSSH"}
+        let data = try serialDriver(job.simulation, seeds: job.seeds)
+        _ = job
+        _ = data
+    }
+}
+
+// MARK: DocC/AddingOutputs.md
+
+private enum Snippets_DocC_AddingOutputs_md {
+    static func run() throws {
+        // DocC/AddingOutputs.md, Swift block 1
+        // The mean position of coordinate 0, per trajectory.
+        let q0 = Output(name: "q0", shape: []) { state, values in
+            let m = state.model.classicalCoordinateMass[0], h = state.model.classicalCoordinateWeight[0]
+            for t in 0..<state.rows { values.re[t] = (2 / (m * h)).squareRoot() * state.z.re[t] }
+        }
+        let settings = SimulationSettings(tmax: 10, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 100, batchSize: 25)
+        var simulation = Simulation(settings: settings, model: SpinBoson(), algorithm: MeanField(),
+                                    initialWavefunction: [Complex(1), Complex(0)])
+        simulation.outputs = [q0, try OutputRegistry.make("p", model: simulation.model)]
+        let data = try serialDriver(simulation)
+        let mean = data.mean("q0")!                 // at each collect time
+        let errorBar = data.standardError("q0")!    // its standard error
+        _ = q0
+        _ = settings
+        _ = simulation
+        _ = data
+        _ = mean
+        _ = errorBar
+    }
+}
+
 // MARK: DocC/GettingStarted.md
 
 private enum Snippets_DocC_GettingStarted_md {
@@ -154,6 +203,14 @@ private enum Snippets_DocC_UserDefinedModels_md {
         }
         // DocC/UserDefinedModels.md, Swift block 3: not compiled: an outline with the bodies left out; the whole model is Examples/ThreeStateModel and Tests/QCLabTests/ThreeStateCrossing.swift
         // DocC/UserDefinedModels.md, Swift block 4
+        ModelRegistry.register("ThreeStateCrossing") { constants, distribution in
+            var model = ThreeStateCrossing()
+            if case let .number(p)? = constants["init_momentum"] { model.initMomentum = p }
+            return model                         // reject unknown constants with a QCLabError
+        }
+        let job = try Job(contentsOf: "three-state.json")   // "model": {"name": "ThreeStateCrossing"}
+        _ = job
+        // DocC/UserDefinedModels.md, Swift block 5
         let simulation = Simulation(
             settings: SimulationSettings(tmax: 2000, dtUpdate: 0.5, dtCollect: 10, numTrajs: 200, batchSize: 50),
             model: ThreeStateCrossing(),

@@ -62,7 +62,8 @@ final class ReferenceDocumentationTests: XCTestCase {
     func testEveryModelWithItsConstantsDefaultsAndInitialDistributions() throws {
         let models = Self.section("## Models")
         XCTAssertEqual(Self.subheadings(models), ModelRegistry.builtInNames, "one section per model, in the registry's order")
-        for description in try ModelRegistry.catalog() {
+        // The built-in models only: other tests register models of their own in this process.
+        for description in try ModelRegistry.builtInNames.map(ModelRegistry.describe) {
             let lines = Self.section("### \(description.name)")
             let documented = Self.rows(lines).map { Array($0.prefix(3)) }
             let actual = description.constants.map { constant -> [String] in
@@ -91,11 +92,11 @@ final class ReferenceDocumentationTests: XCTestCase {
         XCTAssertEqual(AlgorithmRegistry.builtInNames, catalog.map(\.name))
         for algorithm in catalog {
             let documented = Self.rows(Self.section("### \(algorithm.name)")).map { Array($0.prefix(3)) }
-            XCTAssertEqual(documented, algorithm.settings.map { [$0.name, $0.defaultValue.json(), $0.allowedValues] }, algorithm.name)
+            XCTAssertEqual(documented, algorithm.settings.map { [$0.name, $0.defaultJSON, $0.allowedValues] }, algorithm.name)
             XCTAssertEqual(knownNames { _ = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"nope": 1}}"#)) },
                            algorithm.settings.map(\.name), "\(algorithm.name): the parser's settings")
             // Every default, written out, gives the algorithm that leaving it out gives.
-            let written = algorithm.settings.map { "\"\($0.name)\": \($0.defaultValue.json())" }.joined(separator: ", ")
+            let written = algorithm.settings.map { "\"\($0.name)\": \($0.defaultJSON)" }.joined(separator: ", ")
             let explicit = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {\#(written)}}"#)).simulation.algorithm
             let implicit = try Job(json: job(#"{"name": "\#(algorithm.name)"}"#)).simulation.algorithm
             XCTAssertEqual(String(reflecting: explicit), String(reflecting: implicit), algorithm.name)
@@ -108,7 +109,106 @@ final class ReferenceDocumentationTests: XCTestCase {
                 XCTAssertEqual(knownNames { _ = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": "x"}}"#)) },
                                values)
             }
+            // A whole-number setting takes both ends of its range and nothing beyond them or between whole numbers.
+            for setting in algorithm.settings where setting.allowedValues.hasPrefix("whole number ") {
+                let bounds = setting.allowedValues.dropFirst("whole number ".count).components(separatedBy: "...").compactMap { Int($0) }
+                XCTAssertEqual(bounds.count, 2, "\(setting.name): '\(setting.allowedValues)'")
+                guard bounds.count == 2 else { continue }
+                func parse(_ value: String) throws {
+                    _ = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": \#(value)}}"#))
+                }
+                XCTAssertNoThrow(try parse("\(bounds[0])"), setting.name)
+                XCTAssertNoThrow(try parse("\(bounds[1])"), setting.name)
+                for refused in ["\(bounds[0] - 1)", "\(bounds[1] + 1)", "\(bounds[0]).5", "true"] {
+                    XCTAssertThrowsError(try parse(refused), "\(setting.name): \(refused)")
+                }
+            }
+            for setting in algorithm.settings where setting.allowedValues == "true or false" {
+                for value in ["true", "false"] {
+                    XCTAssertNoThrow(try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": \#(value)}}"#)))
+                }
+                XCTAssertThrowsError(try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": 1}}"#)), setting.name)
+            }
         }
+    }
+
+    /// The backquoted names of a line (`t`, `dm_db`, ...).
+    static func quotedNames(_ line: String) -> [String] {
+        line.components(separatedBy: "`").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+    }
+
+    /// The outputs each algorithm collects by itself, as its own code declares them.
+    func testEachAlgorithmsOwnOutputs() throws {
+        let outputs = Self.section("## Outputs")
+        let model = SpinBoson(A: 4)
+        for name in JobCatalog.algorithms.map(\.name) {
+            let rows = outputs.filter { $0.hasPrefix("| \(name) |") }
+            XCTAssertEqual(rows.count, 1, "one row for \(name) in the table of the algorithms' outputs")
+            guard let row = rows.first else { continue }
+            let algorithm = try AlgorithmRegistry.make(name: name)
+            XCTAssertEqual(Self.quotedNames(row), algorithm.defaultOutputs(for: model).map(\.name), name)
+        }
+    }
+
+    /// The `outputs` table: every built-in extra output, with its shape and the algorithms
+    /// that give it, as a run gives them; the others refuse it.
+    func testEveryExtraOutputWithItsShapeAndAlgorithms() throws {
+        let rows = Self.rows(Self.section("### `outputs`: extra outputs"))
+        XCTAssertEqual(rows.map(\.[0]), OutputRegistry.builtInNames)
+        let model = SpinBoson(A: 3)
+        let settings = SimulationSettings(tmax: 0.2, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 2, batchSize: 2)
+        let algorithms = JobCatalog.algorithms.map(\.name)
+        for row in rows where row.count >= 3 {
+            let symbols = ["T": 3, "N": model.numQuantumStates, "C": model.numClassicalCoordinates]
+            let shape = row[1].trimmingCharacters(in: CharacterSet(charactersIn: "()")).components(separatedBy: ",")
+                .map { symbols[$0.trimmingCharacters(in: .whitespaces)] ?? -1 }
+            let giving = row[2] == "all" ? algorithms : row[2].components(separatedBy: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            XCTAssertTrue(Set(giving).isSubset(of: algorithms), "\(row[0]): '\(row[2])'")
+            for name in algorithms {
+                var simulation = Simulation(settings: settings, model: model, algorithm: try AlgorithmRegistry.make(name: name),
+                                            initialWavefunction: [Complex(1), Complex(0)])
+                simulation.outputs = [try OutputRegistry.make(row[0], model: model)]
+                if giving.contains(name) {
+                    let data = try serialDriver(simulation)
+                    let observable = data.observables.first { $0.name == row[0] }
+                    XCTAssertEqual(observable?.shape, shape, "\(row[0]) with \(name)")
+                } else {
+                    XCTAssertThrowsError(try serialDriver(simulation), "\(row[0]) with \(name)")
+                }
+            }
+        }
+    }
+
+    /// Every command-line option of `qclab run`, every environment variable the program
+    /// reads and every MPI launcher variable it recognises is in the reference.
+    func testTheCommandLineAndItsEnvironment() throws {
+        let text = Self.reference.joined(separator: "\n")
+        let folder = try QCLabCLI.temporaryFolder(self, "qclab-reference-cli")
+        let help = try QCLabCLI.run(["run", "--help"], in: folder)
+        let options = Set(help.output.components(separatedBy: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-")).inverted).filter { $0.hasPrefix("--") })
+        XCTAssertTrue(options.isSuperset(of: ["--seeds", "--checkpoint", "--append", "--driver"]), "\(options)")
+        for option in options where option != "--help" {
+            XCTAssertTrue(text.contains(option), "\(option) of `qclab run` is not in docs/Reference.md")
+        }
+        // The variables the sources read from the environment.
+        var variables = Set<String>()
+        for folder in ["Sources/qclab", "Sources/QCLab", "Sources/QCLabMPI"] {
+            let url = DocumentationSnippetTests.root.appendingPathComponent(folder)
+            guard let files = FileManager.default.enumerator(atPath: url.path) else { continue }
+            for case let file as String in files where file.hasSuffix(".swift") {
+                let source = try String(contentsOf: url.appendingPathComponent(file), encoding: .utf8)
+                for piece in source.components(separatedBy: "environment[\"").dropFirst() {
+                    variables.insert(String(piece.prefix { $0 != "\"" }))
+                }
+            }
+        }
+        XCTAssertTrue(variables.isSuperset(of: ["QCLAB_CHECKPOINT_INTERVAL", "QCLAB_WORKER_STALL_SECONDS", "OMPI_COMM_WORLD_SIZE"]),
+                      "\(variables.sorted())")
+        // PATH only locates rsvg-convert for `qclab plot`.
+        for variable in variables.subtracting(["PATH"]) {
+            XCTAssertTrue(text.contains("`\(variable)`"), "\(variable) is read but not in docs/Reference.md")
+        }
+        XCTAssertTrue(text.contains("`Step plan:"), "the step plan line of the log")
     }
 
     func testSimulationSettingsAndTheirDefaults() throws {
@@ -144,8 +244,10 @@ final class ReferenceDocumentationTests: XCTestCase {
     func testEveryDatasetOfTheOutputFile() throws {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-reference")
         let settings = SimulationSettings(tmax: 0.2, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 2, batchSize: 2)
-        let data = try serialDriver(Simulation(settings: settings, model: SpinBoson(A: 4), algorithm: FewestSwitchesSurfaceHopping(),
-                                               initialWavefunction: [Complex(1), Complex(0)]))
+        var simulation = Simulation(settings: settings, model: SpinBoson(A: 4), algorithm: FewestSwitchesSurfaceHopping(),
+                                    initialWavefunction: [Complex(1), Complex(0)])
+        simulation.outputs = try OutputRegistry.builtInNames.map { try OutputRegistry.make($0, model: simulation.model) }
+        let data = try serialDriver(simulation)
         let path = folder.appendingPathComponent("out.h5").path
         try data.save(to: path)
         let written = Set(try SimulationData.datasetNames(inFileAt: path))

@@ -45,12 +45,19 @@ def _seeds_for(sim, seeds, data):
     return seeds
 
 
+#: Datasets of our files that QC Lab's ``Data`` does not have: error bars and the exact
+#: sums behind them (``<name>_sem``, ``num_samples``, ``<name>_exact``, ``exact_sums``).
+#: ``Data.add_data`` would average them by ``norm_factor``, which is meaningless for them.
+def _ours_only(key):
+    return key.endswith("_sem") or key.endswith("_exact") or key in ("num_samples", "exact_sums")
+
+
 def _read_output(path):
-    """Our HDF5 output as a ``qclab.Data`` holding QC Lab's datasets (error bars left out)."""
+    """Our HDF5 output as a ``qclab.Data`` holding QC Lab's datasets (error bars and exact sums left out)."""
     new_data = Data()
     with h5py.File(path, "r") as f:
         for key in f.keys():
-            if key.endswith("_sem") or key == "num_samples":
+            if _ours_only(key):
                 continue
             value = f[key][()]
             new_data.data_dict[key] = int(value) if key == "norm_factor" else value

@@ -30,6 +30,13 @@ MODEL_NAMES = (
     "ComplexAvoidedCrossingC",
 )
 
+#: Constants a model reads beyond its ``default_constants`` (QC Lab's ``h_q_two_level``
+#: reads them with default 0): translated when the script sets them.
+OPTIONAL_CONSTANTS = {
+    name: ("two_level_00", "two_level_11", "two_level_01_re", "two_level_01_im")
+    for name in ("ComplexAvoidedCrossingA", "ComplexAvoidedCrossingB", "ComplexAvoidedCrossingC")
+}
+
 #: The algorithm classes the executable knows, by QC Lab's class name.
 ALGORITHM_NAMES = (
     "MeanField",
@@ -123,6 +130,18 @@ def _model_section(model):
             "the qclab executable cannot run Python ingredients (use QC Lab's own drivers, or write the model in Swift)"
         )
     for key in model.default_constants:
+        section["constants"][key] = _plain(model.constants.get(key), f"model {name}: constant '{key}'")
+    # Constants the script set beyond the defaults: those the model reads optionally
+    # translate; any other (which the executable would not read) is refused, not dropped.
+    derived = set(vars(cls().constants))
+    for key in sorted(vars(model.constants)):
+        if key.startswith("_") or key in derived or key in section["constants"]:
+            continue
+        if key not in OPTIONAL_CONSTANTS.get(name, ()):
+            raise UntranslatableSimulation(
+                f"model {name}: constant '{key}' is not one the qclab executable reads for this model "
+                f"(`qclab models {name}` lists them)"
+            )
         section["constants"][key] = _plain(model.constants.get(key), f"model {name}: constant '{key}'")
     return section
 

@@ -7,9 +7,9 @@ import warnings
 import numpy as np
 import pytest
 from qclab import Simulation, ingredients
-from qclab.algorithms import FewestSwitchesSurfaceHopping, MeanField
+from qclab.algorithms import FewestSwitchesSurfaceHopping, MeanField, MultiStateMappingApproachToSurfaceHopping
 from qclab.dynamics import serial_driver as qclab_serial_driver
-from qclab.models import FMOComplex, HolsteinLattice, SpinBoson, TullyProblemOne
+from qclab.models import ComplexAvoidedCrossingA, FMOComplex, HolsteinLattice, SpinBoson, TullyProblemOne, TullyProblemTwo
 
 import qclab_swift
 from qclab_swift import QCLabSwiftError, UntranslatableSimulation
@@ -55,6 +55,28 @@ def fmo_wigner():
     return sim
 
 
+def tully_two_msmash():
+    """Through both crossings of Tully's second problem, where MSMASH hops."""
+    sim = Simulation({"tmax": 1600.0, "dt_update": 1.0, "dt_collect": 40.0, "num_trajs": 8, "batch_size": 4,
+                      "progress_bar": False})
+    sim.model = TullyProblemTwo({"init_position": -8.0, "init_momentum": 20.0})
+    sim.algorithm = MultiStateMappingApproachToSurfaceHopping(
+        {"reverse_frustrated_hops": False, "msmash_max_hops": 6, "msmash_num_bisections": 12})
+    sim.initial_state["wf_db"] = np.array([1, 0], dtype=complex)
+    return sim
+
+
+def complex_crossing_a_fssh():
+    """Model A with a constant H_q (its optional two_level_* constants), the gauge-field force and phase gauges."""
+    sim = Simulation({"tmax": 0.4, "dt_update": 0.002, "dt_collect": 0.02, "num_trajs": 8, "batch_size": 4,
+                      "progress_bar": False})
+    sim.model = ComplexAvoidedCrossingA({"W": 1.5, "init_momentum_x": 12.0, "two_level_00": 0.5,
+                                         "two_level_01_im": 0.25})
+    sim.algorithm = FewestSwitchesSurfaceHopping({"gauge_fixing": "phase_der_couple", "use_gauge_field_force": True})
+    sim.initial_state["wf_db"] = np.array([1, 0], dtype=complex)
+    return sim
+
+
 def assert_agree(ours, theirs):
     """Same keys, seeds and counts; every array within the contract's 1e-6 + 1e-5 |QC Lab's|."""
     assert sorted(ours.data_dict) == sorted(theirs.data_dict)
@@ -74,7 +96,8 @@ def quietly(driver, sim, **kwargs):
         return driver(sim, **kwargs)
 
 
-@pytest.mark.parametrize("make", [spin_boson_mf, tully_fssh, holstein_fssh_deterministic, fmo_wigner])
+@pytest.mark.parametrize("make", [spin_boson_mf, tully_fssh, holstein_fssh_deterministic, fmo_wigner, tully_two_msmash,
+                                  complex_crossing_a_fssh])
 def test_serial_driver_agrees_with_qclab(make):
     assert_agree(qclab_swift.serial_driver(make()), quietly(qclab_serial_driver, make()))
 
@@ -117,6 +140,49 @@ def test_job_carries_every_constant_and_setting():
     assert job["initial_state"]["wf_db"] == [[1.0, 0.0], [0.0, 0.0]]
     assert "init_classical" not in job["model"]
     assert qclab_swift.job_from_simulation(fmo_wigner(), [0])["model"]["init_classical"] == "wigner_harmonic"
+
+
+def test_msmash_and_complex_crossing_jobs_carry_their_settings_and_constants():
+    job = qclab_swift.job_from_simulation(tully_two_msmash(), [0])
+    assert job["algorithm"] == {"name": "MultiStateMappingApproachToSurfaceHopping",
+                                "settings": {"gauge_fixing": "sign_overlap", "use_gauge_field_force": False,
+                                             "reverse_frustrated_hops": False, "msmash_max_hops": 6,
+                                             "msmash_num_bisections": 12}}
+    job = qclab_swift.job_from_simulation(complex_crossing_a_fssh(), [0])
+    constants = job["model"]["constants"]
+    assert constants["two_level_00"] == 0.5 and constants["two_level_01_im"] == 0.25
+    assert "two_level_11" not in constants  # left at QC Lab's default, 0, as the executable's
+    assert set(constants) == set(ComplexAvoidedCrossingA().default_constants) | {"two_level_00", "two_level_01_im"}
+    assert "init_classical" not in job["model"]  # the model's own default, wigner_coherent_state
+
+
+def test_a_constant_the_executable_would_not_read_is_refused_by_name():
+    sim = tully_fssh()
+    sim.model.constants.two_level_00 = 0.1  # QC Lab's h_q_two_level reads it; our Tully models do not
+    with pytest.raises(UntranslatableSimulation, match="constant 'two_level_00' is not one the qclab executable reads"):
+        qclab_swift.serial_driver(sim)
+
+
+def test_our_files_extra_datasets_and_job_attribute_stay_out_of_the_data(monkeypatch):
+    """Our files carry error bars, exact sums and the job record; the bridge returns QC Lab's datasets only."""
+    import h5py
+    from qclab_swift import run
+
+    seen = {}
+    original = run._read_output
+
+    def reading(path):
+        with h5py.File(path, "r") as f:
+            seen["keys"] = set(f.keys())
+            seen["attrs"] = set(f.attrs.keys())
+        return original(path)
+
+    monkeypatch.setattr(run, "_read_output", reading)
+    ours = qclab_swift.serial_driver(tully_two_msmash())
+    assert {"dm_db_sem", "dm_db_exact", "exact_sums", "num_samples"} <= seen["keys"]
+    assert {"log", "job"} <= seen["attrs"]
+    assert sorted(ours.data_dict) == ["dm_db", "norm_factor", "seed", "t"]
+    assert "job" not in ours.data_dict
 
 
 def test_a_python_ingredient_is_refused_by_name():

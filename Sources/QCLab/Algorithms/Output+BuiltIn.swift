@@ -159,6 +159,9 @@ public enum OutputRegistry {
     /// The names a job file may use, built-in first.
     public static var names: [String] { registry.names }
 
+    /// The outputs the library provides (whatever a program registers).
+    public static var builtInNames: [String] { registry.builtInNames }
+
     /// Registers an output under `name`, so that job files can name it; replaces an
     /// earlier registration of that name.
     public static func register(_ name: String, _ factory: @escaping Factory) { registry.register(name, factory) }

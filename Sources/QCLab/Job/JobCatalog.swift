@@ -5,6 +5,9 @@ public struct SettingDescription: Sendable, Equatable {
     public var allowedValues: String
     public var defaultValue: ParameterValue
     public var summary: String
+
+    /// The default as a job file writes it: whole-number settings without a fraction (`10`, not `10.0`).
+    public var defaultJSON: String { defaultValue.json(whole: allowedValues.hasPrefix("whole")) }
 }
 
 /// What a job file may say about an algorithm.
@@ -40,6 +43,8 @@ public enum JobCatalog {
     /// `algorithm`: every algorithm a job file can name, with its settings.
     public static var algorithms: [AlgorithmDescription] {
         let fssh = FewestSwitchesSurfaceHopping()
+        // The defaults are valid (the initializer throws only for counts out of range).
+        let msmash = try! MultiStateMappingApproachToSurfaceHopping()
         return [
             AlgorithmDescription(name: "MeanField", summary: "mean-field (Ehrenfest) dynamics", settings: []),
             AlgorithmDescription(
@@ -55,6 +60,28 @@ public enum JobCatalog {
                     SettingDescription(name: "use_gauge_field_force", allowedValues: "true or false",
                                        defaultValue: .bool(fssh.useGaugeFieldForce),
                                        summary: "add the gauge-field force of complex Hamiltonians"),
+                ]),
+            AlgorithmDescription(
+                name: "MultiStateMappingApproachToSurfaceHopping",
+                summary: "multi-state mapping approach to surface hopping (MSMASH)",
+                settings: [
+                    SettingDescription(name: "gauge_fixing",
+                                       allowedValues: MultiStateMappingApproachToSurfaceHopping.GaugeFixing.allCases.map(\.rawValue)
+                                           .joined(separator: " | "),
+                                       defaultValue: .string(msmash.gaugeFixing.rawValue),
+                                       summary: "how the phases of the adiabatic eigenvectors are fixed from step to step"),
+                    SettingDescription(name: "use_gauge_field_force", allowedValues: "true or false",
+                                       defaultValue: .bool(msmash.useGaugeFieldForce),
+                                       summary: "add the gauge-field force of complex Hamiltonians"),
+                    SettingDescription(name: "reverse_frustrated_hops", allowedValues: "true or false",
+                                       defaultValue: .bool(msmash.reverseFrustratedHops),
+                                       summary: "reverse the momentum along the rescaling direction when a hop is frustrated"),
+                    SettingDescription(name: "msmash_max_hops", allowedValues: "whole number 0...1000000",
+                                       defaultValue: .number(Double(msmash.maxHops)),
+                                       summary: "hop-resolution passes per update step"),
+                    SettingDescription(name: "msmash_num_bisections", allowedValues: "whole number 1...1000000",
+                                       defaultValue: .number(Double(msmash.numBisections)),
+                                       summary: "bisections that locate each crossing time"),
                 ]),
         ]
     }
@@ -86,12 +113,12 @@ extension JobCatalog {
         func entries(_ pairs: [(String, String)], indent: String) -> String {
             pairs.isEmpty ? "{}" : "{\n" + pairs.map { "\(indent)  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n") + "\n\(indent)}"
         }
-        let settings = simulationSettings.map { ($0.name, $0.defaultValue.json(whole: $0.allowedValues.hasPrefix("whole"))) }
+        let settings = simulationSettings.map { ($0.name, $0.defaultJSON) }
         let constants = model.constants.map { constant -> (String, String) in
             if case .whole = constant.kind { return (constant.name, constant.defaultValue.json(whole: true)) }
             return (constant.name, constant.defaultValue.json())
         }
-        let algorithmSettings = algorithm.settings.map { ($0.name, $0.defaultValue.json()) }
+        let algorithmSettings = algorithm.settings.map { ($0.name, $0.defaultJSON) }
         let wavefunction = (0..<model.defaultStateCount).map { $0 == 0 ? "1.0" : "0.0" }.joined(separator: ", ")
         return """
             {
