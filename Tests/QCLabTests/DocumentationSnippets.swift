@@ -69,6 +69,7 @@ private enum Snippets_DocC_AddingAlgorithms_md {
         let data = try serialDriver(job.simulation, seeds: job.seeds)
         _ = job
         _ = data
+        // DocC/AddingAlgorithms.md, Swift block 3: not compiled: an extension, which Swift allows only at file scope (JobRecordTests conforms a model and an algorithm of its own the same way)
     }
 }
 
@@ -210,7 +211,8 @@ private enum Snippets_DocC_UserDefinedModels_md {
         }
         let job = try Job(contentsOf: "three-state.json")   // "model": {"name": "ThreeStateCrossing"}
         _ = job
-        // DocC/UserDefinedModels.md, Swift block 5
+        // DocC/UserDefinedModels.md, Swift block 5: not compiled: an extension, which Swift allows only at file scope (JobRecordTests conforms a model and an algorithm of its own the same way)
+        // DocC/UserDefinedModels.md, Swift block 6
         let simulation = Simulation(
             settings: SimulationSettings(tmax: 2000, dtUpdate: 0.5, dtCollect: 10, numTrajs: 200, batchSize: 50),
             model: ThreeStateCrossing(),
