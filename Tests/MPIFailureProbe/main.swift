@@ -6,6 +6,10 @@
 // waiting.
 //
 //   mpirun -n K MPIFailureProbe SEED     (SEED -1: nothing fails)
+//
+// With `progress` instead of a seed, it runs a longer job of 2 batches of 8 and prints
+// each progress count rank 0 receives (`progress DONE/TOTAL`), so that the tests see
+// progress within batches under MPI.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -32,11 +36,14 @@ struct FailingMeanField: Algorithm {
 }
 
 let failingSeed = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? -1
-let settings = SimulationSettings(tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 23, batchSize: 4, progressBar: false)
+let showProgress = CommandLine.arguments.dropFirst().first == "progress"
+let settings = showProgress
+    ? SimulationSettings(tmax: 200, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 16, batchSize: 8, progressBar: false)
+    : SimulationSettings(tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 23, batchSize: 4, progressBar: false)
 let simulation = Simulation(settings: settings, model: SpinBoson(), algorithm: FailingMeanField(failingSeed: failingSeed),
                             initialWavefunction: [Complex(1), Complex(0)])
 do {
-    let data = try parallelDriverMPI(simulation)
+    let data = try parallelDriverMPI(simulation, progress: showProgress ? { done, total in print("progress \(done)/\(total)") } : nil)
     MPIEnvironment.finalize()
     if let data { print("complete: \(data.normFactor) trajectories, seeds \(data.seeds.first!)...\(data.seeds.last!)") }
 } catch {
