@@ -9,7 +9,8 @@
 //
 // With `progress` instead of a seed, it runs a longer job of 2 batches of 8 and prints
 // each progress count rank 0 receives (`progress DONE/TOTAL`), so that the tests see
-// progress within batches under MPI.
+// progress within batches under MPI. `progress CK` does the same with a checkpoint at CK
+// (rank 0 then runs no batch and only watches the others').
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -43,7 +44,8 @@ let settings = showProgress
 let simulation = Simulation(settings: settings, model: SpinBoson(), algorithm: FailingMeanField(failingSeed: failingSeed),
                             initialWavefunction: [Complex(1), Complex(0)])
 do {
-    let data = try parallelDriverMPI(simulation, progress: showProgress ? { done, total in print("progress \(done)/\(total)") } : nil)
+    let checkpoint = showProgress ? CommandLine.arguments.dropFirst(2).first.map { Checkpointing(path: $0) } : nil
+    let data = try parallelDriverMPI(simulation, checkpoint: checkpoint, progress: showProgress ? { done, total in print("progress \(done)/\(total)") } : nil)
     MPIEnvironment.finalize()
     if let data { print("complete: \(data.normFactor) trajectories, seeds \(data.seeds.first!)...\(data.seeds.last!)") }
 } catch {

@@ -85,22 +85,27 @@ final class ProgressTests: XCTestCase {
     }
 
     /// Under MPI, rank 0's callback gets counts within batches (not only multiples of the
-    /// batch size) and the total once, at the end.
+    /// batch size) and the total once, at the end: when rank 0 runs batches too, and with a
+    /// checkpoint, when it only watches the others'.
     func testMPIRankZeroReportsProgressWithinBatches() throws {
         let mpirun = try P.mpirun()
         let probe = try QCLabCLI.executable(named: "MPIFailureProbe")
         let folder = try QCLabCLI.temporaryFolder(self)
-        let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "2", probe.path, "progress"], in: folder, timeout: 120)
-        XCTAssertEqual(outcome.status, 0, outcome.errors)
-        let counts = outcome.output.split(separator: "\n").compactMap { line -> Int? in
-            guard line.hasPrefix("progress ") else { return nil }
-            return Int(line.dropFirst("progress ".count).split(separator: "/")[0])
+        for checkpoint in [[], [folder.appendingPathComponent("ck").path]] {
+            let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "2", probe.path, "progress"] + checkpoint, in: folder,
+                                    timeout: 120)
+            XCTAssertEqual(outcome.status, 0, outcome.errors)
+            let counts = outcome.output.split(separator: "\n").compactMap { line -> Int? in
+                guard line.hasPrefix("progress ") else { return nil }
+                return Int(line.dropFirst("progress ".count).split(separator: "/")[0])
+            }
+            let label = checkpoint.isEmpty ? "without a checkpoint" : "with a checkpoint"
+            XCTAssertTrue(outcome.output.contains("complete: 16 trajectories"), "\(label): \(outcome.output)")
+            XCTAssertTrue(counts.contains { $0 % 8 != 0 }, "\(label): counts within a batch of 8: \(counts)")
+            XCTAssertEqual(counts, counts.sorted(), "\(label): progress only grows")
+            XCTAssertEqual(Set(counts).count, counts.count, "\(label): no count twice")
+            XCTAssertEqual(counts.last, 16, label)
         }
-        XCTAssertTrue(outcome.output.contains("complete: 16 trajectories"), outcome.output)
-        XCTAssertTrue(counts.contains { $0 % 8 != 0 }, "counts within a batch of 8: \(counts)")
-        XCTAssertEqual(counts, counts.sorted(), "progress only grows")
-        XCTAssertEqual(Set(counts).count, counts.count, "no count twice")
-        XCTAssertEqual(counts.last, 16)
     }
 
     /// On a terminal (a pseudo-terminal made by `script`), the bar of a one-batch run is
