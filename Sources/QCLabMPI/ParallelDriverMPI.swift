@@ -48,8 +48,13 @@ import QCLab
 ///     a checkpoint that exists is resumed, and only the missing batches run. With a
 ///     checkpoint, rank 0 runs no batches itself: it receives each batch's result as it is
 ///     done and keeps the checkpoint.
-///   - progress: called on rank 0 between its batches (as results arrive, with a
-///     checkpoint), with the number of trajectories done by all ranks so far and the total.
+///   - progress: called on rank 0 with the number of trajectories done by all ranks so
+///     far and the total, as the count grows: within batches (every rank adds how far its
+///     batch has got to a shared count on rank 0 at most every half second, and at the
+///     end of each batch; a batch's trajectories count in proportion to the collect points
+///     it has passed, rounded down), read by rank 0 at its own collect points and, once it
+///     has no batch to run, about ten times a second until every rank is done. Counts only
+///     grow, and the same count is not reported twice; the last call is the total.
 /// - Returns: on rank 0, `data` with the new trajectories merged in; `nil` on every other rank.
 public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
                               numTasks: Int? = nil, checkpoint: Checkpointing? = nil,
@@ -70,12 +75,14 @@ public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, dat
     }
     return try withLinearAlgebraThreads(1) {
         var counter = SharedCounter(rank: rank)
-        let report = RankReport.run(simulation: simulation, plan: plan, rank: rank, counter: &counter,
-                                    progress: rank == 0 ? progress : nil)
+        let shared = SharedProgress(counter: counter, progress: rank == 0 ? progress : nil, total: plan.seeds.count)
+        let report = RankReport.run(simulation: simulation, plan: plan, rank: rank, counter: counter, progress: shared)
+        _ = counter.fetchAndAdd(SharedCounter.finishedRanks, 1)
+        if rank == 0 { shared.watch(until: size) }
         counter.free()
         guard let total = report.reduced(rank: rank, size: size) else { return nil }
         let result = try finish(total, simulation: simulation, plan: plan, data: data, size: size)
-        progress?(plan.seeds.count, plan.seeds.count)
+        shared.show(plan.seeds.count)
         return result
     }
 }
@@ -107,6 +114,8 @@ private func runCheckpointed(_ simulation: Simulation, plan: RunPlan, data: Simu
     }
     var counter = SharedCounter(rank: rank)
     defer { counter.free() }
+    let shared = SharedProgress(counter: counter, progress: rank == 0 ? progress : nil, total: plan.seeds.count,
+                                base: run?.trajectoriesDone ?? 0)
     guard rank == 0, var run else {
         // A worker rank: run missing batches, send each result (or the failure), then an end.
         while true {
@@ -114,7 +123,7 @@ private func runCheckpointed(_ simulation: Simulation, plan: RunPlan, data: Simu
             guard index < missing.count, counter.read(SharedCounter.failed) == 0 else { break }
             let batch = Int(missing[index])
             do {
-                let result = try simulation.runBatch(seeds: plan.seeds(ofBatch: batch))
+                let result = try shared.runBatch(simulation, seeds: plan.seeds(ofBatch: batch))
                 RankReport.send(CheckpointMessage.result(batch, result.encodedBytes()), to: 0, tag: CheckpointMessage.tag)
             } catch {
                 _ = counter.fetchAndAdd(SharedCounter.failed, 1)
@@ -128,6 +137,9 @@ private func runCheckpointed(_ simulation: Simulation, plan: RunPlan, data: Simu
     var total = RankReport()
     var ends = 0
     while ends < size - 1 {
+        if progress != nil {
+            while !RankReport.messageWaiting(tag: CheckpointMessage.tag) { shared.poll() }
+        }
         let (source, bytes) = RankReport.receiveAny(tag: CheckpointMessage.tag)
         guard let (kind, batch, payload) = CheckpointMessage.parse(bytes) else {
             MPIEnvironment.abort("an unreadable message came from MPI rank \(source)")
@@ -142,7 +154,7 @@ private func runCheckpointed(_ simulation: Simulation, plan: RunPlan, data: Simu
                 total.failures.append(.init(rank: source, batch: batch, failure: .other("its result could not be kept: \(error)")))
                 _ = counter.fetchAndAdd(SharedCounter.failed, 1)
             }
-            progress?(run.trajectoriesDone, plan.seeds.count)
+            shared.show(shared.base + Int(counter.read(SharedCounter.trajectories)))
         case 1:
             total.failures.append(.init(rank: source, batch: batch, failure: BatchFailure(encodedBytes: payload)))
         default:
@@ -309,14 +321,16 @@ public enum MPIEnvironment {
 // MARK: - The shared counter
 
 /// Rank 0's shared counters, reached by every rank with one-sided operations: the next
-/// batch to hand out, a failure flag, and the batches done (for rank 0's progress bar).
+/// batch to hand out, a failure flag, the trajectories done (within batches too, for rank
+/// 0's progress) and the ranks that have no batch left to run.
 private struct SharedCounter {
-    static let next = 0, failed = 1, done = 2
+    static let next = 0, failed = 1, trajectories = 2, finishedRanks = 3
+    static let slots = 4
     var window: MPI_Win?
     var memory: UnsafeMutableRawPointer?
 
     init(rank: Int) {
-        let bytes = rank == 0 ? 3 * MemoryLayout<Int64>.size : 0
+        let bytes = rank == 0 ? Self.slots * MemoryLayout<Int64>.size : 0
         // Some one-sided components cannot run over every network (Open MPI 4's default,
         // osc/rdma, needs RDMA, so TCP between nodes fails): say what to do, on every rank.
         MPI_Comm_set_errhandler(qclab_mpi_comm_world(), qclab_mpi_errors_return())
@@ -327,13 +341,13 @@ private struct SharedCounter {
             MPIEnvironment.abort("MPI_Win_allocate failed (\(MPIEnvironment.errorString(code))): this MPI's one-sided "
                                  + "component cannot run over this network; with Open MPI, add `--mca osc pt2pt` to mpirun")
         }
-        if rank == 0 { memory!.initializeMemory(as: Int64.self, repeating: 0, count: 3) }
+        if rank == 0 { memory!.initializeMemory(as: Int64.self, repeating: 0, count: Self.slots) }
         MPIEnvironment.check(MPI_Barrier(qclab_mpi_comm_world()), "MPI_Barrier")
         MPIEnvironment.check(MPI_Win_lock_all(0, window), "MPI_Win_lock_all")
     }
 
     /// Adds `amount` to counter `slot` on rank 0 and returns its previous value.
-    mutating func fetchAndAdd(_ slot: Int, _ amount: Int64) -> Int64 {
+    func fetchAndAdd(_ slot: Int, _ amount: Int64) -> Int64 {
         var operand = amount, result: Int64 = 0
         MPIEnvironment.check(MPI_Fetch_and_op(&operand, &result, qclab_mpi_int64(), 0, MPI_Aint(slot), qclab_mpi_sum(), window),
                              "MPI_Fetch_and_op")
@@ -342,7 +356,7 @@ private struct SharedCounter {
     }
 
     /// Reads counter `slot` on rank 0.
-    mutating func read(_ slot: Int) -> Int64 {
+    func read(_ slot: Int) -> Int64 {
         var operand: Int64 = 0, result: Int64 = 0
         MPIEnvironment.check(MPI_Fetch_and_op(&operand, &result, qclab_mpi_int64(), 0, MPI_Aint(slot), qclab_mpi_no_op(), window),
                              "MPI_Fetch_and_op")
@@ -357,6 +371,82 @@ private struct SharedCounter {
     }
 }
 
+// MARK: - Progress
+
+/// The job's progress, kept in rank 0's shared count of trajectories done: each rank adds
+/// how far its running batch has got (at most every ``interval`` seconds, and the rest at
+/// the end of the batch), and rank 0 shows the count.
+private final class SharedProgress {
+    static let interval = 0.5
+    let counter: SharedCounter
+    /// Rank 0's `progress` (nil on other ranks).
+    let progress: ((Int, Int) -> Void)?
+    let total: Int
+    /// Trajectories done before this run (a resumed checkpoint's).
+    let base: Int
+    /// Trajectories of the running batch already added to the shared count.
+    private var added = 0
+    private var lastAdded = 0.0
+    private var reported = -1
+
+    init(counter: SharedCounter, progress: ((Int, Int) -> Void)?, total: Int, base: Int = 0) {
+        self.counter = counter
+        self.progress = progress
+        self.total = total
+        self.base = base
+    }
+
+    /// Runs a batch of `seeds`, adding its progress to the shared count as it goes and all
+    /// of its trajectories when it is done.
+    func runBatch(_ simulation: Simulation, seeds: [Int]) throws -> SimulationData {
+        added = 0
+        let result = try BatchProgress.reporting({ [self] collected, points in
+            let done = seeds.count * collected / max(points, 1)
+            let now = monotonicSeconds()
+            guard done > added, done < seeds.count, now - lastAdded >= Self.interval else { return }
+            add(done - added)
+            added = done
+            lastAdded = now
+        }) {
+            try simulation.runBatch(seeds: seeds)
+        }
+        add(seeds.count - added)
+        added = 0
+        return result
+    }
+
+    private func add(_ trajectories: Int) {
+        let count = counter.fetchAndAdd(SharedCounter.trajectories, Int64(trajectories)) + Int64(trajectories)
+        show(base + Int(count))
+    }
+
+    /// Calls rank 0's `progress` with `done`, if it is more than last time.
+    func show(_ done: Int) {
+        guard let progress, done > reported else { return }
+        reported = done
+        progress(min(done, total), total)
+    }
+
+    /// Shows the shared count, then waits a tenth of a second (rank 0, waiting for other ranks).
+    func poll() {
+        show(base + Int(counter.read(SharedCounter.trajectories)))
+        usleep(100_000)
+    }
+
+    /// On rank 0 with nothing left to run: shows the count until all `ranks` are done.
+    func watch(until ranks: Int) {
+        guard progress != nil else { return }
+        while counter.read(SharedCounter.finishedRanks) < Int64(ranks) { poll() }
+    }
+}
+
+/// Seconds on the monotonic clock (for rate limits).
+private func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+}
+
 // MARK: - Reports and the reduction tree
 
 /// What a rank (or a subtree of ranks) has to show: the batches each rank ran, their
@@ -369,22 +459,16 @@ private struct RankReport {
     var failures: [Failure] = []
 
     /// Runs batches from the shared counter until they run out or some rank failed.
-    static func run(simulation: Simulation, plan: RunPlan, rank: Int, counter: inout SharedCounter,
-                    progress: ((Int, Int) -> Void)?) -> RankReport {
+    static func run(simulation: Simulation, plan: RunPlan, rank: Int, counter: SharedCounter,
+                    progress: SharedProgress) -> RankReport {
         var report = RankReport()
         report.batches[rank] = []
         while true {
             let batch = Int(counter.fetchAndAdd(SharedCounter.next, 1))
             guard batch < plan.batches.count, counter.read(SharedCounter.failed) == 0 else { break }
             do {
-                try report.data.add(simulation.runBatch(seeds: plan.seeds(ofBatch: batch)))
+                try report.data.add(progress.runBatch(simulation, seeds: plan.seeds(ofBatch: batch)))
                 report.batches[rank]!.append(batch)
-                let done = counter.fetchAndAdd(SharedCounter.done, 1) + 1
-                if let progress {
-                    let trajectories = done == Int64(plan.batches.count) ? plan.seeds.count
-                        : Int(done) * (plan.seeds.count / max(plan.batches.count, 1))
-                    progress(trajectories, plan.seeds.count)
-                }
             } catch {
                 report.failures.append(Failure(rank: rank, batch: batch, failure: BatchFailure(error)))
                 _ = counter.fetchAndAdd(SharedCounter.failed, 1)
@@ -431,6 +515,14 @@ private struct RankReport {
         var bytes = bytes
         MPIEnvironment.check(MPI_Send(&bytes, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
                                       qclab_mpi_comm_world()), "MPI_Send")
+    }
+
+    /// Whether a message with `tag` from any rank is waiting to be received.
+    static func messageWaiting(tag: Int32) -> Bool {
+        var flag: Int32 = 0
+        var status = MPI_Status()
+        MPIEnvironment.check(MPI_Iprobe(qclab_mpi_any_source(), tag, qclab_mpi_comm_world(), &flag, &status), "MPI_Iprobe")
+        return flag != 0
     }
 
     /// Receives the next message with `tag` from any rank.

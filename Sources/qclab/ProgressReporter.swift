@@ -4,6 +4,10 @@ import Foundation
 /// only when standard error is a terminal; or, for MPI rank 0 (whose standard error the
 /// launcher forwards, and is no terminal), a plain line at most every `lineInterval`
 /// seconds and one at the end.
+///
+/// The drivers report within batches too (a batch's trajectories count in proportion to
+/// the collect points it has passed), so the bar moves during a run of one batch; it is
+/// redrawn at most ten times a second.
 final class ProgressReporter: @unchecked Sendable {
     private let enabled: Bool
     private let lines: Bool
@@ -33,15 +37,16 @@ final class ProgressReporter: @unchecked Sendable {
         lastDone = done
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
-        let left = rate > 0 ? Double(total - done) / rate : 0
+        // Until a trajectory counts as done there is no rate to tell the time left from.
+        let pace = rate > 0 ? String(format: "%.1f/s, %.0fs left", rate, Double(total - done) / rate) : "starting"
         if lines {
-            let line = String(format: "qclab: %d/%d trajectories, %.1f/s, %.0fs left\n", done, total, rate, left)
+            let line = String(format: "qclab: %d/%d trajectories, %@\n", done, total, pace)
             FileHandle.standardError.write(Data(line.utf8))
             return
         }
         let width = 30, filled = total > 0 ? width * done / total : 0
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let line = String(format: "\r[%@] %d/%d trajectories, %.1f/s, %.0fs left ", bar, done, total, rate, left)
+        let line = String(format: "\r[%@] %d/%d trajectories, %@ ", bar, done, total, pace)
         FileHandle.standardError.write(Data(line.utf8))
         drawn = true
     }

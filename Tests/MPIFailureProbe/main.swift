@@ -10,6 +10,11 @@
 //                                             longer, and rank 0 prints the run's log: how
 //                                             many batches each rank ran, for the test of
 //                                             dynamic hand-out)
+//
+// With `progress` instead of a seed, it runs a longer job of 2 batches of 8 and prints
+// each progress count rank 0 receives (`progress DONE/TOTAL`), so that the tests see
+// progress within batches under MPI. `progress CK` does the same with a checkpoint at CK
+// (rank 0 then runs no batch and only watches the others').
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -40,13 +45,17 @@ struct FailingMeanField: Algorithm {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let slowRank = arguments.first == "slow" ? arguments.dropFirst().first : nil
+let showProgress = arguments.first == "progress"
 let failingSeed = slowRank == nil ? arguments.first.flatMap { Int($0) } ?? -1 : -1
-let settings = SimulationSettings(tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 23, batchSize: 4, progressBar: false)
+let settings = showProgress
+    ? SimulationSettings(tmax: 200, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 16, batchSize: 8, progressBar: false)
+    : SimulationSettings(tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 23, batchSize: 4, progressBar: false)
 let simulation = Simulation(settings: settings, model: SpinBoson(),
                             algorithm: FailingMeanField(failingSeed: failingSeed, slowRank: slowRank),
                             initialWavefunction: [Complex(1), Complex(0)])
 do {
-    let data = try parallelDriverMPI(simulation)
+    let checkpoint = showProgress ? CommandLine.arguments.dropFirst(2).first.map { Checkpointing(path: $0) } : nil
+    let data = try parallelDriverMPI(simulation, checkpoint: checkpoint, progress: showProgress ? { done, total in print("progress \(done)/\(total)") } : nil)
     MPIEnvironment.finalize()
     if let data {
         print("complete: \(data.normFactor) trajectories, seeds \(data.seeds.first!)...\(data.seeds.last!)")

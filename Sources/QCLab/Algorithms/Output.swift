@@ -112,10 +112,15 @@ public struct CollectState {
 /// Accumulates a batch's outputs: at each collect point, every output's per-trajectory
 /// values become sums over the rows and squared deviations over the independent samples
 /// (groups of `branches` rows), through ``Observable/record(slot:rows:first:count:branches:scratch:)``.
+///
+/// Each collect point also tells the driver how far the batch has got (``BatchProgress``),
+/// so that progress shows within a batch under every algorithm.
 public struct OutputCollector {
     public let outputs: [Output]
     public let rows: Int
     public let branches: Int
+    /// Collect points of the time grid.
+    private let collectCount: Int
     private var observables: [Observable]
     private var values: [ComplexBatch]
     private var scratch: [Double]
@@ -125,6 +130,7 @@ public struct OutputCollector {
         self.outputs = outputs
         self.rows = rows
         self.branches = branches
+        collectCount = grid.collectCount
         observables = outputs.map {
             Observable(name: $0.name, shape: [grid.collectCount] + $0.shape, isComplex: $0.isComplex)
         }
@@ -135,7 +141,8 @@ public struct OutputCollector {
         scratch = [Double](repeating: 0, count: rows / max(branches, 1))
     }
 
-    /// Records every output at collect point `index`.
+    /// Records every output at collect point `index`, then reports the batch's progress
+    /// (collect points are recorded in order, so `index + 1` of them are done).
     public mutating func collect(_ state: CollectState, index: Int) throws {
         precondition(state.rows == rows, "a state of \(state.rows) rows for a collector of \(rows)")
         for (o, output) in outputs.enumerated() {
@@ -160,6 +167,7 @@ public struct OutputCollector {
                 }
             }
         }
+        BatchProgress.collected(index + 1, of: collectCount)
     }
 
     /// The batch's results: sums over its `rows` rows, `rows / branches` independent samples.

@@ -50,8 +50,11 @@ import Foundation
 ///     workers send each batch's result as it is done, for the parent to keep.
 ///   - stallTimeout: seconds a busy worker may go without using CPU time (or stay
 ///     stopped, say by SIGSTOP) before it counts as failed; default 600.
-///   - progress: called in the calling process as batches come back, with the number of
-///     trajectories done so far and the total.
+///   - progress: called in the calling process with the number of trajectories done so
+///     far and the total, as the count grows: as batches come back, and within batches
+///     (each worker tells the parent how far its batch has got a few times a second; a
+///     batch's trajectories count in proportion to the collect points it has passed,
+///     rounded down). Counts only grow, and the same count is not reported twice.
 ///   - observer: hooks called in the calling process as workers start and batches are
 ///     handed out and come back, for monitoring (and for tests that kill a worker).
 /// - Returns: `data` with the new trajectories merged in, in seed order.
@@ -73,7 +76,7 @@ public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]
     guard workerCount > 0 else { return try run.finish() }
     return try withLinearAlgebraThreads(1) {
         var pool = WorkerPool(simulation: simulation, plan: plan, observer: observer, stallTimeout: stallTimeout,
-                              batches: run.missingBatches, sendEachBatch: checkpoint != nil)
+                              batches: run.missingBatches, sendEachBatch: checkpoint != nil, sendProgress: progress != nil)
         do {
             try pool.run(workerCount: workerCount, into: &run, progress: progress)
         } catch {
@@ -138,12 +141,16 @@ private func affinityCoreCount() -> Int? {
 /// Messages on a worker's socket. Parent to worker: a batch index (Int64), or -1 for
 /// "send your folded result and exit". Worker to parent: a frame of UInt64 length, then a
 /// kind byte, the batch index (Int64) and a payload: nothing (`done`), the batch's
-/// ``BatchFailure`` (`failure`), or the worker's folded ``SimulationData`` (`result`, batch -1).
+/// ``BatchFailure`` (`failure`), the worker's folded ``SimulationData`` (`result`, batch
+/// -1), or the trajectories of the running batch that count as done (`progress`, an
+/// Int64; at most every ``progressInterval`` seconds, and only when the parent reports progress).
 private enum WorkerMessage {
     static let done: UInt8 = 0
     static let failure: UInt8 = 1
     static let result: UInt8 = 2
+    static let progress: UInt8 = 3
     static let finish = -1
+    static let progressInterval = 0.25
 
     static func frame(kind: UInt8, batch: Int, payload: [UInt8] = []) -> [UInt8] {
         var writer = BinaryWriter()
@@ -168,6 +175,8 @@ private struct WorkerPool {
         var batch: Int?
         /// Batches it has done and folded into the result it has not sent yet.
         var folded: [Int] = []
+        /// Trajectories of its running batch that count as done, from its last progress message.
+        var partial = 0
         /// Whether it was told to send its result.
         var finishing = false
         /// Its CPU time when last seen to change, and when that was (its sign of life).
@@ -188,17 +197,22 @@ private struct WorkerPool {
     /// checkpoints) instead of folding them.
     let batches: [Int]
     let sendEachBatch: Bool
+    /// Whether workers report progress within their batches.
+    let sendProgress: Bool
     var workers: [Worker] = []
     var nextBatch = 0
+    /// The count last given to `progress`.
+    var reported = -1
 
     init(simulation: Simulation, plan: RunPlan, observer: ParallelRunObserver, stallTimeout: Double, batches: [Int],
-         sendEachBatch: Bool) {
+         sendEachBatch: Bool, sendProgress: Bool) {
         self.simulation = simulation
         self.plan = plan
         self.observer = observer
         self.stallTimeout = stallTimeout
         self.batches = batches
         self.sendEachBatch = sendEachBatch
+        self.sendProgress = sendProgress
     }
 
     /// Forks the workers, hands out every batch and collects the results into `run`.
@@ -229,7 +243,11 @@ private struct WorkerPool {
                 workers[index].lastLife = Date()
                 while let (kind, batch, payload) = nextFrame(of: index) {
                     try receive(kind: kind, batch: batch, payload: payload, from: index, run: &run)
-                    progress?(run.trajectoriesDone, plan.seeds.count)
+                    let done = run.trajectoriesDone + workers.reduce(0) { $0 + $1.partial }
+                    if let progress, done > reported {
+                        reported = done
+                        progress(done, plan.seeds.count)
+                    }
                     if kind == WorkerMessage.done { try dispatch(to: index, run: &run) }
                 }
             }
@@ -252,7 +270,8 @@ private struct WorkerPool {
             for worker in workers { close(worker.fd) }
             close(pair[0])
             if qclab_die_with_parent(parent) != 0 { _exit(5) }
-            workerMain(fd: pair[1], simulation: simulation, plan: plan, sendEachBatch: sendEachBatch)
+            workerMain(fd: pair[1], simulation: simulation, plan: plan, sendEachBatch: sendEachBatch,
+                       sendProgress: sendProgress)
         }
         close(pair[1])
         guard pid > 0 else {
@@ -325,6 +344,7 @@ private struct WorkerPool {
                 throw failure(of: index, reason: "reported batch \(batch + 1) done while running batch \((worker.batch ?? -1) + 1)", run: run)
             }
             workers[index].batch = nil
+            workers[index].partial = 0
             if payload.isEmpty {
                 workers[index].folded.append(batch)
                 run.countProgress(ofBatch: batch)
@@ -337,6 +357,12 @@ private struct WorkerPool {
                 try run.checkpointIfDue()
             }
             observer.batchFinished?(batch, worker.number)
+        case WorkerMessage.progress:
+            var reader = BinaryReader(bytes: payload)
+            guard let running = worker.batch, batch == running, let done = try? reader.int64("trajectories") else {
+                throw failure(of: index, reason: "sent progress for batch \(batch + 1) while running batch \((worker.batch ?? -1) + 1)", run: run)
+            }
+            workers[index].partial = max(0, min(done, plan.batches[running].count))
         case WorkerMessage.result:
             guard worker.finishing, batch == WorkerMessage.finish else {
                 throw failure(of: index, reason: "sent a result it was not asked for", run: run)
@@ -487,9 +513,10 @@ private func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
 /// The body of a forked worker: runs the batches the parent sends until its socket
 /// closes, then leaves with `_exit` (no atexit handlers, no stdio flush, no return into
 /// the caller's code).
-private func workerMain(fd: Int32, simulation: Simulation, plan: RunPlan, sendEachBatch: Bool) -> Never {
+private func workerMain(fd: Int32, simulation: Simulation, plan: RunPlan, sendEachBatch: Bool, sendProgress: Bool) -> Never {
     setLinearAlgebraThreads(1)
     var folded = SimulationData()
+    var lastProgress = 0.0
     while true {
         guard let command = readExactly(fd, 8) else { _exit(0) }  // the parent is gone
         var reader = BinaryReader(bytes: command)
@@ -502,7 +529,22 @@ private func workerMain(fd: Int32, simulation: Simulation, plan: RunPlan, sendEa
         }
         guard plan.batches.indices.contains(batch) else { _exit(3) }
         do {
-            let result = try simulation.runBatch(seeds: plan.seeds(ofBatch: batch))
+            let seeds = plan.seeds(ofBatch: batch)
+            var sent = 0
+            let result = try BatchProgress.reporting(sendProgress ? { collected, total in
+                // A few messages a second at most, and none that says nothing new: the
+                // parent's reads, and the batch, are not slowed down.
+                let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: total)
+                let now = monotonicSeconds()
+                guard done > sent, done < seeds.count, now - lastProgress >= WorkerMessage.progressInterval else { return }
+                var writer = BinaryWriter()
+                writer.int64(done)
+                guard sendAll(fd, WorkerMessage.frame(kind: WorkerMessage.progress, batch: batch, payload: writer.bytes)) else { _exit(4) }
+                sent = done
+                lastProgress = now
+            } : nil) {
+                try simulation.runBatch(seeds: seeds)
+            }
             if sendEachBatch {
                 frame = WorkerMessage.frame(kind: WorkerMessage.done, batch: batch, payload: result.encodedBytes())
             } else {
@@ -514,4 +556,11 @@ private func workerMain(fd: Int32, simulation: Simulation, plan: RunPlan, sendEa
         }
         guard sendAll(fd, frame) else { _exit(4) }
     }
+}
+
+/// Seconds on the monotonic clock (for rate limits; unaffected by changes of the wall clock).
+private func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
 }

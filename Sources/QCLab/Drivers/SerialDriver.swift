@@ -9,19 +9,34 @@ import Logging
 ///   - data: results to add the new trajectories to.
 ///   - checkpoint: where to keep the run's progress; a checkpoint that exists is resumed
 ///     (only its missing batches run; the result is the same bits).
-///   - progress: called after each batch with the number of trajectories done so far.
+///   - progress: called with the number of trajectories done so far and the total, as
+///     the count grows: after each batch, and within a batch at its collect points (a
+///     batch's trajectories count in proportion to the collect points it has passed,
+///     rounded down). Counts only grow, and the same count is not reported twice.
 /// - Returns: `data` with the new trajectories merged in, batch by batch in seed order.
 public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
                          checkpoint: Checkpointing? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData {
     let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
     var run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "serial", tasks: 1, checkpoint: checkpoint)
+    var reported = -1
+    func report(_ done: Int) {
+        guard done > reported else { return }
+        reported = done
+        progress?(done, plan.seeds.count)
+    }
     try withLinearAlgebraThreads(1) {
         for index in run.missingBatches {
             let batchSeeds = plan.seeds(ofBatch: index)
             run.note(batchLine(index, seeds: batchSeeds), level: .debug)
-            try run.store(simulation.runBatch(seeds: batchSeeds), forBatch: index)
+            let before = run.trajectoriesDone
+            let result = try BatchProgress.reporting(progress.map { _ in { collected, total in
+                report(before + BatchProgress.trajectories(of: batchSeeds.count, collected: collected, total: total))
+            } }) {
+                try simulation.runBatch(seeds: batchSeeds)
+            }
+            try run.store(result, forBatch: index)
             try run.checkpointIfDue()
-            progress?(run.trajectoriesDone, plan.seeds.count)
+            report(run.trajectoriesDone)
         }
     }
     return try run.finish()
