@@ -354,7 +354,7 @@ private struct HDF5File {
         chunk[0] = hsize_t(max(1, min(shape[0], (1 << 20) / slice)))
         let list = H5Pcreate(qclab_h5p_dataset_create())
         guard list >= 0 else { throw failure("cannot make a dataset-creation property list") }
-        guard H5Pset_chunk(list, Int32(chunk.count), chunk) >= 0, H5Pset_shuffle(list) >= 0, H5Pset_deflate(list, 6) >= 0 else {
+        guard H5Pset_chunk(list, Int32(chunk.count), chunk) >= 0, H5Pset_shuffle(list) >= 0, H5Pset_deflate(list, 1) >= 0 else {
             H5Pclose(list)
             throw failure("cannot set up compression")
         }
