@@ -62,15 +62,77 @@ static inline void deposit(int64_t *s, double x, int64_t k) {
 
 void qclab_exact_deposit(int64_t *s, double x, int64_t k) { deposit(s, x, k); }
 
+/// The bin of the leading bit of finite, nonzero `x` (as `deposit` computes it); -1 for a
+/// zero, and `INT64_MAX` for an infinity or a NaN.
+static inline int64_t bin_of(double x) {
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    uint64_t field = (bits >> 52) & 0x7ff, m = bits & ((1ull << 52) - 1);
+    if (field == 0x7ff) return INT64_MAX;
+    int e;
+    if (field) { m |= 1ull << 52; e = (int)field - 1075; } else { if (!m) return -1; e = -1074; }
+    return (e + 63 - __builtin_clzll(m) + BIAS) >> 5;
+}
+
+/// `deposit` of finite `x` whose bin is at most the window top `top`, into local limbs
+/// `acc[1...LIMBS]` (no window checks: the caller has raised the window first).
+static inline void add_in_window(int64_t *acc, int64_t top, double x) {
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    uint64_t field = (bits >> 52) & 0x7ff, m = bits & ((1ull << 52) - 1);
+    int e;
+    if (field) { m |= 1ull << 52; e = (int)field - 1075; } else { if (!m) return; e = -1074; }
+    int shift = e - (int)(32 * (top - (LIMBS - 1)) - BIAS);
+    unsigned __int128 v;
+    if (shift >= 0) v = (unsigned __int128)m << shift;
+    else if (shift > -64) v = m >> -shift;
+    else return;
+    int64_t sign = (bits >> 63) ? -1 : 1;
+    for (int j = LIMBS; j >= 1; j--, v >>= 32) acc[j] += sign * (int64_t)((uint64_t)v & MASK32);
+}
+
+/// Deposits `values[0..<count]` into state `s` as `count` calls of `deposit(s, x, 1)` would,
+/// with the window raised once to the largest bin among them and the limbs added up in
+/// registers: the state is a function of the multiset of values, so the order of
+/// deposits (and so this way of making them) does not change a bit of it.
+static void deposit_all(int64_t *s, const double *values, ptrdiff_t count) {
+    if (s[0] == QCLAB_EXACT_NONFINITE) return;
+    int64_t top = -1;
+    for (ptrdiff_t i = 0; i < count; i++) {
+        int64_t bin = bin_of(values[i]);
+        if (bin > top) top = bin;
+    }
+    if (top < 0) return;  // only zeros
+    if (top == INT64_MAX) {
+        s[0] = QCLAB_EXACT_NONFINITE;
+        for (int j = 1; j <= LIMBS; j++) s[j] = 0;
+        return;
+    }
+    if (s[0] == QCLAB_EXACT_EMPTY) s[0] = top; else if (top > s[0]) shift_window(s, top);
+    int64_t acc[LIMBS + 1] = {0};
+    for (ptrdiff_t i = 0; i < count; i++) add_in_window(acc, s[0], values[i]);
+    for (int j = 1; j <= LIMBS; j++) s[j] += acc[j];
+}
+
 void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
     int64_t *sums = element, *squares = element + QCLAB_EXACT_STATE;
-    for (ptrdiff_t g = 0; g + branches <= count; g += branches) {
-        double y = rows[g];
-        for (ptrdiff_t b = 1; b < branches; b++) y += rows[g + b];
-        double hi = y * y, lo = fma(y, y, -hi);
-        deposit(sums, y, 1);
-        deposit(squares, hi, 1);
-        deposit(squares, lo, 1);
+    // Samples in chunks: each sample's value, and its square as an exact double-double.
+    enum { CHUNK = 256 };
+    double y[CHUNK], sq[2 * CHUNK];
+    ptrdiff_t groups = branches > 0 ? count / branches : 0;
+    for (ptrdiff_t start = 0; start < groups; start += CHUNK) {
+        ptrdiff_t n = groups - start < CHUNK ? groups - start : CHUNK;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const double *group = rows + (start + i) * branches;
+            double v = group[0];
+            for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
+            double hi = v * v;
+            y[i] = v;
+            sq[2 * i] = hi;
+            sq[2 * i + 1] = fma(v, v, -hi);
+        }
+        deposit_all(sums, y, n);
+        deposit_all(squares, sq, 2 * n);
     }
 }
 

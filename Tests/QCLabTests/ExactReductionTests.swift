@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import QCLab
+import CQCLabDrivers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -296,5 +297,48 @@ final class ExactReductionTests: XCTestCase {
         let outcome = try QCLabCLI.run(["-c", script, path], in: URL(fileURLWithPath: "/"), program: python)
         XCTAssertEqual(outcome.status, 0, outcome.errors)
         return outcome.output
+    }
+}
+
+/// The chunked record (one window raise per chunk, limbs added in registers) against the
+/// generic path, one `deposit` per value, as swift-collections tests fast paths against
+/// the generic one: the states must be the same bits.
+final class ExactRecordFastPathTests: XCTestCase {
+    func testRecordEqualsOneDepositPerValue() {
+        var generator = SystemRandomNumberGenerator()
+        let specials: [Double] = [0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 2.2250738585072014e-308, 1e308, -1e308, 1, -1, 0.1]
+        for trial in 0..<200 {
+            let branches = [1, 2, 3][trial % 3]
+            let count = branches * Int.random(in: 0...700, using: &generator)
+            var rows = (0..<count).map { _ -> Double in
+                let magnitude = Double.random(in: -1...1, using: &generator)
+                    * pow(2, Double(Int.random(in: trial % 2 == 0 ? -40...40 : -1000...1000, using: &generator)))
+                return Int.random(in: 0..<20, using: &generator) == 0 ? specials.randomElement(using: &generator)! : magnitude
+            }
+            if trial % 50 == 7, !rows.isEmpty { rows[rows.count / 2] = .infinity }
+            if trial % 50 == 9, !rows.isEmpty { rows[0] = .nan }
+            var fast = [Int64](repeating: 0, count: Int(QCLAB_EXACT_ELEMENT))
+            var generic = fast
+            qclab_exact_clear(&fast, 1)
+            qclab_exact_clear(&generic, 1)
+            // Start from a state that already holds something, so that windows move.
+            let earlier = [3.5, -1e-20, 7e10]
+            qclab_exact_record(&fast, earlier, 3, 1)
+            qclab_exact_record(&generic, earlier, 3, 1)
+            qclab_exact_record(&fast, rows, count, branches)
+            generic.withUnsafeMutableBufferPointer { state in
+                var g = 0
+                while g + branches <= count {
+                    var y = rows[g]
+                    for b in stride(from: 1, to: branches, by: 1) { y += rows[g + b] }
+                    let hi = y * y, lo = fma(y, y, -hi)
+                    qclab_exact_deposit(state.baseAddress!, y, 1)
+                    qclab_exact_deposit(state.baseAddress! + Int(QCLAB_EXACT_STATE), hi, 1)
+                    qclab_exact_deposit(state.baseAddress! + Int(QCLAB_EXACT_STATE), lo, 1)
+                    g += branches
+                }
+            }
+            XCTAssertEqual(fast, generic, "trial \(trial): \(count) rows in groups of \(branches)")
+        }
     }
 }
