@@ -122,18 +122,29 @@ public struct AdiabaticFrame {
                                                 real: realEigenvectors && mode == .signOverlap)
     }
 
-    /// Phases that make the position parts of the derivative couplings `d_{k,k+1}` real and
-    /// positive along their largest component (QC Lab's `analytic_der_couple_phase`).
+    /// Phases that make the position parts of the derivative couplings `d_{k,k+1}` of row `t`
+    /// real and positive along their largest component (QC Lab's `analytic_der_couple_phase`).
     private func derivativeCouplingPhases(row t: Int, z: ComplexBatch, model: any Model) -> [Complex] {
-        let n = states
-        let zRow = z.trajectory(t)
+        Self.derivativeCouplingPhases(eigenvectors: (0..<states).map { eigenvector($0, row: t) },
+                                      eigenvalues: (0..<states).map { eigenvalue($0, row: t) },
+                                      zRow: z.trajectory(t), model: model)
+    }
+
+    /// The phases of `phase_der_couple` gauge fixing for one trajectory at `zRow`, from its
+    /// eigenvectors (`eigenvectors[k]` is eigenvector `k`) and eigenvalues: each makes the
+    /// position part of `d_{k,k+1}` real and positive along its largest component (QC Lab's
+    /// `analytic_der_couple_phase`); eigenvector `k` is then multiplied by `conj(phases[k])`.
+    /// Shared by every algorithm that fixes gauges this way (FSSH through the frame, MSMASH).
+    static func derivativeCouplingPhases(eigenvectors vectors: [[Complex]], eigenvalues: [Double], zRow: [Complex],
+                                         model: any Model) -> [Complex] {
+        let n = vectors.count
         let mass = model.classicalCoordinateMass, weight = model.classicalCoordinateWeight
         var phases = [Complex](repeating: Complex(1), count: n)
         for i in 0..<max(n - 1, 0) {
             let j = i + 1
-            let gap = eigenvalues[j * rows + t] - eigenvalues[i * rows + t]
-            let dzc = model.couplingGradient(z: zRow, left: eigenvector(i, row: t), right: eigenvector(j, row: t))
-            let dz = model.couplingGradient(z: zRow, left: eigenvector(j, row: t), right: eigenvector(i, row: t))
+            let gap = eigenvalues[j] - eigenvalues[i]
+            let dzc = model.couplingGradient(z: zRow, left: vectors[i], right: vectors[j])
+            let dz = model.couplingGradient(z: zRow, left: vectors[j], right: vectors[i])
             var largest = -1.0, angle = 0.0
             for c in dzc.indices {
                 let dq = (0.5 * mass[c] * weight[c]).squareRoot() * ((dz[c].conjugate / gap) + (dzc[c] / gap))

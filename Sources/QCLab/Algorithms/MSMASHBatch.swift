@@ -455,24 +455,10 @@ struct MSMASHRows {
                          eigenvalues: [Double], eigenvectors v: inout ComplexBatch, previous: ComplexBatch) {
         let n = model.numQuantumStates, batch = z.batchSize
         if mode == .phaseDerCouple {
-            let mass = model.classicalCoordinateMass, weight = model.classicalCoordinateWeight
             for t in 0..<batch {
-                let zRow = z.trajectory(t)
-                let vectors = (0..<n).map { k in (0..<n).map { v[$0 * n + k, t] } }
-                var phases = [Complex](repeating: Complex(1), count: n)
-                for i in 0..<max(n - 1, 0) {
-                    let j = i + 1, gap = eigenvalues[j * batch + t] - eigenvalues[i * batch + t]
-                    let dzc = model.couplingGradient(z: zRow, left: vectors[i], right: vectors[j])
-                    let dz = model.couplingGradient(z: zRow, left: vectors[j], right: vectors[i])
-                    var largest = -1.0, angle = 0.0
-                    for c in dzc.indices {
-                        let dq = (0.5 * mass[c] * weight[c]).squareRoot() * ((dz[c].conjugate / gap) + (dzc[c] / gap))
-                        if dq.length > largest { (largest, angle) = (dq.length, dq.phase) }
-                    }
-                    if abs(angle) < 1e-10 { angle = 0 }
-                    let rotation = Complex.unit(phase: angle)
-                    for k in (i + 1)..<n { phases[k] = rotation * phases[k] }
-                }
+                let phases = AdiabaticFrame.derivativeCouplingPhases(
+                    eigenvectors: (0..<n).map { k in (0..<n).map { v[$0 * n + k, t] } },
+                    eigenvalues: (0..<n).map { eigenvalues[$0 * batch + t] }, zRow: z.trajectory(t), model: model)
                 for k in 0..<n {
                     for a in 0..<n { v[a * n + k, t] = v[a * n + k, t] * phases[k].conjugate }
                 }
