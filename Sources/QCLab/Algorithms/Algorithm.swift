@@ -105,24 +105,3 @@ extension FewestSwitchesSurfaceHopping {
                   useGaugeFieldForce: try flag("use_gauge_field_force"))
     }
 }
-
-extension Observable {
-    /// Records one collect point of one element: the per-row values of `count` rows,
-    /// `rows[first + r]`, reduced into flat slot `slot` of this output (for complex outputs,
-    /// `2 * element` for the real part and `2 * element + 1` for the imaginary part).
-    /// Rows are grouped into independent samples of `branches` consecutive rows. This is
-    /// the one place where per-row values become the output's sums: each sample's value
-    /// (its rows added in order) and its square are deposited into exact sums, so the
-    /// result does not depend on how samples are grouped into batches. `scratch` is unused
-    /// (kept for the engine's call sites).
-    mutating func record(slot: Int, rows: UnsafeBufferPointer<Double>, first: Int, count: Int, branches: Int,
-                         scratch: inout [Double]) {
-        recordSamples(slot: slot, rows: rows.baseAddress! + first, count: count, branches: branches)
-    }
-
-    /// Records a value that is the same in all `rows` rows (the collect time, say): its
-    /// sum only, so its standard error is zero.
-    mutating func recordConstant(slot: Int, value: Double, rows: Int) {
-        depositConstant(slot: slot, value: value, rows: rows)
-    }
-}

@@ -111,7 +111,7 @@ public struct CollectState {
 
 /// Accumulates a batch's outputs: at each collect point, every output's per-trajectory
 /// values become sums over the rows and squared deviations over the independent samples
-/// (groups of `branches` rows), through ``Observable/record(slot:rows:first:count:branches:scratch:)``.
+/// (groups of `branches` rows), through ``Observable/record(slot:rows:first:count:branches:)``.
 ///
 /// Each collect point also tells the driver how far the batch has got (``BatchProgress``),
 /// so that progress shows within a batch under every algorithm.
@@ -123,7 +123,6 @@ public struct OutputCollector {
     private let collectCount: Int
     private var observables: [Observable]
     private var values: [ComplexBatch]
-    private var scratch: [Double]
 
     /// A collector for `outputs` on `grid`, for a batch of `rows` rows in groups of `branches`.
     public init(outputs: [Output], grid: TimeGrid, rows: Int, branches: Int = 1) {
@@ -138,7 +137,6 @@ public struct OutputCollector {
             if case .shared = output.kind { return ComplexBatch(components: 0, batchSize: 0) }
             return ComplexBatch(components: output.elementCount, batchSize: rows)
         }
-        scratch = [Double](repeating: 0, count: rows / max(branches, 1))
     }
 
     /// Records every output at collect point `index`, then reports the batch's progress
@@ -156,12 +154,12 @@ public struct OutputCollector {
                     let slot = index * elements + e
                     values[o].re.withUnsafeBufferPointer {
                         observables[o].record(slot: output.isComplex ? 2 * slot : slot, rows: $0, first: e * rows,
-                                              count: rows, branches: branches, scratch: &scratch)
+                                              count: rows, branches: branches)
                     }
                     if output.isComplex {
                         values[o].im.withUnsafeBufferPointer {
                             observables[o].record(slot: 2 * slot + 1, rows: $0, first: e * rows, count: rows,
-                                                  branches: branches, scratch: &scratch)
+                                                  branches: branches)
                         }
                     }
                 }

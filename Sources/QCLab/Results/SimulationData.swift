@@ -230,15 +230,22 @@ public struct SimulationData: Sendable, Equatable {
 }
 
 extension Observable {
-    /// Deposits the samples of `count` rows (groups of `branches`) into flat slot `slot`.
-    mutating func recordSamples(slot: Int, rows: UnsafePointer<Double>, count: Int, branches: Int) {
+    /// Records one collect point of one element: the per-row values of `count` rows,
+    /// `rows[first + r]`, reduced into flat slot `slot` of this output (for complex outputs,
+    /// `2 * element` for the real part and `2 * element + 1` for the imaginary part).
+    /// Rows are grouped into independent samples of `branches` consecutive rows. This is
+    /// the one place where per-row values become the output's sums: each sample's value
+    /// (its rows added in order) and its square are deposited into exact sums, so the
+    /// result does not depend on how samples are grouped into batches.
+    mutating func record(slot: Int, rows: UnsafeBufferPointer<Double>, first: Int, count: Int, branches: Int) {
         exactSums.withUnsafeMutableBufferPointer {
-            qclab_exact_record($0.baseAddress! + slot * Self.exactValuesPerElement, rows, count, branches)
+            qclab_exact_record($0.baseAddress! + slot * Self.exactValuesPerElement, rows.baseAddress! + first, count, branches)
         }
     }
 
-    /// Deposits `value` `rows` times into the sum of flat slot `slot` (not the squares).
-    mutating func depositConstant(slot: Int, value: Double, rows: Int) {
+    /// Records a value that is the same in all `rows` rows (the collect time, say): its
+    /// sum only (the value deposited `rows` times), so its standard error is zero.
+    mutating func recordConstant(slot: Int, value: Double, rows: Int) {
         exactSums.withUnsafeMutableBufferPointer {
             qclab_exact_deposit($0.baseAddress! + slot * Self.exactValuesPerElement, value, Int64(rows))
         }
