@@ -8,7 +8,7 @@
 //   "Baseline (empty measurement)"  the measurement overhead (its mallocs are bookkeeping)
 //   "Eigen <n>x<n> <real|complex> (<source>, batch <b>)"  one BatchEigensolver.diagonalize of a batch
 //   "Eigen method <method> n=<n> B=<b>"  the same with the method forced, on HolsteinLattice(N: n)
-//                                     Hamiltonians: the crossovers behind Method.preferred
+//                                     Hamiltonians: the crossovers behind Strategy.fastest
 //   "Force <model> (batch <b>)"       quantumClassicalForce + classicalForce of a batch
 //   "MF step <workload> (batch <b>)"   one MeanFieldBatch.step
 //   "FSSH step <workload> (batch <b>)" one SurfaceHoppingBatch.step
@@ -103,7 +103,8 @@ struct EigenState {
         }
         hamiltonians = sequence
         (self.n, self.batch, isReal) = (n, batch, model.hamiltonianIsReal)
-        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal, strategy: method)
+        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal,
+                                       strategy: method ?? .fastest(states: n, isReal: isReal))
         eigenvalues = [Double](repeating: 0, count: n * batch)
         eigenvectors = ComplexBatch(components: n * n, batchSize: batch)
         try solver.diagonalize(hamiltonians[0], eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
@@ -118,7 +119,8 @@ struct EigenState {
 
     /// A fresh solver (no previous solution: the first step's path, LAPACK for n > 2).
     mutating func resetSolver() throws {
-        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal, strategy: method)
+        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal,
+                                       strategy: method ?? .fastest(states: n, isReal: isReal))
     }
 }
 
@@ -276,7 +278,7 @@ let benchmarks: @Sendable () -> Void = {
                 } setup: {
                     if box.state == nil {
                         box.state = try EigenState(model: HolsteinLattice(N: n), batch: batch, dt: 0.01, steps: 4,
-                                                   strategy: method)
+                                                   method: method)
                     }
                 }
             }
