@@ -1,8 +1,54 @@
-// The classical step of two-state scattering models (TwoStateScatteringModel+FusedStep.swift)
-// and the diabatic surfaces of Tully's three problems (TullyProblemOne/Two/Three.swift hold
-// the formulas and the reference), over whole batches, with the exponentials inlined.
+// The two-state scattering models: their diabatic surfaces (TullyProblemOne/Two/Three.swift
+// hold the formulas and the reference), the classical RK4 step over whole batches
+// (TwoStateScatteringModel+FusedStep.swift), and the whole surface-hopping step fused into
+// one pass, with the exponentials inlined.
 #include "CQCLabKernels.h"
-#include "lanes.h"
+#include "two_state.h"
+
+/// The potentials and slopes of the surfaces `kind` (a constant where this is inlined,
+/// so that each loop holds one model's formulas) at position q.
+static inline __attribute__((always_inline)) void
+surfaces_lane(const int kind, const qclab_scattering_surfaces m, double q, double *v11, double *v12, double *v22,
+              double *d11, double *d12, double *d22) {
+    switch (kind) {
+    case QCLAB_TULLY_ONE: {
+        const double decay = qclab_exp_lane(-m.b * fabs(q)), gaussian = qclab_exp_lane(-m.d * (q * q));
+        const double v = q >= 0 ? m.a * (1.0 - decay) : -m.a * (1.0 - decay), slope = m.a * m.b * decay;
+        *v11 = v; *v12 = m.c * gaussian; *v22 = -v;
+        *d11 = slope; *d12 = -2.0 * m.c * m.d * q * gaussian; *d22 = -slope;
+        break;
+    }
+    case QCLAB_TULLY_TWO: {
+        const double coupling = qclab_exp_lane(-m.d * (q * q)), well = qclab_exp_lane(-m.b * (q * q));
+        *v11 = 0.0; *v12 = m.c * coupling; *v22 = -m.a * well + m.e0;
+        *d11 = 0.0; *d12 = -2.0 * m.c * m.d * q * coupling; *d22 = 2.0 * m.a * m.b * q * well;
+        break;
+    }
+    default: {
+        const double decay = qclab_exp_lane(-m.c * fabs(q));
+        *v11 = m.a; *v12 = q >= 0 ? m.b * (2.0 - decay) : m.b * decay; *v22 = -m.a;
+        *d11 = 0.0; *d12 = m.b * m.c * decay; *d22 = 0.0;
+    }
+    }
+}
+
+static inline __attribute__((always_inline)) void
+diabatic_loop(const int kind, const qclab_scattering_surfaces m, int64_t batch, const double *restrict q,
+              double *restrict v11, double *restrict v12, double *restrict v22, double *restrict d11,
+              double *restrict d12, double *restrict d22) {
+    for (int64_t t = 0; t < batch; t++) surfaces_lane(kind, m, q[t], &v11[t], &v12[t], &v22[t], &d11[t], &d12[t], &d22[t]);
+}
+
+QCLAB_CLONES
+void qclab_scattering_diabatic(const qclab_scattering_surfaces *surfaces, int64_t batch, const double *q,
+                               double *v11, double *v12, double *v22, double *d11, double *d12, double *d22) {
+    const qclab_scattering_surfaces m = *surfaces;
+    switch (m.kind) {
+    case QCLAB_TULLY_ONE: diabatic_loop(QCLAB_TULLY_ONE, m, batch, q, v11, v12, v22, d11, d12, d22); break;
+    case QCLAB_TULLY_TWO: diabatic_loop(QCLAB_TULLY_TWO, m, batch, q, v11, v12, v22, d11, d12, d22); break;
+    default: diabatic_loop(QCLAB_TULLY_THREE, m, batch, q, v11, v12, v22, d11, d12, d22);
+    }
+}
 
 /// F = force_scale <ψ|∂V/∂q|ψ> at trajectory t, from the slopes at its current point.
 static inline double scattering_force(int64_t batch, int64_t t, double force_scale, const double *restrict psi_re,
@@ -69,39 +115,91 @@ void qclab_scattering_hamiltonian(int64_t batch, const double *restrict v11, con
     for (int64_t i = 0; i < 4 * batch; i++) h_im[i] = 0.0;
 }
 
-QCLAB_CLONES
-void qclab_tully_one(int64_t batch, const double *restrict q, double A, double B, double C, double D,
-                     double *restrict v11, double *restrict v12, double *restrict v22,
-                     double *restrict d11, double *restrict d12, double *restrict d22) {
+/// The fused step's loop over trajectories (see qclab_fssh_scattering_step), its arrays as
+/// `restrict` parameters so that it vectorizes; `kind` is a constant in each instance, and
+/// `branches` a constant 1 in the stochastic one.
+static inline __attribute__((always_inline)) void
+scattering_step_loop(const int kind, const qclab_scattering_surfaces m, int64_t batch, int64_t branches, double dt,
+                     double position_scale, double force_scale, double *restrict x, double *restrict y,
+                     double *restrict slopes, double *restrict evaluated_at, double *restrict h,
+                     const double *restrict draws, const double *restrict previous_v, double *restrict w,
+                     double *restrict v_re, double *restrict v_im, double *restrict wf_db_re,
+                     double *restrict wf_db_im, double *restrict wf_adb_re, double *restrict wf_adb_im,
+                     const int64_t *restrict active, double *restrict probability, double *restrict active_re,
+                     double *restrict active_im, int64_t *restrict target) {
+    const double half = 0.5 * dt, sixth = dt / 6.0;
+    // The arrays are distinct (the `restrict` above), but an inlined function's `restrict`
+    // does not reach the vectorizer's view of the loop: say so to it.
+#pragma clang loop vectorize(assume_safety)
     for (int64_t t = 0; t < batch; t++) {
-        const double x = q[t];
-        const double decay = qclab_exp_lane(-B * fabs(x)), gaussian = qclab_exp_lane(-D * (x * x));
-        const double v = x >= 0 ? A * (1.0 - decay) : -A * (1.0 - decay), slope = A * B * decay;
-        v11[t] = v; v12[t] = C * gaussian; v22[t] = -v;
-        d11[t] = slope; d12[t] = -2.0 * C * D * x * gaussian; d22[t] = -slope;
+        // The force is taken in the active eigenvector of the step's start, g = P[·][a]
+        // (real: the imaginary parts are zero), as in scattering_force.
+        const int64_t a = active[t];
+        const double g0 = a == 0 ? previous_v[t] : previous_v[batch + t];
+        const double g1 = a == 0 ? previous_v[2 * batch + t] : previous_v[3 * batch + t];
+        const double p0 = g0 * g0, p1 = g1 * g1, coherence = 2.0 * (g0 * g1);
+#define FORCE(s11, s12, s22) (force_scale * ((s11) * p0 + (s22) * p1 + (s12) * coherence))
+        // QC Lab's four RK4 stages, as qclab_scattering_rk4_stage computes them.
+        double v11, v12, v22, s11, s12, s22;
+        const double x0 = x[t], y0 = y[t];
+        const double f0 = FORCE(slopes[t], slopes[batch + t], slopes[2 * batch + t]);
+        surfaces_lane(kind, m, position_scale * (x0 + half * y0), &v11, &v12, &v22, &s11, &s12, &s22);
+        const double f1 = FORCE(s11, s12, s22);
+        surfaces_lane(kind, m, position_scale * (x0 + half * (y0 - half * f0)), &v11, &v12, &v22, &s11, &s12, &s22);
+        const double f2 = FORCE(s11, s12, s22);
+        const double stage_y = y0 - half * f1;
+        surfaces_lane(kind, m, position_scale * (x0 + dt * stage_y), &v11, &v12, &v22, &s11, &s12, &s22);
+        const double f3 = FORCE(s11, s12, s22);
+#undef FORCE
+        const double y1 = y0 - half * f0, y3 = y0 - dt * f2;
+        const double xn = x0 + sixth * (y0 + 2.0 * y1 + 2.0 * stage_y + y3);
+        x[t] = xn;
+        y[t] = y0 + sixth * (-f0 + 2.0 * -f1 + 2.0 * -f2 + -f3);
+        // The surfaces at the new coordinate: H, and the next step's first force.
+        surfaces_lane(kind, m, position_scale * xn, &v11, &v12, &v22, &s11, &s12, &s22);
+        slopes[t] = s11; slopes[batch + t] = s12; slopes[2 * batch + t] = s22;
+        evaluated_at[t] = xn;
+        h[t] = v11; h[batch + t] = v12; h[2 * batch + t] = v12; h[3 * batch + t] = v22;
+        two_state_quantum_lane(batch, t, dt, v11, v12, v22, draws[t / branches], previous_v, w, v_re, v_im, wf_db_re,
+                               wf_db_im, wf_adb_re, wf_adb_im, active, probability, active_re, active_im, target);
+    }
+}
+
+/// The fused step for the surfaces `kind` (a constant in each call).
+static inline __attribute__((always_inline)) void
+scattering_step(const int kind, const qclab_scattering_surfaces m, const qclab_scattering_classical c,
+                const qclab_two_state_step s) {
+    // Slopes at coordinates that moved since their evaluation (a hop that rescaled a
+    // position, say): rare, so one trajectory at a time rather than every lane's exponentials.
+#pragma clang loop vectorize(disable)
+    for (int64_t t = 0; t < s.batch; t++) {
+        if (c.evaluated_at[t] == c.x[t]) continue;
+        double v11, v12, v22;
+        surfaces_lane(kind, m, c.position_scale * c.x[t], &v11, &v12, &v22, &c.slopes[t], &c.slopes[s.batch + t],
+                      &c.slopes[2 * s.batch + t]);
+        c.evaluated_at[t] = c.x[t];
+    }
+    if (s.branches == 1) {
+        scattering_step_loop(kind, m, s.batch, 1, s.dt, c.position_scale, c.force_scale, c.x, c.y, c.slopes,
+                             c.evaluated_at, s.h, s.draws, TWO_STATE_LANE_ARRAYS(s));
+    } else {
+        scattering_step_loop(kind, m, s.batch, s.branches, s.dt, c.position_scale, c.force_scale, c.x, c.y, c.slopes,
+                             c.evaluated_at, s.h, s.draws, TWO_STATE_LANE_ARRAYS(s));
     }
 }
 
 QCLAB_CLONES
-void qclab_tully_two(int64_t batch, const double *restrict q, double A, double B, double C, double D, double E0,
-                     double *restrict v11, double *restrict v12, double *restrict v22,
-                     double *restrict d11, double *restrict d12, double *restrict d22) {
-    for (int64_t t = 0; t < batch; t++) {
-        const double x = q[t];
-        const double coupling = qclab_exp_lane(-D * (x * x)), well = qclab_exp_lane(-B * (x * x));
-        v11[t] = 0.0; v12[t] = C * coupling; v22[t] = -A * well + E0;
-        d11[t] = 0.0; d12[t] = -2.0 * C * D * x * coupling; d22[t] = 2.0 * A * B * x * well;
+int qclab_fssh_scattering_step(const qclab_scattering_surfaces *surfaces, const qclab_scattering_classical *classical,
+                               const qclab_two_state_step *step) {
+    const qclab_scattering_surfaces m = *surfaces;
+    const qclab_scattering_classical c = *classical;
+    const qclab_two_state_step s = *step;
+    if (!two_state_phases_in_range(s.batch, s.dt, s.w)) return -1;
+    switch (m.kind) {
+    case QCLAB_TULLY_ONE: scattering_step(QCLAB_TULLY_ONE, m, c, s); break;
+    case QCLAB_TULLY_TWO: scattering_step(QCLAB_TULLY_TWO, m, c, s); break;
+    case QCLAB_TULLY_THREE: scattering_step(QCLAB_TULLY_THREE, m, c, s); break;
+    default: return -1;
     }
-}
-
-QCLAB_CLONES
-void qclab_tully_three(int64_t batch, const double *restrict q, double A, double B, double C,
-                       double *restrict v11, double *restrict v12, double *restrict v22,
-                       double *restrict d11, double *restrict d12, double *restrict d22) {
-    for (int64_t t = 0; t < batch; t++) {
-        const double x = q[t];
-        const double decay = qclab_exp_lane(-C * fabs(x));
-        v11[t] = A; v12[t] = x >= 0 ? B * (2.0 - decay) : B * decay; v22[t] = -A;
-        d11[t] = 0.0; d12[t] = B * C * decay; d22[t] = 0.0;
-    }
+    return 0;
 }

@@ -1,36 +1,10 @@
 // The per-step kernels of fewest-switches surface hopping (FewestSwitchesSurfaceHopping.swift
 // says what each one is in QC Lab's recipe), over struct-of-arrays batches: element (a, k)
 // of an N x N batch is component a N + k, each component `batch` contiguous trajectories.
+// (The two-state fused step is in two_state_step.c, its lanes in two_state.h.)
 #include "CQCLabKernels.h"
-#include "lanes.h"
+#include "two_state.h"
 #include <math.h>
-
-/// The closed-form eigenpairs of [[a, b], [b, d]]: w0 <= w1, lower eigenvector (c, s),
-/// upper (-s, c).
-static inline void eigen_2x2(double a, double b, double d, double *w0, double *w1, double *c, double *s) {
-    const double mean = 0.5 * (a + d), half = 0.5 * (a - d);
-    const double radius = sqrt(half * half + b * b);
-    *w0 = mean - radius;
-    *w1 = mean + radius;
-    // Lower eigenvector (radius - half, -b) or, parallel to it, (b, -(radius + half)):
-    // the one whose leading entry cannot cancel.
-    const double x = half <= 0 ? radius - half : b;
-    const double y = half <= 0 ? -b : -(radius + half);
-    const double inverse_norm = 1.0 / sqrt(x * x + y * y);
-    *c = radius > 0 ? x * inverse_norm : 1.0;
-    *s = radius > 0 ? y * inverse_norm : 0.0;
-}
-
-/// NumPy's sign: -1, 0 or 1.
-static inline double sign_of(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
-
-/// QC Lab's clipping of a hopping probability: negative → 0, NaN → 0, +inf → 1e102.
-static inline double clipped(double value) {
-    if (value < 0) value *= 0.0;
-    if (value != value) value = 0.0;
-    if (value == INFINITY) value = 1e102;
-    return value;
-}
 
 QCLAB_CLONES
 void qclab_eigen_real_symmetric_2x2(int64_t batch, const double *restrict h, double *restrict w,
@@ -83,17 +57,6 @@ void qclab_gather_active(int64_t batch, int64_t n, const double *restrict v_re, 
     }
 }
 
-/// Re(x / c) by Smith's algorithm, as NumPy divides, so that edge cases (c = 0 gives ±inf
-/// or NaN, which the clipping turns into a certain hop or none) come out as in QC Lab.
-static inline double real_part_of_quotient(double xr, double xi, double cr, double ci) {
-    const int real_larger = fabs(cr) >= fabs(ci);
-    const double big = real_larger ? cr : ci, small = real_larger ? ci : cr;
-    const double ratio = small / big, scale = 1.0 / (big + small * ratio);
-    const double smith = real_larger ? (xr + xi * ratio) * scale : (xr * ratio + xi) * scale;
-    // x / +0 is what x * +inf is, without the division.
-    return (cr == 0 && ci == 0) ? xr * INFINITY : smith;
-}
-
 QCLAB_CLONES
 void qclab_hop_probabilities(int64_t batch, int64_t n, const double *restrict previous_re,
                              const double *restrict previous_im, const double *restrict active_re,
@@ -144,64 +107,6 @@ void qclab_hop_targets(int64_t batch, int64_t n, int64_t branches, const double 
         }
         target[t] = chosen;
     }
-}
-
-QCLAB_CLONES
-int qclab_fssh_two_state_real_step(int64_t batch, int64_t branches, double dt, const double *restrict h,
-                                   const double *restrict previous_v, double *restrict w,
-                                   double *restrict v_re, double *restrict v_im,
-                                   double *restrict wf_db_re, double *restrict wf_db_im,
-                                   double *restrict wf_adb_re, double *restrict wf_adb_im,
-                                   const int64_t *restrict active, const double *restrict draws,
-                                   double *restrict probability, double *restrict active_re,
-                                   double *restrict active_im, int64_t *restrict target) {
-    int64_t outside = 0;
-    for (int64_t i = 0; i < 2 * batch; i++) outside += !(fabs(w[i] * dt) <= sincos_vector_limit);
-    if (outside) return -1;
-    for (int64_t t = 0; t < batch; t++) {
-        // The step's start: eigenvectors P (element (a, k) at a 2 + k) and energies.
-        const double p00 = previous_v[t], p01 = previous_v[batch + t];
-        const double p10 = previous_v[2 * batch + t], p11 = previous_v[3 * batch + t];
-        // ψ ← P exp(-i E dt) Pᵀ ψ
-        const double xr = wf_db_re[t], xi = wf_db_im[t], yr = wf_db_re[batch + t], yi = wf_db_im[batch + t];
-        double c0r = p00 * xr + p10 * yr, c0i = p00 * xi + p10 * yi;
-        double c1r = p01 * xr + p11 * yr, c1i = p01 * xi + p11 * yi;
-        double s0, k0, s1, k1;
-        qclab_sincos_lane(-w[t] * dt, &s0, &k0);
-        qclab_sincos_lane(-w[batch + t] * dt, &s1, &k1);
-        const double r0r = k0 * c0r - s0 * c0i, r0i = k0 * c0i + s0 * c0r;
-        const double r1r = k1 * c1r - s1 * c1i, r1i = k1 * c1i + s1 * c1r;
-        const double ar = p00 * r0r + p01 * r1r, ai = p00 * r0i + p01 * r1i;
-        const double br = p10 * r0r + p11 * r1r, bi = p10 * r0i + p11 * r1i;
-        wf_db_re[t] = ar; wf_db_im[t] = ai; wf_db_re[batch + t] = br; wf_db_im[batch + t] = bi;
-        // New eigenpairs, each eigenvector signed to overlap its predecessor positively.
-        double c, s;
-        eigen_2x2(h[t], h[batch + t], h[3 * batch + t], &w[t], &w[batch + t], &c, &s);
-        const double sign0 = sign_of(p00 * c + p10 * s), sign1 = sign_of(p01 * -s + p11 * c);
-        const double v00 = c * sign0, v10 = s * sign0, v01 = -s * sign1, v11 = c * sign1;
-        v_re[t] = v00; v_re[batch + t] = v01; v_re[2 * batch + t] = v10; v_re[3 * batch + t] = v11;
-        v_im[t] = 0.0; v_im[batch + t] = 0.0; v_im[2 * batch + t] = 0.0; v_im[3 * batch + t] = 0.0;
-        // c = Vᵀ ψ
-        const double d0r = v00 * ar + v10 * br, d0i = v00 * ai + v10 * bi;
-        const double d1r = v01 * ar + v11 * br, d1i = v01 * ai + v11 * bi;
-        wf_adb_re[t] = d0r; wf_adb_im[t] = d0i; wf_adb_re[batch + t] = d1r; wf_adb_im[batch + t] = d1i;
-        // The active eigenvector g = V[·][a], and P_k = -2 Re(nac_k c_k / c_a) with
-        // nac_k = Σ_i P[i][k] g_i for the other state k.
-        const int64_t a = active[t];
-        const double g0 = a == 0 ? v00 : v01, g1 = a == 0 ? v10 : v11;
-        active_re[t] = g0; active_im[t] = 0.0; active_re[batch + t] = g1; active_im[batch + t] = 0.0;
-        // Only the other state k = 1 - a can be hopped to (P_a = 0).
-        const double nac = a == 0 ? p01 * g0 + p11 * g1 : p00 * g0 + p10 * g1;
-        const double ckr = a == 0 ? d1r : d0r, cki = a == 0 ? d1i : d0i;
-        const double car = a == 0 ? d0r : d1r, cai = a == 0 ? d0i : d1i;
-        const double other = clipped(-2.0 * real_part_of_quotient(nac * ckr, nac * cki, car, cai));
-        const double prob0 = a == 0 ? 0.0 : other, prob1 = a == 0 ? other : 0.0;
-        probability[t] = prob0;
-        probability[batch + t] = prob1;
-        const double draw = branches == 1 ? draws[t] : draws[t / branches];
-        target[t] = prob0 > draw ? 0 : (prob0 + prob1 > draw ? 1 : -1);
-    }
-    return 0;
 }
 
 /// ρ_ab for the `count` columns b of `b0 ..< b0 + count` (every b <= a; count is 4, or 1

@@ -81,6 +81,7 @@ final class StepPlanTests: XCTestCase {
         // Every kind of fast path was compared.
         XCTAssertTrue(plansSeen.contains { $0.classical == .fused && $0.eigensolver == .closedFormTwoByTwo })
         XCTAssertTrue(plansSeen.contains { $0.quantum == .fusedTwoState && $0.classical == .rk4 })
+        XCTAssertTrue(plansSeen.contains { $0.quantum == .fusedScatteringStep })
         XCTAssertTrue(plansSeen.contains { $0.eigensolver == .jacobiWarmStart && $0.realProducts })
         XCTAssertTrue(plansSeen.contains { $0.classical == .fused && $0.eigensolver == .jacobiWarmStart })
     }
@@ -131,6 +132,23 @@ final class StepPlanTests: XCTestCase {
         XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 300))!.eigensolver, .lapack)
         XCTAssertEqual(MeanField().stepPlan(for: TullyProblemOne())!, StepPlan(classical: .fused, eigensolver: nil,
                                                                                quantum: .separate, realProducts: true))
+        // Tully's problems fuse the whole step (their surfaces are built into the kernels);
+        // a scattering model written in Swift, a gauge needing complex products or the RK4
+        // integrator leave that plan out.
+        let whole = StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedScatteringStep,
+                             realProducts: true)
+        for tully in [TullyProblemOne(), TullyProblemTwo(), TullyProblemThree()] as [any Model] {
+            XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: tully)!, whole, tully.modelName)
+            XCTAssertEqual(FewestSwitchesSurfaceHopping().applicablePlans(for: tully).filter { $0.quantum == .fusedScatteringStep },
+                           [whole], tully.modelName)
+        }
+        for other in [SpinBoson(), SwiftTullyOne()] as [any Model] {
+            XCTAssertFalse(FewestSwitchesSurfaceHopping().applicablePlans(for: other).contains { $0.quantum == .fusedScatteringStep },
+                           other.modelName)
+        }
+        XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: SwiftTullyOne())!.quantum, .fusedTwoState)
+        XCTAssertEqual(FewestSwitchesSurfaceHopping(gaugeFixing: .phaseOverlap).stepPlan(for: TullyProblemOne())!.quantum, .separate)
+        XCTAssertTrue(whole.description.contains("whole step fused"), whole.description)
 
         // The run's log names the plan.
         var settings = SimulationSettings(tmax: 0.1, dtUpdate: 0.01, dtCollect: 0.05)

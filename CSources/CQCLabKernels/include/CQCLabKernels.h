@@ -101,18 +101,42 @@ void qclab_hop_probabilities(int64_t batch, int64_t n, const double *previous_re
 void qclab_hop_targets(int64_t batch, int64_t n, int64_t branches, const double *probability,
                        const double *draws, int64_t *target);
 
-/// One fused surface-hopping step of two-state trajectories with a real Hamiltonian and
-/// sign_overlap gauge fixing, everything after the classical step in one pass: the
-/// propagation ψ ← P exp(-i E dt) Pᵀ ψ with the step's starting eigenpairs (`previous_v`,
-/// `w` on entry), the new eigenpairs of `h` (into `w`, `v_re`, `v_im`) signed against `P`,
-/// c = Vᵀ ψ, the active eigenvector, the hopping probabilities and each trajectory's hop
-/// target (as qclab_hop_targets). Exactly the separate kernels' arithmetic. Returns -1,
-/// having changed nothing, when some |E dt| is beyond the vectorized sincos (> 1e5).
-int qclab_fssh_two_state_real_step(int64_t batch, int64_t branches, double dt, const double *h,
-                                   const double *previous_v, double *w, double *v_re, double *v_im,
-                                   double *wf_db_re, double *wf_db_im, double *wf_adb_re, double *wf_adb_im,
-                                   const int64_t *active, const double *draws, double *probability,
-                                   double *active_re, double *active_im, int64_t *target);
+/// The arrays of one surface-hopping step of two-state trajectories with a real Hamiltonian
+/// and sign_overlap gauge fixing, struct-of-arrays (component c of trajectory t at
+/// `c * batch + t`; element (a, k) of a 2 x 2 matrix is component 2 a + k).
+typedef struct qclab_two_state_step {
+    int64_t batch;
+    /// 1, or the branches per initial condition of deterministic surface hopping.
+    int64_t branches;
+    double dt;
+    /// H, real parts (4 components): read by qclab_fssh_two_state_real_step, written by
+    /// qclab_fssh_scattering_step (whose H has zero imaginary parts, left untouched).
+    double *h;
+    /// The eigenvectors P of the step's start, real parts (4 components).
+    const double *previous_v;
+    /// In, the step's starting energies; out, the new ones (2 components, ascending).
+    double *w;
+    /// Out, the new eigenvectors V (column k = eigenvector k), signed against P; v_im zeroed.
+    double *v_re, *v_im;
+    /// The diabatic wavefunction, propagated in place, and out, the adiabatic one c = Vᵀ ψ.
+    double *wf_db_re, *wf_db_im, *wf_adb_re, *wf_adb_im;
+    /// Each trajectory's active surface, and its hop draw (`draws[t / branches]`).
+    const int64_t *active;
+    const double *draws;
+    /// Out, the hopping probabilities (2 components), the active eigenvector V[·][active]
+    /// (imaginary parts zeroed), and the state each trajectory tries to hop to (-1: none).
+    double *probability;
+    double *active_re, *active_im;
+    int64_t *target;
+} qclab_two_state_step;
+
+/// Everything of a surface-hopping step after the classical step, in one pass: the
+/// propagation ψ ← P exp(-i E dt) Pᵀ ψ with the step's starting eigenpairs, the new
+/// eigenpairs of `h` in closed form signed against P, c = Vᵀ ψ, the active eigenvector,
+/// the hopping probabilities and each trajectory's hop target (as qclab_hop_targets).
+/// Exactly the separate kernels' arithmetic. Returns -1, having changed nothing, when some
+/// |E dt| is beyond the vectorized sincos (> 1e5).
+int qclab_fssh_two_state_real_step(const qclab_two_state_step *step);
 
 /// QC Lab's surface-hopping density matrix in the diabatic basis, ρ = ψ_db ψ_db† + V D V†
 /// with D = diag(δ_{k,active} - |c_k|²) (which is V ρ_adb V† for ρ_adb with the
@@ -158,6 +182,21 @@ int64_t qclab_hermitian_eigen(int64_t batch, int64_t n, const double *h_re, cons
 
 // MARK: Scattering models (scattering.c)
 
+/// The diabatic surfaces of a two-state scattering model built into the kernels: Tully's
+/// three problems (TullyProblemOne/Two/Three.swift give the formulas), with their constants.
+typedef struct qclab_scattering_surfaces {
+    /// QCLAB_TULLY_ONE (constants A, B, C, D), QCLAB_TULLY_TWO (A, B, C, D, E0) or
+    /// QCLAB_TULLY_THREE (A, B, C).
+    int32_t kind;
+    double a, b, c, d, e0;
+} qclab_scattering_surfaces;
+
+enum { QCLAB_TULLY_ONE = 1, QCLAB_TULLY_TWO = 2, QCLAB_TULLY_THREE = 3 };
+
+/// The diabatic potentials V11, V12, V22 and their slopes in q at positions q.
+void qclab_scattering_diabatic(const qclab_scattering_surfaces *surfaces, int64_t batch, const double *q,
+                               double *v11, double *v12, double *v22, double *d11, double *d12, double *d22);
+
 /// One stage of the RK4 step of a free particle on two diabatic surfaces (x' = y,
 /// y' = -F), F = force_scale <ψ|∂V/∂q|ψ> from the slopes `d11, d12, d22` at the stage's
 /// point. Stages 0-2 store F in f0, f1, f2 and write the next stage's positions
@@ -172,13 +211,26 @@ void qclab_scattering_rk4_stage(int stage, int64_t batch, double dt, double posi
 void qclab_scattering_hamiltonian(int64_t batch, const double *v11, const double *v12, const double *v22,
                                   double *h_re, double *h_im);
 
-/// The diabatic potentials and slopes of Tully's three problems at positions q.
-void qclab_tully_one(int64_t batch, const double *q, double A, double B, double C, double D,
-                     double *v11, double *v12, double *v22, double *d11, double *d12, double *d22);
-void qclab_tully_two(int64_t batch, const double *q, double A, double B, double C, double D, double E0,
-                     double *v11, double *v12, double *v22, double *d11, double *d12, double *d22);
-void qclab_tully_three(int64_t batch, const double *q, double A, double B, double C,
-                       double *v11, double *v12, double *v22, double *d11, double *d12, double *d22);
+/// The classical state of a batch of scattering trajectories (one coordinate each).
+typedef struct qclab_scattering_classical {
+    /// sqrt(2/m), turning x = Re z into q, and sqrt(1/(2m)), turning ∂/∂q into ∂/∂z*.
+    double position_scale, force_scale;
+    /// Re z and Im z, moved in place.
+    double *x, *y;
+    /// The slopes ∂V11, ∂V12, ∂V22 (3 components) at the coordinates `evaluated_at`: the
+    /// last step's closing evaluation, which serves as the next step's first where x has
+    /// not moved since (any other entry, e.g. NaN, is recomputed).
+    double *slopes, *evaluated_at;
+} qclab_scattering_classical;
+
+/// One whole surface-hopping step of two-state scattering trajectories in one pass over the
+/// batch, each trajectory's numbers kept in registers: QC Lab's RK4 step of the classical
+/// coordinate with the force taken in the active eigenvector of the step's start (the
+/// arithmetic of qclab_scattering_rk4_stage, the surfaces evaluated inline), H at the new
+/// coordinate into `step->h`, then what qclab_fssh_two_state_real_step does. Returns -1,
+/// having changed nothing, when some |E dt| is beyond the vectorized sincos (> 1e5).
+int qclab_fssh_scattering_step(const qclab_scattering_surfaces *surfaces, const qclab_scattering_classical *classical,
+                               const qclab_two_state_step *step);
 
 // MARK: Random numbers (random.c)
 

@@ -133,6 +133,8 @@ public struct SurfaceHoppingBatch {
     /// Whether the fused two-state kernel takes the quantum part of a step (internal so that
     /// tests can compare it with the separate kernels).
     var usesTwoStateKernel: Bool
+    /// The whole step fused, when the plan is ``StepPlan/QuantumKernels/fusedScatteringStep``.
+    private let scatteringStep: ScatteringSurfaceHoppingStep?
     /// The model's fused classical step, when the plan uses it.
     private let fusedModel: (any FusedClassicalDynamics)?
     private var fusedStep: (any FusedClassicalStep)?
@@ -170,6 +172,8 @@ public struct SurfaceHoppingBatch {
         probabilities = [Double](repeating: 0, count: n * rows)
         hopTargets = [Int](repeating: -1, count: rows)
         usesTwoStateKernel = plan.quantum == .fusedTwoState
+        scatteringStep = plan.quantum == .fusedScatteringStep
+            ? (model as? any BuiltInScatteringSurfaces).map { ScatteringSurfaceHoppingStep(model: $0, batchSize: rows) } : nil
         fusedModel = plan.classical == .fused ? model as? any FusedClassicalDynamics : nil
         fusedStep = fusedModel?.fusedClassicalStep(dt: grid.dtUpdate, batchSize: rows)
         gaugeField = algorithm.useGaugeFieldForce ? model as? any GaugeFieldForceModel : nil
@@ -222,37 +226,40 @@ public struct SurfaceHoppingBatch {
     /// One update step (QC Lab's FSSH update recipe).
     public mutating func step(dt: Double) throws {
         frame.beginStep()
-        if let fusedModel {
-            // z moves and H(z) is rebuilt in one pass; the propagator below needs only the
-            // eigenpairs of the step's start.
-            if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: rows) }
-            fusedStep!.advance(z: &z, psi: activeWavefunction, hamiltonian: &hamiltonian)
-        } else {
-            if let gaugeField {
-                let surfaces = activeSurface
-                classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt) { point, force in
-                    gaugeField.addGaugeFieldForce(z: point, activeSurface: surfaces, to: &force)
-                }
-            } else {
-                classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)
-            }
-            model.quantumHamiltonian(z: z, into: &hamiltonian)
-        }
         // One hop draw per initial condition and step, shared by its branches.
         draws.withUnsafeMutableBufferPointer { hopRandom.nextDoubles(into: $0) }
-        if !(usesTwoStateKernel && twoStateQuantumStep(dt: dt)) {
+        // The fused kernels write each row's active eigenvector straight into activeWavefunction.
+        var fused = scatteringStep != nil && wholeScatteringStep(dt: dt)
+        if !fused {
+            if let fusedModel {
+                // z moves and H(z) is rebuilt in one pass; the propagator below needs only the
+                // eigenpairs of the step's start.
+                if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: rows) }
+                fusedStep!.advance(z: &z, psi: activeWavefunction, hamiltonian: &hamiltonian)
+            } else {
+                if let gaugeField {
+                    let surfaces = activeSurface
+                    classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt) { point, force in
+                        gaugeField.addGaugeFieldForce(z: point, activeSurface: surfaces, to: &force)
+                    }
+                } else {
+                    classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)
+                }
+                model.quantumHamiltonian(z: z, into: &hamiltonian)
+            }
+            fused = usesTwoStateKernel && twoStateQuantumStep(dt: dt)
+        }
+        if !fused {
             frame.propagate(&wfDb, dt: dt, adiabatic: wfAdbIsAdjointProduct ? wfAdb : nil)
             try frame.diagonalize(hamiltonian)
             frame.fixGauge(settings.gaugeFixing, z: z, model: model)
             frame.toAdiabatic(wfDb, into: &wfAdb)
-            wfAdbIsAdjointProduct = true
             // Leaves each row's active eigenvector in the frame's scratch.
             frame.hopProbabilities(wfAdb: wfAdb, activeSurface: activeSurface, into: &probabilities)
             SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches,
                                              states: states, into: &hopTargets)
-        } else {
-            wfAdbIsAdjointProduct = false
         }
+        wfAdbIsAdjointProduct = !fused
         hopEvents.removeAll(keepingCapacity: true)
         for row in 0..<rows where hopTargets[row] >= 0 {
             hopEvents.append(frame.attemptHop(row: row, to: hopTargets[row], z: &z, activeSurface: &activeSurface,
@@ -260,7 +267,7 @@ public struct SurfaceHoppingBatch {
         }
         if hopEvents.contains(where: \.succeeded) {
             frame.activeEigenvectors(activeSurface, into: &activeWavefunction)
-        } else {
+        } else if !fused {
             // Every active surface is as it was: its new eigenvector is the one gathered
             // for the hop probabilities.
             activeWavefunction.assign(frame.scratch)
@@ -272,18 +279,37 @@ public struct SurfaceHoppingBatch {
     /// the batch (the C kernel `qclab_fssh_two_state_real_step`, the same arithmetic as
     /// the separate steps); false, having changed nothing, if the kernel declines.
     private mutating func twoStateQuantumStep(dt: Double) -> Bool {
+        withTwoStateStep(dt: dt) { _, step in
+            var step = step
+            return qclab_fssh_two_state_real_step(&step) == 0
+        }
+    }
+
+    /// The whole step, the classical part included, in one pass over the batch (the C kernel
+    /// `qclab_fssh_scattering_step`); false, having changed nothing, if the kernel declines.
+    private mutating func wholeScatteringStep(dt: Double) -> Bool {
+        let scatteringStep = scatteringStep!
+        return withTwoStateStep(dt: dt) { z, step in scatteringStep.advance(z: z, step: step) }
+    }
+
+    /// Calls `body` with the coordinates and the arrays of a two-state step
+    /// (`qclab_two_state_step`), the active eigenvector going into `activeWavefunction`: the
+    /// one place where the fused kernels reach the batch's storage.
+    private mutating func withTwoStateStep(dt: Double,
+                                           _ body: (ComplexBatch.UnsafeMutableHandle, qclab_two_state_step) -> Bool) -> Bool {
         let rows = Int64(rows), branches = Int64(branches)
-        let done = hamiltonian.withUnsafeHandle { h in frame.previousEigenvectors.withUnsafeHandle { p in
-        frame.eigenvalues.withUnsafeMutableBufferPointer { w in frame.eigenvectors.withUnsafeMutableHandle { v in
-        wfDb.withUnsafeMutableHandle { db in wfAdb.withUnsafeMutableHandle { adb in
-        activeSurface.withUnsafeInt64Pointer { active in draws.withUnsafeBufferPointer { draws in
-        probabilities.withUnsafeMutableBufferPointer { probability in frame.scratch.withUnsafeMutableHandle { g in
-        hopTargets.withUnsafeMutableInt64Pointer { targets in
-            qclab_fssh_two_state_real_step(rows, branches, dt, h.re, p.re, w.baseAddress, v.re, v.im, db.re, db.im,
-                                           adb.re, adb.im, active, draws.baseAddress, probability.baseAddress, g.re, g.im,
-                                           targets)
-        }}}}}}}}}}}
-        return done == 0
+        return z.withUnsafeMutableHandle { z in hamiltonian.withUnsafeMutableHandle { h in
+        frame.previousEigenvectors.withUnsafeHandle { p in frame.eigenvalues.withUnsafeMutableBufferPointer { w in
+        frame.eigenvectors.withUnsafeMutableHandle { v in wfDb.withUnsafeMutableHandle { db in
+        wfAdb.withUnsafeMutableHandle { adb in activeSurface.withUnsafeInt64Pointer { active in
+        draws.withUnsafeBufferPointer { draws in probabilities.withUnsafeMutableBufferPointer { probability in
+        activeWavefunction.withUnsafeMutableHandle { g in hopTargets.withUnsafeMutableInt64Pointer { targets in
+            body(z, qclab_two_state_step(batch: rows, branches: branches, dt: dt, h: h.re, previous_v: p.re,
+                                         w: w.baseAddress, v_re: v.re, v_im: v.im, wf_db_re: db.re, wf_db_im: db.im,
+                                         wf_adb_re: adb.re, wf_adb_im: adb.im, active: active,
+                                         draws: draws.baseAddress, probability: probability.baseAddress,
+                                         active_re: g.re, active_im: g.im, target: targets))
+        }}}}}}}}}}}}
     }
 
     /// The state outputs see at a collect point.

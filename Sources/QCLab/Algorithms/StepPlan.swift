@@ -25,6 +25,12 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
         /// One fused pass for two-state real Hamiltonians with `sign_overlap` gauge fixing
         /// (falling back to the separate kernels for a step it declines).
         case fusedTwoState
+        /// The whole step in one pass, the classical step included, for two-state scattering
+        /// models whose surfaces are built into the C kernels (Tully's problems): the RK4
+        /// stages with the surfaces evaluated inline, `H(z)`, then what ``fusedTwoState``
+        /// does (falling back to the model's fused classical step and the separate kernels
+        /// for a step it declines). Needs the ``ClassicalIntegrator/fused`` integrator.
+        case fusedScatteringStep
     }
 
     public var classical: ClassicalIntegrator
@@ -68,11 +74,14 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
                     for quantum in QuantumKernels.allCases {
                         let plan = StepPlan(classical: classical, eigensolver: solver, quantum: quantum,
                                             realProducts: realProducts)
-                        if quantum == .fusedTwoState {
-                            // The fused kernel solves 2 x 2 problems in closed form and multiplies
-                            // real eigenvectors; its fallback must be the same arithmetic.
+                        if quantum != .separate {
+                            // The fused kernels solve 2 x 2 problems in closed form and multiply
+                            // real eigenvectors; their fallback must be the same arithmetic.
                             guard diagonalizes, n == 2, realProducts, gaugeFixing == .signOverlap,
                                   solver == .closedFormTwoByTwo else { continue }
+                        }
+                        if quantum == .fusedScatteringStep {
+                            guard classical == .fused, model is any BuiltInScatteringSurfaces else { continue }
                         }
                         plans.append(plan)
                     }
@@ -89,9 +98,11 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
         let n = model.numQuantumStates, real = model.hamiltonianIsReal
         let realProducts = real && gaugeFixing != .phaseOverlap
         let solver = diagonalizes ? BatchEigensolver.Strategy.fastest(states: n, isReal: real) : nil
+        let classical: ClassicalIntegrator = model is any FusedClassicalDynamics && !gaugeFieldForce ? .fused : .rk4
         let twoState = diagonalizes && realProducts && gaugeFixing == .signOverlap && solver == .closedFormTwoByTwo
-        return StepPlan(classical: model is any FusedClassicalDynamics && !gaugeFieldForce ? .fused : .rk4,
-                        eigensolver: solver, quantum: twoState ? .fusedTwoState : .separate,
+        let wholeStep = twoState && classical == .fused && model is any BuiltInScatteringSurfaces
+        return StepPlan(classical: classical, eigensolver: solver,
+                        quantum: wholeStep ? .fusedScatteringStep : (twoState ? .fusedTwoState : .separate),
                         realProducts: realProducts)
     }
 
@@ -105,7 +116,13 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         var parts = ["classical \(classical == .rk4 ? "RK4" : "fused model step")"]
         if let eigensolver { parts.append("eigensolver \(eigensolver)") }
-        if eigensolver != nil { parts.append("\(quantum == .separate ? "separate" : "fused two-state") quantum kernels") }
+        if eigensolver != nil {
+            switch quantum {
+            case .separate: parts.append("separate quantum kernels")
+            case .fusedTwoState: parts.append("fused two-state quantum kernels")
+            case .fusedScatteringStep: parts.append("whole step fused (two-state scattering)")
+            }
+        }
         parts.append(realProducts ? "real products" : "complex products")
         return parts.joined(separator: ", ")
     }

@@ -23,11 +23,15 @@ public struct TullyProblemTwo: TwoStateScatteringModel {
         try c.finish()
     }
 
-    /// The formulas above, in the vectorized C kernel `qclab_tully_two`.
+    /// The formulas above, in the vectorized C kernel `qclab_scattering_diabatic`.
     public func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
-        qclab_tully_two(Int64(q.count), q.baseAddress, A, B, C, D, E0,
-                        s.v11.baseAddress, s.v12.baseAddress, s.v22.baseAddress,
-                        s.d11.baseAddress, s.d12.baseAddress, s.d22.baseAddress)
+        s.evaluate(surfaces, at: q)
+    }
+}
+
+extension TullyProblemTwo: BuiltInScatteringSurfaces {
+    var surfaces: qclab_scattering_surfaces {
+        qclab_scattering_surfaces(kind: Int32(QCLAB_TULLY_TWO), a: A, b: B, c: C, d: D, e0: E0)
     }
 }
 

@@ -1,3 +1,5 @@
+import CQCLabKernels
+
 /// A particle of one coordinate scattering on two coupled diabatic surfaces: Tully's
 /// model problems. The classical part is a free particle (QC Lab's `h_c_free`,
 /// `dh_c_dzc_free`, `hop_free`) started at a definite position and momentum, `h = 1`,
@@ -39,6 +41,25 @@ public struct ScatteringSurfaceBuffers {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: doublesPerTrajectory * n) { storage in
             storage.initialize(repeating: 0)
             return body(ScatteringSurfaceBuffers(storage, batchSize: n))
+        }
+    }
+}
+
+/// A two-state scattering model whose surfaces are one of the formula sets built into the
+/// C kernels (Tully's three problems), so that surface hopping can evaluate them inside its
+/// fused whole step (``StepPlan/QuantumKernels/fusedScatteringStep``). Models written in
+/// Swift do not conform and take the separate passes.
+protocol BuiltInScatteringSurfaces: TwoStateScatteringModel {
+    /// Which formulas, with the model's constants.
+    var surfaces: qclab_scattering_surfaces { get }
+}
+
+extension ScatteringSurfaceBuffers {
+    /// Fills the potentials and slopes of the built-in `surfaces` at every position of `q`.
+    func evaluate(_ surfaces: qclab_scattering_surfaces, at q: UnsafeBufferPointer<Double>) {
+        withUnsafePointer(to: surfaces) { surfaces in
+            qclab_scattering_diabatic(surfaces, Int64(q.count), q.baseAddress, v11.baseAddress, v12.baseAddress,
+                                      v22.baseAddress, d11.baseAddress, d12.baseAddress, d22.baseAddress)
         }
     }
 }
