@@ -66,10 +66,22 @@ static inline double qclab_exp_lane(double x) {
 /// (never met in practice: they are phases of a single time step) go to libm.
 static const double sincos_vector_limit = 1.0e5;
 
+/// Below this magnitude x (2/π) rounds to 0: sincos needs no range reduction (r = x), and
+/// qclab_sincos_small_lane gives qclab_sincos_lane's bits.
+static const double sincos_small_limit = 0.78;
+
+/// sin r and cos r for |r| <= π/4 by their Taylor series, sin r to r^17 and cos r to r^18
+/// (truncation below 1e-17): sin r = r - r z P(z), cos r = 1 - z/2 - z² Q(z) with z = r².
+static inline void qclab_sincos_small_lane(double r, double *s, double *c) {
+    const double z = r * r;
+    *s = r - (r * z) * polynomial(z, sin_taylor, 8);
+    *c = 1.0 - 0.5 * z + (z * z) * -polynomial(z, cos_taylor, 8);
+}
+
 /// sin(x) and cos(x) for one lane, |x| <= sincos_vector_limit: x = k π/2 + r with
 /// |r| <= π/4 (π/2 in three parts whose products with k are exact, as in fdlibm's
-/// medium-size reduction), Taylor series of sin r to r^17 and cos r to r^18 (truncation
-/// below 1e-17), then the quadrant k mod 4 picks and signs them.
+/// medium-size reduction), qclab_sincos_small_lane of r, then the quadrant k mod 4 picks
+/// and signs them.
 static inline void qclab_sincos_lane(double x, double *s, double *c) {
     const double pio2_1 = 1.57079632673412561417e+00, pio2_2 = 6.07710050630396597660e-11;
     const double pio2_3 = 2.02226624871116645580e-21, pio2_3t = 8.47842766036889956997e-32;
@@ -77,10 +89,8 @@ static inline void qclab_sincos_lane(double x, double *s, double *c) {
     const double k = shifted - round_shifter;
     const int64_t quadrant = (bits_of(shifted) - bits_of(round_shifter)) & 3;
     const double r = (((x - k * pio2_1) - k * pio2_2) - k * pio2_3) - k * pio2_3t;
-    const double z = r * r;
-    // sin r = r - r z P(z), cos r = 1 - z/2 - z² Q(z).
-    const double sin_r = r - (r * z) * polynomial(z, sin_taylor, 8);
-    const double cos_r = 1.0 - 0.5 * z + (z * z) * -polynomial(z, cos_taylor, 8);
+    double sin_r, cos_r;
+    qclab_sincos_small_lane(r, &sin_r, &cos_r);
     // Quadrant 0: (sin r, cos r); 1: (cos r, -sin r); 2: (-sin r, -cos r); 3: (-cos r, sin r).
     const double a = (quadrant & 1) ? cos_r : sin_r;
     const double b = (quadrant & 1) ? sin_r : cos_r;

@@ -117,9 +117,9 @@ void qclab_scattering_hamiltonian(int64_t batch, const double *restrict v11, con
 
 /// The fused step's loop over trajectories (see qclab_fssh_scattering_step), its arrays as
 /// `restrict` parameters so that it vectorizes; `kind` is a constant in each instance, and
-/// `branches` a constant 1 in the stochastic one.
+/// `branches` a constant 1 in the stochastic one with small phases (`small_phases`).
 static inline __attribute__((always_inline)) void
-scattering_step_loop(const int kind, const qclab_scattering_surfaces m, int64_t batch, int64_t branches, double dt,
+scattering_step_loop(const int kind, const int small_phases, const qclab_scattering_surfaces m, int64_t batch, int64_t branches, double dt,
                      double position_scale, double force_scale, double *restrict x, double *restrict y,
                      double *restrict slopes, double *restrict evaluated_at, double *restrict h,
                      const double *restrict draws, const double *restrict previous_v, double *restrict w,
@@ -135,8 +135,9 @@ scattering_step_loop(const int kind, const qclab_scattering_surfaces m, int64_t 
         // The force is taken in the active eigenvector of the step's start, g = P[·][a]
         // (real: the imaginary parts are zero), as in scattering_force.
         const int64_t a = active[t];
-        const double g0 = a == 0 ? previous_v[t] : previous_v[batch + t];
-        const double g1 = a == 0 ? previous_v[2 * batch + t] : previous_v[3 * batch + t];
+        const double p00 = previous_v[t], p01 = previous_v[batch + t];
+        const double p10 = previous_v[2 * batch + t], p11 = previous_v[3 * batch + t];
+        const double g0 = a == 0 ? p00 : p01, g1 = a == 0 ? p10 : p11;
         const double p0 = g0 * g0, p1 = g1 * g1, coherence = 2.0 * (g0 * g1);
 #define FORCE(s11, s12, s22) (force_scale * ((s11) * p0 + (s22) * p1 + (s12) * coherence))
         // QC Lab's four RK4 stages, as qclab_scattering_rk4_stage computes them.
@@ -160,7 +161,7 @@ scattering_step_loop(const int kind, const qclab_scattering_surfaces m, int64_t 
         slopes[t] = s11; slopes[batch + t] = s12; slopes[2 * batch + t] = s22;
         evaluated_at[t] = xn;
         h[t] = v11; h[batch + t] = v12; h[2 * batch + t] = v12; h[3 * batch + t] = v22;
-        two_state_quantum_lane(batch, t, dt, v11, v12, v22, draws[t / branches], previous_v, w, v_re, v_im, wf_db_re,
+        two_state_quantum_lane(small_phases, batch, t, dt, v11, v12, v22, draws[t / branches], previous_v, w, v_re, v_im, wf_db_re,
                                wf_db_im, wf_adb_re, wf_adb_im, active, probability, active_re, active_im, target);
     }
 }
@@ -168,7 +169,7 @@ scattering_step_loop(const int kind, const qclab_scattering_surfaces m, int64_t 
 /// The fused step for the surfaces `kind` (a constant in each call).
 static inline __attribute__((always_inline)) void
 scattering_step(const int kind, const qclab_scattering_surfaces m, const qclab_scattering_classical c,
-                const qclab_two_state_step s) {
+                const qclab_two_state_step s, int small_phases) {
     // Slopes at coordinates that moved since their evaluation (a hop that rescaled a
     // position, say): rare, so one trajectory at a time rather than every lane's exponentials.
 #pragma clang loop vectorize(disable)
@@ -179,11 +180,11 @@ scattering_step(const int kind, const qclab_scattering_surfaces m, const qclab_s
                       &c.slopes[2 * s.batch + t]);
         c.evaluated_at[t] = c.x[t];
     }
-    if (s.branches == 1) {
-        scattering_step_loop(kind, m, s.batch, 1, s.dt, c.position_scale, c.force_scale, c.x, c.y, c.slopes,
+    if (s.branches == 1 && small_phases) {
+        scattering_step_loop(kind, 1, m, s.batch, 1, s.dt, c.position_scale, c.force_scale, c.x, c.y, c.slopes,
                              c.evaluated_at, s.h, s.draws, TWO_STATE_LANE_ARRAYS(s));
     } else {
-        scattering_step_loop(kind, m, s.batch, s.branches, s.dt, c.position_scale, c.force_scale, c.x, c.y, c.slopes,
+        scattering_step_loop(kind, 0, m, s.batch, s.branches, s.dt, c.position_scale, c.force_scale, c.x, c.y, c.slopes,
                              c.evaluated_at, s.h, s.draws, TWO_STATE_LANE_ARRAYS(s));
     }
 }
@@ -194,11 +195,12 @@ int qclab_fssh_scattering_step(const qclab_scattering_surfaces *surfaces, const 
     const qclab_scattering_surfaces m = *surfaces;
     const qclab_scattering_classical c = *classical;
     const qclab_two_state_step s = *step;
-    if (!two_state_phases_in_range(s.batch, s.dt, s.w)) return -1;
+    const int phases = two_state_phase_class(s.batch, s.dt, s.w);
+    if (phases < 0) return -1;
     switch (m.kind) {
-    case QCLAB_TULLY_ONE: scattering_step(QCLAB_TULLY_ONE, m, c, s); break;
-    case QCLAB_TULLY_TWO: scattering_step(QCLAB_TULLY_TWO, m, c, s); break;
-    case QCLAB_TULLY_THREE: scattering_step(QCLAB_TULLY_THREE, m, c, s); break;
+    case QCLAB_TULLY_ONE: scattering_step(QCLAB_TULLY_ONE, m, c, s, phases); break;
+    case QCLAB_TULLY_TWO: scattering_step(QCLAB_TULLY_TWO, m, c, s, phases); break;
+    case QCLAB_TULLY_THREE: scattering_step(QCLAB_TULLY_THREE, m, c, s, phases); break;
     default: return -1;
     }
     return 0;

@@ -43,11 +43,17 @@ static inline double real_part_of_quotient(double xr, double xi, double cr, doub
     return (cr == 0 && ci == 0) ? xr * INFINITY : smith;
 }
 
-/// Whether every |E dt| of the step's starting energies is within the vectorized sincos.
-static inline int two_state_phases_in_range(int64_t batch, double dt, const double *restrict w) {
-    int64_t outside = 0;
-    for (int64_t i = 0; i < 2 * batch; i++) outside += !(fabs(w[i] * dt) <= sincos_vector_limit);
-    return outside == 0;
+/// How the phases E dt of a step's starting energies `w` are to be computed: -1 when some
+/// is beyond the vectorized sincos (the caller declines the step), 1 when all are within
+/// sincos_small_limit (no range reduction: qclab_sincos_small_lane, the same bits), else 0.
+static inline int two_state_phase_class(int64_t batch, double dt, const double *restrict w) {
+    int64_t outside = 0, large = 0;
+    for (int64_t i = 0; i < 2 * batch; i++) {
+        const double phase = fabs(w[i] * dt);
+        outside += !(phase <= sincos_vector_limit);
+        large += !(phase <= sincos_small_limit);
+    }
+    return outside ? -1 : (large ? 0 : 1);
 }
 
 /// Everything of trajectory t's surface-hopping step after the classical step, given its new
@@ -55,11 +61,12 @@ static inline int two_state_phases_in_range(int64_t batch, double dt, const doub
 /// ψ ← P exp(-i E dt) Pᵀ ψ with the step's starting eigenpairs (P from `previous_v`, E from
 /// `w`), the new eigenpairs signed against P, c = Vᵀ ψ, the active eigenvector, the hopping
 /// probabilities and the hop target, each array as qclab_two_state_step documents it. The
-/// arithmetic of the separate kernels, operation for operation. The callers' loops take the
-/// arrays as `restrict` parameters (which is what lets them vectorize) and pass them on.
+/// arithmetic of the separate kernels, operation for operation (`small_phases`, a constant
+/// where this is inlined, when two_state_phase_class found every phase small). The callers'
+/// loops take the arrays as `restrict` parameters and pass them on.
 static inline __attribute__((always_inline)) void
-two_state_quantum_lane(int64_t batch, int64_t t, double dt, double h00, double h01, double h11, double draw,
-                       const double *previous_v, double *w, double *v_re, double *v_im, double *wf_db_re,
+two_state_quantum_lane(const int small_phases, int64_t batch, int64_t t, double dt, double h00, double h01,
+                       double h11, double draw, const double *previous_v, double *w, double *v_re, double *v_im, double *wf_db_re,
                        double *wf_db_im, double *wf_adb_re, double *wf_adb_im, const int64_t *active,
                        double *probability, double *active_re, double *active_im, int64_t *target) {
     // The step's start: eigenvectors P (element (a, k) at a 2 + k) and energies.
@@ -70,8 +77,13 @@ two_state_quantum_lane(int64_t batch, int64_t t, double dt, double h00, double h
     double c0r = p00 * xr + p10 * yr, c0i = p00 * xi + p10 * yi;
     double c1r = p01 * xr + p11 * yr, c1i = p01 * xi + p11 * yi;
     double s0, k0, s1, k1;
-    qclab_sincos_lane(-w[t] * dt, &s0, &k0);
-    qclab_sincos_lane(-w[batch + t] * dt, &s1, &k1);
+    if (small_phases) {
+        qclab_sincos_small_lane(-w[t] * dt, &s0, &k0);
+        qclab_sincos_small_lane(-w[batch + t] * dt, &s1, &k1);
+    } else {
+        qclab_sincos_lane(-w[t] * dt, &s0, &k0);
+        qclab_sincos_lane(-w[batch + t] * dt, &s1, &k1);
+    }
     const double r0r = k0 * c0r - s0 * c0i, r0i = k0 * c0i + s0 * c0r;
     const double r1r = k1 * c1r - s1 * c1i, r1i = k1 * c1i + s1 * c1r;
     const double ar = p00 * r0r + p01 * r1r, ai = p00 * r0i + p01 * r1i;
@@ -104,7 +116,7 @@ two_state_quantum_lane(int64_t batch, int64_t t, double dt, double h00, double h
     target[t] = prob0 > draw ? 0 : (prob0 + prob1 > draw ? 1 : -1);
 }
 
-/// The arguments of two_state_quantum_lane after `t, dt, h00, h01, h11, draw`, from a step.
+/// The arguments of two_state_quantum_lane after `draw`, from a step.
 #define TWO_STATE_LANE_ARRAYS(s) (s).previous_v, (s).w, (s).v_re, (s).v_im, (s).wf_db_re, (s).wf_db_im, \
     (s).wf_adb_re, (s).wf_adb_im, (s).active, (s).probability, (s).active_re, (s).active_im, (s).target
 

@@ -158,6 +158,9 @@ final class VectorKernelTests: XCTestCase {
             (TullyProblemOne(initMomentum: 20, initPosition: -2), FewestSwitchesSurfaceHopping(stepPlan: Self.fusedTwoStatePlan),
              0.5, 1000),
             (SpinBoson(), FewestSwitchesSurfaceHopping(), 0.01, 400),
+            // Phases |E dt| up to about 1: the sincos with range reduction.
+            (TullyProblemTwo(initMomentum: 25, initPosition: -4, E0: 0.1), FewestSwitchesSurfaceHopping(stepPlan: Self.fusedTwoStatePlan),
+             10, 600),
             (SpinBoson(), FewestSwitchesSurfaceHopping(deterministic: true), 0.01, 300),
         ]
         for (model, algorithm, dt, steps) in cases {
@@ -234,14 +237,18 @@ final class VectorKernelTests: XCTestCase {
     /// stochastic and deterministic (branches sharing draws): the same hop attempts and active
     /// surfaces at every step, and the same state to rounding at the end.
     func testWholeScatteringStepMatchesTheSeparatePasses() throws {
-        let models: [any Model] = [TullyProblemOne(initMomentum: 20, initPosition: -2),
-                                   TullyProblemTwo(initMomentum: 25, initPosition: -2),
-                                   TullyProblemThree(initMomentum: 20, initPosition: -1)]
-        let dt = 0.5, steps = 600
-        let grid = TimeGrid(SimulationSettings(tmax: dt * Double(steps), dtUpdate: dt, dtCollect: dt * Double(steps)))
+        // Phases |E dt| within ±0.78 take the sincos without range reduction; the long
+        // steps of the second Tully problem (dt = 10) reach beyond, into the general one.
+        let models: [(any Model, dt: Double)] = [(TullyProblemOne(initMomentum: 20, initPosition: -2), 0.5),
+                                                 (TullyProblemTwo(initMomentum: 25, initPosition: -2), 0.5),
+                                                 (TullyProblemThree(initMomentum: 20, initPosition: -1), 0.5),
+                                                 (TullyProblemTwo(initMomentum: 25, initPosition: -4, E0: 0.1), 10)]
+        let steps = 600
         let psi0 = [Complex(0.6), Complex(0, 0.8)]
         var hops = 0
-        try withEvery("model", in: models, describe: \.modelName) { model, label in
+        try withEvery("model", in: models, describe: { "\($0.0.modelName), dt \($0.dt)" }) { entry, label in
+            let (model, dt) = entry
+            let grid = TimeGrid(SimulationSettings(tmax: dt * Double(steps), dtUpdate: dt, dtCollect: dt * Double(steps)))
             try withEvery("deterministic", in: [false, true]) { deterministic, mode in
                 let whole = FewestSwitchesSurfaceHopping(deterministic: deterministic, stepPlan: Self.wholeStepPlan)
                 var separateAlgorithm = whole
@@ -250,7 +257,9 @@ final class VectorKernelTests: XCTestCase {
                 var fused = try SurfaceHoppingBatch(algorithm: whole, model: model, grid: grid, seeds: seeds, initialWavefunction: psi0)
                 var separate = try SurfaceHoppingBatch(algorithm: separateAlgorithm, model: model, grid: grid, seeds: seeds,
                                                        initialWavefunction: psi0)
+                var largestPhase = 0.0
                 for step in 0..<steps {
+                    largestPhase = max(largestPhase, fused.eigenvalues.map { abs($0 * dt) }.max()!)
                     try fused.step(dt: dt)
                     try separate.step(dt: dt)
                     XCTAssertEqual(fused.hopEvents, separate.hopEvents, "\(label), \(mode), step \(step)")
@@ -258,6 +267,7 @@ final class VectorKernelTests: XCTestCase {
                     hops += fused.hopEvents.filter(\.succeeded).count
                 }
                 assertSameState(fused, separate, "\(label), \(mode)")
+                XCTAssertEqual(largestPhase > 0.78, dt > 1, "\(label): phases beyond the reduction-free sincos")
             }
         }
         XCTAssertGreaterThan(hops, 20, "the comparison covers hops")
