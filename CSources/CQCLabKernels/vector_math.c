@@ -1,7 +1,8 @@
 // exp, sin and cos for whole batches, written so that the loops over trajectories
 // vectorize. libm's scalar functions are a call per element and were a quarter of a
-// Tully step; these are branch-free lanes (range reduction by Cody & Waite, then a
-// polynomial), accurate to about one ulp, which the tests check against libm.
+// Tully step; these are branch-free lanes (lanes.h: exp table-driven, sin and cos by
+// Cody & Waite's range reduction and a polynomial), accurate to about one ulp, which the
+// tests check against libm.
 #include "CQCLabKernels.h"
 #include "lanes.h"
 #include <math.h>
