@@ -171,9 +171,12 @@ static inline __attribute__((always_inline)) void
 scattering_step(const int kind, const qclab_scattering_surfaces m, const qclab_scattering_classical c,
                 const qclab_two_state_step s, int small_phases) {
     // Slopes at coordinates that moved since their evaluation (a hop that rescaled a
-    // position, say): rare, so one trajectory at a time rather than every lane's exponentials.
+    // position, say): rare, so counted in a vectorized pass, then evaluated one trajectory
+    // at a time rather than every lane's exponentials.
+    int64_t moved = 0;
+    for (int64_t t = 0; t < s.batch; t++) moved += !(c.evaluated_at[t] == c.x[t]);
 #pragma clang loop vectorize(disable)
-    for (int64_t t = 0; t < s.batch; t++) {
+    for (int64_t t = 0; moved > 0 && t < s.batch; t++) {
         if (c.evaluated_at[t] == c.x[t]) continue;
         double v11, v12, v22;
         surfaces_lane(kind, m, c.position_scale * c.x[t], &v11, &v12, &v22, &c.slopes[t], &c.slopes[s.batch + t],
