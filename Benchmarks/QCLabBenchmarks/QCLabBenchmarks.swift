@@ -12,6 +12,7 @@
 //   "Force <model> (batch <b>)"       quantumClassicalForce + classicalForce of a batch
 //   "MF step <workload> (batch <b>)"   one MeanFieldBatch.step
 //   "FSSH step <workload> (batch <b>)" one SurfaceHoppingBatch.step
+//   "FSSH step tully1_fssh (batch <b>), <plan>"  the same with the step plan forced
 //   "Run <workload>"                  serialDriver on the whole workload (no file output)
 
 import Benchmark
@@ -360,6 +361,40 @@ let benchmarks: @Sendable () -> Void = {
             guard let algorithm = job.simulation.algorithm as? FewestSwitchesSurfaceHopping else {
                 fatalError("workload \(name) is not surface hopping")
             }
+            box.state = try StepState(job: job) {
+                try SurfaceHoppingBatch(algorithm: algorithm, model: job.simulation.model,
+                                        grid: job.simulation.timeGrid, seeds: firstBatchSeeds(job),
+                                        initialWavefunction: job.simulation.initialWavefunction)
+            }
+        }
+    }
+
+    // The tully1_fssh step under each fast plan: the whole step fused into one pass (the
+    // fastest, Tully's built-in surfaces) against the passes it replaces.
+    let tullyPlans: [(String, StepPlan)] = [
+        ("whole step fused", StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedScatteringStep,
+                                      realProducts: true)),
+        ("fused two-state", StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedTwoState,
+                                     realProducts: true)),
+        ("separate kernels", StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .separate,
+                                      realProducts: true)),
+    ]
+    for (label, plan) in tullyPlans {
+        let box = Box<StepState<SurfaceHoppingBatch>>()
+        let batch = workload("tully1_fssh").simulation.settings.batchSize
+        Benchmark("FSSH step tully1_fssh (batch \(batch)), \(label)", configuration: kernelConfiguration()) { benchmark in
+            try box.state!.restartIfDone(upcoming: benchmark.scaledIterations.count)
+            let dt = box.state!.dt
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { try box.state!.batch.step(dt: dt) }
+            benchmark.stopMeasurement()
+            box.state!.done += benchmark.scaledIterations.count
+        } setup: {
+            let job = workload("tully1_fssh")
+            guard var algorithm = job.simulation.algorithm as? FewestSwitchesSurfaceHopping else {
+                fatalError("workload tully1_fssh is not surface hopping")
+            }
+            algorithm.forcedStepPlan = plan
             box.state = try StepState(job: job) {
                 try SurfaceHoppingBatch(algorithm: algorithm, model: job.simulation.model,
                                         grid: job.simulation.timeGrid, seeds: firstBatchSeeds(job),
