@@ -84,8 +84,9 @@ extension HarmonicBathModel {
     public func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch { bath.sample(seeds: seeds) }
     public func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { bath.energy(z: z, into: &energy) }
     public func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) { bath.force(z: z, into: &force) }
+    /// QC Lab's `hop_harmonic` (``HarmonicHop``).
     public func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
-        bath.hopShift(z: z, direction: direction, energyGap: energyGap)
+        bath.hopRule.shift(z: z, direction: direction, energyGap: energyGap)
     }
 }
 

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Classical coordinates that are harmonic oscillators: QC Lab's `h_c_harmonic`,
-/// `dh_c_dzc_harmonic`, `hop_harmonic` and the harmonic `init_classical` samplers.
+/// `dh_c_dzc_harmonic`, `hop_harmonic` (``HarmonicHop``) and the harmonic `init_classical` samplers.
 ///
 /// `H_c = Σ_ξ (p_ξ² / m_ξ + m_ξ ω_ξ² q_ξ²) / 2`, so `∂H_c/∂z* = (ω²/h) Re z + i h Im z`.
 public struct HarmonicBath: Sendable, Equatable {
@@ -21,6 +21,8 @@ public struct HarmonicBath: Sendable, Equatable {
     public let distribution: InitialClassicalDistribution
     /// `ω² / h`, precomputed for the force.
     let frequencySquaredOverWeight: [Double]
+    /// QC Lab's `hop_harmonic` for this bath.
+    public let hopRule: HarmonicHop
 
     public init(frequency: [Double], mass: [Double], weight: [Double], kBT: Double,
                 distribution: InitialClassicalDistribution = .boltzmannHarmonic) {
@@ -31,6 +33,7 @@ public struct HarmonicBath: Sendable, Equatable {
         self.kBT = kBT
         self.distribution = distribution
         frequencySquaredOverWeight = zip(frequency, weight).map { $0 * $0 / $1 }
+        hopRule = HarmonicHop(frequency: frequency, weight: weight)
     }
 
     public var count: Int { frequency.count }
@@ -111,18 +114,4 @@ public struct HarmonicBath: Sendable, Equatable {
         }
     }
 
-    /// QC Lab's `hop_harmonic`: the energy-conserving shift `-i γ d` of `z` along the
-    /// rescaling direction `d`, or `nil` when too little energy is available.
-    public func hopShift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
-        var a = 0.0, b = 0.0
-        for c in 0..<count {
-            let w2h = frequencySquaredOverWeight[c], h = weight[c]
-            let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
-            a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (d[c].re * d[c].re - d[c].im * d[c].im)
-            b += h * z[c].im * d[c].re - w2h * z[c].re * d[c].im
-        }
-        b *= 2.0
-        guard let gamma = smallerHopRoot(a: a, b: b, c: energyGap) else { return nil }
-        return d.map { Complex(0, -gamma) * $0 }
-    }
 }
