@@ -101,6 +101,15 @@ public struct NumericalHop: Sendable, Equatable {
         (self.gammaRange, self.maxIterations, self.pointCount, self.threshold) = (gammaRange, maxIterations, pointCount, threshold)
     }
 
+    /// Reads QC Lab's constants `numerical_fssh_hop_gamma_range`, `_max_iter`, `_num_points`
+    /// and `_threshold` (with QC Lab's defaults), for a model's job-file factory.
+    public init(constants: inout ModelConstants) throws {
+        self.init(gammaRange: try constants.double("numerical_fssh_hop_gamma_range", default: 5.0, .positive),
+                  maxIterations: try constants.int("numerical_fssh_hop_max_iter", default: 20, minimum: 1, maximum: 10_000),
+                  pointCount: try constants.int("numerical_fssh_hop_num_points", default: 10, minimum: 2, maximum: 100_000),
+                  threshold: try constants.double("numerical_fssh_hop_threshold", default: 1e-6, .positive))
+    }
+
     /// The shift `-i γ d` that conserves `model`'s energy, or `nil` when the hop is frustrated.
     public func shift(model: some Model, z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
         let n = z.count, points = max(pointCount, 1)
