@@ -79,16 +79,15 @@ public struct HarmonicBath: Sendable, Equatable {
     public func energy(z: ComplexBatch, into energy: inout [Double]) {
         let batch = z.batchSize
         for t in 0..<batch { energy[t] = 0 }
-        for c in 0..<count {
-            // q² m ω² / 2 + p² / (2m) with q = sqrt(2/(m h)) Re z, p = sqrt(2 m h) Im z.
-            let qScale = 2.0 / (mass[c] * weight[c]), pScale = 2.0 * mass[c] * weight[c]
-            let kinetic = 0.5 / mass[c] * pScale, potential = 0.5 * mass[c] * frequency[c] * frequency[c] * qScale
-            z.re.withUnsafeBufferPointer { re in
-                z.im.withUnsafeBufferPointer { im in
-                    for t in 0..<batch {
-                        let x = re[c * batch + t], y = im[c * batch + t]
-                        energy[t] += kinetic * y * y + potential * x * x
-                    }
+        z.withUnsafeHandle { z in
+            let (re, im) = (z.re!, z.im!)
+            for c in 0..<count {
+                // q² m ω² / 2 + p² / (2m) with q = sqrt(2/(m h)) Re z, p = sqrt(2 m h) Im z.
+                let qScale = 2.0 / (mass[c] * weight[c]), pScale = 2.0 * mass[c] * weight[c]
+                let kinetic = 0.5 / mass[c] * pScale, potential = 0.5 * mass[c] * frequency[c] * frequency[c] * qScale
+                for t in 0..<batch {
+                    let x = re[c * batch + t], y = im[c * batch + t]
+                    energy[t] += kinetic * y * y + potential * x * x
                 }
             }
         }
@@ -97,18 +96,13 @@ public struct HarmonicBath: Sendable, Equatable {
     /// `∂H_c/∂z* = (ω²/h) Re z + i h Im z` for every coordinate and trajectory.
     public func force(z: ComplexBatch, into force: inout ComplexBatch) {
         let batch = z.batchSize
-        z.re.withUnsafeBufferPointer { re in
-            z.im.withUnsafeBufferPointer { im in
-                force.re.withUnsafeMutableBufferPointer { fre in
-                    force.im.withUnsafeMutableBufferPointer { fim in
-                        for c in 0..<count {
-                            let a = frequencySquaredOverWeight[c], h = weight[c]
-                            for t in c * batch..<(c + 1) * batch {
-                                fre[t] = a * re[t]
-                                fim[t] = h * im[t]
-                            }
-                        }
-                    }
+        force.withUnsafeMutableHandle(reading: z) { force, z in
+            let (re, im, fre, fim) = (z.re!, z.im!, force.re!, force.im!)
+            for c in 0..<count {
+                let a = frequencySquaredOverWeight[c], h = weight[c]
+                for t in c * batch..<(c + 1) * batch {
+                    fre[t] = a * re[t]
+                    fim[t] = h * im[t]
                 }
             }
         }
