@@ -78,9 +78,9 @@ public struct HarmonicBath: Sendable, Equatable {
     /// `H_c` of every trajectory.
     public func energy(z: ComplexBatch, into energy: inout [Double]) {
         let batch = z.batchSize
-        for t in 0..<batch { energy[t] = 0 }
-        z.withUnsafeHandle { z in
+        z.withUnsafeHandle { z in energy.withUnsafeMutableBufferPointer { energy in
             let (re, im) = (z.re!, z.im!)
+            for t in 0..<batch { energy[t] = 0 }
             for c in 0..<count {
                 // q² m ω² / 2 + p² / (2m) with q = sqrt(2/(m h)) Re z, p = sqrt(2 m h) Im z.
                 let qScale = 2.0 / (mass[c] * weight[c]), pScale = 2.0 * mass[c] * weight[c]
@@ -90,7 +90,7 @@ public struct HarmonicBath: Sendable, Equatable {
                     energy[t] += kinetic * y * y + potential * x * x
                 }
             }
-        }
+        }}
     }
 
     /// `∂H_c/∂z* = (ω²/h) Re z + i h Im z` for every coordinate and trajectory.
@@ -107,5 +107,4 @@ public struct HarmonicBath: Sendable, Equatable {
             }
         }
     }
-
 }
