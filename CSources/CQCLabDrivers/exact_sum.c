@@ -114,26 +114,216 @@ static void deposit_all(int64_t *s, const double *values, ptrdiff_t count) {
     for (int j = 1; j <= LIMBS; j++) s[j] += acc[j];
 }
 
-void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
-    int64_t *sums = element, *squares = element + QCLAB_EXACT_STATE;
-    // Samples in chunks: each sample's value, and its square as an exact double-double.
-    enum { CHUNK = 256 };
-    double y[CHUNK], sq[2 * CHUNK];
+// MARK: The record's fast path
+//
+// The same limbs as `deposit_all`, with the slicing done in floating point, lanes across a
+// chunk's values. With the window fixed, the limb of bin b is the truncation of
+// x / 2^(unit of b) modulo 2^32, signed like x. Multiplying by a power of two is exact
+// (a product too small to be normal is below 1 and truncates to 0 either way), so is
+// truncating, and so is subtracting the truncated part (the difference is x's lower
+// bits): q1 = trunc(x 2^-u1), r = x - q1 2^u1, q2 = trunc(r 2^-u2), ... gives every limb's
+// slice exactly. Each slice (below 2^32 in magnitude) becomes an integer through the
+// 1.5 * 2^52 shifter and adds up in int64 lanes, which integer adds let the compiler
+// vectorize. This needs the window's units and their inverses to be normal doubles, i.e.
+// a window top of at least FAST_MIN_TOP (values from about 2^-864 up); lower windows,
+// which only sums of tiny values reach, take the scalar path.
+
+#define FAST_MIN_TOP 6
+
+static inline double double_of(uint64_t b) { double x; memcpy(&x, &b, sizeof x); return x; }
+static inline uint64_t bits_of(double x) { uint64_t b; memcpy(&b, &x, sizeof b); return b; }
+/// 2^e for e in the normal range [-1022, 1023].
+static inline double pow2(int e) { return double_of((uint64_t)(e + 1023) << 52); }
+
+static const double shifter = 0x1.8p52;  // q + shifter has q in its low bits, |q| < 2^51
+
+/// trunc(y) without SSE4.1's rounding instruction (baseline x86-64 would call libm):
+/// round to nearest through the shifter, then step back toward zero if that went past y.
+/// |y| < 2^51.
+static inline __attribute__((always_inline)) double trunc_portable(double y) {
+    double a = fabs(y), t = (a + shifter) - shifter;
+    t -= t > a ? 1.0 : 0.0;
+    return copysign(t, y);
+}
+
+/// y * y - hi exactly, where hi = y * y rounded, as `fma(y, y, -hi)` gives it, by
+/// Dekker's product (Veltkamp's split): exact while neither the split overflows nor
+/// the partial products underflow, i.e. for 2^-450 <= |y| <= 2^500; *outside is set
+/// otherwise (then the caller uses fma).
+static inline __attribute__((always_inline)) double square_error_portable(double y, double hi, int *outside) {
+    double a = fabs(y);
+    *outside |= (a != 0) & (a < 0x1p-450) | !(a <= 0x1p500);
+    double c = y * 134217729.0;  // 2^27 + 1
+    double yh = c - (c - y), yl = y - yh;
+    return ((yh * yh - hi) + 2 * yh * yl) + yl * yl;
+}
+
+/// The chunk's largest |x| (as bits: the order of non-negative doubles is their bits'
+/// order), and whether one of them is infinite or NaN, in `*nonfinite`.
+static inline __attribute__((always_inline)) uint64_t largest_bits(const double *values, ptrdiff_t count, int *nonfinite) {
+    uint64_t top = 0;
+    for (ptrdiff_t i = 0; i < count; i++) {
+        uint64_t b = bits_of(values[i]) & ~(1ull << 63);
+        top = b > top ? b : top;
+    }
+    *nonfinite = top >= 0x7ff0000000000000ull;
+    return top;
+}
+
+/// `deposit_all` (the same state, to the bit) with the slicing vectorized; `native`
+/// says whether the target rounds to integers in hardware.
+static inline __attribute__((always_inline)) void deposit_lanes(int64_t *s, const double *values, ptrdiff_t count, int native) {
+    if (s[0] == QCLAB_EXACT_NONFINITE || count == 0) return;
+    int nonfinite;
+    uint64_t largest = largest_bits(values, count, &nonfinite);
+    if (nonfinite) {
+        s[0] = QCLAB_EXACT_NONFINITE;
+        for (int j = 1; j <= LIMBS; j++) s[j] = 0;
+        return;
+    }
+    if (largest == 0) return;  // only zeros
+    int64_t top = bin_of(double_of(largest));
+    int64_t window = s[0] == QCLAB_EXACT_EMPTY || top > s[0] ? top : s[0];
+    if (window < FAST_MIN_TOP) { deposit_all(s, values, count); return; }
+    if (s[0] == QCLAB_EXACT_EMPTY) s[0] = top; else if (top > s[0]) shift_window(s, top);
+    // Limb j (1...LIMBS) counts units of 2^(32 (window - j + 1) - BIAS).
+    double unit[LIMBS], inverse[LIMBS];
+    for (int j = 0; j < LIMBS; j++) {
+        int e = (int)(32 * (window - j) - BIAS);
+        unit[j] = pow2(e);
+        inverse[j] = pow2(-e);
+    }
+    uint64_t acc[LIMBS] = {0};
+    for (ptrdiff_t i = 0; i < count; i++) {
+        double r = values[i];
+        for (int j = 0; j < LIMBS; j++) {
+            double y = r * inverse[j];
+            double q = native ? __builtin_trunc(y) : trunc_portable(y);
+            if (j + 1 < LIMBS) r = native ? __builtin_fma(-q, unit[j], r) : r - q * unit[j];
+            acc[j] += bits_of(q + shifter);
+        }
+    }
+    // Each lane added bits(shifter) once per value.
+    for (int j = 0; j < LIMBS; j++) s[j + 1] += (int64_t)(acc[j] - (uint64_t)count * bits_of(shifter));
+}
+
+enum { CHUNK = 256 };
+
+/// `qclab_exact_record` over one chunk of at most CHUNK samples, as a template for each
+/// instruction set (`native`: hardware rounding to integers and fma).
+static inline __attribute__((always_inline)) void record_lanes(int64_t *element, const double *rows, ptrdiff_t n,
+                                                                ptrdiff_t branches, int native) {
+    double grouped[CHUNK], squares[2 * CHUNK];
+    const double *y = rows;
+    if (branches > 1) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const double *group = rows + i * branches;
+            double v = group[0];
+            for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
+            grouped[i] = v;
+        }
+        y = grouped;
+    }
+    // The squares as exact double-doubles: hi in squares[0..<n], lo in squares[n..<2n].
+    int outside = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        double hi = y[i] * y[i];
+        squares[i] = hi;
+        squares[n + i] = native ? __builtin_fma(y[i], y[i], -hi) : square_error_portable(y[i], hi, &outside);
+    }
+    if (outside) for (ptrdiff_t i = 0; i < n; i++) squares[n + i] = fma(y[i], y[i], -squares[i]);
+    deposit_lanes(element, y, n, native);
+    deposit_lanes(element + QCLAB_EXACT_STATE, squares, 2 * n, native);
+}
+
+typedef void record_chunk_fn(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches);
+
+/// The scalar path: the chunked `deposit_all`, which the vector versions reproduce.
+static void record_chunk_scalar(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
+    double y[CHUNK], squares[2 * CHUNK];
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const double *group = rows + i * branches;
+        double v = group[0];
+        for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
+        double hi = v * v;
+        y[i] = v;
+        squares[2 * i] = hi;
+        squares[2 * i + 1] = fma(v, v, -hi);
+    }
+    deposit_all(element, y, n);
+    deposit_all(element + QCLAB_EXACT_STATE, squares, 2 * n);
+}
+
+#if defined(__x86_64__)
+// Without SSE4.1 and FMA (baseline x86-64) the template rounds and multiplies portably.
+static void record_chunk_baseline(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
+    record_lanes(element, rows, n, branches, 0);
+}
+__attribute__((target("avx2,fma")))
+static void record_chunk_avx2(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
+    record_lanes(element, rows, n, branches, 1);
+}
+__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+static void record_chunk_avx512(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
+    record_lanes(element, rows, n, branches, 1);
+}
+#else
+// Other targets (arm64) round to integers and fuse multiply-adds in their baseline.
+static void record_chunk_baseline(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
+    record_lanes(element, rows, n, branches, 1);
+}
+#endif
+
+/// The version's chunk function, or NULL if this machine cannot run it.
+static record_chunk_fn *record_version(int version) {
+    switch (version) {
+    case QCLAB_EXACT_SCALAR: return record_chunk_scalar;
+    case QCLAB_EXACT_BASELINE: return record_chunk_baseline;
+#if defined(__x86_64__)
+    case QCLAB_EXACT_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? record_chunk_avx2 : NULL;
+    case QCLAB_EXACT_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") ? record_chunk_avx512 : NULL;
+#endif
+    default: return NULL;
+    }
+}
+
+static record_chunk_fn *chosen_record;  // set once, on first use (all versions agree to the bit)
+static int chosen_version;
+
+int qclab_exact_record_version(void) {
+    if (!__atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE)) {
+        int version = QCLAB_EXACT_AVX512;
+        while (!record_version(version)) version--;
+        chosen_version = version;
+        __atomic_store_n(&chosen_record, record_version(version), __ATOMIC_RELEASE);
+    }
+    return chosen_version;
+}
+
+static void record_with(record_chunk_fn *chunk, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
     ptrdiff_t groups = branches > 0 ? count / branches : 0;
     for (ptrdiff_t start = 0; start < groups; start += CHUNK) {
         ptrdiff_t n = groups - start < CHUNK ? groups - start : CHUNK;
-        for (ptrdiff_t i = 0; i < n; i++) {
-            const double *group = rows + (start + i) * branches;
-            double v = group[0];
-            for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
-            double hi = v * v;
-            y[i] = v;
-            sq[2 * i] = hi;
-            sq[2 * i + 1] = fma(v, v, -hi);
-        }
-        deposit_all(sums, y, n);
-        deposit_all(squares, sq, 2 * n);
+        chunk(element, rows + start * branches, n, branches);
     }
+}
+
+void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
+    record_chunk_fn *chunk = __atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE);
+    if (!chunk) { qclab_exact_record_version(); chunk = chosen_record; }
+    record_with(chunk, element, rows, count, branches);
+}
+
+int qclab_exact_record_using(int version, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
+    record_chunk_fn *chunk = record_version(version);
+    if (!chunk) return 0;
+    record_with(chunk, element, rows, count, branches);
+    return 1;
 }
 
 static void add_state(int64_t *a, const int64_t *b) {
