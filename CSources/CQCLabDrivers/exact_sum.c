@@ -372,6 +372,10 @@ static inline dd dd_mul(dd a, dd b) {
     return two_sum(p, e);
 }
 
+/// ldexp(x, e): one multiplication by 2^e, rounded once as ldexp rounds, when 2^e is a
+/// normal double (libm's ldexp, called through the PLT, otherwise).
+static inline double scaled(double x, int e) { return e >= -1022 && e <= 1023 ? x * pow2(e) : ldexp(x, e); }
+
 /// The value of one exact sum as a double-double; *unit is its window's lowest unit.
 static dd state_value(const int64_t *s, double *unit) {
     *unit = 0;
@@ -382,9 +386,9 @@ static dd state_value(const int64_t *s, double *unit) {
         int exponent = (int)(32 * (s[0] - (j - 1)) - BIAS);
         double hi = (double)s[j];
         double lo = (double)(s[j] - (int64_t)hi);  // exact: |limb| < 2^62
-        total = dd_add(total, (dd){ldexp(hi, exponent), ldexp(lo, exponent)});
+        total = dd_add(total, (dd){scaled(hi, exponent), scaled(lo, exponent)});
     }
-    *unit = ldexp(1.0, (int)(32 * (s[0] - (LIMBS - 1)) - BIAS));
+    *unit = scaled(1.0, (int)(32 * (s[0] - (LIMBS - 1)) - BIAS));
     return total;
 }
 
