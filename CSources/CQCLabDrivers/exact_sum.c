@@ -152,31 +152,39 @@ static inline __attribute__((always_inline)) double trunc_portable(double y) {
 /// otherwise (then the caller uses fma).
 static inline __attribute__((always_inline)) double square_error_portable(double y, double hi, int *outside) {
     double a = fabs(y);
-    *outside |= (a != 0) & (a < 0x1p-450) | !(a <= 0x1p500);
+    *outside |= ((a != 0) & (a < 0x1p-450)) | !(a <= 0x1p500);
     double c = y * 134217729.0;  // 2^27 + 1
     double yh = c - (c - y), yl = y - yh;
     return ((yh * yh - hi) + 2 * yh * yl) + yl * yl;
 }
 
-/// The chunk's largest |x| (as bits: the order of non-negative doubles is their bits'
-/// order), and whether one of them is infinite or NaN, in `*nonfinite`.
-static inline __attribute__((always_inline)) uint64_t largest_bits(const double *values, ptrdiff_t count, int *nonfinite) {
-    uint64_t top = 0;
-    for (ptrdiff_t i = 0; i < count; i++) {
-        uint64_t b = bits_of(values[i]) & ~(1ull << 63);
-        top = b > top ? b : top;
+/// Values per block of the loops below: one AVX-512 vector, two AVX2 ones, four SSE2
+/// ones. The loops run over whole blocks (the callers pad with zeros, which deposit
+/// nothing), so that short records (a few trajectories per batch) stay in vector code.
+enum { LANES = 8 };
+
+/// The largest |x| of `count` values (a multiple of LANES) as bits (non-negative
+/// doubles are ordered as their bits), which is an infinity's or NaN's if any is one.
+static inline __attribute__((always_inline)) uint64_t largest_bits(const double *values, ptrdiff_t count) {
+    uint64_t top[LANES] = {0};
+    for (ptrdiff_t i = 0; i < count; i += LANES) {
+        for (int k = 0; k < LANES; k++) {
+            uint64_t b = bits_of(values[i + k]) & ~(1ull << 63);
+            top[k] = b > top[k] ? b : top[k];
+        }
     }
-    *nonfinite = top >= 0x7ff0000000000000ull;
-    return top;
+    uint64_t largest = 0;
+    for (int k = 0; k < LANES; k++) largest = top[k] > largest ? top[k] : largest;
+    return largest;
 }
 
-/// `deposit_all` (the same state, to the bit) with the slicing vectorized; `native`
-/// says whether the target rounds to integers in hardware.
+/// `deposit_all` (the same state, to the bit) with the slicing vectorized, over `count`
+/// values, a multiple of LANES; `native` says whether the target rounds to integers and
+/// fuses multiply-adds in hardware.
 static inline __attribute__((always_inline)) void deposit_lanes(int64_t *s, const double *values, ptrdiff_t count, int native) {
     if (s[0] == QCLAB_EXACT_NONFINITE || count == 0) return;
-    int nonfinite;
-    uint64_t largest = largest_bits(values, count, &nonfinite);
-    if (nonfinite) {
+    uint64_t largest = largest_bits(values, count);
+    if (largest >= 0x7ff0000000000000ull) {  // an infinity or a NaN
         s[0] = QCLAB_EXACT_NONFINITE;
         for (int j = 1; j <= LIMBS; j++) s[j] = 0;
         return;
@@ -193,47 +201,51 @@ static inline __attribute__((always_inline)) void deposit_lanes(int64_t *s, cons
         unit[j] = pow2(e);
         inverse[j] = pow2(-e);
     }
-    uint64_t acc[LIMBS] = {0};
-    for (ptrdiff_t i = 0; i < count; i++) {
-        double r = values[i];
-        for (int j = 0; j < LIMBS; j++) {
-            double y = r * inverse[j];
-            double q = native ? __builtin_trunc(y) : trunc_portable(y);
-            if (j + 1 < LIMBS) r = native ? __builtin_fma(-q, unit[j], r) : r - q * unit[j];
-            acc[j] += bits_of(q + shifter);
+    uint64_t acc[LIMBS][LANES] = {{0}};
+    for (ptrdiff_t i = 0; i < count; i += LANES) {
+        for (int k = 0; k < LANES; k++) {
+            double r = values[i + k];
+            for (int j = 0; j < LIMBS; j++) {
+                double y = r * inverse[j];
+                double q = native ? __builtin_trunc(y) : trunc_portable(y);
+                if (j + 1 < LIMBS) r = native ? __builtin_fma(-q, unit[j], r) : r - q * unit[j];
+                acc[j][k] += bits_of(q + shifter);
+            }
         }
     }
-    // Each lane added bits(shifter) once per value.
-    for (int j = 0; j < LIMBS; j++) s[j + 1] += (int64_t)(acc[j] - (uint64_t)count * bits_of(shifter));
+    // Each value added bits(shifter) once to every limb.
+    for (int j = 0; j < LIMBS; j++) {
+        uint64_t total = 0;
+        for (int k = 0; k < LANES; k++) total += acc[j][k];
+        s[j + 1] += (int64_t)(total - (uint64_t)count * bits_of(shifter));
+    }
 }
 
-enum { CHUNK = 256 };
+enum { CHUNK = 256 };  // a multiple of LANES
 
 /// `qclab_exact_record` over one chunk of at most CHUNK samples, as a template for each
 /// instruction set (`native`: hardware rounding to integers and fma).
 static inline __attribute__((always_inline)) void record_lanes(int64_t *element, const double *rows, ptrdiff_t n,
                                                                 ptrdiff_t branches, int native) {
-    double grouped[CHUNK], squares[2 * CHUNK];
-    const double *y = rows;
-    if (branches > 1) {
-        for (ptrdiff_t i = 0; i < n; i++) {
-            const double *group = rows + i * branches;
-            double v = group[0];
-            for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
-            grouped[i] = v;
-        }
-        y = grouped;
-    }
-    // The squares as exact double-doubles: hi in squares[0..<n], lo in squares[n..<2n].
-    int outside = 0;
+    ptrdiff_t padded = (n + LANES - 1) / LANES * LANES;
+    double y[CHUNK], squares[2 * CHUNK];
     for (ptrdiff_t i = 0; i < n; i++) {
+        const double *group = rows + i * branches;
+        double v = group[0];
+        for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
+        y[i] = v;
+    }
+    for (ptrdiff_t i = n; i < padded; i++) y[i] = 0;
+    // The squares as exact double-doubles: hi in squares[0..<padded], lo after it.
+    int outside = 0;
+    for (ptrdiff_t i = 0; i < padded; i++) {
         double hi = y[i] * y[i];
         squares[i] = hi;
-        squares[n + i] = native ? __builtin_fma(y[i], y[i], -hi) : square_error_portable(y[i], hi, &outside);
+        squares[padded + i] = native ? __builtin_fma(y[i], y[i], -hi) : square_error_portable(y[i], hi, &outside);
     }
-    if (outside) for (ptrdiff_t i = 0; i < n; i++) squares[n + i] = fma(y[i], y[i], -squares[i]);
-    deposit_lanes(element, y, n, native);
-    deposit_lanes(element + QCLAB_EXACT_STATE, squares, 2 * n, native);
+    if (outside) for (ptrdiff_t i = 0; i < padded; i++) squares[padded + i] = fma(y[i], y[i], -squares[i]);
+    deposit_lanes(element, y, padded, native);
+    deposit_lanes(element + QCLAB_EXACT_STATE, squares, 2 * padded, native);
 }
 
 typedef void record_chunk_fn(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches);
@@ -313,10 +325,21 @@ static void record_with(record_chunk_fn *chunk, int64_t *element, const double *
     }
 }
 
-void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
+static record_chunk_fn *chosen_chunk(void) {
     record_chunk_fn *chunk = __atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE);
     if (!chunk) { qclab_exact_record_version(); chunk = chosen_record; }
-    record_with(chunk, element, rows, count, branches);
+    return chunk;
+}
+
+void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
+    record_with(chosen_chunk(), element, rows, count, branches);
+}
+
+void qclab_exact_record_elements(int64_t *elements, ptrdiff_t stride, ptrdiff_t element_count, const double *rows,
+                                 ptrdiff_t count, ptrdiff_t branches) {
+    record_chunk_fn *chunk = chosen_chunk();
+    for (ptrdiff_t e = 0; e < element_count; e++)
+        record_with(chunk, elements + e * stride * QCLAB_EXACT_ELEMENT, rows + e * count, count, branches);
 }
 
 int qclab_exact_record_using(int version, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {

@@ -159,6 +159,35 @@ final class ExactReductionTests: XCTestCase {
         for (x, y) in zip(averaged.mean("dm_db")!, ours.mean("dm_db")!) { XCTAssertEqual(x, y, accuracy: 1e-12) }
     }
 
+    /// Exact sums are written as they are (deflating them cost as much as computing them);
+    /// files of earlier versions, which deflated them after a byte shuffle, still read
+    /// with their exact sums and error bars.
+    func testExactSumsAreStoredPlainAndDeflatedOnesStillRead() throws {
+        let python = "/tmp/ref/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no h5py at /tmp/ref") }
+        let folder = try temporaryFolder()
+        let data = try serialDriver(simulation(batchSize: 4, trajectories: 8))
+        try data.save(to: folder.appendingPathComponent("plain.h5").path)
+        let script = """
+            import h5py, sys
+            with h5py.File("plain.h5", "r") as f:
+                exact = [n for n in f if n.endswith("_exact")]
+                print(len(exact), all(f[n].compression is None and f[n].chunks is None for n in exact))
+            with h5py.File("plain.h5", "a") as f:
+                for name in exact:
+                    values = f[name][()]
+                    del f[name]
+                    f.create_dataset(name, data=values, chunks=True, shuffle=True, compression="gzip", compression_opts=1)
+            """
+        let outcome = try QCLabCLI.run(["-c", script], in: folder, program: URL(fileURLWithPath: python))
+        XCTAssertEqual(outcome.status, 0, outcome.errors)
+        XCTAssertEqual(outcome.output.trimmingCharacters(in: .whitespacesAndNewlines), "\(data.observables.count) True")
+        let deflated = try SimulationData(contentsOf: folder.appendingPathComponent("plain.h5").path)
+        XCTAssertTrue(deflated.hasErrorBars)
+        XCTAssertEqual(deflated.observables, data.observables)
+        XCTAssertEqual(deflated.standardError("dm_db"), data.standardError("dm_db"))
+    }
+
     // MARK: Jobs that must not mix (issue 13, item 3)
 
     func testDifferentJobsAreRefusedNamingTheDifference() throws {
@@ -392,6 +421,32 @@ final class ExactRecordFastPathTests: XCTestCase {
             XCTAssertEqual(qclab_exact_record_using(version, &fast, rows, rows.count, 1), 1)
             depositOneByOne(&generic, rows, branches: 1)
             XCTAssertEqual(fast, generic, "version \(version)")
+        }
+    }
+
+    /// Many elements in one call (as the collector records an output's elements) land in
+    /// the slots one call per element fills, with strides 1 and 2 (complex parts).
+    func testManyElementsAtOnceEqualOneCallPerElement() {
+        var generator = SystemRandomNumberGenerator()
+        for (stride, elements, count, branches) in [(1, 7, 25, 1), (2, 5, 24, 2), (2, 3, 300, 3), (1, 1, 0, 1)] {
+            let rows = (0..<elements * count).map { _ in Double.random(in: -1...1, using: &generator) * 1e-3 }
+            let slots = elements * stride + 1
+            var together = [Int64](repeating: 0, count: slots * Int(QCLAB_EXACT_ELEMENT)), apart = together
+            qclab_exact_clear(&together, slots)
+            qclab_exact_clear(&apart, slots)
+            together.withUnsafeMutableBufferPointer {
+                qclab_exact_record_elements($0.baseAddress! + Int(QCLAB_EXACT_ELEMENT), stride, elements, rows, count, branches)
+            }
+            apart.withUnsafeMutableBufferPointer { sums in
+                rows.withUnsafeBufferPointer { rows in
+                    for e in 0..<elements {
+                        qclab_exact_record(sums.baseAddress! + (1 + e * stride) * Int(QCLAB_EXACT_ELEMENT),
+                                           rows.baseAddress! + e * count, count, branches)
+                    }
+                }
+            }
+            XCTAssertEqual(together, apart, "stride \(stride), \(elements) elements of \(count) rows")
+            XCTAssertEqual(Array(together.prefix(Int(QCLAB_EXACT_ELEMENT))), Array(empty().prefix(Int(QCLAB_EXACT_ELEMENT))))
         }
     }
 

@@ -32,6 +32,13 @@ void qclab_exact_deposit(int64_t *state, double x, int64_t multiplicity);
 /// as a double-double) into the second.
 void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches);
 
+/// `qclab_exact_record` for `element_count` elements at once: element `e`'s `count` rows
+/// are `rows[e * count ..< (e + 1) * count]`, recorded into the element `e * stride`
+/// elements after `elements` (a stride of 2 for the real or imaginary parts of a complex
+/// output).
+void qclab_exact_record_elements(int64_t *elements, ptrdiff_t stride, ptrdiff_t element_count, const double *rows,
+                                 ptrdiff_t count, ptrdiff_t branches);
+
 /// The versions of `qclab_exact_record`, which all give the same bits: the scalar path
 /// (one 128-bit slicing per value), and the slicing in floating point across a chunk's
 /// values for baseline x86-64 (or the baseline of another architecture), AVX2 with FMA,
