@@ -116,17 +116,17 @@ static void deposit_all(int64_t *s, const double *values, ptrdiff_t count) {
 
 // MARK: The record's fast path
 //
-// The same limbs as `deposit_all`, with the slicing done in floating point, lanes across a
-// chunk's values. With the window fixed, the limb of bin b is the truncation of
-// x / 2^(unit of b) modulo 2^32, signed like x. Multiplying by a power of two is exact
-// (a product too small to be normal is below 1 and truncates to 0 either way), so is
-// truncating, and so is subtracting the truncated part (the difference is x's lower
-// bits): q1 = trunc(x 2^-u1), r = x - q1 2^u1, q2 = trunc(r 2^-u2), ... gives every limb's
-// slice exactly. Each slice (below 2^32 in magnitude) becomes an integer through the
-// 1.5 * 2^52 shifter and adds up in int64 lanes, which integer adds let the compiler
-// vectorize. This needs the window's units and their inverses to be normal doubles, i.e.
-// a window top of at least FAST_MIN_TOP (values from about 2^-864 up); lower windows,
-// which only sums of tiny values reach, take the scalar path.
+// The same limbs as `deposit_all`, computed in floating point, lanes across a chunk's
+// values. With the window fixed, let t_j be x truncated (toward zero) to whole units of
+// limb j, counted in those units: t_j = trunc(x 2^-u_j). Scaling by a power of two is
+// exact (a product too small to be normal is below 1 and truncates to 0 either way), so
+// is truncating, and t_j - 2^32 t_(j-1), the bits of x in limb j's 32-bit bin, signed like
+// x, is exact too: it is the slice the integer path adds. The limbs need no chain from
+// one to the next. The slices (below 2^32 in magnitude) add up exactly in double lanes,
+// one sum per lane so that the compiler vectorizes without reordering additions, and
+// become int64 once per chunk. This needs the window's scales to be normal doubles, i.e. a window top of at
+// least FAST_MIN_TOP (values from about 2^-864 up); lower windows, which only sums of tiny
+// values reach, take the scalar path.
 
 #define FAST_MIN_TOP 6
 
@@ -135,15 +135,14 @@ static inline uint64_t bits_of(double x) { uint64_t b; memcpy(&b, &x, sizeof b);
 /// 2^e for e in the normal range [-1022, 1023].
 static inline double pow2(int e) { return double_of((uint64_t)(e + 1023) << 52); }
 
-static const double shifter = 0x1.8p52;  // q + shifter has q in its low bits, |q| < 2^51
 
 /// trunc(y) without SSE4.1's rounding instruction (baseline x86-64 would call libm):
-/// round to nearest through the shifter, then step back toward zero if that went past y.
-/// |y| < 2^51.
+/// round |y| to nearest by adding and subtracting 2^52, step back toward zero if that
+/// went past it; from 2^52 up every double is an integer already.
 static inline __attribute__((always_inline)) double trunc_portable(double y) {
-    double a = fabs(y), t = (a + shifter) - shifter;
+    double a = fabs(y), t = (a + 0x1p52) - 0x1p52;
     t -= t > a ? 1.0 : 0.0;
-    return copysign(t, y);
+    return copysign(a < 0x1p52 ? t : a, y);
 }
 
 /// y * y - hi exactly, where hi = y * y rounded, as `fma(y, y, -hi)` gives it, by
@@ -166,15 +165,11 @@ enum { LANES = 8 };
 /// The largest |x| of `count` values (a multiple of LANES) as bits (non-negative
 /// doubles are ordered as their bits), which is an infinity's or NaN's if any is one.
 static inline __attribute__((always_inline)) uint64_t largest_bits(const double *values, ptrdiff_t count) {
-    uint64_t top[LANES] = {0};
-    for (ptrdiff_t i = 0; i < count; i += LANES) {
-        for (int k = 0; k < LANES; k++) {
-            uint64_t b = bits_of(values[i + k]) & ~(1ull << 63);
-            top[k] = b > top[k] ? b : top[k];
-        }
+    uint64_t largest = 0;  // an integer maximum, which the compiler vectorizes as it likes
+    for (ptrdiff_t i = 0; i < count; i++) {
+        uint64_t b = bits_of(values[i]) & ~(1ull << 63);
+        largest = b > largest ? b : largest;
     }
-    uint64_t largest = 0;
-    for (int k = 0; k < LANES; k++) largest = top[k] > largest ? top[k] : largest;
     return largest;
 }
 
@@ -194,30 +189,30 @@ static inline __attribute__((always_inline)) void deposit_lanes(int64_t *s, cons
     int64_t window = s[0] == QCLAB_EXACT_EMPTY || top > s[0] ? top : s[0];
     if (window < FAST_MIN_TOP) { deposit_all(s, values, count); return; }
     if (s[0] == QCLAB_EXACT_EMPTY) s[0] = top; else if (top > s[0]) shift_window(s, top);
-    // Limb j (1...LIMBS) counts units of 2^(32 (window - j + 1) - BIAS).
-    double unit[LIMBS], inverse[LIMBS];
-    for (int j = 0; j < LIMBS; j++) {
-        int e = (int)(32 * (window - j) - BIAS);
-        unit[j] = pow2(e);
-        inverse[j] = pow2(-e);
-    }
-    uint64_t acc[LIMBS][LANES] = {{0}};
+    // Limb j + 1 counts units of 2^(32 (window - j) - BIAS).
+    double inverse[LIMBS];
+    for (int j = 0; j < LIMBS; j++) inverse[j] = pow2((int)(BIAS - 32 * (window - j)));
+    // Each lane's sums of slices stay exact doubles: at most 2 CHUNK / LANES slices below
+    // 2^32 each, far below 2^53.
+    double acc[LIMBS][LANES] = {{0}};
     for (ptrdiff_t i = 0; i < count; i += LANES) {
         for (int k = 0; k < LANES; k++) {
-            double r = values[i + k];
+            // t[j]: x truncated to whole units of limb j, as a multiple of that unit;
+            // limb j's slice is t[j] - 2^32 t[j - 1]. No chain from limb to limb.
+            double x = values[i + k], above = 0;
             for (int j = 0; j < LIMBS; j++) {
-                double y = r * inverse[j];
-                double q = native ? __builtin_trunc(y) : trunc_portable(y);
-                if (j + 1 < LIMBS) r = native ? __builtin_fma(-q, unit[j], r) : r - q * unit[j];
-                acc[j][k] += bits_of(q + shifter);
+                double y = x * inverse[j];
+                double t = native ? __builtin_trunc(y) : trunc_portable(y);
+                double slice = native ? __builtin_fma(-above, 0x1p32, t) : t - above * 0x1p32;
+                acc[j][k] += slice;
+                above = t;
             }
         }
     }
-    // Each value added bits(shifter) once to every limb.
     for (int j = 0; j < LIMBS; j++) {
-        uint64_t total = 0;
-        for (int k = 0; k < LANES; k++) total += acc[j][k];
-        s[j + 1] += (int64_t)(total - (uint64_t)count * bits_of(shifter));
+        int64_t total = 0;
+        for (int k = 0; k < LANES; k++) total += (int64_t)acc[j][k];
+        s[j + 1] += total;
     }
 }
 
@@ -229,11 +224,15 @@ static inline __attribute__((always_inline)) void record_lanes(int64_t *element,
                                                                 ptrdiff_t branches, int native) {
     ptrdiff_t padded = (n + LANES - 1) / LANES * LANES;
     double y[CHUNK], squares[2 * CHUNK];
-    for (ptrdiff_t i = 0; i < n; i++) {
-        const double *group = rows + i * branches;
-        double v = group[0];
-        for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
-        y[i] = v;
+    if (branches == 1) {
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = rows[i];
+    } else {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const double *group = rows + i * branches;
+            double v = group[0];
+            for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
+            y[i] = v;
+        }
     }
     for (ptrdiff_t i = n; i < padded; i++) y[i] = 0;
     // The squares as exact double-doubles: hi in squares[0..<padded], lo after it.
