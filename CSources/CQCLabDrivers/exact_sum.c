@@ -174,11 +174,12 @@ static inline __attribute__((always_inline)) uint64_t largest_bits(const double 
 }
 
 /// `deposit_all` (the same state, to the bit) with the slicing vectorized, over `count`
-/// values, a multiple of LANES; `native` says whether the target rounds to integers and
+/// values, a multiple of LANES, whose largest magnitude has the bits `largest` (as
+/// `largest_bits` gives them); `native` says whether the target rounds to integers and
 /// fuses multiply-adds in hardware.
-static inline __attribute__((always_inline)) void deposit_lanes(int64_t *s, const double *values, ptrdiff_t count, int native) {
+static inline __attribute__((always_inline)) void deposit_lanes(int64_t *s, const double *values, ptrdiff_t count,
+                                                                 uint64_t largest, int native) {
     if (s[0] == QCLAB_EXACT_NONFINITE || count == 0) return;
-    uint64_t largest = largest_bits(values, count);
     if (largest >= 0x7ff0000000000000ull) {  // an infinity or a NaN
         s[0] = QCLAB_EXACT_NONFINITE;
         for (int j = 1; j <= LIMBS; j++) s[j] = 0;
@@ -210,9 +211,9 @@ static inline __attribute__((always_inline)) void deposit_lanes(int64_t *s, cons
         }
     }
     for (int j = 0; j < LIMBS; j++) {
-        int64_t total = 0;
-        for (int k = 0; k < LANES; k++) total += (int64_t)acc[j][k];
-        s[j + 1] += total;
+        double total = 0;  // still exact
+        for (int k = 0; k < LANES; k++) total += acc[j][k];
+        s[j + 1] += (int64_t)total;
     }
 }
 
@@ -243,8 +244,13 @@ static inline __attribute__((always_inline)) void record_lanes(int64_t *element,
         squares[padded + i] = native ? __builtin_fma(y[i], y[i], -hi) : square_error_portable(y[i], hi, &outside);
     }
     if (outside) for (ptrdiff_t i = 0; i < padded; i++) squares[padded + i] = fma(y[i], y[i], -squares[i]);
-    deposit_lanes(element, y, padded, native);
-    deposit_lanes(element + QCLAB_EXACT_STATE, squares, 2 * padded, native);
+    // The largest square part is the rounded square of the largest |y| (rounding is
+    // monotonic, |lo| <= |hi|, and an infinite or NaN part comes with an infinite or NaN
+    // hi), so one pass finds both.
+    uint64_t largest = largest_bits(y, padded);
+    double largest_y = double_of(largest);
+    deposit_lanes(element, y, padded, largest, native);
+    deposit_lanes(element + QCLAB_EXACT_STATE, squares, 2 * padded, bits_of(largest_y * largest_y), native);
 }
 
 typedef void record_chunk_fn(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches);
@@ -420,11 +426,12 @@ void qclab_exact_moments(const int64_t *elements, ptrdiff_t count, int64_t norm_
     for (ptrdiff_t i = 0; i < count; i++) {
         const int64_t *e = elements + i * QCLAB_EXACT_ELEMENT;
         double unit1, unit2;
-        dd s1 = state_value(e, &unit1), s2 = state_value(e + QCLAB_EXACT_STATE, &unit2);
+        dd s1 = state_value(e, &unit1);
         double q = s1.hi / nf;
         mean[i] = q + ((fma(-q, nf, s1.hi) + s1.lo) / nf);
         if (norm_factor <= 0) mean[i] = NAN;
         if (!sem) continue;
+        dd s2 = state_value(e + QCLAB_EXACT_STATE, &unit2);
         if (e[0] == QCLAB_EXACT_NONFINITE || e[QCLAB_EXACT_STATE] == QCLAB_EXACT_NONFINITE) { sem[i] = NAN; continue; }
         if (samples < 2 || e[QCLAB_EXACT_STATE] == QCLAB_EXACT_EMPTY) { sem[i] = 0; continue; }
         // D = n S2 - S1², which is n (n - 1) B² s² for samples of B rows.
