@@ -124,9 +124,9 @@ static void deposit_all(int64_t *s, const double *values, ptrdiff_t count) {
 // x, is exact too: it is the slice the integer path adds. The limbs need no chain from
 // one to the next. The slices (below 2^32 in magnitude) add up exactly in double lanes,
 // one sum per lane so that the compiler vectorizes without reordering additions, and
-// become int64 once per chunk. This needs the window's scales to be normal doubles, i.e. a window top of at
-// least FAST_MIN_TOP (values from about 2^-864 up); lower windows, which only sums of tiny
-// values reach, take the scalar path.
+// become int64 once per chunk. This needs the window's scales to be normal doubles, i.e.
+// a window top of at least FAST_MIN_TOP (values from about 2^-864 up); lower windows,
+// which only sums of tiny values reach, take the scalar path.
 
 #define FAST_MIN_TOP 6
 
@@ -134,7 +134,6 @@ static inline double double_of(uint64_t b) { double x; memcpy(&x, &b, sizeof x);
 static inline uint64_t bits_of(double x) { uint64_t b; memcpy(&b, &x, sizeof b); return b; }
 /// 2^e for e in the normal range [-1022, 1023].
 static inline double pow2(int e) { return double_of((uint64_t)(e + 1023) << 52); }
-
 
 /// trunc(y) without SSE4.1's rounding instruction (baseline x86-64 would call libm):
 /// round |y| to nearest by adding and subtracting 2^52, step back toward zero if that
@@ -309,17 +308,19 @@ static record_chunk_fn *record_version(int version) {
     }
 }
 
-static record_chunk_fn *chosen_record;  // set once, on first use (all versions agree to the bit)
+// Chosen on first use; threads racing to choose choose the same (and every version gives
+// the same bits anyway).
+static record_chunk_fn *chosen_record;
 static int chosen_version;
 
 int qclab_exact_record_version(void) {
     if (!__atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE)) {
         int version = QCLAB_EXACT_AVX512;
         while (!record_version(version)) version--;
-        chosen_version = version;
+        __atomic_store_n(&chosen_version, version, __ATOMIC_RELAXED);
         __atomic_store_n(&chosen_record, record_version(version), __ATOMIC_RELEASE);
     }
-    return chosen_version;
+    return __atomic_load_n(&chosen_version, __ATOMIC_RELAXED);
 }
 
 static void record_with(record_chunk_fn *chunk, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
@@ -332,7 +333,7 @@ static void record_with(record_chunk_fn *chunk, int64_t *element, const double *
 
 static record_chunk_fn *chosen_chunk(void) {
     record_chunk_fn *chunk = __atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE);
-    if (!chunk) { qclab_exact_record_version(); chunk = chosen_record; }
+    if (!chunk) { qclab_exact_record_version(); chunk = __atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE); }
     return chunk;
 }
 
