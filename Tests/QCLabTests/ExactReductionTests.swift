@@ -67,6 +67,26 @@ final class ExactReductionTests: XCTestCase {
         XCTAssertEqual(sem, s / 1000.0.squareRoot(), accuracy: 1e-6 * sem)
     }
 
+    /// The shortcut of the finiteness check: it vouches only for means that are finite,
+    /// and leaves sums that received an infinity or a NaN, or that could overflow, to the
+    /// means themselves.
+    func testMeansAreCertainlyFiniteOnlyWhenTheyAre() {
+        func observable(_ samples: [Double]) -> Observable {
+            var o = Observable(name: "x", shape: [2], isComplex: false)
+            for value in samples { o.addSample([value, 1]) }
+            return o
+        }
+        XCTAssertTrue(observable([]).meansAreCertainlyFinite)
+        XCTAssertTrue(observable([1e-300, -3, 0x1p900]).meansAreCertainlyFinite)
+        for samples in [[1, .nan], [.infinity, 1], [1e308, 1e308], [.greatestFiniteMagnitude]] as [[Double]] {
+            let o = observable(samples)
+            XCTAssertFalse(o.meansAreCertainlyFinite, "\(samples)")
+        }
+        // Where it says nothing, the means decide: 1e308 + 1e308 overflows, one 1e308 does not.
+        XCTAssertFalse(observable([1e308, 1e308]).moments(normFactor: 1, samples: 2, standardErrors: false).mean[0].isFinite)
+        XCTAssertTrue(observable([1e308]).moments(normFactor: 1, samples: 1, standardErrors: false).mean[0].isFinite)
+    }
+
     // MARK: Same bits for any batch size and driver
 
     func testEveryBatchSizeGivesTheSameBits() throws {

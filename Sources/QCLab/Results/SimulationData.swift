@@ -60,6 +60,17 @@ public struct Observable: Sendable, Equatable {
         }
     }
 
+    /// Whether the exact sums alone show every mean finite, without computing the means:
+    /// no sum received an infinity or a NaN, and no sum's window reaches the top bins
+    /// (below bin 64 a sum is under 2^1000, so its mean over a positive `norm_factor`
+    /// is finite). False says nothing: compute the means to know.
+    var meansAreCertainlyFinite: Bool {
+        exactSums.withUnsafeBufferPointer { sums in
+            // The sum of the samples' window top; an empty sum's (Int64.min) is below too.
+            stride(from: 0, to: sums.count, by: Self.exactValuesPerElement).allSatisfy { sums[$0] <= 63 }
+        }
+    }
+
     /// Adds another observable's sums (same shape) to this one's.
     mutating func addSums(of other: Observable) {
         let count = elementCount
