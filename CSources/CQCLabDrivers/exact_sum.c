@@ -114,26 +114,245 @@ static void deposit_all(int64_t *s, const double *values, ptrdiff_t count) {
     for (int j = 1; j <= LIMBS; j++) s[j] += acc[j];
 }
 
-void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
-    int64_t *sums = element, *squares = element + QCLAB_EXACT_STATE;
-    // Samples in chunks: each sample's value, and its square as an exact double-double.
-    enum { CHUNK = 256 };
-    double y[CHUNK], sq[2 * CHUNK];
+// MARK: The record's fast path
+//
+// The same limbs as `deposit_all`, computed in floating point, lanes across a chunk's
+// values. With the window fixed, let t_j be x truncated (toward zero) to whole units of
+// limb j, counted in those units: t_j = trunc(x 2^-u_j). Scaling by a power of two is
+// exact (a product too small to be normal is below 1 and truncates to 0 either way), so
+// is truncating, and t_j - 2^32 t_(j-1), the bits of x in limb j's 32-bit bin, signed like
+// x, is exact too: it is the slice the integer path adds. The limbs need no chain from
+// one to the next. The slices (below 2^32 in magnitude) add up exactly in double lanes,
+// one sum per lane so that the compiler vectorizes without reordering additions, and
+// become int64 once per chunk. This needs the window's scales to be normal doubles, i.e.
+// a window top of at least FAST_MIN_TOP (values from about 2^-864 up); lower windows,
+// which only sums of tiny values reach, take the scalar path.
+
+#define FAST_MIN_TOP 6
+
+static inline double double_of(uint64_t b) { double x; memcpy(&x, &b, sizeof x); return x; }
+static inline uint64_t bits_of(double x) { uint64_t b; memcpy(&b, &x, sizeof b); return b; }
+/// 2^e for e in the normal range [-1022, 1023].
+static inline double pow2(int e) { return double_of((uint64_t)(e + 1023) << 52); }
+
+/// trunc(y) without SSE4.1's rounding instruction (baseline x86-64 would call libm):
+/// round |y| to nearest by adding and subtracting 2^52, step back toward zero if that
+/// went past it; from 2^52 up every double is an integer already.
+static inline __attribute__((always_inline)) double trunc_portable(double y) {
+    double a = fabs(y), t = (a + 0x1p52) - 0x1p52;
+    t -= t > a ? 1.0 : 0.0;
+    return copysign(a < 0x1p52 ? t : a, y);
+}
+
+/// y * y - hi exactly, where hi = y * y rounded, as `fma(y, y, -hi)` gives it, by
+/// Dekker's product (Veltkamp's split): exact while neither the split overflows nor
+/// the partial products underflow, i.e. for 2^-450 <= |y| <= 2^500; *outside is set
+/// otherwise (then the caller uses fma).
+static inline __attribute__((always_inline)) double square_error_portable(double y, double hi, int *outside) {
+    double a = fabs(y);
+    *outside |= ((a != 0) & (a < 0x1p-450)) | !(a <= 0x1p500);
+    double c = y * 134217729.0;  // 2^27 + 1
+    double yh = c - (c - y), yl = y - yh;
+    return ((yh * yh - hi) + 2 * yh * yl) + yl * yl;
+}
+
+/// Values per block of the loops below: one AVX-512 vector, two AVX2 ones, four SSE2
+/// ones. The loops run over whole blocks (the callers pad with zeros, which deposit
+/// nothing), so that short records (a few trajectories per batch) stay in vector code.
+enum { LANES = 8 };
+
+/// The largest |x| of `count` values (a multiple of LANES) as bits (non-negative
+/// doubles are ordered as their bits), which is an infinity's or NaN's if any is one.
+static inline __attribute__((always_inline)) uint64_t largest_bits(const double *values, ptrdiff_t count) {
+    uint64_t largest = 0;  // an integer maximum, which the compiler vectorizes as it likes
+    for (ptrdiff_t i = 0; i < count; i++) {
+        uint64_t b = bits_of(values[i]) & ~(1ull << 63);
+        largest = b > largest ? b : largest;
+    }
+    return largest;
+}
+
+/// `deposit_all` (the same state, to the bit) with the slicing vectorized, over `count`
+/// values, a multiple of LANES, whose largest magnitude has the bits `largest` (as
+/// `largest_bits` gives them); `native` says whether the target rounds to integers and
+/// fuses multiply-adds in hardware.
+static inline __attribute__((always_inline)) void deposit_lanes(int64_t *s, const double *values, ptrdiff_t count,
+                                                                 uint64_t largest, int native) {
+    if (s[0] == QCLAB_EXACT_NONFINITE || count == 0) return;
+    if (largest >= 0x7ff0000000000000ull) {  // an infinity or a NaN
+        s[0] = QCLAB_EXACT_NONFINITE;
+        for (int j = 1; j <= LIMBS; j++) s[j] = 0;
+        return;
+    }
+    if (largest == 0) return;  // only zeros
+    int64_t top = bin_of(double_of(largest));
+    int64_t window = s[0] == QCLAB_EXACT_EMPTY || top > s[0] ? top : s[0];
+    if (window < FAST_MIN_TOP) { deposit_all(s, values, count); return; }
+    if (s[0] == QCLAB_EXACT_EMPTY) s[0] = top; else if (top > s[0]) shift_window(s, top);
+    // Limb j + 1 counts units of 2^(32 (window - j) - BIAS).
+    double inverse[LIMBS];
+    for (int j = 0; j < LIMBS; j++) inverse[j] = pow2((int)(BIAS - 32 * (window - j)));
+    // Each lane's sums of slices stay exact doubles: at most 2 CHUNK / LANES slices below
+    // 2^32 each, far below 2^53.
+    double acc[LIMBS][LANES] = {{0}};
+    for (ptrdiff_t i = 0; i < count; i += LANES) {
+        for (int k = 0; k < LANES; k++) {
+            // t[j]: x truncated to whole units of limb j, as a multiple of that unit;
+            // limb j's slice is t[j] - 2^32 t[j - 1]. No chain from limb to limb.
+            double x = values[i + k], above = 0;
+            for (int j = 0; j < LIMBS; j++) {
+                double y = x * inverse[j];
+                double t = native ? __builtin_trunc(y) : trunc_portable(y);
+                double slice = native ? __builtin_fma(-above, 0x1p32, t) : t - above * 0x1p32;
+                acc[j][k] += slice;
+                above = t;
+            }
+        }
+    }
+    for (int j = 0; j < LIMBS; j++) {
+        double total = 0;  // still exact
+        for (int k = 0; k < LANES; k++) total += acc[j][k];
+        s[j + 1] += (int64_t)total;
+    }
+}
+
+enum { CHUNK = 256 };  // a multiple of LANES
+
+/// `qclab_exact_record` over one chunk of at most CHUNK samples, as a template for each
+/// instruction set (`native`: hardware rounding to integers and fma).
+static inline __attribute__((always_inline)) void record_lanes(int64_t *element, const double *rows, ptrdiff_t n,
+                                                                ptrdiff_t branches, int native) {
+    ptrdiff_t padded = (n + LANES - 1) / LANES * LANES;
+    double y[CHUNK], squares[2 * CHUNK];
+    if (branches == 1) {
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = rows[i];
+    } else {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const double *group = rows + i * branches;
+            double v = group[0];
+            for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
+            y[i] = v;
+        }
+    }
+    for (ptrdiff_t i = n; i < padded; i++) y[i] = 0;
+    // The squares as exact double-doubles: hi in squares[0..<padded], lo after it.
+    int outside = 0;
+    for (ptrdiff_t i = 0; i < padded; i++) {
+        double hi = y[i] * y[i];
+        squares[i] = hi;
+        squares[padded + i] = native ? __builtin_fma(y[i], y[i], -hi) : square_error_portable(y[i], hi, &outside);
+    }
+    if (outside) for (ptrdiff_t i = 0; i < padded; i++) squares[padded + i] = fma(y[i], y[i], -squares[i]);
+    // The largest square part is the rounded square of the largest |y| (rounding is
+    // monotonic, |lo| <= |hi|, and an infinite or NaN part comes with an infinite or NaN
+    // hi), so one pass finds both.
+    uint64_t largest = largest_bits(y, padded);
+    double largest_y = double_of(largest);
+    deposit_lanes(element, y, padded, largest, native);
+    deposit_lanes(element + QCLAB_EXACT_STATE, squares, 2 * padded, bits_of(largest_y * largest_y), native);
+}
+
+typedef void record_chunk_fn(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches);
+
+/// The scalar path: the chunked `deposit_all`, which the vector versions reproduce.
+static void record_chunk_scalar(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
+    double y[CHUNK], squares[2 * CHUNK];
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const double *group = rows + i * branches;
+        double v = group[0];
+        for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
+        double hi = v * v;
+        y[i] = v;
+        squares[2 * i] = hi;
+        squares[2 * i + 1] = fma(v, v, -hi);
+    }
+    deposit_all(element, y, n);
+    deposit_all(element + QCLAB_EXACT_STATE, squares, 2 * n);
+}
+
+#if defined(__x86_64__)
+// Without SSE4.1 and FMA (baseline x86-64) the template rounds and multiplies portably.
+static void record_chunk_baseline(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
+    record_lanes(element, rows, n, branches, 0);
+}
+__attribute__((target("avx2,fma")))
+static void record_chunk_avx2(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
+    record_lanes(element, rows, n, branches, 1);
+}
+__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+static void record_chunk_avx512(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
+    record_lanes(element, rows, n, branches, 1);
+}
+#else
+// Other targets (arm64) round to integers and fuse multiply-adds in their baseline.
+static void record_chunk_baseline(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
+    record_lanes(element, rows, n, branches, 1);
+}
+#endif
+
+/// The version's chunk function, or NULL if this machine cannot run it.
+static record_chunk_fn *record_version(int version) {
+    switch (version) {
+    case QCLAB_EXACT_SCALAR: return record_chunk_scalar;
+    case QCLAB_EXACT_BASELINE: return record_chunk_baseline;
+#if defined(__x86_64__)
+    case QCLAB_EXACT_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? record_chunk_avx2 : NULL;
+    case QCLAB_EXACT_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") ? record_chunk_avx512 : NULL;
+#endif
+    default: return NULL;
+    }
+}
+
+// Chosen on first use; threads racing to choose choose the same (and every version gives
+// the same bits anyway).
+static record_chunk_fn *chosen_record;
+static int chosen_version;
+
+int qclab_exact_record_version(void) {
+    if (!__atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE)) {
+        int version = QCLAB_EXACT_AVX512;
+        while (!record_version(version)) version--;
+        __atomic_store_n(&chosen_version, version, __ATOMIC_RELAXED);
+        __atomic_store_n(&chosen_record, record_version(version), __ATOMIC_RELEASE);
+    }
+    return __atomic_load_n(&chosen_version, __ATOMIC_RELAXED);
+}
+
+static void record_with(record_chunk_fn *chunk, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
     ptrdiff_t groups = branches > 0 ? count / branches : 0;
     for (ptrdiff_t start = 0; start < groups; start += CHUNK) {
         ptrdiff_t n = groups - start < CHUNK ? groups - start : CHUNK;
-        for (ptrdiff_t i = 0; i < n; i++) {
-            const double *group = rows + (start + i) * branches;
-            double v = group[0];
-            for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
-            double hi = v * v;
-            y[i] = v;
-            sq[2 * i] = hi;
-            sq[2 * i + 1] = fma(v, v, -hi);
-        }
-        deposit_all(sums, y, n);
-        deposit_all(squares, sq, 2 * n);
+        chunk(element, rows + start * branches, n, branches);
     }
+}
+
+static record_chunk_fn *chosen_chunk(void) {
+    record_chunk_fn *chunk = __atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE);
+    if (!chunk) { qclab_exact_record_version(); chunk = __atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE); }
+    return chunk;
+}
+
+void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
+    record_with(chosen_chunk(), element, rows, count, branches);
+}
+
+void qclab_exact_record_elements(int64_t *elements, ptrdiff_t stride, ptrdiff_t element_count, const double *rows,
+                                 ptrdiff_t count, ptrdiff_t branches) {
+    record_chunk_fn *chunk = chosen_chunk();
+    for (ptrdiff_t e = 0; e < element_count; e++)
+        record_with(chunk, elements + e * stride * QCLAB_EXACT_ELEMENT, rows + e * count, count, branches);
+}
+
+int qclab_exact_record_using(int version, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
+    record_chunk_fn *chunk = record_version(version);
+    if (!chunk) return 0;
+    record_with(chunk, element, rows, count, branches);
+    return 1;
 }
 
 static void add_state(int64_t *a, const int64_t *b) {
@@ -182,6 +401,10 @@ static inline dd dd_mul(dd a, dd b) {
     return two_sum(p, e);
 }
 
+/// ldexp(x, e): one multiplication by 2^e, rounded once as ldexp rounds, when 2^e is a
+/// normal double (libm's ldexp, called through the PLT, otherwise).
+static inline double scaled(double x, int e) { return e >= -1022 && e <= 1023 ? x * pow2(e) : ldexp(x, e); }
+
 /// The value of one exact sum as a double-double; *unit is its window's lowest unit.
 static dd state_value(const int64_t *s, double *unit) {
     *unit = 0;
@@ -192,9 +415,9 @@ static dd state_value(const int64_t *s, double *unit) {
         int exponent = (int)(32 * (s[0] - (j - 1)) - BIAS);
         double hi = (double)s[j];
         double lo = (double)(s[j] - (int64_t)hi);  // exact: |limb| < 2^62
-        total = dd_add(total, (dd){ldexp(hi, exponent), ldexp(lo, exponent)});
+        total = dd_add(total, (dd){scaled(hi, exponent), scaled(lo, exponent)});
     }
-    *unit = ldexp(1.0, (int)(32 * (s[0] - (LIMBS - 1)) - BIAS));
+    *unit = scaled(1.0, (int)(32 * (s[0] - (LIMBS - 1)) - BIAS));
     return total;
 }
 
@@ -204,11 +427,12 @@ void qclab_exact_moments(const int64_t *elements, ptrdiff_t count, int64_t norm_
     for (ptrdiff_t i = 0; i < count; i++) {
         const int64_t *e = elements + i * QCLAB_EXACT_ELEMENT;
         double unit1, unit2;
-        dd s1 = state_value(e, &unit1), s2 = state_value(e + QCLAB_EXACT_STATE, &unit2);
+        dd s1 = state_value(e, &unit1);
         double q = s1.hi / nf;
         mean[i] = q + ((fma(-q, nf, s1.hi) + s1.lo) / nf);
         if (norm_factor <= 0) mean[i] = NAN;
         if (!sem) continue;
+        dd s2 = state_value(e + QCLAB_EXACT_STATE, &unit2);
         if (e[0] == QCLAB_EXACT_NONFINITE || e[QCLAB_EXACT_STATE] == QCLAB_EXACT_NONFINITE) { sem[i] = NAN; continue; }
         if (samples < 2 || e[QCLAB_EXACT_STATE] == QCLAB_EXACT_EMPTY) { sem[i] = 0; continue; }
         // D = n S2 - S1², which is n (n - 1) B² s² for samples of B rows.

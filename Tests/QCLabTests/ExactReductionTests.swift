@@ -67,6 +67,26 @@ final class ExactReductionTests: XCTestCase {
         XCTAssertEqual(sem, s / 1000.0.squareRoot(), accuracy: 1e-6 * sem)
     }
 
+    /// The shortcut of the finiteness check: it vouches only for means that are finite,
+    /// and leaves sums that received an infinity or a NaN, or that could overflow, to the
+    /// means themselves.
+    func testMeansAreCertainlyFiniteOnlyWhenTheyAre() {
+        func observable(_ samples: [Double]) -> Observable {
+            var o = Observable(name: "x", shape: [2], isComplex: false)
+            for value in samples { o.addSample([value, 1]) }
+            return o
+        }
+        XCTAssertTrue(observable([]).meansAreCertainlyFinite)
+        XCTAssertTrue(observable([1e-300, -3, 0x1p900]).meansAreCertainlyFinite)
+        for samples in [[1, .nan], [.infinity, 1], [1e308, 1e308], [.greatestFiniteMagnitude]] as [[Double]] {
+            let o = observable(samples)
+            XCTAssertFalse(o.meansAreCertainlyFinite, "\(samples)")
+        }
+        // Where it says nothing, the means decide: 1e308 + 1e308 overflows, one 1e308 does not.
+        XCTAssertFalse(observable([1e308, 1e308]).moments(normFactor: 1, samples: 2, standardErrors: false).mean[0].isFinite)
+        XCTAssertTrue(observable([1e308]).moments(normFactor: 1, samples: 1, standardErrors: false).mean[0].isFinite)
+    }
+
     // MARK: Same bits for any batch size and driver
 
     func testEveryBatchSizeGivesTheSameBits() throws {
@@ -157,6 +177,35 @@ final class ExactReductionTests: XCTestCase {
         // Its means are still QC Lab's weighted means of the parts.
         let ours = try SimulationData.merging(files: [folder.appendingPathComponent("a.h5").path, folder.appendingPathComponent("b.h5").path])
         for (x, y) in zip(averaged.mean("dm_db")!, ours.mean("dm_db")!) { XCTAssertEqual(x, y, accuracy: 1e-12) }
+    }
+
+    /// Exact sums are written as they are (deflating them cost as much as computing them);
+    /// files of earlier versions, which deflated them after a byte shuffle, still read
+    /// with their exact sums and error bars.
+    func testExactSumsAreStoredPlainAndDeflatedOnesStillRead() throws {
+        let python = "/tmp/ref/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no h5py at /tmp/ref") }
+        let folder = try temporaryFolder()
+        let data = try serialDriver(simulation(batchSize: 4, trajectories: 8))
+        try data.save(to: folder.appendingPathComponent("plain.h5").path)
+        let script = """
+            import h5py, sys
+            with h5py.File("plain.h5", "r") as f:
+                exact = [n for n in f if n.endswith("_exact")]
+                print(len(exact), all(f[n].compression is None and f[n].chunks is None for n in exact))
+            with h5py.File("plain.h5", "a") as f:
+                for name in exact:
+                    values = f[name][()]
+                    del f[name]
+                    f.create_dataset(name, data=values, chunks=True, shuffle=True, compression="gzip", compression_opts=1)
+            """
+        let outcome = try QCLabCLI.run(["-c", script], in: folder, program: URL(fileURLWithPath: python))
+        XCTAssertEqual(outcome.status, 0, outcome.errors)
+        XCTAssertEqual(outcome.output.trimmingCharacters(in: .whitespacesAndNewlines), "\(data.observables.count) True")
+        let deflated = try SimulationData(contentsOf: folder.appendingPathComponent("plain.h5").path)
+        XCTAssertTrue(deflated.hasErrorBars)
+        XCTAssertEqual(deflated.observables, data.observables)
+        XCTAssertEqual(deflated.standardError("dm_db"), data.standardError("dm_db"))
     }
 
     // MARK: Jobs that must not mix (issue 13, item 3)
@@ -300,45 +349,136 @@ final class ExactReductionTests: XCTestCase {
     }
 }
 
-/// The chunked record (one window raise per chunk, limbs added in registers) against the
-/// generic path, one `deposit` per value, as swift-collections tests fast paths against
-/// the generic one: the states must be the same bits.
+/// Every version of the record (the scalar chunked path, and the slicing in floating
+/// point across a chunk for baseline x86-64, AVX2 and AVX-512, whichever this machine
+/// runs) against the generic path, one `deposit` per value, as swift-collections tests
+/// fast paths against the generic one: the states must be the same bits, limb for limb.
 final class ExactRecordFastPathTests: XCTestCase {
-    func testRecordEqualsOneDepositPerValue() {
-        var generator = SystemRandomNumberGenerator()
-        let specials: [Double] = [0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 2.2250738585072014e-308, 1e308, -1e308, 1, -1, 0.1]
-        for trial in 0..<200 {
-            let branches = [1, 2, 3][trial % 3]
-            let count = branches * Int.random(in: 0...700, using: &generator)
-            var rows = (0..<count).map { _ -> Double in
-                let magnitude = Double.random(in: -1...1, using: &generator)
-                    * pow(2, Double(Int.random(in: trial % 2 == 0 ? -40...40 : -1000...1000, using: &generator)))
-                return Int.random(in: 0..<20, using: &generator) == 0 ? specials.randomElement(using: &generator)! : magnitude
+    /// The versions of `qclab_exact_record` this machine runs, each tried on a probe.
+    static var versions: [Int32] {
+        [QCLAB_EXACT_SCALAR, QCLAB_EXACT_BASELINE, QCLAB_EXACT_AVX2, QCLAB_EXACT_AVX512].map { Int32($0) }.filter { version in
+            var state = [Int64](repeating: 0, count: Int(QCLAB_EXACT_ELEMENT))
+            return qclab_exact_record_using(version, &state, [1.0], 1, 1) != 0
+        }
+    }
+
+    /// Calls `body` with every version this machine runs.
+    func withEveryVersion(_ body: (Int32) throws -> Void) rethrows {
+        let versions = Self.versions
+        XCTAssertTrue(versions.contains(Int32(QCLAB_EXACT_SCALAR)) && versions.contains(Int32(QCLAB_EXACT_BASELINE)), "\(versions)")
+        XCTAssertTrue(versions.contains(qclab_exact_record_version()), "the automatic choice \(qclab_exact_record_version()) runs")
+        for version in versions { try body(version) }
+    }
+
+    /// The generic path: `rows` in samples of `branches` rows, each sample's value and the
+    /// two parts of its square deposited one by one.
+    func depositOneByOne(_ state: inout [Int64], _ rows: [Double], branches: Int) {
+        state.withUnsafeMutableBufferPointer { state in
+            var g = 0
+            while g + branches <= rows.count {
+                var y = rows[g]
+                for b in stride(from: 1, to: branches, by: 1) { y += rows[g + b] }
+                let hi = y * y, lo = fma(y, y, -hi)
+                qclab_exact_deposit(state.baseAddress!, y, 1)
+                qclab_exact_deposit(state.baseAddress! + Int(QCLAB_EXACT_STATE), hi, 1)
+                qclab_exact_deposit(state.baseAddress! + Int(QCLAB_EXACT_STATE), lo, 1)
+                g += branches
             }
-            if trial % 50 == 7, !rows.isEmpty { rows[rows.count / 2] = .infinity }
-            if trial % 50 == 9, !rows.isEmpty { rows[0] = .nan }
-            var fast = [Int64](repeating: 0, count: Int(QCLAB_EXACT_ELEMENT))
-            var generic = fast
-            qclab_exact_clear(&fast, 1)
-            qclab_exact_clear(&generic, 1)
-            // Start from a state that already holds something, so that windows move.
-            let earlier = [3.5, -1e-20, 7e10]
-            qclab_exact_record(&fast, earlier, 3, 1)
-            qclab_exact_record(&generic, earlier, 3, 1)
-            qclab_exact_record(&fast, rows, count, branches)
-            generic.withUnsafeMutableBufferPointer { state in
-                var g = 0
-                while g + branches <= count {
-                    var y = rows[g]
-                    for b in stride(from: 1, to: branches, by: 1) { y += rows[g + b] }
-                    let hi = y * y, lo = fma(y, y, -hi)
-                    qclab_exact_deposit(state.baseAddress!, y, 1)
-                    qclab_exact_deposit(state.baseAddress! + Int(QCLAB_EXACT_STATE), hi, 1)
-                    qclab_exact_deposit(state.baseAddress! + Int(QCLAB_EXACT_STATE), lo, 1)
-                    g += branches
+        }
+    }
+
+    func empty() -> [Int64] {
+        var state = [Int64](repeating: 0, count: Int(QCLAB_EXACT_ELEMENT))
+        qclab_exact_clear(&state, 1)
+        return state
+    }
+
+    func testEveryVersionEqualsOneDepositPerValue() {
+        var generator = SystemRandomNumberGenerator()
+        // Zeros of both signs, subnormals, the edges of the normal range, values at the
+        // edges of the exact square's split (2^-450, 2^500), and plain ones.
+        let specials: [Double] = [0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 0x1.8p-1030, .leastNormalMagnitude,
+                                  1e308, -1e308, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1, -1, 0.1,
+                                  0x1p-450, 0x1.8p-451, 0x1p500, -0x1.fffffffffffffp500, 0x1p-864, 0x1p-900]
+        // Exponent spreads: moderate, the whole range, and windows so low that the vector
+        // versions hand the chunk to the scalar path.
+        let spreads: [ClosedRange<Int>] = [-40...40, -1074...1023, -1074 ... -860, -20...20]
+        withEveryVersion { version in
+            for trial in 0..<160 {
+                let branches = [1, 2, 3][trial % 3]
+                // Counts around the vector widths and the chunk of 256 samples, and random ones.
+                let samples = trial < 40 ? [0, 1, 3, 7, 8, 9, 15, 17, 255, 256, 257, 513][trial % 12] : Int.random(in: 0...700, using: &generator)
+                let count = branches * samples + (trial % 5 == 4 ? 1 : 0)  // and a trailing partial sample, ignored
+                let spread = spreads[trial % spreads.count]
+                var rows = (0..<count).map { _ -> Double in
+                    if Int.random(in: 0..<16, using: &generator) == 0 { return specials.randomElement(using: &generator)! }
+                    return Double.random(in: -1...1, using: &generator) * pow(2, Double(Int.random(in: spread, using: &generator)))
+                }
+                if trial % 40 == 7, !rows.isEmpty { rows[rows.count / 2] = .infinity }
+                if trial % 40 == 9, !rows.isEmpty { rows[0] = .nan }
+                if trial % 40 == 11, !rows.isEmpty { rows[rows.count - 1] = -.infinity }
+                // The largest value in the middle of a chunk raises the window there.
+                if trial % 6 == 1, rows.count > 2 { rows[rows.count / 2] = 0x1p90 }
+                // Start from states that already hold something: windows then move up, stay
+                // above the chunk's, or start below the vector versions' range.
+                let earlier = [[3.5, -1e-20, 7e10], [1e300, 1, -2], [1e-300, -2e-290, 0x1p-1000], []][trial % 4]
+                var fast = empty(), generic = empty()
+                XCTAssertEqual(qclab_exact_record_using(version, &fast, earlier, earlier.count, 1), 1)
+                depositOneByOne(&generic, earlier, branches: 1)
+                XCTAssertEqual(qclab_exact_record_using(version, &fast, rows, count, branches), 1)
+                depositOneByOne(&generic, Array(rows.prefix(count - count % branches)), branches: branches)
+                XCTAssertEqual(fast, generic, "version \(version), trial \(trial): \(count) rows in groups of \(branches)")
+            }
+        }
+    }
+
+    /// A chunk of values all in one vector version's range, many of them, so that each
+    /// limb's sum grows large: the per-chunk integer sums must still be exact.
+    func testLargeLimbSumsStayExact() {
+        withEveryVersion { version in
+            let rows = [Double](repeating: 0x1.fffffffffffffp31, count: 4096) + [Double](repeating: -0x1.ffffffffffffp-70, count: 999)
+            var fast = empty(), generic = empty()
+            XCTAssertEqual(qclab_exact_record_using(version, &fast, rows, rows.count, 1), 1)
+            depositOneByOne(&generic, rows, branches: 1)
+            XCTAssertEqual(fast, generic, "version \(version)")
+        }
+    }
+
+    /// Many elements in one call (as the collector records an output's elements) land in
+    /// the slots one call per element fills, with strides 1 and 2 (complex parts).
+    func testManyElementsAtOnceEqualOneCallPerElement() {
+        var generator = SystemRandomNumberGenerator()
+        for (stride, elements, count, branches) in [(1, 7, 25, 1), (2, 5, 24, 2), (2, 3, 300, 3), (1, 1, 0, 1)] {
+            let rows = (0..<elements * count).map { _ in Double.random(in: -1...1, using: &generator) * 1e-3 }
+            let slots = elements * stride + 1
+            var together = [Int64](repeating: 0, count: slots * Int(QCLAB_EXACT_ELEMENT)), apart = together
+            qclab_exact_clear(&together, slots)
+            qclab_exact_clear(&apart, slots)
+            together.withUnsafeMutableBufferPointer {
+                qclab_exact_record_elements($0.baseAddress! + Int(QCLAB_EXACT_ELEMENT), stride, elements, rows, count, branches)
+            }
+            apart.withUnsafeMutableBufferPointer { sums in
+                rows.withUnsafeBufferPointer { rows in
+                    for e in 0..<elements {
+                        qclab_exact_record(sums.baseAddress! + (1 + e * stride) * Int(QCLAB_EXACT_ELEMENT),
+                                           rows.baseAddress! + e * count, count, branches)
+                    }
                 }
             }
-            XCTAssertEqual(fast, generic, "trial \(trial): \(count) rows in groups of \(branches)")
+            XCTAssertEqual(together, apart, "stride \(stride), \(elements) elements of \(count) rows")
+            XCTAssertEqual(Array(together.prefix(Int(QCLAB_EXACT_ELEMENT))), Array(empty().prefix(Int(QCLAB_EXACT_ELEMENT))))
         }
+    }
+
+    /// The automatic `qclab_exact_record` is one of the versions, and an unknown version
+    /// records nothing.
+    func testAutomaticChoiceAndUnknownVersion() {
+        let rows = (0..<300).map { Double($0) * 0.37 - 50 }
+        var automatic = empty(), chosen = empty(), unknown = empty()
+        qclab_exact_record(&automatic, rows, rows.count, 1)
+        XCTAssertEqual(qclab_exact_record_using(qclab_exact_record_version(), &chosen, rows, rows.count, 1), 1)
+        XCTAssertEqual(automatic, chosen)
+        XCTAssertEqual(qclab_exact_record_using(99, &unknown, rows, rows.count, 1), 0)
+        XCTAssertEqual(unknown, empty())
     }
 }

@@ -8,7 +8,7 @@
 //
 // One summed element is a state of QCLAB_EXACT_STATE int64 values: the index of the
 // window's top bin (or QCLAB_EXACT_EMPTY / QCLAB_EXACT_NONFINITE), then the window's
-// three limbs from the top bin down. An output's element keeps two states side by side
+// four limbs from the top bin down. An output's element keeps two states side by side
 // (QCLAB_EXACT_ELEMENT values): the sum of its samples and the sum of their squares.
 
 /// int64 values in one exact sum.
@@ -31,6 +31,26 @@ void qclab_exact_deposit(int64_t *state, double x, int64_t multiplicity);
 /// rows; each sample's sum y (rows added in order) goes into the first sum, y² (exactly,
 /// as a double-double) into the second.
 void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches);
+
+/// `qclab_exact_record` for `element_count` elements at once: element `e`'s `count` rows
+/// are `rows[e * count ..< (e + 1) * count]`, recorded into the element `e * stride`
+/// elements after `elements` (a stride of 2 for the real or imaginary parts of a complex
+/// output).
+void qclab_exact_record_elements(int64_t *elements, ptrdiff_t stride, ptrdiff_t element_count, const double *rows,
+                                 ptrdiff_t count, ptrdiff_t branches);
+
+/// The versions of `qclab_exact_record`, which all give the same bits: the scalar path
+/// (one 128-bit slicing per value), and the slicing in floating point across a chunk's
+/// values for baseline x86-64 (or the baseline of another architecture), AVX2 with FMA,
+/// and AVX-512.
+enum { QCLAB_EXACT_SCALAR = 0, QCLAB_EXACT_BASELINE = 1, QCLAB_EXACT_AVX2 = 2, QCLAB_EXACT_AVX512 = 3 };
+
+/// The version `qclab_exact_record` uses: the best this machine runs, chosen on first use.
+int qclab_exact_record_version(void);
+
+/// `qclab_exact_record` through version `version` (for tests and benchmarks); returns 0,
+/// recording nothing, if this machine cannot run it, else 1.
+int qclab_exact_record_using(int version, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches);
 
 /// Adds `count` output elements of `b` into those of `a`; the result does not depend on
 /// the order or grouping of additions and deposits, to the bit.

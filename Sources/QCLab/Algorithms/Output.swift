@@ -111,7 +111,7 @@ public struct CollectState {
 
 /// Accumulates a batch's outputs: at each collect point, every output's per-trajectory
 /// values become sums over the rows and squared deviations over the independent samples
-/// (groups of `branches` rows), through ``Observable/record(slot:rows:first:count:branches:)``.
+/// (groups of `branches` rows), through ``Observable/record(slot:stride:elements:rows:count:branches:)``.
 ///
 /// Each collect point also tells the driver how far the batch has got (``BatchProgress``),
 /// so that progress shows within a batch under every algorithm.
@@ -150,17 +150,16 @@ public struct OutputCollector {
                 observables[o].recordConstant(slot: index * elements, value: value(state), rows: rows)
             case let .perTrajectory(compute):
                 try compute(state, &values[o])
-                for e in 0..<elements {
-                    let slot = index * elements + e
-                    values[o].re.withUnsafeBufferPointer {
-                        observables[o].record(slot: output.isComplex ? 2 * slot : slot, rows: $0, first: e * rows,
-                                              count: rows, branches: branches)
-                    }
-                    if output.isComplex {
-                        values[o].im.withUnsafeBufferPointer {
-                            observables[o].record(slot: 2 * slot + 1, rows: $0, first: e * rows, count: rows,
-                                                  branches: branches)
-                        }
+                // Element e's rows are re[e * rows ..< (e + 1) * rows] (and im alike).
+                let first = index * elements, stride = output.isComplex ? 2 : 1
+                values[o].re.withUnsafeBufferPointer {
+                    observables[o].record(slot: stride * first, stride: stride, elements: elements, rows: $0, count: rows,
+                                          branches: branches)
+                }
+                if output.isComplex {
+                    values[o].im.withUnsafeBufferPointer {
+                        observables[o].record(slot: 2 * first + 1, stride: 2, elements: elements, rows: $0, count: rows,
+                                              branches: branches)
                     }
                 }
             }

@@ -86,10 +86,11 @@ extension SimulationData {
                 try file.writeReals(observable.name + standardErrorSuffix, shape: observable.shape,
                                     isComplex: observable.isComplex, values: sem)
             }
-            // Compressed: most of the binned integers' bytes are sign bytes and zeros.
+            // Stored as they are: deflate (even at level 1, after byte shuffling) halves
+            // them but took 13% of holstein50_fssh's run, as long as all of its reduction.
             try file.writeIntegers(observable.name + exactSuffix,
                                    shape: observable.shape + (observable.isComplex ? [2] : []) + [Observable.exactValuesPerElement],
-                                   values: observable.exactSums, compressed: true)
+                                   values: observable.exactSums)
         }
         if hasErrorBars {
             try file.writeIntegers(sampleCountName, shape: [], values: [Int64(sampleCount)])
@@ -302,12 +303,9 @@ private struct HDF5File {
 
     // MARK: Writing
 
-    /// Writes int64 values; `compressed` stores them in chunks through HDF5's shuffle and
-    /// deflate filters (which h5py, and so QC Lab's `Data.load`, read as they are), when
-    /// the library has deflate.
-    func writeIntegers(_ name: String, shape: [Int], values: [Int64], compressed: Bool = false) throws {
-        try write(name, shape: shape, fileType: qclab_h5t_std_i64le(), memoryType: qclab_h5t_native_int64(), values: values,
-                  compressed: compressed)
+    /// Writes int64 values.
+    func writeIntegers(_ name: String, shape: [Int], values: [Int64]) throws {
+        try write(name, shape: shape, fileType: qclab_h5t_std_i64le(), memoryType: qclab_h5t_native_int64(), values: values)
     }
 
     /// Writes float64 values, or interleaved `re, im` pairs as h5py's complex compound.
@@ -324,7 +322,7 @@ private struct HDF5File {
     }
 
     private func write<Element>(_ name: String, shape: [Int], fileType: hid_t, memoryType: hid_t,
-                                values: [Element], perElement: Int = 1, compressed: Bool = false) throws {
+                                values: [Element], perElement: Int = 1) throws {
         guard values.count == shape.reduce(1, *) * perElement else {
             throw failure("'\(name)' holds \(values.count) numbers but has shape \(shape)")
         }
@@ -332,9 +330,7 @@ private struct HDF5File {
         let space = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), dimensions, nil)
         try using(space, H5Sclose, orCannot: "make the dataspace of '\(name)'") { space in
             errno = 0
-            let creation = compressed && !values.isEmpty ? try compressedCreation(shape: shape, elementBytes: MemoryLayout<Element>.stride * perElement) : nil
-            defer { if let creation { H5Pclose(creation) } }
-            let dataset = H5Dcreate2(id, name, fileType, space, defaultProperties, creation ?? defaultProperties, defaultProperties)
+            let dataset = H5Dcreate2(id, name, fileType, space, defaultProperties, defaultProperties, defaultProperties)
             try using(dataset, H5Dclose, orCannot: "create dataset '\(name)'") { dataset in
                 guard !values.isEmpty else { return }
                 let status = values.withUnsafeBytes {
@@ -343,22 +339,6 @@ private struct HDF5File {
                 guard status >= 0 else { throw failure("cannot write dataset '\(name)'" + Self.systemReason()) }
             }
         }
-    }
-
-    /// A dataset-creation property list for chunks of about 1 MiB along the first axis,
-    /// byte-shuffled and deflated; nil when this HDF5 has no deflate filter.
-    private func compressedCreation(shape: [Int], elementBytes: Int) throws -> hid_t? {
-        guard !shape.isEmpty, H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 else { return nil }
-        let slice = max(1, shape.dropFirst().reduce(1, *) * elementBytes)
-        var chunk = shape.map { hsize_t(max($0, 1)) }
-        chunk[0] = hsize_t(max(1, min(shape[0], (1 << 20) / slice)))
-        let list = H5Pcreate(qclab_h5p_dataset_create())
-        guard list >= 0 else { throw failure("cannot make a dataset-creation property list") }
-        guard H5Pset_chunk(list, Int32(chunk.count), chunk) >= 0, H5Pset_shuffle(list) >= 0, H5Pset_deflate(list, 1) >= 0 else {
-            H5Pclose(list)
-            throw failure("cannot set up compression")
-        }
-        return list
     }
 
     /// Writes a root attribute the way h5py stores a Python `str`: variable-length UTF-8, scalar.

@@ -60,6 +60,17 @@ public struct Observable: Sendable, Equatable {
         }
     }
 
+    /// Whether the exact sums alone show every mean finite, without computing the means:
+    /// no sum received an infinity or a NaN, and no sum's window reaches the top bins
+    /// (below bin 64 a sum is under 2^1000, so its mean over a positive `norm_factor`
+    /// is finite). False says nothing: compute the means to know.
+    var meansAreCertainlyFinite: Bool {
+        exactSums.withUnsafeBufferPointer { sums in
+            // The sum of the samples' window top; an empty sum's (Int64.min) is below too.
+            stride(from: 0, to: sums.count, by: Self.exactValuesPerElement).allSatisfy { sums[$0] <= 63 }
+        }
+    }
+
     /// Adds another observable's sums (same shape) to this one's.
     mutating func addSums(of other: Observable) {
         let count = elementCount
@@ -230,16 +241,20 @@ public struct SimulationData: Sendable, Equatable {
 }
 
 extension Observable {
-    /// Records one collect point of one element: the per-row values of `count` rows,
-    /// `rows[first + r]`, reduced into flat slot `slot` of this output (for complex outputs,
-    /// `2 * element` for the real part and `2 * element + 1` for the imaginary part).
-    /// Rows are grouped into independent samples of `branches` consecutive rows. This is
-    /// the one place where per-row values become the output's sums: each sample's value
-    /// (its rows added in order) and its square are deposited into exact sums, so the
-    /// result does not depend on how samples are grouped into batches.
-    mutating func record(slot: Int, rows: UnsafeBufferPointer<Double>, first: Int, count: Int, branches: Int) {
+    /// Records one collect point of `elements` elements: element `e`'s per-row values are
+    /// the `count` rows `rows[e * count ..< (e + 1) * count]`, reduced into flat slot
+    /// `slot + e * stride` of this output (for complex outputs, `2 * element` holds the real
+    /// part and `2 * element + 1` the imaginary part, so their stride is 2). Rows are
+    /// grouped into independent samples of `branches` consecutive rows. This is the one
+    /// place where per-row values become the output's sums: each sample's value (its rows
+    /// added in order) and its square are deposited into exact sums, so the result does
+    /// not depend on how samples are grouped into batches.
+    mutating func record(slot: Int, stride: Int, elements: Int, rows: UnsafeBufferPointer<Double>, count: Int, branches: Int) {
+        precondition(rows.count >= elements * count && slot + (elements - 1) * stride < elementCount, "rows or slots out of range")
+        guard elements > 0 else { return }
         exactSums.withUnsafeMutableBufferPointer {
-            qclab_exact_record($0.baseAddress! + slot * Self.exactValuesPerElement, rows.baseAddress! + first, count, branches)
+            qclab_exact_record_elements($0.baseAddress! + slot * Self.exactValuesPerElement, stride, elements,
+                                        rows.baseAddress!, count, branches)
         }
     }
 
