@@ -3,6 +3,7 @@
 // of an N x N batch is component a N + k, each component `batch` contiguous trajectories.
 #include "CQCLabKernels.h"
 #include "lanes.h"
+#include "surface_hopping.h"
 #include <math.h>
 
 /// The closed-form eigenpairs of [[a, b], [b, d]]: w0 <= w1, lower eigenvector (c, s),
@@ -19,17 +20,6 @@ static inline void eigen_2x2(double a, double b, double d, double *w0, double *w
     const double inverse_norm = 1.0 / sqrt(x * x + y * y);
     *c = radius > 0 ? x * inverse_norm : 1.0;
     *s = radius > 0 ? y * inverse_norm : 0.0;
-}
-
-/// NumPy's sign: -1, 0 or 1.
-static inline double sign_of(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
-
-/// QC Lab's clipping of a hopping probability: negative → 0, NaN → 0, +inf → 1e102.
-static inline double clipped(double value) {
-    if (value < 0) value *= 0.0;
-    if (value != value) value = 0.0;
-    if (value == INFINITY) value = 1e102;
-    return value;
 }
 
 QCLAB_CLONES
@@ -83,17 +73,6 @@ void qclab_gather_active(int64_t batch, int64_t n, const double *restrict v_re, 
     }
 }
 
-/// Re(x / c) by Smith's algorithm, as NumPy divides, so that edge cases (c = 0 gives ±inf
-/// or NaN, which the clipping turns into a certain hop or none) come out as in QC Lab.
-static inline double real_part_of_quotient(double xr, double xi, double cr, double ci) {
-    const int real_larger = fabs(cr) >= fabs(ci);
-    const double big = real_larger ? cr : ci, small = real_larger ? ci : cr;
-    const double ratio = small / big, scale = 1.0 / (big + small * ratio);
-    const double smith = real_larger ? (xr + xi * ratio) * scale : (xr * ratio + xi) * scale;
-    // x / +0 is what x * +inf is, without the division.
-    return (cr == 0 && ci == 0) ? xr * INFINITY : smith;
-}
-
 QCLAB_CLONES
 void qclab_hop_probabilities(int64_t batch, int64_t n, const double *restrict previous_re,
                              const double *restrict previous_im, const double *restrict active_re,
@@ -124,10 +103,7 @@ void qclab_hop_probabilities(int64_t batch, int64_t n, const double *restrict pr
         // -2 Re(nac c_k / c_a)
         const double *restrict ckr = wf_re + k * batch, *restrict cki = wf_im + k * batch;
         double *restrict p = probability + k * batch;
-        for (int64_t t = 0; t < batch; t++) {
-            const double xr = nr[t] * ckr[t] - ni[t] * cki[t], xi = nr[t] * cki[t] + ni[t] * ckr[t];
-            p[t] = active[t] == k ? 0.0 : clipped(-2.0 * real_part_of_quotient(xr, xi, car[t], cai[t]));
-        }
+        for (int64_t t = 0; t < batch; t++) p[t] = hop_probability(nr[t], ni[t], ckr[t], cki[t], car[t], cai[t], active[t] == k);
     }
 }
 

@@ -179,6 +179,26 @@ public struct AdiabaticFrame {
                                                realEigenvectors: realEigenvectors)
     }
 
+    /// The gauge fixing, `ψ_adb = V† ψ_db` and the hop probabilities of a step, after
+    /// ``diagonalize(_:)``: ``fixGauge(_:z:model:)``, ``toAdiabatic(_:into:)`` and
+    /// ``hopProbabilities(wfAdb:activeSurface:into:)`` in turn, or, for real eigenvectors
+    /// under `sign_overlap`, the same bits in one sweep over the eigenvectors
+    /// (``SurfaceHoppingKernels/realSignSweep(_:previous:wfDb:wfAdb:activeSurface:gathered:probabilities:workspace:)``).
+    /// Leaves each row's active eigenvector in ``scratch``.
+    public mutating func fixGaugeAndHopProbabilities(_ mode: FewestSwitchesSurfaceHopping.GaugeFixing, z: ComplexBatch,
+                                                     model: any Model, wfDb: ComplexBatch, wfAdb: inout ComplexBatch,
+                                                     activeSurface: [Int], into probabilities: inout [Double]) {
+        guard realEigenvectors && mode == .signOverlap else {
+            fixGauge(mode, z: z, model: model)
+            toAdiabatic(wfDb, into: &wfAdb)
+            hopProbabilities(wfAdb: wfAdb, activeSurface: activeSurface, into: &probabilities)
+            return
+        }
+        SurfaceHoppingKernels.realSignSweep(&eigenvectors, previous: previousEigenvectors, wfDb: wfDb, wfAdb: &wfAdb,
+                                            activeSurface: activeSurface, gathered: &scratch,
+                                            probabilities: &probabilities, workspace: &hopWorkspace)
+    }
+
     /// Each row's hop destination, or -1: the first state whose cumulative probability
     /// exceeds the draw of the row's initial condition, `draws[row / branches]` (QC Lab's
     /// `update_hop_inds_fssh`).

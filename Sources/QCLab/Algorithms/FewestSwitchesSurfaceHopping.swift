@@ -243,11 +243,10 @@ public struct SurfaceHoppingBatch {
         if !(usesTwoStateKernel && twoStateQuantumStep(dt: dt)) {
             frame.propagate(&wfDb, dt: dt, adiabatic: wfAdbIsAdjointProduct ? wfAdb : nil)
             try frame.diagonalize(hamiltonian)
-            frame.fixGauge(settings.gaugeFixing, z: z, model: model)
-            frame.toAdiabatic(wfDb, into: &wfAdb)
-            wfAdbIsAdjointProduct = true
             // Leaves each row's active eigenvector in the frame's scratch.
-            frame.hopProbabilities(wfAdb: wfAdb, activeSurface: activeSurface, into: &probabilities)
+            frame.fixGaugeAndHopProbabilities(settings.gaugeFixing, z: z, model: model, wfDb: wfDb, wfAdb: &wfAdb,
+                                              activeSurface: activeSurface, into: &probabilities)
+            wfAdbIsAdjointProduct = true
             SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches,
                                              states: states, into: &hopTargets)
         } else {
