@@ -134,7 +134,7 @@ final class SurfaceHoppingKernelTests: XCTestCase {
             var sweptV = v, sweptAdb = ComplexBatch(components: n, batchSize: batch)
             var sweptGathered = ComplexBatch(components: n, batchSize: batch)
             var sweptP = [Double](repeating: -1, count: n * batch)
-            var sweepWorkspace = [Double](repeating: .nan, count: 2 * batch)
+            var sweepWorkspace = [Double](repeating: .nan, count: max(n, 2) * batch)
             SurfaceHoppingKernels.realSignSweep(&sweptV, previous: previous, wfDb: wfDb, wfAdb: &sweptAdb,
                                                 activeSurface: active, gathered: &sweptGathered,
                                                 probabilities: &sweptP, workspace: &sweepWorkspace)
@@ -179,5 +179,62 @@ final class SurfaceHoppingKernelTests: XCTestCase {
         XCTAssertEqual(bits(fusedAdb), bits(separateAdb))
         XCTAssertEqual(bits(fused.scratch), bits(separate.scratch))
         XCTAssertEqual(fusedP.map(\.bitPattern), separateP.map(\.bitPattern))
+    }
+
+    /// The closed-form harmonic step resets only the diagonal of a Hamiltonian whose planes
+    /// it wrote itself and no one has written since, and refills one that someone else wrote
+    /// (off the diagonal, or the diagonal's imaginary part) or replaced: every step gives
+    /// the bits of a fresh step object on a fresh zero Hamiltonian.
+    func testClosedFormStepRefillsAHamiltonianWrittenByOthers() {
+        var rng = LegacyRandomState(seed: 79)
+        let model = HolsteinLattice(g: 1.2, N: 5, periodic: true), n = 5, batch = 7, dt = 0.05
+        let psi = randomBatch(components: n, batch: batch, complex: true, rng: &rng)
+        var step = model.fusedClassicalStep(dt: dt, batchSize: batch)
+        var z = model.initialClassicalCoordinates(seeds: Array(0..<batch))
+        var h = ComplexBatch(components: n * n, batchSize: batch)
+        for index in 0..<6 {
+            var fresh = model.fusedClassicalStep(dt: dt, batchSize: batch)
+            var zFresh = z, hFresh = ComplexBatch(components: n * n, batchSize: batch)
+            fresh.advance(z: &zFresh, psi: psi, hamiltonian: &hFresh)
+            if index == 2 {
+                h.re[(1 * n + 3) * batch + 4] = 42
+                h.im[(2 * n + 2) * batch] = -1
+            }
+            if index == 4 { h = ComplexBatch(components: n * n, batchSize: batch) }
+            step.advance(z: &z, psi: psi, hamiltonian: &h)
+            XCTAssertTrue(bits(h) == bits(hFresh), "step \(index): H differs from a fresh step's")
+            XCTAssertTrue(bits(z) == bits(zFresh), "step \(index): z differs from a fresh step's")
+        }
+        XCTAssertEqual(h[1 * n + 0, 3], Complex(-1), "H_q's hopping is in place")
+    }
+
+    /// The density matrix is formed in register tiles of eight trajectories: a trajectory's
+    /// ρ has the same bits whichever tile and lane it lands in (a batch of 25 against each
+    /// trajectory alone), real and complex eigenvectors, weighted or not.
+    func testDensityMatrixBitsDoNotDependOnTheBatch() {
+        var rng = LegacyRandomState(seed: 80)
+        let n = 9, batch = 25
+        for complex in [false, true] {
+            let v = randomBatch(components: n * n, batch: batch, complex: complex, rng: &rng)
+            let wfAdb = randomBatch(components: n, batch: batch, complex: true, rng: &rng)
+            let wfDb = randomBatch(components: n, batch: batch, complex: true, rng: &rng)
+            let active = (0..<batch).map { ($0 * 4) % n }, weights = (0..<batch).map { 0.25 + Double($0) }
+            for weighted in [false, true] {
+                var d = [Double](repeating: 0, count: n * batch)
+                var rho = ComplexBatch(components: n * n, batchSize: batch)
+                SurfaceHoppingKernels.diabaticDensityMatrix(eigenvectors: v, realEigenvectors: !complex, wfAdb: wfAdb,
+                                                            wfDb: wfDb, activeSurface: active,
+                                                            weights: weighted ? weights : nil, d: &d, into: &rho)
+                for t in [0, 7, 8, 15, 23, 24] {
+                    var alone = ComplexBatch(components: n * n, batchSize: 1), dAlone = [Double](repeating: 0, count: n)
+                    SurfaceHoppingKernels.diabaticDensityMatrix(
+                        eigenvectors: v.gathering(rows: [t]), realEigenvectors: !complex, wfAdb: wfAdb.gathering(rows: [t]),
+                        wfDb: wfDb.gathering(rows: [t]), activeSurface: [active[t]], weights: weighted ? [weights[t]] : nil,
+                        d: &dAlone, into: &alone)
+                    XCTAssertTrue(bits(rho.gathering(rows: [t])) == bits(alone),
+                                  "trajectory \(t), complex \(complex), weighted \(weighted)")
+                }
+            }
+        }
     }
 }

@@ -35,6 +35,8 @@ public struct AdiabaticFrame {
     /// each row's active eigenvector.
     var scratch: ComplexBatch
     private var hopWorkspace: [Double]
+    /// The one-sweep kernel's `max(N, 2) × rows` doubles (real eigenvectors only).
+    private var sweepWorkspace: [Double]
 
     /// A frame for `rows` rows of `states x states` Hamiltonians, solved by `strategy`.
     public init(states: Int, rows: Int, isReal: Bool, strategy: BatchEigensolver.Strategy? = nil,
@@ -49,6 +51,7 @@ public struct AdiabaticFrame {
         previousEigenvectors = eigenvectors
         scratch = ComplexBatch(components: states, batchSize: rows)
         hopWorkspace = [Double](repeating: 0, count: 4 * rows)
+        sweepWorkspace = [Double](repeating: 0, count: self.realEigenvectors ? max(states, 2) * rows : 0)
     }
 
     /// The eigensolver strategy in use.
@@ -196,7 +199,7 @@ public struct AdiabaticFrame {
         }
         SurfaceHoppingKernels.realSignSweep(&eigenvectors, previous: previousEigenvectors, wfDb: wfDb, wfAdb: &wfAdb,
                                             activeSurface: activeSurface, gathered: &scratch,
-                                            probabilities: &probabilities, workspace: &hopWorkspace)
+                                            probabilities: &probabilities, workspace: &sweepWorkspace)
     }
 
     /// Each row's hop destination, or -1: the first state whose cumulative probability

@@ -86,13 +86,13 @@ enum SurfaceHoppingKernels {
     /// `wfAdb = Vᵀ wfDb`, and ``hopProbabilities(previous:current:wfAdb:activeSurface:gathered:probabilities:workspace:realEigenvectors:)``
     /// with real eigenvectors, in one sweep over `v` and `previous` (the C kernel
     /// `qclab_fssh_real_sign_sweep`): the same bits, with `gathered` receiving each row's
-    /// signed active eigenvector. `workspace` holds at least `2 × batch` doubles.
+    /// signed active eigenvector. `workspace` holds at least `max(N, 2) × batch` doubles.
     static func realSignSweep(_ v: inout ComplexBatch, previous: ComplexBatch, wfDb: ComplexBatch,
                               wfAdb: inout ComplexBatch, activeSurface: [Int], gathered: inout ComplexBatch,
                               probabilities: inout [Double], workspace: inout [Double]) {
         let n = wfDb.components, batch = wfDb.batchSize
         precondition(v.components == n * n && previous.components == n * n && wfAdb.components == n
-                     && gathered.components == n && workspace.count >= 2 * batch && probabilities.count == n * batch
+                     && gathered.components == n && workspace.count >= max(n, 2) * batch && probabilities.count == n * batch
                      && activeSurface.count == batch)
         v.withUnsafeMutableHandle { v in previous.withUnsafeHandle { p in wfDb.withUnsafeHandle { psi in
         wfAdb.withUnsafeMutableHandle { c in gathered.withUnsafeMutableHandle { g in

@@ -24,6 +24,11 @@ public struct ClosedFormRK4Step: FusedClassicalStep {
     let constantHamiltonian: [Complex]
     /// `|ψ_n|²` of the batch.
     private var populations: [Double]
+    /// The planes of the Hamiltonian this step wrote last, held so that a write to them by
+    /// anyone else goes to a copy (copy-on-write): while a `hamiltonian` passed in still
+    /// shares them, its elements off the diagonal are `H_q`'s already and only the diagonal
+    /// is reset, instead of refilling all `N²` elements of every trajectory.
+    private var written: (re: [Double], im: [Double]) = ([], [])
 
     init(dt: Double, bath: HarmonicBath, coupling: DiagonalLinearCoupling, constantHamiltonian: [Complex], states: Int,
          batchSize: Int) {
@@ -54,7 +59,17 @@ public struct ClosedFormRK4Step: FusedClassicalStep {
             populations[i] = psi.re[i] * psi.re[i] + psi.im[i] * psi.im[i]
         }
         // H ← H_q; the kernel adds 2 γ x to the diagonal as each coordinate moves.
-        hamiltonian.fill(repeating: constantHamiltonian)
+        let unchanged = Self.sharesStorage(written.re, hamiltonian.re) && Self.sharesStorage(written.im, hamiltonian.im)
+        written = ([], [])  // the planes are unique again, so the writes below go in place
+        if unchanged {
+            for a in 0..<n {
+                let c = a * (n + 1), value = constantHamiltonian[c]
+                hamiltonian.re.withUnsafeMutableBufferPointer { $0[c * batch..<(c + 1) * batch].update(repeating: value.re) }
+                hamiltonian.im.withUnsafeMutableBufferPointer { $0[c * batch..<(c + 1) * batch].update(repeating: value.im) }
+            }
+        } else {
+            hamiltonian.fill(repeating: constantHamiltonian)
+        }
         z.re.withUnsafeMutableBufferPointer { x in
         z.im.withUnsafeMutableBufferPointer { y in
         populations.withUnsafeBufferPointer { pop in
@@ -67,6 +82,13 @@ public struct ClosedFormRK4Step: FusedClassicalStep {
                                     start.baseAddress, state.baseAddress, gamma.baseAddress,
                                     pop.baseAddress, h.baseAddress, Int64((n + 1) * batch))
         }}}}}}}}
+        written = (hamiltonian.re, hamiltonian.im)
+    }
+
+    /// Whether two arrays share one buffer (a copy of the other not written since).
+    private static func sharesStorage(_ a: [Double], _ b: [Double]) -> Bool {
+        !a.isEmpty && a.count == b.count
+            && a.withUnsafeBufferPointer { $0.baseAddress } == b.withUnsafeBufferPointer { $0.baseAddress }
     }
 }
 
