@@ -137,6 +137,10 @@ void qclab_fssh_density_matrix(int64_t batch, int64_t n, const double *v_re, con
 
 // MARK: Batched symmetric eigensolver (eigensolver.c)
 
+/// 1 if each of the `count` doubles at `x` is +0.0 (every bit clear), else 0: the batched
+/// solver's real path zeroes the imaginary parts of its eigenvectors only when they are not.
+int qclab_all_positive_zeros(int64_t count, const double *x);
+
 /// Doubles of workspace `qclab_symmetric_eigen` needs for `n x n` problems (any batch).
 int64_t qclab_symmetric_eigen_workspace(int64_t n);
 
