@@ -1,7 +1,7 @@
-// The per-step work of fewest-switches surface hopping after the eigensolver, for real
+// The per-step work of fewest-switches surface hopping around the eigensolver, for real
 // eigenvectors under sign_overlap gauge fixing, in one sweep over the eigenvectors: the
-// sign alignment with the previous step's eigenvectors, the adiabatic wavefunction
-// c = Vᵀ ψ and the hop probabilities. The separate kernels (qclab_align_signs,
+// propagation's product with the previous step's eigenvectors, the sign alignment with
+// them, the adiabatic wavefunction c = Vᵀ ψ and the hop probabilities. The separate kernels (qclab_align_signs,
 // qclab_complex_matvec, qclab_gather_active, qclab_hop_probabilities) read V and V_prev
 // five times, mostly column by column (a page apart per element at n = 50, which no
 // prefetcher follows); here V_prev is read once and V twice, row by row, with the n sums
@@ -53,8 +53,8 @@ static inline void probabilities_from_couplings(int64_t batch, int64_t n, const 
 
 QCLAB_CLONES
 void qclab_fssh_real_sign_sweep(int64_t batch, int64_t n, const double *restrict previous, double *restrict v,
-                                const double *restrict wf_db_re, const double *restrict wf_db_im,
-                                const int64_t *restrict active, double *restrict wf_adb_re,
+                                const double *restrict rotated_re, const double *restrict rotated_im,
+                                double *restrict wf_db_re, double *restrict wf_db_im, const int64_t *restrict active, double *restrict wf_adb_re,
                                 double *restrict wf_adb_im, double *restrict probability,
                                 double *restrict active_re, double *restrict active_im, double *restrict scratch) {
     // Each lane's active eigenvector g = s V[·][a], with s the sign of its overlap with
@@ -64,16 +64,27 @@ void qclab_fssh_real_sign_sweep(int64_t batch, int64_t n, const double *restrict
         // Row by row (contiguous memory, which the prefetchers follow), every column's
         // <V_prev,k | V_k> (then its sign, in `column_sign`) and nac_k = Σ_a V_prev[a][k] g_a (kept in
         // `probability` until every c_k is known), each summed over ascending a.
+        // With `rotated` (r = exp(-i E dt) V_prev† ψ), the same pass propagates ψ_a = Σ_k V_prev[a][k] r_k.
         double *restrict column_sign = scratch;
         for (int64_t i = 0; i < n * batch; i++) { column_sign[i] = 0.0; probability[i] = 0.0; }
         for (int64_t a = 0; a < n; a++) {
             const double *restrict g = active_re + a * batch;
+            double *restrict yr = wf_db_re + a * batch, *restrict yi = wf_db_im + a * batch;
+            if (rotated_re) {
+                for (int64_t t = 0; t < batch; t++) { yr[t] = 0.0; yi[t] = 0.0; }
+            }
             for (int64_t k = 0; k < n; k++) {
                 const double *restrict p = previous + (a * n + k) * batch, *restrict x = v + (a * n + k) * batch;
                 double *restrict o = column_sign + k * batch, *restrict nac = probability + k * batch;
                 for (int64_t t = 0; t < batch; t++) {
                     o[t] += p[t] * x[t];
                     nac[t] += p[t] * g[t];
+                }
+                if (!rotated_re) continue;
+                const double *restrict rr = rotated_re + k * batch, *restrict ri = rotated_im + k * batch;
+                for (int64_t t = 0; t < batch; t++) {
+                    yr[t] += p[t] * rr[t];
+                    yi[t] += p[t] * ri[t];
                 }
             }
         }
