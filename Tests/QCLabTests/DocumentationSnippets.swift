@@ -156,6 +156,47 @@ private enum Snippets_DocC_GettingStarted_md {
 private enum Snippets_DocC_UserDefinedModels_md {
     static func run() throws {
         // DocC/UserDefinedModels.md, Swift block 1
+        struct DoubleWell: ThermalModel {
+            var modelName: String { "DoubleWell" }
+            var numQuantumStates: Int { 2 }
+            var numClassicalCoordinates: Int { 1 }
+            var classicalCoordinateMass: [Double] { [1.0] }
+            var classicalCoordinateWeight: [Double] { [1.0] }
+            var kBT = 0.5, a = 1.0, b = 0.25, c = 0.2, gap = 0.5, tunneling = 0.1
+
+            /// `q` and `∂q/∂z* = 1/sqrt(2 m h)` for `m = h = 1`.
+            private func position(_ z: Complex) -> Double { 2.0.squareRoot() * z.re }
+            private let dqdzc = 0.5.squareRoot()
+
+            func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) {
+                for t in 0..<z.batchSize {
+                    let q = position(z[0, t])
+                    (h[0, t], h[1, t], h[2, t], h[3, t]) = (Complex(gap + c * q), Complex(tunneling),
+                                                            Complex(tunneling), Complex(-gap - c * q))
+                }
+            }
+            func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
+                for t in 0..<z.batchSize {
+                    force[0, t] = Complex(c * dqdzc * (psi[0, t].lengthSquared - psi[1, t].lengthSquared))
+                }
+            }
+            func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
+                [c * dqdzc * (u[0].conjugate * v[0]) - c * dqdzc * (u[1].conjugate * v[1])]
+            }
+            func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) {
+                for t in 0..<z.batchSize {
+                    let q = position(z[0, t]), p = 2.0.squareRoot() * z[0, t].im
+                    energy[t] = 0.5 * p * p + b * (q * q - a * a) * (q * q - a * a)
+                }
+            }
+            func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) {
+                for t in 0..<z.batchSize {
+                    let q = position(z[0, t])
+                    force[0, t] = Complex(4 * b * q * (q * q - a * a) * dqdzc, z[0, t].im)
+                }
+            }
+        }
+        // DocC/UserDefinedModels.md, Swift block 2
 
         struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel {
             var modelName: String { "DonorBridgeAcceptor" }
@@ -181,7 +222,7 @@ private enum Snippets_DocC_UserDefinedModels_md {
                                        0, bridgeAcceptor, energies[2]].map { Complex($0) }
             }
         }
-        // DocC/UserDefinedModels.md, Swift block 2
+        // DocC/UserDefinedModels.md, Swift block 3
         struct SwiftTullyOne: TwoStateScatteringModel {
             var modelName: String { "SwiftTullyOne" }
             var mass = 2000.0, initPosition = -5.0, initMomentum = 10.0
@@ -202,8 +243,8 @@ private enum Snippets_DocC_UserDefinedModels_md {
                 }
             }
         }
-        // DocC/UserDefinedModels.md, Swift block 3: not compiled: an outline with the bodies left out; the whole model is Examples/ThreeStateModel and Tests/QCLabTests/ThreeStateCrossing.swift
-        // DocC/UserDefinedModels.md, Swift block 4
+        // DocC/UserDefinedModels.md, Swift block 4: not compiled: an outline with the bodies left out; the whole model is Examples/ThreeStateModel and Tests/QCLabTests/ThreeStateCrossing.swift
+        // DocC/UserDefinedModels.md, Swift block 5
         ModelRegistry.register("ThreeStateCrossing") { constants, distribution in
             var model = ThreeStateCrossing()
             if case let .number(p)? = constants["init_momentum"] { model.initMomentum = p }
@@ -211,8 +252,8 @@ private enum Snippets_DocC_UserDefinedModels_md {
         }
         let job = try Job(contentsOf: "three-state.json")   // "model": {"name": "ThreeStateCrossing"}
         _ = job
-        // DocC/UserDefinedModels.md, Swift block 5: not compiled: an extension, which Swift allows only at file scope (JobRecordTests conforms a model and an algorithm of its own the same way)
-        // DocC/UserDefinedModels.md, Swift block 6
+        // DocC/UserDefinedModels.md, Swift block 6: not compiled: an extension, which Swift allows only at file scope (JobRecordTests conforms a model and an algorithm of its own the same way)
+        // DocC/UserDefinedModels.md, Swift block 7
         let simulation = Simulation(
             settings: SimulationSettings(tmax: 2000, dtUpdate: 0.5, dtCollect: 10, numTrajs: 200, batchSize: 50),
             model: ThreeStateCrossing(),

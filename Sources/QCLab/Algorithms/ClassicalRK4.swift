@@ -7,16 +7,16 @@ public struct ClassicalRK4 {
     private var stage: ComplexBatch
     private var classicalForce: ComplexBatch
     private var quantumForce: ComplexBatch
-    private var k1: ComplexBatch
-    private var k2: ComplexBatch
-    private var k3: ComplexBatch
+    /// The slopes `k1, k2, k3` of the stages, one after the other (`3 ×` the coordinates).
+    private var slopes: ComplexBatch
     /// `F_qc` plus the extra force, when there is one.
     private var totalForce: ComplexBatch
 
     /// The workspace for batches of `batchSize` rows of `coordinates` coordinates.
     public init(coordinates: Int, batchSize: Int) {
         stage = ComplexBatch(components: coordinates, batchSize: batchSize)
-        (classicalForce, quantumForce, k1, k2, k3, totalForce) = (stage, stage, stage, stage, stage, stage)
+        (classicalForce, quantumForce, totalForce) = (stage, stage, stage)
+        slopes = ComplexBatch(components: 3 * coordinates, batchSize: batchSize)
     }
 
     /// Advances `z` by `dt` with the quantum-classical force taken in `psi`; `extraForce`,
@@ -37,55 +37,49 @@ public struct ClassicalRK4 {
         }
         let withExtra = extraForce != nil
         forces(at: z, refreshQuantum: true)
-        Self.stage(k: &k1, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: 0.5 * dt)
+        Self.stage(0, of: &slopes, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: 0.5 * dt)
         forces(at: stage, refreshQuantum: zDependent)
-        Self.stage(k: &k2, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: 0.5 * dt)
+        Self.stage(1, of: &slopes, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: 0.5 * dt)
         forces(at: stage, refreshQuantum: zDependent)
-        Self.stage(k: &k3, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: dt)
+        Self.stage(2, of: &slopes, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: dt)
         forces(at: stage, refreshQuantum: zDependent)
-        Self.finish(z: &z, k1, k2, k3, classicalForce, withExtra ? totalForce : quantumForce, dt: dt)
+        Self.finish(z: &z, slopes, classicalForce, withExtra ? totalForce : quantumForce, dt: dt)
     }
 
-    /// `k = -i (F_c + F_qc)` and `out = z + h k`.
-    private static func stage(k: inout ComplexBatch, out: inout ComplexBatch, from z: ComplexBatch,
+    /// `k = -i (F_c + F_qc)` (slope `index` of `slopes`) and `out = z + h k`.
+    private static func stage(_ index: Int, of slopes: inout ComplexBatch, out: inout ComplexBatch, from z: ComplexBatch,
                               _ fc: ComplexBatch, _ fq: ComplexBatch, h: Double) {
-        let count = z.re.count
-        k.re.withUnsafeMutableBufferPointer { kre in
-        k.im.withUnsafeMutableBufferPointer { kim in
-        out.re.withUnsafeMutableBufferPointer { ore in
-        out.im.withUnsafeMutableBufferPointer { oim in
-        z.re.withUnsafeBufferPointer { zre in
-        z.im.withUnsafeBufferPointer { zim in
-        fc.re.withUnsafeBufferPointer { fcr in
-        fc.im.withUnsafeBufferPointer { fci in
-        fq.re.withUnsafeBufferPointer { fqr in
-        fq.im.withUnsafeBufferPointer { fqi in
-            for i in 0..<count {
-                let re = fci[i] + fqi[i], im = -(fcr[i] + fqr[i])
-                kre[i] = re
-                kim[i] = im
-                ore[i] = zre[i] + h * re
-                oim[i] = zim[i] + h * im
+        let count = z.re.count, offset = index * count
+        ComplexBatch.withUnsafeMutableHandles(&slopes, &out) { k, out in
+            ComplexBatch.withUnsafeHandles(z, fc, fq) { z, fc, fq in
+                let (kre, kim, ore, oim) = (k.re! + offset, k.im! + offset, out.re!, out.im!)
+                let (zre, zim, fcr, fci, fqr, fqi) = (z.re!, z.im!, fc.re!, fc.im!, fq.re!, fq.im!)
+                for i in 0..<count {
+                    let re = fci[i] + fqi[i], im = -(fcr[i] + fqr[i])
+                    kre[i] = re
+                    kim[i] = im
+                    ore[i] = zre[i] + h * re
+                    oim[i] = zim[i] + h * im
+                }
             }
-        }}}}}}}}}}
+        }
     }
 
     /// `z += dt/6 (k1 + 2 k2 + 2 k3 + k4)` with `k4 = -i (F_c + F_qc)`.
-    private static func finish(z: inout ComplexBatch, _ k1: ComplexBatch, _ k2: ComplexBatch, _ k3: ComplexBatch,
-                               _ fc: ComplexBatch, _ fq: ComplexBatch, dt: Double) {
+    private static func finish(z: inout ComplexBatch, _ slopes: ComplexBatch, _ fc: ComplexBatch, _ fq: ComplexBatch,
+                               dt: Double) {
         let count = z.re.count, sixth = dt / 6.0
-        z.re.withUnsafeMutableBufferPointer { zre in
-        z.im.withUnsafeMutableBufferPointer { zim in
-        k1.re.withUnsafeBufferPointer { a in k1.im.withUnsafeBufferPointer { ai in
-        k2.re.withUnsafeBufferPointer { b in k2.im.withUnsafeBufferPointer { bi in
-        k3.re.withUnsafeBufferPointer { c in k3.im.withUnsafeBufferPointer { ci in
-        fc.re.withUnsafeBufferPointer { fcr in fc.im.withUnsafeBufferPointer { fci in
-        fq.re.withUnsafeBufferPointer { fqr in fq.im.withUnsafeBufferPointer { fqi in
-            for i in 0..<count {
-                let k4re = fci[i] + fqi[i], k4im = -(fcr[i] + fqr[i])
-                zre[i] = zre[i] + sixth * (a[i] + 2.0 * b[i] + 2.0 * c[i] + k4re)
-                zim[i] = zim[i] + sixth * (ai[i] + 2.0 * bi[i] + 2.0 * ci[i] + k4im)
+        z.withUnsafeMutableHandle(reading: slopes) { z, k in
+            ComplexBatch.withUnsafeHandles(fc, fq) { fc, fq in
+                let (zre, zim, fcr, fci, fqr, fqi) = (z.re!, z.im!, fc.re!, fc.im!, fq.re!, fq.im!)
+                let (a, ai, b, bi) = (k.re!, k.im!, k.re! + count, k.im! + count)
+                let (c, ci) = (k.re! + 2 * count, k.im! + 2 * count)
+                for i in 0..<count {
+                    let k4re = fci[i] + fqi[i], k4im = -(fcr[i] + fqr[i])
+                    zre[i] = zre[i] + sixth * (a[i] + 2.0 * b[i] + 2.0 * c[i] + k4re)
+                    zim[i] = zim[i] + sixth * (ai[i] + 2.0 * bi[i] + 2.0 * ci[i] + k4im)
+                }
             }
-        }}}}}}}}}}}}
+        }
     }
 }

@@ -97,14 +97,15 @@ enum SurfaceHoppingKernels {
                      && gathered.components == n && workspace.count >= max(n, 2) * batch && probabilities.count == n * batch
                      && activeSurface.count == batch && (rotated.map { $0.components == n } ?? true))
         let rotated = rotated ?? ComplexBatch(components: 0, batchSize: 0)  // empty: no propagation
-        v.withUnsafeMutableHandle { v in previous.withUnsafeHandle { p in rotated.withUnsafeHandle { r in
-        wfDb.withUnsafeMutableHandle { psi in wfAdb.withUnsafeMutableHandle { c in gathered.withUnsafeMutableHandle { g in
+        ComplexBatch.withUnsafeHandles(previous, rotated) { p, r in
+        ComplexBatch.withUnsafeMutableHandles(&v, &wfDb) { v, psi in
+        ComplexBatch.withUnsafeMutableHandles(&wfAdb, &gathered) { c, g in
         activeSurface.withUnsafeInt64Pointer { active in
         probabilities.withUnsafeMutableBufferPointer { probabilities in workspace.withUnsafeMutableBufferPointer { w in
             qclab_fssh_real_sign_sweep(Int64(batch), Int64(n), p.re, v.re, r.components > 0 ? r.re : nil,
                                        r.components > 0 ? r.im : nil, psi.re, psi.im, active, c.re, c.im,
                                        probabilities.baseAddress, g.re, g.im, w.baseAddress)
-        }}}}}}}}}
+        }}}}}}
     }
 
     /// Each row's hop destination: the first state whose cumulative probability exceeds

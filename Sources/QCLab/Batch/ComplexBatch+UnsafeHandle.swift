@@ -1,12 +1,21 @@
+/// The confined pointer code of the batches (the pattern of swift-collections'
+/// `Deque._UnsafeHandle`): a kernel reads a batch through an ``ComplexBatch/UnsafeHandle``
+/// (`withUnsafeHandle`, read) and writes one through an ``ComplexBatch/UnsafeMutableHandle``
+/// (`withUnsafeMutableHandle`, update), both planes in one closure; the few multi-batch
+/// forms below (`withUnsafeMutableHandle(reading:)`, `withUnsafeHandles`,
+/// `withUnsafeMutableHandles`) take a kernel's operands in one closure more, so that no
+/// caller nests a closure per array. Workspaces a kernel reads or writes every step live in
+/// ``UnsafeScratch`` at a fixed address instead.
 extension ComplexBatch {
     /// A read-only view of a batch's two planes for one call into a kernel, valid only
-    /// inside ``withUnsafeHandle(_:)`` (the pattern of swift-collections'
-    /// `Deque._UnsafeHandle`): one closure instead of one per plane.
+    /// inside ``withUnsafeHandle(_:)``: one closure instead of one per plane.
     struct UnsafeHandle {
         let re: UnsafePointer<Double>?
         let im: UnsafePointer<Double>?
         let components: Int
         let batchSize: Int
+        /// Doubles in each plane.
+        var count: Int { components * batchSize }
     }
 
     /// A writable view of a batch's two planes, valid only inside ``withUnsafeMutableHandle(_:)``.
@@ -15,6 +24,8 @@ extension ComplexBatch {
         let im: UnsafeMutablePointer<Double>?
         let components: Int
         let batchSize: Int
+        /// Doubles in each plane.
+        var count: Int { components * batchSize }
     }
 
     /// Calls `body` with a read-only handle on both planes.
@@ -37,6 +48,51 @@ extension ComplexBatch {
                                              batchSize: batchSize))
             }
         }
+    }
+}
+
+extension ComplexBatch {
+    /// Calls `body` with a writable handle on `self` and a read-only one on `input`: the
+    /// usual shape of a kernel (one output, one input) in one closure.
+    @inline(__always)
+    mutating func withUnsafeMutableHandle<R>(reading input: ComplexBatch,
+                                             _ body: (UnsafeMutableHandle, UnsafeHandle) throws -> R) rethrows -> R {
+        try input.withUnsafeHandle { input in try withUnsafeMutableHandle { try body($0, input) } }
+    }
+
+    /// Calls `body` with read-only handles on two batches.
+    @inline(__always)
+    static func withUnsafeHandles<R>(_ a: ComplexBatch, _ b: ComplexBatch,
+                                     _ body: (UnsafeHandle, UnsafeHandle) throws -> R) rethrows -> R {
+        try a.withUnsafeHandle { a in try b.withUnsafeHandle { b in try body(a, b) } }
+    }
+
+    /// Calls `body` with read-only handles on three batches.
+    @inline(__always)
+    static func withUnsafeHandles<R>(_ a: ComplexBatch, _ b: ComplexBatch, _ c: ComplexBatch,
+                                     _ body: (UnsafeHandle, UnsafeHandle, UnsafeHandle) throws -> R) rethrows -> R {
+        try a.withUnsafeHandle { a in try b.withUnsafeHandle { b in try c.withUnsafeHandle { c in try body(a, b, c) } } }
+    }
+
+    /// Calls `body` with writable handles on two distinct batches.
+    @inline(__always)
+    static func withUnsafeMutableHandles<R>(_ a: inout ComplexBatch, _ b: inout ComplexBatch,
+                                            _ body: (UnsafeMutableHandle, UnsafeMutableHandle) throws -> R) rethrows -> R {
+        try a.withUnsafeMutableHandle { a in try b.withUnsafeMutableHandle { b in try body(a, b) } }
+    }
+}
+
+extension Array where Element == Double {
+    /// Overwrites the elements with those of `source` (of the same count), in place.
+    @inline(__always)
+    mutating func update(from source: [Double]) {
+        withUnsafeMutableBufferPointer { target in source.withUnsafeBufferPointer { _ = target.update(fromContentsOf: $0) } }
+    }
+
+    /// Sets every element to `value`, in place.
+    @inline(__always)
+    mutating func update(repeating value: Double) {
+        withUnsafeMutableBufferPointer { $0.update(repeating: value) }
     }
 }
 
@@ -64,6 +120,12 @@ final class UnsafeScratch<Element> {
     init(repeating value: Element, count: Int) {
         buffer = .allocate(capacity: max(count, 1))
         buffer.initialize(repeating: value)
+    }
+
+    /// A fixed copy of `elements` (a constant table a kernel reads every step).
+    convenience init(copying elements: [Element]) where Element: Numeric {
+        self.init(repeating: 0, count: elements.count)
+        _ = buffer.update(fromContentsOf: elements)
     }
 
     var pointer: UnsafeMutablePointer<Element> { buffer.baseAddress! }

@@ -4,7 +4,7 @@ import CQCLabKernels
 /// trajectories of one matrix or vector element, which are contiguous, so it vectorizes.
 ///
 /// Matrices are `N*N`-component batches (element `(a, b)` at component `a N + b`), vectors
-/// `N`-component batches. The unsafe pointer work is confined to this file.
+/// `N`-component batches. Pointers come from the batches' handles (ComplexBatch+UnsafeHandle.swift).
 enum QuantumKernels {
     /// `out = M v` for every trajectory (`out` must not alias `v`); with `real`, the
     /// imaginary part of `M` is taken to be zero and not read.
@@ -22,12 +22,12 @@ enum QuantumKernels {
     private static func matvec(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, adjoint: Bool,
                                real: Bool) {
         precondition(m.components == v.components * v.components && out.components == v.components)
-        m.re.withUnsafeBufferPointer { mr in m.im.withUnsafeBufferPointer { mi in
-        v.re.withUnsafeBufferPointer { vr in v.im.withUnsafeBufferPointer { vi in
-        out.re.withUnsafeMutableBufferPointer { or in out.im.withUnsafeMutableBufferPointer { oi in
-            qclab_complex_matvec(Int64(v.batchSize), Int64(v.components), adjoint ? 1 : 0, mr.baseAddress,
-                                 real ? nil : mi.baseAddress, vr.baseAddress, vi.baseAddress, or.baseAddress, oi.baseAddress)
-        }}}}}}
+        ComplexBatch.withUnsafeHandles(m, v) { m, v in
+            out.withUnsafeMutableHandle { out in
+                qclab_complex_matvec(Int64(v.batchSize), Int64(v.components), adjoint ? 1 : 0, m.re, real ? nil : m.im,
+                                     v.re, v.im, out.re, out.im)
+            }
+        }
     }
 
     /// `Re <ψ|M|ψ>` of every trajectory, scaled by `weights` when given.
@@ -47,8 +47,8 @@ enum QuantumKernels {
     /// `ρ_ab = ψ_a ψ_b*` of every trajectory (QC Lab's `update_dm_db_wf`).
     static func densityMatrix(_ psi: ComplexBatch, into rho: inout ComplexBatch) {
         let n = psi.components, batch = psi.batchSize
-        psi.re.withUnsafeBufferPointer { pr in psi.im.withUnsafeBufferPointer { pi in
-        rho.re.withUnsafeMutableBufferPointer { rr in rho.im.withUnsafeMutableBufferPointer { ri in
+        rho.withUnsafeMutableHandle(reading: psi) { rho, psi in
+            let (pr, pi, rr, ri) = (psi.re!, psi.im!, rho.re!, rho.im!)
             for a in 0..<n {
                 for b in 0..<n {
                     let element = (a * n + b) * batch
@@ -60,7 +60,7 @@ enum QuantumKernels {
                     }
                 }
             }
-        }}}}
+        }
     }
 
     /// `out = x + h k` elementwise.

@@ -94,25 +94,12 @@ public struct Checkpointing: Sendable {
         for batch in done { writer.int64(batch) }
         writer.string(log)
         writer.bytes += sums.encodedBytes()
-        let temporary = temporaryPrefix + "\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw QCLabError.invalidPath("cannot write checkpoint '\(path)': \(String(cString: strerror(errno)))") }
-        var ok = writer.bytes.withUnsafeBytes { buffer -> Bool in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                offset += n
-            }
-            return true
-        }
-        ok = ok && fsync(fd) == 0
-        let reason = String(cString: strerror(errno))
-        close(fd)
-        guard ok, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw QCLabError.invalidPath("cannot write checkpoint '\(path)': \(reason)")
+        // The one atomic write of the library (OutputTarget): a temporary file beside the
+        // checkpoint, flushed, renamed over it, and removed on failure or SIGTERM.
+        do {
+            try OutputTarget(path: path).write(bytes: writer.bytes)
+        } catch let QCLabError.invalidPath(reason) {
+            throw QCLabError.invalidPath("cannot write checkpoint: \(reason)")
         }
     }
 
@@ -121,12 +108,14 @@ public struct Checkpointing: Sendable {
         return url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".tmp-").path
     }
 
-    /// Temporary files of writes that were killed half-way (their process is gone).
+    /// Temporary files of writes that were killed half-way (SIGKILL leaves them): those
+    /// whose writing process is gone. Their names are ``OutputTarget``'s, `.NAME.tmp-PID-…`.
     private func removeStaleTemporaries() {
         let url = URL(fileURLWithPath: temporaryPrefix)
         let folder = url.deletingLastPathComponent().path, prefix = url.lastPathComponent
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(prefix) {
-            if let pid = Int32(name.dropFirst(prefix.count)), pid != getpid(), kill(pid, 0) == 0 { continue }
+            let writer = name.dropFirst(prefix.count).prefix { $0 != "-" }
+            if let pid = Int32(writer), pid != getpid(), kill(pid, 0) == 0 { continue }
             unlink(folder + "/" + name)
         }
     }

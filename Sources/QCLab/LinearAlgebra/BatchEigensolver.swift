@@ -77,8 +77,8 @@ public struct BatchEigensolver {
     /// The previous solution, from which small real problems start Jacobi sweeps, and the
     /// sweeps' workspaces (all empty when Jacobi is not used).
     private var lastEigenvectors: [Double] = []
-    private var jacobiMatrix: [Double] = []
-    private var jacobiScratch: [Double] = []
+    private var jacobiMatrix: UnsafeScratch<Double>?
+    private var jacobiScratch: UnsafeScratch<Double>?
     /// The batched SIMD solver, for ``Strategy/batchedHouseholder``.
     private var batched: BatchedEigensolver?
 
@@ -117,9 +117,9 @@ public struct BatchEigensolver {
             rwork = UnsafeScratch(repeating: 0, count: 0)
             iwork = UnsafeScratch(repeating: 0, count: max(liwork, 1))
             if strategy == .jacobiWarmStart {
-                jacobiMatrix = [Double](repeating: 0, count: n * n * batchSize)
-                jacobiScratch = jacobiMatrix
-                lastEigenvectors = jacobiMatrix
+                jacobiMatrix = UnsafeScratch(repeating: 0, count: n * n * batchSize)
+                jacobiScratch = UnsafeScratch(repeating: 0, count: n * n * batchSize)
+                lastEigenvectors = [Double](repeating: 0, count: n * n * batchSize)
             }
         } else {
             matrix = UnsafeScratch(repeating: 0, count: 2 * n * n)
@@ -144,7 +144,7 @@ public struct BatchEigensolver {
             // Real eigenvectors have zero imaginary parts; a batch's usually has them already
             // (the frame's real path never writes them), which a read confirms faster than a write.
             if isReal && qclab_all_positive_zeros(Int64(eigenvectors.im.count), eigenvectors.im) == 0 {
-                eigenvectors.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                eigenvectors.im.update(repeating: 0)
             }
         case .lapack:
             try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
@@ -153,9 +153,7 @@ public struct BatchEigensolver {
                 return
             }
             try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-            lastEigenvectors.withUnsafeMutableBufferPointer { last in
-                eigenvectors.re.withUnsafeBufferPointer { v in _ = last.update(fromContentsOf: v) }
-            }
+            lastEigenvectors.update(from: eigenvectors.re)
             hasPreviousSolution = true
         }
     }
@@ -165,26 +163,16 @@ public struct BatchEigensolver {
     private mutating func warmStartJacobi(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
                                           eigenvectors: inout ComplexBatch) -> Bool {
         let n = n, batch = batchSize
-        eigenvectors.re.withUnsafeMutableBufferPointer { v in
-            lastEigenvectors.withUnsafeBufferPointer { last in _ = v.update(fromContentsOf: last) }
-        }
-        eigenvectors.im.withUnsafeMutableBufferPointer { v in v.update(repeating: 0) }
-        let sweeps = hamiltonian.re.withUnsafeBufferPointer { h in
-            eigenvectors.re.withUnsafeMutableBufferPointer { v in
-                eigenvalues.withUnsafeMutableBufferPointer { w in
-                    jacobiMatrix.withUnsafeMutableBufferPointer { a in
-                        jacobiScratch.withUnsafeMutableBufferPointer { scratch in
-                            qclab_jacobi_warm_start(Int64(batch), Int64(n), h.baseAddress, v.baseAddress, w.baseAddress,
-                                                    a.baseAddress, scratch.baseAddress, 6, 1e-14)
-                        }
-                    }
-                }
+        eigenvectors.re.update(from: lastEigenvectors)
+        eigenvectors.im.update(repeating: 0)
+        let (a, scratch) = (jacobiMatrix!.pointer, jacobiScratch!.pointer)
+        let sweeps = eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
+            eigenvalues.withUnsafeMutableBufferPointer { w in
+                qclab_jacobi_warm_start(Int64(batch), Int64(n), h.re, v.re, w.baseAddress, a, scratch, 6, 1e-14)
             }
         }
         guard sweeps >= 0 else { return false }
-        lastEigenvectors.withUnsafeMutableBufferPointer { last in
-            eigenvectors.re.withUnsafeBufferPointer { v in _ = last.update(fromContentsOf: v) }
-        }
+        lastEigenvectors.update(from: eigenvectors.re)
         return true
     }
 
@@ -193,8 +181,7 @@ public struct BatchEigensolver {
                                                 eigenvectors: inout ComplexBatch) throws {
         let n = n, batch = batchSize
         let m = matrix.pointer, w = values.pointer
-        try hamiltonian.withUnsafeHandle { h in
-        try eigenvectors.withUnsafeMutableHandle { v in
+        try eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
         try eigenvalues.withUnsafeMutableBufferPointer { ev in
             let (hr, hi, vr, vi) = (h.re!, h.im!, v.re!, v.im!)
             for t in 0..<batch {
@@ -225,7 +212,7 @@ public struct BatchEigensolver {
                 }
                 for k in 0..<n { ev[k * batch + t] = w[k] }
             }
-        }}}
+        }}
     }
 
     /// The closed form of a real symmetric 2 x 2 eigenproblem, vectorized over the batch
@@ -233,12 +220,11 @@ public struct BatchEigensolver {
     /// `r = sqrt(((a - d)/2)² + b²)`; each eigenvector normalized, its sign left free
     /// (gauge fixing settles it).
     static func diagonalizeRealTwoByTwo(_ h: ComplexBatch, eigenvalues: inout [Double], eigenvectors: inout ComplexBatch) {
-        h.re.withUnsafeBufferPointer { hr in
-        eigenvalues.withUnsafeMutableBufferPointer { e in
-        eigenvectors.re.withUnsafeMutableBufferPointer { vr in
-        eigenvectors.im.withUnsafeMutableBufferPointer { vi in
-            qclab_eigen_real_symmetric_2x2(Int64(h.batchSize), hr.baseAddress, e.baseAddress, vr.baseAddress, vi.baseAddress)
-        }}}}
+        eigenvectors.withUnsafeMutableHandle(reading: h) { v, h in
+            eigenvalues.withUnsafeMutableBufferPointer { e in
+                qclab_eigen_real_symmetric_2x2(Int64(h.batchSize), h.re, e.baseAddress, v.re, v.im)
+            }
+        }
     }
 
     /// The closed form of a complex Hermitian 2 x 2 eigenproblem, vectorized over the batch
@@ -246,13 +232,10 @@ public struct BatchEigensolver {
     /// eigenvalues and eigenvector phases as NumPy's `eigh`, without a LAPACK call per trajectory.
     static func diagonalizeHermitianTwoByTwo(_ h: ComplexBatch, eigenvalues: inout [Double],
                                              eigenvectors: inout ComplexBatch) {
-        h.re.withUnsafeBufferPointer { hr in
-        h.im.withUnsafeBufferPointer { hi in
-        eigenvalues.withUnsafeMutableBufferPointer { e in
-        eigenvectors.re.withUnsafeMutableBufferPointer { vr in
-        eigenvectors.im.withUnsafeMutableBufferPointer { vi in
-            qclab_eigen_hermitian_2x2(Int64(h.batchSize), hr.baseAddress, hi.baseAddress, e.baseAddress,
-                                      vr.baseAddress, vi.baseAddress)
-        }}}}}
+        eigenvectors.withUnsafeMutableHandle(reading: h) { v, h in
+            eigenvalues.withUnsafeMutableBufferPointer { e in
+                qclab_eigen_hermitian_2x2(Int64(h.batchSize), h.re, h.im, e.baseAddress, v.re, v.im)
+            }
+        }
     }
 }

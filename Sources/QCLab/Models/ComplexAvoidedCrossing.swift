@@ -179,16 +179,9 @@ extension ComplexAvoidedCrossing {
         return [x, y]
     }
 
-    /// QC Lab's `hop_free` in two dimensions: `z + shift` has the kinetic energy lowered by
-    /// `energyGap`, the momentum moved along `Re(direction)`.
+    /// QC Lab's `hop_free` in two dimensions (``FreeParticleHop``, `h = 1`).
     public func hopShift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
-        var a = 0.0, b = 0.0
-        for c in 0..<2 {
-            a += -(d[c].re * d[c].re)
-            b += -(2.0 * d[c].re * z[c].im)
-        }
-        guard let gamma = smallerHopRoot(a: a, b: b, c: -energyGap) else { return nil }
-        return d.map { Complex(0, -gamma) * $0 }
+        FreeParticleHop(weight: [1.0, 1.0]).shift(z: z, direction: d, energyGap: energyGap)
     }
 
     /// The Berry-curvature force on adiabatic state `s`: `Ω_0 = -Ω_1 = ½ sin θ (∂xθ ∂yφ - ∂yθ ∂xφ)`,

@@ -31,13 +31,12 @@ public struct DiagonalLinearCoupling: Sendable, Equatable {
     /// Adds `H_qc(z)` to the diagonal of every trajectory's Hamiltonian.
     public func addDiagonal(z: ComplexBatch, to hamiltonian: inout ComplexBatch) {
         let batch = z.batchSize, n = numStates
-        z.re.withUnsafeBufferPointer { re in
-            hamiltonian.re.withUnsafeMutableBufferPointer { h in
-                for term in terms {
-                    let g = 2.0 * term.gamma
-                    let row = (term.state * n + term.state) * batch, col = term.coordinate * batch
-                    for t in 0..<batch { h[row + t] += g * re[col + t] }
-                }
+        hamiltonian.withUnsafeMutableHandle(reading: z) { hamiltonian, z in
+            let (re, h) = (z.re!, hamiltonian.re!)
+            for term in terms {
+                let g = 2.0 * term.gamma
+                let row = (term.state * n + term.state) * batch, col = term.coordinate * batch
+                for t in 0..<batch { h[row + t] += g * re[col + t] }
             }
         }
     }
@@ -45,20 +44,17 @@ public struct DiagonalLinearCoupling: Sendable, Equatable {
     /// Writes the force `Σ_n γ_nξ |ψ_n|²` on every coordinate.
     public func force(wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
         let batch = psi.batchSize
-        force.re.withUnsafeMutableBufferPointer { f in
-            for i in f.indices { f[i] = 0 }
-            psi.re.withUnsafeBufferPointer { re in
-                psi.im.withUnsafeBufferPointer { im in
-                    for term in terms {
-                        let row = term.state * batch, col = term.coordinate * batch, g = term.gamma
-                        for t in 0..<batch {
-                            f[col + t] += g * (re[row + t] * re[row + t] + im[row + t] * im[row + t])
-                        }
-                    }
+        force.withUnsafeMutableHandle(reading: psi) { force, psi in
+            let (f, re, im) = (force.re!, psi.re!, psi.im!)
+            f.update(repeating: 0, count: force.count)
+            for term in terms {
+                let row = term.state * batch, col = term.coordinate * batch, g = term.gamma
+                for t in 0..<batch {
+                    f[col + t] += g * (re[row + t] * re[row + t] + im[row + t] * im[row + t])
                 }
             }
+            force.im!.update(repeating: 0, count: force.count)
         }
-        force.im.withUnsafeMutableBufferPointer { f in for i in f.indices { f[i] = 0 } }
     }
 
     /// `Σ_n conj(u_n) γ_nξ v_n` for every coordinate.
@@ -84,8 +80,9 @@ extension HarmonicBathModel {
     public func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch { bath.sample(seeds: seeds) }
     public func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { bath.energy(z: z, into: &energy) }
     public func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) { bath.force(z: z, into: &force) }
+    /// QC Lab's `hop_harmonic` (``HarmonicHop``).
     public func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
-        bath.hopShift(z: z, direction: direction, energyGap: energyGap)
+        bath.hopRule.shift(z: z, direction: direction, energyGap: energyGap)
     }
 }
 

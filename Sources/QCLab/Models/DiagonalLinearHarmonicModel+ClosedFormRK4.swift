@@ -14,13 +14,15 @@ public struct ClosedFormRK4Step: FusedClassicalStep {
     /// The step size the coefficients are for.
     public let dt: Double
     let states: Int
-    /// Per coordinate: `τ₀, τ₁ h, τ₁ a, σ h, τ₁`.
-    let coefficients: [Double]
+    let coordinates: Int
+    /// Per coordinate: `τ₀, τ₁ h, τ₁ a, σ h, τ₁`. This and the coupling tables are
+    /// constant, at fixed addresses for the kernel.
+    let coefficients: UnsafeScratch<Double>
     /// Coupling terms of each coordinate, compressed: coordinate `c` has the terms
     /// `termStart[c] ..< termStart[c + 1]`.
-    let termStart: [Int64]
-    let termState: [Int64]
-    let termGamma: [Double]
+    let termStart: UnsafeScratch<Int64>
+    let termState: UnsafeScratch<Int64>
+    let termGamma: UnsafeScratch<Double>
     let constantHamiltonian: [Complex]
     /// `|ψ_n|²` of the batch.
     private var populations: [Double]
@@ -37,19 +39,20 @@ public struct ClosedFormRK4Step: FusedClassicalStep {
         self.states = states
         self.constantHamiltonian = constantHamiltonian
         let dt2 = dt * dt
-        coefficients = (0..<bath.count).flatMap { c -> [Double] in
+        coordinates = bath.count
+        coefficients = UnsafeScratch(copying: (0..<bath.count).flatMap { c -> [Double] in
             let w2 = bath.frequency[c] * bath.frequency[c]
             let tau0 = 1 - w2 * dt2 / 2 + w2 * w2 * dt2 * dt2 / 24
             let tau1 = dt - w2 * dt2 * dt / 6
             let sigma = dt2 / 2 - w2 * dt2 * dt2 / 24
             return [tau0, tau1 * bath.weight[c], tau1 * bath.frequencySquaredOverWeight[c], sigma * bath.weight[c], tau1]
-        }
+        })
         let grouped = coupling.termsByCoordinate()
         var start: [Int64] = [0]
         for terms in grouped { start.append(start.last! + Int64(terms.count)) }
-        termStart = start
-        termState = grouped.flatMap { $0.map { Int64($0.state) } }
-        termGamma = grouped.flatMap { $0.map(\.gamma) }
+        termStart = UnsafeScratch(copying: start)
+        termState = UnsafeScratch(copying: grouped.flatMap { $0.map { Int64($0.state) } })
+        termGamma = UnsafeScratch(copying: grouped.flatMap { $0.map(\.gamma) })
     }
 
     public mutating func advance(z: inout ComplexBatch, psi: ComplexBatch, hamiltonian: inout ComplexBatch) {
@@ -62,26 +65,23 @@ public struct ClosedFormRK4Step: FusedClassicalStep {
         let unchanged = Self.sharesStorage(written.re, hamiltonian.re) && Self.sharesStorage(written.im, hamiltonian.im)
         written = ([], [])  // the planes are unique again, so the writes below go in place
         if unchanged {
-            for a in 0..<n {
-                let c = a * (n + 1), value = constantHamiltonian[c]
-                hamiltonian.re.withUnsafeMutableBufferPointer { $0[c * batch..<(c + 1) * batch].update(repeating: value.re) }
-                hamiltonian.im.withUnsafeMutableBufferPointer { $0[c * batch..<(c + 1) * batch].update(repeating: value.im) }
+            hamiltonian.withUnsafeMutableHandle { h in
+                for a in 0..<n {
+                    let c = a * (n + 1), value = constantHamiltonian[c]
+                    (h.re! + c * batch).update(repeating: value.re, count: batch)
+                    (h.im! + c * batch).update(repeating: value.im, count: batch)
+                }
             }
         } else {
             hamiltonian.fill(repeating: constantHamiltonian)
         }
-        z.re.withUnsafeMutableBufferPointer { x in
-        z.im.withUnsafeMutableBufferPointer { y in
-        populations.withUnsafeBufferPointer { pop in
-        hamiltonian.re.withUnsafeMutableBufferPointer { h in
-        coefficients.withUnsafeBufferPointer { k in
-        termStart.withUnsafeBufferPointer { start in
-        termState.withUnsafeBufferPointer { state in
-        termGamma.withUnsafeBufferPointer { gamma in
-            qclab_harmonic_rk4_step(Int64(batch), Int64(start.count - 1), x.baseAddress, y.baseAddress, k.baseAddress,
-                                    start.baseAddress, state.baseAddress, gamma.baseAddress,
-                                    pop.baseAddress, h.baseAddress, Int64((n + 1) * batch))
-        }}}}}}}}
+        ComplexBatch.withUnsafeMutableHandles(&z, &hamiltonian) { z, h in
+            populations.withUnsafeBufferPointer { pop in
+                qclab_harmonic_rk4_step(Int64(batch), Int64(coordinates), z.re, z.im, coefficients.pointer,
+                                        termStart.pointer, termState.pointer, termGamma.pointer,
+                                        pop.baseAddress, h.re, Int64((n + 1) * batch))
+            }
+        }
         written = (hamiltonian.re, hamiltonian.im)
     }
 

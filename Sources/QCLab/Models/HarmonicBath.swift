@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Classical coordinates that are harmonic oscillators: QC Lab's `h_c_harmonic`,
-/// `dh_c_dzc_harmonic`, `hop_harmonic` and the harmonic `init_classical` samplers.
+/// `dh_c_dzc_harmonic`, `hop_harmonic` (``HarmonicHop``) and the harmonic `init_classical` samplers.
 ///
 /// `H_c = Σ_ξ (p_ξ² / m_ξ + m_ξ ω_ξ² q_ξ²) / 2`, so `∂H_c/∂z* = (ω²/h) Re z + i h Im z`.
 public struct HarmonicBath: Sendable, Equatable {
@@ -21,6 +21,8 @@ public struct HarmonicBath: Sendable, Equatable {
     public let distribution: InitialClassicalDistribution
     /// `ω² / h`, precomputed for the force.
     let frequencySquaredOverWeight: [Double]
+    /// QC Lab's `hop_harmonic` for this bath.
+    public let hopRule: HarmonicHop
 
     public init(frequency: [Double], mass: [Double], weight: [Double], kBT: Double,
                 distribution: InitialClassicalDistribution = .boltzmannHarmonic) {
@@ -31,6 +33,7 @@ public struct HarmonicBath: Sendable, Equatable {
         self.kBT = kBT
         self.distribution = distribution
         frequencySquaredOverWeight = zip(frequency, weight).map { $0 * $0 / $1 }
+        hopRule = HarmonicHop(frequency: frequency, weight: weight)
     }
 
     public var count: Int { frequency.count }
@@ -75,54 +78,33 @@ public struct HarmonicBath: Sendable, Equatable {
     /// `H_c` of every trajectory.
     public func energy(z: ComplexBatch, into energy: inout [Double]) {
         let batch = z.batchSize
-        for t in 0..<batch { energy[t] = 0 }
-        for c in 0..<count {
-            // q² m ω² / 2 + p² / (2m) with q = sqrt(2/(m h)) Re z, p = sqrt(2 m h) Im z.
-            let qScale = 2.0 / (mass[c] * weight[c]), pScale = 2.0 * mass[c] * weight[c]
-            let kinetic = 0.5 / mass[c] * pScale, potential = 0.5 * mass[c] * frequency[c] * frequency[c] * qScale
-            z.re.withUnsafeBufferPointer { re in
-                z.im.withUnsafeBufferPointer { im in
-                    for t in 0..<batch {
-                        let x = re[c * batch + t], y = im[c * batch + t]
-                        energy[t] += kinetic * y * y + potential * x * x
-                    }
+        z.withUnsafeHandle { z in energy.withUnsafeMutableBufferPointer { energy in
+            let (re, im) = (z.re!, z.im!)
+            for t in 0..<batch { energy[t] = 0 }
+            for c in 0..<count {
+                // q² m ω² / 2 + p² / (2m) with q = sqrt(2/(m h)) Re z, p = sqrt(2 m h) Im z.
+                let qScale = 2.0 / (mass[c] * weight[c]), pScale = 2.0 * mass[c] * weight[c]
+                let kinetic = 0.5 / mass[c] * pScale, potential = 0.5 * mass[c] * frequency[c] * frequency[c] * qScale
+                for t in 0..<batch {
+                    let x = re[c * batch + t], y = im[c * batch + t]
+                    energy[t] += kinetic * y * y + potential * x * x
                 }
             }
-        }
+        }}
     }
 
     /// `∂H_c/∂z* = (ω²/h) Re z + i h Im z` for every coordinate and trajectory.
     public func force(z: ComplexBatch, into force: inout ComplexBatch) {
         let batch = z.batchSize
-        z.re.withUnsafeBufferPointer { re in
-            z.im.withUnsafeBufferPointer { im in
-                force.re.withUnsafeMutableBufferPointer { fre in
-                    force.im.withUnsafeMutableBufferPointer { fim in
-                        for c in 0..<count {
-                            let a = frequencySquaredOverWeight[c], h = weight[c]
-                            for t in c * batch..<(c + 1) * batch {
-                                fre[t] = a * re[t]
-                                fim[t] = h * im[t]
-                            }
-                        }
-                    }
+        force.withUnsafeMutableHandle(reading: z) { force, z in
+            let (re, im, fre, fim) = (z.re!, z.im!, force.re!, force.im!)
+            for c in 0..<count {
+                let a = frequencySquaredOverWeight[c], h = weight[c]
+                for t in c * batch..<(c + 1) * batch {
+                    fre[t] = a * re[t]
+                    fim[t] = h * im[t]
                 }
             }
         }
-    }
-
-    /// QC Lab's `hop_harmonic`: the energy-conserving shift `-i γ d` of `z` along the
-    /// rescaling direction `d`, or `nil` when too little energy is available.
-    public func hopShift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
-        var a = 0.0, b = 0.0
-        for c in 0..<count {
-            let w2h = frequencySquaredOverWeight[c], h = weight[c]
-            let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
-            a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (d[c].re * d[c].re - d[c].im * d[c].im)
-            b += h * z[c].im * d[c].re - w2h * z[c].re * d[c].im
-        }
-        b *= 2.0
-        guard let gamma = smallerHopRoot(a: a, b: b, c: energyGap) else { return nil }
-        return d.map { Complex(0, -gamma) * $0 }
     }
 }

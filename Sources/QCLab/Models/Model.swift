@@ -5,6 +5,25 @@
 /// `z = sqrt(m h / 2) q + i p / sqrt(2 m h)` (mass `m`, weight `h`), which moves as
 /// `dz/dt = -i ∂H/∂z*`. The quantum Hamiltonian of a trajectory is `H_q + H_qc(z)`.
 /// Batches are ``ComplexBatch``es: coordinates, wavefunctions and `N x N` matrices.
+///
+/// **The core** every model implements: the sizes, masses and weights,
+/// ``quantumHamiltonian(z:into:)``, ``classicalEnergy(z:into:)``,
+/// ``classicalForce(z:into:)``, ``quantumClassicalForce(z:wavefunction:into:)`` and
+/// ``couplingGradient(z:left:right:)``.
+///
+/// **Optional capabilities**, each with a default:
+/// - the correctness flags ``hamiltonianIsReal`` (default `false`) and
+///   ``couplingGradientDependsOnZ`` (default `true`), both always safe and checked in debug builds;
+/// - a hop rule, ``hopShift(z:direction:energyGap:)``: default ``NumericalHop``, QC Lab's
+///   `numerical_fssh_hop` (what QC Lab does for a model without a `hop` ingredient);
+///   ``FreeParticleHop`` and ``HarmonicHop`` are the closed forms a model can pick;
+/// - initial conditions, ``initialClassicalCoordinates(seeds:)``: a model that states its
+///   thermal energy (``ThermalModel``) gets ``MonteCarloBoltzmannSampler``, QC Lab's
+///   Metropolis-Hastings default for a model without an `init_classical` ingredient; any
+///   other model writes its own (``HarmonicBath/sample(seeds:)`` is the harmonic one);
+/// - a hop rescaling direction (``HopRescalingDirectionModel``; default the derivative
+///   coupling), a gauge-field force (``GaugeFieldForceModel``; default none) and fused fast
+///   paths (``FusedClassicalDynamics``; default the generic RK4 step).
 public protocol Model: Sendable {
     /// QC Lab's class name of the model, such as `SpinBoson`.
     var modelName: String { get }
@@ -20,7 +39,8 @@ public protocol Model: Sendable {
     /// symmetric eigensolver applies.
     var hamiltonianIsReal: Bool { get }
 
-    /// Initial classical coordinates for each seed (`init_classical`).
+    /// Initial classical coordinates for each seed (`init_classical`). Optional for a
+    /// ``ThermalModel``, whose default is ``MonteCarloBoltzmannSampler``.
     func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch
     /// Writes `H_q + H_qc(z)` of every trajectory into `hamiltonian` (`N*N` components).
     func quantumHamiltonian(z: ComplexBatch, into hamiltonian: inout ComplexBatch)
@@ -38,6 +58,7 @@ public protocol Model: Sendable {
     func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex]
     /// The shift of `z` along `direction` that conserves energy when the quantum energy
     /// rises by `energyGap` (QC Lab's `hop`), or `nil` when the hop is frustrated.
+    /// Optional: the default is ``NumericalHop`` (QC Lab's `numerical_fssh_hop`).
     func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]?
 }
 
@@ -52,15 +73,6 @@ public enum InitialClassicalDistribution: String, Sendable, CaseIterable {
     /// The Wigner distribution of a coherent state of harmonic oscillators
     /// (`init_classical_wigner_coherent_state`): the complex avoided crossings' wavepacket.
     case wignerCoherentState = "wigner_coherent_state"
-}
-
-/// Quadratic solve shared by the hop rules: the `γ` of `a γ² - b γ + c = 0` that QC Lab
-/// takes (the root of smaller magnitude), or `nil` when the discriminant is negative.
-@inlinable func smallerHopRoot(a: Double, b: Double, c: Double) -> Double? {
-    let disc = b * b - 4.0 * a * c
-    guard disc >= 0 else { return nil }
-    let root = b < 0 ? b + disc.squareRoot() : b - disc.squareRoot()
-    return a == 0 ? 0 : 0.5 * root / a
 }
 
 /// An optional ingredient: the gauge-field force on the active surfaces (QC Lab's

@@ -135,13 +135,9 @@ extension TwoStateScatteringModel {
         return [sum]
     }
 
-    /// QC Lab's `hop_free`: rescale the momentum along `direction` to conserve energy.
+    /// QC Lab's `hop_free` (``FreeParticleHop``, `h = 1`).
     public func hopShift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
-        let h = 1.0
-        let a = -h * d[0].re * d[0].re
-        let b = -2.0 * h * d[0].re * z[0].im
-        guard let gamma = smallerHopRoot(a: a, b: b, c: -energyGap) else { return nil }
-        return [Complex(0, -gamma) * d[0]]
+        FreeParticleHop(weight: [1.0]).shift(z: z, direction: d, energyGap: energyGap)
     }
 }
 

@@ -94,15 +94,10 @@ public struct ThreeStateCrossing: Model {
     }
 
     /// A hop to a surface `energyGap` higher takes that energy from the momentum along
-    /// `direction`: `z -> z - i γ d` with `(d γ)² - 2 d Im z γ + gap = 0`, the root of
-    /// smaller size; `nil` (frustrated) when there is not enough kinetic energy.
+    /// `direction`: QC Lab's `hop_free` (``FreeParticleHop``), `nil` (frustrated) when there
+    /// is not enough kinetic energy. Without this method the model would get the default,
+    /// QC Lab's numerical hop, which finds the same shift by a grid search.
     public func hopShift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
-        let a = d[0].re * d[0].re, b = 2 * d[0].re * z[0].im
-        let discriminant = b * b - 4 * a * energyGap
-        guard discriminant >= 0 else { return nil }
-        guard a != 0 else { return [Complex.zero] }
-        let root = b < 0 ? b + discriminant.squareRoot() : b - discriminant.squareRoot()
-        let gamma = 0.5 * root / a
-        return [Complex(0, -gamma) * d[0]]
+        FreeParticleHop(weight: classicalCoordinateWeight).shift(z: z, direction: d, energyGap: energyGap)
     }
 }
