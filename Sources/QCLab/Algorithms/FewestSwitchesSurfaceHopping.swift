@@ -241,13 +241,11 @@ public struct SurfaceHoppingBatch {
         // One hop draw per initial condition and step, shared by its branches.
         draws.withUnsafeMutableBufferPointer { hopRandom.nextDoubles(into: $0) }
         if !(usesTwoStateKernel && twoStateQuantumStep(dt: dt)) {
-            frame.propagate(&wfDb, dt: dt, adiabatic: wfAdbIsAdjointProduct ? wfAdb : nil)
-            try frame.diagonalize(hamiltonian)
-            frame.fixGauge(settings.gaugeFixing, z: z, model: model)
-            frame.toAdiabatic(wfDb, into: &wfAdb)
-            wfAdbIsAdjointProduct = true
             // Leaves each row's active eigenvector in the frame's scratch.
-            frame.hopProbabilities(wfAdb: wfAdb, activeSurface: activeSurface, into: &probabilities)
+            try frame.quantumStep(wfDb: &wfDb, wfAdb: &wfAdb, wfAdbIsCurrent: wfAdbIsAdjointProduct, dt: dt,
+                                  hamiltonian: hamiltonian, gaugeFixing: settings.gaugeFixing, z: z, model: model,
+                                  activeSurface: activeSurface, into: &probabilities)
+            wfAdbIsAdjointProduct = true
             SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches,
                                              states: states, into: &hopTargets)
         } else {
