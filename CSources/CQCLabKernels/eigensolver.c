@@ -491,6 +491,25 @@ INLINE void back_transform(int64_t n, block *b) {
 // MARK: Driver
 
 QCLAB_CLONES
+int qclab_all_positive_zeros(int64_t count, const double *restrict x) {
+    // OR of the bit patterns, a chunk at a time so that the loop vectorizes and a nonzero
+    // element ends the scan early.
+    enum { chunk = 256 };
+    for (int64_t start = 0; start < count; start += chunk) {
+        const int64_t end = count - start < chunk ? count : start + chunk;
+        uint64_t bits = 0;
+        for (int64_t i = start; i < end; i++) {
+            uint64_t b;
+            memcpy(&b, x + i, sizeof b);
+            bits |= b;
+        }
+        if (bits) return 0;
+    }
+    return 1;
+}
+
+
+QCLAB_CLONES
 int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *restrict h, double *restrict w,
                               double *restrict v, double *restrict workspace, uint8_t *restrict failed,
                               int force_fallback) {

@@ -87,10 +87,7 @@ void qclab_hop_probabilities(int64_t batch, int64_t n, const double *restrict pr
         // -2 Re(nac c_k / c_a)
         const double *restrict ckr = wf_re + k * batch, *restrict cki = wf_im + k * batch;
         double *restrict p = probability + k * batch;
-        for (int64_t t = 0; t < batch; t++) {
-            const double xr = nr[t] * ckr[t] - ni[t] * cki[t], xi = nr[t] * cki[t] + ni[t] * ckr[t];
-            p[t] = active[t] == k ? 0.0 : clipped(-2.0 * real_part_of_quotient(xr, xi, car[t], cai[t]));
-        }
+        for (int64_t t = 0; t < batch; t++) p[t] = hop_probability(nr[t], ni[t], ckr[t], cki[t], car[t], cai[t], active[t] == k);
     }
 }
 
@@ -109,56 +106,76 @@ void qclab_hop_targets(int64_t batch, int64_t n, int64_t branches, const double 
     }
 }
 
+/// Lanes per register tile of the density matrix: eight trajectories, one AVX-512 register.
+enum { density_lanes = 8 };
+
 /// ρ_ab for the `count` columns b of `b0 ..< b0 + count` (every b <= a; count is 4, or 1
-/// for the remainder), mirrored into ρ_ba = conj(ρ_ab). With x_k = V_ak d_k formed once
-/// for the tile, each term is (V_ak d_k) conj(V_bk), rounded as the untiled sum was.
+/// for the remainder) and the `width` trajectories from `t0` (density_lanes, or fewer for
+/// the last ones), mirrored into ρ_ba = conj(ρ_ab). The sums stay in registers across k
+/// (with constant count and width the tile unrolls into vector registers); with
+/// x_k = V_ak d_k each term is (V_ak d_k) conj(V_bk), added in ascending k after ψ_a ψ_b*,
+/// so every element is rounded as the plain triple loop rounds it.
 static inline __attribute__((always_inline)) void
-density_matrix_tile(int64_t batch, int64_t n, int64_t a, int64_t b0, const int64_t count,
-                    const double *restrict v_re, const double *restrict v_im,
+density_matrix_tile(int64_t batch, int64_t n, int64_t a, int64_t b0, const int64_t count, int64_t t0,
+                    const int64_t width, const double *restrict v_re, const double *restrict v_im,
                     const double *restrict wf_db_re, const double *restrict wf_db_im,
                     const double *restrict weights, const double *restrict d,
                     double *restrict rho_re, double *restrict rho_im) {
-    const double *restrict par = wf_db_re + a * batch, *restrict pai = wf_db_im + a * batch;
+    double sum_re[4][density_lanes], sum_im[4][density_lanes];
+    const double *restrict par = wf_db_re + a * batch + t0, *restrict pai = wf_db_im + a * batch + t0;
+    // ψ_a ψ_b*
     for (int64_t j = 0; j < count; j++) {
-        const int64_t b = b0 + j;
-        double *restrict rr = rho_re + (a * n + b) * batch, *restrict ri = rho_im + (a * n + b) * batch;
-        const double *restrict pbr = wf_db_re + b * batch, *restrict pbi = wf_db_im + b * batch;
-        // ψ_a ψ_b*
-        for (int64_t t = 0; t < batch; t++) {
-            rr[t] = par[t] * pbr[t] + pai[t] * pbi[t];
-            ri[t] = pai[t] * pbr[t] - par[t] * pbi[t];
+        const double *restrict pbr = wf_db_re + (b0 + j) * batch + t0, *restrict pbi = wf_db_im + (b0 + j) * batch + t0;
+        for (int64_t u = 0; u < width; u++) {
+            sum_re[j][u] = par[u] * pbr[u] + pai[u] * pbi[u];
+            sum_im[j][u] = pai[u] * pbr[u] - par[u] * pbi[u];
         }
     }
-    double *restrict rr = rho_re + (a * n + b0) * batch, *restrict ri = rho_im + (a * n + b0) * batch;
     // + Σ_k V_ak d_k conj(V_bk)
     for (int64_t k = 0; k < n; k++) {
-        const double *restrict var = v_re + (a * n + k) * batch, *restrict dk = d + k * batch;
-        const double *restrict vbr = v_re + (b0 * n + k) * batch;
+        const double *restrict var = v_re + (a * n + k) * batch + t0, *restrict dk = d + k * batch + t0;
+        const double *restrict vbr = v_re + (b0 * n + k) * batch + t0;
         if (!v_im) {
-            for (int64_t t = 0; t < batch; t++) {
-                const double x = var[t] * dk[t];
-                for (int64_t j = 0; j < count; j++) rr[j * batch + t] += x * vbr[j * n * batch + t];
+            for (int64_t u = 0; u < width; u++) {
+                const double x = var[u] * dk[u];
+                for (int64_t j = 0; j < count; j++) sum_re[j][u] += x * vbr[j * n * batch + u];
             }
             continue;
         }
-        const double *restrict vai = v_im + (a * n + k) * batch, *restrict vbi = v_im + (b0 * n + k) * batch;
-        for (int64_t t = 0; t < batch; t++) {
-            const double xr = var[t] * dk[t], xi = vai[t] * dk[t];
+        const double *restrict vai = v_im + (a * n + k) * batch + t0, *restrict vbi = v_im + (b0 * n + k) * batch + t0;
+        for (int64_t u = 0; u < width; u++) {
+            const double xr = var[u] * dk[u], xi = vai[u] * dk[u];
             for (int64_t j = 0; j < count; j++) {
-                rr[j * batch + t] += xr * vbr[j * n * batch + t] + xi * vbi[j * n * batch + t];
-                ri[j * batch + t] += xi * vbr[j * n * batch + t] - xr * vbi[j * n * batch + t];
+                sum_re[j][u] += xr * vbr[j * n * batch + u] + xi * vbi[j * n * batch + u];
+                sum_im[j][u] += xi * vbr[j * n * batch + u] - xr * vbi[j * n * batch + u];
             }
         }
     }
     for (int64_t j = 0; j < count; j++) {
         const int64_t b = b0 + j;
-        if (weights) {
-            for (int64_t t = 0; t < batch; t++) { rr[j * batch + t] *= weights[t]; ri[j * batch + t] *= weights[t]; }
+        double *restrict rr = rho_re + (a * n + b) * batch + t0, *restrict ri = rho_im + (a * n + b) * batch + t0;
+        for (int64_t u = 0; u < width; u++) {
+            const double w = weights ? weights[t0 + u] : 1.0;
+            rr[u] = weights ? sum_re[j][u] * w : sum_re[j][u];
+            ri[u] = weights ? sum_im[j][u] * w : sum_im[j][u];
         }
         if (b == a) continue;
-        double *restrict mr = rho_re + (b * n + a) * batch, *restrict mi = rho_im + (b * n + a) * batch;
-        for (int64_t t = 0; t < batch; t++) { mr[t] = rr[j * batch + t]; mi[t] = -ri[j * batch + t]; }
+        double *restrict mr = rho_re + (b * n + a) * batch + t0, *restrict mi = rho_im + (b * n + a) * batch + t0;
+        for (int64_t u = 0; u < width; u++) { mr[u] = rr[u]; mi[u] = -ri[u]; }
     }
+}
+
+/// The tiles of row a for the trajectories t0 ..< t0 + width.
+static inline __attribute__((always_inline)) void
+density_matrix_row(int64_t batch, int64_t n, int64_t a, int64_t t0, const int64_t width,
+                   const double *restrict v_re, const double *restrict v_im, const double *restrict wf_db_re,
+                   const double *restrict wf_db_im, const double *restrict weights, const double *restrict d,
+                   double *restrict rho_re, double *restrict rho_im) {
+    int64_t b0 = 0;
+    for (; b0 + 4 <= a + 1; b0 += 4)
+        density_matrix_tile(batch, n, a, b0, 4, t0, width, v_re, v_im, wf_db_re, wf_db_im, weights, d, rho_re, rho_im);
+    for (; b0 <= a; b0++)
+        density_matrix_tile(batch, n, a, b0, 1, t0, width, v_re, v_im, wf_db_re, wf_db_im, weights, d, rho_re, rho_im);
 }
 
 QCLAB_CLONES
@@ -175,8 +192,10 @@ void qclab_fssh_density_matrix(int64_t batch, int64_t n, const double *restrict 
     }
     // ρ is Hermitian: the lower triangle, four columns at a time, mirrored.
     for (int64_t a = 0; a < n; a++) {
-        int64_t b0 = 0;
-        for (; b0 + 4 <= a + 1; b0 += 4) density_matrix_tile(batch, n, a, b0, 4, v_re, v_im, wf_db_re, wf_db_im, weights, d, rho_re, rho_im);
-        for (; b0 <= a; b0++) density_matrix_tile(batch, n, a, b0, 1, v_re, v_im, wf_db_re, wf_db_im, weights, d, rho_re, rho_im);
+        int64_t t0 = 0;
+        for (; t0 + density_lanes <= batch; t0 += density_lanes)
+            density_matrix_row(batch, n, a, t0, density_lanes, v_re, v_im, wf_db_re, wf_db_im, weights, d, rho_re, rho_im);
+        if (t0 < batch)
+            density_matrix_row(batch, n, a, t0, batch - t0, v_re, v_im, wf_db_re, wf_db_im, weights, d, rho_re, rho_im);
     }
 }

@@ -1,9 +1,11 @@
-// The lanes of two-state real surface hopping with sign_overlap gauge fixing, shared by the
-// separate kernels (surface_hopping.c), the fused quantum step (two_state_step.c) and the
-// fused scattering step (scattering.c): inlined so that their loops over trajectories vectorize.
+// The lanes of two-state real surface hopping with sign_overlap gauge fixing (with the
+// probability helpers of surface_hopping.h), shared by the separate kernels
+// (surface_hopping.c), the fused quantum step (two_state_step.c) and the fused scattering
+// step (scattering.c): inlined so that their loops over trajectories vectorize.
 #ifndef QCLAB_TWO_STATE_H
 #define QCLAB_TWO_STATE_H
 #include "lanes.h"
+#include "surface_hopping.h"
 
 /// The closed-form eigenpairs of [[a, b], [b, d]]: w0 <= w1, lower eigenvector (c, s),
 /// upper (-s, c).
@@ -19,28 +21,6 @@ static inline void eigen_2x2(double a, double b, double d, double *w0, double *w
     const double inverse_norm = 1.0 / sqrt(x * x + y * y);
     *c = radius > 0 ? x * inverse_norm : 1.0;
     *s = radius > 0 ? y * inverse_norm : 0.0;
-}
-
-/// NumPy's sign: -1, 0 or 1.
-static inline double sign_of(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
-
-/// QC Lab's clipping of a hopping probability: negative → 0, NaN → 0, +inf → 1e102.
-static inline double clipped(double value) {
-    if (value < 0) value *= 0.0;
-    if (value != value) value = 0.0;
-    if (value == INFINITY) value = 1e102;
-    return value;
-}
-
-/// Re(x / c) by Smith's algorithm, as NumPy divides, so that edge cases (c = 0 gives ±inf
-/// or NaN, which the clipping turns into a certain hop or none) come out as in QC Lab.
-static inline double real_part_of_quotient(double xr, double xi, double cr, double ci) {
-    const int real_larger = fabs(cr) >= fabs(ci);
-    const double big = real_larger ? cr : ci, small = real_larger ? ci : cr;
-    const double ratio = small / big, scale = 1.0 / (big + small * ratio);
-    const double smith = real_larger ? (xr + xi * ratio) * scale : (xr * ratio + xi) * scale;
-    // x / +0 is what x * +inf is, without the division.
-    return (cr == 0 && ci == 0) ? xr * INFINITY : smith;
 }
 
 /// How the phases E dt of a step's starting energies `w` are to be computed: -1 when some

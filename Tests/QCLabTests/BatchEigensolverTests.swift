@@ -113,4 +113,20 @@ final class BatchEigensolverTests: XCTestCase {
             XCTAssertEqual(error as? QCLabError, .invalidSetting("eigensolver", "warm-started Jacobi does not apply to complex 3x3 problems"))
         }
     }
+
+    /// The batched solver's real path gives eigenvectors whose imaginary parts are +0 bit
+    /// for bit, whether the batch passed in held nonzero imaginary parts, only -0s, or
+    /// zeros already (which it checks rather than rewrites).
+    func testBatchedRealEigenvectorsHavePositiveZeroImaginaryParts() throws {
+        let n = 6, batch = 5, h = matrices(n: n, batch: batch, s: 0.3)
+        var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true, strategy: .batchedHouseholder)
+        var values = [Double](repeating: 0, count: n * batch)
+        for (label, fill) in [("nonzero", 3.0), ("negative zeros", -0.0), ("zeros", 0.0)] {
+            var vectors = ComplexBatch(components: n * n, batchSize: batch)
+            for i in vectors.im.indices where i % 7 == 2 { vectors.im[i] = fill }
+            try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
+            XCTAssertTrue(vectors.im.allSatisfy { $0.bitPattern == 0 }, label)
+            assertEigenpairs(h, values, vectors, n: n)
+        }
+    }
 }

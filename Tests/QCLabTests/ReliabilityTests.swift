@@ -38,6 +38,21 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json", "link.h5"] + (madeDevice ? ["null"] : []) + ["pipe", "target"])
     }
 
+    /// A write killed with SIGKILL (which no handler sees) leaves its temporary file; the
+    /// next run of the same output removes it, and leaves alone a live writer's.
+    func testTemporaryFilesOfKilledWritesAreRemovedByTheNextRun() throws {
+        let folder = try QCLabCLI.temporaryFolder(self)
+        try BadJob.valid.write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let dead = ".out.h5.tmp-999999-abc", live = ".out.h5.tmp-\(getpid())-abc", other = ".other.h5.tmp-999999-abc"
+        for name in [dead, live, other] {
+            try "partial".write(to: folder.appendingPathComponent(name), atomically: false, encoding: .utf8)
+        }
+        let outcome = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder)
+        XCTAssertEqual(outcome.status, 0, outcome.errors)
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        XCTAssertEqual(left, [live, other, "job.json", "out.h5"].sorted(), "only the dead writer's file of out.h5 is gone")
+    }
+
     /// `--output` naming the job file (by any path) is refused and the job is kept.
     func testOutputThatIsTheJobFileIsRefused() throws {
         let folder = try QCLabCLI.temporaryFolder(self)

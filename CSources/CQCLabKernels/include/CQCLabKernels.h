@@ -96,6 +96,21 @@ void qclab_hop_probabilities(int64_t batch, int64_t n, const double *previous_re
                              const double *active_re, const double *active_im, const double *wf_re,
                              const double *wf_im, const int64_t *active, double *probability, double *scratch);
 
+/// The work of a surface-hopping step around the eigensolver, for real eigenvectors under
+/// sign_overlap gauge fixing, in one sweep (surface_hopping_sweep.c), the same bits as
+/// wf_db = V_prev rotated (qclab_complex_matvec, real; only when `rotated_re` is not NULL,
+/// else wf_db is read as it is), qclab_align_signs (real), then wf_adb = Vᵀ wf_db
+/// (qclab_complex_matvec), then qclab_gather_active and qclab_hop_probabilities (real):
+/// each eigenvector column k of `v`
+/// (n x n, element (a, k) at a n + k) is multiplied by the sign of its overlap with the same
+/// column of `previous`; `wf_adb` receives Vᵀ wf_db; `active_re/im` each lane's signed
+/// active eigenvector (imaginary parts zero); `probability` the clipped P_k. `scratch`
+/// holds `2 * batch` doubles.
+void qclab_fssh_real_sign_sweep(int64_t batch, int64_t n, const double *previous, double *v, const double *rotated_re,
+                                const double *rotated_im, double *wf_db_re, double *wf_db_im, const int64_t *active,
+                                double *wf_adb_re, double *wf_adb_im, double *probability, double *active_re,
+                                double *active_im, double *scratch);
+
 /// The state each trajectory tries to hop to: the first k whose cumulative probability
 /// exceeds the draw of its initial condition (`draws[t / branches]`), or -1 for none.
 void qclab_hop_targets(int64_t batch, int64_t n, int64_t branches, const double *probability,
@@ -148,6 +163,10 @@ void qclab_fssh_density_matrix(int64_t batch, int64_t n, const double *v_re, con
                                double *rho_re, double *rho_im);
 
 // MARK: Batched symmetric eigensolver (eigensolver.c)
+
+/// 1 if each of the `count` doubles at `x` is +0.0 (every bit clear), else 0: the batched
+/// solver's real path zeroes the imaginary parts of its eigenvectors only when they are not.
+int qclab_all_positive_zeros(int64_t count, const double *x);
 
 /// Doubles of workspace `qclab_symmetric_eigen` needs for `n x n` problems (any batch).
 int64_t qclab_symmetric_eigen_workspace(int64_t n);

@@ -35,6 +35,10 @@ public struct AdiabaticFrame {
     /// each row's active eigenvector.
     var scratch: ComplexBatch
     private var hopWorkspace: [Double]
+    /// The one-sweep kernel's `max(N, 2) × rows` doubles and rotated wavefunction (real
+    /// eigenvectors only).
+    private var sweepWorkspace: [Double]
+    private var rotated: ComplexBatch
 
     /// A frame for `rows` rows of `states x states` Hamiltonians, solved by `strategy`.
     public init(states: Int, rows: Int, isReal: Bool, strategy: BatchEigensolver.Strategy? = nil,
@@ -49,6 +53,8 @@ public struct AdiabaticFrame {
         previousEigenvectors = eigenvectors
         scratch = ComplexBatch(components: states, batchSize: rows)
         hopWorkspace = [Double](repeating: 0, count: 4 * rows)
+        sweepWorkspace = [Double](repeating: 0, count: self.realEigenvectors ? max(states, 2) * rows : 0)
+        rotated = ComplexBatch(components: self.realEigenvectors ? states : 0, batchSize: rows)
     }
 
     /// The eigensolver strategy in use.
@@ -82,14 +88,15 @@ public struct AdiabaticFrame {
         } else {
             QuantumKernels.multiplyAdjoint(previousEigenvectors, wfDb, into: &scratch, real: realEigenvectors)
         }
-        eigenvalues.withUnsafeBufferPointer { e in
-            scratch.re.withUnsafeMutableBufferPointer { re in
-                scratch.im.withUnsafeMutableBufferPointer { im in
-                    qclab_rotate_phases(Int64(e.count), e.baseAddress, dt, re.baseAddress, im.baseAddress)
-                }
-            }
-        }
+        rotatePhases(&scratch, dt: dt)
         QuantumKernels.multiply(previousEigenvectors, scratch, into: &wfDb, real: realEigenvectors)
+    }
+
+    /// `x_k ← exp(-i E_k dt) x_k` with the current eigenvalues.
+    private func rotatePhases(_ x: inout ComplexBatch, dt: Double) {
+        eigenvalues.withUnsafeBufferPointer { e in x.withUnsafeMutableHandle { x in
+            qclab_rotate_phases(Int64(e.count), e.baseAddress, dt, x.re, x.im)
+        }}
     }
 
     /// `ψ_adb = V† ψ_db`.
@@ -177,6 +184,41 @@ public struct AdiabaticFrame {
                                                activeSurface: activeSurface, gathered: &scratch,
                                                probabilities: &probabilities, workspace: &hopWorkspace,
                                                realEigenvectors: realEigenvectors)
+    }
+
+    /// The quantum part of a surface-hopping step, after ``beginStep()`` and the classical
+    /// step (QC Lab's FSSH update recipe): ``propagate(_:dt:adiabatic:)`` with the eigenpairs
+    /// of the step's start, ``diagonalize(_:)``, ``fixGauge(_:z:model:)``,
+    /// ``toAdiabatic(_:into:)`` and ``hopProbabilities(wfAdb:activeSurface:into:)`` in turn;
+    /// or, for real eigenvectors under `sign_overlap`, the same bits with the propagation's
+    /// product, the gauge signs, `V† ψ_db` and the probabilities in one sweep over the
+    /// eigenvectors (``SurfaceHoppingKernels/realSignSweep(_:previous:rotated:wfDb:wfAdb:activeSurface:gathered:probabilities:workspace:)``).
+    /// `wfAdbIsCurrent` says that `wfAdb` is still this kernel's `V† ψ_db` of the last step
+    /// (so the propagation reuses it). Leaves each row's active eigenvector in ``scratch``.
+    public mutating func quantumStep(wfDb: inout ComplexBatch, wfAdb: inout ComplexBatch, wfAdbIsCurrent: Bool,
+                                     dt: Double, hamiltonian: ComplexBatch,
+                                     gaugeFixing mode: FewestSwitchesSurfaceHopping.GaugeFixing, z: ComplexBatch,
+                                     model: any Model, activeSurface: [Int], into probabilities: inout [Double]) throws {
+        guard realEigenvectors && mode == .signOverlap else {
+            propagate(&wfDb, dt: dt, adiabatic: wfAdbIsCurrent ? wfAdb : nil)
+            try diagonalize(hamiltonian)
+            fixGauge(mode, z: z, model: model)
+            toAdiabatic(wfDb, into: &wfAdb)
+            hopProbabilities(wfAdb: wfAdb, activeSurface: activeSurface, into: &probabilities)
+            return
+        }
+        // r = exp(-i E dt) V_prev† ψ_db with the eigenvalues of the step's start, before
+        // the eigensolver replaces them; the sweep then forms ψ_db = V_prev r.
+        if wfAdbIsCurrent {
+            rotated.assign(wfAdb)
+        } else {
+            QuantumKernels.multiplyAdjoint(previousEigenvectors, wfDb, into: &rotated, real: true)
+        }
+        rotatePhases(&rotated, dt: dt)
+        try diagonalize(hamiltonian)
+        SurfaceHoppingKernels.realSignSweep(&eigenvectors, previous: previousEigenvectors, rotated: rotated, wfDb: &wfDb,
+                                            wfAdb: &wfAdb, activeSurface: activeSurface, gathered: &scratch,
+                                            probabilities: &probabilities, workspace: &sweepWorkspace)
     }
 
     /// Each row's hop destination, or -1: the first state whose cumulative probability

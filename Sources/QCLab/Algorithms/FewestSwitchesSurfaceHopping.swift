@@ -250,12 +250,10 @@ public struct SurfaceHoppingBatch {
             fused = usesTwoStateKernel && twoStateQuantumStep(dt: dt)
         }
         if !fused {
-            frame.propagate(&wfDb, dt: dt, adiabatic: wfAdbIsAdjointProduct ? wfAdb : nil)
-            try frame.diagonalize(hamiltonian)
-            frame.fixGauge(settings.gaugeFixing, z: z, model: model)
-            frame.toAdiabatic(wfDb, into: &wfAdb)
             // Leaves each row's active eigenvector in the frame's scratch.
-            frame.hopProbabilities(wfAdb: wfAdb, activeSurface: activeSurface, into: &probabilities)
+            try frame.quantumStep(wfDb: &wfDb, wfAdb: &wfAdb, wfAdbIsCurrent: wfAdbIsAdjointProduct, dt: dt,
+                                  hamiltonian: hamiltonian, gaugeFixing: settings.gaugeFixing, z: z, model: model,
+                                  activeSurface: activeSurface, into: &probabilities)
             SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches,
                                              states: states, into: &hopTargets)
         }

@@ -82,6 +82,32 @@ enum SurfaceHoppingKernels {
         }}}}}}
     }
 
+    /// With `rotated` (`r = exp(-i E dt) V_prev† ψ_db`), the propagation `wfDb = V_prev r`
+    /// (``QuantumKernels/multiply(_:_:into:real:)``, real); then
+    /// ``alignWithPrevious(_:previous:byPhase:overlap:real:)`` by sign with real eigenvectors,
+    /// `wfAdb = Vᵀ wfDb`, and ``hopProbabilities(previous:current:wfAdb:activeSurface:gathered:probabilities:workspace:realEigenvectors:)``
+    /// with real eigenvectors; all in one sweep over `v` and `previous` (the C kernel
+    /// `qclab_fssh_real_sign_sweep`): the same bits, with `gathered` receiving each row's
+    /// signed active eigenvector. `workspace` holds at least `max(N, 2) × batch` doubles.
+    static func realSignSweep(_ v: inout ComplexBatch, previous: ComplexBatch, rotated: ComplexBatch?,
+                              wfDb: inout ComplexBatch, wfAdb: inout ComplexBatch, activeSurface: [Int],
+                              gathered: inout ComplexBatch, probabilities: inout [Double], workspace: inout [Double]) {
+        let n = wfDb.components, batch = wfDb.batchSize
+        precondition(v.components == n * n && previous.components == n * n && wfAdb.components == n
+                     && gathered.components == n && workspace.count >= max(n, 2) * batch && probabilities.count == n * batch
+                     && activeSurface.count == batch && (rotated.map { $0.components == n } ?? true))
+        let rotated = rotated ?? ComplexBatch(components: 0, batchSize: 0)  // empty: no propagation
+        ComplexBatch.withUnsafeHandles(previous, rotated) { p, r in
+        ComplexBatch.withUnsafeMutableHandles(&v, &wfDb) { v, psi in
+        ComplexBatch.withUnsafeMutableHandles(&wfAdb, &gathered) { c, g in
+        activeSurface.withUnsafeInt64Pointer { active in
+        probabilities.withUnsafeMutableBufferPointer { probabilities in workspace.withUnsafeMutableBufferPointer { w in
+            qclab_fssh_real_sign_sweep(Int64(batch), Int64(n), p.re, v.re, r.components > 0 ? r.re : nil,
+                                       r.components > 0 ? r.im : nil, psi.re, psi.im, active, c.re, c.im,
+                                       probabilities.baseAddress, g.re, g.im, w.baseAddress)
+        }}}}}}
+    }
+
     /// Each row's hop destination: the first state whose cumulative probability exceeds
     /// the draw of the row's initial condition (`draws[row / branches]`), or -1.
     static func hopTargets(probabilities: [Double], draws: [Double], branches: Int, states: Int,

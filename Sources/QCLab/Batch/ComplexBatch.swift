@@ -33,11 +33,13 @@ public struct ComplexBatch: Sendable, Equatable {
     public mutating func fill(repeating values: [Complex]) {
         precondition(values.count == components)
         let batch = batchSize
-        for (c, value) in values.enumerated() {
-            for t in c * batch..<(c + 1) * batch {
-                re[t] = value.re
-                im[t] = value.im
-            }
+        // One plane at a time through its buffer, each component a contiguous run (as fast
+        // as a memset: a 50-state Hamiltonian of 25 trajectories is refilled every step).
+        re.withUnsafeMutableBufferPointer { plane in
+            for (c, value) in values.enumerated() { plane[c * batch..<(c + 1) * batch].update(repeating: value.re) }
+        }
+        im.withUnsafeMutableBufferPointer { plane in
+            for (c, value) in values.enumerated() { plane[c * batch..<(c + 1) * batch].update(repeating: value.im) }
         }
     }
 

@@ -35,12 +35,12 @@ public struct Checkpointing: Sendable {
     /// Removes the checkpoint file and any temporary file a killed write left beside it.
     public func remove() {
         unlink(path)
-        removeStaleTemporaries()
+        OutputTarget.removeStaleTemporaries(of: path)
     }
 
     /// The saved state, if the file exists; throws if it belongs to another run or is damaged.
     func load(plan: RunPlan, job: String, batchSize: Int) throws -> (done: [Int], sums: SimulationData, log: String)? {
-        removeStaleTemporaries()
+        OutputTarget.removeStaleTemporaries(of: path)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw QCLabError.invalidPath("checkpoint '\(path)' cannot be read")
@@ -100,23 +100,6 @@ public struct Checkpointing: Sendable {
             try OutputTarget(path: path).write(bytes: writer.bytes)
         } catch let QCLabError.invalidPath(reason) {
             throw QCLabError.invalidPath("cannot write checkpoint: \(reason)")
-        }
-    }
-
-    private var temporaryPrefix: String {
-        let url = URL(fileURLWithPath: path)
-        return url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".tmp-").path
-    }
-
-    /// Temporary files of writes that were killed half-way (SIGKILL leaves them): those
-    /// whose writing process is gone. Their names are ``OutputTarget``'s, `.NAME.tmp-PID-…`.
-    private func removeStaleTemporaries() {
-        let url = URL(fileURLWithPath: temporaryPrefix)
-        let folder = url.deletingLastPathComponent().path, prefix = url.lastPathComponent
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(prefix) {
-            let writer = name.dropFirst(prefix.count).prefix { $0 != "-" }
-            if let pid = Int32(writer), pid != getpid(), kill(pid, 0) == 0 { continue }
-            unlink(folder + "/" + name)
         }
     }
 }

@@ -26,6 +26,11 @@ public struct ClosedFormRK4Step: FusedClassicalStep {
     let constantHamiltonian: [Complex]
     /// `|ψ_n|²` of the batch.
     private var populations: [Double]
+    /// The planes of the Hamiltonian this step wrote last, held so that a write to them by
+    /// anyone else goes to a copy (copy-on-write): while a `hamiltonian` passed in still
+    /// shares them, its elements off the diagonal are `H_q`'s already and only the diagonal
+    /// is reset, instead of refilling all `N²` elements of every trajectory.
+    private var written: (re: [Double], im: [Double]) = ([], [])
 
     init(dt: Double, bath: HarmonicBath, coupling: DiagonalLinearCoupling, constantHamiltonian: [Complex], states: Int,
          batchSize: Int) {
@@ -57,7 +62,19 @@ public struct ClosedFormRK4Step: FusedClassicalStep {
             populations[i] = psi.re[i] * psi.re[i] + psi.im[i] * psi.im[i]
         }
         // H ← H_q; the kernel adds 2 γ x to the diagonal as each coordinate moves.
-        hamiltonian.fill(repeating: constantHamiltonian)
+        let unchanged = Self.sharesStorage(written.re, hamiltonian.re) && Self.sharesStorage(written.im, hamiltonian.im)
+        written = ([], [])  // the planes are unique again, so the writes below go in place
+        if unchanged {
+            hamiltonian.withUnsafeMutableHandle { h in
+                for a in 0..<n {
+                    let c = a * (n + 1), value = constantHamiltonian[c]
+                    (h.re! + c * batch).update(repeating: value.re, count: batch)
+                    (h.im! + c * batch).update(repeating: value.im, count: batch)
+                }
+            }
+        } else {
+            hamiltonian.fill(repeating: constantHamiltonian)
+        }
         ComplexBatch.withUnsafeMutableHandles(&z, &hamiltonian) { z, h in
             populations.withUnsafeBufferPointer { pop in
                 qclab_harmonic_rk4_step(Int64(batch), Int64(coordinates), z.re, z.im, coefficients.pointer,
@@ -65,6 +82,13 @@ public struct ClosedFormRK4Step: FusedClassicalStep {
                                         pop.baseAddress, h.re, Int64((n + 1) * batch))
             }
         }
+        written = (hamiltonian.re, hamiltonian.im)
+    }
+
+    /// Whether two arrays share one buffer (a copy of the other not written since).
+    private static func sharesStorage(_ a: [Double], _ b: [Double]) -> Bool {
+        !a.isEmpty && a.count == b.count
+            && a.withUnsafeBufferPointer { $0.baseAddress } == b.withUnsafeBufferPointer { $0.baseAddress }
     }
 }
 

@@ -29,6 +29,7 @@ public struct OutputTarget: Sendable {
             fileName = path
         }
         func refuse(_ reason: String) -> QCLabError { .invalidPath("output path '\(path)' \(reason)") }
+        defer { Self.removeStaleTemporaries(of: path) }
         guard !fileName.isEmpty, fileName != ".", fileName != ".." else { throw refuse("has no file name") }
         guard !path.contains("\0") else { throw refuse("contains a NUL character") }
         guard let folderStatus = try? Syscalls.status(folder), folderStatus.isFolder else {
@@ -147,6 +148,20 @@ public struct OutputTarget: Sendable {
         }
         do { try Syscalls.move(temporary, path) } catch {
             throw QCLabError.invalidPath("cannot move the finished file into place as '\(path)': \(error)")
+        }
+    }
+
+    /// Removes the temporary files beside `path` that writes killed half-way left behind
+    /// (SIGKILL cannot be caught; other signals remove their own): those named
+    /// `.NAME.tmp-PID-…` whose writing process is gone. A live writer's file is left alone.
+    static func removeStaleTemporaries(of path: String) {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let prefix = "." + (slash.map { String(path[path.index(after: $0)...]) } ?? path) + ".tmp-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(prefix) {
+            let writer = name.dropFirst(prefix.count).prefix { $0 != "-" }
+            if let pid = Int32(writer), pid == getpid() || kill(pid, 0) == 0 { continue }
+            try? Syscalls.remove(folder + "/" + name)
         }
     }
 
