@@ -347,26 +347,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // One surface-hopping step of a workload's first batch (hops included as they come).
     for name in ["spin_boson_fssh", "fmo_fssh", "holstein50_fssh", "tully1_fssh"] {
-        let box = Box<StepState<SurfaceHoppingBatch>>()
-        let batch = workload(name).simulation.settings.batchSize
-        Benchmark("FSSH step \(name) (batch \(batch))", configuration: kernelConfiguration()) { benchmark in
-            try box.state!.restartIfDone(upcoming: benchmark.scaledIterations.count)
-            let dt = box.state!.dt
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations { try box.state!.batch.step(dt: dt) }
-            benchmark.stopMeasurement()
-            box.state!.done += benchmark.scaledIterations.count
-        } setup: {
-            let job = workload(name)
-            guard let algorithm = job.simulation.algorithm as? FewestSwitchesSurfaceHopping else {
-                fatalError("workload \(name) is not surface hopping")
-            }
-            box.state = try StepState(job: job) {
-                try SurfaceHoppingBatch(algorithm: algorithm, model: job.simulation.model,
-                                        grid: job.simulation.timeGrid, seeds: firstBatchSeeds(job),
-                                        initialWavefunction: job.simulation.initialWavefunction)
-            }
-        }
+        surfaceHoppingStepBenchmark(workload: name)
     }
 
     // The tully1_fssh step under each fast plan: the whole step fused into one pass (the
@@ -380,27 +361,7 @@ let benchmarks: @Sendable () -> Void = {
                                       realProducts: true)),
     ]
     for (label, plan) in tullyPlans {
-        let box = Box<StepState<SurfaceHoppingBatch>>()
-        let batch = workload("tully1_fssh").simulation.settings.batchSize
-        Benchmark("FSSH step tully1_fssh (batch \(batch)), \(label)", configuration: kernelConfiguration()) { benchmark in
-            try box.state!.restartIfDone(upcoming: benchmark.scaledIterations.count)
-            let dt = box.state!.dt
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations { try box.state!.batch.step(dt: dt) }
-            benchmark.stopMeasurement()
-            box.state!.done += benchmark.scaledIterations.count
-        } setup: {
-            let job = workload("tully1_fssh")
-            guard var algorithm = job.simulation.algorithm as? FewestSwitchesSurfaceHopping else {
-                fatalError("workload tully1_fssh is not surface hopping")
-            }
-            algorithm.forcedStepPlan = plan
-            box.state = try StepState(job: job) {
-                try SurfaceHoppingBatch(algorithm: algorithm, model: job.simulation.model,
-                                        grid: job.simulation.timeGrid, seeds: firstBatchSeeds(job),
-                                        initialWavefunction: job.simulation.initialWavefunction)
-            }
-        }
+        surfaceHoppingStepBenchmark(workload: "tully1_fssh", plan: (label, plan))
     }
 
     // Whole runs: serialDriver on each workload, as `qclab run` does minus writing the file.
@@ -411,6 +372,33 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("Run \(name)", configuration: runConfiguration()) { benchmark in
             let data = try serialDriver(simulation, seeds: seeds)
             blackHole(data.normFactor)
+        }
+    }
+}
+
+/// One surface-hopping step of `workload`'s first batch, hops included as they come; under
+/// `plan` (named in the benchmark's name) when given, else the plan the batch chooses.
+func surfaceHoppingStepBenchmark(workload name: String, plan: (label: String, plan: StepPlan)? = nil) {
+    let box = Box<StepState<SurfaceHoppingBatch>>()
+    let batch = workload(name).simulation.settings.batchSize
+    Benchmark("FSSH step \(name) (batch \(batch))" + (plan.map { ", \($0.label)" } ?? ""),
+              configuration: kernelConfiguration()) { benchmark in
+        try box.state!.restartIfDone(upcoming: benchmark.scaledIterations.count)
+        let dt = box.state!.dt
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { try box.state!.batch.step(dt: dt) }
+        benchmark.stopMeasurement()
+        box.state!.done += benchmark.scaledIterations.count
+    } setup: {
+        let job = workload(name)
+        guard var algorithm = job.simulation.algorithm as? FewestSwitchesSurfaceHopping else {
+            fatalError("workload \(name) is not surface hopping")
+        }
+        if let plan { algorithm.forcedStepPlan = plan.plan }
+        box.state = try StepState(job: job) {
+            try SurfaceHoppingBatch(algorithm: algorithm, model: job.simulation.model,
+                                    grid: job.simulation.timeGrid, seeds: firstBatchSeeds(job),
+                                    initialWavefunction: job.simulation.initialWavefunction)
         }
     }
 }
