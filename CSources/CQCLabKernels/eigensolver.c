@@ -355,6 +355,10 @@ INLINE void inverse_iteration(int64_t n, block *b, const lanes *restrict w, cons
             const lanes pivot = u1[k];
             const lanes raised = select_lanes(pivot < 0.0, -pivot_floor, pivot_floor);
             rp[k] = 1.0 / select_lanes(abs_lanes(pivot) < pivot_floor, raised, pivot);
+            // U's superdiagonals divided by the pivot: the back substitution's recurrence
+            // through y[k + 1] is then one multiply-add.
+            u2[k] *= rp[k];
+            u3[k] *= rp[k];
         }
         const lanes target = (double)n * norm * max_lanes(splat(eps), abs_lanes(u1[n - 1]));
         start_vector(n, j, y);
@@ -364,15 +368,22 @@ INLINE void inverse_iteration(int64_t n, block *b, const lanes *restrict w, cons
             lanes sum = splat(0.0);
             for (int64_t i = 0; i < n; i++) sum += abs_lanes(y[i]);
             const lanes s = target / max_lanes(sum, splat(DBL_MIN));
-            for (int64_t i = 0; i < n; i++) y[i] *= s;
+            // Scaled by s, then L⁻¹ Pᵀ and U⁻¹, the recurrences carried in registers.
+            lanes carry = y[0] * s;
             for (int64_t k = 0; k + 1 < n; k++) {
-                const lanes yk = y[k], yk1 = y[k + 1];
-                y[k] = select_lanes(swap[k], yk1, yk);
-                y[k + 1] = select_lanes(swap[k], yk, yk1) - l[k] * y[k];
+                const lanes next = y[k + 1] * s;
+                const lanes low = select_lanes(swap[k], next, carry);
+                carry = select_lanes(swap[k], carry, next) - l[k] * low;
+                y[k] = low;
             }
-            y[n - 1] *= rp[n - 1];
-            if (n >= 2) y[n - 2] = (y[n - 2] - u2[n - 2] * y[n - 1]) * rp[n - 2];
-            for (int64_t k = n - 3; k >= 0; k--) y[k] = (y[k] - u2[k] * y[k + 1] - u3[k] * y[k + 2]) * rp[k];
+            lanes below = carry * rp[n - 1], below2 = splat(0.0);
+            y[n - 1] = below;
+            for (int64_t k = n - 2; k >= 0; k--) {
+                const lanes current = y[k] * rp[k] - u3[k] * below2 - u2[k] * below;
+                below2 = below;
+                below = current;
+                y[k] = current;
+            }
             // Modified Gram-Schmidt against the earlier vectors of the lane's cluster.
             for (int64_t i = first_in_cluster; i < j; i++) {
                 const lanes *restrict zi = z + i * n;
