@@ -10,11 +10,13 @@
 //      Hermitian A; lower triangle), with dlarfg's rescaling of columns whose norm
 //      would underflow;
 //   2. the eigenvalues of T by the implicit QL method (tql1), all lanes on the same
-//      eigenvalue at a time, then sorted;
+//      eigenvalue at a time, then sorted; on AVX-512 CPUs the rotations' 1/sqrt comes from
+//      vrsqrt14pd and two Newton steps (ql_eigenvalues.h), keeping the divider off this
+//      latency-bound loop;
 //   3. the eigenvectors of T by inverse iteration (dstein: LU of T - λI with partial
 //      pivoting, solves as dlagts with tiny pivots raised, modified Gram-Schmidt within
 //      clusters of close eigenvalues), each checked by its residual;
-//   4. the back-transformation V = Q Z.
+//   4. the back-transformation V = Q Z, four reflectors at a time in compact WY form.
 //
 // A lane's arithmetic never depends on the other lanes of its block (lanes that finish
 // early idle under masks), so a trajectory's eigenpairs are the same whichever
