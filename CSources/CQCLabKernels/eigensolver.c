@@ -366,11 +366,12 @@ INLINE void inverse_iteration(int64_t n, block *b, const lanes *restrict w, cons
         start_vector(n, j, y);
         lanes passes = splat(0.0);
         lanes *restrict zj = z + j * n;
+        lanes sum = splat(0.0);
+        for (int64_t i = 0; i < n; i++) sum += abs_lanes(y[i]);
         for (int iteration = 0; iteration < 5; iteration++) {
-            lanes sum = splat(0.0);
-            for (int64_t i = 0; i < n; i++) sum += abs_lanes(y[i]);
             const lanes s = target / max_lanes(sum, splat(DBL_MIN));
-            // Scaled by s, then L⁻¹ Pᵀ and U⁻¹, the recurrences carried in registers.
+            // Scaled by s, then L⁻¹ Pᵀ and U⁻¹, the recurrences carried in registers; the
+            // back substitution also takes the result's largest component and 1-norm.
             lanes carry = y[0] * s;
             for (int64_t k = 0; k + 1 < n; k++) {
                 const lanes next = y[k + 1] * s;
@@ -379,30 +380,42 @@ INLINE void inverse_iteration(int64_t n, block *b, const lanes *restrict w, cons
                 y[k] = low;
             }
             lanes below = carry * rp[n - 1], below2 = splat(0.0);
+            lanes largest = abs_lanes(below);
+            sum = abs_lanes(below);
             y[n - 1] = below;
             for (int64_t k = n - 2; k >= 0; k--) {
                 const lanes current = y[k] * rp[k] - u3[k] * below2 - u2[k] * below;
                 below2 = below;
                 below = current;
                 y[k] = current;
+                largest = max_lanes(largest, abs_lanes(current));
+                sum += abs_lanes(current);
             }
-            // Modified Gram-Schmidt against the earlier vectors of the lane's cluster.
-            for (int64_t i = first_in_cluster; i < j; i++) {
-                const lanes *restrict zi = z + i * n;
-                lanes dot = splat(0.0);
-                for (int64_t c = 0; c < n; c++) dot += y[c] * zi[c];
-                dot = select_lanes(cluster_start <= (double)i, dot, splat(0.0));
-                for (int64_t c = 0; c < n; c++) y[c] -= dot * zi[c];
+            if (first_in_cluster < j) {
+                // Modified Gram-Schmidt against the earlier vectors of the lane's cluster.
+                for (int64_t i = first_in_cluster; i < j; i++) {
+                    const lanes *restrict zi = z + i * n;
+                    lanes dot = splat(0.0);
+                    for (int64_t c = 0; c < n; c++) dot += y[c] * zi[c];
+                    dot = select_lanes(cluster_start <= (double)i, dot, splat(0.0));
+                    for (int64_t c = 0; c < n; c++) y[c] -= dot * zi[c];
+                }
+                largest = splat(0.0);
+                sum = splat(0.0);
+                for (int64_t i = n - 1; i >= 0; i--) {
+                    largest = max_lanes(largest, abs_lanes(y[i]));
+                    sum += abs_lanes(y[i]);
+                }
             }
-            lanes largest = splat(0.0);
-            for (int64_t i = 0; i < n; i++) largest = max_lanes(largest, abs_lanes(y[i]));
             // A lane's vector is the iterate of its third passing solve (dstein's extra two
             // after the first), kept aside, so that it does not depend on how many more
             // iterations the other lanes of the block need.
             const lane_mask was_done = passes >= 3.0;
             passes += select_lanes(largest >= growth, splat(1.0), splat(0.0));
             const lane_mask keep = (passes >= 3.0) & ~was_done;
-            for (int64_t i = 0; i < n; i++) zj[i] = select_lanes(keep, y[i], zj[i]);
+            if (any_lane(keep)) {
+                for (int64_t i = 0; i < n; i++) zj[i] = select_lanes(keep, y[i], zj[i]);
+            }
             if (all_lanes(passes >= 3.0)) break;
         }
         failed |= passes < 3.0;
