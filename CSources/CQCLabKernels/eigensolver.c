@@ -10,11 +10,13 @@
 //      Hermitian A; lower triangle), with dlarfg's rescaling of columns whose norm
 //      would underflow;
 //   2. the eigenvalues of T by the implicit QL method (tql1), all lanes on the same
-//      eigenvalue at a time, then sorted;
+//      eigenvalue at a time, then sorted; on AVX-512 CPUs the rotations' 1/sqrt comes from
+//      vrsqrt14pd and two Newton steps (ql_eigenvalues.h), keeping the divider off this
+//      latency-bound loop;
 //   3. the eigenvectors of T by inverse iteration (dstein: LU of T - λI with partial
 //      pivoting, solves as dlagts with tiny pivots raised, modified Gram-Schmidt within
 //      clusters of close eigenvalues), each checked by its residual;
-//   4. the back-transformation V = Q Z.
+//   4. the back-transformation V = Q Z, four reflectors at a time in compact WY form.
 //
 // A lane's arithmetic never depends on the other lanes of its block (lanes that finish
 // early idle under masks), so a trajectory's eigenpairs are the same whichever
@@ -69,12 +71,13 @@ typedef struct {
     lanes *p, *y;                     // n each
     lanes *u1, *u2, *u3, *l, *rp;     // LU of T - λI: n each
     lane_mask *swap;                  // n
+    lanes *wy;                        // compact WY factors of the reflectors, 4 at a time (10 per block)
     // Imaginary parts, for Hermitian problems only (NULL otherwise).
     lanes *a_im, *reflectors_im, *z_im, *tau_im, *p_im, *y_im;
 } block;
 
 int64_t qclab_symmetric_eigen_workspace(int64_t n) {
-    const int64_t vectors = n * (n + 1) / 2 + 2 * n * n + 16 * n + 8;
+    const int64_t vectors = n * (n + 1) / 2 + 2 * n * n + 16 * n + 8 + 10 * (n / 4 + 1);
     return vectors * LANES + LANES;  // + LANES doubles to align to 64 bytes
 }
 
@@ -104,6 +107,7 @@ static block carve(int64_t n, double *workspace, int hermitian) {
     b.l = next; next += n + 1;
     b.rp = next; next += n + 1;
     b.swap = (lane_mask *)next; next += n + 1;
+    b.wy = next; next += 10 * (n / 4 + 1);
     b.a_im = b.reflectors_im = b.z_im = b.tau_im = b.p_im = b.y_im = NULL;
     if (hermitian) {
         b.a_im = next; next += n * (n + 1) / 2;
@@ -238,90 +242,51 @@ INLINE void tridiagonalize(int64_t n, block *b) {
 
 // MARK: 2. Eigenvalues by implicit QL
 
-/// The eigenvalues of T, ascending, into w (scaled problem), by the implicit QL method
-/// with Wilkinson's shift (EISPACK's tql1; Golub & Van Loan §8.3.5) in lockstep: every lane
-/// works on the same eigenvalue l at a time, each from its own first negligible
-/// off-diagonal m, and a lane whose block has split (m == l) idles through the other
-/// lanes' sweeps. Rotations r = sqrt(f² + g²) whose squares would underflow are
-/// recomputed scaled by 2^600, as dlartg scales; nothing can overflow since T's norm is
-/// below 4n. Sets `norm_out` to ||T||∞ and flags in `failed` the lanes where some
-/// eigenvalue took more than 30 sweeps.
-INLINE void ql_eigenvalues(int64_t n, block *b, lanes *restrict w, lanes *norm_out, lane_mask *failed) {
-    lanes *restrict off = b->e2;
-    const lanes *restrict d = b->d, *restrict e = b->e;
-    lanes norm = splat(0.0);
-    for (int64_t i = 0; i < n; i++) {
-        w[i] = d[i];
-        off[i] = e[i];
-        norm = max_lanes(norm, abs_lanes(d[i]) + abs_lanes(e[i]) + (i > 0 ? abs_lanes(e[i - 1]) : splat(0.0)));
+#define QL_FUNCTION ql_eigenvalues
+#define QL_LINKAGE INLINE
+#define ROTATION_NORM(r2, r, inverse) do { r = sqrt_lanes(r2); inverse = 1.0 / r; } while (0)
+#include "ql_eigenvalues.h"
+#undef QL_FUNCTION
+#undef QL_LINKAGE
+#undef ROTATION_NORM
+
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+// The same loop compiled for AVX-512 (chosen at run time by `has_avx512`): 1/sqrt(x) from
+// the 14-bit estimate vrsqrt14pd and two Newton steps y ← y (3/2 - x y²/2), each of which
+// squares the relative error (2^-14 → 2^-28 → 2^-56, about one ulp), with no sqrt or
+// division. Elementwise, so every lane still gets its own result.
+#pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
+INLINE void inverse_sqrt_avx512(const lanes *x, lanes *out) {
+    for (int half = 0; half < LANES; half += 8) {
+        __m512d v, y;
+        memcpy(&v, (const double *)x + half, sizeof v);
+        y = _mm512_rsqrt14_pd(v);
+        const __m512d hv = _mm512_mul_pd(v, _mm512_set1_pd(0.5)), three_halves = _mm512_set1_pd(1.5);
+        y = _mm512_mul_pd(y, _mm512_fnmadd_pd(hv, _mm512_mul_pd(y, y), three_halves));
+        y = _mm512_mul_pd(y, _mm512_fnmadd_pd(hv, _mm512_mul_pd(y, y), three_halves));
+        memcpy((double *)out + half, &y, sizeof y);
     }
-    *norm_out = norm;
-    const double eps = DBL_EPSILON, tiny = 0x1p-600, boost = 0x1p600;
-    for (int64_t l = 0; l < n; l++) {
-        for (int sweep = 0;; sweep++) {
-            // Each lane's m: the first negligible off[m], m >= l (off[n - 1] is 0).
-            lanes m_lane = splat((double)(n - 1)), d_m = w[n - 1];
-            lane_mask found = (lane_mask){0};
-            int64_t top = n - 1;
-            for (int64_t m = l; m < n - 1; m++) {
-                const lanes size = abs_lanes(off[m]);
-                const lane_mask negligible = (size <= eps * (abs_lanes(w[m]) + abs_lanes(w[m + 1]))) | (size < tiny);
-                const lane_mask first = negligible & ~found;
-                m_lane = select_lanes(first, splat((double)m), m_lane);
-                d_m = select_lanes(first, w[m], d_m);
-                found |= negligible;
-                if (all_lanes(found)) { top = m; break; }
-            }
-            const lane_mask active = m_lane != (double)l;
-            if (!any_lane(active)) break;
-            if (sweep == 30) { *failed |= active; break; }
-            const lanes e_l = select_lanes(active, off[l], splat(1.0));
-            lanes g = (w[l + 1] - w[l]) / (2.0 * e_l);
-            lanes r = sqrt_lanes(g * g + 1.0);
-            g = d_m - w[l] + e_l / (g + copysign_lanes(r, g));
-            lanes s = splat(1.0), c = splat(1.0), p = splat(0.0);
-            lane_mask stopped = (lane_mask){0};
-            for (int64_t i = top - 1; i >= l; i--) {
-                const lane_mask live = active & (m_lane > (double)i) & ~stopped;
-                const lanes f = s * off[i], bb = c * off[i];
-                lanes r2 = f * f + g * g;
-                r = sqrt_lanes(r2);
-                const lane_mask underflow = live & (r2 < 0x1p-1000) & ((f != 0.0) | (g != 0.0));
-                if (any_lane(underflow)) {
-                    const lanes fs = f * boost, gs = g * boost;
-                    r = select_lanes(underflow, sqrt_lanes(fs * fs + gs * gs) * (1.0 / boost), r);
-                }
-                off[i + 1] = select_lanes(live, r, off[i + 1]);
-                // r == 0: the block splits here (tql1's recovery from underflow).
-                const lane_mask split = live & (r == 0.0);
-                w[i + 1] = select_lanes(split, w[i + 1] - p, w[i + 1]);
-                stopped |= split;
-                const lane_mask rotate = live & ~split;
-                const lanes inverse = 1.0 / select_lanes(rotate, r, splat(1.0));
-                const lanes s_new = f * inverse, c_new = g * inverse;
-                const lanes g_new = w[i + 1] - p;
-                const lanes r_new = (w[i] - g_new) * s_new + 2.0 * c_new * bb;
-                const lanes p_new = s_new * r_new;
-                w[i + 1] = select_lanes(rotate, g_new + p_new, w[i + 1]);
-                g = select_lanes(rotate, c_new * r_new - bb, g);
-                s = select_lanes(rotate, s_new, s);
-                c = select_lanes(rotate, c_new, c);
-                p = select_lanes(rotate, p_new, p);
-            }
-            const lane_mask completed = active & ~stopped;
-            w[l] = select_lanes(completed, w[l] - p, w[l]);
-            off[l] = select_lanes(completed, g, off[l]);
-            for (int64_t i = l; i <= top; i++) off[i] = select_lanes(active & (m_lane == (double)i), splat(0.0), off[i]);
-        }
-    }
-    // Ascending order: odd-even transposition sort, n rounds of compare-exchange.
-    for (int64_t round = 0; round < n; round++) {
-        for (int64_t i = round & 1; i + 1 < n; i += 2) {
-            const lanes low = min_lanes(w[i], w[i + 1]), high = max_lanes(w[i], w[i + 1]);
-            w[i] = low;
-            w[i + 1] = high;
-        }
-    }
+}
+#define QL_FUNCTION ql_eigenvalues_avx512
+#define QL_LINKAGE static __attribute__((noinline))
+#define ROTATION_NORM(r2, r, inverse) \
+    do { inverse_sqrt_avx512(&(r2), &(inverse)); r = (r2) * (inverse); \
+         r = select_lanes((r2) == 0.0, splat(0.0), r); } while (0)
+#include "ql_eigenvalues.h"
+#undef QL_FUNCTION
+#undef QL_LINKAGE
+#undef ROTATION_NORM
+#pragma clang attribute pop
+#define HAS_AVX512_QL 1
+#endif
+
+/// The eigenvalues of T by the fastest QL loop this CPU runs.
+INLINE void eigenvalues(int64_t n, block *b, lanes *restrict w, lanes *norm_out, lane_mask *failed) {
+#ifdef HAS_AVX512_QL
+    if (__builtin_cpu_supports("avx512f")) { ql_eigenvalues_avx512(n, b, w, norm_out, failed); return; }
+#endif
+    ql_eigenvalues(n, b, w, norm_out, failed);
 }
 
 // MARK: 3. Eigenvectors of T by inverse iteration
@@ -392,41 +357,65 @@ INLINE void inverse_iteration(int64_t n, block *b, const lanes *restrict w, cons
             const lanes pivot = u1[k];
             const lanes raised = select_lanes(pivot < 0.0, -pivot_floor, pivot_floor);
             rp[k] = 1.0 / select_lanes(abs_lanes(pivot) < pivot_floor, raised, pivot);
+            // U's superdiagonals divided by the pivot: the back substitution's recurrence
+            // through y[k + 1] is then one multiply-add.
+            u2[k] *= rp[k];
+            u3[k] *= rp[k];
         }
         const lanes target = (double)n * norm * max_lanes(splat(eps), abs_lanes(u1[n - 1]));
         start_vector(n, j, y);
         lanes passes = splat(0.0);
         lanes *restrict zj = z + j * n;
+        lanes sum = splat(0.0);
+        for (int64_t i = 0; i < n; i++) sum += abs_lanes(y[i]);
         for (int iteration = 0; iteration < 5; iteration++) {
-            lanes sum = splat(0.0);
-            for (int64_t i = 0; i < n; i++) sum += abs_lanes(y[i]);
             const lanes s = target / max_lanes(sum, splat(DBL_MIN));
-            for (int64_t i = 0; i < n; i++) y[i] *= s;
+            // Scaled by s, then L⁻¹ Pᵀ and U⁻¹, the recurrences carried in registers; the
+            // back substitution also takes the result's largest component and 1-norm.
+            lanes carry = y[0] * s;
             for (int64_t k = 0; k + 1 < n; k++) {
-                const lanes yk = y[k], yk1 = y[k + 1];
-                y[k] = select_lanes(swap[k], yk1, yk);
-                y[k + 1] = select_lanes(swap[k], yk, yk1) - l[k] * y[k];
+                const lanes next = y[k + 1] * s;
+                const lanes low = select_lanes(swap[k], next, carry);
+                carry = select_lanes(swap[k], carry, next) - l[k] * low;
+                y[k] = low;
             }
-            y[n - 1] *= rp[n - 1];
-            if (n >= 2) y[n - 2] = (y[n - 2] - u2[n - 2] * y[n - 1]) * rp[n - 2];
-            for (int64_t k = n - 3; k >= 0; k--) y[k] = (y[k] - u2[k] * y[k + 1] - u3[k] * y[k + 2]) * rp[k];
-            // Modified Gram-Schmidt against the earlier vectors of the lane's cluster.
-            for (int64_t i = first_in_cluster; i < j; i++) {
-                const lanes *restrict zi = z + i * n;
-                lanes dot = splat(0.0);
-                for (int64_t c = 0; c < n; c++) dot += y[c] * zi[c];
-                dot = select_lanes(cluster_start <= (double)i, dot, splat(0.0));
-                for (int64_t c = 0; c < n; c++) y[c] -= dot * zi[c];
+            lanes below = carry * rp[n - 1], below2 = splat(0.0);
+            lanes largest = abs_lanes(below);
+            sum = abs_lanes(below);
+            y[n - 1] = below;
+            for (int64_t k = n - 2; k >= 0; k--) {
+                const lanes current = y[k] * rp[k] - u3[k] * below2 - u2[k] * below;
+                below2 = below;
+                below = current;
+                y[k] = current;
+                largest = max_lanes(largest, abs_lanes(current));
+                sum += abs_lanes(current);
             }
-            lanes largest = splat(0.0);
-            for (int64_t i = 0; i < n; i++) largest = max_lanes(largest, abs_lanes(y[i]));
+            if (first_in_cluster < j) {
+                // Modified Gram-Schmidt against the earlier vectors of the lane's cluster.
+                for (int64_t i = first_in_cluster; i < j; i++) {
+                    const lanes *restrict zi = z + i * n;
+                    lanes dot = splat(0.0);
+                    for (int64_t c = 0; c < n; c++) dot += y[c] * zi[c];
+                    dot = select_lanes(cluster_start <= (double)i, dot, splat(0.0));
+                    for (int64_t c = 0; c < n; c++) y[c] -= dot * zi[c];
+                }
+                largest = splat(0.0);
+                sum = splat(0.0);
+                for (int64_t i = n - 1; i >= 0; i--) {
+                    largest = max_lanes(largest, abs_lanes(y[i]));
+                    sum += abs_lanes(y[i]);
+                }
+            }
             // A lane's vector is the iterate of its third passing solve (dstein's extra two
             // after the first), kept aside, so that it does not depend on how many more
             // iterations the other lanes of the block need.
             const lane_mask was_done = passes >= 3.0;
             passes += select_lanes(largest >= growth, splat(1.0), splat(0.0));
             const lane_mask keep = (passes >= 3.0) & ~was_done;
-            for (int64_t i = 0; i < n; i++) zj[i] = select_lanes(keep, y[i], zj[i]);
+            if (any_lane(keep)) {
+                for (int64_t i = 0; i < n; i++) zj[i] = select_lanes(keep, y[i], zj[i]);
+            }
             if (all_lanes(passes >= 3.0)) break;
         }
         failed |= passes < 3.0;
@@ -450,43 +439,109 @@ INLINE void inverse_iteration(int64_t n, block *b, const lanes *restrict w, cons
 
 // MARK: 4. Back-transformation
 
-/// z ← Q z for every column (eigenvector) of z: H_0 H_1 ... H_{n-3} applied last to
-/// first, four columns at a time so that each reflector component is loaded once per four.
+/// Component `row` of reflector k's vector v (1 at k + 1, the stored tail below, 0 above).
+#define REFLECTOR(k, row) (b->reflectors[(k) * n + (row) - (k) - 2])
+
+/// z ← Q z for every column (eigenvector) of z, Q = H_0 H_1 ... H_{n-3}. Reflectors are
+/// taken four at a time in compact WY form, H_k H_{k+1} H_{k+2} H_{k+3} = I - V T Vᵀ with
+/// T upper triangular (LAPACK's dlarft, forward columnwise; Schreiber & Van Loan 1989,
+/// Golub & Van Loan §5.1.7), and applied to two columns at a time as z -= V (T (Vᵀ z)):
+/// every component of z and of V is loaded once per four reflectors and two columns. The
+/// (n - 2) mod 4 reflectors of lowest index are applied one by one, last.
 INLINE void back_transform(int64_t n, block *b) {
     lanes *restrict z = b->z;
     const lanes *restrict tau = b->tau;
+    const int64_t reflectors = n - 2 > 0 ? n - 2 : 0, singles = reflectors % 4, blocks = reflectors / 4;
+    // T of block q (reflectors k0 = singles + 4q ... k0 + 3) at wy[10 q]: T00 T01 T11 T02 T12 T22 T03 T13 T23 T33.
+    for (int64_t q = 0; q < blocks; q++) {
+        const int64_t k0 = singles + 4 * q;
+        lanes g[4][4];  // g[i][j] = v_i · v_j, i < j
+        for (int i = 0; i < 4; i++) {
+            for (int j = i + 1; j < 4; j++) {
+                // v_j is 1 at k0 + j + 1 and zero above; v_i has its tail there.
+                lanes dot = REFLECTOR(k0 + i, k0 + j + 1);
+                for (int64_t row = k0 + j + 2; row < n; row++) dot += REFLECTOR(k0 + i, row) * REFLECTOR(k0 + j, row);
+                g[i][j] = dot;
+            }
+        }
+        lanes *restrict t = b->wy + 10 * q;
+        const lanes t0 = tau[k0], t1 = tau[k0 + 1], t2 = tau[k0 + 2], t3 = tau[k0 + 3];
+        const lanes t01 = -t1 * t0 * g[0][1];
+        const lanes x02 = t0 * g[0][2] + t01 * g[1][2], x12 = t1 * g[1][2];
+        const lanes t02 = -t2 * x02, t12 = -t2 * x12;
+        const lanes x03 = t0 * g[0][3] + t01 * g[1][3] + t02 * g[2][3];
+        const lanes x13 = t1 * g[1][3] + t12 * g[2][3], x23 = t2 * g[2][3];
+        t[0] = t0; t[1] = t01; t[2] = t1; t[3] = t02; t[4] = t12; t[5] = t2;
+        t[6] = -t3 * x03; t[7] = -t3 * x13; t[8] = -t3 * x23; t[9] = t3;
+    }
     int64_t column = 0;
-    for (; column + 4 <= n; column += 4) {
-        lanes *restrict z0 = z + column * n, *restrict z1 = z0 + n, *restrict z2 = z1 + n, *restrict z3 = z2 + n;
-        for (int64_t k = n - 3; k >= 0; k--) {
-            const int64_t o = k + 1, m = n - o;
-            const lanes *restrict v = b->reflectors + k * n - 1;  // v[i], i = 1 ... m - 1
-            lanes s0 = z0[o], s1 = z1[o], s2 = z2[o], s3 = z3[o];
-            for (int64_t i = 1; i < m; i++) {
-                const lanes vi = v[i];
-                s0 += vi * z0[o + i]; s1 += vi * z1[o + i]; s2 += vi * z2[o + i]; s3 += vi * z3[o + i];
+    for (; column + 2 <= n; column += 2) {
+        lanes *restrict za = z + column * n, *restrict zb = za + n;
+        for (int64_t q = blocks - 1; q >= 0; q--) {
+            const int64_t k0 = singles + 4 * q, o = k0 + 1;
+            const lanes *restrict v0 = b->reflectors + k0 * n - k0 - 2, *restrict v1 = v0 + n - 1,
+                        *restrict v2 = v1 + n - 1, *restrict v3 = v2 + n - 1;  // v_r[row], row >= o + r + 1
+            // W = Vᵀ z; rows o ... o + 3 hold V's unit upper triangle.
+            lanes w0a = za[o], w0b = zb[o], w1a = za[o + 1], w1b = zb[o + 1];
+            lanes w2a = za[o + 2], w2b = zb[o + 2], w3a = za[o + 3], w3b = zb[o + 3];
+            w0a += v0[o + 1] * w1a + v0[o + 2] * w2a + v0[o + 3] * w3a;
+            w0b += v0[o + 1] * w1b + v0[o + 2] * w2b + v0[o + 3] * w3b;
+            w1a += v1[o + 2] * w2a + v1[o + 3] * w3a;
+            w1b += v1[o + 2] * w2b + v1[o + 3] * w3b;
+            w2a += v2[o + 3] * w3a;
+            w2b += v2[o + 3] * w3b;
+            for (int64_t row = o + 4; row < n; row++) {
+                const lanes xa = za[row], xb = zb[row];
+                const lanes a0 = v0[row], a1 = v1[row], a2 = v2[row], a3 = v3[row];
+                w0a += a0 * xa; w0b += a0 * xb;
+                w1a += a1 * xa; w1b += a1 * xb;
+                w2a += a2 * xa; w2b += a2 * xb;
+                w3a += a3 * xa; w3b += a3 * xb;
             }
-            s0 *= tau[k]; s1 *= tau[k]; s2 *= tau[k]; s3 *= tau[k];
-            z0[o] -= s0; z1[o] -= s1; z2[o] -= s2; z3[o] -= s3;
-            for (int64_t i = 1; i < m; i++) {
-                const lanes vi = v[i];
-                z0[o + i] -= s0 * vi; z1[o + i] -= s1 * vi; z2[o + i] -= s2 * vi; z3[o + i] -= s3 * vi;
+            // S = T W.
+            const lanes *restrict t = b->wy + 10 * q;
+            const lanes s0a = t[0] * w0a + t[1] * w1a + t[3] * w2a + t[6] * w3a;
+            const lanes s0b = t[0] * w0b + t[1] * w1b + t[3] * w2b + t[6] * w3b;
+            const lanes s1a = t[2] * w1a + t[4] * w2a + t[7] * w3a, s1b = t[2] * w1b + t[4] * w2b + t[7] * w3b;
+            const lanes s2a = t[5] * w2a + t[8] * w3a, s2b = t[5] * w2b + t[8] * w3b;
+            const lanes s3a = t[9] * w3a, s3b = t[9] * w3b;
+            // z -= V S.
+            za[o] -= s0a; zb[o] -= s0b;
+            za[o + 1] -= v0[o + 1] * s0a + s1a; zb[o + 1] -= v0[o + 1] * s0b + s1b;
+            za[o + 2] -= v0[o + 2] * s0a + v1[o + 2] * s1a + s2a;
+            zb[o + 2] -= v0[o + 2] * s0b + v1[o + 2] * s1b + s2b;
+            za[o + 3] -= v0[o + 3] * s0a + v1[o + 3] * s1a + v2[o + 3] * s2a + s3a;
+            zb[o + 3] -= v0[o + 3] * s0b + v1[o + 3] * s1b + v2[o + 3] * s2b + s3b;
+            for (int64_t row = o + 4; row < n; row++) {
+                const lanes a0 = v0[row], a1 = v1[row], a2 = v2[row], a3 = v3[row];
+                za[row] -= a0 * s0a + a1 * s1a + a2 * s2a + a3 * s3a;
+                zb[row] -= a0 * s0b + a1 * s1b + a2 * s2b + a3 * s3b;
             }
+        }
+        for (int64_t k = singles - 1; k >= 0; k--) {
+            const int64_t o = k + 1;
+            const lanes *restrict v = b->reflectors + k * n - k - 2;
+            lanes sa = za[o], sb = zb[o];
+            for (int64_t row = o + 1; row < n; row++) { sa += v[row] * za[row]; sb += v[row] * zb[row]; }
+            sa *= tau[k]; sb *= tau[k];
+            za[o] -= sa; zb[o] -= sb;
+            for (int64_t row = o + 1; row < n; row++) { za[row] -= sa * v[row]; zb[row] -= sb * v[row]; }
         }
     }
     for (; column < n; column++) {
         lanes *restrict zc = z + column * n;
         for (int64_t k = n - 3; k >= 0; k--) {
-            const int64_t o = k + 1, m = n - o;
-            const lanes *restrict v = b->reflectors + k * n - 1;
+            const int64_t o = k + 1;
+            const lanes *restrict v = b->reflectors + k * n - k - 2;
             lanes s = zc[o];
-            for (int64_t i = 1; i < m; i++) s += v[i] * zc[o + i];
+            for (int64_t row = o + 1; row < n; row++) s += v[row] * zc[row];
             s *= tau[k];
             zc[o] -= s;
-            for (int64_t i = 1; i < m; i++) zc[o + i] -= s * v[i];
+            for (int64_t row = o + 1; row < n; row++) zc[row] -= s * v[row];
         }
     }
 }
+#undef REFLECTOR
 
 // MARK: Driver
 
@@ -523,7 +578,7 @@ int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *restrict h
         lanes norm;
         gather(batch, n, first, h, &b, &bad);
         tridiagonalize(n, &b);
-        ql_eigenvalues(n, &b, values, &norm, &bad);
+        eigenvalues(n, &b, values, &norm, &bad);
         inverse_iteration(n, &b, values, &norm, &unconverged);
         bad |= unconverged;
         if (force_fallback) bad = (lane_mask){0} - 1;
@@ -739,7 +794,7 @@ int64_t qclab_hermitian_eigen(int64_t batch, int64_t n, const double *restrict h
         lanes norm;
         gather_hermitian(batch, n, first, h_re, h_im, &b, &bad);
         tridiagonalize_hermitian(n, &b);
-        ql_eigenvalues(n, &b, values, &norm, &bad);
+        eigenvalues(n, &b, values, &norm, &bad);
         inverse_iteration(n, &b, values, &norm, &unconverged);
         bad |= unconverged;
         if (force_fallback) bad = (lane_mask){0} - 1;
