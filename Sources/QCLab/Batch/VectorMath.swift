@@ -17,4 +17,14 @@ public enum VectorMath {
         precondition(sine.count == x.count && cosine.count == x.count)
         qclab_sincos(Int64(x.count), x.baseAddress, sine.baseAddress, cosine.baseAddress)
     }
+
+    /// `(sin(x[i]), cos(x[i]))` for every element, as new arrays.
+    public static func sincos(_ x: [Double]) -> (sine: [Double], cosine: [Double]) {
+        var cosine = [Double](repeating: 0, count: x.count)
+        let sine = [Double](unsafeUninitializedCapacity: x.count) { sine, count in
+            cosine.withUnsafeMutableBufferPointer { qclab_sincos(Int64(x.count), x, sine.baseAddress, $0.baseAddress) }
+            count = x.count
+        }
+        return (sine, cosine)
+    }
 }

@@ -65,6 +65,11 @@ struct CrossingConstants {
     }
 }
 
+/// `sin θ`, `cos θ` and `e^{iφ}` at one point.
+private struct Trigonometry {
+    var sinTheta: Double, cosTheta: Double, phase: Complex
+}
+
 extension ComplexAvoidedCrossing {
     public var numQuantumStates: Int { 2 }
     public var numClassicalCoordinates: Int { 2 }
@@ -83,13 +88,25 @@ extension ComplexAvoidedCrossing {
     }
 
     /// `sin θ`, `cos θ` and `e^{iφ}` at one point, computed once for both coordinates.
-    private func trigonometry(_ a: MixingAngles) -> (sinTheta: Double, cosTheta: Double, phase: Complex) {
-        (sin(a.theta), cos(a.theta), Complex(cos(a.phi), sin(a.phi)))
+    private func trigonometry(_ a: MixingAngles) -> Trigonometry {
+        Trigonometry(sinTheta: sin(a.theta), cosTheta: cos(a.theta), phase: Complex(cos(a.phi), sin(a.phi)))
+    }
+
+    /// The mixing angles of every trajectory of `z`, with their sines and cosines taken in
+    /// vector lanes (``VectorMath/sincos(_:)``, within about one ulp of the C library's):
+    /// the batched forces and Hamiltonian read these instead of four libm calls per row.
+    private func batchAngles(_ z: ComplexBatch) -> (angles: [MixingAngles], trigonometry: [Trigonometry]) {
+        let points = (0..<z.batchSize).map { angles(z, $0) }
+        let theta = VectorMath.sincos(points.map(\.theta)), phi = VectorMath.sincos(points.map(\.phi))
+        let trigonometry = points.indices.map {
+            Trigonometry(sinTheta: theta.sine[$0], cosTheta: theta.cosine[$0], phase: Complex(phi.cosine[$0], phi.sine[$0]))
+        }
+        return (points, trigonometry)
     }
 
     /// The matrix elements of `∂H/∂z*` for coordinate `c` (0 = x, 1 = y): `∂H00` (real,
     /// `∂H11 = -∂H00`) and `∂H01` (`∂H10 = conj`).
-    private func gradient(_ a: MixingAngles, _ trig: (sinTheta: Double, cosTheta: Double, phase: Complex),
+    private func gradient(_ a: MixingAngles, _ trig: Trigonometry,
                           coordinate c: Int) -> (diagonal: Double, offDiagonal: Complex) {
         let dTheta = c == 0 ? a.dThetaX : a.dThetaY, dPhi = c == 0 ? a.dPhiX : a.dPhiY
         let s = gradientScale
@@ -100,8 +117,9 @@ extension ComplexAvoidedCrossing {
 
     /// `Σ_ab conj(u_a) [∂H/∂z*]_ab v_b` for both coordinates, summed in QC Lab's element
     /// order (00, 01, 10, 11).
-    private func sandwich(_ a: MixingAngles, _ u: [Complex], _ v: [Complex]) -> (Complex, Complex) {
-        let trig = trigonometry(a)
+    private func sandwich(_ a: MixingAngles, _ trig: Trigonometry, _ u: (Complex, Complex),
+                          _ v: (Complex, Complex)) -> (Complex, Complex) {
+        let (u, v) = ([u.0, u.1], [v.0, v.1])
         func element(_ c: Int) -> Complex {
             let (g0, g1) = gradient(a, trig, coordinate: c)
             var sum = Complex(0)
@@ -137,11 +155,11 @@ extension ComplexAvoidedCrossing {
     }
 
     public func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) {
-        let batch = z.batchSize, q = twoLevel
+        let batch = z.batchSize, q = twoLevel, trigonometry = batchAngles(z).trigonometry
         for t in 0..<batch {
-            let a = angles(z, t)
-            let cosTheta = cos(a.theta), offDiagonal = A * sin(a.theta)
-            let re = offDiagonal * cos(a.phi), im = offDiagonal * sin(a.phi)
+            let trig = trigonometry[t]
+            let cosTheta = trig.cosTheta, offDiagonal = A * trig.sinTheta
+            let re = offDiagonal * trig.phase.re, im = offDiagonal * trig.phase.im
             h.re[t] = q.e00 + (-A) * cosTheta; h.im[t] = 0
             h.re[batch + t] = q.couplingRe + re; h.im[batch + t] = q.couplingIm + im
             h.re[2 * batch + t] = q.couplingRe + re; h.im[2 * batch + t] = -q.couplingIm + -im
@@ -166,16 +184,16 @@ extension ComplexAvoidedCrossing {
     }
 
     public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
-        let batch = z.batchSize
-        for t in 0..<batch {
-            let u = [psi[0, t], psi[1, t]]
-            (force[0, t], force[1, t]) = sandwich(angles(z, t), u, u)
+        let (angles, trigonometry) = batchAngles(z)
+        for t in 0..<z.batchSize {
+            let u = (psi[0, t], psi[1, t])
+            (force[0, t], force[1, t]) = sandwich(angles[t], trigonometry[t], u, u)
         }
     }
 
     public func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
         let s = positionScale, a = mixingAngles(x: s * z[0].re, y: s * z[1].re)
-        let (x, y) = sandwich(a, u, v)
+        let (x, y) = sandwich(a, trigonometry(a), (u[0], u[1]), (v[0], v[1]))
         return [x, y]
     }
 
@@ -188,10 +206,11 @@ extension ComplexAvoidedCrossing {
     /// `F = Ω (v_y, -v_x)`, added as `-F / sqrt(2 m h)` (so that `dp/dt = F`).
     public func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch) {
         let batch = z.batchSize, s = gradientScale, momentumScale = (2.0 * mass).squareRoot()
+        let (angles, trigonometry) = batchAngles(z)
         for t in 0..<batch {
-            let a = angles(z, t)
+            let a = angles[t]
             let cross = a.dThetaX * a.dPhiY - a.dThetaY * a.dPhiX
-            var omega = 0.5 * sin(a.theta) * cross
+            var omega = 0.5 * trigonometry[t].sinTheta * cross
             if activeSurface[t] != 0 { omega = -omega }
             let vx = momentumScale * z.im[t] / mass, vy = momentumScale * z.im[batch + t] / mass
             force.re[t] += -(s * (omega * vy))
