@@ -121,11 +121,8 @@ public struct HeatMapPlot: Sendable {
             svg += "<text x=\"\(P.number(left - 9))\" y=\"\(py)\" text-anchor=\"end\" dominant-baseline=\"middle\" dy=\"0.1em\">\(row)</text>\n"
         }
         svg += "</g>\n"
-        svg += "<text class=\"axis-label x\" x=\"\(P.number(left + plotWidth / 2))\" y=\"\(P.number(height - 16))\" "
-            + "text-anchor=\"middle\" font-size=\"15\" fill=\"#222\">\(P.escape(xLabel))</text>\n"
-        let yMid = top + plotHeight / 2
-        svg += "<text class=\"axis-label y\" x=\"22\" y=\"\(P.number(yMid))\" transform=\"rotate(-90 22 \(P.number(yMid)))\" "
-            + "text-anchor=\"middle\" dominant-baseline=\"middle\" font-size=\"15\" fill=\"#222\">\(P.escape(rowLabel))</text>\n"
+        svg += P.axisTitles(x: xLabel, y: rowLabel, left: left, top: top, plotWidth: plotWidth, plotHeight: plotHeight,
+                            height: height)
 
         // Colour bar.
         let barX = left + plotWidth + 24, barWidth = 18.0

@@ -97,6 +97,16 @@ public struct TimeSeriesPlot: Sendable {
         return text.hasPrefix("-") && Double(text) == 0 ? String(text.dropFirst()) : text
     }
 
+    /// The two axis titles: `x` centred under the plot, `y` turned a quarter left beside it.
+    static func axisTitles(x: String, y: String, left: Double, top: Double, plotWidth: Double, plotHeight: Double,
+                           height: Double) -> String {
+        let yMid = top + plotHeight / 2
+        return "<text class=\"axis-label x\" x=\"\(number(left + plotWidth / 2))\" y=\"\(number(height - 16))\" "
+            + "text-anchor=\"middle\" font-size=\"15\" fill=\"#222\">\(escape(x))</text>\n"
+            + "<text class=\"axis-label y\" x=\"22\" y=\"\(number(yMid))\" transform=\"rotate(-90 22 \(number(yMid)))\" "
+            + "text-anchor=\"middle\" dominant-baseline=\"middle\" font-size=\"15\" fill=\"#222\">\(escape(y))</text>\n"
+    }
+
     static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
@@ -226,11 +236,8 @@ public struct TimeSeriesPlot: Sendable {
             svg += "<text x=\"\(px)\" y=\"\(Self.number(base + 22))\" text-anchor=\"middle\">\(Self.label(value, step: xTicks.step))</text>\n"
         }
         svg += "</g>\n"
-        svg += "<text class=\"axis-label x\" x=\"\(Self.number(left + plotWidth / 2))\" y=\"\(Self.number(height - 16))\" "
-            + "text-anchor=\"middle\" font-size=\"15\" fill=\"#222\">\(Self.escape(xLabel))</text>\n"
-        let yMid = top + plotHeight / 2
-        svg += "<text class=\"axis-label y\" x=\"22\" y=\"\(Self.number(yMid))\" transform=\"rotate(-90 22 \(Self.number(yMid)))\" "
-            + "text-anchor=\"middle\" dominant-baseline=\"middle\" font-size=\"15\" fill=\"#222\">\(Self.escape(yLabel))</text>\n"
+        svg += Self.axisTitles(x: xLabel, y: yLabel, left: left, top: top, plotWidth: plotWidth, plotHeight: plotHeight,
+                               height: height)
 
         // Legend, to the right of the plot.
         if states > 0 {
