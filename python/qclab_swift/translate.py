@@ -98,16 +98,22 @@ def _effective_ingredients(ingredients):
     return table
 
 
-def _model_section(model):
-    if model is None:
-        raise UntranslatableSimulation("sim.model is not set")
-    cls = type(model)
+def _built_in_class(value, role, names, module, which):
+    """The class and name of sim.<role>, which must be QC Lab's own class of one of `names`."""
+    if value is None:
+        raise UntranslatableSimulation(f"sim.{role} is not set")
+    cls = type(value)
     name = cls.__name__
-    if name not in MODEL_NAMES or getattr(qclab.models, name, None) is not cls:
+    if name not in names or getattr(module, name, None) is not cls:
         raise UntranslatableSimulation(
-            f"model {cls.__module__}.{name} is not one of QC Lab's built-in models the qclab executable runs "
-            f"({', '.join(MODEL_NAMES)}); run it with QC Lab's own drivers"
+            f"{role} {cls.__module__}.{name} is not {which} ({', '.join(names)}); run it with QC Lab's own drivers"
         )
+    return cls, name
+
+
+def _model_section(model):
+    cls, name = _built_in_class(model, "model", MODEL_NAMES, qclab.models,
+                                "one of QC Lab's built-in models the qclab executable runs")
     ours = _effective_ingredients(model.ingredients)
     builtin = _effective_ingredients(cls.ingredients)
     section = {"name": name, "constants": {}}
@@ -147,15 +153,8 @@ def _model_section(model):
 
 
 def _algorithm_section(algorithm):
-    if algorithm is None:
-        raise UntranslatableSimulation("sim.algorithm is not set")
-    cls = type(algorithm)
-    name = cls.__name__
-    if name not in ALGORITHM_NAMES or getattr(qclab.algorithms, name, None) is not cls:
-        raise UntranslatableSimulation(
-            f"algorithm {cls.__module__}.{name} is not one the qclab executable runs "
-            f"({', '.join(ALGORITHM_NAMES)}); run it with QC Lab's own drivers"
-        )
+    cls, name = _built_in_class(algorithm, "algorithm", ALGORITHM_NAMES, qclab.algorithms,
+                                "one the qclab executable runs")
     for recipe in ("initialization_recipe", "update_recipe", "collect_recipe"):
         mine, theirs = getattr(algorithm, recipe), getattr(cls, recipe)
         for index in range(max(len(mine), len(theirs))):
