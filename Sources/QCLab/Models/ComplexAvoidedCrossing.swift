@@ -119,14 +119,13 @@ extension ComplexAvoidedCrossing {
     /// order (00, 01, 10, 11).
     private func sandwich(_ a: MixingAngles, _ trig: Trigonometry, _ u: (Complex, Complex),
                           _ v: (Complex, Complex)) -> (Complex, Complex) {
-        let (u, v) = ([u.0, u.1], [v.0, v.1])
         func element(_ c: Int) -> Complex {
             let (g0, g1) = gradient(a, trig, coordinate: c)
             var sum = Complex(0)
-            sum += (u[0].conjugate * Complex(g0)) * v[0]
-            sum += (u[0].conjugate * g1) * v[1]
-            sum += (u[1].conjugate * g1.conjugate) * v[0]
-            sum += (u[1].conjugate * Complex(-g0)) * v[1]
+            sum += (u.0.conjugate * Complex(g0)) * v.0
+            sum += (u.0.conjugate * g1) * v.1
+            sum += (u.1.conjugate * g1.conjugate) * v.0
+            sum += (u.1.conjugate * Complex(-g0)) * v.1
             return sum
         }
         return (element(0), element(1))
