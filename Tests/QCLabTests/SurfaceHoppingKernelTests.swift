@@ -24,10 +24,9 @@ final class SurfaceHoppingKernelTests: XCTestCase {
                     let wfDb = randomBatch(components: n, batch: batch, complex: true, rng: &rng)
                     let active = (0..<batch).map { $0 % n }
                     let weights = weighted ? (0..<batch).map { 0.5 + Double($0) } : nil
-                    var d = [Double](repeating: 0, count: n * batch)
                     var rho = ComplexBatch(components: n * n, batchSize: batch)
                     SurfaceHoppingKernels.diabaticDensityMatrix(eigenvectors: v, realEigenvectors: !complex, wfAdb: wfAdb,
-                                                                wfDb: wfDb, activeSurface: active, weights: weights, d: &d,
+                                                                wfDb: wfDb, activeSurface: active, weights: weights,
                                                                 into: &rho)
                     for t in 0..<batch {
                         for a in 0..<n {
@@ -87,11 +86,11 @@ final class SurfaceHoppingKernelTests: XCTestCase {
         let active = (0..<batch).map { ($0 * 3) % n }
         var gathered = ComplexBatch(components: n, batchSize: batch)
         var complexP = [Double](repeating: 0, count: n * batch), realP = complexP
-        var workspace = [Double](repeating: 0, count: 4 * batch)
+        let workspace = UnsafeScratch<Double>(repeating: 0, count: 4 * batch)
         SurfaceHoppingKernels.hopProbabilities(previous: previous, current: current, wfAdb: wfAdb, activeSurface: active,
-                                               gathered: &gathered, probabilities: &complexP, workspace: &workspace)
+                                               gathered: &gathered, probabilities: &complexP, workspace: workspace)
         SurfaceHoppingKernels.hopProbabilities(previous: previous, current: current, wfAdb: wfAdb, activeSurface: active,
-                                               gathered: &gathered, probabilities: &realP, workspace: &workspace,
+                                               gathered: &gathered, probabilities: &realP, workspace: workspace,
                                                realEigenvectors: true)
         // The same sums without the zero imaginary terms (rounded differently where the
         // compiler fuses a multiply into an add).
@@ -125,24 +124,24 @@ final class SurfaceHoppingKernelTests: XCTestCase {
                 var separateV = v, separateDb = wfDb, separateAdb = ComplexBatch(components: n, batchSize: batch)
                 var overlap = ComplexBatch(components: n, batchSize: batch), separateGathered = overlap
                 var separateP = [Double](repeating: 0, count: n * batch)
-                var workspace = [Double](repeating: 0, count: 4 * batch)
+                let workspace = UnsafeScratch<Double>(repeating: 0, count: 4 * batch)
                 if propagates { QuantumKernels.multiply(previous, rotated, into: &separateDb, real: true) }
                 SurfaceHoppingKernels.alignWithPrevious(&separateV, previous: previous, byPhase: false, overlap: &overlap,
                                                         real: true)
                 QuantumKernels.multiplyAdjoint(separateV, separateDb, into: &separateAdb, real: true)
                 SurfaceHoppingKernels.hopProbabilities(previous: previous, current: separateV, wfAdb: separateAdb,
                                                        activeSurface: active, gathered: &separateGathered,
-                                                       probabilities: &separateP, workspace: &workspace,
+                                                       probabilities: &separateP, workspace: workspace,
                                                        realEigenvectors: true)
 
                 var sweptV = v, sweptDb = wfDb, sweptAdb = ComplexBatch(components: n, batchSize: batch)
                 var sweptGathered = ComplexBatch(components: n, batchSize: batch)
                 var sweptP = [Double](repeating: -1, count: n * batch)
-                var sweepWorkspace = [Double](repeating: .nan, count: max(n, 2) * batch)
+                let sweepWorkspace = UnsafeScratch<Double>(repeating: .nan, count: max(n, 2) * batch)
                 SurfaceHoppingKernels.realSignSweep(&sweptV, previous: previous, rotated: propagates ? rotated : nil,
                                                     wfDb: &sweptDb, wfAdb: &sweptAdb, activeSurface: active,
                                                     gathered: &sweptGathered, probabilities: &sweptP,
-                                                    workspace: &sweepWorkspace)
+                                                    workspace: sweepWorkspace)
                 let label = "n=\(n) batch=\(batch) propagates=\(propagates)"
                 XCTAssertTrue(bits(sweptV) == bits(separateV), label)
                 XCTAssertTrue(bits(sweptDb) == bits(separateDb), label)
@@ -248,17 +247,16 @@ final class SurfaceHoppingKernelTests: XCTestCase {
             let wfDb = randomBatch(components: n, batch: batch, complex: true, rng: &rng)
             let active = (0..<batch).map { ($0 * 4) % n }, weights = (0..<batch).map { 0.25 + Double($0) }
             for weighted in [false, true] {
-                var d = [Double](repeating: 0, count: n * batch)
                 var rho = ComplexBatch(components: n * n, batchSize: batch)
                 SurfaceHoppingKernels.diabaticDensityMatrix(eigenvectors: v, realEigenvectors: !complex, wfAdb: wfAdb,
                                                             wfDb: wfDb, activeSurface: active,
-                                                            weights: weighted ? weights : nil, d: &d, into: &rho)
+                                                            weights: weighted ? weights : nil, into: &rho)
                 for t in [0, 7, 8, 15, 23, 24] {
-                    var alone = ComplexBatch(components: n * n, batchSize: 1), dAlone = [Double](repeating: 0, count: n)
+                    var alone = ComplexBatch(components: n * n, batchSize: 1)
                     SurfaceHoppingKernels.diabaticDensityMatrix(
                         eigenvectors: v.gathering(rows: [t]), realEigenvectors: !complex, wfAdb: wfAdb.gathering(rows: [t]),
                         wfDb: wfDb.gathering(rows: [t]), activeSurface: [active[t]], weights: weighted ? [weights[t]] : nil,
-                        d: &dAlone, into: &alone)
+                        into: &alone)
                     XCTAssertTrue(bits(rho.gathering(rows: [t])) == bits(alone),
                                   "trajectory \(t), complex \(complex), weighted \(weighted)")
                 }

@@ -34,10 +34,12 @@ public struct AdiabaticFrame {
     /// `N`-component scratch; after ``hopProbabilities(wfAdb:activeSurface:into:)`` it holds
     /// each row's active eigenvector.
     var scratch: ComplexBatch
-    private var hopWorkspace: [Double]
-    /// The one-sweep kernel's `max(N, 2) × rows` doubles and rotated wavefunction (real
-    /// eigenvectors only).
-    private var sweepWorkspace: [Double]
+    /// The hop kernel's `4 × rows` doubles and the one-sweep kernel's `max(N, 2) × rows`
+    /// (real eigenvectors only), at fixed addresses (scratch that copies of a frame may share:
+    /// every call writes it before reading it).
+    private let hopWorkspace: UnsafeScratch<Double>
+    private let sweepWorkspace: UnsafeScratch<Double>
+    /// The one-sweep kernel's rotated wavefunction (real eigenvectors only).
     private var rotated: ComplexBatch
 
     /// A frame for `rows` rows of `states x states` Hamiltonians, solved by `strategy`.
@@ -52,8 +54,8 @@ public struct AdiabaticFrame {
         eigenvectors = ComplexBatch(components: states * states, batchSize: rows)
         previousEigenvectors = eigenvectors
         scratch = ComplexBatch(components: states, batchSize: rows)
-        hopWorkspace = [Double](repeating: 0, count: 4 * rows)
-        sweepWorkspace = [Double](repeating: 0, count: self.realEigenvectors ? max(states, 2) * rows : 0)
+        hopWorkspace = UnsafeScratch(repeating: 0, count: 4 * rows)
+        sweepWorkspace = UnsafeScratch(repeating: 0, count: self.realEigenvectors ? max(states, 2) * rows : 0)
         rotated = ComplexBatch(components: self.realEigenvectors ? states : 0, batchSize: rows)
     }
 
@@ -90,6 +92,27 @@ public struct AdiabaticFrame {
         }
         rotatePhases(&scratch, dt: dt)
         QuantumKernels.multiply(previousEigenvectors, scratch, into: &wfDb, real: realEigenvectors)
+    }
+
+    /// The frame's eigenpairs as one C kernel sees them, valid only inside
+    /// ``withUnsafeMutableEigenpairs(_:)``.
+    struct UnsafeEigenpairs {
+        /// Eigenvalues, `N` components of the rows (read and written).
+        let values: UnsafeMutablePointer<Double>?
+        /// Eigenvectors (read and written).
+        let vectors: ComplexBatch.UnsafeMutableHandle
+        /// The previous step's eigenvectors (read).
+        let previous: ComplexBatch.UnsafeHandle
+    }
+
+    /// Calls `body` with the eigenvalues, eigenvectors and previous eigenvectors in one handle.
+    @inline(__always)
+    mutating func withUnsafeMutableEigenpairs<R>(_ body: (UnsafeEigenpairs) throws -> R) rethrows -> R {
+        try eigenvectors.withUnsafeMutableHandle(reading: previousEigenvectors) { v, p in
+            try eigenvalues.withUnsafeMutableBufferPointer {
+                try body(UnsafeEigenpairs(values: $0.baseAddress, vectors: v, previous: p))
+            }
+        }
     }
 
     /// `x_k ← exp(-i E_k dt) x_k` with the current eigenvalues.
@@ -182,7 +205,7 @@ public struct AdiabaticFrame {
     public mutating func hopProbabilities(wfAdb: ComplexBatch, activeSurface: [Int], into probabilities: inout [Double]) {
         SurfaceHoppingKernels.hopProbabilities(previous: previousEigenvectors, current: eigenvectors, wfAdb: wfAdb,
                                                activeSurface: activeSurface, gathered: &scratch,
-                                               probabilities: &probabilities, workspace: &hopWorkspace,
+                                               probabilities: &probabilities, workspace: hopWorkspace,
                                                realEigenvectors: realEigenvectors)
     }
 
@@ -218,7 +241,7 @@ public struct AdiabaticFrame {
         try diagonalize(hamiltonian)
         SurfaceHoppingKernels.realSignSweep(&eigenvectors, previous: previousEigenvectors, rotated: rotated, wfDb: &wfDb,
                                             wfAdb: &wfAdb, activeSurface: activeSurface, gathered: &scratch,
-                                            probabilities: &probabilities, workspace: &sweepWorkspace)
+                                            probabilities: &probabilities, workspace: sweepWorkspace)
     }
 
     /// Each row's hop destination, or -1: the first state whose cumulative probability

@@ -121,15 +121,13 @@ public struct SurfaceHoppingBatch {
     /// Each row's weight in the estimators: `N` times its branch's initial population
     /// in deterministic mode, one otherwise.
     public private(set) var weights: [Double]
-    /// One hop random stream per initial condition (`hop_prob_rand_vals`, drawn as needed),
-    /// and the step's draws.
+    /// One hop random stream per initial condition (`hop_prob_rand_vals`, drawn as needed).
     var hopRandom: LegacyRandomStreams
-    private var draws: [Double]
+    /// The step's draws, hopping probabilities and hop targets.
+    private var hop: HopArrays
     /// The hops attempted in the last step, successful or frustrated.
     public private(set) var hopEvents: [HopEvent] = []
     private var classical: ClassicalRK4
-    private var probabilities: [Double]
-    private var hopTargets: [Int]
     /// Whether the fused two-state kernel takes the quantum part of a step (internal so that
     /// tests can compare it with the separate kernels).
     var usesTwoStateKernel: Bool
@@ -169,8 +167,6 @@ public struct SurfaceHoppingBatch {
                                    realEigenvectors: plan.realProducts)
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: rows)
         activeWavefunction = wfDb
-        probabilities = [Double](repeating: 0, count: n * rows)
-        hopTargets = [Int](repeating: -1, count: rows)
         usesTwoStateKernel = plan.quantum == .fusedTwoState
         scatteringStep = plan.quantum == .fusedScatteringStep
             ? (model as? any BuiltInScatteringSurfaces).map { ScatteringSurfaceHoppingStep(model: $0, batchSize: rows) } : nil
@@ -183,7 +179,9 @@ public struct SurfaceHoppingBatch {
         // Lab's hop_prob_rand_vals).
         let groups = rows / branches
         hopRandom = LegacyRandomStreams(seeds: (0..<groups).map { branchSeeds[$0 * branches] })
-        draws = [Double](repeating: 0, count: groups)
+        hop = HopArrays(draws: [Double](repeating: 0, count: groups),
+                        probabilities: [Double](repeating: 0, count: n * rows),
+                        targets: [Int](repeating: -1, count: rows))
 
         model.quantumHamiltonian(z: z, into: &hamiltonian)
         try ModelChecks.check(model, z: z, hamiltonian: hamiltonian)
@@ -227,7 +225,7 @@ public struct SurfaceHoppingBatch {
     public mutating func step(dt: Double) throws {
         frame.beginStep()
         // One hop draw per initial condition and step, shared by its branches.
-        draws.withUnsafeMutableBufferPointer { hopRandom.nextDoubles(into: $0) }
+        hop.draws.withUnsafeMutableBufferPointer { hopRandom.nextDoubles(into: $0) }
         // The fused kernels write each row's active eigenvector straight into activeWavefunction.
         var fused = scatteringStep != nil && wholeScatteringStep(dt: dt)
         if !fused {
@@ -253,14 +251,14 @@ public struct SurfaceHoppingBatch {
             // Leaves each row's active eigenvector in the frame's scratch.
             try frame.quantumStep(wfDb: &wfDb, wfAdb: &wfAdb, wfAdbIsCurrent: wfAdbIsAdjointProduct, dt: dt,
                                   hamiltonian: hamiltonian, gaugeFixing: settings.gaugeFixing, z: z, model: model,
-                                  activeSurface: activeSurface, into: &probabilities)
-            SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches,
-                                             states: states, into: &hopTargets)
+                                  activeSurface: activeSurface, into: &hop.probabilities)
+            SurfaceHoppingKernels.hopTargets(probabilities: hop.probabilities, draws: hop.draws, branches: branches,
+                                             states: states, into: &hop.targets)
         }
         wfAdbIsAdjointProduct = !fused
         hopEvents.removeAll(keepingCapacity: true)
-        for row in 0..<rows where hopTargets[row] >= 0 {
-            hopEvents.append(frame.attemptHop(row: row, to: hopTargets[row], z: &z, activeSurface: &activeSurface,
+        for row in 0..<rows where hop.targets[row] >= 0 {
+            hopEvents.append(frame.attemptHop(row: row, to: hop.targets[row], z: &z, activeSurface: &activeSurface,
                                               model: model))
         }
         if hopEvents.contains(where: \.succeeded) {
@@ -296,18 +294,15 @@ public struct SurfaceHoppingBatch {
     private mutating func withTwoStateStep(dt: Double,
                                            _ body: (ComplexBatch.UnsafeMutableHandle, qclab_two_state_step) -> Bool) -> Bool {
         let rows = Int64(rows), branches = Int64(branches)
-        return z.withUnsafeMutableHandle { z in hamiltonian.withUnsafeMutableHandle { h in
-        frame.previousEigenvectors.withUnsafeHandle { p in frame.eigenvalues.withUnsafeMutableBufferPointer { w in
-        frame.eigenvectors.withUnsafeMutableHandle { v in wfDb.withUnsafeMutableHandle { db in
-        wfAdb.withUnsafeMutableHandle { adb in activeSurface.withUnsafeInt64Pointer { active in
-        draws.withUnsafeBufferPointer { draws in probabilities.withUnsafeMutableBufferPointer { probability in
-        activeWavefunction.withUnsafeMutableHandle { g in hopTargets.withUnsafeMutableInt64Pointer { targets in
-            body(z, qclab_two_state_step(batch: rows, branches: branches, dt: dt, h: h.re, previous_v: p.re,
-                                         w: w.baseAddress, v_re: v.re, v_im: v.im, wf_db_re: db.re, wf_db_im: db.im,
-                                         wf_adb_re: adb.re, wf_adb_im: adb.im, active: active,
-                                         draws: draws.baseAddress, probability: probability.baseAddress,
-                                         active_re: g.re, active_im: g.im, target: targets))
-        }}}}}}}}}}}}
+        return ComplexBatch.withUnsafeMutableHandles(&z, &hamiltonian, &activeWavefunction) { z, h, g in
+        ComplexBatch.withUnsafeMutableHandles(&wfDb, &wfAdb) { db, adb in
+        frame.withUnsafeMutableEigenpairs { eigen in hop.withUnsafeMutableHandle(activeSurface: activeSurface) { hop in
+            body(z, qclab_two_state_step(batch: rows, branches: branches, dt: dt, h: h.re, previous_v: eigen.previous.re,
+                                         w: eigen.values, v_re: eigen.vectors.re, v_im: eigen.vectors.im,
+                                         wf_db_re: db.re, wf_db_im: db.im, wf_adb_re: adb.re, wf_adb_im: adb.im,
+                                         active: hop.active, draws: hop.draws, probability: hop.probabilities,
+                                         active_re: g.re, active_im: g.im, target: hop.targets))
+        }}}}
     }
 
     /// The state outputs see at a collect point.
@@ -315,5 +310,36 @@ public struct SurfaceHoppingBatch {
         CollectState(model: model, time: time, z: z, wfDb: wfDb, hamiltonian: hamiltonian,
                      weights: settings.deterministic ? weights : nil, frame: frame, activeSurface: activeSurface,
                      wfAdb: wfAdb, activeWavefunction: activeWavefunction)
+    }
+}
+
+/// The per-step arrays of a batch's hop attempts: one draw per initial condition, the
+/// hopping probabilities (`N` components of the rows) and each row's target state (-1: none).
+private struct HopArrays {
+    var draws: [Double]
+    var probabilities: [Double]
+    var targets: [Int]
+
+    /// These arrays and the rows' active surfaces as C sees them, valid only inside
+    /// ``withUnsafeMutableHandle(activeSurface:_:)``.
+    struct UnsafeHandle {
+        let active: UnsafePointer<Int64>?
+        let draws: UnsafePointer<Double>?
+        let probabilities: UnsafeMutablePointer<Double>?
+        let targets: UnsafeMutablePointer<Int64>?
+    }
+
+    /// Calls `body` with one handle on the arrays (the probabilities and targets writable)
+    /// and on `activeSurface` (read).
+    @inline(__always)
+    mutating func withUnsafeMutableHandle<R>(activeSurface: [Int], _ body: (UnsafeHandle) -> R) -> R {
+        activeSurface.withUnsafeInt64Pointer { active in draws.withUnsafeBufferPointer { draws in
+            probabilities.withUnsafeMutableBufferPointer { probabilities in
+                targets.withUnsafeMutableInt64Pointer { targets in
+                    body(UnsafeHandle(active: active, draws: draws.baseAddress, probabilities: probabilities.baseAddress,
+                                      targets: targets))
+                }
+            }
+        }}
     }
 }

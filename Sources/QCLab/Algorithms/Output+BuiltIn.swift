@@ -49,10 +49,9 @@ extension Output {
     public static func surfaceHoppingDensityMatrix(states n: Int) -> Output {
         Output(name: "dm_db", shape: [n, n], isComplex: true, requirement: .activeSurfaces) { state, values in
             let frame = try state.requireFrame("dm_db")
-            var d = [Double](repeating: 0, count: n * state.rows)
             SurfaceHoppingKernels.diabaticDensityMatrix(
                 eigenvectors: frame.eigenvectors, realEigenvectors: frame.realEigenvectors, wfAdb: state.wfAdb!,
-                wfDb: state.wfDb, activeSurface: state.activeSurface!, weights: state.weights, d: &d, into: &values)
+                wfDb: state.wfDb, activeSurface: state.activeSurface!, weights: state.weights, into: &values)
         }
     }
 

@@ -19,7 +19,7 @@ enum SurfaceHoppingKernels {
     static func alignWithPrevious(_ v: inout ComplexBatch, previous: ComplexBatch, byPhase: Bool,
                                   overlap: inout ComplexBatch, real: Bool = false) {
         let n = overlap.components, batch = v.batchSize
-        v.withUnsafeMutableHandle { v in previous.withUnsafeHandle { p in overlap.withUnsafeMutableHandle { o in
+        ComplexBatch.withUnsafeMutableHandles(&v, &overlap) { v, o in previous.withUnsafeHandle { p in
             guard byPhase else {
                 qclab_align_signs(Int64(batch), Int64(n), v.re, real ? nil : v.im, p.re, real ? nil : p.im, o.re)
                 return
@@ -52,14 +52,14 @@ enum SurfaceHoppingKernels {
                     }
                 }
             }
-        }}}
+        }}
     }
 
     /// `out[a] = V[a][active]`: each row's active eigenvector.
     static func gatherActive(_ v: ComplexBatch, activeSurface: [Int], into out: inout ComplexBatch) {
-        v.withUnsafeHandle { v in out.withUnsafeMutableHandle { o in activeSurface.withUnsafeInt64Pointer { active in
+        out.withUnsafeMutableHandle(reading: v) { o, v in activeSurface.withUnsafeInt64Pointer { active in
             qclab_gather_active(Int64(o.batchSize), Int64(o.components), v.re, v.im, active, o.re, o.im)
-        }}}
+        }}
     }
 
     /// The fewest-switches hopping probabilities of every row and state,
@@ -70,16 +70,15 @@ enum SurfaceHoppingKernels {
     /// `realEigenvectors` leaves the eigenvectors' imaginary parts out of the overlaps.
     static func hopProbabilities(previous: ComplexBatch, current: ComplexBatch, wfAdb: ComplexBatch,
                                  activeSurface: [Int], gathered: inout ComplexBatch,
-                                 probabilities: inout [Double], workspace: inout [Double],
+                                 probabilities: inout [Double], workspace: UnsafeScratch<Double>,
                                  realEigenvectors: Bool = false) {
         gatherActive(current, activeSurface: activeSurface, into: &gathered)
-        precondition(workspace.count == 4 * wfAdb.batchSize && probabilities.count == wfAdb.components * wfAdb.batchSize)
-        previous.withUnsafeHandle { p in gathered.withUnsafeHandle { g in wfAdb.withUnsafeHandle { c in
-        activeSurface.withUnsafeInt64Pointer { active in
-        probabilities.withUnsafeMutableBufferPointer { probabilities in workspace.withUnsafeMutableBufferPointer { w in
+        precondition(workspace.count >= 4 * wfAdb.batchSize)
+        ComplexBatch.withUnsafeHandles(previous, gathered, wfAdb) { p, g, c in
+        withUnsafeRowArrays(activeSurface, &probabilities, states: c.components) { active, probabilities in
             qclab_hop_probabilities(Int64(c.batchSize), Int64(c.components), p.re, realEigenvectors ? nil : p.im,
-                                    g.re, g.im, c.re, c.im, active, probabilities.baseAddress, w.baseAddress)
-        }}}}}}
+                                    g.re, g.im, c.re, c.im, active, probabilities, workspace.pointer)
+        }}
     }
 
     /// With `rotated` (`r = exp(-i E dt) V_prev† ψ_db`), the propagation `wfDb = V_prev r`
@@ -91,21 +90,19 @@ enum SurfaceHoppingKernels {
     /// signed active eigenvector. `workspace` holds at least `max(N, 2) × batch` doubles.
     static func realSignSweep(_ v: inout ComplexBatch, previous: ComplexBatch, rotated: ComplexBatch?,
                               wfDb: inout ComplexBatch, wfAdb: inout ComplexBatch, activeSurface: [Int],
-                              gathered: inout ComplexBatch, probabilities: inout [Double], workspace: inout [Double]) {
+                              gathered: inout ComplexBatch, probabilities: inout [Double], workspace: UnsafeScratch<Double>) {
         let n = wfDb.components, batch = wfDb.batchSize
         precondition(v.components == n * n && previous.components == n * n && wfAdb.components == n
-                     && gathered.components == n && workspace.count >= max(n, 2) * batch && probabilities.count == n * batch
-                     && activeSurface.count == batch && (rotated.map { $0.components == n } ?? true))
+                     && gathered.components == n && workspace.count >= max(n, 2) * batch
+                     && (rotated.map { $0.components == n } ?? true))
         let rotated = rotated ?? ComplexBatch(components: 0, batchSize: 0)  // empty: no propagation
         ComplexBatch.withUnsafeHandles(previous, rotated) { p, r in
-        ComplexBatch.withUnsafeMutableHandles(&v, &wfDb) { v, psi in
-        ComplexBatch.withUnsafeMutableHandles(&wfAdb, &gathered) { c, g in
-        activeSurface.withUnsafeInt64Pointer { active in
-        probabilities.withUnsafeMutableBufferPointer { probabilities in workspace.withUnsafeMutableBufferPointer { w in
+        ComplexBatch.withUnsafeMutableHandles(&v, &wfDb, &wfAdb, &gathered) { v, psi, c, g in
+        withUnsafeRowArrays(activeSurface, &probabilities, states: n) { active, probabilities in
             qclab_fssh_real_sign_sweep(Int64(batch), Int64(n), p.re, v.re, r.components > 0 ? r.re : nil,
                                        r.components > 0 ? r.im : nil, psi.re, psi.im, active, c.re, c.im,
-                                       probabilities.baseAddress, g.re, g.im, w.baseAddress)
-        }}}}}}
+                                       probabilities, g.re, g.im, workspace.pointer)
+        }}}
     }
 
     /// Each row's hop destination: the first state whose cumulative probability exceeds
@@ -114,10 +111,9 @@ enum SurfaceHoppingKernels {
                            into targets: inout [Int]) {
         precondition(probabilities.count == states * targets.count && draws.count * branches == targets.count)
         let rows = targets.count
-        probabilities.withUnsafeBufferPointer { p in draws.withUnsafeBufferPointer { d in
-        targets.withUnsafeMutableInt64Pointer { out in
-            qclab_hop_targets(Int64(rows), Int64(states), Int64(branches), p.baseAddress, d.baseAddress, out)
-        }}}
+        [Double].withUnsafeBaseAddresses(probabilities, draws) { p, d in targets.withUnsafeMutableInt64Pointer { out in
+            qclab_hop_targets(Int64(rows), Int64(states), Int64(branches), p, d, out)
+        }}
     }
 
     /// QC Lab's surface-hopping density matrix in the diabatic basis,
@@ -125,21 +121,32 @@ enum SurfaceHoppingKernels {
     /// surface as populations, times each row's weight when given. Since
     /// `ρ_adb = c c† + D` with `D = diag(δ_{k,active} - |c_k|²)` and `V c = ψ_db`, it is
     /// computed as `ψ_db ψ_db† + V D V†` (a real product when `realEigenvectors`).
-    /// `d` is real scratch with `N` components of the batch.
     static func diabaticDensityMatrix(eigenvectors v: ComplexBatch, realEigenvectors: Bool, wfAdb: ComplexBatch,
-                                      wfDb: ComplexBatch, activeSurface: [Int], weights: [Double]?, d: inout [Double],
+                                      wfDb: ComplexBatch, activeSurface: [Int], weights: [Double]?,
                                       into rho: inout ComplexBatch) {
         let n = wfAdb.components, batch = wfAdb.batchSize
-        precondition(v.components == n * n && rho.components == n * n && d.count == n * batch)
-        v.withUnsafeHandle { v in wfAdb.withUnsafeHandle { a in wfDb.withUnsafeHandle { psi in
-        activeSurface.withUnsafeInt64Pointer { active in d.withUnsafeMutableBufferPointer { d in
-        rho.withUnsafeMutableHandle { rho in
-            func run(_ w: UnsafePointer<Double>?) {
-                qclab_fssh_density_matrix(Int64(batch), Int64(n), v.re, realEigenvectors ? nil : v.im, a.re, a.im,
-                                          psi.re, psi.im, active, w, d.baseAddress, rho.re, rho.im)
-            }
-            if let weights { weights.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
-        }}}}}}
+        precondition(v.components == n * n && rho.components == n * n && activeSurface.count == batch
+                     && (weights?.count ?? batch) == batch)
+        // D's diagonal and the weights at fixed addresses, made per collect point.
+        let d = UnsafeScratch<Double>(repeating: 0, count: n * batch), w = weights.map(UnsafeScratch.init(copying:))
+        ComplexBatch.withUnsafeHandles(v, wfAdb, wfDb) { v, a, psi in
+        rho.withUnsafeMutableHandle { rho in activeSurface.withUnsafeInt64Pointer { active in
+            qclab_fssh_density_matrix(Int64(batch), Int64(n), v.re, realEigenvectors ? nil : v.im, a.re, a.im,
+                                      psi.re, psi.im, active, w?.pointer, d.pointer, rho.re, rho.im)
+        }}}
+    }
+
+    /// Calls `body` with the per-row arrays of the hop kernels: the active surfaces (read, as
+    /// C's `int64_t`) and the `states × rows` probabilities (written).
+    @inline(__always)
+    private static func withUnsafeRowArrays<R>(
+        _ activeSurface: [Int], _ probabilities: inout [Double], states: Int,
+        _ body: (UnsafePointer<Int64>?, UnsafeMutablePointer<Double>?) -> R
+    ) -> R {
+        precondition(probabilities.count == states * activeSurface.count)
+        return activeSurface.withUnsafeInt64Pointer { active in
+            probabilities.withUnsafeMutableBufferPointer { body(active, $0.baseAddress) }
+        }
     }
 }
 

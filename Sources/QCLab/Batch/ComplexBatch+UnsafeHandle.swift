@@ -80,6 +80,24 @@ extension ComplexBatch {
                                             _ body: (UnsafeMutableHandle, UnsafeMutableHandle) throws -> R) rethrows -> R {
         try a.withUnsafeMutableHandle { a in try b.withUnsafeMutableHandle { b in try body(a, b) } }
     }
+
+    /// Calls `body` with writable handles on three distinct batches.
+    @inline(__always)
+    static func withUnsafeMutableHandles<R>(
+        _ a: inout ComplexBatch, _ b: inout ComplexBatch, _ c: inout ComplexBatch,
+        _ body: (UnsafeMutableHandle, UnsafeMutableHandle, UnsafeMutableHandle) throws -> R
+    ) rethrows -> R {
+        try withUnsafeMutableHandles(&a, &b) { a, b in try c.withUnsafeMutableHandle { c in try body(a, b, c) } }
+    }
+
+    /// Calls `body` with writable handles on four distinct batches.
+    @inline(__always)
+    static func withUnsafeMutableHandles<R>(
+        _ a: inout ComplexBatch, _ b: inout ComplexBatch, _ c: inout ComplexBatch, _ d: inout ComplexBatch,
+        _ body: (UnsafeMutableHandle, UnsafeMutableHandle, UnsafeMutableHandle, UnsafeMutableHandle) throws -> R
+    ) rethrows -> R {
+        try withUnsafeMutableHandles(&a, &b) { a, b in try withUnsafeMutableHandles(&c, &d) { c, d in try body(a, b, c, d) } }
+    }
 }
 
 extension Array where Element == Double {
@@ -93,6 +111,13 @@ extension Array where Element == Double {
     @inline(__always)
     mutating func update(repeating value: Double) {
         withUnsafeMutableBufferPointer { $0.update(repeating: value) }
+    }
+
+    /// Calls `body` with the base addresses of two arrays, read-only.
+    @inline(__always)
+    static func withUnsafeBaseAddresses<R>(_ a: [Double], _ b: [Double],
+                                           _ body: (UnsafePointer<Double>?, UnsafePointer<Double>?) throws -> R) rethrows -> R {
+        try a.withUnsafeBufferPointer { a in try b.withUnsafeBufferPointer { b in try body(a.baseAddress, b.baseAddress) } }
     }
 }
 
@@ -129,6 +154,14 @@ final class UnsafeScratch<Element> {
     }
 
     var pointer: UnsafeMutablePointer<Element> { buffer.baseAddress! }
+    /// Elements (at least one: an empty scratch still has an address to hand to C).
+    var count: Int { buffer.count }
+
+    @inline(__always)
+    subscript(i: Int) -> Element {
+        get { buffer[i] }
+        set { buffer[i] = newValue }
+    }
 
     deinit {
         buffer.deinitialize()

@@ -65,13 +65,8 @@ public struct BatchEigensolver {
     public let isReal: Bool
     /// How it solves; chosen when it is made.
     public let strategy: Strategy
-    /// LAPACK's matrix, eigenvalues and workspaces, at fixed addresses (scratch: copies of
-    /// a solver share it, which is harmless as long as they are not used at the same time).
-    private let matrix: UnsafeScratch<Double>
-    private let values: UnsafeScratch<Double>
-    private let work: UnsafeScratch<Double>
-    private let rwork: UnsafeScratch<Double>
-    private let iwork: UnsafeScratch<Int32>
+    /// LAPACK, one trajectory at a time.
+    private let lapack: SingleMatrixLAPACK
     /// Whether `lastEigenvectors` holds this solver's previous (orthonormal) solution.
     private var hasPreviousSolution = false
     /// The previous solution, from which small real problems start Jacobi sweeps, and the
@@ -109,24 +104,11 @@ public struct BatchEigensolver {
         self.isReal = isReal
         self.strategy = strategy
         if strategy == .batchedHouseholder { batched = try BatchedEigensolver(states: n, batchSize: batchSize, isReal: isReal) }
-        values = UnsafeScratch(repeating: 0, count: n)
-        if isReal {
-            matrix = UnsafeScratch(repeating: 0, count: n * n)
-            let (lwork, liwork) = try LAPACK.dsyevdWorkspace(n: n)
-            work = UnsafeScratch(repeating: 0, count: max(lwork, 1))
-            rwork = UnsafeScratch(repeating: 0, count: 0)
-            iwork = UnsafeScratch(repeating: 0, count: max(liwork, 1))
-            if strategy == .jacobiWarmStart {
-                jacobiMatrix = UnsafeScratch(repeating: 0, count: n * n * batchSize)
-                jacobiScratch = UnsafeScratch(repeating: 0, count: n * n * batchSize)
-                lastEigenvectors = [Double](repeating: 0, count: n * n * batchSize)
-            }
-        } else {
-            matrix = UnsafeScratch(repeating: 0, count: 2 * n * n)
-            let (lwork, lrwork, liwork) = try LAPACK.zheevdWorkspace(n: n)
-            work = UnsafeScratch(repeating: 0, count: 2 * max(lwork, 1))
-            rwork = UnsafeScratch(repeating: 0, count: max(lrwork, 1))
-            iwork = UnsafeScratch(repeating: 0, count: max(liwork, 1))
+        lapack = try SingleMatrixLAPACK(n: n, isReal: isReal)
+        if isReal && strategy == .jacobiWarmStart {
+            jacobiMatrix = UnsafeScratch(repeating: 0, count: n * n * batchSize)
+            jacobiScratch = UnsafeScratch(repeating: 0, count: n * n * batchSize)
+            lastEigenvectors = [Double](repeating: 0, count: n * n * batchSize)
         }
     }
 
@@ -177,40 +159,13 @@ public struct BatchEigensolver {
     }
 
     /// One `dsyevd` or `zheevd` call per trajectory.
-    private mutating func diagonalizeWithLAPACK(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
-                                                eigenvectors: inout ComplexBatch) throws {
-        let n = n, batch = batchSize
-        let m = matrix.pointer, w = values.pointer
-        try eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
-        try eigenvalues.withUnsafeMutableBufferPointer { ev in
-            let (hr, hi, vr, vi) = (h.re!, h.im!, v.re!, v.im!)
+    private func diagonalizeWithLAPACK(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
+                                       eigenvectors: inout ComplexBatch) throws {
+        let lapack = lapack, batch = batchSize, isReal = isReal
+        try eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in try eigenvalues.withUnsafeMutableBufferPointer { w in
             for t in 0..<batch {
-                if isReal {
-                    // Column-major gather of trajectory t; only the lower triangle is read.
-                    for b in 0..<n { for a in b..<n { m[a + b * n] = hr[(a * n + b) * batch + t] } }
-                    try LAPACK.dsyevd(n: n, a: m, w: w, work: work.buffer, iwork: iwork.buffer)
-                    for a in 0..<n {
-                        for k in 0..<n {
-                            vr[(a * n + k) * batch + t] = m[a + k * n]
-                            vi[(a * n + k) * batch + t] = 0
-                        }
-                    }
-                } else {
-                    for b in 0..<n {
-                        for a in b..<n {
-                            m[2 * (a + b * n)] = hr[(a * n + b) * batch + t]
-                            m[2 * (a + b * n) + 1] = hi[(a * n + b) * batch + t]
-                        }
-                    }
-                    try LAPACK.zheevd(n: n, a: m, w: w, work: work.buffer, rwork: rwork.buffer, iwork: iwork.buffer)
-                    for a in 0..<n {
-                        for k in 0..<n {
-                            vr[(a * n + k) * batch + t] = m[2 * (a + k * n)]
-                            vi[(a * n + k) * batch + t] = m[2 * (a + k * n) + 1]
-                        }
-                    }
-                }
-                for k in 0..<n { ev[k * batch + t] = w[k] }
+                try lapack.solve(trajectory: t, batchSize: batch, hr: h.re!, hi: isReal ? nil : h.im, w: w.baseAddress!,
+                                 vr: v.re!, vi: v.im)
             }
         }}
     }

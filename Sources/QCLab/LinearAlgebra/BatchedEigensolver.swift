@@ -18,9 +18,10 @@ public struct BatchedEigensolver {
     public let n: Int
     public let batchSize: Int
     public let isReal: Bool
-    private var workspace: [Double]
-    private var failed: [UInt8]
-    private var fallback: SingleMatrixLAPACK
+    /// The kernel's workspace and per-trajectory failure flags, at fixed addresses.
+    private let workspace: UnsafeScratch<Double>
+    private let failed: UnsafeScratch<UInt8>
+    private let fallback: SingleMatrixLAPACK
     /// Trajectories redone with LAPACK since this solver was made.
     public private(set) var fallbackCount = 0
     /// Flags every trajectory for LAPACK (tests of the fallback path).
@@ -33,8 +34,8 @@ public struct BatchedEigensolver {
         self.batchSize = batchSize
         self.isReal = isReal
         let size = isReal ? qclab_symmetric_eigen_workspace(Int64(n)) : qclab_hermitian_eigen_workspace(Int64(n))
-        workspace = [Double](repeating: 0, count: Int(size))
-        failed = [UInt8](repeating: 0, count: batchSize)
+        workspace = UnsafeScratch(repeating: 0, count: Int(size))
+        failed = UnsafeScratch(repeating: 0, count: batchSize)
         fallback = try SingleMatrixLAPACK(n: n, isReal: isReal)
     }
 
@@ -42,125 +43,106 @@ public struct BatchedEigensolver {
     /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's matrix `h`, of
     /// which only the lower triangle is read. Real problems leave `eigenvectors.im` as it is.
     public mutating func diagonalize(_ h: ComplexBatch, eigenvalues: inout [Double], eigenvectors: inout ComplexBatch) throws {
-        if isReal {
-            try diagonalize(h.re, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors.re)
-            return
-        }
-        let n = n, batch = batchSize, force: Int32 = forcesFallback ? 1 : 0
-        let failures = h.re.withUnsafeBufferPointer { hr in h.im.withUnsafeBufferPointer { hi in
-        eigenvalues.withUnsafeMutableBufferPointer { w in
-        eigenvectors.re.withUnsafeMutableBufferPointer { vr in eigenvectors.im.withUnsafeMutableBufferPointer { vi in
-        workspace.withUnsafeMutableBufferPointer { work in failed.withUnsafeMutableBufferPointer { failed in
-            qclab_hermitian_eigen(Int64(batch), Int64(n), hr.baseAddress, hi.baseAddress, w.baseAddress, vr.baseAddress,
-                                  vi.baseAddress, work.baseAddress, failed.baseAddress, force)
-        }}}}}}}
-        guard failures > 0 else { return }
-        for t in 0..<batch where failed[t] != 0 {
-            try fallback.solve(trajectory: t, of: h, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-            fallbackCount += 1
-        }
+        precondition(h.batchSize == batchSize && h.components == n * n && eigenvectors.components == n * n
+                     && eigenvalues.count == n * batchSize)
+        let isReal = isReal
+        try eigenvectors.withUnsafeMutableHandle(reading: h) { v, h in try eigenvalues.withUnsafeMutableBufferPointer { w in
+            try solve(hr: h.re, hi: isReal ? nil : h.im, w: w.baseAddress, vr: v.re, vi: isReal ? nil : v.im)
+        }}
     }
 
     /// The real case on the real parts alone.
     public mutating func diagonalize(_ h: [Double], eigenvalues: inout [Double], eigenvectors: inout [Double]) throws {
         precondition(isReal, "a Hermitian solver needs the imaginary parts")
-        let n = n, batch = batchSize, force: Int32 = forcesFallback ? 1 : 0
-        let failures = h.withUnsafeBufferPointer { h in
-            eigenvalues.withUnsafeMutableBufferPointer { w in
-                eigenvectors.withUnsafeMutableBufferPointer { v in
-                    workspace.withUnsafeMutableBufferPointer { work in
-                        failed.withUnsafeMutableBufferPointer { failed in
-                            qclab_symmetric_eigen(Int64(batch), Int64(n), h.baseAddress, w.baseAddress, v.baseAddress,
-                                                  work.baseAddress, failed.baseAddress, force)
-                        }
-                    }
-                }
+        precondition(h.count == n * n * batchSize && eigenvectors.count == h.count && eigenvalues.count == n * batchSize)
+        try h.withUnsafeBufferPointer { h in try eigenvalues.withUnsafeMutableBufferPointer { w in
+            try eigenvectors.withUnsafeMutableBufferPointer { v in
+                try solve(hr: h.baseAddress, hi: nil, w: w.baseAddress, vr: v.baseAddress, vi: nil)
             }
-        }
+        }}
+    }
+
+    /// The kernel over the whole batch (`hi` and `vi` nil for a real problem), then LAPACK
+    /// for each trajectory it flags.
+    private mutating func solve(hr: UnsafePointer<Double>?, hi: UnsafePointer<Double>?, w: UnsafeMutablePointer<Double>?,
+                                vr: UnsafeMutablePointer<Double>?, vi: UnsafeMutablePointer<Double>?) throws {
+        let (n, batch, force) = (Int64(n), Int64(batchSize), Int32(forcesFallback ? 1 : 0))
+        let failures = isReal
+            ? qclab_symmetric_eigen(batch, n, hr, w, vr, workspace.pointer, failed.pointer, force)
+            : qclab_hermitian_eigen(batch, n, hr, hi, w, vr, vi, workspace.pointer, failed.pointer, force)
         guard failures > 0 else { return }
-        for t in 0..<batch where failed[t] != 0 {
-            try fallback.solve(trajectory: t, of: h, batchSize: batch, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+        for t in 0..<batchSize where failed[t] != 0 {
+            try fallback.solve(trajectory: t, batchSize: batchSize, hr: hr!, hi: hi, w: w!, vr: vr!, vi: vi)
             fallbackCount += 1
         }
     }
 }
 
 /// One matrix of a struct-of-arrays batch through `dsyevd` (real symmetric) or `zheevd`
-/// (Hermitian): gathered into a column-major matrix, solved in place, scattered back.
-/// Workspaces sized once.
+/// (Hermitian): gathered into a column-major matrix, solved in place, scattered back. The
+/// matrix, eigenvalues and workspaces are sized once, at fixed addresses (scratch: copies
+/// share it, which is harmless as long as they are not used at the same time).
 struct SingleMatrixLAPACK {
     let n: Int
     let isReal: Bool
-    private var matrix: [Double]
-    private var values: [Double]
-    private var work: [Double]
-    private var rwork: [Double]
-    private var iwork: [Int32]
+    private let matrix: UnsafeScratch<Double>
+    private let values: UnsafeScratch<Double>
+    private let work: UnsafeScratch<Double>
+    private let rwork: UnsafeScratch<Double>
+    private let iwork: UnsafeScratch<Int32>
 
     init(n: Int, isReal: Bool = true) throws {
         self.n = n
         self.isReal = isReal
-        values = [Double](repeating: 0, count: n)
+        values = UnsafeScratch(repeating: 0, count: n)
         if isReal {
-            matrix = [Double](repeating: 0, count: n * n)
+            matrix = UnsafeScratch(repeating: 0, count: n * n)
             let (lwork, liwork) = try LAPACK.dsyevdWorkspace(n: n)
-            work = [Double](repeating: 0, count: max(lwork, 1))
-            rwork = []
-            iwork = [Int32](repeating: 0, count: max(liwork, 1))
+            work = UnsafeScratch(repeating: 0, count: max(lwork, 1))
+            rwork = UnsafeScratch(repeating: 0, count: 0)
+            iwork = UnsafeScratch(repeating: 0, count: max(liwork, 1))
         } else {
-            matrix = [Double](repeating: 0, count: 2 * n * n)
+            matrix = UnsafeScratch(repeating: 0, count: 2 * n * n)
             let (lwork, lrwork, liwork) = try LAPACK.zheevdWorkspace(n: n)
-            work = [Double](repeating: 0, count: 2 * max(lwork, 1))
-            rwork = [Double](repeating: 0, count: max(lrwork, 1))
-            iwork = [Int32](repeating: 0, count: max(liwork, 1))
+            work = UnsafeScratch(repeating: 0, count: 2 * max(lwork, 1))
+            rwork = UnsafeScratch(repeating: 0, count: max(lrwork, 1))
+            iwork = UnsafeScratch(repeating: 0, count: max(liwork, 1))
         }
     }
 
-    /// Solves real trajectory `t` of `h` (`n*n` components of `batchSize` trajectories).
-    mutating func solve(trajectory t: Int, of h: [Double], batchSize batch: Int, eigenvalues: inout [Double],
-                        eigenvectors: inout [Double]) throws {
-        let n = n
-        for b in 0..<n { for a in b..<n { matrix[a + b * n] = h[(a * n + b) * batch + t] } }
-        try matrix.withUnsafeMutableBufferPointer { m in
-            try values.withUnsafeMutableBufferPointer { w in
-                try work.withUnsafeMutableBufferPointer { work in
-                    try iwork.withUnsafeMutableBufferPointer { iwork in
-                        try LAPACK.dsyevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work, iwork: iwork)
-                    }
+    /// Solves trajectory `t` of a batch of `batch` matrices (real parts `hr`, imaginary parts
+    /// `hi` for a Hermitian problem; only the lower triangle is read): its eigenvalues into
+    /// `w` and its eigenvectors into `vr`, and into `vi` when given (zeros for a real problem).
+    func solve(trajectory t: Int, batchSize batch: Int, hr: UnsafePointer<Double>, hi: UnsafePointer<Double>?,
+               w: UnsafeMutablePointer<Double>, vr: UnsafeMutablePointer<Double>,
+               vi: UnsafeMutablePointer<Double>?) throws {
+        let n = n, m = matrix.pointer
+        if isReal {
+            // Column-major gather of trajectory t.
+            for b in 0..<n { for a in b..<n { m[a + b * n] = hr[(a * n + b) * batch + t] } }
+            try LAPACK.dsyevd(n: n, a: m, w: values.pointer, work: work.buffer, iwork: iwork.buffer)
+            for a in 0..<n {
+                for k in 0..<n {
+                    vr[(a * n + k) * batch + t] = m[a + k * n]
+                    vi?[(a * n + k) * batch + t] = 0
+                }
+            }
+        } else {
+            let hi = hi!, vi = vi!
+            for b in 0..<n {
+                for a in b..<n {
+                    m[2 * (a + b * n)] = hr[(a * n + b) * batch + t]
+                    m[2 * (a + b * n) + 1] = hi[(a * n + b) * batch + t]
+                }
+            }
+            try LAPACK.zheevd(n: n, a: m, w: values.pointer, work: work.buffer, rwork: rwork.buffer, iwork: iwork.buffer)
+            for a in 0..<n {
+                for k in 0..<n {
+                    vr[(a * n + k) * batch + t] = m[2 * (a + k * n)]
+                    vi[(a * n + k) * batch + t] = m[2 * (a + k * n) + 1]
                 }
             }
         }
-        for a in 0..<n { for k in 0..<n { eigenvectors[(a * n + k) * batch + t] = matrix[a + k * n] } }
-        for k in 0..<n { eigenvalues[k * batch + t] = values[k] }
-    }
-
-    /// Solves Hermitian trajectory `t` of `h`.
-    mutating func solve(trajectory t: Int, of h: ComplexBatch, eigenvalues: inout [Double],
-                        eigenvectors: inout ComplexBatch) throws {
-        let n = n, batch = h.batchSize
-        for b in 0..<n {
-            for a in b..<n {
-                matrix[2 * (a + b * n)] = h.re[(a * n + b) * batch + t]
-                matrix[2 * (a + b * n) + 1] = h.im[(a * n + b) * batch + t]
-            }
-        }
-        try matrix.withUnsafeMutableBufferPointer { m in
-            try values.withUnsafeMutableBufferPointer { w in
-                try work.withUnsafeMutableBufferPointer { work in
-                    try rwork.withUnsafeMutableBufferPointer { rwork in
-                        try iwork.withUnsafeMutableBufferPointer { iwork in
-                            try LAPACK.zheevd(n: n, a: m.baseAddress!, w: w.baseAddress!, work: work, rwork: rwork, iwork: iwork)
-                        }
-                    }
-                }
-            }
-        }
-        for a in 0..<n {
-            for k in 0..<n {
-                eigenvectors.re[(a * n + k) * batch + t] = matrix[2 * (a + k * n)]
-                eigenvectors.im[(a * n + k) * batch + t] = matrix[2 * (a + k * n) + 1]
-            }
-        }
-        for k in 0..<n { eigenvalues[k * batch + t] = values[k] }
+        for k in 0..<n { w[k * batch + t] = values[k] }
     }
 }

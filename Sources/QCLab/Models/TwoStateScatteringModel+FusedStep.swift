@@ -47,7 +47,7 @@ struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep {
         // The last step's closing evaluation serves as this step's first, unless something
         // (a hop's rescaling, say) has moved a position since (bitwise: same input, same surfaces).
         let reuse = hasEvaluation && z.re.elementsEqual(evaluatedAt.buffer) { $0.bitPattern == $1.bitPattern }
-        z.withUnsafeMutableHandle { z in psi.withUnsafeHandle { psi in hamiltonian.withUnsafeMutableHandle { h in
+        ComplexBatch.withUnsafeMutableHandles(&z, &hamiltonian) { z, h in psi.withUnsafeHandle { psi in
             if !reuse {
                 for t in 0..<n { q[t] = positionScale * z.re![t] }
                 model.diabatic(positions: positions, into: s)
@@ -61,7 +61,7 @@ struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep {
                 model.diabatic(positions: positions, into: s)
             }
             qclab_scattering_hamiltonian(Int64(n), s.v11.baseAddress, s.v12.baseAddress, s.v22.baseAddress, h.re, h.im)
-        }}}
+        }}
         _ = evaluatedAt.buffer.update(fromContentsOf: z.re)
         hasEvaluation = true
     }

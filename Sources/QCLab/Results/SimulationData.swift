@@ -81,21 +81,14 @@ public struct Observable: Sendable, Equatable {
 
     /// Means (sum over `normFactor`) and, if asked, standard errors of `samples` samples.
     func moments(normFactor: Int, samples: Int, standardErrors: Bool) -> (mean: [Double], sem: [Double]?) {
-        var mean = [Double](repeating: 0, count: elementCount)
-        var sem = standardErrors ? mean : nil
-        exactSums.withUnsafeBufferPointer { sums in
-            mean.withUnsafeMutableBufferPointer { meanBuffer in
-                if sem == nil {
-                    qclab_exact_moments(sums.baseAddress, elementCount, Int64(normFactor), Int64(samples), meanBuffer.baseAddress, nil)
-                } else {
-                    sem!.withUnsafeMutableBufferPointer {
-                        qclab_exact_moments(sums.baseAddress, elementCount, Int64(normFactor), Int64(samples),
-                                            meanBuffer.baseAddress, $0.baseAddress)
-                    }
-                }
-            }
-        }
-        return (mean, sem)
+        // Means first, then the standard errors when asked, in one buffer.
+        let count = elementCount
+        var moments = [Double](repeating: 0, count: (standardErrors ? 2 : 1) * count)
+        exactSums.withUnsafeBufferPointer { sums in moments.withUnsafeMutableBufferPointer { out in
+            qclab_exact_moments(sums.baseAddress, count, Int64(normFactor), Int64(samples), out.baseAddress,
+                                standardErrors ? out.baseAddress! + count : nil)
+        }}
+        return (Array(moments[..<count]), standardErrors ? Array(moments[count...]) : nil)
     }
 
     /// An observable whose sums reproduce `means` over `normFactor` trajectories (one
