@@ -281,11 +281,12 @@ INLINE void inverse_sqrt_avx512(const lanes *x, lanes *out) {
 #define HAS_AVX512_QL 1
 #endif
 
-/// The eigenvalues of T by the fastest QL loop this CPU runs.
-INLINE void eigenvalues(int64_t n, block *b, lanes *restrict w, lanes *norm_out, lane_mask *failed) {
+/// The eigenvalues of T by the fastest QL loop this CPU runs, or by the portable one.
+INLINE void eigenvalues(int64_t n, block *b, lanes *restrict w, lanes *norm_out, lane_mask *failed, int portable) {
 #ifdef HAS_AVX512_QL
-    if (__builtin_cpu_supports("avx512f")) { ql_eigenvalues_avx512(n, b, w, norm_out, failed); return; }
+    if (!portable && __builtin_cpu_supports("avx512f")) { ql_eigenvalues_avx512(n, b, w, norm_out, failed); return; }
 #endif
+    (void)portable;
     ql_eigenvalues(n, b, w, norm_out, failed);
 }
 
@@ -567,7 +568,7 @@ int qclab_all_positive_zeros(int64_t count, const double *restrict x) {
 QCLAB_CLONES
 int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *restrict h, double *restrict w,
                               double *restrict v, double *restrict workspace, uint8_t *restrict failed,
-                              int force_fallback) {
+                              int options) {
     if (batch <= 0 || n <= 0) return 0;
     block b = carve(n, workspace, 0);
     lanes *values = b.p;  // eigenvalues of the scaled problem (p is free after step 1)
@@ -578,10 +579,10 @@ int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *restrict h
         lanes norm;
         gather(batch, n, first, h, &b, &bad);
         tridiagonalize(n, &b);
-        eigenvalues(n, &b, values, &norm, &bad);
+        eigenvalues(n, &b, values, &norm, &bad, options & QCLAB_EIGEN_PORTABLE_QL);
         inverse_iteration(n, &b, values, &norm, &unconverged);
         bad |= unconverged;
-        if (force_fallback) bad = (lane_mask){0} - 1;
+        if (options & QCLAB_EIGEN_FORCE_FALLBACK) bad = (lane_mask){0} - 1;
         back_transform(n, &b);
         const lanes unscale = b.scale[0];
         for (int64_t t = 0; t < count; t++) {
@@ -783,7 +784,7 @@ INLINE void back_transform_hermitian(int64_t n, block *b) {
 QCLAB_CLONES
 int64_t qclab_hermitian_eigen(int64_t batch, int64_t n, const double *restrict h_re, const double *restrict h_im,
                               double *restrict w, double *restrict v_re, double *restrict v_im,
-                              double *restrict workspace, uint8_t *restrict failed, int force_fallback) {
+                              double *restrict workspace, uint8_t *restrict failed, int options) {
     if (batch <= 0 || n <= 0) return 0;
     block b = carve(n, workspace, 1);
     lanes *values = b.p;  // eigenvalues of the scaled problem (p is free after the reduction)
@@ -794,10 +795,10 @@ int64_t qclab_hermitian_eigen(int64_t batch, int64_t n, const double *restrict h
         lanes norm;
         gather_hermitian(batch, n, first, h_re, h_im, &b, &bad);
         tridiagonalize_hermitian(n, &b);
-        eigenvalues(n, &b, values, &norm, &bad);
+        eigenvalues(n, &b, values, &norm, &bad, options & QCLAB_EIGEN_PORTABLE_QL);
         inverse_iteration(n, &b, values, &norm, &unconverged);
         bad |= unconverged;
-        if (force_fallback) bad = (lane_mask){0} - 1;
+        if (options & QCLAB_EIGEN_FORCE_FALLBACK) bad = (lane_mask){0} - 1;
         const lanes unscale = b.scale[0];
         for (int64_t t = 0; t < count; t++) {
             failed[first + t] = bad[t] != 0;

@@ -4,8 +4,8 @@ import XCTest
 /// The batched SIMD eigensolver (eigensolver.c) against LAPACK's `dsyevd` on random,
 /// Holstein, exactly degenerate, clustered and badly scaled spectra, n from 3 to 128 and
 /// odd batch sizes (partial lane blocks): residual, orthogonality, eigenvalues, and
-/// eigenvectors up to sign where the spectrum is well separated; the LAPACK fallback
-/// for flagged trajectories.
+/// eigenvectors up to sign where the spectrum is well separated, through both QL loops
+/// (AVX-512 and portable); the LAPACK fallback for flagged trajectories.
 final class BatchedEigensolverTests: XCTestCase {
     /// A batch in struct-of-arrays layout from one symmetric matrix per trajectory.
     func batch(n: Int, count: Int, _ element: (_ t: Int, _ i: Int, _ j: Int) -> Double) -> [Double] {
@@ -72,31 +72,40 @@ final class BatchedEigensolverTests: XCTestCase {
         try direct.diagonalize(h, eigenvalues: &w, eigenvectors: &v)
         XCTAssertEqual(direct.fallbackCount, 0, "\(label): trajectories redone with LAPACK", file: file, line: line)
         XCTAssertEqual(v, ours.vectors, "\(label): the same through BatchEigensolver", file: file, line: line)
-        for t in 0..<count {
-            var norm = 0.0
-            for c in 0..<(n * n) { norm = max(norm, abs(h[c * count + t])) }
-            norm = max(norm * Double(n), .leastNormalMagnitude)
-            func v(_ a: Int, _ k: Int) -> Double { ours.vectors[(a * n + k) * count + t] }
-            for k in 0..<n {
-                let value = ours.values[k * count + t]
-                if k > 0 { XCTAssertLessThanOrEqual(ours.values[(k - 1) * count + t], value, "\(label): ascending", file: file, line: line) }
-                XCTAssertEqual(value, lapack.values[k * count + t], accuracy: tolerance * norm, "\(label): eigenvalue \(k) of \(t)", file: file, line: line)
-                var residual = 0.0
-                for a in 0..<n {
-                    var r = -value * v(a, k)
-                    for b in 0..<n { r += h[(a * n + b) * count + t] * v(b, k) }
-                    residual = max(residual, abs(r))
-                }
-                XCTAssertLessThan(residual, tolerance * norm, "\(label): residual of \(k) in \(t)", file: file, line: line)
-                for j in 0...k {
-                    var overlap = 0.0
-                    for a in 0..<n { overlap += v(a, j) * v(a, k) }
-                    XCTAssertEqual(overlap, j == k ? 1 : 0, accuracy: tolerance, "\(label): orthonormality (\(j), \(k)) of \(t)", file: file, line: line)
-                }
-                if vectorsToo {
-                    var overlap = 0.0
-                    for a in 0..<n { overlap += v(a, k) * lapack.vectors[(a * n + k) * count + t] }
-                    XCTAssertEqual(abs(overlap), 1, accuracy: 1e-9, "\(label): eigenvector \(k) of \(t) vs LAPACK", file: file, line: line)
+        // The portable QL loop (which an AVX-512 machine otherwise never runs) meets the same bounds.
+        var portable = try BatchedEigensolver(states: n, batchSize: count)
+        portable.forcesPortableQL = true
+        var portableSolution = Solution(values: w, vectors: v)
+        try portable.diagonalize(h, eigenvalues: &portableSolution.values, eigenvectors: &portableSolution.vectors)
+        XCTAssertEqual(portable.fallbackCount, 0, "\(label): trajectories redone with LAPACK (portable QL)", file: file, line: line)
+        for (loop, ours) in [("", ours), (" (portable QL)", portableSolution)] {
+            let label = label + loop
+            for t in 0..<count {
+                var norm = 0.0
+                for c in 0..<(n * n) { norm = max(norm, abs(h[c * count + t])) }
+                norm = max(norm * Double(n), .leastNormalMagnitude)
+                func v(_ a: Int, _ k: Int) -> Double { ours.vectors[(a * n + k) * count + t] }
+                for k in 0..<n {
+                    let value = ours.values[k * count + t]
+                    if k > 0 { XCTAssertLessThanOrEqual(ours.values[(k - 1) * count + t], value, "\(label): ascending", file: file, line: line) }
+                    XCTAssertEqual(value, lapack.values[k * count + t], accuracy: tolerance * norm, "\(label): eigenvalue \(k) of \(t)", file: file, line: line)
+                    var residual = 0.0
+                    for a in 0..<n {
+                        var r = -value * v(a, k)
+                        for b in 0..<n { r += h[(a * n + b) * count + t] * v(b, k) }
+                        residual = max(residual, abs(r))
+                    }
+                    XCTAssertLessThan(residual, tolerance * norm, "\(label): residual of \(k) in \(t)", file: file, line: line)
+                    for j in 0...k {
+                        var overlap = 0.0
+                        for a in 0..<n { overlap += v(a, j) * v(a, k) }
+                        XCTAssertEqual(overlap, j == k ? 1 : 0, accuracy: tolerance, "\(label): orthonormality (\(j), \(k)) of \(t)", file: file, line: line)
+                    }
+                    if vectorsToo {
+                        var overlap = 0.0
+                        for a in 0..<n { overlap += v(a, k) * lapack.vectors[(a * n + k) * count + t] }
+                        XCTAssertEqual(abs(overlap), 1, accuracy: 1e-9, "\(label): eigenvector \(k) of \(t) vs LAPACK", file: file, line: line)
+                    }
                 }
             }
         }
@@ -254,32 +263,41 @@ final class BatchedEigensolverTests: XCTestCase {
         var w = values, vectors = v
         try direct.diagonalize(h, eigenvalues: &w, eigenvectors: &vectors)
         XCTAssertEqual(direct.fallbackCount, 0, "\(label): trajectories redone with LAPACK", file: file, line: line)
+        // The portable QL loop (which an AVX-512 machine otherwise never runs) meets the same bounds.
+        var portable = try BatchedEigensolver(states: n, batchSize: count, isReal: false)
+        portable.forcesPortableQL = true
+        var portableValues = values, portableVectors = v
+        try portable.diagonalize(h, eigenvalues: &portableValues, eigenvectors: &portableVectors)
+        XCTAssertEqual(portable.fallbackCount, 0, "\(label): trajectories redone with LAPACK (portable QL)", file: file, line: line)
         let eps = Double.ulpOfOne, tolerance = 8 * Double(n) * eps
-        for t in 0..<count {
-            var norm = 0.0
-            // |Re| + |Im| bounds the modulus without squaring (which overflows near 1e300).
-            for c in 0..<(n * n) { norm = max(norm, abs(h[c, t].re) + abs(h[c, t].im)) }
-            norm = max(norm * Double(n), .leastNormalMagnitude)
-            for k in 0..<n {
-                XCTAssertEqual(values[k * count + t], lapackValues[k * count + t], accuracy: tolerance * norm, "\(label): eigenvalue \(k)", file: file, line: line)
-                var residual = 0.0
-                for a in 0..<n {
-                    // (H v - λ v) / ||H||, formed on the scaled matrix.
-                    var r = v[a * n + k, t] * Complex(-values[k * count + t] / norm)
-                    for b in 0..<n { r += Complex(h[a * n + b, t].re / norm, h[a * n + b, t].im / norm) * v[b * n + k, t] }
-                    residual = max(residual, r.length)
-                }
-                XCTAssertLessThan(residual, tolerance, "\(label): residual of \(k) in \(t)", file: file, line: line)
-                for j in 0...k {
-                    var overlap = Complex.zero
-                    for a in 0..<n { overlap += v[a * n + j, t].conjugate * v[a * n + k, t] }
-                    XCTAssertEqual(overlap.re, j == k ? 1 : 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
-                    XCTAssertEqual(overlap.im, 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
-                }
-                if vectorsToo {
-                    var overlap = Complex.zero
-                    for a in 0..<n { overlap += lapackVectors[a * n + k, t].conjugate * v[a * n + k, t] }
-                    XCTAssertEqual(overlap.length, 1, accuracy: 1e-9, "\(label): eigenvector \(k) vs LAPACK up to phase", file: file, line: line)
+        for (loop, values, v) in [("", values, v), (" (portable QL)", portableValues, portableVectors)] {
+            let label = label + loop
+            for t in 0..<count {
+                var norm = 0.0
+                // |Re| + |Im| bounds the modulus without squaring (which overflows near 1e300).
+                for c in 0..<(n * n) { norm = max(norm, abs(h[c, t].re) + abs(h[c, t].im)) }
+                norm = max(norm * Double(n), .leastNormalMagnitude)
+                for k in 0..<n {
+                    XCTAssertEqual(values[k * count + t], lapackValues[k * count + t], accuracy: tolerance * norm, "\(label): eigenvalue \(k)", file: file, line: line)
+                    var residual = 0.0
+                    for a in 0..<n {
+                        // (H v - λ v) / ||H||, formed on the scaled matrix.
+                        var r = v[a * n + k, t] * Complex(-values[k * count + t] / norm)
+                        for b in 0..<n { r += Complex(h[a * n + b, t].re / norm, h[a * n + b, t].im / norm) * v[b * n + k, t] }
+                        residual = max(residual, r.length)
+                    }
+                    XCTAssertLessThan(residual, tolerance, "\(label): residual of \(k) in \(t)", file: file, line: line)
+                    for j in 0...k {
+                        var overlap = Complex.zero
+                        for a in 0..<n { overlap += v[a * n + j, t].conjugate * v[a * n + k, t] }
+                        XCTAssertEqual(overlap.re, j == k ? 1 : 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
+                        XCTAssertEqual(overlap.im, 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
+                    }
+                    if vectorsToo {
+                        var overlap = Complex.zero
+                        for a in 0..<n { overlap += lapackVectors[a * n + k, t].conjugate * v[a * n + k, t] }
+                        XCTAssertEqual(overlap.length, 1, accuracy: 1e-9, "\(label): eigenvector \(k) vs LAPACK up to phase", file: file, line: line)
+                    }
                 }
             }
         }

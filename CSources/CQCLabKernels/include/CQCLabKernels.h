@@ -171,6 +171,14 @@ int qclab_all_positive_zeros(int64_t count, const double *x);
 /// Doubles of workspace `qclab_symmetric_eigen` needs for `n x n` problems (any batch).
 int64_t qclab_symmetric_eigen_workspace(int64_t n);
 
+/// Options of the batched eigensolvers (bits of `options`), for tests: flag every
+/// trajectory for the caller's fallback; take the portable QL loop even where the AVX-512
+/// one runs (the two agree to rounding, not bit for bit).
+enum {
+    QCLAB_EIGEN_FORCE_FALLBACK = 1,
+    QCLAB_EIGEN_PORTABLE_QL = 2,
+};
+
 /// Eigenvalues (ascending) and eigenvectors of the real symmetric matrices `h` of a batch,
 /// sixteen trajectories per SIMD lane block: Householder tridiagonalization, implicit QL,
 /// inverse iteration and back-transformation in lockstep (LAPACK's dsyevx route), each
@@ -183,10 +191,10 @@ int64_t qclab_symmetric_eigen_workspace(int64_t n);
 /// - workspace: `qclab_symmetric_eigen_workspace(n)` doubles.
 /// - failed: out, one flag per trajectory: 1 where the input is not finite or inverse
 ///   iteration did not converge (w and v are then unusable there and the caller must
-///   redo that trajectory, e.g. with LAPACK); `force_fallback != 0` flags every one
-///   (tests of the caller's fallback). Returns the number of flags set.
+///   redo that trajectory, e.g. with LAPACK). Returns the number of flags set.
+/// - options: 0, or bits of QCLAB_EIGEN_FORCE_FALLBACK and QCLAB_EIGEN_PORTABLE_QL.
 int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *h, double *w, double *v,
-                              double *workspace, uint8_t *failed, int force_fallback);
+                              double *workspace, uint8_t *failed, int options);
 
 /// Doubles of workspace `qclab_hermitian_eigen` needs for `n x n` problems (any batch).
 int64_t qclab_hermitian_eigen_workspace(int64_t n);
@@ -197,7 +205,7 @@ int64_t qclab_hermitian_eigen_workspace(int64_t n);
 /// the same QL and inverse iteration, complex back-transformation. Eigenvector k (column
 /// k of v_re + i v_im) is unit length with an arbitrary phase (the gauge fixing sets it).
 int64_t qclab_hermitian_eigen(int64_t batch, int64_t n, const double *h_re, const double *h_im, double *w,
-                              double *v_re, double *v_im, double *workspace, uint8_t *failed, int force_fallback);
+                              double *v_re, double *v_im, double *workspace, uint8_t *failed, int options);
 
 // MARK: Scattering models (scattering.c)
 

@@ -26,6 +26,8 @@ public struct BatchedEigensolver {
     public private(set) var fallbackCount = 0
     /// Flags every trajectory for LAPACK (tests of the fallback path).
     var forcesFallback = false
+    /// Takes the portable QL loop even where the AVX-512 one runs (tests of the portable loop).
+    var forcesPortableQL = false
 
     /// A solver for batches of `batchSize` real symmetric (`isReal`) or complex Hermitian
     /// `n x n` matrices.
@@ -66,10 +68,12 @@ public struct BatchedEigensolver {
     /// for each trajectory it flags.
     private mutating func solve(hr: UnsafePointer<Double>?, hi: UnsafePointer<Double>?, w: UnsafeMutablePointer<Double>?,
                                 vr: UnsafeMutablePointer<Double>?, vi: UnsafeMutablePointer<Double>?) throws {
-        let (n, batch, force) = (Int64(n), Int64(batchSize), Int32(forcesFallback ? 1 : 0))
+        let (n, batch) = (Int64(n), Int64(batchSize))
+        let options = Int32((forcesFallback ? QCLAB_EIGEN_FORCE_FALLBACK : 0)
+                            | (forcesPortableQL ? QCLAB_EIGEN_PORTABLE_QL : 0))
         let failures = isReal
-            ? qclab_symmetric_eigen(batch, n, hr, w, vr, workspace.pointer, failed.pointer, force)
-            : qclab_hermitian_eigen(batch, n, hr, hi, w, vr, vi, workspace.pointer, failed.pointer, force)
+            ? qclab_symmetric_eigen(batch, n, hr, w, vr, workspace.pointer, failed.pointer, options)
+            : qclab_hermitian_eigen(batch, n, hr, hi, w, vr, vi, workspace.pointer, failed.pointer, options)
         guard failures > 0 else { return }
         for t in 0..<batchSize where failed[t] != 0 {
             try fallback.solve(trajectory: t, batchSize: batchSize, hr: hr!, hi: hi, w: w!, vr: vr!, vi: vi)
