@@ -9,41 +9,39 @@ public struct ClassicalRK4 {
     private var quantumForce: ComplexBatch
     /// The slopes `k1, k2, k3` of the stages, one after the other (`3 ×` the coordinates).
     private var slopes: ComplexBatch
-    /// `F_qc` plus the extra force, when there is one.
-    private var totalForce: ComplexBatch
 
     /// The workspace for batches of `batchSize` rows of `coordinates` coordinates.
     public init(coordinates: Int, batchSize: Int) {
         stage = ComplexBatch(components: coordinates, batchSize: batchSize)
-        (classicalForce, quantumForce, totalForce) = (stage, stage, stage)
+        (classicalForce, quantumForce) = (stage, stage)
         slopes = ComplexBatch(components: 3 * coordinates, batchSize: batchSize)
     }
 
-    /// Advances `z` by `dt` with the quantum-classical force taken in `psi`; `extraForce`,
-    /// when given, is added to it at every stage (the gauge-field force).
+    /// Advances `z` by `dt` with the quantum-classical force taken in `psi`: the model's
+    /// ``Model/quantumClassicalForce(z:wavefunction:into:)``, or `quantumClassicalForce(point,
+    /// &force)` when given (the force with the gauge field's added, say), which is then
+    /// evaluated at every stage.
     public mutating func step(model: any Model, z: inout ComplexBatch, psi: ComplexBatch, dt: Double,
-                       extraForce: ((ComplexBatch, inout ComplexBatch) -> Void)? = nil) {
-        let zDependent = model.couplingGradientDependsOnZ
+                              quantumClassicalForce: ((ComplexBatch, inout ComplexBatch) -> Void)? = nil) {
+        let zDependent = model.couplingGradientDependsOnZ || quantumClassicalForce != nil
         /// Forces at `point`; the quantum-classical one is recomputed only when it changes.
         func forces(at point: ComplexBatch, refreshQuantum: Bool) {
             model.classicalForce(z: point, into: &classicalForce)
-            if refreshQuantum {
+            guard refreshQuantum else { return }
+            if let quantumClassicalForce {
+                quantumClassicalForce(point, &quantumForce)
+            } else {
                 model.quantumClassicalForce(z: point, wavefunction: psi, into: &quantumForce)
             }
-            if let extraForce {
-                totalForce.assign(quantumForce)
-                extraForce(point, &totalForce)
-            }
         }
-        let withExtra = extraForce != nil
         forces(at: z, refreshQuantum: true)
-        Self.stage(0, of: &slopes, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: 0.5 * dt)
+        Self.stage(0, of: &slopes, out: &stage, from: z, classicalForce, quantumForce, h: 0.5 * dt)
         forces(at: stage, refreshQuantum: zDependent)
-        Self.stage(1, of: &slopes, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: 0.5 * dt)
+        Self.stage(1, of: &slopes, out: &stage, from: z, classicalForce, quantumForce, h: 0.5 * dt)
         forces(at: stage, refreshQuantum: zDependent)
-        Self.stage(2, of: &slopes, out: &stage, from: z, classicalForce, withExtra ? totalForce : quantumForce, h: dt)
+        Self.stage(2, of: &slopes, out: &stage, from: z, classicalForce, quantumForce, h: dt)
         forces(at: stage, refreshQuantum: zDependent)
-        Self.finish(z: &z, slopes, classicalForce, withExtra ? totalForce : quantumForce, dt: dt)
+        Self.finish(z: &z, slopes, classicalForce, quantumForce, dt: dt)
     }
 
     /// `k = -i (F_c + F_qc)` (slope `index` of `slopes`) and `out = z + h k`.

@@ -236,9 +236,10 @@ public struct SurfaceHoppingBatch {
                 fusedStep!.advance(z: &z, psi: activeWavefunction, hamiltonian: &hamiltonian)
             } else {
                 if let gaugeField {
-                    let surfaces = activeSurface
-                    classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt) { point, force in
-                        gaugeField.addGaugeFieldForce(z: point, activeSurface: surfaces, to: &force)
+                    let surfaces = activeSurface, psi = activeWavefunction
+                    classical.step(model: model, z: &z, psi: psi, dt: dt) { point, force in
+                        gaugeField.quantumClassicalForce(z: point, wavefunction: psi, activeSurface: surfaces,
+                                                         withGaugeFieldInto: &force)
                     }
                 } else {
                     classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)

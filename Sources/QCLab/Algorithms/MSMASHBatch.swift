@@ -89,9 +89,9 @@ struct MSMASHBatch {
             if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: rows) }
             fusedStep!.advance(z: &z, psi: activeWavefunction, hamiltonian: &hamiltonian)
         } else if settings.useGaugeFieldForce, let gauged = model as? any GaugeFieldForceModel {
-            let surfaces = activeSurface
-            classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt) { point, force in
-                gauged.addGaugeFieldForce(z: point, activeSurface: surfaces, to: &force)
+            let surfaces = activeSurface, psi = activeWavefunction
+            classical.step(model: model, z: &z, psi: psi, dt: dt) { point, force in
+                gauged.quantumClassicalForce(z: point, wavefunction: psi, activeSurface: surfaces, withGaugeFieldInto: &force)
             }
         } else {
             classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)
@@ -272,9 +272,10 @@ struct MSMASHRows {
         var psi = ComplexBatch(components: states, batchSize: active.count)
         SurfaceHoppingKernels.gatherActive(eigenvectors, activeSurface: active, into: &psi)
         var force = ComplexBatch(components: model.numClassicalCoordinates, batchSize: active.count)
-        model.quantumClassicalForce(z: z, wavefunction: psi, into: &force)
         if settings.useGaugeFieldForce, let gauged = model as? any GaugeFieldForceModel {
-            gauged.addGaugeFieldForce(z: z, activeSurface: active, to: &force)
+            gauged.quantumClassicalForce(z: z, wavefunction: psi, activeSurface: active, withGaugeFieldInto: &force)
+        } else {
+            model.quantumClassicalForce(z: z, wavefunction: psi, into: &force)
         }
         return force
     }

@@ -184,7 +184,21 @@ extension ComplexAvoidedCrossing {
 
     public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
         let (angles, trigonometry) = batchAngles(z)
-        for t in 0..<z.batchSize {
+        sandwichForce(angles, trigonometry, wavefunction: psi, into: &force)
+    }
+
+    /// Both forces from one evaluation of the mixing angles and their sines and cosines.
+    public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, activeSurface: [Int],
+                                      withGaugeFieldInto force: inout ComplexBatch) {
+        let (angles, trigonometry) = batchAngles(z)
+        sandwichForce(angles, trigonometry, wavefunction: psi, into: &force)
+        addGaugeFieldForce(angles, trigonometry, z: z, activeSurface: activeSurface, to: &force)
+    }
+
+    /// `<ψ|∂H/∂z*|ψ>` of every row.
+    private func sandwichForce(_ angles: [MixingAngles], _ trigonometry: [Trigonometry], wavefunction psi: ComplexBatch,
+                               into force: inout ComplexBatch) {
+        for t in 0..<psi.batchSize {
             let u = (psi[0, t], psi[1, t])
             (force[0, t], force[1, t]) = sandwich(angles[t], trigonometry[t], u, u)
         }
@@ -204,8 +218,14 @@ extension ComplexAvoidedCrossing {
     /// The Berry-curvature force on adiabatic state `s`: `Ω_0 = -Ω_1 = ½ sin θ (∂xθ ∂yφ - ∂yθ ∂xφ)`,
     /// `F = Ω (v_y, -v_x)`, added as `-F / sqrt(2 m h)` (so that `dp/dt = F`).
     public func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch) {
-        let batch = z.batchSize, s = gradientScale, momentumScale = (2.0 * mass).squareRoot()
         let (angles, trigonometry) = batchAngles(z)
+        addGaugeFieldForce(angles, trigonometry, z: z, activeSurface: activeSurface, to: &force)
+    }
+
+    /// The gauge-field force from the rows' mixing angles, their sines and cosines.
+    private func addGaugeFieldForce(_ angles: [MixingAngles], _ trigonometry: [Trigonometry], z: ComplexBatch,
+                                    activeSurface: [Int], to force: inout ComplexBatch) {
+        let batch = z.batchSize, s = gradientScale, momentumScale = (2.0 * mass).squareRoot()
         for t in 0..<batch {
             let a = angles[t]
             let cross = a.dThetaX * a.dPhiY - a.dThetaY * a.dPhiX

@@ -81,4 +81,19 @@ public enum InitialClassicalDistribution: String, Sendable, CaseIterable {
 public protocol GaugeFieldForceModel: Model {
     /// Adds the gauge-field force of each trajectory's active adiabatic surface to `force`.
     func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch)
+    /// The quantum-classical force in `wavefunction` with the gauge-field force of the
+    /// active surfaces added: what surface hopping integrates with `use_gauge_field_force`.
+    /// The default calls ``Model/quantumClassicalForce(z:wavefunction:into:)`` and then
+    /// ``addGaugeFieldForce(z:activeSurface:to:)``; a model whose two forces share work (the
+    /// complex avoided crossings' mixing angles) does it once, with the same result.
+    func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, activeSurface: [Int],
+                               withGaugeFieldInto force: inout ComplexBatch)
+}
+
+extension GaugeFieldForceModel {
+    public func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, activeSurface: [Int],
+                                      withGaugeFieldInto force: inout ComplexBatch) {
+        quantumClassicalForce(z: z, wavefunction: wavefunction, into: &force)
+        addGaugeFieldForce(z: z, activeSurface: activeSurface, to: &force)
+    }
 }
