@@ -47,6 +47,29 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
         }
     }
 
+    /// The one-pass force (one evaluation of the mixing angles) has the bits of the
+    /// quantum-classical force followed by the gauge-field force, the protocol's default.
+    func testOnePassForceIsBothForcesInTurn() {
+        var rng = LegacyRandomState(seed: 9)
+        for model in models {
+            var z = model.initialClassicalCoordinates(seeds: Array(0..<24))
+            for t in 0..<24 { z.re[t] = 0.04 * Double(t) - 0.5 }  // across the crossing
+            var psi = ComplexBatch(components: 2, batchSize: 24)
+            for i in psi.re.indices { psi.re[i] = rng.nextGaussian(); psi.im[i] = rng.nextGaussian() }
+            let surfaces = (0..<24).map { $0 % 2 }
+            var onePass = ComplexBatch(components: 2, batchSize: 24), inTurn = onePass
+            model.quantumClassicalForce(z: z, wavefunction: psi, activeSurface: surfaces, withGaugeFieldInto: &onePass)
+            model.quantumClassicalForce(z: z, wavefunction: psi, into: &inTurn)
+            model.addGaugeFieldForce(z: z, activeSurface: surfaces, to: &inTurn)
+            XCTAssertTrue(onePass.re.map(\.bitPattern) == inTurn.re.map(\.bitPattern), "\(model.modelName): real parts")
+            XCTAssertTrue(onePass.im.map(\.bitPattern) == inTurn.im.map(\.bitPattern), "\(model.modelName): imaginary parts")
+            // The gauge term is there: without it the force differs.
+            var without = onePass
+            model.quantumClassicalForce(z: z, wavefunction: psi, into: &without)
+            XCTAssertNotEqual(without.re, onePass.re, model.modelName)
+        }
+    }
+
     func testRescalingDirectionIsTheUnitGradientOfTheMixingAngle() {
         let model = ComplexAvoidedCrossingB()
         let z = [Complex(-0.3, 10), Complex(0.2, 1)]
