@@ -98,28 +98,10 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
 
     /// A model's own `sample_wf_db_msmash` replaces the focused sampling.
     func testMSMASHUsesTheModelsOwnSampler() throws {
-        struct Sampled: MSMASHWavefunctionSampling {
-            let base = SpinBoson()
+        struct Sampled: ModelWrapper, MSMASHWavefunctionSampling {
+            let base: any Model = SpinBoson()
             var modelName: String { "Sampled" }
-            var numQuantumStates: Int { 2 }
-            var numClassicalCoordinates: Int { base.numClassicalCoordinates }
-            var classicalCoordinateMass: [Double] { base.classicalCoordinateMass }
-            var classicalCoordinateWeight: [Double] { base.classicalCoordinateWeight }
             var hamiltonianIsReal: Bool { true }
-            var couplingGradientDependsOnZ: Bool { base.couplingGradientDependsOnZ }
-            func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch { base.initialClassicalCoordinates(seeds: seeds) }
-            func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) { base.quantumHamiltonian(z: z, into: &h) }
-            func classicalEnergy(z: ComplexBatch, into e: inout [Double]) { base.classicalEnergy(z: z, into: &e) }
-            func classicalForce(z: ComplexBatch, into f: inout ComplexBatch) { base.classicalForce(z: z, into: &f) }
-            func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, into f: inout ComplexBatch) {
-                base.quantumClassicalForce(z: z, wavefunction: wavefunction, into: &f)
-            }
-            func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
-                base.couplingGradient(z: z, left: u, right: v)
-            }
-            func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
-                base.hopShift(z: z, direction: direction, energyGap: energyGap)
-            }
             func sampleMSMASHWavefunction(initial: [Complex], seeds: [Int]) -> ComplexBatch {
                 ComplexBatch(repeating: [Complex(0.6), Complex(0, 0.8)], batchSize: seeds.count)
             }

@@ -179,31 +179,12 @@ final class OpenEngineTests: XCTestCase {
 }
 
 /// A model that passes on another's physics under flags of its own.
-struct Misflagged: Model {
+struct Misflagged: ModelWrapper {
     let base: any Model
     let claimsRealHamiltonian: Bool
     let claimsFixedCoupling: Bool
 
     var modelName: String { "Misflagged" }
-    var numQuantumStates: Int { base.numQuantumStates }
-    var numClassicalCoordinates: Int { base.numClassicalCoordinates }
-    var classicalCoordinateMass: [Double] { base.classicalCoordinateMass }
-    var classicalCoordinateWeight: [Double] { base.classicalCoordinateWeight }
     var hamiltonianIsReal: Bool { claimsRealHamiltonian }
     var couplingGradientDependsOnZ: Bool { !claimsFixedCoupling }
-    func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch { base.initialClassicalCoordinates(seeds: seeds) }
-    func quantumHamiltonian(z: ComplexBatch, into hamiltonian: inout ComplexBatch) {
-        base.quantumHamiltonian(z: z, into: &hamiltonian)
-    }
-    func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { base.classicalEnergy(z: z, into: &energy) }
-    func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) { base.classicalForce(z: z, into: &force) }
-    func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, into force: inout ComplexBatch) {
-        base.quantumClassicalForce(z: z, wavefunction: wavefunction, into: &force)
-    }
-    func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
-        base.couplingGradient(z: z, left: u, right: v)
-    }
-    func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
-        base.hopShift(z: z, direction: direction, energyGap: energyGap)
-    }
 }

@@ -248,35 +248,17 @@ extension ThreeStateCrossing {
 
 /// The spin-boson model with a constant push on every coordinate, as a gauge-field force
 /// or in the classical force.
-struct GaugedSpinBoson: GaugeFieldForceModel {
-    let base: SpinBoson
+struct GaugedSpinBoson: ModelWrapper, GaugeFieldForceModel {
+    let base: any Model
     let push: Double
     let inClassicalForce: Bool
 
     var modelName: String { "GaugedSpinBoson" }
-    var numQuantumStates: Int { base.numQuantumStates }
-    var numClassicalCoordinates: Int { base.numClassicalCoordinates }
-    var classicalCoordinateMass: [Double] { base.classicalCoordinateMass }
-    var classicalCoordinateWeight: [Double] { base.classicalCoordinateWeight }
     var hamiltonianIsReal: Bool { true }
     var couplingGradientDependsOnZ: Bool { false }
-    func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch { base.initialClassicalCoordinates(seeds: seeds) }
-    func quantumHamiltonian(z: ComplexBatch, into hamiltonian: inout ComplexBatch) {
-        base.quantumHamiltonian(z: z, into: &hamiltonian)
-    }
-    func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { base.classicalEnergy(z: z, into: &energy) }
     func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) {
         base.classicalForce(z: z, into: &force)
         if inClassicalForce { for i in force.re.indices { force.re[i] += push } }
-    }
-    func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, into force: inout ComplexBatch) {
-        base.quantumClassicalForce(z: z, wavefunction: wavefunction, into: &force)
-    }
-    func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
-        base.couplingGradient(z: z, left: u, right: v)
-    }
-    func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
-        base.hopShift(z: z, direction: direction, energyGap: energyGap)
     }
     func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch) {
         precondition(activeSurface.count == z.batchSize)
