@@ -29,22 +29,21 @@ assert qclab.__version__ == "1.3.0", qclab.__version__
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def h_c(model, parameters, **kwargs):
-    z = kwargs["z"]
+def coordinates(model, z):
+    """The constants m, w, h and QC Lab's q = sqrt(2/(m h)) Re z, p = sqrt(2 m h) Im z."""
     c = model.constants
     m, w, h = c.classical_coordinate_mass, c.anharmonic_frequency, c.classical_coordinate_weight
-    q = np.sqrt(2.0 / (m * h)) * z.real
-    p = np.sqrt(2.0 * m * h) * z.imag
+    return c, m, w, h, np.sqrt(2.0 / (m * h)) * z.real, np.sqrt(2.0 * m * h) * z.imag
+
+
+def h_c(model, parameters, **kwargs):
+    c, m, w, h, q, p = coordinates(model, kwargs["z"])
     terms = 0.5 * (p * p) / m + 0.5 * m * (w * w) * (q * q) + c.quartic * ((q * q) * (q * q))
     return np.sum(terms, axis=-1)
 
 
 def dh_c_dzc(model, parameters, **kwargs):
-    z = kwargs["z"]
-    c = model.constants
-    m, w, h = c.classical_coordinate_mass, c.anharmonic_frequency, c.classical_coordinate_weight
-    q = np.sqrt(2.0 / (m * h)) * z.real
-    p = np.sqrt(2.0 * m * h) * z.imag
+    c, m, w, h, q, p = coordinates(model, kwargs["z"])
     dq = (m * (w * w) * q + 4.0 * c.quartic * (q * q * q)) / np.sqrt(2.0 * m * h)
     dp = (p / m) * np.sqrt(0.5 * m * h)
     return dq + 1j * dp
