@@ -11,7 +11,9 @@ struct MergeCommand: ParsableCommand {
             Exact: the merged file holds the same bits as one run of all their seeds, \
             error bars included. Refuses files of different jobs (naming the first \
             difference), files that share a seed (the same trajectory would count twice), \
-            and files that differ in time grid or outputs. docs/Reference.md has the details.
+            and files that differ in time grid or outputs. Seeds missing between the \
+            smallest and the largest merged (a part not given, say) are named in a warning; \
+            --require-contiguous refuses them instead. docs/Reference.md has the details.
             """)
 
     @Argument(help: "The HDF5 outputs to merge (at least one).")
@@ -20,6 +22,9 @@ struct MergeCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the merged result (HDF5).")
     var output: String
 
+    @Flag(help: "Refuse to merge when seeds are missing between the smallest and the largest (a part not given).")
+    var requireContiguous = false
+
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give the HDF5 files to merge") }
     }
@@ -27,7 +32,12 @@ struct MergeCommand: ParsableCommand {
     func run() throws {
         reportingErrors {
             try OutputPath.checkWritable(output)
-            let merged = try SimulationData.merging(files: inputs)
+            var merged = try SimulationData.merging(files: inputs)
+            if let gaps = SeedList.describeGaps(merged.seeds) {
+                if requireContiguous { throw QCLabError.incompatibleData("\(gaps) (--require-contiguous)") }
+                warn([gaps])
+                merged.log += "Warning: \(gaps)\n"
+            }
             try merged.save(to: output)
             print("wrote \(output): \(merged.normFactor) trajectories (seeds \(SeedList.describe(merged.seeds))) from \(inputs.count) file\(inputs.count == 1 ? "" : "s")")
         }

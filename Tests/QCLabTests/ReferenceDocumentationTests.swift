@@ -184,11 +184,13 @@ final class ReferenceDocumentationTests: XCTestCase {
     func testTheCommandLineAndItsEnvironment() throws {
         let text = Self.reference.joined(separator: "\n")
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-reference-cli")
-        let help = try QCLabCLI.run(["run", "--help"], in: folder)
-        let options = Set(help.output.components(separatedBy: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-")).inverted).filter { $0.hasPrefix("--") })
-        XCTAssertTrue(options.isSuperset(of: ["--seeds", "--checkpoint", "--append", "--driver"]), "\(options)")
-        for option in options where option != "--help" {
-            XCTAssertTrue(text.contains(option), "\(option) of `qclab run` is not in docs/Reference.md")
+        for (command, known) in [("run", ["--seeds", "--checkpoint", "--append", "--driver"]), ("merge", ["--output", "--require-contiguous"])] {
+            let help = try QCLabCLI.run([command, "--help"], in: folder)
+            let options = Set(help.output.components(separatedBy: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-")).inverted).filter { $0.hasPrefix("--") })
+            XCTAssertTrue(options.isSuperset(of: known), "\(options)")
+            for option in options where option != "--help" {
+                XCTAssertTrue(text.contains(option), "\(option) of `qclab \(command)` is not in docs/Reference.md")
+            }
         }
         // The variables the sources read from the environment.
         var variables = Set<String>()

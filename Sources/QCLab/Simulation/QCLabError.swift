@@ -70,4 +70,28 @@ public enum SeedList {
         flush()
         return parts.joined(separator: ", ")
     }
+
+    /// The seeds missing between the smallest and the largest of `seeds` (in any order),
+    /// as runs of consecutive values, smallest first: empty when `seeds` is contiguous.
+    public static func gaps(_ seeds: [Int]) -> [ClosedRange<Int>] {
+        let sorted = seeds.sorted()
+        var gaps: [ClosedRange<Int>] = []
+        for (previous, seed) in zip(sorted, sorted.dropFirst()) where seed > previous + 1 {
+            gaps.append((previous + 1)...(seed - 1))
+        }
+        return gaps
+    }
+
+    /// One line saying which seeds are missing between the smallest and the largest of
+    /// `seeds` (such as `merged seeds have gaps: 6000...7999 missing (2000 seeds between 0
+    /// and 19999)`), or nil when there are none. Lists the first `limit` gaps.
+    public static func describeGaps(_ seeds: [Int], limit: Int = 10) -> String? {
+        let gaps = Self.gaps(seeds)
+        guard !gaps.isEmpty, let low = seeds.min(), let high = seeds.max() else { return nil }
+        let listed = gaps.prefix(limit).map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)...\($0.upperBound)" }
+        let more = gaps.count > limit ? " and \(gaps.count - limit) more gap\(gaps.count - limit == 1 ? "" : "s")" : ""
+        let missing = gaps.reduce(0) { $0 + $1.count }
+        return "merged seeds have gaps: \(listed.joined(separator: ", "))\(more) missing "
+            + "(\(missing) seed\(missing == 1 ? "" : "s") between \(low) and \(high))"
+    }
 }
