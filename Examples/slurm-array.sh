@@ -5,15 +5,29 @@
 #
 #     sbatch Examples/slurm-array.sh Examples/spin-boson.json
 #
-# and, when every task is done:
+# and, when every task is done (on the login node: merging only reads and adds):
 #
-#     .build/release/qclab merge results/part-*.h5 --output results/all.h5
+#     TASKS=100 Examples/slurm-array.sh --merge
 #
-# Each task runs SEEDS_PER_TASK seeds: task i runs seeds i*SEEDS_PER_TASK ... (i+1)*SEEDS_PER_TASK - 1
-# (`--seeds A:B` is half-open, like a Python range). Keep SEEDS_PER_TASK a multiple of the
-# job's batch_size (so every part splits at batch boundaries; results do not depend on
-# batch_size, so the merge is exact either way). A task killed by its time limit resumes from
-# its checkpoint when resubmitted (`sbatch --array=7 ...`): only its missing batches run.
+# or chain it: `sbatch --dependency=afterok:JOBID --wrap 'TASKS=100 Examples/slurm-array.sh --merge'`.
+# The merge writes $RESULTS/all.h5 and refuses (one line, nothing written) when a part is
+# missing: with TASKS it names the missing tasks, and `qclab merge --require-contiguous`
+# refuses any seeds missing between the smallest and the largest.
+#
+# Task i runs seeds i*SEEDS_PER_TASK ... (i+1)*SEEDS_PER_TASK - 1 (`--seeds A:B` is half-open,
+# like a Python range), by its SLURM_ARRAY_TASK_ID alone, so a task resubmitted on its own
+# (`sbatch --array=7 ...`) runs the same seeds. Results do not depend on batch_size, so the
+# merge is exact however the seeds split. A task killed by its time limit resumes from its
+# checkpoint when resubmitted: only its missing batches run. A task whose part is already
+# written does nothing, so resubmitting the whole array reruns only what is missing.
+#
+# Settings (environment variables; sbatch passes yours on):
+#   SEEDS_PER_TASK  seeds per array task (default 1000)
+#   RESULTS         folder of the parts, their checkpoints and all.h5 (default results)
+#   QCLAB           the qclab executable (default: qclab on PATH, else .build/release/qclab)
+#   QCLAB_MODULES   environment modules to load first, if the `module` command exists
+#                   (default "hdf5 openblas"; site names differ; empty loads none)
+#   TASKS           for --merge: the number of array tasks, so that missing parts are named
 #
 #SBATCH --job-name=qclab-array
 #SBATCH --array=0-99
@@ -27,17 +41,55 @@
 
 set -euo pipefail
 
-JOB=${1:-Examples/spin-boson.json}
 SEEDS_PER_TASK=${SEEDS_PER_TASK:-1000}
-TASK=${SLURM_ARRAY_TASK_ID:-0}
+RESULTS=${RESULTS:-results}
+QCLAB=${QCLAB:-$(command -v qclab || echo .build/release/qclab)}
+QCLAB_MODULES=${QCLAB_MODULES-hdf5 openblas}
+
+fail() { echo "slurm-array.sh: error: $*" >&2; exit 1; }
+
+# Sites without environment modules (or with qclab's libraries installed system-wide)
+# skip this. Module scripts may read unset variables, so `set -u` is off around them.
+if [ -n "$QCLAB_MODULES" ] && command -v module >/dev/null 2>&1; then
+    set +u
+    # shellcheck disable=SC2086 # one word per module
+    module load $QCLAB_MODULES
+    set -u
+fi
+
+if [ "${1:-}" = "--merge" ]; then
+    if [ -n "${TASKS:-}" ]; then
+        missing=()
+        for ((task = 0; task < TASKS; task++)); do
+            [ -e "$(printf '%s/part-%05d.h5' "$RESULTS" "$task")" ] || missing+=("$task")
+        done
+        if [ ${#missing[@]} -gt 0 ]; then
+            list=$(IFS=,; echo "${missing[*]}")
+            fail "${#missing[@]} of $TASKS parts missing in $RESULTS (tasks $list); resubmit them with sbatch --array=$list"
+        fi
+    fi
+    shopt -s nullglob
+    parts=("$RESULTS"/part-*.h5)
+    [ ${#parts[@]} -gt 0 ] || fail "no parts to merge in $RESULTS (part-*.h5)"
+    exec "$QCLAB" merge "${parts[@]}" --require-contiguous --output "$RESULTS/all.h5"
+fi
+
+JOB=${1:-Examples/spin-boson.json}
+TASK=${SLURM_ARRAY_TASK_ID:-}
+[ -n "$TASK" ] || fail "SLURM_ARRAY_TASK_ID is not set: submit with sbatch (the script's --array line) or set it to the task number"
+[[ "$TASK" =~ ^[0-9]+$ ]] || fail "SLURM_ARRAY_TASK_ID '$TASK' is not a task number"
+[[ "$SEEDS_PER_TASK" =~ ^[1-9][0-9]*$ ]] || fail "SEEDS_PER_TASK '$SEEDS_PER_TASK' is not a positive whole number"
 FIRST=$((TASK * SEEDS_PER_TASK))
 LAST=$((FIRST + SEEDS_PER_TASK))
-mkdir -p results checkpoints
+PART=$(printf '%s/part-%05d' "$RESULTS" "$TASK")
+mkdir -p "$RESULTS"
 
-module purge
-module load hdf5 openblas
+if [ -e "$PART.h5" ]; then
+    echo "$PART.h5 is already written (seeds $FIRST:$LAST); nothing to do"
+    exit 0
+fi
 
 # Forked workers on the task's cores (the driver uses the cores SLURM gives the task);
 # each worker uses one BLAS thread.
-.build/release/qclab run "$JOB" --seeds "$FIRST:$LAST" --driver multiprocessing \
-    --checkpoint "checkpoints/part-$TASK.ck" --output "$(printf 'results/part-%05d.h5' "$TASK")"
+"$QCLAB" run "$JOB" --seeds "$FIRST:$LAST" --driver multiprocessing \
+    --checkpoint "$PART.ck" --output "$PART.h5"

@@ -25,18 +25,26 @@ JOB=${1:-Examples/spin-boson.json}
 OUT=${2:-results/$(basename "$JOB" .json)-${SLURM_JOB_ID:-local}.h5}
 mkdir -p "$(dirname "$OUT")"
 
-# The MPI library qclab was built against (module names differ between sites).
-module purge
-module load openmpi hdf5 openblas
+# The MPI library qclab was built against, if the site has environment modules (names
+# differ between sites: set QCLAB_MODULES; empty loads none). Module scripts may read
+# unset variables, so `set -u` is off around them.
+QCLAB_MODULES=${QCLAB_MODULES-openmpi hdf5 openblas}
+if [ -n "$QCLAB_MODULES" ] && command -v module >/dev/null 2>&1; then
+    set +u
+    # shellcheck disable=SC2086 # one word per module
+    module load $QCLAB_MODULES
+    set -u
+fi
+QCLAB=${QCLAB:-$(command -v qclab || echo .build/release/qclab)}
 
 # One BLAS thread per rank: ranks already fill the cores.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 # srun starts one qclab per rank; --num-tasks is optional and, if given, must equal
 # the number of ranks ($SLURM_NTASKS).
-srun .build/release/qclab run "$JOB" --driver mpi --output "$OUT"
+srun "$QCLAB" run "$JOB" --driver mpi --output "$OUT"
 
-.build/release/qclab info "$OUT"
+"$QCLAB" info "$OUT"
 
 # Many independent jobs instead (a job array, each task with its own --seeds A:B), merged
 # after: see Examples/slurm-array.sh.

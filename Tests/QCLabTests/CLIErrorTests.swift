@@ -44,14 +44,16 @@ enum QCLabCLI {
 
     /// Runs `qclab arguments...` in `folder` with a time limit; standard output and error
     /// go to files in a separate folder, so that `folder` holds only what qclab writes.
+    /// `environment` is added to this process's, less the variables named in `removingEnvironment`.
     static func run(_ arguments: [String], in folder: URL, program: URL? = nil, timeout: Double = 120,
-                    environment: [String: String] = [:],
+                    environment: [String: String] = [:], removingEnvironment removed: [String] = [],
                     file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
         let process = Process()
         process.executableURL = try program ?? executable()
         process.arguments = arguments
         process.currentDirectoryURL = folder
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
+        process.environment = ProcessInfo.processInfo.environment.filter { !removed.contains($0.key) }
+            .merging(environment) { _, given in given }
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-cli-logs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: logs) }
