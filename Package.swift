@@ -2,6 +2,7 @@
 import PackageDescription
 
 // QCLab for Swift: mixed quantum-classical dynamics (mean-field and FSSH).
+// Built and tested on Linux only (x86_64): no Apple platform is declared.
 //
 // C libraries come in as system libraries found through pkg-config; anything Swift
 // cannot import directly (C macros such as MPI_COMM_WORLD or H5T_NATIVE_DOUBLE) goes
@@ -9,7 +10,6 @@ import PackageDescription
 // on this one.
 let package = Package(
     name: "QCLab",
-    platforms: [.macOS(.v13)],
     products: [
         .library(name: "QCLab", targets: ["QCLab"]),
         .library(name: "QCLabMPI", targets: ["QCLabMPI"]),
@@ -23,16 +23,16 @@ let package = Package(
         // MARK: System libraries
         .systemLibrary(
             name: "CLAPACKE", path: "CSources/CLAPACKE", pkgConfig: "lapacke",
-            providers: [.apt(["liblapacke-dev"]), .brew(["lapack"])]),
+            providers: [.apt(["liblapacke-dev"])]),
         .systemLibrary(
             name: "COpenBLAS", path: "CSources/COpenBLAS", pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+            providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(
             name: "CHDF5", path: "CSources/CHDF5", pkgConfig: "hdf5",
-            providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
+            providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(
             name: "CMPI", path: "CSources/CMPI", pkgConfig: "ompi-c",
-            providers: [.apt(["libopenmpi-dev", "openmpi-bin"]), .brew(["open-mpi"])]),
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // MARK: Shims for what Swift cannot import
         .target(name: "CHDF5Shims", dependencies: ["CHDF5"], path: "CSources/CHDF5Shims"),

@@ -12,7 +12,6 @@ import PackageDescription
 // "RuntimeInterposer" trait, which would pull in ordo-one/swift-runtime-interposer.
 let package = Package(
     name: "QCLabBenchmarks",
-    platforms: [.macOS(.v13)],
     dependencies: [
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(name: "QCLab", path: "../"),

@@ -8,7 +8,6 @@ import PackageDescription
 //     swift run -c release ReversingFSSH [OUTPUT.h5]
 let package = Package(
     name: "ReversingFSSH",
-    platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "QCLab", path: "../.."),
     ],

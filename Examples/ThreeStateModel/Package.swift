@@ -11,7 +11,6 @@ import PackageDescription
 //     .package(url: "<this repository's URL>", branch: "main")   // then .product(name: "QCLab", package: "<its name>")
 let package = Package(
     name: "ThreeStateModel",
-    platforms: [.macOS(.v13)],
     dependencies: [
         .package(name: "QCLab", path: "../.."),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),

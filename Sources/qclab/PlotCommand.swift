@@ -97,7 +97,7 @@ enum Rasterizer {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         throw QCLabError.invalidPath("PNG output needs rsvg-convert, which is not on PATH "
-            + "(install librsvg2-bin on Debian/Ubuntu, librsvg on macOS/Homebrew), or name the output .svg")
+            + "(install librsvg2-bin on Debian/Ubuntu), or name the output .svg")
     }
 
     /// `svg` rendered as PNG at twice its size (sharp on high-density screens and in

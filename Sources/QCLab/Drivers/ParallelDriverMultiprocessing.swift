@@ -310,7 +310,7 @@ private struct WorkerPool {
         let now = Date()
         for index in busy {
             let ticks = Int64(qclab_process_cpu_ticks(workers[index].pid))
-            // -1: unknown (no /proc, as on macOS): no stall detection there.
+            // -1: unknown (no /proc): no stall detection there.
             if ticks == -1 || (ticks >= 0 && ticks != workers[index].cpuTicks) {
                 workers[index].cpuTicks = ticks
                 workers[index].lastLife = now
