@@ -17,15 +17,36 @@ extension SimulationData {
     /// - Parameter parts: each part's name (used in messages and the log; a file name,
     ///   say) and its data.
     public static func merging(_ parts: [(source: String, data: SimulationData)]) throws -> SimulationData {
-        guard let first = parts.first else { throw QCLabError.incompatibleData("nothing to merge") }
+        var merger = Merger()
+        for (source, data) in parts { try merger.add(data, from: source) }
+        return try merger.finish()
+    }
+
+    /// Loads each HDF5 file (as ``init(contentsOf:)``) and merges them as ``merging(_:)``
+    /// does, naming each part by its path. Parts are read and added one at a time (the
+    /// first is kept to check the others against), not all read first: a merge of a
+    /// thousand array tasks does not hold a thousand parts in memory.
+    public static func merging(files: [String]) throws -> SimulationData {
+        var merger = Merger()
+        for file in files { try merger.add(try SimulationData(contentsOf: file), from: file) }
+        return try merger.finish()
+    }
+
+    /// Adds parts in turn, checking each against the first and the seeds of those before.
+    private struct Merger {
+        var first: (source: String, data: SimulationData)?
         var owner: [Int: String] = [:]
-        for (source, data) in parts {
+        var merged = SimulationData()
+        var count = 0
+
+        mutating func add(_ data: SimulationData, from source: String) throws {
             guard data.normFactor > 0 else { throw QCLabError.incompatibleData("'\(source)' holds no trajectories") }
-            try checkSameTimeGrid(data, source, as: first.data, first.source)
-            try checkSameOutputs(data, source, as: first.data, first.source)
-            if let d = JobRecord.difference(first.data.job, data.job) {
+            let reference = first ?? (source, data)
+            try checkSameTimeGrid(data, source, as: reference.data, reference.source)
+            try checkSameOutputs(data, source, as: reference.data, reference.source)
+            if let d = JobRecord.difference(reference.data.job, data.job) {
                 throw QCLabError.incompatibleData(
-                    "different jobs: \(d.path) is \(d.mine) in '\(first.source)' but \(d.theirs) in '\(source)'")
+                    "different jobs: \(d.path) is \(d.mine) in '\(reference.source)' but \(d.theirs) in '\(source)'")
             }
             var shared: [Int] = [], owners: [String] = []
             for seed in data.seeds {
@@ -43,22 +64,20 @@ extension SimulationData {
                 throw QCLabError.incompatibleData(
                     "overlapping seeds: \(what) \(places); merging would count those trajectories twice")
             }
-        }
-        var merged = SimulationData()
-        for (source, data) in parts {
+            if first == nil { first = (source, data) }
             var part = data
             part.log = "=== \(source): \(data.normFactor) trajectories, seeds \(SeedList.describe(data.seeds)) ===\n"
                 + data.log + (data.log.isEmpty || data.log.hasSuffix("\n") ? "" : "\n")
             try merged.add(part)
+            count += 1
         }
-        merged.log += "=== Merged \(parts.count) parts: \(merged.normFactor) trajectories, seeds \(SeedList.describe(merged.seeds)) ===\n"
-        return merged
-    }
 
-    /// Loads each HDF5 file (as ``init(contentsOf:)``) and merges them with
-    /// ``merging(_:)``, naming each part by its path.
-    public static func merging(files: [String]) throws -> SimulationData {
-        try merging(files.map { ($0, try SimulationData(contentsOf: $0)) })
+        func finish() throws -> SimulationData {
+            guard count > 0 else { throw QCLabError.incompatibleData("nothing to merge") }
+            var result = merged
+            result.log += "=== Merged \(count) parts: \(result.normFactor) trajectories, seeds \(SeedList.describe(result.seeds)) ===\n"
+            return result
+        }
     }
 
     /// A one-line description of a time grid for messages: points, spacing, last time.
