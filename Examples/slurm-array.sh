@@ -24,7 +24,7 @@
 # Settings (environment variables; sbatch passes yours on):
 #   SEEDS_PER_TASK  seeds per array task (default 1000)
 #   RESULTS         folder of the parts, their checkpoints and all.h5 (default results)
-#   QCLAB           the qclab executable (default: qclab on PATH, else .build/release/qclab)
+#   QCLAB           the qclab executable (default: .build/release/qclab if built, else qclab on PATH)
 #   QCLAB_MODULES   environment modules to load first, if the `module` command exists
 #                   (default "hdf5 openblas"; site names differ; empty loads none)
 #   TASKS           for --merge: the number of array tasks, so that missing parts are named
@@ -43,7 +43,9 @@ set -euo pipefail
 
 SEEDS_PER_TASK=${SEEDS_PER_TASK:-1000}
 RESULTS=${RESULTS:-results}
-QCLAB=${QCLAB:-$(command -v qclab || echo .build/release/qclab)}
+if [ -z "${QCLAB:-}" ]; then
+    if [ -x .build/release/qclab ]; then QCLAB=.build/release/qclab; else QCLAB=qclab; fi
+fi
 QCLAB_MODULES=${QCLAB_MODULES-hdf5 openblas}
 
 fail() { echo "slurm-array.sh: error: $*" >&2; exit 1; }

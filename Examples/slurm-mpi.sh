@@ -9,6 +9,10 @@
 # (through a temporary file, renamed when complete). The result is the same, to the bit,
 # as `qclab run JOB --driver serial` on one core.
 #
+# Settings (environment variables): QCLAB, the qclab executable (default:
+# .build/release/qclab if built, else qclab on PATH); QCLAB_MODULES, environment modules
+# loaded first if the `module` command exists (default "openmpi hdf5 openblas"; empty: none).
+#
 #SBATCH --job-name=qclab
 #SBATCH --nodes=4
 #SBATCH --ntasks-per-node=32
@@ -35,7 +39,9 @@ if [ -n "$QCLAB_MODULES" ] && command -v module >/dev/null 2>&1; then
     module load $QCLAB_MODULES
     set -u
 fi
-QCLAB=${QCLAB:-$(command -v qclab || echo .build/release/qclab)}
+if [ -z "${QCLAB:-}" ]; then
+    if [ -x .build/release/qclab ]; then QCLAB=.build/release/qclab; else QCLAB=qclab; fi
+fi
 
 # One BLAS thread per rank: ranks already fill the cores.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
