@@ -27,7 +27,7 @@
 #   QCLAB           the qclab executable (default: .build/release/qclab if built, else qclab on PATH)
 #   QCLAB_MODULES   environment modules to load first, if the `module` command exists
 #                   (default "hdf5 openblas"; site names differ; empty loads none)
-#   TASKS           for --merge: the number of array tasks, so that missing parts are named
+#   TASKS           for --merge: the number of array tasks (0 ... TASKS-1), so that missing parts are named
 #
 #SBATCH --job-name=qclab-array
 #SBATCH --array=0-99
