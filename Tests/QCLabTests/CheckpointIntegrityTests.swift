@@ -12,9 +12,13 @@ final class CheckpointIntegrityTests: XCTestCase {
     /// The job of these tests: 16 batches of 4 seeds.
     static let jobJSON = ParallelDriverTests.jobJSON(trajectories: 64).replacingOccurrences(of: #""tmax": 2.0"#, with: #""tmax": 4"#)
 
-    func folder() throws -> URL {
+    /// The job of the damaged checkpoints, a short one (11 collect points), which the
+    /// fuzzer's seeds (Fuzz/Corpus/checkpoint) are of too: Fuzz/FuzzCheckpoint holds the same text.
+    static let shortJobJSON = ParallelDriverTests.jobJSON(trajectories: 64).replacingOccurrences(of: #""tmax": 2.0"#, with: #""tmax": 1.0"#)
+
+    func folder(job: String = jobJSON) throws -> URL {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-ckint")
-        try Self.jobJSON.write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        try job.write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         return folder
     }
 
@@ -168,7 +172,7 @@ final class CheckpointIntegrityTests: XCTestCase {
     /// refused through `qclab run` with one line naming CK and what is wrong, the output is
     /// not written, and CK is left byte for byte as it was.
     func testDamagedCheckpointsAreRefusedAndKept() throws {
-        let folder = try folder()
+        let folder = try folder(job: Self.shortJobJSON)
         try Self.writePartialCheckpoint(in: folder, batches: 0..<3)
         let ckURL = folder.appendingPathComponent("ck")
         let good = try Data(contentsOf: ckURL)
@@ -176,6 +180,7 @@ final class CheckpointIntegrityTests: XCTestCase {
         XCTAssertEqual(layout.doneCount, 3)
         XCTAssertEqual(layout.int64(at: layout.normFactorOffset), 12)
         XCTAssertGreaterThan(layout.dmdbSumsOffset, 0)
+        Self.writeFuzzSeed(good, named: "good")
         func changed(_ change: (inout Layout) -> Void) -> Layout {
             var copy = layout
             change(&copy)
