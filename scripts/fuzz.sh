@@ -17,8 +17,9 @@
 # but not fed to the fuzzer, which would crash on them at once); findings fixed in our
 # code belong in Fuzz/Findings/<target>, which seeds the fuzzer.
 # Exit status: 0 if no target found anything. A finding goes into Fuzz/Findings/<target>
-# (committed) once fixed: FuzzFindingTests reads it back through qclab. Not part of CI's test command; the findings
-# it made so far are regression tests in Tests/QCLabTests/FuzzFindingTests.swift.
+# (committed) once fixed: FuzzFindingTests reads it back through qclab. CI's test command
+# runs FuzzCheckpoint for a bounded time (`scripts/fuzz.sh 30 FuzzCheckpoint`); the
+# findings so far are regression tests in Tests/QCLabTests/FuzzFindingTests.swift.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-60}
