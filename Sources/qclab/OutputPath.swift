@@ -12,8 +12,9 @@ enum OutputPath {
 }
 
 extension RunCommand {
-    /// `--output`, checked before the run: it must not be the job file (an `--append`
-    /// input may be the output: it is read first, and replaced only once the run is whole).
+    /// `--output`, checked before the run (after `--checkpoint`): it must not be the job
+    /// file (an `--append` input may be the output: it is read first, and replaced only once
+    /// the run is whole).
     func checkedOutput() throws -> OutputTarget {
         try checkCheckpointPath()
         return try OutputPath.checkWritable(output, protecting: job.map { [("job file", $0)] } ?? [])

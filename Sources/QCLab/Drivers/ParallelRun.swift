@@ -16,7 +16,6 @@ public struct ParallelRun {
     /// How many trajectories have come back so far.
     public private(set) var trajectoriesDone = 0
     private let start: SimulationData
-    private let simulation: Simulation
     private let job: String
     private var done: [Bool]
     private var total: SimulationData
@@ -34,7 +33,6 @@ public struct ParallelRun {
     public init(simulation: Simulation, plan: RunPlan, data: SimulationData, driver: String, tasks: Int,
                 checkpoint: Checkpointing? = nil) throws {
         self.plan = plan
-        self.simulation = simulation
         start = data
         job = simulation.jobRecord
         batchSize = simulation.settings.batchSize
