@@ -31,7 +31,7 @@ extension RunCommand {
             throw QCLabError.invalidPath(
                 "--checkpoint '\(checkpoint)' is the same file as \(role) '\(path)'; give the checkpoint a path of its own")
         }
-        _ = try OutputTarget(path: checkpoint, kind: "checkpoint")
+        _ = try OutputTarget(path: checkpoint, kind: "checkpoint", probingName: false)
     }
 
     /// Refuses the run before it starts if its output cannot fit on the output's file

@@ -171,7 +171,7 @@ public struct Checkpointing: Sendable {
         // The one atomic write of the library (OutputTarget): a temporary file beside the
         // checkpoint, flushed, renamed over it, and removed on failure or SIGTERM.
         do {
-            try OutputTarget(path: path, kind: "checkpoint").write(bytes: Self.seal(writer.bytes))
+            try OutputTarget(path: path, kind: "checkpoint", probingName: false).write(bytes: Self.seal(writer.bytes))
         } catch let QCLabError.invalidPath(reason) {
             throw QCLabError.invalidPath("cannot write checkpoint: \(reason)")
         }

@@ -20,7 +20,11 @@ public struct OutputTarget: Sendable {
     /// Checks `path` as an output. `protected` are inputs it must not be, each with its
     /// role in messages (`("job file", "job.json")`); `kind` names the file in messages
     /// (`output path 'o.h5' is a folder`, `checkpoint path 'ck' is a symbolic link, ...`).
-    public init(path: String, protecting protected: [(role: String, path: String)] = [], kind: String = "output") throws {
+    /// With `probingName` false only the temporary name is created and removed, not the
+    /// path itself: for a file that must never exist other than whole (a checkpoint, whose
+    /// empty probe a SIGKILL at that moment would leave behind, as a damaged checkpoint).
+    public init(path: String, protecting protected: [(role: String, path: String)] = [], kind: String = "output",
+                probingName: Bool = true) throws {
         self.path = path
         if let slash = path.lastIndex(of: "/") {
             folder = slash == path.startIndex ? "/" : String(path[..<slash])
@@ -53,7 +57,7 @@ public struct OutputTarget: Sendable {
                 }
             }
         }
-        try probe(existing: existing != nil)
+        try probe(existing: existing != nil || !probingName)
     }
 
     /// Whether paths `a` and `b` name the same file: the same device and inode when both
