@@ -77,8 +77,7 @@ final class CheckpointIntegrityTests: XCTestCase {
         if let mpirun = try? ParallelDriverTests.mpirun() {
             let outcome = try QCLabCLI.run(["--oversubscribe", "-n", "2", try QCLabCLI.executable().path, "run", "job.json",
                                             "--driver", "mpi", "--output", "old.h5", "--checkpoint", "hard.h5"],
-                                           in: folder, program: mpirun,
-                                           environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"])
+                                           in: folder, program: mpirun, environment: Self.mpiEnvironment)
             XCTAssertNotEqual(outcome.status, 0)
             XCTAssertEqual(outcome.errorLines.filter { $0.contains("qclab") }.count, 1, outcome.errors)
             XCTAssertTrue(outcome.errors.contains("--checkpoint 'hard.h5' is the same file as --output 'old.h5'"), outcome.errors)
@@ -231,6 +230,19 @@ final class CheckpointIntegrityTests: XCTestCase {
             }
             Self.writeFuzzSeed(bytes, named: label)
         }
+        // Under MPI rank 0 reads CK and refuses it, once, for every rank.
+        if let mpirun = try? ParallelDriverTests.mpirun() {
+            let damaged = cases[0].1
+            try damaged.write(to: ckURL)
+            let outcome = try QCLabCLI.run(["--oversubscribe", "-n", "2", try QCLabCLI.executable().path, "run", "job.json",
+                                            "--driver", "mpi", "--output", "out.h5", "--checkpoint", "ck"],
+                                           in: folder, program: mpirun, environment: Self.mpiEnvironment)
+            XCTAssertNotEqual(outcome.status, 0)
+            XCTAssertEqual(outcome.errorLines.filter { $0.contains("qclab") }.count, 1, outcome.errors)
+            XCTAssertTrue(outcome.errors.contains("qclab: error: checkpoint 'ck' is damaged: its checksum does not match"), outcome.errors)
+            XCTAssertEqual(QCLabCLI.contents(of: folder), ["ck", "job.json"], "mpi: no output, nothing else")
+            XCTAssertEqual(try Data(contentsOf: ckURL), damaged, "mpi: the checkpoint is kept as it was")
+        }
         // A checkpoint of format 1 (no checksum) is of an older qclab.
         var old = good
         old[4] = 1
@@ -333,6 +345,28 @@ final class CheckpointIntegrityTests: XCTestCase {
         }
     }
 
+    static let mpiEnvironment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]
+
+    /// Under MPI, rank 0 resumes: it says so once, and the log names each batch once.
+    func testAResumedMPIRunSaysSo() throws {
+        let mpirun = try ParallelDriverTests.mpirun()
+        let folder = try folder()
+        try Self.writePartialCheckpoint(in: folder, batches: 0..<3, running: [3, 4])
+        let outcome = try QCLabCLI.run(["--oversubscribe", "-n", "3", try QCLabCLI.executable().path, "run", "job.json",
+                                        "--driver", "mpi", "--output", "out.h5", "--checkpoint", "ck"],
+                                       in: folder, program: mpirun, environment: Self.mpiEnvironment)
+        XCTAssertEqual(outcome.status, 0, outcome.errors)
+        let resumed = outcome.errorLines.filter { $0.hasPrefix("qclab: resumed") }
+        XCTAssertEqual(resumed, ["qclab: resumed from checkpoint 'ck': 12 of 64 trajectories done"], outcome.errors)
+        let log = try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path).log
+        XCTAssertEqual(log.components(separatedBy: "Resumed from checkpoint 'ck': 12 of 64 trajectories done").count, 2, log)
+        for batch in 1...3 {
+            XCTAssertEqual(log.components(separatedBy: "Running batch \(batch) with").count, 2, "batch \(batch) once:\n\(log)")
+        }
+        XCTAssertFalse(log.contains("Running batch 4 with") || log.contains("Running batch 5 with"), "batches that were running:\n\(log)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ck").path))
+    }
+
     /// A checkpoint written while batches were still running keeps their lines out of its
     /// log (the library's side of the test above, whatever the timing).
     func testACheckpointLogsOnlyTheBatchesItHolds() throws {
@@ -368,3 +402,42 @@ final class CheckpointIntegrityTests: XCTestCase {
         XCTAssertTrue(draws.last?.contains("64/64 trajectories") ?? false, outcome.output)
     }
 }
+
+#if os(Linux)
+/// The checkpoint's name appears only by the rename of a whole file: checking the path, or
+/// writing it, creates only the temporary name (an empty CK that a SIGKILL left behind would
+/// be a damaged checkpoint).
+final class CheckpointNameTests: XCTestCase {
+    func testOnlyTheTemporaryNameIsCreated() throws {
+        let folder = try QCLabCLI.temporaryFolder(self, "qclab-ckname")
+        let watch = inotify_init1(Int32(IN_NONBLOCK))
+        XCTAssertGreaterThanOrEqual(watch, 0)
+        defer { close(watch) }
+        XCTAssertGreaterThanOrEqual(inotify_add_watch(watch, folder.path, UInt32(IN_CREATE)), 0)
+        let path = folder.appendingPathComponent("ck").path
+        _ = try OutputTarget(path: path, kind: "checkpoint", probingName: false)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+        var simulation = try ParallelDriverTests.simulation(trajectories: 8)
+        simulation.settings.batchSize = 4
+        let plan = try RunPlan(simulation: simulation)
+        var run = try ParallelRun(simulation: simulation, plan: plan, data: SimulationData(), driver: "serial", tasks: 1,
+                                  checkpoint: Checkpointing(path: path, interval: 0))
+        try run.store(simulation.runBatch(seeds: plan.seeds(ofBatch: 0)), forBatch: 0)
+        try run.checkpointIfDue()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+        // The names created in the folder, from the inotify events.
+        var created: [String] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let count = read(watch, &buffer, buffer.count)
+        var offset = 0
+        while count > 0, offset + 16 <= count {
+            let length = buffer[offset + 12..<offset + 16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            let name = buffer[offset + 16..<offset + 16 + length].prefix { $0 != 0 }
+            created.append(String(decoding: name, as: UTF8.self))
+            offset += 16 + length
+        }
+        XCTAssertGreaterThan(created.count, 0, "the temporary names were seen")
+        XCTAssertTrue(created.allSatisfy { $0.hasPrefix(".ck.tmp-") }, "\(created)")
+    }
+}
+#endif
