@@ -7,6 +7,8 @@ import PackageDescription
 //
 // - FuzzJobParser: bytes as a job file (`Job(json:)`).
 // - FuzzHDF5Reader: bytes as an HDF5 output (`SimulationData(contentsOf:)`, `datasetNames`).
+// - FuzzCheckpoint: bytes as a run's checkpoint (`ParallelRun(... checkpoint:)`), as they
+//   are and re-sealed with a valid checksum.
 let package = Package(
     name: "QCLabFuzz",
     dependencies: [.package(name: "QCLab", path: "../")],
@@ -15,5 +17,7 @@ let package = Package(
                           path: "FuzzJobParser"),
         .executableTarget(name: "FuzzHDF5Reader", dependencies: [.product(name: "QCLab", package: "QCLab")],
                           path: "FuzzHDF5Reader"),
+        .executableTarget(name: "FuzzCheckpoint", dependencies: [.product(name: "QCLab", package: "QCLab")],
+                          path: "FuzzCheckpoint"),
     ]
 )

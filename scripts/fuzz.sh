@@ -2,9 +2,12 @@
 # Runs the libFuzzer targets in Fuzz/ for a bounded time each.
 #
 #   scripts/fuzz.sh [seconds per target, default 60] [target ...]
+#   scripts/fuzz.sh 30 FuzzCheckpoint     # the bounded run the test command makes
 #
-# Targets: FuzzJobParser (job files), FuzzHDF5Reader (HDF5 outputs). Each starts from its
-# committed seed corpus (Fuzz/Corpus/job, Fuzz/Corpus/hdf5) plus the regression inputs in
+# Targets: FuzzJobParser (job files), FuzzHDF5Reader (HDF5 outputs), FuzzCheckpoint
+# (checkpoints, as they are and re-sealed with a valid checksum). Each starts from its
+# committed seed corpus (Fuzz/Corpus/job, Fuzz/Corpus/hdf5, Fuzz/Corpus/checkpoint: the
+# damaged checkpoints of CheckpointIntegrityTests) plus the regression inputs in
 # Fuzz/Findings, grows a scratch corpus under Fuzz/.build/corpus, and writes anything that
 # crashes, traps, leaks past -rss_limit_mb or hangs past -timeout to Fuzz/.build/findings.
 # FuzzHDF5Reader reads in-process, so it also finds crashes and endless loops inside the
@@ -14,14 +17,15 @@
 # but not fed to the fuzzer, which would crash on them at once); findings fixed in our
 # code belong in Fuzz/Findings/<target>, which seeds the fuzzer.
 # Exit status: 0 if no target found anything. A finding goes into Fuzz/Findings/<target>
-# (committed) once fixed: FuzzFindingTests reads it back through qclab. Not part of CI's test command; the findings
-# it made so far are regression tests in Tests/QCLabTests/FuzzFindingTests.swift.
+# (committed) once fixed: FuzzFindingTests reads it back through qclab. CI's test command
+# runs FuzzCheckpoint for a bounded time (`scripts/fuzz.sh 30 FuzzCheckpoint`); the
+# findings so far are regression tests in Tests/QCLabTests/FuzzFindingTests.swift.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(FuzzJobParser FuzzHDF5Reader)
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzJobParser FuzzHDF5Reader FuzzCheckpoint)
 
 # libFuzzer's main replaces Swift's (-parse-as-library); every Swift module is
 # instrumented for coverage, the C shims with -fsanitize=fuzzer-no-link.
@@ -34,6 +38,7 @@ for target in "${targets[@]}"; do
     case $target in
         FuzzJobParser) seeds=Corpus/job ;;
         FuzzHDF5Reader) seeds=Corpus/hdf5 ;;
+        FuzzCheckpoint) seeds=Corpus/checkpoint ;;
         *) echo "unknown target $target" >&2; exit 2 ;;
     esac
     corpus=.build/corpus/$target findings=.build/findings/$target

@@ -12,10 +12,26 @@ enum OutputPath {
 }
 
 extension RunCommand {
-    /// `--output`, checked before the run: it must not be the job file (an `--append`
-    /// input may be the output: it is read first, and replaced only once the run is whole).
+    /// `--output`, checked before the run (after `--checkpoint`): it must not be the job
+    /// file (an `--append` input may be the output: it is read first, and replaced only once
+    /// the run is whole).
     func checkedOutput() throws -> OutputTarget {
-        try OutputPath.checkWritable(output, protecting: job.map { [("job file", $0)] } ?? [])
+        try checkCheckpointPath()
+        return try OutputPath.checkWritable(output, protecting: job.map { [("job file", $0)] } ?? [])
+    }
+
+    /// `--checkpoint`, checked before the run: it must not be the output (removed once the
+    /// output is written, it would take the output with it), the job file or the
+    /// `--append` input (each replaced as the run goes), by any name: the same path, a hard
+    /// link or a symbolic link. It must also be fit to be written, as an output is.
+    func checkCheckpointPath() throws {
+        guard let checkpoint else { return }
+        let others = [("--output", output)] + (job.map { [("the job file", $0)] } ?? []) + (append.map { [("--append", $0)] } ?? [])
+        for (role, path) in others where OutputTarget.aliases(checkpoint, path) {
+            throw QCLabError.invalidPath(
+                "--checkpoint '\(checkpoint)' is the same file as \(role) '\(path)'; give the checkpoint a path of its own")
+        }
+        _ = try OutputTarget(path: checkpoint, kind: "checkpoint", probingName: false)
     }
 
     /// Refuses the run before it starts if its output cannot fit on the output's file

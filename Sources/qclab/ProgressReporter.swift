@@ -12,7 +12,9 @@ final class ProgressReporter: @unchecked Sendable {
     private let enabled: Bool
     private let lines: Bool
     private let lineInterval: Double
-    private let start = Date()
+    private var start = Date()
+    /// Trajectories done before this process began (a resumed run's): not counted in the rate.
+    private var base = 0
     private var lastDraw = Date.distantPast
     /// Whether a bar is on screen, so that `finish()` ends its line exactly once.
     private var drawn = false
@@ -27,6 +29,14 @@ final class ProgressReporter: @unchecked Sendable {
         self.lineInterval = lineInterval
     }
 
+    /// Tells the reporter the run resumed with `done` trajectories done already: the rate
+    /// (and the time left) count only the trajectories run from now on.
+    func resumed(from done: Int) {
+        lock.lock(); defer { lock.unlock() }
+        base = done
+        start = Date()
+    }
+
     /// Redraws the bar for `done` of `total` trajectories.
     func update(done: Int, total: Int) {
         guard enabled else { return }
@@ -36,7 +46,7 @@ final class ProgressReporter: @unchecked Sendable {
         lastDraw = now
         lastDone = done
         let elapsed = now.timeIntervalSince(start)
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let rate = elapsed > 0 ? Double(max(done - base, 0)) / elapsed : 0
         // Until a trajectory counts as done there is no rate to tell the time left from.
         let pace = rate > 0 ? String(format: "%.1f/s, %.0fs left", rate, Double(total - done) / rate) : "starting"
         if lines {

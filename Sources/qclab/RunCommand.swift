@@ -73,14 +73,23 @@ struct RunCommand: ParsableCommand {
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar, linesWhenNoTerminal: driver == .mpi)
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }
-            guard var data = try runDriver(job: job, previous: previous, progress: progress.update) else { return }
+            // A resumed run says so, and its progress rate counts only this process's work.
+            var keeping = checkpointing
+            keeping?.resumed = { [path = checkpoint ?? ""] done, total in
+                FileHandle.standardError.write(Foundation.Data(
+                    "qclab: resumed from checkpoint '\(path)': \(done) of \(total) trajectories done\n".utf8))
+                progress.resumed(from: done)
+            }
+            guard var data = try runDriver(job: job, previous: previous, checkpoint: keeping, progress: progress.update) else {
+                return
+            }
             progress.finish()
             if driver == .mpi { warn(warnings) }
             // The simulation's warnings are in the log already (the drivers write them); the job's are added here.
             data.log += job.warnings.map { "Warning: \($0)\n" }.joined()
             guard let target else { return }
             try data.save(to: target)
-            checkpointing?.remove()
+            keeping?.remove()
             print(Summary.describe(data, path: output))
         }
     }
@@ -131,7 +140,8 @@ struct RunCommand: ParsableCommand {
         return checkpoint.map { Checkpointing(path: $0, interval: max(0, interval)) }
     }
 
-    func runDriver(job: Job, previous: SimulationData, progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
+    func runDriver(job: Job, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
+                   progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
         switch driver {
         case .serial:
             return try serialDriver(job.simulation, seeds: job.seeds, data: previous, checkpoint: checkpointing, progress: progress)

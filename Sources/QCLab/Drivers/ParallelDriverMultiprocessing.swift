@@ -292,7 +292,8 @@ private struct WorkerPool {
             let batch = batches[nextBatch]
             nextBatch += 1
             workers[index].batch = batch
-            run.note("Running batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) on \(worker.name).")
+            run.note("Running batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) on \(worker.name).",
+                     forBatch: batch)
             observer.batchDispatched?(batch, worker.number, worker.pid)
             writer.int64(batch)
         } else {

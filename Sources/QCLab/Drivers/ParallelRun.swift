@@ -39,13 +39,15 @@ public struct ParallelRun {
         self.checkpoint = checkpoint
         done = Array(repeating: false, count: plan.batches.count)
         total = SimulationData()
-        if let saved = try checkpoint?.load(plan: plan, job: job, batchSize: batchSize) {
+        if let checkpoint, let saved = try checkpoint.load(simulation: simulation, plan: plan, job: job, batchSize: batchSize) {
             log = RunLog(resuming: saved.log)
             for batch in saved.done { done[batch] = true }
             total = saved.sums
             trajectoriesDone = saved.done.reduce(0) { $0 + plan.batches[$1].count }
             lastCheckpoint = Date()
-            qclabLogger.info("Resuming from checkpoint '\(checkpoint!.path)': \(saved.done.count) of \(plan.batches.count) batches done.")
+            log.line("Resumed from checkpoint '\(checkpoint.path)': \(trajectoriesDone) of \(plan.seeds.count) trajectories done "
+                     + "(\(saved.done.count) of \(plan.batches.count) batches); \(driver) driver, \(tasks) task(s).")
+            checkpoint.resumed?(trajectoriesDone, plan.seeds.count)
         } else {
             log = RunLog(simulation: simulation, plan: plan, driver: driver, tasks: tasks)
         }
@@ -58,7 +60,8 @@ public struct ParallelRun {
         if let last = lastCheckpoint, Date().timeIntervalSince(last) < checkpoint.interval { return }
         let batches = done.indices.filter { done[$0] }
         guard !batches.isEmpty else { return }
-        try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total, log: log.text)
+        try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total,
+                            log: log.text(withBatchesDone: done))
         lastCheckpoint = Date()
     }
 
@@ -70,6 +73,13 @@ public struct ParallelRun {
 
     /// Adds a line to the run's log at `level`.
     mutating func note(_ message: String, level: Logger.Level) { log.line(message, level: level) }
+
+    /// Adds a line about batch `index` (that it starts) to the run's log. A checkpoint
+    /// keeps it only once the batch is done, so that a resumed run, which runs the batch
+    /// again, logs it once.
+    public mutating func note(_ message: String, forBatch index: Int, level: Logger.Level = .info) {
+        log.line(message, level: level, batch: index)
+    }
 
     /// Whether batch `index` has a result.
     public func hasResult(_ index: Int) -> Bool { done[index] }

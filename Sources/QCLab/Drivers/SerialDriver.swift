@@ -27,7 +27,7 @@ public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: Si
     try withLinearAlgebraThreads(1) {
         for index in run.missingBatches {
             let batchSeeds = plan.seeds(ofBatch: index)
-            run.note(batchLine(index, seeds: batchSeeds), level: .debug)
+            run.note(batchLine(index, seeds: batchSeeds), forBatch: index, level: .debug)
             let before = run.trajectoriesDone
             let result = try BatchProgress.reporting(progress.map { _ in { collected, total in
                 report(before + BatchProgress.trajectories(of: batchSeeds.count, collected: collected, total: total))
@@ -51,6 +51,8 @@ func batchLine(_ index: Int, seeds: [Int]) -> String {
 /// swift-log.
 struct RunLog {
     private(set) var text = ""
+    /// Where the lines about each batch are in `text`: batch index, then the line's UTF-8 offsets.
+    private var batchLines: [(batch: Int, range: Range<Int>)] = []
 
     /// A log that carries on from `text` (a resumed run's).
     init(resuming text: String) { self.text = text }
@@ -68,9 +70,19 @@ struct RunLog {
 
     /// Adds a line to the log; it goes to swift-log at `level` (per-batch lines at
     /// `.debug`, so that a program that leaves swift-log at its default sees only the run).
-    mutating func line(_ message: String, level: Logger.Level = .info) {
+    mutating func line(_ message: String, level: Logger.Level = .info, batch: Int? = nil) {
+        let start = text.utf8.count
         text += message + "\n"
+        if let batch { batchLines.append((batch, start..<text.utf8.count)) }
         qclabLogger.log(level: level, "\(message)")
+    }
+
+    /// The log without the lines of batches that are not done (`done[batch]` false): what
+    /// a checkpoint keeps, since a resumed run runs those batches, and logs them, again.
+    func text(withBatchesDone done: [Bool]) -> String {
+        var kept = Array(text.utf8)
+        for line in batchLines.reversed() where !done[line.batch] { kept.removeSubrange(line.range) }
+        return String(decoding: kept, as: UTF8.self)
     }
 
     mutating func finished() -> String {

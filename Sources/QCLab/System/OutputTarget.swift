@@ -18,8 +18,13 @@ public struct OutputTarget: Sendable {
     let fileName: String
 
     /// Checks `path` as an output. `protected` are inputs it must not be, each with its
-    /// role in messages (`("job file", "job.json")`).
-    public init(path: String, protecting protected: [(role: String, path: String)] = []) throws {
+    /// role in messages (`("job file", "job.json")`); `kind` names the file in messages
+    /// (`output path 'o.h5' is a folder`, `checkpoint path 'ck' is a symbolic link, ...`).
+    /// With `probingName` false only the temporary name is created and removed, not the
+    /// path itself: for a file that must never exist other than whole (a checkpoint, whose
+    /// empty probe a SIGKILL at that moment would leave behind, as a damaged checkpoint).
+    public init(path: String, protecting protected: [(role: String, path: String)] = [], kind: String = "output",
+                probingName: Bool = true) throws {
         self.path = path
         if let slash = path.lastIndex(of: "/") {
             folder = slash == path.startIndex ? "/" : String(path[..<slash])
@@ -28,14 +33,14 @@ public struct OutputTarget: Sendable {
             folder = "."
             fileName = path
         }
-        func refuse(_ reason: String) -> QCLabError { .invalidPath("output path '\(path)' \(reason)") }
+        func refuse(_ reason: String) -> QCLabError { .invalidPath("\(kind) path '\(path)' \(reason)") }
         defer { Self.removeStaleTemporaries(of: path) }
         guard !fileName.isEmpty, fileName != ".", fileName != ".." else { throw refuse("has no file name") }
         guard !path.contains("\0") else { throw refuse("contains a NUL character") }
         guard let folderStatus = try? Syscalls.status(folder), folderStatus.isFolder else {
-            throw QCLabError.invalidPath("output folder '\(folder)' does not exist")
+            throw QCLabError.invalidPath("\(kind) folder '\(folder)' does not exist")
         }
-        guard Syscalls.canWriteInto(folder) else { throw QCLabError.invalidPath("output folder '\(folder)' is not writable") }
+        guard Syscalls.canWriteInto(folder) else { throw QCLabError.invalidPath("\(kind) folder '\(folder)' is not writable") }
         let existing: stat?
         do { existing = try Syscalls.linkStatus(path) } catch let error as Errno where error == .noSuchFile {
             existing = nil
@@ -52,7 +57,26 @@ public struct OutputTarget: Sendable {
                 }
             }
         }
-        try probe(existing: existing != nil)
+        try probe(existing: existing != nil || !probingName)
+    }
+
+    /// Whether paths `a` and `b` name the same file: the same device and inode when both
+    /// exist (so a hard link, or a symbolic link to it, counts as the file), else the same
+    /// canonical path (the real path of the folder, then the name), so that `o.h5`,
+    /// `./o.h5` and `dir/../o.h5` count as one before the file exists.
+    public static func aliases(_ a: String, _ b: String) -> Bool {
+        if let first = try? Syscalls.status(a), let second = try? Syscalls.status(b) { return first.isSameFile(as: second) }
+        guard let first = canonicalPath(a), let second = canonicalPath(b) else { return false }
+        return first == second
+    }
+
+    /// The real path of `path`'s folder, then its file name; nil if the folder cannot be resolved.
+    static func canonicalPath(_ path: String) -> String? {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard let real = Syscalls.realPath(folder) else { return nil }
+        return (real.hasSuffix("/") ? real : real + "/") + name
     }
 
     /// Throws unless the output's file system has at least `bytes` free for this user

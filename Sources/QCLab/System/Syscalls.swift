@@ -44,6 +44,14 @@ enum Syscalls {
         return status
     }
 
+    /// `realpath(3)`: the absolute path of `path` with every link, `.` and `..` resolved;
+    /// nil if it does not exist or cannot be resolved.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// `open(2)` with O_CREAT | O_EXCL: a new file that did not exist, mode 0644 before umask.
     static func createExclusive(_ path: String) throws -> Int32 {
         try valueOrErrno { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }.get()
