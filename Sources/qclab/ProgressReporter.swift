@@ -7,7 +7,7 @@ import Foundation
 ///
 /// The drivers report within batches too (a batch's trajectories count in proportion to
 /// the collect points it has passed), so the bar moves during a run of one batch; it is
-/// redrawn at most ten times a second.
+/// redrawn when it gains a cell, and otherwise at most ten times a second.
 final class ProgressReporter: @unchecked Sendable {
     private let enabled: Bool
     private let lines: Bool
@@ -20,6 +20,8 @@ final class ProgressReporter: @unchecked Sendable {
     private var drawn = false
     /// The count last shown, so that the same count is never shown twice.
     private var lastDone = -1
+    /// The bar's filled cells last drawn.
+    private var lastFilled = -1
     private let lock = NSLock()
 
     init(enabled: Bool, linesWhenNoTerminal: Bool = false, lineInterval: Double = 10) {
@@ -42,9 +44,14 @@ final class ProgressReporter: @unchecked Sendable {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
         let now = Date()
-        guard done != lastDone, done == total || now.timeIntervalSince(lastDraw) > (lines ? lineInterval : 0.1) else { return }
+        let width = 30, filled = total > 0 ? width * done / total : 0
+        // The bar is redrawn when it gains a cell (so it moves however fast the run), and
+        // otherwise at most ten times a second.
+        let grows = !lines && filled != lastFilled
+        guard done != lastDone, done == total || grows || now.timeIntervalSince(lastDraw) > (lines ? lineInterval : 0.1) else { return }
         lastDraw = now
         lastDone = done
+        lastFilled = filled
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(max(done - base, 0)) / elapsed : 0
         // Until a trajectory counts as done there is no rate to tell the time left from.
@@ -54,7 +61,6 @@ final class ProgressReporter: @unchecked Sendable {
             FileHandle.standardError.write(Data(line.utf8))
             return
         }
-        let width = 30, filled = total > 0 ? width * done / total : 0
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let line = String(format: "\r[%@] %d/%d trajectories, %@ ", bar, done, total, pace)
         FileHandle.standardError.write(Data(line.utf8))

@@ -42,10 +42,11 @@ enum QCLabCLI {
         return found
     }
 
-    /// Runs `qclab arguments...` in `folder` with a time limit; standard output and error
+    /// Runs `qclab arguments...` in `folder` with a time limit (a safety net against a hang,
+    /// not a timing the test relies on); standard output and error
     /// go to files in a separate folder, so that `folder` holds only what qclab writes.
     /// `environment` is added to this process's, less the variables named in `removingEnvironment`.
-    static func run(_ arguments: [String], in folder: URL, program: URL? = nil, timeout: Double = 120,
+    static func run(_ arguments: [String], in folder: URL, program: URL? = nil, timeout: Double = 300,
                     environment: [String: String] = [:], removingEnvironment removed: [String] = [],
                     file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
         let process = Process()
@@ -65,13 +66,13 @@ enum QCLabCLI {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        let ended = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in ended.signal() }
         try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
+        // `timeout` only turns a hang into a failure.
+        if ended.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
-            usleep(300_000)
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if ended.wait(timeout: .now() + 10) == .timedOut { kill(process.processIdentifier, SIGKILL) }
             XCTFail("qclab \(arguments.joined(separator: " ")) did not finish within \(timeout) s", file: file, line: line)
         }
         process.waitUntilExit()
@@ -215,10 +216,7 @@ final class CLIErrorTests: XCTestCase {
     /// On a terminal (a pseudo-terminal made by `script`), one bar counts up to all
     /// trajectories of the run, whichever driver, and its line is ended once.
     func testProgressBarOnATerminalCountsTheWholeRun() throws {
-        let script = URL(fileURLWithPath: "/usr/bin/script")
-        guard FileManager.default.isExecutableFile(atPath: script.path) else {
-            throw XCTSkip("util-linux `script` is not installed; cannot make a terminal")
-        }
+        let script = try TestEnvironment.requireTool("/usr/bin/script", "util-linux's `script` (bsdutils), which makes a terminal,")
         let folder = try QCLabCLI.temporaryFolder(self)
         try BadJob.job(settings: #"{"tmax": 0.2, "dt_update": 0.01, "num_trajs": 6, "batch_size": 2}"#)
             .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)

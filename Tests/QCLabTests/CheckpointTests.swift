@@ -18,26 +18,21 @@ final class CheckpointTests: XCTestCase {
         return folder
     }
 
-    /// Starts `qclab` with `arguments` in `folder`, SIGKILLs it after `delay` seconds unless
-    /// it ended; returns whether it ended by itself, and its status.
-    func runOrKill(_ arguments: [String], in folder: URL, after delay: Double,
-                   once condition: (() -> Bool)? = nil) throws -> (finished: Bool, status: Int32) {
-        let process = Process()
-        process.executableURL = try QCLabCLI.executable()
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        process.environment = ProcessInfo.processInfo.environment.merging(["QCLAB_CHECKPOINT_INTERVAL": "0"]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(delay)
-        while process.isRunning && Date() < deadline && !(condition?() ?? false) { usleep(5_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return (false, process.terminationStatus)
+    /// Runs `qclab arguments...` in `folder` (a checkpoint after every batch). With
+    /// `moment`, the run pauses there (`QCLAB_TEST_PAUSE_AT`) and is SIGKILLed once it says
+    /// so; returns whether it was, and its status.
+    func run(_ arguments: [String], in folder: URL, killedAt moment: String?) throws -> (killed: Bool, status: Int32) {
+        var environment = ["QCLAB_CHECKPOINT_INTERVAL": "0"]
+        environment["QCLAB_TEST_PAUSE_AT"] = moment
+        let run = try WatchedProcess(QCLabCLI.executable(), arguments, in: folder, environment: environment)
+        if let moment {
+            let paused = run.waitFor("qclab: paused at \(moment)\n")
+            if run.process.isRunning { run.signalAndWait(SIGKILL) }
+            XCTAssertTrue(paused, "the run reached \(moment): \(run.errors)")
+            return (paused, run.process.terminationStatus)
         }
-        return (true, process.terminationStatus)
+        run.waitForExit()
+        return (false, run.process.terminationStatus)
     }
 
     func testKilledRunsResumeToTheSameBitsWithEveryDriver() throws {
@@ -46,39 +41,30 @@ final class CheckpointTests: XCTestCase {
             let reference = try QCLabCLI.run(["run", "job.json", "--driver", driver, "--output", "reference.h5"], in: folder)
             XCTAssertEqual(reference.status, 0, reference.errors)
             let command = ["run", "job.json", "--driver", driver, "--output", "out.h5", "--checkpoint", "ck"]
-            var kills = 0, resumedFromCheckpoint = 0
-            // Kill at many moments (with a checkpoint written after every batch, some of
-            // these land inside a write), resuming each time with the same command.
-            for delay in [0.15, 0.3, 0.45, 0.6, 0.8, 1.0, 1.3, 60] {
-                if FileManager.default.fileExists(atPath: folder.appendingPathComponent("ck").path) { resumedFromCheckpoint += 1 }
-                let outcome = try runOrKill(command, in: folder, after: delay)
-                if outcome.finished {
-                    XCTAssertEqual(outcome.status, 0, driver)
-                    break
-                }
-                kills += 1
-                // Killed before the output was written: there is none. Killed in the moment
-                // between renaming the finished output into place and exiting: it is whole.
-                let out = folder.appendingPathComponent("out.h5").path
-                if FileManager.default.fileExists(atPath: out) {
-                    let written = try SimulationData(contentsOf: out)
-                    let whole = try SimulationData(contentsOf: folder.appendingPathComponent("reference.h5").path)
-                    XCTAssertEqual(ParallelDriverTests.withoutLog(written), ParallelDriverTests.withoutLog(whole),
-                                   "\(driver): an output that exists after a kill is the whole result")
-                }
+            let ck = folder.appendingPathComponent("ck").path, out = folder.appendingPathComponent("out.h5").path
+            // Killed just after the first checkpoint, then after the second of the resumed
+            // run, then with the output written under its temporary name (all batches
+            // done, the checkpoint not yet removed); each time resumed with the same command.
+            for moment in ["checkpoint-1", "checkpoint-2", "write-out.h5"] {
+                XCTAssertEqual(FileManager.default.fileExists(atPath: ck), moment != "checkpoint-1", "\(driver), \(moment)")
+                let killed = try run(command, in: folder, killedAt: moment)
+                XCTAssertTrue(killed.killed, "\(driver): killed at \(moment)")
+                XCTAssertTrue(FileManager.default.fileExists(atPath: ck), "\(driver), \(moment): the checkpoint is kept")
+                XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(driver), \(moment): no output before the rename")
             }
-            XCTAssertGreaterThan(kills, 0, "\(driver): the run was interrupted")
-            XCTAssertGreaterThan(resumedFromCheckpoint, 0, "\(driver): some run resumed from a checkpoint")
-            let out = try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path)
+            XCTAssertTrue(QCLabCLI.contents(of: folder).contains { $0.hasPrefix(".out.h5.tmp-") },
+                          "\(driver): the killed write left its temporary file")
+            let last = try run(command, in: folder, killedAt: nil)
+            XCTAssertEqual(last.status, 0, driver)
+            let written = try SimulationData(contentsOf: out)
             let whole = try SimulationData(contentsOf: folder.appendingPathComponent("reference.h5").path)
-            XCTAssertEqual(ParallelDriverTests.withoutLog(out), ParallelDriverTests.withoutLog(whole), driver)
+            XCTAssertEqual(ParallelDriverTests.withoutLog(written), ParallelDriverTests.withoutLog(whole), driver)
             if driver == "serial" {
                 // The serial log, too, but for the line each resumed run adds.
-                let lines = out.log.split(separator: "\n", omittingEmptySubsequences: false)
-                // (A run killed before it checkpointed again leaves no trace of its resuming.)
-                XCTAssertGreaterThan(lines.filter { $0.hasPrefix("Resumed from checkpoint 'ck': ") }.count, 0)
-                XCTAssertEqual(lines.filter { !$0.hasPrefix("Resumed from checkpoint 'ck': ") }.joined(separator: "\n"), whole.log,
-                               "the serial log, too")
+                let lines = written.log.split(separator: "\n", omittingEmptySubsequences: false)
+                let resumed = { (line: Substring) in line.hasPrefix("Resumed from checkpoint 'ck': ") }
+                XCTAssertGreaterThan(lines.filter(resumed).count, 0)
+                XCTAssertEqual(lines.filter { !resumed($0) }.joined(separator: "\n"), whole.log, "the serial log, too")
             }
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(),
                            ["job.json", "out.h5", "reference.h5"], "\(driver): the checkpoint and any temporary file are gone")
@@ -95,38 +81,27 @@ final class CheckpointTests: XCTestCase {
                          "--driver", "mpi", "--output", "out.h5", "--checkpoint", "ck"]
         var interrupted = 0, resumed = 0
         let ck = folder.appendingPathComponent("ck").path
-        func stamp() -> Date? { (try? FileManager.default.attributesOfItem(atPath: ck))?[.modificationDate] as? Date }
         // A time limit: SIGTERM to mpirun ends every rank; the same command resumes. The
-        // first two runs are ended once they have written (or rewritten) the checkpoint, the
-        // last one runs to the end.
-        for round in 0..<3 {
+        // first two runs are ended once rank 0 has written its first (then second)
+        // checkpoint and paused there; the last one runs to the end.
+        for moment in ["checkpoint-1", "checkpoint-2", nil] {
             if FileManager.default.fileExists(atPath: ck) { resumed += 1 }
-            let before = stamp()
-            let process = Process()
-            process.executableURL = mpirun
-            process.arguments = arguments
-            process.currentDirectoryURL = folder
-            process.environment = ProcessInfo.processInfo.environment.merging(
-                ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            if round < 2 {
-                let deadline = Date().addingTimeInterval(120)
-                while process.isRunning && stamp() == before && Date() < deadline { usleep(2_000) }
-                usleep(UInt32(30_000 * round))
-            }
-            if round == 2 || !process.isRunning {
-                process.waitUntilExit()
-                XCTAssertEqual(process.terminationStatus, 0)
+            let pause = moment.map { ["-x", "QCLAB_TEST_PAUSE_AT=\($0)"] } ?? []
+            let run = try WatchedProcess(mpirun, pause + arguments, in: folder,
+                                         environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"])
+            guard let moment else {
+                run.waitForExit()
+                XCTAssertEqual(run.process.terminationStatus, 0, run.errors)
                 break
             }
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
+            XCTAssertTrue(run.waitFor("qclab: paused at \(moment)\n"), "rank 0 paused at \(moment): \(run.errors)")
+            run.signalAndWait(SIGTERM)
+            XCTAssertNotEqual(run.process.terminationStatus, 0)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: ck), "the checkpoint is kept")
             interrupted += 1
         }
-        XCTAssertGreaterThan(interrupted, 0)
-        XCTAssertGreaterThan(resumed, 0, "some run resumed from rank 0's checkpoint")
+        XCTAssertEqual(interrupted, 2)
+        XCTAssertEqual(resumed, 2, "the second and third runs resumed from rank 0's checkpoint")
         let out = try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path)
         let whole = try SimulationData(contentsOf: folder.appendingPathComponent("reference.h5").path)
         XCTAssertEqual(ParallelDriverTests.withoutLog(out), ParallelDriverTests.withoutLog(whole))
@@ -136,10 +111,9 @@ final class CheckpointTests: XCTestCase {
     func testAForeignCheckpointIsRefused() throws {
         let folder = try folder(trajectories: 64)
         let ck = folder.appendingPathComponent("ck").path
-        let outcome = try runOrKill(["run", "job.json", "--output", "out.h5", "--checkpoint", "ck"], in: folder, after: 60,
-                                    once: { FileManager.default.fileExists(atPath: ck) })
-        XCTAssertFalse(outcome.finished, "the run was interrupted")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ck").path))
+        let outcome = try run(["run", "job.json", "--output", "out.h5", "--checkpoint", "ck"], in: folder, killedAt: "checkpoint-1")
+        XCTAssertTrue(outcome.killed, "the run was interrupted")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ck))
         // Another job file.
         try ParallelDriverTests.jobJSON(trajectories: 64).replacingOccurrences(of: #""A": 10"#, with: #""A": 12"#)
             .replacingOccurrences(of: #""tmax": 2.0"#, with: #""tmax": 4"#)

@@ -32,7 +32,7 @@ final class DriverScaleTests: XCTestCase {
 
     func testPeakMemoryDoesNotGrowWithTheNumberOfBatches() throws {
         let time = "/usr/bin/time"
-        guard FileManager.default.isExecutableFile(atPath: time) else { throw XCTSkip("GNU time is not installed") }
+        _ = try TestEnvironment.requireTool(time, "GNU time (time)")
         let qclab = try QCLabCLI.executable().path
         let mpirun = try? P.mpirun()
         var results: [String: [Int: [Double]]] = [:]
@@ -89,7 +89,7 @@ final class DriverScaleTests: XCTestCase {
     func testMPIAcrossTwoNetworkNamespacesMatchesSerialBitForBit() throws {
         let mpirun = try P.mpirun()
         let ip = "/usr/sbin/ip"
-        guard FileManager.default.isExecutableFile(atPath: ip) else { throw XCTSkip("iproute2's ip is not installed") }
+        _ = try TestEnvironment.requireTool(ip, "iproute2's ip")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-netns-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
@@ -111,7 +111,7 @@ final class DriverScaleTests: XCTestCase {
             """)
         addTeardownBlock { _ = try? sh("\(ip) netns del \(a); \(ip) netns del \(b)") }
         guard setup.status == 0 else {
-            throw XCTSkip("cannot make network namespaces here (needs root with CAP_NET_ADMIN): \(setup.errors)")
+            throw TestEnvironment.unavailable("cannot make network namespaces here (needs root with CAP_NET_ADMIN): \(setup.errors)")
         }
         let agent = folder.appendingPathComponent("agent.sh")
         try """

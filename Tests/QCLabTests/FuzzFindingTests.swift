@@ -15,7 +15,7 @@ final class FuzzFindingTests: XCTestCase {
             if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("Package.swift").path) { return candidate }
             folder.deleteLastPathComponent()
         }
-        throw XCTSkip("no Fuzz/ folder above \(#filePath)")
+        throw TestEnvironment.Missing(description: "no Fuzz/ folder above \(#filePath): the checkout is incomplete")
     }
 
     private func files(in folders: [URL]) -> [URL] {

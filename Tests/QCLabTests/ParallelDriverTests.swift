@@ -311,14 +311,14 @@ final class ParallelDriverTests: XCTestCase {
 
     // MARK: The command line and MPI
 
-    /// `mpirun` on the PATH, or a skip: the MPI tests need Open MPI installed.
+    /// `mpirun` on the PATH: the MPI tests need Open MPI installed (see ``TestEnvironment``).
     static func mpirun() throws -> URL {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for folder in path.split(separator: ":") {
             let candidate = URL(fileURLWithPath: String(folder)).appendingPathComponent("mpirun")
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         }
-        throw XCTSkip("mpirun is not installed (apt-get install openmpi-bin)")
+        throw TestEnvironment.unavailable("mpirun is not installed (Open MPI's openmpi-bin; scripts/install-deps.sh installs it)")
     }
 
     /// Runs a program (`qclab` or `mpirun`) with a time limit through ``QCLabCLI/run``; Open

@@ -195,18 +195,20 @@ final class ReliabilityTests: XCTestCase {
 
     // MARK: Disk and signals
 
-    /// A small tmpfs, mounted for the test and unmounted after; skips unless root.
+    /// A small tmpfs, mounted for the test and unmounted after (needs root, as the test
+    /// command runs).
     private func smallFileSystem(kilobytes: Int) throws -> URL {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-tmpfs")
         let mount = Process()
-        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.executableURL = try TestEnvironment.requireTool("/bin/mount", "util-linux's mount")
+        let umount = try TestEnvironment.requireTool("/bin/umount", "util-linux's umount")
         mount.arguments = ["-t", "tmpfs", "-o", "size=\(kilobytes)k", "tmpfs", folder.path]
         try mount.run()
         mount.waitUntilExit()
-        guard mount.terminationStatus == 0 else { throw XCTSkip("cannot mount a tmpfs (needs root)") }
+        guard mount.terminationStatus == 0 else { throw TestEnvironment.unavailable("cannot mount a tmpfs (needs root)") }
         addTeardownBlock {
             let unmount = Process()
-            unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            unmount.executableURL = umount
             unmount.arguments = [folder.path]
             try? unmount.run()
             unmount.waitUntilExit()
@@ -278,18 +280,12 @@ final class ReliabilityTests: XCTestCase {
         try BadJob.job(settings: #"{"tmax": 1000, "dt_update": 0.01, "dt_collect": 1, "num_trajs": 1000000, "batch_size": 100}"#)
             .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         for signal in [SIGTERM, SIGINT, SIGHUP] {
-            let process = Process()
-            process.executableURL = try QCLabCLI.executable()
-            process.arguments = ["run", "job.json", "--output", "result.h5"]
-            process.currentDirectoryURL = folder
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            usleep(700_000)
-            kill(process.processIdentifier, signal)
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationReason, .uncaughtSignal)
-            XCTAssertEqual(process.terminationStatus, signal)
+            // Signalled once its log (-v) says the first batch is running.
+            let run = try WatchedProcess(QCLabCLI.executable(), ["run", "job.json", "--output", "result.h5", "-v"], in: folder)
+            XCTAssertTrue(run.waitFor("Running batch 1 "), "signal \(signal): the run began: \(run.errors)")
+            run.signalAndWait(signal)
+            XCTAssertEqual(run.process.terminationReason, .uncaughtSignal)
+            XCTAssertEqual(run.process.terminationStatus, signal)
             XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"], "signal \(signal): debris")
         }
     }
@@ -298,51 +294,21 @@ final class ReliabilityTests: XCTestCase {
     /// signal says and leaves no temporary file (nor a partial output) behind.
     func testSignalsDuringTheWriteLeaveNoTemporaryFile() throws {
         let folder = try QCLabCLI.temporaryFolder(self)
-        // Few steps but many collect points of a 40x40 density matrix: a ~100 MB output
-        // whose writing takes long enough to be caught.
-        let job = BadJob.job(settings: #"{"tmax": 4, "dt_update": 0.01, "dt_collect": 0.01, "num_trajs": 1, "batch_size": 1}"#,
-                             model: #"{"name": "HolsteinLattice", "constants": {"N": 40}}"#,
-                             initialState: "{\"wf_db\": [1" + String(repeating: ", 0", count: 39) + "]}")
-        try job.write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        try BadJob.valid.write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         let out = folder.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        var caught = 0
         for signal in [SIGTERM, SIGINT, SIGHUP] {
-            for _ in 0 ..< 10 where caught < 3 {
-                let process = Process()
-                process.executableURL = try QCLabCLI.executable()
-                process.arguments = ["run", "job.json", "--output", "out/result.h5"]
-                process.currentDirectoryURL = folder
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                // Wait for the temporary file to hold data (the empty probe files made
-                // before the run do not count), then signal.
-                let deadline = Date().addingTimeInterval(120)
-                var sent = false
-                while process.isRunning && Date() < deadline {
-                    let temporary = QCLabCLI.contents(of: out).first { $0.hasPrefix(".result.h5.tmp-") }
-                    if let temporary, let size = try? Syscalls.linkStatus(out.appendingPathComponent(temporary).path).st_size,
-                       size > 0 {
-                        kill(process.processIdentifier, signal)
-                        sent = true
-                        break
-                    }
-                    usleep(200)
-                }
-                process.waitUntilExit()
-                if sent && process.terminationReason == .uncaughtSignal {
-                    caught += 1
-                    XCTAssertEqual(process.terminationStatus, signal, "ended by the signal sent")
-                }
-                XCTAssertFalse(!sent && process.isRunning, "qclab did not finish")
-                XCTAssertEqual(QCLabCLI.contents(of: out).filter { $0 != "result.h5" }, [], "signal \(signal): debris")
-                XCTAssertFalse(QCLabCLI.contents(of: out).contains("result.h5") && sent && process.terminationReason == .uncaughtSignal,
-                               "signal \(signal): a partial output")
-                try? FileManager.default.removeItem(at: out.appendingPathComponent("result.h5"))
-            }
-            XCTAssertGreaterThan(caught, 0, "signal \(signal) never arrived during the write")
-            caught = 0
+            // Signalled with the output written under its temporary name, not yet renamed
+            // (the run pauses there: QCLAB_TEST_PAUSE_AT).
+            let run = try WatchedProcess(QCLabCLI.executable(), ["run", "job.json", "--output", "out/result.h5"], in: folder,
+                                         environment: ["QCLAB_TEST_PAUSE_AT": "write-result.h5"])
+            XCTAssertTrue(run.waitFor("qclab: paused at write-result.h5\n"), "signal \(signal): \(run.errors)")
+            XCTAssertEqual(QCLabCLI.contents(of: out).filter { $0.hasPrefix(".result.h5.tmp-") }.count, 1,
+                           "signal \(signal): the temporary file is there: \(QCLabCLI.contents(of: out))")
+            run.signalAndWait(signal)
+            XCTAssertEqual(run.process.terminationReason, .uncaughtSignal, "signal \(signal)")
+            XCTAssertEqual(run.process.terminationStatus, signal, "ended by the signal sent")
+            XCTAssertEqual(QCLabCLI.contents(of: out), [], "signal \(signal): debris or a partial output")
         }
     }
 }

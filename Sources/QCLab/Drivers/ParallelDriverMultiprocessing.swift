@@ -143,7 +143,8 @@ private func affinityCoreCount() -> Int? {
 /// kind byte, the batch index (Int64) and a payload: nothing (`done`), the batch's
 /// ``BatchFailure`` (`failure`), the worker's folded ``SimulationData`` (`result`, batch
 /// -1), or the trajectories of the running batch that count as done (`progress`, an
-/// Int64; at most every ``progressInterval`` seconds, and only when the parent reports progress).
+/// Int64; the first count of a batch at once, then at most every ``progressInterval``
+/// seconds, and only when the parent reports progress).
 private enum WorkerMessage {
     static let done: UInt8 = 0
     static let failure: UInt8 = 1
@@ -533,11 +534,12 @@ private func workerMain(fd: Int32, simulation: Simulation, plan: RunPlan, sendEa
             let seeds = plan.seeds(ofBatch: batch)
             var sent = 0
             let result = try BatchProgress.reporting(sendProgress ? { collected, total in
-                // A few messages a second at most, and none that says nothing new: the
-                // parent's reads, and the batch, are not slowed down.
+                // The first count at once (so a batch that ends quickly still shows it has
+                // begun), then a few messages a second at most, and none that says nothing
+                // new: the parent's reads, and the batch, are not slowed down.
                 let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: total)
                 let now = monotonicSeconds()
-                guard done > sent, done < seeds.count, now - lastProgress >= WorkerMessage.progressInterval else { return }
+                guard done > sent, done < seeds.count, sent == 0 || now - lastProgress >= WorkerMessage.progressInterval else { return }
                 var writer = BinaryWriter()
                 writer.int64(done)
                 guard sendAll(fd, WorkerMessage.frame(kind: WorkerMessage.progress, batch: batch, payload: writer.bytes)) else { _exit(4) }

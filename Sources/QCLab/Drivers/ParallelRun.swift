@@ -23,6 +23,8 @@ public struct ParallelRun {
     private let checkpoint: Checkpointing?
     private let batchSize: Int
     private var lastCheckpoint: Date?
+    /// Checkpoints this process has written (for ``TestPause``).
+    private var checkpointsWritten = 0
 
     /// Starts a run of `plan` (made with the same `data`) that adds to `data`, and starts
     /// its log with the driver's name and task count.
@@ -63,6 +65,8 @@ public struct ParallelRun {
         try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total,
                             log: log.text(withBatchesDone: done))
         lastCheckpoint = Date()
+        checkpointsWritten += 1
+        TestPause.at("checkpoint-\(checkpointsWritten)")
     }
 
     /// Adds a line to the run's log (and to swift-log).

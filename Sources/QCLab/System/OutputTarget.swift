@@ -129,6 +129,7 @@ public struct OutputTarget: Sendable {
         try Self.guardedWhileExisting(temporary) {
             do {
                 try body(temporary)
+                TestPause.at("write-" + (path.split(separator: "/").last.map(String.init) ?? path))
                 try finish(temporary)
             } catch {
                 try? Syscalls.remove(temporary)

@@ -2,7 +2,7 @@
 which no longer agree with the stored output (|a - b| <= 1e-6 + 1e-5 |b|): such a fixture
 is sensitive at the level of rounding and cannot be trusted element by element.
 
-    /tmp/ref/bin/python check_fixture_stability.py [CASE ...]
+    ../../../.build/qclab-ref/bin/python check_fixture_stability.py [CASE ...]
 """
 import json
 import os

@@ -20,7 +20,7 @@ complex means given as interleaved re, im; means must match bit for bit.
 
 Meant for CI (optional, needs the reference environment):
 
-    /tmp/ref/bin/python Tests/QCLabTests/Fixtures/check_qclab_loads.py OUT.h5
+    (from the package root) .build/qclab-ref/bin/python Tests/QCLabTests/Fixtures/check_qclab_loads.py OUT.h5
 """
 
 import argparse

@@ -11,7 +11,7 @@ The model: two states, `H_q = [[E, V], [V, -E]]`, a diagonal linear coupling `ga
 (QC Lab's `h_qc_diagonal_linear`), and two anharmonic coordinates,
 `H_c = sum_xi p^2 / (2 m) + m w^2 q^2 / 2 + quartic q^4`, weight `h = w`.
 
-Run: `/tmp/ref/bin/python generate_core_model_fixtures.py` (writes core_model_*.json/.h5
+Run from this folder: `../../../.build/qclab-ref/bin/python generate_core_model_fixtures.py` (writes core_model_*.json/.h5
 and index_core_model.json). Uses generate_fixtures.run_job's layout; contains no qclab code.
 """
 import json

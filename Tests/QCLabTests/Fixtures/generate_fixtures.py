@@ -20,9 +20,8 @@ ingredients, serial_driver, Data.save).
 
 Regenerate with:
 
-    python3 -m venv /tmp/ref
-    /tmp/ref/bin/pip install qclab==1.3.0 h5py
-    cd Tests/QCLabTests/Fixtures && /tmp/ref/bin/python generate_fixtures.py
+    python3 -m venv .build/qclab-ref && .build/qclab-ref/bin/python -m pip install qclab==1.3.0 h5py
+    cd Tests/QCLabTests/Fixtures && ../../../.build/qclab-ref/bin/python generate_fixtures.py
 
 Extra outputs (the job's top-level "outputs" list, ../shared/job-format.md):
 

@@ -1,8 +1,8 @@
 """Fixtures for MSMASH, the complex avoided crossings and NumPy's PCG64, from qclab 1.3.0.
 
-Run with the qclab 1.3.0 venv from this folder:
+Run with the qclab 1.3.0 venv (see README.md: `.build/qclab-ref` at the package root) from this folder:
 
-    /tmp/ref/bin/python generate_msmash_fixtures.py [CASE ...]
+    ../../../.build/qclab-ref/bin/python generate_msmash_fixtures.py [CASE ...]
 
 Writes ``pcg64_draws.json`` (always), ``<case>.json`` / ``<case>.h5`` for every case (or only
 the named ones) and ``index_msmash.json`` (full runs only). Drives qclab through

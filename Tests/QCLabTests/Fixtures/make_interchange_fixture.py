@@ -17,9 +17,8 @@ update them (the script prints them).
 
 Regenerate with:
 
-    python3 -m venv /tmp/ref
-    /tmp/ref/bin/pip install qclab==1.3.0 h5py
-    cd Tests/QCLabTests/Fixtures && /tmp/ref/bin/python make_interchange_fixture.py
+    python3 -m venv .build/qclab-ref && .build/qclab-ref/bin/python -m pip install qclab==1.3.0 h5py
+    cd Tests/QCLabTests/Fixtures && ../../../.build/qclab-ref/bin/python make_interchange_fixture.py
 """
 
 import os
