@@ -318,18 +318,13 @@ final class CheckpointIntegrityTests: XCTestCase {
             let ck = folder.appendingPathComponent("ck").path
             let command = ["run", "job.json", "--driver", driver, "--num-tasks", driver == "serial" ? "1" : "2",
                            "--output", "out.h5", "--checkpoint", "ck"]
-            let process = Process()
-            process.executableURL = try QCLabCLI.executable()
-            process.arguments = command
-            process.currentDirectoryURL = folder
-            process.environment = ProcessInfo.processInfo.environment.merging(["QCLAB_CHECKPOINT_INTERVAL": "0"]) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            while process.isRunning && !FileManager.default.fileExists(atPath: ck) { usleep(2_000) }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationReason, .uncaughtSignal, "\(driver): killed before it finished")
+            // Killed when it says it paused after its first checkpoint (QCLAB_TEST_PAUSE_AT).
+            let run = try WatchedProcess(QCLabCLI.executable(), command, in: folder,
+                                         environment: ["QCLAB_CHECKPOINT_INTERVAL": "0", "QCLAB_TEST_PAUSE_AT": "checkpoint-1"])
+            let paused = run.waitFor("qclab: paused at checkpoint-1\n")
+            if run.process.isRunning { run.signalAndWait(SIGKILL) }
+            XCTAssertTrue(paused, "\(driver): the run paused after its first checkpoint: \(run.errors)")
+            XCTAssertEqual(run.process.terminationReason, .uncaughtSignal, "\(driver): killed before it finished")
             let saved = try Layout(Data(contentsOf: URL(fileURLWithPath: ck)))
             let done = 4 * saved.doneCount
             let resumed = try QCLabCLI.run(command, in: folder)
