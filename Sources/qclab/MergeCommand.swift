@@ -29,7 +29,7 @@ struct MergeCommand: ParsableCommand {
             try OutputPath.checkWritable(output)
             let merged = try SimulationData.merging(files: inputs)
             try merged.save(to: output)
-            print("wrote \(output): \(merged.normFactor) trajectories (seeds \(SeedList.describe(merged.seeds))) from \(inputs.count) file\(inputs.count == 1 ? "" : "s")")
+            try StandardStreams.writeOutput("wrote \(output): \(merged.normFactor) trajectories (seeds \(SeedList.describe(merged.seeds))) from \(inputs.count) file\(inputs.count == 1 ? "" : "s")\n")
         }
     }
 }

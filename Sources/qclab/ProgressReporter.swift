@@ -1,4 +1,5 @@
 import Foundation
+import QCLab
 
 /// A one-line progress bar on standard error (trajectories done, rate, time left), shown
 /// only when standard error is a terminal; or, for MPI rank 0 (whose standard error the
@@ -41,13 +42,13 @@ final class ProgressReporter: @unchecked Sendable {
         let pace = rate > 0 ? String(format: "%.1f/s, %.0fs left", rate, Double(total - done) / rate) : "starting"
         if lines {
             let line = String(format: "qclab: %d/%d trajectories, %@\n", done, total, pace)
-            FileHandle.standardError.write(Data(line.utf8))
+            StandardStreams.writeError(line)
             return
         }
         let width = 30, filled = total > 0 ? width * done / total : 0
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let line = String(format: "\r[%@] %d/%d trajectories, %@ ", bar, done, total, pace)
-        FileHandle.standardError.write(Data(line.utf8))
+        StandardStreams.writeError(line)
         drawn = true
     }
 
@@ -56,6 +57,6 @@ final class ProgressReporter: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard drawn else { return }
         drawn = false
-        FileHandle.standardError.write(Data("\n".utf8))
+        StandardStreams.writeError("\n")
     }
 }
