@@ -105,7 +105,7 @@ func reportingErrors<T>(_ body: () throws -> T) -> T {
     do { return try body() } catch let error as CleanExit {
         QCLabCommand.exit(withError: error)
     } catch {
-        fail("\(error)")
+        fail(QCLabError.describe(error))
     }
 }
 

@@ -166,7 +166,7 @@ struct RunCommand: ParsableCommand {
     /// mpirun end the job.
     private func failUnderMPI(_ error: Error) -> Never {
         let reports = !MPIEnvironment.isInitialized || MPIEnvironment.isFinalized || MPIEnvironment.rank == 0
-        if reports { StandardStreams.writeError("qclab: error: \(error)\n") }
+        if reports { StandardStreams.writeError("qclab: error: \(QCLabError.describe(error))\n") }
         MPIEnvironment.finalize()
         Foundation.exit(1)
     }
