@@ -216,10 +216,10 @@ final class EnvironmentFaultTests: XCTestCase {
             XCTAssertEqual(outcome.status, 0, "\(command): \(outcome.errors)")
             XCTAssertEqual(outcome.errors, "", command)
         }
-        // Far too little memory: one line about memory, no hang, no crash.
-        let outcome = try shell("ulimit -v 60000; exec \"$0\" run job.json --output x.h5", in: folder)
-        XCTAssertFalse(outcome.signaled, "signal \(outcome.status): \(outcome.errors)")
-        XCTAssertNotEqual(outcome.status, 0)
+        // A run that cannot fit under the limit: refused before it starts, naming the limit.
+        try writeJob("huge.json", in: folder, settings: ["num_trajs": 200_000, "batch_size": 100_000])
+        let outcome = try shell("ulimit -v 250000; exec \"$0\" run huge.json --output x.h5", in: folder)
+        assertOneLine(outcome, ["batch_size", "of memory", "(the address-space limit, ulimit -v, is 250000 KiB)"])
         XCTAssertFalse(QCLabCLI.contents(of: folder).contains("x.h5"))
     }
 
