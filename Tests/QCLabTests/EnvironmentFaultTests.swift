@@ -203,6 +203,10 @@ final class EnvironmentFaultTests: XCTestCase {
             let outcome = try unprivileged("ulimit -u 1; exec \"$0\" \(command)", in: folder, environment: environment)
             assertOneLine(outcome, ["too many processes", "ulimit -u, is 1"])
         }
+        // Forked workers: the fork that fails is named with the limit and the seeds lost.
+        let forked = try unprivileged("ulimit -u 1; exec \"$0\" run job.json --output a.h5 --driver multiprocessing --num-tasks 2",
+                                      in: folder, environment: environment)
+        assertOneLine(forked, ["fork failed: too many processes (the process limit, ulimit -u, is 1)", "lost seeds"])
         XCTAssertFalse(QCLabCLI.contents(of: folder).contains("a.h5"))
     }
 
