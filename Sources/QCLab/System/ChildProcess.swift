@@ -9,13 +9,17 @@ import Foundation
 /// output and error read into memory, and past the deadline killed (SIGKILL) and reaped,
 /// so that it can never outlive the call.
 ///
-/// Not Foundation's `Process`, nor swift-subprocess: `Process` crashes when it cannot make
+/// Not Foundation's `Process`, nor swift-subprocess. `Process` crashes when it cannot make
 /// its pipes (a low open-file limit, `ulimit -n`), waits for ever when it cannot start a
-/// process (`ulimit -u`), has no deadline and feeds input from a second thread; the
-/// subprocess package needs more descriptors and threads of its own (a monitoring thread,
-/// an event descriptor) than a tight limit leaves. This is one posix_spawn, one or three
-/// pipes and a poll loop on the calling thread: nothing to fail but the calls themselves,
-/// each reported as a one-line ``QCLabError/system(_:)`` that names the limit it hit.
+/// process (`ulimit -u`), has no deadline and feeds input from a second thread.
+/// swift-subprocess (1.0) on Linux learns of a child's end from a waiter thread it starts
+/// on first use without checking that `pthread_create` succeeded, so under a process limit
+/// (`ulimit -u`, which counts threads) the wait never returns; that thread also waits on
+/// every child of the process (`waitid(P_ALL)`), the forked driver's workers included; its
+/// I/O goes through Dispatch (more threads) and its API is async only. This is one
+/// posix_spawn, one or three pipes and a poll loop on the calling thread: nothing to fail
+/// but the calls themselves, each reported as a one-line ``QCLabError/system(_:)`` that
+/// names the limit it hit.
 ///
 /// Writes to a child that stopped reading fail with EPIPE (reported through
 /// ``Outcome/inputRefused``) only if the process ignores SIGPIPE, as `qclab` does from
