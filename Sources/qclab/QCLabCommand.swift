@@ -75,6 +75,8 @@ extension QCLabCommand {
 /// count in place, which leaves the extra threads idle.
 private func fixLinearAlgebraThreads() {
     guard linearAlgebraThreads() > 1 else { return }
+    // Already restarted (or told so), and still more: never restart again.
+    guard ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] != "1" else { return setLinearAlgebraThreads(1) }
     setenv("OPENBLAS_NUM_THREADS", "1", 1)
     let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
     execv("/proc/self/exe", arguments)
