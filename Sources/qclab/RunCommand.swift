@@ -61,9 +61,11 @@ struct RunCommand: ParsableCommand {
             }
             var job = try readJob()
             if let seeds { job.replaceSeeds(with: seeds.range) }
-            // The environment's settings, checked before any work (each throws one line).
-            _ = try checkpointing()
-            if driver == .multiprocessing { _ = try WorkerStall.timeout() }
+            // The environment's settings, checked before any work (one line; under MPI from rank 0).
+            try rootChecks {
+                _ = try checkpointing()
+                if driver == .multiprocessing { _ = try WorkerStall.timeout() }
+            }
             let warnings = job.warnings + job.simulation.warnings
             // Only the process that writes checks the output (under MPI, rank 0 did so in readJob).
             let target = try writesOutput ? checkedOutput() : nil

@@ -138,6 +138,22 @@ final class EnvironmentFaultTests: XCTestCase {
         }
     }
 
+    func testABadVariableUnderMPIIsOneLineFromRankZero() throws {
+        let folder = try QCLabCLI.temporaryFolder(self, "qclab-env-mpi")
+        try writeJob(in: folder)
+        let outcome = try QCLabCLI.run(["--oversubscribe", "-n", "2", "-x", "QCLAB_CHECKPOINT_INTERVAL",
+                                        try QCLabCLI.executable().path, "run", "job.json", "--driver", "mpi",
+                                        "--output", "out.h5", "--checkpoint", "ck"],
+                                       in: folder, program: try ParallelDriverTests.mpirun(),
+                                       environment: ["QCLAB_CHECKPOINT_INTERVAL": "inf", "OMPI_ALLOW_RUN_AS_ROOT": "1",
+                                                     "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"])
+        XCTAssertNotEqual(outcome.status, 0)
+        let ours = outcome.errorLines.filter { $0.hasPrefix("qclab: ") }
+        XCTAssertEqual(ours.count, 1, outcome.errors)
+        XCTAssertTrue(ours.first?.contains("QCLAB_CHECKPOINT_INTERVAL='inf'") == true, outcome.errors)
+        XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"])
+    }
+
     // MARK: Resource limits
 
     func testOpenFileLimit() throws {
