@@ -63,6 +63,18 @@ final class EnvironmentFaultTests: XCTestCase {
         assertOneLine(try shell("exec \"$0\" models >&-", in: folder), ["standard output"])
     }
 
+    func testStandardOutputToAFullDisk() throws {
+        let disk = try QCLabCLI.smallFileSystem(self, kilobytes: 64)
+        // Filled to the last block, so that the job's first write fails.
+        let filled = try shell("head -c 1048576 /dev/zero > filler 2>/dev/null; test -s filler", in: disk)
+        XCTAssertEqual(filled.status, 0, filled.errors)
+        let outcome = try shell("exec \"$0\" init SpinBoson MeanField > job.json", in: disk)
+        assertOneLine(outcome, ["cannot write to standard output", "No space left on device"])
+        let folder = try folderWithOutput("qclab-stdout-disk")
+        let info = try shell("exec \"$0\" info '\(folder.path)/out.h5' --log > info.txt", in: disk)
+        assertOneLine(info, ["cannot write to standard output", "No space left on device"])
+    }
+
     func testAReaderThatHasGoneIsAnErrorNotSIGPIPE() throws {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-epipe")
         // A pipe whose only reader is closed before qclab starts: every write fails with EPIPE.
