@@ -34,3 +34,13 @@ long long qclab_process_cpu_ticks(pid_t pid) {
     if (state == 'T' || state == 't') return -2;  // stopped: no life at all
     return (long long)(utime + stime);
 }
+
+#include <sys/resource.h>
+
+long long qclab_resource_limit(int which) {
+    static const int resources[] = {RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_AS, RLIMIT_FSIZE};
+    if (which < 0 || which > 3) return -1;
+    struct rlimit limit;
+    if (getrlimit(resources[which], &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return -1;
+    return (long long)limit.rlim_cur;
+}

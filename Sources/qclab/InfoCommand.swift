@@ -18,12 +18,9 @@ struct InfoCommand: ParsableCommand {
         reportingErrors {
             let data = try SimulationData(contentsOf: file)
             let names = try SimulationData.datasetNames(inFileAt: file)
-            print("file:" + String(repeating: " ", count: 9) + file)
-            print(data.summary(datasetNames: names))
-            if log {
-                print("")
-                print(data.log, terminator: data.log.hasSuffix("\n") ? "" : "\n")
-            }
+            var text = "file:" + String(repeating: " ", count: 9) + file + "\n" + data.summary(datasetNames: names) + "\n"
+            if log { text += "\n" + data.log + (data.log.hasSuffix("\n") ? "" : "\n") }
+            try StandardStreams.writeOutput(text)
         }
     }
 }

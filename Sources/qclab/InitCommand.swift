@@ -21,7 +21,7 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         reportingErrors {
-            print(try JobCatalog.defaultJob(model: model, algorithm: algorithm), terminator: "")
+            try StandardStreams.writeOutput(try JobCatalog.defaultJob(model: model, algorithm: algorithm))
         }
     }
 }

@@ -9,8 +9,10 @@ import QCLab
 /// Fuzz/Findings). Our own checks refuse every damaged file we know how to recognise;
 /// this catches the rest: a child `qclab` reads the file first, and if it is killed by a
 /// signal, or does not finish in time (HDF5 can also loop for ever), the file is refused
-/// as damaged instead of crashing or hanging the command. The child is
-/// started with posix_spawn (Foundation's Process), so it is safe with threads running.
+/// as damaged instead of crashing or hanging the command. The child is started and
+/// waited for by ``ChildProcess`` (posix_spawn, a deadline, killed and reaped past it); a
+/// child that cannot be started (the open-file or process limit) fails the command with
+/// one line naming the limit: the check is never skipped quietly.
 enum InputCheck {
     /// The hidden subcommand the child runs.
     static let commandName = "_check-input"
@@ -20,43 +22,37 @@ enum InputCheck {
             // Missing files and folders get their usual message from the real read.
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else { continue }
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-            if !FileManager.default.isExecutableFile(atPath: child.executableURL!.path) {
-                child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-            }
-            let limit = timeLimit(forFileAt: path)
-            child.arguments = [commandName, path, "--seconds", String(Int(limit.rounded(.up)))]
+            var executable = "/proc/self/exe"
+            if !FileManager.default.isExecutableFile(atPath: executable) { executable = CommandLine.arguments[0] }
+            let limit = try timeLimit(forFileAt: path)
             // A crash is expected here at times: no backtrace, which would only cost time.
-            child.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
-            child.standardInput = FileHandle.nullDevice
-            child.standardOutput = FileHandle.nullDevice
-            child.standardError = FileHandle.nullDevice
-            do { try child.run() } catch { continue }
-            let deadline = Date().addingTimeInterval(limit)
-            while child.isRunning && Date() < deadline { usleep(2_000) }
-            if child.isRunning {
-                kill(child.processIdentifier, SIGKILL)
-                child.waitUntilExit()
-                throw QCLabError.hdf5(path: path, reason: "damaged: the HDF5 library did not finish reading it in \(Int(limit)) s")
+            let environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
+            let child = try ChildProcess.run(
+                executable, role: "the check of '\(path)' (a child qclab)",
+                arguments: [commandName, path, "--seconds", String(Int(limit.rounded(.up)))],
+                environment: environment, capture: false, seconds: limit)
+            if child.timedOut {
+                throw QCLabError.hdf5(path: path, reason: "damaged: the HDF5 library did not finish reading it in \(Summary.number(limit, "%g")) s"
+                                      + " (QCLAB_INPUT_CHECK_SECONDS sets the limit)")
             }
-            if child.terminationReason == .uncaughtSignal {
-                throw QCLabError.hdf5(path: path, reason: "damaged: the HDF5 library crashed reading it (signal \(child.terminationStatus))")
+            if let signal = child.signal {
+                throw QCLabError.hdf5(path: path, reason: "damaged: the HDF5 library crashed reading it (signal \(signal))")
             }
+            // The child's own one-line refusals (a limit it ran into, a file it cannot open)
+            // come from the real read that follows.
         }
     }
 }
 
 extension InputCheck {
-    /// How long the child may take: 30 s plus 1 s per 20 MB (a slow disk), or
-    /// `QCLAB_INPUT_CHECK_SECONDS` when set. HDF5 1.10 loops for ever on some damaged
-    /// variable-length strings (found by FuzzHDF5Reader); a whole file reads far faster.
-    static func timeLimit(forFileAt path: String) -> Double {
-        if let given = ProcessInfo.processInfo.environment["QCLAB_INPUT_CHECK_SECONDS"].flatMap(Double.init), given > 0 {
-            return given
-        }
+    /// How long the child may take: 30 s plus 1 s per 20 MB (a slow disk), at most a day,
+    /// or `QCLAB_INPUT_CHECK_SECONDS` (seconds in (0, 86400]) when set. HDF5 1.10 loops
+    /// for ever on some damaged variable-length strings (found by FuzzHDF5Reader); a whole
+    /// file reads far faster.
+    static func timeLimit(forFileAt path: String) throws -> Double {
         let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
-        return 30 + Double(size) / 20e6
+        let fallback = min(30 + Double(size) / 20e6, EnvironmentSettings.maximumSeconds)
+        return try EnvironmentSettings.seconds("QCLAB_INPUT_CHECK_SECONDS", default: fallback)
     }
 }
 

@@ -39,7 +39,7 @@ struct MergeCommand: ParsableCommand {
                 merged.log += "Warning: \(gaps)\n"
             }
             try merged.save(to: output)
-            print("wrote \(output): \(merged.normFactor) trajectories (seeds \(SeedList.describe(merged.seeds))) from \(inputs.count) file\(inputs.count == 1 ? "" : "s")")
+            try StandardStreams.writeOutput("wrote \(output): \(merged.normFactor) trajectories (seeds \(SeedList.describe(merged.seeds))) from \(inputs.count) file\(inputs.count == 1 ? "" : "s")\n")
         }
     }
 }

@@ -58,7 +58,7 @@ struct ModelsCommand: ParsableCommand {
                 lines.append("")
                 lines.append("A complete job with every default: qclab init MODEL ALGORITHM. Everything in full: docs/Reference.md.")
             }
-            print(lines.joined(separator: "\n"))
+            try StandardStreams.writeOutput(lines.joined(separator: "\n") + "\n")
         }
     }
 

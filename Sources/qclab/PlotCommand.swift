@@ -60,7 +60,7 @@ struct PlotCommand: ParsableCommand {
             let shape = heatMap ? "heat map"
                 : what == .energies ? "lines, changes since t = 0"
                 : series.standardErrors == nil ? "lines, no error bars in the data" : "lines with standard-error bands"
-            print("wrote \(destination): \(what.name), \(series.values.count) series at \(series.times.count) times (\(shape))")
+            try StandardStreams.writeOutput("wrote \(destination): \(what.name), \(series.values.count) series at \(series.times.count) times (\(shape))\n")
         }
     }
 
@@ -102,30 +102,27 @@ enum Rasterizer {
 
     /// `svg` rendered as PNG at twice its size (sharp on high-density screens and in
     /// print): the SVG goes to rsvg-convert's standard input, the PNG comes from its output,
-    /// so no file is made but the one the caller writes atomically.
+    /// so no file is made but the one the caller writes atomically. rsvg-convert has
+    /// `QCLAB_RASTERIZER_SECONDS` (seconds in (0, 86400], default 60) to finish; past it, it
+    /// is killed and reaped, and the plot fails with one line.
     static func png(svg: String) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executable())
-        process.arguments = ["--zoom", "2", "--background-color", "white", "--format", "png"]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Feed the SVG from another thread while this one drains the PNG, so neither pipe fills up.
-        let source = input.fileHandleForWriting
-        let feeder = Thread {
-            source.write(Foundation.Data(svg.utf8))
-            try? source.close()
+        let seconds = try EnvironmentSettings.seconds("QCLAB_RASTERIZER_SECONDS", default: 60)
+        let outcome = try ChildProcess.run(
+            try executable(), role: "rsvg-convert", arguments: ["--zoom", "2", "--background-color", "white", "--format", "png"],
+            environment: ProcessInfo.processInfo.environment, input: Array(svg.utf8), seconds: seconds)
+        let message = String(decoding: outcome.errors, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
+        func failure(_ reason: String) -> QCLabError { .system("rsvg-convert could not render the plot: \(reason)") }
+        if outcome.timedOut {
+            throw failure("it did not finish in \(Summary.number(seconds, "%g")) s and was stopped (QCLAB_RASTERIZER_SECONDS sets the limit)")
         }
-        feeder.start()
-        let png = output.fileHandleForReading.readDataToEndOfFile()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, !png.isEmpty else {
-            let line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "exit status \(process.terminationStatus)"
-            throw QCLabError.invalidPath("rsvg-convert could not render the plot: \(line)")
+        guard outcome.exitStatus == 0 else { throw failure(message ?? outcome.ending) }
+        if outcome.inputRefused {
+            throw failure("it exited (status 0) without reading the whole SVG" + (message.map { ": \($0)" } ?? ""))
         }
-        return Array(png)
+        guard outcome.output.starts(with: [0x89, 0x50, 0x4e, 0x47]) else {
+            throw failure("it exited (status 0) but wrote " + (outcome.output.isEmpty ? "nothing" : "no PNG")
+                          + (message.map { ": \($0)" } ?? ""))
+        }
+        return outcome.output
     }
 }

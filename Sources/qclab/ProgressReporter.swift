@@ -1,4 +1,5 @@
 import Foundation
+import QCLab
 
 /// A one-line progress bar on standard error (trajectories done, rate, time left), shown
 /// only when standard error is a terminal; or, for MPI rank 0 (whose standard error the
@@ -58,12 +59,12 @@ final class ProgressReporter: @unchecked Sendable {
         let pace = rate > 0 ? String(format: "%.1f/s, %.0fs left", rate, Double(total - done) / rate) : "starting"
         if lines {
             let line = String(format: "qclab: %d/%d trajectories, %@\n", done, total, pace)
-            FileHandle.standardError.write(Data(line.utf8))
+            StandardStreams.writeError(line)
             return
         }
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let line = String(format: "\r[%@] %d/%d trajectories, %@ ", bar, done, total, pace)
-        FileHandle.standardError.write(Data(line.utf8))
+        StandardStreams.writeError(line)
         drawn = true
     }
 
@@ -72,6 +73,6 @@ final class ProgressReporter: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard drawn else { return }
         drawn = false
-        FileHandle.standardError.write(Data("\n".utf8))
+        StandardStreams.writeError("\n")
     }
 }

@@ -17,6 +17,8 @@ struct QCLabCommand: ParsableCommand {
     /// as usual; any mistake on the command line ends in one line on standard error
     /// (`qclab: error: ...`, pointing at `--help`) and ArgumentParser's exit status.
     static func main() {
+        StandardStreams.ignoreWriteSignals()
+        fixLinearAlgebraThreads()
         rejectUnknownSubcommand()
         do {
             var command = try parseAsRoot()
@@ -24,7 +26,11 @@ struct QCLabCommand: ParsableCommand {
             try command.run()
         } catch {
             let code = exitCode(for: error)
-            guard code != .success else { exit(withError: error) }
+            guard code != .success else {
+                // Help and version, through the checked writer like every other output.
+                reportingErrors { try StandardStreams.writeOutput(fullMessage(for: error) + "\n") }
+                Foundation.exit(0)
+            }
             let message = self.message(for: error)
                 .split(whereSeparator: \.isNewline)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
@@ -35,7 +41,7 @@ struct QCLabCommand: ParsableCommand {
                 .map { $0.configuration.commandName ?? "" }
                 .first { arguments.first == $0 }
             let help = "see 'qclab " + (subcommand.map { $0 + " " } ?? "") + "--help'"
-            FileHandle.standardError.write(Foundation.Data(("qclab: error: \(message) (\(help))\n").utf8))
+            StandardStreams.writeError("qclab: error: \(message) (\(help))\n")
             Foundation.exit(code.rawValue)
         }
     }
@@ -50,10 +56,31 @@ extension QCLabCommand {
         guard !all.contains(first) else { return }
         let names = configuration.subcommands.filter { $0.configuration.shouldDisplay }
             .compactMap { $0.configuration.commandName } + ["help"]
-        FileHandle.standardError.write(Foundation.Data(
-            "qclab: error: unknown subcommand '\(first)' (known: \(names.dropLast().joined(separator: ", ")); see 'qclab --help')\n".utf8))
+        StandardStreams.writeError(
+            "qclab: error: unknown subcommand '\(first)' (known: \(names.dropLast().joined(separator: ", ")); see 'qclab --help')\n")
         Foundation.exit(ExitCode.validationFailure.rawValue)
     }
+}
+
+/// Fixes OpenBLAS at one thread in this process before any BLAS call.
+///
+/// OpenBLAS starts its threads as it loads, before `main`: as many as there are cores
+/// unless `OPENBLAS_NUM_THREADS` says otherwise (it reads nothing later). Those threads
+/// are what resource limits wedge: under `ulimit -v` its shutdown at exit waits for ever on
+/// them, and under `ulimit -u` it stops the process (SIGINT) when it cannot start them.
+/// qclab's drivers give every worker one BLAS thread, so the serial driver runs with one
+/// too (the forked and serial results are the same bits either way): when OpenBLAS has
+/// started more, qclab sets `OPENBLAS_NUM_THREADS=1` and starts itself again (execv keeps
+/// the process id; no other thread of ours exists yet). Should that fail, it lowers the
+/// count in place, which leaves the extra threads idle.
+private func fixLinearAlgebraThreads() {
+    guard linearAlgebraThreads() > 1 else { return }
+    // Already restarted (or told so), and still more: never restart again.
+    guard ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] != "1" else { return setLinearAlgebraThreads(1) }
+    setenv("OPENBLAS_NUM_THREADS", "1", 1)
+    let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+    execv("/proc/self/exe", arguments)
+    setLinearAlgebraThreads(1)
 }
 
 /// The HDF5 files `command` reads, checked in a child process first (``InputCheck``).
@@ -71,7 +98,7 @@ private func hdf5Inputs(of command: ParsableCommand) -> [String] {
 
 /// Exits with status 1 and a one-line reason on standard error.
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data(("qclab: error: " + message + "\n").utf8))
+    StandardStreams.writeError("qclab: error: " + message + "\n")
     exit(1)
 }
 
@@ -80,7 +107,7 @@ func reportingErrors<T>(_ body: () throws -> T) -> T {
     do { return try body() } catch let error as CleanExit {
         QCLabCommand.exit(withError: error)
     } catch {
-        fail("\(error)")
+        fail(QCLabError.describe(error))
     }
 }
 
@@ -99,6 +126,6 @@ func bootstrapLogging(verbose: Bool) {
 /// Prints each warning as one line on standard error.
 func warn(_ warnings: [String]) {
     for warning in warnings {
-        FileHandle.standardError.write(Foundation.Data("qclab: warning: \(warning)\n".utf8))
+        StandardStreams.writeError("qclab: warning: \(warning)\n")
     }
 }

@@ -35,7 +35,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Continue this earlier output: add new trajectories with fresh seeds and write the merged result to --output.")
     var append: String?
 
-    @Option(help: ArgumentHelp("Run seeds A, A+1, ..., B-1 (half-open, like a Python range) in place of the job's seeds and num_trajs: one job file for every task of a SLURM array.", valueName: "A:B"))
+    @Option(help: ArgumentHelp("Run seeds A, A+1, ..., B-1 (half-open, like a Python range) in place of the job's seeds and num_trajs: one job file for every task of a SLURM array.", valueName: "A:B"), transform: { try SeedRange.parse($0) })
     var seeds: SeedRange?
 
     @Option(help: ArgumentHelp("Keep the run's progress in CK (written atomically, at most every 2 s); the same command after an interruption resumes from it, with the same result to the bit. CK is removed once the output is written.", valueName: "CK"))
@@ -61,6 +61,11 @@ struct RunCommand: ParsableCommand {
             }
             var job = try readJob()
             if let seeds { job.replaceSeeds(with: seeds.range) }
+            // The environment's settings, checked before any work (one line; under MPI from rank 0).
+            try rootChecks {
+                _ = try checkpointing()
+                if driver == .multiprocessing { _ = try WorkerStall.timeout() }
+            }
             let warnings = job.warnings + job.simulation.warnings
             // Only the process that writes checks the output (under MPI, rank 0 did so in readJob).
             let target = try writesOutput ? checkedOutput() : nil
@@ -74,7 +79,7 @@ struct RunCommand: ParsableCommand {
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }
             // A resumed run says so, and its progress rate counts only this process's work.
-            var keeping = checkpointing
+            var keeping = try checkpointing()
             keeping?.resumed = { [path = checkpoint ?? ""] done, total in
                 FileHandle.standardError.write(Foundation.Data(
                     "qclab: resumed from checkpoint '\(path)': \(done) of \(total) trajectories done\n".utf8))
@@ -90,7 +95,7 @@ struct RunCommand: ParsableCommand {
             guard let target else { return }
             try data.save(to: target)
             keeping?.remove()
-            print(Summary.describe(data, path: output))
+            try StandardStreams.writeOutput(Summary.describe(data, path: output) + "\n")
         }
     }
 
@@ -134,10 +139,11 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// The checkpoint; `QCLAB_CHECKPOINT_INTERVAL` (seconds, default 2) sets how often it is written.
-    var checkpointing: Checkpointing? {
-        let interval = ProcessInfo.processInfo.environment["QCLAB_CHECKPOINT_INTERVAL"].flatMap(Double.init) ?? 2
-        return checkpoint.map { Checkpointing(path: $0, interval: max(0, interval)) }
+    /// The checkpoint; `QCLAB_CHECKPOINT_INTERVAL` (seconds in [0, 86400], default 2) sets
+    /// how often it is written.
+    func checkpointing() throws -> Checkpointing? {
+        guard let checkpoint else { return nil }
+        return Checkpointing(path: checkpoint, interval: try EnvironmentSettings.seconds("QCLAB_CHECKPOINT_INTERVAL", default: 2, zeroAllowed: true))
     }
 
     func runDriver(job: Job, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
@@ -148,7 +154,7 @@ struct RunCommand: ParsableCommand {
         case .multiprocessing:
             return try parallelDriverMultiprocessing(job.simulation, seeds: job.seeds, data: previous,
                                                      numTasks: numTasks, checkpoint: checkpointing,
-                                                     stallTimeout: WorkerStall.timeout(), progress: progress)
+                                                     stallTimeout: try WorkerStall.timeout(), progress: progress)
         case .mpi:
             // Every rank finalizes MPI here, once the driver has returned or thrown on all
             // ranks; only rank 0 gets data back, to write and print.
@@ -172,7 +178,7 @@ struct RunCommand: ParsableCommand {
     /// mpirun end the job.
     private func failUnderMPI(_ error: Error) -> Never {
         let reports = !MPIEnvironment.isInitialized || MPIEnvironment.isFinalized || MPIEnvironment.rank == 0
-        if reports { FileHandle.standardError.write(Foundation.Data("qclab: error: \(error)\n".utf8)) }
+        if reports { StandardStreams.writeError("qclab: error: \(QCLabError.describe(error))\n") }
         MPIEnvironment.finalize()
         Foundation.exit(1)
     }
@@ -192,23 +198,55 @@ enum DefaultJob {
 struct SeedRange: ExpressibleByArgument {
     let range: Range<Int>
 
+    /// The largest seed (QC Lab's seeds are 32-bit).
+    static let largestSeed = Int(UInt32.max)
+
     init?(argument: String) {
-        let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a >= 0, b > a, b - 1 <= Int(UInt32.max) else {
-            return nil
+        guard let parsed = try? Self.parse(argument) else { return nil }
+        self = parsed
+    }
+
+    private init(range: Range<Int>) { self.range = range }
+
+    /// `text` as a range, or an error saying what is wrong with it: A and B plain whole
+    /// numbers (digits only: no sign, no leading zero, no exponent), A < B, B - 1 a seed.
+    static func parse(_ text: String) throws -> SeedRange {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2 else {
+            throw ValidationError("give two whole numbers A:B (seeds A to B - 1, like a Python range), such as 0:100")
         }
-        range = a..<b
+        func bound(_ part: Substring, _ name: String) throws -> Int {
+            if part.hasPrefix("-"), part.count > 1, part.dropFirst().allSatisfy(\.isASCII), Int(part) != nil {
+                throw ValidationError("\(name) = \(part) is negative; seeds start at 0")
+            }
+            guard !part.isEmpty, part.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw ValidationError("\(name) = '\(part)' is not a whole number (digits only: no sign, exponent or fraction)")
+            }
+            guard part == "0" || !part.hasPrefix("0") else {
+                throw ValidationError("\(name) = \(part) has a leading zero; write it without (\(part.drop { $0 == "0" }.isEmpty ? "0" : String(part.drop { $0 == "0" })))")
+            }
+            guard let value = Int(part), value <= largestSeed + 1 else {
+                throw ValidationError("\(name) = \(part) is past the largest seed, \(largestSeed) (B at most \(largestSeed + 1))")
+            }
+            return value
+        }
+        let a = try bound(parts[0], "A"), b = try bound(parts[1], "B")
+        guard a <= largestSeed else {
+            throw ValidationError("A = \(a) is past the largest seed, \(largestSeed)")
+        }
+        guard a != b else { throw ValidationError("\(text) is empty: B must be greater than A (B - A seeds are run)") }
+        guard a < b else { throw ValidationError("\(text) runs backwards: B must be greater than A (seeds A to B - 1)") }
+        return SeedRange(range: a..<b)
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
 }
 
-/// How long a forked worker may show no sign of life: `QCLAB_WORKER_STALL_SECONDS`, or 600 s.
+/// How long a forked worker may show no sign of life: `QCLAB_WORKER_STALL_SECONDS`
+/// (seconds in (0, 86400]), or 600 s.
 enum WorkerStall {
-    static func timeout() -> Double {
-        guard let text = ProcessInfo.processInfo.environment["QCLAB_WORKER_STALL_SECONDS"],
-              let seconds = Double(text), seconds > 0 else { return 600 }
-        return seconds
+    static func timeout() throws -> Double {
+        try EnvironmentSettings.seconds("QCLAB_WORKER_STALL_SECONDS", default: 600)
     }
 }
 

@@ -89,6 +89,26 @@ enum QCLabCLI {
         return folder
     }
 
+    /// A small tmpfs, mounted for `test` and unmounted after it; skips unless root.
+    static func smallFileSystem(_ test: XCTestCase, kilobytes: Int) throws -> URL {
+        let folder = try temporaryFolder(test, "qclab-tmpfs")
+        let mount = Process()
+        mount.executableURL = try TestEnvironment.requireTool("/bin/mount", "util-linux's mount")
+        let umount = try TestEnvironment.requireTool("/bin/umount", "util-linux's umount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=\(kilobytes)k", "tmpfs", folder.path]
+        try mount.run()
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else { throw TestEnvironment.unavailable("cannot mount a tmpfs (needs root)") }
+        test.addTeardownBlock {
+            let unmount = Process()
+            unmount.executableURL = umount
+            unmount.arguments = [folder.path]
+            try? unmount.run()
+            unmount.waitUntilExit()
+        }
+        return folder
+    }
+
     /// Everything in `folder`, hidden files included.
     static func contents(of folder: URL) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()

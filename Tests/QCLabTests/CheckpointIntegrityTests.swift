@@ -381,10 +381,7 @@ final class CheckpointIntegrityTests: XCTestCase {
     /// trajectories this process ran (it used to divide the checkpoint's too by the
     /// moments since the process started).
     func testTheProgressRateOfAResumedRunCountsOnlyItsOwnWork() throws {
-        let script = URL(fileURLWithPath: "/usr/bin/script")
-        guard FileManager.default.isExecutableFile(atPath: script.path) else {
-            throw XCTSkip("util-linux `script` is not installed; cannot make a terminal")
-        }
+        let script = try TestEnvironment.requireTool("/usr/bin/script", "util-linux's script (to make a terminal)")
         let folder = try folder()
         try Self.writePartialCheckpoint(in: folder, batches: 0..<8)
         let command = "'\(try QCLabCLI.executable().path)' run job.json --output out.h5 --checkpoint ck >/dev/null"

@@ -199,12 +199,16 @@ final class ReferenceDocumentationTests: XCTestCase {
             guard let files = FileManager.default.enumerator(atPath: url.path) else { continue }
             for case let file as String in files where file.hasSuffix(".swift") {
                 let source = try String(contentsOf: url.appendingPathComponent(file), encoding: .utf8)
-                for piece in source.components(separatedBy: "environment[\"").dropFirst() {
-                    variables.insert(String(piece.prefix { $0 != "\"" }))
+                // Read directly, or through the strict parser of the time settings.
+                for marker in ["environment[\"", "EnvironmentSettings.seconds(\""] {
+                    for piece in source.components(separatedBy: marker).dropFirst() {
+                        variables.insert(String(piece.prefix { $0 != "\"" }))
+                    }
                 }
             }
         }
-        XCTAssertTrue(variables.isSuperset(of: ["QCLAB_CHECKPOINT_INTERVAL", "QCLAB_WORKER_STALL_SECONDS", "OMPI_COMM_WORLD_SIZE"]),
+        XCTAssertTrue(variables.isSuperset(of: ["QCLAB_CHECKPOINT_INTERVAL", "QCLAB_WORKER_STALL_SECONDS", "QCLAB_INPUT_CHECK_SECONDS",
+                                                   "QCLAB_RASTERIZER_SECONDS", "OMPI_COMM_WORLD_SIZE"]),
                       "\(variables.sorted())")
         // PATH only locates rsvg-convert for `qclab plot`.
         for variable in variables.subtracting(["PATH"]) {

@@ -195,26 +195,7 @@ final class ReliabilityTests: XCTestCase {
 
     // MARK: Disk and signals
 
-    /// A small tmpfs, mounted for the test and unmounted after (needs root, as the test
-    /// command runs).
-    private func smallFileSystem(kilobytes: Int) throws -> URL {
-        let folder = try QCLabCLI.temporaryFolder(self, "qclab-tmpfs")
-        let mount = Process()
-        mount.executableURL = try TestEnvironment.requireTool("/bin/mount", "util-linux's mount")
-        let umount = try TestEnvironment.requireTool("/bin/umount", "util-linux's umount")
-        mount.arguments = ["-t", "tmpfs", "-o", "size=\(kilobytes)k", "tmpfs", folder.path]
-        try mount.run()
-        mount.waitUntilExit()
-        guard mount.terminationStatus == 0 else { throw TestEnvironment.unavailable("cannot mount a tmpfs (needs root)") }
-        addTeardownBlock {
-            let unmount = Process()
-            unmount.executableURL = umount
-            unmount.arguments = [folder.path]
-            try? unmount.run()
-            unmount.waitUntilExit()
-        }
-        return folder
-    }
+    private func smallFileSystem(kilobytes: Int) throws -> URL { try QCLabCLI.smallFileSystem(self, kilobytes: kilobytes) }
 
     /// On a nearly full disk the error says so, the process exits with status 1 (HDF5's
     /// exit handler used to segfault after the message), no temporary file is left, and

@@ -1,6 +1,8 @@
 """QC Lab's drivers, with the trajectories run by the ``qclab`` executable."""
 
 import json
+import math
+import numbers
 import os
 import shutil
 import subprocess
@@ -34,15 +36,53 @@ def find_executable():
     return found
 
 
+#: The largest seed (QC Lab's seeds are 32-bit).
+LARGEST_SEED = 2**32 - 1
+
+
+def _checked_seeds(seeds):
+    """``seeds`` as a one-dimensional integer array, or ValueError naming what is wrong.
+
+    Never rounded, flattened or wrapped: ``[0.7, 1.2]`` is refused, not run as 0 and 1.
+    """
+    array = np.asarray(seeds)
+    if array.ndim != 1:
+        raise ValueError(f"seeds must be a one-dimensional list of whole numbers, got an array of shape {array.shape}")
+    if array.size and not (np.issubdtype(array.dtype, np.integer) and array.dtype != np.bool_):
+        bad = next((x for x in array.tolist() if isinstance(x, bool) or not isinstance(x, numbers.Integral)), array[0])
+        raise ValueError(f"seeds must be whole numbers, got {bad!r} (dtype {array.dtype}); they are never rounded")
+    if array.size and (array.min() < 0 or array.max() > LARGEST_SEED):
+        bad = array.min() if array.min() < 0 else array.max()
+        raise ValueError(f"seeds must be in 0 ... {LARGEST_SEED}, got {int(bad)}")
+    return array.astype(np.int64)
+
+
 def _seeds_for(sim, seeds, data):
     """The seeds to run, chosen as QC Lab's drivers choose them."""
     if seeds is None:
         previous = np.asarray(data.data_dict["seed"]) if data is not None else np.array([], dtype=int)
         offset = int(np.max(previous)) + 1 if len(previous) > 0 else 0
         return offset + np.arange(sim.settings.num_trajs, dtype=int)
-    seeds = np.asarray(seeds, dtype=int).reshape(-1)
+    seeds = _checked_seeds(seeds)
     sim.settings.num_trajs = len(seeds)
     return seeds
+
+
+def _check_settings(settings):
+    """The simulation settings the job carries, checked here so that a bad one is named as
+    ``sim.settings.<name>`` (never as a line of a temporary job file the user never saw)."""
+    for name in ("tmax", "dt_update", "dt_collect"):
+        value = settings.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"sim.settings.{name} must be a number, got {type(value).__name__} {value!r}")
+        if not math.isfinite(float(value)):
+            raise ValueError(f"sim.settings.{name} is {float(value)}; it must be a finite number")
+    for name in ("num_trajs", "batch_size"):
+        value = settings.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise ValueError(f"sim.settings.{name} must be a whole number, got {type(value).__name__} {value!r}")
 
 
 #: Datasets of our files that QC Lab's ``Data`` does not have: error bars and the exact
@@ -69,13 +109,14 @@ def _read_output(path):
 def _run(sim, seeds, data, extra_arguments):
     executable = find_executable()
     seeds = _seeds_for(sim, seeds, data)
+    _check_settings(sim.settings)
     job = job_from_simulation(sim, seeds)
     job["settings"]["num_trajs"] = len(seeds)
     with tempfile.TemporaryDirectory(prefix="qclab_swift-") as folder:
         job_path = os.path.join(folder, "job.json")
         out_path = os.path.join(folder, "out.h5")
         with open(job_path, "w") as f:
-            json.dump(job, f)
+            json.dump(job, f, allow_nan=False)
         completed = subprocess.run(
             [executable, "run", job_path, "--output", out_path, *extra_arguments],
             stdout=subprocess.PIPE,
@@ -85,11 +126,20 @@ def _run(sim, seeds, data, extra_arguments):
         if completed.returncode != 0:
             lines = [line for line in completed.stderr.splitlines() if line.strip()]
             reason = lines[-1] if lines else f"exit status {completed.returncode}"
-            raise QCLabSwiftError(reason)
+            # The job file is ours, not the user's: name what it was made from instead.
+            raise QCLabSwiftError(reason.replace(f"job file '{job_path}'", "the simulation (sim)").replace(job_path, "the job"))
         for line in completed.stderr.splitlines():
             if line.strip():
                 print(line, file=sys.stderr)
-        new_data = _read_output(out_path)
+        if not os.path.isfile(out_path):
+            raise QCLabSwiftError(
+                f"{executable} exited with status 0 but wrote no output; is it the qclab executable "
+                "(QCLAB_SWIFT_BIN, or qclab on PATH)?"
+            )
+        try:
+            new_data = _read_output(out_path)
+        except OSError as error:
+            raise QCLabSwiftError(f"the output {executable} wrote cannot be read: {error}") from None
     if data is None:
         data = Data()
     data.add_data(new_data)
@@ -112,5 +162,10 @@ def parallel_driver_multiprocessing(sim, seeds=None, data=None, num_tasks=None):
     """
     arguments = ["--driver", "multiprocessing"]
     if num_tasks is not None:
+        if isinstance(num_tasks, bool) or not isinstance(num_tasks, numbers.Integral):
+            raise ValueError(f"num_tasks must be a whole number of worker processes (or None for all cores), "
+                             f"got {type(num_tasks).__name__} {num_tasks!r}")
+        if num_tasks < 1:
+            raise ValueError(f"num_tasks must be at least 1 (the number of worker processes), got {num_tasks}")
         arguments += ["--num-tasks", str(int(num_tasks))]
     return _run(sim, seeds, data, arguments)

@@ -81,4 +81,8 @@ int qclab_die_with_parent(pid_t parent);
 /// CPU time (user + system, in clock ticks) that process `pid` has used, from
 /// /proc/PID/stat, or -1 if unknown: the forked driver's sign of life from a busy worker.
 long long qclab_process_cpu_ticks(pid_t pid);
+/// The soft limit of resource `which` (0: open files, 1: processes, 2: address space in
+/// bytes, 3: file size in bytes), or -1 if unlimited or unknown. In C because Glibc's
+/// RLIMIT_* constants come into Swift as an enum of a different type on each platform.
+long long qclab_resource_limit(int which);
 #endif

@@ -277,7 +277,7 @@ private struct WorkerPool {
         close(pair[1])
         guard pid > 0 else {
             close(pair[0])
-            throw QCLabError.workerFailed(worker: "worker \(number)", reason: "fork failed: \(errorText())",
+            throw QCLabError.workerFailed(worker: "worker \(number)", reason: "fork failed: \(errorText(spawning: true))",
                                           lostSeeds: plan.seeds)
         }
         workers.append(Worker(number: number, pid: pid, fd: pair[0]))
@@ -479,7 +479,9 @@ private func describe(waitStatus status: Int32) -> String {
 }
 
 /// The C library's text for the current `errno`.
-private func errorText() -> String { String(cString: strerror(errno)) }
+/// The last system error in words, naming the resource limit behind it (EAGAIN from
+/// fork when `spawning`: the process limit; EMFILE: the open-file limit).
+private func errorText(spawning: Bool = false) -> String { Errno.current.explained(spawning: spawning) }
 
 /// Writes all of `bytes` to a socket without raising SIGPIPE; false on error.
 private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {

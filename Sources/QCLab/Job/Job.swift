@@ -21,11 +21,14 @@ public struct Job: Sendable {
             throw QCLabError.invalidPath("job file '\(path)' does not exist")
         }
         var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
-              let bytes = FileManager.default.contents(atPath: path) else {
-            throw QCLabError.invalidPath("job file '\(path)' cannot be read" + (isFolder.boolValue ? " (it is a folder)" : ""))
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else {
+            throw QCLabError.invalidPath("job file '\(path)' cannot be read (it is a folder)")
         }
-        try self.init(json: bytes, source: path)
+        let bytes: [UInt8]
+        do { bytes = try Syscalls.readWholeFile(path) } catch let error as Errno {
+            throw QCLabError.invalidPath("job file '\(path)' cannot be read: \(error.explained())")
+        }
+        try self.init(json: Foundation.Data(bytes), source: path)
     }
 
     /// Parses and checks a job from JSON bytes.

@@ -70,6 +70,9 @@ public struct PlotSeries: Sendable {
         let (model, algorithm) = Self.modelAndAlgorithm(log: data.log)
         let units = ModelUnits.of(model: model ?? "")
         var values: [[Double]] = [], errors: [[Double]] = [], names: [String] = []
+        // Whether the data holds error bars for what is drawn (bands of zero width, at t = 0
+        // say, are error bars all the same).
+        var hasErrors = false
         let noun: String
         switch quantity {
         case .populations:
@@ -78,6 +81,7 @@ public struct PlotSeries: Sendable {
                 throw QCLabError.unusableData("nothing to plot: no diabatic density matrix 'dm_db' of shape (T, N, N)")
             }
             // Data without error bars (QC Lab's files) has no bands.
+            hasErrors = data.standardError("dm_db") != nil
             let error = data.standardError("dm_db") ?? [Double](repeating: 0, count: mean.count)
             let count = dm.shape[0], n = dm.shape[1]
             for state in 0..<n {
@@ -115,6 +119,7 @@ public struct PlotSeries: Sendable {
                                              known: ["populations", "energies"] + Self.outputNames(data).split(separator: ",")
                                                 .map { $0.trimmingCharacters(in: .whitespaces) })
             }
+            hasErrors = data.standardError(name) != nil
             let error = data.standardError(name) ?? [Double](repeating: 0, count: mean.count)
             let count = output.shape[0], width = output.shape.dropFirst().reduce(1, *)
             let stride = output.isComplex ? 2 : 1
@@ -128,11 +133,14 @@ public struct PlotSeries: Sendable {
                 + (name.hasSuffix("energy") ? (units.energy.map { " (\($0))" } ?? "") : "")
         }
         let count = values.first?.count ?? 0
+        guard count >= 2 else {
+            throw QCLabError.unusableData("nothing to plot against time: the data holds \(count == 1 ? "one time point" : "no time points")"
+                                          + " (a run needs tmax of at least one dt_collect for two)")
+        }
         times = data.times.count == count ? data.times : (0..<count).map(Double.init)
         timeLabel = "time" + (units.time.map { " (\($0))" } ?? "")
         self.values = values
         self.names = names
-        let hasErrors = errors.contains { $0.contains { $0 > 0 } }
         standardErrors = hasErrors ? errors : nil
         let what = [model, algorithm.map { ["FewestSwitchesSurfaceHopping": "FSSH", "MeanField": "mean field",
                                             "MultiStateMappingApproachToSurfaceHopping": "MSMASH"][$0] ?? $0 }]

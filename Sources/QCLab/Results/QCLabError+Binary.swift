@@ -40,6 +40,8 @@ extension QCLabError {
             w.uint64((time ?? 0).bitPattern)
             w.count(seeds.count)
             for seed in seeds { w.int64(seed) }
+        case let .invalidEnvironment(variable, value, expected): strings(14, variable, value, expected)
+        case let .system(a): strings(15, a)
         }
         return w.bytes
     }
@@ -82,6 +84,8 @@ extension QCLabError {
                 let count = try r.count("seeds", elementSize: 8)
                 self = .nonFinite(output: output, value: value, time: hasTime ? time : nil,
                                   seeds: try (0..<count).map { _ in try r.int64("seed") })
+            case 14: self = .invalidEnvironment(variable: try s(), value: try s(), expected: try s())
+            case 15: self = .system(try s())
             default: return nil
             }
             guard r.offset == bytes.count else { return nil }

@@ -245,10 +245,17 @@ private struct HDF5File {
         let id = H5Fopen(path, qclab_h5f_acc_rdonly(), defaultProperties)
         guard id >= 0 else {
             let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
-            let start = FileHandle(forReadingAtPath: path).map { Array($0.readData(ofLength: 8)) }
-            let reason = start == nil ? "cannot be read"
-                : start == signature ? "damaged or unsupported HDF5 file" : "not an HDF5 file"
-            throw QCLabError.hdf5(path: path, reason: reason)
+            let start: [UInt8]
+            do {
+                let descriptor = try Syscalls.openReadOnly(path)
+                defer { Syscalls.closeFile(descriptor) }
+                var bytes = [UInt8](repeating: 0, count: 8)
+                let count = try bytes.withUnsafeMutableBytes { try Syscalls.readSome(descriptor, into: $0) }
+                start = Array(bytes[..<count])
+            } catch let error as Errno {
+                throw QCLabError.hdf5(path: path, reason: "cannot be read: \(error.explained())")
+            }
+            throw QCLabError.hdf5(path: path, reason: start == signature ? "damaged or unsupported HDF5 file" : "not an HDF5 file")
         }
         return HDF5File(id: id, reportedPath: path)
     }
@@ -269,7 +276,7 @@ private struct HDF5File {
     static func systemReason() -> String {
         let code = errno
         guard code != 0 else { return "" }
-        return ": " + String(cString: strerror(code))
+        return ": " + Errno(rawValue: code).explained()
     }
 
     /// Runs `body` with an HDF5 identifier, then releases it; a negative identifier (HDF5's

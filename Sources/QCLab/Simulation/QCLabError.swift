@@ -29,6 +29,11 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
     /// An output of a batch came out NaN or infinite: `time` is the first collect time at
     /// which it is not finite (nil for an output without a time axis), `seeds` the batch's.
     case nonFinite(output: String, value: Double, time: Double?, seeds: [Int])
+    /// An environment variable the tool reads holds something outside its stated range.
+    case invalidEnvironment(variable: String, value: String, expected: String)
+    /// The system refused something the tool needs: a write (standard output, a full
+    /// disk), a child process, a descriptor or memory (a resource limit named).
+    case system(String)
 
     public var description: String {
         switch self {
@@ -50,6 +55,9 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .nonFinite(output, value, time, seeds):
             return "output '\(output)' became \(value.isNaN ? "NaN" : "infinite")" + (time.map { " at t = \($0) (its first collect time not finite)" } ?? "")
                 + " in the batch of seeds \(SeedList.describe(seeds))"
+        case let .invalidEnvironment(variable, value, expected):
+            return "environment variable \(variable)='\(value)' is not \(expected)"
+        case let .system(reason): return reason
         }
     }
 }

@@ -78,14 +78,15 @@ public struct Simulation: Sendable {
     /// process may still use (``SystemMemory/available()``); the message gives both
     /// numbers and names the setting behind the largest part.
     public func checkMemory(trajectories: Int, existingSeeds: Int = 0) throws {
-        guard let available = SystemMemory.available() else { return }
+        guard let (available, limit) = SystemMemory.availability() else { return }
         let (needed, parts) = estimatedRunBytes(trajectories: trajectories, existingSeeds: existingSeeds)
         guard needed > available else { return }
         let largest = parts.max { $0.bytes < $1.bytes }!
         let detail = parts.filter { $0.bytes >= 0.01 * needed }
             .map { "\($0.what) \(ByteCount.describe($0.bytes))" }.joined(separator: ", ")
         throw QCLabError.invalidSetting(
-            largest.setting, "makes the run need about \(ByteCount.describe(needed)) of memory (\(detail)), but only \(ByteCount.describe(available)) is available")
+            largest.setting, "makes the run need about \(ByteCount.describe(needed)) of memory (\(detail)), but only \(ByteCount.describe(available)) is available"
+            + (limit.map { " (\($0))" } ?? ""))
     }
 
     /// Checks that settings, model, algorithm and initial state fit together.

@@ -153,7 +153,7 @@ public struct OutputTarget: Sendable {
                 }
                 switch written {
                 case let .success(count): offset += count
-                case let .failure(error): throw QCLabError.invalidPath("cannot write '\(path)': \(error)")
+                case let .failure(error): throw QCLabError.invalidPath("cannot write '\(path)': \(error.explained())")
                 }
             }
         }
@@ -166,7 +166,7 @@ public struct OutputTarget: Sendable {
             defer { Syscalls.closeFile(descriptor) }
             try Syscalls.synchronize(descriptor)
         } catch {
-            throw QCLabError.invalidPath("cannot write '\(path)': \(error)")
+            throw QCLabError.invalidPath("cannot write '\(path)': \((error as? Errno)?.explained() ?? "\(error)")")
         }
         if let existing = try? Syscalls.linkStatus(path), !existing.isRegularFile {
             throw QCLabError.invalidPath("output path '\(path)' is \(existing.kindDescription), not a regular file; it is never replaced")

@@ -1,3 +1,4 @@
+import CQCLabDrivers
 import Foundation
 
 /// How much memory this process may still use, for refusing runs that cannot fit before
@@ -5,7 +6,29 @@ import Foundation
 public enum SystemMemory {
     /// Bytes available: the kernel's `MemAvailable` (`/proc/meminfo`), lowered to what the
     /// cgroup's `memory.max` leaves; nil where neither can be read (then nothing is refused).
-    public static func available() -> Double? {
+    public static func available() -> Double? { availability()?.bytes }
+
+    /// Bytes available, as ``available()``, lowered further to what the address-space
+    /// limit (`ulimit -v`) leaves this process; `limit` names that limit when it is the
+    /// one that binds.
+    public static func availability() -> (bytes: Double, limit: String?)? {
+        let memory = physicallyAvailable()
+        let limit = qclab_resource_limit(2)
+        guard limit >= 0, let used = addressSpaceInUse() else { return memory.map { ($0, nil) } }
+        let headroom = Swift.max(Double(limit) - used, 0)
+        guard headroom < (memory ?? .infinity) else { return memory.map { ($0, nil) } }
+        return (headroom, "the address-space limit, ulimit -v, is \(limit / 1024) KiB")
+    }
+
+    /// This process's address space in bytes (`VmSize` of /proc/self/status).
+    private static func addressSpaceInUse() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmSize:") }),
+              let kib = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return nil }
+        return kib * 1024
+    }
+
+    private static func physicallyAvailable() -> Double? {
         var result: Double?
         if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
