@@ -16,10 +16,11 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         reportingErrors {
-            let data = try SimulationData(contentsOf: file)
+            let (data, unchecked) = try SimulationData.load(contentsOf: file)
             let names = try SimulationData.datasetNames(inFileAt: file)
             print("file:" + String(repeating: " ", count: 9) + file)
             print(data.summary(datasetNames: names))
+            print("checksums:    " + (unchecked == nil ? "verified" : "none (read unchecked)"))
             if log {
                 print("")
                 print(data.log, terminator: data.log.hasSuffix("\n") ? "" : "\n")

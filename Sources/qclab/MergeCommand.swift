@@ -11,7 +11,10 @@ struct MergeCommand: ParsableCommand {
             Exact: the merged file holds the same bits as one run of all their seeds, \
             error bars included. Refuses files of different jobs (naming the first \
             difference), files that share a seed (the same trajectory would count twice), \
-            and files that differ in time grid or outputs. docs/Reference.md has the details.
+            and files that differ in time grid or outputs. Every file is verified against \
+            its checksums; a file without them (QC Lab's) is read unchecked, and one that \
+            records no job is compared on its outputs, shapes and time grid alone (refused \
+            under --strict). docs/Reference.md has the details.
             """)
 
     @Argument(help: "The HDF5 outputs to merge (at least one).")
@@ -20,6 +23,12 @@ struct MergeCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the merged result (HDF5).")
     var output: String
 
+    @Flag(help: "Refuse a file that records no job (QC Lab's), whose job cannot be compared.")
+    var strict = false
+
+    @Flag(name: .customLong("trust-job"), help: "Merge data of a model that records none of its properties (its jobs cannot be compared).")
+    var trustJob = false
+
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give the HDF5 files to merge") }
     }
@@ -27,8 +36,11 @@ struct MergeCommand: ParsableCommand {
     func run() throws {
         reportingErrors {
             try OutputPath.checkWritable(output)
-            let merged = try SimulationData.merging(files: inputs)
+            let notes = Notes()
+            let merged = try SimulationData.merging(files: inputs, comparison: JobComparison(strict: strict, trustJob: trustJob),
+                                                    note: notes.add)
             try merged.save(to: output)
+            notes.print()
             print("wrote \(output): \(merged.normFactor) trajectories (seeds \(SeedList.describe(merged.seeds))) from \(inputs.count) file\(inputs.count == 1 ? "" : "s")")
         }
     }

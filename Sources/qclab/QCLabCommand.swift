@@ -102,3 +102,18 @@ func warn(_ warnings: [String]) {
         FileHandle.standardError.write(Foundation.Data("qclab: warning: \(warning)\n".utf8))
     }
 }
+
+/// Notes (what could not be checked, say), printed one line each on standard error once
+/// the command has succeeded: a refused command prints its one error line alone.
+final class Notes {
+    private var messages: [String] = []
+
+    func add(_ message: String) {
+        if !messages.contains(message) { messages.append(message) }
+    }
+
+    func print() {
+        for message in messages { FileHandle.standardError.write(Foundation.Data("qclab: note: \(message)\n".utf8)) }
+        messages = []
+    }
+}

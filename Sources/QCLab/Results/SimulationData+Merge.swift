@@ -1,5 +1,18 @@
 import Foundation
 
+/// How `merge` and `--append` treat data whose job cannot be fully compared.
+public struct JobComparison: Sendable, Equatable {
+    /// Refuse data that records no job (a file written by QC Lab) instead of noting it.
+    public var strict: Bool
+    /// Accept data of a model that records nothing to compare (``JobRecordable``), noting it.
+    public var trustJob: Bool
+
+    public init(strict: Bool = false, trustJob: Bool = false) {
+        self.strict = strict
+        self.trustJob = trustJob
+    }
+}
+
 extension SimulationData {
     /// Merges the results of separate runs of one job (a SLURM array, say) into one, as
     /// `qclab merge` does: the exact sums of samples and of their squares are added, so
@@ -14,18 +27,27 @@ extension SimulationData {
     /// a seed that appears in two parts (or twice in one), different outputs, different
     /// time grids (number of points or times), and outputs of different shape.
     ///
+    /// A part that records no job (a file written by QC Lab) cannot have its job compared:
+    /// it merges on its outputs, shapes and time grid, `note` says so in one line, and the
+    /// result keeps the known job; under `comparison.strict` it is refused. Data of a
+    /// model that records nothing to compare (``JobRecordable``) is refused unless
+    /// `comparison.trustJob`.
+    ///
     /// - Parameter parts: each part's name (used in messages and the log; a file name,
     ///   say) and its data.
-    public static func merging(_ parts: [(source: String, data: SimulationData)]) throws -> SimulationData {
+    public static func merging(_ parts: [(source: String, data: SimulationData)], comparison: JobComparison = JobComparison(),
+                               note: (String) -> Void = { _ in }) throws -> SimulationData {
         guard let first = parts.first else { throw QCLabError.incompatibleData("nothing to merge") }
+        // Jobs are compared with the first part that records one.
+        let reference = parts.first { $0.data.job != nil } ?? first
         var owner: [Int: String] = [:]
         for (source, data) in parts {
             guard data.normFactor > 0 else { throw QCLabError.incompatibleData("'\(source)' holds no trajectories") }
             try checkSameTimeGrid(data, source, as: first.data, first.source)
             try checkSameOutputs(data, source, as: first.data, first.source)
-            if let d = JobRecord.difference(first.data.job, data.job) {
+            if let d = JobRecord.difference(reference.data.job, data.job) {
                 throw QCLabError.incompatibleData(
-                    "different jobs: \(d.path) is \(d.mine) in '\(first.source)' but \(d.theirs) in '\(source)'")
+                    "different jobs: \(d.path) is \(d.mine) in '\(reference.source)' but \(d.theirs) in '\(source)'")
             }
             var shared: [Int] = [], owners: [String] = []
             for seed in data.seeds {
@@ -44,6 +66,21 @@ extension SimulationData {
                     "overlapping seeds: \(what) \(places); merging would count those trajectories twice")
             }
         }
+        for (source, data) in parts where data.job == nil {
+            let against = reference.data.job == nil ? "no part records one" : "'\(reference.source)' records one"
+            if comparison.strict {
+                throw QCLabError.incompatibleData(
+                    "'\(source)' records no job (a file written by QC Lab, say), so its job cannot be compared (\(against)); refused under --strict")
+            }
+            note("'\(source)' records no job (a file written by QC Lab, say): its job could not be compared, only its outputs, shapes and time grid" + (reference.data.job == nil ? "" : "; the result records the job of '\(reference.source)'"))
+        }
+        if let model = JobRecord.unrecordedModel(reference.data.job) {
+            guard comparison.trustJob else {
+                throw QCLabError.incompatibleData(
+                    "the jobs cannot be compared: model '\(model)' records none of its properties (adopt JobRecordable); --trust-job merges anyway")
+            }
+            note("model '\(model)' records none of its properties: jobs not compared (--trust-job)")
+        }
         var merged = SimulationData()
         for (source, data) in parts {
             var part = data
@@ -55,10 +92,40 @@ extension SimulationData {
         return merged
     }
 
-    /// Loads each HDF5 file (as ``init(contentsOf:)``) and merges them with
-    /// ``merging(_:)``, naming each part by its path.
-    public static func merging(files: [String]) throws -> SimulationData {
-        try merging(files.map { ($0, try SimulationData(contentsOf: $0)) })
+    /// Checks, before a run continues `data` (`qclab run --append`), what the job
+    /// comparison in ``RunPlan`` cannot: data that records no job (a file written by QC
+    /// Lab) is noted in one line, or refused under `comparison.strict`; a model that
+    /// records nothing to compare (``JobRecordable``) is refused unless `comparison.trustJob`.
+    public static func checkContinuing(_ data: SimulationData, source: String, with simulation: Simulation,
+                                       comparison: JobComparison = JobComparison(), note: (String) -> Void = { _ in }) throws {
+        guard !data.isEmpty else { return }
+        if data.job == nil {
+            if comparison.strict {
+                throw QCLabError.incompatibleData(
+                    "'\(source)' records no job (a file written by QC Lab, say), so it cannot be compared with this job; refused under --strict")
+            }
+            note("'\(source)' records no job (a file written by QC Lab, say): its job could not be compared, only its outputs, shapes and time grid; the result records this job")
+        }
+        if let model = JobRecord.unrecordedModel(simulation.jobRecord) ?? JobRecord.unrecordedModel(data.job) {
+            guard comparison.trustJob else {
+                throw QCLabError.incompatibleData(
+                    "the jobs cannot be compared: model '\(model)' records none of its properties (adopt JobRecordable); --trust-job continues anyway")
+            }
+            note("model '\(model)' records none of its properties: jobs not compared (--trust-job)")
+        }
+    }
+
+    /// Loads each HDF5 file (as ``load(contentsOf:)``) and merges them with
+    /// ``merging(_:comparison:note:)``, naming each part by its path; `note` also tells of
+    /// each file read unchecked.
+    public static func merging(files: [String], comparison: JobComparison = JobComparison(),
+                               note: (String) -> Void = { _ in }) throws -> SimulationData {
+        let parts = try files.map { path -> (source: String, data: SimulationData) in
+            let (data, unchecked) = try SimulationData.load(contentsOf: path)
+            if let unchecked { note(unchecked) }
+            return (path, data)
+        }
+        return try merging(parts, comparison: comparison, note: note)
     }
 
     /// A one-line description of a time grid for messages: points, spacing, last time.
