@@ -56,8 +56,13 @@ extension SimulationData {
         try HDF5Library.serialized {
             try HDF5File.open(at: path).closing { file in
                 var unchecked: String?
-                let data = try SimulationData(reading: file, unchecked: &unchecked)
-                return (data, unchecked)
+                do {
+                    let data = try SimulationData(reading: file, unchecked: &unchecked)
+                    return (data, unchecked)
+                } catch let QCLabError.hdf5(path, reason) where reason.hasPrefix("cannot ") {
+                    // HDF5 failing on a file it opened: its structure is damaged.
+                    throw QCLabError.hdf5(path: path, reason: "damaged: " + reason)
+                }
             }
         }
     }
@@ -151,6 +156,11 @@ extension SimulationData {
             try file.verify(list, datasetNames: names)
             checked = true
         } else {
+            // qclab writes its checksums in HDF5 1.8's format (superblock 2); such a file
+            // with qclab's own datasets or job but without them lost them to damage.
+            let ours = present.contains(exactCheckName) || present.contains(sampleCountName)
+                || names.contains { $0.hasSuffix(exactSuffix) } || H5Aexists(file.id, "job") > 0
+            if ours, try file.superblockVersion() >= 2 { throw file.failure("damaged: attribute 'checksums' is missing") }
             checked = false
             unchecked = "'\(path)' carries no checksums (a file written by QC Lab, say): read unchecked"
         }
@@ -326,14 +336,21 @@ private struct HDF5File {
 
     static func create(at path: String, reportedAs reportedPath: String) throws -> HDF5File {
         errno = 0
-        // HDF5 1.8's format: its superblock, object headers and heaps carry checksums of
-        // their own, so damage to the file's structure is found when reading it.
-        let access = H5Pcreate(qclab_h5p_file_access())
-        defer { if access >= 0 { H5Pclose(access) } }
-        guard access >= 0, H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0 else {
+        // HDF5 1.8's format: its superblock and object headers carry checksums of their
+        // own, so damage to the file's structure is found when reading it. The root group
+        // keeps every link in its (checksummed) object header: its default, a fractal
+        // heap past 8 links, has no checksum, and HDF5 1.10 frees invalid pointers reading
+        // a damaged one (found by IntegrityTests' bit flips).
+        let access = H5Pcreate(qclab_h5p_file_access()), creation = H5Pcreate(qclab_h5p_file_create())
+        defer {
+            if access >= 0 { H5Pclose(access) }
+            if creation >= 0 { H5Pclose(creation) }
+        }
+        guard access >= 0, creation >= 0, H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0,
+              H5Pset_link_phase_change(creation, 65535, 65535) >= 0 else {
             throw QCLabError.hdf5(path: reportedPath, reason: "cannot choose the file format")
         }
-        let id = H5Fcreate(path, qclab_h5f_acc_excl(), defaultProperties, access)
+        let id = H5Fcreate(path, qclab_h5f_acc_excl(), creation, access)
         guard id >= 0 else {
             throw QCLabError.hdf5(path: reportedPath, reason: "cannot create a file in its folder" + systemReason())
         }
@@ -781,6 +798,14 @@ extension HDF5File {
         for entry in list.entries where entry.name.hasPrefix("@") && !coveredAttributes.contains(String(entry.name.dropFirst())) {
             throw failure("damaged: attribute '\(entry.name.dropFirst())' is missing")
         }
+    }
+
+    /// The version of the file's superblock: 0 for h5py's default (QC Lab's files), 2 for
+    /// HDF5 1.8's format, which qclab writes.
+    fileprivate func superblockVersion() throws -> UInt32 {
+        var info = H5F_info2_t()
+        guard H5Fget_info2(id, &info) >= 0 else { throw failure("cannot read the superblock") }
+        return info.super.version
     }
 
     /// The checksum of a dataset's values as read.
