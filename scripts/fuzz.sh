@@ -16,9 +16,22 @@
 # Exit status: 0 if no target found anything. A finding goes into Fuzz/Findings/<target>
 # (committed) once fixed: FuzzFindingTests reads it back through qclab. Not part of CI's test command; the findings
 # it made so far are regression tests in Tests/QCLabTests/FuzzFindingTests.swift.
+#
+#   scripts/fuzz.sh --ci [seconds per target, default 120]
+#
+# CI's bounded run: both targets, one process each (no fork mode), a fixed libFuzzer seed
+# (-seed=1) so that a run repeats the same inputs, the same committed seeds (the damaged
+# outputs of Fuzz/Corpus/hdf5/integrity-*.h5 among them, see make_integrity_seeds.py)
+# and no scratch corpus carried over; exit status 1 on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
-seconds=${1:-60}
+ci=0
+if [ "${1:-}" = --ci ]; then
+    ci=1
+    shift
+    export KEEP_GOING=0
+fi
+seconds=${1:-$([ $ci = 1 ] && echo 120 || echo 60)}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(FuzzJobParser FuzzHDF5Reader)
@@ -38,6 +51,7 @@ for target in "${targets[@]}"; do
     esac
     corpus=.build/corpus/$target findings=.build/findings/$target
     rm -rf "$findings"
+    [ $ci = 1 ] && rm -rf "$corpus"
     mkdir -p "$corpus" "$findings"
     echo "== $target for ${seconds}s (seeds: $seeds, Findings/$target)"
     regressions=()
@@ -47,6 +61,7 @@ for target in "${targets[@]}"; do
     # within seconds; collect them all.
     mode=()
     [ "${KEEP_GOING:-1}" = 1 ] && mode=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
+    [ $ci = 1 ] && mode=(-seed=1)
     "$bin/$target" "${mode[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
         -artifact_prefix="$findings/" -print_final_stats=1 "$corpus" "$seeds" "${regressions[@]}" || true
     if [ -n "$(ls -A "$findings")" ]; then
