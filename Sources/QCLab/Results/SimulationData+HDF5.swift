@@ -23,8 +23,11 @@ extension SimulationData {
     /// output's mean under its own name (complex outputs as h5py's `{r, i}` compound of
     /// float64), the standard error of every output but `t` under `<name>_sem`, and
     /// `num_samples` (int64 scalar); the root attribute `log` is a variable-length UTF-8
-    /// string. The file is written under a temporary name in the same folder and renamed
-    /// over `path` once complete, so a failure leaves neither a partial file nor debris.
+    /// string. The root attribute `checksums` holds a CRC-32C of every dataset and
+    /// attribute, which reading verifies; the file is in HDF5 1.8's format, whose
+    /// structure carries checksums too. The file is written under a temporary name in the
+    /// same folder and renamed over `path` once complete, so a failure leaves neither a
+    /// partial file nor debris.
     public func save(to path: String) throws {
         try save(to: OutputTarget(path: path))
     }
@@ -216,10 +219,9 @@ extension SimulationData {
         } else if let check, check.count == 3, check[0] == exactFormat, check[1] == Int64(normFactor), check[2] > 0,
                   check[2] <= Int64(normFactor), Int64(normFactor) % check[2] == 0 {
             sampleCount = Int(check[2])
-            if let samples, samples != [check[2]] {
-                if checked { throw damaged(sampleCountName, "does not match 'exact_sums'") }
-                exactProblem = averagedNote(path)
-            }
+            // Counts that match rule out averaging (QC Lab's add_data averages 'exact_sums'
+            // too): what disagrees now is damage, checksums or not.
+            if let samples, samples != [check[2]] { throw damaged(sampleCountName, "does not match 'exact_sums'") }
         } else {
             if checked { throw damaged(exactCheckName, "does not match norm_factor \(normFactor)") }
             exactProblem = averagedNote(path)
@@ -237,12 +239,9 @@ extension SimulationData {
                       shape == mean.shape + (mean.isComplex ? [2] : []) + [Observable.exactValuesPerElement],
                       let observable = try? Observable(name: name, shape: mean.shape, isComplex: mean.isComplex, exactSums: values)
                 else {
-                    // A checked file holds every output's exact sums, well formed.
-                    if checked { throw damaged(exactName, present.contains(exactName) ? "does not hold valid exact sums of '\(name)'" : "is missing") }
-                    // Unchecked, exact sums that are there and well formed must agree
-                    // with the means (below); those that are not may come from averaging.
-                    exactProblem = averagedNote(path)
-                    break
+                    // 'exact_sums' matches the counts, so this is no averaged file: every
+                    // output's exact sums must be there, well formed.
+                    throw damaged(exactName, present.contains(exactName) ? "does not hold valid exact sums of '\(name)'" : "is missing")
                 }
                 try Self.checkConsistency(observable, mean: mean.values, file: file, names: present, samples: sampleCount,
                                      errorBars: samples != nil, normFactor: normFactor, checked: checked)
