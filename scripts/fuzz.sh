@@ -14,7 +14,7 @@
 # but not fed to the fuzzer, which would crash on them at once); findings fixed in our
 # code belong in Fuzz/Findings/<target>, which seeds the fuzzer.
 # Exit status: 0 if no target found anything. A finding goes into Fuzz/Findings/<target>
-# (committed) once fixed: FuzzFindingTests reads it back through qclab. Not part of CI's test command; the findings
+# (committed) once fixed: FuzzFindingTests reads it back through qclab. CI runs `--ci` (below); the findings
 # it made so far are regression tests in Tests/QCLabTests/FuzzFindingTests.swift.
 #
 #   scripts/fuzz.sh --ci [seconds per target, default 120] [target ...]
