@@ -2,7 +2,8 @@
 # The test command: installs what is missing (system packages with scripts/install-deps.sh,
 # QC Lab 1.3.0, h5py and pytest from PyPI in a virtual environment of its own), builds (the
 # end-to-end tests run the built `qclab` executable, also under mpirun), runs every Swift
-# test, then the Python bridge's tests (python/) against QC Lab's own drivers.
+# test, then the Python bridge's tests (python/) against QC Lab's own drivers, then the
+# fuzz targets for damaged checkpoints and output files for a bounded time.
 #
 # The Swift tests get what they need from here, never from elsewhere on the machine:
 # QCLAB_TEST_PYTHON is the environment's python (the tests that compare with QC Lab or read
@@ -32,4 +33,8 @@ if [ "$status" -eq 5 ]; then
     echo "test.sh: pytest collected no tests in python/tests" >&2
     exit 1
 fi
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+
+# Damaged checkpoints and output files, fuzzed from their committed seeds (the damaged
+# files of CheckpointIntegrityTests and IntegrityTests) for a bounded time, a fixed seed.
+scripts/fuzz.sh --ci 60 FuzzCheckpoint FuzzHDF5Reader

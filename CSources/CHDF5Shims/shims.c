@@ -8,6 +8,8 @@ hid_t qclab_h5t_c_s1(void) { return H5T_C_S1; }
 hid_t qclab_h5p_default(void) { return H5P_DEFAULT; }
 hid_t qclab_h5s_all(void) { return H5S_ALL; }
 hid_t qclab_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
+hid_t qclab_h5p_file_access(void) { return H5P_FILE_ACCESS; }
+hid_t qclab_h5p_file_create(void) { return H5P_FILE_CREATE; }
 unsigned qclab_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 unsigned qclab_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 size_t qclab_h5t_variable(void) { return H5T_VARIABLE; }

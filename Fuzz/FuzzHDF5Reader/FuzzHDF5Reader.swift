@@ -15,11 +15,12 @@ public func FuzzHDF5Reader(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let bytes = start.map { Foundation.Data(bytes: $0, count: count) } ?? Foundation.Data()
     guard FileManager.default.createFile(atPath: scratchPath, contents: bytes) else { return 0 }
     defer { unlink(scratchPath) }
-    if let data = try? SimulationData(contentsOf: scratchPath) {
+    if let (data, _) = try? SimulationData.load(contentsOf: scratchPath) {
         _ = data.summary(datasetNames: (try? SimulationData.datasetNames(inFileAt: scratchPath)) ?? [])
         var merged = SimulationData()
         try? merged.add(data)
-        _ = try? PopulationPlot(data: data, title: nil).svg()
+        _ = try? TimeSeriesPlot(data: data, quantity: .populations, title: nil).svg()
+        _ = try? HeatMapPlot(data: data, quantity: .populations, title: nil).svg()
     }
     return 0
 }

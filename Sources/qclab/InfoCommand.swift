@@ -16,9 +16,10 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         reportingErrors {
-            let data = try SimulationData(contentsOf: file)
+            let (data, unchecked) = try SimulationData.load(contentsOf: file)
             let names = try SimulationData.datasetNames(inFileAt: file)
             var text = "file:" + String(repeating: " ", count: 9) + file + "\n" + data.summary(datasetNames: names) + "\n"
+            text += "checksums:    " + (unchecked == nil ? "verified" : "none (read unchecked)") + "\n"
             if log { text += "\n" + data.log + (data.log.hasSuffix("\n") ? "" : "\n") }
             try StandardStreams.writeOutput(text)
         }

@@ -43,7 +43,7 @@ struct PlotCommand: ParsableCommand {
             let target = try OutputPath.checkWritable(destination, protecting: [("input", file)])
             let format = try ImageFormat(path: destination)
             if format == .png { _ = try Rasterizer.executable() }
-            let data = try SimulationData(contentsOf: file)
+            let (data, unchecked) = try SimulationData.load(contentsOf: file)
             let series: PlotSeries
             do {
                 series = try PlotSeries(data: data, quantity: what)
@@ -60,6 +60,11 @@ struct PlotCommand: ParsableCommand {
             let shape = heatMap ? "heat map"
                 : what == .energies ? "lines, changes since t = 0"
                 : series.standardErrors == nil ? "lines, no error bars in the data" : "lines with standard-error bands"
+            if let unchecked {
+                let notes = Notes()
+                notes.add(unchecked)
+                notes.print()
+            }
             try StandardStreams.writeOutput("wrote \(destination): \(what.name), \(series.values.count) series at \(series.times.count) times (\(shape))\n")
         }
     }

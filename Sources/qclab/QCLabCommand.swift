@@ -129,3 +129,18 @@ func warn(_ warnings: [String]) {
         StandardStreams.writeError("qclab: warning: \(warning)\n")
     }
 }
+
+/// Notes (what could not be checked, say), printed one line each on standard error once
+/// the command has succeeded: a refused command prints its one error line alone.
+final class Notes {
+    private var messages: [String] = []
+
+    func add(_ message: String) {
+        if !messages.contains(message) { messages.append(message) }
+    }
+
+    func print() {
+        for message in messages { StandardStreams.writeError("qclab: note: \(message)\n") }
+        messages = []
+    }
+}

@@ -41,12 +41,22 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Keep the run's progress in CK (written atomically, at most every 2 s); the same command after an interruption resumes from it, with the same result to the bit. CK is removed once the output is written.", valueName: "CK"))
     var checkpoint: String?
 
+    @Flag(help: "With --append: refuse data that records no job (QC Lab's), whose job cannot be compared.")
+    var strict = false
+
+    @Flag(name: .customLong("trust-job"), help: "With --append: continue data of a model that records none of its properties (its jobs cannot be compared).")
+    var trustJob = false
+
     @Flag(name: .shortAndLong, help: "Log progress details to standard error.")
     var verbose = false
+
 
     func validate() throws {
         if let numTasks, numTasks < 1 {
             throw ValidationError("--num-tasks must be at least 1, got \(numTasks)")
+        }
+        if append == nil, strict || trustJob {
+            throw ValidationError("--strict and --trust-job apply to --append")
         }
         if driver == .serial, let numTasks, numTasks != 1 {
             throw ValidationError("--num-tasks applies to the multiprocessing and mpi drivers, not serial")
@@ -69,7 +79,14 @@ struct RunCommand: ParsableCommand {
             let warnings = job.warnings + job.simulation.warnings
             // Only the process that writes checks the output (under MPI, rank 0 did so in readJob).
             let target = try writesOutput ? checkedOutput() : nil
-            let previous = try readPrevious()
+            // Notes on the data continued, printed once the run has succeeded.
+            let notes = Notes()
+            let previous = try readPrevious(notes: notes)
+            if let append {
+                try SimulationData.checkContinuing(previous, source: append, with: job.simulation,
+                                                   comparison: JobComparison(strict: strict, trustJob: trustJob),
+                                                   note: notes.add)
+            }
             try rootChecks { if let target { try checkFreeSpace(at: target, job: job, previous: previous) } }
             // Warnings once the run is sure to start (the seeds fit the data continued), so
             // that a refused run says one line; under MPI rank 0 alone warns, when done.
@@ -81,8 +98,7 @@ struct RunCommand: ParsableCommand {
             // A resumed run says so, and its progress rate counts only this process's work.
             var keeping = try checkpointing()
             keeping?.resumed = { [path = checkpoint ?? ""] done, total in
-                FileHandle.standardError.write(Foundation.Data(
-                    "qclab: resumed from checkpoint '\(path)': \(done) of \(total) trajectories done\n".utf8))
+                StandardStreams.writeError("qclab: resumed from checkpoint '\(path)': \(done) of \(total) trajectories done\n")
                 progress.resumed(from: done)
             }
             guard var data = try runDriver(job: job, previous: previous, checkpoint: keeping, progress: progress.update) else {
@@ -95,6 +111,7 @@ struct RunCommand: ParsableCommand {
             guard let target else { return }
             try data.save(to: target)
             keeping?.remove()
+            notes.print()
             try StandardStreams.writeOutput(Summary.describe(data, path: output) + "\n")
         }
     }
@@ -113,10 +130,17 @@ struct RunCommand: ParsableCommand {
     }
 
     /// The data of `--append`; under MPI rank 0 reads the file and hands it to every rank.
-    func readPrevious() throws -> SimulationData {
+    func readPrevious(notes: Notes) throws -> SimulationData {
         guard let append else { return SimulationData() }
-        guard driver == .mpi else { return try SimulationData(contentsOf: append) }
-        return try SimulationData(encodedBytes: rootReads { try SimulationData(contentsOf: append).encodedBytes() })
+        guard driver == .mpi else { return try loadNoting(append, notes) }
+        return try SimulationData(encodedBytes: rootReads { try loadNoting(append, notes).encodedBytes() })
+    }
+
+    /// Reads `path`, noting in one line if it could not be verified (no checksums).
+    private func loadNoting(_ path: String, _ notes: Notes) throws -> SimulationData {
+        let (data, unchecked) = try SimulationData.load(contentsOf: path)
+        if let unchecked { notes.add(unchecked) }
+        return data
     }
 
     /// Whether this process writes the output: every process but MPI ranks other than 0.

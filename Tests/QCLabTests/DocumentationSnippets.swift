@@ -156,7 +156,7 @@ private enum Snippets_DocC_GettingStarted_md {
 private enum Snippets_DocC_UserDefinedModels_md {
     static func run() throws {
         // DocC/UserDefinedModels.md, Swift block 1
-        struct DoubleWell: ThermalModel {
+        struct DoubleWell: ThermalModel, JobRecordable {
             var modelName: String { "DoubleWell" }
             var numQuantumStates: Int { 2 }
             var numClassicalCoordinates: Int { 1 }
@@ -198,7 +198,7 @@ private enum Snippets_DocC_UserDefinedModels_md {
         }
         // DocC/UserDefinedModels.md, Swift block 2
 
-        struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel {
+        struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel, JobRecordable {
             var modelName: String { "DonorBridgeAcceptor" }
             var numQuantumStates: Int { 3 }
             let bath: HarmonicBath
@@ -223,7 +223,7 @@ private enum Snippets_DocC_UserDefinedModels_md {
             }
         }
         // DocC/UserDefinedModels.md, Swift block 3
-        struct SwiftTullyOne: TwoStateScatteringModel {
+        struct SwiftTullyOne: TwoStateScatteringModel, JobRecordable {
             var modelName: String { "SwiftTullyOne" }
             var mass = 2000.0, initPosition = -5.0, initMomentum = 10.0
             var A = 0.01, B = 1.6, C = 0.005, D = 1.0

@@ -217,7 +217,10 @@ final class JobRecordTests: XCTestCase {
         guard case let .object(top) = record, case let .object(model)? = top["model"], case let .object(algorithm)? = top["algorithm"] else {
             return XCTFail(a.jobRecord)
         }
-        XCTAssertEqual(model["swift_properties"], .object(["reorganization": .number(0.1), "label": .string("two sites")]))
+        guard case let .object(properties)? = model["swift_properties"] else { return XCTFail(a.jobRecord) }
+        XCTAssertEqual(properties["reorganization"], .number(0.1))
+        XCTAssertEqual(properties["label"], .string("two sites"))
+        XCTAssertEqual(properties["constantHamiltonian"], .array([[0.5, 0], [0.2, 0], [0.2, 0], [-0.5, 0]].map { .array($0.map(JSONValue.number)) }))
         XCTAssertNil(model["constants"])
         XCTAssertNil(model["init_classical"])
         XCTAssertEqual(algorithm["swift_properties"], .object(["damping": .number(0)]))
@@ -228,7 +231,11 @@ final class JobRecordTests: XCTestCase {
         var c = a
         c.algorithm = DampedMeanField(damping: 0.5)
         let dataA = try serialDriver(a, seeds: [0, 1])
-        for (other, difference) in [(b, "model.swift_properties.reorganization is 0.1 in 'a.h5' but 0.2 in 'b.h5'"),
+        for (other, difference) in [(b, "model.swift_properties.coupling.terms is "
+                                        + #"[{"coordinate": 0, "gamma": 0.07071067811865477, "state": 0}, {"coordinate": 1, "gamma": 0.07071067811865477, "state": 1}]"#
+                                        + " in 'a.h5' but "
+                                        + #"[{"coordinate": 0, "gamma": 0.1, "state": 0}, {"coordinate": 1, "gamma": 0.1, "state": 1}]"#
+                                        + " in 'b.h5'"),
                                     (c, "algorithm.swift_properties.damping is 0 in 'a.h5' but 0.5 in 'b.h5'")] {
             XCTAssertThrowsError(try SimulationData.merging([("a.h5", dataA), ("b.h5", try serialDriver(other, seeds: [2, 3]))])) { error in
                 XCTAssertEqual("\(error)", "cannot merge data: different jobs: " + difference)
@@ -296,7 +303,7 @@ private struct NamedDampedMeanField: JobDescribableAlgorithm {
 }
 
 /// A model written in Swift, with no QC Lab names: two sites, each coupled to one mode.
-private struct TwoSiteSwiftModel: DiagonalLinearHarmonicModel {
+private struct TwoSiteSwiftModel: DiagonalLinearHarmonicModel, JobRecordable {
     var modelName: String { "TwoSiteSwiftModel" }
     var numQuantumStates: Int { 2 }
     let reorganization: Double

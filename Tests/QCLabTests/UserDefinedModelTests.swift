@@ -10,7 +10,7 @@ import QCLab
 /// harmonic bath needs only the bath, the coupling and `H_q` (``DiagonalLinearHarmonicModel``
 /// supplies the rest). Donor, bridge and acceptor, each with its own Debye bath of
 /// `modes` oscillators (the `UserDefinedModels` article shows this model).
-struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel {
+struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel, JobRecordable {
     var modelName: String { "DonorBridgeAcceptor" }
     var numQuantumStates: Int { 3 }
     let bath: HarmonicBath
@@ -35,7 +35,7 @@ struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel {
 /// The two-state route: a scattering model supplies its masses, starting point and its
 /// diabatic surfaces for a whole batch; ``TwoStateScatteringModel`` supplies the rest.
 /// Tully's first problem again, written in Swift with ``VectorMath``.
-struct SwiftTullyOne: TwoStateScatteringModel {
+struct SwiftTullyOne: TwoStateScatteringModel, JobRecordable {
     var modelName: String { "SwiftTullyOne" }
     var mass = 2000.0, initPosition = -5.0, initMomentum = 10.0
     var A = 0.01, B = 1.6, C = 0.005, D = 1.0

@@ -25,6 +25,12 @@ hid_t qclab_h5p_default(void);
 /// H5P_DATASET_CREATE: the class of dataset-creation property lists (a macro), for
 /// chunked, compressed datasets.
 hid_t qclab_h5p_dataset_create(void);
+/// H5P_FILE_ACCESS: the class of file-access property lists (a macro), to choose the
+/// file format version written.
+hid_t qclab_h5p_file_access(void);
+/// H5P_FILE_CREATE: the class of file-creation property lists (a macro), to keep the root
+/// group's links in its object header.
+hid_t qclab_h5p_file_create(void);
 /// H5S_ALL: the whole dataspace.
 hid_t qclab_h5s_all(void);
 /// H5F_ACC_TRUNC / H5F_ACC_RDONLY: file access flags (macros in HDF5 1.10).

@@ -177,25 +177,3 @@ public struct Checkpointing: Sendable {
         }
     }
 }
-
-/// CRC-32C (Castagnoli), the checksum that seals a checkpoint: any change of up to 32
-/// bits in a row, and almost any other, changes it.
-enum CRC32C {
-    static let table: [UInt32] = (0..<256).map { index in
-        var crc = UInt32(index)
-        for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
-        return crc
-    }
-
-    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { table in
-            bytes.withUnsafeBufferPointer { bytes in
-                for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-            }
-        }
-        return crc ^ 0xFFFF_FFFF
-    }
-
-    static func checksum(_ bytes: [UInt8]) -> UInt32 { checksum(bytes[...]) }
-}

@@ -21,8 +21,12 @@ extension Simulation {
     ///
     /// A model or algorithm written in Swift that does not state its QC Lab names is
     /// recorded by its Swift property names instead, under `swift_properties` in place of
-    /// `constants` or `settings` (scalar stored properties only), so that the record never
-    /// passes such names off as job-file names.
+    /// `constants` or `settings`, so that the record never passes such names off as
+    /// job-file names: a ``JobRecordable`` one by every stored property that defines its
+    /// physics (numbers, strings, arrays and nested values of these), another algorithm by
+    /// its scalar stored properties. A model that is neither is recorded as
+    /// `"swift_properties": null`: nothing to compare, so `merge` and `--append` refuse
+    /// its data unless told to trust the job.
     public var jobRecord: String {
         let grid = timeGrid
         let settings: [String: JSONValue] = [
@@ -47,10 +51,26 @@ enum JobRecord {
         if let described = model as? any JobDescribableModel {
             section["constants"] = .object(described.jobConstants.mapValues(JSONValue.init))
             section["init_classical"] = .string(described.initialDistribution.rawValue)
+        } else if let recordable = model as? any JobRecordable {
+            section["swift_properties"] = .object(recordable.recordedProperties)
         } else {
-            section["swift_properties"] = .object(scalars(of: model))
+            section["swift_properties"] = .null
         }
         return section
+    }
+
+    /// The name of the model whose record holds nothing to compare (`swift_properties`
+    /// null or empty), or nil when the record's model can be compared or there is no record.
+    static func unrecordedModel(_ record: String?) -> String? {
+        guard let record, case let .object(top)? = try? StrictJSON.parse(Array(record.utf8)),
+              case let .object(model)? = top["model"] else { return nil }
+        switch model["swift_properties"] {
+        case .null?, .object([:])?:
+            if case let .string(name)? = model["name"] { return name }
+            return "(unnamed)"
+        default:
+            return nil
+        }
     }
 
     /// The record's `algorithm` section: QC Lab's names when the algorithm states them.
@@ -58,6 +78,8 @@ enum JobRecord {
         var section: [String: JSONValue] = ["name": .string(algorithm.algorithmName)]
         if let described = algorithm as? any JobDescribableAlgorithm {
             section["settings"] = .object(described.jobSettings)
+        } else if let recordable = algorithm as? any JobRecordable {
+            section["swift_properties"] = .object(recordable.recordedProperties)
         } else {
             section["swift_properties"] = .object(scalars(of: algorithm))
         }
@@ -73,6 +95,55 @@ enum JobRecord {
             result[label] = scalar
         }
         return result
+    }
+
+    /// What defines a value, by the Swift names of its stored properties: numbers, flags,
+    /// strings, enumeration cases, complex numbers, and arrays, dictionaries, optionals and
+    /// nested values of these; anything else (closures, say) is left out.
+    static func properties(of value: Any) -> [String: JSONValue] {
+        guard case let .object(properties)? = recorded(value, depth: 0) else { return [:] }
+        return properties
+    }
+
+    private static func recorded(_ value: Any, depth: Int) -> JSONValue? {
+        guard depth < 16 else { return nil }
+        switch value {
+        case let x as Double: return .number(x)
+        case let x as Float: return .number(Double(x))
+        case let x as any BinaryInteger: return .number(Double(x))
+        case let x as Bool: return .bool(x)
+        case let x as String: return .string(x)
+        case let x as Complex: return .array([.number(x.re), .number(x.im)])
+        default: break
+        }
+        let mirror = Mirror(reflecting: value)
+        switch mirror.displayStyle {
+        case .optional?:
+            return mirror.children.first.map { recorded($0.value, depth: depth + 1) ?? .null } ?? .null
+        case .enum?:
+            guard let payload = mirror.children.first else { return .string("\(value)") }
+            let inner = recorded(payload.value, depth: depth + 1) ?? .null
+            return .object([payload.label ?? "\(value)": inner])
+        case .collection?, .set?:
+            return .array(mirror.children.compactMap { recorded($0.value, depth: depth + 1) })
+        case .dictionary?:
+            var result: [String: JSONValue] = [:]
+            for pair in mirror.children {
+                let parts = Array(Mirror(reflecting: pair.value).children)
+                guard parts.count == 2, let item = recorded(parts[1].value, depth: depth + 1) else { continue }
+                result["\(parts[0].value)"] = item
+            }
+            return .object(result)
+        case .struct?, .class?, .tuple?:
+            var result: [String: JSONValue] = [:]
+            for (index, child) in mirror.children.enumerated() {
+                guard let item = recorded(child.value, depth: depth + 1) else { continue }
+                result[child.label ?? ".\(index)"] = item
+            }
+            return .object(result)
+        default:
+            return nil
+        }
     }
 
     private static func scalar(_ value: Any) -> JSONValue? {
@@ -168,4 +239,30 @@ extension JSONValue {
         case let .string(s): self = .string(s)
         }
     }
+}
+
+/// A model (or algorithm) written in Swift whose job record lists what defines its
+/// physics, so that `merge` and `--append` refuse data of the same model with other values.
+///
+/// The default records every stored property that is a number, flag, string, enumeration
+/// case or complex number, or an array, dictionary, optional or nested value of these, by
+/// its Swift name, under `model.swift_properties` of the job record:
+///
+/// ```swift
+/// struct DoubleWell: ThermalModel, JobRecordable { var kBT = 0.5, gap = 0.5 ... }
+/// // recorded: "swift_properties": {"gap": 0.5, "kBT": 0.5}
+/// ```
+///
+/// Keep a value that changes the physics in a stored property (not a computed one), or
+/// give `recordedProperties` yourself. A model stating its QC Lab names
+/// (``JobDescribableModel``) is recorded by those instead. A model that adopts neither, or
+/// records nothing, leaves nothing to compare: `merge` and `--append` refuse its data unless
+/// given `--trust-job`.
+public protocol JobRecordable {
+    /// What defines the value's physics, by property name.
+    var recordedProperties: [String: JSONValue] { get }
+}
+
+extension JobRecordable {
+    public var recordedProperties: [String: JSONValue] { JobRecord.properties(of: self) }
 }

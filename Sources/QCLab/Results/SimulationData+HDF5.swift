@@ -9,6 +9,10 @@ private let standardErrorSuffix = "_sem"
 /// Suffix of the dataset holding an output's exact sums, and the dataset that ties them to
 /// the file's counts: `[format, norm_factor, num_samples]`, int64.
 private let exactSuffix = "_exact", exactCheckName = "exact_sums", exactFormat: Int64 = 1
+/// The root attribute holding a CRC-32C of every dataset and attribute (``ChecksumList``).
+private let checksumsName = "checksums"
+/// Attributes the writer stores, all covered by the checksums.
+private let coveredAttributes = ["log", "job", "no_error_bars"]
 /// Outputs that come first, in this order, when a file is read; the rest follow by name.
 private let leadingOutputs = ["t", "dm_db", "quantum_energy", "classical_energy"]
 
@@ -19,8 +23,11 @@ extension SimulationData {
     /// output's mean under its own name (complex outputs as h5py's `{r, i}` compound of
     /// float64), the standard error of every output but `t` under `<name>_sem`, and
     /// `num_samples` (int64 scalar); the root attribute `log` is a variable-length UTF-8
-    /// string. The file is written under a temporary name in the same folder and renamed
-    /// over `path` once complete, so a failure leaves neither a partial file nor debris.
+    /// string. The root attribute `checksums` holds a CRC-32C of every dataset and
+    /// attribute, which reading verifies; the file is in HDF5 1.8's format, whose
+    /// structure carries checksums too. The file is written under a temporary name in the
+    /// same folder and renamed over `path` once complete, so a failure leaves neither a
+    /// partial file nor debris.
     public func save(to path: String) throws {
         try save(to: OutputTarget(path: path))
     }
@@ -42,8 +49,24 @@ extension SimulationData {
     /// output `x`) is an output. Without `num_samples` and `_sem` datasets (files written by
     /// QC Lab) every trajectory counts as a sample and the standard errors read zero.
     public init(contentsOf path: String) throws {
-        self = try HDF5Library.serialized {
-            try HDF5File.open(at: path).closing { try SimulationData(reading: $0) }
+        self = try Self.load(contentsOf: path).data
+    }
+
+    /// Reads data as ``init(contentsOf:)`` does, with a note when the file could not be
+    /// verified: a file without checksums (QC Lab's) is read unchecked, and `unchecked`
+    /// says so in one line; every file qclab writes is verified.
+    public static func load(contentsOf path: String) throws -> (data: SimulationData, unchecked: String?) {
+        try HDF5Library.serialized {
+            try HDF5File.open(at: path).closing { file in
+                var unchecked: String?
+                do {
+                    let data = try SimulationData(reading: file, unchecked: &unchecked)
+                    return (data, unchecked)
+                } catch let QCLabError.hdf5(path, reason) where reason.hasPrefix("cannot ") {
+                    // HDF5 failing on a file it opened: its structure is damaged.
+                    throw QCLabError.hdf5(path: path, reason: "damaged: " + reason)
+                }
+            }
         }
     }
 
@@ -75,44 +98,82 @@ extension SimulationData {
         guard !log.contains("\0") else { throw refuse("the log contains a NUL character") }
     }
 
-    /// Writes every dataset and the `log` and `job` attributes into an open file.
+    /// Writes every dataset and the `log` and `job` attributes into an open file, and last
+    /// the `checksums` attribute over all of them.
     private func writeContents(to file: HDF5File) throws {
-        try file.writeIntegers(seedName, shape: [seeds.count], values: seeds.map(Int64.init))
-        try file.writeIntegers(normFactorName, shape: [], values: [Int64(normFactor)])
+        var checksums = ChecksumList()
+        func integers(_ name: String, _ shape: [Int], _ values: [Int64]) throws {
+            try file.writeIntegers(name, shape: shape, values: values)
+            checksums.add(name, ChecksumList.digest(kind: .integer, shape: shape, integers: values))
+        }
+        func reals(_ name: String, _ shape: [Int], _ isComplex: Bool, _ values: [Double]) throws {
+            try file.writeReals(name, shape: shape, isComplex: isComplex, values: values)
+            checksums.add(name, ChecksumList.digest(kind: isComplex ? .complex : .real, shape: shape, reals: values))
+        }
+        func attribute(_ name: String, _ value: String) throws {
+            try file.writeStringAttribute(name, value)
+            checksums.add("@" + name, ChecksumList.digest(of: value))
+        }
+        try integers(seedName, [seeds.count], seeds.map(Int64.init))
+        try integers(normFactorName, [], [Int64(normFactor)])
         for observable in observables {
             let moments = observable.moments(normFactor: normFactor, samples: sampleCount, standardErrors: hasErrorBars)
-            try file.writeReals(observable.name, shape: observable.shape, isComplex: observable.isComplex, values: moments.mean)
+            try reals(observable.name, observable.shape, observable.isComplex, moments.mean)
             if observable.name != "t", let sem = moments.sem {
-                try file.writeReals(observable.name + standardErrorSuffix, shape: observable.shape,
-                                    isComplex: observable.isComplex, values: sem)
+                try reals(observable.name + standardErrorSuffix, observable.shape, observable.isComplex, sem)
             }
             // Stored as they are: deflate (even at level 1, after byte shuffling) halves
             // them but took 13% of holstein50_fssh's run, as long as all of its reduction.
-            try file.writeIntegers(observable.name + exactSuffix,
-                                   shape: observable.shape + (observable.isComplex ? [2] : []) + [Observable.exactValuesPerElement],
-                                   values: observable.exactSums)
+            try integers(observable.name + exactSuffix,
+                         observable.shape + (observable.isComplex ? [2] : []) + [Observable.exactValuesPerElement],
+                         observable.exactSums)
         }
         if hasErrorBars {
-            try file.writeIntegers(sampleCountName, shape: [], values: [Int64(sampleCount)])
+            try integers(sampleCountName, [], [Int64(sampleCount)])
         }
         if !observables.isEmpty {
-            try file.writeIntegers(exactCheckName, shape: [3], values: [exactFormat, Int64(normFactor), Int64(sampleCount)])
+            try integers(exactCheckName, [3], [exactFormat, Int64(normFactor), Int64(sampleCount)])
         }
-        try file.writeStringAttribute("log", log)
-        if let job { try file.writeStringAttribute("job", job) }
-        if let errorBarsUnavailable { try file.writeStringAttribute("no_error_bars", errorBarsUnavailable) }
+        try attribute("log", log)
+        if let job { try attribute("job", job) }
+        if let errorBarsUnavailable { try attribute("no_error_bars", errorBarsUnavailable) }
+        try file.writeStringAttribute(checksumsName, checksums.text)
     }
 
     /// Reads the exact sums when the file holds them intact (with its error bars, if it
     /// has them), else the means alone (then without error bars, saying why).
-    private init(reading file: HDF5File) throws {
+    ///
+    /// A file with `checksums` (every file qclab writes) is verified first: each dataset and
+    /// attribute against its checksum, then its consistency (norm_factor against the seeds,
+    /// the means and standard errors against the exact sums, the shapes); any fault is
+    /// refused as damage naming the dataset. A file without them (QC Lab's) is read
+    /// unchecked, and `unchecked` says so.
+    private init(reading file: HDF5File, unchecked: inout String?) throws {
         let path = file.reportedPath
         let names = try file.datasetNames()
         let present = Set(names)
+        try file.checkDeclaredSizes(of: names)
+        let checked: Bool
+        if let text = try file.readStringAttribute(checksumsName) {
+            guard let list = ChecksumList(parsing: text) else { throw file.failure("damaged: attribute 'checksums' is unreadable") }
+            try file.verify(list, datasetNames: names)
+            checked = true
+        } else {
+            // qclab writes its checksums in HDF5 1.8's format (superblock 2); such a file
+            // with qclab's own datasets or job but without them lost them to damage.
+            let ours = present.contains(exactCheckName) || present.contains(sampleCountName)
+                || names.contains { $0.hasSuffix(exactSuffix) } || H5Aexists(file.id, "job") > 0
+            if ours, try file.superblockVersion() >= 2 { throw file.failure("damaged: attribute 'checksums' is missing") }
+            checked = false
+            unchecked = "'\(path)' carries no checksums (a file written by QC Lab, say): read unchecked"
+        }
+        /// Throws damage naming `dataset` in a checked file.
+        func damaged(_ dataset: String, _ reason: String) -> QCLabError {
+            file.failure("damaged: dataset '\(dataset)' \(reason)")
+        }
         for required in [seedName, normFactorName] where !present.contains(required) {
             throw file.failure("missing dataset '\(required)'")
         }
-        try file.checkDeclaredSizes(of: names)
         let seeds = try file.readIntegers(seedName).map { Int($0) }
         if let bad = seeds.first(where: { $0 < 0 || $0 > Int(UInt32.max) }) {
             throw file.failure("seed \(bad) is outside 0...4294967295")
@@ -121,6 +182,9 @@ extension SimulationData {
         // Beyond 2^53 counts are no longer exact doubles (and sums of them could overflow).
         guard normFactor >= 0, normFactor <= 1 << 53 else {
             throw file.failure("norm_factor \(normFactor) is not a believable count")
+        }
+        if checked && normFactor != seeds.count {
+            throw damaged(normFactorName, "counts \(normFactor) trajectories but 'seed' holds \(seeds.count)")
         }
         let isSupplement: (String) -> Bool = { name in
             for suffix in [standardErrorSuffix, exactSuffix] where name.hasSuffix(suffix) {
@@ -139,7 +203,8 @@ extension SimulationData {
         let job = try file.readStringAttribute("job")
         let log = try file.readStringAttribute("log") ?? ""
 
-        // The exact sums, if they are all there and still belong to this file's counts.
+        // The exact sums, if they are all there and still belong to this file's counts. In
+        // a checked file they must be: anything else is damage.
         var exactProblem: String?
         var sampleCount = normFactor
         let check = present.contains(exactCheckName) ? try? file.readIntegers(exactCheckName) : nil
@@ -147,30 +212,45 @@ extension SimulationData {
         if ordered.isEmpty {
             exactProblem = nil
         } else if !present.contains(exactCheckName) {
+            if checked { throw damaged(exactCheckName, "is missing") }
             exactProblem = present.contains(sampleCountName) || names.contains(where: { $0.hasSuffix(standardErrorSuffix) })
                 ? "'\(path)' was written without exact sums (by an older version), so its error bars cannot be carried"
                 : "'\(path)' holds no error bars (no num_samples or <output>_sem: a file written by QC Lab, say)"
-        } else if let check, check.count == 3, check[0] == exactFormat, check[1] == Int64(normFactor), check[2] >= 0,
-                  check[2] <= Int64(normFactor) {
+        } else if let check, check.count == 3, check[0] == exactFormat, check[1] == Int64(normFactor), check[2] > 0,
+                  check[2] <= Int64(normFactor), Int64(normFactor) % check[2] == 0 {
             sampleCount = Int(check[2])
-            if let samples, samples != [check[2]] { exactProblem = averagedNote(path) }
+            // Counts that match rule out averaging (QC Lab's add_data averages 'exact_sums'
+            // too): what disagrees now is damage, checksums or not.
+            if let samples, samples != [check[2]] { throw damaged(sampleCountName, "does not match 'exact_sums'") }
         } else {
+            if checked { throw damaged(exactCheckName, "does not match norm_factor \(normFactor)") }
             exactProblem = averagedNote(path)
+        }
+        if checked && samples == nil && names.contains(where: { $0.hasSuffix(standardErrorSuffix) }) {
+            throw damaged(sampleCountName, "is missing, but standard errors are present")
         }
         var observables: [Observable] = []
         if exactProblem == nil {
             for name in ordered {
                 let mean = try file.readReals(name)
-                guard present.contains(name + exactSuffix),
-                      let (shape, values) = try? file.readIntegersWithShape(name + exactSuffix),
+                let exactName = name + exactSuffix
+                guard present.contains(exactName),
+                      let (shape, values) = try? file.readIntegersWithShape(exactName),
                       shape == mean.shape + (mean.isComplex ? [2] : []) + [Observable.exactValuesPerElement],
                       let observable = try? Observable(name: name, shape: mean.shape, isComplex: mean.isComplex, exactSums: values)
                 else {
-                    exactProblem = averagedNote(path)
-                    break
+                    // 'exact_sums' matches the counts, so this is no averaged file: every
+                    // output's exact sums must be there, well formed.
+                    throw damaged(exactName, present.contains(exactName) ? "does not hold valid exact sums of '\(name)'" : "is missing")
                 }
+                try Self.checkConsistency(observable, mean: mean.values, file: file, names: present, samples: sampleCount,
+                                     errorBars: samples != nil, normFactor: normFactor, checked: checked)
                 observables.append(observable)
             }
+        }
+        if checked, let first = observables.first?.shape.first,
+           let odd = observables.first(where: { $0.shape.first != first }) {
+            throw damaged(odd.name, "has \(odd.shape.first ?? 0) time points, '\(observables[0].name)' \(first)")
         }
         var errorBarsUnavailable: String?
         if let exactProblem {
@@ -186,6 +266,32 @@ extension SimulationData {
         }
         self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
                   job: job, errorBarsUnavailable: errorBarsUnavailable)
+    }
+
+    /// Throws damage naming the dataset unless an output's stored means (and standard
+    /// errors, if the file has them) are, bit for bit, what its exact sums give.
+    private static func checkConsistency(_ observable: Observable, mean: [Double], file: HDF5File, names: Set<String>,
+                                  samples: Int, errorBars: Bool, normFactor: Int, checked: Bool) throws {
+        let name = observable.name
+        let moments = observable.moments(normFactor: normFactor, samples: samples, standardErrors: errorBars)
+        guard sameBits(moments.mean, mean) else {
+            throw file.failure("damaged: dataset '\(name)' does not match its exact sums ('\(name + exactSuffix)')")
+        }
+        let semName = name + standardErrorSuffix
+        guard checked, name != "t" else { return }
+        guard names.contains(semName) == errorBars else {
+            throw file.failure("damaged: dataset '\(semName)' is \(errorBars ? "missing" : "present without num_samples")")
+        }
+        if let sem = moments.sem {
+            let stored = try file.readReals(semName)
+            guard stored.shape == observable.shape, stored.isComplex == observable.isComplex, sameBits(sem, stored.values) else {
+                throw file.failure("damaged: dataset '\(semName)' does not match the exact sums ('\(name + exactSuffix)')")
+            }
+        }
+    }
+
+    private static func sameBits(_ a: [Double], _ b: [Double]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern }
     }
 }
 
@@ -229,7 +335,21 @@ private struct HDF5File {
 
     static func create(at path: String, reportedAs reportedPath: String) throws -> HDF5File {
         errno = 0
-        let id = H5Fcreate(path, qclab_h5f_acc_excl(), defaultProperties, defaultProperties)
+        // HDF5 1.8's format: its superblock and object headers carry checksums of their
+        // own, so damage to the file's structure is found when reading it. The root group
+        // keeps every link in its (checksummed) object header: its default, a fractal
+        // heap past 8 links, has no checksum, and HDF5 1.10 frees invalid pointers reading
+        // a damaged one (found by IntegrityTests' bit flips).
+        let access = H5Pcreate(qclab_h5p_file_access()), creation = H5Pcreate(qclab_h5p_file_create())
+        defer {
+            if access >= 0 { H5Pclose(access) }
+            if creation >= 0 { H5Pclose(creation) }
+        }
+        guard access >= 0, creation >= 0, H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0,
+              H5Pset_link_phase_change(creation, 65535, 65535) >= 0 else {
+            throw QCLabError.hdf5(path: reportedPath, reason: "cannot choose the file format")
+        }
+        let id = H5Fcreate(path, qclab_h5f_acc_excl(), creation, access)
         guard id >= 0 else {
             throw QCLabError.hdf5(path: reportedPath, reason: "cannot create a file in its folder" + systemReason())
         }
@@ -596,5 +716,112 @@ private struct HDF5File {
                 return String(decoding: text, as: UTF8.self)
             }
         }
+    }
+}
+
+/// The `checksums` attribute: a CRC-32C of every dataset and attribute of the file, one
+/// line each after a header line, `<8 hex digits> <name>`, attributes named `@name`.
+///
+/// A dataset's checksum covers its kind (`i` int64, `f` float64, `c` complex128), its
+/// rank and dimensions (uint64) and its values as read (int64 or float64, complex as
+/// `re, im` pairs), all little-endian; an attribute's covers its UTF-8 bytes.
+private struct ChecksumList {
+    static let header = "qclab-checksums 1 crc32c"
+    enum Kind: UInt8 { case integer = 0x69, real = 0x66, complex = 0x63 }
+
+    private(set) var entries: [(name: String, digest: UInt32)] = []
+
+    init() {}
+
+    /// Parses the attribute's text; nil if it is not well formed.
+    init?(parsing text: String) {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.first == Substring(Self.header), lines.last == "" else { return nil }
+        lines.removeFirst()
+        lines.removeLast()
+        for line in lines {
+            guard line.count > 9, line.dropFirst(8).first == " ", let digest = UInt32(line.prefix(8), radix: 16) else { return nil }
+            let name = String(line.dropFirst(9))
+            guard !entries.contains(where: { $0.name == name }) else { return nil }
+            entries.append((name, digest))
+        }
+    }
+
+    var text: String {
+        ([Self.header] + entries.map { entry in
+            let hex = String(entry.digest, radix: 16)
+            return String(repeating: "0", count: 8 - hex.count) + hex + " " + entry.name
+        }).joined(separator: "\n") + "\n"
+    }
+
+    mutating func add(_ name: String, _ digest: UInt32) { entries.append((name, digest)) }
+
+    func digest(of name: String) -> UInt32? { entries.first { $0.name == name }?.digest }
+
+    static func digest(kind: Kind, shape: [Int], integers: [Int64] = [], reals: [Double] = []) -> UInt32 {
+        var crc = CRC32C()
+        withUnsafeBytes(of: kind.rawValue) { crc.add($0) }
+        crc.add(littleEndian: [UInt64(shape.count)] + shape.map { UInt64($0) })
+        crc.add(littleEndian: integers)
+        crc.add(littleEndian: reals)
+        return crc.digest
+    }
+
+    static func digest(of string: String) -> UInt32 {
+        var crc = CRC32C()
+        Array(string.utf8).withUnsafeBytes { crc.add($0) }
+        return crc.digest
+    }
+}
+
+extension HDF5File {
+    /// Throws, naming the dataset or attribute, unless the file holds exactly what `list`
+    /// covers and every checksum matches.
+    fileprivate func verify(_ list: ChecksumList, datasetNames names: [String]) throws {
+        for name in names {
+            guard let expected = list.digest(of: name) else {
+                throw failure("damaged: dataset '\(name)' is not covered by its checksums")
+            }
+            guard try digest(ofDataset: name) == expected else {
+                throw failure("damaged: dataset '\(name)' does not match its checksum")
+            }
+        }
+        for attribute in coveredAttributes {
+            let value = try readStringAttribute(attribute)
+            switch (value, list.digest(of: "@" + attribute)) {
+            case (nil, nil): continue
+            case (nil, _?): throw failure("damaged: attribute '\(attribute)' is missing")
+            case (_?, nil): throw failure("damaged: attribute '\(attribute)' is not covered by its checksums")
+            case let (value?, expected?):
+                guard ChecksumList.digest(of: value) == expected else {
+                    throw failure("damaged: attribute '\(attribute)' does not match its checksum")
+                }
+            }
+        }
+        for entry in list.entries where !entry.name.hasPrefix("@") && !names.contains(entry.name) {
+            throw failure("damaged: dataset '\(entry.name)' is missing")
+        }
+        for entry in list.entries where entry.name.hasPrefix("@") && !coveredAttributes.contains(String(entry.name.dropFirst())) {
+            throw failure("damaged: attribute '\(entry.name.dropFirst())' is missing")
+        }
+    }
+
+    /// The version of the file's superblock: 0 for h5py's default (QC Lab's files), 2 for
+    /// HDF5 1.8's format, which qclab writes.
+    fileprivate func superblockVersion() throws -> UInt32 {
+        var info = H5F_info2_t()
+        guard H5Fget_info2(id, &info) >= 0 else { throw failure("cannot read the superblock") }
+        return info.super.version
+    }
+
+    /// The checksum of a dataset's values as read.
+    private func digest(ofDataset name: String) throws -> UInt32 {
+        let isInteger = try read(name) { _, type, _ in H5Tget_class(type) == H5T_INTEGER }.values
+        if isInteger {
+            let (shape, values) = try readIntegersWithShape(name)
+            return ChecksumList.digest(kind: .integer, shape: shape, integers: values)
+        }
+        let (shape, isComplex, values) = try readReals(name)
+        return ChecksumList.digest(kind: isComplex ? .complex : .real, shape: shape, reals: values)
     }
 }

@@ -207,11 +207,9 @@ public struct SimulationData: Sendable, Equatable {
         guard !overflow, samples <= 1 << 30 else {
             throw QCLabError.incompatibleData("more than 2^30 samples (\(sampleCount) + \(other.sampleCount)) exceed what the exact sums hold")
         }
-        if isEmpty && observables.isEmpty {
-            job = other.job
-        } else if !(other.isEmpty && other.observables.isEmpty) && other.job == nil {
-            job = nil  // part of it comes from an unknown job
-        }
+        // Data that records no job (QC Lab's) takes on the known job: what could be
+        // compared (outputs, shapes) was, and the job is never dropped.
+        if job == nil { job = other.job }
         if observables.isEmpty {
             observables = other.observables
         } else {

@@ -143,6 +143,14 @@ public struct RunPlan: Sendable, Equatable {
             throw QCLabError.incompatibleData(
                 "different jobs: \(difference.path) is \(difference.mine) in the data continued but \(difference.theirs) in this job")
         }
+        // Data that records no job (QC Lab's) is checked on what it holds: its time grid.
+        if !data.isEmpty && data.job == nil {
+            let grid = simulation.timeGrid.collectTimes, times = data.times
+            guard times.count == grid.count, zip(times, grid).allSatisfy({ abs($0 - $1) <= 1e-9 * Swift.max(1, abs($1)) }) else {
+                throw QCLabError.incompatibleData(
+                    "time grids differ: the data continued has \(SimulationData.describeTimeGrid(times)), this job \(SimulationData.describeTimeGrid(grid))")
+            }
+        }
         let seeds: [Int]
         if let explicitSeeds {
             guard !explicitSeeds.isEmpty else { throw QCLabError.invalidSetting("seeds", "must not be empty") }

@@ -15,7 +15,7 @@ import QCLab
 ///
 /// It implements every requirement of ``QCLab/Model`` directly, using QC Lab's complex
 /// coordinate `z = sqrt(m h / 2) q + i p / sqrt(2 m h)` with weight `h = 1`.
-public struct ThreeStateCrossing: Model {
+public struct ThreeStateCrossing: Model, JobRecordable {
     public var mass = 2000.0
     public var initPosition = -10.0
     public var initMomentum = 20.0
