@@ -89,7 +89,7 @@ extension SimulationData {
             // Stored as they are: deflate (even at level 1, after byte shuffling) halves
             // them but took 13% of holstein50_fssh's run, as long as all of its reduction.
             try file.writeIntegers(observable.name + exactSuffix,
-                                   shape: observable.shape + (observable.isComplex ? [2] : []) + [Observable.exactValuesPerElement],
+                                   shape: observable.shape + (observable.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
                                    values: observable.exactSums)
         }
         if hasErrorBars {
@@ -157,14 +157,14 @@ extension SimulationData {
         } else {
             exactProblem = averagedNote(path)
         }
-        var observables: [Observable] = []
+        var observables: [OutputAccumulator] = []
         if exactProblem == nil {
             for name in ordered {
                 let mean = try file.readReals(name)
                 guard present.contains(name + exactSuffix),
                       let (shape, values) = try? file.readIntegersWithShape(name + exactSuffix),
-                      shape == mean.shape + (mean.isComplex ? [2] : []) + [Observable.exactValuesPerElement],
-                      let observable = try? Observable(name: name, shape: mean.shape, isComplex: mean.isComplex, exactSums: values)
+                      shape == mean.shape + (mean.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
+                      let observable = try? OutputAccumulator(name: name, shape: mean.shape, isComplex: mean.isComplex, exactSums: values)
                 else {
                     exactProblem = averagedNote(path)
                     break
@@ -178,7 +178,7 @@ extension SimulationData {
             errorBarsUnavailable = exactProblem
             observables = try ordered.map { name in
                 let mean = try file.readReals(name)
-                return Observable.fromMeans(name: name, shape: mean.shape, isComplex: mean.isComplex,
+                return OutputAccumulator.fromMeans(name: name, shape: mean.shape, isComplex: mean.isComplex,
                                             means: mean.values, normFactor: normFactor)
             }
         } else if samples == nil {
