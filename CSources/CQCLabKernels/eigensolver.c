@@ -25,7 +25,7 @@
 // is outside a safe range; after that no sum of squares can overflow, and only the
 // underflow guards noted where they are remain. Lanes whose input is not finite or whose
 // QL or inverse iteration does not converge are flagged for the caller, which redoes
-// them with LAPACK (BatchedEigensolver.swift).
+// them with LAPACK (BatchEigensolver.swift, strategy batchedHouseholder).
 //
 // References: Golub & Van Loan, Matrix Computations (4th ed.), §8.3 (tridiagonalization
 // and the symmetric QR/QL algorithm), §8.2.2 (inverse iteration); LAPACK's dsytd2,

@@ -28,11 +28,11 @@ final class ExactReductionTests: XCTestCase {
             Double.random(in: -1...1, using: &generator) * pow(10, Double(Int.random(in: -30...12, using: &generator)))
         }
         values += [1e16, 1, -1e16, 0.1, 0.2, -0.3, .leastNonzeroMagnitude, -0.0]
-        func fold(_ order: [Double], groups: Int) -> Observable {
-            var total = Observable(name: "x", shape: [1], isComplex: false)
+        func fold(_ order: [Double], groups: Int) -> OutputAccumulator {
+            var total = OutputAccumulator(name: "x", shape: [1], isComplex: false)
             let size = (order.count + groups - 1) / groups
             for start in stride(from: 0, to: order.count, by: size) {
-                var part = Observable(name: "x", shape: [1], isComplex: false)
+                var part = OutputAccumulator(name: "x", shape: [1], isComplex: false)
                 for value in order[start..<min(start + size, order.count)] { part.addSample([value]) }
                 total.addSums(of: part)
             }
@@ -43,14 +43,14 @@ final class ExactReductionTests: XCTestCase {
             XCTAssertEqual(fold(values.shuffled(), groups: groups).exactSums, reference.exactSums, "\(groups) groups")
         }
         // 1e16 + 1 - 1e16 is 1, not 0, and 0.1 + 0.2 - 0.3 is the exact sum of those doubles.
-        var exact = Observable(name: "x", shape: [1], isComplex: false)
+        var exact = OutputAccumulator(name: "x", shape: [1], isComplex: false)
         for value in [1e16, 1, -1e16] { exact.addSample([value]) }
         XCTAssertEqual(exact.moments(normFactor: 1, samples: 3, standardErrors: false).mean, [1])
     }
 
     func testIdenticalSamplesHaveExactlyZeroErrorAndSpreadIsResolved() {
         for value in [0.1, 1.0 / 3.0, -7.25e-8, 123456.789, 1e-300] {
-            var o = Observable(name: "x", shape: [1], isComplex: false)
+            var o = OutputAccumulator(name: "x", shape: [1], isComplex: false)
             for _ in 0..<1000 { o.addSample([value]) }
             let m = o.moments(normFactor: 1000, samples: 1000, standardErrors: true)
             XCTAssertEqual(m.sem, [0], "\(value)")
@@ -58,7 +58,7 @@ final class ExactReductionTests: XCTestCase {
         }
         // One sample one ulp away among a thousand: a spread far below double rounding
         // of a naive Σx² − (Σx)²/n, still resolved.
-        var o = Observable(name: "x", shape: [1], isComplex: false)
+        var o = OutputAccumulator(name: "x", shape: [1], isComplex: false)
         for _ in 0..<999 { o.addSample([1.0]) }
         o.addSample([1.0 + 1e-9])
         let sem = o.moments(normFactor: 1000, samples: 1000, standardErrors: true).sem![0]
@@ -71,8 +71,8 @@ final class ExactReductionTests: XCTestCase {
     /// and leaves sums that received an infinity or a NaN, or that could overflow, to the
     /// means themselves.
     func testMeansAreCertainlyFiniteOnlyWhenTheyAre() {
-        func observable(_ samples: [Double]) -> Observable {
-            var o = Observable(name: "x", shape: [2], isComplex: false)
+        func observable(_ samples: [Double]) -> OutputAccumulator {
+            var o = OutputAccumulator(name: "x", shape: [2], isComplex: false)
             for value in samples { o.addSample([value, 1]) }
             return o
         }

@@ -114,7 +114,7 @@ final class MergeInfoPlotTests: XCTestCase {
         }
         // Different outputs.
         var extra = try serialDriver(spinBoson(), seeds: [4])
-        extra.observables.append(Observable(name: "populations_adb", shape: [11, 2], isComplex: false))
+        extra.observables.append(OutputAccumulator(name: "populations_adb", shape: [11, 2], isComplex: false))
         XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("x.h5", extra)])) { error in
             XCTAssertTrue("\(error)".contains("'x.h5' has an output 'populations_adb', which 'a.h5' has not"), "\(error)")
         }

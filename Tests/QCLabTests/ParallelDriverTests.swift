@@ -41,11 +41,11 @@ final class ParallelDriverTests: XCTestCase {
     // MARK: Binary form
 
     func testBinaryEncodingRoundTripsEveryBit() throws {
-        var observable = Observable(name: "dm_db", shape: [2, 2, 2], isComplex: true)
+        var observable = OutputAccumulator(name: "dm_db", shape: [2, 2, 2], isComplex: true)
         observable.addSample([0.1, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
                               Double(bitPattern: 0x7ff8_0000_dead_beef), 1e-300, 3, 4, 5, 6, 7, 8, 9, 10])
         observable.addSample([Double](repeating: 0.3, count: 16))
-        var energy = Observable(name: "quantum_energy", shape: [2], isComplex: false)
+        var energy = OutputAccumulator(name: "quantum_energy", shape: [2], isComplex: false)
         energy.addSample([1.5, 2.5])
         let data = QData(seeds: [0, 7, 4_294_967_295], normFactor: 3, sampleCount: 3,
                          observables: [observable, energy], log: "run log ✓\nline two\n", job: #"{"a": 1}"#,

@@ -13,7 +13,7 @@ final class PhysicsInvariantTests: XCTestCase {
     func meanFieldEnergy(_ batch: MeanFieldBatch) -> [Double] {
         var quantum = [Double](repeating: 0, count: batch.z.batchSize), classical = quantum
         var scratch = batch.wavefunction
-        QuantumKernels.expectation(batch.wavefunction, batch.hamiltonian, into: &quantum, scratch: &scratch)
+        ComplexBatchAlgebra.expectation(batch.wavefunction, batch.hamiltonian, into: &quantum, scratch: &scratch)
         batch.model.classicalEnergy(z: batch.z, into: &classical)
         return zip(quantum, classical).map(+)
     }

@@ -71,7 +71,7 @@ final class DataHDF5Tests: XCTestCase {
 
     func testSaveRefusesReservedOutputNames() throws {
         var data = makeData(trajectories: 2, samples: 2)
-        data.observables.append(Observable(name: "seed", shape: [3], isComplex: false))
+        data.observables.append(OutputAccumulator(name: "seed", shape: [3], isComplex: false))
         XCTAssertThrowsError(try data.save(to: folder.appendingPathComponent("out.h5").path))
         XCTAssertEqual(try folderContents(), [])
     }
@@ -184,11 +184,11 @@ final class DataHDF5Tests: XCTestCase {
         var generator = SplitMix64(seed: UInt64(trajectories * 31 + samples))
         let times = 6
         var observables = [
-            Observable(name: "t", shape: [times], isComplex: false),
-            Observable(name: "dm_db", shape: [times, 2, 2], isComplex: true),
-            Observable(name: "quantum_energy", shape: [times], isComplex: false),
-            Observable(name: "classical_energy", shape: [times], isComplex: false),
-            Observable(name: "populations", shape: [times, 3], isComplex: false),
+            OutputAccumulator(name: "t", shape: [times], isComplex: false),
+            OutputAccumulator(name: "dm_db", shape: [times, 2, 2], isComplex: true),
+            OutputAccumulator(name: "quantum_energy", shape: [times], isComplex: false),
+            OutputAccumulator(name: "classical_energy", shape: [times], isComplex: false),
+            OutputAccumulator(name: "populations", shape: [times, 3], isComplex: false),
         ]
         for index in observables.indices {
             let count = observables[index].elementCount

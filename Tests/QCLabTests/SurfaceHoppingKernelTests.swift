@@ -125,10 +125,10 @@ final class SurfaceHoppingKernelTests: XCTestCase {
                 var overlap = ComplexBatch(components: n, batchSize: batch), separateGathered = overlap
                 var separateP = [Double](repeating: 0, count: n * batch)
                 let workspace = UnsafeScratch<Double>(repeating: 0, count: 4 * batch)
-                if propagates { QuantumKernels.multiply(previous, rotated, into: &separateDb, real: true) }
+                if propagates { ComplexBatchAlgebra.multiply(previous, rotated, into: &separateDb, real: true) }
                 SurfaceHoppingKernels.alignWithPrevious(&separateV, previous: previous, byPhase: false, overlap: &overlap,
                                                         real: true)
-                QuantumKernels.multiplyAdjoint(separateV, separateDb, into: &separateAdb, real: true)
+                ComplexBatchAlgebra.multiplyAdjoint(separateV, separateDb, into: &separateAdb, real: true)
                 SurfaceHoppingKernels.hopProbabilities(previous: previous, current: separateV, wfAdb: separateAdb,
                                                        activeSurface: active, gathered: &separateGathered,
                                                        probabilities: &separateP, workspace: workspace,

@@ -88,10 +88,10 @@ public struct AdiabaticFrame {
         if let adiabatic {
             scratch.assign(adiabatic)
         } else {
-            QuantumKernels.multiplyAdjoint(previousEigenvectors, wfDb, into: &scratch, real: realEigenvectors)
+            ComplexBatchAlgebra.multiplyAdjoint(previousEigenvectors, wfDb, into: &scratch, real: realEigenvectors)
         }
         rotatePhases(&scratch, dt: dt)
-        QuantumKernels.multiply(previousEigenvectors, scratch, into: &wfDb, real: realEigenvectors)
+        ComplexBatchAlgebra.multiply(previousEigenvectors, scratch, into: &wfDb, real: realEigenvectors)
     }
 
     /// The frame's eigenpairs as one C kernel sees them, valid only inside
@@ -124,7 +124,7 @@ public struct AdiabaticFrame {
 
     /// `ψ_adb = V† ψ_db`.
     public func toAdiabatic(_ wfDb: ComplexBatch, into wfAdb: inout ComplexBatch) {
-        QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb, real: realEigenvectors)
+        ComplexBatchAlgebra.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb, real: realEigenvectors)
     }
 
     /// Each row's eigenvector `k = activeSurface[row]` (`act_surf_wf`).
@@ -235,7 +235,7 @@ public struct AdiabaticFrame {
         if wfAdbIsCurrent {
             rotated.assign(wfAdb)
         } else {
-            QuantumKernels.multiplyAdjoint(previousEigenvectors, wfDb, into: &rotated, real: true)
+            ComplexBatchAlgebra.multiplyAdjoint(previousEigenvectors, wfDb, into: &rotated, real: true)
         }
         rotatePhases(&rotated, dt: dt)
         try diagonalize(hamiltonian)

@@ -131,7 +131,7 @@ public struct SurfaceHoppingBatch {
     /// Whether the fused two-state kernel takes the quantum part of a step (internal so that
     /// tests can compare it with the separate kernels).
     var usesTwoStateKernel: Bool
-    /// The whole step fused, when the plan is ``StepPlan/QuantumKernels/fusedScatteringStep``.
+    /// The whole step fused, when the plan is ``StepPlan/QuantumKernelFusion/fusedScatteringStep``.
     private let scatteringStep: ScatteringSurfaceHoppingStep?
     /// The model's fused classical step, when the plan uses it.
     private let fusedModel: (any FusedClassicalDynamics)?

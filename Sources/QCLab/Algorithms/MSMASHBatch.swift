@@ -330,7 +330,7 @@ struct MSMASHRows {
         Self.fixGauge(settings.gaugeFixing, model: model, z: zNew, eigenvalues: values, eigenvectors: &vectors,
                       previous: s.eigenvectors)
         var wfAdb = wf
-        QuantumKernels.multiplyAdjoint(vectors, wf, into: &wfAdb)
+        ComplexBatchAlgebra.multiplyAdjoint(vectors, wf, into: &wfAdb)
         return Stepped(z: zNew, wfDb: wf, eigenvalues: values, eigenvectors: vectors, wfAdb: wfAdb)
     }
 
@@ -418,7 +418,7 @@ struct MSMASHRows {
     /// The most populated adiabatic state of every row (the first on a tie, as `argmax`).
     static func dominantSurfaces(_ wfDb: ComplexBatch, _ eigenvectors: ComplexBatch) -> [Int] {
         var wfAdb = wfDb
-        QuantumKernels.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb)
+        ComplexBatchAlgebra.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb)
         return (0..<wfDb.batchSize).map { t in
             var best = 0
             for k in 1..<max(wfDb.components, 1) where wfAdb[k, t].lengthSquared > wfAdb[best, t].lengthSquared { best = k }
@@ -439,7 +439,7 @@ struct MSMASHRows {
     /// `ψ ← V exp(-i E dt) V† ψ` with each row's own `dt` (`propagate_wf_db_adiabatic`).
     static func propagate(_ wf: inout ComplexBatch, eigenvalues: [Double], eigenvectors: ComplexBatch, dt: [Double]) {
         var adiabatic = wf
-        QuantumKernels.multiplyAdjoint(eigenvectors, wf, into: &adiabatic)
+        ComplexBatchAlgebra.multiplyAdjoint(eigenvectors, wf, into: &adiabatic)
         let batch = wf.batchSize
         for k in 0..<wf.components {
             for t in 0..<batch {
@@ -447,7 +447,7 @@ struct MSMASHRows {
                 adiabatic[k, t] = adiabatic[k, t] * Complex(cos(angle), sin(angle))
             }
         }
-        QuantumKernels.multiply(eigenvectors, adiabatic, into: &wf)
+        ComplexBatchAlgebra.multiply(eigenvectors, adiabatic, into: &wf)
     }
 
     /// QC Lab's `update_eigvecs_gauge` against `previous`: the overlap's sign or phase, or

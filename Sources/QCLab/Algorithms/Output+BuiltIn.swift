@@ -14,7 +14,7 @@ extension Output {
     /// `dm_db` of mean field: `ψ ψ†` (QC Lab's `update_dm_db_wf`).
     public static func meanFieldDensityMatrix(states n: Int) -> Output {
         Output(name: "dm_db", shape: [n, n], isComplex: true) { state, values in
-            QuantumKernels.densityMatrix(state.wfDb, into: &values)
+            ComplexBatchAlgebra.densityMatrix(state.wfDb, into: &values)
         }
     }
 
@@ -40,7 +40,7 @@ extension Output {
     /// `quantum_energy` of mean field: `<ψ|H|ψ>` (QC Lab's `update_quantum_energy_wf`).
     public static let meanFieldQuantumEnergy = Output(name: "quantum_energy", shape: []) { state, values in
         var scratch = state.wfDb
-        QuantumKernels.expectation(state.wfDb, state.hamiltonian, into: &values.re, scratch: &scratch)
+        ComplexBatchAlgebra.expectation(state.wfDb, state.hamiltonian, into: &values.re, scratch: &scratch)
     }
 
     /// `dm_db` of surface hopping: the adiabatic density matrix with the active surfaces as
@@ -61,7 +61,7 @@ extension Output {
                                                    requirement: .activeSurfaces) { state, values in
         guard let active = state.activeWavefunction else { throw state.missing("quantum_energy", "active surfaces") }
         var scratch = active
-        QuantumKernels.expectation(active, state.hamiltonian, into: &values.re, scratch: &scratch)
+        ComplexBatchAlgebra.expectation(active, state.hamiltonian, into: &values.re, scratch: &scratch)
         state.applyWeights(to: &values.re)
     }
 

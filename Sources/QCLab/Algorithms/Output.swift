@@ -111,7 +111,7 @@ public struct CollectState {
 
 /// Accumulates a batch's outputs: at each collect point, every output's per-trajectory
 /// values become sums over the rows and squared deviations over the independent samples
-/// (groups of `branches` rows), through ``Observable/record(slot:stride:elements:rows:count:branches:)``.
+/// (groups of `branches` rows), through ``OutputAccumulator/record(slot:stride:elements:rows:count:branches:)``.
 ///
 /// Each collect point also tells the driver how far the batch has got (``BatchProgress``),
 /// so that progress shows within a batch under every algorithm.
@@ -121,7 +121,7 @@ public struct OutputCollector {
     public let branches: Int
     /// Collect points of the time grid.
     private let collectCount: Int
-    private var observables: [Observable]
+    private var observables: [OutputAccumulator]
     private var values: [ComplexBatch]
 
     /// A collector for `outputs` on `grid`, for a batch of `rows` rows in groups of `branches`.
@@ -131,7 +131,7 @@ public struct OutputCollector {
         self.branches = branches
         collectCount = grid.collectCount
         observables = outputs.map {
-            Observable(name: $0.name, shape: [grid.collectCount] + $0.shape, isComplex: $0.isComplex)
+            OutputAccumulator(name: $0.name, shape: [grid.collectCount] + $0.shape, isComplex: $0.isComplex)
         }
         values = outputs.map { output in
             if case .shared = output.kind { return ComplexBatch(components: 0, batchSize: 0) }

@@ -18,8 +18,8 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// How the wavefunction, eigenpairs, gauge and hop probabilities of a surface-hopping
-    /// step are computed.
-    public enum QuantumKernels: String, Sendable, Hashable, CaseIterable {
+    /// step are computed: by separate kernels, or fused into one pass.
+    public enum QuantumKernelFusion: String, Sendable, Hashable, CaseIterable {
         /// One kernel per task: propagator, eigensolver, gauge fixing, probabilities, targets.
         case separate
         /// One fused pass for two-state real Hamiltonians with `sign_overlap` gauge fixing
@@ -36,12 +36,12 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
     public var classical: ClassicalIntegrator
     /// The eigensolver, or `nil` for algorithms that do not diagonalize (mean field).
     public var eigensolver: BatchEigensolver.Strategy?
-    public var quantum: QuantumKernels
+    public var quantum: QuantumKernelFusion
     /// Whether products with `H` and the eigenvectors skip their imaginary parts (exact
     /// zeros for a real Hamiltonian, up to the ±1 of sign gauges).
     public var realProducts: Bool
 
-    public init(classical: ClassicalIntegrator, eigensolver: BatchEigensolver.Strategy?, quantum: QuantumKernels,
+    public init(classical: ClassicalIntegrator, eigensolver: BatchEigensolver.Strategy?, quantum: QuantumKernelFusion,
                 realProducts: Bool) {
         self.classical = classical
         self.eigensolver = eigensolver
@@ -71,7 +71,7 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
         for classical in integrators {
             for solver in solvers {
                 for realProducts in realAllowed ? [false, true] : [false] {
-                    for quantum in QuantumKernels.allCases {
+                    for quantum in QuantumKernelFusion.allCases {
                         let plan = StepPlan(classical: classical, eigensolver: solver, quantum: quantum,
                                             realProducts: realProducts)
                         if quantum != .separate {

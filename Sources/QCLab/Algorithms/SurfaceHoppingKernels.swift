@@ -82,7 +82,7 @@ enum SurfaceHoppingKernels {
     }
 
     /// With `rotated` (`r = exp(-i E dt) V_prev† ψ_db`), the propagation `wfDb = V_prev r`
-    /// (``QuantumKernels/multiply(_:_:into:real:)``, real); then
+    /// (``ComplexBatchAlgebra/multiply(_:_:into:real:)``, real); then
     /// ``alignWithPrevious(_:previous:byPhase:overlap:real:)`` by sign with real eigenvectors,
     /// `wfAdb = Vᵀ wfDb`, and ``hopProbabilities(previous:current:wfAdb:activeSurface:gathered:probabilities:workspace:realEigenvectors:)``
     /// with real eigenvectors; all in one sweep over `v` and `previous` (the C kernel

@@ -6,7 +6,7 @@ import Logging
 /// and one running sum of their results.
 ///
 /// Results may arrive in any order and in any grouping (one batch, or a worker's or a
-/// rank's fold of many): the sums are exact (``Observable``), so the result is the same to
+/// rank's fold of many): the sums are exact (``OutputAccumulator``), so the result is the same to
 /// the bit whichever process ran which batch, and the process that reduces holds one
 /// result, however many batches there are. Seeds come out in plan order. Drivers in other
 /// modules (the MPI driver) use it too, which is why it is public.

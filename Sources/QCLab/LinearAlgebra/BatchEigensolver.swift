@@ -7,11 +7,23 @@ import CQCLabKernels
 ///
 /// How it solves is its ``Strategy``, fixed when it is made (by a batch's ``StepPlan``):
 /// the closed forms of 2 x 2 problems (complex ones with `zheevd`'s arithmetic), Jacobi
-/// sweeps warm-started from the previous solution, the batched SIMD solver with lanes across
-/// trajectories (``BatchedEigensolver``), or LAPACK (`dsyevd` for real symmetric, `zheevd`
-/// for complex Hermitian matrices, with the workspace sized once, so a call allocates
-/// nothing; each trajectory's matrix is gathered from the struct-of-arrays batch into one
-/// contiguous column-major matrix, solved in place, and scattered back).
+/// sweeps warm-started from the previous solution, the batched SIMD Householder-QL solver
+/// with lanes across trajectories, or LAPACK (`dsyevd` for real symmetric, `zheevd` for
+/// complex Hermitian matrices, with the workspace sized once, so a call allocates nothing;
+/// each trajectory's matrix is gathered from the struct-of-arrays batch into one contiguous
+/// column-major matrix, solved in place, and scattered back).
+///
+/// The batched solver (the C kernels `qclab_symmetric_eigen` and `qclab_hermitian_eigen`)
+/// reduces to a real tridiagonal matrix by Householder reflections, finds the eigenvalues
+/// by implicit QL and the eigenvectors by inverse iteration and back-transformation, in
+/// lockstep over sixteen trajectories at a time (LAPACK's `dsyevx`/`zheevx` route; Golub &
+/// Van Loan, Matrix Computations, §8.3 and §8.2.2). Its eigenvalues come out ascending and
+/// its eigenvectors orthonormal, each with an arbitrary sign (phase), as from LAPACK (the
+/// caller's gauge fixing settles it; within an exactly degenerate eigenspace the basis may
+/// differ from LAPACK's). The trajectories it flags (input not finite, inverse iteration
+/// not converged, a residual above `16 n ε ||H||`) are redone one by one with `dsyevd` or
+/// `zheevd` (counted by ``fallbackCount``), so a batch either succeeds in full or throws
+/// LAPACK's error.
 public struct BatchEigensolver {
     /// How a batch's eigenproblems are solved. Adding a strategy is adding a case here,
     /// its rule in ``applies(states:isReal:)``, and its arm in ``diagonalize(_:eigenvalues:eigenvectors:)``.
@@ -65,7 +77,7 @@ public struct BatchEigensolver {
     public let isReal: Bool
     /// How it solves; chosen when it is made.
     public let strategy: Strategy
-    /// LAPACK, one trajectory at a time.
+    /// LAPACK, one trajectory at a time (also the batched solver's fallback).
     private let lapack: SingleMatrixLAPACK
     /// Whether `lastEigenvectors` holds this solver's previous (orthonormal) solution.
     private var hasPreviousSolution = false
@@ -74,8 +86,17 @@ public struct BatchEigensolver {
     private var lastEigenvectors: [Double] = []
     private var jacobiMatrix: UnsafeScratch<Double>?
     private var jacobiScratch: UnsafeScratch<Double>?
-    /// The batched SIMD solver, for ``Strategy/batchedHouseholder``.
-    private var batched: BatchedEigensolver?
+    /// The batched solver's workspace and per-trajectory failure flags, at fixed addresses
+    /// (empty unless the strategy is ``Strategy/batchedHouseholder``).
+    private let householderWorkspace: UnsafeScratch<Double>
+    private let householderFailed: UnsafeScratch<UInt8>
+    /// Trajectories the batched solver flagged and LAPACK redid since this solver was made.
+    public private(set) var fallbackCount = 0
+    /// Flags every trajectory of the batched solver for LAPACK (tests of the fallback path).
+    var forcesFallback = false
+    /// Takes the batched solver's portable QL loop even where the AVX-512 one runs (tests of
+    /// the portable loop).
+    var forcesPortableQL = false
 
     /// Real problems up to this size go through warm-started Jacobi sweeps once a previous
     /// solution exists: for them LAPACK's call overhead dominates its arithmetic.
@@ -103,7 +124,10 @@ public struct BatchEigensolver {
         self.batchSize = batchSize
         self.isReal = isReal
         self.strategy = strategy
-        if strategy == .batchedHouseholder { batched = try BatchedEigensolver(states: n, batchSize: batchSize, isReal: isReal) }
+        let householder = strategy != .batchedHouseholder ? 0
+            : Int(isReal ? qclab_symmetric_eigen_workspace(Int64(n)) : qclab_hermitian_eigen_workspace(Int64(n)))
+        householderWorkspace = UnsafeScratch(repeating: 0, count: householder)
+        householderFailed = UnsafeScratch(repeating: 0, count: strategy == .batchedHouseholder ? batchSize : 0)
         lapack = try SingleMatrixLAPACK(n: n, isReal: isReal)
         if isReal && strategy == .jacobiWarmStart {
             jacobiMatrix = UnsafeScratch(repeating: 0, count: n * n * batchSize)
@@ -122,7 +146,15 @@ public struct BatchEigensolver {
         case .closedFormTwoByTwo:
             Self.diagonalizeHermitianTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         case .batchedHouseholder:
-            try batched!.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            precondition(hamiltonian.batchSize == batchSize && hamiltonian.components == n * n
+                         && eigenvectors.components == n * n && eigenvalues.count == n * batchSize)
+            let isReal = isReal
+            try eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
+                try eigenvalues.withUnsafeMutableBufferPointer { w in
+                    try solveHouseholder(hr: h.re, hi: isReal ? nil : h.im, w: w.baseAddress, vr: v.re,
+                                         vi: isReal ? nil : v.im)
+                }
+            }
             // Real eigenvectors have zero imaginary parts; a batch's usually has them already
             // (the frame's real path never writes them), which a read confirms faster than a write.
             if isReal && qclab_all_positive_zeros(Int64(eigenvectors.im.count), eigenvectors.im) == 0 {
@@ -137,6 +169,37 @@ public struct BatchEigensolver {
             try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             lastEigenvectors.update(from: eigenvectors.re)
             hasPreviousSolution = true
+        }
+    }
+
+    /// The real case of ``Strategy/batchedHouseholder`` on the real parts alone (tests).
+    mutating func diagonalize(_ h: [Double], eigenvalues: inout [Double], eigenvectors: inout [Double]) throws {
+        precondition(isReal && strategy == .batchedHouseholder, "the real parts alone need the real batched solver")
+        precondition(h.count == n * n * batchSize && eigenvectors.count == h.count && eigenvalues.count == n * batchSize)
+        try h.withUnsafeBufferPointer { h in try eigenvalues.withUnsafeMutableBufferPointer { w in
+            try eigenvectors.withUnsafeMutableBufferPointer { v in
+                try solveHouseholder(hr: h.baseAddress, hi: nil, w: w.baseAddress, vr: v.baseAddress, vi: nil)
+            }
+        }}
+    }
+
+    /// The batched kernel over the whole batch (`hi` and `vi` nil for a real problem, whose
+    /// eigenvectors' imaginary parts it leaves as they are), then LAPACK for each trajectory
+    /// it flags.
+    private mutating func solveHouseholder(hr: UnsafePointer<Double>?, hi: UnsafePointer<Double>?,
+                                           w: UnsafeMutablePointer<Double>?, vr: UnsafeMutablePointer<Double>?,
+                                           vi: UnsafeMutablePointer<Double>?) throws {
+        let (n, batch) = (Int64(n), Int64(batchSize))
+        let options = Int32((forcesFallback ? QCLAB_EIGEN_FORCE_FALLBACK : 0)
+                            | (forcesPortableQL ? QCLAB_EIGEN_PORTABLE_QL : 0))
+        let (workspace, failed) = (householderWorkspace.pointer, householderFailed.pointer)
+        let failures = isReal
+            ? qclab_symmetric_eigen(batch, n, hr, w, vr, workspace, failed, options)
+            : qclab_hermitian_eigen(batch, n, hr, hi, w, vr, vi, workspace, failed, options)
+        guard failures > 0 else { return }
+        for t in 0..<batchSize where failed[t] != 0 {
+            try lapack.solve(trajectory: t, batchSize: batchSize, hr: hr!, hi: hi, w: w!, vr: vr!, vi: vi)
+            fallbackCount += 1
         }
     }
 

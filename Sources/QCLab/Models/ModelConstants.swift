@@ -4,8 +4,8 @@ public enum ParameterValue: Sendable, Equatable {
     case bool(Bool)
     case string(String)
 
-    /// What kind of value it is, for error messages.
-    var kind: String {
+    /// The value as an error message quotes it: a number or flag as itself, a string in quotes.
+    var messageDescription: String {
         switch self {
         case let .number(x): return "\(x)"
         case let .bool(b): return "\(b)"
@@ -26,18 +26,19 @@ public struct ModelConstants: Sendable {
         self.values = values
     }
 
-    /// The range a numeric constant must lie in.
-    public enum Range: Sendable {
+    /// The range a real constant must lie in.
+    public enum AllowedRange: Sendable {
         case any, positive, nonNegative
     }
 
     /// A real constant, `default` when absent.
-    public mutating func double(_ name: String, default value: Double, _ range: Range = .any) throws -> Double {
+    public mutating func double(_ name: String, default value: Double, _ range: AllowedRange = .any) throws -> Double {
         used.insert(name)
         ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .real(range), defaultValue: .number(value)))
         guard let given = values[name] else { return value }
         guard case let .number(number) = given, number.isFinite else {
-            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be a finite number, got \(given.kind)")
+            throw QCLabError.invalidConstant(model: model, name: name,
+                                             reason: "must be a finite number, got \(given.messageDescription)")
         }
         switch range {
         case .positive where !(number > 0):
@@ -56,13 +57,16 @@ public struct ModelConstants: Sendable {
                                                           defaultValue: .number(Double(value))))
         guard let given = values[name] else { return value }
         guard case let .number(number) = given, number.isFinite, number == number.rounded() else {
-            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be a whole number, got \(given.kind)")
+            throw QCLabError.invalidConstant(model: model, name: name,
+                                             reason: "must be a whole number, got \(given.messageDescription)")
         }
         guard number >= Double(minimum) else {
-            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be at least \(minimum), got \(given.kind)")
+            throw QCLabError.invalidConstant(model: model, name: name,
+                                             reason: "must be at least \(minimum), got \(given.messageDescription)")
         }
         guard number <= Double(maximum) else {
-            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be at most \(maximum), got \(given.kind)")
+            throw QCLabError.invalidConstant(model: model, name: name,
+                                             reason: "must be at most \(maximum), got \(given.messageDescription)")
         }
         return Int(number)
     }
@@ -73,7 +77,8 @@ public struct ModelConstants: Sendable {
         ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .flag, defaultValue: .bool(value)))
         guard let given = values[name] else { return value }
         guard case let .bool(flag) = given else {
-            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be true or false, got \(given.kind)")
+            throw QCLabError.invalidConstant(model: model, name: name,
+                                             reason: "must be true or false, got \(given.messageDescription)")
         }
         return flag
     }

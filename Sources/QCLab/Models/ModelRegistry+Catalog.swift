@@ -5,7 +5,7 @@ import Foundation
 public struct ConstantDescription: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         /// A real number, in a range.
-        case real(ModelConstants.Range)
+        case real(ModelConstants.AllowedRange)
         /// A whole number in `minimum...maximum`.
         case whole(minimum: Int, maximum: Int)
         /// `true` or `false`.

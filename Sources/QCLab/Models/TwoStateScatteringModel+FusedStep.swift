@@ -68,7 +68,7 @@ struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep {
 }
 
 /// The whole surface-hopping step of a model with built-in surfaces in one pass over the
-/// batch (the C kernel `qclab_fssh_scattering_step`, ``StepPlan/QuantumKernels/fusedScatteringStep``):
+/// batch (the C kernel `qclab_fssh_scattering_step`, ``StepPlan/QuantumKernelFusion/fusedScatteringStep``):
 /// ``ScatteringRK4Step``'s arithmetic with the force in the active eigenvector, `H` at the new
 /// coordinates, then the propagation, eigenpairs, gauge, probabilities and hop targets of
 /// `qclab_fssh_two_state_real_step`. It carries the slopes of the last step's closing

@@ -47,7 +47,7 @@ public struct ScatteringSurfaceBuffers {
 
 /// A two-state scattering model whose surfaces are one of the formula sets built into the
 /// C kernels (Tully's three problems), so that surface hopping can evaluate them inside its
-/// fused whole step (``StepPlan/QuantumKernels/fusedScatteringStep``). Models written in
+/// fused whole step (``StepPlan/QuantumKernelFusion/fusedScatteringStep``). Models written in
 /// Swift do not conform and take the separate passes.
 protocol BuiltInScatteringSurfaces: TwoStateScatteringModel {
     /// Which formulas, with the model's constants.

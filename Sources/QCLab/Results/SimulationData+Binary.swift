@@ -71,7 +71,7 @@ extension SimulationData {
         let job = try reader.optionalString("job")
         let errorBarsUnavailable = try reader.optionalString("error-bar note")
         let observableCount = try reader.count("observable count", elementSize: 1)
-        var observables: [Observable] = []
+        var observables: [OutputAccumulator] = []
         for _ in 0..<observableCount {
             let name = try reader.string("observable name")
             let rank = try reader.count("shape of '\(name)'", elementSize: 8)
@@ -87,7 +87,7 @@ extension SimulationData {
             guard flag <= 1 else { throw DataDecodingError("'\(name)' has a bad type flag \(flag)", offset: reader.offset - 1) }
             let count = try reader.count("length of the sums of '\(name)'", elementSize: 8)
             // The count the shape needs; -1 (matching nothing) when it overflows.
-            let expected = shape.reduce(flag == 1 ? 2 * Observable.exactValuesPerElement : Observable.exactValuesPerElement) { total, extent in
+            let expected = shape.reduce(flag == 1 ? 2 * OutputAccumulator.exactValuesPerElement : OutputAccumulator.exactValuesPerElement) { total, extent in
                 let (product, overflow) = total.multipliedReportingOverflow(by: extent)
                 return total < 0 || overflow ? -1 : product
             }
@@ -97,7 +97,7 @@ extension SimulationData {
             var sums = [Int64](repeating: 0, count: count)
             for i in 0..<count { sums[i] = Int64(bitPattern: try reader.uint64("sums of '\(name)'")) }
             do {
-                observables.append(try Observable(name: name, shape: shape, isComplex: flag == 1, exactSums: sums))
+                observables.append(try OutputAccumulator(name: name, shape: shape, isComplex: flag == 1, exactSums: sums))
             } catch {
                 throw DataDecodingError("\(error)", offset: reader.offset)
             }

@@ -125,7 +125,7 @@ extension SimulationData {
             // Stored as they are: deflate (even at level 1, after byte shuffling) halves
             // them but took 13% of holstein50_fssh's run, as long as all of its reduction.
             try integers(observable.name + exactSuffix,
-                         observable.shape + (observable.isComplex ? [2] : []) + [Observable.exactValuesPerElement],
+                         observable.shape + (observable.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
                          observable.exactSums)
         }
         if hasErrorBars {
@@ -229,15 +229,15 @@ extension SimulationData {
         if checked && samples == nil && names.contains(where: { $0.hasSuffix(standardErrorSuffix) }) {
             throw damaged(sampleCountName, "is missing, but standard errors are present")
         }
-        var observables: [Observable] = []
+        var observables: [OutputAccumulator] = []
         if exactProblem == nil {
             for name in ordered {
                 let mean = try file.readReals(name)
                 let exactName = name + exactSuffix
                 guard present.contains(exactName),
                       let (shape, values) = try? file.readIntegersWithShape(exactName),
-                      shape == mean.shape + (mean.isComplex ? [2] : []) + [Observable.exactValuesPerElement],
-                      let observable = try? Observable(name: name, shape: mean.shape, isComplex: mean.isComplex, exactSums: values)
+                      shape == mean.shape + (mean.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
+                      let observable = try? OutputAccumulator(name: name, shape: mean.shape, isComplex: mean.isComplex, exactSums: values)
                 else {
                     // 'exact_sums' matches the counts, so this is no averaged file: every
                     // output's exact sums must be there, well formed.
@@ -258,7 +258,7 @@ extension SimulationData {
             errorBarsUnavailable = exactProblem
             observables = try ordered.map { name in
                 let mean = try file.readReals(name)
-                return Observable.fromMeans(name: name, shape: mean.shape, isComplex: mean.isComplex,
+                return OutputAccumulator.fromMeans(name: name, shape: mean.shape, isComplex: mean.isComplex,
                                             means: mean.values, normFactor: normFactor)
             }
         } else if samples == nil {
@@ -270,7 +270,7 @@ extension SimulationData {
 
     /// Throws damage naming the dataset unless an output's stored means (and standard
     /// errors, if the file has them) are, bit for bit, what its exact sums give.
-    private static func checkConsistency(_ observable: Observable, mean: [Double], file: HDF5File, names: Set<String>,
+    private static func checkConsistency(_ observable: OutputAccumulator, mean: [Double], file: HDF5File, names: Set<String>,
                                   samples: Int, errorBars: Bool, normFactor: Int, checked: Bool) throws {
         let name = observable.name
         let moments = observable.moments(normFactor: normFactor, samples: samples, standardErrors: errorBars)

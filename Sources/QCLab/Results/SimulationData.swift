@@ -9,14 +9,14 @@ import CQCLabDrivers
 /// or whole observables gives the same bits in any order and any grouping, so every
 /// driver, any number of workers or ranks, any `batch_size`, a resumed run and a merge of
 /// parts all produce identical results.
-public struct Observable: Sendable, Equatable {
+public struct OutputAccumulator: Sendable, Equatable {
     /// The output's name, as in QC Lab and the HDF5 file (`dm_db`, `quantum_energy`, ...).
     public let name: String
     /// Its full shape, time first: `[T]` or `[T, N, N]`.
     public let shape: [Int]
     /// Whether it is complex; complex values are stored as interleaved `re, im` pairs.
     public let isComplex: Bool
-    /// The exact sums, ``Observable/exactValuesPerElement`` integers per element (real and
+    /// The exact sums, ``OutputAccumulator/exactValuesPerElement`` integers per element (real and
     /// imaginary parts apart): the sum of the samples, then the sum of their squares.
     public internal(set) var exactSums: [Int64]
 
@@ -72,7 +72,7 @@ public struct Observable: Sendable, Equatable {
     }
 
     /// Adds another observable's sums (same shape) to this one's.
-    mutating func addSums(of other: Observable) {
+    mutating func addSums(of other: OutputAccumulator) {
         let count = elementCount
         exactSums.withUnsafeMutableBufferPointer { mine in
             other.exactSums.withUnsafeBufferPointer { qclab_exact_add(mine.baseAddress, $0.baseAddress, count) }
@@ -94,8 +94,8 @@ public struct Observable: Sendable, Equatable {
     /// An observable whose sums reproduce `means` over `normFactor` trajectories (one
     /// deposit of `mean × normFactor` each), without the squares: for files that hold
     /// means alone, which have no error bars.
-    static func fromMeans(name: String, shape: [Int], isComplex: Bool, means: [Double], normFactor: Int) -> Observable {
-        var observable = Observable(name: name, shape: shape, isComplex: isComplex)
+    static func fromMeans(name: String, shape: [Int], isComplex: Bool, means: [Double], normFactor: Int) -> OutputAccumulator {
+        var observable = OutputAccumulator(name: name, shape: shape, isComplex: isComplex)
         observable.exactSums.withUnsafeMutableBufferPointer { sums in
             for (i, mean) in means.enumerated() {
                 qclab_exact_deposit(sums.baseAddress! + i * exactValuesPerElement, mean * Double(normFactor), 1)
@@ -108,7 +108,7 @@ public struct Observable: Sendable, Equatable {
 /// The results of a run, QC Lab's `Data`: every seed that contributed, the number of
 /// trajectories averaged (`norm_factor`) and the collected outputs.
 ///
-/// Outputs are kept as exact sums (``Observable``), so adding results is exact and its
+/// Outputs are kept as exact sums (``OutputAccumulator``), so adding results is exact and its
 /// result does not depend on order or grouping: every driver gives the same bits.
 /// `mean(_:)` gives what QC Lab's `data_dict` holds; `standardError(_:)` gives the error
 /// bars QC Lab lacks.
@@ -122,7 +122,7 @@ public struct SimulationData: Sendable, Equatable {
     /// in deterministic surface hopping, groups of branches sharing initial conditions.
     public var sampleCount: Int
     /// The outputs, in collection order.
-    public var observables: [Observable]
+    public var observables: [OutputAccumulator]
     /// The log of the run(s), stored as the `log` attribute of the HDF5 file.
     public var log: String
     /// The job that produced the data (``Simulation/jobRecord``: JSON with every default
@@ -138,7 +138,7 @@ public struct SimulationData: Sendable, Equatable {
         self.init(seeds: [], normFactor: 0, sampleCount: 0, observables: [])
     }
 
-    public init(seeds: [Int], normFactor: Int, sampleCount: Int, observables: [Observable], log: String = "",
+    public init(seeds: [Int], normFactor: Int, sampleCount: Int, observables: [OutputAccumulator], log: String = "",
                 job: String? = nil, errorBarsUnavailable: String? = nil) {
         self.seeds = seeds
         self.normFactor = normFactor
@@ -153,7 +153,7 @@ public struct SimulationData: Sendable, Equatable {
     public var isEmpty: Bool { normFactor == 0 }
 
     /// The observable called `name`.
-    public func observable(_ name: String) -> Observable? { observables.first { $0.name == name } }
+    public func observable(_ name: String) -> OutputAccumulator? { observables.first { $0.name == name } }
 
     /// The trajectory average of output `name` (QC Lab's `data_dict[name]`), real and
     /// imaginary parts interleaved for complex outputs.
@@ -231,7 +231,7 @@ public struct SimulationData: Sendable, Equatable {
     public var nextSeed: Int { (seeds.max() ?? -1) + 1 }
 }
 
-extension Observable {
+extension OutputAccumulator {
     /// Records one collect point of `elements` elements: element `e`'s per-row values are
     /// the `count` rows `rows[e * count ..< (e + 1) * count]`, reduced into flat slot
     /// `slot + e * stride` of this output (for complex outputs, `2 * element` holds the real

@@ -53,7 +53,7 @@ public struct Simulation: Sendable {
             ("batch_size", "batch state", rows * 16 * (10 * (n * n + coordinates) + elements)),
             // Three copies of every output's exact sums (a batch's, the running total, the
             // result being written), and its means and errors when it is written.
-            ("tmax", "outputs", collectPoints * elements * 8 * (3 * Double(Observable.exactValuesPerElement) + 2)),
+            ("tmax", "outputs", collectPoints * elements * 8 * (3 * Double(OutputAccumulator.exactValuesPerElement) + 2)),
             ("num_trajs", "seed list", 3 * 8 * Double(trajectories + existingSeeds)),
             ("tmax", "time grid", 2 * 8 * collectPoints),
         ]

@@ -5,7 +5,7 @@ import CQCLabKernels
 ///
 /// Matrices are `N*N`-component batches (element `(a, b)` at component `a N + b`), vectors
 /// `N`-component batches. Pointers come from the batches' handles (ComplexBatch+UnsafeHandle.swift).
-enum QuantumKernels {
+enum ComplexBatchAlgebra {
     /// `out = M v` for every trajectory (`out` must not alias `v`); with `real`, the
     /// imaginary part of `M` is taken to be zero and not read.
     static func multiply(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, real: Bool = false) {

@@ -6,7 +6,7 @@ import XCTest
 /// odd batch sizes (partial lane blocks): residual, orthogonality, eigenvalues, and
 /// eigenvectors up to sign where the spectrum is well separated, through both QL loops
 /// (AVX-512 and portable); the LAPACK fallback for flagged trajectories.
-final class BatchedEigensolverTests: XCTestCase {
+final class BatchedHouseholderTests: XCTestCase {
     /// A batch in struct-of-arrays layout from one symmetric matrix per trajectory.
     func batch(n: Int, count: Int, _ element: (_ t: Int, _ i: Int, _ j: Int) -> Double) -> [Double] {
         var h = [Double](repeating: 0, count: n * n * count)
@@ -67,13 +67,13 @@ final class BatchedEigensolverTests: XCTestCase {
         let lapack = try solve(h, n: n, count: count, method: .lapack)
         let eps = Double.ulpOfOne, tolerance = 8 * Double(n) * eps
         // The kernel itself solved every trajectory: none went to the LAPACK fallback.
-        var direct = try BatchedEigensolver(states: n, batchSize: count)
+        var direct = try BatchEigensolver(states: n, batchSize: count, isReal: true, strategy: .batchedHouseholder)
         var w = [Double](repeating: 0, count: n * count), v = [Double](repeating: 0, count: n * n * count)
         try direct.diagonalize(h, eigenvalues: &w, eigenvectors: &v)
         XCTAssertEqual(direct.fallbackCount, 0, "\(label): trajectories redone with LAPACK", file: file, line: line)
-        XCTAssertEqual(v, ours.vectors, "\(label): the same through BatchEigensolver", file: file, line: line)
+        XCTAssertEqual(v, ours.vectors, "\(label): the same through a ComplexBatch", file: file, line: line)
         // The portable QL loop (which an AVX-512 machine otherwise never runs) meets the same bounds.
-        var portable = try BatchedEigensolver(states: n, batchSize: count)
+        var portable = try BatchEigensolver(states: n, batchSize: count, isReal: true, strategy: .batchedHouseholder)
         portable.forcesPortableQL = true
         var portableSolution = Solution(values: w, vectors: v)
         try portable.diagonalize(h, eigenvalues: &portableSolution.values, eigenvectors: &portableSolution.vectors)
@@ -177,7 +177,7 @@ final class BatchedEigensolverTests: XCTestCase {
     func testFlaggedTrajectoriesAreRedoneWithLAPACK() throws {
         let n = 6, count = 7
         let h = random(n: n, count: count, seed: 17)
-        var solver = try BatchedEigensolver(states: n, batchSize: count)
+        var solver = try BatchEigensolver(states: n, batchSize: count, isReal: true, strategy: .batchedHouseholder)
         solver.forcesFallback = true
         var values = [Double](repeating: 0, count: n * count), vectors = [Double](repeating: 0, count: n * n * count)
         try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
@@ -186,7 +186,7 @@ final class BatchedEigensolverTests: XCTestCase {
         XCTAssertEqual(values, lapack.values, "the fallback is dsyevd itself")
         XCTAssertEqual(vectors, lapack.vectors)
         // Without forcing, these matrices need no fallback.
-        var plain = try BatchedEigensolver(states: n, batchSize: count)
+        var plain = try BatchEigensolver(states: n, batchSize: count, isReal: true, strategy: .batchedHouseholder)
         try plain.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
         XCTAssertEqual(plain.fallbackCount, 0)
     }
@@ -217,7 +217,7 @@ final class BatchedEigensolverTests: XCTestCase {
         let n = 5, count = 9
         var h = random(n: n, count: count, seed: 2)
         h[(2 * n + 1) * count + 4] = .nan
-        var solver = try BatchedEigensolver(states: n, batchSize: count)
+        var solver = try BatchEigensolver(states: n, batchSize: count, isReal: true, strategy: .batchedHouseholder)
         var values = [Double](repeating: 0, count: n * count), vectors = [Double](repeating: 0, count: n * n * count)
         XCTAssertThrowsError(try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)) { error in
             guard case QCLabError.lapack(let routine, _) = error else { return XCTFail("\(error)") }
@@ -259,12 +259,12 @@ final class BatchedEigensolverTests: XCTestCase {
         }
         let (values, v) = try run(.batchedHouseholder)
         let (lapackValues, lapackVectors) = try run(.lapack)
-        var direct = try BatchedEigensolver(states: n, batchSize: count, isReal: false)
+        var direct = try BatchEigensolver(states: n, batchSize: count, isReal: false, strategy: .batchedHouseholder)
         var w = values, vectors = v
         try direct.diagonalize(h, eigenvalues: &w, eigenvectors: &vectors)
         XCTAssertEqual(direct.fallbackCount, 0, "\(label): trajectories redone with LAPACK", file: file, line: line)
         // The portable QL loop (which an AVX-512 machine otherwise never runs) meets the same bounds.
-        var portable = try BatchedEigensolver(states: n, batchSize: count, isReal: false)
+        var portable = try BatchEigensolver(states: n, batchSize: count, isReal: false, strategy: .batchedHouseholder)
         portable.forcesPortableQL = true
         var portableValues = values, portableVectors = v
         try portable.diagonalize(h, eigenvalues: &portableValues, eigenvectors: &portableVectors)
@@ -332,7 +332,7 @@ final class BatchedEigensolverTests: XCTestCase {
         var rng = LegacyRandomState(seed: 43)
         let n = 5, count = 7
         let h = hermitian(n: n, count: count) { _, _, _ in Complex(rng.nextGaussian(), rng.nextGaussian()) }
-        var solver = try BatchedEigensolver(states: n, batchSize: count, isReal: false)
+        var solver = try BatchEigensolver(states: n, batchSize: count, isReal: false, strategy: .batchedHouseholder)
         solver.forcesFallback = true
         var values = [Double](repeating: 0, count: n * count)
         var vectors = ComplexBatch(components: n * n, batchSize: count)
