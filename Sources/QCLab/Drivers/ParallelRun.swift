@@ -60,6 +60,21 @@ public struct ParallelRun {
         guard !batches.isEmpty else { return }
         try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total, log: log.text)
         lastCheckpoint = Date()
+        if let stall = StopRequest.stallAfterBatches, batches.count >= stall { StopRequest.waitForStop() }
+    }
+
+    /// Ends the run if SIGTERM or SIGINT asked it to stop (``StopRequest``) and batches are
+    /// still missing: writes a last checkpoint holding every batch done so far (if the run
+    /// has a checkpoint), then throws ``RunStopped``. Drivers call it between batches.
+    public func stopIfAsked() throws {
+        guard let signal = StopRequest.signal, !missingBatches.isEmpty else { return }
+        var kept: String?
+        let batches = done.indices.filter { done[$0] }
+        if let checkpoint, !batches.isEmpty {
+            try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total, log: log.text)
+            kept = checkpoint.path
+        }
+        throw RunStopped(signal: signal, done: trajectoriesDone, total: plan.seeds.count, checkpoint: kept)
     }
 
     /// Adds a line to the run's log (and to swift-log).

@@ -8,7 +8,9 @@ import Logging
 ///     `0 ..< num_trajs`, or continue after the largest seed already in `data`.
 ///   - data: results to add the new trajectories to.
 ///   - checkpoint: where to keep the run's progress; a checkpoint that exists is resumed
-///     (only its missing batches run; the result is the same bits).
+///     (only its missing batches run; the result is the same bits). A stop asked for by
+///     a signal (``StopRequest``) ends the run after the batch in flight, with a last
+///     checkpoint, by throwing ``RunStopped``.
 ///   - progress: called with the number of trajectories done so far and the total, as
 ///     the count grows: after each batch, and within a batch at its collect points (a
 ///     batch's trajectories count in proportion to the collect points it has passed,
@@ -37,6 +39,7 @@ public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: Si
             try run.store(result, forBatch: index)
             try run.checkpointIfDue()
             report(run.trajectoriesDone)
+            try run.stopIfAsked()
         }
     }
     return try run.finish()

@@ -1,0 +1,85 @@
+import CHDF5Shims
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A stop asked for by SIGTERM or SIGINT, which the drivers act on between batches.
+///
+/// A program that calls ``catchSignals()`` is no longer ended by SIGTERM or SIGINT: the
+/// signal is recorded (by a C handler that does only that), and every driver checks
+/// ``signal`` between batches. With a checkpoint, the driver then writes a last one holding
+/// every batch done so far, so only the batches in flight are lost, and throws
+/// ``RunStopped``; the same command resumes. Until ``catchSignals()`` is called (the
+/// library alone never calls it), ``signal`` is nil and the check costs one load.
+public enum StopRequest {
+    /// Starts recording SIGTERM and SIGINT instead of being ended by them.
+    public static func catchSignals() { qclab_stop_catch(1) }
+
+    /// Puts back the handlers there were before ``catchSignals()`` (a signal that arrives
+    /// later ends the process as usual; files being written are still removed).
+    public static func release() { qclab_stop_catch(0) }
+
+    /// While signals are caught: a stop writes "qclab: stopped by SIGTERM" and `text` on
+    /// standard error and ends the process at once with status 128 + the signal (for an
+    /// MPI rank whose driver has nothing to save, and cannot check ``signal``).
+    public static func exitOnStop(saying text: String) { _ = qclab_stop_exit_with(text + "\n") }
+
+    /// The signal that asked the run to stop (SIGTERM or SIGINT), if one did.
+    public static var signal: Int32? {
+        let value = qclab_stop_signal()
+        return value == 0 ? nil : value
+    }
+
+    /// The name of `signal`: SIGTERM, SIGINT, or its number.
+    public static func name(of signal: Int32) -> String {
+        switch signal {
+        case SIGTERM: return "SIGTERM"
+        case SIGINT: return "SIGINT"
+        default: return "signal \(signal)"
+        }
+    }
+
+    /// Test-only: `QCLAB_TEST_STALL_AFTER_BATCHES=N` makes a run with a checkpoint wait,
+    /// once it has written a checkpoint holding N batches or more, until a stop arrives: a
+    /// run that tests can stop at a point they know, whatever the machine's speed. Unset
+    /// (as always outside tests), it is nil and costs nothing.
+    static let stallAfterBatches: Int? = ProcessInfo.processInfo.environment["QCLAB_TEST_STALL_AFTER_BATCHES"].flatMap(Int.init)
+
+    /// Waits (polling) until a stop arrives: the test-only stall.
+    static func waitForStop() {
+        while signal == nil { usleep(2_000) }
+    }
+}
+
+/// A run ended by SIGTERM or SIGINT before it finished (see ``StopRequest``).
+public struct RunStopped: Error, CustomStringConvertible, Sendable {
+    /// The signal that stopped it.
+    public let signal: Int32
+    /// Trajectories done (and, with a checkpoint, kept in it) and the run's total.
+    public let done: Int
+    public let total: Int
+    /// The checkpoint that holds the trajectories done, if the run has one.
+    public let checkpoint: String?
+
+    public init(signal: Int32, done: Int, total: Int, checkpoint: String?) {
+        self.signal = signal
+        self.done = done
+        self.total = total
+        self.checkpoint = checkpoint
+    }
+
+    /// One line: what stopped the run, how far it got, and what is kept.
+    public var description: String {
+        let head = "stopped by \(StopRequest.name(of: signal)) after \(done) of \(total) trajectories"
+        guard let checkpoint else {
+            return head + "; they are lost (no --checkpoint): a run with --checkpoint CK keeps its progress and resumes"
+        }
+        return head + "; checkpoint '\(checkpoint)' holds them: run the same command to resume"
+    }
+
+    /// The exit status of a process ended by the signal: 128 + its number.
+    public var exitStatus: Int32 { 128 + signal }
+}
