@@ -59,6 +59,7 @@ struct RunCommand: ParsableCommand {
             if driver != .mpi, let launcher = MPILauncher.detected() {
                 throw QCLabError.mpi("started by \(launcher) without `--driver mpi`: every rank would run the whole job; add `--driver mpi`")
             }
+            if driver == .mpi { agreeAcrossRanks() }
             var job = try readJob()
             if let seeds { job.replaceSeeds(with: seeds.range) }
             let warnings = job.warnings + job.simulation.warnings
@@ -73,7 +74,11 @@ struct RunCommand: ParsableCommand {
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar, linesWhenNoTerminal: driver == .mpi)
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }
+            catchStops()
             guard var data = try runDriver(job: job, previous: previous, progress: progress.update) else { return }
+            // Stops no longer caught: a signal while the output is written ends qclab and
+            // removes the temporary file, as before the run.
+            StopRequest.release()
             progress.finish()
             if driver == .mpi { warn(warnings) }
             // The simulation's warnings are in the log already (the drivers write them); the job's are added here.
@@ -83,6 +88,49 @@ struct RunCommand: ParsableCommand {
             checkpointing?.remove()
             print(Summary.describe(data, path: output))
         }
+    }
+
+    /// Checks that every MPI rank was started with the same arguments (collective, before
+    /// anything else): ranks that disagree would wait for each other forever. Each
+    /// rank's job file is compared as a path (rank 0 alone reads it, for every rank).
+    func agreeAcrossRanks() {
+        do {
+            try MPIEnvironment.initializeIfNeeded()
+            try RankAgreement.check([
+                RankAgreement.Field("the job file", job),
+                RankAgreement.Field("--output", output),
+                RankAgreement.Field("--append", append),
+                RankAgreement.Field("--seeds", seeds.map { "\($0.range.lowerBound):\($0.range.upperBound)" }),
+                RankAgreement.Field("--num-tasks", numTasks.map(String.init)),
+                RankAgreement.Field("--checkpoint", checkpoint),
+            ])
+        } catch {
+            failUnderMPI(error)
+        }
+    }
+
+    /// From here on SIGTERM and SIGINT stop the run between batches (``StopRequest``):
+    /// with a checkpoint, the drivers write a last one and the same command resumes.
+    ///
+    /// Under MPI, rank 0 acts on them: with a checkpoint it writes a last one, else it
+    /// ends at once with one line. The other ranks only record them and run on: a rank
+    /// that ended first would make the launcher kill rank 0 at once (Open MPI's mpirun
+    /// sends SIGTERM, then SIGKILL a second later, or at once when a rank ends); the
+    /// launcher ends them once rank 0 has left.
+    func catchStops() {
+        StopRequest.catchSignals()
+        if driver == .mpi, MPIEnvironment.rank == 0, checkpoint == nil {
+            StopRequest.exitOnStop(saying: ": the MPI run had no --checkpoint, its trajectories are lost "
+                                   + "(a run with --checkpoint CK keeps its progress and resumes)")
+        }
+    }
+
+    /// Ends a run that a signal stopped: one line (how far it got, what is kept) and the
+    /// status of the signal, 128 + its number. Under MPI, rank 0 leaves without
+    /// `MPI_Finalize`, which would wait for ranks the launcher is ending.
+    private func endStopped(_ stopped: RunStopped) -> Never {
+        FileHandle.standardError.write(Foundation.Data("qclab: \(stopped)\n".utf8))
+        Foundation.exit(stopped.exitStatus)
     }
 
     /// Runs the chosen driver; `nil` on MPI ranks other than 0, which write nothing.
@@ -132,6 +180,14 @@ struct RunCommand: ParsableCommand {
     }
 
     func runDriver(job: Job, previous: SimulationData, progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
+        do {
+            return try runChosenDriver(job: job, previous: previous, progress: progress)
+        } catch let stopped as RunStopped {
+            endStopped(stopped)
+        }
+    }
+
+    private func runChosenDriver(job: Job, previous: SimulationData, progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
         switch driver {
         case .serial:
             return try serialDriver(job.simulation, seeds: job.seeds, data: previous, checkpoint: checkpointing, progress: progress)
@@ -147,6 +203,8 @@ struct RunCommand: ParsableCommand {
                                                  numTasks: numTasks, checkpoint: checkpointing, progress: progress)
                 MPIEnvironment.finalize()
                 return data
+            } catch let stopped as RunStopped {
+                endStopped(stopped)
             } catch {
                 failUnderMPI(error)
             }
