@@ -1,5 +1,7 @@
 #include "CHDF5Shims.h"
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,6 +30,7 @@ static volatile sig_atomic_t stop_signal = 0;
 // check the flag, such as an MPI rank that has nothing to save).
 static char stop_exit_text[512];
 static volatile sig_atomic_t stop_exits = 0;
+static volatile sig_atomic_t stop_exit_drains = 0;
 
 static void write_text(const char *text) {
     size_t length = strlen(text);
@@ -44,6 +47,14 @@ static void cleanup_handler(int signal_number) {
         if (stop_exits) {
             write_text(signal_number == SIGTERM ? "qclab: stopped by SIGTERM" : "qclab: stopped by SIGINT");
             write_text(stop_exit_text);
+            // Under an MPI launcher standard error is a pipe it reads: leave once it has
+            // read the line (at most a second), or the line may be lost as the job ends.
+            for (int i = 0; i < 500 && stop_exit_drains; i++) {
+                int unread = 0;
+                if (ioctl(STDERR_FILENO, FIONREAD, &unread) != 0 || unread == 0) break;
+                struct timespec pause = {0, 2000000};
+                nanosleep(&pause, NULL);
+            }
             _exit(128 + signal_number);
         }
         if (!stop_signal) stop_signal = signal_number;
@@ -120,8 +131,9 @@ void qclab_stop_catch(int on) {
 
 int qclab_stop_signal(void) { return stop_signal; }
 
-int qclab_stop_exit_with(const char *text) {
+int qclab_stop_exit_with(const char *text, int wait_for_reader) {
     if (strlen(text) >= sizeof stop_exit_text) return -1;
+    stop_exit_drains = wait_for_reader;
     stop_exits = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     strcpy(stop_exit_text, text);

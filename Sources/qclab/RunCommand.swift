@@ -112,16 +112,18 @@ struct RunCommand: ParsableCommand {
     /// From here on SIGTERM and SIGINT stop the run between batches (``StopRequest``):
     /// with a checkpoint, the drivers write a last one and the same command resumes.
     ///
-    /// Under MPI, rank 0 acts on them: with a checkpoint it writes a last one, else it
-    /// ends at once with one line. The other ranks only record them and run on: a rank
-    /// that ended first would make the launcher kill rank 0 at once (Open MPI's mpirun
-    /// sends SIGTERM, then SIGKILL a second later, or at once when a rank ends); the
-    /// launcher ends them once rank 0 has left.
+    /// The serial driver checks between batches; without a checkpoint it has nothing to
+    /// save, and qclab ends at once with one line. Under MPI, rank 0 acts on them: with a
+    /// checkpoint it writes a last one, else it ends at once with one line. The other
+    /// ranks only record them and run on: a rank that ended first would make the
+    /// launcher kill rank 0 at once (Open MPI's mpirun sends SIGTERM, then SIGKILL a
+    /// second later, or at once when a rank ends); the launcher ends them once rank 0 has left.
     func catchStops() {
         StopRequest.catchSignals()
-        if driver == .mpi, MPIEnvironment.rank == 0, checkpoint == nil {
-            StopRequest.exitOnStop(saying: ": the MPI run had no --checkpoint, its trajectories are lost "
-                                   + "(a run with --checkpoint CK keeps its progress and resumes)")
+        let exitsAtOnce = driver == .serial || (driver == .mpi && MPIEnvironment.rank == 0)
+        if checkpoint == nil && exitsAtOnce {
+            StopRequest.exitOnStop(saying: ": the run had no --checkpoint, its trajectories are lost "
+                                   + "(a run with --checkpoint CK keeps its progress and resumes)", waitingForReader: driver == .mpi)
         }
     }
 
@@ -130,6 +132,9 @@ struct RunCommand: ParsableCommand {
     /// `MPI_Finalize`, which would wait for ranks the launcher is ending.
     private func endStopped(_ stopped: RunStopped) -> Never {
         FileHandle.standardError.write(Foundation.Data("qclab: \(stopped)\n".utf8))
+        // Under a launcher, standard error is a pipe it reads: leaving before it has read
+        // the line could lose it while the launcher ends the job.
+        if driver == .mpi { StopRequest.waitForStandardErrorToBeRead(seconds: 1) }
         Foundation.exit(stopped.exitStatus)
     }
 

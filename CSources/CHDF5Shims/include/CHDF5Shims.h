@@ -54,8 +54,9 @@ void qclab_stop_catch(int on);
 int qclab_stop_signal(void);
 /// While stops are caught: a stop writes "qclab: stopped by SIGTERM" (or SIGINT) and
 /// `text` (which should end with a newline) on standard error and ends the process with
-/// status 128 + the signal, for a process that has nothing to save. Returns -1 if
-/// `text` is too long (511 bytes at most).
-int qclab_stop_exit_with(const char *text);
+/// status 128 + the signal, for a process that has nothing to save; with
+/// `wait_for_reader`, once the pipe that standard error is (an MPI launcher's) has been
+/// read, for at most a second. Returns -1 if `text` is too long (511 bytes at most).
+int qclab_stop_exit_with(const char *text, int wait_for_reader);
 
 #endif

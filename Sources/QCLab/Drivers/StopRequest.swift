@@ -1,4 +1,5 @@
 import CHDF5Shims
+import CQCLabDrivers
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -24,8 +25,22 @@ public enum StopRequest {
 
     /// While signals are caught: a stop writes "qclab: stopped by SIGTERM" and `text` on
     /// standard error and ends the process at once with status 128 + the signal (for an
-    /// MPI rank whose driver has nothing to save, and cannot check ``signal``).
-    public static func exitOnStop(saying text: String) { _ = qclab_stop_exit_with(text + "\n") }
+    /// MPI rank whose driver has nothing to save, and cannot check ``signal``). With
+    /// `waitingForReader`, it first waits (a second at most) until the pipe standard
+    /// error is (an MPI launcher's) has been read.
+    public static func exitOnStop(saying text: String, waitingForReader: Bool = false) {
+        _ = qclab_stop_exit_with(text + "\n", waitingForReader ? 1 : 0)
+    }
+
+    /// Waits until what this process wrote on standard error has been read, if it is a
+    /// pipe (an MPI launcher's), for at most `seconds`.
+    public static func waitForStandardErrorToBeRead(seconds: Double) {
+        var waited = 0.0
+        while qclab_unread_bytes(STDERR_FILENO) > 0 && waited < seconds {
+            usleep(2_000)
+            waited += 0.002
+        }
+    }
 
     /// The signal that asked the run to stop (SIGTERM or SIGINT), if one did.
     public static var signal: Int32? {
