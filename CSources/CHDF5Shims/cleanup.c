@@ -25,9 +25,11 @@ static int cleanup_installed = 0;
 // finishes, and its caller renames or removes its temporary file as usual.
 static volatile sig_atomic_t stop_catching = 0;
 static volatile sig_atomic_t stop_signal = 0;
-// Set by `qclab_stop_exit_with`: instead, the handler writes "qclab: stopped by SIGTERM"
-// and this text on standard error and ends the process (for a process whose loop cannot
-// check the flag, such as an MPI rank that has nothing to save).
+// Set by `qclab_stop_exit_with` (mode 1): instead, the handler writes "qclab: stopped by
+// SIGTERM" and this text on standard error and ends the process (for a process whose loop
+// cannot check the flag, such as an MPI rank that has nothing to save). Set by
+// `qclab_stop_announce` (mode 2): the handler writes the line at the first stop, then
+// records it as usual.
 static char stop_exit_text[512];
 static volatile sig_atomic_t stop_exits = 0;
 static volatile sig_atomic_t stop_exit_drains = 0;
@@ -42,19 +44,25 @@ static void write_text(const char *text) {
     }
 }
 
+void qclab_stop_linger(void) {
+    // ioctl and nanosleep: system calls, safe in a signal handler.
+    struct timespec pause = {0, 2000000};
+    for (int i = 0; i < 500; i++) {
+        int unread = 0;
+        if (ioctl(STDERR_FILENO, FIONREAD, &unread) != 0 || unread == 0) break;
+        nanosleep(&pause, NULL);
+    }
+    for (int i = 0; i < 1000; i++) nanosleep(&pause, NULL);
+}
+
 static void cleanup_handler(int signal_number) {
     if (stop_catching && (signal_number == SIGTERM || signal_number == SIGINT)) {
-        if (stop_exits) {
+        if (stop_exits && (stop_exits == 1 || !stop_signal)) {
             write_text(signal_number == SIGTERM ? "qclab: stopped by SIGTERM" : "qclab: stopped by SIGINT");
             write_text(stop_exit_text);
-            // Under an MPI launcher standard error is a pipe it reads: leave once it has
-            // read the line (at most a second), or the line may be lost as the job ends.
-            for (int i = 0; i < 500 && stop_exit_drains; i++) {
-                int unread = 0;
-                if (ioctl(STDERR_FILENO, FIONREAD, &unread) != 0 || unread == 0) break;
-                struct timespec pause = {0, 2000000};
-                nanosleep(&pause, NULL);
-            }
+        }
+        if (stop_exits == 1) {
+            if (stop_exit_drains) qclab_stop_linger();
             _exit(128 + signal_number);
         }
         if (!stop_signal) stop_signal = signal_number;
@@ -131,15 +139,22 @@ void qclab_stop_catch(int on) {
 
 int qclab_stop_signal(void) { return stop_signal; }
 
-int qclab_stop_exit_with(const char *text, int wait_for_reader) {
+// Mode 1: write the line and end the process; mode 2: write it and go on.
+static int set_stop_text(const char *text, int mode) {
     if (strlen(text) >= sizeof stop_exit_text) return -1;
-    stop_exit_drains = wait_for_reader;
     stop_exits = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     strcpy(stop_exit_text, text);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    stop_exits = 1;
+    stop_exits = mode;
     return 0;
 }
+
+int qclab_stop_exit_with(const char *text, int wait_for_reader) {
+    stop_exit_drains = wait_for_reader;
+    return set_stop_text(text, 1);
+}
+
+int qclab_stop_announce(const char *text) { return set_stop_text(text, 2); }
 
 

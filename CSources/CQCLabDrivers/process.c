@@ -2,7 +2,6 @@
 #include "CQCLabDrivers.h"
 #include <signal.h>
 #include <stdio.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -34,10 +33,4 @@ long long qclab_process_cpu_ticks(pid_t pid) {
     if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &state, &utime, &stime) != 3) return -1;
     if (state == 'T' || state == 't') return -2;  // stopped: no life at all
     return (long long)(utime + stime);
-}
-
-long qclab_unread_bytes(int fd) {
-    int count = 0;
-    if (ioctl(fd, FIONREAD, &count) != 0) return -1;
-    return count;
 }

@@ -121,7 +121,12 @@ struct RunCommand: ParsableCommand {
     func catchStops() {
         StopRequest.catchSignals()
         let exitsAtOnce = driver == .serial || (driver == .mpi && MPIEnvironment.rank == 0)
-        if checkpoint == nil && exitsAtOnce {
+        if let checkpoint, driver == .mpi, MPIEnvironment.rank == 0 {
+            // Said at once: a rank that dies makes Open MPI kill rank 0 a few
+            // milliseconds after SIGTERM. The checkpoint is written atomically, so the
+            // line is true whether or not the last one is written in time.
+            StopRequest.announceStop(saying: ": checkpoint '\(checkpoint)' keeps every batch done: run the same command to resume")
+        } else if checkpoint == nil && exitsAtOnce {
             StopRequest.exitOnStop(saying: ": the run had no --checkpoint, its trajectories are lost "
                                    + "(a run with --checkpoint CK keeps its progress and resumes)", waitingForReader: driver == .mpi)
         }
@@ -131,10 +136,14 @@ struct RunCommand: ParsableCommand {
     /// status of the signal, 128 + its number. Under MPI, rank 0 leaves without
     /// `MPI_Finalize`, which would wait for ranks the launcher is ending.
     private func endStopped(_ stopped: RunStopped) -> Never {
-        FileHandle.standardError.write(Foundation.Data("qclab: \(stopped)\n".utf8))
-        // Under a launcher, standard error is a pipe it reads: leaving before it has read
-        // the line could lose it while the launcher ends the job.
-        if driver == .mpi { StopRequest.waitForStandardErrorToBeRead(seconds: 1) }
+        guard driver == .mpi else {
+            FileHandle.standardError.write(Foundation.Data("qclab: \(stopped)\n".utf8))
+            Foundation.exit(stopped.exitStatus)
+        }
+        // Under MPI the line was written when the signal came (catchStops). Standard
+        // error is a pipe the launcher reads and passes on: a rank 0 that left at once
+        // could have the launcher end the job before the line is out.
+        StopRequest.lingerForLauncher()
         Foundation.exit(stopped.exitStatus)
     }
 

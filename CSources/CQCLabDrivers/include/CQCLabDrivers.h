@@ -81,8 +81,4 @@ int qclab_die_with_parent(pid_t parent);
 /// CPU time (user + system, in clock ticks) that process `pid` has used, from
 /// /proc/PID/stat, or -1 if unknown: the forked driver's sign of life from a busy worker.
 long long qclab_process_cpu_ticks(pid_t pid);
-/// Bytes written to the pipe `fd` and not read yet (ioctl FIONREAD, variadic, which Swift
-/// cannot call), or -1 if `fd` is no pipe or socket: a stopped MPI rank waits for its
-/// launcher to read its last line.
-long qclab_unread_bytes(int fd);
 #endif

@@ -54,7 +54,8 @@ public struct ParallelRun {
     /// Writes the checkpoint, if the run has one and one is due: at the first batch done,
     /// then at most every `interval` seconds.
     public mutating func checkpointIfDue() throws {
-        guard let checkpoint, !missingBatches.isEmpty else { return }
+        // Once a stop is asked for, ``stopIfAsked()`` writes the last one, once.
+        guard let checkpoint, !missingBatches.isEmpty, StopRequest.signal == nil else { return }
         if let last = lastCheckpoint, Date().timeIntervalSince(last) < checkpoint.interval { return }
         let batches = done.indices.filter { done[$0] }
         guard !batches.isEmpty else { return }

@@ -1,5 +1,4 @@
 import CHDF5Shims
-import CQCLabDrivers
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -32,15 +31,17 @@ public enum StopRequest {
         _ = qclab_stop_exit_with(text + "\n", waitingForReader ? 1 : 0)
     }
 
-    /// Waits until what this process wrote on standard error has been read, if it is a
-    /// pipe (an MPI launcher's), for at most `seconds`.
-    public static func waitForStandardErrorToBeRead(seconds: Double) {
-        var waited = 0.0
-        while qclab_unread_bytes(STDERR_FILENO) > 0 && waited < seconds {
-            usleep(2_000)
-            waited += 0.002
-        }
-    }
+    /// Gives an MPI launcher time to pass on this rank's last line: waits until the pipe
+    /// standard error is has been read, then up to two seconds for the launcher to end the
+    /// job (Open MPI's mpirun kills its ranks a second after passing on SIGTERM; a rank
+    /// that left first would have it end at once, its output queue unwritten).
+    public static func lingerForLauncher() { qclab_stop_linger() }
+
+    /// While signals are caught: the first stop writes "qclab: stopped by SIGTERM" and
+    /// `text` on standard error at once (from the signal handler), then is recorded for
+    /// the driver as usual: for MPI rank 0, which the launcher may kill within
+    /// milliseconds when a rank dies, before its driver could say anything.
+    public static func announceStop(saying text: String) { _ = qclab_stop_announce(text + "\n") }
 
     /// The signal that asked the run to stop (SIGTERM or SIGINT), if one did.
     public static var signal: Int32? {
