@@ -64,10 +64,13 @@ public enum RankAgreement {
     }
 
     /// Checks that every rank calls the MPI driver with the same simulation (its job
-    /// record), seeds, task count and checkpoint (collective).
+    /// record, trajectory count and batch size), seeds, task count and checkpoint
+    /// (collective). The data continued is not compared: only rank 0's is used.
     public static func check(simulation: Simulation, seeds: [Int]?, numTasks: Int?, checkpoint: Checkpointing?) throws {
+        let settings = simulation.settings
         try check([
             Field("the job", simulation.jobRecord),
+            Field("num_trajs and batch_size", "\(settings.numTrajs) and \(settings.batchSize)"),
             Field("seeds", seeds.map { $0.map(String.init).joined(separator: ",") }),
             Field("num_tasks", numTasks.map(String.init)),
             Field("checkpoint", checkpoint?.path),

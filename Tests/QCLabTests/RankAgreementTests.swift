@@ -68,6 +68,28 @@ final class RankAgreementTests: XCTestCase {
         XCTAssertEqual(try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path).seeds, Array(0..<8))
     }
 
+    /// The library's MPI driver compares what it is called with on every rank (the job
+    /// record, seeds, task count, checkpoint) before anything else: a program that calls
+    /// it differently on one rank gets the same error on every rank, and no rank waits.
+    func testTheMPIDriverRefusesRanksCalledDifferently() throws {
+        let mpirun = try ParallelDriverTests.mpirun()
+        let probe = try QCLabCLI.executable(named: "MPIFailureProbe")
+        let folder = try QCLabCLI.temporaryFolder(self, "qclab-agree-probe")
+        for (what, words) in [("job", ["rank 1 has the job of digest", "rank 0 has the job of digest"]),
+                              ("trajectories", ["num_trajs and batch_size 24 and 4", "num_trajs and batch_size 23 and 4"]), ("seeds", ["seeds 0,1,2", "no seeds"]),
+                              ("tasks", ["num_tasks 2", "no num_tasks"]), ("checkpoint", ["checkpoint ck", "no checkpoint"])] {
+            let outcome = try ParallelDriverTests.run(mpirun, ["--oversubscribe", "-n", "2", probe.path, "disagree", what], in: folder,
+                                                      timeout: 120)
+            XCTAssertNotEqual(outcome.status, 0, what)
+            let lines = Set(outcome.errorLines.filter { $0.hasPrefix("probe: error:") })
+            XCTAssertEqual(lines.count, 1, "\(what): the same error on every rank: \(outcome.errors)")
+            let line = String(lines.first ?? "")
+            XCTAssertTrue(line.contains("rank 1 has"), "\(what): \(line)")
+            for word in words { XCTAssertTrue(line.contains(word), "\(what): '\(word)' in \(line)") }
+            XCTAssertEqual(QCLabCLI.contents(of: folder), [], "\(what): nothing written")
+        }
+    }
+
     func testDigestsTellArgumentsApart() {
         XCTAssertNotEqual(RankAgreement.digest("1ck"), RankAgreement.digest("1ck2"))
         XCTAssertNotEqual(RankAgreement.digest("0"), RankAgreement.digest("1"))
