@@ -79,6 +79,7 @@ struct RunCommand: ParsableCommand {
             // Stops no longer caught: a signal while the output is written ends qclab and
             // removes the temporary file, as before the run.
             StopRequest.release()
+            StopRequest.withinBatch = nil
             progress.finish()
             if driver == .mpi { warn(warnings) }
             // The simulation's warnings are in the log already (the drivers write them); the job's are added here.
@@ -112,14 +113,16 @@ struct RunCommand: ParsableCommand {
     /// From here on SIGTERM and SIGINT stop the run between batches (``StopRequest``):
     /// with a checkpoint, the drivers write a last one and the same command resumes.
     ///
-    /// The serial driver checks between batches; without a checkpoint it has nothing to
-    /// save, and qclab ends at once with one line. Under MPI, rank 0 acts on them: with a
+    /// The serial driver checks at every collect point (the batch in flight is lost);
+    /// without a checkpoint it has nothing to save, and qclab ends at once with one line. Under MPI, rank 0 acts on them: with a
     /// checkpoint it writes a last one, else it ends at once with one line. The other
     /// ranks only record them and run on: a rank that ended first would make the
     /// launcher kill rank 0 at once (Open MPI's mpirun sends SIGTERM, then SIGKILL a
     /// second later, or at once when a rank ends); the launcher ends them once rank 0 has left.
     func catchStops() {
         StopRequest.catchSignals()
+        // The serial driver's batch in flight is abandoned at its next collect point.
+        StopRequest.withinBatch = { [self] stopped in endStopped(stopped) }
         let exitsAtOnce = driver == .serial || (driver == .mpi && MPIEnvironment.rank == 0)
         if let checkpoint, driver == .mpi, MPIEnvironment.rank == 0 {
             // Said at once: a rank that dies makes Open MPI kill rank 0 a few

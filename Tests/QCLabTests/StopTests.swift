@@ -141,6 +141,27 @@ final class StopTests: XCTestCase {
         }
     }
 
+    /// The serial driver leaves the batch in flight at its next collect point: a batch
+    /// that would run for many minutes ends at once (the safety deadline would fail the
+    /// test otherwise), nothing done is claimed, and no checkpoint or output appears.
+    func testASerialBatchInFlightIsLeftAtItsNextCollectPoint() throws {
+        let qclab = try QCLabCLI.executable()
+        let folder = try QCLabCLI.temporaryFolder(self, "qclab-stop")
+        try ParallelDriverTests.jobJSON(trajectories: 8)
+            .replacingOccurrences(of: #""tmax": 2.0, "dt_update": 0.01, "dt_collect": 0.1"#,
+                                  with: #""tmax": 1000000.0, "dt_update": 0.01, "dt_collect": 100.0"#)
+            .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let started = try start(qclab, ["run", "job.json", "--output", "out.h5", "--checkpoint", "ck", "--verbose"], in: folder)
+        XCTAssertTrue(waitUntil { started.errorText.contains("Running batch 1 ") }, started.errorText)
+        kill(started.process.processIdentifier, SIGTERM)
+        waitForExit(started)
+        XCTAssertEqual(started.process.terminationReason, .exit)
+        XCTAssertEqual(started.process.terminationStatus, 128 + SIGTERM)
+        XCTAssertEqual(String(started.errorLines.last ?? ""),
+                       "qclab: stopped by SIGTERM before any of 8 trajectories was done; run the same command to start again")
+        XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"])
+    }
+
     /// Without a checkpoint there is nothing to keep: one line says the trajectories are lost.
     func testAStopWithoutACheckpointSaysWhatIsLost() throws {
         let qclab = try QCLabCLI.executable()

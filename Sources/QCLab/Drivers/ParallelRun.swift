@@ -68,14 +68,18 @@ public struct ParallelRun {
     /// still missing: writes a last checkpoint holding every batch done so far (if the run
     /// has a checkpoint), then throws ``RunStopped``. Drivers call it between batches.
     public func stopIfAsked() throws {
-        guard let signal = StopRequest.signal, !missingBatches.isEmpty else { return }
-        var kept: String?
+        if let stopped = try stopping() { throw stopped }
+    }
+
+    /// If a stop was asked for and batches are missing: writes the last checkpoint (if
+    /// the run has one and a batch is done) and returns the stop to throw.
+    func stopping() throws -> RunStopped? {
+        guard let signal = StopRequest.signal, !missingBatches.isEmpty else { return nil }
         let batches = done.indices.filter { done[$0] }
         if let checkpoint, !batches.isEmpty {
             try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total, log: log.text)
-            kept = checkpoint.path
         }
-        throw RunStopped(signal: signal, done: trajectoriesDone, total: plan.seeds.count, checkpoint: kept)
+        return RunStopped(signal: signal, done: trajectoriesDone, total: plan.seeds.count, checkpoint: checkpoint?.path)
     }
 
     /// Adds a line to the run's log (and to swift-log).

@@ -58,6 +58,13 @@ public enum StopRequest {
         }
     }
 
+    /// What to do when a stop comes while the serial driver runs a batch (a batch cannot
+    /// be left by throwing): called at the batch's next collect point, once the last
+    /// checkpoint is written, with the stop; it must not return (`qclab` prints its line
+    /// and exits). Nil, as in a program that does not set it: the serial driver stops
+    /// after the batch.
+    nonisolated(unsafe) public static var withinBatch: ((RunStopped) -> Never)?
+
     /// Test-only: `QCLAB_TEST_STALL_AFTER_BATCHES=N` makes a run with a checkpoint wait,
     /// once it has written a checkpoint holding N batches or more, until a stop arrives: a
     /// run that tests can stop at a point they know, whatever the machine's speed. Unset
@@ -77,7 +84,7 @@ public struct RunStopped: Error, CustomStringConvertible, Sendable {
     /// Trajectories done (and, with a checkpoint, kept in it) and the run's total.
     public let done: Int
     public let total: Int
-    /// The checkpoint that holds the trajectories done, if the run has one.
+    /// The run's checkpoint, which holds the trajectories done, if it has one.
     public let checkpoint: String?
 
     public init(signal: Int32, done: Int, total: Int, checkpoint: String?) {
@@ -89,7 +96,9 @@ public struct RunStopped: Error, CustomStringConvertible, Sendable {
 
     /// One line: what stopped the run, how far it got, and what is kept.
     public var description: String {
-        let head = "stopped by \(StopRequest.name(of: signal)) after \(done) of \(total) trajectories"
+        let name = StopRequest.name(of: signal)
+        guard done > 0 else { return "stopped by \(name) before any of \(total) trajectories was done; run the same command to start again" }
+        let head = "stopped by \(name) after \(done) of \(total) trajectories"
         guard let checkpoint else {
             return head + "; they are lost (no --checkpoint): a run with --checkpoint CK keeps its progress and resumes"
         }
