@@ -27,8 +27,10 @@ import QCLab
 ///
 /// **Return value.** Rank 0 returns the full data; every other rank returns `nil`.
 ///
-/// **Errors.** `numTasks` other than the world size, and unusable settings or seeds, are
-/// refused on every rank with the same error, before any communication, so nothing
+/// **Errors.** Ranks called with different simulations, seeds, task counts or checkpoints
+/// are refused first, on every rank, naming the difference (``RankAgreement``).
+/// `numTasks` other than the world size, and unusable settings or seeds, are
+/// refused on every rank with the same error, before any other communication, so nothing
 /// hangs. If a batch throws on some rank, that rank raises a shared failure flag and runs
 /// no further batches; the others stop at their next batch. Rank 0 then throws: a
 /// ``QCLab/QCLabError`` raised by the batch as itself (the same case as under the serial
@@ -47,7 +49,9 @@ import QCLab
 ///   - checkpoint: where rank 0 keeps the run's progress (only rank 0 reads or writes it);
 ///     a checkpoint that exists is resumed, and only the missing batches run. With a
 ///     checkpoint, rank 0 runs no batches itself: it receives each batch's result as it is
-///     done and keeps the checkpoint.
+///     done and keeps the checkpoint. A stop asked for by a signal on rank 0
+///     (``QCLab/StopRequest``) makes it write a last checkpoint and throw
+///     ``QCLab/RunStopped``, leaving MPI as it is: end the process without finalizing.
 ///   - progress: called on rank 0 with the number of trajectories done by all ranks so
 ///     far and the total, as the count grows: within batches (every rank adds how far its
 ///     batch has got to a shared count on rank 0 at most every half second, and at the
@@ -60,6 +64,7 @@ public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, dat
                               numTasks: Int? = nil, checkpoint: Checkpointing? = nil,
                               progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData? {
     try MPIEnvironment.initializeIfNeeded()
+    try RankAgreement.check(simulation: simulation, seeds: seeds, numTasks: numTasks, checkpoint: checkpoint)
     let rank = MPIEnvironment.rank, size = MPIEnvironment.worldSize
     if let numTasks, numTasks != size {
         throw QCLabError.mpi(
@@ -113,7 +118,8 @@ private func runCheckpointed(_ simulation: Simulation, plan: RunPlan, data: Simu
         MPIEnvironment.check(MPI_Bcast(&missing, Int32(count), qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
     }
     var counter = SharedCounter(rank: rank)
-    defer { counter.free() }
+    // A stopped run (rank 0 throws RunStopped) leaves the window: the launcher is ending the other ranks.
+    defer { if StopRequest.signal == nil { counter.free() } }
     let shared = SharedProgress(counter: counter, progress: rank == 0 ? progress : nil, total: plan.seeds.count,
                                 base: run?.trajectoriesDone ?? 0)
     guard rank == 0, var run else {
@@ -137,8 +143,10 @@ private func runCheckpointed(_ simulation: Simulation, plan: RunPlan, data: Simu
     var total = RankReport()
     var ends = 0
     while ends < size - 1 {
-        if progress != nil {
-            while !RankReport.messageWaiting(tag: CheckpointMessage.tag) { shared.poll() }
+        // Polls, so that a stop (SIGTERM) is seen: a last checkpoint, then RunStopped.
+        while !RankReport.messageWaiting(tag: CheckpointMessage.tag) {
+            try run.stopIfAsked()
+            shared.poll()
         }
         let (source, bytes) = RankReport.receiveAny(tag: CheckpointMessage.tag)
         guard let (kind, batch, payload) = CheckpointMessage.parse(bytes) else {

@@ -69,6 +69,7 @@ struct RunCommand: ParsableCommand {
             if driver != .mpi, let launcher = MPILauncher.detected() {
                 throw QCLabError.mpi("started by \(launcher) without `--driver mpi`: every rank would run the whole job; add `--driver mpi`")
             }
+            if driver == .mpi { agreeAcrossRanks() }
             var job = try readJob()
             if let seeds { job.replaceSeeds(with: seeds.range) }
             // The environment's settings, checked before any work (one line; under MPI from rank 0).
@@ -101,9 +102,12 @@ struct RunCommand: ParsableCommand {
                 StandardStreams.writeError("qclab: resumed from checkpoint '\(path)': \(done) of \(total) trajectories done\n")
                 progress.resumed(from: done)
             }
-            guard var data = try runDriver(job: job, previous: previous, checkpoint: keeping, progress: progress.update) else {
-                return
-            }
+            catchStops()
+            guard var data = try runDriver(job: job, previous: previous, checkpoint: keeping, progress: progress.update) else { return }
+            // Stops no longer caught: a signal while the output is written ends qclab and
+            // removes the temporary file, as before the run.
+            StopRequest.release()
+            StopRequest.withinBatch = nil
             progress.finish()
             if driver == .mpi { warn(warnings) }
             // The simulation's warnings are in the log already (the drivers write them); the job's are added here.
@@ -114,6 +118,65 @@ struct RunCommand: ParsableCommand {
             notes.print()
             try StandardStreams.writeOutput(Summary.describe(data, path: output) + "\n")
         }
+    }
+
+    /// Checks that every MPI rank was started with the same arguments (collective, before
+    /// anything else): ranks that disagree would wait for each other forever. Each
+    /// rank's job file is compared as a path (rank 0 alone reads it, for every rank).
+    func agreeAcrossRanks() {
+        do {
+            try MPIEnvironment.initializeIfNeeded()
+            try RankAgreement.check([
+                RankAgreement.Field("the job file", job),
+                RankAgreement.Field("--output", output),
+                RankAgreement.Field("--append", append),
+                RankAgreement.Field("--seeds", seeds.map { "\($0.range.lowerBound):\($0.range.upperBound)" }),
+                RankAgreement.Field("--num-tasks", numTasks.map(String.init)),
+                RankAgreement.Field("--checkpoint", checkpoint),
+            ])
+        } catch {
+            failUnderMPI(error)
+        }
+    }
+
+    /// From here on SIGTERM and SIGINT stop the run between batches (``StopRequest``):
+    /// with a checkpoint, the drivers write a last one and the same command resumes.
+    ///
+    /// The serial driver checks at every collect point (the batch in flight is lost);
+    /// without a checkpoint it has nothing to save, and qclab ends at once with one line. Under MPI, rank 0 acts on them: with a
+    /// checkpoint it writes a last one, else it ends at once with one line. The other
+    /// ranks only record them and run on: a rank that ended first would make the
+    /// launcher kill rank 0 at once (Open MPI's mpirun sends SIGTERM, then SIGKILL a
+    /// second later, or at once when a rank ends); the launcher ends them once rank 0 has left.
+    func catchStops() {
+        StopRequest.catchSignals()
+        // The serial driver's batch in flight is abandoned at its next collect point.
+        StopRequest.withinBatch = { [self] stopped in endStopped(stopped) }
+        let exitsAtOnce = driver == .serial || (driver == .mpi && MPIEnvironment.rank == 0)
+        if let checkpoint, driver == .mpi, MPIEnvironment.rank == 0 {
+            // Said at once: a rank that dies makes Open MPI kill rank 0 a few
+            // milliseconds after SIGTERM. The checkpoint is written atomically, so the
+            // line is true whether or not the last one is written in time.
+            StopRequest.announceStop(saying: ": checkpoint '\(checkpoint)' keeps every batch done: run the same command to resume")
+        } else if checkpoint == nil && exitsAtOnce {
+            StopRequest.exitOnStop(saying: ": the run had no --checkpoint, its trajectories are lost "
+                                   + "(a run with --checkpoint CK keeps its progress and resumes)", waitingForReader: driver == .mpi)
+        }
+    }
+
+    /// Ends a run that a signal stopped: one line (how far it got, what is kept) and the
+    /// status of the signal, 128 + its number. Under MPI, rank 0 leaves without
+    /// `MPI_Finalize`, which would wait for ranks the launcher is ending.
+    private func endStopped(_ stopped: RunStopped) -> Never {
+        guard driver == .mpi else {
+            StandardStreams.writeError("qclab: \(stopped)\n")
+            Foundation.exit(stopped.exitStatus)
+        }
+        // Under MPI the line was written when the signal came (catchStops). Standard
+        // error is a pipe the launcher reads and passes on: a rank 0 that left at once
+        // could have the launcher end the job before the line is out.
+        StopRequest.lingerForLauncher()
+        Foundation.exit(stopped.exitStatus)
     }
 
     /// Runs the chosen driver; `nil` on MPI ranks other than 0, which write nothing.
@@ -172,6 +235,15 @@ struct RunCommand: ParsableCommand {
 
     func runDriver(job: Job, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
                    progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
+        do {
+            return try runChosenDriver(job: job, previous: previous, checkpoint: checkpointing, progress: progress)
+        } catch let stopped as RunStopped {
+            endStopped(stopped)
+        }
+    }
+
+    private func runChosenDriver(job: Job, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
+                                 progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
         switch driver {
         case .serial:
             return try serialDriver(job.simulation, seeds: job.seeds, data: previous, checkpoint: checkpointing, progress: progress)
@@ -187,6 +259,8 @@ struct RunCommand: ParsableCommand {
                                                  numTasks: numTasks, checkpoint: checkpointing, progress: progress)
                 MPIEnvironment.finalize()
                 return data
+            } catch let stopped as RunStopped {
+                endStopped(stopped)
             } catch {
                 failUnderMPI(error)
             }
@@ -201,6 +275,9 @@ struct RunCommand: ParsableCommand {
     /// after it, the message could be lost when a rank that exits first with status 1 makes
     /// mpirun end the job.
     private func failUnderMPI(_ error: Error) -> Never {
+        // The run is over: the launcher's SIGTERM to a rank still finalizing, once another
+        // has left with this error, is no stop to announce.
+        StopRequest.release()
         let reports = !MPIEnvironment.isInitialized || MPIEnvironment.isFinalized || MPIEnvironment.rank == 0
         if reports { StandardStreams.writeError("qclab: error: \(QCLabError.describe(error))\n") }
         MPIEnvironment.finalize()

@@ -11,6 +11,11 @@
 //                                             many batches each rank ran, for the test of
 //                                             dynamic hand-out)
 //
+//   mpirun -n 2 MPIFailureProbe disagree WHAT (rank 1 passes the driver another `job`
+//                                             (tmax 2), 24 `trajectories`, or `seeds`, `tasks`
+//                                             or a `checkpoint` that rank 0 does not: the
+//                                             ranks' agreement check)
+//
 // With `progress` instead of a seed, it runs a longer job of 2 batches of 8 and prints
 // each progress count rank 0 receives (`progress DONE/TOTAL`), so that the tests see
 // progress within batches under MPI. `progress CK` does the same with a checkpoint at CK
@@ -47,15 +52,22 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let slowRank = arguments.first == "slow" ? arguments.dropFirst().first : nil
 let showProgress = arguments.first == "progress"
 let failingSeed = slowRank == nil ? arguments.first.flatMap { Int($0) } ?? -1 : -1
-let settings = showProgress
+let disagreement = arguments.first == "disagree" && getenv("OMPI_COMM_WORLD_RANK").map({ String(cString: $0) }) == "1"
+    ? arguments.dropFirst().first : nil
+let settings = disagreement == "job" || disagreement == "trajectories"
+    ? SimulationSettings(tmax: disagreement == "job" ? 2 : 1, dtUpdate: 0.01, dtCollect: 0.1,
+                         numTrajs: disagreement == "job" ? 23 : 24, batchSize: 4, progressBar: false)
+    : showProgress
     ? SimulationSettings(tmax: 200, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 16, batchSize: 8, progressBar: false)
     : SimulationSettings(tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 23, batchSize: 4, progressBar: false)
 let simulation = Simulation(settings: settings, model: SpinBoson(),
                             algorithm: FailingMeanField(failingSeed: failingSeed, slowRank: slowRank),
                             initialWavefunction: [Complex(1), Complex(0)])
 do {
-    let checkpoint = showProgress ? CommandLine.arguments.dropFirst(2).first.map { Checkpointing(path: $0) } : nil
-    let data = try parallelDriverMPI(simulation, checkpoint: checkpoint, progress: showProgress ? { done, total in print("progress \(done)/\(total)") } : nil)
+    var checkpoint = showProgress ? CommandLine.arguments.dropFirst(2).first.map { Checkpointing(path: $0) } : nil
+    if disagreement == "checkpoint" { checkpoint = Checkpointing(path: "ck") }
+    let data = try parallelDriverMPI(simulation, seeds: disagreement == "seeds" ? Array(0..<23) : nil,
+                                     numTasks: disagreement == "tasks" ? 2 : nil, checkpoint: checkpoint, progress: showProgress ? { done, total in print("progress \(done)/\(total)") } : nil)
     MPIEnvironment.finalize()
     if let data {
         print("complete: \(data.normFactor) trajectories, seeds \(data.seeds.first!)...\(data.seeds.last!)")

@@ -29,7 +29,9 @@ import Foundation
 /// never started. A ``QCLabError`` thrown by a batch is rethrown as itself, the same case
 /// as under the serial driver (the worker, batch and lost seeds go to the log at error
 /// level). Workers die with the parent (Linux's parent-death signal): a parent ended by
-/// SIGTERM or SIGINT leaves no worker running.
+/// SIGTERM or SIGINT leaves no worker running. A stop asked for by a signal
+/// (``StopRequest``) ends the workers, keeps the results they had sent, writes a last
+/// checkpoint and throws ``RunStopped``: only the batches in flight are lost.
 ///
 /// The parent process limits OpenBLAS to one thread while the workers run (restoring the
 /// previous count after), and flushes C stdio buffers before forking; workers only compute
@@ -222,6 +224,10 @@ private struct WorkerPool {
         for index in workers.indices { try dispatch(to: index, run: &run) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
+            if StopRequest.signal != nil && !run.missingBatches.isEmpty {
+                collectAfterStop(run: &run)
+                try run.stopIfAsked()
+            }
             // Only busy workers are watched: once the batches run out, an idle worker has
             // nothing left to lose, and how it ends is noted by stopAll.
             let busy = workers.indices.filter { workers[$0].batch != nil || workers[$0].finishing }
@@ -254,6 +260,29 @@ private struct WorkerPool {
             }
         }
         stopAll(run: &run)
+    }
+
+    /// A stop was asked for: ends every worker (SIGKILL: the batches in flight are lost),
+    /// keeps the results already sent (with a checkpoint, each batch's result comes back
+    /// alone, and the socket holds what a worker sent before it ended), and reaps them all.
+    mutating func collectAfterStop(run: inout ParallelRun) {
+        for index in workers.indices where !workers[index].reaped { kill(workers[index].pid, SIGKILL) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        for index in workers.indices where workers[index].fd >= 0 {
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(workers[index].fd, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                workers[index].buffer += chunk[0..<count]
+            }
+            while let (kind, batch, payload) = nextFrame(of: index) {
+                guard kind == WorkerMessage.done, batch == workers[index].batch, !payload.isEmpty,
+                      let result = try? SimulationData(encodedBytes: payload) else { continue }
+                try? run.store(result, forBatch: batch)
+                workers[index].batch = nil
+            }
+        }
+        killAll()
     }
 
     /// Forks worker `number`; the child runs ``workerMain(fd:simulation:plan:)`` and never returns.

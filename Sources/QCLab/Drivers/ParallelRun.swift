@@ -58,7 +58,8 @@ public struct ParallelRun {
     /// Writes the checkpoint, if the run has one and one is due: at the first batch done,
     /// then at most every `interval` seconds.
     public mutating func checkpointIfDue() throws {
-        guard let checkpoint, !missingBatches.isEmpty else { return }
+        // Once a stop is asked for, ``stopIfAsked()`` writes the last one, once.
+        guard let checkpoint, !missingBatches.isEmpty, StopRequest.signal == nil else { return }
         if let last = lastCheckpoint, Date().timeIntervalSince(last) < checkpoint.interval { return }
         let batches = done.indices.filter { done[$0] }
         guard !batches.isEmpty else { return }
@@ -67,6 +68,25 @@ public struct ParallelRun {
         lastCheckpoint = Date()
         checkpointsWritten += 1
         TestPause.at("checkpoint-\(checkpointsWritten)")
+    }
+
+    /// Ends the run if SIGTERM or SIGINT asked it to stop (``StopRequest``) and batches are
+    /// still missing: writes a last checkpoint holding every batch done so far (if the run
+    /// has a checkpoint), then throws ``RunStopped``. Drivers call it between batches.
+    public func stopIfAsked() throws {
+        if let stopped = try stopping() { throw stopped }
+    }
+
+    /// If a stop was asked for and batches are missing: writes the last checkpoint (if
+    /// the run has one and a batch is done) and returns the stop to throw.
+    func stopping() throws -> RunStopped? {
+        guard let signal = StopRequest.signal, !missingBatches.isEmpty else { return nil }
+        let batches = done.indices.filter { done[$0] }
+        if let checkpoint, !batches.isEmpty {
+            try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total,
+                                log: log.text(withBatchesDone: done))
+        }
+        return RunStopped(signal: signal, done: trajectoriesDone, total: plan.seeds.count, checkpoint: checkpoint?.path)
     }
 
     /// Adds a line to the run's log (and to swift-log).

@@ -8,7 +8,10 @@ import Logging
 ///     `0 ..< num_trajs`, or continue after the largest seed already in `data`.
 ///   - data: results to add the new trajectories to.
 ///   - checkpoint: where to keep the run's progress; a checkpoint that exists is resumed
-///     (only its missing batches run; the result is the same bits).
+///     (only its missing batches run; the result is the same bits). A stop asked for by
+///     a signal (``StopRequest``) ends the run after the batch in flight, with a last
+///     checkpoint, by throwing ``RunStopped``; or at the batch's next collect point, if
+///     ``StopRequest/withinBatch`` is set.
 ///   - progress: called with the number of trajectories done so far and the total, as
 ///     the count grows: after each batch, and within a batch at its collect points (a
 ///     batch's trajectories count in proportion to the collect points it has passed,
@@ -29,14 +32,18 @@ public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: Si
             let batchSeeds = plan.seeds(ofBatch: index)
             run.note(batchLine(index, seeds: batchSeeds), forBatch: index, level: .debug)
             let before = run.trajectoriesDone
-            let result = try BatchProgress.reporting(progress.map { _ in { collected, total in
+            let stopsWithin = StopRequest.withinBatch
+            let watch: ((Int, Int) -> Void)? = progress == nil && stopsWithin == nil ? nil : { [run] collected, total in
                 report(before + BatchProgress.trajectories(of: batchSeeds.count, collected: collected, total: total))
-            } }) {
+                if let stopsWithin, StopRequest.signal != nil, let stopped = try? run.stopping() { stopsWithin(stopped) }
+            }
+            let result = try BatchProgress.reporting(watch) {
                 try simulation.runBatch(seeds: batchSeeds)
             }
             try run.store(result, forBatch: index)
             try run.checkpointIfDue()
             report(run.trajectoriesDone)
+            try run.stopIfAsked()
         }
     }
     return try run.finish()
