@@ -378,7 +378,9 @@ private final class Dispatcher {
             shared.finish()
         }
         var pause = Pause()
-        while !(ended.dropFirst().allSatisfy { $0 }) || !shared.isFinished {
+        while true {
+            // Read before taking the news, so the batch thread's last news is taken before leaving.
+            let rankZeroDone = shared.isFinished
             var happened = false
             while let (rank, message) = Message.receive(from: qclab_mpi_any_source(), tag: Message.toRoot, wait: false) {
                 handle(message, from: rank)
@@ -387,6 +389,8 @@ private final class Dispatcher {
             happened = takeRankZeroNews() || happened
             if sendsResults && happened { keepCheckpoint() }
             show(done + running.reduce(0, +))
+            // A rank's end is the last message it sends, so every earlier one has been handled.
+            if rankZeroDone && ended.dropFirst().allSatisfy({ $0 }) { break }
             if happened { pause.reset() } else { pause.sleep() }
         }
         let fold = shared.takeFold()
