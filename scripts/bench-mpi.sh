@@ -4,10 +4,12 @@
 # without `--checkpoint`, at 2, 4 and 8 ranks, on this host and across two "hosts" (two
 # network namespaces joined by a veth pair, talking TCP; needs root with CAP_NET_ADMIN,
 # skipped otherwise), and the forked driver with and without a checkpoint for reference.
-# Best of REPEATS runs (default 3) of each; prints a Markdown table (Benchmarks/README.md).
+# Best of REPEATS runs (default 3) of each, with and without in turn; prints a Markdown
+# table (Benchmarks/README.md) and the load average before and after.
 #
 #   swift build -c release --product qclab
 #   scripts/bench-mpi.sh [REPEATS]
+#   ONLY='two hosts' scripts/bench-mpi.sh     # only the rows whose label matches
 #
 # The two "hosts" share this machine's cores, so two hosts cannot be faster than one here;
 # what the table shows is that crossing TCP costs nothing noticeable. The harness (not a
@@ -19,6 +21,7 @@ set -eu
 cd "$(dirname "$0")/.."
 repeats=${1:-3}
 qclab=$PWD/.build/release/qclab
+[ -x /usr/bin/time ] || { echo "bench-mpi: needs GNU time (apt-get install time)" >&2; exit 1; }
 [ -x "$qclab" ] || { echo "bench-mpi: build first: swift build -c release --product qclab" >&2; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d)
@@ -57,42 +60,55 @@ else
     echo "bench-mpi: cannot make network namespaces (needs root with CAP_NET_ADMIN): one host only" >&2
 fi
 
-# best COMMAND...: the least wall time of $repeats runs, in seconds (the checkpoint removed between runs).
-best() {
-    least=
+# row LABEL DRIVER-OPTIONS [LAUNCHER...]: the least wall time of $repeats runs without and
+# with a checkpoint (taken in turn, so that a change in the machine's load touches both),
+# the overhead, and the same for the CPU time of every process (GNU time around each
+# rank; the forked driver's workers count in their parent's): on a shared, busy machine
+# wall times move with the load, CPU times much less.
+row() {
+    label=$1 options=$2; shift 2
+    if [ -n "${ONLY:-}" ] && ! echo "$label" | grep -q "$ONLY"; then return; fi
+    plain= checked= plainCPU= checkedCPU=
     i=0
     while [ $i -lt "$repeats" ]; do
-        rm -f "$work/ck" "$work/out.h5"
-        start=$(date +%s.%N)
-        (cd "$work" && "$@" > "$work/run.log" 2>&1) || { echo "bench-mpi: failed: $*" >&2; cat "$work/run.log" >&2; exit 1; }
-        end=$(date +%s.%N)
-        t=$(echo "$end - $start" | bc -l)
-        if [ -z "$least" ] || [ "$(echo "$t < $least" | bc -l)" = 1 ]; then least=$t; fi
+        for mode in plain checked; do
+            extra=; [ $mode = checked ] && extra="--checkpoint ck"
+            rm -f "$work/ck" "$work/out.h5"
+            start=$(date +%s.%N)
+            # shellcheck disable=SC2086
+            (cd "$work" && "$@" /usr/bin/time -f "rank-cpu %U %S" "$qclab" run job.json --output out.h5 $options $extra \
+                > "$work/run.log" 2>&1) || { echo "bench-mpi: failed: $* $options $extra" >&2; cat "$work/run.log" >&2; exit 1; }
+            end=$(date +%s.%N)
+            t=$(echo "$end - $start" | bc -l)
+            c=$(awk '/^rank-cpu / { s += $2 + $3 } END { print s }' "$work/run.log")
+            if [ $mode = plain ]; then
+                if [ -z "$plain" ] || [ "$(echo "$t < $plain" | bc -l)" = 1 ]; then plain=$t; fi
+                if [ -z "$plainCPU" ] || [ "$(echo "$c < $plainCPU" | bc -l)" = 1 ]; then plainCPU=$c; fi
+            else
+                if [ -z "$checked" ] || [ "$(echo "$t < $checked" | bc -l)" = 1 ]; then checked=$t; fi
+                if [ -z "$checkedCPU" ] || [ "$(echo "$c < $checkedCPU" | bc -l)" = 1 ]; then checkedCPU=$c; fi
+            fi
+        done
         i=$((i + 1))
     done
-    printf '%.2f' "$least"
+    printf '| %s | %.2f | %.2f | %+.1f%% | %.2f | %.2f | %+.1f%% |\n' "$label" "$plain" "$checked" \
+        "$(echo "100 * ($checked - $plain) / $plain" | bc -l)" "$plainCPU" "$checkedCPU" \
+        "$(echo "100 * ($checkedCPU - $plainCPU) / $plainCPU" | bc -l)"
 }
 
-row() {  # row LABEL COMMAND...: plain and checkpointed times, and the overhead
-    label=$1; shift
-    plain=$(best "$@" job.json --output out.h5)
-    checked=$(best "$@" job.json --output out.h5 --checkpoint ck)
-    overhead=$(echo "100 * ($checked - $plain) / $plain" | bc -l)
-    printf '| %s | %s | %s | %+.1f%% |\n' "$label" "$plain" "$checked" "$overhead"
-}
-
-echo "| run | without checkpoint (s) | with --checkpoint (s) | overhead |"
-echo "|---|---:|---:|---:|"
-row "serial" "$qclab" run
-row "forked, 2 workers" "$qclab" run --driver multiprocessing --num-tasks 2
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "| run | wall (s) | wall, --checkpoint (s) | overhead | CPU (s) | CPU, --checkpoint (s) | overhead |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+row "forked, 2 workers" "--driver multiprocessing --num-tasks 2"
 for ranks in 2 4 8; do
-    row "MPI, $ranks ranks, one host" mpirun --oversubscribe -n $ranks "$qclab" run --driver mpi
+    row "MPI, $ranks ranks, one host" "--driver mpi" mpirun --oversubscribe -n $ranks
 done
 if [ $namespaces = 1 ]; then
     for ranks in 2 4 8; do
         half=$((ranks / 2))
-        row "MPI, $ranks ranks, two hosts ($half each, TCP)" $ip netns exec $a mpirun --host $hostA:$half,$hostB:$half \
-            -n $ranks --mca plm_rsh_agent "$work/agent.sh" --bind-to none "$qclab" run --driver mpi
+        row "MPI, $ranks ranks, two hosts ($half each, TCP)" "--driver mpi" $ip netns exec $a mpirun \
+            --host $hostA:$half,$hostB:$half -n $ranks --mca plm_rsh_agent "$work/agent.sh" --bind-to none
     done
-    row "MPI, 2 ranks, one host, --bind-to none" mpirun -n 2 --bind-to none "$qclab" run --driver mpi
+    row "MPI, 2 ranks, one host, --bind-to none" "--driver mpi" mpirun -n 2 --bind-to none
 fi
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

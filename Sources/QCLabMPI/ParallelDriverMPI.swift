@@ -189,15 +189,33 @@ private struct Message {
 }
 
 /// Point-to-point messages of bytes. Waiting never spins: it checks for the message with
-/// `MPI_Iprobe` and sleeps between checks, a little longer each time up to a millisecond
-/// (a blocking `MPI_Recv` busy-polls in Open MPI, which would take a core from the ranks
-/// still computing when there are more ranks than cores).
+/// `MPI_Iprobe` (or for a send or receive to complete with `MPI_Test`) and sleeps between
+/// checks, a little longer each time up to a millisecond (a blocking `MPI_Recv` or
+/// `MPI_Send` busy-polls in Open MPI, which would take a core from the ranks still
+/// computing when there are more ranks than cores).
 enum Link {
+    /// Sends `bytes`, waiting for the send to complete without spinning (a large message
+    /// completes only once the receiver has taken it).
     static func send(_ bytes: [UInt8], to destination: Int, tag: Int32) {
         guard bytes.count <= Int(Int32.max) else { MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message") }
         var bytes = bytes
-        MPIEnvironment.check(MPI_Send(&bytes, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
-                                      qclab_mpi_comm_world()), "MPI_Send")
+        bytes.withUnsafeMutableBytes { buffer in
+            var request: MPI_Request?
+            MPIEnvironment.check(MPI_Isend(buffer.baseAddress, Int32(buffer.count), qclab_mpi_byte(), Int32(destination), tag,
+                                           qclab_mpi_comm_world(), &request), "MPI_Isend")
+            wait(&request)
+        }
+    }
+
+    /// Waits for `request` to complete, checking with `MPI_Test` and sleeping between checks.
+    private static func wait(_ request: inout MPI_Request?) {
+        var pause = Pause()
+        while true {
+            var flag: Int32 = 0
+            MPIEnvironment.check(MPI_Test(&request, &flag, qclab_mpi_status_ignore()), "MPI_Test")
+            if flag != 0 { return }
+            pause.sleep()
+        }
     }
 
     /// The envelope of a message with `tag` from `source` (or any source), if one is waiting.
@@ -228,8 +246,12 @@ enum Link {
         var count: Int32 = 0
         MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
         var bytes = [UInt8](repeating: 0, count: Int(max(count, 1)))
-        MPIEnvironment.check(MPI_Recv(&bytes, count, qclab_mpi_byte(), source, tag, qclab_mpi_comm_world(),
-                                      qclab_mpi_status_ignore()), "MPI_Recv")
+        bytes.withUnsafeMutableBytes { buffer in
+            var request: MPI_Request?
+            MPIEnvironment.check(MPI_Irecv(buffer.baseAddress, count, qclab_mpi_byte(), source, tag, qclab_mpi_comm_world(),
+                                           &request), "MPI_Irecv")
+            wait(&request)
+        }
         return (Int(source), Array(bytes.prefix(Int(count))))
     }
 }
