@@ -145,14 +145,16 @@ private func finish(_ total: RankReport, run: inout ParallelRun, plan: RunPlan, 
 
 /// The messages between rank 0 and the other ranks: a kind, a batch (Int64) and a payload.
 ///
-/// To rank 0 (``toRoot``): a batch done (with its result when rank 0 keeps a checkpoint,
-/// empty otherwise), a batch failed (with the ``QCLab/BatchFailure``), how many
-/// trajectories of the running batch are done (progress), and the end of a rank's work.
+/// To rank 0 (``toRoot``): a batch done, a batch failed (with the ``QCLab/BatchFailure``),
+/// how many trajectories of the running batch are done (progress), and the end of a rank's
+/// work. When rank 0 keeps a checkpoint, each batch's result follows its `done` as a `done`
+/// of its own with tag ``result`` and the result as payload, sent without waiting: the rank
+/// goes on with its next batch while the result travels.
 /// To another rank (``toWorker``): run a batch (payload: one byte, 1 if rank 0 wants
 /// progress), or stop (batch 1: drop the batches not yet started, 0: run them first).
 private struct Message {
     enum Kind: UInt8 { case done, failed, progress, end, assign, stop }
-    static let toRoot: Int32 = 4204, toWorker: Int32 = 4205
+    static let toRoot: Int32 = 4204, toWorker: Int32 = 4205, result: Int32 = 4206
 
     var kind: Kind
     var batch: Int
@@ -205,6 +207,66 @@ enum Link {
                                            qclab_mpi_comm_world(), &request), "MPI_Isend")
             wait(&request)
         }
+    }
+
+    /// A send under way: its own copy of the bytes, kept until the send completes.
+    final class Sending {
+        private let buffer: UnsafeMutableRawBufferPointer
+        private var request: MPI_Request?
+        private(set) var isDone = false
+
+        init(_ bytes: [UInt8], to destination: Int, tag: Int32) {
+            guard bytes.count <= Int(Int32.max) else { MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message") }
+            buffer = .allocate(byteCount: max(bytes.count, 1), alignment: 8)
+            buffer.copyBytes(from: bytes)
+            MPIEnvironment.check(MPI_Isend(buffer.baseAddress, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
+                                           qclab_mpi_comm_world(), &request), "MPI_Isend")
+        }
+
+        /// Whether the send has completed (checked with `MPI_Test`, which also moves it along).
+        var isComplete: Bool {
+            if !isDone {
+                var flag: Int32 = 0
+                MPIEnvironment.check(MPI_Test(&request, &flag, qclab_mpi_status_ignore()), "MPI_Test")
+                isDone = flag != 0
+            }
+            return isDone
+        }
+
+        func wait() {
+            var pause = Pause()
+            while !isComplete { pause.sleep() }
+        }
+
+        deinit { buffer.deallocate() }
+    }
+
+    /// A receive under way of a message whose envelope `MPI_Iprobe` saw.
+    final class Receiving {
+        let source: Int
+        private let buffer: UnsafeMutableRawBufferPointer
+        private let count: Int
+        private var request: MPI_Request?
+
+        init(_ probed: MPI_Status, tag: Int32) {
+            var status = probed
+            source = Int(status.MPI_SOURCE)
+            var count: Int32 = 0
+            MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
+            self.count = Int(count)
+            buffer = .allocate(byteCount: max(Int(count), 1), alignment: 8)
+            MPIEnvironment.check(MPI_Irecv(buffer.baseAddress, count, qclab_mpi_byte(), status.MPI_SOURCE, tag,
+                                           qclab_mpi_comm_world(), &request), "MPI_Irecv")
+        }
+
+        /// The bytes, once the receive has completed (checked with `MPI_Test`); nil until then.
+        func bytes() -> [UInt8]? {
+            var flag: Int32 = 0
+            MPIEnvironment.check(MPI_Test(&request, &flag, qclab_mpi_status_ignore()), "MPI_Test")
+            return flag != 0 ? Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) : nil
+        }
+
+        deinit { buffer.deallocate() }
     }
 
     /// Waits for `request` to complete, checking with `MPI_Test` and sleeping between checks.
@@ -286,6 +348,8 @@ private struct Worker {
         report.batches[rank] = []
         var queue: [Int] = []
         var stopped = false, abandon = false, failed = false, wantsProgress = false
+        /// Results on their way to rank 0 (checkpointed runs).
+        var sending: [Link.Sending] = []
         /// Takes every message waiting from rank 0, or waits for one if `wait`.
         func receive(wait: Bool) {
             var first = wait
@@ -310,20 +374,21 @@ private struct Worker {
                 break
             }
             let batch = queue.removeFirst()
+            sending.removeAll { $0.isComplete }
             do {
                 let result = try runBatch(batch, reportingProgress: wantsProgress)
-                if sendsResults {
-                    Message(.done, batch, result.encodedBytes()).send(to: 0, tag: Message.toRoot)
-                } else {
+                if !sendsResults {
                     try report.data.add(result)
                     report.batches[rank]!.append(batch)
-                    Message(.done, batch).send(to: 0, tag: Message.toRoot)
                 }
+                Message(.done, batch).send(to: 0, tag: Message.toRoot)
+                if sendsResults { sending.append(Link.Sending(Message(.done, batch, result.encodedBytes()).bytes, to: 0, tag: Message.result)) }
             } catch {
                 Message(.failed, batch, BatchFailure(error).encodedBytes()).send(to: 0, tag: Message.toRoot)
                 failed = true
             }
         }
+        for send in sending { send.wait() }
         Message(.end, -1).send(to: 0, tag: Message.toRoot)
         return report
     }
@@ -368,6 +433,10 @@ private final class Dispatcher {
     private let shared: RankZeroBatches
     /// Per rank: stop sent, end received, trajectories of its running batch done.
     private var stopped: [Bool], ended: [Bool], running: [Int]
+    /// Per rank: results announced by a `done` and not yet received (checkpointed runs).
+    private var announced: [Int]
+    /// Results being received (checkpointed runs).
+    private var receiving: [Link.Receiving] = []
     private var done: Int
     private var reported = -1
     private var total = RankReport()
@@ -382,6 +451,7 @@ private final class Dispatcher {
         stopped = Array(repeating: false, count: size)
         ended = Array(repeating: false, count: size)
         running = Array(repeating: 0, count: size)
+        announced = Array(repeating: 0, count: size)
         done = run.trajectoriesDone
     }
 
@@ -408,11 +478,13 @@ private final class Dispatcher {
                 handle(message, from: rank)
                 happened = true
             }
+            if sendsResults { happened = receiveResults() || happened }
             happened = takeRankZeroNews() || happened
             if sendsResults && happened { keepCheckpoint() }
             show(done + running.reduce(0, +))
-            // A rank's end is the last message it sends, so every earlier one has been handled.
-            if rankZeroDone && ended.dropFirst().allSatisfy({ $0 }) { break }
+            // A rank's end is the last message it sends, so every earlier one has been handled
+            // (but for results, which it announced and which are counted).
+            if rankZeroDone && ended.dropFirst().allSatisfy({ $0 }) && announced.allSatisfy({ $0 == 0 }) { break }
             if happened { pause.reset() } else { pause.sleep() }
         }
         let fold = shared.takeFold()
@@ -452,7 +524,7 @@ private final class Dispatcher {
             done += parallelRun.plan.batches[message.batch].count
             running[rank] = 0
             // Without a checkpoint the batches come with the rank's fold, along the tree.
-            if sendsResults { keep(message.batch, from: rank) { try SimulationData(encodedBytes: message.payload) } }
+            if sendsResults { announced[rank] += 1 }
             if !stopped[rank] { handOut(to: rank) }
         case .failed:
             running[rank] = 0
@@ -467,6 +539,27 @@ private final class Dispatcher {
         default:
             MPIEnvironment.abort("an unexpected message came from MPI rank \(rank)")
         }
+    }
+
+    /// Starts receiving the results whose envelopes have come, and keeps those received;
+    /// whether anything happened.
+    private func receiveResults() -> Bool {
+        var happened = false
+        while let status = Link.probe(from: qclab_mpi_any_source(), tag: Message.result) {
+            receiving.append(Link.Receiving(status, tag: Message.result))
+            happened = true
+        }
+        receiving.removeAll { receive in
+            guard let bytes = receive.bytes() else { return false }
+            guard let message = Message(bytes), message.kind == .done else {
+                MPIEnvironment.abort("an unreadable result came from MPI rank \(receive.source)")
+            }
+            announced[receive.source] -= 1
+            keep(message.batch, from: receive.source) { try SimulationData(encodedBytes: message.payload) }
+            happened = true
+            return true
+        }
+        return happened
     }
 
     /// Adds a batch's result to the run (checkpointed runs); a result that cannot be kept fails the run.
