@@ -8,9 +8,7 @@ MPI_Status *qclab_mpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }
 int qclab_mpi_any_source(void) { return MPI_ANY_SOURCE; }
 int qclab_mpi_success(void) { return MPI_SUCCESS; }
 int qclab_mpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
-MPI_Op qclab_mpi_sum(void) { return MPI_SUM; }
-MPI_Op qclab_mpi_no_op(void) { return MPI_NO_OP; }
-MPI_Info qclab_mpi_info_null(void) { return MPI_INFO_NULL; }
+int qclab_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 int qclab_mpi_any_tag(void) { return MPI_ANY_TAG; }
 MPI_Errhandler qclab_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 MPI_Errhandler qclab_mpi_errors_are_fatal(void) { return MPI_ERRORS_ARE_FATAL; }

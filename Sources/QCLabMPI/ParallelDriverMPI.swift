@@ -5,38 +5,56 @@ import Darwin
 #endif
 import CMPI
 import CMPIShims
+import Foundation
 import QCLab
 
 /// Runs a simulation's trajectories over the ranks of an MPI job (QC Lab's
 /// `parallel_driver_mpi`), with a result on rank 0 bit-identical to ``QCLab/serialDriver(_:seeds:data:checkpoint:progress:)``.
 ///
 /// Launch the program with `mpirun -n K`, `mpiexec` or `srun` and call this on every
-/// rank with the same arguments. Batches are handed out as ranks free up, from a shared
-/// counter on rank 0 (MPI one-sided `MPI_Fetch_and_op`), so a slow node does not hold the
-/// job; each rank runs its batches with one BLAS thread and folds them into its own
-/// running sum. At the end the ranks combine their sums along a binomial tree (rank 0
-/// receives ⌈log₂ K⌉ messages, each one folded result): the sums are exact, so the result
-/// is the same bits whichever rank ran which batch, and every rank holds a bounded number
-/// of results whatever the number of batches. Only rank 0 returns data (and only it
-/// writes files); no rank reads anything but its arguments.
+/// rank with the same arguments. It needs nothing of the network but two-sided messages
+/// (`MPI_Send`, `MPI_Iprobe`, `MPI_Recv`), so it runs over every transport an MPI offers
+/// (shared memory, TCP between hosts, UCX) without options to `mpirun`.
+///
+/// **Dispatching.** Rank 0's main thread hands out batches as ranks free up; a second
+/// thread on rank 0 runs rank 0's share of batches meanwhile (MPI is initialized with
+/// `MPI_THREAD_FUNNELED`: only the main thread calls MPI). Every other rank is given two
+/// batches at the start and one more each time it reports one done, so it always has the
+/// next batch at hand and never waits for rank 0; a slow node holds the job back by at most
+/// the batches it holds. Rank 0's main thread checks for messages (`MPI_Iprobe`) and
+/// sleeps between checks (at most a millisecond once nothing has happened for a while), so
+/// it takes next to no processor time from the batches. Each rank runs its batches with
+/// one BLAS thread. Rank 0's log of the run (in the output) says how many batches each
+/// rank ran and which: `MPI rank 1 ran 98 batch(es): 2, 4, ...`.
+///
+/// **Results.** Without a checkpoint each rank folds its batches into its own running sum,
+/// and at the end the ranks combine their sums along a binomial tree (rank 0 receives
+/// ⌈log₂ K⌉ messages, each one folded result). The sums are exact, so the result is the
+/// same bits whichever rank ran which batch, and every rank holds a bounded number of
+/// results whatever the number of batches. With a checkpoint, each rank sends every batch's
+/// result to rank 0 as it is done, and rank 0 keeps the checkpoint at its interval. Only
+/// rank 0 returns data (and only it writes files); no rank reads anything but its
+/// arguments. A rank that has nothing to do waits for messages without spinning.
 ///
 /// **MPI's life cycle.** The driver initializes MPI if the program has not
 /// (`MPI_Initialized`), and never finalizes it, because MPI cannot be initialized a second
 /// time: call ``MPIEnvironment/finalize()`` once on every rank when the program is done
-/// with MPI (the `qclab` command does).
+/// with MPI (the `qclab` command does). A program that initialized MPI itself with less
+/// than `MPI_THREAD_FUNNELED` gets a rank 0 that only dispatches (with more than one rank).
 ///
 /// **Return value.** Rank 0 returns the full data; every other rank returns `nil`.
 ///
 /// **Errors.** Ranks called with different simulations, seeds, task counts or checkpoints
 /// are refused first, on every rank, naming the difference (``RankAgreement``).
-/// `numTasks` other than the world size, and unusable settings or seeds, are
-/// refused on every rank with the same error, before any other communication, so nothing
-/// hangs. If a batch throws on some rank, that rank raises a shared failure flag and runs
-/// no further batches; the others stop at their next batch. Rank 0 then throws: a
-/// ``QCLab/QCLabError`` raised by the batch as itself (the same case as under the serial
-/// driver; the rank, batch and lost seeds go to the log at error level), any other error
-/// as ``QCLab/QCLabError/workerFailed(worker:reason:lostSeeds:)`` naming the rank, the
-/// batch and its error, and every seed whose batch did not complete; the other ranks
+/// `numTasks` other than the world size, and unusable settings or seeds, are refused on
+/// every rank with the same error, before any other communication, so nothing hangs. A
+/// stop asked for by a signal on rank 0 (``QCLab/StopRequest``) in a checkpointed run makes
+/// it write a last checkpoint and throw ``QCLab/RunStopped``. If a batch throws on some rank, that rank tells rank 0 and runs no further
+/// batches; rank 0 tells every rank to stop, and each stops at its next batch. Rank 0 then
+/// throws: a ``QCLab/QCLabError`` raised by the batch as itself (the same case as under the
+/// serial driver; the rank, batch and lost seeds go to the log at error level), any other
+/// error as ``QCLab/QCLabError/workerFailed(worker:reason:lostSeeds:)`` naming the rank,
+/// the batch and its error, and every seed whose batch did not complete; the other ranks
 /// return `nil`. A rank that crashes or is killed ends the whole job through the MPI
 /// launcher, and a failed MPI call aborts the job (`MPI_Abort`) with a one-line message on
 /// standard error naming the rank.
@@ -47,18 +65,13 @@ import QCLab
 ///   - data: results to add the new trajectories to (used on rank 0).
 ///   - numTasks: the number of ranks expected; must equal the MPI world size if given.
 ///   - checkpoint: where rank 0 keeps the run's progress (only rank 0 reads or writes it);
-///     a checkpoint that exists is resumed, and only the missing batches run. With a
-///     checkpoint, rank 0 runs no batches itself: it receives each batch's result as it is
-///     done and keeps the checkpoint. A stop asked for by a signal on rank 0
-///     (``QCLab/StopRequest``) makes it write a last checkpoint and throw
-///     ``QCLab/RunStopped``, leaving MPI as it is: end the process without finalizing.
-///   - progress: called on rank 0 with the number of trajectories done by all ranks so
-///     far and the total, as the count grows: within batches (every rank adds how far its
-///     batch has got to a shared count on rank 0 at most every half second, and at the
-///     end of each batch; a batch's trajectories count in proportion to the collect points
-///     it has passed, rounded down), read by rank 0 at its own collect points and, once it
-///     has no batch to run, about ten times a second until every rank is done. Counts only
-///     grow, and the same count is not reported twice; the last call is the total.
+///     a checkpoint that exists is resumed, and only the missing batches run.
+///   - progress: called on rank 0 (on the calling thread) with the number of trajectories
+///     done by all ranks so far and the total, as the count grows: within batches (every
+///     rank tells rank 0 how far its batch has got at most every half second; a batch's
+///     trajectories count in proportion to the collect points it has passed, rounded down)
+///     and at the end of each batch. Counts only grow, and the same count is not reported
+///     twice; the last call is the total.
 /// - Returns: on rank 0, `data` with the new trajectories merged in; `nil` on every other rank.
 public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
                               numTasks: Int? = nil, checkpoint: Checkpointing? = nil,
@@ -71,134 +84,43 @@ public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, dat
             "num_tasks is \(numTasks), but the MPI job has \(size) rank(s); launch it with `mpirun -n \(numTasks)` or leave num_tasks out")
     }
     let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
-    if let checkpoint {
-        guard size > 1 else { return try serialDriver(simulation, seeds: seeds, data: data, checkpoint: checkpoint, progress: progress) }
-        return try withLinearAlgebraThreads(1) {
-            try runCheckpointed(simulation, plan: plan, data: data, rank: rank, size: size, checkpoint: checkpoint,
-                                progress: progress)
-        }
+    if let checkpoint, size == 1 {
+        return try serialDriver(simulation, seeds: seeds, data: data, checkpoint: checkpoint, progress: progress)
     }
     return try withLinearAlgebraThreads(1) {
-        var counter = SharedCounter(rank: rank)
-        let shared = SharedProgress(counter: counter, progress: rank == 0 ? progress : nil, total: plan.seeds.count)
-        let report = RankReport.run(simulation: simulation, plan: plan, rank: rank, counter: counter, progress: shared)
-        _ = counter.fetchAndAdd(SharedCounter.finishedRanks, 1)
-        if rank == 0 { shared.watch(until: size) }
-        counter.free()
-        guard let total = report.reduced(rank: rank, size: size) else { return nil }
-        let result = try finish(total, simulation: simulation, plan: plan, data: data, size: size)
-        shared.show(plan.seeds.count)
+        // With a checkpoint, rank 0 loads it first and tells every rank whether the run can go on.
+        var run: ParallelRun?
+        if checkpoint != nil {
+            var refusal: Error?
+            if rank == 0 {
+                do {
+                    run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size,
+                                          checkpoint: checkpoint)
+                } catch {
+                    refusal = error
+                }
+            }
+            var usable: Int64 = refusal == nil ? 1 : 0
+            MPIEnvironment.check(MPI_Bcast(&usable, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
+            if usable == 0 { throw refusal ?? QCLabError.mpi("rank 0 could not resume the checkpoint") }
+        }
+        let sendsResults = checkpoint != nil
+        guard rank == 0 else {
+            let report = Worker(simulation: simulation, plan: plan, rank: rank, sendsResults: sendsResults).run()
+            if !sendsResults { _ = report.reduced(rank: rank, size: size) }
+            return nil
+        }
+        if run == nil { run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size) }
+        let dispatcher = Dispatcher(simulation: simulation, run: run!, size: size, sendsResults: sendsResults,
+                                    progress: progress)
+        var total = try dispatcher.run()
+        var finished = dispatcher.parallelRun
+        // Without a checkpoint, the ranks' folds come along the tree (rank 0's is its batch thread's).
+        if !sendsResults { total = total.reduced(rank: 0, size: size)! }
+        let result = try finish(total, run: &finished, plan: plan, storing: !sendsResults)
+        dispatcher.show(plan.seeds.count)
         return result
     }
-}
-
-/// A checkpointed MPI run: rank 0 loads the checkpoint and tells the others which batches
-/// are missing; they take those from the shared counter and send each result to rank 0,
-/// which adds it to the run and keeps the checkpoint.
-private func runCheckpointed(_ simulation: Simulation, plan: RunPlan, data: SimulationData, rank: Int, size: Int,
-                             checkpoint: Checkpointing, progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
-    var run: ParallelRun?
-    var refusal: Error?
-    var missing: [Int64] = []
-    if rank == 0 {
-        do {
-            run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size, checkpoint: checkpoint)
-            missing = run!.missingBatches.map(Int64.init)
-        } catch {
-            refusal = error
-        }
-    }
-    var count: Int64 = refusal == nil ? Int64(missing.count) : -1
-    MPIEnvironment.check(MPI_Bcast(&count, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
-    if count < 0 {
-        throw refusal ?? QCLabError.mpi("rank 0 could not resume the checkpoint")
-    }
-    if rank != 0 { missing = [Int64](repeating: 0, count: Int(count)) }
-    if count > 0 {
-        MPIEnvironment.check(MPI_Bcast(&missing, Int32(count), qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
-    }
-    var counter = SharedCounter(rank: rank)
-    // A stopped run (rank 0 throws RunStopped) leaves the window: the launcher is ending the other ranks.
-    defer { if StopRequest.signal == nil { counter.free() } }
-    let shared = SharedProgress(counter: counter, progress: rank == 0 ? progress : nil, total: plan.seeds.count,
-                                base: run?.trajectoriesDone ?? 0)
-    guard rank == 0, var run else {
-        // A worker rank: run missing batches, send each result (or the failure), then an end.
-        while true {
-            let index = Int(counter.fetchAndAdd(SharedCounter.next, 1))
-            guard index < missing.count, counter.read(SharedCounter.failed) == 0 else { break }
-            let batch = Int(missing[index])
-            do {
-                let result = try shared.runBatch(simulation, seeds: plan.seeds(ofBatch: batch))
-                RankReport.send(CheckpointMessage.result(batch, result.encodedBytes()), to: 0, tag: CheckpointMessage.tag)
-            } catch {
-                _ = counter.fetchAndAdd(SharedCounter.failed, 1)
-                RankReport.send(CheckpointMessage.failure(batch, BatchFailure(error).encodedBytes()), to: 0, tag: CheckpointMessage.tag)
-                break
-            }
-        }
-        RankReport.send(CheckpointMessage.end, to: 0, tag: CheckpointMessage.tag)
-        return nil
-    }
-    var total = RankReport()
-    var ends = 0
-    while ends < size - 1 {
-        // Polls, so that a stop (SIGTERM) is seen: a last checkpoint, then RunStopped.
-        while !RankReport.messageWaiting(tag: CheckpointMessage.tag) {
-            try run.stopIfAsked()
-            shared.poll()
-        }
-        let (source, bytes) = RankReport.receiveAny(tag: CheckpointMessage.tag)
-        guard let (kind, batch, payload) = CheckpointMessage.parse(bytes) else {
-            MPIEnvironment.abort("an unreadable message came from MPI rank \(source)")
-        }
-        switch kind {
-        case 0:
-            do {
-                try run.store(SimulationData(encodedBytes: payload), forBatch: batch)
-                try run.checkpointIfDue()
-                total.batches[source, default: []].append(batch)
-            } catch {
-                total.failures.append(.init(rank: source, batch: batch, failure: .other("its result could not be kept: \(error)")))
-                _ = counter.fetchAndAdd(SharedCounter.failed, 1)
-            }
-            shared.show(shared.base + Int(counter.read(SharedCounter.trajectories)))
-        case 1:
-            total.failures.append(.init(rank: source, batch: batch, failure: BatchFailure(encodedBytes: payload)))
-        default:
-            ends += 1
-        }
-    }
-    return try finish(total, run: &run, plan: plan, storing: false)
-}
-
-/// Messages of a checkpointed MPI run, rank to rank 0: kind (0 result, 1 failure, 2 end),
-/// batch (Int64), payload.
-private enum CheckpointMessage {
-    static let tag: Int32 = 4204
-    static func result(_ batch: Int, _ payload: [UInt8]) -> [UInt8] { frame(0, batch, payload) }
-    static func failure(_ batch: Int, _ payload: [UInt8]) -> [UInt8] { frame(1, batch, payload) }
-    static var end: [UInt8] { frame(2, -1, []) }
-
-    static func frame(_ kind: UInt8, _ batch: Int, _ payload: [UInt8]) -> [UInt8] {
-        var bytes = [kind]
-        withUnsafeBytes(of: Int64(batch).littleEndian) { bytes += $0 }
-        return bytes + payload
-    }
-
-    static func parse(_ bytes: [UInt8]) -> (kind: UInt8, batch: Int, payload: [UInt8])? {
-        guard bytes.count >= 9 else { return nil }
-        var batch: Int64 = 0
-        withUnsafeMutableBytes(of: &batch) { $0.copyBytes(from: bytes[1..<9]) }
-        return (bytes[0], Int(Int64(littleEndian: batch)), Array(bytes[9...]))
-    }
-}
-
-/// Rank 0's end of a run: stores the reduced result, or throws the first failure.
-private func finish(_ total: RankReport, simulation: Simulation, plan: RunPlan, data: SimulationData,
-                    size: Int) throws -> SimulationData {
-    var run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size)
-    return try finish(total, run: &run, plan: plan, storing: true)
 }
 
 /// Notes which rank ran which batches, stores the reduced result (if `storing`), or throws the first failure.
@@ -223,6 +145,580 @@ private func finish(_ total: RankReport, run: inout ParallelRun, plan: RunPlan, 
     return try run.finish()
 }
 
+// MARK: - Messages
+
+/// The messages between rank 0 and the other ranks: a kind, a batch (Int64) and a payload.
+///
+/// To rank 0 (``toRoot``): a batch done, a batch failed (with the ``QCLab/BatchFailure``),
+/// how many trajectories of the running batch are done (progress), and the end of a rank's
+/// work. When rank 0 keeps a checkpoint, each batch's result follows its `done` as a `done`
+/// of its own with tag ``result`` and the result as payload, sent without waiting: the rank
+/// goes on with its next batch while the result travels.
+/// To another rank (``toWorker``): run a batch (payload: one byte, 1 if rank 0 wants
+/// progress), or stop (batch 1: drop the batches not yet started, 0: run them first).
+private struct Message {
+    enum Kind: UInt8 { case done, failed, progress, end, assign, stop }
+    static let toRoot: Int32 = 4204, toWorker: Int32 = 4205, result: Int32 = 4206
+
+    var kind: Kind
+    var batch: Int
+    var payload: [UInt8] = []
+
+    var bytes: [UInt8] {
+        var bytes = [kind.rawValue]
+        withUnsafeBytes(of: Int64(batch).littleEndian) { bytes += $0 }
+        return bytes + payload
+    }
+
+    init(_ kind: Kind, _ batch: Int, _ payload: [UInt8] = []) {
+        self.kind = kind
+        self.batch = batch
+        self.payload = payload
+    }
+
+    init?(_ bytes: [UInt8]) {
+        guard bytes.count >= 9, let kind = Kind(rawValue: bytes[0]) else { return nil }
+        var batch: Int64 = 0
+        withUnsafeMutableBytes(of: &batch) { $0.copyBytes(from: bytes[1..<9]) }
+        self.init(kind, Int(Int64(littleEndian: batch)), Array(bytes[9...]))
+    }
+
+    func send(to rank: Int, tag: Int32) { Link.send(bytes, to: rank, tag: tag) }
+
+    /// The next message with `tag` from `source`, if one is waiting (or, if `wait`, once one comes).
+    static func receive(from source: Int32, tag: Int32, wait: Bool) -> (source: Int, message: Message)? {
+        let received = wait ? Link.receive(from: source, tag: tag) : Link.receiveIfWaiting(from: source, tag: tag)
+        guard let (rank, bytes) = received else { return nil }
+        guard let message = Message(bytes) else { MPIEnvironment.abort("an unreadable message came from MPI rank \(rank)") }
+        return (rank, message)
+    }
+}
+
+/// Point-to-point messages of bytes. Waiting never spins: it checks for the message with
+/// `MPI_Iprobe` (or for a send or receive to complete with `MPI_Test`) and sleeps between
+/// checks, a little longer each time up to a millisecond (a blocking `MPI_Recv` or
+/// `MPI_Send` busy-polls in Open MPI, which would take a core from the ranks still
+/// computing when there are more ranks than cores).
+enum Link {
+    /// Sends `bytes`, waiting for the send to complete without spinning (a large message
+    /// completes only once the receiver has taken it).
+    static func send(_ bytes: [UInt8], to destination: Int, tag: Int32) {
+        guard bytes.count <= Int(Int32.max) else { MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message") }
+        var bytes = bytes
+        bytes.withUnsafeMutableBytes { buffer in
+            var request: MPI_Request?
+            MPIEnvironment.check(MPI_Isend(buffer.baseAddress, Int32(buffer.count), qclab_mpi_byte(), Int32(destination), tag,
+                                           qclab_mpi_comm_world(), &request), "MPI_Isend")
+            wait(&request)
+        }
+    }
+
+    /// A send under way: its own copy of the bytes, kept until the send completes.
+    final class Sending {
+        private let buffer: UnsafeMutableRawBufferPointer
+        private var request: MPI_Request?
+        private(set) var isDone = false
+
+        init(_ bytes: [UInt8], to destination: Int, tag: Int32) {
+            guard bytes.count <= Int(Int32.max) else { MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message") }
+            buffer = .allocate(byteCount: max(bytes.count, 1), alignment: 8)
+            buffer.copyBytes(from: bytes)
+            MPIEnvironment.check(MPI_Isend(buffer.baseAddress, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
+                                           qclab_mpi_comm_world(), &request), "MPI_Isend")
+        }
+
+        /// Whether the send has completed (checked with `MPI_Test`, which also moves it along).
+        var isComplete: Bool {
+            if !isDone {
+                var flag: Int32 = 0
+                MPIEnvironment.check(MPI_Test(&request, &flag, qclab_mpi_status_ignore()), "MPI_Test")
+                isDone = flag != 0
+            }
+            return isDone
+        }
+
+        func wait() {
+            var pause = Pause()
+            while !isComplete { pause.sleep() }
+        }
+
+        deinit { buffer.deallocate() }
+    }
+
+    /// A receive under way of a message whose envelope `MPI_Iprobe` saw.
+    final class Receiving {
+        let source: Int
+        private let buffer: UnsafeMutableRawBufferPointer
+        private let count: Int
+        private var request: MPI_Request?
+
+        init(_ probed: MPI_Status, tag: Int32) {
+            var status = probed
+            source = Int(status.MPI_SOURCE)
+            var count: Int32 = 0
+            MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
+            self.count = Int(count)
+            buffer = .allocate(byteCount: max(Int(count), 1), alignment: 8)
+            MPIEnvironment.check(MPI_Irecv(buffer.baseAddress, count, qclab_mpi_byte(), status.MPI_SOURCE, tag,
+                                           qclab_mpi_comm_world(), &request), "MPI_Irecv")
+        }
+
+        /// The bytes, once the receive has completed (checked with `MPI_Test`); nil until then.
+        func bytes() -> [UInt8]? {
+            var flag: Int32 = 0
+            MPIEnvironment.check(MPI_Test(&request, &flag, qclab_mpi_status_ignore()), "MPI_Test")
+            return flag != 0 ? Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) : nil
+        }
+
+        deinit { buffer.deallocate() }
+    }
+
+    /// Waits for `request` to complete, checking with `MPI_Test` and sleeping between checks.
+    private static func wait(_ request: inout MPI_Request?) {
+        var pause = Pause()
+        while true {
+            var flag: Int32 = 0
+            MPIEnvironment.check(MPI_Test(&request, &flag, qclab_mpi_status_ignore()), "MPI_Test")
+            if flag != 0 { return }
+            pause.sleep()
+        }
+    }
+
+    /// The envelope of a message with `tag` from `source` (or any source), if one is waiting.
+    static func probe(from source: Int32, tag: Int32) -> MPI_Status? {
+        var flag: Int32 = 0
+        var status = MPI_Status()
+        MPIEnvironment.check(MPI_Iprobe(source, tag, qclab_mpi_comm_world(), &flag, &status), "MPI_Iprobe")
+        return flag != 0 ? status : nil
+    }
+
+    /// The next message with `tag` from `source` (or any source), if one is waiting.
+    static func receiveIfWaiting(from source: Int32, tag: Int32) -> (source: Int, bytes: [UInt8])? {
+        probe(from: source, tag: tag).map { receive($0, tag: tag) }
+    }
+
+    /// The next message with `tag` from `source` (or any source), once it comes.
+    static func receive(from source: Int32, tag: Int32) -> (source: Int, bytes: [UInt8]) {
+        var pause = Pause()
+        while true {
+            if let status = probe(from: source, tag: tag) { return receive(status, tag: tag) }
+            pause.sleep()
+        }
+    }
+
+    private static func receive(_ probed: MPI_Status, tag: Int32) -> (source: Int, bytes: [UInt8]) {
+        var status = probed
+        let source = status.MPI_SOURCE
+        var count: Int32 = 0
+        MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
+        var bytes = [UInt8](repeating: 0, count: Int(max(count, 1)))
+        bytes.withUnsafeMutableBytes { buffer in
+            var request: MPI_Request?
+            MPIEnvironment.check(MPI_Irecv(buffer.baseAddress, count, qclab_mpi_byte(), source, tag, qclab_mpi_comm_world(),
+                                           &request), "MPI_Irecv")
+            wait(&request)
+        }
+        return (Int(source), Array(bytes.prefix(Int(count))))
+    }
+}
+
+/// A sleep between checks for messages that grows from 20 µs to 1 ms while nothing happens.
+struct Pause {
+    private var microseconds: UInt32 = 20
+
+    mutating func sleep() {
+        usleep(microseconds)
+        microseconds = min(microseconds * 2, 1000)
+    }
+
+    /// Back to the shortest sleep (something happened).
+    mutating func reset() { microseconds = 20 }
+}
+
+// MARK: - The other ranks
+
+/// A rank other than 0: runs the batches rank 0 hands it, keeping the next one at hand.
+private struct Worker {
+    static let progressInterval = 0.5
+    let simulation: Simulation
+    let plan: RunPlan
+    let rank: Int
+    /// Whether each batch's result goes to rank 0 (a checkpointed run) rather than into this rank's fold.
+    let sendsResults: Bool
+
+    /// Runs batches until rank 0 says stop; returns this rank's fold (empty if results were sent).
+    func run() -> RankReport {
+        var report = RankReport()
+        report.batches[rank] = []
+        var queue: [Int] = []
+        var stopped = false, abandon = false, failed = false, wantsProgress = false
+        /// Results on their way to rank 0 (checkpointed runs).
+        var sending: [Link.Sending] = []
+        /// Takes every message waiting from rank 0, or waits for one if `wait`.
+        func receive(wait: Bool) {
+            var first = wait
+            while let (_, message) = Message.receive(from: 0, tag: Message.toWorker, wait: first) {
+                first = false
+                switch message.kind {
+                case .assign:
+                    queue.append(message.batch)
+                    wantsProgress = message.payload.first == 1
+                case .stop:
+                    stopped = true
+                    abandon = message.batch == 1
+                default:
+                    MPIEnvironment.abort("an unexpected message came from MPI rank 0")
+                }
+            }
+        }
+        while true {
+            receive(wait: queue.isEmpty && !stopped)
+            if failed || abandon || queue.isEmpty {
+                while !stopped { receive(wait: true) }
+                break
+            }
+            let batch = queue.removeFirst()
+            sending.removeAll { $0.isComplete }
+            do {
+                let result = try runBatch(batch, reportingProgress: wantsProgress)
+                if !sendsResults {
+                    try report.data.add(result)
+                    report.batches[rank]!.append(batch)
+                }
+                Message(.done, batch).send(to: 0, tag: Message.toRoot)
+                if sendsResults { sending.append(Link.Sending(Message(.done, batch, result.encodedBytes()).bytes, to: 0, tag: Message.result)) }
+            } catch {
+                Message(.failed, batch, BatchFailure(error).encodedBytes()).send(to: 0, tag: Message.toRoot)
+                failed = true
+            }
+        }
+        for send in sending { send.wait() }
+        Message(.end, -1).send(to: 0, tag: Message.toRoot)
+        return report
+    }
+
+    /// Runs one batch, telling rank 0 how far it has got at most every ``progressInterval`` seconds.
+    private func runBatch(_ batch: Int, reportingProgress: Bool) throws -> SimulationData {
+        let seeds = plan.seeds(ofBatch: batch)
+        var sent = 0, lastSent = monotonicSeconds()
+        let report: ((Int, Int) -> Void)? = reportingProgress ? { collected, points in
+            let done = seeds.count * collected / max(points, 1)
+            let now = monotonicSeconds()
+            guard done > sent, done < seeds.count, now - lastSent >= Self.progressInterval else { return }
+            Message(.progress, batch, withUnsafeBytes(of: Int64(done).littleEndian) { Array($0) }).send(to: 0, tag: Message.toRoot)
+            sent = done
+            lastSent = now
+        } : nil
+        return try BatchProgress.reporting(report) { try simulation.runBatch(seeds: seeds) }
+    }
+}
+
+/// Seconds on the monotonic clock (for rate limits).
+private func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+}
+
+// MARK: - Rank 0
+
+/// Rank 0's main thread: hands out batches, takes in what the ranks report (and, with a
+/// checkpoint, their results, keeping the checkpoint), shows progress, while a
+/// ``RankZeroBatches`` thread runs rank 0's own share of batches.
+private final class Dispatcher {
+    /// Batches each rank holds ahead of the one it runs, so it never waits for rank 0.
+    static let ahead = 2
+
+    let simulation: Simulation
+    private(set) var parallelRun: ParallelRun
+    let size: Int
+    let sendsResults: Bool
+    let progress: ((Int, Int) -> Void)?
+    private let shared: RankZeroBatches
+    /// Per rank: stop sent, end received, trajectories of its running batch done.
+    private var stopped: [Bool], ended: [Bool], running: [Int]
+    /// Per rank: results announced by a `done` and not yet received (checkpointed runs).
+    private var announced: [Int]
+    /// Results being received (checkpointed runs).
+    private var receiving: [Link.Receiving] = []
+    private var done: Int
+    private var reported = -1
+    private var total = RankReport()
+
+    init(simulation: Simulation, run: ParallelRun, size: Int, sendsResults: Bool, progress: ((Int, Int) -> Void)?) {
+        self.simulation = simulation
+        parallelRun = run
+        self.size = size
+        self.sendsResults = sendsResults
+        self.progress = progress
+        shared = RankZeroBatches(batches: run.missingBatches)
+        stopped = Array(repeating: false, count: size)
+        ended = Array(repeating: false, count: size)
+        running = Array(repeating: 0, count: size)
+        announced = Array(repeating: 0, count: size)
+        done = run.trajectoriesDone
+    }
+
+    /// Runs the whole job; returns what rank 0 has: its own fold (without a checkpoint),
+    /// the batches each rank ran, and the failures. A stop asked for by a signal
+    /// (``QCLab/StopRequest``) in a checkpointed run writes a last checkpoint and throws
+    /// ``QCLab/RunStopped``; the launcher ends the other ranks.
+    func run() throws -> RankReport {
+        total.batches[0] = []
+        for rank in 1..<size {
+            for _ in 0..<Self.ahead where !stopped[rank] { handOut(to: rank) }
+        }
+        let computes = size == 1 || MPIEnvironment.threadLevel >= qclab_mpi_thread_funneled()
+        if computes {
+            shared.start(simulation: simulation, plan: parallelRun.plan, keepsResults: sendsResults,
+                         reportsProgress: progress != nil)
+        } else {
+            shared.finish()
+        }
+        var pause = Pause()
+        while true {
+            // Read before taking the news, so the batch thread's last news is taken before leaving.
+            let rankZeroDone = shared.isFinished
+            var happened = false
+            while let (rank, message) = Message.receive(from: qclab_mpi_any_source(), tag: Message.toRoot, wait: false) {
+                handle(message, from: rank)
+                happened = true
+            }
+            if sendsResults { happened = receiveResults() || happened }
+            happened = takeRankZeroNews() || happened
+            if sendsResults && happened { keepCheckpoint() }
+            if sendsResults { try parallelRun.stopIfAsked() }
+            show(done + running.reduce(0, +))
+            // A rank's end is the last message it sends, so every earlier one has been handled
+            // (but for results, which it announced and which are counted).
+            if rankZeroDone && ended.dropFirst().allSatisfy({ $0 }) && announced.allSatisfy({ $0 == 0 }) { break }
+            if happened { pause.reset() } else { pause.sleep() }
+        }
+        let fold = shared.takeFold()
+        if !sendsResults {
+            total.data = fold.data
+            total.batches[0] = fold.batches[0] ?? []
+        }
+        return total
+    }
+
+    /// Gives `rank` its next batch, or tells it to stop if none is left.
+    private func handOut(to rank: Int) {
+        if let batch = shared.take() {
+            Message(.assign, batch, [progress != nil ? 1 : 0]).send(to: rank, tag: Message.toWorker)
+        } else {
+            stop(rank, abandon: false)
+        }
+    }
+
+    private func stop(_ rank: Int, abandon: Bool) {
+        guard !stopped[rank] else { return }
+        stopped[rank] = true
+        Message(.stop, abandon ? 1 : 0).send(to: rank, tag: Message.toWorker)
+    }
+
+    /// A batch failed (or its result could not be kept): no batch is handed out any more,
+    /// and every rank drops the batches it has not started.
+    private func fail(_ failure: RankReport.Failure) {
+        total.failures.append(failure)
+        shared.stopHandingOut()
+        for rank in 1..<size { stop(rank, abandon: true) }
+    }
+
+    private func handle(_ message: Message, from rank: Int) {
+        switch message.kind {
+        case .done:
+            done += parallelRun.plan.batches[message.batch].count
+            running[rank] = 0
+            // Without a checkpoint the batches come with the rank's fold, along the tree.
+            if sendsResults { announced[rank] += 1 }
+            if !stopped[rank] { handOut(to: rank) }
+        case .failed:
+            running[rank] = 0
+            fail(.init(rank: rank, batch: message.batch, failure: BatchFailure(encodedBytes: message.payload)))
+        case .progress:
+            guard message.payload.count == 8 else { MPIEnvironment.abort("an unreadable message came from MPI rank \(rank)") }
+            var count: Int64 = 0
+            withUnsafeMutableBytes(of: &count) { $0.copyBytes(from: message.payload) }
+            running[rank] = Int(Int64(littleEndian: count))
+        case .end:
+            ended[rank] = true
+        default:
+            MPIEnvironment.abort("an unexpected message came from MPI rank \(rank)")
+        }
+    }
+
+    /// Starts receiving the results whose envelopes have come, and keeps those received;
+    /// whether anything happened.
+    private func receiveResults() -> Bool {
+        var happened = false
+        while let status = Link.probe(from: qclab_mpi_any_source(), tag: Message.result) {
+            receiving.append(Link.Receiving(status, tag: Message.result))
+            happened = true
+        }
+        receiving.removeAll { receive in
+            guard let bytes = receive.bytes() else { return false }
+            guard let message = Message(bytes), message.kind == .done else {
+                MPIEnvironment.abort("an unreadable result came from MPI rank \(receive.source)")
+            }
+            announced[receive.source] -= 1
+            keep(message.batch, from: receive.source) { try SimulationData(encodedBytes: message.payload) }
+            happened = true
+            return true
+        }
+        return happened
+    }
+
+    /// Adds a batch's result to the run (checkpointed runs); a result that cannot be kept fails the run.
+    private func keep(_ batch: Int, from rank: Int, _ result: () throws -> SimulationData) {
+        do {
+            try parallelRun.store(result(), forBatch: batch)
+            total.batches[rank, default: []].append(batch)
+        } catch {
+            fail(.init(rank: rank, batch: batch, failure: .other("its result could not be kept: \(error)")))
+        }
+    }
+
+    /// Writes the checkpoint if one is due; a checkpoint that cannot be written fails the run.
+    private func keepCheckpoint() {
+        do {
+            try parallelRun.checkpointIfDue()
+        } catch {
+            let batch = parallelRun.missingBatches.first ?? 0
+            fail(.init(rank: 0, batch: batch, failure: .other("the checkpoint could not be written: \(error)")))
+        }
+    }
+
+    /// Takes what rank 0's batch thread did since the last look; whether anything happened.
+    private func takeRankZeroNews() -> Bool {
+        let news = shared.takeNews()
+        running[0] = news.running
+        for batch in news.done {
+            done += parallelRun.plan.batches[batch.index].count
+            if sendsResults, let result = batch.result { keep(batch.index, from: 0) { result } }
+        }
+        if let failure = news.failure {
+            fail(.init(rank: 0, batch: failure.batch, failure: BatchFailure(failure.error)))
+        }
+        return !news.done.isEmpty || news.failure != nil
+    }
+
+    /// Calls `progress` with `count`, if it is more than last time.
+    func show(_ count: Int) {
+        guard let progress, count > reported else { return }
+        reported = count
+        progress(min(count, parallelRun.plan.seeds.count), parallelRun.plan.seeds.count)
+    }
+}
+
+/// The batches rank 0 hands out, shared under a lock between its main thread (which hands
+/// them to other ranks) and the thread that runs rank 0's own batches.
+private final class RankZeroBatches: @unchecked Sendable {
+    struct News {
+        var done: [(index: Int, result: SimulationData?)] = []
+        var failure: (batch: Int, error: Error)?
+        var running = 0
+    }
+
+    private let condition = NSCondition()
+    private let batches: [Int]
+    private var next = 0
+    private var handingOut = true
+    private var news = News()
+    private var fold = RankReport()
+    private var finished = false
+
+    init(batches: [Int]) { self.batches = batches }
+
+    /// The next batch to run, if batches are still handed out.
+    func take() -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard handingOut, next < batches.count else { return nil }
+        next += 1
+        return batches[next - 1]
+    }
+
+    func stopHandingOut() {
+        condition.lock()
+        handingOut = false
+        condition.unlock()
+    }
+
+    var isFinished: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return finished
+    }
+
+    /// What happened since the last call: batches done (with results if kept), a failure,
+    /// the trajectories of the running batch done.
+    func takeNews() -> News {
+        condition.lock()
+        defer { condition.unlock() }
+        let taken = news
+        news.done = []
+        news.failure = nil
+        return taken
+    }
+
+    /// Rank 0's fold of its batches (once finished).
+    func takeFold() -> RankReport {
+        condition.lock()
+        defer { condition.unlock() }
+        return fold
+    }
+
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.unlock()
+    }
+
+    /// Starts the thread that runs batches on rank 0 until none is left. It calls no MPI
+    /// (only the main thread does), and folds its batches itself unless `keepsResults`, in
+    /// which case each result goes to the main thread with the news.
+    func start(simulation: Simulation, plan: RunPlan, keepsResults: Bool, reportsProgress: Bool) {
+        let thread = Thread { [self] in
+            var mine = RankReport()
+            mine.batches[0] = []
+            while let batch = take() {
+                let seeds = plan.seeds(ofBatch: batch)
+                let report: ((Int, Int) -> Void)? = reportsProgress ? { [self] collected, points in
+                    let done = seeds.count * collected / max(points, 1)
+                    condition.lock()
+                    news.running = done < seeds.count ? done : 0
+                    condition.unlock()
+                } : nil
+                do {
+                    let result = try BatchProgress.reporting(report) { try simulation.runBatch(seeds: seeds) }
+                    if !keepsResults {
+                        try mine.data.add(result)
+                        mine.batches[0]!.append(batch)
+                    }
+                    condition.lock()
+                    news.done.append((batch, keepsResults ? result : nil))
+                    news.running = 0
+                    condition.unlock()
+                } catch {
+                    condition.lock()
+                    news.failure = (batch, error)
+                    news.running = 0
+                    handingOut = false
+                    condition.unlock()
+                    break
+                }
+            }
+            condition.lock()
+            fold = mine
+            finished = true
+            condition.unlock()
+        }
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+}
+
 /// The MPI library's state in this process: initialization, rank, size and finalization.
 public enum MPIEnvironment {
     /// Whether MPI has been initialized in this process (finalized or not).
@@ -239,15 +735,24 @@ public enum MPIEnvironment {
         return flag != 0
     }
 
-    /// Initializes MPI unless it is already; throws if it was finalized (it cannot be
-    /// initialized again) or initialization fails.
+    /// Initializes MPI unless it is already, asking for `MPI_THREAD_FUNNELED` (threads
+    /// allowed, only the main thread calls MPI: the driver runs rank 0's batches on a second
+    /// thread); throws if it was finalized (it cannot be initialized again) or initialization fails.
     public static func initializeIfNeeded() throws {
         guard !isInitialized else {
             if isFinalized { throw QCLabError.mpi("MPI was already finalized in this process and cannot be initialized again") }
             return
         }
-        let code = MPI_Init(nil, nil)
+        var provided: Int32 = 0
+        let code = MPI_Init_thread(nil, nil, qclab_mpi_thread_funneled(), &provided)
         guard code == qclab_mpi_success() else { throw QCLabError.mpi("MPI_Init failed: \(errorString(code))") }
+    }
+
+    /// The thread support MPI provides (`MPI_Query_thread`; MPI must be initialized).
+    static var threadLevel: Int32 {
+        var level: Int32 = 0
+        check(MPI_Query_thread(&level), "MPI_Query_thread")
+        return level
     }
 
     /// This process's rank in `MPI_COMM_WORLD` (MPI must be initialized).
@@ -326,135 +831,6 @@ public enum MPIEnvironment {
     }
 }
 
-// MARK: - The shared counter
-
-/// Rank 0's shared counters, reached by every rank with one-sided operations: the next
-/// batch to hand out, a failure flag, the trajectories done (within batches too, for rank
-/// 0's progress) and the ranks that have no batch left to run.
-private struct SharedCounter {
-    static let next = 0, failed = 1, trajectories = 2, finishedRanks = 3
-    static let slots = 4
-    var window: MPI_Win?
-    var memory: UnsafeMutableRawPointer?
-
-    init(rank: Int) {
-        let bytes = rank == 0 ? Self.slots * MemoryLayout<Int64>.size : 0
-        // Some one-sided components cannot run over every network (Open MPI 4's default,
-        // osc/rdma, needs RDMA, so TCP between nodes fails): say what to do, on every rank.
-        MPI_Comm_set_errhandler(qclab_mpi_comm_world(), qclab_mpi_errors_return())
-        let code = MPI_Win_allocate(MPI_Aint(bytes), Int32(MemoryLayout<Int64>.size), qclab_mpi_info_null(),
-                                    qclab_mpi_comm_world(), &memory, &window)
-        MPI_Comm_set_errhandler(qclab_mpi_comm_world(), qclab_mpi_errors_are_fatal())
-        if code != qclab_mpi_success() {
-            MPIEnvironment.abort("MPI_Win_allocate failed (\(MPIEnvironment.errorString(code))): this MPI's one-sided "
-                                 + "component cannot run over this network; with Open MPI, add `--mca osc pt2pt` to mpirun")
-        }
-        if rank == 0 { memory!.initializeMemory(as: Int64.self, repeating: 0, count: Self.slots) }
-        MPIEnvironment.check(MPI_Barrier(qclab_mpi_comm_world()), "MPI_Barrier")
-        MPIEnvironment.check(MPI_Win_lock_all(0, window), "MPI_Win_lock_all")
-    }
-
-    /// Adds `amount` to counter `slot` on rank 0 and returns its previous value.
-    func fetchAndAdd(_ slot: Int, _ amount: Int64) -> Int64 {
-        var operand = amount, result: Int64 = 0
-        MPIEnvironment.check(MPI_Fetch_and_op(&operand, &result, qclab_mpi_int64(), 0, MPI_Aint(slot), qclab_mpi_sum(), window),
-                             "MPI_Fetch_and_op")
-        MPIEnvironment.check(MPI_Win_flush(0, window), "MPI_Win_flush")
-        return result
-    }
-
-    /// Reads counter `slot` on rank 0.
-    func read(_ slot: Int) -> Int64 {
-        var operand: Int64 = 0, result: Int64 = 0
-        MPIEnvironment.check(MPI_Fetch_and_op(&operand, &result, qclab_mpi_int64(), 0, MPI_Aint(slot), qclab_mpi_no_op(), window),
-                             "MPI_Fetch_and_op")
-        MPIEnvironment.check(MPI_Win_flush(0, window), "MPI_Win_flush")
-        return result
-    }
-
-    /// Ends the epoch and frees the window (collective: after every rank's last batch).
-    mutating func free() {
-        MPIEnvironment.check(MPI_Win_unlock_all(window), "MPI_Win_unlock_all")
-        MPIEnvironment.check(MPI_Win_free(&window), "MPI_Win_free")
-    }
-}
-
-// MARK: - Progress
-
-/// The job's progress, kept in rank 0's shared count of trajectories done: each rank adds
-/// how far its running batch has got (at most every ``interval`` seconds, and the rest at
-/// the end of the batch), and rank 0 shows the count.
-private final class SharedProgress {
-    static let interval = 0.5
-    let counter: SharedCounter
-    /// Rank 0's `progress` (nil on other ranks).
-    let progress: ((Int, Int) -> Void)?
-    let total: Int
-    /// Trajectories done before this run (a resumed checkpoint's).
-    let base: Int
-    /// Trajectories of the running batch already added to the shared count.
-    private var added = 0
-    private var lastAdded = 0.0
-    private var reported = -1
-
-    init(counter: SharedCounter, progress: ((Int, Int) -> Void)?, total: Int, base: Int = 0) {
-        self.counter = counter
-        self.progress = progress
-        self.total = total
-        self.base = base
-    }
-
-    /// Runs a batch of `seeds`, adding its progress to the shared count as it goes and all
-    /// of its trajectories when it is done.
-    func runBatch(_ simulation: Simulation, seeds: [Int]) throws -> SimulationData {
-        added = 0
-        let result = try BatchProgress.reporting({ [self] collected, points in
-            let done = seeds.count * collected / max(points, 1)
-            let now = monotonicSeconds()
-            guard done > added, done < seeds.count, now - lastAdded >= Self.interval else { return }
-            add(done - added)
-            added = done
-            lastAdded = now
-        }) {
-            try simulation.runBatch(seeds: seeds)
-        }
-        add(seeds.count - added)
-        added = 0
-        return result
-    }
-
-    private func add(_ trajectories: Int) {
-        let count = counter.fetchAndAdd(SharedCounter.trajectories, Int64(trajectories)) + Int64(trajectories)
-        show(base + Int(count))
-    }
-
-    /// Calls rank 0's `progress` with `done`, if it is more than last time.
-    func show(_ done: Int) {
-        guard let progress, done > reported else { return }
-        reported = done
-        progress(min(done, total), total)
-    }
-
-    /// Shows the shared count, then waits a tenth of a second (rank 0, waiting for other ranks).
-    func poll() {
-        show(base + Int(counter.read(SharedCounter.trajectories)))
-        usleep(100_000)
-    }
-
-    /// On rank 0 with nothing left to run: shows the count until all `ranks` are done.
-    func watch(until ranks: Int) {
-        guard progress != nil else { return }
-        while counter.read(SharedCounter.finishedRanks) < Int64(ranks) { poll() }
-    }
-}
-
-/// Seconds on the monotonic clock (for rate limits).
-private func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
-}
-
 // MARK: - Reports and the reduction tree
 
 /// What a rank (or a subtree of ranks) has to show: the batches each rank ran, their
@@ -465,26 +841,6 @@ private struct RankReport {
     var batches: [Int: [Int]] = [:]
     var data = SimulationData()
     var failures: [Failure] = []
-
-    /// Runs batches from the shared counter until they run out or some rank failed.
-    static func run(simulation: Simulation, plan: RunPlan, rank: Int, counter: SharedCounter,
-                    progress: SharedProgress) -> RankReport {
-        var report = RankReport()
-        report.batches[rank] = []
-        while true {
-            let batch = Int(counter.fetchAndAdd(SharedCounter.next, 1))
-            guard batch < plan.batches.count, counter.read(SharedCounter.failed) == 0 else { break }
-            do {
-                try report.data.add(progress.runBatch(simulation, seeds: plan.seeds(ofBatch: batch)))
-                report.batches[rank]!.append(batch)
-            } catch {
-                report.failures.append(Failure(rank: rank, batch: batch, failure: BatchFailure(error)))
-                _ = counter.fetchAndAdd(SharedCounter.failed, 1)
-                break
-            }
-        }
-        return report
-    }
 
     /// Combines the reports of all ranks along a binomial tree; the whole on rank 0, nil elsewhere.
     func reduced(rank: Int, size: Int) -> RankReport? {
@@ -518,44 +874,9 @@ private struct RankReport {
 
     static let tag: Int32 = 4203
 
-    static func send(_ bytes: [UInt8], to destination: Int, tag: Int32 = tag) {
-        guard bytes.count <= Int(Int32.max) else { MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message") }
-        var bytes = bytes
-        MPIEnvironment.check(MPI_Send(&bytes, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
-                                      qclab_mpi_comm_world()), "MPI_Send")
-    }
+    static func send(_ bytes: [UInt8], to destination: Int) { Link.send(bytes, to: destination, tag: tag) }
 
-    /// Whether a message with `tag` from any rank is waiting to be received.
-    static func messageWaiting(tag: Int32) -> Bool {
-        var flag: Int32 = 0
-        var status = MPI_Status()
-        MPIEnvironment.check(MPI_Iprobe(qclab_mpi_any_source(), tag, qclab_mpi_comm_world(), &flag, &status), "MPI_Iprobe")
-        return flag != 0
-    }
-
-    /// Receives the next message with `tag` from any rank.
-    static func receiveAny(tag: Int32) -> (source: Int, bytes: [UInt8]) {
-        var status = MPI_Status()
-        MPIEnvironment.check(MPI_Probe(qclab_mpi_any_source(), tag, qclab_mpi_comm_world(), &status), "MPI_Probe")
-        let source = Int(status.MPI_SOURCE)
-        var count: Int32 = 0
-        MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
-        var bytes = [UInt8](repeating: 0, count: Int(max(count, 1)))
-        MPIEnvironment.check(MPI_Recv(&bytes, count, qclab_mpi_byte(), Int32(source), tag, qclab_mpi_comm_world(),
-                                      qclab_mpi_status_ignore()), "MPI_Recv")
-        return (source, Array(bytes.prefix(Int(count))))
-    }
-
-    static func receive(from source: Int) -> [UInt8] {
-        var status = MPI_Status()
-        MPIEnvironment.check(MPI_Probe(Int32(source), tag, qclab_mpi_comm_world(), &status), "MPI_Probe")
-        var count: Int32 = 0
-        MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
-        var bytes = [UInt8](repeating: 0, count: Int(max(count, 1)))
-        MPIEnvironment.check(MPI_Recv(&bytes, count, qclab_mpi_byte(), Int32(source), tag, qclab_mpi_comm_world(),
-                                      qclab_mpi_status_ignore()), "MPI_Recv")
-        return Array(bytes.prefix(Int(count)))
-    }
+    static func receive(from source: Int) -> [UInt8] { Link.receive(from: Int32(source), tag: tag).bytes }
 
     /// Layout: ranks (count, then rank, batch count, batches), failures (count, then rank,
     /// batch, length-prefixed ``QCLab/BatchFailure``), then the encoded data.

@@ -6,10 +6,10 @@
 // waiting.
 //
 //   mpirun -n K MPIFailureProbe SEED          (SEED -1: nothing fails)
-//   mpirun -n K MPIFailureProbe slow RANK     (nothing fails; every batch on RANK takes 1 s
-//                                             longer, and rank 0 prints the run's log: how
-//                                             many batches each rank ran, for the test of
-//                                             dynamic hand-out)
+//   mpirun -n K MPIFailureProbe slow RANK     (nothing fails; RANK's first batch waits until
+//                                             another rank starts the last batch, and rank 0
+//                                             prints the run's log: how many batches each
+//                                             rank ran, for the test of dynamic hand-out)
 //
 //   mpirun -n 2 MPIFailureProbe disagree WHAT (rank 1 passes the driver another `job`
 //                                             (tmax 2), 24 `trajectories`, or `seeds`, `tasks`
@@ -19,7 +19,7 @@
 // With `progress` instead of a seed, it runs a longer job of 2 batches of 8 and prints
 // each progress count rank 0 receives (`progress DONE/TOTAL`), so that the tests see
 // progress within batches under MPI. `progress CK` does the same with a checkpoint at CK
-// (rank 0 then runs no batch and only watches the others').
+// (rank 0 then gets every batch's result and keeps the checkpoint).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -36,14 +36,33 @@ struct FailingMeanField: Algorithm {
     }
 
     let failingSeed: Int
-    /// The rank (as the launcher numbers it) whose batches are slow, if any.
+    /// The rank (as the launcher numbers it) that is held up, if any: its first batch waits
+    /// until another rank starts the job's last batch (the one holding seed `lastSeed`),
+    /// which it learns from a file that rank writes in the working folder. So the held
+    /// rank runs only the batches it was given before the others had taken all the rest;
+    /// with batches dealt out in turn instead, it would hold a later one and wait until
+    /// the deadline.
     var slowRank: String? = nil
+    var lastSeed = 22
     var algorithmName: String { "FailingMeanField" }
     func branchCount(for model: any Model) -> Int { 1 }
 
     func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
         if seeds.contains(failingSeed) { throw InjectedFailure(seed: failingSeed) }
-        if let slowRank, getenv("OMPI_COMM_WORLD_RANK").map({ String(cString: $0) }) == slowRank { sleep(1) }
+        if let slowRank {
+            let release = "probe-released"
+            if getenv("OMPI_COMM_WORLD_RANK").map({ String(cString: $0) }) == slowRank {
+                // A deadline only turns a hang into a failure.
+                var waited = 0
+                while access(release, F_OK) != 0 {
+                    guard waited < 60_000 else { throw InjectedFailure(seed: -1) }
+                    usleep(10_000)
+                    waited += 10
+                }
+            } else if seeds.contains(lastSeed) {
+                close(open(release, O_CREAT | O_WRONLY, 0o644))
+            }
+        }
         return try MeanField().runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds)
     }
 }

@@ -376,7 +376,7 @@ final class ParallelDriverTests: XCTestCase {
         let mpirun = try Self.mpirun()
         let qclab = try Self.locateExecutable()
         let folder = try jobFolder(trajectories: 23)
-        let start = Date()
+        // The time limit only turns a hang into a failure.
         let outcome = try Self.run(mpirun, ["--oversubscribe", "-n", "2", qclab.path, "run", "job.json",
                                             "--driver", "mpi", "--num-tasks", "3", "--output", "out.h5"],
                                    in: folder, timeout: 60)
@@ -385,7 +385,6 @@ final class ParallelDriverTests: XCTestCase {
         // Every rank refuses; rank 0 alone says so, once.
         XCTAssertEqual(outcome.errors.components(separatedBy: message).count - 1, 1, "reported once: \(outcome.errors)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out.h5").path))
-        XCTAssertLessThan(Date().timeIntervalSince(start), 60)
     }
 
     /// Seeds named by `SeedList.describe` ("4...7, 12...19, 22").
@@ -406,11 +405,10 @@ final class ParallelDriverTests: XCTestCase {
         XCTAssertEqual(fine.status, 0, fine.errors)
         XCTAssertTrue(fine.output.contains("complete: 23 trajectories, seeds 0...22"), fine.output)
         for (ranks, failing) in [(2, 5), (2, 9), (3, 0), (3, 22)] {
-            let start = Date()
+            // The time limit only turns a rank left waiting into a failure.
             let outcome = try Self.run(mpirun, ["--oversubscribe", "-n", "\(ranks)", probe.path, "\(failing)"], in: folder,
                                        timeout: 60)
             let label = "\(ranks) ranks, failing seed \(failing)"
-            XCTAssertLessThan(Date().timeIntervalSince(start), 60, "\(label): nobody waits forever")
             XCTAssertNotEqual(outcome.status, 0, label)
             let batch = failing / 4, batchSeeds = Array(4 * batch..<min(4 * batch + 4, 23))
             // Batches go to ranks as they free up, so any rank may hold the failing batch.
@@ -432,9 +430,10 @@ final class ParallelDriverTests: XCTestCase {
         }
     }
 
-    /// Batches go to ranks as they free up (a shared counter on rank 0), so a slow rank
-    /// holds the job back by at most its current batch: with rank 1 a second slower per
-    /// batch, rank 0 runs most of the six batches (handed out in turn, each would run three).
+    /// Batches go to ranks as they free up (rank 0 hands them out), so a slow rank holds
+    /// the job back by at most the batches it holds: rank 1's first batch waits until
+    /// another rank starts the last of the six batches, so rank 1 runs only the two it was
+    /// given at the start (handed out in turn, it would hold the last one and never finish).
     func testASlowRankGetsFewerBatchesUnderMPI() throws {
         let mpirun = try Self.mpirun()
         let probe = try QCLabCLI.executable(named: "MPIFailureProbe")
@@ -450,7 +449,7 @@ final class ParallelDriverTests: XCTestCase {
         }
         let slow = batches(ofRank: 1), fast = batches(ofRank: 0)
         XCTAssertEqual((slow ?? 0) + (fast ?? 0), 6, outcome.output)
-        XCTAssertLessThanOrEqual(slow ?? 6, 2, "the slow rank ran few batches: \(outcome.output)")
+        XCTAssertEqual(slow, 2, "the held rank ran the two batches it was given first: \(outcome.output)")
     }
 
     func testCommandLineAppendContinuesARunWithEveryDriver() throws {

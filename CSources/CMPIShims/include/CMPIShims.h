@@ -24,14 +24,12 @@ int qclab_mpi_success(void);
 /// MPI_MAX_ERROR_STRING.
 int qclab_mpi_max_error_string(void);
 
-/// MPI_SUM and MPI_NO_OP: the operations of the MPI driver's shared batch counter
-/// (MPI_Fetch_and_op), which hands out batches as ranks free up.
-MPI_Op qclab_mpi_sum(void);
-MPI_Op qclab_mpi_no_op(void);
-/// MPI_INFO_NULL, for MPI_Win_allocate.
-MPI_Info qclab_mpi_info_null(void);
-/// MPI_ERRORS_RETURN and MPI_ERRORS_ARE_FATAL: the MPI driver lets the creation of its
-/// one-sided window fail softly, to say what to do about it.
+/// MPI_THREAD_FUNNELED: the MPI driver runs rank 0's batches on a second thread while the
+/// main thread, the only one calling MPI, hands out batches (an enum constant in some
+/// MPIs and a macro in others, so Swift cannot rely on importing it).
+int qclab_mpi_thread_funneled(void);
+/// MPI_ERRORS_RETURN and MPI_ERRORS_ARE_FATAL: for MPI calls that should fail softly, to
+/// say what to do about it.
 MPI_Errhandler qclab_mpi_errors_return(void);
 MPI_Errhandler qclab_mpi_errors_are_fatal(void);
 /// MPI_ANY_TAG.
