@@ -47,12 +47,12 @@ RESULTS = os.path.join(REPO, "Benchmarks", "results")
 CACHE = os.path.join(REPO, "Benchmarks", ".build", "compare")
 QCLAB_TIMES = os.path.join(RESULTS, "qclab-times.json")
 
-# Targets of issues 5 and 12: QC Lab serial seconds / ours serial seconds (issue 12, the
-# batched eigensolver, set holstein50_fssh's at 6x, aiming at 10x, and aims tully1_fssh at 100x).
+# Targets: QC Lab serial seconds / ours serial seconds (Benchmarks/README.md gives the
+# goals behind them).
 TARGETS = {
     "spin_boson_mf": 10, "spin_boson_fssh": 10, "fmo_mf": 10, "fmo_fssh": 10,
     "holstein50_fssh": 6, "tully1_fssh": 50,
-    # Issue 11: MSMASH and the complex avoided crossings.
+    # MSMASH and the complex avoided crossings.
     "spin_boson_msmash": 10, "cacA_fssh": 10,
 }
 ALTERNATIVE_TARGETS = {}

@@ -37,7 +37,7 @@
 
 /// Sixteen lanes: two AVX-512 registers (four AVX2 ones) per vector, so the latency-bound
 /// QL and inverse-iteration recurrences always have independent chains to overlap
-/// (measured: 1.2-1.5x faster than eight lanes with AVX-512 and AVX2 at n = 8 and 50).
+/// (faster than eight lanes with AVX-512 and AVX2; Benchmarks/README.md).
 enum { LANES = 16 };
 typedef double lanes __attribute__((vector_size(LANES * sizeof(double))));
 typedef int64_t lane_mask __attribute__((vector_size(LANES * sizeof(double))));

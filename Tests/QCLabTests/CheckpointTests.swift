@@ -5,7 +5,7 @@ import Foundation
 import Glibc
 #endif
 
-/// `--checkpoint CK` (issue 9, item 4): a run killed at any moment, even while it writes
+/// `--checkpoint CK`: a run killed at any moment, even while it writes
 /// the checkpoint, resumes with the same command and ends with the same bits as an
 /// uninterrupted run; a checkpoint of another run is refused; CK is gone at the end.
 final class CheckpointTests: XCTestCase {

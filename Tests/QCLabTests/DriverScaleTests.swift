@@ -2,7 +2,7 @@ import XCTest
 import Foundation
 @testable import QCLab
 
-/// The drivers at cluster scale (issue 9): bounded memory whatever the number of batches,
+/// The drivers at cluster scale: bounded memory whatever the number of batches,
 /// and MPI without shared memory.
 final class DriverScaleTests: XCTestCase {
     typealias P = ParallelDriverTests

@@ -6,8 +6,8 @@ import CQCLabDrivers
 import Glibc
 #endif
 
-/// The exact, order-free reduction (issue 9): the same bits for any grouping of samples,
-/// any batch size, any driver and any merge of parts; honest error bars (issue 13); jobs
+/// The exact, order-free reduction: the same bits for any grouping of samples,
+/// any batch size, any driver and any merge of parts; honest error bars; jobs
 /// that must not mix; and the forked driver's faults (a stopped worker, SIGTERM).
 final class ExactReductionTests: XCTestCase {
     typealias P = ParallelDriverTests
@@ -133,7 +133,7 @@ final class ExactReductionTests: XCTestCase {
         XCTAssertTrue(fromFiles.hasErrorBars)
     }
 
-    // MARK: Error bars that cannot lie (issue 13, item 2)
+    // MARK: Error bars that cannot lie
 
     func testDataWithoutErrorBarsNeverReportsThem() throws {
         let theirs = try SimulationData(contentsOf: Fixtures.url("mf_spin_boson.h5").path)
@@ -206,7 +206,7 @@ final class ExactReductionTests: XCTestCase {
         XCTAssertEqual(deflated.standardError("dm_db"), data.standardError("dm_db"))
     }
 
-    // MARK: Jobs that must not mix (issue 13, item 3)
+    // MARK: Jobs that must not mix
 
     func testDifferentJobsAreRefusedNamingTheDifference() throws {
         let sim = try simulation(batchSize: 4, trajectories: 4)

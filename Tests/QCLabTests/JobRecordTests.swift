@@ -5,7 +5,7 @@ import XCTest
 /// The job record (the output's root attribute `job`) speaks the job file's language: every
 /// built-in model's constants and every built-in algorithm's settings under the names the
 /// job parser accepts, so that a record read back as a job runs the same simulation and a
-/// refusal to merge names the difference as the job file does (issue 13, item 3).
+/// refusal to merge names the difference as the job file does.
 final class JobRecordTests: XCTestCase {
     // MARK: Built-in models and algorithms
 

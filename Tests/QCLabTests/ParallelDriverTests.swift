@@ -282,7 +282,7 @@ final class ParallelDriverTests: XCTestCase {
         let recorder = Recorder()
         XCTAssertThrowsError(try parallelDriverMultiprocessing(simulation, numTasks: 1,
                                                                observer: recorder.observer(killingAtBatch: -1))) { error in
-            // The same case as under the serial driver (issue 10): callers can catch it.
+            // The same case as under the serial driver: callers can catch it.
             XCTAssertEqual(error as? QCLabError, .lapack(routine: "zheevd", info: 3))
         }
         recorder.assertAllReaped()

@@ -2,7 +2,7 @@ import XCTest
 import Foundation
 @testable import QCLab
 
-/// Progress within a batch (issue 14): every driver reports counts before a batch ends,
+/// Progress within a batch: every driver reports counts before a batch ends,
 /// the bar moves on a terminal during a run of one batch, and the results stay the same bits.
 final class ProgressTests: XCTestCase {
     typealias P = ParallelDriverTests

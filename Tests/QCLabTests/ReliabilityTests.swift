@@ -4,7 +4,7 @@ import Foundation
 import XCTest
 @testable import QCLab
 
-/// Issue 13's faults and bad inputs, end to end through the `qclab` executable: each is
+/// Faults and bad inputs, end to end through the `qclab` executable: each is
 /// refused with one line naming the culprit, a non-zero status, no backtrace, nothing
 /// destroyed and nothing left behind.
 final class ReliabilityTests: XCTestCase {

@@ -53,9 +53,8 @@ public struct BatchEigensolver {
 
         /// The fastest applicable strategy, from the crossovers measured by the benchmarks
         /// "Eigen method ..." (Benchmarks/README.md): the closed forms for 2 x 2, warm-started
-        /// Jacobi for real 3 x 3 (its few rotations beat the batched solver's fixed costs,
-        /// 0.12-0.27 µs against 0.2-0.34 per matrix), the batched solver up to
-        /// ``batchedLimit`` states (real or complex; 6-7x `zheevd` at n = 2...17), LAPACK above.
+        /// Jacobi for real 3 x 3 (its few rotations beat the batched solver's fixed costs),
+        /// the batched solver up to ``batchedLimit`` states (real or complex), LAPACK above.
         public static func fastest(states: Int, isReal: Bool) -> Strategy {
             if states == 2 { return .closedFormTwoByTwo }
             if isReal && states == 3 { return .jacobiWarmStart }
