@@ -8,7 +8,7 @@ import Darwin
 /// an RK4 step on the active surfaces, the exact propagator for the wavefunctions, a new
 /// gauge-fixed adiabatic basis, then the hop resolution of the rows whose most populated
 /// surface changed — replayed from the step's start on those rows only.
-struct MSMASHBatch {
+struct MSMASHBatch: TrajectoryBatch {
     let model: any Model
     let settings: MultiStateMappingApproachToSurfaceHopping
     let rows: Int
