@@ -164,7 +164,7 @@ public struct AdiabaticFrame {
     /// eigenvectors (`eigenvectors[k]` is eigenvector `k`) and eigenvalues: each makes the
     /// position part of `d_{k,k+1}` real and positive along its largest component (QC Lab's
     /// `analytic_der_couple_phase`); eigenvector `k` is then multiplied by `conj(phases[k])`.
-    /// Shared by every algorithm that fixes gauges this way (FSSH through the frame, MSMASH).
+    /// Every algorithm that fixes gauges this way (FSSH, MSMASH) does it through a frame.
     static func derivativeCouplingPhases(eigenvectors vectors: [[Complex]], eigenvalues: [Double], zRow: [Complex],
                                          model: any Model) -> [Complex] {
         let n = vectors.count
