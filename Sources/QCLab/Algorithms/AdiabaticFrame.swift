@@ -73,6 +73,16 @@ public struct AdiabaticFrame {
         previousEigenvectors.assign(eigenvectors)
     }
 
+    /// The frame at initialization, as QC Lab's surface-hopping initialization recipes set
+    /// it up: the eigenpairs of `hamiltonian`, gauge-fixed by the derivative couplings with
+    /// the unfixed eigenvectors as the previous ones; the fixed ones then become the previous.
+    public mutating func diagonalizeAtStart(_ hamiltonian: ComplexBatch, z: ComplexBatch, model: any Model) throws {
+        try diagonalize(hamiltonian)
+        rememberCurrent()
+        fixGauge(.phaseDerCouple, z: z, model: model)
+        rememberCurrent()
+    }
+
     /// Diagonalizes every row's `hamiltonian` (QC Lab's `diagonalize_matrix`).
     public mutating func diagonalize(_ hamiltonian: ComplexBatch) throws {
         try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)

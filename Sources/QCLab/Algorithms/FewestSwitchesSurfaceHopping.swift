@@ -177,12 +177,7 @@ public struct SurfaceHoppingBatch: TrajectoryBatch {
 
         model.quantumHamiltonian(z: z, into: &hamiltonian)
         try ModelChecks.check(model, z: z, hamiltonian: hamiltonian)
-        try frame.diagonalize(hamiltonian)
-        // At initialization QC Lab fixes the gauge by the derivative couplings, with the
-        // unfixed eigenvectors as the "previous" ones.
-        frame.rememberCurrent()
-        frame.fixGauge(.phaseDerCouple, z: z, model: model)
-        frame.rememberCurrent()
+        try frame.diagonalizeAtStart(hamiltonian, z: z, model: model)
         frame.toAdiabatic(wfDb, into: &wfAdb)
 
         // The initial surfaces are drawn after as many draws as the run has update steps.

@@ -57,11 +57,7 @@ struct MSMASHBatch: TrajectoryBatch {
             ? nil : model as? any FusedClassicalDynamics
         fusedStep = nil
         model.quantumHamiltonian(z: z, into: &hamiltonian)
-        try frame.diagonalize(hamiltonian)
-        // As QC Lab: the derivative-coupling gauge against the unfixed eigenvectors themselves.
-        frame.rememberCurrent()
-        frame.fixGauge(.phaseDerCouple, z: z, model: model)
-        frame.rememberCurrent()
+        try frame.diagonalizeAtStart(hamiltonian, z: z, model: model)
         activeSurface = MSMASHRows.dominantSurfaces(wfDb, frame.eigenvectors)
         roundingDecidedHops = [Int](repeating: 0, count: rows)
         activeWavefunction = wfDb

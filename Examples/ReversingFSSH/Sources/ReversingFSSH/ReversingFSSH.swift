@@ -76,10 +76,7 @@ struct ReversingFSSHBatch: TrajectoryBatch {
         surface = [Int](repeating: 0, count: rows)
 
         model.quantumHamiltonian(z: z, into: &h)
-        try frame.diagonalize(h)
-        frame.rememberCurrent()
-        frame.fixGauge(.phaseDerCouple, z: z, model: model)
-        frame.rememberCurrent()
+        try frame.diagonalizeAtStart(h, z: z, model: model)
         frame.toAdiabatic(wfDb, into: &wfAdb)
         var surfaceRandom = random
         surfaceRandom.skipDoubles(grid.updateTimeCount)
