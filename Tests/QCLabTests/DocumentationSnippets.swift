@@ -53,8 +53,9 @@ private enum Snippets_README_md {
 
 private enum Snippets_DocC_AddingAlgorithms_md {
     static func run() throws {
-        // DocC/AddingAlgorithms.md, Swift block 1: not compiled: an excerpt of Examples/ReversingFSSH/Sources/ReversingFSSH/ReversingFSSH.swift (the loop of runBatch), which the tests compile and run
-        // DocC/AddingAlgorithms.md, Swift block 2
+        // DocC/AddingAlgorithms.md, Swift block 1: not compiled: an excerpt of Examples/ReversingFSSH/Sources/ReversingFSSH/ReversingFSSH.swift (the step of its batch), which the tests compile and run
+        // DocC/AddingAlgorithms.md, Swift block 2: not compiled: an excerpt of Examples/ReversingFSSH/Sources/ReversingFSSH/ReversingFSSH.swift (its runBatch)
+        // DocC/AddingAlgorithms.md, Swift block 3
         AlgorithmRegistry.register("ReversingFSSH") { settings in
             // As strict as the built-in algorithms: an unknown key or a wrong type is an error.
             for key in settings.keys where key != "reverse_frustrated_hops" {
@@ -69,7 +70,7 @@ private enum Snippets_DocC_AddingAlgorithms_md {
         let data = try serialDriver(job.simulation, seeds: job.seeds)
         _ = job
         _ = data
-        // DocC/AddingAlgorithms.md, Swift block 3: not compiled: an extension, which Swift allows only at file scope (JobRecordTests conforms a model and an algorithm of its own the same way)
+        // DocC/AddingAlgorithms.md, Swift block 4: not compiled: an extension, which Swift allows only at file scope (JobRecordTests conforms a model and an algorithm of its own the same way)
     }
 }
 

@@ -44,7 +44,9 @@ final class MSMASHTests: XCTestCase {
         func energies() throws -> [Double] {
             var h = ComplexBatch(components: 4, batchSize: seeds.count)
             model.quantumHamiltonian(z: batch.z, into: &h)
-            let (values, _) = try MSMASHRows.diagonalize(h, model: model)
+            var frame = try AdiabaticFrame(states: 2, rows: seeds.count, isReal: model.hamiltonianIsReal)
+            try frame.diagonalize(h)
+            let values = frame.eigenvalues
             var kinetic = [Double](repeating: 0, count: seeds.count)
             model.classicalEnergy(z: batch.z, into: &kinetic)
             return seeds.indices.map { kinetic[$0] + values[batch.activeSurface[$0] * seeds.count + $0] }

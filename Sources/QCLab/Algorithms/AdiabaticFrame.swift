@@ -73,6 +73,16 @@ public struct AdiabaticFrame {
         previousEigenvectors.assign(eigenvectors)
     }
 
+    /// The frame at initialization, as QC Lab's surface-hopping initialization recipes set
+    /// it up: the eigenpairs of `hamiltonian`, gauge-fixed by the derivative couplings with
+    /// the unfixed eigenvectors as the previous ones; the fixed ones then become the previous.
+    public mutating func diagonalizeAtStart(_ hamiltonian: ComplexBatch, z: ComplexBatch, model: any Model) throws {
+        try diagonalize(hamiltonian)
+        rememberCurrent()
+        fixGauge(.phaseDerCouple, z: z, model: model)
+        rememberCurrent()
+    }
+
     /// Diagonalizes every row's `hamiltonian` (QC Lab's `diagonalize_matrix`).
     public mutating func diagonalize(_ hamiltonian: ComplexBatch) throws {
         try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
@@ -164,7 +174,7 @@ public struct AdiabaticFrame {
     /// eigenvectors (`eigenvectors[k]` is eigenvector `k`) and eigenvalues: each makes the
     /// position part of `d_{k,k+1}` real and positive along its largest component (QC Lab's
     /// `analytic_der_couple_phase`); eigenvector `k` is then multiplied by `conj(phases[k])`.
-    /// Shared by every algorithm that fixes gauges this way (FSSH through the frame, MSMASH).
+    /// Every algorithm that fixes gauges this way (FSSH, MSMASH) does it through a frame.
     static func derivativeCouplingPhases(eigenvectors vectors: [[Complex]], eigenvalues: [Double], zRow: [Complex],
                                          model: any Model) -> [Complex] {
         let n = vectors.count

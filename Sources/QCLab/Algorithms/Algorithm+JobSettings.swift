@@ -12,23 +12,45 @@ public protocol JobDescribableAlgorithm: Algorithm {
     var jobSettings: [String: JSONValue] { get }
 }
 
-extension MeanField: JobDescribableAlgorithm {
+// Each built-in algorithm's job-file settings, declared once (``AlgorithmSetting``): the
+// parser, the recorded job, the catalog and docs/Reference.md read these lists.
+
+extension MeanField: JobDescribableAlgorithm, DeclaredAlgorithm {
+    static var jobName: String { "MeanField" }
+    static var summary: String { "mean-field (Ehrenfest) dynamics" }
+    static var defaults: MeanField { MeanField() }
     /// Mean field has no job settings. A forced ``StepPlan`` is not one either: it picks
     /// kernels for tests and benchmarks, with the same dynamics up to rounding.
-    public var jobSettings: [String: JSONValue] { [:] }
+    static var settings: [AlgorithmSetting<MeanField>] { [] }
+    public var jobSettings: [String: JSONValue] { declaredJobSettings }
 }
 
-extension FewestSwitchesSurfaceHopping: JobDescribableAlgorithm {
-    public var jobSettings: [String: JSONValue] {
-        ["fssh_deterministic": .bool(deterministic), "gauge_fixing": .string(gaugeFixing.rawValue),
-         "use_gauge_field_force": .bool(useGaugeFieldForce)]
+extension FewestSwitchesSurfaceHopping: JobDescribableAlgorithm, DeclaredAlgorithm {
+    static var jobName: String { "FewestSwitchesSurfaceHopping" }
+    static var summary: String { "Tully's fewest-switches surface hopping" }
+    static var defaults: FewestSwitchesSurfaceHopping { FewestSwitchesSurfaceHopping() }
+    static var settings: [AlgorithmSetting<FewestSwitchesSurfaceHopping>] {
+        [.flag("fssh_deterministic", \.deterministic,
+               "run one branch per quantum state, weighted by its initial population "
+                   + "(num_trajs and batch_size must then be multiples of the number of states)"),
+         .choice("gauge_fixing", \.gaugeFixing, "how the phases of the adiabatic eigenvectors are fixed from step to step"),
+         .flag("use_gauge_field_force", \.useGaugeFieldForce, "add the gauge-field force of complex Hamiltonians")]
     }
+    public var jobSettings: [String: JSONValue] { declaredJobSettings }
 }
 
-extension MultiStateMappingApproachToSurfaceHopping: JobDescribableAlgorithm {
-    public var jobSettings: [String: JSONValue] {
-        ["gauge_fixing": .string(gaugeFixing.rawValue), "use_gauge_field_force": .bool(useGaugeFieldForce),
-         "reverse_frustrated_hops": .bool(reverseFrustratedHops), "msmash_max_hops": .number(Double(maxHops)),
-         "msmash_num_bisections": .number(Double(numBisections))]
+extension MultiStateMappingApproachToSurfaceHopping: JobDescribableAlgorithm, DeclaredAlgorithm {
+    static var jobName: String { "MultiStateMappingApproachToSurfaceHopping" }
+    static var summary: String { "multi-state mapping approach to surface hopping (MSMASH)" }
+    // The defaults are valid (the initializer throws only for counts out of range).
+    static var defaults: MultiStateMappingApproachToSurfaceHopping { try! MultiStateMappingApproachToSurfaceHopping() }
+    static var settings: [AlgorithmSetting<MultiStateMappingApproachToSurfaceHopping>] {
+        [.choice("gauge_fixing", \.gaugeFixing, "how the phases of the adiabatic eigenvectors are fixed from step to step"),
+         .flag("use_gauge_field_force", \.useGaugeFieldForce, "add the gauge-field force of complex Hamiltonians"),
+         .flag("reverse_frustrated_hops", \.reverseFrustratedHops,
+               "reverse the momentum along the rescaling direction when a hop is frustrated"),
+         .whole("msmash_max_hops", \.maxHops, 0...1_000_000, "hop-resolution passes per update step"),
+         .whole("msmash_num_bisections", \.numBisections, 1...1_000_000, "bisections that locate each crossing time")]
     }
+    public var jobSettings: [String: JSONValue] { declaredJobSettings }
 }

@@ -57,14 +57,12 @@ public enum AlgorithmRegistry {
     /// ``QCLabError`` for an unknown or bad setting.
     public typealias Factory = @Sendable (_ settings: [String: JSONValue]) throws -> any Algorithm
 
-    private static let registry = Registry<Factory>(kind: "algorithm", [
-        ("MeanField", { settings in
-            try Job.allowOnly(settings, [], in: "algorithm.settings of MeanField")
-            return MeanField()
-        }),
-        ("FewestSwitchesSurfaceHopping", { try FewestSwitchesSurfaceHopping(jobSettings: $0) }),
-        ("MultiStateMappingApproachToSurfaceHopping", { try Job.multiStateMapping($0) }),
-    ])
+    /// QC Lab's algorithms, in the order job files, the catalog and docs/Reference.md list them.
+    static var builtIns: [any DeclaredAlgorithm.Type] {
+        [MeanField.self, FewestSwitchesSurfaceHopping.self, MultiStateMappingApproachToSurfaceHopping.self]
+    }
+
+    private static let registry = Registry<Factory>(kind: "algorithm", builtIns.map { ($0.jobName, $0.factory) })
 
     /// The names a job file may use: QC Lab's algorithms, then the registered ones.
     public static var names: [String] { registry.names }
@@ -79,29 +77,5 @@ public enum AlgorithmRegistry {
     /// The algorithm called `name` with job-file `settings`.
     public static func make(name: String, settings: [String: JSONValue] = [:]) throws -> any Algorithm {
         try registry.lookup(name)(settings)
-    }
-}
-
-extension FewestSwitchesSurfaceHopping {
-    /// Reads QC Lab's settings: `fssh_deterministic`, `gauge_fixing`, `use_gauge_field_force`.
-    init(jobSettings settings: [String: JSONValue]) throws {
-        try Job.allowOnly(settings, ["fssh_deterministic", "gauge_fixing", "use_gauge_field_force"],
-                          in: "algorithm.settings of FewestSwitchesSurfaceHopping")
-        func flag(_ key: String) throws -> Bool {
-            guard let v = settings[key] else { return false }
-            guard case let .bool(b) = v else { throw QCLabError.invalidAlgorithmSetting(name: key, reason: "must be true or false") }
-            return b
-        }
-        var gauge = GaugeFixing.signOverlap
-        if let g = settings["gauge_fixing"] {
-            guard case let .string(text) = g, let parsed = GaugeFixing(rawValue: text) else {
-                let shown: String
-                if case let .string(text) = g { shown = text } else { shown = g.typeName }
-                throw QCLabError.unknownName(kind: "gauge_fixing", name: shown, known: GaugeFixing.allCases.map(\.rawValue))
-            }
-            gauge = parsed
-        }
-        self.init(deterministic: try flag("fssh_deterministic"), gaugeFixing: gauge,
-                  useGaugeFieldForce: try flag("use_gauge_field_force"))
     }
 }

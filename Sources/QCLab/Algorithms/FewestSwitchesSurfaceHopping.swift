@@ -70,15 +70,7 @@ public struct FewestSwitchesSurfaceHopping: Algorithm {
         }
         var batch = try SurfaceHoppingBatch(algorithm: self, model: model, grid: grid, seeds: seeds,
                                             initialWavefunction: initialWavefunction)
-        var collector = OutputCollector(outputs: outputs, grid: grid, rows: seeds.count, branches: branches)
-        for step in 0...grid.totalSteps {
-            if step % grid.stepsPerCollect == 0 {
-                try collector.collect(batch.collectState(time: Double(step) * grid.dtUpdate),
-                                      index: step / grid.stepsPerCollect)
-            }
-            if step < grid.totalSteps { try batch.step(dt: grid.dtUpdate) }
-        }
-        return collector.data(seeds: seeds)
+        return try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds, branches: branches)
     }
 }
 
@@ -94,7 +86,7 @@ public struct HopEvent: Sendable, Equatable {
 /// The state of one batch of surface-hopping trajectories. Rows are trajectories; in
 /// deterministic mode row `g * N + b` is branch `b` of initial condition `g`. A step
 /// allocates nothing but the per-hop vectors of the trajectories that hop.
-public struct SurfaceHoppingBatch {
+public struct SurfaceHoppingBatch: TrajectoryBatch {
     public let model: any Model
     public let settings: FewestSwitchesSurfaceHopping
     /// The fast paths this batch takes, chosen when it was set up.
@@ -185,12 +177,7 @@ public struct SurfaceHoppingBatch {
 
         model.quantumHamiltonian(z: z, into: &hamiltonian)
         try ModelChecks.check(model, z: z, hamiltonian: hamiltonian)
-        try frame.diagonalize(hamiltonian)
-        // At initialization QC Lab fixes the gauge by the derivative couplings, with the
-        // unfixed eigenvectors as the "previous" ones.
-        frame.rememberCurrent()
-        frame.fixGauge(.phaseDerCouple, z: z, model: model)
-        frame.rememberCurrent()
+        try frame.diagonalizeAtStart(hamiltonian, z: z, model: model)
         frame.toAdiabatic(wfDb, into: &wfAdb)
 
         // The initial surfaces are drawn after as many draws as the run has update steps.

@@ -6,9 +6,10 @@ import Darwin
 
 /// The state of one batch of MSMASH trajectories and QC Lab 1.3.0's update recipe for it:
 /// an RK4 step on the active surfaces, the exact propagator for the wavefunctions, a new
-/// gauge-fixed adiabatic basis, then the hop resolution of the rows whose most populated
-/// surface changed — replayed from the step's start on those rows only.
-struct MSMASHBatch {
+/// gauge-fixed adiabatic basis (an ``AdiabaticFrame``, as in FSSH), then the hop
+/// resolution of the rows whose most populated surface changed — replayed from the step's
+/// start on those rows only.
+struct MSMASHBatch: TrajectoryBatch {
     let model: any Model
     let settings: MultiStateMappingApproachToSurfaceHopping
     let rows: Int
@@ -22,11 +23,10 @@ struct MSMASHBatch {
     /// arithmetic, in QC Lab as here.
     private(set) var roundingDecidedHops: [Int]
     private var hamiltonian: ComplexBatch
-    private var eigenvalues: [Double]
-    private var eigenvectors: ComplexBatch
-    private var previousEigenvectors: ComplexBatch
+    /// The eigenpairs of `H(z)` and the step start's eigenvectors. Its products are complex
+    /// (no real shortcut), as QC Lab's MSMASH forms them.
+    private var frame: AdiabaticFrame
     private var activeWavefunction: ComplexBatch
-    private var solver: BatchEigensolver
     private var classical: ClassicalRK4
     /// The model's fused classical step (RK4 and the new `H(z)` in one pass), when it has
     /// one and no gauge-field force is asked for; chosen once per batch.
@@ -51,24 +51,17 @@ struct MSMASHBatch {
             wfDb = MultiStateMappingApproachToSurfaceHopping.focusedWavefunctions(initial: initialWavefunction, seeds: seeds)
         }
         hamiltonian = ComplexBatch(components: n * n, batchSize: rows)
-        eigenvalues = [Double](repeating: 0, count: n * rows)
-        eigenvectors = hamiltonian
-        solver = try BatchEigensolver(states: n, batchSize: rows, isReal: model.hamiltonianIsReal)
+        frame = try AdiabaticFrame(states: n, rows: rows, isReal: model.hamiltonianIsReal, realEigenvectors: false)
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: rows)
         fusedModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel
             ? nil : model as? any FusedClassicalDynamics
         fusedStep = nil
         model.quantumHamiltonian(z: z, into: &hamiltonian)
-        try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-        // As QC Lab: the derivative-coupling gauge against the unfixed eigenvectors themselves.
-        previousEigenvectors = eigenvectors
-        MSMASHRows.fixGauge(.phaseDerCouple, model: model, z: z, eigenvalues: eigenvalues,
-                            eigenvectors: &eigenvectors, previous: previousEigenvectors)
-        previousEigenvectors = eigenvectors
-        activeSurface = MSMASHRows.dominantSurfaces(wfDb, eigenvectors)
+        try frame.diagonalizeAtStart(hamiltonian, z: z, model: model)
+        activeSurface = MSMASHRows.dominantSurfaces(wfDb, frame.eigenvectors)
         roundingDecidedHops = [Int](repeating: 0, count: rows)
         activeWavefunction = wfDb
-        SurfaceHoppingKernels.gatherActive(eigenvectors, activeSurface: activeSurface, into: &activeWavefunction)
+        frame.activeEigenvectors(activeSurface, into: &activeWavefunction)
     }
 
     /// The MASH density matrix of every row, the `dm_db` output at this point.
@@ -85,6 +78,7 @@ struct MSMASHBatch {
     /// One update step (QC Lab's MSMASH update recipe).
     mutating func step(dt: Double) throws {
         let zStart = z, wfStart = wfDb, activeStart = activeSurface
+        frame.beginStep()
         if let fusedModel {
             if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: rows) }
             fusedStep!.advance(z: &z, psi: activeWavefunction, hamiltonian: &hamiltonian)
@@ -96,21 +90,21 @@ struct MSMASHBatch {
         } else {
             classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)
         }
-        MSMASHRows.propagate(&wfDb, eigenvalues: eigenvalues, eigenvectors: eigenvectors,
+        // QC Lab's MSMASH propagator (each row's own time, phases through libm) with the
+        // eigenpairs of the step's start.
+        MSMASHRows.propagate(&wfDb, eigenvalues: frame.eigenvalues, eigenvectors: frame.previousEigenvectors,
                              dt: [Double](repeating: dt, count: rows))
-        previousEigenvectors.assign(eigenvectors)
         if fusedModel == nil { model.quantumHamiltonian(z: z, into: &hamiltonian) }
-        try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
-        MSMASHRows.fixGauge(settings.gaugeFixing, model: model, z: z, eigenvalues: eigenvalues,
-                            eigenvectors: &eigenvectors, previous: previousEigenvectors)
+        try frame.diagonalize(hamiltonian)
+        frame.fixGauge(settings.gaugeFixing, z: z, model: model)
         try resolveHops(zStart: zStart, wfStart: wfStart, activeStart: activeStart, dt: dt)
-        SurfaceHoppingKernels.gatherActive(eigenvectors, activeSurface: activeSurface, into: &activeWavefunction)
+        frame.activeEigenvectors(activeSurface, into: &activeWavefunction)
     }
 
     /// QC Lab's `update_resolve_hops_msmash`: the rows whose most populated surface is no
     /// longer their active one are replayed from the step's start, hop by hop.
     private mutating func resolveHops(zStart: ComplexBatch, wfStart: ComplexBatch, activeStart: [Int], dt: Double) throws {
-        let dominant = MSMASHRows.dominantSurfaces(wfDb, eigenvectors)
+        let dominant = MSMASHRows.dominantSurfaces(wfDb, frame.eigenvectors)
         let crossers = (0..<rows).filter { dominant[$0] != activeStart[$0] }
         guard !crossers.isEmpty else { return }
         var hop = MSMASHRows(model: model, settings: settings,
@@ -126,14 +120,11 @@ struct MSMASHBatch {
         // The crossers' adiabatic basis at their post-hop z, gauge-fixed against the step's start.
         var h = ComplexBatch(components: states * states, batchSize: crossers.count)
         model.quantumHamiltonian(z: hop.z, into: &h)
-        var (values, vectors) = try MSMASHRows.diagonalize(h, model: model)
-        MSMASHRows.fixGauge(settings.gaugeFixing, model: model, z: hop.z, eigenvalues: values, eigenvectors: &vectors,
-                            previous: previousEigenvectors.gathering(rows: crossers))
+        var crossed = try frame.subset(rows: crossers)
+        try crossed.diagonalize(h)
+        crossed.fixGauge(settings.gaugeFixing, z: hop.z, model: model)
         hamiltonian.scatter(rows: crossers, from: h)
-        eigenvectors.scatter(rows: crossers, from: vectors)
-        for (i, row) in crossers.enumerated() {
-            for k in 0..<states { eigenvalues[k * rows + row] = values[k * crossers.count + i] }
-        }
+        frame.update(rows: crossers, from: crossed)
     }
 }
 
@@ -260,7 +251,8 @@ struct MSMASHRows {
     private func startOf(rows: [Int], z: ComplexBatch, wfDb: ComplexBatch) throws -> Start {
         var h = ComplexBatch(components: states * states, batchSize: rows.count)
         model.quantumHamiltonian(z: z, into: &h)
-        let (values, vectors) = try Self.diagonalize(h, model: model)
+        let frame = try eigenframe(h, z: z, gaugeFixedAgainst: nil)
+        let (values, vectors) = (frame.eigenvalues, frame.eigenvectors)
         let surfaces = rows.map { active[$0] }
         return Start(rows: rows, z: z, wfDb: wfDb, eigenvalues: values, eigenvectors: vectors,
                      force: activeForce(z: z, eigenvectors: vectors, active: surfaces), active: surfaces)
@@ -326,9 +318,8 @@ struct MSMASHRows {
         Self.propagate(&wf, eigenvalues: s.eigenvalues, eigenvectors: s.eigenvectors, dt: dt)
         var h = ComplexBatch(components: states * states, batchSize: count)
         model.quantumHamiltonian(z: zNew, into: &h)
-        var (values, vectors) = try Self.diagonalize(h, model: model)
-        Self.fixGauge(settings.gaugeFixing, model: model, z: zNew, eigenvalues: values, eigenvectors: &vectors,
-                      previous: s.eigenvectors)
+        let frame = try eigenframe(h, z: zNew, gaugeFixedAgainst: s.eigenvectors)
+        let (values, vectors) = (frame.eigenvalues, frame.eigenvectors)
         var wfAdb = wf
         ComplexBatchAlgebra.multiplyAdjoint(vectors, wf, into: &wfAdb)
         return Stepped(z: zNew, wfDb: wf, eigenvalues: values, eigenvectors: vectors, wfAdb: wfAdb)
@@ -426,14 +417,19 @@ struct MSMASHRows {
         }
     }
 
-    /// Eigenpairs of a sub-batch, by a solver sized for it.
-    static func diagonalize(_ h: ComplexBatch, model: any Model) throws -> ([Double], ComplexBatch) {
-        let n = model.numQuantumStates
-        var solver = try BatchEigensolver(states: n, batchSize: h.batchSize, isReal: model.hamiltonianIsReal)
-        var values = [Double](repeating: 0, count: n * h.batchSize)
-        var vectors = ComplexBatch(components: n * n, batchSize: h.batchSize)
-        try solver.diagonalize(h, eigenvalues: &values, eigenvectors: &vectors)
-        return (values, vectors)
+    /// The eigenpairs of a sub-batch's `h` in a frame of its own (its rows change from call
+    /// to call, so its solver is sized for them and starts cold, like every fresh frame),
+    /// gauge-fixed by the settings' `gauge_fixing` against `previous` when given.
+    private func eigenframe(_ h: ComplexBatch, z: ComplexBatch, gaugeFixedAgainst previous: ComplexBatch?) throws
+        -> AdiabaticFrame {
+        var frame = try AdiabaticFrame(states: states, rows: h.batchSize, isReal: model.hamiltonianIsReal,
+                                       realEigenvectors: false)
+        try frame.diagonalize(h)
+        if let previous {
+            frame.previousEigenvectors = previous
+            frame.fixGauge(settings.gaugeFixing, z: z, model: model)
+        }
+        return frame
     }
 
     /// `ψ ← V exp(-i E dt) V† ψ` with each row's own `dt` (`propagate_wf_db_adiabatic`).
@@ -448,25 +444,6 @@ struct MSMASHRows {
             }
         }
         ComplexBatchAlgebra.multiply(eigenvectors, adiabatic, into: &wf)
-    }
-
-    /// QC Lab's `update_eigvecs_gauge` against `previous`: the overlap's sign or phase, or
-    /// real derivative couplings followed by the overlap's sign.
-    static func fixGauge(_ mode: MultiStateMappingApproachToSurfaceHopping.GaugeFixing, model: any Model, z: ComplexBatch,
-                         eigenvalues: [Double], eigenvectors v: inout ComplexBatch, previous: ComplexBatch) {
-        let n = model.numQuantumStates, batch = z.batchSize
-        if mode == .phaseDerCouple {
-            for t in 0..<batch {
-                let phases = AdiabaticFrame.derivativeCouplingPhases(
-                    eigenvectors: (0..<n).map { k in (0..<n).map { v[$0 * n + k, t] } },
-                    eigenvalues: (0..<n).map { eigenvalues[$0 * batch + t] }, zRow: z.trajectory(t), model: model)
-                for k in 0..<n {
-                    for a in 0..<n { v[a * n + k, t] = v[a * n + k, t] * phases[k].conjugate }
-                }
-            }
-        }
-        var overlap = ComplexBatch(components: n, batchSize: batch)
-        SurfaceHoppingKernels.alignWithPrevious(&v, previous: previous, byPhase: mode == .phaseOverlap, overlap: &overlap)
     }
 }
 

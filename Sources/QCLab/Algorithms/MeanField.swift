@@ -32,20 +32,13 @@ public struct MeanField: Algorithm {
         var batch = MeanFieldBatch(model: model, seeds: seeds, initialWavefunction: initialWavefunction, dt: grid.dtUpdate,
                                    plan: plan)
         try ModelChecks.check(model, z: batch.z, hamiltonian: batch.hamiltonian)
-        var collector = OutputCollector(outputs: outputs, grid: grid, rows: seeds.count)
-        for step in 0...grid.totalSteps {
-            if step % grid.stepsPerCollect == 0 {
-                try collector.collect(batch.collectState(time: Double(step) * grid.dtUpdate), index: step / grid.stepsPerCollect)
-            }
-            if step < grid.totalSteps { batch.step(dt: grid.dtUpdate) }
-        }
-        return collector.data(seeds: seeds)
+        return try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds)
     }
 }
 
 /// The state of one batch of mean-field trajectories, with every workspace a step needs;
 /// a step allocates nothing.
-public struct MeanFieldBatch {
+public struct MeanFieldBatch: TrajectoryBatch {
     public let model: any Model
     /// Classical coordinates `z`.
     public private(set) var z: ComplexBatch

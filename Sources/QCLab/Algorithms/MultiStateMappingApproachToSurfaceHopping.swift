@@ -53,14 +53,7 @@ public struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
     public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
                          outputs: [Output]) throws -> SimulationData {
         var batch = try MSMASHBatch(algorithm: self, model: model, seeds: seeds, initialWavefunction: initialWavefunction)
-        var collector = OutputCollector(outputs: outputs, grid: grid, rows: seeds.count)
-        for step in 0...grid.totalSteps {
-            if step % grid.stepsPerCollect == 0 {
-                try collector.collect(batch.collectState(time: Double(step) * grid.dtUpdate), index: step / grid.stepsPerCollect)
-            }
-            if step < grid.totalSteps { try batch.step(dt: grid.dtUpdate) }
-        }
-        return collector.data(seeds: seeds)
+        return try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds)
     }
 
     /// `α_N = (N - 1)/(H_N - 1)` with `H_N` the N-th harmonic number (QC Lab's `calc_alpha_n_mash`).

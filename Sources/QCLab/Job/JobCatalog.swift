@@ -41,50 +41,7 @@ public enum JobCatalog {
     }
 
     /// `algorithm`: every algorithm a job file can name, with its settings.
-    public static var algorithms: [AlgorithmDescription] {
-        let fssh = FewestSwitchesSurfaceHopping()
-        // The defaults are valid (the initializer throws only for counts out of range).
-        let msmash = try! MultiStateMappingApproachToSurfaceHopping()
-        return [
-            AlgorithmDescription(name: "MeanField", summary: "mean-field (Ehrenfest) dynamics", settings: []),
-            AlgorithmDescription(
-                name: "FewestSwitchesSurfaceHopping", summary: "Tully's fewest-switches surface hopping",
-                settings: [
-                    SettingDescription(name: "fssh_deterministic", allowedValues: "true or false", defaultValue: .bool(fssh.deterministic),
-                                       summary: "run one branch per quantum state, weighted by its initial population "
-                                           + "(num_trajs and batch_size must then be multiples of the number of states)"),
-                    SettingDescription(name: "gauge_fixing",
-                                       allowedValues: FewestSwitchesSurfaceHopping.GaugeFixing.allCases.map(\.rawValue).joined(separator: " | "),
-                                       defaultValue: .string(fssh.gaugeFixing.rawValue),
-                                       summary: "how the phases of the adiabatic eigenvectors are fixed from step to step"),
-                    SettingDescription(name: "use_gauge_field_force", allowedValues: "true or false",
-                                       defaultValue: .bool(fssh.useGaugeFieldForce),
-                                       summary: "add the gauge-field force of complex Hamiltonians"),
-                ]),
-            AlgorithmDescription(
-                name: "MultiStateMappingApproachToSurfaceHopping",
-                summary: "multi-state mapping approach to surface hopping (MSMASH)",
-                settings: [
-                    SettingDescription(name: "gauge_fixing",
-                                       allowedValues: MultiStateMappingApproachToSurfaceHopping.GaugeFixing.allCases.map(\.rawValue)
-                                           .joined(separator: " | "),
-                                       defaultValue: .string(msmash.gaugeFixing.rawValue),
-                                       summary: "how the phases of the adiabatic eigenvectors are fixed from step to step"),
-                    SettingDescription(name: "use_gauge_field_force", allowedValues: "true or false",
-                                       defaultValue: .bool(msmash.useGaugeFieldForce),
-                                       summary: "add the gauge-field force of complex Hamiltonians"),
-                    SettingDescription(name: "reverse_frustrated_hops", allowedValues: "true or false",
-                                       defaultValue: .bool(msmash.reverseFrustratedHops),
-                                       summary: "reverse the momentum along the rescaling direction when a hop is frustrated"),
-                    SettingDescription(name: "msmash_max_hops", allowedValues: "whole number 0...1000000",
-                                       defaultValue: .number(Double(msmash.maxHops)),
-                                       summary: "hop-resolution passes per update step"),
-                    SettingDescription(name: "msmash_num_bisections", allowedValues: "whole number 1...1000000",
-                                       defaultValue: .number(Double(msmash.numBisections)),
-                                       summary: "bisections that locate each crossing time"),
-                ]),
-        ]
-    }
+    public static var algorithms: [AlgorithmDescription] { AlgorithmRegistry.builtIns.map { $0.catalogEntry } }
 }
 
 extension ParameterValue {
