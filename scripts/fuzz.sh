@@ -70,6 +70,8 @@ for target in "${targets[@]}"; do
     [ $ci = 1 ] && mode=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 -seed=1)
     "$bin/$target" "${mode[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
         -artifact_prefix="$findings/" -print_final_stats=1 "$corpus" "$seeds" "${regressions[@]}" || true
+    # The scratch files of inputs that crashed or timed out (the others remove their own).
+    rm -f "${TMPDIR:-/tmp}"/qclab-fuzz-*
     if [ $ci = 1 ] && [ "$target" = FuzzHDF5Reader ] && [ -n "$(ls -A "$findings")" ]; then
         # What users meet: each finding through qclab (built as the tests build it).
         (cd .. && swift build --product qclab >/dev/null)

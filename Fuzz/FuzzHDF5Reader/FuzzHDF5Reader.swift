@@ -1,11 +1,9 @@
 import Foundation
 import QCLab
 
-/// The file the bytes are written to: HDF5 reads files by name.
-private let scratchPath: String = {
-    let folder = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-    return folder + "/qclab-fuzz-\(getpid()).h5"
-}()
+/// The file the bytes are written to: HDF5 reads files by name. In the temporary folder
+/// (scripts/fuzz.sh removes what a crashed or timed-out input leaves there).
+private let scratchPath: String = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-fuzz-\(getpid()).h5").path
 
 /// libFuzzer entry: read the bytes as an HDF5 output, as `info`, `plot`, `merge` and
 /// `--append` do. Any error thrown is a refusal, which is fine; a crash, trap, failed
