@@ -50,7 +50,6 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log progress details to standard error.")
     var verbose = false
 
-
     func validate() throws {
         if let numTasks, numTasks < 1 {
             throw ValidationError("--num-tasks must be at least 1, got \(numTasks)")

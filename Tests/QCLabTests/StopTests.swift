@@ -41,19 +41,9 @@ final class StopTests: XCTestCase {
         return Started(process: process, errors: errors)
     }
 
-    /// Polls `condition` until it holds, or a generous safety deadline passes (false).
-    func waitUntil(_ condition: () -> Bool, seconds: Double = 120) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(2_000)
-        }
-        return false
-    }
-
     /// Waits for `started` to end (within a safety deadline; killed if it does not).
     func waitForExit(_ started: Started, file: StaticString = #filePath, line: UInt = #line) {
-        if !waitUntil({ !started.process.isRunning }) {
+        if !TestEnvironment.waitUntil(limit: 120, { !started.process.isRunning }) {
             kill(started.process.processIdentifier, SIGKILL)
             XCTFail("did not end after the signal", file: file, line: line)
         }
@@ -88,7 +78,7 @@ final class StopTests: XCTestCase {
                        file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let ck = folder.appendingPathComponent("ck").path
         let started = try start(program, arguments, in: folder, environment: Self.stalling)
-        XCTAssertTrue(waitUntil { FileManager.default.fileExists(atPath: ck) }, "a checkpoint was written", file: file, line: line)
+        XCTAssertTrue(TestEnvironment.waitUntil(limit: 120) { FileManager.default.fileExists(atPath: ck) }, "a checkpoint was written", file: file, line: line)
         let held = try trajectories(inCheckpoint: ck, folder: folder)
         XCTAssertGreaterThan(held, 0, file: file, line: line)
         let target = signalTarget?(started) ?? started.process.processIdentifier
@@ -154,7 +144,7 @@ final class StopTests: XCTestCase {
                                   with: #""tmax": 1000000.0, "dt_update": 0.01, "dt_collect": 100.0"#)
             .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         let started = try start(qclab, ["run", "job.json", "--output", "out.h5", "--checkpoint", "ck", "--verbose"], in: folder)
-        XCTAssertTrue(waitUntil { started.errorText.contains("Running batch 1 ") }, started.errorText)
+        XCTAssertTrue(TestEnvironment.waitUntil(limit: 120) { started.errorText.contains("Running batch 1 ") }, started.errorText)
         kill(started.process.processIdentifier, SIGTERM)
         waitForExit(started)
         XCTAssertEqual(started.process.terminationReason, .exit)
@@ -172,7 +162,7 @@ final class StopTests: XCTestCase {
             let tasks = driver == "serial" ? [] : ["--num-tasks", "2"]
             let started = try start(qclab, ["run", "job.json", "--driver", driver, "--output", "out.h5", "--verbose"] + tasks, in: folder)
             // Batches are running (the log says so) once the stops are caught.
-            XCTAssertTrue(waitUntil { started.errorText.contains("Running batch 3 ") }, started.errorText)
+            XCTAssertTrue(TestEnvironment.waitUntil(limit: 120) { started.errorText.contains("Running batch 3 ") }, started.errorText)
             kill(started.process.processIdentifier, SIGTERM)
             waitForExit(started)
             XCTAssertEqual(started.process.terminationReason, .exit, driver)
@@ -207,7 +197,7 @@ final class StopTests: XCTestCase {
         let started = try start(mpirun, ["--oversubscribe", "-n", "2", qclab, "run", "job.json", "--driver", "mpi", "--output", "out.h5"],
                                 in: folder)
         // Rank 0's first progress line: the driver runs, and stops are caught.
-        XCTAssertTrue(waitUntil { started.errorText.contains(" trajectories, ") }, started.errorText)
+        XCTAssertTrue(TestEnvironment.waitUntil(limit: 120) { started.errorText.contains(" trajectories, ") }, started.errorText)
         kill(started.process.processIdentifier, SIGTERM)
         waitForExit(started)
         XCTAssertNotEqual(started.process.terminationStatus, 0)

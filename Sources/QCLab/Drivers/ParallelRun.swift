@@ -61,10 +61,7 @@ public struct ParallelRun {
         // Once a stop is asked for, ``stopIfAsked()`` writes the last one, once.
         guard let checkpoint, !missingBatches.isEmpty, StopRequest.signal == nil else { return }
         if let last = lastCheckpoint, Date().timeIntervalSince(last) < checkpoint.interval { return }
-        let batches = done.indices.filter { done[$0] }
-        guard !batches.isEmpty else { return }
-        try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total,
-                            log: log.text(withBatchesDone: done))
+        guard try save(checkpoint) else { return }
         lastCheckpoint = Date()
         checkpointsWritten += 1
         TestPause.at("checkpoint-\(checkpointsWritten)")
@@ -81,12 +78,19 @@ public struct ParallelRun {
     /// the run has one and a batch is done) and returns the stop to throw.
     func stopping() throws -> RunStopped? {
         guard let signal = StopRequest.signal, !missingBatches.isEmpty else { return nil }
-        let batches = done.indices.filter { done[$0] }
-        if let checkpoint, !batches.isEmpty {
-            try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total,
-                                log: log.text(withBatchesDone: done))
-        }
+        if let checkpoint { try save(checkpoint) }
         return RunStopped(signal: signal, done: trajectoriesDone, total: plan.seeds.count, checkpoint: checkpoint?.path)
+    }
+
+    /// Writes the batches done, their sums and their log lines to `checkpoint`; false (and
+    /// nothing written) while no batch is done.
+    @discardableResult
+    private func save(_ checkpoint: Checkpointing) throws -> Bool {
+        let batches = done.indices.filter { done[$0] }
+        guard !batches.isEmpty else { return false }
+        try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total,
+                            log: log.text(withBatchesDone: done))
+        return true
     }
 
     /// Adds a line to the run's log (and to swift-log).
