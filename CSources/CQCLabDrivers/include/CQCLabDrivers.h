@@ -68,6 +68,10 @@ int qclab_exact_valid(const int64_t *elements, ptrdiff_t count);
 void qclab_exact_moments(const int64_t *elements, ptrdiff_t count, int64_t norm_factor, int64_t samples,
                          double *mean, double *sem);
 
+/// CRC-32C of `count` bytes, continuing `crc` (pre- and post-inverted by the caller): with
+/// SSE 4.2 where the processor has it, unless `portable` forces the byte-wise table.
+uint32_t qclab_crc32c_update(uint32_t crc, const void *bytes, size_t count, int portable);
+
 #endif
 
 #ifndef QCLAB_DRIVERS_PROCESS_H

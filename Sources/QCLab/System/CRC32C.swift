@@ -1,3 +1,5 @@
+import CQCLabDrivers
+
 /// CRC-32C (Castagnoli), the checksum of an output file's datasets and attributes and
 /// the seal of a checkpoint: any change of up to 32 bits in a row, and almost any other,
 /// changes it.
@@ -11,12 +13,12 @@ struct CRC32C {
     /// The checksum of everything added so far.
     var digest: UInt32 { ~value }
 
+    /// Test-only: the byte-wise table even where the processor has a CRC-32C instruction.
+    nonisolated(unsafe) static var forcesPortable = false
+
     mutating func add(_ bytes: UnsafeRawBufferPointer) {
-        var crc = value
-        for byte in bytes {
-            crc = Self.table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
-        }
-        value = crc
+        guard let base = bytes.baseAddress else { return }
+        value = qclab_crc32c_update(value, base, bytes.count, Self.forcesPortable ? 1 : 0)
     }
 
     /// The checksum of `bytes` (a whole checkpoint, say).
@@ -38,11 +40,5 @@ struct CRC32C {
     /// Adds each value's bit pattern, little-endian.
     mutating func add(littleEndian values: [Double]) {
         if 1.littleEndian == 1 { values.withUnsafeBytes { add($0) } } else { add(littleEndian: values.map(\.bitPattern)) }
-    }
-
-    private static let table: [UInt32] = (0 ..< 256).map { index in
-        var crc = UInt32(index)
-        for _ in 0 ..< 8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
-        return crc
     }
 }
