@@ -18,10 +18,15 @@ struct ModelsCommand: ParsableCommand {
             let models = try ModelRegistry.catalog()
             let algorithms = JobCatalog.algorithms
             let known = models.map(\.name) + algorithms.map(\.name)
-            if let unknown = names.first(where: { !known.contains($0) }) {
-                throw QCLabError.unknownName(kind: "model or algorithm", name: unknown, known: known)
+            // Any spelling a job file may use: case, separators and aliases (`fssh`) aside.
+            let asked = try names.map { name in
+                guard let canonical = (try? ModelRegistry.canonicalName(name)) ?? (try? AlgorithmRegistry.canonicalName(name)),
+                      known.contains(canonical) else {
+                    throw QCLabError.unknownName(kind: "model or algorithm", name: name, known: known)
+                }
+                return canonical
             }
-            let wanted = { (name: String) in names.isEmpty || names.contains(name) }
+            let wanted = { (name: String) in asked.isEmpty || asked.contains(name) }
             var lines: [String] = []
             if names.isEmpty {
                 lines.append("Models (job file: \"model\": {\"name\": ..., \"constants\": {...}, \"init_classical\": ...}):")

@@ -120,9 +120,9 @@ final class CommandLineUXTests: XCTestCase {
         let run = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder)
         XCTAssertEqual(run.status, 0, run.errors)
         XCTAssertEqual(run.errors, "", "no warnings for a job as init writes it")
-        let unknown = try QCLabCLI.run(["init", "SpinBoson", "Ehrenfest"], in: folder)
+        let unknown = try QCLabCLI.run(["init", "SpinBoson", "Redfield"], in: folder)
         XCTAssertEqual(unknown.status, 1)
-        XCTAssertTrue(unknown.errors.hasPrefix("qclab: error: unknown algorithm 'Ehrenfest'"), unknown.errors)
+        XCTAssertTrue(unknown.errors.hasPrefix("qclab: error: unknown algorithm 'Redfield'"), unknown.errors)
     }
 
     func testRunHelpPointsAtTheReference() throws {

@@ -89,8 +89,8 @@ struct BadJob {
                expected: .unknownName("wf_adb"), culprit: "wf_adb"),
         // Unknown names.
         BadJob(name: "unknown model", json: job(model: #"{"name": "SpinBosn"}"#), expected: .unknownName("SpinBosn"), culprit: "SpinBosn"),
-        BadJob(name: "unknown algorithm", json: job(algorithm: #"{"name": "Ehrenfest"}"#),
-               expected: .unknownName("Ehrenfest"), culprit: "Ehrenfest"),
+        BadJob(name: "unknown algorithm", json: job(algorithm: #"{"name": "Redfield"}"#),
+               expected: .unknownName("Redfield"), culprit: "Redfield"),
         BadJob(name: "unknown gauge_fixing", json: job(algorithm: fssh(#"{"gauge_fixing": "sign_overlp"}"#)),
                expected: .unknownName("sign_overlp"), culprit: "sign_overlp"),
         BadJob(name: "unknown init_classical", json: job(model: #"{"name": "SpinBoson", "init_classical": "wigner"}"#),

@@ -47,7 +47,7 @@ final class PlotTests: XCTestCase {
         XCTAssertEqual(plot.values, [data.mean("classical_energy")!])
         XCTAssertFalse(plot.includesZero)
         XCTAssertThrowsError(try PlotSeries(data: data, quantity: .output("dm_bd"))) { error in
-            XCTAssertEqual("\(error)", "unknown output to plot 'dm_bd' (known: populations, energies, dm_db, quantum_energy, classical_energy)")
+            XCTAssertEqual("\(error)", "unknown output to plot 'dm_bd'; did you mean 'dm_db'? (known: populations, energies, dm_db, quantum_energy, classical_energy)")
         }
         XCTAssertThrowsError(try PlotSeries(data: SimulationData(), quantity: .populations))
     }

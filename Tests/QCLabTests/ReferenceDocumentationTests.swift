@@ -244,7 +244,7 @@ final class ReferenceDocumentationTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try JobCatalog.defaultJob(model: "SpinBosun", algorithm: "MeanField"))
-        XCTAssertThrowsError(try JobCatalog.defaultJob(model: "SpinBoson", algorithm: "Ehrenfest"))
+        XCTAssertThrowsError(try JobCatalog.defaultJob(model: "SpinBoson", algorithm: "Redfield"))
     }
 
     func testEveryDatasetOfTheOutputFile() throws {

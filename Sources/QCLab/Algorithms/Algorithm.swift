@@ -62,7 +62,7 @@ public enum AlgorithmRegistry {
         [MeanField.self, FewestSwitchesSurfaceHopping.self, MultiStateMappingApproachToSurfaceHopping.self]
     }
 
-    private static let registry = Registry<Factory>(kind: "algorithm", builtIns.map { ($0.jobName, $0.factory) })
+    private static let registry = Registry<Factory>(kind: "algorithm", aliases: NameMatching.algorithmAliases, builtIns.map { ($0.jobName, $0.factory) })
 
     /// The names a job file may use: QC Lab's algorithms, then the registered ones.
     public static var names: [String] { registry.names }
@@ -74,8 +74,15 @@ public enum AlgorithmRegistry {
     /// earlier registration of that name.
     public static func register(_ name: String, _ factory: @escaping Factory) { registry.register(name, factory) }
 
-    /// The algorithm called `name` with job-file `settings`.
+    /// The algorithm called `name` with job-file `settings`. Names match ignoring case and
+    /// `_`, `-`, spaces and dots, and common aliases (`mf`, `mft`, `fssh`, `msmash`) stand
+    /// for QC Lab's names (``canonicalName(_:)``).
     public static func make(name: String, settings: [String: JSONValue] = [:]) throws -> any Algorithm {
-        try registry.lookup(name)(settings)
+        try registry.lookup(name).factory(settings)
     }
+
+    /// The registered name that `name` stands for: `"FewestSwitchesSurfaceHopping"` for
+    /// `"fssh"` or `"fewest_switches_surface_hopping"`; throws
+    /// ``QCLabError/unknownName(kind:name:known:)``, whose message names the closest names.
+    public static func canonicalName(_ name: String) throws -> String { try registry.canonicalName(name) }
 }

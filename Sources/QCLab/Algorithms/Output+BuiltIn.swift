@@ -167,6 +167,6 @@ public enum OutputRegistry {
 
     /// The output called `name` for `model`.
     public static func make(_ name: String, model: any Model) throws -> Output {
-        try registry.lookup(name)(model)
+        try registry.lookup(name).factory(model)
     }
 }

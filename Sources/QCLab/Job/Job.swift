@@ -130,7 +130,8 @@ public struct Job: Sendable {
     static func model(_ value: JSONValue) throws -> any Model {
         let dict = try object(value, "model")
         try allowOnly(dict, ["name", "constants", "init_classical"], in: "model")
-        guard case let .string(name)? = dict["name"] else { throw QCLabError.malformedJob("'model.name' must be a string") }
+        guard case let .string(given)? = dict["name"] else { throw QCLabError.malformedJob("'model.name' must be a string") }
+        let name = try ModelRegistry.canonicalName(given)
         var constants: [String: ParameterValue] = [:]
         if let c = dict["constants"] {
             for (key, v) in try object(c, "model.constants") {

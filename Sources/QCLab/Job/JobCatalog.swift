@@ -61,10 +61,13 @@ extension ParameterValue {
 extension JobCatalog {
     /// A complete job file for `model` and `algorithm` with every default written out:
     /// QC Lab's settings, every constant of the model, its default `init_classical`, every
-    /// setting of the algorithm, and `wf_db` with all of the population on state 0.
+    /// setting of the algorithm, and `wf_db` with all of the population on state 0. The
+    /// names may be spelled as job files may (``ModelRegistry/canonicalName(_:)``); the job
+    /// carries the canonical ones.
     public static func defaultJob(model name: String, algorithm algorithmName: String) throws -> String {
         let model = try ModelRegistry.describe(name)
-        guard let algorithm = algorithms.first(where: { $0.name == algorithmName }) else {
+        let canonical = try AlgorithmRegistry.canonicalName(algorithmName)
+        guard let algorithm = algorithms.first(where: { $0.name == canonical }) else {
             throw QCLabError.unknownName(kind: "algorithm", name: algorithmName, known: algorithms.map(\.name))
         }
         func entries(_ pairs: [(String, String)], indent: String) -> String {

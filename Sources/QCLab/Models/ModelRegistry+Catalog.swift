@@ -59,7 +59,10 @@ public struct ModelDescription: Sendable, Equatable {
 extension ModelRegistry {
     /// Every built-in model as a job file sees it: constants, defaults and the initial
     /// distributions it accepts, read off the models themselves (see ``ConstantRecorder``).
+    /// `name` may be any spelling ``canonicalName(_:)`` accepts; the description carries the
+    /// canonical name.
     public static func describe(_ name: String) throws -> ModelDescription {
+        let name = try canonicalName(name)
         let recorder = ConstantRecorder()
         let model = try ConstantRecorder.$current.withValue(recorder) { try make(name: name) }
         let seeds = [0, 1, 2]

@@ -13,7 +13,7 @@ public enum ModelRegistry {
     public typealias Factory = @Sendable (_ constants: [String: ParameterValue],
                                           _ initialDistribution: InitialClassicalDistribution?) throws -> any Model
 
-    private static let registry = Registry<Factory>(kind: "model", [
+    private static let registry = Registry<Factory>(kind: "model", aliases: NameMatching.modelAliases, [
         ("SpinBoson", { c, d in try SpinBoson(constants: ModelConstants(model: "SpinBoson", c), initialDistribution: harmonic("SpinBoson", d)) }),
         ("HolsteinLattice", { c, d in
             try HolsteinLattice(constants: ModelConstants(model: "HolsteinLattice", c), initialDistribution: harmonic("HolsteinLattice", d))
@@ -49,11 +49,18 @@ public enum ModelRegistry {
     /// registration of that name (a built-in one too).
     public static func register(_ name: String, _ factory: @escaping Factory) { registry.register(name, factory) }
 
-    /// The model called `name` with QC Lab-named `constants`.
+    /// The model called `name` with QC Lab-named `constants`. Names match ignoring case and
+    /// `_`, `-`, spaces and dots, and common aliases (`tully1`, `fmo`, `holstein`) stand for
+    /// QC Lab's names (``canonicalName(_:)``).
     public static func make(name: String, constants: [String: ParameterValue] = [:],
                             initialDistribution: InitialClassicalDistribution? = nil) throws -> any Model {
-        try registry.lookup(name)(constants, initialDistribution)
+        try registry.lookup(name).factory(constants, initialDistribution)
     }
+
+    /// The registered name that `name` stands for: `"SpinBoson"` for `"spin_boson"` or
+    /// `"spinboson"`, `"TullyProblemOne"` for `"tully1"`; throws
+    /// ``QCLabError/unknownName(kind:name:known:)``, whose message names the closest names.
+    public static func canonicalName(_ name: String) throws -> String { try registry.canonicalName(name) }
 
     /// A harmonic bath's distribution: Boltzmann unless another harmonic one is asked for.
     private static func harmonic(_ name: String, _ d: InitialClassicalDistribution?) throws -> InitialClassicalDistribution {

@@ -42,7 +42,8 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .invalidAlgorithmSetting(name, reason): return "algorithm setting '\(name)' \(reason)"
         case let .invalidInitialState(reason): return "initial_state: \(reason)"
         case let .unknownName(kind, name, known):
-            return "unknown \(kind) '\(name)'" + (known.isEmpty ? "" : " (known: \(known.joined(separator: ", ")))")
+            return "unknown \(kind) '\(name)'" + NameMatching.didYouMean(name, among: known)
+                + (known.isEmpty ? "" : " (known: \(known.joined(separator: ", ")))")
         case let .malformedJob(reason): return "malformed job: \(reason)"
         case let .lapack(routine, info): return "LAPACK \(routine) failed with info = \(info)"
         case let .hdf5(path, reason): return "HDF5 file '\(path)': \(reason)"
