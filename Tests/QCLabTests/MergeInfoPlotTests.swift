@@ -92,24 +92,43 @@ final class MergeInfoPlotTests: XCTestCase {
 
     func testMismatchedTimeGridsAndOutputsAreRefused() throws {
         let a = try serialDriver(spinBoson(), seeds: [0, 1])
-        // Same number of points, different times.
+        // Parts of different jobs: the job's difference is named, not the different time
+        // grid or shape it causes.
         let stretched = try serialDriver(spinBoson(tmax: 2, dtCollect: 0.2), seeds: [2, 3])
-        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("b.h5", stretched)])) { error in
-            XCTAssertEqual("\(error)", "cannot merge data: time grids differ: 'a.h5' has 11 points, dt_collect 0.1, tmax 1, "
-                           + "'b.h5' has 11 points, dt_collect 0.2, tmax 2")
-        }
-        // A different number of points.
         let longer = try serialDriver(spinBoson(tmax: 2), seeds: [2, 3])
-        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("b.h5", longer)])) { error in
-            XCTAssertTrue("\(error)".contains("time grids differ"), "\(error)")
-            XCTAssertTrue("\(error)".contains("21 points"), "\(error)")
-        }
-        // A different model size.
         var wavefunction = [Complex](repeating: .zero, count: 7)
         wavefunction[0] = Complex(1)
         let fmo = try serialDriver(Simulation(settings: spinBoson().settings, model: FMOComplex(N: 2), algorithm: MeanField(),
                                               initialWavefunction: wavefunction), seeds: [2, 3])
-        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("fmo.h5", fmo)])) { error in
+        for (other, difference) in [(stretched, "settings.dt_collect is 0.1 in 'a.h5' but 0.2 in 'b.h5'"),
+                                    (longer, "settings.tmax is 1 in 'a.h5' but 2 in 'b.h5'"),
+                                    (fmo, #"model.name is "SpinBoson" in 'a.h5' but "FMOComplex" in 'b.h5'"#)] {
+            XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("b.h5", other)])) { error in
+                XCTAssertEqual("\(error)", "cannot merge data: different jobs: " + difference)
+            }
+            var sum = a
+            XCTAssertThrowsError(try sum.add(other)) { error in
+                XCTAssertTrue("\(error)".hasPrefix("cannot merge data: different jobs: "), "\(error)")
+            }
+        }
+        // Parts that record no job (QC Lab's files) are compared on what they hold.
+        func jobless(_ data: SimulationData) -> SimulationData {
+            var data = data
+            data.job = nil
+            return data
+        }
+        // Same number of points, different times.
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("b.h5", jobless(stretched))])) { error in
+            XCTAssertEqual("\(error)", "cannot merge data: time grids differ: 'a.h5' has 11 points, dt_collect 0.1, tmax 1, "
+                           + "'b.h5' has 11 points, dt_collect 0.2, tmax 2")
+        }
+        // A different number of points.
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("b.h5", jobless(longer))])) { error in
+            XCTAssertTrue("\(error)".contains("time grids differ"), "\(error)")
+            XCTAssertTrue("\(error)".contains("21 points"), "\(error)")
+        }
+        // A different model size.
+        XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("fmo.h5", jobless(fmo))])) { error in
             XCTAssertTrue("\(error)".contains("'dm_db' has shape [11, 7, 7] in 'fmo.h5' but [11, 2, 2] in 'a.h5'"), "\(error)")
         }
         // Different outputs.
@@ -121,6 +140,32 @@ final class MergeInfoPlotTests: XCTestCase {
         XCTAssertThrowsError(try SimulationData.merging([])) { XCTAssertEqual("\($0)", "cannot merge data: nothing to merge") }
         XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("empty.h5", SimulationData())])) {
             XCTAssertEqual("\($0)", "cannot merge data: 'empty.h5' holds no trajectories")
+        }
+    }
+
+    /// `qclab merge` of outputs of different jobs whose shapes differ too (a longer run, a
+    /// larger lattice) names the job's difference in one line, and writes nothing.
+    func testMergeNamesTheJobDifferenceBeforeTheShapes() throws {
+        let folder = try folder()
+        let jobs = [
+            ("short", BadJob.job(settings: #"{"tmax": 0.2, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 2}"#)),
+            ("long", BadJob.job(settings: #"{"tmax": 0.4, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 2}"#, extra: #", "seeds": [2, 3]"#)),
+            ("two", BadJob.job(model: #"{"name": "HolsteinLattice", "constants": {"N": 2}}"#)),
+            ("three", BadJob.job(model: #"{"name": "HolsteinLattice", "constants": {"N": 3}}"#,
+                                 initialState: #"{"wf_db": [1.0, 0.0, 0.0]}"#, extra: #", "seeds": [4, 5, 6, 7]"#)),
+        ]
+        for (name, job) in jobs {
+            try job.write(to: folder.appendingPathComponent("\(name).json"), atomically: true, encoding: .utf8)
+            let run = try QCLabCLI.run(["run", "\(name).json", "--output", "\(name).h5"], in: folder)
+            XCTAssertEqual(run.status, 0, run.errors)
+        }
+        for (a, b, difference) in [("short", "long", "settings.tmax is 0.2 in 'short.h5' but 0.4 in 'long.h5'"),
+                                   ("two", "three", "model.constants.N is 2 in 'two.h5' but 3 in 'three.h5'"),
+                                   ("short", "three", #"model.name is "SpinBoson" in 'short.h5' but "HolsteinLattice" in 'three.h5'"#)] {
+            let merge = try QCLabCLI.run(["merge", "\(a).h5", "\(b).h5", "--output", "merged.h5"], in: folder)
+            XCTAssertEqual(merge.status, 1)
+            XCTAssertEqual(merge.errors, "qclab: error: cannot merge data: different jobs: \(difference)\n")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("merged.h5").path))
         }
     }
 

@@ -190,7 +190,8 @@ enum JobRecord {
     }
 
     /// The first difference between two job records, by path (`model.constants.kBT`), or
-    /// nil when they agree or either is unknown.
+    /// nil when they agree or either is unknown. A different model or algorithm name comes
+    /// first, then the model, algorithm, settings, initial state and outputs.
     static func difference(_ a: String?, _ b: String?) -> (path: String, mine: String, theirs: String)? {
         guard let a, let b, a != b else { return nil }
         guard let x = try? StrictJSON.parse(Array(a.utf8)), let y = try? StrictJSON.parse(Array(b.utf8)) else {
@@ -210,11 +211,19 @@ enum JobRecord {
         return false
     }
 
+    /// The keys of a record's object in the order differences are looked for: a name
+    /// first, then the model, algorithm, settings, initial state and outputs (what
+    /// explains the most), then the rest alphabetically.
+    private static func orderedKeys(_ keys: Set<String>) -> [String] {
+        let first = ["name", "model", "algorithm", "settings", "initial_state", "outputs"]
+        return first.filter(keys.contains) + keys.subtracting(first).sorted()
+    }
+
     private static func difference(_ x: JSONValue, _ y: JSONValue, path: String) -> (path: String, mine: String, theirs: String)? {
         if x == y { return nil }
         switch (x, y) {
         case let (.object(p), .object(q)):
-            for key in Set(p.keys).union(q.keys).sorted() {
+            for key in orderedKeys(Set(p.keys).union(q.keys)) {
                 let sub = path.isEmpty ? key : "\(path).\(key)"
                 switch (p[key], q[key]) {
                 case let (u?, v?): if let d = difference(u, v, path: sub) { return d }

@@ -23,8 +23,8 @@ extension SimulationData {
     ///
     /// Refused, with ``QCLabError/incompatibleData(_:)`` naming the parts involved: no
     /// parts, a part without trajectories, parts of different jobs (the first difference
-    /// of their job records, such as `model.constants.kBT is 1 in 'a.h5' but 2 in 'b.h5'`),
-    /// a seed that appears in two parts (or twice in one), different outputs, different
+    /// of their job records, such as `model.constants.kBT is 1 in 'a.h5' but 2 in 'b.h5'`,
+    /// named before any difference of time grid or shape it causes), a seed that appears in two parts (or twice in one), different outputs, different
     /// time grids (number of points or times), and outputs of different shape.
     ///
     /// A part that records no job (a file written by QC Lab) cannot have its job compared:
@@ -99,14 +99,16 @@ extension SimulationData {
         mutating func add(_ data: SimulationData, from source: String) throws {
             guard data.normFactor > 0 else { throw QCLabError.incompatibleData("'\(source)' holds no trajectories") }
             let first = self.first ?? (source, data)
-            try checkSameTimeGrid(data, source, as: first.data, first.source)
-            try checkSameOutputs(data, source, as: first.data, first.source)
             if reference == nil || (reference?.data.job == nil && data.job != nil) { reference = (source, data) }
             let reference = self.reference!
+            // The job before time grid and shapes: a different tmax or model size shows in
+            // both, and the job names the cause.
             if let d = JobRecord.difference(reference.data.job, data.job) {
                 throw QCLabError.incompatibleData(
                     "different jobs: \(d.path) is \(d.mine) in '\(reference.source)' but \(d.theirs) in '\(source)'")
             }
+            try checkSameTimeGrid(data, source, as: first.data, first.source)
+            try checkSameOutputs(data, source, as: first.data, first.source)
             if data.job == nil { jobless.append(source) }
             var shared: [Int] = [], owners: [String] = []
             for seed in data.seeds {

@@ -179,14 +179,19 @@ public struct SimulationData: Sendable, Equatable {
 
     /// Adds `other` to this data, QC Lab's `add_data`: seeds are appended, sums added
     /// exactly (so the result does not depend on the order of additions). Throws when
-    /// both hold outputs that do not match in name, shape or type, or come from different
-    /// jobs (naming the difference).
+    /// they come from different jobs (naming the difference, before any difference of shape
+    /// it causes) or both hold outputs that do not match in name, shape or type.
     public mutating func add(_ other: SimulationData) throws {
         try add(other, describedAs: "the data added")
     }
 
     /// ``add(_:)``, naming `other` as `source` in messages.
     mutating func add(_ other: SimulationData, describedAs source: String, mineAs mine: String = "the data added to") throws {
+        // The job first: a different job explains different shapes, and names the cause.
+        if let difference = JobRecord.difference(job, other.job) {
+            throw QCLabError.incompatibleData(
+                "different jobs: \(difference.path) is \(difference.mine) in \(mine) but \(difference.theirs) in \(source)")
+        }
         if !observables.isEmpty && !other.observables.isEmpty {
             guard observables.map(\.name) == other.observables.map(\.name) else {
                 throw QCLabError.incompatibleData(
@@ -198,10 +203,6 @@ public struct SimulationData: Sendable, Equatable {
                         "'\(theirs.name)' has shape \(theirs.shape), expected \(observables[index].shape) (different time grid or model size)")
                 }
             }
-        }
-        if let difference = JobRecord.difference(job, other.job) {
-            throw QCLabError.incompatibleData(
-                "different jobs: \(difference.path) is \(difference.mine) in \(mine) but \(difference.theirs) in \(source)")
         }
         let (samples, overflow) = sampleCount.addingReportingOverflow(other.sampleCount)
         guard !overflow, samples <= 1 << 30 else {
