@@ -6,7 +6,7 @@ import QCLab
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show what an output file holds: trajectories, seeds, time grid, outputs, error bars.")
+        abstract: "Show what an output file holds: its job (model, constants, algorithm, settings), trajectories, seeds, time grid, outputs, error bars.")
 
     @Argument(help: "An HDF5 output of qclab (or of QC Lab's Data.save).")
     var file: String

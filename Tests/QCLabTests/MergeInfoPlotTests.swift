@@ -191,6 +191,12 @@ final class MergeInfoPlotTests: XCTestCase {
         let path = try save(data, "out.h5", in: folder)
         let summary = try SimulationData(contentsOf: path).summary(datasetNames: SimulationData.datasetNames(inFileAt: path))
         XCTAssertEqual(summary, """
+            model:        SpinBoson (init_classical = boltzmann_harmonic)
+            constants:    A = 6, E = 0.5, V = 0.5, W = 0.1, boson_mass = 1, kBT = 1, l_reorg = 0.005
+            algorithm:    FewestSwitchesSurfaceHopping
+                          fssh_deterministic = true, gauge_fixing = sign_overlap, use_gauge_field_force = false
+            settings:     tmax = 1, dt_update = 0.01, dt_collect = 0.1
+            wf_db:        [1, 0]
             trajectories: 6, 3 independent samples
             seeds:        0...3, 10...11
             time grid:    11 points, dt_collect 0.1, tmax 1
@@ -205,6 +211,7 @@ final class MergeInfoPlotTests: XCTestCase {
         let theirs = try SimulationData(contentsOf: fixture).summary(datasetNames: SimulationData.datasetNames(inFileAt: fixture))
         XCTAssertTrue(theirs.contains("error bars:   no"), theirs)
         XCTAssertTrue(theirs.contains("trajectories: 50\n"), theirs)
+        XCTAssertTrue(theirs.hasPrefix("job:          not recorded (a file written by QC Lab, say)\ntrajectories: 50\n"), theirs)
     }
 
     // MARK: Plot
@@ -347,6 +354,43 @@ final class MergeInfoPlotTests: XCTestCase {
         XCTAssertEqual(QCLabCLI.contents(of: folder),
                        ["a.h5", "a.json", "all.h5", "all.json", "all.svg", "b.h5", "b.json", "merged.h5", "pop.svg"],
                        "no temporary files left")
+    }
+
+    /// `qclab info` shows the job a file records: the model by its canonical name (whatever
+    /// the job file called it) with every constant, the algorithm with its settings, the
+    /// settings as QC Lab rounds them and `wf_db`; long lists go on over rows.
+    func testInfoShowsTheJobsModelAlgorithmSettingsAndConstants() throws {
+        let folder = try folder()
+        try BadJob.job(settings: #"{"tmax": 0.25, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 2}"#,
+                       model: #"{"name": "holstein", "constants": {"N": 12, "g": 0.75}, "init_classical": "wigner_harmonic"}"#,
+                       algorithm: #"{"name": "fssh", "settings": {"gauge_fixing": "phase_overlap"}}"#,
+                       initialState: #"{"wf_db": [0, 0, 0, [0.6, -0.8], 0, 0, 0, 0, 0, 0, 0, 0]}"#)
+            .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let run = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder)
+        XCTAssertEqual(run.status, 0, run.errors)
+        let info = try QCLabCLI.run(["info", "out.h5"], in: folder)
+        XCTAssertEqual(info.status, 0, info.errors)
+        XCTAssertEqual(Array(info.output.split(separator: "\n").prefix(8)), [
+            "file:         out.h5",
+            "model:        HolsteinLattice (init_classical = wigner_harmonic)",
+            "constants:    J = 1, N = 12, g = 0.75, kBT = 1, periodic = true, phonon_mass = 1, w = 0.5",
+            "algorithm:    FewestSwitchesSurfaceHopping",
+            "              fssh_deterministic = false, gauge_fixing = phase_overlap, use_gauge_field_force = false",
+            "settings:     tmax = 0.2, dt_update = 0.01, dt_collect = 0.1",  // 0.25 as QC Lab rounds it
+            "wf_db:        12 entries, zero but for [3] = 0.6-0.8i",
+            "trajectories: 2",
+        ], info.output)
+        // Mean field has no settings: no row for them; a short wf_db is shown whole.
+        try BadJob.valid.write(to: folder.appendingPathComponent("mf.json"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try QCLabCLI.run(["run", "mf.json", "--output", "mf.h5"], in: folder).status, 0)
+        let mf = try QCLabCLI.run(["info", "mf.h5"], in: folder)
+        XCTAssertTrue(mf.output.contains("\nalgorithm:    MeanField\nsettings:     tmax = 0.2, dt_update = 0.01, dt_collect = 0.1\n"
+                                         + "wf_db:        [1, 0]\ntrajectories: 4\n"), mf.output)
+        // A model written in Swift is shown by the properties it records.
+        var data = try SimulationData(contentsOf: folder.appendingPathComponent("mf.h5").path)
+        data.job = #"{"algorithm": {"name": "MeanField", "settings": {}}, "model": {"name": "DoubleWell", "swift_properties": {"gap": 0.5, "kBT": 1}}, "settings": {"tmax": 1}}"#
+        XCTAssertTrue(data.summary().hasPrefix("model:        DoubleWell\nproperties:   gap = 0.5, kBT = 1\nalgorithm:    MeanField\nsettings:     tmax = 1\n"),
+                      data.summary())
     }
 
     /// `--append` continues a run with fresh seeds: the result equals one run of all of them.
