@@ -32,9 +32,10 @@ private enum Snippets_README_md {
         print("P(t = 0) =", populations[0])
         let p0 = data.population(ofState: 0)!            // [Estimate]: value ± standard error, per time
         print("P0(t = \(t.last!)) = \(p0.last!.value) ± \(p0.last!.standardError)")
-        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1]
+        let rho = data.dm_db!                            // rho[k][i][j]: Complex, QC Lab's dm_db[k, i, j]
+        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1], that is rho[k][0][1]
         let energy = data.estimates("quantum_energy")!   // any output, with its error bars
-        print("rho01 =", coherence.last!, " E_q =", energy.last!)
+        print("rho01 =", coherence.last!, rho.last![0][1], " E_q =", energy.last!)
 
         try data.save(to: "spin-boson.h5")       // QC Lab's HDF5 layout, plus <name>_sem
         _ = settings
@@ -43,6 +44,7 @@ private enum Snippets_README_md {
         _ = t
         _ = populations
         _ = p0
+        _ = rho
         _ = coherence
         _ = energy
         // README.md, Swift block 2: not compiled: a fragment of your own package's Package.swift
@@ -126,9 +128,10 @@ private enum Snippets_DocC_GettingStarted_md {
         print("P(t = 0) =", populations[0])
         let p0 = data.population(ofState: 0)!            // [Estimate]: value ± standard error, per time
         print("P0(t = \(t.last!)) = \(p0.last!.value) ± \(p0.last!.standardError)")
-        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1]
+        let rho = data.dm_db!                            // rho[k][i][j]: Complex, QC Lab's dm_db[k, i, j]
+        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1], that is rho[k][0][1]
         let energy = data.estimates("quantum_energy")!   // any output, with its error bars
-        print("rho01 =", coherence.last!, " E_q =", energy.last!)
+        print("rho01 =", coherence.last!, rho.last![0][1], " E_q =", energy.last!)
 
         try data.save(to: "spin-boson.h5")       // QC Lab's HDF5 layout, plus <name>_sem
         _ = settings
@@ -137,6 +140,7 @@ private enum Snippets_DocC_GettingStarted_md {
         _ = t
         _ = populations
         _ = p0
+        _ = rho
         _ = coherence
         _ = energy
         // DocC/GettingStarted.md, Swift block 3
@@ -277,8 +281,15 @@ private enum Snippets_docs_Reference_md {
         let populations = data.populations!             // [time][state]
         let p0 = data.population(ofState: 0)!           // value ± standard error at each time
         print(populations.count, p0.last!)
+        let rho = data.dm_db!                           // rho[t][i][j]: Complex, as dm_db[t, i, j]
+        let errors = data.matrices("dm_db", standardErrors: true)!   // dm_db_sem, shaped the same
+        let q = data.vectors("q")                       // q[t][k] when the job collected "q" (else nil)
+        print(rho[0][0][0], errors.last![0][1], q?.last ?? [])
         _ = data
         _ = populations
         _ = p0
+        _ = rho
+        _ = errors
+        _ = q
     }
 }

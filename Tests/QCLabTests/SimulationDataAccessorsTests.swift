@@ -45,6 +45,83 @@ final class SimulationDataAccessorsTests: XCTestCase {
         XCTAssertNil(SimulationData().populations)
     }
 
+    /// `dm_db[t][i][j]` and the other shaped accessors read the flat arrays in QC Lab's
+    /// order, and nothing else; a shape they do not take gives nil.
+    func testShapedMatricesAndVectorsReadTheFlatArrays() throws {
+        let states = 3
+        var wavefunction = [Complex](repeating: Complex(0), count: states)
+        wavefunction[1] = Complex(0.6, 0.8)
+        var simulation = Simulation(settings: SimulationSettings(tmax: 0.5, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 6, batchSize: 2),
+                                    model: HolsteinLattice(N: states), algorithm: MeanField(), initialWavefunction: wavefunction)
+        simulation.outputs = [try OutputRegistry.make("q", model: simulation.model)]
+        let data = try serialDriver(simulation)
+        let mean = data.mean("dm_db")!, error = data.standardError("dm_db")!, times = data.times.count
+        let rho = try XCTUnwrap(data.dm_db), sem = try XCTUnwrap(data.matrices("dm_db", standardErrors: true))
+        XCTAssertEqual([rho.count, rho[0].count, rho[0][0].count], [times, states, states])
+        XCTAssertEqual(rho, data.matrices("dm_db"))
+        for t in 0..<times {
+            XCTAssertEqual(rho[t], data.densityMatrix(atTimeIndex: t))
+            for i in 0..<states {
+                for j in 0..<states {
+                    let flat = 2 * ((t * states + i) * states + j)
+                    XCTAssertEqual(rho[t][i][j], Complex(mean[flat], mean[flat + 1]))
+                    XCTAssertEqual(sem[t][i][j], Complex(error[flat], error[flat + 1]))
+                }
+            }
+        }
+        XCTAssertEqual(rho[0][1][1], Complex(1), "all of it on state 1 at t = 0")
+        XCTAssertNotEqual(rho.last![0][1], rho.last![1][0], "not transposed: ρ01 = conj(ρ10), not ρ10")
+        // A real (T, C) output by coordinate, and a real output as complex matrices.
+        let q = try XCTUnwrap(data.vectors("q")), qFlat = data.mean("q")!, coordinates = simulation.model.numClassicalCoordinates
+        XCTAssertEqual([q.count, q[0].count], [times, coordinates])
+        XCTAssertEqual(q.flatMap { $0 }, qFlat)
+        XCTAssertEqual(data.vectors("q", standardErrors: true)?.flatMap { $0 }, data.standardError("q"))
+        // Shapes they do not take: nil.
+        XCTAssertNil(data.matrices("q"))
+        XCTAssertNil(data.matrices("quantum_energy"))
+        XCTAssertNil(data.vectors("dm_db"))
+        XCTAssertNil(data.vectors("quantum_energy"))
+        XCTAssertNil(data.matrices("nope"))
+        XCTAssertNil(SimulationData().dm_db)
+    }
+
+    /// Read from a file `qclab run` wrote, `dm_db[t][i][j]` is what h5py reads as
+    /// `f["dm_db"][t, i, j]`, and `vectors("adiabatic_populations")[t][k]` is
+    /// `f["adiabatic_populations"][t, k]`, to the bit.
+    func testShapedAccessorsOfAFileAgreeWithH5py() throws {
+        let python = try TestEnvironment.requirePython()
+        let folder = try QCLabCLI.temporaryFolder(self, "qclab-shaped")
+        try BadJob.job(model: #"{"name": "HolsteinLattice", "constants": {"N": 3}}"#,
+                       initialState: #"{"wf_db": [[0.6, 0.0], [0.0, 0.8], 0.0]}"#, extra: #", "outputs": ["adiabatic_populations"]"#)
+            .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let run = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder)
+        XCTAssertEqual(run.status, 0, run.errors)
+        let read = try QCLabCLI.run(["-c", """
+            import h5py
+            with h5py.File("out.h5", "r") as f:
+                for t, i, j in [(0, 0, 1), (1, 0, 1), (2, 1, 0), (2, 2, 2), (1, 1, 2)]:
+                    z = f["dm_db"][t, i, j]
+                    print("dm_db", t, i, j, z.real.hex(), z.imag.hex())
+                for t, k in [(0, 0), (2, 1), (1, 2)]:
+                    print("adiabatic_populations", t, k, float(f["adiabatic_populations"][t, k]).hex())
+            """], in: folder, program: python)
+        XCTAssertEqual(read.status, 0, read.errors)
+        let data = try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path)
+        let rho = try XCTUnwrap(data.dm_db), populations = try XCTUnwrap(data.vectors("adiabatic_populations"))
+        let lines = read.output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(lines.count, 8, read.output)
+        for line in lines {
+            let index = line.dropFirst().prefix(line[0] == "dm_db" ? 3 : 2).map { Int($0)! }
+            let values = line.suffix(line[0] == "dm_db" ? 2 : 1).map { Double($0)! }
+            if line[0] == "dm_db" {
+                XCTAssertEqual(rho[index[0]][index[1]][index[2]], Complex(values[0], values[1]), line.joined(separator: " "))
+            } else {
+                XCTAssertEqual(populations[index[0]][index[1]], values[0], line.joined(separator: " "))
+            }
+        }
+        XCTAssertNotEqual(rho[1][0][1], Complex(0), "a coherence that is not zero is compared")
+    }
+
     func testSameResultsAcrossDriversDespiteDifferentLogs() throws {
         let serial = try run { try serialDriver($0) }
         let forked = try run { try parallelDriverMultiprocessing($0, numTasks: 2) }

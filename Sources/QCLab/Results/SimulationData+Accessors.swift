@@ -12,8 +12,9 @@ public struct Estimate: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(value) ± \(standardError)" }
 }
 
-/// Typed access to what people read from a run, without index arithmetic on the flat,
-/// interleaved arrays of ``SimulationData/mean(_:)``.
+/// Typed access to what people read from a run, shaped as QC Lab's `data_dict` (matrices
+/// as `[t][i][j]` complex values), without index arithmetic on the flat, interleaved arrays
+/// of ``SimulationData/mean(_:)``.
 extension SimulationData {
     /// The number of quantum states: `N` of `dm_db`'s shape `(T, N, N)`, nil without it.
     public var stateCount: Int? {
@@ -52,6 +53,40 @@ extension SimulationData {
                 return Complex(mean[i], mean[i + 1])
             }
         }
+    }
+
+    /// The diabatic density matrix at every collect time, `dm_db[t][i][j]`: QC Lab's
+    /// `data.data_dict["dm_db"][t, i, j]`, averaged over trajectories. Nil without `dm_db`.
+    public var dm_db: [[[Complex]]]? { matrices("dm_db") }
+
+    /// An output of shape `(T, N, M)` shaped as `[t][i][j]`, complex (a real output's
+    /// imaginary parts are zero): its means, or with `standardErrors` their standard errors
+    /// (real and imaginary parts apart, as `Complex(error of re, error of im)`). Nil for an
+    /// unknown output or another shape. ``mean(_:)`` has the same numbers flat and
+    /// interleaved.
+    public func matrices(_ name: String, standardErrors: Bool = false) -> [[[Complex]]]? {
+        guard let output = observable(name), output.shape.count == 3,
+              let flat = standardErrors ? standardError(name) : mean(name) else { return nil }
+        let (rows, columns) = (output.shape[1], output.shape[2])
+        let stride = output.isComplex ? 2 : 1
+        return (0..<output.shape[0]).map { t in
+            (0..<rows).map { i in
+                (0..<columns).map { j in
+                    let index = stride * ((t * rows + i) * columns + j)
+                    return Complex(flat[index], output.isComplex ? flat[index + 1] : 0)
+                }
+            }
+        }
+    }
+
+    /// A real output of shape `(T, N)` shaped as `[t][k]`: `q` and `p` (coordinate `k`),
+    /// `adiabatic_populations` (state `k`); its means, or with `standardErrors` their
+    /// standard errors. Nil for an unknown or complex output or another shape.
+    public func vectors(_ name: String, standardErrors: Bool = false) -> [[Double]]? {
+        guard let output = observable(name), output.shape.count == 2, !output.isComplex,
+              let flat = standardErrors ? standardError(name) : mean(name) else { return nil }
+        let width = output.shape[1]
+        return (0..<output.shape[0]).map { t in Array(flat[(t * width)..<((t + 1) * width)]) }
     }
 
     /// Output `name` at every collect time with its error bar: element `element` of the

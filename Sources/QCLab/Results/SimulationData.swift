@@ -155,8 +155,9 @@ public struct SimulationData: Sendable, Equatable {
     /// The observable called `name`.
     public func observable(_ name: String) -> OutputAccumulator? { observables.first { $0.name == name } }
 
-    /// The trajectory average of output `name` (QC Lab's `data_dict[name]`), real and
-    /// imaginary parts interleaved for complex outputs.
+    /// The trajectory average of output `name` (QC Lab's `data_dict[name]`), flat in
+    /// row-major order, real and imaginary parts interleaved for complex outputs. Shaped:
+    /// ``dm_db``, ``matrices(_:standardErrors:)``, ``vectors(_:standardErrors:)``.
     public func mean(_ name: String) -> [Double]? {
         guard let o = observable(name), normFactor > 0 else { return nil }
         return o.moments(normFactor: normFactor, samples: sampleCount, standardErrors: false).mean
