@@ -15,7 +15,8 @@ simulation.algorithm = FewestSwitchesSurfaceHopping()
 let plain = try serialDriver(simulation)
 try reversing.save(to: output)
 print("t        <p> reversing FSSH   <p> FSSH")
+let p = reversing.vectors("p")!, pPlain = plain.vectors("p")!   // p[t][coordinate]
 for (k, t) in reversing.times.enumerated() where k % 4 == 0 {
-    print(t, reversing.mean("p")![k], plain.mean("p")![k], separator: "    ")
+    print(t, p[k][0], pPlain[k][0], separator: "    ")
 }
 print("wrote \(output)")

@@ -34,13 +34,11 @@ do {
     precondition(serial.mean("dm_db") == parallel.mean("dm_db"), "the drivers agree to the bit")
 
     try parallel.save(to: output)
-    let dm = parallel.mean("dm_db")!, n = 3, last = parallel.times.count - 1
-    let populations = (0..<n).map { dm[2 * ((last * n + $0) * n + $0)] }
-    let errors = parallel.standardError("dm_db")!
-    let bars = (0..<n).map { errors[2 * ((last * n + $0) * n + $0)] }
+    // Re dm_db[t, n, n] with its standard error, at the last collect time.
+    let final = (0..<3).map { parallel.population(ofState: $0)!.last! }
     print("wrote \(output): \(parallel.normFactor) trajectories of \(model.modelName)")
-    for state in 0..<n {
-        print(String(format: "final population of state %d: %.3f ± %.3f", state, populations[state], bars[state]))
+    for (state, population) in final.enumerated() {
+        print(String(format: "final population of state %d: %.3f ± %.3f", state, population.value, population.standardError))
     }
 } catch {
     FileHandle.standardError.write(Foundation.Data("three-state-model: error: \(error)\n".utf8))
