@@ -30,9 +30,10 @@ final class QuickstartTests: XCTestCase {
         print("P(t = 0) =", populations[0])
         let p0 = data.population(ofState: 0)!            // [Estimate]: value ± standard error, per time
         print("P0(t = \(t.last!)) = \(p0.last!.value) ± \(p0.last!.standardError)")
-        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1]
+        let rho = data.dm_db!                            // rho[k][i][j]: Complex, QC Lab's dm_db[k, i, j]
+        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1], that is rho[k][0][1]
         let energy = data.estimates("quantum_energy")!   // any output, with its error bars
-        print("rho01 =", coherence.last!, " E_q =", energy.last!)
+        print("rho01 =", coherence.last!, rho.last![0][1], " E_q =", energy.last!)
 
         try data.save(to: "spin-boson.h5")       // QC Lab's HDF5 layout, plus <name>_sem
         // END QUICKSTART
@@ -45,6 +46,9 @@ final class QuickstartTests: XCTestCase {
         XCTAssertGreaterThan(p0.last!.standardError, 0)
         XCTAssertLessThan(p0.last!.standardError, 0.05)
         XCTAssertEqual(coherence.count, t.count)
+        XCTAssertEqual(rho.count, t.count)
+        XCTAssertEqual(rho.map { $0[0][1] }, coherence)
+        XCTAssertEqual(rho[0][0][0], Complex(1))
         XCTAssertEqual(energy.count, t.count)
         let loaded = try SimulationData(contentsOf: folder.appendingPathComponent("spin-boson.h5").path)
         XCTAssertEqual(loaded.normFactor, 100)
