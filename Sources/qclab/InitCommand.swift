@@ -13,10 +13,10 @@ struct InitCommand: ParsableCommand {
             `qclab models` lists the names; docs/Reference.md explains every key.
             """)
 
-    @Argument(help: "A model name (qclab models lists them).")
+    @Argument(help: "A model name (qclab models lists them; any case, or an alias such as tully1).")
     var model: String
 
-    @Argument(help: "An algorithm name.")
+    @Argument(help: "An algorithm name (any case, or an alias: mf, fssh, msmash).")
     var algorithm: String = "MeanField"
 
     func run() throws {

@@ -10,7 +10,7 @@ struct ModelsCommand: ParsableCommand {
         abstract: "List every model with its constants and defaults, and every algorithm with its settings.",
         discussion: "docs/Reference.md describes the job file and the output file in full; `qclab init MODEL ALGORITHM` writes a complete job.")
 
-    @Argument(help: "Only these models or algorithms (default: all).")
+    @Argument(help: "Only these models or algorithms, in any case or by alias (default: all).")
     var names: [String] = []
 
     func run() throws {
