@@ -37,6 +37,7 @@ struct ModelsCommand: ParsableCommand {
                     $0 == model.defaultInitialDistribution ? "\($0.rawValue) (default)" : $0.rawValue
                 }
                 lines.append("\(model.name)  (\(model.defaultStateCount) quantum states with the defaults)")
+                lines += Self.aliases(of: model.name)
                 lines.append("  init_classical: " + distributions.joined(separator: ", "))
                 lines += Summary.table([["  constant", "default", "values"]]
                     + model.constants.map { ["  " + $0.name, Self.shown($0), $0.allowedValues] }, rightAligned: false)
@@ -48,6 +49,7 @@ struct ModelsCommand: ParsableCommand {
             for algorithm in algorithms where wanted(algorithm.name) {
                 lines.append("")
                 lines.append("\(algorithm.name)  (\(algorithm.summary))")
+                lines += Self.aliases(of: algorithm.name)
                 if algorithm.settings.isEmpty {
                     lines.append("  no settings")
                 } else {
@@ -65,6 +67,13 @@ struct ModelsCommand: ParsableCommand {
             }
             try StandardStreams.writeOutput(lines.joined(separator: "\n") + "\n")
         }
+    }
+
+    /// "  aliases: tully1, ..." for a name that has aliases (job files may use them, and
+    /// any case), or nothing.
+    static func aliases(of name: String) -> [String] {
+        let aliases = ModelRegistry.aliases(of: name) + AlgorithmRegistry.aliases(of: name)
+        return aliases.isEmpty ? [] : ["  aliases: " + aliases.joined(separator: ", ")]
     }
 
     static func shown(_ constant: ConstantDescription) -> String {

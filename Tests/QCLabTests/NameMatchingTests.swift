@@ -67,6 +67,30 @@ final class NameMatchingTests: XCTestCase {
         }
     }
 
+    /// Every alias stands for its name, is listed by `qclab models` and documented in
+    /// docs/Reference.md; no alias is also another name's spelling.
+    func testEveryAliasResolvesAndIsListedAndDocumented() throws {
+        let reference = try String(contentsOf: DocumentationSnippetTests.root.appendingPathComponent("docs/Reference.md"), encoding: .utf8)
+        let models = try QCLabCLI.run(["models"], in: try folder())
+        XCTAssertEqual(models.status, 0, models.errors)
+        for (list, names, resolve) in [(NameMatching.modelAliasList, ModelRegistry.names, ModelRegistry.canonicalName),
+                                       (NameMatching.algorithmAliasList, AlgorithmRegistry.names, AlgorithmRegistry.canonicalName)] {
+            for (alias, name) in list {
+                XCTAssertTrue(reference.contains("`\(alias)`"), "docs/Reference.md names the alias \(alias)")
+                XCTAssertFalse(names.contains { NameMatching.normalized($0) == NameMatching.normalized(alias) }, "\(alias) is a name")
+                guard names.contains(name) else { continue }  // a model this build does not have
+                XCTAssertEqual(try resolve(alias), name, alias)
+                XCTAssertEqual(try resolve(alias.uppercased()), name, alias)
+                let aliases = list.filter { $0.name == name }.map(\.alias).joined(separator: ", ")
+                XCTAssertTrue(models.output.contains("\n\(name)  (") && models.output.contains("\n  aliases: \(aliases)\n"),
+                              "qclab models lists \(name)'s aliases: \(aliases)")
+            }
+        }
+        let one = try QCLabCLI.run(["models", "tully1"], in: try folder())
+        XCTAssertTrue(one.output.hasPrefix("\nTullyProblemOne  (2 quantum states with the defaults)\n  aliases: tully1, tully_one, tully_problem_1\n"),
+                      one.output)
+    }
+
     /// Every model and algorithm class of QC Lab 1.3.0 (read from the installed package)
     /// resolves to itself, also lowercased and in QC Lab's snake_case module style; the
     /// ab initio ones, which need a quantum chemistry program, are the only exceptions.

@@ -85,4 +85,7 @@ public enum AlgorithmRegistry {
     /// `"fssh"` or `"fewest_switches_surface_hopping"`; throws
     /// ``QCLabError/unknownName(kind:name:known:)``, whose message names the closest names.
     public static func canonicalName(_ name: String) throws -> String { try registry.canonicalName(name) }
+
+    /// The aliases job files may use for algorithm `name` (`fssh` for `FewestSwitchesSurfaceHopping`).
+    public static func aliases(of name: String) -> [String] { NameMatching.algorithmAliasList.filter { $0.name == name }.map(\.alias) }
 }

@@ -62,6 +62,9 @@ public enum ModelRegistry {
     /// ``QCLabError/unknownName(kind:name:known:)``, whose message names the closest names.
     public static func canonicalName(_ name: String) throws -> String { try registry.canonicalName(name) }
 
+    /// The aliases job files may use for model `name` (`tully1` for `TullyProblemOne`).
+    public static func aliases(of name: String) -> [String] { NameMatching.modelAliasList.filter { $0.name == name }.map(\.alias) }
+
     /// A harmonic bath's distribution: Boltzmann unless another harmonic one is asked for.
     private static func harmonic(_ name: String, _ d: InitialClassicalDistribution?) throws -> InitialClassicalDistribution {
         if d == .definitePositionMomentum || d == .wignerCoherentState {

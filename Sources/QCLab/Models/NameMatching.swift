@@ -2,27 +2,38 @@
 /// common aliases (`fssh`, `mf`, `msmash`, `tully1`, ...), and the closest known names for
 /// a name that matches none ("did you mean").
 enum NameMatching {
-    /// Aliases of QC Lab's models, by their ``normalized(_:)`` form: the canonical name
-    /// each stands for. An alias of a model that is not registered matches nothing.
-    static let modelAliases: [String: String] = [
-        "sb": "SpinBoson",
-        "holstein": "HolsteinLattice",
-        "holsteinreciprocal": "HolsteinLatticeReciprocalSpace",
-        "fmo": "FMOComplex",
-        "tully1": "TullyProblemOne", "tullyone": "TullyProblemOne", "tullyproblem1": "TullyProblemOne",
-        "tully2": "TullyProblemTwo", "tullytwo": "TullyProblemTwo", "tullyproblem2": "TullyProblemTwo",
-        "tully3": "TullyProblemThree", "tullythree": "TullyProblemThree", "tullyproblem3": "TullyProblemThree",
-        "caca": "ComplexAvoidedCrossingA", "cacb": "ComplexAvoidedCrossingB", "cacc": "ComplexAvoidedCrossingC",
-        "lvc": "LinearVibronicCoupling",
+    /// Aliases of QC Lab's models, as `qclab models` and docs/Reference.md show them:
+    /// the canonical name each stands for. An alias of a model that is not registered
+    /// matches nothing.
+    static let modelAliasList: [(alias: String, name: String)] = [
+        ("sb", "SpinBoson"),
+        ("holstein", "HolsteinLattice"),
+        ("holstein_reciprocal", "HolsteinLatticeReciprocalSpace"),
+        ("fmo", "FMOComplex"),
+        ("tully1", "TullyProblemOne"), ("tully_one", "TullyProblemOne"), ("tully_problem_1", "TullyProblemOne"),
+        ("tully2", "TullyProblemTwo"), ("tully_two", "TullyProblemTwo"), ("tully_problem_2", "TullyProblemTwo"),
+        ("tully3", "TullyProblemThree"), ("tully_three", "TullyProblemThree"), ("tully_problem_3", "TullyProblemThree"),
+        ("cac_a", "ComplexAvoidedCrossingA"), ("cac_b", "ComplexAvoidedCrossingB"), ("cac_c", "ComplexAvoidedCrossingC"),
+        ("lvc", "LinearVibronicCoupling"),
     ]
 
-    /// Aliases of QC Lab's algorithms, by their ``normalized(_:)`` form.
-    static let algorithmAliases: [String: String] = [
-        "mf": "MeanField", "mft": "MeanField", "ehrenfest": "MeanField",
-        "fssh": "FewestSwitchesSurfaceHopping", "tssh": "FewestSwitchesSurfaceHopping",
-        "surfacehopping": "FewestSwitchesSurfaceHopping",
-        "msmash": "MultiStateMappingApproachToSurfaceHopping",
+    /// Aliases of QC Lab's algorithms, as `qclab models` and docs/Reference.md show them.
+    static let algorithmAliasList: [(alias: String, name: String)] = [
+        ("mf", "MeanField"), ("mft", "MeanField"), ("ehrenfest", "MeanField"),
+        ("fssh", "FewestSwitchesSurfaceHopping"), ("tssh", "FewestSwitchesSurfaceHopping"),
+        ("surface_hopping", "FewestSwitchesSurfaceHopping"),
+        ("msmash", "MultiStateMappingApproachToSurfaceHopping"),
     ]
+
+    /// The model aliases by their ``normalized(_:)`` form.
+    static let modelAliases = keyed(modelAliasList)
+
+    /// The algorithm aliases by their ``normalized(_:)`` form.
+    static let algorithmAliases = keyed(algorithmAliasList)
+
+    private static func keyed(_ list: [(alias: String, name: String)]) -> [String: String] {
+        Dictionary(list.map { (normalized($0.alias), $0.name) }) { first, _ in first }
+    }
 
     /// Every alias, for suggestions in messages that do not say which kind of name they are.
     private static let allAliases = modelAliases.merging(algorithmAliases) { first, _ in first }
