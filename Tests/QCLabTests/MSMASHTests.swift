@@ -85,7 +85,8 @@ final class MSMASHTests: XCTestCase {
                                      (#"{"reverse_frustrated_hops": 1}"#, "reverse_frustrated_hops"),
                                      (#"{"fssh_deterministic": true}"#, "fssh_deterministic")] {
             XCTAssertThrowsError(try Job(json: Foundation.Data(job(settings).utf8))) { error in
-                XCTAssertTrue("\(error)".contains(fragment), "\(error)")
+                XCTAssertEqual((error as? QCLabError)?.code, .invalidAlgorithmSetting, "\(error)")
+                XCTAssertEqual((error as? QCLabError)?.culprit, fragment, "\(error)")
             }
         }
         let parsed = try Job(json: Foundation.Data(job(#"{"gauge_fixing": "phase_der_couple", "msmash_max_hops": 3}"#).utf8))

@@ -83,10 +83,10 @@ final class ReliabilityTests: XCTestCase {
     func testOutputProblemsAreFoundBeforeComputing() throws {
         let slow = BadJob.job(settings: #"{"tmax": 1000, "dt_update": 0.01, "dt_collect": 1, "num_trajs": 1000000, "batch_size": 100}"#)
         let tooLong = String(repeating: "x", count: 300) + ".h5"
-        try assertRefused(["run", "job.json", "--output", "out"], files: ["job.json": slow], naming: ["'out'", "folder"],
+        try assertRefused(["run", "job.json", "--output", "out"], files: ["job.json": slow], code: "invalidPath", naming: ["'out'", "folder"],
                           "existing folder", timeout: 60)
         try assertRefused(["run", "job.json", "--output", "out/" + tooLong], files: ["job.json": slow],
-                          naming: [tooLong, "too long"], "name too long", timeout: 60)
+                          code: "invalidPath", naming: [tooLong, "too long"], "name too long", timeout: 60)
     }
 
     /// A name the file system can hold but whose temporary name (".name.tmp-...") would be
@@ -115,7 +115,7 @@ final class ReliabilityTests: XCTestCase {
         ]
         for (settings, culprits) in cases {
             try assertRefused(["run", "job.json", "--output", "out/r.h5"], files: ["job.json": BadJob.job(settings: settings)],
-                              naming: culprits, settings, timeout: 60)
+                              code: "invalidSetting", naming: culprits, settings, timeout: 60)
             XCTAssertThrowsError(try Job(json: Foundation.Data(BadJob.job(settings: settings).utf8)), settings)
         }
     }
@@ -132,7 +132,7 @@ final class ReliabilityTests: XCTestCase {
         for driver in ["serial", "multiprocessing"] {
             try assertRefused(["run", "job.json", "--output", "out/more.h5", "--append", "last.h5", "--driver", driver],
                               files: ["job.json": BadJob.valid], binaryFiles: ["last.h5": bytes],
-                              naming: ["'num_trajs'", "4294967295", "seeds"], "continue after the last seed, \(driver)")
+                              code: "invalidSetting", naming: ["'num_trajs'", "4294967295", "seeds"], "continue after the last seed, \(driver)")
         }
     }
 
@@ -141,9 +141,9 @@ final class ReliabilityTests: XCTestCase {
     func testNonFiniteResultsAreRefusedNamingOutputTimeAndSeeds() throws {
         let job = BadJob.job(model: #"{"name": "SpinBoson", "constants": {"kBT": 1e308}}"#)
         try assertRefused(["run", "job.json", "--output", "out/r.h5"], files: ["job.json": job],
-                          naming: ["output '", "t = ", "seeds 0...1"], "kBT 1e308")
+                          code: "nonFinite", naming: ["output '", "t = ", "seeds 0...1"], "kBT 1e308")
         try assertRefused(["run", "job.json", "--output", "out/r.h5", "--driver", "multiprocessing", "--num-tasks", "2"],
-                          files: ["job.json": job], naming: ["output '", "t = ", "in the batch of seeds "],
+                          files: ["job.json": job], code: "nonFinite", naming: ["output '", "t = ", "in the batch of seeds "],
                           "kBT 1e308, forked (both workers' batches fail; either may be reported first)")
         // Library level: the batch result never reaches the caller.
         var settings = SimulationSettings(tmax: 0.2, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 2, batchSize: 2)
@@ -169,7 +169,7 @@ final class ReliabilityTests: XCTestCase {
         ]
         for (settings, culprits) in cases {
             try assertRefused(["run", "job.json", "--output", "out/r.h5"], files: ["job.json": BadJob.job(settings: settings)],
-                              naming: culprits, settings, timeout: 60)
+                              code: "invalidSetting", naming: culprits, settings, timeout: 60)
         }
         XCTAssertNotNil(SystemMemory.available(), "this machine's available memory must be readable for the check to apply")
     }
@@ -185,11 +185,11 @@ final class ReliabilityTests: XCTestCase {
             XCTAssertLessThan(bytes.count, 16_384)
             let culprits = [name, dataset == "seed" || !compressed ? "'\(dataset)'" : "memory"]
             let files = ["job.json": BadJob.valid]
-            try assertRefused(["info", name], files: files, binaryFiles: [name: bytes], naming: culprits, "info \(name)")
-            try assertRefused(["plot", name, "--output", "out/p.svg"], binaryFiles: [name: bytes], naming: culprits, "plot \(name)")
-            try assertRefused(["merge", name, "--output", "out/all.h5"], binaryFiles: [name: bytes], naming: culprits, "merge \(name)")
+            try assertRefused(["info", name], files: files, binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "info \(name)")
+            try assertRefused(["plot", name, "--output", "out/p.svg"], binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "plot \(name)")
+            try assertRefused(["merge", name, "--output", "out/all.h5"], binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "merge \(name)")
             try assertRefused(["run", "job.json", "--append", name, "--output", "out/more.h5"], files: files,
-                              binaryFiles: [name: bytes], naming: culprits, "--append \(name)")
+                              binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "--append \(name)")
         }
     }
 

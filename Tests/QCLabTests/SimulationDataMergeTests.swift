@@ -60,7 +60,7 @@ final class DataMergeTests: XCTestCase {
         other.settings.tmax = 2
         let b = try serialDriver(other, seeds: [5, 6])
         XCTAssertThrowsError(try a.add(b)) { error in
-            XCTAssertTrue("\(error)".contains("shape"), "\(error)")
+            XCTAssertEqual((error as? QCLabError)?.code, .incompatibleData, "\(error)")
         }
     }
 
