@@ -123,12 +123,14 @@ final class CheckpointTests: XCTestCase {
             let refused = try QCLabCLI.run(arguments + ["--output", "out.h5", "--checkpoint", "ck"], in: folder)
             XCTAssertNotEqual(refused.status, 0)
             XCTAssertEqual(refused.errorLines.count, 1, refused.errors)
+            XCTAssertEqual(refused.errorCode, "invalidPath", refused.errors)
             XCTAssertTrue(refused.errors.contains("checkpoint 'ck' \(message)"), refused.errors)
         }
         var bytes = try Data(contentsOf: folder.appendingPathComponent("ck"))
         bytes[4] = 9
         try bytes.write(to: folder.appendingPathComponent("ck"))
         let newer = try QCLabCLI.run(["run", "job.json", "--output", "out.h5", "--checkpoint", "ck"], in: folder)
+        XCTAssertEqual(newer.errorCode, "invalidPath", newer.errors)
         XCTAssertTrue(newer.errors.contains("has format version 9"), newer.errors)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out.h5").path))
     }

@@ -37,8 +37,7 @@ final class ErrorCodeTests: XCTestCase {
 
     /// Each code thrown in a batch (`QCLAB_TEST_FAIL_WITH`) ends `qclab run` with the same line.
     ///
-    /// Under every driver: the error's message behind its code (`QCLAB_ERROR_CODES=1`), and
-    /// without a code by default.
+    /// Under every driver: the error's message behind its code (`QCLAB_ERROR_CODES=1`).
     func testEachCodeComesThroughTheSerialForkedAndMPIDrivers() throws {
         let mpirun = try ParallelDriverTests.mpirun()
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-codes")
@@ -62,11 +61,6 @@ final class ErrorCodeTests: XCTestCase {
                 XCTAssertEqual(ours, ["qclab: error: \(TestFailure.sample(code).description)"], label)
                 XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"], "\(label): nothing written")
             }
-            // Without QCLAB_ERROR_CODES=1, the line users see: no code.
-            let plain = try QCLabCLI.run(["run", "job.json", "-o", "out.h5"], in: folder,
-                                         environment: ["QCLAB_TEST_FAIL_WITH": code.rawValue, "QCLAB_ERROR_CODES": "0"])
-            XCTAssertNil(plain.errorCode)
-            XCTAssertEqual(plain.errorLines, ["qclab: error: \(TestFailure.sample(code).description)"], code.rawValue)
         }
     }
 
@@ -81,5 +75,61 @@ final class ErrorCodeTests: XCTestCase {
         for code in QCLabCLI.errorCodes {
             XCTAssertTrue(reference.contains("| `\(code)` |"), "\(code) is not in the table of docs/Reference.md")
         }
+    }
+}
+
+/// The wording of the messages, pinned: the only tests that match error text exactly.
+///
+/// Every other test checks which error it got by its code (and culprit); these keep the
+/// one-line messages and the default error line what users read.
+final class MessageWordingTests: XCTestCase {
+    func testEachCaseReadsAsPinned() {
+        let expected: [QCLabError.Code: String] = [
+            .invalidSetting: "setting 'tmax' must be positive, got −1",
+            .invalidConstant: "SpinBoson constant 'kBT' must be positive",
+            .invalidAlgorithmSetting: "algorithm setting 'gauge_fixing' is not known",
+            .invalidInitialState: "initial_state: wf_db has 3 entries; the model has 2 states",
+            .unknownName: "unknown model 'SpinBosun' (known: SpinBoson, FMOComplex)",
+            .malformedJob: "malformed job: line 1, column 2: unexpected ‘}’",
+            .lapack: "LAPACK zheev failed with info = -4",
+            .hdf5: "HDF5 file 'out.h5': cannot be created",
+            .incompatibleData: "cannot merge data: time grids differ",
+            .workerFailed: "worker 2 (pid 7) failed (exited with status 3); lost seeds 0...2, 5",
+            .mpi: "MPI: MPI_Send failed",
+            .invalidPath: "output 'a/b.h5': its folder does not exist",
+            .unusableData: "the data has no 'dm_db'",
+            .nonFinite: "output 'classical_energy' became infinite at t = 0.5 (its first collect time not finite) "
+                + "in the batch of seeds 4...7",
+            .invalidEnvironment: "environment variable QCLAB_CHECKPOINT_INTERVAL='inf' is not a number of seconds",
+            .system: "cannot start a worker: resource temporarily unavailable",
+        ]
+        for code in QCLabError.Code.allCases {
+            XCTAssertEqual(TestFailure.sample(code).description, expected[code], code.rawValue)
+        }
+        XCTAssertEqual(QCLabError.nonFinite(output: "dm_db", value: .nan, time: nil, seeds: [3]).description,
+                       "output 'dm_db' became NaN in the batch of seeds 3")
+        XCTAssertEqual(QCLabError.unknownName(kind: "driver", name: "x", known: []).description, "unknown driver 'x'")
+    }
+
+    /// Without `QCLAB_ERROR_CODES=1` the error line is `qclab: error: MESSAGE`, for every code.
+    func testTheDefaultErrorLineCarriesNoCode() throws {
+        let folder = try QCLabCLI.temporaryFolder(self, "qclab-wording")
+        try BadJob.valid.write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        for code in QCLabError.Code.allCases {
+            let plain = try QCLabCLI.run(["run", "job.json", "-o", "out.h5"], in: folder,
+                                         environment: ["QCLAB_TEST_FAIL_WITH": code.rawValue, "QCLAB_ERROR_CODES": "0"])
+            XCTAssertEqual(plain.status, 1, code.rawValue)
+            XCTAssertNil(plain.errorCode)
+            XCTAssertEqual(plain.errors, "qclab: error: \(TestFailure.sample(code).description)\n", code.rawValue)
+        }
+        let usage = try QCLabCLI.run(["run", "--bogus"], in: folder, environment: ["QCLAB_ERROR_CODES": "0"])
+        XCTAssertEqual(usage.errors, "qclab: error: Unknown option '--bogus' (see 'qclab run --help')\n")
+        let coded = try QCLabCLI.run(["run", "--bogus"], in: folder)
+        XCTAssertEqual(coded.errorCode, "usage")
+        XCTAssertEqual(coded.errors, usage.errors, "the same text behind the code")
+        let refused = try QCLabCLI.run(["models"], in: folder, environment: ["QCLAB_ERROR_CODES": "yes"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertEqual(refused.errors, "qclab: error: environment variable QCLAB_ERROR_CODES='yes' is not 0 or 1\n")
+        XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"])
     }
 }

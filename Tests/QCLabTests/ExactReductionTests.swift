@@ -300,6 +300,7 @@ final class ExactReductionTests: XCTestCase {
         XCTAssertEqual(P.withoutLog(merged), P.withoutLog(all))
         let bad = try QCLabCLI.run(["run", "job.json", "--seeds", "5:5", "--output", "x.h5"], in: folder)
         XCTAssertNotEqual(bad.status, 0)
+        XCTAssertEqual(bad.errorCode, "usage", bad.errors)
         XCTAssertTrue(bad.errors.contains("--seeds"), bad.errors)
     }
 
@@ -335,6 +336,7 @@ final class ExactReductionTests: XCTestCase {
             let outcome = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder, environment: environment)
             XCTAssertNotEqual(outcome.status, 0, "\(environment)")
             XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
+            XCTAssertEqual(outcome.errorCode, "mpi", outcome.errors)
             XCTAssertTrue(outcome.errors.contains("--driver mpi"), outcome.errors)
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["job.json"])
@@ -343,6 +345,7 @@ final class ExactReductionTests: XCTestCase {
         let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "2", try QCLabCLI.executable().path, "run", "job.json",
                                          "--output", "out.h5"], in: folder, timeout: 60)
         XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertEqual(outcome.errorCode, "mpi", outcome.errors)
         XCTAssertTrue(outcome.errors.contains("add `--driver mpi`"), outcome.errors)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["job.json"])
     }

@@ -30,6 +30,7 @@ final class ReliabilityTests: XCTestCase {
             let outcome = try QCLabCLI.run(["run", "job.json", "--output", name], in: folder)
             XCTAssertEqual(outcome.status, 1, "\(name): \(outcome.errors)")
             XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
+            XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
             XCTAssertTrue(outcome.errors.contains("'\(name)'") && outcome.errors.contains(kind), outcome.errors)
             let after = try Syscalls.linkStatus(folder.appendingPathComponent(name).path)
             XCTAssertTrue(after.isSameFile(as: before) && after.st_mode == before.st_mode, "\(name) was replaced")
@@ -61,6 +62,7 @@ final class ReliabilityTests: XCTestCase {
             let outcome = try QCLabCLI.run(["run", "job.json", "--output", output], in: folder)
             XCTAssertEqual(outcome.status, 1, outcome.errors)
             XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
+            XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
             XCTAssertTrue(outcome.errors.contains("job file"), outcome.errors)
             XCTAssertEqual(try String(contentsOfFile: folder.appendingPathComponent("job.json").path, encoding: .utf8), BadJob.valid)
         }
@@ -72,6 +74,7 @@ final class ReliabilityTests: XCTestCase {
         let plot = try QCLabCLI.run(["plot", "data.h5", "--output", "./data.h5"], in: folder)
         XCTAssertEqual(plot.status, 1, plot.errors)
         XCTAssertEqual(plot.errorLines.count, 1, plot.errors)
+        XCTAssertEqual(plot.errorCode, "invalidPath", plot.errors)
         XCTAssertTrue(plot.errors.contains("input 'data.h5'"), plot.errors)
         XCTAssertEqual(try Foundation.Data(contentsOf: folder.appendingPathComponent("data.h5")), saved)
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["data.h5", "job.json"])
