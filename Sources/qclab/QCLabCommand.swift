@@ -13,9 +13,11 @@ struct QCLabCommand: ParsableCommand {
                       CheckInputCommand.self],
         defaultSubcommand: nil)
 
-    /// Parses the command line and runs the chosen subcommand. Help and version print
-    /// as usual; any mistake on the command line ends in one line on standard error
-    /// (`qclab: error: ...`, pointing at `--help`) and ArgumentParser's exit status.
+    /// Parses the command line and runs the chosen subcommand.
+    ///
+    /// Help and version print as usual; any mistake on the command line ends in one line on
+    /// standard error (`qclab: error: ...`, pointing at `--help`) and ArgumentParser's exit
+    /// status.
     static func main() {
         StandardStreams.ignoreWriteSignals()
         ErrorLine.checkEnvironment()

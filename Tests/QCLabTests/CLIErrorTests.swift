@@ -45,10 +45,11 @@ enum QCLabCLI {
         }
     }
 
-    /// The built executable `name` (`qclab`, or a test helper): in the build-products
-    /// folder that holds this test bundle (so any `--scratch-path` works), else
-    /// `.build/debug` of the package. A missing executable throws, which fails the test:
-    /// it is never skipped.
+    /// The built executable `name` (`qclab`, or a test helper).
+    ///
+    /// It is looked for in the build-products folder that holds this test bundle (so any
+    /// `--scratch-path` works), else in `.build/debug` of the package.
+    /// A missing executable throws, which fails the test: it is never skipped.
     static func executable(named name: String = "qclab") throws -> URL {
         var candidates = [Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent(name)]
         var folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -65,9 +66,11 @@ enum QCLabCLI {
         return found
     }
 
-    /// Runs `qclab arguments...` in `folder` with a time limit (a safety net against a hang,
-    /// not a timing the test relies on); standard output and error
-    /// go to files in a separate folder, so that `folder` holds only what qclab writes.
+    /// Runs `qclab arguments...` in `folder` with a time limit.
+    ///
+    /// The limit is a safety net against a hang, not a timing the test relies on. Standard
+    /// output and error go to files in a separate folder, so that `folder` holds only what
+    /// qclab writes.
     /// `environment` is added to this process's (with `QCLAB_ERROR_CODES=1` unless it says
     /// otherwise), less the variables named in `removingEnvironment`.
     static func run(_ arguments: [String], in folder: URL, program: URL? = nil, timeout: Double = 300,

@@ -167,11 +167,13 @@ final class CheckpointIntegrityTests: XCTestCase {
         }
     }
 
-    /// The damaged checkpoints of the issue, made from a real one (3 of 16 batches done):
-    /// each changed as written (its checksum left as it was), and each changed and sealed
-    /// again with a valid checksum, which only the consistency checks can refuse. Each is
-    /// refused through `qclab run` with one line naming CK and what is wrong, the output is
-    /// not written, and CK is left byte for byte as it was.
+    /// Damaged checkpoints are refused with one line and kept as they were.
+    ///
+    /// Made from a real one (3 of 16 batches done): each changed as written (its checksum
+    /// left as it was), and each changed and sealed again with a valid checksum, which only
+    /// the consistency checks can refuse.
+    /// Each is refused through `qclab run` with one line naming CK and what is wrong, the
+    /// output is not written, and CK is left byte for byte as it was.
     func testDamagedCheckpointsAreRefusedAndKept() throws {
         let folder = try folder(job: Self.shortJobJSON)
         try Self.writePartialCheckpoint(in: folder, batches: 0..<3)

@@ -18,9 +18,10 @@ final class CheckpointTests: XCTestCase {
         return folder
     }
 
-    /// Runs `qclab arguments...` in `folder` (a checkpoint after every batch). With
-    /// `moment`, the run pauses there (`QCLAB_TEST_PAUSE_AT`) and is SIGKILLed once it says
-    /// so; returns whether it was, and its status.
+    /// Runs `qclab arguments...` in `folder` (a checkpoint after every batch).
+    ///
+    /// With `moment`, the run pauses there (`QCLAB_TEST_PAUSE_AT`) and is SIGKILLed once it
+    /// says so; returns whether it was, and its status.
     func run(_ arguments: [String], in folder: URL, killedAt moment: String?) throws -> (killed: Bool, status: Int32) {
         var environment = ["QCLAB_CHECKPOINT_INTERVAL": "0"]
         environment["QCLAB_TEST_PAUSE_AT"] = moment

@@ -2,12 +2,13 @@ import Foundation
 import XCTest
 @testable import QCLab
 
-/// The environment turned against the built `qclab`, for real: full and closed standard
-/// streams, resource limits set by `ulimit` in a shell that then becomes qclab, environment
-/// variables out of range, and an `rsvg-convert` that misbehaves. Each ends in one line
-/// on standard error naming the culprit and a non-zero status (or in success), never in a
-/// signal, a hang or a file left behind. A hang fails the test through the runner's
-/// safety limit (`QCLabCLI.run`'s timeout), which nothing here waits out on success.
+/// The environment turned against the built `qclab`, for real.
+///
+/// Full and closed standard streams, resource limits set by `ulimit` in a shell that then
+/// becomes qclab, environment variables out of range, and an `rsvg-convert` that misbehaves.
+/// Each ends in one line on standard error naming the culprit and a non-zero status (or in
+/// success), never in a signal, a hang or a file left behind. A hang fails the test through the
+/// runner's safety limit (`QCLabCLI.run`'s timeout), which nothing here waits out on success.
 final class EnvironmentFaultTests: XCTestCase {
     // MARK: Helpers
 

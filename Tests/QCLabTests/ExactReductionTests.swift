@@ -233,9 +233,9 @@ final class ExactReductionTests: XCTestCase {
 
     // MARK: Forked driver faults
 
-    /// A worker stopped (SIGSTOP) as it is given batch 3 is found out after the stall
-    /// time and reported. It is the only worker, so no other one can be mistaken for it,
-    /// however slow the machine.
+    /// A worker stopped (SIGSTOP) as it is given batch 3 is found out after the stall time and reported.
+    ///
+    /// It is the only worker, so no other one can be mistaken for it, however slow the machine.
     func testStoppedWorkerIsReportedWithItsLostSeeds() throws {
         let sim = try simulation(batchSize: 4)
         var stopped: pid_t = 0

@@ -2,8 +2,10 @@ import Foundation
 import XCTest
 @testable import QCLab
 
-/// A bad job file and what its error must say. Shared by the library tests here and the
-/// end-to-end tests of the `qclab` executable (`CLIErrorTests`).
+/// A bad job file and what its error must say.
+///
+/// Shared by the library tests here and the end-to-end tests of the `qclab` executable
+/// (`CLIErrorTests`).
 struct BadJob {
     /// What the typed error must be.
     enum Expected {
@@ -216,6 +218,7 @@ final class JobParsingTests: XCTestCase {
             let job = try Job(contentsOf: examples.appendingPathComponent(name).path)
             models.insert(job.simulation.model.modelName)
         }
-        XCTAssertEqual(models, Set(ModelRegistry.builtInNames), "every built-in model has an example job")  // not the ones tests register
+        // The built-in models, not the ones tests register.
+        XCTAssertEqual(models, Set(ModelRegistry.builtInNames), "every built-in model has an example job")
     }
 }

@@ -200,10 +200,13 @@ final class ReliabilityTests: XCTestCase {
 
     private func smallFileSystem(kilobytes: Int) throws -> URL { try QCLabCLI.smallFileSystem(self, kilobytes: kilobytes) }
 
-    /// On a nearly full disk the error says so, the process exits with status 1 (HDF5's
-    /// exit handler used to segfault after the message), no temporary file is left, and
-    /// an earlier output of the same name is kept intact. Tried at many fill levels, so
-    /// that the write fails at creation, in a dataset and at the final flush.
+    /// A nearly full disk fails the write cleanly and keeps the earlier output.
+    ///
+    /// The error says so, the process exits with status 1 (HDF5's exit handler used to
+    /// segfault after the message), no temporary file is left, and an earlier output of the
+    /// same name is kept intact.
+    /// Tried at many fill levels, so that the write fails at creation, in a dataset and at the
+    /// final flush.
     func testNearlyFullDiskFailsCleanlyAndKeepsTheEarlierOutput() throws {
         let disk = try smallFileSystem(kilobytes: 96)
         let inputs = try QCLabCLI.temporaryFolder(self)
