@@ -3,7 +3,8 @@
 # QC Lab 1.3.0, h5py and pytest from PyPI in a virtual environment of its own), builds (the
 # end-to-end tests run the built `qclab` executable, also under mpirun), runs every Swift
 # test, then the Python bridge's tests (python/) against QC Lab's own drivers, then the
-# fuzz targets for damaged checkpoints and output files for a bounded time.
+# fuzz targets for damaged checkpoints and output files for a bounded time, and last the
+# formatting of the sources (scripts/lint.sh, swift-format with .swift-format).
 #
 # The Swift tests get what they need from here, never from elsewhere on the machine:
 # QCLAB_TEST_PYTHON is the environment's python (the tests that compare with QC Lab or read
@@ -38,3 +39,7 @@ fi
 # Damaged checkpoints and output files, fuzzed from their committed seeds (the damaged
 # files of CheckpointIntegrityTests and IntegrityTests) for a bounded time, a fixed seed.
 scripts/fuzz.sh --ci 60 FuzzCheckpoint FuzzHDF5Reader
+
+# The formatting: swift-format's lint of Sources, Tests and Examples, strict (any finding
+# fails). `scripts/lint.sh --fix` rewrites the sources to match.
+scripts/lint.sh

@@ -13,11 +13,14 @@ struct QCLabCommand: ParsableCommand {
                       CheckInputCommand.self],
         defaultSubcommand: nil)
 
-    /// Parses the command line and runs the chosen subcommand. Help and version print
-    /// as usual; any mistake on the command line ends in one line on standard error
-    /// (`qclab: error: ...`, pointing at `--help`) and ArgumentParser's exit status.
+    /// Parses the command line and runs the chosen subcommand.
+    ///
+    /// Help and version print as usual; any mistake on the command line ends in one line on
+    /// standard error (`qclab: error: ...`, pointing at `--help`) and ArgumentParser's exit
+    /// status.
     static func main() {
         StandardStreams.ignoreWriteSignals()
+        ErrorLine.checkEnvironment()
         fixLinearAlgebraThreads()
         rejectUnknownSubcommand()
         do {
@@ -41,7 +44,8 @@ struct QCLabCommand: ParsableCommand {
                 .map { $0.configuration.commandName ?? "" }
                 .first { arguments.first == $0 }
             let help = "see 'qclab " + (subcommand.map { $0 + " " } ?? "") + "--help'"
-            StandardStreams.writeError("qclab: error: \(message) (\(help))\n")
+            let errorCode = QCLabError.code(of: error)?.rawValue ?? ErrorLine.usage
+            StandardStreams.writeError(ErrorLine.text("\(message) (\(help))", code: errorCode))
             Foundation.exit(code.rawValue)
         }
     }
@@ -56,8 +60,9 @@ extension QCLabCommand {
         guard !all.contains(first) else { return }
         let names = configuration.subcommands.filter { $0.configuration.shouldDisplay }
             .compactMap { $0.configuration.commandName } + ["help"]
-        StandardStreams.writeError(
-            "qclab: error: unknown subcommand '\(first)' (known: \(names.dropLast().joined(separator: ", ")); see 'qclab --help')\n")
+        StandardStreams.writeError(ErrorLine.text(
+            "unknown subcommand '\(first)' (known: \(names.dropLast().joined(separator: ", ")); see 'qclab --help')",
+            code: ErrorLine.usage))
         Foundation.exit(ExitCode.validationFailure.rawValue)
     }
 }
@@ -97,9 +102,39 @@ private func hdf5Inputs(of command: ParsableCommand) -> [String] {
 }
 
 /// Exits with status 1 and a one-line reason on standard error.
-func fail(_ message: String) -> Never {
-    StandardStreams.writeError("qclab: error: " + message + "\n")
+func fail(_ message: String, code: String = ErrorLine.other) -> Never {
+    StandardStreams.writeError(ErrorLine.text(message, code: code))
     exit(1)
+}
+
+/// The line that reports an error on standard error.
+///
+/// `qclab: error: MESSAGE` by default; with `QCLAB_ERROR_CODES=1`, `qclab: error[CODE]:
+/// MESSAGE`, for programs (the Python bridge) that switch on CODE: a ``QCLabError/Code``
+/// raw value, `usage` for a mistake on the command line, or `other`.
+enum ErrorLine {
+    /// The code of a mistake on the command line (ArgumentParser's errors).
+    static let usage = "usage"
+    /// The code of an error that has none of its own.
+    static let other = "other"
+    private static let setting = ProcessInfo.processInfo.environment["QCLAB_ERROR_CODES"]
+
+    /// The error line (newline included) for `message`.
+    static func text(_ message: String, code: String) -> String {
+        (setting == "1" ? "qclab: error[\(code)]: " : "qclab: error: ") + message + "\n"
+    }
+
+    /// The error line for `error`.
+    static func text(for error: Error) -> String {
+        text(QCLabError.describe(error), code: QCLabError.code(of: error)?.rawValue ?? other)
+    }
+
+    /// Refuses a `QCLAB_ERROR_CODES` other than unset, `0` or `1`.
+    static func checkEnvironment() {
+        guard let setting, setting != "0", setting != "1" else { return }
+        fail(QCLabError.invalidEnvironment(variable: "QCLAB_ERROR_CODES", value: setting, expected: "0 or 1").description,
+             code: QCLabError.Code.invalidEnvironment.rawValue)
+    }
 }
 
 /// Runs `body`, turning a thrown error into a one-line message and exit status 1.
@@ -107,7 +142,7 @@ func reportingErrors<T>(_ body: () throws -> T) -> T {
     do { return try body() } catch let error as CleanExit {
         QCLabCommand.exit(withError: error)
     } catch {
-        fail(QCLabError.describe(error))
+        fail(QCLabError.describe(error), code: QCLabError.code(of: error)?.rawValue ?? ErrorLine.other)
     }
 }
 

@@ -278,7 +278,7 @@ struct RunCommand: ParsableCommand {
         // has left with this error, is no stop to announce.
         StopRequest.release()
         let reports = !MPIEnvironment.isInitialized || MPIEnvironment.isFinalized || MPIEnvironment.rank == 0
-        if reports { StandardStreams.writeError("qclab: error: \(QCLabError.describe(error))\n") }
+        if reports { StandardStreams.writeError(ErrorLine.text(for: error)) }
         MPIEnvironment.finalize()
         Foundation.exit(1)
     }

@@ -9,10 +9,33 @@ enum QCLabCLI {
         /// Whether a signal ended the process (then `status` is the signal's number).
         var signaled = false
         let output: String
+        /// Standard error as users see it: an error line `qclab: error[CODE]: ...` (the runs
+        /// set `QCLAB_ERROR_CODES=1`) is given as `qclab: error: ...`, its code in ``errorCode``.
         let errors: String
+        /// The code of the (last) error line: a ``QCLabError/Code`` raw value, `usage` or `other`.
+        let errorCode: String?
+
+        init(status: Int32, signaled: Bool = false, output: String, errors: String) {
+            self.status = status
+            self.signaled = signaled
+            self.output = output
+            var code: String?
+            let lines = errors.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
+                guard line.hasPrefix("qclab: error["), let end = line.firstIndex(of: "]"),
+                      line[end...].hasPrefix("]: ") else { return line }
+                code = String(line[line.index(line.startIndex, offsetBy: "qclab: error[".count)..<end])
+                return "qclab: error: " + line[line.index(end, offsetBy: 3)...]
+            }
+            self.errors = lines.joined(separator: "\n")
+            self.errorCode = code
+        }
+
         /// The non-empty lines of standard error.
         var errorLines: [Substring] { errors.split(separator: "\n", omittingEmptySubsequences: true) }
     }
+
+    /// The codes an error line may carry: ``QCLabError/Code``'s raw values, `usage`, `other`.
+    static let errorCodes = QCLabError.Code.allCases.map(\.rawValue) + ["usage", "other"]
 
     struct MissingExecutable: Error, CustomStringConvertible {
         let name: String
@@ -22,10 +45,11 @@ enum QCLabCLI {
         }
     }
 
-    /// The built executable `name` (`qclab`, or a test helper): in the build-products
-    /// folder that holds this test bundle (so any `--scratch-path` works), else
-    /// `.build/debug` of the package. A missing executable throws, which fails the test:
-    /// it is never skipped.
+    /// The built executable `name` (`qclab`, or a test helper).
+    ///
+    /// It is looked for in the build-products folder that holds this test bundle (so any
+    /// `--scratch-path` works), else in `.build/debug` of the package.
+    /// A missing executable throws, which fails the test: it is never skipped.
     static func executable(named name: String = "qclab") throws -> URL {
         var candidates = [Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent(name)]
         var folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -42,10 +66,13 @@ enum QCLabCLI {
         return found
     }
 
-    /// Runs `qclab arguments...` in `folder` with a time limit (a safety net against a hang,
-    /// not a timing the test relies on); standard output and error
-    /// go to files in a separate folder, so that `folder` holds only what qclab writes.
-    /// `environment` is added to this process's, less the variables named in `removingEnvironment`.
+    /// Runs `qclab arguments...` in `folder` with a time limit.
+    ///
+    /// The limit is a safety net against a hang, not a timing the test relies on. Standard
+    /// output and error go to files in a separate folder, so that `folder` holds only what
+    /// qclab writes.
+    /// `environment` is added to this process's (with `QCLAB_ERROR_CODES=1` unless it says
+    /// otherwise), less the variables named in `removingEnvironment`.
     static func run(_ arguments: [String], in folder: URL, program: URL? = nil, timeout: Double = 300,
                     environment: [String: String] = [:], removingEnvironment removed: [String] = [],
                     file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
@@ -54,7 +81,7 @@ enum QCLabCLI {
         process.arguments = arguments
         process.currentDirectoryURL = folder
         process.environment = ProcessInfo.processInfo.environment.filter { !removed.contains($0.key) }
-            .merging(environment) { _, given in given }
+            .merging(["QCLAB_ERROR_CODES": "1"].merging(environment) { _, given in given }) { _, given in given }
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-cli-logs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: logs) }
@@ -122,45 +149,45 @@ final class CLIErrorTests: XCTestCase {
     func testEveryBadJobFileIsRefusedWithOneLineNamingTheCulprit() throws {
         for bad in BadJob.all {
             try assertRefused(["run", "job.json", "--output", "out/result.h5"], files: ["job.json": bad.json],
-                              naming: [bad.culprit], bad.name)
+                              code: bad.code.rawValue, naming: [bad.culprit], bad.name)
         }
     }
 
     func testAJobFileThatIsNotUTF8IsRefused() throws {
         try assertRefused(["run", "job.json", "--output", "out/result.h5"], binaryFiles: ["job.json": [0xFF, 0xFE, 0x7B, 0x7D]],
-                          naming: ["job.json", "not UTF-8"], "binary job file")
+                          code: "malformedJob", naming: ["job.json", "not UTF-8"], "binary job file")
     }
 
     func testMissingJobFile() throws {
-        try assertRefused(["run", "nothere.json", "--output", "out/result.h5"], naming: ["nothere.json", "does not exist"],
+        try assertRefused(["run", "nothere.json", "--output", "out/result.h5"], code: "invalidPath", naming: ["nothere.json", "does not exist"],
                           "missing job file")
     }
 
     func testJobPathThatIsAFolder() throws {
-        try assertRefused(["run", "out", "--output", "out/result.h5"], naming: ["'out'", "folder"], "job path is a folder")
+        try assertRefused(["run", "out", "--output", "out/result.h5"], code: "invalidPath", naming: ["'out'", "folder"], "job path is a folder")
     }
 
     func testOutputFolderThatDoesNotExist() throws {
         try assertRefused(["run", "job.json", "--output", "missing/result.h5"], files: ["job.json": BadJob.valid],
-                          naming: ["missing", "does not exist"], "missing output folder")
+                          code: "invalidPath", naming: ["missing", "does not exist"], "missing output folder")
     }
 
     func testOutputPathThatIsAFolder() throws {
         try assertRefused(["run", "job.json", "--output", "out"], files: ["job.json": BadJob.valid],
-                          naming: ["'out'", "is a folder"], "output path is a folder")
+                          code: "invalidPath", naming: ["'out'", "is a folder"], "output path is a folder")
     }
 
     func testAppendToAMissingFile() throws {
         try assertRefused(["run", "job.json", "--output", "out/result.h5", "--append", "earlier.h5"],
-                          files: ["job.json": BadJob.valid], naming: ["earlier.h5", "does not exist"], "--append missing file")
+                          files: ["job.json": BadJob.valid], code: "invalidPath", naming: ["earlier.h5", "does not exist"], "--append missing file")
     }
 
     func testAppendToAFileThatIsNotHDF5() throws {
         try assertRefused(["run", "job.json", "--output", "out/result.h5", "--append", "earlier.h5"],
                           files: ["job.json": BadJob.valid, "earlier.h5": "not an HDF5 file\n"],
-                          naming: ["earlier.h5", "not an HDF5 file"], "--append non-HDF5 file")
+                          code: "hdf5", naming: ["earlier.h5", "not an HDF5 file"], "--append non-HDF5 file")
         try assertRefused(["run", "job.json", "--output", "out/result.h5", "--append", "job.json"],
-                          files: ["job.json": BadJob.valid], naming: ["job.json", "not an HDF5 file"], "--append a job file")
+                          files: ["job.json": BadJob.valid], code: "hdf5", naming: ["job.json", "not an HDF5 file"], "--append a job file")
     }
 
     func testAppendWithASeedAlreadyPresent() throws {
@@ -180,30 +207,30 @@ final class CLIErrorTests: XCTestCase {
 
     func testMistakesOnTheCommandLineGetOneLine() throws {
         let job = ["job.json": BadJob.valid]
-        try assertRefused(["run", "job.json", "--output", "out/r.h5", "--bogus"], files: job, naming: ["--bogus"], "unknown option")
+        try assertRefused(["run", "job.json", "--output", "out/r.h5", "--bogus"], files: job, code: "usage", naming: ["--bogus"], "unknown option")
         try assertRefused(["run", "job.json", "--output", "out/r.h5", "--driver", "threads"], files: job,
-                          naming: ["threads", "--driver"], "unknown driver")
+                          code: "usage", naming: ["threads", "--driver"], "unknown driver")
         try assertRefused(["run", "job.json", "--output", "out/r.h5", "--driver", "multiprocessing", "--num-tasks", "0"],
-                          files: job, naming: ["--num-tasks"], "zero tasks")
-        try assertRefused(["frobnicate"], naming: ["frobnicate"], "unknown subcommand")
-        try assertRefused(["merge", "--output", "out/all.h5"], naming: ["merge"], "merge without inputs")
-        try assertRefused(["info"], naming: ["<file>"], "info without a file")
+                          files: job, code: "usage", naming: ["--num-tasks"], "zero tasks")
+        try assertRefused(["frobnicate"], code: "usage", naming: ["frobnicate"], "unknown subcommand")
+        try assertRefused(["merge", "--output", "out/all.h5"], code: "usage", naming: ["merge"], "merge without inputs")
+        try assertRefused(["info"], code: "usage", naming: ["<file>"], "info without a file")
     }
 
     func testMergeInfoAndPlotRefuseBadFiles() throws {
         let notHDF5 = ["a.h5": "text\n"]
-        try assertRefused(["info", "missing.h5"], naming: ["missing.h5", "does not exist"], "info of a missing file")
-        try assertRefused(["info", "a.h5"], files: notHDF5, naming: ["a.h5", "not an HDF5 file"], "info of a text file")
-        try assertRefused(["plot", "missing.h5", "--output", "out/p.svg"], naming: ["missing.h5"], "plot of a missing file")
-        try assertRefused(["plot", "a.h5", "--output", "out/p.svg"], files: notHDF5, naming: ["a.h5", "not an HDF5 file"],
+        try assertRefused(["info", "missing.h5"], code: "invalidPath", naming: ["missing.h5", "does not exist"], "info of a missing file")
+        try assertRefused(["info", "a.h5"], files: notHDF5, code: "hdf5", naming: ["a.h5", "not an HDF5 file"], "info of a text file")
+        try assertRefused(["plot", "missing.h5", "--output", "out/p.svg"], code: "invalidPath", naming: ["missing.h5"], "plot of a missing file")
+        try assertRefused(["plot", "a.h5", "--output", "out/p.svg"], files: notHDF5, code: "hdf5", naming: ["a.h5", "not an HDF5 file"],
                           "plot of a text file")
-        try assertRefused(["plot", "a.h5", "--output", "nowhere/p.svg"], files: notHDF5, naming: ["nowhere", "does not exist"],
+        try assertRefused(["plot", "a.h5", "--output", "nowhere/p.svg"], files: notHDF5, code: "invalidPath", naming: ["nowhere", "does not exist"],
                           "plot into a missing folder")
-        try assertRefused(["merge", "a.h5", "missing.h5", "--output", "out/all.h5"], files: notHDF5, naming: ["a.h5"],
+        try assertRefused(["merge", "a.h5", "missing.h5", "--output", "out/all.h5"], files: notHDF5, code: "hdf5", naming: ["a.h5"],
                           "merge of a text file")
-        try assertRefused(["merge", "missing.h5", "--output", "out/all.h5"], naming: ["missing.h5", "does not exist"],
+        try assertRefused(["merge", "missing.h5", "--output", "out/all.h5"], code: "invalidPath", naming: ["missing.h5", "does not exist"],
                           "merge of a missing file")
-        try assertRefused(["merge", "a.h5", "--output", "nowhere/all.h5"], files: notHDF5, naming: ["nowhere", "does not exist"],
+        try assertRefused(["merge", "a.h5", "--output", "nowhere/all.h5"], files: notHDF5, code: "invalidPath", naming: ["nowhere", "does not exist"],
                           "merge into a missing folder")
     }
 
@@ -214,9 +241,9 @@ final class CLIErrorTests: XCTestCase {
         try SimulationData().save(to: empty.path)
         let bytes = try [UInt8](Foundation.Data(contentsOf: empty))
         try assertRefused(["plot", "empty.h5", "--output", "out/p.svg"], binaryFiles: ["empty.h5": bytes],
-                          naming: ["'empty.h5'", "nothing to plot"], "plot of a file without trajectories")
+                          code: "unusableData", naming: ["'empty.h5'", "nothing to plot"], "plot of a file without trajectories")
         try assertRefused(["merge", "empty.h5", "--output", "out/all.h5"], binaryFiles: ["empty.h5": bytes],
-                          naming: ["'empty.h5' holds no trajectories"], "merge of a file without trajectories")
+                          code: "incompatibleData", naming: ["'empty.h5' holds no trajectories"], "merge of a file without trajectories")
     }
 
     /// A successful run with standard error redirected to a file (not a terminal) writes
@@ -255,9 +282,11 @@ final class CLIErrorTests: XCTestCase {
 }
 
 extension XCTestCase {
-    /// Runs `arguments` in a fresh folder holding `files`; outputs go to its `out/`.
+    /// Runs `arguments` in a fresh folder holding `files` and expects it refused with `code`.
+    ///
+    /// One line on standard error naming each of `culprits`; outputs go to `out/`, left empty.
     func assertRefused(_ arguments: [String], files: [String: String] = [:], binaryFiles: [String: [UInt8]] = [:],
-                       naming culprits: [String], _ label: String, timeout: Double = 120,
+                       code: String, naming culprits: [String], _ label: String, timeout: Double = 120,
                        file: StaticString = #filePath, line: UInt = #line) throws {
         let folder = try QCLabCLI.temporaryFolder(self)
         let out = folder.appendingPathComponent("out")
@@ -274,6 +303,8 @@ extension XCTestCase {
         XCTAssertEqual(outcome.errorLines.count, 1, "\(label): one line on standard error, got:\n\(outcome.errors)",
                        file: file, line: line)
         XCTAssertTrue(outcome.errors.hasPrefix("qclab: error: "), "\(label): \(outcome.errors)", file: file, line: line)
+        XCTAssertTrue(QCLabCLI.errorCodes.contains(code), "\(label): '\(code)' is no error code", file: file, line: line)
+        XCTAssertEqual(outcome.errorCode, code, "\(label): \(outcome.errors)", file: file, line: line)
         XCTAssertFalse(outcome.errors.contains("Backtrac") || outcome.errors.contains("Fatal error"),
                        "\(label): a backtrace", file: file, line: line)
         XCTAssertFalse(outcome.signaled, "\(label): ended by signal \(outcome.status)", file: file, line: line)

@@ -69,6 +69,7 @@ final class CheckpointIntegrityTests: XCTestCase {
                 XCTAssertEqual(outcome.status, 1, label)
                 XCTAssertEqual(outcome.errorLines.count, 1, "\(label): \(outcome.errors)")
                 XCTAssertTrue(outcome.errors.hasPrefix("qclab: error: --checkpoint '\(checkpoint)' is the same file as "), outcome.errors)
+                XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
                 XCTAssertTrue(outcome.errors.contains("'\(other)'"), "\(label): names the other path: \(outcome.errors)")
                 XCTAssertEqual(try snapshot(folder), before, "\(label): nothing touched")
             }
@@ -80,6 +81,7 @@ final class CheckpointIntegrityTests: XCTestCase {
                                            in: folder, program: mpirun, environment: Self.mpiEnvironment)
             XCTAssertNotEqual(outcome.status, 0)
             XCTAssertEqual(outcome.errorLines.filter { $0.contains("qclab") }.count, 1, outcome.errors)
+            XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
             XCTAssertTrue(outcome.errors.contains("--checkpoint 'hard.h5' is the same file as --output 'old.h5'"), outcome.errors)
             XCTAssertEqual(try snapshot(folder), before, "mpi: nothing touched")
         }
@@ -165,11 +167,13 @@ final class CheckpointIntegrityTests: XCTestCase {
         }
     }
 
-    /// The damaged checkpoints of the issue, made from a real one (3 of 16 batches done):
-    /// each changed as written (its checksum left as it was), and each changed and sealed
-    /// again with a valid checksum, which only the consistency checks can refuse. Each is
-    /// refused through `qclab run` with one line naming CK and what is wrong, the output is
-    /// not written, and CK is left byte for byte as it was.
+    /// Damaged checkpoints are refused with one line and kept as they were.
+    ///
+    /// Made from a real one (3 of 16 batches done): each changed as written (its checksum
+    /// left as it was), and each changed and sealed again with a valid checksum, which only
+    /// the consistency checks can refuse.
+    /// Each is refused through `qclab run` with one line naming CK and what is wrong, the
+    /// output is not written, and CK is left byte for byte as it was.
     func testDamagedCheckpointsAreRefusedAndKept() throws {
         let folder = try folder(job: Self.shortJobJSON)
         try Self.writePartialCheckpoint(in: folder, batches: 0..<3)
@@ -223,6 +227,7 @@ final class CheckpointIntegrityTests: XCTestCase {
                 XCTAssertEqual(outcome.status, 1, "\(label), \(driver)")
                 XCTAssertEqual(outcome.errorLines.count, 1, "\(label), \(driver): \(outcome.errors)")
                 XCTAssertTrue(outcome.errors.hasPrefix("qclab: error: checkpoint 'ck' is damaged: "), "\(label): \(outcome.errors)")
+                XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
                 XCTAssertTrue(outcome.errors.contains(reason), "\(label): \(outcome.errors)")
                 XCTAssertTrue(outcome.errors.contains("remove it to start the run over"), "\(label): \(outcome.errors)")
                 XCTAssertEqual(QCLabCLI.contents(of: folder), ["ck", "job.json"], "\(label): no output, nothing else")
@@ -239,6 +244,7 @@ final class CheckpointIntegrityTests: XCTestCase {
                                            in: folder, program: mpirun, environment: Self.mpiEnvironment)
             XCTAssertNotEqual(outcome.status, 0)
             XCTAssertEqual(outcome.errorLines.filter { $0.contains("qclab") }.count, 1, outcome.errors)
+            XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
             XCTAssertTrue(outcome.errors.contains("qclab: error: checkpoint 'ck' is damaged: its checksum does not match"), outcome.errors)
             XCTAssertEqual(QCLabCLI.contents(of: folder), ["ck", "job.json"], "mpi: no output, nothing else")
             XCTAssertEqual(try Data(contentsOf: ckURL), damaged, "mpi: the checkpoint is kept as it was")

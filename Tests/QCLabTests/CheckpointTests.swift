@@ -18,9 +18,10 @@ final class CheckpointTests: XCTestCase {
         return folder
     }
 
-    /// Runs `qclab arguments...` in `folder` (a checkpoint after every batch). With
-    /// `moment`, the run pauses there (`QCLAB_TEST_PAUSE_AT`) and is SIGKILLed once it says
-    /// so; returns whether it was, and its status.
+    /// Runs `qclab arguments...` in `folder` (a checkpoint after every batch).
+    ///
+    /// With `moment`, the run pauses there (`QCLAB_TEST_PAUSE_AT`) and is SIGKILLed once it
+    /// says so; returns whether it was, and its status.
     func run(_ arguments: [String], in folder: URL, killedAt moment: String?) throws -> (killed: Bool, status: Int32) {
         var environment = ["QCLAB_CHECKPOINT_INTERVAL": "0"]
         environment["QCLAB_TEST_PAUSE_AT"] = moment
@@ -123,12 +124,14 @@ final class CheckpointTests: XCTestCase {
             let refused = try QCLabCLI.run(arguments + ["--output", "out.h5", "--checkpoint", "ck"], in: folder)
             XCTAssertNotEqual(refused.status, 0)
             XCTAssertEqual(refused.errorLines.count, 1, refused.errors)
+            XCTAssertEqual(refused.errorCode, "invalidPath", refused.errors)
             XCTAssertTrue(refused.errors.contains("checkpoint 'ck' \(message)"), refused.errors)
         }
         var bytes = try Data(contentsOf: folder.appendingPathComponent("ck"))
         bytes[4] = 9
         try bytes.write(to: folder.appendingPathComponent("ck"))
         let newer = try QCLabCLI.run(["run", "job.json", "--output", "out.h5", "--checkpoint", "ck"], in: folder)
+        XCTAssertEqual(newer.errorCode, "invalidPath", newer.errors)
         XCTAssertTrue(newer.errors.contains("has format version 9"), newer.errors)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out.h5").path))
     }

@@ -84,7 +84,8 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
 
     func testConstantsAndInitialDistributionAreChecked() throws {
         XCTAssertThrowsError(try ModelRegistry.make(name: "ComplexAvoidedCrossingA", constants: ["Bx": .number(1)])) {
-            XCTAssertTrue("\($0)".contains("Bx"), "\($0)")
+            XCTAssertEqual(($0 as? QCLabError)?.code, .unknownName, "\($0)")
+            XCTAssertEqual(($0 as? QCLabError)?.culprit, "Bx", "\($0)")
         }
         XCTAssertThrowsError(try ModelRegistry.make(name: "ComplexAvoidedCrossingB", constants: ["mass": .number(-1)]))
         XCTAssertThrowsError(try ModelRegistry.make(name: "ComplexAvoidedCrossingC", initialDistribution: .definitePositionMomentum))

@@ -115,6 +115,8 @@ final class DocumentationSnippetTests: XCTestCase {
             "// DocumentationSnippetTests: do not edit. After editing a document, regenerate with",
             "// QCLAB_UPDATE_SNIPPETS=1 swift test --disable-swift-testing --filter DocumentationSnippetTests",
             "// The functions are compiled, never called: they prove that the documents' code compiles.",
+            "// The documents' own layout is kept: the formatter leaves this file alone.",
+            "// swift-format-ignore-file",
             "",
         ]
         return (header + imports.sorted() + body).joined(separator: "\n") + "\n"

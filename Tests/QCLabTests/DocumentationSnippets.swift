@@ -2,6 +2,8 @@
 // DocumentationSnippetTests: do not edit. After editing a document, regenerate with
 // QCLAB_UPDATE_SNIPPETS=1 swift test --disable-swift-testing --filter DocumentationSnippetTests
 // The functions are compiled, never called: they prove that the documents' code compiles.
+// The documents' own layout is kept: the formatter leaves this file alone.
+// swift-format-ignore-file
 
 import Foundation
 import Logging
@@ -47,7 +49,6 @@ private enum Snippets_README_md {
         _ = rho
         _ = coherence
         _ = energy
-        // README.md, Swift block 2: not compiled: a fragment of your own package's Package.swift
     }
 }
 
@@ -268,6 +269,26 @@ private enum Snippets_DocC_UserDefinedModels_md {
         try data.save(to: "three-state.h5")
         _ = simulation
         _ = data
+    }
+}
+
+// MARK: docs/Guide.md
+
+private enum Snippets_docs_Guide_md {
+    static func run() throws {
+        // docs/Guide.md, Swift block 1: not compiled: a fragment of your own package's Package.swift
+        // docs/Guide.md, Swift block 2
+        do {
+            let job = try Job(contentsOf: "job.json")
+            _ = try serialDriver(job.simulation)
+        } catch let error as QCLabError {
+            switch error.code {
+            case .invalidSetting, .invalidConstant, .unknownName:
+                print("fix \(error.culprit ?? "the job"):", error.localizedDescription)
+            default:
+                print(error.code.rawValue, error.localizedDescription)
+            }
+        }
     }
 }
 

@@ -2,12 +2,13 @@ import Foundation
 import XCTest
 @testable import QCLab
 
-/// The environment turned against the built `qclab`, for real: full and closed standard
-/// streams, resource limits set by `ulimit` in a shell that then becomes qclab, environment
-/// variables out of range, and an `rsvg-convert` that misbehaves. Each ends in one line
-/// on standard error naming the culprit and a non-zero status (or in success), never in a
-/// signal, a hang or a file left behind. A hang fails the test through the runner's
-/// safety limit (`QCLabCLI.run`'s timeout), which nothing here waits out on success.
+/// The environment turned against the built `qclab`, for real.
+///
+/// Full and closed standard streams, resource limits set by `ulimit` in a shell that then
+/// becomes qclab, environment variables out of range, and an `rsvg-convert` that misbehaves.
+/// Each ends in one line on standard error naming the culprit and a non-zero status (or in
+/// success), never in a signal, a hang or a file left behind. A hang fails the test through the
+/// runner's safety limit (`QCLabCLI.run`'s timeout), which nothing here waits out on success.
 final class EnvironmentFaultTests: XCTestCase {
     // MARK: Helpers
 
@@ -18,11 +19,13 @@ final class EnvironmentFaultTests: XCTestCase {
                          timeout: 120, environment: environment, file: file, line: line)
     }
 
-    /// Asserts one line on standard error holding every one of `parts`, a non-zero exit, no signal.
-    private func assertOneLine(_ outcome: QCLabCLI.Outcome, _ parts: [String], file: StaticString = #filePath, line: UInt = #line) {
+    /// Asserts one error line of `code` holding every one of `parts`, a non-zero exit, no signal.
+    private func assertOneLine(_ outcome: QCLabCLI.Outcome, code: String, _ parts: [String],
+                               file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertFalse(outcome.signaled, "ended by signal \(outcome.status): \(outcome.errors)", file: file, line: line)
         XCTAssertNotEqual(outcome.status, 0, "exited 0; stderr: \(outcome.errors)", file: file, line: line)
         XCTAssertEqual(outcome.errorLines.count, 1, "stderr: \(outcome.errors)", file: file, line: line)
+        XCTAssertEqual(outcome.errorCode, code, "stderr: \(outcome.errors)", file: file, line: line)
         for part in parts {
             XCTAssertTrue(outcome.errors.contains(part), "'\(part)' not in: \(outcome.errors)", file: file, line: line)
         }
@@ -57,10 +60,10 @@ final class EnvironmentFaultTests: XCTestCase {
         for command in ["init SpinBoson MeanField", "info out.h5", "info out.h5 --log", "models", "models SpinBoson", "--help",
                         "run job.json --output again.h5"] {
             let outcome = try shell("exec \"$0\" \(command) > /dev/full", in: folder)
-            assertOneLine(outcome, ["standard output", "No space left on device"])
+            assertOneLine(outcome, code: "system", ["standard output", "No space left on device"])
         }
         // Closed: the write fails too (EBADF), and says so.
-        assertOneLine(try shell("exec \"$0\" models >&-", in: folder), ["standard output"])
+        assertOneLine(try shell("exec \"$0\" models >&-", in: folder), code: "system", ["standard output"])
     }
 
     func testStandardOutputToAFullDisk() throws {
@@ -69,10 +72,10 @@ final class EnvironmentFaultTests: XCTestCase {
         let filled = try shell("head -c 1048576 /dev/zero > filler 2>/dev/null; test -s filler", in: disk)
         XCTAssertEqual(filled.status, 0, filled.errors)
         let outcome = try shell("exec \"$0\" init SpinBoson MeanField > job.json", in: disk)
-        assertOneLine(outcome, ["cannot write to standard output", "No space left on device"])
+        assertOneLine(outcome, code: "system", ["cannot write to standard output", "No space left on device"])
         let folder = try folderWithOutput("qclab-stdout-disk")
         let info = try shell("exec \"$0\" info '\(folder.path)/out.h5' --log > info.txt", in: disk)
-        assertOneLine(info, ["cannot write to standard output", "No space left on device"])
+        assertOneLine(info, code: "system", ["cannot write to standard output", "No space left on device"])
     }
 
     func testAReaderThatHasGoneIsAnErrorNotSIGPIPE() throws {
@@ -124,7 +127,7 @@ final class EnvironmentFaultTests: XCTestCase {
         let bad = ["inf", "9.3e18", "5000000000", "4294967295", "nan", "-1", "0", "", " 5", "1e2", "+5", "5s", "0x10", "86400.5"]
         for value in bad {
             let outcome = try QCLabCLI.run(["info", "out.h5"], in: folder, environment: ["QCLAB_INPUT_CHECK_SECONDS": value])
-            assertOneLine(outcome, ["QCLAB_INPUT_CHECK_SECONDS='\(value)'", "(0, 86400]"])
+            assertOneLine(outcome, code: "invalidEnvironment", ["QCLAB_INPUT_CHECK_SECONDS='\(value)'", "(0, 86400]"])
             XCTAssertEqual(outcome.output, "")
         }
         for value in ["30", "86400", "2.5"] {
@@ -145,7 +148,7 @@ final class EnvironmentFaultTests: XCTestCase {
         let before = QCLabCLI.contents(of: folder)
         for (name, value, arguments, range) in cases {
             let outcome = try QCLabCLI.run(arguments, in: folder, environment: [name: value, "PATH": path])
-            assertOneLine(outcome, ["\(name)='\(value)'", range])
+            assertOneLine(outcome, code: "invalidEnvironment", ["\(name)='\(value)'", range])
             XCTAssertEqual(QCLabCLI.contents(of: folder), before)
         }
     }
@@ -178,7 +181,7 @@ final class EnvironmentFaultTests: XCTestCase {
         }
         // Four are not: one line naming the limit, not "cannot be read", not a crash.
         let outcome = try shell("ulimit -n 4; exec \"$0\" info out.h5", in: folder)
-        assertOneLine(outcome, ["too many open files", "ulimit -n, is 4"])
+        assertOneLine(outcome, code: "system", ["too many open files", "ulimit -n, is 4"])
         XCTAssertFalse(outcome.errors.contains("cannot be read"))
     }
 
@@ -229,12 +232,12 @@ final class EnvironmentFaultTests: XCTestCase {
         let environment = ["OPENBLAS_NUM_THREADS": "1"]
         for command in ["info out.h5", "run job.json --output a.h5 --append out.h5"] {
             let outcome = try unprivileged("ulimit -u 1; exec \"$0\" \(command)", in: folder, environment: environment)
-            assertOneLine(outcome, ["too many processes", "ulimit -u, is 1"])
+            assertOneLine(outcome, code: "system", ["too many processes", "ulimit -u, is 1"])
         }
         // Forked workers: the fork that fails is named with the limit and the seeds lost.
         let forked = try unprivileged("ulimit -u 1; exec \"$0\" run job.json --output a.h5 --driver multiprocessing --num-tasks 2",
                                       in: folder, environment: environment)
-        assertOneLine(forked, ["fork failed: too many processes (the process limit, ulimit -u, is 1)", "lost seeds"])
+        assertOneLine(forked, code: "workerFailed", ["fork failed: too many processes (the process limit, ulimit -u, is 1)", "lost seeds"])
         XCTAssertFalse(QCLabCLI.contents(of: folder).contains("a.h5"))
     }
 
@@ -251,7 +254,7 @@ final class EnvironmentFaultTests: XCTestCase {
         // A run that cannot fit under the limit: refused before it starts, naming the limit.
         try writeJob("huge.json", in: folder, settings: ["num_trajs": 200_000, "batch_size": 100_000])
         let outcome = try shell("ulimit -v 250000; exec \"$0\" run huge.json --output x.h5", in: folder)
-        assertOneLine(outcome, ["batch_size", "of memory", "(the address-space limit, ulimit -v, is 250000 KiB)"])
+        assertOneLine(outcome, code: "invalidSetting", ["batch_size", "of memory", "(the address-space limit, ulimit -v, is 250000 KiB)"])
         XCTAssertFalse(QCLabCLI.contents(of: folder).contains("x.h5"))
     }
 
@@ -260,12 +263,12 @@ final class EnvironmentFaultTests: XCTestCase {
         // 401 collect points: an output far past 100 KiB from little computing.
         try writeJob(in: folder, settings: ["tmax": 40.0, "dt_collect": 0.1, "dt_update": 0.1])
         let outcome = try shell("ulimit -f 100; exec \"$0\" run job.json --output big.h5", in: folder)
-        assertOneLine(outcome, ["big.h5", "file too large", "ulimit -f, is 102400 bytes"])
+        assertOneLine(outcome, code: "hdf5", ["big.h5", "file too large", "ulimit -f, is 102400 bytes"])
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"], "a temporary or partial file was left")
         // The plot's atomic write too.
         let small = try folderWithOutput("qclab-fsize-plot")
         let plot = try shell("ulimit -f 1; exec \"$0\" plot out.h5 --output p.svg", in: small)
-        assertOneLine(plot, ["p.svg", "file too large"])
+        assertOneLine(plot, code: "invalidPath", ["p.svg", "file too large"])
         XCTAssertEqual(QCLabCLI.contents(of: small), ["job.json", "out.h5"])
     }
 
@@ -287,13 +290,13 @@ final class EnvironmentFaultTests: XCTestCase {
         let folder = try folderWithOutput("qclab-rsvg-exit")
         let path = try fakeRasterizer(in: folder, script: "exec 0<&-\nexit 0")
         let outcome = try QCLabCLI.run(["plot", "out.h5", "--output", "p.png"], in: folder, environment: ["PATH": path])
-        assertOneLine(outcome, ["rsvg-convert could not render the plot: it exited (status 0)"])
+        assertOneLine(outcome, code: "system", ["rsvg-convert could not render the plot: it exited (status 0)"])
         XCTAssertFalse(outcome.errors.contains("plot: exit status 0"))
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["bin", "job.json", "out.h5"])
         // One that fails says its own first line.
         _ = try fakeRasterizer(in: folder, script: "cat >/dev/null; echo 'rsvg-convert: bad SVG' >&2; exit 1")
         let failed = try QCLabCLI.run(["plot", "out.h5", "--output", "p.png"], in: folder, environment: ["PATH": path])
-        assertOneLine(failed, ["rsvg-convert could not render the plot: rsvg-convert: bad SVG"])
+        assertOneLine(failed, code: "system", ["rsvg-convert could not render the plot: rsvg-convert: bad SVG"])
     }
 
     func testRasterizerThatHangsIsKilledAndReaped() throws {
@@ -302,7 +305,7 @@ final class EnvironmentFaultTests: XCTestCase {
         let path = try fakeRasterizer(in: folder, script: "echo $$ > '\(pidFile.path)'\nexec sleep 100000")
         let outcome = try QCLabCLI.run(["plot", "out.h5", "--output", "p.png"], in: folder,
                                        environment: ["PATH": path, "QCLAB_RASTERIZER_SECONDS": "1"])
-        assertOneLine(outcome, ["rsvg-convert", "did not finish in 1 s", "QCLAB_RASTERIZER_SECONDS"])
+        assertOneLine(outcome, code: "system", ["rsvg-convert", "did not finish in 1 s", "QCLAB_RASTERIZER_SECONDS"])
         let pid = try XCTUnwrap(Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         XCTAssertEqual(kill(pid, 0), -1, "rsvg-convert (pid \(pid)) outlived qclab")
         XCTAssertEqual(errno, ESRCH)
@@ -323,7 +326,7 @@ final class EnvironmentFaultTests: XCTestCase {
         ]
         for (value, reason) in cases {
             let outcome = try QCLabCLI.run(["run", "job.json", "--seeds=\(value)", "--output", "s.h5"], in: folder)
-            assertOneLine(outcome, [reason])
+            assertOneLine(outcome, code: "usage", [reason])
         }
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"])
         // The last seed there is, alone.
@@ -339,7 +342,7 @@ final class EnvironmentFaultTests: XCTestCase {
         let info = try QCLabCLI.run(["info", "one.h5"], in: folder)
         XCTAssertTrue(info.output.contains("error bars:   yes"), info.output)
         let plot = try QCLabCLI.run(["plot", "one.h5", "--output", "one.svg"], in: folder)
-        assertOneLine(plot, ["one.h5", "one time point"])
+        assertOneLine(plot, code: "unusableData", ["one.h5", "one time point"])
         XCTAssertFalse(QCLabCLI.contents(of: folder).contains("one.svg"))
         // Data with error bars is plotted as such even where the bands have no width (t = 0).
         let data = try SimulationData(contentsOf: folderWithOutput("qclab-bands").appendingPathComponent("out.h5").path)

@@ -233,9 +233,9 @@ final class ExactReductionTests: XCTestCase {
 
     // MARK: Forked driver faults
 
-    /// A worker stopped (SIGSTOP) as it is given batch 3 is found out after the stall
-    /// time and reported. It is the only worker, so no other one can be mistaken for it,
-    /// however slow the machine.
+    /// A worker stopped (SIGSTOP) as it is given batch 3 is found out after the stall time and reported.
+    ///
+    /// It is the only worker, so no other one can be mistaken for it, however slow the machine.
     func testStoppedWorkerIsReportedWithItsLostSeeds() throws {
         let sim = try simulation(batchSize: 4)
         var stopped: pid_t = 0
@@ -300,6 +300,7 @@ final class ExactReductionTests: XCTestCase {
         XCTAssertEqual(P.withoutLog(merged), P.withoutLog(all))
         let bad = try QCLabCLI.run(["run", "job.json", "--seeds", "5:5", "--output", "x.h5"], in: folder)
         XCTAssertNotEqual(bad.status, 0)
+        XCTAssertEqual(bad.errorCode, "usage", bad.errors)
         XCTAssertTrue(bad.errors.contains("--seeds"), bad.errors)
     }
 
@@ -335,6 +336,7 @@ final class ExactReductionTests: XCTestCase {
             let outcome = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder, environment: environment)
             XCTAssertNotEqual(outcome.status, 0, "\(environment)")
             XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
+            XCTAssertEqual(outcome.errorCode, "mpi", outcome.errors)
             XCTAssertTrue(outcome.errors.contains("--driver mpi"), outcome.errors)
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["job.json"])
@@ -343,6 +345,7 @@ final class ExactReductionTests: XCTestCase {
         let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "2", try QCLabCLI.executable().path, "run", "job.json",
                                          "--output", "out.h5"], in: folder, timeout: 60)
         XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertEqual(outcome.errorCode, "mpi", outcome.errors)
         XCTAssertTrue(outcome.errors.contains("add `--driver mpi`"), outcome.errors)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["job.json"])
     }

@@ -54,6 +54,8 @@ final class FuzzFindingTests: XCTestCase {
     func testDamagedCompactDatasetIsRefused() throws {
         let input = try fuzzFolder().appendingPathComponent("Findings/FuzzHDF5Reader/compact-size-mismatch.h5")
         XCTAssertThrowsError(try SimulationData(contentsOf: input.path)) { error in
+            XCTAssertEqual((error as? QCLabError)?.code, .hdf5, "\(error)")
+            XCTAssertEqual((error as? QCLabError)?.culprit, input.path, "\(error)")
             XCTAssertTrue("\(error)".contains("damaged"), "\(error)")
         }
     }
@@ -62,6 +64,8 @@ final class FuzzFindingTests: XCTestCase {
     func testDamagedFloatTypeIsRefused() throws {
         let input = try fuzzFolder().appendingPathComponent("Findings/FuzzHDF5Reader/damaged-float-type.h5")
         XCTAssertThrowsError(try SimulationData(contentsOf: input.path)) { error in
+            XCTAssertEqual((error as? QCLabError)?.code, .hdf5, "\(error)")
+            XCTAssertEqual((error as? QCLabError)?.culprit, input.path, "\(error)")
             XCTAssertTrue("\(error)".contains("standard number type"), "\(error)")
         }
     }
@@ -70,6 +74,8 @@ final class FuzzFindingTests: XCTestCase {
     func testDamagedComplexCompoundIsRefused() throws {
         let input = try fuzzFolder().appendingPathComponent("Findings/FuzzHDF5Reader/damaged-complex-compound.h5")
         XCTAssertThrowsError(try SimulationData(contentsOf: input.path)) { error in
+            XCTAssertEqual((error as? QCLabError)?.code, .hdf5, "\(error)")
+            XCTAssertEqual((error as? QCLabError)?.culprit, input.path, "\(error)")
             XCTAssertTrue("\(error)".contains("complex {r, i} compound"), "\(error)")
         }
     }

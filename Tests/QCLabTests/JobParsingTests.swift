@@ -2,8 +2,10 @@ import Foundation
 import XCTest
 @testable import QCLab
 
-/// A bad job file and what its error must say. Shared by the library tests here and the
-/// end-to-end tests of the `qclab` executable (`CLIErrorTests`).
+/// A bad job file and what its error must say.
+///
+/// Shared by the library tests here and the end-to-end tests of the `qclab` executable
+/// (`CLIErrorTests`).
 struct BadJob {
     /// What the typed error must be.
     enum Expected {
@@ -25,14 +27,22 @@ struct BadJob {
     /// Text the one-line message must contain: it names the culprit.
     let culprit: String
 
+    /// The code of the expected error.
+    var code: QCLabError.Code {
+        switch expected {
+        case .malformed: return .malformedJob
+        case .unknownName: return .unknownName
+        case .constant: return .invalidConstant
+        case .setting: return .invalidSetting
+        case .initialState: return .invalidInitialState
+        }
+    }
+
+    /// Whether `error` has the expected code and culprit.
     func matches(_ error: QCLabError) -> Bool {
-        switch (expected, error) {
-        case (.malformed, .malformedJob): return true
-        case let (.unknownName(name), .unknownName(_, got, _)): return name == got
-        case let (.constant(name), .invalidConstant(_, got, _)): return name == got
-        case let (.setting(name), .invalidSetting(got, _)): return name == got
-        case (.initialState, .invalidInitialState): return true
-        default: return false
+        switch expected {
+        case .malformed, .initialState: return error.code == code && error.culprit == nil
+        case let .unknownName(name), let .constant(name), let .setting(name): return error.code == code && error.culprit == name
         }
     }
 
@@ -208,6 +218,7 @@ final class JobParsingTests: XCTestCase {
             let job = try Job(contentsOf: examples.appendingPathComponent(name).path)
             models.insert(job.simulation.model.modelName)
         }
-        XCTAssertEqual(models, Set(ModelRegistry.builtInNames), "every built-in model has an example job")  // not the ones tests register
+        // The built-in models, not the ones tests register.
+        XCTAssertEqual(models, Set(ModelRegistry.builtInNames), "every built-in model has an example job")
     }
 }

@@ -79,13 +79,17 @@ final class MSMASHTests: XCTestCase {
         func job(_ settings: String) -> String {
             #"{"model": {"name": "SpinBoson"}, "algorithm": {"name": "MultiStateMappingApproachToSurfaceHopping", "settings": \#(settings)}, "initial_state": {"wf_db": [1, 0]}}"#
         }
-        for (settings, fragment) in [(#"{"msmash_num_bisections": 0}"#, "msmash_num_bisections"),
-                                     (#"{"msmash_max_hops": 1.5}"#, "msmash_max_hops"),
-                                     (#"{"gauge_fixing": "phase"}"#, "gauge_fixing"),
-                                     (#"{"reverse_frustrated_hops": 1}"#, "reverse_frustrated_hops"),
-                                     (#"{"fssh_deterministic": true}"#, "fssh_deterministic")] {
+        let bad: [(settings: String, code: QCLabError.Code, culprit: String)] = [
+            (#"{"msmash_num_bisections": 0}"#, .invalidAlgorithmSetting, "msmash_num_bisections"),
+            (#"{"msmash_max_hops": 1.5}"#, .invalidAlgorithmSetting, "msmash_max_hops"),
+            (#"{"gauge_fixing": "phase"}"#, .unknownName, "phase"),
+            (#"{"reverse_frustrated_hops": 1}"#, .invalidAlgorithmSetting, "reverse_frustrated_hops"),
+            (#"{"fssh_deterministic": true}"#, .unknownName, "fssh_deterministic"),
+        ]
+        for (settings, code, culprit) in bad {
             XCTAssertThrowsError(try Job(json: Foundation.Data(job(settings).utf8))) { error in
-                XCTAssertTrue("\(error)".contains(fragment), "\(error)")
+                XCTAssertEqual((error as? QCLabError)?.code, code, "\(error)")
+                XCTAssertEqual((error as? QCLabError)?.culprit, culprit, "\(error)")
             }
         }
         let parsed = try Job(json: Foundation.Data(job(#"{"gauge_fixing": "phase_der_couple", "msmash_max_hops": 3}"#).utf8))

@@ -147,7 +147,10 @@ final class OpenEngineTests: XCTestCase {
 
         // Its own errors reach the job reader.
         let badConstant = text.replacingOccurrences(of: "init_position", with: "init_positon")
-        XCTAssertThrowsError(try Job(json: Data(badConstant.utf8))) { XCTAssertTrue("\($0)".contains("init_positon"), "\($0)") }
+        XCTAssertThrowsError(try Job(json: Data(badConstant.utf8))) {
+            XCTAssertEqual(($0 as? QCLabError)?.code, .unknownName, "\($0)")
+            XCTAssertEqual(($0 as? QCLabError)?.culprit, "init_positon", "\($0)")
+        }
     }
 
     /// A flag that claims too much is an error naming the model (tests run debug builds).

@@ -221,7 +221,6 @@ final class ParallelDriverTests: XCTestCase {
             XCTAssertTrue(reason.hasPrefix("killed by signal 9"), reason)
             // Batches 1 and 2 were folded into the worker's result, which died with it.
             XCTAssertEqual(lost, Array(0...22))
-            XCTAssertTrue("\(error)".contains("lost seeds 0...22"), "\(error)")
         }
         XCTAssertEqual(recorder.finished, [0, 1])
         recorder.assertAllReaped()

@@ -33,7 +33,8 @@ final class RankAgreementTests: XCTestCase {
         let ours = outcome.errorLines.filter { $0.hasPrefix("qclab:") }
         XCTAssertEqual(ours.count, 1, "one line from qclab: \(outcome.errors)", file: file, line: line)
         let message = String(ours.first ?? "")
-        XCTAssertTrue(message.contains("different arguments") && message.contains("rank 1"), message, file: file, line: line)
+        XCTAssertEqual(outcome.errorCode, "mpi", message, file: file, line: line)
+        XCTAssertTrue(message.contains("rank 1"), message, file: file, line: line)
         for word in words { XCTAssertTrue(message.contains(word), "'\(word)' in: \(message)", file: file, line: line) }
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json", "other.json"], "nothing written", file: file, line: line)
     }

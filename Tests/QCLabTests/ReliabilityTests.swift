@@ -30,6 +30,7 @@ final class ReliabilityTests: XCTestCase {
             let outcome = try QCLabCLI.run(["run", "job.json", "--output", name], in: folder)
             XCTAssertEqual(outcome.status, 1, "\(name): \(outcome.errors)")
             XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
+            XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
             XCTAssertTrue(outcome.errors.contains("'\(name)'") && outcome.errors.contains(kind), outcome.errors)
             let after = try Syscalls.linkStatus(folder.appendingPathComponent(name).path)
             XCTAssertTrue(after.isSameFile(as: before) && after.st_mode == before.st_mode, "\(name) was replaced")
@@ -61,6 +62,7 @@ final class ReliabilityTests: XCTestCase {
             let outcome = try QCLabCLI.run(["run", "job.json", "--output", output], in: folder)
             XCTAssertEqual(outcome.status, 1, outcome.errors)
             XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
+            XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
             XCTAssertTrue(outcome.errors.contains("job file"), outcome.errors)
             XCTAssertEqual(try String(contentsOfFile: folder.appendingPathComponent("job.json").path, encoding: .utf8), BadJob.valid)
         }
@@ -72,6 +74,7 @@ final class ReliabilityTests: XCTestCase {
         let plot = try QCLabCLI.run(["plot", "data.h5", "--output", "./data.h5"], in: folder)
         XCTAssertEqual(plot.status, 1, plot.errors)
         XCTAssertEqual(plot.errorLines.count, 1, plot.errors)
+        XCTAssertEqual(plot.errorCode, "invalidPath", plot.errors)
         XCTAssertTrue(plot.errors.contains("input 'data.h5'"), plot.errors)
         XCTAssertEqual(try Foundation.Data(contentsOf: folder.appendingPathComponent("data.h5")), saved)
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["data.h5", "job.json"])
@@ -83,10 +86,10 @@ final class ReliabilityTests: XCTestCase {
     func testOutputProblemsAreFoundBeforeComputing() throws {
         let slow = BadJob.job(settings: #"{"tmax": 1000, "dt_update": 0.01, "dt_collect": 1, "num_trajs": 1000000, "batch_size": 100}"#)
         let tooLong = String(repeating: "x", count: 300) + ".h5"
-        try assertRefused(["run", "job.json", "--output", "out"], files: ["job.json": slow], naming: ["'out'", "folder"],
+        try assertRefused(["run", "job.json", "--output", "out"], files: ["job.json": slow], code: "invalidPath", naming: ["'out'", "folder"],
                           "existing folder", timeout: 60)
         try assertRefused(["run", "job.json", "--output", "out/" + tooLong], files: ["job.json": slow],
-                          naming: [tooLong, "too long"], "name too long", timeout: 60)
+                          code: "invalidPath", naming: [tooLong, "too long"], "name too long", timeout: 60)
     }
 
     /// A name the file system can hold but whose temporary name (".name.tmp-...") would be
@@ -115,7 +118,7 @@ final class ReliabilityTests: XCTestCase {
         ]
         for (settings, culprits) in cases {
             try assertRefused(["run", "job.json", "--output", "out/r.h5"], files: ["job.json": BadJob.job(settings: settings)],
-                              naming: culprits, settings, timeout: 60)
+                              code: "invalidSetting", naming: culprits, settings, timeout: 60)
             XCTAssertThrowsError(try Job(json: Foundation.Data(BadJob.job(settings: settings).utf8)), settings)
         }
     }
@@ -132,7 +135,7 @@ final class ReliabilityTests: XCTestCase {
         for driver in ["serial", "multiprocessing"] {
             try assertRefused(["run", "job.json", "--output", "out/more.h5", "--append", "last.h5", "--driver", driver],
                               files: ["job.json": BadJob.valid], binaryFiles: ["last.h5": bytes],
-                              naming: ["'num_trajs'", "4294967295", "seeds"], "continue after the last seed, \(driver)")
+                              code: "invalidSetting", naming: ["'num_trajs'", "4294967295", "seeds"], "continue after the last seed, \(driver)")
         }
     }
 
@@ -141,9 +144,9 @@ final class ReliabilityTests: XCTestCase {
     func testNonFiniteResultsAreRefusedNamingOutputTimeAndSeeds() throws {
         let job = BadJob.job(model: #"{"name": "SpinBoson", "constants": {"kBT": 1e308}}"#)
         try assertRefused(["run", "job.json", "--output", "out/r.h5"], files: ["job.json": job],
-                          naming: ["output '", "t = ", "seeds 0...1"], "kBT 1e308")
+                          code: "nonFinite", naming: ["output '", "t = ", "seeds 0...1"], "kBT 1e308")
         try assertRefused(["run", "job.json", "--output", "out/r.h5", "--driver", "multiprocessing", "--num-tasks", "2"],
-                          files: ["job.json": job], naming: ["output '", "t = ", "in the batch of seeds "],
+                          files: ["job.json": job], code: "nonFinite", naming: ["output '", "t = ", "in the batch of seeds "],
                           "kBT 1e308, forked (both workers' batches fail; either may be reported first)")
         // Library level: the batch result never reaches the caller.
         var settings = SimulationSettings(tmax: 0.2, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 2, batchSize: 2)
@@ -169,7 +172,7 @@ final class ReliabilityTests: XCTestCase {
         ]
         for (settings, culprits) in cases {
             try assertRefused(["run", "job.json", "--output", "out/r.h5"], files: ["job.json": BadJob.job(settings: settings)],
-                              naming: culprits, settings, timeout: 60)
+                              code: "invalidSetting", naming: culprits, settings, timeout: 60)
         }
         XCTAssertNotNil(SystemMemory.available(), "this machine's available memory must be readable for the check to apply")
     }
@@ -185,11 +188,11 @@ final class ReliabilityTests: XCTestCase {
             XCTAssertLessThan(bytes.count, 16_384)
             let culprits = [name, dataset == "seed" || !compressed ? "'\(dataset)'" : "memory"]
             let files = ["job.json": BadJob.valid]
-            try assertRefused(["info", name], files: files, binaryFiles: [name: bytes], naming: culprits, "info \(name)")
-            try assertRefused(["plot", name, "--output", "out/p.svg"], binaryFiles: [name: bytes], naming: culprits, "plot \(name)")
-            try assertRefused(["merge", name, "--output", "out/all.h5"], binaryFiles: [name: bytes], naming: culprits, "merge \(name)")
+            try assertRefused(["info", name], files: files, binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "info \(name)")
+            try assertRefused(["plot", name, "--output", "out/p.svg"], binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "plot \(name)")
+            try assertRefused(["merge", name, "--output", "out/all.h5"], binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "merge \(name)")
             try assertRefused(["run", "job.json", "--append", name, "--output", "out/more.h5"], files: files,
-                              binaryFiles: [name: bytes], naming: culprits, "--append \(name)")
+                              binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "--append \(name)")
         }
     }
 
@@ -197,10 +200,13 @@ final class ReliabilityTests: XCTestCase {
 
     private func smallFileSystem(kilobytes: Int) throws -> URL { try QCLabCLI.smallFileSystem(self, kilobytes: kilobytes) }
 
-    /// On a nearly full disk the error says so, the process exits with status 1 (HDF5's
-    /// exit handler used to segfault after the message), no temporary file is left, and
-    /// an earlier output of the same name is kept intact. Tried at many fill levels, so
-    /// that the write fails at creation, in a dataset and at the final flush.
+    /// A nearly full disk fails the write cleanly and keeps the earlier output.
+    ///
+    /// The error says so, the process exits with status 1 (HDF5's exit handler used to
+    /// segfault after the message), no temporary file is left, and an earlier output of the
+    /// same name is kept intact.
+    /// Tried at many fill levels, so that the write fails at creation, in a dataset and at the
+    /// final flush.
     func testNearlyFullDiskFailsCleanlyAndKeepsTheEarlierOutput() throws {
         let disk = try smallFileSystem(kilobytes: 96)
         let inputs = try QCLabCLI.temporaryFolder(self)

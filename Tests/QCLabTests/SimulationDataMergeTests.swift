@@ -60,7 +60,7 @@ final class DataMergeTests: XCTestCase {
         other.settings.tmax = 2
         let b = try serialDriver(other, seeds: [5, 6])
         XCTAssertThrowsError(try a.add(b)) { error in
-            XCTAssertTrue("\(error)".contains("shape"), "\(error)")
+            XCTAssertEqual((error as? QCLabError)?.code, .incompatibleData, "\(error)")
         }
     }
 
@@ -92,10 +92,12 @@ final class DataMergeTests: XCTestCase {
         }
     }
 
-    /// Identical trajectories (Tully's problems start every trajectory at one point) have no
-    /// spread: their standard errors vanish to machine precision (the batch means differ
-    /// in their last bit at most), also across batches of different sizes. A difference of
-    /// large sums of squares would leave noise near 1e-8 of the mean.
+    /// Identical trajectories have exactly zero standard error.
+    ///
+    /// Tully's problems start every trajectory at one point, so there is no spread: the
+    /// standard errors vanish to machine precision (the batch means differ in their last bit
+    /// at most), also across batches of different sizes. A difference of large sums of
+    /// squares would leave noise near 1e-8 of the mean.
     func testIdenticalTrajectoriesHaveExactlyZeroStandardError() throws {
         let simulation = Simulation(settings: SimulationSettings(tmax: 200, dtUpdate: 0.5, dtCollect: 10, numTrajs: 12, batchSize: 5),
                                     model: TullyProblemOne(initMomentum: 15, initPosition: -5), algorithm: MeanField(),

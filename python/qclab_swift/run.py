@@ -13,11 +13,8 @@ import h5py
 import numpy as np
 from qclab import Data
 
+from qclab_swift.errors import CODES_VARIABLE, QCLabSwiftError, split_error_line
 from qclab_swift.translate import job_from_simulation
-
-
-class QCLabSwiftError(RuntimeError):
-    """The ``qclab`` executable is missing or failed; the message is its one-line reason."""
 
 
 def find_executable():
@@ -122,12 +119,14 @@ def _run(sim, seeds, data, extra_arguments):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, CODES_VARIABLE: "1"},
         )
         if completed.returncode != 0:
             lines = [line for line in completed.stderr.splitlines() if line.strip()]
-            reason = lines[-1] if lines else f"exit status {completed.returncode}"
+            code, reason = split_error_line(lines[-1]) if lines else (None, f"exit status {completed.returncode}")
             # The job file is ours, not the user's: name what it was made from instead.
-            raise QCLabSwiftError(reason.replace(f"job file '{job_path}'", "the simulation (sim)").replace(job_path, "the job"))
+            raise QCLabSwiftError(reason.replace(f"job file '{job_path}'", "the simulation (sim)").replace(job_path, "the job"),
+                                  code)
         for line in completed.stderr.splitlines():
             if line.strip():
                 print(line, file=sys.stderr)

@@ -59,7 +59,8 @@ public struct HarmonicBath: Sendable, Equatable {
     /// Standard deviations of `q` and `p` for the chosen distribution.
     func standardDeviations() -> ([Double], [Double]) {
         switch distribution {
-        case .boltzmannHarmonic, .definitePositionMomentum, .wignerCoherentState:  // the last two are refused by ModelRegistry
+        // The last two are refused by ModelRegistry.
+        case .boltzmannHarmonic, .definitePositionMomentum, .wignerCoherentState:
             return ((0..<count).map { (kBT / (mass[$0] * (frequency[$0] * frequency[$0]))).squareRoot() },
                     (0..<count).map { (mass[$0] * kBT).squareRoot() })
         case .wignerHarmonic:

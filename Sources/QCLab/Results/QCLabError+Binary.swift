@@ -1,6 +1,6 @@
-/// A binary form of ``QCLabError``, so that an error thrown by a batch in a forked worker
-/// or on another MPI rank arrives as the same case it was thrown as.
+/// A binary form of ``QCLabError``: an error of a forked worker or MPI rank keeps its case.
 ///
+/// So its ``QCLabError/code`` and values arrive as thrown, whichever driver ran the batch.
 /// Layout: a case number (UInt8), then the case's values in order: strings as UInt64
 /// length and UTF-8, integers as Int64, seed lists as UInt64 count and Int64 each.
 extension QCLabError {
@@ -95,8 +95,9 @@ extension QCLabError {
     }
 }
 
-/// How a batch failed, in the form drivers send between processes: a ``QCLabError`` keeps
-/// its case, any other error becomes its description.
+/// How a batch failed, as drivers send it between processes.
+///
+/// A ``QCLabError`` keeps its case, any other error becomes its description.
 public enum BatchFailure: Sendable, Equatable {
     case error(QCLabError)
     case other(String)

@@ -1,5 +1,9 @@
+import Foundation
+
 /// Every error the library throws: each names its culprit in one line.
-public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
+///
+/// Switch on ``code`` to tell errors apart; the message (``description``) is for people.
+public enum QCLabError: Error, Equatable, CustomStringConvertible, LocalizedError, Sendable {
     /// A simulation setting is missing, of the wrong type or out of range.
     case invalidSetting(String, String)
     /// A model constant is of the wrong type or out of range.
@@ -26,13 +30,13 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidPath(String)
     /// SimulationData that lacks what an operation needs (a plot without `dm_db`, say).
     case unusableData(String)
-    /// An output of a batch came out NaN or infinite: `time` is the first collect time at
-    /// which it is not finite (nil for an output without a time axis), `seeds` the batch's.
+    /// An output of a batch came out NaN or infinite.
+    ///
+    /// `time` is its first collect time that is not finite (nil without a time axis).
     case nonFinite(output: String, value: Double, time: Double?, seeds: [Int])
     /// An environment variable the tool reads holds something outside its stated range.
     case invalidEnvironment(variable: String, value: String, expected: String)
-    /// The system refused something the tool needs: a write (standard output, a full
-    /// disk), a child process, a descriptor or memory (a resource limit named).
+    /// The system refused a write, a child process, a descriptor or memory.
     case system(String)
 
     public var description: String {
@@ -61,6 +65,73 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .system(reason): return reason
         }
     }
+
+    /// The one-line message, as ``description``.
+    public var errorDescription: String? { description }
+
+    /// Which error this is, one code per case.
+    ///
+    /// The raw values are stable: the command line prints them (`QCLAB_ERROR_CODES=1`) and
+    /// the Python bridge raises them; they are never renamed or reused.
+    public enum Code: String, CaseIterable, Sendable {
+        case invalidSetting
+        case invalidConstant
+        case invalidAlgorithmSetting
+        case invalidInitialState
+        case unknownName
+        case malformedJob
+        case lapack
+        case hdf5
+        case incompatibleData
+        case workerFailed
+        case mpi
+        case invalidPath
+        case unusableData
+        case nonFinite
+        case invalidEnvironment
+        case system
+    }
+
+    /// Which error this is, for a caller to switch on.
+    public var code: Code {
+        switch self {
+        case .invalidSetting: return .invalidSetting
+        case .invalidConstant: return .invalidConstant
+        case .invalidAlgorithmSetting: return .invalidAlgorithmSetting
+        case .invalidInitialState: return .invalidInitialState
+        case .unknownName: return .unknownName
+        case .malformedJob: return .malformedJob
+        case .lapack: return .lapack
+        case .hdf5: return .hdf5
+        case .incompatibleData: return .incompatibleData
+        case .workerFailed: return .workerFailed
+        case .mpi: return .mpi
+        case .invalidPath: return .invalidPath
+        case .unusableData: return .unusableData
+        case .nonFinite: return .nonFinite
+        case .invalidEnvironment: return .invalidEnvironment
+        case .system: return .system
+        }
+    }
+
+    /// The name the error is about, if its case has one.
+    ///
+    /// The setting, constant, name, LAPACK routine, HDF5 path, worker, output or variable.
+    public var culprit: String? {
+        switch self {
+        case let .invalidSetting(name, _): return name
+        case let .invalidConstant(_, name, _): return name
+        case let .invalidAlgorithmSetting(name, _): return name
+        case let .unknownName(_, name, _): return name
+        case let .lapack(routine, _): return routine
+        case let .hdf5(path, _): return path
+        case let .workerFailed(worker, _, _): return worker
+        case let .nonFinite(output, _, _, _): return output
+        case let .invalidEnvironment(variable, _, _): return variable
+        case .invalidInitialState, .malformedJob, .incompatibleData, .mpi, .invalidPath, .unusableData, .system:
+            return nil
+        }
+    }
 }
 
 /// Compact descriptions of seed lists, such as `0...7, 12`.
@@ -80,8 +151,9 @@ public enum SeedList {
         return parts.joined(separator: ", ")
     }
 
-    /// The seeds missing between the smallest and the largest of `seeds` (in any order),
-    /// as runs of consecutive values, smallest first: empty when `seeds` is contiguous.
+    /// The seeds missing between the smallest and the largest of `seeds`, as runs.
+    ///
+    /// `seeds` may be in any order; the runs come smallest first, none when it is contiguous.
     public static func gaps(_ seeds: [Int]) -> [ClosedRange<Int>] {
         let sorted = seeds.sorted()
         var gaps: [ClosedRange<Int>] = []
@@ -91,9 +163,10 @@ public enum SeedList {
         return gaps
     }
 
-    /// One line saying which seeds are missing between the smallest and the largest of
-    /// `seeds` (such as `merged seeds have gaps: 6000...7999 missing (2000 seeds between 0
-    /// and 19999)`), or nil when there are none. Lists the first `limit` gaps.
+    /// One line naming the seeds missing from `seeds`, or nil when there are none.
+    ///
+    /// Such as `merged seeds have gaps: 6000...7999 missing (2000 seeds between 0 and
+    /// 19999)`; it lists the first `limit` gaps.
     public static func describeGaps(_ seeds: [Int], limit: Int = 10) -> String? {
         let gaps = Self.gaps(seeds)
         guard !gaps.isEmpty, let low = seeds.min(), let high = seeds.max() else { return nil }

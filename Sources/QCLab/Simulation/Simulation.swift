@@ -195,6 +195,7 @@ extension Simulation {
     /// Throws ``QCLabError/nonFinite(output:time:seeds:)`` when an output came out NaN or
     /// infinite (an overflowing temperature, say): such a result is never merged or written.
     public func runBatch(seeds: [Int]) throws -> SimulationData {
+        try TestFailure.check()
         let result = try algorithm.runBatch(model: model, grid: timeGrid, initialWavefunction: initialWavefunction,
                                             seeds: seeds, outputs: allOutputs)
         try Self.checkFinite(result, seeds: seeds)

@@ -1,9 +1,21 @@
 import Foundation
 
 extension QCLabError {
-    /// Any error as one line for the user: a ``QCLabError`` as itself; a Foundation error
-    /// (NSPOSIXErrorDomain, NSCocoaErrorDomain) as the file it names and the system's
-    /// reason in words (a resource limit named), never its raw domain and code.
+    /// The code of any error: a ``QCLabError``'s own, ``Code/system`` for a system error.
+    ///
+    /// A system error is an `Errno` or a Foundation error of NSPOSIXErrorDomain or
+    /// NSCocoaErrorDomain; any other error has no code (nil).
+    public static func code(of error: Error) -> Code? {
+        if let error = error as? QCLabError { return error.code }
+        if error is Errno { return .system }
+        let domain = (error as NSError).domain
+        return domain == NSPOSIXErrorDomain || domain == NSCocoaErrorDomain ? .system : nil
+    }
+
+    /// Any error as one line for the user.
+    ///
+    /// A ``QCLabError`` as itself; a Foundation error (NSPOSIXErrorDomain, NSCocoaErrorDomain)
+    /// as the file it names and the system's reason in words, never its domain and code.
     public static func describe(_ error: Error) -> String {
         if let error = error as? QCLabError { return error.description }
         if let error = error as? Errno { return error.explained() }
