@@ -17,6 +17,8 @@ import qclab.ingredients
 import qclab.model
 import qclab.models
 
+from qclab_swift import models
+
 #: The model classes the executable knows, by QC Lab's class name.
 MODEL_NAMES = (
     "SpinBoson",
@@ -338,6 +340,42 @@ def _as_linear_vibronic_coupling(model, ours):
     return section, None
 
 
+def _as_our_linear_vibronic_coupling(model, ours):
+    """The model section of ``qclab_swift.models.LinearVibronicCoupling`` (its constants as
+    given, checked by its initializer), or the reason it cannot translate."""
+    builtin = _effective_ingredients(models.LinearVibronicCoupling.ingredients)
+    init_classical = model.constants.init_classical
+    for ingredient_name in sorted(set(ours) | set(builtin)):
+        mine, theirs = ours.get(ingredient_name, _MISSING), builtin.get(ingredient_name, _MISSING)
+        if mine is not _MISSING and mine is not None and theirs is not _MISSING and _task_key(mine) == _task_key(theirs):
+            continue
+        if ingredient_name in GRADIENT_NAMES and mine is None:
+            continue
+        stock = _stock_init_classical(mine if mine is not _MISSING else None)
+        if ingredient_name == "init_classical" and stock in ("boltzmann_harmonic", "wigner_harmonic"):
+            init_classical = stock[: -len("_harmonic")]
+            continue
+        shown = "absent" if mine is _MISSING else _shown(mine)
+        return None, f"ingredient '{ingredient_name}' ({shown}) is not its own"
+    c = model.constants
+    n = int(c.num_quantum_states)
+    section = {
+        "name": "LinearVibronicCoupling",
+        "constants": {
+            "h_q": _matrix(c.lvc_h_q),
+            "frequencies": [float(x) for x in c.harmonic_frequency],
+            "masses": [float(x) for x in c.classical_coordinate_mass],
+            "couplings": [_matrix(k) for k in np.asarray(c.lvc_couplings).reshape(-1, n, n)],
+            "kBT": _plain(c.kBT, "model constant 'kBT'"),
+            "init_classical": init_classical,
+        },
+    }
+    gradients = _gradients_section(model, ours)
+    if gradients:
+        section["gradients"] = gradients
+    return section, None
+
+
 def _model_section(model):
     """The job's model: QC Lab's built-in model the simulation's model computes the same
     constants as (with the same ingredients), else LinearVibronicCoupling from its computed
@@ -347,8 +385,13 @@ def _model_section(model):
     if not isinstance(model, qclab.model.Model):
         raise UntranslatableSimulation(f"sim.model is {type(model).__name__}, not a qclab.model.Model")
     ours = _effective_ingredients(model.ingredients)
-    cls = _built_in_ancestor(model, MODEL_NAMES, qclab.models)
     reasons = []
+    if isinstance(model, models.LinearVibronicCoupling):
+        section, reason = _as_our_linear_vibronic_coupling(model, ours)
+        if section is not None:
+            return section
+        reasons.append(f"not qclab_swift's LinearVibronicCoupling: {reason}")
+    cls = _built_in_ancestor(model, MODEL_NAMES, qclab.models)
     if cls is not None:
         section, reason = _as_built_in(model, cls, ours)
         if section is not None:
