@@ -147,7 +147,8 @@ def _job_or_fallback(sim, seeds, fallback, announce=True):
         if not _wants_fallback(fallback):
             raise
         if announce:
-            print(f"qclab_swift: running on QC Lab's own drivers (fallback): {error}", file=sys.stderr, flush=True)
+            reason = str(error).split("; the qclab executable cannot run Python")[0]
+            print(f"qclab_swift: running on QC Lab's own drivers (fallback): {reason}", file=sys.stderr, flush=True)
         return None
 
 
