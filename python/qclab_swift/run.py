@@ -202,7 +202,7 @@ def _run(sim, seeds, data, extra_arguments, fallback, qclab_driver):
     given_seeds = seeds
     seeds, job = _prepared_job(sim, seeds, data, fallback)
     if job is None:
-        return qclab_driver(sim, seeds=given_seeds, data=data)
+        return qclab_driver(sim, seeds=None if given_seeds is None else seeds, data=data)
     executable = find_executable()
     with tempfile.TemporaryDirectory(prefix="qclab_swift-") as folder:
         new_data = _read_checked(executable, _execute(executable, job, folder, extra_arguments))
@@ -262,8 +262,9 @@ def parallel_driver_mpi(sim, seeds=None, data=None, num_tasks=None, fallback=Non
     Rank 0 returns ``data`` (a new ``qclab.Data`` if ``None``) with every trajectory
     added; the other ranks return ``data`` as given (a new one if ``None``), as QC Lab's
     driver does. ``num_tasks``: the ranks that run trajectories (default all; at most
-    the number of ranks). ``fallback`` as for ``serial_driver`` (QC Lab's
-    ``parallel_driver_mpi``). A failure on any rank is raised on every rank.
+    the number of ranks). New seeds continue after rank 0's ``data`` on every rank.
+    ``fallback`` as for ``serial_driver`` (QC Lab's ``parallel_driver_mpi``). A failure
+    on any rank is raised on every rank, naming the rank and its seeds.
     """
     try:
         from mpi4py import MPI
@@ -278,10 +279,15 @@ def parallel_driver_mpi(sim, seeds=None, data=None, num_tasks=None, fallback=Non
         raise ValueError(f"num_tasks is {num_tasks}, more than the {size} MPI ranks this script was started with")
     given_seeds = seeds
     seeds = _seeds_for(sim, seeds, data)
+    # Rank 0's seeds for every rank: only rank 0's data holds the earlier trajectories
+    # (the other ranks' returned data has none), and new seeds continue after them.
+    seeds = comm.bcast(seeds, root=0)
+    sim.settings.num_trajs = len(seeds)
     _check_settings(sim.settings)
     job = _job_or_fallback(sim, seeds, fallback, announce=rank == 0)
     if job is None:
-        return qclab.dynamics.parallel_driver_mpi(sim, seeds=given_seeds, data=data, num_tasks=num_tasks)
+        return qclab.dynamics.parallel_driver_mpi(sim, seeds=None if given_seeds is None else seeds, data=data,
+                                                  num_tasks=num_tasks)
     if data is None:
         data = Data()
     batch_size = int(sim.settings.batch_size) if sim.settings.get("batch_size") else len(seeds)
