@@ -107,3 +107,13 @@ def test_qclabs_mpi_example_runs_through_the_bridge(tmp_path):
     sim.algorithm = MeanField()
     sim.initial_state["wf_db"] = np.array([1, 0], dtype=complex)
     assert_identical(ours, qclab_swift.serial_driver(sim).data_dict)
+
+
+def test_qclabs_own_mpi_driver_test_passes_through_the_bridge():
+    """QC Lab's tests/test_drivers.py::test_drivers_spinboson_mpi, run as its docstring says
+    (`mpirun -n 2 pytest -m mpi`), with qclab.dynamics' drivers the bridge's (qclab_suite/conftest.py)."""
+    mpi_ready()
+    completed = mpirun(2, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no", "-m", "mpi",
+                       str(HERE / "qclab_suite" / "test_drivers.py"))
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stdout.count("1 passed, 3 deselected") == 2, completed.stdout
