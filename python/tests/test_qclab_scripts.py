@@ -181,3 +181,26 @@ def test_our_linear_vibronic_coupling_runs_in_swift_as_on_qclabs_drivers():
     theirs = run_script("lvc_conical_intersection_swift.py", bridge=False)
     ours = run_script("lvc_conical_intersection_swift.py", bridge=True)
     assert_agree(ours["data"], theirs["data"])
+
+
+@pytest.mark.lvc_engine
+@pytest.mark.parametrize("gauge_fixing", ["sign_overlap", "phase_der_couple"])
+def test_a_conical_intersection_under_fssh_runs_in_swift_as_on_qclabs_drivers(gauge_fixing):
+    """lvc_conical_intersection_swift.py's model under FSSH: hops along the derivative coupling of
+    an off-diagonal (and here complex) coupling, harmonic rescaling."""
+    from qclab.algorithms import FewestSwitchesSurfaceHopping
+    from qclab.dynamics import serial_driver as qclab_serial_driver
+    from qclab_swift.models import LinearVibronicCoupling
+
+    def simulation():
+        sim = Simulation({"tmax": 3.0, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 8, "batch_size": 4,
+                          "progress_bar": False})
+        sim.model = LinearVibronicCoupling({
+            "h_q": [[0.2, 0.0], [0.0, -0.2]], "frequencies": [1.0, 0.8], "masses": [1.0, 2.0],
+            "couplings": [[[0.5, 0.0], [0.0, -0.5]], [[0.0, [0.3, 0.1]], [[0.3, -0.1], 0.0]]],
+            "kBT": 0.5, "init_classical": "wigner"})
+        sim.algorithm = FewestSwitchesSurfaceHopping({"gauge_fixing": gauge_fixing})
+        sim.initial_state["wf_db"] = np.array([1.0 + 0j, 0.0 + 0j])
+        return sim
+
+    assert_agree(qclab_swift.serial_driver(simulation()), qclab_serial_driver(simulation()))
