@@ -2,14 +2,15 @@
 drivers inside a Python process that mpirun started. MODE `compare`: rank 0 runs
 serial_driver and parallel_driver_multiprocessing, then every rank parallel_driver_mpi;
 each rank saves what it got in OUT.<rank>.npz. MODE `fail`: rank 1's executable fails;
-each rank writes the error it raised to OUT.<rank>.txt."""
+each rank writes the error it raised to OUT.<rank>.txt. MODE `fallback`: a Python
+ingredient, run with fallback=True on QC Lab's parallel_driver_mpi; each rank saves its data."""
 
 import os
 import sys
 
 import numpy as np
 from mpi4py import MPI
-from qclab import Data, Simulation
+from qclab import Data, Simulation, ingredients
 from qclab.algorithms import FewestSwitchesSurfaceHopping
 from qclab.models import SpinBoson
 
@@ -23,6 +24,11 @@ def simulation():
     sim.algorithm = FewestSwitchesSurfaceHopping()
     sim.initial_state["wf_db"] = np.array([1, 0], dtype=complex)
     return sim
+
+
+def my_h_c(model, parameters, **kwargs):
+    """A Python ingredient (QC Lab's own h_c_harmonic, but the bridge cannot know that)."""
+    return ingredients.h_c_harmonic(model, parameters, **kwargs)
 
 
 out, mode = sys.argv[1], sys.argv[2]
@@ -43,6 +49,11 @@ if mode == "compare":
     mpi_appended = qclab_swift.parallel_driver_mpi(simulation(), data=earlier)
     arrays.update({f"mpi_appended/{k}": v for k, v in mpi_appended.data_dict.items()})
     np.savez(f"{out}.{rank}.npz", **arrays)
+elif mode == "fallback":
+    sim = simulation()
+    sim.model.ingredients.append(("h_c", my_h_c))
+    data = qclab_swift.parallel_driver_mpi(sim, fallback=True)
+    np.savez(f"{out}.{rank}.npz", **data.data_dict)
 else:
     if rank == 1:
         os.environ["QCLAB_SWIFT_BIN"] = "/bin/false"

@@ -117,3 +117,31 @@ def test_qclabs_own_mpi_driver_test_passes_through_the_bridge():
                        str(HERE / "qclab_suite" / "test_drivers.py"))
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert completed.stdout.count("1 passed, 3 deselected") == 2, completed.stdout
+
+
+def test_the_fallback_under_mpirun_is_qclabs_mpi_driver_said_once(tmp_path):
+    mpi_ready()
+    completed = mpirun(2, str(HERE / "mpi_bridge_run.py"), str(tmp_path / "out"), "fallback")
+    assert completed.returncode == 0, completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if "qclab_swift" in line]
+    assert len(lines) == 1 and lines[0].startswith(
+        "qclab_swift: running on QC Lab's own drivers (fallback): model SpinBoson: "), completed.stderr
+    assert "ingredient 'h_c' (my_h_c)" in lines[0]
+    root = dict(np.load(tmp_path / "out.0.npz"))
+    assert np.asarray(np.load(tmp_path / "out.1.npz")["seed"]).size == 0
+    # QC Lab's own serial driver on the same simulation (mpi_bridge_run.simulation()).
+    from qclab import Simulation
+    from qclab.algorithms import FewestSwitchesSurfaceHopping
+    from qclab.dynamics import serial_driver as qclab_serial_driver
+    from qclab.models import SpinBoson
+    sim = Simulation({"tmax": 1.0, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 10, "batch_size": 3,
+                      "progress_bar": False})
+    sim.model = SpinBoson({"A": 6, "l_reorg": 0.05})
+    sim.algorithm = FewestSwitchesSurfaceHopping()
+    sim.initial_state["wf_db"] = np.array([1, 0], dtype=complex)
+    theirs = qclab_serial_driver(sim).data_dict
+    assert sorted(np.asarray(root["seed"]).tolist()) == list(range(10))
+    assert sorted(root) == sorted(theirs)
+    for key in theirs:
+        if key not in ("seed", "norm_factor"):
+            np.testing.assert_allclose(root[key], theirs[key], rtol=1e-10, atol=1e-12, err_msg=key)
