@@ -1,10 +1,14 @@
 """Translation of a QC Lab ``Simulation`` into a job file of the ``qclab`` executable.
 
-Only what the executable re-implements translates: QC Lab's own model and algorithm
-classes (not subclasses), with their ingredients and recipes untouched (an
-``init_classical`` ingredient may be swapped for another of QC Lab's), their constants
-and settings, the simulation settings and ``initial_state["wf_db"]``. Anything else is
-refused with ``UntranslatableSimulation`` naming it, never dropped silently.
+What QC Lab computes translates, after the model's own ``_init_`` functions have run: a
+built-in model, or a subclass or changed instance of one that keeps its ingredients and
+computes the same constants from the same inputs, runs as that built-in model; any other
+model built from QC Lab's stock harmonic ingredients runs as ``LinearVibronicCoupling``,
+built from its computed constants, as does ``qclab_swift.models.LinearVibronicCoupling``.
+Gradients set to None are QC Lab's finite differences (``model.gradients``). The
+algorithms are QC Lab's (or subclasses with its recipes), with their settings; then the
+simulation settings and ``initial_state["wf_db"]``. Anything else is refused with
+``UntranslatableSimulation`` naming it, never dropped silently.
 """
 
 import functools
