@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (system packages with scripts/install-deps.sh,
-# QC Lab 1.3.0, h5py and pytest from PyPI in a virtual environment of its own), builds (the
+# QC Lab 1.3.0, h5py, pytest and mpi4py from PyPI in a virtual environment of its own; mpi4py
+# compiles against the Open MPI that install-deps.sh installs), builds (the
 # end-to-end tests run the built `qclab` executable, also under mpirun), runs every Swift
 # test, then the Python bridge's tests (python/) against QC Lab's own drivers, then the
 # fuzz targets for damaged checkpoints and output files for a bounded time, and last the
@@ -16,7 +17,7 @@ scripts/install-deps.sh
 
 venv=.build/pyvenv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check qclab==1.3.0 h5py pytest
+"$venv/bin/python" -m pip install -q --disable-pip-version-check qclab==1.3.0 h5py pytest mpi4py
 export QCLAB_TEST_PYTHON="$PWD/$venv/bin/python" QCLAB_TEST_COMMAND=1
 
 # Open MPI refuses root and more ranks than cores unless told; the MPI tests need both.
@@ -25,7 +26,8 @@ swift build
 # The suites are XCTest; without Swift Testing the run closes on XCTest's summary line.
 swift test --disable-swift-testing
 
-# The Python bridge: qclab_swift's results against QC Lab's own drivers. Reinstalled every
+# The Python bridge: qclab_swift's results against QC Lab's own drivers, also under mpirun
+# (mpi4py; the Open MPI root variables above). Reinstalled every
 # time, so that the tests see this checkout's python/ and not an older copy.
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall ./python
 status=0

@@ -11,3 +11,11 @@ def qclab_executable():
     if not path:
         pytest.fail("set QCLAB_SWIFT_BIN to the qclab executable (swift build; .build/debug/qclab)")
     return path
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "lvc_engine: runs LinearVibronicCoupling or finite-difference gradient jobs in the executable "
+        "(the engine side of issue 22 §1-2)",
+    )
