@@ -96,8 +96,20 @@ public struct ParallelRun {
     /// Adds a line to the run's log (and to swift-log).
     public mutating func note(_ message: String) { log.line(message) }
 
-    /// Logs a failure at error level (to swift-log; a failed run writes no log).
-    public func logFailure(_ message: String) { qclabLogger.error("\(message)") }
+    /// The error to throw for a batch that failed on `worker` (`worker 2 (pid 1234)`,
+    /// `MPI rank 1`): a ``QCLabError`` the batch threw as itself (the same case as under
+    /// the serial driver; the worker, batch and lost seeds go to the log at error level),
+    /// any other error as ``QCLabError/workerFailed(worker:reason:lostSeeds:)`` naming the
+    /// batch, its error, `others` failures besides, and every seed without a result.
+    package func failure(of worker: String, batch: Int, _ failure: BatchFailure, others: Int = 0) -> Error {
+        let seeds = plan.seeds(ofBatch: max(0, min(batch, plan.batches.count - 1)))
+        let reason = "batch \(batch + 1) (seeds \(SeedList.describe(seeds))) threw: \(failure.description)"
+            + (others > 0 ? "; \(others) more failure(s)" : "")
+        let report = QCLabError.workerFailed(worker: worker, reason: reason, lostSeeds: missingSeeds)
+        guard case let .error(error) = failure else { return report }
+        qclabLogger.error("\(report)")
+        return error
+    }
 
     /// Adds a line to the run's log at `level`.
     mutating func note(_ message: String, level: Logger.Level) { log.line(message, level: level) }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 extension QCLabError {
     /// Any error as one line for the user: a ``QCLabError`` as itself; a Foundation error
@@ -28,7 +29,7 @@ extension Syscalls {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = try buffer.withUnsafeMutableBytes { try readSome(descriptor, into: $0) }
+            let count = try buffer.withUnsafeMutableBytes { try descriptor.read(into: $0) }
             if count == 0 { return bytes }
             bytes += buffer[..<count]
         }

@@ -1,5 +1,6 @@
 import CHDF5Shims
 import Foundation
+import SystemPackage
 
 /// Where an output file goes, checked before any work is done, and the one way it is
 /// written: under a hidden temporary name beside it, renamed over it once complete.
@@ -42,7 +43,7 @@ public struct OutputTarget: Sendable {
         }
         guard Syscalls.canWriteInto(folder) else { throw QCLabError.invalidPath("\(kind) folder '\(folder)' is not writable") }
         let existing: stat?
-        do { existing = try Syscalls.linkStatus(path) } catch let error as Errno where error == .noSuchFile {
+        do { existing = try Syscalls.linkStatus(path) } catch let error as Errno where error == .noSuchFileOrDirectory {
             existing = nil
         } catch let error as Errno {
             throw refuse("cannot be used: \(error)")
@@ -141,20 +142,13 @@ public struct OutputTarget: Sendable {
     /// Writes `bytes` as the output, atomically (see ``write(_:)``).
     public func write(bytes: [UInt8]) throws {
         try write { temporary in
-            let descriptor: Int32
+            let descriptor: FileDescriptor
             do { descriptor = try Syscalls.createExclusive(temporary) } catch {
                 throw QCLabError.invalidPath("cannot create a temporary file beside '\(path)': \(error)")
             }
             defer { Syscalls.closeFile(descriptor) }
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes[offset...].withUnsafeBytes { buffer in
-                    valueOrErrno { Foundation.write(descriptor, buffer.baseAddress, buffer.count) }
-                }
-                switch written {
-                case let .success(count): offset += count
-                case let .failure(error): throw QCLabError.invalidPath("cannot write '\(path)': \(error.explained())")
-                }
+            do { _ = try descriptor.writeAll(bytes) } catch let error as Errno {
+                throw QCLabError.invalidPath("cannot write '\(path)': \(error.explained())")
             }
         }
     }
