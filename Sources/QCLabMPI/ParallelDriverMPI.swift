@@ -867,47 +867,42 @@ private struct RankReport {
 
     static func receive(from source: Int) -> [UInt8] { Link.receive(from: Int32(source), tag: tag).bytes }
 
-    /// Layout: ranks (count, then rank, batch count, batches), failures (count, then rank,
-    /// batch, length-prefixed ``QCLab/BatchFailure``), then the encoded data.
+    /// Layout (``QCLab/BinaryWriter``): ranks (count, then rank, batch count, batches),
+    /// failures (count, then rank, batch, length-prefixed ``QCLab/BatchFailure``), then the
+    /// encoded data.
     func encoded() -> [UInt8] {
-        var w: [UInt8] = []
-        func int(_ v: Int) { withUnsafeBytes(of: Int64(v).littleEndian) { w += $0 } }
-        int(batches.count)
-        for (rank, list) in batches { int(rank); int(list.count); list.forEach(int) }
-        int(failures.count)
-        for failure in failures {
-            int(failure.rank); int(failure.batch)
-            let bytes = failure.failure.encodedBytes()
-            int(bytes.count); w += bytes
+        var writer = BinaryWriter()
+        writer.count(batches.count)
+        for (rank, list) in batches {
+            writer.int64(rank)
+            writer.count(list.count)
+            list.forEach { writer.int64($0) }
         }
-        return w + data.encodedBytes()
+        writer.count(failures.count)
+        for failure in failures {
+            writer.int64(failure.rank)
+            writer.int64(failure.batch)
+            writer.lengthPrefixed(failure.failure.encodedBytes())
+        }
+        return writer.bytes + data.encodedBytes()
     }
 
     init() {}
 
     init?(decoding bytes: [UInt8]) {
-        var offset = 0
-        func int() -> Int? {
-            guard offset + 8 <= bytes.count else { return nil }
-            var value: Int64 = 0
-            withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes[offset..<offset + 8]) }
-            offset += 8
-            return Int(Int64(littleEndian: value))
+        var reader = BinaryReader(bytes: bytes)
+        do {
+            for _ in 0..<(try reader.count("ranks", elementSize: 16)) {
+                let rank = try reader.int64("rank")
+                batches[rank] = try (0..<(try reader.count("batches", elementSize: 8))).map { _ in try reader.int64("batch") }
+            }
+            for _ in 0..<(try reader.count("failures", elementSize: 24)) {
+                let rank = try reader.int64("rank"), batch = try reader.int64("batch")
+                failures.append(Failure(rank: rank, batch: batch, failure: BatchFailure(encodedBytes: try reader.lengthPrefixed("failure"))))
+            }
+            data = try SimulationData(encodedBytes: Array(bytes[reader.offset...]))
+        } catch {
+            return nil
         }
-        guard let rankCount = int(), rankCount >= 0, rankCount <= bytes.count else { return nil }
-        for _ in 0..<rankCount {
-            guard let rank = int(), let count = int(), count >= 0, count <= bytes.count else { return nil }
-            var list: [Int] = []
-            for _ in 0..<count { guard let b = int() else { return nil }; list.append(b) }
-            batches[rank] = list
-        }
-        guard let failureCount = int(), failureCount >= 0, failureCount <= bytes.count else { return nil }
-        for _ in 0..<failureCount {
-            guard let rank = int(), let batch = int(), let length = int(), length >= 0, offset + length <= bytes.count else { return nil }
-            failures.append(Failure(rank: rank, batch: batch, failure: BatchFailure(encodedBytes: Array(bytes[offset..<offset + length]))))
-            offset += length
-        }
-        guard let data = try? SimulationData(encodedBytes: Array(bytes[offset...])) else { return nil }
-        self.data = data
     }
 }
