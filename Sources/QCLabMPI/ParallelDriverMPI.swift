@@ -761,7 +761,7 @@ public enum MPIEnvironment {
     /// Rank 0's `bytes` on every rank (MPI must be initialized; collective): what rank 0
     /// read from a file, so that no other rank reads a path only rank 0 may have. Rank 0
     /// passes what it read, or the error it met (which every rank then throws).
-    public static func broadcastFromRoot(_ bytes: Result<[UInt8], Error>) throws -> [UInt8] {
+    package static func broadcastFromRoot(_ bytes: Result<[UInt8], Error>) throws -> [UInt8] {
         var payload: [UInt8]
         var count: Int64
         switch bytes {
@@ -797,7 +797,7 @@ public enum MPIEnvironment {
 
     /// Ends every rank of the job: writes `qclab: MPI rank R: message` on standard error
     /// and calls `MPI_Abort` with `code`.
-    public static func abort(_ message: String, code: Int32 = 1) -> Never {
+    package static func abort(_ message: String, code: Int32 = 1) -> Never {
         let rankText = isInitialized && !isFinalized ? "MPI rank \(rank)" : "MPI"
         fputs("qclab: \(rankText): \(message); aborting the job\n", stderr)
         fflush(stderr)
