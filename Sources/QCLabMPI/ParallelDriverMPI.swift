@@ -45,10 +45,10 @@ import QCLab
 /// **Return value.** Rank 0 returns the full data; every other rank returns `nil`.
 ///
 /// **Errors.** Ranks called with different simulations, seeds, task counts or checkpoints
-/// are refused first, on every rank, naming the difference (``RankAgreement``).
+/// are refused first, on every rank, naming the difference (`RankAgreement`).
 /// `numTasks` other than the world size, and unusable settings or seeds, are refused on
 /// every rank with the same error, before any other communication, so nothing hangs. A
-/// stop asked for by a signal on rank 0 (``QCLab/StopRequest``) in a checkpointed run makes
+/// stop asked for by a signal on rank 0 (`StopRequest`) in a checkpointed run makes
 /// it write a last checkpoint and throw ``QCLab/RunStopped``. If a batch throws on some rank, that rank tells rank 0 and runs no further
 /// batches; rank 0 tells every rank to stop, and each stops at its next batch. Rank 0 then
 /// throws: a ``QCLab/QCLabError`` raised by the batch as itself (the same case as under the
@@ -385,7 +385,7 @@ private struct Worker {
         let seeds = plan.seeds(ofBatch: batch)
         var sent = 0, lastSent = monotonicSeconds()
         let report: ((Int, Int) -> Void)? = reportingProgress ? { collected, points in
-            let done = seeds.count * collected / max(points, 1)
+            let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: points)
             let now = monotonicSeconds()
             guard done > sent, done < seeds.count, now - lastSent >= Self.progressInterval else { return }
             DriverMessage.progress(batch, trajectories: done).send(to: 0, tag: DriverMessage.toRoot)
@@ -437,7 +437,7 @@ private final class Dispatcher {
 
     /// Runs the whole job; returns what rank 0 has: its own fold (without a checkpoint),
     /// the batches each rank ran, and the failures. A stop asked for by a signal
-    /// (``QCLab/StopRequest``) in a checkpointed run writes a last checkpoint and throws
+    /// (`StopRequest`) in a checkpointed run writes a last checkpoint and throws
     /// ``QCLab/RunStopped``; the launcher ends the other ranks.
     func run() throws -> RankReport {
         total.batches[0] = []
@@ -674,7 +674,7 @@ private final class RankZeroBatches: @unchecked Sendable {
             while let batch = take() {
                 let seeds = plan.seeds(ofBatch: batch)
                 let report: ((Int, Int) -> Void)? = reportsProgress ? { [self] collected, points in
-                    let done = seeds.count * collected / max(points, 1)
+                    let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: points)
                     condition.lock()
                     news.running = done < seeds.count ? done : 0
                     condition.unlock()
@@ -868,7 +868,7 @@ private struct RankReport {
     static func receive(from source: Int) -> [UInt8] { Link.receive(from: Int32(source), tag: tag).bytes }
 
     /// Layout (``QCLab/BinaryWriter``): ranks (count, then rank, batch count, batches),
-    /// failures (count, then rank, batch, length-prefixed ``QCLab/BatchFailure``), then the
+    /// failures (count, then rank, batch, length-prefixed `BatchFailure`), then the
     /// encoded data.
     func encoded() -> [UInt8] {
         var writer = BinaryWriter()

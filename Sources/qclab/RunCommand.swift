@@ -90,7 +90,9 @@ struct RunCommand: ParsableCommand {
             try rootChecks { if let target { try checkFreeSpace(at: target, job: job, previous: previous) } }
             // Warnings once the run is sure to start (the seeds fit the data continued), so
             // that a refused run says one line; under MPI rank 0 alone warns, when done.
-            let plan = try RunPlan(simulation: job.simulation, seeds: job.seeds, continuing: previous)
+            // A job file's simulation was validated as it was read (`--seeds` keeps it valid).
+            let plan = self.job == nil ? try RunPlan(simulation: job.simulation, seeds: job.seeds, continuing: previous)
+                : try RunPlan(validated: job.simulation, seeds: job.seeds, continuing: previous)
             if driver != .mpi { warn(warnings) }
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar, linesWhenNoTerminal: driver == .mpi)
             // Ends the bar's line on success and before an error message alike.

@@ -41,7 +41,7 @@ package final class BatchProgress: @unchecked Sendable {
     /// Trajectories (of a batch of `seeds`) that count as done after `collected` of `total`
     /// collect points: a batch's seeds count in proportion to the collect points it has
     /// passed, rounded down, so that the count reaches `seeds` only when the batch is over.
-    static func trajectories(of seeds: Int, collected: Int, total: Int) -> Int {
+    package static func trajectories(of seeds: Int, collected: Int, total: Int) -> Int {
         total > 0 ? seeds * min(collected, total) / total : 0
     }
 }

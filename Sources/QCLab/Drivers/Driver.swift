@@ -3,8 +3,8 @@
 /// (`MPIDriver` in QCLabMPI).
 ///
 /// Every driver runs the same batches of the same ``RunPlan`` and folds their results
-/// with exact sums through one ``ParallelRun``, so each returns the same bits. A driver
-/// holds no physics: it hands out batches, moves their results (as ``DriverMessage``s
+/// with exact sums through one `ParallelRun`, so each returns the same bits. A driver
+/// holds no physics: it hands out batches, moves their results (as `DriverMessage`s
 /// between processes), keeps the checkpoint and reports progress.
 public protocol Driver {
     /// Runs the trajectories of `simulation` with `seeds` (nil: the simulation's own, or
@@ -36,9 +36,9 @@ extension Driver {
 /// Runs the batches one after another in this process (QC Lab's `serial_driver`), with
 /// one BLAS thread.
 ///
-/// A stop asked for by a signal (``StopRequest``) ends the run after the batch in
+/// A stop asked for by a signal (`StopRequest`) ends the run after the batch in
 /// flight, with a last checkpoint, by throwing ``RunStopped``; or at the batch's next
-/// collect point, if ``StopRequest/withinBatch`` is set. Progress comes after each batch
+/// collect point, if `StopRequest.withinBatch` is set. Progress comes after each batch
 /// and within a batch at its collect points (a batch's trajectories count in proportion
 /// to the collect points it has passed, rounded down).
 public struct SerialDriver: Driver {

@@ -11,11 +11,11 @@ import SystemPackage
 /// `parallel_driver_multiprocessing`), with a result bit-identical to ``serialDriver(_:seeds:data:checkpoint:progress:)``.
 ///
 /// The parent forks `numTasks` workers (never more than there are batches), each
-/// connected to it by a Unix socket pair. Batches are handed out as workers free up: the
-/// parent writes a batch index, the worker runs that batch with one BLAS thread, folds it
-/// into its own running sum and reports the batch done (a few bytes). When the batches run
-/// out, each worker sends its one folded result in the compact binary form
-/// (``SimulationData/encodedBytes()``) and the parent adds it to its own sum: the sums are
+/// connected to it by a Unix socket pair (`ForkedProcess`). Batches are handed out as
+/// workers free up: the parent sends a batch (a `DriverMessage`), the worker runs that
+/// batch with one BLAS thread, folds it into its own running sum and reports the batch done
+/// (a few bytes). When the batches run out, each worker sends its one folded result in the
+/// compact binary form (``SimulationData/encodedBytes()``) and the parent adds it to its own sum: the sums are
 /// exact, so the result is the serial driver's to the bit, and parent and workers hold one
 /// result each, whatever the number of batches. No launcher is needed: any program that
 /// imports the library can call it, interactive ones included.
@@ -31,7 +31,7 @@ import SystemPackage
 /// as under the serial driver (the worker, batch and lost seeds go to the log at error
 /// level). Workers die with the parent (Linux's parent-death signal): a parent ended by
 /// SIGTERM or SIGINT leaves no worker running. A stop asked for by a signal
-/// (``StopRequest``) ends the workers, keeps the results they had sent, writes a last
+/// (`StopRequest`) ends the workers, keeps the results they had sent, writes a last
 /// checkpoint and throws ``RunStopped``: only the batches in flight are lost.
 ///
 /// The parent process limits OpenBLAS to one thread while the workers run (restoring the

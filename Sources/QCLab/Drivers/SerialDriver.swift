@@ -9,9 +9,9 @@ import Logging
 ///   - data: results to add the new trajectories to.
 ///   - checkpoint: where to keep the run's progress; a checkpoint that exists is resumed
 ///     (only its missing batches run; the result is the same bits). A stop asked for by
-///     a signal (``StopRequest``) ends the run after the batch in flight, with a last
+///     a signal (`StopRequest`) ends the run after the batch in flight, with a last
 ///     checkpoint, by throwing ``RunStopped``; or at the batch's next collect point, if
-///     ``StopRequest/withinBatch`` is set.
+///     `StopRequest.withinBatch` is set.
 ///   - progress: called with the number of trajectories done so far and the total, as
 ///     the count grows: after each batch, and within a batch at its collect points (a
 ///     batch's trajectories count in proportion to the collect points it has passed,

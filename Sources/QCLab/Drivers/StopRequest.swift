@@ -66,7 +66,7 @@ package enum StopRequest {
     nonisolated(unsafe) package static var withinBatch: ((RunStopped) -> Never)?
 }
 
-/// A run ended by SIGTERM or SIGINT before it finished (see ``StopRequest``).
+/// A run ended by SIGTERM or SIGINT before it finished (see `StopRequest`).
 public struct RunStopped: Error, CustomStringConvertible, Sendable {
     /// The signal that stopped it.
     public let signal: Int32
