@@ -18,9 +18,10 @@ import SystemPackage
 /// (`ulimit -u`, which counts threads) the wait never returns; that thread also waits on
 /// every child of the process (`waitid(P_ALL)`), the forked driver's workers included; its
 /// I/O goes through Dispatch (more threads) and its API is async only. This is one
-/// posix_spawn, one or three pipes and a poll loop on the calling thread: nothing to fail
-/// but the calls themselves, each reported as a one-line ``QCLabError/system(_:)`` that
-/// names the limit it hit.
+/// posix_spawn, one or three pipes (swift-system's `FileDescriptor`; swift-system wraps
+/// neither posix_spawn nor poll, so those two go through ``Syscalls``) and a poll loop on
+/// the calling thread: nothing to fail but the calls themselves, each reported as a
+/// one-line ``QCLabError/system(_:)`` that names the limit it hit.
 ///
 /// Writes to a child that stopped reading fail with EPIPE (reported through
 /// ``Outcome/inputRefused``) only if the process ignores SIGPIPE, as `qclab` does from
