@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.0"),
     ],
     targets: [
         // MARK: System libraries
@@ -48,6 +49,7 @@ let package = Package(
             dependencies: [
                 "CLAPACKE", "COpenBLAS", "CHDF5", "CHDF5Shims", "CQCLabKernels", "CQCLabDrivers",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(name: "QCLabMPI", dependencies: ["QCLab", "CMPI", "CMPIShims"]),
         .executableTarget(

@@ -45,10 +45,10 @@ import QCLab
 /// **Return value.** Rank 0 returns the full data; every other rank returns `nil`.
 ///
 /// **Errors.** Ranks called with different simulations, seeds, task counts or checkpoints
-/// are refused first, on every rank, naming the difference (``RankAgreement``).
+/// are refused first, on every rank, naming the difference (`RankAgreement`).
 /// `numTasks` other than the world size, and unusable settings or seeds, are refused on
 /// every rank with the same error, before any other communication, so nothing hangs. A
-/// stop asked for by a signal on rank 0 (``QCLab/StopRequest``) in a checkpointed run makes
+/// stop asked for by a signal on rank 0 (`StopRequest`) in a checkpointed run makes
 /// it write a last checkpoint and throw ``QCLab/RunStopped``. If a batch throws on some rank, that rank tells rank 0 and runs no further
 /// batches; rank 0 tells every rank to stop, and each stops at its next batch. Rank 0 then
 /// throws: a ``QCLab/QCLabError`` raised by the batch as itself (the same case as under the
@@ -76,120 +76,101 @@ import QCLab
 public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
                               numTasks: Int? = nil, checkpoint: Checkpointing? = nil,
                               progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData? {
-    try MPIEnvironment.initializeIfNeeded()
-    try RankAgreement.check(simulation: simulation, seeds: seeds, numTasks: numTasks, checkpoint: checkpoint)
-    let rank = MPIEnvironment.rank, size = MPIEnvironment.worldSize
-    if let numTasks, numTasks != size {
-        throw QCLabError.mpi(
-            "num_tasks is \(numTasks), but the MPI job has \(size) rank(s); launch it with `mpirun -n \(numTasks)` or leave num_tasks out")
-    }
-    let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
-    if let checkpoint, size == 1 {
-        return try serialDriver(simulation, seeds: seeds, data: data, checkpoint: checkpoint, progress: progress)
-    }
-    return try withLinearAlgebraThreads(1) {
-        // With a checkpoint, rank 0 loads it first and tells every rank whether the run can go on.
-        var run: ParallelRun?
-        if checkpoint != nil {
-            var refusal: Error?
-            if rank == 0 {
-                do {
-                    run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size,
-                                          checkpoint: checkpoint)
-                } catch {
-                    refusal = error
-                }
-            }
-            var usable: Int64 = refusal == nil ? 1 : 0
-            MPIEnvironment.check(MPI_Bcast(&usable, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
-            if usable == 0 { throw refusal ?? QCLabError.mpi("rank 0 could not resume the checkpoint") }
-        }
-        let sendsResults = checkpoint != nil
-        guard rank == 0 else {
-            let report = Worker(simulation: simulation, plan: plan, rank: rank, sendsResults: sendsResults).run()
-            if !sendsResults { _ = report.reduced(rank: rank, size: size) }
-            return nil
-        }
-        if run == nil { run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size) }
-        let dispatcher = Dispatcher(simulation: simulation, run: run!, size: size, sendsResults: sendsResults,
-                                    progress: progress)
-        var total = try dispatcher.run()
-        var finished = dispatcher.parallelRun
-        // Without a checkpoint, the ranks' folds come along the tree (rank 0's is its batch thread's).
-        if !sendsResults { total = total.reduced(rank: 0, size: size)! }
-        let result = try finish(total, run: &finished, plan: plan, storing: !sendsResults)
-        dispatcher.show(plan.seeds.count)
-        return result
-    }
+    try MPIDriver(numTasks: numTasks).run(simulation, seeds: seeds, data: data, checkpoint: checkpoint, progress: progress)
 }
 
-/// Notes which rank ran which batches, stores the reduced result (if `storing`), or throws the first failure.
-private func finish(_ total: RankReport, run: inout ParallelRun, plan: RunPlan, storing: Bool) throws -> SimulationData {
-    for (rank, batches) in total.batches.sorted(by: { $0.key < $1.key }) where !batches.isEmpty {
-        run.note("MPI rank \(rank) ran \(batches.count) batch(es): \(batches.sorted().map { "\($0 + 1)" }.joined(separator: ", ")).")
+/// Runs the batches over the ranks of an MPI job:
+/// ``parallelDriverMPI(_:seeds:data:numTasks:checkpoint:progress:)`` describes how.
+public struct MPIDriver: Driver {
+    /// The number of ranks expected; must equal the MPI world size if given.
+    public let numTasks: Int?
+
+    public init(numTasks: Int? = nil) { self.numTasks = numTasks }
+
+    /// Checks that the ranks agree before the plan is made (collective), so that a rank
+    /// whose simulation or seeds cannot run does not leave the others waiting.
+    public func run(_ simulation: Simulation, seeds: [Int]?, data: SimulationData, checkpoint: Checkpointing?,
+                    progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
+        try agree(simulation, seeds: seeds, checkpoint: checkpoint)
+        let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
+        return try runAgreed(simulation, plan: plan, data: data, checkpoint: checkpoint, progress: progress)
     }
-    if storing { try run.store(total.data, forBatches: total.batches.values.flatMap { $0 }) }
-    if let first = total.failures.min(by: { $0.batch < $1.batch }) {
-        let others = total.failures.count - 1
-        let label = "batch \(first.batch + 1) (seeds \(SeedList.describe(plan.seeds(ofBatch: first.batch))))"
-        let report = QCLabError.workerFailed(
-            worker: "MPI rank \(first.rank)",
-            reason: "\(label) threw: \(first.failure.description)" + (others > 0 ? "; \(others) more failure(s)" : ""),
-            lostSeeds: run.missingSeeds)
-        if case let .error(error) = first.failure {
-            run.logFailure("\(report)")
-            throw error
+
+    public func run(_ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
+                    progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
+        try agree(simulation, seeds: plan.seeds, checkpoint: checkpoint)
+        return try runAgreed(simulation, plan: plan, data: data, checkpoint: checkpoint, progress: progress)
+    }
+
+    /// Initializes MPI if needed, and checks that every rank runs the same and that the
+    /// task count is the world size.
+    private func agree(_ simulation: Simulation, seeds: [Int]?, checkpoint: Checkpointing?) throws {
+        try MPIEnvironment.initializeIfNeeded()
+        try RankAgreement.check(simulation: simulation, seeds: seeds, numTasks: numTasks, checkpoint: checkpoint)
+        let size = MPIEnvironment.worldSize
+        if let numTasks, numTasks != size {
+            throw QCLabError.mpi(
+                "num_tasks is \(numTasks), but the MPI job has \(size) rank(s); launch it with `mpirun -n \(numTasks)` or leave num_tasks out")
         }
-        throw report
     }
-    return try run.finish()
+
+    private func runAgreed(_ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
+                           progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
+        let rank = MPIEnvironment.rank, size = MPIEnvironment.worldSize
+        if let checkpoint, size == 1 {
+            return try SerialDriver().run(simulation, plan: plan, data: data, checkpoint: checkpoint, progress: progress)
+        }
+        return try withLinearAlgebraThreads(1) {
+            // Rank 0 starts the run (resuming the checkpoint, if any) and tells every rank
+            // whether it can go on.
+            var run: Result<ParallelRun, Error>?
+            if rank == 0 {
+                run = Result { try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size, checkpoint: checkpoint) }
+            }
+            if checkpoint != nil {
+                var usable: Int64 = rank != 0 || (try? run?.get()) != nil ? 1 : 0
+                MPIEnvironment.check(MPI_Bcast(&usable, 1, qclab_mpi_int64(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
+                if usable == 0 {
+                    _ = try run?.get()
+                    throw QCLabError.mpi("rank 0 could not resume the checkpoint")
+                }
+            }
+            let sendsResults = checkpoint != nil
+            guard let run else {
+                let report = Worker(simulation: simulation, plan: plan, rank: rank, sendsResults: sendsResults).run()
+                if !sendsResults { _ = report.reduced(rank: rank, size: size) }
+                return nil
+            }
+            let dispatcher = Dispatcher(simulation: simulation, run: try run.get(), size: size, sendsResults: sendsResults,
+                                        progress: progress)
+            var total = try dispatcher.run()
+            // Without a checkpoint, the ranks' folds come along the tree (rank 0's is its batch thread's).
+            if !sendsResults { total = total.reduced(rank: 0, size: size)! }
+            return try dispatcher.finish(total)
+        }
+    }
 }
 
 // MARK: - Messages
 
-/// The messages between rank 0 and the other ranks: a kind, a batch (Int64) and a payload.
+/// The ``QCLab/DriverMessage``s between rank 0 and the other ranks, by tag.
 ///
-/// To rank 0 (``toRoot``): a batch done, a batch failed (with the ``QCLab/BatchFailure``),
-/// how many trajectories of the running batch are done (progress), and the end of a rank's
-/// work. When rank 0 keeps a checkpoint, each batch's result follows its `done` as a `done`
-/// of its own with tag ``result`` and the result as payload, sent without waiting: the rank
-/// goes on with its next batch while the result travels.
-/// To another rank (``toWorker``): run a batch (payload: one byte, 1 if rank 0 wants
-/// progress), or stop (batch 1: drop the batches not yet started, 0: run them first).
-private struct Message {
-    enum Kind: UInt8 { case done, failed, progress, end, assign, stop }
-    static let toRoot: Int32 = 4204, toWorker: Int32 = 4205, result: Int32 = 4206
-
-    var kind: Kind
-    var batch: Int
-    var payload: [UInt8] = []
-
-    var bytes: [UInt8] {
-        var bytes = [kind.rawValue]
-        withUnsafeBytes(of: Int64(batch).littleEndian) { bytes += $0 }
-        return bytes + payload
-    }
-
-    init(_ kind: Kind, _ batch: Int, _ payload: [UInt8] = []) {
-        self.kind = kind
-        self.batch = batch
-        self.payload = payload
-    }
-
-    init?(_ bytes: [UInt8]) {
-        guard bytes.count >= 9, let kind = Kind(rawValue: bytes[0]) else { return nil }
-        var batch: Int64 = 0
-        withUnsafeMutableBytes(of: &batch) { $0.copyBytes(from: bytes[1..<9]) }
-        self.init(kind, Int(Int64(littleEndian: batch)), Array(bytes[9...]))
-    }
+/// To rank 0 (``toRoot``): a batch done, a batch failed, how many trajectories of the
+/// running batch are done (progress), and the end of a rank's work. When rank 0 keeps a
+/// checkpoint, each batch's result follows its `done` as a `done` of its own with tag
+/// ``resultTag`` and the result as payload, sent without waiting: the rank goes on with its
+/// next batch while the result travels. To another rank (``toWorker``): `assign` a batch,
+/// or `stop` (batch 1: drop the batches not yet started, 0: run them first).
+extension DriverMessage {
+    static let toRoot: Int32 = 4204, toWorker: Int32 = 4205, resultTag: Int32 = 4206
 
     func send(to rank: Int, tag: Int32) { Link.send(bytes, to: rank, tag: tag) }
 
     /// The next message with `tag` from `source`, if one is waiting (or, if `wait`, once one comes).
-    static func receive(from source: Int32, tag: Int32, wait: Bool) -> (source: Int, message: Message)? {
+    static func receive(from source: Int32, tag: Int32, wait: Bool) -> (source: Int, message: DriverMessage)? {
         let received = wait ? Link.receive(from: source, tag: tag) : Link.receiveIfWaiting(from: source, tag: tag)
         guard let (rank, bytes) = received else { return nil }
-        guard let message = Message(bytes) else { MPIEnvironment.abort("an unreadable message came from MPI rank \(rank)") }
+        guard let message = try? DriverMessage(bytes: bytes) else { MPIEnvironment.abort("an unreadable message came from MPI rank \(rank)") }
         return (rank, message)
     }
 }
@@ -357,12 +338,12 @@ private struct Worker {
         /// Takes every message waiting from rank 0, or waits for one if `wait`.
         func receive(wait: Bool) {
             var first = wait
-            while let (_, message) = Message.receive(from: 0, tag: Message.toWorker, wait: first) {
+            while let (_, message) = DriverMessage.receive(from: 0, tag: DriverMessage.toWorker, wait: first) {
                 first = false
                 switch message.kind {
                 case .assign:
                     queue.append(message.batch)
-                    wantsProgress = message.payload.first == 1
+                    wantsProgress = message.reportsProgress
                 case .stop:
                     stopped = true
                     abandon = message.batch == 1
@@ -385,15 +366,17 @@ private struct Worker {
                     try report.data.add(result)
                     report.batches[rank]!.append(batch)
                 }
-                Message(.done, batch).send(to: 0, tag: Message.toRoot)
-                if sendsResults { sending.append(Link.Sending(Message(.done, batch, result.encodedBytes()).bytes, to: 0, tag: Message.result)) }
+                DriverMessage.done(batch).send(to: 0, tag: DriverMessage.toRoot)
+                if sendsResults {
+                    sending.append(Link.Sending(DriverMessage.done(batch, result: result).bytes, to: 0, tag: DriverMessage.resultTag))
+                }
             } catch {
-                Message(.failed, batch, BatchFailure(error).encodedBytes()).send(to: 0, tag: Message.toRoot)
+                DriverMessage.failure(batch, error).send(to: 0, tag: DriverMessage.toRoot)
                 failed = true
             }
         }
         for send in sending { send.wait() }
-        Message(.end, -1).send(to: 0, tag: Message.toRoot)
+        DriverMessage(.end, batch: -1).send(to: 0, tag: DriverMessage.toRoot)
         return report
     }
 
@@ -402,22 +385,15 @@ private struct Worker {
         let seeds = plan.seeds(ofBatch: batch)
         var sent = 0, lastSent = monotonicSeconds()
         let report: ((Int, Int) -> Void)? = reportingProgress ? { collected, points in
-            let done = seeds.count * collected / max(points, 1)
+            let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: points)
             let now = monotonicSeconds()
             guard done > sent, done < seeds.count, now - lastSent >= Self.progressInterval else { return }
-            Message(.progress, batch, withUnsafeBytes(of: Int64(done).littleEndian) { Array($0) }).send(to: 0, tag: Message.toRoot)
+            DriverMessage.progress(batch, trajectories: done).send(to: 0, tag: DriverMessage.toRoot)
             sent = done
             lastSent = now
         } : nil
         return try BatchProgress.reporting(report) { try simulation.runBatch(seeds: seeds) }
     }
-}
-
-/// Seconds on the monotonic clock (for rate limits).
-private func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
 }
 
 // MARK: - Rank 0
@@ -461,7 +437,7 @@ private final class Dispatcher {
 
     /// Runs the whole job; returns what rank 0 has: its own fold (without a checkpoint),
     /// the batches each rank ran, and the failures. A stop asked for by a signal
-    /// (``QCLab/StopRequest``) in a checkpointed run writes a last checkpoint and throws
+    /// (`StopRequest`) in a checkpointed run writes a last checkpoint and throws
     /// ``QCLab/RunStopped``; the launcher ends the other ranks.
     func run() throws -> RankReport {
         total.batches[0] = []
@@ -480,7 +456,7 @@ private final class Dispatcher {
             // Read before taking the news, so the batch thread's last news is taken before leaving.
             let rankZeroDone = shared.isFinished
             var happened = false
-            while let (rank, message) = Message.receive(from: qclab_mpi_any_source(), tag: Message.toRoot, wait: false) {
+            while let (rank, message) = DriverMessage.receive(from: qclab_mpi_any_source(), tag: DriverMessage.toRoot, wait: false) {
                 handle(message, from: rank)
                 happened = true
             }
@@ -502,10 +478,25 @@ private final class Dispatcher {
         return total
     }
 
+    /// Ends the run: notes which rank ran which batches, stores the reduced result
+    /// (without a checkpoint), throws the first failure or returns the run's data.
+    func finish(_ total: RankReport) throws -> SimulationData {
+        for (rank, batches) in total.batches.sorted(by: { $0.key < $1.key }) where !batches.isEmpty {
+            parallelRun.note("MPI rank \(rank) ran \(batches.count) batch(es): \(batches.sorted().map { "\($0 + 1)" }.joined(separator: ", ")).")
+        }
+        if !sendsResults { try parallelRun.store(total.data, forBatches: total.batches.values.flatMap { $0 }) }
+        if let first = total.failures.min(by: { $0.batch < $1.batch }) {
+            throw parallelRun.failure(of: "MPI rank \(first.rank)", batch: first.batch, first.failure, others: total.failures.count - 1)
+        }
+        let result = try parallelRun.finish()
+        show(parallelRun.plan.seeds.count)
+        return result
+    }
+
     /// Gives `rank` its next batch, or tells it to stop if none is left.
     private func handOut(to rank: Int) {
         if let batch = shared.take() {
-            Message(.assign, batch, [progress != nil ? 1 : 0]).send(to: rank, tag: Message.toWorker)
+            DriverMessage.assign(batch, reportsProgress: progress != nil).send(to: rank, tag: DriverMessage.toWorker)
         } else {
             stop(rank, abandon: false)
         }
@@ -514,7 +505,7 @@ private final class Dispatcher {
     private func stop(_ rank: Int, abandon: Bool) {
         guard !stopped[rank] else { return }
         stopped[rank] = true
-        Message(.stop, abandon ? 1 : 0).send(to: rank, tag: Message.toWorker)
+        DriverMessage(.stop, batch: abandon ? 1 : 0).send(to: rank, tag: DriverMessage.toWorker)
     }
 
     /// A batch failed (or its result could not be kept): no batch is handed out any more,
@@ -525,7 +516,7 @@ private final class Dispatcher {
         for rank in 1..<size { stop(rank, abandon: true) }
     }
 
-    private func handle(_ message: Message, from rank: Int) {
+    private func handle(_ message: DriverMessage, from rank: Int) {
         switch message.kind {
         case .done:
             done += parallelRun.plan.batches[message.batch].count
@@ -533,14 +524,12 @@ private final class Dispatcher {
             // Without a checkpoint the batches come with the rank's fold, along the tree.
             if sendsResults { announced[rank] += 1 }
             if !stopped[rank] { handOut(to: rank) }
-        case .failed:
+        case .failure:
             running[rank] = 0
-            fail(.init(rank: rank, batch: message.batch, failure: BatchFailure(encodedBytes: message.payload)))
+            fail(.init(rank: rank, batch: message.batch, failure: message.failure))
         case .progress:
-            guard message.payload.count == 8 else { MPIEnvironment.abort("an unreadable message came from MPI rank \(rank)") }
-            var count: Int64 = 0
-            withUnsafeMutableBytes(of: &count) { $0.copyBytes(from: message.payload) }
-            running[rank] = Int(Int64(littleEndian: count))
+            guard let count = try? message.trajectories() else { MPIEnvironment.abort("an unreadable message came from MPI rank \(rank)") }
+            running[rank] = count
         case .end:
             ended[rank] = true
         default:
@@ -552,17 +541,17 @@ private final class Dispatcher {
     /// whether anything happened.
     private func receiveResults() -> Bool {
         var happened = false
-        while let status = Link.probe(from: qclab_mpi_any_source(), tag: Message.result) {
-            receiving.append(Link.Receiving(status, tag: Message.result))
+        while let status = Link.probe(from: qclab_mpi_any_source(), tag: DriverMessage.resultTag) {
+            receiving.append(Link.Receiving(status, tag: DriverMessage.resultTag))
             happened = true
         }
         receiving.removeAll { receive in
             guard let bytes = receive.bytes() else { return false }
-            guard let message = Message(bytes), message.kind == .done else {
+            guard let message = try? DriverMessage(bytes: bytes), message.kind == .done else {
                 MPIEnvironment.abort("an unreadable result came from MPI rank \(receive.source)")
             }
             announced[receive.source] -= 1
-            keep(message.batch, from: receive.source) { try SimulationData(encodedBytes: message.payload) }
+            keep(message.batch, from: receive.source) { try message.decodedResult() }
             happened = true
             return true
         }
@@ -685,7 +674,7 @@ private final class RankZeroBatches: @unchecked Sendable {
             while let batch = take() {
                 let seeds = plan.seeds(ofBatch: batch)
                 let report: ((Int, Int) -> Void)? = reportsProgress ? { [self] collected, points in
-                    let done = seeds.count * collected / max(points, 1)
+                    let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: points)
                     condition.lock()
                     news.running = done < seeds.count ? done : 0
                     condition.unlock()
@@ -772,7 +761,7 @@ public enum MPIEnvironment {
     /// Rank 0's `bytes` on every rank (MPI must be initialized; collective): what rank 0
     /// read from a file, so that no other rank reads a path only rank 0 may have. Rank 0
     /// passes what it read, or the error it met (which every rank then throws).
-    public static func broadcastFromRoot(_ bytes: Result<[UInt8], Error>) throws -> [UInt8] {
+    package static func broadcastFromRoot(_ bytes: Result<[UInt8], Error>) throws -> [UInt8] {
         var payload: [UInt8]
         var count: Int64
         switch bytes {
@@ -808,7 +797,7 @@ public enum MPIEnvironment {
 
     /// Ends every rank of the job: writes `qclab: MPI rank R: message` on standard error
     /// and calls `MPI_Abort` with `code`.
-    public static func abort(_ message: String, code: Int32 = 1) -> Never {
+    package static func abort(_ message: String, code: Int32 = 1) -> Never {
         let rankText = isInitialized && !isFinalized ? "MPI rank \(rank)" : "MPI"
         fputs("qclab: \(rankText): \(message); aborting the job\n", stderr)
         fflush(stderr)
@@ -878,47 +867,42 @@ private struct RankReport {
 
     static func receive(from source: Int) -> [UInt8] { Link.receive(from: Int32(source), tag: tag).bytes }
 
-    /// Layout: ranks (count, then rank, batch count, batches), failures (count, then rank,
-    /// batch, length-prefixed ``QCLab/BatchFailure``), then the encoded data.
+    /// Layout (``QCLab/BinaryWriter``): ranks (count, then rank, batch count, batches),
+    /// failures (count, then rank, batch, length-prefixed `BatchFailure`), then the
+    /// encoded data.
     func encoded() -> [UInt8] {
-        var w: [UInt8] = []
-        func int(_ v: Int) { withUnsafeBytes(of: Int64(v).littleEndian) { w += $0 } }
-        int(batches.count)
-        for (rank, list) in batches { int(rank); int(list.count); list.forEach(int) }
-        int(failures.count)
-        for failure in failures {
-            int(failure.rank); int(failure.batch)
-            let bytes = failure.failure.encodedBytes()
-            int(bytes.count); w += bytes
+        var writer = BinaryWriter()
+        writer.count(batches.count)
+        for (rank, list) in batches {
+            writer.int64(rank)
+            writer.count(list.count)
+            list.forEach { writer.int64($0) }
         }
-        return w + data.encodedBytes()
+        writer.count(failures.count)
+        for failure in failures {
+            writer.int64(failure.rank)
+            writer.int64(failure.batch)
+            writer.lengthPrefixed(failure.failure.encodedBytes())
+        }
+        return writer.bytes + data.encodedBytes()
     }
 
     init() {}
 
     init?(decoding bytes: [UInt8]) {
-        var offset = 0
-        func int() -> Int? {
-            guard offset + 8 <= bytes.count else { return nil }
-            var value: Int64 = 0
-            withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes[offset..<offset + 8]) }
-            offset += 8
-            return Int(Int64(littleEndian: value))
+        var reader = BinaryReader(bytes: bytes)
+        do {
+            for _ in 0..<(try reader.count("ranks", elementSize: 16)) {
+                let rank = try reader.int64("rank")
+                batches[rank] = try (0..<(try reader.count("batches", elementSize: 8))).map { _ in try reader.int64("batch") }
+            }
+            for _ in 0..<(try reader.count("failures", elementSize: 24)) {
+                let rank = try reader.int64("rank"), batch = try reader.int64("batch")
+                failures.append(Failure(rank: rank, batch: batch, failure: BatchFailure(encodedBytes: try reader.lengthPrefixed("failure"))))
+            }
+            data = try SimulationData(encodedBytes: Array(bytes[reader.offset...]))
+        } catch {
+            return nil
         }
-        guard let rankCount = int(), rankCount >= 0, rankCount <= bytes.count else { return nil }
-        for _ in 0..<rankCount {
-            guard let rank = int(), let count = int(), count >= 0, count <= bytes.count else { return nil }
-            var list: [Int] = []
-            for _ in 0..<count { guard let b = int() else { return nil }; list.append(b) }
-            batches[rank] = list
-        }
-        guard let failureCount = int(), failureCount >= 0, failureCount <= bytes.count else { return nil }
-        for _ in 0..<failureCount {
-            guard let rank = int(), let batch = int(), let length = int(), length >= 0, offset + length <= bytes.count else { return nil }
-            failures.append(Failure(rank: rank, batch: batch, failure: BatchFailure(encodedBytes: Array(bytes[offset..<offset + length]))))
-            offset += length
-        }
-        guard let data = try? SimulationData(encodedBytes: Array(bytes[offset...])) else { return nil }
-        self.data = data
     }
 }

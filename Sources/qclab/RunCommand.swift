@@ -90,7 +90,9 @@ struct RunCommand: ParsableCommand {
             try rootChecks { if let target { try checkFreeSpace(at: target, job: job, previous: previous) } }
             // Warnings once the run is sure to start (the seeds fit the data continued), so
             // that a refused run says one line; under MPI rank 0 alone warns, when done.
-            _ = try RunPlan(simulation: job.simulation, seeds: job.seeds, continuing: previous)
+            // A job file's simulation was validated as it was read (`--seeds` keeps it valid).
+            let plan = self.job == nil ? try RunPlan(simulation: job.simulation, seeds: job.seeds, continuing: previous)
+                : try RunPlan(validated: job.simulation, seeds: job.seeds, continuing: previous)
             if driver != .mpi { warn(warnings) }
             let progress = ProgressReporter(enabled: job.simulation.settings.progressBar, linesWhenNoTerminal: driver == .mpi)
             // Ends the bar's line on success and before an error message alike.
@@ -102,7 +104,9 @@ struct RunCommand: ParsableCommand {
                 progress.resumed(from: done)
             }
             catchStops()
-            guard var data = try runDriver(job: job, previous: previous, checkpoint: keeping, progress: progress.update) else { return }
+            guard var data = try runDriver(job: job, plan: plan, previous: previous, checkpoint: keeping, progress: progress.update) else {
+                return
+            }
             // Stops no longer caught: a signal while the output is written ends qclab and
             // removes the temporary file, as before the run.
             StopRequest.release()
@@ -178,16 +182,18 @@ struct RunCommand: ParsableCommand {
         Foundation.exit(stopped.exitStatus)
     }
 
-    /// Runs the chosen driver; `nil` on MPI ranks other than 0, which write nothing.
-    /// The job; under MPI rank 0 reads the file and hands it to every rank.
-    /// Under MPI, rank 0 also checks the output path, which only it writes.
+    /// The job; under MPI rank 0 reads and parses the file and hands its bytes to every
+    /// rank, which parse them. Under MPI, rank 0 also checks the output path, which only it writes.
     func readJob() throws -> Job {
         guard driver == .mpi else { return try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job }
+        var parsed: Job?
         let bytes = try rootReads {
-            _ = try job.map { try Job(contentsOf: $0) }
+            let bytes = try job.map { try Job.fileBytes(at: $0) } ?? []
+            parsed = try job.map { try Job(json: Foundation.Data(bytes), source: $0) }
             _ = try checkedOutput()
-            return try job.map { Array(try Foundation.Data(contentsOf: URL(fileURLWithPath: $0))) } ?? []
+            return bytes
         }
+        if let parsed { return parsed }
         return try job.map { try Job(json: Foundation.Data(bytes), source: $0) } ?? DefaultJob.job
     }
 
@@ -232,30 +238,30 @@ struct RunCommand: ParsableCommand {
         return Checkpointing(path: checkpoint, interval: try EnvironmentSettings.seconds("QCLAB_CHECKPOINT_INTERVAL", default: 2, zeroAllowed: true))
     }
 
-    func runDriver(job: Job, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
+    /// Runs the chosen driver on `plan`; `nil` on MPI ranks other than 0, which write nothing.
+    func runDriver(job: Job, plan: RunPlan, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
                    progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
         do {
-            return try runChosenDriver(job: job, previous: previous, checkpoint: checkpointing, progress: progress)
+            return try runChosenDriver(job: job, plan: plan, previous: previous, checkpoint: checkpointing, progress: progress)
         } catch let stopped as RunStopped {
             endStopped(stopped)
         }
     }
 
-    private func runChosenDriver(job: Job, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
+    private func runChosenDriver(job: Job, plan: RunPlan, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
                                  progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
         switch driver {
         case .serial:
-            return try serialDriver(job.simulation, seeds: job.seeds, data: previous, checkpoint: checkpointing, progress: progress)
+            return try SerialDriver().run(job.simulation, plan: plan, data: previous, checkpoint: checkpointing, progress: progress)
         case .multiprocessing:
-            return try parallelDriverMultiprocessing(job.simulation, seeds: job.seeds, data: previous,
-                                                     numTasks: numTasks, checkpoint: checkpointing,
-                                                     stallTimeout: try WorkerStall.timeout(), progress: progress)
+            let forked = try MultiprocessingDriver(numTasks: numTasks, stallTimeout: try WorkerStall.timeout())
+            return try forked.run(job.simulation, plan: plan, data: previous, checkpoint: checkpointing, progress: progress)
         case .mpi:
             // Every rank finalizes MPI here, once the driver has returned or thrown on all
             // ranks; only rank 0 gets data back, to write and print.
             do {
-                let data = try parallelDriverMPI(job.simulation, seeds: job.seeds, data: previous,
-                                                 numTasks: numTasks, checkpoint: checkpointing, progress: progress)
+                let data = try MPIDriver(numTasks: numTasks).run(job.simulation, plan: plan, data: previous,
+                                                                 checkpoint: checkpointing, progress: progress)
                 MPIEnvironment.finalize()
                 return data
             } catch let stopped as RunStopped {

@@ -14,7 +14,7 @@
 ///     try simulation.runBatch(seeds: Array(0..<10))
 /// }
 /// ```
-public final class BatchProgress: @unchecked Sendable {
+package final class BatchProgress: @unchecked Sendable {
     /// The sink of the batch running in this task or thread, if any.
     @TaskLocal static var current: BatchProgress?
 
@@ -27,7 +27,7 @@ public final class BatchProgress: @unchecked Sendable {
     /// Runs `body` (which runs a batch) with `report` called at each collect point the
     /// batch passes, with the collect points passed so far and the batch's total; with
     /// `report` nil, runs `body` as it is.
-    public static func reporting<T>(_ report: ((_ collected: Int, _ total: Int) -> Void)?, _ body: () throws -> T) rethrows -> T {
+    package static func reporting<T>(_ report: ((_ collected: Int, _ total: Int) -> Void)?, _ body: () throws -> T) rethrows -> T {
         guard let report else { return try body() }
         return try $current.withValue(BatchProgress(report), operation: body)
     }
@@ -41,7 +41,7 @@ public final class BatchProgress: @unchecked Sendable {
     /// Trajectories (of a batch of `seeds`) that count as done after `collected` of `total`
     /// collect points: a batch's seeds count in proportion to the collect points it has
     /// passed, rounded down, so that the count reaches `seeds` only when the batch is over.
-    static func trajectories(of seeds: Int, collected: Int, total: Int) -> Int {
+    package static func trajectories(of seeds: Int, collected: Int, total: Int) -> Int {
         total > 0 ? seeds * min(collected, total) / total : 0
     }
 }

@@ -1,7 +1,7 @@
 import Logging
 
 /// Runs a simulation's trajectories batch by batch in this process and merges them into
-/// `data` (QC Lab's `serial_driver`), with one BLAS thread.
+/// `data` (QC Lab's `serial_driver`), with one BLAS thread: ``SerialDriver``.
 ///
 /// - Parameters:
 ///   - seeds: explicit trajectory seeds; they set `num_trajs`. Without them, seeds are
@@ -9,9 +9,9 @@ import Logging
 ///   - data: results to add the new trajectories to.
 ///   - checkpoint: where to keep the run's progress; a checkpoint that exists is resumed
 ///     (only its missing batches run; the result is the same bits). A stop asked for by
-///     a signal (``StopRequest``) ends the run after the batch in flight, with a last
+///     a signal (`StopRequest`) ends the run after the batch in flight, with a last
 ///     checkpoint, by throwing ``RunStopped``; or at the batch's next collect point, if
-///     ``StopRequest/withinBatch`` is set.
+///     `StopRequest.withinBatch` is set.
 ///   - progress: called with the number of trajectories done so far and the total, as
 ///     the count grows: after each batch, and within a batch at its collect points (a
 ///     batch's trajectories count in proportion to the collect points it has passed,
@@ -19,34 +19,8 @@ import Logging
 /// - Returns: `data` with the new trajectories merged in, batch by batch in seed order.
 public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
                          checkpoint: Checkpointing? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData {
-    let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
-    var run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "serial", tasks: 1, checkpoint: checkpoint)
-    var reported = -1
-    func report(_ done: Int) {
-        guard done > reported else { return }
-        reported = done
-        progress?(done, plan.seeds.count)
-    }
-    try withLinearAlgebraThreads(1) {
-        for index in run.missingBatches {
-            let batchSeeds = plan.seeds(ofBatch: index)
-            run.note(batchLine(index, seeds: batchSeeds), forBatch: index, level: .debug)
-            let before = run.trajectoriesDone
-            let stopsWithin = StopRequest.withinBatch
-            let watch: ((Int, Int) -> Void)? = progress == nil && stopsWithin == nil ? nil : { [run] collected, total in
-                report(before + BatchProgress.trajectories(of: batchSeeds.count, collected: collected, total: total))
-                if let stopsWithin, StopRequest.signal != nil, let stopped = try? run.stopping() { stopsWithin(stopped) }
-            }
-            let result = try BatchProgress.reporting(watch) {
-                try simulation.runBatch(seeds: batchSeeds)
-            }
-            try run.store(result, forBatch: index)
-            try run.checkpointIfDue()
-            report(run.trajectoriesDone)
-            try run.stopIfAsked()
-        }
-    }
-    return try run.finish()
+    // The serial driver always holds the result.
+    try SerialDriver().run(simulation, seeds: seeds, data: data, checkpoint: checkpoint, progress: progress)!
 }
 
 /// The log line for a batch that starts.

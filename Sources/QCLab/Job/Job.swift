@@ -17,6 +17,11 @@ public struct Job: Sendable {
 
     /// Reads and checks the job file at `path`.
     public init(contentsOf path: String) throws {
+        try self.init(json: Foundation.Data(try Self.fileBytes(at: path)), source: path)
+    }
+
+    /// The bytes of the job file at `path`, or an error naming it (missing, a folder, unreadable).
+    package static func fileBytes(at path: String) throws -> [UInt8] {
         guard FileManager.default.fileExists(atPath: path) else {
             throw QCLabError.invalidPath("job file '\(path)' does not exist")
         }
@@ -28,7 +33,7 @@ public struct Job: Sendable {
         do { bytes = try Syscalls.readWholeFile(path) } catch let error as Errno {
             throw QCLabError.invalidPath("job file '\(path)' cannot be read: \(error.explained())")
         }
-        try self.init(json: Foundation.Data(bytes), source: path)
+        return bytes
     }
 
     /// Parses and checks a job from JSON bytes.

@@ -127,8 +127,10 @@ public struct DataDecodingError: Error, Equatable, CustomStringConvertible, Send
 }
 
 /// Appends little-endian values to a byte array.
-struct BinaryWriter {
-    var bytes: [UInt8] = []
+package struct BinaryWriter {
+    package var bytes: [UInt8] = []
+
+    package init() {}
 
     mutating func uint16(_ value: UInt16) {
         bytes.append(UInt8(truncatingIfNeeded: value))
@@ -139,9 +141,15 @@ struct BinaryWriter {
         for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }
 
-    mutating func int64(_ value: Int) { uint64(UInt64(bitPattern: Int64(value))) }
+    package mutating func int64(_ value: Int) { uint64(UInt64(bitPattern: Int64(value))) }
 
-    mutating func count(_ value: Int) { uint64(UInt64(value)) }
+    package mutating func count(_ value: Int) { uint64(UInt64(value)) }
+
+    /// A length, then `value`.
+    package mutating func lengthPrefixed(_ value: [UInt8]) {
+        count(value.count)
+        bytes += value
+    }
 
     mutating func string(_ value: String) {
         let utf8 = Array(value.utf8)
@@ -161,11 +169,11 @@ struct BinaryWriter {
 }
 
 /// Reads little-endian values from a byte array, checking every length first.
-struct BinaryReader {
+package struct BinaryReader {
     let bytes: [UInt8]
-    private(set) var offset = 0
+    package private(set) var offset = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    package init(bytes: [UInt8]) { self.bytes = bytes }
 
     mutating func take(_ n: Int, _ what: String) throws -> ArraySlice<UInt8> {
         guard n <= bytes.count - offset else {
@@ -180,23 +188,28 @@ struct BinaryReader {
         return UInt16(b[b.startIndex]) | UInt16(b[b.startIndex + 1]) << 8
     }
 
-    mutating func uint64(_ what: String) throws -> UInt64 {
+    package mutating func uint64(_ what: String) throws -> UInt64 {
         let b = try take(8, what)
         var value: UInt64 = 0
         for (i, byte) in b.enumerated() { value |= UInt64(byte) << UInt64(8 * i) }
         return value
     }
 
-    mutating func int64(_ what: String) throws -> Int { Int(Int64(bitPattern: try uint64(what))) }
+    package mutating func int64(_ what: String) throws -> Int { Int(Int64(bitPattern: try uint64(what))) }
 
     /// A count of elements of `elementSize` bytes each, which must fit in the bytes left.
-    mutating func count(_ what: String, elementSize: Int) throws -> Int {
+    package mutating func count(_ what: String, elementSize: Int) throws -> Int {
         let start = offset
         let raw = try uint64(what)
         guard raw <= UInt64(bytes.count - offset) / UInt64(elementSize) else {
             throw DataDecodingError("truncated or corrupted: \(what) is \(raw), but only \(bytes.count - offset) bytes are left", offset: start)
         }
         return Int(raw)
+    }
+
+    /// A length, then that many bytes (written by ``BinaryWriter/lengthPrefixed(_:)``).
+    package mutating func lengthPrefixed(_ what: String) throws -> [UInt8] {
+        Array(try take(try count("length of \(what)", elementSize: 1), what))
     }
 
     mutating func string(_ what: String) throws -> String {

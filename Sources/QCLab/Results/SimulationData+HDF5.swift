@@ -1,6 +1,7 @@
 import CHDF5
 import CHDF5Shims
 import Foundation
+import SystemPackage
 
 /// Dataset names with a fixed meaning in the file; no output may take them.
 private let seedName = "seed", normFactorName = "norm_factor", sampleCountName = "num_samples"
@@ -33,7 +34,7 @@ extension SimulationData {
     }
 
     /// Writes this data to an output checked beforehand (see ``save(to:)-(String)``).
-    public func save(to target: OutputTarget) throws {
+    package func save(to target: OutputTarget) throws {
         try checkSavable(to: target.path)
         try HDF5Library.serialized {
             try target.write { temporary in
@@ -370,7 +371,7 @@ private struct HDF5File {
                 let descriptor = try Syscalls.openReadOnly(path)
                 defer { Syscalls.closeFile(descriptor) }
                 var bytes = [UInt8](repeating: 0, count: 8)
-                let count = try bytes.withUnsafeMutableBytes { try Syscalls.readSome(descriptor, into: $0) }
+                let count = try bytes.withUnsafeMutableBytes { try descriptor.read(into: $0) }
                 start = Array(bytes[..<count])
             } catch let error as Errno {
                 throw QCLabError.hdf5(path: path, reason: "cannot be read: \(error.explained())")

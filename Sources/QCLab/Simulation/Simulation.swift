@@ -139,6 +139,12 @@ public struct RunPlan: Sendable, Equatable {
 
     public init(simulation: Simulation, seeds explicitSeeds: [Int]? = nil, continuing data: SimulationData = SimulationData()) throws {
         try simulation.validate()
+        try self.init(validated: simulation, seeds: explicitSeeds, continuing: data)
+    }
+
+    /// The plan of a simulation validated already (a ``Job``'s): the checks of the seeds
+    /// and of the data continued, not those of the simulation again.
+    package init(validated simulation: Simulation, seeds explicitSeeds: [Int]?, continuing data: SimulationData) throws {
         if !data.isEmpty, let difference = JobRecord.difference(data.job, simulation.jobRecord) {
             throw QCLabError.incompatibleData(
                 "different jobs: \(difference.path) is \(difference.mine) in the data continued but \(difference.theirs) in this job")

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import SystemPackage
 
 /// A child process run to its end within a deadline: its input fed from memory, its
 /// output and error read into memory, and past the deadline killed (SIGKILL) and reaped,
@@ -17,29 +18,30 @@ import Foundation
 /// (`ulimit -u`, which counts threads) the wait never returns; that thread also waits on
 /// every child of the process (`waitid(P_ALL)`), the forked driver's workers included; its
 /// I/O goes through Dispatch (more threads) and its API is async only. This is one
-/// posix_spawn, one or three pipes and a poll loop on the calling thread: nothing to fail
-/// but the calls themselves, each reported as a one-line ``QCLabError/system(_:)`` that
-/// names the limit it hit.
+/// posix_spawn, one or three pipes (swift-system's `FileDescriptor`; swift-system wraps
+/// neither posix_spawn nor poll, so those two go through ``Syscalls``) and a poll loop on
+/// the calling thread: nothing to fail but the calls themselves, each reported as a
+/// one-line ``QCLabError/system(_:)`` that names the limit it hit.
 ///
 /// Writes to a child that stopped reading fail with EPIPE (reported through
 /// ``Outcome/inputRefused``) only if the process ignores SIGPIPE, as `qclab` does from
 /// its start; otherwise SIGPIPE would end it.
-public enum ChildProcess {
+package enum ChildProcess {
     /// How the child ended and what it wrote.
-    public struct Outcome: Sendable {
+    package struct Outcome: Sendable {
         /// The exit status, or nil when a signal ended it.
-        public var exitStatus: Int32?
+        package var exitStatus: Int32?
         /// The signal that ended it, or nil when it exited.
-        public var signal: Int32?
+        package var signal: Int32?
         /// Whether it was still running at the deadline (then it was killed).
-        public var timedOut: Bool
+        package var timedOut: Bool
         /// Whether it closed its input before taking all of it.
-        public var inputRefused: Bool
-        public var output: [UInt8]
-        public var errors: [UInt8]
+        package var inputRefused: Bool
+        package var output: [UInt8]
+        package var errors: [UInt8]
 
         /// "exit status 3", "killed by signal 9 (Killed)".
-        public var ending: String {
+        package var ending: String {
             if let signal { return "killed by signal \(signal) (\(String(cString: strsignal(signal))))" }
             return "exit status \(exitStatus ?? -1)"
         }
@@ -50,19 +52,19 @@ public enum ChildProcess {
     /// standard input (nil: /dev/null); its output and error are kept when `capture` is
     /// true (else they go to /dev/null but for one pipe that tells when it ends). A child
     /// that cannot be started throws, naming `role` and the reason.
-    public static func run(_ path: String, role: String, arguments: [String], environment: [String: String],
+    package static func run(_ path: String, role: String, arguments: [String], environment: [String: String],
                            input: [UInt8]? = nil, capture: Bool = true, seconds: Double) throws -> Outcome {
-        var open: [Int32] = []
+        var open: [FileDescriptor] = []
         defer { for descriptor in open { Syscalls.closeFile(descriptor) } }
         func cannotStart(_ error: Errno) -> QCLabError {
             .system("cannot start \(role): \(error.explained(spawning: true))")
         }
         let pid: pid_t
-        var inputEnd: Int32?, outputEnd: Int32, errorEnd: Int32?
+        var inputEnd: FileDescriptor?, outputEnd: FileDescriptor, errorEnd: FileDescriptor?
         do {
-            var childEnds: [Int32] = []
+            var childEnds: [FileDescriptor] = []
             defer { for descriptor in childEnds { Syscalls.closeFile(descriptor) } }
-            var descriptors: [Int32?] = [nil, nil, nil]
+            var descriptors: [FileDescriptor?] = [nil, nil, nil]
             if input != nil {
                 let pipe = try Syscalls.makePipe()
                 open.append(pipe.write); childEnds.append(pipe.read)
@@ -94,7 +96,7 @@ public enum ChildProcess {
             // Feed and drain until the child closes its output and error; then wait for it to end.
             var outputOpen = true, errorOpen = errorEnd != nil
             var buffer = [UInt8](repeating: 0, count: 65536)
-            func close(_ descriptor: Int32) {
+            func close(_ descriptor: FileDescriptor) {
                 Syscalls.closeFile(descriptor)
                 open.removeAll { $0 == descriptor }
             }
@@ -102,31 +104,32 @@ public enum ChildProcess {
                 let remaining = deadline.timeIntervalSinceNow
                 guard remaining > 0 else { break }
                 var events: [pollfd] = []
-                if let inputEnd { events.append(pollfd(fd: inputEnd, events: Int16(POLLOUT), revents: 0)) }
-                if outputOpen { events.append(pollfd(fd: outputEnd, events: Int16(POLLIN), revents: 0)) }
-                if errorOpen, let errorEnd { events.append(pollfd(fd: errorEnd, events: Int16(POLLIN), revents: 0)) }
+                if let inputEnd { events.append(pollfd(fd: inputEnd.rawValue, events: Int16(POLLOUT), revents: 0)) }
+                if outputOpen { events.append(pollfd(fd: outputEnd.rawValue, events: Int16(POLLIN), revents: 0)) }
+                if errorOpen, let errorEnd { events.append(pollfd(fd: errorEnd.rawValue, events: Int16(POLLIN), revents: 0)) }
                 guard try Syscalls.waitForEvents(&events, milliseconds: Int32(min(remaining * 1000 + 1, 3_600_000))) > 0 else { continue }
                 for event in events where event.revents != 0 {
-                    if event.fd == inputEnd {
+                    let descriptor = FileDescriptor(rawValue: event.fd)
+                    if descriptor == inputEnd {
                         do {
                             try toFeed[inputOffset...].withUnsafeBytes { bytes in
-                                inputOffset += try Syscalls.writeSome(event.fd, UnsafeRawBufferPointer(rebasing: bytes.prefix(65536)))
+                                inputOffset += try descriptor.write(UnsafeRawBufferPointer(rebasing: bytes.prefix(65536)))
                             }
-                        } catch let error as Errno where error.rawValue == EAGAIN {
+                        } catch let error as Errno where error == .resourceTemporarilyUnavailable {
                             continue
                         } catch let error as Errno where error == .brokenPipe {
                             outcome.inputRefused = true
                             inputOffset = toFeed.count
                         }
-                        if inputOffset == toFeed.count { close(event.fd); inputEnd = nil }
+                        if inputOffset == toFeed.count { close(descriptor); inputEnd = nil }
                     } else {
-                        let count = try buffer.withUnsafeMutableBytes { try Syscalls.readSome(event.fd, into: $0) }
-                        if event.fd == outputEnd {
+                        let count = try buffer.withUnsafeMutableBytes { try descriptor.read(into: $0) }
+                        if descriptor == outputEnd {
                             outcome.output += buffer[..<count]
-                            if count == 0 { outputOpen = false; close(event.fd) }
+                            if count == 0 { outputOpen = false; close(descriptor) }
                         } else {
                             outcome.errors += buffer[..<count]
-                            if count == 0 { errorOpen = false; close(event.fd) }
+                            if count == 0 { errorOpen = false; close(descriptor) }
                         }
                     }
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 extension QCLabError {
     /// The code of any error: a ``QCLabError``'s own, ``Code/system`` for a system error.
@@ -40,7 +41,7 @@ extension Syscalls {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = try buffer.withUnsafeMutableBytes { try readSome(descriptor, into: $0) }
+            let count = try buffer.withUnsafeMutableBytes { try descriptor.read(into: $0) }
             if count == 0 { return bytes }
             bytes += buffer[..<count]
         }

@@ -1,5 +1,6 @@
 import CHDF5Shims
 import Foundation
+import SystemPackage
 
 /// Where an output file goes, checked before any work is done, and the one way it is
 /// written: under a hidden temporary name beside it, renamed over it once complete.
@@ -11,9 +12,9 @@ import Foundation
 /// creating and removing them, so a name that is too long or that the file system refuses
 /// fails before a run, not after). A signal (SIGTERM, SIGINT, SIGHUP) that ends the
 /// process while the file is written removes the temporary file.
-public struct OutputTarget: Sendable {
+package struct OutputTarget: Sendable {
     /// The path as the user gave it.
-    public let path: String
+    package let path: String
     let folder: String
     let fileName: String
 
@@ -23,7 +24,7 @@ public struct OutputTarget: Sendable {
     /// With `probingName` false only the temporary name is created and removed, not the
     /// path itself: for a file that must never exist other than whole (a checkpoint, whose
     /// empty probe a SIGKILL at that moment would leave behind, as a damaged checkpoint).
-    public init(path: String, protecting protected: [(role: String, path: String)] = [], kind: String = "output",
+    package init(path: String, protecting protected: [(role: String, path: String)] = [], kind: String = "output",
                 probingName: Bool = true) throws {
         self.path = path
         if let slash = path.lastIndex(of: "/") {
@@ -42,7 +43,7 @@ public struct OutputTarget: Sendable {
         }
         guard Syscalls.canWriteInto(folder) else { throw QCLabError.invalidPath("\(kind) folder '\(folder)' is not writable") }
         let existing: stat?
-        do { existing = try Syscalls.linkStatus(path) } catch let error as Errno where error == .noSuchFile {
+        do { existing = try Syscalls.linkStatus(path) } catch let error as Errno where error == .noSuchFileOrDirectory {
             existing = nil
         } catch let error as Errno {
             throw refuse("cannot be used: \(error)")
@@ -64,7 +65,7 @@ public struct OutputTarget: Sendable {
     /// exist (so a hard link, or a symbolic link to it, counts as the file), else the same
     /// canonical path (the real path of the folder, then the name), so that `o.h5`,
     /// `./o.h5` and `dir/../o.h5` count as one before the file exists.
-    public static func aliases(_ a: String, _ b: String) -> Bool {
+    package static func aliases(_ a: String, _ b: String) -> Bool {
         if let first = try? Syscalls.status(a), let second = try? Syscalls.status(b) { return first.isSameFile(as: second) }
         guard let first = canonicalPath(a), let second = canonicalPath(b) else { return false }
         return first == second
@@ -83,7 +84,7 @@ public struct OutputTarget: Sendable {
     /// (`statvfs`'s available blocks), so that a run whose output cannot fit is refused
     /// before it starts; give a lower bound (``Simulation/estimatedOutputBytes(trajectories:)``)
     /// so that nothing that fits is refused.
-    public func checkFreeSpace(atLeast bytes: Double) throws {
+    package func checkFreeSpace(atLeast bytes: Double) throws {
         var info = statvfs()
         guard statvfs(folder, &info) == 0 else { return }
         let free = Double(info.f_bavail) * Double(info.f_frsize)
@@ -124,7 +125,7 @@ public struct OutputTarget: Sendable {
     /// Writes the output: `body` fills a temporary file (given its path), which is flushed
     /// to disk and renamed over the target; on any failure, or a terminating signal, the
     /// temporary file is removed. The target is checked again just before the rename.
-    public func write(_ body: (String) throws -> Void) throws {
+    package func write(_ body: (String) throws -> Void) throws {
         let temporary = temporaryPath()
         try Self.guardedWhileExisting(temporary) {
             do {
@@ -139,22 +140,15 @@ public struct OutputTarget: Sendable {
     }
 
     /// Writes `bytes` as the output, atomically (see ``write(_:)``).
-    public func write(bytes: [UInt8]) throws {
+    package func write(bytes: [UInt8]) throws {
         try write { temporary in
-            let descriptor: Int32
+            let descriptor: FileDescriptor
             do { descriptor = try Syscalls.createExclusive(temporary) } catch {
                 throw QCLabError.invalidPath("cannot create a temporary file beside '\(path)': \(error)")
             }
             defer { Syscalls.closeFile(descriptor) }
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes[offset...].withUnsafeBytes { buffer in
-                    valueOrErrno { Foundation.write(descriptor, buffer.baseAddress, buffer.count) }
-                }
-                switch written {
-                case let .success(count): offset += count
-                case let .failure(error): throw QCLabError.invalidPath("cannot write '\(path)': \(error.explained())")
-                }
+            do { _ = try descriptor.writeAll(bytes) } catch let error as Errno {
+                throw QCLabError.invalidPath("cannot write '\(path)': \(error.explained())")
             }
         }
     }

@@ -4,37 +4,36 @@ import Glibc
 import Darwin
 #endif
 import CQCLabDrivers
+import SystemPackage
 
-/// A failed system call's `errno`, typed (swift-system's `Errno`, reduced to what we use).
-struct Errno: Error, Equatable, CustomStringConvertible {
-    let rawValue: Int32
+/// A failed system call's `errno`: swift-system's type, so that its `FileDescriptor`
+/// calls and ours throw the same error.
+package typealias Errno = SystemPackage.Errno
+
+extension Errno {
+    /// The `errno` of the call that just failed (swift-system keeps its own accessor internal).
     static var current: Errno { Errno(rawValue: errno) }
-    static let interrupted = Errno(rawValue: EINTR)
-    static let noSuchFile = Errno(rawValue: ENOENT)
-    static let fileExists = Errno(rawValue: EEXIST)
-    static let brokenPipe = Errno(rawValue: EPIPE)
-    var description: String { String(cString: strerror(rawValue)) }
 
     /// The error in words, naming the resource limit behind it where there is one (too
     /// many open files: the open-file limit; a file too large: the file-size limit; no
     /// memory: the address-space limit; `spawning`: EAGAIN from starting a process is the
     /// process limit).
-    func explained(spawning: Bool = false) -> String {
+    package func explained(spawning: Bool = false) -> String {
         func limit(_ which: Int32) -> Int64? {
             let value = qclab_resource_limit(which)
             return value < 0 ? nil : Int64(value)
         }
-        switch rawValue {
-        case EMFILE:
+        switch self {
+        case .tooManyOpenFiles:
             return "too many open files" + (limit(0).map { " (the open-file limit, ulimit -n, is \($0))" } ?? "")
-        case ENFILE: return "too many open files in the system (the system's file table is full)"
-        case EAGAIN where spawning:
+        case .tooManyOpenFilesInSystem: return "too many open files in the system (the system's file table is full)"
+        case .resourceTemporarilyUnavailable where spawning:
             return "too many processes" + (limit(1).map { " (the process limit, ulimit -u, is \($0))" } ?? "")
-        case ENOMEM:
+        case .noMemory:
             return "out of memory" + (limit(2).map { " (the address-space limit, ulimit -v, is \($0 / 1024) KiB)" } ?? "")
-        case EFBIG:
+        case .fileTooLarge:
             return "file too large" + (limit(3).map { " (the file-size limit, ulimit -f, is \($0) bytes)" } ?? "")
-        case EPIPE: return "broken pipe (the reader has gone)"
+        case .brokenPipe: return "broken pipe (the reader has gone)"
         default: return description
         }
     }
@@ -42,7 +41,8 @@ struct Errno: Error, Equatable, CustomStringConvertible {
 
 /// Runs a system call that returns -1 and sets `errno` on failure, retrying it while it
 /// fails with EINTR (a signal arrived) when `retryOnInterrupt` is true; the one place
-/// where EINTR is handled (swift-system's `valueOrErrno(retryOnInterrupt:)`).
+/// where EINTR is handled for the calls swift-system does not wrap (its `FileDescriptor`
+/// calls retry EINTR themselves, with the same rule).
 @inline(__always)
 func valueOrErrno<I: FixedWidthInteger>(retryOnInterrupt: Bool = true, _ call: () -> I) -> Result<I, Errno> {
     while true {
@@ -54,7 +54,10 @@ func valueOrErrno<I: FixedWidthInteger>(retryOnInterrupt: Bool = true, _ call: (
     }
 }
 
-/// The system calls the library makes, each throwing ``Errno``.
+/// The system calls the library makes, each throwing ``Errno``: files, pipes and sockets
+/// as swift-system's `FileDescriptor`, and what swift-system does not wrap (`stat`,
+/// `fsync`, `poll`, `socketpair`, `fork`, `posix_spawn`, `waitpid`, `kill`) through
+/// ``valueOrErrno(retryOnInterrupt:_:)``.
 enum Syscalls {
     /// `lstat(2)`: what is at `path` itself (a symbolic link is not followed).
     static func linkStatus(_ path: String) throws -> stat {
@@ -79,21 +82,22 @@ enum Syscalls {
     }
 
     /// `open(2)` with O_CREAT | O_EXCL: a new file that did not exist, mode 0644 before umask.
-    static func createExclusive(_ path: String) throws -> Int32 {
-        try valueOrErrno { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }.get()
+    static func createExclusive(_ path: String) throws -> FileDescriptor {
+        try FileDescriptor.open(path, .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
+                                permissions: FilePermissions(rawValue: 0o644))
     }
 
-    static func openReadOnly(_ path: String) throws -> Int32 {
-        try valueOrErrno { open(path, O_RDONLY | O_CLOEXEC) }.get()
+    static func openReadOnly(_ path: String) throws -> FileDescriptor {
+        try FileDescriptor.open(path, .readOnly, options: .closeOnExec)
     }
 
-    static func closeFile(_ descriptor: Int32) {
-        // close is not retried on EINTR: on Linux the descriptor is gone either way.
-        _ = valueOrErrno(retryOnInterrupt: false) { close(descriptor) }
+    static func closeFile(_ descriptor: FileDescriptor) {
+        // close is not retried on EINTR (swift-system's rule too): on Linux the descriptor is gone either way.
+        try? descriptor.close()
     }
 
-    static func synchronize(_ descriptor: Int32) throws {
-        _ = try valueOrErrno { fsync(descriptor) }.get()
+    static func synchronize(_ descriptor: FileDescriptor) throws {
+        _ = try valueOrErrno { fsync(descriptor.rawValue) }.get()
     }
 
     static func makeLink(_ existing: String, _ new: String) throws {
@@ -108,38 +112,60 @@ enum Syscalls {
         _ = try valueOrErrno { rename(old, new) }.get()
     }
 
-    /// `write(2)` of all of `bytes`, in as many calls as it takes.
-    static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            offset += try valueOrErrno { write(descriptor, bytes.baseAddress! + offset, bytes.count - offset) }.get()
+    /// `pipe2(2)`, both ends close-on-exec: (read end, write end).
+    static func makePipe() throws -> (read: FileDescriptor, write: FileDescriptor) {
+        let ends = try FileDescriptor.pipe(options: .closeOnExec)
+        return (ends.readEnd, ends.writeEnd)
+    }
+
+    /// `socketpair(2)` of connected Unix stream sockets, both ends close-on-exec.
+    static func makeSocketPair() throws -> (FileDescriptor, FileDescriptor) {
+        var pair: [Int32] = [-1, -1]
+        _ = try valueOrErrno {
+            socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair)
+        }.get()
+        return (FileDescriptor(rawValue: pair[0]), FileDescriptor(rawValue: pair[1]))
+    }
+
+    /// `send(2)` of all of `bytes` on a socket with MSG_NOSIGNAL: a reader that has gone
+    /// fails the call with EPIPE instead of raising SIGPIPE in a process that did not
+    /// ignore it (a program that calls the forked driver, a test runner).
+    static func sendAll(_ socket: FileDescriptor, _ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                offset += try valueOrErrno {
+                    send(socket.rawValue, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+                }.get()
+            }
         }
     }
 
-    /// One `write(2)` of at most all of `bytes`: the count written.
-    static func writeSome(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) throws -> Int {
-        try valueOrErrno { write(descriptor, bytes.baseAddress, bytes.count) }.get()
+    /// Exactly `count` bytes read from `descriptor`; nil at end of file first.
+    static func readExactly(_ descriptor: FileDescriptor, _ count: Int) throws -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var offset = 0
+        while offset < count {
+            let got = try bytes.withUnsafeMutableBytes {
+                try descriptor.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[offset...]))
+            }
+            guard got > 0 else { return nil }
+            offset += got
+        }
+        return bytes
     }
 
-    /// `read(2)` into `buffer`: the count read, 0 at end of file.
-    static func readSome(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        try valueOrErrno { read(descriptor, buffer.baseAddress, buffer.count) }.get()
-    }
-
-    /// `pipe(2)`, both ends close-on-exec: (read end, write end).
-    static func makePipe() throws -> (read: Int32, write: Int32) {
-        var ends: [Int32] = [-1, -1]
-        // pipe2 is not in Swift's Glibc module; qclab starts no other process while a
-        // pipe is open here, so nothing can inherit one between the two calls.
-        _ = try valueOrErrno { pipe(&ends) }.get()
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        return (ends[0], ends[1])
+    /// `fork(2)`, standard I/O flushed first (nothing buffered may be written twice, by
+    /// parent and child): the child's pid in the parent, 0 in the child.
+    static func fork() throws -> pid_t {
+        fflush(nil)
+        return try valueOrErrno(retryOnInterrupt: false) { Glibc.fork() }.get()
     }
 
     /// Sets O_NONBLOCK on `descriptor`.
-    static func makeNonBlocking(_ descriptor: Int32) throws {
-        let flags = try valueOrErrno { fcntl(descriptor, F_GETFL) }.get()
-        _ = try valueOrErrno { fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) }.get()
+    static func makeNonBlocking(_ descriptor: FileDescriptor) throws {
+        let flags = try valueOrErrno { fcntl(descriptor.rawValue, F_GETFL) }.get()
+        _ = try valueOrErrno { fcntl(descriptor.rawValue, F_SETFL, flags | O_NONBLOCK) }.get()
     }
 
     /// `poll(2)` for at most `milliseconds` (-1: no limit); the count of ready descriptors.
@@ -152,13 +178,13 @@ enum Syscalls {
     /// process's descriptors, or to /dev/null where nil. Signals this process ignores
     /// (SIGPIPE, SIGXFSZ) are set back to their default in the child. posix_spawn, not
     /// fork: safe with threads running, and it copies no address space (vfork-like).
-    static func spawn(_ path: String, arguments: [String], environment: [String], descriptors: [Int32?]) throws -> pid_t {
+    static func spawn(_ path: String, arguments: [String], environment: [String], descriptors: [FileDescriptor?]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         for (target, source) in descriptors.enumerated() {
             if let source {
-                posix_spawn_file_actions_adddup2(&actions, source, Int32(target))
+                posix_spawn_file_actions_adddup2(&actions, source.rawValue, Int32(target))
             } else {
                 posix_spawn_file_actions_addopen(&actions, Int32(target), "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0)
             }
@@ -226,4 +252,11 @@ extension stat {
     }
     /// Whether `other` is the same file (same device and inode).
     func isSameFile(as other: stat) -> Bool { st_dev == other.st_dev && st_ino == other.st_ino }
+}
+
+/// Seconds on the monotonic clock (for rate limits; unaffected by changes of the wall clock).
+package func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
 }
