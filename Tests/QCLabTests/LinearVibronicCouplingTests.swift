@@ -134,6 +134,28 @@ final class LinearVibronicCouplingTests: XCTestCase {
         }
     }
 
+    /// `qclab models` lists it with its constants; `qclab init` writes a job for it that runs.
+    func testModelsAndInitKnowIt() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lvc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let models = try QCLabCLI.run(["models", "LinearVibronicCoupling"], in: folder)
+        XCTAssertEqual(models.status, 0, models.errors)
+        XCTAssertTrue(models.output.hasPrefix("\nLinearVibronicCoupling  (2 quantum states"), models.output)
+        for line in ["  h_q  ", "N×N Hermitian matrix", "  couplings  ", "C Hermitian N×N matrices", "  masses  ", "\"boltzmann\" or \"wigner\""] {
+            XCTAssertTrue(models.output.contains(line), "\(line) in\n\(models.output)")
+        }
+        let initial = try QCLabCLI.run(["init", "LinearVibronicCoupling", "MultiStateMappingApproachToSurfaceHopping"], in: folder)
+        XCTAssertEqual(initial.status, 0, initial.errors)
+        let job = initial.output.replacingOccurrences(of: "\"tmax\": 10.0", with: "\"tmax\": 0.5")
+            .replacingOccurrences(of: "\"num_trajs\": 100", with: "\"num_trajs\": 4")
+        try job.write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let run = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder)
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertEqual(run.errors, "", "no warnings for a job as init writes it")
+        XCTAssertEqual(try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path).normFactor, 4)
+    }
+
     /// Each bad constant is refused with one line that names the element.
     func testBadConstantsAreRefusedNamingTheElement() throws {
         let good = #""h_q": [[0.2, 0], [0, -0.2]], "frequencies": [1, 0.5], "couplings": [[[0.5, 0], [0, -0.5]], [[0, [0.2, 0.1]], [[0.2, -0.1], 0]]]"#

@@ -103,6 +103,7 @@ public struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientMo
     public var classicalCoordinateMass: [Double] { base.classicalCoordinateMass }
     public var classicalCoordinateWeight: [Double] { base.classicalCoordinateWeight }
     public var hamiltonianIsReal: Bool { base.hamiltonianIsReal }
+    /// Always with differences: even of a linear coupling they change with `z` by rounding.
     public var couplingGradientDependsOnZ: Bool { finiteDifferences.quantumClassical || base.couplingGradientDependsOnZ }
 
     public func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch { base.initialClassicalCoordinates(seeds: seeds) }

@@ -175,7 +175,7 @@ def job(model, constants, algorithm, settings, wf_db, grid=GRID, gradients=None)
     return j
 
 
-SB_GRID = dict(gf.SB_GRID, num_trajs=20, batch_size=10)
+SB_GRID = dict(gf.SB_GRID, tmax=5.0, num_trajs=20, batch_size=10)
 FD_BOTH = {"dh_qc_dzc": "finite_difference", "dh_c_dzc": "finite_difference"}
 
 
@@ -214,6 +214,15 @@ def make_cases():
     add("fd_spin_boson_fssh", "SpinBoson, FSSH, dh_c_dzc by finite differences (delta 1e-7)",
         job("SpinBoson", gf.SB_CONSTANTS, FSSH, {}, up2, grid=SB_GRID,
             gradients={"dh_c_dzc": "finite_difference", "dh_c_dzc_finite_difference_delta": 1e-7}))
+    # Curved Hamiltonians: differences within O(delta) of the analytic gradients; the crossing
+    # keeps its own rescaling direction and gauge-field force.
+    add("fd_tully2_fssh", "TullyProblemTwo, FSSH, both gradients by finite differences",
+        job("TullyProblemTwo", gf.TULLY2, FSSH, {}, up2, grid=dict(gf.TULLY_GRID, num_trajs=8, batch_size=4),
+            gradients=FD_BOTH))
+    add("fd_caca_fssh_gff", "ComplexAvoidedCrossingA, FSSH phase_der_couple with the gauge-field force, dh_qc_dzc by differences",
+        job("ComplexAvoidedCrossingA", {}, FSSH, {"gauge_fixing": "phase_der_couple", "use_gauge_field_force": True}, up2,
+            grid={"tmax": 2.0, "dt_update": 0.002, "dt_collect": 0.1, "num_trajs": 8, "batch_size": 4},
+            gradients={"dh_qc_dzc": "finite_difference"}))
     return cases
 
 
