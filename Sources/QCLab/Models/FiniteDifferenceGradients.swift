@@ -71,7 +71,7 @@ public struct FiniteDifferenceSettings: Sendable, Equatable {
 }
 
 /// A model whose gradients are QC Lab's finite differences (``FiniteDifferenceSettings``).
-public protocol FiniteDifferenceGradientModel: Model {
+protocol FiniteDifferenceGradientModel: Model {
     var finiteDifferences: FiniteDifferenceSettings { get }
 }
 
@@ -88,11 +88,11 @@ extension Model {
 /// else (initial conditions, hops, a rescaling-direction or gauge-field ingredient, the job
 /// constants) is `Base`'s, as in QC Lab, where only the gradient ingredient is missing. Fused
 /// fast paths of `Base` do not apply: they use its analytic gradients.
-public struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
-    public let base: Base
-    public let finiteDifferences: FiniteDifferenceSettings
+struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
+    let base: Base
+    let finiteDifferences: FiniteDifferenceSettings
 
-    public init(base: Base, settings: FiniteDifferenceSettings) {
+    init(base: Base, settings: FiniteDifferenceSettings) {
         self.base = base
         finiteDifferences = settings
     }
@@ -222,18 +222,18 @@ public struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientMo
 }
 
 extension FiniteDifferenceGradients: HopRescalingDirectionModel where Base: HopRescalingDirectionModel {
-    public func hopRescalingDirection(z: [Complex], from: Int, to: Int) -> [Complex] {
+    func hopRescalingDirection(z: [Complex], from: Int, to: Int) -> [Complex] {
         base.hopRescalingDirection(z: z, from: from, to: to)
     }
 }
 
 extension FiniteDifferenceGradients: GaugeFieldForceModel where Base: GaugeFieldForceModel {
-    public func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch) {
+    func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch) {
         base.addGaugeFieldForce(z: z, activeSurface: activeSurface, to: &force)
     }
 }
 
 extension FiniteDifferenceGradients: JobDescribableModel where Base: JobDescribableModel {
-    public var jobConstants: [String: ParameterValue] { base.jobConstants }
-    public var initialDistribution: InitialClassicalDistribution { base.initialDistribution }
+    var jobConstants: [String: ParameterValue] { base.jobConstants }
+    var initialDistribution: InitialClassicalDistribution { base.initialDistribution }
 }

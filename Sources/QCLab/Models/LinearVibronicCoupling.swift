@@ -14,7 +14,7 @@
 public struct LinearVibronicCoupling: HarmonicBathModel {
     public var modelName: String { "LinearVibronicCoupling" }
     /// The constants as read from the job file.
-    public let data: LinearVibronicCouplingData
+    let data: LinearVibronicCouplingData
     public let bath: HarmonicBath
     /// The nonzero elements of every `∂H_qc/∂z*_k = K_k / sqrt(2 m_k ω_k)`, by mode.
     let gradientTerms: [[LinearVibronicCouplingData.Element]]
@@ -22,7 +22,7 @@ public struct LinearVibronicCoupling: HarmonicBathModel {
     public var couplingGradientDependsOnZ: Bool { false }
     public var hamiltonianIsReal: Bool { data.isReal }
 
-    public init(data: LinearVibronicCouplingData) {
+    init(data: LinearVibronicCouplingData) {
         self.data = data
         bath = data.bath
         gradientTerms = (0..<data.numModes).map { k in
@@ -98,15 +98,15 @@ public struct LinearVibronicCoupling: HarmonicBathModel {
 /// ``LinearVibronicCoupling`` with every `K_k` diagonal: QC Lab's diagonal linear coupling
 /// `γ_nk = [K_k]_nn / sqrt(2 m_k ω_k)`, with the fused RK4 step of the spin-boson, FMO and
 /// Holstein models.
-public struct DiagonalLinearVibronicCoupling: DiagonalLinearHarmonicModel {
+struct DiagonalLinearVibronicCoupling: DiagonalLinearHarmonicModel {
     public var modelName: String { "LinearVibronicCoupling" }
-    public let data: LinearVibronicCouplingData
+    let data: LinearVibronicCouplingData
     public let bath: HarmonicBath
     public let coupling: DiagonalLinearCoupling
     public var constantHamiltonian: [Complex] { data.hq }
     public var numQuantumStates: Int { data.numStates }
 
-    public init(data: LinearVibronicCouplingData) {
+    init(data: LinearVibronicCouplingData) {
         precondition(data.couplingsAreDiagonal, "the couplings must be diagonal")
         self.data = data
         bath = data.bath
@@ -121,7 +121,7 @@ public struct DiagonalLinearVibronicCoupling: DiagonalLinearHarmonicModel {
 
 /// The constants of a linear vibronic coupling model, checked: shapes, Hermitian matrices,
 /// positive frequencies and masses.
-public struct LinearVibronicCouplingData: Sendable, Equatable {
+struct LinearVibronicCouplingData: Sendable, Equatable {
     /// One matrix element.
     struct Element: Sendable, Equatable {
         var row: Int, column: Int, value: Complex
@@ -292,6 +292,7 @@ public struct LinearVibronicCouplingData: Sendable, Equatable {
 }
 
 extension LinearVibronicCoupling: JobDescribableModel {
+    /// `h_q`, `frequencies`, `masses`, `couplings`, `kBT` and `init_classical`, as a job file writes them.
     public var jobConstants: [String: ParameterValue] { data.jobConstants }
 }
 
