@@ -85,6 +85,19 @@ final class FiniteDifferenceGradientTests: XCTestCase {
         XCTAssertEqual(coarse / fine, 2, accuracy: 0.05, "forward differences: error proportional to the step")
     }
 
+    /// A Swift model's own record (``JobRecordable``) stays, with the gradients beside it.
+    func testSwiftModelsKeepTheirRecord() throws {
+        let model = RecordedPair().withFiniteDifferenceGradients(FiniteDifferenceSettings(classical: true))
+        let simulation = Simulation(settings: SimulationSettings(tmax: 1, dtUpdate: 0.1, dtCollect: 0.5, numTrajs: 2, batchSize: 2),
+                                    model: model, algorithm: MeanField(), initialWavefunction: [Complex(1), Complex(0)])
+        let record = try StrictJSON.parse(Array(simulation.jobRecord.utf8))
+        guard case let .object(top) = record, case let .object(section)? = top["model"],
+              case let .object(properties)? = section["swift_properties"] else { return XCTFail("\(record)") }
+        XCTAssertEqual(properties["label"], .string("recorded pair"))
+        XCTAssertEqual(section["gradients"], .object(["dh_c_dzc": .string("finite_difference"),
+                                                      "dh_c_dzc_finite_difference_delta": .number(1e-6)]))
+    }
+
     /// `model.gradients` in a job file: recorded in the job record only when a gradient is by
     /// differences; bad values refused with one line naming the key.
     func testJobKey() throws {
@@ -113,4 +126,14 @@ final class FiniteDifferenceGradientTests: XCTestCase {
             }
         }
     }
+}
+
+/// A two-state model written in Swift that records its stored properties.
+private struct RecordedPair: DiagonalLinearHarmonicModel, JobRecordable {
+    var modelName: String { "RecordedPair" }
+    var label = "recorded pair"
+    var numQuantumStates: Int { 2 }
+    let bath = HarmonicBath(frequency: [1.0], mass: [1.0], weight: [1.0], kBT: 1.0)
+    let coupling = DiagonalLinearCoupling(gamma: [[0.3], [-0.3]])
+    let constantHamiltonian = [Complex(0.5), Complex(0.1), Complex(0.1), Complex(-0.5)]
 }

@@ -237,3 +237,7 @@ extension FiniteDifferenceGradients: JobDescribableModel where Base: JobDescriba
     var jobConstants: [String: ParameterValue] { base.jobConstants }
     var initialDistribution: InitialClassicalDistribution { base.initialDistribution }
 }
+
+extension FiniteDifferenceGradients: JobRecordable where Base: JobRecordable {
+    var recordedProperties: [String: JSONValue] { base.recordedProperties }
+}

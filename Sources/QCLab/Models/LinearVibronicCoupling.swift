@@ -20,10 +20,11 @@ public struct LinearVibronicCoupling: HarmonicBathModel {
     let gradientTerms: [[LinearVibronicCouplingData.Element]]
     public var numQuantumStates: Int { data.numStates }
     public var couplingGradientDependsOnZ: Bool { false }
-    public var hamiltonianIsReal: Bool { data.isReal }
+    public let hamiltonianIsReal: Bool
 
     init(data: LinearVibronicCouplingData) {
         self.data = data
+        hamiltonianIsReal = data.isReal
         bath = data.bath
         gradientTerms = (0..<data.numModes).map { k in
             let scale = 1.0 / (2.0 * data.masses[k] * data.frequencies[k]).squareRoot()
