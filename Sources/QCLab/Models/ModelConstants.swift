@@ -101,8 +101,8 @@ public struct ModelConstants: Sendable {
     }
 
     /// A constant given as a list (a vector, a matrix, a list of matrices), `default` when
-    /// absent; `allowed` describes it for ``ModelRegistry/describe(_:)``. The caller checks
-    /// the shape and the elements (see ``ParameterValue`` readers in the models).
+    /// absent; `allowed` describes it for ``ModelRegistry/describe(_:)``. The model checks its
+    /// shape and elements and names a bad one (``LinearVibronicCoupling`` names `couplings[1][0][1]`).
     public mutating func list(_ name: String, default value: ParameterValue, allowed: String) throws -> ParameterValue {
         used.insert(name)
         ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .structured(allowed), defaultValue: value))
