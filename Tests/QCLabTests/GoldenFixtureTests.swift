@@ -42,7 +42,7 @@ final class GoldenFixtureTests: XCTestCase {
     /// Each model family is covered by both algorithms, so no model can silently drop out.
     func testFixturesCoverEveryModelAndAlgorithm() throws {
         var covered = Set<String>()
-        for (name, _) in try Fixtures.cases() + Fixtures.cases(index: "index_msmash.json") {
+        for (name, _) in try Fixtures.cases() + Fixtures.cases(index: "index_msmash.json") + Fixtures.cases(index: "index_lvc.json") {
             let job = try Fixtures.job(name)
             covered.insert("\(job.simulation.model.modelName)/\(job.simulation.algorithm.algorithmName)")
         }

@@ -16,6 +16,18 @@ final class JobRecordTests: XCTestCase {
         case let (.flag, .bool(b)): return .bool(!b)
         case let (.whole(_, maximum), .number(x)): return .number(x + 2 <= Double(maximum) ? x + 2 : x - 2)
         case let (.real, .number(x)): return .number(x * 1.5 + 0.125)
+        // Lists (vectors, Hermitian matrices): every number scaled, which keeps a matrix
+        // Hermitian and a positive entry positive.
+        case let (.structured, .array(items)):
+            func scaled(_ value: ParameterValue) -> ParameterValue {
+                switch value {
+                case let .number(x): return .number(x * 1.5)
+                case let .array(items): return .array(items.map(scaled))
+                default: return value
+                }
+            }
+            return .array(items.map(scaled))
+        case (.structured, .string("boltzmann")): return .string("wigner")
         default: throw TestEnvironment.Missing(description: "the test has no changed value for \(constant)")
         }
     }

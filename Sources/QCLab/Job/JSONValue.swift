@@ -35,6 +35,13 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         case let .number(x): return .number(x)
         case let .bool(b): return .bool(b)
         case let .string(s): return .string(s)
+        case let .array(items):
+            var list: [ParameterValue] = []
+            for item in items {
+                guard let value = item.parameter else { return nil }
+                list.append(value)
+            }
+            return .array(list)
         default: return nil
         }
     }

@@ -134,14 +134,14 @@ public struct Job: Sendable {
 
     static func model(_ value: JSONValue) throws -> any Model {
         let dict = try object(value, "model")
-        try allowOnly(dict, ["name", "constants", "init_classical"], in: "model")
+        try allowOnly(dict, ["name", "constants", "init_classical", "gradients"], in: "model")
         guard case let .string(given)? = dict["name"] else { throw QCLabError.malformedJob("'model.name' must be a string") }
         let name = try ModelRegistry.canonicalName(given)
         var constants: [String: ParameterValue] = [:]
         if let c = dict["constants"] {
             for (key, v) in try object(c, "model.constants") {
                 guard let p = v.parameter else {
-                    throw QCLabError.invalidConstant(model: name, name: key, reason: "must be a number or boolean, got \(v.typeName)")
+                    throw QCLabError.invalidConstant(model: name, name: key, reason: "must be a number, boolean, string or list, got \(v.typeName)")
                 }
                 constants[key] = p
             }
@@ -157,7 +157,9 @@ public struct Job: Sendable {
             }
             distribution = parsed
         }
+        let gradients = try dict["gradients"].map(FiniteDifferenceSettings.init(json:)) ?? FiniteDifferenceSettings()
         return try ModelRegistry.make(name: name, constants: constants, initialDistribution: distribution)
+            .withFiniteDifferenceGradients(gradients)
     }
 
     static func algorithm(_ value: JSONValue) throws -> any Algorithm {

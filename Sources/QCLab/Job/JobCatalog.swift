@@ -54,6 +54,7 @@ extension ParameterValue {
         case let .bool(flag): return flag ? "true" : "false"
         case let .string(text):
             return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case let .array(items): return "[" + items.map { $0.json(whole: whole) }.joined(separator: ", ") + "]"
         }
     }
 }

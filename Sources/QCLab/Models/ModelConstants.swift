@@ -3,6 +3,8 @@ public enum ParameterValue: Sendable, Equatable {
     case number(Double)
     case bool(Bool)
     case string(String)
+    /// A list: a vector, a matrix (a list of rows) or a complex number `[re, im]`.
+    case array([ParameterValue])
 
     /// The value as an error message quotes it: a number or flag as itself, a string in quotes.
     var messageDescription: String {
@@ -10,6 +12,7 @@ public enum ParameterValue: Sendable, Equatable {
         case let .number(x): return "\(x)"
         case let .bool(b): return "\(b)"
         case let .string(text): return "the string \"\(text)\""
+        case .array: return "a list"
         }
     }
 }
@@ -82,6 +85,36 @@ public struct ModelConstants: Sendable {
         }
         return flag
     }
+
+    /// One of `choices`, `default` when absent.
+    public mutating func choice(_ name: String, default value: String, _ choices: [String]) throws -> String {
+        used.insert(name)
+        ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .structured(choices.map { "\"\($0)\"" }.joined(separator: " or ")),
+                                                          defaultValue: .string(value)))
+        guard let given = values[name] else { return value }
+        guard case let .string(text) = given, choices.contains(text) else {
+            throw QCLabError.invalidConstant(model: model, name: name,
+                                             reason: "must be " + choices.map { "\"\($0)\"" }.joined(separator: " or ")
+                                                 + ", got \(given.messageDescription)")
+        }
+        return text
+    }
+
+    /// A constant given as a list (a vector, a matrix, a list of matrices), `default` when
+    /// absent; `allowed` describes it for ``ModelRegistry/describe(_:)``. The model checks its
+    /// shape and elements and names a bad one (``LinearVibronicCoupling`` names `couplings[1][0][1]`).
+    public mutating func list(_ name: String, default value: ParameterValue, allowed: String) throws -> ParameterValue {
+        used.insert(name)
+        ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .structured(allowed), defaultValue: value))
+        guard let given = values[name] else { return value }
+        guard case .array = given else {
+            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be a list (\(allowed)), got \(given.messageDescription)")
+        }
+        return given
+    }
+
+    /// Whether the job gives constant `name`.
+    public func has(_ name: String) -> Bool { values[name] != nil }
 
     /// Throws for the first constant that was given but never read.
     public func finish() throws {

@@ -10,6 +10,8 @@ public struct ConstantDescription: Sendable, Equatable {
         case whole(minimum: Int, maximum: Int)
         /// `true` or `false`.
         case flag
+        /// A list, matrix or name, with its allowed values spelled out ("C reals > 0").
+        case structured(String)
     }
 
     public var name: String
@@ -24,6 +26,7 @@ public struct ConstantDescription: Sendable, Equatable {
         case .real(.nonNegative): return "real ≥ 0"
         case let .whole(minimum, maximum): return "whole number \(minimum)...\(maximum)"
         case .flag: return "true or false"
+        case let .structured(text): return text
         }
     }
 }

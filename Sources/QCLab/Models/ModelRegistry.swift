@@ -37,6 +37,9 @@ public enum ModelRegistry {
         ("ComplexAvoidedCrossingC", { c, d in
             try coherent("ComplexAvoidedCrossingC", d); return try ComplexAvoidedCrossingC(constants: ModelConstants(model: "ComplexAvoidedCrossingC", c))
         }),
+        ("LinearVibronicCoupling", { c, d in
+            try LinearVibronicCoupling.make(constants: ModelConstants(model: "LinearVibronicCoupling", c), initialDistribution: d)
+        }),
     ])
 
     /// The names a job file may use: QC Lab's models, then the registered ones.

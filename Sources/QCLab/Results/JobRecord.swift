@@ -56,6 +56,9 @@ enum JobRecord {
         } else {
             section["swift_properties"] = .null
         }
+        if let differences = model as? any FiniteDifferenceGradientModel {
+            section["gradients"] = .object(differences.finiteDifferences.jobRecord)
+        }
         return section
     }
 
@@ -246,6 +249,7 @@ extension JSONValue {
         case let .number(x): self = .number(x)
         case let .bool(b): self = .bool(b)
         case let .string(s): self = .string(s)
+        case let .array(items): self = .array(items.map(JSONValue.init))
         }
     }
 }
