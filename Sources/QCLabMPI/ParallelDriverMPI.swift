@@ -7,6 +7,10 @@ import CMPI
 import CMPIShims
 import Foundation
 import QCLab
+import QCLabCore
+import QCLabSystem
+import QCLabIO
+import QCLabRuntime
 
 /// Runs a simulation's trajectories over the ranks of an MPI job (QC Lab's
 /// `parallel_driver_mpi`), with a result on rank 0 bit-identical to ``QCLab/serialDriver(_:seeds:data:checkpoint:progress:)``.

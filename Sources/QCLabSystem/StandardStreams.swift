@@ -1,0 +1,42 @@
+import QCLabCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Standard output and standard error, written with `write(2)` and every write checked.
+///
+/// Standard output is what a user keeps (`qclab init ... > job.json`): a write that fails
+/// (a full disk, a closed pipe) throws, so that the command fails with one line instead of
+/// leaving a short file behind. Standard error is where failures are told: when it is
+/// closed or full there is nowhere left to tell, so its failed writes are dropped (the
+/// exit status still says what happened) instead of ending the process.
+public enum StandardStreams {
+    /// Writes `text` to standard output, all of it, or throws naming standard output.
+    public static func writeOutput(_ text: String) throws {
+        var bytes = Array(text.utf8)
+        guard !bytes.isEmpty else { return }
+        do {
+            try bytes.withUnsafeMutableBytes { try Syscalls.writeAll(STDOUT_FILENO, UnsafeRawBufferPointer($0)) }
+        } catch let error as Errno {
+            throw QCLabError.system("cannot write to standard output: \(error.explained())")
+        }
+    }
+
+    /// Writes `text` to standard error; a failure is dropped (see above).
+    public static func writeError(_ text: String) {
+        var bytes = Array(text.utf8)
+        guard !bytes.isEmpty else { return }
+        _ = try? bytes.withUnsafeMutableBytes { try Syscalls.writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Makes writes to a reader that has gone (SIGPIPE) and past the file-size limit
+    /// (SIGXFSZ) fail with EPIPE and EFBIG, which the writer reports in one line naming
+    /// the file, instead of killing the process silently; child processes get the default
+    /// handling back (``ChildProcess``).
+    public static func ignoreWriteSignals() {
+        Syscalls.ignoreSignal(SIGPIPE)
+        Syscalls.ignoreSignal(SIGXFSZ)
+    }
+}
