@@ -25,11 +25,11 @@ public struct AdiabaticFrame {
     /// imaginary parts (``StepPlan/realProducts``).
     public let realEigenvectors: Bool
     /// Eigenvalues, ascending: `N` components of `rows` each (`eigenvalues[k * rows + t]`).
-    public internal(set) var eigenvalues: [Double]
+    public package(set) var eigenvalues: [Double]
     /// Eigenvectors: element `(a, k)`, component `a` of eigenvector `k`, is component `a N + k`.
-    public internal(set) var eigenvectors: ComplexBatch
+    public package(set) var eigenvectors: ComplexBatch
     /// The eigenvectors before the last ``beginStep()``, against which gauges are fixed.
-    public internal(set) var previousEigenvectors: ComplexBatch
+    public package(set) var previousEigenvectors: ComplexBatch
     package var solver: BatchEigensolver
     /// `N`-component scratch; after ``hopProbabilities(wfAdb:activeSurface:into:)`` it holds
     /// each row's active eigenvector.

@@ -18,7 +18,7 @@ public struct OutputAccumulator: Sendable, Equatable {
     public let isComplex: Bool
     /// The exact sums, ``OutputAccumulator/exactValuesPerElement`` integers per element (real and
     /// imaginary parts apart): the sum of the samples, then the sum of their squares.
-    public internal(set) var exactSums: [Int64]
+    public package(set) var exactSums: [Int64]
 
     /// Integers per element in ``exactSums``.
     public static let exactValuesPerElement = Int(QCLAB_EXACT_ELEMENT)
