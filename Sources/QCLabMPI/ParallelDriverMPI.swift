@@ -724,16 +724,16 @@ private final class RankZeroBatches: @unchecked Sendable {
 }
 
 /// The MPI library's state in this process: initialization, rank, size and finalization.
-public enum MPIEnvironment {
+package enum MPIEnvironment {
     /// Whether MPI has been initialized in this process (finalized or not).
-    public static var isInitialized: Bool {
+    package static var isInitialized: Bool {
         var flag: Int32 = 0
         MPI_Initialized(&flag)
         return flag != 0
     }
 
     /// Whether MPI has been finalized in this process.
-    public static var isFinalized: Bool {
+    package static var isFinalized: Bool {
         var flag: Int32 = 0
         MPI_Finalized(&flag)
         return flag != 0
@@ -742,7 +742,7 @@ public enum MPIEnvironment {
     /// Initializes MPI unless it is already, asking for `MPI_THREAD_FUNNELED` (threads
     /// allowed, only the main thread calls MPI: the driver runs rank 0's batches on a second
     /// thread); throws if it was finalized (it cannot be initialized again) or initialization fails.
-    public static func initializeIfNeeded() throws {
+    package static func initializeIfNeeded() throws {
         guard !isInitialized else {
             if isFinalized { throw QCLabError.mpi("MPI was already finalized in this process and cannot be initialized again") }
             return
@@ -760,14 +760,14 @@ public enum MPIEnvironment {
     }
 
     /// This process's rank in `MPI_COMM_WORLD` (MPI must be initialized).
-    public static var rank: Int {
+    package static var rank: Int {
         var value: Int32 = 0
         check(MPI_Comm_rank(qclab_mpi_comm_world(), &value), "MPI_Comm_rank")
         return Int(value)
     }
 
     /// The number of ranks in `MPI_COMM_WORLD` (MPI must be initialized).
-    public static var worldSize: Int {
+    package static var worldSize: Int {
         var value: Int32 = 0
         check(MPI_Comm_size(qclab_mpi_comm_world(), &value), "MPI_Comm_size")
         return Int(value)
@@ -776,7 +776,7 @@ public enum MPIEnvironment {
     /// Rank 0's `bytes` on every rank (MPI must be initialized; collective): what rank 0
     /// read from a file, so that no other rank reads a path only rank 0 may have. Rank 0
     /// passes what it read, or the error it met (which every rank then throws).
-    public static func broadcastFromRoot(_ bytes: Result<[UInt8], Error>) throws -> [UInt8] {
+    package static func broadcastFromRoot(_ bytes: Result<[UInt8], Error>) throws -> [UInt8] {
         var payload: [UInt8]
         var count: Int64
         switch bytes {
@@ -805,14 +805,14 @@ public enum MPIEnvironment {
     ///
     /// Call it once on every rank when the program is done with MPI, after the driver
     /// has returned or thrown on every rank (`MPI_Finalize` waits for all ranks).
-    public static func finalize() {
+    package static func finalize() {
         guard isInitialized, !isFinalized else { return }
         MPI_Finalize()
     }
 
     /// Ends every rank of the job: writes `qclab: MPI rank R: message` on standard error
     /// and calls `MPI_Abort` with `code`.
-    public static func abort(_ message: String, code: Int32 = 1) -> Never {
+    package static func abort(_ message: String, code: Int32 = 1) -> Never {
         let rankText = isInitialized && !isFinalized ? "MPI rank \(rank)" : "MPI"
         fputs("qclab: \(rankText): \(message); aborting the job\n", stderr)
         fflush(stderr)

@@ -16,13 +16,13 @@ import QCLabRuntime
 /// words, whatever the size of the job), then the texts of the first field that differs,
 /// so that the error names it and both values. Every rank throws the same error (rank 0
 /// alone need report it), so nothing hangs and nothing is written.
-public enum RankAgreement {
+package enum RankAgreement {
     /// One thing every rank must agree on: a name (`--num-tasks`) and its value on this
     /// rank (nil when not given).
-    public struct Field: Sendable {
-        public let name: String
-        public let value: String?
-        public init(_ name: String, _ value: String?) {
+    package struct Field: Sendable {
+        package let name: String
+        package let value: String?
+        package init(_ name: String, _ value: String?) {
             self.name = name
             self.value = value
         }
@@ -40,7 +40,7 @@ public enum RankAgreement {
     /// with the same field names in the same order; MPI must be initialized). Throws
     /// ``QCLab/QCLabError/mpi(_:)`` naming the first field that differs, the first rank
     /// that differs from rank 0, and both values, on every rank.
-    public static func check(_ fields: [Field]) throws {
+    package static func check(_ fields: [Field]) throws {
         let size = MPIEnvironment.worldSize
         guard size > 1 else { return }
         // The field count first, so that a build with other fields is told apart too.
@@ -70,7 +70,7 @@ public enum RankAgreement {
     /// Checks that every rank calls the MPI driver with the same simulation (its job
     /// record, trajectory count and batch size), seeds, task count and checkpoint
     /// (collective). The data continued is not compared: only rank 0's is used.
-    public static func check(simulation: Simulation, seeds: [Int]?, numTasks: Int?, checkpoint: Checkpointing?) throws {
+    package static func check(simulation: Simulation, seeds: [Int]?, numTasks: Int?, checkpoint: Checkpointing?) throws {
         let settings = simulation.settings
         try check([
             Field("the job", simulation.jobRecord),

@@ -25,22 +25,22 @@ import Foundation
 /// Writes to a child that stopped reading fail with EPIPE (reported through
 /// ``Outcome/inputRefused``) only if the process ignores SIGPIPE, as `qclab` does from
 /// its start; otherwise SIGPIPE would end it.
-public enum ChildProcess {
+package enum ChildProcess {
     /// How the child ended and what it wrote.
-    public struct Outcome: Sendable {
+    package struct Outcome: Sendable {
         /// The exit status, or nil when a signal ended it.
-        public var exitStatus: Int32?
+        package var exitStatus: Int32?
         /// The signal that ended it, or nil when it exited.
-        public var signal: Int32?
+        package var signal: Int32?
         /// Whether it was still running at the deadline (then it was killed).
-        public var timedOut: Bool
+        package var timedOut: Bool
         /// Whether it closed its input before taking all of it.
-        public var inputRefused: Bool
-        public var output: [UInt8]
-        public var errors: [UInt8]
+        package var inputRefused: Bool
+        package var output: [UInt8]
+        package var errors: [UInt8]
 
         /// "exit status 3", "killed by signal 9 (Killed)".
-        public var ending: String {
+        package var ending: String {
             if let signal { return "killed by signal \(signal) (\(String(cString: strsignal(signal))))" }
             return "exit status \(exitStatus ?? -1)"
         }
@@ -51,7 +51,7 @@ public enum ChildProcess {
     /// standard input (nil: /dev/null); its output and error are kept when `capture` is
     /// true (else they go to /dev/null but for one pipe that tells when it ends). A child
     /// that cannot be started throws, naming `role` and the reason.
-    public static func run(_ path: String, role: String, arguments: [String], environment: [String: String],
+    package static func run(_ path: String, role: String, arguments: [String], environment: [String: String],
                            input: [UInt8]? = nil, capture: Bool = true, seconds: Double) throws -> Outcome {
         var open: [Int32] = []
         defer { for descriptor in open { Syscalls.closeFile(descriptor) } }

@@ -12,9 +12,9 @@ import Darwin
 /// leaving a short file behind. Standard error is where failures are told: when it is
 /// closed or full there is nowhere left to tell, so its failed writes are dropped (the
 /// exit status still says what happened) instead of ending the process.
-public enum StandardStreams {
+package enum StandardStreams {
     /// Writes `text` to standard output, all of it, or throws naming standard output.
-    public static func writeOutput(_ text: String) throws {
+    package static func writeOutput(_ text: String) throws {
         var bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return }
         do {
@@ -25,7 +25,7 @@ public enum StandardStreams {
     }
 
     /// Writes `text` to standard error; a failure is dropped (see above).
-    public static func writeError(_ text: String) {
+    package static func writeError(_ text: String) {
         var bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return }
         _ = try? bytes.withUnsafeMutableBytes { try Syscalls.writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
@@ -35,7 +35,7 @@ public enum StandardStreams {
     /// (SIGXFSZ) fail with EPIPE and EFBIG, which the writer reports in one line naming
     /// the file, instead of killing the process silently; child processes get the default
     /// handling back (``ChildProcess``).
-    public static func ignoreWriteSignals() {
+    package static func ignoreWriteSignals() {
         Syscalls.ignoreSignal(SIGPIPE)
         Syscalls.ignoreSignal(SIGXFSZ)
     }

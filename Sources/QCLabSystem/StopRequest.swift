@@ -15,20 +15,20 @@ import Darwin
 /// every batch done so far, so only the batches in flight are lost, and throws
 /// ``RunStopped``; the same command resumes. Until ``catchSignals()`` is called (the
 /// library alone never calls it), ``signal`` is nil and the check costs one load.
-public enum StopRequest {
+package enum StopRequest {
     /// Starts recording SIGTERM and SIGINT instead of being ended by them.
-    public static func catchSignals() { qclab_stop_catch(1) }
+    package static func catchSignals() { qclab_stop_catch(1) }
 
     /// Puts back the handlers there were before ``catchSignals()`` (a signal that arrives
     /// later ends the process as usual; files being written are still removed).
-    public static func release() { qclab_stop_catch(0) }
+    package static func release() { qclab_stop_catch(0) }
 
     /// While signals are caught: a stop writes "qclab: stopped by SIGTERM" and `text` on
     /// standard error and ends the process at once with status 128 + the signal (for an
     /// MPI rank whose driver has nothing to save, and cannot check ``signal``). With
     /// `waitingForReader`, it first waits (a second at most) until the pipe standard
     /// error is (an MPI launcher's) has been read.
-    public static func exitOnStop(saying text: String, waitingForReader: Bool = false) {
+    package static func exitOnStop(saying text: String, waitingForReader: Bool = false) {
         _ = qclab_stop_exit_with(text + "\n", waitingForReader ? 1 : 0)
     }
 
@@ -36,22 +36,22 @@ public enum StopRequest {
     /// standard error is has been read, then up to two seconds for the launcher to end the
     /// job (Open MPI's mpirun kills its ranks a second after passing on SIGTERM; a rank
     /// that left first would have it end at once, its output queue unwritten).
-    public static func lingerForLauncher() { qclab_stop_linger() }
+    package static func lingerForLauncher() { qclab_stop_linger() }
 
     /// While signals are caught: the first stop writes "qclab: stopped by SIGTERM" and
     /// `text` on standard error at once (from the signal handler), then is recorded for
     /// the driver as usual: for MPI rank 0, which the launcher may kill within
     /// milliseconds when a rank dies, before its driver could say anything.
-    public static func announceStop(saying text: String) { _ = qclab_stop_announce(text + "\n") }
+    package static func announceStop(saying text: String) { _ = qclab_stop_announce(text + "\n") }
 
     /// The signal that asked the run to stop (SIGTERM or SIGINT), if one did.
-    public static var signal: Int32? {
+    package static var signal: Int32? {
         let value = qclab_stop_signal()
         return value == 0 ? nil : value
     }
 
     /// The name of `signal`: SIGTERM, SIGINT, or its number.
-    public static func name(of signal: Int32) -> String {
+    package static func name(of signal: Int32) -> String {
         switch signal {
         case SIGTERM: return "SIGTERM"
         case SIGINT: return "SIGINT"
@@ -68,16 +68,16 @@ public enum StopRequest {
 }
 
 /// A run ended by SIGTERM or SIGINT before it finished (see ``StopRequest``).
-public struct RunStopped: Error, CustomStringConvertible, Sendable {
+package struct RunStopped: Error, CustomStringConvertible, Sendable {
     /// The signal that stopped it.
-    public let signal: Int32
+    package let signal: Int32
     /// Trajectories done (and, with a checkpoint, kept in it) and the run's total.
-    public let done: Int
-    public let total: Int
+    package let done: Int
+    package let total: Int
     /// The run's checkpoint, which holds the trajectories done, if it has one.
-    public let checkpoint: String?
+    package let checkpoint: String?
 
-    public init(signal: Int32, done: Int, total: Int, checkpoint: String?) {
+    package init(signal: Int32, done: Int, total: Int, checkpoint: String?) {
         self.signal = signal
         self.done = done
         self.total = total
@@ -85,7 +85,7 @@ public struct RunStopped: Error, CustomStringConvertible, Sendable {
     }
 
     /// One line: what stopped the run, how far it got, and what is kept.
-    public var description: String {
+    package var description: String {
         let name = StopRequest.name(of: signal)
         guard done > 0 else { return "stopped by \(name) before any of \(total) trajectories was done; run the same command to start again" }
         let head = "stopped by \(name) after \(done) of \(total) trajectories"
@@ -96,5 +96,5 @@ public struct RunStopped: Error, CustomStringConvertible, Sendable {
     }
 
     /// The exit status of a process ended by the signal: 128 + its number.
-    public var exitStatus: Int32 { 128 + signal }
+    package var exitStatus: Int32 { 128 + signal }
 }

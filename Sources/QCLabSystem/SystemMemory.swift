@@ -4,15 +4,15 @@ import Foundation
 
 /// How much memory this process may still use, for refusing runs that cannot fit before
 /// they start.
-public enum SystemMemory {
+package enum SystemMemory {
     /// Bytes available: the kernel's `MemAvailable` (`/proc/meminfo`), lowered to what the
     /// cgroup's `memory.max` leaves; nil where neither can be read (then nothing is refused).
-    public static func available() -> Double? { availability()?.bytes }
+    package static func available() -> Double? { availability()?.bytes }
 
     /// Bytes available, as ``available()``, lowered further to what the address-space
     /// limit (`ulimit -v`) leaves this process; `limit` names that limit when it is the
     /// one that binds.
-    public static func availability() -> (bytes: Double, limit: String?)? {
+    package static func availability() -> (bytes: Double, limit: String?)? {
         let memory = physicallyAvailable()
         let limit = qclab_resource_limit(2)
         guard limit >= 0, let used = addressSpaceInUse() else { return memory.map { ($0, nil) } }

@@ -43,7 +43,7 @@ public struct AdiabaticFrame {
     private var rotated: ComplexBatch
 
     /// A frame for `rows` rows of `states x states` Hamiltonians, solved by `strategy`.
-    public init(states: Int, rows: Int, isReal: Bool, strategy: BatchEigensolver.Strategy? = nil,
+    package init(states: Int, rows: Int, isReal: Bool, strategy: BatchEigensolver.Strategy? = nil,
                 realEigenvectors: Bool? = nil) throws {
         self.states = states
         self.rows = rows
@@ -60,7 +60,7 @@ public struct AdiabaticFrame {
     }
 
     /// The eigensolver strategy in use.
-    public var strategy: BatchEigensolver.Strategy { solver.strategy }
+    package var strategy: BatchEigensolver.Strategy { solver.strategy }
 
     /// Starts a step: the current eigenvectors become the previous ones (the next
     /// ``diagonalize(_:)`` overwrites every element of the current ones).

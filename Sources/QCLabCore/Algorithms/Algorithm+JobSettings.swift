@@ -5,7 +5,7 @@
 /// language, so that a mismatch is named as the job file names it
 /// (`algorithm.settings.gauge_fixing`). Every built-in algorithm conforms. An algorithm
 /// written in Swift that does not is recorded by its Swift property names instead.
-public protocol JobDescribableAlgorithm: Algorithm {
+package protocol JobDescribableAlgorithm: Algorithm {
     /// Every setting the algorithm reads from a job file, by its QC Lab name, with the
     /// value this algorithm uses (defaults included): what
     /// ``AlgorithmRegistry/make(name:settings:)`` takes to build the same algorithm.

@@ -15,8 +15,6 @@ public protocol Algorithm: Sendable {
     /// The outputs QC Lab's collect recipe gives (for mean field and surface hopping: `t`,
     /// `dm_db`, `quantum_energy`, `classical_energy`). Default: `t` alone.
     func defaultOutputs(for model: any Model) -> [Output]
-    /// The step plan its batches use for `model`, or `nil` when it has none. Default: `nil`.
-    func stepPlan(for model: any Model) -> StepPlan?
     /// Runs the trajectories of `seeds` as one batch and returns the sums of `outputs`
     /// (the default outputs and the simulation's own, in that order), collected with an
     /// ``OutputCollector``.
@@ -31,7 +29,6 @@ public protocol Algorithm: Sendable {
 
 extension Algorithm {
     public func defaultOutputs(for model: any Model) -> [Output] { [.time] }
-    public func stepPlan(for model: any Model) -> StepPlan? { nil }
 
     public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
         try runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds,
@@ -52,6 +49,12 @@ extension Algorithm {
 }
 
 /// QC Lab's algorithm classes by name, for job files, and the algorithms a program registers.
+/// A built-in algorithm whose batches follow a ``StepPlan`` chosen per model.
+package protocol StepPlanningAlgorithm: Algorithm {
+    /// The step plan its batches use for `model`, or `nil` when it has none.
+    func stepPlan(for model: any Model) -> StepPlan?
+}
+
 public enum AlgorithmRegistry {
     /// Makes an algorithm from its job-file `settings` (QC Lab's names); throws
     /// ``QCLabError`` for an unknown or bad setting.

@@ -14,7 +14,7 @@
 ///     try simulation.runBatch(seeds: Array(0..<10))
 /// }
 /// ```
-public final class BatchProgress: @unchecked Sendable {
+package final class BatchProgress: @unchecked Sendable {
     /// The sink of the batch running in this task or thread, if any.
     @TaskLocal package static var current: BatchProgress?
 
@@ -27,7 +27,7 @@ public final class BatchProgress: @unchecked Sendable {
     /// Runs `body` (which runs a batch) with `report` called at each collect point the
     /// batch passes, with the collect points passed so far and the batch's total; with
     /// `report` nil, runs `body` as it is.
-    public static func reporting<T>(_ report: ((_ collected: Int, _ total: Int) -> Void)?, _ body: () throws -> T) rethrows -> T {
+    package static func reporting<T>(_ report: ((_ collected: Int, _ total: Int) -> Void)?, _ body: () throws -> T) rethrows -> T {
         guard let report else { return try body() }
         return try $current.withValue(BatchProgress(report), operation: body)
     }

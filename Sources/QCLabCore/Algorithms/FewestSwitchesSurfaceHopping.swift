@@ -10,7 +10,7 @@ import Darwin
 /// along the derivative coupling to conserve energy. QC Lab 1.3.0's
 /// `FewestSwitchesSurfaceHopping`, stochastic or deterministic (one branch per state).
 /// Tully, J. Chem. Phys. 93, 1061 (1990); Krotz & Tempelaar, J. Chem. Phys. 156, 024105 (2022).
-public struct FewestSwitchesSurfaceHopping: Algorithm {
+public struct FewestSwitchesSurfaceHopping: StepPlanningAlgorithm {
     /// How the arbitrary phase of each new eigenvector is fixed (`gauge_fixing`).
     public enum GaugeFixing: String, Sendable, CaseIterable {
         /// Sign of the overlap with the previous eigenvector.
@@ -28,9 +28,9 @@ public struct FewestSwitchesSurfaceHopping: Algorithm {
     /// Add the model's gauge-field force, when it has one (`use_gauge_field_force`).
     public var useGaugeFieldForce: Bool
     /// The step plan every batch uses, or `nil` for the fastest that applies.
-    public var forcedStepPlan: StepPlan?
+    package var forcedStepPlan: StepPlan?
 
-    public init(deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false,
+    package init(deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false,
                 stepPlan: StepPlan? = nil) {
         self.deterministic = deterministic
         self.gaugeFixing = gaugeFixing
@@ -44,12 +44,12 @@ public struct FewestSwitchesSurfaceHopping: Algorithm {
     package func addsGaugeFieldForce(_ model: any Model) -> Bool { useGaugeFieldForce && model is any GaugeFieldForceModel }
 
     /// Every step plan that applies to `model` with these settings.
-    public func applicablePlans(for model: any Model) -> [StepPlan] {
+    package func applicablePlans(for model: any Model) -> [StepPlan] {
         StepPlan.applicablePlans(model: model, diagonalizes: true, gaugeFixing: gaugeFixing,
                                  gaugeFieldForce: addsGaugeFieldForce(model))
     }
 
-    public func stepPlan(for model: any Model) -> StepPlan? {
+    package func stepPlan(for model: any Model) -> StepPlan? {
         forcedStepPlan ?? StepPlan.fastest(model: model, diagonalizes: true, gaugeFixing: gaugeFixing,
                                            gaugeFieldForce: addsGaugeFieldForce(model))
     }
@@ -86,39 +86,39 @@ public struct HopEvent: Sendable, Equatable {
 /// The state of one batch of surface-hopping trajectories. Rows are trajectories; in
 /// deterministic mode row `g * N + b` is branch `b` of initial condition `g`. A step
 /// allocates nothing but the per-hop vectors of the trajectories that hop.
-public struct SurfaceHoppingBatch: TrajectoryBatch {
-    public let model: any Model
-    public let settings: FewestSwitchesSurfaceHopping
+package struct SurfaceHoppingBatch: TrajectoryBatch {
+    package let model: any Model
+    package let settings: FewestSwitchesSurfaceHopping
     /// The fast paths this batch takes, chosen when it was set up.
-    public let plan: StepPlan
-    public let rows: Int
-    public let branches: Int
-    public let states: Int
+    package let plan: StepPlan
+    package let rows: Int
+    package let branches: Int
+    package let states: Int
     /// Classical coordinates `z`.
-    public private(set) var z: ComplexBatch
+    package private(set) var z: ComplexBatch
     /// Diabatic wavefunctions `wf_db`.
-    public private(set) var wfDb: ComplexBatch
+    package private(set) var wfDb: ComplexBatch
     /// Adiabatic wavefunctions `wf_adb`.
-    public private(set) var wfAdb: ComplexBatch
-    public private(set) var hamiltonian: ComplexBatch
+    package private(set) var wfAdb: ComplexBatch
+    package private(set) var hamiltonian: ComplexBatch
     /// Eigenpairs, previous eigenvectors and the operations on them.
-    public private(set) var frame: AdiabaticFrame
+    package private(set) var frame: AdiabaticFrame
     /// Eigenvalues, `N` components of `rows` each.
-    public var eigenvalues: [Double] { frame.eigenvalues }
-    public var eigenvectors: ComplexBatch { frame.eigenvectors }
+    package var eigenvalues: [Double] { frame.eigenvalues }
+    package var eigenvectors: ComplexBatch { frame.eigenvectors }
     /// The active surface's eigenvector, in which the force is taken (`act_surf_wf`).
-    public private(set) var activeWavefunction: ComplexBatch
+    package private(set) var activeWavefunction: ComplexBatch
     /// Each row's active adiabatic surface (`act_surf_ind`).
-    public private(set) var activeSurface: [Int]
+    package private(set) var activeSurface: [Int]
     /// Each row's weight in the estimators: `N` times its branch's initial population
     /// in deterministic mode, one otherwise.
-    public private(set) var weights: [Double]
+    package private(set) var weights: [Double]
     /// One hop random stream per initial condition (`hop_prob_rand_vals`, drawn as needed).
     package var hopRandom: LegacyRandomStreams
     /// The step's draws, hopping probabilities and hop targets.
     private var hop: HopArrays
     /// The hops attempted in the last step, successful or frustrated.
-    public private(set) var hopEvents: [HopEvent] = []
+    package private(set) var hopEvents: [HopEvent] = []
     private var classical: ClassicalRK4
     /// Whether the fused two-state kernel takes the quantum part of a step (internal so that
     /// tests can compare it with the separate kernels).
@@ -137,7 +137,7 @@ public struct SurfaceHoppingBatch: TrajectoryBatch {
 
     /// Draws the initial conditions and active surfaces of `seeds` (QC Lab's FSSH
     /// initialization recipe), with the algorithm's step plan for `model`.
-    public init(algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
+    package init(algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
                 initialWavefunction: [Complex]) throws {
         let n = model.numQuantumStates, rows = seeds.count
         let branches = algorithm.branchCount(for: model)
@@ -209,7 +209,7 @@ public struct SurfaceHoppingBatch: TrajectoryBatch {
     }
 
     /// One update step (QC Lab's FSSH update recipe).
-    public mutating func step(dt: Double) throws {
+    package mutating func step(dt: Double) throws {
         frame.beginStep()
         // One hop draw per initial condition and step, shared by its branches.
         hop.draws.withUnsafeMutableBufferPointer { hopRandom.nextDoubles(into: $0) }
@@ -294,7 +294,7 @@ public struct SurfaceHoppingBatch: TrajectoryBatch {
     }
 
     /// The state outputs see at a collect point.
-    public func collectState(time: Double) -> CollectState {
+    package func collectState(time: Double) -> CollectState {
         CollectState(model: model, time: time, z: z, wfDb: wfDb, hamiltonian: hamiltonian,
                      weights: settings.deterministic ? weights : nil, frame: frame, activeSurface: activeSurface,
                      wfAdb: wfAdb, activeWavefunction: activeWavefunction)

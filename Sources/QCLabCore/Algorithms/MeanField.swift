@@ -3,20 +3,20 @@
 /// Hamiltonian of those coordinates. QC Lab 1.3.0's `MeanField`: RK4 for `z`, then RK4
 /// for `wf_db` with the Hamiltonian of the step's start.
 /// Tully, Faraday Discuss. 110, 407 (1998).
-public struct MeanField: Algorithm {
+public struct MeanField: StepPlanningAlgorithm {
     public var algorithmName: String { "MeanField" }
     /// The step plan every batch uses, or `nil` for the fastest that applies.
-    public var forcedStepPlan: StepPlan?
+    package var forcedStepPlan: StepPlan?
 
-    public init(stepPlan: StepPlan? = nil) { forcedStepPlan = stepPlan }
+    package init(stepPlan: StepPlan? = nil) { forcedStepPlan = stepPlan }
     public func branchCount(for model: any Model) -> Int { 1 }
 
     /// Every step plan that applies to `model`.
-    public func applicablePlans(for model: any Model) -> [StepPlan] {
+    package func applicablePlans(for model: any Model) -> [StepPlan] {
         StepPlan.applicablePlans(model: model, diagonalizes: false)
     }
 
-    public func stepPlan(for model: any Model) -> StepPlan? {
+    package func stepPlan(for model: any Model) -> StepPlan? {
         forcedStepPlan ?? StepPlan.fastest(model: model, diagonalizes: false)
     }
 
@@ -38,18 +38,18 @@ public struct MeanField: Algorithm {
 
 /// The state of one batch of mean-field trajectories, with every workspace a step needs;
 /// a step allocates nothing.
-public struct MeanFieldBatch: TrajectoryBatch {
-    public let model: any Model
+package struct MeanFieldBatch: TrajectoryBatch {
+    package let model: any Model
     /// Classical coordinates `z`.
-    public private(set) var z: ComplexBatch
+    package private(set) var z: ComplexBatch
     /// Diabatic wavefunctions `wf_db`.
-    public private(set) var wavefunction: ComplexBatch
+    package private(set) var wavefunction: ComplexBatch
     /// `H_q + H_qc(z)` of every trajectory.
-    public private(set) var hamiltonian: ComplexBatch
+    package private(set) var hamiltonian: ComplexBatch
     private var classical: ClassicalRK4
     private var k1, k2, k3, k4, probe: ComplexBatch
     /// The fast paths this batch takes.
-    public let plan: StepPlan
+    package let plan: StepPlan
     /// The model's fused classical step, when it has one, and the Hamiltonian it writes.
     private let fusedModel: (any FusedClassicalDynamics)?
     private var fusedStep: (any FusedClassicalStep)?
@@ -60,7 +60,7 @@ public struct MeanFieldBatch: TrajectoryBatch {
     /// Draws the initial conditions of `seeds` and starts every wavefunction at
     /// `initialWavefunction`; with `dt`, whatever a step of that size needs is prepared
     /// here, so that no step allocates. Without a `plan`, the fastest that applies.
-    public init(model: any Model, seeds: [Int], initialWavefunction: [Complex], dt: Double? = nil, plan: StepPlan? = nil) {
+    package init(model: any Model, seeds: [Int], initialWavefunction: [Complex], dt: Double? = nil, plan: StepPlan? = nil) {
         let plan = plan ?? StepPlan.fastest(model: model, diagonalizes: false)
         self.plan = plan
         let batch = seeds.count, n = model.numQuantumStates
@@ -81,7 +81,7 @@ public struct MeanFieldBatch: TrajectoryBatch {
 
     /// One update step: `z` by RK4 in the current wavefunction, then the wavefunction by
     /// RK4 under the Hamiltonian of the step's start, then the new Hamiltonian.
-    public mutating func step(dt: Double) {
+    package mutating func step(dt: Double) {
         if let fusedModel {
             if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: z.batchSize) }
             fusedStep!.advance(z: &z, psi: wavefunction, hamiltonian: &nextHamiltonian)
@@ -112,7 +112,7 @@ public struct MeanFieldBatch: TrajectoryBatch {
     }
 
     /// The state outputs see at a collect point.
-    public func collectState(time: Double) -> CollectState {
+    package func collectState(time: Double) -> CollectState {
         CollectState(model: model, time: time, z: z, wfDb: wavefunction, hamiltonian: hamiltonian)
     }
 }

@@ -12,7 +12,7 @@ import Darwin
 /// estimator `Φ_n = 1/N + α_N (|c_n|² - 1/N)`, `α_N = (N - 1)/(H_N - 1)`. QC Lab 1.3.0's
 /// `MultiStateMappingApproachToSurfaceHopping`, with its outputs `t` and `dm_db`.
 /// Runeson & Manolopoulos, J. Chem. Phys. 159, 094115 (2023).
-public struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
+package struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
     public typealias GaugeFixing = FewestSwitchesSurfaceHopping.GaugeFixing
 
     public var algorithmName: String { "MultiStateMappingApproachToSurfaceHopping" }

@@ -115,17 +115,19 @@ public struct CollectState {
 ///
 /// Each collect point also tells the driver how far the batch has got (``BatchProgress``),
 /// so that progress shows within a batch under every algorithm.
-public struct OutputCollector {
-    public let outputs: [Output]
-    public let rows: Int
-    public let branches: Int
+@usableFromInline
+package struct OutputCollector {
+    package let outputs: [Output]
+    package let rows: Int
+    package let branches: Int
     /// Collect points of the time grid.
     private let collectCount: Int
     private var observables: [OutputAccumulator]
     private var values: [ComplexBatch]
 
     /// A collector for `outputs` on `grid`, for a batch of `rows` rows in groups of `branches`.
-    public init(outputs: [Output], grid: TimeGrid, rows: Int, branches: Int = 1) {
+    @usableFromInline
+    package init(outputs: [Output], grid: TimeGrid, rows: Int, branches: Int = 1) {
         self.outputs = outputs
         self.rows = rows
         self.branches = branches
@@ -141,7 +143,8 @@ public struct OutputCollector {
 
     /// Records every output at collect point `index`, then reports the batch's progress
     /// (collect points are recorded in order, so `index + 1` of them are done).
-    public mutating func collect(_ state: CollectState, index: Int) throws {
+    @usableFromInline
+    package mutating func collect(_ state: CollectState, index: Int) throws {
         precondition(state.rows == rows, "a state of \(state.rows) rows for a collector of \(rows)")
         for (o, output) in outputs.enumerated() {
             let elements = output.elementCount
@@ -168,7 +171,8 @@ public struct OutputCollector {
     }
 
     /// The batch's results: sums over its `rows` rows, `rows / branches` independent samples.
-    public func data(seeds: [Int]) -> SimulationData {
+    @usableFromInline
+    package func data(seeds: [Int]) -> SimulationData {
         SimulationData(seeds: seeds, normFactor: rows, sampleCount: rows / max(branches, 1), observables: observables)
     }
 }

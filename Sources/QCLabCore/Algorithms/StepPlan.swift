@@ -7,9 +7,9 @@
 /// are tested against, hop for hop. An algorithm picks the fastest plan that applies
 /// (``fastest(model:diagonalizes:gaugeFixing:gaugeFieldForce:)``) unless its settings force
 /// one; the run's log names the plan.
-public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
+package struct StepPlan: Sendable, Hashable, CustomStringConvertible {
     /// How the classical coordinates move through a step.
-    public enum ClassicalIntegrator: String, Sendable, Hashable, CaseIterable {
+    package enum ClassicalIntegrator: String, Sendable, Hashable, CaseIterable {
         /// QC Lab's four-stage RK4 through the model's forces (``ClassicalRK4``).
         case rk4
         /// The model's own fused step (``FusedClassicalDynamics``): RK4 in closed form
@@ -19,7 +19,7 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
 
     /// How the wavefunction, eigenpairs, gauge and hop probabilities of a surface-hopping
     /// step are computed: by separate kernels, or fused into one pass.
-    public enum QuantumKernelFusion: String, Sendable, Hashable, CaseIterable {
+    package enum QuantumKernelFusion: String, Sendable, Hashable, CaseIterable {
         /// One kernel per task: propagator, eigensolver, gauge fixing, probabilities, targets.
         case separate
         /// One fused pass for two-state real Hamiltonians with `sign_overlap` gauge fixing
@@ -33,15 +33,15 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
         case fusedScatteringStep
     }
 
-    public var classical: ClassicalIntegrator
+    package var classical: ClassicalIntegrator
     /// The eigensolver, or `nil` for algorithms that do not diagonalize (mean field).
-    public var eigensolver: BatchEigensolver.Strategy?
-    public var quantum: QuantumKernelFusion
+    package var eigensolver: BatchEigensolver.Strategy?
+    package var quantum: QuantumKernelFusion
     /// Whether products with `H` and the eigenvectors skip their imaginary parts (exact
     /// zeros for a real Hamiltonian, up to the ±1 of sign gauges).
-    public var realProducts: Bool
+    package var realProducts: Bool
 
-    public init(classical: ClassicalIntegrator, eigensolver: BatchEigensolver.Strategy?, quantum: QuantumKernelFusion,
+    package init(classical: ClassicalIntegrator, eigensolver: BatchEigensolver.Strategy?, quantum: QuantumKernelFusion,
                 realProducts: Bool) {
         self.classical = classical
         self.eigensolver = eigensolver
@@ -50,13 +50,13 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The reference plan: RK4, LAPACK (when diagonalizing), separate kernels, complex products.
-    public static func generic(diagonalizes: Bool) -> StepPlan {
+    package static func generic(diagonalizes: Bool) -> StepPlan {
         StepPlan(classical: .rk4, eigensolver: diagonalizes ? .lapack : nil, quantum: .separate, realProducts: false)
     }
 
     /// Every plan that applies to `model`: for an algorithm that diagonalizes (with
     /// `gaugeFixing`) or not, with the gauge-field force in the classical step or not.
-    public static func applicablePlans(model: any Model, diagonalizes: Bool,
+    package static func applicablePlans(model: any Model, diagonalizes: Bool,
                                        gaugeFixing: FewestSwitchesSurfaceHopping.GaugeFixing? = nil,
                                        gaugeFieldForce: Bool = false) -> [StepPlan] {
         let n = model.numQuantumStates, real = model.hamiltonianIsReal
@@ -92,7 +92,7 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The fastest plan that applies (see ``applicablePlans(model:diagonalizes:gaugeFixing:gaugeFieldForce:)``).
-    public static func fastest(model: any Model, diagonalizes: Bool,
+    package static func fastest(model: any Model, diagonalizes: Bool,
                                gaugeFixing: FewestSwitchesSurfaceHopping.GaugeFixing? = nil,
                                gaugeFieldForce: Bool = false) -> StepPlan {
         let n = model.numQuantumStates, real = model.hamiltonianIsReal
@@ -113,7 +113,7 @@ public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         var parts = ["classical \(classical == .rk4 ? "RK4" : "fused model step")"]
         if let eigensolver { parts.append("eigensolver \(eigensolver)") }
         if eigensolver != nil {

@@ -1,28 +1,28 @@
 /// One setting of a job file (a simulation setting or an algorithm setting): its name, the
 /// values it takes, its default and what it does.
-public struct SettingDescription: Sendable, Equatable {
-    public var name: String
-    public var allowedValues: String
-    public var defaultValue: ParameterValue
-    public var summary: String
+package struct SettingDescription: Sendable, Equatable {
+    package var name: String
+    package var allowedValues: String
+    package var defaultValue: ParameterValue
+    package var summary: String
 
     /// The default as a job file writes it: whole-number settings without a fraction (`10`, not `10.0`).
-    public var defaultJSON: String { defaultValue.json(whole: allowedValues.hasPrefix("whole")) }
+    package var defaultJSON: String { defaultValue.json(whole: allowedValues.hasPrefix("whole")) }
 }
 
 /// What a job file may say about an algorithm.
-public struct AlgorithmDescription: Sendable, Equatable {
-    public var name: String
-    public var summary: String
-    public var settings: [SettingDescription]
+package struct AlgorithmDescription: Sendable, Equatable {
+    package var name: String
+    package var summary: String
+    package var settings: [SettingDescription]
 }
 
 /// The algorithms and simulation settings a job file takes, with QC Lab's defaults: what
 /// `qclab models` and `qclab init` print and docs/Reference.md documents. The tests check
 /// it against the job parser (names, allowed values, defaults).
-public enum JobCatalog {
+package enum JobCatalog {
     /// `settings`: QC Lab's `Simulation` settings, defaults from ``SimulationSettings``.
-    public static var simulationSettings: [SettingDescription] {
+    package static var simulationSettings: [SettingDescription] {
         let d = SimulationSettings()
         return [
             SettingDescription(name: "tmax", allowedValues: "real ≥ 0", defaultValue: .number(d.tmax),
@@ -41,7 +41,7 @@ public enum JobCatalog {
     }
 
     /// `algorithm`: every algorithm a job file can name, with its settings.
-    public static var algorithms: [AlgorithmDescription] { AlgorithmRegistry.builtIns.map { $0.catalogEntry } }
+    package static var algorithms: [AlgorithmDescription] { AlgorithmRegistry.builtIns.map { $0.catalogEntry } }
 }
 
 extension ParameterValue {
@@ -62,7 +62,7 @@ extension JobCatalog {
     /// A complete job file for `model` and `algorithm` with every default written out:
     /// QC Lab's settings, every constant of the model, its default `init_classical`, every
     /// setting of the algorithm, and `wf_db` with all of the population on state 0.
-    public static func defaultJob(model name: String, algorithm algorithmName: String) throws -> String {
+    package static func defaultJob(model name: String, algorithm algorithmName: String) throws -> String {
         let model = try ModelRegistry.describe(name)
         guard let algorithm = algorithms.first(where: { $0.name == algorithmName }) else {
             throw QCLabError.unknownName(kind: "algorithm", name: algorithmName, known: algorithms.map(\.name))

@@ -24,10 +24,10 @@ import CQCLabKernels
 /// not converged, a residual above `16 n ε ||H||`) are redone one by one with `dsyevd` or
 /// `zheevd` (counted by ``fallbackCount``), so a batch either succeeds in full or throws
 /// LAPACK's error.
-public struct BatchEigensolver {
+package struct BatchEigensolver {
     /// How a batch's eigenproblems are solved. Adding a strategy is adding a case here,
     /// its rule in ``applies(states:isReal:)``, and its arm in ``diagonalize(_:eigenvalues:eigenvectors:)``.
-    public enum Strategy: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    package enum Strategy: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         /// `dsyevd` / `zheevd`, one call per trajectory: any size, real or complex (the reference).
         case lapack
         /// The closed form of 2 x 2 problems, vectorized over the batch: real `λ = m ∓ r`,
@@ -42,7 +42,7 @@ public struct BatchEigensolver {
         case batchedHouseholder
 
         /// Whether this strategy solves `states x states` problems, real symmetric or not.
-        public func applies(states: Int, isReal: Bool) -> Bool {
+        package func applies(states: Int, isReal: Bool) -> Bool {
             switch self {
             case .lapack: return true
             case .closedFormTwoByTwo: return states == 2
@@ -55,13 +55,13 @@ public struct BatchEigensolver {
         /// "Eigen method ..." (Benchmarks/README.md): the closed forms for 2 x 2, warm-started
         /// Jacobi for real 3 x 3 (its few rotations beat the batched solver's fixed costs),
         /// the batched solver up to ``batchedLimit`` states (real or complex), LAPACK above.
-        public static func fastest(states: Int, isReal: Bool) -> Strategy {
+        package static func fastest(states: Int, isReal: Bool) -> Strategy {
             if states == 2 { return .closedFormTwoByTwo }
             if isReal && states == 3 { return .jacobiWarmStart }
             return batchedHouseholder.applies(states: states, isReal: isReal) ? .batchedHouseholder : .lapack
         }
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .lapack: return "LAPACK"
             case .closedFormTwoByTwo: return "2x2 closed form"
@@ -71,11 +71,11 @@ public struct BatchEigensolver {
         }
     }
 
-    public let n: Int
-    public let batchSize: Int
-    public let isReal: Bool
+    package let n: Int
+    package let batchSize: Int
+    package let isReal: Bool
     /// How it solves; chosen when it is made.
-    public let strategy: Strategy
+    package let strategy: Strategy
     /// LAPACK, one trajectory at a time (also the batched solver's fallback).
     private let lapack: SingleMatrixLAPACK
     /// Whether `lastEigenvectors` holds this solver's previous (orthonormal) solution.
@@ -90,7 +90,7 @@ public struct BatchEigensolver {
     private let householderWorkspace: UnsafeScratch<Double>
     private let householderFailed: UnsafeScratch<UInt8>
     /// Trajectories the batched solver flagged and LAPACK redid since this solver was made.
-    public private(set) var fallbackCount = 0
+    package private(set) var fallbackCount = 0
     /// Flags every trajectory of the batched solver for LAPACK (tests of the fallback path).
     package var forcesFallback = false
     /// Takes the batched solver's portable QL loop even where the AVX-512 one runs (tests of
@@ -101,11 +101,11 @@ public struct BatchEigensolver {
     /// solution exists: for them LAPACK's call overhead dominates its arithmetic.
     package static let jacobiLimit = 16
     /// Above this size `dsyevd`'s blocked, BLAS-3 reduction overtakes the batched solver.
-    public static let batchedLimit = 256
+    package static let batchedLimit = 256
 
     /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian,
     /// with the fastest strategy that applies.
-    public init(states n: Int, batchSize: Int, isReal: Bool) throws {
+    package init(states n: Int, batchSize: Int, isReal: Bool) throws {
         try self.init(states: n, batchSize: batchSize, isReal: isReal,
                       strategy: Strategy.fastest(states: n, isReal: isReal))
     }
@@ -114,7 +114,7 @@ public struct BatchEigensolver {
     /// strategy does not apply to such problems.
     ///
     /// It leaves the number of BLAS threads alone: that is the drivers' business.
-    public init(states n: Int, batchSize: Int, isReal: Bool, strategy: Strategy) throws {
+    package init(states n: Int, batchSize: Int, isReal: Bool, strategy: Strategy) throws {
         guard strategy.applies(states: n, isReal: isReal) else {
             throw QCLabError.invalidSetting(
                 "eigensolver", "\(strategy) does not apply to \(isReal ? "real" : "complex") \(n)x\(n) problems")
@@ -137,7 +137,7 @@ public struct BatchEigensolver {
 
     /// Eigenvalues (`N` components) and eigenvectors (`N*N` components, element
     /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's `hamiltonian`.
-    public mutating func diagonalize(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
+    package mutating func diagonalize(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
                               eigenvectors: inout ComplexBatch) throws {
         switch strategy {
         case .closedFormTwoByTwo where isReal:

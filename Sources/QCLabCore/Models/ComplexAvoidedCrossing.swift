@@ -5,11 +5,11 @@ import Darwin
 #endif
 
 /// The mixing angle `θ`, the phase `φ` and their gradients in `(x, y)` at one point.
-public struct MixingAngles: Sendable, Equatable {
-    public var theta: Double, dThetaX: Double, dThetaY: Double
-    public var phi: Double, dPhiX: Double, dPhiY: Double
+package struct MixingAngles: Sendable, Equatable {
+    package var theta: Double, dThetaX: Double, dThetaY: Double
+    package var phi: Double, dPhiX: Double, dPhiY: Double
 
-    public init(theta: Double, dThetaX: Double, dThetaY: Double, phi: Double, dPhiX: Double, dPhiY: Double) {
+    package init(theta: Double, dThetaX: Double, dThetaY: Double, phi: Double, dPhiX: Double, dPhiY: Double) {
         (self.theta, self.dThetaX, self.dThetaY) = (theta, dThetaX, dThetaY)
         (self.phi, self.dPhiX, self.dPhiY) = (phi, dPhiX, dPhiY)
     }
@@ -21,7 +21,7 @@ public struct MixingAngles: Sendable, Equatable {
 /// distribution of a coherent state, the Berry-curvature (gauge-field) force and the
 /// gauge-fixed rescaling direction `∇θ / |∇θ|`. The models differ in `θ(x, y)` and `φ(x, y)`.
 /// Krotz & Tempelaar, Phys. Rev. A 109, 032210 (2024).
-public protocol ComplexAvoidedCrossing: GaugeFieldForceModel, HopRescalingDirectionModel {
+package protocol ComplexAvoidedCrossing: GaugeFieldForceModel, HopRescalingDirectionModel {
     /// Magnitude of the adiabatic energies (`A`).
     var A: Double { get }
     /// Mass of both coordinates (`mass`).
@@ -37,9 +37,9 @@ public protocol ComplexAvoidedCrossing: GaugeFieldForceModel, HopRescalingDirect
 }
 
 /// QC Lab's `h_q_two_level`: `[[e00, c], [conj(c), e11]]` with `c = re + i im`.
-public struct TwoLevelHamiltonian: Sendable, Equatable {
-    public var e00 = 0.0, e11 = 0.0, couplingRe = 0.0, couplingIm = 0.0
-    public init(e00: Double = 0, e11: Double = 0, couplingRe: Double = 0, couplingIm: Double = 0) {
+package struct TwoLevelHamiltonian: Sendable, Equatable {
+    package var e00 = 0.0, e11 = 0.0, couplingRe = 0.0, couplingIm = 0.0
+    package init(e00: Double = 0, e11: Double = 0, couplingRe: Double = 0, couplingIm: Double = 0) {
         (self.e00, self.e11, self.couplingRe, self.couplingIm) = (e00, e11, couplingRe, couplingIm)
     }
 
@@ -71,12 +71,12 @@ private struct Trigonometry {
 }
 
 extension ComplexAvoidedCrossing {
-    public var numQuantumStates: Int { 2 }
-    public var numClassicalCoordinates: Int { 2 }
-    public var classicalCoordinateMass: [Double] { [mass, mass] }
-    public var classicalCoordinateWeight: [Double] { [1.0, 1.0] }
-    public var hamiltonianIsReal: Bool { false }
-    public var couplingGradientDependsOnZ: Bool { true }
+    package var numQuantumStates: Int { 2 }
+    package var numClassicalCoordinates: Int { 2 }
+    package var classicalCoordinateMass: [Double] { [mass, mass] }
+    package var classicalCoordinateWeight: [Double] { [1.0, 1.0] }
+    package var hamiltonianIsReal: Bool { false }
+    package var couplingGradientDependsOnZ: Bool { true }
 
     /// `sqrt(2 / (m h))`, turning `Re z` into a position.
     private var positionScale: Double { (2.0 / mass).squareRoot() }
@@ -134,7 +134,7 @@ extension ComplexAvoidedCrossing {
     /// QC Lab's `init_classical_wigner_coherent_state` for the wavepacket
     /// `exp(i q·p₀) exp(-|q - q₀|²)`, a coherent state of `ω = 2/m`: per seed, `q` then `p`
     /// drawn from NumPy's legacy normal around its centre.
-    public func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch {
+    package func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch {
         let m = mass, w = 2.0 / m
         let centre = [initialPosition.x, initialPosition.y], momentum = [initialMomentum.x, initialMomentum.y]
         // The displacement a = sqrt(m ω / 2) q₀ + i p₀ / sqrt(2 m ω), then back to q and p.
@@ -153,7 +153,7 @@ extension ComplexAvoidedCrossing {
         return z
     }
 
-    public func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) {
+    package func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) {
         let batch = z.batchSize, q = twoLevel, trigonometry = batchAngles(z).trigonometry
         for t in 0..<batch {
             let trig = trigonometry[t]
@@ -166,7 +166,7 @@ extension ComplexAvoidedCrossing {
         }
     }
 
-    public func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) {
+    package func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) {
         let momentumScale = (2.0 * mass).squareRoot()
         for t in 0..<z.batchSize {
             let px = momentumScale * z.im[t], py = momentumScale * z.im[z.batchSize + t]
@@ -175,20 +175,20 @@ extension ComplexAvoidedCrossing {
     }
 
     /// `h_c_free`'s force `∂H_c/∂z* = i h Im z`.
-    public func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) {
+    package func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) {
         for i in z.re.indices {
             force.re[i] = 0
             force.im[i] = z.im[i]
         }
     }
 
-    public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
+    package func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
         let (angles, trigonometry) = batchAngles(z)
         sandwichForce(angles, trigonometry, wavefunction: psi, into: &force)
     }
 
     /// Both forces from one evaluation of the mixing angles and their sines and cosines.
-    public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, activeSurface: [Int],
+    package func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, activeSurface: [Int],
                                       withGaugeFieldInto force: inout ComplexBatch) {
         let (angles, trigonometry) = batchAngles(z)
         sandwichForce(angles, trigonometry, wavefunction: psi, into: &force)
@@ -204,20 +204,20 @@ extension ComplexAvoidedCrossing {
         }
     }
 
-    public func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
+    package func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
         let s = positionScale, a = mixingAngles(x: s * z[0].re, y: s * z[1].re)
         let (x, y) = sandwich(a, trigonometry(a), (u[0], u[1]), (v[0], v[1]))
         return [x, y]
     }
 
     /// QC Lab's `hop_free` in two dimensions (``FreeParticleHop``, `h = 1`).
-    public func hopShift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
+    package func hopShift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
         FreeParticleHop(weight: [1.0, 1.0]).shift(z: z, direction: d, energyGap: energyGap)
     }
 
     /// The Berry-curvature force on adiabatic state `s`: `Ω_0 = -Ω_1 = ½ sin θ (∂xθ ∂yφ - ∂yθ ∂xφ)`,
     /// `F = Ω (v_y, -v_x)`, added as `-F / sqrt(2 m h)` (so that `dp/dt = F`).
-    public func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch) {
+    package func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch) {
         let (angles, trigonometry) = batchAngles(z)
         addGaugeFieldForce(angles, trigonometry, z: z, activeSurface: activeSurface, to: &force)
     }
@@ -238,7 +238,7 @@ extension ComplexAvoidedCrossing {
     }
 
     /// The gauge-fixed (`D_min`) direction `∇θ / |∇θ|` in `z*` space, zero where `∇θ = 0`.
-    public func hopRescalingDirection(z: [Complex], from: Int, to: Int) -> [Complex] {
+    package func hopRescalingDirection(z: [Complex], from: Int, to: Int) -> [Complex] {
         let p = positionScale, a = mixingAngles(x: p * z[0].re, y: p * z[1].re)
         let norm = (a.dThetaX * a.dThetaX + a.dThetaY * a.dThetaY).squareRoot()
         guard norm != 0 else { return [Complex(0), Complex(0)] }

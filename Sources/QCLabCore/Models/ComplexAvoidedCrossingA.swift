@@ -6,13 +6,13 @@ import Darwin
 
 /// Complex avoided crossing A: `θ = (π/2)(erf(B x) + 1)`, `φ = W y`, a crossing along `x`
 /// whose coupling winds in `y`. Krotz & Tempelaar, Phys. Rev. A 109, 032210 (2024).
-public struct ComplexAvoidedCrossingA: ComplexAvoidedCrossing {
-    public var modelName: String { "ComplexAvoidedCrossingA" }
-    public let A, B, W, mass: Double
-    public let initialPosition: (x: Double, y: Double), initialMomentum: (x: Double, y: Double)
-    public let twoLevel: TwoLevelHamiltonian
+package struct ComplexAvoidedCrossingA: ComplexAvoidedCrossing {
+    package var modelName: String { "ComplexAvoidedCrossingA" }
+    package let A, B, W, mass: Double
+    package let initialPosition: (x: Double, y: Double), initialMomentum: (x: Double, y: Double)
+    package let twoLevel: TwoLevelHamiltonian
 
-    public init(A: Double = 20.0, B: Double = 1.0, W: Double = 2.0, mass: Double = 1.0,
+    package init(A: Double = 20.0, B: Double = 1.0, W: Double = 2.0, mass: Double = 1.0,
                 initialPosition: (x: Double, y: Double) = (-3.0, 0.0), initialMomentum: (x: Double, y: Double) = (16.0, 0.0),
                 twoLevel: TwoLevelHamiltonian = TwoLevelHamiltonian()) {
         (self.A, self.B, self.W, self.mass) = (A, B, W, mass)
@@ -21,7 +21,7 @@ public struct ComplexAvoidedCrossingA: ComplexAvoidedCrossing {
 
     /// Reads QC Lab's constants (`A`, `B`, `W`, `mass`, `init_position_x/y`, `init_momentum_x/y`,
     /// and `h_q_two_level`'s `two_level_*`).
-    public init(constants: ModelConstants) throws {
+    package init(constants: ModelConstants) throws {
         var c = constants
         let shared = try CrossingConstants(&c, position: (-3.0, 0.0))
         self.init(A: try c.double("A", default: 20.0), B: try c.double("B", default: 1.0),
@@ -30,7 +30,7 @@ public struct ComplexAvoidedCrossingA: ComplexAvoidedCrossing {
         try c.finish()
     }
 
-    public func mixingAngles(x: Double, y: Double) -> MixingAngles {
+    package func mixingAngles(x: Double, y: Double) -> MixingAngles {
         MixingAngles(theta: 0.5 * Double.pi * (erf(B * x) + 1.0),
                      dThetaX: Double.pi.squareRoot() * B * exp(-((B * x) * (B * x))), dThetaY: 0,
                      phi: W * y, dPhiX: 0, dPhiY: W)
@@ -38,5 +38,5 @@ public struct ComplexAvoidedCrossingA: ComplexAvoidedCrossing {
 }
 
 extension ComplexAvoidedCrossingA: JobDescribableModel {
-    public var jobConstants: [String: ParameterValue] { crossingJobConstants(["A": A, "B": B, "W": W]) }
+    package var jobConstants: [String: ParameterValue] { crossingJobConstants(["A": A, "B": B, "W": W]) }
 }

@@ -3,20 +3,20 @@
 ///
 /// `[H_qc]_nm = δ_nm Σ_ξ γ_nξ (z_ξ + z_ξ*)`, so `[∂H_qc/∂z*_ξ]_nm = δ_nm γ_nξ` and the
 /// force on coordinate `ξ` is `Σ_n γ_nξ |ψ_n|²`. Only nonzero `γ` are stored.
-public struct DiagonalLinearCoupling: Sendable, Equatable {
+package struct DiagonalLinearCoupling: Sendable, Equatable {
     /// One nonzero coupling constant `γ_nξ`.
-    public struct Term: Sendable, Equatable {
-        public let state: Int
-        public let coordinate: Int
-        public let gamma: Double
+    package struct Term: Sendable, Equatable {
+        package let state: Int
+        package let coordinate: Int
+        package let gamma: Double
     }
     /// The nonzero terms, ordered by state and then coordinate.
-    public let terms: [Term]
-    public let numStates: Int
-    public let numCoordinates: Int
+    package let terms: [Term]
+    package let numStates: Int
+    package let numCoordinates: Int
 
     /// Builds the coupling from a dense `γ[state][coordinate]`, keeping its nonzeros.
-    public init(gamma: [[Double]]) {
+    package init(gamma: [[Double]]) {
         numStates = gamma.count
         numCoordinates = gamma.first?.count ?? 0
         var terms: [Term] = []
@@ -29,7 +29,7 @@ public struct DiagonalLinearCoupling: Sendable, Equatable {
     }
 
     /// Adds `H_qc(z)` to the diagonal of every trajectory's Hamiltonian.
-    public func addDiagonal(z: ComplexBatch, to hamiltonian: inout ComplexBatch) {
+    package func addDiagonal(z: ComplexBatch, to hamiltonian: inout ComplexBatch) {
         let batch = z.batchSize, n = numStates
         hamiltonian.withUnsafeMutableHandle(reading: z) { hamiltonian, z in
             let (re, h) = (z.re!, hamiltonian.re!)
@@ -42,7 +42,7 @@ public struct DiagonalLinearCoupling: Sendable, Equatable {
     }
 
     /// Writes the force `Σ_n γ_nξ |ψ_n|²` on every coordinate.
-    public func force(wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
+    package func force(wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
         let batch = psi.batchSize
         force.withUnsafeMutableHandle(reading: psi) { force, psi in
             let (f, re, im) = (force.re!, psi.re!, psi.im!)
@@ -58,7 +58,7 @@ public struct DiagonalLinearCoupling: Sendable, Equatable {
     }
 
     /// `Σ_n conj(u_n) γ_nξ v_n` for every coordinate.
-    public func gradient(left u: [Complex], right v: [Complex]) -> [Complex] {
+    package func gradient(left u: [Complex], right v: [Complex]) -> [Complex] {
         var out = [Complex](repeating: .zero, count: numCoordinates)
         for term in terms {
             out[term.coordinate] += term.gamma * (u[term.state].conjugate * v[term.state])
@@ -68,27 +68,27 @@ public struct DiagonalLinearCoupling: Sendable, Equatable {
 }
 
 /// A model whose classical coordinates are a harmonic bath.
-public protocol HarmonicBathModel: Model {
+package protocol HarmonicBathModel: Model {
     /// The bath: frequencies, masses, weights and initial distribution.
     var bath: HarmonicBath { get }
 }
 
 extension HarmonicBathModel {
-    public var numClassicalCoordinates: Int { bath.count }
-    public var classicalCoordinateMass: [Double] { bath.mass }
-    public var classicalCoordinateWeight: [Double] { bath.weight }
-    public func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch { bath.sample(seeds: seeds) }
-    public func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { bath.energy(z: z, into: &energy) }
-    public func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) { bath.force(z: z, into: &force) }
+    package var numClassicalCoordinates: Int { bath.count }
+    package var classicalCoordinateMass: [Double] { bath.mass }
+    package var classicalCoordinateWeight: [Double] { bath.weight }
+    package func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch { bath.sample(seeds: seeds) }
+    package func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { bath.energy(z: z, into: &energy) }
+    package func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) { bath.force(z: z, into: &force) }
     /// QC Lab's `hop_harmonic` (``HarmonicHop``).
-    public func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
+    package func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
         bath.hopRule.shift(z: z, direction: direction, energyGap: energyGap)
     }
 }
 
 /// A harmonic bath coupled diagonally and linearly to a constant quantum Hamiltonian:
 /// the spin-boson, FMO and Holstein lattice models.
-public protocol DiagonalLinearHarmonicModel: HarmonicBathModel, FusedClassicalDynamics {
+package protocol DiagonalLinearHarmonicModel: HarmonicBathModel, FusedClassicalDynamics {
     /// The constant `H_q`, row-major `N x N`.
     var constantHamiltonian: [Complex] { get }
     /// The coupling `γ`.
@@ -96,19 +96,19 @@ public protocol DiagonalLinearHarmonicModel: HarmonicBathModel, FusedClassicalDy
 }
 
 extension DiagonalLinearHarmonicModel {
-    public var couplingGradientDependsOnZ: Bool { false }
-    public var hamiltonianIsReal: Bool { constantHamiltonian.allSatisfy { $0.im == 0 } }
+    package var couplingGradientDependsOnZ: Bool { false }
+    package var hamiltonianIsReal: Bool { constantHamiltonian.allSatisfy { $0.im == 0 } }
 
-    public func quantumHamiltonian(z: ComplexBatch, into hamiltonian: inout ComplexBatch) {
+    package func quantumHamiltonian(z: ComplexBatch, into hamiltonian: inout ComplexBatch) {
         hamiltonian.fill(repeating: constantHamiltonian)
         coupling.addDiagonal(z: z, to: &hamiltonian)
     }
 
-    public func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, into force: inout ComplexBatch) {
+    package func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, into force: inout ComplexBatch) {
         coupling.force(wavefunction: wavefunction, into: &force)
     }
 
-    public func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
+    package func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
         coupling.gradient(left: u, right: v)
     }
 }

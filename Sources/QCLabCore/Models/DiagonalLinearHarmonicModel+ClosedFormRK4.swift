@@ -10,9 +10,9 @@ import CQCLabKernels
 /// `x ← τ₀ x + τ₁ h y - σ h f`, `y ← τ₀ y - τ₁ a x - τ₁ f`, with
 /// `τ₀ = 1 - ω²dt²/2 + ω⁴dt⁴/24`, `τ₁ = dt - ω²dt³/6`, `σ = dt²/2 - ω²dt⁴/24`:
 /// the same step as the four-stage form, up to rounding, at a fifth of the cost.
-public struct ClosedFormRK4Step: FusedClassicalStep {
+package struct ClosedFormRK4Step: FusedClassicalStep {
     /// The step size the coefficients are for.
-    public let dt: Double
+    package let dt: Double
     package let states: Int
     package let coordinates: Int
     /// Per coordinate: `τ₀, τ₁ h, τ₁ a, σ h, τ₁`. This and the coupling tables are
@@ -55,7 +55,7 @@ public struct ClosedFormRK4Step: FusedClassicalStep {
         termGamma = UnsafeScratch(copying: grouped.flatMap { $0.map(\.gamma) })
     }
 
-    public mutating func advance(z: inout ComplexBatch, psi: ComplexBatch, hamiltonian: inout ComplexBatch) {
+    package mutating func advance(z: inout ComplexBatch, psi: ComplexBatch, hamiltonian: inout ComplexBatch) {
         let batch = z.batchSize, n = states
         precondition(populations.count == n * batch, "a step prepared for another batch size")
         for i in 0..<n * batch {
@@ -102,7 +102,7 @@ extension DiagonalLinearCoupling {
 }
 
 extension DiagonalLinearHarmonicModel {
-    public func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep {
+    package func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep {
         ClosedFormRK4Step(dt: dt, bath: bath, coupling: coupling, constantHamiltonian: constantHamiltonian,
                           states: numQuantumStates, batchSize: batchSize)
     }

@@ -9,10 +9,10 @@ import Darwin
 ///
 /// Site energies and couplings in cm⁻¹ from the paper, shifted so the lowest site
 /// energy is zero. Mulvihill et al., J. Chem. Phys. 154, 204109 (2021).
-public struct FMOComplex: DiagonalLinearHarmonicModel {
-    public var modelName: String { "FMOComplex" }
+package struct FMOComplex: DiagonalLinearHarmonicModel {
+    package var modelName: String { "FMOComplex" }
     /// Conversion of cm⁻¹ to units of `kBT` at 300 K (CODATA 2022 constants).
-    public static let invcmToKBT300: Double = {
+    package static let invcmToKBT300: Double = {
         let h = 6.62607015e-34, c = 299_792_458.0, kB = 1.380649e-23
         return 100 * (h * c) / (kB * 300)
     }()
@@ -27,14 +27,14 @@ public struct FMOComplex: DiagonalLinearHarmonicModel {
         [-9.9, 4.3, 6.0, -63.3, -1.3, 39.7, 12440],
     ]
 
-    public let kBT, mass, lReorg, wC: Double
-    public let N: Int
-    public let bath: HarmonicBath
-    public let coupling: DiagonalLinearCoupling
-    public let constantHamiltonian: [Complex]
-    public var numQuantumStates: Int { 7 }
+    package let kBT, mass, lReorg, wC: Double
+    package let N: Int
+    package let bath: HarmonicBath
+    package let coupling: DiagonalLinearCoupling
+    package let constantHamiltonian: [Complex]
+    package var numQuantumStates: Int { 7 }
 
-    public init(kBT: Double = 1.0, mass: Double = 1.0, lReorg: Double = 35.0 * FMOComplex.invcmToKBT300,
+    package init(kBT: Double = 1.0, mass: Double = 1.0, lReorg: Double = 35.0 * FMOComplex.invcmToKBT300,
                 wC: Double = 106.14 * FMOComplex.invcmToKBT300, N: Int = 200,
                 initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) {
         (self.kBT, self.mass, self.lReorg, self.wC, self.N) = (kBT, mass, lReorg, wC, N)
@@ -59,7 +59,7 @@ public struct FMOComplex: DiagonalLinearHarmonicModel {
     }
 
     /// Reads QC Lab's constants (`kBT`, `mass`, `l_reorg`, `w_c`, `N`).
-    public init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) throws {
+    package init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) throws {
         var c = constants
         self.init(kBT: try c.double("kBT", default: 1.0, .nonNegative),
                   mass: try c.double("mass", default: 1.0, .positive),
@@ -71,7 +71,7 @@ public struct FMOComplex: DiagonalLinearHarmonicModel {
 }
 
 extension FMOComplex: JobDescribableModel {
-    public var jobConstants: [String: ParameterValue] {
+    package var jobConstants: [String: ParameterValue] {
         ["kBT": .number(kBT), "mass": .number(mass), "l_reorg": .number(lReorg), "w_c": .number(wC), "N": .number(Double(N))]
     }
 }

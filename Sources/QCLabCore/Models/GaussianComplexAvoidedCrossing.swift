@@ -6,7 +6,7 @@ import Darwin
 
 /// The phase `φ(x, y)` of a Gaussian complex avoided crossing, the one thing in which
 /// models B and C differ.
-public protocol GaussianCrossingPhase: Sendable {
+package protocol GaussianCrossingPhase: Sendable {
     /// QC Lab's class name of the model with this phase.
     static var modelName: String { get }
     /// `φ` and its gradient at `(x, y)` for the constant `W`.
@@ -17,13 +17,13 @@ public protocol GaussianCrossingPhase: Sendable {
 /// `g = e^{-(Bx x² + By y²)/3}`, and a phase `φ` given by `Phase`: QC Lab's models B and C
 /// (``ComplexAvoidedCrossingB``, ``ComplexAvoidedCrossingC``). Krotz & Tempelaar,
 /// Phys. Rev. A 109, 032210 (2024).
-public struct GaussianComplexAvoidedCrossing<Phase: GaussianCrossingPhase>: ComplexAvoidedCrossing {
-    public var modelName: String { Phase.modelName }
-    public let A, Bx, By, W, mass: Double
-    public let initialPosition: (x: Double, y: Double), initialMomentum: (x: Double, y: Double)
-    public let twoLevel: TwoLevelHamiltonian
+package struct GaussianComplexAvoidedCrossing<Phase: GaussianCrossingPhase>: ComplexAvoidedCrossing {
+    package var modelName: String { Phase.modelName }
+    package let A, Bx, By, W, mass: Double
+    package let initialPosition: (x: Double, y: Double), initialMomentum: (x: Double, y: Double)
+    package let twoLevel: TwoLevelHamiltonian
 
-    public init(A: Double = 10.0, Bx: Double = 1.0, By: Double = 0.25, W: Double = 1.5, mass: Double = 1.0,
+    package init(A: Double = 10.0, Bx: Double = 1.0, By: Double = 0.25, W: Double = 1.5, mass: Double = 1.0,
                 initialPosition: (x: Double, y: Double) = (-4.0, -2.0), initialMomentum: (x: Double, y: Double) = (16.0, 0.0),
                 twoLevel: TwoLevelHamiltonian = TwoLevelHamiltonian()) {
         (self.A, self.Bx, self.By, self.W, self.mass) = (A, Bx, By, W, mass)
@@ -32,7 +32,7 @@ public struct GaussianComplexAvoidedCrossing<Phase: GaussianCrossingPhase>: Comp
 
     /// Reads QC Lab's constants (`A`, `Bx`, `By`, `W`, `mass`, `init_position_x/y`,
     /// `init_momentum_x/y`, and `two_level_*`).
-    public init(constants: ModelConstants) throws {
+    package init(constants: ModelConstants) throws {
         var c = constants
         let shared = try CrossingConstants(&c, position: (-4.0, -2.0))
         self.init(A: try c.double("A", default: 10.0), Bx: try c.double("Bx", default: 1.0),
@@ -42,7 +42,7 @@ public struct GaussianComplexAvoidedCrossing<Phase: GaussianCrossingPhase>: Comp
     }
 
     /// `θ = -π g` with `∇θ = (2π/3) g (Bx x, By y)`, and `Phase`'s `φ`.
-    public func mixingAngles(x: Double, y: Double) -> MixingAngles {
+    package func mixingAngles(x: Double, y: Double) -> MixingAngles {
         let gaussian = exp(-(Bx * (x * x) + By * (y * y)) / 3.0)
         let slope = 2.0 * Double.pi / 3.0
         let (phi, dPhiX, dPhiY) = Phase.phase(x: x, y: y, W: W)
@@ -52,5 +52,5 @@ public struct GaussianComplexAvoidedCrossing<Phase: GaussianCrossingPhase>: Comp
 }
 
 extension GaussianComplexAvoidedCrossing: JobDescribableModel {
-    public var jobConstants: [String: ParameterValue] { crossingJobConstants(["A": A, "Bx": Bx, "By": By, "W": W]) }
+    package var jobConstants: [String: ParameterValue] { crossingJobConstants(["A": A, "Bx": Bx, "By": By, "W": W]) }
 }

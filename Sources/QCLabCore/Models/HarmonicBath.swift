@@ -8,23 +8,23 @@ import Darwin
 /// `dh_c_dzc_harmonic`, `hop_harmonic` (``HarmonicHop``) and the harmonic `init_classical` samplers.
 ///
 /// `H_c = Σ_ξ (p_ξ² / m_ξ + m_ξ ω_ξ² q_ξ²) / 2`, so `∂H_c/∂z* = (ω²/h) Re z + i h Im z`.
-public struct HarmonicBath: Sendable, Equatable {
+package struct HarmonicBath: Sendable, Equatable {
     /// Oscillator frequencies `ω` (`harmonic_frequency`).
-    public let frequency: [Double]
+    package let frequency: [Double]
     /// Oscillator masses (`classical_coordinate_mass`).
-    public let mass: [Double]
+    package let mass: [Double]
     /// Weights `h` of the complex coordinate (`classical_coordinate_weight`).
-    public let weight: [Double]
+    package let weight: [Double]
     /// Thermal energy of the initial distribution.
-    public let kBT: Double
+    package let kBT: Double
     /// Which distribution the initial coordinates are drawn from.
-    public let distribution: InitialClassicalDistribution
+    package let distribution: InitialClassicalDistribution
     /// `ω² / h`, precomputed for the force.
     package let frequencySquaredOverWeight: [Double]
     /// QC Lab's `hop_harmonic` for this bath.
-    public let hopRule: HarmonicHop
+    package let hopRule: HarmonicHop
 
-    public init(frequency: [Double], mass: [Double], weight: [Double], kBT: Double,
+    package init(frequency: [Double], mass: [Double], weight: [Double], kBT: Double,
                 distribution: InitialClassicalDistribution = .boltzmannHarmonic) {
         precondition(frequency.count == mass.count && mass.count == weight.count)
         self.frequency = frequency
@@ -36,11 +36,11 @@ public struct HarmonicBath: Sendable, Equatable {
         hopRule = HarmonicHop(frequency: frequency, weight: weight)
     }
 
-    public var count: Int { frequency.count }
+    package var count: Int { frequency.count }
 
     /// Draws `z` for each seed from NumPy's legacy generator as QC Lab does: `q` for all
     /// coordinates, then `p`, from one `np.random.seed(seed)` stream.
-    public func sample(seeds: [Int]) -> ComplexBatch {
+    package func sample(seeds: [Int]) -> ComplexBatch {
         var z = ComplexBatch(components: count, batchSize: seeds.count)
         let (stdQ, stdP) = standardDeviations()
         for (t, seed) in seeds.enumerated() {
@@ -76,7 +76,7 @@ public struct HarmonicBath: Sendable, Equatable {
     }
 
     /// `H_c` of every trajectory.
-    public func energy(z: ComplexBatch, into energy: inout [Double]) {
+    package func energy(z: ComplexBatch, into energy: inout [Double]) {
         let batch = z.batchSize
         z.withUnsafeHandle { z in energy.withUnsafeMutableBufferPointer { energy in
             let (re, im) = (z.re!, z.im!)
@@ -94,7 +94,7 @@ public struct HarmonicBath: Sendable, Equatable {
     }
 
     /// `∂H_c/∂z* = (ω²/h) Re z + i h Im z` for every coordinate and trajectory.
-    public func force(z: ComplexBatch, into force: inout ComplexBatch) {
+    package func force(z: ComplexBatch, into force: inout ComplexBatch) {
         let batch = z.batchSize
         force.withUnsafeMutableHandle(reading: z) { force, z in
             let (re, im, fre, fim) = (z.re!, z.im!, force.re!, force.im!)

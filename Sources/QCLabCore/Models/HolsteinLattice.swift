@@ -4,17 +4,17 @@
 /// `H_q` has `-J` between neighbouring sites (and between the ends when `periodic`),
 /// modes of frequency `w`, coupling `γ_nn = g w sqrt(w / h)`.
 /// Krotz et al., J. Chem. Phys. 154, 224101 (2021).
-public struct HolsteinLattice: DiagonalLinearHarmonicModel {
-    public var modelName: String { "HolsteinLattice" }
-    public let kBT, g, w, J, phononMass: Double
-    public let N: Int
-    public let periodic: Bool
-    public let bath: HarmonicBath
-    public let coupling: DiagonalLinearCoupling
-    public let constantHamiltonian: [Complex]
-    public var numQuantumStates: Int { N }
+package struct HolsteinLattice: DiagonalLinearHarmonicModel {
+    package var modelName: String { "HolsteinLattice" }
+    package let kBT, g, w, J, phononMass: Double
+    package let N: Int
+    package let periodic: Bool
+    package let bath: HarmonicBath
+    package let coupling: DiagonalLinearCoupling
+    package let constantHamiltonian: [Complex]
+    package var numQuantumStates: Int { N }
 
-    public init(kBT: Double = 1.0, g: Double = 0.5, w: Double = 0.5, N: Int = 10, J: Double = 1.0,
+    package init(kBT: Double = 1.0, g: Double = 0.5, w: Double = 0.5, N: Int = 10, J: Double = 1.0,
                 phononMass: Double = 1.0, periodic: Bool = true,
                 initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) {
         (self.kBT, self.g, self.w, self.N, self.J, self.phononMass, self.periodic) = (kBT, g, w, N, J, phononMass, periodic)
@@ -37,7 +37,7 @@ public struct HolsteinLattice: DiagonalLinearHarmonicModel {
     }
 
     /// Reads QC Lab's constants (`kBT`, `g`, `w`, `N`, `J`, `phonon_mass`, `periodic`).
-    public init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) throws {
+    package init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) throws {
         var c = constants
         self.init(kBT: try c.double("kBT", default: 1.0, .nonNegative), g: try c.double("g", default: 0.5),
                   w: try c.double("w", default: 0.5, .positive), N: try c.int("N", default: 10, minimum: 1, maximum: 4096),
@@ -49,7 +49,7 @@ public struct HolsteinLattice: DiagonalLinearHarmonicModel {
 }
 
 extension HolsteinLattice: JobDescribableModel {
-    public var jobConstants: [String: ParameterValue] {
+    package var jobConstants: [String: ParameterValue] {
         ["kBT": .number(kBT), "g": .number(g), "w": .number(w), "N": .number(Double(N)), "J": .number(J),
          "phonon_mass": .number(phononMass), "periodic": .bool(periodic)]
     }

@@ -11,20 +11,20 @@ import Darwin
 /// `[H_qc]_ij = c (z_{(j-i) mod N} + z*_{(i-j) mod N})`, `c = g w sqrt(w / h) / sqrt(N)`,
 /// so `[∂H_qc/∂z*_ξ]_ab = c` when `(a - b) mod N = ξ`. `N` must be even.
 /// Krotz et al., J. Chem. Phys. 154, 224101 (2021).
-public struct HolsteinLatticeReciprocalSpace: HarmonicBathModel {
-    public var modelName: String { "HolsteinLatticeReciprocalSpace" }
-    public let kBT, g, w, J, phononMass: Double
-    public let N: Int
+package struct HolsteinLatticeReciprocalSpace: HarmonicBathModel {
+    package var modelName: String { "HolsteinLatticeReciprocalSpace" }
+    package let kBT, g, w, J, phononMass: Double
+    package let N: Int
     /// Accepted for QC Lab compatibility; the reciprocal-space lattice is always periodic.
-    public let periodic: Bool
-    public let bath: HarmonicBath
+    package let periodic: Bool
+    package let bath: HarmonicBath
     /// The coupling constant `c`.
     package let c: Double
-    public var numQuantumStates: Int { N }
-    public var hamiltonianIsReal: Bool { false }
-    public var couplingGradientDependsOnZ: Bool { false }
+    package var numQuantumStates: Int { N }
+    package var hamiltonianIsReal: Bool { false }
+    package var couplingGradientDependsOnZ: Bool { false }
 
-    public init(kBT: Double = 1.0, g: Double = 0.5, w: Double = 0.5, N: Int = 10, J: Double = 1.0,
+    package init(kBT: Double = 1.0, g: Double = 0.5, w: Double = 0.5, N: Int = 10, J: Double = 1.0,
                 phononMass: Double = 1.0, periodic: Bool = true,
                 initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) {
         precondition(N % 2 == 0, "N must be even")
@@ -36,7 +36,7 @@ public struct HolsteinLatticeReciprocalSpace: HarmonicBathModel {
     }
 
     /// Reads QC Lab's constants (`kBT`, `g`, `w`, `N`, `J`, `phonon_mass`, `periodic`).
-    public init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) throws {
+    package init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) throws {
         var c = constants
         let n = try c.int("N", default: 10, minimum: 2, maximum: 4096)
         guard n % 2 == 0 else {
@@ -49,7 +49,7 @@ public struct HolsteinLatticeReciprocalSpace: HarmonicBathModel {
         try c.finish()
     }
 
-    public func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) {
+    package func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) {
         let batch = z.batchSize
         for i in 0..<N {
             let band = -2.0 * J * cos(2.0 * Double.pi * Double(i - N / 2) / Double(N))
@@ -64,7 +64,7 @@ public struct HolsteinLatticeReciprocalSpace: HarmonicBathModel {
         }
     }
 
-    public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
+    package func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
         let batch = z.batchSize
         for i in force.re.indices { force.re[i] = 0; force.im[i] = 0 }
         for a in 0..<N {
@@ -80,7 +80,7 @@ public struct HolsteinLatticeReciprocalSpace: HarmonicBathModel {
         }
     }
 
-    public func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
+    package func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
         var out = [Complex](repeating: .zero, count: N)
         for a in 0..<N {
             for b in 0..<N {
@@ -92,7 +92,7 @@ public struct HolsteinLatticeReciprocalSpace: HarmonicBathModel {
 }
 
 extension HolsteinLatticeReciprocalSpace: JobDescribableModel {
-    public var jobConstants: [String: ParameterValue] {
+    package var jobConstants: [String: ParameterValue] {
         ["kBT": .number(kBT), "g": .number(g), "w": .number(w), "N": .number(Double(N)), "J": .number(J),
          "phonon_mass": .number(phononMass), "periodic": .bool(periodic)]
     }

@@ -3,7 +3,7 @@
 /// Models with complex Hamiltonians need it, for there the derivative coupling is complex
 /// and its phase (the gauge) would decide the direction; see Krotz & Tempelaar,
 /// Phys. Rev. A 109, 032210 (2024).
-public protocol HopRescalingDirectionModel: Model {
+package protocol HopRescalingDirectionModel: Model {
     /// The direction in `z*` space in which trajectory `z` is rescaled when it hops from
     /// adiabatic state `from` to `to` (not vectorized: called per hop).
     func hopRescalingDirection(z: [Complex], from: Int, to: Int) -> [Complex]

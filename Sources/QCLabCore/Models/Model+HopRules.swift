@@ -53,15 +53,15 @@ public struct FreeParticleHop: Sendable, Equatable {
 ///
 /// `a γ² - b γ + ΔE = 0` with `a = Σ 2|d|² (ω²/h + h)/4 - 2 (Re(d)² - Im(d)²) (ω²/h - h)/4`
 /// and `b = 2 Σ h Im(z) Re(d) - (ω²/h) Re(z) Im(d)`.
-public struct HarmonicHop: Sendable, Equatable {
+package struct HarmonicHop: Sendable, Equatable {
     /// Oscillator frequencies `ω` (`harmonic_frequency`).
-    public let frequency: [Double]
+    package let frequency: [Double]
     /// Weights `h` (`classical_coordinate_weight`).
-    public let weight: [Double]
+    package let weight: [Double]
     /// `ω² / h`.
     package let frequencySquaredOverWeight: [Double]
 
-    public init(frequency: [Double], weight: [Double]) {
+    package init(frequency: [Double], weight: [Double]) {
         precondition(frequency.count == weight.count, "one frequency per weight")
         self.frequency = frequency
         self.weight = weight
@@ -69,7 +69,7 @@ public struct HarmonicHop: Sendable, Equatable {
     }
 
     /// The shift `-i γ d`, or `nil` when the hop is frustrated.
-    public func shift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
+    package func shift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
         var a = 0.0, b = 0.0
         for c in weight.indices {
             let w2h = frequencySquaredOverWeight[c], h = weight[c]
@@ -91,19 +91,19 @@ public struct HarmonicHop: Sendable, Equatable {
 /// frustrated when the mismatch is still above `threshold`. The defaults are QC Lab's
 /// (`numerical_fssh_hop_gamma_range`, `_max_iter`, `_num_points`, `_threshold`); the grid
 /// of one round is evaluated in one call of ``Model/classicalEnergy(z:into:)``.
-public struct NumericalHop: Sendable, Equatable {
-    public var gammaRange: Double
-    public var maxIterations: Int
-    public var pointCount: Int
-    public var threshold: Double
+package struct NumericalHop: Sendable, Equatable {
+    package var gammaRange: Double
+    package var maxIterations: Int
+    package var pointCount: Int
+    package var threshold: Double
 
-    public init(gammaRange: Double = 5.0, maxIterations: Int = 20, pointCount: Int = 10, threshold: Double = 1e-6) {
+    package init(gammaRange: Double = 5.0, maxIterations: Int = 20, pointCount: Int = 10, threshold: Double = 1e-6) {
         (self.gammaRange, self.maxIterations, self.pointCount, self.threshold) = (gammaRange, maxIterations, pointCount, threshold)
     }
 
     /// Reads QC Lab's constants `numerical_fssh_hop_gamma_range`, `_max_iter`, `_num_points`
     /// and `_threshold` (with QC Lab's defaults), for a model's job-file factory.
-    public init(constants: inout ModelConstants) throws {
+    package init(constants: inout ModelConstants) throws {
         self.init(gammaRange: try constants.double("numerical_fssh_hop_gamma_range", default: 5.0, .positive),
                   maxIterations: try constants.int("numerical_fssh_hop_max_iter", default: 20, minimum: 1, maximum: 10_000),
                   pointCount: try constants.int("numerical_fssh_hop_num_points", default: 10, minimum: 2, maximum: 100_000),
@@ -111,7 +111,7 @@ public struct NumericalHop: Sendable, Equatable {
     }
 
     /// The shift `-i γ d` that conserves `model`'s energy, or `nil` when the hop is frustrated.
-    public func shift(model: some Model, z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
+    package func shift(model: some Model, z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
         let n = z.count, points = max(pointCount, 1)
         var energy = [0.0]
         model.classicalEnergy(z: ComplexBatch(repeating: z, batchSize: 1), into: &energy)

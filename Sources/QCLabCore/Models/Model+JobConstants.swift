@@ -5,7 +5,7 @@
 /// language, so that a mismatch is named as the job file names it
 /// (`model.constants.l_reorg`). Every built-in model conforms. A model written in Swift
 /// that does not is recorded by its Swift property names instead (see ``Simulation/jobRecord``).
-public protocol JobDescribableModel: Model {
+package protocol JobDescribableModel: Model {
     /// Every constant the model reads from a job file, by its QC Lab name, with the value
     /// this model uses (defaults included): what ``ModelRegistry/make(name:constants:initialDistribution:)``
     /// takes to build the same model.
@@ -15,11 +15,11 @@ public protocol JobDescribableModel: Model {
 }
 
 extension HarmonicBathModel {
-    public var initialDistribution: InitialClassicalDistribution { bath.distribution }
+    package var initialDistribution: InitialClassicalDistribution { bath.distribution }
 }
 
 extension TwoStateScatteringModel {
-    public var initialDistribution: InitialClassicalDistribution { .definitePositionMomentum }
+    package var initialDistribution: InitialClassicalDistribution { .definitePositionMomentum }
 
     /// The constants every Tully problem has (``readScatteringConstants(_:)``).
     package var scatteringJobConstants: [String: ParameterValue] {
@@ -28,7 +28,7 @@ extension TwoStateScatteringModel {
 }
 
 extension ComplexAvoidedCrossing {
-    public var initialDistribution: InitialClassicalDistribution { .wignerCoherentState }
+    package var initialDistribution: InitialClassicalDistribution { .wignerCoherentState }
 
     /// The constants every crossing has (``CrossingConstants``), with `own`, the model's.
     package func crossingJobConstants(_ own: [String: Double]) -> [String: ParameterValue] {

@@ -9,7 +9,7 @@ import Darwin
 /// draws `z` from the Boltzmann distribution `exp(-H_c(z) / kBT)` of its classical energy
 /// with ``MonteCarloBoltzmannSampler``, as QC Lab does for a model without an
 /// `init_classical` ingredient.
-public protocol ThermalModel: Model {
+package protocol ThermalModel: Model {
     /// The thermal energy `kBT` of the initial distribution (QC Lab's constant `kBT`).
     var kBT: Double { get }
     /// The sampler's settings; default QC Lab's (``MonteCarloBoltzmannSampler/init(kBT:burnIn:sampleCount:stepSize:separable:start:)``).
@@ -17,10 +17,10 @@ public protocol ThermalModel: Model {
 }
 
 extension ThermalModel {
-    public var boltzmannSampler: MonteCarloBoltzmannSampler { MonteCarloBoltzmannSampler(kBT: kBT) }
+    package var boltzmannSampler: MonteCarloBoltzmannSampler { MonteCarloBoltzmannSampler(kBT: kBT) }
 
     /// Default: `z` drawn by ``boltzmannSampler`` from `exp(-H_c(z) / kBT)`.
-    public func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch {
+    package func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch {
         boltzmannSampler.sample(model: self, seeds: seeds)
     }
 }
@@ -40,20 +40,20 @@ extension ThermalModel {
 /// its energy `H_c` of `z` with that coordinate alone nonzero, so `H_c` must be a sum of
 /// one-coordinate terms. Not separable: one walker for the whole `z`. Either way a step
 /// evaluates ``Model/classicalEnergy(z:into:)`` once, on a batch of one row per walker.
-public struct MonteCarloBoltzmannSampler: Sendable, Equatable {
-    public var kBT: Double
+package struct MonteCarloBoltzmannSampler: Sendable, Equatable {
+    package var kBT: Double
     /// Steps discarded before sampling (`mcmc_burn_in_size`).
-    public var burnIn: Int
+    package var burnIn: Int
     /// Steps kept (`mcmc_sample_size`).
-    public var sampleCount: Int
+    package var sampleCount: Int
     /// Standard deviation of a move in `Re z` and in `Im z` (`mcmc_std`).
-    public var stepSize: Double
+    package var stepSize: Double
     /// Whether each coordinate is an independent walker (`mcmc_h_c_separable`).
-    public var separable: Bool
+    package var separable: Bool
     /// The chain's first state (`mcmc_initial_z`); `nil` for QC Lab's Gaussian draw.
-    public var start: [Complex]?
+    package var start: [Complex]?
 
-    public init(kBT: Double, burnIn: Int = 1000, sampleCount: Int = 10000, stepSize: Double = 1.0,
+    package init(kBT: Double, burnIn: Int = 1000, sampleCount: Int = 10000, stepSize: Double = 1.0,
                 separable: Bool = true, start: [Complex]? = nil) {
         (self.kBT, self.burnIn, self.sampleCount, self.stepSize) = (kBT, burnIn, sampleCount, stepSize)
         (self.separable, self.start) = (separable, start)
@@ -61,7 +61,7 @@ public struct MonteCarloBoltzmannSampler: Sendable, Equatable {
 
     /// Reads QC Lab's constants `mcmc_burn_in_size`, `mcmc_sample_size`, `mcmc_std` and
     /// `mcmc_h_c_separable` (with QC Lab's defaults), for a model's job-file factory.
-    public init(kBT: Double, constants: inout ModelConstants) throws {
+    package init(kBT: Double, constants: inout ModelConstants) throws {
         self.init(kBT: kBT, burnIn: try constants.int("mcmc_burn_in_size", default: 1000, minimum: 0),
                   sampleCount: try constants.int("mcmc_sample_size", default: 10000, minimum: 1),
                   stepSize: try constants.double("mcmc_std", default: 1.0, .positive),
@@ -69,7 +69,7 @@ public struct MonteCarloBoltzmannSampler: Sendable, Equatable {
     }
 
     /// Initial coordinates of `model` for each seed (seeds in `0 ..< 2^32`).
-    public func sample(model: some Model, seeds: [Int]) -> ComplexBatch {
+    package func sample(model: some Model, seeds: [Int]) -> ComplexBatch {
         let kept = chain(model: model)
         var z = ComplexBatch(components: model.numClassicalCoordinates, batchSize: seeds.count)
         for (t, seed) in seeds.enumerated() {

@@ -63,7 +63,7 @@ public protocol Model: Sendable {
 }
 
 /// How the classical coordinates of a harmonic bath are drawn (QC Lab's `init_classical`).
-public enum InitialClassicalDistribution: String, Sendable, CaseIterable {
+package enum InitialClassicalDistribution: String, Sendable, CaseIterable {
     /// Boltzmann distribution of classical oscillators at `kBT` (`init_classical_boltzmann_harmonic`).
     case boltzmannHarmonic = "boltzmann_harmonic"
     /// Wigner distribution of thermal quantum oscillators (`init_classical_wigner_harmonic`).
@@ -78,7 +78,7 @@ public enum InitialClassicalDistribution: String, Sendable, CaseIterable {
 /// An optional ingredient: the gauge-field force on the active surfaces (QC Lab's
 /// `gauge_field_force`, used when `use_gauge_field_force` is set): the complex avoided
 /// crossings have one; for models without one the setting changes nothing, as in QC Lab.
-public protocol GaugeFieldForceModel: Model {
+package protocol GaugeFieldForceModel: Model {
     /// Adds the gauge-field force of each trajectory's active adiabatic surface to `force`.
     func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch)
     /// The quantum-classical force in `wavefunction` with the gauge-field force of the
@@ -91,7 +91,7 @@ public protocol GaugeFieldForceModel: Model {
 }
 
 extension GaugeFieldForceModel {
-    public func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, activeSurface: [Int],
+    package func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, activeSurface: [Int],
                                       withGaugeFieldInto force: inout ComplexBatch) {
         quantumClassicalForce(z: z, wavefunction: wavefunction, into: &force)
         addGaugeFieldForce(z: z, activeSurface: activeSurface, to: &force)

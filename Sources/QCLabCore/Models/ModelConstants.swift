@@ -16,23 +16,23 @@ public enum ParameterValue: Sendable, Equatable {
 
 /// The constants given to a model, read with type and range checks; reading all of them
 /// through ``finish()`` rejects any name the model does not know (a typo is an error).
-public struct ModelConstants: Sendable {
-    public let model: String
+package struct ModelConstants: Sendable {
+    package let model: String
     private let values: [String: ParameterValue]
     private var used: Set<String> = []
 
-    public init(model: String, _ values: [String: ParameterValue] = [:]) {
+    package init(model: String, _ values: [String: ParameterValue] = [:]) {
         self.model = model
         self.values = values
     }
 
     /// The range a real constant must lie in.
-    public enum AllowedRange: Sendable {
+    package enum AllowedRange: Sendable {
         case any, positive, nonNegative
     }
 
     /// A real constant, `default` when absent.
-    public mutating func double(_ name: String, default value: Double, _ range: AllowedRange = .any) throws -> Double {
+    package mutating func double(_ name: String, default value: Double, _ range: AllowedRange = .any) throws -> Double {
         used.insert(name)
         ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .real(range), defaultValue: .number(value)))
         guard let given = values[name] else { return value }
@@ -51,7 +51,7 @@ public struct ModelConstants: Sendable {
 
     /// A whole-number constant in `minimum...maximum`, `default` when absent. The maximum
     /// keeps a typo such as `1e8` lattice sites from trying to allocate terabytes.
-    public mutating func int(_ name: String, default value: Int, minimum: Int, maximum: Int = 10_000_000) throws -> Int {
+    package mutating func int(_ name: String, default value: Int, minimum: Int, maximum: Int = 10_000_000) throws -> Int {
         used.insert(name)
         ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .whole(minimum: minimum, maximum: maximum),
                                                           defaultValue: .number(Double(value))))
@@ -72,7 +72,7 @@ public struct ModelConstants: Sendable {
     }
 
     /// A true/false constant, `default` when absent.
-    public mutating func bool(_ name: String, default value: Bool) throws -> Bool {
+    package mutating func bool(_ name: String, default value: Bool) throws -> Bool {
         used.insert(name)
         ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .flag, defaultValue: .bool(value)))
         guard let given = values[name] else { return value }
@@ -84,7 +84,7 @@ public struct ModelConstants: Sendable {
     }
 
     /// Throws for the first constant that was given but never read.
-    public func finish() throws {
+    package func finish() throws {
         if let unknown = values.keys.sorted().first(where: { !used.contains($0) }) {
             throw QCLabError.unknownName(kind: "\(model) constant", name: unknown, known: used.sorted())
         }

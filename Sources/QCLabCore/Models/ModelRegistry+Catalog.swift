@@ -2,8 +2,8 @@ import Foundation
 
 /// One constant a model reads from a job file: its QC Lab name, what values it takes and
 /// its default.
-public struct ConstantDescription: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
+package struct ConstantDescription: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         /// A real number, in a range.
         case real(ModelConstants.AllowedRange)
         /// A whole number in `minimum...maximum`.
@@ -12,12 +12,12 @@ public struct ConstantDescription: Sendable, Equatable {
         case flag
     }
 
-    public var name: String
-    public var kind: Kind
-    public var defaultValue: ParameterValue
+    package var name: String
+    package var kind: Kind
+    package var defaultValue: ParameterValue
 
     /// "real", "real > 0", "whole number 1...4096", "true or false".
-    public var allowedValues: String {
+    package var allowedValues: String {
         switch kind {
         case .real(.any): return "real"
         case .real(.positive): return "real > 0"
@@ -45,21 +45,21 @@ package final class ConstantRecorder: @unchecked Sendable {
 }
 
 /// What a job file may say about a built-in model.
-public struct ModelDescription: Sendable, Equatable {
-    public var name: String
+package struct ModelDescription: Sendable, Equatable {
+    package var name: String
     /// Its constants in the order the model reads them, with their defaults.
-    public var constants: [ConstantDescription]
+    package var constants: [ConstantDescription]
     /// The `init_classical` values it accepts, and the one it uses when none is given.
-    public var initialDistributions: [InitialClassicalDistribution]
-    public var defaultInitialDistribution: InitialClassicalDistribution
+    package var initialDistributions: [InitialClassicalDistribution]
+    package var defaultInitialDistribution: InitialClassicalDistribution
     /// Quantum states with the default constants (the length of `wf_db`).
-    public var defaultStateCount: Int
+    package var defaultStateCount: Int
 }
 
 extension ModelRegistry {
     /// Every built-in model as a job file sees it: constants, defaults and the initial
     /// distributions it accepts, read off the models themselves (see ``ConstantRecorder``).
-    public static func describe(_ name: String) throws -> ModelDescription {
+    package static func describe(_ name: String) throws -> ModelDescription {
         let recorder = ConstantRecorder()
         let model = try ConstantRecorder.$current.withValue(recorder) { try make(name: name) }
         let seeds = [0, 1, 2]
@@ -79,5 +79,5 @@ extension ModelRegistry {
     }
 
     /// ``describe(_:)`` for every name in ``names``.
-    public static func catalog() throws -> [ModelDescription] { try names.map(describe) }
+    package static func catalog() throws -> [ModelDescription] { try names.map(describe) }
 }

@@ -10,16 +10,16 @@ import Darwin
 /// `H_q = [[E, V], [V, -E]]`, modes `ω_ξ = W tan((ξ + 1/2) π / (2A))`, coupling
 /// `γ_0ξ = -γ_1ξ = ω_ξ sqrt(2 λ / A) / sqrt(2 m ω_ξ)`.
 /// Tempelaar & Reichman, J. Chem. Phys. 148, 102309 (2018).
-public struct SpinBoson: DiagonalLinearHarmonicModel {
-    public var modelName: String { "SpinBoson" }
-    public let kBT, V, E, W, lReorg, bosonMass: Double
-    public let A: Int
-    public let bath: HarmonicBath
-    public let coupling: DiagonalLinearCoupling
-    public let constantHamiltonian: [Complex]
-    public var numQuantumStates: Int { 2 }
+package struct SpinBoson: DiagonalLinearHarmonicModel {
+    package var modelName: String { "SpinBoson" }
+    package let kBT, V, E, W, lReorg, bosonMass: Double
+    package let A: Int
+    package let bath: HarmonicBath
+    package let coupling: DiagonalLinearCoupling
+    package let constantHamiltonian: [Complex]
+    package var numQuantumStates: Int { 2 }
 
-    public init(kBT: Double = 1.0, V: Double = 0.5, E: Double = 0.5, A: Int = 100, W: Double = 0.1,
+    package init(kBT: Double = 1.0, V: Double = 0.5, E: Double = 0.5, A: Int = 100, W: Double = 0.1,
                 lReorg: Double = 0.005, bosonMass: Double = 1.0,
                 initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) {
         (self.kBT, self.V, self.E, self.A, self.W, self.lReorg, self.bosonMass) = (kBT, V, E, A, W, lReorg, bosonMass)
@@ -32,7 +32,7 @@ public struct SpinBoson: DiagonalLinearHarmonicModel {
     }
 
     /// Reads QC Lab's constants (`kBT`, `V`, `E`, `A`, `W`, `l_reorg`, `boson_mass`).
-    public init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) throws {
+    package init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) throws {
         var c = constants
         self.init(kBT: try c.double("kBT", default: 1.0, .nonNegative), V: try c.double("V", default: 0.5),
                   E: try c.double("E", default: 0.5), A: try c.int("A", default: 100, minimum: 1),
@@ -45,7 +45,7 @@ public struct SpinBoson: DiagonalLinearHarmonicModel {
 }
 
 extension SpinBoson: JobDescribableModel {
-    public var jobConstants: [String: ParameterValue] {
+    package var jobConstants: [String: ParameterValue] {
         ["kBT": .number(kBT), "V": .number(V), "E": .number(E), "A": .number(Double(A)), "W": .number(W),
          "l_reorg": .number(lReorg), "boson_mass": .number(bosonMass)]
     }

@@ -3,18 +3,18 @@ import CQCLabKernels
 /// Tully's first problem, a simple avoided crossing:
 /// `V11 = A (1 - e^{-Bq})` for `q >= 0`, `-A (1 - e^{Bq})` for `q < 0`, `V22 = -V11`,
 /// `V12 = C e^{-D q²}`. Tully, J. Chem. Phys. 93, 1061 (1990).
-public struct TullyProblemOne: TwoStateScatteringModel {
-    public var modelName: String { "TullyProblemOne" }
-    public let initMomentum, initPosition, mass, A, B, C, D: Double
+package struct TullyProblemOne: TwoStateScatteringModel {
+    package var modelName: String { "TullyProblemOne" }
+    package let initMomentum, initPosition, mass, A, B, C, D: Double
 
-    public init(initMomentum: Double = 10.0, initPosition: Double = -25.0, mass: Double = 2000.0,
+    package init(initMomentum: Double = 10.0, initPosition: Double = -25.0, mass: Double = 2000.0,
                 A: Double = 0.01, B: Double = 1.6, C: Double = 0.005, D: Double = 1.0) {
         (self.initMomentum, self.initPosition, self.mass) = (initMomentum, initPosition, mass)
         (self.A, self.B, self.C, self.D) = (A, B, C, D)
     }
 
     /// Reads QC Lab's constants (`init_momentum`, `init_position`, `mass`, `A`, `B`, `C`, `D`).
-    public init(constants: ModelConstants) throws {
+    package init(constants: ModelConstants) throws {
         var c = constants
         let (mass, position, momentum) = try readScatteringConstants(&c)
         self.init(initMomentum: momentum, initPosition: position, mass: mass, A: try c.double("A", default: 0.01),
@@ -24,7 +24,7 @@ public struct TullyProblemOne: TwoStateScatteringModel {
     }
 
     /// The formulas above, in the vectorized C kernel `qclab_scattering_diabatic`.
-    public func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
+    package func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
         s.evaluate(surfaces, at: q)
     }
 }
@@ -36,7 +36,7 @@ extension TullyProblemOne: BuiltInScatteringSurfaces {
 }
 
 extension TullyProblemOne: JobDescribableModel {
-    public var jobConstants: [String: ParameterValue] {
+    package var jobConstants: [String: ParameterValue] {
         scatteringJobConstants.merging(["A": .number(A), "B": .number(B), "C": .number(C), "D": .number(D)]) { $1 }
     }
 }

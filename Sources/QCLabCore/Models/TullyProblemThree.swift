@@ -3,18 +3,18 @@ import CQCLabKernels
 /// Tully's third problem, an extended coupling with reflection:
 /// `V11 = A`, `V22 = -A`, `V12 = B e^{Cq}` for `q < 0`, `B (2 - e^{-Cq})` for `q >= 0`.
 /// Tully, J. Chem. Phys. 93, 1061 (1990).
-public struct TullyProblemThree: TwoStateScatteringModel {
-    public var modelName: String { "TullyProblemThree" }
-    public let initMomentum, initPosition, mass, A, B, C: Double
+package struct TullyProblemThree: TwoStateScatteringModel {
+    package var modelName: String { "TullyProblemThree" }
+    package let initMomentum, initPosition, mass, A, B, C: Double
 
-    public init(initMomentum: Double = 10.0, initPosition: Double = -25.0, mass: Double = 2000.0,
+    package init(initMomentum: Double = 10.0, initPosition: Double = -25.0, mass: Double = 2000.0,
                 A: Double = 0.0006, B: Double = 0.1, C: Double = 0.9) {
         (self.initMomentum, self.initPosition, self.mass) = (initMomentum, initPosition, mass)
         (self.A, self.B, self.C) = (A, B, C)
     }
 
     /// Reads QC Lab's constants (`init_momentum`, `init_position`, `mass`, `A`, `B`, `C`).
-    public init(constants: ModelConstants) throws {
+    package init(constants: ModelConstants) throws {
         var c = constants
         let (mass, position, momentum) = try readScatteringConstants(&c)
         self.init(initMomentum: momentum, initPosition: position, mass: mass, A: try c.double("A", default: 0.0006),
@@ -23,7 +23,7 @@ public struct TullyProblemThree: TwoStateScatteringModel {
     }
 
     /// The formulas above, in the vectorized C kernel `qclab_scattering_diabatic`.
-    public func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
+    package func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
         s.evaluate(surfaces, at: q)
     }
 }
@@ -35,7 +35,7 @@ extension TullyProblemThree: BuiltInScatteringSurfaces {
 }
 
 extension TullyProblemThree: JobDescribableModel {
-    public var jobConstants: [String: ParameterValue] {
+    package var jobConstants: [String: ParameterValue] {
         scatteringJobConstants.merging(["A": .number(A), "B": .number(B), "C": .number(C)]) { $1 }
     }
 }

@@ -1,7 +1,7 @@
 import CQCLabKernels
 
 extension TwoStateScatteringModel {
-    public func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep {
+    package func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep {
         ScatteringRK4Step(model: self, dt: dt, batchSize: batchSize)
     }
 }

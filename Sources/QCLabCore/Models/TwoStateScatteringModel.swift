@@ -5,7 +5,7 @@ import CQCLabKernels
 /// `dh_c_dzc_free`, `hop_free`) started at a definite position and momentum, `h = 1`,
 /// and `H_q = 0`, so the whole quantum Hamiltonian is the diabatic potential `V(q)`.
 /// Tully, J. Chem. Phys. 93, 1061 (1990).
-public protocol TwoStateScatteringModel: FusedClassicalDynamics {
+package protocol TwoStateScatteringModel: FusedClassicalDynamics {
     var mass: Double { get }
     var initPosition: Double { get }
     var initMomentum: Double { get }
@@ -19,10 +19,10 @@ public protocol TwoStateScatteringModel: FusedClassicalDynamics {
 /// as struct-of-arrays buffers that ``TwoStateScatteringModel/diabatic(positions:into:)``
 /// fills: the potential `V11, V12, V22`, its slope in `q`, and scratch for the model's own
 /// use (`2 × batch` doubles, e.g. exponent arguments for ``VectorMath/exp(inPlace:)``).
-public struct ScatteringSurfaceBuffers {
-    public let v11, v12, v22: UnsafeMutableBufferPointer<Double>
-    public let d11, d12, d22: UnsafeMutableBufferPointer<Double>
-    public let scratch: UnsafeMutableBufferPointer<Double>
+package struct ScatteringSurfaceBuffers {
+    package let v11, v12, v22: UnsafeMutableBufferPointer<Double>
+    package let d11, d12, d22: UnsafeMutableBufferPointer<Double>
+    package let scratch: UnsafeMutableBufferPointer<Double>
 
     /// Carves the buffers of a batch of `n` out of `storage`, which holds
     /// ``doublesPerTrajectory`` doubles per trajectory.

@@ -11,32 +11,32 @@ import Darwin
 /// MT19937 (Matsumoto & Nishimura, ACM TOMACS 8, 3 (1998)) seeded with `init_genrand`,
 /// 53-bit doubles from two 32-bit outputs (`genrand_res53`), and the Marsaglia polar
 /// Gaussian that keeps its second value for the next call, as NumPy's `legacy_gauss` does.
-public struct LegacyRandomState: Sendable {
+package struct LegacyRandomState: Sendable {
     private var stream: LegacyRandomStreams
     private var cachedGaussian: Double?
 
     /// A generator in the state `np.random.seed(seed)` leaves (seed in 0 ..< 2^32).
-    public init(seed: Int) {
+    package init(seed: Int) {
         precondition(seed >= 0 && seed <= Int(UInt32.max), "seed must be in 0...2^32-1")
         stream = LegacyRandomStreams(seeds: [seed])
     }
 
     /// The next tempered 32-bit output.
-    public mutating func nextUInt32() -> UInt32 {
+    package mutating func nextUInt32() -> UInt32 {
         var word: UInt32 = 0
         withUnsafeMutablePointer(to: &word) { stream.nextUInt32s(into: UnsafeMutableBufferPointer(start: $0, count: 1)) }
         return word
     }
 
     /// A uniform double in [0, 1) with 53 random bits: one draw of `np.random.rand`.
-    public mutating func nextDouble() -> Double {
+    package mutating func nextDouble() -> Double {
         var value = 0.0
         withUnsafeMutablePointer(to: &value) { stream.nextDoubles(into: UnsafeMutableBufferPointer(start: $0, count: 1)) }
         return value
     }
 
     /// A standard normal draw, exactly as NumPy's legacy `normal` makes it.
-    public mutating func nextGaussian() -> Double {
+    package mutating func nextGaussian() -> Double {
         if let cached = cachedGaussian {
             cachedGaussian = nil
             return cached
@@ -53,12 +53,12 @@ public struct LegacyRandomState: Sendable {
     }
 
     /// `np.random.normal(loc=0, scale=scale, size=scale.count)`.
-    public mutating func normal(scale: [Double]) -> [Double] {
+    package mutating func normal(scale: [Double]) -> [Double] {
         scale.map { 0.0 + $0 * nextGaussian() }
     }
 
     /// `np.random.rand(count)`.
-    public mutating func uniform(count: Int) -> [Double] {
+    package mutating func uniform(count: Int) -> [Double] {
         (0..<count).map { _ in nextDouble() }
     }
 }

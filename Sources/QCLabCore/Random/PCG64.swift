@@ -7,7 +7,7 @@
 /// "PCG: A Family of Simple Fast Space-Efficient Statistically Good Algorithms for Random
 /// Number Generation", HMC-CS-2014-0905): a 128-bit LCG with the XSL-RR output function.
 /// Doubles are the top 53 bits of a 64-bit output, as NumPy's `next_double`.
-public struct PCG64: Sendable {
+package struct PCG64: Sendable {
     /// The 128-bit state and increment, as (high, low) halves.
     private var stateHigh: UInt64, stateLow: UInt64
     private let incrementHigh: UInt64, incrementLow: UInt64
@@ -16,7 +16,7 @@ public struct PCG64: Sendable {
     private static let multiplierLow: UInt64 = 4_865_540_595_714_422_341
 
     /// The generator `np.random.default_rng(seed)` holds (a non-negative integer seed).
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         let words = SeedSequence(entropy: seed).generateState(words64: 4)
         let (seedHigh, seedLow) = (words[0], words[1])
         let (incHigh, incLow) = (words[2], words[3])
@@ -42,7 +42,7 @@ public struct PCG64: Sendable {
 
     /// The next 64-bit output (XSL-RR: the halves of the new state xor-ed, rotated right
     /// by its top six bits).
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         step()
         let value = stateHigh ^ stateLow
         let rotation = stateHigh >> 58
@@ -50,12 +50,12 @@ public struct PCG64: Sendable {
     }
 
     /// A double uniform in [0, 1) from the top 53 bits of the next output.
-    public mutating func nextDouble() -> Double {
+    package mutating func nextDouble() -> Double {
         Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
     }
 
     /// `count` draws of `Generator.uniform(low, high, count)`: `low + (high - low) u`.
-    public mutating func uniform(_ low: Double, _ high: Double, count: Int) -> [Double] {
+    package mutating func uniform(_ low: Double, _ high: Double, count: Int) -> [Double] {
         let range = high - low
         return (0..<count).map { _ in low + range * nextDouble() }
     }

@@ -9,21 +9,21 @@ import CQCLabDrivers
 /// or whole observables gives the same bits in any order and any grouping, so every
 /// driver, any number of workers or ranks, any `batch_size`, a resumed run and a merge of
 /// parts all produce identical results.
-public struct OutputAccumulator: Sendable, Equatable {
+package struct OutputAccumulator: Sendable, Equatable {
     /// The output's name, as in QC Lab and the HDF5 file (`dm_db`, `quantum_energy`, ...).
-    public let name: String
+    package let name: String
     /// Its full shape, time first: `[T]` or `[T, N, N]`.
-    public let shape: [Int]
+    package let shape: [Int]
     /// Whether it is complex; complex values are stored as interleaved `re, im` pairs.
-    public let isComplex: Bool
+    package let isComplex: Bool
     /// The exact sums, ``OutputAccumulator/exactValuesPerElement`` integers per element (real and
     /// imaginary parts apart): the sum of the samples, then the sum of their squares.
-    public package(set) var exactSums: [Int64]
+    package package(set) var exactSums: [Int64]
 
     /// Integers per element in ``exactSums``.
-    public static let exactValuesPerElement = Int(QCLAB_EXACT_ELEMENT)
+    package static let exactValuesPerElement = Int(QCLAB_EXACT_ELEMENT)
 
-    public init(name: String, shape: [Int], isComplex: Bool) {
+    package init(name: String, shape: [Int], isComplex: Bool) {
         self.name = name
         self.shape = shape
         self.isComplex = isComplex
@@ -34,7 +34,7 @@ public struct OutputAccumulator: Sendable, Equatable {
 
     /// An observable from stored exact sums (a file, a message); throws if they are not
     /// well formed for `shape`.
-    public init(name: String, shape: [Int], isComplex: Bool, exactSums: [Int64]) throws {
+    package init(name: String, shape: [Int], isComplex: Bool, exactSums: [Int64]) throws {
         self.init(name: name, shape: shape, isComplex: isComplex)
         guard exactSums.count == self.exactSums.count,
               exactSums.withUnsafeBufferPointer({ qclab_exact_valid($0.baseAddress, elementCount) }) != 0 else {
@@ -44,11 +44,11 @@ public struct OutputAccumulator: Sendable, Equatable {
     }
 
     /// Real values per time series: the product of the shape, twice for complex outputs.
-    public var elementCount: Int { exactSums.count / Self.exactValuesPerElement }
+    package var elementCount: Int { exactSums.count / Self.exactValuesPerElement }
 
     /// Adds one independent sample: `values[i]` is the sample's value of element `i` (real
     /// and imaginary parts apart), the sum of its `rows` rows (trajectories).
-    public mutating func addSample(_ values: [Double]) {
+    package mutating func addSample(_ values: [Double]) {
         precondition(values.count == elementCount, "one value per element")
         let count = elementCount
         exactSums.withUnsafeMutableBufferPointer { sums in
@@ -122,7 +122,7 @@ public struct SimulationData: Sendable, Equatable {
     /// in deterministic surface hopping, groups of branches sharing initial conditions.
     public var sampleCount: Int
     /// The outputs, in collection order.
-    public var observables: [OutputAccumulator]
+    package var observables: [OutputAccumulator]
     /// The log of the run(s), stored as the `log` attribute of the HDF5 file.
     public var log: String
     /// The job that produced the data (``Simulation/jobRecord``: JSON with every default
@@ -138,7 +138,7 @@ public struct SimulationData: Sendable, Equatable {
         self.init(seeds: [], normFactor: 0, sampleCount: 0, observables: [])
     }
 
-    public init(seeds: [Int], normFactor: Int, sampleCount: Int, observables: [OutputAccumulator], log: String = "",
+    package init(seeds: [Int], normFactor: Int, sampleCount: Int, observables: [OutputAccumulator], log: String = "",
                 job: String? = nil, errorBarsUnavailable: String? = nil) {
         self.seeds = seeds
         self.normFactor = normFactor
@@ -153,7 +153,7 @@ public struct SimulationData: Sendable, Equatable {
     public var isEmpty: Bool { normFactor == 0 }
 
     /// The observable called `name`.
-    public func observable(_ name: String) -> OutputAccumulator? { observables.first { $0.name == name } }
+    package func observable(_ name: String) -> OutputAccumulator? { observables.first { $0.name == name } }
 
     /// The trajectory average of output `name` (QC Lab's `data_dict[name]`), real and
     /// imaginary parts interleaved for complex outputs.

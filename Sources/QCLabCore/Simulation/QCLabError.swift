@@ -63,9 +63,9 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, Sendable {
 }
 
 /// Compact descriptions of seed lists, such as `0...7, 12`.
-public enum SeedList {
+package enum SeedList {
     /// Describes `seeds` as comma-separated runs of consecutive values.
-    public static func describe(_ seeds: [Int]) -> String {
+    package static func describe(_ seeds: [Int]) -> String {
         guard !seeds.isEmpty else { return "none" }
         var parts: [String] = []
         var start = seeds[0], previous = seeds[0]
@@ -81,7 +81,7 @@ public enum SeedList {
 
     /// The seeds missing between the smallest and the largest of `seeds` (in any order),
     /// as runs of consecutive values, smallest first: empty when `seeds` is contiguous.
-    public static func gaps(_ seeds: [Int]) -> [ClosedRange<Int>] {
+    package static func gaps(_ seeds: [Int]) -> [ClosedRange<Int>] {
         let sorted = seeds.sorted()
         var gaps: [ClosedRange<Int>] = []
         for (previous, seed) in zip(sorted, sorted.dropFirst()) where seed > previous + 1 {
@@ -93,7 +93,7 @@ public enum SeedList {
     /// One line saying which seeds are missing between the smallest and the largest of
     /// `seeds` (such as `merged seeds have gaps: 6000...7999 missing (2000 seeds between 0
     /// and 19999)`), or nil when there are none. Lists the first `limit` gaps.
-    public static func describeGaps(_ seeds: [Int], limit: Int = 10) -> String? {
+    package static func describeGaps(_ seeds: [Int], limit: Int = 10) -> String? {
         let gaps = Self.gaps(seeds)
         guard !gaps.isEmpty, let low = seeds.min(), let high = seeds.max() else { return nil }
         let listed = gaps.prefix(limit).map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)...\($0.upperBound)" }

@@ -23,7 +23,7 @@ public struct Simulation: Sendable {
     public var allOutputs: [Output] { algorithm.defaultOutputs(for: model) + outputs }
 
     /// The step plan the algorithm's batches use for this model (logged by the drivers).
-    public func stepPlan() -> StepPlan? { algorithm.stepPlan(for: model) }
+    package func stepPlan() -> StepPlan? { (algorithm as? any StepPlanningAlgorithm)?.stepPlan(for: model) }
 
     /// The time grid that is run.
     public var timeGrid: TimeGrid { TimeGrid(settings) }

@@ -13,9 +13,9 @@ import Foundation
 /// creating and removing them, so a name that is too long or that the file system refuses
 /// fails before a run, not after). A signal (SIGTERM, SIGINT, SIGHUP) that ends the
 /// process while the file is written removes the temporary file.
-public struct OutputTarget: Sendable {
+package struct OutputTarget: Sendable {
     /// The path as the user gave it.
-    public let path: String
+    package let path: String
     package let folder: String
     package let fileName: String
 
@@ -25,7 +25,7 @@ public struct OutputTarget: Sendable {
     /// With `probingName` false only the temporary name is created and removed, not the
     /// path itself: for a file that must never exist other than whole (a checkpoint, whose
     /// empty probe a SIGKILL at that moment would leave behind, as a damaged checkpoint).
-    public init(path: String, protecting protected: [(role: String, path: String)] = [], kind: String = "output",
+    package init(path: String, protecting protected: [(role: String, path: String)] = [], kind: String = "output",
                 probingName: Bool = true) throws {
         self.path = path
         if let slash = path.lastIndex(of: "/") {
@@ -66,7 +66,7 @@ public struct OutputTarget: Sendable {
     /// exist (so a hard link, or a symbolic link to it, counts as the file), else the same
     /// canonical path (the real path of the folder, then the name), so that `o.h5`,
     /// `./o.h5` and `dir/../o.h5` count as one before the file exists.
-    public static func aliases(_ a: String, _ b: String) -> Bool {
+    package static func aliases(_ a: String, _ b: String) -> Bool {
         if let first = try? Syscalls.status(a), let second = try? Syscalls.status(b) { return first.isSameFile(as: second) }
         guard let first = canonicalPath(a), let second = canonicalPath(b) else { return false }
         return first == second
@@ -85,7 +85,7 @@ public struct OutputTarget: Sendable {
     /// (`statvfs`'s available blocks), so that a run whose output cannot fit is refused
     /// before it starts; give a lower bound (``Simulation/estimatedOutputBytes(trajectories:)``)
     /// so that nothing that fits is refused.
-    public func checkFreeSpace(atLeast bytes: Double) throws {
+    package func checkFreeSpace(atLeast bytes: Double) throws {
         var info = statvfs()
         guard statvfs(folder, &info) == 0 else { return }
         let free = Double(info.f_bavail) * Double(info.f_frsize)
@@ -126,7 +126,7 @@ public struct OutputTarget: Sendable {
     /// Writes the output: `body` fills a temporary file (given its path), which is flushed
     /// to disk and renamed over the target; on any failure, or a terminating signal, the
     /// temporary file is removed. The target is checked again just before the rename.
-    public func write(_ body: (String) throws -> Void) throws {
+    package func write(_ body: (String) throws -> Void) throws {
         let temporary = temporaryPath()
         try Self.guardedWhileExisting(temporary) {
             do {
@@ -141,7 +141,7 @@ public struct OutputTarget: Sendable {
     }
 
     /// Writes `bytes` as the output, atomically (see ``write(_:)``).
-    public func write(bytes: [UInt8]) throws {
+    package func write(bytes: [UInt8]) throws {
         try write { temporary in
             let descriptor: Int32
             do { descriptor = try Syscalls.createExclusive(temporary) } catch {

@@ -9,23 +9,23 @@ import Foundation
 /// Pure string building, no I/O. Cells are `<rect class="cell">`; neighbouring cells of a
 /// row whose colours quantize to the same of 64 levels are drawn as one rectangle, so that
 /// a long run stays a small file.
-public struct HeatMapPlot: Sendable {
-    public var times: [Double]
+package struct HeatMapPlot: Sendable {
+    package var times: [Double]
     /// `values[series][time]`.
-    public var values: [[Double]]
-    public var title: String
-    public var subtitle: String?
-    public var xLabel = "time"
+    package var values: [[Double]]
+    package var title: String
+    package var subtitle: String?
+    package var xLabel = "time"
     /// The label of the rows' axis ("state").
-    public var rowLabel = "state"
+    package var rowLabel = "state"
     /// The label of the colour bar ("population").
-    public var valueLabel = "population"
-    public var width: Double = 880
-    public var height: Double = 520
+    package var valueLabel = "population"
+    package var width: Double = 880
+    package var height: Double = 520
     /// At most this many columns of cells: longer runs are sampled at evenly spaced times.
-    public var maximumColumns = 400
+    package var maximumColumns = 400
 
-    public init(times: [Double], values: [[Double]], title: String = "Diabatic populations", subtitle: String? = nil) {
+    package init(times: [Double], values: [[Double]], title: String = "Diabatic populations", subtitle: String? = nil) {
         self.times = times
         self.values = values
         self.title = title
@@ -34,7 +34,7 @@ public struct HeatMapPlot: Sendable {
 
     /// The heat map of `quantity` in `data` (its mean; error bars have no place in it, and
     /// the subtitle says how many samples stand behind the values).
-    public init(data: SimulationData, quantity: PlotQuantity = .populations, title: String? = nil) throws {
+    package init(data: SimulationData, quantity: PlotQuantity = .populations, title: String? = nil) throws {
         let series = try PlotSeries(data: data, quantity: quantity)
         self.init(times: series.times, values: series.values, title: title ?? series.title,
                   subtitle: Self.withoutBands(series.subtitle))
@@ -48,7 +48,7 @@ public struct HeatMapPlot: Sendable {
     }
 
     /// The SVG document.
-    public func svg() -> String {
+    package func svg() -> String {
         typealias P = TimeSeriesPlot
         let rows = values.count, count = times.count
         let left = 84.0, top = subtitle == nil ? 64.0 : 84.0, bottom = 64.0, right = 120.0

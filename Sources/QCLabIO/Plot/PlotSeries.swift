@@ -3,7 +3,7 @@ import QCLabSystem
 import Foundation
 
 /// What `qclab plot` draws against time.
-public enum PlotQuantity: Sendable, Equatable {
+package enum PlotQuantity: Sendable, Equatable {
     /// The diabatic populations: the real diagonal of `dm_db`.
     case populations
     /// `quantum_energy`, `classical_energy` and their sum, each as its change since
@@ -14,7 +14,7 @@ public enum PlotQuantity: Sendable, Equatable {
     case output(String)
 
     /// `populations`, `energies`, or an output's name.
-    public init(name: String) {
+    package init(name: String) {
         switch name {
         case "populations", "dm_db": self = .populations
         case "energies", "energy": self = .energies
@@ -23,7 +23,7 @@ public enum PlotQuantity: Sendable, Equatable {
     }
 
     /// A short name, for file names and messages.
-    public var name: String {
+    package var name: String {
         switch self {
         case .populations: return "populations"
         case .energies: return "energies"
@@ -37,11 +37,11 @@ public enum PlotQuantity: Sendable, Equatable {
 /// QC Lab's harmonic models (spin-boson, Holstein) are in reduced units; the FMO complex
 /// is in units of k_B T at 300 K (time in ħ/k_B T = 25.46 fs); the Tully problems are in
 /// atomic units (hartree, ħ/E_h = 0.02419 fs).
-public struct ModelUnits: Sendable, Equatable {
-    public var time: String?
-    public var energy: String?
+package struct ModelUnits: Sendable, Equatable {
+    package var time: String?
+    package var energy: String?
 
-    public static func of(model: String) -> ModelUnits {
+    package static func of(model: String) -> ModelUnits {
         switch model {
         case "FMOComplex": return ModelUnits(time: "ħ/kBT at 300 K = 25.46 fs", energy: "kBT at 300 K = 208.5 cm⁻¹")
         case "TullyProblemOne", "TullyProblemTwo", "TullyProblemThree":
@@ -53,19 +53,19 @@ public struct ModelUnits: Sendable, Equatable {
 
 /// The series of one quantity in a result, with the words around them: what
 /// ``TimeSeriesPlot`` and ``HeatMapPlot`` draw.
-public struct PlotSeries: Sendable {
-    public var times: [Double]
+package struct PlotSeries: Sendable {
+    package var times: [Double]
     /// `values[series][time]`.
-    public var values: [[Double]]
+    package var values: [[Double]]
     /// `[series][time]`, or nil when the data holds no error bars.
-    public var standardErrors: [[Double]]?
-    public var names: [String]
-    public var title: String
-    public var subtitle: String
-    public var timeLabel: String
-    public var valueLabel: String
+    package var standardErrors: [[Double]]?
+    package var names: [String]
+    package var title: String
+    package var subtitle: String
+    package var timeLabel: String
+    package var valueLabel: String
 
-    public init(data: SimulationData, quantity: PlotQuantity) throws {
+    package init(data: SimulationData, quantity: PlotQuantity) throws {
         guard !data.isEmpty else {
             throw QCLabError.unusableData("nothing to plot: the data holds no trajectories")
         }

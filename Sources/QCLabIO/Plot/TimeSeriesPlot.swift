@@ -12,30 +12,30 @@ import Foundation
 /// labels (with units where the model has them) and tick labels; the legend names the
 /// series (at most ten; with more it names ten spread over them, and a note says how the
 /// colours run; ``HeatMapPlot`` suits many series better).
-public struct TimeSeriesPlot: Sendable {
+package struct TimeSeriesPlot: Sendable {
     /// Collect times.
-    public var times: [Double]
+    package var times: [Double]
     /// `values[series][time]`.
-    public var values: [[Double]]
+    package var values: [[Double]]
     /// Standard errors of the values, `[series][time]`, or nil for no bands.
-    public var standardErrors: [[Double]]?
+    package var standardErrors: [[Double]]?
     /// The legend's name of each series.
-    public var names: [String]
+    package var names: [String]
     /// The title above the plot.
-    public var title: String
+    package var title: String
     /// A smaller line under the title (sample count, what the bands mean).
-    public var subtitle: String?
+    package var subtitle: String?
     /// The axis labels.
-    public var xLabel = "time"
-    public var yLabel = "population"
+    package var xLabel = "time"
+    package var yLabel = "population"
     /// Whether the value axis always shows 0 (and, for values up to 1, all of [0, 1]), as
     /// populations want.
-    public var includesZero = true
+    package var includesZero = true
     /// Size of the picture in SVG user units (pixels).
-    public var width: Double = 880
-    public var height: Double = 520
+    package var width: Double = 880
+    package var height: Double = 520
 
-    public init(times: [Double], values: [[Double]], standardErrors: [[Double]]? = nil, names: [String]? = nil,
+    package init(times: [Double], values: [[Double]], standardErrors: [[Double]]? = nil, names: [String]? = nil,
                 title: String = "Diabatic populations", subtitle: String? = nil) {
         self.times = times
         self.values = values
@@ -49,7 +49,7 @@ public struct TimeSeriesPlot: Sendable {
     /// that is not zero throughout (QC Lab's files hold no error bars, and then there are
     /// no bands). The default title names the quantity, model and algorithm (from the
     /// data's log); the subtitle gives the sample count and the bands' meaning.
-    public init(data: SimulationData, quantity: PlotQuantity = .populations, title: String? = nil) throws {
+    package init(data: SimulationData, quantity: PlotQuantity = .populations, title: String? = nil) throws {
         let series = try PlotSeries(data: data, quantity: quantity)
         self.init(times: series.times, values: series.values, standardErrors: series.standardErrors,
                   names: series.names, title: title ?? series.title, subtitle: series.subtitle)
@@ -132,7 +132,7 @@ public struct TimeSeriesPlot: Sendable {
     // MARK: Drawing
 
     /// The SVG document.
-    public func svg() -> String {
+    package func svg() -> String {
         let states = values.count
         let count = times.count
         // Plot area: room for the title above, tick labels and axis titles left and below,

@@ -99,23 +99,23 @@ extension QCLabError {
 
 /// How a batch failed, in the form drivers send between processes: a ``QCLabError`` keeps
 /// its case, any other error becomes its description.
-public enum BatchFailure: Sendable, Equatable {
+package enum BatchFailure: Sendable, Equatable {
     case error(QCLabError)
     case other(String)
 
-    public init(_ error: Error) {
+    package init(_ error: Error) {
         if let error = error as? QCLabError { self = .error(error) } else { self = .other("\(error)") }
     }
 
     /// Kind byte, then the error's binary form or the text.
-    public func encodedBytes() -> [UInt8] {
+    package func encodedBytes() -> [UInt8] {
         switch self {
         case let .error(error): return [1] + error.encodedBytes()
         case let .other(text): return [0] + Array(text.utf8)
         }
     }
 
-    public init(encodedBytes bytes: [UInt8]) {
+    package init(encodedBytes bytes: [UInt8]) {
         if bytes.first == 1, let error = QCLabError(encodedBytes: Array(bytes.dropFirst())) {
             self = .error(error)
         } else {
@@ -124,7 +124,7 @@ public enum BatchFailure: Sendable, Equatable {
     }
 
     /// The text of the failure, for messages.
-    public var description: String {
+    package var description: String {
         switch self {
         case let .error(error): return "\(error)"
         case let .other(text): return text

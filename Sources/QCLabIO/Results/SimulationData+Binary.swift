@@ -114,18 +114,18 @@ extension SimulationData {
 }
 
 /// Why ``SimulationData/init(encodedBytes:)`` refused its input.
-public struct DataDecodingError: Error, Equatable, CustomStringConvertible, Sendable {
+package struct DataDecodingError: Error, Equatable, CustomStringConvertible, Sendable {
     /// What was wrong, such as `truncated while reading sum of 'dm_db' (needs 1600 bytes, 12 left)`.
-    public let reason: String
+    package let reason: String
     /// The byte offset where decoding stopped.
-    public let offset: Int
+    package let offset: Int
 
-    public init(_ reason: String, offset: Int) {
+    package init(_ reason: String, offset: Int) {
         self.reason = reason
         self.offset = offset
     }
 
-    public var description: String { "binary data: \(reason) at byte \(offset)" }
+    package var description: String { "binary data: \(reason) at byte \(offset)" }
 }
 
 /// Appends little-endian values to a byte array.

@@ -35,7 +35,7 @@ extension SimulationData {
     }
 
     /// Writes this data to an output checked beforehand (see ``save(to:)-(String)``).
-    public func save(to target: OutputTarget) throws {
+    package func save(to target: OutputTarget) throws {
         try checkSavable(to: target.path)
         try HDF5Library.serialized {
             try target.write { temporary in

@@ -3,13 +3,13 @@ import QCLabSystem
 import Foundation
 
 /// How `merge` and `--append` treat data whose job cannot be fully compared.
-public struct JobComparison: Sendable, Equatable {
+package struct JobComparison: Sendable, Equatable {
     /// Refuse data that records no job (a file written by QC Lab) instead of noting it.
-    public var strict: Bool
+    package var strict: Bool
     /// Accept data of a model that records nothing to compare (``JobRecordable``), noting it.
-    public var trustJob: Bool
+    package var trustJob: Bool
 
-    public init(strict: Bool = false, trustJob: Bool = false) {
+    package init(strict: Bool = false, trustJob: Bool = false) {
         self.strict = strict
         self.trustJob = trustJob
     }
@@ -37,7 +37,7 @@ extension SimulationData {
     ///
     /// - Parameter parts: each part's name (used in messages and the log; a file name,
     ///   say) and its data.
-    public static func merging(_ parts: [(source: String, data: SimulationData)], comparison: JobComparison = JobComparison(),
+    package static func merging(_ parts: [(source: String, data: SimulationData)], comparison: JobComparison = JobComparison(),
                                note: (String) -> Void = { _ in }) throws -> SimulationData {
         var merger = Merger(comparison: comparison)
         for (source, data) in parts { try merger.add(data, from: source) }
@@ -49,7 +49,7 @@ extension SimulationData {
     /// tells of each file read unchecked. Parts are read and added one at a time (the
     /// first is kept to check the others against), not all read first: a merge of a
     /// thousand array tasks does not hold a thousand parts in memory.
-    public static func merging(files: [String], comparison: JobComparison = JobComparison(),
+    package static func merging(files: [String], comparison: JobComparison = JobComparison(),
                                note: (String) -> Void = { _ in }) throws -> SimulationData {
         var merger = Merger(comparison: comparison)
         for file in files {
@@ -64,7 +64,7 @@ extension SimulationData {
     /// comparison in ``RunPlan`` cannot: data that records no job (a file written by QC
     /// Lab) is noted in one line, or refused under `comparison.strict`; a model that
     /// records nothing to compare (``JobRecordable``) is refused unless `comparison.trustJob`.
-    public static func checkContinuing(_ data: SimulationData, source: String, with simulation: Simulation,
+    package static func checkContinuing(_ data: SimulationData, source: String, with simulation: Simulation,
                                        comparison: JobComparison = JobComparison(), note: (String) -> Void = { _ in }) throws {
         guard !data.isEmpty else { return }
         if data.job == nil {

@@ -63,7 +63,7 @@ import Foundation
 ///   - observer: hooks called in the calling process as workers start and batches are
 ///     handed out and come back, for monitoring (and for tests that kill a worker).
 /// - Returns: `data` with the new trajectories merged in, in seed order.
-public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
+package func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
                                           numTasks: Int? = nil, checkpoint: Checkpointing? = nil, stallTimeout: Double = 600,
                                           progress: ((Int, Int) -> Void)? = nil,
                                           observer: ParallelRunObserver = ParallelRunObserver()) throws -> SimulationData {
@@ -94,16 +94,16 @@ public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]
 
 /// Hooks into a multiprocessing run, called in the calling process: for monitoring, and
 /// for tests that need a worker's process id (to kill it mid-run, say).
-public struct ParallelRunObserver {
+package struct ParallelRunObserver {
     /// A worker (numbered from 1) was forked with this process id.
-    public var workerStarted: ((_ worker: Int, _ pid: pid_t) -> Void)?
+    package var workerStarted: ((_ worker: Int, _ pid: pid_t) -> Void)?
     /// Batch `batch` (numbered from 0) is being handed to a worker: called just before
     /// the worker is sent the batch, so the worker cannot have started it yet.
-    public var batchDispatched: ((_ batch: Int, _ worker: Int, _ pid: pid_t) -> Void)?
+    package var batchDispatched: ((_ batch: Int, _ worker: Int, _ pid: pid_t) -> Void)?
     /// Batch `batch` was done by a worker (its result arrives later, folded with the worker's others).
-    public var batchFinished: ((_ batch: Int, _ worker: Int) -> Void)?
+    package var batchFinished: ((_ batch: Int, _ worker: Int) -> Void)?
 
-    public init(workerStarted: ((_ worker: Int, _ pid: pid_t) -> Void)? = nil,
+    package init(workerStarted: ((_ worker: Int, _ pid: pid_t) -> Void)? = nil,
                 batchDispatched: ((_ batch: Int, _ worker: Int, _ pid: pid_t) -> Void)? = nil,
                 batchFinished: ((_ batch: Int, _ worker: Int) -> Void)? = nil) {
         self.workerStarted = workerStarted

@@ -13,11 +13,11 @@ import Logging
 /// the bit whichever process ran which batch, and the process that reduces holds one
 /// result, however many batches there are. Seeds come out in plan order. Drivers in other
 /// modules (the MPI driver) use it too, which is why it is public.
-public struct ParallelRun {
+package struct ParallelRun {
     /// Which seeds run, in which batches.
-    public let plan: RunPlan
+    package let plan: RunPlan
     /// How many trajectories have come back so far.
-    public private(set) var trajectoriesDone = 0
+    package private(set) var trajectoriesDone = 0
     private let start: SimulationData
     private let job: String
     private var done: [Bool]
@@ -35,7 +35,7 @@ public struct ParallelRun {
     /// With `checkpoint`, a checkpoint that exists is resumed (its batches count as done,
     /// its sums and log carry on; one of another run throws), and ``checkpointIfDue()``
     /// keeps it up to date.
-    public init(simulation: Simulation, plan: RunPlan, data: SimulationData, driver: String, tasks: Int,
+    package init(simulation: Simulation, plan: RunPlan, data: SimulationData, driver: String, tasks: Int,
                 checkpoint: Checkpointing? = nil) throws {
         self.plan = plan
         start = data
@@ -60,7 +60,7 @@ public struct ParallelRun {
 
     /// Writes the checkpoint, if the run has one and one is due: at the first batch done,
     /// then at most every `interval` seconds.
-    public mutating func checkpointIfDue() throws {
+    package mutating func checkpointIfDue() throws {
         // Once a stop is asked for, ``stopIfAsked()`` writes the last one, once.
         guard let checkpoint, !missingBatches.isEmpty, StopRequest.signal == nil else { return }
         if let last = lastCheckpoint, Date().timeIntervalSince(last) < checkpoint.interval { return }
@@ -73,7 +73,7 @@ public struct ParallelRun {
     /// Ends the run if SIGTERM or SIGINT asked it to stop (``StopRequest``) and batches are
     /// still missing: writes a last checkpoint holding every batch done so far (if the run
     /// has a checkpoint), then throws ``RunStopped``. Drivers call it between batches.
-    public func stopIfAsked() throws {
+    package func stopIfAsked() throws {
         if let stopped = try stopping() { throw stopped }
     }
 
@@ -97,10 +97,10 @@ public struct ParallelRun {
     }
 
     /// Adds a line to the run's log (and to swift-log).
-    public mutating func note(_ message: String) { log.line(message) }
+    package mutating func note(_ message: String) { log.line(message) }
 
     /// Logs a failure at error level (to swift-log; a failed run writes no log).
-    public func logFailure(_ message: String) { qclabLogger.error("\(message)") }
+    package func logFailure(_ message: String) { qclabLogger.error("\(message)") }
 
     /// Adds a line to the run's log at `level`.
     package mutating func note(_ message: String, level: Logger.Level) { log.line(message, level: level) }
@@ -108,27 +108,27 @@ public struct ParallelRun {
     /// Adds a line about batch `index` (that it starts) to the run's log. A checkpoint
     /// keeps it only once the batch is done, so that a resumed run, which runs the batch
     /// again, logs it once.
-    public mutating func note(_ message: String, forBatch index: Int, level: Logger.Level = .info) {
+    package mutating func note(_ message: String, forBatch index: Int, level: Logger.Level = .info) {
         log.line(message, level: level, batch: index)
     }
 
     /// Whether batch `index` has a result.
-    public func hasResult(_ index: Int) -> Bool { done[index] }
+    package func hasResult(_ index: Int) -> Bool { done[index] }
 
     /// Indices of the batches that have no result yet, in order.
-    public var missingBatches: [Int] { done.indices.filter { !done[$0] } }
+    package var missingBatches: [Int] { done.indices.filter { !done[$0] } }
 
     /// Seeds of the batches that have no result yet, in seed order.
-    public var missingSeeds: [Int] { missingBatches.flatMap { plan.seeds(ofBatch: $0) } }
+    package var missingSeeds: [Int] { missingBatches.flatMap { plan.seeds(ofBatch: $0) } }
 
     /// Adds the result of batch `index`, checking that it holds exactly that batch's seeds.
-    public mutating func store(_ result: SimulationData, forBatch index: Int) throws {
+    package mutating func store(_ result: SimulationData, forBatch index: Int) throws {
         try store(result, forBatches: [index])
     }
 
     /// Adds a result that folds `batches` together (a worker's or a rank's), checking that
     /// it holds exactly their seeds, each batch once.
-    public mutating func store(_ result: SimulationData, forBatches batches: [Int], countingProgress: Bool = true) throws {
+    package mutating func store(_ result: SimulationData, forBatches batches: [Int], countingProgress: Bool = true) throws {
         var expected: [Int] = []
         for index in batches {
             guard plan.batches.indices.contains(index), !done[index] else {
@@ -150,13 +150,13 @@ public struct ParallelRun {
     }
 
     /// Marks batches as done whose result arrives later, folded with others (progress only).
-    public mutating func countProgress(ofBatch index: Int) {
+    package mutating func countProgress(ofBatch index: Int) {
         trajectoriesDone += plan.batches[index].count
     }
 
     /// Adds the running sum to the starting data, seeds in plan order, and closes the log.
     /// Throws if a batch is missing: a partial result is never returned as whole.
-    public mutating func finish() throws -> SimulationData {
+    package mutating func finish() throws -> SimulationData {
         if let missing = missingBatches.first {
             throw QCLabError.incompatibleData("batch \(missing + 1) has no result")
         }

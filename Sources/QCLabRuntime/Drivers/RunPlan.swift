@@ -8,13 +8,13 @@ import QCLabCore
 /// seed of the data being added to; explicit seeds set `num_trajs`. Batches hold
 /// `batch_size` seeds in order, the last one fewer. In deterministic surface hopping every
 /// batch holds whole branch groups.
-public struct RunPlan: Sendable, Equatable {
+package struct RunPlan: Sendable, Equatable {
     /// Every seed of the run, in order.
-    public let seeds: [Int]
+    package let seeds: [Int]
     /// The batches, as index ranges into `seeds`.
-    public let batches: [Range<Int>]
+    package let batches: [Range<Int>]
 
-    public init(simulation: Simulation, seeds explicitSeeds: [Int]? = nil, continuing data: SimulationData = SimulationData()) throws {
+    package init(simulation: Simulation, seeds explicitSeeds: [Int]? = nil, continuing data: SimulationData = SimulationData()) throws {
         try simulation.validate()
         if !data.isEmpty, let difference = JobRecord.difference(data.job, simulation.jobRecord) {
             throw QCLabError.incompatibleData(
@@ -63,5 +63,5 @@ public struct RunPlan: Sendable, Equatable {
     }
 
     /// The seeds of batch `index`.
-    public func seeds(ofBatch index: Int) -> [Int] { Array(seeds[batches[index]]) }
+    package func seeds(ofBatch index: Int) -> [Int] { Array(seeds[batches[index]]) }
 }
