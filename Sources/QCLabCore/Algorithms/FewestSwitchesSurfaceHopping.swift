@@ -162,7 +162,7 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
         usesTwoStateKernel = plan.quantum == .fusedTwoState
         scatteringStep = plan.quantum == .fusedScatteringStep
             ? (model as? any BuiltInScatteringSurfaces).map { ScatteringSurfaceHoppingStep(model: $0, batchSize: rows) } : nil
-        fusedModel = plan.classical == .fused ? model as? any FusedClassicalDynamics : nil
+        fusedModel = plan.classical == .fused ? fusedClassicalDynamics(of: model) : nil
         fusedStep = fusedModel?.fusedClassicalStep(dt: grid.dtUpdate, batchSize: rows)
         gaugeField = algorithm.useGaugeFieldForce ? model as? any GaugeFieldForceModel : nil
         activeSurface = [Int](repeating: 0, count: rows)

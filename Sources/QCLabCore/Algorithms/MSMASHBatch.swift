@@ -54,7 +54,7 @@ package struct MSMASHBatch: TrajectoryBatch {
         frame = try AdiabaticFrame(states: n, rows: rows, isReal: model.hamiltonianIsReal, realEigenvectors: false)
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: rows)
         fusedModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel
-            ? nil : model as? any FusedClassicalDynamics
+            ? nil : fusedClassicalDynamics(of: model)
         fusedStep = nil
         model.quantumHamiltonian(z: z, into: &hamiltonian)
         try frame.diagonalizeAtStart(hamiltonian, z: z, model: model)

@@ -72,7 +72,7 @@ package struct MeanFieldBatch: TrajectoryBatch {
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: batch)
         k1 = ComplexBatch(components: n, batchSize: batch)
         (k2, k3, k4, probe) = (k1, k1, k1, k1)
-        let fused = plan.classical == .fused ? model as? any FusedClassicalDynamics : nil
+        let fused = plan.classical == .fused ? fusedClassicalDynamics(of: model) : nil
         fusedModel = fused
         fusedStep = dt.flatMap { fused?.fusedClassicalStep(dt: $0, batchSize: batch) }
         nextHamiltonian = hamiltonian

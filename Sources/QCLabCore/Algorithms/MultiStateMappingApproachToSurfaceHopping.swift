@@ -12,12 +12,12 @@ import Darwin
 /// estimator `Φ_n = 1/N + α_N (|c_n|² - 1/N)`, `α_N = (N - 1)/(H_N - 1)`. QC Lab 1.3.0's
 /// `MultiStateMappingApproachToSurfaceHopping`, with its outputs `t` and `dm_db`.
 /// Runeson & Manolopoulos, J. Chem. Phys. 159, 094115 (2023).
-package struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
-    public typealias GaugeFixing = FewestSwitchesSurfaceHopping.GaugeFixing
+public struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
+    package typealias GaugeFixing = FewestSwitchesSurfaceHopping.GaugeFixing
 
     public var algorithmName: String { "MultiStateMappingApproachToSurfaceHopping" }
     /// How each new eigenvector's phase is fixed (`gauge_fixing`, default `sign_overlap`).
-    public var gaugeFixing: GaugeFixing
+    public var gaugeFixing: FewestSwitchesSurfaceHopping.GaugeFixing
     /// Add the model's gauge-field force, when it has one (`use_gauge_field_force`).
     public var useGaugeFieldForce: Bool
     /// Reverse the momentum along the rescaling direction on a frustrated hop
@@ -28,7 +28,7 @@ package struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
     /// Bisections that locate each crossing time (`msmash_num_bisections`, default 10).
     public var numBisections: Int
 
-    public init(gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false,
+    public init(gaugeFixing: FewestSwitchesSurfaceHopping.GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false,
                 reverseFrustratedHops: Bool = true, maxHops: Int = 10, numBisections: Int = 10) throws {
         guard maxHops >= 0 else {
             throw QCLabError.invalidAlgorithmSetting(name: "msmash_max_hops", reason: "must be a non-negative integer, got \(maxHops)")

@@ -61,7 +61,7 @@ package struct StepPlan: Sendable, Hashable, CustomStringConvertible {
                                        gaugeFieldForce: Bool = false) -> [StepPlan] {
         let n = model.numQuantumStates, real = model.hamiltonianIsReal
         let integrators = ClassicalIntegrator.allCases.filter {
-            $0 == .rk4 || (model is any FusedClassicalDynamics && !gaugeFieldForce)
+            $0 == .rk4 || (fusedClassicalDynamics(of: model) != nil && !gaugeFieldForce)
         }
         let solvers: [BatchEigensolver.Strategy?] = diagonalizes
             ? BatchEigensolver.Strategy.allCases.filter { $0.applies(states: n, isReal: real) } : [nil]
@@ -98,7 +98,7 @@ package struct StepPlan: Sendable, Hashable, CustomStringConvertible {
         let n = model.numQuantumStates, real = model.hamiltonianIsReal
         let realProducts = real && gaugeFixing != .phaseOverlap
         let solver = diagonalizes ? BatchEigensolver.Strategy.fastest(states: n, isReal: real) : nil
-        let classical: ClassicalIntegrator = model is any FusedClassicalDynamics && !gaugeFieldForce ? .fused : .rk4
+        let classical: ClassicalIntegrator = fusedClassicalDynamics(of: model) != nil && !gaugeFieldForce ? .fused : .rk4
         let twoState = diagonalizes && realProducts && gaugeFixing == .signOverlap && solver == .closedFormTwoByTwo
         let wholeStep = twoState && classical == .fused && model is any BuiltInScatteringSurfaces
         return StepPlan(classical: classical, eigensolver: solver,

@@ -3,7 +3,7 @@
 /// ``Model/classicalForce(z:into:)`` / ``Model/quantumClassicalForce(z:wavefunction:into:)``
 /// route and equal to it up to rounding. The algorithms use the fused step whenever a
 /// model provides one (and no extra force, such as the gauge-field force, is asked for).
-package protocol FusedClassicalDynamics: Model {
+package protocol FusedClassicalDynamics {
     /// The step of size `dt` for batches of `batchSize` trajectories, prepared once (with
     /// all its workspace) and applied every step.
     func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep

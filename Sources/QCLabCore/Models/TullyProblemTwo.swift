@@ -23,10 +23,6 @@ package struct TullyProblemTwo: TwoStateScatteringModel {
         try c.finish()
     }
 
-    /// The formulas above, in the vectorized C kernel `qclab_scattering_diabatic`.
-    package func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
-        s.evaluate(surfaces, at: q)
-    }
 }
 
 extension TullyProblemTwo: BuiltInScatteringSurfaces {

@@ -1,9 +1,26 @@
 import CQCLabKernels
 
-extension TwoStateScatteringModel {
+extension BuiltInScatteringSurfaces {
     package func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep {
         ScatteringRK4Step(model: self, dt: dt, batchSize: batchSize)
     }
+}
+
+/// The fused classical step of a two-state scattering model written outside the library.
+package struct ScatteringDynamics<M: TwoStateScatteringModel>: FusedClassicalDynamics {
+    package let model: M
+
+    package func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep {
+        ScatteringRK4Step(model: model, dt: dt, batchSize: batchSize)
+    }
+}
+
+/// The fused classical dynamics of `model`: its own, or a two-state scattering model's
+/// ``ScatteringRK4Step``; `nil` when it has none.
+package func fusedClassicalDynamics(of model: any Model) -> (any FusedClassicalDynamics)? {
+    if let fused = model as? any FusedClassicalDynamics { return fused }
+    func dynamics(_ model: some TwoStateScatteringModel) -> any FusedClassicalDynamics { ScatteringDynamics(model: model) }
+    return (model as? any TwoStateScatteringModel).map { dynamics($0) }
 }
 
 /// QC Lab's four-stage RK4 step of a free particle on two coupled diabatic surfaces, with
@@ -24,6 +41,8 @@ package struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep
     /// evaluation is reused only where `x` equals the coordinates it was made at.
     private let surfaces, evaluatedAt, q, f0, f1, f2, stageY: UnsafeScratch<Double>
     private var hasEvaluation = false
+    /// The model's built-in formulas, evaluated by the C kernel; `nil` for a model's own.
+    private let builtIn: qclab_scattering_surfaces?
 
     package init(model: M, dt: Double, batchSize: Int) {
         self.model = model
@@ -34,12 +53,13 @@ package struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep
         (f0, f1, f2) = (UnsafeScratch(repeating: 0, count: batchSize), UnsafeScratch(repeating: 0, count: batchSize),
                         UnsafeScratch(repeating: 0, count: batchSize))
         stageY = UnsafeScratch(repeating: 0, count: batchSize)
+        builtIn = model.builtInSurfaces
     }
 
     package mutating func advance(z: inout ComplexBatch, psi: ComplexBatch, hamiltonian: inout ComplexBatch) {
         precondition(z.batchSize == batch && psi.components == 2 && hamiltonian.components == 4,
                      "a step prepared for another batch")
-        let n = batch, dt = dt, model = model
+        let n = batch, dt = dt, model = model, builtIn = builtIn
         let positionScale = model.positionScale, forceScale = model.gradientScale
         let s = ScatteringSurfaceBuffers(surfaces.buffer, batchSize: n)
         let (q, f0, f1, f2, stageY) = (q.pointer, f0.pointer, f1.pointer, f2.pointer, stageY.pointer)
@@ -50,7 +70,7 @@ package struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep
         ComplexBatch.withUnsafeMutableHandles(&z, &hamiltonian) { z, h in psi.withUnsafeHandle { psi in
             if !reuse {
                 for t in 0..<n { q[t] = positionScale * z.re![t] }
-                model.diabatic(positions: positions, into: s)
+                model.evaluateDiabatic(positions: positions, into: s, builtIn: builtIn)
             }
             // Each stage takes the force at its point and gives the next point, where the
             // surfaces are evaluated; the last gives the new coordinates.
@@ -58,7 +78,7 @@ package struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep
                 qclab_scattering_rk4_stage(Int32(stage), Int64(n), dt, positionScale, forceScale, psi.re, psi.im,
                                            s.d11.baseAddress, s.d12.baseAddress, s.d22.baseAddress, z.re, z.im,
                                            f0, f1, f2, stageY, q)
-                model.diabatic(positions: positions, into: s)
+                model.evaluateDiabatic(positions: positions, into: s, builtIn: builtIn)
             }
             qclab_scattering_hamiltonian(Int64(n), s.v11.baseAddress, s.v12.baseAddress, s.v22.baseAddress, h.re, h.im)
         }}

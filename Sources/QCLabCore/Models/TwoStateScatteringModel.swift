@@ -5,20 +5,43 @@ import CQCLabKernels
 /// `dh_c_dzc_free`, `hop_free`) started at a definite position and momentum, `h = 1`,
 /// and `H_q = 0`, so the whole quantum Hamiltonian is the diabatic potential `V(q)`.
 /// Tully, J. Chem. Phys. 93, 1061 (1990).
-package protocol TwoStateScatteringModel: FusedClassicalDynamics {
+public protocol TwoStateScatteringModel: Model {
     var mass: Double { get }
     var initPosition: Double { get }
     var initMomentum: Double { get }
-    /// The diabatic potential `(V11, V12, V22)` and its slope in `q` at every position of
-    /// `q`, written into `surfaces`: one pass over the whole batch, so that the formulas
-    /// vectorize (use ``VectorMath/exp(inPlace:)`` on `surfaces.scratch` for exponentials).
-    func diabatic(positions q: UnsafeBufferPointer<Double>, into surfaces: ScatteringSurfaceBuffers)
+    /// Writes the diabatic potential `(V11, V12, V22)` and its slope in `q` at every
+    /// position of `q` into `surfaces` (as many entries as positions): one pass over the
+    /// whole batch.
+    func diabatic(positions q: [Double], into surfaces: inout ScatteringSurfaces)
 }
 
-/// The diabatic surfaces of a two-state scattering model at every position of a batch,
-/// as struct-of-arrays buffers that ``TwoStateScatteringModel/diabatic(positions:into:)``
-/// fills: the potential `V11, V12, V22`, its slope in `q`, and scratch for the model's own
-/// use (`2 × batch` doubles, e.g. exponent arguments for ``VectorMath/exp(inPlace:)``).
+/// The diabatic surfaces of a two-state scattering model at a batch of positions, which
+/// ``TwoStateScatteringModel/diabatic(positions:into:)`` fills: the potential `V11, V12,
+/// V22` and its slope in `q`, one entry per position, and `2 × count` doubles of scratch
+/// for the model's own use.
+public struct ScatteringSurfaces: Sendable, Equatable {
+    public var v11, v12, v22: [Double]
+    public var d11, d12, d22: [Double]
+    public var scratch: [Double]
+
+    /// Zeroed surfaces for `count` positions.
+    public init(count: Int) {
+        let zeros = [Double](repeating: 0, count: count)
+        (v11, v12, v22, d11, d12, d22) = (zeros, zeros, zeros, zeros, zeros, zeros)
+        scratch = [Double](repeating: 0, count: 2 * count)
+    }
+
+    /// Copies the potential and slopes into the package's pointer buffers.
+    package func copy(into s: ScatteringSurfaceBuffers) {
+        for (source, target) in [(v11, s.v11), (v12, s.v12), (v22, s.v22), (d11, s.d11), (d12, s.d12), (d22, s.d22)] {
+            _ = target.update(fromContentsOf: source.prefix(target.count))
+        }
+    }
+}
+
+/// The diabatic surfaces at every position of a batch as struct-of-arrays pointer buffers
+/// at fixed addresses, for the scattering kernels: the handle behind which the fused steps
+/// keep their pointers (``ScatteringSurfaces`` is what a model fills).
 package struct ScatteringSurfaceBuffers {
     package let v11, v12, v22: UnsafeMutableBufferPointer<Double>
     package let d11, d12, d22: UnsafeMutableBufferPointer<Double>
@@ -49,9 +72,20 @@ package struct ScatteringSurfaceBuffers {
 /// C kernels (Tully's three problems), so that surface hopping can evaluate them inside its
 /// fused whole step (``StepPlan/QuantumKernelFusion/fusedScatteringStep``). Models written in
 /// Swift do not conform and take the separate passes.
-package protocol BuiltInScatteringSurfaces: TwoStateScatteringModel {
+package protocol BuiltInScatteringSurfaces: TwoStateScatteringModel, FusedClassicalDynamics {
     /// Which formulas, with the model's constants.
     var surfaces: qclab_scattering_surfaces { get }
+}
+
+extension BuiltInScatteringSurfaces {
+    /// The built-in formulas, from the vectorized C kernel `qclab_scattering_diabatic`.
+    package func diabatic(positions q: [Double], into s: inout ScatteringSurfaces) {
+        ScatteringSurfaceBuffers.withTemporary(batchSize: q.count) { buffers in
+            q.withUnsafeBufferPointer { buffers.evaluate(surfaces, at: $0) }
+            (s.v11, s.v12, s.v22) = (Array(buffers.v11), Array(buffers.v12), Array(buffers.v22))
+            (s.d11, s.d12, s.d22) = (Array(buffers.d11), Array(buffers.d12), Array(buffers.d22))
+        }
+    }
 }
 
 extension ScatteringSurfaceBuffers {
@@ -65,6 +99,19 @@ extension ScatteringSurfaceBuffers {
 }
 
 extension TwoStateScatteringModel {
+    /// The surfaces at every position of `q`, into `s`: built-in formulas (`builtIn`)
+    /// straight from the C kernel, a model's own through ``diabatic(positions:into:)``.
+    package func evaluateDiabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers,
+                                  builtIn: qclab_scattering_surfaces?) {
+        if let builtIn { return s.evaluate(builtIn, at: q) }
+        var surfaces = ScatteringSurfaces(count: q.count)
+        diabatic(positions: Array(q), into: &surfaces)
+        surfaces.copy(into: s)
+    }
+
+    /// The formulas of a model with built-in surfaces, `nil` for a model's own.
+    package var builtInSurfaces: qclab_scattering_surfaces? { (self as? any BuiltInScatteringSurfaces)?.surfaces }
+
     public var numQuantumStates: Int { 2 }
     public var numClassicalCoordinates: Int { 1 }
     public var classicalCoordinateMass: [Double] { [mass] }
@@ -80,7 +127,9 @@ extension TwoStateScatteringModel {
     /// The diabatic potential `(V11, V12, V22)` and its slope at one position.
     public func diabatic(at q: Double) -> (potential: (Double, Double, Double), slope: (Double, Double, Double)) {
         ScatteringSurfaceBuffers.withTemporary(batchSize: 1) { s in
-            withUnsafePointer(to: q) { diabatic(positions: UnsafeBufferPointer(start: $0, count: 1), into: s) }
+            withUnsafePointer(to: q) {
+                evaluateDiabatic(positions: UnsafeBufferPointer(start: $0, count: 1), into: s, builtIn: builtInSurfaces)
+            }
             return ((s.v11[0], s.v12[0], s.v22[0]), (s.d11[0], s.d12[0], s.d22[0]))
         }
     }
@@ -91,7 +140,7 @@ extension TwoStateScatteringModel {
         let q = z.re.map { scale * $0 }
         q.withUnsafeBufferPointer { q in
             ScatteringSurfaceBuffers.withTemporary(batchSize: q.count) { s in
-                diabatic(positions: q, into: s)
+                evaluateDiabatic(positions: q, into: s, builtIn: builtInSurfaces)
                 body(s)
             }
         }
