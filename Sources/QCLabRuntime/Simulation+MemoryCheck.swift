@@ -6,7 +6,7 @@ extension Simulation {
     /// Throws unless a run of `trajectories` new trajectories fits in the memory this
     /// process may still use (``SystemMemory/available()``); the message gives both
     /// numbers and names the setting behind the largest part.
-    public func checkMemory(trajectories: Int, existingSeeds: Int = 0) throws {
+    package func checkMemory(trajectories: Int, existingSeeds: Int = 0) throws {
         guard let (available, limit) = SystemMemory.availability() else { return }
         let (needed, parts) = estimatedRunBytes(trajectories: trajectories, existingSeeds: existingSeeds)
         guard needed > available else { return }

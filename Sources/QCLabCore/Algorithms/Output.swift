@@ -19,7 +19,7 @@ public struct Output: Sendable {
     /// one component per element of ``shape`` (row-major), real parts in `re`, imaginary
     /// parts in `im` (left alone for real outputs). `values` holds the last collect point's
     /// values on entry.
-    public typealias Values = @Sendable (_ state: CollectState, _ values: inout ComplexBatch) throws -> Void
+    package typealias Values = @Sendable (_ state: CollectState, _ values: inout ComplexBatch) throws -> Void
 
     /// The output's name in the results and the HDF5 file.
     public let name: String
@@ -46,7 +46,7 @@ public struct Output: Sendable {
 
     /// An output of per-trajectory values.
     public init(name: String, shape: [Int], isComplex: Bool = false, requirement: Requirement = .none,
-                values: @escaping Values) {
+                values: @escaping @Sendable (_ state: CollectState, _ values: inout ComplexBatch) throws -> Void) {
         self.name = name
         self.shape = shape
         self.isComplex = isComplex

@@ -72,7 +72,7 @@ package enum LAPACK {
 }
 
 /// The number of threads OpenBLAS (and so LAPACK) uses in this process.
-public func linearAlgebraThreads() -> Int { Int(openblas_get_num_threads()) }
+package func linearAlgebraThreads() -> Int { Int(openblas_get_num_threads()) }
 
 /// Limits OpenBLAS (and so LAPACK) to `count` threads in this process.
-public func setLinearAlgebraThreads(_ count: Int) { LAPACK.setBLASThreads(count) }
+package func setLinearAlgebraThreads(_ count: Int) { LAPACK.setBLASThreads(count) }

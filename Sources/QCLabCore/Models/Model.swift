@@ -63,7 +63,7 @@ public protocol Model: Sendable {
 }
 
 /// How the classical coordinates of a harmonic bath are drawn (QC Lab's `init_classical`).
-package enum InitialClassicalDistribution: String, Sendable, CaseIterable {
+public enum InitialClassicalDistribution: String, Sendable, CaseIterable {
     /// Boltzmann distribution of classical oscillators at `kBT` (`init_classical_boltzmann_harmonic`).
     case boltzmannHarmonic = "boltzmann_harmonic"
     /// Wigner distribution of thermal quantum oscillators (`init_classical_wigner_harmonic`).

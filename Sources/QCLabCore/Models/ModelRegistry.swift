@@ -10,7 +10,7 @@
 public enum ModelRegistry {
     /// Makes a model from QC Lab-named constants and an optional initial distribution
     /// (`model.init_classical`); throws ``QCLabError`` for a bad constant.
-    package typealias Factory = @Sendable (_ constants: [String: ParameterValue],
+    public typealias Factory = @Sendable (_ constants: [String: ParameterValue],
                                           _ initialDistribution: InitialClassicalDistribution?) throws -> any Model
 
     private static let registry = Registry<Factory>(kind: "model", [
@@ -47,10 +47,10 @@ public enum ModelRegistry {
 
     /// Registers a model under `name`, so that job files can use it; replaces an earlier
     /// registration of that name (a built-in one too).
-    package static func register(_ name: String, _ factory: @escaping Factory) { registry.register(name, factory) }
+    public static func register(_ name: String, _ factory: @escaping Factory) { registry.register(name, factory) }
 
     /// The model called `name` with QC Lab-named `constants`.
-    package static func make(name: String, constants: [String: ParameterValue] = [:],
+    public static func make(name: String, constants: [String: ParameterValue] = [:],
                             initialDistribution: InitialClassicalDistribution? = nil) throws -> any Model {
         try registry.lookup(name)(constants, initialDistribution)
     }

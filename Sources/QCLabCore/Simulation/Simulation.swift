@@ -29,11 +29,11 @@ public struct Simulation: Sendable {
     public var timeGrid: TimeGrid { TimeGrid(settings) }
 
     /// A batch may need at most this much memory (16 GiB).
-    public static let batchMemoryLimit = 16.0 * 1_073_741_824
+    package static let batchMemoryLimit = 16.0 * 1_073_741_824
 
     /// Memory one batch needs, roughly: about ten complex `N x N` matrices and ten complex
     /// coordinate vectors per trajectory.
-    public var estimatedBatchBytes: Double {
+    package var estimatedBatchBytes: Double {
         let n = Double(model.numQuantumStates), coordinates = Double(model.numClassicalCoordinates)
         return Double(settings.batchSize) * 16 * 10 * (n * n + coordinates)
     }
@@ -42,7 +42,7 @@ public struct Simulation: Sendable {
     /// holds `existingSeeds`, roughly, part by part: the state of one batch, the outputs
     /// (every output's exact sums, `T x N x N` complex for `dm_db`: the run's running total,
     /// one batch's result and the result being written), the seed lists and the time grid.
-    public func estimatedRunBytes(trajectories: Int, existingSeeds: Int = 0) -> (total: Double, parts: [(setting: String, what: String, bytes: Double)]) {
+    package func estimatedRunBytes(trajectories: Int, existingSeeds: Int = 0) -> (total: Double, parts: [(setting: String, what: String, bytes: Double)]) {
         let n = Double(model.numQuantumStates), coordinates = Double(model.numClassicalCoordinates)
         let rows = Double(Swift.min(settings.batchSize, Swift.max(trajectories, 1)))
         let collectPoints = Double(TimeGrid.counts(settings).totalSteps / Swift.max(TimeGrid.counts(settings).stepsPerCollect, 1) + 1)
@@ -68,7 +68,7 @@ public struct Simulation: Sendable {
     /// The least an output file of this run can take on disk: the means and standard
     /// errors of its outputs and `trajectories` seeds, without HDF5's own overhead or the
     /// (compressed) exact sums. A lower bound, so that a check against it refuses nothing that fits.
-    public func estimatedOutputBytes(trajectories: Int) -> Double {
+    package func estimatedOutputBytes(trajectories: Int) -> Double {
         let counts = TimeGrid.counts(settings)
         let collectPoints = Double(counts.totalSteps / Swift.max(counts.stepsPerCollect, 1) + 1)
         return collectPoints * 8 * 2 * outputElementsPerCollectPoint + 8 * Double(trajectories)

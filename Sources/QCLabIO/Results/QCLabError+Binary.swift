@@ -7,7 +7,7 @@ import QCLabSystem
 /// length and UTF-8, integers as Int64, seed lists as UInt64 count and Int64 each.
 extension QCLabError {
     /// The error in binary form.
-    public func encodedBytes() -> [UInt8] {
+    package func encodedBytes() -> [UInt8] {
         var w = BinaryWriter()
         func strings(_ tag: UInt8, _ values: String...) {
             w.bytes.append(tag)
@@ -49,7 +49,7 @@ extension QCLabError {
     }
 
     /// Decodes an error written by ``encodedBytes()``; nil if the bytes are not one.
-    public init?(encodedBytes bytes: [UInt8]) {
+    package init?(encodedBytes bytes: [UInt8]) {
         var r = BinaryReader(bytes: bytes)
         func s() throws -> String { try r.string("error text") }
         do {

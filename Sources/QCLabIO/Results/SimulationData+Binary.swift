@@ -20,10 +20,10 @@ extension SimulationData {
     /// The magic bytes every encoding starts with: `QCLD`.
     package static let binaryMagic: [UInt8] = Array("QCLD".utf8)
     /// The version of the layout written by ``encodedBytes()`` (2: exact sums).
-    public static let binaryVersion: UInt16 = 2
+    package static let binaryVersion: UInt16 = 2
 
     /// Encodes this data in the compact binary form (see the extension's documentation).
-    public func encodedBytes() -> [UInt8] {
+    package func encodedBytes() -> [UInt8] {
         var writer = BinaryWriter()
         var capacity = 64 + 8 * seeds.count + log.utf8.count + (job?.utf8.count ?? 0)
         for observable in observables { capacity += 64 + observable.name.utf8.count + 8 * observable.exactSums.count }
@@ -51,7 +51,7 @@ extension SimulationData {
 
     /// Decodes data written by ``encodedBytes()``; throws a ``DataDecodingError`` that
     /// says what was being read when the input is truncated, corrupted or of another version.
-    public init(encodedBytes bytes: [UInt8]) throws {
+    package init(encodedBytes bytes: [UInt8]) throws {
         var reader = BinaryReader(bytes: bytes)
         let magic = try reader.take(4, "magic")
         guard Array(magic) == SimulationData.binaryMagic else {

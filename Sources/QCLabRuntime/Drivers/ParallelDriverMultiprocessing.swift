@@ -115,7 +115,7 @@ package struct ParallelRunObserver {
 /// The number of cores this process may run on, at least 1: its CPU affinity mask on
 /// Linux (as `sched_getaffinity` reports it, read from `/proc/self/status` because Swift
 /// cannot import that GNU extension), else the cores online.
-public func usableCoreCount() -> Int {
+package func usableCoreCount() -> Int {
     #if os(Linux)
     if let count = affinityCoreCount(), count > 0 { return count }
     #endif

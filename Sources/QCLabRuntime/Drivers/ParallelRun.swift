@@ -177,7 +177,7 @@ package struct ParallelRun {
 /// Every driver runs its batches with one BLAS thread per process: parallel drivers run
 /// one batch per process, and more threads would oversubscribe the cores (QC Lab's drivers
 /// run slower than serial for this reason).
-public func withLinearAlgebraThreads<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
+package func withLinearAlgebraThreads<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
     let previous = Int(openblas_get_num_threads())
     setLinearAlgebraThreads(count)
     defer { setLinearAlgebraThreads(previous) }
