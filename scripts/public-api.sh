@@ -19,7 +19,7 @@ if [ "$count" -gt "$limit" ]; then
     status=1
 fi
 for name in $(printf '%s\n' "$types" | awk '{print $1}' | sort -u); do
-    if ! grep -q "\`\`[A-Za-z.]*$name\`\`" "$overview"; then
+    if ! grep -q "\`\`[A-Za-z./]*$name\`\`" "$overview"; then
         echo "public-api.sh: $overview does not list the public type $name" >&2
         status=1
     fi

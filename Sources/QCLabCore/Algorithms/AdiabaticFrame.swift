@@ -43,8 +43,12 @@ public struct AdiabaticFrame {
     private var rotated: ComplexBatch
 
     /// A frame for `rows` rows of `states x states` Hamiltonians, solved by `strategy`.
-    package init(states: Int, rows: Int, isReal: Bool, strategy: BatchEigensolver.Strategy? = nil,
-                realEigenvectors: Bool? = nil) throws {
+    public init(states: Int, rows: Int, isReal: Bool) throws {
+        try self.init(states: states, rows: rows, isReal: isReal, strategy: nil)
+    }
+
+    package init(states: Int, rows: Int, isReal: Bool, strategy: BatchEigensolver.Strategy?,
+                 realEigenvectors: Bool? = nil) throws {
         self.states = states
         self.rows = rows
         self.realEigenvectors = realEigenvectors ?? isReal

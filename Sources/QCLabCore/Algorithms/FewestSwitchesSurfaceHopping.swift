@@ -30,8 +30,12 @@ public struct FewestSwitchesSurfaceHopping: StepPlanningAlgorithm {
     /// The step plan every batch uses, or `nil` for the fastest that applies.
     package var forcedStepPlan: StepPlan?
 
+    public init(deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false) {
+        self.init(deterministic: deterministic, gaugeFixing: gaugeFixing, useGaugeFieldForce: useGaugeFieldForce, stepPlan: nil)
+    }
+
     package init(deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false,
-                stepPlan: StepPlan? = nil) {
+                 stepPlan: StepPlan?) {
         self.deterministic = deterministic
         self.gaugeFixing = gaugeFixing
         self.useGaugeFieldForce = useGaugeFieldForce

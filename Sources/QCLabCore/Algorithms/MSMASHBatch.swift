@@ -51,7 +51,7 @@ package struct MSMASHBatch: TrajectoryBatch {
             wfDb = MultiStateMappingApproachToSurfaceHopping.focusedWavefunctions(initial: initialWavefunction, seeds: seeds)
         }
         hamiltonian = ComplexBatch(components: n * n, batchSize: rows)
-        frame = try AdiabaticFrame(states: n, rows: rows, isReal: model.hamiltonianIsReal, realEigenvectors: false)
+        frame = try AdiabaticFrame(states: n, rows: rows, isReal: model.hamiltonianIsReal, strategy: nil, realEigenvectors: false)
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: rows)
         fusedModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel
             ? nil : fusedClassicalDynamics(of: model)
@@ -423,7 +423,7 @@ package struct MSMASHRows {
     private func eigenframe(_ h: ComplexBatch, z: ComplexBatch, gaugeFixedAgainst previous: ComplexBatch?) throws
         -> AdiabaticFrame {
         var frame = try AdiabaticFrame(states: states, rows: h.batchSize, isReal: model.hamiltonianIsReal,
-                                       realEigenvectors: false)
+                                       strategy: nil, realEigenvectors: false)
         try frame.diagonalize(h)
         if let previous {
             frame.previousEigenvectors = previous

@@ -8,7 +8,9 @@ public struct MeanField: StepPlanningAlgorithm {
     /// The step plan every batch uses, or `nil` for the fastest that applies.
     package var forcedStepPlan: StepPlan?
 
-    package init(stepPlan: StepPlan? = nil) { forcedStepPlan = stepPlan }
+    public init() {}
+
+    package init(stepPlan: StepPlan?) { forcedStepPlan = stepPlan }
     public func branchCount(for model: any Model) -> Int { 1 }
 
     /// Every step plan that applies to `model`.

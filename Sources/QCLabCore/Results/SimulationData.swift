@@ -155,6 +155,10 @@ public struct SimulationData: Sendable, Equatable {
     /// The observable called `name`.
     package func observable(_ name: String) -> OutputAccumulator? { observables.first { $0.name == name } }
 
+    /// The shape of output `name` at one collect point (`[N, N]` for `dm_db`), `nil` when
+    /// the data has no such output.
+    public func shape(of name: String) -> [Int]? { observable(name)?.shape }
+
     /// The trajectory average of output `name` (QC Lab's `data_dict[name]`), real and
     /// imaginary parts interleaved for complex outputs.
     public func mean(_ name: String) -> [Double]? {

@@ -60,13 +60,20 @@ import Foundation
 ///     (each worker tells the parent how far its batch has got a few times a second; a
 ///     batch's trajectories count in proportion to the collect points it has passed,
 ///     rounded down). Counts only grow, and the same count is not reported twice.
-///   - observer: hooks called in the calling process as workers start and batches are
-///     handed out and come back, for monitoring (and for tests that kill a worker).
 /// - Returns: `data` with the new trajectories merged in, in seed order.
-package func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
+public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
                                           numTasks: Int? = nil, checkpoint: Checkpointing? = nil, stallTimeout: Double = 600,
-                                          progress: ((Int, Int) -> Void)? = nil,
-                                          observer: ParallelRunObserver = ParallelRunObserver()) throws -> SimulationData {
+                                          progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData {
+    try parallelDriverMultiprocessing(simulation, seeds: seeds, data: data, numTasks: numTasks, checkpoint: checkpoint,
+                                      stallTimeout: stallTimeout, progress: progress, observer: ParallelRunObserver())
+}
+
+/// The multiprocessing driver with `observer`'s hooks called in the calling process as
+/// workers start and batches are handed out and come back (for tests that kill a worker).
+package func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
+                                           numTasks: Int? = nil, checkpoint: Checkpointing? = nil, stallTimeout: Double = 600,
+                                           progress: ((Int, Int) -> Void)? = nil,
+                                           observer: ParallelRunObserver) throws -> SimulationData {
     if let numTasks, numTasks < 1 {
         throw QCLabError.invalidSetting("num_tasks", "must be at least 1, got \(numTasks)")
     }
