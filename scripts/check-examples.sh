@@ -9,7 +9,7 @@ flags=(-I "$bin/Modules")
 for map in "$bin"/CQCLabKernels.build/module.modulemap "$bin"/CQCLabDrivers.build/module.modulemap \
            "$bin"/CHDF5Shims.build/module.modulemap CSources/COpenBLAS/module.modulemap \
            CSources/CHDF5/module.modulemap CSources/CLAPACKE/module.modulemap; do
-    flags+=(-Xcc "-fmodule-map-file=$PWD/$map")
+    flags+=(-Xcc "-fmodule-map-file=$(realpath "$map")")
 done
 for dir in CSources/*/include; do flags+=(-Xcc "-I$PWD/$dir"); done
 for flag in $(pkg-config --cflags-only-I lapacke openblas hdf5); do flags+=(-Xcc "$flag"); done

@@ -24,6 +24,8 @@ export QCLAB_TEST_PYTHON="$PWD/$venv/bin/python" QCLAB_TEST_COMMAND=1
 # Open MPI refuses root and more ranks than cores unless told; the MPI tests need both.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 swift build
+# The examples compile against the public API alone.
+scripts/check-examples.sh
 # The suites are XCTest; without Swift Testing the run closes on XCTest's summary line.
 swift test --disable-swift-testing
 
