@@ -44,14 +44,35 @@ let package = Package(
         .target(name: "CQCLabDrivers", path: "CSources/CQCLabDrivers"),
 
         // MARK: Swift
+        // The layers, each only on those below it: Core (physics, no I/O) <- System (syscalls,
+        // processes, signals) <- IO (job files, HDF5, checkpoints, plots) <- Runtime (drivers)
+        // <- QCLab (the user's module, re-exporting them) <- QCLabMPI.
         .target(
-            name: "QCLab",
+            name: "QCLabCore",
+            dependencies: ["CLAPACKE", "COpenBLAS", "CQCLabKernels", "CQCLabDrivers"]),
+        .target(
+            name: "QCLabSystem",
             dependencies: [
-                "CLAPACKE", "COpenBLAS", "CHDF5", "CHDF5Shims", "CQCLabKernels", "CQCLabDrivers",
+                "QCLabCore", "CHDF5Shims", "CQCLabDrivers",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]),
+        .target(
+            name: "QCLabIO",
+            dependencies: [
+                "QCLabCore", "QCLabSystem", "CHDF5", "CHDF5Shims",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]),
+        .target(
+            name: "QCLabRuntime",
+            dependencies: [
+                "QCLabCore", "QCLabSystem", "QCLabIO", "COpenBLAS", "CQCLabDrivers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
-        .target(name: "QCLabMPI", dependencies: ["QCLab", "CMPI", "CMPIShims"]),
+        .target(name: "QCLab", dependencies: ["QCLabCore", "QCLabSystem", "QCLabIO", "QCLabRuntime"]),
+        .target(
+            name: "QCLabMPI",
+            dependencies: ["QCLab", "QCLabCore", "QCLabSystem", "QCLabIO", "QCLabRuntime", "CMPI", "CMPIShims"]),
         .executableTarget(
             name: "qclab",
             dependencies: [

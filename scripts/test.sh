@@ -15,6 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
+# The public surface stays small and fully listed in the DocC overview.
+scripts/public-api.sh >/dev/null
+
 venv=.build/pyvenv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check qclab==1.3.0 h5py pytest mpi4py
@@ -23,6 +26,8 @@ export QCLAB_TEST_PYTHON="$PWD/$venv/bin/python" QCLAB_TEST_COMMAND=1
 # Open MPI refuses root and more ranks than cores unless told; the MPI tests need both.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 swift build
+# The examples compile against the public API alone.
+scripts/check-examples.sh
 # The suites are XCTest; without Swift Testing the run closes on XCTest's summary line.
 swift test --disable-swift-testing
 

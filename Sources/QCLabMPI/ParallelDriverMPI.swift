@@ -7,6 +7,10 @@ import CMPI
 import CMPIShims
 import Foundation
 import QCLab
+import QCLabCore
+import QCLabSystem
+import QCLabIO
+import QCLabRuntime
 
 /// Runs a simulation's trajectories over the ranks of an MPI job (QC Lab's
 /// `parallel_driver_mpi`), with a result on rank 0 bit-identical to ``QCLab/serialDriver(_:seeds:data:checkpoint:progress:)``.
@@ -81,22 +85,22 @@ public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, dat
 
 /// Runs the batches over the ranks of an MPI job:
 /// ``parallelDriverMPI(_:seeds:data:numTasks:checkpoint:progress:)`` describes how.
-public struct MPIDriver: Driver {
+package struct MPIDriver: Driver {
     /// The number of ranks expected; must equal the MPI world size if given.
-    public let numTasks: Int?
+    package let numTasks: Int?
 
-    public init(numTasks: Int? = nil) { self.numTasks = numTasks }
+    package init(numTasks: Int? = nil) { self.numTasks = numTasks }
 
     /// Checks that the ranks agree before the plan is made (collective), so that a rank
     /// whose simulation or seeds cannot run does not leave the others waiting.
-    public func run(_ simulation: Simulation, seeds: [Int]?, data: SimulationData, checkpoint: Checkpointing?,
+    package func run(_ simulation: Simulation, seeds: [Int]?, data: SimulationData, checkpoint: Checkpointing?,
                     progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
         try agree(simulation, seeds: seeds, checkpoint: checkpoint)
         let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
         return try runAgreed(simulation, plan: plan, data: data, checkpoint: checkpoint, progress: progress)
     }
 
-    public func run(_ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
+    package func run(_ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
                     progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
         try agree(simulation, seeds: plan.seeds, checkpoint: checkpoint)
         return try runAgreed(simulation, plan: plan, data: data, checkpoint: checkpoint, progress: progress)
@@ -709,16 +713,16 @@ private final class RankZeroBatches: @unchecked Sendable {
 }
 
 /// The MPI library's state in this process: initialization, rank, size and finalization.
-public enum MPIEnvironment {
+package enum MPIEnvironment {
     /// Whether MPI has been initialized in this process (finalized or not).
-    public static var isInitialized: Bool {
+    package static var isInitialized: Bool {
         var flag: Int32 = 0
         MPI_Initialized(&flag)
         return flag != 0
     }
 
     /// Whether MPI has been finalized in this process.
-    public static var isFinalized: Bool {
+    package static var isFinalized: Bool {
         var flag: Int32 = 0
         MPI_Finalized(&flag)
         return flag != 0
@@ -727,7 +731,7 @@ public enum MPIEnvironment {
     /// Initializes MPI unless it is already, asking for `MPI_THREAD_FUNNELED` (threads
     /// allowed, only the main thread calls MPI: the driver runs rank 0's batches on a second
     /// thread); throws if it was finalized (it cannot be initialized again) or initialization fails.
-    public static func initializeIfNeeded() throws {
+    package static func initializeIfNeeded() throws {
         guard !isInitialized else {
             if isFinalized { throw QCLabError.mpi("MPI was already finalized in this process and cannot be initialized again") }
             return
@@ -745,14 +749,14 @@ public enum MPIEnvironment {
     }
 
     /// This process's rank in `MPI_COMM_WORLD` (MPI must be initialized).
-    public static var rank: Int {
+    package static var rank: Int {
         var value: Int32 = 0
         check(MPI_Comm_rank(qclab_mpi_comm_world(), &value), "MPI_Comm_rank")
         return Int(value)
     }
 
     /// The number of ranks in `MPI_COMM_WORLD` (MPI must be initialized).
-    public static var worldSize: Int {
+    package static var worldSize: Int {
         var value: Int32 = 0
         check(MPI_Comm_size(qclab_mpi_comm_world(), &value), "MPI_Comm_size")
         return Int(value)
@@ -790,7 +794,7 @@ public enum MPIEnvironment {
     ///
     /// Call it once on every rank when the program is done with MPI, after the driver
     /// has returned or thrown on every rank (`MPI_Finalize` waits for all ranks).
-    public static func finalize() {
+    package static func finalize() {
         guard isInitialized, !isFinalized else { return }
         MPI_Finalize()
     }

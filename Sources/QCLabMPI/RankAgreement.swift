@@ -1,6 +1,10 @@
 import CMPI
 import CMPIShims
 import QCLab
+import QCLabCore
+import QCLabSystem
+import QCLabIO
+import QCLabRuntime
 
 /// The check that every rank of an MPI job was started with the same arguments, before
 /// any work: ranks that disagree would otherwise wait for each other forever (one rank

@@ -234,15 +234,9 @@ private enum Snippets_DocC_UserDefinedModels_md {
             var mass = 2000.0, initPosition = -5.0, initMomentum = 10.0
             var A = 0.01, B = 1.6, C = 0.005, D = 1.0
 
-            func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
-                let n = q.count
-                for t in 0..<n {
-                    s.scratch[t] = -B * abs(q[t])         // e^{-B|q|}
-                    s.scratch[n + t] = -D * q[t] * q[t]   // e^{-Dq²}
-                }
-                VectorMath.exp(inPlace: s.scratch)
-                for t in 0..<n {
-                    let decay = s.scratch[t], gaussian = s.scratch[n + t]
+            func diabatic(positions q: [Double], into s: inout ScatteringSurfaces) {
+                for t in q.indices {
+                    let decay = exp(-B * abs(q[t])), gaussian = exp(-D * q[t] * q[t])   // e^{-B|q|}, e^{-Dq²}
                     let v11 = q[t] >= 0 ? A * (1 - decay) : -A * (1 - decay)
                     (s.v11[t], s.v12[t], s.v22[t]) = (v11, C * gaussian, -v11)
                     (s.d11[t], s.d12[t], s.d22[t]) = (A * B * decay, -2 * C * D * q[t] * gaussian, -A * B * decay)

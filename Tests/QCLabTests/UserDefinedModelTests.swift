@@ -40,13 +40,13 @@ struct SwiftTullyOne: TwoStateScatteringModel, JobRecordable {
     var mass = 2000.0, initPosition = -5.0, initMomentum = 10.0
     var A = 0.01, B = 1.6, C = 0.005, D = 1.0
 
-    func diabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers) {
+    func diabatic(positions q: [Double], into s: inout ScatteringSurfaces) {
         let n = q.count
         for t in 0..<n {
             s.scratch[t] = -B * abs(q[t])         // e^{-B|q|}
             s.scratch[n + t] = -D * q[t] * q[t]   // e^{-Dq²}
         }
-        VectorMath.exp(inPlace: s.scratch)
+        s.scratch.withUnsafeMutableBufferPointer { VectorMath.exp(inPlace: $0) }
         for t in 0..<n {
             let decay = s.scratch[t], gaussian = s.scratch[n + t]
             let v11 = q[t] >= 0 ? A * (1 - decay) : -A * (1 - decay)

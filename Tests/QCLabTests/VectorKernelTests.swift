@@ -128,7 +128,7 @@ final class VectorKernelTests: XCTestCase {
         let count = 37, dt = 0.5
         var (fusedZ, psi) = scatteringState(model, count: count)
         var genericZ = fusedZ
-        var fused = model.fusedClassicalStep(dt: dt, batchSize: count)
+        var fused = fusedClassicalDynamics(of: model)!.fusedClassicalStep(dt: dt, batchSize: count)
         var generic = ClassicalRK4(coordinates: 1, batchSize: count)
         var h = ComplexBatch(components: 4, batchSize: count), reference = h
         for step in 0..<40 {

@@ -6,7 +6,7 @@ let output = CommandLine.arguments.dropFirst().first ?? "reversing-fssh.h5"
 var settings = SimulationSettings(tmax: 2000, dtUpdate: 0.5, dtCollect: 50)
 settings.numTrajs = 200
 settings.batchSize = 50
-let model = TullyProblemOne(initMomentum: 7, initPosition: -4)
+let model = try ModelRegistry.make(name: "TullyProblemOne", constants: ["init_momentum": .number(7), "init_position": .number(-4)])
 var simulation = Simulation(settings: settings, model: model, algorithm: ReversingFSSH(),
                             initialWavefunction: [Complex(1), Complex(0)])
 simulation.outputs = [try OutputRegistry.make("p", model: model)]

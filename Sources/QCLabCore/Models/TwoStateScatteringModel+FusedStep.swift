@@ -1,0 +1,120 @@
+import CQCLabKernels
+
+extension BuiltInScatteringSurfaces {
+    package func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep {
+        ScatteringRK4Step(model: self, dt: dt, batchSize: batchSize)
+    }
+}
+
+/// The fused classical step of a two-state scattering model written outside the library.
+package struct ScatteringDynamics<M: TwoStateScatteringModel>: FusedClassicalDynamics {
+    package let model: M
+
+    package func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep {
+        ScatteringRK4Step(model: model, dt: dt, batchSize: batchSize)
+    }
+}
+
+/// The fused classical dynamics of `model`: its own, or a two-state scattering model's
+/// ``ScatteringRK4Step``; `nil` when it has none.
+package func fusedClassicalDynamics(of model: any Model) -> (any FusedClassicalDynamics)? {
+    if let fused = model as? any FusedClassicalDynamics { return fused }
+    func dynamics(_ model: some TwoStateScatteringModel) -> any FusedClassicalDynamics { ScatteringDynamics(model: model) }
+    return (model as? any TwoStateScatteringModel).map { dynamics($0) }
+}
+
+/// QC Lab's four-stage RK4 step of a free particle on two coupled diabatic surfaces, with
+/// the force `-(∂V/∂q)` taken in a wavefunction held fixed through the stages, fused into
+/// passes over the batch with the potential evaluated once per stage for all trajectories
+/// (so that its exponentials vectorize), and `H(z)` at the new coordinates from the same
+/// evaluation that gives the next step's first force.
+///
+/// With `x = Re z`, `y = Im z`, `q = sqrt(2/m) x` and `F(x) = sqrt(1/(2m)) ⟨ψ|∂V/∂q|ψ⟩`,
+/// the motion is `x' = y`, `y' = -F(x)`.
+package struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep {
+    package let model: M
+    package let dt: Double
+    private let batch: Int
+    /// The surfaces at the latest evaluation (`ScatteringSurfaceBuffers`' layout), the
+    /// coordinates `x` it was made at, the positions `q` to evaluate at, the forces of
+    /// stages 1-3 and `y` of stage 3, at fixed addresses. Copies of a step share them: an
+    /// evaluation is reused only where `x` equals the coordinates it was made at.
+    private let surfaces, evaluatedAt, q, f0, f1, f2, stageY: UnsafeScratch<Double>
+    private var hasEvaluation = false
+    /// The model's built-in formulas, evaluated by the C kernel; `nil` for a model's own.
+    private let builtIn: qclab_scattering_surfaces?
+
+    package init(model: M, dt: Double, batchSize: Int) {
+        self.model = model
+        self.dt = dt
+        batch = batchSize
+        surfaces = UnsafeScratch(repeating: 0, count: ScatteringSurfaceBuffers.doublesPerTrajectory * batchSize)
+        (evaluatedAt, q) = (UnsafeScratch(repeating: 0, count: batchSize), UnsafeScratch(repeating: 0, count: batchSize))
+        (f0, f1, f2) = (UnsafeScratch(repeating: 0, count: batchSize), UnsafeScratch(repeating: 0, count: batchSize),
+                        UnsafeScratch(repeating: 0, count: batchSize))
+        stageY = UnsafeScratch(repeating: 0, count: batchSize)
+        builtIn = model.builtInSurfaces
+    }
+
+    package mutating func advance(z: inout ComplexBatch, psi: ComplexBatch, hamiltonian: inout ComplexBatch) {
+        precondition(z.batchSize == batch && psi.components == 2 && hamiltonian.components == 4,
+                     "a step prepared for another batch")
+        let n = batch, dt = dt, model = model, builtIn = builtIn
+        let positionScale = model.positionScale, forceScale = model.gradientScale
+        let s = ScatteringSurfaceBuffers(surfaces.buffer, batchSize: n)
+        let (q, f0, f1, f2, stageY) = (q.pointer, f0.pointer, f1.pointer, f2.pointer, stageY.pointer)
+        let positions = UnsafeBufferPointer(start: q, count: n)
+        // The last step's closing evaluation serves as this step's first, unless something
+        // (a hop's rescaling, say) has moved a position since (bitwise: same input, same surfaces).
+        let reuse = hasEvaluation && z.re.elementsEqual(evaluatedAt.buffer) { $0.bitPattern == $1.bitPattern }
+        ComplexBatch.withUnsafeMutableHandles(&z, &hamiltonian) { z, h in psi.withUnsafeHandle { psi in
+            if !reuse {
+                for t in 0..<n { q[t] = positionScale * z.re![t] }
+                model.evaluateDiabatic(positions: positions, into: s, builtIn: builtIn)
+            }
+            // Each stage takes the force at its point and gives the next point, where the
+            // surfaces are evaluated; the last gives the new coordinates.
+            for stage in 0..<4 {
+                qclab_scattering_rk4_stage(Int32(stage), Int64(n), dt, positionScale, forceScale, psi.re, psi.im,
+                                           s.d11.baseAddress, s.d12.baseAddress, s.d22.baseAddress, z.re, z.im,
+                                           f0, f1, f2, stageY, q)
+                model.evaluateDiabatic(positions: positions, into: s, builtIn: builtIn)
+            }
+            qclab_scattering_hamiltonian(Int64(n), s.v11.baseAddress, s.v12.baseAddress, s.v22.baseAddress, h.re, h.im)
+        }}
+        _ = evaluatedAt.buffer.update(fromContentsOf: z.re)
+        hasEvaluation = true
+    }
+}
+
+/// The whole surface-hopping step of a model with built-in surfaces in one pass over the
+/// batch (the C kernel `qclab_fssh_scattering_step`, ``StepPlan/QuantumKernelFusion/fusedScatteringStep``):
+/// ``ScatteringRK4Step``'s arithmetic with the force in the active eigenvector, `H` at the new
+/// coordinates, then the propagation, eigenpairs, gauge, probabilities and hop targets of
+/// `qclab_fssh_two_state_real_step`. It carries the slopes of the last step's closing
+/// evaluation to the next step's first force (copies share them; an entry is used only
+/// where `x` has not moved since it was made, so sharing is safe).
+package struct ScatteringSurfaceHoppingStep {
+    private let surfaces: qclab_scattering_surfaces
+    private let positionScale, forceScale: Double
+    /// `∂V11, ∂V12, ∂V22` (three components of the batch) at the coordinates `evaluatedAt`
+    /// (NaN at first: never equal, so evaluated; equal coordinates give equal surfaces, ±0 included).
+    private let slopes, evaluatedAt: UnsafeScratch<Double>
+
+    package init(model: some BuiltInScatteringSurfaces, batchSize: Int) {
+        surfaces = model.surfaces
+        positionScale = model.positionScale
+        forceScale = model.gradientScale
+        slopes = UnsafeScratch(repeating: 0, count: 3 * batchSize)
+        evaluatedAt = UnsafeScratch(repeating: .nan, count: batchSize)
+    }
+
+    /// Runs the step on the coordinates `z` (one component) and the arrays of `step`; false,
+    /// having changed nothing, when the kernel declines (a phase `E dt` beyond its sincos).
+    package func advance(z: ComplexBatch.UnsafeMutableHandle, step: qclab_two_state_step) -> Bool {
+        var classical = qclab_scattering_classical(position_scale: positionScale, force_scale: forceScale, x: z.re,
+                                                   y: z.im, slopes: slopes.pointer, evaluated_at: evaluatedAt.pointer)
+        var surfaces = surfaces, step = step
+        return qclab_fssh_scattering_step(&surfaces, &classical, &step) == 0
+    }
+}

@@ -1,0 +1,239 @@
+import QCLabCore
+import QCLabSystem
+/// A compact, exact binary form of ``SimulationData``, for pipes between forked workers,
+/// MPI messages and checkpoints.
+///
+/// Layout (all integers little-endian, so a round trip is exact to the bit):
+///
+/// ```
+/// magic "QCLD" | version UInt16 | seeds: count UInt64, Int64 each
+/// | normFactor Int64 | sampleCount Int64
+/// | job: flag UInt8, then (if 1) UInt64 length, UTF-8 | errorBarsUnavailable: the same
+/// | observables: count UInt64, each: name (UInt64 length, UTF-8), shape (UInt64 rank,
+///   Int64 each), isComplex UInt8, exact sums (UInt64 count, Int64 each)
+/// | log (UInt64 length, UTF-8)
+/// ```
+///
+/// Decoding checks every length against the bytes left before allocating, so truncated
+/// or corrupted input fails with a ``DataDecodingError`` instead of crashing.
+extension SimulationData {
+    /// The magic bytes every encoding starts with: `QCLD`.
+    package static let binaryMagic: [UInt8] = Array("QCLD".utf8)
+    /// The version of the layout written by ``encodedBytes()`` (2: exact sums).
+    package static let binaryVersion: UInt16 = 2
+
+    /// Encodes this data in the compact binary form (see the extension's documentation).
+    package func encodedBytes() -> [UInt8] {
+        var writer = BinaryWriter()
+        var capacity = 64 + 8 * seeds.count + log.utf8.count + (job?.utf8.count ?? 0)
+        for observable in observables { capacity += 64 + observable.name.utf8.count + 8 * observable.exactSums.count }
+        writer.bytes.reserveCapacity(capacity)
+        writer.bytes += SimulationData.binaryMagic
+        writer.uint16(SimulationData.binaryVersion)
+        writer.count(seeds.count)
+        for seed in seeds { writer.int64(seed) }
+        writer.int64(normFactor)
+        writer.int64(sampleCount)
+        writer.optionalString(job)
+        writer.optionalString(errorBarsUnavailable)
+        writer.count(observables.count)
+        for observable in observables {
+            writer.string(observable.name)
+            writer.count(observable.shape.count)
+            for extent in observable.shape { writer.int64(extent) }
+            writer.bytes.append(observable.isComplex ? 1 : 0)
+            writer.count(observable.exactSums.count)
+            for value in observable.exactSums { writer.uint64(UInt64(bitPattern: value)) }
+        }
+        writer.string(log)
+        return writer.bytes
+    }
+
+    /// Decodes data written by ``encodedBytes()``; throws a ``DataDecodingError`` that
+    /// says what was being read when the input is truncated, corrupted or of another version.
+    package init(encodedBytes bytes: [UInt8]) throws {
+        var reader = BinaryReader(bytes: bytes)
+        let magic = try reader.take(4, "magic")
+        guard Array(magic) == SimulationData.binaryMagic else {
+            throw DataDecodingError("not QCLab binary data (bad magic bytes)", offset: 0)
+        }
+        let version = try reader.uint16("version")
+        guard version == SimulationData.binaryVersion else {
+            throw DataDecodingError("unsupported version \(version) (this build reads version \(SimulationData.binaryVersion))", offset: 4)
+        }
+        let seedCount = try reader.count("seed count", elementSize: 8)
+        var seeds: [Int] = []
+        seeds.reserveCapacity(seedCount)
+        for _ in 0..<seedCount { seeds.append(try reader.int64("seed")) }
+        let normFactor = try reader.int64("norm_factor")
+        let sampleCount = try reader.int64("sample count")
+        guard normFactor >= 0, sampleCount >= 0, sampleCount <= normFactor else {
+            throw DataDecodingError("bad counts: norm_factor \(normFactor), samples \(sampleCount)", offset: reader.offset)
+        }
+        let job = try reader.optionalString("job")
+        let errorBarsUnavailable = try reader.optionalString("error-bar note")
+        let observableCount = try reader.count("observable count", elementSize: 1)
+        var observables: [OutputAccumulator] = []
+        for _ in 0..<observableCount {
+            let name = try reader.string("observable name")
+            let rank = try reader.count("shape of '\(name)'", elementSize: 8)
+            var shape: [Int] = []
+            for _ in 0..<rank {
+                let extent = try reader.int64("shape of '\(name)'")
+                guard extent >= 0, extent <= Int(Int32.max) else {
+                    throw DataDecodingError("'\(name)' has a bad extent \(extent)", offset: reader.offset - 8)
+                }
+                shape.append(extent)
+            }
+            let flag = try reader.take(1, "type of '\(name)'").first!
+            guard flag <= 1 else { throw DataDecodingError("'\(name)' has a bad type flag \(flag)", offset: reader.offset - 1) }
+            let count = try reader.count("length of the sums of '\(name)'", elementSize: 8)
+            // The count the shape needs; -1 (matching nothing) when it overflows.
+            let expected = shape.reduce(flag == 1 ? 2 * OutputAccumulator.exactValuesPerElement : OutputAccumulator.exactValuesPerElement) { total, extent in
+                let (product, overflow) = total.multipliedReportingOverflow(by: extent)
+                return total < 0 || overflow ? -1 : product
+            }
+            guard count == expected else {
+                throw DataDecodingError("'\(name)' holds \(count) sums, but its shape \(shape) needs \(expected)", offset: reader.offset)
+            }
+            var sums = [Int64](repeating: 0, count: count)
+            for i in 0..<count { sums[i] = Int64(bitPattern: try reader.uint64("sums of '\(name)'")) }
+            do {
+                observables.append(try OutputAccumulator(name: name, shape: shape, isComplex: flag == 1, exactSums: sums))
+            } catch {
+                throw DataDecodingError("\(error)", offset: reader.offset)
+            }
+        }
+        let log = try reader.string("log")
+        guard reader.offset == bytes.count else {
+            throw DataDecodingError("\(bytes.count - reader.offset) unexpected bytes after the end", offset: reader.offset)
+        }
+        self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
+                  job: job, errorBarsUnavailable: errorBarsUnavailable)
+    }
+}
+
+/// Why ``SimulationData/init(encodedBytes:)`` refused its input.
+package struct DataDecodingError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// What was wrong, such as `truncated while reading sum of 'dm_db' (needs 1600 bytes, 12 left)`.
+    package let reason: String
+    /// The byte offset where decoding stopped.
+    package let offset: Int
+
+    package init(_ reason: String, offset: Int) {
+        self.reason = reason
+        self.offset = offset
+    }
+
+    package var description: String { "binary data: \(reason) at byte \(offset)" }
+}
+
+/// Appends little-endian values to a byte array.
+package struct BinaryWriter {
+    package var bytes: [UInt8] = []
+
+    package init() {}
+
+    package mutating func uint16(_ value: UInt16) {
+        bytes.append(UInt8(truncatingIfNeeded: value))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+    }
+
+    package mutating func uint64(_ value: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    package mutating func int64(_ value: Int) { uint64(UInt64(bitPattern: Int64(value))) }
+
+    package mutating func count(_ value: Int) { uint64(UInt64(value)) }
+
+    /// A length, then `value`.
+    package mutating func lengthPrefixed(_ value: [UInt8]) {
+        count(value.count)
+        bytes += value
+    }
+
+    package mutating func string(_ value: String) {
+        let utf8 = Array(value.utf8)
+        count(utf8.count)
+        bytes += utf8
+    }
+
+    package mutating func optionalString(_ value: String?) {
+        bytes.append(value == nil ? 0 : 1)
+        if let value { string(value) }
+    }
+
+    package mutating func doubles(_ values: [Double]) {
+        count(values.count)
+        for value in values { uint64(value.bitPattern) }
+    }
+}
+
+/// Reads little-endian values from a byte array, checking every length first.
+package struct BinaryReader {
+    package let bytes: [UInt8]
+    package private(set) var offset = 0
+
+    package init(bytes: [UInt8]) { self.bytes = bytes }
+
+    package mutating func take(_ n: Int, _ what: String) throws -> ArraySlice<UInt8> {
+        guard n <= bytes.count - offset else {
+            throw DataDecodingError("truncated while reading \(what) (needs \(n) bytes, \(bytes.count - offset) left)", offset: offset)
+        }
+        defer { offset += n }
+        return bytes[offset..<offset + n]
+    }
+
+    package mutating func uint16(_ what: String) throws -> UInt16 {
+        let b = try take(2, what)
+        return UInt16(b[b.startIndex]) | UInt16(b[b.startIndex + 1]) << 8
+    }
+
+    package mutating func uint64(_ what: String) throws -> UInt64 {
+        let b = try take(8, what)
+        var value: UInt64 = 0
+        for (i, byte) in b.enumerated() { value |= UInt64(byte) << UInt64(8 * i) }
+        return value
+    }
+
+    package mutating func int64(_ what: String) throws -> Int { Int(Int64(bitPattern: try uint64(what))) }
+
+    /// A count of elements of `elementSize` bytes each, which must fit in the bytes left.
+    package mutating func count(_ what: String, elementSize: Int) throws -> Int {
+        let start = offset
+        let raw = try uint64(what)
+        guard raw <= UInt64(bytes.count - offset) / UInt64(elementSize) else {
+            throw DataDecodingError("truncated or corrupted: \(what) is \(raw), but only \(bytes.count - offset) bytes are left", offset: start)
+        }
+        return Int(raw)
+    }
+
+    /// A length, then that many bytes (written by ``BinaryWriter/lengthPrefixed(_:)``).
+    package mutating func lengthPrefixed(_ what: String) throws -> [UInt8] {
+        Array(try take(try count("length of \(what)", elementSize: 1), what))
+    }
+
+    package mutating func string(_ what: String) throws -> String {
+        let n = try count("length of \(what)", elementSize: 1)
+        let start = offset
+        let utf8 = try take(n, what)
+        guard let text = String(validating: utf8, as: UTF8.self) else {
+            throw DataDecodingError("\(what) is not valid UTF-8", offset: start)
+        }
+        return text
+    }
+
+    package mutating func optionalString(_ what: String) throws -> String? {
+        let flag = try take(1, "presence of \(what)").first!
+        guard flag <= 1 else { throw DataDecodingError("bad presence flag \(flag) of \(what)", offset: offset - 1) }
+        return flag == 1 ? try string(what) : nil
+    }
+
+    package mutating func doubles(_ what: String) throws -> [Double] {
+        let n = try count("length of \(what)", elementSize: 8)
+        var values = [Double](repeating: 0, count: n)
+        for i in 0..<n { values[i] = Double(bitPattern: try uint64(what)) }
+        return values
+    }
+}
