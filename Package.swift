@@ -35,18 +35,25 @@ let package = Package(
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // MARK: Shims for what Swift cannot import
+        // HDF5's and MPI's macros (type handles, property lists, MPI_COMM_WORLD), as functions.
         .target(name: "CHDF5Shims", dependencies: ["CHDF5"], path: "CSources/CHDF5Shims"),
         .target(name: "CMPIShims", dependencies: ["CMPI"], path: "CSources/CMPIShims"),
-        // Hot loops that vectorize only with C's `restrict`.
+
+        // MARK: C by concern
+        // Hot loops that vectorize only with C's `restrict` (kernels, eigensolver, random
+        // numbers), and the CRC-32C checksum (SSE 4.2 chosen at load, like the kernels' clones).
         .target(name: "CQCLabKernels", path: "CSources/CQCLabKernels"),
-        // The exact, order-free reduction of outputs (128-bit integers, fma) and process shims for the drivers.
-        .target(name: "CQCLabDrivers", path: "CSources/CQCLabDrivers"),
+        // The exact, order-free reduction of outputs (128-bit integers, fma).
+        .target(name: "CQCLabExactSums", path: "CSources/CQCLabExactSums"),
+        // Process and signal helpers: prctl, /proc, resource limits, and the signal handler
+        // that removes half-written files and records a stop.
+        .target(name: "CQCLabProcess", path: "CSources/CQCLabProcess"),
 
         // MARK: Swift
         .target(
             name: "QCLab",
             dependencies: [
-                "CLAPACKE", "COpenBLAS", "CHDF5", "CHDF5Shims", "CQCLabKernels", "CQCLabDrivers",
+                "CLAPACKE", "COpenBLAS", "CHDF5", "CHDF5Shims", "CQCLabKernels", "CQCLabExactSums", "CQCLabProcess",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "QCLabMPI", dependencies: ["QCLab", "CMPI", "CMPIShims"]),

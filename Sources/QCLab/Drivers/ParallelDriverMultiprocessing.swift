@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CQCLabDrivers
+import CQCLabProcess
 import Foundation
 
 /// Runs a simulation's trajectories in forked worker processes on this machine (QC Lab's

@@ -1,4 +1,4 @@
-import CHDF5Shims
+import CQCLabProcess
 import Foundation
 #if canImport(Glibc)
 import Glibc

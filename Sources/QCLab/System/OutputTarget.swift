@@ -1,4 +1,4 @@
-import CHDF5Shims
+import CQCLabProcess
 import Foundation
 
 /// Where an output file goes, checked before any work is done, and the one way it is

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CQCLabDrivers
+import CQCLabProcess
 
 /// A failed system call's `errno`, typed (swift-system's `Errno`, reduced to what we use).
 struct Errno: Error, Equatable, CustomStringConvertible {

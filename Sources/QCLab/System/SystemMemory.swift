@@ -1,4 +1,4 @@
-import CQCLabDrivers
+import CQCLabProcess
 import Foundation
 
 /// How much memory this process may still use, for refusing runs that cannot fit before
