@@ -171,12 +171,6 @@ INLINE void gather(int64_t batch, int64_t n, int64_t first, const double *restri
     const lanes mr = select_lanes(reflect, (factor) / (dr), splat(0.0))
 #define HH_HALF(t_r, t_i, x_r, x_i, h_r, h_i) const lanes h_r = -0.5 * (t_r) * (x_r)
 #include "householder.h"
-#undef HH_FUNCTION
-#undef HH_IM
-#undef HH_UNREFLECTED
-#undef HH_LARGEST_PART
-#undef HH_MULTIPLIER
-#undef HH_HALF
 
 // Complex Hermitian A (zhetd2): the template's complex instance.
 #define HH_FUNCTION tridiagonalize_hermitian
@@ -191,12 +185,6 @@ INLINE void gather(int64_t batch, int64_t n, int64_t first, const double *restri
     const lanes h_r = -0.5 * ((t_r) * (x_r) - (t_i) * (x_i)), \
                 h_i = -0.5 * ((t_r) * (x_i) + (t_i) * (x_r))
 #include "householder.h"
-#undef HH_FUNCTION
-#undef HH_IM
-#undef HH_UNREFLECTED
-#undef HH_LARGEST_PART
-#undef HH_MULTIPLIER
-#undef HH_HALF
 
 // MARK: 2. Eigenvalues by implicit QL
 

@@ -15,6 +15,8 @@
 //   the conjugate over |d|²);
 // - HH_HALF(t_r, t_i, x_r, x_i, h_r, h_i): declares h = -(t/2) x (real A evaluates
 //   (-t/2) x, complex A -(t x)/2).
+//
+// The parameters are undefined at the end, ready for the next instance.
 
 /// A = Q T Qᴴ with T real symmetric tridiagonal (lower triangle). T's diagonal goes to d,
 /// its subdiagonal to e (e[k] couples k and k + 1); reflector k is I - τ v vᴴ acting on
@@ -123,3 +125,10 @@ INLINE void HH_FUNCTION(int64_t n, block *b) {
     b->d[n - 1] = ar[packed(n - 1, n - 1)];
     b->e[n - 1] = splat(0.0);
 }
+
+#undef HH_FUNCTION
+#undef HH_IM
+#undef HH_UNREFLECTED
+#undef HH_LARGEST_PART
+#undef HH_MULTIPLIER
+#undef HH_HALF
