@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.0"),
     ],
     targets: [
         // MARK: System libraries
@@ -54,6 +55,7 @@ let package = Package(
             name: "QCLab",
             dependencies: [
                 "CLAPACKE", "COpenBLAS", "CHDF5", "CHDF5Shims", "CQCLabKernels", "CQCLabExactSums", "CQCLabProcess",
+                .product(name: "Numerics", package: "swift-numerics"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "QCLabMPI", dependencies: ["QCLab", "CMPI", "CMPIShims"]),
@@ -68,7 +70,7 @@ let package = Package(
         .executableTarget(name: "MPIFailureProbe", dependencies: ["QCLab", "QCLabMPI"], path: "Tests/MPIFailureProbe"),
         .testTarget(
             name: "QCLabTests",
-            dependencies: ["QCLab", "QCLabMPI"],
+            dependencies: ["QCLab", "QCLabMPI", .product(name: "Numerics", package: "swift-numerics")],
             resources: [.copy("Fixtures")]),
     ]
 )

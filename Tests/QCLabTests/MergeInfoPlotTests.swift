@@ -105,7 +105,7 @@ final class MergeInfoPlotTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("21 points"), "\(error)")
         }
         // A different model size.
-        var wavefunction = [Complex](repeating: .zero, count: 7)
+        var wavefunction = [Complex<Double>](repeating: .zero, count: 7)
         wavefunction[0] = Complex(1)
         let fmo = try serialDriver(Simulation(settings: spinBoson().settings, model: FMOComplex(N: 2), algorithm: MeanField(),
                                               initialWavefunction: wavefunction), seeds: [2, 3])

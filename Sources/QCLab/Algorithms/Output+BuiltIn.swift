@@ -30,7 +30,7 @@ extension Output {
                 for b in 0..<n {
                     for t in 0..<rows {
                         let product = psi[a, t] * psi[b, t].conjugate
-                        values[a * n + b, t] = Complex(alpha * product.re + (a == b ? diagonal : 0), alpha * product.im)
+                        values[a * n + b, t] = Complex(alpha * product.real + (a == b ? diagonal : 0), alpha * product.imaginary)
                     }
                 }
             }

@@ -177,7 +177,7 @@ public struct Job: Sendable {
         }
     }
 
-    static func wavefunction(_ value: JSONValue) throws -> [Complex] {
+    static func wavefunction(_ value: JSONValue) throws -> [Complex<Double>] {
         let dict = try object(value, "initial_state")
         try allowOnly(dict, ["wf_db"], in: "initial_state")
         guard case let .array(items)? = dict["wf_db"] else {

@@ -1,3 +1,4 @@
+import Numerics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,7 +32,7 @@ public struct FMOComplex: DiagonalLinearHarmonicModel {
     public let N: Int
     public let bath: HarmonicBath
     public let coupling: DiagonalLinearCoupling
-    public let constantHamiltonian: [Complex]
+    public let constantHamiltonian: [Complex<Double>]
     public var numQuantumStates: Int { 7 }
 
     public init(kBT: Double = 1.0, mass: Double = 1.0, lReorg: Double = 35.0 * FMOComplex.invcmToKBT300,

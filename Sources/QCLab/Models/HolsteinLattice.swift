@@ -1,3 +1,5 @@
+import Numerics
+
 /// A nearest-neighbour tight-binding lattice of `N` sites, each with one optical phonon
 /// mode coupled Holstein-style to the site population.
 ///
@@ -11,7 +13,7 @@ public struct HolsteinLattice: DiagonalLinearHarmonicModel {
     public let periodic: Bool
     public let bath: HarmonicBath
     public let coupling: DiagonalLinearCoupling
-    public let constantHamiltonian: [Complex]
+    public let constantHamiltonian: [Complex<Double>]
     public var numQuantumStates: Int { N }
 
     public init(kBT: Double = 1.0, g: Double = 0.5, w: Double = 0.5, N: Int = 10, J: Double = 1.0,
@@ -24,7 +26,7 @@ public struct HolsteinLattice: DiagonalLinearHarmonicModel {
         coupling = DiagonalLinearCoupling(gamma: (0..<N).map { n in
             (0..<N).map { $0 == n ? g * w * (w / weight[n]).squareRoot() : 0 }
         })
-        var h = [Complex](repeating: .zero, count: N * N)
+        var h = [Complex<Double>](repeating: .zero, count: N * N)
         for n in 0..<max(N - 1, 0) {
             h[n * N + n + 1] = Complex(-J)
             h[(n + 1) * N + n] = Complex(-J)

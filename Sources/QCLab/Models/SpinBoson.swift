@@ -1,3 +1,4 @@
+import Numerics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,7 +17,7 @@ public struct SpinBoson: DiagonalLinearHarmonicModel {
     public let A: Int
     public let bath: HarmonicBath
     public let coupling: DiagonalLinearCoupling
-    public let constantHamiltonian: [Complex]
+    public let constantHamiltonian: [Complex<Double>]
     public var numQuantumStates: Int { 2 }
 
     public init(kBT: Double = 1.0, V: Double = 0.5, E: Double = 0.5, A: Int = 100, W: Double = 0.1,

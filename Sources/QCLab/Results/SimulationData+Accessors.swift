@@ -1,3 +1,5 @@
+import Numerics
+
 /// A value with its error bar: the mean over trajectories and the standard error of that
 /// mean (zero when the data holds no error bars, as QC Lab's files do not).
 public struct Estimate: Sendable, Equatable, CustomStringConvertible {
@@ -35,7 +37,7 @@ extension SimulationData {
     }
 
     /// Element `(row, column)` of the diabatic density matrix at every collect time.
-    public func densityMatrixElement(_ row: Int, _ column: Int) -> [Complex]? {
+    public func densityMatrixElement(_ row: Int, _ column: Int) -> [Complex<Double>]? {
         guard let n = stateCount, (0..<n).contains(row), (0..<n).contains(column), let mean = mean("dm_db") else { return nil }
         return times.indices.map { k in
             let i = 2 * ((k * n + row) * n + column)
@@ -44,7 +46,7 @@ extension SimulationData {
     }
 
     /// The diabatic density matrix at the `timeIndex`-th collect time, `[row][column]`.
-    public func densityMatrix(atTimeIndex timeIndex: Int) -> [[Complex]]? {
+    public func densityMatrix(atTimeIndex timeIndex: Int) -> [[Complex<Double>]]? {
         guard let n = stateCount, times.indices.contains(timeIndex), let mean = mean("dm_db") else { return nil }
         return (0..<n).map { row in
             (0..<n).map { column in
