@@ -113,7 +113,7 @@ extension ComplexAvoidedCrossing {
         let s = gradientScale
         let diagonal = s * ((A * trig.sinTheta) * dTheta)
         let offDiagonal = Complex(A * (trig.cosTheta * dTheta), A * (trig.sinTheta * dPhi)) * trig.phase
-        return (diagonal, Complex(s * offDiagonal.real, s * offDiagonal.imaginary))
+        return (diagonal, offDiagonal.multiplied(by: s))
     }
 
     /// `Σ_ab conj(u_a) [∂H/∂z*]_ab v_b` for both coordinates, summed in QC Lab's element
@@ -159,7 +159,7 @@ extension ComplexAvoidedCrossing {
         for t in 0..<batch {
             let trig = trigonometry[t]
             let cosTheta = trig.cosTheta, offDiagonal = A * trig.sinTheta
-            let re = offDiagonal * trig.phase.real, im = offDiagonal * trig.phase.imaginary
+            let re = offDiagonal * trig.phase.rawStorage.x, im = offDiagonal * trig.phase.rawStorage.y
             h.re[t] = q.e00 + (-A) * cosTheta; h.im[t] = 0
             h.re[batch + t] = q.couplingRe + re; h.im[batch + t] = q.couplingIm + im
             h.re[2 * batch + t] = q.couplingRe + re; h.im[2 * batch + t] = -q.couplingIm + -im

@@ -41,9 +41,11 @@ public struct FreeParticleHop: Sendable, Equatable {
     /// The shift `-i γ d`, or `nil` when the hop is frustrated.
     public func shift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         var a = 0.0, b = 0.0
+        // The raw parts: `real` and `imaginary` check finiteness on every read (measured).
         for c in weight.indices {
-            a += -(weight[c] * d[c].real * d[c].real)
-            b += -(2.0 * weight[c] * d[c].real * z[c].imaginary)
+            let (dr, zi) = (d[c].rawStorage.x, z[c].rawStorage.y)
+            a += -(weight[c] * dr * dr)
+            b += -(2.0 * weight[c] * dr * zi)
         }
         guard let gamma = smallerHopRoot(a: a, b: b, c: -energyGap) else { return nil }
         return d.map { Complex(0, -gamma) * $0 }
@@ -76,8 +78,10 @@ public struct HarmonicHop: Sendable, Equatable {
         for c in weight.indices {
             let w2h = frequencySquaredOverWeight[c], h = weight[c]
             let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
-            a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (d[c].real * d[c].real - d[c].imaginary * d[c].imaginary)
-            b += h * z[c].imaginary * d[c].real - w2h * z[c].real * d[c].imaginary
+            // The raw parts: `real` and `imaginary` check finiteness on every read (measured).
+            let (dr, di) = d[c].rawStorage, (zr, zi) = z[c].rawStorage
+            a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (dr * dr - di * di)
+            b += h * zi * dr - w2h * zr * di
         }
         b *= 2.0
         guard let gamma = smallerHopRoot(a: a, b: b, c: energyGap) else { return nil }
