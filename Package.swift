@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.0"),
     ],
     targets: [
         // MARK: System libraries
@@ -36,12 +37,19 @@ let package = Package(
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // MARK: Shims for what Swift cannot import
+        // HDF5's and MPI's macros (type handles, property lists, MPI_COMM_WORLD), as functions.
         .target(name: "CHDF5Shims", dependencies: ["CHDF5"], path: "CSources/CHDF5Shims"),
         .target(name: "CMPIShims", dependencies: ["CMPI"], path: "CSources/CMPIShims"),
-        // Hot loops that vectorize only with C's `restrict`.
+
+        // MARK: C by concern
+        // Hot loops that vectorize only with C's `restrict` (kernels, eigensolver, random
+        // numbers), and the CRC-32C checksum (SSE 4.2 chosen at load, like the kernels' clones).
         .target(name: "CQCLabKernels", path: "CSources/CQCLabKernels"),
-        // The exact, order-free reduction of outputs (128-bit integers, fma) and process shims for the drivers.
-        .target(name: "CQCLabDrivers", path: "CSources/CQCLabDrivers"),
+        // The exact, order-free reduction of outputs (128-bit integers, fma).
+        .target(name: "CQCLabExactSums", path: "CSources/CQCLabExactSums"),
+        // Process and signal helpers: prctl, /proc, resource limits, and the signal handler
+        // that removes half-written files and records a stop.
+        .target(name: "CQCLabProcess", path: "CSources/CQCLabProcess"),
 
         // MARK: Swift
         // The layers, each only on those below it: Core (physics, no I/O) <- System (syscalls,
@@ -49,23 +57,26 @@ let package = Package(
         // <- QCLab (the user's module, re-exporting them) <- QCLabMPI.
         .target(
             name: "QCLabCore",
-            dependencies: ["CLAPACKE", "COpenBLAS", "CQCLabKernels", "CQCLabDrivers"]),
+            dependencies: [
+                "CLAPACKE", "COpenBLAS", "CQCLabKernels", "CQCLabExactSums",
+                .product(name: "Numerics", package: "swift-numerics"),
+            ]),
         .target(
             name: "QCLabSystem",
             dependencies: [
-                "QCLabCore", "CHDF5Shims", "CQCLabDrivers",
+                "QCLabCore", "CQCLabKernels", "CQCLabProcess",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(
             name: "QCLabIO",
             dependencies: [
-                "QCLabCore", "QCLabSystem", "CHDF5", "CHDF5Shims",
+                "QCLabCore", "QCLabSystem", "CHDF5", "CHDF5Shims", "CQCLabProcess",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(
             name: "QCLabRuntime",
             dependencies: [
-                "QCLabCore", "QCLabSystem", "QCLabIO", "COpenBLAS", "CQCLabDrivers",
+                "QCLabCore", "QCLabSystem", "QCLabIO", "COpenBLAS", "CQCLabProcess",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
@@ -84,7 +95,7 @@ let package = Package(
         .executableTarget(name: "MPIFailureProbe", dependencies: ["QCLab", "QCLabMPI"], path: "Tests/MPIFailureProbe"),
         .testTarget(
             name: "QCLabTests",
-            dependencies: ["QCLab", "QCLabMPI"],
+            dependencies: ["QCLab", "QCLabMPI", .product(name: "Numerics", package: "swift-numerics")],
             resources: [.copy("Fixtures")]),
     ]
 )

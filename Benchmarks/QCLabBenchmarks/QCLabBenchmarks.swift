@@ -92,7 +92,7 @@ struct EigenState {
     init(model: any Model, batch: Int, dt: Double, steps: Int = 32, method: BatchEigensolver.Strategy? = nil) throws {
         self.method = method
         let n = model.numQuantumStates
-        let psi = (0..<n).map { $0 == 0 ? Complex(1) : Complex.zero }
+        let psi = (0..<n).map { $0 == 0 ? Complex(1) : Complex<Double>.zero }
         let grid = TimeGrid(SimulationSettings(tmax: Double(steps) * dt, dtUpdate: dt, dtCollect: dt,
                                                numTrajs: batch, batchSize: batch))
         var run = try SurfaceHoppingBatch(algorithm: FewestSwitchesSurfaceHopping(), model: model, grid: grid,

@@ -162,83 +162,29 @@ INLINE void gather(int64_t batch, int64_t n, int64_t first, const double *restri
 
 // MARK: 1. Householder tridiagonalization
 
-/// A = Q T Qᵀ. T's diagonal goes to d, its subdiagonal to e (e[k] couples k and k + 1);
-/// reflector k is I - tau[k] v vᵀ acting on components k + 1 ... n - 1 with v = (1,
-/// reflectors[k n ...]). A's largest element is below 2, so the sums of squares cannot
-/// overflow; a column whose largest element (and so its norm) is below 2^-450 is scaled
-/// up by 2^600 first, as dlarfg rescales a reflector whose norm is below the safe minimum.
-INLINE void tridiagonalize(int64_t n, block *b) {
-    lanes *restrict a = b->a, *restrict v = b->y, *restrict p = b->p;
-    const double tiny = 0x1p-450, boost = 0x1p600;
-    for (int64_t k = 0; k + 2 < n; k++) {
-        const int64_t o = k + 1, m = n - o;
-        const lanes alpha = a[packed(o, k)];
-        lanes sum = splat(0.0), largest = abs_lanes(alpha);
-        for (int64_t i = 1; i < m; i++) {
-            const lanes x = a[packed(o + i, k)];
-            sum += x * x;
-            largest = max_lanes(largest, abs_lanes(x));
-        }
-        lanes factor = splat(1.0);
-        lane_mask small = (largest > 0.0) & (largest < tiny);
-        if (any_lane(small)) {
-            for (int round = 0; round < 3 && any_lane(small); round++) {
-                factor = select_lanes(small, factor * boost, factor);
-                small = (largest * factor > 0.0) & (largest * factor < tiny);
-            }
-            sum = splat(0.0);
-            for (int64_t i = 1; i < m; i++) {
-                const lanes x = a[packed(o + i, k)] * factor;
-                sum += x * x;
-            }
-        }
-        const lanes scaled_alpha = alpha * factor;
-        const lane_mask reflect = sum > 0.0;
-        const lanes beta = -copysign_lanes(sqrt_lanes(scaled_alpha * scaled_alpha + sum), scaled_alpha);
-        const lanes t = select_lanes(reflect, (beta - scaled_alpha) / beta, splat(0.0));
-        const lanes multiplier = select_lanes(reflect, factor / (scaled_alpha - beta), splat(0.0));
-        b->e[k] = select_lanes(reflect, beta / factor, alpha);
-        b->tau[k] = t;
-        b->d[k] = a[packed(k, k)];
-        lanes *restrict tail = b->reflectors + k * n;
-        v[0] = splat(1.0);
-        for (int64_t i = 1; i < m; i++) {
-            v[i] = a[packed(o + i, k)] * multiplier;
-            tail[i - 1] = v[i];
-        }
-        // p = t A22 v from the lower triangle, then w = p - (t/2)(pᵀv) v.
-        for (int64_t i = 0; i < m; i++) p[i] = splat(0.0);
-        for (int64_t i = 0; i < m; i++) {
-            const lanes *restrict row = a + packed(o + i, o);
-            const lanes vi = v[i];
-            lanes dot = row[i] * vi;
-            for (int64_t j = 0; j < i; j++) {
-                dot += row[j] * v[j];
-                p[j] += row[j] * vi;
-            }
-            p[i] += dot;
-        }
-        lanes pv = splat(0.0);
-        for (int64_t i = 0; i < m; i++) {
-            p[i] *= t;
-            pv += p[i] * v[i];
-        }
-        const lanes half = -0.5 * t * pv;
-        for (int64_t i = 0; i < m; i++) p[i] += half * v[i];
-        // A22 -= v wᵀ + w vᵀ.
-        for (int64_t i = 0; i < m; i++) {
-            lanes *restrict row = a + packed(o + i, o);
-            const lanes vi = v[i], wi = p[i];
-            for (int64_t j = 0; j <= i; j++) row[j] -= vi * p[j] + wi * v[j];
-        }
-    }
-    if (n >= 2) {
-        b->d[n - 2] = a[packed(n - 2, n - 2)];
-        b->e[n - 2] = a[packed(n - 1, n - 2)];
-    }
-    b->d[n - 1] = a[packed(n - 1, n - 1)];
-    b->e[n - 1] = splat(0.0);
-}
+// Real symmetric A (dsytd2): the template's real instance.
+#define HH_FUNCTION tridiagonalize
+#define HH_IM(...)
+#define HH_UNREFLECTED 2
+#define HH_LARGEST_PART(x, y) abs_lanes(x)
+#define HH_MULTIPLIER(reflect, factor, dr, di, mr, mi) \
+    const lanes mr = select_lanes(reflect, (factor) / (dr), splat(0.0))
+#define HH_HALF(t_r, t_i, x_r, x_i, h_r, h_i) const lanes h_r = -0.5 * (t_r) * (x_r)
+#include "householder.h"
+
+// Complex Hermitian A (zhetd2): the template's complex instance.
+#define HH_FUNCTION tridiagonalize_hermitian
+#define HH_IM(...) __VA_ARGS__
+#define HH_UNREFLECTED 1
+#define HH_LARGEST_PART(x, y) max_lanes(abs_lanes(x), abs_lanes(y))
+#define HH_MULTIPLIER(reflect, factor, dr, di, mr, mi)                                                 \
+    const lanes hh_dr = (dr), hh_di = (di);                                                            \
+    const lanes hh_inverse = select_lanes(reflect, (factor) / (hh_dr * hh_dr + hh_di * hh_di), splat(0.0)); \
+    const lanes mr = hh_dr * hh_inverse, mi = -hh_di * hh_inverse
+#define HH_HALF(t_r, t_i, x_r, x_i, h_r, h_i)                 \
+    const lanes h_r = -0.5 * ((t_r) * (x_r) - (t_i) * (x_i)), \
+                h_i = -0.5 * ((t_r) * (x_i) + (t_i) * (x_r))
+#include "householder.h"
 
 // MARK: 2. Eigenvalues by implicit QL
 
@@ -652,105 +598,6 @@ INLINE void gather_hermitian(int64_t batch, int64_t n, int64_t first, const doub
         b->a_im[c] = b->a_im[c] * first_factor * second_factor;
     }
     *bad = ~finite;
-}
-
-/// A = Q T Qᴴ with T real symmetric tridiagonal (LAPACK's zhetd2, lower): reflector k is
-/// I - τ v vᴴ with v = (1, reflectors[k n ...]) and complex τ (zlarfg, which leaves a real
-/// β on the subdiagonal; a column whose largest part is below 2^-450 is scaled up first).
-INLINE void tridiagonalize_hermitian(int64_t n, block *b) {
-    lanes *restrict ar = b->a, *restrict ai = b->a_im;
-    lanes *restrict vr = b->y, *restrict vi = b->y_im, *restrict pr = b->p, *restrict pi = b->p_im;
-    const double tiny = 0x1p-450, boost = 0x1p600;
-    for (int64_t k = 0; k + 1 < n; k++) {
-        const int64_t o = k + 1, m = n - o;
-        const lanes alpha_r = ar[packed(o, k)], alpha_i = ai[packed(o, k)];
-        lanes sum = splat(0.0), largest = max_lanes(abs_lanes(alpha_r), abs_lanes(alpha_i));
-        for (int64_t i = 1; i < m; i++) {
-            const lanes x = ar[packed(o + i, k)], y = ai[packed(o + i, k)];
-            sum += x * x + y * y;
-            largest = max_lanes(largest, max_lanes(abs_lanes(x), abs_lanes(y)));
-        }
-        lanes factor = splat(1.0);
-        lane_mask small = (largest > 0.0) & (largest < tiny);
-        if (any_lane(small)) {
-            for (int round = 0; round < 3 && any_lane(small); round++) {
-                factor = select_lanes(small, factor * boost, factor);
-                small = (largest * factor > 0.0) & (largest * factor < tiny);
-            }
-            sum = splat(0.0);
-            for (int64_t i = 1; i < m; i++) {
-                const lanes x = ar[packed(o + i, k)] * factor, y = ai[packed(o + i, k)] * factor;
-                sum += x * x + y * y;
-            }
-        }
-        const lanes sr = alpha_r * factor, si = alpha_i * factor;
-        const lane_mask reflect = (sum > 0.0) | (si != 0.0);
-        const lanes beta = -copysign_lanes(sqrt_lanes(sr * sr + si * si + sum), sr);
-        const lanes safe_beta = select_lanes(reflect, beta, splat(1.0));
-        const lanes tr = select_lanes(reflect, (beta - sr) / safe_beta, splat(0.0));
-        const lanes ti = select_lanes(reflect, -si / safe_beta, splat(0.0));
-        // 1 / (α - β) = conj(α - β) / |α - β|², times the column's scale factor.
-        const lanes dr = sr - beta, di = si;
-        const lanes inverse = select_lanes(reflect, factor / (dr * dr + di * di), splat(0.0));
-        const lanes mr = dr * inverse, mi = -di * inverse;
-        b->e[k] = select_lanes(reflect, beta / factor, alpha_r);
-        b->tau[k] = tr;
-        b->tau_im[k] = ti;
-        b->d[k] = ar[packed(k, k)];
-        lanes *restrict tail_r = b->reflectors + k * n, *restrict tail_i = b->reflectors_im + k * n;
-        vr[0] = splat(1.0);
-        vi[0] = splat(0.0);
-        for (int64_t i = 1; i < m; i++) {
-            const lanes x = ar[packed(o + i, k)], y = ai[packed(o + i, k)];
-            vr[i] = x * mr - y * mi;
-            vi[i] = x * mi + y * mr;
-            tail_r[i - 1] = vr[i];
-            tail_i[i - 1] = vi[i];
-        }
-        // p = τ A22 v (A22 Hermitian, lower triangle stored; its diagonal real).
-        for (int64_t i = 0; i < m; i++) { pr[i] = splat(0.0); pi[i] = splat(0.0); }
-        for (int64_t i = 0; i < m; i++) {
-            const lanes *restrict rr = ar + packed(o + i, o), *restrict ri = ai + packed(o + i, o);
-            const lanes xr = vr[i], xi = vi[i];
-            lanes dot_r = rr[i] * xr, dot_i = rr[i] * xi;
-            for (int64_t j = 0; j < i; j++) {
-                // A_ij v_j into row i; conj(A_ij) v_i into row j.
-                dot_r += rr[j] * vr[j] - ri[j] * vi[j];
-                dot_i += rr[j] * vi[j] + ri[j] * vr[j];
-                pr[j] += rr[j] * xr + ri[j] * xi;
-                pi[j] += rr[j] * xi - ri[j] * xr;
-            }
-            pr[i] += dot_r;
-            pi[i] += dot_i;
-        }
-        lanes pv_r = splat(0.0), pv_i = splat(0.0);
-        for (int64_t i = 0; i < m; i++) {
-            const lanes xr = pr[i], xi = pi[i];
-            pr[i] = tr * xr - ti * xi;
-            pi[i] = tr * xi + ti * xr;
-            // pᴴ v
-            pv_r += pr[i] * vr[i] + pi[i] * vi[i];
-            pv_i += pr[i] * vi[i] - pi[i] * vr[i];
-        }
-        // w = p - (τ/2)(pᴴ v) v
-        const lanes hr = -0.5 * (tr * pv_r - ti * pv_i), hi = -0.5 * (tr * pv_i + ti * pv_r);
-        for (int64_t i = 0; i < m; i++) {
-            pr[i] += hr * vr[i] - hi * vi[i];
-            pi[i] += hr * vi[i] + hi * vr[i];
-        }
-        // A22 -= v wᴴ + w vᴴ (lower triangle; the diagonal stays real).
-        for (int64_t i = 0; i < m; i++) {
-            lanes *restrict rr = ar + packed(o + i, o), *restrict ri = ai + packed(o + i, o);
-            const lanes xr = vr[i], xi = vi[i], wr = pr[i], wi = pi[i];
-            for (int64_t j = 0; j <= i; j++) {
-                rr[j] -= xr * pr[j] + xi * pi[j] + wr * vr[j] + wi * vi[j];
-                ri[j] -= xi * pr[j] - xr * pi[j] + wi * vr[j] - wr * vi[j];
-            }
-            ri[i] = splat(0.0);
-        }
-    }
-    b->d[n - 1] = ar[packed(n - 1, n - 1)];
-    b->e[n - 1] = splat(0.0);
 }
 
 /// V = Q Z for the real eigenvectors Z of T: each column gets H_{n-2}, ..., H_0, and with

@@ -1,5 +1,5 @@
 import QCLabCore
-import CQCLabDrivers
+import CQCLabKernels
 
 /// CRC-32C (Castagnoli), the checksum of an output file's datasets and attributes and
 /// the seal of a checkpoint: any change of up to 32 bits in a row, and almost any other,

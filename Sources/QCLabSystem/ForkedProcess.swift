@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CQCLabDrivers
+import CQCLabProcess
 import SystemPackage
 
 /// A forked child process joined to this one by a Unix socket: started, talked to, and

@@ -1,5 +1,5 @@
 import QCLabCore
-import CHDF5Shims
+import CQCLabProcess
 import Foundation
 #if canImport(Glibc)
 import Glibc

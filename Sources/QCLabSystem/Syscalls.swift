@@ -4,7 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CQCLabDrivers
+import CQCLabProcess
 import SystemPackage
 
 /// A failed system call's `errno`: swift-system's type, so that its `FileDescriptor`

@@ -1,5 +1,5 @@
 import QCLabCore
-import CQCLabDrivers
+import CQCLabProcess
 import Foundation
 
 /// How much memory this process may still use, for refusing runs that cannot fit before

@@ -47,7 +47,7 @@ struct FailingMeanField: Algorithm {
     var algorithmName: String { "FailingMeanField" }
     func branchCount(for model: any Model) -> Int { 1 }
 
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws -> SimulationData {
         if seeds.contains(failingSeed) { throw InjectedFailure(seed: failingSeed) }
         if let slowRank {
             let release = "probe-released"

@@ -30,15 +30,15 @@ final class BatchEigensolverTests: XCTestCase {
                 if k > 0 { XCTAssertLessThanOrEqual(values[(k - 1) * batch + t], values[k * batch + t], "ascending", file: file, line: line) }
                 for a in 0..<n {
                     // (H v_k)_a - λ_k v_ak
-                    var residual = Complex.zero
+                    var residual = Complex<Double>.zero
                     for b in 0..<n { residual += h[a * n + b, t] * vectors[b * n + k, t] }
-                    residual = residual - values[k * batch + t] * vectors[a * n + k, t]
+                    residual = residual - vectors[a * n + k, t].multiplied(by: values[k * batch + t])
                     XCTAssertLessThan(residual.length, 1e-12, "residual", file: file, line: line)
                 }
                 for j in 0..<n {
-                    var overlap = Complex.zero
+                    var overlap = Complex<Double>.zero
                     for a in 0..<n { overlap += vectors[a * n + j, t].conjugate * vectors[a * n + k, t] }
-                    XCTAssertEqual(overlap.re, j == k ? 1 : 0, accuracy: 1e-12, "orthonormal", file: file, line: line)
+                    XCTAssertEqual(overlap.real, j == k ? 1 : 0, accuracy: 1e-12, "orthonormal", file: file, line: line)
                 }
             }
         }
@@ -76,7 +76,7 @@ final class BatchEigensolverTests: XCTestCase {
     func testComplexHermitianAndTwoByTwoAndLarge() throws {
         // Complex Hermitian through zheevd.
         var h = matrices(n: 4, batch: 3, s: 0.5)
-        for t in 0..<3 { h[1, t] = Complex(h[1, t].re, 0.3); h[4, t] = Complex(h[4, t].re, -0.3) }
+        for t in 0..<3 { h[1, t] = Complex(h[1, t].real, 0.3); h[4, t] = Complex(h[4, t].real, -0.3) }
         var solver = try BatchEigensolver(states: 4, batchSize: 3, isReal: false)
         var values = [Double](repeating: 0, count: 12)
         var vectors = ComplexBatch(components: 16, batchSize: 3)

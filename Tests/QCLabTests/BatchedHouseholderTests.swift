@@ -232,14 +232,14 @@ final class BatchedHouseholderTests: XCTestCase {
     // MARK: Hermitian
 
     /// Random Hermitian matrices, or `rng`-free ones from `element` (re, im of the lower triangle).
-    func hermitian(n: Int, count: Int, _ element: (_ t: Int, _ i: Int, _ j: Int) -> Complex) -> ComplexBatch {
+    func hermitian(n: Int, count: Int, _ element: (_ t: Int, _ i: Int, _ j: Int) -> Complex<Double>) -> ComplexBatch {
         var h = ComplexBatch(components: n * n, batchSize: count)
         for t in 0..<count {
             for i in 0..<n {
                 for j in 0...i {
                     let x = element(t, i, j)
-                    h[i * n + j, t] = i == j ? Complex(x.re) : x
-                    h[j * n + i, t] = i == j ? Complex(x.re) : x.conjugate
+                    h[i * n + j, t] = i == j ? Complex(x.real) : x
+                    h[j * n + i, t] = i == j ? Complex(x.real) : x.conjugate
                 }
             }
         }
@@ -275,7 +275,7 @@ final class BatchedHouseholderTests: XCTestCase {
             for t in 0..<count {
                 var norm = 0.0
                 // |Re| + |Im| bounds the modulus without squaring (which overflows near 1e300).
-                for c in 0..<(n * n) { norm = max(norm, abs(h[c, t].re) + abs(h[c, t].im)) }
+                for c in 0..<(n * n) { norm = max(norm, abs(h[c, t].real) + abs(h[c, t].imaginary)) }
                 norm = max(norm * Double(n), .leastNormalMagnitude)
                 for k in 0..<n {
                     XCTAssertEqual(values[k * count + t], lapackValues[k * count + t], accuracy: tolerance * norm, "\(label): eigenvalue \(k)", file: file, line: line)
@@ -283,18 +283,18 @@ final class BatchedHouseholderTests: XCTestCase {
                     for a in 0..<n {
                         // (H v - λ v) / ||H||, formed on the scaled matrix.
                         var r = v[a * n + k, t] * Complex(-values[k * count + t] / norm)
-                        for b in 0..<n { r += Complex(h[a * n + b, t].re / norm, h[a * n + b, t].im / norm) * v[b * n + k, t] }
+                        for b in 0..<n { r += Complex(h[a * n + b, t].real / norm, h[a * n + b, t].imaginary / norm) * v[b * n + k, t] }
                         residual = max(residual, r.length)
                     }
                     XCTAssertLessThan(residual, tolerance, "\(label): residual of \(k) in \(t)", file: file, line: line)
                     for j in 0...k {
-                        var overlap = Complex.zero
+                        var overlap = Complex<Double>.zero
                         for a in 0..<n { overlap += v[a * n + j, t].conjugate * v[a * n + k, t] }
-                        XCTAssertEqual(overlap.re, j == k ? 1 : 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
-                        XCTAssertEqual(overlap.im, 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
+                        XCTAssertEqual(overlap.real, j == k ? 1 : 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
+                        XCTAssertEqual(overlap.imaginary, 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
                     }
                     if vectorsToo {
-                        var overlap = Complex.zero
+                        var overlap = Complex<Double>.zero
                         for a in 0..<n { overlap += lapackVectors[a * n + k, t].conjugate * v[a * n + k, t] }
                         XCTAssertEqual(overlap.length, 1, accuracy: 1e-9, "\(label): eigenvector \(k) vs LAPACK up to phase", file: file, line: line)
                     }
@@ -312,9 +312,9 @@ final class BatchedHouseholderTests: XCTestCase {
         // The Holstein ring in reciprocal space has a complex H; a clean ring with complex
         // (Peierls) hopping e^{iφ} has degenerate pairs only at special φ: here φ = 0.3.
         for n in [6, 31] {
-            let hop = Complex.unit(phase: 0.3)
+            let hop = Complex<Double>.unit(phase: 0.3)
             let ring = hermitian(n: n, count: 5) { _, i, j in
-                i - j == 1 ? -1 * hop : ((i == n - 1 && j == 0) ? -1 * hop.conjugate : .zero)
+                i - j == 1 ? hop.multiplied(by: -1) : ((i == n - 1 && j == 0) ? hop.conjugate.multiplied(by: -1) : .zero)
             }
             try checkHermitian(ring, n: n, label: "complex ring n=\(n)", vectorsToo: false)
         }

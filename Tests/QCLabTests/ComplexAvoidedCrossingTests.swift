@@ -75,9 +75,9 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
         let z = [Complex(-0.3, 10), Complex(0.2, 1)]
         let d = model.hopRescalingDirection(z: z, from: 0, to: 1)
         // In q: d * sqrt(2 m h); a unit vector.
-        let q = d.map { $0.re * (2 * model.mass).squareRoot() }
+        let q = d.map { $0.real * (2 * model.mass).squareRoot() }
         XCTAssertEqual((q[0] * q[0] + q[1] * q[1]).squareRoot(), 1, accuracy: 1e-14)
-        XCTAssertEqual(d[0].im, 0); XCTAssertEqual(d[1].im, 0)
+        XCTAssertEqual(d[0].imaginary, 0); XCTAssertEqual(d[1].imaginary, 0)
         // Zero where ∇θ vanishes (the origin of model B).
         XCTAssertEqual(model.hopRescalingDirection(z: [Complex(0, 3), Complex(0, 1)], from: 0, to: 1), [Complex(0), Complex(0)])
     }
@@ -103,7 +103,7 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
             let base: any Model = SpinBoson()
             var modelName: String { "Sampled" }
             var hamiltonianIsReal: Bool { true }
-            func sampleMSMASHWavefunction(initial: [Complex], seeds: [Int]) -> ComplexBatch {
+            func sampleMSMASHWavefunction(initial: [Complex<Double>], seeds: [Int]) -> ComplexBatch {
                 ComplexBatch(repeating: [Complex(0.6), Complex(0, 0.8)], batchSize: seeds.count)
             }
         }
@@ -112,7 +112,7 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
         var rho = ComplexBatch(components: 4, batchSize: 2)
         batch.densityMatrix(into: &rho)
         // α = 2 for two states: Φ_0 = 1/2 + 2 (0.36 - 1/2).
-        XCTAssertEqual(rho[0, 0].re, 0.22, accuracy: 1e-14)
-        XCTAssertEqual(rho[3, 1].re, 0.78, accuracy: 1e-14)
+        XCTAssertEqual(rho[0, 0].real, 0.22, accuracy: 1e-14)
+        XCTAssertEqual(rho[3, 1].real, 0.78, accuracy: 1e-14)
     }
 }

@@ -129,14 +129,14 @@ final class CoreModelTests: XCTestCase {
         for c in 0..<2 {
             let m = model.classicalCoordinateMass[c], h = model.classicalCoordinateWeight[c]
             let kinetic = (0..<z.batchSize).map { t -> Double in
-                let p = (2 * m * h).squareRoot() * z[c, t].im
+                let p = (2 * m * h).squareRoot() * z[c, t].imaginary
                 return p * p / m
             }
             XCTAssertEqual(kinetic.reduce(0, +) / Double(kinetic.count), 0.8, accuracy: 0.12, "coordinate \(c)")
         }
     }
 
-    private func energy(_ model: some Model, _ row: [Complex]) -> Double {
+    private func energy(_ model: some Model, _ row: [Complex<Double>]) -> Double {
         var energy = [0.0]
         model.classicalEnergy(z: ComplexBatch(repeating: row, batchSize: 1), into: &energy)
         return energy[0]
@@ -152,32 +152,32 @@ private func previousRoot(a: Double, b: Double, c: Double) -> Double? {
     return a == 0 ? 0 : 0.5 * root / a
 }
 
-private func previousHarmonic(_ bath: HarmonicBath, _ z: [Complex], _ d: [Complex], _ energyGap: Double) -> [Complex]? {
+private func previousHarmonic(_ bath: HarmonicBath, _ z: [Complex<Double>], _ d: [Complex<Double>], _ energyGap: Double) -> [Complex<Double>]? {
     var a = 0.0, b = 0.0
     for c in 0..<bath.count {
         let w2h = bath.frequency[c] * bath.frequency[c] / bath.weight[c], h = bath.weight[c]
         let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
-        a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (d[c].re * d[c].re - d[c].im * d[c].im)
-        b += h * z[c].im * d[c].re - w2h * z[c].re * d[c].im
+        a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (d[c].real * d[c].real - d[c].imaginary * d[c].imaginary)
+        b += h * z[c].imaginary * d[c].real - w2h * z[c].real * d[c].imaginary
     }
     b *= 2.0
     guard let gamma = previousRoot(a: a, b: b, c: energyGap) else { return nil }
     return d.map { Complex(0, -gamma) * $0 }
 }
 
-private func previousTully(_ z: [Complex], _ d: [Complex], _ energyGap: Double) -> [Complex]? {
+private func previousTully(_ z: [Complex<Double>], _ d: [Complex<Double>], _ energyGap: Double) -> [Complex<Double>]? {
     let h = 1.0
-    let a = -h * d[0].re * d[0].re
-    let b = -2.0 * h * d[0].re * z[0].im
+    let a = -h * d[0].real * d[0].real
+    let b = -2.0 * h * d[0].real * z[0].imaginary
     guard let gamma = previousRoot(a: a, b: b, c: -energyGap) else { return nil }
     return [Complex(0, -gamma) * d[0]]
 }
 
-private func previousCrossing(_ z: [Complex], _ d: [Complex], _ energyGap: Double) -> [Complex]? {
+private func previousCrossing(_ z: [Complex<Double>], _ d: [Complex<Double>], _ energyGap: Double) -> [Complex<Double>]? {
     var a = 0.0, b = 0.0
     for c in 0..<2 {
-        a += -(d[c].re * d[c].re)
-        b += -(2.0 * d[c].re * z[c].im)
+        a += -(d[c].real * d[c].real)
+        b += -(2.0 * d[c].real * z[c].imaginary)
     }
     guard let gamma = previousRoot(a: a, b: b, c: -energyGap) else { return nil }
     return d.map { Complex(0, -gamma) * $0 }
@@ -229,7 +229,7 @@ struct AnharmonicDimer: ThermalModel {
         coupling.force(wavefunction: wavefunction, into: &force)
     }
 
-    func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
+    func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
         coupling.gradient(left: u, right: v)
     }
 
@@ -239,7 +239,7 @@ struct AnharmonicDimer: ThermalModel {
             var sum = 0.0
             for c in 0..<2 {
                 let m = classicalCoordinateMass[c], w = frequency[c], h = classicalCoordinateWeight[c]
-                let q = (2.0 / (m * h)).squareRoot() * z[c, t].re, p = (2.0 * m * h).squareRoot() * z[c, t].im
+                let q = (2.0 / (m * h)).squareRoot() * z[c, t].real, p = (2.0 * m * h).squareRoot() * z[c, t].imaginary
                 sum += 0.5 * (p * p) / m + 0.5 * m * (w * w) * (q * q) + quartic * ((q * q) * (q * q))
             }
             energy[t] = sum
@@ -251,7 +251,7 @@ struct AnharmonicDimer: ThermalModel {
         for t in 0..<z.batchSize {
             for c in 0..<2 {
                 let m = classicalCoordinateMass[c], w = frequency[c], h = classicalCoordinateWeight[c]
-                let q = (2.0 / (m * h)).squareRoot() * z[c, t].re, p = (2.0 * m * h).squareRoot() * z[c, t].im
+                let q = (2.0 / (m * h)).squareRoot() * z[c, t].real, p = (2.0 * m * h).squareRoot() * z[c, t].imaginary
                 force[c, t] = Complex((m * (w * w) * q + 4.0 * quartic * (q * q * q)) / (2.0 * m * h).squareRoot(),
                                       (p / m) * (0.5 * m * h).squareRoot())
             }
@@ -283,7 +283,7 @@ struct FrustratedDimer: ThermalModel {
     func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, into force: inout ComplexBatch) {
         base.quantumClassicalForce(z: z, wavefunction: wavefunction, into: &force)
     }
-    func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
+    func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
         base.couplingGradient(z: z, left: u, right: v)
     }
     func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { base.classicalEnergy(z: z, into: &energy) }
@@ -299,7 +299,7 @@ struct FrustratedDimer: ThermalModel {
     }
 
     /// Own hop rule: always frustrated.
-    func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
+    func hopShift(z: [Complex<Double>], direction: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         log.record()
         return nil
     }

@@ -34,8 +34,8 @@ private enum Snippets_README_md {
         print("P(t = 0) =", populations[0])
         let p0 = data.population(ofState: 0)!            // [Estimate]: value ± standard error, per time
         print("P0(t = \(t.last!)) = \(p0.last!.value) ± \(p0.last!.standardError)")
-        let rho = data.dm_db!                            // rho[k][i][j]: Complex, QC Lab's dm_db[k, i, j]
-        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1], that is rho[k][0][1]
+        let rho = data.dm_db!                            // rho[k][i][j]: Complex<Double>, QC Lab's dm_db[k, i, j]
+        let coherence = data.densityMatrixElement(0, 1)! // [Complex<Double>]: dm_db[k, 0, 1], that is rho[k][0][1]
         let energy = data.estimates("quantum_energy")!   // any output, with its error bars
         print("rho01 =", coherence.last!, rho.last![0][1], " E_q =", energy.last!)
 
@@ -129,8 +129,8 @@ private enum Snippets_DocC_GettingStarted_md {
         print("P(t = 0) =", populations[0])
         let p0 = data.population(ofState: 0)!            // [Estimate]: value ± standard error, per time
         print("P0(t = \(t.last!)) = \(p0.last!.value) ± \(p0.last!.standardError)")
-        let rho = data.dm_db!                            // rho[k][i][j]: Complex, QC Lab's dm_db[k, i, j]
-        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1], that is rho[k][0][1]
+        let rho = data.dm_db!                            // rho[k][i][j]: Complex<Double>, QC Lab's dm_db[k, i, j]
+        let coherence = data.densityMatrixElement(0, 1)! // [Complex<Double>]: dm_db[k, 0, 1], that is rho[k][0][1]
         let energy = data.estimates("quantum_energy")!   // any output, with its error bars
         print("rho01 =", coherence.last!, rho.last![0][1], " E_q =", energy.last!)
 
@@ -171,7 +171,7 @@ private enum Snippets_DocC_UserDefinedModels_md {
             var kBT = 0.5, a = 1.0, b = 0.25, c = 0.2, gap = 0.5, tunneling = 0.1
 
             /// `q` and `∂q/∂z* = 1/sqrt(2 m h)` for `m = h = 1`.
-            private func position(_ z: Complex) -> Double { 2.0.squareRoot() * z.re }
+            private func position(_ z: Complex<Double>) -> Double { 2.0.squareRoot() * z.real }
             private let dqdzc = 0.5.squareRoot()
 
             func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) {
@@ -186,19 +186,19 @@ private enum Snippets_DocC_UserDefinedModels_md {
                     force[0, t] = Complex(c * dqdzc * (psi[0, t].lengthSquared - psi[1, t].lengthSquared))
                 }
             }
-            func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
-                [c * dqdzc * (u[0].conjugate * v[0]) - c * dqdzc * (u[1].conjugate * v[1])]
+            func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+                [(u[0].conjugate * v[0]).multiplied(by: c * dqdzc) - (u[1].conjugate * v[1]).multiplied(by: c * dqdzc)]
             }
             func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) {
                 for t in 0..<z.batchSize {
-                    let q = position(z[0, t]), p = 2.0.squareRoot() * z[0, t].im
+                    let q = position(z[0, t]), p = 2.0.squareRoot() * z[0, t].imaginary
                     energy[t] = 0.5 * p * p + b * (q * q - a * a) * (q * q - a * a)
                 }
             }
             func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) {
                 for t in 0..<z.batchSize {
                     let q = position(z[0, t])
-                    force[0, t] = Complex(4 * b * q * (q * q - a * a) * dqdzc, z[0, t].im)
+                    force[0, t] = Complex(4 * b * q * (q * q - a * a) * dqdzc, z[0, t].imaginary)
                 }
             }
         }
@@ -209,7 +209,7 @@ private enum Snippets_DocC_UserDefinedModels_md {
             var numQuantumStates: Int { 3 }
             let bath: HarmonicBath
             let coupling: DiagonalLinearCoupling
-            let constantHamiltonian: [Complex]
+            let constantHamiltonian: [Complex<Double>]
 
             init(energies: [Double] = [0.5, 1.0, -0.5], donorBridge: Double = 0.3, bridgeAcceptor: Double = 0.3,
                  reorganization: Double = 0.1, cutoff: Double = 0.2, modes: Int = 20, kBT: Double = 1.0) {

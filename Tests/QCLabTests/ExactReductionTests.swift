@@ -1,7 +1,7 @@
 import XCTest
 import Foundation
 @testable import QCLab
-import CQCLabDrivers
+import CQCLabExactSums
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -23,7 +23,7 @@ final class HermitianTwoByTwoTests: XCTestCase {
             let e = (c["eigvals"] as! [String]).map { Double($0)! }
             let v = (c["eigvecs"] as! [String]).map { Double($0)! }
             let ours = [values[t], values[cases.count + t]]
-            let oursV = (0..<4).flatMap { [vectors[$0, t].re, vectors[$0, t].im] }
+            let oursV = (0..<4).flatMap { [vectors[$0, t].real, vectors[$0, t].imaginary] }
             let close = zip(ours + oursV, e + v).allSatisfy { abs($0 - $1) <= 1e-13 * max(1, abs($1)) }
             XCTAssertTrue(close, "case \(t): ours \(ours) \(oursV), NumPy \(e) \(v)")
             if ours != e || zip(oursV, v).contains(where: { $0 != $1 && !($0 == 0 && $1 == 0) }) { mismatches += 1 }

@@ -313,10 +313,10 @@ private struct BiasedPair: DiagonalLinearHarmonicModel, JobRecordable {
     var modelName: String { "BiasedPair" }
     var numQuantumStates: Int { 2 }
     let label = "biased pair"
-    let onsite: [Complex]
+    let onsite: [Complex<Double>]
     let bath = HarmonicBath(frequency: [0.1], mass: [1], weight: [0.1], kBT: 1)
     let coupling = DiagonalLinearCoupling(gamma: [[0.01], [-0.01]])
-    var constantHamiltonian: [Complex] { [onsite[0], Complex(0.1), Complex(0.1), onsite[1]] }
+    var constantHamiltonian: [Complex<Double>] { [onsite[0], Complex(0.1), Complex(0.1), onsite[1]] }
 
     init(eps: Double) { onsite = [Complex(eps), Complex(-eps)] }
 }
@@ -325,10 +325,10 @@ private struct BiasedPair: DiagonalLinearHarmonicModel, JobRecordable {
 private struct UnrecordedPair: DiagonalLinearHarmonicModel {
     var modelName: String { "UnrecordedPair" }
     var numQuantumStates: Int { 2 }
-    let onsite: [Complex]
+    let onsite: [Complex<Double>]
     let bath = HarmonicBath(frequency: [0.1], mass: [1], weight: [0.1], kBT: 1)
     let coupling = DiagonalLinearCoupling(gamma: [[0.01], [-0.01]])
-    var constantHamiltonian: [Complex] { [onsite[0], Complex(0.1), Complex(0.1), onsite[1]] }
+    var constantHamiltonian: [Complex<Double>] { [onsite[0], Complex(0.1), Complex(0.1), onsite[1]] }
 
     init(eps: Double) { onsite = [Complex(eps), Complex(-eps)] }
 }

@@ -113,7 +113,7 @@ final class JobRecordTests: XCTestCase {
             // Another distribution than the default where the model takes one.
             let distribution = description.initialDistributions.first { $0 != description.defaultInitialDistribution }
             let model = try ModelRegistry.make(name: name, constants: given, initialDistribution: distribution)
-            var wavefunction = [Complex](repeating: Complex(0), count: model.numQuantumStates)
+            var wavefunction = [Complex<Double>](repeating: Complex(0), count: model.numQuantumStates)
             wavefunction[0] = Complex(1)
             let simulation = Simulation(settings: settings(), model: model, algorithm: MeanField(),
                                         initialWavefunction: wavefunction, outputs: [try OutputRegistry.make("q", model: model)])
@@ -293,7 +293,7 @@ private struct TwoSiteJobModel: DiagonalLinearHarmonicModel, JobDescribableModel
     let base: TwoSiteSwiftModel
     var bath: HarmonicBath { base.bath }
     var coupling: DiagonalLinearCoupling { base.coupling }
-    var constantHamiltonian: [Complex] { base.constantHamiltonian }
+    var constantHamiltonian: [Complex<Double>] { base.constantHamiltonian }
 
     init(reorganization: Double) { base = TwoSiteSwiftModel(reorganization: reorganization) }
 
@@ -308,7 +308,7 @@ private struct NamedDampedMeanField: JobDescribableAlgorithm {
     var jobSettings: [String: JSONValue] { ["damping": .number(inner.damping)] }
     func branchCount(for model: any Model) -> Int { 1 }
     func defaultOutputs(for model: any Model) -> [Output] { inner.defaultOutputs(for: model) }
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
                   outputs: [Output]) throws -> SimulationData {
         try inner.runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds, outputs: outputs)
     }
@@ -322,7 +322,7 @@ private struct TwoSiteSwiftModel: DiagonalLinearHarmonicModel, JobRecordable {
     let label = "two sites"
     let bath: HarmonicBath
     let coupling: DiagonalLinearCoupling
-    let constantHamiltonian: [Complex]
+    let constantHamiltonian: [Complex<Double>]
 
     init(reorganization: Double) {
         self.reorganization = reorganization
@@ -341,7 +341,7 @@ private struct DampedMeanField: Algorithm {
     func branchCount(for model: any Model) -> Int { 1 }
     func defaultOutputs(for model: any Model) -> [Output] { MeanField().defaultOutputs(for: model) }
 
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
                   outputs: [Output]) throws -> SimulationData {
         try MeanField().runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds, outputs: outputs)
     }

@@ -10,7 +10,7 @@ final class MSMASHTests: XCTestCase {
     func testPopulationsSumToOne() throws {
         let cases: [(any Model, Int)] = [(try FMOComplex(constants: ModelConstants(model: "FMOComplex")), 7), (SpinBoson(V: 1.0, A: 20), 2)]
         for (model, states) in cases {
-            var initial = [Complex](repeating: Complex(0), count: states)
+            var initial = [Complex<Double>](repeating: Complex(0), count: states)
             initial[0] = Complex(1)
             let algorithm = try MultiStateMappingApproachToSurfaceHopping()
             var batch = try MSMASHBatch(algorithm: algorithm, model: model, seeds: [0, 1, 2, 3], initialWavefunction: initial)
@@ -18,12 +18,12 @@ final class MSMASHTests: XCTestCase {
             for step in 0...200 {
                 batch.densityMatrix(into: &rho)
                 for t in 0..<4 {
-                    let trace = (0..<states).map { rho[$0 * states + $0, t].re }.reduce(0, +)
+                    let trace = (0..<states).map { rho[$0 * states + $0, t].real }.reduce(0, +)
                     XCTAssertEqual(trace, 1, accuracy: 1e-10, "\(model.modelName) step \(step) row \(t)")
                 }
                 if step == 0 {
                     // The focused sampling puts Φ_init(0) = 1 exactly in every trajectory.
-                    for t in 0..<4 { XCTAssertEqual(rho[0, t].re, 1, accuracy: 1e-12) }
+                    for t in 0..<4 { XCTAssertEqual(rho[0, t].real, 1, accuracy: 1e-12) }
                 }
                 try batch.step(dt: 0.01)
             }

@@ -96,7 +96,7 @@ final class MergeInfoPlotTests: XCTestCase {
         // grid or shape it causes.
         let stretched = try serialDriver(spinBoson(tmax: 2, dtCollect: 0.2), seeds: [2, 3])
         let longer = try serialDriver(spinBoson(tmax: 2), seeds: [2, 3])
-        var wavefunction = [Complex](repeating: .zero, count: 7)
+        var wavefunction = [Complex<Double>](repeating: .zero, count: 7)
         wavefunction[0] = Complex(1)
         let fmo = try serialDriver(Simulation(settings: spinBoson().settings, model: FMOComplex(N: 2), algorithm: MeanField(),
                                               initialWavefunction: wavefunction), seeds: [2, 3])

@@ -264,7 +264,7 @@ final class ParallelDriverTests: XCTestCase {
         let failure: Failure
         var algorithmName: String { base.algorithmName }
         func branchCount(for model: any Model) -> Int { base.branchCount(for: model) }
-        func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> QData {
+        func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws -> QData {
             if seeds.contains(seed) {
                 switch failure {
                 case .throwError: throw QCLabError.lapack(routine: "zheevd", info: 3)

@@ -41,7 +41,7 @@ final class PhysicsInvariantTests: XCTestCase {
     }
 
     func testMeanFieldConservesNormOnFMO() {
-        var wavefunction = [Complex](repeating: .zero, count: 7)
+        var wavefunction = [Complex<Double>](repeating: .zero, count: 7)
         wavefunction[0] = Complex(0.6)
         wavefunction[5] = Complex(0, 0.8)
         var batch = MeanFieldBatch(model: FMOComplex(N: 5), seeds: [1, 2, 3], initialWavefunction: wavefunction)

@@ -6,7 +6,7 @@ import XCTest
 /// many states, the sample count of deterministic surface hopping, colours that read on
 /// white, and PNG through rsvg-convert.
 final class PlotTests: XCTestCase {
-    func run(_ model: any Model, _ algorithm: any Algorithm, wavefunction: [Complex], trajectories: Int = 4,
+    func run(_ model: any Model, _ algorithm: any Algorithm, wavefunction: [Complex<Double>], trajectories: Int = 4,
              tmax: Double = 1, dtUpdate: Double = 0.01) throws -> SimulationData {
         let settings = SimulationSettings(tmax: tmax, dtUpdate: dtUpdate, dtCollect: 10 * dtUpdate,
                                           numTrajs: trajectories, batchSize: trajectories)
@@ -54,7 +54,7 @@ final class PlotTests: XCTestCase {
 
     func testManyStatesMakeAHeatMapOneRowPerStateWithAColourBar() throws {
         let n = 12
-        var wavefunction = [Complex](repeating: Complex(0), count: n)
+        var wavefunction = [Complex<Double>](repeating: Complex(0), count: n)
         wavefunction[5] = Complex(1)
         let data = try run(HolsteinLattice(N: n), MeanField(), wavefunction: wavefunction)
         let plot = try HeatMapPlot(data: data)

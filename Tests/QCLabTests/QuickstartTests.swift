@@ -30,8 +30,8 @@ final class QuickstartTests: XCTestCase {
         print("P(t = 0) =", populations[0])
         let p0 = data.population(ofState: 0)!            // [Estimate]: value ± standard error, per time
         print("P0(t = \(t.last!)) = \(p0.last!.value) ± \(p0.last!.standardError)")
-        let rho = data.dm_db!                            // rho[k][i][j]: Complex, QC Lab's dm_db[k, i, j]
-        let coherence = data.densityMatrixElement(0, 1)! // [Complex]: dm_db[k, 0, 1], that is rho[k][0][1]
+        let rho = data.dm_db!                            // rho[k][i][j]: Complex<Double>, QC Lab's dm_db[k, i, j]
+        let coherence = data.densityMatrixElement(0, 1)! // [Complex<Double>]: dm_db[k, 0, 1], that is rho[k][0][1]
         let energy = data.estimates("quantum_energy")!   // any output, with its error bars
         print("rho01 =", coherence.last!, rho.last![0][1], " E_q =", energy.last!)
 

@@ -8,7 +8,7 @@ import XCTest
 /// library itself stays quiet unless the program gives it a logger.
 final class RunWarningsTests: XCTestCase {
     func simulation(tmax: Double = 1, dtUpdate: Double = 0.01, dtCollect: Double = 0.1,
-                    wavefunction: [Complex] = [Complex(1), Complex(0)]) -> Simulation {
+                    wavefunction: [Complex<Double>] = [Complex(1), Complex(0)]) -> Simulation {
         Simulation(settings: SimulationSettings(tmax: tmax, dtUpdate: dtUpdate, dtCollect: dtCollect, numTrajs: 2, batchSize: 2),
                    model: SpinBoson(A: 4), algorithm: MeanField(), initialWavefunction: wavefunction)
     }

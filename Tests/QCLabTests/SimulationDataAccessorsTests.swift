@@ -6,7 +6,7 @@ import XCTest
 /// compares numbers, not logs.
 final class SimulationDataAccessorsTests: XCTestCase {
     func run(_ driver: (Simulation) throws -> SimulationData, states: Int = 3) throws -> SimulationData {
-        var wavefunction = [Complex](repeating: Complex(0), count: states)
+        var wavefunction = [Complex<Double>](repeating: Complex(0), count: states)
         wavefunction[1] = Complex(0.6, 0.8)
         let settings = SimulationSettings(tmax: 0.5, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 6, batchSize: 2)
         return try driver(Simulation(settings: settings, model: HolsteinLattice(N: states), algorithm: MeanField(),
@@ -30,7 +30,7 @@ final class SimulationDataAccessorsTests: XCTestCase {
             let coherence = data.densityMatrixElement(0, 1)![k], flat = 2 * ((k * n + 0) * n + 1)
             XCTAssertEqual(coherence, Complex(mean[flat], mean[flat + 1]))
             XCTAssertEqual(data.densityMatrix(atTimeIndex: k)![0][1], coherence)
-            XCTAssertEqual(data.densityMatrix(atTimeIndex: k)![1][0].re, coherence.re, accuracy: 1e-14, "Hermitian")
+            XCTAssertEqual(data.densityMatrix(atTimeIndex: k)![1][0].real, coherence.real, accuracy: 1e-14, "Hermitian")
         }
         XCTAssertGreaterThan(data.population(ofState: 1)!.last!.standardError, 0, "error bars from 6 trajectories")
         let energy = try XCTUnwrap(data.estimates("quantum_energy"))

@@ -88,7 +88,7 @@ final class StepPlanTests: XCTestCase {
 
     /// Runs one batch step by step, recording every hop attempt and the outputs.
     private func run(_ algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
-                     psi0: [Complex], extras: [Output]) throws -> (data: SimulationData, hops: [[HopEvent]]) {
+                     psi0: [Complex<Double>], extras: [Output]) throws -> (data: SimulationData, hops: [[HopEvent]]) {
         var batch = try SurfaceHoppingBatch(algorithm: algorithm, model: model, grid: grid, seeds: seeds,
                                             initialWavefunction: psi0)
         XCTAssertEqual(batch.plan, algorithm.forcedStepPlan)
@@ -221,7 +221,7 @@ final class StepPlanTests: XCTestCase {
         var settings = SimulationSettings(tmax: 3, dtUpdate: 0.01, dtCollect: 0.5)
         settings.numTrajs = 8
         settings.batchSize = 8
-        let psi0 = [Complex(1), Complex(0)]
+        let psi0: [Complex<Double>] = [Complex(1), Complex(0)]
         func run(_ model: any Model, _ algorithm: FewestSwitchesSurfaceHopping) throws -> SimulationData {
             var simulation = Simulation(settings: settings, model: model, algorithm: algorithm, initialWavefunction: psi0)
             simulation.outputs = [.positions(coordinates: model.numClassicalCoordinates)]

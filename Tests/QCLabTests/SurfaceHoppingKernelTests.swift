@@ -39,12 +39,12 @@ final class SurfaceHoppingKernelTests: XCTestCase {
                                 expected = expected * Complex(weights?[t] ?? 1)
                                 let got = rho[a * n + b, t]
                                 let label = "n=\(n) complex=\(complex) weighted=\(weighted) (\(a), \(b)) of \(t)"
-                                XCTAssertEqual(got.re, expected.re, accuracy: 1e-12 * Double(n * n + 1), label)
-                                XCTAssertEqual(got.im, expected.im, accuracy: 1e-12 * Double(n * n + 1), label)
+                                XCTAssertEqual(got.real, expected.real, accuracy: 1e-12 * Double(n * n + 1), label)
+                                XCTAssertEqual(got.imaginary, expected.imaginary, accuracy: 1e-12 * Double(n * n + 1), label)
                                 // Off the diagonal, exactly Hermitian (one element mirrors the other).
                                 if a != b {
-                                    XCTAssertEqual(got.re, rho[b * n + a, t].re, label)
-                                    XCTAssertEqual(got.im, -rho[b * n + a, t].im, label)
+                                    XCTAssertEqual(got.real, rho[b * n + a, t].real, label)
+                                    XCTAssertEqual(got.imaginary, -rho[b * n + a, t].imaginary, label)
                                 }
                             }
                         }
@@ -71,7 +71,7 @@ final class SurfaceHoppingKernelTests: XCTestCase {
         for t in 0..<batch {
             for k in 0..<n {
                 var dot = 0.0
-                for a in 0..<n { dot += previous[a * n + k, t].re * viaReal[a * n + k, t].re }
+                for a in 0..<n { dot += previous[a * n + k, t].real * viaReal[a * n + k, t].real }
                 XCTAssertGreaterThan(dot, 0)
             }
         }
@@ -152,7 +152,7 @@ final class SurfaceHoppingKernelTests: XCTestCase {
                 XCTAssertNotEqual(sweptV.re, v.re, label)
                 XCTAssertEqual(sweptDb != wfDb, propagates, label)
                 if n > 1 {
-                    XCTAssertTrue((0..<n).allSatisfy { sweptV[$0 * n + active[1], 1].re == 0 }, label)
+                    XCTAssertTrue((0..<n).allSatisfy { sweptV[$0 * n + active[1], 1].real == 0 }, label)
                     XCTAssertTrue((0..<n).allSatisfy { sweptP[$0 * batch + 2] == 0 }, label)
                 }
                 someHopPossible = someHopPossible || sweptP.contains { $0 > 0 }

@@ -15,7 +15,7 @@ struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel, JobRecordable {
     var numQuantumStates: Int { 3 }
     let bath: HarmonicBath
     let coupling: DiagonalLinearCoupling
-    let constantHamiltonian: [Complex]
+    let constantHamiltonian: [Complex<Double>]
 
     init(energies: [Double] = [0.5, 1.0, -0.5], donorBridge: Double = 0.3, bridgeAcceptor: Double = 0.3,
          reorganization: Double = 0.1, cutoff: Double = 0.2, modes: Int = 20, kBT: Double = 1.0) {
@@ -58,7 +58,7 @@ struct SwiftTullyOne: TwoStateScatteringModel, JobRecordable {
 
 /// A model written outside the library runs through the same drivers and keeps the physics.
 final class UserDefinedModelTests: XCTestCase {
-    let start = [Complex(1), Complex(0), Complex(0)]
+    let start: [Complex<Double>] = [Complex(1), Complex(0), Complex(0)]
 
     /// `Σ_n dm_db[t, n, n]` (real part) at every collect time.
     func traces(_ data: SimulationData) -> [Double] {
@@ -145,7 +145,7 @@ final class UserDefinedModelTests: XCTestCase {
 
     func testAScatteringModelWrittenInSwiftMatchesTheBuiltInOne() throws {
         let settings = SimulationSettings(tmax: 1500, dtUpdate: 0.5, dtCollect: 50, numTrajs: 40, batchSize: 20)
-        let start = [Complex(1), Complex(0)]
+        let start: [Complex<Double>] = [Complex(1), Complex(0)]
         let ours = try serialDriver(Simulation(settings: settings, model: SwiftTullyOne(),
                                                algorithm: FewestSwitchesSurfaceHopping(), initialWavefunction: start))
         let builtIn = try serialDriver(Simulation(settings: settings, model: TullyProblemOne(initPosition: -5),

@@ -111,7 +111,7 @@ final class VectorKernelTests: XCTestCase {
             z.im[t] = (0.5 / model.mass).squareRoot() * (t % 3 == 0 ? -p : p)
             let a = Complex(random.nextGaussian(), random.nextGaussian()), b = Complex(random.nextGaussian(), random.nextGaussian())
             let norm = (a.lengthSquared + b.lengthSquared).squareRoot()
-            (psi.re[t], psi.im[t], psi.re[count + t], psi.im[count + t]) = (a.re / norm, a.im / norm, b.re / norm, b.im / norm)
+            (psi.re[t], psi.im[t], psi.re[count + t], psi.im[count + t]) = (a.real / norm, a.imaginary / norm, b.real / norm, b.imaginary / norm)
         }
         return (z, psi)
     }

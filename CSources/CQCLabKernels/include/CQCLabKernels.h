@@ -1,5 +1,6 @@
 #ifndef QCLAB_KERNELS_H
 #define QCLAB_KERNELS_H
+#include <stddef.h>
 #include <stdint.h>
 
 // Hot loops in C, where `restrict` tells the compiler that the batch arrays do not alias
@@ -272,5 +273,14 @@ void qclab_mt19937_next(int64_t streams, uint32_t *keys, int64_t *position, uint
 
 /// The next 53-bit uniform double of every stream (NumPy's `random_sample`).
 void qclab_mt19937_uniform(int64_t streams, uint32_t *keys, int64_t *position, double *out);
+
+// MARK: Checksums (crc32c.c)
+
+// The checksum of outputs and checkpoints lives with the kernels: like them it is a hot
+// loop over memory with a path per processor chosen at load time, and it needs no library.
+
+/// CRC-32C of `count` bytes, continuing `crc` (pre- and post-inverted by the caller): with
+/// SSE 4.2 where the processor has it, unless `portable` forces the byte-wise table.
+uint32_t qclab_crc32c_update(uint32_t crc, const void *bytes, size_t count, int portable);
 
 #endif

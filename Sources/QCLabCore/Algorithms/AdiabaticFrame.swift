@@ -1,4 +1,5 @@
 import CQCLabKernels
+import Numerics
 
 /// The adiabatic frame of a batch (or of a subset of its rows): the eigenpairs of every
 /// row's `H(z)`, the previous step's eigenvectors, and the operations surface-hopping
@@ -168,7 +169,7 @@ public struct AdiabaticFrame {
 
     /// Phases that make the position parts of the derivative couplings `d_{k,k+1}` of row `t`
     /// real and positive along their largest component (QC Lab's `analytic_der_couple_phase`).
-    private func derivativeCouplingPhases(row t: Int, z: ComplexBatch, model: any Model) -> [Complex] {
+    private func derivativeCouplingPhases(row t: Int, z: ComplexBatch, model: any Model) -> [Complex<Double>] {
         Self.derivativeCouplingPhases(eigenvectors: (0..<states).map { eigenvector($0, row: t) },
                                       eigenvalues: (0..<states).map { eigenvalue($0, row: t) },
                                       zRow: z.trajectory(t), model: model)
@@ -179,11 +180,11 @@ public struct AdiabaticFrame {
     /// position part of `d_{k,k+1}` real and positive along its largest component (QC Lab's
     /// `analytic_der_couple_phase`); eigenvector `k` is then multiplied by `conj(phases[k])`.
     /// Every algorithm that fixes gauges this way (FSSH, MSMASH) does it through a frame.
-    package static func derivativeCouplingPhases(eigenvectors vectors: [[Complex]], eigenvalues: [Double], zRow: [Complex],
-                                         model: any Model) -> [Complex] {
+    package static func derivativeCouplingPhases(eigenvectors vectors: [[Complex<Double>]], eigenvalues: [Double], zRow: [Complex<Double>],
+                                         model: any Model) -> [Complex<Double>] {
         let n = vectors.count
         let mass = model.classicalCoordinateMass, weight = model.classicalCoordinateWeight
-        var phases = [Complex](repeating: Complex(1), count: n)
+        var phases = [Complex<Double>](repeating: Complex(1), count: n)
         for i in 0..<max(n - 1, 0) {
             let j = i + 1
             let gap = eigenvalues[j] - eigenvalues[i]
@@ -191,14 +192,18 @@ public struct AdiabaticFrame {
             let dz = model.couplingGradient(z: zRow, left: vectors[j], right: vectors[i])
             var largest = -1.0, angle = 0.0
             for c in dzc.indices {
-                let dq = (0.5 * mass[c] * weight[c]).squareRoot() * ((dz[c].conjugate / gap) + (dzc[c] / gap))
-                if dq.length > largest {
-                    largest = dq.length
-                    angle = dq.phase
+                let dq = (dz[c].conjugate.divided(by: gap) + dzc[c].divided(by: gap))
+                    .multiplied(by: (0.5 * mass[c] * weight[c]).squareRoot())
+                // sqrt(re² + im²) and atan2(im, re): swift-numerics' length rescales small
+                // values and its phase is NaN at zero.
+                let length = dq.lengthSquared.squareRoot()
+                if length > largest {
+                    largest = length
+                    angle = dq.numpyAngle
                 }
             }
             if abs(angle) < 1e-10 { angle = 0 }
-            let rotation = Complex.unit(phase: angle)
+            let rotation = Complex<Double>.unit(phase: angle)
             for k in (i + 1)..<n { phases[k] = rotation * phases[k] }
         }
         return phases
@@ -207,7 +212,7 @@ public struct AdiabaticFrame {
     // MARK: Hops
 
     /// Eigenvector `k` of row `t`.
-    public func eigenvector(_ k: Int, row t: Int) -> [Complex] {
+    public func eigenvector(_ k: Int, row t: Int) -> [Complex<Double>] {
         (0..<states).map { eigenvectors[$0 * states + k, t] }
     }
 
@@ -269,14 +274,14 @@ public struct AdiabaticFrame {
 
     /// The derivative coupling `d_{from,to}` of row `t` along `z*`: QC Lab's default
     /// rescaling direction (`<from|∂H/∂z*|to> / (E_to - E_from)`).
-    public func derivativeCoupling(row t: Int, from a: Int, to b: Int, z: ComplexBatch, model: any Model) -> [Complex] {
+    public func derivativeCoupling(row t: Int, from a: Int, to b: Int, z: ComplexBatch, model: any Model) -> [Complex<Double>] {
         derivativeCoupling(row: t, from: a, to: b, zRow: z.trajectory(t), model: model)
     }
 
     /// The derivative coupling of row `t`, whose coordinates are `zRow`.
-    private func derivativeCoupling(row t: Int, from a: Int, to b: Int, zRow: [Complex], model: any Model) -> [Complex] {
+    private func derivativeCoupling(row t: Int, from a: Int, to b: Int, zRow: [Complex<Double>], model: any Model) -> [Complex<Double>] {
         let gap = eigenvalue(b, row: t) - eigenvalue(a, row: t)
-        return model.couplingGradient(z: zRow, left: eigenvector(a, row: t), right: eigenvector(b, row: t)).map { $0 / gap }
+        return model.couplingGradient(z: zRow, left: eigenvector(a, row: t), right: eigenvector(b, row: t)).map { $0.divided(by: gap) }
     }
 
     /// Attempts row `t`'s hop from `activeSurface[t]` to `destination`: rescales `z` along
@@ -285,7 +290,7 @@ public struct AdiabaticFrame {
     /// hop rule and switches the active surface; a frustrated hop (too little energy)
     /// changes nothing (QC Lab's `update_hop_vals_fssh`, `update_z_hop`, `update_act_surf_hop`).
     public func attemptHop(row t: Int, to destination: Int, z: inout ComplexBatch, activeSurface: inout [Int],
-                           model: any Model, direction: [Complex]? = nil) -> HopEvent {
+                           model: any Model, direction: [Complex<Double>]? = nil) -> HopEvent {
         let a = activeSurface[t]
         let gap = eigenvalue(destination, row: t) - eigenvalue(a, row: t)
         let zRow = z.trajectory(t)

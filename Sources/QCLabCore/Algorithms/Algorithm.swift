@@ -1,3 +1,5 @@
+import Numerics
+
 /// A dynamics algorithm: QC Lab's `Algorithm` with its initialization, update and
 /// collect recipes, run on one batch of trajectories at a time.
 ///
@@ -21,23 +23,23 @@ public protocol Algorithm: Sendable {
     ///
     /// An algorithm implements this, or only ``runBatch(model:grid:initialWavefunction:seeds:)``
     /// if it collects nothing but its defaults.
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
                   outputs: [Output]) throws -> SimulationData
     /// Runs the trajectories of `seeds` as one batch with the default outputs.
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws -> SimulationData
 }
 
 extension Algorithm {
     public func defaultOutputs(for model: any Model) -> [Output] { [.time] }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int]) throws -> SimulationData {
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws -> SimulationData {
         try runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds,
                      outputs: defaultOutputs(for: model))
     }
 
     /// For algorithms that implement only the default outputs' `runBatch`: runs it, and
     /// throws if `outputs` asks for more.
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
                          outputs: [Output]) throws -> SimulationData {
         let defaults = defaultOutputs(for: model).map(\.name)
         let extra = outputs.map(\.name).filter { !defaults.contains($0) }

@@ -1,4 +1,5 @@
 import CQCLabKernels
+import Numerics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -65,7 +66,7 @@ public struct FewestSwitchesSurfaceHopping: StepPlanningAlgorithm {
         [.time, .surfaceHoppingDensityMatrix(states: model.numQuantumStates), .activeSurfaceEnergy, .classicalEnergy]
     }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
                          outputs: [Output]) throws -> SimulationData {
         let branches = branchCount(for: model)
         guard seeds.count % branches == 0 else {
@@ -142,7 +143,7 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
     /// Draws the initial conditions and active surfaces of `seeds` (QC Lab's FSSH
     /// initialization recipe), with the algorithm's step plan for `model`.
     package init(algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
-                initialWavefunction: [Complex]) throws {
+                initialWavefunction: [Complex<Double>]) throws {
         let n = model.numQuantumStates, rows = seeds.count
         let branches = algorithm.branchCount(for: model)
         let plan = algorithm.stepPlan(for: model)!

@@ -34,7 +34,7 @@ package struct MSMASHBatch: TrajectoryBatch {
     private var fusedStep: (any FusedClassicalStep)?
 
     package init(algorithm: MultiStateMappingApproachToSurfaceHopping, model: any Model, seeds: [Int],
-         initialWavefunction: [Complex]) throws {
+         initialWavefunction: [Complex<Double>]) throws {
         let n = model.numQuantumStates, rows = seeds.count
         guard initialWavefunction.count == n else {
             throw QCLabError.invalidInitialState("wf_db has \(initialWavefunction.count) entries, the model \(n) states")
@@ -346,33 +346,33 @@ package struct MSMASHRows {
     /// Runeson's direction `Σ_k Re(d_{kn} c_k* c_n) - Σ_k Re(d_{km} c_k* c_m)` (Eq. E2) to
     /// conserve energy, or, when that fails, reverse the momentum along the same direction
     /// built from the derivative couplings (if `reverse_frustrated_hops`).
-    private func hopOrReverse(z zRow: [Complex], wfAdb c: [Complex], from n: Int, to m: Int, stepped: Stepped,
-                              row t: Int) -> (z: [Complex], accepted: Bool, degenerate: Bool) {
+    private func hopOrReverse(z zRow: [Complex<Double>], wfAdb c: [Complex<Double>], from n: Int, to m: Int, stepped: Stepped,
+                              row t: Int) -> (z: [Complex<Double>], accepted: Bool, degenerate: Bool) {
         let count = stepped.z.batchSize
         let e = (0..<states).map { stepped.eigenvalues[$0 * count + t] }
         let v = (0..<states).map { k in (0..<states).map { stepped.eigenvectors[$0 * states + k, t] } }
         let coordinates = model.numClassicalCoordinates
-        var direction = [Complex](repeating: Complex(0), count: coordinates)
+        var direction = [Complex<Double>](repeating: Complex(0), count: coordinates)
         var terms = 0.0
         for k in 0..<states {
             if k != n {
                 let pair = model.hopDirection(z: zRow, initial: v[k], final: v[n], from: k, to: n, energyGap: e[n] - e[k])
                 for x in 0..<coordinates {
-                    let term = (pair[x] * c[k].conjugate * c[n]).re
-                    direction[x] = Complex(direction[x].re + term)
+                    let term = (pair[x] * c[k].conjugate * c[n]).real
+                    direction[x] = Complex(direction[x].real + term)
                     terms += abs(term)
                 }
             }
             if k != m {
                 let pair = model.hopDirection(z: zRow, initial: v[k], final: v[m], from: k, to: m, energyGap: e[m] - e[k])
                 for x in 0..<coordinates {
-                    let term = (pair[x] * c[k].conjugate * c[m]).re
-                    direction[x] = Complex(direction[x].re - term)
+                    let term = (pair[x] * c[k].conjugate * c[m]).real
+                    direction[x] = Complex(direction[x].real - term)
                     terms += abs(term)
                 }
             }
         }
-        let length = direction.reduce(0.0) { $0 + abs($1.re) }
+        let length = direction.reduce(0.0) { $0 + abs($1.real) }
         let degenerate = terms > 0 && length <= 1e-12 * terms
         if let shift = model.hopShift(z: zRow, direction: direction, energyGap: e[m] - e[n]) {
             return (zip(zRow, shift).map { $0 + $1 }, true, degenerate)
@@ -382,15 +382,15 @@ package struct MSMASHRows {
         var along = [Double](repeating: 0, count: coordinates)
         for k in 0..<states {
             for (target, sign) in [(n, 1.0), (m, -1.0)] where k != target {
-                let d = model.couplingGradient(z: zRow, left: v[k], right: v[target]).map { $0 / (e[target] - e[k]) }
+                let d = model.couplingGradient(z: zRow, left: v[k], right: v[target]).map { $0.divided(by: e[target] - e[k]) }
                 for x in 0..<coordinates {
-                    let dq = (0.5 * mass[x] * weight[x]).squareRoot() * (d[x] + d[x])
-                    along[x] += sign * (dq * c[k].conjugate * c[target]).re
+                    let dq = (d[x] + d[x]).multiplied(by: (0.5 * mass[x] * weight[x]).squareRoot())
+                    along[x] += sign * (dq * c[k].conjugate * c[target]).real
                 }
             }
         }
         let direction2 = (0..<coordinates).map { along[$0] / mass[$0].squareRoot() }
-        let momentum = (0..<coordinates).map { (2.0 * mass[$0] * weight[$0]).squareRoot() * zRow[$0].im / mass[$0].squareRoot() }
+        let momentum = (0..<coordinates).map { (2.0 * mass[$0] * weight[$0]).squareRoot() * zRow[$0].imaginary / mass[$0].squareRoot() }
         var parallel = momentum
         if coordinates > 1 {
             var dot = 0.0, norm = 0.0
@@ -398,7 +398,7 @@ package struct MSMASHRows {
             parallel = direction2.map { dot / norm * $0 }
         }
         let reversed = (0..<coordinates).map { x in
-            Complex(zRow[x].re, (0.5 / (mass[x] * weight[x])).squareRoot()
+            Complex<Double>(zRow[x].real, (0.5 / (mass[x] * weight[x])).squareRoot()
                         * (((momentum[x] - parallel[x]) + -parallel[x]) * mass[x].squareRoot()))
         }
         return (reversed, false, degenerate)

@@ -1,3 +1,5 @@
+import Numerics
+
 /// Mean-field (Ehrenfest) dynamics: every trajectory's classical coordinates feel the
 /// quantum-classical force averaged over its own wavefunction, which evolves under the
 /// Hamiltonian of those coordinates. QC Lab 1.3.0's `MeanField`: RK4 for `z`, then RK4
@@ -27,7 +29,7 @@ public struct MeanField: StepPlanningAlgorithm {
         [.time, .meanFieldDensityMatrix(states: model.numQuantumStates), .meanFieldQuantumEnergy, .classicalEnergy]
     }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
                          outputs: [Output]) throws -> SimulationData {
         let plan = stepPlan(for: model)!
         try plan.check(in: applicablePlans(for: model), for: model)
@@ -62,7 +64,7 @@ package struct MeanFieldBatch: TrajectoryBatch {
     /// Draws the initial conditions of `seeds` and starts every wavefunction at
     /// `initialWavefunction`; with `dt`, whatever a step of that size needs is prepared
     /// here, so that no step allocates. Without a `plan`, the fastest that applies.
-    package init(model: any Model, seeds: [Int], initialWavefunction: [Complex], dt: Double? = nil, plan: StepPlan? = nil) {
+    package init(model: any Model, seeds: [Int], initialWavefunction: [Complex<Double>], dt: Double? = nil, plan: StepPlan? = nil) {
         let plan = plan ?? StepPlan.fastest(model: model, diagonalizes: false)
         self.plan = plan
         let batch = seeds.count, n = model.numQuantumStates

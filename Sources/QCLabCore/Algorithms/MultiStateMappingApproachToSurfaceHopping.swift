@@ -1,3 +1,4 @@
+import Numerics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -50,7 +51,7 @@ public struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
         [.time, .mappingDensityMatrix(states: model.numQuantumStates)]
     }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
                          outputs: [Output]) throws -> SimulationData {
         var batch = try MSMASHBatch(algorithm: self, model: model, seeds: seeds, initialWavefunction: initialWavefunction)
         return try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds)
@@ -67,7 +68,7 @@ public struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
     /// `initial` populates most gets `|c|² = 1/N + (N-1)/(α N)`, the others `(α-1)/(α N)`,
     /// so that `Φ_init(0) = 1`; each amplitude gets a phase from
     /// `np.random.default_rng(seed).uniform(0, 2π, N)`.
-    public static func focusedWavefunctions(initial: [Complex], seeds: [Int]) -> ComplexBatch {
+    public static func focusedWavefunctions(initial: [Complex<Double>], seeds: [Int]) -> ComplexBatch {
         let n = initial.count, alpha = estimatorAlpha(states: n)
         var focus = 0
         for k in 0..<n where initial[k].lengthSquared > initial[focus].lengthSquared { focus = k }

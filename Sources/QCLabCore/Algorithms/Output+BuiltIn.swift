@@ -29,8 +29,9 @@ extension Output {
             for a in 0..<n {
                 for b in 0..<n {
                     for t in 0..<rows {
-                        let product = psi[a, t] * psi[b, t].conjugate
-                        values[a * n + b, t] = Complex(alpha * product.re + (a == b ? diagonal : 0), alpha * product.im)
+                        // The raw parts: `real` and `imaginary` check finiteness on every read.
+                        let (re, im) = (psi[a, t] * psi[b, t].conjugate).rawStorage
+                        values[a * n + b, t] = Complex(alpha * re + (a == b ? diagonal : 0), alpha * im)
                     }
                 }
             }

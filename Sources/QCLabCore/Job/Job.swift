@@ -164,7 +164,7 @@ public struct Job: Sendable {
         }
     }
 
-    package static func wavefunction(_ value: JSONValue) throws -> [Complex] {
+    package static func wavefunction(_ value: JSONValue) throws -> [Complex<Double>] {
         let dict = try object(value, "initial_state")
         try allowOnly(dict, ["wf_db"], in: "initial_state")
         guard case let .array(items)? = dict["wf_db"] else {

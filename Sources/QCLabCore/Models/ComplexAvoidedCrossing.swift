@@ -1,3 +1,4 @@
+import Numerics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -67,7 +68,7 @@ package struct CrossingConstants {
 
 /// `sin θ`, `cos θ` and `e^{iφ}` at one point.
 private struct Trigonometry {
-    var sinTheta: Double, cosTheta: Double, phase: Complex
+    var sinTheta: Double, cosTheta: Double, phase: Complex<Double>
 }
 
 extension ComplexAvoidedCrossing {
@@ -107,21 +108,21 @@ extension ComplexAvoidedCrossing {
     /// The matrix elements of `∂H/∂z*` for coordinate `c` (0 = x, 1 = y): `∂H00` (real,
     /// `∂H11 = -∂H00`) and `∂H01` (`∂H10 = conj`).
     private func gradient(_ a: MixingAngles, _ trig: Trigonometry,
-                          coordinate c: Int) -> (diagonal: Double, offDiagonal: Complex) {
+                          coordinate c: Int) -> (diagonal: Double, offDiagonal: Complex<Double>) {
         let dTheta = c == 0 ? a.dThetaX : a.dThetaY, dPhi = c == 0 ? a.dPhiX : a.dPhiY
         let s = gradientScale
         let diagonal = s * ((A * trig.sinTheta) * dTheta)
         let offDiagonal = Complex(A * (trig.cosTheta * dTheta), A * (trig.sinTheta * dPhi)) * trig.phase
-        return (diagonal, Complex(s * offDiagonal.re, s * offDiagonal.im))
+        return (diagonal, offDiagonal.multiplied(by: s))
     }
 
     /// `Σ_ab conj(u_a) [∂H/∂z*]_ab v_b` for both coordinates, summed in QC Lab's element
     /// order (00, 01, 10, 11).
-    private func sandwich(_ a: MixingAngles, _ trig: Trigonometry, _ u: (Complex, Complex),
-                          _ v: (Complex, Complex)) -> (Complex, Complex) {
-        func element(_ c: Int) -> Complex {
+    private func sandwich(_ a: MixingAngles, _ trig: Trigonometry, _ u: (Complex<Double>, Complex<Double>),
+                          _ v: (Complex<Double>, Complex<Double>)) -> (Complex<Double>, Complex<Double>) {
+        func element(_ c: Int) -> Complex<Double> {
             let (g0, g1) = gradient(a, trig, coordinate: c)
-            var sum = Complex(0)
+            var sum = Complex<Double>.zero
             sum += (u.0.conjugate * Complex(g0)) * v.0
             sum += (u.0.conjugate * g1) * v.1
             sum += (u.1.conjugate * g1.conjugate) * v.0
@@ -158,7 +159,7 @@ extension ComplexAvoidedCrossing {
         for t in 0..<batch {
             let trig = trigonometry[t]
             let cosTheta = trig.cosTheta, offDiagonal = A * trig.sinTheta
-            let re = offDiagonal * trig.phase.re, im = offDiagonal * trig.phase.im
+            let re = offDiagonal * trig.phase.rawStorage.x, im = offDiagonal * trig.phase.rawStorage.y
             h.re[t] = q.e00 + (-A) * cosTheta; h.im[t] = 0
             h.re[batch + t] = q.couplingRe + re; h.im[batch + t] = q.couplingIm + im
             h.re[2 * batch + t] = q.couplingRe + re; h.im[2 * batch + t] = -q.couplingIm + -im
@@ -204,14 +205,14 @@ extension ComplexAvoidedCrossing {
         }
     }
 
-    package func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
-        let s = positionScale, a = mixingAngles(x: s * z[0].re, y: s * z[1].re)
+    package func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+        let s = positionScale, a = mixingAngles(x: s * z[0].real, y: s * z[1].real)
         let (x, y) = sandwich(a, trigonometry(a), (u[0], u[1]), (v[0], v[1]))
         return [x, y]
     }
 
     /// QC Lab's `hop_free` in two dimensions (``FreeParticleHop``, `h = 1`).
-    package func hopShift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
+    package func hopShift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         FreeParticleHop(weight: [1.0, 1.0]).shift(z: z, direction: d, energyGap: energyGap)
     }
 
@@ -238,8 +239,8 @@ extension ComplexAvoidedCrossing {
     }
 
     /// The gauge-fixed (`D_min`) direction `∇θ / |∇θ|` in `z*` space, zero where `∇θ = 0`.
-    package func hopRescalingDirection(z: [Complex], from: Int, to: Int) -> [Complex] {
-        let p = positionScale, a = mixingAngles(x: p * z[0].re, y: p * z[1].re)
+    package func hopRescalingDirection(z: [Complex<Double>], from: Int, to: Int) -> [Complex<Double>] {
+        let p = positionScale, a = mixingAngles(x: p * z[0].real, y: p * z[1].real)
         let norm = (a.dThetaX * a.dThetaX + a.dThetaY * a.dThetaY).squareRoot()
         guard norm != 0 else { return [Complex(0), Complex(0)] }
         return [Complex(gradientScale * (a.dThetaX / norm)), Complex(gradientScale * (a.dThetaY / norm))]

@@ -1,3 +1,5 @@
+import Numerics
+
 /// A coupling diagonal in the quantum states and linear in the coordinates: QC Lab's
 /// `h_qc_diagonal_linear` and `dh_qc_dzc_diagonal_linear`.
 ///
@@ -58,10 +60,10 @@ package struct DiagonalLinearCoupling: Sendable, Equatable {
     }
 
     /// `Σ_n conj(u_n) γ_nξ v_n` for every coordinate.
-    package func gradient(left u: [Complex], right v: [Complex]) -> [Complex] {
-        var out = [Complex](repeating: .zero, count: numCoordinates)
+    package func gradient(left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+        var out = [Complex<Double>](repeating: .zero, count: numCoordinates)
         for term in terms {
-            out[term.coordinate] += term.gamma * (u[term.state].conjugate * v[term.state])
+            out[term.coordinate] += (u[term.state].conjugate * v[term.state]).multiplied(by: term.gamma)
         }
         return out
     }
@@ -81,7 +83,7 @@ extension HarmonicBathModel {
     package func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { bath.energy(z: z, into: &energy) }
     package func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) { bath.force(z: z, into: &force) }
     /// QC Lab's `hop_harmonic` (``HarmonicHop``).
-    package func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
+    package func hopShift(z: [Complex<Double>], direction: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         bath.hopRule.shift(z: z, direction: direction, energyGap: energyGap)
     }
 }
@@ -90,14 +92,14 @@ extension HarmonicBathModel {
 /// the spin-boson, FMO and Holstein lattice models.
 package protocol DiagonalLinearHarmonicModel: HarmonicBathModel, FusedClassicalDynamics {
     /// The constant `H_q`, row-major `N x N`.
-    var constantHamiltonian: [Complex] { get }
+    var constantHamiltonian: [Complex<Double>] { get }
     /// The coupling `γ`.
     var coupling: DiagonalLinearCoupling { get }
 }
 
 extension DiagonalLinearHarmonicModel {
     package var couplingGradientDependsOnZ: Bool { false }
-    package var hamiltonianIsReal: Bool { constantHamiltonian.allSatisfy { $0.im == 0 } }
+    package var hamiltonianIsReal: Bool { constantHamiltonian.allSatisfy { $0.imaginary == 0 } }
 
     package func quantumHamiltonian(z: ComplexBatch, into hamiltonian: inout ComplexBatch) {
         hamiltonian.fill(repeating: constantHamiltonian)
@@ -108,7 +110,7 @@ extension DiagonalLinearHarmonicModel {
         coupling.force(wavefunction: wavefunction, into: &force)
     }
 
-    package func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
+    package func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
         coupling.gradient(left: u, right: v)
     }
 }

@@ -23,7 +23,7 @@ package struct ClosedFormRK4Step: FusedClassicalStep {
     package let termStart: UnsafeScratch<Int64>
     package let termState: UnsafeScratch<Int64>
     package let termGamma: UnsafeScratch<Double>
-    package let constantHamiltonian: [Complex]
+    package let constantHamiltonian: [Complex<Double>]
     /// `|ψ_n|²` of the batch.
     private var populations: [Double]
     /// The planes of the Hamiltonian this step wrote last, held so that a write to them by
@@ -32,7 +32,7 @@ package struct ClosedFormRK4Step: FusedClassicalStep {
     /// is reset, instead of refilling all `N²` elements of every trajectory.
     private var written: (re: [Double], im: [Double]) = ([], [])
 
-    package init(dt: Double, bath: HarmonicBath, coupling: DiagonalLinearCoupling, constantHamiltonian: [Complex], states: Int,
+    package init(dt: Double, bath: HarmonicBath, coupling: DiagonalLinearCoupling, constantHamiltonian: [Complex<Double>], states: Int,
          batchSize: Int) {
         self.dt = dt
         populations = [Double](repeating: 0, count: states * batchSize)
@@ -68,8 +68,8 @@ package struct ClosedFormRK4Step: FusedClassicalStep {
             hamiltonian.withUnsafeMutableHandle { h in
                 for a in 0..<n {
                     let c = a * (n + 1), value = constantHamiltonian[c]
-                    (h.re! + c * batch).update(repeating: value.re, count: batch)
-                    (h.im! + c * batch).update(repeating: value.im, count: batch)
+                    (h.re! + c * batch).update(repeating: value.real, count: batch)
+                    (h.im! + c * batch).update(repeating: value.imaginary, count: batch)
                 }
             }
         } else {

@@ -1,3 +1,4 @@
+import Numerics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,7 +32,7 @@ package struct FMOComplex: DiagonalLinearHarmonicModel {
     package let N: Int
     package let bath: HarmonicBath
     package let coupling: DiagonalLinearCoupling
-    package let constantHamiltonian: [Complex]
+    package let constantHamiltonian: [Complex<Double>]
     package var numQuantumStates: Int { 7 }
 
     package init(kBT: Double = 1.0, mass: Double = 1.0, lReorg: Double = 35.0 * FMOComplex.invcmToKBT300,

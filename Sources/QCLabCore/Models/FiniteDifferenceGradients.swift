@@ -111,7 +111,7 @@ struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
         base.quantumHamiltonian(z: z, into: &hamiltonian)
     }
     public func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { base.classicalEnergy(z: z, into: &energy) }
-    public func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
+    public func hopShift(z: [Complex<Double>], direction: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         base.hopShift(z: z, direction: direction, energyGap: energyGap)
     }
 
@@ -166,9 +166,9 @@ struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
     }
 
     /// `Σ_ab conj(u_a) G_ab v_b` for the `N x N` matrix `G` at `offset` of `g`.
-    private func sandwich(_ g: (re: [Double], im: [Double]), at offset: Int, _ u: [Complex], _ v: [Complex]) -> Complex {
+    private func sandwich(_ g: (re: [Double], im: [Double]), at offset: Int, _ u: [Complex<Double>], _ v: [Complex<Double>]) -> Complex<Double> {
         let n = u.count
-        var sum = Complex.zero
+        var sum = Complex<Double>.zero
         for a in 0..<n {
             for b in 0..<n {
                 let element = Complex(g.re[offset + a * n + b], g.im[offset + a * n + b])
@@ -193,7 +193,7 @@ struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
         }
     }
 
-    public func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
+    public func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
         guard finiteDifferences.quantumClassical else { return base.couplingGradient(z: z, left: u, right: v) }
         var point = ComplexBatch(components: z.count, batchSize: 1)
         for (k, x) in z.enumerated() { point[k, 0] = x }
@@ -222,7 +222,7 @@ struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
 }
 
 extension FiniteDifferenceGradients: HopRescalingDirectionModel where Base: HopRescalingDirectionModel {
-    func hopRescalingDirection(z: [Complex], from: Int, to: Int) -> [Complex] {
+    func hopRescalingDirection(z: [Complex<Double>], from: Int, to: Int) -> [Complex<Double>] {
         base.hopRescalingDirection(z: z, from: from, to: to)
     }
 }

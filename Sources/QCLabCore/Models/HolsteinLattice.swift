@@ -1,3 +1,5 @@
+import Numerics
+
 /// A nearest-neighbour tight-binding lattice of `N` sites, each with one optical phonon
 /// mode coupled Holstein-style to the site population.
 ///
@@ -11,7 +13,7 @@ package struct HolsteinLattice: DiagonalLinearHarmonicModel {
     package let periodic: Bool
     package let bath: HarmonicBath
     package let coupling: DiagonalLinearCoupling
-    package let constantHamiltonian: [Complex]
+    package let constantHamiltonian: [Complex<Double>]
     package var numQuantumStates: Int { N }
 
     package init(kBT: Double = 1.0, g: Double = 0.5, w: Double = 0.5, N: Int = 10, J: Double = 1.0,
@@ -24,7 +26,7 @@ package struct HolsteinLattice: DiagonalLinearHarmonicModel {
         coupling = DiagonalLinearCoupling(gamma: (0..<N).map { n in
             (0..<N).map { $0 == n ? g * w * (w / weight[n]).squareRoot() : 0 }
         })
-        var h = [Complex](repeating: .zero, count: N * N)
+        var h = [Complex<Double>](repeating: .zero, count: N * N)
         for n in 0..<max(N - 1, 0) {
             h[n * N + n + 1] = Complex(-J)
             h[(n + 1) * N + n] = Complex(-J)

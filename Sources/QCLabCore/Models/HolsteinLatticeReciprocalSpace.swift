@@ -1,3 +1,4 @@
+import Numerics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -80,11 +81,11 @@ package struct HolsteinLatticeReciprocalSpace: HarmonicBathModel {
         }
     }
 
-    package func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
-        var out = [Complex](repeating: .zero, count: N)
+    package func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+        var out = [Complex<Double>](repeating: .zero, count: N)
         for a in 0..<N {
             for b in 0..<N {
-                out[((a - b) % N + N) % N] += c * (u[a].conjugate * v[b])
+                out[((a - b) % N + N) % N] += (u[a].conjugate * v[b]).multiplied(by: c)
             }
         }
         return out

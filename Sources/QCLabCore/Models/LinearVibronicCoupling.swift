@@ -29,7 +29,7 @@ package struct LinearVibronicCoupling: HarmonicBathModel {
         gradientTerms = (0..<data.numModes).map { k in
             let scale = 1.0 / (2.0 * data.masses[k] * data.frequencies[k]).squareRoot()
             return data.nonzeroElements(of: data.couplings[k]).map {
-                .init(row: $0.row, column: $0.column, value: Complex(scale * $0.value.re, scale * $0.value.im))
+                .init(row: $0.row, column: $0.column, value: Complex(scale * $0.value.real, scale * $0.value.imaginary))
             }
         }
     }
@@ -52,7 +52,7 @@ package struct LinearVibronicCoupling: HarmonicBathModel {
                 let col = k * batch
                 for term in terms {
                     let row = (term.row * n + term.column) * batch
-                    let (gre, gim) = (2.0 * term.value.re, 2.0 * term.value.im)
+                    let (gre, gim) = (2.0 * term.value.real, 2.0 * term.value.imaginary)
                     for t in 0..<batch {
                         hre[row + t] += gre * zre[col + t]
                         him[row + t] += gim * zre[col + t]
@@ -73,7 +73,7 @@ package struct LinearVibronicCoupling: HarmonicBathModel {
                 let col = k * batch
                 for term in terms {
                     let (a, b) = (term.row * batch, term.column * batch)
-                    let (gre, gim) = (term.value.re, term.value.im)
+                    let (gre, gim) = (term.value.real, term.value.imaginary)
                     for t in 0..<batch {
                         // conj(ψ_a) g ψ_b, real and imaginary parts.
                         let (ur, ui, vr, vi) = (re[a + t], -im[a + t], re[b + t], im[b + t])
@@ -87,9 +87,9 @@ package struct LinearVibronicCoupling: HarmonicBathModel {
     }
 
     /// `Σ_ab conj(u_a) [∂H_qc/∂z*_k]_ab v_b` for every mode.
-    package func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
+    package func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
         gradientTerms.map { terms in
-            var sum = Complex.zero
+            var sum = Complex<Double>.zero
             for term in terms { sum += (u[term.row].conjugate * term.value) * v[term.column] }
             return sum
         }
@@ -104,7 +104,7 @@ struct DiagonalLinearVibronicCoupling: DiagonalLinearHarmonicModel {
     let data: LinearVibronicCouplingData
     package let bath: HarmonicBath
     package let coupling: DiagonalLinearCoupling
-    package var constantHamiltonian: [Complex] { data.hq }
+    package var constantHamiltonian: [Complex<Double>] { data.hq }
     package var numQuantumStates: Int { data.numStates }
 
     init(data: LinearVibronicCouplingData) {
@@ -113,7 +113,7 @@ struct DiagonalLinearVibronicCoupling: DiagonalLinearHarmonicModel {
         bath = data.bath
         let gamma = (0..<data.numStates).map { n in
             (0..<data.numModes).map { k in
-                data.couplings[k][n * data.numStates + n].re * (1.0 / (2.0 * data.masses[k] * data.frequencies[k]).squareRoot())
+                data.couplings[k][n * data.numStates + n].real * (1.0 / (2.0 * data.masses[k] * data.frequencies[k]).squareRoot())
             }
         }
         coupling = DiagonalLinearCoupling(gamma: gamma)
@@ -125,15 +125,15 @@ struct DiagonalLinearVibronicCoupling: DiagonalLinearHarmonicModel {
 struct LinearVibronicCouplingData: Sendable, Equatable {
     /// One matrix element.
     struct Element: Sendable, Equatable {
-        var row: Int, column: Int, value: Complex
+        var row: Int, column: Int, value: Complex<Double>
     }
 
     /// `h_q`, row-major `N x N`.
-    package let hq: [Complex]
+    package let hq: [Complex<Double>]
     /// `ω_k` (`frequencies`), `m_k` (`masses`).
     package let frequencies: [Double], masses: [Double]
     /// `K_k` (`couplings`), each row-major `N x N`.
-    package let couplings: [[Complex]]
+    package let couplings: [[Complex<Double>]]
     package let kBT: Double
     package let distribution: InitialClassicalDistribution
     package var numStates: Int { Int(Double(hq.count).squareRoot()) }
@@ -151,7 +151,7 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
         ]),
     ]
 
-    package init(hq: [Complex], frequencies: [Double], masses: [Double], couplings: [[Complex]], kBT: Double,
+    package init(hq: [Complex<Double>], frequencies: [Double], masses: [Double], couplings: [[Complex<Double>]], kBT: Double,
                 distribution: InitialClassicalDistribution) {
         (self.hq, self.frequencies, self.masses, self.couplings) = (hq, frequencies, masses, couplings)
         (self.kBT, self.distribution) = (kBT, distribution)
@@ -211,10 +211,10 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
     }
 
     /// Whether `h_q` and every `K_k` are real.
-    package var isReal: Bool { ([hq] + couplings).allSatisfy { $0.allSatisfy { $0.im == 0 } } }
+    package var isReal: Bool { ([hq] + couplings).allSatisfy { $0.allSatisfy { $0.imaginary == 0 } } }
 
     /// The nonzero elements of a row-major `N x N` matrix, in row-major order.
-    func nonzeroElements(of matrix: [Complex]) -> [Element] {
+    func nonzeroElements(of matrix: [Complex<Double>]) -> [Element] {
         let n = numStates
         return matrix.indices.compactMap { i in
             matrix[i] == .zero ? nil : Element(row: i / n, column: i % n, value: matrix[i])
@@ -223,8 +223,8 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
 
     /// The constants as a job file writes them; an element with a zero imaginary part as a number.
     package var jobConstants: [String: ParameterValue] {
-        func element(_ x: Complex) -> ParameterValue { x.im == 0 ? .number(x.re) : .array([.number(x.re), .number(x.im)]) }
-        func matrix(_ m: [Complex]) -> ParameterValue {
+        func element(_ x: Complex<Double>) -> ParameterValue { x.imaginary == 0 ? .number(x.real) : .array([.number(x.real), .number(x.imaginary)]) }
+        func matrix(_ m: [Complex<Double>]) -> ParameterValue {
             let n = numStates
             return .array((0..<n).map { a in .array((0..<n).map { b in element(m[a * n + b]) }) })
         }
@@ -258,11 +258,11 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
 
     /// A Hermitian matrix, a list of `size` rows of `size` elements (any size ≥ 1 when `nil`).
     private static func matrix(_ value: ParameterValue, name: String, size: Int?,
-                               _ fail: (String, String) -> QCLabError) throws -> (size: Int, elements: [Complex]) {
+                               _ fail: (String, String) -> QCLabError) throws -> (size: Int, elements: [Complex<Double>]) {
         guard case let .array(rows) = value, !rows.isEmpty else { throw fail(name, "must be a matrix, a non-empty list of rows") }
         let n = size ?? rows.count
         guard rows.count == n else { throw fail(name, "must have \(n) rows (N×N, N = \(n) states), got \(rows.count)") }
-        var elements: [Complex] = []
+        var elements: [Complex<Double>] = []
         for (a, row) in rows.enumerated() {
             guard case let .array(entries) = row, entries.count == n else {
                 throw fail("\(name)[\(a)]", "must be a row of \(n) elements (N×N, N = \(n) states), got \(length(row))")
@@ -282,10 +282,10 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
             for b in a..<n where elements[a * n + b] != elements[b * n + a].conjugate {
                 let (x, y) = (elements[a * n + b], elements[b * n + a])
                 if a == b {
-                    throw fail("\(name)[\(a)][\(a)]", "must be real (the matrix must be Hermitian), got [\(x.re), \(x.im)]")
+                    throw fail("\(name)[\(a)][\(a)]", "must be real (the matrix must be Hermitian), got [\(x.real), \(x.imaginary)]")
                 }
                 throw fail("\(name)[\(a)][\(b)]", "must be the complex conjugate of \(name)[\(b)][\(a)] (the matrix must be Hermitian), "
-                           + "got [\(x.re), \(x.im)] and [\(y.re), \(y.im)]")
+                           + "got [\(x.real), \(x.imaginary)] and [\(y.real), \(y.imaginary)]")
             }
         }
         return (n, elements)

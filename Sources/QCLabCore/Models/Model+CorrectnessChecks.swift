@@ -32,7 +32,7 @@ package enum ModelChecks {
                 moved.re[i] += 0.37 + 0.05 * Double(i % 7)
                 moved.im[i] -= 0.21
             }
-            let psi = ComplexBatch(repeating: (0..<n).map { Complex(1 + Double($0), 0.5 * Double($0)) / Double(n) },
+            let psi = ComplexBatch(repeating: (0..<n).map { Complex(1 + Double($0), 0.5 * Double($0)).divided(by: Double(n)) },
                                    batchSize: rows.count)
             var a = ComplexBatch(components: model.numClassicalCoordinates, batchSize: rows.count), b = a
             model.quantumClassicalForce(z: here, wavefunction: psi, into: &a)

@@ -1,3 +1,5 @@
+import Numerics
+
 /// A model's own momentum-rescaling direction for hops (QC Lab's `rescaling_direction_fssh`
 /// ingredient): surface hopping rescales along it instead of the derivative coupling.
 /// Models with complex Hamiltonians need it, for there the derivative coupling is complex
@@ -6,7 +8,7 @@
 package protocol HopRescalingDirectionModel: Model {
     /// The direction in `z*` space in which trajectory `z` is rescaled when it hops from
     /// adiabatic state `from` to `to` (not vectorized: called per hop).
-    func hopRescalingDirection(z: [Complex], from: Int, to: Int) -> [Complex]
+    func hopRescalingDirection(z: [Complex<Double>], from: Int, to: Int) -> [Complex<Double>]
 }
 
 extension Model {
@@ -14,11 +16,11 @@ extension Model {
     /// to `to` (eigenvector `final`), `energyGap = E_to - E_from` apart: the model's own
     /// (``HopRescalingDirectionModel``) when it has one, else the derivative coupling
     /// `<initial|∂H/∂z*|final> / energyGap` (QC Lab's `calc_resc_dir_z_fssh`).
-    public func hopDirection(z: [Complex], initial: [Complex], final: [Complex], from: Int, to: Int,
-                             energyGap: Double) -> [Complex] {
+    public func hopDirection(z: [Complex<Double>], initial: [Complex<Double>], final: [Complex<Double>], from: Int, to: Int,
+                             energyGap: Double) -> [Complex<Double>] {
         if let own = self as? any HopRescalingDirectionModel {
             return own.hopRescalingDirection(z: z, from: from, to: to)
         }
-        return couplingGradient(z: z, left: initial, right: final).map { $0 / energyGap }
+        return couplingGradient(z: z, left: initial, right: final).map { $0.divided(by: energyGap) }
     }
 }

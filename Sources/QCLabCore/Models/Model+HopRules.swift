@@ -1,3 +1,5 @@
+import Numerics
+
 /// The hop rules: how surface hopping moves `z` so that the total energy is conserved when
 /// the quantum energy rises by `energyGap = E_final - E_initial`. A hop moves `z` to
 /// `z - i γ d` along the rescaling direction `d` (for `h_c` quadratic in `Im z`, the
@@ -11,7 +13,7 @@
 extension Model {
     /// The default hop rule: ``NumericalHop`` with QC Lab's default settings, what QC Lab
     /// does for a model without a `hop` ingredient.
-    public func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]? {
+    public func hopShift(z: [Complex<Double>], direction: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         NumericalHop().shift(model: self, z: z, direction: direction, energyGap: energyGap)
     }
 }
@@ -37,11 +39,13 @@ public struct FreeParticleHop: Sendable, Equatable {
     public init(weight: [Double]) { self.weight = weight }
 
     /// The shift `-i γ d`, or `nil` when the hop is frustrated.
-    public func shift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
+    public func shift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         var a = 0.0, b = 0.0
+        // The raw parts: `real` and `imaginary` check finiteness on every read (measured).
         for c in weight.indices {
-            a += -(weight[c] * d[c].re * d[c].re)
-            b += -(2.0 * weight[c] * d[c].re * z[c].im)
+            let (dr, zi) = (d[c].rawStorage.x, z[c].rawStorage.y)
+            a += -(weight[c] * dr * dr)
+            b += -(2.0 * weight[c] * dr * zi)
         }
         guard let gamma = smallerHopRoot(a: a, b: b, c: -energyGap) else { return nil }
         return d.map { Complex(0, -gamma) * $0 }
@@ -69,13 +73,15 @@ package struct HarmonicHop: Sendable, Equatable {
     }
 
     /// The shift `-i γ d`, or `nil` when the hop is frustrated.
-    package func shift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
+    package func shift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         var a = 0.0, b = 0.0
         for c in weight.indices {
             let w2h = frequencySquaredOverWeight[c], h = weight[c]
             let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
-            a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (d[c].re * d[c].re - d[c].im * d[c].im)
-            b += h * z[c].im * d[c].re - w2h * z[c].re * d[c].im
+            // The raw parts: `real` and `imaginary` check finiteness on every read (measured).
+            let (dr, di) = d[c].rawStorage, (zr, zi) = z[c].rawStorage
+            a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (dr * dr - di * di)
+            b += h * zi * dr - w2h * zr * di
         }
         b *= 2.0
         guard let gamma = smallerHopRoot(a: a, b: b, c: energyGap) else { return nil }
@@ -111,7 +117,7 @@ package struct NumericalHop: Sendable, Equatable {
     }
 
     /// The shift `-i γ d` that conserves `model`'s energy, or `nil` when the hop is frustrated.
-    package func shift(model: some Model, z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
+    package func shift(model: some Model, z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         let n = z.count, points = max(pointCount, 1)
         var energy = [0.0]
         model.classicalEnergy(z: ComplexBatch(repeating: z, batchSize: 1), into: &energy)

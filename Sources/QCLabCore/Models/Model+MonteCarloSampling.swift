@@ -1,3 +1,4 @@
+import Numerics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -51,10 +52,10 @@ package struct MonteCarloBoltzmannSampler: Sendable, Equatable {
     /// Whether each coordinate is an independent walker (`mcmc_h_c_separable`).
     package var separable: Bool
     /// The chain's first state (`mcmc_initial_z`); `nil` for QC Lab's Gaussian draw.
-    package var start: [Complex]?
+    package var start: [Complex<Double>]?
 
     package init(kBT: Double, burnIn: Int = 1000, sampleCount: Int = 10000, stepSize: Double = 1.0,
-                separable: Bool = true, start: [Complex]? = nil) {
+                separable: Bool = true, start: [Complex<Double>]? = nil) {
         (self.kBT, self.burnIn, self.sampleCount, self.stepSize) = (kBT, burnIn, sampleCount, stepSize)
         (self.separable, self.start) = (separable, start)
     }
@@ -81,7 +82,7 @@ package struct MonteCarloBoltzmannSampler: Sendable, Equatable {
     }
 
     /// The `sampleCount` kept states of the chain.
-    package func chain(model: some Model) -> [[Complex]] {
+    package func chain(model: some Model) -> [[Complex<Double>]] {
         let n = model.numClassicalCoordinates
         var state = start ?? {
             var random = LegacyRandomState(seed: 0)
@@ -92,13 +93,13 @@ package struct MonteCarloBoltzmannSampler: Sendable, Equatable {
         }()
         let walkers = separable ? n : 1
         var energy = energies(model: model, of: state, walkers: walkers)
-        var kept: [[Complex]] = []
+        var kept: [[Complex<Double>]] = []
         kept.reserveCapacity(sampleCount)
         for step in 0..<(burnIn + sampleCount) {
             var random = LegacyRandomState(seed: step < burnIn ? step : step - burnIn)
             let uniform = (0..<walkers).map { _ in random.nextDouble() }
-            let re = state.map { $0.re + stepSize * random.nextGaussian() }
-            let im = state.map { $0.im + stepSize * random.nextGaussian() }
+            let re = state.map { $0.real + stepSize * random.nextGaussian() }
+            let im = state.map { $0.imaginary + stepSize * random.nextGaussian() }
             let proposal = zip(re, im).map { Complex($0, $1) }
             let proposedEnergy = energies(model: model, of: proposal, walkers: walkers)
             for w in 0..<walkers {
@@ -120,7 +121,7 @@ package struct MonteCarloBoltzmannSampler: Sendable, Equatable {
     }
 
     /// `H_c` of each walker: of `z` itself, or (separable) of `z` with only coordinate `w` nonzero.
-    private func energies(model: some Model, of z: [Complex], walkers: Int) -> [Double] {
+    private func energies(model: some Model, of z: [Complex<Double>], walkers: Int) -> [Double] {
         var batch = ComplexBatch(components: z.count, batchSize: walkers)
         if separable {
             for w in 0..<walkers { batch[w, w] = z[w] }

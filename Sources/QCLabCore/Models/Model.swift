@@ -1,3 +1,5 @@
+import Numerics
+
 /// A quantum-classical model: QC Lab's `Model` and its ingredients, evaluated for a whole
 /// batch of trajectories at once.
 ///
@@ -55,11 +57,11 @@ public protocol Model: Sendable {
     var couplingGradientDependsOnZ: Bool { get }
     /// `g_ξ = Σ_ab conj(u_a) [∂H_qc/∂z*_ξ]_ab v_b` for one trajectory at `z`: the
     /// building block of derivative couplings, rescaling directions and gauge fixing.
-    func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex]
+    func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>]
     /// The shift of `z` along `direction` that conserves energy when the quantum energy
     /// rises by `energyGap` (QC Lab's `hop`), or `nil` when the hop is frustrated.
     /// Optional: the default is ``NumericalHop`` (QC Lab's `numerical_fssh_hop`).
-    func hopShift(z: [Complex], direction: [Complex], energyGap: Double) -> [Complex]?
+    func hopShift(z: [Complex<Double>], direction: [Complex<Double>], energyGap: Double) -> [Complex<Double>]?
 }
 
 /// How the classical coordinates of a harmonic bath are drawn (QC Lab's `init_classical`).

@@ -1,3 +1,4 @@
+import Numerics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,7 +17,7 @@ package struct SpinBoson: DiagonalLinearHarmonicModel {
     package let A: Int
     package let bath: HarmonicBath
     package let coupling: DiagonalLinearCoupling
-    package let constantHamiltonian: [Complex]
+    package let constantHamiltonian: [Complex<Double>]
     package var numQuantumStates: Int { 2 }
 
     package init(kBT: Double = 1.0, V: Double = 0.5, E: Double = 0.5, A: Int = 100, W: Double = 0.1,

@@ -1,4 +1,5 @@
 import CQCLabKernels
+import Numerics
 
 /// A particle of one coordinate scattering on two coupled diabatic surfaces: Tully's
 /// model problems. The classical part is a free particle (QC Lab's `h_c_free`,
@@ -197,16 +198,16 @@ extension TwoStateScatteringModel {
         force.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
-    public func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
-        let (d11, d12, d22) = diabatic(at: positionScale * z[0].re).slope
+    public func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+        let (d11, d12, d22) = diabatic(at: positionScale * z[0].real).slope
         let s = gradientScale
-        let sum = (s * d11) * (u[0].conjugate * v[0]) + (s * d12) * (u[0].conjugate * v[1])
-            + (s * d12) * (u[1].conjugate * v[0]) + (s * d22) * (u[1].conjugate * v[1])
+        let sum = (u[0].conjugate * v[0]).multiplied(by: s * d11) + (u[0].conjugate * v[1]).multiplied(by: s * d12)
+            + (u[1].conjugate * v[0]).multiplied(by: s * d12) + (u[1].conjugate * v[1]).multiplied(by: s * d22)
         return [sum]
     }
 
     /// QC Lab's `hop_free` (``FreeParticleHop``, `h = 1`).
-    public func hopShift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
+    public func hopShift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         FreeParticleHop(weight: [1.0]).shift(z: z, direction: d, energyGap: energyGap)
     }
 }

@@ -36,7 +36,7 @@ extension Simulation {
             "settings": .object(settings),
             "model": .object(JobRecord.model(model)),
             "algorithm": .object(JobRecord.algorithm(algorithm)),
-            "initial_state": .object(["wf_db": .array(initialWavefunction.map { .array([.number($0.re), .number($0.im)]) })]),
+            "initial_state": .object(["wf_db": .array(initialWavefunction.map { .array([.number($0.real), .number($0.imaginary)]) })]),
             "outputs": .array(outputs.map { .string($0.name) }),
         ]
         return JobRecord.text(.object(record))
@@ -116,7 +116,7 @@ package enum JobRecord {
         case let x as any BinaryInteger: return .number(Double(x))
         case let x as Bool: return .bool(x)
         case let x as String: return .string(x)
-        case let x as Complex: return .array([.number(x.re), .number(x.im)])
+        case let x as Complex<Double>: return .array([.number(x.real), .number(x.imaginary)])
         default: break
         }
         let mirror = Mirror(reflecting: value)

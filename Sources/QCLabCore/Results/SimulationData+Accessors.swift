@@ -1,3 +1,5 @@
+import Numerics
+
 /// A value with its error bar: the mean over trajectories and the standard error of that
 /// mean (zero when the data holds no error bars, as QC Lab's files do not).
 public struct Estimate: Sendable, Equatable, CustomStringConvertible {
@@ -36,7 +38,7 @@ extension SimulationData {
     }
 
     /// Element `(row, column)` of the diabatic density matrix at every collect time.
-    public func densityMatrixElement(_ row: Int, _ column: Int) -> [Complex]? {
+    public func densityMatrixElement(_ row: Int, _ column: Int) -> [Complex<Double>]? {
         guard let n = stateCount, (0..<n).contains(row), (0..<n).contains(column), let mean = mean("dm_db") else { return nil }
         return times.indices.map { k in
             let i = 2 * ((k * n + row) * n + column)
@@ -45,7 +47,7 @@ extension SimulationData {
     }
 
     /// The diabatic density matrix at the `timeIndex`-th collect time, `[row][column]`.
-    public func densityMatrix(atTimeIndex timeIndex: Int) -> [[Complex]]? {
+    public func densityMatrix(atTimeIndex timeIndex: Int) -> [[Complex<Double>]]? {
         guard let n = stateCount, times.indices.contains(timeIndex), let mean = mean("dm_db") else { return nil }
         return (0..<n).map { row in
             (0..<n).map { column in
@@ -57,14 +59,14 @@ extension SimulationData {
 
     /// The diabatic density matrix at every collect time, `dm_db[t][i][j]`: QC Lab's
     /// `data.data_dict["dm_db"][t, i, j]`, averaged over trajectories. Nil without `dm_db`.
-    public var dm_db: [[[Complex]]]? { matrices("dm_db") }
+    public var dm_db: [[[Complex<Double>]]]? { matrices("dm_db") }
 
     /// An output of shape `(T, N, M)` shaped as `[t][i][j]`, complex (a real output's
     /// imaginary parts are zero): its means, or with `standardErrors` their standard errors
     /// (real and imaginary parts apart, as `Complex(error of re, error of im)`). Nil for an
     /// unknown output or another shape. ``mean(_:)`` has the same numbers flat and
     /// interleaved.
-    public func matrices(_ name: String, standardErrors: Bool = false) -> [[[Complex]]]? {
+    public func matrices(_ name: String, standardErrors: Bool = false) -> [[[Complex<Double>]]]? {
         guard let output = observable(name), output.shape.count == 3,
               let flat = standardErrors ? standardError(name) : mean(name) else { return nil }
         let (rows, columns) = (output.shape[1], output.shape[2])

@@ -1,10 +1,10 @@
-import CQCLabDrivers
+import CQCLabExactSums
 
 /// One collected output of a run, kept as exact sums: per element, the sum of its
 /// independent samples and the sum of their squares, from which the mean and the standard
 /// error follow once, at the end.
 ///
-/// The sums are exact binned sums (`CSources/CQCLabDrivers`, after Demmel & Nguyen,
+/// The sums are exact binned sums (`CSources/CQCLabExactSums`, after Demmel & Nguyen,
 /// "Parallel Reproducible Summation", IEEE Trans. Computers 64(7), 2015): adding samples
 /// or whole observables gives the same bits in any order and any grouping, so every
 /// driver, any number of workers or ranks, any `batch_size`, a resumed run and a merge of

@@ -28,7 +28,7 @@ extension Simulation {
                         + "(\(Self.format(grid.dtCollect))); running to tmax \(Self.format(grid.tmax)) instead")
             }
         }
-        let normSquared = initialWavefunction.reduce(0) { $0 + $1.re * $1.re + $1.im * $1.im }
+        let normSquared = initialWavefunction.reduce(0) { $0 + $1.real * $1.real + $1.imaginary * $1.imaginary }
         if normSquared > 0 && abs(normSquared - 1) > 1e-6 {
             warnings.append("wf_db is not normalized (sum of |c|² is \(Self.format(normSquared)), not 1); it is used as given, as QC Lab does, "
                             + "so the populations start summing to \(Self.format(normSquared))")

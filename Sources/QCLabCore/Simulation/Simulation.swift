@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 /// A simulation: settings, model, algorithm and initial state (QC Lab's `Simulation`).
 public struct Simulation: Sendable {
@@ -6,12 +7,12 @@ public struct Simulation: Sendable {
     public var model: any Model
     public var algorithm: any Algorithm
     /// The initial diabatic wavefunction (`initial_state["wf_db"]`), used as given.
-    public var initialWavefunction: [Complex]
+    public var initialWavefunction: [Complex<Double>]
     /// Outputs collected beside the algorithm's defaults (a job file's `"outputs"`).
     public var outputs: [Output]
 
     public init(settings: SimulationSettings = SimulationSettings(), model: any Model, algorithm: any Algorithm,
-                initialWavefunction: [Complex], outputs: [Output] = []) {
+                initialWavefunction: [Complex<Double>], outputs: [Output] = []) {
         self.settings = settings
         self.model = model
         self.algorithm = algorithm
@@ -82,10 +83,10 @@ public struct Simulation: Sendable {
             throw QCLabError.invalidInitialState(
                 "wf_db has \(initialWavefunction.count) entries, but \(model.modelName) has \(n) quantum states")
         }
-        guard initialWavefunction.allSatisfy({ $0.re.isFinite && $0.im.isFinite }) else {
+        guard initialWavefunction.allSatisfy({ $0.isFinite }) else {
             throw QCLabError.invalidInitialState("wf_db has a non-finite entry")
         }
-        guard initialWavefunction.contains(where: { $0.re != 0 || $0.im != 0 }) else {
+        guard initialWavefunction.contains(where: { $0.real != 0 || $0.imaginary != 0 }) else {
             throw QCLabError.invalidInitialState("wf_db is zero: there is no initial state to propagate")
         }
         let bytes = estimatedBatchBytes

@@ -1,6 +1,6 @@
 import QCLabCore
 import QCLabSystem
-import CHDF5Shims
+import CQCLabProcess
 import Foundation
 import SystemPackage
 

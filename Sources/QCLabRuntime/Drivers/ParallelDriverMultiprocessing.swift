@@ -6,7 +6,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CQCLabDrivers
+import CQCLabProcess
 import Foundation
 import SystemPackage
 

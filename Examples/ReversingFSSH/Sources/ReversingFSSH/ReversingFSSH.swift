@@ -17,7 +17,7 @@ public struct ReversingFSSH: Algorithm {
     public func branchCount(for model: any Model) -> Int { 1 }
     public func defaultOutputs(for model: any Model) -> [Output] { FewestSwitchesSurfaceHopping().defaultOutputs(for: model) }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex], seeds: [Int],
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
                          outputs: [Output]) throws -> SimulationData {
         var batch = try ReversingFSSHBatch(algorithm: self, model: model, grid: grid, seeds: seeds,
                                            initialWavefunction: initialWavefunction)
@@ -26,17 +26,17 @@ public struct ReversingFSSH: Algorithm {
 
     /// Reverses the mass-weighted momentum's component along the position part of
     /// `direction` (all of it in one dimension), leaving the positions alone.
-    func reverseMomentum(of t: Int, along direction: [Complex], z: inout ComplexBatch, model: any Model) {
+    func reverseMomentum(of t: Int, along direction: [Complex<Double>], z: inout ComplexBatch, model: any Model) {
         let m = model.classicalCoordinateMass, h = model.classicalCoordinateWeight
         var row = z.trajectory(t)
         // p_c = sqrt(2 m h) Im z_c; the direction's position part, mass-weighted.
-        let p = row.indices.map { (2 * m[$0] * h[$0]).squareRoot() * row[$0].im / m[$0].squareRoot() }
-        let d = direction.indices.map { direction[$0].re / m[$0].squareRoot() }
+        let p = row.indices.map { (2 * m[$0] * h[$0]).squareRoot() * row[$0].imaginary / m[$0].squareRoot() }
+        let d = direction.indices.map { direction[$0].real / m[$0].squareRoot() }
         let dd = d.reduce(0) { $0 + $1 * $1 }
         let along = dd > 0 ? zip(p, d).reduce(0) { $0 + $1.0 * $1.1 } / dd : 0
         for c in row.indices {
             let reversed = (p[c] - 2 * along * d[c]) * m[c].squareRoot()
-            row[c] = Complex(row[c].re, reversed / (2 * m[c] * h[c]).squareRoot())
+            row[c] = Complex(row[c].real, reversed / (2 * m[c] * h[c]).squareRoot())
         }
         z.setTrajectory(t, row)
     }
@@ -59,7 +59,7 @@ struct ReversingFSSHBatch: TrajectoryBatch {
     /// QC Lab's initialization: eigenvectors in the derivative-coupling gauge, and each
     /// active surface drawn from the adiabatic populations with the draw that follows the
     /// run's hop draws.
-    init(algorithm: ReversingFSSH, model: any Model, grid: TimeGrid, seeds: [Int], initialWavefunction: [Complex]) throws {
+    init(algorithm: ReversingFSSH, model: any Model, grid: TimeGrid, seeds: [Int], initialWavefunction: [Complex<Double>]) throws {
         (self.algorithm, self.model) = (algorithm, model)
         n = model.numQuantumStates
         rows = seeds.count

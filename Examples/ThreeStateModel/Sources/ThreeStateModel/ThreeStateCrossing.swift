@@ -77,14 +77,14 @@ public struct ThreeStateCrossing: Model, JobRecordable {
     public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
         for t in 0..<z.batchSize {
             let gradient = couplingGradient(z: [z[0, t]], left: psi.trajectory(t), right: psi.trajectory(t))
-            force[0, t] = Complex(gradient[0].re)
+            force[0, t] = Complex(gradient[0].real)
         }
     }
 
     /// `Σ_ab conj(u_a) [∂H/∂z*]_ab v_b`.
-    public func couplingGradient(z: [Complex], left u: [Complex], right v: [Complex]) -> [Complex] {
-        let slope = potential(at: positionScale * z[0].re).slope
-        var sum = Complex.zero
+    public func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+        let slope = potential(at: positionScale * z[0].real).slope
+        var sum = Complex<Double>.zero
         for a in 0..<3 {
             for b in 0..<3 where slope[3 * a + b] != 0 {
                 sum = sum + Complex(gradientScale * slope[3 * a + b]) * (u[a].conjugate * v[b])
@@ -97,7 +97,7 @@ public struct ThreeStateCrossing: Model, JobRecordable {
     /// `direction`: QC Lab's `hop_free` (``FreeParticleHop``), `nil` (frustrated) when there
     /// is not enough kinetic energy. Without this method the model would get the default,
     /// QC Lab's numerical hop, which finds the same shift by a grid search.
-    public func hopShift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
+    public func hopShift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         FreeParticleHop(weight: classicalCoordinateWeight).shift(z: z, direction: d, energyGap: energyGap)
     }
 }

@@ -1,4 +1,4 @@
-#include "CHDF5Shims.h"
+#include "CQCLabProcess.h"
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <time.h>

@@ -12,7 +12,7 @@
 // function of the multiset of values: the same bits in any order and any grouping, and
 // two sums add exactly (align windows, add limbs). Limbs are never carried, which keeps
 // that property; an int64 limb holds 2^30 deposits of up to 2^32 with ample headroom.
-#include "CQCLabDrivers.h"
+#include "CQCLabExactSums.h"
 #include <math.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
 // Process helpers for the forked driver that Swift cannot express directly.
-#include "CQCLabDrivers.h"
+#include "CQCLabProcess.h"
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>

@@ -2,7 +2,7 @@
 // SSE 4.2's crc32 instruction takes eight bytes a step; elsewhere a byte-wise table does
 // the same arithmetic. The table and the choice are made once, as the library loads
 // (before any thread of ours can ask).
-#include "CQCLabDrivers.h"
+#include "CQCLabKernels.h"
 #include <string.h>
 
 static uint32_t crc32c_table[256];

@@ -1,5 +1,5 @@
-#ifndef QCLAB_DRIVERS_H
-#define QCLAB_DRIVERS_H
+#ifndef QCLAB_EXACT_SUMS_H
+#define QCLAB_EXACT_SUMS_H
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,25 +68,4 @@ int qclab_exact_valid(const int64_t *elements, ptrdiff_t count);
 void qclab_exact_moments(const int64_t *elements, ptrdiff_t count, int64_t norm_factor, int64_t samples,
                          double *mean, double *sem);
 
-/// CRC-32C of `count` bytes, continuing `crc` (pre- and post-inverted by the caller): with
-/// SSE 4.2 where the processor has it, unless `portable` forces the byte-wise table.
-uint32_t qclab_crc32c_update(uint32_t crc, const void *bytes, size_t count, int portable);
-
-#endif
-
-#ifndef QCLAB_DRIVERS_PROCESS_H
-#define QCLAB_DRIVERS_PROCESS_H
-#include <sys/types.h>
-/// In a forked worker: asks the kernel to SIGKILL this process when its parent dies
-/// (Linux's prctl(PR_SET_PDEATHSIG), variadic, which Swift cannot call), then checks that
-/// the parent `parent` is still alive (it may have died before the request). Returns 0,
-/// or -1 if the parent is gone already. Elsewhere it only checks.
-int qclab_die_with_parent(pid_t parent);
-/// CPU time (user + system, in clock ticks) that process `pid` has used, from
-/// /proc/PID/stat, or -1 if unknown: the forked driver's sign of life from a busy worker.
-long long qclab_process_cpu_ticks(pid_t pid);
-/// The soft limit of resource `which` (0: open files, 1: processes, 2: address space in
-/// bytes, 3: file size in bytes), or -1 if unlimited or unknown. In C because Glibc's
-/// RLIMIT_* constants come into Swift as an enum of a different type on each platform.
-long long qclab_resource_limit(int which);
 #endif
