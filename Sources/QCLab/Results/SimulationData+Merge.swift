@@ -153,9 +153,21 @@ extension SimulationData {
                 note("model '\(model)' records none of its properties: jobs not compared (--trust-job)")
             }
             var result = merged
+            if let line = result.floatingPointNote(combining: "merged") {
+                note(line)
+                result.log += "Note: \(line)\n"
+            }
             result.log += "=== Merged \(count) parts: \(result.normFactor) trajectories, seeds \(SeedList.describe(result.seeds)) ===\n"
             return result
         }
+    }
+
+    /// The line that says data was combined in floating point (``notExact``), for the
+    /// message and the log of a merge or an append (`how`: "merged", "appended"); `nil`
+    /// for exact data.
+    public func floatingPointNote(combining how: String) -> String? {
+        guard let reason = notExact else { return nil }
+        return "\(reason): \(how) in floating point, not bit-identical to one run; write the parts with --mergeable"
     }
 
     /// A one-line description of a time grid for messages: points, spacing, last time.
