@@ -18,7 +18,7 @@ final class MergeInfoPlotTests: XCTestCase {
 
     func save(_ data: SimulationData, _ name: String, in folder: URL) throws -> String {
         let path = folder.appendingPathComponent(name).path
-        try data.save(to: path)
+        try data.save(to: path, mergeable: true)
         return path
     }
 

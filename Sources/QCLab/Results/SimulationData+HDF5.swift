@@ -231,6 +231,10 @@ extension SimulationData {
             }
             if checked, let reason = try file.readStringAttribute("no_error_bars") {
                 exactProblem = reason
+            } else if present.contains(sampleCountName) {
+                // num_samples that is no integer: averaged (QC Lab's add_data turns it float).
+                if checked { throw damaged(sampleCountName, "is not an int64 count") }
+                exactProblem = averagedNote(path)
             } else {
                 if checked { throw damaged(exactCheckName, "is missing") }
                 exactProblem = names.contains(where: { $0.hasSuffix(standardErrorSuffix) })
