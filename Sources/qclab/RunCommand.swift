@@ -114,7 +114,8 @@ struct RunCommand: ParsableCommand {
             if driver == .mpi { warn(warnings) }
             // The simulation's warnings are in the log already (the drivers write them); the job's are added here.
             data.log += job.warnings.map { "Warning: \($0)\n" }.joined()
-            if append != nil, let line = data.floatingPointNote(combining: "appended") {
+            if let append, !previous.isExact || previous.notExact != nil {
+                let line = SimulationData.floatingPointNote(parts: ["'\(append)'"], combining: "appended")
                 notes.add(line)
                 data.log += "Note: \(line)\n"
             }

@@ -317,14 +317,14 @@ final class ExactReductionTests: XCTestCase {
     }
 
     /// A folder with `all.h5`, one run of 23 seeds, and `merged.h5`, the merge of two runs
-    /// of seeds 0..<12 (serial) and 12..<23 (forked).
+    /// of seeds 0..<12 (serial) and 12..<23 (forked), both with their exact sums.
     private func seedRangesMerged() throws -> URL {
         let folder = try temporaryFolder()
         try P.jobJSON(trajectories: 23).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
-        for arguments in [["run", "job.json", "--output", "all.h5"],
+        for arguments in [["run", "job.json", "--output", "all.h5", "--mergeable"],
                           ["run", "job.json", "--seeds", "0:12", "--output", "p1.h5"],
                           ["run", "job.json", "--seeds", "12:23", "--driver", "multiprocessing", "--output", "p2.h5"],
-                          ["merge", "p1.h5", "p2.h5", "--output", "merged.h5"]] {
+                          ["merge", "p1.h5", "p2.h5", "--output", "merged.h5", "--mergeable"]] {
             let outcome = try QCLabCLI.run(arguments, in: folder)
             XCTAssertEqual(outcome.status, 0, "\(arguments): \(outcome.errors)")
         }

@@ -40,11 +40,12 @@ final class IntegrityTests: XCTestCase {
         XCTAssertEqual(a.errorBarsUnavailable, b.errorBarsUnavailable, message, file: file, line: line)
     }
 
-    /// 200 single-bit flips anywhere in an output: `merge` either refuses the file in one
-    /// line or writes exactly what the undamaged file merges into (a flip in unused bytes).
+    /// 200 single-bit flips anywhere in a (default) output: `merge` either refuses the file
+    /// in one line or writes exactly what the undamaged file merges into (a flip in unused
+    /// bytes).
     func testRandomSingleBitFlipsAreRefusedOrChangeNothing() throws {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-integrity")
-        let (path, _) = try output(in: folder)
+        let (path, _) = try output(in: folder, mergeable: false)
         let original = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
         let reference = try QCLabCLI.run(["merge", "out.h5", "--output", "reference.h5"], in: folder)
         XCTAssertEqual(reference.status, 0, reference.errors)
@@ -73,8 +74,10 @@ final class IntegrityTests: XCTestCase {
                 XCTAssertEqual(QCLabCLI.contents(of: damaged), ["out.h5"], "bit \(bit): nothing left behind")
             }
         }
-        // Most of the file is data and metadata under a checksum: most flips are refused.
-        XCTAssertGreaterThan(refused, 150, "refused \(refused), unchanged \(unchanged)")
+        // Most of the file is data and metadata under a checksum: most flips are refused (the
+        // rest fall in free space, such as the global heap that holds the strings, which a
+        // default file without exact sums has in a larger proportion).
+        XCTAssertGreaterThan(refused, 100, "refused \(refused), unchanged \(unchanged)")
     }
 
     /// The little-endian bytes of `values`, to find a dataset's data in a file.
@@ -202,7 +205,7 @@ final class IntegrityTests: XCTestCase {
              "algorithm": {"name": "FewestSwitchesSurfaceHopping"}, "initial_state": {"wf_db": [1.0, 0.0]}}
             """#
         try job.write(to: folder.appendingPathComponent("fssh.json"), atomically: true, encoding: .utf8)
-        let run = try QCLabCLI.run(["run", "fssh.json", "--output", "fssh.h5"], in: folder)
+        let run = try QCLabCLI.run(["run", "fssh.json", "--output", "fssh.h5", "--mergeable"], in: folder)
         XCTAssertEqual(run.status, 0, run.errors)
         let fssh = try SimulationData(contentsOf: folder.appendingPathComponent("fssh.h5").path)
         let recorded = try XCTUnwrap(fssh.job)
@@ -258,9 +261,9 @@ final class IntegrityTests: XCTestCase {
         XCTAssertNotNil(properties["bath"])
 
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-integrity")
-        try serialDriver(simulation(BiasedPair(eps: 0.5)), seeds: [0, 1]).save(to: folder.appendingPathComponent("a.h5").path)
-        try serialDriver(simulation(BiasedPair(eps: 2.0)), seeds: [2, 3]).save(to: folder.appendingPathComponent("b.h5").path)
-        try serialDriver(simulation(BiasedPair(eps: 0.5)), seeds: [2, 3]).save(to: folder.appendingPathComponent("c.h5").path)
+        try serialDriver(simulation(BiasedPair(eps: 0.5)), seeds: [0, 1]).save(to: folder.appendingPathComponent("a.h5").path, mergeable: true)
+        try serialDriver(simulation(BiasedPair(eps: 2.0)), seeds: [2, 3]).save(to: folder.appendingPathComponent("b.h5").path, mergeable: true)
+        try serialDriver(simulation(BiasedPair(eps: 0.5)), seeds: [2, 3]).save(to: folder.appendingPathComponent("c.h5").path, mergeable: true)
         let refused = try QCLabCLI.run(["merge", "a.h5", "b.h5", "--output", "ab.h5"], in: folder)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertEqual(refused.errors, "qclab: error: cannot merge data: different jobs: model.swift_properties.onsite is "
@@ -279,8 +282,8 @@ final class IntegrityTests: XCTestCase {
 
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-integrity")
         let a = try serialDriver(simulation(UnrecordedPair(eps: 0.5)), seeds: [0, 1])
-        try a.save(to: folder.appendingPathComponent("a.h5").path)
-        try serialDriver(simulation(UnrecordedPair(eps: 2.0)), seeds: [2, 3]).save(to: folder.appendingPathComponent("b.h5").path)
+        try a.save(to: folder.appendingPathComponent("a.h5").path, mergeable: true)
+        try serialDriver(simulation(UnrecordedPair(eps: 2.0)), seeds: [2, 3]).save(to: folder.appendingPathComponent("b.h5").path, mergeable: true)
         let refused = try QCLabCLI.run(["merge", "a.h5", "b.h5", "--output", "ab.h5"], in: folder)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertEqual(refused.errors, "qclab: error: cannot merge data: the jobs cannot be compared: model 'UnrecordedPair' records "

@@ -45,7 +45,7 @@ final class DataHDF5Tests: XCTestCase {
 
         let loaded = try SimulationData(contentsOf: compact)
         XCTAssertFalse(loaded.isExact)
-        XCTAssertEqual(loaded.notExact, "'\(compact)' was written without exact sums")
+        XCTAssertEqual(loaded.notExact, "written without exact sums")
         XCTAssertTrue(loaded.hasErrorBars)
         XCTAssertEqual(loaded.sampleCount, 4)
         for o in data.observables {
@@ -75,7 +75,7 @@ final class DataHDF5Tests: XCTestCase {
         try second.save(to: b)
         var notes: [String] = []
         let merged = try SimulationData.merging(files: [a, b], note: { notes.append($0) })
-        XCTAssertEqual(notes, ["'\(a)' was written without exact sums: merged in floating point, not bit-identical to one run; write the parts with --mergeable"])
+        XCTAssertEqual(notes, ["'\(a)', '\(b)' were written without exact sums: merged in floating point, not bit-identical to one run; write the parts with --mergeable"])
         XCTAssertTrue(merged.log.contains("Note: \(notes[0])\n"), merged.log)
         var whole = exact
         try whole.add(second)

@@ -226,7 +226,7 @@ extension SimulationData {
                                                 checked: checked)
                 self.init(seeds: seeds, normFactor: normFactor, sampleCount: data.samples, observables: data.observables,
                           log: log, job: job, errorBarsUnavailable: try file.readStringAttribute("no_error_bars"),
-                          notExact: try file.readStringAttribute("not_exact") ?? "'\(path)' was written without exact sums")
+                          notExact: try file.readStringAttribute("not_exact") ?? SimulationData.writtenWithoutExactSums)
                 return
             }
             if checked, let reason = try file.readStringAttribute("no_error_bars") {

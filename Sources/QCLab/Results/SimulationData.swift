@@ -173,6 +173,9 @@ public struct SimulationData: Sendable, Equatable {
     /// exact sums.
     public var notExact: String?
 
+    /// ``notExact`` of data read from a file without exact sums.
+    public static let writtenWithoutExactSums = "written without exact sums"
+
     /// Whether every output is held as exact sums, so that adding more data stays exact.
     public var isExact: Bool { observables.allSatisfy(\.isExact) }
 
@@ -272,7 +275,7 @@ public struct SimulationData: Sendable, Equatable {
             }
         }
         if notExact == nil, !isExact {
-            notExact = other.notExact ?? "\(source) was combined in floating point"
+            notExact = other.notExact ?? Self.writtenWithoutExactSums
         }
         if !other.isEmpty || !other.observables.isEmpty {
             if errorBarsUnavailable == nil, let reason = other.errorBarsUnavailable {
