@@ -44,7 +44,7 @@ extension SimulationData {
         try HDF5Library.serialized {
             try target.write { temporary in
                 let file = try HDF5File.create(at: temporary, reportedAs: target.path)
-                try file.closing { try writeContents(to: $0, exactSums: mergeable && isExact) }
+                try file.closing { try writeContents(to: $0, exactSums: mergeable && isExact && notExact == nil) }
             }
         }
     }
@@ -289,8 +289,11 @@ extension SimulationData {
         } else if samples == nil {
             errorBarsUnavailable = try file.readStringAttribute("no_error_bars") ?? "'\(path)' holds no num_samples"
         }
+        // A file of ours without exact sums (and without error bars): its means stand in for them.
+        let withoutSums = checked && !ordered.isEmpty && !present.contains(exactCheckName)
         self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
-                  job: job, errorBarsUnavailable: errorBarsUnavailable)
+                  job: job, errorBarsUnavailable: errorBarsUnavailable,
+                  notExact: withoutSums ? try file.readStringAttribute("not_exact") ?? SimulationData.writtenWithoutExactSums : nil)
     }
 
     /// The outputs of a file written without exact sums, as rounded means and standard

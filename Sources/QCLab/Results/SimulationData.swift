@@ -33,8 +33,11 @@ public struct OutputAccumulator: Sendable, Equatable {
         self.shape = shape
         self.isComplex = isComplex
         let count = shape.reduce(1, *) * (isComplex ? 2 : 1)
-        exactSums = [Int64](repeating: 0, count: count * Self.exactValuesPerElement)
-        exactSums.withUnsafeMutableBufferPointer { qclab_exact_clear($0.baseAddress, count) }
+        // Cleared in one pass: qclab_exact_clear sets every value.
+        exactSums = [Int64](unsafeUninitializedCapacity: count * Self.exactValuesPerElement) { buffer, initialized in
+            qclab_exact_clear(buffer.baseAddress, count)
+            initialized = count * Self.exactValuesPerElement
+        }
     }
 
     /// An observable from stored exact sums (a file, a message); throws if they are not
@@ -209,6 +212,22 @@ public struct SimulationData: Sendable, Equatable {
         return o.moments(normFactor: normFactor, samples: sampleCount, standardErrors: false).mean
     }
 
+    /// The means of the elements `elements` of output `name` (flat indices, real and
+    /// imaginary parts apart, as in ``mean(_:)``), without computing the others; `nil`
+    /// when there is no such output or an index is out of range.
+    public func mean(_ name: String, elements: [Int]) -> [Double]? {
+        guard let o = observable(name), normFactor > 0, elements.allSatisfy({ (0..<o.elementCount).contains($0) }) else { return nil }
+        if let rounded = o.rounded { return elements.map { rounded.mean[$0] } }
+        var means = [Double](repeating: 0, count: elements.count)
+        o.exactSums.withUnsafeBufferPointer { sums in
+            for (i, element) in elements.enumerated() {
+                qclab_exact_moments(sums.baseAddress! + element * OutputAccumulator.exactValuesPerElement, 1, Int64(normFactor),
+                                    Int64(sampleCount), &means[i], nil)
+            }
+        }
+        return means
+    }
+
     /// The standard error of the mean of output `name`, per element (real and imaginary
     /// parts apart), from the spread of the independent samples; zero with one sample or
     /// a spread below what the exact sums resolve. `nil` when the data has no error bars
@@ -274,7 +293,7 @@ public struct SimulationData: Sendable, Equatable {
                                                            means: combined.mean, standardErrors: combined.sem)
             }
         }
-        if notExact == nil, !isExact {
+        if notExact == nil, !isExact || other.notExact != nil {
             notExact = other.notExact ?? Self.writtenWithoutExactSums
         }
         if !other.isEmpty || !other.observables.isEmpty {
