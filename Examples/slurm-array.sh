@@ -92,6 +92,7 @@ if [ -e "$PART.h5" ]; then
 fi
 
 # Forked workers on the task's cores (the driver uses the cores SLURM gives the task);
-# each worker uses one BLAS thread.
-"$QCLAB" run "$JOB" --seeds "$FIRST:$LAST" --driver multiprocessing \
+# each worker uses one BLAS thread. --mergeable (which --seeds implies) keeps the exact
+# sums in the part, so that the merge gives the bits of one run.
+"$QCLAB" run "$JOB" --seeds "$FIRST:$LAST" --mergeable --driver multiprocessing \
     --checkpoint "$PART.ck" --output "$PART.h5"

@@ -358,6 +358,20 @@ def run_qclab(name, job, job_path, args, python):
     return best
 
 
+def file_size_of_mergeable(name, job_path, args):
+    """Bytes of ours serial with --mergeable (the exact sums kept), run once, untimed; None on failure."""
+    out = os.path.join(args.workdir, f"ours-{name}-mergeable.h5")
+    run = run_process([args.binary, "run", job_path, "--output", out, "--mergeable"], timeout=args.timeout)
+    return os.path.getsize(out) if run.ok and os.path.exists(out) else None
+
+
+def size_cell(nbytes):
+    """A file size for the table: KB below a megabyte, else MB (10^3, 10^6 bytes)."""
+    if nbytes is None:
+        return "n/a"
+    return f"{nbytes / 1e3:.0f} KB" if nbytes < 1e6 else f"{nbytes / 1e6:.2f} MB"
+
+
 def run_ours(name, variant, job_path, args):
     """Best of `repeat` runs of our executable in one configuration."""
     out = os.path.join(args.workdir, f"ours-{name}-{variant}.h5")
@@ -443,7 +457,7 @@ def main():
         shutil.copy2(args.binary, copied)
         args.binary = copied
     load = os.getloadavg()[0]
-    rows, notes, summary = [], [], []
+    rows, notes, summary, sizes = [], [], [], []
     try:
         for name in names:
             job = copy.deepcopy(workloads[name])
@@ -513,6 +527,13 @@ def main():
                              rate_cell(work / ours["seconds"]), memory, ratio, agrees])
 
             serial = per_variant["serial"]
+            ours_bytes = os.path.getsize(serial["h5"]) if "h5" in serial and os.path.exists(serial["h5"]) else None
+            mergeable_bytes = file_size_of_mergeable(name, job_path, args) if ours_bytes else None
+            theirs_bytes = os.path.getsize(reference) if reference else None
+            def times_qclab(nbytes):
+                return f"{nbytes / theirs_bytes:.1f}x" if nbytes and theirs_bytes else ""
+            sizes.append([name, size_cell(ours_bytes), size_cell(mergeable_bytes), size_cell(theirs_bytes),
+                          times_qclab(ours_bytes), times_qclab(mergeable_bytes)])
             speedup = (qclab_seconds / serial["seconds"]) if qclab_seconds and "seconds" in serial else None
             target = TARGETS.get(name)
             met = "" if speedup is None or target is None else ("yes" if speedup >= target else "no")
@@ -561,6 +582,14 @@ def main():
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines += [
         "",
+        "## Output file sizes",
+        "",
+        "| workload | ours | ours --mergeable | QC Lab `Data.save` | ours / QC Lab | mergeable / QC Lab |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in sizes]
+    lines += [
+        "",
         "Notes:",
         "",
         "- seconds: for QC Lab, the wall time of `serial_driver` alone, in a fresh Python process after "
@@ -575,6 +604,8 @@ def main():
         f"- agrees: every dataset of QC Lab's output is in ours with the same shape and "
         f"|ours - theirs| <= {ABS_TOL:g} + {REL_TOL:g} |theirs| element-wise.",
         "- error / n/a: the run failed / the driver or reference is not available; details below.",
+        "- file sizes: ours serial as written by default (means and `_sem`), the same job with "
+        "`--mergeable` (the exact sums kept too, for exact merges), and QC Lab's `Data.save` of it.",
     ]
     if notes:
         lines += [""] + [f"- {note}" for note in notes]

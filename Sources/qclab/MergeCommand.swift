@@ -8,8 +8,9 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Combine the outputs of separate runs of one job (a SLURM array, say) into one file.",
         discussion: """
-            Exact: the merged file holds the same bits as one run of all their seeds, \
-            error bars included. Refuses files of different jobs (naming the first \
+            Exact for parts written with their exact sums (--mergeable, or --seeds): the \
+            merged file holds the same bits as one run of all their seeds, error bars \
+            included; parts without them are combined in floating point, and a line says so. Refuses files of different jobs (naming the first \
             difference), files that share a seed (the same trajectory would count twice), \
             and files that differ in time grid or outputs. Every file is verified against \
             its checksums; a file without them (QC Lab's) is read unchecked, and one that \
@@ -34,6 +35,9 @@ struct MergeCommand: ParsableCommand {
     @Flag(name: .customLong("trust-job"), help: "Merge data of a model that records none of its properties (its jobs cannot be compared).")
     var trustJob = false
 
+    @Flag(help: "Keep the exact sums in the merged file too (when every part has them), so that it merges again exactly.")
+    var mergeable = false
+
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give the HDF5 files to merge") }
     }
@@ -49,7 +53,7 @@ struct MergeCommand: ParsableCommand {
                 warn([gaps])
                 merged.log += "Warning: \(gaps)\n"
             }
-            try merged.save(to: output)
+            try merged.save(to: output, mergeable: mergeable)
             notes.print()
             try StandardStreams.writeOutput("wrote \(output): \(merged.normFactor) trajectories (seeds \(SeedList.describe(merged.seeds))) from \(inputs.count) file\(inputs.count == 1 ? "" : "s")\n")
         }

@@ -47,6 +47,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("trust-job"), help: "With --append: continue data of a model that records none of its properties (its jobs cannot be compared).")
     var trustJob = false
 
+    @Flag(help: "Also keep the exact sums in the output (compressed; larger), so that `qclab merge` and --append combine it into the same bits as one run. Implied by --seeds.")
+    var mergeable = false
+
     @Flag(name: .shortAndLong, help: "Log progress details to standard error.")
     var verbose = false
 
@@ -115,8 +118,14 @@ struct RunCommand: ParsableCommand {
             if driver == .mpi { warn(warnings) }
             // The simulation's warnings are in the log already (the drivers write them); the job's are added here.
             data.log += job.warnings.map { "Warning: \($0)\n" }.joined()
+            if let append, !previous.isExact || previous.notExact != nil {
+                let line = SimulationData.floatingPointNote(parts: ["'\(append)'"], combining: "appended")
+                notes.add(line)
+                data.log += "Note: \(line)\n"
+            }
             guard let target else { return }
-            try data.save(to: target)
+            // The parts of an array job (--seeds) are written to be merged.
+            try data.save(to: target, mergeable: mergeable || seeds != nil)
             keeping?.remove()
             notes.print()
             try StandardStreams.writeOutput(Summary.describe(data, path: output) + "\n")

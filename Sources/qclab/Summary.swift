@@ -12,12 +12,14 @@ enum Summary {
     static func describe(_ data: SimulationData, path: String) -> String {
         let times = data.times
         let header = "wrote \(path): \(data.normFactor) trajectories (seeds \(SeedList.describe(data.seeds))), \(times.count) time points"
-        guard let dm = data.mean("dm_db"), let shape = data.observable("dm_db")?.shape, shape.count == 3,
-              shape[0] == times.count, !times.isEmpty else {
+        guard let shape = data.observable("dm_db")?.shape, shape.count == 3, shape[0] == times.count, !times.isEmpty else {
             return header
         }
         let n = shape[1]
-        func population(_ k: Int, _ state: Int) -> Double { dm[2 * ((k * n + state) * n + state)] }
+        // The populations alone (the real diagonal), not every element's mean.
+        let diagonal = (0..<times.count).flatMap { k in (0..<n).map { state in 2 * ((k * n + state) * n + state) } }
+        guard let populations = data.mean("dm_db", elements: diagonal) else { return header }
+        func population(_ k: Int, _ state: Int) -> Double { populations[k * n + state] }
         var lines = [header]
         var states = Array(0..<n)
         if n > maximumColumns {

@@ -114,13 +114,15 @@ final class CheckpointIntegrityTests: XCTestCase {
 
     // MARK: Damaged checkpoints
 
-    /// Where the parts of a checkpoint are (format 2), for the tests to damage them.
+    /// Where the parts of a checkpoint are (format 3), for the tests to damage them.
     struct Layout {
         /// The content, without the checksum.
         var content: [UInt8]
         var doneCountOffset = 0, doneCount = 0, sumsOffset = 0
+        /// The bytes of each exact sum of `dm_db` (varints).
+        var dmdbSums: [Range<Int>] = []
         /// Offset of the first exact sum of `dm_db`.
-        var dmdbSumsOffset = 0
+        var dmdbSumsOffset: Int { dmdbSums.first?.lowerBound ?? 0 }
 
         init(_ file: Data) throws {
             content = Array(file.dropLast(4))
@@ -142,10 +144,27 @@ final class CheckpointIntegrityTests: XCTestCase {
                 let name = try reader.string("name")
                 _ = try reader.take(8 * reader.count("rank", elementSize: 8), "shape")
                 _ = try reader.take(1, "flag")
-                let count = try reader.count("sums", elementSize: 8)
-                if name == "dm_db" { dmdbSumsOffset = reader.offset }
-                _ = try reader.take(8 * count, "sums")
+                let count = try reader.count("sums", elementSize: 1)
+                for _ in 0..<count {
+                    let start = reader.offset
+                    _ = try reader.zigzagVarint("sum")
+                    if name == "dm_db" { dmdbSums.append(start..<reader.offset) }
+                }
             }
+        }
+
+        /// Exact sum `index` of `dm_db` replaced by `value` (the later offsets move).
+        mutating func setSum(_ index: Int, _ value: Int64) {
+            var writer = BinaryWriter()
+            writer.zigzagVarint(value)
+            content.replaceSubrange(dmdbSums[index], with: writer.bytes)
+        }
+
+        /// The same checkpoint in format 2: the sums at 8 bytes each.
+        func formatTwo() throws -> [UInt8] {
+            var head = Array(content[..<sumsOffset])
+            head[4] = 2
+            return Checkpointing.seal(head + (try SimulationData(encodedBytes: Array(content[sumsOffset...]))).encodedBytes())
         }
 
         var normFactorOffset: Int { sumsOffset + 14 }
@@ -192,8 +211,8 @@ final class CheckpointIntegrityTests: XCTestCase {
         let dropped = changed { $0.setDone([0, 1]) }
         let added = changed { $0.setDone([0, 1, 2, 3]) }
         let normFactor = changed { $0.setInt64(13, at: $0.normFactorOffset) }
-        // Bit 40 of the first limb of dm_db[0]'s sum: a plausible sum, off by 2^40 units.
-        let flippedLimb = changed { $0.content[$0.dmdbSumsOffset + 8 + 5] ^= 1 }
+        // The lowest bit of the first limb of dm_db[0]'s sum: a plausible sum, off by one unit.
+        let flippedLimb = changed { $0.content[$0.dmdbSums[1].lowerBound] ^= 2 }
         let checksumOnly: [(String, Data)] = [
             ("a done batch dropped", Data(dropped.content) + good.suffix(4)),
             ("a done batch added", Data(added.content) + good.suffix(4)),
@@ -214,9 +233,9 @@ final class CheckpointIntegrityTests: XCTestCase {
             ("the norm factor changed, sealed", sealed(normFactor), "its norm factor is 13, but its 3 batch(es) done hold 12 seeds"),
             ("the samples changed, sealed", sealed(changed { $0.setInt64(11, at: $0.sampleCountOffset) }),
              "it counts 11 samples, but 12 trajectories make 12"),
-            ("a limb beyond its window, sealed", sealed(changed { $0.content[$0.dmdbSumsOffset + 8 + 7] ^= 0x40 }),
+            ("a limb beyond its window, sealed", sealed(changed { $0.setSum(1, 1 << 62) }),
              "the exact sums of 'dm_db' are damaged"),
-            ("a window out of range, sealed", sealed(changed { $0.setInt64(100, at: $0.dmdbSumsOffset) }),
+            ("a window out of range, sealed", sealed(changed { $0.setSum(0, 100) }),
              "the exact sums of 'dm_db' are damaged"),
         ]
         for (label, bytes, reason) in cases {
@@ -269,6 +288,29 @@ final class CheckpointIntegrityTests: XCTestCase {
 
     /// What a checkpoint holds is checked against the run, however it was sealed: sums of
     /// another time grid, or of other outputs, are refused (and kept).
+    /// A checkpoint of format 2 (the sums at 8 bytes each, as the previous release wrote
+    /// them) is still read: the run resumes from it with the bits of a resume from the same
+    /// state in format 3, which is the smaller file.
+    func testAFormatTwoCheckpointResumesAsFormatThree() throws {
+        let folder = try folder(job: Self.shortJobJSON)
+        try Self.writePartialCheckpoint(in: folder, batches: 0..<3)
+        let ckURL = folder.appendingPathComponent("ck")
+        let three = try Data(contentsOf: ckURL)
+        XCTAssertEqual(three[4], 3, "format 3 written")
+        let two = try Layout(three).formatTwo()
+        XCTAssertLessThan(three.count, two.count * 3 / 4, "varints: \(three.count) bytes against \(two.count)")
+        var outputs: [SimulationData] = []
+        for (name, bytes) in [("three.h5", Array(three)), ("two.h5", two)] {
+            try Data(bytes).write(to: ckURL)
+            let outcome = try QCLabCLI.run(["run", "job.json", "--output", name, "--checkpoint", "ck"], in: folder)
+            XCTAssertEqual(outcome.status, 0, outcome.errors)
+            XCTAssertTrue(outcome.errors.contains("resumed from checkpoint 'ck': 12 of 64 trajectories done"), outcome.errors)
+            outputs.append(try SimulationData(contentsOf: folder.appendingPathComponent(name).path))
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+        XCTAssertEqual(outputs[0].normFactor, 64)
+    }
+
     func testACheckpointOfOtherOutputsOrAnotherTimeGridIsRefused() throws {
         let folder = try folder()
         let job = try Job(contentsOf: folder.appendingPathComponent("job.json").path)

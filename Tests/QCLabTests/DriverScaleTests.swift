@@ -135,7 +135,7 @@ final class DriverScaleTests: XCTestCase {
             let outcome = try QCLabCLI.run([
                 "netns", "exec", a, mpirun.path, "--host", "\(hostA):\(perHost),\(hostB):\(perHost)", "-n", "\(ranks)",
                 "--bind-to", "none"] + wrapper + [
-                qclab, "run", "job.json", "--driver", "mpi", "--output", name], in: folder, program: URL(fileURLWithPath: ip),
+                qclab, "run", "job.json", "--driver", "mpi", "--output", name, "--mergeable"], in: folder, program: URL(fileURLWithPath: ip),
                 timeout: 300, environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "PATH": path])
             let label = "\(ranks) ranks on two hosts"
             XCTAssertEqual(outcome.status, 0, "\(label): \(outcome.errors)")
@@ -188,8 +188,8 @@ final class DriverScaleTests: XCTestCase {
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertEqual(missing.errors.components(separatedBy: "job file 'nowhere.json' does not exist").count - 1, 1, missing.errors)
         // A run and its continuation: other ranks get the earlier data from rank 0.
-        for arguments in [["run", "job.json", "--driver", "mpi", "--output", "a.h5"],
-                          ["run", "job.json", "--driver", "mpi", "--append", "a.h5", "--output", "b.h5"]] {
+        for arguments in [["run", "job.json", "--driver", "mpi", "--output", "a.h5", "--mergeable"],
+                          ["run", "job.json", "--driver", "mpi", "--append", "a.h5", "--output", "b.h5", "--mergeable"]] {
             let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "3", qclab] + arguments, in: folder, timeout: 60)
             XCTAssertEqual(outcome.status, 0, outcome.errors)
         }

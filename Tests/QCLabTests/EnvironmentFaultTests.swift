@@ -48,7 +48,8 @@ final class EnvironmentFaultTests: XCTestCase {
     private func folderWithOutput(_ label: String) throws -> URL {
         let folder = try QCLabCLI.temporaryFolder(self, label)
         try writeJob(in: folder)
-        let run = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder)
+        // Mergeable, so that appending to it is exact and says nothing.
+        let run = try QCLabCLI.run(["run", "job.json", "--output", "out.h5", "--mergeable"], in: folder)
         XCTAssertEqual(run.status, 0, run.errors)
         return folder
     }
@@ -260,9 +261,9 @@ final class EnvironmentFaultTests: XCTestCase {
 
     func testFileSizeLimitIsAnErrorNotSIGXFSZ() throws {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-fsize")
-        // 401 collect points: an output far past 100 KiB from little computing.
+        // 401 collect points with their exact sums: an output far past 100 KiB from little computing.
         try writeJob(in: folder, settings: ["tmax": 40.0, "dt_collect": 0.1, "dt_update": 0.1])
-        let outcome = try shell("ulimit -f 100; exec \"$0\" run job.json --output big.h5", in: folder)
+        let outcome = try shell("ulimit -f 100; exec \"$0\" run job.json --output big.h5 --mergeable", in: folder)
         assertOneLine(outcome, code: "hdf5", ["big.h5", "file too large", "ulimit -f, is 102400 bytes"])
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"], "a temporary or partial file was left")
         // The plot's atomic write too.

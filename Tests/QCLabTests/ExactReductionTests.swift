@@ -124,8 +124,8 @@ final class ExactReductionTests: XCTestCase {
         // Through files, too.
         let folder = try temporaryFolder()
         let a = folder.appendingPathComponent("a.h5").path, b = folder.appendingPathComponent("b.h5").path
-        try first.save(to: a)
-        try second.save(to: b)
+        try first.save(to: a, mergeable: true)
+        try second.save(to: b, mergeable: true)
         let fromFiles = try SimulationData.merging(files: [a, b])
         XCTAssertEqual(fromFiles.observables, whole.observables)
         XCTAssertEqual(fromFiles.seeds, whole.seeds)
@@ -178,32 +178,36 @@ final class ExactReductionTests: XCTestCase {
         for (x, y) in zip(averaged.mean("dm_db")!, ours.mean("dm_db")!) { XCTAssertEqual(x, y, accuracy: 1e-12) }
     }
 
-    /// Exact sums are written as they are (deflating them cost as much as computing them);
-    /// files of earlier versions, which deflated them after a byte shuffle, still read
-    /// with their exact sums and error bars.
-    func testExactSumsAreStoredPlainAndDeflatedOnesStillRead() throws {
+    /// A mergeable file's exact sums are byte-shuffled and deflated; files of the previous
+    /// release, which stored them as they are, still read with their exact sums and error
+    /// bars. A default file holds no exact sums at all.
+    func testExactSumsAreDeflatedAndPlainOnesStillRead() throws {
         let python = try TestEnvironment.requirePython()
         let folder = try temporaryFolder()
         let data = try serialDriver(simulation(batchSize: 4, trajectories: 8))
-        try data.save(to: folder.appendingPathComponent("plain.h5").path)
+        try data.save(to: folder.appendingPathComponent("mergeable.h5").path, mergeable: true)
+        try data.save(to: folder.appendingPathComponent("default.h5").path)
         let script = """
             import h5py, sys
-            with h5py.File("plain.h5", "r") as f:
+            with h5py.File("default.h5", "r") as f:
+                print(sorted(n for n in f if n.endswith("_exact") or n == "exact_sums"))
+            with h5py.File("mergeable.h5", "r") as f:
                 exact = [n for n in f if n.endswith("_exact")]
-                print(len(exact), all(f[n].compression is None and f[n].chunks is None for n in exact))
-            with h5py.File("plain.h5", "a") as f:
+                print(len(exact), all(f[n].compression == "gzip" and f[n].shuffle for n in exact))
+            with h5py.File("mergeable.h5", "a") as f:
                 for name in exact:
                     values = f[name][()]
                     del f[name]
-                    f.create_dataset(name, data=values, chunks=True, shuffle=True, compression="gzip", compression_opts=1)
+                    f.create_dataset(name, data=values)
             """
         let outcome = try QCLabCLI.run(["-c", script], in: folder, program: python)
         XCTAssertEqual(outcome.status, 0, outcome.errors)
-        XCTAssertEqual(outcome.output.trimmingCharacters(in: .whitespacesAndNewlines), "\(data.observables.count) True")
-        let deflated = try SimulationData(contentsOf: folder.appendingPathComponent("plain.h5").path)
-        XCTAssertTrue(deflated.hasErrorBars)
-        XCTAssertEqual(deflated.observables, data.observables)
-        XCTAssertEqual(deflated.standardError("dm_db"), data.standardError("dm_db"))
+        XCTAssertEqual(outcome.output.trimmingCharacters(in: .whitespacesAndNewlines), "[]\n\(data.observables.count) True")
+        let plain = try SimulationData(contentsOf: folder.appendingPathComponent("mergeable.h5").path)
+        XCTAssertTrue(plain.hasErrorBars)
+        XCTAssertTrue(plain.isExact)
+        XCTAssertEqual(plain.observables, data.observables)
+        XCTAssertEqual(plain.standardError("dm_db"), data.standardError("dm_db"))
     }
 
     // MARK: Jobs that must not mix
@@ -314,14 +318,14 @@ final class ExactReductionTests: XCTestCase {
     }
 
     /// A folder with `all.h5`, one run of 23 seeds, and `merged.h5`, the merge of two runs
-    /// of seeds 0..<12 (serial) and 12..<23 (forked).
+    /// of seeds 0..<12 (serial) and 12..<23 (forked), both with their exact sums.
     private func seedRangesMerged() throws -> URL {
         let folder = try temporaryFolder()
         try P.jobJSON(trajectories: 23).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
-        for arguments in [["run", "job.json", "--output", "all.h5"],
+        for arguments in [["run", "job.json", "--output", "all.h5", "--mergeable"],
                           ["run", "job.json", "--seeds", "0:12", "--output", "p1.h5"],
                           ["run", "job.json", "--seeds", "12:23", "--driver", "multiprocessing", "--output", "p2.h5"],
-                          ["merge", "p1.h5", "p2.h5", "--output", "merged.h5"]] {
+                          ["merge", "p1.h5", "p2.h5", "--output", "merged.h5", "--mergeable"]] {
             let outcome = try QCLabCLI.run(arguments, in: folder)
             XCTAssertEqual(outcome.status, 0, "\(arguments): \(outcome.errors)")
         }

@@ -18,7 +18,7 @@ final class MergeInfoPlotTests: XCTestCase {
 
     func save(_ data: SimulationData, _ name: String, in folder: URL) throws -> String {
         let path = folder.appendingPathComponent(name).path
-        try data.save(to: path)
+        try data.save(to: path, mergeable: true)
         return path
     }
 
@@ -324,12 +324,29 @@ final class MergeInfoPlotTests: XCTestCase {
             let outcome = try QCLabCLI.run(["run", "\(name).json", "--output", "\(name).h5"], in: folder)
             XCTAssertEqual(outcome.status, 0, outcome.errors)
         }
+        // Default outputs hold no exact sums: merged in floating point, saying so.
         let merge = try QCLabCLI.run(["merge", "a.h5", "b.h5", "--output", "merged.h5"], in: folder)
         XCTAssertEqual(merge.status, 0, merge.errors)
         XCTAssertEqual(merge.output, "wrote merged.h5: 6 trajectories (seeds 0...5) from 2 files\n")
+        XCTAssertEqual(merge.errors, "qclab: note: 'a.h5', 'b.h5' were written without exact sums: merged in floating point, "
+                       + "not bit-identical to one run; write the parts with --mergeable\n")
         let path = { folder.appendingPathComponent($0).path }
         let whole = try SimulationData(contentsOf: path("all.h5"))
         assertSame(try SimulationData(contentsOf: path("merged.h5")), whole)
+        // A file without exact sums still has its error bars.
+        let parts = try QCLabCLI.run(["info", "a.h5"], in: folder)
+        XCTAssertTrue(parts.output.contains("error bars:   yes, standard errors of the mean (dm_db_sem, quantum_energy_sem, classical_energy_sem)"),
+                      parts.output)
+        XCTAssertFalse(try SimulationData.datasetNames(inFileAt: path("a.h5")).contains("dm_db_exact"))
+        // Mergeable parts merge silently into the bits of one run.
+        for name in ["all", "a", "b"] {
+            let outcome = try QCLabCLI.run(["run", "\(name).json", "--output", "\(name)-m.h5", "--mergeable"], in: folder)
+            XCTAssertEqual(outcome.status, 0, outcome.errors)
+        }
+        let exact = try QCLabCLI.run(["merge", "a-m.h5", "b-m.h5", "--output", "merged-m.h5", "--mergeable"], in: folder)
+        XCTAssertEqual(exact.errors, "")
+        XCTAssertEqual(try SimulationData(contentsOf: path("merged-m.h5")).observables, try SimulationData(contentsOf: path("all-m.h5")).observables)
+        for name in ["all-m.h5", "a-m.h5", "b-m.h5", "merged-m.h5"] { try FileManager.default.removeItem(atPath: path(name)) }
 
         let overlap = try QCLabCLI.run(["merge", "a.h5", "all.h5", "--output", "bad.h5"], in: folder)
         XCTAssertNotEqual(overlap.status, 0)
@@ -401,9 +418,18 @@ final class MergeInfoPlotTests: XCTestCase {
         XCTAssertEqual(first.status, 0, first.errors)
         let second = try QCLabCLI.run(["run", "job.json", "--output", "both.h5", "--append", "first.h5"], in: folder)
         XCTAssertEqual(second.status, 0, second.errors)
+        XCTAssertEqual(second.errors, "qclab: note: 'first.h5' was written without exact sums: appended in floating point, "
+                       + "not bit-identical to one run; write the parts with --mergeable\n")
         XCTAssertTrue(second.output.contains("wrote both.h5: 8 trajectories (seeds 0...7)"), second.output)
         var job = try Job(json: Foundation.Data(BadJob.valid.utf8))
         job.simulation.settings.numTrajs = 8
         assertSame(try SimulationData(contentsOf: folder.appendingPathComponent("both.h5").path), try serialDriver(job.simulation))
+        // Appended to a mergeable file: silently, to the bits of one run.
+        XCTAssertEqual(try QCLabCLI.run(["run", "job.json", "--output", "first-m.h5", "--mergeable"], in: folder).status, 0)
+        let exact = try QCLabCLI.run(["run", "job.json", "--output", "both-m.h5", "--append", "first-m.h5", "--mergeable"], in: folder)
+        XCTAssertEqual(exact.status, 0, exact.errors)
+        XCTAssertEqual(exact.errors, "")
+        XCTAssertEqual(try SimulationData(contentsOf: folder.appendingPathComponent("both-m.h5").path).observables,
+                       try serialDriver(job.simulation).observables)
     }
 }

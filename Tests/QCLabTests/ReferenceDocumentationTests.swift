@@ -255,7 +255,7 @@ final class ReferenceDocumentationTests: XCTestCase {
         simulation.outputs = try OutputRegistry.builtInNames.map { try OutputRegistry.make($0, model: simulation.model) }
         let data = try serialDriver(simulation)
         let path = folder.appendingPathComponent("out.h5").path
-        try data.save(to: path)
+        try data.save(to: path, mergeable: true)
         let written = Set(try SimulationData.datasetNames(inFileAt: path))
         var documented = Set<String>()
         let rows = Self.rows(Self.section("## The output file (HDF5)"))

@@ -27,6 +27,89 @@ final class DataHDF5Tests: XCTestCase {
         try checkRoundTrip(of: makeData(trajectories: 12, samples: 4))
     }
 
+    /// A default file holds the means and standard errors alone: read back, they are the
+    /// same bits, with error bars, and the data says it is not exact; a mergeable file of
+    /// the same data differs only by its exact sums, and is the larger.
+    func testDefaultFileKeepsMeansAndStandardErrorsWithoutExactSums() throws {
+        let data = makeData(trajectories: 12, samples: 4)
+        let compact = folder.appendingPathComponent("compact.h5").path, mergeable = folder.appendingPathComponent("mergeable.h5").path
+        try data.save(to: compact)
+        try data.save(to: mergeable, mergeable: true)
+        let names = try SimulationData.datasetNames(inFileAt: compact)
+        XCTAssertFalse(names.contains { $0.hasSuffix("_exact") || $0 == "exact_sums" }, "\(names)")
+        XCTAssertTrue(names.contains("dm_db_sem") && names.contains("num_samples"), "\(names)")
+        XCTAssertEqual(Set(try SimulationData.datasetNames(inFileAt: mergeable)).subtracting(names),
+                       Set(data.observables.map { $0.name + "_exact" } + ["exact_sums"]))
+        let size = { (path: String) in try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0 }
+        XCTAssertLessThan(try size(compact), try size(mergeable))
+
+        let loaded = try SimulationData(contentsOf: compact)
+        XCTAssertFalse(loaded.isExact)
+        XCTAssertEqual(loaded.notExact, "written without exact sums")
+        XCTAssertTrue(loaded.hasErrorBars)
+        XCTAssertEqual(loaded.sampleCount, 4)
+        for o in data.observables {
+            XCTAssertEqual(loaded.mean(o.name)?.map(\.bitPattern), data.mean(o.name)?.map(\.bitPattern), o.name)
+            XCTAssertEqual(loaded.standardError(o.name)?.map(\.bitPattern), data.standardError(o.name)?.map(\.bitPattern), o.name)
+        }
+        XCTAssertTrue(loaded.summary().contains("error bars:   yes"), loaded.summary())
+        // Some elements' means alone are those elements of the whole, from sums or as read.
+        let picked = [0, 7, 22]
+        for source in [data, loaded] {
+            XCTAssertEqual(source.mean("dm_db", elements: picked)?.map(\.bitPattern), picked.map { data.mean("dm_db")![$0].bitPattern })
+        }
+        XCTAssertNil(data.mean("dm_db", elements: [data.observable("dm_db")!.elementCount]))
+        // Data that is not exact is saved without exact sums even when asked for them, and
+        // keeps saying why; its binary form (pipes, MPI) carries it unchanged.
+        let again = folder.appendingPathComponent("again.h5").path
+        try loaded.save(to: again, mergeable: true)
+        XCTAssertFalse(try SimulationData.datasetNames(inFileAt: again).contains("exact_sums"))
+        XCTAssertEqual(try SimulationData(contentsOf: again).notExact, loaded.notExact)
+        XCTAssertEqual(try SimulationData(encodedBytes: loaded.encodedBytes()), loaded)
+    }
+
+    /// Parts without exact sums combine in floating point, in the order given: the means
+    /// weighted by trajectories, the standard errors from the pooled spread of the
+    /// samples, close to the exact combination's; with exact sums, to the bit.
+    func testPartsWithoutExactSumsCombineInFloatingPointCloseToExact() throws {
+        var exact = makeData(trajectories: 12, samples: 4)
+        exact.seeds = Array(0..<12)
+        var second = makeData(trajectories: 9, samples: 3, log: "second")
+        second.seeds = Array(12..<21)
+        let a = folder.appendingPathComponent("a.h5").path, b = folder.appendingPathComponent("b.h5").path
+        try exact.save(to: a)
+        try second.save(to: b)
+        var notes: [String] = []
+        // (This data records no job: notes say so too, which are not what is looked at here.)
+        let note: (String) -> Void = { if $0.contains("exact sums") { notes.append($0) } }
+        let merged = try SimulationData.merging(files: [a, b], note: note)
+        XCTAssertEqual(notes, ["'\(a)', '\(b)' were written without exact sums: merged in floating point, not bit-identical to one run; write the parts with --mergeable"])
+        XCTAssertTrue(merged.log.contains("Note: \(notes[0])\n"), merged.log)
+        var whole = exact
+        try whole.add(second)
+        XCTAssertTrue(whole.isExact)
+        XCTAssertFalse(merged.isExact)
+        XCTAssertEqual(merged.sampleCount, 7)
+        XCTAssertEqual(merged.normFactor, 21)
+        for o in whole.observables {
+            let expected = try XCTUnwrap(whole.mean(o.name)), actual = try XCTUnwrap(merged.mean(o.name))
+            for (x, y) in zip(actual, expected) { XCTAssertEqual(x, y, accuracy: 1e-14 * max(1, abs(y)), o.name) }
+            guard o.name != "t" else { continue }
+            let expectedSem = try XCTUnwrap(whole.standardError(o.name)), sem = try XCTUnwrap(merged.standardError(o.name))
+            XCTAssertGreaterThan(expectedSem.max() ?? 0, 0)
+            for (x, y) in zip(sem, expectedSem) { XCTAssertEqual(x, y, accuracy: 1e-12 * max(1e-3, abs(y)), "\(o.name) standard error") }
+        }
+        // The order of the parts is the order of the additions: the same order, the same bits.
+        XCTAssertEqual(try SimulationData.merging(files: [a, b]), merged)
+        // Mergeable parts merge into the bits of one run.
+        try exact.save(to: a, mergeable: true)
+        try second.save(to: b, mergeable: true)
+        notes = []
+        let exactMerge = try SimulationData.merging(files: [a, b], note: note)
+        XCTAssertEqual(notes, [])
+        XCTAssertEqual(exactMerge.observables, whole.observables)
+    }
+
     func testRoundTripOfEmptyData() throws {
         let path = folder.appendingPathComponent("empty.h5").path
         try SimulationData().save(to: path)
@@ -66,7 +149,7 @@ final class DataHDF5Tests: XCTestCase {
             XCTAssertTrue(reason.contains("dm_db"), reason)
         }
         XCTAssertEqual(try folderContents(), ["out.h5"])
-        XCTAssertEqual(try SimulationData(contentsOf: path), try roundTripped(original))
+        XCTAssertEqual(try SimulationData(contentsOf: path), try roundTripped(original, mergeable: false))
     }
 
     func testSaveRefusesReservedOutputNames() throws {
@@ -171,10 +254,10 @@ final class DataHDF5Tests: XCTestCase {
         }
     }
 
-    private func roundTripped(_ data: SimulationData) throws -> SimulationData {
+    private func roundTripped(_ data: SimulationData, mergeable: Bool = true) throws -> SimulationData {
         let path = folder.appendingPathComponent("roundtrip-\(UUID().uuidString).h5").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try data.save(to: path)
+        try data.save(to: path, mergeable: mergeable)
         return try SimulationData(contentsOf: path)
     }
 

@@ -78,8 +78,12 @@ final class SlurmScriptTests: XCTestCase {
             XCTAssertTrue(outcome.output.contains("wrote results/part-0000\(task).h5: 3 trajectories (seeds \(first)...\(first + 2))"),
                           outcome.output)
         }
-        // Every part written, every checkpoint removed.
+        // Every part written, with its exact sums; every checkpoint removed.
         XCTAssertEqual(QCLabCLI.contents(of: results(folder)), (0..<Self.tasks).map { "part-0000\($0).h5" })
+        for task in 0..<Self.tasks {
+            let part = results(folder).appendingPathComponent("part-0000\(task).h5").path
+            XCTAssertTrue(try SimulationData.datasetNames(inFileAt: part).contains("dm_db_exact"), "part \(task) is mergeable")
+        }
 
         // A task resubmitted after it finished leaves its part alone.
         let part = results(folder).appendingPathComponent("part-00001.h5")

@@ -23,13 +23,21 @@ package struct OutputAccumulator: Sendable, Equatable {
     /// Integers per element in ``exactSums``.
     package static let exactValuesPerElement = Int(QCLAB_EXACT_ELEMENT)
 
+    /// Means and standard errors held as rounded numbers, for an output read from a file
+    /// written without exact sums (see ``SimulationData/save(to:mergeable:)``); `nil` when
+    /// ``exactSums`` hold the output (then they are empty).
+    public internal(set) var rounded: RoundedMoments?
+
     package init(name: String, shape: [Int], isComplex: Bool) {
         self.name = name
         self.shape = shape
         self.isComplex = isComplex
         let count = shape.reduce(1, *) * (isComplex ? 2 : 1)
-        exactSums = [Int64](repeating: 0, count: count * Self.exactValuesPerElement)
-        exactSums.withUnsafeMutableBufferPointer { qclab_exact_clear($0.baseAddress, count) }
+        // Cleared in one pass: qclab_exact_clear sets every value.
+        exactSums = [Int64](unsafeUninitializedCapacity: count * Self.exactValuesPerElement) { buffer, initialized in
+            qclab_exact_clear(buffer.baseAddress, count)
+            initialized = count * Self.exactValuesPerElement
+        }
     }
 
     /// An observable from stored exact sums (a file, a message); throws if they are not
@@ -43,8 +51,33 @@ package struct OutputAccumulator: Sendable, Equatable {
         self.exactSums = exactSums
     }
 
+    /// An observable from stored means and, if the file has them, standard errors: an
+    /// output of a file without exact sums. Throws unless they fit `shape`.
+    public init(name: String, shape: [Int], isComplex: Bool, means: [Double], standardErrors: [Double]?) throws {
+        self.name = name
+        self.shape = shape
+        self.isComplex = isComplex
+        exactSums = []
+        let count = shape.reduce(1, *) * (isComplex ? 2 : 1)
+        guard means.count == count, standardErrors.map({ $0.count == count }) ?? true else {
+            throw QCLabError.unusableData("the means or standard errors of '\(name)' do not fit its shape \(shape)")
+        }
+        rounded = RoundedMoments(mean: means, sem: standardErrors)
+    }
+
     /// Real values per time series: the product of the shape, twice for complex outputs.
-    package var elementCount: Int { exactSums.count / Self.exactValuesPerElement }
+    package var elementCount: Int { rounded?.mean.count ?? exactSums.count / Self.exactValuesPerElement }
+
+    /// Whether the output is held as exact sums (not as rounded means, ``rounded``).
+    public var isExact: Bool { rounded == nil }
+
+    /// The moments as rounded numbers (``rounded``, or computed from the exact sums).
+    func roundedMoments(normFactor: Int, samples: Int, standardErrors: Bool) -> RoundedMoments {
+        if let rounded { return RoundedMoments(mean: rounded.mean, sem: standardErrors ? rounded.sem : nil) }
+        guard normFactor > 0 else { return RoundedMoments(mean: [Double](repeating: 0, count: elementCount), sem: nil) }
+        let moments = moments(normFactor: normFactor, samples: samples, standardErrors: standardErrors)
+        return RoundedMoments(mean: moments.mean, sem: moments.sem)
+    }
 
     /// Adds one independent sample: `values[i]` is the sample's value of element `i` (real
     /// and imaginary parts apart), the sum of its `rows` rows (trajectories).
@@ -65,7 +98,8 @@ package struct OutputAccumulator: Sendable, Equatable {
     /// (below bin 64 a sum is under 2^1000, so its mean over a positive `norm_factor`
     /// is finite). False says nothing: compute the means to know.
     package var meansAreCertainlyFinite: Bool {
-        exactSums.withUnsafeBufferPointer { sums in
+        if let rounded { return rounded.mean.allSatisfy(\.isFinite) }
+        return exactSums.withUnsafeBufferPointer { sums in
             // The sum of the samples' window top; an empty sum's (Int64.min) is below too.
             stride(from: 0, to: sums.count, by: Self.exactValuesPerElement).allSatisfy { sums[$0] <= 63 }
         }
@@ -73,6 +107,7 @@ package struct OutputAccumulator: Sendable, Equatable {
 
     /// Adds another observable's sums (same shape) to this one's.
     package mutating func addSums(of other: OutputAccumulator) {
+        precondition(isExact && other.isExact, "exact sums only")
         let count = elementCount
         exactSums.withUnsafeMutableBufferPointer { mine in
             other.exactSums.withUnsafeBufferPointer { qclab_exact_add(mine.baseAddress, $0.baseAddress, count) }
@@ -81,6 +116,9 @@ package struct OutputAccumulator: Sendable, Equatable {
 
     /// Means (sum over `normFactor`) and, if asked, standard errors of `samples` samples.
     package func moments(normFactor: Int, samples: Int, standardErrors: Bool) -> (mean: [Double], sem: [Double]?) {
+        if let rounded {
+            return (rounded.mean, standardErrors ? rounded.sem ?? [Double](repeating: 0, count: rounded.mean.count) : nil)
+        }
         // Means first, then the standard errors when asked, in one buffer.
         let count = elementCount
         var moments = [Double](repeating: 0, count: (standardErrors ? 2 : 1) * count)
@@ -132,6 +170,17 @@ public struct SimulationData: Sendable, Equatable {
     /// Why the data has no error bars, if it has none (a part came from a file without
     /// them, say); ``standardError(_:)`` is then `nil`.
     public var errorBarsUnavailable: String?
+    /// Why the data is not the exact result of its trajectories, if it is not: it holds or
+    /// was combined with outputs of a file written without exact sums, whose means were
+    /// combined in floating point (see ``RoundedMoments``). Such data is saved without
+    /// exact sums.
+    public var notExact: String?
+
+    /// ``notExact`` of data read from a file without exact sums.
+    public static let writtenWithoutExactSums = "written without exact sums"
+
+    /// Whether every output is held as exact sums, so that adding more data stays exact.
+    public var isExact: Bool { observables.allSatisfy(\.isExact) }
 
     /// Empty data, ready to merge results into.
     public init() {
@@ -139,7 +188,7 @@ public struct SimulationData: Sendable, Equatable {
     }
 
     package init(seeds: [Int], normFactor: Int, sampleCount: Int, observables: [OutputAccumulator], log: String = "",
-                job: String? = nil, errorBarsUnavailable: String? = nil) {
+                job: String? = nil, errorBarsUnavailable: String? = nil, notExact: String? = nil) {
         self.seeds = seeds
         self.normFactor = normFactor
         self.sampleCount = sampleCount
@@ -147,6 +196,7 @@ public struct SimulationData: Sendable, Equatable {
         self.log = log
         self.job = job
         self.errorBarsUnavailable = errorBarsUnavailable
+        self.notExact = notExact
     }
 
     /// Whether no trajectory has been added yet.
@@ -165,6 +215,22 @@ public struct SimulationData: Sendable, Equatable {
     public func mean(_ name: String) -> [Double]? {
         guard let o = observable(name), normFactor > 0 else { return nil }
         return o.moments(normFactor: normFactor, samples: sampleCount, standardErrors: false).mean
+    }
+
+    /// The means of the elements `elements` of output `name` (flat indices, real and
+    /// imaginary parts apart, as in ``mean(_:)``), without computing the others; `nil`
+    /// when there is no such output or an index is out of range.
+    public func mean(_ name: String, elements: [Int]) -> [Double]? {
+        guard let o = observable(name), normFactor > 0, elements.allSatisfy({ (0..<o.elementCount).contains($0) }) else { return nil }
+        if let rounded = o.rounded { return elements.map { rounded.mean[$0] } }
+        var means = [Double](repeating: 0, count: elements.count)
+        o.exactSums.withUnsafeBufferPointer { sums in
+            for (i, element) in elements.enumerated() {
+                qclab_exact_moments(sums.baseAddress! + element * OutputAccumulator.exactValuesPerElement, 1, Int64(normFactor),
+                                    Int64(sampleCount), &means[i], nil)
+            }
+        }
+        return means
     }
 
     /// The standard error of the mean of output `name`, per element (real and imaginary
@@ -218,8 +284,23 @@ public struct SimulationData: Sendable, Equatable {
         if job == nil { job = other.job }
         if observables.isEmpty {
             observables = other.observables
-        } else {
+        } else if isExact && other.isExact {
             for index in other.observables.indices { observables[index].addSums(of: other.observables[index]) }
+        } else {
+            // Rounded means on either side: combined in floating point, this data first.
+            let mineHasErrorBars = hasErrorBars && sampleCount > 0, theirsHaveErrorBars = other.hasErrorBars && other.sampleCount > 0
+            for index in other.observables.indices {
+                let mine = observables[index], theirs = other.observables[index]
+                let a = mine.roundedMoments(normFactor: normFactor, samples: sampleCount, standardErrors: mineHasErrorBars)
+                let b = theirs.roundedMoments(normFactor: other.normFactor, samples: other.sampleCount, standardErrors: theirsHaveErrorBars)
+                let combined = normFactor == 0 ? b : other.normFactor == 0 ? a
+                    : RoundedMoments.combining(a, rows: normFactor, samples: sampleCount, b, rows: other.normFactor, samples: other.sampleCount)
+                observables[index] = try OutputAccumulator(name: mine.name, shape: mine.shape, isComplex: mine.isComplex,
+                                                           means: combined.mean, standardErrors: combined.sem)
+            }
+        }
+        if notExact == nil, !isExact || other.notExact != nil {
+            notExact = other.notExact ?? Self.writtenWithoutExactSums
         }
         if !other.isEmpty || !other.observables.isEmpty {
             if errorBarsUnavailable == nil, let reason = other.errorBarsUnavailable {
@@ -261,5 +342,47 @@ extension OutputAccumulator {
         exactSums.withUnsafeMutableBufferPointer {
             qclab_exact_deposit($0.baseAddress! + slot * Self.exactValuesPerElement, value, Int64(rows))
         }
+    }
+}
+
+/// Means and standard errors as rounded numbers: an output of a file written without
+/// exact sums, or of data combined with one.
+public struct RoundedMoments: Sendable, Equatable {
+    /// The means, per element (real and imaginary parts apart).
+    public var mean: [Double]
+    /// The standard errors of the means, per element; `nil` without error bars.
+    public var sem: [Double]?
+
+    public init(mean: [Double], sem: [Double]?) {
+        self.mean = mean
+        self.sem = sem
+    }
+
+    /// The moments of two parts' rows together, in floating point: part `a` (`rowsA` rows
+    /// in `samplesA` samples) first, then `b`, always in that order. The means are weighted
+    /// by rows; the standard errors by the pooled spread of the samples (Chan, Golub and
+    /// LeVeque's pairwise update: each part's sum of squared deviations, plus that of its
+    /// mean from the other's). `nil` standard errors in either part give `nil`.
+    static func combining(_ a: RoundedMoments, rows rowsA: Int, samples samplesA: Int,
+                          _ b: RoundedMoments, rows rowsB: Int, samples samplesB: Int) -> RoundedMoments {
+        let na = Double(samplesA), nb = Double(samplesB), n = na + nb
+        let ra = Double(rowsA), rb = Double(rowsB), rows = ra + rb
+        // Rows per sample (the branches of a group), the same in both parts of one job.
+        let perSampleA = samplesA > 0 ? ra / na : 1, perSampleB = samplesB > 0 ? rb / nb : 1
+        let perSample = n > 0 ? rows / n : 1
+        var mean = [Double](repeating: 0, count: a.mean.count)
+        var sem: [Double]? = a.sem != nil && b.sem != nil ? mean : nil
+        for i in mean.indices {
+            mean[i] = (a.mean[i] * ra + b.mean[i] * rb) / rows
+            guard let semA = a.sem?[i], let semB = b.sem?[i] else { continue }
+            // Per sample: its mean, and the sum of squared deviations (n - 1) n sem^2.
+            let meanA = a.mean[i] * perSampleA, meanB = b.mean[i] * perSampleB
+            let squaresA = na > 1 ? (na - 1) * na * (semA * perSampleA) * (semA * perSampleA) : 0
+            let squaresB = nb > 1 ? (nb - 1) * nb * (semB * perSampleB) * (semB * perSampleB) : 0
+            let delta = meanB - meanA
+            let squares = squaresA + squaresB + delta * delta * (na * nb / n)
+            sem![i] = n > 1 ? (squares / (n * (n - 1))).squareRoot() / perSample : 0
+        }
+        return RoundedMoments(mean: mean, sem: sem)
     }
 }

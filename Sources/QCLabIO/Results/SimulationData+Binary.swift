@@ -14,6 +14,18 @@ import QCLabSystem
 /// | log (UInt64 length, UTF-8)
 /// ```
 ///
+/// Version 3, written only for data that is not exact (``SimulationData/notExact``), adds
+/// the note (flag UInt8, then the string) after `errorBarsUnavailable`, and marks an
+/// output held as rounded moments with type flag 2 (real) or 3 (complex), followed by its
+/// means (UInt64 count, Float64 each) and standard errors (flag UInt8, then the same) in
+/// place of the exact sums. Exact data keeps version 2, bit for bit.
+///
+/// Version 4 (``encodedBytes(compactSums:)``, for checkpoints) is version 2 with each
+/// exact sum as a zigzag LEB128 varint in place of 8 bytes: limbs hold a few 32-bit
+/// slices' worth (5 or 6 bytes), top-bin indices and empty limbs one byte. The sums are
+/// kept as they are, uncarried: folding carries between limbs would change which bits a
+/// later rise of the window drops, and so the bits of a resumed run.
+///
 /// Decoding checks every length against the bytes left before allocating, so truncated
 /// or corrupted input fails with a ``DataDecodingError`` instead of crashing.
 extension SimulationData {
@@ -21,29 +33,50 @@ extension SimulationData {
     package static let binaryMagic: [UInt8] = Array("QCLD".utf8)
     /// The version of the layout written by ``encodedBytes()`` (2: exact sums).
     package static let binaryVersion: UInt16 = 2
+    /// The version written for data that is not exact (rounded moments).
+    static let roundedBinaryVersion: UInt16 = 3
+    /// The version written with compact exact sums (varints).
+    static let compactBinaryVersion: UInt16 = 4
 
     /// Encodes this data in the compact binary form (see the extension's documentation).
-    package func encodedBytes() -> [UInt8] {
+    package func encodedBytes() -> [UInt8] { encodedBytes(compactSums: false) }
+
+    /// ``encodedBytes()``, with exact sums as varints (version 4) when `compactSums` and
+    /// the data is exact.
+    package func encodedBytes(compactSums: Bool) -> [UInt8] {
         var writer = BinaryWriter()
         var capacity = 64 + 8 * seeds.count + log.utf8.count + (job?.utf8.count ?? 0)
         for observable in observables { capacity += 64 + observable.name.utf8.count + 8 * observable.exactSums.count }
         writer.bytes.reserveCapacity(capacity)
         writer.bytes += SimulationData.binaryMagic
-        writer.uint16(SimulationData.binaryVersion)
+        let rounded = notExact != nil || !isExact, compact = compactSums && !rounded
+        writer.uint16(rounded ? SimulationData.roundedBinaryVersion
+                      : compact ? SimulationData.compactBinaryVersion : SimulationData.binaryVersion)
         writer.count(seeds.count)
         for seed in seeds { writer.int64(seed) }
         writer.int64(normFactor)
         writer.int64(sampleCount)
         writer.optionalString(job)
         writer.optionalString(errorBarsUnavailable)
+        if rounded { writer.optionalString(notExact) }
         writer.count(observables.count)
         for observable in observables {
             writer.string(observable.name)
             writer.count(observable.shape.count)
             for extent in observable.shape { writer.int64(extent) }
-            writer.bytes.append(observable.isComplex ? 1 : 0)
+            writer.bytes.append((observable.isComplex ? 1 : 0) | (observable.rounded != nil ? 2 : 0))
+            if let moments = observable.rounded {
+                writer.doubles(moments.mean)
+                writer.bytes.append(moments.sem == nil ? 0 : 1)
+                if let sem = moments.sem { writer.doubles(sem) }
+                continue
+            }
             writer.count(observable.exactSums.count)
-            for value in observable.exactSums { writer.uint64(UInt64(bitPattern: value)) }
+            if compact {
+                for value in observable.exactSums { writer.zigzagVarint(value) }
+            } else {
+                for value in observable.exactSums { writer.uint64(UInt64(bitPattern: value)) }
+            }
         }
         writer.string(log)
         return writer.bytes
@@ -58,7 +91,8 @@ extension SimulationData {
             throw DataDecodingError("not QCLab binary data (bad magic bytes)", offset: 0)
         }
         let version = try reader.uint16("version")
-        guard version == SimulationData.binaryVersion else {
+        let known = [SimulationData.binaryVersion, SimulationData.roundedBinaryVersion, SimulationData.compactBinaryVersion]
+        guard known.contains(version) else {
             throw DataDecodingError("unsupported version \(version) (this build reads version \(SimulationData.binaryVersion))", offset: 4)
         }
         let seedCount = try reader.count("seed count", elementSize: 8)
@@ -72,6 +106,7 @@ extension SimulationData {
         }
         let job = try reader.optionalString("job")
         let errorBarsUnavailable = try reader.optionalString("error-bar note")
+        let notExact = version == SimulationData.roundedBinaryVersion ? try reader.optionalString("inexact note") : nil
         let observableCount = try reader.count("observable count", elementSize: 1)
         var observables: [OutputAccumulator] = []
         for _ in 0..<observableCount {
@@ -86,8 +121,23 @@ extension SimulationData {
                 shape.append(extent)
             }
             let flag = try reader.take(1, "type of '\(name)'").first!
-            guard flag <= 1 else { throw DataDecodingError("'\(name)' has a bad type flag \(flag)", offset: reader.offset - 1) }
-            let count = try reader.count("length of the sums of '\(name)'", elementSize: 8)
+            guard flag <= (version == SimulationData.roundedBinaryVersion ? 3 : 1) else {
+                throw DataDecodingError("'\(name)' has a bad type flag \(flag)", offset: reader.offset - 1)
+            }
+            if flag >= 2 {
+                let mean = try reader.doubles("means of '\(name)'")
+                let hasSem = try reader.take(1, "presence of standard errors of '\(name)'").first!
+                guard hasSem <= 1 else { throw DataDecodingError("bad presence flag \(hasSem) of standard errors of '\(name)'", offset: reader.offset - 1) }
+                let sem = hasSem == 1 ? try reader.doubles("standard errors of '\(name)'") : nil
+                do {
+                    observables.append(try OutputAccumulator(name: name, shape: shape, isComplex: flag == 3, means: mean, standardErrors: sem))
+                } catch {
+                    throw DataDecodingError("\(error)", offset: reader.offset)
+                }
+                continue
+            }
+            let compact = version == SimulationData.compactBinaryVersion
+            let count = try reader.count("length of the sums of '\(name)'", elementSize: compact ? 1 : 8)
             // The count the shape needs; -1 (matching nothing) when it overflows.
             let expected = shape.reduce(flag == 1 ? 2 * OutputAccumulator.exactValuesPerElement : OutputAccumulator.exactValuesPerElement) { total, extent in
                 let (product, overflow) = total.multipliedReportingOverflow(by: extent)
@@ -97,7 +147,11 @@ extension SimulationData {
                 throw DataDecodingError("'\(name)' holds \(count) sums, but its shape \(shape) needs \(expected)", offset: reader.offset)
             }
             var sums = [Int64](repeating: 0, count: count)
-            for i in 0..<count { sums[i] = Int64(bitPattern: try reader.uint64("sums of '\(name)'")) }
+            if compact {
+                for i in 0..<count { sums[i] = try reader.zigzagVarint("sums of '\(name)'") }
+            } else {
+                for i in 0..<count { sums[i] = Int64(bitPattern: try reader.uint64("sums of '\(name)'")) }
+            }
             do {
                 observables.append(try OutputAccumulator(name: name, shape: shape, isComplex: flag == 1, exactSums: sums))
             } catch {
@@ -109,7 +163,7 @@ extension SimulationData {
             throw DataDecodingError("\(bytes.count - reader.offset) unexpected bytes after the end", offset: reader.offset)
         }
         self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
-                  job: job, errorBarsUnavailable: errorBarsUnavailable)
+                  job: job, errorBarsUnavailable: errorBarsUnavailable, notExact: notExact)
     }
 }
 
@@ -162,6 +216,16 @@ package struct BinaryWriter {
     package mutating func optionalString(_ value: String?) {
         bytes.append(value == nil ? 0 : 1)
         if let value { string(value) }
+    }
+
+    /// A signed integer as a zigzag LEB128 varint: 7 bits a byte, small magnitudes first.
+    mutating func zigzagVarint(_ value: Int64) {
+        var rest = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
     }
 
     package mutating func doubles(_ values: [Double]) {
@@ -228,6 +292,27 @@ package struct BinaryReader {
         let flag = try take(1, "presence of \(what)").first!
         guard flag <= 1 else { throw DataDecodingError("bad presence flag \(flag) of \(what)", offset: offset - 1) }
         return flag == 1 ? try string(what) : nil
+    }
+
+    /// A zigzag LEB128 varint (``BinaryWriter/zigzagVarint(_:)``); throws on more than 10
+    /// bytes or bits beyond 64.
+    mutating func zigzagVarint(_ what: String) throws -> Int64 {
+        let start = offset
+        var value: UInt64 = 0
+        for shift in stride(from: 0, to: 70, by: 7) {
+            guard offset < bytes.count else {
+                throw DataDecodingError("truncated while reading \(what) (a varint)", offset: start)
+            }
+            let byte = bytes[offset]
+            offset += 1
+            guard shift < 63 || byte <= 1 else { throw DataDecodingError("\(what): a varint beyond 64 bits", offset: start) }
+            value |= UInt64(byte & 0x7f) << UInt64(shift)
+            if byte < 0x80 {
+                guard byte != 0 || shift == 0 else { throw DataDecodingError("\(what): a varint with a needless zero byte", offset: start) }
+                return Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1)
+            }
+        }
+        throw DataDecodingError("\(what): a varint longer than 10 bytes", offset: start)
     }
 
     package mutating func doubles(_ what: String) throws -> [Double] {

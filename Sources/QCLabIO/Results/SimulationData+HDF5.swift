@@ -15,7 +15,7 @@ private let exactSuffix = "_exact", exactCheckName = "exact_sums", exactFormat: 
 /// The root attribute holding a CRC-32C of every dataset and attribute (``ChecksumList``).
 private let checksumsName = "checksums"
 /// Attributes the writer stores, all covered by the checksums.
-private let coveredAttributes = ["log", "job", "no_error_bars"]
+private let coveredAttributes = ["log", "job", "no_error_bars", "not_exact"]
 /// Outputs that come first, in this order, when a file is read; the rest follow by name.
 private let leadingOutputs = ["t", "dm_db", "quantum_energy", "classical_energy"]
 
@@ -31,17 +31,23 @@ extension SimulationData {
     /// structure carries checksums too. The file is written under a temporary name in the
     /// same folder and renamed over `path` once complete, so a failure leaves neither a
     /// partial file nor debris.
-    public func save(to path: String) throws {
-        try save(to: OutputTarget(path: path))
+    ///
+    /// With `mergeable`, the file also keeps every output's exact sums (`<name>_exact`,
+    /// compressed, and `exact_sums`), so that `merge` and `--append` combine it with other
+    /// parts into the same bits as one run; without, it holds the means and standard
+    /// errors alone (about twice QC Lab's file), and combining it is done in floating
+    /// point. Data that is not exact (``notExact``) has no exact sums to keep.
+    public func save(to path: String, mergeable: Bool = false) throws {
+        try save(to: OutputTarget(path: path), mergeable: mergeable)
     }
 
-    /// Writes this data to an output checked beforehand (see ``save(to:)-(String)``).
-    package func save(to target: OutputTarget) throws {
+    /// Writes this data to an output checked beforehand (see ``save(to:mergeable:)-(String,_)``).
+    package func save(to target: OutputTarget, mergeable: Bool = false) throws {
         try checkSavable(to: target.path)
         try HDF5Library.serialized {
             try target.write { temporary in
                 let file = try HDF5File.create(at: temporary, reportedAs: target.path)
-                try file.closing { try writeContents(to: $0) }
+                try file.closing { try writeContents(to: $0, exactSums: mergeable && isExact && notExact == nil) }
             }
         }
     }
@@ -103,10 +109,10 @@ extension SimulationData {
 
     /// Writes every dataset and the `log` and `job` attributes into an open file, and last
     /// the `checksums` attribute over all of them.
-    private func writeContents(to file: HDF5File) throws {
+    private func writeContents(to file: HDF5File, exactSums: Bool) throws {
         var checksums = ChecksumList()
-        func integers(_ name: String, _ shape: [Int], _ values: [Int64]) throws {
-            try file.writeIntegers(name, shape: shape, values: values)
+        func integers(_ name: String, _ shape: [Int], _ values: [Int64], compressed: Bool = false) throws {
+            try file.writeIntegers(name, shape: shape, values: values, compressed: compressed)
             checksums.add(name, ChecksumList.digest(kind: .integer, shape: shape, integers: values))
         }
         func reals(_ name: String, _ shape: [Int], _ isComplex: Bool, _ values: [Double]) throws {
@@ -125,21 +131,23 @@ extension SimulationData {
             if observable.name != "t", let sem = moments.sem {
                 try reals(observable.name + standardErrorSuffix, observable.shape, observable.isComplex, sem)
             }
-            // Stored as they are: deflate (even at level 1, after byte shuffling) halves
-            // them but took 13% of holstein50_fssh's run, as long as all of its reduction.
-            try integers(observable.name + exactSuffix,
-                         observable.shape + (observable.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
-                         observable.exactSums)
+            // Byte-shuffled and deflated: the limbs' high bytes are mostly sign bytes.
+            if exactSums {
+                try integers(observable.name + exactSuffix,
+                             observable.shape + (observable.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
+                             observable.exactSums, compressed: true)
+            }
         }
         if hasErrorBars {
             try integers(sampleCountName, [], [Int64(sampleCount)])
         }
-        if !observables.isEmpty {
+        if exactSums && !observables.isEmpty {
             try integers(exactCheckName, [3], [exactFormat, Int64(normFactor), Int64(sampleCount)])
         }
         try attribute("log", log)
         if let job { try attribute("job", job) }
         if let errorBarsUnavailable { try attribute("no_error_bars", errorBarsUnavailable) }
+        if let notExact { try attribute("not_exact", notExact) }
         try file.writeStringAttribute(checksumsName, checksums.text)
     }
 
@@ -215,10 +223,27 @@ extension SimulationData {
         if ordered.isEmpty {
             exactProblem = nil
         } else if !present.contains(exactCheckName) {
-            if checked { throw damaged(exactCheckName, "is missing") }
-            exactProblem = present.contains(sampleCountName) || names.contains(where: { $0.hasSuffix(standardErrorSuffix) })
-                ? "'\(path)' was written without exact sums (by an older version), so its error bars cannot be carried"
-                : "'\(path)' holds no error bars (no num_samples or <output>_sem: a file written by QC Lab, say)"
+            if let samples {
+                // Written without exact sums: its means and standard errors as they are.
+                let data = try Self.readRounded(file, outputs: ordered, names: present, samples: samples, normFactor: normFactor,
+                                                checked: checked)
+                self.init(seeds: seeds, normFactor: normFactor, sampleCount: data.samples, observables: data.observables,
+                          log: log, job: job, errorBarsUnavailable: try file.readStringAttribute("no_error_bars"),
+                          notExact: try file.readStringAttribute("not_exact") ?? SimulationData.writtenWithoutExactSums)
+                return
+            }
+            if checked, let reason = try file.readStringAttribute("no_error_bars") {
+                exactProblem = reason
+            } else if present.contains(sampleCountName) {
+                // num_samples that is no integer: averaged (QC Lab's add_data turns it float).
+                if checked { throw damaged(sampleCountName, "is not an int64 count") }
+                exactProblem = averagedNote(path)
+            } else {
+                if checked { throw damaged(exactCheckName, "is missing") }
+                exactProblem = names.contains(where: { $0.hasSuffix(standardErrorSuffix) })
+                    ? "'\(path)' holds standard errors but no num_samples, so its error bars cannot be carried"
+                    : "'\(path)' holds no error bars (no num_samples or <output>_sem: a file written by QC Lab, say)"
+            }
         } else if let check, check.count == 3, check[0] == exactFormat, check[1] == Int64(normFactor), check[2] > 0,
                   check[2] <= Int64(normFactor), Int64(normFactor) % check[2] == 0 {
             sampleCount = Int(check[2])
@@ -267,8 +292,45 @@ extension SimulationData {
         } else if samples == nil {
             errorBarsUnavailable = try file.readStringAttribute("no_error_bars") ?? "'\(path)' holds no num_samples"
         }
+        // A file of ours without exact sums (and without error bars): its means stand in for them.
+        let withoutSums = checked && !ordered.isEmpty && !present.contains(exactCheckName)
         self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
-                  job: job, errorBarsUnavailable: errorBarsUnavailable)
+                  job: job, errorBarsUnavailable: errorBarsUnavailable,
+                  notExact: withoutSums ? try file.readStringAttribute("not_exact") ?? SimulationData.writtenWithoutExactSums : nil)
+    }
+
+    /// The outputs of a file written without exact sums, as rounded means and standard
+    /// errors (``RoundedMoments``), with its number of samples. In a checked file every
+    /// output but `t` must have its standard errors, of its own shape and type, and the
+    /// samples must divide the trajectories; anything else is damage.
+    private static func readRounded(_ file: HDF5File, outputs: [String], names: Set<String>, samples stored: [Int64],
+                                    normFactor: Int, checked: Bool) throws -> (samples: Int, observables: [OutputAccumulator]) {
+        guard stored.count == 1, stored[0] > 0, stored[0] <= Int64(normFactor), Int64(normFactor) % stored[0] == 0 else {
+            throw file.failure("\(checked ? "damaged: " : "")dataset '\(sampleCountName)' does not fit norm_factor \(normFactor)")
+        }
+        var observables: [OutputAccumulator] = []
+        for name in outputs {
+            let mean = try file.readReals(name)
+            let semName = name + standardErrorSuffix
+            var sem: [Double]?
+            if name == "t" {
+                sem = [Double](repeating: 0, count: mean.values.count)
+            } else if names.contains(semName) {
+                let stored = try file.readReals(semName)
+                guard stored.shape == mean.shape, stored.isComplex == mean.isComplex else {
+                    throw file.failure("\(checked ? "damaged: " : "")dataset '\(semName)' does not have the shape and type of '\(name)'")
+                }
+                sem = stored.values
+            } else {
+                throw file.failure("\(checked ? "damaged: " : "")dataset '\(semName)' is missing")
+            }
+            observables.append(try OutputAccumulator(name: name, shape: mean.shape, isComplex: mean.isComplex,
+                                                     means: mean.values, standardErrors: sem))
+        }
+        if checked, let first = observables.first?.shape.first, let odd = observables.first(where: { $0.shape.first != first }) {
+            throw file.failure("damaged: dataset '\(odd.name)' has \(odd.shape.first ?? 0) time points, '\(observables[0].name)' \(first)")
+        }
+        return (Int(stored[0]), observables)
     }
 
     /// Throws damage naming the dataset unless an output's stored means (and standard
@@ -434,8 +496,9 @@ private struct HDF5File {
     // MARK: Writing
 
     /// Writes int64 values.
-    func writeIntegers(_ name: String, shape: [Int], values: [Int64]) throws {
-        try write(name, shape: shape, fileType: qclab_h5t_std_i64le(), memoryType: qclab_h5t_native_int64(), values: values)
+    func writeIntegers(_ name: String, shape: [Int], values: [Int64], compressed: Bool = false) throws {
+        try write(name, shape: shape, fileType: qclab_h5t_std_i64le(), memoryType: qclab_h5t_native_int64(), values: values,
+                  compressed: compressed)
     }
 
     /// Writes float64 values, or interleaved `re, im` pairs as h5py's complex compound.
@@ -452,15 +515,16 @@ private struct HDF5File {
     }
 
     private func write<Element>(_ name: String, shape: [Int], fileType: hid_t, memoryType: hid_t,
-                                values: [Element], perElement: Int = 1) throws {
+                                values: [Element], perElement: Int = 1, compressed: Bool = false) throws {
         guard values.count == shape.reduce(1, *) * perElement else {
             throw failure("'\(name)' holds \(values.count) numbers but has shape \(shape)")
         }
         let dimensions = shape.map { hsize_t($0) }
         let space = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), dimensions, nil)
         try using(space, H5Sclose, orCannot: "make the dataspace of '\(name)'") { space in
+            try withCreationProperties(compressed: compressed && !values.isEmpty, shape: shape, name: name) { creation in
             errno = 0
-            let dataset = H5Dcreate2(id, name, fileType, space, defaultProperties, defaultProperties, defaultProperties)
+            let dataset = H5Dcreate2(id, name, fileType, space, defaultProperties, creation, defaultProperties)
             try using(dataset, H5Dclose, orCannot: "create dataset '\(name)'") { dataset in
                 guard !values.isEmpty else { return }
                 let status = values.withUnsafeBytes {
@@ -468,6 +532,24 @@ private struct HDF5File {
                 }
                 guard status >= 0 else { throw failure("cannot write dataset '\(name)'" + Self.systemReason()) }
             }
+            }
+        }
+    }
+
+    /// Runs `body` with the dataset-creation properties: HDF5's defaults, or for a
+    /// compressed dataset chunks of whole time points (about 1 MiB at most), byte shuffling
+    /// and deflate at level 1 (its compression differs little from level 9's on limbs).
+    private func withCreationProperties<T>(compressed: Bool, shape: [Int], name: String, _ body: (hid_t) throws -> T) throws -> T {
+        guard compressed, !shape.isEmpty else { return try body(defaultProperties) }
+        return try using(H5Pcreate(qclab_h5p_dataset_create()), H5Pclose, orCannot: "compress dataset '\(name)'") { creation in
+            let perPoint = shape.dropFirst().reduce(1, *)
+            let points = max(1, min(shape[0], (1 << 17) / max(perPoint, 1)))
+            let chunk = ([points] + shape.dropFirst()).map { hsize_t($0) }
+            guard H5Pset_chunk(creation, Int32(chunk.count), chunk) >= 0, H5Pset_shuffle(creation) >= 0,
+                  H5Pset_deflate(creation, 1) >= 0 else {
+                throw failure("cannot compress dataset '\(name)'")
+            }
+            return try body(creation)
         }
     }
 

@@ -92,6 +92,8 @@ extension SimulationData {
         var reference: (source: String, data: SimulationData)?
         /// The parts that record no job, in order.
         var jobless: [String] = []
+        /// The parts written without exact sums (or merged from such), in order.
+        var inexact: [String] = []
         var owner: [Int: String] = [:]
         var merged = SimulationData()
         var count = 0
@@ -112,6 +114,7 @@ extension SimulationData {
             try checkSameTimeGrid(data, source, as: first.data, first.source)
             try checkSameOutputs(data, source, as: first.data, first.source)
             if data.job == nil { jobless.append(source) }
+            if !data.isExact || data.notExact != nil { inexact.append("'\(source)'") }
             var shared: [Int] = [], owners: [String] = []
             for seed in data.seeds {
                 if let other = owner[seed] {
@@ -157,9 +160,24 @@ extension SimulationData {
                 note("model '\(model)' records none of its properties: jobs not compared (--trust-job)")
             }
             var result = merged
+            if !inexact.isEmpty {
+                let line = SimulationData.floatingPointNote(parts: inexact, combining: "merged")
+                note(line)
+                result.log += "Note: \(line)\n"
+                result.notExact = "merged in floating point from parts written without exact sums (\(inexact.joined(separator: ", ")))"
+            }
             result.log += "=== Merged \(count) parts: \(result.normFactor) trajectories, seeds \(SeedList.describe(result.seeds)) ===\n"
             return result
         }
+    }
+
+    /// The line that says parts without exact sums (`parts`, named as in messages) were
+    /// combined in floating point, for the message and the log of a merge or an append
+    /// (`how`: "merged", "appended").
+    public static func floatingPointNote(parts: [String], combining how: String) -> String {
+        let named = parts.count <= 3 ? parts.joined(separator: ", ") : "\(parts[0]) and \(parts.count - 1) other parts"
+        return "\(named) \(parts.count == 1 ? "was" : "were") written without exact sums: \(how) in floating point, "
+            + "not bit-identical to one run; write the parts with --mergeable"
     }
 
     /// A one-line description of a time grid for messages: points, spacing, last time.

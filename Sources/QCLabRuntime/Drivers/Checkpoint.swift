@@ -35,8 +35,12 @@ public struct Checkpointing: Sendable {
         self.interval = interval
     }
 
-    /// The format written: 2 (1 had no checksum; it is refused, as written by an older qclab).
-    public static let formatVersion: UInt16 = 2
+    /// The format written: 3, whose exact sums are varints (``SimulationData``'s binary
+    /// version 4). Format 2 (the sums at 8 bytes each) is still read; 1 had no checksum
+    /// and is refused, as written by an older qclab.
+    public static let formatVersion: UInt16 = 3
+    /// The older format still read: the same fields, the sums at 8 bytes each.
+    static let readableFormatVersions: [UInt16] = [2, 3]
     package static let magic: [UInt8] = Array("QCLK".utf8)
 
     /// Called when a run resumes from the checkpoint, with the trajectories it holds done
@@ -87,8 +91,8 @@ public struct Checkpointing: Sendable {
         guard version != 1 else {
             throw refuse("was written by an older qclab (checkpoint format 1, without a checksum); remove it to start the run over")
         }
-        guard version == Self.formatVersion else {
-            throw refuse("has format version \(version); this build reads version \(Self.formatVersion)")
+        guard Self.readableFormatVersions.contains(version) else {
+            throw refuse("has format version \(version); this build reads versions 2 and \(Self.formatVersion)")
         }
         guard let content = Self.unseal(bytes) else {
             throw damaged("its checksum does not match its content (truncated or altered)")
@@ -158,6 +162,9 @@ public struct Checkpointing: Sendable {
         return nil
     }
 
+    /// The running sums as a checkpoint holds them: exact sums as varints.
+    static func encodedSums(_ sums: SimulationData) -> [UInt8] { sums.encodedBytes(compactSums: true) }
+
     /// Writes the state atomically, sealed with its checksum.
     package func save(plan: RunPlan, job: String, batchSize: Int, done: [Int], sums: SimulationData, log: String) throws {
         var writer = BinaryWriter()
@@ -170,7 +177,7 @@ public struct Checkpointing: Sendable {
         writer.count(done.count)
         for batch in done { writer.int64(batch) }
         writer.string(log)
-        writer.bytes += sums.encodedBytes()
+        writer.bytes += Self.encodedSums(sums)
         // The one atomic write of the library (OutputTarget): a temporary file beside the
         // checkpoint, flushed, renamed over it, and removed on failure or SIGTERM.
         do {
