@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import QCLab
+@testable import QCLabIO
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import QCLab
+@testable import QCLabCore
 
 /// Every ``QCLabError/Code`` reaches a caller unchanged: through the binary form workers and
 /// ranks send, through the serial, forked and MPI drivers of `qclab run`, and on its error

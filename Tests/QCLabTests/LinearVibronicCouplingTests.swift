@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import QCLab
+@testable import QCLabCore
 
 /// `LinearVibronicCoupling` against QC Lab running the same model as a user writes it in Python,
 /// seed for seed (`Fixtures/generate_lvc_fixtures.py`, `index_lvc.json`), against the built-in
@@ -98,18 +99,18 @@ final class LinearVibronicCouplingTests: XCTestCase {
                 // d<ψ|H|ψ>/dz* = ½ (∂/∂Re z + i ∂/∂Im z); H depends on Re z only.
                 func energy(_ shift: Double) -> Double {
                     var shifted = ComplexBatch(components: 2, batchSize: 1)
-                    shifted.re = [zRow[0].re, zRow[1].re]
+                    shifted.re = [zRow[0].real, zRow[1].real]
                     shifted.re[k] += shift
                     var h = ComplexBatch(components: 4, batchSize: 1)
                     model.quantumHamiltonian(z: shifted, into: &h)
-                    var sum = Complex.zero
+                    var sum = Complex<Double>.zero
                     for a in 0..<2 { for b in 0..<2 { sum += u[a].conjugate * h[a * 2 + b, 0] * u[b] } }
-                    return sum.re
+                    return sum.real
                 }
                 let expected = 0.5 * (energy(1e-3) - energy(-1e-3)) / 2e-3
-                XCTAssertEqual(force[k, t].re, expected, accuracy: 1e-12)
-                XCTAssertEqual(force[k, t].im, 0, accuracy: 1e-15)
-                XCTAssertEqual(gradient[k].re, force[k, t].re, accuracy: 1e-15)
+                XCTAssertEqual(force[k, t].real, expected, accuracy: 1e-12)
+                XCTAssertEqual(force[k, t].imaginary, 0, accuracy: 1e-15)
+                XCTAssertEqual(gradient[k].real, force[k, t].real, accuracy: 1e-15)
             }
         }
     }

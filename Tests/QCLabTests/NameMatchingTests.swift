@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import QCLab
+@testable import QCLabCore
 
 /// Model and algorithm names as a new user types them: any case, QC Lab's module names
 /// (`spin_boson`), aliases (`fssh`, `mf`, `msmash`, `mft`), and "did you mean" for a typo;

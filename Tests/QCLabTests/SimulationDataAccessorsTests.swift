@@ -49,7 +49,7 @@ final class SimulationDataAccessorsTests: XCTestCase {
     /// order, and nothing else; a shape they do not take gives nil.
     func testShapedMatricesAndVectorsReadTheFlatArrays() throws {
         let states = 3
-        var wavefunction = [Complex](repeating: Complex(0), count: states)
+        var wavefunction = [Complex<Double>](repeating: Complex(0), count: states)
         wavefunction[1] = Complex(0.6, 0.8)
         var simulation = Simulation(settings: SimulationSettings(tmax: 0.5, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 6, batchSize: 2),
                                     model: HolsteinLattice(N: states), algorithm: MeanField(), initialWavefunction: wavefunction)
