@@ -71,12 +71,19 @@ public struct HarmonicHop: Sendable, Equatable {
     /// The shift `-i γ d`, or `nil` when the hop is frustrated.
     public func shift(z: [Complex], direction d: [Complex], energyGap: Double) -> [Complex]? {
         var a = 0.0, b = 0.0
-        for c in weight.indices {
-            let w2h = frequencySquaredOverWeight[c], h = weight[c]
-            let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
-            a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (d[c].re * d[c].re - d[c].im * d[c].im)
-            b += h * z[c].im * d[c].re - w2h * z[c].re * d[c].im
-        }
+        let count = weight.count
+        precondition(z.count >= count && d.count >= count && frequencySquaredOverWeight.count >= count, "fewer coordinates than weights")
+        // Through pointers, without the arrays' bounds checks (the same sums, in the same order).
+        weight.withUnsafeBufferPointer { weight in frequencySquaredOverWeight.withUnsafeBufferPointer { frequencySquaredOverWeight in
+            z.withUnsafeBufferPointer { z in d.withUnsafeBufferPointer { d in
+                for c in 0..<count {
+                    let w2h = frequencySquaredOverWeight[c], h = weight[c]
+                    let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
+                    a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (d[c].re * d[c].re - d[c].im * d[c].im)
+                    b += h * z[c].im * d[c].re - w2h * z[c].re * d[c].im
+                }
+            }}
+        }}
         b *= 2.0
         guard let gamma = smallerHopRoot(a: a, b: b, c: energyGap) else { return nil }
         return d.map { Complex(0, -gamma) * $0 }
