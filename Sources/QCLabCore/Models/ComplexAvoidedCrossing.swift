@@ -199,9 +199,19 @@ extension ComplexAvoidedCrossing {
     /// `<ψ|∂H/∂z*|ψ>` of every row.
     private func sandwichForce(_ angles: [MixingAngles], _ trigonometry: [Trigonometry], wavefunction psi: ComplexBatch,
                                into force: inout ComplexBatch) {
-        for t in 0..<psi.batchSize {
-            let u = (psi[0, t], psi[1, t])
-            (force[0, t], force[1, t]) = sandwich(angles[t], trigonometry[t], u, u)
+        let batch = psi.batchSize
+        guard batch > 0 else { return }
+        precondition(angles.count >= batch && trigonometry.count >= batch && force.batchSize == batch, "batches of different sizes")
+        // Through pointers: the subscripts' copy-on-write and bounds checks cost more than the arithmetic.
+        force.withUnsafeMutableHandle(reading: psi) { force, psi in
+            angles.withUnsafeBufferPointer { angles in trigonometry.withUnsafeBufferPointer { trigonometry in
+                let (pr, pi, fr, fi) = (psi.re!, psi.im!, force.re!, force.im!)
+                for t in 0..<batch {
+                    let u = (Complex(pr[t], pi[t]), Complex(pr[batch + t], pi[batch + t]))
+                    let (f0, f1) = sandwich(angles[t], trigonometry[t], u, u)
+                    (fr[t], fi[t], fr[batch + t], fi[batch + t]) = (f0.rawStorage.x, f0.rawStorage.y, f1.rawStorage.x, f1.rawStorage.y)
+                }
+            }}
         }
     }
 

@@ -62,9 +62,17 @@ package struct DiagonalLinearCoupling: Sendable, Equatable {
     /// `Σ_n conj(u_n) γ_nξ v_n` for every coordinate.
     package func gradient(left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
         var out = [Complex<Double>](repeating: .zero, count: numCoordinates)
-        for term in terms {
-            out[term.coordinate] += (u[term.state].conjugate * v[term.state]).multiplied(by: term.gamma)
-        }
+        // Through pointers, without the arrays' checks (the same sums, in the same order);
+        // a term's coordinate and state are checked once here.
+        out.withUnsafeMutableBufferPointer { out in terms.withUnsafeBufferPointer { terms in
+            u.withUnsafeBufferPointer { u in v.withUnsafeBufferPointer { v in
+                for term in terms {
+                    precondition(term.coordinate >= 0 && term.coordinate < out.count && term.state >= 0
+                                 && term.state < u.count && term.state < v.count, "a coupling term out of range")
+                    out[term.coordinate] += (u[term.state].conjugate * v[term.state]).multiplied(by: term.gamma)
+                }
+            }}
+        }}
         return out
     }
 }

@@ -75,14 +75,21 @@ package struct HarmonicHop: Sendable, Equatable {
     /// The shift `-i γ d`, or `nil` when the hop is frustrated.
     package func shift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         var a = 0.0, b = 0.0
-        for c in weight.indices {
-            let w2h = frequencySquaredOverWeight[c], h = weight[c]
-            let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
-            // The raw parts: `real` and `imaginary` check finiteness on every read (measured).
-            let (dr, di) = d[c].rawStorage, (zr, zi) = z[c].rawStorage
-            a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (dr * dr - di * di)
-            b += h * zi * dr - w2h * zr * di
-        }
+        let count = weight.count
+        precondition(z.count >= count && d.count >= count && frequencySquaredOverWeight.count >= count, "fewer coordinates than weights")
+        // Through pointers, without the arrays' bounds checks (the same sums, in the same order).
+        weight.withUnsafeBufferPointer { weight in frequencySquaredOverWeight.withUnsafeBufferPointer { frequencySquaredOverWeight in
+            z.withUnsafeBufferPointer { z in d.withUnsafeBufferPointer { d in
+                for c in 0..<count {
+                    let w2h = frequencySquaredOverWeight[c], h = weight[c]
+                    let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
+                    // The raw parts: `real` and `imaginary` check finiteness on every read (measured).
+                    let (dr, di) = d[c].rawStorage, (zr, zi) = z[c].rawStorage
+                    a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (dr * dr - di * di)
+                    b += h * zi * dr - w2h * zr * di
+                }
+            }}
+        }}
         b *= 2.0
         guard let gamma = smallerHopRoot(a: a, b: b, c: energyGap) else { return nil }
         return d.map { Complex(0, -gamma) * $0 }
