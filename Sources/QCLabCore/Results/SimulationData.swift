@@ -26,7 +26,7 @@ package struct OutputAccumulator: Sendable, Equatable {
     /// Means and standard errors held as rounded numbers, for an output read from a file
     /// written without exact sums (see ``SimulationData/save(to:mergeable:)``); `nil` when
     /// ``exactSums`` hold the output (then they are empty).
-    public internal(set) var rounded: RoundedMoments?
+    package internal(set) var rounded: RoundedMoments?
 
     package init(name: String, shape: [Int], isComplex: Bool) {
         self.name = name
@@ -347,13 +347,13 @@ extension OutputAccumulator {
 
 /// Means and standard errors as rounded numbers: an output of a file written without
 /// exact sums, or of data combined with one.
-public struct RoundedMoments: Sendable, Equatable {
+package struct RoundedMoments: Sendable, Equatable {
     /// The means, per element (real and imaginary parts apart).
-    public var mean: [Double]
+    package var mean: [Double]
     /// The standard errors of the means, per element; `nil` without error bars.
-    public var sem: [Double]?
+    package var sem: [Double]?
 
-    public init(mean: [Double], sem: [Double]?) {
+    package init(mean: [Double], sem: [Double]?) {
         self.mean = mean
         self.sem = sem
     }
