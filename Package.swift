@@ -92,7 +92,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Run by the tests under mpirun (no product: packages that depend on ours never build it).
-        .executableTarget(name: "MPIFailureProbe", dependencies: ["QCLab", "QCLabMPI"], path: "Tests/MPIFailureProbe"),
+        .executableTarget(
+            name: "MPIFailureProbe", dependencies: ["QCLab", "QCLabMPI"], path: "Tests/MPIFailureProbe"),
         .testTarget(
             name: "QCLabTests",
             dependencies: ["QCLab", "QCLabMPI", .product(name: "Numerics", package: "swift-numerics")],

@@ -6,12 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(swift build --show-bin-path)
 flags=(-I "$bin/Modules")
-for map in "$bin"/CQCLabKernels.build/module.modulemap "$bin"/CQCLabDrivers.build/module.modulemap \
-           "$bin"/CHDF5Shims.build/module.modulemap CSources/COpenBLAS/module.modulemap \
-           CSources/CHDF5/module.modulemap CSources/CLAPACKE/module.modulemap; do
-    flags+=(-Xcc "-fmodule-map-file=$(realpath "$map")")
+# Every C module the library's modules were built against: ours, swift-numerics' shims, and
+# the system libraries.
+for map in "$bin"/*.build/module.modulemap CSources/*/module.modulemap; do
+    [ -e "$map" ] && flags+=(-Xcc "-fmodule-map-file=$(realpath "$map")")
 done
-for dir in CSources/*/include; do flags+=(-Xcc "-I$PWD/$dir"); done
+for dir in CSources/*/include .build/checkouts/*/Sources/*/include; do
+    [ -d "$dir" ] && flags+=(-Xcc "-I$PWD/$dir")
+done
 for flag in $(pkg-config --cflags-only-I lapacke openblas hdf5); do flags+=(-Xcc "$flag"); done
 status=0
 for example in Examples/*/Sources/*; do

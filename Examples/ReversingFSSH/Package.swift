@@ -9,12 +9,12 @@ import PackageDescription
 let package = Package(
     name: "ReversingFSSH",
     dependencies: [
-        .package(name: "QCLab", path: "../.."),
+        .package(name: "QCLab", path: "../..")
     ],
     targets: [
         .executableTarget(
             name: "ReversingFSSH",
             dependencies: [.product(name: "QCLab", package: "QCLab")],
-            path: "Sources/ReversingFSSH"),
+            path: "Sources/ReversingFSSH")
     ]
 )

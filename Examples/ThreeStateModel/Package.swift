@@ -22,6 +22,6 @@ let package = Package(
                 .product(name: "QCLab", package: "QCLab"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/ThreeStateModel"),
+            path: "Sources/ThreeStateModel")
     ]
 )

@@ -77,10 +77,13 @@ import QCLabRuntime
 ///     and at the end of each batch. Counts only grow, and the same count is not reported
 ///     twice; the last call is the total.
 /// - Returns: on rank 0, `data` with the new trajectories merged in; `nil` on every other rank.
-public func parallelDriverMPI(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
-                              numTasks: Int? = nil, checkpoint: Checkpointing? = nil,
-                              progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData? {
-    try MPIDriver(numTasks: numTasks).run(simulation, seeds: seeds, data: data, checkpoint: checkpoint, progress: progress)
+public func parallelDriverMPI(
+    _ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
+    numTasks: Int? = nil, checkpoint: Checkpointing? = nil,
+    progress: ((Int, Int) -> Void)? = nil
+) throws -> SimulationData? {
+    try MPIDriver(numTasks: numTasks).run(
+        simulation, seeds: seeds, data: data, checkpoint: checkpoint, progress: progress)
 }
 
 /// Runs the batches over the ranks of an MPI job:
@@ -93,15 +96,19 @@ package struct MPIDriver: Driver {
 
     /// Checks that the ranks agree before the plan is made (collective), so that a rank
     /// whose simulation or seeds cannot run does not leave the others waiting.
-    package func run(_ simulation: Simulation, seeds: [Int]?, data: SimulationData, checkpoint: Checkpointing?,
-                    progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
+    package func run(
+        _ simulation: Simulation, seeds: [Int]?, data: SimulationData, checkpoint: Checkpointing?,
+        progress: ((Int, Int) -> Void)?
+    ) throws -> SimulationData? {
         try agree(simulation, seeds: seeds, checkpoint: checkpoint)
         let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
         return try runAgreed(simulation, plan: plan, data: data, checkpoint: checkpoint, progress: progress)
     }
 
-    package func run(_ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
-                    progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
+    package func run(
+        _ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
+        progress: ((Int, Int) -> Void)?
+    ) throws -> SimulationData? {
         try agree(simulation, seeds: plan.seeds, checkpoint: checkpoint)
         return try runAgreed(simulation, plan: plan, data: data, checkpoint: checkpoint, progress: progress)
     }
@@ -114,22 +121,30 @@ package struct MPIDriver: Driver {
         let size = MPIEnvironment.worldSize
         if let numTasks, numTasks != size {
             throw QCLabError.mpi(
-                "num_tasks is \(numTasks), but the MPI job has \(size) rank(s); launch it with `mpirun -n \(numTasks)` or leave num_tasks out")
+                "num_tasks is \(numTasks), but the MPI job has \(size) rank(s); launch it with `mpirun -n \(numTasks)` or leave num_tasks out"
+            )
         }
     }
 
-    private func runAgreed(_ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
-                           progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
+    private func runAgreed(
+        _ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
+        progress: ((Int, Int) -> Void)?
+    ) throws -> SimulationData? {
         let rank = MPIEnvironment.rank, size = MPIEnvironment.worldSize
         if let checkpoint, size == 1 {
-            return try SerialDriver().run(simulation, plan: plan, data: data, checkpoint: checkpoint, progress: progress)
+            return try SerialDriver().run(
+                simulation, plan: plan, data: data, checkpoint: checkpoint, progress: progress)
         }
         return try withLinearAlgebraThreads(1) {
             // Rank 0 starts the run (resuming the checkpoint, if any) and tells every rank
             // whether it can go on.
             var run: Result<ParallelRun, Error>?
             if rank == 0 {
-                run = Result { try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size, checkpoint: checkpoint) }
+                run = Result {
+                    try ParallelRun(
+                        simulation: simulation, plan: plan, data: data, driver: "mpi", tasks: size,
+                        checkpoint: checkpoint)
+                }
             }
             if checkpoint != nil {
                 var usable: Int64 = rank != 0 || (try? run?.get()) != nil ? 1 : 0
@@ -145,8 +160,9 @@ package struct MPIDriver: Driver {
                 if !sendsResults { _ = report.reduced(rank: rank, size: size) }
                 return nil
             }
-            let dispatcher = Dispatcher(simulation: simulation, run: try run.get(), size: size, sendsResults: sendsResults,
-                                        progress: progress)
+            let dispatcher = Dispatcher(
+                simulation: simulation, run: try run.get(), size: size, sendsResults: sendsResults,
+                progress: progress)
             var total = try dispatcher.run()
             // Without a checkpoint, the ranks' folds come along the tree (rank 0's is its batch thread's).
             if !sendsResults { total = total.reduced(rank: 0, size: size)! }
@@ -174,7 +190,9 @@ extension DriverMessage {
     static func receive(from source: Int32, tag: Int32, wait: Bool) -> (source: Int, message: DriverMessage)? {
         let received = wait ? Link.receive(from: source, tag: tag) : Link.receiveIfWaiting(from: source, tag: tag)
         guard let (rank, bytes) = received else { return nil }
-        guard let message = try? DriverMessage(bytes: bytes) else { MPIEnvironment.abort("an unreadable message came from MPI rank \(rank)") }
+        guard let message = try? DriverMessage(bytes: bytes) else {
+            MPIEnvironment.abort("an unreadable message came from MPI rank \(rank)")
+        }
         return (rank, message)
     }
 }
@@ -188,12 +206,16 @@ enum Link {
     /// Sends `bytes`, waiting for the send to complete without spinning (a large message
     /// completes only once the receiver has taken it).
     static func send(_ bytes: [UInt8], to destination: Int, tag: Int32) {
-        guard bytes.count <= Int(Int32.max) else { MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message") }
+        guard bytes.count <= Int(Int32.max) else {
+            MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message")
+        }
         var bytes = bytes
         bytes.withUnsafeMutableBytes { buffer in
             var request: MPI_Request?
-            MPIEnvironment.check(MPI_Isend(buffer.baseAddress, Int32(buffer.count), qclab_mpi_byte(), Int32(destination), tag,
-                                           qclab_mpi_comm_world(), &request), "MPI_Isend")
+            MPIEnvironment.check(
+                MPI_Isend(
+                    buffer.baseAddress, Int32(buffer.count), qclab_mpi_byte(), Int32(destination), tag,
+                    qclab_mpi_comm_world(), &request), "MPI_Isend")
             wait(&request)
         }
     }
@@ -205,11 +227,15 @@ enum Link {
         private(set) var isDone = false
 
         init(_ bytes: [UInt8], to destination: Int, tag: Int32) {
-            guard bytes.count <= Int(Int32.max) else { MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message") }
+            guard bytes.count <= Int(Int32.max) else {
+                MPIEnvironment.abort("a result of \(bytes.count) bytes is too large for one MPI message")
+            }
             buffer = .allocate(byteCount: max(bytes.count, 1), alignment: 8)
             buffer.copyBytes(from: bytes)
-            MPIEnvironment.check(MPI_Isend(buffer.baseAddress, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
-                                           qclab_mpi_comm_world(), &request), "MPI_Isend")
+            MPIEnvironment.check(
+                MPI_Isend(
+                    buffer.baseAddress, Int32(bytes.count), qclab_mpi_byte(), Int32(destination), tag,
+                    qclab_mpi_comm_world(), &request), "MPI_Isend")
         }
 
         /// Whether the send has completed (checked with `MPI_Test`, which also moves it along).
@@ -244,8 +270,10 @@ enum Link {
             MPIEnvironment.check(MPI_Get_count(&status, qclab_mpi_byte(), &count), "MPI_Get_count")
             self.count = Int(count)
             buffer = .allocate(byteCount: max(Int(count), 1), alignment: 8)
-            MPIEnvironment.check(MPI_Irecv(buffer.baseAddress, count, qclab_mpi_byte(), status.MPI_SOURCE, tag,
-                                           qclab_mpi_comm_world(), &request), "MPI_Irecv")
+            MPIEnvironment.check(
+                MPI_Irecv(
+                    buffer.baseAddress, count, qclab_mpi_byte(), status.MPI_SOURCE, tag,
+                    qclab_mpi_comm_world(), &request), "MPI_Irecv")
         }
 
         /// The bytes, once the receive has completed (checked with `MPI_Test`); nil until then.
@@ -299,8 +327,10 @@ enum Link {
         var bytes = [UInt8](repeating: 0, count: Int(max(count, 1)))
         bytes.withUnsafeMutableBytes { buffer in
             var request: MPI_Request?
-            MPIEnvironment.check(MPI_Irecv(buffer.baseAddress, count, qclab_mpi_byte(), source, tag, qclab_mpi_comm_world(),
-                                           &request), "MPI_Irecv")
+            MPIEnvironment.check(
+                MPI_Irecv(
+                    buffer.baseAddress, count, qclab_mpi_byte(), source, tag, qclab_mpi_comm_world(),
+                    &request), "MPI_Irecv")
             wait(&request)
         }
         return (Int(source), Array(bytes.prefix(Int(count))))
@@ -372,7 +402,9 @@ private struct Worker {
                 }
                 DriverMessage.done(batch).send(to: 0, tag: DriverMessage.toRoot)
                 if sendsResults {
-                    sending.append(Link.Sending(DriverMessage.done(batch, result: result).bytes, to: 0, tag: DriverMessage.resultTag))
+                    sending.append(
+                        Link.Sending(
+                            DriverMessage.done(batch, result: result).bytes, to: 0, tag: DriverMessage.resultTag))
                 }
             } catch {
                 DriverMessage.failure(batch, error).send(to: 0, tag: DriverMessage.toRoot)
@@ -388,14 +420,16 @@ private struct Worker {
     private func runBatch(_ batch: Int, reportingProgress: Bool) throws -> SimulationData {
         let seeds = plan.seeds(ofBatch: batch)
         var sent = 0, lastSent = monotonicSeconds()
-        let report: ((Int, Int) -> Void)? = reportingProgress ? { collected, points in
-            let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: points)
-            let now = monotonicSeconds()
-            guard done > sent, done < seeds.count, now - lastSent >= Self.progressInterval else { return }
-            DriverMessage.progress(batch, trajectories: done).send(to: 0, tag: DriverMessage.toRoot)
-            sent = done
-            lastSent = now
-        } : nil
+        let report: ((Int, Int) -> Void)? =
+            reportingProgress
+            ? { collected, points in
+                let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: points)
+                let now = monotonicSeconds()
+                guard done > sent, done < seeds.count, now - lastSent >= Self.progressInterval else { return }
+                DriverMessage.progress(batch, trajectories: done).send(to: 0, tag: DriverMessage.toRoot)
+                sent = done
+                lastSent = now
+            } : nil
         return try BatchProgress.reporting(report) { try simulation.runBatch(seeds: seeds) }
     }
 }
@@ -450,8 +484,9 @@ private final class Dispatcher {
         }
         let computes = size == 1 || MPIEnvironment.threadLevel >= qclab_mpi_thread_funneled()
         if computes {
-            shared.start(simulation: simulation, plan: parallelRun.plan, keepsResults: sendsResults,
-                         reportsProgress: progress != nil)
+            shared.start(
+                simulation: simulation, plan: parallelRun.plan, keepsResults: sendsResults,
+                reportsProgress: progress != nil)
         } else {
             shared.finish()
         }
@@ -460,7 +495,9 @@ private final class Dispatcher {
             // Read before taking the news, so the batch thread's last news is taken before leaving.
             let rankZeroDone = shared.isFinished
             var happened = false
-            while let (rank, message) = DriverMessage.receive(from: qclab_mpi_any_source(), tag: DriverMessage.toRoot, wait: false) {
+            while let (rank, message) = DriverMessage.receive(
+                from: qclab_mpi_any_source(), tag: DriverMessage.toRoot, wait: false)
+            {
                 handle(message, from: rank)
                 happened = true
             }
@@ -486,11 +523,14 @@ private final class Dispatcher {
     /// (without a checkpoint), throws the first failure or returns the run's data.
     func finish(_ total: RankReport) throws -> SimulationData {
         for (rank, batches) in total.batches.sorted(by: { $0.key < $1.key }) where !batches.isEmpty {
-            parallelRun.note("MPI rank \(rank) ran \(batches.count) batch(es): \(batches.sorted().map { "\($0 + 1)" }.joined(separator: ", ")).")
+            parallelRun.note(
+                "MPI rank \(rank) ran \(batches.count) batch(es): \(batches.sorted().map { "\($0 + 1)" }.joined(separator: ", "))."
+            )
         }
         if !sendsResults { try parallelRun.store(total.data, forBatches: total.batches.values.flatMap { $0 }) }
         if let first = total.failures.min(by: { $0.batch < $1.batch }) {
-            throw parallelRun.failure(of: "MPI rank \(first.rank)", batch: first.batch, first.failure, others: total.failures.count - 1)
+            throw parallelRun.failure(
+                of: "MPI rank \(first.rank)", batch: first.batch, first.failure, others: total.failures.count - 1)
         }
         let result = try parallelRun.finish()
         show(parallelRun.plan.seeds.count)
@@ -532,7 +572,9 @@ private final class Dispatcher {
             running[rank] = 0
             fail(.init(rank: rank, batch: message.batch, failure: message.failure))
         case .progress:
-            guard let count = try? message.trajectories() else { MPIEnvironment.abort("an unreadable message came from MPI rank \(rank)") }
+            guard let count = try? message.trajectories() else {
+                MPIEnvironment.abort("an unreadable message came from MPI rank \(rank)")
+            }
             running[rank] = count
         case .end:
             ended[rank] = true
@@ -677,12 +719,14 @@ private final class RankZeroBatches: @unchecked Sendable {
             mine.batches[0] = []
             while let batch = take() {
                 let seeds = plan.seeds(ofBatch: batch)
-                let report: ((Int, Int) -> Void)? = reportsProgress ? { [self] collected, points in
-                    let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: points)
-                    condition.lock()
-                    news.running = done < seeds.count ? done : 0
-                    condition.unlock()
-                } : nil
+                let report: ((Int, Int) -> Void)? =
+                    reportsProgress
+                    ? { [self] collected, points in
+                        let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: points)
+                        condition.lock()
+                        news.running = done < seeds.count ? done : 0
+                        condition.unlock()
+                    } : nil
                 do {
                     let result = try BatchProgress.reporting(report) { try simulation.runBatch(seeds: seeds) }
                     if !keepsResults {
@@ -733,7 +777,9 @@ package enum MPIEnvironment {
     /// thread); throws if it was finalized (it cannot be initialized again) or initialization fails.
     package static func initializeIfNeeded() throws {
         guard !isInitialized else {
-            if isFinalized { throw QCLabError.mpi("MPI was already finalized in this process and cannot be initialized again") }
+            if isFinalized {
+                throw QCLabError.mpi("MPI was already finalized in this process and cannot be initialized again")
+            }
             return
         }
         var provided: Int32 = 0
@@ -779,7 +825,9 @@ package enum MPIEnvironment {
         while offset < length {  // in pieces MPI's Int32 counts can hold
             let piece = min(length - offset, 1 << 30)
             payload.withUnsafeMutableBytes {
-                check(MPI_Bcast($0.baseAddress! + offset, Int32(piece), qclab_mpi_byte(), 0, qclab_mpi_comm_world()), "MPI_Bcast")
+                check(
+                    MPI_Bcast($0.baseAddress! + offset, Int32(piece), qclab_mpi_byte(), 0, qclab_mpi_comm_world()),
+                    "MPI_Bcast")
             }
             offset += piece
         }
@@ -898,11 +946,16 @@ private struct RankReport {
         do {
             for _ in 0..<(try reader.count("ranks", elementSize: 16)) {
                 let rank = try reader.int64("rank")
-                batches[rank] = try (0..<(try reader.count("batches", elementSize: 8))).map { _ in try reader.int64("batch") }
+                batches[rank] = try (0..<(try reader.count("batches", elementSize: 8))).map { _ in
+                    try reader.int64("batch")
+                }
             }
             for _ in 0..<(try reader.count("failures", elementSize: 24)) {
                 let rank = try reader.int64("rank"), batch = try reader.int64("batch")
-                failures.append(Failure(rank: rank, batch: batch, failure: BatchFailure(encodedBytes: try reader.lengthPrefixed("failure"))))
+                failures.append(
+                    Failure(
+                        rank: rank, batch: batch,
+                        failure: BatchFailure(encodedBytes: try reader.lengthPrefixed("failure"))))
             }
             data = try SimulationData(encodedBytes: Array(bytes[reader.offset...]))
         } catch {

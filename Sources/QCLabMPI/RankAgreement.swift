@@ -31,7 +31,9 @@ package enum RankAgreement {
         /// job record) its name and digest.
         func describe() -> String {
             guard let value else { return "no \(name)" }
-            guard value.count <= 200 else { return "\(name) of digest \(String(RankAgreement.digest(value), radix: 16))" }
+            guard value.count <= 200 else {
+                return "\(name) of digest \(String(RankAgreement.digest(value), radix: 16))"
+            }
             return "\(name) \(value)"
         }
     }
@@ -46,8 +48,10 @@ package enum RankAgreement {
         // The field count first, so that a build with other fields is told apart too.
         var mine = [UInt64(fields.count)] + fields.map { digest($0.value.map { "1" + $0 } ?? "0") }
         var all = [UInt64](repeating: 0, count: mine.count * size)
-        MPIEnvironment.check(MPI_Allgather(&mine, Int32(mine.count), qclab_mpi_int64(), &all, Int32(mine.count),
-                                           qclab_mpi_int64(), qclab_mpi_comm_world()), "MPI_Allgather")
+        MPIEnvironment.check(
+            MPI_Allgather(
+                &mine, Int32(mine.count), qclab_mpi_int64(), &all, Int32(mine.count),
+                qclab_mpi_int64(), qclab_mpi_comm_world()), "MPI_Allgather")
         var first: (rank: Int, field: Int)?
         search: for field in 0..<mine.count {
             for rank in 1..<size where all[rank * mine.count + field] != all[field] {
@@ -57,20 +61,23 @@ package enum RankAgreement {
         }
         guard let (rank, slot) = first else { return }
         guard slot > 0 else {
-            throw QCLabError.mpi("rank \(rank) runs another build of qclab than rank 0; give every rank the same qclab")
+            throw QCLabError.mpi(
+                "rank \(rank) runs another build of qclab than rank 0; give every rank the same qclab")
         }
         let field = fields[slot - 1]
         // The two ranks' values, for the message (every rank takes part in both broadcasts).
         let theirs = text(of: field, from: rank)
         let zeros = text(of: field, from: 0)
-        throw QCLabError.mpi("the ranks were started with different arguments: rank \(rank) has \(theirs), rank 0 has \(zeros); "
-                             + "give every rank the same command")
+        throw QCLabError.mpi(
+            "the ranks were started with different arguments: rank \(rank) has \(theirs), rank 0 has \(zeros); "
+                + "give every rank the same command")
     }
 
     /// Checks that every rank calls the MPI driver with the same simulation (its job
     /// record, trajectory count and batch size), seeds, task count and checkpoint
     /// (collective). The data continued is not compared: only rank 0's is used.
-    package static func check(simulation: Simulation, seeds: [Int]?, numTasks: Int?, checkpoint: Checkpointing?) throws {
+    package static func check(simulation: Simulation, seeds: [Int]?, numTasks: Int?, checkpoint: Checkpointing?) throws
+    {
         let settings = simulation.settings
         try check([
             Field("the job", simulation.jobRecord),
@@ -84,10 +91,13 @@ package enum RankAgreement {
     /// `field` as `root` describes it, on every rank (collective).
     private static func text(of field: Field, from root: Int) -> String {
         var length = Int64(MPIEnvironment.rank == root ? Array(field.describe().utf8).count : 0)
-        MPIEnvironment.check(MPI_Bcast(&length, 1, qclab_mpi_int64(), Int32(root), qclab_mpi_comm_world()), "MPI_Bcast")
-        var bytes = MPIEnvironment.rank == root ? Array(field.describe().utf8) : [UInt8](repeating: 0, count: Int(length))
+        MPIEnvironment.check(
+            MPI_Bcast(&length, 1, qclab_mpi_int64(), Int32(root), qclab_mpi_comm_world()), "MPI_Bcast")
+        var bytes =
+            MPIEnvironment.rank == root ? Array(field.describe().utf8) : [UInt8](repeating: 0, count: Int(length))
         if length > 0 {
-            MPIEnvironment.check(MPI_Bcast(&bytes, Int32(length), qclab_mpi_byte(), Int32(root), qclab_mpi_comm_world()), "MPI_Bcast")
+            MPIEnvironment.check(
+                MPI_Bcast(&bytes, Int32(length), qclab_mpi_byte(), Int32(root), qclab_mpi_comm_world()), "MPI_Bcast")
         }
         return String(decoding: bytes, as: UTF8.self)
     }

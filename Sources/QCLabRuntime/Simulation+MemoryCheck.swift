@@ -14,7 +14,8 @@ extension Simulation {
         let detail = parts.filter { $0.bytes >= 0.01 * needed }
             .map { "\($0.what) \(ByteCount.describe($0.bytes))" }.joined(separator: ", ")
         throw QCLabError.invalidSetting(
-            largest.setting, "makes the run need about \(ByteCount.describe(needed)) of memory (\(detail)), but only \(ByteCount.describe(available)) is available"
-            + (limit.map { " (\($0))" } ?? ""))
+            largest.setting,
+            "makes the run need about \(ByteCount.describe(needed)) of memory (\(detail)), but only \(ByteCount.describe(available)) is available"
+                + (limit.map { " (\($0))" } ?? ""))
     }
 }

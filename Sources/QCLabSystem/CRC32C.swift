@@ -27,7 +27,8 @@ package struct CRC32C {
     /// The checksum of `bytes` (a whole checkpoint, say).
     package static func checksum(_ bytes: some Collection<UInt8>) -> UInt32 {
         var crc = CRC32C()
-        bytes.withContiguousStorageIfAvailable { crc.add(UnsafeRawBufferPointer($0)) } ?? Array(bytes).withUnsafeBytes { crc.add($0) }
+        bytes.withContiguousStorageIfAvailable { crc.add(UnsafeRawBufferPointer($0)) }
+            ?? Array(bytes).withUnsafeBytes { crc.add($0) }
         return crc.digest
     }
 
@@ -42,6 +43,10 @@ package struct CRC32C {
 
     /// Adds each value's bit pattern, little-endian.
     package mutating func add(littleEndian values: [Double]) {
-        if 1.littleEndian == 1 { values.withUnsafeBytes { add($0) } } else { add(littleEndian: values.map(\.bitPattern)) }
+        if 1.littleEndian == 1 {
+            values.withUnsafeBytes { add($0) }
+        } else {
+            add(littleEndian: values.map(\.bitPattern))
+        }
     }
 }

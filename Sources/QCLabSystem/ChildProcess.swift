@@ -53,8 +53,10 @@ package enum ChildProcess {
     /// standard input (nil: /dev/null); its output and error are kept when `capture` is
     /// true (else they go to /dev/null but for one pipe that tells when it ends). A child
     /// that cannot be started throws, naming `role` and the reason.
-    package static func run(_ path: String, role: String, arguments: [String], environment: [String: String],
-                           input: [UInt8]? = nil, capture: Bool = true, seconds: Double) throws -> Outcome {
+    package static func run(
+        _ path: String, role: String, arguments: [String], environment: [String: String],
+        input: [UInt8]? = nil, capture: Bool = true, seconds: Double
+    ) throws -> Outcome {
         var open: [FileDescriptor] = []
         defer { for descriptor in open { Syscalls.closeFile(descriptor) } }
         func cannotStart(_ error: Errno) -> QCLabError {
@@ -84,11 +86,13 @@ package enum ChildProcess {
             }
             if let inputEnd { try Syscalls.makeNonBlocking(inputEnd) }
             let variables = environment.map { "\($0.key)=\($0.value)" }
-            pid = try Syscalls.spawn(path, arguments: [path] + arguments, environment: variables, descriptors: descriptors)
+            pid = try Syscalls.spawn(
+                path, arguments: [path] + arguments, environment: variables, descriptors: descriptors)
         } catch let error as Errno {
             throw cannotStart(error)
         }
-        var outcome = Outcome(exitStatus: nil, signal: nil, timedOut: false, inputRefused: false, output: [], errors: [])
+        var outcome = Outcome(
+            exitStatus: nil, signal: nil, timedOut: false, inputRefused: false, output: [], errors: [])
         let deadline = Date().addingTimeInterval(seconds)
         var inputOffset = 0
         let toFeed = input ?? []
@@ -107,14 +111,19 @@ package enum ChildProcess {
                 var events: [pollfd] = []
                 if let inputEnd { events.append(pollfd(fd: inputEnd.rawValue, events: Int16(POLLOUT), revents: 0)) }
                 if outputOpen { events.append(pollfd(fd: outputEnd.rawValue, events: Int16(POLLIN), revents: 0)) }
-                if errorOpen, let errorEnd { events.append(pollfd(fd: errorEnd.rawValue, events: Int16(POLLIN), revents: 0)) }
-                guard try Syscalls.waitForEvents(&events, milliseconds: Int32(min(remaining * 1000 + 1, 3_600_000))) > 0 else { continue }
+                if errorOpen, let errorEnd {
+                    events.append(pollfd(fd: errorEnd.rawValue, events: Int16(POLLIN), revents: 0))
+                }
+                guard
+                    try Syscalls.waitForEvents(&events, milliseconds: Int32(min(remaining * 1000 + 1, 3_600_000))) > 0
+                else { continue }
                 for event in events where event.revents != 0 {
                     let descriptor = FileDescriptor(rawValue: event.fd)
                     if descriptor == inputEnd {
                         do {
                             try toFeed[inputOffset...].withUnsafeBytes { bytes in
-                                inputOffset += try descriptor.write(UnsafeRawBufferPointer(rebasing: bytes.prefix(65536)))
+                                inputOffset += try descriptor.write(
+                                    UnsafeRawBufferPointer(rebasing: bytes.prefix(65536)))
                             }
                         } catch let error as Errno where error == .resourceTemporarilyUnavailable {
                             continue

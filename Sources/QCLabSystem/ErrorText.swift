@@ -26,7 +26,9 @@ extension QCLabError {
         var reason = nsError.localizedDescription
         if nsError.domain == NSPOSIXErrorDomain {
             reason = Errno(rawValue: Int32(nsError.code)).explained()
-        } else if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        } else if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError,
+            underlying.domain == NSPOSIXErrorDomain
+        {
             reason = Errno(rawValue: Int32(underlying.code)).explained()
         }
         let path = (nsError.userInfo[NSFilePathErrorKey] as? String) ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path

@@ -28,9 +28,13 @@ package struct ForkedProcess {
 
     /// Forks a child that closes `others` (sockets of earlier children, which it must not
     /// hold open) and runs `body` with its end of the socket.
-    package static func start(closingInChild others: [FileDescriptor], _ body: (FileDescriptor) -> Never) throws -> ForkedProcess {
+    package static func start(closingInChild others: [FileDescriptor], _ body: (FileDescriptor) -> Never) throws
+        -> ForkedProcess
+    {
         let pair: (FileDescriptor, FileDescriptor)
-        do { pair = try Syscalls.makeSocketPair() } catch let error as Errno { throw StartFailure(call: "socketpair", error: error) }
+        do { pair = try Syscalls.makeSocketPair() } catch let error as Errno {
+            throw StartFailure(call: "socketpair", error: error)
+        }
         let parent = getpid()
         let pid: pid_t
         do {

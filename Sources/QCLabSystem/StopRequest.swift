@@ -87,10 +87,14 @@ package struct RunStopped: Error, CustomStringConvertible, Sendable {
     /// One line: what stopped the run, how far it got, and what is kept.
     package var description: String {
         let name = StopRequest.name(of: signal)
-        guard done > 0 else { return "stopped by \(name) before any of \(total) trajectories was done; run the same command to start again" }
+        guard done > 0 else {
+            return
+                "stopped by \(name) before any of \(total) trajectories was done; run the same command to start again"
+        }
         let head = "stopped by \(name) after \(done) of \(total) trajectories"
         guard let checkpoint else {
-            return head + "; they are lost (no --checkpoint): a run with --checkpoint CK keeps its progress and resumes"
+            return head
+                + "; they are lost (no --checkpoint): a run with --checkpoint CK keeps its progress and resumes"
         }
         return head + "; checkpoint '\(checkpoint)' holds them: run the same command to resume"
     }

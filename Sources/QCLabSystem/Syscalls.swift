@@ -31,7 +31,8 @@ extension Errno {
         case .resourceTemporarilyUnavailable where spawning:
             return "too many processes" + (limit(1).map { " (the process limit, ulimit -u, is \($0))" } ?? "")
         case .noMemory:
-            return "out of memory" + (limit(2).map { " (the address-space limit, ulimit -v, is \($0 / 1024) KiB)" } ?? "")
+            return "out of memory"
+                + (limit(2).map { " (the address-space limit, ulimit -v, is \($0 / 1024) KiB)" } ?? "")
         case .fileTooLarge:
             return "file too large" + (limit(3).map { " (the file-size limit, ulimit -f, is \($0) bytes)" } ?? "")
         case .brokenPipe: return "broken pipe (the reader has gone)"
@@ -84,8 +85,9 @@ package enum Syscalls {
 
     /// `open(2)` with O_CREAT | O_EXCL: a new file that did not exist, mode 0644 before umask.
     package static func createExclusive(_ path: String) throws -> FileDescriptor {
-        try FileDescriptor.open(path, .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
-                                permissions: FilePermissions(rawValue: 0o644))
+        try FileDescriptor.open(
+            path, .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
+            permissions: FilePermissions(rawValue: 0o644))
     }
 
     package static func openReadOnly(_ path: String) throws -> FileDescriptor {
@@ -179,7 +181,9 @@ package enum Syscalls {
     /// process's descriptors, or to /dev/null where nil. Signals this process ignores
     /// (SIGPIPE, SIGXFSZ) are set back to their default in the child. posix_spawn, not
     /// fork: safe with threads running, and it copies no address space (vfork-like).
-    package static func spawn(_ path: String, arguments: [String], environment: [String], descriptors: [FileDescriptor?]) throws -> pid_t {
+    package static func spawn(
+        _ path: String, arguments: [String], environment: [String], descriptors: [FileDescriptor?]
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -187,7 +191,8 @@ package enum Syscalls {
             if let source {
                 posix_spawn_file_actions_adddup2(&actions, source.rawValue, Int32(target))
             } else {
-                posix_spawn_file_actions_addopen(&actions, Int32(target), "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0)
+                posix_spawn_file_actions_addopen(
+                    &actions, Int32(target), "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0)
             }
         }
         var attributes = posix_spawnattr_t()

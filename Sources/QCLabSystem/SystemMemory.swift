@@ -24,16 +24,18 @@ package enum SystemMemory {
     /// This process's address space in bytes (`VmSize` of /proc/self/status).
     private static func addressSpaceInUse() -> Double? {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmSize:") }),
-              let kib = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return nil }
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmSize:") }),
+            let kib = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
+        else { return nil }
         return kib * 1024
     }
 
     private static func physicallyAvailable() -> Double? {
         var result: Double?
         if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
-           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
-           let kib = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) {
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+            let kib = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
+        {
             result = kib * 1024
         }
         if let limit = cgroupValue("memory.max"), let used = cgroupValue("memory.current") {

@@ -6,7 +6,9 @@ import QCLab
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show what an output file holds: its job (model, constants, algorithm, settings), trajectories, seeds, time grid, outputs, error bars.")
+        abstract:
+            "Show what an output file holds: its job (model, constants, algorithm, settings), trajectories, seeds, time grid, outputs, error bars."
+    )
 
     @Argument(help: "An HDF5 output of qclab (or of QC Lab's Data.save).")
     var file: String
@@ -18,7 +20,8 @@ struct InfoCommand: ParsableCommand {
         reportingErrors {
             let (data, unchecked) = try SimulationData.load(contentsOf: file)
             let names = try SimulationData.datasetNames(inFileAt: file)
-            var text = "file:" + String(repeating: " ", count: 9) + file + "\n" + data.summary(datasetNames: names) + "\n"
+            var text =
+                "file:" + String(repeating: " ", count: 9) + file + "\n" + data.summary(datasetNames: names) + "\n"
             text += "checksums:    " + (unchecked == nil ? "verified" : "none (read unchecked)") + "\n"
             if log { text += "\n" + data.log + (data.log.hasSuffix("\n") ? "" : "\n") }
             try StandardStreams.writeOutput(text)

@@ -21,7 +21,9 @@ enum InputCheck {
         for path in paths {
             // Missing files and folders get their usual message from the real read.
             var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else {
+                continue
+            }
             var executable = "/proc/self/exe"
             if !FileManager.default.isExecutableFile(atPath: executable) { executable = CommandLine.arguments[0] }
             let limit = try timeLimit(forFileAt: path)
@@ -32,11 +34,14 @@ enum InputCheck {
                 arguments: [commandName, path, "--seconds", String(Int(limit.rounded(.up)))],
                 environment: environment, capture: false, seconds: limit)
             if child.timedOut {
-                throw QCLabError.hdf5(path: path, reason: "damaged: the HDF5 library did not finish reading it in \(Summary.number(limit, "%g")) s"
-                                      + " (QCLAB_INPUT_CHECK_SECONDS sets the limit)")
+                throw QCLabError.hdf5(
+                    path: path,
+                    reason: "damaged: the HDF5 library did not finish reading it in \(Summary.number(limit, "%g")) s"
+                        + " (QCLAB_INPUT_CHECK_SECONDS sets the limit)")
             }
             if let signal = child.signal {
-                throw QCLabError.hdf5(path: path, reason: "damaged: the HDF5 library crashed reading it (signal \(signal))")
+                throw QCLabError.hdf5(
+                    path: path, reason: "damaged: the HDF5 library crashed reading it (signal \(signal))")
             }
             // The child's own one-line refusals (a limit it ran into, a file it cannot open)
             // come from the real read that follows.
@@ -69,7 +74,8 @@ struct CheckInputCommand: ParsableCommand {
 
     func run() throws {
         alarm(seconds + 5)
-        let readable = (try? SimulationData(contentsOf: file)) != nil && (try? SimulationData.datasetNames(inFileAt: file)) != nil
+        let readable =
+            (try? SimulationData(contentsOf: file)) != nil && (try? SimulationData.datasetNames(inFileAt: file)) != nil
         Foundation.exit(readable ? 0 : 1)
     }
 }

@@ -32,10 +32,14 @@ struct MergeCommand: ParsableCommand {
     @Flag(help: "Refuse a file that records no job (QC Lab's), whose job cannot be compared.")
     var strict = false
 
-    @Flag(name: .customLong("trust-job"), help: "Merge data of a model that records none of its properties (its jobs cannot be compared).")
+    @Flag(
+        name: .customLong("trust-job"),
+        help: "Merge data of a model that records none of its properties (its jobs cannot be compared).")
     var trustJob = false
 
-    @Flag(help: "Keep the exact sums in the merged file too (when every part has them), so that it merges again exactly.")
+    @Flag(
+        help: "Keep the exact sums in the merged file too (when every part has them), so that it merges again exactly."
+    )
     var mergeable = false
 
     func validate() throws {
@@ -46,8 +50,9 @@ struct MergeCommand: ParsableCommand {
         reportingErrors {
             try OutputPath.checkWritable(output)
             let notes = Notes()
-            var merged = try SimulationData.merging(files: inputs, comparison: JobComparison(strict: strict, trustJob: trustJob),
-                                                    note: notes.add)
+            var merged = try SimulationData.merging(
+                files: inputs, comparison: JobComparison(strict: strict, trustJob: trustJob),
+                note: notes.add)
             if let gaps = SeedList.describeGaps(merged.seeds) {
                 if requireContiguous { throw QCLabError.incompatibleData("\(gaps) (--require-contiguous)") }
                 warn([gaps])
@@ -55,7 +60,9 @@ struct MergeCommand: ParsableCommand {
             }
             try merged.save(to: output, mergeable: mergeable)
             notes.print()
-            try StandardStreams.writeOutput("wrote \(output): \(merged.normFactor) trajectories (seeds \(SeedList.describe(merged.seeds))) from \(inputs.count) file\(inputs.count == 1 ? "" : "s")\n")
+            try StandardStreams.writeOutput(
+                "wrote \(output): \(merged.normFactor) trajectories (seeds \(SeedList.describe(merged.seeds))) from \(inputs.count) file\(inputs.count == 1 ? "" : "s")\n"
+            )
         }
     }
 }

@@ -6,7 +6,9 @@ enum OutputPath {
     /// writable, if it names something other than a regular file, if it is one of
     /// `protected`, or if the file system cannot hold its name.
     @discardableResult
-    static func checkWritable(_ path: String, protecting protected: [(role: String, path: String)] = []) throws -> OutputTarget {
+    static func checkWritable(_ path: String, protecting protected: [(role: String, path: String)] = []) throws
+        -> OutputTarget
+    {
         try OutputTarget(path: path, protecting: protected)
     }
 }
@@ -26,10 +28,13 @@ extension RunCommand {
     /// link or a symbolic link. It must also be fit to be written, as an output is.
     func checkCheckpointPath() throws {
         guard let checkpoint else { return }
-        let others = [("--output", output)] + (job.map { [("the job file", $0)] } ?? []) + (append.map { [("--append", $0)] } ?? [])
+        let others =
+            [("--output", output)] + (job.map { [("the job file", $0)] } ?? [])
+            + (append.map { [("--append", $0)] } ?? [])
         for (role, path) in others where OutputTarget.aliases(checkpoint, path) {
             throw QCLabError.invalidPath(
-                "--checkpoint '\(checkpoint)' is the same file as \(role) '\(path)'; give the checkpoint a path of its own")
+                "--checkpoint '\(checkpoint)' is the same file as \(role) '\(path)'; give the checkpoint a path of its own"
+            )
         }
         _ = try OutputTarget(path: checkpoint, kind: "checkpoint", probingName: false)
     }
@@ -39,7 +44,8 @@ extension RunCommand {
     func checkFreeSpace(at target: OutputTarget, job: Job, previous: SimulationData) throws {
         let trajectories = (job.seeds?.count ?? job.simulation.settings.numTrajs) + previous.seeds.count
         // Memory first: a run that cannot even be held is the more basic problem.
-        try job.simulation.checkMemory(trajectories: trajectories - previous.seeds.count, existingSeeds: previous.seeds.count)
+        try job.simulation.checkMemory(
+            trajectories: trajectories - previous.seeds.count, existingSeeds: previous.seeds.count)
         try target.checkFreeSpace(atLeast: job.simulation.estimatedOutputBytes(trajectories: trajectories))
     }
 }

@@ -22,15 +22,19 @@ struct PlotCommand: ParsableCommand {
     @Argument(help: "An HDF5 output of qclab (or of QC Lab's Data.save).")
     var file: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp(
-        "What to plot: populations, energies, or an output's name (q, p, quantum_energy, ...).",
-        valueName: "quantity"))
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp(
+            "What to plot: populations, energies, or an output's name (q, p, quantum_energy, ...).",
+            valueName: "quantity"))
     var quantity: String = "populations"
 
     @Option(help: "lines, heatmap, or auto (a heat map for more than ten series).")
     var style: Style = .auto
 
-    @Option(name: .shortAndLong, help: "Where to write the picture: a .svg or .png file. Default: the input's name with .svg.")
+    @Option(
+        name: .shortAndLong,
+        help: "Where to write the picture: a .svg or .png file. Default: the input's name with .svg.")
     var output: String?
 
     @Option(help: "The title above the plot. Default: the quantity, model and algorithm.")
@@ -51,27 +55,36 @@ struct PlotCommand: ParsableCommand {
                 throw QCLabError.unusableData("'\(file)': \(reason)")
             }
             let heatMap = style == .heatmap || (style == .auto && series.values.count > 10)
-            let svg = heatMap ? try HeatMapPlot(data: data, quantity: what, title: title).svg()
+            let svg =
+                heatMap
+                ? try HeatMapPlot(data: data, quantity: what, title: title).svg()
                 : try TimeSeriesPlot(data: data, quantity: what, title: title).svg()
             switch format {
             case .svg: try target.write(bytes: Array(svg.utf8))
             case .png: try target.write(bytes: Rasterizer.png(svg: svg))
             }
-            let shape = heatMap ? "heat map"
-                : what == .energies ? "lines, changes since t = 0"
-                : series.standardErrors == nil ? "lines, no error bars in the data" : "lines with standard-error bands"
+            let shape =
+                heatMap
+                ? "heat map"
+                : what == .energies
+                    ? "lines, changes since t = 0"
+                    : series.standardErrors == nil
+                        ? "lines, no error bars in the data" : "lines with standard-error bands"
             if let unchecked {
                 let notes = Notes()
                 notes.add(unchecked)
                 notes.print()
             }
-            try StandardStreams.writeOutput("wrote \(destination): \(what.name), \(series.values.count) series at \(series.times.count) times (\(shape))\n")
+            try StandardStreams.writeOutput(
+                "wrote \(destination): \(what.name), \(series.values.count) series at \(series.times.count) times (\(shape))\n"
+            )
         }
     }
 
     static func defaultOutput(for input: String, quantity: PlotQuantity) -> String {
         let url = URL(fileURLWithPath: input)
-        let stem = url.deletingPathExtension().lastPathComponent + (quantity == .populations ? "" : "-" + quantity.name)
+        let stem =
+            url.deletingPathExtension().lastPathComponent + (quantity == .populations ? "" : "-" + quantity.name)
         let folder = (input as NSString).deletingLastPathComponent
         return folder.isEmpty ? stem + ".svg" : folder + "/" + stem + ".svg"
     }
@@ -101,8 +114,9 @@ enum Rasterizer {
             let candidate = String(folder) + "/rsvg-convert"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw QCLabError.invalidPath("PNG output needs rsvg-convert, which is not on PATH "
-            + "(install librsvg2-bin on Debian/Ubuntu), or name the output .svg")
+        throw QCLabError.invalidPath(
+            "PNG output needs rsvg-convert, which is not on PATH "
+                + "(install librsvg2-bin on Debian/Ubuntu), or name the output .svg")
     }
 
     /// `svg` rendered as PNG at twice its size (sharp on high-density screens and in
@@ -113,20 +127,25 @@ enum Rasterizer {
     static func png(svg: String) throws -> [UInt8] {
         let seconds = try EnvironmentSettings.seconds("QCLAB_RASTERIZER_SECONDS", default: 60)
         let outcome = try ChildProcess.run(
-            try executable(), role: "rsvg-convert", arguments: ["--zoom", "2", "--background-color", "white", "--format", "png"],
+            try executable(), role: "rsvg-convert",
+            arguments: ["--zoom", "2", "--background-color", "white", "--format", "png"],
             environment: ProcessInfo.processInfo.environment, input: Array(svg.utf8), seconds: seconds)
-        let message = String(decoding: outcome.errors, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
+        let message = String(decoding: outcome.errors, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(
+            String.init)
         func failure(_ reason: String) -> QCLabError { .system("rsvg-convert could not render the plot: \(reason)") }
         if outcome.timedOut {
-            throw failure("it did not finish in \(Summary.number(seconds, "%g")) s and was stopped (QCLAB_RASTERIZER_SECONDS sets the limit)")
+            throw failure(
+                "it did not finish in \(Summary.number(seconds, "%g")) s and was stopped (QCLAB_RASTERIZER_SECONDS sets the limit)"
+            )
         }
         guard outcome.exitStatus == 0 else { throw failure(message ?? outcome.ending) }
         if outcome.inputRefused {
             throw failure("it exited (status 0) without reading the whole SVG" + (message.map { ": \($0)" } ?? ""))
         }
         guard outcome.output.starts(with: [0x89, 0x50, 0x4e, 0x47]) else {
-            throw failure("it exited (status 0) but wrote " + (outcome.output.isEmpty ? "nothing" : "no PNG")
-                          + (message.map { ": \($0)" } ?? ""))
+            throw failure(
+                "it exited (status 0) but wrote " + (outcome.output.isEmpty ? "nothing" : "no PNG")
+                    + (message.map { ": \($0)" } ?? ""))
         }
         return outcome.output
     }

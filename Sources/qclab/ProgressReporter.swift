@@ -49,7 +49,9 @@ final class ProgressReporter: @unchecked Sendable {
         // The bar is redrawn when it gains a cell (so it moves however fast the run), and
         // otherwise at most ten times a second.
         let grows = !lines && filled != lastFilled
-        guard done != lastDone, done == total || grows || now.timeIntervalSince(lastDraw) > (lines ? lineInterval : 0.1) else { return }
+        guard done != lastDone,
+            done == total || grows || now.timeIntervalSince(lastDraw) > (lines ? lineInterval : 0.1)
+        else { return }
         lastDraw = now
         lastDone = done
         lastFilled = filled

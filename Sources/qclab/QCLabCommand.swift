@@ -9,8 +9,11 @@ struct QCLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qclab",
         abstract: "Mixed quantum-classical dynamics (mean-field and surface hopping), QC Lab 1.3.0 compatible.",
-        subcommands: [RunCommand.self, InfoCommand.self, PlotCommand.self, MergeCommand.self, ModelsCommand.self, InitCommand.self,
-                      CheckInputCommand.self],
+        subcommands: [
+            RunCommand.self, InfoCommand.self, PlotCommand.self, MergeCommand.self, ModelsCommand.self,
+            InitCommand.self,
+            CheckInputCommand.self,
+        ],
         defaultSubcommand: nil)
 
     /// Parses the command line and runs the chosen subcommand.
@@ -58,11 +61,13 @@ extension QCLabCommand {
         guard let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-") else { return }
         let all = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
         guard !all.contains(first) else { return }
-        let names = configuration.subcommands.filter { $0.configuration.shouldDisplay }
+        let names =
+            configuration.subcommands.filter { $0.configuration.shouldDisplay }
             .compactMap { $0.configuration.commandName } + ["help"]
-        StandardStreams.writeError(ErrorLine.text(
-            "unknown subcommand '\(first)' (known: \(names.dropLast().joined(separator: ", ")); see 'qclab --help')",
-            code: ErrorLine.usage))
+        StandardStreams.writeError(
+            ErrorLine.text(
+                "unknown subcommand '\(first)' (known: \(names.dropLast().joined(separator: ", ")); see 'qclab --help')",
+                code: ErrorLine.usage))
         Foundation.exit(ExitCode.validationFailure.rawValue)
     }
 }
@@ -132,8 +137,10 @@ enum ErrorLine {
     /// Refuses a `QCLAB_ERROR_CODES` other than unset, `0` or `1`.
     static func checkEnvironment() {
         guard let setting, setting != "0", setting != "1" else { return }
-        fail(QCLabError.invalidEnvironment(variable: "QCLAB_ERROR_CODES", value: setting, expected: "0 or 1").description,
-             code: QCLabError.Code.invalidEnvironment.rawValue)
+        fail(
+            QCLabError.invalidEnvironment(variable: "QCLAB_ERROR_CODES", value: setting, expected: "0 or 1")
+                .description,
+            code: QCLabError.Code.invalidEnvironment.rawValue)
     }
 }
 

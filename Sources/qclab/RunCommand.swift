@@ -29,25 +29,43 @@ struct RunCommand: ParsableCommand {
     @Option(help: "How to run the trajectories: serial, multiprocessing (forked workers) or mpi.")
     var driver: Driver = .serial
 
-    @Option(name: .customLong("num-tasks"), help: "Number of worker processes or MPI ranks (default: all cores, or the MPI world size).")
+    @Option(
+        name: .customLong("num-tasks"),
+        help: "Number of worker processes or MPI ranks (default: all cores, or the MPI world size).")
     var numTasks: Int?
 
-    @Option(help: "Continue this earlier output: add new trajectories with fresh seeds and write the merged result to --output.")
+    @Option(
+        help:
+            "Continue this earlier output: add new trajectories with fresh seeds and write the merged result to --output."
+    )
     var append: String?
 
-    @Option(help: ArgumentHelp("Run seeds A, A+1, ..., B-1 (half-open, like a Python range) in place of the job's seeds and num_trajs: one job file for every task of a SLURM array.", valueName: "A:B"), transform: { try SeedRange.parse($0) })
+    @Option(
+        help: ArgumentHelp(
+            "Run seeds A, A+1, ..., B-1 (half-open, like a Python range) in place of the job's seeds and num_trajs: one job file for every task of a SLURM array.",
+            valueName: "A:B"), transform: { try SeedRange.parse($0) })
     var seeds: SeedRange?
 
-    @Option(help: ArgumentHelp("Keep the run's progress in CK (written atomically, at most every 2 s); the same command after an interruption resumes from it, with the same result to the bit. CK is removed once the output is written.", valueName: "CK"))
+    @Option(
+        help: ArgumentHelp(
+            "Keep the run's progress in CK (written atomically, at most every 2 s); the same command after an interruption resumes from it, with the same result to the bit. CK is removed once the output is written.",
+            valueName: "CK"))
     var checkpoint: String?
 
     @Flag(help: "With --append: refuse data that records no job (QC Lab's), whose job cannot be compared.")
     var strict = false
 
-    @Flag(name: .customLong("trust-job"), help: "With --append: continue data of a model that records none of its properties (its jobs cannot be compared).")
+    @Flag(
+        name: .customLong("trust-job"),
+        help:
+            "With --append: continue data of a model that records none of its properties (its jobs cannot be compared)."
+    )
     var trustJob = false
 
-    @Flag(help: "Also keep the exact sums in the output (compressed; larger), so that `qclab merge` and --append combine it into the same bits as one run. Implied by --seeds.")
+    @Flag(
+        help:
+            "Also keep the exact sums in the output (compressed; larger), so that `qclab merge` and --append combine it into the same bits as one run. Implied by --seeds."
+    )
     var mergeable = false
 
     @Flag(name: .shortAndLong, help: "Log progress details to standard error.")
@@ -69,7 +87,9 @@ struct RunCommand: ParsableCommand {
         bootstrapLogging(verbose: verbose)
         reportingErrors {
             if driver != .mpi, let launcher = MPILauncher.detected() {
-                throw QCLabError.mpi("started by \(launcher) without `--driver mpi`: every rank would run the whole job; add `--driver mpi`")
+                throw QCLabError.mpi(
+                    "started by \(launcher) without `--driver mpi`: every rank would run the whole job; add `--driver mpi`"
+                )
             }
             if driver == .mpi { agreeAcrossRanks() }
             var job = try readJob()
@@ -86,28 +106,36 @@ struct RunCommand: ParsableCommand {
             let notes = Notes()
             let previous = try readPrevious(notes: notes)
             if let append {
-                try SimulationData.checkContinuing(previous, source: append, with: job.simulation,
-                                                   comparison: JobComparison(strict: strict, trustJob: trustJob),
-                                                   note: notes.add)
+                try SimulationData.checkContinuing(
+                    previous, source: append, with: job.simulation,
+                    comparison: JobComparison(strict: strict, trustJob: trustJob),
+                    note: notes.add)
             }
             try rootChecks { if let target { try checkFreeSpace(at: target, job: job, previous: previous) } }
             // Warnings once the run is sure to start (the seeds fit the data continued), so
             // that a refused run says one line; under MPI rank 0 alone warns, when done.
             // A job file's simulation was validated as it was read (`--seeds` keeps it valid).
-            let plan = self.job == nil ? try RunPlan(simulation: job.simulation, seeds: job.seeds, continuing: previous)
+            let plan =
+                self.job == nil
+                ? try RunPlan(simulation: job.simulation, seeds: job.seeds, continuing: previous)
                 : try RunPlan(validated: job.simulation, seeds: job.seeds, continuing: previous)
             if driver != .mpi { warn(warnings) }
-            let progress = ProgressReporter(enabled: job.simulation.settings.progressBar, linesWhenNoTerminal: driver == .mpi)
+            let progress = ProgressReporter(
+                enabled: job.simulation.settings.progressBar, linesWhenNoTerminal: driver == .mpi)
             // Ends the bar's line on success and before an error message alike.
             defer { progress.finish() }
             // A resumed run says so, and its progress rate counts only this process's work.
             var keeping = try checkpointing()
             keeping?.resumed = { [path = checkpoint ?? ""] done, total in
-                StandardStreams.writeError("qclab: resumed from checkpoint '\(path)': \(done) of \(total) trajectories done\n")
+                StandardStreams.writeError(
+                    "qclab: resumed from checkpoint '\(path)': \(done) of \(total) trajectories done\n")
                 progress.resumed(from: done)
             }
             catchStops()
-            guard var data = try runDriver(job: job, plan: plan, previous: previous, checkpoint: keeping, progress: progress.update) else {
+            guard
+                var data = try runDriver(
+                    job: job, plan: plan, previous: previous, checkpoint: keeping, progress: progress.update)
+            else {
                 return
             }
             // Stops no longer caught: a signal while the output is written ends qclab and
@@ -169,10 +197,12 @@ struct RunCommand: ParsableCommand {
             // Said at once: a rank that dies makes Open MPI kill rank 0 a few
             // milliseconds after SIGTERM. The checkpoint is written atomically, so the
             // line is true whether or not the last one is written in time.
-            StopRequest.announceStop(saying: ": checkpoint '\(checkpoint)' keeps every batch done: run the same command to resume")
+            StopRequest.announceStop(
+                saying: ": checkpoint '\(checkpoint)' keeps every batch done: run the same command to resume")
         } else if checkpoint == nil && exitsAtOnce {
-            StopRequest.exitOnStop(saying: ": the run had no --checkpoint, its trajectories are lost "
-                                   + "(a run with --checkpoint CK keeps its progress and resumes)", waitingForReader: driver == .mpi)
+            StopRequest.exitOnStop(
+                saying: ": the run had no --checkpoint, its trajectories are lost "
+                    + "(a run with --checkpoint CK keeps its progress and resumes)", waitingForReader: driver == .mpi)
         }
     }
 
@@ -226,7 +256,9 @@ struct RunCommand: ParsableCommand {
     /// Runs `check` where the output is written; under MPI its error fails every rank.
     func rootChecks(_ check: () throws -> Void) throws {
         guard driver == .mpi else { return try check() }
-        _ = try rootReads { try check(); return [] }
+        _ = try rootReads {
+            try check(); return []
+        }
     }
 
     /// What rank 0 reads, on every rank (MPI initialized here if needed); errors fail every rank.
@@ -244,33 +276,43 @@ struct RunCommand: ParsableCommand {
     /// how often it is written.
     func checkpointing() throws -> Checkpointing? {
         guard let checkpoint else { return nil }
-        return Checkpointing(path: checkpoint, interval: try EnvironmentSettings.seconds("QCLAB_CHECKPOINT_INTERVAL", default: 2, zeroAllowed: true))
+        return Checkpointing(
+            path: checkpoint,
+            interval: try EnvironmentSettings.seconds("QCLAB_CHECKPOINT_INTERVAL", default: 2, zeroAllowed: true))
     }
 
     /// Runs the chosen driver on `plan`; `nil` on MPI ranks other than 0, which write nothing.
-    func runDriver(job: Job, plan: RunPlan, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
-                   progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
+    func runDriver(
+        job: Job, plan: RunPlan, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
+        progress: @escaping (Int, Int) -> Void
+    ) throws -> SimulationData? {
         do {
-            return try runChosenDriver(job: job, plan: plan, previous: previous, checkpoint: checkpointing, progress: progress)
+            return try runChosenDriver(
+                job: job, plan: plan, previous: previous, checkpoint: checkpointing, progress: progress)
         } catch let stopped as RunStopped {
             endStopped(stopped)
         }
     }
 
-    private func runChosenDriver(job: Job, plan: RunPlan, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
-                                 progress: @escaping (Int, Int) -> Void) throws -> SimulationData? {
+    private func runChosenDriver(
+        job: Job, plan: RunPlan, previous: SimulationData, checkpoint checkpointing: Checkpointing?,
+        progress: @escaping (Int, Int) -> Void
+    ) throws -> SimulationData? {
         switch driver {
         case .serial:
-            return try SerialDriver().run(job.simulation, plan: plan, data: previous, checkpoint: checkpointing, progress: progress)
+            return try SerialDriver().run(
+                job.simulation, plan: plan, data: previous, checkpoint: checkpointing, progress: progress)
         case .multiprocessing:
             let forked = try MultiprocessingDriver(numTasks: numTasks, stallTimeout: try WorkerStall.timeout())
-            return try forked.run(job.simulation, plan: plan, data: previous, checkpoint: checkpointing, progress: progress)
+            return try forked.run(
+                job.simulation, plan: plan, data: previous, checkpoint: checkpointing, progress: progress)
         case .mpi:
             // Every rank finalizes MPI here, once the driver has returned or thrown on all
             // ranks; only rank 0 gets data back, to write and print.
             do {
-                let data = try MPIDriver(numTasks: numTasks).run(job.simulation, plan: plan, data: previous,
-                                                                 checkpoint: checkpointing, progress: progress)
+                let data = try MPIDriver(numTasks: numTasks).run(
+                    job.simulation, plan: plan, data: previous,
+                    checkpoint: checkpointing, progress: progress)
                 MPIEnvironment.finalize()
                 return data
             } catch let stopped as RunStopped {
@@ -303,8 +345,9 @@ struct RunCommand: ParsableCommand {
 enum DefaultJob {
     static var job: Job {
         let settings = SimulationSettings(tmax: 10, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 200, batchSize: 50)
-        let simulation = Simulation(settings: settings, model: SpinBoson(), algorithm: FewestSwitchesSurfaceHopping(),
-                                    initialWavefunction: [Complex(1), Complex(0)])
+        let simulation = Simulation(
+            settings: settings, model: SpinBoson(), algorithm: FewestSwitchesSurfaceHopping(),
+            initialWavefunction: [Complex(1), Complex(0)])
         return Job(simulation: simulation)
     }
 }
@@ -335,13 +378,17 @@ struct SeedRange: ExpressibleByArgument {
                 throw ValidationError("\(name) = \(part) is negative; seeds start at 0")
             }
             guard !part.isEmpty, part.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                throw ValidationError("\(name) = '\(part)' is not a whole number (digits only: no sign, exponent or fraction)")
+                throw ValidationError(
+                    "\(name) = '\(part)' is not a whole number (digits only: no sign, exponent or fraction)")
             }
             guard part == "0" || !part.hasPrefix("0") else {
-                throw ValidationError("\(name) = \(part) has a leading zero; write it without (\(part.drop { $0 == "0" }.isEmpty ? "0" : String(part.drop { $0 == "0" })))")
+                throw ValidationError(
+                    "\(name) = \(part) has a leading zero; write it without (\(part.drop { $0 == "0" }.isEmpty ? "0" : String(part.drop { $0 == "0" })))"
+                )
             }
             guard let value = Int(part), value <= largestSeed + 1 else {
-                throw ValidationError("\(name) = \(part) is past the largest seed, \(largestSeed) (B at most \(largestSeed + 1))")
+                throw ValidationError(
+                    "\(name) = \(part) is past the largest seed, \(largestSeed) (B at most \(largestSeed + 1))")
             }
             return value
         }
@@ -350,7 +397,9 @@ struct SeedRange: ExpressibleByArgument {
             throw ValidationError("A = \(a) is past the largest seed, \(largestSeed)")
         }
         guard a != b else { throw ValidationError("\(text) is empty: B must be greater than A (B - A seeds are run)") }
-        guard a < b else { throw ValidationError("\(text) runs backwards: B must be greater than A (seeds A to B - 1)") }
+        guard a < b else {
+            throw ValidationError("\(text) runs backwards: B must be greater than A (seeds A to B - 1)")
+        }
         return SeedRange(range: a..<b)
     }
 
@@ -371,11 +420,14 @@ enum MPILauncher {
     /// Intel MPI's Hydra (`mpiexec`), or SLURM's `srun` with more than one task.
     static func detected(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         if environment["OMPI_COMM_WORLD_SIZE"] != nil { return "Open MPI's mpirun" }
-        if environment["PMI_RANK"] != nil || environment["PMIX_RANK"] != nil || environment["HYDRA_CONTROL_FD"] != nil {
+        if environment["PMI_RANK"] != nil || environment["PMIX_RANK"] != nil || environment["HYDRA_CONTROL_FD"] != nil
+        {
             return "an MPI launcher (mpiexec)"
         }
-        if let tasks = environment["SLURM_NTASKS"], let count = Int(tasks), count > 1, environment["SLURM_STEP_ID"] != nil,
-           environment["SLURM_PROCID"] != nil {
+        if let tasks = environment["SLURM_NTASKS"], let count = Int(tasks), count > 1,
+            environment["SLURM_STEP_ID"] != nil,
+            environment["SLURM_PROCID"] != nil
+        {
             return "srun (SLURM_NTASKS=\(count))"
         }
         return nil
@@ -384,7 +436,8 @@ enum MPILauncher {
     /// Whether this process is the first rank of its launcher's job (or not launched by one),
     /// read from the environment before MPI is initialized.
     static func isFirstRank(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
-        let rank = environment["OMPI_COMM_WORLD_RANK"] ?? environment["PMI_RANK"] ?? environment["PMIX_RANK"]
+        let rank =
+            environment["OMPI_COMM_WORLD_RANK"] ?? environment["PMI_RANK"] ?? environment["PMIX_RANK"]
             ?? environment["SLURM_PROCID"] ?? "0"
         return rank == "0"
     }

@@ -11,8 +11,10 @@ enum Summary {
 
     static func describe(_ data: SimulationData, path: String) -> String {
         let times = data.times
-        let header = "wrote \(path): \(data.normFactor) trajectories (seeds \(SeedList.describe(data.seeds))), \(times.count) time points"
-        guard let shape = data.observable("dm_db")?.shape, shape.count == 3, shape[0] == times.count, !times.isEmpty else {
+        let header =
+            "wrote \(path): \(data.normFactor) trajectories (seeds \(SeedList.describe(data.seeds))), \(times.count) time points"
+        guard let shape = data.observable("dm_db")?.shape, shape.count == 3, shape[0] == times.count, !times.isEmpty
+        else {
             return header
         }
         let n = shape[1]
@@ -24,11 +26,15 @@ enum Summary {
         var states = Array(0..<n)
         if n > maximumColumns {
             let peak = (0..<n).map { state in times.indices.map { population($0, state) }.max() ?? 0 }
-            states = Array(states.sorted { peak[$0] > peak[$1] || (peak[$0] == peak[$1] && $0 < $1) }.prefix(maximumColumns)).sorted()
-            lines.append("populations of the \(maximumColumns) most populated of \(n) states (`qclab plot` shows all):")
+            states = Array(
+                states.sorted { peak[$0] > peak[$1] || (peak[$0] == peak[$1] && $0 < $1) }.prefix(maximumColumns)
+            ).sorted()
+            lines.append(
+                "populations of the \(maximumColumns) most populated of \(n) states (`qclab plot` shows all):")
         }
         let picks = Array(Set([0, times.count / 4, times.count / 2, 3 * times.count / 4, times.count - 1])).sorted()
-        let rows = [["t"] + states.map { "P\($0)" }]
+        let rows =
+            [["t"] + states.map { "P\($0)" }]
             + picks.map { k in [number(times[k], "%g")] + states.map { number(population(k, $0), "%.4f") } }
         lines += table(rows)
         return lines.joined(separator: "\n")

@@ -47,7 +47,9 @@ struct FailingMeanField: Algorithm {
     var algorithmName: String { "FailingMeanField" }
     func branchCount(for model: any Model) -> Int { 1 }
 
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws -> SimulationData {
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws
+        -> SimulationData
+    {
         if seeds.contains(failingSeed) { throw InjectedFailure(seed: failingSeed) }
         if let slowRank {
             let release = "probe-released"
@@ -63,7 +65,8 @@ struct FailingMeanField: Algorithm {
                 close(open(release, O_CREAT | O_WRONLY, 0o644))
             }
         }
-        return try MeanField().runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds)
+        return try MeanField().runBatch(
+            model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds)
     }
 }
 
@@ -71,22 +74,28 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let slowRank = arguments.first == "slow" ? arguments.dropFirst().first : nil
 let showProgress = arguments.first == "progress"
 let failingSeed = slowRank == nil ? arguments.first.flatMap { Int($0) } ?? -1 : -1
-let disagreement = arguments.first == "disagree" && getenv("OMPI_COMM_WORLD_RANK").map({ String(cString: $0) }) == "1"
+let disagreement =
+    arguments.first == "disagree" && getenv("OMPI_COMM_WORLD_RANK").map({ String(cString: $0) }) == "1"
     ? arguments.dropFirst().first : nil
-let settings = disagreement == "job" || disagreement == "trajectories"
-    ? SimulationSettings(tmax: disagreement == "job" ? 2 : 1, dtUpdate: 0.01, dtCollect: 0.1,
-                         numTrajs: disagreement == "job" ? 23 : 24, batchSize: 4, progressBar: false)
+let settings =
+    disagreement == "job" || disagreement == "trajectories"
+    ? SimulationSettings(
+        tmax: disagreement == "job" ? 2 : 1, dtUpdate: 0.01, dtCollect: 0.1,
+        numTrajs: disagreement == "job" ? 23 : 24, batchSize: 4, progressBar: false)
     : showProgress
-    ? SimulationSettings(tmax: 200, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 16, batchSize: 8, progressBar: false)
-    : SimulationSettings(tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 23, batchSize: 4, progressBar: false)
-let simulation = Simulation(settings: settings, model: SpinBoson(),
-                            algorithm: FailingMeanField(failingSeed: failingSeed, slowRank: slowRank),
-                            initialWavefunction: [Complex(1), Complex(0)])
+        ? SimulationSettings(tmax: 200, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 16, batchSize: 8, progressBar: false)
+        : SimulationSettings(tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 23, batchSize: 4, progressBar: false)
+let simulation = Simulation(
+    settings: settings, model: SpinBoson(),
+    algorithm: FailingMeanField(failingSeed: failingSeed, slowRank: slowRank),
+    initialWavefunction: [Complex(1), Complex(0)])
 do {
     var checkpoint = showProgress ? CommandLine.arguments.dropFirst(2).first.map { Checkpointing(path: $0) } : nil
     if disagreement == "checkpoint" { checkpoint = Checkpointing(path: "ck") }
-    let data = try parallelDriverMPI(simulation, seeds: disagreement == "seeds" ? Array(0..<23) : nil,
-                                     numTasks: disagreement == "tasks" ? 2 : nil, checkpoint: checkpoint, progress: showProgress ? { done, total in print("progress \(done)/\(total)") } : nil)
+    let data = try parallelDriverMPI(
+        simulation, seeds: disagreement == "seeds" ? Array(0..<23) : nil,
+        numTasks: disagreement == "tasks" ? 2 : nil, checkpoint: checkpoint,
+        progress: showProgress ? { done, total in print("progress \(done)/\(total)") } : nil)
     MPIEnvironment.finalize()
     if let data {
         print("complete: \(data.normFactor) trajectories, seeds \(data.seeds.first!)...\(data.seeds.last!)")

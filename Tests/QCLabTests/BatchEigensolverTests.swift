@@ -22,12 +22,17 @@ final class BatchEigensolverTests: XCTestCase {
         return h
     }
 
-    func assertEigenpairs(_ h: ComplexBatch, _ values: [Double], _ vectors: ComplexBatch, n: Int,
-                          file: StaticString = #filePath, line: UInt = #line) {
+    func assertEigenpairs(
+        _ h: ComplexBatch, _ values: [Double], _ vectors: ComplexBatch, n: Int,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let batch = h.batchSize
         for t in 0..<batch {
             for k in 0..<n {
-                if k > 0 { XCTAssertLessThanOrEqual(values[(k - 1) * batch + t], values[k * batch + t], "ascending", file: file, line: line) }
+                if k > 0 {
+                    XCTAssertLessThanOrEqual(
+                        values[(k - 1) * batch + t], values[k * batch + t], "ascending", file: file, line: line)
+                }
                 for a in 0..<n {
                     // (H v_k)_a - λ_k v_ak
                     var residual = Complex<Double>.zero
@@ -38,7 +43,8 @@ final class BatchEigensolverTests: XCTestCase {
                 for j in 0..<n {
                     var overlap = Complex<Double>.zero
                     for a in 0..<n { overlap += vectors[a * n + j, t].conjugate * vectors[a * n + k, t] }
-                    XCTAssertEqual(overlap.real, j == k ? 1 : 0, accuracy: 1e-12, "orthonormal", file: file, line: line)
+                    XCTAssertEqual(
+                        overlap.real, j == k ? 1 : 0, accuracy: 1e-12, "orthonormal", file: file, line: line)
                 }
             }
         }
@@ -67,7 +73,8 @@ final class BatchEigensolverTests: XCTestCase {
         var solver = try BatchEigensolver(states: n, batchSize: batch, isReal: true, strategy: .jacobiWarmStart)
         var values = [Double](repeating: 0, count: n * batch)
         var vectors = ComplexBatch(components: n * n, batchSize: batch)
-        try solver.diagonalize(matrices(n: n, batch: batch, s: 0, seed: 1), eigenvalues: &values, eigenvectors: &vectors)
+        try solver.diagonalize(
+            matrices(n: n, batch: batch, s: 0, seed: 1), eigenvalues: &values, eigenvectors: &vectors)
         let unrelated = matrices(n: n, batch: batch, s: 0, seed: 99)
         try solver.diagonalize(unrelated, eigenvalues: &values, eigenvectors: &vectors)
         assertEigenpairs(unrelated, values, vectors, n: n)
@@ -107,10 +114,14 @@ final class BatchEigensolverTests: XCTestCase {
         XCTAssertEqual(BatchEigensolver.Strategy.fastest(states: 50, isReal: true), .batchedHouseholder)
         XCTAssertEqual(BatchEigensolver.Strategy.fastest(states: 7, isReal: false), .batchedHouseholder)
         XCTAssertEqual(BatchEigensolver.Strategy.fastest(states: 300, isReal: true), .lapack)
-        XCTAssertThrowsError(try BatchEigensolver(states: 3, batchSize: 1, isReal: true, strategy: .closedFormTwoByTwo))
+        XCTAssertThrowsError(
+            try BatchEigensolver(states: 3, batchSize: 1, isReal: true, strategy: .closedFormTwoByTwo))
         XCTAssertThrowsError(try BatchEigensolver(states: 2, batchSize: 1, isReal: true, strategy: .jacobiWarmStart))
-        XCTAssertThrowsError(try BatchEigensolver(states: 3, batchSize: 1, isReal: false, strategy: .jacobiWarmStart)) { error in
-            XCTAssertEqual(error as? QCLabError, .invalidSetting("eigensolver", "warm-started Jacobi does not apply to complex 3x3 problems"))
+        XCTAssertThrowsError(try BatchEigensolver(states: 3, batchSize: 1, isReal: false, strategy: .jacobiWarmStart))
+        { error in
+            XCTAssertEqual(
+                error as? QCLabError,
+                .invalidSetting("eigensolver", "warm-started Jacobi does not apply to complex 3x3 problems"))
         }
     }
 

@@ -61,8 +61,10 @@ final class BatchedHouseholderTests: XCTestCase {
     /// `c n ε ||H||` of LAPACK's, residual ||HV - VΛ||_max and |VᵀV - I|_max within
     /// `c n ε` (relative to ||H||), and, when `vectorsToo`, each eigenvector equal to
     /// LAPACK's up to sign.
-    func check(_ h: [Double], n: Int, count: Int, vectorsToo: Bool, label: String,
-               file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(
+        _ h: [Double], n: Int, count: Int, vectorsToo: Bool, label: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let ours = try solve(h, n: n, count: count, method: .batchedHouseholder)
         let lapack = try solve(h, n: n, count: count, method: .lapack)
         let eps = Double.ulpOfOne, tolerance = 8 * Double(n) * eps
@@ -77,7 +79,9 @@ final class BatchedHouseholderTests: XCTestCase {
         portable.forcesPortableQL = true
         var portableSolution = Solution(values: w, vectors: v)
         try portable.diagonalize(h, eigenvalues: &portableSolution.values, eigenvectors: &portableSolution.vectors)
-        XCTAssertEqual(portable.fallbackCount, 0, "\(label): trajectories redone with LAPACK (portable QL)", file: file, line: line)
+        XCTAssertEqual(
+            portable.fallbackCount, 0, "\(label): trajectories redone with LAPACK (portable QL)", file: file,
+            line: line)
         for (loop, ours) in [("", ours), (" (portable QL)", portableSolution)] {
             let label = label + loop
             for t in 0..<count {
@@ -87,24 +91,34 @@ final class BatchedHouseholderTests: XCTestCase {
                 func v(_ a: Int, _ k: Int) -> Double { ours.vectors[(a * n + k) * count + t] }
                 for k in 0..<n {
                     let value = ours.values[k * count + t]
-                    if k > 0 { XCTAssertLessThanOrEqual(ours.values[(k - 1) * count + t], value, "\(label): ascending", file: file, line: line) }
-                    XCTAssertEqual(value, lapack.values[k * count + t], accuracy: tolerance * norm, "\(label): eigenvalue \(k) of \(t)", file: file, line: line)
+                    if k > 0 {
+                        XCTAssertLessThanOrEqual(
+                            ours.values[(k - 1) * count + t], value, "\(label): ascending", file: file, line: line)
+                    }
+                    XCTAssertEqual(
+                        value, lapack.values[k * count + t], accuracy: tolerance * norm,
+                        "\(label): eigenvalue \(k) of \(t)", file: file, line: line)
                     var residual = 0.0
                     for a in 0..<n {
                         var r = -value * v(a, k)
                         for b in 0..<n { r += h[(a * n + b) * count + t] * v(b, k) }
                         residual = max(residual, abs(r))
                     }
-                    XCTAssertLessThan(residual, tolerance * norm, "\(label): residual of \(k) in \(t)", file: file, line: line)
+                    XCTAssertLessThan(
+                        residual, tolerance * norm, "\(label): residual of \(k) in \(t)", file: file, line: line)
                     for j in 0...k {
                         var overlap = 0.0
                         for a in 0..<n { overlap += v(a, j) * v(a, k) }
-                        XCTAssertEqual(overlap, j == k ? 1 : 0, accuracy: tolerance, "\(label): orthonormality (\(j), \(k)) of \(t)", file: file, line: line)
+                        XCTAssertEqual(
+                            overlap, j == k ? 1 : 0, accuracy: tolerance,
+                            "\(label): orthonormality (\(j), \(k)) of \(t)", file: file, line: line)
                     }
                     if vectorsToo {
                         var overlap = 0.0
                         for a in 0..<n { overlap += v(a, k) * lapack.vectors[(a * n + k) * count + t] }
-                        XCTAssertEqual(abs(overlap), 1, accuracy: 1e-9, "\(label): eigenvector \(k) of \(t) vs LAPACK", file: file, line: line)
+                        XCTAssertEqual(
+                            abs(overlap), 1, accuracy: 1e-9, "\(label): eigenvector \(k) of \(t) vs LAPACK",
+                            file: file, line: line)
                     }
                 }
             }
@@ -112,16 +126,22 @@ final class BatchedHouseholderTests: XCTestCase {
     }
 
     func testRandomSpectraFromThreeTo128States() throws {
-        for (n, count) in [(3, 1), (4, 3), (5, 9), (7, 13), (8, 8), (9, 17), (16, 5), (17, 3), (31, 3), (50, 11), (64, 3), (100, 3), (128, 3)] {
+        for (n, count) in [
+            (3, 1), (4, 3), (5, 9), (7, 13), (8, 8), (9, 17), (16, 5), (17, 3), (31, 3), (50, 11), (64, 3), (100, 3),
+            (128, 3),
+        ] {
             // Random spectra are well separated but for rare near-collisions: eigenvectors
             // are compared with LAPACK's up to sign.
-            try check(random(n: n, count: count), n: n, count: count, vectorsToo: n <= 17, label: "random n=\(n) B=\(count)")
+            try check(
+                random(n: n, count: count), n: n, count: count, vectorsToo: n <= 17, label: "random n=\(n) B=\(count)")
         }
     }
 
     func testHolsteinLattices() throws {
         for (n, count) in [(3, 5), (10, 7), (50, 25), (51, 9), (128, 3)] {
-            try check(holstein(n: n, count: count, disorder: 0.7), n: n, count: count, vectorsToo: false, label: "Holstein n=\(n) B=\(count)")
+            try check(
+                holstein(n: n, count: count, disorder: 0.7), n: n, count: count, vectorsToo: false,
+                label: "Holstein n=\(n) B=\(count)")
         }
     }
 
@@ -129,10 +149,14 @@ final class BatchedHouseholderTests: XCTestCase {
         // The clean ring (pairs), the identity and the zero matrix (one eigenvalue n
         // times), and a matrix made of two equal blocks (every eigenvalue twice).
         for (n, count) in [(4, 3), (12, 5), (50, 9), (101, 3)] {
-            try check(holstein(n: n, count: count, disorder: 0), n: n, count: count, vectorsToo: false, label: "clean ring n=\(n)")
+            try check(
+                holstein(n: n, count: count, disorder: 0), n: n, count: count, vectorsToo: false,
+                label: "clean ring n=\(n)")
         }
         for n in [3, 9, 40] {
-            try check(batch(n: n, count: 3) { _, i, j in i == j ? 1 : 0 }, n: n, count: 3, vectorsToo: false, label: "identity n=\(n)")
+            try check(
+                batch(n: n, count: 3) { _, i, j in i == j ? 1 : 0 }, n: n, count: 3, vectorsToo: false,
+                label: "identity n=\(n)")
             try check(batch(n: n, count: 3) { _, _, _ in 0 }, n: n, count: 3, vectorsToo: false, label: "zero n=\(n)")
         }
         let half = random(n: 10, count: 5, seed: 21)
@@ -209,7 +233,9 @@ final class BatchedHouseholderTests: XCTestCase {
             let alone = (0..<(n * n)).map { h[$0 * count + t] }
             let one = try solve(alone, n: n, count: 1, method: .batchedHouseholder)
             for c in 0..<n { XCTAssertEqual(one.values[c], all.values[c * count + t], "eigenvalue \(c) of \(t)") }
-            for c in 0..<(n * n) { XCTAssertEqual(one.vectors[c], all.vectors[c * count + t], "eigenvector component \(c) of \(t)") }
+            for c in 0..<(n * n) {
+                XCTAssertEqual(one.vectors[c], all.vectors[c * count + t], "eigenvector component \(c) of \(t)")
+            }
         }
     }
 
@@ -225,7 +251,8 @@ final class BatchedHouseholderTests: XCTestCase {
         }
         XCTAssertEqual(solver.fallbackCount, 0, "the NaN trajectory was the one flagged, and it threw")
         // Trajectories before the NaN one were solved by the batched kernel.
-        let lapack = try solve(h.enumerated().map { $0.offset % count == 4 ? 0 : $0.element }, n: n, count: count, method: .lapack)
+        let lapack = try solve(
+            h.enumerated().map { $0.offset % count == 4 ? 0 : $0.element }, n: n, count: count, method: .lapack)
         for k in 0..<n { XCTAssertEqual(values[k * count], lapack.values[k * count], accuracy: 1e-13) }
     }
 
@@ -247,8 +274,10 @@ final class BatchedHouseholderTests: XCTestCase {
     }
 
     /// As `check`, for Hermitian matrices against zheevd.
-    func checkHermitian(_ h: ComplexBatch, n: Int, label: String, vectorsToo: Bool,
-                        file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkHermitian(
+        _ h: ComplexBatch, n: Int, label: String, vectorsToo: Bool,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let count = h.batchSize
         func run(_ method: BatchEigensolver.Strategy) throws -> ([Double], ComplexBatch) {
             var solver = try BatchEigensolver(states: n, batchSize: count, isReal: false, strategy: method)
@@ -268,7 +297,9 @@ final class BatchedHouseholderTests: XCTestCase {
         portable.forcesPortableQL = true
         var portableValues = values, portableVectors = v
         try portable.diagonalize(h, eigenvalues: &portableValues, eigenvectors: &portableVectors)
-        XCTAssertEqual(portable.fallbackCount, 0, "\(label): trajectories redone with LAPACK (portable QL)", file: file, line: line)
+        XCTAssertEqual(
+            portable.fallbackCount, 0, "\(label): trajectories redone with LAPACK (portable QL)", file: file,
+            line: line)
         let eps = Double.ulpOfOne, tolerance = 8 * Double(n) * eps
         for (loop, values, v) in [("", values, v), (" (portable QL)", portableValues, portableVectors)] {
             let label = label + loop
@@ -278,25 +309,38 @@ final class BatchedHouseholderTests: XCTestCase {
                 for c in 0..<(n * n) { norm = max(norm, abs(h[c, t].real) + abs(h[c, t].imaginary)) }
                 norm = max(norm * Double(n), .leastNormalMagnitude)
                 for k in 0..<n {
-                    XCTAssertEqual(values[k * count + t], lapackValues[k * count + t], accuracy: tolerance * norm, "\(label): eigenvalue \(k)", file: file, line: line)
+                    XCTAssertEqual(
+                        values[k * count + t], lapackValues[k * count + t], accuracy: tolerance * norm,
+                        "\(label): eigenvalue \(k)", file: file, line: line)
                     var residual = 0.0
                     for a in 0..<n {
                         // (H v - λ v) / ||H||, formed on the scaled matrix.
                         var r = v[a * n + k, t] * Complex(-values[k * count + t] / norm)
-                        for b in 0..<n { r += Complex(h[a * n + b, t].real / norm, h[a * n + b, t].imaginary / norm) * v[b * n + k, t] }
+                        for b in 0..<n {
+                            r +=
+                                Complex(h[a * n + b, t].real / norm, h[a * n + b, t].imaginary / norm)
+                                * v[b * n + k, t]
+                        }
                         residual = max(residual, r.length)
                     }
-                    XCTAssertLessThan(residual, tolerance, "\(label): residual of \(k) in \(t)", file: file, line: line)
+                    XCTAssertLessThan(
+                        residual, tolerance, "\(label): residual of \(k) in \(t)", file: file, line: line)
                     for j in 0...k {
                         var overlap = Complex<Double>.zero
                         for a in 0..<n { overlap += v[a * n + j, t].conjugate * v[a * n + k, t] }
-                        XCTAssertEqual(overlap.real, j == k ? 1 : 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
-                        XCTAssertEqual(overlap.imaginary, 0, accuracy: tolerance, "\(label): orthonormality", file: file, line: line)
+                        XCTAssertEqual(
+                            overlap.real, j == k ? 1 : 0, accuracy: tolerance, "\(label): orthonormality", file: file,
+                            line: line)
+                        XCTAssertEqual(
+                            overlap.imaginary, 0, accuracy: tolerance, "\(label): orthonormality", file: file,
+                            line: line)
                     }
                     if vectorsToo {
                         var overlap = Complex<Double>.zero
                         for a in 0..<n { overlap += lapackVectors[a * n + k, t].conjugate * v[a * n + k, t] }
-                        XCTAssertEqual(overlap.length, 1, accuracy: 1e-9, "\(label): eigenvector \(k) vs LAPACK up to phase", file: file, line: line)
+                        XCTAssertEqual(
+                            overlap.length, 1, accuracy: 1e-9, "\(label): eigenvector \(k) vs LAPACK up to phase",
+                            file: file, line: line)
                     }
                 }
             }
@@ -314,16 +358,20 @@ final class BatchedHouseholderTests: XCTestCase {
         for n in [6, 31] {
             let hop = Complex<Double>.unit(phase: 0.3)
             let ring = hermitian(n: n, count: 5) { _, i, j in
-                i - j == 1 ? hop.multiplied(by: -1) : ((i == n - 1 && j == 0) ? hop.conjugate.multiplied(by: -1) : .zero)
+                i - j == 1
+                    ? hop.multiplied(by: -1) : ((i == n - 1 && j == 0) ? hop.conjugate.multiplied(by: -1) : .zero)
             }
             try checkHermitian(ring, n: n, label: "complex ring n=\(n)", vectorsToo: false)
         }
         // Exactly degenerate: the identity, and a real matrix given as complex.
-        try checkHermitian(hermitian(n: 9, count: 3) { _, i, j in i == j ? Complex(1) : .zero }, n: 9,
-                           label: "identity", vectorsToo: false)
+        try checkHermitian(
+            hermitian(n: 9, count: 3) { _, i, j in i == j ? Complex(1) : .zero }, n: 9,
+            label: "identity", vectorsToo: false)
         // Scaled near the overflow and underflow limits.
         for scale in [1e300, 1e-300] {
-            let h = hermitian(n: 8, count: 5) { _, _, _ in Complex(scale * rng.nextGaussian(), scale * rng.nextGaussian()) }
+            let h = hermitian(n: 8, count: 5) { _, _, _ in
+                Complex(scale * rng.nextGaussian(), scale * rng.nextGaussian())
+            }
             try checkHermitian(h, n: 8, label: "Hermitian scaled by \(scale)", vectorsToo: true)
         }
     }

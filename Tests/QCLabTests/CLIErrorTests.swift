@@ -22,7 +22,8 @@ enum QCLabCLI {
             var code: String?
             let lines = errors.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
                 guard line.hasPrefix("qclab: error["), let end = line.firstIndex(of: "]"),
-                      line[end...].hasPrefix("]: ") else { return line }
+                    line[end...].hasPrefix("]: ")
+                else { return line }
                 code = String(line[line.index(line.startIndex, offsetBy: "qclab: error[".count)..<end])
                 return "qclab: error: " + line[line.index(end, offsetBy: 3)...]
             }
@@ -73,9 +74,11 @@ enum QCLabCLI {
     /// qclab writes.
     /// `environment` is added to this process's (with `QCLAB_ERROR_CODES=1` unless it says
     /// otherwise), less the variables named in `removingEnvironment`.
-    static func run(_ arguments: [String], in folder: URL, program: URL? = nil, timeout: Double = 300,
-                    environment: [String: String] = [:], removingEnvironment removed: [String] = [],
-                    file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
+    static func run(
+        _ arguments: [String], in folder: URL, program: URL? = nil, timeout: Double = 300,
+        environment: [String: String] = [:], removingEnvironment removed: [String] = [],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> Outcome {
         let process = Process()
         process.executableURL = try program ?? executable()
         process.arguments = arguments
@@ -100,12 +103,14 @@ enum QCLabCLI {
         if ended.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
             if ended.wait(timeout: .now() + 10) == .timedOut { kill(process.processIdentifier, SIGKILL) }
-            XCTFail("qclab \(arguments.joined(separator: " ")) did not finish within \(timeout) s", file: file, line: line)
+            XCTFail(
+                "qclab \(arguments.joined(separator: " ")) did not finish within \(timeout) s", file: file, line: line)
         }
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
-                       output: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                       errors: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        return Outcome(
+            status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+            output: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+            errors: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }
 
     /// A fresh empty folder, removed when the test ends.
@@ -125,7 +130,9 @@ enum QCLabCLI {
         mount.arguments = ["-t", "tmpfs", "-o", "size=\(kilobytes)k", "tmpfs", folder.path]
         try mount.run()
         mount.waitUntilExit()
-        guard mount.terminationStatus == 0 else { throw TestEnvironment.unavailable("cannot mount a tmpfs (needs root)") }
+        guard mount.terminationStatus == 0 else {
+            throw TestEnvironment.unavailable("cannot mount a tmpfs (needs root)")
+        }
         test.addTeardownBlock {
             let unmount = Process()
             unmount.executableURL = umount
@@ -148,46 +155,59 @@ enum QCLabCLI {
 final class CLIErrorTests: XCTestCase {
     func testEveryBadJobFileIsRefusedWithOneLineNamingTheCulprit() throws {
         for bad in BadJob.all {
-            try assertRefused(["run", "job.json", "--output", "out/result.h5"], files: ["job.json": bad.json],
-                              code: bad.code.rawValue, naming: [bad.culprit], bad.name)
+            try assertRefused(
+                ["run", "job.json", "--output", "out/result.h5"], files: ["job.json": bad.json],
+                code: bad.code.rawValue, naming: [bad.culprit], bad.name)
         }
     }
 
     func testAJobFileThatIsNotUTF8IsRefused() throws {
-        try assertRefused(["run", "job.json", "--output", "out/result.h5"], binaryFiles: ["job.json": [0xFF, 0xFE, 0x7B, 0x7D]],
-                          code: "malformedJob", naming: ["job.json", "not UTF-8"], "binary job file")
+        try assertRefused(
+            ["run", "job.json", "--output", "out/result.h5"], binaryFiles: ["job.json": [0xFF, 0xFE, 0x7B, 0x7D]],
+            code: "malformedJob", naming: ["job.json", "not UTF-8"], "binary job file")
     }
 
     func testMissingJobFile() throws {
-        try assertRefused(["run", "nothere.json", "--output", "out/result.h5"], code: "invalidPath", naming: ["nothere.json", "does not exist"],
-                          "missing job file")
+        try assertRefused(
+            ["run", "nothere.json", "--output", "out/result.h5"], code: "invalidPath",
+            naming: ["nothere.json", "does not exist"],
+            "missing job file")
     }
 
     func testJobPathThatIsAFolder() throws {
-        try assertRefused(["run", "out", "--output", "out/result.h5"], code: "invalidPath", naming: ["'out'", "folder"], "job path is a folder")
+        try assertRefused(
+            ["run", "out", "--output", "out/result.h5"], code: "invalidPath", naming: ["'out'", "folder"],
+            "job path is a folder")
     }
 
     func testOutputFolderThatDoesNotExist() throws {
-        try assertRefused(["run", "job.json", "--output", "missing/result.h5"], files: ["job.json": BadJob.valid],
-                          code: "invalidPath", naming: ["missing", "does not exist"], "missing output folder")
+        try assertRefused(
+            ["run", "job.json", "--output", "missing/result.h5"], files: ["job.json": BadJob.valid],
+            code: "invalidPath", naming: ["missing", "does not exist"], "missing output folder")
     }
 
     func testOutputPathThatIsAFolder() throws {
-        try assertRefused(["run", "job.json", "--output", "out"], files: ["job.json": BadJob.valid],
-                          code: "invalidPath", naming: ["'out'", "is a folder"], "output path is a folder")
+        try assertRefused(
+            ["run", "job.json", "--output", "out"], files: ["job.json": BadJob.valid],
+            code: "invalidPath", naming: ["'out'", "is a folder"], "output path is a folder")
     }
 
     func testAppendToAMissingFile() throws {
-        try assertRefused(["run", "job.json", "--output", "out/result.h5", "--append", "earlier.h5"],
-                          files: ["job.json": BadJob.valid], code: "invalidPath", naming: ["earlier.h5", "does not exist"], "--append missing file")
+        try assertRefused(
+            ["run", "job.json", "--output", "out/result.h5", "--append", "earlier.h5"],
+            files: ["job.json": BadJob.valid], code: "invalidPath", naming: ["earlier.h5", "does not exist"],
+            "--append missing file")
     }
 
     func testAppendToAFileThatIsNotHDF5() throws {
-        try assertRefused(["run", "job.json", "--output", "out/result.h5", "--append", "earlier.h5"],
-                          files: ["job.json": BadJob.valid, "earlier.h5": "not an HDF5 file\n"],
-                          code: "hdf5", naming: ["earlier.h5", "not an HDF5 file"], "--append non-HDF5 file")
-        try assertRefused(["run", "job.json", "--output", "out/result.h5", "--append", "job.json"],
-                          files: ["job.json": BadJob.valid], code: "hdf5", naming: ["job.json", "not an HDF5 file"], "--append a job file")
+        try assertRefused(
+            ["run", "job.json", "--output", "out/result.h5", "--append", "earlier.h5"],
+            files: ["job.json": BadJob.valid, "earlier.h5": "not an HDF5 file\n"],
+            code: "hdf5", naming: ["earlier.h5", "not an HDF5 file"], "--append non-HDF5 file")
+        try assertRefused(
+            ["run", "job.json", "--output", "out/result.h5", "--append", "job.json"],
+            files: ["job.json": BadJob.valid], code: "hdf5", naming: ["job.json", "not an HDF5 file"],
+            "--append a job file")
     }
 
     func testAppendWithASeedAlreadyPresent() throws {
@@ -197,8 +217,10 @@ final class CLIErrorTests: XCTestCase {
         XCTAssertEqual(first.status, 0, first.errors)
         let seeded = BadJob.job(extra: #", "seeds": [2, 9]"#)
         try seeded.write(to: folder.appendingPathComponent("seeded.json"), atomically: true, encoding: .utf8)
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("out"), withIntermediateDirectories: true)
-        let outcome = try QCLabCLI.run(["run", "seeded.json", "--output", "out/again.h5", "--append", "first.h5"], in: folder)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("out"), withIntermediateDirectories: true)
+        let outcome = try QCLabCLI.run(
+            ["run", "seeded.json", "--output", "out/again.h5", "--append", "first.h5"], in: folder)
         XCTAssertNotEqual(outcome.status, 0)
         XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
         XCTAssertTrue(outcome.errors.contains("seed 2"), outcome.errors)
@@ -207,31 +229,51 @@ final class CLIErrorTests: XCTestCase {
 
     func testMistakesOnTheCommandLineGetOneLine() throws {
         let job = ["job.json": BadJob.valid]
-        try assertRefused(["run", "job.json", "--output", "out/r.h5", "--bogus"], files: job, code: "usage", naming: ["--bogus"], "unknown option")
-        try assertRefused(["run", "job.json", "--output", "out/r.h5", "--driver", "threads"], files: job,
-                          code: "usage", naming: ["threads", "--driver"], "unknown driver")
-        try assertRefused(["run", "job.json", "--output", "out/r.h5", "--driver", "multiprocessing", "--num-tasks", "0"],
-                          files: job, code: "usage", naming: ["--num-tasks"], "zero tasks")
+        try assertRefused(
+            ["run", "job.json", "--output", "out/r.h5", "--bogus"], files: job, code: "usage", naming: ["--bogus"],
+            "unknown option")
+        try assertRefused(
+            ["run", "job.json", "--output", "out/r.h5", "--driver", "threads"], files: job,
+            code: "usage", naming: ["threads", "--driver"], "unknown driver")
+        try assertRefused(
+            ["run", "job.json", "--output", "out/r.h5", "--driver", "multiprocessing", "--num-tasks", "0"],
+            files: job, code: "usage", naming: ["--num-tasks"], "zero tasks")
         try assertRefused(["frobnicate"], code: "usage", naming: ["frobnicate"], "unknown subcommand")
-        try assertRefused(["merge", "--output", "out/all.h5"], code: "usage", naming: ["merge"], "merge without inputs")
+        try assertRefused(
+            ["merge", "--output", "out/all.h5"], code: "usage", naming: ["merge"], "merge without inputs")
         try assertRefused(["info"], code: "usage", naming: ["<file>"], "info without a file")
     }
 
     func testMergeInfoAndPlotRefuseBadFiles() throws {
         let notHDF5 = ["a.h5": "text\n"]
-        try assertRefused(["info", "missing.h5"], code: "invalidPath", naming: ["missing.h5", "does not exist"], "info of a missing file")
-        try assertRefused(["info", "a.h5"], files: notHDF5, code: "hdf5", naming: ["a.h5", "not an HDF5 file"], "info of a text file")
-        try assertRefused(["plot", "missing.h5", "--output", "out/p.svg"], code: "invalidPath", naming: ["missing.h5"], "plot of a missing file")
-        try assertRefused(["plot", "a.h5", "--output", "out/p.svg"], files: notHDF5, code: "hdf5", naming: ["a.h5", "not an HDF5 file"],
-                          "plot of a text file")
-        try assertRefused(["plot", "a.h5", "--output", "nowhere/p.svg"], files: notHDF5, code: "invalidPath", naming: ["nowhere", "does not exist"],
-                          "plot into a missing folder")
-        try assertRefused(["merge", "a.h5", "missing.h5", "--output", "out/all.h5"], files: notHDF5, code: "hdf5", naming: ["a.h5"],
-                          "merge of a text file")
-        try assertRefused(["merge", "missing.h5", "--output", "out/all.h5"], code: "invalidPath", naming: ["missing.h5", "does not exist"],
-                          "merge of a missing file")
-        try assertRefused(["merge", "a.h5", "--output", "nowhere/all.h5"], files: notHDF5, code: "invalidPath", naming: ["nowhere", "does not exist"],
-                          "merge into a missing folder")
+        try assertRefused(
+            ["info", "missing.h5"], code: "invalidPath", naming: ["missing.h5", "does not exist"],
+            "info of a missing file")
+        try assertRefused(
+            ["info", "a.h5"], files: notHDF5, code: "hdf5", naming: ["a.h5", "not an HDF5 file"], "info of a text file"
+        )
+        try assertRefused(
+            ["plot", "missing.h5", "--output", "out/p.svg"], code: "invalidPath", naming: ["missing.h5"],
+            "plot of a missing file")
+        try assertRefused(
+            ["plot", "a.h5", "--output", "out/p.svg"], files: notHDF5, code: "hdf5",
+            naming: ["a.h5", "not an HDF5 file"],
+            "plot of a text file")
+        try assertRefused(
+            ["plot", "a.h5", "--output", "nowhere/p.svg"], files: notHDF5, code: "invalidPath",
+            naming: ["nowhere", "does not exist"],
+            "plot into a missing folder")
+        try assertRefused(
+            ["merge", "a.h5", "missing.h5", "--output", "out/all.h5"], files: notHDF5, code: "hdf5", naming: ["a.h5"],
+            "merge of a text file")
+        try assertRefused(
+            ["merge", "missing.h5", "--output", "out/all.h5"], code: "invalidPath",
+            naming: ["missing.h5", "does not exist"],
+            "merge of a missing file")
+        try assertRefused(
+            ["merge", "a.h5", "--output", "nowhere/all.h5"], files: notHDF5, code: "invalidPath",
+            naming: ["nowhere", "does not exist"],
+            "merge into a missing folder")
     }
 
     func testPlotAndMergeRefuseAFileWithoutTrajectories() throws {
@@ -240,10 +282,13 @@ final class CLIErrorTests: XCTestCase {
         let empty = source.appendingPathComponent("empty.h5")
         try SimulationData().save(to: empty.path)
         let bytes = try [UInt8](Foundation.Data(contentsOf: empty))
-        try assertRefused(["plot", "empty.h5", "--output", "out/p.svg"], binaryFiles: ["empty.h5": bytes],
-                          code: "unusableData", naming: ["'empty.h5'", "nothing to plot"], "plot of a file without trajectories")
-        try assertRefused(["merge", "empty.h5", "--output", "out/all.h5"], binaryFiles: ["empty.h5": bytes],
-                          code: "incompatibleData", naming: ["'empty.h5' holds no trajectories"], "merge of a file without trajectories")
+        try assertRefused(
+            ["plot", "empty.h5", "--output", "out/p.svg"], binaryFiles: ["empty.h5": bytes],
+            code: "unusableData", naming: ["'empty.h5'", "nothing to plot"], "plot of a file without trajectories")
+        try assertRefused(
+            ["merge", "empty.h5", "--output", "out/all.h5"], binaryFiles: ["empty.h5": bytes],
+            code: "incompatibleData", naming: ["'empty.h5' holds no trajectories"],
+            "merge of a file without trajectories")
     }
 
     /// A successful run with standard error redirected to a file (not a terminal) writes
@@ -252,18 +297,21 @@ final class CLIErrorTests: XCTestCase {
         let folder = try QCLabCLI.temporaryFolder(self)
         try BadJob.valid.write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         for driver in ["serial", "multiprocessing"] {
-            let outcome = try QCLabCLI.run(["run", "job.json", "--output", "\(driver).h5", "--driver", driver], in: folder)
+            let outcome = try QCLabCLI.run(
+                ["run", "job.json", "--output", "\(driver).h5", "--driver", driver], in: folder)
             XCTAssertEqual(outcome.status, 0, outcome.errors)
             XCTAssertEqual(outcome.errors, "", "\(driver): standard error must stay empty when it is not a terminal")
             XCTAssertTrue(outcome.output.contains("wrote \(driver).h5: 4 trajectories"), outcome.output)
         }
-        XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json", "multiprocessing.h5", "serial.h5"], "no temporary files left")
+        XCTAssertEqual(
+            QCLabCLI.contents(of: folder), ["job.json", "multiprocessing.h5", "serial.h5"], "no temporary files left")
     }
 
     /// On a terminal (a pseudo-terminal made by `script`), one bar counts up to all
     /// trajectories of the run, whichever driver, and its line is ended once.
     func testProgressBarOnATerminalCountsTheWholeRun() throws {
-        let script = try TestEnvironment.requireTool("/usr/bin/script", "util-linux's `script` (bsdutils), which makes a terminal,")
+        let script = try TestEnvironment.requireTool(
+            "/usr/bin/script", "util-linux's `script` (bsdutils), which makes a terminal,")
         let folder = try QCLabCLI.temporaryFolder(self)
         try BadJob.job(settings: #"{"tmax": 0.2, "dt_update": 0.01, "num_trajs": 6, "batch_size": 2}"#)
             .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
@@ -275,8 +323,9 @@ final class CLIErrorTests: XCTestCase {
             // `script` copies the terminal to its standard output.
             let terminal = outcome.output
             XCTAssertTrue(terminal.contains("6/6 trajectories"), "\(driver): \(terminal)")
-            XCTAssertFalse(terminal.contains("/12 trajectories") || terminal.contains("/2 trajectories"),
-                           "\(driver): one bar for the whole run, not one per batch or worker: \(terminal)")
+            XCTAssertFalse(
+                terminal.contains("/12 trajectories") || terminal.contains("/2 trajectories"),
+                "\(driver): one bar for the whole run, not one per batch or worker: \(terminal)")
         }
     }
 }
@@ -285,9 +334,11 @@ extension XCTestCase {
     /// Runs `arguments` in a fresh folder holding `files` and expects it refused with `code`.
     ///
     /// One line on standard error naming each of `culprits`; outputs go to `out/`, left empty.
-    func assertRefused(_ arguments: [String], files: [String: String] = [:], binaryFiles: [String: [UInt8]] = [:],
-                       code: String, naming culprits: [String], _ label: String, timeout: Double = 120,
-                       file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertRefused(
+        _ arguments: [String], files: [String: String] = [:], binaryFiles: [String: [UInt8]] = [:],
+        code: String, naming culprits: [String], _ label: String, timeout: Double = 120,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let folder = try QCLabCLI.temporaryFolder(self)
         let out = folder.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
@@ -300,19 +351,25 @@ extension XCTestCase {
         let before = QCLabCLI.contents(of: folder)
         let outcome = try QCLabCLI.run(arguments, in: folder, timeout: timeout, file: file, line: line)
         XCTAssertNotEqual(outcome.status, 0, "\(label): exit status", file: file, line: line)
-        XCTAssertEqual(outcome.errorLines.count, 1, "\(label): one line on standard error, got:\n\(outcome.errors)",
-                       file: file, line: line)
-        XCTAssertTrue(outcome.errors.hasPrefix("qclab: error: "), "\(label): \(outcome.errors)", file: file, line: line)
-        XCTAssertTrue(QCLabCLI.errorCodes.contains(code), "\(label): '\(code)' is no error code", file: file, line: line)
+        XCTAssertEqual(
+            outcome.errorLines.count, 1, "\(label): one line on standard error, got:\n\(outcome.errors)",
+            file: file, line: line)
+        XCTAssertTrue(
+            outcome.errors.hasPrefix("qclab: error: "), "\(label): \(outcome.errors)", file: file, line: line)
+        XCTAssertTrue(
+            QCLabCLI.errorCodes.contains(code), "\(label): '\(code)' is no error code", file: file, line: line)
         XCTAssertEqual(outcome.errorCode, code, "\(label): \(outcome.errors)", file: file, line: line)
-        XCTAssertFalse(outcome.errors.contains("Backtrac") || outcome.errors.contains("Fatal error"),
-                       "\(label): a backtrace", file: file, line: line)
+        XCTAssertFalse(
+            outcome.errors.contains("Backtrac") || outcome.errors.contains("Fatal error"),
+            "\(label): a backtrace", file: file, line: line)
         XCTAssertFalse(outcome.signaled, "\(label): ended by signal \(outcome.status)", file: file, line: line)
         for culprit in culprits {
-            XCTAssertTrue(outcome.errors.contains(culprit), "\(label): '\(outcome.errors)' does not name '\(culprit)'",
-                          file: file, line: line)
+            XCTAssertTrue(
+                outcome.errors.contains(culprit), "\(label): '\(outcome.errors)' does not name '\(culprit)'",
+                file: file, line: line)
         }
         XCTAssertEqual(QCLabCLI.contents(of: out), [], "\(label): debris in the output folder", file: file, line: line)
-        XCTAssertEqual(QCLabCLI.contents(of: folder), before, "\(label): debris beside the inputs", file: file, line: line)
+        XCTAssertEqual(
+            QCLabCLI.contents(of: folder), before, "\(label): debris beside the inputs", file: file, line: line)
     }
 }

@@ -11,11 +11,13 @@ import Glibc
 /// a resumed run (its log, its stderr, its progress rate).
 final class CheckpointIntegrityTests: XCTestCase {
     /// The job of these tests: 16 batches of 4 seeds.
-    static let jobJSON = ParallelDriverTests.jobJSON(trajectories: 64).replacingOccurrences(of: #""tmax": 2.0"#, with: #""tmax": 4"#)
+    static let jobJSON = ParallelDriverTests.jobJSON(trajectories: 64).replacingOccurrences(
+        of: #""tmax": 2.0"#, with: #""tmax": 4"#)
 
     /// The job of the damaged checkpoints, a short one (11 collect points), which the
     /// fuzzer's seeds (Fuzz/Corpus/checkpoint) are of too: Fuzz/FuzzCheckpoint holds the same text.
-    static let shortJobJSON = ParallelDriverTests.jobJSON(trajectories: 64).replacingOccurrences(of: #""tmax": 2.0"#, with: #""tmax": 1.0"#)
+    static let shortJobJSON = ParallelDriverTests.jobJSON(trajectories: 64).replacingOccurrences(
+        of: #""tmax": 2.0"#, with: #""tmax": 1.0"#)
 
     func folder(job: String = jobJSON) throws -> URL {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-ckint")
@@ -29,8 +31,9 @@ final class CheckpointIntegrityTests: XCTestCase {
         let job = try Job(contentsOf: folder.appendingPathComponent("job.json").path)
         let checkpoint = Checkpointing(path: folder.appendingPathComponent("ck").path, interval: 0)
         let plan = try RunPlan(simulation: job.simulation, seeds: job.seeds)
-        var run = try ParallelRun(simulation: job.simulation, plan: plan, data: SimulationData(), driver: "serial", tasks: 1,
-                                  checkpoint: checkpoint)
+        var run = try ParallelRun(
+            simulation: job.simulation, plan: plan, data: SimulationData(), driver: "serial", tasks: 1,
+            checkpoint: checkpoint)
         for batch in running { run.note(batchLine(batch, seeds: plan.seeds(ofBatch: batch)), forBatch: batch) }
         for batch in batches {
             run.note(batchLine(batch, seeds: plan.seeds(ofBatch: batch)), forBatch: batch)
@@ -49,10 +52,13 @@ final class CheckpointIntegrityTests: XCTestCase {
         // An earlier output, to append to and to alias.
         let first = try QCLabCLI.run(["run", "job.json", "--output", "old.h5", "--seeds", "100:104"], in: folder)
         XCTAssertEqual(first.status, 0, first.errors)
-        try FileManager.default.linkItem(atPath: folder.appendingPathComponent("old.h5").path,
-                                         toPath: folder.appendingPathComponent("hard.h5").path)
-        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("soft.h5").path, withDestinationPath: "old.h5")
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub"), withIntermediateDirectories: false)
+        try FileManager.default.linkItem(
+            atPath: folder.appendingPathComponent("old.h5").path,
+            toPath: folder.appendingPathComponent("hard.h5").path)
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("soft.h5").path, withDestinationPath: "old.h5")
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("sub"), withIntermediateDirectories: false)
         let cases: [(arguments: [String], checkpoint: String, other: String)] = [
             (["--output", "new.h5", "--checkpoint", "new.h5"], "new.h5", "new.h5"),
             (["--output", "new.h5", "--checkpoint", "sub/../new.h5"], "sub/../new.h5", "new.h5"),
@@ -69,31 +75,44 @@ final class CheckpointIntegrityTests: XCTestCase {
                 let label = "\(driver) \(arguments.joined(separator: " "))"
                 XCTAssertEqual(outcome.status, 1, label)
                 XCTAssertEqual(outcome.errorLines.count, 1, "\(label): \(outcome.errors)")
-                XCTAssertTrue(outcome.errors.hasPrefix("qclab: error: --checkpoint '\(checkpoint)' is the same file as "), outcome.errors)
+                XCTAssertTrue(
+                    outcome.errors.hasPrefix("qclab: error: --checkpoint '\(checkpoint)' is the same file as "),
+                    outcome.errors)
                 XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
-                XCTAssertTrue(outcome.errors.contains("'\(other)'"), "\(label): names the other path: \(outcome.errors)")
+                XCTAssertTrue(
+                    outcome.errors.contains("'\(other)'"), "\(label): names the other path: \(outcome.errors)")
                 XCTAssertEqual(try snapshot(folder), before, "\(label): nothing touched")
             }
         }
         // MPI: rank 0 checks the paths for every rank.
         if let mpirun = try? ParallelDriverTests.mpirun() {
-            let outcome = try QCLabCLI.run(["--oversubscribe", "-n", "2", try QCLabCLI.executable().path, "run", "job.json",
-                                            "--driver", "mpi", "--output", "old.h5", "--checkpoint", "hard.h5"],
-                                           in: folder, program: mpirun, environment: Self.mpiEnvironment)
+            let outcome = try QCLabCLI.run(
+                [
+                    "--oversubscribe", "-n", "2", try QCLabCLI.executable().path, "run", "job.json",
+                    "--driver", "mpi", "--output", "old.h5", "--checkpoint", "hard.h5",
+                ],
+                in: folder, program: mpirun, environment: Self.mpiEnvironment)
             XCTAssertNotEqual(outcome.status, 0)
             XCTAssertEqual(outcome.errorLines.filter { $0.contains("qclab") }.count, 1, outcome.errors)
             XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
-            XCTAssertTrue(outcome.errors.contains("--checkpoint 'hard.h5' is the same file as --output 'old.h5'"), outcome.errors)
+            XCTAssertTrue(
+                outcome.errors.contains("--checkpoint 'hard.h5' is the same file as --output 'old.h5'"), outcome.errors
+            )
             XCTAssertEqual(try snapshot(folder), before, "mpi: nothing touched")
         }
         // A symbolic link to nothing yet is no place for a checkpoint either.
-        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("dangling").path, withDestinationPath: "later.h5")
-        let dangling = try QCLabCLI.run(["run", "job.json", "--output", "later.h5", "--checkpoint", "dangling"], in: folder)
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("dangling").path, withDestinationPath: "later.h5")
+        let dangling = try QCLabCLI.run(
+            ["run", "job.json", "--output", "later.h5", "--checkpoint", "dangling"], in: folder)
         XCTAssertEqual(dangling.status, 1)
-        XCTAssertEqual(dangling.errorLines, ["qclab: error: checkpoint path 'dangling' is a symbolic link, not a regular file; it is never replaced"])
+        XCTAssertEqual(
+            dangling.errorLines,
+            ["qclab: error: checkpoint path 'dangling' is a symbolic link, not a regular file; it is never replaced"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("later.h5").path))
         // Appending into the same file stays what the README documents: read first, replaced whole.
-        let inPlace = try QCLabCLI.run(["run", "job.json", "--append", "old.h5", "--output", "old.h5", "--checkpoint", "ck"], in: folder)
+        let inPlace = try QCLabCLI.run(
+            ["run", "job.json", "--append", "old.h5", "--output", "old.h5", "--checkpoint", "ck"], in: folder)
         XCTAssertEqual(inPlace.status, 0, inPlace.errors)
         XCTAssertEqual(try SimulationData(contentsOf: folder.appendingPathComponent("old.h5").path).normFactor, 68)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ck").path))
@@ -165,7 +184,8 @@ final class CheckpointIntegrityTests: XCTestCase {
         func formatTwo() throws -> [UInt8] {
             var head = Array(content[..<sumsOffset])
             head[4] = 2
-            return Checkpointing.seal(head + (try SimulationData(encodedBytes: Array(content[sumsOffset...]))).encodedBytes())
+            return Checkpointing.seal(
+                head + (try SimulationData(encodedBytes: Array(content[sumsOffset...]))).encodedBytes())
         }
 
         var normFactorOffset: Int { sumsOffset + 14 }
@@ -181,7 +201,9 @@ final class CheckpointIntegrityTests: XCTestCase {
 
         /// The batches done replaced by `batches`.
         mutating func setDone(_ batches: [Int]) {
-            let entries = batches.flatMap { batch in (0..<8).map { UInt8(truncatingIfNeeded: Int64(batch) >> (8 * Int64($0))) } }
+            let entries = batches.flatMap { batch in
+                (0..<8).map { UInt8(truncatingIfNeeded: Int64(batch) >> (8 * Int64($0))) }
+            }
             content.replaceSubrange(doneCountOffset + 8..<doneCountOffset + 8 + 8 * doneCount, with: entries)
             setInt64(Int64(batches.count), at: doneCountOffset)
         }
@@ -226,30 +248,54 @@ final class CheckpointIntegrityTests: XCTestCase {
         cases[5].2 = "it is truncated (4 bytes)"
         func sealed(_ layout: Layout) -> Data { Data(Checkpointing.seal(layout.content)) }
         cases += [
-            ("a done batch dropped, sealed", sealed(dropped), "its norm factor is 12, but its 2 batch(es) done hold 8 seeds"),
-            ("a done batch added, sealed", sealed(added), "its norm factor is 12, but its 4 batch(es) done hold 16 seeds"),
-            ("a done batch twice, sealed", sealed(changed { $0.setDone([0, 1, 1, 2]) }), "it lists batch 2 as done twice"),
-            ("a batch out of the plan, sealed", sealed(changed { $0.setDone([0, 1, 16]) }),
-             "it lists batch 17 as done, but this run has batches 1...16"),
-            ("the norm factor changed, sealed", sealed(normFactor), "its norm factor is 13, but its 3 batch(es) done hold 12 seeds"),
-            ("the samples changed, sealed", sealed(changed { $0.setInt64(11, at: $0.sampleCountOffset) }),
-             "it counts 11 samples, but 12 trajectories make 12"),
-            ("a limb beyond its window, sealed", sealed(changed { $0.setSum(1, 1 << 62) }),
-             "the exact sums of 'dm_db' are damaged"),
-            ("a window out of range, sealed", sealed(changed { $0.setSum(0, 100) }),
-             "the exact sums of 'dm_db' are damaged"),
+            (
+                "a done batch dropped, sealed", sealed(dropped),
+                "its norm factor is 12, but its 2 batch(es) done hold 8 seeds"
+            ),
+            (
+                "a done batch added, sealed", sealed(added),
+                "its norm factor is 12, but its 4 batch(es) done hold 16 seeds"
+            ),
+            (
+                "a done batch twice, sealed", sealed(changed { $0.setDone([0, 1, 1, 2]) }),
+                "it lists batch 2 as done twice"
+            ),
+            (
+                "a batch out of the plan, sealed", sealed(changed { $0.setDone([0, 1, 16]) }),
+                "it lists batch 17 as done, but this run has batches 1...16"
+            ),
+            (
+                "the norm factor changed, sealed", sealed(normFactor),
+                "its norm factor is 13, but its 3 batch(es) done hold 12 seeds"
+            ),
+            (
+                "the samples changed, sealed", sealed(changed { $0.setInt64(11, at: $0.sampleCountOffset) }),
+                "it counts 11 samples, but 12 trajectories make 12"
+            ),
+            (
+                "a limb beyond its window, sealed", sealed(changed { $0.setSum(1, 1 << 62) }),
+                "the exact sums of 'dm_db' are damaged"
+            ),
+            (
+                "a window out of range, sealed", sealed(changed { $0.setSum(0, 100) }),
+                "the exact sums of 'dm_db' are damaged"
+            ),
         ]
         for (label, bytes, reason) in cases {
             try bytes.write(to: ckURL)
             for driver in ["serial", "multiprocessing"] {
-                let outcome = try QCLabCLI.run(["run", "job.json", "--driver", driver, "--output", "out.h5", "--checkpoint", "ck"],
-                                               in: folder)
+                let outcome = try QCLabCLI.run(
+                    ["run", "job.json", "--driver", driver, "--output", "out.h5", "--checkpoint", "ck"],
+                    in: folder)
                 XCTAssertEqual(outcome.status, 1, "\(label), \(driver)")
                 XCTAssertEqual(outcome.errorLines.count, 1, "\(label), \(driver): \(outcome.errors)")
-                XCTAssertTrue(outcome.errors.hasPrefix("qclab: error: checkpoint 'ck' is damaged: "), "\(label): \(outcome.errors)")
+                XCTAssertTrue(
+                    outcome.errors.hasPrefix("qclab: error: checkpoint 'ck' is damaged: "),
+                    "\(label): \(outcome.errors)")
                 XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
                 XCTAssertTrue(outcome.errors.contains(reason), "\(label): \(outcome.errors)")
-                XCTAssertTrue(outcome.errors.contains("remove it to start the run over"), "\(label): \(outcome.errors)")
+                XCTAssertTrue(
+                    outcome.errors.contains("remove it to start the run over"), "\(label): \(outcome.errors)")
                 XCTAssertEqual(QCLabCLI.contents(of: folder), ["ck", "job.json"], "\(label): no output, nothing else")
                 XCTAssertEqual(try Data(contentsOf: ckURL), bytes, "\(label): the checkpoint is kept as it was")
             }
@@ -259,13 +305,18 @@ final class CheckpointIntegrityTests: XCTestCase {
         if let mpirun = try? ParallelDriverTests.mpirun() {
             let damaged = cases[0].1
             try damaged.write(to: ckURL)
-            let outcome = try QCLabCLI.run(["--oversubscribe", "-n", "2", try QCLabCLI.executable().path, "run", "job.json",
-                                            "--driver", "mpi", "--output", "out.h5", "--checkpoint", "ck"],
-                                           in: folder, program: mpirun, environment: Self.mpiEnvironment)
+            let outcome = try QCLabCLI.run(
+                [
+                    "--oversubscribe", "-n", "2", try QCLabCLI.executable().path, "run", "job.json",
+                    "--driver", "mpi", "--output", "out.h5", "--checkpoint", "ck",
+                ],
+                in: folder, program: mpirun, environment: Self.mpiEnvironment)
             XCTAssertNotEqual(outcome.status, 0)
             XCTAssertEqual(outcome.errorLines.filter { $0.contains("qclab") }.count, 1, outcome.errors)
             XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
-            XCTAssertTrue(outcome.errors.contains("qclab: error: checkpoint 'ck' is damaged: its checksum does not match"), outcome.errors)
+            XCTAssertTrue(
+                outcome.errors.contains("qclab: error: checkpoint 'ck' is damaged: its checksum does not match"),
+                outcome.errors)
             XCTAssertEqual(QCLabCLI.contents(of: folder), ["ck", "job.json"], "mpi: no output, nothing else")
             XCTAssertEqual(try Data(contentsOf: ckURL), damaged, "mpi: the checkpoint is kept as it was")
         }
@@ -274,17 +325,22 @@ final class CheckpointIntegrityTests: XCTestCase {
         old[4] = 1
         try old.write(to: ckURL)
         let older = try QCLabCLI.run(["run", "job.json", "--output", "out.h5", "--checkpoint", "ck"], in: folder)
-        XCTAssertEqual(older.errorLines, [
-            "qclab: error: checkpoint 'ck' was written by an older qclab (checkpoint format 1, without a checksum); remove it to start the run over",
-        ])
+        XCTAssertEqual(
+            older.errorLines,
+            [
+                "qclab: error: checkpoint 'ck' was written by an older qclab (checkpoint format 1, without a checksum); remove it to start the run over"
+            ])
         // The good one resumes, to the bits of an uninterrupted run.
         try good.write(to: ckURL)
         let resumed = try QCLabCLI.run(["run", "job.json", "--output", "out.h5", "--checkpoint", "ck"], in: folder)
         XCTAssertEqual(resumed.status, 0, resumed.errors)
         let whole = try QCLabCLI.run(["run", "job.json", "--output", "whole.h5"], in: folder)
         XCTAssertEqual(whole.status, 0, whole.errors)
-        XCTAssertEqual(ParallelDriverTests.withoutLog(try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path)),
-                       ParallelDriverTests.withoutLog(try SimulationData(contentsOf: folder.appendingPathComponent("whole.h5").path)))
+        XCTAssertEqual(
+            ParallelDriverTests.withoutLog(
+                try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path)),
+            ParallelDriverTests.withoutLog(
+                try SimulationData(contentsOf: folder.appendingPathComponent("whole.h5").path)))
     }
 
     /// What a checkpoint holds is checked against the run, however it was sealed: sums of
@@ -305,7 +361,8 @@ final class CheckpointIntegrityTests: XCTestCase {
             try Data(bytes).write(to: ckURL)
             let outcome = try QCLabCLI.run(["run", "job.json", "--output", name, "--checkpoint", "ck"], in: folder)
             XCTAssertEqual(outcome.status, 0, outcome.errors)
-            XCTAssertTrue(outcome.errors.contains("resumed from checkpoint 'ck': 12 of 64 trajectories done"), outcome.errors)
+            XCTAssertTrue(
+                outcome.errors.contains("resumed from checkpoint 'ck': 12 of 64 trajectories done"), outcome.errors)
             outputs.append(try SimulationData(contentsOf: folder.appendingPathComponent(name).path))
         }
         XCTAssertEqual(outputs[0], outputs[1])
@@ -324,12 +381,21 @@ final class CheckpointIntegrityTests: XCTestCase {
         var fewerOutputs = try job.simulation.runBatch(seeds: plan.seeds(ofBatch: 0))
         fewerOutputs.seeds = []
         fewerOutputs.observables.removeLast()
-        for (sums, reason) in [(otherGrid, "output 't' has shape [21], but this job's time grid has 41 collect points"),
-                               (fewerOutputs, #"it holds outputs ["t", "dm_db", "quantum_energy"], but this job collects ["t", "dm_db", "quantum_energy", "classical_energy"]"#)] {
-            try checkpoint.save(plan: plan, job: job.simulation.jobRecord, batchSize: 4, done: [0], sums: sums, log: "")
+        for (sums, reason) in [
+            (otherGrid, "output 't' has shape [21], but this job's time grid has 41 collect points"),
+            (
+                fewerOutputs,
+                #"it holds outputs ["t", "dm_db", "quantum_energy"], but this job collects ["t", "dm_db", "quantum_energy", "classical_energy"]"#
+            ),
+        ] {
+            try checkpoint.save(
+                plan: plan, job: job.simulation.jobRecord, batchSize: 4, done: [0], sums: sums, log: "")
             let written = try Data(contentsOf: URL(fileURLWithPath: checkpoint.path))
             XCTAssertThrowsError(try serialDriver(job.simulation, checkpoint: checkpoint)) { error in
-                XCTAssertEqual("\(error)", "checkpoint '\(checkpoint.path)' is damaged: \(reason); it is left as it is: remove it to start the run over")
+                XCTAssertEqual(
+                    "\(error)",
+                    "checkpoint '\(checkpoint.path)' is damaged: \(reason); it is left as it is: remove it to start the run over"
+                )
             }
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: checkpoint.path)), written, "kept as it was")
         }
@@ -382,11 +448,14 @@ final class CheckpointIntegrityTests: XCTestCase {
         for driver in ["serial", "multiprocessing"] {
             let folder = try folder()
             let ck = folder.appendingPathComponent("ck").path
-            let command = ["run", "job.json", "--driver", driver, "--num-tasks", driver == "serial" ? "1" : "2",
-                           "--output", "out.h5", "--checkpoint", "ck"]
+            let command = [
+                "run", "job.json", "--driver", driver, "--num-tasks", driver == "serial" ? "1" : "2",
+                "--output", "out.h5", "--checkpoint", "ck",
+            ]
             // Killed when it says it paused after its first checkpoint (QCLAB_TEST_PAUSE_AT).
-            let run = try WatchedProcess(QCLabCLI.executable(), command, in: folder,
-                                         environment: ["QCLAB_CHECKPOINT_INTERVAL": "0", "QCLAB_TEST_PAUSE_AT": "checkpoint-1"])
+            let run = try WatchedProcess(
+                QCLabCLI.executable(), command, in: folder,
+                environment: ["QCLAB_CHECKPOINT_INTERVAL": "0", "QCLAB_TEST_PAUSE_AT": "checkpoint-1"])
             let paused = run.waitFor("qclab: paused at checkpoint-1\n")
             if run.process.isRunning { run.signalAndWait(SIGKILL) }
             XCTAssertTrue(paused, "\(driver): the run paused after its first checkpoint: \(run.errors)")
@@ -395,13 +464,16 @@ final class CheckpointIntegrityTests: XCTestCase {
             let done = 4 * saved.doneCount
             let resumed = try QCLabCLI.run(command, in: folder)
             XCTAssertEqual(resumed.status, 0, resumed.errors)
-            XCTAssertEqual(resumed.errorLines, ["qclab: resumed from checkpoint 'ck': \(done) of 64 trajectories done"], driver)
+            XCTAssertEqual(
+                resumed.errorLines, ["qclab: resumed from checkpoint 'ck': \(done) of 64 trajectories done"], driver)
             let log = try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path).log
             for batch in 1...16 {
                 let lines = log.split(separator: "\n").filter { $0.hasPrefix("Running batch \(batch) with") }
                 XCTAssertEqual(lines.count, 1, "\(driver): batch \(batch) logged once:\n\(log)")
             }
-            let resumedLines = log.split(separator: "\n").filter { $0.hasPrefix("Resumed from checkpoint 'ck': \(done) of 64 trajectories done") }
+            let resumedLines = log.split(separator: "\n").filter {
+                $0.hasPrefix("Resumed from checkpoint 'ck': \(done) of 64 trajectories done")
+            }
             XCTAssertEqual(resumedLines.count, 1, "\(driver):\n\(log)")
         }
     }
@@ -413,18 +485,25 @@ final class CheckpointIntegrityTests: XCTestCase {
         let mpirun = try ParallelDriverTests.mpirun()
         let folder = try folder()
         try Self.writePartialCheckpoint(in: folder, batches: 0..<3, running: [3, 4])
-        let outcome = try QCLabCLI.run(["--oversubscribe", "-n", "3", try QCLabCLI.executable().path, "run", "job.json",
-                                        "--driver", "mpi", "--output", "out.h5", "--checkpoint", "ck"],
-                                       in: folder, program: mpirun, environment: Self.mpiEnvironment)
+        let outcome = try QCLabCLI.run(
+            [
+                "--oversubscribe", "-n", "3", try QCLabCLI.executable().path, "run", "job.json",
+                "--driver", "mpi", "--output", "out.h5", "--checkpoint", "ck",
+            ],
+            in: folder, program: mpirun, environment: Self.mpiEnvironment)
         XCTAssertEqual(outcome.status, 0, outcome.errors)
         let resumed = outcome.errorLines.filter { $0.hasPrefix("qclab: resumed") }
         XCTAssertEqual(resumed, ["qclab: resumed from checkpoint 'ck': 12 of 64 trajectories done"], outcome.errors)
         let log = try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path).log
-        XCTAssertEqual(log.components(separatedBy: "Resumed from checkpoint 'ck': 12 of 64 trajectories done").count, 2, log)
+        XCTAssertEqual(
+            log.components(separatedBy: "Resumed from checkpoint 'ck': 12 of 64 trajectories done").count, 2, log)
         for batch in 1...3 {
-            XCTAssertEqual(log.components(separatedBy: "Running batch \(batch) with").count, 2, "batch \(batch) once:\n\(log)")
+            XCTAssertEqual(
+                log.components(separatedBy: "Running batch \(batch) with").count, 2, "batch \(batch) once:\n\(log)")
         }
-        XCTAssertFalse(log.contains("Running batch 4 with") || log.contains("Running batch 5 with"), "batches that were running:\n\(log)")
+        XCTAssertFalse(
+            log.contains("Running batch 4 with") || log.contains("Running batch 5 with"),
+            "batches that were running:\n\(log)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ck").path))
     }
 
@@ -435,11 +514,14 @@ final class CheckpointIntegrityTests: XCTestCase {
         try Self.writePartialCheckpoint(in: folder, batches: 0..<2, running: [2, 3])
         let job = try Job(contentsOf: folder.appendingPathComponent("job.json").path)
         let plan = try RunPlan(simulation: job.simulation, seeds: job.seeds)
-        let saved = try XCTUnwrap(Checkpointing(path: folder.appendingPathComponent("ck").path)
-            .load(simulation: job.simulation, plan: plan, job: job.simulation.jobRecord, batchSize: 4))
+        let saved = try XCTUnwrap(
+            Checkpointing(path: folder.appendingPathComponent("ck").path)
+                .load(simulation: job.simulation, plan: plan, job: job.simulation.jobRecord, batchSize: 4))
         XCTAssertEqual(saved.done, [0, 1])
-        XCTAssertTrue(saved.log.contains("Running batch 1 with") && saved.log.contains("Running batch 2 with"), saved.log)
-        XCTAssertFalse(saved.log.contains("Running batch 3 with") || saved.log.contains("Running batch 4 with"), saved.log)
+        XCTAssertTrue(
+            saved.log.contains("Running batch 1 with") && saved.log.contains("Running batch 2 with"), saved.log)
+        XCTAssertFalse(
+            saved.log.contains("Running batch 3 with") || saved.log.contains("Running batch 4 with"), saved.log)
     }
 
     /// On a terminal (a pseudo-terminal made by `script`), the first bar after resuming
@@ -453,7 +535,8 @@ final class CheckpointIntegrityTests: XCTestCase {
         let command = "'\(try QCLabCLI.executable().path)' run job.json --output out.h5 --checkpoint ck >/dev/null"
         let outcome = try QCLabCLI.run(["-qec", command, "/dev/null"], in: folder, program: script)
         XCTAssertEqual(outcome.status, 0, outcome.errors)
-        XCTAssertTrue(outcome.output.contains("qclab: resumed from checkpoint 'ck': 32 of 64 trajectories done"), outcome.output)
+        XCTAssertTrue(
+            outcome.output.contains("qclab: resumed from checkpoint 'ck': 32 of 64 trajectories done"), outcome.output)
         let draws = outcome.output.split(separator: "\r").filter { $0.contains("/64 trajectories") }
         let first = try XCTUnwrap(draws.first, outcome.output)
         XCTAssertTrue(first.contains("] 32/64 trajectories, starting"), "\(first)")
@@ -478,8 +561,9 @@ final class CheckpointNameTests: XCTestCase {
         var simulation = try ParallelDriverTests.simulation(trajectories: 8)
         simulation.settings.batchSize = 4
         let plan = try RunPlan(simulation: simulation)
-        var run = try ParallelRun(simulation: simulation, plan: plan, data: SimulationData(), driver: "serial", tasks: 1,
-                                  checkpoint: Checkpointing(path: path, interval: 0))
+        var run = try ParallelRun(
+            simulation: simulation, plan: plan, data: SimulationData(), driver: "serial", tasks: 1,
+            checkpoint: Checkpointing(path: path, interval: 0))
         try run.store(simulation.runBatch(seeds: plan.seeds(ofBatch: 0)), forBatch: 0)
         try run.checkpointIfDue()
         XCTAssertTrue(FileManager.default.fileExists(atPath: path))
@@ -489,7 +573,9 @@ final class CheckpointNameTests: XCTestCase {
         let count = read(watch, &buffer, buffer.count)
         var offset = 0
         while count > 0, offset + 16 <= count {
-            let length = buffer[offset + 12..<offset + 16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            let length = buffer[offset + 12..<offset + 16].enumerated().reduce(0) {
+                $0 | Int($1.element) << (8 * $1.offset)
+            }
             let name = buffer[offset + 16..<offset + 16 + length].prefix { $0 != 0 }
             created.append(String(decoding: name, as: UTF8.self))
             offset += 16 + length

@@ -13,8 +13,10 @@ final class CheckpointTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-ck-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-        try ParallelDriverTests.jobJSON(trajectories: trajectories).replacingOccurrences(of: #""tmax": 2.0"#, with: #""tmax": \#(tmax)"#)
-            .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        try ParallelDriverTests.jobJSON(trajectories: trajectories).replacingOccurrences(
+            of: #""tmax": 2.0"#, with: #""tmax": \#(tmax)"#
+        )
+        .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         return folder
     }
 
@@ -39,7 +41,8 @@ final class CheckpointTests: XCTestCase {
     func testKilledRunsResumeToTheSameBitsWithEveryDriver() throws {
         for driver in ["serial", "multiprocessing"] {
             let folder = try folder(trajectories: 64)
-            let reference = try QCLabCLI.run(["run", "job.json", "--driver", driver, "--output", "reference.h5"], in: folder)
+            let reference = try QCLabCLI.run(
+                ["run", "job.json", "--driver", driver, "--output", "reference.h5"], in: folder)
             XCTAssertEqual(reference.status, 0, reference.errors)
             let command = ["run", "job.json", "--driver", driver, "--output", "out.h5", "--checkpoint", "ck"]
             let ck = folder.appendingPathComponent("ck").path, out = folder.appendingPathComponent("out.h5").path
@@ -47,14 +50,18 @@ final class CheckpointTests: XCTestCase {
             // run, then with the output written under its temporary name (all batches
             // done, the checkpoint not yet removed); each time resumed with the same command.
             for moment in ["checkpoint-1", "checkpoint-2", "write-out.h5"] {
-                XCTAssertEqual(FileManager.default.fileExists(atPath: ck), moment != "checkpoint-1", "\(driver), \(moment)")
+                XCTAssertEqual(
+                    FileManager.default.fileExists(atPath: ck), moment != "checkpoint-1", "\(driver), \(moment)")
                 let killed = try run(command, in: folder, killedAt: moment)
                 XCTAssertTrue(killed.killed, "\(driver): killed at \(moment)")
-                XCTAssertTrue(FileManager.default.fileExists(atPath: ck), "\(driver), \(moment): the checkpoint is kept")
-                XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(driver), \(moment): no output before the rename")
+                XCTAssertTrue(
+                    FileManager.default.fileExists(atPath: ck), "\(driver), \(moment): the checkpoint is kept")
+                XCTAssertFalse(
+                    FileManager.default.fileExists(atPath: out), "\(driver), \(moment): no output before the rename")
             }
-            XCTAssertTrue(QCLabCLI.contents(of: folder).contains { $0.hasPrefix(".out.h5.tmp-") },
-                          "\(driver): the killed write left its temporary file")
+            XCTAssertTrue(
+                QCLabCLI.contents(of: folder).contains { $0.hasPrefix(".out.h5.tmp-") },
+                "\(driver): the killed write left its temporary file")
             let last = try run(command, in: folder, killedAt: nil)
             XCTAssertEqual(last.status, 0, driver)
             let written = try SimulationData(contentsOf: out)
@@ -67,8 +74,9 @@ final class CheckpointTests: XCTestCase {
                 XCTAssertGreaterThan(lines.filter(resumed).count, 0)
                 XCTAssertEqual(lines.filter { !resumed($0) }.joined(separator: "\n"), whole.log, "the serial log, too")
             }
-            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(),
-                           ["job.json", "out.h5", "reference.h5"], "\(driver): the checkpoint and any temporary file are gone")
+            XCTAssertEqual(
+                try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(),
+                ["job.json", "out.h5", "reference.h5"], "\(driver): the checkpoint and any temporary file are gone")
         }
     }
 
@@ -78,8 +86,10 @@ final class CheckpointTests: XCTestCase {
         let folder = try folder(trajectories: 256)
         let reference = try QCLabCLI.run(["run", "job.json", "--output", "reference.h5"], in: folder)
         XCTAssertEqual(reference.status, 0, reference.errors)
-        let arguments = ["--oversubscribe", "-n", "3", "-x", "QCLAB_CHECKPOINT_INTERVAL=0", qclab, "run", "job.json",
-                         "--driver", "mpi", "--output", "out.h5", "--checkpoint", "ck"]
+        let arguments = [
+            "--oversubscribe", "-n", "3", "-x", "QCLAB_CHECKPOINT_INTERVAL=0", qclab, "run", "job.json",
+            "--driver", "mpi", "--output", "out.h5", "--checkpoint", "ck",
+        ]
         var interrupted = 0, resumed = 0
         let ck = folder.appendingPathComponent("ck").path
         // A time limit: SIGTERM to mpirun ends every rank; the same command resumes. The
@@ -88,8 +98,9 @@ final class CheckpointTests: XCTestCase {
         for moment in ["checkpoint-1", "checkpoint-2", nil] {
             if FileManager.default.fileExists(atPath: ck) { resumed += 1 }
             let pause = moment.map { ["-x", "QCLAB_TEST_PAUSE_AT=\($0)"] } ?? []
-            let run = try WatchedProcess(mpirun, pause + arguments, in: folder,
-                                         environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"])
+            let run = try WatchedProcess(
+                mpirun, pause + arguments, in: folder,
+                environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"])
             guard let moment else {
                 run.waitForExit()
                 XCTAssertEqual(run.process.terminationStatus, 0, run.errors)
@@ -112,15 +123,18 @@ final class CheckpointTests: XCTestCase {
     func testAForeignCheckpointIsRefused() throws {
         let folder = try folder(trajectories: 64)
         let ck = folder.appendingPathComponent("ck").path
-        let outcome = try run(["run", "job.json", "--output", "out.h5", "--checkpoint", "ck"], in: folder, killedAt: "checkpoint-1")
+        let outcome = try run(
+            ["run", "job.json", "--output", "out.h5", "--checkpoint", "ck"], in: folder, killedAt: "checkpoint-1")
         XCTAssertTrue(outcome.killed, "the run was interrupted")
         XCTAssertTrue(FileManager.default.fileExists(atPath: ck))
         // Another job file.
         try ParallelDriverTests.jobJSON(trajectories: 64).replacingOccurrences(of: #""A": 10"#, with: #""A": 12"#)
             .replacingOccurrences(of: #""tmax": 2.0"#, with: #""tmax": 4"#)
             .write(to: folder.appendingPathComponent("other.json"), atomically: true, encoding: .utf8)
-        for (arguments, message) in [(["run", "other.json"], "is of another job: model.constants.A is 10 there but 12 in this one"),
-                                     (["run", "job.json", "--seeds", "100:164"], "is of other seeds")] {
+        for (arguments, message) in [
+            (["run", "other.json"], "is of another job: model.constants.A is 10 there but 12 in this one"),
+            (["run", "job.json", "--seeds", "100:164"], "is of other seeds"),
+        ] {
             let refused = try QCLabCLI.run(arguments + ["--output", "out.h5", "--checkpoint", "ck"], in: folder)
             XCTAssertNotEqual(refused.status, 0)
             XCTAssertEqual(refused.errorLines.count, 1, refused.errors)
@@ -144,15 +158,17 @@ final class CheckpointTests: XCTestCase {
         let whole = try serialDriver(simulation)
         // Half a run: the first three batches, checkpointed, as a killed run leaves them.
         let plan = try RunPlan(simulation: simulation)
-        var run = try ParallelRun(simulation: simulation, plan: plan, data: SimulationData(), driver: "serial", tasks: 1,
-                                  checkpoint: checkpoint)
+        var run = try ParallelRun(
+            simulation: simulation, plan: plan, data: SimulationData(), driver: "serial", tasks: 1,
+            checkpoint: checkpoint)
         for batch in 0..<3 {
             try run.store(simulation.runBatch(seeds: plan.seeds(ofBatch: batch)), forBatch: batch)
             try run.checkpointIfDue()
         }
         var ran: [Int] = []
         let observer = ParallelRunObserver(batchDispatched: { batch, _, _ in ran.append(batch) })
-        let resumed = try parallelDriverMultiprocessing(simulation, numTasks: 2, checkpoint: checkpoint, observer: observer)
+        let resumed = try parallelDriverMultiprocessing(
+            simulation, numTasks: 2, checkpoint: checkpoint, observer: observer)
         XCTAssertEqual(ran.sorted(), [3, 4, 5], "only the missing batches run")
         XCTAssertEqual(ParallelDriverTests.withoutLog(resumed), ParallelDriverTests.withoutLog(whole))
         checkpoint.remove()
@@ -168,8 +184,9 @@ final class CheckpointTests: XCTestCase {
         let folder = try folder(trajectories: 1)
         let checkpoint = Checkpointing(path: folder.appendingPathComponent("ck").path, interval: 0)
         let plan = try RunPlan(simulation: simulation)
-        var run = try ParallelRun(simulation: simulation, plan: plan, data: SimulationData(), driver: "serial", tasks: 1,
-                                  checkpoint: checkpoint)
+        var run = try ParallelRun(
+            simulation: simulation, plan: plan, data: SimulationData(), driver: "serial", tasks: 1,
+            checkpoint: checkpoint)
         try run.store(simulation.runBatch(seeds: plan.seeds(ofBatch: 0)), forBatch: 0)
         try run.checkpointIfDue()
         let good = try Data(contentsOf: URL(fileURLWithPath: checkpoint.path))
@@ -177,7 +194,8 @@ final class CheckpointTests: XCTestCase {
         let stale = folder.appendingPathComponent(".ck.tmp-999999")
         try good.prefix(good.count / 2).write(to: stale)
         let resumed = try serialDriver(simulation, checkpoint: checkpoint)
-        XCTAssertEqual(ParallelDriverTests.withoutLog(resumed), ParallelDriverTests.withoutLog(try serialDriver(simulation)))
+        XCTAssertEqual(
+            ParallelDriverTests.withoutLog(resumed), ParallelDriverTests.withoutLog(try serialDriver(simulation)))
         XCTAssertFalse(FileManager.default.fileExists(atPath: stale.path), "the stale temporary file is removed")
         // A truncated checkpoint is refused with a message, whatever the cut.
         for length in [0, 3, 10, good.count / 2, good.count - 1] {

@@ -6,7 +6,9 @@ import XCTest
 /// gauge-field force that does no work, a unit rescaling direction along `∇θ`, their
 /// constants and `init_classical` checks; and MSMASH's use of a model's own sampler.
 final class ComplexAvoidedCrossingTests: XCTestCase {
-    let models: [any ComplexAvoidedCrossing] = [ComplexAvoidedCrossingA(), ComplexAvoidedCrossingB(), ComplexAvoidedCrossingC()]
+    let models: [any ComplexAvoidedCrossing] = [
+        ComplexAvoidedCrossingA(), ComplexAvoidedCrossingB(), ComplexAvoidedCrossingC(),
+    ]
 
     func testHamiltonianIsHermitianWithEigenvaluesMinusAPlusA() throws {
         for model in models {
@@ -37,8 +39,10 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
                 var largest = 0.0
                 for t in 0..<16 {
                     // dp/dt = -sqrt(2 m) Re(force) and v = sqrt(2/m) Im z (h = 1).
-                    let fx = -(2 * model.mass).squareRoot() * force.re[t], fy = -(2 * model.mass).squareRoot() * force.re[16 + t]
-                    let vx = (2 / model.mass).squareRoot() * moved.im[t], vy = (2 / model.mass).squareRoot() * moved.im[16 + t]
+                    let fx = -(2 * model.mass).squareRoot() * force.re[t],
+                        fy = -(2 * model.mass).squareRoot() * force.re[16 + t]
+                    let vx = (2 / model.mass).squareRoot() * moved.im[t],
+                        vy = (2 / model.mass).squareRoot() * moved.im[16 + t]
                     XCTAssertEqual(fx * vx + fy * vy, 0, accuracy: 1e-12 * max(1, abs(fx * vx)))
                     largest = max(largest, abs(fx) + abs(fy))
                 }
@@ -61,8 +65,10 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
             model.quantumClassicalForce(z: z, wavefunction: psi, activeSurface: surfaces, withGaugeFieldInto: &onePass)
             model.quantumClassicalForce(z: z, wavefunction: psi, into: &inTurn)
             model.addGaugeFieldForce(z: z, activeSurface: surfaces, to: &inTurn)
-            XCTAssertTrue(onePass.re.map(\.bitPattern) == inTurn.re.map(\.bitPattern), "\(model.modelName): real parts")
-            XCTAssertTrue(onePass.im.map(\.bitPattern) == inTurn.im.map(\.bitPattern), "\(model.modelName): imaginary parts")
+            XCTAssertTrue(
+                onePass.re.map(\.bitPattern) == inTurn.re.map(\.bitPattern), "\(model.modelName): real parts")
+            XCTAssertTrue(
+                onePass.im.map(\.bitPattern) == inTurn.im.map(\.bitPattern), "\(model.modelName): imaginary parts")
             // The gauge term is there: without it the force differs.
             var without = onePass
             model.quantumClassicalForce(z: z, wavefunction: psi, into: &without)
@@ -79,7 +85,8 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
         XCTAssertEqual((q[0] * q[0] + q[1] * q[1]).squareRoot(), 1, accuracy: 1e-14)
         XCTAssertEqual(d[0].imaginary, 0); XCTAssertEqual(d[1].imaginary, 0)
         // Zero where ∇θ vanishes (the origin of model B).
-        XCTAssertEqual(model.hopRescalingDirection(z: [Complex(0, 3), Complex(0, 1)], from: 0, to: 1), [Complex(0), Complex(0)])
+        XCTAssertEqual(
+            model.hopRescalingDirection(z: [Complex(0, 3), Complex(0, 1)], from: 0, to: 1), [Complex(0), Complex(0)])
     }
 
     func testConstantsAndInitialDistributionAreChecked() throws {
@@ -88,10 +95,13 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
             XCTAssertEqual(($0 as? QCLabError)?.culprit, "Bx", "\($0)")
         }
         XCTAssertThrowsError(try ModelRegistry.make(name: "ComplexAvoidedCrossingB", constants: ["mass": .number(-1)]))
-        XCTAssertThrowsError(try ModelRegistry.make(name: "ComplexAvoidedCrossingC", initialDistribution: .definitePositionMomentum))
+        XCTAssertThrowsError(
+            try ModelRegistry.make(name: "ComplexAvoidedCrossingC", initialDistribution: .definitePositionMomentum))
         XCTAssertThrowsError(try ModelRegistry.make(name: "SpinBoson", initialDistribution: .wignerCoherentState))
-        let c = try XCTUnwrap(try ModelRegistry.make(name: "ComplexAvoidedCrossingC", constants: ["W": .number(0.5), "two_level_00": .number(1)],
-                                                     initialDistribution: .wignerCoherentState) as? ComplexAvoidedCrossingC)
+        let c = try XCTUnwrap(
+            try ModelRegistry.make(
+                name: "ComplexAvoidedCrossingC", constants: ["W": .number(0.5), "two_level_00": .number(1)],
+                initialDistribution: .wignerCoherentState) as? ComplexAvoidedCrossingC)
         XCTAssertEqual(c.W, 0.5)
         XCTAssertEqual(c.twoLevel.e00, 1)
         XCTAssertEqual(c.By, 0.25)
@@ -107,8 +117,9 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
                 ComplexBatch(repeating: [Complex(0.6), Complex(0, 0.8)], batchSize: seeds.count)
             }
         }
-        let batch = try MSMASHBatch(algorithm: try MultiStateMappingApproachToSurfaceHopping(), model: Sampled(),
-                                    seeds: [0, 1], initialWavefunction: [Complex(1), Complex(0)])
+        let batch = try MSMASHBatch(
+            algorithm: try MultiStateMappingApproachToSurfaceHopping(), model: Sampled(),
+            seeds: [0, 1], initialWavefunction: [Complex(1), Complex(0)])
         var rho = ComplexBatch(components: 4, batchSize: 2)
         batch.densityMatrix(into: &rho)
         // α = 2 for two states: Φ_0 = 1/2 + 2 (0.36 - 1/2).

@@ -22,7 +22,8 @@ final class CoreModelTests: XCTestCase {
             XCTAssertEqual(ours.seeds, theirs.seeds, name)
             for output in ["t", "dm_db", "quantum_energy", "classical_energy"] {
                 guard let mine = ours.mean(output), let reference = theirs.mean(output),
-                      let observable = theirs.observable(output) else {
+                    let observable = theirs.observable(output)
+                else {
                     XCTFail("\(name): output \(output) missing"); continue
                 }
                 assertAgrees(mine, reference, isComplex: observable.isComplex, "\(name) (\(purpose)) \(output)")
@@ -91,14 +92,17 @@ final class CoreModelTests: XCTestCase {
         for _ in 0..<500 {
             let gap = value(0.05)
             // hop_harmonic of the spin-boson bath, as HarmonicBath.hopShift wrote it.
-            let z5 = (0..<5).map { _ in Complex(value(), value()) }, d5 = (0..<5).map { _ in Complex(value(), value(0.3)) }
-            XCTAssertEqual(spinBoson.hopShift(z: z5, direction: d5, energyGap: gap),
-                           previousHarmonic(spinBoson.bath, z5, d5, gap))
+            let z5 = (0..<5).map { _ in Complex(value(), value()) },
+                d5 = (0..<5).map { _ in Complex(value(), value(0.3)) }
+            XCTAssertEqual(
+                spinBoson.hopShift(z: z5, direction: d5, energyGap: gap),
+                previousHarmonic(spinBoson.bath, z5, d5, gap))
             // hop_free of a Tully problem, as TwoStateScatteringModel.hopShift wrote it.
             let z1 = [Complex(value(), value(0.2))], d1 = [Complex(value(), 0)]
             XCTAssertEqual(tully.hopShift(z: z1, direction: d1, energyGap: gap), previousTully(z1, d1, gap))
             // hop_free in two dimensions, as ComplexAvoidedCrossing.hopShift wrote it.
-            let z2 = (0..<2).map { _ in Complex(value(), value(0.2)) }, d2 = (0..<2).map { _ in Complex(value(), value()) }
+            let z2 = (0..<2).map { _ in Complex(value(), value(0.2)) },
+                d2 = (0..<2).map { _ in Complex(value(), value()) }
             XCTAssertEqual(crossing.hopShift(z: z2, direction: d2, energyGap: gap), previousCrossing(z2, d2, gap))
         }
     }
@@ -111,12 +115,16 @@ final class CoreModelTests: XCTestCase {
         var settings = SimulationSettings(tmax: 5, dtUpdate: 0.01, dtCollect: 0.5)
         settings.numTrajs = 8
         settings.batchSize = 8
-        let mf = try serialDriver(Simulation(settings: settings, model: model, algorithm: MeanField(),
-                                             initialWavefunction: [Complex(1), Complex(0)]))
+        let mf = try serialDriver(
+            Simulation(
+                settings: settings, model: model, algorithm: MeanField(),
+                initialWavefunction: [Complex(1), Complex(0)]))
         // The sampler's fixed z: H_c = 0.5 p²/m with p = sqrt(2 m h) Im z = sqrt(2) * 1.
         XCTAssertEqual(mf.mean("classical_energy")![0], 1.0, accuracy: 1e-12)
-        _ = try serialDriver(Simulation(settings: settings, model: model, algorithm: FewestSwitchesSurfaceHopping(),
-                                        initialWavefunction: [Complex(1), Complex(0)]))
+        _ = try serialDriver(
+            Simulation(
+                settings: settings, model: model, algorithm: FewestSwitchesSurfaceHopping(),
+                initialWavefunction: [Complex(1), Complex(0)]))
         XCTAssertGreaterThan(log.count, 0, "the engine must ask the model's own hop rule")
     }
 
@@ -152,12 +160,16 @@ private func previousRoot(a: Double, b: Double, c: Double) -> Double? {
     return a == 0 ? 0 : 0.5 * root / a
 }
 
-private func previousHarmonic(_ bath: HarmonicBath, _ z: [Complex<Double>], _ d: [Complex<Double>], _ energyGap: Double) -> [Complex<Double>]? {
+private func previousHarmonic(
+    _ bath: HarmonicBath, _ z: [Complex<Double>], _ d: [Complex<Double>], _ energyGap: Double
+) -> [Complex<Double>]? {
     var a = 0.0, b = 0.0
     for c in 0..<bath.count {
         let w2h = bath.frequency[c] * bath.frequency[c] / bath.weight[c], h = bath.weight[c]
         let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
-        a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (d[c].real * d[c].real - d[c].imaginary * d[c].imaginary)
+        a +=
+            2.0 * d[c].lengthSquared * bConst - aConst * 2.0
+            * (d[c].real * d[c].real - d[c].imaginary * d[c].imaginary)
         b += h * z[c].imaginary * d[c].real - w2h * z[c].real * d[c].imaginary
     }
     b *= 2.0
@@ -173,7 +185,9 @@ private func previousTully(_ z: [Complex<Double>], _ d: [Complex<Double>], _ ene
     return [Complex(0, -gamma) * d[0]]
 }
 
-private func previousCrossing(_ z: [Complex<Double>], _ d: [Complex<Double>], _ energyGap: Double) -> [Complex<Double>]? {
+private func previousCrossing(_ z: [Complex<Double>], _ d: [Complex<Double>], _ energyGap: Double) -> [Complex<
+    Double
+>]? {
     var a = 0.0, b = 0.0
     for c in 0..<2 {
         a += -(d[c].real * d[c].real)
@@ -193,7 +207,10 @@ struct AnharmonicDimer: ThermalModel {
     let frequency = [1.0, 0.7]
     let coupling: DiagonalLinearCoupling
 
-    init(E: Double = 0.5, V: Double = 0.3, quartic: Double = 0.05, g0: Double = 0.6, g1: Double = -0.4, kBT: Double = 1.0) {
+    init(
+        E: Double = 0.5, V: Double = 0.3, quartic: Double = 0.05, g0: Double = 0.6, g1: Double = -0.4,
+        kBT: Double = 1.0
+    ) {
         (self.E, self.V, self.quartic, self.g0, self.g1, self.kBT) = (E, V, quartic, g0, g1, kBT)
         coupling = DiagonalLinearCoupling(gamma: [[g0, g1], [-g0, -g1]])
     }
@@ -203,12 +220,14 @@ struct AnharmonicDimer: ThermalModel {
         ModelRegistry.register("AnharmonicDimer") { constants, distribution in
             var c = ModelConstants(model: "AnharmonicDimer", constants)
             if distribution != nil {
-                throw QCLabError.invalidConstant(model: "AnharmonicDimer", name: "init_classical", reason: "has no named distributions")
+                throw QCLabError.invalidConstant(
+                    model: "AnharmonicDimer", name: "init_classical", reason: "has no named distributions")
             }
-            let model = AnharmonicDimer(E: try c.double("E", default: 0.5), V: try c.double("V", default: 0.3),
-                                        quartic: try c.double("quartic", default: 0.05, .nonNegative),
-                                        g0: try c.double("g0", default: 0.6), g1: try c.double("g1", default: -0.4),
-                                        kBT: try c.double("kBT", default: 1.0, .positive))
+            let model = AnharmonicDimer(
+                E: try c.double("E", default: 0.5), V: try c.double("V", default: 0.3),
+                quartic: try c.double("quartic", default: 0.05, .nonNegative),
+                g0: try c.double("g0", default: 0.6), g1: try c.double("g1", default: -0.4),
+                kBT: try c.double("kBT", default: 1.0, .positive))
             try c.finish()
             return model
         }
@@ -229,7 +248,9 @@ struct AnharmonicDimer: ThermalModel {
         coupling.force(wavefunction: wavefunction, into: &force)
     }
 
-    func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+    func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<
+        Double
+    >] {
         coupling.gradient(left: u, right: v)
     }
 
@@ -252,8 +273,9 @@ struct AnharmonicDimer: ThermalModel {
             for c in 0..<2 {
                 let m = classicalCoordinateMass[c], w = frequency[c], h = classicalCoordinateWeight[c]
                 let q = (2.0 / (m * h)).squareRoot() * z[c, t].real, p = (2.0 * m * h).squareRoot() * z[c, t].imaginary
-                force[c, t] = Complex((m * (w * w) * q + 4.0 * quartic * (q * q * q)) / (2.0 * m * h).squareRoot(),
-                                      (p / m) * (0.5 * m * h).squareRoot())
+                force[c, t] = Complex(
+                    (m * (w * w) * q + 4.0 * quartic * (q * q * q)) / (2.0 * m * h).squareRoot(),
+                    (p / m) * (0.5 * m * h).squareRoot())
             }
         }
     }
@@ -283,7 +305,9 @@ struct FrustratedDimer: ThermalModel {
     func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, into force: inout ComplexBatch) {
         base.quantumClassicalForce(z: z, wavefunction: wavefunction, into: &force)
     }
-    func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+    func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<
+        Double
+    >] {
         base.couplingGradient(z: z, left: u, right: v)
     }
     func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { base.classicalEnergy(z: z, into: &energy) }

@@ -7,7 +7,8 @@ import XCTest
 /// against qclab 1.3.0 (`Fixtures/generate_msmash_fixtures.py`, listed in `index_msmash.json`).
 final class CrossingAndMSMASHFixtureTests: XCTestCase {
     static func cases(prefix: String) throws -> [String] {
-        let object = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: Fixtures.url("index_msmash.json")))
+        let object = try JSONSerialization.jsonObject(
+            with: Foundation.Data(contentsOf: Fixtures.url("index_msmash.json")))
         return (object as! [[String: Any]]).map { $0["case"] as! String }.filter { $0.hasPrefix(prefix) }
     }
 
@@ -19,7 +20,9 @@ final class CrossingAndMSMASHFixtureTests: XCTestCase {
         XCTAssertEqual(ours.seeds, theirs.seeds, "\(name): seeds", file: file, line: line)
         for output in ["t", "dm_db", "quantum_energy", "classical_energy"] {
             guard let reference = theirs.mean(output), let observable = theirs.observable(output) else { continue }
-            guard let mine = ours.mean(output) else { XCTFail("\(name): output \(output) missing", file: file, line: line); continue }
+            guard let mine = ours.mean(output) else {
+                XCTFail("\(name): output \(output) missing", file: file, line: line); continue
+            }
             assertAgrees(mine, reference, isComplex: observable.isComplex, "\(name) \(output)", file: file, line: line)
         }
     }
@@ -45,11 +48,13 @@ final class CrossingAndMSMASHFixtureTests: XCTestCase {
     /// perturbed). Trajectory by trajectory we must agree wherever QC Lab agrees with itself;
     /// elsewhere (and as a whole, over 32 more trajectories) within the error bars.
     func testMSMASHOnTheCrossingsPerTrajectoryAndStatistically() throws {
-        let object = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: Fixtures.url("msmash_crossings_rounding.json")))
+        let object = try JSONSerialization.jsonObject(
+            with: Foundation.Data(contentsOf: Fixtures.url("msmash_crossings_rounding.json")))
         let study = object as! [String: Any]
         let grid = study["grid"] as! [String: Double]
-        let settings = SimulationSettings(tmax: grid["tmax"]!, dtUpdate: grid["dt_update"]!, dtCollect: grid["dt_collect"]!,
-                                          numTrajs: 1, batchSize: 1)
+        let settings = SimulationSettings(
+            tmax: grid["tmax"]!, dtUpdate: grid["dt_update"]!, dtCollect: grid["dt_collect"]!,
+            numTrajs: 1, batchSize: 1)
         var selfConsistent = 0, unstable: [String] = []
         for entry in study["models"] as! [[String: Any]] {
             let gaugeFieldForce = (entry["settings"] as? [String: Bool])?["use_gauge_field_force"] ?? false
@@ -59,8 +64,10 @@ final class CrossingAndMSMASHFixtureTests: XCTestCase {
             func run(_ seeds: [Int]) throws -> SimulationData {
                 var s = settings
                 (s.numTrajs, s.batchSize) = (seeds.count, seeds.count)
-                return try serialDriver(Simulation(settings: s, model: model, algorithm: algorithm,
-                                                   initialWavefunction: [Complex(1), Complex(0)]), seeds: seeds)
+                return try serialDriver(
+                    Simulation(
+                        settings: s, model: model, algorithm: algorithm,
+                        initialWavefunction: [Complex(1), Complex(0)]), seeds: seeds)
             }
             var stable: [Int] = []
             for trajectory in entry["trajectories"] as! [[String: Any]] {
@@ -68,18 +75,24 @@ final class CrossingAndMSMASHFixtureTests: XCTestCase {
                 let theirs = (trajectory["dm_db"] as! [String]).map { Double($0)! }
                 let perturbed = (trajectory["dm_db_perturbed"] as! [String]).map { Double($0)! }
                 let agreesWithItself = stride(from: 0, to: theirs.count, by: 2).allSatisfy { i in
-                    let d = ((theirs[i] - perturbed[i]) * (theirs[i] - perturbed[i])
-                             + (theirs[i + 1] - perturbed[i + 1]) * (theirs[i + 1] - perturbed[i + 1])).squareRoot()
+                    let d =
+                        ((theirs[i] - perturbed[i]) * (theirs[i] - perturbed[i])
+                        + (theirs[i + 1] - perturbed[i + 1]) * (theirs[i + 1] - perturbed[i + 1])).squareRoot()
                     return d <= 1e-6 + 1e-5 * (theirs[i] * theirs[i] + theirs[i + 1] * theirs[i + 1]).squareRoot()
                 }
-                guard agreesWithItself else { unstable.append("\(name) \(seed): QC Lab disagrees with itself"); continue }
+                guard agreesWithItself else {
+                    unstable.append("\(name) \(seed): QC Lab disagrees with itself"); continue
+                }
                 // A hop decided by a rescaling direction that cancelled to rounding (MSMASHRows)
                 // depends on the last bits of the arithmetic, which the mass does not probe.
-                var batch = try MSMASHBatch(algorithm: algorithm, model: model, seeds: [seed],
-                                            initialWavefunction: [Complex(1), Complex(0)])
+                var batch = try MSMASHBatch(
+                    algorithm: algorithm, model: model, seeds: [seed],
+                    initialWavefunction: [Complex(1), Complex(0)])
                 for _ in 0..<TimeGrid(settings).totalSteps { try batch.step(dt: settings.dtUpdate) }
                 guard batch.roundingDecidedHops[0] == 0 else {
-                    unstable.append("\(name) \(seed): \(batch.roundingDecidedHops[0]) hop decisions along a direction cancelled to rounding")
+                    unstable.append(
+                        "\(name) \(seed): \(batch.roundingDecidedHops[0]) hop decisions along a direction cancelled to rounding"
+                    )
                     continue
                 }
                 stable.append(seed)
@@ -90,16 +103,23 @@ final class CrossingAndMSMASHFixtureTests: XCTestCase {
             let seeds = entry["stats_seeds"] as! [Int]
             let ours = try run(seeds)
             let mean = ours.mean("dm_db")!, error = ours.standardError("dm_db")!
-            let theirMean = entry["population_mean"] as! [[Double]], theirError = entry["population_stderr"] as! [[Double]]
+            let theirMean = entry["population_mean"] as! [[Double]],
+                theirError = entry["population_stderr"] as! [[Double]]
             for (time, row) in theirMean.enumerated() {
                 for state in 0..<2 {
                     let slot = 2 * (time * 4 + state * 3)
-                    let bound = 4 * (error[slot] * error[slot] + theirError[time][state] * theirError[time][state]).squareRoot() + 1e-6
-                    XCTAssertLessThanOrEqual(abs(mean[slot] - row[state]), bound, "\(name) population \(state) at collect \(time)")
+                    let bound =
+                        4
+                        * (error[slot] * error[slot] + theirError[time][state] * theirError[time][state]).squareRoot()
+                        + 1e-6
+                    XCTAssertLessThanOrEqual(
+                        abs(mean[slot] - row[state]), bound, "\(name) population \(state) at collect \(time)")
                 }
             }
         }
-        print("MSMASH crossings compared one by one: \(selfConsistent); not compared:\n  " + unstable.joined(separator: "\n  "))
+        print(
+            "MSMASH crossings compared one by one: \(selfConsistent); not compared:\n  "
+                + unstable.joined(separator: "\n  "))
         XCTAssertGreaterThanOrEqual(selfConsistent, 5, "too few trajectories to compare one by one")
     }
 }

@@ -33,7 +33,9 @@ final class DocumentationSnippetTests: XCTestCase {
         for folder in ["Sources/QCLab/QCLab.docc", "docs"] {
             let url = root.appendingPathComponent(folder)
             guard manager.fileExists(atPath: url.path) else { continue }
-            paths += try manager.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".md") }.sorted().map { "\(folder)/\($0)" }
+            paths += try manager.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".md") }.sorted().map {
+                "\(folder)/\($0)"
+            }
         }
         return paths
     }
@@ -59,7 +61,8 @@ final class DocumentationSnippetTests: XCTestCase {
             } else if trimmed == "```swift" {
                 var reason: String?
                 if previous.hasPrefix("<!-- not compiled:"), previous.hasSuffix("-->") {
-                    reason = String(previous.dropFirst("<!-- not compiled:".count).dropLast(3)).trimmingCharacters(in: .whitespaces)
+                    reason = String(previous.dropFirst("<!-- not compiled:".count).dropLast(3)).trimmingCharacters(
+                        in: .whitespaces)
                 }
                 current = Block(lines: [], skipReason: reason, line: index + 1)
             }
@@ -129,9 +132,12 @@ final class DocumentationSnippetTests: XCTestCase {
             try expected.write(to: url, atomically: true, encoding: .utf8)
         }
         let committed = try String(contentsOf: url, encoding: .utf8)
-        XCTAssertEqual(committed, expected, "\(Self.generatedPath) is out of date with the documents; regenerate it with "
-                       + "QCLAB_UPDATE_SNIPPETS=1 swift test --disable-swift-testing --filter DocumentationSnippetTests")
-        XCTAssertGreaterThanOrEqual(expected.components(separatedBy: "\n        // ").count - 1, 8, "the documents' blocks were found")
+        XCTAssertEqual(
+            committed, expected,
+            "\(Self.generatedPath) is out of date with the documents; regenerate it with "
+                + "QCLAB_UPDATE_SNIPPETS=1 swift test --disable-swift-testing --filter DocumentationSnippetTests")
+        XCTAssertGreaterThanOrEqual(
+            expected.components(separatedBy: "\n        // ").count - 1, 8, "the documents' blocks were found")
     }
 
     /// A block left out as `an excerpt of PATH ...` is, line for line, a run of lines of

@@ -22,7 +22,7 @@ private enum Snippets_README_md {
 
         let simulation = Simulation(
             settings: settings,
-            model: SpinBoson(kBT: 1.0, V: 0.5, E: 0.5, A: 100, W: 0.1, lReorg: 0.005),
+            model: try ModelRegistry.make(name: "SpinBoson", constants: ["l_reorg": .number(0.005), "V": .number(0.5)]),
             algorithm: MeanField(),
             initialWavefunction: [Complex(1), Complex(0)])   // initial_state["wf_db"]
 
@@ -117,7 +117,7 @@ private enum Snippets_DocC_GettingStarted_md {
 
         let simulation = Simulation(
             settings: settings,
-            model: SpinBoson(kBT: 1.0, V: 0.5, E: 0.5, A: 100, W: 0.1, lReorg: 0.005),
+            model: try ModelRegistry.make(name: "SpinBoson", constants: ["l_reorg": .number(0.005), "V": .number(0.5)]),
             algorithm: MeanField(),
             initialWavefunction: [Complex(1), Complex(0)])   // initial_state["wf_db"]
 

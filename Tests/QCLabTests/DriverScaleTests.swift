@@ -39,15 +39,22 @@ final class DriverScaleTests: XCTestCase {
         for batches in [20, 160] {
             let folder = try folder(batches: batches)
             // The forked parent with its workers (GNU time reports the largest of them).
-            let forked = try QCLabCLI.run(["-f", "peak-rss %M", qclab, "run", "job.json", "--driver", "multiprocessing",
-                                           "--num-tasks", "2", "--output", "f.h5"], in: folder,
-                                          program: URL(fileURLWithPath: time), timeout: 600)
+            let forked = try QCLabCLI.run(
+                [
+                    "-f", "peak-rss %M", qclab, "run", "job.json", "--driver", "multiprocessing",
+                    "--num-tasks", "2", "--output", "f.h5",
+                ], in: folder,
+                program: URL(fileURLWithPath: time), timeout: 600)
             XCTAssertEqual(forked.status, 0, forked.errors)
             results["fork", default: [:]][batches] = peaks(forked.errors)
             // Every MPI rank, each wrapped.
             if let mpirun {
-                let mpi = try P.run(mpirun, ["--oversubscribe", "-n", "2", time, "-f", "peak-rss %M", qclab, "run", "job.json",
-                                             "--driver", "mpi", "--output", "m.h5"], in: folder, timeout: 600)
+                let mpi = try P.run(
+                    mpirun,
+                    [
+                        "--oversubscribe", "-n", "2", time, "-f", "peak-rss %M", qclab, "run", "job.json",
+                        "--driver", "mpi", "--output", "m.h5",
+                    ], in: folder, timeout: 600)
                 XCTAssertEqual(mpi.status, 0, mpi.errors)
                 results["mpi", default: [:]][batches] = peaks(mpi.errors).sorted()
             }
@@ -60,7 +67,9 @@ final class DriverScaleTests: XCTestCase {
             // Compare the largest process of each run (rank 0 or the parent).
             let a = small.max() ?? 0, b = large.max() ?? 0
             XCTAssertLessThanOrEqual(b, 1.5 * a, "\(driver): peak RSS \(b) MiB at 160 batches vs \(a) MiB at 20")
-            for (x, y) in zip(small, large) { XCTAssertLessThanOrEqual(y, 1.5 * x, "\(driver): every rank: \(small) vs \(large)") }
+            for (x, y) in zip(small, large) {
+                XCTAssertLessThanOrEqual(y, 1.5 * x, "\(driver): every rank: \(small) vs \(large)")
+            }
         }
     }
 
@@ -90,7 +99,8 @@ final class DriverScaleTests: XCTestCase {
         func sh(_ command: String) throws -> QCLabCLI.Outcome {
             try QCLabCLI.run(["-c", command], in: folder, program: URL(fileURLWithPath: "/bin/sh"), timeout: 30)
         }
-        let setup = try sh("""
+        let setup = try sh(
+            """
             set -e
             \(ip) netns add \(a); \(ip) netns add \(b)
             \(ip) link add \(a)v type veth peer name \(b)v
@@ -102,20 +112,21 @@ final class DriverScaleTests: XCTestCase {
             """)
         addTeardownBlock { _ = try? sh("\(ip) netns del \(a); \(ip) netns del \(b)") }
         guard setup.status == 0 else {
-            throw TestEnvironment.unavailable("cannot make network namespaces here (needs root with CAP_NET_ADMIN): \(setup.errors)")
+            throw TestEnvironment.unavailable(
+                "cannot make network namespaces here (needs root with CAP_NET_ADMIN): \(setup.errors)")
         }
         let bin = folder.appendingPathComponent("bin")
         try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
         let agent = bin.appendingPathComponent("ssh")
         try """
-            #!/bin/sh
-            # ssh for Open MPI's daemon launcher: runs the daemon command in the namespace of the "host",
-            # under a host name of its own (shared-memory files are named after the host).
-            while [ "${1#-}" != "$1" ]; do shift; done
-            host=$1; shift
-            case "$host" in \(hostA)) ns=\(a) ;; \(hostB)) ns=\(b) ;; *) echo "unknown host $host" >&2; exit 1 ;; esac
-            exec \(ip) netns exec "$ns" \(unshare) --uts /bin/sh -c "hostname $ns; $*"
-            """.write(to: agent, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        # ssh for Open MPI's daemon launcher: runs the daemon command in the namespace of the "host",
+        # under a host name of its own (shared-memory files are named after the host).
+        while [ "${1#-}" != "$1" ]; do shift; done
+        host=$1; shift
+        case "$host" in \(hostA)) ns=\(a) ;; \(hostB)) ns=\(b) ;; *) echo "unknown host $host" >&2; exit 1 ;; esac
+        exec \(ip) netns exec "$ns" \(unshare) --uts /bin/sh -c "hostname $ns; $*"
+        """.write(to: agent, atomically: true, encoding: .utf8)
         chmod(agent.path, 0o755)
         // 64 batches of 4 trajectories, long enough that a batch outlasts a message by far,
         // and that a rank's CPU time is mostly batches (rank 0 also reads and writes files).
@@ -128,18 +139,25 @@ final class DriverScaleTests: XCTestCase {
         // (a file: the launcher's forwarding of a rank's last lines can lose them).
         let time = "/usr/bin/time"
         let timed = FileManager.default.isExecutableFile(atPath: time)
-        let wrapper = timed ? ["/bin/sh", "-c", #"exec \#(time) -o "cpu-$OMPI_COMM_WORLD_RANK" -f "%U %S" "$0" "$@""#] : []
+        let wrapper =
+            timed ? ["/bin/sh", "-c", #"exec \#(time) -o "cpu-$OMPI_COMM_WORLD_RANK" -f "%U %S" "$0" "$@""#] : []
         for perHost in [1, 2] {
             let ranks = 2 * perHost, name = "two-hosts-\(ranks).h5"
             let path = bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-            let outcome = try QCLabCLI.run([
-                "netns", "exec", a, mpirun.path, "--host", "\(hostA):\(perHost),\(hostB):\(perHost)", "-n", "\(ranks)",
-                "--bind-to", "none"] + wrapper + [
-                qclab, "run", "job.json", "--driver", "mpi", "--output", name, "--mergeable"], in: folder, program: URL(fileURLWithPath: ip),
-                timeout: 300, environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "PATH": path])
+            let outcome = try QCLabCLI.run(
+                [
+                    "netns", "exec", a, mpirun.path, "--host", "\(hostA):\(perHost),\(hostB):\(perHost)", "-n",
+                    "\(ranks)",
+                    "--bind-to", "none",
+                ] + wrapper + [
+                    qclab, "run", "job.json", "--driver", "mpi", "--output", name, "--mergeable",
+                ], in: folder, program: URL(fileURLWithPath: ip),
+                timeout: 300,
+                environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "PATH": path])
             let label = "\(ranks) ranks on two hosts"
             XCTAssertEqual(outcome.status, 0, "\(label): \(outcome.errors)")
-            XCTAssertEqual(outcome.output.components(separatedBy: "wrote \(name)").count - 1, 1, "\(label): only rank 0 writes")
+            XCTAssertEqual(
+                outcome.output.components(separatedBy: "wrote \(name)").count - 1, 1, "\(label): only rank 0 writes")
             let data = try SimulationData(contentsOf: folder.appendingPathComponent(name).path)
             XCTAssertEqual(P.withoutLog(data), P.withoutLog(serial), label)
             XCTAssertTrue(data.log.contains("mpi driver, \(ranks) task(s)"), data.log)
@@ -152,14 +170,18 @@ final class DriverScaleTests: XCTestCase {
             var cpu: [Int: Double] = [:]
             for rank in 0..<ranks where timed {
                 let file = folder.appendingPathComponent("cpu-\(rank)")
-                let words = ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(whereSeparator: \.isWhitespace)
-                if words.count == 2, let user = Double(words[0]), let system = Double(words[1]) { cpu[rank] = user + system }
+                let words = ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(
+                    whereSeparator: \.isWhitespace)
+                if words.count == 2, let user = Double(words[0]), let system = Double(words[1]) {
+                    cpu[rank] = user + system
+                }
                 try? FileManager.default.removeItem(at: file)
             }
             let expected = 64.0 / Double(ranks)
             for (rank, count) in shares.sorted(by: { $0.key < $1.key }) {
-                XCTAssertLessThanOrEqual(abs(Double(count) - expected), 0.25 * expected,
-                                         "\(label): rank \(rank)'s share: \(shares), CPU seconds \(cpu)")
+                XCTAssertLessThanOrEqual(
+                    abs(Double(count) - expected), 0.25 * expected,
+                    "\(label): rank \(rank)'s share: \(shares), CPU seconds \(cpu)")
             }
         }
     }
@@ -169,7 +191,9 @@ final class DriverScaleTests: XCTestCase {
         var shares: [Int: Int] = [:]
         for line in log.split(separator: "\n") where line.hasPrefix("MPI rank ") {
             let words = line.split(separator: " ")
-            if words.count > 4, words[3] == "ran", let rank = Int(words[2]), let count = Int(words[4]) { shares[rank] = count }
+            if words.count > 4, words[3] == "ran", let rank = Int(words[2]), let count = Int(words[4]) {
+                shares[rank] = count
+            }
         }
         return shares
     }
@@ -182,15 +206,25 @@ final class DriverScaleTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-root-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-        try P.jobJSON(trajectories: 8).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
-        let missing = try P.run(mpirun, ["--oversubscribe", "-n", "2", qclab, "run", "nowhere.json", "--driver", "mpi",
-                                         "--output", "out.h5"], in: folder, timeout: 60)
+        try P.jobJSON(trajectories: 8).write(
+            to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let missing = try P.run(
+            mpirun,
+            [
+                "--oversubscribe", "-n", "2", qclab, "run", "nowhere.json", "--driver", "mpi",
+                "--output", "out.h5",
+            ], in: folder, timeout: 60)
         XCTAssertNotEqual(missing.status, 0)
-        XCTAssertEqual(missing.errors.components(separatedBy: "job file 'nowhere.json' does not exist").count - 1, 1, missing.errors)
+        XCTAssertEqual(
+            missing.errors.components(separatedBy: "job file 'nowhere.json' does not exist").count - 1, 1,
+            missing.errors)
         // A run and its continuation: other ranks get the earlier data from rank 0.
-        for arguments in [["run", "job.json", "--driver", "mpi", "--output", "a.h5", "--mergeable"],
-                          ["run", "job.json", "--driver", "mpi", "--append", "a.h5", "--output", "b.h5", "--mergeable"]] {
-            let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "3", qclab] + arguments, in: folder, timeout: 60)
+        for arguments in [
+            ["run", "job.json", "--driver", "mpi", "--output", "a.h5", "--mergeable"],
+            ["run", "job.json", "--driver", "mpi", "--append", "a.h5", "--output", "b.h5", "--mergeable"],
+        ] {
+            let outcome = try P.run(
+                mpirun, ["--oversubscribe", "-n", "3", qclab] + arguments, in: folder, timeout: 60)
             XCTAssertEqual(outcome.status, 0, outcome.errors)
         }
         let b = try SimulationData(contentsOf: folder.appendingPathComponent("b.h5").path)
@@ -203,13 +237,20 @@ final class DriverScaleTests: XCTestCase {
     /// launcher forwards its standard error), once for the job, not once per rank.
     func testRankZeroReportsTheWholeJobsProgress() throws {
         let mpirun = try P.mpirun()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-progress-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qclab-progress-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-        try P.jobJSON(trajectories: 23).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
-        let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "3", try QCLabCLI.executable().path, "run", "job.json",
-                                         "--driver", "mpi", "--output", "out.h5"], in: folder, timeout: 60)
+        try P.jobJSON(trajectories: 23).write(
+            to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        let outcome = try P.run(
+            mpirun,
+            [
+                "--oversubscribe", "-n", "3", try QCLabCLI.executable().path, "run", "job.json",
+                "--driver", "mpi", "--output", "out.h5",
+            ], in: folder, timeout: 60)
         XCTAssertEqual(outcome.status, 0, outcome.errors)
-        XCTAssertEqual(outcome.errors.components(separatedBy: "qclab: 23/23 trajectories").count - 1, 1, outcome.errors)
+        XCTAssertEqual(
+            outcome.errors.components(separatedBy: "qclab: 23/23 trajectories").count - 1, 1, outcome.errors)
     }
 }

@@ -13,16 +13,22 @@ final class EnvironmentFaultTests: XCTestCase {
     // MARK: Helpers
 
     /// Runs `script` in bash with `$0` set to the built qclab, in `folder`.
-    private func shell(_ script: String, in folder: URL, environment: [String: String] = [:],
-                       file: StaticString = #filePath, line: UInt = #line) throws -> QCLabCLI.Outcome {
-        try QCLabCLI.run(["-c", script, try QCLabCLI.executable().path], in: folder, program: URL(fileURLWithPath: "/bin/bash"),
-                         timeout: 120, environment: environment, file: file, line: line)
+    private func shell(
+        _ script: String, in folder: URL, environment: [String: String] = [:],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> QCLabCLI.Outcome {
+        try QCLabCLI.run(
+            ["-c", script, try QCLabCLI.executable().path], in: folder, program: URL(fileURLWithPath: "/bin/bash"),
+            timeout: 120, environment: environment, file: file, line: line)
     }
 
     /// Asserts one error line of `code` holding every one of `parts`, a non-zero exit, no signal.
-    private func assertOneLine(_ outcome: QCLabCLI.Outcome, code: String, _ parts: [String],
-                               file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertFalse(outcome.signaled, "ended by signal \(outcome.status): \(outcome.errors)", file: file, line: line)
+    private func assertOneLine(
+        _ outcome: QCLabCLI.Outcome, code: String, _ parts: [String],
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertFalse(
+            outcome.signaled, "ended by signal \(outcome.status): \(outcome.errors)", file: file, line: line)
         XCTAssertNotEqual(outcome.status, 0, "exited 0; stderr: \(outcome.errors)", file: file, line: line)
         XCTAssertEqual(outcome.errorLines.count, 1, "stderr: \(outcome.errors)", file: file, line: line)
         XCTAssertEqual(outcome.errorCode, code, "stderr: \(outcome.errors)", file: file, line: line)
@@ -38,7 +44,9 @@ final class EnvironmentFaultTests: XCTestCase {
         XCTAssertEqual(job.status, 0, job.errors)
         var object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(job.output.utf8)) as? [String: Any])
         var current = try XCTUnwrap(object["settings"] as? [String: Any])
-        let small: [String: Any] = ["num_trajs": 4, "batch_size": 4, "tmax": 1.0, "dt_collect": 0.1, "progress_bar": false]
+        let small: [String: Any] = [
+            "num_trajs": 4, "batch_size": 4, "tmax": 1.0, "dt_collect": 0.1, "progress_bar": false,
+        ]
         for (key, value) in small.merging(settings, uniquingKeysWith: { $1 }) { current[key] = value }
         object["settings"] = current
         try JSONSerialization.data(withJSONObject: object).write(to: folder.appendingPathComponent(name))
@@ -58,8 +66,10 @@ final class EnvironmentFaultTests: XCTestCase {
 
     func testEveryStandardOutputWriteIsChecked() throws {
         let folder = try folderWithOutput("qclab-stdout")
-        for command in ["init SpinBoson MeanField", "info out.h5", "info out.h5 --log", "models", "models SpinBoson", "--help",
-                        "run job.json --output again.h5"] {
+        for command in [
+            "init SpinBoson MeanField", "info out.h5", "info out.h5 --log", "models", "models SpinBoson", "--help",
+            "run job.json --output again.h5",
+        ] {
             let outcome = try shell("exec \"$0\" \(command) > /dev/full", in: folder)
             assertOneLine(outcome, code: "system", ["standard output", "No space left on device"])
         }
@@ -125,23 +135,42 @@ final class EnvironmentFaultTests: XCTestCase {
 
     func testEnvironmentVariablesAreParsedStrictly() throws {
         let folder = try folderWithOutput("qclab-env")
-        let bad = ["inf", "9.3e18", "5000000000", "4294967295", "nan", "-1", "0", "", " 5", "1e2", "+5", "5s", "0x10", "86400.5"]
+        let bad = [
+            "inf", "9.3e18", "5000000000", "4294967295", "nan", "-1", "0", "", " 5", "1e2", "+5", "5s", "0x10",
+            "86400.5",
+        ]
         for value in bad {
-            let outcome = try QCLabCLI.run(["info", "out.h5"], in: folder, environment: ["QCLAB_INPUT_CHECK_SECONDS": value])
+            let outcome = try QCLabCLI.run(
+                ["info", "out.h5"], in: folder, environment: ["QCLAB_INPUT_CHECK_SECONDS": value])
             assertOneLine(outcome, code: "invalidEnvironment", ["QCLAB_INPUT_CHECK_SECONDS='\(value)'", "(0, 86400]"])
             XCTAssertEqual(outcome.output, "")
         }
         for value in ["30", "86400", "2.5"] {
-            let outcome = try QCLabCLI.run(["info", "out.h5"], in: folder, environment: ["QCLAB_INPUT_CHECK_SECONDS": value])
+            let outcome = try QCLabCLI.run(
+                ["info", "out.h5"], in: folder, environment: ["QCLAB_INPUT_CHECK_SECONDS": value])
             XCTAssertEqual(outcome.status, 0, "\(value): \(outcome.errors)")
             XCTAssertTrue(outcome.output.contains("error bars:   yes"), outcome.output)
         }
         // The others: refused before any work, with their ranges; nothing written.
         let cases: [(String, String, [String], String)] = [
-            ("QCLAB_CHECKPOINT_INTERVAL", "inf", ["run", "job.json", "--output", "c.h5", "--checkpoint", "ck"], "[0, 86400]"),
-            ("QCLAB_CHECKPOINT_INTERVAL", "-2", ["run", "job.json", "--output", "c.h5", "--checkpoint", "ck"], "[0, 86400]"),
-            ("QCLAB_WORKER_STALL_SECONDS", "nan", ["run", "job.json", "--output", "c.h5", "--driver", "multiprocessing", "--num-tasks", "2"], "(0, 86400]"),
-            ("QCLAB_WORKER_STALL_SECONDS", "0", ["run", "job.json", "--output", "c.h5", "--driver", "multiprocessing", "--num-tasks", "2"], "(0, 86400]"),
+            (
+                "QCLAB_CHECKPOINT_INTERVAL", "inf", ["run", "job.json", "--output", "c.h5", "--checkpoint", "ck"],
+                "[0, 86400]"
+            ),
+            (
+                "QCLAB_CHECKPOINT_INTERVAL", "-2", ["run", "job.json", "--output", "c.h5", "--checkpoint", "ck"],
+                "[0, 86400]"
+            ),
+            (
+                "QCLAB_WORKER_STALL_SECONDS", "nan",
+                ["run", "job.json", "--output", "c.h5", "--driver", "multiprocessing", "--num-tasks", "2"],
+                "(0, 86400]"
+            ),
+            (
+                "QCLAB_WORKER_STALL_SECONDS", "0",
+                ["run", "job.json", "--output", "c.h5", "--driver", "multiprocessing", "--num-tasks", "2"],
+                "(0, 86400]"
+            ),
             ("QCLAB_RASTERIZER_SECONDS", "1e9", ["plot", "out.h5", "--output", "c.png"], "(0, 86400]"),
         ]
         // A rasterizer that would fail if it were ever started.
@@ -157,12 +186,17 @@ final class EnvironmentFaultTests: XCTestCase {
     func testABadVariableUnderMPIIsOneLineFromRankZero() throws {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-env-mpi")
         try writeJob(in: folder)
-        let outcome = try QCLabCLI.run(["--oversubscribe", "-n", "2", "-x", "QCLAB_CHECKPOINT_INTERVAL",
-                                        try QCLabCLI.executable().path, "run", "job.json", "--driver", "mpi",
-                                        "--output", "out.h5", "--checkpoint", "ck"],
-                                       in: folder, program: try ParallelDriverTests.mpirun(),
-                                       environment: ["QCLAB_CHECKPOINT_INTERVAL": "inf", "OMPI_ALLOW_RUN_AS_ROOT": "1",
-                                                     "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"])
+        let outcome = try QCLabCLI.run(
+            [
+                "--oversubscribe", "-n", "2", "-x", "QCLAB_CHECKPOINT_INTERVAL",
+                try QCLabCLI.executable().path, "run", "job.json", "--driver", "mpi",
+                "--output", "out.h5", "--checkpoint", "ck",
+            ],
+            in: folder, program: try ParallelDriverTests.mpirun(),
+            environment: [
+                "QCLAB_CHECKPOINT_INTERVAL": "inf", "OMPI_ALLOW_RUN_AS_ROOT": "1",
+                "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+            ])
         XCTAssertNotEqual(outcome.status, 0)
         let ours = outcome.errorLines.filter { $0.hasPrefix("qclab: ") }
         XCTAssertEqual(ours.count, 1, outcome.errors)
@@ -175,7 +209,10 @@ final class EnvironmentFaultTests: XCTestCase {
     func testOpenFileLimit() throws {
         let folder = try folderWithOutput("qclab-nofile")
         // Six descriptors are enough for qclab, its check child and HDF5.
-        for command in ["info out.h5", "plot out.h5 --output p.svg", "merge out.h5 --output m.h5", "run job.json --output a.h5 --append out.h5"] {
+        for command in [
+            "info out.h5", "plot out.h5 --output p.svg", "merge out.h5 --output m.h5",
+            "run job.json --output a.h5 --append out.h5",
+        ] {
             let outcome = try shell("ulimit -n 6; exec \"$0\" \(command)", in: folder)
             XCTAssertFalse(outcome.signaled, "\(command): signal \(outcome.status): \(outcome.errors)")
             XCTAssertEqual(outcome.status, 0, "\(command): \(outcome.errors)")
@@ -208,21 +245,30 @@ final class EnvironmentFaultTests: XCTestCase {
                 taken.append(descriptor)
             }
             XCTAssertEqual(errno, EMFILE)
-            do { _ = try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path) } catch { message = "\(error)" }
-            do { _ = try Job(contentsOf: folder.appendingPathComponent("job.json").path) } catch { message += " | \(error)" }
+            do { _ = try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path) } catch {
+                message = "\(error)"
+            }
+            do { _ = try Job(contentsOf: folder.appendingPathComponent("job.json").path) } catch {
+                message += " | \(error)"
+            }
         }
-        XCTAssertTrue(message.contains("cannot be read: too many open files (the open-file limit, ulimit -n, is 64)"), message)
-        XCTAssertTrue(message.contains("job file") && message.components(separatedBy: "ulimit -n, is 64").count == 3, message)
+        XCTAssertTrue(
+            message.contains("cannot be read: too many open files (the open-file limit, ulimit -n, is 64)"), message)
+        XCTAssertTrue(
+            message.contains("job file") && message.components(separatedBy: "ulimit -n, is 64").count == 3, message)
     }
 
     /// Runs `script` as the unprivileged user nobody when this test runs as root (root is
     /// exempt from the process limit), else as is.
-    private func unprivileged(_ script: String, in folder: URL, environment: [String: String] = [:]) throws -> QCLabCLI.Outcome {
+    private func unprivileged(_ script: String, in folder: URL, environment: [String: String] = [:]) throws
+        -> QCLabCLI.Outcome
+    {
         guard getuid() == 0 else { return try shell(script, in: folder, environment: environment) }
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: folder.path)
         let quoted = "'" + script.replacingOccurrences(of: "'", with: "'\\''") + "'"
-        return try shell("exec setpriv --reuid=65534 --regid=65534 --clear-groups /bin/bash -c \(quoted) \"$0\"", in: folder,
-                         environment: environment)
+        return try shell(
+            "exec setpriv --reuid=65534 --regid=65534 --clear-groups /bin/bash -c \(quoted) \"$0\"", in: folder,
+            environment: environment)
     }
 
     func testProcessLimitGivesOneLineNotAHang() throws {
@@ -236,9 +282,12 @@ final class EnvironmentFaultTests: XCTestCase {
             assertOneLine(outcome, code: "system", ["too many processes", "ulimit -u, is 1"])
         }
         // Forked workers: the fork that fails is named with the limit and the seeds lost.
-        let forked = try unprivileged("ulimit -u 1; exec \"$0\" run job.json --output a.h5 --driver multiprocessing --num-tasks 2",
-                                      in: folder, environment: environment)
-        assertOneLine(forked, code: "workerFailed", ["fork failed: too many processes (the process limit, ulimit -u, is 1)", "lost seeds"])
+        let forked = try unprivileged(
+            "ulimit -u 1; exec \"$0\" run job.json --output a.h5 --driver multiprocessing --num-tasks 2",
+            in: folder, environment: environment)
+        assertOneLine(
+            forked, code: "workerFailed",
+            ["fork failed: too many processes (the process limit, ulimit -u, is 1)", "lost seeds"])
         XCTAssertFalse(QCLabCLI.contents(of: folder).contains("a.h5"))
     }
 
@@ -255,7 +304,9 @@ final class EnvironmentFaultTests: XCTestCase {
         // A run that cannot fit under the limit: refused before it starts, naming the limit.
         try writeJob("huge.json", in: folder, settings: ["num_trajs": 200_000, "batch_size": 100_000])
         let outcome = try shell("ulimit -v 250000; exec \"$0\" run huge.json --output x.h5", in: folder)
-        assertOneLine(outcome, code: "invalidSetting", ["batch_size", "of memory", "(the address-space limit, ulimit -v, is 250000 KiB)"])
+        assertOneLine(
+            outcome, code: "invalidSetting",
+            ["batch_size", "of memory", "(the address-space limit, ulimit -v, is 250000 KiB)"])
         XCTAssertFalse(QCLabCLI.contents(of: folder).contains("x.h5"))
     }
 
@@ -290,13 +341,15 @@ final class EnvironmentFaultTests: XCTestCase {
     func testRasterizerThatExitsWithoutReading() throws {
         let folder = try folderWithOutput("qclab-rsvg-exit")
         let path = try fakeRasterizer(in: folder, script: "exec 0<&-\nexit 0")
-        let outcome = try QCLabCLI.run(["plot", "out.h5", "--output", "p.png"], in: folder, environment: ["PATH": path])
+        let outcome = try QCLabCLI.run(
+            ["plot", "out.h5", "--output", "p.png"], in: folder, environment: ["PATH": path])
         assertOneLine(outcome, code: "system", ["rsvg-convert could not render the plot: it exited (status 0)"])
         XCTAssertFalse(outcome.errors.contains("plot: exit status 0"))
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["bin", "job.json", "out.h5"])
         // One that fails says its own first line.
         _ = try fakeRasterizer(in: folder, script: "cat >/dev/null; echo 'rsvg-convert: bad SVG' >&2; exit 1")
-        let failed = try QCLabCLI.run(["plot", "out.h5", "--output", "p.png"], in: folder, environment: ["PATH": path])
+        let failed = try QCLabCLI.run(
+            ["plot", "out.h5", "--output", "p.png"], in: folder, environment: ["PATH": path])
         assertOneLine(failed, code: "system", ["rsvg-convert could not render the plot: rsvg-convert: bad SVG"])
     }
 
@@ -304,10 +357,12 @@ final class EnvironmentFaultTests: XCTestCase {
         let folder = try folderWithOutput("qclab-rsvg-hang")
         let pidFile = folder.appendingPathComponent("rsvg.pid")
         let path = try fakeRasterizer(in: folder, script: "echo $$ > '\(pidFile.path)'\nexec sleep 100000")
-        let outcome = try QCLabCLI.run(["plot", "out.h5", "--output", "p.png"], in: folder,
-                                       environment: ["PATH": path, "QCLAB_RASTERIZER_SECONDS": "1"])
+        let outcome = try QCLabCLI.run(
+            ["plot", "out.h5", "--output", "p.png"], in: folder,
+            environment: ["PATH": path, "QCLAB_RASTERIZER_SECONDS": "1"])
         assertOneLine(outcome, code: "system", ["rsvg-convert", "did not finish in 1 s", "QCLAB_RASTERIZER_SECONDS"])
-        let pid = try XCTUnwrap(Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try XCTUnwrap(
+            Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         XCTAssertEqual(kill(pid, 0), -1, "rsvg-convert (pid \(pid)) outlived qclab")
         XCTAssertEqual(errno, ESRCH)
         XCTAssertFalse(QCLabCLI.contents(of: folder).contains("p.png"))
@@ -322,7 +377,8 @@ final class EnvironmentFaultTests: XCTestCase {
             ("5:5", "5:5 is empty"), ("10:5", "10:5 runs backwards"), ("-1:3", "A = -1 is negative"),
             ("0:4294967297", "B = 4294967297 is past the largest seed, 4294967295"),
             ("1e2:2e2", "A = '1e2' is not a whole number"), ("+1:3", "A = '+1' is not a whole number"),
-            ("00:03", "A = 00 has a leading zero"), ("0:03", "B = 03 has a leading zero"), ("3", "give two whole numbers A:B"),
+            ("00:03", "A = 00 has a leading zero"), ("0:03", "B = 03 has a leading zero"),
+            ("3", "give two whole numbers A:B"),
             ("4294967296:4294967296", "A = 4294967296 is past the largest seed"),
         ]
         for (value, reason) in cases {
@@ -331,7 +387,8 @@ final class EnvironmentFaultTests: XCTestCase {
         }
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"])
         // The last seed there is, alone.
-        let last = try QCLabCLI.run(["run", "job.json", "--seeds", "4294967295:4294967296", "--output", "s.h5"], in: folder)
+        let last = try QCLabCLI.run(
+            ["run", "job.json", "--seeds", "4294967295:4294967296", "--output", "s.h5"], in: folder)
         XCTAssertEqual(last.status, 0, last.errors)
         XCTAssertTrue(last.output.hasPrefix("wrote s.h5: 1 trajectories (seeds 4294967295)"), last.output)
     }
@@ -346,15 +403,20 @@ final class EnvironmentFaultTests: XCTestCase {
         assertOneLine(plot, code: "unusableData", ["one.h5", "one time point"])
         XCTAssertFalse(QCLabCLI.contents(of: folder).contains("one.svg"))
         // Data with error bars is plotted as such even where the bands have no width (t = 0).
-        let data = try SimulationData(contentsOf: folderWithOutput("qclab-bands").appendingPathComponent("out.h5").path)
+        let data = try SimulationData(
+            contentsOf: folderWithOutput("qclab-bands").appendingPathComponent("out.h5").path)
         XCTAssertNotNil(try PlotSeries(data: data, quantity: .populations).standardErrors)
     }
 
     func testFoundationErrorsReadAsFileAndReason() {
         let posix = NSError(domain: NSPOSIXErrorDomain, code: Int(EMFILE))
         XCTAssertTrue(QCLabError.describe(posix).hasPrefix("too many open files"), QCLabError.describe(posix))
-        let cocoa = NSError(domain: NSCocoaErrorDomain, code: NSFileReadUnknownError,
-                            userInfo: [NSFilePathErrorKey: "/data/job.json", NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))])
+        let cocoa = NSError(
+            domain: NSCocoaErrorDomain, code: NSFileReadUnknownError,
+            userInfo: [
+                NSFilePathErrorKey: "/data/job.json",
+                NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC)),
+            ])
         XCTAssertEqual(QCLabError.describe(cocoa), "'/data/job.json': No space left on device")
         XCTAssertEqual(QCLabError.describe(QCLabError.system("x")), "x")
     }

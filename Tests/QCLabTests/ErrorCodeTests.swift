@@ -12,12 +12,14 @@ final class ErrorCodeTests: XCTestCase {
             let sample = TestFailure.sample(code)
             XCTAssertEqual(sample.code, code)
             XCTAssertEqual(QCLabError(encodedBytes: sample.encodedBytes()), sample, code.rawValue)
-            XCTAssertEqual(BatchFailure(encodedBytes: BatchFailure(sample).encodedBytes()), .error(sample), code.rawValue)
+            XCTAssertEqual(
+                BatchFailure(encodedBytes: BatchFailure(sample).encodedBytes()), .error(sample), code.rawValue)
             XCTAssertEqual(sample.errorDescription, sample.description)
             XCTAssertEqual((sample as Error).localizedDescription, sample.description)
         }
-        XCTAssertEqual(Set(QCLabError.Code.allCases.map { TestFailure.sample($0).encodedBytes()[0] }).count,
-                       QCLabError.Code.allCases.count, "one binary tag per code")
+        XCTAssertEqual(
+            Set(QCLabError.Code.allCases.map { TestFailure.sample($0).encodedBytes()[0] }).count,
+            QCLabError.Code.allCases.count, "one binary tag per code")
     }
 
     func testTheCulpritIsTheNamedThing() {
@@ -48,13 +50,20 @@ final class ErrorCodeTests: XCTestCase {
         for code in QCLabError.Code.allCases {
             let runs: [(String, URL, [String])] = [
                 ("serial", qclab, ["run", "job.json", "-o", "out.h5", "--driver", "serial"]),
-                ("forked", qclab, ["run", "job.json", "-o", "out.h5", "--driver", "multiprocessing", "--num-tasks", "2"]),
-                ("MPI", mpirun, ["--oversubscribe", "-n", "2", qclab.path, "run", "job.json", "-o", "out.h5", "--driver", "mpi"]),
+                (
+                    "forked", qclab,
+                    ["run", "job.json", "-o", "out.h5", "--driver", "multiprocessing", "--num-tasks", "2"]
+                ),
+                (
+                    "MPI", mpirun,
+                    ["--oversubscribe", "-n", "2", qclab.path, "run", "job.json", "-o", "out.h5", "--driver", "mpi"]
+                ),
             ]
             for (driver, program, arguments) in runs {
-                let outcome = try QCLabCLI.run(arguments, in: folder, program: program, timeout: 120,
-                                               environment: mpi.merging(["QCLAB_TEST_FAIL_WITH": code.rawValue]) { $1 },
-                                               removingEnvironment: ["QCLAB_ERROR_CODES"])
+                let outcome = try QCLabCLI.run(
+                    arguments, in: folder, program: program, timeout: 120,
+                    environment: mpi.merging(["QCLAB_TEST_FAIL_WITH": code.rawValue]) { $1 },
+                    removingEnvironment: ["QCLAB_ERROR_CODES"])
                 let label = "\(code.rawValue), \(driver)"
                 XCTAssertEqual(outcome.status, 1, "\(label): \(outcome.errors)")
                 XCTAssertEqual(outcome.errorCode, code.rawValue, label)
@@ -68,7 +77,8 @@ final class ErrorCodeTests: XCTestCase {
     /// The Python bridge lists the same codes in the same order, and docs/Reference.md each.
     func testTheBridgeAndTheReferenceKnowEveryCode() throws {
         let root = DocumentationSnippetTests.root
-        let python = try String(contentsOf: root.appendingPathComponent("python/qclab_swift/errors.py"), encoding: .utf8)
+        let python = try String(
+            contentsOf: root.appendingPathComponent("python/qclab_swift/errors.py"), encoding: .utf8)
         let listed = python.components(separatedBy: "CODES = (")[1].components(separatedBy: ")")[0]
             .split { ",\n ".contains($0) }.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
         XCTAssertEqual(listed, QCLabCLI.errorCodes)
@@ -107,8 +117,9 @@ final class MessageWordingTests: XCTestCase {
         for code in QCLabError.Code.allCases {
             XCTAssertEqual(TestFailure.sample(code).description, expected[code], code.rawValue)
         }
-        XCTAssertEqual(QCLabError.nonFinite(output: "dm_db", value: .nan, time: nil, seeds: [3]).description,
-                       "output 'dm_db' became NaN in the batch of seeds 3")
+        XCTAssertEqual(
+            QCLabError.nonFinite(output: "dm_db", value: .nan, time: nil, seeds: [3]).description,
+            "output 'dm_db' became NaN in the batch of seeds 3")
         XCTAssertEqual(QCLabError.unknownName(kind: "driver", name: "x", known: []).description, "unknown driver 'x'")
     }
 
@@ -117,8 +128,9 @@ final class MessageWordingTests: XCTestCase {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-wording")
         try BadJob.valid.write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         for code in QCLabError.Code.allCases {
-            let plain = try QCLabCLI.run(["run", "job.json", "-o", "out.h5"], in: folder,
-                                         environment: ["QCLAB_TEST_FAIL_WITH": code.rawValue, "QCLAB_ERROR_CODES": "0"])
+            let plain = try QCLabCLI.run(
+                ["run", "job.json", "-o", "out.h5"], in: folder,
+                environment: ["QCLAB_TEST_FAIL_WITH": code.rawValue, "QCLAB_ERROR_CODES": "0"])
             XCTAssertEqual(plain.status, 1, code.rawValue)
             XCTAssertNil(plain.errorCode)
             XCTAssertEqual(plain.errors, "qclab: error: \(TestFailure.sample(code).description)\n", code.rawValue)

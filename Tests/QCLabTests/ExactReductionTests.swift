@@ -12,9 +12,12 @@ import Glibc
 final class ExactReductionTests: XCTestCase {
     typealias P = ParallelDriverTests
 
-    func simulation(batchSize: Int, trajectories: Int = 23, algorithm: String = "FewestSwitchesSurfaceHopping",
-                    deterministic: Bool = false) throws -> Simulation {
-        var simulation = try P.simulation(trajectories: trajectories, algorithm: algorithm, deterministic: deterministic)
+    func simulation(
+        batchSize: Int, trajectories: Int = 23, algorithm: String = "FewestSwitchesSurfaceHopping",
+        deterministic: Bool = false
+    ) throws -> Simulation {
+        var simulation = try P.simulation(
+            trajectories: trajectories, algorithm: algorithm, deterministic: deterministic)
         simulation.settings.batchSize = batchSize
         return simulation
     }
@@ -83,27 +86,37 @@ final class ExactReductionTests: XCTestCase {
             XCTAssertFalse(o.meansAreCertainlyFinite, "\(samples)")
         }
         // Where it says nothing, the means decide: 1e308 + 1e308 overflows, one 1e308 does not.
-        XCTAssertFalse(observable([1e308, 1e308]).moments(normFactor: 1, samples: 2, standardErrors: false).mean[0].isFinite)
+        XCTAssertFalse(
+            observable([1e308, 1e308]).moments(normFactor: 1, samples: 2, standardErrors: false).mean[0].isFinite)
         XCTAssertTrue(observable([1e308]).moments(normFactor: 1, samples: 1, standardErrors: false).mean[0].isFinite)
     }
 
     // MARK: Same bits for any batch size and driver
 
     func testEveryBatchSizeGivesTheSameBits() throws {
-        for (algorithm, deterministic, sizes) in [("MeanField", false, [1, 4, 7, 23]),
-                                                  ("FewestSwitchesSurfaceHopping", false, [1, 5, 23]),
-                                                  ("FewestSwitchesSurfaceHopping", true, [2, 6, 22])] {
+        for (algorithm, deterministic, sizes) in [
+            ("MeanField", false, [1, 4, 7, 23]),
+            ("FewestSwitchesSurfaceHopping", false, [1, 5, 23]),
+            ("FewestSwitchesSurfaceHopping", true, [2, 6, 22]),
+        ] {
             let trajectories = deterministic ? 22 : 23
-            let reference = try serialDriver(simulation(batchSize: sizes[0], trajectories: trajectories,
-                                                        algorithm: algorithm, deterministic: deterministic))
+            let reference = try serialDriver(
+                simulation(
+                    batchSize: sizes[0], trajectories: trajectories,
+                    algorithm: algorithm, deterministic: deterministic))
             for size in sizes.dropFirst() {
-                let data = try serialDriver(simulation(batchSize: size, trajectories: trajectories,
-                                                       algorithm: algorithm, deterministic: deterministic))
-                XCTAssertEqual(P.withoutLog(data), P.withoutLog(reference), "\(algorithm) \(deterministic), batch_size \(size)")
+                let data = try serialDriver(
+                    simulation(
+                        batchSize: size, trajectories: trajectories,
+                        algorithm: algorithm, deterministic: deterministic))
+                XCTAssertEqual(
+                    P.withoutLog(data), P.withoutLog(reference), "\(algorithm) \(deterministic), batch_size \(size)")
             }
-            let forked = try parallelDriverMultiprocessing(simulation(batchSize: sizes[1], trajectories: trajectories,
-                                                                      algorithm: algorithm, deterministic: deterministic),
-                                                           numTasks: 3)
+            let forked = try parallelDriverMultiprocessing(
+                simulation(
+                    batchSize: sizes[1], trajectories: trajectories,
+                    algorithm: algorithm, deterministic: deterministic),
+                numTasks: 3)
             XCTAssertEqual(P.withoutLog(forked), P.withoutLog(reference))
         }
     }
@@ -138,7 +151,9 @@ final class ExactReductionTests: XCTestCase {
     func testDataWithoutErrorBarsNeverReportsThem() throws {
         let theirs = try SimulationData(contentsOf: Fixtures.url("mf_spin_boson.h5").path)
         XCTAssertNil(theirs.standardError("dm_db"))
-        XCTAssertTrue(theirs.errorBarsUnavailable?.contains("written by QC Lab") ?? false, "\(theirs.errorBarsUnavailable ?? "")")
+        XCTAssertTrue(
+            theirs.errorBarsUnavailable?.contains("written by QC Lab") ?? false, "\(theirs.errorBarsUnavailable ?? "")"
+        )
         XCTAssertTrue(theirs.summary().contains("error bars:   no ("), theirs.summary())
         // Anything added to it has none either, and a file of it says so.
         var ours = try serialDriver(simulation(batchSize: 4, trajectories: 4))
@@ -172,9 +187,12 @@ final class ExactReductionTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.errors)
         let averaged = try SimulationData(contentsOf: folder.appendingPathComponent("ab.h5").path)
         XCTAssertNil(averaged.standardError("dm_db"))
-        XCTAssertTrue(averaged.errorBarsUnavailable?.contains("averaging") ?? false, "\(averaged.errorBarsUnavailable ?? "")")
+        XCTAssertTrue(
+            averaged.errorBarsUnavailable?.contains("averaging") ?? false, "\(averaged.errorBarsUnavailable ?? "")")
         // Its means are still QC Lab's weighted means of the parts.
-        let ours = try SimulationData.merging(files: [folder.appendingPathComponent("a.h5").path, folder.appendingPathComponent("b.h5").path])
+        let ours = try SimulationData.merging(files: [
+            folder.appendingPathComponent("a.h5").path, folder.appendingPathComponent("b.h5").path,
+        ])
         for (x, y) in zip(averaged.mean("dm_db")!, ours.mean("dm_db")!) { XCTAssertEqual(x, y, accuracy: 1e-12) }
     }
 
@@ -202,7 +220,8 @@ final class ExactReductionTests: XCTestCase {
             """
         let outcome = try QCLabCLI.run(["-c", script], in: folder, program: python)
         XCTAssertEqual(outcome.status, 0, outcome.errors)
-        XCTAssertEqual(outcome.output.trimmingCharacters(in: .whitespacesAndNewlines), "[]\n\(data.observables.count) True")
+        XCTAssertEqual(
+            outcome.output.trimmingCharacters(in: .whitespacesAndNewlines), "[]\n\(data.observables.count) True")
         let plain = try SimulationData(contentsOf: folder.appendingPathComponent("mergeable.h5").path)
         XCTAssertTrue(plain.hasErrorBars)
         XCTAssertTrue(plain.isExact)
@@ -218,15 +237,20 @@ final class ExactReductionTests: XCTestCase {
         other.model = try ModelRegistry.make(name: "SpinBoson", constants: ["A": .number(10), "kBT": .number(2)])
         let a = try serialDriver(sim), b = try serialDriver(other, seeds: [10, 11, 12, 13])
         XCTAssertThrowsError(try SimulationData.merging([("a.h5", a), ("b.h5", b)])) { error in
-            XCTAssertEqual("\(error)", "cannot merge data: different jobs: model.constants.kBT is 1 in 'a.h5' but 2 in 'b.h5'")
+            XCTAssertEqual(
+                "\(error)", "cannot merge data: different jobs: model.constants.kBT is 1 in 'a.h5' but 2 in 'b.h5'")
         }
         XCTAssertThrowsError(try serialDriver(other, data: a)) { error in
-            XCTAssertTrue("\(error)".contains("model.constants.kBT is 1 in the data continued but 2 in this job"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains("model.constants.kBT is 1 in the data continued but 2 in this job"), "\(error)")
         }
         var fssh = sim
         fssh.algorithm = FewestSwitchesSurfaceHopping(deterministic: false, gaugeFixing: .phaseOverlap)
         XCTAssertThrowsError(try serialDriver(fssh, data: a)) { error in
-            XCTAssertTrue("\(error)".contains("algorithm.settings.gauge_fixing is \"sign_overlap\" in the data continued but \"phase_overlap\" in this job"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains(
+                    "algorithm.settings.gauge_fixing is \"sign_overlap\" in the data continued but \"phase_overlap\" in this job"
+                ), "\(error)")
         }
         // The same job with another batch size and trajectory count does mix.
         var bigger = sim
@@ -246,8 +270,12 @@ final class ExactReductionTests: XCTestCase {
         let observer = ParallelRunObserver(batchDispatched: { batch, _, pid in
             if batch == 2 { stopped = pid; kill(pid, SIGSTOP) }
         })
-        XCTAssertThrowsError(try parallelDriverMultiprocessing(sim, numTasks: 1, stallTimeout: 1.5, observer: observer)) { error in
-            guard case let .workerFailed(worker, reason, lost)? = error as? QCLabError else { return XCTFail("\(error)") }
+        XCTAssertThrowsError(
+            try parallelDriverMultiprocessing(sim, numTasks: 1, stallTimeout: 1.5, observer: observer)
+        ) { error in
+            guard case let .workerFailed(worker, reason, lost)? = error as? QCLabError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertTrue(worker.contains("pid \(stopped)"), worker)
             XCTAssertTrue(reason.contains("stopped") && reason.contains("no sign of life"), reason)
             XCTAssertTrue(Set(8...11).isSubset(of: lost), "\(lost)")
@@ -261,7 +289,9 @@ final class ExactReductionTests: XCTestCase {
             .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = try QCLabCLI.executable()
-        process.arguments = ["run", "job.json", "--driver", "multiprocessing", "--num-tasks", "2", "--output", "out.h5"]
+        process.arguments = [
+            "run", "job.json", "--driver", "multiprocessing", "--num-tasks", "2", "--output", "out.h5",
+        ]
         process.currentDirectoryURL = folder
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
@@ -269,11 +299,13 @@ final class ExactReductionTests: XCTestCase {
         let parent = process.processIdentifier
         // Signalled once both workers are there (the parent's children, as /proc lists them).
         var children: [pid_t] = []
-        XCTAssertTrue(TestEnvironment.waitUntil {
-            let text = (try? String(contentsOfFile: "/proc/\(parent)/task/\(parent)/children", encoding: .utf8)) ?? ""
-            children = text.split(separator: " ").compactMap { pid_t($0) }
-            return children.count == 2 || !process.isRunning
-        })
+        XCTAssertTrue(
+            TestEnvironment.waitUntil {
+                let text =
+                    (try? String(contentsOfFile: "/proc/\(parent)/task/\(parent)/children", encoding: .utf8)) ?? ""
+                children = text.split(separator: " ").compactMap { pid_t($0) }
+                return children.count == 2 || !process.isRunning
+            })
         XCTAssertEqual(children.count, 2, "two workers started")
         let started = children.map(Self.startTime)
         kill(parent, SIGTERM)
@@ -287,10 +319,11 @@ final class ExactReductionTests: XCTestCase {
             XCTAssertEqual(process.terminationStatus, SIGTERM)
         }
         for (child, start) in zip(children, started) {
-            XCTAssertTrue(TestEnvironment.waitUntil {
-                let state = (try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8)) ?? ""
-                return state.isEmpty || state.contains(") Z") || Self.startTime(child) != start
-            }, "worker \(child) still running")
+            XCTAssertTrue(
+                TestEnvironment.waitUntil {
+                    let state = (try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8)) ?? ""
+                    return state.isEmpty || state.contains(") Z") || Self.startTime(child) != start
+                }, "worker \(child) still running")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["job.json"])
     }
@@ -313,19 +346,23 @@ final class ExactReductionTests: XCTestCase {
     func testSeedRangesMergedHaveEveryDatasetsBitsAsH5pyReadsThem() throws {
         let python = try TestEnvironment.requirePython()
         let folder = try seedRangesMerged()
-        XCTAssertEqual(try datasetDigests(folder.appendingPathComponent("merged.h5").path, python: python),
-                       try datasetDigests(folder.appendingPathComponent("all.h5").path, python: python))
+        XCTAssertEqual(
+            try datasetDigests(folder.appendingPathComponent("merged.h5").path, python: python),
+            try datasetDigests(folder.appendingPathComponent("all.h5").path, python: python))
     }
 
     /// A folder with `all.h5`, one run of 23 seeds, and `merged.h5`, the merge of two runs
     /// of seeds 0..<12 (serial) and 12..<23 (forked), both with their exact sums.
     private func seedRangesMerged() throws -> URL {
         let folder = try temporaryFolder()
-        try P.jobJSON(trajectories: 23).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
-        for arguments in [["run", "job.json", "--output", "all.h5", "--mergeable"],
-                          ["run", "job.json", "--seeds", "0:12", "--output", "p1.h5"],
-                          ["run", "job.json", "--seeds", "12:23", "--driver", "multiprocessing", "--output", "p2.h5"],
-                          ["merge", "p1.h5", "p2.h5", "--output", "merged.h5", "--mergeable"]] {
+        try P.jobJSON(trajectories: 23).write(
+            to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        for arguments in [
+            ["run", "job.json", "--output", "all.h5", "--mergeable"],
+            ["run", "job.json", "--seeds", "0:12", "--output", "p1.h5"],
+            ["run", "job.json", "--seeds", "12:23", "--driver", "multiprocessing", "--output", "p2.h5"],
+            ["merge", "p1.h5", "p2.h5", "--output", "merged.h5", "--mergeable"],
+        ] {
             let outcome = try QCLabCLI.run(arguments, in: folder)
             XCTAssertEqual(outcome.status, 0, "\(arguments): \(outcome.errors)")
         }
@@ -334,10 +371,14 @@ final class ExactReductionTests: XCTestCase {
 
     func testAnMPILauncherWithoutDriverMPIIsRefused() throws {
         let folder = try temporaryFolder()
-        try P.jobJSON(trajectories: 4).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
-        for environment in [["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0"], ["PMI_RANK": "1", "PMI_SIZE": "2"],
-                            ["SLURM_NTASKS": "4", "SLURM_PROCID": "0", "SLURM_STEP_ID": "0"]] {
-            let outcome = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder, environment: environment)
+        try P.jobJSON(trajectories: 4).write(
+            to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        for environment in [
+            ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0"], ["PMI_RANK": "1", "PMI_SIZE": "2"],
+            ["SLURM_NTASKS": "4", "SLURM_PROCID": "0", "SLURM_STEP_ID": "0"],
+        ] {
+            let outcome = try QCLabCLI.run(
+                ["run", "job.json", "--output", "out.h5"], in: folder, environment: environment)
             XCTAssertNotEqual(outcome.status, 0, "\(environment)")
             XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
             XCTAssertEqual(outcome.errorCode, "mpi", outcome.errors)
@@ -346,8 +387,12 @@ final class ExactReductionTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["job.json"])
         // And for real, under mpirun.
         let mpirun = try P.mpirun()
-        let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "2", try QCLabCLI.executable().path, "run", "job.json",
-                                         "--output", "out.h5"], in: folder, timeout: 60)
+        let outcome = try P.run(
+            mpirun,
+            [
+                "--oversubscribe", "-n", "2", try QCLabCLI.executable().path, "run", "job.json",
+                "--output", "out.h5",
+            ], in: folder, timeout: 60)
         XCTAssertNotEqual(outcome.status, 0)
         XCTAssertEqual(outcome.errorCode, "mpi", outcome.errors)
         XCTAssertTrue(outcome.errors.contains("add `--driver mpi`"), outcome.errors)
@@ -360,7 +405,8 @@ final class ExactReductionTests: XCTestCase {
     /// process given the same pid; nil once it is gone.
     private static func startTime(_ pid: pid_t) -> Substring? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         return fields.count > 19 ? fields[19] : nil
     }
@@ -393,7 +439,8 @@ final class ExactReductionTests: XCTestCase {
 final class ExactRecordFastPathTests: XCTestCase {
     /// The versions of `qclab_exact_record` this machine runs, each tried on a probe.
     static var versions: [Int32] {
-        [QCLAB_EXACT_SCALAR, QCLAB_EXACT_BASELINE, QCLAB_EXACT_AVX2, QCLAB_EXACT_AVX512].map { Int32($0) }.filter { version in
+        [QCLAB_EXACT_SCALAR, QCLAB_EXACT_BASELINE, QCLAB_EXACT_AVX2, QCLAB_EXACT_AVX512].map { Int32($0) }.filter {
+            version in
             var state = [Int64](repeating: 0, count: Int(QCLAB_EXACT_ELEMENT))
             return qclab_exact_record_using(version, &state, [1.0], 1, 1) != 0
         }
@@ -402,8 +449,12 @@ final class ExactRecordFastPathTests: XCTestCase {
     /// Calls `body` with every version this machine runs.
     func withEveryVersion(_ body: (Int32) throws -> Void) rethrows {
         let versions = Self.versions
-        XCTAssertTrue(versions.contains(Int32(QCLAB_EXACT_SCALAR)) && versions.contains(Int32(QCLAB_EXACT_BASELINE)), "\(versions)")
-        XCTAssertTrue(versions.contains(qclab_exact_record_version()), "the automatic choice \(qclab_exact_record_version()) runs")
+        XCTAssertTrue(
+            versions.contains(Int32(QCLAB_EXACT_SCALAR)) && versions.contains(Int32(QCLAB_EXACT_BASELINE)),
+            "\(versions)")
+        XCTAssertTrue(
+            versions.contains(qclab_exact_record_version()),
+            "the automatic choice \(qclab_exact_record_version()) runs")
         for version in versions { try body(version) }
     }
 
@@ -434,9 +485,11 @@ final class ExactRecordFastPathTests: XCTestCase {
         var generator = SystemRandomNumberGenerator()
         // Zeros of both signs, subnormals, the edges of the normal range, values at the
         // edges of the exact square's split (2^-450, 2^500), and plain ones.
-        let specials: [Double] = [0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 0x1.8p-1030, .leastNormalMagnitude,
-                                  1e308, -1e308, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1, -1, 0.1,
-                                  0x1p-450, 0x1.8p-451, 0x1p500, -0x1.fffffffffffffp500, 0x1p-864, 0x1p-900]
+        let specials: [Double] = [
+            0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 0x1.8p-1030, .leastNormalMagnitude,
+            1e308, -1e308, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1, -1, 0.1,
+            0x1p-450, 0x1.8p-451, 0x1p500, -0x1.fffffffffffffp500, 0x1p-864, 0x1p-900,
+        ]
         // Exponent spreads: moderate, the whole range, and windows so low that the vector
         // versions hand the chunk to the scalar path.
         let spreads: [ClosedRange<Int>] = [-40...40, -1074...1023, -1074 ... -860, -20...20]
@@ -444,12 +497,18 @@ final class ExactRecordFastPathTests: XCTestCase {
             for trial in 0..<160 {
                 let branches = [1, 2, 3][trial % 3]
                 // Counts around the vector widths and the chunk of 256 samples, and random ones.
-                let samples = trial < 40 ? [0, 1, 3, 7, 8, 9, 15, 17, 255, 256, 257, 513][trial % 12] : Int.random(in: 0...700, using: &generator)
+                let samples =
+                    trial < 40
+                    ? [0, 1, 3, 7, 8, 9, 15, 17, 255, 256, 257, 513][trial % 12]
+                    : Int.random(in: 0...700, using: &generator)
                 let count = branches * samples + (trial % 5 == 4 ? 1 : 0)  // and a trailing partial sample, ignored
                 let spread = spreads[trial % spreads.count]
                 var rows = (0..<count).map { _ -> Double in
-                    if Int.random(in: 0..<16, using: &generator) == 0 { return specials.randomElement(using: &generator)! }
-                    return Double.random(in: -1...1, using: &generator) * pow(2, Double(Int.random(in: spread, using: &generator)))
+                    if Int.random(in: 0..<16, using: &generator) == 0 {
+                        return specials.randomElement(using: &generator)!
+                    }
+                    return Double.random(in: -1...1, using: &generator)
+                        * pow(2, Double(Int.random(in: spread, using: &generator)))
                 }
                 if trial % 40 == 7, !rows.isEmpty { rows[rows.count / 2] = .infinity }
                 if trial % 40 == 9, !rows.isEmpty { rows[0] = .nan }
@@ -464,7 +523,8 @@ final class ExactRecordFastPathTests: XCTestCase {
                 depositOneByOne(&generic, earlier, branches: 1)
                 XCTAssertEqual(qclab_exact_record_using(version, &fast, rows, count, branches), 1)
                 depositOneByOne(&generic, Array(rows.prefix(count - count % branches)), branches: branches)
-                XCTAssertEqual(fast, generic, "version \(version), trial \(trial): \(count) rows in groups of \(branches)")
+                XCTAssertEqual(
+                    fast, generic, "version \(version), trial \(trial): \(count) rows in groups of \(branches)")
             }
         }
     }
@@ -473,7 +533,9 @@ final class ExactRecordFastPathTests: XCTestCase {
     /// limb's sum grows large: the per-chunk integer sums must still be exact.
     func testLargeLimbSumsStayExact() {
         withEveryVersion { version in
-            let rows = [Double](repeating: 0x1.fffffffffffffp31, count: 4096) + [Double](repeating: -0x1.ffffffffffffp-70, count: 999)
+            let rows =
+                [Double](repeating: 0x1.fffffffffffffp31, count: 4096)
+                + [Double](repeating: -0x1.ffffffffffffp-70, count: 999)
             var fast = empty(), generic = empty()
             XCTAssertEqual(qclab_exact_record_using(version, &fast, rows, rows.count, 1), 1)
             depositOneByOne(&generic, rows, branches: 1)
@@ -492,18 +554,21 @@ final class ExactRecordFastPathTests: XCTestCase {
             qclab_exact_clear(&together, slots)
             qclab_exact_clear(&apart, slots)
             together.withUnsafeMutableBufferPointer {
-                qclab_exact_record_elements($0.baseAddress! + Int(QCLAB_EXACT_ELEMENT), stride, elements, rows, count, branches)
+                qclab_exact_record_elements(
+                    $0.baseAddress! + Int(QCLAB_EXACT_ELEMENT), stride, elements, rows, count, branches)
             }
             apart.withUnsafeMutableBufferPointer { sums in
                 rows.withUnsafeBufferPointer { rows in
                     for e in 0..<elements {
-                        qclab_exact_record(sums.baseAddress! + (1 + e * stride) * Int(QCLAB_EXACT_ELEMENT),
-                                           rows.baseAddress! + e * count, count, branches)
+                        qclab_exact_record(
+                            sums.baseAddress! + (1 + e * stride) * Int(QCLAB_EXACT_ELEMENT),
+                            rows.baseAddress! + e * count, count, branches)
                     }
                 }
             }
             XCTAssertEqual(together, apart, "stride \(stride), \(elements) elements of \(count) rows")
-            XCTAssertEqual(Array(together.prefix(Int(QCLAB_EXACT_ELEMENT))), Array(empty().prefix(Int(QCLAB_EXACT_ELEMENT))))
+            XCTAssertEqual(
+                Array(together.prefix(Int(QCLAB_EXACT_ELEMENT))), Array(empty().prefix(Int(QCLAB_EXACT_ELEMENT))))
         }
     }
 

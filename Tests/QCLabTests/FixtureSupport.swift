@@ -11,7 +11,8 @@ enum Fixtures {
     /// The cases listed in `index.json` (or another index: `index_msmash.json` lists the
     /// cases of `generate_msmash_fixtures.py`).
     static func cases(index: String = "index.json") throws -> [(name: String, purpose: String)] {
-        let entries = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: url(index))) as! [[String: Any]]
+        let entries =
+            try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: url(index))) as! [[String: Any]]
         return entries.map { ($0["case"] as! String, $0["purpose"] as? String ?? "") }
     }
 
@@ -20,8 +21,10 @@ enum Fixtures {
 
 /// QC Lab agreement: `|ours - theirs| <= 1e-6 + 1e-5 |theirs|` for every element
 /// (complex values compared by modulus of the difference).
-func assertAgrees(_ ours: [Double], _ theirs: [Double], isComplex: Bool, _ label: String,
-                  file: StaticString = #filePath, line: UInt = #line) {
+func assertAgrees(
+    _ ours: [Double], _ theirs: [Double], isComplex: Bool, _ label: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(ours.count, theirs.count, "\(label): element count", file: file, line: line)
     guard ours.count == theirs.count else { return }
     let stride = isComplex ? 2 : 1
@@ -29,7 +32,10 @@ func assertAgrees(_ ours: [Double], _ theirs: [Double], isComplex: Bool, _ label
     for i in Swift.stride(from: 0, to: ours.count, by: stride) {
         let difference: Double, magnitude: Double
         if isComplex {
-            difference = ((ours[i] - theirs[i]) * (ours[i] - theirs[i]) + (ours[i + 1] - theirs[i + 1]) * (ours[i + 1] - theirs[i + 1])).squareRoot()
+            difference =
+                ((ours[i] - theirs[i]) * (ours[i] - theirs[i]) + (ours[i + 1] - theirs[i + 1])
+                    * (ours[i + 1] - theirs[i + 1]))
+                .squareRoot()
             magnitude = (theirs[i] * theirs[i] + theirs[i + 1] * theirs[i + 1]).squareRoot()
         } else {
             difference = abs(ours[i] - theirs[i])
@@ -42,7 +48,8 @@ func assertAgrees(_ ours: [Double], _ theirs: [Double], isComplex: Bool, _ label
     }
     if worst.index >= 0 {
         let i = worst.index * stride
-        XCTFail("\(label): element \(worst.index) ours \(ours[i...(i + stride - 1)]) QC Lab \(theirs[i...(i + stride - 1)])",
-                file: file, line: line)
+        XCTFail(
+            "\(label): element \(worst.index) ours \(ours[i...(i + stride - 1)]) QC Lab \(theirs[i...(i + stride - 1)])",
+            file: file, line: line)
     }
 }

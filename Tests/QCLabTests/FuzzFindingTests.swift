@@ -12,7 +12,9 @@ final class FuzzFindingTests: XCTestCase {
         var folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while folder.path != "/" {
             let candidate = folder.appendingPathComponent("Fuzz")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("Package.swift").path) { return candidate }
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("Package.swift").path) {
+                return candidate
+            }
             folder.deleteLastPathComponent()
         }
         throw TestEnvironment.Missing(description: "no Fuzz/ folder above \(#filePath): the checkout is incomplete")
@@ -29,19 +31,27 @@ final class FuzzFindingTests: XCTestCase {
     /// refusal): status 0, or status 1 with one line naming the file.
     func testHDF5FindingsAreReadOrRefusedCleanly() throws {
         let fuzz = try fuzzFolder()
-        let inputs = files(in: [fuzz.appendingPathComponent("Findings/FuzzHDF5Reader"), fuzz.appendingPathComponent("Findings/HDF5Library"),
-                                fuzz.appendingPathComponent("Corpus/hdf5")])
-        for finding in ["compact-size-mismatch.h5", "damaged-float-type.h5", "damaged-complex-compound.h5", "vlen-log-heap-damage.h5", "symbol-table-btree-damage.h5",
-                        "heap-loop.h5", "vlen-heap-read-crash.h5"] {
+        let inputs = files(in: [
+            fuzz.appendingPathComponent("Findings/FuzzHDF5Reader"),
+            fuzz.appendingPathComponent("Findings/HDF5Library"),
+            fuzz.appendingPathComponent("Corpus/hdf5"),
+        ])
+        for finding in [
+            "compact-size-mismatch.h5", "damaged-float-type.h5", "damaged-complex-compound.h5",
+            "vlen-log-heap-damage.h5", "symbol-table-btree-damage.h5",
+            "heap-loop.h5", "vlen-heap-read-crash.h5",
+        ] {
             XCTAssertTrue(inputs.contains { $0.lastPathComponent == finding }, finding)
         }
         let folder = try QCLabCLI.temporaryFolder(self)
         for input in inputs {
             // A short time limit for the child read, so that the hang finding costs 5 s.
-            let outcome = try QCLabCLI.run(["info", input.path], in: folder, timeout: 60,
-                                           environment: ["QCLAB_INPUT_CHECK_SECONDS": "5"])
+            let outcome = try QCLabCLI.run(
+                ["info", input.path], in: folder, timeout: 60,
+                environment: ["QCLAB_INPUT_CHECK_SECONDS": "5"])
             XCTAssertFalse(outcome.signaled, "\(input.lastPathComponent): ended by signal \(outcome.status)")
-            XCTAssertTrue(outcome.status == 0 || outcome.status == 1, "\(input.lastPathComponent): status \(outcome.status)")
+            XCTAssertTrue(
+                outcome.status == 0 || outcome.status == 1, "\(input.lastPathComponent): status \(outcome.status)")
             if outcome.status != 0 {
                 XCTAssertEqual(outcome.errorLines.count, 1, "\(input.lastPathComponent): \(outcome.errors)")
                 XCTAssertTrue(outcome.errors.contains(input.lastPathComponent), outcome.errors)
@@ -84,7 +94,9 @@ final class FuzzFindingTests: XCTestCase {
     /// fine, a trap would end the test run.
     func testJobFindingsAreParsedOrRefusedCleanly() throws {
         let fuzz = try fuzzFolder()
-        let inputs = files(in: [fuzz.appendingPathComponent("Findings/FuzzJobParser"), fuzz.appendingPathComponent("Corpus/job")])
+        let inputs = files(in: [
+            fuzz.appendingPathComponent("Findings/FuzzJobParser"), fuzz.appendingPathComponent("Corpus/job"),
+        ])
         XCTAssertGreaterThan(inputs.count, 5)
         for input in inputs {
             let bytes = try Foundation.Data(contentsOf: input)

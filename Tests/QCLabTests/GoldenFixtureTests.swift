@@ -14,11 +14,13 @@ final class GoldenFixtureTests: XCTestCase {
             XCTAssertEqual(ours.seeds, theirs.seeds, "\(name): seeds")
             XCTAssertEqual(ours.normFactor, theirs.normFactor, "\(name): norm_factor")
             let extras = job.simulation.outputs.map(\.name)
-            XCTAssertEqual(ours.observables.map(\.name), ["t", "dm_db", "quantum_energy", "classical_energy"] + extras,
-                           "\(name): outputs in order")
+            XCTAssertEqual(
+                ours.observables.map(\.name), ["t", "dm_db", "quantum_energy", "classical_energy"] + extras,
+                "\(name): outputs in order")
             for output in ["t", "dm_db", "quantum_energy", "classical_energy"] + extras {
                 guard let mine = ours.mean(output), let reference = theirs.mean(output),
-                      let observable = theirs.observable(output) else {
+                    let observable = theirs.observable(output)
+                else {
                     XCTFail("\(name): output \(output) missing"); continue
                 }
                 XCTAssertEqual(ours.observable(output)?.shape, observable.shape, "\(name): \(output) shape")
@@ -28,12 +30,14 @@ final class GoldenFixtureTests: XCTestCase {
             // mean, sqrt((<x²> - <x>²) n / (n - 1) / n), when every trajectory is one sample.
             for output in extras where job.simulation.algorithm.branchCount(for: job.simulation.model) == 1 {
                 guard let mean = theirs.mean(output), let squares = theirs.mean(output + "_sq"),
-                      let sem = ours.standardError(output) else {
+                    let sem = ours.standardError(output)
+                else {
                     XCTFail("\(name): \(output)_sq or our \(output)_sem missing"); continue
                 }
                 let n = Double(theirs.normFactor)
                 let expected = zip(mean, squares).map { ((max($1 - $0 * $0, 0)) / (n - 1)).squareRoot() }
-                XCTAssertTrue(expected.contains { $0 > 1e-3 }, "\(name): \(output) never varies, the check would be empty")
+                XCTAssertTrue(
+                    expected.contains { $0 > 1e-3 }, "\(name): \(output) never varies, the check would be empty")
                 assertAgrees(sem, expected, isComplex: false, "\(name) \(output)_sem")
             }
         }
@@ -42,7 +46,9 @@ final class GoldenFixtureTests: XCTestCase {
     /// Each model family is covered by both algorithms, so no model can silently drop out.
     func testFixturesCoverEveryModelAndAlgorithm() throws {
         var covered = Set<String>()
-        for (name, _) in try Fixtures.cases() + Fixtures.cases(index: "index_msmash.json") + Fixtures.cases(index: "index_lvc.json") {
+        for (name, _) in try Fixtures.cases() + Fixtures.cases(index: "index_msmash.json")
+            + Fixtures.cases(index: "index_lvc.json")
+        {
             let job = try Fixtures.job(name)
             covered.insert("\(job.simulation.model.modelName)/\(job.simulation.algorithm.algorithmName)")
         }

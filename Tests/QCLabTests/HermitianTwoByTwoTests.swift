@@ -6,13 +6,15 @@ import XCTest
 /// `Fixtures/hermitian_2x2_eigh.json`: eigenvalues and eigenvector phases bit for bit.
 final class HermitianTwoByTwoTests: XCTestCase {
     func testClosedFormMatchesNumPyEighBitForBit() throws {
-        let object = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: Fixtures.url("hermitian_2x2_eigh.json")))
+        let object = try JSONSerialization.jsonObject(
+            with: Foundation.Data(contentsOf: Fixtures.url("hermitian_2x2_eigh.json")))
         let cases = (object as! [String: Any])["cases"] as! [[String: Any]]
         XCTAssertGreaterThan(cases.count, 100)
         var h = ComplexBatch(components: 4, batchSize: cases.count)
         for (t, c) in cases.enumerated() {
             let v = (c["h"] as! [String]).map { Double($0)! }
-            h[0, t] = Complex(v[0]); h[1, t] = Complex(v[1], v[2]); h[2, t] = Complex(v[1], -v[2]); h[3, t] = Complex(v[3])
+            h[0, t] = Complex(v[0]); h[1, t] = Complex(v[1], v[2]); h[2, t] = Complex(v[1], -v[2]);
+            h[3, t] = Complex(v[3])
         }
         var solver = try BatchEigensolver(states: 2, batchSize: cases.count, isReal: false)
         var values = [Double](repeating: 0, count: 2 * cases.count)

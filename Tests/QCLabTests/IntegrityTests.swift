@@ -8,10 +8,13 @@ import XCTest
 final class IntegrityTests: XCTestCase {
     /// A small FSSH run with error bars, as a `qclab run` of a job file writes it.
     func output(in folder: URL, name: String = "out.h5", seeds: [Int] = Array(0..<6), mergeable: Bool = true) throws
-        -> (path: String, data: SimulationData) {
+        -> (path: String, data: SimulationData)
+    {
         let simulation = Simulation(
-            settings: SimulationSettings(tmax: 0.5, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: seeds.count, batchSize: 3),
-            model: SpinBoson(A: 4), algorithm: FewestSwitchesSurfaceHopping(), initialWavefunction: [Complex(1), Complex(0)])
+            settings: SimulationSettings(
+                tmax: 0.5, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: seeds.count, batchSize: 3),
+            model: SpinBoson(A: 4), algorithm: FewestSwitchesSurfaceHopping(),
+            initialWavefunction: [Complex(1), Complex(0)])
         let data = try serialDriver(simulation, seeds: seeds)
         let path = folder.appendingPathComponent(name).path
         try data.save(to: path, mergeable: mergeable)
@@ -31,7 +34,9 @@ final class IntegrityTests: XCTestCase {
     }
 
     /// Everything a merge carries over from a file, log aside (it names the file).
-    func assertSameContents(_ a: SimulationData, _ b: SimulationData, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertSameContents(
+        _ a: SimulationData, _ b: SimulationData, _ message: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(a.seeds, b.seeds, message, file: file, line: line)
         XCTAssertEqual(a.normFactor, b.normFactor, message, file: file, line: line)
         XCTAssertEqual(a.sampleCount, b.sampleCount, message, file: file, line: line)
@@ -70,7 +75,8 @@ final class IntegrityTests: XCTestCase {
             } else {
                 refused += 1
                 XCTAssertEqual(merge.errorLines.count, 1, "bit \(bit): \(merge.errors)")
-                XCTAssertTrue(merge.errors.hasPrefix("qclab: error: HDF5 file 'out.h5': "), "bit \(bit): \(merge.errors)")
+                XCTAssertTrue(
+                    merge.errors.hasPrefix("qclab: error: HDF5 file 'out.h5': "), "bit \(bit): \(merge.errors)")
                 XCTAssertEqual(QCLabCLI.contents(of: damaged), ["out.h5"], "bit \(bit): nothing left behind")
             }
         }
@@ -81,13 +87,17 @@ final class IntegrityTests: XCTestCase {
     }
 
     /// The little-endian bytes of `values`, to find a dataset's data in a file.
-    func bytes(of values: [Int64]) -> [UInt8] { values.flatMap { value in (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } } }
+    func bytes(of values: [Int64]) -> [UInt8] {
+        values.flatMap { value in (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+    }
     func bytes(of values: [Double]) -> [UInt8] { bytes(of: values.map { Int64(bitPattern: $0.bitPattern) }) }
 
     /// Where `needle` starts in `haystack` (once only).
     func offset(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
         guard needle.count <= haystack.count else { return nil }
-        let found = (0...(haystack.count - needle.count)).filter { haystack[$0] == needle[0] && Array(haystack[$0..<$0 + needle.count]) == needle }
+        let found = (0...(haystack.count - needle.count)).filter {
+            haystack[$0] == needle[0] && Array(haystack[$0..<$0 + needle.count]) == needle
+        }
         return found.count == 1 ? found[0] : nil
     }
 
@@ -107,8 +117,11 @@ final class IntegrityTests: XCTestCase {
 
         try BadJob.valid.write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         let reason = "qclab: error: HDF5 file 'out.h5': damaged: dataset 'dm_db' does not match its checksum\n"
-        for arguments in [["info", "out.h5"], ["merge", "out.h5", "--output", "merged.h5"], ["plot", "out.h5", "--output", "pop.svg"],
-                          ["run", "job.json", "--output", "more.h5", "--append", "out.h5"]] {
+        for arguments in [
+            ["info", "out.h5"], ["merge", "out.h5", "--output", "merged.h5"],
+            ["plot", "out.h5", "--output", "pop.svg"],
+            ["run", "job.json", "--output", "more.h5", "--append", "out.h5"],
+        ] {
             let outcome = try QCLabCLI.run(arguments, in: folder)
             XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
             XCTAssertEqual(outcome.errors, reason, "\(arguments)")
@@ -135,7 +148,8 @@ final class IntegrityTests: XCTestCase {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-integrity")
         _ = try output(in: folder, name: "dropped.h5")
         _ = try output(in: folder, name: "replaced.h5")
-        try runPython("""
+        try runPython(
+            """
             import h5py
             with h5py.File("dropped.h5", "r+") as f:
                 del f["dm_db_exact"]
@@ -145,12 +159,15 @@ final class IntegrityTests: XCTestCase {
                 del f["dm_db_exact"]
                 f["dm_db_exact"] = values
             """, in: folder)
-        for (name, reason) in [("dropped.h5", "dataset 'dm_db_exact' is missing"),
-                               ("replaced.h5", "dataset 'dm_db_exact' does not match its checksum")] {
+        for (name, reason) in [
+            ("dropped.h5", "dataset 'dm_db_exact' is missing"),
+            ("replaced.h5", "dataset 'dm_db_exact' does not match its checksum"),
+        ] {
             for arguments in [["info", name], ["merge", name, "--output", "merged.h5"]] {
                 let outcome = try QCLabCLI.run(arguments, in: folder)
                 XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
-                XCTAssertEqual(outcome.errors, "qclab: error: HDF5 file '\(name)': damaged: \(reason)\n", "\(arguments)")
+                XCTAssertEqual(
+                    outcome.errors, "qclab: error: HDF5 file '\(name)': damaged: \(reason)\n", "\(arguments)")
             }
         }
     }
@@ -166,9 +183,13 @@ final class IntegrityTests: XCTestCase {
         try miscounted.save(to: folder.appendingPathComponent("miscounted.h5").path)
         let outcome = try QCLabCLI.run(["info", "miscounted.h5"], in: folder)
         XCTAssertNotEqual(outcome.status, 0)
-        XCTAssertEqual(outcome.errors, "qclab: error: HDF5 file 'miscounted.h5': damaged: dataset 'norm_factor' counts 7 trajectories but 'seed' holds 6\n")
+        XCTAssertEqual(
+            outcome.errors,
+            "qclab: error: HDF5 file 'miscounted.h5': damaged: dataset 'norm_factor' counts 7 trajectories but 'seed' holds 6\n"
+        )
 
-        try runPython("""
+        try runPython(
+            """
             import struct, h5py
             def crc32c(data):
                 crc = 0xFFFFFFFF
@@ -188,7 +209,10 @@ final class IntegrityTests: XCTestCase {
             """, in: folder)
         let edited = try QCLabCLI.run(["merge", "out.h5", "--output", "merged.h5"], in: folder)
         XCTAssertNotEqual(edited.status, 0)
-        XCTAssertEqual(edited.errors, "qclab: error: HDF5 file 'out.h5': damaged: dataset 'quantum_energy' does not match its exact sums ('quantum_energy_exact')\n")
+        XCTAssertEqual(
+            edited.errors,
+            "qclab: error: HDF5 file 'out.h5': damaged: dataset 'quantum_energy' does not match its exact sums ('quantum_energy_exact')\n"
+        )
     }
 
     // MARK: A file of QC Lab, of another job
@@ -198,7 +222,8 @@ final class IntegrityTests: XCTestCase {
     /// saying the job could not be compared, keeping the known job; `--strict` refuses.
     func testQCLabFileOfAnotherJobIsNotedKeepsTheJobAndIsRefusedUnderStrict() throws {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-integrity")
-        try FileManager.default.copyItem(at: Fixtures.url("qclab_other_job_mf_kbt5.h5"), to: folder.appendingPathComponent("qclab.h5"))
+        try FileManager.default.copyItem(
+            at: Fixtures.url("qclab_other_job_mf_kbt5.h5"), to: folder.appendingPathComponent("qclab.h5"))
         let job = #"""
             {"settings": {"tmax": 1.0, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 4, "batch_size": 2},
              "model": {"name": "SpinBoson", "constants": {"kBT": 1.0}},
@@ -214,32 +239,54 @@ final class IntegrityTests: XCTestCase {
         let merge = try QCLabCLI.run(["merge", "fssh.h5", "qclab.h5", "--output", "merged.h5"], in: folder)
         XCTAssertEqual(merge.status, 0, merge.errors)
         // (QC Lab's file holds seeds 1000...1003: the gap between the two is named too.)
-        XCTAssertEqual(merge.errorLines, ["qclab: warning: merged seeds have gaps: 4...999 missing (996 seeds between 0 and 1003)",
-            Substring(unchecked), "qclab: note: 'qclab.h5' records no job (a file written by QC Lab, say): its job could not be compared, only its outputs, shapes and time grid; the result records the job of 'fssh.h5'"])
+        XCTAssertEqual(
+            merge.errorLines,
+            [
+                "qclab: warning: merged seeds have gaps: 4...999 missing (996 seeds between 0 and 1003)",
+                Substring(unchecked),
+                "qclab: note: 'qclab.h5' records no job (a file written by QC Lab, say): its job could not be compared, only its outputs, shapes and time grid; the result records the job of 'fssh.h5'",
+            ])
         let merged = try SimulationData(contentsOf: folder.appendingPathComponent("merged.h5").path)
         XCTAssertEqual(merged.job, recorded, "the known job is kept")
         XCTAssertEqual(merged.normFactor, 8)
 
-        let append = try QCLabCLI.run(["run", "fssh.json", "--output", "appended.h5", "--append", "qclab.h5"], in: folder)
+        let append = try QCLabCLI.run(
+            ["run", "fssh.json", "--output", "appended.h5", "--append", "qclab.h5"], in: folder)
         XCTAssertEqual(append.status, 0, append.errors)
-        XCTAssertEqual(append.errorLines, [Substring(unchecked),
-            "qclab: note: 'qclab.h5' records no job (a file written by QC Lab, say): its job could not be compared, only its outputs, shapes and time grid; the result records this job"])
+        XCTAssertEqual(
+            append.errorLines,
+            [
+                Substring(unchecked),
+                "qclab: note: 'qclab.h5' records no job (a file written by QC Lab, say): its job could not be compared, only its outputs, shapes and time grid; the result records this job",
+            ])
         XCTAssertEqual(try SimulationData(contentsOf: folder.appendingPathComponent("appended.h5").path).job, recorded)
 
-        let strictMerge = try QCLabCLI.run(["merge", "fssh.h5", "qclab.h5", "--output", "strict.h5", "--strict"], in: folder)
+        let strictMerge = try QCLabCLI.run(
+            ["merge", "fssh.h5", "qclab.h5", "--output", "strict.h5", "--strict"], in: folder)
         XCTAssertNotEqual(strictMerge.status, 0)
-        XCTAssertEqual(strictMerge.errors, "qclab: error: cannot merge data: 'qclab.h5' records no job (a file written by QC Lab, say), so its job cannot be compared ('fssh.h5' records one); refused under --strict\n")
-        let strictAppend = try QCLabCLI.run(["run", "fssh.json", "--output", "strict.h5", "--append", "qclab.h5", "--strict"], in: folder)
+        XCTAssertEqual(
+            strictMerge.errors,
+            "qclab: error: cannot merge data: 'qclab.h5' records no job (a file written by QC Lab, say), so its job cannot be compared ('fssh.h5' records one); refused under --strict\n"
+        )
+        let strictAppend = try QCLabCLI.run(
+            ["run", "fssh.json", "--output", "strict.h5", "--append", "qclab.h5", "--strict"], in: folder)
         XCTAssertNotEqual(strictAppend.status, 0)
-        XCTAssertEqual(strictAppend.errors, "qclab: error: cannot merge data: 'qclab.h5' records no job (a file written by QC Lab, say), so it cannot be compared with this job; refused under --strict\n")
+        XCTAssertEqual(
+            strictAppend.errors,
+            "qclab: error: cannot merge data: 'qclab.h5' records no job (a file written by QC Lab, say), so it cannot be compared with this job; refused under --strict\n"
+        )
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("strict.h5").path))
 
         // What can be checked still is: a time grid of another tmax is refused.
         try job.replacingOccurrences(of: #""tmax": 1.0"#, with: #""tmax": 2.0"#)
             .write(to: folder.appendingPathComponent("longer.json"), atomically: true, encoding: .utf8)
-        let longer = try QCLabCLI.run(["run", "longer.json", "--output", "longer.h5", "--append", "qclab.h5"], in: folder)
+        let longer = try QCLabCLI.run(
+            ["run", "longer.json", "--output", "longer.h5", "--append", "qclab.h5"], in: folder)
         XCTAssertNotEqual(longer.status, 0)
-        XCTAssertEqual(longer.errors, "qclab: error: cannot merge data: time grids differ: the data continued has 11 points, dt_collect 0.1, tmax 1, this job 21 points, dt_collect 0.1, tmax 2\n")
+        XCTAssertEqual(
+            longer.errors,
+            "qclab: error: cannot merge data: time grids differ: the data continued has 11 points, dt_collect 0.1, tmax 1, this job 21 points, dt_collect 0.1, tmax 2\n"
+        )
 
         let info = try QCLabCLI.run(["info", "qclab.h5"], in: folder)
         XCTAssertEqual(info.status, 0, info.errors)
@@ -255,19 +302,26 @@ final class IntegrityTests: XCTestCase {
     func testSwiftModelPropertiesAreRecordedAndADifferenceIsRefused() throws {
         let record = try StrictJSON.parse(Array(simulation(BiasedPair(eps: 0.5)).jobRecord.utf8))
         guard case let .object(top) = record, case let .object(model)? = top["model"],
-              case let .object(properties)? = model["swift_properties"] else { return XCTFail("\(record)") }
-        XCTAssertEqual(properties["onsite"], .array([.array([.number(0.5), .number(0)]), .array([.number(-0.5), .number(0)])]))
+            case let .object(properties)? = model["swift_properties"]
+        else { return XCTFail("\(record)") }
+        XCTAssertEqual(
+            properties["onsite"], .array([.array([.number(0.5), .number(0)]), .array([.number(-0.5), .number(0)])]))
         XCTAssertEqual(properties["label"], .string("biased pair"))
         XCTAssertNotNil(properties["bath"])
 
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-integrity")
-        try serialDriver(simulation(BiasedPair(eps: 0.5)), seeds: [0, 1]).save(to: folder.appendingPathComponent("a.h5").path, mergeable: true)
-        try serialDriver(simulation(BiasedPair(eps: 2.0)), seeds: [2, 3]).save(to: folder.appendingPathComponent("b.h5").path, mergeable: true)
-        try serialDriver(simulation(BiasedPair(eps: 0.5)), seeds: [2, 3]).save(to: folder.appendingPathComponent("c.h5").path, mergeable: true)
+        try serialDriver(simulation(BiasedPair(eps: 0.5)), seeds: [0, 1]).save(
+            to: folder.appendingPathComponent("a.h5").path, mergeable: true)
+        try serialDriver(simulation(BiasedPair(eps: 2.0)), seeds: [2, 3]).save(
+            to: folder.appendingPathComponent("b.h5").path, mergeable: true)
+        try serialDriver(simulation(BiasedPair(eps: 0.5)), seeds: [2, 3]).save(
+            to: folder.appendingPathComponent("c.h5").path, mergeable: true)
         let refused = try QCLabCLI.run(["merge", "a.h5", "b.h5", "--output", "ab.h5"], in: folder)
         XCTAssertNotEqual(refused.status, 0)
-        XCTAssertEqual(refused.errors, "qclab: error: cannot merge data: different jobs: model.swift_properties.onsite is "
-                       + "[[0.5, 0], [-0.5, 0]] in 'a.h5' but [[2, 0], [-2, 0]] in 'b.h5'\n")
+        XCTAssertEqual(
+            refused.errors,
+            "qclab: error: cannot merge data: different jobs: model.swift_properties.onsite is "
+                + "[[0.5, 0], [-0.5, 0]] in 'a.h5' but [[2, 0], [-2, 0]] in 'b.h5'\n")
         let same = try QCLabCLI.run(["merge", "a.h5", "c.h5", "--output", "ac.h5"], in: folder)
         XCTAssertEqual(same.status, 0, same.errors)
         XCTAssertEqual(same.errors, "")
@@ -277,39 +331,52 @@ final class IntegrityTests: XCTestCase {
     /// compared: `merge` and continuing refuse it unless told to trust the job.
     func testModelThatRecordsNothingIsRefusedUnlessTrusted() throws {
         let record = try StrictJSON.parse(Array(simulation(UnrecordedPair(eps: 0.5)).jobRecord.utf8))
-        guard case let .object(top) = record, case let .object(model)? = top["model"] else { return XCTFail("\(record)") }
+        guard case let .object(top) = record, case let .object(model)? = top["model"] else {
+            return XCTFail("\(record)")
+        }
         XCTAssertEqual(model["swift_properties"], .null)
 
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-integrity")
         let a = try serialDriver(simulation(UnrecordedPair(eps: 0.5)), seeds: [0, 1])
         try a.save(to: folder.appendingPathComponent("a.h5").path, mergeable: true)
-        try serialDriver(simulation(UnrecordedPair(eps: 2.0)), seeds: [2, 3]).save(to: folder.appendingPathComponent("b.h5").path, mergeable: true)
+        try serialDriver(simulation(UnrecordedPair(eps: 2.0)), seeds: [2, 3]).save(
+            to: folder.appendingPathComponent("b.h5").path, mergeable: true)
         let refused = try QCLabCLI.run(["merge", "a.h5", "b.h5", "--output", "ab.h5"], in: folder)
         XCTAssertNotEqual(refused.status, 0)
-        XCTAssertEqual(refused.errors, "qclab: error: cannot merge data: the jobs cannot be compared: model 'UnrecordedPair' records "
-                       + "none of its properties (adopt JobRecordable); --trust-job merges anyway\n")
+        XCTAssertEqual(
+            refused.errors,
+            "qclab: error: cannot merge data: the jobs cannot be compared: model 'UnrecordedPair' records "
+                + "none of its properties (adopt JobRecordable); --trust-job merges anyway\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ab.h5").path))
         let trusted = try QCLabCLI.run(["merge", "a.h5", "b.h5", "--output", "ab.h5", "--trust-job"], in: folder)
         XCTAssertEqual(trusted.status, 0, trusted.errors)
-        XCTAssertEqual(trusted.errors, "qclab: note: model 'UnrecordedPair' records none of its properties: jobs not compared (--trust-job)\n")
+        XCTAssertEqual(
+            trusted.errors,
+            "qclab: note: model 'UnrecordedPair' records none of its properties: jobs not compared (--trust-job)\n")
 
         // Continuing (`--append`), through the check the command makes before running.
         let more = simulation(UnrecordedPair(eps: 2.0))
         XCTAssertThrowsError(try SimulationData.checkContinuing(a, source: "a.h5", with: more)) { error in
-            XCTAssertEqual("\(error)", "cannot merge data: the jobs cannot be compared: model 'UnrecordedPair' records none of its "
-                           + "properties (adopt JobRecordable); --trust-job continues anyway")
+            XCTAssertEqual(
+                "\(error)",
+                "cannot merge data: the jobs cannot be compared: model 'UnrecordedPair' records none of its "
+                    + "properties (adopt JobRecordable); --trust-job continues anyway")
         }
         var notes: [String] = []
-        XCTAssertNoThrow(try SimulationData.checkContinuing(a, source: "a.h5", with: more, comparison: JobComparison(trustJob: true),
-                                                            note: { notes.append($0) }))
-        XCTAssertEqual(notes, ["model 'UnrecordedPair' records none of its properties: jobs not compared (--trust-job)"])
+        XCTAssertNoThrow(
+            try SimulationData.checkContinuing(
+                a, source: "a.h5", with: more, comparison: JobComparison(trustJob: true),
+                note: { notes.append($0) }))
+        XCTAssertEqual(
+            notes, ["model 'UnrecordedPair' records none of its properties: jobs not compared (--trust-job)"])
         // The library's merge refuses it alike.
         XCTAssertThrowsError(try SimulationData.merging([("a", a), ("b", try serialDriver(more, seeds: [2, 3]))]))
     }
 
     func simulation(_ model: any Model) -> Simulation {
-        Simulation(settings: SimulationSettings(tmax: 0.3, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 2, batchSize: 2),
-                   model: model, algorithm: MeanField(), initialWavefunction: [Complex(1), Complex(0)])
+        Simulation(
+            settings: SimulationSettings(tmax: 0.3, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 2, batchSize: 2),
+            model: model, algorithm: MeanField(), initialWavefunction: [Complex(1), Complex(0)])
     }
 }
 

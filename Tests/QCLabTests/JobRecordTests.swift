@@ -36,12 +36,14 @@ final class JobRecordTests: XCTestCase {
         for name in ModelRegistry.builtInNames {
             let description = try ModelRegistry.describe(name)
             let defaults = try XCTUnwrap(try ModelRegistry.make(name: name) as? any JobDescribableModel, name)
-            XCTAssertEqual(defaults.jobConstants,
-                           Dictionary(uniqueKeysWithValues: description.constants.map { ($0.name, $0.defaultValue) }), name)
+            XCTAssertEqual(
+                defaults.jobConstants,
+                Dictionary(uniqueKeysWithValues: description.constants.map { ($0.name, $0.defaultValue) }), name)
             XCTAssertEqual(defaults.initialDistribution, description.defaultInitialDistribution, name)
 
             let given = Dictionary(uniqueKeysWithValues: try description.constants.map { ($0.name, try changed($0)) })
-            let model = try XCTUnwrap(try ModelRegistry.make(name: name, constants: given) as? any JobDescribableModel, name)
+            let model = try XCTUnwrap(
+                try ModelRegistry.make(name: name, constants: given) as? any JobDescribableModel, name)
             XCTAssertEqual(model.jobConstants, given, name)
             for distribution in description.initialDistributions {
                 let variant = try ModelRegistry.make(name: name, initialDistribution: distribution)
@@ -54,12 +56,14 @@ final class JobRecordTests: XCTestCase {
         for name in AlgorithmRegistry.builtInNames {
             let defaults = try XCTUnwrap(try AlgorithmRegistry.make(name: name) as? any JobDescribableAlgorithm, name)
             // The parser's own list of the settings it knows, from its refusal of an unknown one.
-            XCTAssertThrowsError(try AlgorithmRegistry.make(name: name, settings: ["no_such_setting": .bool(true)])) { error in
+            XCTAssertThrowsError(try AlgorithmRegistry.make(name: name, settings: ["no_such_setting": .bool(true)])) {
+                error in
                 guard case let .unknownName(_, _, known)? = error as? QCLabError else { return XCTFail("\(error)") }
                 XCTAssertEqual(Set(known), Set(defaults.jobSettings.keys), name)
             }
             let given = nonDefaultSettings(of: defaults)
-            let algorithm = try XCTUnwrap(try AlgorithmRegistry.make(name: name, settings: given) as? any JobDescribableAlgorithm)
+            let algorithm = try XCTUnwrap(
+                try AlgorithmRegistry.make(name: name, settings: given) as? any JobDescribableAlgorithm)
             XCTAssertEqual(algorithm.jobSettings, given, name)
         }
     }
@@ -102,7 +106,9 @@ final class JobRecordTests: XCTestCase {
 
     private func settings(tmax: Double = 0.2, dtUpdate: Double = 0.01) -> SimulationSettings {
         var settings = SimulationSettings()
-        (settings.tmax, settings.dtUpdate, settings.dtCollect, settings.numTrajs, settings.batchSize) = (tmax, dtUpdate, 0.1, 2, 2)
+        (settings.tmax, settings.dtUpdate, settings.dtCollect, settings.numTrajs, settings.batchSize) = (
+            tmax, dtUpdate, 0.1, 2, 2
+        )
         return settings
     }
 
@@ -115,11 +121,14 @@ final class JobRecordTests: XCTestCase {
             let model = try ModelRegistry.make(name: name, constants: given, initialDistribution: distribution)
             var wavefunction = [Complex<Double>](repeating: Complex(0), count: model.numQuantumStates)
             wavefunction[0] = Complex(1)
-            let simulation = Simulation(settings: settings(), model: model, algorithm: MeanField(),
-                                        initialWavefunction: wavefunction, outputs: [try OutputRegistry.make("q", model: model)])
+            let simulation = Simulation(
+                settings: settings(), model: model, algorithm: MeanField(),
+                initialWavefunction: wavefunction, outputs: [try OutputRegistry.make("q", model: model)])
             XCTAssertTrue(simulation.jobRecord.contains(#""outputs": ["q"]"#), simulation.jobRecord)
             if let distribution {
-                XCTAssertTrue(simulation.jobRecord.contains(#""init_classical": "\#(distribution.rawValue)""#), simulation.jobRecord)
+                XCTAssertTrue(
+                    simulation.jobRecord.contains(#""init_classical": "\#(distribution.rawValue)""#),
+                    simulation.jobRecord)
             }
             try assertRecordRunsTheSameSimulation(simulation, name)
         }
@@ -131,8 +140,9 @@ final class JobRecordTests: XCTestCase {
             let defaults = try XCTUnwrap(try AlgorithmRegistry.make(name: name) as? any JobDescribableAlgorithm)
             for settings in [defaults.jobSettings, nonDefaultSettings(of: defaults)] {
                 let algorithm = try AlgorithmRegistry.make(name: name, settings: settings)
-                let simulation = Simulation(settings: self.settings(tmax: 0.1, dtUpdate: 0.005), model: model,
-                                            algorithm: algorithm, initialWavefunction: [Complex(1), Complex(0)])
+                let simulation = Simulation(
+                    settings: self.settings(tmax: 0.1, dtUpdate: 0.005), model: model,
+                    algorithm: algorithm, initialWavefunction: [Complex(1), Complex(0)])
                 try assertRecordRunsTheSameSimulation(simulation, "\(name) \(settings)")
             }
         }
@@ -140,8 +150,10 @@ final class JobRecordTests: XCTestCase {
 
     // MARK: Refusals name the job file's keys
 
-    private func spinBosonJob(constants: String = "", initClassical: String = "", algorithm: String = #"{"name": "MeanField"}"#,
-                              outputs: String = "") throws -> Simulation {
+    private func spinBosonJob(
+        constants: String = "", initClassical: String = "", algorithm: String = #"{"name": "MeanField"}"#,
+        outputs: String = ""
+    ) throws -> Simulation {
         let json = """
             {"settings": {"tmax": 0.2, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 2, "batch_size": 2},
              "model": {"name": "SpinBoson", "constants": {"A": 4\(constants)}\(initClassical)},
@@ -155,21 +167,38 @@ final class JobRecordTests: XCTestCase {
         let fssh = #"{"name": "FewestSwitchesSurfaceHopping"}"#
         let msmash = #"{"name": "MultiStateMappingApproachToSurfaceHopping"}"#
         let cases: [(Simulation, Simulation, String)] = [
-            (try spinBosonJob(), try spinBosonJob(constants: #", "l_reorg": 0.01"#),
-             "model.constants.l_reorg is 0.005 in 'a.h5' but 0.01 in 'b.h5'"),
-            (try spinBosonJob(), try spinBosonJob(constants: #", "boson_mass": 2"#),
-             "model.constants.boson_mass is 1 in 'a.h5' but 2 in 'b.h5'"),
-            (try spinBosonJob(), try spinBosonJob(initClassical: #", "init_classical": "wigner_harmonic""#),
-             #"model.init_classical is "boltzmann_harmonic" in 'a.h5' but "wigner_harmonic" in 'b.h5'"#),
-            (try spinBosonJob(algorithm: fssh),
-             try spinBosonJob(algorithm: #"{"name": "FewestSwitchesSurfaceHopping", "settings": {"gauge_fixing": "phase_overlap"}}"#),
-             #"algorithm.settings.gauge_fixing is "sign_overlap" in 'a.h5' but "phase_overlap" in 'b.h5'"#),
-            (try spinBosonJob(algorithm: fssh),
-             try spinBosonJob(algorithm: #"{"name": "FewestSwitchesSurfaceHopping", "settings": {"fssh_deterministic": true}}"#),
-             "algorithm.settings.fssh_deterministic is false in 'a.h5' but true in 'b.h5'"),
-            (try spinBosonJob(algorithm: msmash),
-             try spinBosonJob(algorithm: #"{"name": "MultiStateMappingApproachToSurfaceHopping", "settings": {"msmash_max_hops": 3}}"#),
-             "algorithm.settings.msmash_max_hops is 10 in 'a.h5' but 3 in 'b.h5'"),
+            (
+                try spinBosonJob(), try spinBosonJob(constants: #", "l_reorg": 0.01"#),
+                "model.constants.l_reorg is 0.005 in 'a.h5' but 0.01 in 'b.h5'"
+            ),
+            (
+                try spinBosonJob(), try spinBosonJob(constants: #", "boson_mass": 2"#),
+                "model.constants.boson_mass is 1 in 'a.h5' but 2 in 'b.h5'"
+            ),
+            (
+                try spinBosonJob(), try spinBosonJob(initClassical: #", "init_classical": "wigner_harmonic""#),
+                #"model.init_classical is "boltzmann_harmonic" in 'a.h5' but "wigner_harmonic" in 'b.h5'"#
+            ),
+            (
+                try spinBosonJob(algorithm: fssh),
+                try spinBosonJob(
+                    algorithm:
+                        #"{"name": "FewestSwitchesSurfaceHopping", "settings": {"gauge_fixing": "phase_overlap"}}"#),
+                #"algorithm.settings.gauge_fixing is "sign_overlap" in 'a.h5' but "phase_overlap" in 'b.h5'"#
+            ),
+            (
+                try spinBosonJob(algorithm: fssh),
+                try spinBosonJob(
+                    algorithm: #"{"name": "FewestSwitchesSurfaceHopping", "settings": {"fssh_deterministic": true}}"#),
+                "algorithm.settings.fssh_deterministic is false in 'a.h5' but true in 'b.h5'"
+            ),
+            (
+                try spinBosonJob(algorithm: msmash),
+                try spinBosonJob(
+                    algorithm:
+                        #"{"name": "MultiStateMappingApproachToSurfaceHopping", "settings": {"msmash_max_hops": 3}}"#),
+                "algorithm.settings.msmash_max_hops is 10 in 'a.h5' but 3 in 'b.h5'"
+            ),
         ]
         let folder = try temporaryFolder()
         for (first, second, difference) in cases {
@@ -204,17 +233,20 @@ final class JobRecordTests: XCTestCase {
     func testARecordOfTheOlderFormatIsNamedAsSuch() throws {
         let current = try spinBosonJob().jobRecord
         // As records were written before they spoke the job file's language.
-        let older = #"{"algorithm": {"name": "MeanField", "settings": {}}, "initial_state": {"wf_db": [[1, 0], [0, 0]]}, "#
+        let older =
+            #"{"algorithm": {"name": "MeanField", "settings": {}}, "initial_state": {"wf_db": [[1, 0], [0, 0]]}, "#
             + #""model": {"constants": {"A": 4, "E": 0.5, "V": 0.5, "W": 0.1, "bosonMass": 1, "kBT": 1, "lReorg": 0.005}, "#
             + #""name": "SpinBoson"}, "settings": {"dt_collect": 0.1, "dt_update": 0.01, "tmax": 0.2}}"#
         let d = try XCTUnwrap(JobRecord.difference(older, current))
-        XCTAssertEqual([d.path, d.mine, d.theirs],
-                       ["the job record", "in an older format (Swift property names)", "in the job file's names"])
+        XCTAssertEqual(
+            [d.path, d.mine, d.theirs],
+            ["the job record", "in an older format (Swift property names)", "in the job file's names"])
         XCTAssertNil(JobRecord.difference(current, current))
     }
 
     private func temporaryFolder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-jobrecord-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qclab-jobrecord-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
         return folder
@@ -223,16 +255,22 @@ final class JobRecordTests: XCTestCase {
     // MARK: Models and algorithms written in Swift
 
     func testSwiftModelAndAlgorithmWithoutQCLabNamesAreRecordedByTheirPropertyNames() throws {
-        let a = Simulation(settings: settings(), model: TwoSiteSwiftModel(reorganization: 0.1), algorithm: DampedMeanField(damping: 0),
-                           initialWavefunction: [Complex(1), Complex(0)])
+        let a = Simulation(
+            settings: settings(), model: TwoSiteSwiftModel(reorganization: 0.1),
+            algorithm: DampedMeanField(damping: 0),
+            initialWavefunction: [Complex(1), Complex(0)])
         let record = try StrictJSON.parse(Array(a.jobRecord.utf8))
-        guard case let .object(top) = record, case let .object(model)? = top["model"], case let .object(algorithm)? = top["algorithm"] else {
+        guard case let .object(top) = record, case let .object(model)? = top["model"],
+            case let .object(algorithm)? = top["algorithm"]
+        else {
             return XCTFail(a.jobRecord)
         }
         guard case let .object(properties)? = model["swift_properties"] else { return XCTFail(a.jobRecord) }
         XCTAssertEqual(properties["reorganization"], .number(0.1))
         XCTAssertEqual(properties["label"], .string("two sites"))
-        XCTAssertEqual(properties["constantHamiltonian"], .array([[0.5, 0], [0.2, 0], [0.2, 0], [-0.5, 0]].map { .array($0.map(JSONValue.number)) }))
+        XCTAssertEqual(
+            properties["constantHamiltonian"],
+            .array([[0.5, 0], [0.2, 0], [0.2, 0], [-0.5, 0]].map { .array($0.map(JSONValue.number)) }))
         XCTAssertNil(model["constants"])
         XCTAssertNil(model["init_classical"])
         XCTAssertEqual(algorithm["swift_properties"], .object(["damping": .number(0)]))
@@ -243,13 +281,20 @@ final class JobRecordTests: XCTestCase {
         var c = a
         c.algorithm = DampedMeanField(damping: 0.5)
         let dataA = try serialDriver(a, seeds: [0, 1])
-        for (other, difference) in [(b, "model.swift_properties.coupling.terms is "
-                                        + #"[{"coordinate": 0, "gamma": 0.07071067811865477, "state": 0}, {"coordinate": 1, "gamma": 0.07071067811865477, "state": 1}]"#
-                                        + " in 'a.h5' but "
-                                        + #"[{"coordinate": 0, "gamma": 0.1, "state": 0}, {"coordinate": 1, "gamma": 0.1, "state": 1}]"#
-                                        + " in 'b.h5'"),
-                                    (c, "algorithm.swift_properties.damping is 0 in 'a.h5' but 0.5 in 'b.h5'")] {
-            XCTAssertThrowsError(try SimulationData.merging([("a.h5", dataA), ("b.h5", try serialDriver(other, seeds: [2, 3]))])) { error in
+        for (other, difference) in [
+            (
+                b,
+                "model.swift_properties.coupling.terms is "
+                    + #"[{"coordinate": 0, "gamma": 0.07071067811865477, "state": 0}, {"coordinate": 1, "gamma": 0.07071067811865477, "state": 1}]"#
+                    + " in 'a.h5' but "
+                    + #"[{"coordinate": 0, "gamma": 0.1, "state": 0}, {"coordinate": 1, "gamma": 0.1, "state": 1}]"#
+                    + " in 'b.h5'"
+            ),
+            (c, "algorithm.swift_properties.damping is 0 in 'a.h5' but 0.5 in 'b.h5'"),
+        ] {
+            XCTAssertThrowsError(
+                try SimulationData.merging([("a.h5", dataA), ("b.h5", try serialDriver(other, seeds: [2, 3]))])
+            ) { error in
                 XCTAssertEqual("\(error)", "cannot merge data: different jobs: " + difference)
             }
         }
@@ -270,18 +315,27 @@ final class JobRecordTests: XCTestCase {
             }
             return NamedDampedMeanField(inner: DampedMeanField(damping: damping))
         }
-        let a = Simulation(settings: settings(), model: TwoSiteJobModel(reorganization: 0.1),
-                           algorithm: NamedDampedMeanField(inner: DampedMeanField(damping: 0.25)),
-                           initialWavefunction: [Complex(1), Complex(0)])
-        XCTAssertTrue(a.jobRecord.contains(#""constants": {"l_reorg": 0.1}, "init_classical": "boltzmann_harmonic""#), a.jobRecord)
+        let a = Simulation(
+            settings: settings(), model: TwoSiteJobModel(reorganization: 0.1),
+            algorithm: NamedDampedMeanField(inner: DampedMeanField(damping: 0.25)),
+            initialWavefunction: [Complex(1), Complex(0)])
+        XCTAssertTrue(
+            a.jobRecord.contains(#""constants": {"l_reorg": 0.1}, "init_classical": "boltzmann_harmonic""#),
+            a.jobRecord)
         XCTAssertTrue(a.jobRecord.contains(#""settings": {"damping": 0.25}"#), a.jobRecord)
         try assertRecordRunsTheSameSimulation(a, "TwoSiteJobModel")
 
         var b = a
         b.model = TwoSiteJobModel(reorganization: 0.2)
-        XCTAssertThrowsError(try SimulationData.merging([("a.h5", try serialDriver(a, seeds: [0, 1])),
-                                                         ("b.h5", try serialDriver(b, seeds: [2, 3]))])) { error in
-            XCTAssertEqual("\(error)", "cannot merge data: different jobs: model.constants.l_reorg is 0.1 in 'a.h5' but 0.2 in 'b.h5'")
+        XCTAssertThrowsError(
+            try SimulationData.merging([
+                ("a.h5", try serialDriver(a, seeds: [0, 1])),
+                ("b.h5", try serialDriver(b, seeds: [2, 3])),
+            ])
+        ) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "cannot merge data: different jobs: model.constants.l_reorg is 0.1 in 'a.h5' but 0.2 in 'b.h5'")
         }
     }
 }
@@ -308,9 +362,12 @@ private struct NamedDampedMeanField: JobDescribableAlgorithm {
     var jobSettings: [String: JSONValue] { ["damping": .number(inner.damping)] }
     func branchCount(for model: any Model) -> Int { 1 }
     func defaultOutputs(for model: any Model) -> [Output] { inner.defaultOutputs(for: model) }
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
-                  outputs: [Output]) throws -> SimulationData {
-        try inner.runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds, outputs: outputs)
+    func runBatch(
+        model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
+        outputs: [Output]
+    ) throws -> SimulationData {
+        try inner.runBatch(
+            model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds, outputs: outputs)
     }
 }
 
@@ -341,8 +398,11 @@ private struct DampedMeanField: Algorithm {
     func branchCount(for model: any Model) -> Int { 1 }
     func defaultOutputs(for model: any Model) -> [Output] { MeanField().defaultOutputs(for: model) }
 
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
-                  outputs: [Output]) throws -> SimulationData {
-        try MeanField().runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds, outputs: outputs)
+    func runBatch(
+        model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
+        outputs: [Output]
+    ) throws -> SimulationData {
+        try MeanField().runBatch(
+            model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds, outputs: outputs)
     }
 }

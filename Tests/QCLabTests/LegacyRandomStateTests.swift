@@ -16,18 +16,23 @@ final class LegacyRandomStateTests: XCTestCase {
     struct File: Decodable { let draws: [Draws] }
 
     func testReproducesNumPyLegacyDraws() throws {
-        let file = try JSONDecoder().decode(File.self, from: Foundation.Data(contentsOf: Fixtures.url("random_draws.json")))
+        let file = try JSONDecoder().decode(
+            File.self, from: Foundation.Data(contentsOf: Fixtures.url("random_draws.json")))
         XCTAssertGreaterThanOrEqual(file.draws.count, 5)
         for reference in file.draws {
             var stream = LegacyRandomState(seed: reference.seed)
-            XCTAssertEqual((0..<9).map { _ in stream.nextGaussian() }, reference.normal, "normal, seed \(reference.seed)")
+            XCTAssertEqual(
+                (0..<9).map { _ in stream.nextGaussian() }, reference.normal, "normal, seed \(reference.seed)")
             XCTAssertEqual(stream.uniform(count: 5), reference.rand, "rand, seed \(reference.seed)")
-            XCTAssertEqual((0..<3).map { _ in stream.nextGaussian() }, reference.normal_after_rand,
-                           "normal after rand (cached Gaussian), seed \(reference.seed)")
+            XCTAssertEqual(
+                (0..<3).map { _ in stream.nextGaussian() }, reference.normal_after_rand,
+                "normal after rand (cached Gaussian), seed \(reference.seed)")
             var fresh = LegacyRandomState(seed: reference.seed)
             XCTAssertEqual(fresh.uniform(count: 7), reference.rand_only, "rand only, seed \(reference.seed)")
             var scaled = LegacyRandomState(seed: reference.seed)
-            XCTAssertEqual(scaled.normal(scale: [0.5, 2.0, 3.0]), reference.scaled_normal, "scaled normal, seed \(reference.seed)")
+            XCTAssertEqual(
+                scaled.normal(scale: [0.5, 2.0, 3.0]), reference.scaled_normal, "scaled normal, seed \(reference.seed)"
+            )
         }
     }
 

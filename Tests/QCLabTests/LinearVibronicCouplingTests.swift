@@ -54,8 +54,9 @@ final class LinearVibronicCouplingTests: XCTestCase {
                 "masses": .array(spinBoson.bath.mass.map(ParameterValue.number)),
                 "couplings": .array(couplings.map(Self.matrix)), "kBT": .number(spinBoson.kBT),
             ]
-            let lvc = try ModelRegistry.make(name: "LinearVibronicCoupling", constants: constants,
-                                             initialDistribution: spinBoson.initialDistribution)
+            let lvc = try ModelRegistry.make(
+                name: "LinearVibronicCoupling", constants: constants,
+                initialDistribution: spinBoson.initialDistribution)
             XCTAssertTrue(lvc is DiagonalLinearVibronicCoupling)
             var simulation = job.simulation
             simulation.model = lvc
@@ -64,7 +65,9 @@ final class LinearVibronicCouplingTests: XCTestCase {
             let theirs = try SimulationData(contentsOf: Fixtures.url("\(name).h5").path)
             for output in ["dm_db", "quantum_energy", "classical_energy"] {
                 let isComplex = output == "dm_db"
-                assertAgrees(ours.mean(output)!, theirs.mean(output)!, isComplex: isComplex, "\(name) as LVC vs QC Lab: \(output)")
+                assertAgrees(
+                    ours.mean(output)!, theirs.mean(output)!, isComplex: isComplex,
+                    "\(name) as LVC vs QC Lab: \(output)")
                 let worst = zip(ours.mean(output)!, builtIn.mean(output)!).map { abs($0 - $1) }.max()!
                 XCTAssertLessThan(worst, 1e-9, "\(name) as LVC vs our SpinBoson: \(output)")
             }
@@ -75,11 +78,17 @@ final class LinearVibronicCouplingTests: XCTestCase {
         let python = try SimulationData(contentsOf: Fixtures.url("lvc_spin_boson_mf.h5").path)
         let job = try Fixtures.job("lvc_spin_boson_mf")
         var simulation = job.simulation
-        simulation.model = try ModelRegistry.make(name: "SpinBoson", constants: ["A": .number(20), "V": .number(0.3),
-                                                                                  "l_reorg": .number(0.02), "kBT": .number(0.5)])
+        simulation.model = try ModelRegistry.make(
+            name: "SpinBoson",
+            constants: [
+                "A": .number(20), "V": .number(0.3),
+                "l_reorg": .number(0.02), "kBT": .number(0.5),
+            ])
         let builtIn = try serialDriver(simulation, seeds: job.seeds)
         for output in ["dm_db", "quantum_energy", "classical_energy"] {
-            assertAgrees(builtIn.mean(output)!, python.mean(output)!, isComplex: output == "dm_db", "QC Lab's LVC vs our SpinBoson: \(output)")
+            assertAgrees(
+                builtIn.mean(output)!, python.mean(output)!, isComplex: output == "dm_db",
+                "QC Lab's LVC vs our SpinBoson: \(output)")
         }
     }
 
@@ -117,13 +126,15 @@ final class LinearVibronicCouplingTests: XCTestCase {
 
     /// `qclab init` writes a job for it that runs, and its job record is a job that rebuilds it.
     func testDefaultJobAndJobRecordRoundTrip() throws {
-        let text = try JobCatalog.defaultJob(model: "LinearVibronicCoupling", algorithm: "FewestSwitchesSurfaceHopping")
+        let text = try JobCatalog.defaultJob(
+            model: "LinearVibronicCoupling", algorithm: "FewestSwitchesSurfaceHopping")
         let job = try Job(json: Foundation.Data(text.utf8))
         let model = try XCTUnwrap(job.simulation.model as? LinearVibronicCoupling)
         XCTAssertEqual(model.numQuantumStates, 2)
         XCTAssertEqual(model.data.couplings[1][1], Complex(0.2, 0.1))
         let description = try ModelRegistry.describe("LinearVibronicCoupling")
-        XCTAssertEqual(description.constants.map(\.name), ["h_q", "frequencies", "masses", "couplings", "kBT", "init_classical"])
+        XCTAssertEqual(
+            description.constants.map(\.name), ["h_q", "frequencies", "masses", "couplings", "kBT", "init_classical"])
         XCTAssertEqual(description.initialDistributions, [.boltzmannHarmonic, .wignerHarmonic])
         for name in ["lvc_diag_fssh_wigner", "lvc_ci_real_fssh"] {
             let original = try Fixtures.job(name)
@@ -131,7 +142,8 @@ final class LinearVibronicCouplingTests: XCTestCase {
             let rebuilt = try Job(json: Foundation.Data(Self.runnable(record).utf8))
             XCTAssertEqual(rebuilt.simulation.jobRecord, record, name)
             let described = try XCTUnwrap(rebuilt.simulation.model as? any JobDescribableModel)
-            XCTAssertEqual(described.jobConstants, (original.simulation.model as! any JobDescribableModel).jobConstants)
+            XCTAssertEqual(
+                described.jobConstants, (original.simulation.model as! any JobDescribableModel).jobConstants)
         }
     }
 
@@ -143,10 +155,14 @@ final class LinearVibronicCouplingTests: XCTestCase {
         let models = try QCLabCLI.run(["models", "LinearVibronicCoupling"], in: folder)
         XCTAssertEqual(models.status, 0, models.errors)
         XCTAssertTrue(models.output.hasPrefix("\nLinearVibronicCoupling  (2 quantum states"), models.output)
-        for line in ["  h_q  ", "N×N Hermitian matrix", "  couplings  ", "C Hermitian N×N matrices", "  masses  ", "\"boltzmann\" or \"wigner\""] {
+        for line in [
+            "  h_q  ", "N×N Hermitian matrix", "  couplings  ", "C Hermitian N×N matrices", "  masses  ",
+            "\"boltzmann\" or \"wigner\"",
+        ] {
             XCTAssertTrue(models.output.contains(line), "\(line) in\n\(models.output)")
         }
-        let initial = try QCLabCLI.run(["init", "LinearVibronicCoupling", "MultiStateMappingApproachToSurfaceHopping"], in: folder)
+        let initial = try QCLabCLI.run(
+            ["init", "LinearVibronicCoupling", "MultiStateMappingApproachToSurfaceHopping"], in: folder)
         XCTAssertEqual(initial.status, 0, initial.errors)
         let job = initial.output.replacingOccurrences(of: "\"tmax\": 10.0", with: "\"tmax\": 0.5")
             .replacingOccurrences(of: "\"num_trajs\": 100", with: "\"num_trajs\": 4")
@@ -159,35 +175,65 @@ final class LinearVibronicCouplingTests: XCTestCase {
 
     /// Each bad constant is refused with one line that names the element.
     func testBadConstantsAreRefusedNamingTheElement() throws {
-        let good = #""h_q": [[0.2, 0], [0, -0.2]], "frequencies": [1, 0.5], "couplings": [[[0.5, 0], [0, -0.5]], [[0, [0.2, 0.1]], [[0.2, -0.1], 0]]]"#
+        let good =
+            #""h_q": [[0.2, 0], [0, -0.2]], "frequencies": [1, 0.5], "couplings": [[[0.5, 0], [0, -0.5]], [[0, [0.2, 0.1]], [[0.2, -0.1], 0]]]"#
         let cases: [(constants: String, model: String, expected: String)] = [
-            (#""h_q": [[0.2, [0.1, 0.3]], [[0.1, 0.3], -0.2]], "frequencies": [1], "couplings": [[[1, 0], [0, 1]]]"#, "",
-             "constant 'h_q[0][1]' must be the complex conjugate of h_q[1][0] (the matrix must be Hermitian), got [0.1, 0.3] and [0.1, 0.3]"),
-            (#""h_q": [[[0.2, 1e-3], 0], [0, -0.2]], "frequencies": [1], "couplings": [[[1, 0], [0, 1]]]"#, "",
-             "constant 'h_q[0][0]' must be real (the matrix must be Hermitian), got [0.2, 0.001]"),
-            (#""h_q": [[0.2, 0], [0, -0.2]], "frequencies": [1, 0.5], "couplings": [[[0.5, 0], [0, -0.5]], [[0, [0.2, 0.1]], [[0.2, 0.1], 0]]]"#, "",
-             "constant 'couplings[1][0][1]' must be the complex conjugate of couplings[1][1][0]"),
-            (#""h_q": [[0.2, 0], [0, -0.2, 1]], "frequencies": [1], "couplings": [[[1, 0], [0, 1]]]"#, "",
-             "constant 'h_q[1]' must be a row of 2 elements (N×N, N = 2 states), got 3"),
-            (#""h_q": [[0.2, 0], [0, -0.2]], "frequencies": [1], "couplings": [[[1, 0, 0], [0, 1, 0], [0, 0, 1]]]"#, "",
-             "constant 'couplings[0]' must have 2 rows (N×N, N = 2 states), got 3"),
-            (#""h_q": [[0.2, 0], [0, -0.2]], "frequencies": [1, 2], "couplings": [[[1, 0], [0, 1]]]"#, "",
-             "constant 'couplings' must be a list of 2 matrices, one per frequency, got 1"),
-            (#""h_q": [[0.2, 0], [0, -0.2]], "frequencies": [1, -2], "couplings": [[[1, 0], [0, 1]], [[1, 0], [0, 1]]]"#, "",
-             "constant 'frequencies[1]' must be positive, got -2.0"),
+            (
+                #""h_q": [[0.2, [0.1, 0.3]], [[0.1, 0.3], -0.2]], "frequencies": [1], "couplings": [[[1, 0], [0, 1]]]"#,
+                "",
+                "constant 'h_q[0][1]' must be the complex conjugate of h_q[1][0] (the matrix must be Hermitian), got [0.1, 0.3] and [0.1, 0.3]"
+            ),
+            (
+                #""h_q": [[[0.2, 1e-3], 0], [0, -0.2]], "frequencies": [1], "couplings": [[[1, 0], [0, 1]]]"#, "",
+                "constant 'h_q[0][0]' must be real (the matrix must be Hermitian), got [0.2, 0.001]"
+            ),
+            (
+                #""h_q": [[0.2, 0], [0, -0.2]], "frequencies": [1, 0.5], "couplings": [[[0.5, 0], [0, -0.5]], [[0, [0.2, 0.1]], [[0.2, 0.1], 0]]]"#,
+                "",
+                "constant 'couplings[1][0][1]' must be the complex conjugate of couplings[1][1][0]"
+            ),
+            (
+                #""h_q": [[0.2, 0], [0, -0.2, 1]], "frequencies": [1], "couplings": [[[1, 0], [0, 1]]]"#, "",
+                "constant 'h_q[1]' must be a row of 2 elements (N×N, N = 2 states), got 3"
+            ),
+            (
+                #""h_q": [[0.2, 0], [0, -0.2]], "frequencies": [1], "couplings": [[[1, 0, 0], [0, 1, 0], [0, 0, 1]]]"#,
+                "",
+                "constant 'couplings[0]' must have 2 rows (N×N, N = 2 states), got 3"
+            ),
+            (
+                #""h_q": [[0.2, 0], [0, -0.2]], "frequencies": [1, 2], "couplings": [[[1, 0], [0, 1]]]"#, "",
+                "constant 'couplings' must be a list of 2 matrices, one per frequency, got 1"
+            ),
+            (
+                #""h_q": [[0.2, 0], [0, -0.2]], "frequencies": [1, -2], "couplings": [[[1, 0], [0, 1]], [[1, 0], [0, 1]]]"#,
+                "",
+                "constant 'frequencies[1]' must be positive, got -2.0"
+            ),
             (good + #", "masses": [1, 0]"#, "", "constant 'masses[1]' must be positive, got 0.0"),
             (good + #", "masses": [1]"#, "", "constant 'masses' must have 2 entries, one per frequency, got 1"),
-            (#""h_q": [[0.2, "x"], [0, -0.2]]"#, "", "constant 'h_q[0][1]' must be a finite number or an [re, im] pair, got the string \"x\""),
+            (
+                #""h_q": [[0.2, "x"], [0, -0.2]]"#, "",
+                "constant 'h_q[0][1]' must be a finite number or an [re, im] pair, got the string \"x\""
+            ),
             (#""h_q": 0.5"#, "", "constant 'h_q' must be a list (N×N Hermitian matrix), got 0.5"),
-            (good + #", "init_classical": "thermal""#, "", "constant 'init_classical' must be \"boltzmann\" or \"wigner\", got the string \"thermal\""),
-            (good + #", "init_classical": "wigner""#, #", "init_classical": "boltzmann_harmonic""#,
-             "constant 'init_classical' is \"wigner\" but model.init_classical is boltzmann_harmonic"),
-            (good, #", "init_classical": "definite_position_momentum""#,
-             "constant 'init_classical' must be boltzmann_harmonic or wigner_harmonic for a harmonic bath"),
+            (
+                good + #", "init_classical": "thermal""#, "",
+                "constant 'init_classical' must be \"boltzmann\" or \"wigner\", got the string \"thermal\""
+            ),
+            (
+                good + #", "init_classical": "wigner""#, #", "init_classical": "boltzmann_harmonic""#,
+                "constant 'init_classical' is \"wigner\" but model.init_classical is boltzmann_harmonic"
+            ),
+            (
+                good, #", "init_classical": "definite_position_momentum""#,
+                "constant 'init_classical' must be boltzmann_harmonic or wigner_harmonic for a harmonic bath"
+            ),
             (good + #", "omega": [1, 2]"#, "", "omega"),
         ]
         for (constants, model, expected) in cases {
-            let text = #"{"model": {"name": "LinearVibronicCoupling", "constants": {"# + constants + "}" + model
+            let text =
+                #"{"model": {"name": "LinearVibronicCoupling", "constants": {"# + constants + "}" + model
                 + #"}, "initial_state": {"wf_db": [1, 0]}}"#
             XCTAssertThrowsError(try Job(json: Foundation.Data(text.utf8))) { error in
                 let message = "\(error)"
@@ -199,7 +245,9 @@ final class LinearVibronicCouplingTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lvc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let bad = #"{"model": {"name": "LinearVibronicCoupling", "constants": {"# + cases[2].constants + #"}}, "initial_state": {"wf_db": [1, 0]}}"#
+        let bad =
+            #"{"model": {"name": "LinearVibronicCoupling", "constants": {"# + cases[2].constants
+            + #"}}, "initial_state": {"wf_db": [1, 0]}}"#
         try bad.write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         let outcome = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder)
         XCTAssertNotEqual(outcome.status, 0)

@@ -8,12 +8,15 @@ final class MSMASHTests: XCTestCase {
     /// `Φ_n = 1/N + α (|c_n|² - 1/N)` sums to one in every trajectory at every time, since the
     /// propagation is unitary: checked on the 7-state FMO complex and the spin-boson model.
     func testPopulationsSumToOne() throws {
-        let cases: [(any Model, Int)] = [(try FMOComplex(constants: ModelConstants(model: "FMOComplex")), 7), (SpinBoson(V: 1.0, A: 20), 2)]
+        let cases: [(any Model, Int)] = [
+            (try FMOComplex(constants: ModelConstants(model: "FMOComplex")), 7), (SpinBoson(V: 1.0, A: 20), 2),
+        ]
         for (model, states) in cases {
             var initial = [Complex<Double>](repeating: Complex(0), count: states)
             initial[0] = Complex(1)
             let algorithm = try MultiStateMappingApproachToSurfaceHopping()
-            var batch = try MSMASHBatch(algorithm: algorithm, model: model, seeds: [0, 1, 2, 3], initialWavefunction: initial)
+            var batch = try MSMASHBatch(
+                algorithm: algorithm, model: model, seeds: [0, 1, 2, 3], initialWavefunction: initial)
             var rho = ComplexBatch(components: states * states, batchSize: 4)
             for step in 0...200 {
                 batch.densityMatrix(into: &rho)
@@ -39,8 +42,9 @@ final class MSMASHTests: XCTestCase {
         let model = TullyProblemOne(initMomentum: 12, initPosition: -6)
         let algorithm = try MultiStateMappingApproachToSurfaceHopping()
         let seeds = Array(0..<16)
-        var batch = try MSMASHBatch(algorithm: algorithm, model: model, seeds: seeds,
-                                    initialWavefunction: [Complex(1), Complex(0)])
+        var batch = try MSMASHBatch(
+            algorithm: algorithm, model: model, seeds: seeds,
+            initialWavefunction: [Complex(1), Complex(0)])
         func energies() throws -> [Double] {
             var h = ComplexBatch(components: 4, batchSize: seeds.count)
             model.quantumHamiltonian(z: batch.z, into: &h)
@@ -72,7 +76,9 @@ final class MSMASHTests: XCTestCase {
         XCTAssertLessThan(largestHopStepChange, 1e-6, "a hop step changed the energy by more than the integrator does")
         XCTAssertLessThan(largestStepChange, 1e-6)
         for (a, b) in zip(start, previous) { XCTAssertEqual(a, b, accuracy: 3e-3 * abs(a)) }
-        print("MSMASH Tully I: \(hops) hops, largest energy change in a hop step \(largestHopStepChange), in any step \(largestStepChange)")
+        print(
+            "MSMASH Tully I: \(hops) hops, largest energy change in a hop step \(largestHopStepChange), in any step \(largestStepChange)"
+        )
     }
 
     func testSettingsAreValidatedWithOneLineErrors() throws {
@@ -92,7 +98,8 @@ final class MSMASHTests: XCTestCase {
                 XCTAssertEqual((error as? QCLabError)?.culprit, culprit, "\(error)")
             }
         }
-        let parsed = try Job(json: Foundation.Data(job(#"{"gauge_fixing": "phase_der_couple", "msmash_max_hops": 3}"#).utf8))
+        let parsed = try Job(
+            json: Foundation.Data(job(#"{"gauge_fixing": "phase_der_couple", "msmash_max_hops": 3}"#).utf8))
         let algorithm = try XCTUnwrap(parsed.simulation.algorithm as? MultiStateMappingApproachToSurfaceHopping)
         XCTAssertEqual(algorithm.gaugeFixing, .phaseDerCouple)
         XCTAssertEqual(algorithm.maxHops, 3)
@@ -105,7 +112,8 @@ final class MSMASHTests: XCTestCase {
     func testTwoOutputsThroughRunMergeInfoAndPlot() throws {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-msmash")
         func write(_ name: String, _ seeds: String) throws {
-            let text = #"{"settings": {"tmax": 0.5, "dt_update": 0.01, "dt_collect": 0.1, "batch_size": 2}, "#
+            let text =
+                #"{"settings": {"tmax": 0.5, "dt_update": 0.01, "dt_collect": 0.1, "batch_size": 2}, "#
                 + #""model": {"name": "SpinBoson"}, "algorithm": {"name": "MultiStateMappingApproachToSurfaceHopping"}, "#
                 + #""initial_state": {"wf_db": [1, 0]}, "seeds": \#(seeds)}"#
             try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)

@@ -22,7 +22,9 @@ extension ModelWrapper {
     func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, into force: inout ComplexBatch) {
         base.quantumClassicalForce(z: z, wavefunction: wavefunction, into: &force)
     }
-    func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+    func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<
+        Double
+    >] {
         base.couplingGradient(z: z, left: u, right: v)
     }
     func hopShift(z: [Complex<Double>], direction: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {

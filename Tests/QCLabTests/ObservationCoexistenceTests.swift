@@ -17,7 +17,11 @@ final class ObservationCoexistenceTests: XCTestCase {
         func observable<T: Observable>(_ value: T) -> T { value }
         let run = observable(ObservedRun())
         let changed = Mutex(false)
-        withObservationTracking { _ = run.accumulators } onChange: { changed.withLock { $0 = true } }
+        withObservationTracking {
+            _ = run.accumulators
+        } onChange: {
+            changed.withLock { $0 = true }
+        }
         XCTAssertFalse(changed.withLock { $0 })
         run.accumulators.append(OutputAccumulator(name: "x", shape: [1], isComplex: false))
         XCTAssertTrue(changed.withLock { $0 }, "Observation tracked the change")

@@ -26,19 +26,24 @@ final class OpenEngineTests: XCTestCase {
             }
         }
         let q0 = Output(name: "q0", shape: []) { state, values in
-            let scale = (2 / (state.model.classicalCoordinateMass[0] * state.model.classicalCoordinateWeight[0])).squareRoot()
+            let scale = (2 / (state.model.classicalCoordinateMass[0] * state.model.classicalCoordinateWeight[0]))
+                .squareRoot()
             for t in 0..<state.rows { values.re[t] = scale * state.z.re[t] }
         }
         let algorithms: [any Algorithm] = [MeanField(), FewestSwitchesSurfaceHopping(deterministic: true)]
         for algorithm in algorithms {
-            var simulation = Simulation(settings: settings(trajectories: 12, batch: 4), model: SpinBoson(A: 8),
-                                        algorithm: algorithm, initialWavefunction: [Complex(0.6), Complex(0, 0.8)])
+            var simulation = Simulation(
+                settings: settings(trajectories: 12, batch: 4), model: SpinBoson(A: 8),
+                algorithm: algorithm, initialWavefunction: [Complex(0.6), Complex(0, 0.8)])
             simulation.outputs = [energy, try OutputRegistry.make("q", model: simulation.model), q0]
             let data = try serialDriver(simulation)
             let label = algorithm.algorithmName
-            XCTAssertEqual(data.observables.map(\.name),
-                           ["t", "dm_db", "quantum_energy", "classical_energy", "my_classical_energy", "q", "q0"], label)
-            XCTAssertEqual(data.observable("my_classical_energy")?.exactSums, data.observable("classical_energy")?.exactSums, label)
+            XCTAssertEqual(
+                data.observables.map(\.name),
+                ["t", "dm_db", "quantum_energy", "classical_energy", "my_classical_energy", "q", "q0"], label)
+            XCTAssertEqual(
+                data.observable("my_classical_energy")?.exactSums, data.observable("classical_energy")?.exactSums,
+                label)
             XCTAssertEqual(data.standardError("my_classical_energy"), data.standardError("classical_energy"), label)
             let q = data.mean("q")!, coordinates = simulation.model.numClassicalCoordinates
             XCTAssertEqual(data.mean("q0")!, stride(from: 0, to: q.count, by: coordinates).map { q[$0] }, label)
@@ -65,8 +70,10 @@ final class OpenEngineTests: XCTestCase {
              "initial_state": {"wf_db": [1, 0]}, "outputs": \(outputs)}
             """
         }
-        let parsed = try Job(json: Data(job(#"["q", "p", "adiabatic_populations", "active_surface_populations"]"#).utf8))
-        XCTAssertEqual(parsed.simulation.outputs.map(\.name), ["q", "p", "adiabatic_populations", "active_surface_populations"])
+        let parsed = try Job(
+            json: Data(job(#"["q", "p", "adiabatic_populations", "active_surface_populations"]"#).utf8))
+        XCTAssertEqual(
+            parsed.simulation.outputs.map(\.name), ["q", "p", "adiabatic_populations", "active_surface_populations"])
         let data = try serialDriver(parsed.simulation)
         XCTAssertEqual(data.observable("q")?.shape, [11, 5])
         XCTAssertEqual(data.observable("active_surface_populations")?.shape, [11, 2])
@@ -78,7 +85,8 @@ final class OpenEngineTests: XCTestCase {
         // Mean field has adiabatic populations (it diagonalizes at collect points) but no surfaces.
         let meanField = try Job(json: Data(job(#"["adiabatic_populations"]"#, algorithm: "MeanField").utf8))
         let mfData = try serialDriver(meanField.simulation)
-        XCTAssertEqual(mfData.mean("adiabatic_populations")![0] + mfData.mean("adiabatic_populations")![1], 1, accuracy: 1e-12)
+        XCTAssertEqual(
+            mfData.mean("adiabatic_populations")![0] + mfData.mean("adiabatic_populations")![1], 1, accuracy: 1e-12)
 
         let bad: [(String, String, String)] = [
             (job(#"["q", "x"]"#), "output", "x"),
@@ -86,7 +94,10 @@ final class OpenEngineTests: XCTestCase {
             (job(#"["dm_db"]"#), "output", "dm_db"),
             (job(#""q""#), "outputs", "array"),
             (job(#"[1]"#), "outputs", "array"),
-            (job(#"["active_surface_populations"]"#, algorithm: "MeanField"), "active_surface_populations", "MeanField"),
+            (
+                job(#"["active_surface_populations"]"#, algorithm: "MeanField"), "active_surface_populations",
+                "MeanField"
+            ),
         ]
         for (text, culprit, detail) in bad {
             XCTAssertThrowsError(try Job(json: Data(text.utf8))) { error in
@@ -103,20 +114,24 @@ final class OpenEngineTests: XCTestCase {
             var model = ThreeStateCrossing()
             for (name, value) in constants {
                 guard case let .number(x) = value else {
-                    throw QCLabError.invalidConstant(model: "RegisteredThreeState", name: name, reason: "must be a number")
+                    throw QCLabError.invalidConstant(
+                        model: "RegisteredThreeState", name: name, reason: "must be a number")
                 }
                 switch name {
                 case "init_momentum": model.initMomentum = x
                 case "init_position": model.initPosition = x
-                default: throw QCLabError.unknownName(kind: "constant of RegisteredThreeState", name: name,
-                                                      known: ["init_momentum", "init_position"])
+                default:
+                    throw QCLabError.unknownName(
+                        kind: "constant of RegisteredThreeState", name: name,
+                        known: ["init_momentum", "init_position"])
                 }
             }
             return model
         }
         AlgorithmRegistry.register("GenericFSSH") { settings in
             guard settings.isEmpty else {
-                throw QCLabError.invalidAlgorithmSetting(name: settings.keys.sorted()[0], reason: "is not a setting of GenericFSSH")
+                throw QCLabError.invalidAlgorithmSetting(
+                    name: settings.keys.sorted()[0], reason: "is not a setting of GenericFSSH")
             }
             return FewestSwitchesSurfaceHopping(stepPlan: .generic(diagonalizes: true))
         }
@@ -137,9 +152,10 @@ final class OpenEngineTests: XCTestCase {
         var model = ThreeStateCrossing()
         model.initMomentum = 25
         model.initPosition = -3
-        var simulation = Simulation(settings: job.simulation.settings, model: model,
-                                    algorithm: FewestSwitchesSurfaceHopping(stepPlan: .generic(diagonalizes: true)),
-                                    initialWavefunction: [Complex(1), Complex(0), Complex(0)])
+        var simulation = Simulation(
+            settings: job.simulation.settings, model: model,
+            algorithm: FewestSwitchesSurfaceHopping(stepPlan: .generic(diagonalizes: true)),
+            initialWavefunction: [Complex(1), Complex(0), Complex(0)])
         simulation.outputs = [try OutputRegistry.make("p", model: model)]
         let inSwift = try serialDriver(simulation)
         XCTAssertEqual(fromJob.observables, inSwift.observables)
@@ -156,18 +172,27 @@ final class OpenEngineTests: XCTestCase {
     /// A flag that claims too much is an error naming the model (tests run debug builds).
     func testWrongCorrectnessFlagsAreCaughtInDebugBuilds() throws {
         let cases: [(any Model, String)] = [
-            (Misflagged(base: HolsteinLatticeReciprocalSpace(N: 4), claimsRealHamiltonian: true, claimsFixedCoupling: false),
-             "hamiltonianIsReal"),
-            (Misflagged(base: TullyProblemOne(), claimsRealHamiltonian: true, claimsFixedCoupling: true),
-             "couplingGradientDependsOnZ"),
+            (
+                Misflagged(
+                    base: HolsteinLatticeReciprocalSpace(N: 4), claimsRealHamiltonian: true, claimsFixedCoupling: false
+                ),
+                "hamiltonianIsReal"
+            ),
+            (
+                Misflagged(base: TullyProblemOne(), claimsRealHamiltonian: true, claimsFixedCoupling: true),
+                "couplingGradientDependsOnZ"
+            ),
         ]
         for (model, flag) in cases {
             for algorithm in [MeanField(), FewestSwitchesSurfaceHopping()] as [any Algorithm] {
-                let simulation = Simulation(settings: settings(trajectories: 2, batch: 2, tmax: 0.1),
-                                            model: model, algorithm: algorithm,
-                                            initialWavefunction: (0..<model.numQuantumStates).map { Complex($0 == 0 ? 1 : 0) })
+                let simulation = Simulation(
+                    settings: settings(trajectories: 2, batch: 2, tmax: 0.1),
+                    model: model, algorithm: algorithm,
+                    initialWavefunction: (0..<model.numQuantumStates).map { Complex($0 == 0 ? 1 : 0) })
                 XCTAssertThrowsError(try serialDriver(simulation)) { error in
-                    guard case let QCLabError.invalidConstant(name, constant, _) = error else { return XCTFail("\(error)") }
+                    guard case let QCLabError.invalidConstant(name, constant, _) = error else {
+                        return XCTFail("\(error)")
+                    }
                     XCTAssertEqual(name, "Misflagged")
                     XCTAssertEqual(constant, flag)
                 }
@@ -175,9 +200,12 @@ final class OpenEngineTests: XCTestCase {
         }
         // Honest flags pass.
         let honest = Misflagged(base: TullyProblemOne(), claimsRealHamiltonian: true, claimsFixedCoupling: false)
-        XCTAssertNoThrow(try serialDriver(Simulation(settings: settings(trajectories: 2, batch: 2, tmax: 1, dt: 0.5),
-                                                     model: honest, algorithm: FewestSwitchesSurfaceHopping(),
-                                                     initialWavefunction: [Complex(1), Complex(0)])))
+        XCTAssertNoThrow(
+            try serialDriver(
+                Simulation(
+                    settings: settings(trajectories: 2, batch: 2, tmax: 1, dt: 0.5),
+                    model: honest, algorithm: FewestSwitchesSurfaceHopping(),
+                    initialWavefunction: [Complex(1), Complex(0)])))
     }
 }
 

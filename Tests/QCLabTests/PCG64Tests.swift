@@ -6,7 +6,8 @@ import XCTest
 /// `Fixtures/pcg64_draws.json` (NumPy 2.4.6, written by `generate_msmash_fixtures.py`).
 final class PCG64Tests: XCTestCase {
     private func draws() throws -> [[String: Any]] {
-        let object = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: Fixtures.url("pcg64_draws.json")))
+        let object = try JSONSerialization.jsonObject(
+            with: Foundation.Data(contentsOf: Fixtures.url("pcg64_draws.json")))
         return (object as! [String: Any])["draws"] as! [[String: Any]]
     }
 

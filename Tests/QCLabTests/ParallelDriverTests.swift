@@ -14,8 +14,10 @@ final class ParallelDriverTests: XCTestCase {
     // MARK: Jobs
 
     /// A small spin-boson job (quick in a debug build): `trajectories` seeds in batches of 4.
-    static func jobJSON(trajectories: Int, algorithm: String = "FewestSwitchesSurfaceHopping",
-                        deterministic: Bool = false) -> String {
+    static func jobJSON(
+        trajectories: Int, algorithm: String = "FewestSwitchesSurfaceHopping",
+        deterministic: Bool = false
+    ) -> String {
         let settings = algorithm == "MeanField" ? "" : #", "settings": {"fssh_deterministic": \#(deterministic)}"#
         return """
             {"settings": {"tmax": 2.0, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": \(trajectories), "batch_size": 4},
@@ -25,10 +27,17 @@ final class ParallelDriverTests: XCTestCase {
             """
     }
 
-    static func simulation(trajectories: Int = 23, algorithm: String = "FewestSwitchesSurfaceHopping",
-                           deterministic: Bool = false) throws -> Simulation {
-        try Job(json: Foundation.Data(jobJSON(trajectories: trajectories, algorithm: algorithm,
-                                              deterministic: deterministic).utf8)).simulation
+    static func simulation(
+        trajectories: Int = 23, algorithm: String = "FewestSwitchesSurfaceHopping",
+        deterministic: Bool = false
+    ) throws -> Simulation {
+        try Job(
+            json: Foundation.Data(
+                jobJSON(
+                    trajectories: trajectories, algorithm: algorithm,
+                    deterministic: deterministic
+                ).utf8)
+        ).simulation
     }
 
     /// `data` without its log, which names the driver and so differs between drivers.
@@ -42,14 +51,17 @@ final class ParallelDriverTests: XCTestCase {
 
     func testBinaryEncodingRoundTripsEveryBit() throws {
         var observable = OutputAccumulator(name: "dm_db", shape: [2, 2, 2], isComplex: true)
-        observable.addSample([0.1, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
-                              Double(bitPattern: 0x7ff8_0000_dead_beef), 1e-300, 3, 4, 5, 6, 7, 8, 9, 10])
+        observable.addSample([
+            0.1, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+            Double(bitPattern: 0x7ff8_0000_dead_beef), 1e-300, 3, 4, 5, 6, 7, 8, 9, 10,
+        ])
         observable.addSample([Double](repeating: 0.3, count: 16))
         var energy = OutputAccumulator(name: "quantum_energy", shape: [2], isComplex: false)
         energy.addSample([1.5, 2.5])
-        let data = QData(seeds: [0, 7, 4_294_967_295], normFactor: 3, sampleCount: 3,
-                         observables: [observable, energy], log: "run log ✓\nline two\n", job: #"{"a": 1}"#,
-                         errorBarsUnavailable: "a reason")
+        let data = QData(
+            seeds: [0, 7, 4_294_967_295], normFactor: 3, sampleCount: 3,
+            observables: [observable, energy], log: "run log ✓\nline two\n", job: #"{"a": 1}"#,
+            errorBarsUnavailable: "a reason")
         let bytes = data.encodedBytes()
         let decoded = try QData(encodedBytes: bytes)
         XCTAssertEqual(decoded, data)
@@ -63,8 +75,10 @@ final class ParallelDriverTests: XCTestCase {
         let errors: [QCLabError] = [
             .invalidSetting("a", "b"), .invalidConstant(model: "m", name: "n", reason: "r"),
             .invalidAlgorithmSetting(name: "n", reason: "r"), .invalidInitialState("x"),
-            .unknownName(kind: "k", name: "n", known: ["a", "b"]), .malformedJob("j"), .lapack(routine: "zheevd", info: -3),
-            .hdf5(path: "p", reason: "r"), .incompatibleData("d"), .workerFailed(worker: "w", reason: "r", lostSeeds: [1, 5]),
+            .unknownName(kind: "k", name: "n", known: ["a", "b"]), .malformedJob("j"),
+            .lapack(routine: "zheevd", info: -3),
+            .hdf5(path: "p", reason: "r"), .incompatibleData("d"),
+            .workerFailed(worker: "w", reason: "r", lostSeeds: [1, 5]),
             .mpi("m"), .invalidPath("p"), .unusableData("u"),
             .nonFinite(output: "dm_db", value: .infinity, time: 0.5, seeds: [3, 4]),
             .nonFinite(output: "q", value: -1, time: nil, seeds: []),
@@ -112,10 +126,12 @@ final class ParallelDriverTests: XCTestCase {
         XCTAssertEqual(serial.normFactor, 23)
         for workers in [1, 2, 3, 5] {
             var reported: [Int] = []
-            let parallel = try parallelDriverMultiprocessing(simulation, numTasks: workers, progress: { done, total in
-                XCTAssertEqual(total, 23)
-                reported.append(done)
-            })
+            let parallel = try parallelDriverMultiprocessing(
+                simulation, numTasks: workers,
+                progress: { done, total in
+                    XCTAssertEqual(total, 23)
+                    reported.append(done)
+                })
             XCTAssertEqual(parallel.seeds, Array(0...22), "\(workers) workers")
             XCTAssertEqual(Self.withoutLog(parallel), Self.withoutLog(serial), "\(workers) workers")
             XCTAssertTrue(parallel.log.contains("multiprocessing driver, \(workers) task(s)"), parallel.log)
@@ -151,7 +167,8 @@ final class ParallelDriverTests: XCTestCase {
         let simulation = try Self.simulation(trajectories: 23, algorithm: "MeanField")
         let parallel = try parallelDriverMultiprocessing(simulation)
         XCTAssertEqual(Self.withoutLog(parallel), Self.withoutLog(try serialDriver(simulation)))
-        XCTAssertTrue(parallel.log.contains("multiprocessing driver, \(min(usableCoreCount(), 6)) task(s)"), parallel.log)
+        XCTAssertTrue(
+            parallel.log.contains("multiprocessing driver, \(min(usableCoreCount(), 6)) task(s)"), parallel.log)
     }
 
     func testForkedRunContinuesAfterTheLargestSeed() throws {
@@ -212,8 +229,11 @@ final class ParallelDriverTests: XCTestCase {
         // gets batch 3, so seeds 8...11 and the never-started 12...22 are lost.
         let simulation = try Self.simulation(trajectories: 23)
         let recorder = Recorder()
-        XCTAssertThrowsError(try parallelDriverMultiprocessing(simulation, numTasks: 1,
-                                                               observer: recorder.observer(killingAtBatch: 2))) { error in
+        XCTAssertThrowsError(
+            try parallelDriverMultiprocessing(
+                simulation, numTasks: 1,
+                observer: recorder.observer(killingAtBatch: 2))
+        ) { error in
             guard case let .workerFailed(worker, reason, lost)? = error as? QCLabError else {
                 return XCTFail("unexpected error \(error)")
             }
@@ -230,9 +250,13 @@ final class ParallelDriverTests: XCTestCase {
         let simulation = try Self.simulation(trajectories: 23)
         let plan = try RunPlan(simulation: simulation)
         let recorder = Recorder()
-        XCTAssertThrowsError(try parallelDriverMultiprocessing(simulation, numTasks: 3,
-                                                               observer: recorder.observer(killingAtBatch: 3))) { error in
-            guard case let .workerFailed(worker, reason, lost)? = error as? QCLabError, let killed = recorder.killed else {
+        XCTAssertThrowsError(
+            try parallelDriverMultiprocessing(
+                simulation, numTasks: 3,
+                observer: recorder.observer(killingAtBatch: 3))
+        ) { error in
+            guard case let .workerFailed(worker, reason, lost)? = error as? QCLabError, let killed = recorder.killed
+            else {
                 return XCTFail("unexpected error \(error)")
             }
             XCTAssertEqual(worker, "worker \(killed.worker) (pid \(killed.pid))")
@@ -264,7 +288,9 @@ final class ParallelDriverTests: XCTestCase {
         let failure: Failure
         var algorithmName: String { base.algorithmName }
         func branchCount(for model: any Model) -> Int { base.branchCount(for: model) }
-        func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws -> QData {
+        func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws
+            -> QData
+        {
             if seeds.contains(seed) {
                 switch failure {
                 case .throwError: throw QCLabError.lapack(routine: "zheevd", info: 3)
@@ -279,8 +305,11 @@ final class ParallelDriverTests: XCTestCase {
         var simulation = try Self.simulation(trajectories: 23)
         simulation.algorithm = FailingAlgorithm(seed: 9, failure: .throwError)
         let recorder = Recorder()
-        XCTAssertThrowsError(try parallelDriverMultiprocessing(simulation, numTasks: 1,
-                                                               observer: recorder.observer(killingAtBatch: -1))) { error in
+        XCTAssertThrowsError(
+            try parallelDriverMultiprocessing(
+                simulation, numTasks: 1,
+                observer: recorder.observer(killingAtBatch: -1))
+        ) { error in
             // The same case as under the serial driver: callers can catch it.
             XCTAssertEqual(error as? QCLabError, .lapack(routine: "zheevd", info: 3))
         }
@@ -297,9 +326,14 @@ final class ParallelDriverTests: XCTestCase {
         var simulation = try Self.simulation(trajectories: 23)
         simulation.algorithm = FailingAlgorithm(seed: 13, failure: .exitProcess(7))
         let recorder = Recorder()
-        XCTAssertThrowsError(try parallelDriverMultiprocessing(simulation, numTasks: 2,
-                                                               observer: recorder.observer(killingAtBatch: -1))) { error in
-            guard case let .workerFailed(worker, reason, lost)? = error as? QCLabError else { return XCTFail("\(error)") }
+        XCTAssertThrowsError(
+            try parallelDriverMultiprocessing(
+                simulation, numTasks: 2,
+                observer: recorder.observer(killingAtBatch: -1))
+        ) { error in
+            guard case let .workerFailed(worker, reason, lost)? = error as? QCLabError else {
+                return XCTFail("\(error)")
+            }
             let holder = recorder.dispatched.first { $0.batch == 3 }!
             XCTAssertEqual(worker, "worker \(holder.worker) (pid \(holder.pid))")
             XCTAssertEqual(reason, "exited with status 7")
@@ -317,21 +351,26 @@ final class ParallelDriverTests: XCTestCase {
             let candidate = URL(fileURLWithPath: String(folder)).appendingPathComponent("mpirun")
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         }
-        throw TestEnvironment.unavailable("mpirun is not installed (Open MPI's openmpi-bin; scripts/install-deps.sh installs it)")
+        throw TestEnvironment.unavailable(
+            "mpirun is not installed (Open MPI's openmpi-bin; scripts/install-deps.sh installs it)")
     }
 
     /// Runs a program (`qclab` or `mpirun`) with a time limit through ``QCLabCLI/run``; Open
     /// MPI is told that root and more ranks than cores are fine.
-    static func run(_ program: URL, _ arguments: [String], in folder: URL, timeout: Double = 120,
-                    file: StaticString = #filePath, line: UInt = #line) throws -> QCLabCLI.Outcome {
-        try QCLabCLI.run(arguments, in: folder, program: program, timeout: timeout,
-                         environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"],
-                         file: file, line: line)
+    static func run(
+        _ program: URL, _ arguments: [String], in folder: URL, timeout: Double = 120,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> QCLabCLI.Outcome {
+        try QCLabCLI.run(
+            arguments, in: folder, program: program, timeout: timeout,
+            environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"],
+            file: file, line: line)
     }
 
     /// A fresh folder holding the small job of `trajectories` as `job.json`.
     func jobFolder(trajectories: Int, deterministic: Bool = false) throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-parallel-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qclab-parallel-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
         try Self.jobJSON(trajectories: trajectories, deterministic: deterministic)
@@ -340,14 +379,17 @@ final class ParallelDriverTests: XCTestCase {
     }
 
     /// Checks that the output file holds exactly `serial`'s seeds and, to the bit, its means.
-    func assertFile(_ path: URL, matches serial: QData, _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertFile(
+        _ path: URL, matches serial: QData, _ message: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let loaded = try QData(contentsOf: path.path)
         XCTAssertEqual(loaded.seeds, serial.seeds, message, file: file, line: line)
         XCTAssertEqual(loaded.normFactor, serial.normFactor, message, file: file, line: line)
         XCTAssertEqual(loaded.observables.map(\.name), serial.observables.map(\.name), message, file: file, line: line)
         for observable in serial.observables {
-            XCTAssertEqual(loaded.mean(observable.name)?.map(\.bitPattern), serial.mean(observable.name)?.map(\.bitPattern),
-                           "\(message): \(observable.name)", file: file, line: line)
+            XCTAssertEqual(
+                loaded.mean(observable.name)?.map(\.bitPattern), serial.mean(observable.name)?.map(\.bitPattern),
+                "\(message): \(observable.name)", file: file, line: line)
         }
     }
 
@@ -360,12 +402,17 @@ final class ParallelDriverTests: XCTestCase {
             XCTAssertEqual(serial.seeds, Array(0..<trajectories))
             for ranks in [2, 3] {
                 let name = "mpi\(ranks).h5"
-                let outcome = try Self.run(mpirun, ["--oversubscribe", "-n", "\(ranks)", qclab.path, "run", "job.json",
-                                                    "--driver", "mpi", "--output", name], in: folder)
+                let outcome = try Self.run(
+                    mpirun,
+                    [
+                        "--oversubscribe", "-n", "\(ranks)", qclab.path, "run", "job.json",
+                        "--driver", "mpi", "--output", name,
+                    ], in: folder)
                 let label = "\(ranks) ranks, \(trajectories) trajectories, deterministic \(deterministic)"
                 XCTAssertEqual(outcome.status, 0, "\(label): \(outcome.errors)")
-                XCTAssertEqual(outcome.output.components(separatedBy: "wrote \(name)").count - 1, 1,
-                               "\(label): only rank 0 writes and prints: \(outcome.output)")
+                XCTAssertEqual(
+                    outcome.output.components(separatedBy: "wrote \(name)").count - 1, 1,
+                    "\(label): only rank 0 writes and prints: \(outcome.output)")
                 try assertFile(folder.appendingPathComponent(name), matches: serial, label)
             }
         }
@@ -376,20 +423,28 @@ final class ParallelDriverTests: XCTestCase {
         let qclab = try Self.locateExecutable()
         let folder = try jobFolder(trajectories: 23)
         // The time limit only turns a hang into a failure.
-        let outcome = try Self.run(mpirun, ["--oversubscribe", "-n", "2", qclab.path, "run", "job.json",
-                                            "--driver", "mpi", "--num-tasks", "3", "--output", "out.h5"],
-                                   in: folder, timeout: 60)
+        let outcome = try Self.run(
+            mpirun,
+            [
+                "--oversubscribe", "-n", "2", qclab.path, "run", "job.json",
+                "--driver", "mpi", "--num-tasks", "3", "--output", "out.h5",
+            ],
+            in: folder, timeout: 60)
         XCTAssertNotEqual(outcome.status, 0)
-        let message = "qclab: error: MPI: num_tasks is 3, but the MPI job has 2 rank(s); launch it with `mpirun -n 3` or leave num_tasks out"
+        let message =
+            "qclab: error: MPI: num_tasks is 3, but the MPI job has 2 rank(s); launch it with `mpirun -n 3` or leave num_tasks out"
         // Every rank refuses; rank 0 alone says so, once.
-        XCTAssertEqual(outcome.errors.components(separatedBy: message).count - 1, 1, "reported once: \(outcome.errors)")
+        XCTAssertEqual(
+            outcome.errors.components(separatedBy: message).count - 1, 1, "reported once: \(outcome.errors)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out.h5").path))
     }
 
     /// Seeds named by `SeedList.describe` ("4...7, 12...19, 22").
     static func seeds(in list: Substring) -> [Int] {
         list.split(separator: ",").flatMap { part -> [Int] in
-            let bounds = part.trimmingCharacters(in: .whitespaces).components(separatedBy: "...").compactMap { Int($0) }
+            let bounds = part.trimmingCharacters(in: .whitespaces).components(separatedBy: "...").compactMap {
+                Int($0)
+            }
             return bounds.count == 2 ? Array(bounds[0]...bounds[1]) : bounds
         }
     }
@@ -405,16 +460,21 @@ final class ParallelDriverTests: XCTestCase {
         XCTAssertTrue(fine.output.contains("complete: 23 trajectories, seeds 0...22"), fine.output)
         for (ranks, failing) in [(2, 5), (2, 9), (3, 0), (3, 22)] {
             // The time limit only turns a rank left waiting into a failure.
-            let outcome = try Self.run(mpirun, ["--oversubscribe", "-n", "\(ranks)", probe.path, "\(failing)"], in: folder,
-                                       timeout: 60)
+            let outcome = try Self.run(
+                mpirun, ["--oversubscribe", "-n", "\(ranks)", probe.path, "\(failing)"], in: folder,
+                timeout: 60)
             let label = "\(ranks) ranks, failing seed \(failing)"
             XCTAssertNotEqual(outcome.status, 0, label)
             let batch = failing / 4, batchSeeds = Array(4 * batch..<min(4 * batch + 4, 23))
             // Batches go to ranks as they free up, so any rank may hold the failing batch.
             let lines = outcome.errors.split(separator: "\n").filter { $0.hasPrefix("probe: error:") }
             XCTAssertEqual(lines.count, 1, "\(label): one report: \(outcome.errors)")
-            let rank = lines.first.flatMap { line in (0..<ranks).first { line.hasPrefix("probe: error: MPI rank \($0) failed") } } ?? -1
-            let expected = "probe: error: MPI rank \(rank) failed (batch \(batch + 1) (seeds \(batchSeeds.first!)...\(batchSeeds.last!)) threw: injected failure at seed \(failing)); lost seeds "
+            let rank =
+                lines.first.flatMap { line in
+                    (0..<ranks).first { line.hasPrefix("probe: error: MPI rank \($0) failed") }
+                } ?? -1
+            let expected =
+                "probe: error: MPI rank \(rank) failed (batch \(batch + 1) (seeds \(batchSeeds.first!)...\(batchSeeds.last!)) threw: injected failure at seed \(failing)); lost seeds "
             guard let line = lines.first, line.hasPrefix(expected) else {
                 XCTFail("\(label): expected \(expected)…, got \(outcome.errors)")
                 continue
@@ -423,7 +483,8 @@ final class ParallelDriverTests: XCTestCase {
             let lost = Self.seeds(in: line.dropFirst(expected.count))
             XCTAssertTrue(Set(batchSeeds).isSubset(of: lost), "\(label): \(line)")
             for b in Set(lost.map { $0 / 4 }) {
-                XCTAssertTrue(Set(4 * b..<min(4 * b + 4, 23)).isSubset(of: lost), "\(label): batch \(b + 1) lost whole: \(line)")
+                XCTAssertTrue(
+                    Set(4 * b..<min(4 * b + 4, 23)).isSubset(of: lost), "\(label): batch \(b + 1) lost whole: \(line)")
             }
             XCTAssertTrue(lost.allSatisfy { (0..<23).contains($0) }, "\(label): \(line)")
         }
@@ -437,11 +498,15 @@ final class ParallelDriverTests: XCTestCase {
         let mpirun = try Self.mpirun()
         let probe = try QCLabCLI.executable(named: "MPIFailureProbe")
         let folder = try jobFolder(trajectories: 23)
-        let outcome = try Self.run(mpirun, ["--oversubscribe", "-n", "2", probe.path, "slow", "1"], in: folder, timeout: 60)
+        let outcome = try Self.run(
+            mpirun, ["--oversubscribe", "-n", "2", probe.path, "slow", "1"], in: folder, timeout: 60)
         XCTAssertEqual(outcome.status, 0, outcome.errors)
         XCTAssertTrue(outcome.output.contains("complete: 23 trajectories, seeds 0...22"), outcome.output)
         func batches(ofRank rank: Int) -> Int? {
-            guard let line = outcome.output.split(separator: "\n").first(where: { $0.hasPrefix("MPI rank \(rank) ran ") }) else {
+            guard
+                let line = outcome.output.split(separator: "\n").first(where: { $0.hasPrefix("MPI rank \(rank) ran ") }
+                )
+            else {
                 return nil
             }
             return Int(line.dropFirst("MPI rank \(rank) ran ".count).prefix { $0.isNumber })
@@ -480,18 +545,24 @@ final class ParallelDriverTests: XCTestCase {
         }
         // And the continued file agrees with an in-process continuation of the loaded first run.
         let simulation = try Self.simulation(trajectories: 23)
-        let expected = try serialDriver(simulation, data: QData(contentsOf: folder.appendingPathComponent("first.h5").path))
+        let expected = try serialDriver(
+            simulation, data: QData(contentsOf: folder.appendingPathComponent("first.h5").path))
         try assertFile(folder.appendingPathComponent("second0.h5"), matches: expected, "serial append")
     }
 
     func testCommandLineMultiprocessingMatchesSerial() throws {
         let qclab = try Self.locateExecutable()
         let folder = try jobFolder(trajectories: 23)
-        let outcome = try Self.run(qclab, ["run", "job.json", "--driver", "multiprocessing", "--num-tasks", "3",
-                                           "--output", "mp.h5"], in: folder)
+        let outcome = try Self.run(
+            qclab,
+            [
+                "run", "job.json", "--driver", "multiprocessing", "--num-tasks", "3",
+                "--output", "mp.h5",
+            ], in: folder)
         XCTAssertEqual(outcome.status, 0, outcome.errors)
-        try assertFile(folder.appendingPathComponent("mp.h5"), matches: serialDriver(Self.simulation(trajectories: 23)),
-                       "multiprocessing")
+        try assertFile(
+            folder.appendingPathComponent("mp.h5"), matches: serialDriver(Self.simulation(trajectories: 23)),
+            "multiprocessing")
     }
 
     /// The `qclab` executable (``QCLabCLI/executable()``); a missing one fails the test.

@@ -20,7 +20,8 @@ final class PhysicsInvariantTests: XCTestCase {
 
     /// Largest relative drift of the mean-field energy over `tmax` at step `dt`.
     func meanFieldEnergyDrift(dt: Double, tmax: Double) -> (drift: Double, norms: [Double]) {
-        var batch = MeanFieldBatch(model: SpinBoson(A: 20), seeds: Array(0..<6), initialWavefunction: [Complex(1), Complex(0)])
+        var batch = MeanFieldBatch(
+            model: SpinBoson(A: 20), seeds: Array(0..<6), initialWavefunction: [Complex(1), Complex(0)])
         let initial = meanFieldEnergy(batch)
         for _ in 0..<Int((tmax / dt).rounded()) { batch.step(dt: dt) }
         let drift = zip(initial, meanFieldEnergy(batch)).map { abs($1 - $0) / abs($0) }.max()!
@@ -35,9 +36,12 @@ final class PhysicsInvariantTests: XCTestCase {
         let coarse = meanFieldEnergyDrift(dt: 0.01, tmax: 10)
         let fine = meanFieldEnergyDrift(dt: 0.005, tmax: 10)
         XCTAssertLessThan(coarse.drift, 5e-5, "relative energy drift at dt = 0.01")
-        XCTAssertLessThan(fine.drift, 0.6 * coarse.drift, "the drift must shrink with dt (integration error, not physics)")
+        XCTAssertLessThan(
+            fine.drift, 0.6 * coarse.drift, "the drift must shrink with dt (integration error, not physics)")
         XCTAssertGreaterThan(fine.drift, 0.4 * coarse.drift, "first-order splitting expected")
-        for (t, norm) in coarse.norms.enumerated() { XCTAssertEqual(norm, 1, accuracy: 1e-9, "norm of trajectory \(t)") }
+        for (t, norm) in coarse.norms.enumerated() {
+            XCTAssertEqual(norm, 1, accuracy: 1e-9, "norm of trajectory \(t)")
+        }
     }
 
     func testMeanFieldConservesNormOnFMO() {
@@ -56,10 +60,13 @@ final class PhysicsInvariantTests: XCTestCase {
         return (0..<batch.rows).map { batch.eigenvalues[batch.activeSurface[$0] * batch.rows + $0] + kinetic[$0] }
     }
 
-    func runTully(_ model: TullyProblemOne, steps: Int, check: (SurfaceHoppingBatch, [Double], [Double]) -> Void) throws -> [HopEvent] {
+    func runTully(_ model: TullyProblemOne, steps: Int, check: (SurfaceHoppingBatch, [Double], [Double]) -> Void)
+        throws -> [HopEvent]
+    {
         let settings = SimulationSettings(tmax: Double(steps) * 0.5, dtUpdate: 0.5, dtCollect: 10)
-        var batch = try SurfaceHoppingBatch(algorithm: FewestSwitchesSurfaceHopping(), model: model, grid: TimeGrid(settings),
-                                            seeds: Array(0..<40), initialWavefunction: [Complex(1), Complex(0)])
+        var batch = try SurfaceHoppingBatch(
+            algorithm: FewestSwitchesSurfaceHopping(), model: model, grid: TimeGrid(settings),
+            seeds: Array(0..<40), initialWavefunction: [Complex(1), Complex(0)])
         var events: [HopEvent] = []
         var energy = surfaceHoppingEnergy(batch)
         for _ in 0..<steps {
@@ -69,8 +76,9 @@ final class PhysicsInvariantTests: XCTestCase {
             check(batch, energy, next)
             for event in batch.hopEvents {
                 XCTAssertEqual(event.from, surfaces[event.row], "a hop starts from the active surface")
-                XCTAssertEqual(batch.activeSurface[event.row], event.succeeded ? event.to : event.from,
-                               "a successful hop switches the surface; a frustrated one leaves it")
+                XCTAssertEqual(
+                    batch.activeSurface[event.row], event.succeeded ? event.to : event.from,
+                    "a successful hop switches the surface; a frustrated one leaves it")
             }
             events += batch.hopEvents
             energy = next
@@ -79,7 +87,8 @@ final class PhysicsInvariantTests: XCTestCase {
     }
 
     func testTotalEnergyIsConservedThroughHopsOnTullyOne() throws {
-        let events = try runTully(TullyProblemOne(initMomentum: 15, initPosition: -5), steps: 3000) { _, before, after in
+        let events = try runTully(TullyProblemOne(initMomentum: 15, initPosition: -5), steps: 3000) {
+            _, before, after in
             for t in before.indices {
                 // A hop moves energy between the surface and the momentum; it must not create
                 // any. The surfaces of Tully's first problem are at least 2C = 0.01 apart, so an
@@ -93,7 +102,8 @@ final class PhysicsInvariantTests: XCTestCase {
 
     func testFrustratedHopsChangeNothing() throws {
         // With momentum 7 from q = -4 the excited surface (0.02 above) is out of reach.
-        let events = try runTully(TullyProblemOne(initMomentum: 7, initPosition: -4), steps: 4000) { batch, before, after in
+        let events = try runTully(TullyProblemOne(initMomentum: 7, initPosition: -4), steps: 4000) {
+            batch, before, after in
             for t in before.indices {
                 XCTAssertEqual(batch.activeSurface[t], 0, "no trajectory can reach the upper surface")
                 XCTAssertEqual(after[t], before[t], accuracy: 1e-6, "energy jump in trajectory \(t)")

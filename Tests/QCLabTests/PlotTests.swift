@@ -6,16 +6,21 @@ import XCTest
 /// many states, the sample count of deterministic surface hopping, colours that read on
 /// white, and PNG through rsvg-convert.
 final class PlotTests: XCTestCase {
-    func run(_ model: any Model, _ algorithm: any Algorithm, wavefunction: [Complex<Double>], trajectories: Int = 4,
-             tmax: Double = 1, dtUpdate: Double = 0.01) throws -> SimulationData {
-        let settings = SimulationSettings(tmax: tmax, dtUpdate: dtUpdate, dtCollect: 10 * dtUpdate,
-                                          numTrajs: trajectories, batchSize: trajectories)
-        return try serialDriver(Simulation(settings: settings, model: model, algorithm: algorithm, initialWavefunction: wavefunction))
+    func run(
+        _ model: any Model, _ algorithm: any Algorithm, wavefunction: [Complex<Double>], trajectories: Int = 4,
+        tmax: Double = 1, dtUpdate: Double = 0.01
+    ) throws -> SimulationData {
+        let settings = SimulationSettings(
+            tmax: tmax, dtUpdate: dtUpdate, dtCollect: 10 * dtUpdate,
+            numTrajs: trajectories, batchSize: trajectories)
+        return try serialDriver(
+            Simulation(settings: settings, model: model, algorithm: algorithm, initialWavefunction: wavefunction))
     }
 
     func testEnergiesHaveThreeSeriesAndTheModelsUnits() throws {
-        let data = try run(TullyProblemOne(initPosition: -5), FewestSwitchesSurfaceHopping(), wavefunction: [Complex(1), Complex(0)],
-                           tmax: 2000, dtUpdate: 1)
+        let data = try run(
+            TullyProblemOne(initPosition: -5), FewestSwitchesSurfaceHopping(), wavefunction: [Complex(1), Complex(0)],
+            tmax: 2000, dtUpdate: 1)
         let plot = try TimeSeriesPlot(data: data, quantity: .energies)
         XCTAssertEqual(plot.names, ["quantum", "classical", "total"])
         XCTAssertEqual(plot.title, "Energy exchange: TullyProblemOne, FSSH")
@@ -30,13 +35,15 @@ final class PlotTests: XCTestCase {
             XCTAssertEqual(plot.values[1][k], classical[k] - classical[0])
             XCTAssertEqual(plot.values[2][k], plot.values[0][k] + plot.values[1][k], accuracy: 1e-15)
         }
-        XCTAssertGreaterThan(plot.values[0].map(abs).max()!, 1e-4, "the particle passes the crossing: energy changes hands")
+        XCTAssertGreaterThan(
+            plot.values[0].map(abs).max()!, 1e-4, "the particle passes the crossing: energy changes hands")
         let svg = MergeInfoPlotTests.SVGElements.parse(plot.svg())
         XCTAssertEqual(svg.withClass("line ").count, 3)
         XCTAssertTrue(svg.texts.contains("E(t) − E(0) (hartree)") && svg.texts.contains("total"), "\(svg.texts)")
         // Reduced units (spin-boson): plain "time" and "energy".
-        let reduced = try TimeSeriesPlot(data: run(SpinBoson(A: 4), MeanField(), wavefunction: [Complex(1), Complex(0)]),
-                                         quantity: .energies)
+        let reduced = try TimeSeriesPlot(
+            data: run(SpinBoson(A: 4), MeanField(), wavefunction: [Complex(1), Complex(0)]),
+            quantity: .energies)
         XCTAssertEqual([reduced.xLabel, reduced.yLabel], ["time", "E(t) − E(0)"])
     }
 
@@ -47,7 +54,10 @@ final class PlotTests: XCTestCase {
         XCTAssertEqual(plot.values, [data.mean("classical_energy")!])
         XCTAssertFalse(plot.includesZero)
         XCTAssertThrowsError(try PlotSeries(data: data, quantity: .output("dm_bd"))) { error in
-            XCTAssertEqual("\(error)", "unknown output to plot 'dm_bd'; did you mean 'dm_db'? (known: populations, energies, dm_db, quantum_energy, classical_energy)")
+            XCTAssertEqual(
+                "\(error)",
+                "unknown output to plot 'dm_bd'; did you mean 'dm_db'? (known: populations, energies, dm_db, quantum_energy, classical_energy)"
+            )
         }
         XCTAssertThrowsError(try PlotSeries(data: SimulationData(), quantity: .populations))
     }
@@ -76,12 +86,14 @@ final class PlotTests: XCTestCase {
     }
 
     func testDeterministicSurfaceHoppingCountsIndependentSamplesNotBranches() throws {
-        let data = try run(SpinBoson(A: 4), FewestSwitchesSurfaceHopping(deterministic: true),
-                           wavefunction: [Complex(1), Complex(0)], trajectories: 6)
+        let data = try run(
+            SpinBoson(A: 4), FewestSwitchesSurfaceHopping(deterministic: true),
+            wavefunction: [Complex(1), Complex(0)], trajectories: 6)
         XCTAssertEqual(data.normFactor, 6)
         XCTAssertEqual(data.sampleCount, 3)
         XCTAssertTrue(try TimeSeriesPlot(data: data).subtitle!.hasPrefix("3 independent samples (6 branches)"))
-        let stochastic = try run(SpinBoson(A: 4), FewestSwitchesSurfaceHopping(), wavefunction: [Complex(1), Complex(0)])
+        let stochastic = try run(
+            SpinBoson(A: 4), FewestSwitchesSurfaceHopping(), wavefunction: [Complex(1), Complex(0)])
         XCTAssertTrue(try TimeSeriesPlot(data: stochastic).subtitle!.hasPrefix("4 trajectories;"))
     }
 
@@ -100,7 +112,8 @@ final class PlotTests: XCTestCase {
         for count in [2, 7, 10, 11, 50] {
             for series in 0..<count {
                 let colour = TimeSeriesPlot.colour(series, of: count)
-                XCTAssertGreaterThanOrEqual(1.05 / (luminance(colour) + 0.05), 3, "\(colour) (series \(series) of \(count))")
+                XCTAssertGreaterThanOrEqual(
+                    1.05 / (luminance(colour) + 0.05), 3, "\(colour) (series \(series) of \(count))")
             }
         }
     }
@@ -115,20 +128,28 @@ final class PlotTests: XCTestCase {
         let png = try QCLabCLI.run(["plot", "out.h5", "--output", "pop.png"], in: folder)
         XCTAssertEqual(png.status, 0, png.errors)
         let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent("pop.png")))
-        XCTAssertEqual(Array(bytes.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "a PNG, not an SVG named .png")
-        let width = bytes[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = bytes[20..<24].reduce(0) { $0 << 8 | Int($1) }
+        XCTAssertEqual(
+            Array(bytes.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "a PNG, not an SVG named .png")
+        let width = bytes[16..<20].reduce(0) { $0 << 8 | Int($1) },
+            height = bytes[20..<24].reduce(0) { $0 << 8 | Int($1) }
         XCTAssertEqual([width, height], [1760, 1040], "rendered at twice the SVG's size")
 
         let energies = try QCLabCLI.run(["plot", "out.h5", "--quantity", "energies"], in: folder)
         XCTAssertEqual(energies.status, 0, energies.errors)
-        XCTAssertEqual(energies.output, "wrote out-energies.svg: energies, 3 series at 3 times (lines, changes since t = 0)\n")
+        XCTAssertEqual(
+            energies.output, "wrote out-energies.svg: energies, 3 series at 3 times (lines, changes since t = 0)\n")
 
-        let noRasterizer = try QCLabCLI.run(["plot", "out.h5", "--output", "again.png"], in: folder, environment: ["PATH": "/nonexistent"])
+        let noRasterizer = try QCLabCLI.run(
+            ["plot", "out.h5", "--output", "again.png"], in: folder, environment: ["PATH": "/nonexistent"])
         XCTAssertEqual(noRasterizer.status, 1)
         XCTAssertEqual(noRasterizer.errorLines.count, 1, noRasterizer.errors)
-        XCTAssertTrue(noRasterizer.errors.contains("rsvg-convert") && noRasterizer.errors.contains("librsvg2-bin"), noRasterizer.errors)
+        XCTAssertTrue(
+            noRasterizer.errors.contains("rsvg-convert") && noRasterizer.errors.contains("librsvg2-bin"),
+            noRasterizer.errors)
         let pdf = try QCLabCLI.run(["plot", "out.h5", "--output", "pop.pdf"], in: folder)
         XCTAssertEqual(pdf.errors, "qclab: error: cannot tell the picture format of 'pop.pdf': name it .svg or .png\n")
-        XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json", "out-energies.svg", "out.h5", "pop.png"], "no temporary files left")
+        XCTAssertEqual(
+            QCLabCLI.contents(of: folder), ["job.json", "out-energies.svg", "out.h5", "pop.png"],
+            "no temporary files left")
     }
 }

@@ -21,10 +21,12 @@ final class ProgressTests: XCTestCase {
     func testSerialDriverReportsProgressWithinABatch() throws {
         let simulation = try Self.oneBatch(trajectories: 10, tmax: 10)
         var reported: [Int] = []
-        let data = try serialDriver(simulation, progress: { done, total in
-            XCTAssertEqual(total, 10)
-            reported.append(done)
-        })
+        let data = try serialDriver(
+            simulation,
+            progress: { done, total in
+                XCTAssertEqual(total, 10)
+                reported.append(done)
+            })
         XCTAssertEqual(reported, Array(0...10), "each trajectory counts once, within the batch, in order")
         XCTAssertEqual(P.withoutLog(data), P.withoutLog(try serialDriver(simulation)), "progress changes no bit")
     }
@@ -50,11 +52,13 @@ final class ProgressTests: XCTestCase {
         let simulation = try Self.oneBatch(trajectories: 40, tmax: 10)
         var reported: [Int] = []
         var finished = false
-        let data = try parallelDriverMultiprocessing(simulation, numTasks: 2, progress: { done, total in
-            XCTAssertEqual(total, 40)
-            XCTAssertTrue(!finished || done == 40, "after the batch came back, only the total: \(done)")
-            reported.append(done)
-        }, observer: ParallelRunObserver(batchFinished: { _, _ in finished = true }))
+        let data = try parallelDriverMultiprocessing(
+            simulation, numTasks: 2,
+            progress: { done, total in
+                XCTAssertEqual(total, 40)
+                XCTAssertTrue(!finished || done == 40, "after the batch came back, only the total: \(done)")
+                reported.append(done)
+            }, observer: ParallelRunObserver(batchFinished: { _, _ in finished = true }))
         let within = reported.filter { $0 > 0 && $0 < 40 }
         XCTAssertFalse(within.isEmpty, "counts within the batch: \(reported)")
         XCTAssertEqual(reported, reported.sorted(), "progress only grows")
@@ -69,12 +73,16 @@ final class ProgressTests: XCTestCase {
         let simulation = try Self.oneBatch(trajectories: 40, tmax: 10)
         var pid: pid_t = 0
         var killed = false
-        XCTAssertThrowsError(try parallelDriverMultiprocessing(simulation, numTasks: 1, progress: { done, _ in
-            if done > 0 && !killed {
-                killed = true
-                kill(pid, SIGKILL)
-            }
-        }, observer: ParallelRunObserver(workerStarted: { _, started in pid = started }))) { error in
+        XCTAssertThrowsError(
+            try parallelDriverMultiprocessing(
+                simulation, numTasks: 1,
+                progress: { done, _ in
+                    if done > 0 && !killed {
+                        killed = true
+                        kill(pid, SIGKILL)
+                    }
+                }, observer: ParallelRunObserver(workerStarted: { _, started in pid = started }))
+        ) { error in
             guard case let QCLabError.workerFailed(worker, reason, lostSeeds) = error else {
                 return XCTFail("\(error)")
             }
@@ -93,8 +101,9 @@ final class ProgressTests: XCTestCase {
         let probe = try QCLabCLI.executable(named: "MPIFailureProbe")
         let folder = try QCLabCLI.temporaryFolder(self)
         for checkpoint in [[], [folder.appendingPathComponent("ck").path]] {
-            let outcome = try P.run(mpirun, ["--oversubscribe", "-n", "2", probe.path, "progress"] + checkpoint, in: folder,
-                                    timeout: 120)
+            let outcome = try P.run(
+                mpirun, ["--oversubscribe", "-n", "2", probe.path, "progress"] + checkpoint, in: folder,
+                timeout: 120)
             XCTAssertEqual(outcome.status, 0, outcome.errors)
             let counts = outcome.output.split(separator: "\n").compactMap { line -> Int? in
                 guard line.hasPrefix("progress ") else { return nil }
@@ -112,12 +121,15 @@ final class ProgressTests: XCTestCase {
     /// On a terminal (a pseudo-terminal made by `script`), the bar of a one-batch run is
     /// drawn before the run ends, under both local drivers.
     func testProgressBarMovesDuringARunOfOneBatch() throws {
-        let script = try TestEnvironment.requireTool("/usr/bin/script", "util-linux's `script` (bsdutils), which makes a terminal,")
+        let script = try TestEnvironment.requireTool(
+            "/usr/bin/script", "util-linux's `script` (bsdutils), which makes a terminal,")
         let folder = try QCLabCLI.temporaryFolder(self)
         // 20 trajectories: each one done fills at least one more of the bar's 30 cells, and a
         // bar that gains a cell is redrawn at once, so the draws do not depend on speed.
-        try BadJob.job(settings: #"{"tmax": 10, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 20, "batch_size": 20}"#)
-            .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        try BadJob.job(
+            settings: #"{"tmax": 10, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 20, "batch_size": 20}"#
+        )
+        .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         let qclab = try QCLabCLI.executable()
         for driver in ["serial", "multiprocessing"] {
             let command = "'\(qclab.path)' run job.json --output \(driver).h5 --driver \(driver) >/dev/null"
@@ -127,7 +139,8 @@ final class ProgressTests: XCTestCase {
                 guard let range = draw.range(of: "/20 trajectories") else { return nil }
                 return Int(draw[..<range.lowerBound].split(separator: " ").last ?? "")
             }
-            XCTAssertTrue(draws.contains { $0 > 0 && $0 < 20 }, "\(driver): the bar moves within the batch: \(outcome.output)")
+            XCTAssertTrue(
+                draws.contains { $0 > 0 && $0 < 20 }, "\(driver): the bar moves within the batch: \(outcome.output)")
             XCTAssertEqual(draws.last, 20, "\(driver): \(outcome.output)")
         }
     }

@@ -1,3 +1,5 @@
+// swift-format-ignore-file
+// (the quickstart below is compared line by line with README.md and GettingStarted.md)
 import Foundation
 import XCTest
 import QCLab
@@ -18,7 +20,7 @@ final class QuickstartTests: XCTestCase {
 
         let simulation = Simulation(
             settings: settings,
-            model: SpinBoson(kBT: 1.0, V: 0.5, E: 0.5, A: 100, W: 0.1, lReorg: 0.005),
+            model: try ModelRegistry.make(name: "SpinBoson", constants: ["l_reorg": .number(0.005), "V": .number(0.5)]),
             algorithm: MeanField(),
             initialWavefunction: [Complex(1), Complex(0)])   // initial_state["wf_db"]
 

@@ -10,13 +10,17 @@ import XCTest
 final class RankAgreementTests: XCTestCase {
     /// Runs `first` on rank 0 and `second` on rank 1 (after `qclab run job.json --driver
     /// mpi --output out.h5`) in a fresh folder holding `job.json` and `other.json`.
-    func runMPMD(_ first: [String], _ second: [String], firstJob: String = "job.json", secondJob: String = "job.json",
-                 file: StaticString = #filePath, line: UInt = #line) throws -> (QCLabCLI.Outcome, URL) {
+    func runMPMD(
+        _ first: [String], _ second: [String], firstJob: String = "job.json", secondJob: String = "job.json",
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> (QCLabCLI.Outcome, URL) {
         let mpirun = try ParallelDriverTests.mpirun()
         let qclab = try QCLabCLI.executable().path
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-agree")
-        try ParallelDriverTests.jobJSON(trajectories: 8).write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
-        try ParallelDriverTests.jobJSON(trajectories: 12).write(to: folder.appendingPathComponent("other.json"), atomically: true, encoding: .utf8)
+        try ParallelDriverTests.jobJSON(trajectories: 8).write(
+            to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        try ParallelDriverTests.jobJSON(trajectories: 12).write(
+            to: folder.appendingPathComponent("other.json"), atomically: true, encoding: .utf8)
         func rank(_ job: String, _ extra: [String]) -> [String] {
             ["-n", "1", qclab, "run", job, "--driver", "mpi", "--output", "out.h5"] + extra
         }
@@ -26,9 +30,12 @@ final class RankAgreementTests: XCTestCase {
         return (outcome, folder)
     }
 
-    func assertRefused(_ first: [String], _ second: [String], firstJob: String = "job.json", secondJob: String = "job.json",
-                       naming words: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-        let (outcome, folder) = try runMPMD(first, second, firstJob: firstJob, secondJob: secondJob, file: file, line: line)
+    func assertRefused(
+        _ first: [String], _ second: [String], firstJob: String = "job.json", secondJob: String = "job.json",
+        naming words: [String], file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        let (outcome, folder) = try runMPMD(
+            first, second, firstJob: firstJob, secondJob: secondJob, file: file, line: line)
         XCTAssertNotEqual(outcome.status, 0, file: file, line: line)
         let ours = outcome.errorLines.filter { $0.hasPrefix("qclab:") }
         XCTAssertEqual(ours.count, 1, "one line from qclab: \(outcome.errors)", file: file, line: line)
@@ -36,7 +43,8 @@ final class RankAgreementTests: XCTestCase {
         XCTAssertEqual(outcome.errorCode, "mpi", message, file: file, line: line)
         XCTAssertTrue(message.contains("rank 1"), message, file: file, line: line)
         for word in words { XCTAssertTrue(message.contains(word), "'\(word)' in: \(message)", file: file, line: line) }
-        XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json", "other.json"], "nothing written", file: file, line: line)
+        XCTAssertEqual(
+            QCLabCLI.contents(of: folder), ["job.json", "other.json"], "nothing written", file: file, line: line)
     }
 
     func testDifferentNumTasksAreRefusedNamingThem() throws {
@@ -55,7 +63,8 @@ final class RankAgreementTests: XCTestCase {
     }
 
     func testADifferentJobIsRefused() throws {
-        try assertRefused([], [], secondJob: "other.json", naming: ["the job file other.json", "the job file job.json"])
+        try assertRefused(
+            [], [], secondJob: "other.json", naming: ["the job file other.json", "the job file job.json"])
     }
 
     func testOtherOutputsAreRefused() throws {
@@ -66,7 +75,8 @@ final class RankAgreementTests: XCTestCase {
     func testRanksThatAgreeRun() throws {
         let (outcome, folder) = try runMPMD(["--seeds", "0:8"], ["--seeds", "0:8"])
         XCTAssertEqual(outcome.status, 0, outcome.errors)
-        XCTAssertEqual(try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path).seeds, Array(0..<8))
+        XCTAssertEqual(
+            try SimulationData(contentsOf: folder.appendingPathComponent("out.h5").path).seeds, Array(0..<8))
     }
 
     /// The library's MPI driver compares what it is called with on every rank (the job
@@ -76,11 +86,15 @@ final class RankAgreementTests: XCTestCase {
         let mpirun = try ParallelDriverTests.mpirun()
         let probe = try QCLabCLI.executable(named: "MPIFailureProbe")
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-agree-probe")
-        for (what, words) in [("job", ["rank 1 has the job of digest", "rank 0 has the job of digest"]),
-                              ("trajectories", ["num_trajs and batch_size 24 and 4", "num_trajs and batch_size 23 and 4"]), ("seeds", ["seeds 0,1,2", "no seeds"]),
-                              ("tasks", ["num_tasks 2", "no num_tasks"]), ("checkpoint", ["checkpoint ck", "no checkpoint"])] {
-            let outcome = try ParallelDriverTests.run(mpirun, ["--oversubscribe", "-n", "2", probe.path, "disagree", what], in: folder,
-                                                      timeout: 120)
+        for (what, words) in [
+            ("job", ["rank 1 has the job of digest", "rank 0 has the job of digest"]),
+            ("trajectories", ["num_trajs and batch_size 24 and 4", "num_trajs and batch_size 23 and 4"]),
+            ("seeds", ["seeds 0,1,2", "no seeds"]),
+            ("tasks", ["num_tasks 2", "no num_tasks"]), ("checkpoint", ["checkpoint ck", "no checkpoint"]),
+        ] {
+            let outcome = try ParallelDriverTests.run(
+                mpirun, ["--oversubscribe", "-n", "2", probe.path, "disagree", what], in: folder,
+                timeout: 120)
             XCTAssertNotEqual(outcome.status, 0, what)
             let lines = Set(outcome.errorLines.filter { $0.hasPrefix("probe: error:") })
             XCTAssertEqual(lines.count, 1, "\(what): the same error on every rank: \(outcome.errors)")

@@ -61,13 +61,16 @@ final class ReferenceDocumentationTests: XCTestCase {
 
     func testEveryModelWithItsConstantsDefaultsAndInitialDistributions() throws {
         let models = Self.section("## Models")
-        XCTAssertEqual(Self.subheadings(models), ModelRegistry.builtInNames, "one section per model, in the registry's order")
+        XCTAssertEqual(
+            Self.subheadings(models), ModelRegistry.builtInNames, "one section per model, in the registry's order")
         // The built-in models only: other tests register models of their own in this process.
         for description in try ModelRegistry.builtInNames.map(ModelRegistry.describe) {
             let lines = Self.section("### \(description.name)")
             let documented = Self.rows(lines).map { Array($0.prefix(3)) }
             let actual = description.constants.map { constant -> [String] in
-                if case .whole = constant.kind { return [constant.name, constant.defaultValue.json(whole: true), constant.allowedValues] }
+                if case .whole = constant.kind {
+                    return [constant.name, constant.defaultValue.json(whole: true), constant.allowedValues]
+                }
                 return [constant.name, constant.defaultValue.json(), constant.allowedValues]
             }
             XCTAssertEqual(documented, actual, description.name)
@@ -76,46 +79,63 @@ final class ReferenceDocumentationTests: XCTestCase {
             }
             let expected = "`init_classical`: " + distributions.joined(separator: ", ")
             XCTAssertTrue(lines.contains(expected), "\(description.name): no line '\(expected)'")
-            XCTAssertTrue(lines.contains { $0.contains("it has \(description.defaultStateCount) quantum states") }, description.name)
+            XCTAssertTrue(
+                lines.contains { $0.contains("it has \(description.defaultStateCount) quantum states") },
+                description.name)
         }
         // The init_classical table names every distribution.
-        XCTAssertEqual(Self.rows(Self.section("### `model.init_classical`")).map(\.[0]),
-                       InitialClassicalDistribution.allCases.map(\.rawValue))
+        XCTAssertEqual(
+            Self.rows(Self.section("### `model.init_classical`")).map(\.[0]),
+            InitialClassicalDistribution.allCases.map(\.rawValue))
     }
 
     func testEveryAlgorithmAndSettingAsTheParserTakesThem() throws {
         let catalog = JobCatalog.algorithms
         XCTAssertEqual(Self.subheadings(Self.section("## Algorithms")), catalog.map(\.name))
         func job(_ algorithm: String) -> Data { Data(BadJob.job(algorithm: algorithm).utf8) }
-        XCTAssertEqual(Array(knownNames { _ = try Job(json: job(#"{"name": "Nope"}"#)) }.prefix(catalog.count)), catalog.map(\.name),
-                       "the catalog names every algorithm the parser knows")
+        XCTAssertEqual(
+            Array(knownNames { _ = try Job(json: job(#"{"name": "Nope"}"#)) }.prefix(catalog.count)),
+            catalog.map(\.name),
+            "the catalog names every algorithm the parser knows")
         XCTAssertEqual(AlgorithmRegistry.builtInNames, catalog.map(\.name))
         for algorithm in catalog {
             let documented = Self.rows(Self.section("### \(algorithm.name)")).map { Array($0.prefix(3)) }
-            XCTAssertEqual(documented, algorithm.settings.map { [$0.name, $0.defaultJSON, $0.allowedValues] }, algorithm.name)
-            XCTAssertEqual(knownNames { _ = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"nope": 1}}"#)) },
-                           algorithm.settings.map(\.name), "\(algorithm.name): the parser's settings")
+            XCTAssertEqual(
+                documented, algorithm.settings.map { [$0.name, $0.defaultJSON, $0.allowedValues] }, algorithm.name)
+            XCTAssertEqual(
+                knownNames { _ = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"nope": 1}}"#)) },
+                algorithm.settings.map(\.name), "\(algorithm.name): the parser's settings")
             // Every default, written out, gives the algorithm that leaving it out gives.
             let written = algorithm.settings.map { "\"\($0.name)\": \($0.defaultJSON)" }.joined(separator: ", ")
-            let explicit = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {\#(written)}}"#)).simulation.algorithm
+            let explicit = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {\#(written)}}"#)).simulation
+                .algorithm
             let implicit = try Job(json: job(#"{"name": "\#(algorithm.name)"}"#)).simulation.algorithm
             XCTAssertEqual(String(reflecting: explicit), String(reflecting: implicit), algorithm.name)
             // Each listed value of a setting with named values parses; anything else is refused naming them.
             for setting in algorithm.settings where setting.allowedValues.contains(" | ") {
                 let values = setting.allowedValues.components(separatedBy: " | ")
                 for value in values {
-                    XCTAssertNoThrow(try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": "\#(value)"}}"#)))
+                    XCTAssertNoThrow(
+                        try Job(
+                            json: job(
+                                #"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": "\#(value)"}}"#)))
                 }
-                XCTAssertEqual(knownNames { _ = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": "x"}}"#)) },
-                               values)
+                XCTAssertEqual(
+                    knownNames {
+                        _ = try Job(
+                            json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": "x"}}"#))
+                    },
+                    values)
             }
             // A whole-number setting takes both ends of its range and nothing beyond them or between whole numbers.
             for setting in algorithm.settings where setting.allowedValues.hasPrefix("whole number ") {
-                let bounds = setting.allowedValues.dropFirst("whole number ".count).components(separatedBy: "...").compactMap { Int($0) }
+                let bounds = setting.allowedValues.dropFirst("whole number ".count).components(separatedBy: "...")
+                    .compactMap { Int($0) }
                 XCTAssertEqual(bounds.count, 2, "\(setting.name): '\(setting.allowedValues)'")
                 guard bounds.count == 2 else { continue }
                 func parse(_ value: String) throws {
-                    _ = try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": \#(value)}}"#))
+                    _ = try Job(
+                        json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": \#(value)}}"#))
                 }
                 XCTAssertNoThrow(try parse("\(bounds[0])"), setting.name)
                 XCTAssertNoThrow(try parse("\(bounds[1])"), setting.name)
@@ -125,9 +145,14 @@ final class ReferenceDocumentationTests: XCTestCase {
             }
             for setting in algorithm.settings where setting.allowedValues == "true or false" {
                 for value in ["true", "false"] {
-                    XCTAssertNoThrow(try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": \#(value)}}"#)))
+                    XCTAssertNoThrow(
+                        try Job(
+                            json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": \#(value)}}"#))
+                    )
                 }
-                XCTAssertThrowsError(try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": 1}}"#)), setting.name)
+                XCTAssertThrowsError(
+                    try Job(json: job(#"{"name": "\#(algorithm.name)", "settings": {"\#(setting.name)": 1}}"#)),
+                    setting.name)
             }
         }
     }
@@ -162,11 +187,14 @@ final class ReferenceDocumentationTests: XCTestCase {
             let symbols = ["T": 3, "N": model.numQuantumStates, "C": model.numClassicalCoordinates]
             let shape = row[1].trimmingCharacters(in: CharacterSet(charactersIn: "()")).components(separatedBy: ",")
                 .map { symbols[$0.trimmingCharacters(in: .whitespaces)] ?? -1 }
-            let giving = row[2] == "all" ? algorithms : row[2].components(separatedBy: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let giving =
+                row[2] == "all"
+                ? algorithms : row[2].components(separatedBy: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             XCTAssertTrue(Set(giving).isSubset(of: algorithms), "\(row[0]): '\(row[2])'")
             for name in algorithms {
-                var simulation = Simulation(settings: settings, model: model, algorithm: try AlgorithmRegistry.make(name: name),
-                                            initialWavefunction: [Complex(1), Complex(0)])
+                var simulation = Simulation(
+                    settings: settings, model: model, algorithm: try AlgorithmRegistry.make(name: name),
+                    initialWavefunction: [Complex(1), Complex(0)])
                 simulation.outputs = [try OutputRegistry.make(row[0], model: model)]
                 if giving.contains(name) {
                     let data = try serialDriver(simulation)
@@ -184,9 +212,15 @@ final class ReferenceDocumentationTests: XCTestCase {
     func testTheCommandLineAndItsEnvironment() throws {
         let text = Self.reference.joined(separator: "\n")
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-reference-cli")
-        for (command, known) in [("run", ["--seeds", "--checkpoint", "--append", "--driver"]), ("merge", ["--output", "--require-contiguous"])] {
+        for (command, known) in [
+            ("run", ["--seeds", "--checkpoint", "--append", "--driver"]),
+            ("merge", ["--output", "--require-contiguous"]),
+        ] {
             let help = try QCLabCLI.run([command, "--help"], in: folder)
-            let options = Set(help.output.components(separatedBy: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-")).inverted).filter { $0.hasPrefix("--") })
+            let options = Set(
+                help.output.components(
+                    separatedBy: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-")).inverted
+                ).filter { $0.hasPrefix("--") })
             XCTAssertTrue(options.isSuperset(of: known), "\(options)")
             for option in options where option != "--help" {
                 XCTAssertTrue(text.contains(option), "\(option) of `qclab \(command)` is not in docs/Reference.md")
@@ -207,9 +241,12 @@ final class ReferenceDocumentationTests: XCTestCase {
                 }
             }
         }
-        XCTAssertTrue(variables.isSuperset(of: ["QCLAB_CHECKPOINT_INTERVAL", "QCLAB_WORKER_STALL_SECONDS", "QCLAB_INPUT_CHECK_SECONDS",
-                                                   "QCLAB_RASTERIZER_SECONDS", "OMPI_COMM_WORLD_SIZE"]),
-                      "\(variables.sorted())")
+        XCTAssertTrue(
+            variables.isSuperset(of: [
+                "QCLAB_CHECKPOINT_INTERVAL", "QCLAB_WORKER_STALL_SECONDS", "QCLAB_INPUT_CHECK_SECONDS",
+                "QCLAB_RASTERIZER_SECONDS", "OMPI_COMM_WORLD_SIZE",
+            ]),
+            "\(variables.sorted())")
         // PATH only locates rsvg-convert for `qclab plot`.
         for variable in variables.subtracting(["PATH"]) {
             XCTAssertTrue(text.contains("`\(variable)`"), "\(variable) is read but not in docs/Reference.md")
@@ -220,16 +257,25 @@ final class ReferenceDocumentationTests: XCTestCase {
     func testSimulationSettingsAndTheirDefaults() throws {
         let catalog = JobCatalog.simulationSettings
         let documented = Self.rows(Self.section("### Simulation settings")).map { Array($0.prefix(3)) }
-        XCTAssertEqual(documented, catalog.map { [$0.name, $0.defaultValue.json(whole: $0.allowedValues.hasPrefix("whole")), $0.allowedValues] })
-        XCTAssertEqual(knownNames { _ = try Job(json: Data(BadJob.job(settings: #"{"nope": 1}"#).utf8)) }, catalog.map(\.name))
+        XCTAssertEqual(
+            documented,
+            catalog.map {
+                [$0.name, $0.defaultValue.json(whole: $0.allowedValues.hasPrefix("whole")), $0.allowedValues]
+            })
+        XCTAssertEqual(
+            knownNames { _ = try Job(json: Data(BadJob.job(settings: #"{"nope": 1}"#).utf8)) }, catalog.map(\.name))
         let parsed = try Job(json: Data(BadJob.job(settings: "{}").utf8)).simulation.settings
         let defaults: [String: ParameterValue] = [
-            "tmax": .number(parsed.tmax), "dt_update": .number(parsed.dtUpdate), "dt_collect": .number(parsed.dtCollect),
-            "num_trajs": .number(Double(parsed.numTrajs)), "batch_size": .number(Double(parsed.batchSize)), "progress_bar": .bool(parsed.progressBar),
+            "tmax": .number(parsed.tmax), "dt_update": .number(parsed.dtUpdate),
+            "dt_collect": .number(parsed.dtCollect),
+            "num_trajs": .number(Double(parsed.numTrajs)), "batch_size": .number(Double(parsed.batchSize)),
+            "progress_bar": .bool(parsed.progressBar),
         ]
         for setting in catalog { XCTAssertEqual(defaults[setting.name], setting.defaultValue, setting.name) }
         // QC Lab 1.3.0's defaults.
-        XCTAssertEqual(catalog.map(\.defaultValue), [.number(10), .number(0.001), .number(0.1), .number(100), .number(25), .bool(true)])
+        XCTAssertEqual(
+            catalog.map(\.defaultValue),
+            [.number(10), .number(0.001), .number(0.1), .number(100), .number(25), .bool(true)])
     }
 
     /// `qclab init`'s job for every model and algorithm parses, into the default model.
@@ -238,7 +284,9 @@ final class ReferenceDocumentationTests: XCTestCase {
             for algorithm in JobCatalog.algorithms.map(\.name) {
                 let text = try JobCatalog.defaultJob(model: name, algorithm: algorithm)
                 let job = try Job(json: Data(text.utf8))
-                XCTAssertEqual(String(reflecting: job.simulation.model), String(reflecting: try ModelRegistry.make(name: name)), name)
+                XCTAssertEqual(
+                    String(reflecting: job.simulation.model), String(reflecting: try ModelRegistry.make(name: name)),
+                    name)
                 XCTAssertEqual(job.simulation.initialWavefunction.first, Complex(1))
                 XCTAssertEqual(job.simulation.warnings, [], "\(name): a job run as written")
             }
@@ -250,9 +298,12 @@ final class ReferenceDocumentationTests: XCTestCase {
     func testEveryDatasetOfTheOutputFile() throws {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-reference")
         let settings = SimulationSettings(tmax: 0.2, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 2, batchSize: 2)
-        var simulation = Simulation(settings: settings, model: SpinBoson(A: 4), algorithm: FewestSwitchesSurfaceHopping(),
-                                    initialWavefunction: [Complex(1), Complex(0)])
-        simulation.outputs = try OutputRegistry.builtInNames.map { try OutputRegistry.make($0, model: simulation.model) }
+        var simulation = Simulation(
+            settings: settings, model: SpinBoson(A: 4), algorithm: FewestSwitchesSurfaceHopping(),
+            initialWavefunction: [Complex(1), Complex(0)])
+        simulation.outputs = try OutputRegistry.builtInNames.map {
+            try OutputRegistry.make($0, model: simulation.model)
+        }
         let data = try serialDriver(simulation)
         let path = folder.appendingPathComponent("out.h5").path
         try data.save(to: path, mergeable: true)

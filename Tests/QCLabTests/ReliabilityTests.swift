@@ -35,8 +35,11 @@ final class ReliabilityTests: XCTestCase {
             let after = try Syscalls.linkStatus(folder.appendingPathComponent(name).path)
             XCTAssertTrue(after.isSameFile(as: before) && after.st_mode == before.st_mode, "\(name) was replaced")
         }
-        XCTAssertEqual(try String(contentsOfFile: folder.appendingPathComponent("target").path, encoding: .utf8), "kept\n")
-        XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json", "link.h5"] + (madeDevice ? ["null"] : []) + ["pipe", "target"])
+        XCTAssertEqual(
+            try String(contentsOfFile: folder.appendingPathComponent("target").path, encoding: .utf8), "kept\n")
+        XCTAssertEqual(
+            QCLabCLI.contents(of: folder),
+            ["job.json", "link.h5"] + (madeDevice ? ["null"] : []) + ["pipe", "target"])
     }
 
     /// A write killed with SIGKILL (which no handler sees) leaves its temporary file; the
@@ -51,7 +54,8 @@ final class ReliabilityTests: XCTestCase {
         let outcome = try QCLabCLI.run(["run", "job.json", "--output", "out.h5"], in: folder)
         XCTAssertEqual(outcome.status, 0, outcome.errors)
         let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-        XCTAssertEqual(left, [live, other, "job.json", "out.h5"].sorted(), "only the dead writer's file of out.h5 is gone")
+        XCTAssertEqual(
+            left, [live, other, "job.json", "out.h5"].sorted(), "only the dead writer's file of out.h5 is gone")
     }
 
     /// `--output` naming the job file (by any path) is refused and the job is kept.
@@ -64,7 +68,9 @@ final class ReliabilityTests: XCTestCase {
             XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
             XCTAssertEqual(outcome.errorCode, "invalidPath", outcome.errors)
             XCTAssertTrue(outcome.errors.contains("job file"), outcome.errors)
-            XCTAssertEqual(try String(contentsOfFile: folder.appendingPathComponent("job.json").path, encoding: .utf8), BadJob.valid)
+            XCTAssertEqual(
+                try String(contentsOfFile: folder.appendingPathComponent("job.json").path, encoding: .utf8),
+                BadJob.valid)
         }
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"])
         // plot must not write its picture over the data it draws.
@@ -84,12 +90,16 @@ final class ReliabilityTests: XCTestCase {
     /// hours, an output that is a folder, or whose name the file system cannot hold, is
     /// refused at once.
     func testOutputProblemsAreFoundBeforeComputing() throws {
-        let slow = BadJob.job(settings: #"{"tmax": 1000, "dt_update": 0.01, "dt_collect": 1, "num_trajs": 1000000, "batch_size": 100}"#)
+        let slow = BadJob.job(
+            settings: #"{"tmax": 1000, "dt_update": 0.01, "dt_collect": 1, "num_trajs": 1000000, "batch_size": 100}"#)
         let tooLong = String(repeating: "x", count: 300) + ".h5"
-        try assertRefused(["run", "job.json", "--output", "out"], files: ["job.json": slow], code: "invalidPath", naming: ["'out'", "folder"],
-                          "existing folder", timeout: 60)
-        try assertRefused(["run", "job.json", "--output", "out/" + tooLong], files: ["job.json": slow],
-                          code: "invalidPath", naming: [tooLong, "too long"], "name too long", timeout: 60)
+        try assertRefused(
+            ["run", "job.json", "--output", "out"], files: ["job.json": slow], code: "invalidPath",
+            naming: ["'out'", "folder"],
+            "existing folder", timeout: 60)
+        try assertRefused(
+            ["run", "job.json", "--output", "out/" + tooLong], files: ["job.json": slow],
+            code: "invalidPath", naming: [tooLong, "too long"], "name too long", timeout: 60)
     }
 
     /// A name the file system can hold but whose temporary name (".name.tmp-...") would be
@@ -117,8 +127,9 @@ final class ReliabilityTests: XCTestCase {
             (#"{"num_trajs": 2.5}"#, ["'num_trajs'", "whole number"]),
         ]
         for (settings, culprits) in cases {
-            try assertRefused(["run", "job.json", "--output", "out/r.h5"], files: ["job.json": BadJob.job(settings: settings)],
-                              code: "invalidSetting", naming: culprits, settings, timeout: 60)
+            try assertRefused(
+                ["run", "job.json", "--output", "out/r.h5"], files: ["job.json": BadJob.job(settings: settings)],
+                code: "invalidSetting", naming: culprits, settings, timeout: 60)
             XCTAssertThrowsError(try Job(json: Foundation.Data(BadJob.job(settings: settings).utf8)), settings)
         }
     }
@@ -133,9 +144,11 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(first.status, 0, first.errors)
         let bytes = try [UInt8](Foundation.Data(contentsOf: folder.appendingPathComponent("last.h5")))
         for driver in ["serial", "multiprocessing"] {
-            try assertRefused(["run", "job.json", "--output", "out/more.h5", "--append", "last.h5", "--driver", driver],
-                              files: ["job.json": BadJob.valid], binaryFiles: ["last.h5": bytes],
-                              code: "invalidSetting", naming: ["'num_trajs'", "4294967295", "seeds"], "continue after the last seed, \(driver)")
+            try assertRefused(
+                ["run", "job.json", "--output", "out/more.h5", "--append", "last.h5", "--driver", driver],
+                files: ["job.json": BadJob.valid], binaryFiles: ["last.h5": bytes],
+                code: "invalidSetting", naming: ["'num_trajs'", "4294967295", "seeds"],
+                "continue after the last seed, \(driver)")
         }
     }
 
@@ -143,16 +156,19 @@ final class ReliabilityTests: XCTestCase {
     /// collect time at which it is not finite, and the batch's seeds; nothing is written.
     func testNonFiniteResultsAreRefusedNamingOutputTimeAndSeeds() throws {
         let job = BadJob.job(model: #"{"name": "SpinBoson", "constants": {"kBT": 1e308}}"#)
-        try assertRefused(["run", "job.json", "--output", "out/r.h5"], files: ["job.json": job],
-                          code: "nonFinite", naming: ["output '", "t = ", "seeds 0...1"], "kBT 1e308")
-        try assertRefused(["run", "job.json", "--output", "out/r.h5", "--driver", "multiprocessing", "--num-tasks", "2"],
-                          files: ["job.json": job], code: "nonFinite", naming: ["output '", "t = ", "in the batch of seeds "],
-                          "kBT 1e308, forked (both workers' batches fail; either may be reported first)")
+        try assertRefused(
+            ["run", "job.json", "--output", "out/r.h5"], files: ["job.json": job],
+            code: "nonFinite", naming: ["output '", "t = ", "seeds 0...1"], "kBT 1e308")
+        try assertRefused(
+            ["run", "job.json", "--output", "out/r.h5", "--driver", "multiprocessing", "--num-tasks", "2"],
+            files: ["job.json": job], code: "nonFinite", naming: ["output '", "t = ", "in the batch of seeds "],
+            "kBT 1e308, forked (both workers' batches fail; either may be reported first)")
         // Library level: the batch result never reaches the caller.
         var settings = SimulationSettings(tmax: 0.2, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 2, batchSize: 2)
         settings.progressBar = false
-        let simulation = Simulation(settings: settings, model: SpinBoson(kBT: 1e308), algorithm: MeanField(),
-                                    initialWavefunction: [Complex(1), Complex(0)])
+        let simulation = Simulation(
+            settings: settings, model: SpinBoson(kBT: 1e308), algorithm: MeanField(),
+            initialWavefunction: [Complex(1), Complex(0)])
         XCTAssertThrowsError(try simulation.runBatch(seeds: [7, 8])) { error in
             guard case let QCLabError.nonFinite(_, _, time, seeds) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(seeds, [7, 8])
@@ -166,39 +182,56 @@ final class ReliabilityTests: XCTestCase {
     func testRunsThatCannotFitInMemoryAreRefusedWithTheNumbers() throws {
         let cases: [(settings: String, culprits: [String])] = [
             // 4e9 seeds: the seed list alone is tens of GB.
-            (#"{"tmax": 0.2, "dt_update": 0.01, "num_trajs": 4e9, "batch_size": 10}"#, ["'num_trajs'", "seed list", "available"]),
+            (
+                #"{"tmax": 0.2, "dt_update": 0.01, "num_trajs": 4e9, "batch_size": 10}"#,
+                ["'num_trajs'", "seed list", "available"]
+            ),
             // 10^10 collect points of a 2x2 density matrix.
             (#"{"tmax": 1e8, "dt_update": 0.01, "dt_collect": 0.01}"#, ["'tmax'", "outputs", "TiB", "available"]),
         ]
         for (settings, culprits) in cases {
-            try assertRefused(["run", "job.json", "--output", "out/r.h5"], files: ["job.json": BadJob.job(settings: settings)],
-                              code: "invalidSetting", naming: culprits, settings, timeout: 60)
+            try assertRefused(
+                ["run", "job.json", "--output", "out/r.h5"], files: ["job.json": BadJob.job(settings: settings)],
+                code: "invalidSetting", naming: culprits, settings, timeout: 60)
         }
-        XCTAssertNotNil(SystemMemory.available(), "this machine's available memory must be readable for the check to apply")
+        XCTAssertNotNil(
+            SystemMemory.available(), "this machine's available memory must be readable for the check to apply")
     }
 
     /// A file of a few KB that declares 10^11 elements is refused by info, plot, merge and
     /// --append before anything is read, contiguous or compressed.
     func testFilesDeclaringHugeDatasetsAreRefusedBeforeReading() throws {
         let source = try QCLabCLI.temporaryFolder(self)
-        for (name, dataset, compressed) in [("huge.h5", "t", false), ("seeds.h5", "seed", false), ("packed.h5", "t", true)] {
+        for (name, dataset, compressed) in [
+            ("huge.h5", "t", false), ("seeds.h5", "seed", false), ("packed.h5", "t", true),
+        ] {
             let path = source.appendingPathComponent(name).path
-            try HDF5Forge.declaringHugeDataset(at: path, name: dataset, elements: 100_000_000_000, compressed: compressed)
+            try HDF5Forge.declaringHugeDataset(
+                at: path, name: dataset, elements: 100_000_000_000, compressed: compressed)
             let bytes = try [UInt8](Foundation.Data(contentsOf: URL(fileURLWithPath: path)))
             XCTAssertLessThan(bytes.count, 16_384)
             let culprits = [name, dataset == "seed" || !compressed ? "'\(dataset)'" : "memory"]
             let files = ["job.json": BadJob.valid]
-            try assertRefused(["info", name], files: files, binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "info \(name)")
-            try assertRefused(["plot", name, "--output", "out/p.svg"], binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "plot \(name)")
-            try assertRefused(["merge", name, "--output", "out/all.h5"], binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "merge \(name)")
-            try assertRefused(["run", "job.json", "--append", name, "--output", "out/more.h5"], files: files,
-                              binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "--append \(name)")
+            try assertRefused(
+                ["info", name], files: files, binaryFiles: [name: bytes], code: "hdf5", naming: culprits,
+                "info \(name)")
+            try assertRefused(
+                ["plot", name, "--output", "out/p.svg"], binaryFiles: [name: bytes], code: "hdf5", naming: culprits,
+                "plot \(name)")
+            try assertRefused(
+                ["merge", name, "--output", "out/all.h5"], binaryFiles: [name: bytes], code: "hdf5", naming: culprits,
+                "merge \(name)")
+            try assertRefused(
+                ["run", "job.json", "--append", name, "--output", "out/more.h5"], files: files,
+                binaryFiles: [name: bytes], code: "hdf5", naming: culprits, "--append \(name)")
         }
     }
 
     // MARK: Disk and signals
 
-    private func smallFileSystem(kilobytes: Int) throws -> URL { try QCLabCLI.smallFileSystem(self, kilobytes: kilobytes) }
+    private func smallFileSystem(kilobytes: Int) throws -> URL {
+        try QCLabCLI.smallFileSystem(self, kilobytes: kilobytes)
+    }
 
     /// A nearly full disk fails the write cleanly and keeps the earlier output.
     ///
@@ -212,7 +245,8 @@ final class ReliabilityTests: XCTestCase {
         let inputs = try QCLabCLI.temporaryFolder(self)
         try BadJob.valid.write(to: inputs.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         let job = inputs.appendingPathComponent("job.json").path
-        let earlier = try QCLabCLI.run(["run", job, "--output", disk.appendingPathComponent("out.h5").path], in: inputs)
+        let earlier = try QCLabCLI.run(
+            ["run", job, "--output", disk.appendingPathComponent("out.h5").path], in: inputs)
         XCTAssertEqual(earlier.status, 0, earlier.errors)
         var kept = try Foundation.Data(contentsOf: disk.appendingPathComponent("out.h5"))
         var failures = 0
@@ -223,7 +257,8 @@ final class ReliabilityTests: XCTestCase {
             let handle = try FileHandle(forWritingTo: fill)
             try? handle.write(contentsOf: Foundation.Data(count: filler))
             try? handle.close()
-            let outcome = try QCLabCLI.run(["run", job, "--output", disk.appendingPathComponent("out.h5").path], in: inputs)
+            let outcome = try QCLabCLI.run(
+                ["run", job, "--output", disk.appendingPathComponent("out.h5").path], in: inputs)
             XCTAssertFalse(outcome.signaled, "filler \(filler): ended by signal \(outcome.status): \(outcome.errors)")
             XCTAssertFalse(outcome.errors.contains("Backtrac"), outcome.errors)
             if outcome.status == 0 {
@@ -233,11 +268,13 @@ final class ReliabilityTests: XCTestCase {
                 XCTAssertEqual(outcome.status, 1)
                 XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
                 // Found while writing, or before the run when not even the data fits.
-                XCTAssertTrue(outcome.errors.contains("out.h5")
-                              && (outcome.errors.contains("No space left on device") || outcome.errors.contains("B free")),
-                              outcome.errors)
-                XCTAssertEqual(try Foundation.Data(contentsOf: disk.appendingPathComponent("out.h5")), kept,
-                               "the earlier output must be kept whole")
+                XCTAssertTrue(
+                    outcome.errors.contains("out.h5")
+                        && (outcome.errors.contains("No space left on device") || outcome.errors.contains("B free")),
+                    outcome.errors)
+                XCTAssertEqual(
+                    try Foundation.Data(contentsOf: disk.appendingPathComponent("out.h5")), kept,
+                    "the earlier output must be kept whole")
             }
             XCTAssertEqual(QCLabCLI.contents(of: disk), ["filler", "out.h5"], "filler \(filler): debris")
         }
@@ -250,14 +287,17 @@ final class ReliabilityTests: XCTestCase {
         let disk = try smallFileSystem(kilobytes: 64)
         let inputs = try QCLabCLI.temporaryFolder(self)
         // 10001 collect points: at least 1.7 MB of means and standard errors.
-        try BadJob.job(settings: #"{"tmax": 1000, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 1000000, "batch_size": 100}"#)
-            .write(to: inputs.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        try BadJob.job(
+            settings: #"{"tmax": 1000, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 1000000, "batch_size": 100}"#
+        )
+        .write(to: inputs.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         let output = disk.appendingPathComponent("out.h5").path
         let outcome = try QCLabCLI.run(["run", "job.json", "--output", output], in: inputs, timeout: 60)
         XCTAssertEqual(outcome.status, 1, outcome.errors)
         XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
-        XCTAssertTrue(outcome.errors.contains(output) && outcome.errors.contains("MiB")
-                      && outcome.errors.contains("KiB free"), outcome.errors)
+        XCTAssertTrue(
+            outcome.errors.contains(output) && outcome.errors.contains("MiB")
+                && outcome.errors.contains("KiB free"), outcome.errors)
         XCTAssertEqual(QCLabCLI.contents(of: disk), [])
     }
 
@@ -266,11 +306,14 @@ final class ReliabilityTests: XCTestCase {
     /// signal and one line (StopTests), and as the signal says before.
     func testSignalsDuringTheComputationLeaveNothing() throws {
         let folder = try QCLabCLI.temporaryFolder(self)
-        try BadJob.job(settings: #"{"tmax": 1000, "dt_update": 0.01, "dt_collect": 1, "num_trajs": 1000000, "batch_size": 100}"#)
-            .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        try BadJob.job(
+            settings: #"{"tmax": 1000, "dt_update": 0.01, "dt_collect": 1, "num_trajs": 1000000, "batch_size": 100}"#
+        )
+        .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         for signal in [SIGTERM, SIGINT, SIGHUP] {
             // Signalled once its log (-v) says the first batch is running.
-            let run = try WatchedProcess(QCLabCLI.executable(), ["run", "job.json", "--output", "result.h5", "-v"], in: folder)
+            let run = try WatchedProcess(
+                QCLabCLI.executable(), ["run", "job.json", "--output", "result.h5", "-v"], in: folder)
             XCTAssertTrue(run.waitFor("Running batch 1 "), "signal \(signal): the run began: \(run.errors)")
             run.signalAndWait(signal)
             // SIGTERM and SIGINT stop the run with one line and status 128 + n; SIGHUP ends it.
@@ -294,11 +337,13 @@ final class ReliabilityTests: XCTestCase {
         for signal in [SIGTERM, SIGINT, SIGHUP] {
             // Signalled with the output written under its temporary name, not yet renamed
             // (the run pauses there: QCLAB_TEST_PAUSE_AT).
-            let run = try WatchedProcess(QCLabCLI.executable(), ["run", "job.json", "--output", "out/result.h5"], in: folder,
-                                         environment: ["QCLAB_TEST_PAUSE_AT": "write-result.h5"])
+            let run = try WatchedProcess(
+                QCLabCLI.executable(), ["run", "job.json", "--output", "out/result.h5"], in: folder,
+                environment: ["QCLAB_TEST_PAUSE_AT": "write-result.h5"])
             XCTAssertTrue(run.waitFor("qclab: paused at write-result.h5\n"), "signal \(signal): \(run.errors)")
-            XCTAssertEqual(QCLabCLI.contents(of: out).filter { $0.hasPrefix(".result.h5.tmp-") }.count, 1,
-                           "signal \(signal): the temporary file is there: \(QCLabCLI.contents(of: out))")
+            XCTAssertEqual(
+                QCLabCLI.contents(of: out).filter { $0.hasPrefix(".result.h5.tmp-") }.count, 1,
+                "signal \(signal): the temporary file is there: \(QCLabCLI.contents(of: out))")
             run.signalAndWait(signal)
             XCTAssertEqual(run.process.terminationReason, .uncaughtSignal, "signal \(signal)")
             XCTAssertEqual(run.process.terminationStatus, signal, "ended by the signal sent")
@@ -332,13 +377,18 @@ enum HDF5Forge {
             defer { H5Dclose(id) }
             if let values {
                 let status = values.withUnsafeBytes {
-                    H5Dwrite(id, qclab_h5t_native_double(), qclab_h5s_all(), qclab_h5s_all(), qclab_h5p_default(), $0.baseAddress)
+                    H5Dwrite(
+                        id, qclab_h5t_native_double(), qclab_h5s_all(), qclab_h5s_all(), qclab_h5p_default(),
+                        $0.baseAddress)
                 }
                 guard status >= 0 else { throw Failed() }
             }
         }
-        try dataset("seed", [name == "seed" ? elements : 2], type: qclab_h5t_std_i64le(), values: name == "seed" ? nil : [0, 1])
+        try dataset(
+            "seed", [name == "seed" ? elements : 2], type: qclab_h5t_std_i64le(),
+            values: name == "seed" ? nil : [0, 1])
         try dataset("norm_factor", [], type: qclab_h5t_std_i64le(), values: [2])
-        try dataset("t", [name == "t" ? elements : 3], type: qclab_h5t_ieee_f64le(), values: name == "t" ? nil : [0, 0.1, 0.2])
+        try dataset(
+            "t", [name == "t" ? elements : 3], type: qclab_h5t_ieee_f64le(), values: name == "t" ? nil : [0, 0.1, 0.2])
     }
 }

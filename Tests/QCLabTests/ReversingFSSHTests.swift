@@ -7,13 +7,16 @@ import QCLab
 
 /// The example algorithm built outside the library from its public blocks.
 final class ReversingFSSHTests: XCTestCase {
-    private func simulation(_ model: any Model, _ algorithm: any Algorithm, tmax: Double, dt: Double,
-                            trajectories: Int) throws -> Simulation {
+    private func simulation(
+        _ model: any Model, _ algorithm: any Algorithm, tmax: Double, dt: Double,
+        trajectories: Int
+    ) throws -> Simulation {
         var settings = SimulationSettings(tmax: tmax, dtUpdate: dt, dtCollect: tmax / 20)
         settings.numTrajs = trajectories
         settings.batchSize = trajectories / 2
-        var simulation = Simulation(settings: settings, model: model, algorithm: algorithm,
-                                    initialWavefunction: (0..<model.numQuantumStates).map { Complex($0 == 0 ? 1 : 0) })
+        var simulation = Simulation(
+            settings: settings, model: model, algorithm: algorithm,
+            initialWavefunction: (0..<model.numQuantumStates).map { Complex($0 == 0 ? 1 : 0) })
         simulation.outputs = [try OutputRegistry.make("p", model: model)]
         return simulation
     }
@@ -27,10 +30,14 @@ final class ReversingFSSHTests: XCTestCase {
             (ThreeStateCrossing(), 1000, 1),
         ]
         for (model, tmax, dt) in cases {
-            let ours = try serialDriver(simulation(model, ReversingFSSH(reverseFrustratedHops: false), tmax: tmax, dt: dt,
-                                                   trajectories: 16))
-            let builtIn = try serialDriver(simulation(model, FewestSwitchesSurfaceHopping(), tmax: tmax, dt: dt,
-                                                      trajectories: 16))
+            let ours = try serialDriver(
+                simulation(
+                    model, ReversingFSSH(reverseFrustratedHops: false), tmax: tmax, dt: dt,
+                    trajectories: 16))
+            let builtIn = try serialDriver(
+                simulation(
+                    model, FewestSwitchesSurfaceHopping(), tmax: tmax, dt: dt,
+                    trajectories: 16))
             XCTAssertEqual(ours.observables.map(\.name), builtIn.observables.map(\.name))
             for name in builtIn.observables.map(\.name) {
                 let worst = zip(ours.mean(name)!, builtIn.mean(name)!).map { abs($0 - $1) / max(1, abs($1)) }.max()!
@@ -45,7 +52,8 @@ final class ReversingFSSHTests: XCTestCase {
     func testFrustratedHopsReverseTheMomentum() throws {
         let model = TullyProblemOne(initMomentum: 7, initPosition: -4)
         let reversing = try serialDriver(simulation(model, ReversingFSSH(), tmax: 2000, dt: 0.5, trajectories: 40))
-        let plain = try serialDriver(simulation(model, FewestSwitchesSurfaceHopping(), tmax: 2000, dt: 0.5, trajectories: 40))
+        let plain = try serialDriver(
+            simulation(model, FewestSwitchesSurfaceHopping(), tmax: 2000, dt: 0.5, trajectories: 40))
         let p = reversing.mean("p")!, pPlain = plain.mean("p")!
         XCTAssertGreaterThan(pPlain.last!, 6.5, "plain FSSH transmits")
         XCTAssertLessThan(p.last!, pPlain.last! - 1, "the reversal sends particles back")

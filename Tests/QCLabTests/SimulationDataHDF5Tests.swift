@@ -2,7 +2,6 @@ import Foundation
 import XCTest
 @testable import QCLab
 
-
 /// HDF5 save and load of `SimulationData` in QC Lab 1.3.0's layout (see job-format.md, "Output file").
 final class DataHDF5Tests: XCTestCase {
     private var folder: URL!
@@ -32,14 +31,16 @@ final class DataHDF5Tests: XCTestCase {
     /// the same data differs only by its exact sums, and is the larger.
     func testDefaultFileKeepsMeansAndStandardErrorsWithoutExactSums() throws {
         let data = makeData(trajectories: 12, samples: 4)
-        let compact = folder.appendingPathComponent("compact.h5").path, mergeable = folder.appendingPathComponent("mergeable.h5").path
+        let compact = folder.appendingPathComponent("compact.h5").path,
+            mergeable = folder.appendingPathComponent("mergeable.h5").path
         try data.save(to: compact)
         try data.save(to: mergeable, mergeable: true)
         let names = try SimulationData.datasetNames(inFileAt: compact)
         XCTAssertFalse(names.contains { $0.hasSuffix("_exact") || $0 == "exact_sums" }, "\(names)")
         XCTAssertTrue(names.contains("dm_db_sem") && names.contains("num_samples"), "\(names)")
-        XCTAssertEqual(Set(try SimulationData.datasetNames(inFileAt: mergeable)).subtracting(names),
-                       Set(data.observables.map { $0.name + "_exact" } + ["exact_sums"]))
+        XCTAssertEqual(
+            Set(try SimulationData.datasetNames(inFileAt: mergeable)).subtracting(names),
+            Set(data.observables.map { $0.name + "_exact" } + ["exact_sums"]))
         let size = { (path: String) in try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0 }
         XCTAssertLessThan(try size(compact), try size(mergeable))
 
@@ -50,13 +51,16 @@ final class DataHDF5Tests: XCTestCase {
         XCTAssertEqual(loaded.sampleCount, 4)
         for o in data.observables {
             XCTAssertEqual(loaded.mean(o.name)?.map(\.bitPattern), data.mean(o.name)?.map(\.bitPattern), o.name)
-            XCTAssertEqual(loaded.standardError(o.name)?.map(\.bitPattern), data.standardError(o.name)?.map(\.bitPattern), o.name)
+            XCTAssertEqual(
+                loaded.standardError(o.name)?.map(\.bitPattern), data.standardError(o.name)?.map(\.bitPattern), o.name)
         }
         XCTAssertTrue(loaded.summary().contains("error bars:   yes"), loaded.summary())
         // Some elements' means alone are those elements of the whole, from sums or as read.
         let picked = [0, 7, 22]
         for source in [data, loaded] {
-            XCTAssertEqual(source.mean("dm_db", elements: picked)?.map(\.bitPattern), picked.map { data.mean("dm_db")![$0].bitPattern })
+            XCTAssertEqual(
+                source.mean("dm_db", elements: picked)?.map(\.bitPattern),
+                picked.map { data.mean("dm_db")![$0].bitPattern })
         }
         XCTAssertNil(data.mean("dm_db", elements: [data.observable("dm_db")!.elementCount]))
         // Data that is not exact is saved without exact sums even when asked for them, and
@@ -83,7 +87,11 @@ final class DataHDF5Tests: XCTestCase {
         // (This data records no job: notes say so too, which are not what is looked at here.)
         let note: (String) -> Void = { if $0.contains("exact sums") { notes.append($0) } }
         let merged = try SimulationData.merging(files: [a, b], note: note)
-        XCTAssertEqual(notes, ["'\(a)', '\(b)' were written without exact sums: merged in floating point, not bit-identical to one run; write the parts with --mergeable"])
+        XCTAssertEqual(
+            notes,
+            [
+                "'\(a)', '\(b)' were written without exact sums: merged in floating point, not bit-identical to one run; write the parts with --mergeable"
+            ])
         XCTAssertTrue(merged.log.contains("Note: \(notes[0])\n"), merged.log)
         var whole = exact
         try whole.add(second)
@@ -95,9 +103,12 @@ final class DataHDF5Tests: XCTestCase {
             let expected = try XCTUnwrap(whole.mean(o.name)), actual = try XCTUnwrap(merged.mean(o.name))
             for (x, y) in zip(actual, expected) { XCTAssertEqual(x, y, accuracy: 1e-14 * max(1, abs(y)), o.name) }
             guard o.name != "t" else { continue }
-            let expectedSem = try XCTUnwrap(whole.standardError(o.name)), sem = try XCTUnwrap(merged.standardError(o.name))
+            let expectedSem = try XCTUnwrap(whole.standardError(o.name)),
+                sem = try XCTUnwrap(merged.standardError(o.name))
             XCTAssertGreaterThan(expectedSem.max() ?? 0, 0)
-            for (x, y) in zip(sem, expectedSem) { XCTAssertEqual(x, y, accuracy: 1e-12 * max(1e-3, abs(y)), "\(o.name) standard error") }
+            for (x, y) in zip(sem, expectedSem) {
+                XCTAssertEqual(x, y, accuracy: 1e-12 * max(1e-3, abs(y)), "\(o.name) standard error")
+            }
         }
         // The order of the parts is the order of the additions: the same order, the same bits.
         XCTAssertEqual(try SimulationData.merging(files: [a, b]), merged)
@@ -205,14 +216,17 @@ final class DataHDF5Tests: XCTestCase {
     /// Every golden file written by qclab loads, with QC Lab's outputs first, and its means
     /// survive a save and reload bit for bit.
     func testLoadsEveryFixtureWrittenByQCLab() throws {
-        let fixtures = try FileManager.default.contentsOfDirectory(at: try fixtureFolder(), includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "h5" }
+        let fixtures = try FileManager.default.contentsOfDirectory(
+            at: try fixtureFolder(), includingPropertiesForKeys: nil
+        )
+        .filter { $0.pathExtension == "h5" }
         XCTAssertFalse(fixtures.isEmpty)
         for url in fixtures {
             let data = try SimulationData(contentsOf: url.path)
             let name = url.lastPathComponent
             // MSMASH collects t and dm_db only, as QC Lab does.
-            let outputs = name.hasPrefix("msmash_") ? ["t", "dm_db"] : ["t", "dm_db", "quantum_energy", "classical_energy"]
+            let outputs =
+                name.hasPrefix("msmash_") ? ["t", "dm_db"] : ["t", "dm_db", "quantum_energy", "classical_energy"]
             XCTAssertEqual(Array(data.observables.map(\.name).prefix(outputs.count)), outputs, name)
             XCTAssertGreaterThan(data.normFactor, 0, name)
             XCTAssertEqual(data.sampleCount, data.normFactor, name)
@@ -225,7 +239,8 @@ final class DataHDF5Tests: XCTestCase {
             let reloaded = try roundTripped(data)
             XCTAssertEqual(reloaded.seeds, data.seeds, name)
             for observable in data.observables {
-                XCTAssertEqual(reloaded.mean(observable.name), data.mean(observable.name), "\(name): \(observable.name)")
+                XCTAssertEqual(
+                    reloaded.mean(observable.name), data.mean(observable.name), "\(name): \(observable.name)")
             }
         }
     }
@@ -276,17 +291,19 @@ final class DataHDF5Tests: XCTestCase {
         for index in observables.indices {
             let count = observables[index].elementCount
             var sampleTotals = [[Double]](repeating: [Double](repeating: 0, count: count), count: samples)
-            for trajectory in 0 ..< trajectories {
-                for element in 0 ..< count {
-                    let value = index == 0 ? 0.25 * Double(element) : 1.5 + generator.nextUnit() * 0.8 - Double(element % 3)
+            for trajectory in 0..<trajectories {
+                for element in 0..<count {
+                    let value =
+                        index == 0 ? 0.25 * Double(element) : 1.5 + generator.nextUnit() * 0.8 - Double(element % 3)
                     sampleTotals[trajectory % samples][element] += value
                 }
             }
             // Each sample is the sum of its trajectories' values.
             for totals in sampleTotals { observables[index].addSample(totals) }
         }
-        return SimulationData(seeds: (0 ..< trajectories).map { 3 * $0 + 1 }, normFactor: trajectories,
-                    sampleCount: samples, observables: observables, log: log)
+        return SimulationData(
+            seeds: (0..<trajectories).map { 3 * $0 + 1 }, normFactor: trajectories,
+            sampleCount: samples, observables: observables, log: log)
     }
 
     private func folderContents() throws -> [String] {
@@ -294,7 +311,9 @@ final class DataHDF5Tests: XCTestCase {
     }
 
     private func fixtureFolder() throws -> URL {
-        try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil), "Fixtures folder missing from the test bundle")
+        try XCTUnwrap(
+            Bundle.module.url(forResource: "Fixtures", withExtension: nil),
+            "Fixtures folder missing from the test bundle")
     }
 
     private func fixture(_ name: String) throws -> String {

@@ -4,8 +4,10 @@ import XCTest
 /// `SimulationData` reduction: merging in any grouping, QC Lab's seed rules, error bars.
 final class DataMergeTests: XCTestCase {
     func spinBoson(trajectories: Int, batchSize: Int, algorithm: any Algorithm = MeanField()) -> Simulation {
-        Simulation(settings: SimulationSettings(tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: trajectories, batchSize: batchSize),
-                   model: SpinBoson(A: 6), algorithm: algorithm, initialWavefunction: [Complex(1), Complex(0)])
+        Simulation(
+            settings: SimulationSettings(
+                tmax: 1, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: trajectories, batchSize: batchSize),
+            model: SpinBoson(A: 6), algorithm: algorithm, initialWavefunction: [Complex(1), Complex(0)])
     }
 
     func assertClose(_ a: SimulationData, _ b: SimulationData, file: StaticString = #filePath, line: UInt = #line) {
@@ -69,7 +71,10 @@ final class DataMergeTests: XCTestCase {
     func testStandardErrorsMatchDirectComputation() throws {
         let cases: [(Simulation, Int)] = [
             (spinBoson(trajectories: 8, batchSize: 3), 1),
-            (spinBoson(trajectories: 8, batchSize: 4, algorithm: FewestSwitchesSurfaceHopping(deterministic: true)), 2),
+            (
+                spinBoson(trajectories: 8, batchSize: 4, algorithm: FewestSwitchesSurfaceHopping(deterministic: true)),
+                2
+            ),
         ]
         for (simulation, branches) in cases {
             let data = try serialDriver(simulation)
@@ -85,7 +90,8 @@ final class DataMergeTests: XCTestCase {
                 for i in sem.indices {
                     let mean = values.reduce(0) { $0 + $1[i] } / n
                     let variance = values.reduce(0) { $0 + ($1[i] - mean) * ($1[i] - mean) } / (n - 1)
-                    XCTAssertEqual(sem[i], (variance / n).squareRoot(), accuracy: 1e-10 * max(1, abs(mean)), "\(name)[\(i)]")
+                    XCTAssertEqual(
+                        sem[i], (variance / n).squareRoot(), accuracy: 1e-10 * max(1, abs(mean)), "\(name)[\(i)]")
                 }
                 XCTAssertTrue(sem.contains { $0 > 0 }, "\(name): error bars should not all vanish")
             }
@@ -99,9 +105,10 @@ final class DataMergeTests: XCTestCase {
     /// at most), also across batches of different sizes. A difference of large sums of
     /// squares would leave noise near 1e-8 of the mean.
     func testIdenticalTrajectoriesHaveExactlyZeroStandardError() throws {
-        let simulation = Simulation(settings: SimulationSettings(tmax: 200, dtUpdate: 0.5, dtCollect: 10, numTrajs: 12, batchSize: 5),
-                                    model: TullyProblemOne(initMomentum: 15, initPosition: -5), algorithm: MeanField(),
-                                    initialWavefunction: [Complex(1), Complex(0)])
+        let simulation = Simulation(
+            settings: SimulationSettings(tmax: 200, dtUpdate: 0.5, dtCollect: 10, numTrajs: 12, batchSize: 5),
+            model: TullyProblemOne(initMomentum: 15, initPosition: -5), algorithm: MeanField(),
+            initialWavefunction: [Complex(1), Complex(0)])
         let data = try serialDriver(simulation)
         for name in ["dm_db", "quantum_energy", "classical_energy", "t"] {
             for (sem, mean) in zip(data.standardError(name)!, data.mean(name)!) {

@@ -24,32 +24,42 @@ final class SlurmScriptTests: XCTestCase {
     func arrayFolder() throws -> URL {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-slurm-array")
         // Two states, random initial conditions, hops: every seed's trajectory differs.
-        try BadJob.job(settings: #"{"tmax": 0.3, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 5, "batch_size": 2}"#,
-                       algorithm: #"{"name": "FewestSwitchesSurfaceHopping"}"#)
-            .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
+        try BadJob.job(
+            settings: #"{"tmax": 0.3, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 5, "batch_size": 2}"#,
+            algorithm: #"{"name": "FewestSwitchesSurfaceHopping"}"#
+        )
+        .write(to: folder.appendingPathComponent("job.json"), atomically: true, encoding: .utf8)
         let bin = folder.appendingPathComponent("bin")
         try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(at: bin.appendingPathComponent("qclab"), withDestinationURL: try QCLabCLI.executable())
+        try FileManager.default.createSymbolicLink(
+            at: bin.appendingPathComponent("qclab"), withDestinationURL: try QCLabCLI.executable())
         return folder
     }
 
     /// Runs the script in `folder` as array task `task` (nil: outside an array), with only
     /// `folder/bin` and the system's folders on PATH and no `module` shell function.
-    func runScript(_ arguments: [String], task: Int?, in folder: URL, environment: [String: String] = [:],
-                   file: StaticString = #filePath, line: UInt = #line) throws -> QCLabCLI.Outcome {
-        var variables = ["PATH": folder.appendingPathComponent("bin").path + ":/usr/local/bin:/usr/bin:/bin",
-                         "SEEDS_PER_TASK": "\(Self.seedsPerTask)"]
+    func runScript(
+        _ arguments: [String], task: Int?, in folder: URL, environment: [String: String] = [:],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> QCLabCLI.Outcome {
+        var variables = [
+            "PATH": folder.appendingPathComponent("bin").path + ":/usr/local/bin:/usr/bin:/bin",
+            "SEEDS_PER_TASK": "\(Self.seedsPerTask)",
+        ]
         if let task {
             variables["SLURM_ARRAY_TASK_ID"] = "\(task)"
             variables["SLURM_ARRAY_TASK_COUNT"] = "\(Self.tasks)"
             variables["SLURM_ARRAY_TASK_MIN"] = "0"
             variables["SLURM_ARRAY_TASK_MAX"] = "\(Self.tasks - 1)"
         }
-        return try QCLabCLI.run([try Self.script()] + arguments, in: folder, program: URL(fileURLWithPath: "/bin/bash"),
-                                environment: variables.merging(environment) { _, given in given },
-                                removingEnvironment: ["SLURM_ARRAY_TASK_ID", "BASH_FUNC_module%%", "BASH_FUNC_module()",
-                                                      "QCLAB", "QCLAB_MODULES", "RESULTS", "TASKS"],
-                                file: file, line: line)
+        return try QCLabCLI.run(
+            [try Self.script()] + arguments, in: folder, program: URL(fileURLWithPath: "/bin/bash"),
+            environment: variables.merging(environment) { _, given in given },
+            removingEnvironment: [
+                "SLURM_ARRAY_TASK_ID", "BASH_FUNC_module%%", "BASH_FUNC_module()",
+                "QCLAB", "QCLAB_MODULES", "RESULTS", "TASKS",
+            ],
+            file: file, line: line)
     }
 
     func results(_ folder: URL) -> URL { folder.appendingPathComponent("results") }
@@ -62,11 +72,16 @@ final class SlurmScriptTests: XCTestCase {
         XCTAssertEqual(data.sampleCount, expected.sampleCount, file: file, line: line)
         XCTAssertEqual(data.observables.map(\.name), expected.observables.map(\.name), file: file, line: line)
         for o in expected.observables {
-            XCTAssertEqual(data.mean(o.name)?.map(\.bitPattern), expected.mean(o.name)?.map(\.bitPattern), o.name, file: file, line: line)
-            XCTAssertEqual(data.standardError(o.name)?.map(\.bitPattern), expected.standardError(o.name)?.map(\.bitPattern),
-                           "\(o.name) standard error", file: file, line: line)
+            XCTAssertEqual(
+                data.mean(o.name)?.map(\.bitPattern), expected.mean(o.name)?.map(\.bitPattern), o.name, file: file,
+                line: line)
+            XCTAssertEqual(
+                data.standardError(o.name)?.map(\.bitPattern), expected.standardError(o.name)?.map(\.bitPattern),
+                "\(o.name) standard error", file: file, line: line)
         }
-        XCTAssertGreaterThan(expected.standardError("dm_db")?.max() ?? 0, 0, "trajectories differ, so the bits compared depend on every seed")
+        XCTAssertGreaterThan(
+            expected.standardError("dm_db")?.max() ?? 0, 0,
+            "trajectories differ, so the bits compared depend on every seed")
     }
 
     func testArrayTasksWithoutModulesMergeIntoTheBitsOfOneSerialRun() throws {
@@ -75,14 +90,17 @@ final class SlurmScriptTests: XCTestCase {
             let outcome = try runScript(["job.json"], task: task, in: folder)
             XCTAssertEqual(outcome.status, 0, "task \(task): \(outcome.errors)")
             let first = task * Self.seedsPerTask
-            XCTAssertTrue(outcome.output.contains("wrote results/part-0000\(task).h5: 3 trajectories (seeds \(first)...\(first + 2))"),
-                          outcome.output)
+            XCTAssertTrue(
+                outcome.output.contains(
+                    "wrote results/part-0000\(task).h5: 3 trajectories (seeds \(first)...\(first + 2))"),
+                outcome.output)
         }
         // Every part written, with its exact sums; every checkpoint removed.
         XCTAssertEqual(QCLabCLI.contents(of: results(folder)), (0..<Self.tasks).map { "part-0000\($0).h5" })
         for task in 0..<Self.tasks {
             let part = results(folder).appendingPathComponent("part-0000\(task).h5").path
-            XCTAssertTrue(try SimulationData.datasetNames(inFileAt: part).contains("dm_db_exact"), "part \(task) is mergeable")
+            XCTAssertTrue(
+                try SimulationData.datasetNames(inFileAt: part).contains("dm_db_exact"), "part \(task) is mergeable")
         }
 
         // A task resubmitted after it finished leaves its part alone.
@@ -98,9 +116,11 @@ final class SlurmScriptTests: XCTestCase {
         XCTAssertEqual(merge.errors, "", "no gaps, no warning")
         XCTAssertEqual(merge.output, "wrote results/all.h5: 12 trajectories (seeds 0...11) from 4 files\n")
 
-        let serial = try QCLabCLI.run(["run", "job.json", "--seeds", "0:12", "--driver", "serial", "--output", "serial.h5"], in: folder)
+        let serial = try QCLabCLI.run(
+            ["run", "job.json", "--seeds", "0:12", "--driver", "serial", "--output", "serial.h5"], in: folder)
         XCTAssertEqual(serial.status, 0, serial.errors)
-        try assertSameBits(results(folder).appendingPathComponent("all.h5"), folder.appendingPathComponent("serial.h5"))
+        try assertSameBits(
+            results(folder).appendingPathComponent("all.h5"), folder.appendingPathComponent("serial.h5"))
     }
 
     func testAMissingPartIsNamedByMergeAndRefusedWithRequireContiguous() throws {
@@ -115,7 +135,9 @@ final class SlurmScriptTests: XCTestCase {
         // The script's merge, told the number of tasks, names the missing task.
         let counted = try runScript(["--merge"], task: nil, in: folder, environment: ["TASKS": "\(Self.tasks)"])
         XCTAssertNotEqual(counted.status, 0)
-        XCTAssertEqual(counted.errors, "slurm-array.sh: error: 1 of 4 parts missing in results (tasks 2); resubmit them with sbatch --array=2\n")
+        XCTAssertEqual(
+            counted.errors,
+            "slurm-array.sh: error: 1 of 4 parts missing in results (tasks 2); resubmit them with sbatch --array=2\n")
         // Without it, `qclab merge --require-contiguous` refuses the gap in the seeds.
         let gapLine = "merged seeds have gaps: 6...8 missing (3 seeds between 0 and 11)"
         let refused = try runScript(["--merge"], task: nil, in: folder)
@@ -124,7 +146,8 @@ final class SlurmScriptTests: XCTestCase {
         XCTAssertEqual(QCLabCLI.contents(of: results(folder)), parts, "nothing written, no temporary file")
 
         // By default `qclab merge` merges what is there, with one warning naming the missing seeds.
-        let merged = try QCLabCLI.run(["merge"] + parts.map { "results/\($0)" } + ["--output", "results/all.h5"], in: folder)
+        let merged = try QCLabCLI.run(
+            ["merge"] + parts.map { "results/\($0)" } + ["--output", "results/all.h5"], in: folder)
         XCTAssertEqual(merged.status, 0, merged.errors)
         XCTAssertEqual(merged.errors, "qclab: warning: \(gapLine)\n")
         XCTAssertEqual(merged.output, "wrote results/all.h5: 9 trajectories (seeds 0...5, 9...11) from 3 files\n")
@@ -156,15 +179,18 @@ final class SlurmScriptTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: log, encoding: .utf8), "load hdf5 openblas\nload gcc/13 hdf5/1.14\n")
         let none = try runScript(["job.json"], task: 2, in: folder, environment: ["QCLAB_MODULES": ""])
         XCTAssertEqual(none.status, 0, none.errors)
-        XCTAssertEqual(try String(contentsOf: log, encoding: .utf8), "load hdf5 openblas\nload gcc/13 hdf5/1.14\n", "none loaded")
+        XCTAssertEqual(
+            try String(contentsOf: log, encoding: .utf8), "load hdf5 openblas\nload gcc/13 hdf5/1.14\n", "none loaded")
         XCTAssertEqual(QCLabCLI.contents(of: results(folder)), ["part-00000.h5", "part-00001.h5", "part-00002.h5"])
     }
 
     func testATaskWithoutATaskNumberIsRefused() throws {
         let folder = try arrayFolder()
-        for (environment, culprit) in [([String: String](), "SLURM_ARRAY_TASK_ID is not set"),
-                                       (["SLURM_ARRAY_TASK_ID": "7a"], "SLURM_ARRAY_TASK_ID '7a' is not a task number"),
-                                       (["SLURM_ARRAY_TASK_ID": "0", "SEEDS_PER_TASK": "0"], "SEEDS_PER_TASK '0' is not a positive")] {
+        for (environment, culprit) in [
+            ([String: String](), "SLURM_ARRAY_TASK_ID is not set"),
+            (["SLURM_ARRAY_TASK_ID": "7a"], "SLURM_ARRAY_TASK_ID '7a' is not a task number"),
+            (["SLURM_ARRAY_TASK_ID": "0", "SEEDS_PER_TASK": "0"], "SEEDS_PER_TASK '0' is not a positive"),
+        ] {
             let outcome = try runScript(["job.json"], task: nil, in: folder, environment: environment)
             XCTAssertNotEqual(outcome.status, 0, culprit)
             XCTAssertEqual(outcome.errorLines.count, 1, outcome.errors)
@@ -179,13 +205,17 @@ final class SlurmScriptTests: XCTestCase {
         let mpirun = try ParallelDriverTests.mpirun()
         let folder = try arrayFolder()
         let srun = folder.appendingPathComponent("bin/srun")
-        try "#!/bin/sh\nexec '\(mpirun.path)' --oversubscribe -n 2 \"$@\"\n".write(to: srun, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\nexec '\(mpirun.path)' --oversubscribe -n 2 \"$@\"\n".write(
+            to: srun, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: srun.path)
-        let outcome = try QCLabCLI.run([try Self.script("slurm-mpi.sh"), "job.json", "out/mpi.h5"], in: folder,
-                                       program: URL(fileURLWithPath: "/bin/bash"),
-                                       environment: ["PATH": folder.appendingPathComponent("bin").path + ":/usr/local/bin:/usr/bin:/bin",
-                                                     "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"],
-                                       removingEnvironment: ["BASH_FUNC_module%%", "BASH_FUNC_module()", "QCLAB", "QCLAB_MODULES"])
+        let outcome = try QCLabCLI.run(
+            [try Self.script("slurm-mpi.sh"), "job.json", "out/mpi.h5"], in: folder,
+            program: URL(fileURLWithPath: "/bin/bash"),
+            environment: [
+                "PATH": folder.appendingPathComponent("bin").path + ":/usr/local/bin:/usr/bin:/bin",
+                "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+            ],
+            removingEnvironment: ["BASH_FUNC_module%%", "BASH_FUNC_module()", "QCLAB", "QCLAB_MODULES"])
         XCTAssertEqual(outcome.status, 0, outcome.errors)
         XCTAssertTrue(outcome.output.contains("trajectories: 5"), outcome.output)
         let serial = try QCLabCLI.run(["run", "job.json", "--driver", "serial", "--output", "serial.h5"], in: folder)
@@ -198,9 +228,11 @@ final class SlurmScriptTests: XCTestCase {
         XCTAssertEqual(SeedList.gaps([5, 3, 4]), [], "order does not matter")
         XCTAssertEqual(SeedList.gaps([9, 0, 1, 2, 5]), [3...4, 6...8])
         XCTAssertNil(SeedList.describeGaps(Array(1000..<2000)), "contiguous from the smallest seed, not from 0")
-        XCTAssertEqual(SeedList.describeGaps(Array(0..<6000) + Array(8000..<20000)),
-                       "merged seeds have gaps: 6000...7999 missing (2000 seeds between 0 and 19999)")
-        XCTAssertEqual(SeedList.describeGaps([0, 2, 4, 6], limit: 2),
-                       "merged seeds have gaps: 1, 3 and 1 more gap missing (3 seeds between 0 and 6)")
+        XCTAssertEqual(
+            SeedList.describeGaps(Array(0..<6000) + Array(8000..<20000)),
+            "merged seeds have gaps: 6000...7999 missing (2000 seeds between 0 and 19999)")
+        XCTAssertEqual(
+            SeedList.describeGaps([0, 2, 4, 6], limit: 2),
+            "merged seeds have gaps: 1, 3 and 1 more gap missing (3 seeds between 0 and 6)")
     }
 }

@@ -4,8 +4,10 @@ import XCTest
 /// Runs `body` for every element of `items`, naming the element in any failure: the
 /// pattern of swift-collections' `withEvery` test helpers, so that one test can sweep a
 /// whole space of cases and still say which one broke.
-func withEvery<S: Sequence>(_ label: String, in items: S, describe: (S.Element) -> String = { "\($0)" },
-                            _ body: (S.Element, String) throws -> Void) rethrows {
+func withEvery<S: Sequence>(
+    _ label: String, in items: S, describe: (S.Element) -> String = { "\($0)" },
+    _ body: (S.Element, String) throws -> Void
+) rethrows {
     for item in items { try body(item, "\(label) \(describe(item))") }
 }
 
@@ -27,20 +29,26 @@ final class StepPlanTests: XCTestCase {
         (ThreeStateCrossing.crossingNow, 1.0, 150),
     ]
 
-    static let surfaceHopping: [FewestSwitchesSurfaceHopping] = FewestSwitchesSurfaceHopping.GaugeFixing.allCases.flatMap { gauge in
-        [false, true].map { FewestSwitchesSurfaceHopping(deterministic: $0, gaugeFixing: gauge) }
-    }
+    static let surfaceHopping: [FewestSwitchesSurfaceHopping] = FewestSwitchesSurfaceHopping.GaugeFixing.allCases
+        .flatMap { gauge in
+            [false, true].map { FewestSwitchesSurfaceHopping(deterministic: $0, gaugeFixing: gauge) }
+        }
 
     func testEveryPlanOfEveryModelAgreesWithTheGenericPlan() throws {
         var compared = 0, hops = 0, plansSeen = Set<StepPlan>()
-        try withEvery("model", in: Self.models.map { ($0.0.modelName + "(\($0.0.numQuantumStates))", $0) }, describe: \.0) { entry, label in
+        try withEvery(
+            "model", in: Self.models.map { ($0.0.modelName + "(\($0.0.numQuantumStates))", $0) }, describe: \.0
+        ) { entry, label in
             let (model, dt, steps) = entry.1
             let psi0 = (0..<model.numQuantumStates).map { Complex($0 == 0 ? 0.6 : 0, $0 == 1 ? 0.8 : 0) }
             let seeds = Array(0..<(2 * model.numQuantumStates))
-            let grid = TimeGrid(SimulationSettings(tmax: dt * Double(steps), dtUpdate: dt, dtCollect: dt * Double(steps / 5)))
-            let extras: [Output] = [.positions(coordinates: model.numClassicalCoordinates),
-                                    .momenta(coordinates: model.numClassicalCoordinates),
-                                    .adiabaticPopulations(states: model.numQuantumStates)]
+            let grid = TimeGrid(
+                SimulationSettings(tmax: dt * Double(steps), dtUpdate: dt, dtCollect: dt * Double(steps / 5)))
+            let extras: [Output] = [
+                .positions(coordinates: model.numClassicalCoordinates),
+                .momenta(coordinates: model.numClassicalCoordinates),
+                .adiabaticPopulations(states: model.numQuantumStates),
+            ]
 
             // Mean field.
             let meanField = MeanField()
@@ -50,8 +58,9 @@ final class StepPlanTests: XCTestCase {
                 outputs: meanField.defaultOutputs(for: model) + extras)
             try withEvery("mean-field plan", in: meanField.applicablePlans(for: model)) { plan, planLabel in
                 plansSeen.insert(plan)
-                let data = try MeanField(stepPlan: plan).runBatch(model: model, grid: grid, initialWavefunction: psi0,
-                                                                  seeds: seeds, outputs: meanField.defaultOutputs(for: model) + extras)
+                let data = try MeanField(stepPlan: plan).runBatch(
+                    model: model, grid: grid, initialWavefunction: psi0,
+                    seeds: seeds, outputs: meanField.defaultOutputs(for: model) + extras)
                 assertClose(data, mfReference, "\(label), \(planLabel)")
                 compared += 1
             }
@@ -87,17 +96,23 @@ final class StepPlanTests: XCTestCase {
     }
 
     /// Runs one batch step by step, recording every hop attempt and the outputs.
-    private func run(_ algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
-                     psi0: [Complex<Double>], extras: [Output]) throws -> (data: SimulationData, hops: [[HopEvent]]) {
-        var batch = try SurfaceHoppingBatch(algorithm: algorithm, model: model, grid: grid, seeds: seeds,
-                                            initialWavefunction: psi0)
+    private func run(
+        _ algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
+        psi0: [Complex<Double>], extras: [Output]
+    ) throws -> (data: SimulationData, hops: [[HopEvent]]) {
+        var batch = try SurfaceHoppingBatch(
+            algorithm: algorithm, model: model, grid: grid, seeds: seeds,
+            initialWavefunction: psi0)
         XCTAssertEqual(batch.plan, algorithm.forcedStepPlan)
-        let outputs = algorithm.defaultOutputs(for: model) + extras + [.activeSurfacePopulations(states: model.numQuantumStates)]
-        var collector = OutputCollector(outputs: outputs, grid: grid, rows: seeds.count, branches: algorithm.branchCount(for: model))
+        let outputs =
+            algorithm.defaultOutputs(for: model) + extras + [.activeSurfacePopulations(states: model.numQuantumStates)]
+        var collector = OutputCollector(
+            outputs: outputs, grid: grid, rows: seeds.count, branches: algorithm.branchCount(for: model))
         var hops: [[HopEvent]] = []
         for step in 0...grid.totalSteps {
             if step % grid.stepsPerCollect == 0 {
-                try collector.collect(batch.collectState(time: Double(step) * grid.dtUpdate), index: step / grid.stepsPerCollect)
+                try collector.collect(
+                    batch.collectState(time: Double(step) * grid.dtUpdate), index: step / grid.stepsPerCollect)
             }
             if step < grid.totalSteps {
                 try batch.step(dt: grid.dtUpdate)
@@ -107,13 +122,17 @@ final class StepPlanTests: XCTestCase {
         return (collector.data(seeds: seeds), hops)
     }
 
-    private func assertClose(_ a: SimulationData, _ b: SimulationData, _ label: String,
-                             file: StaticString = #filePath, line: UInt = #line) {
+    private func assertClose(
+        _ a: SimulationData, _ b: SimulationData, _ label: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(a.observables.map(\.name), b.observables.map(\.name), label, file: file, line: line)
         for name in a.observables.map(\.name) {
             let worst = zip(a.mean(name)!, b.mean(name)!).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
             XCTAssertLessThanOrEqual(worst, 1e-10, "\(label): \(name)", file: file, line: line)
-            let worstErrors = zip(a.standardError(name) ?? [], b.standardError(name) ?? []).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            let worstErrors =
+                zip(a.standardError(name) ?? [], b.standardError(name) ?? []).map { abs($0 - $1) / max(1, abs($1)) }
+                .max() ?? 0
             XCTAssertLessThanOrEqual(worstErrors, 1e-10, "\(label): \(name) standard errors", file: file, line: line)
         }
     }
@@ -123,47 +142,67 @@ final class StepPlanTests: XCTestCase {
     func testThePlanIsChosenOnceLoggedAndForceable() throws {
         let model = SpinBoson()
         let fastest = FewestSwitchesSurfaceHopping().stepPlan(for: model)!
-        XCTAssertEqual(fastest, StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedTwoState,
-                                         realProducts: true))
-        XCTAssertEqual(FewestSwitchesSurfaceHopping(gaugeFixing: .phaseOverlap).stepPlan(for: model)!.realProducts, false)
-        XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 30))!.eigensolver, .batchedHouseholder)
+        XCTAssertEqual(
+            fastest,
+            StepPlan(
+                classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedTwoState,
+                realProducts: true))
+        XCTAssertEqual(
+            FewestSwitchesSurfaceHopping(gaugeFixing: .phaseOverlap).stepPlan(for: model)!.realProducts, false)
+        XCTAssertEqual(
+            FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 30))!.eigensolver, .batchedHouseholder)
         XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: FMOComplex())!.eigensolver, .batchedHouseholder)
-        XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 3))!.eigensolver, .jacobiWarmStart)
+        XCTAssertEqual(
+            FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 3))!.eigensolver, .jacobiWarmStart)
         XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 300))!.eigensolver, .lapack)
-        XCTAssertEqual(MeanField().stepPlan(for: TullyProblemOne())!, StepPlan(classical: .fused, eigensolver: nil,
-                                                                               quantum: .separate, realProducts: true))
+        XCTAssertEqual(
+            MeanField().stepPlan(for: TullyProblemOne())!,
+            StepPlan(
+                classical: .fused, eigensolver: nil,
+                quantum: .separate, realProducts: true))
         // Tully's problems fuse the whole step (their surfaces are built into the kernels);
         // a scattering model written in Swift, a gauge needing complex products or the RK4
         // integrator leave that plan out.
-        let whole = StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedScatteringStep,
-                             realProducts: true)
+        let whole = StepPlan(
+            classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedScatteringStep,
+            realProducts: true)
         for tully in [TullyProblemOne(), TullyProblemTwo(), TullyProblemThree()] as [any Model] {
             XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: tully)!, whole, tully.modelName)
-            XCTAssertEqual(FewestSwitchesSurfaceHopping().applicablePlans(for: tully).filter { $0.quantum == .fusedScatteringStep },
-                           [whole], tully.modelName)
+            XCTAssertEqual(
+                FewestSwitchesSurfaceHopping().applicablePlans(for: tully).filter {
+                    $0.quantum == .fusedScatteringStep
+                },
+                [whole], tully.modelName)
         }
         for other in [SpinBoson(), SwiftTullyOne()] as [any Model] {
-            XCTAssertFalse(FewestSwitchesSurfaceHopping().applicablePlans(for: other).contains { $0.quantum == .fusedScatteringStep },
-                           other.modelName)
+            XCTAssertFalse(
+                FewestSwitchesSurfaceHopping().applicablePlans(for: other).contains {
+                    $0.quantum == .fusedScatteringStep
+                },
+                other.modelName)
         }
         XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: SwiftTullyOne())!.quantum, .fusedTwoState)
-        XCTAssertEqual(FewestSwitchesSurfaceHopping(gaugeFixing: .phaseOverlap).stepPlan(for: TullyProblemOne())!.quantum, .separate)
+        XCTAssertEqual(
+            FewestSwitchesSurfaceHopping(gaugeFixing: .phaseOverlap).stepPlan(for: TullyProblemOne())!.quantum,
+            .separate)
         XCTAssertTrue(whole.description.contains("whole step fused"), whole.description)
 
         // The run's log names the plan.
         var settings = SimulationSettings(tmax: 0.1, dtUpdate: 0.01, dtCollect: 0.05)
         settings.numTrajs = 4
         settings.batchSize = 2
-        let simulation = Simulation(settings: settings, model: model, algorithm: FewestSwitchesSurfaceHopping(),
-                                    initialWavefunction: [Complex(1), Complex(0)])
+        let simulation = Simulation(
+            settings: settings, model: model, algorithm: FewestSwitchesSurfaceHopping(),
+            initialWavefunction: [Complex(1), Complex(0)])
         let data = try serialDriver(simulation)
         XCTAssertTrue(data.log.contains("Step plan: \(fastest)."), data.log)
         XCTAssertTrue(data.log.contains("fused two-state"), data.log)
 
         // A forced plan that does not apply is a typed error naming it, not a wrong answer.
         var forced = simulation
-        forced.algorithm = FewestSwitchesSurfaceHopping(stepPlan: StepPlan(
-            classical: .rk4, eigensolver: .jacobiWarmStart, quantum: .separate, realProducts: true))
+        forced.algorithm = FewestSwitchesSurfaceHopping(
+            stepPlan: StepPlan(
+                classical: .rk4, eigensolver: .jacobiWarmStart, quantum: .separate, realProducts: true))
         XCTAssertThrowsError(try serialDriver(forced)) { error in
             guard case let QCLabError.invalidSetting(name, reason) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(name, "step plan")
@@ -176,8 +215,10 @@ final class StepPlanTests: XCTestCase {
     /// steps of baths with one coupling per coordinate (spin-boson), many (FMO) and a
     /// lattice, from thermal coordinates and a complex wavefunction.
     func testClosedFormHarmonicStepEqualsTheFourStages() throws {
-        let models: [any DiagonalLinearHarmonicModel] = [SpinBoson(A: 12), FMOComplex(N: 3),
-                                                         HolsteinLattice(g: 1.2, N: 5, periodic: true)]
+        let models: [any DiagonalLinearHarmonicModel] = [
+            SpinBoson(A: 12), FMOComplex(N: 3),
+            HolsteinLattice(g: 1.2, N: 5, periodic: true),
+        ]
         withEvery("model", in: models.map { ($0.modelName, $0) }, describe: \.0) { entry, label in
             let model = entry.1, n = model.numQuantumStates, seeds = Array(0..<6), dt = 0.05
             let z0 = model.initialClassicalCoordinates(seeds: seeds)
@@ -223,7 +264,8 @@ final class StepPlanTests: XCTestCase {
         settings.batchSize = 8
         let psi0: [Complex<Double>] = [Complex(1), Complex(0)]
         func run(_ model: any Model, _ algorithm: FewestSwitchesSurfaceHopping) throws -> SimulationData {
-            var simulation = Simulation(settings: settings, model: model, algorithm: algorithm, initialWavefunction: psi0)
+            var simulation = Simulation(
+                settings: settings, model: model, algorithm: algorithm, initialWavefunction: psi0)
             simulation.outputs = [.positions(coordinates: model.numClassicalCoordinates)]
             return try serialDriver(simulation)
         }

@@ -25,9 +25,10 @@ final class SurfaceHoppingKernelTests: XCTestCase {
                     let active = (0..<batch).map { $0 % n }
                     let weights = weighted ? (0..<batch).map { 0.5 + Double($0) } : nil
                     var rho = ComplexBatch(components: n * n, batchSize: batch)
-                    SurfaceHoppingKernels.diabaticDensityMatrix(eigenvectors: v, realEigenvectors: !complex, wfAdb: wfAdb,
-                                                                wfDb: wfDb, activeSurface: active, weights: weights,
-                                                                into: &rho)
+                    SurfaceHoppingKernels.diabaticDensityMatrix(
+                        eigenvectors: v, realEigenvectors: !complex, wfAdb: wfAdb,
+                        wfDb: wfDb, activeSurface: active, weights: weights,
+                        into: &rho)
                     for t in 0..<batch {
                         for a in 0..<n {
                             for b in 0..<n {
@@ -40,7 +41,8 @@ final class SurfaceHoppingKernelTests: XCTestCase {
                                 let got = rho[a * n + b, t]
                                 let label = "n=\(n) complex=\(complex) weighted=\(weighted) (\(a), \(b)) of \(t)"
                                 XCTAssertEqual(got.real, expected.real, accuracy: 1e-12 * Double(n * n + 1), label)
-                                XCTAssertEqual(got.imaginary, expected.imaginary, accuracy: 1e-12 * Double(n * n + 1), label)
+                                XCTAssertEqual(
+                                    got.imaginary, expected.imaginary, accuracy: 1e-12 * Double(n * n + 1), label)
                                 // Off the diagonal, exactly Hermitian (one element mirrors the other).
                                 if a != b {
                                     XCTAssertEqual(got.real, rho[b * n + a, t].real, label)
@@ -63,7 +65,8 @@ final class SurfaceHoppingKernelTests: XCTestCase {
         var overlap = ComplexBatch(components: n, batchSize: batch)
         var viaComplex = v, viaReal = v
         SurfaceHoppingKernels.alignWithPrevious(&viaComplex, previous: previous, byPhase: false, overlap: &overlap)
-        SurfaceHoppingKernels.alignWithPrevious(&viaReal, previous: previous, byPhase: false, overlap: &overlap, real: true)
+        SurfaceHoppingKernels.alignWithPrevious(
+            &viaReal, previous: previous, byPhase: false, overlap: &overlap, real: true)
         XCTAssertEqual(viaReal.re, viaComplex.re)
         XCTAssertTrue(viaReal.im.allSatisfy { $0 == 0 })
         // And the signs really changed something: every column now overlaps positively.
@@ -87,11 +90,13 @@ final class SurfaceHoppingKernelTests: XCTestCase {
         var gathered = ComplexBatch(components: n, batchSize: batch)
         var complexP = [Double](repeating: 0, count: n * batch), realP = complexP
         let workspace = UnsafeScratch<Double>(repeating: 0, count: 4 * batch)
-        SurfaceHoppingKernels.hopProbabilities(previous: previous, current: current, wfAdb: wfAdb, activeSurface: active,
-                                               gathered: &gathered, probabilities: &complexP, workspace: workspace)
-        SurfaceHoppingKernels.hopProbabilities(previous: previous, current: current, wfAdb: wfAdb, activeSurface: active,
-                                               gathered: &gathered, probabilities: &realP, workspace: workspace,
-                                               realEigenvectors: true)
+        SurfaceHoppingKernels.hopProbabilities(
+            previous: previous, current: current, wfAdb: wfAdb, activeSurface: active,
+            gathered: &gathered, probabilities: &complexP, workspace: workspace)
+        SurfaceHoppingKernels.hopProbabilities(
+            previous: previous, current: current, wfAdb: wfAdb, activeSurface: active,
+            gathered: &gathered, probabilities: &realP, workspace: workspace,
+            realEigenvectors: true)
         // The same sums without the zero imaginary terms (rounded differently where the
         // compiler fuses a multiply into an add).
         for i in realP.indices { XCTAssertEqual(realP[i], complexP[i], accuracy: 1e-13 * max(1, abs(complexP[i]))) }
@@ -126,22 +131,25 @@ final class SurfaceHoppingKernelTests: XCTestCase {
                 var separateP = [Double](repeating: 0, count: n * batch)
                 let workspace = UnsafeScratch<Double>(repeating: 0, count: 4 * batch)
                 if propagates { ComplexBatchAlgebra.multiply(previous, rotated, into: &separateDb, real: true) }
-                SurfaceHoppingKernels.alignWithPrevious(&separateV, previous: previous, byPhase: false, overlap: &overlap,
-                                                        real: true)
+                SurfaceHoppingKernels.alignWithPrevious(
+                    &separateV, previous: previous, byPhase: false, overlap: &overlap,
+                    real: true)
                 ComplexBatchAlgebra.multiplyAdjoint(separateV, separateDb, into: &separateAdb, real: true)
-                SurfaceHoppingKernels.hopProbabilities(previous: previous, current: separateV, wfAdb: separateAdb,
-                                                       activeSurface: active, gathered: &separateGathered,
-                                                       probabilities: &separateP, workspace: workspace,
-                                                       realEigenvectors: true)
+                SurfaceHoppingKernels.hopProbabilities(
+                    previous: previous, current: separateV, wfAdb: separateAdb,
+                    activeSurface: active, gathered: &separateGathered,
+                    probabilities: &separateP, workspace: workspace,
+                    realEigenvectors: true)
 
                 var sweptV = v, sweptDb = wfDb, sweptAdb = ComplexBatch(components: n, batchSize: batch)
                 var sweptGathered = ComplexBatch(components: n, batchSize: batch)
                 var sweptP = [Double](repeating: -1, count: n * batch)
                 let sweepWorkspace = UnsafeScratch<Double>(repeating: .nan, count: max(n, 2) * batch)
-                SurfaceHoppingKernels.realSignSweep(&sweptV, previous: previous, rotated: propagates ? rotated : nil,
-                                                    wfDb: &sweptDb, wfAdb: &sweptAdb, activeSurface: active,
-                                                    gathered: &sweptGathered, probabilities: &sweptP,
-                                                    workspace: sweepWorkspace)
+                SurfaceHoppingKernels.realSignSweep(
+                    &sweptV, previous: previous, rotated: propagates ? rotated : nil,
+                    wfDb: &sweptDb, wfAdb: &sweptAdb, activeSurface: active,
+                    gathered: &sweptGathered, probabilities: &sweptP,
+                    workspace: sweepWorkspace)
                 let label = "n=\(n) batch=\(batch) propagates=\(propagates)"
                 XCTAssertTrue(bits(sweptV) == bits(separateV), label)
                 XCTAssertTrue(bits(sweptDb) == bits(separateDb), label)
@@ -172,8 +180,9 @@ final class SurfaceHoppingKernelTests: XCTestCase {
             var z = model.initialClassicalCoordinates(seeds: Array(0..<batch))
             var h = ComplexBatch(components: n * n, batchSize: batch)
             model.quantumHamiltonian(z: z, into: &h)
-            var separate = try AdiabaticFrame(states: n, rows: batch, isReal: true, strategy: .batchedHouseholder,
-                                              realEigenvectors: mode == .signOverlap)
+            var separate = try AdiabaticFrame(
+                states: n, rows: batch, isReal: true, strategy: .batchedHouseholder,
+                realEigenvectors: mode == .signOverlap)
             try separate.diagonalize(h)
             separate.rememberCurrent()
             var fused = separate
@@ -193,9 +202,10 @@ final class SurfaceHoppingKernelTests: XCTestCase {
                 separate.toAdiabatic(separateDb, into: &separateAdb)
                 separate.hopProbabilities(wfAdb: separateAdb, activeSurface: active, into: &separateP)
                 fused.beginStep()
-                try fused.quantumStep(wfDb: &fusedDb, wfAdb: &fusedAdb, wfAdbIsCurrent: index > 0, dt: dt,
-                                      hamiltonian: h, gaugeFixing: mode, z: z, model: model, activeSurface: active,
-                                      into: &fusedP)
+                try fused.quantumStep(
+                    wfDb: &fusedDb, wfAdb: &fusedAdb, wfAdbIsCurrent: index > 0, dt: dt,
+                    hamiltonian: h, gaugeFixing: mode, z: z, model: model, activeSurface: active,
+                    into: &fusedP)
                 let label = "\(mode) step \(index)"
                 XCTAssertTrue(bits(fused.eigenvectors) == bits(separate.eigenvectors), label)
                 XCTAssertTrue(bits(fusedDb) == bits(separateDb), label)
@@ -248,17 +258,21 @@ final class SurfaceHoppingKernelTests: XCTestCase {
             let active = (0..<batch).map { ($0 * 4) % n }, weights = (0..<batch).map { 0.25 + Double($0) }
             for weighted in [false, true] {
                 var rho = ComplexBatch(components: n * n, batchSize: batch)
-                SurfaceHoppingKernels.diabaticDensityMatrix(eigenvectors: v, realEigenvectors: !complex, wfAdb: wfAdb,
-                                                            wfDb: wfDb, activeSurface: active,
-                                                            weights: weighted ? weights : nil, into: &rho)
+                SurfaceHoppingKernels.diabaticDensityMatrix(
+                    eigenvectors: v, realEigenvectors: !complex, wfAdb: wfAdb,
+                    wfDb: wfDb, activeSurface: active,
+                    weights: weighted ? weights : nil, into: &rho)
                 for t in [0, 7, 8, 15, 23, 24] {
                     var alone = ComplexBatch(components: n * n, batchSize: 1)
                     SurfaceHoppingKernels.diabaticDensityMatrix(
-                        eigenvectors: v.gathering(rows: [t]), realEigenvectors: !complex, wfAdb: wfAdb.gathering(rows: [t]),
-                        wfDb: wfDb.gathering(rows: [t]), activeSurface: [active[t]], weights: weighted ? [weights[t]] : nil,
+                        eigenvectors: v.gathering(rows: [t]), realEigenvectors: !complex,
+                        wfAdb: wfAdb.gathering(rows: [t]),
+                        wfDb: wfDb.gathering(rows: [t]), activeSurface: [active[t]],
+                        weights: weighted ? [weights[t]] : nil,
                         into: &alone)
-                    XCTAssertTrue(bits(rho.gathering(rows: [t])) == bits(alone),
-                                  "trajectory \(t), complex \(complex), weighted \(weighted)")
+                    XCTAssertTrue(
+                        bits(rho.gathering(rows: [t])) == bits(alone),
+                        "trajectory \(t), complex \(complex), weighted \(weighted)")
                 }
             }
         }

@@ -17,8 +17,10 @@ struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel, JobRecordable {
     let coupling: DiagonalLinearCoupling
     let constantHamiltonian: [Complex<Double>]
 
-    init(energies: [Double] = [0.5, 1.0, -0.5], donorBridge: Double = 0.3, bridgeAcceptor: Double = 0.3,
-         reorganization: Double = 0.1, cutoff: Double = 0.2, modes: Int = 20, kBT: Double = 1.0) {
+    init(
+        energies: [Double] = [0.5, 1.0, -0.5], donorBridge: Double = 0.3, bridgeAcceptor: Double = 0.3,
+        reorganization: Double = 0.1, cutoff: Double = 0.2, modes: Int = 20, kBT: Double = 1.0
+    ) {
         // Debye spectral density discretized as in QC Lab's spin-boson model.
         let frequency = (0..<modes).map { cutoff * tan((Double($0) + 0.5) * Double.pi / (2 * Double(modes))) }
         let gamma = frequency.map { w in w * (2 * reorganization / Double(modes)).squareRoot() / (2 * w).squareRoot() }
@@ -26,9 +28,11 @@ struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel, JobRecordable {
         bath = HarmonicBath(frequency: all, mass: Array(repeating: 1, count: all.count), weight: all, kBT: kBT)
         let zeros = Array(repeating: 0.0, count: modes)
         coupling = DiagonalLinearCoupling(gamma: [gamma + zeros + zeros, zeros + gamma + zeros, zeros + zeros + gamma])
-        constantHamiltonian = [energies[0], donorBridge, 0,
-                               donorBridge, energies[1], bridgeAcceptor,
-                               0, bridgeAcceptor, energies[2]].map { Complex($0) }
+        constantHamiltonian = [
+            energies[0], donorBridge, 0,
+            donorBridge, energies[1], bridgeAcceptor,
+            0, bridgeAcceptor, energies[2],
+        ].map { Complex($0) }
     }
 }
 
@@ -43,8 +47,8 @@ struct SwiftTullyOne: TwoStateScatteringModel, JobRecordable {
     func diabatic(positions q: [Double], into s: inout ScatteringSurfaces) {
         let n = q.count
         for t in 0..<n {
-            s.scratch[t] = -B * abs(q[t])         // e^{-B|q|}
-            s.scratch[n + t] = -D * q[t] * q[t]   // e^{-Dq²}
+            s.scratch[t] = -B * abs(q[t])  // e^{-B|q|}
+            s.scratch[n + t] = -D * q[t] * q[t]  // e^{-Dq²}
         }
         s.scratch.withUnsafeMutableBufferPointer { VectorMath.exp(inPlace: $0) }
         for t in 0..<n {
@@ -81,14 +85,18 @@ final class UserDefinedModelTests: XCTestCase {
         // to the integrator's error, which shrinks with the step.
         func drift(dt: Double) throws -> (Double, SimulationData) {
             let settings = SimulationSettings(tmax: 1000, dtUpdate: dt, dtCollect: 10, numTrajs: 2, batchSize: 2)
-            let data = try serialDriver(Simulation(settings: settings, model: ThreeStateCrossing(), algorithm: MeanField(),
-                                                   initialWavefunction: start))
+            let data = try serialDriver(
+                Simulation(
+                    settings: settings, model: ThreeStateCrossing(), algorithm: MeanField(),
+                    initialWavefunction: start))
             let energy = totalEnergy(data)
             return (energy.map { abs($0 - energy[0]) }.max()! / abs(energy[0]), data)
         }
         let (coarse, data) = try drift(dt: 0.5)
         let (fine, _) = try drift(dt: 0.25)
-        for (k, trace) in traces(data).enumerated() { XCTAssertEqual(trace, 1, accuracy: 1e-9, "trace at collect point \(k)") }
+        for (k, trace) in traces(data).enumerated() {
+            XCTAssertEqual(trace, 1, accuracy: 1e-9, "trace at collect point \(k)")
+        }
         XCTAssertLessThan(coarse, 1e-3, "relative energy drift at dt 0.5")
         XCTAssertLessThan(fine, 0.75 * coarse, "the drift shrinks with the step")
         // The particle went through the crossing: population left state 0.
@@ -98,9 +106,10 @@ final class UserDefinedModelTests: XCTestCase {
     func testSurfaceHoppingRunsHopsAndConservesEnergy() throws {
         let settings = SimulationSettings(tmax: 1000, dtUpdate: 0.5, dtCollect: 10, numTrajs: 24, batchSize: 12)
         for deterministic in [false, true] {
-            let simulation = Simulation(settings: settings, model: ThreeStateCrossing(),
-                                        algorithm: FewestSwitchesSurfaceHopping(deterministic: deterministic),
-                                        initialWavefunction: start)
+            let simulation = Simulation(
+                settings: settings, model: ThreeStateCrossing(),
+                algorithm: FewestSwitchesSurfaceHopping(deterministic: deterministic),
+                initialWavefunction: start)
             let data = try serialDriver(simulation)
             XCTAssertEqual(data.normFactor, 24)
             XCTAssertEqual(data.sampleCount, deterministic ? 8 : 24, "deterministic: one sample per 3 branches")
@@ -125,8 +134,9 @@ final class UserDefinedModelTests: XCTestCase {
 
     func testTheMultiprocessingDriverAgreesToTheBit() throws {
         let settings = SimulationSettings(tmax: 500, dtUpdate: 0.5, dtCollect: 10, numTrajs: 12, batchSize: 4)
-        let simulation = Simulation(settings: settings, model: ThreeStateCrossing(), algorithm: FewestSwitchesSurfaceHopping(),
-                                    initialWavefunction: start)
+        let simulation = Simulation(
+            settings: settings, model: ThreeStateCrossing(), algorithm: FewestSwitchesSurfaceHopping(),
+            initialWavefunction: start)
         let serial = try serialDriver(simulation)
         let parallel = try parallelDriverMultiprocessing(simulation, numTasks: 2)
         XCTAssertEqual(parallel.seeds, serial.seeds)
@@ -136,8 +146,10 @@ final class UserDefinedModelTests: XCTestCase {
     func testTheShortRouteModelRunsWithBothAlgorithms() throws {
         let settings = SimulationSettings(tmax: 5, dtUpdate: 0.01, dtCollect: 0.5, numTrajs: 6, batchSize: 3)
         for algorithm in [MeanField() as any Algorithm, FewestSwitchesSurfaceHopping()] {
-            let data = try serialDriver(Simulation(settings: settings, model: DonorBridgeAcceptor(), algorithm: algorithm,
-                                                   initialWavefunction: start))
+            let data = try serialDriver(
+                Simulation(
+                    settings: settings, model: DonorBridgeAcceptor(), algorithm: algorithm,
+                    initialWavefunction: start))
             for trace in traces(data) { XCTAssertEqual(trace, 1, accuracy: 1e-9, algorithm.algorithmName) }
             XCTAssertGreaterThan(populations(data, at: data.times.count - 1)[1], 0.01, "the bridge is populated")
         }
@@ -146,10 +158,14 @@ final class UserDefinedModelTests: XCTestCase {
     func testAScatteringModelWrittenInSwiftMatchesTheBuiltInOne() throws {
         let settings = SimulationSettings(tmax: 1500, dtUpdate: 0.5, dtCollect: 50, numTrajs: 40, batchSize: 20)
         let start: [Complex<Double>] = [Complex(1), Complex(0)]
-        let ours = try serialDriver(Simulation(settings: settings, model: SwiftTullyOne(),
-                                               algorithm: FewestSwitchesSurfaceHopping(), initialWavefunction: start))
-        let builtIn = try serialDriver(Simulation(settings: settings, model: TullyProblemOne(initPosition: -5),
-                                                  algorithm: FewestSwitchesSurfaceHopping(), initialWavefunction: start))
+        let ours = try serialDriver(
+            Simulation(
+                settings: settings, model: SwiftTullyOne(),
+                algorithm: FewestSwitchesSurfaceHopping(), initialWavefunction: start))
+        let builtIn = try serialDriver(
+            Simulation(
+                settings: settings, model: TullyProblemOne(initPosition: -5),
+                algorithm: FewestSwitchesSurfaceHopping(), initialWavefunction: start))
         let final = populations(ours, at: ours.times.count - 1)
         XCTAssertGreaterThan(final[1], 0.05, "trajectories hop to the upper surface")
         for name in ["dm_db", "quantum_energy", "classical_energy"] {

@@ -26,14 +26,17 @@ final class VectorKernelTests: XCTestCase {
     /// the Tully problems' arguments (`-B|q|`, `-D q²`) included, and exact at the special
     /// values: 0 below the underflow limit, infinity above the overflow one, NaN for NaN.
     func testExpIsWithinOneAndAHalfUlpsOfTheCLibrary() {
-        var x = arguments(100_000, in: -708.3...709.7, seed: 1) + arguments(20_000, in: -30...30, seed: 2)
+        var x =
+            arguments(100_000, in: -708.3...709.7, seed: 1) + arguments(20_000, in: -30...30, seed: 2)
             + arguments(5_000, in: -1e-3...1e-3, seed: 3) + arguments(20_000, in: -800...0, seed: 7)
             + arguments(5_000, in: -746...(-708), seed: 8)
         // The table's nodes j ln2 / 128 (with k ln2 added), where r is near zero, and the
         // midpoints between them, where |r| is largest.
         x += (-1000...1000).map { Double($0) * M_LN2 / 128 } + (-1000...1000).map { (Double($0) + 0.5) * M_LN2 / 128 }
-        x += [0, -0.0, 1, -1, 709.78, -708.4, -745.0, -746.5, -800, 711, .infinity, -.infinity, .nan,
-              .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 1e-300, -1e-300, 709.782712893384, -745.1332191019411]
+        x += [
+            0, -0.0, 1, -1, 709.78, -708.4, -745.0, -746.5, -800, 711, .infinity, -.infinity, .nan,
+            .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 1e-300, -1e-300, 709.782712893384, -745.1332191019411,
+        ]
         var y = x
         y.withUnsafeMutableBufferPointer { VectorMath.exp(inPlace: $0) }
         var worst = 0.0
@@ -41,7 +44,9 @@ final class VectorKernelTests: XCTestCase {
             let reference = Foundation.exp(argument)
             if reference.isNormal || !reference.isFinite || reference == 0 {
                 if reference == 0 || !reference.isFinite || reference.isNaN {
-                    XCTAssert(value == reference || (value.isNaN && reference.isNaN), "exp(\(argument)) = \(value), not \(reference)")
+                    XCTAssert(
+                        value == reference || (value.isNaN && reference.isNaN),
+                        "exp(\(argument)) = \(value), not \(reference)")
                 } else {
                     worst = max(worst, ulps(value, reference))
                 }
@@ -55,7 +60,8 @@ final class VectorKernelTests: XCTestCase {
     }
 
     func testSinCosAreWithinTwoUlpsOfTheCLibrary() {
-        var x = arguments(20_000, in: -20...20, seed: 4) + arguments(20_000, in: -1e5...1e5, seed: 5)
+        var x =
+            arguments(20_000, in: -20...20, seed: 4) + arguments(20_000, in: -1e5...1e5, seed: 5)
             + arguments(5_000, in: -1e-4...1e-4, seed: 6)
         x += [0, .pi / 2, .pi, -.pi, 3 * .pi / 2, 1e5, 2e5, -3e7, .infinity, .nan]
         var sine = [Double](repeating: 0, count: x.count), cosine = sine
@@ -70,8 +76,9 @@ final class VectorKernelTests: XCTestCase {
                     XCTAssert(value.isNaN, "sincos(\(argument))")
                 } else {
                     // Near a zero of the function, relative error is not the measure.
-                    XCTAssertLessThanOrEqual(abs(value - reference), max(2 * reference.ulp, 2 * Double.ulpOfOne * 0.5),
-                                             "sincos(\(argument)): \(value) vs \(reference)")
+                    XCTAssertLessThanOrEqual(
+                        abs(value - reference), max(2 * reference.ulp, 2 * Double.ulpOfOne * 0.5),
+                        "sincos(\(argument)): \(value) vs \(reference)")
                 }
             }
         }
@@ -109,16 +116,21 @@ final class VectorKernelTests: XCTestCase {
             let q = -12.0 + 24.0 * Double(t) / Double(count - 1), p = 5 + 20 * random.nextDouble()
             z.re[t] = (0.5 * model.mass).squareRoot() * q
             z.im[t] = (0.5 / model.mass).squareRoot() * (t % 3 == 0 ? -p : p)
-            let a = Complex(random.nextGaussian(), random.nextGaussian()), b = Complex(random.nextGaussian(), random.nextGaussian())
+            let a = Complex(random.nextGaussian(), random.nextGaussian()),
+                b = Complex(random.nextGaussian(), random.nextGaussian())
             let norm = (a.lengthSquared + b.lengthSquared).squareRoot()
-            (psi.re[t], psi.im[t], psi.re[count + t], psi.im[count + t]) = (a.real / norm, a.imaginary / norm, b.real / norm, b.imaginary / norm)
+            (psi.re[t], psi.im[t], psi.re[count + t], psi.im[count + t]) = (
+                a.real / norm, a.imaginary / norm, b.real / norm, b.imaginary / norm
+            )
         }
         return (z, psi)
     }
 
     func testFusedScatteringStepMatchesTheGenericRK4() {
-        let models: [any TwoStateScatteringModel] = [TullyProblemOne(), TullyProblemTwo(), TullyProblemThree(),
-                                                     TullyProblemOne(A: 0.02, B: 0.8, C: 0.01, D: 2)]
+        let models: [any TwoStateScatteringModel] = [
+            TullyProblemOne(), TullyProblemTwo(), TullyProblemThree(),
+            TullyProblemOne(A: 0.02, B: 0.8, C: 0.01, D: 2),
+        ]
         for model in models {
             checkFusedStep(model)
         }
@@ -138,36 +150,51 @@ final class VectorKernelTests: XCTestCase {
             if step == 20 { psi = scatteringState(model, count: count).1.reversedRows() }
         }
         for t in 0..<count {
-            XCTAssertEqual(fusedZ.re[t], genericZ.re[t], accuracy: 1e-12 * max(1, abs(genericZ.re[t])), "\(model.modelName) x, row \(t)")
-            XCTAssertEqual(fusedZ.im[t], genericZ.im[t], accuracy: 1e-12 * max(1, abs(genericZ.im[t])), "\(model.modelName) y, row \(t)")
+            XCTAssertEqual(
+                fusedZ.re[t], genericZ.re[t], accuracy: 1e-12 * max(1, abs(genericZ.re[t])),
+                "\(model.modelName) x, row \(t)")
+            XCTAssertEqual(
+                fusedZ.im[t], genericZ.im[t], accuracy: 1e-12 * max(1, abs(genericZ.im[t])),
+                "\(model.modelName) y, row \(t)")
             for e in 0..<4 {
-                XCTAssertEqual(h.re[e * count + t], reference.re[e * count + t], accuracy: 1e-14, "\(model.modelName) H, row \(t)")
+                XCTAssertEqual(
+                    h.re[e * count + t], reference.re[e * count + t], accuracy: 1e-14, "\(model.modelName) H, row \(t)"
+                )
                 XCTAssertEqual(h.im[e * count + t], 0)
             }
         }
     }
 
     /// The plan with the fused two-state quantum kernel after the model's fused classical step.
-    static let fusedTwoStatePlan = StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedTwoState,
-                                            realProducts: true)
+    static let fusedTwoStatePlan = StepPlan(
+        classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedTwoState,
+        realProducts: true)
 
     func testFusedTwoStateKernelMatchesTheSeparateKernels() throws {
         // Tully's first problem hops often near q = 0; the spin-boson model has a harmonic
         // bath; deterministic mode has branches sharing draws.
         let cases: [(any Model, FewestSwitchesSurfaceHopping, Double, Int)] = [
-            (TullyProblemOne(initMomentum: 20, initPosition: -2), FewestSwitchesSurfaceHopping(stepPlan: Self.fusedTwoStatePlan),
-             0.5, 1000),
+            (
+                TullyProblemOne(initMomentum: 20, initPosition: -2),
+                FewestSwitchesSurfaceHopping(stepPlan: Self.fusedTwoStatePlan),
+                0.5, 1000
+            ),
             (SpinBoson(), FewestSwitchesSurfaceHopping(), 0.01, 400),
             // Phases |E dt| up to about 1: the sincos with range reduction.
-            (TullyProblemTwo(initMomentum: 25, initPosition: -4, E0: 0.1), FewestSwitchesSurfaceHopping(stepPlan: Self.fusedTwoStatePlan),
-             10, 600),
+            (
+                TullyProblemTwo(initMomentum: 25, initPosition: -4, E0: 0.1),
+                FewestSwitchesSurfaceHopping(stepPlan: Self.fusedTwoStatePlan),
+                10, 600
+            ),
             (SpinBoson(), FewestSwitchesSurfaceHopping(deterministic: true), 0.01, 300),
         ]
         for (model, algorithm, dt, steps) in cases {
-            let grid = TimeGrid(SimulationSettings(tmax: dt * Double(steps), dtUpdate: dt, dtCollect: dt * Double(steps)))
+            let grid = TimeGrid(
+                SimulationSettings(tmax: dt * Double(steps), dtUpdate: dt, dtCollect: dt * Double(steps)))
             let seeds = Array(0..<24)
             let psi0 = [Complex(0.6), Complex(0, 0.8)]
-            var fused = try SurfaceHoppingBatch(algorithm: algorithm, model: model, grid: grid, seeds: seeds, initialWavefunction: psi0)
+            var fused = try SurfaceHoppingBatch(
+                algorithm: algorithm, model: model, grid: grid, seeds: seeds, initialWavefunction: psi0)
             var separate = fused
             XCTAssertTrue(fused.usesTwoStateKernel)
             separate.usesTwoStateKernel = false
@@ -180,8 +207,11 @@ final class VectorKernelTests: XCTestCase {
                 hops += fused.hopEvents.filter(\.succeeded).count
             }
             XCTAssertGreaterThan(hops, 0, "\(model.modelName): the comparison covers hops")
-            for (a, b) in [(fused.wfDb, separate.wfDb), (fused.wfAdb, separate.wfAdb), (fused.eigenvectors, separate.eigenvectors),
-                           (fused.z, separate.z), (fused.activeWavefunction, separate.activeWavefunction)] {
+            for (a, b) in [
+                (fused.wfDb, separate.wfDb), (fused.wfAdb, separate.wfAdb),
+                (fused.eigenvectors, separate.eigenvectors),
+                (fused.z, separate.z), (fused.activeWavefunction, separate.activeWavefunction),
+            ] {
                 for i in a.re.indices {
                     XCTAssertEqual(a.re[i], b.re[i], accuracy: 1e-10, model.modelName)
                     XCTAssertEqual(a.im[i], b.im[i], accuracy: 1e-10, model.modelName)
@@ -198,15 +228,17 @@ final class VectorKernelTests: XCTestCase {
         let model = TullyProblemTwo(initPosition: -3, E0: 3e5)
         let dt = 0.5, steps = 50
         let grid = TimeGrid(SimulationSettings(tmax: dt * Double(steps), dtUpdate: dt, dtCollect: dt * Double(steps)))
-        var fused = try SurfaceHoppingBatch(algorithm: FewestSwitchesSurfaceHopping(stepPlan: Self.fusedTwoStatePlan),
-                                            model: model, grid: grid, seeds: Array(0..<8),
-                                            initialWavefunction: [Complex(0.6), Complex(0, 0.8)])
+        var fused = try SurfaceHoppingBatch(
+            algorithm: FewestSwitchesSurfaceHopping(stepPlan: Self.fusedTwoStatePlan),
+            model: model, grid: grid, seeds: Array(0..<8),
+            initialWavefunction: [Complex(0.6), Complex(0, 0.8)])
         var separate = fused
         separate.usesTwoStateKernel = false
         // The whole-step kernel declines as well, and its fallback is the same separate path.
-        var whole = try SurfaceHoppingBatch(algorithm: FewestSwitchesSurfaceHopping(stepPlan: Self.wholeStepPlan),
-                                            model: model, grid: grid, seeds: Array(0..<8),
-                                            initialWavefunction: [Complex(0.6), Complex(0, 0.8)])
+        var whole = try SurfaceHoppingBatch(
+            algorithm: FewestSwitchesSurfaceHopping(stepPlan: Self.wholeStepPlan),
+            model: model, grid: grid, seeds: Array(0..<8),
+            initialWavefunction: [Complex(0.6), Complex(0, 0.8)])
         for _ in 0..<steps {
             try fused.step(dt: dt)
             try separate.step(dt: dt)
@@ -227,10 +259,12 @@ final class VectorKernelTests: XCTestCase {
     // MARK: The whole scattering step fused
 
     /// The plan that fuses the whole step of a scattering model, and the separate passes it replaces.
-    static let wholeStepPlan = StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo,
-                                        quantum: .fusedScatteringStep, realProducts: true)
-    static let separatePlan = StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .separate,
-                                       realProducts: true)
+    static let wholeStepPlan = StepPlan(
+        classical: .fused, eigensolver: .closedFormTwoByTwo,
+        quantum: .fusedScatteringStep, realProducts: true)
+    static let separatePlan = StepPlan(
+        classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .separate,
+        realProducts: true)
 
     /// The fused whole step (`qclab_fssh_scattering_step`) against the model's fused classical
     /// step followed by the separate quantum kernels, step by step for each of Tully's problems,
@@ -239,24 +273,29 @@ final class VectorKernelTests: XCTestCase {
     func testWholeScatteringStepMatchesTheSeparatePasses() throws {
         // Phases |E dt| within ±0.78 take the sincos without range reduction; the long
         // steps of the second Tully problem (dt = 10) reach beyond, into the general one.
-        let models: [(any Model, dt: Double)] = [(TullyProblemOne(initMomentum: 20, initPosition: -2), 0.5),
-                                                 (TullyProblemTwo(initMomentum: 25, initPosition: -2), 0.5),
-                                                 (TullyProblemThree(initMomentum: 20, initPosition: -1), 0.5),
-                                                 (TullyProblemTwo(initMomentum: 25, initPosition: -4, E0: 0.1), 10)]
+        let models: [(any Model, dt: Double)] = [
+            (TullyProblemOne(initMomentum: 20, initPosition: -2), 0.5),
+            (TullyProblemTwo(initMomentum: 25, initPosition: -2), 0.5),
+            (TullyProblemThree(initMomentum: 20, initPosition: -1), 0.5),
+            (TullyProblemTwo(initMomentum: 25, initPosition: -4, E0: 0.1), 10),
+        ]
         let steps = 600
         let psi0 = [Complex(0.6), Complex(0, 0.8)]
         var hops = 0
         try withEvery("model", in: models, describe: { "\($0.0.modelName), dt \($0.dt)" }) { entry, label in
             let (model, dt) = entry
-            let grid = TimeGrid(SimulationSettings(tmax: dt * Double(steps), dtUpdate: dt, dtCollect: dt * Double(steps)))
+            let grid = TimeGrid(
+                SimulationSettings(tmax: dt * Double(steps), dtUpdate: dt, dtCollect: dt * Double(steps)))
             try withEvery("deterministic", in: [false, true]) { deterministic, mode in
                 let whole = FewestSwitchesSurfaceHopping(deterministic: deterministic, stepPlan: Self.wholeStepPlan)
                 var separateAlgorithm = whole
                 separateAlgorithm.forcedStepPlan = Self.separatePlan
                 let seeds = Array(0..<(deterministic ? 24 : 23))
-                var fused = try SurfaceHoppingBatch(algorithm: whole, model: model, grid: grid, seeds: seeds, initialWavefunction: psi0)
-                var separate = try SurfaceHoppingBatch(algorithm: separateAlgorithm, model: model, grid: grid, seeds: seeds,
-                                                       initialWavefunction: psi0)
+                var fused = try SurfaceHoppingBatch(
+                    algorithm: whole, model: model, grid: grid, seeds: seeds, initialWavefunction: psi0)
+                var separate = try SurfaceHoppingBatch(
+                    algorithm: separateAlgorithm, model: model, grid: grid, seeds: seeds,
+                    initialWavefunction: psi0)
                 var largestPhase = 0.0
                 for step in 0..<steps {
                     largestPhase = max(largestPhase, fused.eigenvalues.map { abs($0 * dt) }.max()!)
@@ -279,9 +318,10 @@ final class VectorKernelTests: XCTestCase {
     func testWholeScatteringStepReevaluatesSlopesWhereCoordinatesMoved() throws {
         let model = TullyProblemOne(initMomentum: 20, initPosition: -2), dt = 0.5
         let grid = TimeGrid(SimulationSettings(tmax: 100, dtUpdate: dt, dtCollect: 100))
-        let original = try SurfaceHoppingBatch(algorithm: FewestSwitchesSurfaceHopping(stepPlan: Self.wholeStepPlan),
-                                               model: model, grid: grid, seeds: Array(0..<9),
-                                               initialWavefunction: [Complex(1), Complex(0)])
+        let original = try SurfaceHoppingBatch(
+            algorithm: FewestSwitchesSurfaceHopping(stepPlan: Self.wholeStepPlan),
+            model: model, grid: grid, seeds: Array(0..<9),
+            initialWavefunction: [Complex(1), Complex(0)])
         var first = original, second = original
         var trajectory: [[Double]] = []
         for _ in 0..<30 {
@@ -296,16 +336,21 @@ final class VectorKernelTests: XCTestCase {
     }
 
     /// The whole step's state against another batch's, to rounding.
-    func assertSameState(_ a: SurfaceHoppingBatch, _ b: SurfaceHoppingBatch, _ label: String,
-                         file: StaticString = #filePath, line: UInt = #line) {
-        let pairs = [("wf_db", a.wfDb, b.wfDb), ("wf_adb", a.wfAdb, b.wfAdb), ("eigenvectors", a.eigenvectors, b.eigenvectors),
-                     ("z", a.z, b.z), ("active eigenvector", a.activeWavefunction, b.activeWavefunction),
-                     ("H", a.hamiltonian, b.hamiltonian)]
+    func assertSameState(
+        _ a: SurfaceHoppingBatch, _ b: SurfaceHoppingBatch, _ label: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        let pairs = [
+            ("wf_db", a.wfDb, b.wfDb), ("wf_adb", a.wfAdb, b.wfAdb), ("eigenvectors", a.eigenvectors, b.eigenvectors),
+            ("z", a.z, b.z), ("active eigenvector", a.activeWavefunction, b.activeWavefunction),
+            ("H", a.hamiltonian, b.hamiltonian),
+        ]
         for (name, x, y) in pairs {
             let worst = zip(x.re + x.im, y.re + y.im).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
             XCTAssertLessThanOrEqual(worst, 1e-10, "\(label): \(name)", file: file, line: line)
-            XCTAssertTrue(x.im.allSatisfy { $0 == 0 } || name == "wf_db" || name == "wf_adb" || name == "z",
-                          "\(label): \(name) real", file: file, line: line)
+            XCTAssertTrue(
+                x.im.allSatisfy { $0 == 0 } || name == "wf_db" || name == "wf_adb" || name == "z",
+                "\(label): \(name) real", file: file, line: line)
         }
         let worst = zip(a.eigenvalues, b.eigenvalues).map { abs($0 - $1) }.max() ?? 0
         XCTAssertLessThanOrEqual(worst, 1e-12, "\(label): eigenvalues", file: file, line: line)

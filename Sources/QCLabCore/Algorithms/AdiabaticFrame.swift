@@ -48,13 +48,16 @@ public struct AdiabaticFrame {
         try self.init(states: states, rows: rows, isReal: isReal, strategy: nil)
     }
 
-    package init(states: Int, rows: Int, isReal: Bool, strategy: BatchEigensolver.Strategy?,
-                 realEigenvectors: Bool? = nil) throws {
+    package init(
+        states: Int, rows: Int, isReal: Bool, strategy: BatchEigensolver.Strategy?,
+        realEigenvectors: Bool? = nil
+    ) throws {
         self.states = states
         self.rows = rows
         self.realEigenvectors = realEigenvectors ?? isReal
-        solver = try BatchEigensolver(states: states, batchSize: rows, isReal: isReal,
-                                      strategy: strategy ?? .fastest(states: states, isReal: isReal))
+        solver = try BatchEigensolver(
+            states: states, batchSize: rows, isReal: isReal,
+            strategy: strategy ?? .fastest(states: states, isReal: isReal))
         eigenvalues = [Double](repeating: 0, count: states * rows)
         eigenvectors = ComplexBatch(components: states * states, batchSize: rows)
         previousEigenvectors = eigenvectors
@@ -132,9 +135,11 @@ public struct AdiabaticFrame {
 
     /// `x_k ← exp(-i E_k dt) x_k` with the current eigenvalues.
     private func rotatePhases(_ x: inout ComplexBatch, dt: Double) {
-        eigenvalues.withUnsafeBufferPointer { e in x.withUnsafeMutableHandle { x in
-            qclab_rotate_phases(Int64(e.count), e.baseAddress, dt, x.re, x.im)
-        }}
+        eigenvalues.withUnsafeBufferPointer { e in
+            x.withUnsafeMutableHandle { x in
+                qclab_rotate_phases(Int64(e.count), e.baseAddress, dt, x.re, x.im)
+            }
+        }
     }
 
     /// `ψ_adb = V† ψ_db`.
@@ -151,7 +156,8 @@ public struct AdiabaticFrame {
 
     /// Fixes the gauge of the new eigenvectors against the previous ones (QC Lab's
     /// `update_eigvecs_gauge`); `phase_der_couple` needs the model and `z`.
-    public mutating func fixGauge(_ mode: FewestSwitchesSurfaceHopping.GaugeFixing, z: ComplexBatch, model: any Model) {
+    public mutating func fixGauge(_ mode: FewestSwitchesSurfaceHopping.GaugeFixing, z: ComplexBatch, model: any Model)
+    {
         let n = states
         if mode == .phaseDerCouple {
             for t in 0..<rows {
@@ -162,17 +168,19 @@ public struct AdiabaticFrame {
             }
         }
         // Real eigenvectors (zero imaginary parts) let sign alignment skip the imaginary parts.
-        SurfaceHoppingKernels.alignWithPrevious(&eigenvectors, previous: previousEigenvectors,
-                                                byPhase: mode == .phaseOverlap, overlap: &scratch,
-                                                real: realEigenvectors && mode == .signOverlap)
+        SurfaceHoppingKernels.alignWithPrevious(
+            &eigenvectors, previous: previousEigenvectors,
+            byPhase: mode == .phaseOverlap, overlap: &scratch,
+            real: realEigenvectors && mode == .signOverlap)
     }
 
     /// Phases that make the position parts of the derivative couplings `d_{k,k+1}` of row `t`
     /// real and positive along their largest component (QC Lab's `analytic_der_couple_phase`).
     private func derivativeCouplingPhases(row t: Int, z: ComplexBatch, model: any Model) -> [Complex<Double>] {
-        Self.derivativeCouplingPhases(eigenvectors: (0..<states).map { eigenvector($0, row: t) },
-                                      eigenvalues: (0..<states).map { eigenvalue($0, row: t) },
-                                      zRow: z.trajectory(t), model: model)
+        Self.derivativeCouplingPhases(
+            eigenvectors: (0..<states).map { eigenvector($0, row: t) },
+            eigenvalues: (0..<states).map { eigenvalue($0, row: t) },
+            zRow: z.trajectory(t), model: model)
     }
 
     /// The phases of `phase_der_couple` gauge fixing for one trajectory at `zRow`, from its
@@ -180,8 +188,10 @@ public struct AdiabaticFrame {
     /// position part of `d_{k,k+1}` real and positive along its largest component (QC Lab's
     /// `analytic_der_couple_phase`); eigenvector `k` is then multiplied by `conj(phases[k])`.
     /// Every algorithm that fixes gauges this way (FSSH, MSMASH) does it through a frame.
-    package static func derivativeCouplingPhases(eigenvectors vectors: [[Complex<Double>]], eigenvalues: [Double], zRow: [Complex<Double>],
-                                         model: any Model) -> [Complex<Double>] {
+    package static func derivativeCouplingPhases(
+        eigenvectors vectors: [[Complex<Double>]], eigenvalues: [Double], zRow: [Complex<Double>],
+        model: any Model
+    ) -> [Complex<Double>] {
         let n = vectors.count
         let mass = model.classicalCoordinateMass, weight = model.classicalCoordinateWeight
         var phases = [Complex<Double>](repeating: Complex(1), count: n)
@@ -221,11 +231,14 @@ public struct AdiabaticFrame {
 
     /// The fewest-switches probabilities of every row and state (QC Lab's
     /// `update_hop_prob_fssh`), from the overlaps of the previous and current eigenvectors.
-    public mutating func hopProbabilities(wfAdb: ComplexBatch, activeSurface: [Int], into probabilities: inout [Double]) {
-        SurfaceHoppingKernels.hopProbabilities(previous: previousEigenvectors, current: eigenvectors, wfAdb: wfAdb,
-                                               activeSurface: activeSurface, gathered: &scratch,
-                                               probabilities: &probabilities, workspace: hopWorkspace,
-                                               realEigenvectors: realEigenvectors)
+    public mutating func hopProbabilities(
+        wfAdb: ComplexBatch, activeSurface: [Int], into probabilities: inout [Double]
+    ) {
+        SurfaceHoppingKernels.hopProbabilities(
+            previous: previousEigenvectors, current: eigenvectors, wfAdb: wfAdb,
+            activeSurface: activeSurface, gathered: &scratch,
+            probabilities: &probabilities, workspace: hopWorkspace,
+            realEigenvectors: realEigenvectors)
     }
 
     /// The quantum part of a surface-hopping step, after ``beginStep()`` and the classical
@@ -237,10 +250,12 @@ public struct AdiabaticFrame {
     /// eigenvectors (``SurfaceHoppingKernels/realSignSweep(_:previous:rotated:wfDb:wfAdb:activeSurface:gathered:probabilities:workspace:)``).
     /// `wfAdbIsCurrent` says that `wfAdb` is still this kernel's `V† ψ_db` of the last step
     /// (so the propagation reuses it). Leaves each row's active eigenvector in ``scratch``.
-    public mutating func quantumStep(wfDb: inout ComplexBatch, wfAdb: inout ComplexBatch, wfAdbIsCurrent: Bool,
-                                     dt: Double, hamiltonian: ComplexBatch,
-                                     gaugeFixing mode: FewestSwitchesSurfaceHopping.GaugeFixing, z: ComplexBatch,
-                                     model: any Model, activeSurface: [Int], into probabilities: inout [Double]) throws {
+    public mutating func quantumStep(
+        wfDb: inout ComplexBatch, wfAdb: inout ComplexBatch, wfAdbIsCurrent: Bool,
+        dt: Double, hamiltonian: ComplexBatch,
+        gaugeFixing mode: FewestSwitchesSurfaceHopping.GaugeFixing, z: ComplexBatch,
+        model: any Model, activeSurface: [Int], into probabilities: inout [Double]
+    ) throws {
         guard realEigenvectors && mode == .signOverlap else {
             propagate(&wfDb, dt: dt, adiabatic: wfAdbIsCurrent ? wfAdb : nil)
             try diagonalize(hamiltonian)
@@ -258,30 +273,40 @@ public struct AdiabaticFrame {
         }
         rotatePhases(&rotated, dt: dt)
         try diagonalize(hamiltonian)
-        SurfaceHoppingKernels.realSignSweep(&eigenvectors, previous: previousEigenvectors, rotated: rotated, wfDb: &wfDb,
-                                            wfAdb: &wfAdb, activeSurface: activeSurface, gathered: &scratch,
-                                            probabilities: &probabilities, workspace: sweepWorkspace)
+        SurfaceHoppingKernels.realSignSweep(
+            &eigenvectors, previous: previousEigenvectors, rotated: rotated, wfDb: &wfDb,
+            wfAdb: &wfAdb, activeSurface: activeSurface, gathered: &scratch,
+            probabilities: &probabilities, workspace: sweepWorkspace)
     }
 
     /// Each row's hop destination, or -1: the first state whose cumulative probability
     /// exceeds the draw of the row's initial condition, `draws[row / branches]` (QC Lab's
     /// `update_hop_inds_fssh`).
-    public static func hopTargets(probabilities: [Double], draws: [Double], branches: Int = 1, states: Int,
-                                  into targets: inout [Int]) {
-        SurfaceHoppingKernels.hopTargets(probabilities: probabilities, draws: draws, branches: branches, states: states,
-                                         into: &targets)
+    public static func hopTargets(
+        probabilities: [Double], draws: [Double], branches: Int = 1, states: Int,
+        into targets: inout [Int]
+    ) {
+        SurfaceHoppingKernels.hopTargets(
+            probabilities: probabilities, draws: draws, branches: branches, states: states,
+            into: &targets)
     }
 
     /// The derivative coupling `d_{from,to}` of row `t` along `z*`: QC Lab's default
     /// rescaling direction (`<from|∂H/∂z*|to> / (E_to - E_from)`).
-    public func derivativeCoupling(row t: Int, from a: Int, to b: Int, z: ComplexBatch, model: any Model) -> [Complex<Double>] {
+    public func derivativeCoupling(row t: Int, from a: Int, to b: Int, z: ComplexBatch, model: any Model) -> [Complex<
+        Double
+    >] {
         derivativeCoupling(row: t, from: a, to: b, zRow: z.trajectory(t), model: model)
     }
 
     /// The derivative coupling of row `t`, whose coordinates are `zRow`.
-    private func derivativeCoupling(row t: Int, from a: Int, to b: Int, zRow: [Complex<Double>], model: any Model) -> [Complex<Double>] {
+    private func derivativeCoupling(row t: Int, from a: Int, to b: Int, zRow: [Complex<Double>], model: any Model)
+        -> [Complex<Double>]
+    {
         let gap = eigenvalue(b, row: t) - eigenvalue(a, row: t)
-        return model.couplingGradient(z: zRow, left: eigenvector(a, row: t), right: eigenvector(b, row: t)).map { $0.divided(by: gap) }
+        return model.couplingGradient(z: zRow, left: eigenvector(a, row: t), right: eigenvector(b, row: t)).map {
+            $0.divided(by: gap)
+        }
     }
 
     /// Attempts row `t`'s hop from `activeSurface[t]` to `destination`: rescales `z` along
@@ -289,13 +314,18 @@ public struct AdiabaticFrame {
     /// ``HopRescalingDirectionModel``, else the derivative coupling) to conserve energy with the model's
     /// hop rule and switches the active surface; a frustrated hop (too little energy)
     /// changes nothing (QC Lab's `update_hop_vals_fssh`, `update_z_hop`, `update_act_surf_hop`).
-    public func attemptHop(row t: Int, to destination: Int, z: inout ComplexBatch, activeSurface: inout [Int],
-                           model: any Model, direction: [Complex<Double>]? = nil) -> HopEvent {
+    public func attemptHop(
+        row t: Int, to destination: Int, z: inout ComplexBatch, activeSurface: inout [Int],
+        model: any Model, direction: [Complex<Double>]? = nil
+    ) -> HopEvent {
         let a = activeSurface[t]
         let gap = eigenvalue(destination, row: t) - eigenvalue(a, row: t)
         let zRow = z.trajectory(t)
-        let d = direction ?? model.hopDirection(z: zRow, initial: eigenvector(a, row: t), final: eigenvector(destination, row: t),
-                                                from: a, to: destination, energyGap: gap)
+        let d =
+            direction
+            ?? model.hopDirection(
+                z: zRow, initial: eigenvector(a, row: t), final: eigenvector(destination, row: t),
+                from: a, to: destination, energyGap: gap)
         guard let shift = model.hopShift(z: zRow, direction: d, energyGap: gap) else {
             return HopEvent(row: t, from: a, to: destination, succeeded: false)
         }
@@ -309,12 +339,15 @@ public struct AdiabaticFrame {
     /// A frame of the given rows only, with their eigenpairs and previous eigenvectors (a
     /// fresh solver of the same strategy, without the warm start of the whole batch's).
     public func subset(rows selected: [Int]) throws -> AdiabaticFrame {
-        var frame = try AdiabaticFrame(states: states, rows: selected.count, isReal: solver.isReal,
-                                       strategy: strategy, realEigenvectors: realEigenvectors)
+        var frame = try AdiabaticFrame(
+            states: states, rows: selected.count, isReal: solver.isReal,
+            strategy: strategy, realEigenvectors: realEigenvectors)
         frame.eigenvectors = eigenvectors.gathering(rows: selected)
         frame.previousEigenvectors = previousEigenvectors.gathering(rows: selected)
         for k in 0..<states {
-            for (r, t) in selected.enumerated() { frame.eigenvalues[k * selected.count + r] = eigenvalues[k * rows + t] }
+            for (r, t) in selected.enumerated() {
+                frame.eigenvalues[k * selected.count + r] = eigenvalues[k * rows + t]
+            }
         }
         return frame
     }
@@ -325,7 +358,9 @@ public struct AdiabaticFrame {
         eigenvectors.scatter(rows: selected, from: frame.eigenvectors)
         previousEigenvectors.scatter(rows: selected, from: frame.previousEigenvectors)
         for k in 0..<states {
-            for (r, t) in selected.enumerated() { eigenvalues[k * rows + t] = frame.eigenvalues[k * selected.count + r] }
+            for (r, t) in selected.enumerated() {
+                eigenvalues[k * rows + t] = frame.eigenvalues[k * selected.count + r]
+            }
         }
     }
 }

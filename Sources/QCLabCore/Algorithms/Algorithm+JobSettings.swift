@@ -30,11 +30,16 @@ extension FewestSwitchesSurfaceHopping: JobDescribableAlgorithm, DeclaredAlgorit
     package static var summary: String { "Tully's fewest-switches surface hopping" }
     package static var defaults: FewestSwitchesSurfaceHopping { FewestSwitchesSurfaceHopping() }
     package static var settings: [AlgorithmSetting<FewestSwitchesSurfaceHopping>] {
-        [.flag("fssh_deterministic", \.deterministic,
-               "run one branch per quantum state, weighted by its initial population "
-                   + "(num_trajs and batch_size must then be multiples of the number of states)"),
-         .choice("gauge_fixing", \.gaugeFixing, "how the phases of the adiabatic eigenvectors are fixed from step to step"),
-         .flag("use_gauge_field_force", \.useGaugeFieldForce, "add the gauge-field force of complex Hamiltonians")]
+        [
+            .flag(
+                "fssh_deterministic", \.deterministic,
+                "run one branch per quantum state, weighted by its initial population "
+                    + "(num_trajs and batch_size must then be multiples of the number of states)"),
+            .choice(
+                "gauge_fixing", \.gaugeFixing,
+                "how the phases of the adiabatic eigenvectors are fixed from step to step"),
+            .flag("use_gauge_field_force", \.useGaugeFieldForce, "add the gauge-field force of complex Hamiltonians"),
+        ]
     }
     public var jobSettings: [String: JSONValue] { declaredJobSettings }
 }
@@ -43,14 +48,22 @@ extension MultiStateMappingApproachToSurfaceHopping: JobDescribableAlgorithm, De
     package static var jobName: String { "MultiStateMappingApproachToSurfaceHopping" }
     package static var summary: String { "multi-state mapping approach to surface hopping (MSMASH)" }
     // The defaults are valid (the initializer throws only for counts out of range).
-    package static var defaults: MultiStateMappingApproachToSurfaceHopping { try! MultiStateMappingApproachToSurfaceHopping() }
+    package static var defaults: MultiStateMappingApproachToSurfaceHopping {
+        try! MultiStateMappingApproachToSurfaceHopping()
+    }
     package static var settings: [AlgorithmSetting<MultiStateMappingApproachToSurfaceHopping>] {
-        [.choice("gauge_fixing", \.gaugeFixing, "how the phases of the adiabatic eigenvectors are fixed from step to step"),
-         .flag("use_gauge_field_force", \.useGaugeFieldForce, "add the gauge-field force of complex Hamiltonians"),
-         .flag("reverse_frustrated_hops", \.reverseFrustratedHops,
-               "reverse the momentum along the rescaling direction when a hop is frustrated"),
-         .whole("msmash_max_hops", \.maxHops, 0...1_000_000, "hop-resolution passes per update step"),
-         .whole("msmash_num_bisections", \.numBisections, 1...1_000_000, "bisections that locate each crossing time")]
+        [
+            .choice(
+                "gauge_fixing", \.gaugeFixing,
+                "how the phases of the adiabatic eigenvectors are fixed from step to step"),
+            .flag("use_gauge_field_force", \.useGaugeFieldForce, "add the gauge-field force of complex Hamiltonians"),
+            .flag(
+                "reverse_frustrated_hops", \.reverseFrustratedHops,
+                "reverse the momentum along the rescaling direction when a hop is frustrated"),
+            .whole("msmash_max_hops", \.maxHops, 0...1_000_000, "hop-resolution passes per update step"),
+            .whole(
+                "msmash_num_bisections", \.numBisections, 1...1_000_000, "bisections that locate each crossing time"),
+        ]
     }
     public var jobSettings: [String: JSONValue] { declaredJobSettings }
 }

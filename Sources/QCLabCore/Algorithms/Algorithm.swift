@@ -23,28 +23,37 @@ public protocol Algorithm: Sendable {
     ///
     /// An algorithm implements this, or only ``runBatch(model:grid:initialWavefunction:seeds:)``
     /// if it collects nothing but its defaults.
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
-                  outputs: [Output]) throws -> SimulationData
+    func runBatch(
+        model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
+        outputs: [Output]
+    ) throws -> SimulationData
     /// Runs the trajectories of `seeds` as one batch with the default outputs.
-    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws -> SimulationData
+    func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws
+        -> SimulationData
 }
 
 extension Algorithm {
     public func defaultOutputs(for model: any Model) -> [Output] { [.time] }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws -> SimulationData {
-        try runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds,
-                     outputs: defaultOutputs(for: model))
+    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int]) throws
+        -> SimulationData
+    {
+        try runBatch(
+            model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds,
+            outputs: defaultOutputs(for: model))
     }
 
     /// For algorithms that implement only the default outputs' `runBatch`: runs it, and
     /// throws if `outputs` asks for more.
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
-                         outputs: [Output]) throws -> SimulationData {
+    public func runBatch(
+        model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
+        outputs: [Output]
+    ) throws -> SimulationData {
         let defaults = defaultOutputs(for: model).map(\.name)
         let extra = outputs.map(\.name).filter { !defaults.contains($0) }
         guard extra.isEmpty else {
-            throw QCLabError.invalidSetting("outputs", "\(algorithmName) collects only its own outputs, not \(extra.joined(separator: ", "))")
+            throw QCLabError.invalidSetting(
+                "outputs", "\(algorithmName) collects only its own outputs, not \(extra.joined(separator: ", "))")
         }
         return try runBatch(model: model, grid: grid, initialWavefunction: initialWavefunction, seeds: seeds)
     }
@@ -67,7 +76,8 @@ public enum AlgorithmRegistry {
         [MeanField.self, FewestSwitchesSurfaceHopping.self, MultiStateMappingApproachToSurfaceHopping.self]
     }
 
-    private static let registry = Registry<Factory>(kind: "algorithm", aliases: NameMatching.algorithmAliases, builtIns.map { ($0.jobName, $0.factory) })
+    private static let registry = Registry<Factory>(
+        kind: "algorithm", aliases: NameMatching.algorithmAliases, builtIns.map { ($0.jobName, $0.factory) })
 
     /// The names a job file may use: QC Lab's algorithms, then the registered ones.
     public static var names: [String] { registry.names }
@@ -92,5 +102,7 @@ public enum AlgorithmRegistry {
     public static func canonicalName(_ name: String) throws -> String { try registry.canonicalName(name) }
 
     /// The aliases job files may use for algorithm `name` (`fssh` for `FewestSwitchesSurfaceHopping`).
-    public static func aliases(of name: String) -> [String] { NameMatching.algorithmAliasList.filter { $0.name == name }.map(\.alias) }
+    public static func aliases(of name: String) -> [String] {
+        NameMatching.algorithmAliasList.filter { $0.name == name }.map(\.alias)
+    }
 }

@@ -27,7 +27,9 @@ package final class BatchProgress: @unchecked Sendable {
     /// Runs `body` (which runs a batch) with `report` called at each collect point the
     /// batch passes, with the collect points passed so far and the batch's total; with
     /// `report` nil, runs `body` as it is.
-    package static func reporting<T>(_ report: ((_ collected: Int, _ total: Int) -> Void)?, _ body: () throws -> T) rethrows -> T {
+    package static func reporting<T>(_ report: ((_ collected: Int, _ total: Int) -> Void)?, _ body: () throws -> T)
+        rethrows -> T
+    {
         guard let report else { return try body() }
         return try $current.withValue(BatchProgress(report), operation: body)
     }

@@ -21,8 +21,10 @@ public struct ClassicalRK4 {
     /// ``Model/quantumClassicalForce(z:wavefunction:into:)``, or `quantumClassicalForce(point,
     /// &force)` when given (the force with the gauge field's added, say), which is then
     /// evaluated at every stage.
-    public mutating func step(model: any Model, z: inout ComplexBatch, psi: ComplexBatch, dt: Double,
-                              quantumClassicalForce: ((ComplexBatch, inout ComplexBatch) -> Void)? = nil) {
+    public mutating func step(
+        model: any Model, z: inout ComplexBatch, psi: ComplexBatch, dt: Double,
+        quantumClassicalForce: ((ComplexBatch, inout ComplexBatch) -> Void)? = nil
+    ) {
         let zDependent = model.couplingGradientDependsOnZ || quantumClassicalForce != nil
         /// Forces at `point`; the quantum-classical one is recomputed only when it changes.
         func forces(at point: ComplexBatch, refreshQuantum: Bool) {
@@ -45,8 +47,10 @@ public struct ClassicalRK4 {
     }
 
     /// `k = -i (F_c + F_qc)` (slope `index` of `slopes`) and `out = z + h k`.
-    private static func stage(_ index: Int, of slopes: inout ComplexBatch, out: inout ComplexBatch, from z: ComplexBatch,
-                              _ fc: ComplexBatch, _ fq: ComplexBatch, h: Double) {
+    private static func stage(
+        _ index: Int, of slopes: inout ComplexBatch, out: inout ComplexBatch, from z: ComplexBatch,
+        _ fc: ComplexBatch, _ fq: ComplexBatch, h: Double
+    ) {
         let count = z.re.count, offset = index * count
         ComplexBatch.withUnsafeMutableHandles(&slopes, &out) { k, out in
             ComplexBatch.withUnsafeHandles(z, fc, fq) { z, fc, fq in
@@ -64,8 +68,10 @@ public struct ClassicalRK4 {
     }
 
     /// `z += dt/6 (k1 + 2 k2 + 2 k3 + k4)` with `k4 = -i (F_c + F_qc)`.
-    private static func finish(z: inout ComplexBatch, _ slopes: ComplexBatch, _ fc: ComplexBatch, _ fq: ComplexBatch,
-                               dt: Double) {
+    private static func finish(
+        z: inout ComplexBatch, _ slopes: ComplexBatch, _ fc: ComplexBatch, _ fq: ComplexBatch,
+        dt: Double
+    ) {
         let count = z.re.count, sixth = dt / 6.0
         z.withUnsafeMutableHandle(reading: slopes) { z, k in
             ComplexBatch.withUnsafeHandles(fc, fq) { fc, fq in

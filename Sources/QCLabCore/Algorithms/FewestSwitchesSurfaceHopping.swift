@@ -31,12 +31,17 @@ public struct FewestSwitchesSurfaceHopping: StepPlanningAlgorithm {
     /// The step plan every batch uses, or `nil` for the fastest that applies.
     package var forcedStepPlan: StepPlan?
 
-    public init(deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false) {
-        self.init(deterministic: deterministic, gaugeFixing: gaugeFixing, useGaugeFieldForce: useGaugeFieldForce, stepPlan: nil)
+    public init(deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false)
+    {
+        self.init(
+            deterministic: deterministic, gaugeFixing: gaugeFixing, useGaugeFieldForce: useGaugeFieldForce,
+            stepPlan: nil)
     }
 
-    package init(deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false,
-                 stepPlan: StepPlan?) {
+    package init(
+        deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false,
+        stepPlan: StepPlan?
+    ) {
         self.deterministic = deterministic
         self.gaugeFixing = gaugeFixing
         self.useGaugeFieldForce = useGaugeFieldForce
@@ -46,17 +51,22 @@ public struct FewestSwitchesSurfaceHopping: StepPlanningAlgorithm {
     public func branchCount(for model: any Model) -> Int { deterministic ? model.numQuantumStates : 1 }
 
     /// Whether the classical step adds the model's gauge-field force.
-    package func addsGaugeFieldForce(_ model: any Model) -> Bool { useGaugeFieldForce && model is any GaugeFieldForceModel }
+    package func addsGaugeFieldForce(_ model: any Model) -> Bool {
+        useGaugeFieldForce && model is any GaugeFieldForceModel
+    }
 
     /// Every step plan that applies to `model` with these settings.
     package func applicablePlans(for model: any Model) -> [StepPlan] {
-        StepPlan.applicablePlans(model: model, diagonalizes: true, gaugeFixing: gaugeFixing,
-                                 gaugeFieldForce: addsGaugeFieldForce(model))
+        StepPlan.applicablePlans(
+            model: model, diagonalizes: true, gaugeFixing: gaugeFixing,
+            gaugeFieldForce: addsGaugeFieldForce(model))
     }
 
     package func stepPlan(for model: any Model) -> StepPlan? {
-        forcedStepPlan ?? StepPlan.fastest(model: model, diagonalizes: true, gaugeFixing: gaugeFixing,
-                                           gaugeFieldForce: addsGaugeFieldForce(model))
+        forcedStepPlan
+            ?? StepPlan.fastest(
+                model: model, diagonalizes: true, gaugeFixing: gaugeFixing,
+                gaugeFieldForce: addsGaugeFieldForce(model))
     }
 
     /// QC Lab's FSSH collect recipe: `t`, `dm_db` (the active surfaces as populations with
@@ -66,15 +76,20 @@ public struct FewestSwitchesSurfaceHopping: StepPlanningAlgorithm {
         [.time, .surfaceHoppingDensityMatrix(states: model.numQuantumStates), .activeSurfaceEnergy, .classicalEnergy]
     }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
-                         outputs: [Output]) throws -> SimulationData {
+    public func runBatch(
+        model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
+        outputs: [Output]
+    ) throws -> SimulationData {
         let branches = branchCount(for: model)
         guard seeds.count % branches == 0 else {
             throw QCLabError.invalidSetting(
-                "batch_size", "must be a multiple of the \(branches) quantum states in deterministic surface hopping (a batch of \(seeds.count))")
+                "batch_size",
+                "must be a multiple of the \(branches) quantum states in deterministic surface hopping (a batch of \(seeds.count))"
+            )
         }
-        var batch = try SurfaceHoppingBatch(algorithm: self, model: model, grid: grid, seeds: seeds,
-                                            initialWavefunction: initialWavefunction)
+        var batch = try SurfaceHoppingBatch(
+            algorithm: self, model: model, grid: grid, seeds: seeds,
+            initialWavefunction: initialWavefunction)
         return try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds, branches: branches)
     }
 }
@@ -142,8 +157,10 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
 
     /// Draws the initial conditions and active surfaces of `seeds` (QC Lab's FSSH
     /// initialization recipe), with the algorithm's step plan for `model`.
-    package init(algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
-                initialWavefunction: [Complex<Double>]) throws {
+    package init(
+        algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
+        initialWavefunction: [Complex<Double>]
+    ) throws {
         let n = model.numQuantumStates, rows = seeds.count
         let branches = algorithm.branchCount(for: model)
         let plan = algorithm.stepPlan(for: model)!
@@ -160,13 +177,17 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
         wfDb = ComplexBatch(repeating: initialWavefunction, batchSize: rows)
         wfAdb = wfDb
         hamiltonian = ComplexBatch(components: n * n, batchSize: rows)
-        frame = try AdiabaticFrame(states: n, rows: rows, isReal: model.hamiltonianIsReal, strategy: plan.eigensolver,
-                                   realEigenvectors: plan.realProducts)
+        frame = try AdiabaticFrame(
+            states: n, rows: rows, isReal: model.hamiltonianIsReal, strategy: plan.eigensolver,
+            realEigenvectors: plan.realProducts)
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: rows)
         activeWavefunction = wfDb
         usesTwoStateKernel = plan.quantum == .fusedTwoState
-        scatteringStep = plan.quantum == .fusedScatteringStep
-            ? (model as? any BuiltInScatteringSurfaces).map { ScatteringSurfaceHoppingStep(model: $0, batchSize: rows) } : nil
+        scatteringStep =
+            plan.quantum == .fusedScatteringStep
+            ? (model as? any BuiltInScatteringSurfaces).map {
+                ScatteringSurfaceHoppingStep(model: $0, batchSize: rows)
+            } : nil
         fusedModel = plan.classical == .fused ? fusedClassicalDynamics(of: model) : nil
         fusedStep = fusedModel?.fusedClassicalStep(dt: grid.dtUpdate, batchSize: rows)
         gaugeField = algorithm.useGaugeFieldForce ? model as? any GaugeFieldForceModel : nil
@@ -176,9 +197,10 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
         // Lab's hop_prob_rand_vals).
         let groups = rows / branches
         hopRandom = LegacyRandomStreams(seeds: (0..<groups).map { branchSeeds[$0 * branches] })
-        hop = HopArrays(draws: [Double](repeating: 0, count: groups),
-                        probabilities: [Double](repeating: 0, count: n * rows),
-                        targets: [Int](repeating: -1, count: rows))
+        hop = HopArrays(
+            draws: [Double](repeating: 0, count: groups),
+            probabilities: [Double](repeating: 0, count: n * rows),
+            targets: [Int](repeating: -1, count: rows))
 
         model.quantumHamiltonian(z: z, into: &hamiltonian)
         try ModelChecks.check(model, z: z, hamiltonian: hamiltonian)
@@ -230,8 +252,9 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
                 if let gaugeField {
                     let surfaces = activeSurface, psi = activeWavefunction
                     classical.step(model: model, z: &z, psi: psi, dt: dt) { point, force in
-                        gaugeField.quantumClassicalForce(z: point, wavefunction: psi, activeSurface: surfaces,
-                                                         withGaugeFieldInto: &force)
+                        gaugeField.quantumClassicalForce(
+                            z: point, wavefunction: psi, activeSurface: surfaces,
+                            withGaugeFieldInto: &force)
                     }
                 } else {
                     classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)
@@ -242,17 +265,21 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
         }
         if !fused {
             // Leaves each row's active eigenvector in the frame's scratch.
-            try frame.quantumStep(wfDb: &wfDb, wfAdb: &wfAdb, wfAdbIsCurrent: wfAdbIsAdjointProduct, dt: dt,
-                                  hamiltonian: hamiltonian, gaugeFixing: settings.gaugeFixing, z: z, model: model,
-                                  activeSurface: activeSurface, into: &hop.probabilities)
-            SurfaceHoppingKernels.hopTargets(probabilities: hop.probabilities, draws: hop.draws, branches: branches,
-                                             states: states, into: &hop.targets)
+            try frame.quantumStep(
+                wfDb: &wfDb, wfAdb: &wfAdb, wfAdbIsCurrent: wfAdbIsAdjointProduct, dt: dt,
+                hamiltonian: hamiltonian, gaugeFixing: settings.gaugeFixing, z: z, model: model,
+                activeSurface: activeSurface, into: &hop.probabilities)
+            SurfaceHoppingKernels.hopTargets(
+                probabilities: hop.probabilities, draws: hop.draws, branches: branches,
+                states: states, into: &hop.targets)
         }
         wfAdbIsAdjointProduct = !fused
         hopEvents.removeAll(keepingCapacity: true)
         for row in 0..<rows where hop.targets[row] >= 0 {
-            hopEvents.append(frame.attemptHop(row: row, to: hop.targets[row], z: &z, activeSurface: &activeSurface,
-                                              model: model))
+            hopEvents.append(
+                frame.attemptHop(
+                    row: row, to: hop.targets[row], z: &z, activeSurface: &activeSurface,
+                    model: model))
         }
         if hopEvents.contains(where: \.succeeded) {
             frame.activeEigenvectors(activeSurface, into: &activeWavefunction)
@@ -284,25 +311,35 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
     /// Calls `body` with the coordinates and the arrays of a two-state step
     /// (`qclab_two_state_step`), the active eigenvector going into `activeWavefunction`: the
     /// one place where the fused kernels reach the batch's storage.
-    private mutating func withTwoStateStep(dt: Double,
-                                           _ body: (ComplexBatch.UnsafeMutableHandle, qclab_two_state_step) -> Bool) -> Bool {
+    private mutating func withTwoStateStep(
+        dt: Double,
+        _ body: (ComplexBatch.UnsafeMutableHandle, qclab_two_state_step) -> Bool
+    ) -> Bool {
         let rows = Int64(rows), branches = Int64(branches)
         return ComplexBatch.withUnsafeMutableHandles(&z, &hamiltonian, &activeWavefunction) { z, h, g in
-        ComplexBatch.withUnsafeMutableHandles(&wfDb, &wfAdb) { db, adb in
-        frame.withUnsafeMutableEigenpairs { eigen in hop.withUnsafeMutableHandle(activeSurface: activeSurface) { hop in
-            body(z, qclab_two_state_step(batch: rows, branches: branches, dt: dt, h: h.re, previous_v: eigen.previous.re,
-                                         w: eigen.values, v_re: eigen.vectors.re, v_im: eigen.vectors.im,
-                                         wf_db_re: db.re, wf_db_im: db.im, wf_adb_re: adb.re, wf_adb_im: adb.im,
-                                         active: hop.active, draws: hop.draws, probability: hop.probabilities,
-                                         active_re: g.re, active_im: g.im, target: hop.targets))
-        }}}}
+            ComplexBatch.withUnsafeMutableHandles(&wfDb, &wfAdb) { db, adb in
+                frame.withUnsafeMutableEigenpairs { eigen in
+                    hop.withUnsafeMutableHandle(activeSurface: activeSurface) { hop in
+                        body(
+                            z,
+                            qclab_two_state_step(
+                                batch: rows, branches: branches, dt: dt, h: h.re, previous_v: eigen.previous.re,
+                                w: eigen.values, v_re: eigen.vectors.re, v_im: eigen.vectors.im,
+                                wf_db_re: db.re, wf_db_im: db.im, wf_adb_re: adb.re, wf_adb_im: adb.im,
+                                active: hop.active, draws: hop.draws, probability: hop.probabilities,
+                                active_re: g.re, active_im: g.im, target: hop.targets))
+                    }
+                }
+            }
+        }
     }
 
     /// The state outputs see at a collect point.
     package func collectState(time: Double) -> CollectState {
-        CollectState(model: model, time: time, z: z, wfDb: wfDb, hamiltonian: hamiltonian,
-                     weights: settings.deterministic ? weights : nil, frame: frame, activeSurface: activeSurface,
-                     wfAdb: wfAdb, activeWavefunction: activeWavefunction)
+        CollectState(
+            model: model, time: time, z: z, wfDb: wfDb, hamiltonian: hamiltonian,
+            weights: settings.deterministic ? weights : nil, frame: frame, activeSurface: activeSurface,
+            wfAdb: wfAdb, activeWavefunction: activeWavefunction)
     }
 }
 
@@ -326,13 +363,17 @@ private struct HopArrays {
     /// and on `activeSurface` (read).
     @inline(__always)
     mutating func withUnsafeMutableHandle<R>(activeSurface: [Int], _ body: (UnsafeHandle) -> R) -> R {
-        activeSurface.withUnsafeInt64Pointer { active in draws.withUnsafeBufferPointer { draws in
-            probabilities.withUnsafeMutableBufferPointer { probabilities in
-                targets.withUnsafeMutableInt64Pointer { targets in
-                    body(UnsafeHandle(active: active, draws: draws.baseAddress, probabilities: probabilities.baseAddress,
-                                      targets: targets))
+        activeSurface.withUnsafeInt64Pointer { active in
+            draws.withUnsafeBufferPointer { draws in
+                probabilities.withUnsafeMutableBufferPointer { probabilities in
+                    targets.withUnsafeMutableInt64Pointer { targets in
+                        body(
+                            UnsafeHandle(
+                                active: active, draws: draws.baseAddress, probabilities: probabilities.baseAddress,
+                                targets: targets))
+                    }
                 }
             }
-        }}
+        }
     }
 }

@@ -33,11 +33,14 @@ package struct MSMASHBatch: TrajectoryBatch {
     private let fusedModel: (any FusedClassicalDynamics)?
     private var fusedStep: (any FusedClassicalStep)?
 
-    package init(algorithm: MultiStateMappingApproachToSurfaceHopping, model: any Model, seeds: [Int],
-         initialWavefunction: [Complex<Double>]) throws {
+    package init(
+        algorithm: MultiStateMappingApproachToSurfaceHopping, model: any Model, seeds: [Int],
+        initialWavefunction: [Complex<Double>]
+    ) throws {
         let n = model.numQuantumStates, rows = seeds.count
         guard initialWavefunction.count == n else {
-            throw QCLabError.invalidInitialState("wf_db has \(initialWavefunction.count) entries, the model \(n) states")
+            throw QCLabError.invalidInitialState(
+                "wf_db has \(initialWavefunction.count) entries, the model \(n) states")
         }
         self.model = model
         settings = algorithm
@@ -48,12 +51,15 @@ package struct MSMASHBatch: TrajectoryBatch {
         if let sampler = model as? any MSMASHWavefunctionSampling {
             wfDb = sampler.sampleMSMASHWavefunction(initial: initialWavefunction, seeds: seeds)
         } else {
-            wfDb = MultiStateMappingApproachToSurfaceHopping.focusedWavefunctions(initial: initialWavefunction, seeds: seeds)
+            wfDb = MultiStateMappingApproachToSurfaceHopping.focusedWavefunctions(
+                initial: initialWavefunction, seeds: seeds)
         }
         hamiltonian = ComplexBatch(components: n * n, batchSize: rows)
-        frame = try AdiabaticFrame(states: n, rows: rows, isReal: model.hamiltonianIsReal, strategy: nil, realEigenvectors: false)
+        frame = try AdiabaticFrame(
+            states: n, rows: rows, isReal: model.hamiltonianIsReal, strategy: nil, realEigenvectors: false)
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: rows)
-        fusedModel = algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel
+        fusedModel =
+            algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel
             ? nil : fusedClassicalDynamics(of: model)
         fusedStep = nil
         model.quantumHamiltonian(z: z, into: &hamiltonian)
@@ -72,7 +78,8 @@ package struct MSMASHBatch: TrajectoryBatch {
 
     /// The state outputs see at a collect point.
     package func collectState(time: Double) -> CollectState {
-        CollectState(model: model, time: time, z: z, wfDb: wfDb, hamiltonian: hamiltonian, activeSurface: activeSurface)
+        CollectState(
+            model: model, time: time, z: z, wfDb: wfDb, hamiltonian: hamiltonian, activeSurface: activeSurface)
     }
 
     /// One update step (QC Lab's MSMASH update recipe).
@@ -85,15 +92,17 @@ package struct MSMASHBatch: TrajectoryBatch {
         } else if settings.useGaugeFieldForce, let gauged = model as? any GaugeFieldForceModel {
             let surfaces = activeSurface, psi = activeWavefunction
             classical.step(model: model, z: &z, psi: psi, dt: dt) { point, force in
-                gauged.quantumClassicalForce(z: point, wavefunction: psi, activeSurface: surfaces, withGaugeFieldInto: &force)
+                gauged.quantumClassicalForce(
+                    z: point, wavefunction: psi, activeSurface: surfaces, withGaugeFieldInto: &force)
             }
         } else {
             classical.step(model: model, z: &z, psi: activeWavefunction, dt: dt)
         }
         // QC Lab's MSMASH propagator (each row's own time, phases through libm) with the
         // eigenpairs of the step's start.
-        MSMASHRows.propagate(&wfDb, eigenvalues: frame.eigenvalues, eigenvectors: frame.previousEigenvectors,
-                             dt: [Double](repeating: dt, count: rows))
+        MSMASHRows.propagate(
+            &wfDb, eigenvalues: frame.eigenvalues, eigenvectors: frame.previousEigenvectors,
+            dt: [Double](repeating: dt, count: rows))
         if fusedModel == nil { model.quantumHamiltonian(z: z, into: &hamiltonian) }
         try frame.diagonalize(hamiltonian)
         frame.fixGauge(settings.gaugeFixing, z: z, model: model)
@@ -103,13 +112,16 @@ package struct MSMASHBatch: TrajectoryBatch {
 
     /// QC Lab's `update_resolve_hops_msmash`: the rows whose most populated surface is no
     /// longer their active one are replayed from the step's start, hop by hop.
-    private mutating func resolveHops(zStart: ComplexBatch, wfStart: ComplexBatch, activeStart: [Int], dt: Double) throws {
+    private mutating func resolveHops(zStart: ComplexBatch, wfStart: ComplexBatch, activeStart: [Int], dt: Double)
+        throws
+    {
         let dominant = MSMASHRows.dominantSurfaces(wfDb, frame.eigenvectors)
         let crossers = (0..<rows).filter { dominant[$0] != activeStart[$0] }
         guard !crossers.isEmpty else { return }
-        var hop = MSMASHRows(model: model, settings: settings,
-                             z: zStart.gathering(rows: crossers), wfDb: wfStart.gathering(rows: crossers),
-                             active: crossers.map { activeStart[$0] }, dt: dt)
+        var hop = MSMASHRows(
+            model: model, settings: settings,
+            z: zStart.gathering(rows: crossers), wfDb: wfStart.gathering(rows: crossers),
+            active: crossers.map { activeStart[$0] }, dt: dt)
         try hop.resolve()
         z.scatter(rows: crossers, from: hop.z)
         wfDb.scatter(rows: crossers, from: hop.wfDb)
@@ -146,8 +158,10 @@ package struct MSMASHRows {
     package private(set) var roundingDecided: [Int]
     private var done: [Bool]
 
-    package init(model: any Model, settings: MultiStateMappingApproachToSurfaceHopping, z: ComplexBatch, wfDb: ComplexBatch,
-         active: [Int], dt: Double) {
+    package init(
+        model: any Model, settings: MultiStateMappingApproachToSurfaceHopping, z: ComplexBatch, wfDb: ComplexBatch,
+        active: [Int], dt: Double
+    ) {
         (self.model, self.settings, self.z, self.wfDb, self.active) = (model, settings, z, wfDb, active)
         self.dt = [Double](repeating: dt, count: active.count)
         done = [Bool](repeating: false, count: active.count)
@@ -211,14 +225,17 @@ package struct MSMASHRows {
                 let destination = crossing.indices.map { runnerUp(mid.wfAdb, row: $0, active: sub.active[$0]) }
                 var tCross = [Double](repeating: 0, count: crossing.count)
                 for i in crossing.indices {
-                    let accepted = hopOrReverse(z: mid.z.trajectory(i), wfAdb: mid.wfAdb.trajectory(i), from: sub.active[i],
-                                                to: destination[i], stepped: mid, row: i).accepted
+                    let accepted = hopOrReverse(
+                        z: mid.z.trajectory(i), wfAdb: mid.wfAdb.trajectory(i), from: sub.active[i],
+                        to: destination[i], stepped: mid, row: i
+                    ).accepted
                     tCross[i] = accepted ? upper[i] : lower[i]
                 }
                 let crossed = try rk4Step(sub, dt: tCross)
                 for (i, row) in crossing.enumerated() {
-                    let (zNew, accepted, degenerate) = hopOrReverse(z: crossed.z.trajectory(i), wfAdb: crossed.wfAdb.trajectory(i),
-                                                                    from: active[row], to: destination[i], stepped: crossed, row: i)
+                    let (zNew, accepted, degenerate) = hopOrReverse(
+                        z: crossed.z.trajectory(i), wfAdb: crossed.wfAdb.trajectory(i),
+                        from: active[row], to: destination[i], stepped: crossed, row: i)
                     if degenerate { roundingDecided[row] += 1 }
                     z.setTrajectory(row, zNew)
                     wfDb.setTrajectory(row, crossed.wfDb.trajectory(i))
@@ -228,16 +245,19 @@ package struct MSMASHRows {
             }
             if attempt == maxHops && !crossing.isEmpty {
                 // The last pass: finish the step on the current surfaces and take one more hop if due.
-                let last = try rk4Step(try startOf(rows: crossing, z: z.gathering(rows: crossing),
-                                                   wfDb: wfDb.gathering(rows: crossing)),
-                                       dt: crossing.map { dt[$0] })
+                let last = try rk4Step(
+                    try startOf(
+                        rows: crossing, z: z.gathering(rows: crossing),
+                        wfDb: wfDb.gathering(rows: crossing)),
+                    dt: crossing.map { dt[$0] })
                 let dominantLast = Self.dominantSurfaces(last.wfDb, last.eigenvectors)
                 for (i, row) in crossing.enumerated() {
                     z.setTrajectory(row, last.z.trajectory(i))
                     wfDb.setTrajectory(row, last.wfDb.trajectory(i))
                     guard dominantLast[i] != active[row] else { continue }
-                    let (zNew, accepted, degenerate) = hopOrReverse(z: last.z.trajectory(i), wfAdb: last.wfAdb.trajectory(i),
-                                                                    from: active[row], to: dominantLast[i], stepped: last, row: i)
+                    let (zNew, accepted, degenerate) = hopOrReverse(
+                        z: last.z.trajectory(i), wfAdb: last.wfAdb.trajectory(i),
+                        from: active[row], to: dominantLast[i], stepped: last, row: i)
                     if degenerate { roundingDecided[row] += 1 }
                     z.setTrajectory(row, zNew)
                     if accepted { active[row] = dominantLast[i] }
@@ -254,8 +274,9 @@ package struct MSMASHRows {
         let frame = try eigenframe(h, z: z, gaugeFixedAgainst: nil)
         let (values, vectors) = (frame.eigenvalues, frame.eigenvectors)
         let surfaces = rows.map { active[$0] }
-        return Start(rows: rows, z: z, wfDb: wfDb, eigenvalues: values, eigenvectors: vectors,
-                     force: activeForce(z: z, eigenvectors: vectors, active: surfaces), active: surfaces)
+        return Start(
+            rows: rows, z: z, wfDb: wfDb, eigenvalues: values, eigenvectors: vectors,
+            force: activeForce(z: z, eigenvectors: vectors, active: surfaces), active: surfaces)
     }
 
     /// `<ψ_a|∂H_qc/∂z*|ψ_a>` on each row's active adiabatic state, plus the gauge-field force
@@ -346,8 +367,10 @@ package struct MSMASHRows {
     /// Runeson's direction `Σ_k Re(d_{kn} c_k* c_n) - Σ_k Re(d_{km} c_k* c_m)` (Eq. E2) to
     /// conserve energy, or, when that fails, reverse the momentum along the same direction
     /// built from the derivative couplings (if `reverse_frustrated_hops`).
-    private func hopOrReverse(z zRow: [Complex<Double>], wfAdb c: [Complex<Double>], from n: Int, to m: Int, stepped: Stepped,
-                              row t: Int) -> (z: [Complex<Double>], accepted: Bool, degenerate: Bool) {
+    private func hopOrReverse(
+        z zRow: [Complex<Double>], wfAdb c: [Complex<Double>], from n: Int, to m: Int, stepped: Stepped,
+        row t: Int
+    ) -> (z: [Complex<Double>], accepted: Bool, degenerate: Bool) {
         let count = stepped.z.batchSize
         let e = (0..<states).map { stepped.eigenvalues[$0 * count + t] }
         let v = (0..<states).map { k in (0..<states).map { stepped.eigenvectors[$0 * states + k, t] } }
@@ -356,7 +379,8 @@ package struct MSMASHRows {
         var terms = 0.0
         for k in 0..<states {
             if k != n {
-                let pair = model.hopDirection(z: zRow, initial: v[k], final: v[n], from: k, to: n, energyGap: e[n] - e[k])
+                let pair = model.hopDirection(
+                    z: zRow, initial: v[k], final: v[n], from: k, to: n, energyGap: e[n] - e[k])
                 for x in 0..<coordinates {
                     let term = (pair[x] * c[k].conjugate * c[n]).real
                     direction[x] = Complex(direction[x].real + term)
@@ -364,7 +388,8 @@ package struct MSMASHRows {
                 }
             }
             if k != m {
-                let pair = model.hopDirection(z: zRow, initial: v[k], final: v[m], from: k, to: m, energyGap: e[m] - e[k])
+                let pair = model.hopDirection(
+                    z: zRow, initial: v[k], final: v[m], from: k, to: m, energyGap: e[m] - e[k])
                 for x in 0..<coordinates {
                     let term = (pair[x] * c[k].conjugate * c[m]).real
                     direction[x] = Complex(direction[x].real - term)
@@ -382,7 +407,9 @@ package struct MSMASHRows {
         var along = [Double](repeating: 0, count: coordinates)
         for k in 0..<states {
             for (target, sign) in [(n, 1.0), (m, -1.0)] where k != target {
-                let d = model.couplingGradient(z: zRow, left: v[k], right: v[target]).map { $0.divided(by: e[target] - e[k]) }
+                let d = model.couplingGradient(z: zRow, left: v[k], right: v[target]).map {
+                    $0.divided(by: e[target] - e[k])
+                }
                 for x in 0..<coordinates {
                     let dq = (d[x] + d[x]).multiplied(by: (0.5 * mass[x] * weight[x]).squareRoot())
                     along[x] += sign * (dq * c[k].conjugate * c[target]).real
@@ -390,7 +417,9 @@ package struct MSMASHRows {
             }
         }
         let direction2 = (0..<coordinates).map { along[$0] / mass[$0].squareRoot() }
-        let momentum = (0..<coordinates).map { (2.0 * mass[$0] * weight[$0]).squareRoot() * zRow[$0].imaginary / mass[$0].squareRoot() }
+        let momentum = (0..<coordinates).map {
+            (2.0 * mass[$0] * weight[$0]).squareRoot() * zRow[$0].imaginary / mass[$0].squareRoot()
+        }
         var parallel = momentum
         if coordinates > 1 {
             var dot = 0.0, norm = 0.0
@@ -398,8 +427,10 @@ package struct MSMASHRows {
             parallel = direction2.map { dot / norm * $0 }
         }
         let reversed = (0..<coordinates).map { x in
-            Complex<Double>(zRow[x].real, (0.5 / (mass[x] * weight[x])).squareRoot()
-                        * (((momentum[x] - parallel[x]) + -parallel[x]) * mass[x].squareRoot()))
+            Complex<Double>(
+                zRow[x].real,
+                (0.5 / (mass[x] * weight[x])).squareRoot()
+                    * (((momentum[x] - parallel[x]) + -parallel[x]) * mass[x].squareRoot()))
         }
         return (reversed, false, degenerate)
     }
@@ -412,7 +443,9 @@ package struct MSMASHRows {
         ComplexBatchAlgebra.multiplyAdjoint(eigenvectors, wfDb, into: &wfAdb)
         return (0..<wfDb.batchSize).map { t in
             var best = 0
-            for k in 1..<max(wfDb.components, 1) where wfAdb[k, t].lengthSquared > wfAdb[best, t].lengthSquared { best = k }
+            for k in 1..<max(wfDb.components, 1) where wfAdb[k, t].lengthSquared > wfAdb[best, t].lengthSquared {
+                best = k
+            }
             return best
         }
     }
@@ -421,9 +454,11 @@ package struct MSMASHRows {
     /// to call, so its solver is sized for them and starts cold, like every fresh frame),
     /// gauge-fixed by the settings' `gauge_fixing` against `previous` when given.
     private func eigenframe(_ h: ComplexBatch, z: ComplexBatch, gaugeFixedAgainst previous: ComplexBatch?) throws
-        -> AdiabaticFrame {
-        var frame = try AdiabaticFrame(states: states, rows: h.batchSize, isReal: model.hamiltonianIsReal,
-                                       strategy: nil, realEigenvectors: false)
+        -> AdiabaticFrame
+    {
+        var frame = try AdiabaticFrame(
+            states: states, rows: h.batchSize, isReal: model.hamiltonianIsReal,
+            strategy: nil, realEigenvectors: false)
         try frame.diagonalize(h)
         if let previous {
             frame.previousEigenvectors = previous
@@ -433,7 +468,9 @@ package struct MSMASHRows {
     }
 
     /// `ψ ← V exp(-i E dt) V† ψ` with each row's own `dt` (`propagate_wf_db_adiabatic`).
-    package static func propagate(_ wf: inout ComplexBatch, eigenvalues: [Double], eigenvectors: ComplexBatch, dt: [Double]) {
+    package static func propagate(
+        _ wf: inout ComplexBatch, eigenvalues: [Double], eigenvectors: ComplexBatch, dt: [Double]
+    ) {
         var adiabatic = wf
         ComplexBatchAlgebra.multiplyAdjoint(eigenvectors, wf, into: &adiabatic)
         let batch = wf.batchSize
@@ -450,10 +487,11 @@ package struct MSMASHRows {
 extension MSMASHRows.Start {
     /// The same start on the sub-batch rows `local` (indices into this one).
     package func restricted(to local: [Int]) -> MSMASHRows.Start {
-        MSMASHRows.Start(rows: local.map { rows[$0] }, z: z.gathering(rows: local), wfDb: wfDb.gathering(rows: local),
-                         eigenvalues: eigenvalues.gathering(rows: local, batch: active.count),
-                         eigenvectors: eigenvectors.gathering(rows: local), force: force.gathering(rows: local),
-                         active: local.map { active[$0] })
+        MSMASHRows.Start(
+            rows: local.map { rows[$0] }, z: z.gathering(rows: local), wfDb: wfDb.gathering(rows: local),
+            eigenvalues: eigenvalues.gathering(rows: local, batch: active.count),
+            eigenvectors: eigenvectors.gathering(rows: local), force: force.gathering(rows: local),
+            active: local.map { active[$0] })
     }
 }
 

@@ -29,12 +29,15 @@ public struct MeanField: StepPlanningAlgorithm {
         [.time, .meanFieldDensityMatrix(states: model.numQuantumStates), .meanFieldQuantumEnergy, .classicalEnergy]
     }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
-                         outputs: [Output]) throws -> SimulationData {
+    public func runBatch(
+        model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
+        outputs: [Output]
+    ) throws -> SimulationData {
         let plan = stepPlan(for: model)!
         try plan.check(in: applicablePlans(for: model), for: model)
-        var batch = MeanFieldBatch(model: model, seeds: seeds, initialWavefunction: initialWavefunction, dt: grid.dtUpdate,
-                                   plan: plan)
+        var batch = MeanFieldBatch(
+            model: model, seeds: seeds, initialWavefunction: initialWavefunction, dt: grid.dtUpdate,
+            plan: plan)
         try ModelChecks.check(model, z: batch.z, hamiltonian: batch.hamiltonian)
         return try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds)
     }
@@ -64,7 +67,10 @@ package struct MeanFieldBatch: TrajectoryBatch {
     /// Draws the initial conditions of `seeds` and starts every wavefunction at
     /// `initialWavefunction`; with `dt`, whatever a step of that size needs is prepared
     /// here, so that no step allocates. Without a `plan`, the fastest that applies.
-    package init(model: any Model, seeds: [Int], initialWavefunction: [Complex<Double>], dt: Double? = nil, plan: StepPlan? = nil) {
+    package init(
+        model: any Model, seeds: [Int], initialWavefunction: [Complex<Double>], dt: Double? = nil,
+        plan: StepPlan? = nil
+    ) {
         let plan = plan ?? StepPlan.fastest(model: model, diagonalizes: false)
         self.plan = plan
         let batch = seeds.count, n = model.numQuantumStates

@@ -29,13 +29,17 @@ public struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
     /// Bisections that locate each crossing time (`msmash_num_bisections`, default 10).
     public var numBisections: Int
 
-    public init(gaugeFixing: FewestSwitchesSurfaceHopping.GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false,
-                reverseFrustratedHops: Bool = true, maxHops: Int = 10, numBisections: Int = 10) throws {
+    public init(
+        gaugeFixing: FewestSwitchesSurfaceHopping.GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false,
+        reverseFrustratedHops: Bool = true, maxHops: Int = 10, numBisections: Int = 10
+    ) throws {
         guard maxHops >= 0 else {
-            throw QCLabError.invalidAlgorithmSetting(name: "msmash_max_hops", reason: "must be a non-negative integer, got \(maxHops)")
+            throw QCLabError.invalidAlgorithmSetting(
+                name: "msmash_max_hops", reason: "must be a non-negative integer, got \(maxHops)")
         }
         guard numBisections >= 1 else {
-            throw QCLabError.invalidAlgorithmSetting(name: "msmash_num_bisections", reason: "must be a positive integer, got \(numBisections)")
+            throw QCLabError.invalidAlgorithmSetting(
+                name: "msmash_num_bisections", reason: "must be a positive integer, got \(numBisections)")
         }
         self.gaugeFixing = gaugeFixing
         self.useGaugeFieldForce = useGaugeFieldForce
@@ -51,9 +55,12 @@ public struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
         [.time, .mappingDensityMatrix(states: model.numQuantumStates)]
     }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
-                         outputs: [Output]) throws -> SimulationData {
-        var batch = try MSMASHBatch(algorithm: self, model: model, seeds: seeds, initialWavefunction: initialWavefunction)
+    public func runBatch(
+        model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
+        outputs: [Output]
+    ) throws -> SimulationData {
+        var batch = try MSMASHBatch(
+            algorithm: self, model: model, seeds: seeds, initialWavefunction: initialWavefunction)
         return try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds)
     }
 

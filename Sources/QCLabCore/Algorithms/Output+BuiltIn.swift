@@ -58,8 +58,10 @@ extension Output {
 
     /// `quantum_energy` of surface hopping: the active surface's energy, weighted per
     /// branch in deterministic mode (QC Lab's `update_quantum_energy_act_surf`).
-    public static let activeSurfaceEnergy = Output(name: "quantum_energy", shape: [],
-                                                   requirement: .activeSurfaces) { state, values in
+    public static let activeSurfaceEnergy = Output(
+        name: "quantum_energy", shape: [],
+        requirement: .activeSurfaces
+    ) { state, values in
         guard let active = state.activeWavefunction else { throw state.missing("quantum_energy", "active surfaces") }
         var scratch = active
         ComplexBatchAlgebra.expectation(active, state.hamiltonian, into: &values.re, scratch: &scratch)
@@ -100,8 +102,9 @@ extension Output {
             if let given = state.wfAdb {
                 wfAdb = given
             } else {
-                var frame = try AdiabaticFrame(states: n, rows: state.rows, isReal: state.model.hamiltonianIsReal,
-                                               strategy: .lapack)
+                var frame = try AdiabaticFrame(
+                    states: n, rows: state.rows, isReal: state.model.hamiltonianIsReal,
+                    strategy: .lapack)
                 try frame.diagonalize(state.hamiltonian)
                 wfAdb = state.wfDb
                 frame.toAdiabatic(state.wfDb, into: &wfAdb)
@@ -149,12 +152,14 @@ public enum OutputRegistry {
     /// Makes the output for a model.
     public typealias Factory = @Sendable (any Model) -> Output
 
-    private static let registry = Registry<Factory>(kind: "output", [
-        ("q", { .positions(coordinates: $0.numClassicalCoordinates) }),
-        ("p", { .momenta(coordinates: $0.numClassicalCoordinates) }),
-        ("adiabatic_populations", { .adiabaticPopulations(states: $0.numQuantumStates) }),
-        ("active_surface_populations", { .activeSurfacePopulations(states: $0.numQuantumStates) }),
-    ])
+    private static let registry = Registry<Factory>(
+        kind: "output",
+        [
+            ("q", { .positions(coordinates: $0.numClassicalCoordinates) }),
+            ("p", { .momenta(coordinates: $0.numClassicalCoordinates) }),
+            ("adiabatic_populations", { .adiabaticPopulations(states: $0.numQuantumStates) }),
+            ("active_surface_populations", { .activeSurfacePopulations(states: $0.numQuantumStates) }),
+        ])
 
     /// The names a job file may use, built-in first.
     public static var names: [String] { registry.names }

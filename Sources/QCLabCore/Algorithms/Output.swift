@@ -45,8 +45,10 @@ public struct Output: Sendable {
     }
 
     /// An output of per-trajectory values.
-    public init(name: String, shape: [Int], isComplex: Bool = false, requirement: Requirement = .none,
-                values: @escaping @Sendable (_ state: CollectState, _ values: inout ComplexBatch) throws -> Void) {
+    public init(
+        name: String, shape: [Int], isComplex: Bool = false, requirement: Requirement = .none,
+        values: @escaping @Sendable (_ state: CollectState, _ values: inout ComplexBatch) throws -> Void
+    ) {
         self.name = name
         self.shape = shape
         self.isComplex = isComplex
@@ -93,9 +95,11 @@ public struct CollectState {
     /// Rows (trajectories) of the batch.
     public var rows: Int { z.batchSize }
 
-    public init(model: any Model, time: Double, z: ComplexBatch, wfDb: ComplexBatch, hamiltonian: ComplexBatch,
-                weights: [Double]? = nil, frame: AdiabaticFrame? = nil, activeSurface: [Int]? = nil,
-                wfAdb: ComplexBatch? = nil, activeWavefunction: ComplexBatch? = nil) {
+    public init(
+        model: any Model, time: Double, z: ComplexBatch, wfDb: ComplexBatch, hamiltonian: ComplexBatch,
+        weights: [Double]? = nil, frame: AdiabaticFrame? = nil, activeSurface: [Int]? = nil,
+        wfAdb: ComplexBatch? = nil, activeWavefunction: ComplexBatch? = nil
+    ) {
         self.model = model
         self.time = time
         self.z = z
@@ -156,13 +160,15 @@ package struct OutputCollector {
                 // Element e's rows are re[e * rows ..< (e + 1) * rows] (and im alike).
                 let first = index * elements, stride = output.isComplex ? 2 : 1
                 values[o].re.withUnsafeBufferPointer {
-                    observables[o].record(slot: stride * first, stride: stride, elements: elements, rows: $0, count: rows,
-                                          branches: branches)
+                    observables[o].record(
+                        slot: stride * first, stride: stride, elements: elements, rows: $0, count: rows,
+                        branches: branches)
                 }
                 if output.isComplex {
                     values[o].im.withUnsafeBufferPointer {
-                        observables[o].record(slot: 2 * first + 1, stride: 2, elements: elements, rows: $0, count: rows,
-                                              branches: branches)
+                        observables[o].record(
+                            slot: 2 * first + 1, stride: 2, elements: elements, rows: $0, count: rows,
+                            branches: branches)
                     }
                 }
             }

@@ -41,8 +41,10 @@ package struct StepPlan: Sendable, Hashable, CustomStringConvertible {
     /// zeros for a real Hamiltonian, up to the ±1 of sign gauges).
     package var realProducts: Bool
 
-    package init(classical: ClassicalIntegrator, eigensolver: BatchEigensolver.Strategy?, quantum: QuantumKernelFusion,
-                realProducts: Bool) {
+    package init(
+        classical: ClassicalIntegrator, eigensolver: BatchEigensolver.Strategy?, quantum: QuantumKernelFusion,
+        realProducts: Bool
+    ) {
         self.classical = classical
         self.eigensolver = eigensolver
         self.quantum = quantum
@@ -56,14 +58,17 @@ package struct StepPlan: Sendable, Hashable, CustomStringConvertible {
 
     /// Every plan that applies to `model`: for an algorithm that diagonalizes (with
     /// `gaugeFixing`) or not, with the gauge-field force in the classical step or not.
-    package static func applicablePlans(model: any Model, diagonalizes: Bool,
-                                       gaugeFixing: FewestSwitchesSurfaceHopping.GaugeFixing? = nil,
-                                       gaugeFieldForce: Bool = false) -> [StepPlan] {
+    package static func applicablePlans(
+        model: any Model, diagonalizes: Bool,
+        gaugeFixing: FewestSwitchesSurfaceHopping.GaugeFixing? = nil,
+        gaugeFieldForce: Bool = false
+    ) -> [StepPlan] {
         let n = model.numQuantumStates, real = model.hamiltonianIsReal
         let integrators = ClassicalIntegrator.allCases.filter {
             $0 == .rk4 || (fusedClassicalDynamics(of: model) != nil && !gaugeFieldForce)
         }
-        let solvers: [BatchEigensolver.Strategy?] = diagonalizes
+        let solvers: [BatchEigensolver.Strategy?] =
+            diagonalizes
             ? BatchEigensolver.Strategy.allCases.filter { $0.applies(states: n, isReal: real) } : [nil]
         // Sign gauges keep a real Hamiltonian's eigenvectors real; phase_overlap does not.
         let realAllowed = real && gaugeFixing != .phaseOverlap
@@ -72,13 +77,15 @@ package struct StepPlan: Sendable, Hashable, CustomStringConvertible {
             for solver in solvers {
                 for realProducts in realAllowed ? [false, true] : [false] {
                     for quantum in QuantumKernelFusion.allCases {
-                        let plan = StepPlan(classical: classical, eigensolver: solver, quantum: quantum,
-                                            realProducts: realProducts)
+                        let plan = StepPlan(
+                            classical: classical, eigensolver: solver, quantum: quantum,
+                            realProducts: realProducts)
                         if quantum != .separate {
                             // The fused kernels solve 2 x 2 problems in closed form and multiply
                             // real eigenvectors; their fallback must be the same arithmetic.
                             guard diagonalizes, n == 2, realProducts, gaugeFixing == .signOverlap,
-                                  solver == .closedFormTwoByTwo else { continue }
+                                solver == .closedFormTwoByTwo
+                            else { continue }
                         }
                         if quantum == .fusedScatteringStep {
                             guard classical == .fused, model is any BuiltInScatteringSurfaces else { continue }
@@ -92,18 +99,22 @@ package struct StepPlan: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The fastest plan that applies (see ``applicablePlans(model:diagonalizes:gaugeFixing:gaugeFieldForce:)``).
-    package static func fastest(model: any Model, diagonalizes: Bool,
-                               gaugeFixing: FewestSwitchesSurfaceHopping.GaugeFixing? = nil,
-                               gaugeFieldForce: Bool = false) -> StepPlan {
+    package static func fastest(
+        model: any Model, diagonalizes: Bool,
+        gaugeFixing: FewestSwitchesSurfaceHopping.GaugeFixing? = nil,
+        gaugeFieldForce: Bool = false
+    ) -> StepPlan {
         let n = model.numQuantumStates, real = model.hamiltonianIsReal
         let realProducts = real && gaugeFixing != .phaseOverlap
         let solver = diagonalizes ? BatchEigensolver.Strategy.fastest(states: n, isReal: real) : nil
-        let classical: ClassicalIntegrator = fusedClassicalDynamics(of: model) != nil && !gaugeFieldForce ? .fused : .rk4
+        let classical: ClassicalIntegrator =
+            fusedClassicalDynamics(of: model) != nil && !gaugeFieldForce ? .fused : .rk4
         let twoState = diagonalizes && realProducts && gaugeFixing == .signOverlap && solver == .closedFormTwoByTwo
         let wholeStep = twoState && classical == .fused && model is any BuiltInScatteringSurfaces
-        return StepPlan(classical: classical, eigensolver: solver,
-                        quantum: wholeStep ? .fusedScatteringStep : (twoState ? .fusedTwoState : .separate),
-                        realProducts: realProducts)
+        return StepPlan(
+            classical: classical, eigensolver: solver,
+            quantum: wholeStep ? .fusedScatteringStep : (twoState ? .fusedTwoState : .separate),
+            realProducts: realProducts)
     }
 
     /// Throws ``QCLabError/invalidSetting(_:_:)`` unless this plan is one of `plans`.

@@ -16,50 +16,56 @@ package enum SurfaceHoppingKernels {
     /// the overlap (`phase_overlap`). `overlap` is scratch with `N` components. `real`
     /// (sign_overlap only) promises that `v`'s imaginary parts are zero: the kernel then
     /// reads and writes the real parts alone, which gives the same signs.
-    package static func alignWithPrevious(_ v: inout ComplexBatch, previous: ComplexBatch, byPhase: Bool,
-                                  overlap: inout ComplexBatch, real: Bool = false) {
+    package static func alignWithPrevious(
+        _ v: inout ComplexBatch, previous: ComplexBatch, byPhase: Bool,
+        overlap: inout ComplexBatch, real: Bool = false
+    ) {
         let n = overlap.components, batch = v.batchSize
-        ComplexBatch.withUnsafeMutableHandles(&v, &overlap) { v, o in previous.withUnsafeHandle { p in
-            guard byPhase else {
-                qclab_align_signs(Int64(batch), Int64(n), v.re, real ? nil : v.im, p.re, real ? nil : p.im, o.re)
-                return
-            }
-            let (vr, vi, pr, pi, or, oi) = (v.re!, v.im!, p.re!, p.im!, o.re!, o.im!)
-            for k in 0..<n {
-                let o = k * batch
-                for t in 0..<batch { or[o + t] = 0; oi[o + t] = 0 }
-                // <v_prev,k | v_k> = Σ_a conj(prev_ak) v_ak
-                for a in 0..<n {
-                    let e = (a * n + k) * batch
+        ComplexBatch.withUnsafeMutableHandles(&v, &overlap) { v, o in
+            previous.withUnsafeHandle { p in
+                guard byPhase else {
+                    qclab_align_signs(Int64(batch), Int64(n), v.re, real ? nil : v.im, p.re, real ? nil : p.im, o.re)
+                    return
+                }
+                let (vr, vi, pr, pi, or, oi) = (v.re!, v.im!, p.re!, p.im!, o.re!, o.im!)
+                for k in 0..<n {
+                    let o = k * batch
+                    for t in 0..<batch { or[o + t] = 0; oi[o + t] = 0 }
+                    // <v_prev,k | v_k> = Σ_a conj(prev_ak) v_ak
+                    for a in 0..<n {
+                        let e = (a * n + k) * batch
+                        for t in 0..<batch {
+                            or[o + t] += pr[e + t] * vr[e + t] + pi[e + t] * vi[e + t]
+                            oi[o + t] += pr[e + t] * vi[e + t] - pi[e + t] * vr[e + t]
+                        }
+                    }
+                    // exp(-i angle(overlap)) = conj(overlap) / |overlap| (1 for a zero overlap).
                     for t in 0..<batch {
-                        or[o + t] += pr[e + t] * vr[e + t] + pi[e + t] * vi[e + t]
-                        oi[o + t] += pr[e + t] * vi[e + t] - pi[e + t] * vr[e + t]
+                        let re = or[o + t], im = oi[o + t], length = (re * re + im * im).squareRoot()
+                        let angle = atan2(im, re)
+                        or[o + t] = length > 0 ? cos(angle) : 1
+                        oi[o + t] = length > 0 ? -sin(angle) : 0
+                    }
+                    for a in 0..<n {
+                        let e = (a * n + k) * batch
+                        for t in 0..<batch {
+                            let xr = vr[e + t], xi = vi[e + t], fr = or[o + t], fi = oi[o + t]
+                            vr[e + t] = xr * fr - xi * fi
+                            vi[e + t] = xr * fi + xi * fr
+                        }
                     }
                 }
-                // exp(-i angle(overlap)) = conj(overlap) / |overlap| (1 for a zero overlap).
-                for t in 0..<batch {
-                    let re = or[o + t], im = oi[o + t], length = (re * re + im * im).squareRoot()
-                    let angle = atan2(im, re)
-                    or[o + t] = length > 0 ? cos(angle) : 1
-                    oi[o + t] = length > 0 ? -sin(angle) : 0
-                }
-                for a in 0..<n {
-                    let e = (a * n + k) * batch
-                    for t in 0..<batch {
-                        let xr = vr[e + t], xi = vi[e + t], fr = or[o + t], fi = oi[o + t]
-                        vr[e + t] = xr * fr - xi * fi
-                        vi[e + t] = xr * fi + xi * fr
-                    }
-                }
             }
-        }}
+        }
     }
 
     /// `out[a] = V[a][active]`: each row's active eigenvector.
     package static func gatherActive(_ v: ComplexBatch, activeSurface: [Int], into out: inout ComplexBatch) {
-        out.withUnsafeMutableHandle(reading: v) { o, v in activeSurface.withUnsafeInt64Pointer { active in
-            qclab_gather_active(Int64(o.batchSize), Int64(o.components), v.re, v.im, active, o.re, o.im)
-        }}
+        out.withUnsafeMutableHandle(reading: v) { o, v in
+            activeSurface.withUnsafeInt64Pointer { active in
+                qclab_gather_active(Int64(o.batchSize), Int64(o.components), v.re, v.im, active, o.re, o.im)
+            }
+        }
     }
 
     /// The fewest-switches hopping probabilities of every row and state,
@@ -68,17 +74,21 @@ package enum SurfaceHoppingKernels {
     /// negative → 0, NaN → 0, +inf → 1e102, and `P_a = 0`. `gathered` is `N`-component
     /// scratch that receives each row's active eigenvector; `workspace` holds `4 × batch` doubles.
     /// `realEigenvectors` leaves the eigenvectors' imaginary parts out of the overlaps.
-    package static func hopProbabilities(previous: ComplexBatch, current: ComplexBatch, wfAdb: ComplexBatch,
-                                 activeSurface: [Int], gathered: inout ComplexBatch,
-                                 probabilities: inout [Double], workspace: UnsafeScratch<Double>,
-                                 realEigenvectors: Bool = false) {
+    package static func hopProbabilities(
+        previous: ComplexBatch, current: ComplexBatch, wfAdb: ComplexBatch,
+        activeSurface: [Int], gathered: inout ComplexBatch,
+        probabilities: inout [Double], workspace: UnsafeScratch<Double>,
+        realEigenvectors: Bool = false
+    ) {
         gatherActive(current, activeSurface: activeSurface, into: &gathered)
         precondition(workspace.count >= 4 * wfAdb.batchSize)
         ComplexBatch.withUnsafeHandles(previous, gathered, wfAdb) { p, g, c in
-        withUnsafeRowArrays(activeSurface, &probabilities, states: c.components) { active, probabilities in
-            qclab_hop_probabilities(Int64(c.batchSize), Int64(c.components), p.re, realEigenvectors ? nil : p.im,
-                                    g.re, g.im, c.re, c.im, active, probabilities, workspace.pointer)
-        }}
+            withUnsafeRowArrays(activeSurface, &probabilities, states: c.components) { active, probabilities in
+                qclab_hop_probabilities(
+                    Int64(c.batchSize), Int64(c.components), p.re, realEigenvectors ? nil : p.im,
+                    g.re, g.im, c.re, c.im, active, probabilities, workspace.pointer)
+            }
+        }
     }
 
     /// With `rotated` (`r = exp(-i E dt) V_prev† ψ_db`), the propagation `wfDb = V_prev r`
@@ -88,32 +98,42 @@ package enum SurfaceHoppingKernels {
     /// with real eigenvectors; all in one sweep over `v` and `previous` (the C kernel
     /// `qclab_fssh_real_sign_sweep`): the same bits, with `gathered` receiving each row's
     /// signed active eigenvector. `workspace` holds at least `max(N, 2) × batch` doubles.
-    package static func realSignSweep(_ v: inout ComplexBatch, previous: ComplexBatch, rotated: ComplexBatch?,
-                              wfDb: inout ComplexBatch, wfAdb: inout ComplexBatch, activeSurface: [Int],
-                              gathered: inout ComplexBatch, probabilities: inout [Double], workspace: UnsafeScratch<Double>) {
+    package static func realSignSweep(
+        _ v: inout ComplexBatch, previous: ComplexBatch, rotated: ComplexBatch?,
+        wfDb: inout ComplexBatch, wfAdb: inout ComplexBatch, activeSurface: [Int],
+        gathered: inout ComplexBatch, probabilities: inout [Double], workspace: UnsafeScratch<Double>
+    ) {
         let n = wfDb.components, batch = wfDb.batchSize
-        precondition(v.components == n * n && previous.components == n * n && wfAdb.components == n
-                     && gathered.components == n && workspace.count >= max(n, 2) * batch
-                     && (rotated.map { $0.components == n } ?? true))
+        precondition(
+            v.components == n * n && previous.components == n * n && wfAdb.components == n
+                && gathered.components == n && workspace.count >= max(n, 2) * batch
+                && (rotated.map { $0.components == n } ?? true))
         let rotated = rotated ?? ComplexBatch(components: 0, batchSize: 0)  // empty: no propagation
         ComplexBatch.withUnsafeHandles(previous, rotated) { p, r in
-        ComplexBatch.withUnsafeMutableHandles(&v, &wfDb, &wfAdb, &gathered) { v, psi, c, g in
-        withUnsafeRowArrays(activeSurface, &probabilities, states: n) { active, probabilities in
-            qclab_fssh_real_sign_sweep(Int64(batch), Int64(n), p.re, v.re, r.components > 0 ? r.re : nil,
-                                       r.components > 0 ? r.im : nil, psi.re, psi.im, active, c.re, c.im,
-                                       probabilities, g.re, g.im, workspace.pointer)
-        }}}
+            ComplexBatch.withUnsafeMutableHandles(&v, &wfDb, &wfAdb, &gathered) { v, psi, c, g in
+                withUnsafeRowArrays(activeSurface, &probabilities, states: n) { active, probabilities in
+                    qclab_fssh_real_sign_sweep(
+                        Int64(batch), Int64(n), p.re, v.re, r.components > 0 ? r.re : nil,
+                        r.components > 0 ? r.im : nil, psi.re, psi.im, active, c.re, c.im,
+                        probabilities, g.re, g.im, workspace.pointer)
+                }
+            }
+        }
     }
 
     /// Each row's hop destination: the first state whose cumulative probability exceeds
     /// the draw of the row's initial condition (`draws[row / branches]`), or -1.
-    package static func hopTargets(probabilities: [Double], draws: [Double], branches: Int, states: Int,
-                           into targets: inout [Int]) {
+    package static func hopTargets(
+        probabilities: [Double], draws: [Double], branches: Int, states: Int,
+        into targets: inout [Int]
+    ) {
         precondition(probabilities.count == states * targets.count && draws.count * branches == targets.count)
         let rows = targets.count
-        [Double].withUnsafeBaseAddresses(probabilities, draws) { p, d in targets.withUnsafeMutableInt64Pointer { out in
-            qclab_hop_targets(Int64(rows), Int64(states), Int64(branches), p, d, out)
-        }}
+        [Double].withUnsafeBaseAddresses(probabilities, draws) { p, d in
+            targets.withUnsafeMutableInt64Pointer { out in
+                qclab_hop_targets(Int64(rows), Int64(states), Int64(branches), p, d, out)
+            }
+        }
     }
 
     /// QC Lab's surface-hopping density matrix in the diabatic basis,
@@ -121,19 +141,26 @@ package enum SurfaceHoppingKernels {
     /// surface as populations, times each row's weight when given. Since
     /// `ρ_adb = c c† + D` with `D = diag(δ_{k,active} - |c_k|²)` and `V c = ψ_db`, it is
     /// computed as `ψ_db ψ_db† + V D V†` (a real product when `realEigenvectors`).
-    package static func diabaticDensityMatrix(eigenvectors v: ComplexBatch, realEigenvectors: Bool, wfAdb: ComplexBatch,
-                                      wfDb: ComplexBatch, activeSurface: [Int], weights: [Double]?,
-                                      into rho: inout ComplexBatch) {
+    package static func diabaticDensityMatrix(
+        eigenvectors v: ComplexBatch, realEigenvectors: Bool, wfAdb: ComplexBatch,
+        wfDb: ComplexBatch, activeSurface: [Int], weights: [Double]?,
+        into rho: inout ComplexBatch
+    ) {
         let n = wfAdb.components, batch = wfAdb.batchSize
-        precondition(v.components == n * n && rho.components == n * n && activeSurface.count == batch
-                     && (weights?.count ?? batch) == batch)
+        precondition(
+            v.components == n * n && rho.components == n * n && activeSurface.count == batch
+                && (weights?.count ?? batch) == batch)
         // D's diagonal and the weights at fixed addresses, made per collect point.
         let d = UnsafeScratch<Double>(repeating: 0, count: n * batch), w = weights.map(UnsafeScratch.init(copying:))
         ComplexBatch.withUnsafeHandles(v, wfAdb, wfDb) { v, a, psi in
-        rho.withUnsafeMutableHandle { rho in activeSurface.withUnsafeInt64Pointer { active in
-            qclab_fssh_density_matrix(Int64(batch), Int64(n), v.re, realEigenvectors ? nil : v.im, a.re, a.im,
-                                      psi.re, psi.im, active, w?.pointer, d.pointer, rho.re, rho.im)
-        }}}
+            rho.withUnsafeMutableHandle { rho in
+                activeSurface.withUnsafeInt64Pointer { active in
+                    qclab_fssh_density_matrix(
+                        Int64(batch), Int64(n), v.re, realEigenvectors ? nil : v.im, a.re, a.im,
+                        psi.re, psi.im, active, w?.pointer, d.pointer, rho.re, rho.im)
+                }
+            }
+        }
     }
 
     /// Calls `body` with the per-row arrays of the hop kernels: the active surfaces (read, as

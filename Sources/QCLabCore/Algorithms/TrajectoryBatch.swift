@@ -15,12 +15,15 @@ public protocol TrajectoryBatch {
 /// (the first before any step) and steps the batch in between; returns the sums of the
 /// `seeds.count` rows, in independent groups of `branches` (see ``OutputCollector``).
 @inlinable
-public func runTimeLoop<Batch: TrajectoryBatch>(batch: inout Batch, grid: TimeGrid, outputs: [Output], seeds: [Int],
-                                                branches: Int = 1) throws -> SimulationData {
+public func runTimeLoop<Batch: TrajectoryBatch>(
+    batch: inout Batch, grid: TimeGrid, outputs: [Output], seeds: [Int],
+    branches: Int = 1
+) throws -> SimulationData {
     var collector = OutputCollector(outputs: outputs, grid: grid, rows: seeds.count, branches: branches)
     for step in 0...grid.totalSteps {
         if step % grid.stepsPerCollect == 0 {
-            try collector.collect(batch.collectState(time: Double(step) * grid.dtUpdate), index: step / grid.stepsPerCollect)
+            try collector.collect(
+                batch.collectState(time: Double(step) * grid.dtUpdate), index: step / grid.stepsPerCollect)
         }
         if step < grid.totalSteps { try batch.step(dt: grid.dtUpdate) }
     }

@@ -33,7 +33,8 @@ extension ComplexBatch {
     package func withUnsafeHandle<R>(_ body: (UnsafeHandle) throws -> R) rethrows -> R {
         try re.withUnsafeBufferPointer { re in
             try im.withUnsafeBufferPointer { im in
-                try body(UnsafeHandle(re: re.baseAddress, im: im.baseAddress, components: components, batchSize: batchSize))
+                try body(
+                    UnsafeHandle(re: re.baseAddress, im: im.baseAddress, components: components, batchSize: batchSize))
             }
         }
     }
@@ -44,8 +45,10 @@ extension ComplexBatch {
         let components = components, batchSize = batchSize
         return try re.withUnsafeMutableBufferPointer { re in
             try im.withUnsafeMutableBufferPointer { im in
-                try body(UnsafeMutableHandle(re: re.baseAddress, im: im.baseAddress, components: components,
-                                             batchSize: batchSize))
+                try body(
+                    UnsafeMutableHandle(
+                        re: re.baseAddress, im: im.baseAddress, components: components,
+                        batchSize: batchSize))
             }
         }
     }
@@ -55,29 +58,38 @@ extension ComplexBatch {
     /// Calls `body` with a writable handle on `self` and a read-only one on `input`: the
     /// usual shape of a kernel (one output, one input) in one closure.
     @inline(__always)
-    package mutating func withUnsafeMutableHandle<R>(reading input: ComplexBatch,
-                                             _ body: (UnsafeMutableHandle, UnsafeHandle) throws -> R) rethrows -> R {
+    package mutating func withUnsafeMutableHandle<R>(
+        reading input: ComplexBatch,
+        _ body: (UnsafeMutableHandle, UnsafeHandle) throws -> R
+    ) rethrows -> R {
         try input.withUnsafeHandle { input in try withUnsafeMutableHandle { try body($0, input) } }
     }
 
     /// Calls `body` with read-only handles on two batches.
     @inline(__always)
-    package static func withUnsafeHandles<R>(_ a: ComplexBatch, _ b: ComplexBatch,
-                                     _ body: (UnsafeHandle, UnsafeHandle) throws -> R) rethrows -> R {
+    package static func withUnsafeHandles<R>(
+        _ a: ComplexBatch, _ b: ComplexBatch,
+        _ body: (UnsafeHandle, UnsafeHandle) throws -> R
+    ) rethrows -> R {
         try a.withUnsafeHandle { a in try b.withUnsafeHandle { b in try body(a, b) } }
     }
 
     /// Calls `body` with read-only handles on three batches.
     @inline(__always)
-    package static func withUnsafeHandles<R>(_ a: ComplexBatch, _ b: ComplexBatch, _ c: ComplexBatch,
-                                     _ body: (UnsafeHandle, UnsafeHandle, UnsafeHandle) throws -> R) rethrows -> R {
-        try a.withUnsafeHandle { a in try b.withUnsafeHandle { b in try c.withUnsafeHandle { c in try body(a, b, c) } } }
+    package static func withUnsafeHandles<R>(
+        _ a: ComplexBatch, _ b: ComplexBatch, _ c: ComplexBatch,
+        _ body: (UnsafeHandle, UnsafeHandle, UnsafeHandle) throws -> R
+    ) rethrows -> R {
+        try a.withUnsafeHandle { a in try b.withUnsafeHandle { b in try c.withUnsafeHandle { c in try body(a, b, c) } }
+        }
     }
 
     /// Calls `body` with writable handles on two distinct batches.
     @inline(__always)
-    package static func withUnsafeMutableHandles<R>(_ a: inout ComplexBatch, _ b: inout ComplexBatch,
-                                            _ body: (UnsafeMutableHandle, UnsafeMutableHandle) throws -> R) rethrows -> R {
+    package static func withUnsafeMutableHandles<R>(
+        _ a: inout ComplexBatch, _ b: inout ComplexBatch,
+        _ body: (UnsafeMutableHandle, UnsafeMutableHandle) throws -> R
+    ) rethrows -> R {
         try a.withUnsafeMutableHandle { a in try b.withUnsafeMutableHandle { b in try body(a, b) } }
     }
 
@@ -96,7 +108,9 @@ extension ComplexBatch {
         _ a: inout ComplexBatch, _ b: inout ComplexBatch, _ c: inout ComplexBatch, _ d: inout ComplexBatch,
         _ body: (UnsafeMutableHandle, UnsafeMutableHandle, UnsafeMutableHandle, UnsafeMutableHandle) throws -> R
     ) rethrows -> R {
-        try withUnsafeMutableHandles(&a, &b) { a, b in try withUnsafeMutableHandles(&c, &d) { c, d in try body(a, b, c, d) } }
+        try withUnsafeMutableHandles(&a, &b) { a, b in
+            try withUnsafeMutableHandles(&c, &d) { c, d in try body(a, b, c, d) }
+        }
     }
 }
 
@@ -104,7 +118,9 @@ extension Array where Element == Double {
     /// Overwrites the elements with those of `source` (of the same count), in place.
     @inline(__always)
     package mutating func update(from source: [Double]) {
-        withUnsafeMutableBufferPointer { target in source.withUnsafeBufferPointer { _ = target.update(fromContentsOf: $0) } }
+        withUnsafeMutableBufferPointer { target in
+            source.withUnsafeBufferPointer { _ = target.update(fromContentsOf: $0) }
+        }
     }
 
     /// Sets every element to `value`, in place.
@@ -115,9 +131,13 @@ extension Array where Element == Double {
 
     /// Calls `body` with the base addresses of two arrays, read-only.
     @inline(__always)
-    package static func withUnsafeBaseAddresses<R>(_ a: [Double], _ b: [Double],
-                                           _ body: (UnsafePointer<Double>?, UnsafePointer<Double>?) throws -> R) rethrows -> R {
-        try a.withUnsafeBufferPointer { a in try b.withUnsafeBufferPointer { b in try body(a.baseAddress, b.baseAddress) } }
+    package static func withUnsafeBaseAddresses<R>(
+        _ a: [Double], _ b: [Double],
+        _ body: (UnsafePointer<Double>?, UnsafePointer<Double>?) throws -> R
+    ) rethrows -> R {
+        try a.withUnsafeBufferPointer { a in
+            try b.withUnsafeBufferPointer { b in try body(a.baseAddress, b.baseAddress) }
+        }
     }
 }
 
@@ -126,11 +146,15 @@ extension Array where Element == Int {
     /// every platform the package builds for).
     @inline(__always)
     package func withUnsafeInt64Pointer<R>(_ body: (UnsafePointer<Int64>?) throws -> R) rethrows -> R {
-        try withUnsafeBufferPointer { buffer in try buffer.withMemoryRebound(to: Int64.self) { try body($0.baseAddress) } }
+        try withUnsafeBufferPointer { buffer in
+            try buffer.withMemoryRebound(to: Int64.self) { try body($0.baseAddress) }
+        }
     }
 
     @inline(__always)
-    package mutating func withUnsafeMutableInt64Pointer<R>(_ body: (UnsafeMutablePointer<Int64>?) throws -> R) rethrows -> R {
+    package mutating func withUnsafeMutableInt64Pointer<R>(_ body: (UnsafeMutablePointer<Int64>?) throws -> R) rethrows
+        -> R
+    {
         try withUnsafeMutableBufferPointer { buffer in
             try buffer.withMemoryRebound(to: Int64.self) { try body($0.baseAddress) }
         }

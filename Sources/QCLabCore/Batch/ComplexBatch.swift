@@ -65,24 +65,30 @@ public struct ComplexBatch: Sendable, Equatable {
     public func trajectory(_ t: Int) -> [Complex<Double>] {
         precondition(t >= 0 && t < batchSize, "trajectory \(t) outside the batch")
         // Through pointers: one check here instead of two per component.
-        return re.withUnsafeBufferPointer { re in im.withUnsafeBufferPointer { im in
-            [Complex<Double>](unsafeUninitializedCapacity: components) { out, initialized in
-                for c in 0..<components { out.initializeElement(at: c, to: Complex(re[c * batchSize + t], im[c * batchSize + t])) }
-                initialized = components
+        return re.withUnsafeBufferPointer { re in
+            im.withUnsafeBufferPointer { im in
+                [Complex<Double>](unsafeUninitializedCapacity: components) { out, initialized in
+                    for c in 0..<components {
+                        out.initializeElement(at: c, to: Complex(re[c * batchSize + t], im[c * batchSize + t]))
+                    }
+                    initialized = components
+                }
             }
-        }}
+        }
     }
 
     /// Overwrites the components of trajectory `t`.
     public mutating func setTrajectory(_ t: Int, _ values: [Complex<Double>]) {
         precondition(values.count == components && t >= 0 && t < batchSize)
         let (components, batchSize) = (components, batchSize)
-        values.withUnsafeBufferPointer { values in withUnsafeMutableHandle { batch in
-            for c in 0..<components {
-                batch.re![c * batchSize + t] = values[c].rawStorage.x
-                batch.im![c * batchSize + t] = values[c].rawStorage.y
+        values.withUnsafeBufferPointer { values in
+            withUnsafeMutableHandle { batch in
+                for c in 0..<components {
+                    batch.re![c * batchSize + t] = values[c].rawStorage.x
+                    batch.im![c * batchSize + t] = values[c].rawStorage.y
+                }
             }
-        }}
+        }
     }
 
     /// Copies `other` into this batch without reallocating.

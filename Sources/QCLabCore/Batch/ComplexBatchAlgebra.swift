@@ -8,31 +8,40 @@ import CQCLabKernels
 package enum ComplexBatchAlgebra {
     /// `out = M v` for every trajectory (`out` must not alias `v`); with `real`, the
     /// imaginary part of `M` is taken to be zero and not read.
-    package static func multiply(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, real: Bool = false) {
+    package static func multiply(
+        _ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, real: Bool = false
+    ) {
         matvec(m, v, into: &out, adjoint: false, real: real)
     }
 
     /// `out = M† v` for every trajectory: with `M` the eigenvectors, the components of `v`
     /// in the eigenbasis (QC Lab's `transform_vec`, diabatic to adiabatic).
-    package static func multiplyAdjoint(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, real: Bool = false) {
+    package static func multiplyAdjoint(
+        _ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, real: Bool = false
+    ) {
         matvec(m, v, into: &out, adjoint: true, real: real)
     }
 
     /// Both products, through the vectorized C kernel.
-    private static func matvec(_ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, adjoint: Bool,
-                               real: Bool) {
+    private static func matvec(
+        _ m: ComplexBatch, _ v: ComplexBatch, into out: inout ComplexBatch, adjoint: Bool,
+        real: Bool
+    ) {
         precondition(m.components == v.components * v.components && out.components == v.components)
         ComplexBatch.withUnsafeHandles(m, v) { m, v in
             out.withUnsafeMutableHandle { out in
-                qclab_complex_matvec(Int64(v.batchSize), Int64(v.components), adjoint ? 1 : 0, m.re, real ? nil : m.im,
-                                     v.re, v.im, out.re, out.im)
+                qclab_complex_matvec(
+                    Int64(v.batchSize), Int64(v.components), adjoint ? 1 : 0, m.re, real ? nil : m.im,
+                    v.re, v.im, out.re, out.im)
             }
         }
     }
 
     /// `Re <ψ|M|ψ>` of every trajectory, scaled by `weights` when given.
-    package static func expectation(_ psi: ComplexBatch, _ m: ComplexBatch, into energy: inout [Double],
-                            scratch: inout ComplexBatch) {
+    package static func expectation(
+        _ psi: ComplexBatch, _ m: ComplexBatch, into energy: inout [Double],
+        scratch: inout ComplexBatch
+    ) {
         multiply(m, psi, into: &scratch)
         let n = psi.components, batch = psi.batchSize
         for t in 0..<batch { energy[t] = 0 }

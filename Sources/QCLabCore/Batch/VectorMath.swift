@@ -12,8 +12,10 @@ package enum VectorMath {
 
     /// `sine[i] = sin(x[i])`, `cosine[i] = cos(x[i])` for every element (vectorized for
     /// `|x| <= 1e5`, the C library beyond).
-    @inlinable package static func sincos(_ x: UnsafeBufferPointer<Double>, sine: UnsafeMutableBufferPointer<Double>,
-                                         cosine: UnsafeMutableBufferPointer<Double>) {
+    @inlinable package static func sincos(
+        _ x: UnsafeBufferPointer<Double>, sine: UnsafeMutableBufferPointer<Double>,
+        cosine: UnsafeMutableBufferPointer<Double>
+    ) {
         precondition(sine.count == x.count && cosine.count == x.count)
         qclab_sincos(Int64(x.count), x.baseAddress, sine.baseAddress, cosine.baseAddress)
     }

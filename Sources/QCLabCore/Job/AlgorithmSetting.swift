@@ -15,46 +15,55 @@ package struct AlgorithmSetting<A> {
 
     /// A `true or false` setting.
     package static func flag(_ name: String, _ property: WritableKeyPath<A, Bool>, _ summary: String) -> Self {
-        Self(name: name, allowedValues: "true or false", summary: summary, value: { .bool($0[keyPath: property]) },
-             read: { algorithm, value in
-                 guard case let .bool(flag) = value else {
-                     throw QCLabError.invalidAlgorithmSetting(name: name, reason: "must be true or false")
-                 }
-                 algorithm[keyPath: property] = flag
-             })
+        Self(
+            name: name, allowedValues: "true or false", summary: summary, value: { .bool($0[keyPath: property]) },
+            read: { algorithm, value in
+                guard case let .bool(flag) = value else {
+                    throw QCLabError.invalidAlgorithmSetting(name: name, reason: "must be true or false")
+                }
+                algorithm[keyPath: property] = flag
+            })
     }
 
     /// A setting that takes one of the names of `Choice`.
-    package static func choice<Choice: RawRepresentable & CaseIterable>(_ name: String, _ property: WritableKeyPath<A, Choice>,
-                                                                _ summary: String) -> Self where Choice.RawValue == String {
+    package static func choice<Choice: RawRepresentable & CaseIterable>(
+        _ name: String, _ property: WritableKeyPath<A, Choice>,
+        _ summary: String
+    ) -> Self where Choice.RawValue == String {
         let known = Choice.allCases.map(\.rawValue)
-        return Self(name: name, allowedValues: known.joined(separator: " | "), summary: summary,
-                    value: { .string($0[keyPath: property].rawValue) },
-                    read: { algorithm, value in
-                        guard case let .string(text) = value, let parsed = Choice(rawValue: text) else {
-                            let shown: String
-                            if case let .string(text) = value { shown = text } else { shown = value.typeName }
-                            throw QCLabError.unknownName(kind: name, name: shown, known: known)
-                        }
-                        algorithm[keyPath: property] = parsed
-                    })
+        return Self(
+            name: name, allowedValues: known.joined(separator: " | "), summary: summary,
+            value: { .string($0[keyPath: property].rawValue) },
+            read: { algorithm, value in
+                guard case let .string(text) = value, let parsed = Choice(rawValue: text) else {
+                    let shown: String
+                    if case let .string(text) = value { shown = text } else { shown = value.typeName }
+                    throw QCLabError.unknownName(kind: name, name: shown, known: known)
+                }
+                algorithm[keyPath: property] = parsed
+            })
     }
 
     /// A whole-number setting in `range`.
-    package static func whole(_ name: String, _ property: WritableKeyPath<A, Int>, _ range: ClosedRange<Int>,
-                      _ summary: String) -> Self {
-        Self(name: name, allowedValues: "whole number \(range.lowerBound)...\(range.upperBound)", summary: summary,
-             value: { .number(Double($0[keyPath: property])) },
-             read: { algorithm, value in
-                 guard case let .number(x) = value, x.isFinite, x == x.rounded(), abs(x) <= 1e15 else {
-                     throw QCLabError.invalidAlgorithmSetting(name: name, reason: "must be an integer")
-                 }
-                 guard range.contains(Int(x)) else {
-                     throw QCLabError.invalidAlgorithmSetting(
-                         name: name, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got \(Int(x))")
-                 }
-                 algorithm[keyPath: property] = Int(x)
-             })
+    package static func whole(
+        _ name: String, _ property: WritableKeyPath<A, Int>, _ range: ClosedRange<Int>,
+        _ summary: String
+    ) -> Self {
+        Self(
+            name: name, allowedValues: "whole number \(range.lowerBound)...\(range.upperBound)", summary: summary,
+            value: { .number(Double($0[keyPath: property])) },
+            read: { algorithm, value in
+                guard case let .number(x) = value, x.isFinite, x == x.rounded(), abs(x) <= 1e15 else {
+                    throw QCLabError.invalidAlgorithmSetting(name: name, reason: "must be an integer")
+                }
+                guard range.contains(Int(x)) else {
+                    throw QCLabError.invalidAlgorithmSetting(
+                        name: name,
+                        reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound), got \(Int(x))"
+                    )
+                }
+                algorithm[keyPath: property] = Int(x)
+            })
     }
 }
 
@@ -93,17 +102,20 @@ extension DeclaredAlgorithm {
     /// The catalog's entry, defaults from ``defaults``.
     package static var catalogEntry: AlgorithmDescription {
         let defaults = Self.defaults
-        return AlgorithmDescription(name: jobName, summary: summary, settings: settings.map { setting in
-            let value: ParameterValue
-            switch setting.value(defaults) {
-            case let .bool(flag): value = .bool(flag)
-            case let .string(text): value = .string(text)
-            case let .number(x): value = .number(x)
-            default: preconditionFailure("\(setting.name): a setting is a flag, a name or a number")
-            }
-            return SettingDescription(name: setting.name, allowedValues: setting.allowedValues, defaultValue: value,
-                                      summary: setting.summary)
-        })
+        return AlgorithmDescription(
+            name: jobName, summary: summary,
+            settings: settings.map { setting in
+                let value: ParameterValue
+                switch setting.value(defaults) {
+                case let .bool(flag): value = .bool(flag)
+                case let .string(text): value = .string(text)
+                case let .number(x): value = .number(x)
+                default: preconditionFailure("\(setting.name): a setting is a flag, a name or a number")
+                }
+                return SettingDescription(
+                    name: setting.name, allowedValues: setting.allowedValues, defaultValue: value,
+                    summary: setting.summary)
+            })
     }
 
     /// Makes the algorithm from job-file settings, for ``AlgorithmRegistry``.

@@ -30,10 +30,13 @@ public struct Job: Sendable {
         let algorithm = try Self.algorithm(top["algorithm"] ?? .object(["name": .string("MeanField")]))
         guard let initial = top["initial_state"] else { throw QCLabError.malformedJob("missing key 'initial_state'") }
         let wavefunction = try Self.wavefunction(initial)
-        var simulation = Simulation(settings: settings, model: model, algorithm: algorithm, initialWavefunction: wavefunction)
+        var simulation = Simulation(
+            settings: settings, model: model, algorithm: algorithm, initialWavefunction: wavefunction)
         if let outputs = top["outputs"] { simulation.outputs = try Self.outputs(outputs, model: model) }
         if let seedsValue = top["seeds"] {
-            guard case let .array(items) = seedsValue else { throw QCLabError.malformedJob("'seeds' must be an array of integers") }
+            guard case let .array(items) = seedsValue else {
+                throw QCLabError.malformedJob("'seeds' must be an array of integers")
+            }
             let list = try items.map { item in
                 guard case let .number(x) = item, x == x.rounded(), x >= 0, x <= Double(UInt32.max) else {
                     throw QCLabError.invalidSetting("seeds", "must be whole numbers in 0...4294967295")
@@ -47,7 +50,9 @@ public struct Job: Sendable {
             }
             seeds = list
             if case let .object(given)? = top["settings"], given["num_trajs"] != nil, settings.numTrajs != list.count {
-                warnings.append("the job's \(list.count) seeds override its num_trajs \(settings.numTrajs): running \(list.count) trajectories")
+                warnings.append(
+                    "the job's \(list.count) seeds override its num_trajs \(settings.numTrajs): running \(list.count) trajectories"
+                )
             }
             simulation.settings.numTrajs = list.count
         }
@@ -80,11 +85,14 @@ public struct Job: Sendable {
 
     package static func settings(_ value: JSONValue) throws -> SimulationSettings {
         let dict = try object(value, "settings")
-        try allowOnly(dict, ["tmax", "dt_update", "dt_collect", "num_trajs", "batch_size", "progress_bar"], in: "settings")
+        try allowOnly(
+            dict, ["tmax", "dt_update", "dt_collect", "num_trajs", "batch_size", "progress_bar"], in: "settings")
         var s = SimulationSettings()
         func number(_ key: String) throws -> Double? {
             guard let v = dict[key] else { return nil }
-            guard case let .number(x) = v else { throw QCLabError.invalidSetting(key, "must be a number, got \(v.typeName)") }
+            guard case let .number(x) = v else {
+                throw QCLabError.invalidSetting(key, "must be a number, got \(v.typeName)")
+            }
             return x
         }
         func whole(_ key: String) throws -> Int? {
@@ -104,7 +112,9 @@ public struct Job: Sendable {
         if let x = try whole("num_trajs") { s.numTrajs = x }
         if let x = try whole("batch_size") { s.batchSize = x }
         if let v = dict["progress_bar"] {
-            guard case let .bool(b) = v else { throw QCLabError.invalidSetting("progress_bar", "must be true or false") }
+            guard case let .bool(b) = v else {
+                throw QCLabError.invalidSetting("progress_bar", "must be true or false")
+            }
             s.progressBar = b
         }
         try s.validate()
@@ -114,13 +124,16 @@ public struct Job: Sendable {
     package static func model(_ value: JSONValue) throws -> any Model {
         let dict = try object(value, "model")
         try allowOnly(dict, ["name", "constants", "init_classical", "gradients"], in: "model")
-        guard case let .string(given)? = dict["name"] else { throw QCLabError.malformedJob("'model.name' must be a string") }
+        guard case let .string(given)? = dict["name"] else {
+            throw QCLabError.malformedJob("'model.name' must be a string")
+        }
         let name = try ModelRegistry.canonicalName(given)
         var constants: [String: ParameterValue] = [:]
         if let c = dict["constants"] {
             for (key, v) in try object(c, "model.constants") {
                 guard let p = v.parameter else {
-                    throw QCLabError.invalidConstant(model: name, name: key, reason: "must be a number, boolean, string or list, got \(v.typeName)")
+                    throw QCLabError.invalidConstant(
+                        model: name, name: key, reason: "must be a number, boolean, string or list, got \(v.typeName)")
                 }
                 constants[key] = p
             }
@@ -128,11 +141,13 @@ public struct Job: Sendable {
         var distribution: InitialClassicalDistribution?
         if let d = dict["init_classical"] {
             guard case let .string(text) = d else {
-                throw QCLabError.invalidConstant(model: name, name: "init_classical", reason: "must be a string, got \(d.typeName)")
+                throw QCLabError.invalidConstant(
+                    model: name, name: "init_classical", reason: "must be a string, got \(d.typeName)")
             }
             guard let parsed = InitialClassicalDistribution(rawValue: text) else {
-                throw QCLabError.unknownName(kind: "init_classical", name: text,
-                                             known: InitialClassicalDistribution.allCases.map(\.rawValue))
+                throw QCLabError.unknownName(
+                    kind: "init_classical", name: text,
+                    known: InitialClassicalDistribution.allCases.map(\.rawValue))
             }
             distribution = parsed
         }
@@ -144,14 +159,18 @@ public struct Job: Sendable {
     package static func algorithm(_ value: JSONValue) throws -> any Algorithm {
         let dict = try object(value, "algorithm")
         try allowOnly(dict, ["name", "settings"], in: "algorithm")
-        guard case let .string(name)? = dict["name"] else { throw QCLabError.malformedJob("'algorithm.name' must be a string") }
+        guard case let .string(name)? = dict["name"] else {
+            throw QCLabError.malformedJob("'algorithm.name' must be a string")
+        }
         let settings = try object(dict["settings"] ?? .object([:]), "algorithm.settings")
         return try AlgorithmRegistry.make(name: name, settings: settings)
     }
 
     /// The extra outputs named in the job's `"outputs"` list (``OutputRegistry``).
     package static func outputs(_ value: JSONValue, model: any Model) throws -> [Output] {
-        guard case let .array(items) = value else { throw QCLabError.malformedJob("'outputs' must be an array of output names") }
+        guard case let .array(items) = value else {
+            throw QCLabError.malformedJob("'outputs' must be an array of output names")
+        }
         var seen = Set<String>()
         return try items.map { item in
             guard case let .string(name) = item else {

@@ -25,18 +25,24 @@ package enum JobCatalog {
     package static var simulationSettings: [SettingDescription] {
         let d = SimulationSettings()
         return [
-            SettingDescription(name: "tmax", allowedValues: "real ≥ 0", defaultValue: .number(d.tmax),
-                               summary: "total time; rounded to a whole number of dt_collect intervals"),
-            SettingDescription(name: "dt_update", allowedValues: "real > 0", defaultValue: .number(d.dtUpdate),
-                               summary: "integration time step"),
-            SettingDescription(name: "dt_collect", allowedValues: "real > 0", defaultValue: .number(d.dtCollect),
-                               summary: "interval between collected outputs; rounded to a whole number of dt_update steps"),
-            SettingDescription(name: "num_trajs", allowedValues: "whole number ≥ 1", defaultValue: .number(Double(d.numTrajs)),
-                               summary: "trajectories (replaced by the number of seeds when seeds are given)"),
-            SettingDescription(name: "batch_size", allowedValues: "whole number ≥ 1", defaultValue: .number(Double(d.batchSize)),
-                               summary: "trajectories propagated together, the unit of work of every driver"),
-            SettingDescription(name: "progress_bar", allowedValues: "true or false", defaultValue: .bool(d.progressBar),
-                               summary: "show a progress bar when standard error is a terminal"),
+            SettingDescription(
+                name: "tmax", allowedValues: "real ≥ 0", defaultValue: .number(d.tmax),
+                summary: "total time; rounded to a whole number of dt_collect intervals"),
+            SettingDescription(
+                name: "dt_update", allowedValues: "real > 0", defaultValue: .number(d.dtUpdate),
+                summary: "integration time step"),
+            SettingDescription(
+                name: "dt_collect", allowedValues: "real > 0", defaultValue: .number(d.dtCollect),
+                summary: "interval between collected outputs; rounded to a whole number of dt_update steps"),
+            SettingDescription(
+                name: "num_trajs", allowedValues: "whole number ≥ 1", defaultValue: .number(Double(d.numTrajs)),
+                summary: "trajectories (replaced by the number of seeds when seeds are given)"),
+            SettingDescription(
+                name: "batch_size", allowedValues: "whole number ≥ 1", defaultValue: .number(Double(d.batchSize)),
+                summary: "trajectories propagated together, the unit of work of every driver"),
+            SettingDescription(
+                name: "progress_bar", allowedValues: "true or false", defaultValue: .bool(d.progressBar),
+                summary: "show a progress bar when standard error is a terminal"),
         ]
     }
 
@@ -53,7 +59,8 @@ extension ParameterValue {
             return "\(x)"
         case let .bool(flag): return flag ? "true" : "false"
         case let .string(text):
-            return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            return "\""
+                + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         case let .array(items): return "[" + items.map { $0.json(whole: whole) }.joined(separator: ", ") + "]"
         }
     }
@@ -72,7 +79,9 @@ extension JobCatalog {
             throw QCLabError.unknownName(kind: "algorithm", name: algorithmName, known: algorithms.map(\.name))
         }
         func entries(_ pairs: [(String, String)], indent: String) -> String {
-            pairs.isEmpty ? "{}" : "{\n" + pairs.map { "\(indent)  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n") + "\n\(indent)}"
+            pairs.isEmpty
+                ? "{}"
+                : "{\n" + pairs.map { "\(indent)  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n") + "\n\(indent)}"
         }
         let settings = simulationSettings.map { ($0.name, $0.defaultJSON) }
         let constants = model.constants.map { constant -> (String, String) in

@@ -19,7 +19,9 @@ package enum StrictJSON {
             let value = try reader.value(depth: 0)
             reader.skipWhitespace()
             guard reader.atEnd else {
-                throw Failure(offset: reader.offset, reason: "unexpected \(reader.describeCurrent()) after the end of the JSON value")
+                throw Failure(
+                    offset: reader.offset,
+                    reason: "unexpected \(reader.describeCurrent()) after the end of the JSON value")
             }
             return value
         } catch let failure as Failure {
@@ -78,7 +80,8 @@ package enum StrictJSON {
 
         func unexpected(_ expectation: String) -> Failure {
             if atEnd {
-                return Failure(offset: offset, reason: "unexpected end of file (is it truncated?); expected \(expectation)")
+                return Failure(
+                    offset: offset, reason: "unexpected end of file (is it truncated?); expected \(expectation)")
             }
             return Failure(offset: offset, reason: "unexpected \(describeCurrent()); expected \(expectation)")
         }
@@ -112,8 +115,10 @@ package enum StrictJSON {
             let start = offset
             for expected in word.utf8 {
                 guard current == expected else {
-                    let found = String(decoding: bytes[start..<min(bytes.count, start + word.utf8.count)], as: UTF8.self)
-                    throw Failure(offset: start, reason: "unexpected '\(found)'; expected a value (did you mean \(word)?)")
+                    let found = String(
+                        decoding: bytes[start..<min(bytes.count, start + word.utf8.count)], as: UTF8.self)
+                    throw Failure(
+                        offset: start, reason: "unexpected '\(found)'; expected a value (did you mean \(word)?)")
                 }
                 offset += 1
             }
@@ -205,7 +210,8 @@ package enum StrictJSON {
             }
             while true {
                 guard let byte = current else {
-                    throw Failure(offset: quote, reason: "a string that starts here never ends (is the file truncated?)")
+                    throw Failure(
+                        offset: quote, reason: "a string that starts here never ends (is the file truncated?)")
                 }
                 switch byte {
                 case UInt8(ascii: "\""):
@@ -217,7 +223,9 @@ package enum StrictJSON {
                     scalars.append(try escape())
                     segmentStart = offset
                 case 0x00..<0x20:
-                    throw Failure(offset: offset, reason: "a line break or control character inside a string (missing closing quote?)")
+                    throw Failure(
+                        offset: offset,
+                        reason: "a line break or control character inside a string (missing closing quote?)")
                 default:
                     offset += 1
                 }
@@ -242,13 +250,16 @@ package enum StrictJSON {
             case UInt8(ascii: "u"):
                 let high = try hexQuad(start)
                 if (0xD800..<0xDC00).contains(high) {
-                    guard current == UInt8(ascii: "\\"), offset + 1 < bytes.count, bytes[offset + 1] == UInt8(ascii: "u") else {
+                    guard current == UInt8(ascii: "\\"), offset + 1 < bytes.count,
+                        bytes[offset + 1] == UInt8(ascii: "u")
+                    else {
                         throw Failure(offset: start, reason: "an unpaired UTF-16 surrogate escape")
                     }
                     offset += 2
                     let low = try hexQuad(start)
                     guard (0xDC00..<0xE000).contains(low),
-                          let scalar = Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)) else {
+                        let scalar = Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+                    else {
                         throw Failure(offset: start, reason: "an unpaired UTF-16 surrogate escape")
                     }
                     return scalar
@@ -258,7 +269,9 @@ package enum StrictJSON {
                 }
                 return scalar
             default:
-                throw Failure(offset: start, reason: "unknown escape sequence '\\\(Character(Unicode.Scalar(byte)))' in a string")
+                throw Failure(
+                    offset: start, reason: "unknown escape sequence '\\\(Character(Unicode.Scalar(byte)))' in a string"
+                )
             }
         }
 

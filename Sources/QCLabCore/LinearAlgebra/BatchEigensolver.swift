@@ -106,8 +106,9 @@ package struct BatchEigensolver {
     /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian,
     /// with the fastest strategy that applies.
     package init(states n: Int, batchSize: Int, isReal: Bool) throws {
-        try self.init(states: n, batchSize: batchSize, isReal: isReal,
-                      strategy: Strategy.fastest(states: n, isReal: isReal))
+        try self.init(
+            states: n, batchSize: batchSize, isReal: isReal,
+            strategy: Strategy.fastest(states: n, isReal: isReal))
     }
 
     /// A solver that uses `strategy`; throws ``QCLabError/invalidSetting(_:_:)`` when the
@@ -123,7 +124,9 @@ package struct BatchEigensolver {
         self.batchSize = batchSize
         self.isReal = isReal
         self.strategy = strategy
-        let householder = strategy != .batchedHouseholder ? 0
+        let householder =
+            strategy != .batchedHouseholder
+            ? 0
             : Int(isReal ? qclab_symmetric_eigen_workspace(Int64(n)) : qclab_hermitian_eigen_workspace(Int64(n)))
         householderWorkspace = UnsafeScratch(repeating: 0, count: householder)
         householderFailed = UnsafeScratch(repeating: 0, count: strategy == .batchedHouseholder ? batchSize : 0)
@@ -137,21 +140,25 @@ package struct BatchEigensolver {
 
     /// Eigenvalues (`N` components) and eigenvectors (`N*N` components, element
     /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's `hamiltonian`.
-    package mutating func diagonalize(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
-                              eigenvectors: inout ComplexBatch) throws {
+    package mutating func diagonalize(
+        _ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
+        eigenvectors: inout ComplexBatch
+    ) throws {
         switch strategy {
         case .closedFormTwoByTwo where isReal:
             Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         case .closedFormTwoByTwo:
             Self.diagonalizeHermitianTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         case .batchedHouseholder:
-            precondition(hamiltonian.batchSize == batchSize && hamiltonian.components == n * n
-                         && eigenvectors.components == n * n && eigenvalues.count == n * batchSize)
+            precondition(
+                hamiltonian.batchSize == batchSize && hamiltonian.components == n * n
+                    && eigenvectors.components == n * n && eigenvalues.count == n * batchSize)
             let isReal = isReal
             try eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
                 try eigenvalues.withUnsafeMutableBufferPointer { w in
-                    try solveHouseholder(hr: h.re, hi: isReal ? nil : h.im, w: w.baseAddress, vr: v.re,
-                                         vi: isReal ? nil : v.im)
+                    try solveHouseholder(
+                        hr: h.re, hi: isReal ? nil : h.im, w: w.baseAddress, vr: v.re,
+                        vi: isReal ? nil : v.im)
                 }
             }
             // Real eigenvectors have zero imaginary parts; a batch's usually has them already
@@ -162,7 +169,9 @@ package struct BatchEigensolver {
         case .lapack:
             try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         case .jacobiWarmStart:
-            if hasPreviousSolution, warmStartJacobi(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors) {
+            if hasPreviousSolution,
+                warmStartJacobi(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            {
                 return
             }
             try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
@@ -172,27 +181,35 @@ package struct BatchEigensolver {
     }
 
     /// The real case of ``Strategy/batchedHouseholder`` on the real parts alone (tests).
-    package mutating func diagonalize(_ h: [Double], eigenvalues: inout [Double], eigenvectors: inout [Double]) throws {
+    package mutating func diagonalize(_ h: [Double], eigenvalues: inout [Double], eigenvectors: inout [Double]) throws
+    {
         precondition(isReal && strategy == .batchedHouseholder, "the real parts alone need the real batched solver")
-        precondition(h.count == n * n * batchSize && eigenvectors.count == h.count && eigenvalues.count == n * batchSize)
-        try h.withUnsafeBufferPointer { h in try eigenvalues.withUnsafeMutableBufferPointer { w in
-            try eigenvectors.withUnsafeMutableBufferPointer { v in
-                try solveHouseholder(hr: h.baseAddress, hi: nil, w: w.baseAddress, vr: v.baseAddress, vi: nil)
+        precondition(
+            h.count == n * n * batchSize && eigenvectors.count == h.count && eigenvalues.count == n * batchSize)
+        try h.withUnsafeBufferPointer { h in
+            try eigenvalues.withUnsafeMutableBufferPointer { w in
+                try eigenvectors.withUnsafeMutableBufferPointer { v in
+                    try solveHouseholder(hr: h.baseAddress, hi: nil, w: w.baseAddress, vr: v.baseAddress, vi: nil)
+                }
             }
-        }}
+        }
     }
 
     /// The batched kernel over the whole batch (`hi` and `vi` nil for a real problem, whose
     /// eigenvectors' imaginary parts it leaves as they are), then LAPACK for each trajectory
     /// it flags.
-    private mutating func solveHouseholder(hr: UnsafePointer<Double>?, hi: UnsafePointer<Double>?,
-                                           w: UnsafeMutablePointer<Double>?, vr: UnsafeMutablePointer<Double>?,
-                                           vi: UnsafeMutablePointer<Double>?) throws {
+    private mutating func solveHouseholder(
+        hr: UnsafePointer<Double>?, hi: UnsafePointer<Double>?,
+        w: UnsafeMutablePointer<Double>?, vr: UnsafeMutablePointer<Double>?,
+        vi: UnsafeMutablePointer<Double>?
+    ) throws {
         let (n, batch) = (Int64(n), Int64(batchSize))
-        let options = Int32((forcesFallback ? QCLAB_EIGEN_FORCE_FALLBACK : 0)
-                            | (forcesPortableQL ? QCLAB_EIGEN_PORTABLE_QL : 0))
+        let options = Int32(
+            (forcesFallback ? QCLAB_EIGEN_FORCE_FALLBACK : 0)
+                | (forcesPortableQL ? QCLAB_EIGEN_PORTABLE_QL : 0))
         let (workspace, failed) = (householderWorkspace.pointer, householderFailed.pointer)
-        let failures = isReal
+        let failures =
+            isReal
             ? qclab_symmetric_eigen(batch, n, hr, w, vr, workspace, failed, options)
             : qclab_hermitian_eigen(batch, n, hr, hi, w, vr, vi, workspace, failed, options)
         guard failures > 0 else { return }
@@ -204,8 +221,10 @@ package struct BatchEigensolver {
 
     /// Jacobi sweeps started from the previous solution, which a time step changes little;
     /// false, with `eigenvectors` spoiled, when they do not converge in a few sweeps.
-    private mutating func warmStartJacobi(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
-                                          eigenvectors: inout ComplexBatch) -> Bool {
+    private mutating func warmStartJacobi(
+        _ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
+        eigenvectors: inout ComplexBatch
+    ) -> Bool {
         let n = n, batch = batchSize
         eigenvectors.re.update(from: lastEigenvectors)
         eigenvectors.im.update(repeating: 0)
@@ -221,22 +240,29 @@ package struct BatchEigensolver {
     }
 
     /// One `dsyevd` or `zheevd` call per trajectory.
-    private func diagonalizeWithLAPACK(_ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
-                                       eigenvectors: inout ComplexBatch) throws {
+    private func diagonalizeWithLAPACK(
+        _ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
+        eigenvectors: inout ComplexBatch
+    ) throws {
         let lapack = lapack, batch = batchSize, isReal = isReal
-        try eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in try eigenvalues.withUnsafeMutableBufferPointer { w in
-            for t in 0..<batch {
-                try lapack.solve(trajectory: t, batchSize: batch, hr: h.re!, hi: isReal ? nil : h.im, w: w.baseAddress!,
-                                 vr: v.re!, vi: v.im)
+        try eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
+            try eigenvalues.withUnsafeMutableBufferPointer { w in
+                for t in 0..<batch {
+                    try lapack.solve(
+                        trajectory: t, batchSize: batch, hr: h.re!, hi: isReal ? nil : h.im, w: w.baseAddress!,
+                        vr: v.re!, vi: v.im)
+                }
             }
-        }}
+        }
     }
 
     /// The closed form of a real symmetric 2 x 2 eigenproblem, vectorized over the batch
     /// (the C kernel `qclab_eigen_real_symmetric_2x2`): `λ = m ∓ r` with `m = (a + d)/2`,
     /// `r = sqrt(((a - d)/2)² + b²)`; each eigenvector normalized, its sign left free
     /// (gauge fixing settles it).
-    package static func diagonalizeRealTwoByTwo(_ h: ComplexBatch, eigenvalues: inout [Double], eigenvectors: inout ComplexBatch) {
+    package static func diagonalizeRealTwoByTwo(
+        _ h: ComplexBatch, eigenvalues: inout [Double], eigenvectors: inout ComplexBatch
+    ) {
         eigenvectors.withUnsafeMutableHandle(reading: h) { v, h in
             eigenvalues.withUnsafeMutableBufferPointer { e in
                 qclab_eigen_real_symmetric_2x2(Int64(h.batchSize), h.re, e.baseAddress, v.re, v.im)
@@ -247,8 +273,10 @@ package struct BatchEigensolver {
     /// The closed form of a complex Hermitian 2 x 2 eigenproblem, vectorized over the batch
     /// (the C kernel `qclab_eigen_hermitian_2x2`), with `zheevd`'s arithmetic: the same
     /// eigenvalues and eigenvector phases as NumPy's `eigh`, without a LAPACK call per trajectory.
-    package static func diagonalizeHermitianTwoByTwo(_ h: ComplexBatch, eigenvalues: inout [Double],
-                                             eigenvectors: inout ComplexBatch) {
+    package static func diagonalizeHermitianTwoByTwo(
+        _ h: ComplexBatch, eigenvalues: inout [Double],
+        eigenvectors: inout ComplexBatch
+    ) {
         eigenvectors.withUnsafeMutableHandle(reading: h) { v, h in
             eigenvalues.withUnsafeMutableBufferPointer { e in
                 qclab_eigen_hermitian_2x2(Int64(h.batchSize), h.re, h.im, e.baseAddress, v.re, v.im)

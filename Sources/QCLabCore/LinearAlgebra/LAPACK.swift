@@ -18,8 +18,9 @@ package enum LAPACK {
         var a = [Double](repeating: 0, count: max(n * n, 1)), w = [Double](repeating: 0, count: max(n, 1))
         var work = 0.0
         var iwork: Int32 = 0
-        let info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "L")),
-                                       Int32(n), &a, Int32(max(n, 1)), &w, &work, -1, &iwork, -1)
+        let info = LAPACKE_dsyevd_work(
+            LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "L")),
+            Int32(n), &a, Int32(max(n, 1)), &w, &work, -1, &iwork, -1)
         try check(info, "dsyevd (workspace query)")
         return (Int(work), Int(iwork))
     }
@@ -27,11 +28,14 @@ package enum LAPACK {
     /// Eigenvalues (ascending) and eigenvectors of the real symmetric matrix in `a`,
     /// overwritten by the eigenvectors (`dsyevd`).
     @inline(__always)
-    package static func dsyevd(n: Int, a: UnsafeMutablePointer<Double>, w: UnsafeMutablePointer<Double>,
-                       work: UnsafeMutableBufferPointer<Double>, iwork: UnsafeMutableBufferPointer<Int32>) throws {
-        let info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "L")),
-                                       Int32(n), a, Int32(n), w, work.baseAddress,
-                                       Int32(work.count), iwork.baseAddress, Int32(iwork.count))
+    package static func dsyevd(
+        n: Int, a: UnsafeMutablePointer<Double>, w: UnsafeMutablePointer<Double>,
+        work: UnsafeMutableBufferPointer<Double>, iwork: UnsafeMutableBufferPointer<Int32>
+    ) throws {
+        let info = LAPACKE_dsyevd_work(
+            LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "L")),
+            Int32(n), a, Int32(n), w, work.baseAddress,
+            Int32(work.count), iwork.baseAddress, Int32(iwork.count))
         try check(info, "dsyevd")
     }
 
@@ -42,8 +46,9 @@ package enum LAPACK {
         var work = qclab_lapack_complex_double(real: 0, imag: 0)
         var rwork = 0.0
         var iwork: Int32 = 0
-        let info = LAPACKE_zheevd_work(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "L")),
-                                       Int32(n), &a, Int32(max(n, 1)), &w, &work, -1, &rwork, -1, &iwork, -1)
+        let info = LAPACKE_zheevd_work(
+            LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "L")),
+            Int32(n), &a, Int32(max(n, 1)), &w, &work, -1, &rwork, -1, &iwork, -1)
         try check(info, "zheevd (workspace query)")
         return (Int(work.real), Int(rwork), Int(iwork))
     }
@@ -51,14 +56,18 @@ package enum LAPACK {
     /// Eigenvalues (ascending) and eigenvectors of the Hermitian matrix in `a` (interleaved
     /// real and imaginary parts), overwritten by the eigenvectors (`zheevd`).
     @inline(__always)
-    package static func zheevd(n: Int, a: UnsafeMutablePointer<Double>, w: UnsafeMutablePointer<Double>,
-                       work: UnsafeMutableBufferPointer<Double>, rwork: UnsafeMutableBufferPointer<Double>,
-                       iwork: UnsafeMutableBufferPointer<Int32>) throws {
+    package static func zheevd(
+        n: Int, a: UnsafeMutablePointer<Double>, w: UnsafeMutablePointer<Double>,
+        work: UnsafeMutableBufferPointer<Double>, rwork: UnsafeMutableBufferPointer<Double>,
+        iwork: UnsafeMutableBufferPointer<Int32>
+    ) throws {
         let info = a.withMemoryRebound(to: qclab_lapack_complex_double.self, capacity: n * n) { matrix in
-            work.baseAddress!.withMemoryRebound(to: qclab_lapack_complex_double.self, capacity: work.count / 2) { cwork in
-                LAPACKE_zheevd_work(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "L")),
-                                    Int32(n), matrix, Int32(n), w, cwork, Int32(work.count / 2),
-                                    rwork.baseAddress, Int32(rwork.count), iwork.baseAddress, Int32(iwork.count))
+            work.baseAddress!.withMemoryRebound(to: qclab_lapack_complex_double.self, capacity: work.count / 2) {
+                cwork in
+                LAPACKE_zheevd_work(
+                    LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "L")),
+                    Int32(n), matrix, Int32(n), w, cwork, Int32(work.count / 2),
+                    rwork.baseAddress, Int32(rwork.count), iwork.baseAddress, Int32(iwork.count))
             }
         }
         try check(info, "zheevd")

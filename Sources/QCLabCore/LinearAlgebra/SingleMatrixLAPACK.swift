@@ -33,9 +33,11 @@ package struct SingleMatrixLAPACK {
     /// Solves trajectory `t` of a batch of `batch` matrices (real parts `hr`, imaginary parts
     /// `hi` for a Hermitian problem; only the lower triangle is read): its eigenvalues into
     /// `w` and its eigenvectors into `vr`, and into `vi` when given (zeros for a real problem).
-    package func solve(trajectory t: Int, batchSize batch: Int, hr: UnsafePointer<Double>, hi: UnsafePointer<Double>?,
-               w: UnsafeMutablePointer<Double>, vr: UnsafeMutablePointer<Double>,
-               vi: UnsafeMutablePointer<Double>?) throws {
+    package func solve(
+        trajectory t: Int, batchSize batch: Int, hr: UnsafePointer<Double>, hi: UnsafePointer<Double>?,
+        w: UnsafeMutablePointer<Double>, vr: UnsafeMutablePointer<Double>,
+        vi: UnsafeMutablePointer<Double>?
+    ) throws {
         let n = n, m = matrix.pointer
         if isReal {
             // Column-major gather of trajectory t.
@@ -55,7 +57,8 @@ package struct SingleMatrixLAPACK {
                     m[2 * (a + b * n) + 1] = hi[(a * n + b) * batch + t]
                 }
             }
-            try LAPACK.zheevd(n: n, a: m, w: values.pointer, work: work.buffer, rwork: rwork.buffer, iwork: iwork.buffer)
+            try LAPACK.zheevd(
+                n: n, a: m, w: values.pointer, work: work.buffer, rwork: rwork.buffer, iwork: iwork.buffer)
             for a in 0..<n {
                 for k in 0..<n {
                     vr[(a * n + k) * batch + t] = m[2 * (a + k * n)]

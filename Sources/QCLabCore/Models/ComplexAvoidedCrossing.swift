@@ -46,9 +46,10 @@ package struct TwoLevelHamiltonian: Sendable, Equatable {
 
     /// Reads the four constants, zero by default.
     package init(_ c: inout ModelConstants) throws {
-        self.init(e00: try c.double("two_level_00", default: 0), e11: try c.double("two_level_11", default: 0),
-                  couplingRe: try c.double("two_level_01_re", default: 0),
-                  couplingIm: try c.double("two_level_01_im", default: 0))
+        self.init(
+            e00: try c.double("two_level_00", default: 0), e11: try c.double("two_level_11", default: 0),
+            couplingRe: try c.double("two_level_01_re", default: 0),
+            couplingIm: try c.double("two_level_01_im", default: 0))
     }
 }
 
@@ -59,8 +60,10 @@ package struct CrossingConstants {
 
     package init(_ c: inout ModelConstants, position: (Double, Double)) throws {
         mass = try c.double("mass", default: 1.0, .positive)
-        self.position = (try c.double("init_position_x", default: position.0),
-                         try c.double("init_position_y", default: position.1))
+        self.position = (
+            try c.double("init_position_x", default: position.0),
+            try c.double("init_position_y", default: position.1)
+        )
         momentum = (try c.double("init_momentum_x", default: 16.0), try c.double("init_momentum_y", default: 0.0))
         twoLevel = try TwoLevelHamiltonian(&c)
     }
@@ -100,15 +103,18 @@ extension ComplexAvoidedCrossing {
         let points = (0..<z.batchSize).map { angles(z, $0) }
         let theta = VectorMath.sincos(points.map(\.theta)), phi = VectorMath.sincos(points.map(\.phi))
         let trigonometry = points.indices.map {
-            Trigonometry(sinTheta: theta.sine[$0], cosTheta: theta.cosine[$0], phase: Complex(phi.cosine[$0], phi.sine[$0]))
+            Trigonometry(
+                sinTheta: theta.sine[$0], cosTheta: theta.cosine[$0], phase: Complex(phi.cosine[$0], phi.sine[$0]))
         }
         return (points, trigonometry)
     }
 
     /// The matrix elements of `∂H/∂z*` for coordinate `c` (0 = x, 1 = y): `∂H00` (real,
     /// `∂H11 = -∂H00`) and `∂H01` (`∂H10 = conj`).
-    private func gradient(_ a: MixingAngles, _ trig: Trigonometry,
-                          coordinate c: Int) -> (diagonal: Double, offDiagonal: Complex<Double>) {
+    private func gradient(
+        _ a: MixingAngles, _ trig: Trigonometry,
+        coordinate c: Int
+    ) -> (diagonal: Double, offDiagonal: Complex<Double>) {
         let dTheta = c == 0 ? a.dThetaX : a.dThetaY, dPhi = c == 0 ? a.dPhiX : a.dPhiY
         let s = gradientScale
         let diagonal = s * ((A * trig.sinTheta) * dTheta)
@@ -118,8 +124,10 @@ extension ComplexAvoidedCrossing {
 
     /// `Σ_ab conj(u_a) [∂H/∂z*]_ab v_b` for both coordinates, summed in QC Lab's element
     /// order (00, 01, 10, 11).
-    private func sandwich(_ a: MixingAngles, _ trig: Trigonometry, _ u: (Complex<Double>, Complex<Double>),
-                          _ v: (Complex<Double>, Complex<Double>)) -> (Complex<Double>, Complex<Double>) {
+    private func sandwich(
+        _ a: MixingAngles, _ trig: Trigonometry, _ u: (Complex<Double>, Complex<Double>),
+        _ v: (Complex<Double>, Complex<Double>)
+    ) -> (Complex<Double>, Complex<Double>) {
         func element(_ c: Int) -> Complex<Double> {
             let (g0, g1) = gradient(a, trig, coordinate: c)
             var sum = Complex<Double>.zero
@@ -183,46 +191,61 @@ extension ComplexAvoidedCrossing {
         }
     }
 
-    package func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
+    package func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch)
+    {
         let (angles, trigonometry) = batchAngles(z)
         sandwichForce(angles, trigonometry, wavefunction: psi, into: &force)
     }
 
     /// Both forces from one evaluation of the mixing angles and their sines and cosines.
-    package func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, activeSurface: [Int],
-                                      withGaugeFieldInto force: inout ComplexBatch) {
+    package func quantumClassicalForce(
+        z: ComplexBatch, wavefunction psi: ComplexBatch, activeSurface: [Int],
+        withGaugeFieldInto force: inout ComplexBatch
+    ) {
         let (angles, trigonometry) = batchAngles(z)
         sandwichForce(angles, trigonometry, wavefunction: psi, into: &force)
         addGaugeFieldForce(angles, trigonometry, z: z, activeSurface: activeSurface, to: &force)
     }
 
     /// `<ψ|∂H/∂z*|ψ>` of every row.
-    private func sandwichForce(_ angles: [MixingAngles], _ trigonometry: [Trigonometry], wavefunction psi: ComplexBatch,
-                               into force: inout ComplexBatch) {
+    private func sandwichForce(
+        _ angles: [MixingAngles], _ trigonometry: [Trigonometry], wavefunction psi: ComplexBatch,
+        into force: inout ComplexBatch
+    ) {
         let batch = psi.batchSize
         guard batch > 0 else { return }
-        precondition(angles.count >= batch && trigonometry.count >= batch && force.batchSize == batch, "batches of different sizes")
+        precondition(
+            angles.count >= batch && trigonometry.count >= batch && force.batchSize == batch,
+            "batches of different sizes")
         // Through pointers: the subscripts' copy-on-write and bounds checks cost more than the arithmetic.
         force.withUnsafeMutableHandle(reading: psi) { force, psi in
-            angles.withUnsafeBufferPointer { angles in trigonometry.withUnsafeBufferPointer { trigonometry in
-                let (pr, pi, fr, fi) = (psi.re!, psi.im!, force.re!, force.im!)
-                for t in 0..<batch {
-                    let u = (Complex(pr[t], pi[t]), Complex(pr[batch + t], pi[batch + t]))
-                    let (f0, f1) = sandwich(angles[t], trigonometry[t], u, u)
-                    (fr[t], fi[t], fr[batch + t], fi[batch + t]) = (f0.rawStorage.x, f0.rawStorage.y, f1.rawStorage.x, f1.rawStorage.y)
+            angles.withUnsafeBufferPointer { angles in
+                trigonometry.withUnsafeBufferPointer { trigonometry in
+                    let (pr, pi, fr, fi) = (psi.re!, psi.im!, force.re!, force.im!)
+                    for t in 0..<batch {
+                        let u = (Complex(pr[t], pi[t]), Complex(pr[batch + t], pi[batch + t]))
+                        let (f0, f1) = sandwich(angles[t], trigonometry[t], u, u)
+                        (fr[t], fi[t], fr[batch + t], fi[batch + t]) = (
+                            f0.rawStorage.x, f0.rawStorage.y, f1.rawStorage.x, f1.rawStorage.y
+                        )
+                    }
                 }
-            }}
+            }
         }
     }
 
-    package func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+    package func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>])
+        -> [Complex<Double>]
+    {
         let s = positionScale, a = mixingAngles(x: s * z[0].real, y: s * z[1].real)
         let (x, y) = sandwich(a, trigonometry(a), (u[0], u[1]), (v[0], v[1]))
         return [x, y]
     }
 
     /// QC Lab's `hop_free` in two dimensions (``FreeParticleHop``, `h = 1`).
-    package func hopShift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
+    package func hopShift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<
+        Double
+    >]? {
         FreeParticleHop(weight: [1.0, 1.0]).shift(z: z, direction: d, energyGap: energyGap)
     }
 
@@ -234,8 +257,10 @@ extension ComplexAvoidedCrossing {
     }
 
     /// The gauge-field force from the rows' mixing angles, their sines and cosines.
-    private func addGaugeFieldForce(_ angles: [MixingAngles], _ trigonometry: [Trigonometry], z: ComplexBatch,
-                                    activeSurface: [Int], to force: inout ComplexBatch) {
+    private func addGaugeFieldForce(
+        _ angles: [MixingAngles], _ trigonometry: [Trigonometry], z: ComplexBatch,
+        activeSurface: [Int], to force: inout ComplexBatch
+    ) {
         let batch = z.batchSize, s = gradientScale, momentumScale = (2.0 * mass).squareRoot()
         for t in 0..<batch {
             let a = angles[t]

@@ -12,9 +12,11 @@ package struct ComplexAvoidedCrossingA: ComplexAvoidedCrossing {
     package let initialPosition: (x: Double, y: Double), initialMomentum: (x: Double, y: Double)
     package let twoLevel: TwoLevelHamiltonian
 
-    package init(A: Double = 20.0, B: Double = 1.0, W: Double = 2.0, mass: Double = 1.0,
-                initialPosition: (x: Double, y: Double) = (-3.0, 0.0), initialMomentum: (x: Double, y: Double) = (16.0, 0.0),
-                twoLevel: TwoLevelHamiltonian = TwoLevelHamiltonian()) {
+    package init(
+        A: Double = 20.0, B: Double = 1.0, W: Double = 2.0, mass: Double = 1.0,
+        initialPosition: (x: Double, y: Double) = (-3.0, 0.0), initialMomentum: (x: Double, y: Double) = (16.0, 0.0),
+        twoLevel: TwoLevelHamiltonian = TwoLevelHamiltonian()
+    ) {
         (self.A, self.B, self.W, self.mass) = (A, B, W, mass)
         (self.initialPosition, self.initialMomentum, self.twoLevel) = (initialPosition, initialMomentum, twoLevel)
     }
@@ -24,16 +26,18 @@ package struct ComplexAvoidedCrossingA: ComplexAvoidedCrossing {
     package init(constants: ModelConstants) throws {
         var c = constants
         let shared = try CrossingConstants(&c, position: (-3.0, 0.0))
-        self.init(A: try c.double("A", default: 20.0), B: try c.double("B", default: 1.0),
-                  W: try c.double("W", default: 2.0), mass: shared.mass, initialPosition: shared.position,
-                  initialMomentum: shared.momentum, twoLevel: shared.twoLevel)
+        self.init(
+            A: try c.double("A", default: 20.0), B: try c.double("B", default: 1.0),
+            W: try c.double("W", default: 2.0), mass: shared.mass, initialPosition: shared.position,
+            initialMomentum: shared.momentum, twoLevel: shared.twoLevel)
         try c.finish()
     }
 
     package func mixingAngles(x: Double, y: Double) -> MixingAngles {
-        MixingAngles(theta: 0.5 * Double.pi * (erf(B * x) + 1.0),
-                     dThetaX: Double.pi.squareRoot() * B * exp(-((B * x) * (B * x))), dThetaY: 0,
-                     phi: W * y, dPhiX: 0, dPhiY: W)
+        MixingAngles(
+            theta: 0.5 * Double.pi * (erf(B * x) + 1.0),
+            dThetaX: Double.pi.squareRoot() * B * exp(-((B * x) * (B * x))), dThetaY: 0,
+            phi: W * y, dPhiX: 0, dPhiY: W)
     }
 }
 

@@ -64,15 +64,21 @@ package struct DiagonalLinearCoupling: Sendable, Equatable {
         var out = [Complex<Double>](repeating: .zero, count: numCoordinates)
         // Through pointers, without the arrays' checks (the same sums, in the same order);
         // a term's coordinate and state are checked once here.
-        out.withUnsafeMutableBufferPointer { out in terms.withUnsafeBufferPointer { terms in
-            u.withUnsafeBufferPointer { u in v.withUnsafeBufferPointer { v in
-                for term in terms {
-                    precondition(term.coordinate >= 0 && term.coordinate < out.count && term.state >= 0
-                                 && term.state < u.count && term.state < v.count, "a coupling term out of range")
-                    out[term.coordinate] += (u[term.state].conjugate * v[term.state]).multiplied(by: term.gamma)
+        out.withUnsafeMutableBufferPointer { out in
+            terms.withUnsafeBufferPointer { terms in
+                u.withUnsafeBufferPointer { u in
+                    v.withUnsafeBufferPointer { v in
+                        for term in terms {
+                            precondition(
+                                term.coordinate >= 0 && term.coordinate < out.count && term.state >= 0
+                                    && term.state < u.count && term.state < v.count, "a coupling term out of range")
+                            out[term.coordinate] += (u[term.state].conjugate * v[term.state]).multiplied(
+                                by: term.gamma)
+                        }
+                    }
                 }
-            }}
-        }}
+            }
+        }
         return out
     }
 }
@@ -91,7 +97,8 @@ extension HarmonicBathModel {
     package func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { bath.energy(z: z, into: &energy) }
     package func classicalForce(z: ComplexBatch, into force: inout ComplexBatch) { bath.force(z: z, into: &force) }
     /// QC Lab's `hop_harmonic` (``HarmonicHop``).
-    package func hopShift(z: [Complex<Double>], direction: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
+    package func hopShift(z: [Complex<Double>], direction: [Complex<Double>], energyGap: Double) -> [Complex<Double>]?
+    {
         bath.hopRule.shift(z: z, direction: direction, energyGap: energyGap)
     }
 }
@@ -118,7 +125,9 @@ extension DiagonalLinearHarmonicModel {
         coupling.force(wavefunction: wavefunction, into: &force)
     }
 
-    package func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+    package func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>])
+        -> [Complex<Double>]
+    {
         coupling.gradient(left: u, right: v)
     }
 }

@@ -32,21 +32,28 @@ package struct ClosedFormRK4Step: FusedClassicalStep {
     /// is reset, instead of refilling all `N²` elements of every trajectory.
     private var written: (re: [Double], im: [Double]) = ([], [])
 
-    package init(dt: Double, bath: HarmonicBath, coupling: DiagonalLinearCoupling, constantHamiltonian: [Complex<Double>], states: Int,
-         batchSize: Int) {
+    package init(
+        dt: Double, bath: HarmonicBath, coupling: DiagonalLinearCoupling, constantHamiltonian: [Complex<Double>],
+        states: Int,
+        batchSize: Int
+    ) {
         self.dt = dt
         populations = [Double](repeating: 0, count: states * batchSize)
         self.states = states
         self.constantHamiltonian = constantHamiltonian
         let dt2 = dt * dt
         coordinates = bath.count
-        coefficients = UnsafeScratch(copying: (0..<bath.count).flatMap { c -> [Double] in
-            let w2 = bath.frequency[c] * bath.frequency[c]
-            let tau0 = 1 - w2 * dt2 / 2 + w2 * w2 * dt2 * dt2 / 24
-            let tau1 = dt - w2 * dt2 * dt / 6
-            let sigma = dt2 / 2 - w2 * dt2 * dt2 / 24
-            return [tau0, tau1 * bath.weight[c], tau1 * bath.frequencySquaredOverWeight[c], sigma * bath.weight[c], tau1]
-        })
+        coefficients = UnsafeScratch(
+            copying: (0..<bath.count).flatMap { c -> [Double] in
+                let w2 = bath.frequency[c] * bath.frequency[c]
+                let tau0 = 1 - w2 * dt2 / 2 + w2 * w2 * dt2 * dt2 / 24
+                let tau1 = dt - w2 * dt2 * dt / 6
+                let sigma = dt2 / 2 - w2 * dt2 * dt2 / 24
+                return [
+                    tau0, tau1 * bath.weight[c], tau1 * bath.frequencySquaredOverWeight[c], sigma * bath.weight[c],
+                    tau1,
+                ]
+            })
         let grouped = coupling.termsByCoordinate()
         var start: [Int64] = [0]
         for terms in grouped { start.append(start.last! + Int64(terms.count)) }
@@ -62,7 +69,8 @@ package struct ClosedFormRK4Step: FusedClassicalStep {
             populations[i] = psi.re[i] * psi.re[i] + psi.im[i] * psi.im[i]
         }
         // H ← H_q; the kernel adds 2 γ x to the diagonal as each coordinate moves.
-        let unchanged = Self.sharesStorage(written.re, hamiltonian.re) && Self.sharesStorage(written.im, hamiltonian.im)
+        let unchanged =
+            Self.sharesStorage(written.re, hamiltonian.re) && Self.sharesStorage(written.im, hamiltonian.im)
         written = ([], [])  // the planes are unique again, so the writes below go in place
         if unchanged {
             hamiltonian.withUnsafeMutableHandle { h in
@@ -77,9 +85,10 @@ package struct ClosedFormRK4Step: FusedClassicalStep {
         }
         ComplexBatch.withUnsafeMutableHandles(&z, &hamiltonian) { z, h in
             populations.withUnsafeBufferPointer { pop in
-                qclab_harmonic_rk4_step(Int64(batch), Int64(coordinates), z.re, z.im, coefficients.pointer,
-                                        termStart.pointer, termState.pointer, termGamma.pointer,
-                                        pop.baseAddress, h.re, Int64((n + 1) * batch))
+                qclab_harmonic_rk4_step(
+                    Int64(batch), Int64(coordinates), z.re, z.im, coefficients.pointer,
+                    termStart.pointer, termState.pointer, termGamma.pointer,
+                    pop.baseAddress, h.re, Int64((n + 1) * batch))
             }
         }
         written = (hamiltonian.re, hamiltonian.im)
@@ -103,7 +112,8 @@ extension DiagonalLinearCoupling {
 
 extension DiagonalLinearHarmonicModel {
     package func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep {
-        ClosedFormRK4Step(dt: dt, bath: bath, coupling: coupling, constantHamiltonian: constantHamiltonian,
-                          states: numQuantumStates, batchSize: batchSize)
+        ClosedFormRK4Step(
+            dt: dt, bath: bath, coupling: coupling, constantHamiltonian: constantHamiltonian,
+            states: numQuantumStates, batchSize: batchSize)
     }
 }

@@ -35,14 +35,17 @@ package struct FMOComplex: DiagonalLinearHarmonicModel {
     package let constantHamiltonian: [Complex<Double>]
     package var numQuantumStates: Int { 7 }
 
-    package init(kBT: Double = 1.0, mass: Double = 1.0, lReorg: Double = 35.0 * FMOComplex.invcmToKBT300,
-                wC: Double = 106.14 * FMOComplex.invcmToKBT300, N: Int = 200,
-                initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) {
+    package init(
+        kBT: Double = 1.0, mass: Double = 1.0, lReorg: Double = 35.0 * FMOComplex.invcmToKBT300,
+        wC: Double = 106.14 * FMOComplex.invcmToKBT300, N: Int = 200,
+        initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic
+    ) {
         (self.kBT, self.mass, self.lReorg, self.wC, self.N) = (kBT, mass, lReorg, wC, N)
         let modes = (0..<N).map { wC * tan((Double($0) + 0.5) * Double.pi * 0.5 / Double(N)) }
         let frequency = (0..<7).flatMap { _ in modes }
-        bath = HarmonicBath(frequency: frequency, mass: Array(repeating: mass, count: 7 * N),
-                            weight: frequency, kBT: kBT, distribution: initialDistribution)
+        bath = HarmonicBath(
+            frequency: frequency, mass: Array(repeating: mass, count: 7 * N),
+            weight: frequency, kBT: kBT, distribution: initialDistribution)
         var gamma = [[Double]](repeating: [Double](repeating: 0, count: 7 * N), count: 7)
         for site in 0..<7 {
             for mode in site * N..<(site + 1) * N {
@@ -60,19 +63,25 @@ package struct FMOComplex: DiagonalLinearHarmonicModel {
     }
 
     /// Reads QC Lab's constants (`kBT`, `mass`, `l_reorg`, `w_c`, `N`).
-    package init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic) throws {
+    package init(constants: ModelConstants, initialDistribution: InitialClassicalDistribution = .boltzmannHarmonic)
+        throws
+    {
         var c = constants
-        self.init(kBT: try c.double("kBT", default: 1.0, .nonNegative),
-                  mass: try c.double("mass", default: 1.0, .positive),
-                  lReorg: try c.double("l_reorg", default: 35.0 * Self.invcmToKBT300, .nonNegative),
-                  wC: try c.double("w_c", default: 106.14 * Self.invcmToKBT300, .positive),
-                  N: try c.int("N", default: 200, minimum: 1), initialDistribution: initialDistribution)
+        self.init(
+            kBT: try c.double("kBT", default: 1.0, .nonNegative),
+            mass: try c.double("mass", default: 1.0, .positive),
+            lReorg: try c.double("l_reorg", default: 35.0 * Self.invcmToKBT300, .nonNegative),
+            wC: try c.double("w_c", default: 106.14 * Self.invcmToKBT300, .positive),
+            N: try c.int("N", default: 200, minimum: 1), initialDistribution: initialDistribution)
         try c.finish()
     }
 }
 
 extension FMOComplex: JobDescribableModel {
     package var jobConstants: [String: ParameterValue] {
-        ["kBT": .number(kBT), "mass": .number(mass), "l_reorg": .number(lReorg), "w_c": .number(wC), "N": .number(Double(N))]
+        [
+            "kBT": .number(kBT), "mass": .number(mass), "l_reorg": .number(lReorg), "w_c": .number(wC),
+            "N": .number(Double(N)),
+        ]
     }
 }

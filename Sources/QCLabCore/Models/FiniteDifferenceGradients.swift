@@ -10,7 +10,9 @@ public struct FiniteDifferenceSettings: Sendable, Equatable {
     /// QC Lab's `FINITE_DIFFERENCE_DELTA`.
     public static let defaultDelta = 1e-6
     /// The job file's keys, QC Lab's ingredient and constant names.
-    public static let keys = ["dh_qc_dzc", "dh_c_dzc", "dh_qc_dzc_finite_difference_delta", "dh_c_dzc_finite_difference_delta"]
+    public static let keys = [
+        "dh_qc_dzc", "dh_c_dzc", "dh_qc_dzc_finite_difference_delta", "dh_c_dzc_finite_difference_delta",
+    ]
 
     /// Whether `∂H_qc/∂z*` (`dh_qc_dzc`) is taken by finite differences, and its step.
     public var quantumClassical: Bool
@@ -19,8 +21,10 @@ public struct FiniteDifferenceSettings: Sendable, Equatable {
     public var classical: Bool
     public var classicalDelta: Double
 
-    public init(quantumClassical: Bool = false, quantumClassicalDelta: Double = defaultDelta,
-                classical: Bool = false, classicalDelta: Double = defaultDelta) {
+    public init(
+        quantumClassical: Bool = false, quantumClassicalDelta: Double = defaultDelta,
+        classical: Bool = false, classicalDelta: Double = defaultDelta
+    ) {
         (self.quantumClassical, self.quantumClassicalDelta) = (quantumClassical, quantumClassicalDelta)
         (self.classical, self.classicalDelta) = (classical, classicalDelta)
     }
@@ -40,7 +44,8 @@ public struct FiniteDifferenceSettings: Sendable, Equatable {
         func method(_ key: String) throws -> Bool {
             guard let value = dict[key] else { return false }
             guard case let .string(text) = value, text == "finite_difference" || text == "analytic" else {
-                throw QCLabError.invalidSetting("model.gradients.\(key)", "must be \"finite_difference\" or \"analytic\"")
+                throw QCLabError.invalidSetting(
+                    "model.gradients.\(key)", "must be \"finite_difference\" or \"analytic\"")
             }
             return text == "finite_difference"
         }
@@ -51,8 +56,10 @@ public struct FiniteDifferenceSettings: Sendable, Equatable {
             }
             return x
         }
-        self.init(quantumClassical: try method("dh_qc_dzc"), quantumClassicalDelta: try delta("dh_qc_dzc_finite_difference_delta"),
-                  classical: try method("dh_c_dzc"), classicalDelta: try delta("dh_c_dzc_finite_difference_delta"))
+        self.init(
+            quantumClassical: try method("dh_qc_dzc"),
+            quantumClassicalDelta: try delta("dh_qc_dzc_finite_difference_delta"),
+            classical: try method("dh_c_dzc"), classicalDelta: try delta("dh_c_dzc_finite_difference_delta"))
     }
 
     /// As the job record writes it: the finite-difference gradients and their steps only.
@@ -104,13 +111,19 @@ struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
     public var classicalCoordinateWeight: [Double] { base.classicalCoordinateWeight }
     public var hamiltonianIsReal: Bool { base.hamiltonianIsReal }
     /// Always with differences: even of a linear coupling they change with `z` by rounding.
-    public var couplingGradientDependsOnZ: Bool { finiteDifferences.quantumClassical || base.couplingGradientDependsOnZ }
+    public var couplingGradientDependsOnZ: Bool {
+        finiteDifferences.quantumClassical || base.couplingGradientDependsOnZ
+    }
 
-    public func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch { base.initialClassicalCoordinates(seeds: seeds) }
+    public func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch {
+        base.initialClassicalCoordinates(seeds: seeds)
+    }
     public func quantumHamiltonian(z: ComplexBatch, into hamiltonian: inout ComplexBatch) {
         base.quantumHamiltonian(z: z, into: &hamiltonian)
     }
-    public func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) { base.classicalEnergy(z: z, into: &energy) }
+    public func classicalEnergy(z: ComplexBatch, into energy: inout [Double]) {
+        base.classicalEnergy(z: z, into: &energy)
+    }
     public func hopShift(z: [Complex<Double>], direction: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         base.hopShift(z: z, direction: direction, energyGap: energyGap)
     }
@@ -148,7 +161,9 @@ struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
         let points = offsets(z, rows: rows, delta: delta), count = points.batchSize, block = 2 * c + 1
         var h = ComplexBatch(components: n2, batchSize: count)
         base.quantumHamiltonian(z: points, into: &h)
-        var (gre, gim) = ([Double](repeating: 0, count: rows.count * c * n2), [Double](repeating: 0, count: rows.count * c * n2))
+        var (gre, gim) = (
+            [Double](repeating: 0, count: rows.count * c * n2), [Double](repeating: 0, count: rows.count * c * n2)
+        )
         for i in 0..<rows.count {
             for e in 0..<n2 {
                 let at = e * count + i * block
@@ -166,7 +181,9 @@ struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
     }
 
     /// `Σ_ab conj(u_a) G_ab v_b` for the `N x N` matrix `G` at `offset` of `g`.
-    private func sandwich(_ g: (re: [Double], im: [Double]), at offset: Int, _ u: [Complex<Double>], _ v: [Complex<Double>]) -> Complex<Double> {
+    private func sandwich(
+        _ g: (re: [Double], im: [Double]), at offset: Int, _ u: [Complex<Double>], _ v: [Complex<Double>]
+    ) -> Complex<Double> {
         let n = u.count
         var sum = Complex<Double>.zero
         for a in 0..<n {
@@ -178,7 +195,8 @@ struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
         return sum
     }
 
-    public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
+    public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch)
+    {
         guard finiteDifferences.quantumClassical else {
             return base.quantumClassicalForce(z: z, wavefunction: psi, into: &force)
         }
@@ -193,7 +211,9 @@ struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
         }
     }
 
-    public func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+    public func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>])
+        -> [Complex<Double>]
+    {
         guard finiteDifferences.quantumClassical else { return base.couplingGradient(z: z, left: u, right: v) }
         var point = ComplexBatch(components: z.count, batchSize: 1)
         for (k, x) in z.enumerated() { point[k, 0] = x }
@@ -213,7 +233,8 @@ struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
             for (i, t) in rows.enumerated() {
                 let at = i * block
                 for k in 0..<c {
-                    let x = (energy[at + 1 + k] - energy[at]) / delta, y = (energy[at + 1 + c + k] - energy[at]) / delta
+                    let x = (energy[at + 1 + k] - energy[at]) / delta,
+                        y = (energy[at + 1 + c + k] - energy[at]) / delta
                     force[k, t] = Complex(0.5 * x, 0.5 * y)
                 }
             }

@@ -23,9 +23,11 @@ package struct GaussianComplexAvoidedCrossing<Phase: GaussianCrossingPhase>: Com
     package let initialPosition: (x: Double, y: Double), initialMomentum: (x: Double, y: Double)
     package let twoLevel: TwoLevelHamiltonian
 
-    package init(A: Double = 10.0, Bx: Double = 1.0, By: Double = 0.25, W: Double = 1.5, mass: Double = 1.0,
-                initialPosition: (x: Double, y: Double) = (-4.0, -2.0), initialMomentum: (x: Double, y: Double) = (16.0, 0.0),
-                twoLevel: TwoLevelHamiltonian = TwoLevelHamiltonian()) {
+    package init(
+        A: Double = 10.0, Bx: Double = 1.0, By: Double = 0.25, W: Double = 1.5, mass: Double = 1.0,
+        initialPosition: (x: Double, y: Double) = (-4.0, -2.0), initialMomentum: (x: Double, y: Double) = (16.0, 0.0),
+        twoLevel: TwoLevelHamiltonian = TwoLevelHamiltonian()
+    ) {
         (self.A, self.Bx, self.By, self.W, self.mass) = (A, Bx, By, W, mass)
         (self.initialPosition, self.initialMomentum, self.twoLevel) = (initialPosition, initialMomentum, twoLevel)
     }
@@ -35,9 +37,10 @@ package struct GaussianComplexAvoidedCrossing<Phase: GaussianCrossingPhase>: Com
     package init(constants: ModelConstants) throws {
         var c = constants
         let shared = try CrossingConstants(&c, position: (-4.0, -2.0))
-        self.init(A: try c.double("A", default: 10.0), Bx: try c.double("Bx", default: 1.0),
-                  By: try c.double("By", default: 0.25), W: try c.double("W", default: 1.5), mass: shared.mass,
-                  initialPosition: shared.position, initialMomentum: shared.momentum, twoLevel: shared.twoLevel)
+        self.init(
+            A: try c.double("A", default: 10.0), Bx: try c.double("Bx", default: 1.0),
+            By: try c.double("By", default: 0.25), W: try c.double("W", default: 1.5), mass: shared.mass,
+            initialPosition: shared.position, initialMomentum: shared.momentum, twoLevel: shared.twoLevel)
         try c.finish()
     }
 
@@ -46,8 +49,9 @@ package struct GaussianComplexAvoidedCrossing<Phase: GaussianCrossingPhase>: Com
         let gaussian = exp(-(Bx * (x * x) + By * (y * y)) / 3.0)
         let slope = 2.0 * Double.pi / 3.0
         let (phi, dPhiX, dPhiY) = Phase.phase(x: x, y: y, W: W)
-        return MixingAngles(theta: -Double.pi * gaussian, dThetaX: slope * Bx * x * gaussian,
-                            dThetaY: slope * By * y * gaussian, phi: phi, dPhiX: dPhiX, dPhiY: dPhiY)
+        return MixingAngles(
+            theta: -Double.pi * gaussian, dThetaX: slope * Bx * x * gaussian,
+            dThetaY: slope * By * y * gaussian, phi: phi, dPhiX: dPhiX, dPhiY: dPhiY)
     }
 }
 

@@ -24,8 +24,10 @@ package struct HarmonicBath: Sendable, Equatable {
     /// QC Lab's `hop_harmonic` for this bath.
     package let hopRule: HarmonicHop
 
-    package init(frequency: [Double], mass: [Double], weight: [Double], kBT: Double,
-                distribution: InitialClassicalDistribution = .boltzmannHarmonic) {
+    package init(
+        frequency: [Double], mass: [Double], weight: [Double], kBT: Double,
+        distribution: InitialClassicalDistribution = .boltzmannHarmonic
+    ) {
         precondition(frequency.count == mass.count && mass.count == weight.count)
         self.frequency = frequency
         self.mass = mass
@@ -61,38 +63,48 @@ package struct HarmonicBath: Sendable, Equatable {
         switch distribution {
         // The last two are refused by ModelRegistry.
         case .boltzmannHarmonic, .definitePositionMomentum, .wignerCoherentState:
-            return ((0..<count).map { (kBT / (mass[$0] * (frequency[$0] * frequency[$0]))).squareRoot() },
-                    (0..<count).map { (mass[$0] * kBT).squareRoot() })
+            return (
+                (0..<count).map { (kBT / (mass[$0] * (frequency[$0] * frequency[$0]))).squareRoot() },
+                (0..<count).map { (mass[$0] * kBT).squareRoot() }
+            )
         case .wignerHarmonic:
             if kBT > 0 {
-                return ((0..<count).map {
-                    (0.5 / (frequency[$0] * mass[$0] * tanh(0.5 * frequency[$0] / kBT))).squareRoot()
-                }, (0..<count).map {
-                    (0.5 * mass[$0] * frequency[$0] / tanh(0.5 * frequency[$0] / kBT)).squareRoot()
-                })
+                return (
+                    (0..<count).map {
+                        (0.5 / (frequency[$0] * mass[$0] * tanh(0.5 * frequency[$0] / kBT))).squareRoot()
+                    },
+                    (0..<count).map {
+                        (0.5 * mass[$0] * frequency[$0] / tanh(0.5 * frequency[$0] / kBT)).squareRoot()
+                    }
+                )
             }
-            return ((0..<count).map { (0.5 / (frequency[$0] * mass[$0])).squareRoot() },
-                    (0..<count).map { (0.5 * mass[$0] * frequency[$0]).squareRoot() })
+            return (
+                (0..<count).map { (0.5 / (frequency[$0] * mass[$0])).squareRoot() },
+                (0..<count).map { (0.5 * mass[$0] * frequency[$0]).squareRoot() }
+            )
         }
     }
 
     /// `H_c` of every trajectory.
     package func energy(z: ComplexBatch, into energy: inout [Double]) {
         let batch = z.batchSize
-        z.withUnsafeHandle { z in energy.withUnsafeMutableBufferPointer { energy in
-            let (re, im) = (z.re!, z.im!)
-            for t in 0..<batch { energy[t] = 0 }
-            guard batch > 0 else { return }
-            for c in 0..<count {
-                // q² m ω² / 2 + p² / (2m) with q = sqrt(2/(m h)) Re z, p = sqrt(2 m h) Im z.
-                let qScale = 2.0 / (mass[c] * weight[c]), pScale = 2.0 * mass[c] * weight[c]
-                let kinetic = 0.5 / mass[c] * pScale, potential = 0.5 * mass[c] * frequency[c] * frequency[c] * qScale
-                // Row c through its own pointers, so that the loop has no index arithmetic
-                // to check and vectorizes.
-                let (x, y, e) = (re + c * batch, im + c * batch, energy.baseAddress!)
-                for t in 0..<batch { e[t] += kinetic * y[t] * y[t] + potential * x[t] * x[t] }
+        z.withUnsafeHandle { z in
+            energy.withUnsafeMutableBufferPointer { energy in
+                let (re, im) = (z.re!, z.im!)
+                for t in 0..<batch { energy[t] = 0 }
+                guard batch > 0 else { return }
+                for c in 0..<count {
+                    // q² m ω² / 2 + p² / (2m) with q = sqrt(2/(m h)) Re z, p = sqrt(2 m h) Im z.
+                    let qScale = 2.0 / (mass[c] * weight[c]), pScale = 2.0 * mass[c] * weight[c]
+                    let kinetic = 0.5 / mass[c] * pScale,
+                        potential = 0.5 * mass[c] * frequency[c] * frequency[c] * qScale
+                    // Row c through its own pointers, so that the loop has no index arithmetic
+                    // to check and vectorizes.
+                    let (x, y, e) = (re + c * batch, im + c * batch, energy.baseAddress!)
+                    for t in 0..<batch { e[t] += kinetic * y[t] * y[t] + potential * x[t] * x[t] }
+                }
             }
-        }}
+        }
     }
 
     /// `∂H_c/∂z* = (ω²/h) Re z + i h Im z` for every coordinate and trajectory.

@@ -29,17 +29,21 @@ package struct LinearVibronicCoupling: HarmonicBathModel {
         gradientTerms = (0..<data.numModes).map { k in
             let scale = 1.0 / (2.0 * data.masses[k] * data.frequencies[k]).squareRoot()
             return data.nonzeroElements(of: data.couplings[k]).map {
-                .init(row: $0.row, column: $0.column, value: Complex(scale * $0.value.real, scale * $0.value.imaginary))
+                .init(
+                    row: $0.row, column: $0.column, value: Complex(scale * $0.value.real, scale * $0.value.imaginary))
             }
         }
     }
 
     /// The model for QC Lab-named constants: ``DiagonalLinearVibronicCoupling`` when every
     /// coupling matrix is diagonal, else ``LinearVibronicCoupling``.
-    package static func make(constants: ModelConstants,
-                            initialDistribution: InitialClassicalDistribution? = nil) throws -> any Model {
+    package static func make(
+        constants: ModelConstants,
+        initialDistribution: InitialClassicalDistribution? = nil
+    ) throws -> any Model {
         let data = try LinearVibronicCouplingData(constants: constants, initialDistribution: initialDistribution)
-        return data.couplingsAreDiagonal ? DiagonalLinearVibronicCoupling(data: data) : LinearVibronicCoupling(data: data)
+        return data.couplingsAreDiagonal
+            ? DiagonalLinearVibronicCoupling(data: data) : LinearVibronicCoupling(data: data)
     }
 
     /// `h_q + Σ_k q_k K_k` with `q_k = 2 Re z_k / sqrt(2 m_k ω_k)`, element by element.
@@ -63,7 +67,8 @@ package struct LinearVibronicCoupling: HarmonicBathModel {
     }
 
     /// `<ψ|∂H_qc/∂z*_k|ψ> = Σ_ab conj(ψ_a) [K_k]_ab ψ_b / sqrt(2 m_k ω_k)`: real, as `K_k` is Hermitian.
-    package func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
+    package func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch)
+    {
         let batch = psi.batchSize
         force.withUnsafeMutableHandle(reading: psi) { force, psi in
             let (f, fim, re, im) = (force.re!, force.im!, psi.re!, psi.im!)
@@ -87,7 +92,9 @@ package struct LinearVibronicCoupling: HarmonicBathModel {
     }
 
     /// `Σ_ab conj(u_a) [∂H_qc/∂z*_k]_ab v_b` for every mode.
-    package func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+    package func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>])
+        -> [Complex<Double>]
+    {
         gradientTerms.map { terms in
             var sum = Complex<Double>.zero
             for term in terms { sum += (u[term.row].conjugate * term.value) * v[term.column] }
@@ -113,7 +120,8 @@ struct DiagonalLinearVibronicCoupling: DiagonalLinearHarmonicModel {
         bath = data.bath
         let gamma = (0..<data.numStates).map { n in
             (0..<data.numModes).map { k in
-                data.couplings[k][n * data.numStates + n].real * (1.0 / (2.0 * data.masses[k] * data.frequencies[k]).squareRoot())
+                data.couplings[k][n * data.numStates + n].real
+                    * (1.0 / (2.0 * data.masses[k] * data.frequencies[k]).squareRoot())
             }
         }
         coupling = DiagonalLinearCoupling(gamma: gamma)
@@ -146,13 +154,17 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
         "frequencies": .array([.number(1.0), .number(0.5)]),
         "couplings": .array([
             .array([.array([.number(0.5), .number(0)]), .array([.number(0), .number(-0.5)])]),
-            .array([.array([.number(0), .array([.number(0.2), .number(0.1)])]),
-                    .array([.array([.number(0.2), .number(-0.1)]), .number(0)])]),
+            .array([
+                .array([.number(0), .array([.number(0.2), .number(0.1)])]),
+                .array([.array([.number(0.2), .number(-0.1)]), .number(0)]),
+            ]),
         ]),
     ]
 
-    package init(hq: [Complex<Double>], frequencies: [Double], masses: [Double], couplings: [[Complex<Double>]], kBT: Double,
-                distribution: InitialClassicalDistribution) {
+    package init(
+        hq: [Complex<Double>], frequencies: [Double], masses: [Double], couplings: [[Complex<Double>]], kBT: Double,
+        distribution: InitialClassicalDistribution
+    ) {
         (self.hq, self.frequencies, self.masses, self.couplings) = (hq, frequencies, masses, couplings)
         (self.kBT, self.distribution) = (kBT, distribution)
     }
@@ -171,13 +183,17 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
         let frequencyValue = try c.list("frequencies", default: Self.defaults["frequencies"]!, allowed: "C reals > 0")
         let frequencies = try Self.positives(frequencyValue, name: "frequencies", count: nil, fail)
         let count = frequencies.count
-        let massValue = try c.list("masses", default: .array(Array(repeating: .number(1), count: count)),
-                                   allowed: "C reals > 0 (default all 1)")
+        let massValue = try c.list(
+            "masses", default: .array(Array(repeating: .number(1), count: count)),
+            allowed: "C reals > 0 (default all 1)")
         let masses = try Self.positives(massValue, name: "masses", count: count, fail)
-        let couplingValue = try c.list("couplings", default: Self.defaults["couplings"]!,
-                                       allowed: "C Hermitian N×N matrices")
+        let couplingValue = try c.list(
+            "couplings", default: Self.defaults["couplings"]!,
+            allowed: "C Hermitian N×N matrices")
         guard case let .array(matrices) = couplingValue, matrices.count == count else {
-            throw fail("couplings", "must be a list of \(count) matrices, one per frequency, got \(Self.length(couplingValue))")
+            throw fail(
+                "couplings",
+                "must be a list of \(count) matrices, one per frequency, got \(Self.length(couplingValue))")
         }
         let couplings = try matrices.enumerated().map { k, value in
             try Self.matrix(value, name: "couplings[\(k)]", size: n, fail).elements
@@ -191,13 +207,15 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
                 throw fail("init_classical", "must be boltzmann_harmonic or wigner_harmonic for a harmonic bath")
             }
             if constants.has("init_classical"), initialDistribution != named {
-                throw fail("init_classical", "is \"\(given)\" but model.init_classical is \(initialDistribution.rawValue)")
+                throw fail(
+                    "init_classical", "is \"\(given)\" but model.init_classical is \(initialDistribution.rawValue)")
             }
             distribution = initialDistribution
         }
         try c.finish()
-        self.init(hq: hq.elements, frequencies: frequencies, masses: masses, couplings: couplings, kBT: kBT,
-                  distribution: distribution)
+        self.init(
+            hq: hq.elements, frequencies: frequencies, masses: masses, couplings: couplings, kBT: kBT,
+            distribution: distribution)
     }
 
     /// The harmonic bath: weights `h = ω`.
@@ -223,14 +241,18 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
 
     /// The constants as a job file writes them; an element with a zero imaginary part as a number.
     package var jobConstants: [String: ParameterValue] {
-        func element(_ x: Complex<Double>) -> ParameterValue { x.imaginary == 0 ? .number(x.real) : .array([.number(x.real), .number(x.imaginary)]) }
+        func element(_ x: Complex<Double>) -> ParameterValue {
+            x.imaginary == 0 ? .number(x.real) : .array([.number(x.real), .number(x.imaginary)])
+        }
         func matrix(_ m: [Complex<Double>]) -> ParameterValue {
             let n = numStates
             return .array((0..<n).map { a in .array((0..<n).map { b in element(m[a * n + b]) }) })
         }
-        return ["h_q": matrix(hq), "frequencies": .array(frequencies.map(ParameterValue.number)),
-                "masses": .array(masses.map(ParameterValue.number)), "couplings": .array(couplings.map(matrix)),
-                "kBT": .number(kBT), "init_classical": .string(distribution == .wignerHarmonic ? "wigner" : "boltzmann")]
+        return [
+            "h_q": matrix(hq), "frequencies": .array(frequencies.map(ParameterValue.number)),
+            "masses": .array(masses.map(ParameterValue.number)), "couplings": .array(couplings.map(matrix)),
+            "kBT": .number(kBT), "init_classical": .string(distribution == .wignerHarmonic ? "wigner" : "boltzmann"),
+        ]
     }
 
     // MARK: Reading lists
@@ -241,9 +263,13 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
     }
 
     /// A list of `count` (any number ≥ 1 when `nil`) positive finite reals.
-    private static func positives(_ value: ParameterValue, name: String, count: Int?,
-                                  _ fail: (String, String) -> QCLabError) throws -> [Double] {
-        guard case let .array(items) = value, !items.isEmpty else { throw fail(name, "must be a non-empty list of numbers") }
+    private static func positives(
+        _ value: ParameterValue, name: String, count: Int?,
+        _ fail: (String, String) -> QCLabError
+    ) throws -> [Double] {
+        guard case let .array(items) = value, !items.isEmpty else {
+            throw fail(name, "must be a non-empty list of numbers")
+        }
         if let count, items.count != count {
             throw fail(name, "must have \(count) entries, one per frequency, got \(items.count)")
         }
@@ -257,24 +283,34 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
     }
 
     /// A Hermitian matrix, a list of `size` rows of `size` elements (any size ≥ 1 when `nil`).
-    private static func matrix(_ value: ParameterValue, name: String, size: Int?,
-                               _ fail: (String, String) -> QCLabError) throws -> (size: Int, elements: [Complex<Double>]) {
-        guard case let .array(rows) = value, !rows.isEmpty else { throw fail(name, "must be a matrix, a non-empty list of rows") }
+    private static func matrix(
+        _ value: ParameterValue, name: String, size: Int?,
+        _ fail: (String, String) -> QCLabError
+    ) throws -> (size: Int, elements: [Complex<Double>]) {
+        guard case let .array(rows) = value, !rows.isEmpty else {
+            throw fail(name, "must be a matrix, a non-empty list of rows")
+        }
         let n = size ?? rows.count
-        guard rows.count == n else { throw fail(name, "must have \(n) rows (N×N, N = \(n) states), got \(rows.count)") }
+        guard rows.count == n else {
+            throw fail(name, "must have \(n) rows (N×N, N = \(n) states), got \(rows.count)")
+        }
         var elements: [Complex<Double>] = []
         for (a, row) in rows.enumerated() {
             guard case let .array(entries) = row, entries.count == n else {
-                throw fail("\(name)[\(a)]", "must be a row of \(n) elements (N×N, N = \(n) states), got \(length(row))")
+                throw fail(
+                    "\(name)[\(a)]", "must be a row of \(n) elements (N×N, N = \(n) states), got \(length(row))")
             }
             for (b, entry) in entries.enumerated() {
                 if case let .number(x) = entry, x.isFinite {
                     elements.append(Complex(x))
                 } else if case let .array(pair) = entry, pair.count == 2, case let .number(re) = pair[0],
-                          case let .number(im) = pair[1], re.isFinite, im.isFinite {
+                    case let .number(im) = pair[1], re.isFinite, im.isFinite
+                {
                     elements.append(Complex(re, im))
                 } else {
-                    throw fail("\(name)[\(a)][\(b)]", "must be a finite number or an [re, im] pair, got \(entry.messageDescription)")
+                    throw fail(
+                        "\(name)[\(a)][\(b)]",
+                        "must be a finite number or an [re, im] pair, got \(entry.messageDescription)")
                 }
             }
         }
@@ -282,10 +318,14 @@ struct LinearVibronicCouplingData: Sendable, Equatable {
             for b in a..<n where elements[a * n + b] != elements[b * n + a].conjugate {
                 let (x, y) = (elements[a * n + b], elements[b * n + a])
                 if a == b {
-                    throw fail("\(name)[\(a)][\(a)]", "must be real (the matrix must be Hermitian), got [\(x.real), \(x.imaginary)]")
+                    throw fail(
+                        "\(name)[\(a)][\(a)]",
+                        "must be real (the matrix must be Hermitian), got [\(x.real), \(x.imaginary)]")
                 }
-                throw fail("\(name)[\(a)][\(b)]", "must be the complex conjugate of \(name)[\(b)][\(a)] (the matrix must be Hermitian), "
-                           + "got [\(x.real), \(x.imaginary)] and [\(y.real), \(y.imaginary)]")
+                throw fail(
+                    "\(name)[\(a)][\(b)]",
+                    "must be the complex conjugate of \(name)[\(b)][\(a)] (the matrix must be Hermitian), "
+                        + "got [\(x.real), \(x.imaginary)] and [\(y.real), \(y.imaginary)]")
             }
         }
         return (n, elements)

@@ -20,7 +20,9 @@ package enum ModelChecks {
             let n = model.numQuantumStates, element = index / hamiltonian.batchSize
             throw QCLabError.invalidConstant(
                 model: model.modelName, name: "hamiltonianIsReal",
-                reason: "is true, but H(z) has the imaginary part \(hamiltonian.im[index]) at (\(element / n), \(element % n)) of trajectory \(index % hamiltonian.batchSize)")
+                reason:
+                    "is true, but H(z) has the imaginary part \(hamiltonian.im[index]) at (\(element / n), \(element % n)) of trajectory \(index % hamiltonian.batchSize)"
+            )
         }
         if !model.couplingGradientDependsOnZ {
             // A few rows, a complex wavefunction spread over every state, and a shift of z
@@ -32,8 +34,9 @@ package enum ModelChecks {
                 moved.re[i] += 0.37 + 0.05 * Double(i % 7)
                 moved.im[i] -= 0.21
             }
-            let psi = ComplexBatch(repeating: (0..<n).map { Complex(1 + Double($0), 0.5 * Double($0)).divided(by: Double(n)) },
-                                   batchSize: rows.count)
+            let psi = ComplexBatch(
+                repeating: (0..<n).map { Complex(1 + Double($0), 0.5 * Double($0)).divided(by: Double(n)) },
+                batchSize: rows.count)
             var a = ComplexBatch(components: model.numClassicalCoordinates, batchSize: rows.count), b = a
             model.quantumClassicalForce(z: here, wavefunction: psi, into: &a)
             model.quantumClassicalForce(z: moved, wavefunction: psi, into: &b)

@@ -16,8 +16,10 @@ extension Model {
     /// to `to` (eigenvector `final`), `energyGap = E_to - E_from` apart: the model's own
     /// (``HopRescalingDirectionModel``) when it has one, else the derivative coupling
     /// `<initial|∂H/∂z*|final> / energyGap` (QC Lab's `calc_resc_dir_z_fssh`).
-    public func hopDirection(z: [Complex<Double>], initial: [Complex<Double>], final: [Complex<Double>], from: Int, to: Int,
-                             energyGap: Double) -> [Complex<Double>] {
+    public func hopDirection(
+        z: [Complex<Double>], initial: [Complex<Double>], final: [Complex<Double>], from: Int, to: Int,
+        energyGap: Double
+    ) -> [Complex<Double>] {
         if let own = self as? any HopRescalingDirectionModel {
             return own.hopRescalingDirection(z: z, from: from, to: to)
         }

@@ -76,20 +76,26 @@ package struct HarmonicHop: Sendable, Equatable {
     package func shift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
         var a = 0.0, b = 0.0
         let count = weight.count
-        precondition(z.count >= count && d.count >= count && frequencySquaredOverWeight.count >= count, "fewer coordinates than weights")
+        precondition(
+            z.count >= count && d.count >= count && frequencySquaredOverWeight.count >= count,
+            "fewer coordinates than weights")
         // Through pointers, without the arrays' bounds checks (the same sums, in the same order).
-        weight.withUnsafeBufferPointer { weight in frequencySquaredOverWeight.withUnsafeBufferPointer { frequencySquaredOverWeight in
-            z.withUnsafeBufferPointer { z in d.withUnsafeBufferPointer { d in
-                for c in 0..<count {
-                    let w2h = frequencySquaredOverWeight[c], h = weight[c]
-                    let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
-                    // The raw parts: `real` and `imaginary` check finiteness on every read (measured).
-                    let (dr, di) = d[c].rawStorage, (zr, zi) = z[c].rawStorage
-                    a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (dr * dr - di * di)
-                    b += h * zi * dr - w2h * zr * di
+        weight.withUnsafeBufferPointer { weight in
+            frequencySquaredOverWeight.withUnsafeBufferPointer { frequencySquaredOverWeight in
+                z.withUnsafeBufferPointer { z in
+                    d.withUnsafeBufferPointer { d in
+                        for c in 0..<count {
+                            let w2h = frequencySquaredOverWeight[c], h = weight[c]
+                            let aConst = 0.25 * (w2h - h), bConst = 0.25 * (w2h + h)
+                            // The raw parts: `real` and `imaginary` check finiteness on every read (measured).
+                            let (dr, di) = d[c].rawStorage, (zr, zi) = z[c].rawStorage
+                            a += 2.0 * d[c].lengthSquared * bConst - aConst * 2.0 * (dr * dr - di * di)
+                            b += h * zi * dr - w2h * zr * di
+                        }
+                    }
                 }
-            }}
-        }}
+            }
+        }
         b *= 2.0
         guard let gamma = smallerHopRoot(a: a, b: b, c: energyGap) else { return nil }
         return d.map { Complex(0, -gamma) * $0 }
@@ -111,20 +117,25 @@ package struct NumericalHop: Sendable, Equatable {
     package var threshold: Double
 
     package init(gammaRange: Double = 5.0, maxIterations: Int = 20, pointCount: Int = 10, threshold: Double = 1e-6) {
-        (self.gammaRange, self.maxIterations, self.pointCount, self.threshold) = (gammaRange, maxIterations, pointCount, threshold)
+        (self.gammaRange, self.maxIterations, self.pointCount, self.threshold) = (
+            gammaRange, maxIterations, pointCount, threshold
+        )
     }
 
     /// Reads QC Lab's constants `numerical_fssh_hop_gamma_range`, `_max_iter`, `_num_points`
     /// and `_threshold` (with QC Lab's defaults), for a model's job-file factory.
     package init(constants: inout ModelConstants) throws {
-        self.init(gammaRange: try constants.double("numerical_fssh_hop_gamma_range", default: 5.0, .positive),
-                  maxIterations: try constants.int("numerical_fssh_hop_max_iter", default: 20, minimum: 1, maximum: 10_000),
-                  pointCount: try constants.int("numerical_fssh_hop_num_points", default: 10, minimum: 2, maximum: 100_000),
-                  threshold: try constants.double("numerical_fssh_hop_threshold", default: 1e-6, .positive))
+        self.init(
+            gammaRange: try constants.double("numerical_fssh_hop_gamma_range", default: 5.0, .positive),
+            maxIterations: try constants.int("numerical_fssh_hop_max_iter", default: 20, minimum: 1, maximum: 10_000),
+            pointCount: try constants.int("numerical_fssh_hop_num_points", default: 10, minimum: 2, maximum: 100_000),
+            threshold: try constants.double("numerical_fssh_hop_threshold", default: 1e-6, .positive))
     }
 
     /// The shift `-i γ d` that conserves `model`'s energy, or `nil` when the hop is frustrated.
-    package func shift(model: some Model, z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
+    package func shift(model: some Model, z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double)
+        -> [Complex<Double>]?
+    {
         let n = z.count, points = max(pointCount, 1)
         var energy = [0.0]
         model.classicalEnergy(z: ComplexBatch(repeating: z, batchSize: 1), into: &energy)

@@ -54,8 +54,10 @@ package struct MonteCarloBoltzmannSampler: Sendable, Equatable {
     /// The chain's first state (`mcmc_initial_z`); `nil` for QC Lab's Gaussian draw.
     package var start: [Complex<Double>]?
 
-    package init(kBT: Double, burnIn: Int = 1000, sampleCount: Int = 10000, stepSize: Double = 1.0,
-                separable: Bool = true, start: [Complex<Double>]? = nil) {
+    package init(
+        kBT: Double, burnIn: Int = 1000, sampleCount: Int = 10000, stepSize: Double = 1.0,
+        separable: Bool = true, start: [Complex<Double>]? = nil
+    ) {
         (self.kBT, self.burnIn, self.sampleCount, self.stepSize) = (kBT, burnIn, sampleCount, stepSize)
         (self.separable, self.start) = (separable, start)
     }
@@ -63,10 +65,11 @@ package struct MonteCarloBoltzmannSampler: Sendable, Equatable {
     /// Reads QC Lab's constants `mcmc_burn_in_size`, `mcmc_sample_size`, `mcmc_std` and
     /// `mcmc_h_c_separable` (with QC Lab's defaults), for a model's job-file factory.
     package init(kBT: Double, constants: inout ModelConstants) throws {
-        self.init(kBT: kBT, burnIn: try constants.int("mcmc_burn_in_size", default: 1000, minimum: 0),
-                  sampleCount: try constants.int("mcmc_sample_size", default: 10000, minimum: 1),
-                  stepSize: try constants.double("mcmc_std", default: 1.0, .positive),
-                  separable: try constants.bool("mcmc_h_c_separable", default: true))
+        self.init(
+            kBT: kBT, burnIn: try constants.int("mcmc_burn_in_size", default: 1000, minimum: 0),
+            sampleCount: try constants.int("mcmc_sample_size", default: 10000, minimum: 1),
+            stepSize: try constants.double("mcmc_std", default: 1.0, .positive),
+            separable: try constants.bool("mcmc_h_c_separable", default: true))
     }
 
     /// Initial coordinates of `model` for each seed (seeds in `0 ..< 2^32`).
@@ -84,13 +87,15 @@ package struct MonteCarloBoltzmannSampler: Sendable, Equatable {
     /// The `sampleCount` kept states of the chain.
     package func chain(model: some Model) -> [[Complex<Double>]] {
         let n = model.numClassicalCoordinates
-        var state = start ?? {
-            var random = LegacyRandomState(seed: 0)
-            _ = random.nextDouble()
-            let re = (0..<n).map { _ in 0.0 + stepSize * random.nextGaussian() }
-            let im = (0..<n).map { _ in 0.0 + stepSize * random.nextGaussian() }
-            return zip(re, im).map { Complex($0, $1) }
-        }()
+        var state =
+            start
+            ?? {
+                var random = LegacyRandomState(seed: 0)
+                _ = random.nextDouble()
+                let re = (0..<n).map { _ in 0.0 + stepSize * random.nextGaussian() }
+                let im = (0..<n).map { _ in 0.0 + stepSize * random.nextGaussian() }
+                return zip(re, im).map { Complex($0, $1) }
+            }()
         let walkers = separable ? n : 1
         var energy = energies(model: model, of: state, walkers: walkers)
         var kept: [[Complex<Double>]] = []

@@ -57,7 +57,9 @@ public protocol Model: Sendable {
     var couplingGradientDependsOnZ: Bool { get }
     /// `g_ξ = Σ_ab conj(u_a) [∂H_qc/∂z*_ξ]_ab v_b` for one trajectory at `z`: the
     /// building block of derivative couplings, rescaling directions and gauge fixing.
-    func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>]
+    func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<
+        Double
+    >]
     /// The shift of `z` along `direction` that conserves energy when the quantum energy
     /// rises by `energyGap` (QC Lab's `hop`), or `nil` when the hop is frustrated.
     /// Optional: the default is ``NumericalHop`` (QC Lab's `numerical_fssh_hop`).
@@ -88,13 +90,16 @@ package protocol GaugeFieldForceModel: Model {
     /// The default calls ``Model/quantumClassicalForce(z:wavefunction:into:)`` and then
     /// ``addGaugeFieldForce(z:activeSurface:to:)``; a model whose two forces share work (the
     /// complex avoided crossings' mixing angles) does it once, with the same result.
-    func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, activeSurface: [Int],
-                               withGaugeFieldInto force: inout ComplexBatch)
+    func quantumClassicalForce(
+        z: ComplexBatch, wavefunction: ComplexBatch, activeSurface: [Int],
+        withGaugeFieldInto force: inout ComplexBatch)
 }
 
 extension GaugeFieldForceModel {
-    package func quantumClassicalForce(z: ComplexBatch, wavefunction: ComplexBatch, activeSurface: [Int],
-                                      withGaugeFieldInto force: inout ComplexBatch) {
+    package func quantumClassicalForce(
+        z: ComplexBatch, wavefunction: ComplexBatch, activeSurface: [Int],
+        withGaugeFieldInto force: inout ComplexBatch
+    ) {
         quantumClassicalForce(z: z, wavefunction: wavefunction, into: &force)
         addGaugeFieldForce(z: z, activeSurface: activeSurface, to: &force)
     }

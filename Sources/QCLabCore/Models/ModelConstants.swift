@@ -35,13 +35,16 @@ package struct ModelConstants: Sendable {
     }
 
     /// A real constant, `default` when absent.
-    package mutating func double(_ name: String, default value: Double, _ range: AllowedRange = .any) throws -> Double {
+    package mutating func double(_ name: String, default value: Double, _ range: AllowedRange = .any) throws -> Double
+    {
         used.insert(name)
-        ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .real(range), defaultValue: .number(value)))
+        ConstantRecorder.current?.add(
+            ConstantDescription(name: name, kind: .real(range), defaultValue: .number(value)))
         guard let given = values[name] else { return value }
         guard case let .number(number) = given, number.isFinite else {
-            throw QCLabError.invalidConstant(model: model, name: name,
-                                             reason: "must be a finite number, got \(given.messageDescription)")
+            throw QCLabError.invalidConstant(
+                model: model, name: name,
+                reason: "must be a finite number, got \(given.messageDescription)")
         }
         switch range {
         case .positive where !(number > 0):
@@ -54,22 +57,29 @@ package struct ModelConstants: Sendable {
 
     /// A whole-number constant in `minimum...maximum`, `default` when absent. The maximum
     /// keeps a typo such as `1e8` lattice sites from trying to allocate terabytes.
-    package mutating func int(_ name: String, default value: Int, minimum: Int, maximum: Int = 10_000_000) throws -> Int {
+    package mutating func int(_ name: String, default value: Int, minimum: Int, maximum: Int = 10_000_000) throws
+        -> Int
+    {
         used.insert(name)
-        ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .whole(minimum: minimum, maximum: maximum),
-                                                          defaultValue: .number(Double(value))))
+        ConstantRecorder.current?.add(
+            ConstantDescription(
+                name: name, kind: .whole(minimum: minimum, maximum: maximum),
+                defaultValue: .number(Double(value))))
         guard let given = values[name] else { return value }
         guard case let .number(number) = given, number.isFinite, number == number.rounded() else {
-            throw QCLabError.invalidConstant(model: model, name: name,
-                                             reason: "must be a whole number, got \(given.messageDescription)")
+            throw QCLabError.invalidConstant(
+                model: model, name: name,
+                reason: "must be a whole number, got \(given.messageDescription)")
         }
         guard number >= Double(minimum) else {
-            throw QCLabError.invalidConstant(model: model, name: name,
-                                             reason: "must be at least \(minimum), got \(given.messageDescription)")
+            throw QCLabError.invalidConstant(
+                model: model, name: name,
+                reason: "must be at least \(minimum), got \(given.messageDescription)")
         }
         guard number <= Double(maximum) else {
-            throw QCLabError.invalidConstant(model: model, name: name,
-                                             reason: "must be at most \(maximum), got \(given.messageDescription)")
+            throw QCLabError.invalidConstant(
+                model: model, name: name,
+                reason: "must be at most \(maximum), got \(given.messageDescription)")
         }
         return Int(number)
     }
@@ -80,8 +90,9 @@ package struct ModelConstants: Sendable {
         ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .flag, defaultValue: .bool(value)))
         guard let given = values[name] else { return value }
         guard case let .bool(flag) = given else {
-            throw QCLabError.invalidConstant(model: model, name: name,
-                                             reason: "must be true or false, got \(given.messageDescription)")
+            throw QCLabError.invalidConstant(
+                model: model, name: name,
+                reason: "must be true or false, got \(given.messageDescription)")
         }
         return flag
     }
@@ -89,13 +100,16 @@ package struct ModelConstants: Sendable {
     /// One of `choices`, `default` when absent.
     public mutating func choice(_ name: String, default value: String, _ choices: [String]) throws -> String {
         used.insert(name)
-        ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .structured(choices.map { "\"\($0)\"" }.joined(separator: " or ")),
-                                                          defaultValue: .string(value)))
+        ConstantRecorder.current?.add(
+            ConstantDescription(
+                name: name, kind: .structured(choices.map { "\"\($0)\"" }.joined(separator: " or ")),
+                defaultValue: .string(value)))
         guard let given = values[name] else { return value }
         guard case let .string(text) = given, choices.contains(text) else {
-            throw QCLabError.invalidConstant(model: model, name: name,
-                                             reason: "must be " + choices.map { "\"\($0)\"" }.joined(separator: " or ")
-                                                 + ", got \(given.messageDescription)")
+            throw QCLabError.invalidConstant(
+                model: model, name: name,
+                reason: "must be " + choices.map { "\"\($0)\"" }.joined(separator: " or ")
+                    + ", got \(given.messageDescription)")
         }
         return text
     }
@@ -103,12 +117,14 @@ package struct ModelConstants: Sendable {
     /// A constant given as a list (a vector, a matrix, a list of matrices), `default` when
     /// absent; `allowed` describes it for ``ModelRegistry/describe(_:)``. The model checks its
     /// shape and elements and names a bad one (``LinearVibronicCoupling`` names `couplings[1][0][1]`).
-    public mutating func list(_ name: String, default value: ParameterValue, allowed: String) throws -> ParameterValue {
+    public mutating func list(_ name: String, default value: ParameterValue, allowed: String) throws -> ParameterValue
+    {
         used.insert(name)
         ConstantRecorder.current?.add(ConstantDescription(name: name, kind: .structured(allowed), defaultValue: value))
         guard let given = values[name] else { return value }
         guard case .array = given else {
-            throw QCLabError.invalidConstant(model: model, name: name, reason: "must be a list (\(allowed)), got \(given.messageDescription)")
+            throw QCLabError.invalidConstant(
+                model: model, name: name, reason: "must be a list (\(allowed)), got \(given.messageDescription)")
         }
         return given
     }

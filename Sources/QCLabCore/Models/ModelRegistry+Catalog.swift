@@ -79,9 +79,10 @@ extension ModelRegistry {
                 defaultDistribution = distribution
             }
         }
-        return ModelDescription(name: name, constants: recorder.descriptions, initialDistributions: accepted,
-                                defaultInitialDistribution: defaultDistribution ?? accepted.first ?? .boltzmannHarmonic,
-                                defaultStateCount: model.numQuantumStates)
+        return ModelDescription(
+            name: name, constants: recorder.descriptions, initialDistributions: accepted,
+            defaultInitialDistribution: defaultDistribution ?? accepted.first ?? .boltzmannHarmonic,
+            defaultStateCount: model.numQuantumStates)
     }
 
     /// ``describe(_:)`` for every name in ``names``.

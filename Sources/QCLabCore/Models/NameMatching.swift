@@ -12,8 +12,10 @@ enum NameMatching {
         ("fmo", "FMOComplex"),
         ("tully1", "TullyProblemOne"), ("tully_one", "TullyProblemOne"), ("tully_problem_1", "TullyProblemOne"),
         ("tully2", "TullyProblemTwo"), ("tully_two", "TullyProblemTwo"), ("tully_problem_2", "TullyProblemTwo"),
-        ("tully3", "TullyProblemThree"), ("tully_three", "TullyProblemThree"), ("tully_problem_3", "TullyProblemThree"),
-        ("cac_a", "ComplexAvoidedCrossingA"), ("cac_b", "ComplexAvoidedCrossingB"), ("cac_c", "ComplexAvoidedCrossingC"),
+        ("tully3", "TullyProblemThree"), ("tully_three", "TullyProblemThree"),
+        ("tully_problem_3", "TullyProblemThree"),
+        ("cac_a", "ComplexAvoidedCrossingA"), ("cac_b", "ComplexAvoidedCrossingB"),
+        ("cac_c", "ComplexAvoidedCrossingC"),
         ("lvc", "LinearVibronicCoupling"),
     ]
 
@@ -83,7 +85,8 @@ enum NameMatching {
     static func didYouMean(_ name: String, among known: [String]) -> String {
         let names = suggestions(for: name, among: known).prefix(3).map { "'\($0)'" }
         guard !names.isEmpty else { return "" }
-        return "; did you mean " + (names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " or " + names.last!) + "?"
+        return "; did you mean "
+            + (names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " or " + names.last!) + "?"
     }
 
     /// The Levenshtein distance: insertions, deletions and substitutions, one each.

@@ -7,8 +7,10 @@ package struct TullyProblemOne: TwoStateScatteringModel {
     package var modelName: String { "TullyProblemOne" }
     package let initMomentum, initPosition, mass, A, B, C, D: Double
 
-    package init(initMomentum: Double = 10.0, initPosition: Double = -25.0, mass: Double = 2000.0,
-                A: Double = 0.01, B: Double = 1.6, C: Double = 0.005, D: Double = 1.0) {
+    package init(
+        initMomentum: Double = 10.0, initPosition: Double = -25.0, mass: Double = 2000.0,
+        A: Double = 0.01, B: Double = 1.6, C: Double = 0.005, D: Double = 1.0
+    ) {
         (self.initMomentum, self.initPosition, self.mass) = (initMomentum, initPosition, mass)
         (self.A, self.B, self.C, self.D) = (A, B, C, D)
     }
@@ -17,9 +19,10 @@ package struct TullyProblemOne: TwoStateScatteringModel {
     package init(constants: ModelConstants) throws {
         var c = constants
         let (mass, position, momentum) = try readScatteringConstants(&c)
-        self.init(initMomentum: momentum, initPosition: position, mass: mass, A: try c.double("A", default: 0.01),
-                  B: try c.double("B", default: 1.6), C: try c.double("C", default: 0.005),
-                  D: try c.double("D", default: 1.0))
+        self.init(
+            initMomentum: momentum, initPosition: position, mass: mass, A: try c.double("A", default: 0.01),
+            B: try c.double("B", default: 1.6), C: try c.double("C", default: 0.005),
+            D: try c.double("D", default: 1.0))
         try c.finish()
     }
 

@@ -7,8 +7,10 @@ package struct TullyProblemThree: TwoStateScatteringModel {
     package var modelName: String { "TullyProblemThree" }
     package let initMomentum, initPosition, mass, A, B, C: Double
 
-    package init(initMomentum: Double = 10.0, initPosition: Double = -25.0, mass: Double = 2000.0,
-                A: Double = 0.0006, B: Double = 0.1, C: Double = 0.9) {
+    package init(
+        initMomentum: Double = 10.0, initPosition: Double = -25.0, mass: Double = 2000.0,
+        A: Double = 0.0006, B: Double = 0.1, C: Double = 0.9
+    ) {
         (self.initMomentum, self.initPosition, self.mass) = (initMomentum, initPosition, mass)
         (self.A, self.B, self.C) = (A, B, C)
     }
@@ -17,8 +19,9 @@ package struct TullyProblemThree: TwoStateScatteringModel {
     package init(constants: ModelConstants) throws {
         var c = constants
         let (mass, position, momentum) = try readScatteringConstants(&c)
-        self.init(initMomentum: momentum, initPosition: position, mass: mass, A: try c.double("A", default: 0.0006),
-                  B: try c.double("B", default: 0.1), C: try c.double("C", default: 0.9))
+        self.init(
+            initMomentum: momentum, initPosition: position, mass: mass, A: try c.double("A", default: 0.0006),
+            B: try c.double("B", default: 0.1), C: try c.double("C", default: 0.9))
         try c.finish()
     }
 

@@ -7,8 +7,10 @@ package struct TullyProblemTwo: TwoStateScatteringModel {
     package var modelName: String { "TullyProblemTwo" }
     package let initMomentum, initPosition, mass, A, B, C, D, E0: Double
 
-    package init(initMomentum: Double = 10.0, initPosition: Double = -25.0, mass: Double = 2000.0,
-                A: Double = 0.1, B: Double = 0.28, C: Double = 0.015, D: Double = 0.06, E0: Double = 0.05) {
+    package init(
+        initMomentum: Double = 10.0, initPosition: Double = -25.0, mass: Double = 2000.0,
+        A: Double = 0.1, B: Double = 0.28, C: Double = 0.015, D: Double = 0.06, E0: Double = 0.05
+    ) {
         (self.initMomentum, self.initPosition, self.mass) = (initMomentum, initPosition, mass)
         (self.A, self.B, self.C, self.D, self.E0) = (A, B, C, D, E0)
     }
@@ -17,9 +19,10 @@ package struct TullyProblemTwo: TwoStateScatteringModel {
     package init(constants: ModelConstants) throws {
         var c = constants
         let (mass, position, momentum) = try readScatteringConstants(&c)
-        self.init(initMomentum: momentum, initPosition: position, mass: mass, A: try c.double("A", default: 0.1),
-                  B: try c.double("B", default: 0.28), C: try c.double("C", default: 0.015),
-                  D: try c.double("D", default: 0.06), E0: try c.double("E_0", default: 0.05))
+        self.init(
+            initMomentum: momentum, initPosition: position, mass: mass, A: try c.double("A", default: 0.1),
+            B: try c.double("B", default: 0.28), C: try c.double("C", default: 0.015),
+            D: try c.double("D", default: 0.06), E0: try c.double("E_0", default: 0.05))
         try c.finish()
     }
 
@@ -33,7 +36,9 @@ extension TullyProblemTwo: BuiltInScatteringSurfaces {
 
 extension TullyProblemTwo: JobDescribableModel {
     package var jobConstants: [String: ParameterValue] {
-        scatteringJobConstants.merging(["A": .number(A), "B": .number(B), "C": .number(C), "D": .number(D),
-                                        "E_0": .number(E0)]) { $1 }
+        scatteringJobConstants.merging([
+            "A": .number(A), "B": .number(B), "C": .number(C), "D": .number(D),
+            "E_0": .number(E0),
+        ]) { $1 }
     }
 }

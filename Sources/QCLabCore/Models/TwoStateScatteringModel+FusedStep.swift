@@ -19,7 +19,9 @@ package struct ScatteringDynamics<M: TwoStateScatteringModel>: FusedClassicalDyn
 /// ``ScatteringRK4Step``; `nil` when it has none.
 package func fusedClassicalDynamics(of model: any Model) -> (any FusedClassicalDynamics)? {
     if let fused = model as? any FusedClassicalDynamics { return fused }
-    func dynamics(_ model: some TwoStateScatteringModel) -> any FusedClassicalDynamics { ScatteringDynamics(model: model) }
+    func dynamics(_ model: some TwoStateScatteringModel) -> any FusedClassicalDynamics {
+        ScatteringDynamics(model: model)
+    }
     return (model as? any TwoStateScatteringModel).map { dynamics($0) }
 }
 
@@ -49,16 +51,21 @@ package struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep
         self.dt = dt
         batch = batchSize
         surfaces = UnsafeScratch(repeating: 0, count: ScatteringSurfaceBuffers.doublesPerTrajectory * batchSize)
-        (evaluatedAt, q) = (UnsafeScratch(repeating: 0, count: batchSize), UnsafeScratch(repeating: 0, count: batchSize))
-        (f0, f1, f2) = (UnsafeScratch(repeating: 0, count: batchSize), UnsafeScratch(repeating: 0, count: batchSize),
-                        UnsafeScratch(repeating: 0, count: batchSize))
+        (evaluatedAt, q) = (
+            UnsafeScratch(repeating: 0, count: batchSize), UnsafeScratch(repeating: 0, count: batchSize)
+        )
+        (f0, f1, f2) = (
+            UnsafeScratch(repeating: 0, count: batchSize), UnsafeScratch(repeating: 0, count: batchSize),
+            UnsafeScratch(repeating: 0, count: batchSize)
+        )
         stageY = UnsafeScratch(repeating: 0, count: batchSize)
         builtIn = model.builtInSurfaces
     }
 
     package mutating func advance(z: inout ComplexBatch, psi: ComplexBatch, hamiltonian: inout ComplexBatch) {
-        precondition(z.batchSize == batch && psi.components == 2 && hamiltonian.components == 4,
-                     "a step prepared for another batch")
+        precondition(
+            z.batchSize == batch && psi.components == 2 && hamiltonian.components == 4,
+            "a step prepared for another batch")
         let n = batch, dt = dt, model = model, builtIn = builtIn
         let positionScale = model.positionScale, forceScale = model.gradientScale
         let s = ScatteringSurfaceBuffers(surfaces.buffer, batchSize: n)
@@ -67,21 +74,25 @@ package struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep
         // The last step's closing evaluation serves as this step's first, unless something
         // (a hop's rescaling, say) has moved a position since (bitwise: same input, same surfaces).
         let reuse = hasEvaluation && z.re.elementsEqual(evaluatedAt.buffer) { $0.bitPattern == $1.bitPattern }
-        ComplexBatch.withUnsafeMutableHandles(&z, &hamiltonian) { z, h in psi.withUnsafeHandle { psi in
-            if !reuse {
-                for t in 0..<n { q[t] = positionScale * z.re![t] }
-                model.evaluateDiabatic(positions: positions, into: s, builtIn: builtIn)
+        ComplexBatch.withUnsafeMutableHandles(&z, &hamiltonian) { z, h in
+            psi.withUnsafeHandle { psi in
+                if !reuse {
+                    for t in 0..<n { q[t] = positionScale * z.re![t] }
+                    model.evaluateDiabatic(positions: positions, into: s, builtIn: builtIn)
+                }
+                // Each stage takes the force at its point and gives the next point, where the
+                // surfaces are evaluated; the last gives the new coordinates.
+                for stage in 0..<4 {
+                    qclab_scattering_rk4_stage(
+                        Int32(stage), Int64(n), dt, positionScale, forceScale, psi.re, psi.im,
+                        s.d11.baseAddress, s.d12.baseAddress, s.d22.baseAddress, z.re, z.im,
+                        f0, f1, f2, stageY, q)
+                    model.evaluateDiabatic(positions: positions, into: s, builtIn: builtIn)
+                }
+                qclab_scattering_hamiltonian(
+                    Int64(n), s.v11.baseAddress, s.v12.baseAddress, s.v22.baseAddress, h.re, h.im)
             }
-            // Each stage takes the force at its point and gives the next point, where the
-            // surfaces are evaluated; the last gives the new coordinates.
-            for stage in 0..<4 {
-                qclab_scattering_rk4_stage(Int32(stage), Int64(n), dt, positionScale, forceScale, psi.re, psi.im,
-                                           s.d11.baseAddress, s.d12.baseAddress, s.d22.baseAddress, z.re, z.im,
-                                           f0, f1, f2, stageY, q)
-                model.evaluateDiabatic(positions: positions, into: s, builtIn: builtIn)
-            }
-            qclab_scattering_hamiltonian(Int64(n), s.v11.baseAddress, s.v12.baseAddress, s.v22.baseAddress, h.re, h.im)
-        }}
+        }
         _ = evaluatedAt.buffer.update(fromContentsOf: z.re)
         hasEvaluation = true
     }
@@ -112,8 +123,9 @@ package struct ScatteringSurfaceHoppingStep {
     /// Runs the step on the coordinates `z` (one component) and the arrays of `step`; false,
     /// having changed nothing, when the kernel declines (a phase `E dt` beyond its sincos).
     package func advance(z: ComplexBatch.UnsafeMutableHandle, step: qclab_two_state_step) -> Bool {
-        var classical = qclab_scattering_classical(position_scale: positionScale, force_scale: forceScale, x: z.re,
-                                                   y: z.im, slopes: slopes.pointer, evaluated_at: evaluatedAt.pointer)
+        var classical = qclab_scattering_classical(
+            position_scale: positionScale, force_scale: forceScale, x: z.re,
+            y: z.im, slopes: slopes.pointer, evaluated_at: evaluatedAt.pointer)
         var surfaces = surfaces, step = step
         return qclab_fssh_scattering_step(&surfaces, &classical, &step) == 0
     }

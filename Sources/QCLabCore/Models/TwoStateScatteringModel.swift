@@ -93,8 +93,9 @@ extension ScatteringSurfaceBuffers {
     /// Fills the potentials and slopes of the built-in `surfaces` at every position of `q`.
     package func evaluate(_ surfaces: qclab_scattering_surfaces, at q: UnsafeBufferPointer<Double>) {
         withUnsafePointer(to: surfaces) { surfaces in
-            qclab_scattering_diabatic(surfaces, Int64(q.count), q.baseAddress, v11.baseAddress, v12.baseAddress,
-                                      v22.baseAddress, d11.baseAddress, d12.baseAddress, d22.baseAddress)
+            qclab_scattering_diabatic(
+                surfaces, Int64(q.count), q.baseAddress, v11.baseAddress, v12.baseAddress,
+                v22.baseAddress, d11.baseAddress, d12.baseAddress, d22.baseAddress)
         }
     }
 }
@@ -102,8 +103,10 @@ extension ScatteringSurfaceBuffers {
 extension TwoStateScatteringModel {
     /// The surfaces at every position of `q`, into `s`: built-in formulas (`builtIn`)
     /// straight from the C kernel, a model's own through ``diabatic(positions:into:)``.
-    package func evaluateDiabatic(positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers,
-                                  builtIn: qclab_scattering_surfaces?) {
+    package func evaluateDiabatic(
+        positions q: UnsafeBufferPointer<Double>, into s: ScatteringSurfaceBuffers,
+        builtIn: qclab_scattering_surfaces?
+    ) {
         if let builtIn { return s.evaluate(builtIn, at: q) }
         var surfaces = ScatteringSurfaces(count: q.count)
         diabatic(positions: Array(q), into: &surfaces)
@@ -129,7 +132,8 @@ extension TwoStateScatteringModel {
     public func diabatic(at q: Double) -> (potential: (Double, Double, Double), slope: (Double, Double, Double)) {
         ScatteringSurfaceBuffers.withTemporary(batchSize: 1) { s in
             withUnsafePointer(to: q) {
-                evaluateDiabatic(positions: UnsafeBufferPointer(start: $0, count: 1), into: s, builtIn: builtInSurfaces)
+                evaluateDiabatic(
+                    positions: UnsafeBufferPointer(start: $0, count: 1), into: s, builtIn: builtInSurfaces)
             }
             return ((s.v11[0], s.v12[0], s.v22[0]), (s.d11[0], s.d12[0], s.d22[0]))
         }
@@ -160,7 +164,8 @@ extension TwoStateScatteringModel {
         let batch = z.batchSize
         withSurfaces(at: z) { s in
             for t in 0..<batch {
-                h.re[t] = s.v11[t]; h.re[batch + t] = s.v12[t]; h.re[2 * batch + t] = s.v12[t]; h.re[3 * batch + t] = s.v22[t]
+                h.re[t] = s.v11[t]; h.re[batch + t] = s.v12[t]; h.re[2 * batch + t] = s.v12[t];
+                h.re[3 * batch + t] = s.v22[t]
             }
         }
         h.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
@@ -185,7 +190,8 @@ extension TwoStateScatteringModel {
         }
     }
 
-    public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
+    public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch)
+    {
         let batch = z.batchSize, scale = gradientScale
         withSurfaces(at: z) { s in
             for t in 0..<batch {
@@ -198,22 +204,30 @@ extension TwoStateScatteringModel {
         force.im.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
-    public func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+    public func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>])
+        -> [Complex<Double>]
+    {
         let (d11, d12, d22) = diabatic(at: positionScale * z[0].real).slope
         let s = gradientScale
-        let sum = (u[0].conjugate * v[0]).multiplied(by: s * d11) + (u[0].conjugate * v[1]).multiplied(by: s * d12)
+        let sum =
+            (u[0].conjugate * v[0]).multiplied(by: s * d11) + (u[0].conjugate * v[1]).multiplied(by: s * d12)
             + (u[1].conjugate * v[0]).multiplied(by: s * d12) + (u[1].conjugate * v[1]).multiplied(by: s * d22)
         return [sum]
     }
 
     /// QC Lab's `hop_free` (``FreeParticleHop``, `h = 1`).
-    public func hopShift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
+    public func hopShift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]?
+    {
         FreeParticleHop(weight: [1.0]).shift(z: z, direction: d, energyGap: energyGap)
     }
 }
 
 /// Reads the constants every Tully problem has.
-package func readScatteringConstants(_ c: inout ModelConstants) throws -> (mass: Double, position: Double, momentum: Double) {
-    (try c.double("mass", default: 2000.0, .positive), try c.double("init_position", default: -25.0),
-     try c.double("init_momentum", default: 10.0))
+package func readScatteringConstants(_ c: inout ModelConstants) throws -> (
+    mass: Double, position: Double, momentum: Double
+) {
+    (
+        try c.double("mass", default: 2000.0, .positive), try c.double("init_position", default: -25.0),
+        try c.double("init_momentum", default: 10.0)
+    )
 }

@@ -24,14 +24,18 @@ package struct LegacyRandomState: Sendable {
     /// The next tempered 32-bit output.
     package mutating func nextUInt32() -> UInt32 {
         var word: UInt32 = 0
-        withUnsafeMutablePointer(to: &word) { stream.nextUInt32s(into: UnsafeMutableBufferPointer(start: $0, count: 1)) }
+        withUnsafeMutablePointer(to: &word) {
+            stream.nextUInt32s(into: UnsafeMutableBufferPointer(start: $0, count: 1))
+        }
         return word
     }
 
     /// A uniform double in [0, 1) with 53 random bits: one draw of `np.random.rand`.
     package mutating func nextDouble() -> Double {
         var value = 0.0
-        withUnsafeMutablePointer(to: &value) { stream.nextDoubles(into: UnsafeMutableBufferPointer(start: $0, count: 1)) }
+        withUnsafeMutablePointer(to: &value) {
+            stream.nextDoubles(into: UnsafeMutableBufferPointer(start: $0, count: 1))
+        }
         return value
     }
 

@@ -19,7 +19,9 @@ public struct LegacyRandomStreams: Sendable {
         keys = [UInt32](repeating: 0, count: 624 * seeds.count)
         let values = seeds.map { UInt32($0) }
         keys.withUnsafeMutableBufferPointer { keys in
-            values.withUnsafeBufferPointer { qclab_mt19937_seed(Int64(values.count), keys.baseAddress, $0.baseAddress) }
+            values.withUnsafeBufferPointer {
+                qclab_mt19937_seed(Int64(values.count), keys.baseAddress, $0.baseAddress)
+            }
         }
     }
 
@@ -27,14 +29,18 @@ public struct LegacyRandomStreams: Sendable {
     public mutating func nextUInt32s(into out: UnsafeMutableBufferPointer<UInt32>) {
         precondition(out.count == count)
         let count = count
-        keys.withUnsafeMutableBufferPointer { qclab_mt19937_next(Int64(count), $0.baseAddress, &position, out.baseAddress) }
+        keys.withUnsafeMutableBufferPointer {
+            qclab_mt19937_next(Int64(count), $0.baseAddress, &position, out.baseAddress)
+        }
     }
 
     /// `out[s]` = the next `np.random.rand()` of stream `s`, for every stream.
     public mutating func nextDoubles(into out: UnsafeMutableBufferPointer<Double>) {
         precondition(out.count == count)
         let count = count
-        keys.withUnsafeMutableBufferPointer { qclab_mt19937_uniform(Int64(count), $0.baseAddress, &position, out.baseAddress) }
+        keys.withUnsafeMutableBufferPointer {
+            qclab_mt19937_uniform(Int64(count), $0.baseAddress, &position, out.baseAddress)
+        }
     }
 
     /// `out[s]` = the next `np.random.rand()` of stream `s`, for every stream (`out` holds ``count`` values).

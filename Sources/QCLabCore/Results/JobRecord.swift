@@ -36,7 +36,9 @@ extension Simulation {
             "settings": .object(settings),
             "model": .object(JobRecord.model(model)),
             "algorithm": .object(JobRecord.algorithm(algorithm)),
-            "initial_state": .object(["wf_db": .array(initialWavefunction.map { .array([.number($0.real), .number($0.imaginary)]) })]),
+            "initial_state": .object([
+                "wf_db": .array(initialWavefunction.map { .array([.number($0.real), .number($0.imaginary)]) })
+            ]),
             "outputs": .array(outputs.map { .string($0.name) }),
         ]
         return JobRecord.text(.object(record))
@@ -66,7 +68,8 @@ package enum JobRecord {
     /// null or empty), or nil when the record's model can be compared or there is no record.
     package static func unrecordedModel(_ record: String?) -> String? {
         guard let record, case let .object(top)? = try? StrictJSON.parse(Array(record.utf8)),
-              case let .object(model)? = top["model"] else { return nil }
+            case let .object(model)? = top["model"]
+        else { return nil }
         switch model["swift_properties"] {
         case .null?, .object([:])?:
             if case let .string(name)? = model["name"] { return name }
@@ -158,7 +161,9 @@ package enum JobRecord {
         default:
             let mirror = Mirror(reflecting: value)
             if mirror.displayStyle == .enum && mirror.children.isEmpty { return .string("\(value)") }
-            if mirror.displayStyle == .optional { return mirror.children.first.flatMap { scalar($0.value) } ?? JSONValue.null }
+            if mirror.displayStyle == .optional {
+                return mirror.children.first.flatMap { scalar($0.value) } ?? JSONValue.null
+            }
             return nil
         }
     }
@@ -203,8 +208,10 @@ package enum JobRecord {
         // Records written before they spoke the job file's language have no `outputs`:
         // comparing them key by key would name Swift property names as differences.
         switch (isCurrentFormat(x), isCurrentFormat(y)) {
-        case (true, false): return ("the job record", "in the job file's names", "in an older format (Swift property names)")
-        case (false, true): return ("the job record", "in an older format (Swift property names)", "in the job file's names")
+        case (true, false):
+            return ("the job record", "in the job file's names", "in an older format (Swift property names)")
+        case (false, true):
+            return ("the job record", "in an older format (Swift property names)", "in the job file's names")
         default: return difference(x, y, path: "")
         }
     }
@@ -222,7 +229,9 @@ package enum JobRecord {
         return first.filter(keys.contains) + keys.subtracting(first).sorted()
     }
 
-    private static func difference(_ x: JSONValue, _ y: JSONValue, path: String) -> (path: String, mine: String, theirs: String)? {
+    private static func difference(_ x: JSONValue, _ y: JSONValue, path: String) -> (
+        path: String, mine: String, theirs: String
+    )? {
         if x == y { return nil }
         switch (x, y) {
         case let (.object(p), .object(q)):

@@ -20,7 +20,9 @@ public struct Estimate: Sendable, Equatable, CustomStringConvertible {
 extension SimulationData {
     /// The number of quantum states: `N` of `dm_db`'s shape `(T, N, N)`, nil without it.
     public var stateCount: Int? {
-        guard let dm = observable("dm_db"), dm.isComplex, dm.shape.count == 3, dm.shape[1] == dm.shape[2] else { return nil }
+        guard let dm = observable("dm_db"), dm.isComplex, dm.shape.count == 3, dm.shape[1] == dm.shape[2] else {
+            return nil
+        }
         return dm.shape[1]
     }
 
@@ -39,7 +41,9 @@ extension SimulationData {
 
     /// Element `(row, column)` of the diabatic density matrix at every collect time.
     public func densityMatrixElement(_ row: Int, _ column: Int) -> [Complex<Double>]? {
-        guard let n = stateCount, (0..<n).contains(row), (0..<n).contains(column), let mean = mean("dm_db") else { return nil }
+        guard let n = stateCount, (0..<n).contains(row), (0..<n).contains(column), let mean = mean("dm_db") else {
+            return nil
+        }
         return times.indices.map { k in
             let i = 2 * ((k * n + row) * n + column)
             return Complex(mean[i], mean[i + 1])
@@ -68,7 +72,8 @@ extension SimulationData {
     /// interleaved.
     public func matrices(_ name: String, standardErrors: Bool = false) -> [[[Complex<Double>]]]? {
         guard let output = observable(name), output.shape.count == 3,
-              let flat = standardErrors ? standardError(name) : mean(name) else { return nil }
+            let flat = standardErrors ? standardError(name) : mean(name)
+        else { return nil }
         let (rows, columns) = (output.shape[1], output.shape[2])
         let stride = output.isComplex ? 2 : 1
         return (0..<output.shape[0]).map { t in
@@ -86,7 +91,8 @@ extension SimulationData {
     /// standard errors. Nil for an unknown or complex output or another shape.
     public func vectors(_ name: String, standardErrors: Bool = false) -> [[Double]]? {
         guard let output = observable(name), output.shape.count == 2, !output.isComplex,
-              let flat = standardErrors ? standardError(name) : mean(name) else { return nil }
+            let flat = standardErrors ? standardError(name) : mean(name)
+        else { return nil }
         let width = output.shape[1]
         return (0..<output.shape[0]).map { t in Array(flat[(t * width)..<((t + 1) * width)]) }
     }
@@ -98,7 +104,8 @@ extension SimulationData {
     /// coordinate 3 of `q` when it was collected.
     public func estimates(_ name: String, element: Int = 0) -> [Estimate]? {
         guard let output = observable(name), !output.shape.isEmpty, let mean = mean(name),
-              let error = standardError(name) else { return nil }
+            let error = standardError(name)
+        else { return nil }
         let width = output.shape.dropFirst().reduce(1, *), stride = output.isComplex ? 2 : 1
         guard (0..<width).contains(element) else { return nil }
         return (0..<output.shape[0]).map { k in

@@ -45,7 +45,8 @@ package struct OutputAccumulator: Sendable, Equatable {
     package init(name: String, shape: [Int], isComplex: Bool, exactSums: [Int64]) throws {
         self.init(name: name, shape: shape, isComplex: isComplex)
         guard exactSums.count == self.exactSums.count,
-              exactSums.withUnsafeBufferPointer({ qclab_exact_valid($0.baseAddress, elementCount) }) != 0 else {
+            exactSums.withUnsafeBufferPointer({ qclab_exact_valid($0.baseAddress, elementCount) }) != 0
+        else {
             throw QCLabError.unusableData("the exact sums of '\(name)' are damaged or do not fit its shape \(shape)")
         }
         self.exactSums = exactSums
@@ -74,7 +75,9 @@ package struct OutputAccumulator: Sendable, Equatable {
     /// The moments as rounded numbers (``rounded``, or computed from the exact sums).
     func roundedMoments(normFactor: Int, samples: Int, standardErrors: Bool) -> RoundedMoments {
         if let rounded { return RoundedMoments(mean: rounded.mean, sem: standardErrors ? rounded.sem : nil) }
-        guard normFactor > 0 else { return RoundedMoments(mean: [Double](repeating: 0, count: elementCount), sem: nil) }
+        guard normFactor > 0 else {
+            return RoundedMoments(mean: [Double](repeating: 0, count: elementCount), sem: nil)
+        }
         let moments = moments(normFactor: normFactor, samples: samples, standardErrors: standardErrors)
         return RoundedMoments(mean: moments.mean, sem: moments.sem)
     }
@@ -87,7 +90,8 @@ package struct OutputAccumulator: Sendable, Equatable {
         exactSums.withUnsafeMutableBufferPointer { sums in
             values.withUnsafeBufferPointer { values in
                 for i in 0..<count {
-                    qclab_exact_record(sums.baseAddress! + i * Self.exactValuesPerElement, values.baseAddress! + i, 1, 1)
+                    qclab_exact_record(
+                        sums.baseAddress! + i * Self.exactValuesPerElement, values.baseAddress! + i, 1, 1)
                 }
             }
         }
@@ -117,22 +121,29 @@ package struct OutputAccumulator: Sendable, Equatable {
     /// Means (sum over `normFactor`) and, if asked, standard errors of `samples` samples.
     package func moments(normFactor: Int, samples: Int, standardErrors: Bool) -> (mean: [Double], sem: [Double]?) {
         if let rounded {
-            return (rounded.mean, standardErrors ? rounded.sem ?? [Double](repeating: 0, count: rounded.mean.count) : nil)
+            return (
+                rounded.mean, standardErrors ? rounded.sem ?? [Double](repeating: 0, count: rounded.mean.count) : nil
+            )
         }
         // Means first, then the standard errors when asked, in one buffer.
         let count = elementCount
         var moments = [Double](repeating: 0, count: (standardErrors ? 2 : 1) * count)
-        exactSums.withUnsafeBufferPointer { sums in moments.withUnsafeMutableBufferPointer { out in
-            qclab_exact_moments(sums.baseAddress, count, Int64(normFactor), Int64(samples), out.baseAddress,
-                                standardErrors ? out.baseAddress! + count : nil)
-        }}
+        exactSums.withUnsafeBufferPointer { sums in
+            moments.withUnsafeMutableBufferPointer { out in
+                qclab_exact_moments(
+                    sums.baseAddress, count, Int64(normFactor), Int64(samples), out.baseAddress,
+                    standardErrors ? out.baseAddress! + count : nil)
+            }
+        }
         return (Array(moments[..<count]), standardErrors ? Array(moments[count...]) : nil)
     }
 
     /// An observable whose sums reproduce `means` over `normFactor` trajectories (one
     /// deposit of `mean × normFactor` each), without the squares: for files that hold
     /// means alone, which have no error bars.
-    package static func fromMeans(name: String, shape: [Int], isComplex: Bool, means: [Double], normFactor: Int) -> OutputAccumulator {
+    package static func fromMeans(name: String, shape: [Int], isComplex: Bool, means: [Double], normFactor: Int)
+        -> OutputAccumulator
+    {
         var observable = OutputAccumulator(name: name, shape: shape, isComplex: isComplex)
         observable.exactSums.withUnsafeMutableBufferPointer { sums in
             for (i, mean) in means.enumerated() {
@@ -187,8 +198,10 @@ public struct SimulationData: Sendable, Equatable {
         self.init(seeds: [], normFactor: 0, sampleCount: 0, observables: [])
     }
 
-    package init(seeds: [Int], normFactor: Int, sampleCount: Int, observables: [OutputAccumulator], log: String = "",
-                job: String? = nil, errorBarsUnavailable: String? = nil, notExact: String? = nil) {
+    package init(
+        seeds: [Int], normFactor: Int, sampleCount: Int, observables: [OutputAccumulator], log: String = "",
+        job: String? = nil, errorBarsUnavailable: String? = nil, notExact: String? = nil
+    ) {
         self.seeds = seeds
         self.normFactor = normFactor
         self.sampleCount = sampleCount
@@ -221,13 +234,15 @@ public struct SimulationData: Sendable, Equatable {
     /// imaginary parts apart, as in ``mean(_:)``), without computing the others; `nil`
     /// when there is no such output or an index is out of range.
     public func mean(_ name: String, elements: [Int]) -> [Double]? {
-        guard let o = observable(name), normFactor > 0, elements.allSatisfy({ (0..<o.elementCount).contains($0) }) else { return nil }
+        guard let o = observable(name), normFactor > 0, elements.allSatisfy({ (0..<o.elementCount).contains($0) })
+        else { return nil }
         if let rounded = o.rounded { return elements.map { rounded.mean[$0] } }
         var means = [Double](repeating: 0, count: elements.count)
         o.exactSums.withUnsafeBufferPointer { sums in
             for (i, element) in elements.enumerated() {
-                qclab_exact_moments(sums.baseAddress! + element * OutputAccumulator.exactValuesPerElement, 1, Int64(normFactor),
-                                    Int64(sampleCount), &means[i], nil)
+                qclab_exact_moments(
+                    sums.baseAddress! + element * OutputAccumulator.exactValuesPerElement, 1, Int64(normFactor),
+                    Int64(sampleCount), &means[i], nil)
             }
         }
         return means
@@ -257,11 +272,14 @@ public struct SimulationData: Sendable, Equatable {
     }
 
     /// ``add(_:)``, naming `other` as `source` in messages.
-    package mutating func add(_ other: SimulationData, describedAs source: String, mineAs mine: String = "the data added to") throws {
+    package mutating func add(
+        _ other: SimulationData, describedAs source: String, mineAs mine: String = "the data added to"
+    ) throws {
         // The job first: a different job explains different shapes, and names the cause.
         if let difference = JobRecord.difference(job, other.job) {
             throw QCLabError.incompatibleData(
-                "different jobs: \(difference.path) is \(difference.mine) in \(mine) but \(difference.theirs) in \(source)")
+                "different jobs: \(difference.path) is \(difference.mine) in \(mine) but \(difference.theirs) in \(source)"
+            )
         }
         if !observables.isEmpty && !other.observables.isEmpty {
             guard observables.map(\.name) == other.observables.map(\.name) else {
@@ -271,13 +289,15 @@ public struct SimulationData: Sendable, Equatable {
             for (index, theirs) in other.observables.enumerated() {
                 guard observables[index].shape == theirs.shape, observables[index].isComplex == theirs.isComplex else {
                     throw QCLabError.incompatibleData(
-                        "'\(theirs.name)' has shape \(theirs.shape), expected \(observables[index].shape) (different time grid or model size)")
+                        "'\(theirs.name)' has shape \(theirs.shape), expected \(observables[index].shape) (different time grid or model size)"
+                    )
                 }
             }
         }
         let (samples, overflow) = sampleCount.addingReportingOverflow(other.sampleCount)
         guard !overflow, samples <= 1 << 30 else {
-            throw QCLabError.incompatibleData("more than 2^30 samples (\(sampleCount) + \(other.sampleCount)) exceed what the exact sums hold")
+            throw QCLabError.incompatibleData(
+                "more than 2^30 samples (\(sampleCount) + \(other.sampleCount)) exceed what the exact sums hold")
         }
         // Data that records no job (QC Lab's) takes on the known job: what could be
         // compared (outputs, shapes) was, and the job is never dropped.
@@ -288,15 +308,25 @@ public struct SimulationData: Sendable, Equatable {
             for index in other.observables.indices { observables[index].addSums(of: other.observables[index]) }
         } else {
             // Rounded means on either side: combined in floating point, this data first.
-            let mineHasErrorBars = hasErrorBars && sampleCount > 0, theirsHaveErrorBars = other.hasErrorBars && other.sampleCount > 0
+            let mineHasErrorBars = hasErrorBars && sampleCount > 0,
+                theirsHaveErrorBars = other.hasErrorBars && other.sampleCount > 0
             for index in other.observables.indices {
                 let mine = observables[index], theirs = other.observables[index]
-                let a = mine.roundedMoments(normFactor: normFactor, samples: sampleCount, standardErrors: mineHasErrorBars)
-                let b = theirs.roundedMoments(normFactor: other.normFactor, samples: other.sampleCount, standardErrors: theirsHaveErrorBars)
-                let combined = normFactor == 0 ? b : other.normFactor == 0 ? a
-                    : RoundedMoments.combining(a, rows: normFactor, samples: sampleCount, b, rows: other.normFactor, samples: other.sampleCount)
-                observables[index] = try OutputAccumulator(name: mine.name, shape: mine.shape, isComplex: mine.isComplex,
-                                                           means: combined.mean, standardErrors: combined.sem)
+                let a = mine.roundedMoments(
+                    normFactor: normFactor, samples: sampleCount, standardErrors: mineHasErrorBars)
+                let b = theirs.roundedMoments(
+                    normFactor: other.normFactor, samples: other.sampleCount, standardErrors: theirsHaveErrorBars)
+                let combined =
+                    normFactor == 0
+                    ? b
+                    : other.normFactor == 0
+                        ? a
+                        : RoundedMoments.combining(
+                            a, rows: normFactor, samples: sampleCount, b, rows: other.normFactor,
+                            samples: other.sampleCount)
+                observables[index] = try OutputAccumulator(
+                    name: mine.name, shape: mine.shape, isComplex: mine.isComplex,
+                    means: combined.mean, standardErrors: combined.sem)
             }
         }
         if notExact == nil, !isExact || other.notExact != nil {
@@ -327,12 +357,17 @@ extension OutputAccumulator {
     /// place where per-row values become the output's sums: each sample's value (its rows
     /// added in order) and its square are deposited into exact sums, so the result does
     /// not depend on how samples are grouped into batches.
-    package mutating func record(slot: Int, stride: Int, elements: Int, rows: UnsafeBufferPointer<Double>, count: Int, branches: Int) {
-        precondition(rows.count >= elements * count && slot + (elements - 1) * stride < elementCount, "rows or slots out of range")
+    package mutating func record(
+        slot: Int, stride: Int, elements: Int, rows: UnsafeBufferPointer<Double>, count: Int, branches: Int
+    ) {
+        precondition(
+            rows.count >= elements * count && slot + (elements - 1) * stride < elementCount,
+            "rows or slots out of range")
         guard elements > 0 else { return }
         exactSums.withUnsafeMutableBufferPointer {
-            qclab_exact_record_elements($0.baseAddress! + slot * Self.exactValuesPerElement, stride, elements,
-                                        rows.baseAddress!, count, branches)
+            qclab_exact_record_elements(
+                $0.baseAddress! + slot * Self.exactValuesPerElement, stride, elements,
+                rows.baseAddress!, count, branches)
         }
     }
 
@@ -363,8 +398,10 @@ package struct RoundedMoments: Sendable, Equatable {
     /// by rows; the standard errors by the pooled spread of the samples (Chan, Golub and
     /// LeVeque's pairwise update: each part's sum of squared deviations, plus that of its
     /// mean from the other's). `nil` standard errors in either part give `nil`.
-    static func combining(_ a: RoundedMoments, rows rowsA: Int, samples samplesA: Int,
-                          _ b: RoundedMoments, rows rowsB: Int, samples samplesB: Int) -> RoundedMoments {
+    static func combining(
+        _ a: RoundedMoments, rows rowsA: Int, samples samplesA: Int,
+        _ b: RoundedMoments, rows rowsB: Int, samples samplesB: Int
+    ) -> RoundedMoments {
         let na = Double(samplesA), nb = Double(samplesB), n = na + nb
         let ra = Double(rowsA), rb = Double(rowsB), rows = ra + rb
         // Rows per sample (the branches of a group), the same in both parts of one job.

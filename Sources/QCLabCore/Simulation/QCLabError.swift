@@ -58,7 +58,8 @@ public enum QCLabError: Error, Equatable, CustomStringConvertible, LocalizedErro
         case let .invalidPath(reason): return reason
         case let .unusableData(reason): return reason
         case let .nonFinite(output, value, time, seeds):
-            return "output '\(output)' became \(value.isNaN ? "NaN" : "infinite")" + (time.map { " at t = \($0) (its first collect time not finite)" } ?? "")
+            return "output '\(output)' became \(value.isNaN ? "NaN" : "infinite")"
+                + (time.map { " at t = \($0) (its first collect time not finite)" } ?? "")
                 + " in the batch of seeds \(SeedList.describe(seeds))"
         case let .invalidEnvironment(variable, value, expected):
             return "environment variable \(variable)='\(value)' is not \(expected)"
@@ -170,7 +171,9 @@ package enum SeedList {
     package static func describeGaps(_ seeds: [Int], limit: Int = 10) -> String? {
         let gaps = Self.gaps(seeds)
         guard !gaps.isEmpty, let low = seeds.min(), let high = seeds.max() else { return nil }
-        let listed = gaps.prefix(limit).map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)...\($0.upperBound)" }
+        let listed = gaps.prefix(limit).map {
+            $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)...\($0.upperBound)"
+        }
         let more = gaps.count > limit ? " and \(gaps.count - limit) more gap\(gaps.count - limit == 1 ? "" : "s")" : ""
         let missing = gaps.reduce(0) { $0 + $1.count }
         return "merged seeds have gaps: \(listed.joined(separator: ", "))\(more) missing "

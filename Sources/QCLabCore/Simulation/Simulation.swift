@@ -11,8 +11,10 @@ public struct Simulation: Sendable {
     /// Outputs collected beside the algorithm's defaults (a job file's `"outputs"`).
     public var outputs: [Output]
 
-    public init(settings: SimulationSettings = SimulationSettings(), model: any Model, algorithm: any Algorithm,
-                initialWavefunction: [Complex<Double>], outputs: [Output] = []) {
+    public init(
+        settings: SimulationSettings = SimulationSettings(), model: any Model, algorithm: any Algorithm,
+        initialWavefunction: [Complex<Double>], outputs: [Output] = []
+    ) {
         self.settings = settings
         self.model = model
         self.algorithm = algorithm
@@ -43,10 +45,13 @@ public struct Simulation: Sendable {
     /// holds `existingSeeds`, roughly, part by part: the state of one batch, the outputs
     /// (every output's exact sums, `T x N x N` complex for `dm_db`: the run's running total,
     /// one batch's result and the result being written), the seed lists and the time grid.
-    package func estimatedRunBytes(trajectories: Int, existingSeeds: Int = 0) -> (total: Double, parts: [(setting: String, what: String, bytes: Double)]) {
+    package func estimatedRunBytes(trajectories: Int, existingSeeds: Int = 0) -> (
+        total: Double, parts: [(setting: String, what: String, bytes: Double)]
+    ) {
         let n = Double(model.numQuantumStates), coordinates = Double(model.numClassicalCoordinates)
         let rows = Double(Swift.min(settings.batchSize, Swift.max(trajectories, 1)))
-        let collectPoints = Double(TimeGrid.counts(settings).totalSteps / Swift.max(TimeGrid.counts(settings).stepsPerCollect, 1) + 1)
+        let collectPoints = Double(
+            TimeGrid.counts(settings).totalSteps / Swift.max(TimeGrid.counts(settings).stepsPerCollect, 1) + 1)
         let elements = outputElementsPerCollectPoint
         let parts: [(setting: String, what: String, bytes: Double)] = [
             // Ten complex N x N matrices and coordinate vectors per row, and the collector's
@@ -54,7 +59,10 @@ public struct Simulation: Sendable {
             ("batch_size", "batch state", rows * 16 * (10 * (n * n + coordinates) + elements)),
             // Three copies of every output's exact sums (a batch's, the running total, the
             // result being written), and its means and errors when it is written.
-            ("tmax", "outputs", collectPoints * elements * 8 * (3 * Double(OutputAccumulator.exactValuesPerElement) + 2)),
+            (
+                "tmax", "outputs",
+                collectPoints * elements * 8 * (3 * Double(OutputAccumulator.exactValuesPerElement) + 2)
+            ),
             ("num_trajs", "seed list", 3 * 8 * Double(trajectories + existingSeeds)),
             ("tmax", "time grid", 2 * 8 * collectPoints),
         ]
@@ -92,21 +100,27 @@ public struct Simulation: Sendable {
         let bytes = estimatedBatchBytes
         guard bytes < Self.batchMemoryLimit else {
             throw QCLabError.invalidSetting(
-                "batch_size", "of \(settings.batchSize) with \(model.modelName) (\(n) states, \(model.numClassicalCoordinates) coordinates) needs about \(ByteCount.describe(bytes)) per batch, more than the \(ByteCount.describe(Self.batchMemoryLimit)) allowed; use a smaller batch_size")
+                "batch_size",
+                "of \(settings.batchSize) with \(model.modelName) (\(n) states, \(model.numClassicalCoordinates) coordinates) needs about \(ByteCount.describe(bytes)) per batch, more than the \(ByteCount.describe(Self.batchMemoryLimit)) allowed; use a smaller batch_size"
+            )
         }
         let defaults = algorithm.defaultOutputs(for: model)
         var names = Set<String>()
         for output in defaults + outputs where !names.insert(output.name).inserted {
-            throw QCLabError.invalidSetting("outputs", "names '\(output.name)' twice (the algorithm collects it already)")
+            throw QCLabError.invalidSetting(
+                "outputs", "names '\(output.name)' twice (the algorithm collects it already)")
         }
         let keepsSurfaces = defaults.contains { $0.requirement == .activeSurfaces }
         if let output = outputs.first(where: { $0.requirement == .activeSurfaces }), !keepsSurfaces {
-            throw QCLabError.invalidSetting("outputs", "'\(output.name)' needs active surfaces, which \(algorithm.algorithmName) does not keep")
+            throw QCLabError.invalidSetting(
+                "outputs", "'\(output.name)' needs active surfaces, which \(algorithm.algorithmName) does not keep")
         }
         let branches = algorithm.branchCount(for: model)
         if branches > 1 && settings.batchSize % branches != 0 {
             throw QCLabError.invalidSetting(
-                "batch_size", "must be a multiple of the \(branches) quantum states in deterministic surface hopping, got \(settings.batchSize)")
+                "batch_size",
+                "must be a multiple of the \(branches) quantum states in deterministic surface hopping, got \(settings.batchSize)"
+            )
         }
     }
 }
@@ -118,8 +132,9 @@ extension Simulation {
     /// infinite (an overflowing temperature, say): such a result is never merged or written.
     public func runBatch(seeds: [Int]) throws -> SimulationData {
         try TestFailure.check()
-        let result = try algorithm.runBatch(model: model, grid: timeGrid, initialWavefunction: initialWavefunction,
-                                            seeds: seeds, outputs: allOutputs)
+        let result = try algorithm.runBatch(
+            model: model, grid: timeGrid, initialWavefunction: initialWavefunction,
+            seeds: seeds, outputs: allOutputs)
         try Self.checkFinite(result, seeds: seeds)
         return result
     }
@@ -130,11 +145,14 @@ extension Simulation {
         let times = data.times
         for observable in data.observables {
             if data.normFactor > 0 && observable.meansAreCertainlyFinite { continue }  // without computing the means
-            guard let mean = data.mean(observable.name), let index = mean.firstIndex(where: { !$0.isFinite }) else { continue }
+            guard let mean = data.mean(observable.name), let index = mean.firstIndex(where: { !$0.isFinite }) else {
+                continue
+            }
             let perTime = Swift.max(1, mean.count / Swift.max(observable.shape.first ?? 1, 1))
             let point = index / perTime
-            throw QCLabError.nonFinite(output: observable.name, value: mean[index],
-                                       time: point < times.count ? times[point] : nil, seeds: seeds)
+            throw QCLabError.nonFinite(
+                output: observable.name, value: mean[index],
+                time: point < times.count ? times[point] : nil, seeds: seeds)
         }
     }
 }

@@ -45,7 +45,8 @@ public struct SimulationSettings: Sendable, Equatable {
         }
         guard numTrajs <= Self.maxTrajectories else {
             throw QCLabError.invalidSetting(
-                "num_trajs", "must be at most \(Self.maxTrajectories) (one trajectory per seed in 0...4294967295), got \(numTrajs)")
+                "num_trajs",
+                "must be at most \(Self.maxTrajectories) (one trajectory per seed in 0...4294967295), got \(numTrajs)")
         }
         guard batchSize >= 1 else {
             throw QCLabError.invalidSetting("batch_size", "must be at least 1, got \(batchSize)")
@@ -54,11 +55,15 @@ public struct SimulationSettings: Sendable, Equatable {
         let counts = TimeGrid.counts(self)
         guard counts.stepsPerCollect <= Double(Self.maxSteps) else {
             throw QCLabError.invalidSetting(
-                "dt_collect", "of \(dtCollect) is \(counts.stepsPerCollect) update steps of dt_update \(dtUpdate); at most \(Self.maxSteps) steps are allowed")
+                "dt_collect",
+                "of \(dtCollect) is \(counts.stepsPerCollect) update steps of dt_update \(dtUpdate); at most \(Self.maxSteps) steps are allowed"
+            )
         }
         guard counts.totalSteps <= Double(Self.maxSteps) else {
             throw QCLabError.invalidSetting(
-                "tmax", "of \(tmax) is \(counts.totalSteps) update steps of dt_update \(dtUpdate); at most \(Self.maxSteps) steps are allowed (use a smaller tmax or a larger dt_update)")
+                "tmax",
+                "of \(tmax) is \(counts.totalSteps) update steps of dt_update \(dtUpdate); at most \(Self.maxSteps) steps are allowed (use a smaller tmax or a larger dt_update)"
+            )
         }
     }
 

@@ -13,8 +13,9 @@ enum TestFailure {
     static func check() throws {
         guard let setting else { return }
         guard let code = QCLabError.Code(rawValue: setting) else {
-            throw QCLabError.invalidEnvironment(variable: "QCLAB_TEST_FAIL_WITH", value: setting,
-                                                expected: "an error code (such as invalidSetting)")
+            throw QCLabError.invalidEnvironment(
+                variable: "QCLAB_TEST_FAIL_WITH", value: setting,
+                expected: "an error code (such as invalidSetting)")
         }
         throw sample(code)
     }
@@ -31,13 +32,16 @@ enum TestFailure {
         case .lapack: return .lapack(routine: "zheev", info: -4)
         case .hdf5: return .hdf5(path: "out.h5", reason: "cannot be created")
         case .incompatibleData: return .incompatibleData("time grids differ")
-        case .workerFailed: return .workerFailed(worker: "worker 2 (pid 7)", reason: "exited with status 3", lostSeeds: [0, 1, 2, 5])
+        case .workerFailed:
+            return .workerFailed(worker: "worker 2 (pid 7)", reason: "exited with status 3", lostSeeds: [0, 1, 2, 5])
         case .mpi: return .mpi("MPI_Send failed")
         case .invalidPath: return .invalidPath("output 'a/b.h5': its folder does not exist")
         case .unusableData: return .unusableData("the data has no 'dm_db'")
-        case .nonFinite: return .nonFinite(output: "classical_energy", value: -.infinity, time: 0.5, seeds: [4, 5, 6, 7])
+        case .nonFinite:
+            return .nonFinite(output: "classical_energy", value: -.infinity, time: 0.5, seeds: [4, 5, 6, 7])
         case .invalidEnvironment:
-            return .invalidEnvironment(variable: "QCLAB_CHECKPOINT_INTERVAL", value: "inf", expected: "a number of seconds")
+            return .invalidEnvironment(
+                variable: "QCLAB_CHECKPOINT_INTERVAL", value: "inf", expected: "a number of seconds")
         case .system: return .system("cannot start a worker: resource temporarily unavailable")
         }
     }

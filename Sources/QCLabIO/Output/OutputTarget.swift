@@ -26,8 +26,10 @@ package struct OutputTarget: Sendable {
     /// With `probingName` false only the temporary name is created and removed, not the
     /// path itself: for a file that must never exist other than whole (a checkpoint, whose
     /// empty probe a SIGKILL at that moment would leave behind, as a damaged checkpoint).
-    package init(path: String, protecting protected: [(role: String, path: String)] = [], kind: String = "output",
-                probingName: Bool = true) throws {
+    package init(
+        path: String, protecting protected: [(role: String, path: String)] = [], kind: String = "output",
+        probingName: Bool = true
+    ) throws {
         self.path = path
         if let slash = path.lastIndex(of: "/") {
             folder = slash == path.startIndex ? "/" : String(path[..<slash])
@@ -43,16 +45,21 @@ package struct OutputTarget: Sendable {
         guard let folderStatus = try? Syscalls.status(folder), folderStatus.isFolder else {
             throw QCLabError.invalidPath("\(kind) folder '\(folder)' does not exist")
         }
-        guard Syscalls.canWriteInto(folder) else { throw QCLabError.invalidPath("\(kind) folder '\(folder)' is not writable") }
+        guard Syscalls.canWriteInto(folder) else {
+            throw QCLabError.invalidPath("\(kind) folder '\(folder)' is not writable")
+        }
         let existing: stat?
-        do { existing = try Syscalls.linkStatus(path) } catch let error as Errno where error == .noSuchFileOrDirectory {
+        do { existing = try Syscalls.linkStatus(path) } catch let error as Errno where error == .noSuchFileOrDirectory
+        {
             existing = nil
         } catch let error as Errno {
             throw refuse("cannot be used: \(error)")
         }
         if let existing {
             guard existing.isRegularFile else {
-                throw refuse(existing.isFolder ? "is a folder" : "is \(existing.kindDescription), not a regular file; it is never replaced")
+                throw refuse(
+                    existing.isFolder
+                        ? "is a folder" : "is \(existing.kindDescription), not a regular file; it is never replaced")
             }
             for input in protected {
                 if let status = try? Syscalls.status(input.path), status.isSameFile(as: existing) {
@@ -68,7 +75,9 @@ package struct OutputTarget: Sendable {
     /// canonical path (the real path of the folder, then the name), so that `o.h5`,
     /// `./o.h5` and `dir/../o.h5` count as one before the file exists.
     package static func aliases(_ a: String, _ b: String) -> Bool {
-        if let first = try? Syscalls.status(a), let second = try? Syscalls.status(b) { return first.isSameFile(as: second) }
+        if let first = try? Syscalls.status(a), let second = try? Syscalls.status(b) {
+            return first.isSameFile(as: second)
+        }
         guard let first = canonicalPath(a), let second = canonicalPath(b) else { return false }
         return first == second
     }
@@ -92,7 +101,8 @@ package struct OutputTarget: Sendable {
         let free = Double(info.f_bavail) * Double(info.f_frsize)
         guard bytes > free else { return }
         throw QCLabError.invalidPath(
-            "output path '\(path)' needs at least \(ByteCount.describe(bytes)), but its file system has only \(ByteCount.describe(free)) free")
+            "output path '\(path)' needs at least \(ByteCount.describe(bytes)), but its file system has only \(ByteCount.describe(free)) free"
+        )
     }
 
     /// Creates and removes the temporary name, and the output's own name if nothing is
@@ -165,7 +175,8 @@ package struct OutputTarget: Sendable {
             throw QCLabError.invalidPath("cannot write '\(path)': \((error as? Errno)?.explained() ?? "\(error)")")
         }
         if let existing = try? Syscalls.linkStatus(path), !existing.isRegularFile {
-            throw QCLabError.invalidPath("output path '\(path)' is \(existing.kindDescription), not a regular file; it is never replaced")
+            throw QCLabError.invalidPath(
+                "output path '\(path)' is \(existing.kindDescription), not a regular file; it is never replaced")
         }
         do { try Syscalls.move(temporary, path) } catch {
             throw QCLabError.invalidPath("cannot move the finished file into place as '\(path)': \(error)")

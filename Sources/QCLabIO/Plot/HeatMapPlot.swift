@@ -25,7 +25,8 @@ package struct HeatMapPlot: Sendable {
     /// At most this many columns of cells: longer runs are sampled at evenly spaced times.
     package var maximumColumns = 400
 
-    package init(times: [Double], values: [[Double]], title: String = "Diabatic populations", subtitle: String? = nil) {
+    package init(times: [Double], values: [[Double]], title: String = "Diabatic populations", subtitle: String? = nil)
+    {
         self.times = times
         self.values = values
         self.title = title
@@ -36,8 +37,9 @@ package struct HeatMapPlot: Sendable {
     /// the subtitle says how many samples stand behind the values).
     package init(data: SimulationData, quantity: PlotQuantity = .populations, title: String? = nil) throws {
         let series = try PlotSeries(data: data, quantity: quantity)
-        self.init(times: series.times, values: series.values, title: title ?? series.title,
-                  subtitle: Self.withoutBands(series.subtitle))
+        self.init(
+            times: series.times, values: series.values, title: title ?? series.title,
+            subtitle: Self.withoutBands(series.subtitle))
         xLabel = series.timeLabel
         valueLabel = series.valueLabel
         rowLabel = quantity == .populations ? "state" : "element of \(quantity.name)"
@@ -68,15 +70,19 @@ package struct HeatMapPlot: Sendable {
 
             """
         svg += "<title>\(P.escape(title))</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        svg += "<text class=\"title\" x=\"\(P.number(left + plotWidth / 2))\" y=\"30\" text-anchor=\"middle\" "
+        svg +=
+            "<text class=\"title\" x=\"\(P.number(left + plotWidth / 2))\" y=\"30\" text-anchor=\"middle\" "
             + "font-size=\"20\" font-weight=\"bold\" fill=\"#222\">\(P.escape(title))</text>\n"
         if let subtitle {
-            svg += "<text class=\"subtitle\" x=\"\(P.number(left + plotWidth / 2))\" y=\"54\" text-anchor=\"middle\" "
+            svg +=
+                "<text class=\"subtitle\" x=\"\(P.number(left + plotWidth / 2))\" y=\"54\" text-anchor=\"middle\" "
                 + "font-size=\"13\" fill=\"#666\">\(P.escape(subtitle))</text>\n"
         }
 
         // Columns: every time, or evenly spaced ones; each cell spans half-way to its neighbours.
-        let columns = count <= maximumColumns ? Array(0..<count)
+        let columns =
+            count <= maximumColumns
+            ? Array(0..<count)
             : (0..<maximumColumns).map { Int((Double($0) * Double(count - 1) / Double(maximumColumns - 1)).rounded()) }
         func edge(_ c: Int) -> Double {
             if c <= 0 { return left }
@@ -99,7 +105,8 @@ package struct HeatMapPlot: Sendable {
                 while end < columns.count && level(values[row][columns[end]]) == current { end += 1 }
                 if let current {
                     let colour = ColourScale.viridis((Double(current) + 0.5) / Double(levels))
-                    svg += "<rect class=\"cell\" x=\"\(P.number(edge(start)))\" y=\"\(P.number(y))\" "
+                    svg +=
+                        "<rect class=\"cell\" x=\"\(P.number(edge(start)))\" y=\"\(P.number(y))\" "
                         + "width=\"\(P.number(edge(end) - edge(start)))\" height=\"\(P.number(rowHeight))\" fill=\"\(colour)\"/>\n"
                 }
                 start = end
@@ -108,43 +115,54 @@ package struct HeatMapPlot: Sendable {
         svg += "</g>\n"
 
         // Frame, time ticks, row ticks.
-        svg += "<rect x=\"\(P.number(left))\" y=\"\(P.number(top))\" width=\"\(P.number(plotWidth))\" height=\"\(P.number(plotHeight))\" "
+        svg +=
+            "<rect x=\"\(P.number(left))\" y=\"\(P.number(top))\" width=\"\(P.number(plotWidth))\" height=\"\(P.number(plotHeight))\" "
             + "fill=\"none\" stroke=\"#333\" stroke-width=\"1.25\"/>\n<g class=\"tick-labels\" fill=\"#333\" font-size=\"13\">\n"
         let xTicks = P.ticks(firstTime, lastTime, target: 7)
         for value in xTicks.values where value >= firstTime - 1e-9 * span && value <= lastTime + 1e-9 * span {
             let px = P.number(x(value)), base = top + plotHeight
-            svg += "<line x1=\"\(px)\" x2=\"\(px)\" y1=\"\(P.number(base))\" y2=\"\(P.number(base + 5))\" stroke=\"#333\"/>"
-            svg += "<text x=\"\(px)\" y=\"\(P.number(base + 22))\" text-anchor=\"middle\">\(P.label(value, step: xTicks.step))</text>\n"
+            svg +=
+                "<line x1=\"\(px)\" x2=\"\(px)\" y1=\"\(P.number(base))\" y2=\"\(P.number(base + 5))\" stroke=\"#333\"/>"
+            svg +=
+                "<text x=\"\(px)\" y=\"\(P.number(base + 22))\" text-anchor=\"middle\">\(P.label(value, step: xTicks.step))</text>\n"
         }
         let rowStep = max(1, Int(P.ticks(0, Double(max(1, rows - 1)), target: 8).step.rounded()))
         for row in Swift.stride(from: 0, to: rows, by: rowStep) {
             let py = P.number(top + (Double(row) + 0.5) * rowHeight)
-            svg += "<line x1=\"\(P.number(left - 5))\" x2=\"\(P.number(left))\" y1=\"\(py)\" y2=\"\(py)\" stroke=\"#333\"/>"
-            svg += "<text x=\"\(P.number(left - 9))\" y=\"\(py)\" text-anchor=\"end\" dominant-baseline=\"middle\" dy=\"0.1em\">\(row)</text>\n"
+            svg +=
+                "<line x1=\"\(P.number(left - 5))\" x2=\"\(P.number(left))\" y1=\"\(py)\" y2=\"\(py)\" stroke=\"#333\"/>"
+            svg +=
+                "<text x=\"\(P.number(left - 9))\" y=\"\(py)\" text-anchor=\"end\" dominant-baseline=\"middle\" dy=\"0.1em\">\(row)</text>\n"
         }
         svg += "</g>\n"
-        svg += P.axisTitles(x: xLabel, y: rowLabel, left: left, top: top, plotWidth: plotWidth, plotHeight: plotHeight,
-                            height: height)
+        svg += P.axisTitles(
+            x: xLabel, y: rowLabel, left: left, top: top, plotWidth: plotWidth, plotHeight: plotHeight,
+            height: height)
 
         // Colour bar.
         let barX = left + plotWidth + 24, barWidth = 18.0
         svg += "<g class=\"colour-bar\" shape-rendering=\"crispEdges\">\n"
         for k in 0..<levels {
             let y0 = top + plotHeight * (1 - Double(k + 1) / Double(levels))
-            svg += "<rect x=\"\(P.number(barX))\" y=\"\(P.number(y0))\" width=\"\(P.number(barWidth))\" "
+            svg +=
+                "<rect x=\"\(P.number(barX))\" y=\"\(P.number(y0))\" width=\"\(P.number(barWidth))\" "
                 + "height=\"\(P.number(plotHeight / Double(levels) + 0.5))\" fill=\"\(ColourScale.viridis((Double(k) + 0.5) / Double(levels)))\"/>\n"
         }
-        svg += "<rect x=\"\(P.number(barX))\" y=\"\(P.number(top))\" width=\"\(P.number(barWidth))\" height=\"\(P.number(plotHeight))\" "
+        svg +=
+            "<rect x=\"\(P.number(barX))\" y=\"\(P.number(top))\" width=\"\(P.number(barWidth))\" height=\"\(P.number(plotHeight))\" "
             + "fill=\"none\" stroke=\"#333\"/>\n</g>\n<g class=\"colour-bar-labels\" fill=\"#333\" font-size=\"13\">\n"
         let valueTicks = P.ticks(low, high, target: 5)
         for value in valueTicks.values where value >= low - 1e-12 && value <= high + 1e-12 {
             let py = P.number(top + plotHeight * (high - value) / (high - low))
-            svg += "<line x1=\"\(P.number(barX + barWidth))\" x2=\"\(P.number(barX + barWidth + 4))\" y1=\"\(py)\" y2=\"\(py)\" stroke=\"#333\"/>"
-            svg += "<text x=\"\(P.number(barX + barWidth + 7))\" y=\"\(py)\" dominant-baseline=\"middle\" dy=\"0.1em\">"
+            svg +=
+                "<line x1=\"\(P.number(barX + barWidth))\" x2=\"\(P.number(barX + barWidth + 4))\" y1=\"\(py)\" y2=\"\(py)\" stroke=\"#333\"/>"
+            svg +=
+                "<text x=\"\(P.number(barX + barWidth + 7))\" y=\"\(py)\" dominant-baseline=\"middle\" dy=\"0.1em\">"
                 + "\(P.label(value, step: valueTicks.step))</text>\n"
         }
         let barMid = top + plotHeight / 2, labelX = width - 14
-        svg += "<text class=\"axis-label value\" x=\"\(P.number(labelX))\" y=\"\(P.number(barMid))\" "
+        svg +=
+            "<text class=\"axis-label value\" x=\"\(P.number(labelX))\" y=\"\(P.number(barMid))\" "
             + "transform=\"rotate(-90 \(P.number(labelX)) \(P.number(barMid)))\" text-anchor=\"middle\" font-size=\"15\" "
             + "fill=\"#222\">\(P.escape(valueLabel))</text>\n</g>\n</svg>\n"
         return svg

@@ -79,7 +79,8 @@ package struct PlotSeries: Sendable {
         switch quantity {
         case .populations:
             guard let dm = data.observable("dm_db"), dm.shape.count == 3, dm.shape[1] == dm.shape[2], dm.isComplex,
-                  let mean = data.mean("dm_db") else {
+                let mean = data.mean("dm_db")
+            else {
                 throw QCLabError.unusableData("nothing to plot: no diabatic density matrix 'dm_db' of shape (T, N, N)")
             }
             // Data without error bars (QC Lab's files) has no bands.
@@ -101,8 +102,9 @@ package struct PlotSeries: Sendable {
             // so there are no bands; each part alone, by its name, has them.
             let parts = ["quantum_energy", "classical_energy"]
             guard parts.allSatisfy({ data.observable($0)?.shape.count == 1 }) else {
-                throw QCLabError.unusableData("nothing to plot: no 'quantum_energy' and 'classical_energy' in the data "
-                                              + "(outputs: \(Self.outputNames(data)))")
+                throw QCLabError.unusableData(
+                    "nothing to plot: no 'quantum_energy' and 'classical_energy' in the data "
+                        + "(outputs: \(Self.outputNames(data)))")
             }
             let quantum = data.mean("quantum_energy")!, classical = data.mean("classical_energy")!
             let total = zip(quantum, classical).map(+)
@@ -116,10 +118,13 @@ package struct PlotSeries: Sendable {
             valueLabel = "E(t) − E(0)" + (units.energy.map { " (\($0))" } ?? "")
         case let .output(name):
             guard let output = data.observable(name), name != "t", !output.shape.isEmpty,
-                  let mean = data.mean(name) else {
-                throw QCLabError.unknownName(kind: "output to plot", name: name,
-                                             known: ["populations", "energies"] + Self.outputNames(data).split(separator: ",")
-                                                .map { $0.trimmingCharacters(in: .whitespaces) })
+                let mean = data.mean(name)
+            else {
+                throw QCLabError.unknownName(
+                    kind: "output to plot", name: name,
+                    known: ["populations", "energies"]
+                        + Self.outputNames(data).split(separator: ",")
+                        .map { $0.trimmingCharacters(in: .whitespaces) })
             }
             hasErrors = data.standardError(name) != nil
             let error = data.standardError(name) ?? [Double](repeating: 0, count: mean.count)
@@ -128,36 +133,51 @@ package struct PlotSeries: Sendable {
             for element in 0..<width {
                 values.append((0..<count).map { mean[stride * ($0 * width + element)] })
                 errors.append((0..<count).map { error[stride * ($0 * width + element)] })
-                names.append(width == 1 ? name : "\(name)[\(Self.index(element, shape: Array(output.shape.dropFirst())))]")
+                names.append(
+                    width == 1 ? name : "\(name)[\(Self.index(element, shape: Array(output.shape.dropFirst())))]")
             }
             noun = name
-            valueLabel = (output.isComplex ? "Re " : "") + name
+            valueLabel =
+                (output.isComplex ? "Re " : "") + name
                 + (name.hasSuffix("energy") ? (units.energy.map { " (\($0))" } ?? "") : "")
         }
         let count = values.first?.count ?? 0
         guard count >= 2 else {
-            throw QCLabError.unusableData("nothing to plot against time: the data holds \(count == 1 ? "one time point" : "no time points")"
-                                          + " (a run needs tmax of at least one dt_collect for two)")
+            throw QCLabError.unusableData(
+                "nothing to plot against time: the data holds \(count == 1 ? "one time point" : "no time points")"
+                    + " (a run needs tmax of at least one dt_collect for two)")
         }
         times = data.times.count == count ? data.times : (0..<count).map(Double.init)
         timeLabel = "time" + (units.time.map { " (\($0))" } ?? "")
         self.values = values
         self.names = names
         standardErrors = hasErrors ? errors : nil
-        let what = [model, algorithm.map { ["FewestSwitchesSurfaceHopping": "FSSH", "MeanField": "mean field",
-                                            "MultiStateMappingApproachToSurfaceHopping": "MSMASH"][$0] ?? $0 }]
-            .compactMap { $0 }.joined(separator: ", ")
+        let what = [
+            model,
+            algorithm.map {
+                [
+                    "FewestSwitchesSurfaceHopping": "FSSH", "MeanField": "mean field",
+                    "MultiStateMappingApproachToSurfaceHopping": "MSMASH",
+                ][$0] ?? $0
+            },
+        ]
+        .compactMap { $0 }.joined(separator: ", ")
         title = what.isEmpty ? noun : "\(noun): \(what)"
-        subtitle = Self.sampleCount(data) + (hasErrors ? "; shaded bands: ±1 standard error of the mean"
-            : quantity == .energies ? "; changes since t = 0, without error bands (plot quantum_energy alone for those)"
-            : "; no error bars in this data")
+        subtitle =
+            Self.sampleCount(data)
+            + (hasErrors
+                ? "; shaded bands: ±1 standard error of the mean"
+                : quantity == .energies
+                    ? "; changes since t = 0, without error bands (plot quantum_energy alone for those)"
+                    : "; no error bars in this data")
     }
 
     /// "200 trajectories", or for deterministic surface hopping, whose branches are not
     /// independent, "8 independent samples (32 branches)".
     package static func sampleCount(_ data: SimulationData) -> String {
         if data.sampleCount > 0 && data.sampleCount != data.normFactor {
-            return "\(data.sampleCount) independent sample\(data.sampleCount == 1 ? "" : "s") (\(data.normFactor) branches)"
+            return
+                "\(data.sampleCount) independent sample\(data.sampleCount == 1 ? "" : "s") (\(data.normFactor) branches)"
         }
         return "\(data.normFactor) trajector\(data.normFactor == 1 ? "y" : "ies")"
     }
@@ -167,7 +187,8 @@ package struct PlotSeries: Sendable {
     package static func modelAndAlgorithm(log: String) -> (model: String?, algorithm: String?) {
         let marker = "QCLab for Swift: "
         guard let line = log.split(separator: "\n").first(where: { $0.hasPrefix(marker) }),
-              let what = line.dropFirst(marker.count).split(separator: ",").first else { return (nil, nil) }
+            let what = line.dropFirst(marker.count).split(separator: ",").first
+        else { return (nil, nil) }
         let parts = what.components(separatedBy: " on ")
         guard parts.count == 2 else { return (nil, String(what)) }
         return (parts[1], parts[0])

@@ -35,8 +35,10 @@ package struct TimeSeriesPlot: Sendable {
     package var width: Double = 880
     package var height: Double = 520
 
-    package init(times: [Double], values: [[Double]], standardErrors: [[Double]]? = nil, names: [String]? = nil,
-                title: String = "Diabatic populations", subtitle: String? = nil) {
+    package init(
+        times: [Double], values: [[Double]], standardErrors: [[Double]]? = nil, names: [String]? = nil,
+        title: String = "Diabatic populations", subtitle: String? = nil
+    ) {
         self.times = times
         self.values = values
         self.standardErrors = standardErrors
@@ -51,8 +53,9 @@ package struct TimeSeriesPlot: Sendable {
     /// data's log); the subtitle gives the sample count and the bands' meaning.
     package init(data: SimulationData, quantity: PlotQuantity = .populations, title: String? = nil) throws {
         let series = try PlotSeries(data: data, quantity: quantity)
-        self.init(times: series.times, values: series.values, standardErrors: series.standardErrors,
-                  names: series.names, title: title ?? series.title, subtitle: series.subtitle)
+        self.init(
+            times: series.times, values: series.values, standardErrors: series.standardErrors,
+            names: series.names, title: title ?? series.title, subtitle: series.subtitle)
         xLabel = series.timeLabel
         yLabel = series.valueLabel
         includesZero = quantity == .populations
@@ -63,8 +66,10 @@ package struct TimeSeriesPlot: Sendable {
     /// Colours for up to ten series that all read on white: Paul Tol's "bright" and
     /// "muted" qualitative schemes (colour-blind safe), darkened where needed so that each has at
     /// least 3:1 contrast against white.
-    package static let categorical = ["#4477aa", "#d9485f", "#228833", "#b8860b", "#1a85b8",
-                              "#aa3377", "#332288", "#882255", "#2e8b7a", "#666666"]
+    package static let categorical = [
+        "#4477aa", "#d9485f", "#228833", "#b8860b", "#1a85b8",
+        "#aa3377", "#332288", "#882255", "#2e8b7a", "#666666",
+    ]
 
     /// The colour of `series` of `count`: categorical up to ten series, else a ramp from
     /// series 0 (dark blue-violet) through teal to the last (orange-brown), which stays
@@ -94,14 +99,18 @@ package struct TimeSeriesPlot: Sendable {
 
     /// A tick label with just the decimals the step needs.
     package static func label(_ value: Double, step: Double) -> String {
-        let decimals = max(0, min(10, Int(-floor(log10(step) + 1e-9)) + (abs(step / pow(10, floor(log10(step))) - 2.5) < 1e-9 ? 1 : 0)))
+        let decimals = max(
+            0,
+            min(10, Int(-floor(log10(step) + 1e-9)) + (abs(step / pow(10, floor(log10(step))) - 2.5) < 1e-9 ? 1 : 0)))
         let text = String(format: "%.\(decimals)f", value)
         return text.hasPrefix("-") && Double(text) == 0 ? String(text.dropFirst()) : text
     }
 
     /// The two axis titles: `x` centred under the plot, `y` turned a quarter left beside it.
-    package static func axisTitles(x: String, y: String, left: Double, top: Double, plotWidth: Double, plotHeight: Double,
-                           height: Double) -> String {
+    package static func axisTitles(
+        x: String, y: String, left: Double, top: Double, plotWidth: Double, plotHeight: Double,
+        height: Double
+    ) -> String {
         let yMid = top + plotHeight / 2
         return "<text class=\"axis-label x\" x=\"\(number(left + plotWidth / 2))\" y=\"\(number(height - 16))\" "
             + "text-anchor=\"middle\" font-size=\"15\" fill=\"#222\">\(escape(x))</text>\n"
@@ -177,69 +186,92 @@ package struct TimeSeriesPlot: Sendable {
             """
         svg += "<title>\(Self.escape(title))</title>\n"
         svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        svg += "<defs><clipPath id=\"plot-area\"><rect x=\"\(Self.number(left))\" y=\"\(Self.number(top))\" "
+        svg +=
+            "<defs><clipPath id=\"plot-area\"><rect x=\"\(Self.number(left))\" y=\"\(Self.number(top))\" "
             + "width=\"\(Self.number(plotWidth))\" height=\"\(Self.number(plotHeight))\"/></clipPath></defs>\n"
 
         // Title and subtitle.
-        svg += "<text class=\"title\" x=\"\(Self.number(left + plotWidth / 2))\" y=\"30\" text-anchor=\"middle\" "
+        svg +=
+            "<text class=\"title\" x=\"\(Self.number(left + plotWidth / 2))\" y=\"30\" text-anchor=\"middle\" "
             + "font-size=\"20\" font-weight=\"bold\" fill=\"#222\">\(Self.escape(title))</text>\n"
         if let subtitle {
-            svg += "<text class=\"subtitle\" x=\"\(Self.number(left + plotWidth / 2))\" y=\"54\" text-anchor=\"middle\" "
+            svg +=
+                "<text class=\"subtitle\" x=\"\(Self.number(left + plotWidth / 2))\" y=\"54\" text-anchor=\"middle\" "
                 + "font-size=\"13\" fill=\"#666\">\(Self.escape(subtitle))</text>\n"
         }
 
         // Grid and ticks.
         svg += "<g class=\"grid\" stroke=\"#e6e6e6\" stroke-width=\"1\">\n"
         for value in yTicks.values where value >= yMin && value <= yMax {
-            svg += "<line x1=\"\(Self.number(left))\" x2=\"\(Self.number(left + plotWidth))\" y1=\"\(Self.number(y(value)))\" y2=\"\(Self.number(y(value)))\"/>\n"
+            svg +=
+                "<line x1=\"\(Self.number(left))\" x2=\"\(Self.number(left + plotWidth))\" y1=\"\(Self.number(y(value)))\" y2=\"\(Self.number(y(value)))\"/>\n"
         }
-        for value in xTicks.values where value >= xLow - 1e-9 * (xHigh - xLow) && value <= xHigh + 1e-9 * (xHigh - xLow) {
-            svg += "<line x1=\"\(Self.number(x(value)))\" x2=\"\(Self.number(x(value)))\" y1=\"\(Self.number(top))\" y2=\"\(Self.number(top + plotHeight))\"/>\n"
+        for value in xTicks.values
+        where value >= xLow - 1e-9 * (xHigh - xLow) && value <= xHigh + 1e-9 * (xHigh - xLow) {
+            svg +=
+                "<line x1=\"\(Self.number(x(value)))\" x2=\"\(Self.number(x(value)))\" y1=\"\(Self.number(top))\" y2=\"\(Self.number(top + plotHeight))\"/>\n"
         }
         svg += "</g>\n"
 
         // Bands, then lines, clipped to the plot area.
         if let errors = standardErrors {
-            svg += "<g class=\"bands\" clip-path=\"url(#plot-area)\" stroke=\"none\" fill-opacity=\"\(states > 10 ? "0.12" : "0.22")\">\n"
+            svg +=
+                "<g class=\"bands\" clip-path=\"url(#plot-area)\" stroke=\"none\" fill-opacity=\"\(states > 10 ? "0.12" : "0.22")\">\n"
             for state in 0..<states {
                 for segment in segments(indices, state) {
-                    let upper = segment.map { "\(Self.number(x(times[$0]))),\(Self.number(y(values[state][$0] + errors[state][$0])))" }
-                    let lower = segment.reversed().map { "\(Self.number(x(times[$0]))),\(Self.number(y(values[state][$0] - errors[state][$0])))" }
-                    svg += "<path class=\"band state-\(state)\" fill=\"\(Self.colour(state, of: states))\" d=\"M"
+                    let upper = segment.map {
+                        "\(Self.number(x(times[$0]))),\(Self.number(y(values[state][$0] + errors[state][$0])))"
+                    }
+                    let lower = segment.reversed().map {
+                        "\(Self.number(x(times[$0]))),\(Self.number(y(values[state][$0] - errors[state][$0])))"
+                    }
+                    svg +=
+                        "<path class=\"band state-\(state)\" fill=\"\(Self.colour(state, of: states))\" d=\"M"
                         + (upper + lower).joined(separator: " L") + " Z\"/>\n"
                 }
             }
             svg += "</g>\n"
         }
-        svg += "<g class=\"lines\" clip-path=\"url(#plot-area)\" fill=\"none\" stroke-width=\"\(states > 10 ? "1.5" : "2.25")\" "
+        svg +=
+            "<g class=\"lines\" clip-path=\"url(#plot-area)\" fill=\"none\" stroke-width=\"\(states > 10 ? "1.5" : "2.25")\" "
             + "stroke-linejoin=\"round\" stroke-linecap=\"round\">\n"
         for state in 0..<states {
             let d = segments(indices, state).map { segment in
-                "M" + segment.map { "\(Self.number(x(times[$0]))),\(Self.number(y(values[state][$0])))" }.joined(separator: " L")
+                "M"
+                    + segment.map { "\(Self.number(x(times[$0]))),\(Self.number(y(values[state][$0])))" }.joined(
+                        separator: " L")
             }.joined(separator: " ")
-            svg += "<path class=\"line state-\(state)\" stroke=\"\(Self.colour(state, of: states))\" d=\"\(d)\"><title>\(Self.escape(names[state]))</title></path>\n"
+            svg +=
+                "<path class=\"line state-\(state)\" stroke=\"\(Self.colour(state, of: states))\" d=\"\(d)\"><title>\(Self.escape(names[state]))</title></path>\n"
         }
         svg += "</g>\n"
 
         // Axes, tick marks and tick labels.
         svg += "<g class=\"axes\" stroke=\"#333\" stroke-width=\"1.25\" fill=\"none\">\n"
-        svg += "<path d=\"M\(Self.number(left)),\(Self.number(top)) L\(Self.number(left)),\(Self.number(top + plotHeight)) "
+        svg +=
+            "<path d=\"M\(Self.number(left)),\(Self.number(top)) L\(Self.number(left)),\(Self.number(top + plotHeight)) "
             + "L\(Self.number(left + plotWidth)),\(Self.number(top + plotHeight))\"/>\n"
         svg += "</g>\n<g class=\"tick-labels\" fill=\"#333\" font-size=\"13\">\n"
         for value in yTicks.values where value >= yMin && value <= yMax {
             let py = Self.number(y(value))
-            svg += "<line x1=\"\(Self.number(left - 5))\" x2=\"\(Self.number(left))\" y1=\"\(py)\" y2=\"\(py)\" stroke=\"#333\"/>"
-            svg += "<text x=\"\(Self.number(left - 9))\" y=\"\(py)\" text-anchor=\"end\" dominant-baseline=\"middle\" dy=\"0.1em\">"
+            svg +=
+                "<line x1=\"\(Self.number(left - 5))\" x2=\"\(Self.number(left))\" y1=\"\(py)\" y2=\"\(py)\" stroke=\"#333\"/>"
+            svg +=
+                "<text x=\"\(Self.number(left - 9))\" y=\"\(py)\" text-anchor=\"end\" dominant-baseline=\"middle\" dy=\"0.1em\">"
                 + "\(Self.label(value, step: yTicks.step))</text>\n"
         }
-        for value in xTicks.values where value >= xLow - 1e-9 * (xHigh - xLow) && value <= xHigh + 1e-9 * (xHigh - xLow) {
+        for value in xTicks.values
+        where value >= xLow - 1e-9 * (xHigh - xLow) && value <= xHigh + 1e-9 * (xHigh - xLow) {
             let px = Self.number(x(value)), base = top + plotHeight
-            svg += "<line x1=\"\(px)\" x2=\"\(px)\" y1=\"\(Self.number(base))\" y2=\"\(Self.number(base + 5))\" stroke=\"#333\"/>"
-            svg += "<text x=\"\(px)\" y=\"\(Self.number(base + 22))\" text-anchor=\"middle\">\(Self.label(value, step: xTicks.step))</text>\n"
+            svg +=
+                "<line x1=\"\(px)\" x2=\"\(px)\" y1=\"\(Self.number(base))\" y2=\"\(Self.number(base + 5))\" stroke=\"#333\"/>"
+            svg +=
+                "<text x=\"\(px)\" y=\"\(Self.number(base + 22))\" text-anchor=\"middle\">\(Self.label(value, step: xTicks.step))</text>\n"
         }
         svg += "</g>\n"
-        svg += Self.axisTitles(x: xLabel, y: yLabel, left: left, top: top, plotWidth: plotWidth, plotHeight: plotHeight,
-                               height: height)
+        svg += Self.axisTitles(
+            x: xLabel, y: yLabel, left: left, top: top, plotWidth: plotWidth, plotHeight: plotHeight,
+            height: height)
 
         // Legend, to the right of the plot.
         if states > 0 {
@@ -249,17 +281,23 @@ package struct TimeSeriesPlot: Sendable {
             for state in shown {
                 let colour = Self.colour(state, of: states)
                 if let errors = standardErrors, errors[state].contains(where: { $0 > 0 }) {
-                    svg += "<rect x=\"\(Self.number(legendX))\" y=\"\(Self.number(rowY - 7))\" width=\"26\" height=\"14\" fill=\"\(colour)\" fill-opacity=\"0.22\"/>"
+                    svg +=
+                        "<rect x=\"\(Self.number(legendX))\" y=\"\(Self.number(rowY - 7))\" width=\"26\" height=\"14\" fill=\"\(colour)\" fill-opacity=\"0.22\"/>"
                 }
-                svg += "<line x1=\"\(Self.number(legendX))\" x2=\"\(Self.number(legendX + 26))\" y1=\"\(Self.number(rowY))\" y2=\"\(Self.number(rowY))\" "
+                svg +=
+                    "<line x1=\"\(Self.number(legendX))\" x2=\"\(Self.number(legendX + 26))\" y1=\"\(Self.number(rowY))\" y2=\"\(Self.number(rowY))\" "
                     + "stroke=\"\(colour)\" stroke-width=\"2.5\"/>"
-                svg += "<text class=\"legend-entry\" x=\"\(Self.number(legendX + 34))\" y=\"\(Self.number(rowY))\" dominant-baseline=\"middle\" dy=\"0.1em\">\(Self.escape(names[state]))</text>\n"
+                svg +=
+                    "<text class=\"legend-entry\" x=\"\(Self.number(legendX + 34))\" y=\"\(Self.number(rowY))\" dominant-baseline=\"middle\" dy=\"0.1em\">\(Self.escape(names[state]))</text>\n"
                 rowY += 22
             }
             if shown.count < states {
                 rowY += 4
-                for line in ["\(states) series; colour runs", "from \(names[0]) (violet)", "to \(names[states - 1]) (orange)"] {
-                    svg += "<text class=\"legend-note\" x=\"\(Self.number(legendX))\" y=\"\(Self.number(rowY))\" font-size=\"12\" fill=\"#666\">\(line)</text>\n"
+                for line in [
+                    "\(states) series; colour runs", "from \(names[0]) (violet)", "to \(names[states - 1]) (orange)",
+                ] {
+                    svg +=
+                        "<text class=\"legend-note\" x=\"\(Self.number(legendX))\" y=\"\(Self.number(rowY))\" font-size=\"12\" fill=\"#666\">\(line)</text>\n"
                     rowY += 16
                 }
             }

@@ -74,7 +74,8 @@ extension QCLabError {
             case 9:
                 let worker = try s(), reason = try s()
                 let count = try r.count("seeds", elementSize: 8)
-                self = .workerFailed(worker: worker, reason: reason, lostSeeds: try (0..<count).map { _ in try r.int64("seed") })
+                self = .workerFailed(
+                    worker: worker, reason: reason, lostSeeds: try (0..<count).map { _ in try r.int64("seed") })
             case 10: self = .mpi(try s())
             case 11: self = .invalidPath(try s())
             case 12: self = .unusableData(try s())
@@ -84,8 +85,9 @@ extension QCLabError {
                 let hasTime = try r.take(1, "time flag").first == 1
                 let time = Double(bitPattern: try r.uint64("time"))
                 let count = try r.count("seeds", elementSize: 8)
-                self = .nonFinite(output: output, value: value, time: hasTime ? time : nil,
-                                  seeds: try (0..<count).map { _ in try r.int64("seed") })
+                self = .nonFinite(
+                    output: output, value: value, time: hasTime ? time : nil,
+                    seeds: try (0..<count).map { _ in try r.int64("seed") })
             case 14: self = .invalidEnvironment(variable: try s(), value: try s(), expected: try s())
             case 15: self = .system(try s())
             default: return nil

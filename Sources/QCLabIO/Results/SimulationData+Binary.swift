@@ -50,8 +50,10 @@ extension SimulationData {
         writer.bytes.reserveCapacity(capacity)
         writer.bytes += SimulationData.binaryMagic
         let rounded = notExact != nil || !isExact, compact = compactSums && !rounded
-        writer.uint16(rounded ? SimulationData.roundedBinaryVersion
-                      : compact ? SimulationData.compactBinaryVersion : SimulationData.binaryVersion)
+        writer.uint16(
+            rounded
+                ? SimulationData.roundedBinaryVersion
+                : compact ? SimulationData.compactBinaryVersion : SimulationData.binaryVersion)
         writer.count(seeds.count)
         for seed in seeds { writer.int64(seed) }
         writer.int64(normFactor)
@@ -91,9 +93,12 @@ extension SimulationData {
             throw DataDecodingError("not QCLab binary data (bad magic bytes)", offset: 0)
         }
         let version = try reader.uint16("version")
-        let known = [SimulationData.binaryVersion, SimulationData.roundedBinaryVersion, SimulationData.compactBinaryVersion]
+        let known = [
+            SimulationData.binaryVersion, SimulationData.roundedBinaryVersion, SimulationData.compactBinaryVersion,
+        ]
         guard known.contains(version) else {
-            throw DataDecodingError("unsupported version \(version) (this build reads version \(SimulationData.binaryVersion))", offset: 4)
+            throw DataDecodingError(
+                "unsupported version \(version) (this build reads version \(SimulationData.binaryVersion))", offset: 4)
         }
         let seedCount = try reader.count("seed count", elementSize: 8)
         var seeds: [Int] = []
@@ -102,7 +107,8 @@ extension SimulationData {
         let normFactor = try reader.int64("norm_factor")
         let sampleCount = try reader.int64("sample count")
         guard normFactor >= 0, sampleCount >= 0, sampleCount <= normFactor else {
-            throw DataDecodingError("bad counts: norm_factor \(normFactor), samples \(sampleCount)", offset: reader.offset)
+            throw DataDecodingError(
+                "bad counts: norm_factor \(normFactor), samples \(sampleCount)", offset: reader.offset)
         }
         let job = try reader.optionalString("job")
         let errorBarsUnavailable = try reader.optionalString("error-bar note")
@@ -127,10 +133,15 @@ extension SimulationData {
             if flag >= 2 {
                 let mean = try reader.doubles("means of '\(name)'")
                 let hasSem = try reader.take(1, "presence of standard errors of '\(name)'").first!
-                guard hasSem <= 1 else { throw DataDecodingError("bad presence flag \(hasSem) of standard errors of '\(name)'", offset: reader.offset - 1) }
+                guard hasSem <= 1 else {
+                    throw DataDecodingError(
+                        "bad presence flag \(hasSem) of standard errors of '\(name)'", offset: reader.offset - 1)
+                }
                 let sem = hasSem == 1 ? try reader.doubles("standard errors of '\(name)'") : nil
                 do {
-                    observables.append(try OutputAccumulator(name: name, shape: shape, isComplex: flag == 3, means: mean, standardErrors: sem))
+                    observables.append(
+                        try OutputAccumulator(
+                            name: name, shape: shape, isComplex: flag == 3, means: mean, standardErrors: sem))
                 } catch {
                     throw DataDecodingError("\(error)", offset: reader.offset)
                 }
@@ -139,12 +150,15 @@ extension SimulationData {
             let compact = version == SimulationData.compactBinaryVersion
             let count = try reader.count("length of the sums of '\(name)'", elementSize: compact ? 1 : 8)
             // The count the shape needs; -1 (matching nothing) when it overflows.
-            let expected = shape.reduce(flag == 1 ? 2 * OutputAccumulator.exactValuesPerElement : OutputAccumulator.exactValuesPerElement) { total, extent in
+            let expected = shape.reduce(
+                flag == 1 ? 2 * OutputAccumulator.exactValuesPerElement : OutputAccumulator.exactValuesPerElement
+            ) { total, extent in
                 let (product, overflow) = total.multipliedReportingOverflow(by: extent)
                 return total < 0 || overflow ? -1 : product
             }
             guard count == expected else {
-                throw DataDecodingError("'\(name)' holds \(count) sums, but its shape \(shape) needs \(expected)", offset: reader.offset)
+                throw DataDecodingError(
+                    "'\(name)' holds \(count) sums, but its shape \(shape) needs \(expected)", offset: reader.offset)
             }
             var sums = [Int64](repeating: 0, count: count)
             if compact {
@@ -153,17 +167,20 @@ extension SimulationData {
                 for i in 0..<count { sums[i] = Int64(bitPattern: try reader.uint64("sums of '\(name)'")) }
             }
             do {
-                observables.append(try OutputAccumulator(name: name, shape: shape, isComplex: flag == 1, exactSums: sums))
+                observables.append(
+                    try OutputAccumulator(name: name, shape: shape, isComplex: flag == 1, exactSums: sums))
             } catch {
                 throw DataDecodingError("\(error)", offset: reader.offset)
             }
         }
         let log = try reader.string("log")
         guard reader.offset == bytes.count else {
-            throw DataDecodingError("\(bytes.count - reader.offset) unexpected bytes after the end", offset: reader.offset)
+            throw DataDecodingError(
+                "\(bytes.count - reader.offset) unexpected bytes after the end", offset: reader.offset)
         }
-        self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
-                  job: job, errorBarsUnavailable: errorBarsUnavailable, notExact: notExact)
+        self.init(
+            seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
+            job: job, errorBarsUnavailable: errorBarsUnavailable, notExact: notExact)
     }
 }
 
@@ -243,7 +260,8 @@ package struct BinaryReader {
 
     package mutating func take(_ n: Int, _ what: String) throws -> ArraySlice<UInt8> {
         guard n <= bytes.count - offset else {
-            throw DataDecodingError("truncated while reading \(what) (needs \(n) bytes, \(bytes.count - offset) left)", offset: offset)
+            throw DataDecodingError(
+                "truncated while reading \(what) (needs \(n) bytes, \(bytes.count - offset) left)", offset: offset)
         }
         defer { offset += n }
         return bytes[offset..<offset + n]
@@ -268,7 +286,9 @@ package struct BinaryReader {
         let start = offset
         let raw = try uint64(what)
         guard raw <= UInt64(bytes.count - offset) / UInt64(elementSize) else {
-            throw DataDecodingError("truncated or corrupted: \(what) is \(raw), but only \(bytes.count - offset) bytes are left", offset: start)
+            throw DataDecodingError(
+                "truncated or corrupted: \(what) is \(raw), but only \(bytes.count - offset) bytes are left",
+                offset: start)
         }
         return Int(raw)
     }
@@ -305,10 +325,14 @@ package struct BinaryReader {
             }
             let byte = bytes[offset]
             offset += 1
-            guard shift < 63 || byte <= 1 else { throw DataDecodingError("\(what): a varint beyond 64 bits", offset: start) }
+            guard shift < 63 || byte <= 1 else {
+                throw DataDecodingError("\(what): a varint beyond 64 bits", offset: start)
+            }
             value |= UInt64(byte & 0x7f) << UInt64(shift)
             if byte < 0x80 {
-                guard byte != 0 || shift == 0 else { throw DataDecodingError("\(what): a varint with a needless zero byte", offset: start) }
+                guard byte != 0 || shift == 0 else {
+                    throw DataDecodingError("\(what): a varint with a needless zero byte", offset: start)
+                }
                 return Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1)
             }
         }

@@ -95,8 +95,12 @@ extension SimulationData {
         }
         let names = observables.map(\.name)
         for name in names {
-            guard !name.isEmpty, name != ".", !name.contains("/") else { throw refuse("invalid output name '\(name)'") }
-            guard ![seedName, normFactorName, sampleCountName, exactCheckName].contains(name), !name.hasSuffix(exactSuffix) else {
+            guard !name.isEmpty, name != ".", !name.contains("/") else {
+                throw refuse("invalid output name '\(name)'")
+            }
+            guard ![seedName, normFactorName, sampleCountName, exactCheckName].contains(name),
+                !name.hasSuffix(exactSuffix)
+            else {
                 throw refuse("output name '\(name)' is reserved")
             }
             guard names.filter({ $0 == name }).count == 1 else { throw refuse("output '\(name)' appears twice") }
@@ -126,16 +130,18 @@ extension SimulationData {
         try integers(seedName, [seeds.count], seeds.map(Int64.init))
         try integers(normFactorName, [], [Int64(normFactor)])
         for observable in observables {
-            let moments = observable.moments(normFactor: normFactor, samples: sampleCount, standardErrors: hasErrorBars)
+            let moments = observable.moments(
+                normFactor: normFactor, samples: sampleCount, standardErrors: hasErrorBars)
             try reals(observable.name, observable.shape, observable.isComplex, moments.mean)
             if observable.name != "t", let sem = moments.sem {
                 try reals(observable.name + standardErrorSuffix, observable.shape, observable.isComplex, sem)
             }
             // Byte-shuffled and deflated: the limbs' high bytes are mostly sign bytes.
             if exactSums {
-                try integers(observable.name + exactSuffix,
-                             observable.shape + (observable.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
-                             observable.exactSums, compressed: true)
+                try integers(
+                    observable.name + exactSuffix,
+                    observable.shape + (observable.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
+                    observable.exactSums, compressed: true)
             }
         }
         if hasErrorBars {
@@ -166,15 +172,20 @@ extension SimulationData {
         try file.checkDeclaredSizes(of: names)
         let checked: Bool
         if let text = try file.readStringAttribute(checksumsName) {
-            guard let list = ChecksumList(parsing: text) else { throw file.failure("damaged: attribute 'checksums' is unreadable") }
+            guard let list = ChecksumList(parsing: text) else {
+                throw file.failure("damaged: attribute 'checksums' is unreadable")
+            }
             try file.verify(list, datasetNames: names)
             checked = true
         } else {
             // qclab writes its checksums in HDF5 1.8's format (superblock 2); such a file
             // with qclab's own datasets or job but without them lost them to damage.
-            let ours = present.contains(exactCheckName) || present.contains(sampleCountName)
+            let ours =
+                present.contains(exactCheckName) || present.contains(sampleCountName)
                 || names.contains { $0.hasSuffix(exactSuffix) } || H5Aexists(file.id, "job") > 0
-            if ours, try file.superblockVersion() >= 2 { throw file.failure("damaged: attribute 'checksums' is missing") }
+            if ours, try file.superblockVersion() >= 2 {
+                throw file.failure("damaged: attribute 'checksums' is missing")
+            }
             checked = false
             unchecked = "'\(path)' carries no checksums (a file written by QC Lab, say): read unchecked"
         }
@@ -209,7 +220,8 @@ extension SimulationData {
         guard normFactor > 0 || (normFactor == 0 && outputNames.isEmpty) else {
             throw file.failure("norm_factor \(normFactor) does not fit the outputs held")
         }
-        let ordered = leadingOutputs.filter(outputNames.contains)
+        let ordered =
+            leadingOutputs.filter(outputNames.contains)
             + outputNames.filter { !leadingOutputs.contains($0) }.sorted()
         let job = try file.readStringAttribute("job")
         let log = try file.readStringAttribute("log") ?? ""
@@ -225,11 +237,13 @@ extension SimulationData {
         } else if !present.contains(exactCheckName) {
             if let samples {
                 // Written without exact sums: its means and standard errors as they are.
-                let data = try Self.readRounded(file, outputs: ordered, names: present, samples: samples, normFactor: normFactor,
-                                                checked: checked)
-                self.init(seeds: seeds, normFactor: normFactor, sampleCount: data.samples, observables: data.observables,
-                          log: log, job: job, errorBarsUnavailable: try file.readStringAttribute("no_error_bars"),
-                          notExact: try file.readStringAttribute("not_exact") ?? SimulationData.writtenWithoutExactSums)
+                let data = try Self.readRounded(
+                    file, outputs: ordered, names: present, samples: samples, normFactor: normFactor,
+                    checked: checked)
+                self.init(
+                    seeds: seeds, normFactor: normFactor, sampleCount: data.samples, observables: data.observables,
+                    log: log, job: job, errorBarsUnavailable: try file.readStringAttribute("no_error_bars"),
+                    notExact: try file.readStringAttribute("not_exact") ?? SimulationData.writtenWithoutExactSums)
                 return
             }
             if checked, let reason = try file.readStringAttribute("no_error_bars") {
@@ -240,12 +254,14 @@ extension SimulationData {
                 exactProblem = averagedNote(path)
             } else {
                 if checked { throw damaged(exactCheckName, "is missing") }
-                exactProblem = names.contains(where: { $0.hasSuffix(standardErrorSuffix) })
+                exactProblem =
+                    names.contains(where: { $0.hasSuffix(standardErrorSuffix) })
                     ? "'\(path)' holds standard errors but no num_samples, so its error bars cannot be carried"
                     : "'\(path)' holds no error bars (no num_samples or <output>_sem: a file written by QC Lab, say)"
             }
         } else if let check, check.count == 3, check[0] == exactFormat, check[1] == Int64(normFactor), check[2] > 0,
-                  check[2] <= Int64(normFactor), Int64(normFactor) % check[2] == 0 {
+            check[2] <= Int64(normFactor), Int64(normFactor) % check[2] == 0
+        {
             sampleCount = Int(check[2])
             // Counts that match rule out averaging (QC Lab's add_data averages 'exact_sums'
             // too): what disagrees now is damage, checksums or not.
@@ -263,21 +279,26 @@ extension SimulationData {
                 let mean = try file.readReals(name)
                 let exactName = name + exactSuffix
                 guard present.contains(exactName),
-                      let (shape, values) = try? file.readIntegersWithShape(exactName),
-                      shape == mean.shape + (mean.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
-                      let observable = try? OutputAccumulator(name: name, shape: mean.shape, isComplex: mean.isComplex, exactSums: values)
+                    let (shape, values) = try? file.readIntegersWithShape(exactName),
+                    shape == mean.shape + (mean.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
+                    let observable = try? OutputAccumulator(
+                        name: name, shape: mean.shape, isComplex: mean.isComplex, exactSums: values)
                 else {
                     // 'exact_sums' matches the counts, so this is no averaged file: every
                     // output's exact sums must be there, well formed.
-                    throw damaged(exactName, present.contains(exactName) ? "does not hold valid exact sums of '\(name)'" : "is missing")
+                    throw damaged(
+                        exactName,
+                        present.contains(exactName) ? "does not hold valid exact sums of '\(name)'" : "is missing")
                 }
-                try Self.checkConsistency(observable, mean: mean.values, file: file, names: present, samples: sampleCount,
-                                     errorBars: samples != nil, normFactor: normFactor, checked: checked)
+                try Self.checkConsistency(
+                    observable, mean: mean.values, file: file, names: present, samples: sampleCount,
+                    errorBars: samples != nil, normFactor: normFactor, checked: checked)
                 observables.append(observable)
             }
         }
         if checked, let first = observables.first?.shape.first,
-           let odd = observables.first(where: { $0.shape.first != first }) {
+            let odd = observables.first(where: { $0.shape.first != first })
+        {
             throw damaged(odd.name, "has \(odd.shape.first ?? 0) time points, '\(observables[0].name)' \(first)")
         }
         var errorBarsUnavailable: String?
@@ -286,27 +307,34 @@ extension SimulationData {
             errorBarsUnavailable = exactProblem
             observables = try ordered.map { name in
                 let mean = try file.readReals(name)
-                return OutputAccumulator.fromMeans(name: name, shape: mean.shape, isComplex: mean.isComplex,
-                                            means: mean.values, normFactor: normFactor)
+                return OutputAccumulator.fromMeans(
+                    name: name, shape: mean.shape, isComplex: mean.isComplex,
+                    means: mean.values, normFactor: normFactor)
             }
         } else if samples == nil {
             errorBarsUnavailable = try file.readStringAttribute("no_error_bars") ?? "'\(path)' holds no num_samples"
         }
         // A file of ours without exact sums (and without error bars): its means stand in for them.
         let withoutSums = checked && !ordered.isEmpty && !present.contains(exactCheckName)
-        self.init(seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
-                  job: job, errorBarsUnavailable: errorBarsUnavailable,
-                  notExact: withoutSums ? try file.readStringAttribute("not_exact") ?? SimulationData.writtenWithoutExactSums : nil)
+        self.init(
+            seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
+            job: job, errorBarsUnavailable: errorBarsUnavailable,
+            notExact: withoutSums
+                ? try file.readStringAttribute("not_exact") ?? SimulationData.writtenWithoutExactSums : nil)
     }
 
     /// The outputs of a file written without exact sums, as rounded means and standard
     /// errors (``RoundedMoments``), with its number of samples. In a checked file every
     /// output but `t` must have its standard errors, of its own shape and type, and the
     /// samples must divide the trajectories; anything else is damage.
-    private static func readRounded(_ file: HDF5File, outputs: [String], names: Set<String>, samples stored: [Int64],
-                                    normFactor: Int, checked: Bool) throws -> (samples: Int, observables: [OutputAccumulator]) {
-        guard stored.count == 1, stored[0] > 0, stored[0] <= Int64(normFactor), Int64(normFactor) % stored[0] == 0 else {
-            throw file.failure("\(checked ? "damaged: " : "")dataset '\(sampleCountName)' does not fit norm_factor \(normFactor)")
+    private static func readRounded(
+        _ file: HDF5File, outputs: [String], names: Set<String>, samples stored: [Int64],
+        normFactor: Int, checked: Bool
+    ) throws -> (samples: Int, observables: [OutputAccumulator]) {
+        guard stored.count == 1, stored[0] > 0, stored[0] <= Int64(normFactor), Int64(normFactor) % stored[0] == 0
+        else {
+            throw file.failure(
+                "\(checked ? "damaged: " : "")dataset '\(sampleCountName)' does not fit norm_factor \(normFactor)")
         }
         var observables: [OutputAccumulator] = []
         for name in outputs {
@@ -318,25 +346,35 @@ extension SimulationData {
             } else if names.contains(semName) {
                 let stored = try file.readReals(semName)
                 guard stored.shape == mean.shape, stored.isComplex == mean.isComplex else {
-                    throw file.failure("\(checked ? "damaged: " : "")dataset '\(semName)' does not have the shape and type of '\(name)'")
+                    throw file.failure(
+                        "\(checked ? "damaged: " : "")dataset '\(semName)' does not have the shape and type of '\(name)'"
+                    )
                 }
                 sem = stored.values
             } else {
                 throw file.failure("\(checked ? "damaged: " : "")dataset '\(semName)' is missing")
             }
-            observables.append(try OutputAccumulator(name: name, shape: mean.shape, isComplex: mean.isComplex,
-                                                     means: mean.values, standardErrors: sem))
+            observables.append(
+                try OutputAccumulator(
+                    name: name, shape: mean.shape, isComplex: mean.isComplex,
+                    means: mean.values, standardErrors: sem))
         }
-        if checked, let first = observables.first?.shape.first, let odd = observables.first(where: { $0.shape.first != first }) {
-            throw file.failure("damaged: dataset '\(odd.name)' has \(odd.shape.first ?? 0) time points, '\(observables[0].name)' \(first)")
+        if checked, let first = observables.first?.shape.first,
+            let odd = observables.first(where: { $0.shape.first != first })
+        {
+            throw file.failure(
+                "damaged: dataset '\(odd.name)' has \(odd.shape.first ?? 0) time points, '\(observables[0].name)' \(first)"
+            )
         }
         return (Int(stored[0]), observables)
     }
 
     /// Throws damage naming the dataset unless an output's stored means (and standard
     /// errors, if the file has them) are, bit for bit, what its exact sums give.
-    private static func checkConsistency(_ observable: OutputAccumulator, mean: [Double], file: HDF5File, names: Set<String>,
-                                  samples: Int, errorBars: Bool, normFactor: Int, checked: Bool) throws {
+    private static func checkConsistency(
+        _ observable: OutputAccumulator, mean: [Double], file: HDF5File, names: Set<String>,
+        samples: Int, errorBars: Bool, normFactor: Int, checked: Bool
+    ) throws {
         let name = observable.name
         let moments = observable.moments(normFactor: normFactor, samples: samples, standardErrors: errorBars)
         guard sameBits(moments.mean, mean) else {
@@ -345,12 +383,16 @@ extension SimulationData {
         let semName = name + standardErrorSuffix
         guard checked, name != "t" else { return }
         guard names.contains(semName) == errorBars else {
-            throw file.failure("damaged: dataset '\(semName)' is \(errorBars ? "missing" : "present without num_samples")")
+            throw file.failure(
+                "damaged: dataset '\(semName)' is \(errorBars ? "missing" : "present without num_samples")")
         }
         if let sem = moments.sem {
             let stored = try file.readReals(semName)
-            guard stored.shape == observable.shape, stored.isComplex == observable.isComplex, sameBits(sem, stored.values) else {
-                throw file.failure("damaged: dataset '\(semName)' does not match the exact sums ('\(name + exactSuffix)')")
+            guard stored.shape == observable.shape, stored.isComplex == observable.isComplex,
+                sameBits(sem, stored.values)
+            else {
+                throw file.failure(
+                    "damaged: dataset '\(semName)' does not match the exact sums ('\(name + exactSuffix)')")
             }
         }
     }
@@ -411,7 +453,8 @@ private struct HDF5File {
             if creation >= 0 { H5Pclose(creation) }
         }
         guard access >= 0, creation >= 0, H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0,
-              H5Pset_link_phase_change(creation, 65535, 65535) >= 0 else {
+            H5Pset_link_phase_change(creation, 65535, 65535) >= 0
+        else {
             throw QCLabError.hdf5(path: reportedPath, reason: "cannot choose the file format")
         }
         let id = H5Fcreate(path, qclab_h5f_acc_excl(), creation, access)
@@ -440,7 +483,8 @@ private struct HDF5File {
             } catch let error as Errno {
                 throw QCLabError.hdf5(path: path, reason: "cannot be read: \(error.explained())")
             }
-            throw QCLabError.hdf5(path: path, reason: start == signature ? "damaged or unsupported HDF5 file" : "not an HDF5 file")
+            throw QCLabError.hdf5(
+                path: path, reason: start == signature ? "damaged or unsupported HDF5 file" : "not an HDF5 file")
         }
         return HDF5File(id: id, reportedPath: path)
     }
@@ -466,8 +510,10 @@ private struct HDF5File {
 
     /// Runs `body` with an HDF5 identifier, then releases it; a negative identifier (HDF5's
     /// failure signal) throws "cannot `action`" instead.
-    private func using<T>(_ handle: hid_t, _ release: (hid_t) -> herr_t, orCannot action: @autoclosure () -> String,
-                          _ body: (hid_t) throws -> T) throws -> T {
+    private func using<T>(
+        _ handle: hid_t, _ release: (hid_t) -> herr_t, orCannot action: @autoclosure () -> String,
+        _ body: (hid_t) throws -> T
+    ) throws -> T {
         guard handle >= 0 else { throw failure("cannot \(action())") }
         defer { _ = release(handle) }
         return try body(handle)
@@ -497,41 +543,47 @@ private struct HDF5File {
 
     /// Writes int64 values.
     func writeIntegers(_ name: String, shape: [Int], values: [Int64], compressed: Bool = false) throws {
-        try write(name, shape: shape, fileType: qclab_h5t_std_i64le(), memoryType: qclab_h5t_native_int64(), values: values,
-                  compressed: compressed)
+        try write(
+            name, shape: shape, fileType: qclab_h5t_std_i64le(), memoryType: qclab_h5t_native_int64(), values: values,
+            compressed: compressed)
     }
 
     /// Writes float64 values, or interleaved `re, im` pairs as h5py's complex compound.
     func writeReals(_ name: String, shape: [Int], isComplex: Bool, values: [Double]) throws {
         guard isComplex else {
-            return try write(name, shape: shape, fileType: qclab_h5t_ieee_f64le(),
-                             memoryType: qclab_h5t_native_double(), values: values)
+            return try write(
+                name, shape: shape, fileType: qclab_h5t_ieee_f64le(),
+                memoryType: qclab_h5t_native_double(), values: values)
         }
         try withComplexType(member: qclab_h5t_ieee_f64le()) { fileType in
             try withComplexType(member: qclab_h5t_native_double()) { memoryType in
-                try write(name, shape: shape, fileType: fileType, memoryType: memoryType, values: values, perElement: 2)
+                try write(
+                    name, shape: shape, fileType: fileType, memoryType: memoryType, values: values, perElement: 2)
             }
         }
     }
 
-    private func write<Element>(_ name: String, shape: [Int], fileType: hid_t, memoryType: hid_t,
-                                values: [Element], perElement: Int = 1, compressed: Bool = false) throws {
+    private func write<Element>(
+        _ name: String, shape: [Int], fileType: hid_t, memoryType: hid_t,
+        values: [Element], perElement: Int = 1, compressed: Bool = false
+    ) throws {
         guard values.count == shape.reduce(1, *) * perElement else {
             throw failure("'\(name)' holds \(values.count) numbers but has shape \(shape)")
         }
         let dimensions = shape.map { hsize_t($0) }
         let space = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), dimensions, nil)
         try using(space, H5Sclose, orCannot: "make the dataspace of '\(name)'") { space in
-            try withCreationProperties(compressed: compressed && !values.isEmpty, shape: shape, name: name) { creation in
-            errno = 0
-            let dataset = H5Dcreate2(id, name, fileType, space, defaultProperties, creation, defaultProperties)
-            try using(dataset, H5Dclose, orCannot: "create dataset '\(name)'") { dataset in
-                guard !values.isEmpty else { return }
-                let status = values.withUnsafeBytes {
-                    H5Dwrite(dataset, memoryType, wholeSpace, wholeSpace, defaultProperties, $0.baseAddress)
+            try withCreationProperties(compressed: compressed && !values.isEmpty, shape: shape, name: name) {
+                creation in
+                errno = 0
+                let dataset = H5Dcreate2(id, name, fileType, space, defaultProperties, creation, defaultProperties)
+                try using(dataset, H5Dclose, orCannot: "create dataset '\(name)'") { dataset in
+                    guard !values.isEmpty else { return }
+                    let status = values.withUnsafeBytes {
+                        H5Dwrite(dataset, memoryType, wholeSpace, wholeSpace, defaultProperties, $0.baseAddress)
+                    }
+                    guard status >= 0 else { throw failure("cannot write dataset '\(name)'" + Self.systemReason()) }
                 }
-                guard status >= 0 else { throw failure("cannot write dataset '\(name)'" + Self.systemReason()) }
-            }
             }
         }
     }
@@ -539,14 +591,18 @@ private struct HDF5File {
     /// Runs `body` with the dataset-creation properties: HDF5's defaults, or for a
     /// compressed dataset chunks of whole time points (about 1 MiB at most), byte shuffling
     /// and deflate at level 1 (its compression differs little from level 9's on limbs).
-    private func withCreationProperties<T>(compressed: Bool, shape: [Int], name: String, _ body: (hid_t) throws -> T) throws -> T {
+    private func withCreationProperties<T>(compressed: Bool, shape: [Int], name: String, _ body: (hid_t) throws -> T)
+        throws -> T
+    {
         guard compressed, !shape.isEmpty else { return try body(defaultProperties) }
-        return try using(H5Pcreate(qclab_h5p_dataset_create()), H5Pclose, orCannot: "compress dataset '\(name)'") { creation in
+        return try using(H5Pcreate(qclab_h5p_dataset_create()), H5Pclose, orCannot: "compress dataset '\(name)'") {
+            creation in
             let perPoint = shape.dropFirst().reduce(1, *)
             let points = max(1, min(shape[0], (1 << 17) / max(perPoint, 1)))
             let chunk = ([points] + shape.dropFirst()).map { hsize_t($0) }
             guard H5Pset_chunk(creation, Int32(chunk.count), chunk) >= 0, H5Pset_shuffle(creation) >= 0,
-                  H5Pset_deflate(creation, 1) >= 0 else {
+                H5Pset_deflate(creation, 1) >= 0
+            else {
                 throw failure("cannot compress dataset '\(name)'")
             }
             return try body(creation)
@@ -574,7 +630,7 @@ private struct HDF5File {
     func datasetNames() throws -> [String] {
         var info = H5G_info_t()
         guard H5Gget_info(id, &info) >= 0 else { throw failure("cannot list the root group") }
-        return try (0 ..< info.nlinks).map { index in
+        return try (0..<info.nlinks).map { index in
             let name = try memberName(at: index)
             try using(H5Oopen(id, name, defaultProperties), H5Oclose, orCannot: "open '\(name)'") {
                 guard H5Iget_type($0) == H5I_DATASET else {
@@ -590,7 +646,9 @@ private struct HDF5File {
         let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, defaultProperties)
         guard length >= 0 else { throw failure("cannot read the name of member \(index)") }
         var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-        guard H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, defaultProperties) >= 0
+        guard
+            H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, defaultProperties)
+                >= 0
         else { throw failure("cannot read the name of member \(index)") }
         return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
@@ -627,14 +685,20 @@ private struct HDF5File {
             let typeClass = H5Tget_class(type)
             if typeClass == H5T_FLOAT || typeClass == H5T_INTEGER {
                 guard Self.isStandardNumber(type) else { throw failure("'\(name)' is not of a standard number type") }
-                return (false, try readValues(dataset, name, memoryType: qclab_h5t_native_double(), count: count, zero: 0.0))
+                return (
+                    false,
+                    try readValues(dataset, name, memoryType: qclab_h5t_native_double(), count: count, zero: 0.0)
+                )
             }
             guard typeClass == H5T_COMPOUND, Self.isComplexPair(type) else {
                 throw failure("'\(name)' is neither float64 nor h5py's complex {r, i} compound")
             }
-            return (true, try withComplexType(member: qclab_h5t_native_double()) {
-                try readValues(dataset, name, memoryType: $0, count: 2 * count, zero: 0.0)
-            })
+            return (
+                true,
+                try withComplexType(member: qclab_h5t_native_double()) {
+                    try readValues(dataset, name, memoryType: $0, count: 2 * count, zero: 0.0)
+                }
+            )
         }
         return (result.shape, result.values.0, result.values.1)
     }
@@ -653,12 +717,16 @@ private struct HDF5File {
                 let elementBytes = try using(H5Dget_type(dataset), H5Tclose, orCannot: "read the type of '\(name)'") {
                     Double(H5Tget_size($0))
                 }
-                let (filters, layout) = try using(H5Dget_create_plist(dataset), H5Pclose,
-                                                  orCannot: "read how '\(name)' is stored") {
+                let (filters, layout) = try using(
+                    H5Dget_create_plist(dataset), H5Pclose,
+                    orCannot: "read how '\(name)' is stored"
+                ) {
                     (H5Pget_nfilters($0), H5Pget_layout($0))
                 }
                 if filters == 0 && elements * elementBytes > fileBytes {
-                    throw failure("dataset '\(name)' declares \(Self.describe(elements)) elements (\(ByteCount.describe(elements * elementBytes))), more than the whole file (\(ByteCount.describe(fileBytes))) holds")
+                    throw failure(
+                        "dataset '\(name)' declares \(Self.describe(elements)) elements (\(ByteCount.describe(elements * elementBytes))), more than the whole file (\(ByteCount.describe(fileBytes))) holds"
+                    )
                 }
                 // Data stored in one piece must be exactly as large as declared. HDF5 1.10
                 // does not check this for compact datasets and copies past the end of its
@@ -666,15 +734,20 @@ private struct HDF5File {
                 // such a file when opening the dataset).
                 let stored = Double(H5Dget_storage_size(dataset))
                 if filters == 0, layout == H5D_COMPACT || (layout == H5D_CONTIGUOUS && stored > 0),
-                   stored != elements * elementBytes {
-                    throw failure("dataset '\(name)' is damaged: it declares \(ByteCount.describe(elements * elementBytes)) but stores \(ByteCount.describe(stored))")
+                    stored != elements * elementBytes
+                {
+                    throw failure(
+                        "dataset '\(name)' is damaged: it declares \(ByteCount.describe(elements * elementBytes)) but stores \(ByteCount.describe(stored))"
+                    )
                 }
                 // Read as float64, or as two for a complex element.
                 memoryBytes += elements * 16
             }
         }
         if let available = SystemMemory.available(), memoryBytes > available {
-            throw failure("its datasets need about \(ByteCount.describe(memoryBytes)) of memory to read, but only \(ByteCount.describe(available)) is available")
+            throw failure(
+                "its datasets need about \(ByteCount.describe(memoryBytes)) of memory to read, but only \(ByteCount.describe(available)) is available"
+            )
         }
     }
 
@@ -710,7 +783,9 @@ private struct HDF5File {
                 let product = partial.0.multipliedReportingOverflow(by: dimension)
                 return (product.partialValue, partial.1 || product.overflow)
             }
-            guard !overflow, count <= Int.max / 16 else { throw failure("dataset '\(name)' declares too many elements") }
+            guard !overflow, count <= Int.max / 16 else {
+                throw failure("dataset '\(name)' declares too many elements")
+            }
             let values = try using(H5Dget_type(dataset), H5Tclose, orCannot: "read the type of '\(name)'") {
                 try body(dataset, $0, count)
             }
@@ -718,8 +793,10 @@ private struct HDF5File {
         }
     }
 
-    private func readValues<Element>(_ dataset: hid_t, _ name: String, memoryType: hid_t, count: Int,
-                                     zero: Element) throws -> [Element] {
+    private func readValues<Element>(
+        _ dataset: hid_t, _ name: String, memoryType: hid_t, count: Int,
+        zero: Element
+    ) throws -> [Element] {
         var values = [Element](repeating: zero, count: count)
         guard count > 0 else { return values }
         let status = values.withUnsafeMutableBytes {
@@ -754,12 +831,13 @@ private struct HDF5File {
     static func isComplexPair(_ type: hid_t) -> Bool {
         guard H5Tget_nmembers(type) == 2 else { return false }
         var members: [(name: String, offset: Int, size: Int)] = []
-        for index: UInt32 in 0 ..< 2 {
+        for index: UInt32 in 0..<2 {
             let member = H5Tget_member_type(type, index)
             guard member >= 0 else { return false }
             defer { H5Tclose(member) }
             guard H5Tget_class(member) == H5T_FLOAT, isStandardNumber(member),
-                  let name = H5Tget_member_name(type, index) else { return false }
+                let name = H5Tget_member_name(type, index)
+            else { return false }
             defer { H5free_memory(name) }
             members.append((String(cString: name), H5Tget_member_offset(type, index), H5Tget_size(member)))
         }
@@ -771,7 +849,8 @@ private struct HDF5File {
     /// The root attribute `name` as a string (variable- or fixed-length), or nil if absent.
     func readStringAttribute(_ name: String) throws -> String? {
         guard H5Aexists(id, name) > 0 else { return nil }
-        return try using(H5Aopen(id, name, defaultProperties), H5Aclose, orCannot: "open attribute '\(name)'") { attribute in
+        return try using(H5Aopen(id, name, defaultProperties), H5Aclose, orCannot: "open attribute '\(name)'") {
+            attribute in
             let count = try using(H5Aget_space(attribute), H5Sclose, orCannot: "read attribute '\(name)'") {
                 H5Sget_simple_extent_npoints($0)
             }
@@ -795,7 +874,9 @@ private struct HDF5File {
                     throw failure("attribute '\(name)' declares \(size) bytes, more than the whole file holds")
                 }
                 var bytes = [UInt8](repeating: 0, count: size)
-                guard H5Aread(attribute, fileType, &bytes) >= 0 else { throw failure("cannot read attribute '\(name)'") }
+                guard H5Aread(attribute, fileType, &bytes) >= 0 else {
+                    throw failure("cannot read attribute '\(name)'")
+                }
                 var text = bytes.prefix { $0 != 0 }[...]
                 if H5Tget_strpad(fileType) == H5T_STR_SPACEPAD { while text.last == 0x20 { text.removeLast() } }
                 return String(decoding: text, as: UTF8.self)
@@ -825,7 +906,9 @@ private struct ChecksumList {
         lines.removeFirst()
         lines.removeLast()
         for line in lines {
-            guard line.count > 9, line.dropFirst(8).first == " ", let digest = UInt32(line.prefix(8), radix: 16) else { return nil }
+            guard line.count > 9, line.dropFirst(8).first == " ", let digest = UInt32(line.prefix(8), radix: 16) else {
+                return nil
+            }
             let name = String(line.dropFirst(9))
             guard !entries.contains(where: { $0.name == name }) else { return nil }
             entries.append((name, digest))
@@ -833,10 +916,11 @@ private struct ChecksumList {
     }
 
     var text: String {
-        ([Self.header] + entries.map { entry in
-            let hex = String(entry.digest, radix: 16)
-            return String(repeating: "0", count: 8 - hex.count) + hex + " " + entry.name
-        }).joined(separator: "\n") + "\n"
+        ([Self.header]
+            + entries.map { entry in
+                let hex = String(entry.digest, radix: 16)
+                return String(repeating: "0", count: 8 - hex.count) + hex + " " + entry.name
+            }).joined(separator: "\n") + "\n"
     }
 
     mutating func add(_ name: String, _ digest: UInt32) { entries.append((name, digest)) }
@@ -886,7 +970,8 @@ extension HDF5File {
         for entry in list.entries where !entry.name.hasPrefix("@") && !names.contains(entry.name) {
             throw failure("damaged: dataset '\(entry.name)' is missing")
         }
-        for entry in list.entries where entry.name.hasPrefix("@") && !coveredAttributes.contains(String(entry.name.dropFirst())) {
+        for entry in list.entries
+        where entry.name.hasPrefix("@") && !coveredAttributes.contains(String(entry.name.dropFirst())) {
             throw failure("damaged: attribute '\(entry.name.dropFirst())' is missing")
         }
     }

@@ -37,8 +37,10 @@ extension SimulationData {
     ///
     /// - Parameter parts: each part's name (used in messages and the log; a file name,
     ///   say) and its data.
-    package static func merging(_ parts: [(source: String, data: SimulationData)], comparison: JobComparison = JobComparison(),
-                               note: (String) -> Void = { _ in }) throws -> SimulationData {
+    package static func merging(
+        _ parts: [(source: String, data: SimulationData)], comparison: JobComparison = JobComparison(),
+        note: (String) -> Void = { _ in }
+    ) throws -> SimulationData {
         var merger = Merger(comparison: comparison)
         for (source, data) in parts { try merger.add(data, from: source) }
         return try merger.finish(note: note)
@@ -49,8 +51,10 @@ extension SimulationData {
     /// tells of each file read unchecked. Parts are read and added one at a time (the
     /// first is kept to check the others against), not all read first: a merge of a
     /// thousand array tasks does not hold a thousand parts in memory.
-    package static func merging(files: [String], comparison: JobComparison = JobComparison(),
-                               note: (String) -> Void = { _ in }) throws -> SimulationData {
+    package static func merging(
+        files: [String], comparison: JobComparison = JobComparison(),
+        note: (String) -> Void = { _ in }
+    ) throws -> SimulationData {
         var merger = Merger(comparison: comparison)
         for file in files {
             let (data, unchecked) = try SimulationData.load(contentsOf: file)
@@ -64,20 +68,26 @@ extension SimulationData {
     /// comparison in ``RunPlan`` cannot: data that records no job (a file written by QC
     /// Lab) is noted in one line, or refused under `comparison.strict`; a model that
     /// records nothing to compare (``JobRecordable``) is refused unless `comparison.trustJob`.
-    package static func checkContinuing(_ data: SimulationData, source: String, with simulation: Simulation,
-                                       comparison: JobComparison = JobComparison(), note: (String) -> Void = { _ in }) throws {
+    package static func checkContinuing(
+        _ data: SimulationData, source: String, with simulation: Simulation,
+        comparison: JobComparison = JobComparison(), note: (String) -> Void = { _ in }
+    ) throws {
         guard !data.isEmpty else { return }
         if data.job == nil {
             if comparison.strict {
                 throw QCLabError.incompatibleData(
-                    "'\(source)' records no job (a file written by QC Lab, say), so it cannot be compared with this job; refused under --strict")
+                    "'\(source)' records no job (a file written by QC Lab, say), so it cannot be compared with this job; refused under --strict"
+                )
             }
-            note("'\(source)' records no job (a file written by QC Lab, say): its job could not be compared, only its outputs, shapes and time grid; the result records this job")
+            note(
+                "'\(source)' records no job (a file written by QC Lab, say): its job could not be compared, only its outputs, shapes and time grid; the result records this job"
+            )
         }
         if let model = JobRecord.unrecordedModel(simulation.jobRecord) ?? JobRecord.unrecordedModel(data.job) {
             guard comparison.trustJob else {
                 throw QCLabError.incompatibleData(
-                    "the jobs cannot be compared: model '\(model)' records none of its properties (adopt JobRecordable); --trust-job continues anyway")
+                    "the jobs cannot be compared: model '\(model)' records none of its properties (adopt JobRecordable); --trust-job continues anyway"
+                )
             }
             note("model '\(model)' records none of its properties: jobs not compared (--trust-job)")
         }
@@ -127,13 +137,16 @@ extension SimulationData {
             if !shared.isEmpty {
                 let places = owners.map { $0 == source ? "twice in '\(source)'" : "in both '\($0)' and '\(source)'" }
                     .joined(separator: " and ")
-                let what = shared.count == 1 ? "seed \(shared[0]) is" : "\(shared.count) seeds (\(SeedList.describe(shared.sorted()))) are"
+                let what =
+                    shared.count == 1
+                    ? "seed \(shared[0]) is" : "\(shared.count) seeds (\(SeedList.describe(shared.sorted()))) are"
                 throw QCLabError.incompatibleData(
                     "overlapping seeds: \(what) \(places); merging would count those trajectories twice")
             }
             if self.first == nil { self.first = first }
             var part = data
-            part.log = "=== \(source): \(data.normFactor) trajectories, seeds \(SeedList.describe(data.seeds)) ===\n"
+            part.log =
+                "=== \(source): \(data.normFactor) trajectories, seeds \(SeedList.describe(data.seeds)) ===\n"
                 + data.log + (data.log.isEmpty || data.log.hasSuffix("\n") ? "" : "\n")
             try merged.add(part)
             count += 1
@@ -145,17 +158,21 @@ extension SimulationData {
             guard count > 0, let reference else { throw QCLabError.incompatibleData("nothing to merge") }
             for source in jobless {
                 if comparison.strict {
-                    let against = reference.data.job == nil ? "no part records one" : "'\(reference.source)' records one"
+                    let against =
+                        reference.data.job == nil ? "no part records one" : "'\(reference.source)' records one"
                     throw QCLabError.incompatibleData(
-                        "'\(source)' records no job (a file written by QC Lab, say), so its job cannot be compared (\(against)); refused under --strict")
+                        "'\(source)' records no job (a file written by QC Lab, say), so its job cannot be compared (\(against)); refused under --strict"
+                    )
                 }
-                note("'\(source)' records no job (a file written by QC Lab, say): its job could not be compared, only its outputs, shapes and time grid"
-                     + (reference.data.job == nil ? "" : "; the result records the job of '\(reference.source)'"))
+                note(
+                    "'\(source)' records no job (a file written by QC Lab, say): its job could not be compared, only its outputs, shapes and time grid"
+                        + (reference.data.job == nil ? "" : "; the result records the job of '\(reference.source)'"))
             }
             if let model = JobRecord.unrecordedModel(reference.data.job) {
                 guard comparison.trustJob else {
                     throw QCLabError.incompatibleData(
-                        "the jobs cannot be compared: model '\(model)' records none of its properties (adopt JobRecordable); --trust-job merges anyway")
+                        "the jobs cannot be compared: model '\(model)' records none of its properties (adopt JobRecordable); --trust-job merges anyway"
+                    )
                 }
                 note("model '\(model)' records none of its properties: jobs not compared (--trust-job)")
             }
@@ -164,9 +181,11 @@ extension SimulationData {
                 let line = SimulationData.floatingPointNote(parts: inexact, combining: "merged")
                 note(line)
                 result.log += "Note: \(line)\n"
-                result.notExact = "merged in floating point from parts written without exact sums (\(inexact.joined(separator: ", ")))"
+                result.notExact =
+                    "merged in floating point from parts written without exact sums (\(inexact.joined(separator: ", ")))"
             }
-            result.log += "=== Merged \(count) parts: \(result.normFactor) trajectories, seeds \(SeedList.describe(result.seeds)) ===\n"
+            result.log +=
+                "=== Merged \(count) parts: \(result.normFactor) trajectories, seeds \(SeedList.describe(result.seeds)) ===\n"
             return result
         }
     }
@@ -192,37 +211,47 @@ extension SimulationData {
         String(format: "%.10g", x)
     }
 
-    private static func checkSameTimeGrid(_ data: SimulationData, _ source: String, as reference: SimulationData, _ referenceSource: String) throws {
+    private static func checkSameTimeGrid(
+        _ data: SimulationData, _ source: String, as reference: SimulationData, _ referenceSource: String
+    ) throws {
         let times = data.times, expected = reference.times
-        let same = times.count == expected.count
+        let same =
+            times.count == expected.count
             && zip(times, expected).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) }
         guard same else {
             throw QCLabError.incompatibleData(
-                "time grids differ: '\(referenceSource)' has \(describeTimeGrid(expected)), '\(source)' has \(describeTimeGrid(times))")
+                "time grids differ: '\(referenceSource)' has \(describeTimeGrid(expected)), '\(source)' has \(describeTimeGrid(times))"
+            )
         }
     }
 
-    private static func checkSameOutputs(_ data: SimulationData, _ source: String, as reference: SimulationData, _ referenceSource: String) throws {
+    private static func checkSameOutputs(
+        _ data: SimulationData, _ source: String, as reference: SimulationData, _ referenceSource: String
+    ) throws {
         let names = Set(data.observables.map(\.name)), expected = Set(reference.observables.map(\.name))
         if let missing = expected.subtracting(names).sorted().first {
             throw QCLabError.incompatibleData("'\(source)' has no output '\(missing)', which '\(referenceSource)' has")
         }
         if let extra = names.subtracting(expected).sorted().first {
-            throw QCLabError.incompatibleData("'\(source)' has an output '\(extra)', which '\(referenceSource)' has not")
+            throw QCLabError.incompatibleData(
+                "'\(source)' has an output '\(extra)', which '\(referenceSource)' has not")
         }
         for observable in reference.observables {
             guard let theirs = data.observable(observable.name) else { continue }
             guard theirs.shape == observable.shape else {
                 throw QCLabError.incompatibleData(
-                    "output '\(observable.name)' has shape \(theirs.shape) in '\(source)' but \(observable.shape) in '\(referenceSource)' (a different model size?)")
+                    "output '\(observable.name)' has shape \(theirs.shape) in '\(source)' but \(observable.shape) in '\(referenceSource)' (a different model size?)"
+                )
             }
             guard theirs.isComplex == observable.isComplex else {
                 throw QCLabError.incompatibleData(
-                    "output '\(observable.name)' is \(theirs.isComplex ? "complex" : "real") in '\(source)' but not in '\(referenceSource)'")
+                    "output '\(observable.name)' is \(theirs.isComplex ? "complex" : "real") in '\(source)' but not in '\(referenceSource)'"
+                )
             }
         }
         guard data.observables.map(\.name) == reference.observables.map(\.name) else {
-            throw QCLabError.incompatibleData("'\(source)' holds the outputs of '\(referenceSource)' in a different order")
+            throw QCLabError.incompatibleData(
+                "'\(source)' holds the outputs of '\(referenceSource)' in a different order")
         }
     }
 }

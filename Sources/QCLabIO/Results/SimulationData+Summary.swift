@@ -15,8 +15,14 @@ extension SimulationData {
         rows.append(("seeds", seeds.isEmpty ? "none" : "\(SeedList.describe(seeds))"))
         rows.append(("time grid", SimulationData.describeTimeGrid(times)))
         for (index, observable) in observables.enumerated() {
-            let shape = "(" + observable.shape.map(String.init).joined(separator: ", ") + (observable.shape.count == 1 ? ",)" : ")")
-            rows.append((index == 0 ? "outputs" : "", "\(observable.name) \(shape) \(observable.isComplex ? "complex" : "real")"))
+            let shape =
+                "(" + observable.shape.map(String.init).joined(separator: ", ")
+                + (observable.shape.count == 1 ? ",)" : ")")
+            rows.append(
+                (
+                    index == 0 ? "outputs" : "",
+                    "\(observable.name) \(shape) \(observable.isComplex ? "complex" : "real")"
+                ))
         }
         if observables.isEmpty { rows.append(("outputs", "none")) }
         let errorBars: String
@@ -34,7 +40,10 @@ extension SimulationData {
         rows.append(("log", lines == 0 ? "empty" : "\(lines) line\(lines == 1 ? "" : "s")"))
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { label, value in
-            let head = label.isEmpty ? String(repeating: " ", count: width + 2) : label + ":" + String(repeating: " ", count: width - label.count + 1)
+            let head =
+                label.isEmpty
+                ? String(repeating: " ", count: width + 2)
+                : label + ":" + String(repeating: " ", count: width - label.count + 1)
             return head + value
         }.joined(separator: "\n")
     }
@@ -47,7 +56,9 @@ extension SimulationData {
     /// file written by QC Lab). Long lists continue on rows without a label.
     func jobRows() -> [(String, String)] {
         guard let job else { return [("job", "not recorded (a file written by QC Lab, say)")] }
-        guard case let .object(record)? = try? StrictJSON.parse(Array(job.utf8)) else { return [("job", "unreadable record")] }
+        guard case let .object(record)? = try? StrictJSON.parse(Array(job.utf8)) else {
+            return [("job", "unreadable record")]
+        }
         var rows: [(String, String)] = []
         func add(_ label: String, _ items: [String], limit: Int = 90) {
             var lines: [String] = []
@@ -59,7 +70,9 @@ extension SimulationData {
                     lines.append(item)
                 }
             }
-            for (index, line) in (lines.isEmpty ? ["none"] : lines).enumerated() { rows.append((index == 0 ? label : "", line)) }
+            for (index, line) in (lines.isEmpty ? ["none"] : lines).enumerated() {
+                rows.append((index == 0 ? label : "", line))
+            }
         }
         func section(_ key: String) -> [String: JSONValue] {
             if case let .object(value)? = record[key] { return value }
@@ -85,17 +98,23 @@ extension SimulationData {
             rows.append(("properties", "none recorded"))
         }
         rows.append(("algorithm", algorithm["name"].map(Self.shown) ?? "unnamed"))
-        if let settings = assignments(algorithm["settings"]) ?? assignments(algorithm["swift_properties"]), !settings.isEmpty {
+        if let settings = assignments(algorithm["settings"]) ?? assignments(algorithm["swift_properties"]),
+            !settings.isEmpty
+        {
             add("", settings)
         }
-        if let settings = assignments(record["settings"], order: ["tmax", "dt_update", "dt_collect"]) { add("settings", settings) }
+        if let settings = assignments(record["settings"], order: ["tmax", "dt_update", "dt_collect"]) {
+            add("settings", settings)
+        }
         if case let .object(initial)? = record["initial_state"], case let .array(wavefunction)? = initial["wf_db"] {
             let entries = wavefunction.map(Self.shownComplex)
             if entries.count <= 10 {
                 rows.append(("wf_db", "[" + entries.joined(separator: ", ") + "]"))
             } else {
                 let nonzero = entries.indices.filter { entries[$0] != "0" }.map { "[\($0)] = \(entries[$0])" }
-                add("wf_db", ["\(entries.count) entries, zero but for \(nonzero.first ?? "none")"] + nonzero.dropFirst())
+                add(
+                    "wf_db",
+                    ["\(entries.count) entries, zero but for \(nonzero.first ?? "none")"] + nonzero.dropFirst())
             }
         }
         return rows
@@ -110,7 +129,9 @@ extension SimulationData {
 
     /// A recorded `[re, im]` pair as `1`, `-0.5i` or `0.5+0.5i`.
     private static func shownComplex(_ value: JSONValue) -> String {
-        guard case let .array(pair) = value, pair.count == 2, case let .number(re) = pair[0], case let .number(im) = pair[1] else {
+        guard case let .array(pair) = value, pair.count == 2, case let .number(re) = pair[0],
+            case let .number(im) = pair[1]
+        else {
             return JobRecord.text(value)
         }
         let real = JobRecord.text(.number(re)), imaginary = JobRecord.text(.number(abs(im)))

@@ -74,7 +74,8 @@ public struct Checkpointing: Sendable {
     /// done, norm factor, samples, outputs, exact sums) is refused and left in place, for
     /// the user to look at or remove; the run never resumes from it.
     package func load(simulation: Simulation, plan: RunPlan, job: String, batchSize: Int) throws
-        -> (done: [Int], sums: SimulationData, log: String)? {
+        -> (done: [Int], sums: SimulationData, log: String)?
+    {
         OutputTarget.removeStaleTemporaries(of: path)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let file = FileManager.default.contents(atPath: path) else {
@@ -83,13 +84,16 @@ public struct Checkpointing: Sendable {
         let bytes = Array(file)
         func refuse(_ reason: String) -> QCLabError { .invalidPath("checkpoint '\(path)' \(reason)") }
         func damaged(_ reason: String) -> QCLabError {
-            .invalidPath("checkpoint '\(path)' is damaged: \(reason); it is left as it is: remove it to start the run over")
+            .invalidPath(
+                "checkpoint '\(path)' is damaged: \(reason); it is left as it is: remove it to start the run over")
         }
         guard bytes.count >= 6 else { throw damaged("it is truncated (\(bytes.count) bytes)") }
         guard Array(bytes[0..<4]) == Self.magic else { throw refuse("is not a QCLab checkpoint") }
         let version = UInt16(bytes[4]) | UInt16(bytes[5]) << 8
         guard version != 1 else {
-            throw refuse("was written by an older qclab (checkpoint format 1, without a checksum); remove it to start the run over")
+            throw refuse(
+                "was written by an older qclab (checkpoint format 1, without a checksum); remove it to start the run over"
+            )
         }
         guard Self.readableFormatVersions.contains(version) else {
             throw refuse("has format version \(version); this build reads versions 2 and \(Self.formatVersion)")
@@ -110,7 +114,8 @@ public struct Checkpointing: Sendable {
             seeds.reserveCapacity(count)
             for _ in 0..<count { seeds.append(try reader.int64("seed")) }
             guard seeds == plan.seeds else {
-                throw refuse("is of other seeds (\(SeedList.describe(seeds)); this run has \(SeedList.describe(plan.seeds)))")
+                throw refuse(
+                    "is of other seeds (\(SeedList.describe(seeds)); this run has \(SeedList.describe(plan.seeds)))")
             }
             guard size == batchSize else { throw refuse("is of batch_size \(size); this run has \(batchSize)") }
             let doneCount = try reader.count("batches done", elementSize: 8)
@@ -119,7 +124,9 @@ public struct Checkpointing: Sendable {
             let log = try reader.string("log")
             // Decoding checks the exact sums' limbs against their windows.
             let sums = try SimulationData(encodedBytes: Array(content[reader.offset...]))
-            if let problem = Self.check(done: done, sums: sums, simulation: simulation, plan: plan) { throw damaged(problem) }
+            if let problem = Self.check(done: done, sums: sums, simulation: simulation, plan: plan) {
+                throw damaged(problem)
+            }
             return (done, sums, log)
         } catch let error as DataDecodingError {
             throw damaged("\(error)")
@@ -136,17 +143,20 @@ public struct Checkpointing: Sendable {
                 return "it lists batch \(batch + 1) as done, but this run has batches 1...\(plan.batches.count)"
             }
             if position > 0, batch <= done[position - 1] {
-                return batch == done[position - 1] ? "it lists batch \(batch + 1) as done twice"
+                return batch == done[position - 1]
+                    ? "it lists batch \(batch + 1) as done twice"
                     : "its batches done are out of order (\(done[position - 1] + 1) before \(batch + 1))"
             }
         }
         let trajectories = done.reduce(0) { $0 + plan.batches[$1].count }
         guard sums.normFactor == trajectories else {
-            return "its norm factor is \(sums.normFactor), but its \(done.count) batch(es) done hold \(trajectories) seeds"
+            return
+                "its norm factor is \(sums.normFactor), but its \(done.count) batch(es) done hold \(trajectories) seeds"
         }
         let branches = max(simulation.algorithm.branchCount(for: simulation.model), 1)
         guard sums.sampleCount == trajectories / branches else {
-            return "it counts \(sums.sampleCount) samples, but \(trajectories) trajectories make \(trajectories / branches)"
+            return
+                "it counts \(sums.sampleCount) samples, but \(trajectories) trajectories make \(trajectories / branches)"
         }
         guard sums.seeds.isEmpty, sums.job == nil, sums.log.isEmpty else {
             return "its sums carry seeds, a job or a log, which a checkpoint never stores with them"
@@ -157,7 +167,8 @@ public struct Checkpointing: Sendable {
         }
         let collectCount = simulation.timeGrid.collectCount
         if let bad = sums.observables.first(where: { $0.shape.first != collectCount }) {
-            return "output '\(bad.name)' has shape \(bad.shape), but this job's time grid has \(collectCount) collect points"
+            return
+                "output '\(bad.name)' has shape \(bad.shape), but this job's time grid has \(collectCount) collect points"
         }
         return nil
     }
@@ -166,7 +177,9 @@ public struct Checkpointing: Sendable {
     static func encodedSums(_ sums: SimulationData) -> [UInt8] { sums.encodedBytes(compactSums: true) }
 
     /// Writes the state atomically, sealed with its checksum.
-    package func save(plan: RunPlan, job: String, batchSize: Int, done: [Int], sums: SimulationData, log: String) throws {
+    package func save(plan: RunPlan, job: String, batchSize: Int, done: [Int], sums: SimulationData, log: String)
+        throws
+    {
         var writer = BinaryWriter()
         writer.bytes += Self.magic
         writer.uint16(Self.formatVersion)

@@ -20,18 +20,24 @@ package protocol Driver {
     ///     resumed (only its missing batches run; the result is the same bits).
     ///   - progress: called with the trajectories done so far and the total, as the
     ///     count grows (never the same count twice).
-    func run(_ simulation: Simulation, seeds: [Int]?, data: SimulationData, checkpoint: Checkpointing?,
-             progress: ((Int, Int) -> Void)?) throws -> SimulationData?
+    func run(
+        _ simulation: Simulation, seeds: [Int]?, data: SimulationData, checkpoint: Checkpointing?,
+        progress: ((Int, Int) -> Void)?
+    ) throws -> SimulationData?
 
     /// Runs `plan`, made from `simulation` and `data` (which validated both): what
     /// ``run(_:seeds:data:checkpoint:progress:)`` does once it has made the plan.
-    func run(_ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
-             progress: ((Int, Int) -> Void)?) throws -> SimulationData?
+    func run(
+        _ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
+        progress: ((Int, Int) -> Void)?
+    ) throws -> SimulationData?
 }
 
 extension Driver {
-    package func run(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
-                    checkpoint: Checkpointing? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData? {
+    package func run(
+        _ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
+        checkpoint: Checkpointing? = nil, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> SimulationData? {
         let plan = try RunPlan(simulation: simulation, seeds: seeds, continuing: data)
         return try run(simulation, plan: plan, data: data, checkpoint: checkpoint, progress: progress)
     }
@@ -48,9 +54,12 @@ extension Driver {
 package struct SerialDriver: Driver {
     package init() {}
 
-    package func run(_ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
-                    progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
-        var run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "serial", tasks: 1, checkpoint: checkpoint)
+    package func run(
+        _ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
+        progress: ((Int, Int) -> Void)?
+    ) throws -> SimulationData? {
+        var run = try ParallelRun(
+            simulation: simulation, plan: plan, data: data, driver: "serial", tasks: 1, checkpoint: checkpoint)
         var reported = -1
         func report(_ done: Int) {
             guard done > reported else { return }
@@ -63,10 +72,17 @@ package struct SerialDriver: Driver {
                 run.note(batchLine(index, seeds: batchSeeds), forBatch: index, level: .debug)
                 let before = run.trajectoriesDone
                 let stopsWithin = StopRequest.withinBatch
-                let watch: ((Int, Int) -> Void)? = progress == nil && stopsWithin == nil ? nil : { [run] collected, total in
-                    report(before + BatchProgress.trajectories(of: batchSeeds.count, collected: collected, total: total))
-                    if let stopsWithin, StopRequest.signal != nil, let stopped = try? run.stopping() { stopsWithin(stopped) }
-                }
+                let watch: ((Int, Int) -> Void)? =
+                    progress == nil && stopsWithin == nil
+                    ? nil
+                    : { [run] collected, total in
+                        report(
+                            before
+                                + BatchProgress.trajectories(of: batchSeeds.count, collected: collected, total: total))
+                        if let stopsWithin, StopRequest.signal != nil, let stopped = try? run.stopping() {
+                            stopsWithin(stopped)
+                        }
+                    }
                 let result = try BatchProgress.reporting(watch) {
                     try simulation.runBatch(seeds: batchSeeds)
                 }

@@ -68,7 +68,9 @@ package struct DriverMessage: Equatable, Sendable {
     package func trajectories() throws -> Int {
         var reader = BinaryReader(bytes: payload)
         let count = try reader.int64("trajectories")
-        guard reader.offset == payload.count else { throw DataDecodingError("trailing bytes after the count", offset: reader.offset) }
+        guard reader.offset == payload.count else {
+            throw DataDecodingError("trailing bytes after the count", offset: reader.offset)
+        }
         return count
     }
 

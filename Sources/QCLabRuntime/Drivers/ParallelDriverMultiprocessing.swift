@@ -62,19 +62,24 @@ import SystemPackage
 ///     batch's trajectories count in proportion to the collect points it has passed,
 ///     rounded down). Counts only grow, and the same count is not reported twice.
 /// - Returns: `data` with the new trajectories merged in, in seed order.
-public func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
-                                          numTasks: Int? = nil, checkpoint: Checkpointing? = nil, stallTimeout: Double = 600,
-                                          progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData {
-    try parallelDriverMultiprocessing(simulation, seeds: seeds, data: data, numTasks: numTasks, checkpoint: checkpoint,
-                                      stallTimeout: stallTimeout, progress: progress, observer: ParallelRunObserver())
+public func parallelDriverMultiprocessing(
+    _ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
+    numTasks: Int? = nil, checkpoint: Checkpointing? = nil, stallTimeout: Double = 600,
+    progress: ((Int, Int) -> Void)? = nil
+) throws -> SimulationData {
+    try parallelDriverMultiprocessing(
+        simulation, seeds: seeds, data: data, numTasks: numTasks, checkpoint: checkpoint,
+        stallTimeout: stallTimeout, progress: progress, observer: ParallelRunObserver())
 }
 
 /// The multiprocessing driver with `observer`'s hooks called in the calling process as
 /// workers start and batches are handed out and come back (for tests that kill a worker).
-package func parallelDriverMultiprocessing(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
-                                           numTasks: Int? = nil, checkpoint: Checkpointing? = nil, stallTimeout: Double = 600,
-                                           progress: ((Int, Int) -> Void)? = nil,
-                                           observer: ParallelRunObserver) throws -> SimulationData {
+package func parallelDriverMultiprocessing(
+    _ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
+    numTasks: Int? = nil, checkpoint: Checkpointing? = nil, stallTimeout: Double = 600,
+    progress: ((Int, Int) -> Void)? = nil,
+    observer: ParallelRunObserver
+) throws -> SimulationData {
     let driver = try MultiprocessingDriver(numTasks: numTasks, stallTimeout: stallTimeout, observer: observer)
     // The parent always holds the result.
     return try driver.run(simulation, seeds: seeds, data: data, checkpoint: checkpoint, progress: progress)!
@@ -91,7 +96,9 @@ package struct MultiprocessingDriver: Driver {
     package let observer: ParallelRunObserver
 
     /// Throws if `numTasks` is less than 1.
-    package init(numTasks: Int? = nil, stallTimeout: Double = 600, observer: ParallelRunObserver = ParallelRunObserver()) throws {
+    package init(
+        numTasks: Int? = nil, stallTimeout: Double = 600, observer: ParallelRunObserver = ParallelRunObserver()
+    ) throws {
         if let numTasks, numTasks < 1 {
             throw QCLabError.invalidSetting("num_tasks", "must be at least 1, got \(numTasks)")
         }
@@ -100,19 +107,23 @@ package struct MultiprocessingDriver: Driver {
         self.observer = observer
     }
 
-    package func run(_ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
-                    progress: ((Int, Int) -> Void)?) throws -> SimulationData? {
+    package func run(
+        _ simulation: Simulation, plan: RunPlan, data: SimulationData, checkpoint: Checkpointing?,
+        progress: ((Int, Int) -> Void)?
+    ) throws -> SimulationData? {
         let requested = numTasks ?? usableCoreCount()
-        var run = try ParallelRun(simulation: simulation, plan: plan, data: data, driver: "multiprocessing",
-                                  tasks: min(requested, plan.batches.count), checkpoint: checkpoint)
+        var run = try ParallelRun(
+            simulation: simulation, plan: plan, data: data, driver: "multiprocessing",
+            tasks: min(requested, plan.batches.count), checkpoint: checkpoint)
         let workerCount = min(requested, run.missingBatches.count)
         if workerCount < requested {
             run.note("Using \(workerCount) worker processes, one per batch (\(requested) requested).")
         }
         guard workerCount > 0 else { return try run.finish() }
         return try withLinearAlgebraThreads(1) {
-            var pool = WorkerPool(simulation: simulation, plan: plan, observer: observer, stallTimeout: stallTimeout,
-                                  batches: run.missingBatches, sendEachBatch: checkpoint != nil, sendProgress: progress != nil)
+            var pool = WorkerPool(
+                simulation: simulation, plan: plan, observer: observer, stallTimeout: stallTimeout,
+                batches: run.missingBatches, sendEachBatch: checkpoint != nil, sendProgress: progress != nil)
             do {
                 try pool.run(workerCount: workerCount, into: &run, progress: progress)
             } catch {
@@ -135,9 +146,11 @@ package struct ParallelRunObserver {
     /// Batch `batch` was done by a worker (its result arrives later, folded with the worker's others).
     package var batchFinished: ((_ batch: Int, _ worker: Int) -> Void)?
 
-    package init(workerStarted: ((_ worker: Int, _ pid: pid_t) -> Void)? = nil,
-                batchDispatched: ((_ batch: Int, _ worker: Int, _ pid: pid_t) -> Void)? = nil,
-                batchFinished: ((_ batch: Int, _ worker: Int) -> Void)? = nil) {
+    package init(
+        workerStarted: ((_ worker: Int, _ pid: pid_t) -> Void)? = nil,
+        batchDispatched: ((_ batch: Int, _ worker: Int, _ pid: pid_t) -> Void)? = nil,
+        batchFinished: ((_ batch: Int, _ worker: Int) -> Void)? = nil
+    ) {
         self.workerStarted = workerStarted
         self.batchDispatched = batchDispatched
         self.batchFinished = batchFinished
@@ -218,8 +231,10 @@ private struct WorkerPool {
     /// The count last given to `progress`.
     var reported = -1
 
-    init(simulation: Simulation, plan: RunPlan, observer: ParallelRunObserver, stallTimeout: Double, batches: [Int],
-         sendEachBatch: Bool, sendProgress: Bool) {
+    init(
+        simulation: Simulation, plan: RunPlan, observer: ParallelRunObserver, stallTimeout: Double, batches: [Int],
+        sendEachBatch: Bool, sendProgress: Bool
+    ) {
         self.simulation = simulation
         self.plan = plan
         self.observer = observer
@@ -243,15 +258,20 @@ private struct WorkerPool {
             // nothing left to lose, and how it ends is noted by stopAll.
             let busy = workers.indices.filter { workers[$0].batch != nil || workers[$0].finishing }
             guard !busy.isEmpty else { break }
-            var events = busy.map { pollfd(fd: workers[$0].process.socket?.rawValue ?? -1, events: Int16(POLLIN), revents: 0) }
+            var events = busy.map {
+                pollfd(fd: workers[$0].process.socket?.rawValue ?? -1, events: Int16(POLLIN), revents: 0)
+            }
             let waited = Result { try Syscalls.waitForEvents(&events, milliseconds: 1000) }
             try checkLife(of: busy, run: run)
             if case let .failure(error) = waited {
-                throw QCLabError.workerFailed(worker: "the parent process", reason: "poll failed: \(describe(error))",
-                                              lostSeeds: run.missingSeeds)
+                throw QCLabError.workerFailed(
+                    worker: "the parent process", reason: "poll failed: \(describe(error))",
+                    lostSeeds: run.missingSeeds)
             }
             for (slot, index) in busy.enumerated() where events[slot].revents != 0 {
-                let received = Result { try chunk.withUnsafeMutableBytes { try workers[index].process.receive(into: $0) } }
+                let received = Result {
+                    try chunk.withUnsafeMutableBytes { try workers[index].process.receive(into: $0) }
+                }
                 guard case let .success(count) = received, count > 0 else {
                     let detail = received.failure.map(describe)
                     throw failure(of: index, reason: death(of: index, detail: detail), run: run)
@@ -281,7 +301,8 @@ private struct WorkerPool {
             workers[index].buffer += workers[index].process.receiveRest()
             while let message = try? DriverMessage.takeFrame(from: &workers[index].buffer) {
                 guard message.kind == .done, message.batch == workers[index].batch, !message.payload.isEmpty,
-                      let result = try? message.decodedResult() else { continue }
+                    let result = try? message.decodedResult()
+                else { continue }
                 try? run.store(result, forBatch: message.batch)
                 workers[index].batch = nil
             }
@@ -297,9 +318,10 @@ private struct WorkerPool {
                 workerMain(socket: socket, simulation: simulation, plan: plan, sendEachBatch: sendEachBatch)
             }
         } catch let failed as ForkedProcess.StartFailure {
-            throw QCLabError.workerFailed(worker: "worker \(number)",
-                                          reason: "\(failed.call) failed: \(failed.error.explained(spawning: failed.call == "fork"))",
-                                          lostSeeds: plan.seeds)
+            throw QCLabError.workerFailed(
+                worker: "worker \(number)",
+                reason: "\(failed.call) failed: \(failed.error.explained(spawning: failed.call == "fork"))",
+                lostSeeds: plan.seeds)
         }
         workers.append(Worker(number: number, process: process))
         observer.workerStarted?(number, process.pid)
@@ -314,8 +336,9 @@ private struct WorkerPool {
             let batch = batches[nextBatch]
             nextBatch += 1
             workers[index].batch = batch
-            run.note("Running batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) on \(worker.name).",
-                     forBatch: batch)
+            run.note(
+                "Running batch \(batch + 1) with seeds \(SeedList.describe(plan.seeds(ofBatch: batch))) on \(worker.name).",
+                forBatch: batch)
             observer.batchDispatched?(batch, worker.number, worker.pid)
             message = .assign(batch, reportsProgress: sendProgress)
         } else {
@@ -325,7 +348,8 @@ private struct WorkerPool {
         do {
             try worker.process.send(message.framed)
         } catch {
-            throw failure(of: index, reason: death(of: index, detail: "cannot send it work: \(describe(error))"), run: run)
+            throw failure(
+                of: index, reason: death(of: index, detail: "cannot send it work: \(describe(error))"), run: run)
         }
     }
 
@@ -341,8 +365,11 @@ private struct WorkerPool {
                 workers[index].lastLife = now
             } else if now.timeIntervalSince(workers[index].lastLife) > stallTimeout {
                 let state = ticks == -2 ? "was stopped" : "used no CPU time"
-                throw failure(of: index, reason: "\(state) for \(SimulationData.shortNumber(stallTimeout)) s (no sign of life) and was killed",
-                              run: run)
+                throw failure(
+                    of: index,
+                    reason:
+                        "\(state) for \(SimulationData.shortNumber(stallTimeout)) s (no sign of life) and was killed",
+                    run: run)
             }
         }
     }
@@ -366,7 +393,10 @@ private struct WorkerPool {
         switch message.kind {
         case .done:
             guard batch == worker.batch else {
-                throw failure(of: index, reason: "reported batch \(batch + 1) done while running batch \((worker.batch ?? -1) + 1)", run: run)
+                throw failure(
+                    of: index,
+                    reason: "reported batch \(batch + 1) done while running batch \((worker.batch ?? -1) + 1)",
+                    run: run)
             }
             workers[index].batch = nil
             workers[index].partial = 0
@@ -377,14 +407,18 @@ private struct WorkerPool {
                 do {
                     try run.store(message.decodedResult(), forBatch: batch)
                 } catch {
-                    throw failure(of: index, reason: "sent an unreadable result for batch \(batch + 1): \(error)", run: run)
+                    throw failure(
+                        of: index, reason: "sent an unreadable result for batch \(batch + 1): \(error)", run: run)
                 }
                 try run.checkpointIfDue()
             }
             observer.batchFinished?(batch, worker.number)
         case .progress:
             guard let running = worker.batch, batch == running, let done = try? message.trajectories() else {
-                throw failure(of: index, reason: "sent progress for batch \(batch + 1) while running batch \((worker.batch ?? -1) + 1)", run: run)
+                throw failure(
+                    of: index,
+                    reason: "sent progress for batch \(batch + 1) while running batch \((worker.batch ?? -1) + 1)",
+                    run: run)
             }
             workers[index].partial = max(0, min(done, plan.batches[running].count))
         case .result:
@@ -396,7 +430,11 @@ private struct WorkerPool {
                 if worker.folded.isEmpty && result.seeds.isEmpty { result = SimulationData() }
                 try run.store(result, forBatches: worker.folded, countingProgress: false)
             } catch {
-                throw failure(of: index, reason: "sent an unreadable result for batches \(worker.folded.map { "\($0 + 1)" }.joined(separator: ", ")): \(error)", run: run)
+                throw failure(
+                    of: index,
+                    reason:
+                        "sent an unreadable result for batches \(worker.folded.map { "\($0 + 1)" }.joined(separator: ", ")): \(error)",
+                    run: run)
             }
             workers[index].finishing = false
             workers[index].folded = []
@@ -490,17 +528,22 @@ private func workerMain(socket: FileDescriptor, simulation: Simulation, plan: Ru
         do {
             let seeds = plan.seeds(ofBatch: batch)
             var sent = 0
-            let result = try BatchProgress.reporting(command.reportsProgress ? { collected, total in
-                // The first count at once (so a batch that ends quickly still shows it has
-                // begun), then a few messages a second at most, and none that says nothing
-                // new: the parent's reads, and the batch, are not slowed down.
-                let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: total)
-                let now = monotonicSeconds()
-                guard done > sent, done < seeds.count, sent == 0 || now - lastProgress >= WorkerPool.progressInterval else { return }
-                send(.progress(batch, trajectories: done))
-                sent = done
-                lastProgress = now
-            } : nil) {
+            let result = try BatchProgress.reporting(
+                command.reportsProgress
+                    ? { collected, total in
+                        // The first count at once (so a batch that ends quickly still shows it has
+                        // begun), then a few messages a second at most, and none that says nothing
+                        // new: the parent's reads, and the batch, are not slowed down.
+                        let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: total)
+                        let now = monotonicSeconds()
+                        guard done > sent, done < seeds.count,
+                            sent == 0 || now - lastProgress >= WorkerPool.progressInterval
+                        else { return }
+                        send(.progress(batch, trajectories: done))
+                        sent = done
+                        lastProgress = now
+                    } : nil
+            ) {
                 try simulation.runBatch(seeds: seeds)
             }
             if sendEachBatch {

@@ -34,8 +34,10 @@ package struct ParallelRun {
     /// With `checkpoint`, a checkpoint that exists is resumed (its batches count as done,
     /// its sums and log carry on; one of another run throws), and ``checkpointIfDue()``
     /// keeps it up to date.
-    package init(simulation: Simulation, plan: RunPlan, data: SimulationData, driver: String, tasks: Int,
-                checkpoint: Checkpointing? = nil) throws {
+    package init(
+        simulation: Simulation, plan: RunPlan, data: SimulationData, driver: String, tasks: Int,
+        checkpoint: Checkpointing? = nil
+    ) throws {
         self.plan = plan
         start = data
         job = simulation.jobRecord
@@ -43,14 +45,17 @@ package struct ParallelRun {
         self.checkpoint = checkpoint
         done = Array(repeating: false, count: plan.batches.count)
         total = SimulationData()
-        if let checkpoint, let saved = try checkpoint.load(simulation: simulation, plan: plan, job: job, batchSize: batchSize) {
+        if let checkpoint,
+            let saved = try checkpoint.load(simulation: simulation, plan: plan, job: job, batchSize: batchSize)
+        {
             log = RunLog(resuming: saved.log)
             for batch in saved.done { done[batch] = true }
             total = saved.sums
             trajectoriesDone = saved.done.reduce(0) { $0 + plan.batches[$1].count }
             lastCheckpoint = Date()
-            log.line("Resumed from checkpoint '\(checkpoint.path)': \(trajectoriesDone) of \(plan.seeds.count) trajectories done "
-                     + "(\(saved.done.count) of \(plan.batches.count) batches); \(driver) driver, \(tasks) task(s).")
+            log.line(
+                "Resumed from checkpoint '\(checkpoint.path)': \(trajectoriesDone) of \(plan.seeds.count) trajectories done "
+                    + "(\(saved.done.count) of \(plan.batches.count) batches); \(driver) driver, \(tasks) task(s).")
             checkpoint.resumed?(trajectoriesDone, plan.seeds.count)
         } else {
             log = RunLog(simulation: simulation, plan: plan, driver: driver, tasks: tasks)
@@ -81,7 +86,8 @@ package struct ParallelRun {
     package func stopping() throws -> RunStopped? {
         guard let signal = StopRequest.signal, !missingBatches.isEmpty else { return nil }
         if let checkpoint { try save(checkpoint) }
-        return RunStopped(signal: signal, done: trajectoriesDone, total: plan.seeds.count, checkpoint: checkpoint?.path)
+        return RunStopped(
+            signal: signal, done: trajectoriesDone, total: plan.seeds.count, checkpoint: checkpoint?.path)
     }
 
     /// Writes the batches done, their sums and their log lines to `checkpoint`; false (and
@@ -90,8 +96,9 @@ package struct ParallelRun {
     private func save(_ checkpoint: Checkpointing) throws -> Bool {
         let batches = done.indices.filter { done[$0] }
         guard !batches.isEmpty else { return false }
-        try checkpoint.save(plan: plan, job: job, batchSize: batchSize, done: batches, sums: total,
-                            log: log.text(withBatchesDone: done))
+        try checkpoint.save(
+            plan: plan, job: job, batchSize: batchSize, done: batches, sums: total,
+            log: log.text(withBatchesDone: done))
         return true
     }
 
@@ -105,7 +112,8 @@ package struct ParallelRun {
     /// batch, its error, `others` failures besides, and every seed without a result.
     package func failure(of worker: String, batch: Int, _ failure: BatchFailure, others: Int = 0) -> Error {
         let seeds = plan.seeds(ofBatch: max(0, min(batch, plan.batches.count - 1)))
-        let reason = "batch \(batch + 1) (seeds \(SeedList.describe(seeds))) threw: \(failure.description)"
+        let reason =
+            "batch \(batch + 1) (seeds \(SeedList.describe(seeds))) threw: \(failure.description)"
             + (others > 0 ? "; \(others) more failure(s)" : "")
         let report = QCLabError.workerFailed(worker: worker, reason: reason, lostSeeds: missingSeeds)
         guard case let .error(error) = failure else { return report }
@@ -139,7 +147,9 @@ package struct ParallelRun {
 
     /// Adds a result that folds `batches` together (a worker's or a rank's), checking that
     /// it holds exactly their seeds, each batch once.
-    package mutating func store(_ result: SimulationData, forBatches batches: [Int], countingProgress: Bool = true) throws {
+    package mutating func store(_ result: SimulationData, forBatches batches: [Int], countingProgress: Bool = true)
+        throws
+    {
         var expected: [Int] = []
         for index in batches {
             guard plan.batches.indices.contains(index), !done[index] else {
@@ -149,7 +159,8 @@ package struct ParallelRun {
         }
         guard Set(result.seeds) == Set(expected), result.seeds.count == expected.count else {
             throw QCLabError.incompatibleData(
-                "a result for batch(es) \(batches.map { "\($0 + 1)" }.joined(separator: ", ")) holds seeds \(SeedList.describe(result.seeds)), expected \(SeedList.describe(expected))")
+                "a result for batch(es) \(batches.map { "\($0 + 1)" }.joined(separator: ", ")) holds seeds \(SeedList.describe(result.seeds)), expected \(SeedList.describe(expected))"
+            )
         }
         var counted = result
         counted.seeds = []

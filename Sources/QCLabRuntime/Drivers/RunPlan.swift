@@ -14,24 +14,31 @@ package struct RunPlan: Sendable, Equatable {
     /// The batches, as index ranges into `seeds`.
     package let batches: [Range<Int>]
 
-    package init(simulation: Simulation, seeds explicitSeeds: [Int]? = nil, continuing data: SimulationData = SimulationData()) throws {
+    package init(
+        simulation: Simulation, seeds explicitSeeds: [Int]? = nil, continuing data: SimulationData = SimulationData()
+    ) throws {
         try simulation.validate()
         try self.init(validated: simulation, seeds: explicitSeeds, continuing: data)
     }
 
     /// The plan of a simulation validated already (a ``Job``'s): the checks of the seeds
     /// and of the data continued, not those of the simulation again.
-    package init(validated simulation: Simulation, seeds explicitSeeds: [Int]?, continuing data: SimulationData) throws {
+    package init(validated simulation: Simulation, seeds explicitSeeds: [Int]?, continuing data: SimulationData) throws
+    {
         if !data.isEmpty, let difference = JobRecord.difference(data.job, simulation.jobRecord) {
             throw QCLabError.incompatibleData(
-                "different jobs: \(difference.path) is \(difference.mine) in the data continued but \(difference.theirs) in this job")
+                "different jobs: \(difference.path) is \(difference.mine) in the data continued but \(difference.theirs) in this job"
+            )
         }
         // Data that records no job (QC Lab's) is checked on what it holds: its time grid.
         if !data.isEmpty && data.job == nil {
             let grid = simulation.timeGrid.collectTimes, times = data.times
-            guard times.count == grid.count, zip(times, grid).allSatisfy({ abs($0 - $1) <= 1e-9 * Swift.max(1, abs($1)) }) else {
+            guard times.count == grid.count,
+                zip(times, grid).allSatisfy({ abs($0 - $1) <= 1e-9 * Swift.max(1, abs($1)) })
+            else {
                 throw QCLabError.incompatibleData(
-                    "time grids differ: the data continued has \(SimulationData.describeTimeGrid(times)), this job \(SimulationData.describeTimeGrid(grid))")
+                    "time grids differ: the data continued has \(SimulationData.describeTimeGrid(times)), this job \(SimulationData.describeTimeGrid(grid))"
+                )
             }
         }
         let seeds: [Int]
@@ -50,7 +57,9 @@ package struct RunPlan: Sendable, Equatable {
             // Seeds are 32-bit (QC Lab seeds NumPy's legacy generator with them).
             guard start <= Int(UInt32.max) + 1 - count else {
                 throw QCLabError.invalidSetting(
-                    "num_trajs", "of \(count) continuing after seed \(start - 1) would need seeds up to \(start + count - 1), beyond the largest seed 4294967295; give explicit 'seeds'")
+                    "num_trajs",
+                    "of \(count) continuing after seed \(start - 1) would need seeds up to \(start + count - 1), beyond the largest seed 4294967295; give explicit 'seeds'"
+                )
             }
             try simulation.checkMemory(trajectories: count, existingSeeds: data.seeds.count)
             seeds = Array(start..<start + count)
@@ -61,7 +70,9 @@ package struct RunPlan: Sendable, Equatable {
         let branches = simulation.algorithm.branchCount(for: simulation.model)
         guard seeds.count % branches == 0 else {
             throw QCLabError.invalidSetting(
-                "num_trajs", "must be a multiple of the \(branches) quantum states in deterministic surface hopping, got \(seeds.count)")
+                "num_trajs",
+                "must be a multiple of the \(branches) quantum states in deterministic surface hopping, got \(seeds.count)"
+            )
         }
         self.seeds = seeds
         let size = simulation.settings.batchSize

@@ -20,8 +20,10 @@ import Logging
 ///     batch's trajectories count in proportion to the collect points it has passed,
 ///     rounded down). Counts only grow, and the same count is not reported twice.
 /// - Returns: `data` with the new trajectories merged in, batch by batch in seed order.
-public func serialDriver(_ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
-                         checkpoint: Checkpointing? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SimulationData {
+public func serialDriver(
+    _ simulation: Simulation, seeds: [Int]? = nil, data: SimulationData = SimulationData(),
+    checkpoint: Checkpointing? = nil, progress: ((Int, Int) -> Void)? = nil
+) throws -> SimulationData {
     // The serial driver always holds the result.
     try SerialDriver().run(simulation, seeds: seeds, data: data, checkpoint: checkpoint, progress: progress)!
 }
@@ -43,13 +45,19 @@ package struct RunLog {
 
     package init(simulation: Simulation, plan: RunPlan, driver: String, tasks: Int) {
         let grid = simulation.timeGrid
-        line("QCLab for Swift: \(simulation.algorithm.algorithmName) on \(simulation.model.modelName), \(driver) driver, \(tasks) task(s).")
-        line("Time grid: tmax=\(grid.tmax), dt_update=\(grid.dtUpdate), dt_collect=\(grid.dtCollect), \(grid.collectCount) collect points.")
+        line(
+            "QCLab for Swift: \(simulation.algorithm.algorithmName) on \(simulation.model.modelName), \(driver) driver, \(tasks) task(s)."
+        )
+        line(
+            "Time grid: tmax=\(grid.tmax), dt_update=\(grid.dtUpdate), dt_collect=\(grid.dtCollect), \(grid.collectCount) collect points."
+        )
         for warning in simulation.warnings { line("Warning: " + warning, level: .warning) }
         if let stepPlan = simulation.stepPlan() {
             line("Step plan: \(stepPlan).")
         }
-        line("Running \(plan.batches.count) batches of up to \(simulation.settings.batchSize) seeds (\(SeedList.describe(plan.seeds))).")
+        line(
+            "Running \(plan.batches.count) batches of up to \(simulation.settings.batchSize) seeds (\(SeedList.describe(plan.seeds)))."
+        )
     }
 
     /// Adds a line to the log; it goes to swift-log at `level` (per-batch lines at

@@ -15,12 +15,17 @@ public struct ReversingFSSH: Algorithm {
 
     public var algorithmName: String { "ReversingFSSH" }
     public func branchCount(for model: any Model) -> Int { 1 }
-    public func defaultOutputs(for model: any Model) -> [Output] { FewestSwitchesSurfaceHopping().defaultOutputs(for: model) }
+    public func defaultOutputs(for model: any Model) -> [Output] {
+        FewestSwitchesSurfaceHopping().defaultOutputs(for: model)
+    }
 
-    public func runBatch(model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
-                         outputs: [Output]) throws -> SimulationData {
-        var batch = try ReversingFSSHBatch(algorithm: self, model: model, grid: grid, seeds: seeds,
-                                           initialWavefunction: initialWavefunction)
+    public func runBatch(
+        model: any Model, grid: TimeGrid, initialWavefunction: [Complex<Double>], seeds: [Int],
+        outputs: [Output]
+    ) throws -> SimulationData {
+        var batch = try ReversingFSSHBatch(
+            algorithm: self, model: model, grid: grid, seeds: seeds,
+            initialWavefunction: initialWavefunction)
         return try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds)
     }
 
@@ -59,7 +64,10 @@ struct ReversingFSSHBatch: TrajectoryBatch {
     /// QC Lab's initialization: eigenvectors in the derivative-coupling gauge, and each
     /// active surface drawn from the adiabatic populations with the draw that follows the
     /// run's hop draws.
-    init(algorithm: ReversingFSSH, model: any Model, grid: TimeGrid, seeds: [Int], initialWavefunction: [Complex<Double>]) throws {
+    init(
+        algorithm: ReversingFSSH, model: any Model, grid: TimeGrid, seeds: [Int],
+        initialWavefunction: [Complex<Double>]
+    ) throws {
         (self.algorithm, self.model) = (algorithm, model)
         n = model.numQuantumStates
         rows = seeds.count
@@ -105,8 +113,9 @@ struct ReversingFSSHBatch: TrajectoryBatch {
         AdiabaticFrame.hopTargets(probabilities: probabilities, draws: draws, states: n, into: &targets)
         for t in 0..<rows where targets[t] >= 0 {
             let direction = frame.derivativeCoupling(row: t, from: surface[t], to: targets[t], z: z, model: model)
-            let hop = frame.attemptHop(row: t, to: targets[t], z: &z, activeSurface: &surface, model: model,
-                                       direction: direction)
+            let hop = frame.attemptHop(
+                row: t, to: targets[t], z: &z, activeSurface: &surface, model: model,
+                direction: direction)
             if !hop.succeeded && algorithm.reverseFrustratedHops {
                 algorithm.reverseMomentum(of: t, along: direction, z: &z, model: model)
             }
@@ -116,7 +125,8 @@ struct ReversingFSSHBatch: TrajectoryBatch {
 
     /// QC Lab's FSSH state at a collect point, which its outputs read.
     func collectState(time: Double) -> CollectState {
-        CollectState(model: model, time: time, z: z, wfDb: wfDb, hamiltonian: h, frame: frame, activeSurface: surface,
-                     wfAdb: wfAdb, activeWavefunction: active)
+        CollectState(
+            model: model, time: time, z: z, wfDb: wfDb, hamiltonian: h, frame: frame, activeSurface: surface,
+            wfAdb: wfAdb, activeWavefunction: active)
     }
 }

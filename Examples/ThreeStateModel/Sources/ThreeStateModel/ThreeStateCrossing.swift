@@ -40,12 +40,18 @@ public struct ThreeStateCrossing: Model, JobRecordable {
     func potential(at q: Double) -> (value: [Double], slope: [Double]) {
         let t = tanh(B * q), sech2 = 1 - t * t
         let g = C * exp(-D * q * q), dg = -2 * D * q * g
-        return ([-A * t, g, 0,
-                 g, 0, g,
-                 0, g, A * t],
-                [-A * B * sech2, dg, 0,
-                 dg, 0, dg,
-                 0, dg, A * B * sech2])
+        return (
+            [
+                -A * t, g, 0,
+                g, 0, g,
+                0, g, A * t,
+            ],
+            [
+                -A * B * sech2, dg, 0,
+                dg, 0, dg,
+                0, dg, A * B * sech2,
+            ]
+        )
     }
 
     public func initialClassicalCoordinates(seeds: [Int]) -> ComplexBatch {
@@ -74,7 +80,8 @@ public struct ThreeStateCrossing: Model, JobRecordable {
     }
 
     /// `<ψ|∂H_qc/∂z*|ψ>`, real because the potential is.
-    public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
+    public func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch)
+    {
         for t in 0..<z.batchSize {
             let gradient = couplingGradient(z: [z[0, t]], left: psi.trajectory(t), right: psi.trajectory(t))
             force[0, t] = Complex(gradient[0].real)
@@ -82,7 +89,9 @@ public struct ThreeStateCrossing: Model, JobRecordable {
     }
 
     /// `Σ_ab conj(u_a) [∂H/∂z*]_ab v_b`.
-    public func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>]) -> [Complex<Double>] {
+    public func couplingGradient(z: [Complex<Double>], left u: [Complex<Double>], right v: [Complex<Double>])
+        -> [Complex<Double>]
+    {
         let slope = potential(at: positionScale * z[0].real).slope
         var sum = Complex<Double>.zero
         for a in 0..<3 {
@@ -97,7 +106,8 @@ public struct ThreeStateCrossing: Model, JobRecordable {
     /// `direction`: QC Lab's `hop_free` (``FreeParticleHop``), `nil` (frustrated) when there
     /// is not enough kinetic energy. Without this method the model would get the default,
     /// QC Lab's numerical hop, which finds the same shift by a grid search.
-    public func hopShift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]? {
+    public func hopShift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]?
+    {
         FreeParticleHop(weight: classicalCoordinateWeight).shift(z: z, direction: d, energyGap: energyGap)
     }
 }

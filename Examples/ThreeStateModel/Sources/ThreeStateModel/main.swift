@@ -22,9 +22,10 @@ var model = ThreeStateCrossing()
 model.initMomentum = 20  // kinetic energy 0.1, far above the 0.02 spread of the asymptotes
 
 let settings = SimulationSettings(tmax: 2000, dtUpdate: 0.5, dtCollect: 10, numTrajs: 200, batchSize: 50)
-let simulation = Simulation(settings: settings, model: model,
-                            algorithm: FewestSwitchesSurfaceHopping(),
-                            initialWavefunction: [Complex(1), Complex(0), Complex(0)])
+let simulation = Simulation(
+    settings: settings, model: model,
+    algorithm: FewestSwitchesSurfaceHopping(),
+    initialWavefunction: [Complex(1), Complex(0), Complex(0)])
 
 do {
     // The serial driver: batch after batch in this process.
@@ -38,7 +39,10 @@ do {
     let final = (0..<3).map { parallel.population(ofState: $0)!.last! }
     print("wrote \(output): \(parallel.normFactor) trajectories of \(model.modelName)")
     for (state, population) in final.enumerated() {
-        print(String(format: "final population of state %d: %.3f ± %.3f", state, population.value, population.standardError))
+        print(
+            String(
+                format: "final population of state %d: %.3f ± %.3f", state, population.value, population.standardError)
+        )
     }
 } catch {
     FileHandle.standardError.write(Foundation.Data("three-state-model: error: \(error)\n".utf8))
