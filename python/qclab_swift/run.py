@@ -298,7 +298,7 @@ def parallel_driver_mpi(sim, seeds=None, data=None, num_tasks=None, fallback=Non
             executable = find_executable()
             rank_job = dict(job, seeds=[int(s) for s in mine], settings=dict(job["settings"], num_trajs=len(mine)))
             with tempfile.TemporaryDirectory(prefix="qclab_swift-") as folder:
-                with open(_execute(executable, rank_job, folder, ["--driver", "serial"]), "rb") as f:
+                with open(_execute(executable, rank_job, folder, ["--driver", "serial", "--mergeable"]), "rb") as f:
                     part = f.read()
         except (QCLabSwiftError, OSError) as error:
             failure = (f"rank {rank} (seeds {int(mine[0])}...{int(mine[-1])}): {error}", getattr(error, "code", None))
