@@ -16,14 +16,19 @@ final class ComplexInteropTests: XCTestCase {
         XCTAssertEqual(batch[1, 2].conjugate, Complex(-3, -4))
     }
 
-    /// Integer literals are complex numbers; float literals are not (swift-numerics'
-    /// `Complex` is not `ExpressibleByFloatLiteral`), so `0.5` is written `Complex(0.5)`.
-    func testIntegerLiteralsAreComplexNumbers() {
+    /// Number literals are complex numbers: integers (swift-numerics) and floats (ours, for
+    /// `Complex<Double>`), each with a zero imaginary part.
+    func testNumberLiteralsAreComplexNumbers() {
         let psi: [Complex<Double>] = [1, 0, -2]
         XCTAssertEqual(psi, [Complex(1, 0), Complex(0, 0), Complex(-2, 0)])
         let batch = ComplexBatch(repeating: [1, 0], batchSize: 2)
         XCTAssertEqual(batch.re, [1, 1, 0, 0])
         XCTAssertEqual(batch.im, [0, 0, 0, 0])
+        let mixed: [Complex<Double>] = [0.6, 0.8, 1, -0.25]
+        XCTAssertEqual(mixed.map(\.real), [0.6, 0.8, 1, -0.25])
+        XCTAssertEqual(mixed.map(\.imaginary), [0, 0, 0, 0])
+        let half: Complex<Double> = 0.5
+        XCTAssertEqual(half * Complex(0, 2), Complex(0, 1))
     }
 
     /// A part that is infinite or NaN is stored as it is, not turned into NaN as

@@ -31,3 +31,13 @@ private func unitCircle(_ angle: Double) -> (Double, Double) { (cos(angle), sin(
 
 /// The C library's `atan2(y, x)`.
 private func argument(_ y: Double, _ x: Double) -> Double { atan2(y, x) }
+
+/// Float literals are complex numbers with a zero imaginary part, as integer literals are
+/// already (`let psi: [Complex<Double>] = [0.6, 0.8]`), the way a QC Lab user writes
+/// `np.array([0.6, 0.8], dtype=complex)`.
+///
+/// swift-numerics leaves this conformance out; it is declared here, for `Double` only, and
+/// marked retroactive: should swift-numerics add it, this one goes.
+extension Complex: @retroactive ExpressibleByFloatLiteral where RealType == Double {
+    public init(floatLiteral value: Double) { self.init(value, 0) }
+}
