@@ -511,6 +511,32 @@ int qclab_all_positive_zeros(int64_t count, const double *restrict x) {
 }
 
 
+/// The eigenpairs of the real tridiagonal form in `b` (QL for the values, inverse
+/// iteration for the vectors, both lanes at once), shared by the real and Hermitian
+/// solvers: the values go to `w` unscaled, each lane that failed (every lane when the
+/// fallback is forced) is marked in `failed`; returns how many lanes failed.
+INLINE int64_t solve_tridiagonal(int64_t n, block *b, lanes *values, lane_mask *bad, int options,
+                             int64_t batch, int64_t first, int64_t count, double *restrict w,
+                             uint8_t *restrict failed) {
+    lane_mask unconverged;
+    lanes norm;
+    eigenvalues(n, b, values, &norm, bad, options & QCLAB_EIGEN_PORTABLE_QL);
+    inverse_iteration(n, b, values, &norm, &unconverged);
+    *bad |= unconverged;
+    if (options & QCLAB_EIGEN_FORCE_FALLBACK) *bad = (lane_mask){0} - 1;
+    const lanes unscale = b->scale[0];
+    int64_t failures = 0;
+    for (int64_t t = 0; t < count; t++) {
+        failed[first + t] = (*bad)[t] != 0;
+        failures += (*bad)[t] != 0;
+    }
+    for (int64_t k = 0; k < n; k++) {
+        const lanes value = values[k] * unscale;
+        for (int64_t t = 0; t < count; t++) w[k * batch + first + t] = value[t];
+    }
+    return failures;
+}
+
 QCLAB_CLONES
 int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *restrict h, double *restrict w,
                               double *restrict v, double *restrict workspace, uint8_t *restrict failed,
@@ -521,24 +547,11 @@ int64_t qclab_symmetric_eigen(int64_t batch, int64_t n, const double *restrict h
     int64_t failures = 0;
     for (int64_t first = 0; first < batch; first += LANES) {
         const int64_t count = batch - first < LANES ? batch - first : LANES;
-        lane_mask bad, unconverged;
-        lanes norm;
+        lane_mask bad;
         gather(batch, n, first, h, &b, &bad);
         tridiagonalize(n, &b);
-        eigenvalues(n, &b, values, &norm, &bad, options & QCLAB_EIGEN_PORTABLE_QL);
-        inverse_iteration(n, &b, values, &norm, &unconverged);
-        bad |= unconverged;
-        if (options & QCLAB_EIGEN_FORCE_FALLBACK) bad = (lane_mask){0} - 1;
+        failures += solve_tridiagonal(n, &b, values, &bad, options, batch, first, count, w, failed);
         back_transform(n, &b);
-        const lanes unscale = b.scale[0];
-        for (int64_t t = 0; t < count; t++) {
-            failed[first + t] = bad[t] != 0;
-            failures += bad[t] != 0;
-        }
-        for (int64_t k = 0; k < n; k++) {
-            const lanes value = values[k] * unscale;
-            for (int64_t t = 0; t < count; t++) w[k * batch + first + t] = value[t];
-        }
         for (int64_t i = 0; i < n; i++) {
             for (int64_t k = 0; k < n; k++) {
                 const lanes component = b.z[k * n + i];
@@ -638,23 +651,10 @@ int64_t qclab_hermitian_eigen(int64_t batch, int64_t n, const double *restrict h
     int64_t failures = 0;
     for (int64_t first = 0; first < batch; first += LANES) {
         const int64_t count = batch - first < LANES ? batch - first : LANES;
-        lane_mask bad, unconverged;
-        lanes norm;
+        lane_mask bad;
         gather_hermitian(batch, n, first, h_re, h_im, &b, &bad);
         tridiagonalize_hermitian(n, &b);
-        eigenvalues(n, &b, values, &norm, &bad, options & QCLAB_EIGEN_PORTABLE_QL);
-        inverse_iteration(n, &b, values, &norm, &unconverged);
-        bad |= unconverged;
-        if (options & QCLAB_EIGEN_FORCE_FALLBACK) bad = (lane_mask){0} - 1;
-        const lanes unscale = b.scale[0];
-        for (int64_t t = 0; t < count; t++) {
-            failed[first + t] = bad[t] != 0;
-            failures += bad[t] != 0;
-        }
-        for (int64_t k = 0; k < n; k++) {
-            const lanes value = values[k] * unscale;
-            for (int64_t t = 0; t < count; t++) w[k * batch + first + t] = value[t];
-        }
+        failures += solve_tridiagonal(n, &b, values, &bad, options, batch, first, count, w, failed);
         back_transform_hermitian(n, &b);
         for (int64_t i = 0; i < n; i++) {
             for (int64_t k = 0; k < n; k++) {
