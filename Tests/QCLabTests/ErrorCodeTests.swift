@@ -100,7 +100,7 @@ final class MessageWordingTests: XCTestCase {
             .invalidConstant: "SpinBoson constant 'kBT' must be positive",
             .invalidAlgorithmSetting: "algorithm setting 'gauge_fixing' is not known",
             .invalidInitialState: "initial_state: wf_db has 3 entries; the model has 2 states",
-            .unknownName: "unknown model 'SpinBosun' (known: SpinBoson, FMOComplex)",
+            .unknownName: "unknown model 'SpinBosun'; did you mean 'SpinBoson'? (known: SpinBoson, FMOComplex)",
             .malformedJob: "malformed job: line 1, column 2: unexpected ‘}’",
             .lapack: "LAPACK zheev failed with info = -4",
             .hdf5: "HDF5 file 'out.h5': cannot be created",

@@ -169,7 +169,7 @@ final class NameMatchingTests: XCTestCase {
                 algorithm: #"{"name": "FewestSwitchesSurfaceHopping"}"#, extra: #", "seeds": [4, 5, 6, 7]"#),
             "canonical.json", in: folder)
         for name in ["alias", "canonical"] {
-            let run = try QCLabCLI.run(["run", "\(name).json", "--output", "\(name).h5"], in: folder)
+            let run = try QCLabCLI.run(["run", "\(name).json", "--output", "\(name).h5", "--mergeable"], in: folder)
             XCTAssertEqual(run.status, 0, run.errors)
             XCTAssertEqual(run.errors, "", "no warning for an alias")
         }
