@@ -197,11 +197,12 @@ extension DriverMessage {
     }
 }
 
-/// Point-to-point messages of bytes. Waiting never spins: it checks for the message with
-/// `MPI_Iprobe` (or for a send or receive to complete with `MPI_Test`) and sleeps between
-/// checks, a little longer each time up to a millisecond (a blocking `MPI_Recv` or
-/// `MPI_Send` busy-polls in Open MPI, which would take a core from the ranks still
-/// computing when there are more ranks than cores).
+/// Point-to-point messages of bytes, with waits that never spin.
+///
+/// It checks for the message with `MPI_Iprobe` (or for a send or receive to complete with
+/// `MPI_Test`) and sleeps between checks, a little longer each time up to a millisecond. A blocking
+/// `MPI_Recv` or `MPI_Send` busy-polls in Open MPI, which would take a core from the ranks still
+/// computing when there are more ranks than cores.
 enum Link {
     /// Sends `bytes`, waiting for the send to complete without spinning (a large message
     /// completes only once the receiver has taken it).
@@ -473,10 +474,11 @@ private final class Dispatcher {
         done = run.trajectoriesDone
     }
 
-    /// Runs the whole job; returns what rank 0 has: its own fold (without a checkpoint),
-    /// the batches each rank ran, and the failures. A stop asked for by a signal
-    /// (`StopRequest`) in a checkpointed run writes a last checkpoint and throws
-    /// ``QCLab/RunStopped``; the launcher ends the other ranks.
+    /// Runs the whole job and returns what rank 0 has.
+    ///
+    /// That is its own fold (without a checkpoint), the batches each rank ran, and the failures. A
+    /// stop asked for by a signal (`StopRequest`) in a checkpointed run writes a last checkpoint
+    /// and throws ``QCLab/RunStopped``; the launcher ends the other ranks.
     func run() throws -> RankReport {
         total.batches[0] = []
         for rank in 1..<size {
@@ -710,9 +712,10 @@ private final class RankZeroBatches: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Starts the thread that runs batches on rank 0 until none is left. It calls no MPI
-    /// (only the main thread does), and folds its batches itself unless `keepsResults`, in
-    /// which case each result goes to the main thread with the news.
+    /// Starts the thread that runs batches on rank 0 until none is left.
+    ///
+    /// It calls no MPI (only the main thread does), and folds its batches itself unless
+    /// `keepsResults`, in which case each result goes to the main thread with the news.
     func start(simulation: Simulation, plan: RunPlan, keepsResults: Bool, reportsProgress: Bool) {
         let thread = Thread { [self] in
             var mine = RankReport()
@@ -808,9 +811,10 @@ package enum MPIEnvironment {
         return Int(value)
     }
 
-    /// Rank 0's `bytes` on every rank (MPI must be initialized; collective): what rank 0
-    /// read from a file, so that no other rank reads a path only rank 0 may have. Rank 0
-    /// passes what it read, or the error it met (which every rank then throws).
+    /// Rank 0's `bytes` on every rank (MPI must be initialized; collective).
+    ///
+    /// It carries what rank 0 read from a file, so that no other rank reads a path only rank 0 may
+    /// have. Rank 0 passes what it read, or the error it met (which every rank then throws).
     package static func broadcastFromRoot(_ bytes: Result<[UInt8], Error>) throws -> [UInt8] {
         var payload: [UInt8]
         var count: Int64

@@ -38,10 +38,11 @@ package enum RankAgreement {
         }
     }
 
-    /// Checks that every rank passed the same `fields` (collective: every rank calls it,
-    /// with the same field names in the same order; MPI must be initialized). Throws
-    /// ``QCLab/QCLabError/mpi(_:)`` naming the first field that differs, the first rank
-    /// that differs from rank 0, and both values, on every rank.
+    /// Checks that every rank passed the same `fields`.
+    ///
+    /// Collective: every rank calls it, with the same field names in the same order; MPI must be
+    /// initialized. Throws ``QCLab/QCLabError/mpi(_:)`` naming the first field that differs, the
+    /// first rank that differs from rank 0, and both values, on every rank.
     package static func check(_ fields: [Field]) throws {
         let size = MPIEnvironment.worldSize
         guard size > 1 else { return }
@@ -73,9 +74,10 @@ package enum RankAgreement {
                 + "give every rank the same command")
     }
 
-    /// Checks that every rank calls the MPI driver with the same simulation (its job
-    /// record, trajectory count and batch size), seeds, task count and checkpoint
-    /// (collective). The data continued is not compared: only rank 0's is used.
+    /// Checks that every rank calls the MPI driver with the same arguments (collective).
+    ///
+    /// It compares the simulation (its job record, trajectory count and batch size), seeds, task
+    /// count and checkpoint. The data continued is not compared: only rank 0's is used.
     package static func check(simulation: Simulation, seeds: [Int]?, numTasks: Int?, checkpoint: Checkpointing?) throws
     {
         let settings = simulation.settings

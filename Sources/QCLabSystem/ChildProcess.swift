@@ -48,11 +48,12 @@ package enum ChildProcess {
         }
     }
 
-    /// Runs `path` with `arguments` (not counting the program's name) and `environment`
-    /// until it ends, or until `seconds` have passed (then it is killed). `input` goes to its
-    /// standard input (nil: /dev/null); its output and error are kept when `capture` is
-    /// true (else they go to /dev/null but for one pipe that tells when it ends). A child
-    /// that cannot be started throws, naming `role` and the reason.
+    /// Runs `path` with `arguments` and `environment` until it ends or `seconds` have passed.
+    ///
+    /// `arguments` do not count the program's name; past `seconds` the child is killed. `input`
+    /// goes to its standard input (nil: /dev/null); its output and error are kept when `capture` is
+    /// true (else they go to /dev/null but for one pipe that tells when it ends). A child that
+    /// cannot be started throws, naming `role` and the reason.
     package static func run(
         _ path: String, role: String, arguments: [String], environment: [String: String],
         input: [UInt8]? = nil, capture: Bool = true, seconds: Double

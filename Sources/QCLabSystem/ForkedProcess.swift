@@ -86,8 +86,10 @@ package struct ForkedProcess {
         if !isReaped { Syscalls.sendSignal(pid, SIGKILL) }
     }
 
-    /// Closes the socket and waits for the child to end; after `graceSeconds` (if given)
-    /// it is killed. How it ended, or nil if it was reaped already.
+    /// Closes the socket and waits for the child to end.
+    ///
+    /// After `graceSeconds` (if given) it is killed. Returns how it ended, or nil if it was reaped
+    /// already.
     package mutating func reap(graceSeconds: Double?) -> String? {
         guard !isReaped else { return nil }
         closeSocket()

@@ -23,11 +23,12 @@ package enum StopRequest {
     /// later ends the process as usual; files being written are still removed).
     package static func release() { qclab_stop_catch(0) }
 
-    /// While signals are caught: a stop writes "qclab: stopped by SIGTERM" and `text` on
-    /// standard error and ends the process at once with status 128 + the signal (for an
-    /// MPI rank whose driver has nothing to save, and cannot check ``signal``). With
-    /// `waitingForReader`, it first waits (a second at most) until the pipe standard
-    /// error is (an MPI launcher's) has been read.
+    /// While signals are caught, makes a stop end the process at once.
+    ///
+    /// A stop writes "qclab: stopped by SIGTERM" and `text` on standard error and ends the process
+    /// with status 128 + the signal (for an MPI rank whose driver has nothing to save, and cannot
+    /// check ``signal``). With `waitingForReader`, it first waits (a second at most) until the pipe
+    /// standard error is (an MPI launcher's) has been read.
     package static func exitOnStop(saying text: String, waitingForReader: Bool = false) {
         _ = qclab_stop_exit_with(text + "\n", waitingForReader ? 1 : 0)
     }
@@ -59,11 +60,12 @@ package enum StopRequest {
         }
     }
 
-    /// What to do when a stop comes while the serial driver runs a batch (a batch cannot
-    /// be left by throwing): called at the batch's next collect point, once the last
-    /// checkpoint is written, with the stop; it must not return (`qclab` prints its line
-    /// and exits). Nil, as in a program that does not set it: the serial driver stops
-    /// after the batch.
+    /// What to do when a stop comes while the serial driver runs a batch.
+    ///
+    /// A batch cannot be left by throwing, so this is called at the batch's next collect point,
+    /// once the last checkpoint is written, with the stop; it must not return (`qclab` prints its
+    /// line and exits). Nil, as in a program that does not set it: the serial driver stops after
+    /// the batch.
     nonisolated(unsafe) package static var withinBatch: ((RunStopped) -> Never)?
 }
 

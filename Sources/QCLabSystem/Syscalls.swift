@@ -176,11 +176,13 @@ package enum Syscalls {
         try valueOrErrno { poll(&descriptors, nfds_t(descriptors.count), milliseconds) }.get()
     }
 
-    /// `posix_spawn(3)` of `path` with `arguments` (the first is the program's name) and
-    /// `environment` ("NAME=value"); `descriptors` maps the child's 0, 1, 2 to one of this
-    /// process's descriptors, or to /dev/null where nil. Signals this process ignores
-    /// (SIGPIPE, SIGXFSZ) are set back to their default in the child. posix_spawn, not
-    /// fork: safe with threads running, and it copies no address space (vfork-like).
+    /// `posix_spawn(3)` of `path` with `arguments` and `environment`.
+    ///
+    /// The first argument is the program's name; `environment` is "NAME=value" strings;
+    /// `descriptors` maps the child's 0, 1, 2 to one of this process's descriptors, or to /dev/null
+    /// where nil. Signals this process ignores (SIGPIPE, SIGXFSZ) are set back to their default in
+    /// the child. posix_spawn, not fork: safe with threads running, and it copies no address space
+    /// (vfork-like).
     package static func spawn(
         _ path: String, arguments: [String], environment: [String], descriptors: [FileDescriptor?]
     ) throws -> pid_t {

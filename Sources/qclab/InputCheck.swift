@@ -50,10 +50,11 @@ enum InputCheck {
 }
 
 extension InputCheck {
-    /// How long the child may take: 30 s plus 1 s per 20 MB (a slow disk), at most a day,
-    /// or `QCLAB_INPUT_CHECK_SECONDS` (seconds in (0, 86400]) when set. HDF5 1.10 loops
-    /// for ever on some damaged variable-length strings (found by FuzzHDF5Reader); a whole
-    /// file reads far faster.
+    /// How long the child may take: 30 s plus 1 s per 20 MB (a slow disk), at most a day.
+    ///
+    /// `QCLAB_INPUT_CHECK_SECONDS` (seconds in (0, 86400]) overrides it when set. HDF5 1.10 loops
+    /// for ever on some damaged variable-length strings (found by FuzzHDF5Reader); a whole file
+    /// reads far faster.
     static func timeLimit(forFileAt path: String) throws -> Double {
         let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
         let fallback = min(30 + Double(size) / 20e6, EnvironmentSettings.maximumSeconds)
@@ -61,8 +62,9 @@ extension InputCheck {
     }
 }
 
-/// `qclab _check-input FILE`: reads an HDF5 file as `info` would and exits 0, or 1 if it
-/// is refused; it prints nothing. Run by ``InputCheck`` in a child process.
+/// `qclab _check-input FILE`: reads an HDF5 file as `info` would and exits 0, or 1 if refused.
+///
+/// It prints nothing. Run by ``InputCheck`` in a child process.
 struct CheckInputCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: InputCheck.commandName, shouldDisplay: false)
 

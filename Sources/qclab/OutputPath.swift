@@ -22,10 +22,12 @@ extension RunCommand {
         return try OutputPath.checkWritable(output, protecting: job.map { [("job file", $0)] } ?? [])
     }
 
-    /// `--checkpoint`, checked before the run: it must not be the output (removed once the
-    /// output is written, it would take the output with it), the job file or the
-    /// `--append` input (each replaced as the run goes), by any name: the same path, a hard
-    /// link or a symbolic link. It must also be fit to be written, as an output is.
+    /// Checks the `--checkpoint` path before the run.
+    ///
+    /// It must not be the output (removed once the output is written, it would take the output with
+    /// it), the job file or the `--append` input (each replaced as the run goes), by any name: the
+    /// same path, a hard link or a symbolic link. It must also be fit to be written, as an output
+    /// is.
     func checkCheckpointPath() throws {
         guard let checkpoint else { return }
         let others =

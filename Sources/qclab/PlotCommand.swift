@@ -119,11 +119,12 @@ enum Rasterizer {
                 + "(install librsvg2-bin on Debian/Ubuntu), or name the output .svg")
     }
 
-    /// `svg` rendered as PNG at twice its size (sharp on high-density screens and in
-    /// print): the SVG goes to rsvg-convert's standard input, the PNG comes from its output,
-    /// so no file is made but the one the caller writes atomically. rsvg-convert has
-    /// `QCLAB_RASTERIZER_SECONDS` (seconds in (0, 86400], default 60) to finish; past it, it
-    /// is killed and reaped, and the plot fails with one line.
+    /// `svg` rendered as PNG at twice its size, sharp on high-density screens and in print.
+    ///
+    /// The SVG goes to rsvg-convert's standard input, the PNG comes from its output, so no file is
+    /// made but the one the caller writes atomically. rsvg-convert has `QCLAB_RASTERIZER_SECONDS`
+    /// (seconds in (0, 86400], default 60) to finish; past it, it is killed and reaped, and the
+    /// plot fails with one line.
     static func png(svg: String) throws -> [UInt8] {
         let seconds = try EnvironmentSettings.seconds("QCLAB_RASTERIZER_SECONDS", default: 60)
         let outcome = try ChildProcess.run(

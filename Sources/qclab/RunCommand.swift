@@ -160,9 +160,10 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// Checks that every MPI rank was started with the same arguments (collective, before
-    /// anything else): ranks that disagree would wait for each other forever. Each
-    /// rank's job file is compared as a path (rank 0 alone reads it, for every rank).
+    /// Checks that every MPI rank was started with the same arguments.
+    ///
+    /// Collective, and done before anything else: ranks that disagree would wait for each other
+    /// forever. Each rank's job file is compared as a path (rank 0 alone reads it, for every rank).
     func agreeAcrossRanks() {
         do {
             try MPIEnvironment.initializeIfNeeded()
@@ -206,9 +207,11 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// Ends a run that a signal stopped: one line (how far it got, what is kept) and the
-    /// status of the signal, 128 + its number. Under MPI, rank 0 leaves without
-    /// `MPI_Finalize`, which would wait for ranks the launcher is ending.
+    /// Ends a run that a signal stopped, with one line and the signal's status.
+    ///
+    /// The line says how far it got and what is kept; the status is 128 + the signal's number.
+    /// Under MPI, rank 0 leaves without `MPI_Finalize`, which would wait for ranks the launcher is
+    /// ending.
     private func endStopped(_ stopped: RunStopped) -> Never {
         guard driver == .mpi else {
             StandardStreams.writeError("qclab: \(stopped)\n")
@@ -221,8 +224,10 @@ struct RunCommand: ParsableCommand {
         Foundation.exit(stopped.exitStatus)
     }
 
-    /// The job; under MPI rank 0 reads and parses the file and hands its bytes to every
-    /// rank, which parse them. Under MPI, rank 0 also checks the output path, which only it writes.
+    /// The job, read from the job file.
+    ///
+    /// Under MPI rank 0 reads and parses the file and hands its bytes to every rank, which parse
+    /// them. Under MPI, rank 0 also checks the output path, which only it writes.
     func readJob() throws -> Job {
         guard driver == .mpi else { return try job.map { try Job(contentsOf: $0) } ?? DefaultJob.job }
         var parsed: Job?

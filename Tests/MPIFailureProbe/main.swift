@@ -36,12 +36,12 @@ struct FailingMeanField: Algorithm {
     }
 
     let failingSeed: Int
-    /// The rank (as the launcher numbers it) that is held up, if any: its first batch waits
-    /// until another rank starts the job's last batch (the one holding seed `lastSeed`),
-    /// which it learns from a file that rank writes in the working folder. So the held
-    /// rank runs only the batches it was given before the others had taken all the rest;
-    /// with batches dealt out in turn instead, it would hold a later one and wait until
-    /// the deadline.
+    /// The rank (as the launcher numbers it) that is held up, if any.
+    ///
+    /// Its first batch waits until another rank starts the job's last batch (the one holding seed
+    /// `lastSeed`), which it learns from a file that rank writes in the working folder. So the held
+    /// rank runs only the batches it was given before the others had taken all the rest; with
+    /// batches dealt out in turn instead, it would hold a later one and wait until the deadline.
     var slowRank: String? = nil
     var lastSeed = 22
     var algorithmName: String { "FailingMeanField" }

@@ -343,11 +343,12 @@ final class CheckpointIntegrityTests: XCTestCase {
                 try SimulationData(contentsOf: folder.appendingPathComponent("whole.h5").path)))
     }
 
-    /// What a checkpoint holds is checked against the run, however it was sealed: sums of
-    /// another time grid, or of other outputs, are refused (and kept).
-    /// A checkpoint of format 2 (the sums at 8 bytes each, as the previous release wrote
-    /// them) is still read: the run resumes from it with the bits of a resume from the same
-    /// state in format 3, which is the smaller file.
+    /// A format 2 checkpoint resumes with the bits of a format 3 resume, and contents are checked.
+    ///
+    /// What a checkpoint holds is checked against the run, however it was sealed: sums of another
+    /// time grid, or of other outputs, are refused (and kept). A checkpoint of format 2 (the sums
+    /// at 8 bytes each, as the previous release wrote them) is still read: the run resumes from it
+    /// with the bits of a resume from the same state in format 3, which is the smaller file.
     func testAFormatTwoCheckpointResumesAsFormatThree() throws {
         let folder = try folder(job: Self.shortJobJSON)
         try Self.writePartialCheckpoint(in: folder, batches: 0..<3)

@@ -199,9 +199,11 @@ private func previousCrossing(_ z: [Complex<Double>], _ d: [Complex<Double>], _ 
 
 // MARK: - Models
 
-/// Two states and two anharmonic coordinates with only the core: `generate_core_model_fixtures.py`'s
-/// `AnharmonicDimer`. `H_q = [[E, V], [V, -E]]`, `[H_qc]_nn = Σ_ξ γ_nξ (z_ξ + z*_ξ)` with
-/// `γ = [[g0, g1], [-g0, -g1]]`, and `H_c = Σ_ξ p²/(2m) + m ω² q²/2 + quartic q⁴`.
+/// Two states and two anharmonic coordinates with only the core.
+///
+/// `generate_core_model_fixtures.py`'s `AnharmonicDimer`. `H_q = [[E, V], [V, -E]]`,
+/// `[H_qc]_nn = Σ_ξ γ_nξ (z_ξ + z*_ξ)` with `γ = [[g0, g1], [-g0, -g1]]`, and
+/// `H_c = Σ_ξ p²/(2m) + m ω² q²/2 + quartic q⁴`.
 struct AnharmonicDimer: ThermalModel {
     let kBT, E, V, quartic, g0, g1: Double
     let frequency = [1.0, 0.7]

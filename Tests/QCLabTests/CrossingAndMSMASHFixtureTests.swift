@@ -41,9 +41,10 @@ final class CrossingAndMSMASHFixtureTests: XCTestCase {
         for name in names { try Self.compare(name) }
     }
 
-    /// MSMASH on the complex avoided crossings, which is sensitive at the level of rounding:
-    /// a near-tie of two adiabatic populations decides an active surface, so a change of the
-    /// mass by 1e-13 moves some of QC Lab's own trajectories by far more than the tolerance
+    /// MSMASH on the complex avoided crossings, which is sensitive at the level of rounding.
+    ///
+    /// A near-tie of two adiabatic populations decides an active surface, so a change of the mass
+    /// by 1e-13 moves some of QC Lab's own trajectories by far more than the tolerance
     /// (`Fixtures/msmash_crossings_rounding.json`, seeds 0-7 of each model, run as is and
     /// perturbed). Trajectory by trajectory we must agree wherever QC Lab agrees with itself;
     /// elsewhere (and as a whole, over 32 more trajectories) within the error bars.

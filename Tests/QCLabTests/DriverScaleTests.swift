@@ -73,18 +73,20 @@ final class DriverScaleTests: XCTestCase {
         }
     }
 
-    /// Two network namespaces joined by a veth pair act as two hosts, and `qclab run --driver
-    /// mpi` runs across them with no option to `mpirun` that a user would need: Open MPI
-    /// chooses TCP between the hosts (and shared memory within one) by itself. With 2 ranks
-    /// (one per host) and 4 (two per host) the result is serial's to the bit, and each
-    /// rank's share of the 64 batches (from the run's log, `MPI rank R ran N batch(es)`) is
-    /// within 25% of even. What the harness adds, because its two "hosts" are one machine:
-    /// Open MPI starts its daemon on the second "host" through `ssh`, found first on the PATH,
-    /// a script standing in for ssh that enters the namespace and gives the daemon a host name
-    /// of its own (Open MPI names its shared-memory files after the host, and the two
-    /// "hosts" share /dev/shm); and `--bind-to none`, because each daemon would bind its
-    /// first rank to the same core of this machine. Skipped where namespaces cannot be made
-    /// (no CAP_NET_ADMIN).
+    /// `qclab run --driver mpi` across two network namespaces matches serial and balances.
+    ///
+    /// The namespaces, joined by a veth pair, act as two hosts, and the run needs no option to
+    /// `mpirun` that a user would need: Open MPI chooses TCP between the hosts (and shared memory
+    /// within one) by itself. With 2 ranks (one per host) and 4 (two per host) the result is
+    /// serial's to the bit, and each rank's share of the 64 batches (from the run's log,
+    /// `MPI rank R ran N batch(es)`) is within 25% of even.
+    ///
+    /// What the harness adds, because its two "hosts" are one machine: Open MPI starts its daemon
+    /// on the second "host" through `ssh`, found first on the PATH, a script standing in for ssh
+    /// that enters the namespace and gives the daemon a host name of its own (Open MPI names its
+    /// shared-memory files after the host, and the two "hosts" share /dev/shm); and
+    /// `--bind-to none`, because each daemon would bind its first rank to the same core of this
+    /// machine. Skipped where namespaces cannot be made (no CAP_NET_ADMIN).
     func testMPIAcrossTwoNetworkNamespacesMatchesSerialAndBalances() throws {
         let mpirun = try P.mpirun()
         let ip = "/usr/sbin/ip"

@@ -196,9 +196,10 @@ final class ExactReductionTests: XCTestCase {
         for (x, y) in zip(averaged.mean("dm_db")!, ours.mean("dm_db")!) { XCTAssertEqual(x, y, accuracy: 1e-12) }
     }
 
-    /// A mergeable file's exact sums are byte-shuffled and deflated; files of the previous
-    /// release, which stored them as they are, still read with their exact sums and error
-    /// bars. A default file holds no exact sums at all.
+    /// A mergeable file's exact sums are byte-shuffled and deflated.
+    ///
+    /// Files of the previous release, which stored them as they are, still read with their exact
+    /// sums and error bars. A default file holds no exact sums at all.
     func testExactSumsAreDeflatedAndPlainOnesStillRead() throws {
         let python = try TestEnvironment.requirePython()
         let folder = try temporaryFolder()

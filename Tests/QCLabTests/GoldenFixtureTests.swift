@@ -1,8 +1,9 @@
 import XCTest
 @testable import QCLab
 
-/// Every fixture job, run by our serial driver, agrees with the output qclab 1.3.0 wrote
-/// for it, array by array. Per-seed FSSH cases localise a disagreement to one trajectory.
+/// Every fixture job, run by our serial driver, agrees with qclab 1.3.0's output, array by array.
+///
+/// Per-seed FSSH cases localise a disagreement to one trajectory.
 final class GoldenFixtureTests: XCTestCase {
     func testEveryFixtureAgreesWithQCLab() throws {
         let cases = try Fixtures.cases()

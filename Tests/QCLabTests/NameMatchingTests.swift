@@ -3,10 +3,11 @@ import XCTest
 @testable import QCLab
 @testable import QCLabCore
 
-/// Model and algorithm names as a new user types them: any case, QC Lab's module names
-/// (`spin_boson`), aliases (`fssh`, `mf`, `msmash`, `mft`), and "did you mean" for a typo;
-/// in job files, `qclab init`, `qclab models` and the registries. Results and records carry
-/// the canonical names.
+/// Model and algorithm names as a new user types them.
+///
+/// Any case, QC Lab's module names (`spin_boson`), aliases (`fssh`, `mf`, `msmash`, `mft`), and
+/// "did you mean" for a typo; in job files, `qclab init`, `qclab models` and the registries.
+/// Results and records carry the canonical names.
 final class NameMatchingTests: XCTestCase {
     func folder() throws -> URL { try QCLabCLI.temporaryFolder(self, "qclab-names") }
 

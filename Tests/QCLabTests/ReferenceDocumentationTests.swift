@@ -2,10 +2,11 @@ import Foundation
 import XCTest
 @testable import QCLab
 
-/// docs/Reference.md against what the program knows: every model with its constants,
-/// defaults, allowed values and initial distributions (from the models' own code), every
-/// algorithm and simulation setting (the catalog, itself checked against the job
-/// parser), and every dataset of the output file. `qclab init`'s jobs parse into the
+/// docs/Reference.md against what the program knows.
+///
+/// Every model with its constants, defaults, allowed values and initial distributions (from the
+/// models' own code), every algorithm and simulation setting (the catalog, itself checked against
+/// the job parser), and every dataset of the output file. `qclab init`'s jobs parse into the
 /// defaults they claim.
 final class ReferenceDocumentationTests: XCTestCase {
     static let reference: [String] = {

@@ -3,9 +3,10 @@ import Logging
 import XCTest
 @testable import QCLab
 
-/// A run that differs from what was asked says so: rounded time grid, dt_update beyond
-/// tmax, seeds overriding num_trajs, an unnormalized wf_db; a zero wf_db is refused. The
-/// library itself stays quiet unless the program gives it a logger.
+/// A run that differs from what was asked says so.
+///
+/// Rounded time grid, dt_update beyond tmax, seeds overriding num_trajs, an unnormalized wf_db; a
+/// zero wf_db is refused. The library itself stays quiet unless the program gives it a logger.
 final class RunWarningsTests: XCTestCase {
     func simulation(
         tmax: Double = 1, dtUpdate: Double = 0.01, dtCollect: Double = 0.1,

@@ -5,13 +5,14 @@ import XCTest
 import Glibc
 #endif
 
-/// SIGTERM or SIGINT to a run (a time limit, Ctrl-C), to `mpirun`, or a rank killed by a
-/// signal: qclab says in one line what happened; with a checkpoint, a last one holds
-/// every batch done (only the batches in flight are lost), the same command resumes it,
-/// and the result is the same bits as an uninterrupted run's. The runs are stopped on
-/// events (the checkpoint written, a log line printed), never after a delay:
-/// `QCLAB_TEST_PAUSE_AT=checkpoint-2` holds a checkpointed run once it has written its
-/// second checkpoint, until the signal arrives.
+/// A run stopped by a signal says what happened, and resumes from its checkpoint to the same bits.
+///
+/// The signal is SIGTERM or SIGINT to a run (a time limit, Ctrl-C), to `mpirun`, or one that kills
+/// a rank: qclab says in one line what happened; with a checkpoint, a last one holds every batch
+/// done (only the batches in flight are lost), the same command resumes it, and the result is the
+/// same bits as an uninterrupted run's. The runs are stopped on events (the checkpoint written, a
+/// log line printed), never after a delay: `QCLAB_TEST_PAUSE_AT=checkpoint-2` holds a checkpointed
+/// run once it has written its second checkpoint, until the signal arrives.
 final class StopTests: XCTestCase {
     /// A process started with standard error in a file outside its folder.
     struct Started {
@@ -75,10 +76,11 @@ final class StopTests: XCTestCase {
 
     static let stalling = ["QCLAB_CHECKPOINT_INTERVAL": "0", "QCLAB_TEST_PAUSE_AT": "checkpoint-2"]
 
-    /// Stops `arguments` (run by `program`) with `signal` once it has written its
-    /// checkpoint `ck`, checks what it says and leaves, then resumes it with the same
-    /// command and compares with `reference.h5`. `signalTarget` picks the process to
-    /// signal (default: the one started). Returns what the stopped run wrote on standard error.
+    /// Stops `arguments` (run by `program`) with `signal` once it has written its checkpoint `ck`.
+    ///
+    /// It checks what it says and leaves, then resumes it with the same command and compares with
+    /// `reference.h5`. `signalTarget` picks the process to signal (default: the one started).
+    /// Returns what the stopped run wrote on standard error.
     @discardableResult
     func stopAndResume(
         _ program: URL, _ arguments: [String], in folder: URL, signal: Int32, expectedStatus: Int32?,

@@ -42,9 +42,10 @@ enum TestEnvironment {
         return URL(fileURLWithPath: path)
     }
 
-    /// Waits until `condition` holds, looking every millisecond or so; false if `limit`
-    /// seconds pass first. The limit only turns a hang into a failure: what the test does
-    /// next depends on `condition`, never on how long it took.
+    /// Waits until `condition` holds, looking every millisecond or so.
+    ///
+    /// Returns false if `limit` seconds pass first. The limit only turns a hang into a failure:
+    /// what the test does next depends on `condition`, never on how long it took.
     static func waitUntil(limit: Double = 300, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(limit)
         while !condition() {

@@ -6,10 +6,11 @@ import QCLab
 // The model is Examples/ThreeStateModel/Sources/ThreeStateModel/ThreeStateCrossing.swift,
 // compiled into this test target through the symlink ThreeStateCrossing.swift beside this file.
 
-/// The short route to a model: a constant `H_q` coupled diagonally and linearly to a
-/// harmonic bath needs only the bath, the coupling and `H_q` (``DiagonalLinearHarmonicModel``
-/// supplies the rest). Donor, bridge and acceptor, each with its own Debye bath of
-/// `modes` oscillators (the `UserDefinedModels` article shows this model).
+/// The short route to a model: a constant `H_q` coupled diagonally and linearly to a harmonic bath.
+///
+/// Such a model needs only the bath, the coupling and `H_q` (``DiagonalLinearHarmonicModel``
+/// supplies the rest). Donor, bridge and acceptor, each with its own Debye bath of `modes`
+/// oscillators (the `UserDefinedModels` article shows this model).
 struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel, JobRecordable {
     var modelName: String { "DonorBridgeAcceptor" }
     var numQuantumStates: Int { 3 }
@@ -36,9 +37,10 @@ struct DonorBridgeAcceptor: DiagonalLinearHarmonicModel, JobRecordable {
     }
 }
 
-/// The two-state route: a scattering model supplies its masses, starting point and its
-/// diabatic surfaces for a whole batch; ``TwoStateScatteringModel`` supplies the rest.
-/// Tully's first problem again, written in Swift with ``VectorMath``.
+/// The two-state route: Tully's first problem again, written in Swift with ``VectorMath``.
+///
+/// A scattering model supplies its masses, starting point and its diabatic surfaces for a whole
+/// batch; ``TwoStateScatteringModel`` supplies the rest.
 struct SwiftTullyOne: TwoStateScatteringModel, JobRecordable {
     var modelName: String { "SwiftTullyOne" }
     var mass = 2000.0, initPosition = -5.0, initMomentum = 10.0

@@ -1,11 +1,12 @@
 import CQCLabKernels
 import Numerics
 
-/// The adiabatic frame of a batch (or of a subset of its rows): the eigenpairs of every
-/// row's `H(z)`, the previous step's eigenvectors, and the operations surface-hopping
-/// algorithms build on them: diagonalization, gauge fixing, the adiabatic propagator,
-/// the basis change of wavefunctions, the fewest-switches hop probabilities and the
-/// energy-conserving hop. Rows are trajectories, as in ``ComplexBatch``.
+/// The adiabatic frame of a batch, or of a subset of its rows.
+///
+/// It holds the eigenpairs of every row's `H(z)`, the previous step's eigenvectors, and the
+/// operations surface-hopping algorithms build on them: diagonalization, gauge fixing, the
+/// adiabatic propagator, the basis change of wavefunctions, the fewest-switches hop probabilities
+/// and the energy-conserving hop. Rows are trajectories, as in ``ComplexBatch``.
 ///
 /// A step of FSSH with it (QC Lab's update recipe; Tully, J. Chem. Phys. 93, 1061 (1990)):
 /// ```swift
@@ -183,10 +184,11 @@ public struct AdiabaticFrame {
             zRow: z.trajectory(t), model: model)
     }
 
-    /// The phases of `phase_der_couple` gauge fixing for one trajectory at `zRow`, from its
-    /// eigenvectors (`eigenvectors[k]` is eigenvector `k`) and eigenvalues: each makes the
-    /// position part of `d_{k,k+1}` real and positive along its largest component (QC Lab's
-    /// `analytic_der_couple_phase`); eigenvector `k` is then multiplied by `conj(phases[k])`.
+    /// The `phase_der_couple` gauge-fixing phases of one trajectory at `zRow`.
+    ///
+    /// They come from its eigenvectors (`eigenvectors[k]` is eigenvector `k`) and eigenvalues: each
+    /// makes the position part of `d_{k,k+1}` real and positive along its largest component (QC
+    /// Lab's `analytic_der_couple_phase`); eigenvector `k` is then multiplied by `conj(phases[k])`.
     /// Every algorithm that fixes gauges this way (FSSH, MSMASH) does it through a frame.
     package static func derivativeCouplingPhases(
         eigenvectors vectors: [[Complex<Double>]], eigenvalues: [Double], zRow: [Complex<Double>],
@@ -241,15 +243,16 @@ public struct AdiabaticFrame {
             realEigenvectors: realEigenvectors)
     }
 
-    /// The quantum part of a surface-hopping step, after ``beginStep()`` and the classical
-    /// step (QC Lab's FSSH update recipe): ``propagate(_:dt:adiabatic:)`` with the eigenpairs
-    /// of the step's start, ``diagonalize(_:)``, ``fixGauge(_:z:model:)``,
-    /// ``toAdiabatic(_:into:)`` and ``hopProbabilities(wfAdb:activeSurface:into:)`` in turn;
-    /// or, for real eigenvectors under `sign_overlap`, the same bits with the propagation's
-    /// product, the gauge signs, `V† ψ_db` and the probabilities in one sweep over the
-    /// eigenvectors (``SurfaceHoppingKernels/realSignSweep(_:previous:rotated:wfDb:wfAdb:activeSurface:gathered:probabilities:workspace:)``).
-    /// `wfAdbIsCurrent` says that `wfAdb` is still this kernel's `V† ψ_db` of the last step
-    /// (so the propagation reuses it). Leaves each row's active eigenvector in ``scratch``.
+    /// The quantum part of a surface-hopping step, after ``beginStep()`` and the classical step.
+    ///
+    /// Following QC Lab's FSSH update recipe, it runs ``propagate(_:dt:adiabatic:)`` with the
+    /// eigenpairs of the step's start, ``diagonalize(_:)``, ``fixGauge(_:z:model:)``,
+    /// ``toAdiabatic(_:into:)`` and ``hopProbabilities(wfAdb:activeSurface:into:)`` in turn; or,
+    /// for real eigenvectors under `sign_overlap`, the same bits with the propagation's product,
+    /// the gauge signs, `V† ψ_db` and the probabilities in one sweep over the eigenvectors
+    /// (``SurfaceHoppingKernels/realSignSweep(_:previous:rotated:wfDb:wfAdb:activeSurface:gathered:probabilities:workspace:)``).
+    /// `wfAdbIsCurrent` says that `wfAdb` is still this kernel's `V† ψ_db` of the last step (so the
+    /// propagation reuses it). Leaves each row's active eigenvector in ``scratch``.
     public mutating func quantumStep(
         wfDb: inout ComplexBatch, wfAdb: inout ComplexBatch, wfAdbIsCurrent: Bool,
         dt: Double, hamiltonian: ComplexBatch,

@@ -19,8 +19,10 @@ extension MeanField: JobDescribableAlgorithm, DeclaredAlgorithm {
     package static var jobName: String { "MeanField" }
     package static var summary: String { "mean-field (Ehrenfest) dynamics" }
     package static var defaults: MeanField { MeanField() }
-    /// Mean field has no job settings. A forced ``StepPlan`` is not one either: it picks
-    /// kernels for tests and benchmarks, with the same dynamics up to rounding.
+    /// Mean field has no job settings.
+    ///
+    /// A forced ``StepPlan`` is not one either: it picks kernels for tests and benchmarks, with the
+    /// same dynamics up to rounding.
     package static var settings: [AlgorithmSetting<MeanField>] { [] }
     public var jobSettings: [String: JSONValue] { declaredJobSettings }
 }

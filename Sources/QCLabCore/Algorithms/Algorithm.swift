@@ -59,13 +59,13 @@ extension Algorithm {
     }
 }
 
-/// QC Lab's algorithm classes by name, for job files, and the algorithms a program registers.
 /// A built-in algorithm whose batches follow a ``StepPlan`` chosen per model.
 package protocol StepPlanningAlgorithm: Algorithm {
     /// The step plan its batches use for `model`, or `nil` when it has none.
     func stepPlan(for model: any Model) -> StepPlan?
 }
 
+/// QC Lab's algorithm classes by name, for job files, and the algorithms a program registers.
 public enum AlgorithmRegistry {
     /// Makes an algorithm from its job-file `settings` (QC Lab's names); throws
     /// ``QCLabError`` for an unknown or bad setting.
@@ -89,9 +89,10 @@ public enum AlgorithmRegistry {
     /// earlier registration of that name.
     public static func register(_ name: String, _ factory: @escaping Factory) { registry.register(name, factory) }
 
-    /// The algorithm called `name` with job-file `settings`. Names match ignoring case and
-    /// `_`, `-`, spaces and dots, and common aliases (`mf`, `mft`, `fssh`, `msmash`) stand
-    /// for QC Lab's names (``canonicalName(_:)``).
+    /// The algorithm called `name` with job-file `settings`.
+    ///
+    /// Names match ignoring case and `_`, `-`, spaces and dots, and common aliases (`mf`, `mft`,
+    /// `fssh`, `msmash`) stand for QC Lab's names (``canonicalName(_:)``).
     public static func make(name: String, settings: [String: JSONValue] = [:]) throws -> any Algorithm {
         try registry.lookup(name).factory(settings)
     }

@@ -1,8 +1,9 @@
-/// Where a running batch reports how far it has got: the drivers set one around
-/// ``Simulation/runBatch(seeds:)``, and ``OutputCollector/collect(_:index:)`` tells it each
-/// collect point it passes. So every algorithm reports progress within a batch without
-/// knowing about it (physics holds no I/O), and the drivers turn the count into progress
-/// of the whole run (drivers hold no physics).
+/// Where a running batch reports how far it has got.
+///
+/// The drivers set one around ``Simulation/runBatch(seeds:)``, and
+/// ``OutputCollector/collect(_:index:)`` tells it each collect point it passes. So every algorithm
+/// reports progress within a batch without knowing about it (physics holds no I/O), and the drivers
+/// turn the count into progress of the whole run (drivers hold no physics).
 ///
 /// The sink is task-local (a thread-local outside Swift concurrency): it reaches the
 /// collector through the algorithm's code without being passed, and a batch run on
@@ -19,6 +20,7 @@ package final class BatchProgress: @unchecked Sendable {
     @TaskLocal package static var current: BatchProgress?
 
     /// Called with the collect points passed so far (from 1) and the batch's collect points.
+    ///
     /// Only ever called synchronously, on the thread that runs the batch.
     private let report: (_ collected: Int, _ total: Int) -> Void
 

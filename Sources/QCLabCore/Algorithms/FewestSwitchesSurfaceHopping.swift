@@ -6,11 +6,12 @@ import Glibc
 import Darwin
 #endif
 
-/// Fewest-switches surface hopping: classical coordinates move on one adiabatic surface
-/// at a time and hop between surfaces with the fewest-switches probabilities, rescaling
-/// along the derivative coupling to conserve energy. QC Lab 1.3.0's
-/// `FewestSwitchesSurfaceHopping`, stochastic or deterministic (one branch per state).
-/// Tully, J. Chem. Phys. 93, 1061 (1990); Krotz & Tempelaar, J. Chem. Phys. 156, 024105 (2022).
+/// Fewest-switches surface hopping (FSSH), QC Lab 1.3.0's `FewestSwitchesSurfaceHopping`.
+///
+/// Classical coordinates move on one adiabatic surface at a time and hop between surfaces with the
+/// fewest-switches probabilities, rescaling along the derivative coupling to conserve energy.
+/// Stochastic or deterministic (one branch per state). Tully, J. Chem. Phys. 93, 1061 (1990); Krotz
+/// & Tempelaar, J. Chem. Phys. 156, 024105 (2022).
 public struct FewestSwitchesSurfaceHopping: StepPlanningAlgorithm {
     /// How the arbitrary phase of each new eigenvector is fixed (`gauge_fixing`).
     public enum GaugeFixing: String, Sendable, CaseIterable {
@@ -103,9 +104,10 @@ public struct HopEvent: Sendable, Equatable {
     public let succeeded: Bool
 }
 
-/// The state of one batch of surface-hopping trajectories. Rows are trajectories; in
-/// deterministic mode row `g * N + b` is branch `b` of initial condition `g`. A step
-/// allocates nothing but the per-hop vectors of the trajectories that hop.
+/// The state of one batch of surface-hopping trajectories.
+///
+/// Rows are trajectories; in deterministic mode row `g * N + b` is branch `b` of initial condition
+/// `g`. A step allocates nothing but the per-hop vectors of the trajectories that hop.
 package struct SurfaceHoppingBatch: TrajectoryBatch {
     package let model: any Model
     package let settings: FewestSwitchesSurfaceHopping

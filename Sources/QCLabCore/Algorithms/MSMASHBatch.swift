@@ -23,8 +23,9 @@ package struct MSMASHBatch: TrajectoryBatch {
     /// arithmetic, in QC Lab as here.
     package private(set) var roundingDecidedHops: [Int]
     private var hamiltonian: ComplexBatch
-    /// The eigenpairs of `H(z)` and the step start's eigenvectors. Its products are complex
-    /// (no real shortcut), as QC Lab's MSMASH forms them.
+    /// The eigenpairs of `H(z)` and the step start's eigenvectors.
+    ///
+    /// Its products are complex (no real shortcut), as QC Lab's MSMASH forms them.
     private var frame: AdiabaticFrame
     private var activeWavefunction: ComplexBatch
     private var classical: ClassicalRK4
@@ -150,11 +151,11 @@ package struct MSMASHRows {
     package var wfDb: ComplexBatch
     package var active: [Int]
     package var dt: [Double]
-    /// Per row, the hop decisions whose rescaling direction cancelled to rounding. For two
-    /// states and a model's own direction that is the same for both orders of a pair (the
-    /// crossings' `∇θ/|∇θ|`), Runeson's sum `Re(d c_m* c_n) - Re(d c_n* c_m)` vanishes
-    /// identically, and whether the hop rescales depends on whether its rounding residue is
-    /// exactly zero.
+    /// Per row, the hop decisions whose rescaling direction cancelled to rounding.
+    ///
+    /// For two states and a model's own direction that is the same for both orders of a pair (the
+    /// crossings' `∇θ/|∇θ|`), Runeson's sum `Re(d c_m* c_n) - Re(d c_n* c_m)` vanishes identically,
+    /// and whether the hop rescales depends on whether its rounding residue is exactly zero.
     package private(set) var roundingDecided: [Int]
     private var done: [Bool]
 
@@ -363,10 +364,11 @@ package struct MSMASHRows {
         return best
     }
 
-    /// QC Lab's `_resolve_crossing_msmash` for one row at a point of `stepped`: rescale along
-    /// Runeson's direction `Σ_k Re(d_{kn} c_k* c_n) - Σ_k Re(d_{km} c_k* c_m)` (Eq. E2) to
-    /// conserve energy, or, when that fails, reverse the momentum along the same direction
-    /// built from the derivative couplings (if `reverse_frustrated_hops`).
+    /// Resolves a hop of one row at a point of `stepped` (QC Lab's `_resolve_crossing_msmash`).
+    ///
+    /// It rescales along Runeson's direction `Σ_k Re(d_{kn} c_k* c_n) - Σ_k Re(d_{km} c_k* c_m)`
+    /// (Eq. E2) to conserve energy, or, when that fails, reverses the momentum along the same
+    /// direction built from the derivative couplings (if `reverse_frustrated_hops`).
     private func hopOrReverse(
         z zRow: [Complex<Double>], wfAdb c: [Complex<Double>], from n: Int, to m: Int, stepped: Stepped,
         row t: Int

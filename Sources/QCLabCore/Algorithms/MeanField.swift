@@ -1,10 +1,10 @@
 import Numerics
 
-/// Mean-field (Ehrenfest) dynamics: every trajectory's classical coordinates feel the
-/// quantum-classical force averaged over its own wavefunction, which evolves under the
-/// Hamiltonian of those coordinates. QC Lab 1.3.0's `MeanField`: RK4 for `z`, then RK4
-/// for `wf_db` with the Hamiltonian of the step's start.
-/// Tully, Faraday Discuss. 110, 407 (1998).
+/// Mean-field (Ehrenfest) dynamics, QC Lab 1.3.0's `MeanField`.
+///
+/// Every trajectory's classical coordinates feel the quantum-classical force averaged over its own
+/// wavefunction, which evolves under the Hamiltonian of those coordinates: RK4 for `z`, then RK4
+/// for `wf_db` with the Hamiltonian of the step's start. Tully, Faraday Discuss. 110, 407 (1998).
 public struct MeanField: StepPlanningAlgorithm {
     public var algorithmName: String { "MeanField" }
     /// The step plan every batch uses, or `nil` for the fastest that applies.
@@ -64,9 +64,11 @@ package struct MeanFieldBatch: TrajectoryBatch {
     /// A real model's H has an imaginary part of exact zeros, which the products skip.
     private let realHamiltonian: Bool
 
-    /// Draws the initial conditions of `seeds` and starts every wavefunction at
-    /// `initialWavefunction`; with `dt`, whatever a step of that size needs is prepared
-    /// here, so that no step allocates. Without a `plan`, the fastest that applies.
+    /// Draws the initial conditions of `seeds` and starts every wavefunction.
+    ///
+    /// Every wavefunction starts at `initialWavefunction`. With `dt`, whatever a step of that size
+    /// needs is prepared here, so that no step allocates. Without a `plan`, the fastest that
+    /// applies.
     package init(
         model: any Model, seeds: [Int], initialWavefunction: [Complex<Double>], dt: Double? = nil,
         plan: StepPlan? = nil

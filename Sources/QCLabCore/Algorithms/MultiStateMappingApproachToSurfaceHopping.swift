@@ -5,14 +5,15 @@ import Glibc
 import Darwin
 #endif
 
-/// The multi-state mapping approach to surface hopping (multi-state MASH): the classical
-/// coordinates move on the most populated adiabatic surface of a spin-mapping wavefunction,
-/// hops happen exactly when another surface overtakes it (located by bisection and
-/// resolved by energy-conserving rescaling along Runeson's weighted derivative-coupling
-/// direction, or a momentum reversal when frustrated), and populations come from the MASH
-/// estimator `Φ_n = 1/N + α_N (|c_n|² - 1/N)`, `α_N = (N - 1)/(H_N - 1)`. QC Lab 1.3.0's
-/// `MultiStateMappingApproachToSurfaceHopping`, with its outputs `t` and `dm_db`.
-/// Runeson & Manolopoulos, J. Chem. Phys. 159, 094115 (2023).
+/// The multi-state mapping approach to surface hopping (multi-state MASH).
+///
+/// The classical coordinates move on the most populated adiabatic surface of a spin-mapping
+/// wavefunction. Hops happen exactly when another surface overtakes it (located by bisection and
+/// resolved by energy-conserving rescaling along Runeson's weighted derivative-coupling direction,
+/// or a momentum reversal when frustrated), and populations come from the MASH estimator
+/// `Φ_n = 1/N + α_N (|c_n|² - 1/N)`, `α_N = (N - 1)/(H_N - 1)`. QC Lab 1.3.0's
+/// `MultiStateMappingApproachToSurfaceHopping`, with its outputs `t` and `dm_db`. Runeson &
+/// Manolopoulos, J. Chem. Phys. 159, 094115 (2023).
 public struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
     package typealias GaugeFixing = FewestSwitchesSurfaceHopping.GaugeFixing
 

@@ -18,9 +18,10 @@ extension Output {
         }
     }
 
-    /// `dm_db` of MSMASH: the MASH estimator `α_N ψ ψ† + (1 - α_N)/N`, with
-    /// `α_N = (N - 1)/(H_N - 1)` (QC Lab's `update_dm_db_msmash`; Runeson & Manolopoulos,
-    /// J. Chem. Phys. 159, 094115 (2023)).
+    /// `dm_db` of MSMASH, from the MASH estimator.
+    ///
+    /// The estimator is `α_N ψ ψ† + (1 - α_N)/N`, with `α_N = (N - 1)/(H_N - 1)` (QC Lab's
+    /// `update_dm_db_msmash`; Runeson & Manolopoulos, J. Chem. Phys. 159, 094115 (2023)).
     public static func mappingDensityMatrix(states n: Int) -> Output {
         let alpha = MultiStateMappingApproachToSurfaceHopping.estimatorAlpha(states: n)
         let diagonal = (1.0 - alpha) / Double(n)
@@ -93,8 +94,9 @@ extension Output {
         }
     }
 
-    /// `adiabatic_populations`: `|<k|ψ>|²` for every adiabatic state `k` of `H(z)`
-    /// (ascending energies), weighted per branch in deterministic surface hopping. Mean
+    /// `adiabatic_populations`: `|<k|ψ>|²` for every adiabatic state `k` of `H(z)`.
+    ///
+    /// States are in ascending energies, weighted per branch in deterministic surface hopping. Mean
     /// field diagonalizes `H` at each collect point for it.
     public static func adiabaticPopulations(states n: Int) -> Output {
         Output(name: "adiabatic_populations", shape: [n]) { state, values in

@@ -15,10 +15,11 @@
 /// }
 /// ```
 public struct Output: Sendable {
-    /// Computes the values of every trajectory (row) of `state` into `values`, a batch of
-    /// one component per element of ``shape`` (row-major), real parts in `re`, imaginary
-    /// parts in `im` (left alone for real outputs). `values` holds the last collect point's
-    /// values on entry.
+    /// Computes the values of every trajectory (row) of `state` into `values`.
+    ///
+    /// `values` is a batch of one component per element of ``shape`` (row-major), real parts in
+    /// `re`, imaginary parts in `im` (left alone for real outputs). It holds the last collect
+    /// point's values on entry.
     package typealias Values = @Sendable (_ state: CollectState, _ values: inout ComplexBatch) throws -> Void
 
     /// The output's name in the results and the HDF5 file.
@@ -69,8 +70,10 @@ public struct Output: Sendable {
     public var elementCount: Int { shape.reduce(1, *) }
 }
 
-/// The state of a batch at a collect point, as outputs see it. Rows are trajectories; in
-/// deterministic surface hopping, row `g N + b` is branch `b` of initial condition `g`.
+/// The state of a batch at a collect point, as outputs see it.
+///
+/// Rows are trajectories; in deterministic surface hopping, row `g N + b` is branch `b` of initial
+/// condition `g`.
 public struct CollectState {
     public let model: any Model
     /// The collect time.

@@ -11,10 +11,11 @@ import Darwin
 /// Eigenvector batches have `N*N` components, element `(a, k)` (component `a` of
 /// eigenvector `k`) at component `a N + k`.
 package enum SurfaceHoppingKernels {
-    /// Fixes each new eigenvector's gauge against the previous one: multiplies it by the
-    /// sign of the real part of their overlap (`sign_overlap`), or by the inverse phase of
-    /// the overlap (`phase_overlap`). `overlap` is scratch with `N` components. `real`
-    /// (sign_overlap only) promises that `v`'s imaginary parts are zero: the kernel then
+    /// Fixes each new eigenvector's gauge against the previous one.
+    ///
+    /// It multiplies it by the sign of the real part of their overlap (`sign_overlap`), or by the
+    /// inverse phase of the overlap (`phase_overlap`). `overlap` is scratch with `N` components.
+    /// `real` (sign_overlap only) promises that `v`'s imaginary parts are zero: the kernel then
     /// reads and writes the real parts alone, which gives the same signs.
     package static func alignWithPrevious(
         _ v: inout ComplexBatch, previous: ComplexBatch, byPhase: Bool,
@@ -68,12 +69,13 @@ package enum SurfaceHoppingKernels {
         }
     }
 
-    /// The fewest-switches hopping probabilities of every row and state,
-    /// `P_k = -2 Re(nac_k c_k / c_a)` with `nac_k = Σ_i V_prev[i][k] conj(V[i][a])` and `a`
-    /// the active surface, as QC Lab computes them; then clipped as QC Lab clips them:
-    /// negative → 0, NaN → 0, +inf → 1e102, and `P_a = 0`. `gathered` is `N`-component
-    /// scratch that receives each row's active eigenvector; `workspace` holds `4 × batch` doubles.
-    /// `realEigenvectors` leaves the eigenvectors' imaginary parts out of the overlaps.
+    /// The fewest-switches hopping probabilities of every row and state, as QC Lab computes them.
+    ///
+    /// `P_k = -2 Re(nac_k c_k / c_a)` with `nac_k = Σ_i V_prev[i][k] conj(V[i][a])` and `a` the
+    /// active surface; then clipped as QC Lab clips them: negative → 0, NaN → 0, +inf → 1e102, and
+    /// `P_a = 0`. `gathered` is `N`-component scratch that receives each row's active eigenvector;
+    /// `workspace` holds `4 × batch` doubles. `realEigenvectors` leaves the eigenvectors' imaginary
+    /// parts out of the overlaps.
     package static func hopProbabilities(
         previous: ComplexBatch, current: ComplexBatch, wfAdb: ComplexBatch,
         activeSurface: [Int], gathered: inout ComplexBatch,
@@ -91,13 +93,16 @@ package enum SurfaceHoppingKernels {
         }
     }
 
-    /// With `rotated` (`r = exp(-i E dt) V_prev† ψ_db`), the propagation `wfDb = V_prev r`
+    /// Propagation, gauge, basis change and hop probabilities for real eigenvectors in one sweep.
+    ///
+    /// With `rotated` (`r = exp(-i E dt) V_prev† ψ_db`), it does the propagation `wfDb = V_prev r`
     /// (``ComplexBatchAlgebra/multiply(_:_:into:real:)``, real); then
     /// ``alignWithPrevious(_:previous:byPhase:overlap:real:)`` by sign with real eigenvectors,
-    /// `wfAdb = Vᵀ wfDb`, and ``hopProbabilities(previous:current:wfAdb:activeSurface:gathered:probabilities:workspace:realEigenvectors:)``
+    /// `wfAdb = Vᵀ wfDb`, and
+    /// ``hopProbabilities(previous:current:wfAdb:activeSurface:gathered:probabilities:workspace:realEigenvectors:)``
     /// with real eigenvectors; all in one sweep over `v` and `previous` (the C kernel
-    /// `qclab_fssh_real_sign_sweep`): the same bits, with `gathered` receiving each row's
-    /// signed active eigenvector. `workspace` holds at least `max(N, 2) × batch` doubles.
+    /// `qclab_fssh_real_sign_sweep`): the same bits, with `gathered` receiving each row's signed
+    /// active eigenvector. `workspace` holds at least `max(N, 2) × batch` doubles.
     package static func realSignSweep(
         _ v: inout ComplexBatch, previous: ComplexBatch, rotated: ComplexBatch?,
         wfDb: inout ComplexBatch, wfAdb: inout ComplexBatch, activeSurface: [Int],
@@ -136,11 +141,12 @@ package enum SurfaceHoppingKernels {
         }
     }
 
-    /// QC Lab's surface-hopping density matrix in the diabatic basis,
-    /// `ρ_db = V ρ_adb V†` where `ρ_adb` has the wavefunction's coherences and the active
-    /// surface as populations, times each row's weight when given. Since
-    /// `ρ_adb = c c† + D` with `D = diag(δ_{k,active} - |c_k|²)` and `V c = ψ_db`, it is
-    /// computed as `ψ_db ψ_db† + V D V†` (a real product when `realEigenvectors`).
+    /// QC Lab's surface-hopping density matrix in the diabatic basis.
+    ///
+    /// `ρ_db = V ρ_adb V†` where `ρ_adb` has the wavefunction's coherences and the active surface
+    /// as populations, times each row's weight when given. Since `ρ_adb = c c† + D` with
+    /// `D = diag(δ_{k,active} - |c_k|²)` and `V c = ψ_db`, it is computed as `ψ_db ψ_db† + V D V†`
+    /// (a real product when `realEigenvectors`).
     package static func diabaticDensityMatrix(
         eigenvectors v: ComplexBatch, realEigenvectors: Bool, wfAdb: ComplexBatch,
         wfDb: ComplexBatch, activeSurface: [Int], weights: [Double]?,

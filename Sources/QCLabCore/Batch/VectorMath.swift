@@ -1,8 +1,9 @@
 import CQCLabKernels
 
-/// Elementary functions over whole batch arrays, vectorized (the C kernels in
-/// `CSources/CQCLabKernels/vector_math.c`), within about one ulp of the C library's.
-/// A model's batched formulas call these instead of `exp` per element, which is a
+/// Vectorized elementary functions over whole batch arrays.
+///
+/// The C kernels in `CSources/CQCLabKernels/vector_math.c` are within about one ulp of the C
+/// library's. A model's batched formulas call these instead of `exp` per element, which is a
 /// function call each and does not vectorize.
 package enum VectorMath {
     /// `x[i] = exp(x[i])` for every element.

@@ -1,8 +1,9 @@
-/// One job-file setting of a built-in algorithm, declared once: its name, the values it
-/// takes, what it does and the algorithm's property that holds it. The job parser, the
-/// job recorded in results (``JobDescribableAlgorithm/jobSettings``), ``JobCatalog``
-/// (`qclab models`, `qclab init`) and docs/Reference.md (checked against the catalog by
-/// the tests) all read this declaration.
+/// One job-file setting of a built-in algorithm, declared once.
+///
+/// It holds the setting's name, the values it takes, what it does and the algorithm's property that
+/// holds it. The job parser, the job recorded in results (``JobDescribableAlgorithm/jobSettings``),
+/// ``JobCatalog`` (`qclab models`, `qclab init`) and docs/Reference.md (checked against the catalog
+/// by the tests) all read this declaration.
 package struct AlgorithmSetting<A> {
     package let name: String
     /// The values it takes, as the catalog and docs/Reference.md write them.

@@ -17,9 +17,10 @@ package struct AlgorithmDescription: Sendable, Equatable {
     package var settings: [SettingDescription]
 }
 
-/// The algorithms and simulation settings a job file takes, with QC Lab's defaults: what
-/// `qclab models` and `qclab init` print and docs/Reference.md documents. The tests check
-/// it against the job parser (names, allowed values, defaults).
+/// The algorithms and simulation settings a job file takes, with QC Lab's defaults.
+///
+/// It is what `qclab models` and `qclab init` print and docs/Reference.md documents. The tests
+/// check it against the job parser (names, allowed values, defaults).
 package enum JobCatalog {
     /// `settings`: QC Lab's `Simulation` settings, defaults from ``SimulationSettings``.
     package static var simulationSettings: [SettingDescription] {
@@ -67,11 +68,12 @@ extension ParameterValue {
 }
 
 extension JobCatalog {
-    /// A complete job file for `model` and `algorithm` with every default written out:
-    /// QC Lab's settings, every constant of the model, its default `init_classical`, every
-    /// setting of the algorithm, and `wf_db` with all of the population on state 0. The
-    /// names may be spelled as job files may (``ModelRegistry/canonicalName(_:)``); the job
-    /// carries the canonical ones.
+    /// A complete job file for `model` and `algorithm` with every default written out.
+    ///
+    /// It has QC Lab's settings, every constant of the model, its default `init_classical`, every
+    /// setting of the algorithm, and `wf_db` with all of the population on state 0. The names may
+    /// be spelled as job files may (``ModelRegistry/canonicalName(_:)``); the job carries the
+    /// canonical ones.
     package static func defaultJob(model name: String, algorithm algorithmName: String) throws -> String {
         let model = try ModelRegistry.describe(name)
         let canonical = try AlgorithmRegistry.canonicalName(algorithmName)

@@ -25,8 +25,10 @@ import CQCLabKernels
 /// `zheevd` (counted by ``fallbackCount``), so a batch either succeeds in full or throws
 /// LAPACK's error.
 package struct BatchEigensolver {
-    /// How a batch's eigenproblems are solved. Adding a strategy is adding a case here,
-    /// its rule in ``applies(states:isReal:)``, and its arm in ``diagonalize(_:eigenvalues:eigenvectors:)``.
+    /// How a batch's eigenproblems are solved.
+    ///
+    /// Adding a strategy is adding a case here, its rule in ``applies(states:isReal:)``, and its
+    /// arm in ``diagonalize(_:eigenvalues:eigenvectors:)``.
     package enum Strategy: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         /// `dsyevd` / `zheevd`, one call per trajectory: any size, real or complex (the reference).
         case lapack

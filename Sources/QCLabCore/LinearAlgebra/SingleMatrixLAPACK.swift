@@ -1,7 +1,9 @@
-/// One matrix of a struct-of-arrays batch through `dsyevd` (real symmetric) or `zheevd`
-/// (Hermitian): gathered into a column-major matrix, solved in place, scattered back. The
-/// matrix, eigenvalues and workspaces are sized once, at fixed addresses (scratch: copies
-/// share it, which is harmless as long as they are not used at the same time).
+/// One matrix of a struct-of-arrays batch through LAPACK's eigensolvers.
+///
+/// The solver is `dsyevd` (real symmetric) or `zheevd` (Hermitian). The matrix is gathered into a
+/// column-major matrix, solved in place and scattered back. The matrix, eigenvalues and workspaces
+/// are sized once, at fixed addresses (scratch: copies share it, which is harmless as long as they
+/// are not used at the same time).
 package struct SingleMatrixLAPACK {
     package let n: Int
     package let isReal: Bool

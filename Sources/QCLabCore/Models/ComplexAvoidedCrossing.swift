@@ -16,12 +16,13 @@ package struct MixingAngles: Sendable, Equatable {
     }
 }
 
-/// A particle in two dimensions `(x, y)` on two states with a complex avoided crossing:
-/// `H = H_q + A [[-cos θ, sin θ e^{iφ}], [sin θ e^{-iφ}, cos θ]]`, adiabatic energies `∓A`,
-/// free classical motion (`h_c_free`, weight `h = 1`), a wavepacket drawn from the Wigner
-/// distribution of a coherent state, the Berry-curvature (gauge-field) force and the
-/// gauge-fixed rescaling direction `∇θ / |∇θ|`. The models differ in `θ(x, y)` and `φ(x, y)`.
-/// Krotz & Tempelaar, Phys. Rev. A 109, 032210 (2024).
+/// A particle in two dimensions `(x, y)` on two states with a complex avoided crossing.
+///
+/// `H = H_q + A [[-cos θ, sin θ e^{iφ}], [sin θ e^{-iφ}, cos θ]]`, adiabatic energies `∓A`, free
+/// classical motion (`h_c_free`, weight `h = 1`), a wavepacket drawn from the Wigner distribution
+/// of a coherent state, the Berry-curvature (gauge-field) force and the gauge-fixed rescaling
+/// direction `∇θ / |∇θ|`. The models differ in `θ(x, y)` and `φ(x, y)`. Krotz & Tempelaar, Phys.
+/// Rev. A 109, 032210 (2024).
 package protocol ComplexAvoidedCrossing: GaugeFieldForceModel, HopRescalingDirectionModel {
     /// Magnitude of the adiabatic energies (`A`).
     var A: Double { get }

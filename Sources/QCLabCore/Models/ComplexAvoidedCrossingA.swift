@@ -4,8 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// Complex avoided crossing A: `θ = (π/2)(erf(B x) + 1)`, `φ = W y`, a crossing along `x`
-/// whose coupling winds in `y`. Krotz & Tempelaar, Phys. Rev. A 109, 032210 (2024).
+/// Complex avoided crossing A, a crossing along `x` whose coupling winds in `y`.
+///
+/// `θ = (π/2)(erf(B x) + 1)`, `φ = W y`. Krotz & Tempelaar, Phys. Rev. A 109, 032210 (2024).
 package struct ComplexAvoidedCrossingA: ComplexAvoidedCrossing {
     package var modelName: String { "ComplexAvoidedCrossingA" }
     package let A, B, W, mass: Double

@@ -1,5 +1,7 @@
-/// Complex avoided crossing B: the Gaussian mixing angle (``GaussianComplexAvoidedCrossing``)
-/// with the phase `φ = W y`. Krotz & Tempelaar, Phys. Rev. A 109, 032210 (2024).
+/// Complex avoided crossing B, with the phase `φ = W y`.
+///
+/// It has the Gaussian mixing angle (``GaussianComplexAvoidedCrossing``). Krotz & Tempelaar, Phys.
+/// Rev. A 109, 032210 (2024).
 package typealias ComplexAvoidedCrossingB = GaussianComplexAvoidedCrossing<StraightCrossingPhase>
 
 /// Model B's phase `φ = W y`: its gradient points along `y` everywhere.

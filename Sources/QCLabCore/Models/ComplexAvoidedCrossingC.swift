@@ -1,5 +1,7 @@
-/// Complex avoided crossing C: the Gaussian mixing angle (``GaussianComplexAvoidedCrossing``)
-/// with the phase `φ = W (y + x y / 5)`. Krotz & Tempelaar, Phys. Rev. A 109, 032210 (2024).
+/// Complex avoided crossing C, with the phase `φ = W (y + x y / 5)`.
+///
+/// It has the Gaussian mixing angle (``GaussianComplexAvoidedCrossing``). Krotz & Tempelaar, Phys.
+/// Rev. A 109, 032210 (2024).
 package typealias ComplexAvoidedCrossingC = GaussianComplexAvoidedCrossing<TurningCrossingPhase>
 
 /// Model C's phase `φ = W (y + x y / 5)`: its gradient turns with `x`.

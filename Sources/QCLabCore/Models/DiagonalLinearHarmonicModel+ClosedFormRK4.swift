@@ -15,8 +15,9 @@ package struct ClosedFormRK4Step: FusedClassicalStep {
     package let dt: Double
     package let states: Int
     package let coordinates: Int
-    /// Per coordinate: `τ₀, τ₁ h, τ₁ a, σ h, τ₁`. This and the coupling tables are
-    /// constant, at fixed addresses for the kernel.
+    /// Per coordinate: `τ₀, τ₁ h, τ₁ a, σ h, τ₁`.
+    ///
+    /// This and the coupling tables are constant, at fixed addresses for the kernel.
     package let coefficients: UnsafeScratch<Double>
     /// Coupling terms of each coordinate, compressed: coordinate `c` has the terms
     /// `termStart[c] ..< termStart[c + 1]`.

@@ -90,11 +90,13 @@ extension Model {
     }
 }
 
-/// `Base` with finite-difference gradients: the forces and the coupling gradient (derivative
-/// couplings, rescaling directions) come from differences of `Base`'s Hamiltonians; everything
-/// else (initial conditions, hops, a rescaling-direction or gauge-field ingredient, the job
-/// constants) is `Base`'s, as in QC Lab, where only the gradient ingredient is missing. Fused
-/// fast paths of `Base` do not apply: they use its analytic gradients.
+/// `Base` with finite-difference gradients.
+///
+/// The forces and the coupling gradient (derivative couplings, rescaling directions) come from
+/// differences of `Base`'s Hamiltonians; everything else (initial conditions, hops, a
+/// rescaling-direction or gauge-field ingredient, the job constants) is `Base`'s, as in QC Lab,
+/// where only the gradient ingredient is missing. Fused fast paths of `Base` do not apply: they use
+/// its analytic gradients.
 struct FiniteDifferenceGradients<Base: Model>: FiniteDifferenceGradientModel {
     let base: Base
     let finiteDifferences: FiniteDifferenceSettings

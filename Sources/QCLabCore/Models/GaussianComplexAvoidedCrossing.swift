@@ -13,10 +13,11 @@ package protocol GaussianCrossingPhase: Sendable {
     static func phase(x: Double, y: Double, W: Double) -> (phi: Double, dPhiX: Double, dPhiY: Double)
 }
 
-/// A complex avoided crossing with the Gaussian mixing angle `θ = -π g`,
-/// `g = e^{-(Bx x² + By y²)/3}`, and a phase `φ` given by `Phase`: QC Lab's models B and C
-/// (``ComplexAvoidedCrossingB``, ``ComplexAvoidedCrossingC``). Krotz & Tempelaar,
-/// Phys. Rev. A 109, 032210 (2024).
+/// A complex avoided crossing with a Gaussian mixing angle: QC Lab's models B and C.
+///
+/// The mixing angle is `θ = -π g`, `g = e^{-(Bx x² + By y²)/3}`, and the phase `φ` is given by
+/// `Phase` (``ComplexAvoidedCrossingB``, ``ComplexAvoidedCrossingC``). Krotz & Tempelaar, Phys.
+/// Rev. A 109, 032210 (2024).
 package struct GaussianComplexAvoidedCrossing<Phase: GaussianCrossingPhase>: ComplexAvoidedCrossing {
     package var modelName: String { Phase.modelName }
     package let A, Bx, By, W, mass: Double

@@ -1,8 +1,9 @@
-/// Models that move `z` through one RK4 step of their own, fused with the rebuild of
-/// `H(z)` at the new coordinates, faster than the generic four-stage
-/// ``Model/classicalForce(z:into:)`` / ``Model/quantumClassicalForce(z:wavefunction:into:)``
-/// route and equal to it up to rounding. The algorithms use the fused step whenever a
-/// model provides one (and no extra force, such as the gauge-field force, is asked for).
+/// Models that move `z` through one RK4 step of their own, fused with the rebuild of `H(z)`.
+///
+/// The fused step rebuilds `H(z)` at the new coordinates; it is faster than the generic four-stage
+/// ``Model/classicalForce(z:into:)`` / ``Model/quantumClassicalForce(z:wavefunction:into:)`` route
+/// and equal to it up to rounding. The algorithms use the fused step whenever a model provides one
+/// (and no extra force, such as the gauge-field force, is asked for).
 package protocol FusedClassicalDynamics {
     /// The step of size `dt` for batches of `batchSize` trajectories, prepared once (with
     /// all its workspace) and applied every step.

@@ -1,10 +1,11 @@
 import Numerics
 
-/// A model's own momentum-rescaling direction for hops (QC Lab's `rescaling_direction_fssh`
-/// ingredient): surface hopping rescales along it instead of the derivative coupling.
-/// Models with complex Hamiltonians need it, for there the derivative coupling is complex
-/// and its phase (the gauge) would decide the direction; see Krotz & Tempelaar,
-/// Phys. Rev. A 109, 032210 (2024).
+/// A model's own momentum-rescaling direction for hops.
+///
+/// This is QC Lab's `rescaling_direction_fssh` ingredient: surface hopping rescales along it
+/// instead of the derivative coupling. Models with complex Hamiltonians need it, for there the
+/// derivative coupling is complex and its phase (the gauge) would decide the direction; see Krotz &
+/// Tempelaar, Phys. Rev. A 109, 032210 (2024).
 package protocol HopRescalingDirectionModel: Model {
     /// The direction in `z*` space in which trajectory `z` is rescaled when it hops from
     /// adiabatic state `from` to `to` (not vectorized: called per hop).

@@ -26,9 +26,10 @@ extension ThermalModel {
     }
 }
 
-/// QC Lab's `initialize_z_mcmc`: Boltzmann-distributed classical coordinates from a
-/// Metropolis-Hastings random walk in `z` (Metropolis et al., J. Chem. Phys. 21, 1087 (1953)),
-/// draw for draw as QC Lab makes them.
+/// QC Lab's `initialize_z_mcmc`: Boltzmann-distributed classical coordinates.
+///
+/// The coordinates come from a Metropolis-Hastings random walk in `z` (Metropolis et al., J. Chem.
+/// Phys. 21, 1087 (1953)), draw for draw as QC Lab makes them.
 ///
 /// One chain serves every trajectory: it starts at `start` (default: QC Lab's, a Gaussian
 /// draw of `stepSize` after `np.random.seed(0)`), runs `burnIn` steps and then

@@ -55,8 +55,9 @@ package struct ModelConstants: Sendable {
         }
     }
 
-    /// A whole-number constant in `minimum...maximum`, `default` when absent. The maximum
-    /// keeps a typo such as `1e8` lattice sites from trying to allocate terabytes.
+    /// A whole-number constant in `minimum...maximum`, `default` when absent.
+    ///
+    /// The maximum keeps a typo such as `1e8` lattice sites from trying to allocate terabytes.
     package mutating func int(_ name: String, default value: Int, minimum: Int, maximum: Int = 10_000_000) throws
         -> Int
     {
@@ -114,9 +115,10 @@ package struct ModelConstants: Sendable {
         return text
     }
 
-    /// A constant given as a list (a vector, a matrix, a list of matrices), `default` when
-    /// absent; `allowed` describes it for ``ModelRegistry/describe(_:)``. The model checks its
-    /// shape and elements and names a bad one (``LinearVibronicCoupling`` names `couplings[1][0][1]`).
+    /// A constant given as a list (a vector, a matrix, a list of matrices), `default` when absent.
+    ///
+    /// `allowed` describes it for ``ModelRegistry/describe(_:)``. The model checks its shape and
+    /// elements and names a bad one (``LinearVibronicCoupling`` names `couplings[1][0][1]`).
     public mutating func list(_ name: String, default value: ParameterValue, allowed: String) throws -> ParameterValue
     {
         used.insert(name)

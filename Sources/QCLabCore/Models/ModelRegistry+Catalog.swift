@@ -60,10 +60,10 @@ package struct ModelDescription: Sendable, Equatable {
 }
 
 extension ModelRegistry {
-    /// Every built-in model as a job file sees it: constants, defaults and the initial
-    /// distributions it accepts, read off the models themselves (see ``ConstantRecorder``).
-    /// `name` may be any spelling ``canonicalName(_:)`` accepts; the description carries the
-    /// canonical name.
+    /// Every built-in model as a job file sees it: constants, defaults and initial distributions.
+    ///
+    /// They are read off the models themselves (see ``ConstantRecorder``). `name` may be any
+    /// spelling ``canonicalName(_:)`` accepts; the description carries the canonical name.
     package static func describe(_ name: String) throws -> ModelDescription {
         let name = try canonicalName(name)
         let recorder = ConstantRecorder()

@@ -112,9 +112,10 @@ public enum ModelRegistry {
     /// registration of that name (a built-in one too).
     public static func register(_ name: String, _ factory: @escaping Factory) { registry.register(name, factory) }
 
-    /// The model called `name` with QC Lab-named `constants`. Names match ignoring case and
-    /// `_`, `-`, spaces and dots, and common aliases (`tully1`, `fmo`, `holstein`) stand for
-    /// QC Lab's names (``canonicalName(_:)``).
+    /// The model called `name` with QC Lab-named `constants`.
+    ///
+    /// Names match ignoring case and `_`, `-`, spaces and dots, and common aliases (`tully1`,
+    /// `fmo`, `holstein`) stand for QC Lab's names (``canonicalName(_:)``).
     public static func make(
         name: String, constants: [String: ParameterValue] = [:],
         initialDistribution: InitialClassicalDistribution? = nil

@@ -2,8 +2,9 @@
 /// common aliases (`fssh`, `mf`, `msmash`, `tully1`, ...), and the closest known names for
 /// a name that matches none ("did you mean").
 enum NameMatching {
-    /// Aliases of QC Lab's models, as `qclab models` and docs/Reference.md show them:
-    /// the canonical name each stands for. An alias of a model that is not registered
+    /// Aliases of QC Lab's models and the canonical name each stands for.
+    ///
+    /// `qclab models` and docs/Reference.md show them. An alias of a model that is not registered
     /// matches nothing.
     static let modelAliasList: [(alias: String, name: String)] = [
         ("sb", "SpinBoson"),

@@ -32,10 +32,12 @@ package final class Registry<Factory>: @unchecked Sendable {
         }
     }
 
-    /// The registered name that `name` means: itself, or one that differs only in case and
-    /// separators, or the one an alias stands for (``NameMatching/resolve(_:among:aliases:)``).
-    /// ``QCLabError/unknownName(kind:name:known:)`` lists the known names, and its message
-    /// the closest ones.
+    /// The registered name that `name` means.
+    ///
+    /// It is `name` itself, or one that differs only in case and separators, or the one an alias
+    /// stands for (``NameMatching/resolve(_:among:aliases:)``).
+    /// ``QCLabError/unknownName(kind:name:known:)`` lists the known names, and its message the
+    /// closest ones.
     func canonicalName(_ name: String) throws -> String { try lookup(name).name }
 
     /// The factory called `name` (``canonicalName(_:)``) and its canonical name.

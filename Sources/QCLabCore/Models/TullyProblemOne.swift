@@ -1,6 +1,7 @@
 import CQCLabKernels
 
-/// Tully's first problem, a simple avoided crossing:
+/// Tully's first problem, a simple avoided crossing.
+///
 /// `V11 = A (1 - e^{-Bq})` for `q >= 0`, `-A (1 - e^{Bq})` for `q < 0`, `V22 = -V11`,
 /// `V12 = C e^{-D q²}`. Tully, J. Chem. Phys. 93, 1061 (1990).
 package struct TullyProblemOne: TwoStateScatteringModel {

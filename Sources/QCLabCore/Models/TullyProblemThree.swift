@@ -1,8 +1,9 @@
 import CQCLabKernels
 
-/// Tully's third problem, an extended coupling with reflection:
-/// `V11 = A`, `V22 = -A`, `V12 = B e^{Cq}` for `q < 0`, `B (2 - e^{-Cq})` for `q >= 0`.
-/// Tully, J. Chem. Phys. 93, 1061 (1990).
+/// Tully's third problem, an extended coupling with reflection.
+///
+/// `V11 = A`, `V22 = -A`, `V12 = B e^{Cq}` for `q < 0`, `B (2 - e^{-Cq})` for `q >= 0`. Tully, J.
+/// Chem. Phys. 93, 1061 (1990).
 package struct TullyProblemThree: TwoStateScatteringModel {
     package var modelName: String { "TullyProblemThree" }
     package let initMomentum, initPosition, mass, A, B, C: Double

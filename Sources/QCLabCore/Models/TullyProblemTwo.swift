@@ -1,8 +1,9 @@
 import CQCLabKernels
 
-/// Tully's second problem, a dual avoided crossing:
-/// `V11 = 0`, `V22 = -A e^{-B q²} + E_0`, `V12 = C e^{-D q²}`.
-/// Tully, J. Chem. Phys. 93, 1061 (1990).
+/// Tully's second problem, a dual avoided crossing.
+///
+/// `V11 = 0`, `V22 = -A e^{-B q²} + E_0`, `V12 = C e^{-D q²}`. Tully, J. Chem. Phys. 93, 1061
+/// (1990).
 package struct TullyProblemTwo: TwoStateScatteringModel {
     package var modelName: String { "TullyProblemTwo" }
     package let initMomentum, initPosition, mass, A, B, C, D, E0: Double

@@ -37,10 +37,12 @@ package struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep
     package let model: M
     package let dt: Double
     private let batch: Int
-    /// The surfaces at the latest evaluation (`ScatteringSurfaceBuffers`' layout), the
-    /// coordinates `x` it was made at, the positions `q` to evaluate at, the forces of
-    /// stages 1-3 and `y` of stage 3, at fixed addresses. Copies of a step share them: an
-    /// evaluation is reused only where `x` equals the coordinates it was made at.
+    /// Scratch of the latest evaluation and the RK4 stages, at fixed addresses.
+    ///
+    /// They hold the surfaces at the latest evaluation (`ScatteringSurfaceBuffers`' layout), the
+    /// coordinates `x` it was made at, the positions `q` to evaluate at, the forces of stages 1-3
+    /// and `y` of stage 3. Copies of a step share them: an evaluation is reused only where `x`
+    /// equals the coordinates it was made at.
     private let surfaces, evaluatedAt, q, f0, f1, f2, stageY: UnsafeScratch<Double>
     private var hasEvaluation = false
     /// The model's built-in formulas, evaluated by the C kernel; `nil` for a model's own.
@@ -98,13 +100,14 @@ package struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep
     }
 }
 
-/// The whole surface-hopping step of a model with built-in surfaces in one pass over the
-/// batch (the C kernel `qclab_fssh_scattering_step`, ``StepPlan/QuantumKernelFusion/fusedScatteringStep``):
-/// ``ScatteringRK4Step``'s arithmetic with the force in the active eigenvector, `H` at the new
-/// coordinates, then the propagation, eigenpairs, gauge, probabilities and hop targets of
-/// `qclab_fssh_two_state_real_step`. It carries the slopes of the last step's closing
-/// evaluation to the next step's first force (copies share them; an entry is used only
-/// where `x` has not moved since it was made, so sharing is safe).
+/// The whole surface-hopping step of a model with built-in surfaces in one pass over the batch.
+///
+/// It is the C kernel `qclab_fssh_scattering_step`
+/// (``StepPlan/QuantumKernelFusion/fusedScatteringStep``): ``ScatteringRK4Step``'s arithmetic with
+/// the force in the active eigenvector, `H` at the new coordinates, then the propagation,
+/// eigenpairs, gauge, probabilities and hop targets of `qclab_fssh_two_state_real_step`. It carries
+/// the slopes of the last step's closing evaluation to the next step's first force (copies share
+/// them; an entry is used only where `x` has not moved since it was made, so sharing is safe).
 package struct ScatteringSurfaceHoppingStep {
     private let surfaces: qclab_scattering_surfaces
     private let positionScale, forceScale: Double

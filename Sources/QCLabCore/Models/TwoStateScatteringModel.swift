@@ -1,11 +1,11 @@
 import CQCLabKernels
 import Numerics
 
-/// A particle of one coordinate scattering on two coupled diabatic surfaces: Tully's
-/// model problems. The classical part is a free particle (QC Lab's `h_c_free`,
-/// `dh_c_dzc_free`, `hop_free`) started at a definite position and momentum, `h = 1`,
-/// and `H_q = 0`, so the whole quantum Hamiltonian is the diabatic potential `V(q)`.
-/// Tully, J. Chem. Phys. 93, 1061 (1990).
+/// One coordinate scattering on two coupled diabatic surfaces: Tully's model problems.
+///
+/// The classical part is a free particle (QC Lab's `h_c_free`, `dh_c_dzc_free`, `hop_free`) started
+/// at a definite position and momentum, `h = 1`, and `H_q = 0`, so the whole quantum Hamiltonian is
+/// the diabatic potential `V(q)`. Tully, J. Chem. Phys. 93, 1061 (1990).
 public protocol TwoStateScatteringModel: Model {
     var mass: Double { get }
     var initPosition: Double { get }
@@ -69,10 +69,11 @@ package struct ScatteringSurfaceBuffers {
     }
 }
 
-/// A two-state scattering model whose surfaces are one of the formula sets built into the
-/// C kernels (Tully's three problems), so that surface hopping can evaluate them inside its
-/// fused whole step (``StepPlan/QuantumKernelFusion/fusedScatteringStep``). Models written in
-/// Swift do not conform and take the separate passes.
+/// A two-state scattering model whose surfaces are built into the C kernels.
+///
+/// They are Tully's three problems, so surface hopping can evaluate them inside its fused whole
+/// step (``StepPlan/QuantumKernelFusion/fusedScatteringStep``). Models written in Swift do not
+/// conform and take the separate passes.
 package protocol BuiltInScatteringSurfaces: TwoStateScatteringModel, FusedClassicalDynamics {
     /// Which formulas, with the model's constants.
     var surfaces: qclab_scattering_surfaces { get }

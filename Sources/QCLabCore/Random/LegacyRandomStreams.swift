@@ -1,10 +1,11 @@
 import CQCLabKernels
 
-/// Many MT19937 generators seeded as NumPy's `np.random.seed(int)` seeds them, drawn in
-/// lockstep: every call takes the next output of every stream, in one vectorized C loop
-/// over the streams (the keys are interleaved, word `w` of stream `s` at `w * count + s`).
-/// The hop draws of a surface-hopping batch (one stream per initial condition) and, with
-/// a single stream, ``LegacyRandomState``.
+/// Many MT19937 generators seeded as NumPy's `np.random.seed(int)` seeds them, drawn in lockstep.
+///
+/// Every call takes the next output of every stream, in one vectorized C loop over the streams (the
+/// keys are interleaved, word `w` of stream `s` at `w * count + s`). Used for the hop draws of a
+/// surface-hopping batch (one stream per initial condition) and, with a single stream,
+/// ``LegacyRandomState``.
 public struct LegacyRandomStreams: Sendable {
     private var keys: [UInt32]
     /// The index of every stream's next unused key word.

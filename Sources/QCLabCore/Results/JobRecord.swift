@@ -197,9 +197,10 @@ package enum JobRecord {
         return out + "\""
     }
 
-    /// The first difference between two job records, by path (`model.constants.kBT`), or
-    /// nil when they agree or either is unknown. A different model or algorithm name comes
-    /// first, then the model, algorithm, settings, initial state and outputs.
+    /// The first difference between two job records, by path (`model.constants.kBT`).
+    ///
+    /// Nil when they agree or either is unknown. A different model or algorithm name comes first,
+    /// then the model, algorithm, settings, initial state and outputs.
     package static func difference(_ a: String?, _ b: String?) -> (path: String, mine: String, theirs: String)? {
         guard let a, let b, a != b else { return nil }
         guard let x = try? StrictJSON.parse(Array(a.utf8)), let y = try? StrictJSON.parse(Array(b.utf8)) else {

@@ -61,14 +61,17 @@ extension SimulationData {
         }
     }
 
-    /// The diabatic density matrix at every collect time, `dm_db[t][i][j]`: QC Lab's
-    /// `data.data_dict["dm_db"][t, i, j]`, averaged over trajectories. Nil without `dm_db`.
+    /// The diabatic density matrix at every collect time, `dm_db[t][i][j]`.
+    ///
+    /// Averaged over trajectories: QC Lab's `data.data_dict["dm_db"][t, i, j]`. Nil without
+    /// `dm_db`.
     public var dm_db: [[[Complex<Double>]]]? { matrices("dm_db") }
 
-    /// An output of shape `(T, N, M)` shaped as `[t][i][j]`, complex (a real output's
-    /// imaginary parts are zero): its means, or with `standardErrors` their standard errors
-    /// (real and imaginary parts apart, as `Complex(error of re, error of im)`). Nil for an
-    /// unknown output or another shape. ``mean(_:)`` has the same numbers flat and
+    /// An output of shape `(T, N, M)` shaped as `[t][i][j]`, complex.
+    ///
+    /// A real output's imaginary parts are zero. It gives the means, or with `standardErrors` their
+    /// standard errors (real and imaginary parts apart, as `Complex(error of re, error of im)`).
+    /// Nil for an unknown output or another shape. ``mean(_:)`` has the same numbers flat and
     /// interleaved.
     public func matrices(_ name: String, standardErrors: Bool = false) -> [[[Complex<Double>]]]? {
         guard let output = observable(name), output.shape.count == 3,
@@ -86,9 +89,11 @@ extension SimulationData {
         }
     }
 
-    /// A real output of shape `(T, N)` shaped as `[t][k]`: `q` and `p` (coordinate `k`),
-    /// `adiabatic_populations` (state `k`); its means, or with `standardErrors` their
-    /// standard errors. Nil for an unknown or complex output or another shape.
+    /// A real output of shape `(T, N)` shaped as `[t][k]`.
+    ///
+    /// Such as `q` and `p` (coordinate `k`) or `adiabatic_populations` (state `k`); its means, or
+    /// with `standardErrors` their standard errors. Nil for an unknown or complex output or another
+    /// shape.
     public func vectors(_ name: String, standardErrors: Bool = false) -> [[Double]]? {
         guard let output = observable(name), output.shape.count == 2, !output.isComplex,
             let flat = standardErrors ? standardError(name) : mean(name)
@@ -97,10 +102,11 @@ extension SimulationData {
         return (0..<output.shape[0]).map { t in Array(flat[(t * width)..<((t + 1) * width)]) }
     }
 
-    /// Output `name` at every collect time with its error bar: element `element` of the
-    /// values after the time axis (row-major; 0 for an output of shape `(T,)`), the real
-    /// part for a complex output. Nil for an unknown output or element. For instance
-    /// `data.estimates("quantum_energy")`, or `data.estimates("q", element: 3)` for
+    /// Output `name` at every collect time with its error bar.
+    ///
+    /// It gives element `element` of the values after the time axis (row-major; 0 for an output of
+    /// shape `(T,)`), the real part for a complex output. Nil for an unknown output or element. For
+    /// instance `data.estimates("quantum_energy")`, or `data.estimates("q", element: 3)` for
     /// coordinate 3 of `q` when it was collected.
     public func estimates(_ name: String, element: Int = 0) -> [Estimate]? {
         guard let output = observable(name), !output.shape.isEmpty, let mean = mean(name),
@@ -114,10 +120,11 @@ extension SimulationData {
         }
     }
 
-    /// Whether `other` holds the same results to the bit: seeds, trajectory and sample
-    /// counts, and every output's sums and spreads. The log (which names the driver and
-    /// task count) is not compared, so serial, forked and MPI runs of one job compare
-    /// equal here; `==` compares the log as well.
+    /// Whether `other` holds the same results to the bit.
+    ///
+    /// It compares seeds, trajectory and sample counts, and every output's sums and spreads. The
+    /// log (which names the driver and task count) is not compared, so serial, forked and MPI runs
+    /// of one job compare equal here; `==` compares the log as well.
     public func hasSameResults(as other: SimulationData) -> Bool {
         seeds == other.seeds && normFactor == other.normFactor && sampleCount == other.sampleCount
             && observables == other.observables

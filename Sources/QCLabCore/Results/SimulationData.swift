@@ -52,8 +52,9 @@ package struct OutputAccumulator: Sendable, Equatable {
         self.exactSums = exactSums
     }
 
-    /// An observable from stored means and, if the file has them, standard errors: an
-    /// output of a file without exact sums. Throws unless they fit `shape`.
+    /// An observable from stored means and, if the file has them, standard errors.
+    ///
+    /// An output of a file without exact sums. Throws unless they fit `shape`.
     public init(name: String, shape: [Int], isComplex: Bool, means: [Double], standardErrors: [Double]?) throws {
         self.name = name
         self.shape = shape
@@ -97,10 +98,11 @@ package struct OutputAccumulator: Sendable, Equatable {
         }
     }
 
-    /// Whether the exact sums alone show every mean finite, without computing the means:
-    /// no sum received an infinity or a NaN, and no sum's window reaches the top bins
-    /// (below bin 64 a sum is under 2^1000, so its mean over a positive `norm_factor`
-    /// is finite). False says nothing: compute the means to know.
+    /// Whether the exact sums alone show every mean finite, without computing the means.
+    ///
+    /// True when no sum received an infinity or a NaN, and no sum's window reaches the top bins
+    /// (below bin 64 a sum is under 2^1000, so its mean over a positive `norm_factor` is finite).
+    /// False says nothing: compute the means to know.
     package var meansAreCertainlyFinite: Bool {
         if let rounded { return rounded.mean.allSatisfy(\.isFinite) }
         return exactSums.withUnsafeBufferPointer { sums in
@@ -174,17 +176,18 @@ public struct SimulationData: Sendable, Equatable {
     package var observables: [OutputAccumulator]
     /// The log of the run(s), stored as the `log` attribute of the HDF5 file.
     public var log: String
-    /// The job that produced the data (``Simulation/jobRecord``: JSON with every default
-    /// filled in, seeds aside), the HDF5 file's `job` attribute; `nil` when unknown (a
-    /// file written by QC Lab). Data of different jobs are never added together.
+    /// The job that produced the data, or `nil` when unknown (a file written by QC Lab).
+    ///
+    /// It is ``Simulation/jobRecord`` (JSON with every default filled in, seeds aside), the HDF5
+    /// file's `job` attribute. Data of different jobs are never added together.
     public var job: String?
     /// Why the data has no error bars, if it has none (a part came from a file without
     /// them, say); ``standardError(_:)`` is then `nil`.
     public var errorBarsUnavailable: String?
-    /// Why the data is not the exact result of its trajectories, if it is not: it holds or
-    /// was combined with outputs of a file written without exact sums, whose means were
-    /// combined in floating point (see ``RoundedMoments``). Such data is saved without
-    /// exact sums.
+    /// Why the data is not the exact result of its trajectories, if it is not.
+    ///
+    /// It holds or was combined with outputs of a file written without exact sums, whose means were
+    /// combined in floating point (see ``RoundedMoments``). Such data is saved without exact sums.
     public var notExact: String?
 
     /// ``notExact`` of data read from a file without exact sums.
@@ -222,8 +225,9 @@ public struct SimulationData: Sendable, Equatable {
     /// the data has no such output.
     public func shape(of name: String) -> [Int]? { observable(name)?.shape }
 
-    /// The trajectory average of output `name` (QC Lab's `data_dict[name]`), flat in
-    /// row-major order, real and imaginary parts interleaved for complex outputs. Shaped:
+    /// The trajectory average of output `name` (QC Lab's `data_dict[name]`), flat.
+    ///
+    /// In row-major order, real and imaginary parts interleaved for complex outputs. Shaped:
     /// ``dm_db``, ``matrices(_:standardErrors:)``, ``vectors(_:standardErrors:)``.
     public func mean(_ name: String) -> [Double]? {
         guard let o = observable(name), normFactor > 0 else { return nil }
@@ -248,10 +252,11 @@ public struct SimulationData: Sendable, Equatable {
         return means
     }
 
-    /// The standard error of the mean of output `name`, per element (real and imaginary
-    /// parts apart), from the spread of the independent samples; zero with one sample or
-    /// a spread below what the exact sums resolve. `nil` when the data has no error bars
-    /// (``errorBarsUnavailable``).
+    /// The standard error of the mean of output `name`, per element.
+    ///
+    /// Real and imaginary parts are apart. It comes from the spread of the independent samples;
+    /// zero with one sample or a spread below what the exact sums resolve. `nil` when the data has
+    /// no error bars (``errorBarsUnavailable``).
     public func standardError(_ name: String) -> [Double]? {
         guard errorBarsUnavailable == nil, let o = observable(name), normFactor > 0 else { return nil }
         return o.moments(normFactor: normFactor, samples: sampleCount, standardErrors: true).sem
@@ -263,10 +268,12 @@ public struct SimulationData: Sendable, Equatable {
     /// The collect times (mean of `t`).
     public var times: [Double] { mean("t") ?? [] }
 
-    /// Adds `other` to this data, QC Lab's `add_data`: seeds are appended, sums added
-    /// exactly (so the result does not depend on the order of additions). Throws when
-    /// they come from different jobs (naming the difference, before any difference of shape
-    /// it causes) or both hold outputs that do not match in name, shape or type.
+    /// Adds `other` to this data, QC Lab's `add_data`.
+    ///
+    /// Seeds are appended, sums added exactly (so the result does not depend on the order of
+    /// additions). Throws when they come from different jobs (naming the difference, before any
+    /// difference of shape it causes) or both hold outputs that do not match in name, shape or
+    /// type.
     public mutating func add(_ other: SimulationData) throws {
         try add(other, describedAs: "the data added")
     }
@@ -349,14 +356,15 @@ public struct SimulationData: Sendable, Equatable {
 }
 
 extension OutputAccumulator {
-    /// Records one collect point of `elements` elements: element `e`'s per-row values are
-    /// the `count` rows `rows[e * count ..< (e + 1) * count]`, reduced into flat slot
-    /// `slot + e * stride` of this output (for complex outputs, `2 * element` holds the real
-    /// part and `2 * element + 1` the imaginary part, so their stride is 2). Rows are
-    /// grouped into independent samples of `branches` consecutive rows. This is the one
-    /// place where per-row values become the output's sums: each sample's value (its rows
-    /// added in order) and its square are deposited into exact sums, so the result does
-    /// not depend on how samples are grouped into batches.
+    /// Records one collect point of `elements` elements.
+    ///
+    /// Element `e`'s per-row values are the `count` rows `rows[e * count ..< (e + 1) * count]`,
+    /// reduced into flat slot `slot + e * stride` of this output (for complex outputs,
+    /// `2 * element` holds the real part and `2 * element + 1` the imaginary part, so their stride
+    /// is 2). Rows are grouped into independent samples of `branches` consecutive rows. This is the
+    /// one place where per-row values become the output's sums: each sample's value (its rows added
+    /// in order) and its square are deposited into exact sums, so the result does not depend on how
+    /// samples are grouped into batches.
     package mutating func record(
         slot: Int, stride: Int, elements: Int, rows: UnsafeBufferPointer<Double>, count: Int, branches: Int
     ) {
@@ -393,11 +401,12 @@ package struct RoundedMoments: Sendable, Equatable {
         self.sem = sem
     }
 
-    /// The moments of two parts' rows together, in floating point: part `a` (`rowsA` rows
-    /// in `samplesA` samples) first, then `b`, always in that order. The means are weighted
-    /// by rows; the standard errors by the pooled spread of the samples (Chan, Golub and
-    /// LeVeque's pairwise update: each part's sum of squared deviations, plus that of its
-    /// mean from the other's). `nil` standard errors in either part give `nil`.
+    /// The moments of two parts' rows together, in floating point.
+    ///
+    /// Part `a` (`rowsA` rows in `samplesA` samples) comes first, then `b`, always in that order.
+    /// The means are weighted by rows; the standard errors by the pooled spread of the samples
+    /// (Chan, Golub and LeVeque's pairwise update: each part's sum of squared deviations, plus that
+    /// of its mean from the other's). `nil` standard errors in either part give `nil`.
     static func combining(
         _ a: RoundedMoments, rows rowsA: Int, samples samplesA: Int,
         _ b: RoundedMoments, rows rowsB: Int, samples samplesB: Int

@@ -2,10 +2,11 @@ import Foundation
 
 /// Where a run will differ from what its settings and initial state say, in words.
 extension Simulation {
-    /// One sentence for each way the run differs from what was asked: `tmax` or
-    /// `dt_collect` rounded to the time grid (as QC Lab rounds them), a `dt_update` larger
-    /// than `tmax`, an initial wavefunction that is not normalized (used as given, as in
-    /// QC Lab). The drivers put them in the run's log; `qclab run` also prints them.
+    /// One sentence for each way the run differs from what was asked.
+    ///
+    /// Such as `tmax` or `dt_collect` rounded to the time grid (as QC Lab rounds them), a
+    /// `dt_update` larger than `tmax`, an initial wavefunction that is not normalized (used as
+    /// given, as in QC Lab). The drivers put them in the run's log; `qclab run` also prints them.
     public var warnings: [String] {
         var warnings: [String] = []
         let grid = timeGrid

@@ -74,9 +74,11 @@ public struct Simulation: Sendable {
         Double(allOutputs.reduce(0) { $0 + $1.elementCount * ($1.isComplex ? 2 : 1) })
     }
 
-    /// The least an output file of this run can take on disk: the means and standard
-    /// errors of its outputs and `trajectories` seeds, without HDF5's own overhead or the
-    /// (compressed) exact sums. A lower bound, so that a check against it refuses nothing that fits.
+    /// The least an output file of this run can take on disk.
+    ///
+    /// It counts the means and standard errors of its outputs and `trajectories` seeds, without
+    /// HDF5's own overhead or the (compressed) exact sums. A lower bound, so that a check against
+    /// it refuses nothing that fits.
     package func estimatedOutputBytes(trajectories: Int) -> Double {
         let counts = TimeGrid.counts(settings)
         let collectPoints = Double(counts.totalSteps / Swift.max(counts.stepsPerCollect, 1) + 1)

@@ -20,12 +20,14 @@ package struct OutputTarget: Sendable {
     package let folder: String
     package let fileName: String
 
-    /// Checks `path` as an output. `protected` are inputs it must not be, each with its
-    /// role in messages (`("job file", "job.json")`); `kind` names the file in messages
-    /// (`output path 'o.h5' is a folder`, `checkpoint path 'ck' is a symbolic link, ...`).
-    /// With `probingName` false only the temporary name is created and removed, not the
-    /// path itself: for a file that must never exist other than whole (a checkpoint, whose
-    /// empty probe a SIGKILL at that moment would leave behind, as a damaged checkpoint).
+    /// Checks `path` as an output.
+    ///
+    /// `protected` are inputs it must not be, each with its role in messages
+    /// (`("job file", "job.json")`); `kind` names the file in messages
+    /// (`output path 'o.h5' is a folder`, `checkpoint path 'ck' is a symbolic link, ...`). With
+    /// `probingName` false only the temporary name is created and removed, not the path itself: for
+    /// a file that must never exist other than whole (a checkpoint, whose empty probe a SIGKILL at
+    /// that moment would leave behind, as a damaged checkpoint).
     package init(
         path: String, protecting protected: [(role: String, path: String)] = [], kind: String = "output",
         probingName: Bool = true
@@ -134,9 +136,11 @@ package struct OutputTarget: Sendable {
         return (folder.hasSuffix("/") ? folder : folder + "/") + ".\(stem).tmp-\(getpid())-\(random)"
     }
 
-    /// Writes the output: `body` fills a temporary file (given its path), which is flushed
-    /// to disk and renamed over the target; on any failure, or a terminating signal, the
-    /// temporary file is removed. The target is checked again just before the rename.
+    /// Writes the output atomically through a temporary file.
+    ///
+    /// `body` fills a temporary file (given its path), which is flushed to disk and renamed over
+    /// the target; on any failure, or a terminating signal, the temporary file is removed. The
+    /// target is checked again just before the rename.
     package func write(_ body: (String) throws -> Void) throws {
         let temporary = temporaryPath()
         try Self.guardedWhileExisting(temporary) {
@@ -183,9 +187,10 @@ package struct OutputTarget: Sendable {
         }
     }
 
-    /// Removes the temporary files beside `path` that writes killed half-way left behind
-    /// (SIGKILL cannot be caught; other signals remove their own): those named
-    /// `.NAME.tmp-PID-…` whose writing process is gone. A live writer's file is left alone.
+    /// Removes the temporary files beside `path` that writes killed half-way left behind.
+    ///
+    /// SIGKILL cannot be caught; other signals remove their own. Those named `.NAME.tmp-PID-…`
+    /// whose writing process is gone are removed; a live writer's file is left alone.
     package static func removeStaleTemporaries(of path: String) {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."

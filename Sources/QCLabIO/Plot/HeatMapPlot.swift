@@ -2,9 +2,11 @@ import QCLabCore
 import QCLabSystem
 import Foundation
 
-/// An SVG heat map of many series against time: one row per series (a lattice site, a
-/// state, a coordinate), time along the horizontal axis, the value as colour (viridis, with
-/// a colour bar). What `qclab plot` draws for more than ten states, where lines tangle.
+/// An SVG heat map of many series against time.
+///
+/// One row per series (a lattice site, a state, a coordinate), time along the horizontal axis, the
+/// value as colour (viridis, with a colour bar). What `qclab plot` draws for more than ten states,
+/// where lines tangle.
 ///
 /// Pure string building, no I/O. Cells are `<rect class="cell">`; neighbouring cells of a
 /// row whose colours quantize to the same of 64 levels are drawn as one rectangle, so that

@@ -47,10 +47,11 @@ package struct TimeSeriesPlot: Sendable {
         self.subtitle = subtitle
     }
 
-    /// The plot of `quantity` in `data`: its mean, with bands from its standard error when
-    /// that is not zero throughout (QC Lab's files hold no error bars, and then there are
-    /// no bands). The default title names the quantity, model and algorithm (from the
-    /// data's log); the subtitle gives the sample count and the bands' meaning.
+    /// The plot of `quantity` in `data`: its mean, with bands from its standard error.
+    ///
+    /// There are bands only when the standard error is not zero throughout (QC Lab's files hold no
+    /// error bars, and then there are no bands). The default title names the quantity, model and
+    /// algorithm (from the data's log); the subtitle gives the sample count and the bands' meaning.
     package init(data: SimulationData, quantity: PlotQuantity = .populations, title: String? = nil) throws {
         let series = try PlotSeries(data: data, quantity: quantity)
         self.init(

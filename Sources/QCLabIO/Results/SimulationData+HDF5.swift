@@ -323,10 +323,11 @@ extension SimulationData {
                 ? try file.readStringAttribute("not_exact") ?? SimulationData.writtenWithoutExactSums : nil)
     }
 
-    /// The outputs of a file written without exact sums, as rounded means and standard
-    /// errors (``RoundedMoments``), with its number of samples. In a checked file every
-    /// output but `t` must have its standard errors, of its own shape and type, and the
-    /// samples must divide the trajectories; anything else is damage.
+    /// The outputs of a file written without exact sums, with its number of samples.
+    ///
+    /// They are rounded means and standard errors (``RoundedMoments``). In a checked file every
+    /// output but `t` must have its standard errors, of its own shape and type, and the samples
+    /// must divide the trajectories; anything else is damage.
     private static func readRounded(
         _ file: HDF5File, outputs: [String], names: Set<String>, samples stored: [Int64],
         normFactor: Int, checked: Bool
@@ -420,11 +421,12 @@ private enum HDF5Library {
         return try body()
     }
 
-    /// Done once, before any other HDF5 call. HDF5 closes what is still open at exit
-    /// (an `atexit` handler); a file whose close failed (a full disk) is still open, and
-    /// closing it again at exit dereferences freed state and segfaults after our error
-    /// message (HDF5 1.10). `H5dont_atexit` must precede the library's initialisation;
-    /// the operating system releases the process's files at exit instead.
+    /// Done once, before any other HDF5 call.
+    ///
+    /// HDF5 closes what is still open at exit (an `atexit` handler); a file whose close failed (a
+    /// full disk) is still open, and closing it again at exit dereferences freed state and
+    /// segfaults after our error message (HDF5 1.10). `H5dont_atexit` must precede the library's
+    /// initialisation; the operating system releases the process's files at exit instead.
     private static let prepared: Void = {
         _ = H5dont_atexit()
         _ = H5Eset_auto2(qclab_h5e_default(), nil, nil)
@@ -703,11 +705,12 @@ private struct HDF5File {
         return (result.shape, result.values.0, result.values.1)
     }
 
-    /// Throws unless every dataset's declared size is believable, before anything is read:
-    /// a dataset stored as is (no compression filter) cannot declare more bytes than the
-    /// whole file has, and all of them together must fit in the memory available. A file
-    /// of a few KB that declares 10^11 elements is refused here, instead of ending the
-    /// process in a failed allocation.
+    /// Throws unless every dataset's declared size is believable, before anything is read.
+    ///
+    /// A dataset stored as is (no compression filter) cannot declare more bytes than the whole file
+    /// has, and all of them together must fit in the memory available. A file of a few KB that
+    /// declares 10^11 elements is refused here, instead of ending the process in a failed
+    /// allocation.
     func checkDeclaredSizes(of names: [String]) throws {
         let fileBytes = (try? Syscalls.status(reportedPath)).map { Double($0.st_size) } ?? .infinity
         var memoryBytes = 0.0
@@ -806,11 +809,12 @@ private struct HDF5File {
         return values
     }
 
-    /// Whether `type` is a number type that h5py and NumPy write: an IEEE float32 or
-    /// float64 (either byte order), or an integer of 1, 2, 4 or 8 bytes using all its bits.
-    /// Anything else is refused before HDF5 converts it: HDF5 1.10 trusts a damaged float
-    /// description (its bit positions) and copies out of bounds converting it (found by
-    /// FuzzHDF5Reader).
+    /// Whether `type` is a number type that h5py and NumPy write.
+    ///
+    /// That is an IEEE float32 or float64 (either byte order), or an integer of 1, 2, 4 or 8 bytes
+    /// using all its bits. Anything else is refused before HDF5 converts it: HDF5 1.10 trusts a
+    /// damaged float description (its bit positions) and copies out of bounds converting it (found
+    /// by FuzzHDF5Reader).
     static func isStandardNumber(_ type: hid_t) -> Bool {
         switch H5Tget_class(type) {
         case H5T_FLOAT:
@@ -824,10 +828,11 @@ private struct HDF5File {
         }
     }
 
-    /// Whether `type` is h5py's complex compound as NumPy lays it out: members `r` at
-    /// offset 0 and `i` right after it, both the same standard float, nothing else. A
-    /// damaged compound (members past its end) makes HDF5 1.10 convert out of bounds
-    /// (found by FuzzHDF5Reader), so nothing looser is read.
+    /// Whether `type` is h5py's complex compound as NumPy lays it out.
+    ///
+    /// Members `r` at offset 0 and `i` right after it, both the same standard float, nothing else.
+    /// A damaged compound (members past its end) makes HDF5 1.10 convert out of bounds (found by
+    /// FuzzHDF5Reader), so nothing looser is read.
     static func isComplexPair(_ type: hid_t) -> Bool {
         guard H5Tget_nmembers(type) == 2 else { return false }
         var members: [(name: String, offset: Int, size: Int)] = []

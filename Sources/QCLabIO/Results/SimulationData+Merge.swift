@@ -16,11 +16,12 @@ package struct JobComparison: Sendable, Equatable {
 }
 
 extension SimulationData {
-    /// Merges the results of separate runs of one job (a SLURM array, say) into one, as
-    /// `qclab merge` does: the exact sums of samples and of their squares are added, so
-    /// parts merge into the same bits as one run of all their seeds (error bars included);
-    /// seeds are concatenated in the order given, and the logs under a heading naming each
-    /// part. A part without error bars (a file written by QC Lab) leaves the result without
+    /// Merges the results of separate runs of one job into one, as `qclab merge` does.
+    ///
+    /// The runs may be a SLURM array, say. The exact sums of samples and of their squares are
+    /// added, so parts merge into the same bits as one run of all their seeds (error bars
+    /// included); seeds are concatenated in the order given, and the logs under a heading naming
+    /// each part. A part without error bars (a file written by QC Lab) leaves the result without
     /// error bars, saying why.
     ///
     /// Refused, with ``QCLabError/incompatibleData(_:)`` naming the parts involved: no
@@ -46,11 +47,12 @@ extension SimulationData {
         return try merger.finish(note: note)
     }
 
-    /// Loads each HDF5 file (as ``load(contentsOf:)``) and merges them as
-    /// ``merging(_:comparison:note:)`` does, naming each part by its path; `note` also
-    /// tells of each file read unchecked. Parts are read and added one at a time (the
-    /// first is kept to check the others against), not all read first: a merge of a
-    /// thousand array tasks does not hold a thousand parts in memory.
+    /// Loads each HDF5 file (as ``load(contentsOf:)``) and merges them.
+    ///
+    /// They merge as ``merging(_:comparison:note:)`` does, naming each part by its path; `note`
+    /// also tells of each file read unchecked. Parts are read and added one at a time (the first is
+    /// kept to check the others against), not all read first: a merge of a thousand array tasks
+    /// does not hold a thousand parts in memory.
     package static func merging(
         files: [String], comparison: JobComparison = JobComparison(),
         note: (String) -> Void = { _ in }

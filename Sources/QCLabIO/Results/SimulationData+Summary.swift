@@ -50,10 +50,11 @@ extension SimulationData {
 }
 
 extension SimulationData {
-    /// The job recorded with the data (``Simulation/jobRecord``), as rows of `qclab info`:
-    /// the model with its `init_classical` and constants, the algorithm with its settings,
-    /// the simulation settings and `wf_db`; one row saying so when no job is recorded (a
-    /// file written by QC Lab). Long lists continue on rows without a label.
+    /// The job recorded with the data (``Simulation/jobRecord``), as rows of `qclab info`.
+    ///
+    /// The model with its `init_classical` and constants, the algorithm with its settings, the
+    /// simulation settings and `wf_db`; one row saying so when no job is recorded (a file written
+    /// by QC Lab). Long lists continue on rows without a label.
     func jobRows() -> [(String, String)] {
         guard let job else { return [("job", "not recorded (a file written by QC Lab, say)")] }
         guard case let .object(record)? = try? StrictJSON.parse(Array(job.utf8)) else {

@@ -35,9 +35,10 @@ public struct Checkpointing: Sendable {
         self.interval = interval
     }
 
-    /// The format written: 3, whose exact sums are varints (``SimulationData``'s binary
-    /// version 4). Format 2 (the sums at 8 bytes each) is still read; 1 had no checksum
-    /// and is refused, as written by an older qclab.
+    /// The format written: 3, whose exact sums are varints (``SimulationData``'s binary version 4).
+    ///
+    /// Format 2 (the sums at 8 bytes each) is still read; 1 had no checksum and is refused, as
+    /// written by an older qclab.
     public static let formatVersion: UInt16 = 3
     /// The older format still read: the same fields, the sums at 8 bytes each.
     static let readableFormatVersions: [UInt16] = [2, 3]

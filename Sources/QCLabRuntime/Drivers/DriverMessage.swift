@@ -2,8 +2,9 @@ import QCLabCore
 import QCLabSystem
 import QCLabIO
 
-/// A message between the processes of a parallel driver: forked workers and their parent,
-/// MPI ranks and rank 0. One codec for both drivers.
+/// A message between the processes of a parallel driver, with one codec for both drivers.
+///
+/// The processes are forked workers and their parent, or MPI ranks and rank 0.
 ///
 /// Layout: a kind byte, the batch index as a little-endian Int64, then the payload. On a
 /// byte stream (a worker's socket) each message is framed by its length, a little-endian

@@ -188,9 +188,11 @@ private func affinityCoreCount() -> Int? {
 
 // MARK: - Parent side
 
-/// The forked workers, seen from the parent. They talk in ``DriverMessage``s, framed on
-/// their sockets: the parent sends `assign` (a batch) or `stop` (send your fold and
-/// exit); a worker sends `done`, `failure`, `progress` and, last, `result`.
+/// The forked workers, seen from the parent.
+///
+/// They talk in ``DriverMessage``s, framed on their sockets: the parent sends `assign` (a batch) or
+/// `stop` (send your fold and exit); a worker sends `done`, `failure`, `progress` and, last,
+/// `result`.
 private struct WorkerPool {
     /// One worker process and what it is doing.
     struct Worker {
@@ -447,9 +449,11 @@ private struct WorkerPool {
         }
     }
 
-    /// Why worker `index` stopped talking: reaps it (killing it if it lingers) and
-    /// describes how it ended. The socket error in `detail` (a reset connection, say)
-    /// is only mentioned when the process itself ended cleanly.
+    /// Why worker `index` stopped talking.
+    ///
+    /// It reaps the worker (killing it if it lingers) and describes how it ended. The socket error
+    /// in `detail` (a reset connection, say) is only mentioned when the process itself ended
+    /// cleanly.
     mutating func death(of index: Int, detail: String?) -> String {
         let status = workers[index].process.reap(graceSeconds: 2) ?? "ended"
         guard status == "exited with status 0" else { return status }

@@ -74,9 +74,11 @@ package struct ParallelRun {
         TestPause.at("checkpoint-\(checkpointsWritten)")
     }
 
-    /// Ends the run if SIGTERM or SIGINT asked it to stop (``StopRequest``) and batches are
-    /// still missing: writes a last checkpoint holding every batch done so far (if the run
-    /// has a checkpoint), then throws ``RunStopped``. Drivers call it between batches.
+    /// Ends the run if a signal asked it to stop and batches are still missing.
+    ///
+    /// The signal is SIGTERM or SIGINT (``StopRequest``). It writes a last checkpoint holding every
+    /// batch done so far (if the run has a checkpoint), then throws ``RunStopped``. Drivers call it
+    /// between batches.
     package func stopIfAsked() throws {
         if let stopped = try stopping() { throw stopped }
     }
@@ -124,9 +126,10 @@ package struct ParallelRun {
     /// Adds a line to the run's log at `level`.
     package mutating func note(_ message: String, level: Logger.Level) { log.line(message, level: level) }
 
-    /// Adds a line about batch `index` (that it starts) to the run's log. A checkpoint
-    /// keeps it only once the batch is done, so that a resumed run, which runs the batch
-    /// again, logs it once.
+    /// Adds a line about batch `index` (that it starts) to the run's log.
+    ///
+    /// A checkpoint keeps it only once the batch is done, so that a resumed run, which runs the
+    /// batch again, logs it once.
     package mutating func note(_ message: String, forBatch index: Int, level: Logger.Level = .info) {
         log.line(message, level: level, batch: index)
     }
@@ -177,6 +180,7 @@ package struct ParallelRun {
     }
 
     /// Adds the running sum to the starting data, seeds in plan order, and closes the log.
+    ///
     /// Throws if a batch is missing: a partial result is never returned as whole.
     package mutating func finish() throws -> SimulationData {
         if let missing = missingBatches.first {

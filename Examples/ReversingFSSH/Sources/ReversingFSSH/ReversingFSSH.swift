@@ -2,12 +2,12 @@ import QCLab
 
 // The test target compiles this file too (Tests/QCLabTests/ReversingFSSH.swift is a
 // symlink to it), so the example and its tests run one and the same algorithm.
-/// Stochastic fewest-switches surface hopping that reverses the momentum along the
-/// rescaling direction when a hop is frustrated (QC Lab's "modify FSSH" tutorial; Jasper &
-/// Truhlar, Chem. Phys. Lett. 369, 60 (2003)), built from the library's blocks: the
-/// ``AdiabaticFrame``, ``ClassicalRK4``, ``LegacyRandomStreams`` and the library's time
-/// loop, which collects QC Lab's FSSH outputs. With `reverseFrustratedHops == false` it is
-/// QC Lab's FSSH.
+/// Stochastic FSSH that reverses the momentum when a hop is frustrated.
+///
+/// The momentum is reversed along the rescaling direction (QC Lab's "modify FSSH" tutorial; Jasper
+/// & Truhlar, Chem. Phys. Lett. 369, 60 (2003)). It is built from the library's blocks: the
+/// ``AdiabaticFrame``, ``ClassicalRK4``, ``LegacyRandomStreams`` and the library's time loop, which
+/// collects QC Lab's FSSH outputs. With `reverseFrustratedHops == false` it is QC Lab's FSSH.
 public struct ReversingFSSH: Algorithm {
     public var reverseFrustratedHops = true
     public var gaugeFixing = FewestSwitchesSurfaceHopping.GaugeFixing.signOverlap

@@ -102,10 +102,12 @@ public struct ThreeStateCrossing: Model, JobRecordable {
         return [sum]
     }
 
-    /// A hop to a surface `energyGap` higher takes that energy from the momentum along
-    /// `direction`: QC Lab's `hop_free` (``FreeParticleHop``), `nil` (frustrated) when there
-    /// is not enough kinetic energy. Without this method the model would get the default,
-    /// QC Lab's numerical hop, which finds the same shift by a grid search.
+    /// Takes a hop's energy from the momentum along `direction`.
+    ///
+    /// A hop to a surface `energyGap` higher takes that energy from the momentum along `direction`:
+    /// QC Lab's `hop_free` (``FreeParticleHop``), `nil` (frustrated) when there is not enough
+    /// kinetic energy. Without this method the model would get the default, QC Lab's numerical hop,
+    /// which finds the same shift by a grid search.
     public func hopShift(z: [Complex<Double>], direction d: [Complex<Double>], energyGap: Double) -> [Complex<Double>]?
     {
         FreeParticleHop(weight: classicalCoordinateWeight).shift(z: z, direction: d, energyGap: energyGap)
