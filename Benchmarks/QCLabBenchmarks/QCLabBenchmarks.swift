@@ -18,6 +18,9 @@
 import Benchmark
 import Foundation
 import QCLab
+// The kernels measured below (batches, eigensolver, step plans) are the library's
+// System Programming Interface for the benchmarks, not its public API.
+@_spi(Benchmarks) import QCLabCore
 
 // MARK: Workloads
 
@@ -44,8 +47,10 @@ let workloads: [(name: String, job: Job)] = {
         }
         // JSONSerialization loses the key order; take it from the text.
         let text = String(decoding: bytes, as: UTF8.self)
-        let names = all.keys.sorted { (text.range(of: "\"\($0)\"")?.lowerBound ?? text.endIndex)
-                                      < (text.range(of: "\"\($1)\"")?.lowerBound ?? text.endIndex) }
+        let names = all.keys.sorted {
+            (text.range(of: "\"\($0)\"")?.lowerBound ?? text.endIndex)
+                < (text.range(of: "\"\($1)\"")?.lowerBound ?? text.endIndex)
+        }
         return try names.map { name in
             let json = try JSONSerialization.data(withJSONObject: all[name]!)
             return (name, try Job(json: json))
@@ -65,6 +70,11 @@ func workload(_ name: String) -> Job {
 /// The first `batch_size` seeds of a workload: its first batch.
 func firstBatchSeeds(_ job: Job) -> [Int] {
     Array(0..<min(job.simulation.settings.batchSize, job.simulation.settings.numTrajs))
+}
+
+/// A built-in model by its QC Lab name and constants (the job file's route).
+func builtInModel(_ name: String, _ constants: [String: ParameterValue]) throws -> any Model {
+    try ModelRegistry.make(name: name, constants: constants)
 }
 
 // MARK: State for the kernels
@@ -93,10 +103,13 @@ struct EigenState {
         self.method = method
         let n = model.numQuantumStates
         let psi = (0..<n).map { $0 == 0 ? Complex(1) : Complex<Double>.zero }
-        let grid = TimeGrid(SimulationSettings(tmax: Double(steps) * dt, dtUpdate: dt, dtCollect: dt,
-                                               numTrajs: batch, batchSize: batch))
-        var run = try SurfaceHoppingBatch(algorithm: FewestSwitchesSurfaceHopping(), model: model, grid: grid,
-                                          seeds: Array(0..<batch), initialWavefunction: psi)
+        let grid = TimeGrid(
+            SimulationSettings(
+                tmax: Double(steps) * dt, dtUpdate: dt, dtCollect: dt,
+                numTrajs: batch, batchSize: batch))
+        var run = try SurfaceHoppingBatch(
+            algorithm: FewestSwitchesSurfaceHopping(), model: model, grid: grid,
+            seeds: Array(0..<batch), initialWavefunction: psi)
         var sequence = [run.hamiltonian]
         for _ in 1..<steps {
             try run.step(dt: dt)
@@ -104,8 +117,9 @@ struct EigenState {
         }
         hamiltonians = sequence
         (self.n, self.batch, isReal) = (n, batch, model.hamiltonianIsReal)
-        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal,
-                                       strategy: method ?? .fastest(states: n, isReal: isReal))
+        solver = try BatchEigensolver(
+            states: n, batchSize: batch, isReal: isReal,
+            strategy: method ?? .fastest(states: n, isReal: isReal))
         eigenvalues = [Double](repeating: 0, count: n * batch)
         eigenvectors = ComplexBatch(components: n * n, batchSize: batch)
         try solver.diagonalize(hamiltonians[0], eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
@@ -120,8 +134,9 @@ struct EigenState {
 
     /// A fresh solver (no previous solution: the first step's path, LAPACK for n > 2).
     mutating func resetSolver() throws {
-        solver = try BatchEigensolver(states: n, batchSize: batch, isReal: isReal,
-                                       strategy: method ?? .fastest(states: n, isReal: isReal))
+        solver = try BatchEigensolver(
+            states: n, batchSize: batch, isReal: isReal,
+            strategy: method ?? .fastest(states: n, isReal: isReal))
     }
 }
 
@@ -161,9 +176,12 @@ struct ClassicalStepState {
     let wavefunction: ComplexBatch
     var hamiltonian: ComplexBatch
 
-    init(model: any FusedClassicalDynamics, batch: Int, dt: Double) {
+    init(model: any Model, batch: Int, dt: Double) {
+        guard let fused = model as? any FusedClassicalDynamics else {
+            fatalError("\(model.modelName) has no fused classical step")
+        }
         let forces = ForceState(model: model, batch: batch)
-        step = model.fusedClassicalStep(dt: dt, batchSize: batch)
+        step = fused.fusedClassicalStep(dt: dt, batchSize: batch)
         z = forces.z
         wavefunction = forces.wavefunction
         let n = model.numQuantumStates
@@ -207,13 +225,15 @@ let kernelMetrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .mallocBy
 let runMetrics: [BenchmarkMetric] = [.wallClock, .cpuTotal, .mallocCountTotal, .peakMemoryResident]
 
 func kernelConfiguration(_ scaling: BenchmarkScalingFactor = .one) -> Benchmark.Configuration {
-    .init(metrics: kernelMetrics, timeUnits: .microseconds, warmupIterations: 3, scalingFactor: scaling,
-          maxDuration: .seconds(2), maxIterations: 10_000)
+    .init(
+        metrics: kernelMetrics, timeUnits: .microseconds, warmupIterations: 3, scalingFactor: scaling,
+        maxDuration: .seconds(2), maxIterations: 10_000)
 }
 
 func runConfiguration() -> Benchmark.Configuration {
-    .init(metrics: runMetrics, timeUnits: .milliseconds, warmupIterations: 1, scalingFactor: .one,
-          maxDuration: .seconds(20), maxIterations: 5)
+    .init(
+        metrics: runMetrics, timeUnits: .milliseconds, warmupIterations: 1, scalingFactor: .one,
+        maxDuration: .seconds(20), maxIterations: 5)
 }
 
 // MARK: Benchmarks
@@ -231,24 +251,31 @@ let benchmarks: @Sendable () -> Void = {
 
     // Batched diagonalization, one solver call per batch (divide by the batch size for
     // the time per matrix), on the Hamiltonians of consecutive steps.
-    let eigenCases: [(String, @Sendable () -> any Model, Int, BenchmarkScalingFactor)] = [
-        ("50x50 real (HolsteinLattice N=50, batch 25)", { HolsteinLattice(N: 50) }, 25, .one),
-        ("7x7 real (FMOComplex N=200, batch 50)", { FMOComplex(N: 200) }, 50, .one),
-        ("2x2 real (SpinBoson A=100, batch 250)", { SpinBoson(A: 100) }, 250, .kilo),
-        ("10x10 complex (HolsteinLatticeReciprocalSpace N=10, batch 25)",
-         { HolsteinLatticeReciprocalSpace(N: 10) }, 25, .one),
+    let eigenCases: [(String, @Sendable () throws -> any Model, Int, BenchmarkScalingFactor)] = [
+        (
+            "50x50 real (HolsteinLattice N=50, batch 25)", { try builtInModel("HolsteinLattice", ["N": .number(50)]) },
+            25, .one
+        ),
+        ("7x7 real (FMOComplex N=200, batch 50)", { try builtInModel("FMOComplex", ["N": .number(200)]) }, 50, .one),
+        ("2x2 real (SpinBoson A=100, batch 250)", { try builtInModel("SpinBoson", ["A": .number(100)]) }, 250, .kilo),
+        (
+            "10x10 complex (HolsteinLatticeReciprocalSpace N=10, batch 25)",
+            { try builtInModel("HolsteinLatticeReciprocalSpace", ["N": .number(10)]) }, 25, .one
+        ),
     ]
     for (name, makeModel, batch, scaling) in eigenCases {
         let box = Box<EigenState>()
         let setup: @Sendable () async throws -> Void = {
-            if box.state == nil { box.state = try EigenState(model: makeModel(), batch: batch, dt: 0.01) }
+            if box.state == nil { box.state = try EigenState(model: try makeModel(), batch: batch, dt: 0.01) }
         }
         Benchmark("Eigen \(name)", configuration: kernelConfiguration(scaling)) { benchmark in
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations { try box.state!.run() }
             benchmark.stopMeasurement()
             blackHole(box.state!.eigenvalues[0])
-        } setup: { try await setup() }
+        } setup: {
+            try await setup()
+        }
         guard !name.hasPrefix("2x2") else { continue }
         // The first step's call: a fresh solver, so no previous solution to start from.
         Benchmark("Eigen \(name), cold", configuration: kernelConfiguration(scaling)) { benchmark in
@@ -257,7 +284,9 @@ let benchmarks: @Sendable () -> Void = {
             try box.state!.run()
             benchmark.stopMeasurement()
             blackHole(box.state!.eigenvalues[0])
-        } setup: { try await setup() }
+        } setup: {
+            try await setup()
+        }
     }
 
     // Every eigensolver method on the same real Hamiltonians (the Holstein lattice's, N
@@ -271,15 +300,18 @@ let benchmarks: @Sendable () -> Void = {
             for method in methods {
                 let box = Box<EigenState>()
                 let scaling: BenchmarkScalingFactor = n <= 8 ? .kilo : .one
-                Benchmark("Eigen method \(method) n=\(n) B=\(batch)", configuration: kernelConfiguration(scaling)) { benchmark in
+                Benchmark("Eigen method \(method) n=\(n) B=\(batch)", configuration: kernelConfiguration(scaling)) {
+                    benchmark in
                     benchmark.startMeasurement()
                     for _ in benchmark.scaledIterations { try box.state!.run() }
                     benchmark.stopMeasurement()
                     blackHole(box.state!.eigenvalues[0])
                 } setup: {
                     if box.state == nil {
-                        box.state = try EigenState(model: HolsteinLattice(N: n), batch: batch, dt: 0.01, steps: 4,
-                                                   method: method)
+                        box.state = try EigenState(
+                            model: try builtInModel("HolsteinLattice", ["N": .number(Double(n))]),
+                            batch: batch, dt: 0.01, steps: 4,
+                            method: method)
                     }
                 }
             }
@@ -287,10 +319,13 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // Force evaluation: quantum-classical plus classical force, as one RK4 stage needs.
-    let forceCases: [(String, @Sendable () -> any Model, Int)] = [
-        ("Force SpinBoson A=100 (batch 250)", { SpinBoson(A: 100) }, 250),
-        ("Force FMOComplex N=200 (batch 50)", { FMOComplex(N: 200) }, 50),
-        ("Force TullyProblemOne (batch 500)", { TullyProblemOne(initPosition: -5) }, 500),
+    let forceCases: [(String, @Sendable () throws -> any Model, Int)] = [
+        ("Force SpinBoson A=100 (batch 250)", { try builtInModel("SpinBoson", ["A": .number(100)]) }, 250),
+        ("Force FMOComplex N=200 (batch 50)", { try builtInModel("FMOComplex", ["N": .number(200)]) }, 50),
+        (
+            "Force TullyProblemOne (batch 500)",
+            { try builtInModel("TullyProblemOne", ["init_position": .number(-5)]) }, 500
+        ),
     ]
     for (name, makeModel, batch) in forceCases {
         let box = Box<ForceState>()
@@ -302,15 +337,21 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.stopMeasurement()
             blackHole(box.state!.quantumForce.re[0] + box.state!.classicalForce.re[0])
         } setup: {
-            box.state = ForceState(model: makeModel(), batch: batch)
+            box.state = ForceState(model: try makeModel(), batch: batch)
         }
     }
 
     // One classical RK4 step with the rebuild of H(z): closed form for a harmonic bath,
     // the batched four-stage step (vectorized exponentials) for a scattering model.
-    let classicalCases: [(String, @Sendable () -> any FusedClassicalDynamics, Int, Double)] = [
-        ("Classical step SpinBoson A=100 (batch 250)", { SpinBoson(A: 100) }, 250, 0.01),
-        ("Classical step TullyProblemOne (batch 500)", { TullyProblemOne(initPosition: -5) }, 500, 0.5),
+    let classicalCases: [(String, @Sendable () throws -> any Model, Int, Double)] = [
+        (
+            "Classical step SpinBoson A=100 (batch 250)", { try builtInModel("SpinBoson", ["A": .number(100)]) }, 250,
+            0.01
+        ),
+        (
+            "Classical step TullyProblemOne (batch 500)",
+            { try builtInModel("TullyProblemOne", ["init_position": .number(-5)]) }, 500, 0.5
+        ),
     ]
     for (name, makeModel, batch, dt) in classicalCases {
         let box = Box<ClassicalStepState>()
@@ -320,7 +361,7 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.stopMeasurement()
             blackHole(box.state!.z.re[0])
         } setup: {
-            box.state = ClassicalStepState(model: makeModel(), batch: batch, dt: dt)
+            box.state = ClassicalStepState(model: try makeModel(), batch: batch, dt: dt)
         }
     }
 
@@ -338,9 +379,10 @@ let benchmarks: @Sendable () -> Void = {
         } setup: {
             let job = workload(name)
             box.state = try StepState(job: job) {
-                MeanFieldBatch(model: job.simulation.model, seeds: firstBatchSeeds(job),
-                               initialWavefunction: job.simulation.initialWavefunction,
-                               dt: job.simulation.settings.dtUpdate)
+                MeanFieldBatch(
+                    model: job.simulation.model, seeds: firstBatchSeeds(job),
+                    initialWavefunction: job.simulation.initialWavefunction,
+                    dt: job.simulation.settings.dtUpdate)
             }
         }
     }
@@ -353,12 +395,24 @@ let benchmarks: @Sendable () -> Void = {
     // The tully1_fssh step under each fast plan: the whole step fused into one pass (the
     // fastest, Tully's built-in surfaces) against the passes it replaces.
     let tullyPlans: [(String, StepPlan)] = [
-        ("whole step fused", StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedScatteringStep,
-                                      realProducts: true)),
-        ("fused two-state", StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedTwoState,
-                                     realProducts: true)),
-        ("separate kernels", StepPlan(classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .separate,
-                                      realProducts: true)),
+        (
+            "whole step fused",
+            StepPlan(
+                classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedScatteringStep,
+                realProducts: true)
+        ),
+        (
+            "fused two-state",
+            StepPlan(
+                classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .fusedTwoState,
+                realProducts: true)
+        ),
+        (
+            "separate kernels",
+            StepPlan(
+                classical: .fused, eigensolver: .closedFormTwoByTwo, quantum: .separate,
+                realProducts: true)
+        ),
     ]
     for (label, plan) in tullyPlans {
         surfaceHoppingStepBenchmark(workload: "tully1_fssh", plan: (label, plan))
@@ -381,8 +435,10 @@ let benchmarks: @Sendable () -> Void = {
 func surfaceHoppingStepBenchmark(workload name: String, plan: (label: String, plan: StepPlan)? = nil) {
     let box = Box<StepState<SurfaceHoppingBatch>>()
     let batch = workload(name).simulation.settings.batchSize
-    Benchmark("FSSH step \(name) (batch \(batch))" + (plan.map { ", \($0.label)" } ?? ""),
-              configuration: kernelConfiguration()) { benchmark in
+    Benchmark(
+        "FSSH step \(name) (batch \(batch))" + (plan.map { ", \($0.label)" } ?? ""),
+        configuration: kernelConfiguration()
+    ) { benchmark in
         try box.state!.restartIfDone(upcoming: benchmark.scaledIterations.count)
         let dt = box.state!.dt
         benchmark.startMeasurement()
@@ -396,9 +452,10 @@ func surfaceHoppingStepBenchmark(workload name: String, plan: (label: String, pl
         }
         if let plan { algorithm.forcedStepPlan = plan.plan }
         box.state = try StepState(job: job) {
-            try SurfaceHoppingBatch(algorithm: algorithm, model: job.simulation.model,
-                                    grid: job.simulation.timeGrid, seeds: firstBatchSeeds(job),
-                                    initialWavefunction: job.simulation.initialWavefunction)
+            try SurfaceHoppingBatch(
+                algorithm: algorithm, model: job.simulation.model,
+                grid: job.simulation.timeGrid, seeds: firstBatchSeeds(job),
+                initialWavefunction: job.simulation.initialWavefunction)
         }
     }
 }

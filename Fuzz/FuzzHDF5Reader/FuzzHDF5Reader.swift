@@ -5,8 +5,10 @@ import QCLab
 /// (scripts/fuzz.sh removes what a crashed or timed-out input leaves there).
 private let scratchPath: String = FileManager.default.temporaryDirectory.appendingPathComponent("qclab-fuzz-\(getpid()).h5").path
 
-/// libFuzzer entry: read the bytes as an HDF5 output, as `info`, `plot`, `merge` and
-/// `--append` do. Any error thrown is a refusal, which is fine; a crash, trap, failed
+/// libFuzzer entry: reads the bytes as an HDF5 output, as `info`, `merge` and `--append` do.
+///
+/// Only the public API is reachable from this package, so the plots (package-only) are not
+/// driven here. Any error thrown is a refusal, which is fine; a crash, trap, failed
 /// allocation or hang is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func FuzzHDF5Reader(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
@@ -17,8 +19,6 @@ public func FuzzHDF5Reader(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
         _ = data.summary(datasetNames: (try? SimulationData.datasetNames(inFileAt: scratchPath)) ?? [])
         var merged = SimulationData()
         try? merged.add(data)
-        _ = try? TimeSeriesPlot(data: data, quantity: .populations, title: nil).svg()
-        _ = try? HeatMapPlot(data: data, quantity: .populations, title: nil).svg()
     }
     return 0
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import QCLab
+@_spi(Benchmarks) import QCLabCore
 
 /// `qclab`: run QC Lab jobs from the command line.
 @main

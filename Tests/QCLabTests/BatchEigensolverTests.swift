@@ -1,5 +1,6 @@
 import XCTest
 @testable import QCLab
+@_spi(Benchmarks) import QCLabCore
 
 /// The batched eigensolver: LAPACK, warm-started Jacobi, the batched SIMD solver and the 2 x 2 closed form all
 /// return ascending eigenvalues and orthonormal eigenvectors with `H v = λ v`.

@@ -1,5 +1,6 @@
 import XCTest
 @testable import QCLab
+@_spi(Benchmarks) import QCLabCore
 
 /// The batched SIMD eigensolver (eigensolver.c) against LAPACK's `dsyevd` on random,
 /// Holstein, exactly degenerate, clustered and badly scaled spectra, n from 3 to 128 and

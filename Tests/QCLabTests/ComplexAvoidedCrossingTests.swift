@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import QCLab
+@_spi(Benchmarks) import QCLabCore
 
 /// The complex avoided crossings' ingredients: a Hermitian `H` with eigenvalues `∓A`, a
 /// gauge-field force that does no work, a unit rescaling direction along `∇θ`, their

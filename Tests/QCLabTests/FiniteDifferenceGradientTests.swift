@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 @testable import QCLab
-@testable import QCLabCore
+@_spi(Benchmarks) @testable import QCLabCore
 
 /// QC Lab's finite-difference gradients (an ingredient set to `None`; the job's `model.gradients`):
 /// against QC Lab run that way (`Fixtures/generate_lvc_fixtures.py`, the `fd_` cases of

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import QCLab
+@_spi(Benchmarks) import QCLabCore
 
 /// The closed-form complex Hermitian 2 x 2 eigensolver against NumPy's `eigh` (zheevd) on
 /// `Fixtures/hermitian_2x2_eigh.json`: eigenvalues and eigenvector phases bit for bit.

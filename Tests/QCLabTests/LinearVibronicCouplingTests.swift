@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 @testable import QCLab
-@testable import QCLabCore
+@_spi(Benchmarks) @testable import QCLabCore
 
 /// `LinearVibronicCoupling` against QC Lab running the same model as a user writes it in Python,
 /// seed for seed (`Fixtures/generate_lvc_fixtures.py`, `index_lvc.json`), against the built-in

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
-// Only the public API, as a user's package sees it: no @testable.
+// Only the public API, as a user's package sees it: no @testable. (The step plan two
+// tests force is System Programming Interface, hence the SPI import.)
 import QCLab
+@_spi(Benchmarks) import QCLabCore
 
 /// What a program that imports the library can add: outputs written in Swift, models and
 /// algorithms registered by name and run from job files, and the correctness checks of

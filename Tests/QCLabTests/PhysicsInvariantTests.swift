@@ -1,5 +1,6 @@
 import XCTest
 @testable import QCLab
+@_spi(Benchmarks) import QCLabCore
 
 /// Invariants the dynamics must keep whatever QC Lab does: norm, energy, trace, and
 /// the exact bookkeeping of hops.

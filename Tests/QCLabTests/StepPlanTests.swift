@@ -1,5 +1,6 @@
 import XCTest
 @testable import QCLab
+@_spi(Benchmarks) import QCLabCore
 
 /// Runs `body` for every element of `items`, naming the element in any failure: the
 /// pattern of swift-collections' `withEvery` test helpers, so that one test can sweep a

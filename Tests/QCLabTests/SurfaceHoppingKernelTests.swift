@@ -1,5 +1,6 @@
 import XCTest
 @testable import QCLab
+@_spi(Benchmarks) import QCLabCore
 
 /// The per-step surface-hopping kernels against their definitions: the density matrix
 /// (computed on its lower triangle in tiles of four columns and mirrored) and the real

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import QCLab
+@_spi(Benchmarks) import QCLabCore
 
 /// The vectorized pieces behind the fast paths agree with what they replace: exp and
 /// sincos with the C library, lockstep random streams with single ones, the fused

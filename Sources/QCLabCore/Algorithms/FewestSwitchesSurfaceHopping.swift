@@ -30,7 +30,7 @@ public struct FewestSwitchesSurfaceHopping: StepPlanningAlgorithm {
     /// Add the model's gauge-field force, when it has one (`use_gauge_field_force`).
     public var useGaugeFieldForce: Bool
     /// The step plan every batch uses, or `nil` for the fastest that applies.
-    package var forcedStepPlan: StepPlan?
+    @_spi(Benchmarks) public var forcedStepPlan: StepPlan?
 
     public init(deterministic: Bool = false, gaugeFixing: GaugeFixing = .signOverlap, useGaugeFieldForce: Bool = false)
     {
@@ -108,7 +108,7 @@ public struct HopEvent: Sendable, Equatable {
 ///
 /// Rows are trajectories; in deterministic mode row `g * N + b` is branch `b` of initial condition
 /// `g`. A step allocates nothing but the per-hop vectors of the trajectories that hop.
-package struct SurfaceHoppingBatch: TrajectoryBatch {
+@_spi(Benchmarks) public struct SurfaceHoppingBatch: TrajectoryBatch {
     package let model: any Model
     package let settings: FewestSwitchesSurfaceHopping
     /// The fast paths this batch takes, chosen when it was set up.
@@ -122,7 +122,7 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
     package private(set) var wfDb: ComplexBatch
     /// Adiabatic wavefunctions `wf_adb`.
     package private(set) var wfAdb: ComplexBatch
-    package private(set) var hamiltonian: ComplexBatch
+    @_spi(Benchmarks) public private(set) var hamiltonian: ComplexBatch
     /// Eigenpairs, previous eigenvectors and the operations on them.
     package private(set) var frame: AdiabaticFrame
     /// Eigenvalues, `N` components of `rows` each.
@@ -159,7 +159,7 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
 
     /// Draws the initial conditions and active surfaces of `seeds` (QC Lab's FSSH
     /// initialization recipe), with the algorithm's step plan for `model`.
-    package init(
+    @_spi(Benchmarks) public init(
         algorithm: FewestSwitchesSurfaceHopping, model: any Model, grid: TimeGrid, seeds: [Int],
         initialWavefunction: [Complex<Double>]
     ) throws {
@@ -238,7 +238,7 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
     }
 
     /// One update step (QC Lab's FSSH update recipe).
-    package mutating func step(dt: Double) throws {
+    @_spi(Benchmarks) public mutating func step(dt: Double) throws {
         frame.beginStep()
         // One hop draw per initial condition and step, shared by its branches.
         hop.draws.withUnsafeMutableBufferPointer { hopRandom.nextDoubles(into: $0) }
@@ -337,7 +337,7 @@ package struct SurfaceHoppingBatch: TrajectoryBatch {
     }
 
     /// The state outputs see at a collect point.
-    package func collectState(time: Double) -> CollectState {
+    @_spi(Benchmarks) public func collectState(time: Double) -> CollectState {
         CollectState(
             model: model, time: time, z: z, wfDb: wfDb, hamiltonian: hamiltonian,
             weights: settings.deterministic ? weights : nil, frame: frame, activeSurface: activeSurface,

@@ -45,7 +45,7 @@ public struct MeanField: StepPlanningAlgorithm {
 
 /// The state of one batch of mean-field trajectories, with every workspace a step needs;
 /// a step allocates nothing.
-package struct MeanFieldBatch: TrajectoryBatch {
+@_spi(Benchmarks) public struct MeanFieldBatch: TrajectoryBatch {
     package let model: any Model
     /// Classical coordinates `z`.
     package private(set) var z: ComplexBatch
@@ -69,7 +69,7 @@ package struct MeanFieldBatch: TrajectoryBatch {
     /// Every wavefunction starts at `initialWavefunction`. With `dt`, whatever a step of that size
     /// needs is prepared here, so that no step allocates. Without a `plan`, the fastest that
     /// applies.
-    package init(
+    @_spi(Benchmarks) public init(
         model: any Model, seeds: [Int], initialWavefunction: [Complex<Double>], dt: Double? = nil,
         plan: StepPlan? = nil
     ) {
@@ -93,7 +93,7 @@ package struct MeanFieldBatch: TrajectoryBatch {
 
     /// One update step: `z` by RK4 in the current wavefunction, then the wavefunction by
     /// RK4 under the Hamiltonian of the step's start, then the new Hamiltonian.
-    package mutating func step(dt: Double) {
+    @_spi(Benchmarks) public mutating func step(dt: Double) {
         if let fusedModel {
             if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: z.batchSize) }
             fusedStep!.advance(z: &z, psi: wavefunction, hamiltonian: &nextHamiltonian)
@@ -124,7 +124,7 @@ package struct MeanFieldBatch: TrajectoryBatch {
     }
 
     /// The state outputs see at a collect point.
-    package func collectState(time: Double) -> CollectState {
+    @_spi(Benchmarks) public func collectState(time: Double) -> CollectState {
         CollectState(model: model, time: time, z: z, wfDb: wavefunction, hamiltonian: hamiltonian)
     }
 }

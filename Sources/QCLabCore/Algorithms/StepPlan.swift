@@ -7,9 +7,9 @@
 /// are tested against, hop for hop. An algorithm picks the fastest plan that applies
 /// (``fastest(model:diagonalizes:gaugeFixing:gaugeFieldForce:)``) unless its settings force
 /// one; the run's log names the plan.
-package struct StepPlan: Sendable, Hashable, CustomStringConvertible {
+@_spi(Benchmarks) public struct StepPlan: Sendable, Hashable, CustomStringConvertible {
     /// How the classical coordinates move through a step.
-    package enum ClassicalIntegrator: String, Sendable, Hashable, CaseIterable {
+    @_spi(Benchmarks) public enum ClassicalIntegrator: String, Sendable, Hashable, CaseIterable {
         /// QC Lab's four-stage RK4 through the model's forces (``ClassicalRK4``).
         case rk4
         /// The model's own fused step (``FusedClassicalDynamics``): RK4 in closed form
@@ -19,7 +19,7 @@ package struct StepPlan: Sendable, Hashable, CustomStringConvertible {
 
     /// How the wavefunction, eigenpairs, gauge and hop probabilities of a surface-hopping
     /// step are computed: by separate kernels, or fused into one pass.
-    package enum QuantumKernelFusion: String, Sendable, Hashable, CaseIterable {
+    @_spi(Benchmarks) public enum QuantumKernelFusion: String, Sendable, Hashable, CaseIterable {
         /// One kernel per task: propagator, eigensolver, gauge fixing, probabilities, targets.
         case separate
         /// One fused pass for two-state real Hamiltonians with `sign_overlap` gauge fixing
@@ -41,7 +41,7 @@ package struct StepPlan: Sendable, Hashable, CustomStringConvertible {
     /// zeros for a real Hamiltonian, up to the ±1 of sign gauges).
     package var realProducts: Bool
 
-    package init(
+    @_spi(Benchmarks) public init(
         classical: ClassicalIntegrator, eigensolver: BatchEigensolver.Strategy?, quantum: QuantumKernelFusion,
         realProducts: Bool
     ) {
@@ -124,7 +124,7 @@ package struct StepPlan: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    package var description: String {
+    @_spi(Benchmarks) public var description: String {
         var parts = ["classical \(classical == .rk4 ? "RK4" : "fused model step")"]
         if let eigensolver { parts.append("eigensolver \(eigensolver)") }
         if eigensolver != nil {

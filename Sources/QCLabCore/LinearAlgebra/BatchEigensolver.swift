@@ -24,12 +24,12 @@ import CQCLabKernels
 /// not converged, a residual above `16 n ε ||H||`) are redone one by one with `dsyevd` or
 /// `zheevd` (counted by ``fallbackCount``), so a batch either succeeds in full or throws
 /// LAPACK's error.
-package struct BatchEigensolver {
+@_spi(Benchmarks) public struct BatchEigensolver {
     /// How a batch's eigenproblems are solved.
     ///
     /// Adding a strategy is adding a case here, its rule in ``applies(states:isReal:)``, and its
     /// arm in ``diagonalize(_:eigenvalues:eigenvectors:)``.
-    package enum Strategy: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    @_spi(Benchmarks) public enum Strategy: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         /// `dsyevd` / `zheevd`, one call per trajectory: any size, real or complex (the reference).
         case lapack
         /// The closed form of 2 x 2 problems, vectorized over the batch: real `λ = m ∓ r`,
@@ -57,13 +57,13 @@ package struct BatchEigensolver {
         /// "Eigen method ..." (Benchmarks/README.md): the closed forms for 2 x 2, warm-started
         /// Jacobi for real 3 x 3 (its few rotations beat the batched solver's fixed costs),
         /// the batched solver up to ``batchedLimit`` states (real or complex), LAPACK above.
-        package static func fastest(states: Int, isReal: Bool) -> Strategy {
+        @_spi(Benchmarks) public static func fastest(states: Int, isReal: Bool) -> Strategy {
             if states == 2 { return .closedFormTwoByTwo }
             if isReal && states == 3 { return .jacobiWarmStart }
             return batchedHouseholder.applies(states: states, isReal: isReal) ? .batchedHouseholder : .lapack
         }
 
-        package var description: String {
+        @_spi(Benchmarks) public var description: String {
             switch self {
             case .lapack: return "LAPACK"
             case .closedFormTwoByTwo: return "2x2 closed form"
@@ -117,7 +117,7 @@ package struct BatchEigensolver {
     /// strategy does not apply to such problems.
     ///
     /// It leaves the number of BLAS threads alone: that is the drivers' business.
-    package init(states n: Int, batchSize: Int, isReal: Bool, strategy: Strategy) throws {
+    @_spi(Benchmarks) public init(states n: Int, batchSize: Int, isReal: Bool, strategy: Strategy) throws {
         guard strategy.applies(states: n, isReal: isReal) else {
             throw QCLabError.invalidSetting(
                 "eigensolver", "\(strategy) does not apply to \(isReal ? "real" : "complex") \(n)x\(n) problems")
@@ -142,7 +142,7 @@ package struct BatchEigensolver {
 
     /// Eigenvalues (`N` components) and eigenvectors (`N*N` components, element
     /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's `hamiltonian`.
-    package mutating func diagonalize(
+    @_spi(Benchmarks) public mutating func diagonalize(
         _ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
         eigenvectors: inout ComplexBatch
     ) throws {

@@ -84,4 +84,4 @@ package enum LAPACK {
 package func linearAlgebraThreads() -> Int { Int(openblas_get_num_threads()) }
 
 /// Limits OpenBLAS (and so LAPACK) to `count` threads in this process.
-package func setLinearAlgebraThreads(_ count: Int) { LAPACK.setBLASThreads(count) }
+@_spi(Benchmarks) public func setLinearAlgebraThreads(_ count: Int) { LAPACK.setBLASThreads(count) }

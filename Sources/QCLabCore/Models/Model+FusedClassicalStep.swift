@@ -4,14 +4,14 @@
 /// ``Model/classicalForce(z:into:)`` / ``Model/quantumClassicalForce(z:wavefunction:into:)`` route
 /// and equal to it up to rounding. The algorithms use the fused step whenever a model provides one
 /// (and no extra force, such as the gauge-field force, is asked for).
-package protocol FusedClassicalDynamics {
+@_spi(Benchmarks) public protocol FusedClassicalDynamics {
     /// The step of size `dt` for batches of `batchSize` trajectories, prepared once (with
     /// all its workspace) and applied every step.
     func fusedClassicalStep(dt: Double, batchSize: Int) -> any FusedClassicalStep
 }
 
 /// One prepared classical step; see ``FusedClassicalDynamics``.
-package protocol FusedClassicalStep {
+@_spi(Benchmarks) public protocol FusedClassicalStep {
     /// The step size it was prepared for.
     var dt: Double { get }
     /// Advances `z` by one RK4 step with the quantum-classical force taken in `psi` (held

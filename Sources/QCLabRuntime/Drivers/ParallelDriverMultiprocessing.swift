@@ -1,4 +1,4 @@
-import QCLabCore
+@_spi(Benchmarks) import QCLabCore
 import QCLabSystem
 import QCLabIO
 #if canImport(Glibc)
