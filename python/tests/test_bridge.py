@@ -14,6 +14,8 @@ from qclab.models import ComplexAvoidedCrossingA, FMOComplex, HolsteinLattice, S
 import qclab_swift
 from qclab_swift import QCLabSwiftError, UntranslatableSimulation
 
+from agreement import assert_agree
+
 
 def spin_boson_mf():
     sim = Simulation({"tmax": 2.0, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 12, "batch_size": 5,
@@ -75,19 +77,6 @@ def complex_crossing_a_fssh():
     sim.algorithm = FewestSwitchesSurfaceHopping({"gauge_fixing": "phase_der_couple", "use_gauge_field_force": True})
     sim.initial_state["wf_db"] = np.array([1, 0], dtype=complex)
     return sim
-
-
-def assert_agree(ours, theirs):
-    """Same keys, seeds and counts; every array within the contract's 1e-6 + 1e-5 |QC Lab's|."""
-    assert sorted(ours.data_dict) == sorted(theirs.data_dict)
-    np.testing.assert_array_equal(ours.data_dict["seed"], theirs.data_dict["seed"])
-    assert ours.data_dict["norm_factor"] == theirs.data_dict["norm_factor"]
-    for key, value in theirs.data_dict.items():
-        if key in ("seed", "norm_factor"):
-            continue
-        mine = ours.data_dict[key]
-        assert np.shape(mine) == np.shape(value), key
-        np.testing.assert_allclose(mine, value, rtol=1e-5, atol=1e-6, err_msg=key)
 
 
 def quietly(driver, sim, **kwargs):

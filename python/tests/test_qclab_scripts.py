@@ -16,6 +16,8 @@ from qclab.models import SpinBoson
 import qclab_swift
 from qclab_swift import UntranslatableSimulation
 
+from agreement import assert_agree
+
 SCRIPTS = Path(__file__).parent / "qclab_scripts"
 
 
@@ -31,17 +33,6 @@ def run_script(name, bridge):
     namespace = {"__name__": "__main__", "__file__": str(path)}
     exec(compile(source, str(path), "exec"), namespace)
     return namespace
-
-
-def assert_agree(ours, theirs):
-    """Same keys, seeds and counts; every array within the contract's 1e-6 + 1e-5 |QC Lab's|."""
-    assert sorted(ours.data_dict) == sorted(theirs.data_dict)
-    np.testing.assert_array_equal(ours.data_dict["seed"], theirs.data_dict["seed"])
-    assert ours.data_dict["norm_factor"] == theirs.data_dict["norm_factor"]
-    for key, value in theirs.data_dict.items():
-        if key in ("seed", "norm_factor"):
-            continue
-        np.testing.assert_allclose(ours.data_dict[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
 
 
 def assert_identical(a, b):
