@@ -3,7 +3,9 @@ import XCTest
 @testable import QCLab
 
 /// Mergeable outputs: the job file's `"output_file": {"mergeable": ...}` beside `--mergeable`,
-/// end to end through the executable.
+/// end to end through the executable, and the compact storage of the exact sums
+/// (``ExactSumsEncoding``), which must read back as the same bits as the plain storage of
+/// earlier versions.
 final class MergeableOutputTests: XCTestCase {
     func folder() throws -> URL { try QCLabCLI.temporaryFolder(self, "qclab-mergeable") }
 
@@ -85,5 +87,81 @@ final class MergeableOutputTests: XCTestCase {
         XCTAssertEqual(
             try SimulationData(contentsOf: path("off.h5")).mean("dm_db"),
             try SimulationData(contentsOf: path("forced.h5")).mean("dm_db"))
+    }
+
+    // MARK: How the exact sums are stored
+
+    /// Surface hopping on a 4-site Holstein ring: a complex 4 x 4 density matrix.
+    func holstein(_ seeds: Range<Int>) throws -> SimulationData {
+        let simulation = Simulation(
+            settings: SimulationSettings(tmax: 0.3, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 8, batchSize: 2),
+            model: HolsteinLattice(N: 4), algorithm: FewestSwitchesSurfaceHopping(),
+            initialWavefunction: [Complex(1), Complex(0), Complex(0), Complex(0)])
+        return try serialDriver(simulation, seeds: Array(seeds))
+    }
+
+    /// Files written with the compact storage and files in the plain storage of earlier
+    /// versions read as the same exact sums, and merge with each other into the bits of one run.
+    func testCompactAndPlainExactSumsReadAlikeAndMergeIntoOneRun() throws {
+        let folder = try folder()
+        let path = { folder.appendingPathComponent($0).path }
+        let whole = try holstein(0..<8), first = try holstein(0..<4), second = try holstein(4..<8)
+        try first.save(to: OutputTarget(path: path("a-plain.h5")), mergeable: true, exactEncoding: .plain)
+        try first.save(to: OutputTarget(path: path("a.h5")), mergeable: true)
+        try second.save(to: OutputTarget(path: path("b-plain.h5")), mergeable: true, exactEncoding: .plain)
+        try second.save(to: OutputTarget(path: path("b.h5")), mergeable: true)
+        XCTAssertEqual(try SimulationData(contentsOf: path("a-plain.h5")).observables, first.observables)
+        XCTAssertEqual(try SimulationData(contentsOf: path("a.h5")).observables, first.observables)
+        for parts in [["a-plain.h5", "b.h5"], ["a.h5", "b-plain.h5"], ["a.h5", "b.h5"]] {
+            let merged = try SimulationData.merging(files: parts.map(path))
+            XCTAssertEqual(merged.observables, whole.observables, "\(parts)")
+            XCTAssertNil(merged.notExact, "\(parts)")
+        }
+        // The mixed merge written again (compact) reads as one run's sums.
+        try SimulationData.merging(files: [path("a-plain.h5"), path("b.h5")])
+            .save(to: OutputTarget(path: path("merged.h5")), mergeable: true)
+        XCTAssertEqual(try SimulationData(contentsOf: path("merged.h5")).observables, whole.observables)
+        // Smaller than the plain storage of the same sums.
+        let size = { (name: String) in try FileManager.default.attributesOfItem(atPath: path(name))[.size] as! Int }
+        XCTAssertLessThan(try size("a.h5"), try size("a-plain.h5"))
+    }
+
+    /// The density matrix's exact sums are Hermitian to the bit: stored compactly, the upper
+    /// triangle is all zero; every transform undoes exactly, for any int64 values.
+    func testTheEncodingIsLosslessAndZeroesAHermitianUpperTriangle() throws {
+        let data = try holstein(0..<4)
+        let dm = try XCTUnwrap(data.observable("dm_db"))
+        let n = 4, perElement = 2 * OutputAccumulator.exactValuesPerElement
+        let stored = ExactSumsEncoding.current.encode(dm.exactSums, shape: dm.shape, isComplex: true)
+        XCTAssertEqual(ExactSumsEncoding.current.decode(stored, shape: dm.shape, isComplex: true), dm.exactSums)
+        for point in 0..<dm.shape[0] {
+            for i in 0..<n {
+                for j in 0..<n {
+                    let start = ((point * n + i) * n + j) * perElement
+                    let element = stored[start..<(start + perElement)]
+                    if i < j {
+                        XCTAssertTrue(element.allSatisfy { $0 == 0 }, "(\(point), \(i), \(j))")
+                    } else {
+                        XCTAssertTrue(element.contains { $0 != 0 }, "(\(point), \(i), \(j)) holds sums")
+                    }
+                }
+            }
+        }
+        // Arbitrary values, extremes included, through every encoding and shape.
+        let extremes: [Int64] = [.min, .max, 0, -1, 1, .min + 1]
+        for (shape, isComplex) in [([3, 4, 4], true), ([3, 2, 3], true), ([5], false), ([2, 3, 3], false)] {
+            let count = shape.reduce(1, *) * (isComplex ? 2 : 1) * OutputAccumulator.exactValuesPerElement
+            // The rest spread over all 64 bits (Weyl sequence).
+            let values = (0..<count).map {
+                $0 < extremes.count ? extremes[$0] : Int64(bitPattern: UInt64($0) &* 0x9E37_79B9_7F4A_7C15)
+            }
+            for encoding in [ExactSumsEncoding.current, .plain, ExactSumsEncoding(steps: [.zigzag])] {
+                let encoded = encoding.encode(values, shape: shape, isComplex: isComplex)
+                XCTAssertEqual(encoding.decode(encoded, shape: shape, isComplex: isComplex), values, "\(shape)")
+            }
+        }
+        XCTAssertEqual(ExactSumsEncoding(attribute: "hermitian_residual,zigzag"), .current)
+        XCTAssertEqual(ExactSumsEncoding(attribute: ExactSumsEncoding.current.attribute), .current)
+        XCTAssertNil(ExactSumsEncoding(attribute: "zigzag,delta"))
     }
 }
