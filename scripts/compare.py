@@ -8,7 +8,8 @@ Python:
 
     scripts/compare.sh [--workloads a,b] [--skip-qclab] [--repeat N]
 
-For every workload of ../shared/workloads.json it runs, each in a subprocess of its own:
+For every workload of ../shared/workloads.json and Benchmarks/workloads-lattice.json (the
+Holstein lattice at N = 100 and 200) it runs, each in a subprocess of its own:
 
 * QC Lab serial: a fresh Python process that imports qclab, warms up (runs the same
   model and algorithm on a tiny job, so that numba compiles everything), then times
@@ -21,10 +22,15 @@ For every workload of ../shared/workloads.json it runs, each in a subprocess of 
 It prints a Markdown table (and writes it to Benchmarks/results/latest.md) with the
 seconds, trajectory-steps per second, peak memory, the speed-up QC Lab / ours, and
 whether our output agrees with QC Lab's (every array within
-|ours - theirs| <= 1e-6 + 1e-5 |theirs|). A run that fails shows "error" (or "n/a" when
+|ours - theirs| <= 1e-6 + 1e-5 |theirs|). Per workload it also gives the file sizes (ours by
+default, ours --mergeable, QC Lab's), the exact reduction's share of our serial run (perf
+samples, in one more run under `perf record`; "n/a" without perf), and how the ratio to
+QC Lab grows with the Holstein lattice's N. A run that fails shows "error" (or "n/a" when
 the driver is not available) in its cells; it never stops the table.
 
-This file is also the QC Lab worker: `compare.py --qclab-worker JOB.json OUT.h5 RESULT.json`.
+This file is also the QC Lab worker: `compare.py --qclab-worker JOB.json OUT.h5 RESULT.json`,
+and the exact-share measurement alone: `compare.py --exact-share [--binary BIN] [JOB.json ...]`
+(scripts/exact-share.sh).
 """
 
 import argparse
@@ -32,8 +38,10 @@ import copy
 import datetime
 import hashlib
 import json
+import math
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -42,20 +50,26 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_WORKLOADS = os.path.join(os.path.dirname(REPO), "shared", "workloads.json")
+# The shared workloads, then the repository's own (the Holstein lattice at N = 100 and 200).
+DEFAULT_WORKLOADS = [
+    os.path.join(os.path.dirname(REPO), "shared", "workloads.json"),
+    os.path.join(REPO, "Benchmarks", "workloads-lattice.json"),
+]
 RESULTS = os.path.join(REPO, "Benchmarks", "results")
 CACHE = os.path.join(REPO, "Benchmarks", ".build", "compare")
 QCLAB_TIMES = os.path.join(RESULTS, "qclab-times.json")
 
-# Targets: QC Lab serial seconds / ours serial seconds (Benchmarks/README.md gives the
-# goals behind them).
+# Targets: QC Lab serial seconds / ours serial seconds, the goals of the performance issue
+# (Benchmarks/README.md); None: reported without a target.
 TARGETS = {
-    "spin_boson_mf": 10, "spin_boson_fssh": 10, "fmo_mf": 10, "fmo_fssh": 10,
-    "holstein50_fssh": 6, "tully1_fssh": 50,
-    # MSMASH and the complex avoided crossings.
-    "spin_boson_msmash": 10, "cacA_fssh": 10,
+    "spin_boson_mf": 25, "spin_boson_fssh": 25, "fmo_mf": 25, "fmo_fssh": None,
+    "holstein50_fssh": 15, "tully1_fssh": 100, "spin_boson_msmash": 25, "cacA_fssh": 25,
+    # The lattice grown (Benchmarks/workloads-lattice.json): N = 100 is reported only.
+    "holstein100_fssh": None, "holstein200_fssh": 20,
 }
 ALTERNATIVE_TARGETS = {}
+# The Holstein lattice workloads by N, for the growth section (those present are shown).
+LATTICE = [(50, "holstein50_fssh"), (100, "holstein100_fssh"), (200, "holstein200_fssh")]
 ABS_TOL, REL_TOL = 1e-6, 1e-5
 
 
@@ -314,7 +328,9 @@ def rate_cell(rate):
         return ""
     if rate >= 1e6:
         return f"{rate / 1e6:.2f} M"
-    return f"{rate / 1e3:.1f} k"
+    if rate >= 1e3:
+        return f"{rate / 1e3:.1f} k"
+    return f"{rate:.0f}"
 
 
 def mb(nbytes):
@@ -402,11 +418,155 @@ def run_ours(name, variant, job_path, args):
     return best
 
 
+# ---------------------------------------------------------------------------
+# The exact reduction's share of a run, by perf samples
+# ---------------------------------------------------------------------------
+
+#: Symbols of the functions that make the exact sums: the record and deposit paths of
+#: CSources/CQCLabExactSums/exact_sum.c and OutputAccumulator's Swift wrappers around them,
+#: moments and merges included.
+EXACT_SYMBOLS = re.compile(r"record_chunk|qclab_exact|record_with|deposit|add_state|state_value|OutputAccumulator")
+
+
+def exact_share(binary, job_path, workdir, timeout=1800.0):
+    """The exact reduction's share of our serial run of `job_path`: dict(samples, exact,
+    share in percent) from `perf record` (this process's own CPU time, so it holds on a busy
+    machine too), or dict(na=reason) when perf is missing or may not sample."""
+    perf = shutil.which("perf")
+    if perf is None:
+        return {"na": "perf not found"}
+    name = os.path.splitext(os.path.basename(job_path))[0]
+    data = os.path.join(workdir, f"perf-{name}.data")
+    out = os.path.join(workdir, f"perf-{name}.h5")
+    run = run_process([perf, "record", "-q", "-F", "4000", "-o", data, binary, "run", job_path, "--output", out],
+                      env=ONE_BLAS_THREAD, timeout=timeout)
+    if os.path.exists(out):
+        os.remove(out)
+    if not run.ok:
+        return {"na": f"perf record: {run.message}"}
+    try:
+        report = subprocess.run(
+            [perf, "report", "-i", data, "--no-children", "--sort", "symbol", "-F", "overhead,sample,symbol",
+             "--percent-limit", "0", "--stdio"],
+            capture_output=True, text=True, timeout=600)
+    finally:
+        os.remove(data)
+    total = exact = 0
+    for line in report.stdout.splitlines():
+        fields = line.split()
+        if line.startswith("#") or len(fields) < 3 or not fields[1].isdigit():
+            continue
+        samples = int(fields[1])
+        total += samples
+        if EXACT_SYMBOLS.search(line):
+            exact += samples
+    if total == 0:
+        return {"na": "perf report: no samples" + (f" ({report.stderr.strip()[:200]})" if report.stderr.strip() else "")}
+    return {"samples": total, "exact": exact, "share": 100.0 * exact / total}
+
+
+#: The largest share of a run the exact reduction may take (percent).
+SHARE_LIMIT = 5.0
+
+
+def share_cell(result):
+    if "share" not in result:
+        return "n/a"
+    return f"{result['share']:.1f}%" + (f" (over {SHARE_LIMIT:g}%)" if result["share"] > SHARE_LIMIT else "")
+
+
+def exact_share_main(argv):
+    """`compare.py --exact-share [--binary BIN] [JOB.json ...]`: the share table alone (every
+    workload of the default workloads files when no job is given)."""
+    parser = argparse.ArgumentParser(prog="exact-share.sh",
+                                     description="The exact reduction's share of each run, by perf samples.")
+    parser.add_argument("--binary", default=os.path.join(REPO, ".build", "release", "qclab"))
+    parser.add_argument("jobs", nargs="*", help="job files (default: every workload)")
+    args = parser.parse_args(argv)
+    workdir = tempfile.mkdtemp(prefix="qclab-exact-share-")
+    try:
+        jobs = args.jobs
+        if not jobs:
+            workloads = load_workloads(workloads_files(None), parser.error)
+            jobs = []
+            for name, job in workloads.items():
+                jobs.append(os.path.join(workdir, f"{name}.json"))
+                with open(jobs[-1], "w", encoding="utf-8") as handle:
+                    json.dump(dict(job, settings=dict(job.get("settings", {}), progress_bar=False)), handle)
+        print("| job | samples | exact reduction | share |\n|---|---:|---:|---:|", flush=True)
+        failed = False
+        for job in jobs:
+            name = os.path.splitext(os.path.basename(job))[0]
+            result = exact_share(args.binary, job, workdir)
+            if "na" in result:
+                print(f"exact-share: {name}: {result['na']}", file=sys.stderr)
+                failed = True
+                continue
+            print(f"| {name} | {result['samples']} | {result['exact']} | {result['share']:.1f}% |", flush=True)
+        return 1 if failed else 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def workloads_files(given):
+    """The workloads files: those given (--workloads-file), else QCLAB_WORKLOADS (paths
+    separated by ':'), else the shared workloads and Benchmarks/workloads-lattice.json."""
+    if given:
+        return given
+    env = os.environ.get("QCLAB_WORKLOADS")
+    if env:
+        return [path for path in env.split(os.pathsep) if path]
+    return DEFAULT_WORKLOADS
+
+
+def load_workloads(paths, fail):
+    """Every workload of the files, in their order; `fail(message)` on a name in two files."""
+    workloads, origin = {}, {}
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            for name, job in json.load(handle).items():  # keeps the file's order
+                if name in workloads:
+                    fail(f"workload {name} is in both {origin[name]} and {path}")
+                workloads[name], origin[name] = job, path
+    return workloads
+
+
 VARIANTS = [
     ("serial", "ours serial"),
     ("multiprocessing", "ours multiprocessing"),
     ("mpi", "ours MPI"),
 ]
+
+
+def growth_section(growth):
+    """The Markdown lines of "Growth with the lattice": per N of the Holstein workloads measured,
+    the seconds per trajectory-step of QC Lab and ours, the ratio, and the exponent p of
+    t ~ N^p from the previous N (QC Lab's dense eigensolver grows as N^3)."""
+    measured = [(n, name) for n, name in LATTICE if name in growth]
+    if len(measured) < 2:
+        return []
+    lines = [
+        "",
+        "## Growth with the lattice (HolsteinLattice FSSH, N = 50, 100, 200)",
+        "",
+        "| N | workload | QC Lab ms per traj-step | ours ms per traj-step | QC Lab / ours "
+        "| QC Lab growth N^p | ours growth N^p |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    previous = None
+    for n, name in measured:
+        theirs, ours, ratio = growth[name]
+        exponents = ["", ""]
+        if previous is not None:
+            scale = math.log(n / previous[0])
+            exponents = [f"p = {math.log(theirs / previous[1]) / scale:.2f}",
+                         f"p = {math.log(ours / previous[2]) / scale:.2f}"]
+        lines.append(f"| {n} | {name} | {theirs * 1e3:.3f} | {ours * 1e3:.4f} | {ratio:.1f}x | "
+                     + " | ".join(exponents) + " |")
+        previous = (n, theirs, ours)
+    lines += ["", "p from the previous row: per traj-step time ratio = (N / N_previous)^p. The workloads differ "
+              "only in N, wf_db and tmax (Benchmarks/workloads-lattice.json)."]
+    return lines
 
 
 def main():
@@ -416,7 +576,11 @@ def main():
                         help=f"reuse the QC Lab timings saved in {os.path.relpath(QCLAB_TIMES, REPO)}")
     parser.add_argument("--repeat", type=int, default=1, help="runs per cell; the best (fastest) is shown")
     parser.add_argument("--num-tasks", type=int, default=2, help="workers / MPI ranks of the parallel runs")
-    parser.add_argument("--workloads-file", default=os.environ.get("QCLAB_WORKLOADS", DEFAULT_WORKLOADS))
+    parser.add_argument("--workloads-file", action="append",
+                        help="a workloads file (repeat for more; default: QCLAB_WORKLOADS, paths separated by ':', "
+                        "else ../shared/workloads.json and Benchmarks/workloads-lattice.json)")
+    parser.add_argument("--no-exact-share", action="store_true",
+                        help="skip the run under perf that measures the exact reduction's share")
     parser.add_argument("--binary", default=os.path.join(REPO, ".build", "release", "qclab"))
     parser.add_argument("--output", default=os.path.join(RESULTS, "latest.md"), help="where to write the table")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before a run is killed")
@@ -424,8 +588,7 @@ def main():
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
-    with open(args.workloads_file, encoding="utf-8") as handle:
-        workloads = json.load(handle)  # keeps the file's order
+    workloads = load_workloads(workloads_files(args.workloads_file), parser.error)
     names = list(workloads)
     if args.workloads:
         wanted = [w.strip() for w in args.workloads.split(",") if w.strip()]
@@ -458,6 +621,7 @@ def main():
         args.binary = copied
     load = os.getloadavg()[0]
     rows, notes, summary, sizes = [], [], [], []
+    share_notes, growth = set(), {}
     try:
         for name in names:
             job = copy.deepcopy(workloads[name])
@@ -534,6 +698,16 @@ def main():
                 return f"{nbytes / theirs_bytes:.1f}x" if nbytes and theirs_bytes else ""
             sizes.append([name, size_cell(ours_bytes), size_cell(mergeable_bytes), size_cell(theirs_bytes),
                           times_qclab(ours_bytes), times_qclab(mergeable_bytes)])
+            # The exact reduction's share: one more serial run, under perf (not timed).
+            if args.no_exact_share:
+                share = {"na": "not measured (--no-exact-share)"}
+            elif "seconds" not in serial:
+                share = {"na": "our serial run failed"}
+            else:
+                print(f"[{name}] ours serial under perf ...", file=sys.stderr, flush=True)
+                share = exact_share(args.binary, job_path, args.workdir, args.timeout)
+            if "na" in share and not args.no_exact_share:
+                share_notes.add(share["na"])
             speedup = (qclab_seconds / serial["seconds"]) if qclab_seconds and "seconds" in serial else None
             target = TARGETS.get(name)
             met = "" if speedup is None or target is None else ("yes" if speedup >= target else "no")
@@ -542,10 +716,15 @@ def main():
             def parallel(v):
                 r = per_variant[v]
                 return seconds_cell(r["seconds"]) if "seconds" in r else ("n/a" if "na" in r else "error")
+            target_cell = (f">= {target}x" if target else "report only") + (
+                f" {ALTERNATIVE_TARGETS[name]}" if name in ALTERNATIVE_TARGETS else "")
             summary.append([name, seconds_cell(qclab_seconds) if qclab_seconds else "n/a",
                             seconds_cell(serial.get("seconds")) if "seconds" in serial else ("error"),
-                            f"{speedup:.1f}x" if speedup else "", (f">= {target}x" if target else "") + (f" {ALTERNATIVE_TARGETS[name]}" if name in ALTERNATIVE_TARGETS else ""), met,
+                            f"{speedup:.1f}x" if speedup else "", target_cell, met, share_cell(share),
+                            size_cell(ours_bytes), size_cell(mergeable_bytes), size_cell(theirs_bytes),
                             parallel("multiprocessing"), parallel("mpi")])
+            if qclab_seconds and "seconds" in serial:
+                growth[name] = (qclab_seconds / work, serial["seconds"] / work, speedup)
     finally:
         shutil.rmtree(args.workdir, ignore_errors=True)
 
@@ -568,10 +747,13 @@ def main():
         "",
         "## Summary (seconds; speed-up = QC Lab serial / ours serial)",
         "",
-        f"| workload | QC Lab serial | ours serial | speed-up | target | met | ours multiprocessing x{args.num_tasks} | ours MPI x{args.num_tasks} |",
-        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+        "| workload | QC Lab serial | ours serial | speed-up | target | met | exact-sum share "
+        "| file: ours | ours --mergeable | QC Lab "
+        f"| ours multiprocessing x{args.num_tasks} | ours MPI x{args.num_tasks} |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     lines += ["| " + " | ".join(row) + " |" for row in summary]
+    lines += growth_section(growth)
     lines += [
         "",
         "## All runs",
@@ -606,6 +788,10 @@ def main():
         "- error / n/a: the run failed / the driver or reference is not available; details below.",
         "- file sizes: ours serial as written by default (means and `_sem`), the same job with "
         "`--mergeable` (the exact sums kept too, for exact merges), and QC Lab's `Data.save` of it.",
+        "- exact-sum share: the share of `perf record` samples (4000 Hz, our serial run once more, "
+        "one BLAS thread) in the functions that make the exact sums (record, deposit, add, clear, "
+        "moments; `scripts/exact-share.sh` alone). It counts the process's own CPU time, so it holds "
+        f"on a busy machine too; the aim is at most {SHARE_LIMIT:g}%." + (f" n/a: {'; '.join(sorted(share_notes))}." if share_notes else ""),
     ]
     if notes:
         lines += [""] + [f"- {note}" for note in notes]
@@ -621,4 +807,6 @@ def main():
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--qclab-worker":
         sys.exit(qclab_worker(*sys.argv[2:5]))
+    if len(sys.argv) >= 2 and sys.argv[1] == "--exact-share":
+        sys.exit(exact_share_main(sys.argv[2:]))
     sys.exit(main())

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# QCLab for Swift vs QC Lab 1.3.0, side by side, on every workload of ../shared/workloads.json.
+# QCLab for Swift vs QC Lab 1.3.0, side by side, on every workload of ../shared/workloads.json
+# and Benchmarks/workloads-lattice.json (the Holstein lattice at N = 100 and 200).
 #
 #   scripts/compare.sh [--workloads a,b] [--skip-qclab] [--repeat N] [--num-tasks N]
+#                      [--workloads-file F ...] [--no-exact-share]
 #
+# Per workload: the speed-up over QC Lab and its target, the file sizes (ours, ours
+# --mergeable, QC Lab's) and the exact reduction's share of our run (perf, when installed),
+# then how the speed-up grows with the lattice (N = 50, 100, 200).
 # Creates the reference venv when needed (qclab==1.3.0 and h5py from PyPI; default
 # Benchmarks/.build/qclab-ref-venv, which git ignores; override with QCLAB_REF_VENV),
 # builds `qclab` in release mode, then runs scripts/compare.py with the venv's Python.

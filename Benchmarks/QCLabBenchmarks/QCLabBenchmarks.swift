@@ -1,5 +1,5 @@
-// Micro-benchmarks of QCLab's kernels and whole-run benchmarks of the six workloads of
-// ../shared/workloads.json. See Benchmarks/README.md for what each one measures.
+// Micro-benchmarks of QCLab's kernels and whole-run benchmarks of the workloads of
+// ../shared/workloads.json and workloads-lattice.json. See Benchmarks/README.md for what each one measures.
 //
 //     cd Benchmarks && swift package benchmark                       # all
 //     cd Benchmarks && swift package benchmark --filter 'FSSH step.*'  # a subset
@@ -24,26 +24,37 @@ import QCLab
 
 // MARK: Workloads
 
-/// The workloads file: `QCLAB_WORKLOADS` if set, else `../shared/workloads.json` next to
-/// the repository (found from this source file's path: Benchmarks/QCLabBenchmarks/ -> ../../../shared).
-let workloadsPath: String = {
-    if let path = ProcessInfo.processInfo.environment["QCLAB_WORKLOADS"], !path.isEmpty { return path }
-    return URL(fileURLWithPath: #filePath)
+/// The workloads files: `QCLAB_WORKLOADS` if set (paths separated by ':'), else
+/// `../shared/workloads.json` next to the repository (found from this source file's path:
+/// Benchmarks/QCLabBenchmarks/ -> ../../../shared) and this package's `workloads-lattice.json`
+/// (the Holstein lattice at N = 100 and 200), as `scripts/compare.sh` runs them.
+let workloadsPaths: [String] = {
+    if let paths = ProcessInfo.processInfo.environment["QCLAB_WORKLOADS"], !paths.isEmpty {
+        return paths.split(separator: ":").map(String.init)
+    }
+    let package = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // QCLabBenchmarks/
         .deletingLastPathComponent()  // Benchmarks/
-        .deletingLastPathComponent()  // repository
-        .deletingLastPathComponent()  // the repository's parent, which holds shared/
-        .appendingPathComponent("shared/workloads.json").standardizedFileURL.path
+    return [
+        package
+            .deletingLastPathComponent()  // repository
+            .deletingLastPathComponent()  // the repository's parent, which holds shared/
+            .appendingPathComponent("shared/workloads.json").standardizedFileURL.path,
+        package.appendingPathComponent("workloads-lattice.json").standardizedFileURL.path,
+    ]
 }()
 
-/// The workload names in the file's order, and each one as a parsed ``Job``.
-let workloads: [(name: String, job: Job)] = {
-    guard let bytes = FileManager.default.contents(atPath: workloadsPath) else {
-        fatalError("cannot read the workloads file \(workloadsPath) (set QCLAB_WORKLOADS to its path)")
+/// The workload names in the files' order, and each one as a parsed ``Job``.
+let workloads: [(name: String, job: Job)] = workloadsPaths.flatMap(readWorkloads)
+
+/// The workloads of one file, in its order.
+func readWorkloads(_ path: String) -> [(name: String, job: Job)] {
+    guard let bytes = FileManager.default.contents(atPath: path) else {
+        fatalError("cannot read the workloads file \(path) (set QCLAB_WORKLOADS to the paths of such files)")
     }
     do {
         guard let all = try JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
-            fatalError("\(workloadsPath) is not a JSON object of jobs")
+            fatalError("\(path) is not a JSON object of jobs")
         }
         // JSONSerialization loses the key order; take it from the text.
         let text = String(decoding: bytes, as: UTF8.self)
@@ -56,13 +67,13 @@ let workloads: [(name: String, job: Job)] = {
             return (name, try Job(json: json))
         }
     } catch {
-        fatalError("cannot parse the workloads file \(workloadsPath): \(error)")
+        fatalError("cannot parse the workloads file \(path): \(error)")
     }
-}()
+}
 
 func workload(_ name: String) -> Job {
     guard let job = workloads.first(where: { $0.name == name })?.job else {
-        fatalError("workload '\(name)' is not in \(workloadsPath)")
+        fatalError("workload '\(name)' is not in \(workloadsPaths.joined(separator: ", "))")
     }
     return job
 }
@@ -388,7 +399,9 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // One surface-hopping step of a workload's first batch (hops included as they come).
-    for name in ["spin_boson_fssh", "fmo_fssh", "holstein50_fssh", "tully1_fssh"] {
+    for name in [
+        "spin_boson_fssh", "fmo_fssh", "holstein50_fssh", "holstein100_fssh", "holstein200_fssh", "tully1_fssh",
+    ] {
         surfaceHoppingStepBenchmark(workload: name)
     }
 

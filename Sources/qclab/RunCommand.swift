@@ -64,7 +64,7 @@ struct RunCommand: ParsableCommand {
 
     @Flag(
         help:
-            "Also keep the exact sums in the output (compressed; larger), so that `qclab merge` and --append combine it into the same bits as one run. Implied by --seeds."
+            "Also keep the exact sums in the output (compressed; larger), so that `qclab merge` and --append combine it into the same bits as one run. Implied by --seeds; a job file asks for it with \"output_file\": {\"mergeable\": true}."
     )
     var mergeable = false
 
@@ -152,8 +152,10 @@ struct RunCommand: ParsableCommand {
                 data.log += "Note: \(line)\n"
             }
             guard let target else { return }
-            // The parts of an array job (--seeds) are written to be merged.
-            try data.save(to: target, mergeable: mergeable || seeds != nil)
+            // The job's own output_file.mergeable is recorded (qclab info shows it); --mergeable
+            // and --seeds (the parts of an array job) keep the exact sums whatever it says.
+            if let asked = job.mergeable { data.job = data.job.map { JobRecord.recording(mergeable: asked, in: $0) } }
+            try data.save(to: target, mergeable: mergeable || seeds != nil || job.mergeable == true)
             keeping?.remove()
             notes.print()
             try StandardStreams.writeOutput(Summary.describe(data, path: output) + "\n")

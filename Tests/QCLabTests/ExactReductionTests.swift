@@ -198,8 +198,9 @@ final class ExactReductionTests: XCTestCase {
 
     /// A mergeable file's exact sums are byte-shuffled and deflated.
     ///
-    /// Files of the previous release, which stored them as they are, still read with their exact
-    /// sums and error bars. A default file holds no exact sums at all.
+    /// The same datasets rewritten uncompressed (h5py's defaults) still read with their exact
+    /// sums and error bars (files in the plain layout of earlier versions:
+    /// `MergeableOutputTests`). A default file holds no exact sums at all.
     func testExactSumsAreDeflatedAndPlainOnesStillRead() throws {
         let python = try TestEnvironment.requirePython()
         let folder = try temporaryFolder()

@@ -100,6 +100,16 @@ struct BadJob {
         BadJob(
             name: "unknown top-level key", json: job(extra: #", "setings": {}"#),
             expected: .unknownName("setings"), culprit: "setings"),
+        // The output file's settings.
+        BadJob(
+            name: "output_file.mergeable not a flag", json: job(extra: #", "output_file": {"mergeable": "yes"}"#),
+            expected: .setting("output_file.mergeable"), culprit: "output_file.mergeable"),
+        BadJob(
+            name: "unknown key in output_file", json: job(extra: #", "output_file": {"mergable": true}"#),
+            expected: .unknownName("mergable"), culprit: "mergable"),
+        BadJob(
+            name: "output_file not an object", json: job(extra: #", "output_file": true"#),
+            expected: .malformed, culprit: "'output_file' must be an object"),
         BadJob(
             name: "unknown key in model", json: job(model: #"{"name": "SpinBoson", "constant": {"A": 4}}"#),
             expected: .unknownName("constant"), culprit: "constant"),

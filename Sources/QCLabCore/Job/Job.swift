@@ -9,6 +9,9 @@ public struct Job: Sendable {
     /// Where the job's own sections disagree (explicit seeds overriding `num_trajs`);
     /// ``Simulation/warnings`` has the rest.
     public var warnings: [String] = []
+    /// Whether the output file keeps its exact sums, as the job's `"output_file": {"mergeable": ...}`
+    /// asks; `nil` when the job does not say (`qclab run --mergeable` keeps them either way).
+    public var mergeable: Bool?
 
     public init(simulation: Simulation, seeds: [Int]? = nil) {
         self.simulation = simulation
@@ -23,7 +26,8 @@ public struct Job: Sendable {
     public init(json bytes: Foundation.Data, source: String? = nil) throws {
         let root = try StrictJSON.parse([UInt8](bytes), source: source)
         let top = try Self.object(root, "job")
-        try Self.allowOnly(top, ["settings", "model", "algorithm", "initial_state", "seeds", "outputs"], in: "job")
+        try Self.allowOnly(
+            top, ["settings", "model", "algorithm", "initial_state", "seeds", "outputs", "output_file"], in: "job")
         let settings = try Self.settings(top["settings"] ?? .object([:]))
         guard let modelValue = top["model"] else { throw QCLabError.malformedJob("missing key 'model'") }
         let model = try Self.model(modelValue)
@@ -33,6 +37,7 @@ public struct Job: Sendable {
         var simulation = Simulation(
             settings: settings, model: model, algorithm: algorithm, initialWavefunction: wavefunction)
         if let outputs = top["outputs"] { simulation.outputs = try Self.outputs(outputs, model: model) }
+        if let outputFile = top["output_file"] { mergeable = try Self.outputFile(outputFile) }
         if let seedsValue = top["seeds"] {
             guard case let .array(items) = seedsValue else {
                 throw QCLabError.malformedJob("'seeds' must be an array of integers")
@@ -181,6 +186,18 @@ public struct Job: Sendable {
             }
             return try OutputRegistry.make(name, model: model)
         }
+    }
+
+    /// The `output_file` section's `mergeable` flag (`nil` when absent): how the output file is
+    /// written, which changes none of its values.
+    package static func outputFile(_ value: JSONValue) throws -> Bool? {
+        let dict = try object(value, "output_file")
+        try allowOnly(dict, ["mergeable"], in: "output_file")
+        guard let flag = dict["mergeable"] else { return nil }
+        guard case let .bool(mergeable) = flag else {
+            throw QCLabError.invalidSetting("output_file.mergeable", "must be true or false, got \(flag.typeName)")
+        }
+        return mergeable
     }
 
     package static func wavefunction(_ value: JSONValue) throws -> [Complex<Double>] {

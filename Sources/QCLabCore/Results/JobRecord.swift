@@ -197,14 +197,32 @@ package enum JobRecord {
         return out + "\""
     }
 
+    /// The record's key for what the job file asked of its output file (`"output_file":
+    /// {"mergeable": true}`): recorded for `qclab info`, never compared (it changes no value).
+    package static let outputFileKey = "output_file"
+
+    /// `record` with the job file's `output_file` section (its `mergeable` flag) added, as
+    /// `qclab run` writes it; an unreadable record is returned as it is.
+    package static func recording(mergeable: Bool, in record: String) -> String {
+        guard case var .object(top)? = try? StrictJSON.parse(Array(record.utf8)) else { return record }
+        top[outputFileKey] = .object(["mergeable": .bool(mergeable)])
+        return text(.object(top))
+    }
+
     /// The first difference between two job records, by path (`model.constants.kBT`).
     ///
     /// Nil when they agree or either is unknown. A different model or algorithm name comes first,
-    /// then the model, algorithm, settings, initial state and outputs.
+    /// then the model, algorithm, settings, initial state and outputs. What the jobs asked of
+    /// their output files (`output_file`) is not compared: it changes no value.
     package static func difference(_ a: String?, _ b: String?) -> (path: String, mine: String, theirs: String)? {
         guard let a, let b, a != b else { return nil }
-        guard let x = try? StrictJSON.parse(Array(a.utf8)), let y = try? StrictJSON.parse(Array(b.utf8)) else {
+        guard var x = try? StrictJSON.parse(Array(a.utf8)), var y = try? StrictJSON.parse(Array(b.utf8)) else {
             return ("the job record", "unreadable or different", "another")
+        }
+        for index in [0, 1] {
+            guard case var .object(top) = index == 0 ? x : y else { continue }
+            top[outputFileKey] = nil
+            if index == 0 { x = .object(top) } else { y = .object(top) }
         }
         // Records written before they spoke the job file's language have no `outputs`:
         // comparing them key by key would name Swift property names as differences.

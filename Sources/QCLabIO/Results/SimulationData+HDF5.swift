@@ -15,7 +15,7 @@ private let exactSuffix = "_exact", exactCheckName = "exact_sums", exactFormat: 
 /// The root attribute holding a CRC-32C of every dataset and attribute (``ChecksumList``).
 private let checksumsName = "checksums"
 /// Attributes the writer stores, all covered by the checksums.
-private let coveredAttributes = ["log", "job", "no_error_bars", "not_exact"]
+private let coveredAttributes = ["log", "job", "no_error_bars", "not_exact", ExactSumsEncoding.attributeName]
 /// Outputs that come first, in this order, when a file is read; the rest follow by name.
 private let leadingOutputs = ["t", "dm_db", "quantum_energy", "classical_energy"]
 
@@ -42,12 +42,18 @@ extension SimulationData {
     }
 
     /// Writes this data to an output checked beforehand (see ``save(to:mergeable:)-(String,_)``).
-    package func save(to target: OutputTarget, mergeable: Bool = false) throws {
+    ///
+    /// - Parameter exactEncoding: how the exact sums of a mergeable file are stored
+    ///   (``ExactSumsEncoding``); `.plain` writes them as files of earlier versions did.
+    package func save(
+        to target: OutputTarget, mergeable: Bool = false, exactEncoding: ExactSumsEncoding = .current
+    ) throws {
         try checkSavable(to: target.path)
+        let encoding = mergeable && isExact && notExact == nil ? exactEncoding : nil
         try HDF5Library.serialized {
             try target.write { temporary in
                 let file = try HDF5File.create(at: temporary, reportedAs: target.path)
-                try file.closing { try writeContents(to: $0, exactSums: mergeable && isExact && notExact == nil) }
+                try file.closing { try writeContents(to: $0, exactEncoding: encoding) }
             }
         }
     }
@@ -113,7 +119,10 @@ extension SimulationData {
 
     /// Writes every dataset and the `log` and `job` attributes into an open file, and last
     /// the `checksums` attribute over all of them.
-    private func writeContents(to file: HDF5File, exactSums: Bool) throws {
+    ///
+    /// With an `exactEncoding`, every output's exact sums are written too, stored as it says.
+    private func writeContents(to file: HDF5File, exactEncoding: ExactSumsEncoding?) throws {
+        let exactSums = exactEncoding != nil
         var checksums = ChecksumList()
         func integers(_ name: String, _ shape: [Int], _ values: [Int64], compressed: Bool = false) throws {
             try file.writeIntegers(name, shape: shape, values: values, compressed: compressed)
@@ -136,12 +145,14 @@ extension SimulationData {
             if observable.name != "t", let sem = moments.sem {
                 try reals(observable.name + standardErrorSuffix, observable.shape, observable.isComplex, sem)
             }
-            // Byte-shuffled and deflated: the limbs' high bytes are mostly sign bytes.
-            if exactSums {
+            // Encoded, chunked by limb, byte-shuffled and deflated: runs of zero high bytes.
+            if let exactEncoding {
                 try integers(
                     observable.name + exactSuffix,
                     observable.shape + (observable.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
-                    observable.exactSums, compressed: true)
+                    exactEncoding.encode(
+                        observable.exactSums, shape: observable.shape, isComplex: observable.isComplex),
+                    compressed: true)
             }
         }
         if hasErrorBars {
@@ -154,6 +165,9 @@ extension SimulationData {
         if let job { try attribute("job", job) }
         if let errorBarsUnavailable { try attribute("no_error_bars", errorBarsUnavailable) }
         if let notExact { try attribute("not_exact", notExact) }
+        if let exactEncoding, exactEncoding != .plain, !observables.isEmpty {
+            try attribute(ExactSumsEncoding.attributeName, exactEncoding.attribute)
+        }
         try file.writeStringAttribute(checksumsName, checksums.text)
     }
 
@@ -275,6 +289,7 @@ extension SimulationData {
         }
         var observables: [OutputAccumulator] = []
         if exactProblem == nil {
+            let encoding = try Self.exactEncoding(of: file)
             for name in ordered {
                 let mean = try file.readReals(name)
                 let exactName = name + exactSuffix
@@ -282,7 +297,8 @@ extension SimulationData {
                     let (shape, values) = try? file.readIntegersWithShape(exactName),
                     shape == mean.shape + (mean.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
                     let observable = try? OutputAccumulator(
-                        name: name, shape: mean.shape, isComplex: mean.isComplex, exactSums: values)
+                        name: name, shape: mean.shape, isComplex: mean.isComplex,
+                        exactSums: encoding.decode(values, shape: mean.shape, isComplex: mean.isComplex))
                 else {
                     // 'exact_sums' matches the counts, so this is no averaged file: every
                     // output's exact sums must be there, well formed.
@@ -321,6 +337,18 @@ extension SimulationData {
             job: job, errorBarsUnavailable: errorBarsUnavailable,
             notExact: withoutSums
                 ? try file.readStringAttribute("not_exact") ?? SimulationData.writtenWithoutExactSums : nil)
+    }
+
+    /// How the file stores its exact sums (its `exact_encoding` attribute; plain without it),
+    /// or an error naming a step this version cannot undo.
+    private static func exactEncoding(of file: HDF5File) throws -> ExactSumsEncoding {
+        guard let text = try file.readStringAttribute(ExactSumsEncoding.attributeName) else { return .plain }
+        guard let encoding = ExactSumsEncoding(attribute: text) else {
+            throw file.failure(
+                "its exact sums are stored as '\(text)' (attribute '\(ExactSumsEncoding.attributeName)'), "
+                    + "which this version of qclab cannot read")
+        }
+        return encoding
     }
 
     /// The outputs of a file written without exact sums, with its number of samples.
@@ -591,19 +619,21 @@ private struct HDF5File {
     }
 
     /// Runs `body` with the dataset-creation properties: HDF5's defaults, or for a
-    /// compressed dataset chunks of whole time points (about 1 MiB at most), byte shuffling
-    /// and deflate at level 1 (its compression differs little from level 9's on limbs).
+    /// compressed dataset (exact sums, whose last axis holds an element's limbs) chunks of
+    /// one limb of every element over whole time points (about 1 MiB at most), so that
+    /// values alike are stored together, then byte shuffling and deflate at level 4.
     private func withCreationProperties<T>(compressed: Bool, shape: [Int], name: String, _ body: (hid_t) throws -> T)
         throws -> T
     {
         guard compressed, !shape.isEmpty else { return try body(defaultProperties) }
         return try using(H5Pcreate(qclab_h5p_dataset_create()), H5Pclose, orCannot: "compress dataset '\(name)'") {
             creation in
-            let perPoint = shape.dropFirst().reduce(1, *)
+            let inner = shape.count > 1 ? Array(shape.dropFirst().dropLast()) + [1] : []
+            let perPoint = inner.reduce(1, *)
             let points = max(1, min(shape[0], (1 << 17) / max(perPoint, 1)))
-            let chunk = ([points] + shape.dropFirst()).map { hsize_t($0) }
+            let chunk = ([points] + inner).map { hsize_t($0) }
             guard H5Pset_chunk(creation, Int32(chunk.count), chunk) >= 0, H5Pset_shuffle(creation) >= 0,
-                H5Pset_deflate(creation, 1) >= 0
+                H5Pset_deflate(creation, 4) >= 0
             else {
                 throw failure("cannot compress dataset '\(name)'")
             }

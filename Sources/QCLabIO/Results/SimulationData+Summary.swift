@@ -118,6 +118,10 @@ extension SimulationData {
                     ["\(entries.count) entries, zero but for \(nonzero.first ?? "none")"] + nonzero.dropFirst())
             }
         }
+        // What the job file asked of its output file (only recorded when it did).
+        if let asked = assignments(record[JobRecord.outputFileKey]), !asked.isEmpty {
+            add(JobRecord.outputFileKey, asked)
+        }
         return rows
     }
 

@@ -1,0 +1,167 @@
+import Foundation
+import XCTest
+@testable import QCLab
+
+/// Mergeable outputs: the job file's `"output_file": {"mergeable": ...}` beside `--mergeable`,
+/// end to end through the executable, and the compact storage of the exact sums
+/// (``ExactSumsEncoding``), which must read back as the same bits as the plain storage of
+/// earlier versions.
+final class MergeableOutputTests: XCTestCase {
+    func folder() throws -> URL { try QCLabCLI.temporaryFolder(self, "qclab-mergeable") }
+
+    func write(_ json: String, _ name: String, in folder: URL) throws {
+        try json.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+
+    func hasExactSums(_ path: String) throws -> Bool {
+        try SimulationData.datasetNames(inFileAt: path).contains("dm_db_exact")
+    }
+
+    // MARK: The job file's setting
+
+    /// A job asking for mergeable output writes the exact sums without `--mergeable`; the
+    /// setting is recorded (`qclab info` shows it) but never compared, so its parts merge
+    /// with parts of the same job written with `--mergeable` into the bits of one run.
+    func testTheJobsOutputFileSettingWritesPartsThatMergeIntoOneRun() throws {
+        let folder = try folder()
+        let asked = #", "output_file": {"mergeable": true}"#
+        try write(BadJob.job(extra: #", "seeds": [0, 1, 2, 3]"# + asked), "all.json", in: folder)
+        try write(BadJob.job(extra: #", "seeds": [0, 1]"# + asked), "a.json", in: folder)
+        try write(BadJob.job(extra: #", "seeds": [2, 3]"#), "b.json", in: folder)
+        for (name, extra) in [("all", [String]()), ("a", []), ("b", ["--mergeable"])] {
+            let outcome = try QCLabCLI.run(["run", "\(name).json", "--output", "\(name).h5"] + extra, in: folder)
+            XCTAssertEqual(outcome.status, 0, outcome.errors)
+        }
+        let path = { folder.appendingPathComponent($0).path }
+        for name in ["all.h5", "a.h5", "b.h5"] { XCTAssertTrue(try hasExactSums(path(name)), name) }
+
+        let info = try QCLabCLI.run(["info", "a.h5"], in: folder)
+        XCTAssertEqual(info.status, 0, info.errors)
+        XCTAssertTrue(info.output.contains("\noutput_file:  mergeable = true\n"), info.output)
+        let plain = try QCLabCLI.run(["info", "b.h5"], in: folder)
+        XCTAssertFalse(plain.output.contains("output_file"), plain.output)
+
+        let merge = try QCLabCLI.run(["merge", "a.h5", "b.h5", "--output", "merged.h5", "--mergeable"], in: folder)
+        XCTAssertEqual(merge.status, 0, merge.errors)
+        XCTAssertEqual(merge.errors, "", "an exact merge says nothing")
+        let merged = try SimulationData(contentsOf: path("merged.h5"))
+        let whole = try SimulationData(contentsOf: path("all.h5"))
+        XCTAssertEqual(merged.observables, whole.observables)
+        XCTAssertTrue(merged.isExact)
+        XCTAssertNil(merged.notExact)
+
+        // --append of the recorded job continues it exactly too (the setting is not compared).
+        try write(
+            BadJob.job(settings: #"{"tmax": 0.2, "dt_update": 0.01, "dt_collect": 0.1, "num_trajs": 2}"#),
+            "more.json", in: folder)
+        let append = try QCLabCLI.run(
+            ["run", "more.json", "--append", "a.h5", "--output", "appended.h5", "--mergeable"], in: folder)
+        XCTAssertEqual(append.status, 0, append.errors)
+        XCTAssertEqual(try SimulationData(contentsOf: path("appended.h5")).observables, whole.observables)
+    }
+
+    /// `"mergeable": false` (or no setting) writes no exact sums; `--mergeable` keeps them
+    /// whatever the job says, and the job's own setting is what the file records.
+    func testTheFlagForcesMergeableOutputAndTheJobsSettingIsRecorded() throws {
+        let folder = try folder()
+        try write(BadJob.job(extra: #", "output_file": {"mergeable": false}"#), "off.json", in: folder)
+        try write(BadJob.job(extra: #", "output_file": {}"#), "silent.json", in: folder)
+        for (job, output, extra) in [
+            ("off.json", "off.h5", [String]()), ("off.json", "forced.h5", ["--mergeable"]),
+            ("silent.json", "silent.h5", []),
+        ] {
+            let outcome = try QCLabCLI.run(["run", job, "--output", output] + extra, in: folder)
+            XCTAssertEqual(outcome.status, 0, outcome.errors)
+        }
+        let path = { folder.appendingPathComponent($0).path }
+        XCTAssertFalse(try hasExactSums(path("off.h5")))
+        XCTAssertTrue(try hasExactSums(path("forced.h5")))
+        XCTAssertFalse(try hasExactSums(path("silent.h5")))
+        for name in ["off.h5", "forced.h5"] {
+            let info = try QCLabCLI.run(["info", name], in: folder)
+            XCTAssertTrue(info.output.contains("\noutput_file:  mergeable = false\n"), info.output)
+        }
+        let silent = try QCLabCLI.run(["info", "silent.h5"], in: folder)
+        XCTAssertFalse(silent.output.contains("output_file"), silent.output)
+        // The same values either way.
+        XCTAssertEqual(
+            try SimulationData(contentsOf: path("off.h5")).mean("dm_db"),
+            try SimulationData(contentsOf: path("forced.h5")).mean("dm_db"))
+    }
+
+    // MARK: How the exact sums are stored
+
+    /// Surface hopping on a 4-site Holstein ring: a complex 4 x 4 density matrix.
+    func holstein(_ seeds: Range<Int>) throws -> SimulationData {
+        let simulation = Simulation(
+            settings: SimulationSettings(tmax: 0.3, dtUpdate: 0.01, dtCollect: 0.1, numTrajs: 8, batchSize: 2),
+            model: HolsteinLattice(N: 4), algorithm: FewestSwitchesSurfaceHopping(),
+            initialWavefunction: [Complex(1), Complex(0), Complex(0), Complex(0)])
+        return try serialDriver(simulation, seeds: Array(seeds))
+    }
+
+    /// Files written with the compact storage and files in the plain storage of earlier
+    /// versions read as the same exact sums, and merge with each other into the bits of one run.
+    func testCompactAndPlainExactSumsReadAlikeAndMergeIntoOneRun() throws {
+        let folder = try folder()
+        let path = { folder.appendingPathComponent($0).path }
+        let whole = try holstein(0..<8), first = try holstein(0..<4), second = try holstein(4..<8)
+        try first.save(to: OutputTarget(path: path("a-plain.h5")), mergeable: true, exactEncoding: .plain)
+        try first.save(to: OutputTarget(path: path("a.h5")), mergeable: true)
+        try second.save(to: OutputTarget(path: path("b-plain.h5")), mergeable: true, exactEncoding: .plain)
+        try second.save(to: OutputTarget(path: path("b.h5")), mergeable: true)
+        XCTAssertEqual(try SimulationData(contentsOf: path("a-plain.h5")).observables, first.observables)
+        XCTAssertEqual(try SimulationData(contentsOf: path("a.h5")).observables, first.observables)
+        for parts in [["a-plain.h5", "b.h5"], ["a.h5", "b-plain.h5"], ["a.h5", "b.h5"]] {
+            let merged = try SimulationData.merging(files: parts.map(path))
+            XCTAssertEqual(merged.observables, whole.observables, "\(parts)")
+            XCTAssertNil(merged.notExact, "\(parts)")
+        }
+        // The mixed merge written again (compact) reads as one run's sums.
+        try SimulationData.merging(files: [path("a-plain.h5"), path("b.h5")])
+            .save(to: OutputTarget(path: path("merged.h5")), mergeable: true)
+        XCTAssertEqual(try SimulationData(contentsOf: path("merged.h5")).observables, whole.observables)
+        // Smaller than the plain storage of the same sums.
+        let size = { (name: String) in try FileManager.default.attributesOfItem(atPath: path(name))[.size] as! Int }
+        XCTAssertLessThan(try size("a.h5"), try size("a-plain.h5"))
+    }
+
+    /// The density matrix's exact sums are Hermitian to the bit: stored compactly, the upper
+    /// triangle is all zero; every transform undoes exactly, for any int64 values.
+    func testTheEncodingIsLosslessAndZeroesAHermitianUpperTriangle() throws {
+        let data = try holstein(0..<4)
+        let dm = try XCTUnwrap(data.observable("dm_db"))
+        let n = 4, perElement = 2 * OutputAccumulator.exactValuesPerElement
+        let stored = ExactSumsEncoding.current.encode(dm.exactSums, shape: dm.shape, isComplex: true)
+        XCTAssertEqual(ExactSumsEncoding.current.decode(stored, shape: dm.shape, isComplex: true), dm.exactSums)
+        for point in 0..<dm.shape[0] {
+            for i in 0..<n {
+                for j in 0..<n {
+                    let start = ((point * n + i) * n + j) * perElement
+                    let element = stored[start..<(start + perElement)]
+                    if i < j {
+                        XCTAssertTrue(element.allSatisfy { $0 == 0 }, "(\(point), \(i), \(j))")
+                    } else {
+                        XCTAssertTrue(element.contains { $0 != 0 }, "(\(point), \(i), \(j)) holds sums")
+                    }
+                }
+            }
+        }
+        // Arbitrary values, extremes included, through every encoding and shape.
+        let extremes: [Int64] = [.min, .max, 0, -1, 1, .min + 1]
+        for (shape, isComplex) in [([3, 4, 4], true), ([3, 2, 3], true), ([5], false), ([2, 3, 3], false)] {
+            let count = shape.reduce(1, *) * (isComplex ? 2 : 1) * OutputAccumulator.exactValuesPerElement
+            // The rest spread over all 64 bits (Weyl sequence).
+            let values = (0..<count).map {
+                $0 < extremes.count ? extremes[$0] : Int64(bitPattern: UInt64($0) &* 0x9E37_79B9_7F4A_7C15)
+            }
+            for encoding in [ExactSumsEncoding.current, .plain, ExactSumsEncoding(steps: [.zigzag])] {
+                let encoded = encoding.encode(values, shape: shape, isComplex: isComplex)
+                XCTAssertEqual(encoding.decode(encoded, shape: shape, isComplex: isComplex), values, "\(shape)")
+            }
+        }
+        XCTAssertEqual(ExactSumsEncoding(attribute: "hermitian_residual,zigzag"), .current)
+        XCTAssertEqual(ExactSumsEncoding(attribute: ExactSumsEncoding.current.attribute), .current)
+        XCTAssertNil(ExactSumsEncoding(attribute: "zigzag,delta"))
+    }
+}
