@@ -66,11 +66,11 @@ typedef struct {
     lanes *values, *residuals;  // μ_k and r_k of every eigenpair
     lane_mask *refined;         // refined[k]: lanes whose pair k, k + 1 was refined together
     lane_mask unit;             // lanes whose every eigenvector came out of unit length
-    double *column;             // one trajectory's n components, and n indices (sorting)
+    double *column;             // one trajectory's n components, and 2 n indices (sorting)
     int64_t *order;
 } warm_block;
 
-int64_t qclab_tridiagonal_warm_eigen_workspace(int64_t n) { return (18 * (n + 1) + 1) * LANES; }
+int64_t qclab_tridiagonal_warm_eigen_workspace(int64_t n) { return (19 * (n + 1) + 1) * LANES; }
 
 static warm_block carve_warm(int64_t n, double *workspace) {
     uintptr_t address = ((uintptr_t)workspace + 63) & ~(uintptr_t)63;
@@ -499,15 +499,20 @@ INLINE void sort_lane(int64_t n, int64_t batch, int64_t trajectory, int t, warm_
         for (; i > 0 && w->values[order[i - 1]][t] > w->values[moving][t]; i--) order[i] = order[i - 1];
         order[i] = moving;
     }
+    // Only the eigenpairs out of place move: their places first, then their values.
+    int64_t *moved = order + n, count = 0;
+    for (int64_t j = 0; j < n; j++) {
+        if (order[j] != j) moved[count++] = j;
+    }
     double *column = w->column;
-    for (int64_t j = 0; j < n; j++) column[j] = w->values[order[j]][t];
-    for (int64_t j = 0; j < n; j++) w->values[j][t] = column[j];
-    for (int64_t j = 0; j < n; j++) column[j] = w->residuals[order[j]][t];
-    for (int64_t j = 0; j < n; j++) w->residuals[j][t] = column[j];
+    for (int64_t m = 0; m < count; m++) column[m] = w->values[order[moved[m]]][t];
+    for (int64_t m = 0; m < count; m++) w->values[moved[m]][t] = column[m];
+    for (int64_t m = 0; m < count; m++) column[m] = w->residuals[order[moved[m]]][t];
+    for (int64_t m = 0; m < count; m++) w->residuals[moved[m]][t] = column[m];
     for (int64_t i = 0; i < n; i++) {  // row i of the trajectory's eigenvector matrix
         double *row = v + i * n * batch + trajectory;
-        for (int64_t j = 0; j < n; j++) column[j] = row[order[j] * batch];
-        for (int64_t j = 0; j < n; j++) row[j * batch] = column[j];
+        for (int64_t m = 0; m < count; m++) column[m] = row[order[moved[m]] * batch];
+        for (int64_t m = 0; m < count; m++) row[moved[m] * batch] = column[m];
     }
 }
 
@@ -519,7 +524,11 @@ int64_t qclab_tridiagonal_warm_eigen(int64_t batch, int64_t n, const double *res
     warm_block w = carve_warm(n, workspace);
     const double eps = DBL_EPSILON;
     int64_t failures = 0;
-    for (int64_t first = 0; first < batch; first += LANES) {
+    // Blocks of LANES trajectories; a batch of at least LANES ends with a full block that
+    // overlaps the one before it (its shared trajectories computed again, to the same bits),
+    // so that every block loads and stores whole vectors.
+    for (int64_t next = 0; next < batch; next += LANES) {
+        const int64_t first = batch >= LANES && next + LANES > batch ? batch - LANES : next;
         const int64_t count = batch - first < LANES ? batch - first : LANES;
         for (int64_t i = 0; i < n; i++) {
             w.d[i] = GATHER(h + (i * n + i) * batch, first, count);
@@ -574,13 +583,11 @@ int64_t qclab_tridiagonal_warm_eigen(int64_t batch, int64_t n, const double *res
             const lanes spread = (w.residuals[k] + slack) + (w.residuals[k + 1] + slack);
             certified &= w.refined[k] | (spread <= certificate_tolerance * (w.values[k + 1] - w.values[k]));
         }
-        for (int64_t t = 0; t < count; t++) {
-            failed[first + t] = certified[t] == 0;
-            failures += certified[t] == 0;
-        }
+        for (int64_t t = 0; t < count; t++) failed[first + t] = certified[t] == 0;
         for (int64_t k = 0; k < n; k++) {
             for (int64_t t = 0; t < count; t++) w_out[k * batch + first + t] = w.values[k][t];
         }
     }
+    for (int64_t t = 0; t < batch; t++) failures += failed[t];
     return failures;
 }
