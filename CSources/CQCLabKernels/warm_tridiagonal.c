@@ -30,8 +30,9 @@
 // vectors, each within an angle r / gap of the true one (Davis and Kahan), are orthogonal
 // to about τ or better. A closer pair (a near-degeneracy, which iteration on one vector at
 // a time cannot resolve: a start that mixes the two stays mixed) is refined together:
-// Rayleigh-Ritz on the pair's span, one inverse iteration of each Ritz vector at its Ritz
-// value, twice over, and a last Rayleigh-Ritz, which leaves the two orthonormal; such a
+// Rayleigh-Ritz on the pair's span, then one inverse iteration of each Ritz vector at its
+// Ritz value, until a Rayleigh-Ritz leaves both at rounding level, which also leaves them
+// orthonormal; such a
 // pair's two residuals bound two eigenvalues (Kahan's theorem for an orthonormal block).
 // The certificate then asks every residual to be below 16 n ε ||H|| (as the dense solver
 // does), pairs not refined to be far apart, and no two refined pairs to share a vector;
@@ -48,6 +49,9 @@
 
 /// Rayleigh quotient iterations per eigenvector at most; two are the rule.
 enum { MAX_ITERATIONS = 8 };
+/// Rounds of a close pair's refinement at most (Rayleigh-Ritz, then an inverse iteration of
+/// each Ritz vector); one or two are the rule.
+enum { PAIR_ROUNDS = 5 };
 /// Iterations before one that fails to halve the residual stops a lane: the first ones
 /// may not, from a start that mixes two close eigenvectors.
 enum { PATIENT_ITERATIONS = 3 };
@@ -449,39 +453,46 @@ INLINE void residual_norm(int64_t n, const lanes *restrict x, const lanes *restr
 /// Refines eigenpairs k and k + 1 together in the lanes of `selected` (see the top of the
 /// file), their vectors read from and written back to `v`.
 INLINE void refine_pair(int64_t n, int64_t k, int64_t batch, int64_t first, int64_t count, double *v,
-                        warm_block *w, const lanes *corner, const lanes *pivot_floor, const lane_mask *selected) {
+                        warm_block *w, const lanes *corner, const lanes *pivot_floor, const lanes *tight,
+                        const lane_mask *selected) {
     const lane_mask mask = *selected, none = (lane_mask){0};
     lanes *restrict x = w->x, *restrict y = w->y, *restrict hx = w->hx, *restrict hy = w->hy;
     for (int64_t i = 0; i < n; i++) {
         x[i] = GATHER(v + (i * n + k) * batch, first, count);
         y[i] = GATHER(v + (i * n + k + 1) * batch, first, count);
     }
-    lanes theta1, theta2;
     w->pivoted = 1;  // rare, and what it refines is close: the accurate factorization
-    for (int round = 0; round < 2; round++) {
+    lane_mask written = ~mask;  // lanes whose pair is settled, or not refined here
+    for (int round = 0; round < PAIR_ROUNDS; round++) {
+        lanes theta1, theta2, r1, r2;
         rayleigh_ritz(n, w, corner, x, y, hx, hy, &theta1, &theta2);
+        residual_norm(n, x, hx, &theta1, &r1);
+        residual_norm(n, y, hy, &theta2, &r2);
+        // A lane settles with the first Ritz pair at rounding level, or the last one.
+        const lane_mask settle =
+            ~written & (((r1 <= *tight) & (r2 <= *tight)) | (round + 1 == PAIR_ROUNDS ? ~none : none));
+        if (any_lane(settle)) {
+            w->values[k] = select_lanes(settle, theta1, w->values[k]);
+            w->values[k + 1] = select_lanes(settle, theta2, w->values[k + 1]);
+            w->residuals[k] = select_lanes(settle, r1, w->residuals[k]);
+            w->residuals[k + 1] = select_lanes(settle, r2, w->residuals[k + 1]);
+            lane_mask unit = ~(lane_mask){0};
+            require_unit_length(n, x, &unit);
+            require_unit_length(n, y, &unit);
+            w->unit &= ~settle | unit;
+            for (int64_t i = 0; i < n; i++) {
+                double *out_x = v + (i * n + k) * batch + first, *out_y = v + (i * n + k + 1) * batch + first;
+                for (int64_t t = 0; t < count; t++) {
+                    if (!settle[t]) continue;
+                    out_x[t] = x[i][t];
+                    out_y[t] = y[i][t];
+                }
+            }
+            written |= settle;
+        }
+        if (all_lanes(written)) break;
         inverse_step(n, w, corner, &theta1, pivot_floor, x, &none);
         inverse_step(n, w, corner, &theta2, pivot_floor, y, &none);
-    }
-    rayleigh_ritz(n, w, corner, x, y, hx, hy, &theta1, &theta2);
-    lanes r1, r2;
-    residual_norm(n, x, hx, &theta1, &r1);
-    residual_norm(n, y, hy, &theta2, &r2);
-    w->values[k] = select_lanes(mask, theta1, w->values[k]);
-    w->values[k + 1] = select_lanes(mask, theta2, w->values[k + 1]);
-    w->residuals[k] = select_lanes(mask, r1, w->residuals[k]);
-    w->residuals[k + 1] = select_lanes(mask, r2, w->residuals[k + 1]);
-    lane_mask unit = ~(lane_mask){0};
-    require_unit_length(n, x, &unit);
-    require_unit_length(n, y, &unit);
-    w->unit &= ~mask | unit;
-    for (int64_t i = 0; i < n; i++) {
-        double *out_x = v + (i * n + k) * batch + first, *out_y = v + (i * n + k + 1) * batch + first;
-        for (int64_t t = 0; t < count; t++) {
-            if (!mask[t]) continue;
-            out_x[t] = x[i][t];
-            out_y[t] = y[i][t];
-        }
     }
 }
 
@@ -573,7 +584,7 @@ int64_t qclab_tridiagonal_warm_eigen(int64_t batch, int64_t n, const double *res
             const lane_mask close = finite & ~(spread <= certificate_tolerance * (w.values[k + 1] - w.values[k]));
             w.refined[k] = close & (k > 0 ? ~w.refined[k - 1] : ~(lane_mask){0});
             if (any_lane(w.refined[k])) {
-                refine_pair(n, k, batch, first, count, v, &w, &corner, &pivot_floor, &w.refined[k]);
+                refine_pair(n, k, batch, first, count, v, &w, &corner, &pivot_floor, &tight, &w.refined[k]);
             }
         }
         lane_mask certified = finite & w.unit;

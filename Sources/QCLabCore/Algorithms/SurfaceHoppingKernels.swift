@@ -156,6 +156,12 @@ package enum SurfaceHoppingKernels {
         precondition(
             v.components == n * n && rho.components == n * n && activeSurface.count == batch
                 && (weights?.count ?? batch) == batch)
+        if realEigenvectors && n >= blasDensityStates {
+            diabaticDensityMatrixByBLAS(
+                eigenvectors: v, wfAdb: wfAdb, wfDb: wfDb, activeSurface: activeSurface, weights: weights,
+                into: &rho)
+            return
+        }
         // D's diagonal and the weights at fixed addresses, made per collect point.
         let d = UnsafeScratch<Double>(repeating: 0, count: n * batch), w = weights.map(UnsafeScratch.init(copying:))
         ComplexBatch.withUnsafeHandles(v, wfAdb, wfDb) { v, a, psi in
@@ -164,6 +170,58 @@ package enum SurfaceHoppingKernels {
                     qclab_fssh_density_matrix(
                         Int64(batch), Int64(n), v.re, realEigenvectors ? nil : v.im, a.re, a.im,
                         psi.re, psi.im, active, w?.pointer, d.pointer, rho.re, rho.im)
+                }
+            }
+        }
+    }
+
+    /// From this many states on, real eigenvectors' density matrices go through BLAS
+    /// (``diabaticDensityMatrixByBLAS(eigenvectors:wfAdb:wfDb:activeSurface:weights:into:)``):
+    /// its `O(N³)` rank-`N` update outruns the batch kernel's (Benchmarks/README.md).
+    package static let blasDensityStates = 64
+
+    /// ``diabaticDensityMatrix(eigenvectors:realEigenvectors:wfAdb:wfDb:activeSurface:weights:into:)``
+    /// for real eigenvectors, one row at a time through `dsyrk`.
+    ///
+    /// With `a` the active surface, `V D Vᵀ = (1 - |c_a|²) v_a v_aᵀ - W Wᵀ` where column `k` of
+    /// `W` is `|c_k| v_k` for `k ≠ a` and zero for `a`: one symmetric rank-`N` update.
+    package static func diabaticDensityMatrixByBLAS(
+        eigenvectors v: ComplexBatch, wfAdb: ComplexBatch, wfDb: ComplexBatch, activeSurface: [Int],
+        weights: [Double]?, into rho: inout ComplexBatch
+    ) {
+        let n = wfAdb.components, batch = wfAdb.batchSize
+        let w = UnsafeScratch<Double>(repeating: 0, count: n * n), c = UnsafeScratch<Double>(repeating: 0, count: n * n)
+        for t in 0..<batch {
+            let active = activeSurface[t]
+            for k in 0..<n {
+                let scale =
+                    k == active ? 0 : (wfAdb.re[k * batch + t] * wfAdb.re[k * batch + t]
+                        + wfAdb.im[k * batch + t] * wfAdb.im[k * batch + t]).squareRoot()
+                for i in 0..<n { w[k * n + i] = scale * v.re[(i * n + k) * batch + t] }
+            }
+            LAPACK.dsyrkLower(n: n, k: n, alpha: -1, a: w.pointer, beta: 0, c: c.pointer)
+            let ca = (wfAdb.re[active * batch + t], wfAdb.im[active * batch + t])
+            let population = 1 - (ca.0 * ca.0 + ca.1 * ca.1)
+            let weight = weights?[t] ?? 1
+            for j in 0..<n {
+                let vj = v.re[(j * n + active) * batch + t]
+                let (pjr, pji) = (wfDb.re[j * batch + t], wfDb.im[j * batch + t])
+                for i in j..<n {
+                    let vi = v.re[(i * n + active) * batch + t]
+                    let (pir, pii) = (wfDb.re[i * batch + t], wfDb.im[i * batch + t])
+                    // ψ_i ψ_j* + (V D Vᵀ)_ij
+                    var re = pir * pjr + pii * pji + (c[j * n + i] + population * vi * vj)
+                    var im = pii * pjr - pir * pji
+                    if weights != nil {
+                        re *= weight
+                        im *= weight
+                    }
+                    rho.re[(i * n + j) * batch + t] = re
+                    rho.im[(i * n + j) * batch + t] = im
+                    if i != j {
+                        rho.re[(j * n + i) * batch + t] = re
+                        rho.im[(j * n + i) * batch + t] = -im
+                    }
                 }
             }
         }
