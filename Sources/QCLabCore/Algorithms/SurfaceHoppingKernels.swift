@@ -191,36 +191,39 @@ package enum SurfaceHoppingKernels {
     ) {
         let n = wfAdb.components, batch = wfAdb.batchSize
         let w = UnsafeScratch<Double>(repeating: 0, count: n * n), c = UnsafeScratch<Double>(repeating: 0, count: n * n)
-        for t in 0..<batch {
-            let active = activeSurface[t]
-            for k in 0..<n {
-                let scale =
-                    k == active ? 0 : (wfAdb.re[k * batch + t] * wfAdb.re[k * batch + t]
-                        + wfAdb.im[k * batch + t] * wfAdb.im[k * batch + t]).squareRoot()
-                for i in 0..<n { w[k * n + i] = scale * v.re[(i * n + k) * batch + t] }
-            }
-            LAPACK.dsyrkLower(n: n, k: n, alpha: -1, a: w.pointer, beta: 0, c: c.pointer)
-            let ca = (wfAdb.re[active * batch + t], wfAdb.im[active * batch + t])
-            let population = 1 - (ca.0 * ca.0 + ca.1 * ca.1)
-            let weight = weights?[t] ?? 1
-            for j in 0..<n {
-                let vj = v.re[(j * n + active) * batch + t]
-                let (pjr, pji) = (wfDb.re[j * batch + t], wfDb.im[j * batch + t])
-                for i in j..<n {
-                    let vi = v.re[(i * n + active) * batch + t]
-                    let (pir, pii) = (wfDb.re[i * batch + t], wfDb.im[i * batch + t])
-                    // ψ_i ψ_j* + (V D Vᵀ)_ij
-                    var re = pir * pjr + pii * pji + (c[j * n + i] + population * vi * vj)
-                    var im = pii * pjr - pir * pji
-                    if weights != nil {
-                        re *= weight
-                        im *= weight
+        let (wp, cp) = (w.pointer, c.pointer)
+        ComplexBatch.withUnsafeHandles(v, wfAdb, wfDb) { v, c0, psi in
+            rho.withUnsafeMutableHandle { rho in
+                let (vr, cr, ci, pr, pi) = (v.re!, c0.re!, c0.im!, psi.re!, psi.im!)
+                let (rr, ri) = (rho.re!, rho.im!)
+                for t in 0..<batch {
+                    let active = activeSurface[t]
+                    for k in 0..<n {
+                        let (x, y) = (cr[k * batch + t], ci[k * batch + t])
+                        let scale = k == active ? 0 : (x * x + y * y).squareRoot()
+                        for i in 0..<n { wp[k * n + i] = scale * vr[(i * n + k) * batch + t] }
                     }
-                    rho.re[(i * n + j) * batch + t] = re
-                    rho.im[(i * n + j) * batch + t] = im
-                    if i != j {
-                        rho.re[(j * n + i) * batch + t] = re
-                        rho.im[(j * n + i) * batch + t] = -im
+                    LAPACK.dsyrkLower(n: n, k: n, alpha: -1, a: wp, beta: 0, c: cp)
+                    let (x, y) = (cr[active * batch + t], ci[active * batch + t])
+                    let population = 1 - (x * x + y * y), weight = weights?[t] ?? 1
+                    for j in 0..<n {
+                        let vj = vr[(j * n + active) * batch + t], (pjr, pji) = (pr[j * batch + t], pi[j * batch + t])
+                        for i in j..<n {
+                            let vi = vr[(i * n + active) * batch + t], (pir, pii) = (pr[i * batch + t], pi[i * batch + t])
+                            // ψ_i ψ_j* + (V D Vᵀ)_ij
+                            var re = pir * pjr + pii * pji + (cp[j * n + i] + population * vi * vj)
+                            var im = pii * pjr - pir * pji
+                            if weights != nil {
+                                re *= weight
+                                im *= weight
+                            }
+                            rr[(i * n + j) * batch + t] = re
+                            ri[(i * n + j) * batch + t] = im
+                            if i != j {
+                                rr[(j * n + i) * batch + t] = re
+                                ri[(j * n + i) * batch + t] = -im
+                            }
+                        }
                     }
                 }
             }
