@@ -13,7 +13,7 @@ import Numerics
     /// The structure of `model`'s `H(z)`: a model whose `z` moves only the diagonal
     /// (``DiagonalLinearHarmonicModel``) has the structure of its constant `H_q`; any other
     /// is taken as dense.
-    package static func of(_ model: any Model) -> HamiltonianStructure {
+    @_spi(Benchmarks) public static func of(_ model: any Model) -> HamiltonianStructure {
         guard let lattice = model as? any DiagonalLinearHarmonicModel else { return .dense }
         return of(constant: lattice.constantHamiltonian, states: model.numQuantumStates)
     }
