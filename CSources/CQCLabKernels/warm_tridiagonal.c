@@ -32,8 +32,8 @@
 // a time cannot resolve: a start that mixes the two stays mixed) is refined together:
 // Rayleigh-Ritz on the pair's span, then one inverse iteration of each Ritz vector at its
 // Ritz value, until a Rayleigh-Ritz leaves both at rounding level, which also leaves them
-// orthonormal; such a
-// pair's two residuals bound two eigenvalues (Kahan's theorem for an orthonormal block).
+// orthonormal; such a pair's two residuals bound two eigenvalues (Kahan's theorem for an
+// orthonormal block).
 // The certificate then asks every residual to be below 16 n ε ||H|| (as the dense solver
 // does), pairs not refined to be far apart, and no two refined pairs to share a vector;
 // disjoint intervals and clusters then account for all n eigenvalues, none twice. A lane

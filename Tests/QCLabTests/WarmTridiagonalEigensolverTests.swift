@@ -53,8 +53,9 @@ final class WarmTridiagonalEigensolverTests: XCTestCase {
         for t in 0..<batch {
             for k in 0..<n {
                 let value = values[k * batch + t]
-                XCTAssertEqual(value, reference[k * batch + t], accuracy: 1e-12, "\(label): λ\(k) of \(t)", file: file,
-                               line: line)
+                XCTAssertEqual(
+                    value, reference[k * batch + t], accuracy: 1e-12, "\(label): λ\(k) of \(t)", file: file,
+                    line: line)
                 var largestResidual = 0.0
                 for a in 0..<n {
                     var product = 0.0
@@ -64,9 +65,12 @@ final class WarmTridiagonalEigensolverTests: XCTestCase {
                 XCTAssertLessThan(largestResidual, 1e-12, "\(label): residual \(k) of \(t)", file: file, line: line)
                 for j in 0...k {
                     var overlap = 0.0
-                    for a in 0..<n { overlap += vectors.re[(a * n + j) * batch + t] * vectors.re[(a * n + k) * batch + t] }
-                    XCTAssertEqual(overlap, j == k ? 1 : 0, accuracy: tolerance, "\(label): overlap \(j), \(k) of \(t)",
-                                   file: file, line: line)
+                    for a in 0..<n {
+                        overlap += vectors.re[(a * n + j) * batch + t] * vectors.re[(a * n + k) * batch + t]
+                    }
+                    XCTAssertEqual(
+                        overlap, j == k ? 1 : 0, accuracy: tolerance, "\(label): overlap \(j), \(k) of \(t)",
+                        file: file, line: line)
                 }
                 let below = k > 0 ? value - reference[(k - 1) * batch + t] : .infinity
                 let above = k + 1 < n ? reference[(k + 1) * batch + t] - value : .infinity
@@ -75,16 +79,19 @@ final class WarmTridiagonalEigensolverTests: XCTestCase {
                 for a in 0..<n {
                     overlap += vectors.re[(a * n + k) * batch + t] * referenceVectors.re[(a * n + k) * batch + t]
                 }
-                XCTAssertEqual(abs(overlap), 1, accuracy: 1e-10, "\(label): v\(k) of \(t) is LAPACK's", file: file,
-                               line: line)
+                XCTAssertEqual(
+                    abs(overlap), 1, accuracy: 1e-10, "\(label): v\(k) of \(t) is LAPACK's", file: file,
+                    line: line)
             }
         }
-        XCTAssertTrue(vectors.im.allSatisfy { $0.bitPattern == 0 }, "\(label): real eigenvectors", file: file, line: line)
+        XCTAssertTrue(
+            vectors.im.allSatisfy { $0.bitPattern == 0 }, "\(label): real eigenvectors", file: file, line: line)
     }
 
-    /// A ring whose on-site energies move a little each step, as a Holstein lattice's do under
-    /// FSSH: the first call is solved densely, the rest by Rayleigh quotient iteration, and
-    /// every step agrees with LAPACK. A partial lane block (19 trajectories) is included.
+    /// Along a path of rings (and chains) it agrees with LAPACK at every step.
+    ///
+    /// The on-site energies move a little each step, as a Holstein lattice's do under FSSH:
+    /// the first call is solved densely, the rest by Rayleigh quotient iteration. A partial lane block (19 trajectories) is included.
     func testAlongAPathOfRingsItAgreesWithLAPACK() throws {
         for (n, periodic) in [(24, true), (17, false), (3, true)] {
             let batch = 19
@@ -230,7 +237,8 @@ final class WarmTridiagonalEigensolverTests: XCTestCase {
             XCTAssertEqual(
                 error as? QCLabError,
                 .invalidSetting(
-                    "eigensolver", "warm-started tridiagonal Rayleigh quotient iteration does not apply to real 8x8 problems"
+                    "eigensolver",
+                    "warm-started tridiagonal Rayleigh quotient iteration does not apply to real 8x8 problems"
                 ))
         }
         XCTAssertEqual(

@@ -190,7 +190,8 @@ package enum SurfaceHoppingKernels {
         weights: [Double]?, into rho: inout ComplexBatch
     ) {
         let n = wfAdb.components, batch = wfAdb.batchSize
-        let w = UnsafeScratch<Double>(repeating: 0, count: n * n), c = UnsafeScratch<Double>(repeating: 0, count: n * n)
+        let w = UnsafeScratch<Double>(repeating: 0, count: n * n),
+            c = UnsafeScratch<Double>(repeating: 0, count: n * n)
         let (wp, cp) = (w.pointer, c.pointer)
         ComplexBatch.withUnsafeHandles(v, wfAdb, wfDb) { v, c0, psi in
             rho.withUnsafeMutableHandle { rho in
@@ -209,7 +210,8 @@ package enum SurfaceHoppingKernels {
                     for j in 0..<n {
                         let vj = vr[(j * n + active) * batch + t], (pjr, pji) = (pr[j * batch + t], pi[j * batch + t])
                         for i in j..<n {
-                            let vi = vr[(i * n + active) * batch + t], (pir, pii) = (pr[i * batch + t], pi[i * batch + t])
+                            let vi = vr[(i * n + active) * batch + t],
+                                (pir, pii) = (pr[i * batch + t], pi[i * batch + t])
                             // ψ_i ψ_j* + (V D Vᵀ)_ij
                             var re = pir * pjr + pii * pji + (cp[j * n + i] + population * vi * vj)
                             var im = pii * pjr - pir * pji

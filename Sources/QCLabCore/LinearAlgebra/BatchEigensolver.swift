@@ -245,7 +245,8 @@ import CQCLabKernels
         var failures = eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
             eigenvalues.withUnsafeMutableBufferPointer { w in
                 lastEigenvectors.withUnsafeBufferPointer { start in
-                    qclab_tridiagonal_warm_eigen(batch, n, h.re, start.baseAddress, w.baseAddress, v.re, workspace, failed)
+                    qclab_tridiagonal_warm_eigen(
+                        batch, n, h.re, start.baseAddress, w.baseAddress, v.re, workspace, failed)
                 }
             }
         }
@@ -377,8 +378,9 @@ import CQCLabKernels
 }
 
 extension ComplexBatch {
-    /// Makes every imaginary part +0.0, as real eigenvectors have them. A batch usually has
-    /// them already (the frame's real path never writes them), which a read confirms faster
+    /// Makes every imaginary part +0.0, as real eigenvectors have them.
+    ///
+    /// A batch usually has them already (the frame's real path never writes them), which a read confirms faster
     /// than a write.
     fileprivate mutating func zeroImaginaryParts() {
         if qclab_all_positive_zeros(Int64(im.count), im) == 0 { im.update(repeating: 0) }

@@ -1,7 +1,8 @@
 import Numerics
 
 /// The sparsity of a model's `H(z)`, the same for every `z`, which an eigensolver may exploit.
-@_spi(Benchmarks) public enum HamiltonianStructure: String, Sendable, Hashable, CaseIterable,
+@_spi(Benchmarks)
+public enum HamiltonianStructure: String, Sendable, Hashable, CaseIterable,
     CustomStringConvertible
 {
     /// Any Hermitian matrix.
