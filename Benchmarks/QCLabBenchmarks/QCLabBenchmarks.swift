@@ -106,6 +106,7 @@ struct EigenState {
     var eigenvalues: [Double]
     var eigenvectors: ComplexBatch
     let n: Int, batch: Int, isReal: Bool
+    let structure: HamiltonianStructure
     private var index = 0, direction = 1
 
     let method: BatchEigensolver.Strategy?
@@ -128,9 +129,10 @@ struct EigenState {
         }
         hamiltonians = sequence
         (self.n, self.batch, isReal) = (n, batch, model.hamiltonianIsReal)
+        structure = HamiltonianStructure.of(model)
         solver = try BatchEigensolver(
             states: n, batchSize: batch, isReal: isReal,
-            strategy: method ?? .fastest(states: n, isReal: isReal))
+            strategy: method ?? .fastest(states: n, isReal: isReal, structure: structure), structure: structure)
         eigenvalues = [Double](repeating: 0, count: n * batch)
         eigenvectors = ComplexBatch(components: n * n, batchSize: batch)
         try solver.diagonalize(hamiltonians[0], eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
@@ -143,11 +145,11 @@ struct EigenState {
         try solver.diagonalize(hamiltonians[index], eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
     }
 
-    /// A fresh solver (no previous solution: the first step's path, LAPACK for n > 2).
+    /// A fresh solver (no previous solution: the first step's path, a dense solve for n > 2).
     mutating func resetSolver() throws {
         solver = try BatchEigensolver(
             states: n, batchSize: batch, isReal: isReal,
-            strategy: method ?? .fastest(states: n, isReal: isReal))
+            strategy: method ?? .fastest(states: n, isReal: isReal, structure: structure), structure: structure)
     }
 }
 
@@ -302,12 +304,14 @@ let benchmarks: @Sendable () -> Void = {
 
     // Every eigensolver method on the same real Hamiltonians (the Holstein lattice's, N
     // states) per (n, B): the batched SIMD solver against dsyevd everywhere, the
-    // warm-started Jacobi where it is an option (3 <= n <= 16), the closed form at n = 2.
+    // warm-started Jacobi where it is an option (3 <= n <= 16), the closed form at n = 2, and
+    // the warm-started tridiagonal solver the lattice's structure allows (n >= 3).
     for n in [2, 3, 4, 5, 8, 16, 32, 50, 64, 100, 128, 200, 256] {
         for batch in [25, 64, 256] where n <= 128 || batch == 64 {
             var methods: [BatchEigensolver.Strategy] = [.batchedHouseholder, .lapack]
             if n == 2 { methods.append(.closedFormTwoByTwo) }
             if n >= 3 && n <= 16 { methods.append(.jacobiWarmStart) }
+            if n >= 3 { methods.append(.warmStartTridiagonal) }
             for method in methods {
                 let box = Box<EigenState>()
                 let scaling: BenchmarkScalingFactor = n <= 8 ? .kilo : .one

@@ -94,6 +94,7 @@ final class StepPlanTests: XCTestCase {
         XCTAssertTrue(plansSeen.contains { $0.quantum == .fusedScatteringStep })
         XCTAssertTrue(plansSeen.contains { $0.eigensolver == .jacobiWarmStart && $0.realProducts })
         XCTAssertTrue(plansSeen.contains { $0.classical == .fused && $0.eigensolver == .jacobiWarmStart })
+        XCTAssertTrue(plansSeen.contains { $0.eigensolver == .warmStartTridiagonal && $0.realProducts })
     }
 
     /// Runs one batch step by step, recording every hop attempt and the outputs.
@@ -151,11 +152,15 @@ final class StepPlanTests: XCTestCase {
         XCTAssertEqual(
             FewestSwitchesSurfaceHopping(gaugeFixing: .phaseOverlap).stepPlan(for: model)!.realProducts, false)
         XCTAssertEqual(
-            FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 30))!.eigensolver, .batchedHouseholder)
+            FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 30))!.eigensolver, .warmStartTridiagonal)
         XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: FMOComplex())!.eigensolver, .batchedHouseholder)
         XCTAssertEqual(
             FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 3))!.eigensolver, .jacobiWarmStart)
-        XCTAssertEqual(FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 300))!.eigensolver, .lapack)
+        XCTAssertEqual(
+            FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLattice(N: 300))!.eigensolver, .warmStartTridiagonal)
+        XCTAssertEqual(
+            FewestSwitchesSurfaceHopping().stepPlan(for: HolsteinLatticeReciprocalSpace(N: 30))!.eigensolver,
+            .batchedHouseholder)
         XCTAssertEqual(
             MeanField().stepPlan(for: TullyProblemOne())!,
             StepPlan(

@@ -3,7 +3,8 @@ import XCTest
 @_spi(Benchmarks) import QCLabCore
 
 /// The per-step surface-hopping kernels against their definitions: the density matrix
-/// (computed on its lower triangle in tiles of four columns and mirrored) and the real
+/// (computed on its lower triangle in tiles of four columns and mirrored, or for many states
+/// and real eigenvectors by a BLAS rank-N update) and the real
 /// sign alignment (which skips the imaginary parts).
 final class SurfaceHoppingKernelTests: XCTestCase {
     func randomBatch(components: Int, batch: Int, complex: Bool, rng: inout LegacyRandomState) -> ComplexBatch {
@@ -17,7 +18,9 @@ final class SurfaceHoppingKernelTests: XCTestCase {
 
     func testDensityMatrixIsPsiPsiDaggerPlusVDVDagger() {
         var rng = LegacyRandomState(seed: 31)
-        for (n, batch) in [(1, 3), (2, 5), (5, 4), (7, 9), (9, 2)] {
+        // 64 and 70 states with real eigenvectors go through BLAS (blasDensityStates).
+        XCTAssertEqual(SurfaceHoppingKernels.blasDensityStates, 64)
+        for (n, batch) in [(1, 3), (2, 5), (5, 4), (7, 9), (9, 2), (64, 3), (70, 2)] {
             for complex in [false, true] {
                 for weighted in [false, true] {
                     let v = randomBatch(components: n * n, batch: batch, complex: complex, rng: &rng)

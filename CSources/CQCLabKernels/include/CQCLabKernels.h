@@ -208,6 +208,29 @@ int64_t qclab_hermitian_eigen_workspace(int64_t n);
 int64_t qclab_hermitian_eigen(int64_t batch, int64_t n, const double *h_re, const double *h_im, double *w,
                               double *v_re, double *v_im, double *workspace, uint8_t *failed, int options);
 
+// MARK: Warm-started tridiagonal eigensolver (warm_tridiagonal.c)
+
+/// Doubles of workspace `qclab_tridiagonal_warm_eigen` needs for `n x n` problems (any batch).
+int64_t qclab_tridiagonal_warm_eigen_workspace(int64_t n);
+
+/// Eigenvalues (ascending) and eigenvectors of real symmetric matrices that are tridiagonal
+/// but for the corners h[n-1][0] = h[0][n-1] (a periodic chain; zero corners for an open one),
+/// each refined from an approximate eigenvector by Rayleigh quotient iteration, O(n²) per
+/// matrix, sixteen trajectories per SIMD lane block.
+///
+/// - h: `n*n` components of `batch` trajectories (element (a, b) at component a n + b); only
+///   the diagonal, the subdiagonal and h[n-1][0] are read (the rest must be zero).
+/// - start: approximate eigenvectors, column k = eigenvector k in the layout of `v` (the
+///   previous step's; any sign, ordered by ascending eigenvalue). It may be `v` itself.
+/// - w: out, `n` eigenvalues per trajectory. v: out, unit eigenvectors, each with the sign
+///   its start gave it.
+/// - workspace: `qclab_tridiagonal_warm_eigen_workspace(n)` doubles.
+/// - failed: out, one flag per trajectory: 1 where the result is not certified (the input is
+///   not finite, eigenvalues nearly coincide, or a start was too far off); w and v are then
+///   unusable there and the caller must solve that trajectory otherwise. Returns how many.
+int64_t qclab_tridiagonal_warm_eigen(int64_t batch, int64_t n, const double *h, const double *start, double *w,
+                                     double *v, double *workspace, uint8_t *failed);
+
 // MARK: Scattering models (scattering.c)
 
 /// The diabatic surfaces of a two-state scattering model built into the kernels: Tully's

@@ -49,16 +49,18 @@ public struct AdiabaticFrame {
         try self.init(states: states, rows: rows, isReal: isReal, strategy: nil)
     }
 
+    /// A frame solved by `strategy` (by default the fastest for Hamiltonians of `structure`).
     package init(
         states: Int, rows: Int, isReal: Bool, strategy: BatchEigensolver.Strategy?,
-        realEigenvectors: Bool? = nil
+        realEigenvectors: Bool? = nil, structure: HamiltonianStructure = .dense
     ) throws {
         self.states = states
         self.rows = rows
         self.realEigenvectors = realEigenvectors ?? isReal
         solver = try BatchEigensolver(
             states: states, batchSize: rows, isReal: isReal,
-            strategy: strategy ?? .fastest(states: states, isReal: isReal))
+            strategy: strategy ?? .fastest(states: states, isReal: isReal, structure: structure),
+            structure: structure)
         eigenvalues = [Double](repeating: 0, count: states * rows)
         eigenvectors = ComplexBatch(components: states * states, batchSize: rows)
         previousEigenvectors = eigenvectors
@@ -344,7 +346,7 @@ public struct AdiabaticFrame {
     public func subset(rows selected: [Int]) throws -> AdiabaticFrame {
         var frame = try AdiabaticFrame(
             states: states, rows: selected.count, isReal: solver.isReal,
-            strategy: strategy, realEigenvectors: realEigenvectors)
+            strategy: strategy, realEigenvectors: realEigenvectors, structure: solver.structure)
         frame.eigenvectors = eigenvectors.gathering(rows: selected)
         frame.previousEigenvectors = previousEigenvectors.gathering(rows: selected)
         for k in 0..<states {

@@ -181,7 +181,7 @@ public struct HopEvent: Sendable, Equatable {
         hamiltonian = ComplexBatch(components: n * n, batchSize: rows)
         frame = try AdiabaticFrame(
             states: n, rows: rows, isReal: model.hamiltonianIsReal, strategy: plan.eigensolver,
-            realEigenvectors: plan.realProducts)
+            realEigenvectors: plan.realProducts, structure: .of(model))
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: rows)
         activeWavefunction = wfDb
         usesTwoStateKernel = plan.quantum == .fusedTwoState

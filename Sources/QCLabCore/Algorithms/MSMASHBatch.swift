@@ -57,7 +57,8 @@ package struct MSMASHBatch: TrajectoryBatch {
         }
         hamiltonian = ComplexBatch(components: n * n, batchSize: rows)
         frame = try AdiabaticFrame(
-            states: n, rows: rows, isReal: model.hamiltonianIsReal, strategy: nil, realEigenvectors: false)
+            states: n, rows: rows, isReal: model.hamiltonianIsReal, strategy: nil, realEigenvectors: false,
+            structure: .of(model))
         classical = ClassicalRK4(coordinates: model.numClassicalCoordinates, batchSize: rows)
         fusedModel =
             algorithm.useGaugeFieldForce && model is any GaugeFieldForceModel

@@ -63,13 +63,14 @@
         gaugeFixing: FewestSwitchesSurfaceHopping.GaugeFixing? = nil,
         gaugeFieldForce: Bool = false
     ) -> [StepPlan] {
-        let n = model.numQuantumStates, real = model.hamiltonianIsReal
+        let n = model.numQuantumStates, real = model.hamiltonianIsReal, structure = HamiltonianStructure.of(model)
         let integrators = ClassicalIntegrator.allCases.filter {
             $0 == .rk4 || (fusedClassicalDynamics(of: model) != nil && !gaugeFieldForce)
         }
         let solvers: [BatchEigensolver.Strategy?] =
             diagonalizes
-            ? BatchEigensolver.Strategy.allCases.filter { $0.applies(states: n, isReal: real) } : [nil]
+            ? BatchEigensolver.Strategy.allCases.filter { $0.applies(states: n, isReal: real, structure: structure) }
+            : [nil]
         // Sign gauges keep a real Hamiltonian's eigenvectors real; phase_overlap does not.
         let realAllowed = real && gaugeFixing != .phaseOverlap
         var plans: [StepPlan] = []
@@ -106,7 +107,9 @@
     ) -> StepPlan {
         let n = model.numQuantumStates, real = model.hamiltonianIsReal
         let realProducts = real && gaugeFixing != .phaseOverlap
-        let solver = diagonalizes ? BatchEigensolver.Strategy.fastest(states: n, isReal: real) : nil
+        let solver =
+            diagonalizes
+            ? BatchEigensolver.Strategy.fastest(states: n, isReal: real, structure: .of(model)) : nil
         let classical: ClassicalIntegrator =
             fusedClassicalDynamics(of: model) != nil && !gaugeFieldForce ? .fused : .rk4
         let twoState = diagonalizes && realProducts && gaugeFixing == .signOverlap && solver == .closedFormTwoByTwo

@@ -156,6 +156,12 @@ package enum SurfaceHoppingKernels {
         precondition(
             v.components == n * n && rho.components == n * n && activeSurface.count == batch
                 && (weights?.count ?? batch) == batch)
+        if realEigenvectors && n >= blasDensityStates {
+            diabaticDensityMatrixByBLAS(
+                eigenvectors: v, wfAdb: wfAdb, wfDb: wfDb, activeSurface: activeSurface, weights: weights,
+                into: &rho)
+            return
+        }
         // D's diagonal and the weights at fixed addresses, made per collect point.
         let d = UnsafeScratch<Double>(repeating: 0, count: n * batch), w = weights.map(UnsafeScratch.init(copying:))
         ComplexBatch.withUnsafeHandles(v, wfAdb, wfDb) { v, a, psi in
@@ -164,6 +170,63 @@ package enum SurfaceHoppingKernels {
                     qclab_fssh_density_matrix(
                         Int64(batch), Int64(n), v.re, realEigenvectors ? nil : v.im, a.re, a.im,
                         psi.re, psi.im, active, w?.pointer, d.pointer, rho.re, rho.im)
+                }
+            }
+        }
+    }
+
+    /// From this many states on, real eigenvectors' density matrices go through BLAS
+    /// (``diabaticDensityMatrixByBLAS(eigenvectors:wfAdb:wfDb:activeSurface:weights:into:)``):
+    /// its `O(N³)` rank-`N` update outruns the batch kernel's (Benchmarks/README.md).
+    package static let blasDensityStates = 64
+
+    /// ``diabaticDensityMatrix(eigenvectors:realEigenvectors:wfAdb:wfDb:activeSurface:weights:into:)``
+    /// for real eigenvectors, one row at a time through `dsyrk`.
+    ///
+    /// With `a` the active surface, `V D Vᵀ = (1 - |c_a|²) v_a v_aᵀ - W Wᵀ` where column `k` of
+    /// `W` is `|c_k| v_k` for `k ≠ a` and zero for `a`: one symmetric rank-`N` update.
+    package static func diabaticDensityMatrixByBLAS(
+        eigenvectors v: ComplexBatch, wfAdb: ComplexBatch, wfDb: ComplexBatch, activeSurface: [Int],
+        weights: [Double]?, into rho: inout ComplexBatch
+    ) {
+        let n = wfAdb.components, batch = wfAdb.batchSize
+        let w = UnsafeScratch<Double>(repeating: 0, count: n * n),
+            c = UnsafeScratch<Double>(repeating: 0, count: n * n)
+        let (wp, cp) = (w.pointer, c.pointer)
+        ComplexBatch.withUnsafeHandles(v, wfAdb, wfDb) { v, c0, psi in
+            rho.withUnsafeMutableHandle { rho in
+                let (vr, cr, ci, pr, pi) = (v.re!, c0.re!, c0.im!, psi.re!, psi.im!)
+                let (rr, ri) = (rho.re!, rho.im!)
+                for t in 0..<batch {
+                    let active = activeSurface[t]
+                    for k in 0..<n {
+                        let (x, y) = (cr[k * batch + t], ci[k * batch + t])
+                        let scale = k == active ? 0 : (x * x + y * y).squareRoot()
+                        for i in 0..<n { wp[k * n + i] = scale * vr[(i * n + k) * batch + t] }
+                    }
+                    LAPACK.dsyrkLower(n: n, k: n, alpha: -1, a: wp, beta: 0, c: cp)
+                    let (x, y) = (cr[active * batch + t], ci[active * batch + t])
+                    let population = 1 - (x * x + y * y), weight = weights?[t] ?? 1
+                    for j in 0..<n {
+                        let vj = vr[(j * n + active) * batch + t], (pjr, pji) = (pr[j * batch + t], pi[j * batch + t])
+                        for i in j..<n {
+                            let vi = vr[(i * n + active) * batch + t],
+                                (pir, pii) = (pr[i * batch + t], pi[i * batch + t])
+                            // ψ_i ψ_j* + (V D Vᵀ)_ij
+                            var re = pir * pjr + pii * pji + (cp[j * n + i] + population * vi * vj)
+                            var im = pii * pjr - pir * pji
+                            if weights != nil {
+                                re *= weight
+                                im *= weight
+                            }
+                            rr[(i * n + j) * batch + t] = re
+                            ri[(i * n + j) * batch + t] = im
+                            if i != j {
+                                rr[(j * n + i) * batch + t] = re
+                                ri[(j * n + i) * batch + t] = -im
+                            }
+                        }
+                    }
                 }
             }
         }

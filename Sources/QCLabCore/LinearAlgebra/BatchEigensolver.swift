@@ -8,7 +8,8 @@ import CQCLabKernels
 /// How it solves is its ``Strategy``, fixed when it is made (by a batch's ``StepPlan``):
 /// the closed forms of 2 x 2 problems (complex ones with `zheevd`'s arithmetic), Jacobi
 /// sweeps warm-started from the previous solution, the batched SIMD Householder-QL solver
-/// with lanes across trajectories, or LAPACK (`dsyevd` for real symmetric, `zheevd` for
+/// with lanes across trajectories, Rayleigh quotient iteration from the previous solution
+/// for tridiagonal (and periodic) Hamiltonians, or LAPACK (`dsyevd` for real symmetric, `zheevd` for
 /// complex Hermitian matrices, with the workspace sized once, so a call allocates nothing;
 /// each trajectory's matrix is gathered from the struct-of-arrays batch into one contiguous
 /// column-major matrix, solved in place, and scattered back).
@@ -27,8 +28,8 @@ import CQCLabKernels
 @_spi(Benchmarks) public struct BatchEigensolver {
     /// How a batch's eigenproblems are solved.
     ///
-    /// Adding a strategy is adding a case here, its rule in ``applies(states:isReal:)``, and its
-    /// arm in ``diagonalize(_:eigenvalues:eigenvectors:)``.
+    /// Adding a strategy is adding a case here, its rule in ``applies(states:isReal:structure:)``,
+    /// and its arm in ``diagonalize(_:eigenvalues:eigenvectors:)``.
     @_spi(Benchmarks) public enum Strategy: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         /// `dsyevd` / `zheevd`, one call per trajectory: any size, real or complex (the reference).
         case lapack
@@ -42,24 +43,38 @@ import CQCLabKernels
         /// inverse iteration in lockstep, lanes across trajectories), real or complex, up to
         /// ``batchedLimit`` states; trajectories it flags are redone by LAPACK.
         case batchedHouseholder
+        /// Rayleigh quotient iteration from the previous solution, O(N²) per matrix, for real
+        /// Hamiltonians that are tridiagonal but for the periodic corners (lattices such as
+        /// Holstein's; the C kernel `qclab_tridiagonal_warm_eigen`). The first call, and every
+        /// trajectory whose result the kernel cannot certify, are solved densely (the batched
+        /// solver, or LAPACK above ``batchedLimit`` states; LAPACK for single trajectories).
+        case warmStartTridiagonal
 
-        /// Whether this strategy solves `states x states` problems, real symmetric or not.
-        package func applies(states: Int, isReal: Bool) -> Bool {
+        /// Whether this strategy solves `states x states` problems, real symmetric or not, of
+        /// the given sparsity.
+        package func applies(states: Int, isReal: Bool, structure: HamiltonianStructure = .dense) -> Bool {
             switch self {
             case .lapack: return true
             case .closedFormTwoByTwo: return states == 2
             case .jacobiWarmStart: return isReal && states > 2 && states <= BatchEigensolver.jacobiLimit
             case .batchedHouseholder: return states >= 2 && states <= BatchEigensolver.batchedLimit
+            case .warmStartTridiagonal: return isReal && states >= 3 && structure == .tridiagonalWithCorners
             }
         }
 
         /// The fastest applicable strategy, from the crossovers measured by the benchmarks
         /// "Eigen method ..." (Benchmarks/README.md): the closed forms for 2 x 2, warm-started
         /// Jacobi for real 3 x 3 (its few rotations beat the batched solver's fixed costs),
-        /// the batched solver up to ``batchedLimit`` states (real or complex), LAPACK above.
-        @_spi(Benchmarks) public static func fastest(states: Int, isReal: Bool) -> Strategy {
+        /// Rayleigh quotient iteration for larger tridiagonal (periodic) real problems, the
+        /// batched solver up to ``batchedLimit`` states (real or complex), LAPACK above.
+        @_spi(Benchmarks) public static func fastest(
+            states: Int, isReal: Bool, structure: HamiltonianStructure = .dense
+        ) -> Strategy {
             if states == 2 { return .closedFormTwoByTwo }
             if isReal && states == 3 { return .jacobiWarmStart }
+            if warmStartTridiagonal.applies(states: states, isReal: isReal, structure: structure) {
+                return .warmStartTridiagonal
+            }
             return batchedHouseholder.applies(states: states, isReal: isReal) ? .batchedHouseholder : .lapack
         }
 
@@ -69,6 +84,7 @@ import CQCLabKernels
             case .closedFormTwoByTwo: return "2x2 closed form"
             case .jacobiWarmStart: return "warm-started Jacobi"
             case .batchedHouseholder: return "batched SIMD Householder-QL"
+            case .warmStartTridiagonal: return "warm-started tridiagonal Rayleigh quotient iteration"
             }
         }
     }
@@ -76,14 +92,17 @@ import CQCLabKernels
     package let n: Int
     package let batchSize: Int
     package let isReal: Bool
+    /// The sparsity its problems share (``Strategy/warmStartTridiagonal`` needs it).
+    package let structure: HamiltonianStructure
     /// How it solves; chosen when it is made.
     package let strategy: Strategy
     /// LAPACK, one trajectory at a time (also the batched solver's fallback).
     private let lapack: SingleMatrixLAPACK
     /// Whether `lastEigenvectors` holds this solver's previous (orthonormal) solution.
     private var hasPreviousSolution = false
-    /// The previous solution, from which small real problems start Jacobi sweeps, and the
-    /// sweeps' workspaces (all empty when Jacobi is not used).
+    /// The previous solution, from which small real problems start Jacobi sweeps and
+    /// tridiagonal ones Rayleigh quotient iteration, and the sweeps' workspaces (all empty
+    /// when neither is used).
     private var lastEigenvectors: [Double] = []
     private var jacobiMatrix: UnsafeScratch<Double>?
     private var jacobiScratch: UnsafeScratch<Double>?
@@ -91,6 +110,9 @@ import CQCLabKernels
     /// (empty unless the strategy is ``Strategy/batchedHouseholder``).
     private let householderWorkspace: UnsafeScratch<Double>
     private let householderFailed: UnsafeScratch<UInt8>
+    /// The Rayleigh quotient iteration's workspace (empty unless the strategy is
+    /// ``Strategy/warmStartTridiagonal``); its failure flags are `householderFailed`.
+    private let warmWorkspace: UnsafeScratch<Double>
     /// Trajectories the batched solver flagged and LAPACK redid since this solver was made.
     package private(set) var fallbackCount = 0
     /// Flags every trajectory of the batched solver for LAPACK (tests of the fallback path).
@@ -107,35 +129,50 @@ import CQCLabKernels
 
     /// A solver for batches of `batchSize` matrices of `n x n`, real symmetric or Hermitian,
     /// with the fastest strategy that applies.
-    package init(states n: Int, batchSize: Int, isReal: Bool) throws {
+    package init(states n: Int, batchSize: Int, isReal: Bool, structure: HamiltonianStructure = .dense) throws {
         try self.init(
             states: n, batchSize: batchSize, isReal: isReal,
-            strategy: Strategy.fastest(states: n, isReal: isReal))
+            strategy: Strategy.fastest(states: n, isReal: isReal, structure: structure), structure: structure)
     }
 
     /// A solver that uses `strategy`; throws ``QCLabError/invalidSetting(_:_:)`` when the
-    /// strategy does not apply to such problems.
+    /// strategy does not apply to such problems (of sparsity `structure`).
     ///
     /// It leaves the number of BLAS threads alone: that is the drivers' business.
-    @_spi(Benchmarks) public init(states n: Int, batchSize: Int, isReal: Bool, strategy: Strategy) throws {
-        guard strategy.applies(states: n, isReal: isReal) else {
+    @_spi(Benchmarks) public init(
+        states n: Int, batchSize: Int, isReal: Bool, strategy: Strategy, structure: HamiltonianStructure = .dense
+    ) throws {
+        guard strategy.applies(states: n, isReal: isReal, structure: structure) else {
+            let kind = structure == .dense ? "" : " \(structure)"
             throw QCLabError.invalidSetting(
-                "eigensolver", "\(strategy) does not apply to \(isReal ? "real" : "complex") \(n)x\(n) problems")
+                "eigensolver",
+                "\(strategy) does not apply to \(isReal ? "real" : "complex")\(kind) \(n)x\(n) problems")
         }
         self.n = n
         self.batchSize = batchSize
         self.isReal = isReal
+        self.structure = structure
         self.strategy = strategy
+        // The warm start's first call goes through the batched solver where it applies.
+        let batched =
+            strategy == .batchedHouseholder
+            || (strategy == .warmStartTridiagonal && Strategy.batchedHouseholder.applies(states: n, isReal: isReal))
         let householder =
-            strategy != .batchedHouseholder
+            !batched
             ? 0
             : Int(isReal ? qclab_symmetric_eigen_workspace(Int64(n)) : qclab_hermitian_eigen_workspace(Int64(n)))
         householderWorkspace = UnsafeScratch(repeating: 0, count: householder)
-        householderFailed = UnsafeScratch(repeating: 0, count: strategy == .batchedHouseholder ? batchSize : 0)
+        let flagged = strategy == .batchedHouseholder || strategy == .warmStartTridiagonal
+        householderFailed = UnsafeScratch(repeating: 0, count: flagged ? batchSize : 0)
+        warmWorkspace = UnsafeScratch(
+            repeating: 0,
+            count: strategy == .warmStartTridiagonal ? Int(qclab_tridiagonal_warm_eigen_workspace(Int64(n))) : 0)
         lapack = try SingleMatrixLAPACK(n: n, isReal: isReal)
         if isReal && strategy == .jacobiWarmStart {
             jacobiMatrix = UnsafeScratch(repeating: 0, count: n * n * batchSize)
             jacobiScratch = UnsafeScratch(repeating: 0, count: n * n * batchSize)
+        }
+        if isReal && (strategy == .jacobiWarmStart || strategy == .warmStartTridiagonal) {
             lastEigenvectors = [Double](repeating: 0, count: n * n * batchSize)
         }
     }
@@ -152,22 +189,17 @@ import CQCLabKernels
         case .closedFormTwoByTwo:
             Self.diagonalizeHermitianTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         case .batchedHouseholder:
-            precondition(
-                hamiltonian.batchSize == batchSize && hamiltonian.components == n * n
-                    && eigenvectors.components == n * n && eigenvalues.count == n * batchSize)
-            let isReal = isReal
-            try eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
-                try eigenvalues.withUnsafeMutableBufferPointer { w in
-                    try solveHouseholder(
-                        hr: h.re, hi: isReal ? nil : h.im, w: w.baseAddress, vr: v.re,
-                        vi: isReal ? nil : v.im)
-                }
+            try diagonalizeBatched(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+        case .warmStartTridiagonal:
+            if hasPreviousSolution {
+                try refineWarmTridiagonal(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            } else if Strategy.batchedHouseholder.applies(states: n, isReal: isReal) {
+                try diagonalizeBatched(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            } else {
+                try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             }
-            // Real eigenvectors have zero imaginary parts; a batch's usually has them already
-            // (the frame's real path never writes them), which a read confirms faster than a write.
-            if isReal && qclab_all_positive_zeros(Int64(eigenvectors.im.count), eigenvectors.im) == 0 {
-                eigenvectors.im.update(repeating: 0)
-            }
+            lastEigenvectors.update(from: eigenvectors.re)
+            hasPreviousSolution = true
         case .lapack:
             try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         case .jacobiWarmStart:
@@ -180,6 +212,64 @@ import CQCLabKernels
             lastEigenvectors.update(from: eigenvectors.re)
             hasPreviousSolution = true
         }
+    }
+
+    /// The batched SIMD solver over the whole batch, LAPACK for the trajectories it flags.
+    private mutating func diagonalizeBatched(
+        _ hamiltonian: ComplexBatch, eigenvalues: inout [Double], eigenvectors: inout ComplexBatch
+    ) throws {
+        precondition(
+            hamiltonian.batchSize == batchSize && hamiltonian.components == n * n
+                && eigenvectors.components == n * n && eigenvalues.count == n * batchSize)
+        let isReal = isReal
+        try eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
+            try eigenvalues.withUnsafeMutableBufferPointer { w in
+                try solveHouseholder(
+                    hr: h.re, hi: isReal ? nil : h.im, w: w.baseAddress, vr: v.re,
+                    vi: isReal ? nil : v.im)
+            }
+        }
+        if isReal { eigenvectors.zeroImaginaryParts() }
+    }
+
+    /// Rayleigh quotient iteration from `lastEigenvectors` over the whole batch (real,
+    /// tridiagonal with corners), LAPACK for the trajectories it cannot certify.
+    private mutating func refineWarmTridiagonal(
+        _ hamiltonian: ComplexBatch, eigenvalues: inout [Double], eigenvectors: inout ComplexBatch
+    ) throws {
+        precondition(
+            hamiltonian.batchSize == batchSize && hamiltonian.components == n * n
+                && eigenvectors.components == n * n && eigenvalues.count == n * batchSize)
+        let (n, batch) = (Int64(n), Int64(batchSize))
+        let (workspace, failed) = (warmWorkspace.pointer, householderFailed.pointer)
+        var failures = eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
+            eigenvalues.withUnsafeMutableBufferPointer { w in
+                lastEigenvectors.withUnsafeBufferPointer { start in
+                    qclab_tridiagonal_warm_eigen(
+                        batch, n, h.re, start.baseAddress, w.baseAddress, v.re, workspace, failed)
+                }
+            }
+        }
+        if forcesFallback {
+            failed.update(repeating: 1, count: batchSize)
+            failures = batch
+        }
+        if failures > 0 {
+            let lapack = lapack, batchSize = batchSize
+            var redone = 0
+            try eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
+                try eigenvalues.withUnsafeMutableBufferPointer { w in
+                    for t in 0..<batchSize where failed[t] != 0 {
+                        try lapack.solve(
+                            trajectory: t, batchSize: batchSize, hr: h.re!, hi: nil, w: w.baseAddress!, vr: v.re!,
+                            vi: nil)
+                        redone += 1
+                    }
+                }
+            }
+            fallbackCount += redone
+        }
+        eigenvectors.zeroImaginaryParts()
     }
 
     /// The real case of ``Strategy/batchedHouseholder`` on the real parts alone (tests).
@@ -284,5 +374,15 @@ import CQCLabKernels
                 qclab_eigen_hermitian_2x2(Int64(h.batchSize), h.re, h.im, e.baseAddress, v.re, v.im)
             }
         }
+    }
+}
+
+extension ComplexBatch {
+    /// Makes every imaginary part +0.0, as real eigenvectors have them.
+    ///
+    /// A batch usually has them already (the frame's real path never writes them), which a read confirms faster
+    /// than a write.
+    fileprivate mutating func zeroImaginaryParts() {
+        if qclab_all_positive_zeros(Int64(im.count), im) == 0 { im.update(repeating: 0) }
     }
 }
