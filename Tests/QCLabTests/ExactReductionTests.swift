@@ -495,12 +495,14 @@ final class ExactRecordFastPathTests: XCTestCase {
         // versions hand the chunk to the scalar path.
         let spreads: [ClosedRange<Int>] = [-40...40, -1074...1023, -1074 ... -860, -20...20]
         withEveryVersion { version in
-            for trial in 0..<160 {
+            for trial in 0..<176 {
                 let branches = [1, 2, 3][trial % 3]
-                // Counts around the vector widths and the chunk of 256 samples, and random ones.
+                // Counts around the vector widths (blocks of 4 and 8) and the chunk of 1024
+                // samples, and random ones.
+                let counts = [0, 1, 3, 4, 5, 7, 8, 9, 15, 17, 25, 255, 1023, 1024, 1025, 2100]
                 let samples =
-                    trial < 40
-                    ? [0, 1, 3, 7, 8, 9, 15, 17, 255, 256, 257, 513][trial % 12]
+                    trial < 48
+                    ? counts[trial % counts.count]
                     : Int.random(in: 0...700, using: &generator)
                 let count = branches * samples + (trial % 5 == 4 ? 1 : 0)  // and a trailing partial sample, ignored
                 let spread = spreads[trial % spreads.count]
@@ -545,32 +547,78 @@ final class ExactRecordFastPathTests: XCTestCase {
     }
 
     /// Many elements in one call (as the collector records an output's elements) land in
-    /// the slots one call per element fills, with strides 1 and 2 (complex parts).
+    /// the slots one call per element fills, with strides 1 and 2 (complex parts), through
+    /// every version: short records go lanes across elements, each lane under its own
+    /// windows, so elements of all zeros, of infinities, of tiny values (the scalar path)
+    /// and of plain values sit side by side.
     func testManyElementsAtOnceEqualOneCallPerElement() {
         var generator = SystemRandomNumberGenerator()
-        for (stride, elements, count, branches) in [(1, 7, 25, 1), (2, 5, 24, 2), (2, 3, 300, 3), (1, 1, 0, 1)] {
-            let rows = (0..<elements * count).map { _ in Double.random(in: -1...1, using: &generator) * 1e-3 }
-            let slots = elements * stride + 1
-            var together = [Int64](repeating: 0, count: slots * Int(QCLAB_EXACT_ELEMENT)), apart = together
-            qclab_exact_clear(&together, slots)
-            qclab_exact_clear(&apart, slots)
-            together.withUnsafeMutableBufferPointer {
-                qclab_exact_record_elements(
-                    $0.baseAddress! + Int(QCLAB_EXACT_ELEMENT), stride, elements, rows, count, branches)
-            }
-            apart.withUnsafeMutableBufferPointer { sums in
-                rows.withUnsafeBufferPointer { rows in
-                    for e in 0..<elements {
-                        qclab_exact_record(
-                            sums.baseAddress! + (1 + e * stride) * Int(QCLAB_EXACT_ELEMENT),
-                            rows.baseAddress! + e * count, count, branches)
+        let cases = [
+            (1, 7, 25, 1), (2, 5, 24, 2), (2, 3, 300, 3), (1, 1, 0, 1), (1, 9, 25, 1), (2, 17, 24, 2),
+            (1, 16, 32, 1), (1, 8, 33, 1), (2, 12, 1, 1), (1, 20, 96, 3), (1, 24, 8, 1),
+        ]
+        withEveryVersion { version in
+            for (trial, (stride, elements, count, branches)) in cases.enumerated() {
+                let rows = (0..<elements * count).map { i -> Double in
+                    let value = Double.random(in: -1...1, using: &generator) * 1e-3
+                    switch (i / max(count, 1) + trial) % 6 {  // what element i / count holds
+                    case 0: return 0
+                    case 1: return i % 7 == 3 ? .infinity : value
+                    case 2: return value * 0x1p-900  // below the vector windows: the scalar path
+                    case 3: return i % 5 == 0 ? 0x1p-460 : value  // outside the exact split's range
+                    default: return value
                     }
                 }
+                let slots = elements * stride + 1
+                var together = [Int64](repeating: 0, count: slots * Int(QCLAB_EXACT_ELEMENT)), apart = together
+                qclab_exact_clear(&together, slots)
+                qclab_exact_clear(&apart, slots)
+                // Some elements hold earlier sums, whose windows the record may raise or not.
+                for e in stride..<slots where e % 3 == 0 {
+                    together.withUnsafeMutableBufferPointer {
+                        qclab_exact_deposit($0.baseAddress! + e * Int(QCLAB_EXACT_ELEMENT), 0.25, 1)
+                    }
+                    apart.withUnsafeMutableBufferPointer {
+                        qclab_exact_deposit($0.baseAddress! + e * Int(QCLAB_EXACT_ELEMENT), 0.25, 1)
+                    }
+                }
+                together.withUnsafeMutableBufferPointer {
+                    XCTAssertEqual(
+                        qclab_exact_record_elements_using(
+                            version, $0.baseAddress! + Int(QCLAB_EXACT_ELEMENT), stride, elements, rows, count,
+                            branches), 1)
+                }
+                apart.withUnsafeMutableBufferPointer { sums in
+                    rows.withUnsafeBufferPointer { rows in
+                        for e in 0..<elements {
+                            depositOneByOneInto(
+                                sums.baseAddress! + (1 + e * stride) * Int(QCLAB_EXACT_ELEMENT),
+                                Array(rows[e * count..<(e + 1) * count]), branches: branches)
+                        }
+                    }
+                }
+                XCTAssertEqual(
+                    together, apart, "version \(version): stride \(stride), \(elements) elements of \(count) rows")
+                XCTAssertEqual(
+                    Array(together.prefix(Int(QCLAB_EXACT_ELEMENT))), Array(empty().prefix(Int(QCLAB_EXACT_ELEMENT))))
             }
-            XCTAssertEqual(together, apart, "stride \(stride), \(elements) elements of \(count) rows")
-            XCTAssertEqual(
-                Array(together.prefix(Int(QCLAB_EXACT_ELEMENT))), Array(empty().prefix(Int(QCLAB_EXACT_ELEMENT))))
         }
+        // The automatic choice records as its version does.
+        let rows = (0..<9 * 25).map { Double($0) * 0.37 - 50 }
+        var automatic = [Int64](repeating: 0, count: 9 * Int(QCLAB_EXACT_ELEMENT)), chosen = automatic
+        qclab_exact_clear(&automatic, 9)
+        qclab_exact_clear(&chosen, 9)
+        qclab_exact_record_elements(&automatic, 1, 9, rows, 25, 1)
+        XCTAssertEqual(qclab_exact_record_elements_using(qclab_exact_record_version(), &chosen, 1, 9, rows, 25, 1), 1)
+        XCTAssertEqual(automatic, chosen)
+        XCTAssertEqual(qclab_exact_record_elements_using(99, &chosen, 1, 9, rows, 25, 1), 0)
+    }
+
+    /// ``depositOneByOne(_:_:branches:)`` into the element at `element`.
+    func depositOneByOneInto(_ element: UnsafeMutablePointer<Int64>, _ rows: [Double], branches: Int) {
+        var state = Array(UnsafeBufferPointer(start: element, count: Int(QCLAB_EXACT_ELEMENT)))
+        depositOneByOne(&state, rows, branches: branches)
+        element.update(from: state, count: state.count)
     }
 
     /// The automatic `qclab_exact_record` is one of the versions, and an unknown version

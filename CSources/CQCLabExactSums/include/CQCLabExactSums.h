@@ -52,6 +52,11 @@ int qclab_exact_record_version(void);
 /// recording nothing, if this machine cannot run it, else 1.
 int qclab_exact_record_using(int version, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches);
 
+/// `qclab_exact_record_elements` through version `version` (for tests and benchmarks);
+/// returns 0, recording nothing, if this machine cannot run it, else 1.
+int qclab_exact_record_elements_using(int version, int64_t *elements, ptrdiff_t stride, ptrdiff_t element_count,
+                                      const double *rows, ptrdiff_t count, ptrdiff_t branches);
+
 /// Adds `count` output elements of `b` into those of `a`; the result does not depend on
 /// the order or grouping of additions and deposits, to the bit.
 void qclab_exact_add(int64_t *a, const int64_t *b, ptrdiff_t count);
