@@ -497,6 +497,29 @@ int qclab_exact_record_elements_using(int version, int64_t *elements, ptrdiff_t 
     return 1;
 }
 
+/// Partial sums per lane of `qclab_plain_record_elements`: enough independent additions
+/// for the compiler to vectorize the loop without reordering any one sum.
+enum { PLAIN_LANES = 8 };
+
+void qclab_plain_record_elements(double *sums, ptrdiff_t stride, ptrdiff_t element_count, const double *rows,
+                                 ptrdiff_t count, ptrdiff_t branches) {
+    ptrdiff_t groups = branches > 0 ? count / branches : 0;
+    for (ptrdiff_t e = 0; e < element_count; e++) {
+        const double *r = rows + e * count;
+        double s1[PLAIN_LANES] = {0}, s2[PLAIN_LANES] = {0};
+        for (ptrdiff_t g = 0; g < groups; g++) {
+            double y = r[g * branches];
+            for (ptrdiff_t b = 1; b < branches; b++) y += r[g * branches + b];
+            s1[g % PLAIN_LANES] += y;
+            s2[g % PLAIN_LANES] += y * y;
+        }
+        double t1 = 0, t2 = 0;
+        for (int k = 0; k < PLAIN_LANES; k++) { t1 += s1[k]; t2 += s2[k]; }
+        sums[2 * e * stride] += t1;
+        sums[2 * e * stride + 1] += t2;
+    }
+}
+
 int qclab_exact_record_using(int version, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
     record_chunk_fn *chunk = version >= 0 ? record_version(version).chunk : NULL;
     if (!chunk) return 0;

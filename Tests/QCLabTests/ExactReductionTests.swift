@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 @testable import QCLab
 import CQCLabExactSums
+@_spi(Benchmarks) import QCLabCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -631,5 +632,40 @@ final class ExactRecordFastPathTests: XCTestCase {
         XCTAssertEqual(automatic, chosen)
         XCTAssertEqual(qclab_exact_record_using(99, &unknown, rows, rows.count, 1), 0)
         XCTAssertEqual(unknown, empty())
+    }
+}
+
+/// The benchmarks' switch to plain floating-point sums (``OutputReduction``), which times a
+/// run without the exact reduction: off by default, and when on, the same means and error bars
+/// as the exact sums to rounding, marked not exact.
+final class PlainSumsTests: XCTestCase {
+    func testPlainSumsAgreeWithExactSumsToRounding() throws {
+        XCTAssertFalse(OutputReduction.plainFloatingPointSums, "off unless a benchmark sets it")
+        for algorithm in ["FewestSwitchesSurfaceHopping", "MeanField"] {
+            var simulation = try ParallelDriverTests.simulation(trajectories: 23, algorithm: algorithm)
+            simulation.settings.batchSize = 5
+            let exact = try serialDriver(simulation)
+            OutputReduction.plainFloatingPointSums = true
+            defer { OutputReduction.plainFloatingPointSums = false }
+            let plain = try serialDriver(simulation)
+            XCTAssertTrue(exact.isExact && exact.notExact == nil)
+            XCTAssertFalse(plain.isExact)
+            XCTAssertNotNil(plain.notExact)
+            XCTAssertEqual(plain.normFactor, exact.normFactor)
+            XCTAssertEqual(plain.sampleCount, exact.sampleCount)
+            for observable in exact.observables {
+                let name = observable.name
+                let (a, b) = (try XCTUnwrap(exact.mean(name)), try XCTUnwrap(plain.mean(name)))
+                let (ea, eb) = (try XCTUnwrap(exact.standardError(name)), try XCTUnwrap(plain.standardError(name)))
+                XCTAssertEqual(a.count, b.count, name)
+                let scale = a.map(abs).max() ?? 0, errorScale = ea.map(abs).max() ?? 0
+                XCTAssertGreaterThan(scale, 0, "\(algorithm) \(name): something to compare")
+                for i in a.indices {
+                    XCTAssertEqual(a[i], b[i], accuracy: 1e-12 * scale, "\(algorithm) \(name)[\(i)]")
+                    XCTAssertEqual(
+                        ea[i], eb[i], accuracy: 1e-6 * errorScale + 1e-12 * scale, "\(algorithm) \(name)[\(i)]")
+                }
+            }
+        }
     }
 }
