@@ -340,12 +340,13 @@ static inline __attribute__((always_inline)) void record_across(int64_t *element
             for (int j = 0; j < LIMBS; j++) inverse1[j][k] = inverse2[j][k] = 1;
         }
     }
-    double acc1[LIMBS][LANES] = {{0}}, acc2[LIMBS][LANES] = {{0}};
+    // The samples side by side first (gathers), so that the slicing loads whole vectors.
+    double y[ACROSS][LANES];
     for (ptrdiff_t i = 0; i < n; i++) {
-        double y[LANES];
-        for (int k = 0; k < lanes; k++) y[k] = column[k][i];
-        slice_samples(acc1, acc2, y, inverse1, inverse2, lanes, native);
+        for (int k = 0; k < lanes; k++) y[i][k] = column[k][i];
     }
+    double acc1[LIMBS][LANES] = {{0}}, acc2[LIMBS][LANES] = {{0}};
+    for (ptrdiff_t i = 0; i < n; i++) slice_samples(acc1, acc2, y[i], inverse1, inverse2, lanes, native);
     for (int k = 0; k < lanes; k++) {
         if (!active[k]) continue;
         int64_t *element = elements + k * stride * QCLAB_EXACT_ELEMENT;
