@@ -3,10 +3,11 @@
 #
 # Runs `BIN run JOB --output ...` (serial, one BLAS thread) under `perf record` and adds
 # up the samples of the functions that make the exact sums: the record and deposit paths
-# of CSources/CQCLabDrivers/exact_sum.c and OutputAccumulator's Swift wrappers around
+# of CSources/CQCLabExactSums/exact_sum.c and OutputAccumulator's Swift wrappers around
 # them, moments and merges included. Sampling counts this process's own CPU time, so the
-# share holds on a busy machine too; a run with the reduction switched off cannot be
-# made without changing every mean, which the drivers' bit-identity forbids.
+# share holds on a busy machine too. For the time with the reduction switched off (plain
+# floating-point sums), see Benchmarks/README.md: `swift package benchmark --filter 'Run .*'`
+# times each workload both ways.
 # BIN defaults to .build/release/qclab; the jobs to every workload of compare.py's
 # workloads file (QCLAB_WORKLOADS, default ../shared/workloads.json).
 set -euo pipefail
@@ -27,7 +28,7 @@ for name, value in json.load(open(sys.argv[1])).items():
 PY
     jobs=("$scratch"/jobs/*.json)
 fi
-pattern='record_chunk|qclab_exact|record_with|deposit|add_state|state_value|OutputAccumulator'
+pattern='record_chunk|record_across|record_elements|qclab_exact|record_with|deposit|add_state|state_value|OutputAccumulator'
 printf '| job | samples | exact reduction | share |\n|---|---:|---:|---:|\n'
 for job in "${jobs[@]}"; do
     name=$(basename "$job" .json)
