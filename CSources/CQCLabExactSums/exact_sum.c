@@ -502,22 +502,39 @@ int qclab_exact_record_elements_using(int version, int64_t *elements, ptrdiff_t 
 /// for the compiler to vectorize the loop without reordering any one sum.
 enum { PLAIN_LANES = 8 };
 
+/// One element's plain sums over `groups` samples of `branches` rows (a constant 1 where
+/// samples are single rows, so that the loop vectorizes).
+static inline __attribute__((always_inline)) void plain_sums(double *sums, const double *r, ptrdiff_t groups,
+                                                              ptrdiff_t branches) {
+    double s1[PLAIN_LANES] = {0}, s2[PLAIN_LANES] = {0};
+    ptrdiff_t g = 0;
+    for (; g + PLAIN_LANES <= groups; g += PLAIN_LANES) {
+        for (int k = 0; k < PLAIN_LANES; k++) {
+            const double *group = r + (g + k) * branches;
+            double y = group[0];
+            for (ptrdiff_t b = 1; b < branches; b++) y += group[b];
+            s1[k] += y;
+            s2[k] += y * y;
+        }
+    }
+    for (int k = 0; g < groups; g++, k++) {
+        double y = r[g * branches];
+        for (ptrdiff_t b = 1; b < branches; b++) y += r[g * branches + b];
+        s1[k] += y;
+        s2[k] += y * y;
+    }
+    double t1 = 0, t2 = 0;
+    for (int k = 0; k < PLAIN_LANES; k++) { t1 += s1[k]; t2 += s2[k]; }
+    sums[0] += t1;
+    sums[1] += t2;
+}
+
 void qclab_plain_record_elements(double *sums, ptrdiff_t stride, ptrdiff_t element_count, const double *rows,
                                  ptrdiff_t count, ptrdiff_t branches) {
     ptrdiff_t groups = branches > 0 ? count / branches : 0;
     for (ptrdiff_t e = 0; e < element_count; e++) {
-        const double *r = rows + e * count;
-        double s1[PLAIN_LANES] = {0}, s2[PLAIN_LANES] = {0};
-        for (ptrdiff_t g = 0; g < groups; g++) {
-            double y = r[g * branches];
-            for (ptrdiff_t b = 1; b < branches; b++) y += r[g * branches + b];
-            s1[g % PLAIN_LANES] += y;
-            s2[g % PLAIN_LANES] += y * y;
-        }
-        double t1 = 0, t2 = 0;
-        for (int k = 0; k < PLAIN_LANES; k++) { t1 += s1[k]; t2 += s2[k]; }
-        sums[2 * e * stride] += t1;
-        sums[2 * e * stride + 1] += t2;
+        if (branches == 1) plain_sums(sums + 2 * e * stride, rows + e * count, groups, 1);
+        else plain_sums(sums + 2 * e * stride, rows + e * count, groups, branches);
     }
 }
 

@@ -641,9 +641,13 @@ final class ExactRecordFastPathTests: XCTestCase {
 final class PlainSumsTests: XCTestCase {
     func testPlainSumsAgreeWithExactSumsToRounding() throws {
         XCTAssertFalse(OutputReduction.plainFloatingPointSums, "off unless a benchmark sets it")
-        for algorithm in ["FewestSwitchesSurfaceHopping", "MeanField"] {
-            var simulation = try ParallelDriverTests.simulation(trajectories: 23, algorithm: algorithm)
-            simulation.settings.batchSize = 5
+        // Deterministic surface hopping: samples of several rows (the branches).
+        for (algorithm, deterministic) in [
+            ("FewestSwitchesSurfaceHopping", false), ("MeanField", false), ("FewestSwitchesSurfaceHopping", true),
+        ] {
+            var simulation = try ParallelDriverTests.simulation(
+                trajectories: deterministic ? 24 : 23, algorithm: algorithm, deterministic: deterministic)
+            simulation.settings.batchSize = deterministic ? 6 : 5
             let exact = try serialDriver(simulation)
             OutputReduction.plainFloatingPointSums = true
             defer { OutputReduction.plainFloatingPointSums = false }
