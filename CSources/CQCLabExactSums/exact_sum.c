@@ -376,8 +376,10 @@ static void record_chunk_scalar(int64_t *element, const double *rows, ptrdiff_t 
 
 #if defined(__x86_64__)
 // Without SSE4.1 and FMA (baseline x86-64) the templates round and multiply portably.
-// Blocks of 4 values keep each version's 8 limb accumulators (of both sums) in vector
-// registers: two SSE2 or one AVX2 register each, one AVX-512 register for blocks of 8.
+// Lanes across elements: 4 for SSE2 and AVX2 (one AVX2 register per limb accumulator), 8
+// for AVX-512. Lanes across samples: blocks of 8 for AVX2 and AVX-512 too, which the
+// compiler vectorizes across lanes (with blocks of 4, four lanes by four limbs, it
+// vectorized across the limbs instead, at twice the instructions).
 static void record_chunk_baseline(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
     record_lanes(element, rows, n, branches, 4, 0);
 }
@@ -387,7 +389,7 @@ static void record_across_baseline(int64_t *elements, ptrdiff_t stride, const do
 }
 __attribute__((target("avx2,fma")))
 static void record_chunk_avx2(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
-    record_lanes(element, rows, n, branches, 4, 1);
+    record_lanes(element, rows, n, branches, 8, 1);
 }
 __attribute__((target("avx2,fma")))
 static void record_across_avx2(int64_t *elements, ptrdiff_t stride, const double *rows, ptrdiff_t count,
