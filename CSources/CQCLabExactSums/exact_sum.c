@@ -296,8 +296,8 @@ static inline __attribute__((always_inline)) void record_lanes(int64_t *element,
     ptrdiff_t whole = n / lanes * lanes;
     for (ptrdiff_t i = 0; i < whole; i += lanes) slice_samples(acc1, acc2, y + i, inverse1, inverse2, lanes, native);
     if (whole < n) {
-        double last[LANES];
-        for (int k = 0; k < lanes; k++) last[k] = whole + k < n ? y[whole + k] : 0;
+        double last[LANES] = {0};
+        for (ptrdiff_t k = 0; k < n - whole; k++) last[k] = y[whole + k];
         slice_samples(acc1, acc2, last, inverse1, inverse2, lanes, native);
     }
     // The lanes' totals (exact, as their parts are).
