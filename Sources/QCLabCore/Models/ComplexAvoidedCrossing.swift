@@ -1,6 +1,6 @@
 import CQCLabKernels
+import Foundation
 import Numerics
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -49,26 +49,29 @@ package protocol ComplexAvoidedCrossing: GaugeFieldForceModel, HopRescalingDirec
 /// the same positions: the second finds the angles here instead of computing them (the
 /// exponentials and error functions of every row) again. They are a function of the positions
 /// alone, so they are the same bits either way.
-package final class MixingAngleMemo: Sendable {
-    private let last = Mutex<(positions: [UInt64], columns: [Double])>(([], []))
+package final class MixingAngleMemo: @unchecked Sendable {
+    // Guarded by `lock` (models are values that batches may share across threads).
+    private let lock = NSLock()
+    private var positions: [UInt64] = []
+    private var columns: [Double] = []
 
     package init() {}
 
     /// The columns at `positions` (equal bit for bit): the memo's, or `compute()`'s, which
     /// then replace them.
     func columns(at positions: UnsafeBufferPointer<Double>, compute: () -> [Double]) -> [Double] {
-        last.withLock { last in
-            if last.positions.count == positions.count
-                && last.positions.withUnsafeBufferPointer({ bits in
-                    positions.indices.allSatisfy { bits[$0] == positions[$0].bitPattern }
-                })
-            {
-                return last.columns
-            }
-            last.positions = positions.map(\.bitPattern)
-            last.columns = compute()
-            return last.columns
+        lock.lock()
+        defer { lock.unlock() }
+        if self.positions.count == positions.count
+            && self.positions.withUnsafeBufferPointer({ bits in
+                positions.indices.allSatisfy { bits[$0] == positions[$0].bitPattern }
+            })
+        {
+            return columns
         }
+        self.positions = positions.map(\.bitPattern)
+        columns = compute()
+        return columns
     }
 }
 
