@@ -159,10 +159,10 @@ static inline __attribute__((always_inline)) double square_error_portable(double
     return ((yh * yh - hi) + 2 * yh * yl) + yl * yl;
 }
 
-/// The most values per block of the loops below: one AVX-512 vector. A version's block
-/// (`lanes`) is as many vectors as keep both sums' lane accumulators in registers. The
-/// loops run over whole blocks (a chunk's last, partial block is padded with zeros,
-/// which deposit nothing), so that short records stay in vector code.
+/// The most values per block of the loops below: one AVX-512 vector. Each version picks its
+/// block (`lanes`, see the versions below). The loops run over whole blocks (a chunk's
+/// last, partial block is padded with zeros, which deposit nothing), so that short records
+/// stay in vector code.
 enum { LANES = 8 };
 
 /// Adds the slices of the `lanes` values `x` into limbs `first...` of the lane sums `acc`
