@@ -425,7 +425,8 @@ def run_ours(name, variant, job_path, args):
 #: Symbols of the functions that make the exact sums: the record and deposit paths of
 #: CSources/CQCLabExactSums/exact_sum.c and OutputAccumulator's Swift wrappers around them,
 #: moments and merges included.
-EXACT_SYMBOLS = re.compile(r"record_chunk|qclab_exact|record_with|deposit|add_state|state_value|OutputAccumulator")
+EXACT_SYMBOLS = re.compile(
+    r"record_chunk|record_across|record_elements|qclab_exact|record_with|deposit|add_state|state_value|OutputAccumulator")
 
 
 def exact_share(binary, job_path, workdir, timeout=1800.0):

@@ -8,7 +8,9 @@
 # share holds on a busy machine too. BIN defaults to .build/release/qclab; the jobs to
 # every workload of compare.py's workloads files (QCLAB_WORKLOADS, default
 # ../shared/workloads.json and Benchmarks/workloads-lattice.json). scripts/compare.sh
-# measures the same share as a column of its table (scripts/compare.py: exact_share).
+# measures the same share as a column of its table (scripts/compare.py: exact_share). For
+# the time with the reduction switched off (plain floating-point sums), see
+# Benchmarks/README.md: `swift package benchmark --filter 'Run .*'` times each workload both ways.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:-.build/release/qclab}"

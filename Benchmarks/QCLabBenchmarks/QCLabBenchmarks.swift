@@ -14,6 +14,7 @@
 //   "FSSH step <workload> (batch <b>)" one SurfaceHoppingBatch.step
 //   "FSSH step tully1_fssh (batch <b>), <plan>"  the same with the step plan forced
 //   "Run <workload>"                  serialDriver on the whole workload (no file output)
+//   "Run <workload>, plain sums"      the same with plain floating-point sums instead of exact ones
 
 import Benchmark
 import Foundation
@@ -441,6 +442,14 @@ let benchmarks: @Sendable () -> Void = {
         simulation.settings.progressBar = false
         let seeds = job.seeds
         Benchmark("Run \(name)", configuration: runConfiguration()) { benchmark in
+            let data = try serialDriver(simulation, seeds: seeds)
+            blackHole(data.normFactor)
+        }
+        // The same run with the exact reduction replaced by plain floating-point sums: the
+        // difference from "Run <workload>" is what the exact sums cost.
+        Benchmark("Run \(name), plain sums", configuration: runConfiguration()) { benchmark in
+            OutputReduction.plainFloatingPointSums = true
+            defer { OutputReduction.plainFloatingPointSums = false }
             let data = try serialDriver(simulation, seeds: seeds)
             blackHole(data.normFactor)
         }

@@ -127,6 +127,11 @@ static void deposit_all(int64_t *s, const double *values, ptrdiff_t count) {
 // become int64 once per chunk. This needs the window's scales to be normal doubles, i.e.
 // a window top of at least FAST_MIN_TOP (values from about 2^-864 up); lower windows,
 // which only sums of tiny values reach, take the scalar path.
+//
+// One pass over a chunk's samples finds the largest |y|, which fixes both windows (the
+// largest square part is the rounded square of the largest |y|: rounding is monotonic
+// and |lo| <= |hi|); a second pass slices each sample y and its square's two parts into
+// both sums at once, from registers, so that the squares are never stored and read back.
 
 #define FAST_MIN_TOP 6
 
@@ -145,114 +150,213 @@ static inline __attribute__((always_inline)) double trunc_portable(double y) {
 }
 
 /// y * y - hi exactly, where hi = y * y rounded, as `fma(y, y, -hi)` gives it, by
-/// Dekker's product (Veltkamp's split): exact while neither the split overflows nor
-/// the partial products underflow, i.e. for 2^-450 <= |y| <= 2^500; *outside is set
-/// otherwise (then the caller uses fma).
-static inline __attribute__((always_inline)) double square_error_portable(double y, double hi, int *outside) {
-    double a = fabs(y);
-    *outside |= ((a != 0) & (a < 0x1p-450)) | !(a <= 0x1p500);
+/// Dekker's product (Veltkamp's split): exact while neither the split overflows nor the
+/// partial products underflow, which holds for 2^-450 <= |y| <= 2^500 (the caller takes
+/// chunks with other nonzero values to the scalar path, which uses fma).
+static inline __attribute__((always_inline)) double square_error_portable(double y, double hi) {
     double c = y * 134217729.0;  // 2^27 + 1
     double yh = c - (c - y), yl = y - yh;
     return ((yh * yh - hi) + 2 * yh * yl) + yl * yl;
 }
 
-/// Values per block of the loops below: one AVX-512 vector, two AVX2 ones, four SSE2
-/// ones. The loops run over whole blocks (the callers pad with zeros, which deposit
-/// nothing), so that short records (a few trajectories per batch) stay in vector code.
+/// The most values per block of the loops below: one AVX-512 vector. Each version picks its
+/// block (`lanes`, see the versions below). The loops run over whole blocks (a chunk's
+/// last, partial block is padded with zeros, which deposit nothing), so that short records
+/// stay in vector code.
 enum { LANES = 8 };
 
-/// The largest |x| of `count` values (a multiple of LANES) as bits (non-negative
-/// doubles are ordered as their bits), which is an infinity's or NaN's if any is one.
-static inline __attribute__((always_inline)) uint64_t largest_bits(const double *values, ptrdiff_t count) {
-    uint64_t largest = 0;  // an integer maximum, which the compiler vectorizes as it likes
-    for (ptrdiff_t i = 0; i < count; i++) {
-        uint64_t b = bits_of(values[i]) & ~(1ull << 63);
-        largest = b > largest ? b : largest;
+/// Adds the slices of the `lanes` values `x` into limbs `first...` of the lane sums `acc`
+/// (`acc[j][k]` adds up limb j + 1's slices of lane k), for windows whose limb j + 1 counts
+/// units of 1 / `inverse[j][k]` in lane k. Limbs above `first` are left alone: the caller
+/// knows that these values' slices there are zero (their t there truncates to 0).
+static inline __attribute__((always_inline)) void slice_into(double acc[LIMBS][LANES], const double *x,
+                                                              const double inverse[LIMBS][LANES], int first,
+                                                              int lanes, int native) {
+    for (int k = 0; k < lanes; k++) {
+        // t: x truncated to whole units of limb j, as a multiple of that unit; limb j's
+        // slice is t - 2^32 t of the limb above. No chain from limb to limb.
+        double above = 0;
+        for (int j = first; j < LIMBS; j++) {
+            double t = x[k] * inverse[j][k];
+            t = native ? __builtin_trunc(t) : trunc_portable(t);
+            double slice = j == first ? t : native ? __builtin_fma(-above, 0x1p32, t) : t - above * 0x1p32;
+            acc[j][k] += slice;
+            above = t;
+        }
     }
+}
+
+/// One block of `lanes` samples `y`: y into the first sum's lanes `acc1`, y² as an exact
+/// double-double into the second's, `acc2`. The low part of a square never reaches the
+/// top limb: |lo| <= 2^-53 |hi|, and |hi| is below 2^32 units of that limb.
+static inline __attribute__((always_inline)) void slice_samples(double acc1[LIMBS][LANES], double acc2[LIMBS][LANES],
+                                                                 const double *y, const double inverse1[LIMBS][LANES],
+                                                                 const double inverse2[LIMBS][LANES], int lanes,
+                                                                 int native) {
+    double hi[LANES], lo[LANES];
+    for (int k = 0; k < lanes; k++) {
+        hi[k] = y[k] * y[k];
+        lo[k] = native ? __builtin_fma(y[k], y[k], -hi[k]) : square_error_portable(y[k], hi[k]);
+    }
+    slice_into(acc1, y, inverse1, 0, lanes, native);
+    slice_into(acc2, hi, inverse2, 0, lanes, native);
+    slice_into(acc2, lo, inverse2, 1, lanes, native);
+}
+
+/// Lane k's sums of one state's limbs added into the state `s` (each lane's sum is exact: at
+/// most 2 CHUNK slices below 2^32 each, far below 2^53).
+static inline __attribute__((always_inline)) void add_lane(int64_t *s, double acc[LIMBS][LANES], int k) {
+    for (int j = 0; j < LIMBS; j++) s[j + 1] += (int64_t)acc[j][k];
+}
+
+/// The window a state gets when values up to bin `top` arrive.
+static inline int64_t window_with(const int64_t *s, int64_t top) {
+    return s[0] == QCLAB_EXACT_EMPTY || top > s[0] ? top : s[0];
+}
+
+/// The largest |y| of `n` values as bits (non-negative doubles are ordered as their bits;
+/// an integer maximum, which the compiler vectorizes as it likes), with *tiny set if a
+/// nonzero |y| is below 2^-450 (bits 573 << 52), the exact split's range.
+static inline __attribute__((always_inline)) uint64_t largest_bits(const double *y, ptrdiff_t n, uint64_t *tiny,
+                                                                    int native) {
+    uint64_t largest = 0, small = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        uint64_t b = bits_of(y[i]) & ~(1ull << 63);
+        largest = b > largest ? b : largest;
+        if (!native) small |= b - 1 < (573ull << 52) - 1;  // a zero wraps around: not tiny
+    }
+    *tiny = small;
     return largest;
 }
 
-/// `deposit_all` (the same state, to the bit) with the slicing vectorized, over `count`
-/// values, a multiple of LANES, whose largest magnitude has the bits `largest` (as
-/// `largest_bits` gives them); `native` says whether the target rounds to integers and
-/// fuses multiply-adds in hardware.
-static inline __attribute__((always_inline)) void deposit_lanes(int64_t *s, const double *values, ptrdiff_t count,
-                                                                 uint64_t largest, int native) {
-    if (s[0] == QCLAB_EXACT_NONFINITE || count == 0) return;
-    if (largest >= 0x7ff0000000000000ull) {  // an infinity or a NaN
-        s[0] = QCLAB_EXACT_NONFINITE;
-        for (int j = 1; j <= LIMBS; j++) s[j] = 0;
-        return;
-    }
-    if (largest == 0) return;  // only zeros
-    int64_t top = bin_of(double_of(largest));
-    int64_t window = s[0] == QCLAB_EXACT_EMPTY || top > s[0] ? top : s[0];
-    if (window < FAST_MIN_TOP) { deposit_all(s, values, count); return; }
-    if (s[0] == QCLAB_EXACT_EMPTY) s[0] = top; else if (top > s[0]) shift_window(s, top);
-    // Limb j + 1 counts units of 2^(32 (window - j) - BIAS).
-    double inverse[LIMBS];
-    for (int j = 0; j < LIMBS; j++) inverse[j] = pow2((int)(BIAS - 32 * (window - j)));
-    // Each lane's sums of slices stay exact doubles: at most 2 CHUNK / LANES slices below
-    // 2^32 each, far below 2^53.
-    double acc[LIMBS][LANES] = {{0}};
-    for (ptrdiff_t i = 0; i < count; i += LANES) {
-        for (int k = 0; k < LANES; k++) {
-            // t[j]: x truncated to whole units of limb j, as a multiple of that unit;
-            // limb j's slice is t[j] - 2^32 t[j - 1]. No chain from limb to limb.
-            double x = values[i + k], above = 0;
-            for (int j = 0; j < LIMBS; j++) {
-                double y = x * inverse[j];
-                double t = native ? __builtin_trunc(y) : trunc_portable(y);
-                double slice = native ? __builtin_fma(-above, 0x1p32, t) : t - above * 0x1p32;
-                acc[j][k] += slice;
-                above = t;
-            }
-        }
-    }
+/// Readies the two sums of `element` for a record whose largest |y| has the bits `largest`
+/// (nonzero): raises the windows and sets lane k of the scales of both. Returns 0, changing
+/// nothing, when the fast path does not cover the record (a sum that is or becomes infinite
+/// or NaN, windows below FAST_MIN_TOP, and without native fma values outside the exact
+/// split's range): the scalar path, which gives the same bits, takes it then.
+static inline __attribute__((always_inline)) int ready_windows(int64_t *element, uint64_t largest, uint64_t tiny,
+                                                                double inverse1[LIMBS][LANES],
+                                                                double inverse2[LIMBS][LANES], int k, int native) {
+    int64_t *s1 = element, *s2 = element + QCLAB_EXACT_STATE;
+    double largest_y = double_of(largest), largest_square = largest_y * largest_y;
+    if (s1[0] == QCLAB_EXACT_NONFINITE || s2[0] == QCLAB_EXACT_NONFINITE || !(largest_square < INFINITY)
+        || !(native || (!tiny && largest_y <= 0x1p500)))
+        return 0;
+    int64_t top1 = bin_of(largest_y), top2 = bin_of(largest_square);
+    if (window_with(s1, top1) < FAST_MIN_TOP || window_with(s2, top2) < FAST_MIN_TOP) return 0;
+    if (s1[0] == QCLAB_EXACT_EMPTY) s1[0] = top1; else if (top1 > s1[0]) shift_window(s1, top1);
+    if (s2[0] == QCLAB_EXACT_EMPTY) s2[0] = top2; else if (top2 > s2[0]) shift_window(s2, top2);
+    // Limb j + 1 counts units of 2^(32 (top - j) - BIAS).
     for (int j = 0; j < LIMBS; j++) {
-        double total = 0;  // still exact
-        for (int k = 0; k < LANES; k++) total += acc[j][k];
-        s[j + 1] += (int64_t)total;
+        inverse1[j][k] = pow2((int)(BIAS - 32 * (s1[0] - j)));
+        inverse2[j][k] = pow2((int)(BIAS - 32 * (s2[0] - j)));
     }
+    return 1;
 }
 
-enum { CHUNK = 256 };  // a multiple of LANES
-
-/// `qclab_exact_record` over one chunk of at most CHUNK samples, as a template for each
-/// instruction set (`native`: hardware rounding to integers and fma).
-static inline __attribute__((always_inline)) void record_lanes(int64_t *element, const double *rows, ptrdiff_t n,
-                                                                ptrdiff_t branches, int native) {
-    ptrdiff_t padded = (n + LANES - 1) / LANES * LANES;
-    double y[CHUNK], squares[2 * CHUNK];
-    if (branches == 1) {
-        for (ptrdiff_t i = 0; i < n; i++) y[i] = rows[i];
-    } else {
-        for (ptrdiff_t i = 0; i < n; i++) {
-            const double *group = rows + i * branches;
-            double v = group[0];
-            for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
-            y[i] = v;
-        }
-    }
-    for (ptrdiff_t i = n; i < padded; i++) y[i] = 0;
-    // The squares as exact double-doubles: hi in squares[0..<padded], lo after it.
-    int outside = 0;
-    for (ptrdiff_t i = 0; i < padded; i++) {
-        double hi = y[i] * y[i];
-        squares[i] = hi;
-        squares[padded + i] = native ? __builtin_fma(y[i], y[i], -hi) : square_error_portable(y[i], hi, &outside);
-    }
-    if (outside) for (ptrdiff_t i = 0; i < padded; i++) squares[padded + i] = fma(y[i], y[i], -squares[i]);
-    // The largest square part is the rounded square of the largest |y| (rounding is
-    // monotonic, |lo| <= |hi|, and an infinite or NaN part comes with an infinite or NaN
-    // hi), so one pass finds both.
-    uint64_t largest = largest_bits(y, padded);
-    double largest_y = double_of(largest);
-    deposit_lanes(element, y, padded, largest, native);
-    deposit_lanes(element + QCLAB_EXACT_STATE, squares, 2 * padded, bits_of(largest_y * largest_y), native);
-}
+enum { CHUNK = 1024 };  // samples per chunk: a multiple of LANES
 
 typedef void record_chunk_fn(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches);
+static void record_chunk_scalar(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches);
+
+/// Each sample's value: `rows` in groups of `branches` rows, each group's rows added in
+/// order, into `y[0], y[step], ...` (`n` samples).
+static inline __attribute__((always_inline)) void sample_values(double *y, ptrdiff_t step, const double *rows,
+                                                                 ptrdiff_t n, ptrdiff_t branches) {
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const double *group = rows + i * branches;
+        double v = group[0];
+        for (ptrdiff_t b = 1; b < branches; b++) v += group[b];
+        y[i * step] = v;
+    }
+}
+
+/// `qclab_exact_record` over one chunk of at most CHUNK samples, lanes across its samples,
+/// as a template for each instruction set (`native`: hardware rounding to integers and
+/// fma; `lanes`: the block).
+static inline __attribute__((always_inline)) void record_lanes(int64_t *element, const double *rows, ptrdiff_t n,
+                                                                ptrdiff_t branches, int lanes, int native) {
+    double sums[CHUNK];
+    const double *y = rows;
+    if (branches != 1) {
+        sample_values(sums, 1, rows, n, branches);
+        y = sums;
+    }
+    uint64_t tiny, largest = largest_bits(y, n, &tiny, native);
+    if (largest == 0) return;  // only zeros, which deposit nothing
+    double inverse1[LIMBS][LANES], inverse2[LIMBS][LANES];
+    if (!ready_windows(element, largest, tiny, inverse1, inverse2, 0, native)) {
+        record_chunk_scalar(element, rows, n, branches);
+        return;
+    }
+    for (int j = 0; j < LIMBS; j++) {
+        for (int k = 1; k < lanes; k++) inverse1[j][k] = inverse1[j][0], inverse2[j][k] = inverse2[j][0];
+    }
+    double acc1[LIMBS][LANES] = {{0}}, acc2[LIMBS][LANES] = {{0}};
+    ptrdiff_t whole = n / lanes * lanes;
+    for (ptrdiff_t i = 0; i < whole; i += lanes) slice_samples(acc1, acc2, y + i, inverse1, inverse2, lanes, native);
+    if (whole < n) {
+        double last[LANES] = {0};
+        for (ptrdiff_t k = 0; k < n - whole; k++) last[k] = y[whole + k];
+        slice_samples(acc1, acc2, last, inverse1, inverse2, lanes, native);
+    }
+    // The lanes' totals (exact, as their parts are).
+    for (int j = 0; j < LIMBS; j++) {
+        for (int k = 1; k < lanes; k++) acc1[j][0] += acc1[j][k], acc2[j][0] += acc2[j][k];
+    }
+    add_lane(element, acc1, 0);
+    add_lane(element + QCLAB_EXACT_STATE, acc2, 0);
+}
+
+/// Records of at most ACROSS samples go lanes across elements (`record_across`).
+enum { ACROSS = 32 };
+
+/// `qclab_exact_record` of `lanes` elements at once (element k at `elements + k stride
+/// QCLAB_EXACT_ELEMENT`, its rows at `rows + k count`) of at most ACROSS samples each,
+/// lanes across the elements: lane k slices element k's samples into lane k's sums, under
+/// its own windows, so that a short record needs neither padding nor a sum across lanes.
+static inline __attribute__((always_inline)) void record_across(int64_t *elements, ptrdiff_t stride, const double *rows,
+                                                                 ptrdiff_t count, ptrdiff_t branches, int lanes,
+                                                                 int native) {
+    static const double zeros[ACROSS];  // what an idle lane slices: zeros deposit nothing
+    ptrdiff_t n = count / branches;
+    double inverse1[LIMBS][LANES], inverse2[LIMBS][LANES];
+    double columns[LANES][ACROSS];  // the samples' values when samples have several rows
+    const double *column[LANES];
+    int active[LANES];
+    for (int k = 0; k < lanes; k++) {
+        int64_t *element = elements + k * stride * QCLAB_EXACT_ELEMENT;
+        const double *r = rows + k * count;
+        column[k] = r;
+        if (branches != 1) {
+            sample_values(columns[k], 1, r, n, branches);
+            column[k] = columns[k];
+        }
+        uint64_t tiny, largest = largest_bits(column[k], n, &tiny, native);
+        active[k] = largest != 0 && ready_windows(element, largest, tiny, inverse1, inverse2, k, native);
+        if (largest != 0 && !active[k]) record_chunk_scalar(element, r, n, branches);
+        if (!active[k]) {
+            column[k] = zeros;
+            for (int j = 0; j < LIMBS; j++) inverse1[j][k] = inverse2[j][k] = 1;
+        }
+    }
+    // The samples side by side first (gathers), so that the slicing loads whole vectors.
+    double y[ACROSS][LANES];
+    for (ptrdiff_t i = 0; i < n; i++) {
+        for (int k = 0; k < lanes; k++) y[i][k] = column[k][i];
+    }
+    double acc1[LIMBS][LANES] = {{0}}, acc2[LIMBS][LANES] = {{0}};
+    for (ptrdiff_t i = 0; i < n; i++) slice_samples(acc1, acc2, y[i], inverse1, inverse2, lanes, native);
+    for (int k = 0; k < lanes; k++) {
+        if (!active[k]) continue;
+        int64_t *element = elements + k * stride * QCLAB_EXACT_ELEMENT;
+        add_lane(element, acc1, k);
+        add_lane(element + QCLAB_EXACT_STATE, acc2, k);
+    }
+}
+
+typedef void record_across_fn(int64_t *elements, ptrdiff_t stride, const double *rows, ptrdiff_t count,
+                              ptrdiff_t branches);
 
 /// The scalar path: the chunked `deposit_all`, which the vector versions reproduce.
 static void record_chunk_scalar(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
@@ -271,56 +375,90 @@ static void record_chunk_scalar(int64_t *element, const double *rows, ptrdiff_t 
 }
 
 #if defined(__x86_64__)
-// Without SSE4.1 and FMA (baseline x86-64) the template rounds and multiplies portably.
+// Without SSE4.1 and FMA (baseline x86-64) the templates round and multiply portably.
+// Lanes across elements: 4 for SSE2 and AVX2 (one AVX2 register per limb accumulator), 8
+// for AVX-512. Lanes across samples: blocks of 8 for AVX2 and AVX-512 too, which the
+// compiler vectorizes across lanes (with blocks of 4, four lanes by four limbs, it
+// vectorized across the limbs instead, at twice the instructions).
 static void record_chunk_baseline(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
-    record_lanes(element, rows, n, branches, 0);
+    record_lanes(element, rows, n, branches, 4, 0);
+}
+static void record_across_baseline(int64_t *elements, ptrdiff_t stride, const double *rows, ptrdiff_t count,
+                                   ptrdiff_t branches) {
+    record_across(elements, stride, rows, count, branches, 4, 0);
 }
 __attribute__((target("avx2,fma")))
 static void record_chunk_avx2(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
-    record_lanes(element, rows, n, branches, 1);
+    record_lanes(element, rows, n, branches, 8, 1);
+}
+__attribute__((target("avx2,fma")))
+static void record_across_avx2(int64_t *elements, ptrdiff_t stride, const double *rows, ptrdiff_t count,
+                               ptrdiff_t branches) {
+    record_across(elements, stride, rows, count, branches, 4, 1);
 }
 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 static void record_chunk_avx512(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
-    record_lanes(element, rows, n, branches, 1);
+    record_lanes(element, rows, n, branches, 8, 1);
+}
+__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+static void record_across_avx512(int64_t *elements, ptrdiff_t stride, const double *rows, ptrdiff_t count,
+                                 ptrdiff_t branches) {
+    record_across(elements, stride, rows, count, branches, 8, 1);
 }
 #else
 // Other targets (arm64) round to integers and fuse multiply-adds in their baseline.
 static void record_chunk_baseline(int64_t *element, const double *rows, ptrdiff_t n, ptrdiff_t branches) {
-    record_lanes(element, rows, n, branches, 1);
+    record_lanes(element, rows, n, branches, 4, 1);
+}
+static void record_across_baseline(int64_t *elements, ptrdiff_t stride, const double *rows, ptrdiff_t count,
+                                   ptrdiff_t branches) {
+    record_across(elements, stride, rows, count, branches, 4, 1);
 }
 #endif
 
-/// The version's chunk function, or NULL if this machine cannot run it.
-static record_chunk_fn *record_version(int version) {
+/// A version of the record: its chunk function, its function for elements side by side
+/// (NULL for the scalar path), and how many elements that takes at once.
+typedef struct {
+    record_chunk_fn *chunk;
+    record_across_fn *across;
+    int lanes;
+} record_fns;
+
+/// The version's functions, with a NULL chunk function if this machine cannot run it.
+static record_fns record_version(int version) {
     switch (version) {
-    case QCLAB_EXACT_SCALAR: return record_chunk_scalar;
-    case QCLAB_EXACT_BASELINE: return record_chunk_baseline;
+    case QCLAB_EXACT_SCALAR: return (record_fns){record_chunk_scalar, NULL, 1};
+    case QCLAB_EXACT_BASELINE: return (record_fns){record_chunk_baseline, record_across_baseline, 4};
 #if defined(__x86_64__)
     case QCLAB_EXACT_AVX2:
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? record_chunk_avx2 : NULL;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            return (record_fns){record_chunk_avx2, record_across_avx2, 4};
+        break;
     case QCLAB_EXACT_AVX512:
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
-            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") ? record_chunk_avx512 : NULL;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma"))
+            return (record_fns){record_chunk_avx512, record_across_avx512, 8};
+        break;
 #endif
-    default: return NULL;
+    default: break;
     }
+    return (record_fns){NULL, NULL, 0};
 }
 
 // Chosen on first use; threads racing to choose choose the same (and every version gives
 // the same bits anyway).
-static record_chunk_fn *chosen_record;
-static int chosen_version;
+static int chosen_version = -1;
 
 int qclab_exact_record_version(void) {
-    if (!__atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE)) {
-        int version = QCLAB_EXACT_AVX512;
-        while (!record_version(version)) version--;
+    int version = __atomic_load_n(&chosen_version, __ATOMIC_RELAXED);
+    if (version < 0) {
+        version = QCLAB_EXACT_AVX512;
+        while (!record_version(version).chunk) version--;
         __atomic_store_n(&chosen_version, version, __ATOMIC_RELAXED);
-        __atomic_store_n(&chosen_record, record_version(version), __ATOMIC_RELEASE);
     }
-    return __atomic_load_n(&chosen_version, __ATOMIC_RELAXED);
+    return version;
 }
 
 static void record_with(record_chunk_fn *chunk, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
@@ -331,25 +469,79 @@ static void record_with(record_chunk_fn *chunk, int64_t *element, const double *
     }
 }
 
-static record_chunk_fn *chosen_chunk(void) {
-    record_chunk_fn *chunk = __atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE);
-    if (!chunk) { qclab_exact_record_version(); chunk = __atomic_load_n(&chosen_record, __ATOMIC_ACQUIRE); }
-    return chunk;
+/// `qclab_exact_record_elements` through the version's functions: short records of whole
+/// sets of `lanes` elements side by side, the rest one element at a time.
+static void record_elements_with(record_fns fns, int64_t *elements, ptrdiff_t stride, ptrdiff_t element_count,
+                                 const double *rows, ptrdiff_t count, ptrdiff_t branches) {
+    ptrdiff_t e = 0, groups = branches > 0 ? count / branches : 0;
+    if (fns.across && groups > 0 && groups <= ACROSS) {
+        for (; e + fns.lanes <= element_count; e += fns.lanes)
+            fns.across(elements + e * stride * QCLAB_EXACT_ELEMENT, stride, rows + e * count, count, branches);
+    }
+    for (; e < element_count; e++)
+        record_with(fns.chunk, elements + e * stride * QCLAB_EXACT_ELEMENT, rows + e * count, count, branches);
 }
 
 void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
-    record_with(chosen_chunk(), element, rows, count, branches);
+    record_with(record_version(qclab_exact_record_version()).chunk, element, rows, count, branches);
 }
 
 void qclab_exact_record_elements(int64_t *elements, ptrdiff_t stride, ptrdiff_t element_count, const double *rows,
                                  ptrdiff_t count, ptrdiff_t branches) {
-    record_chunk_fn *chunk = chosen_chunk();
-    for (ptrdiff_t e = 0; e < element_count; e++)
-        record_with(chunk, elements + e * stride * QCLAB_EXACT_ELEMENT, rows + e * count, count, branches);
+    record_elements_with(record_version(qclab_exact_record_version()), elements, stride, element_count, rows, count,
+                         branches);
+}
+
+int qclab_exact_record_elements_using(int version, int64_t *elements, ptrdiff_t stride, ptrdiff_t element_count,
+                                      const double *rows, ptrdiff_t count, ptrdiff_t branches) {
+    record_fns fns = version >= 0 ? record_version(version) : (record_fns){NULL, NULL, 0};
+    if (!fns.chunk) return 0;
+    record_elements_with(fns, elements, stride, element_count, rows, count, branches);
+    return 1;
+}
+
+/// Partial sums per lane of `qclab_plain_record_elements`: enough independent additions
+/// for the compiler to vectorize the loop without reordering any one sum.
+enum { PLAIN_LANES = 8 };
+
+/// One element's plain sums over `groups` samples of `branches` rows (a constant 1 where
+/// samples are single rows, so that the loop vectorizes).
+static inline __attribute__((always_inline)) void plain_sums(double *sums, const double *r, ptrdiff_t groups,
+                                                              ptrdiff_t branches) {
+    double s1[PLAIN_LANES] = {0}, s2[PLAIN_LANES] = {0};
+    ptrdiff_t g = 0;
+    for (; g + PLAIN_LANES <= groups; g += PLAIN_LANES) {
+        for (int k = 0; k < PLAIN_LANES; k++) {
+            const double *group = r + (g + k) * branches;
+            double y = group[0];
+            for (ptrdiff_t b = 1; b < branches; b++) y += group[b];
+            s1[k] += y;
+            s2[k] += y * y;
+        }
+    }
+    for (int k = 0; g < groups; g++, k++) {
+        double y = r[g * branches];
+        for (ptrdiff_t b = 1; b < branches; b++) y += r[g * branches + b];
+        s1[k] += y;
+        s2[k] += y * y;
+    }
+    double t1 = 0, t2 = 0;
+    for (int k = 0; k < PLAIN_LANES; k++) { t1 += s1[k]; t2 += s2[k]; }
+    sums[0] += t1;
+    sums[1] += t2;
+}
+
+void qclab_plain_record_elements(double *sums, ptrdiff_t stride, ptrdiff_t element_count, const double *rows,
+                                 ptrdiff_t count, ptrdiff_t branches) {
+    ptrdiff_t groups = branches > 0 ? count / branches : 0;
+    for (ptrdiff_t e = 0; e < element_count; e++) {
+        if (branches == 1) plain_sums(sums + 2 * e * stride, rows + e * count, groups, 1);
+        else plain_sums(sums + 2 * e * stride, rows + e * count, groups, branches);
+    }
 }
 
 int qclab_exact_record_using(int version, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches) {
-    record_chunk_fn *chunk = record_version(version);
+    record_chunk_fn *chunk = version >= 0 ? record_version(version).chunk : NULL;
     if (!chunk) return 0;
     record_with(chunk, element, rows, count, branches);
     return 1;

@@ -6,6 +6,13 @@
 // ascending sort, and zunmtr's back-transformation. Anderson et al., LAPACK Users' Guide.
 #include <math.h>
 #include "CQCLabKernels.h"
+#include "lanes.h"
+
+// Compiled for AVX-512 and AVX2 too (QCLAB_CLONES), where the loop over the batch
+// vectorizes with its branches turned into selects; products and sums stay rounded apart,
+// as LAPACK's reference arithmetic and the baseline build round them: no contraction into
+// fused multiply-adds, so every clone gives the same bits.
+#pragma clang fp contract(off)
 
 /// dlapy3(x, y, 0): sqrt(x² + y²) with LAPACK's scaling.
 static inline double lapy2_scaled(double x, double y) {
@@ -43,6 +50,7 @@ static inline void laev2(double a, double b, double c, double *rt1, double *rt2,
     if (sgn1 == sgn2) { const double tn = *cs1; *cs1 = -*sn1; *sn1 = tn; }
 }
 
+QCLAB_CLONES
 void qclab_eigen_hermitian_2x2(int64_t batch, const double *restrict h_re, const double *restrict h_im,
                                double *restrict w, double *restrict v_re, double *restrict v_im) {
     const double eps = 0x1p-53;  // dlamch('E')

@@ -77,6 +77,74 @@ final class ComplexAvoidedCrossingTests: XCTestCase {
         }
     }
 
+    /// The batched forces (one C pass over the rows) against the generic per-row path: the
+    /// force is each row's `couplingGradient(z:left:right:)` with ψ on both sides (which takes
+    /// sin and cos from the C library, the batch from vector lanes within about one ulp), and
+    /// the gauge-field force the formula `Ω (v_y, -v_x)` row by row.
+    func testBatchedForcesAreThePerRowOnes() {
+        var rng = LegacyRandomState(seed: 23)
+        for model in models {
+            let rows = 37  // not a multiple of any vector width
+            var z = model.initialClassicalCoordinates(seeds: Array(0..<rows))
+            for t in 0..<rows { z.re[t] = 0.05 * Double(t) - 0.9 }  // across the crossing
+            var psi = ComplexBatch(components: 2, batchSize: rows)
+            for i in psi.re.indices { psi.re[i] = rng.nextGaussian(); psi.im[i] = rng.nextGaussian() }
+            let surfaces = (0..<rows).map { ($0 / 3) % 2 }
+            var force = ComplexBatch(components: 2, batchSize: rows), gauge = force
+            model.quantumClassicalForce(z: z, wavefunction: psi, into: &force)
+            model.addGaugeFieldForce(z: z, activeSurface: surfaces, to: &gauge)
+            let p = (2 / model.mass).squareRoot(), s = (0.5 / model.mass).squareRoot()
+            for t in 0..<rows {
+                let u = [psi[0, t], psi[1, t]]
+                let expected = model.couplingGradient(z: [z[0, t], z[1, t]], left: u, right: u)
+                for c in 0..<2 {
+                    let scale = max(1, expected[c].length)
+                    XCTAssertEqual(force.re[c * rows + t], expected[c].real, accuracy: 1e-13 * scale, "\(t)")
+                    XCTAssertEqual(force.im[c * rows + t], expected[c].imaginary, accuracy: 1e-13 * scale, "\(t)")
+                }
+                let a = model.mixingAngles(x: p * z.re[t], y: p * z.re[rows + t])
+                let omega =
+                    0.5 * sin(a.theta) * (a.dThetaX * a.dPhiY - a.dThetaY * a.dPhiX) * (surfaces[t] == 0 ? 1 : -1)
+                let vx = p * z.im[t], vy = p * z.im[rows + t]
+                XCTAssertEqual(gauge.re[t], -s * omega * vy, accuracy: 1e-13 * max(1, abs(omega * vy)), "\(t)")
+                XCTAssertEqual(gauge.re[rows + t], s * omega * vx, accuracy: 1e-13 * max(1, abs(omega * vx)), "\(t)")
+                XCTAssertEqual(gauge.im[t], 0)
+                XCTAssertEqual(gauge.im[rows + t], 0)
+            }
+        }
+    }
+
+    /// The remembered mixing angles (``MixingAngleMemo``) serve only the positions they were
+    /// computed at: forces and Hamiltonians after other calls have the bits of a fresh model's.
+    func testRememberedAnglesServeTheirPositionsOnly() {
+        var rng = LegacyRandomState(seed: 5)
+        func fresh(_ model: any ComplexAvoidedCrossing) -> any ComplexAvoidedCrossing {
+            if model is ComplexAvoidedCrossingA { return ComplexAvoidedCrossingA() }
+            if model is ComplexAvoidedCrossingB { return ComplexAvoidedCrossingB() }
+            return ComplexAvoidedCrossingC()
+        }
+        for model in models {
+            let z = model.initialClassicalCoordinates(seeds: Array(0..<19))
+            var psi = ComplexBatch(components: 2, batchSize: 19)
+            for i in psi.re.indices { psi.re[i] = rng.nextGaussian(); psi.im[i] = rng.nextGaussian() }
+            var nudged = z  // one position one ulp away, one momentum changed (not a position)
+            nudged.re[7] = nudged.re[7].nextUp
+            nudged.im[3] += 1
+            for (first, second) in [(z, z), (z, nudged), (nudged, z), (z, z)] {
+                var h = ComplexBatch(components: 4, batchSize: 19), force = ComplexBatch(components: 2, batchSize: 19)
+                model.quantumHamiltonian(z: first, into: &h)
+                model.quantumClassicalForce(z: second, wavefunction: psi, into: &force)
+                var freshH = h, freshForce = force
+                fresh(model).quantumHamiltonian(z: first, into: &freshH)
+                fresh(model).quantumClassicalForce(z: second, wavefunction: psi, into: &freshForce)
+                XCTAssertEqual(h.re.map(\.bitPattern), freshH.re.map(\.bitPattern), model.modelName)
+                XCTAssertEqual(h.im.map(\.bitPattern), freshH.im.map(\.bitPattern), model.modelName)
+                XCTAssertEqual(force.re.map(\.bitPattern), freshForce.re.map(\.bitPattern), model.modelName)
+                XCTAssertEqual(force.im.map(\.bitPattern), freshForce.im.map(\.bitPattern), model.modelName)
+            }
+        }
+    }
+
     func testRescalingDirectionIsTheUnitGradientOfTheMixingAngle() {
         let model = ComplexAvoidedCrossingB()
         let z = [Complex(-0.3, 10), Complex(0.2, 1)]

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 @testable import QCLab
 import CQCLabExactSums
+@_spi(Benchmarks) import QCLabCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -496,12 +497,14 @@ final class ExactRecordFastPathTests: XCTestCase {
         // versions hand the chunk to the scalar path.
         let spreads: [ClosedRange<Int>] = [-40...40, -1074...1023, -1074 ... -860, -20...20]
         withEveryVersion { version in
-            for trial in 0..<160 {
+            for trial in 0..<176 {
                 let branches = [1, 2, 3][trial % 3]
-                // Counts around the vector widths and the chunk of 256 samples, and random ones.
+                // Counts around the vector widths (blocks of 4 and 8) and the chunk of 1024
+                // samples, and random ones.
+                let counts = [0, 1, 3, 4, 5, 7, 8, 9, 15, 17, 25, 255, 1023, 1024, 1025, 2100]
                 let samples =
-                    trial < 40
-                    ? [0, 1, 3, 7, 8, 9, 15, 17, 255, 256, 257, 513][trial % 12]
+                    trial < 48
+                    ? counts[trial % counts.count]
                     : Int.random(in: 0...700, using: &generator)
                 let count = branches * samples + (trial % 5 == 4 ? 1 : 0)  // and a trailing partial sample, ignored
                 let spread = spreads[trial % spreads.count]
@@ -546,32 +549,78 @@ final class ExactRecordFastPathTests: XCTestCase {
     }
 
     /// Many elements in one call (as the collector records an output's elements) land in
-    /// the slots one call per element fills, with strides 1 and 2 (complex parts).
+    /// the slots one call per element fills, with strides 1 and 2 (complex parts), through
+    /// every version: short records go lanes across elements, each lane under its own
+    /// windows, so elements of all zeros, of infinities, of tiny values (the scalar path)
+    /// and of plain values sit side by side.
     func testManyElementsAtOnceEqualOneCallPerElement() {
         var generator = SystemRandomNumberGenerator()
-        for (stride, elements, count, branches) in [(1, 7, 25, 1), (2, 5, 24, 2), (2, 3, 300, 3), (1, 1, 0, 1)] {
-            let rows = (0..<elements * count).map { _ in Double.random(in: -1...1, using: &generator) * 1e-3 }
-            let slots = elements * stride + 1
-            var together = [Int64](repeating: 0, count: slots * Int(QCLAB_EXACT_ELEMENT)), apart = together
-            qclab_exact_clear(&together, slots)
-            qclab_exact_clear(&apart, slots)
-            together.withUnsafeMutableBufferPointer {
-                qclab_exact_record_elements(
-                    $0.baseAddress! + Int(QCLAB_EXACT_ELEMENT), stride, elements, rows, count, branches)
-            }
-            apart.withUnsafeMutableBufferPointer { sums in
-                rows.withUnsafeBufferPointer { rows in
-                    for e in 0..<elements {
-                        qclab_exact_record(
-                            sums.baseAddress! + (1 + e * stride) * Int(QCLAB_EXACT_ELEMENT),
-                            rows.baseAddress! + e * count, count, branches)
+        let cases = [
+            (1, 7, 25, 1), (2, 5, 24, 2), (2, 3, 300, 3), (1, 1, 0, 1), (1, 9, 25, 1), (2, 17, 24, 2),
+            (1, 16, 32, 1), (1, 8, 33, 1), (2, 12, 1, 1), (1, 20, 96, 3), (1, 24, 8, 1),
+        ]
+        withEveryVersion { version in
+            for (trial, (stride, elements, count, branches)) in cases.enumerated() {
+                let rows = (0..<elements * count).map { i -> Double in
+                    let value = Double.random(in: -1...1, using: &generator) * 1e-3
+                    switch (i / max(count, 1) + trial) % 6 {  // what element i / count holds
+                    case 0: return 0
+                    case 1: return i % 7 == 3 ? .infinity : value
+                    case 2: return value * 0x1p-900  // below the vector windows: the scalar path
+                    case 3: return i % 5 == 0 ? 0x1p-460 : value  // outside the exact split's range
+                    default: return value
                     }
                 }
+                let slots = elements * stride + 1
+                var together = [Int64](repeating: 0, count: slots * Int(QCLAB_EXACT_ELEMENT)), apart = together
+                qclab_exact_clear(&together, slots)
+                qclab_exact_clear(&apart, slots)
+                // Some elements hold earlier sums, whose windows the record may raise or not.
+                for e in stride..<slots where e % 3 == 0 {
+                    together.withUnsafeMutableBufferPointer {
+                        qclab_exact_deposit($0.baseAddress! + e * Int(QCLAB_EXACT_ELEMENT), 0.25, 1)
+                    }
+                    apart.withUnsafeMutableBufferPointer {
+                        qclab_exact_deposit($0.baseAddress! + e * Int(QCLAB_EXACT_ELEMENT), 0.25, 1)
+                    }
+                }
+                together.withUnsafeMutableBufferPointer {
+                    XCTAssertEqual(
+                        qclab_exact_record_elements_using(
+                            version, $0.baseAddress! + Int(QCLAB_EXACT_ELEMENT), stride, elements, rows, count,
+                            branches), 1)
+                }
+                apart.withUnsafeMutableBufferPointer { sums in
+                    rows.withUnsafeBufferPointer { rows in
+                        for e in 0..<elements {
+                            depositOneByOneInto(
+                                sums.baseAddress! + (1 + e * stride) * Int(QCLAB_EXACT_ELEMENT),
+                                Array(rows[e * count..<(e + 1) * count]), branches: branches)
+                        }
+                    }
+                }
+                XCTAssertEqual(
+                    together, apart, "version \(version): stride \(stride), \(elements) elements of \(count) rows")
+                XCTAssertEqual(
+                    Array(together.prefix(Int(QCLAB_EXACT_ELEMENT))), Array(empty().prefix(Int(QCLAB_EXACT_ELEMENT))))
             }
-            XCTAssertEqual(together, apart, "stride \(stride), \(elements) elements of \(count) rows")
-            XCTAssertEqual(
-                Array(together.prefix(Int(QCLAB_EXACT_ELEMENT))), Array(empty().prefix(Int(QCLAB_EXACT_ELEMENT))))
         }
+        // The automatic choice records as its version does.
+        let rows = (0..<9 * 25).map { Double($0) * 0.37 - 50 }
+        var automatic = [Int64](repeating: 0, count: 9 * Int(QCLAB_EXACT_ELEMENT)), chosen = automatic
+        qclab_exact_clear(&automatic, 9)
+        qclab_exact_clear(&chosen, 9)
+        qclab_exact_record_elements(&automatic, 1, 9, rows, 25, 1)
+        XCTAssertEqual(qclab_exact_record_elements_using(qclab_exact_record_version(), &chosen, 1, 9, rows, 25, 1), 1)
+        XCTAssertEqual(automatic, chosen)
+        XCTAssertEqual(qclab_exact_record_elements_using(99, &chosen, 1, 9, rows, 25, 1), 0)
+    }
+
+    /// ``depositOneByOne(_:_:branches:)`` into the element at `element`.
+    func depositOneByOneInto(_ element: UnsafeMutablePointer<Int64>, _ rows: [Double], branches: Int) {
+        var state = Array(UnsafeBufferPointer(start: element, count: Int(QCLAB_EXACT_ELEMENT)))
+        depositOneByOne(&state, rows, branches: branches)
+        element.update(from: state, count: state.count)
     }
 
     /// The automatic `qclab_exact_record` is one of the versions, and an unknown version
@@ -584,5 +633,44 @@ final class ExactRecordFastPathTests: XCTestCase {
         XCTAssertEqual(automatic, chosen)
         XCTAssertEqual(qclab_exact_record_using(99, &unknown, rows, rows.count, 1), 0)
         XCTAssertEqual(unknown, empty())
+    }
+}
+
+/// The benchmarks' switch to plain floating-point sums (``OutputReduction``), which times a
+/// run without the exact reduction: off by default, and when on, the same means and error bars
+/// as the exact sums to rounding, marked not exact.
+final class PlainSumsTests: XCTestCase {
+    func testPlainSumsAgreeWithExactSumsToRounding() throws {
+        XCTAssertFalse(OutputReduction.plainFloatingPointSums, "off unless a benchmark sets it")
+        // Deterministic surface hopping: samples of several rows (the branches).
+        for (algorithm, deterministic) in [
+            ("FewestSwitchesSurfaceHopping", false), ("MeanField", false), ("FewestSwitchesSurfaceHopping", true),
+        ] {
+            var simulation = try ParallelDriverTests.simulation(
+                trajectories: deterministic ? 24 : 23, algorithm: algorithm, deterministic: deterministic)
+            simulation.settings.batchSize = deterministic ? 6 : 5
+            let exact = try serialDriver(simulation)
+            OutputReduction.plainFloatingPointSums = true
+            defer { OutputReduction.plainFloatingPointSums = false }
+            let plain = try serialDriver(simulation)
+            XCTAssertTrue(exact.isExact && exact.notExact == nil)
+            XCTAssertFalse(plain.isExact)
+            XCTAssertNotNil(plain.notExact)
+            XCTAssertEqual(plain.normFactor, exact.normFactor)
+            XCTAssertEqual(plain.sampleCount, exact.sampleCount)
+            for observable in exact.observables {
+                let name = observable.name
+                let (a, b) = (try XCTUnwrap(exact.mean(name)), try XCTUnwrap(plain.mean(name)))
+                let (ea, eb) = (try XCTUnwrap(exact.standardError(name)), try XCTUnwrap(plain.standardError(name)))
+                XCTAssertEqual(a.count, b.count, name)
+                let scale = a.map(abs).max() ?? 0, errorScale = ea.map(abs).max() ?? 0
+                XCTAssertGreaterThan(scale, 0, "\(algorithm) \(name): something to compare")
+                for i in a.indices {
+                    XCTAssertEqual(a[i], b[i], accuracy: 1e-12 * scale, "\(algorithm) \(name)[\(i)]")
+                    XCTAssertEqual(
+                        ea[i], eb[i], accuracy: 1e-6 * errorScale + 1e-12 * scale, "\(algorithm) \(name)[\(i)]")
+                }
+            }
+        }
     }
 }

@@ -39,6 +39,13 @@ void qclab_exact_record(int64_t *element, const double *rows, ptrdiff_t count, p
 void qclab_exact_record_elements(int64_t *elements, ptrdiff_t stride, ptrdiff_t element_count, const double *rows,
                                  ptrdiff_t count, ptrdiff_t branches);
 
+/// `qclab_exact_record_elements` with plain floating-point sums instead of exact ones, for
+/// benchmarks that measure what the exact reduction costs: adds each element's sum of
+/// samples and sum of their squares into `sums[2 e stride]` and `sums[2 e stride + 1]`
+/// (rounded, in an order fixed by `count` and `branches` alone).
+void qclab_plain_record_elements(double *sums, ptrdiff_t stride, ptrdiff_t element_count, const double *rows,
+                                 ptrdiff_t count, ptrdiff_t branches);
+
 /// The versions of `qclab_exact_record`, which all give the same bits: the scalar path
 /// (one 128-bit slicing per value), and the slicing in floating point across a chunk's
 /// values for baseline x86-64 (or the baseline of another architecture), AVX2 with FMA,
@@ -51,6 +58,11 @@ int qclab_exact_record_version(void);
 /// `qclab_exact_record` through version `version` (for tests and benchmarks); returns 0,
 /// recording nothing, if this machine cannot run it, else 1.
 int qclab_exact_record_using(int version, int64_t *element, const double *rows, ptrdiff_t count, ptrdiff_t branches);
+
+/// `qclab_exact_record_elements` through version `version` (for tests and benchmarks);
+/// returns 0, recording nothing, if this machine cannot run it, else 1.
+int qclab_exact_record_elements_using(int version, int64_t *elements, ptrdiff_t stride, ptrdiff_t element_count,
+                                      const double *rows, ptrdiff_t count, ptrdiff_t branches);
 
 /// Adds `count` output elements of `b` into those of `a`; the result does not depend on
 /// the order or grouping of additions and deposits, to the bit.

@@ -53,6 +53,23 @@ void qclab_complex_matvec(int64_t batch, int64_t n, int adjoint,
 int qclab_jacobi_warm_start(int64_t batch, int64_t n, const double *h, double *v, double *w,
                             double *a, double *scratch, int max_sweeps, double tolerance);
 
+/// The forces <ψ|∂H/∂z*|ψ> of a complex avoided crossing (ComplexAvoidedCrossing.swift) for
+/// every row of a batch, with the Swift model's arithmetic, to the bit (crossing.c).
+///
+/// - a: the model's A; gradient_scale: sqrt(1 / (2 m h)).
+/// - angles: ten columns of `batch` values: θ, ∂xθ, ∂yθ, φ, ∂xφ, ∂yφ, sin θ, cos θ, sin φ, cos φ.
+/// - psi_re, psi_im: the two-state wavefunctions (state n's rows at n * batch).
+/// - force_re, force_im: out, the force on z*_x (rows 0..<batch) and z*_y (batch..<2 batch).
+void qclab_crossing_force(int64_t batch, double a, double gradient_scale, const double *angles,
+                          const double *psi_re, const double *psi_im, double *force_re, double *force_im);
+
+/// Adds the Berry-curvature force on each row's active surface (`active`: 0 or 1) to
+/// `force_re` (layout as in `qclab_crossing_force`); z_im: Im z of both coordinates;
+/// momentum_scale: sqrt(2 m h).
+void qclab_crossing_add_gauge_force(int64_t batch, double gradient_scale, double momentum_scale, double mass,
+                                    const double *angles, const double *z_im, const int64_t *active,
+                                    double *force_re);
+
 /// x_i = exp(x_i) for `count` doubles, vectorized, within about one ulp of libm's exp
 /// (0 below -746, infinity above 710, NaN for NaN).
 void qclab_exp_in_place(int64_t count, double *x);

@@ -1,3 +1,5 @@
+import CQCLabExactSums
+
 /// One quantity a run collects: a name, a shape at each collect point, and the per-trajectory
 /// values it computes from the batch's state there (QC Lab's collect tasks).
 ///
@@ -131,6 +133,9 @@ package struct OutputCollector {
     private let collectCount: Int
     private var observables: [OutputAccumulator]
     private var values: [ComplexBatch]
+    /// Per output, per flat slot, the sum of the samples then the sum of their squares, when
+    /// the collector keeps plain floating-point sums (``OutputReduction``); `nil` for exact sums.
+    private var plainSums: [[Double]]?
 
     /// A collector for `outputs` on `grid`, for a batch of `rows` rows in groups of `branches`.
     @usableFromInline
@@ -142,6 +147,9 @@ package struct OutputCollector {
         observables = outputs.map {
             OutputAccumulator(name: $0.name, shape: [grid.collectCount] + $0.shape, isComplex: $0.isComplex)
         }
+        plainSums =
+            OutputReduction.plainFloatingPointSums
+            ? observables.map { [Double](repeating: 0, count: 2 * $0.elementCount) } : nil
         values = outputs.map { output in
             if case .shared = output.kind { return ComplexBatch(components: 0, batchSize: 0) }
             return ComplexBatch(components: output.elementCount, batchSize: rows)
@@ -157,21 +165,21 @@ package struct OutputCollector {
             let elements = output.elementCount
             switch output.kind {
             case let .shared(value):
-                observables[o].recordConstant(slot: index * elements, value: value(state), rows: rows)
+                if plainSums != nil {
+                    plainSums![o][2 * index * elements] += value(state) * Double(rows)
+                } else {
+                    observables[o].recordConstant(slot: index * elements, value: value(state), rows: rows)
+                }
             case let .perTrajectory(compute):
                 try compute(state, &values[o])
                 // Element e's rows are re[e * rows ..< (e + 1) * rows] (and im alike).
                 let first = index * elements, stride = output.isComplex ? 2 : 1
                 values[o].re.withUnsafeBufferPointer {
-                    observables[o].record(
-                        slot: stride * first, stride: stride, elements: elements, rows: $0, count: rows,
-                        branches: branches)
+                    record(o, slot: stride * first, stride: stride, elements: elements, rows: $0)
                 }
                 if output.isComplex {
                     values[o].im.withUnsafeBufferPointer {
-                        observables[o].record(
-                            slot: 2 * first + 1, stride: 2, elements: elements, rows: $0, count: rows,
-                            branches: branches)
+                        record(o, slot: 2 * first + 1, stride: 2, elements: elements, rows: $0)
                     }
                 }
             }
@@ -179,9 +187,56 @@ package struct OutputCollector {
         BatchProgress.collected(index + 1, of: collectCount)
     }
 
+    /// Records `elements` elements of output `o` from their rows, into flat slots `slot`,
+    /// `slot + stride`, ...: exactly, or into the plain sums when the collector keeps them.
+    private mutating func record(_ o: Int, slot: Int, stride: Int, elements: Int, rows: UnsafeBufferPointer<Double>) {
+        guard plainSums != nil else {
+            observables[o].record(
+                slot: slot, stride: stride, elements: elements, rows: rows, count: self.rows, branches: branches)
+            return
+        }
+        precondition(rows.count >= elements * self.rows && 2 * (slot + (elements - 1) * stride) < plainSums![o].count)
+        plainSums![o].withUnsafeMutableBufferPointer {
+            qclab_plain_record_elements(
+                $0.baseAddress! + 2 * slot, stride, elements, rows.baseAddress!, self.rows, branches)
+        }
+    }
+
     /// The batch's results: sums over its `rows` rows, `rows / branches` independent samples.
+    ///
+    /// With plain floating-point sums, the outputs are rounded means and standard errors (which
+    /// the drivers then combine in floating point), marked not exact.
     @usableFromInline
     package func data(seeds: [Int]) -> SimulationData {
-        SimulationData(seeds: seeds, normFactor: rows, sampleCount: rows / max(branches, 1), observables: observables)
+        let samples = rows / max(branches, 1)
+        guard let plainSums else {
+            return SimulationData(seeds: seeds, normFactor: rows, sampleCount: samples, observables: observables)
+        }
+        let n = Double(samples), perSample = Double(max(branches, 1))
+        let rounded = zip(observables, plainSums).map { observable, sums in
+            var moments = RoundedMoments(mean: [], sem: [])
+            for slot in 0..<sums.count / 2 {
+                let s1 = sums[2 * slot], s2 = sums[2 * slot + 1]
+                // n (n - 1) B² s² = n S2 - S1², as the exact moments compute it.
+                let spread = n * s2 - s1 * s1
+                moments.mean.append(s1 / Double(rows))
+                moments.sem!.append(n > 1 && spread > 0 ? (spread / (n * n * (n - 1))).squareRoot() / perSample : 0)
+            }
+            return OutputAccumulator(
+                name: observable.name, shape: observable.shape, isComplex: observable.isComplex, rounded: moments)
+        }
+        return SimulationData(
+            seeds: seeds, normFactor: rows, sampleCount: samples, observables: rounded,
+            notExact: "plain floating-point sums (OutputReduction.plainFloatingPointSums)")
     }
+}
+
+/// How collectors reduce per-trajectory values (for benchmarks).
+@_spi(Benchmarks) public enum OutputReduction {
+    /// Whether collectors made from now on keep plain floating-point sums instead of exact ones.
+    ///
+    /// For benchmarks only, to time a run with the exact reduction switched off: the results
+    /// are then rounded means, combined in floating point (not bit-identical across drivers or
+    /// batch sizes). Nothing but a benchmark sets it; runs, tests and tools leave it `false`.
+    nonisolated(unsafe) public static var plainFloatingPointSums = false
 }

@@ -1,3 +1,5 @@
+import CQCLabKernels
+import Foundation
 import Numerics
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +38,41 @@ package protocol ComplexAvoidedCrossing: GaugeFieldForceModel, HopRescalingDirec
     var twoLevel: TwoLevelHamiltonian { get }
     /// `θ`, `φ` and their gradients at the position `(x, y)`.
     func mixingAngles(x: Double, y: Double) -> MixingAngles
+    /// The model's last batch of mixing angles (``MixingAngleMemo``).
+    var angleMemo: MixingAngleMemo { get }
+}
+
+/// The mixing angles a crossing model computed last for a batch, with the positions they were
+/// computed at.
+///
+/// A surface-hopping step takes the Hamiltonian at its end and the next step's first force at
+/// the same positions: the second finds the angles here instead of computing them (the
+/// exponentials and error functions of every row) again. They are a function of the positions
+/// alone, so they are the same bits either way.
+package final class MixingAngleMemo: @unchecked Sendable {
+    // Guarded by `lock` (models are values that batches may share across threads).
+    private let lock = NSLock()
+    private var positions: [UInt64] = []
+    private var columns: [Double] = []
+
+    package init() {}
+
+    /// The columns at `positions` (equal bit for bit): the memo's, or `compute()`'s, which
+    /// then replace them.
+    func columns(at positions: UnsafeBufferPointer<Double>, compute: () -> [Double]) -> [Double] {
+        lock.lock()
+        defer { lock.unlock() }
+        if self.positions.count == positions.count
+            && self.positions.withUnsafeBufferPointer({ bits in
+                positions.indices.allSatisfy { bits[$0] == positions[$0].bitPattern }
+            })
+        {
+            return columns
+        }
+        self.positions = positions.map(\.bitPattern)
+        columns = compute()
+        return columns
+    }
 }
 
 /// QC Lab's `h_q_two_level`: `[[e00, c], [conj(c), e11]]` with `c = re + i im`.
@@ -88,26 +125,34 @@ extension ComplexAvoidedCrossing {
     /// `sqrt(1 / (2 m h))`, turning `∂/∂q` into `∂/∂z*`.
     private var gradientScale: Double { (0.5 / mass).squareRoot() }
 
-    private func angles(_ z: ComplexBatch, _ t: Int) -> MixingAngles {
-        mixingAngles(x: positionScale * z.re[t], y: positionScale * z.re[z.batchSize + t])
-    }
-
     /// `sin θ`, `cos θ` and `e^{iφ}` at one point, computed once for both coordinates.
     private func trigonometry(_ a: MixingAngles) -> Trigonometry {
         Trigonometry(sinTheta: sin(a.theta), cosTheta: cos(a.theta), phase: Complex(cos(a.phi), sin(a.phi)))
     }
 
-    /// The mixing angles of every trajectory of `z`, with their sines and cosines taken in
-    /// vector lanes (``VectorMath/sincos(_:)``, within about one ulp of the C library's):
-    /// the batched forces and Hamiltonian read these instead of four libm calls per row.
-    private func batchAngles(_ z: ComplexBatch) -> (angles: [MixingAngles], trigonometry: [Trigonometry]) {
-        let points = (0..<z.batchSize).map { angles(z, $0) }
-        let theta = VectorMath.sincos(points.map(\.theta)), phi = VectorMath.sincos(points.map(\.phi))
-        let trigonometry = points.indices.map {
-            Trigonometry(
-                sinTheta: theta.sine[$0], cosTheta: theta.cosine[$0], phase: Complex(phi.cosine[$0], phi.sine[$0]))
+    /// The mixing angles of every trajectory of `z` and their sines and cosines, as ten columns
+    /// of `batch` values in one buffer: θ, ∂xθ, ∂yθ, φ, ∂xφ, ∂yφ, sin θ, cos θ, sin φ, cos φ.
+    ///
+    /// The sines and cosines are taken in vector lanes (``VectorMath/sincos(_:)``, within about
+    /// one ulp of the C library's): the batched forces and Hamiltonian read these instead of
+    /// four libm calls per row.
+    private func angleColumns(_ z: ComplexBatch) -> [Double] {
+        let batch = z.batchSize, scale = positionScale
+        return z.re.withUnsafeBufferPointer { re in
+            angleMemo.columns(at: UnsafeBufferPointer(rebasing: re[..<(2 * batch)])) {
+                [Double](unsafeUninitializedCapacity: 10 * batch) { buffer, initialized in
+                    guard batch > 0, let p = buffer.baseAddress else { return }
+                    for t in 0..<batch {
+                        let a = mixingAngles(x: scale * re[t], y: scale * re[batch + t])
+                        (p[t], p[batch + t], p[2 * batch + t]) = (a.theta, a.dThetaX, a.dThetaY)
+                        (p[3 * batch + t], p[4 * batch + t], p[5 * batch + t]) = (a.phi, a.dPhiX, a.dPhiY)
+                    }
+                    qclab_sincos(Int64(batch), p, p + 6 * batch, p + 7 * batch)
+                    qclab_sincos(Int64(batch), p + 3 * batch, p + 8 * batch, p + 9 * batch)
+                    initialized = 10 * batch
+                }
+            }
         }
-        return (points, trigonometry)
     }
 
     /// The matrix elements of `∂H/∂z*` for coordinate `c` (0 = x, 1 = y): `∂H00` (real,
@@ -164,11 +209,12 @@ extension ComplexAvoidedCrossing {
     }
 
     package func quantumHamiltonian(z: ComplexBatch, into h: inout ComplexBatch) {
-        let batch = z.batchSize, q = twoLevel, trigonometry = batchAngles(z).trigonometry
+        let batch = z.batchSize, q = twoLevel, angles = angleColumns(z)
         for t in 0..<batch {
-            let trig = trigonometry[t]
-            let cosTheta = trig.cosTheta, offDiagonal = A * trig.sinTheta
-            let re = offDiagonal * trig.phase.rawStorage.x, im = offDiagonal * trig.phase.rawStorage.y
+            let sinTheta = angles[6 * batch + t], cosTheta = angles[7 * batch + t]
+            let phase = Complex(angles[9 * batch + t], angles[8 * batch + t])
+            let offDiagonal = A * sinTheta
+            let re = offDiagonal * phase.rawStorage.x, im = offDiagonal * phase.rawStorage.y
             h.re[t] = q.e00 + (-A) * cosTheta; h.im[t] = 0
             h.re[batch + t] = q.couplingRe + re; h.im[batch + t] = q.couplingIm + im
             h.re[2 * batch + t] = q.couplingRe + re; h.im[2 * batch + t] = -q.couplingIm + -im
@@ -194,8 +240,7 @@ extension ComplexAvoidedCrossing {
 
     package func quantumClassicalForce(z: ComplexBatch, wavefunction psi: ComplexBatch, into force: inout ComplexBatch)
     {
-        let (angles, trigonometry) = batchAngles(z)
-        sandwichForce(angles, trigonometry, wavefunction: psi, into: &force)
+        sandwichForce(angleColumns(z), wavefunction: psi, into: &force)
     }
 
     /// Both forces from one evaluation of the mixing angles and their sines and cosines.
@@ -203,35 +248,19 @@ extension ComplexAvoidedCrossing {
         z: ComplexBatch, wavefunction psi: ComplexBatch, activeSurface: [Int],
         withGaugeFieldInto force: inout ComplexBatch
     ) {
-        let (angles, trigonometry) = batchAngles(z)
-        sandwichForce(angles, trigonometry, wavefunction: psi, into: &force)
-        addGaugeFieldForce(angles, trigonometry, z: z, activeSurface: activeSurface, to: &force)
+        let angles = angleColumns(z)
+        sandwichForce(angles, wavefunction: psi, into: &force)
+        addGaugeFieldForce(angles, z: z, activeSurface: activeSurface, to: &force)
     }
 
-    /// `<ψ|∂H/∂z*|ψ>` of every row.
-    private func sandwichForce(
-        _ angles: [MixingAngles], _ trigonometry: [Trigonometry], wavefunction psi: ComplexBatch,
-        into force: inout ComplexBatch
-    ) {
+    /// `<ψ|∂H/∂z*|ψ>` of every row, from the rows' ``angleColumns(_:)``, in one C pass with this
+    /// file's arithmetic (`sandwich`'s terms, in its order).
+    private func sandwichForce(_ angles: [Double], wavefunction psi: ComplexBatch, into force: inout ComplexBatch) {
         let batch = psi.batchSize
         guard batch > 0 else { return }
-        precondition(
-            angles.count >= batch && trigonometry.count >= batch && force.batchSize == batch,
-            "batches of different sizes")
-        // Through pointers: the subscripts' copy-on-write and bounds checks cost more than the arithmetic.
+        precondition(angles.count == 10 * batch && force.batchSize == batch, "batches of different sizes")
         force.withUnsafeMutableHandle(reading: psi) { force, psi in
-            angles.withUnsafeBufferPointer { angles in
-                trigonometry.withUnsafeBufferPointer { trigonometry in
-                    let (pr, pi, fr, fi) = (psi.re!, psi.im!, force.re!, force.im!)
-                    for t in 0..<batch {
-                        let u = (Complex(pr[t], pi[t]), Complex(pr[batch + t], pi[batch + t]))
-                        let (f0, f1) = sandwich(angles[t], trigonometry[t], u, u)
-                        (fr[t], fi[t], fr[batch + t], fi[batch + t]) = (
-                            f0.rawStorage.x, f0.rawStorage.y, f1.rawStorage.x, f1.rawStorage.y
-                        )
-                    }
-                }
-            }
+            qclab_crossing_force(Int64(batch), A, gradientScale, angles, psi.re!, psi.im!, force.re!, force.im!)
         }
     }
 
@@ -253,24 +282,26 @@ extension ComplexAvoidedCrossing {
     /// The Berry-curvature force on adiabatic state `s`: `Ω_0 = -Ω_1 = ½ sin θ (∂xθ ∂yφ - ∂yθ ∂xφ)`,
     /// `F = Ω (v_y, -v_x)`, added as `-F / sqrt(2 m h)` (so that `dp/dt = F`).
     package func addGaugeFieldForce(z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch) {
-        let (angles, trigonometry) = batchAngles(z)
-        addGaugeFieldForce(angles, trigonometry, z: z, activeSurface: activeSurface, to: &force)
+        addGaugeFieldForce(angleColumns(z), z: z, activeSurface: activeSurface, to: &force)
     }
 
-    /// The gauge-field force from the rows' mixing angles, their sines and cosines.
+    /// The gauge-field force from the rows' ``angleColumns(_:)``, in one C pass.
     private func addGaugeFieldForce(
-        _ angles: [MixingAngles], _ trigonometry: [Trigonometry], z: ComplexBatch,
-        activeSurface: [Int], to force: inout ComplexBatch
+        _ angles: [Double], z: ComplexBatch, activeSurface: [Int], to force: inout ComplexBatch
     ) {
-        let batch = z.batchSize, s = gradientScale, momentumScale = (2.0 * mass).squareRoot()
-        for t in 0..<batch {
-            let a = angles[t]
-            let cross = a.dThetaX * a.dPhiY - a.dThetaY * a.dPhiX
-            var omega = 0.5 * trigonometry[t].sinTheta * cross
-            if activeSurface[t] != 0 { omega = -omega }
-            let vx = momentumScale * z.im[t] / mass, vy = momentumScale * z.im[batch + t] / mass
-            force.re[t] += -(s * (omega * vy))
-            force.re[batch + t] += -(s * (-omega * vx))
+        let batch = z.batchSize
+        guard batch > 0 else { return }
+        precondition(
+            angles.count == 10 * batch && activeSurface.count >= batch && force.batchSize == batch,
+            "batches of different sizes")
+        force.withUnsafeMutableHandle(reading: z) { force, z in
+            activeSurface.withUnsafeBufferPointer { active in
+                active.withMemoryRebound(to: Int64.self) { active in
+                    qclab_crossing_add_gauge_force(
+                        Int64(batch), gradientScale, (2.0 * mass).squareRoot(), mass, angles, z.im!,
+                        active.baseAddress, force.re!)
+                }
+            }
         }
     }
 

@@ -12,6 +12,7 @@ package struct ComplexAvoidedCrossingA: ComplexAvoidedCrossing {
     package let A, B, W, mass: Double
     package let initialPosition: (x: Double, y: Double), initialMomentum: (x: Double, y: Double)
     package let twoLevel: TwoLevelHamiltonian
+    package let angleMemo = MixingAngleMemo()
 
     package init(
         A: Double = 20.0, B: Double = 1.0, W: Double = 2.0, mass: Double = 1.0,

@@ -23,6 +23,7 @@ package struct GaussianComplexAvoidedCrossing<Phase: GaussianCrossingPhase>: Com
     package let A, Bx, By, W, mass: Double
     package let initialPosition: (x: Double, y: Double), initialMomentum: (x: Double, y: Double)
     package let twoLevel: TwoLevelHamiltonian
+    package let angleMemo = MixingAngleMemo()
 
     package init(
         A: Double = 10.0, Bx: Double = 1.0, By: Double = 0.25, W: Double = 1.5, mass: Double = 1.0,

@@ -67,6 +67,16 @@ package struct OutputAccumulator: Sendable, Equatable {
         rounded = RoundedMoments(mean: means, sem: standardErrors)
     }
 
+    /// An observable held as rounded moments that fit `shape`.
+    package init(name: String, shape: [Int], isComplex: Bool, rounded: RoundedMoments) {
+        precondition(rounded.mean.count == shape.reduce(1, *) * (isComplex ? 2 : 1), "moments that fit the shape")
+        self.name = name
+        self.shape = shape
+        self.isComplex = isComplex
+        exactSums = []
+        self.rounded = rounded
+    }
+
     /// Real values per time series: the product of the shape, twice for complex outputs.
     package var elementCount: Int { rounded?.mean.count ?? exactSums.count / Self.exactValuesPerElement }
 
