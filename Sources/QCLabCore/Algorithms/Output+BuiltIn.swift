@@ -49,12 +49,16 @@ extension Output {
     /// populations and the wavefunction's coherences, in the diabatic basis, weighted per
     /// branch in deterministic mode (QC Lab's `update_dm_db_fssh`).
     public static func surfaceHoppingDensityMatrix(states n: Int) -> Output {
-        Output(name: "dm_db", shape: [n, n], isComplex: true, requirement: .activeSurfaces) { state, values in
+        var output = Output(name: "dm_db", shape: [n, n], isComplex: true, requirement: .activeSurfaces) {
+            state, values in
             let frame = try state.requireFrame("dm_db")
             SurfaceHoppingKernels.diabaticDensityMatrix(
                 eigenvectors: frame.eigenvectors, realEigenvectors: frame.realEigenvectors, wfAdb: state.wfAdb!,
                 wfDb: state.wfDb, activeSurface: state.activeSurface!, weights: state.weights, into: &values)
         }
+        // Both paths of the kernel compute the lower triangle and mirror it.
+        output.isHermitianMatrix = true
+        return output
     }
 
     /// `quantum_energy` of surface hopping: the active surface's energy, weighted per

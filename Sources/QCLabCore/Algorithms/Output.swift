@@ -33,6 +33,11 @@ public struct Output: Sendable {
     /// What the output needs of the algorithm's state beyond `z`, `wf_db` and `H`.
     public let requirement: Requirement
     package let kind: Kind
+    /// Whether every trajectory's value is a Hermitian `N x N` matrix to the bit (its upper
+    /// triangle mirrors the lower one, the imaginary parts negated, as a kernel that computes
+    /// the lower triangle and copies it makes it): the collector then sums the lower triangle
+    /// only and mirrors the sums, which are the same bits.
+    package var isHermitianMatrix = false
 
     /// What an output needs beyond `z`, `wf_db` and `H`.
     public enum Requirement: Sendable, Equatable {
@@ -174,6 +179,23 @@ package struct OutputCollector {
                 try compute(state, &values[o])
                 // Element e's rows are re[e * rows ..< (e + 1) * rows] (and im alike).
                 let first = index * elements, stride = output.isComplex ? 2 : 1
+                if mirrorsHermitian(output) {
+                    // Row i's elements (i, 0 ... i): the lower triangle, mirrored in data(seeds:).
+                    let n = output.shape[0], rows = self.rows
+                    for i in 0..<n {
+                        values[o].re.withUnsafeBufferPointer {
+                            record(
+                                o, slot: 2 * (first + i * n), stride: 2, elements: i + 1,
+                                rows: UnsafeBufferPointer(rebasing: $0[(i * n * rows)...]))
+                        }
+                        values[o].im.withUnsafeBufferPointer {
+                            record(
+                                o, slot: 2 * (first + i * n) + 1, stride: 2, elements: i + 1,
+                                rows: UnsafeBufferPointer(rebasing: $0[(i * n * rows)...]))
+                        }
+                    }
+                    continue
+                }
                 values[o].re.withUnsafeBufferPointer {
                     record(o, slot: stride * first, stride: stride, elements: elements, rows: $0)
                 }
@@ -185,6 +207,13 @@ package struct OutputCollector {
             }
         }
         BatchProgress.collected(index + 1, of: collectCount)
+    }
+
+    /// Whether `output`'s sums are kept for its lower triangle only (exact sums of a Hermitian
+    /// matrix; plain sums keep every element).
+    private func mirrorsHermitian(_ output: Output) -> Bool {
+        output.isHermitianMatrix && output.isComplex && plainSums == nil && output.shape.count == 2
+            && output.shape[0] == output.shape[1]
     }
 
     /// Records `elements` elements of output `o` from their rows, into flat slots `slot`,
@@ -210,6 +239,10 @@ package struct OutputCollector {
     package func data(seeds: [Int]) -> SimulationData {
         let samples = rows / max(branches, 1)
         guard let plainSums else {
+            var observables = observables
+            for (o, output) in outputs.enumerated() where mirrorsHermitian(output) {
+                observables[o].mirrorLowerTriangle(states: output.shape[0], collectPoints: collectCount)
+            }
             return SimulationData(seeds: seeds, normFactor: rows, sampleCount: samples, observables: observables)
         }
         let n = Double(samples), perSample = Double(max(branches, 1))

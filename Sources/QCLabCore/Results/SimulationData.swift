@@ -122,6 +122,31 @@ package struct OutputAccumulator: Sendable, Equatable {
     }
 
     /// Adds another observable's sums (same shape) to this one's.
+    /// Sets the exact sums of every upper-triangle element `(i, j)`, `i < j`, of a complex
+    /// `states x states` output to those of `(j, i)`, the imaginary part's sum negated.
+    ///
+    /// The sums of a Hermitian matrix's samples are such: a deposit's window depends on the
+    /// magnitude alone and its limbs take the sample's sign, so the sum of negated samples is
+    /// the negated sum, limb by limb; the sums of squares are the same.
+    package mutating func mirrorLowerTriangle(states n: Int, collectPoints: Int) {
+        precondition(isComplex && rounded == nil && shape.suffix(2) == [n, n])
+        let element = Self.exactValuesPerElement, state = Int(QCLAB_EXACT_STATE)
+        exactSums.withUnsafeMutableBufferPointer { sums in
+            for c in 0..<collectPoints {
+                for i in 0..<n {
+                    for j in (i + 1)..<n where j < n {
+                        // Slots 2 e (real) and 2 e + 1 (imaginary) of element e at collect point c.
+                        let upper = 2 * (c * n * n + i * n + j) * element,
+                            lower = 2 * (c * n * n + j * n + i) * element
+                        for v in 0..<(2 * element) { sums[upper + v] = sums[lower + v] }
+                        // The imaginary part's sum of samples: its limbs (after the window's index).
+                        for v in 1..<state { sums[upper + element + v] = -sums[lower + element + v] }
+                    }
+                }
+            }
+        }
+    }
+
     package mutating func addSums(of other: OutputAccumulator) {
         precondition(isExact && other.isExact, "exact sums only")
         let count = elementCount
