@@ -121,7 +121,6 @@ package struct OutputAccumulator: Sendable, Equatable {
         }
     }
 
-    /// Adds another observable's sums (same shape) to this one's.
     /// Sets the exact sums of every upper-triangle element `(i, j)`, `i < j`, of a complex
     /// `states x states` output to those of `(j, i)`, the imaginary part's sum negated.
     ///
@@ -134,7 +133,7 @@ package struct OutputAccumulator: Sendable, Equatable {
         exactSums.withUnsafeMutableBufferPointer { sums in
             for c in 0..<collectPoints {
                 for i in 0..<n {
-                    for j in (i + 1)..<n where j < n {
+                    for j in (i + 1)..<n {
                         // Slots 2 e (real) and 2 e + 1 (imaginary) of element e at collect point c.
                         let upper = 2 * (c * n * n + i * n + j) * element,
                             lower = 2 * (c * n * n + j * n + i) * element
@@ -147,6 +146,7 @@ package struct OutputAccumulator: Sendable, Equatable {
         }
     }
 
+    /// Adds another observable's sums (same shape) to this one's.
     package mutating func addSums(of other: OutputAccumulator) {
         precondition(isExact && other.isExact, "exact sums only")
         let count = elementCount
