@@ -1,10 +1,7 @@
 import Numerics
 
 /// The sparsity of a model's `H(z)`, the same for every `z`, which an eigensolver may exploit.
-@_spi(Benchmarks)
-public enum HamiltonianStructure: String, Sendable, Hashable, CaseIterable,
-    CustomStringConvertible
-{
+@_spi(Benchmarks) public enum HamiltonianStructure: String, Sendable, Hashable, CaseIterable {
     /// Any Hermitian matrix.
     case dense
     /// Nonzero only on the diagonal, the first off-diagonals and the corners `(0, N-1)` and
@@ -31,7 +28,8 @@ public enum HamiltonianStructure: String, Sendable, Hashable, CaseIterable,
         return .tridiagonalWithCorners
     }
 
-    @_spi(Benchmarks) public var description: String {
+    /// How messages name it.
+    package var description: String {
         switch self {
         case .dense: return "dense"
         case .tridiagonalWithCorners: return "tridiagonal (periodic)"
