@@ -36,6 +36,7 @@
 #include <stddef.h>
 
 #include "eigen_lanes.h"
+#include "tridiagonal_lu.h"
 
 /// Element (i, j), j <= i, of a packed lower triangle.
 INLINE int64_t packed(int64_t i, int64_t j) { return i * (i + 1) / 2 + j; }
@@ -254,39 +255,7 @@ INLINE void inverse_iteration(int64_t n, block *b, const lanes *restrict w, cons
         for (int t = 0; t < LANES; t++) {
             if ((int64_t)cluster_start[t] < first_in_cluster) first_in_cluster = (int64_t)cluster_start[t];
         }
-        // dlagtf: T - x I = P L U, U with diagonal u1 and superdiagonals u2, u3; l the multipliers.
-        lanes diagonal = d[0] - x, super = e[0];
-
-        for (int64_t k = 0; k + 1 < n; k++) {
-            const lanes sub = e[k], next_diagonal = d[k + 1] - x;
-            const lanes next_super = k + 2 < n ? e[k + 1] : splat(0.0);
-            // Plain partial pivoting: multipliers of at most 1 keep L bounded, so raising a
-            // tiny pivot of U below in the solves perturbs T - x I by no more than ε ||T||.
-            // (dlagtf compares the pivots relative to their rows, which allows large
-            // multipliers on nearly decoupled rows.)
-            const lane_mask interchange = abs_lanes(sub) > abs_lanes(diagonal);
-            const lanes multiplier = select_lanes(sub == 0.0, splat(0.0),
-                                                  select_lanes(interchange, diagonal, sub) /
-                                                      select_lanes(interchange, sub, diagonal));
-            swap[k] = interchange;
-            l[k] = multiplier;
-            u1[k] = select_lanes(interchange, sub, diagonal);
-            u2[k] = select_lanes(interchange, next_diagonal, super);
-            u3[k] = select_lanes(interchange, next_super, splat(0.0));
-            diagonal = select_lanes(interchange, super - multiplier * next_diagonal, next_diagonal - multiplier * super);
-            super = select_lanes(interchange, -multiplier * next_super, next_super);
-        }
-        u1[n - 1] = diagonal;
-        // dlagts (job -1): pivots below ε ||T|| are raised to it, keeping their sign.
-        for (int64_t k = 0; k < n; k++) {
-            const lanes pivot = u1[k];
-            const lanes raised = select_lanes(pivot < 0.0, -pivot_floor, pivot_floor);
-            rp[k] = 1.0 / select_lanes(abs_lanes(pivot) < pivot_floor, raised, pivot);
-            // U's superdiagonals divided by the pivot: the back substitution's recurrence
-            // through y[k + 1] is then one multiply-add.
-            u2[k] *= rp[k];
-            u3[k] *= rp[k];
-        }
+        factor_shifted_tridiagonal(n, d, e, &x, &pivot_floor, u1, u2, u3, l, rp, swap);
         const lanes target = (double)n * norm * max_lanes(splat(eps), abs_lanes(u1[n - 1]));
         start_vector(n, j, y);
         lanes passes = splat(0.0);

@@ -45,6 +45,7 @@
 #include "CQCLabKernels.h"
 #include "lanes.h"
 #include "eigen_lanes.h"
+#include "tridiagonal_lu.h"
 #include <float.h>
 
 /// Rayleigh quotient iterations per eigenvector at most; two are the rule.
@@ -64,7 +65,7 @@ typedef struct {
     lanes *x, *y, *a, *b;      // iterate; a pair's second vector; T⁻¹x, T⁻¹w
     lanes *hx, *hy;            // H x, H y
     lanes *l, *rp;             // the twisted factors of T: multipliers, reciprocal pivots
-    lanes *u2, *u3;            // and for the pivoted ones, U's superdiagonals over the pivot
+    lanes *u1, *u2, *u3;       // and for the pivoted ones, U's pivots and superdiagonals over the pivot
     lane_mask *swap;           // and the interchanges
     int pivoted;               // which of the two factorizations the next inverse step uses
     lanes *values, *residuals;  // μ_k and r_k of every eigenpair
@@ -74,14 +75,14 @@ typedef struct {
     int64_t *order;
 } warm_block;
 
-int64_t qclab_tridiagonal_warm_eigen_workspace(int64_t n) { return (19 * (n + 1) + 1) * LANES; }
+int64_t qclab_tridiagonal_warm_eigen_workspace(int64_t n) { return (20 * (n + 1) + 1) * LANES; }
 
 static warm_block carve_warm(int64_t n, double *workspace) {
     uintptr_t address = ((uintptr_t)workspace + 63) & ~(uintptr_t)63;
     lanes *next = (lanes *)address;
     warm_block w;
     lanes **fields[] = {&w.d, &w.e, &w.shifted_d, &w.x, &w.y, &w.a, &w.b, &w.hx, &w.hy,
-                        &w.l, &w.rp, &w.u2, &w.u3, &w.values, &w.residuals};
+                        &w.l, &w.rp, &w.u1, &w.u2, &w.u3, &w.values, &w.residuals};
     for (size_t f = 0; f < sizeof fields / sizeof *fields; f++) { *fields[f] = next; next += n + 1; }
     w.swap = (lane_mask *)next;
     next += n + 1;
@@ -221,37 +222,8 @@ INLINE void solve(int64_t n, const warm_block *w, lanes *restrict a, lanes *rest
     }
 }
 
-/// T - μ I = P L U with plain partial pivoting, every pivot below `pivot_floor` raised to it
-/// keeping its sign: `rp` the reciprocal pivots, `u2` and `u3` U's superdiagonals divided by
-/// the pivot, `l` the multipliers (a numerator times the raised pivot's reciprocal), `swap`
-/// the interchanges.
-INLINE void factor_pivoted(int64_t n, warm_block *w, const lanes *mu, const lanes *pivot_floor_in) {
-    const lanes *restrict d = w->shifted_d, *restrict e = w->e;
-    lanes *restrict l = w->l, *restrict rp = w->rp, *restrict u2 = w->u2, *restrict u3 = w->u3;
-    lane_mask *restrict swap = w->swap;
-    const lanes shift = *mu, pivot_floor = *pivot_floor_in;
-    lanes diagonal = d[0] - shift, super = e[0];
-    for (int64_t k = 0; k + 1 < n; k++) {
-        const lanes sub = e[k], next_diagonal = d[k + 1] - shift;
-        const lanes next_super = k + 2 < n ? e[k + 1] : splat(0.0);
-        const lane_mask interchange = abs_lanes(sub) > abs_lanes(diagonal);
-        const lanes pivot = select_lanes(interchange, sub, diagonal);
-        const lanes raised = select_lanes(abs_lanes(pivot) < pivot_floor, copysign_lanes(pivot_floor, pivot), pivot);
-        const lanes reciprocal = 1.0 / raised;
-        const lanes multiplier = select_lanes(interchange, diagonal, sub) * reciprocal;
-        swap[k] = interchange;
-        l[k] = multiplier;
-        rp[k] = reciprocal;
-        u2[k] = select_lanes(interchange, next_diagonal, super) * reciprocal;
-        u3[k] = select_lanes(interchange, next_super, splat(0.0)) * reciprocal;
-        diagonal = select_lanes(interchange, super - multiplier * next_diagonal, next_diagonal - multiplier * super);
-        super = select_lanes(interchange, -multiplier * next_super, next_super);
-    }
-    rp[n - 1] = 1.0 / select_lanes(abs_lanes(diagonal) < pivot_floor, copysign_lanes(pivot_floor, diagonal), diagonal);
-}
-
 /// a ← T⁻¹ a and, when `corners`, b = T⁻¹ (e₀ + s e_{n-1}), through the factors of
-/// `factor_pivoted`, in one pass each way.
+/// `factor_shifted_tridiagonal` (tridiagonal_lu.h), in one pass each way.
 INLINE void solve_pivoted(int64_t n, const warm_block *w, lanes *restrict a, lanes *restrict b, const lanes *s_in,
                           int corners) {
     const lanes *restrict l = w->l, *restrict rp = w->rp, *restrict u2 = w->u2, *restrict u3 = w->u3;
@@ -321,7 +293,8 @@ INLINE void inverse_step(int64_t n, warm_block *w, const lanes *corner, const la
     w->shifted_d[n - 1] = w->d[n - 1] - rho;
     for (int64_t i = 0; i < n; i++) a[i] = x[i];
     if (w->pivoted) {
-        factor_pivoted(n, w, mu, pivot_floor);
+        factor_shifted_tridiagonal(n, w->shifted_d, w->e, mu, pivot_floor, w->u1, w->u2, w->u3, w->l, w->rp,
+                                   w->swap);
         solve_pivoted(n, w, a, b, &s, corners);
     } else {
         factor(n, w, mu);

@@ -255,19 +255,11 @@ import CQCLabKernels
             failures = batch
         }
         if failures > 0 {
-            let lapack = lapack, batchSize = batchSize
-            var redone = 0
             try eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
                 try eigenvalues.withUnsafeMutableBufferPointer { w in
-                    for t in 0..<batchSize where failed[t] != 0 {
-                        try lapack.solve(
-                            trajectory: t, batchSize: batchSize, hr: h.re!, hi: nil, w: w.baseAddress!, vr: v.re!,
-                            vi: nil)
-                        redone += 1
-                    }
+                    try redoFlaggedWithLAPACK(hr: h.re, hi: nil, w: w.baseAddress, vr: v.re, vi: nil)
                 }
             }
-            fallbackCount += redone
         }
         eigenvectors.zeroImaginaryParts()
     }
@@ -305,6 +297,17 @@ import CQCLabKernels
             ? qclab_symmetric_eigen(batch, n, hr, w, vr, workspace, failed, options)
             : qclab_hermitian_eigen(batch, n, hr, hi, w, vr, vi, workspace, failed, options)
         guard failures > 0 else { return }
+        try redoFlaggedWithLAPACK(hr: hr, hi: hi, w: w, vr: vr, vi: vi)
+    }
+
+    /// LAPACK, one trajectory at a time, for every trajectory flagged in `householderFailed`
+    /// (by the batched or the warm-started kernel), counted in ``fallbackCount``.
+    private mutating func redoFlaggedWithLAPACK(
+        hr: UnsafePointer<Double>?, hi: UnsafePointer<Double>?,
+        w: UnsafeMutablePointer<Double>?, vr: UnsafeMutablePointer<Double>?,
+        vi: UnsafeMutablePointer<Double>?
+    ) throws {
+        let failed = householderFailed.pointer
         for t in 0..<batchSize where failed[t] != 0 {
             try lapack.solve(trajectory: t, batchSize: batchSize, hr: hr!, hi: hi, w: w!, vr: vr!, vi: vi)
             fallbackCount += 1
