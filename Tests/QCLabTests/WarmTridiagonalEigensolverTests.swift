@@ -129,6 +129,62 @@ final class WarmTridiagonalEigensolverTests: XCTestCase {
         try assertAgreesWithLAPACK(clean, values, vectors, n: n, "clean ring")
     }
 
+    /// `pieces` identical open chains of `length` sites side by side (one chain of
+    /// n = pieces · length sites, the bonds between pieces zero), site i of trajectory t
+    /// shifted by `shift(t, i)`: each eigenvalue of a piece is `pieces`-fold, split by the
+    /// shifts.
+    func identicalPieces(pieces: Int, length: Int, batch: Int, shift: (Int, Int) -> Double) -> ComplexBatch {
+        let n = pieces * length
+        var h = lattice(n: n, batch: batch, periodic: false, sites: shift)
+        for t in 0..<batch {
+            for piece in 1..<pieces {
+                let i = piece * length - 1  // the bond between site i and i + 1
+                h.re[(i * n + i + 1) * batch + t] = 0
+                h.re[((i + 1) * n + i) * batch + t] = 0
+            }
+        }
+        return h
+    }
+
+    /// Three or four nearly equal eigenvalues (split by 1e-9, far closer than the certificate
+    /// separates) are refined together as a block from their start vectors, whose span holds
+    /// even where the vectors within it turn: certified, not handed to LAPACK.
+    func testNearlyEqualTriplesAndQuadruplesAreRefinedTogether() throws {
+        for pieces in [3, 4] {
+            let length = 5, batch = 3, n = pieces * length
+            var solver = try BatchEigensolver(
+                states: n, batchSize: batch, isReal: true, strategy: .warmStartTridiagonal,
+                structure: .tridiagonalWithCorners)
+            let before = disorder(n: n, batch: batch, width: 1e-9, seed: 21)
+            let after = disorder(n: n, batch: batch, width: 1e-9, seed: 22)
+            _ = try solve(
+                identicalPieces(pieces: pieces, length: length, batch: batch) { t, i in before[t * n + i] },
+                with: &solver)
+            let h = identicalPieces(pieces: pieces, length: length, batch: batch) { t, i in after[t * n + i] }
+            let (values, vectors) = try solve(h, with: &solver)
+            try assertAgreesWithLAPACK(h, values, vectors, n: n, "\(pieces)-fold clusters")
+            XCTAssertEqual(solver.fallbackCount, 0, "\(pieces)-fold clusters: certified without LAPACK")
+        }
+    }
+
+    /// Nine nearly equal eigenvalues are more than a block refines together: those
+    /// trajectories go to LAPACK and still come out right.
+    func testClustersLargerThanABlockFallBackToLAPACK() throws {
+        let pieces = 9, length = 2, batch = 2, n = pieces * length
+        var solver = try BatchEigensolver(
+            states: n, batchSize: batch, isReal: true, strategy: .warmStartTridiagonal,
+            structure: .tridiagonalWithCorners)
+        let before = disorder(n: n, batch: batch, width: 1e-9, seed: 31)
+        let after = disorder(n: n, batch: batch, width: 1e-9, seed: 32)
+        _ = try solve(
+            identicalPieces(pieces: pieces, length: length, batch: batch) { t, i in before[t * n + i] },
+            with: &solver)
+        let h = identicalPieces(pieces: pieces, length: length, batch: batch) { t, i in after[t * n + i] }
+        let (values, vectors) = try solve(h, with: &solver)
+        try assertAgreesWithLAPACK(h, values, vectors, n: n, "9-fold clusters")
+        XCTAssertEqual(solver.fallbackCount, batch, "9-fold clusters: LAPACK")
+    }
+
     /// A start unrelated to the matrix (another batch's eigenvectors) is not certified: those
     /// trajectories go to LAPACK and still come out right.
     func testAnUnrelatedStartFallsBackToLAPACK() throws {
