@@ -464,7 +464,7 @@ package struct MSMASHRows {
             strategy: nil, realEigenvectors: false)
         try frame.diagonalize(h)
         if let previous {
-            frame.previousEigenvectors = previous
+            frame.gaugeFixingAgainst(previous)
             frame.fixGauge(settings.gaugeFixing, z: z, model: model)
         }
         return frame
