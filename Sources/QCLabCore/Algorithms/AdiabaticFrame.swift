@@ -86,6 +86,9 @@ public struct AdiabaticFrame {
     /// The eigensolver strategy in use.
     package var strategy: BatchEigensolver.Strategy { solver.strategy }
 
+    /// The trajectory solves of this frame's eigensolver, and those LAPACK redid.
+    package var eigensolverCounts: EigensolverCounts { solver.counts }
+
     /// Starts a step: the current eigenvectors become the previous ones (the next
     /// ``diagonalize(_:)`` overwrites every element of the current ones).
     public mutating func beginStep() {

@@ -78,6 +78,9 @@ import CQCLabKernels
             return batchedHouseholder.applies(states: states, isReal: isReal) ? .batchedHouseholder : .lapack
         }
 
+        /// Whether trajectories it cannot certify are redone by LAPACK (counted in ``fallbackCount``).
+        package var redoesUncertifiedWithLAPACK: Bool { self == .batchedHouseholder || self == .warmStartTridiagonal }
+
         @_spi(Benchmarks) public var description: String {
             switch self {
             case .lapack: return "LAPACK"
@@ -119,8 +122,15 @@ import CQCLabKernels
     private let warmWorkspace: UnsafeScratch<Double>
     /// Trajectories the batched solver flagged and LAPACK redid since this solver was made.
     package private(set) var fallbackCount = 0
+    /// Trajectory solves since this solver was made (its batch size per call).
+    package private(set) var solveCount = 0
+    /// ``solveCount`` and ``fallbackCount``, for the run's log.
+    package var counts: EigensolverCounts { EigensolverCounts(solves: solveCount, redoneByLAPACK: fallbackCount) }
     /// Flags every trajectory of the batched solver for LAPACK (tests of the fallback path).
-    package var forcesFallback = false
+    package var forcesFallback = BatchEigensolver.newSolversForceFallback
+    /// Whether solvers made from now on start with ``forcesFallback`` set: tests of a whole
+    /// run's counts, whose solvers they cannot reach (forked workers inherit it).
+    nonisolated(unsafe) package static var newSolversForceFallback = false
     /// Takes the batched solver's portable QL loop even where the AVX-512 one runs (tests of
     /// the portable loop).
     package var forcesPortableQL = false
@@ -195,6 +205,7 @@ import CQCLabKernels
         _ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
         eigenvectors: inout ComplexBatch, start: ComplexBatch? = nil, imaginaryPartsAreZero: Bool = false
     ) throws {
+        solveCount += batchSize
         switch strategy {
         case .closedFormTwoByTwo where isReal:
             Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
@@ -412,5 +423,22 @@ extension ComplexBatch {
     /// than a write.
     fileprivate mutating func zeroImaginaryParts() {
         if qclab_all_positive_zeros(Int64(im.count), im) == 0 { im.update(repeating: 0) }
+    }
+}
+
+/// How many trajectory eigenproblems a run's eigensolvers solved, and how many of them the
+/// batched or warm-started solver could not certify and LAPACK redid (the run's log reports
+/// both, summed over batches, workers and ranks).
+package struct EigensolverCounts: Sendable, Equatable {
+    package var solves = 0
+    package var redoneByLAPACK = 0
+
+    package init(solves: Int = 0, redoneByLAPACK: Int = 0) {
+        self.solves = solves
+        self.redoneByLAPACK = redoneByLAPACK
+    }
+
+    package static func + (a: EigensolverCounts, b: EigensolverCounts) -> EigensolverCounts {
+        EigensolverCounts(solves: a.solves + b.solves, redoneByLAPACK: a.redoneByLAPACK + b.redoneByLAPACK)
     }
 }
