@@ -18,9 +18,9 @@ final class SurfaceHoppingKernelTests: XCTestCase {
 
     func testDensityMatrixIsPsiPsiDaggerPlusVDVDagger() {
         var rng = LegacyRandomState(seed: 31)
-        // 64 and 70 states with real eigenvectors go through BLAS (blasDensityStates).
-        XCTAssertEqual(SurfaceHoppingKernels.blasDensityStates, 64)
-        for (n, batch) in [(1, 3), (2, 5), (5, 4), (7, 9), (9, 2), (64, 3), (70, 2)] {
+        // 32 and 70 states with real eigenvectors go through BLAS (blasDensityStates).
+        XCTAssertEqual(SurfaceHoppingKernels.blasDensityStates, 32)
+        for (n, batch) in [(1, 3), (2, 5), (5, 4), (7, 9), (9, 2), (31, 2), (32, 3), (70, 2)] {
             for complex in [false, true] {
                 for weighted in [false, true] {
                     let v = randomBatch(components: n * n, batch: batch, complex: complex, rng: &rng)

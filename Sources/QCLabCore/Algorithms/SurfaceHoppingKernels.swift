@@ -179,7 +179,7 @@ package enum SurfaceHoppingKernels {
     /// From this many states on, real eigenvectors' density matrices go through BLAS
     /// (``diabaticDensityMatrixByBLAS(eigenvectors:wfAdb:wfDb:activeSurface:weights:into:)``):
     /// its `O(N³)` rank-`N` update outruns the batch kernel's (Benchmarks/README.md).
-    package static let blasDensityStates = 64
+    package static let blasDensityStates = 32
 
     /// ``diabaticDensityMatrix(eigenvectors:realEigenvectors:wfAdb:wfDb:activeSurface:weights:into:)``
     /// for real eigenvectors, one `dsyrk` per row.
