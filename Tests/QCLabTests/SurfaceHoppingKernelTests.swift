@@ -18,9 +18,9 @@ final class SurfaceHoppingKernelTests: XCTestCase {
 
     func testDensityMatrixIsPsiPsiDaggerPlusVDVDagger() {
         var rng = LegacyRandomState(seed: 31)
-        // 64 and 70 states with real eigenvectors go through BLAS (blasDensityStates).
-        XCTAssertEqual(SurfaceHoppingKernels.blasDensityStates, 64)
-        for (n, batch) in [(1, 3), (2, 5), (5, 4), (7, 9), (9, 2), (64, 3), (70, 2)] {
+        // 32 and 70 states with real eigenvectors go through BLAS (blasDensityStates).
+        XCTAssertEqual(SurfaceHoppingKernels.blasDensityStates, 32)
+        for (n, batch) in [(1, 3), (2, 5), (5, 4), (7, 9), (9, 2), (31, 2), (32, 3), (70, 2)] {
             for complex in [false, true] {
                 for weighted in [false, true] {
                     let v = randomBatch(components: n * n, batch: batch, complex: complex, rng: &rng)
@@ -58,6 +58,74 @@ final class SurfaceHoppingKernelTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The BLAS route of the density matrix, batch-wide through `Xᵀ X` with `X = Wᵀ`, gives the
+    /// bits of `W Wᵀ` one row at a time (`perRowDensityMatrixByBLAS`, the route it replaced).
+    func testBlockedBLASDensityMatrixMatchesTheRowByRowRoute() {
+        var rng = LegacyRandomState(seed: 5)
+        for (n, batch) in [(64, 3), (65, 8), (66, 19)] {
+            for weighted in [false, true] {
+                let v = randomBatch(components: n * n, batch: batch, complex: false, rng: &rng)
+                let wfAdb = randomBatch(components: n, batch: batch, complex: true, rng: &rng)
+                let wfDb = randomBatch(components: n, batch: batch, complex: true, rng: &rng)
+                let active = (0..<batch).map { ($0 * 7) % n }
+                let weights = weighted ? (0..<batch).map { 0.5 + Double($0) } : nil
+                var blocked = ComplexBatch(components: n * n, batchSize: batch)
+                SurfaceHoppingKernels.diabaticDensityMatrix(
+                    eigenvectors: v, realEigenvectors: true, wfAdb: wfAdb, wfDb: wfDb, activeSurface: active,
+                    weights: weights, into: &blocked)
+                let perRow = perRowDensityMatrixByBLAS(
+                    eigenvectors: v, wfAdb: wfAdb, wfDb: wfDb, activeSurface: active, weights: weights)
+                XCTAssertEqual(blocked.re.map(\.bitPattern), perRow.re.map(\.bitPattern), "n=\(n) batch=\(batch)")
+                XCTAssertEqual(blocked.im.map(\.bitPattern), perRow.im.map(\.bitPattern), "n=\(n) batch=\(batch)")
+            }
+        }
+    }
+
+    /// The BLAS route one row at a time, gathering and scattering with the batch's stride:
+    /// `ψ ψ† + (1 - |c_a|²) v_a v_aᵀ - W Wᵀ`, column `k` of `W` being `|c_k| v_k` (zero for `a`).
+    func perRowDensityMatrixByBLAS(
+        eigenvectors v: ComplexBatch, wfAdb c: ComplexBatch, wfDb psi: ComplexBatch, activeSurface: [Int],
+        weights: [Double]?
+    ) -> ComplexBatch {
+        let n = c.components, batch = c.batchSize
+        var rho = ComplexBatch(components: n * n, batchSize: batch)
+        var w = [Double](repeating: 0, count: n * n), product = w
+        for t in 0..<batch {
+            let active = activeSurface[t]
+            for k in 0..<n {
+                let (x, y) = (c.re[k * batch + t], c.im[k * batch + t])
+                let scale = k == active ? 0 : (x * x + y * y).squareRoot()
+                for i in 0..<n { w[k * n + i] = scale * v.re[(i * n + k) * batch + t] }
+            }
+            w.withUnsafeBufferPointer { w in
+                product.withUnsafeMutableBufferPointer { p in
+                    LAPACK.dsyrkLower(n: n, k: n, alpha: -1, a: w.baseAddress!, beta: 0, c: p.baseAddress!)
+                }
+            }
+            let (x, y) = (c.re[active * batch + t], c.im[active * batch + t])
+            let population = 1 - (x * x + y * y)
+            for j in 0..<n {
+                let vj = v.re[(j * n + active) * batch + t],
+                    (pjr, pji) = (psi.re[j * batch + t], psi.im[j * batch + t])
+                for i in j..<n {
+                    let vi = v.re[(i * n + active) * batch + t],
+                        (pir, pii) = (psi.re[i * batch + t], psi.im[i * batch + t])
+                    var re = pir * pjr + pii * pji + (product[j * n + i] + population * vi * vj)
+                    var im = pii * pjr - pir * pji
+                    if let weights {
+                        re *= weights[t]
+                        im *= weights[t]
+                    }
+                    rho.re[(i * n + j) * batch + t] = re
+                    rho.im[(i * n + j) * batch + t] = im
+                    rho.re[(j * n + i) * batch + t] = re
+                    rho.im[(j * n + i) * batch + t] = i == j ? im : -im
+                }
+            }
+        }
+        return rho
     }
 
     func testRealSignAlignmentMatchesTheComplexKernel() {

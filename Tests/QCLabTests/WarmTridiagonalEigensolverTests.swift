@@ -115,6 +115,91 @@ final class WarmTridiagonalEigensolverTests: XCTestCase {
         }
     }
 
+    /// A start handed in (a frame's gauge-fixed previous eigenvectors: the last solution with
+    /// some signs flipped) gives every eigenvalue and eigenvector of the solver's own copy, bit for
+    /// bit up to the flipped signs, along a path of rings; and handing in none after it still
+    /// gives LAPACK's eigenpairs (the solver's own copy is stale by then: it solves densely).
+    func testAHandedInStartGivesTheOwnCopysBitsUpToSign() throws {
+        let n = 20, batch = 19, steps = 8
+        let start = disorder(n: n, batch: batch, width: 0.6, seed: 3)
+        let drift = disorder(n: n, batch: batch, width: 0.01, seed: 4)
+        func ring(_ step: Int) -> ComplexBatch {
+            lattice(n: n, batch: batch, periodic: true) { t, i in start[t * n + i] + Double(step) * drift[t * n + i] }
+        }
+        func makeSolver() throws -> BatchEigensolver {
+            try BatchEigensolver(
+                states: n, batchSize: batch, isReal: true, strategy: .warmStartTridiagonal,
+                structure: .tridiagonalWithCorners)
+        }
+        var own = try makeSolver(), handed = try makeSolver()
+        var previous = ComplexBatch(components: n * n, batchSize: batch)
+        for step in 0..<steps {
+            let h = ring(step)
+            let (values, vectors) = try solve(h, with: &own)
+            var handedValues = [Double](repeating: .nan, count: n * batch)
+            var handedVectors = ComplexBatch(components: n * n, batchSize: batch)
+            try handed.diagonalize(h, eigenvalues: &handedValues, eigenvectors: &handedVectors, start: previous)
+            XCTAssertEqual(handedValues, values, "step \(step): eigenvalues")
+            for t in 0..<batch {
+                for k in 0..<n {
+                    // The two signs compared on the largest component.
+                    let largest = (0..<n).max {
+                        abs(vectors.re[($0 * n + k) * batch + t]) < abs(vectors.re[($1 * n + k) * batch + t])
+                    }!
+                    let e0 = (largest * n + k) * batch + t
+                    let sign = handedVectors.re[e0] * vectors.re[e0] < 0 ? -1.0 : 1.0
+                    for a in 0..<n {
+                        let e = (a * n + k) * batch + t
+                        XCTAssertEqual(
+                            handedVectors.re[e].bitPattern, (sign * vectors.re[e]).bitPattern,
+                            "step \(step): v\(k)[\(a)] of \(t)")
+                    }
+                }
+            }
+            XCTAssertTrue(handedVectors.im.allSatisfy { $0.bitPattern == 0 })
+            // The next start: this solution with every third eigenvector's sign flipped.
+            previous = handedVectors
+            for t in 0..<batch {
+                for k in stride(from: step % 3, to: n, by: 3) {
+                    for a in 0..<n { previous.re[(a * n + k) * batch + t].negate() }
+                }
+            }
+        }
+        XCTAssertEqual(handed.fallbackCount, own.fallbackCount)
+        // Without a start: LAPACK's eigenpairs.
+        let h = ring(steps)
+        let (values, vectors) = try solve(h, with: &handed)
+        try assertAgreesWithLAPACK(h, values, vectors, n: n, "dense after handed-in starts")
+    }
+
+    /// A frame's solutions have imaginary parts of exactly +0.0 after every diagonalization,
+    /// whichever gauge wrote the buffer it reuses (phases, or signs that make -0.0), with real
+    /// or complex products: the solver skips its check only where the frame knows them clean.
+    func testTheFramesRealSolutionsKeepPositiveZeroImaginaryParts() throws {
+        let model = HolsteinLattice(g: 0.8, N: 12)
+        for gauge in FewestSwitchesSurfaceHopping.GaugeFixing.allCases {
+            for realProducts in [false, true] where !(realProducts && gauge == .phaseOverlap) {
+                var frame = try AdiabaticFrame(
+                    states: 12, rows: 5, isReal: true, strategy: .warmStartTridiagonal,
+                    realEigenvectors: realProducts, structure: .tridiagonalWithCorners)
+                var z = model.initialClassicalCoordinates(seeds: Array(0..<5))
+                var h = ComplexBatch(components: 144, batchSize: 5)
+                model.quantumHamiltonian(z: z, into: &h)
+                try frame.diagonalizeAtStart(h, z: z, model: model)
+                for step in 0..<4 {
+                    frame.beginStep()
+                    for i in z.re.indices { z.re[i] += 0.01 * sin(Double(i + step)) }
+                    model.quantumHamiltonian(z: z, into: &h)
+                    try frame.diagonalize(h)
+                    XCTAssertTrue(
+                        frame.eigenvectors.im.allSatisfy { $0.bitPattern == 0 },
+                        "\(gauge), real products \(realProducts), step \(step)")
+                    frame.fixGauge(gauge, z: z, model: model)
+                }
+            }
+        }
+    }
+
     /// A clean ring has exactly degenerate pairs (±k): pairs are refined together or handed
     /// to LAPACK, and the eigenvectors come out orthonormal either way.
     func testDegeneratePairsOfACleanRing() throws {

@@ -29,9 +29,10 @@ public struct AdiabaticFrame {
     /// Eigenvalues, ascending: `N` components of `rows` each (`eigenvalues[k * rows + t]`).
     public package(set) var eigenvalues: [Double]
     /// Eigenvectors: element `(a, k)`, component `a` of eigenvector `k`, is component `a N + k`.
-    public package(set) var eigenvectors: ComplexBatch
-    /// The eigenvectors before the last ``beginStep()``, against which gauges are fixed.
-    public package(set) var previousEigenvectors: ComplexBatch
+    public private(set) var eigenvectors: ComplexBatch
+    /// The eigenvectors before the last ``beginStep()``, against which gauges are fixed
+    /// (``gaugeFixingAgainst(_:)`` sets others).
+    public private(set) var previousEigenvectors: ComplexBatch
     package var solver: BatchEigensolver
     /// `N`-component scratch; after ``hopProbabilities(wfAdb:activeSurface:into:)`` it holds
     /// each row's active eigenvector.
@@ -43,6 +44,18 @@ public struct AdiabaticFrame {
     private let sweepWorkspace: UnsafeScratch<Double>
     /// The one-sweep kernel's rotated wavefunction (real eigenvectors only).
     private var rotated: ComplexBatch
+    /// The buffers of the batch-wide gathers (the density matrix's, the derivative-coupling
+    /// gauge's), kept from one call to the next (copies of the frame, such as a collect
+    /// state's, share them; unallocated until used).
+    package let workspace = ReusableScratch()
+    /// Whether the eigenvectors, and the previous ones, are the solver's solutions (gauge-fixed
+    /// or not): the previous ones are then the warm start of the next ``diagonalize(_:)``.
+    private var holdsSolution = (current: false, previous: false)
+    /// Whether every imaginary part of the eigenvectors, and of the previous ones, is known to be +0.0.
+    ///
+    /// A real eigensolver leaves them so and sign gauges of real eigenvectors keep them, so the
+    /// solver need not check them again. Every write in this file keeps the flags true.
+    private var imaginaryPartsZero = (current: true, previous: true)
 
     /// A frame for `rows` rows of `states x states` Hamiltonians, solved by `strategy`.
     public init(states: Int, rows: Int, isReal: Bool) throws {
@@ -73,15 +86,22 @@ public struct AdiabaticFrame {
     /// The eigensolver strategy in use.
     package var strategy: BatchEigensolver.Strategy { solver.strategy }
 
+    /// The trajectory solves of this frame's eigensolver, and those LAPACK redid.
+    package var eigensolverCounts: EigensolverCounts { solver.counts }
+
     /// Starts a step: the current eigenvectors become the previous ones (the next
     /// ``diagonalize(_:)`` overwrites every element of the current ones).
     public mutating func beginStep() {
         swap(&previousEigenvectors, &eigenvectors)
+        holdsSolution = (holdsSolution.previous, holdsSolution.current)
+        imaginaryPartsZero = (imaginaryPartsZero.previous, imaginaryPartsZero.current)
     }
 
     /// Makes the current eigenvectors the previous ones as well (at initialization).
     public mutating func rememberCurrent() {
         previousEigenvectors.assign(eigenvectors)
+        holdsSolution.previous = holdsSolution.current
+        imaginaryPartsZero.previous = imaginaryPartsZero.current
     }
 
     /// The frame at initialization, as QC Lab's surface-hopping initialization recipes set
@@ -95,8 +115,16 @@ public struct AdiabaticFrame {
     }
 
     /// Diagonalizes every row's `hamiltonian` (QC Lab's `diagonalize_matrix`).
+    ///
+    /// A warm-started solver starts from the previous eigenvectors (after ``beginStep()``, the
+    /// last solution, gauge-fixed) rather than from a copy of its own.
     public mutating func diagonalize(_ hamiltonian: ComplexBatch) throws {
-        try solver.diagonalize(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+        try solver.diagonalize(
+            hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors,
+            start: holdsSolution.previous ? previousEigenvectors : nil,
+            imaginaryPartsAreZero: imaginaryPartsZero.current)
+        holdsSolution.current = true
+        imaginaryPartsZero.current = solver.isReal
     }
 
     /// `ψ_db ← V exp(-i E dt) V† ψ_db` with the eigenpairs of the step's start: call it after
@@ -129,7 +157,8 @@ public struct AdiabaticFrame {
     /// Calls `body` with the eigenvalues, eigenvectors and previous eigenvectors in one handle.
     @inline(__always)
     package mutating func withUnsafeMutableEigenpairs<R>(_ body: (UnsafeEigenpairs) throws -> R) rethrows -> R {
-        try eigenvectors.withUnsafeMutableHandle(reading: previousEigenvectors) { v, p in
+        imaginaryPartsZero.current = false
+        return try eigenvectors.withUnsafeMutableHandle(reading: previousEigenvectors) { v, p in
             try eigenvalues.withUnsafeMutableBufferPointer {
                 try body(UnsafeEigenpairs(values: $0.baseAddress, vectors: v, previous: p))
             }
@@ -157,16 +186,34 @@ public struct AdiabaticFrame {
 
     // MARK: Gauge
 
+    /// Makes `previous` the eigenvectors that ``fixGauge(_:z:model:)`` fixes gauges against.
+    package mutating func gaugeFixingAgainst(_ previous: ComplexBatch) {
+        previousEigenvectors = previous
+        holdsSolution.previous = false
+        imaginaryPartsZero.previous = false
+    }
+
     /// Fixes the gauge of the new eigenvectors against the previous ones (QC Lab's
     /// `update_eigvecs_gauge`); `phase_der_couple` needs the model and `z`.
     public mutating func fixGauge(_ mode: FewestSwitchesSurfaceHopping.GaugeFixing, z: ComplexBatch, model: any Model)
     {
         let n = states
+        // Phases, and signs applied to the imaginary parts (-0.0 from +0.0), write them.
+        if !(realEigenvectors && mode == .signOverlap) { imaginaryPartsZero.current = false }
         if mode == .phaseDerCouple {
-            for t in 0..<rows {
-                let phases = derivativeCouplingPhases(row: t, z: z, model: model)
-                for k in 0..<n {
-                    for a in 0..<n { eigenvectors[a * n + k, t] = eigenvectors[a * n + k, t] * phases[k].conjugate }
+            // Every row's phases, then every row's eigenvectors times them, in passes over the
+            // components with the rows inner (a row at a time would sweep the batch's storage).
+            let phases = derivativeCouplingPhases(z: z, model: model)
+            let rows = rows
+            eigenvectors.withUnsafeMutableHandle { v in
+                let (vr, vi) = (v.re!, v.im!)
+                for c in 0..<n * n {
+                    let k = c % n
+                    for t in 0..<rows {
+                        let product = Complex(vr[c * rows + t], vi[c * rows + t]) * phases[t][k].conjugate
+                        vr[c * rows + t] = product.real
+                        vi[c * rows + t] = product.imaginary
+                    }
                 }
             }
         }
@@ -177,13 +224,32 @@ public struct AdiabaticFrame {
             real: realEigenvectors && mode == .signOverlap)
     }
 
-    /// Phases that make the position parts of the derivative couplings `d_{k,k+1}` of row `t`
+    /// Each row's phases that make the position parts of its derivative couplings `d_{k,k+1}`
     /// real and positive along their largest component (QC Lab's `analytic_der_couple_phase`).
-    private func derivativeCouplingPhases(row t: Int, z: ComplexBatch, model: any Model) -> [Complex<Double>] {
-        Self.derivativeCouplingPhases(
-            eigenvectors: (0..<states).map { eigenvector($0, row: t) },
-            eigenvalues: (0..<states).map { eigenvalue($0, row: t) },
-            zRow: z.trajectory(t), model: model)
+    ///
+    /// The rows' eigenvectors are first gathered row by row into ``workspace``, in one pass over
+    /// the components with the rows inner.
+    private func derivativeCouplingPhases(z: ComplexBatch, model: any Model) -> [[Complex<Double>]] {
+        let n = states, nn = states * states, rows = rows
+        let gathered = workspace.pointer(count: 2 * rows * nn)
+        eigenvectors.withUnsafeHandle { v in
+            let (vr, vi) = (v.re!, v.im!)
+            for c in 0..<nn {
+                for t in 0..<rows {
+                    gathered[2 * (t * nn + c)] = vr[c * rows + t]
+                    gathered[2 * (t * nn + c) + 1] = vi[c * rows + t]
+                }
+            }
+        }
+        return (0..<rows).map { t in
+            let row = gathered + 2 * t * nn
+            return Self.derivativeCouplingPhases(
+                eigenvectors: (0..<n).map { k in
+                    (0..<n).map { a in Complex(row[2 * (a * n + k)], row[2 * (a * n + k) + 1]) }
+                },
+                eigenvalues: (0..<n).map { eigenvalue($0, row: t) },
+                zRow: z.trajectory(t), model: model)
+        }
     }
 
     /// The `phase_der_couple` gauge-fixing phases of one trajectory at `zRow`.
@@ -349,6 +415,8 @@ public struct AdiabaticFrame {
             strategy: strategy, realEigenvectors: realEigenvectors, structure: solver.structure)
         frame.eigenvectors = eigenvectors.gathering(rows: selected)
         frame.previousEigenvectors = previousEigenvectors.gathering(rows: selected)
+        frame.holdsSolution = holdsSolution
+        frame.imaginaryPartsZero = (false, false)
         for k in 0..<states {
             for (r, t) in selected.enumerated() {
                 frame.eigenvalues[k * selected.count + r] = eigenvalues[k * rows + t]
@@ -362,6 +430,7 @@ public struct AdiabaticFrame {
         precondition(frame.rows == selected.count && frame.states == states, "a subset frame of other rows")
         eigenvectors.scatter(rows: selected, from: frame.eigenvectors)
         previousEigenvectors.scatter(rows: selected, from: frame.previousEigenvectors)
+        imaginaryPartsZero = (false, false)
         for k in 0..<states {
             for (r, t) in selected.enumerated() {
                 eigenvalues[k * rows + t] = frame.eigenvalues[k * selected.count + r]

@@ -91,7 +91,9 @@ public struct FewestSwitchesSurfaceHopping: StepPlanningAlgorithm {
         var batch = try SurfaceHoppingBatch(
             algorithm: self, model: model, grid: grid, seeds: seeds,
             initialWavefunction: initialWavefunction)
-        return try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds, branches: branches)
+        var data = try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds, branches: branches)
+        data.eigensolverCounts = batch.frame.eigensolverCounts
+        return data
     }
 }
 

@@ -27,6 +27,9 @@ package struct MSMASHBatch: TrajectoryBatch {
     ///
     /// Its products are complex (no real shortcut), as QC Lab's MSMASH forms them.
     private var frame: AdiabaticFrame
+    /// The trajectory solves of the batch's eigensolver, and those LAPACK redid (the frames of
+    /// replayed rows aside).
+    package var eigensolverCounts: EigensolverCounts { frame.eigensolverCounts }
     private var activeWavefunction: ComplexBatch
     private var classical: ClassicalRK4
     /// The model's fused classical step (RK4 and the new `H(z)` in one pass), when it has
@@ -464,7 +467,7 @@ package struct MSMASHRows {
             strategy: nil, realEigenvectors: false)
         try frame.diagonalize(h)
         if let previous {
-            frame.previousEigenvectors = previous
+            frame.gaugeFixingAgainst(previous)
             frame.fixGauge(settings.gaugeFixing, z: z, model: model)
         }
         return frame

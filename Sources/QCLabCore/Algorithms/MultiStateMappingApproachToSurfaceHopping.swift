@@ -62,7 +62,9 @@ public struct MultiStateMappingApproachToSurfaceHopping: Algorithm {
     ) throws -> SimulationData {
         var batch = try MSMASHBatch(
             algorithm: self, model: model, seeds: seeds, initialWavefunction: initialWavefunction)
-        return try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds)
+        var data = try runTimeLoop(batch: &batch, grid: grid, outputs: outputs, seeds: seeds)
+        data.eigensolverCounts = batch.eigensolverCounts
+        return data
     }
 
     /// `α_N = (N - 1)/(H_N - 1)` with `H_N` the N-th harmonic number (QC Lab's `calc_alpha_n_mash`).

@@ -54,7 +54,8 @@ extension Output {
             let frame = try state.requireFrame("dm_db")
             SurfaceHoppingKernels.diabaticDensityMatrix(
                 eigenvectors: frame.eigenvectors, realEigenvectors: frame.realEigenvectors, wfAdb: state.wfAdb!,
-                wfDb: state.wfDb, activeSurface: state.activeSurface!, weights: state.weights, into: &values)
+                wfDb: state.wfDb, activeSurface: state.activeSurface!, weights: state.weights, into: &values,
+                workspace: frame.workspace)
         }
         // Both paths of the kernel compute the lower triangle and mirror it.
         output.isHermitianMatrix = true

@@ -146,11 +146,12 @@ package enum SurfaceHoppingKernels {
     /// `ρ_db = V ρ_adb V†` where `ρ_adb` has the wavefunction's coherences and the active surface
     /// as populations, times each row's weight when given. Since `ρ_adb = c c† + D` with
     /// `D = diag(δ_{k,active} - |c_k|²)` and `V c = ψ_db`, it is computed as `ψ_db ψ_db† + V D V†`
-    /// (a real product when `realEigenvectors`).
+    /// (a real product when `realEigenvectors`). `workspace`, when given, keeps the BLAS route's
+    /// buffers from one call to the next.
     package static func diabaticDensityMatrix(
         eigenvectors v: ComplexBatch, realEigenvectors: Bool, wfAdb: ComplexBatch,
         wfDb: ComplexBatch, activeSurface: [Int], weights: [Double]?,
-        into rho: inout ComplexBatch
+        into rho: inout ComplexBatch, workspace: ReusableScratch? = nil
     ) {
         let n = wfAdb.components, batch = wfAdb.batchSize
         precondition(
@@ -159,7 +160,7 @@ package enum SurfaceHoppingKernels {
         if realEigenvectors && n >= blasDensityStates {
             diabaticDensityMatrixByBLAS(
                 eigenvectors: v, wfAdb: wfAdb, wfDb: wfDb, activeSurface: activeSurface, weights: weights,
-                into: &rho)
+                into: &rho, workspace: workspace ?? ReusableScratch())
             return
         }
         // D's diagonal and the weights at fixed addresses, made per collect point.
@@ -178,52 +179,80 @@ package enum SurfaceHoppingKernels {
     /// From this many states on, real eigenvectors' density matrices go through BLAS
     /// (``diabaticDensityMatrixByBLAS(eigenvectors:wfAdb:wfDb:activeSurface:weights:into:)``):
     /// its `O(N³)` rank-`N` update outruns the batch kernel's (Benchmarks/README.md).
-    package static let blasDensityStates = 64
+    package static let blasDensityStates = 32
 
     /// ``diabaticDensityMatrix(eigenvectors:realEigenvectors:wfAdb:wfDb:activeSurface:weights:into:)``
-    /// for real eigenvectors, one row at a time through `dsyrk`.
+    /// for real eigenvectors, one `dsyrk` per row.
     ///
     /// With `a` the active surface, `V D Vᵀ = (1 - |c_a|²) v_a v_aᵀ - W Wᵀ` where column `k` of
-    /// `W` is `|c_k| v_k` for `k ≠ a` and zero for `a`: one symmetric rank-`N` update.
+    /// `W` is `|c_k| v_k` for `k ≠ a` and zero for `a`: one symmetric rank-`N` update, taken as
+    /// `Xᵀ X` with `X = Wᵀ`, which has each row's eigenvectors' layout. So one pass over the
+    /// batch's eigenvectors gathers every row's `X` and one pass over `ρ` writes it, each going
+    /// through a component's contiguous rows at once (a row at a time would read a whole cache
+    /// line for each element). Its buffers are `workspace`'s.
     package static func diabaticDensityMatrixByBLAS(
         eigenvectors v: ComplexBatch, wfAdb: ComplexBatch, wfDb: ComplexBatch, activeSurface: [Int],
-        weights: [Double]?, into rho: inout ComplexBatch
+        weights: [Double]?, into rho: inout ComplexBatch, workspace: ReusableScratch
     ) {
-        let n = wfAdb.components, batch = wfAdb.batchSize
-        let w = UnsafeScratch<Double>(repeating: 0, count: n * n),
-            c = UnsafeScratch<Double>(repeating: 0, count: n * n)
-        let (wp, cp) = (w.pointer, c.pointer)
+        let n = wfAdb.components, batch = wfAdb.batchSize, nn = n * n
+        // Per row: X (element (a, k) at a N + k, as V's), then the lower triangle of -Xᵀ X
+        // (column-major), in `workspace`; |c_k| (0 for the active surface) and each row's active
+        // eigenvector, `N` components of the rows. Every element read is written first.
+        let x = workspace.pointer(count: 2 * batch * nn), product = x + batch * nn
+        let scale = UnsafeMutablePointer<Double>.allocate(capacity: n * batch),
+            activeVector = UnsafeMutablePointer<Double>.allocate(capacity: n * batch)
+        defer {
+            scale.deallocate()
+            activeVector.deallocate()
+        }
         ComplexBatch.withUnsafeHandles(v, wfAdb, wfDb) { v, c0, psi in
             rho.withUnsafeMutableHandle { rho in
                 let (vr, cr, ci, pr, pi) = (v.re!, c0.re!, c0.im!, psi.re!, psi.im!)
                 let (rr, ri) = (rho.re!, rho.im!)
-                for t in 0..<batch {
-                    let active = activeSurface[t]
-                    for k in 0..<n {
+                for k in 0..<n {
+                    for t in 0..<batch {
                         let (x, y) = (cr[k * batch + t], ci[k * batch + t])
-                        let scale = k == active ? 0 : (x * x + y * y).squareRoot()
-                        for i in 0..<n { wp[k * n + i] = scale * vr[(i * n + k) * batch + t] }
+                        scale[k * batch + t] = k == activeSurface[t] ? 0 : (x * x + y * y).squareRoot()
                     }
-                    LAPACK.dsyrkLower(n: n, k: n, alpha: -1, a: wp, beta: 0, c: cp)
-                    let (x, y) = (cr[active * batch + t], ci[active * batch + t])
-                    let population = 1 - (x * x + y * y), weight = weights?[t] ?? 1
-                    for j in 0..<n {
-                        let vj = vr[(j * n + active) * batch + t], (pjr, pji) = (pr[j * batch + t], pi[j * batch + t])
-                        for i in j..<n {
-                            let vi = vr[(i * n + active) * batch + t],
-                                (pir, pii) = (pr[i * batch + t], pi[i * batch + t])
+                }
+                for i in 0..<n {
+                    for t in 0..<batch { activeVector[i * batch + t] = vr[(i * n + activeSurface[t]) * batch + t] }
+                }
+                // X[a N + k] of row t = |c_k| V[a][k].
+                for a in 0..<n {
+                    for k in 0..<n {
+                        let e = a * n + k
+                        for t in 0..<batch { x[t * nn + e] = scale[k * batch + t] * vr[e * batch + t] }
+                    }
+                }
+                for t in 0..<batch {
+                    LAPACK.dsyrkLowerTransposed(n: n, k: n, alpha: -1, a: x + t * nn, beta: 0, c: product + t * nn)
+                }
+                for t in 0..<batch {
+                    let active = activeSurface[t], (x, y) = (cr[active * batch + t], ci[active * batch + t])
+                    // The active population, kept in `scale`'s slot of the active surface (read no more).
+                    scale[active * batch + t] = 1 - (x * x + y * y)
+                }
+                for j in 0..<n {
+                    for i in j..<n {
+                        let lower = (i * n + j) * batch, upper = (j * n + i) * batch
+                        for t in 0..<batch {
+                            let population = scale[activeSurface[t] * batch + t]
+                            let (vi, vj) = (activeVector[i * batch + t], activeVector[j * batch + t])
+                            let (pir, pii) = (pr[i * batch + t], pi[i * batch + t])
+                            let (pjr, pji) = (pr[j * batch + t], pi[j * batch + t])
                             // ψ_i ψ_j* + (V D Vᵀ)_ij
-                            var re = pir * pjr + pii * pji + (cp[j * n + i] + population * vi * vj)
+                            var re = pir * pjr + pii * pji + (product[t * nn + j * n + i] + population * vi * vj)
                             var im = pii * pjr - pir * pji
-                            if weights != nil {
-                                re *= weight
-                                im *= weight
+                            if let weights {
+                                re *= weights[t]
+                                im *= weights[t]
                             }
-                            rr[(i * n + j) * batch + t] = re
-                            ri[(i * n + j) * batch + t] = im
+                            rr[lower + t] = re
+                            ri[lower + t] = im
                             if i != j {
-                                rr[(j * n + i) * batch + t] = re
-                                ri[(j * n + i) * batch + t] = -im
+                                rr[upper + t] = re
+                                ri[upper + t] = -im
                             }
                         }
                     }

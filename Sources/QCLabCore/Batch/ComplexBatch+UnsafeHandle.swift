@@ -192,3 +192,25 @@ package final class UnsafeScratch<Element> {
         buffer.deallocate()
     }
 }
+
+/// Scratch that a kernel sizes on first use and keeps for the life of its owner.
+///
+/// The owner's copies share it. Large buffers allocated afresh at every call would have their
+/// pages faulted in and cleared at every call. Its elements are uninitialized: the kernel
+/// writes each one before reading it.
+package final class ReusableScratch {
+    private var buffer = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
+
+    package init() {}
+
+    /// At least `count` doubles, the same ones as the last call's when it asked for no more.
+    package func pointer(count: Int) -> UnsafeMutablePointer<Double> {
+        if buffer.count < count || buffer.baseAddress == nil {
+            buffer.deallocate()
+            buffer = .allocate(capacity: max(count, 1))
+        }
+        return buffer.baseAddress!
+    }
+
+    deinit { buffer.deallocate() }
+}

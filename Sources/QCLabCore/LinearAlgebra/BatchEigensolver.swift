@@ -78,6 +78,9 @@ import CQCLabKernels
             return batchedHouseholder.applies(states: states, isReal: isReal) ? .batchedHouseholder : .lapack
         }
 
+        /// Whether trajectories it cannot certify are redone by LAPACK (counted in ``fallbackCount``).
+        package var redoesUncertifiedWithLAPACK: Bool { self == .batchedHouseholder || self == .warmStartTridiagonal }
+
         @_spi(Benchmarks) public var description: String {
             switch self {
             case .lapack: return "LAPACK"
@@ -98,11 +101,15 @@ import CQCLabKernels
     package let strategy: Strategy
     /// LAPACK, one trajectory at a time (also the batched solver's fallback).
     private let lapack: SingleMatrixLAPACK
-    /// Whether `lastEigenvectors` holds this solver's previous (orthonormal) solution.
+    /// Whether this solver has solved a batch before (the warm starts need a previous solution).
     private var hasPreviousSolution = false
+    /// Whether `lastEigenvectors` holds the previous solution (the caller may hand in its own
+    /// copy instead, ``diagonalize(_:eigenvalues:eigenvectors:start:)``).
+    private var lastEigenvectorsAreCurrent = false
     /// The previous solution, from which small real problems start Jacobi sweeps and
-    /// tridiagonal ones Rayleigh quotient iteration, and the sweeps' workspaces (all empty
-    /// when neither is used).
+    /// tridiagonal ones Rayleigh quotient iteration (unless the caller hands in its own),
+    /// and the sweeps' workspaces (all empty when neither is used; the tridiagonal one's
+    /// allocated at its first copy).
     private var lastEigenvectors: [Double] = []
     private var jacobiMatrix: UnsafeScratch<Double>?
     private var jacobiScratch: UnsafeScratch<Double>?
@@ -115,8 +122,15 @@ import CQCLabKernels
     private let warmWorkspace: UnsafeScratch<Double>
     /// Trajectories the batched solver flagged and LAPACK redid since this solver was made.
     package private(set) var fallbackCount = 0
+    /// Trajectory solves since this solver was made (its batch size per call).
+    package private(set) var solveCount = 0
+    /// ``solveCount`` and ``fallbackCount``, for the run's log.
+    package var counts: EigensolverCounts { EigensolverCounts(solves: solveCount, redoneByLAPACK: fallbackCount) }
     /// Flags every trajectory of the batched solver for LAPACK (tests of the fallback path).
-    package var forcesFallback = false
+    package var forcesFallback = BatchEigensolver.newSolversForceFallback
+    /// Whether solvers made from now on start with ``forcesFallback`` set: tests of a whole
+    /// run's counts, whose solvers they cannot reach (forked workers inherit it).
+    nonisolated(unsafe) package static var newSolversForceFallback = false
     /// Takes the batched solver's portable QL loop even where the AVX-512 one runs (tests of
     /// the portable loop).
     package var forcesPortableQL = false
@@ -172,17 +186,26 @@ import CQCLabKernels
             jacobiMatrix = UnsafeScratch(repeating: 0, count: n * n * batchSize)
             jacobiScratch = UnsafeScratch(repeating: 0, count: n * n * batchSize)
         }
-        if isReal && (strategy == .jacobiWarmStart || strategy == .warmStartTridiagonal) {
+        if isReal && strategy == .jacobiWarmStart {
             lastEigenvectors = [Double](repeating: 0, count: n * n * batchSize)
         }
     }
 
     /// Eigenvalues (`N` components) and eigenvectors (`N*N` components, element
     /// `(a, k)` is component `a` of eigenvector `k`) of every trajectory's `hamiltonian`.
+    ///
+    /// `start`, when given, is the previous solution up to the sign of each eigenvector (a
+    /// frame's gauge-fixed previous eigenvectors, which it keeps anyway): the warm-started
+    /// tridiagonal strategy then refines from it instead of from a copy of its own, which it
+    /// then does not make (Rayleigh quotient iteration gives each eigenvector its start's
+    /// sign, so the signs change nothing but the signs). Other strategies ignore it.
+    /// `imaginaryPartsAreZero` promises that every imaginary part of `eigenvectors` is +0.0
+    /// already, as a real problem's solution has them: the solver then does not check them.
     @_spi(Benchmarks) public mutating func diagonalize(
         _ hamiltonian: ComplexBatch, eigenvalues: inout [Double],
-        eigenvectors: inout ComplexBatch
+        eigenvectors: inout ComplexBatch, start: ComplexBatch? = nil, imaginaryPartsAreZero: Bool = false
     ) throws {
+        solveCount += batchSize
         switch strategy {
         case .closedFormTwoByTwo where isReal:
             Self.diagonalizeRealTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
@@ -190,15 +213,31 @@ import CQCLabKernels
             Self.diagonalizeHermitianTwoByTwo(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
         case .batchedHouseholder:
             try diagonalizeBatched(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            if isReal && !imaginaryPartsAreZero { eigenvectors.zeroImaginaryParts() }
         case .warmStartTridiagonal:
-            if hasPreviousSolution {
-                try refineWarmTridiagonal(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+            if hasPreviousSolution, let start {
+                precondition(start.components == n * n && start.batchSize == batchSize, "a start of another shape")
+                try start.withUnsafeHandle { start in
+                    try refineWarmTridiagonal(
+                        hamiltonian, from: start.re!, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+                }
+            } else if hasPreviousSolution && lastEigenvectorsAreCurrent {
+                try lastEigenvectors.withUnsafeBufferPointer { start in
+                    try refineWarmTridiagonal(
+                        hamiltonian, from: start.baseAddress!, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
+                }
             } else if Strategy.batchedHouseholder.applies(states: n, isReal: isReal) {
                 try diagonalizeBatched(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             } else {
                 try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
             }
-            lastEigenvectors.update(from: eigenvectors.re)
+            if !imaginaryPartsAreZero { eigenvectors.zeroImaginaryParts() }
+            // The next call's start: the caller's, or else a copy of this solution.
+            if start == nil {
+                if lastEigenvectors.isEmpty { lastEigenvectors = [Double](repeating: 0, count: n * n * batchSize) }
+                lastEigenvectors.update(from: eigenvectors.re)
+            }
+            lastEigenvectorsAreCurrent = start == nil
             hasPreviousSolution = true
         case .lapack:
             try diagonalizeWithLAPACK(hamiltonian, eigenvalues: &eigenvalues, eigenvectors: &eigenvectors)
@@ -229,13 +268,14 @@ import CQCLabKernels
                     vi: isReal ? nil : v.im)
             }
         }
-        if isReal { eigenvectors.zeroImaginaryParts() }
     }
 
-    /// Rayleigh quotient iteration from `lastEigenvectors` over the whole batch (real,
-    /// tridiagonal with corners), LAPACK for the trajectories it cannot certify.
+    /// Rayleigh quotient iteration from `start` (the real parts of approximate eigenvectors,
+    /// not overlapping `eigenvectors`) over the whole batch (real, tridiagonal with corners),
+    /// LAPACK for the trajectories it cannot certify.
     private mutating func refineWarmTridiagonal(
-        _ hamiltonian: ComplexBatch, eigenvalues: inout [Double], eigenvectors: inout ComplexBatch
+        _ hamiltonian: ComplexBatch, from start: UnsafePointer<Double>, eigenvalues: inout [Double],
+        eigenvectors: inout ComplexBatch
     ) throws {
         precondition(
             hamiltonian.batchSize == batchSize && hamiltonian.components == n * n
@@ -244,10 +284,7 @@ import CQCLabKernels
         let (workspace, failed) = (warmWorkspace.pointer, householderFailed.pointer)
         var failures = eigenvectors.withUnsafeMutableHandle(reading: hamiltonian) { v, h in
             eigenvalues.withUnsafeMutableBufferPointer { w in
-                lastEigenvectors.withUnsafeBufferPointer { start in
-                    qclab_tridiagonal_warm_eigen(
-                        batch, n, h.re, start.baseAddress, w.baseAddress, v.re, workspace, failed)
-                }
+                qclab_tridiagonal_warm_eigen(batch, n, h.re, start, w.baseAddress, v.re, workspace, failed)
             }
         }
         if forcesFallback {
@@ -261,7 +298,6 @@ import CQCLabKernels
                 }
             }
         }
-        eigenvectors.zeroImaginaryParts()
     }
 
     /// The real case of ``Strategy/batchedHouseholder`` on the real parts alone (tests).
@@ -387,5 +423,22 @@ extension ComplexBatch {
     /// than a write.
     fileprivate mutating func zeroImaginaryParts() {
         if qclab_all_positive_zeros(Int64(im.count), im) == 0 { im.update(repeating: 0) }
+    }
+}
+
+/// How many trajectory eigenproblems a run's eigensolvers solved, and how many of them the
+/// batched or warm-started solver could not certify and LAPACK redid (the run's log reports
+/// both, summed over batches, workers and ranks).
+package struct EigensolverCounts: Sendable, Equatable {
+    package var solves = 0
+    package var redoneByLAPACK = 0
+
+    package init(solves: Int = 0, redoneByLAPACK: Int = 0) {
+        self.solves = solves
+        self.redoneByLAPACK = redoneByLAPACK
+    }
+
+    package static func + (a: EigensolverCounts, b: EigensolverCounts) -> EigensolverCounts {
+        EigensolverCounts(solves: a.solves + b.solves, redoneByLAPACK: a.redoneByLAPACK + b.redoneByLAPACK)
     }
 }

@@ -82,6 +82,15 @@ package enum LAPACK {
         cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, Int32(n), Int32(k), alpha, a, Int32(n), beta, c, Int32(n))
     }
 
+    /// `c = alpha aᵀ a + beta c` for the column-major `k x n` matrix `a`, lower triangle of the
+    /// `n x n` matrix `c` only (`dsyrk`, transposed).
+    @inline(__always)
+    package static func dsyrkLowerTransposed(
+        n: Int, k: Int, alpha: Double, a: UnsafePointer<Double>, beta: Double, c: UnsafeMutablePointer<Double>
+    ) {
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, Int32(n), Int32(k), alpha, a, Int32(k), beta, c, Int32(n))
+    }
+
     /// Limits OpenBLAS to `count` threads in this process (one per forked worker or MPI
     /// rank, so that workers do not oversubscribe the cores).
     package static func setBLASThreads(_ count: Int) {

@@ -224,6 +224,10 @@ public struct SimulationData: Sendable, Equatable {
     /// It holds or was combined with outputs of a file written without exact sums, whose means were
     /// combined in floating point (see ``RoundedMoments``). Such data is saved without exact sums.
     public var notExact: String?
+    /// The eigensolvers' trajectory solves behind this data and those LAPACK redid: a
+    /// diagnostic for the run's log, which ``add(_:)`` sums but equality ignores (files do not
+    /// keep it).
+    package var eigensolverCounts = EigensolverCounts()
 
     /// ``notExact`` of data read from a file without exact sums.
     public static let writtenWithoutExactSums = "written without exact sums"
@@ -383,6 +387,14 @@ public struct SimulationData: Sendable, Equatable {
         normFactor += other.normFactor
         sampleCount = samples
         log += other.log
+        eigensolverCounts = eigensolverCounts + other.eigensolverCounts
+    }
+
+    /// Whether the two hold the same results and records (``eigensolverCounts`` aside).
+    public static func == (a: SimulationData, b: SimulationData) -> Bool {
+        a.seeds == b.seeds && a.normFactor == b.normFactor && a.sampleCount == b.sampleCount
+            && a.observables == b.observables && a.log == b.log && a.job == b.job
+            && a.errorBarsUnavailable == b.errorBarsUnavailable && a.notExact == b.notExact
     }
 
     /// The seed that new trajectories start from when this data is continued: one past

@@ -12,6 +12,7 @@ import QCLabSystem
 /// | observables: count UInt64, each: name (UInt64 length, UTF-8), shape (UInt64 rank,
 ///   Int64 each), isComplex UInt8, exact sums (UInt64 count, Int64 each)
 /// | log (UInt64 length, UTF-8)
+/// | eigensolver counts, only when it solved any: solves Int64, redone by LAPACK Int64
 /// ```
 ///
 /// Version 3, written only for data that is not exact (``SimulationData/notExact``), adds
@@ -81,6 +82,10 @@ extension SimulationData {
             }
         }
         writer.string(log)
+        if eigensolverCounts.solves > 0 {
+            writer.int64(eigensolverCounts.solves)
+            writer.int64(eigensolverCounts.redoneByLAPACK)
+        }
         return writer.bytes
     }
 
@@ -174,6 +179,16 @@ extension SimulationData {
             }
         }
         let log = try reader.string("log")
+        var counts = EigensolverCounts()
+        if reader.offset < bytes.count {
+            counts.solves = try reader.int64("eigensolver solves")
+            counts.redoneByLAPACK = try reader.int64("eigensolver solves redone by LAPACK")
+            guard counts.solves > 0, (0...counts.solves).contains(counts.redoneByLAPACK) else {
+                throw DataDecodingError(
+                    "bad eigensolver counts: \(counts.redoneByLAPACK) of \(counts.solves) redone",
+                    offset: reader.offset)
+            }
+        }
         guard reader.offset == bytes.count else {
             throw DataDecodingError(
                 "\(bytes.count - reader.offset) unexpected bytes after the end", offset: reader.offset)
@@ -181,6 +196,7 @@ extension SimulationData {
         self.init(
             seeds: seeds, normFactor: normFactor, sampleCount: sampleCount, observables: observables, log: log,
             job: job, errorBarsUnavailable: errorBarsUnavailable, notExact: notExact)
+        eigensolverCounts = counts
     }
 }
 

@@ -27,6 +27,9 @@ package struct ParallelRun {
     private var lastCheckpoint: Date?
     /// Checkpoints this process has written (for ``TestPause``).
     private var checkpointsWritten = 0
+    /// The step plan's eigensolver, named in the log with its counts when it redoes trajectories
+    /// with LAPACK (nil: none).
+    private let eigensolver: BatchEigensolver.Strategy?
 
     /// Starts a run of `plan` (made with the same `data`) that adds to `data`, and starts
     /// its log with the driver's name and task count.
@@ -42,6 +45,7 @@ package struct ParallelRun {
         start = data
         job = simulation.jobRecord
         batchSize = simulation.settings.batchSize
+        eigensolver = simulation.stepPlan()?.eigensolver
         self.checkpoint = checkpoint
         done = Array(repeating: false, count: plan.batches.count)
         total = SimulationData()
@@ -174,6 +178,13 @@ package struct ParallelRun {
         if countingProgress { trajectoriesDone += expected.count }
     }
 
+    /// The log line of the eigensolver's counts, summed over every batch of the run.
+    package static func eigensolverLine(_ eigensolver: BatchEigensolver.Strategy, _ counts: EigensolverCounts)
+        -> String
+    {
+        "Eigensolver (\(eigensolver)): LAPACK redid \(counts.redoneByLAPACK) of \(counts.solves) trajectory solves."
+    }
+
     /// Marks batches as done whose result arrives later, folded with others (progress only).
     package mutating func countProgress(ofBatch index: Int) {
         trajectoriesDone += plan.batches[index].count
@@ -192,6 +203,9 @@ package struct ParallelRun {
         sums.job = job
         try result.add(sums, describedAs: "this run", mineAs: "the data continued")
         result.job = job
+        if let eigensolver, eigensolver.redoesUncertifiedWithLAPACK, total.eigensolverCounts.solves > 0 {
+            log.line(Self.eigensolverLine(eigensolver, total.eigensolverCounts))
+        }
         result.log += log.finished()
         total = SimulationData()
         return result
