@@ -166,29 +166,167 @@ scattering_step_loop(const int kind, const int small_phases, const qclab_scatter
     }
 }
 
-/// The fused step for the surfaces `kind` (a constant in each call).
-static inline __attribute__((always_inline)) void
-scattering_step(const int kind, const qclab_scattering_surfaces m, const qclab_scattering_classical c,
-                const qclab_two_state_step s, int small_phases) {
-    // Slopes at coordinates that moved since their evaluation (a hop that rescaled a
-    // position, say): rare, so counted in a vectorized pass, then evaluated one trajectory
-    // at a time rather than every lane's exponentials.
-    int64_t moved = 0;
-    for (int64_t t = 0; t < s.batch; t++) moved += !(c.evaluated_at[t] == c.x[t]);
-#pragma clang loop vectorize(disable)
-    for (int64_t t = 0; moved > 0 && t < s.batch; t++) {
-        if (c.evaluated_at[t] == c.x[t]) continue;
-        double v11, v12, v22;
-        surfaces_lane(kind, m, c.position_scale * c.x[t], &v11, &v12, &v22, &c.slopes[t], &c.slopes[s.batch + t],
-                      &c.slopes[2 * s.batch + t]);
-        c.evaluated_at[t] = c.x[t];
+/// Whether trajectories t and r enter the step with the same inputs, bit for bit, their
+/// slopes aside (those are the surfaces' at x, the same where x is): 0 if so.
+static inline __attribute__((always_inline)) int64_t
+step_inputs_differ(int64_t n, const double *restrict x, const double *restrict y, const int64_t *restrict active,
+                   const double *restrict p, const double *restrict w, const double *restrict re,
+                   const double *restrict im, int64_t t, int64_t r) {
+#define DIFFER(array, k) (bits_of((array)[(k) * n + t]) ^ bits_of((array)[(k) * n + r]))
+    return DIFFER(x, 0) | DIFFER(y, 0) | (active[t] ^ active[r]) | DIFFER(p, 0) | DIFFER(p, 1) | DIFFER(p, 2) |
+           DIFFER(p, 3) | DIFFER(w, 0) | DIFFER(w, 1) | DIFFER(re, 0) | DIFFER(re, 1) | DIFFER(im, 0) | DIFFER(im, 1);
+#undef DIFFER
+}
+
+/// Each trajectory's representative for this step (`c.representatives`, updated), the
+/// representatives in order (`unique`) and each trajectory's position among them (`index`);
+/// returns their number.
+///
+/// A trajectory keeps the last step's representative where their inputs are still the same
+/// (checked for all in one vectorized pass). Where they are not (a hop moved one of them), it
+/// tries the first trajectory of its set that left it this step (those hopping together stay
+/// together), else it represents itself. Sets never merge, so only identical starts (a
+/// definite initial position and momentum) share work; the guesses are checked, so any
+/// `representatives` gives the right results.
+static inline __attribute__((always_inline)) int64_t
+find_representatives(const qclab_scattering_classical c, const qclab_two_state_step s, int64_t *restrict unique,
+                     int64_t *restrict index, int64_t *restrict split) {
+    const int64_t n = s.batch;
+    const double *restrict x = c.x, *restrict y = c.y, *restrict p = s.previous_v, *restrict w = s.w;
+    const double *restrict re = s.wf_db_re, *restrict im = s.wf_db_im;
+    const int64_t *restrict active = s.active;
+    int64_t *restrict representative = c.representatives, *restrict differs = split, count = 0;
+    // Sets never merge: once every trajectory represents itself, so it stays.
+    int64_t shared = 0;
+    for (int64_t t = 0; t < n; t++) shared += representative[t] != t;
+    if (shared == 0) return n;
+#pragma clang loop vectorize(assume_safety)
+    for (int64_t t = 0; t < n; t++) {
+        const int64_t previous = representative[t], r = previous >= 0 && previous < t ? previous : t;
+        differs[t] = step_inputs_differ(n, x, y, active, p, w, re, im, t, r);
     }
+    // `split` takes over from `differs` entry by entry: split[t] is read only after t.
+    for (int64_t t = 0; t < n; t++) {
+        const int64_t previous = representative[t];
+        int64_t r = t;
+        if (previous >= 0 && previous < t) {
+            if (!differs[t]) {
+                r = previous;
+            } else if (split[previous] >= 0 &&
+                       !step_inputs_differ(n, x, y, active, p, w, re, im, t, split[previous])) {
+                r = split[previous];
+            } else if (split[previous] < 0) {
+                split[previous] = t;
+            }
+        }
+        split[t] = -1;
+        representative[t] = r;
+        if (r == t) {
+            index[t] = count;
+            unique[count++] = t;
+        } else {
+            index[t] = index[r];
+        }
+    }
+    return count;
+}
+
+/// `to[k n + t] = from[k u + index[t]]` for the `components` components of every trajectory.
+static inline void spread(int64_t n, int64_t u, int64_t components, const int64_t *restrict index,
+                          const double *restrict from, double *restrict to) {
+    for (int64_t k = 0; k < components; k++)
+        for (int64_t t = 0; t < n; t++) to[k * n + t] = from[k * u + index[t]];
+}
+
+/// The fused step's loop over trajectories for the arrays `c` and `s`.
+static inline __attribute__((always_inline)) void
+scattering_step_arrays(const int kind, const qclab_scattering_surfaces m, const qclab_scattering_classical c,
+                       const qclab_two_state_step s, int small_phases) {
     if (s.branches == 1 && small_phases) {
         scattering_step_loop(kind, 1, m, s.batch, 1, s.dt, c.position_scale, c.force_scale, c.x, c.y, c.slopes,
                              c.evaluated_at, s.h, s.draws, TWO_STATE_LANE_ARRAYS(s));
     } else {
         scattering_step_loop(kind, 0, m, s.batch, s.branches, s.dt, c.position_scale, c.force_scale, c.x, c.y, c.slopes,
                              c.evaluated_at, s.h, s.draws, TWO_STATE_LANE_ARRAYS(s));
+    }
+}
+
+/// Below this share of distinct trajectories, the step gathers them into the workspace and
+/// runs on those alone (above it, the gathering would cost more than it saves).
+static const double gathering_limit = 2.0 / 3.0;
+
+/// The fused step for the surfaces `kind` (a constant in each call).
+static inline __attribute__((always_inline)) void
+scattering_step(const int kind, const qclab_scattering_surfaces m, const qclab_scattering_classical c,
+                const qclab_two_state_step s, int small_phases) {
+    const int64_t n = s.batch;
+    int64_t *const lanes = (int64_t *)c.scratch, *const index = lanes + n, *const split = index + n;
+    const int64_t u = c.representatives ? find_representatives(c, s, lanes, index, split) : n;
+    const int gathers = (double)u <= gathering_limit * (double)n;
+    // Slopes at coordinates that moved since their evaluation (a hop that rescaled a
+    // position, a trajectory that was another's copy, say): rare, so counted in a vectorized
+    // pass, then evaluated one trajectory at a time rather than every lane's exponentials.
+    int64_t moved = 0;
+    if (gathers) {
+        for (int64_t i = 0; i < u; i++) moved += !(c.evaluated_at[lanes[i]] == c.x[lanes[i]]);
+    } else {
+        for (int64_t t = 0; t < n; t++) moved += !(c.evaluated_at[t] == c.x[t]);
+    }
+#pragma clang loop vectorize(disable)
+    for (int64_t i = 0; moved > 0 && i < (gathers ? u : n); i++) {
+        const int64_t t = gathers ? lanes[i] : i;
+        if (c.evaluated_at[t] == c.x[t]) continue;
+        double v11, v12, v22;
+        surfaces_lane(kind, m, c.position_scale * c.x[t], &v11, &v12, &v22, &c.slopes[t], &c.slopes[n + t],
+                      &c.slopes[2 * n + t]);
+        c.evaluated_at[t] = c.x[t];
+    }
+    if (!gathers) {
+        scattering_step_arrays(kind, m, c, s, small_phases);
+        return;
+    }
+    // The distinct trajectories' arrays, `u` to a component, after the three above.
+    double *next = c.scratch + 3 * n;
+#define TAKE(components) (next += (components) * u, next - (components) * u)
+    qclab_scattering_classical gc = c;
+    qclab_two_state_step gs = s;
+    gs.batch = u;
+    gs.branches = 1;
+    gc.x = TAKE(1); gc.y = TAKE(1); gc.slopes = TAKE(3); gc.evaluated_at = TAKE(1);
+    gs.h = TAKE(4); gs.w = TAKE(2); gs.v_re = TAKE(4); gs.v_im = TAKE(4);
+    gs.wf_db_re = TAKE(2); gs.wf_db_im = TAKE(2); gs.wf_adb_re = TAKE(2); gs.wf_adb_im = TAKE(2);
+    gs.probability = TAKE(2); gs.active_re = TAKE(2); gs.active_im = TAKE(2);
+    double *const previous_v = TAKE(4), *const draws = TAKE(1);
+    int64_t *const active = (int64_t *)TAKE(1), *const target = (int64_t *)TAKE(1);
+#undef TAKE
+    gs.previous_v = previous_v; gs.draws = draws; gs.active = active; gs.target = target;
+    // Gather the inputs (draws included: each takes its own), step, then give every
+    // trajectory its representative's results and its own hop target.
+#define GATHER(to, from, components) \
+    for (int64_t k = 0; k < (components); k++) for (int64_t i = 0; i < u; i++) (to)[k * u + i] = (from)[k * n + lanes[i]]
+    GATHER(gc.x, c.x, 1); GATHER(gc.y, c.y, 1); GATHER(gc.slopes, c.slopes, 3); GATHER(gc.evaluated_at, c.evaluated_at, 1);
+    GATHER(previous_v, s.previous_v, 4); GATHER(gs.w, s.w, 2); GATHER(gs.wf_db_re, s.wf_db_re, 2);
+    GATHER(gs.wf_db_im, s.wf_db_im, 2); GATHER(active, s.active, 1);
+    for (int64_t i = 0; i < u; i++) draws[i] = s.branches == 1 ? s.draws[lanes[i]] : s.draws[lanes[i] / s.branches];
+#undef GATHER
+    // The arithmetic of each lane is that of the whole batch's (the same sincos: small phases
+    // take the shortcut only with one branch, as there).
+    scattering_step_arrays(kind, m, gc, gs, s.branches == 1 && small_phases);
+    // The slopes only to the representatives (a copy's are evaluated when it is one).
+    for (int64_t k = 0; k < 3; k++) for (int64_t i = 0; i < u; i++) c.slopes[k * n + lanes[i]] = gc.slopes[k * u + i];
+    for (int64_t i = 0; i < u; i++) c.evaluated_at[lanes[i]] = gc.evaluated_at[i];
+    // Every trajectory's results from its representative's.
+    spread(n, u, 1, index, gc.x, c.x); spread(n, u, 1, index, gc.y, c.y); spread(n, u, 4, index, gs.h, s.h);
+    spread(n, u, 2, index, gs.w, s.w); spread(n, u, 4, index, gs.v_re, s.v_re);
+    spread(n, u, 2, index, gs.wf_db_re, s.wf_db_re); spread(n, u, 2, index, gs.wf_db_im, s.wf_db_im);
+    spread(n, u, 2, index, gs.wf_adb_re, s.wf_adb_re); spread(n, u, 2, index, gs.wf_adb_im, s.wf_adb_im);
+    spread(n, u, 2, index, gs.probability, s.probability); spread(n, u, 2, index, gs.active_re, s.active_re);
+    for (int64_t t = 0; t < 4 * n; t++) s.v_im[t] = 0.0;
+    for (int64_t t = 0; t < 2 * n; t++) s.active_im[t] = 0.0;
+    for (int64_t t = 0; t < n; t++) {
+        const double prob0 = s.probability[t], prob1 = s.probability[n + t];
+        const double draw = s.branches == 1 ? s.draws[t] : s.draws[t / s.branches];
+        s.target[t] = prob0 > draw ? 0 : (prob0 + prob1 > draw ? 1 : -1);
     }
 }
 

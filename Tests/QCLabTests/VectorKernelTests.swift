@@ -336,6 +336,61 @@ final class VectorKernelTests: XCTestCase {
         XCTAssertNotEqual(first.z.re, original.z.re, "the coordinates moved")
     }
 
+    /// The whole step computing one trajectory of each identical set (all of them at first:
+    /// a definite initial position and momentum) against it computing every trajectory, step by
+    /// step, stochastic and deterministic: the same bits everywhere, the hop attempts included,
+    /// while the sets split as trajectories hop apart.
+    func testWholeScatteringStepSharingIdenticalTrajectoriesGivesTheSameBits() throws {
+        let models: [any Model] = [
+            TullyProblemOne(initMomentum: 20, initPosition: -2), TullyProblemTwo(initMomentum: 25, initPosition: -2),
+            TullyProblemThree(initMomentum: 20, initPosition: -1),
+        ]
+        let dt = 0.5, steps = 600
+        var totalHops = 0
+        try withEvery("model", in: models, describe: \.modelName) { model, label in
+            let grid = TimeGrid(
+                SimulationSettings(tmax: dt * Double(steps), dtUpdate: dt, dtCollect: dt * Double(steps)))
+            try withEvery("deterministic", in: [false, true]) { deterministic, mode in
+                let algorithm = FewestSwitchesSurfaceHopping(
+                    deterministic: deterministic, stepPlan: Self.wholeStepPlan)
+                let seeds = Array(0..<(deterministic ? 40 : 41))
+                var shared = try SurfaceHoppingBatch(
+                    algorithm: algorithm, model: model, grid: grid, seeds: seeds,
+                    initialWavefunction: [Complex(0.6), Complex(0, 0.8)])
+                var each = shared
+                each.computeEveryTrajectory()
+                XCTAssertNil(each.computedTrajectories)
+                var fewest = seeds.count, hops = 0
+                for step in 0..<steps {
+                    try shared.step(dt: dt)
+                    try each.step(dt: dt)
+                    XCTAssertEqual(shared.hopEvents, each.hopEvents, "\(label), \(mode), step \(step)")
+                    hops += shared.hopEvents.filter(\.succeeded).count
+                    fewest = min(fewest, shared.computedTrajectories!)
+                    let same = [
+                        (shared.z, each.z), (shared.wfDb, each.wfDb), (shared.wfAdb, each.wfAdb),
+                        (shared.eigenvectors, each.eigenvectors), (shared.hamiltonian, each.hamiltonian),
+                        (shared.activeWavefunction, each.activeWavefunction),
+                    ].allSatisfy { a, b in
+                        (a.re + a.im).map(\.bitPattern) == (b.re + b.im).map(\.bitPattern)
+                    }
+                    XCTAssertTrue(same, "\(label), \(mode), step \(step)")
+                    XCTAssertEqual(
+                        shared.eigenvalues.map(\.bitPattern), each.eigenvalues.map(\.bitPattern),
+                        "\(label), \(mode), step \(step)")
+                    XCTAssertEqual(shared.activeSurface, each.activeSurface, "\(label), \(mode), step \(step)")
+                    if !same { return }
+                }
+                // One set per initial surface (drawn, or one per deterministic branch).
+                XCTAssertLessThanOrEqual(fewest, 2, "\(label), \(mode): every trajectory starts alike")
+                totalHops += hops
+                guard hops > 0 else { return }
+                XCTAssertGreaterThan(shared.computedTrajectories!, fewest, "\(label), \(mode): the sets split")
+            }
+        }
+        XCTAssertGreaterThan(totalHops, 20, "hops set trajectories apart")
+    }
+
     /// The whole step's state against another batch's, to rounding.
     func assertSameState(
         _ a: SurfaceHoppingBatch, _ b: SurfaceHoppingBatch, _ label: String,

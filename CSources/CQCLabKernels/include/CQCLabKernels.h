@@ -289,7 +289,17 @@ typedef struct qclab_scattering_classical {
     /// last step's closing evaluation, which serves as the next step's first where x has
     /// not moved since (any other entry, e.g. NaN, is recomputed).
     double *slopes, *evaluated_at;
+    /// In-out, each trajectory's representative: itself or an earlier trajectory whose
+    /// inputs to the last step were bitwise its own (a guess, checked before it is used;
+    /// all zeros at first); NULL computes every trajectory. The step computes one trajectory
+    /// of each set of identical ones and copies its results to the others.
+    int64_t *representatives;
+    /// Workspace of QCLAB_SCATTERING_SCRATCH_PER_TRAJECTORY doubles per trajectory (with
+    /// `representatives`).
+    double *scratch;
 } qclab_scattering_classical;
+
+enum { QCLAB_SCATTERING_SCRATCH_PER_TRAJECTORY = 44 };
 
 /// One whole surface-hopping step of two-state scattering trajectories in one pass over the
 /// batch, each trajectory's numbers kept in registers: QC Lab's RK4 step of the classical

@@ -148,7 +148,7 @@ public struct HopEvent: Sendable, Equatable {
     /// tests can compare it with the separate kernels).
     package var usesTwoStateKernel: Bool
     /// The whole step fused, when the plan is ``StepPlan/QuantumKernelFusion/fusedScatteringStep``.
-    private let scatteringStep: ScatteringSurfaceHoppingStep?
+    private var scatteringStep: ScatteringSurfaceHoppingStep?
     /// The model's fused classical step, when the plan uses it.
     private let fusedModel: (any FusedClassicalDynamics)?
     private var fusedStep: (any FusedClassicalStep)?
@@ -238,6 +238,16 @@ public struct HopEvent: Sendable, Equatable {
         }
         frame.activeEigenvectors(activeSurface, into: &activeWavefunction)
     }
+
+    /// Makes the fused scattering step compute every trajectory on its own, rather than one of
+    /// each set of identical ones (the reference the tests compare the sharing with).
+    package mutating func computeEveryTrajectory() {
+        scatteringStep = scatteringStep?.computingEveryTrajectory()
+    }
+
+    /// How many trajectories the fused scattering step computed in the last step (it copies
+    /// the results of identical ones); `nil` when it computes every trajectory, or is not used.
+    package var computedTrajectories: Int? { scatteringStep?.computedTrajectories }
 
     /// One update step (QC Lab's FSSH update recipe).
     @_spi(Benchmarks) public mutating func step(dt: Double) throws {

@@ -108,19 +108,57 @@ package struct ScatteringRK4Step<M: TwoStateScatteringModel>: FusedClassicalStep
 /// eigenpairs, gauge, probabilities and hop targets of `qclab_fssh_two_state_real_step`. It carries
 /// the slopes of the last step's closing evaluation to the next step's first force (copies share
 /// them; an entry is used only where `x` has not moved since it was made, so sharing is safe).
+/// Trajectories that enter a step with bitwise the same state (all of them, from a definite
+/// initial position and momentum, until their hops set them apart) are computed once.
 package struct ScatteringSurfaceHoppingStep {
     private let surfaces: qclab_scattering_surfaces
     private let positionScale, forceScale: Double
+    private let batchSize: Int
     /// `∂V11, ∂V12, ∂V22` (three components of the batch) at the coordinates `evaluatedAt`
     /// (NaN at first: never equal, so evaluated; equal coordinates give equal surfaces, ±0 included).
     private let slopes, evaluatedAt: UnsafeScratch<Double>
+    /// Each trajectory's representative in the last step (all 0 at first: the guess that
+    /// every trajectory starts as the first does), when identical trajectories are stepped once.
+    private let representatives: UnsafeScratch<Int64>?
+    /// The kernel's workspace for stepping the distinct trajectories alone.
+    private let scratch: UnsafeScratch<Double>
 
-    package init(model: some BuiltInScatteringSurfaces, batchSize: Int) {
-        surfaces = model.surfaces
-        positionScale = model.positionScale
-        forceScale = model.gradientScale
+    /// A step for `batchSize` trajectories; `sharesIdenticalTrajectories` computes one of each set
+    /// of trajectories whose inputs are bitwise the same and copies its results (the same bits
+    /// as computing each: false is the reference the tests compare it with).
+    package init(model: some BuiltInScatteringSurfaces, batchSize: Int, sharesIdenticalTrajectories: Bool = true) {
+        self.init(
+            surfaces: model.surfaces, positionScale: model.positionScale, forceScale: model.gradientScale,
+            batchSize: batchSize, sharesIdenticalTrajectories: sharesIdenticalTrajectories)
+    }
+
+    private init(
+        surfaces: qclab_scattering_surfaces, positionScale: Double, forceScale: Double, batchSize: Int,
+        sharesIdenticalTrajectories: Bool
+    ) {
+        self.surfaces = surfaces
+        self.positionScale = positionScale
+        self.forceScale = forceScale
+        self.batchSize = batchSize
         slopes = UnsafeScratch(repeating: 0, count: 3 * batchSize)
         evaluatedAt = UnsafeScratch(repeating: .nan, count: batchSize)
+        representatives = sharesIdenticalTrajectories ? UnsafeScratch(repeating: 0, count: batchSize) : nil
+        scratch = UnsafeScratch(
+            repeating: 0,
+            count: sharesIdenticalTrajectories ? Int(QCLAB_SCATTERING_SCRATCH_PER_TRAJECTORY) * batchSize : 0)
+    }
+
+    /// This step computing every trajectory on its own (fresh scratch: its slopes are evaluated again).
+    package func computingEveryTrajectory() -> ScatteringSurfaceHoppingStep {
+        ScatteringSurfaceHoppingStep(
+            surfaces: surfaces, positionScale: positionScale, forceScale: forceScale, batchSize: batchSize,
+            sharesIdenticalTrajectories: false)
+    }
+
+    /// How many trajectories the last step computed (the others copied one of them); `nil`
+    /// when every trajectory is computed.
+    package var computedTrajectories: Int? {
+        representatives.map { r in (0..<batchSize).filter { r[$0] == Int64($0) }.count }
     }
 
     /// Runs the step on the coordinates `z` (one component) and the arrays of `step`; false,
@@ -128,7 +166,8 @@ package struct ScatteringSurfaceHoppingStep {
     package func advance(z: ComplexBatch.UnsafeMutableHandle, step: qclab_two_state_step) -> Bool {
         var classical = qclab_scattering_classical(
             position_scale: positionScale, force_scale: forceScale, x: z.re,
-            y: z.im, slopes: slopes.pointer, evaluated_at: evaluatedAt.pointer)
+            y: z.im, slopes: slopes.pointer, evaluated_at: evaluatedAt.pointer,
+            representatives: representatives?.pointer, scratch: scratch.pointer)
         var surfaces = surfaces, step = step
         return qclab_fssh_scattering_step(&surfaces, &classical, &step) == 0
     }
