@@ -77,12 +77,13 @@ package struct ExactSumsEncoding: Equatable, Sendable {
     }
 
     /// The values to store for the exact sums `sums` of an output of `shape`, stored beside
-    /// `moments`.
-    package func encode(_ sums: [Int64], shape: [Int], isComplex: Bool, moments: StoredMoments) -> [Int64] {
+    /// `moments` (which `mean_residual` needs, and nothing else).
+    package func encode(_ sums: [Int64], shape: [Int], isComplex: Bool, moments: StoredMoments? = nil) -> [Int64] {
+        precondition(moments != nil || !steps.contains(.meanResidual), "mean_residual needs the stored moments")
         var values = sums
         for step in steps {
             switch step {
-            case .meanResidual: Self.meanResidual(&values, moments: moments, adding: false)
+            case .meanResidual: Self.meanResidual(&values, moments: moments!, adding: false)
             case .hermitianResidual: Self.hermitianResidual(&values, shape: shape, isComplex: isComplex, adding: false)
             case .zigzag: Self.zigzag(&values, decoding: false)
             }
@@ -90,12 +91,14 @@ package struct ExactSumsEncoding: Equatable, Sendable {
         return values
     }
 
-    /// The exact sums of an output of `shape` from the values stored beside `moments`.
-    package func decode(_ stored: [Int64], shape: [Int], isComplex: Bool, moments: StoredMoments) -> [Int64] {
+    /// The exact sums of an output of `shape` from the values stored beside `moments`
+    /// (which `mean_residual` needs, and nothing else).
+    package func decode(_ stored: [Int64], shape: [Int], isComplex: Bool, moments: StoredMoments? = nil) -> [Int64] {
+        precondition(moments != nil || !steps.contains(.meanResidual), "mean_residual needs the stored moments")
         var values = stored
         for step in steps.reversed() {
             switch step {
-            case .meanResidual: Self.meanResidual(&values, moments: moments, adding: true)
+            case .meanResidual: Self.meanResidual(&values, moments: moments!, adding: true)
             case .hermitianResidual: Self.hermitianResidual(&values, shape: shape, isComplex: isComplex, adding: true)
             case .zigzag: Self.zigzag(&values, decoding: true)
             }
