@@ -134,7 +134,7 @@ final class CheckpointIntegrityTests: XCTestCase {
 
     // MARK: Damaged checkpoints
 
-    /// Where the parts of a checkpoint are (format 3), for the tests to damage them.
+    /// Where the parts of a checkpoint are (format 4), for the tests to damage them.
     struct Layout {
         /// The content, without the checksum.
         var content: [UInt8]
@@ -186,6 +186,14 @@ final class CheckpointIntegrityTests: XCTestCase {
             head[4] = 2
             return Checkpointing.seal(
                 head + (try SimulationData(encodedBytes: Array(content[sumsOffset...]))).encodedBytes())
+        }
+
+        /// The same checkpoint in format 3: the sums as varints, the upper triangle too.
+        func formatThree() throws -> [UInt8] {
+            var head = Array(content[..<sumsOffset])
+            head[4] = 3
+            let sums = try SimulationData(encodedBytes: Array(content[sumsOffset...]))
+            return Checkpointing.seal(head + sums.encodedBytes(compactSums: true, mirrored: false))
         }
 
         var normFactorOffset: Int { sumsOffset + 14 }
@@ -343,22 +351,24 @@ final class CheckpointIntegrityTests: XCTestCase {
                 try SimulationData(contentsOf: folder.appendingPathComponent("whole.h5").path)))
     }
 
-    /// A format 2 checkpoint resumes with the bits of a format 3 resume, and contents are checked.
+    /// Checkpoints of formats 2 and 3 resume with the bits of a format 4 resume.
     ///
-    /// What a checkpoint holds is checked against the run, however it was sealed: sums of another
-    /// time grid, or of other outputs, are refused (and kept). A checkpoint of format 2 (the sums
-    /// at 8 bytes each, as the previous release wrote them) is still read: the run resumes from it
-    /// with the bits of a resume from the same state in format 3, which is the smaller file.
-    func testAFormatTwoCheckpointResumesAsFormatThree() throws {
+    /// A checkpoint of format 2 (the sums at 8 bytes each) or 3 (varints), as earlier releases
+    /// wrote them, is still read: the run resumes from it with the bits of a resume from the
+    /// same state in format 4 (varints, the density matrix's upper triangle as zeros), which
+    /// is the smallest file.
+    func testCheckpointsOfFormatsTwoAndThreeResumeAsFormatFour() throws {
         let folder = try folder(job: Self.shortJobJSON)
         try Self.writePartialCheckpoint(in: folder, batches: 0..<3)
         let ckURL = folder.appendingPathComponent("ck")
-        let three = try Data(contentsOf: ckURL)
-        XCTAssertEqual(three[4], 3, "format 3 written")
-        let two = try Layout(three).formatTwo()
+        let four = try Data(contentsOf: ckURL)
+        XCTAssertEqual(four[4], 4, "format 4 written")
+        let two = try Layout(four).formatTwo(), three = try Layout(four).formatThree()
+        XCTAssertEqual(three[4], 3)
         XCTAssertLessThan(three.count, two.count * 3 / 4, "varints: \(three.count) bytes against \(two.count)")
+        XCTAssertLessThan(four.count, three.count, "the upper triangle as zeros")
         var outputs: [SimulationData] = []
-        for (name, bytes) in [("three.h5", Array(three)), ("two.h5", two)] {
+        for (name, bytes) in [("four.h5", Array(four)), ("three.h5", three), ("two.h5", two)] {
             try Data(bytes).write(to: ckURL)
             let outcome = try QCLabCLI.run(["run", "job.json", "--output", name, "--checkpoint", "ck"], in: folder)
             XCTAssertEqual(outcome.status, 0, outcome.errors)
@@ -367,6 +377,7 @@ final class CheckpointIntegrityTests: XCTestCase {
             outputs.append(try SimulationData(contentsOf: folder.appendingPathComponent(name).path))
         }
         XCTAssertEqual(outputs[0], outputs[1])
+        XCTAssertEqual(outputs[0], outputs[2])
         XCTAssertEqual(outputs[0].normFactor, 64)
     }
 

@@ -172,12 +172,17 @@ final class IntegrityTests: XCTestCase {
         }
     }
 
-    /// A file with checksums is also checked for consistency: a mean that does not follow
-    /// from the exact sums (edited, its checksum made to match, as a careless tool might)
-    /// is damage, and so is a norm_factor that does not fit the seeds.
+    /// A file with checksums is also checked for consistency.
+    ///
+    /// A mean or a standard error that does not follow from the exact sums (edited, its
+    /// checksum made to match, as a careless tool might) is damage, and so is a norm_factor
+    /// that does not fit the seeds. The exact sums are stored as their differences from what the means and standard
+    /// errors predict (`mean_residual`), so an edited mean reads as other sums: the digests
+    /// of the sums written (`sums_crc32c`) tell.
     func testInconsistentFileIsRefusedEvenWithMatchingChecksums() throws {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-integrity")
         let (_, data) = try output(in: folder)
+        _ = try output(in: folder, name: "sem.h5")
         var miscounted = data
         miscounted.normFactor += 1
         try miscounted.save(to: folder.appendingPathComponent("miscounted.h5").path)
@@ -198,21 +203,24 @@ final class IntegrityTests: XCTestCase {
                     for _ in range(8):
                         crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
                 return crc ^ 0xFFFFFFFF
-            with h5py.File("out.h5", "r+") as f:
-                values = f["quantum_energy"][()]
-                values[1] += 1.0
-                f["quantum_energy"][...] = values
-                digest = crc32c(b"f" + struct.pack("<QQ", 1, len(values)) + values.astype("<f8").tobytes())
-                lines = [f"{digest:08x} quantum_energy" if line.endswith(" quantum_energy") else line
-                         for line in f.attrs["checksums"].split("\\n")]
-                f.attrs["checksums"] = "\\n".join(lines)
+            for path, name in [("out.h5", "quantum_energy"), ("sem.h5", "quantum_energy_sem")]:
+                with h5py.File(path, "r+") as f:
+                    values = f[name][()]
+                    values[1] += 1.0
+                    f[name][...] = values
+                    digest = crc32c(b"f" + struct.pack("<QQ", 1, len(values)) + values.astype("<f8").tobytes())
+                    lines = [f"{digest:08x} {name}" if line.endswith(" " + name) else line
+                             for line in f.attrs["checksums"].split("\\n")]
+                    f.attrs["checksums"] = "\\n".join(lines)
             """, in: folder)
-        let edited = try QCLabCLI.run(["merge", "out.h5", "--output", "merged.h5"], in: folder)
-        XCTAssertNotEqual(edited.status, 0)
-        XCTAssertEqual(
-            edited.errors,
-            "qclab: error: HDF5 file 'out.h5': damaged: dataset 'quantum_energy' does not match its exact sums ('quantum_energy_exact')\n"
-        )
+        for (file, reason) in [
+            ("out.h5", "dataset 'quantum_energy' does not match its exact sums ('quantum_energy_exact')"),
+            ("sem.h5", "dataset 'quantum_energy_sem' does not match the exact sums ('quantum_energy_exact')"),
+        ] {
+            let edited = try QCLabCLI.run(["merge", file, "--output", "merged.h5"], in: folder)
+            XCTAssertNotEqual(edited.status, 0)
+            XCTAssertEqual(edited.errors, "qclab: error: HDF5 file '\(file)': damaged: \(reason)\n")
+        }
     }
 
     // MARK: A file of QC Lab, of another job

@@ -62,12 +62,20 @@ final class ParallelDriverTests: XCTestCase {
             seeds: [0, 7, 4_294_967_295], normFactor: 3, sampleCount: 3,
             observables: [observable, energy], log: "run log ✓\nline two\n", job: #"{"a": 1}"#,
             errorBarsUnavailable: "a reason")
-        let bytes = data.encodedBytes()
-        let decoded = try QData(encodedBytes: bytes)
-        XCTAssertEqual(decoded, data)
-        XCTAssertEqual(decoded.job, data.job)
-        XCTAssertEqual(decoded.errorBarsUnavailable, "a reason")
-        XCTAssertEqual(decoded.observables.map(\.exactSums), data.observables.map(\.exactSums))
+        // Version 2 (messages), 5 (checkpoints: varints, the upper triangle as its difference
+        // from the mirrored lower one, here not Hermitian at all) and 4 (the previous
+        // checkpoints' varints).
+        for (bytes, version) in [
+            (data.encodedBytes(), 2), (data.encodedBytes(compactSums: true), 5),
+            (data.encodedBytes(compactSums: true, mirrored: false), 4),
+        ] {
+            XCTAssertEqual(bytes[4], UInt8(version))
+            let decoded = try QData(encodedBytes: bytes)
+            XCTAssertEqual(decoded, data)
+            XCTAssertEqual(decoded.job, data.job)
+            XCTAssertEqual(decoded.errorBarsUnavailable, "a reason")
+            XCTAssertEqual(decoded.observables.map(\.exactSums), data.observables.map(\.exactSums), "\(version)")
+        }
         XCTAssertEqual(try QData(encodedBytes: QData().encodedBytes()), QData())
     }
 

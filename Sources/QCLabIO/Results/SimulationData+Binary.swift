@@ -27,6 +27,11 @@ import QCLabSystem
 /// kept as they are, uncarried: folding carries between limbs would change which bits a
 /// later rise of the window drops, and so the bits of a resumed run.
 ///
+/// Version 5 (what ``encodedBytes(compactSums:)`` writes now) is version 4 with the sums of
+/// each complex output whose last two axes are square (`dm_db`) stored as
+/// ``ExactSumsEncoding``'s `hermitian_residual` gives them: a Hermitian output's upper
+/// triangle, the mirror of its lower one, as zeros of one byte each. Version 4 is still read.
+///
 /// Decoding checks every length against the bytes left before allocating, so truncated
 /// or corrupted input fails with a ``DataDecodingError`` instead of crashing.
 extension SimulationData {
@@ -36,15 +41,23 @@ extension SimulationData {
     package static let binaryVersion: UInt16 = 2
     /// The version written for data that is not exact (rounded moments).
     static let roundedBinaryVersion: UInt16 = 3
-    /// The version written with compact exact sums (varints).
+    /// The version written with compact exact sums (varints) before version 5.
     static let compactBinaryVersion: UInt16 = 4
+    /// The version written with compact exact sums: varints, a Hermitian output's upper
+    /// triangle as its difference from the mirrored lower one.
+    static let mirroredCompactBinaryVersion: UInt16 = 5
+    /// How version 5 stores the exact sums before writing them as varints.
+    private static let mirroredSums = ExactSumsEncoding(steps: [.hermitianResidual])
 
     /// Encodes this data in the compact binary form (see the extension's documentation).
     package func encodedBytes() -> [UInt8] { encodedBytes(compactSums: false) }
 
-    /// ``encodedBytes()``, with exact sums as varints (version 4) when `compactSums` and
-    /// the data is exact.
-    package func encodedBytes(compactSums: Bool) -> [UInt8] {
+    /// ``encodedBytes()``, with exact sums as varints, a Hermitian output's upper triangle
+    /// as zeros (version 5), when `compactSums` and the data is exact.
+    ///
+    /// - Parameter mirrored: false writes version 4 (varints alone), as the previous release
+    ///   did, for tests of what it wrote.
+    package func encodedBytes(compactSums: Bool, mirrored: Bool = true) -> [UInt8] {
         var writer = BinaryWriter()
         var capacity = 64 + 8 * seeds.count + log.utf8.count + (job?.utf8.count ?? 0)
         for observable in observables { capacity += 64 + observable.name.utf8.count + 8 * observable.exactSums.count }
@@ -54,7 +67,9 @@ extension SimulationData {
         writer.uint16(
             rounded
                 ? SimulationData.roundedBinaryVersion
-                : compact ? SimulationData.compactBinaryVersion : SimulationData.binaryVersion)
+                : !compact
+                    ? SimulationData.binaryVersion
+                    : mirrored ? SimulationData.mirroredCompactBinaryVersion : SimulationData.compactBinaryVersion)
         writer.count(seeds.count)
         for seed in seeds { writer.int64(seed) }
         writer.int64(normFactor)
@@ -76,7 +91,12 @@ extension SimulationData {
             }
             writer.count(observable.exactSums.count)
             if compact {
-                for value in observable.exactSums { writer.zigzagVarint(value) }
+                let stored =
+                    mirrored
+                    ? Self.mirroredSums.encode(
+                        observable.exactSums, shape: observable.shape, isComplex: observable.isComplex)
+                    : observable.exactSums
+                for value in stored { writer.zigzagVarint(value) }
             } else {
                 for value in observable.exactSums { writer.uint64(UInt64(bitPattern: value)) }
             }
@@ -100,6 +120,7 @@ extension SimulationData {
         let version = try reader.uint16("version")
         let known = [
             SimulationData.binaryVersion, SimulationData.roundedBinaryVersion, SimulationData.compactBinaryVersion,
+            SimulationData.mirroredCompactBinaryVersion,
         ]
         guard known.contains(version) else {
             throw DataDecodingError(
@@ -152,7 +173,8 @@ extension SimulationData {
                 }
                 continue
             }
-            let compact = version == SimulationData.compactBinaryVersion
+            let mirrored = version == SimulationData.mirroredCompactBinaryVersion
+            let compact = mirrored || version == SimulationData.compactBinaryVersion
             let count = try reader.count("length of the sums of '\(name)'", elementSize: compact ? 1 : 8)
             // The count the shape needs; -1 (matching nothing) when it overflows.
             let expected = shape.reduce(
@@ -170,6 +192,9 @@ extension SimulationData {
                 for i in 0..<count { sums[i] = try reader.zigzagVarint("sums of '\(name)'") }
             } else {
                 for i in 0..<count { sums[i] = Int64(bitPattern: try reader.uint64("sums of '\(name)'")) }
+            }
+            if mirrored {
+                sums = Self.mirroredSums.decode(sums, shape: shape, isComplex: flag == 1)
             }
             do {
                 observables.append(

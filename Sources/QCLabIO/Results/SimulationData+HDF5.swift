@@ -12,10 +12,15 @@ private let standardErrorSuffix = "_sem"
 /// Suffix of the dataset holding an output's exact sums, and the dataset that ties them to
 /// the file's counts: `[format, norm_factor, num_samples]`, int64.
 private let exactSuffix = "_exact", exactCheckName = "exact_sums", exactFormat: Int64 = 1
+/// The attribute of each `<name>_exact` holding the digests of its sums as read (``SimulationData/sumsDigest(of:)``).
+private let sumsDigestName = "sums_crc32c"
 /// The root attribute holding a CRC-32C of every dataset and attribute (``ChecksumList``).
 private let checksumsName = "checksums"
 /// Attributes the writer stores, all covered by the checksums.
 private let coveredAttributes = ["log", "job", "no_error_bars", "not_exact", ExactSumsEncoding.attributeName]
+/// The fewest bytes of standard errors that are stored deflated: below, the chunk index
+/// deflating needs costs about what it saves.
+private let deflatedFrom = 4096
 /// Outputs that come first, in this order, when a file is read; the rest follow by name.
 private let leadingOutputs = ["t", "dm_db", "quantum_energy", "classical_energy"]
 
@@ -124,12 +129,14 @@ extension SimulationData {
     private func writeContents(to file: HDF5File, exactEncoding: ExactSumsEncoding?) throws {
         let exactSums = exactEncoding != nil
         var checksums = ChecksumList()
-        func integers(_ name: String, _ shape: [Int], _ values: [Int64], compressed: Bool = false) throws {
-            try file.writeIntegers(name, shape: shape, values: values, compressed: compressed)
+        func integers(_ name: String, _ shape: [Int], _ values: [Int64], storage: DatasetStorage = .plain) throws {
+            try file.writeIntegers(name, shape: shape, values: values, storage: storage)
             checksums.add(name, ChecksumList.digest(kind: .integer, shape: shape, integers: values))
         }
-        func reals(_ name: String, _ shape: [Int], _ isComplex: Bool, _ values: [Double]) throws {
-            try file.writeReals(name, shape: shape, isComplex: isComplex, values: values)
+        func reals(
+            _ name: String, _ shape: [Int], _ isComplex: Bool, _ values: [Double], storage: DatasetStorage = .plain
+        ) throws {
+            try file.writeReals(name, shape: shape, isComplex: isComplex, values: values, storage: storage)
             checksums.add(name, ChecksumList.digest(kind: isComplex ? .complex : .real, shape: shape, reals: values))
         }
         func attribute(_ name: String, _ value: String) throws {
@@ -142,17 +149,29 @@ extension SimulationData {
             let moments = observable.moments(
                 normFactor: normFactor, samples: sampleCount, standardErrors: hasErrorBars)
             try reals(observable.name, observable.shape, observable.isComplex, moments.mean)
-            if observable.name != "t", let sem = moments.sem {
-                try reals(observable.name + standardErrorSuffix, observable.shape, observable.isComplex, sem)
+            let sem = observable.name == "t" ? nil : moments.sem
+            if let sem {
+                // Ours alone (QC Lab writes no standard errors): deflated when that pays for the
+                // chunk index it adds.
+                try reals(
+                    observable.name + standardErrorSuffix, observable.shape, observable.isComplex, sem,
+                    storage: sem.count * 8 >= deflatedFrom ? .deflated : .plain)
             }
             // Encoded, chunked by limb, byte-shuffled and deflated: runs of zero high bytes.
             if let exactEncoding {
+                let stored = ExactSumsEncoding.StoredMoments(
+                    means: moments.mean, standardErrors: sem, normFactor: normFactor, samples: sampleCount)
                 try integers(
                     observable.name + exactSuffix,
                     observable.shape + (observable.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
                     exactEncoding.encode(
-                        observable.exactSums, shape: observable.shape, isComplex: observable.isComplex),
-                    compressed: true)
+                        observable.exactSums, shape: observable.shape, isComplex: observable.isComplex,
+                        moments: stored),
+                    storage: .exactSums)
+                if exactEncoding.steps.contains(.meanResidual) {
+                    try file.writeStringAttribute(
+                        sumsDigestName, Self.sumsDigest(of: observable.exactSums), of: observable.name + exactSuffix)
+                }
             }
         }
         if hasErrorBars {
@@ -293,18 +312,25 @@ extension SimulationData {
             for name in ordered {
                 let mean = try file.readReals(name)
                 let exactName = name + exactSuffix
+                let stored = ExactSumsEncoding.StoredMoments(
+                    means: mean.values, standardErrors: Self.storedStandardErrors(of: name, in: file, names: present),
+                    normFactor: normFactor, samples: sampleCount)
                 guard present.contains(exactName),
                     let (shape, values) = try? file.readIntegersWithShape(exactName),
                     shape == mean.shape + (mean.isComplex ? [2] : []) + [OutputAccumulator.exactValuesPerElement],
                     let observable = try? OutputAccumulator(
                         name: name, shape: mean.shape, isComplex: mean.isComplex,
-                        exactSums: encoding.decode(values, shape: mean.shape, isComplex: mean.isComplex))
+                        exactSums: encoding.decode(
+                            values, shape: mean.shape, isComplex: mean.isComplex, moments: stored))
                 else {
                     // 'exact_sums' matches the counts, so this is no averaged file: every
                     // output's exact sums must be there, well formed.
                     throw damaged(
                         exactName,
                         present.contains(exactName) ? "does not hold valid exact sums of '\(name)'" : "is missing")
+                }
+                if let digest = try file.readStringAttribute(sumsDigestName, of: exactName) {
+                    try Self.checkSumsDigest(digest, of: observable, file: file)
                 }
                 try Self.checkConsistency(
                     observable, mean: mean.values, file: file, names: present, samples: sampleCount,
@@ -349,6 +375,17 @@ extension SimulationData {
                     + "which this version of qclab cannot read")
         }
         return encoding
+    }
+
+    /// The standard errors the file stores for output `name` (nil for `t` and without
+    /// `<name>_sem`, or one that cannot be read), as `mean_residual` predicts from them.
+    ///
+    /// They are checked later, against the exact sums read with them: damaged ones give
+    /// other sums, which no longer match what the file stores.
+    private static func storedStandardErrors(of name: String, in file: HDF5File, names: Set<String>) -> [Double]? {
+        let semName = name + standardErrorSuffix
+        guard name != "t", names.contains(semName) else { return nil }
+        return try? file.readReals(semName).values
     }
 
     /// The outputs of a file written without exact sums, with its number of samples.
@@ -396,6 +433,48 @@ extension SimulationData {
             )
         }
         return (Int(stored[0]), observables)
+    }
+
+    /// The attribute `sums_crc32c` of `<name>_exact`: the CRC-32C of the exact sums of the
+    /// samples (values 0-4 of every ten, as int64, little-endian) and that of the sums of
+    /// their squares (values 5-9), as read, in hex, separated by a space.
+    ///
+    /// The `mean_residual` encoding reads the sums from the means and standard errors beside
+    /// them; a mean edited (its checksum made to match) would read as other sums that fit
+    /// it. The digests of what was written tell that apart.
+    private static func sumsDigest(of sums: [Int64]) -> String {
+        let state = OutputAccumulator.exactValuesPerElement / 2
+        return [0, state].map { offset in
+            var part: [Int64] = []
+            part.reserveCapacity(sums.count / 2)
+            for start in stride(from: offset, to: sums.count, by: 2 * state) {
+                part.append(contentsOf: sums[start..<(start + state)])
+            }
+            var crc = CRC32C()
+            crc.add(littleEndian: part)
+            let hex = String(crc.digest, radix: 16)
+            return String(repeating: "0", count: 8 - hex.count) + hex
+        }.joined(separator: " ")
+    }
+
+    /// Throws damage naming the mean (for the sums of the samples) or the standard error
+    /// (for the sums of squares) unless the exact sums read are those `digest` describes.
+    private static func checkSumsDigest(_ digest: String, of observable: OutputAccumulator, file: HDF5File) throws {
+        let name = observable.name
+        let expected = digest.split(separator: " ", omittingEmptySubsequences: false)
+        let actual = sumsDigest(of: observable.exactSums).split(separator: " ")
+        guard expected.count == 2 else {
+            throw file.failure(
+                "damaged: attribute '\(sumsDigestName)' of dataset '\(name + exactSuffix)' is unreadable")
+        }
+        guard expected[0] == actual[0] else {
+            throw file.failure("damaged: dataset '\(name)' does not match its exact sums ('\(name + exactSuffix)')")
+        }
+        guard expected[1] == actual[1] else {
+            throw file.failure(
+                "damaged: dataset '\(name + standardErrorSuffix)' does not match the exact sums ('\(name + exactSuffix)')"
+            )
+        }
     }
 
     /// Throws damage naming the dataset unless an output's stored means (and standard
@@ -465,6 +544,11 @@ private enum HDF5Library {
 private var defaultProperties: hid_t { qclab_h5p_default() }
 private var wholeSpace: hid_t { qclab_h5s_all() }
 
+/// How a dataset is stored in the file (``HDF5File/withCreationProperties(_:shape:elementBytes:name:_:)``).
+private enum DatasetStorage {
+    case plain, deflated, exactSums
+}
+
 /// An open HDF5 file; failures are reported against `reportedPath` (the user's path).
 private struct HDF5File {
     let id: hid_t
@@ -476,14 +560,17 @@ private struct HDF5File {
         // own, so damage to the file's structure is found when reading it. The root group
         // keeps every link in its (checksummed) object header: its default, a fractal
         // heap past 8 links, has no checksum, and HDF5 1.10 frees invalid pointers reading
-        // a damaged one (found by IntegrityTests' bit flips).
+        // a damaged one (found by IntegrityTests' bit flips). Chunked datasets index their
+        // chunks in B-tree nodes of 2 K entries, allocated whole: K = 2 rather than HDF5's 32
+        // makes a node about 0.4 KB instead of 4.7 KB, and the few chunks of a dataset
+        // need only a few nodes (the value is kept in the superblock's extension).
         let access = H5Pcreate(qclab_h5p_file_access()), creation = H5Pcreate(qclab_h5p_file_create())
         defer {
             if access >= 0 { H5Pclose(access) }
             if creation >= 0 { H5Pclose(creation) }
         }
         guard access >= 0, creation >= 0, H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0,
-            H5Pset_link_phase_change(creation, 65535, 65535) >= 0
+            H5Pset_link_phase_change(creation, 65535, 65535) >= 0, H5Pset_istore_k(creation, 2) >= 0
         else {
             throw QCLabError.hdf5(path: reportedPath, reason: "cannot choose the file format")
         }
@@ -572,30 +659,33 @@ private struct HDF5File {
     // MARK: Writing
 
     /// Writes int64 values.
-    func writeIntegers(_ name: String, shape: [Int], values: [Int64], compressed: Bool = false) throws {
+    func writeIntegers(_ name: String, shape: [Int], values: [Int64], storage: DatasetStorage = .plain) throws {
         try write(
             name, shape: shape, fileType: qclab_h5t_std_i64le(), memoryType: qclab_h5t_native_int64(), values: values,
-            compressed: compressed)
+            storage: storage)
     }
 
     /// Writes float64 values, or interleaved `re, im` pairs as h5py's complex compound.
-    func writeReals(_ name: String, shape: [Int], isComplex: Bool, values: [Double]) throws {
+    func writeReals(
+        _ name: String, shape: [Int], isComplex: Bool, values: [Double], storage: DatasetStorage = .plain
+    ) throws {
         guard isComplex else {
             return try write(
                 name, shape: shape, fileType: qclab_h5t_ieee_f64le(),
-                memoryType: qclab_h5t_native_double(), values: values)
+                memoryType: qclab_h5t_native_double(), values: values, storage: storage)
         }
         try withComplexType(member: qclab_h5t_ieee_f64le()) { fileType in
             try withComplexType(member: qclab_h5t_native_double()) { memoryType in
                 try write(
-                    name, shape: shape, fileType: fileType, memoryType: memoryType, values: values, perElement: 2)
+                    name, shape: shape, fileType: fileType, memoryType: memoryType, values: values, perElement: 2,
+                    storage: storage)
             }
         }
     }
 
     private func write<Element>(
         _ name: String, shape: [Int], fileType: hid_t, memoryType: hid_t,
-        values: [Element], perElement: Int = 1, compressed: Bool = false
+        values: [Element], perElement: Int = 1, storage: DatasetStorage
     ) throws {
         guard values.count == shape.reduce(1, *) * perElement else {
             throw failure("'\(name)' holds \(values.count) numbers but has shape \(shape)")
@@ -603,8 +693,10 @@ private struct HDF5File {
         let dimensions = shape.map { hsize_t($0) }
         let space = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), dimensions, nil)
         try using(space, H5Sclose, orCannot: "make the dataspace of '\(name)'") { space in
-            try withCreationProperties(compressed: compressed && !values.isEmpty, shape: shape, name: name) {
-                creation in
+            try withCreationProperties(
+                values.isEmpty ? .plain : storage, shape: shape,
+                elementBytes: MemoryLayout<Element>.stride * perElement, name: name
+            ) { creation in
                 errno = 0
                 let dataset = H5Dcreate2(id, name, fileType, space, defaultProperties, creation, defaultProperties)
                 try using(dataset, H5Dclose, orCannot: "create dataset '\(name)'") { dataset in
@@ -618,22 +710,35 @@ private struct HDF5File {
         }
     }
 
-    /// Runs `body` with the dataset-creation properties: HDF5's defaults, or for a
-    /// compressed dataset (exact sums, whose last axis holds an element's limbs) chunks of
-    /// one limb of every element over whole time points (about 1 MiB at most), so that
-    /// values alike are stored together, then byte shuffling and deflate at level 4.
-    private func withCreationProperties<T>(compressed: Bool, shape: [Int], name: String, _ body: (hid_t) throws -> T)
-        throws -> T
-    {
-        guard compressed, !shape.isEmpty else { return try body(defaultProperties) }
-        return try using(H5Pcreate(qclab_h5p_dataset_create()), H5Pclose, orCannot: "compress dataset '\(name)'") {
-            creation in
-            let inner = shape.count > 1 ? Array(shape.dropFirst().dropLast()) + [1] : []
-            let perPoint = inner.reduce(1, *)
-            let points = max(1, min(shape[0], (1 << 17) / max(perPoint, 1)))
+    /// Runs `body` with the dataset-creation properties of `storage`, without the
+    /// modification times HDF5 records by default (16 bytes a dataset, and a file that
+    /// differs from run to run).
+    ///
+    /// - `.plain`: in one piece, as written.
+    /// - `.deflated`: chunks of whole time points (about 1 MiB at most), deflated at level
+    ///   4. No byte shuffling: deflate finds repeated values whole (a Hermitian output's
+    ///   mirrored standard errors), which shuffling would cut apart.
+    /// - `.exactSums` (whose last axis holds an element's limbs): chunks of one limb of
+    ///   every element over whole time points (about 1 MiB at most), so that values alike
+    ///   are stored together, then byte shuffling and deflate at level 4.
+    private func withCreationProperties<T>(
+        _ storage: DatasetStorage, shape: [Int], elementBytes: Int, name: String, _ body: (hid_t) throws -> T
+    ) throws -> T {
+        try using(H5Pcreate(qclab_h5p_dataset_create()), H5Pclose, orCannot: "create dataset '\(name)'") { creation in
+            guard H5Pset_obj_track_times(creation, false) >= 0 else {
+                throw failure("cannot create dataset '\(name)'")
+            }
+            guard storage != .plain, !shape.isEmpty else { return try body(creation) }
+            let inner: [Int]
+            switch storage {
+            case .exactSums: inner = shape.count > 1 ? Array(shape.dropFirst().dropLast()) + [1] : []
+            default: inner = Array(shape.dropFirst())
+            }
+            let perPoint = inner.reduce(1, *) * elementBytes
+            let points = max(1, min(shape[0], (1 << 20) / max(perPoint, 1)))
             let chunk = ([points] + inner).map { hsize_t($0) }
-            guard H5Pset_chunk(creation, Int32(chunk.count), chunk) >= 0, H5Pset_shuffle(creation) >= 0,
-                H5Pset_deflate(creation, 4) >= 0
+            guard H5Pset_chunk(creation, Int32(chunk.count), chunk) >= 0,
+                storage != .exactSums || H5Pset_shuffle(creation) >= 0, H5Pset_deflate(creation, 4) >= 0
             else {
                 throw failure("cannot compress dataset '\(name)'")
             }
@@ -641,11 +746,14 @@ private struct HDF5File {
         }
     }
 
-    /// Writes a root attribute the way h5py stores a Python `str`: variable-length UTF-8, scalar.
-    func writeStringAttribute(_ name: String, _ value: String) throws {
+    /// Writes an attribute the way h5py stores a Python `str`: variable-length UTF-8, scalar.
+    ///
+    /// - Parameter object: the dataset to attach it to, or `.` for the root group.
+    func writeStringAttribute(_ name: String, _ value: String, of object: String = ".") throws {
         try withVariableStringType(characterSet: H5T_CSET_UTF8) { type in
             try using(H5Screate(H5S_SCALAR), H5Sclose, orCannot: "make a scalar dataspace") { space in
-                let attribute = H5Acreate2(id, name, type, space, defaultProperties, defaultProperties)
+                let attribute = H5Acreate_by_name(
+                    id, object, name, type, space, defaultProperties, defaultProperties, defaultProperties)
                 try using(attribute, H5Aclose, orCannot: "create attribute '\(name)'") { attribute in
                     let status = value.withCString { characters in
                         withUnsafePointer(to: characters) { H5Awrite(attribute, type, $0) }
@@ -881,11 +989,15 @@ private struct HDF5File {
             && members[0].offset == 0 && members[1].offset == size && H5Tget_size(type) == 2 * size
     }
 
-    /// The root attribute `name` as a string (variable- or fixed-length), or nil if absent.
-    func readStringAttribute(_ name: String) throws -> String? {
-        guard H5Aexists(id, name) > 0 else { return nil }
-        return try using(H5Aopen(id, name, defaultProperties), H5Aclose, orCannot: "open attribute '\(name)'") {
-            attribute in
+    /// An attribute `name` as a string (variable- or fixed-length), or nil if absent.
+    ///
+    /// - Parameter object: the dataset it is attached to, or `.` for the root group.
+    func readStringAttribute(_ name: String, of object: String = ".") throws -> String? {
+        guard H5Aexists_by_name(id, object, name, defaultProperties) > 0 else { return nil }
+        return try using(
+            H5Aopen_by_name(id, object, name, defaultProperties, defaultProperties), H5Aclose,
+            orCannot: "open attribute '\(name)'"
+        ) { attribute in
             let count = try using(H5Aget_space(attribute), H5Sclose, orCannot: "read attribute '\(name)'") {
                 H5Sget_simple_extent_npoints($0)
             }

@@ -35,13 +35,14 @@ public struct Checkpointing: Sendable {
         self.interval = interval
     }
 
-    /// The format written: 3, whose exact sums are varints (``SimulationData``'s binary version 4).
+    /// The format written: 4, whose exact sums are varints with a Hermitian output's upper
+    /// triangle stored as zeros (``SimulationData``'s binary version 5).
     ///
-    /// Format 2 (the sums at 8 bytes each) is still read; 1 had no checksum and is refused, as
-    /// written by an older qclab.
-    public static let formatVersion: UInt16 = 3
-    /// The older format still read: the same fields, the sums at 8 bytes each.
-    static let readableFormatVersions: [UInt16] = [2, 3]
+    /// Formats 3 (varints, binary version 4) and 2 (the sums at 8 bytes each) are still read;
+    /// 1 had no checksum and is refused, as written by an older qclab.
+    public static let formatVersion: UInt16 = 4
+    /// The formats read: the same fields, the sums stored as their binary version says.
+    static let readableFormatVersions: [UInt16] = [2, 3, 4]
     package static let magic: [UInt8] = Array("QCLK".utf8)
 
     /// Called when a run resumes from the checkpoint, with the trajectories it holds done
@@ -97,7 +98,7 @@ public struct Checkpointing: Sendable {
             )
         }
         guard Self.readableFormatVersions.contains(version) else {
-            throw refuse("has format version \(version); this build reads versions 2 and \(Self.formatVersion)")
+            throw refuse("has format version \(version); this build reads versions 2 to \(Self.formatVersion)")
         }
         guard let content = Self.unseal(bytes) else {
             throw damaged("its checksum does not match its content (truncated or altered)")
