@@ -312,8 +312,9 @@ final class EnvironmentFaultTests: XCTestCase {
 
     func testFileSizeLimitIsAnErrorNotSIGXFSZ() throws {
         let folder = try QCLabCLI.temporaryFolder(self, "qclab-fsize")
-        // 401 collect points with their exact sums: an output far past 100 KiB from little computing.
-        try writeJob(in: folder, settings: ["tmax": 40.0, "dt_collect": 0.1, "dt_update": 0.1])
+        // 1501 collect points with their exact sums: an output of about 330 KB, far past 100 KiB,
+        // from little computing (401 points come to 100 KB since the sums are stored compactly).
+        try writeJob(in: folder, settings: ["tmax": 150.0, "dt_collect": 0.1, "dt_update": 0.1])
         let outcome = try shell("ulimit -f 100; exec \"$0\" run job.json --output big.h5 --mergeable", in: folder)
         assertOneLine(outcome, code: "hdf5", ["big.h5", "file too large", "ulimit -f, is 102400 bytes"])
         XCTAssertEqual(QCLabCLI.contents(of: folder), ["job.json"], "a temporary or partial file was left")
