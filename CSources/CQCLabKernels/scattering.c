@@ -200,10 +200,26 @@ find_representatives(const qclab_scattering_classical c, const qclab_two_state_s
     int64_t shared = 0;
     for (int64_t t = 0; t < n; t++) shared += representative[t] != t;
     if (shared == 0) return n;
+    // Three passes of four input arrays, each a gather from the representatives and a compare
+    // that vectorizes (one pass over all thirteen words runs out of registers).
+    int64_t *restrict against = index;  // `index` is written only after this
 #pragma clang loop vectorize(assume_safety)
     for (int64_t t = 0; t < n; t++) {
-        const int64_t previous = representative[t], r = previous >= 0 && previous < t ? previous : t;
-        differs[t] = step_inputs_differ(n, x, y, active, p, w, re, im, t, r);
+        const int64_t previous = representative[t];
+        against[t] = previous >= 0 && previous < t ? previous : t;
+    }
+    const double *const inputs[] = {x, y, p, p + n, p + 2 * n, p + 3 * n, w, w + n, re, re + n, im, im + n};
+    for (int pass = 0; pass < 3; pass++) {
+        const double *restrict a = inputs[4 * pass], *restrict b = inputs[4 * pass + 1];
+        const double *restrict c = inputs[4 * pass + 2], *restrict d = inputs[4 * pass + 3];
+#define DIFFER(array) (bits_of((array)[t]) ^ bits_of((array)[r]))
+#pragma clang loop vectorize(assume_safety)
+        for (int64_t t = 0; t < n; t++) {
+            const int64_t r = against[t];
+            const int64_t before = pass == 0 ? active[t] ^ active[r] : differs[t];
+            differs[t] = before | DIFFER(a) | DIFFER(b) | DIFFER(c) | DIFFER(d);
+        }
+#undef DIFFER
     }
     // `split` takes over from `differs` entry by entry: split[t] is read only after t.
     for (int64_t t = 0; t < n; t++) {
