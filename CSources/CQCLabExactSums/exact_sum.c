@@ -576,18 +576,25 @@ int qclab_exact_valid(const int64_t *elements, ptrdiff_t count) {
 
 // MARK: double-double arithmetic (Dekker; Knuth's two-sum)
 
+#if defined(__x86_64__)
+// The moments below run in an FMA build where the processor has FMA (so that fma() is one
+// instruction, not a call into libm) and in the baseline build elsewhere: a product and a
+// sum written out stay two roundings in both (no contraction), so both give the same bits.
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 typedef struct { double hi, lo; } dd;
 
-static inline dd two_sum(double a, double b) {
+static inline __attribute__((always_inline)) dd two_sum(double a, double b) {
     double s = a + b, bb = s - a;
     return (dd){s, (a - (s - bb)) + (b - bb)};
 }
-static inline dd dd_add(dd a, dd b) {
+static inline __attribute__((always_inline)) dd dd_add(dd a, dd b) {
     dd s = two_sum(a.hi, b.hi);
     double lo = s.lo + a.lo + b.lo;
     return two_sum(s.hi, lo);
 }
-static inline dd dd_mul(dd a, dd b) {
+static inline __attribute__((always_inline)) dd dd_mul(dd a, dd b) {
     double p = a.hi * b.hi, e = fma(a.hi, b.hi, -p);
     e += a.hi * b.lo + a.lo * b.hi;
     return two_sum(p, e);
@@ -595,10 +602,12 @@ static inline dd dd_mul(dd a, dd b) {
 
 /// ldexp(x, e): one multiplication by 2^e, rounded once as ldexp rounds, when 2^e is a
 /// normal double (libm's ldexp, called through the PLT, otherwise).
-static inline double scaled(double x, int e) { return e >= -1022 && e <= 1023 ? x * pow2(e) : ldexp(x, e); }
+static inline __attribute__((always_inline)) double scaled(double x, int e) {
+    return e >= -1022 && e <= 1023 ? x * pow2(e) : ldexp(x, e);
+}
 
 /// The value of one exact sum as a double-double; *unit is its window's lowest unit.
-static dd state_value(const int64_t *s, double *unit) {
+static inline __attribute__((always_inline)) dd state_value(const int64_t *s, double *unit) {
     *unit = 0;
     if (s[0] == QCLAB_EXACT_EMPTY) return (dd){0, 0};
     if (s[0] == QCLAB_EXACT_NONFINITE) return (dd){NAN, NAN};
@@ -613,8 +622,8 @@ static dd state_value(const int64_t *s, double *unit) {
     return total;
 }
 
-void qclab_exact_moments(const int64_t *elements, ptrdiff_t count, int64_t norm_factor, int64_t samples,
-                         double *mean, double *sem) {
+static inline __attribute__((always_inline)) void
+moments(const int64_t *elements, ptrdiff_t count, int64_t norm_factor, int64_t samples, double *mean, double *sem) {
     double nf = (double)norm_factor, n = (double)samples;
     for (ptrdiff_t i = 0; i < count; i++) {
         const int64_t *e = elements + i * QCLAB_EXACT_ELEMENT;
@@ -640,4 +649,45 @@ void qclab_exact_moments(const int64_t *elements, ptrdiff_t count, int64_t norm_
         double branches = nf / n;
         sem[i] = sqrt(dv / (n * n * (n - 1))) / branches;
     }
+}
+
+static void qclab_exact_moments_portable(const int64_t *elements, ptrdiff_t count, int64_t norm_factor,
+                                         int64_t samples, double *mean, double *sem) {
+    moments(elements, count, norm_factor, samples, mean, sem);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma")))
+static void qclab_exact_moments_fma(const int64_t *elements, ptrdiff_t count, int64_t norm_factor,
+                                    int64_t samples, double *mean, double *sem) {
+    moments(elements, count, norm_factor, samples, mean, sem);
+}
+#endif
+
+static int runs_fma(void) {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+int qclab_exact_moments_using(int fma, const int64_t *elements, ptrdiff_t count, int64_t norm_factor,
+                              int64_t samples, double *mean, double *sem) {
+    if (!fma) {
+        qclab_exact_moments_portable(elements, count, norm_factor, samples, mean, sem);
+        return 1;
+    }
+#if defined(__x86_64__)
+    if (runs_fma()) {
+        qclab_exact_moments_fma(elements, count, norm_factor, samples, mean, sem);
+        return 1;
+    }
+#endif
+    return 0;
+}
+
+void qclab_exact_moments(const int64_t *elements, ptrdiff_t count, int64_t norm_factor, int64_t samples,
+                         double *mean, double *sem) {
+    qclab_exact_moments_using(runs_fma(), elements, count, norm_factor, samples, mean, sem);
 }

@@ -634,6 +634,67 @@ final class ExactRecordFastPathTests: XCTestCase {
         XCTAssertEqual(qclab_exact_record_using(99, &unknown, rows, rows.count, 1), 0)
         XCTAssertEqual(unknown, empty())
     }
+
+    /// The moments' FMA build (fma() one instruction) against their portable build (fma()
+    /// from libm, the only one a machine without FMA runs), and the automatic choice: the
+    /// same bits for every kind of element (empty, non-finite, tiny, huge, identical
+    /// samples, plain ones) and every normalization (none, one sample, branches).
+    func testMomentsOfEveryBuildAreTheSameBits() throws {
+        var generator = SystemRandomNumberGenerator()
+        let kinds: [(Int) -> [Double]] = [
+            { _ in [] },
+            { n in (0..<n).map { $0 == n / 2 ? .nan : Double($0) } },
+            { n in (0..<n).map { $0 == 0 ? -.infinity : 1 } },
+            { n in (0..<n).map { _ in Double.random(in: -1...1, using: &generator) * 0x1p-1000 } },
+            { n in (0..<n).map { _ in Double.random(in: -1...1, using: &generator) * 1e300 } },
+            { n in [Double](repeating: 0.1, count: n) },
+            // A large mean and a small spread: n S2 - S1² cancels down to the low parts of
+            // the double-double products, so any difference in their rounding would show.
+            { n in (0..<n).map { _ in 1e8 + Double.random(in: -1...1, using: &generator) * 1e-3 } },
+            { n in (0..<n).map { _ in -3e5 + Double.random(in: -1...1, using: &generator) * 1e-7 } },
+            { n in (0..<n).map { _ in Double.random(in: -1...1, using: &generator) } },
+            { n in
+                (0..<n).map { _ in
+                    Double.random(in: -1...1, using: &generator)
+                        * pow(2, Double(Int.random(in: -60...60, using: &generator)))
+                }
+            },
+        ]
+        for (samples, branches) in [(0, 1), (1, 1), (2, 1), (7, 1), (25, 1), (40, 3), (300, 2)] {
+            let rows = samples * branches
+            var elements = [Int64]()
+            for trial in 0..<64 {
+                var state = empty()
+                depositOneByOne(&state, kinds[trial % kinds.count](rows), branches: branches)
+                elements += state
+            }
+            let count = elements.count / Int(QCLAB_EXACT_ELEMENT)
+            for normFactor in [rows, 0, max(rows, 1) * 5] {
+                func moments(_ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void)
+                    -> [UInt64]
+                {
+                    var mean = [Double](repeating: 0, count: count), sem = mean
+                    body(&mean, &sem)
+                    return (mean + sem).map(\.bitPattern)
+                }
+                let label = "\(samples) samples of \(branches) rows, norm factor \(normFactor)"
+                let portable = moments {
+                    XCTAssertEqual(
+                        qclab_exact_moments_using(0, elements, count, Int64(normFactor), Int64(samples), $0, $1), 1)
+                }
+                let automatic = moments {
+                    qclab_exact_moments(elements, count, Int64(normFactor), Int64(samples), $0, $1)
+                }
+                XCTAssertEqual(automatic, portable, label)
+                var fmaRuns: Int32 = 0
+                let fused = moments {
+                    fmaRuns = qclab_exact_moments_using(1, elements, count, Int64(normFactor), Int64(samples), $0, $1)
+                }
+                // A machine without AVX2 and FMA runs the portable build alone.
+                if fmaRuns == 1 { XCTAssertEqual(fused, portable, label) }
+            }
+        }
+    }
 }
 
 /// The benchmarks' switch to plain floating-point sums (``OutputReduction``), which times a

@@ -80,4 +80,10 @@ int qclab_exact_valid(const int64_t *elements, ptrdiff_t count);
 void qclab_exact_moments(const int64_t *elements, ptrdiff_t count, int64_t norm_factor, int64_t samples,
                          double *mean, double *sem);
 
+/// `qclab_exact_moments` through its FMA build (`fma` 1, x86-64 with AVX2 and FMA) or its
+/// portable one (`fma` 0), for tests: the same bits either way. Returns 0, computing
+/// nothing, if this machine cannot run it, else 1.
+int qclab_exact_moments_using(int fma, const int64_t *elements, ptrdiff_t count, int64_t norm_factor,
+                              int64_t samples, double *mean, double *sem);
+
 #endif
