@@ -231,43 +231,41 @@ final class WarmTridiagonalEigensolverTests: XCTestCase {
         return h
     }
 
+    /// A solver's step from `pieces` nearly equal pieces of `length` sites (disorder 1e-9,
+    /// seeds `seed` and `seed + 1`) to the next, checked against LAPACK; returns how many
+    /// trajectories of the second step LAPACK redid.
+    func fallbacksAfterAStepOfNearlyEqualPieces(pieces: Int, length: Int, batch: Int, seed: Int) throws -> Int {
+        let n = pieces * length
+        var solver = try BatchEigensolver(
+            states: n, batchSize: batch, isReal: true, strategy: .warmStartTridiagonal,
+            structure: .tridiagonalWithCorners)
+        let before = disorder(n: n, batch: batch, width: 1e-9, seed: seed)
+        let after = disorder(n: n, batch: batch, width: 1e-9, seed: seed + 1)
+        _ = try solve(
+            identicalPieces(pieces: pieces, length: length, batch: batch) { t, i in before[t * n + i] },
+            with: &solver)
+        let fallbacksBefore = solver.fallbackCount
+        let h = identicalPieces(pieces: pieces, length: length, batch: batch) { t, i in after[t * n + i] }
+        let (values, vectors) = try solve(h, with: &solver)
+        try assertAgreesWithLAPACK(h, values, vectors, n: n, "\(pieces)-fold clusters")
+        return solver.fallbackCount - fallbacksBefore
+    }
+
     /// Three or four nearly equal eigenvalues (split by 1e-9, far closer than the certificate
     /// separates) are refined together as a block from their start vectors, whose span holds
     /// even where the vectors within it turn: certified, not handed to LAPACK.
     func testNearlyEqualTriplesAndQuadruplesAreRefinedTogether() throws {
         for pieces in [3, 4] {
-            let length = 5, batch = 3, n = pieces * length
-            var solver = try BatchEigensolver(
-                states: n, batchSize: batch, isReal: true, strategy: .warmStartTridiagonal,
-                structure: .tridiagonalWithCorners)
-            let before = disorder(n: n, batch: batch, width: 1e-9, seed: 21)
-            let after = disorder(n: n, batch: batch, width: 1e-9, seed: 22)
-            _ = try solve(
-                identicalPieces(pieces: pieces, length: length, batch: batch) { t, i in before[t * n + i] },
-                with: &solver)
-            let h = identicalPieces(pieces: pieces, length: length, batch: batch) { t, i in after[t * n + i] }
-            let (values, vectors) = try solve(h, with: &solver)
-            try assertAgreesWithLAPACK(h, values, vectors, n: n, "\(pieces)-fold clusters")
-            XCTAssertEqual(solver.fallbackCount, 0, "\(pieces)-fold clusters: certified without LAPACK")
+            let fallbacks = try fallbacksAfterAStepOfNearlyEqualPieces(pieces: pieces, length: 5, batch: 3, seed: 21)
+            XCTAssertEqual(fallbacks, 0, "\(pieces)-fold clusters: certified without LAPACK")
         }
     }
 
     /// Nine nearly equal eigenvalues are more than a block refines together: those
     /// trajectories go to LAPACK and still come out right.
     func testClustersLargerThanABlockFallBackToLAPACK() throws {
-        let pieces = 9, length = 2, batch = 2, n = pieces * length
-        var solver = try BatchEigensolver(
-            states: n, batchSize: batch, isReal: true, strategy: .warmStartTridiagonal,
-            structure: .tridiagonalWithCorners)
-        let before = disorder(n: n, batch: batch, width: 1e-9, seed: 31)
-        let after = disorder(n: n, batch: batch, width: 1e-9, seed: 32)
-        _ = try solve(
-            identicalPieces(pieces: pieces, length: length, batch: batch) { t, i in before[t * n + i] },
-            with: &solver)
-        let h = identicalPieces(pieces: pieces, length: length, batch: batch) { t, i in after[t * n + i] }
-        let (values, vectors) = try solve(h, with: &solver)
-        try assertAgreesWithLAPACK(h, values, vectors, n: n, "9-fold clusters")
-        XCTAssertEqual(solver.fallbackCount, batch, "9-fold clusters: LAPACK")
+        let fallbacks = try fallbacksAfterAStepOfNearlyEqualPieces(pieces: 9, length: 2, batch: 2, seed: 31)
+        XCTAssertEqual(fallbacks, 2, "9-fold clusters: LAPACK for both trajectories")
     }
 
     /// A start unrelated to the matrix (another batch's eigenvectors) is not certified: those
