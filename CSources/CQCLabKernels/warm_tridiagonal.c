@@ -122,6 +122,16 @@ static warm_block carve_warm(int64_t n, double *workspace) {
         gathered_;                                                                                           \
     })
 
+/// Lanes `0..<count` of `x` into the batch array `p` from trajectory `first` (one vector store
+/// for a full block: a memcpy of 128 bytes per component cost a libc call each).
+INLINE void scatter_lanes(double *p, int64_t first, int64_t count, lanes x) {
+    if (count == LANES) {
+        *(unaligned_lanes *)(p + first) = x;
+    } else {
+        for (int64_t t = 0; t < count; t++) p[first + t] = x[t];
+    }
+}
+
 /// hx = H x (n >= 2), and xᵀHx.
 INLINE void apply(int64_t n, const warm_block *w, const lanes *corner, const lanes *restrict x, lanes *restrict hx,
                   lanes *quotient_out) {
@@ -611,7 +621,7 @@ INLINE void refine_block(int64_t n, int64_t k, int64_t batch, int64_t first, int
     require_unit_length(n, x, &unit);
     w->unit &= ~done | unit;
     // Every lane's vector out: a straggler's is overwritten once it converges.
-    for (int64_t i = 0; i < n; i++) memcpy(v + (i * n + k) * batch + first, &x[i], (size_t)count * sizeof(double));
+    for (int64_t i = 0; i < n; i++) scatter_lanes(v + (i * n + k) * batch, first, count, x[i]);
     if (all_lanes(done)) return;
     for (int64_t t = 0; t < count; t++) {
         if (done[t]) continue;
