@@ -254,6 +254,35 @@ static inline void spread(int64_t n, int64_t u, int64_t components, const int64_
         for (int64_t t = 0; t < n; t++) to[k * n + t] = from[k * u + index[t]];
 }
 
+/// The distinct trajectories' arrays in `c.scratch`, `u` to a component, after the three
+/// index arrays: `gc` and `gs` are `c` and `s` with their arrays there (one branch each).
+static inline void distinct_arrays(const qclab_scattering_classical c, const qclab_two_state_step s, int64_t u,
+                                   qclab_scattering_classical *gc, qclab_two_state_step *gs) {
+    double *next = c.scratch + 3 * s.batch;
+#define TAKE(components) (next += (components) * u, next - (components) * u)
+    *gc = c;
+    *gs = s;
+    gs->batch = u;
+    gs->branches = 1;
+    gc->x = TAKE(1); gc->y = TAKE(1); gc->slopes = TAKE(3); gc->evaluated_at = TAKE(1);
+    gs->h = TAKE(4); gs->w = TAKE(2); gs->v_re = TAKE(4); gs->v_im = TAKE(4);
+    gs->wf_db_re = TAKE(2); gs->wf_db_im = TAKE(2); gs->wf_adb_re = TAKE(2); gs->wf_adb_im = TAKE(2);
+    gs->probability = TAKE(2); gs->active_re = TAKE(2); gs->active_im = TAKE(2);
+    gs->previous_v = TAKE(4); gs->draws = TAKE(1);
+    gs->active = (const int64_t *)TAKE(1); gs->target = (int64_t *)TAKE(1);
+#undef TAKE
+}
+
+/// Every trajectory's outputs that collect points read (H, c, probabilities, the active
+/// eigenvector) from its representative's in `gs`.
+static inline void spread_outputs(int64_t n, int64_t u, const int64_t *restrict index, const qclab_two_state_step *gs,
+                                  const qclab_two_state_step *s) {
+    spread(n, u, 4, index, gs->h, s->h);
+    spread(n, u, 2, index, gs->wf_adb_re, s->wf_adb_re); spread(n, u, 2, index, gs->wf_adb_im, s->wf_adb_im);
+    spread(n, u, 2, index, gs->probability, s->probability); spread(n, u, 2, index, gs->active_re, s->active_re);
+    for (int64_t t = 0; t < 2 * n; t++) s->active_im[t] = 0.0;
+}
+
 /// The fused step's loop over trajectories for the arrays `c` and `s`.
 static inline __attribute__((always_inline)) void
 scattering_step_arrays(const int kind, const qclab_scattering_surfaces m, const qclab_scattering_classical c,
@@ -277,6 +306,7 @@ scattering_step(const int kind, const qclab_scattering_surfaces m, const qclab_s
                 const qclab_two_state_step s, int small_phases) {
     const int64_t n = s.batch;
     int64_t *const lanes = (int64_t *)c.scratch, *const index = lanes + n, *const split = index + n;
+    if (c.deferred) *c.deferred = 0;  // the last step's deferred outputs, if any, are dropped
     const int64_t u = c.representatives ? find_representatives(c, s, lanes, index, split) : n;
     const int gathers = (double)u <= gathering_limit * (double)n;
     // Slopes at coordinates that moved since their evaluation (a hop that rescaled a
@@ -301,21 +331,11 @@ scattering_step(const int kind, const qclab_scattering_surfaces m, const qclab_s
         scattering_step_arrays(kind, m, c, s, small_phases);
         return;
     }
-    // The distinct trajectories' arrays, `u` to a component, after the three above.
-    double *next = c.scratch + 3 * n;
-#define TAKE(components) (next += (components) * u, next - (components) * u)
     qclab_scattering_classical gc = c;
     qclab_two_state_step gs = s;
-    gs.batch = u;
-    gs.branches = 1;
-    gc.x = TAKE(1); gc.y = TAKE(1); gc.slopes = TAKE(3); gc.evaluated_at = TAKE(1);
-    gs.h = TAKE(4); gs.w = TAKE(2); gs.v_re = TAKE(4); gs.v_im = TAKE(4);
-    gs.wf_db_re = TAKE(2); gs.wf_db_im = TAKE(2); gs.wf_adb_re = TAKE(2); gs.wf_adb_im = TAKE(2);
-    gs.probability = TAKE(2); gs.active_re = TAKE(2); gs.active_im = TAKE(2);
-    double *const previous_v = TAKE(4), *const draws = TAKE(1);
-    int64_t *const active = (int64_t *)TAKE(1), *const target = (int64_t *)TAKE(1);
-#undef TAKE
-    gs.previous_v = previous_v; gs.draws = draws; gs.active = active; gs.target = target;
+    distinct_arrays(c, s, u, &gc, &gs);
+    double *const previous_v = (double *)gs.previous_v, *const draws = (double *)gs.draws;
+    int64_t *const active = (int64_t *)gs.active;
     // Gather the inputs (draws included: each takes its own), step, then give every
     // trajectory its representative's results and its own hop target.
 #define GATHER(to, from, components) \
@@ -332,15 +352,17 @@ scattering_step(const int kind, const qclab_scattering_surfaces m, const qclab_s
     for (int64_t k = 0; k < 3; k++) for (int64_t i = 0; i < u; i++) c.slopes[k * n + lanes[i]] = gc.slopes[k * u + i];
     for (int64_t i = 0; i < u; i++) c.evaluated_at[lanes[i]] = gc.evaluated_at[i];
     // Every trajectory's results from its representative's.
-    spread(n, u, 1, index, gc.x, c.x); spread(n, u, 1, index, gc.y, c.y); spread(n, u, 4, index, gs.h, s.h);
+    spread(n, u, 1, index, gc.x, c.x); spread(n, u, 1, index, gc.y, c.y);
     spread(n, u, 2, index, gs.w, s.w); spread(n, u, 4, index, gs.v_re, s.v_re);
     spread(n, u, 2, index, gs.wf_db_re, s.wf_db_re); spread(n, u, 2, index, gs.wf_db_im, s.wf_db_im);
-    spread(n, u, 2, index, gs.wf_adb_re, s.wf_adb_re); spread(n, u, 2, index, gs.wf_adb_im, s.wf_adb_im);
-    spread(n, u, 2, index, gs.probability, s.probability); spread(n, u, 2, index, gs.active_re, s.active_re);
     for (int64_t t = 0; t < 4 * n; t++) s.v_im[t] = 0.0;
-    for (int64_t t = 0; t < 2 * n; t++) s.active_im[t] = 0.0;
+    if (c.defer_outputs && c.deferred) {
+        *c.deferred = u;
+    } else {
+        spread_outputs(n, u, index, &gs, &s);
+    }
     for (int64_t t = 0; t < n; t++) {
-        const double prob0 = s.probability[t], prob1 = s.probability[n + t];
+        const double prob0 = gs.probability[index[t]], prob1 = gs.probability[u + index[t]];
         const double draw = s.branches == 1 ? s.draws[t] : s.draws[t / s.branches];
         s.target[t] = prob0 > draw ? 0 : (prob0 + prob1 > draw ? 1 : -1);
     }
@@ -361,4 +383,15 @@ int qclab_fssh_scattering_step(const qclab_scattering_surfaces *surfaces, const 
     default: return -1;
     }
     return 0;
+}
+
+void qclab_fssh_scattering_complete(const qclab_scattering_classical *classical, const qclab_two_state_step *step) {
+    const qclab_scattering_classical c = *classical;
+    if (!c.deferred || *c.deferred == 0) return;
+    const int64_t u = *c.deferred, n = step->batch;
+    qclab_scattering_classical gc;
+    qclab_two_state_step gs;
+    distinct_arrays(c, *step, u, &gc, &gs);
+    spread_outputs(n, u, (const int64_t *)c.scratch + n, &gs, step);
+    *c.deferred = 0;
 }

@@ -339,7 +339,8 @@ final class VectorKernelTests: XCTestCase {
     /// The whole step computing one trajectory of each identical set (all of them at first:
     /// a definite initial position and momentum) against it computing every trajectory, step by
     /// step, stochastic and deterministic: the same bits everywhere, the hop attempts included,
-    /// while the sets split as trajectories hop apart.
+    /// while the sets split as trajectories hop apart; the outputs only collect points read
+    /// (deferred by the steps no collect point follows) the same at every collect point.
     func testWholeScatteringStepSharingIdenticalTrajectoriesGivesTheSameBits() throws {
         let models: [any Model] = [
             TullyProblemOne(initMomentum: 20, initPosition: -2), TullyProblemTwo(initMomentum: 25, initPosition: -2),
@@ -360,18 +361,25 @@ final class VectorKernelTests: XCTestCase {
                 var each = shared
                 each.computeEveryTrajectory()
                 XCTAssertNil(each.computedTrajectories)
-                var fewest = seeds.count, hops = 0
+                var fewest = seeds.count, hops = 0, deferredSteps = 0
                 for step in 0..<steps {
-                    try shared.step(dt: dt)
+                    // A collect point after every seventh step: the steps before it may leave
+                    // the outputs only collect points read in the kernel's workspace.
+                    let collectsAfter = step % 7 == 6
+                    try shared.step(dt: dt, collectsAfter: collectsAfter)
                     try each.step(dt: dt)
+                    deferredSteps += shared.hasDeferredOutputs ? 1 : 0
                     XCTAssertEqual(shared.hopEvents, each.hopEvents, "\(label), \(mode), step \(step)")
                     hops += shared.hopEvents.filter(\.succeeded).count
                     fewest = min(fewest, shared.computedTrajectories!)
-                    let same = [
-                        (shared.z, each.z), (shared.wfDb, each.wfDb), (shared.wfAdb, each.wfAdb),
-                        (shared.eigenvectors, each.eigenvectors), (shared.hamiltonian, each.hamiltonian),
+                    let state = [
+                        (shared.z, each.z), (shared.wfDb, each.wfDb), (shared.eigenvectors, each.eigenvectors),
+                    ]
+                    let outputs = [
+                        (shared.wfAdb, each.wfAdb), (shared.hamiltonian, each.hamiltonian),
                         (shared.activeWavefunction, each.activeWavefunction),
-                    ].allSatisfy { a, b in
+                    ]
+                    let same = (state + (collectsAfter ? outputs : [])).allSatisfy { a, b in
                         (a.re + a.im).map(\.bitPattern) == (b.re + b.im).map(\.bitPattern)
                     }
                     XCTAssertTrue(same, "\(label), \(mode), step \(step)")
@@ -383,6 +391,7 @@ final class VectorKernelTests: XCTestCase {
                 }
                 // One set per initial surface (drawn, or one per deterministic branch).
                 XCTAssertLessThanOrEqual(fewest, 2, "\(label), \(mode): every trajectory starts alike")
+                XCTAssertGreaterThan(deferredSteps, steps / 2, "\(label), \(mode): outputs deferred")
                 totalHops += hops
                 guard hops > 0 else { return }
                 XCTAssertGreaterThan(shared.computedTrajectories!, fewest, "\(label), \(mode): the sets split")

@@ -297,6 +297,15 @@ typedef struct qclab_scattering_classical {
     /// Workspace of QCLAB_SCATTERING_SCRATCH_PER_TRAJECTORY doubles per trajectory (with
     /// `representatives`).
     double *scratch;
+    /// With `representatives`, nonzero to leave the outputs that only collect points and the
+    /// separate kernels read (`h`, `wf_adb_re/im`, `probability`, `active_re/im`) in `scratch`
+    /// when the step computes the distinct trajectories alone, rather than copying them to
+    /// every trajectory: qclab_fssh_scattering_complete copies them, and the next step drops
+    /// them. The state (x, y, w, v, wf_db) and the hop targets are written in full either way.
+    int32_t defer_outputs;
+    /// Out (with `representatives`): how many distinct trajectories' deferred outputs wait
+    /// in `scratch` (0: none, every output written).
+    int64_t *deferred;
 } qclab_scattering_classical;
 
 enum { QCLAB_SCATTERING_SCRATCH_PER_TRAJECTORY = 44 };
@@ -309,6 +318,11 @@ enum { QCLAB_SCATTERING_SCRATCH_PER_TRAJECTORY = 44 };
 /// having changed nothing, when some |E dt| is beyond the vectorized sincos (> 1e5).
 int qclab_fssh_scattering_step(const qclab_scattering_surfaces *surfaces, const qclab_scattering_classical *classical,
                                const qclab_two_state_step *step);
+
+/// Copies the outputs the last qclab_fssh_scattering_step deferred (`classical->deferred`
+/// of them, then 0) to every trajectory of `step` (the same arrays as that step's): after it,
+/// every output is what the step would have written without deferring. Nothing if none wait.
+void qclab_fssh_scattering_complete(const qclab_scattering_classical *classical, const qclab_two_state_step *step);
 
 // MARK: Random numbers (random.c)
 

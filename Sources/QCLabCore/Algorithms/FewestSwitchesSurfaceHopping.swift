@@ -249,14 +249,28 @@ public struct HopEvent: Sendable, Equatable {
     /// the results of identical ones); `nil` when it computes every trajectory, or is not used.
     package var computedTrajectories: Int? { scatteringStep?.computedTrajectories }
 
+    /// Whether the last step left outputs in the fused scattering step's workspace (see
+    /// ``step(dt:collectsAfter:)``).
+    package var hasDeferredOutputs: Bool { scatteringStep?.hasDeferredOutputs ?? false }
+
     /// One update step (QC Lab's FSSH update recipe).
     @_spi(Benchmarks) public mutating func step(dt: Double) throws {
+        try step(dt: dt, collectsAfter: true)
+    }
+
+    /// One update step; where no collect point follows, the whole fused scattering step may
+    /// leave `H`, `wfAdb`, the hopping probabilities and the active eigenvectors of the
+    /// trajectories it copied in its workspace (written when a collect point or the separate
+    /// kernels need them), the state and the hops being the same either way.
+    @_spi(Benchmarks) public mutating func step(dt: Double, collectsAfter: Bool) throws {
         frame.beginStep()
         // One hop draw per initial condition and step, shared by its branches.
         hop.draws.withUnsafeMutableBufferPointer { hopRandom.nextDoubles(into: $0) }
         // The fused kernels write each row's active eigenvector straight into activeWavefunction.
-        var fused = scatteringStep != nil && wholeScatteringStep(dt: dt)
+        var fused = scatteringStep != nil && wholeScatteringStep(dt: dt, defersOutputs: !collectsAfter)
         if !fused {
+            // The separate kernels read the active eigenvectors a deferring step left aside.
+            completeDeferredOutputs()
             if let fusedModel {
                 // z moves and H(z) is rebuilt in one pass; the propagator below needs only the
                 // eigenpairs of the step's start.
@@ -296,6 +310,9 @@ public struct HopEvent: Sendable, Equatable {
                     model: model))
         }
         if hopEvents.contains(where: \.succeeded) {
+            // Every row's active eigenvector anew: the deferred ones go first, so that they
+            // cannot overwrite these later.
+            completeDeferredOutputs()
             frame.activeEigenvectors(activeSurface, into: &activeWavefunction)
         } else if !fused {
             // Every active surface is as it was: its new eigenvector is the one gathered
@@ -317,9 +334,20 @@ public struct HopEvent: Sendable, Equatable {
 
     /// The whole step, the classical part included, in one pass over the batch (the C kernel
     /// `qclab_fssh_scattering_step`); false, having changed nothing, if the kernel declines.
-    private mutating func wholeScatteringStep(dt: Double) -> Bool {
+    private mutating func wholeScatteringStep(dt: Double, defersOutputs: Bool) -> Bool {
         let scatteringStep = scatteringStep!
-        return withTwoStateStep(dt: dt) { z, step in scatteringStep.advance(z: z, step: step) }
+        return withTwoStateStep(dt: dt) { z, step in
+            scatteringStep.advance(z: z, step: step, defersOutputs: defersOutputs)
+        }
+    }
+
+    /// Writes the outputs the last fused scattering step deferred, if any.
+    private mutating func completeDeferredOutputs() {
+        guard let scatteringStep, scatteringStep.hasDeferredOutputs else { return }
+        _ = withTwoStateStep(dt: 0) { z, step in
+            scatteringStep.completeDeferredOutputs(z: z, step: step)
+            return true
+        }
     }
 
     /// Calls `body` with the coordinates and the arrays of a two-state step

@@ -7,8 +7,16 @@
 public protocol TrajectoryBatch {
     /// One update step of `dt` (QC Lab's update recipe).
     mutating func step(dt: Double) throws
+    /// One update step of `dt`, saying whether a collect point follows it: a batch may then
+    /// leave what only ``collectState(time:)`` reads unwritten until it is needed (the
+    /// default is ``step(dt:)``, which writes everything).
+    mutating func step(dt: Double, collectsAfter: Bool) throws
     /// The state outputs see at a collect point at `time` (what QC Lab's collect recipe reads).
     func collectState(time: Double) -> CollectState
+}
+
+extension TrajectoryBatch {
+    public mutating func step(dt: Double, collectsAfter: Bool) throws { try step(dt: dt) }
 }
 
 /// QC Lab's time loop over one batch: collects `outputs` at every collect point of `grid`
@@ -25,7 +33,9 @@ public func runTimeLoop<Batch: TrajectoryBatch>(
             try collector.collect(
                 batch.collectState(time: Double(step) * grid.dtUpdate), index: step / grid.stepsPerCollect)
         }
-        if step < grid.totalSteps { try batch.step(dt: grid.dtUpdate) }
+        if step < grid.totalSteps {
+            try batch.step(dt: grid.dtUpdate, collectsAfter: (step + 1) % grid.stepsPerCollect == 0)
+        }
     }
     return collector.data(seeds: seeds)
 }

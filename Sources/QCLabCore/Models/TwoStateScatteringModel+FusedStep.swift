@@ -120,8 +120,10 @@ package struct ScatteringSurfaceHoppingStep {
     /// Each trajectory's representative in the last step (all 0 at first: the guess that
     /// every trajectory starts as the first does), when identical trajectories are stepped once.
     private let representatives: UnsafeScratch<Int64>?
-    /// The kernel's workspace for stepping the distinct trajectories alone.
+    /// The kernel's workspace for stepping the distinct trajectories alone, and how many of
+    /// their deferred outputs wait there (``advance(z:step:defersOutputs:)``).
     private let scratch: UnsafeScratch<Double>
+    private let deferred: UnsafeScratch<Int64>
 
     /// A step for `batchSize` trajectories; `sharesIdenticalTrajectories` computes one of each set
     /// of trajectories whose inputs are bitwise the same and copies its results (the same bits
@@ -146,6 +148,7 @@ package struct ScatteringSurfaceHoppingStep {
         scratch = UnsafeScratch(
             repeating: 0,
             count: sharesIdenticalTrajectories ? Int(QCLAB_SCATTERING_SCRATCH_PER_TRAJECTORY) * batchSize : 0)
+        deferred = UnsafeScratch(repeating: 0, count: 1)
     }
 
     /// This step computing every trajectory on its own (fresh scratch: its slopes are evaluated again).
@@ -163,12 +166,35 @@ package struct ScatteringSurfaceHoppingStep {
 
     /// Runs the step on the coordinates `z` (one component) and the arrays of `step`; false,
     /// having changed nothing, when the kernel declines (a phase `E dt` beyond its sincos).
-    package func advance(z: ComplexBatch.UnsafeMutableHandle, step: qclab_two_state_step) -> Bool {
-        var classical = qclab_scattering_classical(
-            position_scale: positionScale, force_scale: forceScale, x: z.re,
-            y: z.im, slopes: slopes.pointer, evaluated_at: evaluatedAt.pointer,
-            representatives: representatives?.pointer, scratch: scratch.pointer)
+    ///
+    /// With `defersOutputs`, a step that computes the distinct trajectories alone leaves the
+    /// outputs only collect points and the separate kernels read (`H`, `wf_adb`, the hopping
+    /// probabilities, the active eigenvector) in its workspace: ``hasDeferredOutputs`` says so,
+    /// and ``completeDeferredOutputs(z:step:)`` writes them before anything reads them. The
+    /// next step drops them.
+    package func advance(z: ComplexBatch.UnsafeMutableHandle, step: qclab_two_state_step, defersOutputs: Bool)
+        -> Bool
+    {
+        var classical = kernelArrays(z: z, defersOutputs: defersOutputs)
         var surfaces = surfaces, step = step
         return qclab_fssh_scattering_step(&surfaces, &classical, &step) == 0
+    }
+
+    /// Whether the last step left outputs in the workspace (see ``advance(z:step:defersOutputs:)``).
+    package var hasDeferredOutputs: Bool { deferred[0] != 0 }
+
+    /// Writes the outputs the last step deferred into the arrays of `step` (those it ran on):
+    /// then they are what the step would have written without deferring.
+    package func completeDeferredOutputs(z: ComplexBatch.UnsafeMutableHandle, step: qclab_two_state_step) {
+        var classical = kernelArrays(z: z, defersOutputs: false), step = step
+        qclab_fssh_scattering_complete(&classical, &step)
+    }
+
+    private func kernelArrays(z: ComplexBatch.UnsafeMutableHandle, defersOutputs: Bool) -> qclab_scattering_classical {
+        qclab_scattering_classical(
+            position_scale: positionScale, force_scale: forceScale, x: z.re,
+            y: z.im, slopes: slopes.pointer, evaluated_at: evaluatedAt.pointer,
+            representatives: representatives?.pointer, scratch: scratch.pointer,
+            defer_outputs: defersOutputs ? 1 : 0, deferred: deferred.pointer)
     }
 }
