@@ -166,16 +166,23 @@ scattering_step_loop(const int kind, const int small_phases, const qclab_scatter
     }
 }
 
-/// Whether trajectories t and r enter the step with the same inputs, bit for bit, their
-/// slopes aside (those are the surfaces' at x, the same where x is): 0 if so.
+/// The arrays of one component each that a trajectory's step reads, `active` aside (its
+/// thirteenth word), and its slopes aside (those are the surfaces' at x, the same where x is).
+enum { STEP_INPUTS = 12 };
+static inline void step_inputs(const qclab_scattering_classical c, const qclab_two_state_step s,
+                               const double *inputs[STEP_INPUTS]) {
+    const int64_t n = s.batch;
+    const double *const p = s.previous_v, *const w = s.w, *const re = s.wf_db_re, *const im = s.wf_db_im;
+    const double *const all[STEP_INPUTS] = {c.x, c.y, p, p + n, p + 2 * n, p + 3 * n, w, w + n, re, re + n, im, im + n};
+    for (int k = 0; k < STEP_INPUTS; k++) inputs[k] = all[k];
+}
+
+/// Whether trajectories t and r enter the step with the same inputs, bit for bit: 0 if so.
 static inline __attribute__((always_inline)) int64_t
-step_inputs_differ(int64_t n, const double *restrict x, const double *restrict y, const int64_t *restrict active,
-                   const double *restrict p, const double *restrict w, const double *restrict re,
-                   const double *restrict im, int64_t t, int64_t r) {
-#define DIFFER(array, k) (bits_of((array)[(k) * n + t]) ^ bits_of((array)[(k) * n + r]))
-    return DIFFER(x, 0) | DIFFER(y, 0) | (active[t] ^ active[r]) | DIFFER(p, 0) | DIFFER(p, 1) | DIFFER(p, 2) |
-           DIFFER(p, 3) | DIFFER(w, 0) | DIFFER(w, 1) | DIFFER(re, 0) | DIFFER(re, 1) | DIFFER(im, 0) | DIFFER(im, 1);
-#undef DIFFER
+step_inputs_differ(const double *const inputs[STEP_INPUTS], const int64_t *restrict active, int64_t t, int64_t r) {
+    int64_t differs = active[t] ^ active[r];
+    for (int k = 0; k < STEP_INPUTS; k++) differs |= bits_of(inputs[k][t]) ^ bits_of(inputs[k][r]);
+    return differs;
 }
 
 /// Each trajectory's representative for this step (`c.representatives`, updated), the
@@ -183,7 +190,7 @@ step_inputs_differ(int64_t n, const double *restrict x, const double *restrict y
 /// returns their number.
 ///
 /// A trajectory keeps the last step's representative where their inputs are still the same
-/// (checked for all in one vectorized pass). Where they are not (a hop moved one of them), it
+/// (checked for all in vectorized passes). Where they are not (a hop moved one of them), it
 /// tries the first trajectory of its set that left it this step (those hopping together stay
 /// together), else it represents itself. Sets never merge, so only identical starts (a
 /// definite initial position and momentum) share work; the guesses are checked, so any
@@ -192,14 +199,14 @@ static inline __attribute__((always_inline)) int64_t
 find_representatives(const qclab_scattering_classical c, const qclab_two_state_step s, int64_t *restrict unique,
                      int64_t *restrict index, int64_t *restrict split) {
     const int64_t n = s.batch;
-    const double *restrict x = c.x, *restrict y = c.y, *restrict p = s.previous_v, *restrict w = s.w;
-    const double *restrict re = s.wf_db_re, *restrict im = s.wf_db_im;
     const int64_t *restrict active = s.active;
     int64_t *restrict representative = c.representatives, *restrict differs = split, count = 0;
     // Sets never merge: once every trajectory represents itself, so it stays.
     int64_t shared = 0;
     for (int64_t t = 0; t < n; t++) shared += representative[t] != t;
     if (shared == 0) return n;
+    const double *inputs[STEP_INPUTS];
+    step_inputs(c, s, inputs);
     // Three passes of four input arrays, each a gather from the representatives and a compare
     // that vectorizes (one pass over all thirteen words runs out of registers).
     int64_t *restrict against = index;  // `index` is written only after this
@@ -208,7 +215,7 @@ find_representatives(const qclab_scattering_classical c, const qclab_two_state_s
         const int64_t previous = representative[t];
         against[t] = previous >= 0 && previous < t ? previous : t;
     }
-    const double *const inputs[] = {x, y, p, p + n, p + 2 * n, p + 3 * n, w, w + n, re, re + n, im, im + n};
+    _Static_assert(STEP_INPUTS == 3 * 4, "three passes of four arrays");
     for (int pass = 0; pass < 3; pass++) {
         const double *restrict a = inputs[4 * pass], *restrict b = inputs[4 * pass + 1];
         const double *restrict c = inputs[4 * pass + 2], *restrict d = inputs[4 * pass + 3];
@@ -229,7 +236,7 @@ find_representatives(const qclab_scattering_classical c, const qclab_two_state_s
             if (!differs[t]) {
                 r = previous;
             } else if (split[previous] >= 0 &&
-                       !step_inputs_differ(n, x, y, active, p, w, re, im, t, split[previous])) {
+                       !step_inputs_differ(inputs, active, t, split[previous])) {
                 r = split[previous];
             } else if (split[previous] < 0) {
                 split[previous] = t;
