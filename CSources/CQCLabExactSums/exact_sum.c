@@ -664,13 +664,9 @@ static void qclab_exact_moments_fma(const int64_t *elements, ptrdiff_t count, in
 }
 #endif
 
-static int runs_fma(void) {
-#if defined(__x86_64__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
+/// Whether this machine runs the FMA build: where the record runs its AVX2 (or AVX-512)
+/// version, which needs the same (chosen once, on first use).
+static int runs_fma(void) { return qclab_exact_record_version() >= QCLAB_EXACT_AVX2; }
 
 int qclab_exact_moments_using(int fma, const int64_t *elements, ptrdiff_t count, int64_t norm_factor,
                               int64_t samples, double *mean, double *sem) {
