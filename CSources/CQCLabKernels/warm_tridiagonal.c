@@ -566,16 +566,23 @@ INLINE void park_straggler(int64_t n, int64_t k, int64_t slot, warm_block *w, pa
     p->free[t] = 0;
 }
 
+/// `w` with each lane's own trajectory's H (`lane_d`, `lane_e`, `lane_shifted_d`), for
+/// lanes that hold eigenpairs of different trajectories, or of one trajectory's cluster.
+INLINE warm_block with_lane_h(const warm_block *w, int pivoted) {
+    warm_block view = *w;
+    view.d = w->lane_d;
+    view.e = w->lane_e;
+    view.shifted_d = w->lane_shifted_d;
+    view.pivoted = pivoted;
+    return view;
+}
+
 /// One Rayleigh quotient step of every parked eigenpair (twisted factorization): a lane at
 /// rounding level is written out and freed; one that no longer halves its residual after
 /// PATIENT_ITERATIONS steps, or has taken MAX_ITERATIONS, is flagged in `w->retry` for
 /// `refine_pivoted` and freed.
 INLINE void step_parked(int64_t n, int64_t batch, int64_t first, warm_block *w, parking *p, double *v) {
-    warm_block view = *w;
-    view.d = w->lane_d;
-    view.e = w->lane_e;
-    view.shifted_d = w->lane_shifted_d;
-    view.pivoted = 0;
+    warm_block view = with_lane_h(w, 0);
     inverse_step(n, &view, &p->settings.corner, &p->mu, &p->settings.pivot_floor, w->y, &p->free);
     const lanes previous = p->residual;
     lanes mu, residual;
@@ -625,11 +632,8 @@ INLINE void refine_block(int64_t n, int64_t k, int64_t batch, int64_t first, int
     if (all_lanes(done)) return;
     for (int64_t t = 0; t < count; t++) {
         if (done[t]) continue;
-        if (!any_lane(p->free)) step_parked(n, batch, first, w, p, v);
-        if (!any_lane(p->free)) {
-            // A lane still parked after a step is rare; wait for one to leave.
-            while (!any_lane(p->free)) step_parked(n, batch, first, w, p, v);
-        }
+        // The parking full: step it until a lane leaves (mostly after one step).
+        while (!any_lane(p->free)) step_parked(n, batch, first, w, p, v);
         park_straggler(n, k, t, w, p, block, mu[t], residual[t]);
     }
 }
@@ -740,11 +744,7 @@ static inline void orthonormalize_lanes(int64_t n, int m, lanes *restrict y) {
 /// whether it succeeded (else nothing changes).
 static int refine_cluster(int64_t n, int64_t batch, int64_t first, int64_t slot, int64_t k0, int m,
                           const double *start, double *v, warm_block *w, const lane_settings *window) {
-    warm_block view = *w;
-    view.d = w->lane_d;
-    view.e = w->lane_e;
-    view.shifted_d = w->lane_shifted_d;
-    view.pivoted = 1;
+    warm_block view = with_lane_h(w, 1);
     lanes *restrict y = w->y, *restrict hy = w->hy;
     for (int64_t i = 0; i < n; i++) {
         w->lane_d[i] = splat(w->d[i][slot]);
@@ -817,6 +817,14 @@ static int refine_cluster(int64_t n, int64_t batch, int64_t first, int64_t slot,
     return 0;
 }
 
+/// Lanes whose eigenpairs k and k + 1 are far enough apart for their residuals (their
+/// intervals disjoint, with the certificate's margin). An out-parameter, as vectors of
+/// lanes cannot be returned under every clone's ABI.
+INLINE void pair_apart(const warm_block *w, int64_t k, const lanes *slack, lane_mask *apart) {
+    const lanes spread = (w->residuals[k] + *slack) + (w->residuals[k + 1] + *slack);
+    *apart = spread <= certificate_tolerance * (w->values[k + 1] - w->values[k]);
+}
+
 /// Lanes whose eigenpairs are certified (see the top of the file), with refined[k] marking
 /// the neighbours k, k + 1 refined together.
 INLINE void certify(int64_t n, const warm_block *w, const lane_mask *finite, const lanes *loose, const lanes *slack,
@@ -824,8 +832,9 @@ INLINE void certify(int64_t n, const warm_block *w, const lane_mask *finite, con
     lane_mask certified = *finite & w->unit;
     for (int64_t k = 0; k < n; k++) certified &= w->residuals[k] <= *loose;
     for (int64_t k = 0; k + 1 < n; k++) {
-        const lanes spread = (w->residuals[k] + *slack) + (w->residuals[k + 1] + *slack);
-        certified &= w->refined[k] | (spread <= certificate_tolerance * (w->values[k + 1] - w->values[k]));
+        lane_mask apart;
+        pair_apart(w, k, slack, &apart);
+        certified &= w->refined[k] | apart;
     }
     *certified_out = certified;
 }
@@ -899,8 +908,9 @@ int64_t qclab_tridiagonal_warm_eigen(int64_t batch, int64_t n, const double *res
         // Close neighbours, refined together; a lane whose pair k - 1, k was refined is past
         // saving when k, k + 1 is close too (three nearly equal eigenvalues).
         for (int64_t k = 0; k + 1 < n; k++) {
-            const lanes spread = (w.residuals[k] + slack) + (w.residuals[k + 1] + slack);
-            const lane_mask close = finite & ~(spread <= certificate_tolerance * (w.values[k + 1] - w.values[k]));
+            lane_mask apart;
+            pair_apart(&w, k, &slack, &apart);
+            const lane_mask close = finite & ~apart;
             w.refined[k] = close & (k > 0 ? ~w.refined[k - 1] : ~(lane_mask){0});
             if (any_lane(w.refined[k])) {
                 refine_pair(n, k, batch, first, count, v, &w, &corner, &pivot_floor, &tight, &w.refined[k]);
@@ -917,9 +927,10 @@ int64_t qclab_tridiagonal_warm_eigen(int64_t batch, int64_t n, const double *res
                 // The run k...end: neighbours not apart, or refined together as a pair (a
                 // cluster takes the whole run, so that no eigenpair is in two blocks).
                 int64_t end = k;
-                while (end + 1 < n &&
-                       (w.refined[end][t] || !((w.residuals[end][t] + slack[t]) + (w.residuals[end + 1][t] + slack[t]) <=
-                                               certificate_tolerance * (w.values[end + 1][t] - w.values[end][t])))) {
+                while (end + 1 < n) {
+                    lane_mask apart;
+                    pair_apart(&w, end, &slack, &apart);
+                    if (!w.refined[end][t] && apart[t]) break;
                     end++;
                 }
                 const int size = (int)(end - k + 1);
