@@ -21,6 +21,11 @@ private let coveredAttributes = ["log", "job", "no_error_bars", "not_exact", Exa
 /// The fewest bytes of standard errors that are stored deflated: below, the chunk index
 /// deflating needs costs about what it saves.
 private let deflatedFrom = 4096
+/// A CRC-32C as the file's attributes write it: eight lowercase hex digits.
+private func eightHexDigits(_ digest: UInt32) -> String {
+    let hex = String(digest, radix: 16)
+    return String(repeating: "0", count: 8 - hex.count) + hex
+}
 /// Outputs that come first, in this order, when a file is read; the rest follow by name.
 private let leadingOutputs = ["t", "dm_db", "quantum_energy", "classical_energy"]
 
@@ -452,8 +457,7 @@ extension SimulationData {
             }
             var crc = CRC32C()
             crc.add(littleEndian: part)
-            let hex = String(crc.digest, radix: 16)
-            return String(repeating: "0", count: 8 - hex.count) + hex
+            return eightHexDigits(crc.digest)
         }.joined(separator: " ")
     }
 
@@ -1064,10 +1068,8 @@ private struct ChecksumList {
 
     var text: String {
         ([Self.header]
-            + entries.map { entry in
-                let hex = String(entry.digest, radix: 16)
-                return String(repeating: "0", count: 8 - hex.count) + hex + " " + entry.name
-            }).joined(separator: "\n") + "\n"
+            + entries.map { entry in eightHexDigits(entry.digest) + " " + entry.name }).joined(separator: "\n")
+            + "\n"
     }
 
     mutating func add(_ name: String, _ digest: UInt32) { entries.append((name, digest)) }
