@@ -1,5 +1,6 @@
 #include "CQCLabKernels.h"
 #include "lanes.h"
+#include "mean_field.h"
 
 QCLAB_CLONES
 void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *restrict x, double *restrict y,
@@ -7,49 +8,8 @@ void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *restric
                              const int64_t *restrict term_state, const double *restrict term_gamma,
                              const double *restrict populations, double *restrict diagonal,
                              int64_t diagonal_stride) {
-    for (int64_t c = 0; c < coordinates; c++) {
-        const double *k = coefficients + 5 * c;
-        const double tau0 = k[0], xy = k[1], yx = k[2], xf = k[3], tau1 = k[4];
-        double *restrict xc = x + c * batch;
-        double *restrict yc = y + c * batch;
-        const int64_t first = term_start[c], count = term_start[c + 1] - first;
-        if (count == 1) {
-            const double g = term_gamma[first], g2 = 2.0 * g;
-            const double *restrict p = populations + term_state[first] * batch;
-            double *restrict d = diagonal + term_state[first] * diagonal_stride;
-            for (int64_t t = 0; t < batch; t++) {
-                const double xo = xc[t], yo = yc[t], f = g * p[t];
-                const double xn = tau0 * xo + xy * yo - xf * f;
-                xc[t] = xn;
-                yc[t] = tau0 * yo - yx * xo - tau1 * f;
-                d[t] += g2 * xn;
-            }
-        } else if (count == 2) {
-            const double g0 = term_gamma[first], g1 = term_gamma[first + 1];
-            const double *restrict p0 = populations + term_state[first] * batch;
-            const double *restrict p1 = populations + term_state[first + 1] * batch;
-            double *restrict d0 = diagonal + term_state[first] * diagonal_stride;
-            double *restrict d1 = diagonal + term_state[first + 1] * diagonal_stride;
-            for (int64_t t = 0; t < batch; t++) {
-                const double xo = xc[t], yo = yc[t], f = g0 * p0[t] + g1 * p1[t];
-                const double xn = tau0 * xo + xy * yo - xf * f;
-                xc[t] = xn;
-                yc[t] = tau0 * yo - yx * xo - tau1 * f;
-                d0[t] += 2.0 * g0 * xn;
-                d1[t] += 2.0 * g1 * xn;
-            }
-        } else {
-            for (int64_t t = 0; t < batch; t++) {
-                double f = 0.0;
-                for (int64_t j = first; j < first + count; j++) f += term_gamma[j] * populations[term_state[j] * batch + t];
-                const double xo = xc[t], yo = yc[t];
-                const double xn = tau0 * xo + xy * yo - xf * f;
-                xc[t] = xn;
-                yc[t] = tau0 * yo - yx * xo - tau1 * f;
-                for (int64_t j = first; j < first + count; j++) diagonal[term_state[j] * diagonal_stride + t] += 2.0 * term_gamma[j] * xn;
-            }
-        }
-    }
+    harmonic_rk4_coordinates(batch, coordinates, x, y, batch, coefficients, term_start, term_state, term_gamma,
+                             populations, batch, diagonal, diagonal_stride);
 }
 
 QCLAB_CLONES
@@ -57,31 +17,7 @@ void qclab_complex_matvec(int64_t batch, int64_t n, int adjoint,
                           const double *restrict m_re, const double *restrict m_im,
                           const double *restrict v_re, const double *restrict v_im,
                           double *restrict out_re, double *restrict out_im) {
-    const double sign = adjoint ? -1.0 : 1.0;
-    for (int64_t a = 0; a < n; a++) {
-        double *restrict or_ = out_re + a * batch;
-        double *restrict oi = out_im + a * batch;
-        for (int64_t t = 0; t < batch; t++) { or_[t] = 0.0; oi[t] = 0.0; }
-        for (int64_t b = 0; b < n; b++) {
-            const int64_t element = adjoint ? (b * n + a) : (a * n + b);
-            const double *restrict xr = m_re + element * batch;
-            const double *restrict yr = v_re + b * batch;
-            const double *restrict yi = v_im + b * batch;
-            if (!m_im) {
-                for (int64_t t = 0; t < batch; t++) {
-                    or_[t] += xr[t] * yr[t];
-                    oi[t] += xr[t] * yi[t];
-                }
-                continue;
-            }
-            const double *restrict xi = m_im + element * batch;
-            for (int64_t t = 0; t < batch; t++) {
-                const double mr = xr[t], mi = sign * xi[t];
-                or_[t] += mr * yr[t] - mi * yi[t];
-                oi[t] += mr * yi[t] + mi * yr[t];
-            }
-        }
-    }
+    complex_matvec_run(batch, n, adjoint, m_re, m_im, batch, v_re, v_im, batch, out_re, out_im, batch);
 }
 
 QCLAB_CLONES

@@ -417,7 +417,9 @@ private struct Worker {
         return report
     }
 
-    /// Runs one batch, telling rank 0 how far it has got at most every ``progressInterval`` seconds.
+    /// Runs one batch, telling rank 0 how far it has got: the first count at once (a batch
+    /// that ends quickly still shows it has begun, as a forked worker's does), then at most
+    /// every ``progressInterval`` seconds.
     private func runBatch(_ batch: Int, reportingProgress: Bool) throws -> SimulationData {
         let seeds = plan.seeds(ofBatch: batch)
         var sent = 0, lastSent = monotonicSeconds()
@@ -426,7 +428,9 @@ private struct Worker {
             ? { collected, points in
                 let done = BatchProgress.trajectories(of: seeds.count, collected: collected, total: points)
                 let now = monotonicSeconds()
-                guard done > sent, done < seeds.count, now - lastSent >= Self.progressInterval else { return }
+                guard done > sent, done < seeds.count, sent == 0 || now - lastSent >= Self.progressInterval else {
+                    return
+                }
                 DriverMessage.progress(batch, trajectories: done).send(to: 0, tag: DriverMessage.toRoot)
                 sent = done
                 lastSent = now

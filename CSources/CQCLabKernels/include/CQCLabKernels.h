@@ -26,6 +26,32 @@ void qclab_harmonic_rk4_step(int64_t batch, int64_t coordinates, double *x, doub
                              const double *populations, double *diagonal, int64_t diagonal_stride);
 
 
+/// `steps` whole mean-field steps of a harmonic bath under a diagonal linear coupling
+/// (mean_field_tiles.c), 8 trajectories at a time: per step, the closed-form classical step
+/// of qclab_harmonic_rk4_step in the populations |ψ|², its products and sums fused (the same
+/// bits on every machine), then ψ's RK4 step under the Hamiltonian of the step's start, then
+/// the diagonal of H ← diagonal_re + 2 γ x_new.
+/// - x, y, coefficients, term_*: as for qclab_harmonic_rk4_step.
+/// - runs, packed: runs of consecutive coordinates coupled to the same one or two states,
+///   `run_count` of 6 values each (first coordinate, coordinates, kind 1 or 2, or 0 for any
+///   other coupling, the states or -1, the offset of their coefficients in `packed`), and
+///   their coefficients (TiledCoordinateRuns in DiagonalLinearHarmonicModel+ClosedFormRK4.swift).
+/// - diagonal_re: the real parts of H_q's diagonal, `states` values.
+/// - psi_re/im: ψ, `states * batch`; h_re/im: H, `states² * batch`, whose elements other
+///   than the real parts of the diagonal must be H_q's. `h_im == NULL` means a real H.
+/// - workspace: `64 * states + 16 * coordinates` doubles.
+/// Chosen only where the CPU has fused multiply-adds (qclab_cpu_has_fma): elsewhere libm's
+/// fma stands in for them, slowly.
+void qclab_mean_field_harmonic_steps(int64_t batch, int64_t steps, double dt, int64_t states,
+                                     int64_t coordinates, double *x, double *y, const double *coefficients,
+                                     const int64_t *term_start, const int64_t *term_state, const double *term_gamma,
+                                     int64_t run_count, const int64_t *runs, const double *packed,
+                                     const double *diagonal_re, double *psi_re, double *psi_im, double *h_re,
+                                     const double *h_im, double *workspace);
+
+/// Whether the CPU has fused multiply-add instructions.
+int qclab_cpu_has_fma(void);
+
 #ifndef QCLAB_KERNELS_MATVEC
 #define QCLAB_KERNELS_MATVEC
 /// out = M v (adjoint == 0) or out = M^H v (adjoint != 0) for every trajectory of a batch:

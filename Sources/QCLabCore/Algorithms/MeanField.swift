@@ -61,6 +61,9 @@ public struct MeanField: StepPlanningAlgorithm {
     private let fusedModel: (any FusedClassicalDynamics)?
     private var fusedStep: (any FusedClassicalStep)?
     private var nextHamiltonian: ComplexBatch
+    /// With the ``StepPlan/QuantumKernelFusion/tiledMeanField`` plan, the model's closed-form
+    /// step, which advances whole steps tile by tile.
+    private var tiledStep: ClosedFormRK4Step?
     /// A real model's H has an imaginary part of exact zeros, which the products skip.
     private let realHamiltonian: Bool
 
@@ -89,11 +92,28 @@ public struct MeanField: StepPlanningAlgorithm {
         fusedStep = dt.flatMap { fused?.fusedClassicalStep(dt: $0, batchSize: batch) }
         nextHamiltonian = hamiltonian
         realHamiltonian = plan.realProducts
+        if plan.quantum == .tiledMeanField, let dt {
+            tiledStep = (model as! any DiagonalLinearHarmonicModel).closedFormRK4Step(dt: dt, batchSize: batch)
+        }
+    }
+
+    /// `count` steps with no collect point between them: with the tiled plan, tile by tile.
+    @_spi(Benchmarks) public mutating func steps(_ count: Int, dt: Double, collectsAfter: Bool) {
+        guard plan.quantum == .tiledMeanField else {
+            for _ in 0..<count { step(dt: dt) }
+            return
+        }
+        if tiledStep?.dt != dt {
+            tiledStep = (model as! any DiagonalLinearHarmonicModel).closedFormRK4Step(dt: dt, batchSize: z.batchSize)
+        }
+        tiledStep!.advanceMeanField(
+            steps: count, z: &z, psi: &wavefunction, hamiltonian: &hamiltonian, realProducts: realHamiltonian)
     }
 
     /// One update step: `z` by RK4 in the current wavefunction, then the wavefunction by
     /// RK4 under the Hamiltonian of the step's start, then the new Hamiltonian.
     @_spi(Benchmarks) public mutating func step(dt: Double) {
+        if plan.quantum == .tiledMeanField { return steps(1, dt: dt, collectsAfter: false) }
         if let fusedModel {
             if fusedStep?.dt != dt { fusedStep = fusedModel.fusedClassicalStep(dt: dt, batchSize: z.batchSize) }
             fusedStep!.advance(z: &z, psi: wavefunction, hamiltonian: &nextHamiltonian)

@@ -1,3 +1,5 @@
+import CQCLabKernels
+
 /// The fast paths one batch takes, chosen once when the batch is set up: which classical
 /// integrator, eigensolver and quantum kernels its steps use, and whether its products
 /// skip imaginary parts.
@@ -18,7 +20,8 @@
     }
 
     /// How the wavefunction, eigenpairs, gauge and hop probabilities of a surface-hopping
-    /// step are computed: by separate kernels, or fused into one pass.
+    /// step, or the wavefunction of a mean-field step, are computed: by separate kernels, or
+    /// fused into one pass.
     @_spi(Benchmarks) public enum QuantumKernelFusion: String, Sendable, Hashable, CaseIterable {
         /// One kernel per task: propagator, eigensolver, gauge fixing, probabilities, targets.
         case separate
@@ -31,6 +34,13 @@
         /// does (falling back to the model's fused classical step and the separate kernels
         /// for a step it declines). Needs the ``ClassicalIntegrator/fused`` integrator.
         case fusedScatteringStep
+        /// Mean field only: whole steps over tiles of 8 trajectories whose coordinates stay
+        /// in the cache for all the steps between two collect points (the model's closed-form
+        /// classical step with its products and sums fused, `H(z)`, the wavefunction's RK4
+        /// step), for harmonic baths under a diagonal linear coupling
+        /// (``DiagonalLinearHarmonicModel``). The fastest plan on CPUs with fused
+        /// multiply-adds. Needs the ``ClassicalIntegrator/fused`` integrator.
+        case tiledMeanField
     }
 
     package var classical: ClassicalIntegrator
@@ -81,7 +91,10 @@
                         let plan = StepPlan(
                             classical: classical, eigensolver: solver, quantum: quantum,
                             realProducts: realProducts)
-                        if quantum != .separate {
+                        if quantum == .tiledMeanField {
+                            guard !diagonalizes, classical == .fused, model is any DiagonalLinearHarmonicModel
+                            else { continue }
+                        } else if quantum != .separate {
                             // The fused kernels solve 2 x 2 problems in closed form and multiply
                             // real eigenvectors; their fallback must be the same arithmetic.
                             guard diagonalizes, n == 2, realProducts, gaugeFixing == .signOverlap,
@@ -114,9 +127,14 @@
             fusedClassicalDynamics(of: model) != nil && !gaugeFieldForce ? .fused : .rk4
         let twoState = diagonalizes && realProducts && gaugeFixing == .signOverlap && solver == .closedFormTwoByTwo
         let wholeStep = twoState && classical == .fused && model is any BuiltInScatteringSurfaces
+        // Without fused multiply-add instructions the tiled step calls libm's fma, and is slower.
+        let tiled =
+            !diagonalizes && classical == .fused && model is any DiagonalLinearHarmonicModel
+            && qclab_cpu_has_fma() != 0
         return StepPlan(
             classical: classical, eigensolver: solver,
-            quantum: wholeStep ? .fusedScatteringStep : (twoState ? .fusedTwoState : .separate),
+            quantum: tiled
+                ? .tiledMeanField : wholeStep ? .fusedScatteringStep : (twoState ? .fusedTwoState : .separate),
             realProducts: realProducts)
     }
 
@@ -135,8 +153,10 @@
             case .separate: parts.append("separate quantum kernels")
             case .fusedTwoState: parts.append("fused two-state quantum kernels")
             case .fusedScatteringStep: parts.append("whole step fused (two-state scattering)")
+            case .tiledMeanField: break
             }
         }
+        if quantum == .tiledMeanField { parts.append("whole steps fused over tiles of trajectories") }
         parts.append(realProducts ? "real products" : "complex products")
         return parts.joined(separator: ", ")
     }
