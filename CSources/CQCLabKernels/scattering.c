@@ -314,7 +314,11 @@ scattering_step(const int kind, const qclab_scattering_surfaces m, const qclab_s
     const int64_t n = s.batch;
     int64_t *const lanes = (int64_t *)c.scratch, *const index = lanes + n, *const split = index + n;
     if (c.deferred) *c.deferred = 0;  // the last step's deferred outputs, if any, are dropped
-    const int64_t u = c.representatives ? find_representatives(c, s, lanes, index, split) : n;
+    // The sets found last step, where they still hold; else found (and checked) anew.
+    const int64_t u = !c.representatives ? n
+                      : c.sets_hold     ? *c.distinct
+                                        : find_representatives(c, s, lanes, index, split);
+    if (c.representatives) *c.distinct = u;
     const int gathers = (double)u <= gathering_limit * (double)n;
     // Slopes at coordinates that moved since their evaluation (a hop that rescaled a
     // position, a trajectory that was another's copy, say): rare, so counted in a vectorized

@@ -332,6 +332,14 @@ typedef struct qclab_scattering_classical {
     /// Out (with `representatives`): how many distinct trajectories' deferred outputs wait
     /// in `scratch` (0: none, every output written).
     int64_t *deferred;
+    /// With `representatives`, nonzero when nothing but the last step has written the
+    /// trajectories' inputs since it ran (no hop, no other kernel): its sets of identical
+    /// trajectories then still hold, bit for bit, and the step takes them as they are
+    /// instead of checking every trajectory against its representative.
+    int32_t sets_hold;
+    /// In-out (with `representatives`): how many distinct trajectories the last step found,
+    /// their list and positions staying in `scratch`.
+    int64_t *distinct;
 } qclab_scattering_classical;
 
 enum { QCLAB_SCATTERING_SCRATCH_PER_TRAJECTORY = 44 };

@@ -149,6 +149,9 @@ public struct HopEvent: Sendable, Equatable {
     package var usesTwoStateKernel: Bool
     /// The whole step fused, when the plan is ``StepPlan/QuantumKernelFusion/fusedScatteringStep``.
     private var scatteringStep: ScatteringSurfaceHoppingStep?
+    /// Whether the last step was the fused scattering step and nothing has written the state
+    /// since (no hop was attempted): its sets of identical trajectories still hold.
+    private var scatteringSetsHold = false
     /// The model's fused classical step, when the plan uses it.
     private let fusedModel: (any FusedClassicalDynamics)?
     private var fusedStep: (any FusedClassicalStep)?
@@ -268,6 +271,9 @@ public struct HopEvent: Sendable, Equatable {
         hop.draws.withUnsafeMutableBufferPointer { hopRandom.nextDoubles(into: $0) }
         // The fused kernels write each row's active eigenvector straight into activeWavefunction.
         var fused = scatteringStep != nil && wholeScatteringStep(dt: dt, defersOutputs: !collectsAfter)
+        // The fused step's sets of identical trajectories hold into the next step unless a hop
+        // attempt (below) or another kernel writes the state.
+        scatteringSetsHold = fused && !hop.targets.contains { $0 >= 0 }
         if !fused {
             // The separate kernels read the active eigenvectors a deferring step left aside.
             completeDeferredOutputs()
@@ -335,9 +341,9 @@ public struct HopEvent: Sendable, Equatable {
     /// The whole step, the classical part included, in one pass over the batch (the C kernel
     /// `qclab_fssh_scattering_step`); false, having changed nothing, if the kernel declines.
     private mutating func wholeScatteringStep(dt: Double, defersOutputs: Bool) -> Bool {
-        let scatteringStep = scatteringStep!
+        let scatteringStep = scatteringStep!, setsHold = scatteringSetsHold
         return withTwoStateStep(dt: dt) { z, step in
-            scatteringStep.advance(z: z, step: step, defersOutputs: defersOutputs)
+            scatteringStep.advance(z: z, step: step, defersOutputs: defersOutputs, setsHold: setsHold)
         }
     }
 

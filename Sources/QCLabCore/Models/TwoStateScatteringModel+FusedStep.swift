@@ -124,6 +124,8 @@ package struct ScatteringSurfaceHoppingStep {
     /// their deferred outputs wait there (``advance(z:step:defersOutputs:)``).
     private let scratch: UnsafeScratch<Double>
     private let deferred: UnsafeScratch<Int64>
+    /// How many distinct trajectories the last step found (their list stays in `scratch`).
+    private let distinct: UnsafeScratch<Int64>
 
     /// A step for `batchSize` trajectories; `sharesIdenticalTrajectories` computes one of each set
     /// of trajectories whose inputs are bitwise the same and copies its results (the same bits
@@ -149,6 +151,7 @@ package struct ScatteringSurfaceHoppingStep {
             repeating: 0,
             count: sharesIdenticalTrajectories ? Int(QCLAB_SCATTERING_SCRATCH_PER_TRAJECTORY) * batchSize : 0)
         deferred = UnsafeScratch(repeating: 0, count: 1)
+        distinct = UnsafeScratch(repeating: 0, count: 1)
     }
 
     /// This step computing every trajectory on its own (fresh scratch: its slopes are evaluated again).
@@ -172,10 +175,15 @@ package struct ScatteringSurfaceHoppingStep {
     /// probabilities, the active eigenvector) in its workspace: ``hasDeferredOutputs`` says so,
     /// and ``completeDeferredOutputs(z:step:)`` writes them before anything reads them. The
     /// next step drops them.
-    package func advance(z: ComplexBatch.UnsafeMutableHandle, step: qclab_two_state_step, defersOutputs: Bool)
-        -> Bool
-    {
+    ///
+    /// With `setsHold`, nothing but the last step has written the trajectories' state since it
+    /// ran (no hop was attempted, no other kernel ran): the sets of identical trajectories it
+    /// found are taken as they are, unchecked.
+    package func advance(
+        z: ComplexBatch.UnsafeMutableHandle, step: qclab_two_state_step, defersOutputs: Bool, setsHold: Bool
+    ) -> Bool {
         var classical = kernelArrays(z: z, defersOutputs: defersOutputs)
+        classical.sets_hold = setsHold ? 1 : 0
         var surfaces = surfaces, step = step
         return qclab_fssh_scattering_step(&surfaces, &classical, &step) == 0
     }
@@ -195,6 +203,7 @@ package struct ScatteringSurfaceHoppingStep {
             position_scale: positionScale, force_scale: forceScale, x: z.re,
             y: z.im, slopes: slopes.pointer, evaluated_at: evaluatedAt.pointer,
             representatives: representatives?.pointer, scratch: scratch.pointer,
-            defer_outputs: defersOutputs ? 1 : 0, deferred: deferred.pointer)
+            defer_outputs: defersOutputs ? 1 : 0, deferred: deferred.pointer, sets_hold: 0,
+            distinct: distinct.pointer)
     }
 }
