@@ -270,10 +270,8 @@ public struct HopEvent: Sendable, Equatable {
         // One hop draw per initial condition and step, shared by its branches.
         hop.draws.withUnsafeMutableBufferPointer { hopRandom.nextDoubles(into: $0) }
         // The fused kernels write each row's active eigenvector straight into activeWavefunction.
-        var fused = scatteringStep != nil && wholeScatteringStep(dt: dt, defersOutputs: !collectsAfter)
-        // The fused step's sets of identical trajectories hold into the next step unless a hop
-        // attempt (below) or another kernel writes the state.
-        scatteringSetsHold = fused && !hop.targets.contains { $0 >= 0 }
+        let wholeStep = scatteringStep != nil && wholeScatteringStep(dt: dt, defersOutputs: !collectsAfter)
+        var fused = wholeStep
         if !fused {
             // The separate kernels read the active eigenvectors a deferring step left aside.
             completeDeferredOutputs()
@@ -309,12 +307,17 @@ public struct HopEvent: Sendable, Equatable {
         }
         wfAdbIsAdjointProduct = !fused
         hopEvents.removeAll(keepingCapacity: true)
-        for row in 0..<rows where hop.targets[row] >= 0 {
+        var attempt = Self.firstHopAttempt(in: hop.targets, from: 0)
+        while let row = attempt {
             hopEvents.append(
                 frame.attemptHop(
                     row: row, to: hop.targets[row], z: &z, activeSurface: &activeSurface,
                     model: model))
+            attempt = Self.firstHopAttempt(in: hop.targets, from: row + 1)
         }
+        // The whole step's sets of identical trajectories hold into the next step unless a
+        // hop attempt wrote the state.
+        scatteringSetsHold = wholeStep && hopEvents.isEmpty
         if hopEvents.contains(where: \.succeeded) {
             // Every row's active eigenvector anew: the deferred ones go first, so that they
             // cannot overwrite these later.
@@ -324,6 +327,15 @@ public struct HopEvent: Sendable, Equatable {
             // Every active surface is as it was: its new eigenvector is the one gathered
             // for the hop probabilities.
             activeWavefunction.assign(frame.scratch)
+        }
+    }
+
+    /// The first row from `start` on with a hop target (most steps have none), or `nil`.
+    private static func firstHopAttempt(in targets: [Int], from start: Int) -> Int? {
+        targets.withUnsafeBufferPointer { targets in
+            var row = start
+            while row < targets.count, targets[row] < 0 { row += 1 }
+            return row < targets.count ? row : nil
         }
     }
 
