@@ -235,11 +235,16 @@ package struct OutputCollector {
     ///
     /// With plain floating-point sums, the outputs are rounded means and standard errors (which
     /// the drivers then combine in floating point), marked not exact.
+    ///
+    /// The batch's last call: the sums move into the result rather than being copied (a
+    /// Holstein lattice's `dm_db` sums are tens to hundreds of megabytes), and the collector
+    /// is left without them.
     @usableFromInline
-    package func data(seeds: [Int]) -> SimulationData {
+    package mutating func data(seeds: [Int]) -> SimulationData {
         let samples = rows / max(branches, 1)
         guard let plainSums else {
-            var observables = observables
+            var observables: [OutputAccumulator] = []
+            swap(&observables, &self.observables)
             for (o, output) in outputs.enumerated() where mirrorsHermitian(output) {
                 observables[o].mirrorLowerTriangle(states: output.shape[0], collectPoints: collectCount)
             }
