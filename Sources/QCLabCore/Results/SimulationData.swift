@@ -167,12 +167,54 @@ package struct OutputAccumulator: Sendable, Equatable {
         var moments = [Double](repeating: 0, count: (standardErrors ? 2 : 1) * count)
         exactSums.withUnsafeBufferPointer { sums in
             moments.withUnsafeMutableBufferPointer { out in
-                qclab_exact_moments(
-                    sums.baseAddress, count, Int64(normFactor), Int64(samples), out.baseAddress,
-                    standardErrors ? out.baseAddress! + count : nil)
+                let mean = out.baseAddress!, sem = standardErrors ? mean + count : nil
+                /// The moments of the `values` values from `first` on (real and imaginary parts apart).
+                func compute(_ first: Int, _ values: Int) {
+                    qclab_exact_moments(
+                        sums.baseAddress! + first * Self.exactValuesPerElement, values, Int64(normFactor),
+                        Int64(samples), mean + first, sem.map { $0 + first })
+                }
+                guard isComplex, shape.count == 3, shape[1] == shape[2], shape[1] > 1 else {
+                    return compute(0, count)
+                }
+                // A square complex matrix: the lower triangles first; then each upper element
+                // whose sums mirror its lower one's (a Hermitian output's, mirrorLowerTriangle)
+                // takes the conjugate mean and the same error from it; any other is computed.
+                let n = shape[1]
+                for c in 0..<shape[0] {
+                    for i in 0..<n { compute(2 * (c * n * n + i * n), 2 * (i + 1)) }
+                    for i in 0..<n {
+                        for j in (i + 1)..<n {
+                            let upper = 2 * (c * n * n + i * n + j), lower = 2 * (c * n * n + j * n + i)
+                            guard Self.mirrors(sums, upper: upper, lower: lower) else {
+                                compute(upper, 2)
+                                continue
+                            }
+                            mean[upper] = mean[lower]
+                            mean[upper + 1] = 0 - mean[lower + 1]
+                            if let sem {
+                                sem[upper] = sem[lower]
+                                sem[upper + 1] = sem[lower + 1]
+                            }
+                        }
+                    }
+                }
             }
         }
         return (Array(moments[..<count]), standardErrors ? Array(moments[count...]) : nil)
+    }
+
+    /// Whether the sums of the complex value at `upper` (its real, then imaginary part) are
+    /// those of the value at `lower` conjugated: the same but for the imaginary part's sum of
+    /// samples, negated limb by limb (see ``mirrorLowerTriangle(states:collectPoints:)``).
+    private static func mirrors(_ sums: UnsafeBufferPointer<Int64>, upper: Int, lower: Int) -> Bool {
+        let element = exactValuesPerElement, state = Int(QCLAB_EXACT_STATE)
+        let u = upper * element, l = lower * element
+        for v in 0..<(2 * element) {
+            let negated = v > element && v < element + state
+            guard sums[u + v] == (negated ? 0 &- sums[l + v] : sums[l + v]) else { return false }
+        }
+        return true
     }
 
     /// An observable whose sums reproduce `means` over `normFactor` trajectories (one
