@@ -89,12 +89,21 @@ public struct MeanField: StepPlanningAlgorithm {
         (k2, k3, k4, probe) = (k1, k1, k1, k1)
         let fused = plan.classical == .fused ? fusedClassicalDynamics(of: model) : nil
         fusedModel = fused
-        fusedStep = dt.flatMap { fused?.fusedClassicalStep(dt: $0, batchSize: batch) }
         nextHamiltonian = hamiltonian
         realHamiltonian = plan.realProducts
-        if plan.quantum == .tiledMeanField, let dt {
-            tiledStep = (model as! any DiagonalLinearHarmonicModel).closedFormRK4Step(dt: dt, batchSize: batch)
+        // The tiled plan takes the model's closed-form step itself (and never the fused step).
+        if let dt {
+            if plan.quantum == .tiledMeanField {
+                tiledStep = Self.closedFormStep(of: model, dt: dt, batchSize: batch)
+            } else {
+                fusedStep = fused?.fusedClassicalStep(dt: dt, batchSize: batch)
+            }
         }
+    }
+
+    /// The closed-form step of a model the tiled plan applies to (a ``DiagonalLinearHarmonicModel``).
+    private static func closedFormStep(of model: any Model, dt: Double, batchSize: Int) -> ClosedFormRK4Step {
+        (model as! any DiagonalLinearHarmonicModel).closedFormRK4Step(dt: dt, batchSize: batchSize)
     }
 
     /// `count` steps with no collect point between them: with the tiled plan, tile by tile.
@@ -103,9 +112,7 @@ public struct MeanField: StepPlanningAlgorithm {
             for _ in 0..<count { step(dt: dt) }
             return
         }
-        if tiledStep?.dt != dt {
-            tiledStep = (model as! any DiagonalLinearHarmonicModel).closedFormRK4Step(dt: dt, batchSize: z.batchSize)
-        }
+        if tiledStep?.dt != dt { tiledStep = Self.closedFormStep(of: model, dt: dt, batchSize: z.batchSize) }
         tiledStep!.advanceMeanField(
             steps: count, z: &z, psi: &wavefunction, hamiltonian: &hamiltonian, realProducts: realHamiltonian)
     }

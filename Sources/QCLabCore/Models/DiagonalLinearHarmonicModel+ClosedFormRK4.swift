@@ -52,26 +52,23 @@ package struct ClosedFormRK4Step: FusedClassicalStep {
         meanFieldWorkspace = UnsafeScratch(repeating: 0, count: 64 * states + 16 * bath.count)
         let dt2 = dt * dt
         coordinates = bath.count
-        coefficients = UnsafeScratch(
-            copying: (0..<bath.count).flatMap { c -> [Double] in
-                let w2 = bath.frequency[c] * bath.frequency[c]
-                let tau0 = 1 - w2 * dt2 / 2 + w2 * w2 * dt2 * dt2 / 24
-                let tau1 = dt - w2 * dt2 * dt / 6
-                let sigma = dt2 / 2 - w2 * dt2 * dt2 / 24
-                return [
-                    tau0, tau1 * bath.weight[c], tau1 * bath.frequencySquaredOverWeight[c], sigma * bath.weight[c],
-                    tau1,
-                ]
-            })
+        let perCoordinate = (0..<bath.count).map { c -> [Double] in
+            let w2 = bath.frequency[c] * bath.frequency[c]
+            let tau0 = 1 - w2 * dt2 / 2 + w2 * w2 * dt2 * dt2 / 24
+            let tau1 = dt - w2 * dt2 * dt / 6
+            let sigma = dt2 / 2 - w2 * dt2 * dt2 / 24
+            return [
+                tau0, tau1 * bath.weight[c], tau1 * bath.frequencySquaredOverWeight[c], sigma * bath.weight[c], tau1,
+            ]
+        }
+        coefficients = UnsafeScratch(copying: perCoordinate.flatMap { $0 })
         let grouped = coupling.termsByCoordinate()
         var start: [Int64] = [0]
         for terms in grouped { start.append(start.last! + Int64(terms.count)) }
         termStart = UnsafeScratch(copying: start)
         termState = UnsafeScratch(copying: grouped.flatMap { $0.map { Int64($0.state) } })
         termGamma = UnsafeScratch(copying: grouped.flatMap { $0.map(\.gamma) })
-        let table = coefficients
-        runs = TiledCoordinateRuns(
-            terms: grouped, coefficients: (0..<bath.count).map { c in (0..<5).map { table[5 * c + $0] } })
+        runs = TiledCoordinateRuns(terms: grouped, coefficients: perCoordinate)
     }
 
     package mutating func advance(z: inout ComplexBatch, psi: ComplexBatch, hamiltonian: inout ComplexBatch) {
@@ -112,8 +109,8 @@ package struct ClosedFormRK4Step: FusedClassicalStep {
     /// under `hamiltonian`, then `hamiltonian` at the new `z`); a tile's coordinates stay in
     /// the cache from step to step (qclab_mean_field_harmonic_steps). The classical step is
     /// this one with its products and sums fused (``TiledCoordinateRuns``): the same up to
-    /// rounding, and the same bits on every machine. `hamiltonian`'s elements other than the real parts of its diagonal must
-    /// be `H_q`'s, as ``DiagonalLinearHarmonicModel`` builds it.
+    /// rounding, and the same bits on every machine. `hamiltonian`'s elements other than the
+    /// real parts of its diagonal must be `H_q`'s, as ``DiagonalLinearHarmonicModel`` builds it.
     package mutating func advanceMeanField(
         steps: Int, z: inout ComplexBatch, psi: inout ComplexBatch, hamiltonian: inout ComplexBatch,
         realProducts: Bool
